@@ -1,0 +1,276 @@
+/**
+ * Store logic written once in SQL that SQLite (3.35+) and PostgreSQL both run: the claim is a single
+ * `INSERT … ON CONFLICT DO UPDATE … WHERE expired RETURNING`, so the database, not this process,
+ * decides which of two concurrent callers wins (reliability-notes §1.9, "speculative insertion").
+ * Drivers only supply connection handling, DDL and placeholder style.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ClaimResult,
+  DeadLetterEntry,
+  DeadLetterFilter,
+  DeadLetterPatch,
+  InboxEntry,
+  NewDeadLetter,
+  Store,
+  StoreKind,
+} from './store';
+
+export type Row = Record<string, unknown>;
+
+export interface SqlDriver {
+  readonly kind: StoreKind;
+  readonly description: string;
+  connect(): Promise<void>;
+  end(): Promise<void>;
+  /** Qualified table name for a logical table ('idempotency' | 'dead_letter' | 'inbox'). */
+  table(name: 'idempotency' | 'dead_letter' | 'inbox'): string;
+  /** Statements that create the tables if missing. */
+  ddl(): string[];
+  /** Runs one statement; `?` placeholders in order. */
+  query(sql: string, params?: unknown[]): Promise<{ rows: Row[]; changes: number }>;
+}
+
+export interface SqlStoreOptions {
+  /** Clock in epoch ms; tests pass a controllable one so expiry is tested without sleeping. */
+  now?: () => number;
+}
+
+const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
+const json = (v: unknown) => JSON.stringify(v ?? null);
+const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+
+export class SqlStore implements Store {
+  readonly kind: StoreKind;
+  readonly description: string;
+  private readonly now: () => number;
+  private readonly t: { idem: string; dlq: string; inbox: string };
+
+  constructor(private readonly driver: SqlDriver, options: SqlStoreOptions = {}) {
+    this.kind = driver.kind;
+    this.description = driver.description;
+    this.now = options.now ?? Date.now;
+    this.t = { idem: driver.table('idempotency'), dlq: driver.table('dead_letter'), inbox: driver.table('inbox') };
+  }
+
+  async open(): Promise<void> {
+    await this.driver.connect();
+    for (const stmt of this.driver.ddl()) await this.driver.query(stmt);
+  }
+
+  close(): Promise<void> {
+    return this.driver.end();
+  }
+
+  async claim(scope: string, key: string, leaseMs: number): Promise<ClaimResult> {
+    const now = this.now();
+    const token = randomUUID();
+    const { rows } = await this.driver.query(
+      `INSERT INTO ${this.t.idem} (scope, idem_key, state, token, expires_at, updated_at)
+       VALUES (?, ?, 'claimed', ?, ?, ?)
+       ON CONFLICT (scope, idem_key) DO UPDATE
+         SET state = 'claimed', token = excluded.token, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+         WHERE ${this.t.idem}.expires_at <= ?
+       RETURNING token`,
+      [scope, key, token, now + leaseMs, now, now],
+    );
+    if (rows.length === 1 && rows[0].token === token) return { outcome: 'claimed', token };
+    const existing = await this.driver.query(`SELECT state FROM ${this.t.idem} WHERE scope = ? AND idem_key = ?`, [scope, key]);
+    const state = existing.rows[0]?.state === 'done' ? 'done' : 'in-flight';
+    return { outcome: 'duplicate', state };
+  }
+
+  async confirm(scope: string, key: string, token: string, retentionMs: number): Promise<boolean> {
+    const now = this.now();
+    const { changes } = await this.driver.query(
+      `UPDATE ${this.t.idem} SET state = 'done', expires_at = ?, updated_at = ? WHERE scope = ? AND idem_key = ? AND token = ?`,
+      [now + retentionMs, now, scope, key, token],
+    );
+    return changes === 1;
+  }
+
+  async release(scope: string, key: string, token: string): Promise<boolean> {
+    const { changes } = await this.driver.query(
+      `DELETE FROM ${this.t.idem} WHERE scope = ? AND idem_key = ? AND token = ?`,
+      [scope, key, token],
+    );
+    return changes === 1;
+  }
+
+  async purgeExpired(inboxRetentionMs = 7 * 24 * 3600_000): Promise<number> {
+    const now = this.now();
+    const a = await this.driver.query(`DELETE FROM ${this.t.idem} WHERE expires_at <= ?`, [now]);
+    const b = await this.driver.query(`DELETE FROM ${this.t.inbox} WHERE state = 'done' AND completed_at <= ?`, [
+      now - inboxRetentionMs,
+    ]);
+    return a.changes + b.changes;
+  }
+
+  // ---- dead letters -------------------------------------------------------------------------
+
+  async putDeadLetter(entry: NewDeadLetter): Promise<DeadLetterEntry> {
+    const id = randomUUID();
+    const now = this.now();
+    await this.driver.query(
+      `INSERT INTO ${this.t.dlq} (id, created_at, updated_at, status, flow_id, node_id, node_type, node_name, topic,
+         error, attempts, message, history, version)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+      [
+        id,
+        now,
+        now,
+        entry.flowId ?? null,
+        entry.nodeId ?? null,
+        entry.nodeType ?? null,
+        entry.nodeName ?? null,
+        entry.topic ?? null,
+        json(entry.error),
+        entry.attempts,
+        json(entry.message),
+        json(entry.history ?? []),
+      ],
+    );
+    return (await this.getDeadLetter(id))!;
+  }
+
+  async getDeadLetter(id: string): Promise<DeadLetterEntry | undefined> {
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.dlq} WHERE id = ?`, [id]);
+    return rows[0] ? toDeadLetter(rows[0]) : undefined;
+  }
+
+  private where(filter: DeadLetterFilter): { sql: string; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (filter.ids) {
+      if (filter.ids.length === 0) return { sql: 'WHERE 1 = 0', params };
+      clauses.push(`id IN (${filter.ids.map(() => '?').join(', ')})`);
+      params.push(...filter.ids);
+    }
+    for (const [col, value] of [
+      ['status', filter.status],
+      ['flow_id', filter.flowId],
+      ['node_id', filter.nodeId],
+    ] as const) {
+      if (value !== undefined) {
+        clauses.push(`${col} = ?`);
+        params.push(value);
+      }
+    }
+    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  async listDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetterEntry[]> {
+    const { sql, params } = this.where(filter);
+    const limit = Math.max(0, Math.min(filter.limit ?? 1000, 10_000));
+    const offset = Math.max(0, filter.offset ?? 0);
+    const { rows } = await this.driver.query(
+      `SELECT * FROM ${this.t.dlq} ${sql} ORDER BY created_at, id LIMIT ? OFFSET ?`,
+      [...params, limit, offset],
+    );
+    return rows.map(toDeadLetter);
+  }
+
+  async countDeadLetters(filter: DeadLetterFilter = {}): Promise<number> {
+    const { sql, params } = this.where(filter);
+    const { rows } = await this.driver.query(`SELECT COUNT(*) AS n FROM ${this.t.dlq} ${sql}`, params);
+    return Number(rows[0].n);
+  }
+
+  async updateDeadLetter(id: string, patch: DeadLetterPatch, expectedVersion?: number): Promise<DeadLetterEntry | undefined> {
+    const columns: Record<keyof DeadLetterPatch, [string, (v: never) => unknown]> = {
+      message: ['message', json],
+      status: ['status', (v) => v],
+      attempts: ['attempts', (v) => v],
+      history: ['history', json],
+      error: ['error', json],
+      flowId: ['flow_id', (v) => v],
+      nodeId: ['node_id', (v) => v],
+      nodeType: ['node_type', (v) => v],
+      nodeName: ['node_name', (v) => v],
+      topic: ['topic', (v) => v],
+    };
+    const sets = ['updated_at = ?', 'version = version + 1'];
+    const params: unknown[] = [this.now()];
+    for (const [k, v] of Object.entries(patch) as [keyof DeadLetterPatch, never][]) {
+      if (v === undefined || !columns[k]) continue;
+      sets.push(`${columns[k][0]} = ?`);
+      params.push(columns[k][1](v));
+    }
+    let sql = `UPDATE ${this.t.dlq} SET ${sets.join(', ')} WHERE id = ?`;
+    params.push(id);
+    if (expectedVersion !== undefined) {
+      sql += ' AND version = ?';
+      params.push(expectedVersion);
+    }
+    const { changes } = await this.driver.query(sql, params);
+    return changes === 1 ? this.getDeadLetter(id) : undefined;
+  }
+
+  async deleteDeadLetter(id: string): Promise<boolean> {
+    const { changes } = await this.driver.query(`DELETE FROM ${this.t.dlq} WHERE id = ?`, [id]);
+    return changes === 1;
+  }
+
+  // ---- durable inbox ------------------------------------------------------------------------
+
+  async inboxAdd(source: string, eventId: string, payload: unknown): Promise<{ entry: InboxEntry; duplicate: boolean }> {
+    const now = this.now();
+    const inserted = await this.driver.query(
+      `INSERT INTO ${this.t.inbox} (source, event_id, payload, received_at, state, attempts)
+       VALUES (?, ?, ?, ?, 'pending', 0)
+       ON CONFLICT (source, event_id) DO NOTHING
+       RETURNING *`,
+      [source, eventId, json(payload), now],
+    );
+    if (inserted.rows[0]) return { entry: toInbox(inserted.rows[0]), duplicate: false };
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.inbox} WHERE source = ? AND event_id = ?`, [source, eventId]);
+    return { entry: toInbox(rows[0]), duplicate: true };
+  }
+
+  async inboxComplete(id: string): Promise<void> {
+    await this.driver.query(`UPDATE ${this.t.inbox} SET state = 'done', completed_at = ? WHERE id = ?`, [this.now(), Number(id)]);
+  }
+
+  async inboxTouch(id: string): Promise<void> {
+    await this.driver.query(`UPDATE ${this.t.inbox} SET attempts = attempts + 1 WHERE id = ?`, [Number(id)]);
+  }
+
+  async inboxPending(source: string, limit = 1000, afterId = '0'): Promise<InboxEntry[]> {
+    const { rows } = await this.driver.query(
+      `SELECT * FROM ${this.t.inbox} WHERE source = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+      [source, Number(afterId), limit],
+    );
+    return rows.map(toInbox);
+  }
+}
+
+function toDeadLetter(r: Row): DeadLetterEntry {
+  return {
+    id: String(r.id),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    status: r.status as DeadLetterEntry['status'],
+    flowId: (r.flow_id as string | null) ?? null,
+    nodeId: (r.node_id as string | null) ?? null,
+    nodeType: (r.node_type as string | null) ?? null,
+    nodeName: (r.node_name as string | null) ?? null,
+    topic: (r.topic as string | null) ?? null,
+    error: parse(r.error),
+    attempts: Number(r.attempts),
+    message: parse(r.message),
+    history: parse(r.history) ?? [],
+    version: Number(r.version),
+  };
+}
+
+function toInbox(r: Row): InboxEntry {
+  return {
+    id: String(r.id),
+    source: String(r.source),
+    eventId: String(r.event_id),
+    payload: parse(r.payload),
+    receivedAt: iso(r.received_at),
+    state: r.state as InboxEntry['state'],
+    attempts: Number(r.attempts),
+  };
+}

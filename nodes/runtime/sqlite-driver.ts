@@ -1,0 +1,90 @@
+/**
+ * SQLite through better-sqlite3 (chosen over sqlite3: synchronous calls, ~45k claims/s in WAL mode
+ * measured in reliability-notes [M5]). WAL with synchronous=NORMAL survives a process crash
+ * (kill -9) but may lose the last commits on power loss; `synchronous: 'full'` trades ~20x
+ * throughput for power-cut durability.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { SqlDriver, Row } from './sql-store';
+
+export interface SqliteOptions {
+  /** File path, or ':memory:' for the memory backend. */
+  file: string;
+  synchronous?: 'normal' | 'full';
+}
+
+export class SqliteDriver implements SqlDriver {
+  readonly kind;
+  readonly description: string;
+  private db?: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly options: SqliteOptions) {
+    this.kind = options.file === ':memory:' ? ('memory' as const) : ('sqlite' as const);
+    this.description = options.file === ':memory:' ? 'memory' : options.file;
+  }
+
+  async connect(): Promise<void> {
+    let db: Database.Database | undefined;
+    try {
+      if (this.options.file !== ':memory:') {
+        fs.mkdirSync(path.dirname(path.resolve(this.options.file)), { recursive: true });
+      }
+      db = new Database(this.options.file);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // Several Node-RED processes may share one file: wait for a writer rather than fail.
+      db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      db?.close();
+      throw new Error(`cannot open SQLite store at ${this.description}: ${(err as Error).message}`);
+    }
+    this.db = db;
+  }
+
+  async end(): Promise<void> {
+    this.statements.clear();
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  table(name: string): string {
+    return `tw_${name}`;
+  }
+
+  ddl(): string[] {
+    return [
+      `CREATE TABLE IF NOT EXISTS tw_idempotency (
+         scope TEXT NOT NULL, idem_key TEXT NOT NULL, state TEXT NOT NULL, token TEXT NOT NULL,
+         expires_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (scope, idem_key))`,
+      `CREATE INDEX IF NOT EXISTS tw_idempotency_expires ON tw_idempotency (expires_at)`,
+      `CREATE TABLE IF NOT EXISTS tw_dead_letter (
+         id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, status TEXT NOT NULL,
+         flow_id TEXT, node_id TEXT, node_type TEXT, node_name TEXT, topic TEXT, error TEXT NOT NULL,
+         attempts INTEGER NOT NULL, message TEXT NOT NULL, history TEXT NOT NULL, version INTEGER NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS tw_dead_letter_flow ON tw_dead_letter (flow_id, status)`,
+      `CREATE TABLE IF NOT EXISTS tw_inbox (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL,
+         received_at INTEGER NOT NULL, completed_at INTEGER, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+         UNIQUE (source, event_id))`,
+      `CREATE INDEX IF NOT EXISTS tw_inbox_pending ON tw_inbox (source, state, id)`,
+    ];
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
+    if (!this.db) throw new Error(`SQLite store ${this.description} is not open`);
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    if (stmt.reader) {
+      const rows = stmt.all(...params) as Row[];
+      return { rows, changes: rows.length };
+    }
+    const info = stmt.run(...params);
+    return { rows: [], changes: info.changes };
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The one store interface behind dedupe, dead-letter, replay and the durable inbox.
+ * Backends: SQLite file (embedded default), PostgreSQL (shared by several Node-RED instances),
+ * memory (SQLite in memory: same semantics, nothing on disk). All three pass test/integration/store.contract.
+ */
+
+export type StoreKind = 'sqlite' | 'postgres' | 'memory';
+
+export type ClaimResult =
+  | { outcome: 'claimed'; token: string }
+  /** `state` says whether the first holder has finished ('done') or is still working ('in-flight'). */
+  | { outcome: 'duplicate'; state: 'done' | 'in-flight' };
+
+export interface ErrorInfo {
+  message: string;
+  name?: string;
+  source?: { id?: string; type?: string; name?: string };
+}
+
+export interface AttemptRecord {
+  at: string;
+  attempt: number;
+  error: ErrorInfo;
+  nodeId?: string | null;
+}
+
+export type DeadLetterStatus = 'pending' | 'replayed';
+
+export interface NewDeadLetter {
+  flowId?: string | null;
+  nodeId?: string | null;
+  nodeType?: string | null;
+  nodeName?: string | null;
+  topic?: string | null;
+  error: ErrorInfo;
+  attempts: number;
+  /** The failed message as it was, serialisable JSON (payload, topic, tillwire envelope...). */
+  message: Record<string, unknown>;
+  history?: AttemptRecord[];
+}
+
+export interface DeadLetterEntry extends Required<Omit<NewDeadLetter, 'history'>> {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  status: DeadLetterStatus;
+  history: AttemptRecord[];
+  /** Optimistic-concurrency counter; every update bumps it. */
+  version: number;
+}
+
+export interface DeadLetterFilter {
+  ids?: string[];
+  status?: DeadLetterStatus;
+  flowId?: string;
+  nodeId?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export type DeadLetterPatch = Partial<
+  Pick<DeadLetterEntry, 'message' | 'status' | 'attempts' | 'history' | 'error' | 'flowId' | 'nodeId' | 'nodeType' | 'nodeName' | 'topic'>
+>;
+
+export interface InboxEntry {
+  id: string;
+  source: string;
+  eventId: string;
+  payload: unknown;
+  receivedAt: string;
+  state: 'pending' | 'done';
+  attempts: number;
+}
+
+export interface Store {
+  readonly kind: StoreKind;
+  /** Human-readable location for status text and logs (file path, host/db, "memory"). */
+  readonly description: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Atomically claims `key` in `scope`. Exactly one of any number of concurrent callers
+   * (in this process or another sharing the store) gets 'claimed'. A claim is a lease: if
+   * neither confirmed nor released within `leaseMs` it counts as orphaned and can be claimed again.
+   */
+  claim(scope: string, key: string, leaseMs: number): Promise<ClaimResult>;
+  /** Marks a claim done; duplicates are then rejected for `retentionMs`. False if the claim was lost. */
+  confirm(scope: string, key: string, token: string, retentionMs: number): Promise<boolean>;
+  /** Gives a claimed (or confirmed) key back so a redelivery is processed again. */
+  release(scope: string, key: string, token: string): Promise<boolean>;
+  /** Deletes expired keys and finished inbox entries past retention; returns rows removed. */
+  purgeExpired(inboxRetentionMs?: number): Promise<number>;
+
+  putDeadLetter(entry: NewDeadLetter): Promise<DeadLetterEntry>;
+  getDeadLetter(id: string): Promise<DeadLetterEntry | undefined>;
+  listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetterEntry[]>;
+  countDeadLetters(filter?: DeadLetterFilter): Promise<number>;
+  /** Applies `patch` if the entry is still at `expectedVersion` (when given). */
+  updateDeadLetter(id: string, patch: DeadLetterPatch, expectedVersion?: number): Promise<DeadLetterEntry | undefined>;
+  deleteDeadLetter(id: string): Promise<boolean>;
+
+  /** Persists an inbound event once per (source, eventId); a repeat returns the stored entry. */
+  inboxAdd(source: string, eventId: string, payload: unknown): Promise<{ entry: InboxEntry; duplicate: boolean }>;
+  inboxComplete(id: string): Promise<void>;
+  /** Counts one more processing attempt of a pending entry (used when it is re-emitted). */
+  inboxTouch(id: string): Promise<void>;
+  /** Pending entries oldest first, after entry id `afterId` (keyset paging). */
+  inboxPending(source: string, limit?: number, afterId?: string): Promise<InboxEntry[]>;
+}
+
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
+export class VersionConflictError extends Error {
+  override name = 'VersionConflictError';
+}

@@ -1,0 +1,192 @@
+/**
+ * One contract, three backends: SQLite file, PostgreSQL (the real server on 127.0.0.1:5432) and memory.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
+import type { Store } from '../../nodes/runtime/store';
+import { POSTGRES_URL, uniqueName } from '../support/services';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-store-'));
+const pgSchema = uniqueName('tw_contract');
+
+const backends: Array<[string, () => StoreConfig]> = [
+  ['memory', () => ({ backend: 'memory' })],
+  ['sqlite', () => ({ backend: 'sqlite', file: path.join(tmp, `${uniqueName('s')}.db`) })],
+  ['postgres', () => ({ backend: 'postgres', url: POSTGRES_URL, schema: pgSchema, max: 10 })],
+];
+
+afterAll(async () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const c = new Client({ connectionString: POSTGRES_URL });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
+  await c.end();
+});
+
+describe.each(backends)('store contract: %s', (name, config) => {
+  let clock = Date.parse('2026-11-01T10:00:00Z');
+  const now = () => clock;
+  let store: Store;
+  let cfg: StoreConfig;
+  const scope = () => uniqueName('scope');
+
+  beforeEach(async () => {
+    cfg = config();
+    store = createStore(cfg, tmp, { now });
+    await store.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('claims a new key once; a second claim is a duplicate in flight, then done after confirm', async () => {
+    const s = scope();
+    const first = await store.claim(s, 'order:shopify:1001', 60_000);
+    expect(first.outcome).toBe('claimed');
+    expect(await store.claim(s, 'order:shopify:1001', 60_000)).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+    expect(await store.confirm(s, 'order:shopify:1001', (first as { token: string }).token, 3_600_000)).toBe(true);
+    expect(await store.claim(s, 'order:shopify:1001', 60_000)).toEqual({ outcome: 'duplicate', state: 'done' });
+    // the same key in another scope is independent
+    expect((await store.claim(scope(), 'order:shopify:1001', 60_000)).outcome).toBe('claimed');
+  });
+
+  it('a released key can be claimed again; a stale token cannot confirm or release', async () => {
+    const s = scope();
+    const a = (await store.claim(s, 'k', 60_000)) as { token: string };
+    expect(await store.release(s, 'k', 'not-the-token')).toBe(false);
+    expect(await store.release(s, 'k', a.token)).toBe(true);
+    const b = await store.claim(s, 'k', 60_000);
+    expect(b.outcome).toBe('claimed');
+    expect(await store.confirm(s, 'k', a.token, 1000)).toBe(false);
+  });
+
+  it('an orphaned claim (lease passed) is taken over, and the old holder can no longer confirm', async () => {
+    const s = scope();
+    const a = (await store.claim(s, 'k', 1_000)) as { token: string };
+    clock += 999;
+    expect((await store.claim(s, 'k', 1_000)).outcome).toBe('duplicate');
+    clock += 1;
+    const b = await store.claim(s, 'k', 1_000);
+    expect(b.outcome).toBe('claimed');
+    expect(await store.confirm(s, 'k', a.token, 1000)).toBe(false);
+  });
+
+  it('a confirmed key expires after its retention and is purged', async () => {
+    const s = scope();
+    const a = (await store.claim(s, 'k', 1_000)) as { token: string };
+    await store.confirm(s, 'k', a.token, 10_000);
+    clock += 9_999;
+    expect((await store.claim(s, 'k', 1_000)).outcome).toBe('duplicate');
+    clock += 1;
+    expect(await store.purgeExpired()).toBeGreaterThanOrEqual(1);
+    expect((await store.claim(s, 'k', 1_000)).outcome).toBe('claimed');
+  });
+
+  it('two concurrent claims of one key: exactly one wins', async () => {
+    // A second, independent store instance (its own connection to the same file or database)
+    // where the backend can be shared; memory is private to one instance by definition.
+    const other = cfg.backend === 'memory' ? store : createStore(cfg, tmp, { now });
+    if (other !== store) await other.open();
+    try {
+      for (let round = 0; round < 20; round++) {
+        const s = scope();
+        const results = await Promise.all([store.claim(s, 'sale:S1:T1:42', 60_000), other.claim(s, 'sale:S1:T1:42', 60_000)]);
+        expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(1);
+      }
+    } finally {
+      if (other !== store) await other.close();
+    }
+  });
+
+  it('many concurrent claims of one key through a connection pool: exactly one wins', async () => {
+    const s = scope();
+    const results = await Promise.all(Array.from({ length: 25 }, () => store.claim(s, 'hot-key', 60_000)));
+    expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(24);
+  });
+
+  it('stores, lists, counts, edits with optimistic versioning, and deletes dead letters', async () => {
+    const flowId = uniqueName('flow');
+    const putAt = new Date(clock).toISOString();
+    const a = await store.putDeadLetter({
+      flowId,
+      nodeId: 'n1',
+      nodeType: 'tillwire-canonical',
+      nodeName: 'validate order',
+      topic: 'order.accepted',
+      error: { message: 'lines[2].quantity must be > 0' },
+      attempts: 1,
+      message: { payload: { id: 'A', amount: { amount: 1250, currency: 'GBP' } }, topic: 'order.accepted' },
+    });
+    clock += 1;
+    await store.putDeadLetter({ flowId, nodeId: 'n2', error: { message: 'boom' }, attempts: 2, message: { payload: 'x' } });
+    await store.putDeadLetter({ flowId: uniqueName('other'), error: { message: 'elsewhere' }, attempts: 1, message: {} });
+
+    expect(a.id).toMatch(/[0-9a-f-]{36}/);
+    expect(a.status).toBe('pending');
+    expect(a.message).toEqual({ payload: { id: 'A', amount: { amount: 1250, currency: 'GBP' } }, topic: 'order.accepted' });
+    expect(a.createdAt).toBe(putAt);
+
+    expect(await store.countDeadLetters({ flowId })).toBe(2);
+    expect((await store.listDeadLetters({ flowId })).map((e) => e.nodeId)).toEqual(['n1', 'n2']);
+    expect((await store.listDeadLetters({ flowId, limit: 1, offset: 1 })).map((e) => e.nodeId)).toEqual(['n2']);
+    expect(await store.countDeadLetters({ ids: [a.id] })).toBe(1);
+    expect(await store.countDeadLetters({ ids: [] })).toBe(0);
+
+    const edited = await store.updateDeadLetter(a.id, { message: { payload: { id: 'A', fixed: true } } }, a.version);
+    expect(edited?.message).toEqual({ payload: { id: 'A', fixed: true } });
+    expect(edited?.version).toBe(a.version + 1);
+    // a writer holding the old version loses
+    expect(await store.updateDeadLetter(a.id, { status: 'replayed' }, a.version)).toBeUndefined();
+    expect((await store.getDeadLetter(a.id))?.status).toBe('pending');
+
+    expect(await store.deleteDeadLetter(a.id)).toBe(true);
+    expect(await store.deleteDeadLetter(a.id)).toBe(false);
+    expect(await store.getDeadLetter(a.id)).toBeUndefined();
+    expect(await store.countDeadLetters({ flowId })).toBe(1);
+  });
+
+  it('inbox: stores an event once, lists it pending until completed, pages by id', async () => {
+    const source = uniqueName('mqtt');
+    const first = await store.inboxAdd(source, 'evt-1', { sale: 1 });
+    expect(first.duplicate).toBe(false);
+    const again = await store.inboxAdd(source, 'evt-1', { sale: 'changed' });
+    expect(again.duplicate).toBe(true);
+    expect(again.entry.payload).toEqual({ sale: 1 });
+    await store.inboxAdd(source, 'evt-2', { sale: 2 });
+    await store.inboxAdd(source, 'evt-3', { sale: 3 });
+
+    expect((await store.inboxPending(source)).map((e) => e.eventId)).toEqual(['evt-1', 'evt-2', 'evt-3']);
+    const page = await store.inboxPending(source, 2);
+    expect((await store.inboxPending(source, 2, page[1].id)).map((e) => e.eventId)).toEqual(['evt-3']);
+
+    await store.inboxComplete(first.entry.id);
+    await store.inboxTouch(page[1].id);
+    const pending = await store.inboxPending(source);
+    expect(pending.map((e) => [e.eventId, e.attempts])).toEqual([
+      ['evt-2', 1],
+      ['evt-3', 0],
+    ]);
+    // finished entries are purged after the inbox retention
+    clock += 1000;
+    await store.purgeExpired(500);
+    expect((await store.inboxAdd(source, 'evt-1', { sale: 1 })).duplicate).toBe(false);
+  });
+});
+
+describe('store that cannot be opened', () => {
+  it('SQLite: a path inside a file names the problem', async () => {
+    const file = path.join(tmp, 'plain-file');
+    fs.writeFileSync(file, 'x');
+    const store = createStore({ backend: 'sqlite', file: path.join(file, 'store.db') });
+    await expect(store.open()).rejects.toThrow(/cannot open SQLite store at .*plain-file.*(EEXIST|ENOTDIR)/);
+  });
+
+  it('PostgreSQL: a server that is down is reported, not hung on', async () => {
+    const store = createStore({ backend: 'postgres', url: 'postgres://postgres@127.0.0.1:1/test' });
+    await expect(store.open()).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
