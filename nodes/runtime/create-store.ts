@@ -27,3 +27,25 @@ export function createStore(config: StoreConfig, baseDir = process.cwd(), option
       throw new Error(`unknown store backend '${(config as { backend: string }).backend}'`);
   }
 }
+
+/** The `tillwire-store` config node's properties (secrets such as the PostgreSQL URL come from credentials). */
+export interface StoreNodeDef {
+  id?: string;
+  name?: string;
+  backend?: 'sqlite' | 'postgres' | 'memory';
+  file?: string;
+  schema?: string;
+  synchronous?: 'normal' | 'full';
+}
+
+export function storeConfigFrom(def: StoreNodeDef, credentials: Record<string, string | undefined> = {}): StoreConfig {
+  switch (def.backend ?? 'sqlite') {
+    case 'memory':
+      return { backend: 'memory' };
+    case 'postgres':
+      return { backend: 'postgres', url: credentials.url ?? '', schema: def.schema || undefined };
+    default:
+      return { backend: 'sqlite', file: def.file || 'tillwire.db', synchronous: def.synchronous };
+  }
+}
+

@@ -1,0 +1,177 @@
+/**
+ * Admin HTTP API for the dead-letter store, mounted on Node-RED's admin app so it sits behind
+ * `adminAuth` and its permissions (read for listing, write for edit/delete/replay), like the
+ * core Inject node's button route.
+ *
+ *   GET    /tillwire/stores
+ *   GET    /tillwire/dead-letters?store=&status=&flow=&node=&limit=&offset=   → { total, entries }
+ *   GET    /tillwire/dead-letters/count?store=&status=&flow=&node=           → { count }
+ *   GET    /tillwire/dead-letters/:id?store=
+ *   PUT    /tillwire/dead-letters/:id?store=   body { payload } or { message }, optional { version }
+ *   DELETE /tillwire/dead-letters/:id?store=
+ *   POST   /tillwire/replay/:nodeId            body { ids?, flowId?, nodeId?, limit? } → { replayed }
+ */
+import type { NodeRED, RequestLike, ResponseLike } from './node-red';
+import type { DeadLetterFilter, DeadLetterStatus, Store } from '../runtime/store';
+import type { StoreManager } from '../runtime/store-manager';
+
+const registered = new WeakSet<object>();
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function storeIds(RED: NodeRED): string[] {
+  const ids: string[] = [];
+  RED.nodes.eachNode((def) => {
+    if (def.type === 'tillwire-store') ids.push(def.id);
+  });
+  return ids;
+}
+
+async function resolveStore(RED: NodeRED, requested: string | undefined): Promise<Store> {
+  const ids = storeIds(RED);
+  const id = requested || (ids.length === 1 ? ids[0] : undefined);
+  if (!id) {
+    throw new HttpError(400, ids.length === 0 ? 'no Tillwire store is deployed' : `several stores are deployed; pass ?store= one of ${ids.join(', ')}`);
+  }
+  const manager: StoreManager | undefined = RED.nodes.getNode(id)?.manager;
+  if (!manager) throw new HttpError(404, `no Tillwire store with id ${id}`);
+  try {
+    return await manager.acquire();
+  } catch (err) {
+    throw new HttpError(503, (err as Error).message);
+  }
+}
+
+export function filterFrom(query: Record<string, string | undefined>): DeadLetterFilter {
+  const filter: DeadLetterFilter = {};
+  if (query.status) {
+    if (query.status !== 'pending' && query.status !== 'replayed') throw new HttpError(400, 'status must be pending or replayed');
+    filter.status = query.status as DeadLetterStatus;
+  }
+  if (query.flow) filter.flowId = query.flow;
+  if (query.node) filter.nodeId = query.node;
+  for (const k of ['limit', 'offset'] as const) {
+    if (query[k] !== undefined) {
+      const n = Number(query[k]);
+      if (!Number.isInteger(n) || n < 0) throw new HttpError(400, `${k} must be a whole number`);
+      filter[k] = n;
+    }
+  }
+  return filter;
+}
+
+type Route = (req: RequestLike) => Promise<unknown>;
+
+function respond(route: Route) {
+  return (req: RequestLike, res: ResponseLike) => {
+    route(req).then(
+      (body) => res.json(body),
+      (err) => res.status(err instanceof HttpError ? err.status : 500).json({ error: (err as Error).message }),
+    );
+  };
+}
+
+export function registerAdminApi(RED: NodeRED): void {
+  if (!RED.httpAdmin || registered.has(RED.httpAdmin)) return;
+  registered.add(RED.httpAdmin);
+  const read = RED.auth.needsPermission('tillwire-dead-letter.read');
+  const write = RED.auth.needsPermission('tillwire-dead-letter.write');
+
+  RED.httpAdmin.get(
+    '/tillwire/stores',
+    read,
+    respond(async () =>
+      storeIds(RED).map((id) => {
+        const node = RED.nodes.getNode(id);
+        return { id, name: node?.name ?? '', state: node?.manager?.state };
+      }),
+    ),
+  );
+
+  RED.httpAdmin.get(
+    '/tillwire/dead-letters/count',
+    read,
+    respond(async (req) => {
+      const { limit: _l, offset: _o, ...filter } = filterFrom(req.query);
+      const store = await resolveStore(RED, req.query.store);
+      return { count: await store.countDeadLetters(filter) };
+    }),
+  );
+
+  RED.httpAdmin.get(
+    '/tillwire/dead-letters',
+    read,
+    respond(async (req) => {
+      const filter = filterFrom(req.query);
+      const store = await resolveStore(RED, req.query.store);
+      const { limit: _l, offset: _o, ...countFilter } = filter;
+      return { total: await store.countDeadLetters(countFilter), entries: await store.listDeadLetters({ limit: 100, ...filter }) };
+    }),
+  );
+
+  RED.httpAdmin.get(
+    '/tillwire/dead-letters/:id',
+    read,
+    respond(async (req) => {
+      const store = await resolveStore(RED, req.query.store);
+      const entry = await store.getDeadLetter(req.params.id);
+      if (!entry) throw new HttpError(404, `no dead-letter entry ${req.params.id}`);
+      return entry;
+    }),
+  );
+
+  RED.httpAdmin.put(
+    '/tillwire/dead-letters/:id',
+    write,
+    respond(async (req) => {
+      const store = await resolveStore(RED, req.query.store);
+      const entry = await store.getDeadLetter(req.params.id);
+      if (!entry) throw new HttpError(404, `no dead-letter entry ${req.params.id}`);
+      const body = req.body ?? {};
+      let message: Record<string, unknown>;
+      if (body.message !== undefined) {
+        if (!body.message || typeof body.message !== 'object' || Array.isArray(body.message)) {
+          throw new HttpError(400, 'message must be an object');
+        }
+        message = body.message;
+      } else if (Object.prototype.hasOwnProperty.call(body, 'payload')) {
+        message = { ...entry.message, payload: body.payload };
+      } else {
+        throw new HttpError(400, 'send { payload } or { message } to edit an entry');
+      }
+      const expected = body.version === undefined ? entry.version : Number(body.version);
+      const updated = await store.updateDeadLetter(entry.id, { message }, expected);
+      if (!updated) throw new HttpError(409, `entry ${entry.id} changed since version ${expected}; reload and edit again`);
+      return updated;
+    }),
+  );
+
+  RED.httpAdmin.delete(
+    '/tillwire/dead-letters/:id',
+    write,
+    respond(async (req) => {
+      const store = await resolveStore(RED, req.query.store);
+      if (!(await store.deleteDeadLetter(req.params.id))) throw new HttpError(404, `no dead-letter entry ${req.params.id}`);
+      return { deleted: req.params.id };
+    }),
+  );
+
+  RED.httpAdmin.post(
+    '/tillwire/replay/:nodeId',
+    RED.auth.needsPermission('tillwire-replay.write'),
+    respond(async (req) => {
+      const node = RED.nodes.getNode(req.params.nodeId);
+      if (!node || node.type !== 'tillwire-replay' || typeof node.replayNow !== 'function') {
+        throw new HttpError(404, `no deployed replay node ${req.params.nodeId}`);
+      }
+      return { replayed: await node.replayNow(req.body ?? {}) };
+    }),
+  );
+}

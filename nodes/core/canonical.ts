@@ -1,0 +1,100 @@
+/**
+ * `tillwire-canonical`: optionally maps a channel payload to a canonical document with a JSONata
+ * expression (Node-RED's own expression engine, with `$minor(value, currency)` for exact money),
+ * then validates it against the chosen canonical schema. Valid documents leave on output 1 with the
+ * envelope completed; invalid ones leave on output 2 (or go straight to the dead-letter store) with
+ * every problem in words: "lines[2].quantity must be > 0".
+ */
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
+import { bindStore, onInput, StatusBoard, StoreBinding } from './node-kit';
+import { isDocumentType, validateDocument, DocumentType } from '../model/validate';
+import { ensureEnvelope } from '../model/envelope';
+import { toMinor } from '../model/money';
+import { recordFailure } from '../runtime/dead-letter';
+
+interface CanonicalDef extends NodeDef {
+  docType: string;
+  mapping?: string;
+  system?: string;
+  eventTopic?: string;
+  invalid?: 'output' | 'dead-letter';
+  store?: string;
+}
+
+export = function register(RED: NodeRED) {
+  function TillwireCanonicalNode(this: RuntimeNode, def: CanonicalDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const docType: DocumentType | undefined = isDocumentType(def.docType) ? def.docType : undefined;
+    const toDeadLetter = def.invalid === 'dead-letter';
+    const binding: StoreBinding | undefined = toDeadLetter ? bindStore(RED, node, def.store, board) : undefined;
+    const counts = { valid: 0, invalid: 0 };
+    const show = () => board.set({ fill: counts.invalid ? 'yellow' : 'green', shape: 'dot', text: `valid ${counts.valid}, invalid ${counts.invalid}` });
+
+    let mapping: any;
+    let mappingError: string | undefined;
+    if (def.mapping?.trim()) {
+      try {
+        mapping = RED.util.prepareJSONataExpression(def.mapping, node);
+        // Exact decimal-text to minor-unit conversion inside mappings (never float arithmetic).
+        mapping.registerFunction('minor', (value: string | number, currency: string) => toMinor(value, currency), '<(sn)s:n>');
+      } catch (err) {
+        mappingError = `invalid JSONata mapping: ${(err as Error).message}`;
+      }
+    }
+    if (!docType) board.set({ fill: 'red', shape: 'ring', text: `unknown document type '${def.docType}'` });
+    else if (mappingError) board.set({ fill: 'red', shape: 'ring', text: 'invalid mapping' });
+    else board.set({ fill: 'grey', shape: 'ring', text: docType });
+
+    function map(msg: NodeMessage): Promise<unknown> {
+      if (!mapping) return Promise.resolve(msg.payload);
+      return new Promise((resolve, reject) =>
+        RED.util.evaluateJSONataExpression(mapping, msg, (err, value) => (err ? reject(err) : resolve(value))),
+      );
+    }
+
+    async function reject(msg: NodeMessage, send: SendFn, problems: string[], what: string): Promise<void> {
+      counts.invalid++;
+      show();
+      msg.validationErrors = problems;
+      msg.error = {
+        message: `${what}: ${problems.join('; ')}`,
+        source: { id: node.id, type: node.type, name: node.name ?? '' },
+      };
+      if (!binding) {
+        send([null, msg]);
+        return;
+      }
+      const store = await binding.acquire();
+      await recordFailure(store, msg, {
+        error: { message: msg.error.message, name: 'ValidationError', source: msg.error.source },
+        flowId: node.z ?? null,
+        nodeId: node.id,
+        nodeType: node.type,
+        nodeName: node.name ?? null,
+      });
+    }
+
+    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+      if (!docType) throw new Error(`canonical: unknown document type '${def.docType}'`);
+      if (mappingError) throw new Error(`canonical: ${mappingError}`);
+      let doc: unknown;
+      try {
+        doc = await map(msg);
+      } catch (err) {
+        const e = err as Error & { position?: number };
+        return reject(msg, send, [e.message + (e.position ? ` (at character ${e.position})` : '')], `${docType} mapping failed`);
+      }
+      const result = validateDocument(docType, doc);
+      if (!result.valid) return reject(msg, send, result.errors, `${docType} failed validation`);
+      msg.payload = doc;
+      ensureEnvelope(msg, doc as Record<string, unknown>, def.system?.trim() || 'unknown');
+      if (def.eventTopic?.trim()) msg.topic = def.eventTopic.trim();
+      counts.valid++;
+      show();
+      send([msg, null]);
+    });
+  }
+  RED.nodes.registerType('tillwire-canonical', TillwireCanonicalNode);
+};

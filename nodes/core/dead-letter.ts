@@ -1,0 +1,44 @@
+/**
+ * `tillwire-dead-letter`: stores a failed message (typically from a Catch node) with its payload,
+ * the error, the attempt count and history, the flow and node that failed, and a timestamp.
+ * Entries are listed, edited and deleted through the admin API (admin-api.ts) and re-emitted by
+ * `tillwire-replay`.
+ */
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
+import { bindStore, onInput, StatusBoard } from './node-kit';
+import { errorInfo, recordFailure } from '../runtime/dead-letter';
+
+interface DeadLetterDef extends NodeDef {
+  store: string;
+}
+
+export = function register(RED: NodeRED) {
+  function TillwireDeadLetterNode(this: RuntimeNode, def: DeadLetterDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const binding = bindStore(RED, node, def.store, board);
+    let stored = 0;
+    if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: 'no failures yet' });
+
+    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+      const error = errorInfo(msg.error ?? { message: 'sent to the dead-letter store without an error' });
+      const sourceId = error.source?.id;
+      const source = sourceId ? RED.nodes.getNode(sourceId) : undefined;
+      const store = await binding.acquire();
+      const entry = await recordFailure(store, msg, {
+        error,
+        flowId: source?.z ?? msg.error?.source?.z ?? node.z ?? null,
+        nodeId: sourceId ?? null,
+        nodeType: error.source?.type ?? source?.type ?? null,
+        nodeName: error.source?.name ?? source?.name ?? null,
+      });
+      stored++;
+      const pending = await store.countDeadLetters({ status: 'pending' });
+      board.set({ fill: 'yellow', shape: 'dot', text: `stored ${stored}, ${pending} pending` });
+      msg.deadLetter = { id: entry.id, attempts: entry.attempts };
+      send(msg);
+    });
+  }
+  RED.nodes.registerType('tillwire-dead-letter', TillwireDeadLetterNode);
+};

@@ -1,0 +1,97 @@
+/**
+ * The shared mechanism every Tillwire node uses: safe async input handling (an async handler never
+ * rejects; failures go to done(err) so Catch nodes fire), binding to a `tillwire-store` config node,
+ * and a status badge that shows store trouble over the node's own activity.
+ */
+import type { NodeMessage, NodeRED, RuntimeNode, SendFn, NodeStatus } from './node-red';
+import type { Store } from '../runtime/store';
+import { StoreUnavailableError } from '../runtime/store';
+import type { StoreManager, StoreState } from '../runtime/store-manager';
+
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Registers an async input handler whose failure always reaches done(err). */
+export function onInput(node: RuntimeNode, handler: (msg: NodeMessage, send: SendFn) => Promise<void>): void {
+  node.on('input', (msg, send, done) => {
+    let result: Promise<void>;
+    try {
+      result = handler(msg, send);
+    } catch (err) {
+      done(asError(err));
+      return;
+    }
+    result.then(
+      () => done(),
+      (err) => done(asError(err)),
+    );
+  });
+}
+
+/** Status text is kept short for the canvas (Node-RED suggests about 20 characters). */
+export function shortText(text: string, max = 40): string {
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
+}
+
+/**
+ * A node's badge: its own activity (green dot, or yellow ring while retrying), overridden by a red
+ * ring while its store is unavailable.
+ */
+export class StatusBoard {
+  private activity: NodeStatus = {};
+  private storeProblem?: string;
+
+  constructor(private readonly node: RuntimeNode) {}
+
+  set(status: NodeStatus): void {
+    this.activity = status;
+    this.render();
+  }
+
+  store(state: StoreState | undefined): void {
+    this.storeProblem = state && !state.ok && !state.opening ? (state.reason ?? 'store unavailable') : undefined;
+    this.render();
+  }
+
+  private render(): void {
+    if (this.storeProblem) this.node.status({ fill: 'red', shape: 'ring', text: shortText(this.storeProblem) });
+    else this.node.status(this.activity);
+  }
+}
+
+export interface StoreBinding {
+  acquire(): Promise<Store>;
+  readonly configured: boolean;
+}
+
+/** Connects a node to its `tillwire-store` config node and mirrors the store state on its badge. */
+export function bindStore(RED: NodeRED, node: RuntimeNode, storeId: unknown, board: StatusBoard): StoreBinding {
+  const config = typeof storeId === 'string' && storeId ? RED.nodes.getNode(storeId) : undefined;
+  const manager: StoreManager | undefined = config?.manager;
+  if (!manager) {
+    board.store({ ok: false, opening: false, reason: 'no store configured', description: '' });
+    return {
+      configured: false,
+      acquire: () => Promise.reject(new StoreUnavailableError('no store configured: choose a Tillwire store in the node')),
+    };
+  }
+  const listener = (state: StoreState) => board.store(state);
+  manager.on('state', listener);
+  board.store(manager.state);
+  node.on('close', (_removed: boolean, done: () => void) => {
+    manager.off('state', listener);
+    done();
+  });
+  return { configured: true, acquire: () => manager.acquire() };
+}
+
+export interface Claim {
+  scope: string;
+  key: string;
+  token: string;
+}
+
+/** Where a passing message carries its claims, per dedupe node, so Catch/Complete can return them. */
+export const CLAIMS = 'tillwireClaims';
+

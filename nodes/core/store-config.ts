@@ -1,0 +1,36 @@
+/**
+ * `tillwire-store` config node: one store (SQLite file, PostgreSQL, or memory) shared by the
+ * dedupe, dead-letter and replay nodes and the inbound connectors' durable inbox.
+ */
+import path from 'node:path';
+import type { NodeDef, NodeRED, RuntimeNode } from './node-red';
+import { createStore, StoreConfig, storeConfigFrom, StoreNodeDef } from '../runtime/create-store';
+import { StoreManager } from '../runtime/store-manager';
+import { registerAdminApi } from './admin-api';
+
+export = function register(RED: NodeRED) {
+  function TillwireStoreNode(this: RuntimeNode & { manager?: StoreManager }, def: StoreNodeDef & NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const baseDir = RED.settings.userDir ?? process.cwd();
+    const config = storeConfigFrom(def, node.credentials);
+    const manager = new StoreManager(() => createStore(config, baseDir), {
+      log: (m) => node.warn(`Tillwire store "${def.name || def.id}" (${where(config, baseDir)}): ${m}`),
+    });
+    node.manager = manager;
+    manager.start().catch(() => undefined); // failures are retried and shown on the nodes' badges
+    node.on('close', (_removed: boolean, done: () => void) => {
+      manager.stop().then(done, (err) => {
+        node.error(err);
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType('tillwire-store', TillwireStoreNode, { credentials: { url: { type: 'password' } } });
+  registerAdminApi(RED);
+};
+
+function where(config: StoreConfig, baseDir: string): string {
+  if (config.backend === 'sqlite') return path.resolve(baseDir, config.file);
+  return config.backend;
+}

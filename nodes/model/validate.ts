@@ -1,0 +1,230 @@
+/**
+ * Validation of canonical documents: JSON Schema (ajv, draft 2020-12, each schema compiled once)
+ * plus the rules a schema cannot express (known ISO 4217 currency, one currency per document,
+ * exact integer range, balanced journals). Errors are sentences a person can act on,
+ * e.g. "lines[2].quantity must be > 0".
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { isKnownCurrency } from './currencies';
+import { fromMinor } from './money';
+
+export const SCHEMA_BASE = 'https://schemas.tillwire.dev/v1/';
+
+export const DOCUMENT_TYPES = {
+  order: { kind: 'order', schema: 'order.schema.json' },
+  sale: { kind: 'sale', schema: 'sale.schema.json' },
+  return: { kind: 'return', schema: 'return.schema.json' },
+  'inventory-position': { kind: 'inventory.position', schema: 'inventory-position.schema.json' },
+  'inventory-adjustment': { kind: 'inventory.adjustment', schema: 'inventory-adjustment.schema.json' },
+  'available-to-sell': { kind: 'inventory.ats', schema: 'available-to-sell.schema.json' },
+  settlement: { kind: 'settlement', schema: 'settlement.schema.json' },
+  'journal-entry': { kind: 'journal', schema: 'journal-entry.schema.json' },
+} as const;
+
+export type DocumentType = keyof typeof DOCUMENT_TYPES;
+
+export const SCHEMA_DIR = path.join(__dirname, 'schemas');
+
+let ajv: Ajv2020 | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function getAjv(): Ajv2020 {
+  if (ajv) return ajv;
+  const instance = new Ajv2020({ allErrors: true, strict: true });
+  addFormats(instance);
+  for (const file of fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+    instance.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), 'utf8')));
+  }
+  ajv = instance;
+  return instance;
+}
+
+export function schemaValidator(schemaFile: string): ValidateFunction {
+  let fn = compiled.get(schemaFile);
+  if (!fn) {
+    fn = getAjv().getSchema(SCHEMA_BASE + schemaFile);
+    if (!fn) throw new Error(`no canonical schema ${schemaFile}`);
+    compiled.set(schemaFile, fn);
+  }
+  return fn;
+}
+
+export function isDocumentType(value: unknown): value is DocumentType {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DOCUMENT_TYPES, value);
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  errors: string[];
+}
+
+/** Validates a canonical document of the given type; never throws for bad input. */
+export function validateDocument(type: DocumentType, doc: unknown): ValidationResult {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    const got = doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc;
+    return { valid: false, errors: [`payload must be a ${type} object, got ${got}`] };
+  }
+  const fn = schemaValidator(DOCUMENT_TYPES[type].schema);
+  const errors = fn(doc) ? [] : dedupeMessages((fn.errors ?? []).map(describeError));
+  errors.push(...semanticErrors(type, doc as Record<string, unknown>));
+  return { valid: errors.length === 0, errors };
+}
+
+/** Converts an ajv instance path (/lines/2/quantity) to the dotted form people read (lines[2].quantity). */
+export function readablePath(instancePath: string): string {
+  if (!instancePath) return '';
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+}
+
+function subject(p: string): string {
+  return p || 'payload';
+}
+
+export function describeError(e: ErrorObject): string {
+  const p = readablePath(e.instancePath);
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return `${p ? p + '.' : ''}${params.missingProperty} is required`;
+    case 'additionalProperties':
+      return `${subject(p)} has an unknown property '${params.additionalProperty}'`;
+    case 'type':
+      return `${subject(p)} must be ${article(String(params.type))}`;
+    case 'exclusiveMinimum':
+      return `${subject(p)} must be > ${params.limit}`;
+    case 'minimum':
+      return `${subject(p)} must be >= ${params.limit}`;
+    case 'exclusiveMaximum':
+      return `${subject(p)} must be < ${params.limit}`;
+    case 'maximum':
+      return `${subject(p)} must be <= ${params.limit}`;
+    case 'minItems':
+      return `${subject(p)} must have at least ${params.limit} item${params.limit === 1 ? '' : 's'}`;
+    case 'minLength':
+      return params.limit === 1 ? `${subject(p)} must not be empty` : `${subject(p)} must be at least ${params.limit} characters`;
+    case 'maxLength':
+      return `${subject(p)} must be at most ${params.limit} characters`;
+    case 'enum':
+      return `${subject(p)} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const':
+      return `${subject(p)} must be ${JSON.stringify(params.allowedValue)}`;
+    case 'pattern':
+      return `${subject(p)} has the wrong format (expected to match ${params.pattern})`;
+    case 'format':
+      return `${subject(p)} must be a valid ${params.format}`;
+    case 'not':
+      return `${subject(p)} has a value that is not allowed`;
+    case 'oneOf':
+      return `${subject(p)} must match exactly one allowed form`;
+    case 'anyOf':
+      return `${subject(p)} must match at least one allowed form`;
+    default:
+      return `${subject(p)} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+function article(type: string): string {
+  if (type === 'integer') return 'a whole number';
+  if (type === 'object') return 'an object';
+  if (type === 'array') return 'an array';
+  return `a ${type}`;
+}
+
+function dedupeMessages(messages: string[]): string[] {
+  // oneOf/anyOf repeat the branch errors they summarise; keep each sentence once.
+  return [...new Set(messages)];
+}
+
+interface MoneyAt {
+  path: string;
+  amount: unknown;
+  currency: unknown;
+}
+
+/** Every {amount, currency} object in a document, with its readable path. */
+export function findMoney(value: unknown, at = ''): MoneyAt[] {
+  if (value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => findMoney(v, `${at}[${i}]`));
+  const obj = value as Record<string, unknown>;
+  if ('amount' in obj && 'currency' in obj) return [{ path: at, amount: obj.amount, currency: obj.currency }];
+  return Object.entries(obj).flatMap(([k, v]) => findMoney(v, at ? `${at}.${k}` : k));
+}
+
+function semanticErrors(type: DocumentType, doc: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  const docCurrency = doc.currency;
+  if (typeof docCurrency === 'string' && !isKnownCurrency(docCurrency) && /^[A-Z]{3}$/.test(docCurrency)) {
+    errors.push(`currency '${docCurrency}' is not a known ISO 4217 currency`);
+  }
+  for (const m of findMoney(doc)) {
+    if (typeof m.currency === 'string' && /^[A-Z]{3}$/.test(m.currency) && !isKnownCurrency(m.currency)) {
+      errors.push(`${m.path}.currency '${m.currency}' is not a known ISO 4217 currency`);
+    } else if (typeof docCurrency === 'string' && typeof m.currency === 'string' && m.currency !== docCurrency) {
+      errors.push(`${m.path} is in ${m.currency} but the document is in ${docCurrency}`);
+    }
+    if (typeof m.amount === 'number' && Number.isInteger(m.amount) && !Number.isSafeInteger(m.amount)) {
+      errors.push(`${m.path}.amount ${m.amount} is beyond the exact integer range`);
+    }
+  }
+  if (type === 'journal-entry' && errors.length === 0) errors.push(...journalBalanceErrors(doc));
+  return errors;
+}
+
+/** A journal balances when, per currency, the debits equal the credits (to the minor unit). */
+export function journalBalanceErrors(doc: Record<string, unknown>): string[] {
+  const lines = Array.isArray(doc.lines) ? (doc.lines as Array<Record<string, unknown>>) : [];
+  const totals = new Map<string, { debit: number; credit: number }>();
+  for (const line of lines) {
+    for (const side of ['debit', 'credit'] as const) {
+      const m = line?.[side] as { amount?: unknown; currency?: unknown } | undefined;
+      if (!m || typeof m.amount !== 'number' || typeof m.currency !== 'string') continue;
+      const t = totals.get(m.currency) ?? { debit: 0, credit: 0 };
+      t[side] += m.amount;
+      totals.set(m.currency, t);
+    }
+  }
+  const errors: string[] = [];
+  for (const [currency, t] of totals) {
+    if (t.debit !== t.credit && isKnownCurrency(currency)) {
+      errors.push(
+        `journal does not balance: debits ${fromMinor(t.debit, currency)} ${currency} ≠ credits ${fromMinor(t.credit, currency)} ${currency}`,
+      );
+    }
+  }
+  return errors;
+}
+
+/**
+ * The stable business key of a document, used as the default idempotency key
+ * (docs/canonical-model.md, "Business keys").
+ */
+export function businessKey(doc: Record<string, any>): string | undefined {
+  const ch = doc.channel ?? {};
+  switch (doc.kind) {
+    case 'order':
+      return ch.system && ch.id ? `order:${ch.system}:${ch.account ?? '-'}:${ch.id}` : undefined;
+    case 'sale':
+      return doc.storeId && doc.terminalId && doc.saleId ? `sale:${doc.storeId}:${doc.terminalId}:${doc.saleId}` : undefined;
+    case 'return':
+      return ch.system && doc.returnId ? `return:${ch.system}:${doc.returnId}` : undefined;
+    case 'inventory.adjustment':
+      return doc.adjustmentId ? `inventory.adjustment:${doc.adjustmentId}` : undefined;
+    case 'inventory.position':
+      return doc.sku && doc.locationId && doc.asOf ? `inventory.position:${doc.sku}:${doc.locationId}:${doc.asOf}` : undefined;
+    case 'inventory.ats':
+      return ch.system && doc.sku && doc.computedAt ? `inventory.ats:${ch.system}:${doc.sku}:${doc.computedAt}` : undefined;
+    case 'settlement':
+      return ch.system && doc.settlementId ? `settlement:${ch.system}:${doc.settlementId}` : undefined;
+    case 'journal':
+      return doc.journalId ? `journal:${doc.journalId}` : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Dead-letter records and replays, independent of Node-RED (DESIGN.md principle 5: failures are
+ * data). A failed message is kept with its payload, the error, the attempt count and history, and
+ * the flow and node that failed; a replayed message that fails again updates the same entry.
+ */
+import type { AttemptRecord, DeadLetterEntry, DeadLetterFilter, ErrorInfo, Store } from './store';
+import { VersionConflictError } from './store';
+
+export const ENVELOPE = 'tillwire';
+/** Message properties that are transport handles or per-hop bookkeeping, never stored. */
+const TRANSIENT = new Set(['req', 'res', 'error', '_error', '_msgid', 'tillwireClaims', 'replay', '_event']);
+
+export function serializeMessage(msg: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(msg)) {
+    if (!TRANSIENT.has(k) && typeof v !== 'function') copy[k] = v;
+  }
+  // JSON round trip: the stored form is exactly what comes back (Buffers become {type:'Buffer'}).
+  return JSON.parse(JSON.stringify(copy));
+}
+
+/** Restores a stored message, turning serialised Buffers back into Buffers. */
+export function reviveMessage(stored: Record<string, unknown>): Record<string, any> {
+  return JSON.parse(JSON.stringify(stored), (_k, v) =>
+    v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data) : v,
+  );
+}
+
+export function errorInfo(error: unknown): ErrorInfo {
+  if (!error) return { message: 'unknown error' };
+  if (typeof error === 'string') return { message: error };
+  const e = error as { message?: unknown; name?: unknown; source?: ErrorInfo['source'] };
+  const info: ErrorInfo = { message: typeof e.message === 'string' ? e.message : JSON.stringify(error) };
+  if (typeof e.name === 'string' && e.name !== 'Error') info.name = e.name;
+  if (e.source && typeof e.source === 'object') {
+    info.source = { id: e.source.id, type: e.source.type, name: e.source.name };
+  }
+  return info;
+}
+
+export interface FailureContext {
+  error: ErrorInfo;
+  flowId?: string | null;
+  nodeId?: string | null;
+  nodeType?: string | null;
+  nodeName?: string | null;
+  now?: () => number;
+}
+
+/**
+ * Stores a failure. If the message is a replay of an existing entry (envelope deadLetterId), that
+ * entry gets the new attempt appended to its history and returns to 'pending'.
+ */
+export async function recordFailure(store: Store, msg: Record<string, any>, ctx: FailureContext): Promise<DeadLetterEntry> {
+  const at = new Date((ctx.now ?? Date.now)()).toISOString();
+  const message = serializeMessage(msg);
+  const previousId: unknown = msg[ENVELOPE]?.deadLetterId;
+  for (let tries = 0; typeof previousId === 'string' && tries < 5; tries++) {
+    const existing = await store.getDeadLetter(previousId);
+    if (!existing) break;
+    const attempt = existing.attempts + 1;
+    const history: AttemptRecord[] = [...existing.history, { at, attempt, error: ctx.error, nodeId: ctx.nodeId ?? null }];
+    if (message[ENVELOPE] && typeof message[ENVELOPE] === 'object') {
+      (message[ENVELOPE] as Record<string, unknown>).attempts = attempt;
+    }
+    const updated = await store.updateDeadLetter(
+      existing.id,
+      {
+        status: 'pending',
+        attempts: attempt,
+        history,
+        error: ctx.error,
+        message,
+        flowId: ctx.flowId ?? existing.flowId,
+        nodeId: ctx.nodeId ?? existing.nodeId,
+        nodeType: ctx.nodeType ?? existing.nodeType,
+        nodeName: ctx.nodeName ?? existing.nodeName,
+      },
+      existing.version,
+    );
+    if (updated) return updated;
+  }
+  const attempts = Math.max(1, Number(msg[ENVELOPE]?.attempts ?? 0) + 1);
+  return store.putDeadLetter({
+    flowId: ctx.flowId ?? null,
+    nodeId: ctx.nodeId ?? null,
+    nodeType: ctx.nodeType ?? null,
+    nodeName: ctx.nodeName ?? null,
+    topic: typeof msg.topic === 'string' ? msg.topic : null,
+    error: ctx.error,
+    attempts,
+    message,
+    history: [{ at, attempt: attempts, error: ctx.error, nodeId: ctx.nodeId ?? null }],
+  });
+}
+
+/** What a replayed message carries so that a second failure returns to the same entry. */
+export function replayMessage(entry: DeadLetterEntry): Record<string, any> {
+  const msg = reviveMessage(entry.message);
+  const envelope = msg[ENVELOPE] && typeof msg[ENVELOPE] === 'object' ? msg[ENVELOPE] : undefined;
+  if (envelope) {
+    envelope.deadLetterId = entry.id;
+    envelope.attempts = entry.attempts;
+  } else {
+    // A message without the canonical envelope still needs the link back to its entry.
+    msg[ENVELOPE] = { deadLetterId: entry.id, attempts: entry.attempts };
+  }
+  msg.replay = { deadLetterId: entry.id, attempts: entry.attempts, history: entry.history, error: entry.error };
+  return msg;
+}
+
+export interface ReplayRequest extends DeadLetterFilter {
+  /** Replaces the payload of the replayed message(s): an edit made at replay time. */
+  payload?: unknown;
+}
+
+/**
+ * Re-emits matching pending entries oldest first, marking each 'replayed' before emitting so two
+ * replays running at once cannot both emit it. Returns the number emitted.
+ */
+export async function replay(
+  store: Store,
+  request: ReplayRequest,
+  emit: (msg: Record<string, any>, entry: DeadLetterEntry) => void,
+): Promise<number> {
+  const filter: DeadLetterFilter = { ...request, status: request.status ?? 'pending', offset: 0 };
+  const pageSize = Math.min(request.limit ?? 10_000, 200);
+  let remaining = request.limit ?? Number.POSITIVE_INFINITY;
+  let emitted = 0;
+  let stalls = 0;
+  while (remaining > 0 && stalls < 3) {
+    const page = await store.listDeadLetters({ ...filter, limit: Math.min(pageSize, remaining) });
+    if (page.length === 0) break;
+    let progressed = false;
+    for (const entry of page) {
+      const marked = await store.updateDeadLetter(entry.id, { status: 'replayed' }, entry.version);
+      if (!marked) continue; // someone else replayed or edited it meanwhile
+      progressed = true;
+      const msg = replayMessage(marked);
+      if (request.payload !== undefined) msg.payload = request.payload;
+      emit(msg, marked);
+      emitted++;
+      remaining--;
+    }
+    if (!progressed) stalls++;
+    if (filter.status !== 'pending') filter.offset = (filter.offset ?? 0) + page.length;
+  }
+  return emitted;
+}
+
+/** Reads what to replay from a message payload; anything else (an Inject timestamp) means "use the node's filter". */
+export function requestFrom(payload: unknown, defaults: ReplayRequest): ReplayRequest {
+  if (typeof payload === 'string' && payload.trim()) return { ids: [payload.trim()] };
+  if (Array.isArray(payload) && payload.every((p) => typeof p === 'string')) return { ids: payload as string[] };
+  if (payload && typeof payload === 'object') {
+    const p = payload as Record<string, unknown>;
+    const req: ReplayRequest = { ...defaults };
+    if (typeof p.id === 'string') req.ids = [p.id];
+    if (Array.isArray(p.ids)) req.ids = p.ids.map(String);
+    if (typeof p.flowId === 'string') req.flowId = p.flowId;
+    if (typeof p.nodeId === 'string') req.nodeId = p.nodeId;
+    if (p.limit !== undefined) req.limit = Number(p.limit);
+    if (p.all === true) {
+      delete req.flowId;
+      delete req.nodeId;
+    }
+    if ('payload' in p) req.payload = p.payload;
+    return req;
+  }
+  return { ...defaults };
+}
+
+export { VersionConflictError };
