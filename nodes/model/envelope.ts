@@ -4,20 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { businessKey } from './validate';
+import type { Envelope } from './types.generated';
+
+export type { Envelope };
 
 export const ENVELOPE_PROPERTY = 'tillwire';
 export const SCHEMA_VERSION = 1;
-
-export interface Envelope {
-  schemaVersion: 1;
-  eventId: string;
-  idempotencyKey: string;
-  correlationId?: string;
-  source: { system: string; channel?: string; account?: string; eventId?: string; receivedAt?: string };
-  occurredAt?: string;
-  attempts: number;
-  deadLetterId?: string;
-}
 
 /**
  * Completes `msg.tillwire` for a canonical document: keeps what an inbound connector already set

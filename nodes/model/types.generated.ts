@@ -3,6 +3,100 @@
 // `npm run gen:types` regenerates it; test/unit/model.test.ts fails when it is out of date.
 
 /**
+ * One posting: exactly one of debit and credit, zero or positive.
+ */
+export type JournalLine = (
+  | {
+      debit: NonNegativeMoney;
+    }
+  | {
+      credit: NonNegativeMoney;
+    }
+) & {
+  /**
+   * Ledger account code, e.g. "200" (Sales) or "090" (Bank).
+   */
+  account: string;
+  debit?: NonNegativeMoney;
+  credit?: NonNegativeMoney;
+  /**
+   * Ledger tax code for the line, when the ledger tracks tax per line.
+   */
+  taxCode?: string;
+  tracking?: Tracking;
+  /**
+   * Line description.
+   */
+  memo?: string;
+  /**
+   * Source lines the amount was summed from.
+   */
+  source?: SourceRef[];
+  attributes?: Attributes;
+};
+/**
+ * A customer return (RMA) against an order or a store sale, with the refunds issued for it. At least one of originalOrder and originalSale is required.
+ */
+export type Return = (
+  | {
+      originalOrder: OrderRef;
+    }
+  | {
+      originalSale: OriginalSaleRef;
+    }
+) & {
+  /**
+   * Document kind; always "return".
+   */
+  kind: "return";
+  /**
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
+   */
+  returnId: string;
+  channel: ChannelRef;
+  originalOrder?: OrderRef;
+  originalSale?: OriginalSaleRef;
+  /**
+   * Lifecycle state: requested by the customer, authorized, goods received, refunded, rejected, closed.
+   */
+  status: "requested" | "authorized" | "received" | "refunded" | "rejected" | "closed";
+  /**
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
+   */
+  createdAt: string;
+  /**
+   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD. Every Money in a document must use the document's currency (checked in code).
+   */
+  currency: string;
+  /**
+   * Items being returned, at least one.
+   *
+   * @minItems 1
+   */
+  lines: ReturnLine[];
+  /**
+   * Refunds issued for this return so far.
+   */
+  refunds?: Refund[];
+  totals?: ReturnTotals;
+  attributes?: Attributes;
+};
+
+/**
+ * Every canonical document type of model version 1, by schema file.
+ */
+export interface CanonicalModel {
+  "available-to-sell": AvailableToSell;
+  envelope: Envelope;
+  "inventory-adjustment": InventoryAdjustment;
+  "inventory-position": InventoryPosition;
+  "journal-entry": JournalEntry;
+  order: Order;
+  return: Return;
+  sale: Sale;
+  settlement: Settlement;
+}
+/**
  * Quantity of one SKU a channel may sell, as computed by the inventory node from positions and adjustments; published to channels as their stock level.
  */
 export interface AvailableToSell {
@@ -11,7 +105,7 @@ export interface AvailableToSell {
    */
   kind: "inventory.ats";
   /**
-   * Retailer SKU.
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
    */
   sku: string;
   channel: ChannelScope;
@@ -26,18 +120,18 @@ export interface AvailableToSell {
    */
   available: number;
   /**
-   * When the figure was computed.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   computedAt: string;
   basis?: AtsBasis;
   attributes?: Attributes;
 }
 /**
- * Channel the figure is for.
+ * A sales channel as a whole (no document id): the system and, optionally, the account within it.
  */
 export interface ChannelScope {
   /**
-   * The channel's system, e.g. "shopify", "amazon".
+   * Lower-case name of an external system or connector, e.g. "shopify", "amazon", "square", "pos", "odoo", "business-central", "xero", "tillwire". Lower case only, so that business keys built from it are stable.
    */
   system: string;
   /**
@@ -46,7 +140,7 @@ export interface ChannelScope {
   account?: string;
 }
 /**
- * Pooled figures the value was computed from, for explanation and audit.
+ * Sums over locationIds of the inventory positions used.
  */
 export interface AtsBasis {
   /**
@@ -67,12 +161,11 @@ export interface AtsBasis {
   safetyStock: number;
 }
 /**
- * Extension values carried along unchanged.
+ * Extension point: free-form string values a connector or flow wants to carry along (e.g. a channel's listing id). Keys are not interpreted by the core.
  */
 export interface Attributes {
   [k: string]: string | undefined;
 }
-
 /**
  * The msg.tillwire object carried beside every canonical msg.payload: schema version, identity, idempotency key, provenance and delivery attempts.
  */
@@ -82,11 +175,11 @@ export interface Envelope {
    */
   schemaVersion: 1;
   /**
-   * Unique id of this event, assigned when it entered Tillwire (the inbox entry); stays the same on redelivery and replay.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   eventId: string;
   /**
-   * Stable business key of the payload (e.g. "order:shopify:myshop:5902184710234"); dedupe and writes to systems of record key on it.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   idempotencyKey: string;
   /**
@@ -95,7 +188,7 @@ export interface Envelope {
   correlationId?: string;
   source: EnvelopeSource;
   /**
-   * When the business event happened in the source system.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   occurredAt?: string;
   /**
@@ -108,11 +201,11 @@ export interface Envelope {
   deadLetterId?: string;
 }
 /**
- * Where the event came from.
+ * Provenance of the event.
  */
 export interface EnvelopeSource {
   /**
-   * System the event came from, e.g. "shopify", "pos".
+   * Lower-case name of an external system or connector, e.g. "shopify", "amazon", "square", "pos", "odoo", "business-central", "xero", "tillwire". Lower case only, so that business keys built from it are stable.
    */
   system: string;
   /**
@@ -128,11 +221,10 @@ export interface EnvelopeSource {
    */
   eventId?: string;
   /**
-   * When Tillwire received the event and stored it in the inbox.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   receivedAt?: string;
 }
-
 /**
  * One change to the on-hand stock of one SKU at one location (a ledger movement).
  */
@@ -142,15 +234,15 @@ export interface InventoryAdjustment {
    */
   kind: "inventory.adjustment";
   /**
-   * Id of the movement, unique across all sources (connectors prefix the source's id when needed).
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   adjustmentId: string;
   /**
-   * Retailer SKU.
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
    */
   sku: string;
   /**
-   * Warehouse, store or other stock location.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   locationId: string;
   /**
@@ -162,18 +254,18 @@ export interface InventoryAdjustment {
    */
   reason: "receipt" | "sale" | "return" | "damage" | "count" | "transfer_in" | "transfer_out" | "correction" | "other";
   /**
-   * When the movement happened.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   occurredAt: string;
   source?: SourceRef;
   attributes?: Attributes;
 }
 /**
- * Record that caused the movement, e.g. a sale, a stock move, a count sheet.
+ * Pointer to the record a figure came from, for traceability.
  */
 export interface SourceRef {
   /**
-   * System holding the source record, e.g. "amazon", "odoo", or "tillwire" for a canonical document.
+   * Lower-case name of an external system or connector, e.g. "shopify", "amazon", "square", "pos", "odoo", "business-central", "xero", "tillwire". Lower case only, so that business keys built from it are stable.
    */
   system: string;
   /**
@@ -181,7 +273,7 @@ export interface SourceRef {
    */
   type?: string;
   /**
-   * Id of the source record in that system.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   id: string;
   /**
@@ -189,7 +281,6 @@ export interface SourceRef {
    */
   line?: number;
 }
-
 /**
  * Stock of one SKU at one location at a point in time, as the system of record (WMS, ERP, POS) reports it.
  */
@@ -199,11 +290,11 @@ export interface InventoryPosition {
    */
   kind: "inventory.position";
   /**
-   * Retailer SKU.
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
    */
   sku: string;
   /**
-   * Warehouse, store or other stock location.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   locationId: string;
   /**
@@ -223,24 +314,11 @@ export interface InventoryPosition {
    */
   safetyStock: number;
   /**
-   * Instant the figures are true at.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   asOf: string;
   attributes?: Attributes;
 }
-
-/**
- * One posting: exactly one of debit and credit, zero or positive.
- */
-export type JournalLine = JournalLine1 & JournalLine2 & JournalLine1 & JournalLine2 & JournalLine1 & JournalLine2;
-export type JournalLine1 =
-  | {
-      debit: NonNegativeMoney;
-    }
-  | {
-      credit: NonNegativeMoney;
-    };
-
 /**
  * A double-entry journal to post to a ledger. Each line carries either a debit or a credit, never both. Balance (sum of debits = sum of credits) is checked in code, not by this schema.
  */
@@ -250,15 +328,15 @@ export interface JournalEntry {
    */
   kind: "journal";
   /**
-   * Id of the journal, stable across retries; used as the ledger's idempotency key.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   journalId: string;
   /**
-   * Accounting date the journal is posted to.
+   * Calendar date without time or zone (RFC 3339 full-date), e.g. "2025-03-14".
    */
   date: string;
   /**
-   * Currency of every amount in the journal.
+   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD. Every Money in a document must use the document's currency (checked in code).
    */
   currency: string;
   /**
@@ -270,12 +348,12 @@ export interface JournalEntry {
    *
    * @minItems 2
    */
-  lines: [JournalLine, JournalLine, ...JournalLine[]];
+  lines: JournalLine[];
   /**
    * Documents the journal was built from.
    */
   source?: SourceRef[];
-  attributes?: Attributes1;
+  attributes?: Attributes;
 }
 /**
  * Money whose amount is zero or positive: integer minor units of the ISO 4217 currency (JPY 0 decimals, USD 2, KWD 3). Used where a sign would be meaningless, e.g. journal debits and credits, unit prices, refunds.
@@ -290,67 +368,12 @@ export interface NonNegativeMoney {
    */
   currency: string;
 }
-export interface JournalLine2 {
-  /**
-   * Ledger account code, e.g. "200" (Sales) or "090" (Bank).
-   */
-  account: string;
-  debit?: NonNegativeMoney1;
-  credit?: NonNegativeMoney2;
-  /**
-   * Ledger tax code for the line, when the ledger tracks tax per line.
-   */
-  taxCode?: string;
-  tracking?: Tracking;
-  /**
-   * Line description.
-   */
-  memo?: string;
-  /**
-   * Source lines the amount was summed from.
-   */
-  source?: SourceRef[];
-  attributes?: Attributes;
-}
 /**
- * Debit amount; present only when credit is absent.
- */
-export interface NonNegativeMoney1 {
-  /**
-   * Integer amount in minor units of `currency`; zero or positive.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-/**
- * Credit amount; present only when debit is absent.
- */
-export interface NonNegativeMoney2 {
-  /**
-   * Integer amount in minor units of `currency`; zero or positive.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-/**
- * Tracking dimensions (categories, cost centres), e.g. store, channel.
+ * Tracking dimension name to value, e.g. { "store": "LDN-042", "channel": "amazon-uk" }.
  */
 export interface Tracking {
   [k: string]: string | undefined;
 }
-/**
- * Extension values carried along unchanged.
- */
-export interface Attributes1 {
-  [k: string]: string | undefined;
-}
-
 /**
  * A customer order from a sales channel (web shop, marketplace). Totals: subtotal = sum of quantity x unitPrice over lines; discountTotal = line discounts + order-level discounts; shippingTotal = sum of shipping[].amount; taxTotal = every tax line (lines, shipping, order); grandTotal = subtotal - discountTotal + shippingTotal + (taxesIncluded ? 0 : taxTotal). JSON Schema cannot express these sums; they are not checked by this schema.
  */
@@ -360,7 +383,7 @@ export interface Order {
    */
   kind: "order";
   /**
-   * Tillwire (business) id of the order, stable for its whole life and unique across channels.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   id: string;
   channel: ChannelRef;
@@ -373,15 +396,15 @@ export interface Order {
    */
   status: "pending" | "accepted" | "paid" | "partially_fulfilled" | "fulfilled" | "cancelled" | "closed";
   /**
-   * When the customer placed the order in the channel.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   createdAt: string;
   /**
-   * When the channel last changed the order.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   updatedAt?: string;
   /**
-   * Currency of every amount in the order.
+   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD. Every Money in a document must use the document's currency (checked in code).
    */
   currency: string;
   customer?: CustomerRef;
@@ -391,7 +414,7 @@ export interface Order {
    *
    * @minItems 1
    */
-  lines: [OrderLine, ...OrderLine[]];
+  lines: OrderLine[];
   /**
    * Shipping charges.
    */
@@ -413,14 +436,14 @@ export interface Order {
    * True when prices, discounts and shipping amounts include tax (typical in the UK, EU, Japan); false when tax is added on top (typical in the US).
    */
   taxesIncluded: boolean;
-  attributes?: Attributes1;
+  attributes?: Attributes;
 }
 /**
- * Channel the order was placed on; channel.id is the channel's own order id.
+ * Where a document lives in an external system: the system, the account within it, and the document's id there.
  */
 export interface ChannelRef {
   /**
-   * The external system, e.g. "shopify", "amazon", "pos".
+   * Lower-case name of an external system or connector, e.g. "shopify", "amazon", "square", "pos", "odoo", "business-central", "xero", "tillwire". Lower case only, so that business keys built from it are stable.
    */
   system: string;
   /**
@@ -428,12 +451,12 @@ export interface ChannelRef {
    */
   account?: string;
   /**
-   * The document's id in that system, e.g. the Shopify order id.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   id: string;
 }
 /**
- * Who ordered: a reference, not a customer record.
+ * A reference to the customer; deliberately minimal, not a customer record.
  */
 export interface CustomerRef {
   /**
@@ -450,7 +473,7 @@ export interface CustomerRef {
   name?: string;
 }
 /**
- * Where the order ships to.
+ * Postal address. Every field is optional because channels redact or omit parts of it.
  */
 export interface Address {
   /**
@@ -487,11 +510,11 @@ export interface Address {
  */
 export interface OrderLine {
   /**
-   * Id of the line, unique within the order and stable across updates.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   lineId: string;
   /**
-   * Retailer SKU of the item, after SKU mapping.
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
    */
   sku: string;
   /**
@@ -519,7 +542,7 @@ export interface OrderLine {
   attributes?: Attributes;
 }
 /**
- * quantity x unitPrice after this line's discounts and before tax is added (tax-inclusive when taxesIncluded is true).
+ * An exact amount of money: `amount` is an integer number of minor units of the ISO 4217 currency `currency` (JPY has 0 decimals, so 1500 = JPY 1500; USD and GBP have 2, so 1999 = 19.99; KWD has 3, so 1250 = 1.250 KWD). Never a float. May be negative unless the field that uses it says otherwise.
  */
 export interface Money {
   /**
@@ -547,20 +570,7 @@ export interface Discount {
    * Human-readable description, e.g. "Spring denim 20% off".
    */
   description?: string;
-  amount: Money1;
-}
-/**
- * Amount taken off the price, in the same tax basis as the price it reduces (tax-inclusive when the document's taxesIncluded is true).
- */
-export interface Money1 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
+  amount: Money;
 }
 /**
  * One tax charged (or included) on a line, charge or document.
@@ -574,24 +584,11 @@ export interface TaxLine {
    * Tax rate as a decimal fraction in text, never a float: "0.2000" is 20%, "0.08875" is 8.875%.
    */
   rate: string;
-  amount: Money2;
+  amount: Money;
   /**
    * Display name of the tax, e.g. "VAT 20%", "NY State Sales Tax".
    */
   name?: string;
-}
-/**
- * Tax amount; signed like the line it belongs to (negative on returned sale lines).
- */
-export interface Money2 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
 }
 /**
  * One shipping charge on the order.
@@ -601,7 +598,7 @@ export interface ShippingCharge {
    * Shipping method or service level, e.g. "Standard", "Next day".
    */
   method?: string;
-  amount: Money3;
+  amount: Money;
   /**
    * Taxes on this charge.
    */
@@ -612,19 +609,6 @@ export interface ShippingCharge {
   discounts?: Discount[];
 }
 /**
- * Charge after its own discounts and before tax is added (tax-inclusive when taxesIncluded is true).
- */
-export interface Money3 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-/**
  * A payment taken for the order.
  */
 export interface Payment {
@@ -632,146 +616,32 @@ export interface Payment {
    * Payment method or gateway, e.g. "card", "paypal", "shopify_payments", "points".
    */
   method: string;
-  amount: NonNegativeMoney1;
+  amount: NonNegativeMoney;
   /**
    * The payment provider's transaction or authorization reference.
    */
   reference?: string;
   /**
-   * When the payment was captured; absent while only authorized.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   capturedAt?: string;
 }
 /**
- * Order totals as reported by the channel (see the document description for how they add up).
+ * Totals of the order. grandTotal = subtotal - discountTotal + shippingTotal + (taxesIncluded ? 0 : taxTotal).
  */
 export interface OrderTotals {
-  subtotal: Money4;
-  discountTotal: Money5;
-  shippingTotal: Money6;
-  taxTotal: Money7;
-  grandTotal: Money8;
+  subtotal: Money;
+  discountTotal: Money;
+  shippingTotal: Money;
+  taxTotal: Money;
+  grandTotal: Money;
 }
-/**
- * Sum of quantity x unitPrice over all lines, before any discount.
- */
-export interface Money4 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-/**
- * Sum of line discounts and order-level discounts (shipping discounts are already netted in shippingTotal).
- */
-export interface Money5 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-/**
- * Sum of shipping[].amount.
- */
-export interface Money6 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-/**
- * Sum of every tax line on lines, shipping and the order; included in the other totals when taxesIncluded is true.
- */
-export interface Money7 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-/**
- * What the customer pays.
- */
-export interface Money8 {
-  /**
-   * Integer amount in minor units of `currency`; may be negative. Bounded to the JavaScript safe-integer range so it survives JSON parsing exactly.
-   */
-  amount: number;
-  /**
-   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD.
-   */
-  currency: string;
-}
-
-/**
- * A customer return (RMA) against an order or a store sale, with the refunds issued for it. At least one of originalOrder and originalSale is required.
- */
-export type Return = (
-  | {
-      originalOrder: OrderRef;
-    }
-  | {
-      originalSale: OriginalSaleRef;
-    }
-) & {
-  /**
-   * Document kind; always "return".
-   */
-  kind: "return";
-  /**
-   * Id of the return, unique within channel.system (the channel's RMA or return number).
-   */
-  returnId: string;
-  channel: ChannelRef1;
-  originalOrder?: OrderRef1;
-  originalSale?: OriginalSaleRef1;
-  /**
-   * Lifecycle state: requested by the customer, authorized, goods received, refunded, rejected, closed.
-   */
-  status: "requested" | "authorized" | "received" | "refunded" | "rejected" | "closed";
-  /**
-   * When the return was requested.
-   */
-  createdAt: string;
-  /**
-   * Currency of every amount in the return.
-   */
-  currency: string;
-  /**
-   * Items being returned, at least one.
-   *
-   * @minItems 1
-   */
-  lines: [ReturnLine, ...ReturnLine[]];
-  /**
-   * Refunds issued for this return so far.
-   */
-  refunds?: Refund[];
-  totals?: ReturnTotals;
-  attributes?: Attributes1;
-};
-
 /**
  * Reference to a canonical Order.
  */
 export interface OrderRef {
   /**
-   * The order's canonical id (Order.id).
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   id: string;
   channel?: ChannelRef;
@@ -781,59 +651,15 @@ export interface OrderRef {
  */
 export interface OriginalSaleRef {
   /**
-   * The original sale's saleId.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   saleId: string;
   /**
-   * Store of the original sale.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   storeId: string;
   /**
-   * Till of the original sale, when known.
-   */
-  terminalId?: string;
-}
-/**
- * Channel the return was raised in; channel.id is the return's id there.
- */
-export interface ChannelRef1 {
-  /**
-   * The external system, e.g. "shopify", "amazon", "pos".
-   */
-  system: string;
-  /**
-   * Account, shop, seller or marketplace within the system, e.g. a Shopify shop domain or an Amazon seller id. Omit when the system has a single account.
-   */
-  account?: string;
-  /**
-   * The document's id in that system, e.g. the Shopify order id.
-   */
-  id: string;
-}
-/**
- * The order the items were bought in.
- */
-export interface OrderRef1 {
-  /**
-   * The order's canonical id (Order.id).
-   */
-  id: string;
-  channel?: ChannelRef;
-}
-/**
- * The store sale the items were bought in.
- */
-export interface OriginalSaleRef1 {
-  /**
-   * The original sale's saleId.
-   */
-  saleId: string;
-  /**
-   * Store of the original sale.
-   */
-  storeId: string;
-  /**
-   * Till of the original sale, when known.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   terminalId?: string;
 }
@@ -842,15 +668,15 @@ export interface OriginalSaleRef1 {
  */
 export interface ReturnLine {
   /**
-   * Id of the line within the return.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   lineId?: string;
   /**
-   * lineId of the order or sale line being returned.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   originalLineId?: string;
   /**
-   * Retailer SKU of the returned item.
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
    */
   sku: string;
   /**
@@ -885,16 +711,16 @@ export interface ReturnLine {
  */
 export interface Refund {
   /**
-   * Id of the refund, unique within the channel.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   refundId: string;
-  amount: NonNegativeMoney1;
+  amount: NonNegativeMoney;
   /**
    * How it was refunded, e.g. "card", "store_credit", "cash".
    */
   method?: string;
   /**
-   * When the refund was issued.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   issuedAt: string;
   /**
@@ -906,9 +732,8 @@ export interface Refund {
  * Totals of the return.
  */
 export interface ReturnTotals {
-  refundTotal: NonNegativeMoney2;
+  refundTotal: NonNegativeMoney;
 }
-
 /**
  * A completed point-of-sale transaction from one till. Returned items are lines with a negative quantity; line amounts are signed like their quantity. Totals: subtotal = sum of quantity x unitPrice; discountTotal = sum of line discounts; taxTotal = sum of line taxes; grandTotal = subtotal - discountTotal + (taxesIncluded ? 0 : taxTotal) = sum of tenders[].amount. JSON Schema cannot express these sums; they are not checked by this schema.
  */
@@ -918,15 +743,15 @@ export interface Sale {
    */
   kind: "sale";
   /**
-   * The till's own id for the sale (receipt or transaction number), unique per store and terminal.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   saleId: string;
   /**
-   * Store the sale happened in.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   storeId: string;
   /**
-   * Till (terminal) that recorded the sale, unique within the store.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   terminalId: string;
   /**
@@ -938,15 +763,15 @@ export interface Sale {
    */
   sequence: number;
   /**
-   * When the sale was completed at the till (the till's clock).
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   occurredAt: string;
   /**
-   * Trading day the store books the sale to (may differ from occurredAt's date after midnight).
+   * Calendar date without time or zone (RFC 3339 full-date), e.g. "2025-03-14".
    */
   businessDate: string;
   /**
-   * Currency of every amount in the sale.
+   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD. Every Money in a document must use the document's currency (checked in code).
    */
   currency: string;
   /**
@@ -954,31 +779,31 @@ export interface Sale {
    *
    * @minItems 1
    */
-  lines: [SaleLine, ...SaleLine[]];
+  lines: SaleLine[];
   /**
    * How the sale was paid (or refunded); their amounts add up to totals.grandTotal.
    *
    * @minItems 1
    */
-  tenders: [Tender, ...Tender[]];
+  tenders: Tender[];
   totals: SaleTotals;
   returnOf?: ReturnOf;
   /**
    * True when prices and discounts include tax (typical for UK/EU tills); false when tax is added on top.
    */
   taxesIncluded: boolean;
-  attributes?: Attributes1;
+  attributes?: Attributes;
 }
 /**
  * One item sold (positive quantity) or returned (negative quantity). lineTotal = quantity x unitPrice - sum(discounts[].amount).
  */
 export interface SaleLine {
   /**
-   * Id of the line, unique within the sale (the till's line number is fine).
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   lineId: string;
   /**
-   * Retailer SKU of the item, after SKU mapping.
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
    */
   sku: string;
   /**
@@ -1009,39 +834,38 @@ export interface Tender {
    * Tender type.
    */
   type: "cash" | "card" | "gift_card" | "voucher" | "store_credit" | "mobile" | "other";
-  amount: Money3;
+  amount: Money;
   /**
    * Card authorization code, gift card number (masked), voucher code or similar.
    */
   reference?: string;
 }
 /**
- * Totals of the sale as the till computed them.
+ * Totals of the sale. grandTotal = subtotal - discountTotal + (taxesIncluded ? 0 : taxTotal).
  */
 export interface SaleTotals {
-  subtotal: Money4;
-  discountTotal: Money5;
-  taxTotal: Money6;
-  grandTotal: Money7;
+  subtotal: Money;
+  discountTotal: Money;
+  taxTotal: Money;
+  grandTotal: Money;
 }
 /**
- * The original sale, when this transaction returns or exchanges items from it.
+ * The original sale that returned lines come from.
  */
 export interface ReturnOf {
   /**
-   * The original sale's saleId.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   saleId: string;
   /**
-   * Store of the original sale, when it was another store.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   storeId?: string;
   /**
-   * Till of the original sale, when known.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   terminalId?: string;
 }
-
 /**
  * A channel's payout statement (marketplace settlement, payment processor payout) for a period. netTotal = sum of lines[].amount; JSON Schema cannot express this, so reconciliation checks it and reports a difference as a variance.
  */
@@ -1051,24 +875,24 @@ export interface Settlement {
    */
   kind: "settlement";
   /**
-   * The channel's settlement or payout id, unique within channel.system.
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   settlementId: string;
   channel: ChannelRef;
   /**
-   * Start of the settlement period (inclusive).
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   periodStart: string;
   /**
-   * End of the settlement period (exclusive).
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   periodEnd: string;
   /**
-   * Date the money reaches (or was taken from) the seller's bank account.
+   * Calendar date without time or zone (RFC 3339 full-date), e.g. "2025-03-14".
    */
   depositDate?: string;
   /**
-   * Currency of every amount in the settlement.
+   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD. Every Money in a document must use the document's currency (checked in code).
    */
   currency: string;
   netTotal: Money;
@@ -1076,14 +900,14 @@ export interface Settlement {
    * Every transaction in the settlement.
    */
   lines: SettlementLine[];
-  attributes?: Attributes1;
+  attributes?: Attributes;
 }
 /**
  * One amount in the settlement.
  */
 export interface SettlementLine {
   /**
-   * Id of the line, unique within the settlement (the file row number is fine).
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
    */
   lineId: string;
   /**
@@ -1094,14 +918,14 @@ export interface SettlementLine {
    * The channel's own label, e.g. "Commission", "FBAPerUnitFulfillmentFee".
    */
   description?: string;
-  amount: Money1;
+  amount: Money;
   orderRef?: OrderRef;
   /**
-   * Retailer SKU the line concerns, when it concerns one.
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
    */
   sku?: string;
   /**
-   * When the channel posted the transaction.
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
    */
   postedAt?: string;
   source?: SourceRef;

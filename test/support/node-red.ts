@@ -1,0 +1,43 @@
+/**
+ * node-red-node-test-helper wired to the Node-RED runtime under test: 4.1 from devDependencies by
+ * default, or the one TILLWIRE_NODE_RED points at (the Node-RED 5 lane, scripts/test-nr5.sh).
+ */
+import helper from 'node-red-node-test-helper';
+
+export const runtimePath = require.resolve(process.env.TILLWIRE_NODE_RED ?? 'node-red');
+helper.init(runtimePath);
+
+export { helper };
+
+export function startServer(): Promise<void> {
+  return new Promise((resolve) => helper.startServer(() => resolve()));
+}
+
+export async function stopAll(): Promise<void> {
+  await helper.unload();
+  await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+}
+
+/** Resolves with the next `n` messages a helper node receives. */
+export function collect(node: any, n: number, timeoutMs = 10_000): Promise<any[]> {
+  const got: any[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`expected ${n} messages, got ${got.length}`)), timeoutMs);
+    node.on('input', (msg: any) => {
+      got.push(msg);
+      if (got.length === n) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+  });
+}
+
+/** Resolves once `predicate` holds, checking after each event loop turn (bounded). */
+export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+  }
+}
