@@ -10,7 +10,13 @@ export function evaluateProperty(
   expr: string,
   msg: NodeMessage,
 ): Promise<unknown> {
-  if (type === 'msg') return Promise.resolve(RED.util.getMessageProperty(msg, expr));
+  if (type === 'msg') {
+    try {
+      return Promise.resolve(RED.util.getMessageProperty(msg, expr));
+    } catch {
+      return Promise.resolve(undefined); // a missing parent object means the property is missing
+    }
+  }
   let cache = prepared.get(node);
   if (!cache) prepared.set(node, (cache = new Map()));
   let compiled = cache.get(expr);
