@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import storeNode from '../../nodes/core/store-config';
+import canonicalNode from '../../nodes/core/canonical';
+import { helper, startServer, stopAll, collect, until } from '../support/node-red';
+
+const nodes = [storeNode, canonicalNode];
+const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/canonical', name), 'utf8'));
+
+function flow(canonical: Record<string, unknown>) {
+  return [
+    { id: 'f1', type: 'tab' },
+    { id: 's1', type: 'tillwire-store', backend: 'memory' },
+    { id: 'c1', type: 'tillwire-canonical', z: 'f1', name: 'validate', wires: [['ok'], ['bad']], ...canonical },
+    { id: 'ok', type: 'helper', z: 'f1' },
+    { id: 'bad', type: 'helper', z: 'f1' },
+  ];
+}
+
+beforeEach(startServer);
+afterEach(stopAll);
+
+describe('tillwire-canonical', () => {
+  it('passes a valid order on output 1 with the envelope completed', async () => {
+    await helper.load(nodes, flow({ docType: 'order', system: 'shopify', eventTopic: 'order.accepted' }));
+    const ok = collect(helper.getNode('ok'), 1);
+    const order = fixture('order.json');
+    helper.getNode('c1').receive({ payload: order });
+    const [msg] = await ok;
+    expect(msg.payload).toEqual(order);
+    expect(msg.topic).toBe('order.accepted');
+    expect(msg.tillwire).toMatchObject({
+      schemaVersion: 1,
+      idempotencyKey: `order:${order.channel.system}:${order.channel.account ?? '-'}:${order.channel.id}`,
+      source: { system: 'shopify' },
+      attempts: 0,
+    });
+  });
+
+  it('sends invalid documents to output 2 with every problem in words, and keeps the good ones flowing', async () => {
+    await helper.load(nodes, flow({ docType: 'sale' }));
+    const c1 = helper.getNode('c1');
+    const bad = collect(helper.getNode('bad'), 4);
+    const ok = collect(helper.getNode('ok'), 1);
+    const broken = fixture('sale.json');
+    broken.lines[0].quantity = 0;
+    broken.lines[0].unitPrice.amount = 1.5;
+    const unknownCurrency = { ...fixture('sale.json'), currency: 'ABC' };
+    c1.receive({ payload: broken });
+    c1.receive({ payload: 'not a sale' });
+    c1.receive({ payload: fixture('sale.json') });
+    c1.receive({ payload: unknownCurrency });
+    c1.receive({ payload: { kind: 'sale' } });
+    const rejected = await bad;
+    expect(rejected[0].validationErrors).toEqual(
+      expect.arrayContaining(['lines[0].quantity has a value that is not allowed', 'lines[0].unitPrice.amount must be a whole number']),
+    );
+    expect(rejected[0].error.message).toMatch(/^sale failed validation: /);
+    expect(rejected[0].error.source).toEqual({ id: 'c1', type: 'tillwire-canonical', name: 'validate' });
+    expect(rejected[0].payload).toEqual(broken); // the original payload is kept, untouched
+    expect(rejected[1].validationErrors).toEqual(['payload must be a sale object, got string']);
+    expect(rejected[2].validationErrors).toContain("currency 'ABC' is not a known ISO 4217 currency");
+    expect(rejected[3].validationErrors).toEqual(expect.arrayContaining(['saleId is required', 'storeId is required']));
+    expect((await ok)[0].payload.saleId).toBe(fixture('sale.json').saleId);
+  });
+
+  it('maps a channel payload with JSONata and converts money exactly with $minor', async () => {
+    const mapping = `{
+      "kind": "inventory.adjustment",
+      "adjustmentId": payload.id,
+      "sku": payload.sku,
+      "locationId": payload.store,
+      "delta": payload.qty,
+      "reason": "count",
+      "occurredAt": payload.at,
+      "attributes": { "costMinor": $string($minor(payload.cost, "KWD")) }
+    }`;
+    await helper.load(nodes, flow({ docType: 'inventory-adjustment', mapping, system: 'wms' }));
+    const c1 = helper.getNode('c1');
+    const ok = collect(helper.getNode('ok'), 1);
+    const bad = collect(helper.getNode('bad'), 1);
+    c1.receive({ payload: { id: 'A1', sku: 'SKU-1', store: 'S1', qty: -2, at: '2026-11-01T10:00:00Z', cost: '1.250' } });
+    c1.receive({ payload: { id: 'A2', sku: 'SKU-1', store: 'S1', qty: -2, at: '2026-11-01T10:00:00Z', cost: '1.2505' } });
+    const [good] = await ok;
+    expect(good.payload).toMatchObject({ kind: 'inventory.adjustment', adjustmentId: 'A1', delta: -2, attributes: { costMinor: '1250' } });
+    expect(good.tillwire.idempotencyKey).toBe('inventory.adjustment:A1');
+    const [rejected] = await bad;
+    expect(rejected.validationErrors[0]).toContain('1.2505 has 4 decimals but KWD allows 3');
+    expect(rejected.error.message).toMatch(/^inventory-adjustment mapping failed/);
+  });
+
+  it('can send invalid documents straight to the dead-letter store instead', async () => {
+    const f = flow({ docType: 'order', invalid: 'dead-letter', store: 's1', outputs: 1 });
+    (f[2] as any).wires = [['ok']];
+    await helper.load(nodes, f);
+    const c1 = helper.getNode('c1');
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    const order = fixture('order.json');
+    delete order.lines;
+    c1.receive({ payload: order, topic: 'order.accepted' });
+    await until(async () => (await store.countDeadLetters()) === 1);
+    const [entry] = await store.listDeadLetters();
+    expect(entry).toMatchObject({
+      nodeId: 'c1',
+      flowId: 'f1',
+      nodeType: 'tillwire-canonical',
+      topic: 'order.accepted',
+      attempts: 1,
+      error: { message: 'order failed validation: lines is required' },
+    });
+    expect(entry.message.payload).toEqual(order);
+  });
+
+  it('an invalid mapping is reported on the badge and every message goes to Catch', async () => {
+    const f = [
+      ...flow({ docType: 'order', mapping: '{ "a": ' }),
+      { id: 'catcher', type: 'catch', z: 'f1', scope: ['c1'], wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'f1' },
+    ];
+    await helper.load(nodes, f);
+    const c1 = helper.getNode('c1');
+    expect(c1.status.lastCall.args[0]).toEqual({ fill: 'red', shape: 'ring', text: 'invalid mapping' });
+    const caught = collect(helper.getNode('caught'), 1);
+    c1.receive({ payload: {} });
+    expect((await caught)[0].error.message).toMatch(/canonical: invalid JSONata mapping/);
+  });
+});
