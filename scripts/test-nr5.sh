@@ -21,14 +21,22 @@
 #      package.json "node-red.nodes" loaded, enabled and without `err`.
 # Every wait is bounded. The exit status is non-zero on any failure.
 #
-# Env: NODE24_VERSION (default 24.21.0), NR5_VERSION (5.0.7), NR5_HELPER_VERSION (0.3.6),
+# Why Node 24.18.1 and not the newest 24.x: Node 24.19.0 changed node::ObjectWrap in its
+# headers (nodejs/node#65446, still open). Any addon built against 24.19+ headers that derives
+# from node::ObjectWrap aborts the process with "Assertion failed: (env) != nullptr" in
+# RemoveEnvironmentCleanupHook when a Statement is garbage-collected. better-sqlite3 <= 12 is such
+# an addon (13 moved to node-addon-api). Seen here: jest on 24.21.0 aborted a worker running
+# test/nodes/dedupe.test.ts. With 24.18.1 headers the addon is safe. Set NODE24_VERSION=24.21.0
+# to reproduce the crash.
+#
+# Env: NODE24_VERSION (default 24.18.1), NR5_VERSION (5.0.7), NR5_HELPER_VERSION (0.3.6),
 #      NR5_SKIP_JEST=1 / NR5_SKIP_SMOKE=1 to run only one half, NR5_START_TIMEOUT (s, default 90).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-NODE24_VERSION="${NODE24_VERSION:-24.21.0}"
+NODE24_VERSION="${NODE24_VERSION:-24.18.1}"
 NR5_VERSION="${NR5_VERSION:-5.0.7}"
 NR5_HELPER_VERSION="${NR5_HELPER_VERSION:-0.3.6}"
 NR5_START_TIMEOUT="${NR5_START_TIMEOUT:-90}"
@@ -95,7 +103,8 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$LANE_PKG" ] && [ -f "$NR5_DIR/pack
   echo "node-red@${NR5_VERSION}, node-red-node-test-helper@${NR5_HELPER_VERSION}, better-sqlite3@${BSQL_VERSION} already installed"
 else
   echo "installing node-red@${NR5_VERSION} node-red-node-test-helper@${NR5_HELPER_VERSION} better-sqlite3@${BSQL_VERSION} with npm under Node 24"
-  rm -f "$STAMP"
+  # start clean: npm would keep a better-sqlite3 already built for another Node version or headers
+  rm -rf "$STAMP" "$LANE/node_modules" "$LANE/package-lock.json"
   printf '%s\n' "$LANE_PKG" >"$LANE/package.json"
   # npm under Node 24, so native addons (better-sqlite3) are compiled for Node 24's ABI against
   # Node 24's headers (the package ships include/node).

@@ -1,0 +1,79 @@
+/**
+ * `npm start`: runs Node-RED 4.1 with Tillwire on embedded defaults.
+ *  1. links this package into the Node-RED user directory, so Node-RED loads it as an installed
+ *     module (its examples appear under Import > Examples);
+ *  2. starts Node-RED with dist/settings.js, which deploys the flows in flows/;
+ *  3. prints the editor URL once it answers; Ctrl-C stops Node-RED cleanly (its nodes close).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const userDir = path.resolve(process.env.TILLWIRE_USER_DIR ?? path.join(root, '.node-red'));
+const host = process.env.TILLWIRE_HOST ?? '127.0.0.1';
+const port = Number(process.env.TILLWIRE_PORT ?? process.env.PORT ?? 1880);
+
+export function linkPackage(projectRoot: string, dir: string, name: string): string {
+  const target = path.join(dir, 'node_modules', ...name.split('/'));
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  try {
+    const current = fs.readlinkSync(target);
+    if (path.resolve(path.dirname(target), current) === projectRoot) return target;
+    fs.unlinkSync(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL') throw new Error(`${target} exists and is not a link; remove it to run from this checkout`);
+    if (code !== 'ENOENT') throw err;
+  }
+  fs.symlinkSync(projectRoot, target, 'junction');
+  // Node-RED lists user-installed modules from the user directory's package.json.
+  const manifest = path.join(dir, 'package.json');
+  const json = fs.existsSync(manifest) ? JSON.parse(fs.readFileSync(manifest, 'utf8')) : { name: 'tillwire-user-dir', private: true };
+  json.dependencies = { ...(json.dependencies ?? {}), [name]: `file:${projectRoot}` };
+  fs.writeFileSync(manifest, JSON.stringify(json, null, 2) + '\n');
+  return target;
+}
+
+function waitForEditor(deadline: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const req = http.get({ host, port, path: '/settings', timeout: 2000 }, (res) => {
+        res.resume();
+        if (res.statusCode && res.statusCode < 500) return resolve();
+        retry();
+      });
+      req.on('error', retry);
+      req.on('timeout', () => req.destroy());
+    };
+    const retry = () => (Date.now() > deadline ? reject(new Error('Node-RED did not answer in time')) : setTimeout(attempt, 250));
+    attempt();
+  });
+}
+
+function main(): void {
+  linkPackage(root, userDir, pkg.name);
+  const red = require.resolve('node-red/red.js', { paths: [root] });
+  const child = spawn(process.execPath, [red, '--settings', path.join(root, 'dist', 'settings.js'), '--userDir', userDir], {
+    stdio: 'inherit',
+    env: { ...process.env, TILLWIRE_USER_DIR: userDir },
+  });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n[tillwire] stopping Node-RED (${signal})…`);
+    child.kill(signal);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+  waitForEditor(Date.now() + 120_000).then(
+    () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
+    (err) => console.error(`[tillwire] ${err.message}`),
+  );
+}
+
+if (require.main === module) main();
