@@ -48,6 +48,9 @@ const settings = {
     projects: { enabled: false },
     tours: false,
   },
+  // Tillwire runs in retailers' networks, often offline: no update check calls home, and the
+  // editor does not ask for consent on first open.
+  telemetry: { enabled: false, updateNotification: false },
   functionExternalModules: false,
   externalModules: { palette: { allowInstall: true } },
 };
