@@ -117,6 +117,16 @@ else
 fi
 echo "node-red: $("$NODE24" -p "require('$NR5_DIR/package.json').version") at $NR5_DIR"
 
+# The better-sqlite3 just built, packed as a prebuild-install "local prebuild". The smoke test's
+# `npm install` of the packed package then unpacks it instead of compiling the same source against
+# the same headers again (~55 s). When the versions differ, there is no match and it compiles.
+BSQL_BUILT="$("$NODE24" -p "require('$LANE/node_modules/better-sqlite3/package.json').version")"
+PREBUILD="$LANE/prebuilds/better-sqlite3-v${BSQL_BUILT}-node-v$("$NODE24" -p process.versions.modules)-$("$NODE24" -p 'process.platform + "-" + process.arch').tar.gz"
+if [ ! -f "$PREBUILD" ] || [ "$PREBUILD" -ot "$STAMP" ]; then
+  mkdir -p "$LANE/prebuilds"
+  tar -czf "$PREBUILD" -C "$LANE/node_modules/better-sqlite3" build/Release/better_sqlite3.node
+fi
+
 # ---------------------------------------------------------------------------------------------
 if [ "${NR5_SKIP_JEST:-}" != "1" ]; then
   step "2/3 jest test/nodes on Node ${NODE24_VERSION} + Node-RED ${NR5_VERSION}"
@@ -167,7 +177,8 @@ if [ "${NR5_SKIP_SMOKE:-}" != "1" ]; then
   USERDIR="$WORK/userdir"
   mkdir -p "$USERDIR"
   printf '{ "name": "node-red-project", "private": true, "allowScripts": { "better-sqlite3": true } }\n' >"$USERDIR/package.json"
-  ( cd "$USERDIR" && PATH="$(dirname "$NODE24"):$PATH" t 900 "$NODE24" "$NPM_CLI" install \
+  ( cd "$USERDIR" && BETTER_SQLITE3_LOCAL_PREBUILDS="$LANE/prebuilds" PATH="$(dirname "$NODE24"):$PATH" \
+      t 900 "$NODE24" "$NPM_CLI" install \
       --no-audit --no-fund --omit=dev --nodedir="$NODE24_PKG" "$WORK/$TARBALL" )
 
   PORT="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
