@@ -177,8 +177,10 @@ if [ "${NR5_SKIP_SMOKE:-}" != "1" ]; then
   USERDIR="$WORK/userdir"
   mkdir -p "$USERDIR"
   printf '{ "name": "node-red-project", "private": true, "allowScripts": { "better-sqlite3": true } }\n' >"$USERDIR/package.json"
-  ( cd "$USERDIR" && BETTER_SQLITE3_LOCAL_PREBUILDS="$LANE/prebuilds" PATH="$(dirname "$NODE24"):$PATH" \
-      t 900 "$NODE24" "$NPM_CLI" install \
+  # prebuild-install reads its options through rc('prebuild-install'), i.e. from env variables named
+  # prebuild-install_<option> (not settable with VAR=value syntax in bash, hence `env`).
+  ( cd "$USERDIR" && PATH="$(dirname "$NODE24"):$PATH" \
+      t 900 env "prebuild-install_local-prebuilds=$LANE/prebuilds" "$NODE24" "$NPM_CLI" install \
       --no-audit --no-fund --omit=dev --nodedir="$NODE24_PKG" "$WORK/$TARBALL" )
 
   PORT="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"

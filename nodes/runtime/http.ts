@@ -1,0 +1,254 @@
+/**
+ * The one HTTP resilience layer every connector uses (DESIGN.md principle 5): request timeouts,
+ * retries with exponential backoff and full jitter for retryable failures only, honouring the
+ * provider's own signal (Retry-After, or a delay a provider classifier reads from its headers or
+ * body), an optional per-account rate governor shared by all nodes of one config node, and one
+ * error type that says system, operation, status, retryable or not, and the provider's message.
+ */
+
+export class ConnectorError extends Error {
+  override name = 'ConnectorError';
+  constructor(
+    readonly system: string,
+    readonly operation: string,
+    message: string,
+    readonly details: {
+      status?: number;
+      retryable: boolean;
+      providerMessage?: string;
+      providerCode?: string;
+      attempts?: number;
+      body?: unknown;
+    },
+  ) {
+    super(`${system} ${operation}: ${message}`);
+  }
+  get status() {
+    return this.details.status;
+  }
+  get retryable() {
+    return this.details.retryable;
+  }
+}
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_POLICY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 30_000, timeoutMs: 30_000 };
+
+export interface HttpRequest {
+  operation: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Absolute, or relative to the client's baseUrl. */
+  url: string;
+  headers?: Record<string, string>;
+  /** Objects are sent as JSON; strings as they are. */
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** What a provider-specific classifier says about a response. */
+export interface Verdict {
+  ok: boolean;
+  retryable?: boolean;
+  retryAfterMs?: number;
+  message?: string;
+  code?: string;
+}
+
+export type Classifier = (res: HttpResponse) => Verdict | undefined;
+
+export interface Governor {
+  /** Resolves when one more request may be sent. */
+  take(): Promise<void>;
+  /** Tells the governor the provider pushed back (429) and for how long, if it said. */
+  penalise?(ms?: number): void;
+}
+
+/** A token bucket: `ratePerSecond` sustained, `burst` at once; shared by every node of one account. */
+export class TokenBucket implements Governor {
+  private tokens: number;
+  private last: number;
+  private blockedUntil = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = delay,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  take(): Promise<void> {
+    // Chained so waiting callers are served in order.
+    const next = this.queue.then(() => this.acquire());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async acquire(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (now < this.blockedUntil) {
+        await this.sleep(this.blockedUntil - now);
+        continue;
+      }
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await this.sleep(Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000));
+    }
+  }
+
+  penalise(ms = 1000): void {
+    this.tokens = 0;
+    this.blockedUntil = Math.max(this.blockedUntil, this.now() + ms);
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in milliseconds from now. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Exponential backoff with full jitter (a random delay up to the exponential bound). */
+export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const bound = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(bound * random());
+}
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export function defaultVerdict(res: HttpResponse): Verdict {
+  if (res.status >= 200 && res.status < 300) return { ok: true };
+  const retryable = RETRYABLE_STATUS.has(res.status);
+  return { ok: false, retryable, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
+}
+
+export interface HttpClientOptions {
+  system: string;
+  baseUrl?: string;
+  policy?: Partial<RetryPolicy>;
+  governor?: Governor;
+  /** Provider rules, consulted before the default status-code rules. */
+  classify?: Classifier;
+  /** Reads the provider's own error text from a failed response body. */
+  describe?: (res: HttpResponse) => { message?: string; code?: string } | undefined;
+  headers?: () => Record<string, string> | Promise<Record<string, string>>;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  fetch?: typeof fetch;
+  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
+}
+
+export class HttpClient {
+  readonly policy: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly doFetch: typeof fetch;
+
+  constructor(private readonly opts: HttpClientOptions) {
+    this.policy = { ...DEFAULT_POLICY, ...opts.policy };
+    this.sleep = opts.sleep ?? delay;
+    this.doFetch = opts.fetch ?? fetch;
+  }
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const { system } = this.opts;
+    let lastError: ConnectorError | undefined;
+    for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
+      let waitMs: number | undefined;
+      try {
+        const res = await this.once(req);
+        const verdict = this.opts.classify?.(res) ?? defaultVerdict(res);
+        if (verdict.ok) return res;
+        const described = this.opts.describe?.(res);
+        const providerMessage = verdict.message ?? described?.message ?? textOf(res.body);
+        lastError = new ConnectorError(system, req.operation, `HTTP ${res.status}${providerMessage ? `: ${providerMessage}` : ''}`, {
+          status: res.status,
+          retryable: !!verdict.retryable,
+          providerMessage,
+          providerCode: verdict.code ?? described?.code,
+          attempts: attempt,
+          body: res.body,
+        });
+        if (res.status === 429) this.opts.governor?.penalise?.(verdict.retryAfterMs);
+        if (!verdict.retryable) throw lastError;
+        waitMs = verdict.retryAfterMs;
+      } catch (err) {
+        if (err instanceof ConnectorError) {
+          if (!err.retryable) throw err;
+          lastError = err;
+        } else {
+          const e = err as Error & { cause?: { code?: string } };
+          const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+          const reason = timedOut ? `no answer within ${this.policy.timeoutMs} ms` : `${e.cause?.code ?? e.message}`;
+          lastError = new ConnectorError(system, req.operation, reason, { retryable: true, attempts: attempt });
+        }
+      }
+      if (attempt === this.policy.maxAttempts) break;
+      const wait = waitMs ?? backoffMs(attempt, this.policy, this.opts.random);
+      this.opts.onRetry?.({ operation: req.operation, attempt, waitMs: wait, reason: lastError.message });
+      await this.sleep(Math.min(wait, this.policy.maxDelayMs));
+    }
+    const final = lastError!;
+    throw new ConnectorError(system, req.operation, `${final.message.replace(`${system} ${req.operation}: `, '')} (gave up after ${this.policy.maxAttempts} attempts)`, {
+      ...final.details,
+      attempts: this.policy.maxAttempts,
+    });
+  }
+
+  private async once(req: HttpRequest): Promise<HttpResponse> {
+    await this.opts.governor?.take();
+    const url = new URL(req.url, this.opts.baseUrl);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json', ...(await this.opts.headers?.()), ...req.headers };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await this.doFetch(url, { method: req.method, headers, body, signal: AbortSignal.timeout(this.policy.timeoutMs) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    if (text && (res.headers.get('content-type') ?? '').includes('json')) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: res.status, headers: res.headers, body: text === '' ? undefined : parsed };
+  }
+}
+
+function textOf(body: unknown): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body.slice(0, 300);
+  const b = body as Record<string, any>;
+  return b.error?.message ?? b.message ?? (typeof b.error === 'string' ? b.error : undefined);
+}
