@@ -177,10 +177,10 @@ if [ "${NR5_SKIP_SMOKE:-}" != "1" ]; then
   USERDIR="$WORK/userdir"
   mkdir -p "$USERDIR"
   printf '{ "name": "node-red-project", "private": true, "allowScripts": { "better-sqlite3": true } }\n' >"$USERDIR/package.json"
-  # prebuild-install reads its options through rc('prebuild-install'), i.e. from env variables named
-  # prebuild-install_<option> (not settable with VAR=value syntax in bash, hence `env`).
-  ( cd "$USERDIR" && PATH="$(dirname "$NODE24"):$PATH" \
-      t 900 env "prebuild-install_local-prebuilds=$LANE/prebuilds" "$NODE24" "$NPM_CLI" install \
+  # prebuild-install looks for the local prebuild in $npm_config_<package>_local_prebuilds (npm 11
+  # warns 'Unknown env config "better-sqlite3-local-prebuilds"'; without it, it just compiles).
+  ( cd "$USERDIR" && PATH="$(dirname "$NODE24"):$PATH" npm_config_better_sqlite3_local_prebuilds="$LANE/prebuilds" \
+      t 900 "$NODE24" "$NPM_CLI" install \
       --no-audit --no-fund --omit=dev --nodedir="$NODE24_PKG" "$WORK/$TARBALL" )
 
   PORT="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"

@@ -74,6 +74,11 @@ export class PostgresDriver implements SqlDriver {
          received_at BIGINT NOT NULL, completed_at BIGINT, state TEXT NOT NULL, attempts INTEGER NOT NULL,
          UNIQUE (source, event_id))`,
       `CREATE INDEX IF NOT EXISTS tw_inbox_pending ON ${s}.tw_inbox (source, state, id)`,
+      `CREATE TABLE IF NOT EXISTS ${s}.tw_register (
+         reg_key TEXT PRIMARY KEY, kind TEXT NOT NULL, store_id TEXT, terminal_id TEXT, business_date TEXT,
+         sequence BIGINT, amount BIGINT NOT NULL, currency TEXT NOT NULL, document TEXT NOT NULL,
+         recorded_at BIGINT NOT NULL, external_refs TEXT NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS tw_register_day ON ${s}.tw_register (store_id, business_date, kind)`,
     ];
   }
 

@@ -12,6 +12,9 @@ import {
   DeadLetterPatch,
   InboxEntry,
   NewDeadLetter,
+  NewRegisterEntry,
+  RegisterEntry,
+  RegisterFilter,
   Store,
   StoreKind,
 } from './store';
@@ -24,7 +27,7 @@ export interface SqlDriver {
   connect(): Promise<void>;
   end(): Promise<void>;
   /** Qualified table name for a logical table ('idempotency' | 'dead_letter' | 'inbox'). */
-  table(name: 'idempotency' | 'dead_letter' | 'inbox'): string;
+  table(name: 'idempotency' | 'dead_letter' | 'inbox' | 'register'): string;
   /** Statements that create the tables if missing. */
   ddl(): string[];
   /** Runs one statement; `?` placeholders in order. */
@@ -44,13 +47,18 @@ export class SqlStore implements Store {
   readonly kind: StoreKind;
   readonly description: string;
   private readonly now: () => number;
-  private readonly t: { idem: string; dlq: string; inbox: string };
+  private readonly t: { idem: string; dlq: string; inbox: string; reg: string };
 
   constructor(private readonly driver: SqlDriver, options: SqlStoreOptions = {}) {
     this.kind = driver.kind;
     this.description = driver.description;
     this.now = options.now ?? Date.now;
-    this.t = { idem: driver.table('idempotency'), dlq: driver.table('dead_letter'), inbox: driver.table('inbox') };
+    this.t = {
+      idem: driver.table('idempotency'),
+      dlq: driver.table('dead_letter'),
+      inbox: driver.table('inbox'),
+      reg: driver.table('register'),
+    };
   }
 
   async open(): Promise<void> {
@@ -242,6 +250,83 @@ export class SqlStore implements Store {
     );
     return rows.map(toInbox);
   }
+
+  // ---- sales register -----------------------------------------------------------------------
+
+  async registerPut(e: NewRegisterEntry): Promise<boolean> {
+    const { rows } = await this.driver.query(
+      `INSERT INTO ${this.t.reg} (reg_key, kind, store_id, terminal_id, business_date, sequence, amount, currency,
+         document, recorded_at, external_refs)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}')
+       ON CONFLICT (reg_key) DO NOTHING
+       RETURNING reg_key`,
+      [e.key, e.kind, e.storeId, e.terminalId, e.businessDate, e.sequence, e.amount, e.currency, json(e.document), this.now()],
+    );
+    return rows.length === 1;
+  }
+
+  async registerSetRef(key: string, system: string, ref: string): Promise<boolean> {
+    // Read-modify-write guarded by the previous value, so two systems recording at once both land.
+    for (let tries = 0; tries < 10; tries++) {
+      const { rows } = await this.driver.query(`SELECT external_refs FROM ${this.t.reg} WHERE reg_key = ?`, [key]);
+      if (!rows[0]) return false;
+      const before = String(rows[0].external_refs);
+      const refs = { ...parse(before), [system]: ref };
+      const { changes } = await this.driver.query(
+        `UPDATE ${this.t.reg} SET external_refs = ? WHERE reg_key = ? AND external_refs = ?`,
+        [json(refs), key, before],
+      );
+      if (changes === 1) return true;
+    }
+    throw new Error(`could not record ${system} ref for ${key}: too much contention`);
+  }
+
+  async registerGet(key: string): Promise<RegisterEntry | undefined> {
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.reg} WHERE reg_key = ?`, [key]);
+    return rows[0] ? toRegister(rows[0]) : undefined;
+  }
+
+  async registerList(filter: RegisterFilter): Promise<RegisterEntry[]> {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    for (const [col, value] of [
+      ['kind', filter.kind],
+      ['store_id', filter.storeId],
+      ['terminal_id', filter.terminalId],
+      ['business_date', filter.businessDate],
+    ] as const) {
+      if (value !== undefined) {
+        clauses.push(`${col} = ?`);
+        params.push(value);
+      }
+    }
+    if (filter.afterKey !== undefined) {
+      clauses.push('reg_key > ?');
+      params.push(filter.afterKey);
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.reg} ${where} ORDER BY reg_key LIMIT ?`, [
+      ...params,
+      Math.max(1, Math.min(filter.limit ?? 100_000, 1_000_000)),
+    ]);
+    return rows.map(toRegister);
+  }
+}
+
+function toRegister(r: Row): RegisterEntry {
+  return {
+    key: String(r.reg_key),
+    kind: String(r.kind),
+    storeId: (r.store_id as string | null) ?? null,
+    terminalId: (r.terminal_id as string | null) ?? null,
+    businessDate: (r.business_date as string | null) ?? null,
+    sequence: r.sequence === null || r.sequence === undefined ? null : Number(r.sequence),
+    amount: Number(r.amount),
+    currency: String(r.currency),
+    document: parse(r.document),
+    recordedAt: iso(r.recorded_at),
+    externalRefs: parse(r.external_refs) ?? {},
+  };
 }
 
 function toDeadLetter(r: Row): DeadLetterEntry {

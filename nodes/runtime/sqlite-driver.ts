@@ -70,6 +70,11 @@ export class SqliteDriver implements SqlDriver {
          received_at INTEGER NOT NULL, completed_at INTEGER, state TEXT NOT NULL, attempts INTEGER NOT NULL,
          UNIQUE (source, event_id))`,
       `CREATE INDEX IF NOT EXISTS tw_inbox_pending ON tw_inbox (source, state, id)`,
+      `CREATE TABLE IF NOT EXISTS tw_register (
+         reg_key TEXT PRIMARY KEY, kind TEXT NOT NULL, store_id TEXT, terminal_id TEXT, business_date TEXT,
+         sequence INTEGER, amount INTEGER NOT NULL, currency TEXT NOT NULL, document TEXT NOT NULL,
+         recorded_at INTEGER NOT NULL, external_refs TEXT NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS tw_register_day ON tw_register (store_id, business_date, kind)`,
     ];
   }
 

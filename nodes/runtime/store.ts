@@ -72,6 +72,39 @@ export interface InboxEntry {
   attempts: number;
 }
 
+/**
+ * The sales register: one row per accepted canonical sale (or other business document), by its
+ * business key, with the fields close-of-day reconciliation and the daily journal group by, and
+ * the id each system of record gave it. Written once; the external refs are added as they come.
+ */
+export interface RegisterEntry {
+  key: string;
+  kind: string;
+  storeId: string | null;
+  terminalId: string | null;
+  businessDate: string | null;
+  sequence: number | null;
+  /** Signed grand total in minor units (a return is negative). */
+  amount: number;
+  currency: string;
+  document: Record<string, unknown>;
+  recordedAt: string;
+  /** Ids in systems of record, e.g. { odoo: "S00042" }. */
+  externalRefs: Record<string, string>;
+}
+
+export type NewRegisterEntry = Omit<RegisterEntry, 'recordedAt' | 'externalRefs'>;
+
+export interface RegisterFilter {
+  kind?: string;
+  storeId?: string;
+  terminalId?: string;
+  businessDate?: string;
+  limit?: number;
+  /** Keyset paging: entries whose key sorts after this one. */
+  afterKey?: string;
+}
+
 export interface Store {
   readonly kind: StoreKind;
   /** Human-readable location for status text and logs (file path, host/db, "memory"). */
@@ -107,6 +140,14 @@ export interface Store {
   inboxTouch(id: string): Promise<void>;
   /** Pending entries oldest first, after entry id `afterId` (keyset paging). */
   inboxPending(source: string, limit?: number, afterId?: string): Promise<InboxEntry[]>;
+
+  /** Records a document once per key; false if the key was already registered. */
+  registerPut(entry: NewRegisterEntry): Promise<boolean>;
+  /** Adds the id a system of record gave the document (e.g. 'odoo' → 'S00042'). */
+  registerSetRef(key: string, system: string, ref: string): Promise<boolean>;
+  registerGet(key: string): Promise<RegisterEntry | undefined>;
+  /** Entries matching the filter, ordered by key. */
+  registerList(filter: RegisterFilter): Promise<RegisterEntry[]>;
 }
 
 export class StoreUnavailableError extends Error {

@@ -175,6 +175,41 @@ describe.each(backends)('store contract: %s', (name, config) => {
     await store.purgeExpired(500);
     expect((await store.inboxAdd(source, 'evt-1', { sale: 1 })).duplicate).toBe(false);
   });
+
+  it('register: records a document once by key, adds refs from systems of record, lists a store day', async () => {
+    const store_ = uniqueName('S');
+    const entry = (n: number, terminal = 'T1', date = '2026-11-01') => ({
+      key: `sale:${store_}:${terminal}:${n}`,
+      kind: 'sale',
+      storeId: store_,
+      terminalId: terminal,
+      businessDate: date,
+      sequence: n,
+      amount: n * 100,
+      currency: 'GBP',
+      document: { saleId: String(n) },
+    });
+    expect(await store.registerPut(entry(1))).toBe(true);
+    expect(await store.registerPut({ ...entry(1), amount: 999 })).toBe(false);
+    await store.registerPut(entry(2));
+    await store.registerPut(entry(3, 'T2'));
+    await store.registerPut(entry(4, 'T1', '2026-11-02'));
+
+    expect(await store.registerSetRef(entry(1).key, 'odoo', 'S00042')).toBe(true);
+    await Promise.all([store.registerSetRef(entry(2).key, 'odoo', 'S1'), store.registerSetRef(entry(2).key, 'bc', 'SO-1')]);
+    expect(await store.registerSetRef('sale:nope', 'odoo', 'x')).toBe(false);
+
+    const day = await store.registerList({ storeId: store_, businessDate: '2026-11-01' });
+    expect(day.map((e) => [e.terminalId, e.sequence, e.amount])).toEqual([
+      ['T1', 1, 100],
+      ['T1', 2, 200],
+      ['T2', 3, 300],
+    ]);
+    expect(day[0].externalRefs).toEqual({ odoo: 'S00042' });
+    expect(day[1].externalRefs).toEqual({ odoo: 'S1', bc: 'SO-1' });
+    expect((await store.registerGet(entry(1).key))?.document).toEqual({ saleId: '1' });
+    expect((await store.registerList({ storeId: store_, terminalId: 'T1', limit: 1, afterKey: entry(1).key })).map((e) => e.sequence)).toEqual([2]);
+  });
 });
 
 describe('store that cannot be opened', () => {
