@@ -95,3 +95,11 @@ export interface Claim {
 /** Where a passing message carries its claims, per dedupe node, so Catch/Complete can return them. */
 export const CLAIMS = 'tillwireClaims';
 
+
+/** Where a message carries its durable-inbox entry, so `tillwire-ack` can mark it finished. */
+export const INBOX_REF = 'tillwireInbox';
+
+export interface InboxRef {
+  source: string;
+  id: string;
+}

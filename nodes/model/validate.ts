@@ -22,6 +22,7 @@ export const DOCUMENT_TYPES = {
   'available-to-sell': { kind: 'inventory.ats', schema: 'available-to-sell.schema.json' },
   settlement: { kind: 'settlement', schema: 'settlement.schema.json' },
   'journal-entry': { kind: 'journal', schema: 'journal-entry.schema.json' },
+  'till-close': { kind: 'till.close', schema: 'till-close.schema.json' },
 } as const;
 
 export type DocumentType = keyof typeof DOCUMENT_TYPES;
@@ -224,6 +225,10 @@ export function businessKey(doc: Record<string, any>): string | undefined {
       return ch.system && doc.settlementId ? `settlement:${ch.system}:${doc.settlementId}` : undefined;
     case 'journal':
       return doc.journalId ? `journal:${doc.journalId}` : undefined;
+    case 'till.close':
+      return doc.storeId && doc.terminalId && doc.businessDate
+        ? `till.close:${doc.storeId}:${doc.terminalId}:${doc.businessDate}`
+        : undefined;
     default:
       return undefined;
   }

@@ -18,6 +18,7 @@ const fixtureFor: Record<DocumentType, string[]> = {
   'available-to-sell': ['available-to-sell.json'],
   settlement: ['settlement.json'],
   'journal-entry': ['journal-entry.json'],
+  'till-close': ['till-close.json'],
 };
 
 describe('canonical model v1', () => {

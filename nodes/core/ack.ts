@@ -1,0 +1,36 @@
+/**
+ * `tillwire-ack`: marks an inbound event finished in the durable inbox (put it after the last step
+ * of a flow, and after the dead-letter node). Until then an inbound connector re-emits the event
+ * after a restart, so a crash between receipt and the ERP write loses nothing; the downstream
+ * dedupe and idempotent writes make the re-emission harmless.
+ */
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
+import { bindStore, InboxRef, INBOX_REF, onInput, StatusBoard } from './node-kit';
+
+interface AckDef extends NodeDef {
+  store: string;
+}
+
+export = function register(RED: NodeRED) {
+  function TillwireAckNode(this: RuntimeNode, def: AckDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const binding = bindStore(RED, node, def.store, board);
+    let finished = 0;
+    if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: 'finished 0' });
+
+    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+      const ref: InboxRef | undefined = msg[INBOX_REF];
+      if (ref && typeof ref.id === 'string') {
+        const store = await binding.acquire();
+        await store.inboxComplete(ref.id);
+        delete msg[INBOX_REF];
+        finished++;
+        board.set({ fill: 'green', shape: 'dot', text: `finished ${finished}` });
+      }
+      send(msg);
+    });
+  }
+  RED.nodes.registerType('tillwire-ack', TillwireAckNode);
+};
