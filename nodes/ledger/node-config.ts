@@ -1,0 +1,68 @@
+/**
+ * Turns the ledger nodes' edit-dialog properties into the plain options of the ledger modules.
+ * No Node-RED import: tested on its own.
+ */
+import type { StoreJournalMapping, TenderType } from './store-journal';
+import { TENDER_TYPES } from './store-journal';
+
+export interface RevenueRateRow {
+  rate?: string;
+  account?: string;
+}
+
+export interface TaxCodeRow {
+  code?: string;
+  /** Optional: a row with a rate applies to that code at that rate only. */
+  rate?: string;
+  account?: string;
+  ledgerTaxCode?: string;
+}
+
+export interface JournalNodeConfig {
+  defaultRevenueAccount?: string;
+  revenueRates?: RevenueRateRow[];
+  taxCodes?: TaxCodeRow[];
+  tenderAccounts?: Partial<Record<TenderType, string>>;
+  roundingAccount?: string;
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim());
+
+export function mappingFromConfig(config: JournalNodeConfig): StoreJournalMapping {
+  const revenueAccounts: Record<string, string> = {};
+  for (const row of Array.isArray(config.revenueRates) ? config.revenueRates : []) {
+    if (text(row?.rate) && text(row?.account)) revenueAccounts[text(row.rate)] = text(row.account);
+  }
+  const taxAccounts: Record<string, string> = {};
+  const ledgerTaxCodes: Record<string, string> = {};
+  for (const row of Array.isArray(config.taxCodes) ? config.taxCodes : []) {
+    const code = text(row?.code);
+    if (!code) continue;
+    if (text(row.account)) taxAccounts[text(row.rate) ? `${code}@${text(row.rate)}` : code] = text(row.account);
+    if (text(row.ledgerTaxCode)) ledgerTaxCodes[code] = text(row.ledgerTaxCode);
+  }
+  const tenderAccounts: Partial<Record<TenderType, string>> = {};
+  const tenders = config.tenderAccounts && typeof config.tenderAccounts === 'object' ? config.tenderAccounts : {};
+  for (const type of TENDER_TYPES) if (text(tenders[type])) tenderAccounts[type] = text(tenders[type]);
+  return {
+    revenueAccounts,
+    ...(text(config.defaultRevenueAccount) ? { defaultRevenueAccount: text(config.defaultRevenueAccount) } : {}),
+    taxAccounts,
+    ledgerTaxCodes,
+    tenderAccounts,
+    ...(text(config.roundingAccount) ? { roundingAccount: text(config.roundingAccount) } : {}),
+  };
+}
+
+/** "store=Store, channel=Sales channel" → { store: "Store", channel: "Sales channel" } (order kept). */
+export function parseTrackingNames(value: unknown): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const part of text(value).split(/[,\n]/)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const key = part.slice(0, eq).trim();
+    const name = part.slice(eq + 1).trim();
+    if (key && name) names[key] = name;
+  }
+  return names;
+}
