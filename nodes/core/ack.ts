@@ -5,7 +5,7 @@
  * dedupe and idempotent writes make the re-emission harmless.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, InboxRef, INBOX_REF, onInput, StatusBoard } from './node-kit';
+import { bindStore, InboxRef, INBOX_REF, inboxEvents, onInput, StatusBoard } from './node-kit';
 
 interface AckDef extends NodeDef {
   store: string;
@@ -25,6 +25,7 @@ export = function register(RED: NodeRED) {
       if (ref && typeof ref.id === 'string') {
         const store = await binding.acquire();
         await store.inboxComplete(ref.id);
+        inboxEvents.emit('inbox-done', ref.source, ref.id);
         delete msg[INBOX_REF];
         finished++;
         board.set({ fill: 'green', shape: 'dot', text: `finished ${finished}` });

@@ -3,6 +3,7 @@
  * rejects; failures go to done(err) so Catch nodes fire), binding to a `tillwire-store` config node,
  * and a status badge that shows store trouble over the node's own activity.
  */
+import { EventEmitter } from 'node:events';
 import type { NodeMessage, NodeRED, RuntimeNode, SendFn, NodeStatus } from './node-red';
 import type { Store } from '../runtime/store';
 import { StoreUnavailableError } from '../runtime/store';
@@ -95,6 +96,12 @@ export interface Claim {
 /** Where a passing message carries its claims, per dedupe node, so Catch/Complete can return them. */
 export const CLAIMS = 'tillwireClaims';
 
+
+/**
+ * Tells inbound connectors in this process that one of their inbox entries was finished
+ * (`inbox-done` with source and id), so they can bound how much work is in flight.
+ */
+export const inboxEvents = new EventEmitter().setMaxListeners(0);
 
 /** Where a message carries its durable-inbox entry, so `tillwire-ack` can mark it finished. */
 export const INBOX_REF = 'tillwireInbox';

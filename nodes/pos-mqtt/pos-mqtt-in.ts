@@ -8,7 +8,8 @@
  * not finished is emitted again.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
-import { bindStore, StatusBoard, shortText, asError, INBOX_REF } from '../core/node-kit';
+import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents } from '../core/node-kit';
+import { InFlight } from '../runtime/in-flight';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
@@ -23,6 +24,7 @@ interface PosMqttInDef extends NodeDef {
   topic?: string;
   shareGroup?: string;
   gapGraceSeconds?: string | number;
+  maxInFlight?: string | number;
 }
 
 interface StoredEvent {
@@ -58,6 +60,12 @@ export = function register(RED: NodeRED) {
     const counts = { received: 0, rejected: 0, gaps: 0 };
     let windowCount = 0;
     let rate = 0;
+    const limit = Number(def.maxInFlight ?? 1000);
+    const inFlight = new InFlight(Number.isFinite(limit) && limit >= 0 ? limit : 1000);
+    const onDone = (doneSource: string, id: string) => {
+      if (doneSource === source) inFlight.finish(id);
+    };
+    inboxEvents.on('inbox-done', onDone);
 
     const gaps = new GapTracker({
       graceMs,
@@ -70,7 +78,9 @@ export = function register(RED: NodeRED) {
     const showConnection = () => {
       if (!connection) return board.set({ fill: 'red', shape: 'ring', text: 'no broker configured' });
       const s = connection.state;
-      if (s === 'connected') board.set({ fill: 'green', shape: 'dot', text: `${rate} msg/s · ${counts.received} in, ${counts.rejected} rejected` });
+      if (s === 'connected' && inFlight.limit && inFlight.size >= inFlight.limit) {
+        board.set({ fill: 'yellow', shape: 'ring', text: `waiting: ${inFlight.size} unfinished (is an inbox done node wired?)` });
+      } else if (s === 'connected') board.set({ fill: 'green', shape: 'dot', text: `${rate} msg/s · ${counts.received} in, ${counts.rejected} rejected` });
       else if (s === 'connecting') board.set({ fill: 'yellow', shape: 'ring', text: 'connecting' });
       else board.set({ fill: 'red', shape: 'ring', text: shortText(connection.lastError || s) });
     };
@@ -115,6 +125,7 @@ export = function register(RED: NodeRED) {
         attempts: entry.attempts,
       };
       const msg: NodeMessage = { payload: doc, tillwire: envelope, [INBOX_REF]: inboxRef, mqttTopic: stored.topic };
+      inFlight.add(entry.id);
       if (result.outcome === 'close') {
         msg.topic = 'till.closed';
         node.send([null, null, msg]);
@@ -157,9 +168,11 @@ export = function register(RED: NodeRED) {
         if (recovered) node.log(`re-emitted ${recovered} message(s) received before the last stop but not finished`);
         if (closed) return;
         const ready = inbox;
-        unsubscribe = connection.subscribe(filter, (topic, payload, ack) =>
-          ready.accept(eventIdFor(topic, payload), toStored(topic, payload), ack).then(() => undefined),
-        );
+        unsubscribe = connection.subscribe(filter, async (topic, payload, ack) => {
+          // Backpressure: past the bound, the PUBACK waits and the broker keeps the backlog.
+          await inFlight.room();
+          await ready.accept(eventIdFor(topic, payload), toStored(topic, payload), ack);
+        });
       } catch (err) {
         // Store down: subscribe later (the broker keeps our session's queue meanwhile).
         retryTimer = setTimeout(() => void start(), 5000);
@@ -175,6 +188,8 @@ export = function register(RED: NodeRED) {
       clearTimeout(retryTimer);
       unsubscribe?.();
       gaps.stop();
+      inFlight.clear();
+      inboxEvents.off('inbox-done', onDone);
       connection?.off('state', showConnection);
       done();
     });

@@ -155,4 +155,23 @@ describe('tillwire-pos-mqtt-in', () => {
     expect(msg.topic).toBe('till.closed');
     expect(msg.payload).toEqual(close);
   });
+
+  it('backpressure: past "max unfinished" the next PUBACK waits until the inbox-done node finishes work', async () => {
+    const brand = uniqueName('b');
+    const f = flow(brand, { maxInFlight: 3 });
+    (f.find((n: any) => n.id === 'in1') as any).wires = [['sales'], ['gaps'], ['closes']]; // ack not wired
+    await helper.load(nodes, f);
+    await connected();
+    const first = collect(helper.getNode('sales'), 3);
+    for (let seq = 1; seq <= 5; seq++) {
+      const s = sale(brand, 'S005', 'T1', seq);
+      await publisher.publishAsync(s.topic, JSON.stringify(s.doc), { qos: 1 });
+    }
+    const held = await first;
+    const rest = collect(helper.getNode('sales'), 2);
+    await until(() => (helper.getNode('in1') as any).status.lastCall?.args[0]?.text?.startsWith('waiting: 3 unfinished'));
+    // finishing the three lets the other two through
+    for (const m of held) helper.getNode('ack1').receive(m);
+    expect((await rest).map((m) => m.payload.sequence)).toEqual([4, 5]);
+  });
 });
