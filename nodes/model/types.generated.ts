@@ -95,6 +95,7 @@ export interface CanonicalModel {
   return: Return;
   sale: Sale;
   settlement: Settlement;
+  "till-close": TillClose;
 }
 /**
  * Quantity of one SKU a channel may sell, as computed by the inventory node from positions and adjustments; published to channels as their stock level.
@@ -930,4 +931,73 @@ export interface SettlementLine {
   postedAt?: string;
   source?: SourceRef;
   attributes?: Attributes;
+}
+/**
+ * End-of-day totals of one till for one business day (the till's Z report), published by the till when it closes. They count every transaction the till recorded, including any that never reached Tillwire, so a receiver can compare them with what arrived. sales and returns split the transactions by sign: a transaction whose lines are all returned items is a return, every other one (including an exchange) is a sale. lastSequence - firstSequence + 1 = sales.count + returns.count; net = sales.total + returns.total = sum of tenders[].amount. JSON Schema cannot express these sums; they are not checked by this schema.
+ */
+export interface TillClose {
+  /**
+   * Document kind; always "till.close".
+   */
+  kind: "till.close";
+  /**
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
+   */
+  storeId: string;
+  /**
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
+   */
+  terminalId: string;
+  /**
+   * Calendar date without time or zone (RFC 3339 full-date), e.g. "2025-03-14".
+   */
+  businessDate: string;
+  /**
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
+   */
+  closedAt: string;
+  /**
+   * ISO 4217 alphabetic currency code in upper case, e.g. GBP, USD, EUR, JPY, KWD. Every Money in a document must use the document's currency (checked in code).
+   */
+  currency: string;
+  /**
+   * Sequence number of the till's first transaction of the business day. Omitted, together with lastSequence, only when the till recorded no transaction that day.
+   */
+  firstSequence?: number;
+  /**
+   * Sequence number of the till's last transaction of the business day; every sequence from firstSequence to lastSequence belongs to a transaction counted here.
+   */
+  lastSequence?: number;
+  sales: TillCloseTotal;
+  returns: TillCloseTotal;
+  net: Money;
+  /**
+   * Takings by tender type, at most one entry per type; their amounts add up to net. Omitted when the till does not report them.
+   */
+  tenders?: TillCloseTender[];
+  attributes?: Attributes;
+}
+/**
+ * A count of transactions and the sum of their grand totals.
+ */
+export interface TillCloseTotal {
+  /**
+   * Number of transactions.
+   */
+  count: number;
+  total: Money;
+}
+/**
+ * Net takings of one tender type over the business day.
+ */
+export interface TillCloseTender {
+  /**
+   * Tender type, as in the sales' tenders.
+   */
+  type: "cash" | "card" | "gift_card" | "voucher" | "store_credit" | "mobile" | "other";
+  /**
+   * Number of tender entries of this type in the day's transactions (payments and refunds).
+   */
+  count: number;
+  amount: Money;
 }

@@ -1,7 +1,7 @@
 /**
  * The store-device topic scheme (docs/store-devices.md):
  *   tillwire/<brand>/stores/<storeId>/tills/<tillId>/<sales|returns|close>
- * and MQTT filter matching, including `$share/<group>/` shared subscriptions (MQTT v5 §4.8.2).
+ * (built for publishers, parsed for the receiver), and MQTT filter matching, including `$share/<group>/` shared subscriptions (MQTT v5 §4.8.2).
  */
 
 export type DeviceMessageKind = 'sales' | 'returns' | 'close';
@@ -14,6 +14,28 @@ export interface DeviceTopic {
 }
 
 const KINDS = new Set<DeviceMessageKind>(['sales', 'returns', 'close']);
+
+/** Characters that cannot appear inside one topic level (and would break the ACL pattern). */
+const FORBIDDEN = /[/+#\u0000]/;
+
+export function assertTopicLevel(what: string, value: string): void {
+  if (!value || FORBIDDEN.test(value)) {
+    throw new Error(`${what} '${value}' cannot be used in an MQTT topic: it must be non-empty and contain no '/', '+', '#' or NUL`);
+  }
+}
+
+export function tillTopic(brand: string, storeId: string, tillId: string, type: DeviceMessageKind): string {
+  assertTopicLevel('brand', brand);
+  assertTopicLevel('storeId', storeId);
+  assertTopicLevel('tillId', tillId);
+  return `tillwire/${brand}/stores/${storeId}/tills/${tillId}/${type}`;
+}
+
+/** Subscription filter for every till message of a brand (or of every brand with '+'). */
+export function tillSubscription(brand = '+'): string {
+  return `tillwire/${brand}/stores/+/tills/+/+`;
+}
+
 
 export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   const p = topic.split('/');

@@ -5,6 +5,7 @@
  * Drivers only supply connection handling, DDL and placeholder style.
  */
 import { randomUUID } from 'node:crypto';
+import { orderedId } from './ordered-id';
 import {
   ClaimResult,
   DeadLetterEntry,
@@ -117,8 +118,8 @@ export class SqlStore implements Store {
   // ---- dead letters -------------------------------------------------------------------------
 
   async putDeadLetter(entry: NewDeadLetter): Promise<DeadLetterEntry> {
-    const id = randomUUID();
     const now = this.now();
+    const id = orderedId(now);
     await this.driver.query(
       `INSERT INTO ${this.t.dlq} (id, created_at, updated_at, status, flow_id, node_id, node_type, node_name, topic,
          error, attempts, message, history, version)
