@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { linkPackage } from '../../scripts/start';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -23,20 +24,46 @@ export function freePort(): Promise<number> {
 
 export interface RunningNodeRed {
   url: string;
+  port: number;
   userDir: string;
   flowFile: string;
   output: () => string;
+  /** Stops it and removes the user directory. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Kills it with SIGKILL at once, keeping the user directory for a restart. */
+  kill(): Promise<void>;
 }
 
-export async function startNodeRed(opts: { flows?: unknown[]; env?: Record<string, string> } = {}): Promise<RunningNodeRed> {
-  const port = await freePort();
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-nodered-'));
+export interface StartOptions {
+  flows?: unknown[];
+  env?: Record<string, string>;
+  /**
+   * 'npm-start' runs dist/scripts/start.js as a user would; 'red' runs Node-RED's red.js itself
+   * (same settings, same linked package), so a test can SIGKILL the runtime and nothing else.
+   */
+  via?: 'npm-start' | 'red';
+  /** Reuse a user directory (a restart after a kill keeps its store and flows). */
+  userDir?: string;
+  port?: number;
+}
+
+export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNodeRed> {
+  const port = opts.port ?? (await freePort());
+  const userDir = opts.userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tw-nodered-'));
   const flowFile = path.join(userDir, 'flows.json');
-  const flows = opts.flows ?? JSON.parse(fs.readFileSync(path.join(ROOT, 'flows', 'flows.json'), 'utf8'));
-  fs.writeFileSync(flowFile, JSON.stringify(flows));
+  if (opts.flows || !fs.existsSync(flowFile)) {
+    const flows = opts.flows ?? JSON.parse(fs.readFileSync(path.join(ROOT, 'flows', 'flows.json'), 'utf8'));
+    fs.writeFileSync(flowFile, JSON.stringify(flows));
+  }
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'start.js')], {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const args =
+    opts.via === 'red'
+      ? [require.resolve('node-red/red.js', { paths: [ROOT] }), '--settings', path.join(ROOT, 'dist', 'settings.js'), '--userDir', userDir]
+      : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
+  if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
+  const ready = opts.via === 'red' ? /Server now running at http/ : /is running: http/;
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       ...process.env,
       TILLWIRE_PORT: String(port),
@@ -54,7 +81,7 @@ export async function startNodeRed(opts: { flows?: unknown[]; env?: Record<strin
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Node-RED exited early:\n${out}`);
-    if (/is running: http/.test(out)) break;
+    if (ready.test(out)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`Node-RED did not start in 60 s:\n${out}`);
@@ -63,14 +90,19 @@ export async function startNodeRed(opts: { flows?: unknown[]; env?: Record<strin
   }
   return {
     url,
+    port,
     userDir,
     flowFile,
     output: () => out,
     async stop(signal: NodeJS.Signals = 'SIGINT') {
-      if (child.exitCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
       fs.rmSync(userDir, { recursive: true, force: true });
       return code;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }
