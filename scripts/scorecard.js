@@ -156,7 +156,7 @@ async function main() {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
   // oclif wraps long warnings onto continuation lines starting with " ›   "; join them back.
-  const text = run.output.replace(/\r/g, '').replace(/\n ›   (?!Warning:|Error:)/g, ' ');
+  const text = run.output.replace(/\r/g, '').replace(/ *\n ›   (?!Warning:|Error:)/g, ' ');
 
   if (run.timedOut) errors.push(`validator did not finish within ${TIMEOUT_MS} ms (killed)`);
   else if (run.code !== 0) errors.push(`validator exited with ${run.code === null ? `signal ${run.signal}` : `code ${run.code}`} (aborted)`);
@@ -189,10 +189,18 @@ async function main() {
         }
         continue;
       }
-      const detail = Object.entries(result)
+      let detail = Object.entries(result)
         .filter(([k]) => k !== 'test')
-        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        // N02's `nodes` lists the nodes that ARE used in examples; the missing ones are only printed
+        .map(([k, v]) => `${rule === 'N02' && k === 'nodes' ? 'in examples' : k}=${JSON.stringify(v)}`)
         .join(' ');
+      if (rule === 'N02' && !result.test) {
+        const missing = /Examples not found for the following nodes: (.*)$/m.exec(text);
+        const none = /Warning: No examples found/.test(text);
+        detail = [missing ? `missing from examples=${missing[1].trim()}` : none ? 'no examples/*.json' : '', detail]
+          .filter(Boolean)
+          .join('; ');
+      }
       const vacuous = rule === 'P08' || rule === 'N01' ? ' [vacuous: empty catalogue]' : '';
       if (result.test) {
         log(`  ✅ ${rule} ${RULE_TITLES[rule]}${detail ? ` (${detail})` : ''}${vacuous}`);

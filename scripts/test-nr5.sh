@@ -145,9 +145,12 @@ module.exports = {
 };
 EOF
   started=$SECONDS
+  jest_rc=0
   TILLWIRE_NODE_RED="$NR5_DIR" PATH="$(dirname "$NODE24"):$PATH" \
-    t 1200 "$NODE24" "$ROOT/node_modules/jest/bin/jest.js" --config "$LANE/jest.config.js" test/nodes "$@"
-  echo "jest on Node-RED 5: passed in $((SECONDS - started)) s"
+    t 1200 "$NODE24" "$ROOT/node_modules/jest/bin/jest.js" --config "$LANE/jest.config.js" test/nodes "$@" \
+    || jest_rc=$?
+  if [ "$jest_rc" -eq 0 ]; then echo "jest on Node-RED 5: passed in $((SECONDS - started)) s"
+  else echo "[test-nr5] jest on Node-RED 5 FAILED (exit $jest_rc); running the smoke test anyway" >&2; fi
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -222,9 +225,10 @@ if (mine.length === 0) fail(`module ${process.env.MODULE_NAME} is not in GET /no
 for (const s of mine) {
   // GET /nodes lists each node set as { id, name, types, enabled, local, user, module, err? }:
   // `err` is set when the set's .js (or .html) failed to load.
-  const state = s.err ? `err: ${s.err}` : s.enabled ? 'enabled, no err' : 'disabled';
+  const err = s.err && (typeof s.err === 'string' ? s.err : s.err.message || 'load error (see the Node-RED log below)');
+  const state = err ? `err: ${err}` : s.enabled ? 'enabled, no err' : 'disabled';
   console.log(`  ${s.id} types=[${(s.types || []).join(', ')}] ${state}`);
-  if (s.err) fail(`${s.id}: ${s.err}`);
+  if (err) fail(`${s.id}: ${err}`);
   else if (!s.enabled) fail(`${s.id} is disabled`);
   else if (!Array.isArray(s.types) || s.types.length === 0) fail(`${s.id} registers no node types`);
 }
@@ -246,4 +250,5 @@ EOF
   echo "smoke test on Node-RED ${NR5_VERSION}: passed"
 fi
 
+if [ "${jest_rc:-0}" -ne 0 ]; then die "jest on Node-RED 5 failed (exit $jest_rc)"; fi
 echo "test-nr5: all passed"
