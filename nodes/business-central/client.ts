@@ -1,0 +1,543 @@
+/**
+ * The Business Central API v2.0 protocol client (api-contracts.md §4.2). Every call goes through
+ * the one resilience layer (runtime/http.ts): BC's throttle signals (429, 503 + Retry-After, 408,
+ * 504) are retried with backoff, permanent errors (400, 401, 403, 404, …) are not, the BC error
+ * envelope `{error:{code,message}}` becomes a ConnectorError, an update that hits a stale etag
+ * (409 Request_EntityChanged / 412) is re-read and retried once with the fresh etag, and a POST is
+ * never blindly re-sent (BC has no idempotency key: creates are made idempotent one level up, by
+ * filtering on externalDocumentNumber before each attempt; see operations.ts).
+ *
+ * No Node-RED imports.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  ConnectorError,
+  Governor,
+  HttpClient,
+  HttpRequest,
+  HttpResponse,
+  parseRetryAfter,
+  RetryPolicy,
+  Verdict,
+} from '../runtime/http';
+import { Limiter } from '../runtime/limiter';
+import { anyOf, ODataQuery, queryParams, quote } from './odata';
+
+export const SYSTEM = 'business-central';
+export const DEFAULT_BASE_URL = 'https://api.businesscentral.dynamics.com';
+export const DEFAULT_TOKEN_URL = 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token';
+export const DEFAULT_SCOPE = 'https://api.businesscentral.dynamics.com/.default';
+
+export type BcAuth =
+  | { mode: 'token'; token: string }
+  | { mode: 'client-credentials'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string };
+
+export interface RetryInfo {
+  operation: string;
+  attempt: number;
+  waitMs: number;
+  reason: string;
+}
+
+/** Per-call observer (a node's status badge), carried through async calls without threading it by hand. */
+export interface CallObserver {
+  onRetry?(info: RetryInfo): void;
+}
+
+export interface BusinessCentralClientOptions {
+  /** https://api.businesscentral.dynamics.com, or a simulator's URL. */
+  baseUrl?: string;
+  tenant: string;
+  environment: string;
+  companyId: string;
+  auth: BcAuth;
+  policy?: Partial<RetryPolicy>;
+  /** Shared per-account rate governor (a TokenBucket). */
+  governor?: Governor;
+  /** Shared concurrency cap: at most this many requests of the account on the wire. */
+  limiter?: Limiter;
+  /** Wait after a 429 that carries no Retry-After (BC documents none for 429); default 2 s. */
+  throttleCooloffMs?: number;
+  /** Page size asked for with `Prefer: odata.maxpagesize`; default 1,000. */
+  pageSize?: number;
+  /** How long a found item (SKU → BC item) is remembered; 0 turns the cache off. Default 60 s. */
+  itemCacheMs?: number;
+  /** Refresh an OAuth token this long before it expires; default 60 s. */
+  tokenRefreshMarginMs?: number;
+  onRetry?: (info: RetryInfo) => void;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export interface BcEntity {
+  id: string;
+  '@odata.etag'?: string;
+  [field: string]: unknown;
+}
+
+export interface BcItem extends BcEntity {
+  number: string;
+  displayName?: string;
+  inventory?: number;
+  blocked?: boolean;
+  type?: string;
+}
+
+export interface BcSalesDocument extends BcEntity {
+  number: string;
+  externalDocumentNumber: string;
+  customerNumber?: string;
+  currencyCode?: string;
+  pricesIncludeTax?: boolean;
+  totalAmountExcludingTax?: number;
+  totalTaxAmount?: number;
+  totalAmountIncludingTax?: number;
+  status?: string;
+  salesOrderLines?: BcEntity[];
+}
+
+/** Reads BC's error envelope `{ error: { code, message } }` (message carries a CorrelationId). */
+export function bcError(body: unknown): { code?: string; message?: string } | undefined {
+  if (!body || typeof body !== 'object') return typeof body === 'string' && body ? { message: body.slice(0, 300) } : undefined;
+  const b = body as Record<string, any>;
+  if (b.error && typeof b.error === 'object') return { code: b.error.code, message: b.error.message };
+  // OAuth token endpoint errors: { error, error_description }
+  if (typeof b.error === 'string') return { code: b.error, message: b.error_description ?? b.error };
+  return undefined;
+}
+
+/**
+ * BC's status codes and what to do about them: 429 and 503 (+Retry-After) are throttling, 408 and
+ * 504 are timeouts, 500/502 transient server trouble — all retried; 409 Request_EntityChanged and
+ * 412 are concurrency conflicts handled by `update` (re-read, retry once); every other 4xx is
+ * permanent: retrying cannot fix a bad request, bad credentials, a missing permission or record.
+ */
+export function classifyBc(throttleCooloffMs: number) {
+  return (res: HttpResponse): Verdict => {
+    if (res.status >= 200 && res.status < 300) return { ok: true };
+    const described = bcError(res.body);
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    const base = { ok: false as const, code: described?.code, message: described?.message };
+    switch (res.status) {
+      case 429:
+        return { ...base, retryable: true, retryAfterMs: retryAfterMs ?? throttleCooloffMs };
+      case 503:
+      case 408:
+      case 504:
+      case 500:
+      case 502:
+        return { ...base, retryable: true, retryAfterMs };
+      default:
+        return { ...base, retryable: false };
+    }
+  };
+}
+
+/**
+ * For requests that must not be re-sent blindly (creates, bound actions): only answers that say
+ * the request was not carried out are retried here — 429 (throttled) and 503 (queued too long).
+ * A timeout, a dropped connection, 408, 500, 502 or 504 leaves the outcome unknown: the caller must
+ * look before it tries again (see `outcomeUnknown`).
+ */
+export function classifyUnsafe(throttleCooloffMs: number) {
+  const safe = classifyBc(throttleCooloffMs);
+  return (res: HttpResponse): Verdict => {
+    const v = safe(res);
+    if (v.ok || res.status === 429 || res.status === 503) return v;
+    return { ...v, retryable: false };
+  };
+}
+
+const UNKNOWN_OUTCOME_STATUS = new Set([408, 500, 502, 504]);
+const NO_ANSWER = 'NoAnswer';
+
+/** Whether a failed non-idempotent request may nevertheless have been carried out. */
+export function outcomeUnknown(err: unknown): boolean {
+  if (!(err instanceof ConnectorError)) return false;
+  return err.details.providerCode === NO_ANSWER || (err.status !== undefined && UNKNOWN_OUTCOME_STATUS.has(err.status));
+}
+
+/**
+ * Wraps fetch so that no answer at all (a timeout, a reset connection, a body cut short) becomes
+ * a non-retryable ConnectorError marked NoAnswer: the resilience layer must not re-send the
+ * request, and `send` turns it back into a retryable, outcome-unknown error for the caller.
+ */
+function noAnswerGuard(base: typeof fetch, timeoutMs: () => number): typeof fetch {
+  return async (input, init) => {
+    try {
+      const res = await base(input, init);
+      const body = await res.arrayBuffer();
+      return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+      const reason = timedOut ? `no answer within ${timeoutMs()} ms` : `no answer: ${e.cause?.code ?? e.message}`;
+      throw new ConnectorError(SYSTEM, 'request', reason, { retryable: false, providerCode: NO_ANSWER });
+    }
+  };
+}
+
+/** Appends `[permanent]` or `[retryable]` to a ConnectorError's message (once). */
+export function tagged<E extends Error>(err: E): E {
+  if (err instanceof ConnectorError && !/\[(permanent|retryable)\]$/.test(err.message)) {
+    err.message = `${err.message} [${err.retryable ? 'retryable' : 'permanent'}]`;
+  }
+  return err;
+}
+
+export function permanent(operation: string, message: string, extra: Partial<ConnectorError['details']> = {}): ConnectorError {
+  return new ConnectorError(SYSTEM, operation, message, { retryable: false, ...extra });
+}
+
+/** An OAuth2 client-credentials token, cached and refreshed shortly before it expires (single-flight). */
+class TokenSource {
+  private current?: { value: string; refreshAt: number };
+  private pending?: Promise<string>;
+  private readonly http: HttpClient;
+
+  constructor(
+    private readonly auth: Extract<BcAuth, { mode: 'client-credentials' }>,
+    private readonly tenant: string,
+    private readonly marginMs: number,
+    private readonly now: () => number,
+    opts: { sleep?: (ms: number) => Promise<void>; random?: () => number; fetch?: typeof fetch; policy?: Partial<RetryPolicy> },
+  ) {
+    this.http = new HttpClient({
+      system: SYSTEM,
+      policy: { ...opts.policy, maxAttempts: Math.min(3, opts.policy?.maxAttempts ?? 3) },
+      sleep: opts.sleep,
+      random: opts.random,
+      fetch: opts.fetch,
+      describe: (res) => bcError(res.body),
+      classify: (res) => {
+        if (res.status >= 200 && res.status < 300) return { ok: true };
+        const retryable = res.status === 429 || res.status >= 500 || res.status === 408;
+        return { ok: false, retryable, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), ...bcError(res.body) };
+      },
+    });
+  }
+
+  get(): Promise<string> {
+    const c = this.current;
+    if (c && this.now() < c.refreshAt) return Promise.resolve(c.value);
+    this.pending ??= this.fetchToken().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  invalidate(): void {
+    this.current = undefined;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: this.auth.clientId,
+      client_secret: this.auth.clientSecret,
+      scope: this.auth.scope || DEFAULT_SCOPE,
+    });
+    const url = (this.auth.tokenUrl || DEFAULT_TOKEN_URL).replace('{tenant}', encodeURIComponent(this.tenant));
+    const res = await this.http.request({
+      operation: 'get access token',
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    const body = res.body as Record<string, unknown> | undefined;
+    const token = typeof body?.access_token === 'string' ? body.access_token : undefined;
+    if (!token) throw permanent('get access token', 'the token endpoint answered without an access_token');
+    const lifetimeMs = Math.max(1, Number(body?.expires_in ?? 3600)) * 1000;
+    // Refresh a short-lived token at most a tenth of its life early.
+    const margin = Math.min(this.marginMs, lifetimeMs / 10);
+    this.current = { value: token, refreshAt: this.now() + lifetimeMs - margin };
+    return token;
+  }
+}
+
+export class BusinessCentralClient {
+  readonly companyPath: string;
+  readonly policy: RetryPolicy;
+  private readonly http: HttpClient;
+  /** For non-idempotent POSTs: retries only answers that prove nothing was done (429, 503). */
+  private readonly unsafe: HttpClient;
+  private readonly tokens?: TokenSource;
+  private readonly observers = new AsyncLocalStorage<CallObserver>();
+  private readonly itemCache = new Map<string, { item: BcItem; at: number }>();
+  private lcy?: Promise<string>;
+  private readonly now: () => number;
+  private readonly sleepFn: (ms: number) => Promise<void>;
+  private closed = false;
+  /** Pending backoff sleeps, woken (rejected) by close(). */
+  private readonly sleepers = new Set<() => void>();
+
+  constructor(readonly options: BusinessCentralClientOptions) {
+    const base = (options.baseUrl || DEFAULT_BASE_URL).replace(/\/+$/, '');
+    for (const [name, value] of Object.entries({ tenant: options.tenant, environment: options.environment, companyId: options.companyId })) {
+      if (!value || !String(value).trim()) throw new Error(`Business Central: ${name} is required`);
+    }
+    this.companyPath = `${base}/v2.0/${encodeURIComponent(options.tenant)}/${encodeURIComponent(options.environment)}/api/v2.0/companies(${options.companyId})`;
+    this.now = options.now ?? Date.now;
+    // Sleeps end early when the client is closed, so a redeploy never waits out a long backoff
+    // (and no timer is left behind).
+    this.sleepFn = (ms) =>
+      this.closed
+        ? Promise.reject(this.closedError())
+        : new Promise<void>((resolve, reject) => {
+            let timer: NodeJS.Timeout | undefined;
+            const wake = () => {
+              if (timer) clearTimeout(timer);
+              reject(this.closedError());
+            };
+            this.sleepers.add(wake);
+            const finish = (err?: unknown) => {
+              this.sleepers.delete(wake);
+              if (err) reject(err);
+              else resolve();
+            };
+            if (options.sleep) options.sleep(ms).then(() => finish(), finish);
+            else timer = setTimeout(finish, ms);
+          });
+    const auth = options.auth;
+    if (auth.mode === 'client-credentials') {
+      for (const [name, value] of Object.entries({ clientId: auth.clientId, clientSecret: auth.clientSecret })) {
+        if (!value) throw new Error(`Business Central: ${name} is required for client-credentials authentication`);
+      }
+      this.tokens = new TokenSource(auth, options.tenant, options.tokenRefreshMarginMs ?? 60_000, this.now, {
+        sleep: this.sleepFn,
+        random: options.random,
+        fetch: options.fetch,
+        policy: options.policy,
+      });
+    } else if (!auth.token) {
+      throw new Error('Business Central: a bearer token is required');
+    }
+    const common = {
+      system: SYSTEM,
+      governor: options.governor,
+      classify: classifyBc(options.throttleCooloffMs ?? 2000),
+      describe: (res: HttpResponse) => bcError(res.body),
+      headers: async () => ({ authorization: `Bearer ${await this.bearer()}` }),
+      sleep: this.sleepFn,
+      random: options.random,
+      fetch: options.fetch,
+      onRetry: (info: RetryInfo) => {
+        options.onRetry?.(info);
+        this.observers.getStore()?.onRetry?.(info);
+      },
+    };
+    this.http = new HttpClient({ ...common, policy: options.policy });
+    this.policy = this.http.policy;
+    this.unsafe = new HttpClient({
+      ...common,
+      policy: options.policy,
+      classify: classifyUnsafe(options.throttleCooloffMs ?? 2000),
+      fetch: noAnswerGuard(options.fetch ?? fetch, () => this.policy.timeoutMs),
+    });
+  }
+
+  /** Runs `fn` with `observer` told about every retry made on its behalf. */
+  observe<T>(observer: CallObserver, fn: () => Promise<T>): Promise<T> {
+    return this.observers.run(observer, fn);
+  }
+
+  /** Tells the current observer (if any) about a retry made above the HTTP layer. */
+  notifyRetry(info: RetryInfo): void {
+    this.options.onRetry?.(info);
+    this.observers.getStore()?.onRetry?.(info);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.sleepFn(ms);
+  }
+
+  /** Stops new work and wakes every backoff sleep; in-flight calls end with a retryable error. */
+  close(): void {
+    this.closed = true;
+    for (const wake of [...this.sleepers]) wake();
+    this.sleepers.clear();
+    this.itemCache.clear();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private closedError(): ConnectorError {
+    return new ConnectorError(SYSTEM, 'request', 'the connection was closed (node redeployed or stopped)', { retryable: true });
+  }
+
+  private async bearer(): Promise<string> {
+    if (this.options.auth.mode === 'token') return this.options.auth.token;
+    return this.tokens!.get();
+  }
+
+  /** One HTTP exchange through the resilience layer, the concurrency cap and (once) a token refresh on 401. */
+  async send(req: HttpRequest, opts: { idempotent?: boolean } = {}): Promise<HttpResponse> {
+    if (this.closed) throw this.closedError();
+    const unsafe = opts.idempotent === false;
+    const client = unsafe ? this.unsafe : this.http;
+    const run = () => (this.options.limiter ? this.options.limiter.run(() => client.request(req)) : client.request(req));
+    try {
+      try {
+        return await run();
+      } catch (err) {
+        if (err instanceof ConnectorError && err.status === 401 && this.tokens) {
+          // The token may have been revoked or the clock skewed: one fresh token, one more try.
+          this.tokens.invalidate();
+          return await run();
+        }
+        throw err;
+      }
+    } catch (err) {
+      if (unsafe && outcomeUnknown(err)) {
+        // Worth trying again, but only after looking whether it was done after all.
+        const e = err as ConnectorError;
+        const text = e.message.replace(/^business-central (request|[^:]+): /, '');
+        throw new ConnectorError(SYSTEM, req.operation, `${text} (the outcome is unknown)`, { ...e.details, retryable: true });
+      }
+      throw err;
+    }
+  }
+
+  url(path: string): string {
+    return /^https?:\/\//.test(path) ? path : `${this.companyPath}/${path.replace(/^\/+/, '')}`;
+  }
+
+  // ---- generic OData ----
+
+  /** Every entity of a collection, following `@odata.nextLink` page by page. */
+  async list<T extends BcEntity = BcEntity>(path: string, query: ODataQuery = {}, opts: { operation?: string; pageSize?: number; maxPages?: number } = {}): Promise<T[]> {
+    const operation = opts.operation ?? `list ${path}`;
+    const pageSize = opts.pageSize ?? this.options.pageSize ?? 1000;
+    const out: T[] = [];
+    let url: string | undefined = this.url(path);
+    let params: Record<string, string | number | undefined> | undefined = queryParams(query);
+    const maxPages = opts.maxPages ?? 100_000;
+    for (let page = 0; url; page++) {
+      if (page >= maxPages) throw permanent(operation, `more than ${maxPages} pages: narrow the query`);
+      const res = await this.send({ operation, method: 'GET', url, query: params, headers: { prefer: `odata.maxpagesize=${pageSize}` } });
+      const body = res.body as { value?: T[]; '@odata.nextLink'?: string } | undefined;
+      if (!body || !Array.isArray(body.value)) throw new ConnectorError(SYSTEM, operation, 'the answer has no value array (is the base URL right?)', { status: res.status, retryable: false, body: res.body });
+      out.push(...body.value);
+      url = body['@odata.nextLink'];
+      params = undefined; // the next link carries the whole query
+    }
+    return out;
+  }
+
+  async get<T extends BcEntity = BcEntity>(path: string, query: ODataQuery = {}, operation = `get ${path}`): Promise<T> {
+    const res = await this.send({ operation, method: 'GET', url: this.url(path), query: queryParams(query) });
+    return res.body as T;
+  }
+
+  /**
+   * POST without blind re-sends: 429/503 are retried (nothing was done), any answer that leaves
+   * the outcome unknown is thrown with `outcomeUnknown(err)` true, for the caller to look first.
+   */
+  async create<T extends BcEntity = BcEntity>(path: string, body: unknown, query: ODataQuery = {}, operation = `create ${path}`): Promise<T> {
+    const res = await this.send({ operation, method: 'POST', url: this.url(path), query: queryParams(query), body }, { idempotent: false });
+    return res.body as T;
+  }
+
+  /**
+   * PATCH with If-Match. A stale etag (409 Request_EntityChanged or 412) means someone changed
+   * the record since it was read: read it again and apply the same change once more with the
+   * fresh etag. A second conflict is reported (retryable: the record is busy).
+   */
+  async update<T extends BcEntity = BcEntity>(path: string, patch: Record<string, unknown>, etag: string | undefined, operation = `update ${path}`): Promise<T> {
+    let tag = etag;
+    if (!tag) tag = (await this.get(path, {}, `${operation} (read etag)`))['@odata.etag'];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.send({ operation, method: 'PATCH', url: this.url(path), headers: { 'if-match': tag ?? '*' }, body: patch });
+        return res.body as T;
+      } catch (err) {
+        const conflict = err instanceof ConnectorError && (err.status === 412 || (err.status === 409 && (err.details.providerCode ?? 'Request_EntityChanged') === 'Request_EntityChanged'));
+        if (!conflict) throw err;
+        if (attempt >= 2) {
+          throw new ConnectorError(SYSTEM, operation, `the record kept changing while it was updated (${(err as ConnectorError).details.providerMessage ?? 'Request_EntityChanged'})`, {
+            ...(err as ConnectorError).details,
+            retryable: true,
+          });
+        }
+        this.notifyRetry({ operation, attempt, waitMs: 0, reason: 'stale etag: re-reading the record' });
+        tag = (await this.get(path, {}, `${operation} (re-read)`))['@odata.etag'];
+      }
+    }
+  }
+
+  async remove(path: string, etag: string | undefined, operation = `delete ${path}`): Promise<void> {
+    await this.send({ operation, method: 'DELETE', url: this.url(path), headers: { 'if-match': etag ?? '*' } });
+  }
+
+  /** A bound action such as `salesOrders({id})/Microsoft.NAV.shipAndInvoice` (204); never re-sent blindly. */
+  async action(path: string, operation = `run ${path.split('/').pop()}`): Promise<void> {
+    await this.send({ operation, method: 'POST', url: this.url(path) }, { idempotent: false });
+  }
+
+  // ---- Business Central specifics ----
+
+  /** The company's local currency (LCY): orders in it leave currencyCode blank. Read once. */
+  localCurrency(): Promise<string> {
+    this.lcy ??= this.list<BcEntity>('companyInformation', { $select: ['id', 'currencyCode'] }, { operation: 'read company currency' }).then(
+      (rows) => {
+        const code = String(rows[0]?.currencyCode ?? '');
+        if (!code) throw permanent('read company currency', 'companyInformation has no currencyCode: set the local currency in the config node');
+        return code;
+      },
+      (err) => {
+        this.lcy = undefined;
+        throw err;
+      },
+    );
+    return this.lcy;
+  }
+
+  /**
+   * Items by number (BC item numbers are Code[20], stored upper case). Returns the ones found,
+   * keyed by number; `fresh` bypasses the cache (inventory reads).
+   */
+  async findItems(numbers: readonly string[], opts: { fresh?: boolean } = {}): Promise<Map<string, BcItem>> {
+    const found = new Map<string, BcItem>();
+    const wanted = [...new Set(numbers)];
+    const ttl = this.options.itemCacheMs ?? 60_000;
+    const missing: string[] = [];
+    for (const n of wanted) {
+      const hit = !opts.fresh && ttl > 0 ? this.itemCache.get(n) : undefined;
+      if (hit && this.now() - hit.at < ttl) found.set(n, hit.item);
+      else missing.push(n);
+    }
+    const select = ['id', 'number', 'displayName', 'type', 'blocked', 'inventory', 'unitPrice', 'baseUnitOfMeasureCode', 'lastModifiedDateTime'];
+    for (let i = 0; i < missing.length; i += 20) {
+      const chunk = missing.slice(i, i + 20);
+      const items = await this.list<BcItem>('items', { $filter: anyOf('number', chunk), $select: select }, { operation: 'look up items' });
+      for (const item of items) {
+        found.set(item.number, item);
+        if (ttl > 0) this.itemCache.set(item.number, { item, at: this.now() });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * The sales documents carrying this external document number: open sales orders, and posted
+   * sales invoices (shipAndInvoice deletes the order, so a replay must look there too).
+   */
+  async findSalesDocuments(externalDocumentNumber: string): Promise<Array<BcSalesDocument & { document: 'salesOrder' | 'salesInvoice' }>> {
+    const $filter = `externalDocumentNumber eq ${quote(externalDocumentNumber)}`;
+    const orders = await this.list<BcSalesDocument>('salesOrders', { $filter }, { operation: 'find sales order' });
+    if (orders.length) return orders.map((o) => ({ ...o, document: 'salesOrder' as const }));
+    const invoices = await this.list<BcSalesDocument>('salesInvoices', { $filter }, { operation: 'find posted sales invoice' });
+    return invoices.map((o) => ({ ...o, document: 'salesInvoice' as const }));
+  }
+
+  createSalesOrder(body: Record<string, unknown>): Promise<BcSalesDocument> {
+    return this.create<BcSalesDocument>('salesOrders', body, { $expand: 'salesOrderLines' }, 'create sales order');
+  }
+
+  shipAndInvoice(salesOrderId: string): Promise<void> {
+    return this.action(`salesOrders(${salesOrderId})/Microsoft.NAV.shipAndInvoice`, 'ship and invoice sales order');
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The Business Central nodes through node-red-node-test-helper against the simulator: success,
+ * redelivery, the sales register, unknown SKUs and bad credentials into Catch ([permanent]),
+ * BC staying busy ([retryable]), the throttled badge, inventory, client credentials, close.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import storeNode from '../../nodes/core/store-config';
+import bcConfigNode from '../../nodes/business-central/bc-config';
+import bcNode from '../../nodes/business-central/business-central';
+import canonicalNode from '../../nodes/core/canonical';
+import dedupeNode from '../../nodes/core/dedupe';
+import deadLetterNode from '../../nodes/core/dead-letter';
+import { businessKey, validateDocument } from '../../nodes/model/validate';
+import { BusinessCentralSimulator } from '../../nodes/business-central/simulator';
+import { helper, startServer, stopAll, collect, until } from '../support/node-red';
+import { fixture, startSimulator } from './helpers';
+
+const nodes = [storeNode, bcConfigNode, bcNode];
+let sim: BusinessCentralSimulator;
+
+beforeEach(startServer);
+afterEach(async () => {
+  await stopAll();
+  await sim?.close();
+});
+
+function flow(config: Record<string, unknown> = {}, node: Record<string, unknown> = {}) {
+  return [
+    { id: 'f1', type: 'tab', label: 'bc' },
+    { id: 's1', type: 'tillwire-store', backend: 'memory' },
+    {
+      id: 'bc1',
+      type: 'tillwire-bc-config',
+      baseUrl: sim.baseUrl,
+      tenant: sim.tenant,
+      environment: sim.environment,
+      companyId: sim.companyId,
+      authMode: 'token',
+      defaultCustomer: '10000',
+      customerRules: 'shopify = 20000\n# comment\nstore:KWI-AVENUES = 20000',
+      shippingAccount: '4400',
+      maxConcurrent: 4,
+      ratePerSecond: 0,
+      timeoutSeconds: 5,
+      maxAttempts: 4,
+      retryBaseMs: 1,
+      cooloffMs: 20,
+      ...config,
+    },
+    { id: 'n1', type: 'tillwire-business-central', z: 'f1', bc: 'bc1', operation: 'order', store: 's1', wires: [['out']], ...node },
+    { id: 'out', type: 'helper', z: 'f1' },
+    { id: 'c1', type: 'catch', z: 'f1', scope: ['n1'], wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'f1' },
+  ];
+}
+
+const credentials = () => ({ bc1: { token: sim.token } });
+
+function statuses(node: any): any[] {
+  const seen: any[] = [];
+  node.on('call:status', (call: any) => seen.push(call.args[0]));
+  return seen;
+}
+
+function saleMsg(doc: any) {
+  return { topic: 'sale.completed', payload: doc, tillwire: { schemaVersion: 1, eventId: 'e1', idempotencyKey: businessKey(doc), source: { system: 'pos' }, attempts: 0 } };
+}
+
+describe('tillwire-business-central: create sales order', () => {
+  it('creates the order once, reports it in msg.erp, records the BC number in the sales register, and counts on the badge', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow(), credentials());
+    const n1 = helper.getNode('n1');
+    const seen = statuses(n1);
+    const sale = fixture('sale.json');
+    const key = businessKey(sale)!;
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    await store.registerPut({ key, kind: 'sale', storeId: sale.storeId, terminalId: sale.terminalId, businessDate: sale.businessDate, sequence: sale.sequence, amount: 6997, currency: 'GBP', document: sale });
+
+    const out = collect(helper.getNode('out'), 2);
+    n1.receive(saleMsg(sale));
+    await until(() => seen.some((s) => s.text === 'sent 1'));
+    n1.receive(saleMsg(sale));
+    const [first, second] = await out;
+    expect(first.erp).toMatchObject({ system: 'business-central', document: 'salesOrder', number: 'S-ORD101001', created: true, recorded: true, externalDocumentNumber: 'SALE:LDN-042:T03:042-03-000512', totals: { matches: true, expected: '69.97', actual: '69.97' } });
+    expect(first.erp.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second.erp).toMatchObject({ number: 'S-ORD101001', created: false });
+    expect(first.payload).toEqual(sale);
+    expect((await store.registerGet(key)).externalRefs).toEqual({ 'business-central': 'S-ORD101001' });
+    await until(() => seen.some((s) => s.text === 'sent 2' && s.fill === 'green' && s.shape === 'dot'));
+    expect(Object.keys(sim.state().orders)).toEqual(['SALE:LDN-042:T03:042-03-000512']);
+  });
+
+  it('an unknown SKU goes to Catch as a permanent error naming it; nothing is created; the badge turns red', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow(), credentials());
+    const n1 = helper.getNode('n1');
+    const seen = statuses(n1);
+    const sale = fixture('sale.json');
+    sale.lines[0].sku = 'GHOST-1';
+    const caught = collect(helper.getNode('caught'), 1);
+    n1.receive(saleMsg(sale));
+    const [msg] = await caught;
+    expect(msg.error.message).toMatch(/^ConnectorError: business-central create sales order: unknown SKU 'GHOST-1': no such item in Business Central; nothing was created .*\[permanent\]$/);
+    expect(msg.error.source.id).toBe('n1');
+    expect(msg.payload).toEqual(sale);
+    expect(sim.state().counts.salesOrders).toBe(0);
+    expect(seen[seen.length - 1]).toMatchObject({ fill: 'red', shape: 'ring' });
+  });
+
+  it('bad credentials are permanent; BC staying busy through every retry is retryable', async () => {
+    sim = await startSimulator({ throttle: { retryAfterSeconds: 0 } });
+    await helper.load(nodes, flow(), { bc1: { token: 'wrong' } });
+    const caught = collect(helper.getNode('caught'), 1);
+    helper.getNode('n1').receive(saleMsg(fixture('sale.json')));
+    const [denied] = await caught;
+    expect(denied.error.message).toMatch(/HTTP 401: .*\[permanent\]$/);
+    await helper.unload();
+
+    sim.setFaults({ errorRate: 1, errorStatuses: [503] });
+    await helper.load(nodes, flow({ maxAttempts: 2 }), credentials());
+    const n1 = helper.getNode('n1');
+    const seen = statuses(n1);
+    const busy = collect(helper.getNode('caught'), 1);
+    n1.receive(saleMsg(fixture('sale.json')));
+    const [msg] = await busy;
+    expect(msg.error.message).toMatch(/HTTP 503: The service is temporarily unavailable.*\(gave up after 2 attempts\) \[retryable\]$/);
+    expect(seen.some((s) => s.fill === 'yellow' && s.text === 'throttled: retrying')).toBe(true);
+    expect(sim.state().counts.salesOrders).toBe(0);
+  });
+
+  it('throttled by BC (429): the badge shows "throttled: retrying", then the order lands', async () => {
+    sim = await startSimulator({ throttle: { maxRequests: 2, windowMs: 300 } });
+    await helper.load(nodes, flow({ maxAttempts: 50, cooloffMs: 40 }), credentials());
+    const n1 = helper.getNode('n1');
+    const seen = statuses(n1);
+    const out = collect(helper.getNode('out'), 1);
+    n1.receive(saleMsg(fixture('sale.json')));
+    const [msg] = await out;
+    expect(msg.erp.created).toBe(true);
+    expect(seen.some((s) => s.fill === 'yellow' && s.shape === 'ring' && s.text === 'throttled: retrying')).toBe(true);
+    await until(() => seen[seen.length - 1]?.text === 'sent 1');
+    expect(sim.state().requests.throttled).toBeGreaterThan(0);
+  });
+
+  it('signs in with OAuth2 client credentials from the token endpoint', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow({ authMode: 'client-credentials', tokenUrl: `${sim.url}/{tenant}/oauth2/v2.0/token`, clientId: 'tillwire-demo-client' }), { bc1: { clientSecret: 'tillwire-demo-secret' } });
+    const out = collect(helper.getNode('out'), 1);
+    helper.getNode('n1').receive(saleMsg(fixture('sale-kwd.json')));
+    const [msg] = await out;
+    expect(msg.erp).toMatchObject({ created: true, customerNumber: '20000', totals: { matches: true, currency: 'KWD', expected: '11.250' } });
+  });
+
+  it('an unusable connection (no token) shows on the badge and sends every message to Catch', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow(), {});
+    const n1 = helper.getNode('n1');
+    const caught = collect(helper.getNode('caught'), 1);
+    n1.receive(saleMsg(fixture('sale.json')));
+    const [msg] = await caught;
+    expect(msg.error.message).toMatch(/the Business Central connection is not usable: authentication is "bearer token" but no token is set \[permanent\]$/);
+  });
+
+  it('closing the config node closes its client', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow(), credentials());
+    const cfg: any = helper.getNode('bc1');
+    const client = cfg.connection.client;
+    expect(client.isClosed).toBe(false);
+    await cfg.close(false);
+    expect(client.isClosed).toBe(true);
+    expect(cfg.connection).toBeUndefined();
+  });
+});
+
+describe('tillwire-business-central: read item inventory', () => {
+  it('emits one canonical inventory.position per SKU found, then reports unknown SKUs to Catch', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow({}, { operation: 'inventory', store: '', locationId: 'WH-MAIN' }), credentials());
+    const out = collect(helper.getNode('out'), 2);
+    const caught = collect(helper.getNode('caught'), 1);
+    helper.getNode('n1').receive({ payload: ['SKU-0001', 'TEE-BLK-M', 'NOPE-9'], tillwire: { correlationId: 'corr-1' } });
+    const positions = await out;
+    expect(positions.map((m) => [m.topic, m.payload.sku, m.payload.onHand, m.payload.locationId])).toEqual([
+      ['inventory.adjusted', 'SKU-0001', 20, 'WH-MAIN'],
+      ['inventory.adjusted', 'TEE-BLK-M', 148, 'WH-MAIN'],
+    ]);
+    for (const m of positions) {
+      expect(validateDocument('inventory-position', m.payload)).toEqual({ valid: true, errors: [] });
+      expect(m.tillwire).toMatchObject({ schemaVersion: 1, correlationId: 'corr-1', source: { system: 'business-central' } });
+      expect(m.tillwire.idempotencyKey).toBe(`inventory.position:${m.payload.sku}:WH-MAIN:${m.payload.asOf}`);
+      expect(m.erp).toMatchObject({ system: 'business-central', number: m.payload.sku });
+    }
+    const [err] = await caught;
+    expect(err.error.message).toMatch(/unknown SKU 'NOPE-9': no such item in Business Central \[permanent\]$/);
+  });
+});
+
+describe('example flow', () => {
+  it('the proposed example flow (inject → canonical → dedupe → BC) deploys against the simulator and creates the order once', async () => {
+    sim = await startSimulator();
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'Business Central - sales to orders.json'), 'utf8'));
+    const byType = (t: string) => example.filter((n: any) => n.type === t);
+    Object.assign(byType('tillwire-bc-config')[0], { baseUrl: sim.baseUrl, tenant: sim.tenant, environment: sim.environment, companyId: sim.companyId });
+    Object.assign(byType('tillwire-store')[0], { backend: 'memory' });
+    const order = example.find((n: any) => n.id === 'ex-bc-order');
+    order.wires = [[...order.wires[0], 'probe']];
+    const inventory = example.find((n: any) => n.id === 'ex-bc-inventory');
+    inventory.wires = [[...inventory.wires[0], 'probe-inv']];
+    // The test helper has no inject or debug nodes: stand-ins keep their ids and wires, and the
+    // inject's own payload is sent where the inject is wired.
+    const injects = Object.fromEntries(byType('inject').map((n: any) => [n.id, n]));
+    // Imported examples land on the current tab: put them on one.
+    const configTypes = ['tillwire-bc-config', 'tillwire-store'];
+    const flowNodes = [
+      { id: 'ex-tab', type: 'tab', label: 'example' },
+      ...example
+        .filter((n: any) => n.type !== 'comment')
+        .map((n: any) => (n.type === 'inject' || n.type === 'debug' ? { id: n.id, type: 'helper', wires: n.wires ?? [] } : n))
+        .map((n: any) => (configTypes.includes(n.type) ? n : { ...n, z: 'ex-tab' })),
+    ];
+    const fire = (id: string) => {
+      const inj = injects[id];
+      helper.getNode(inj.wires[0][0]).receive({ payload: JSON.parse(inj.payload), topic: inj.topic || undefined });
+    };
+    const all = [...nodes, canonicalNode, dedupeNode, deadLetterNode];
+    await helper.load(all, [...flowNodes, { id: 'probe', type: 'helper', z: 'ex-tab' }, { id: 'probe-inv', type: 'helper', z: 'ex-tab' }], { 'ex-bc-connection': { token: sim.token } });
+    const got = collect(helper.getNode('probe'), 1);
+    fire('ex-bc-inj-sale');
+    const [msg] = await got;
+    expect(msg.erp).toMatchObject({ created: true, externalDocumentNumber: 'SALE:LDN-042:T03:042-03-000777', totals: { matches: true, expected: '49.97' } });
+    const dedupe = helper.getNode('ex-bc-dedupe');
+    const dropped = new Promise<void>((resolve) => dedupe.on('call:status', (c: any) => c.args[0]?.text === 'passed 1, duplicates 1' && resolve()));
+    fire('ex-bc-inj-sale'); // the same sale again: dedupe drops it
+    await dropped;
+    const stock = collect(helper.getNode('probe-inv'), 2);
+    fire('ex-bc-inj-skus');
+    expect((await stock).map((m) => m.payload.sku)).toEqual(['SKU-0001', 'SKU-0002']);
+    expect(sim.state().counts.salesOrders).toBe(1);
+  });
+});
