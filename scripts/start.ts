@@ -2,13 +2,16 @@
  * `npm start`: runs Node-RED 4.1 with Tillwire on embedded defaults.
  *  1. links this package into the Node-RED user directory, so Node-RED loads it as an installed
  *     module (its examples appear under Import > Examples);
- *  2. starts Node-RED with dist/settings.js, which deploys the flows in flows/;
- *  3. prints the editor URL once it answers; Ctrl-C stops Node-RED cleanly (its nodes close).
+ *  2. starts the demo services the flows talk to (scripts/demo-services.ts: an embedded MQTT broker,
+ *     the Odoo and Business Central simulators, a few store tills), unless TILLWIRE_DEMO=0;
+ *  3. starts Node-RED with dist/settings.js, which deploys the flows in flows/;
+ *  4. prints the editor URL once it answers; Ctrl-C stops Node-RED cleanly (its nodes close).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { DemoServices, startDemoServices } from './demo-services';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -53,12 +56,20 @@ function waitForEditor(deadline: number): Promise<void> {
   });
 }
 
-function main(): void {
+async function main(): Promise<void> {
   linkPackage(root, userDir, pkg.name);
+  let demo: DemoServices | undefined;
+  if (process.env.TILLWIRE_DEMO !== '0') {
+    try {
+      demo = await startDemoServices();
+    } catch (err) {
+      console.error(`[tillwire] demo services did not start (${(err as Error).message}); the demo flows will show errors`);
+    }
+  }
   const red = require.resolve('node-red/red.js', { paths: [root] });
   const child = spawn(process.execPath, [red, '--settings', path.join(root, 'dist', 'settings.js'), '--userDir', userDir], {
     stdio: 'inherit',
-    env: { ...process.env, TILLWIRE_USER_DIR: userDir },
+    env: { ...process.env, ...demo?.env, TILLWIRE_USER_DIR: userDir },
   });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -69,11 +80,19 @@ function main(): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+  child.on('exit', (code, signal) => {
+    const exit = () => process.exit(code ?? (signal ? 0 : 1));
+    (demo ? demo.stop() : Promise.resolve()).then(exit, exit);
+  });
   waitForEditor(Date.now() + 120_000).then(
     () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
     (err) => console.error(`[tillwire] ${err.message}`),
   );
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`[tillwire] ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -63,9 +63,19 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
       : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   const ready = opts.via === 'red' ? /Server now running at http/ : /is running: http/;
+  // The demo services npm start runs get ports of their own, so runs never collide.
+  const demoPorts =
+    opts.via === 'red'
+      ? {}
+      : {
+          TILLWIRE_DEMO_MQTT_PORT: String(await freePort()),
+          TILLWIRE_DEMO_ODOO_PORT: String(await freePort()),
+          TILLWIRE_DEMO_BC_PORT: String(await freePort()),
+        };
   const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       ...process.env,
+      ...demoPorts,
       TILLWIRE_PORT: String(port),
       TILLWIRE_USER_DIR: userDir,
       TILLWIRE_FLOW_FILE: flowFile,
