@@ -13,7 +13,14 @@ import http from 'node:http';
 import path from 'node:path';
 import { DemoServices, startDemoServices } from './demo-services';
 
-const root = path.resolve(__dirname, '..', '..');
+/** The project root: the nearest folder above this file with our package.json (dist/scripts or scripts). */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+const root = findRoot(__dirname);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const userDir = path.resolve(process.env.TILLWIRE_USER_DIR ?? path.join(root, '.node-red'));
 const host = process.env.TILLWIRE_HOST ?? '127.0.0.1';
