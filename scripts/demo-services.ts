@@ -34,11 +34,12 @@ export async function startDemoServices(log: (line: string) => void = console.lo
   const stops: Array<() => Promise<void>> = [];
   const env: Record<string, string> = {};
   let mqttUrl = process.env.TILLWIRE_MQTT_URL;
+  let embeddedUrl: string | undefined;
   if (!mqttUrl) {
     const port = Number(process.env.TILLWIRE_DEMO_MQTT_PORT ?? 18830);
     const broker = await listenBroker(port);
     stops.push(broker.close);
-    mqttUrl = `mqtt://127.0.0.1:${port}`;
+    mqttUrl = embeddedUrl = `mqtt://127.0.0.1:${port}`;
     log(`[tillwire] demo MQTT broker (embedded): ${mqttUrl}`);
   }
   env.TILLWIRE_MQTT_URL = mqttUrl;
@@ -57,28 +58,33 @@ export async function startDemoServices(log: (line: string) => void = console.lo
   stops.push(() => bc.close());
   log(`[tillwire] Business Central simulator: ${bc.url} (token tillwire-demo-token)`);
 
-  // A few tills selling, about one sale every two seconds, with the odd duplicate and bad message.
+  // Two brands' tills (Northwind's go to Odoo, Southwind's to Business Central in the demo flows),
+  // each selling about one sale every two seconds, with the odd duplicate and bad message.
   let running = true;
-  const tills = (async () => {
+  const brand = async (name: string, seed: number) => {
     for (let day = 0; running; day++) {
       await runSimulation({
         brokerUrl: mqttUrl,
-        brand: 'demo',
-        stores: 3,
+        brand: name,
+        stores: 2,
         tills: 2,
         count: 120,
         rate: 0.5,
         duplicateRate: 0.05,
         malformedRate: 0.02,
-        seed: `demo-${Date.now()}`,
+        seed: `${name}-${seed}-${day}`,
         businessDate: new Date(Date.now() + day * 86_400_000).toISOString().slice(0, 10),
         startSequence: 1 + day * 200,
         keepPayloads: false,
-        clientIdPrefix: 'tillwire-demo-till-',
-      }).catch((err: Error) => log(`[tillwire] demo tills: ${err.message}`));
+        clientIdPrefix: `tillwire-demo-${name}-`,
+        // aedes, the embedded demo broker, speaks MQTT 3.1.1 only
+        protocolVersion: mqttUrl === embeddedUrl ? 4 : 5,
+      }).catch((err: Error) => log(`[tillwire] demo tills (${name}): ${err.message}`));
       if (running) await new Promise((r) => setTimeout(r, 2000));
     }
-  })();
+  };
+  const seed = Date.now();
+  const tills = Promise.all([brand('northwind', seed), brand('southwind', seed)]);
   stops.push(async () => {
     running = false;
     await Promise.race([tills, new Promise((r) => setTimeout(r, 1000))]);

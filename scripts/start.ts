@@ -63,6 +63,37 @@ function waitForEditor(deadline: number): Promise<void> {
   });
 }
 
+/** The simulators' credentials for the demo flows' config nodes (flows/flows.json). */
+const DEMO_CREDENTIALS: Record<string, Record<string, string>> = {
+  'demo-so-odoo-cfg': { apiKey: 'tillwire-demo-key' },
+  'demo-sb-bc-cfg': { token: 'tillwire-demo-token' },
+};
+
+/**
+ * Credentials never live in a flows file, so on a first start (no credentials file yet) the demo's
+ * are deployed through the documented admin API (POST /flows, credentials inline per node), and
+ * Node-RED stores them encrypted with the credential secret.
+ */
+async function provisionDemoCredentials(base: string, flowFile: string): Promise<void> {
+  const credFile = flowFile.replace(/\.json$/, '_cred.json');
+  if (fs.existsSync(credFile)) return;
+  if (process.env.TILLWIRE_ADMIN_PASSWORD_HASH) {
+    console.log('[tillwire] editor login is on: enter the simulators\' credentials in the demo config nodes yourself');
+    return;
+  }
+  const headers = { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' };
+  const current = (await (await fetch(`${base}/flows`, { headers })).json()) as { rev: string; flows: Array<Record<string, unknown>> };
+  if (!current.flows.some((n) => DEMO_CREDENTIALS[String(n.id)])) return;
+  const flows = current.flows.map((n) => (DEMO_CREDENTIALS[String(n.id)] ? { ...n, credentials: DEMO_CREDENTIALS[String(n.id)] } : n));
+  const res = await fetch(`${base}/flows`, {
+    method: 'POST',
+    headers: { ...headers, 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify({ rev: current.rev, flows }),
+  });
+  if (!res.ok) throw new Error(`deploying the demo credentials failed: HTTP ${res.status} ${await res.text()}`);
+  console.log('[tillwire] deployed the simulators\' credentials for the demo flows');
+}
+
 async function main(): Promise<void> {
   linkPackage(root, userDir, pkg.name);
   let demo: DemoServices | undefined;
@@ -91,10 +122,13 @@ async function main(): Promise<void> {
     const exit = () => process.exit(code ?? (signal ? 0 : 1));
     (demo ? demo.stop() : Promise.resolve()).then(exit, exit);
   });
-  waitForEditor(Date.now() + 120_000).then(
-    () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
-    (err) => console.error(`[tillwire] ${err.message}`),
-  );
+  const flowFile = path.resolve(process.env.TILLWIRE_FLOW_FILE ?? path.join(root, 'flows', 'flows.json'));
+  waitForEditor(Date.now() + 120_000)
+    .then(() => (demo ? provisionDemoCredentials(`http://${host}:${port}`, flowFile) : undefined))
+    .then(
+      () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
+      (err) => console.error(`[tillwire] ${err.message}`),
+    );
 }
 
 if (require.main === module) {
