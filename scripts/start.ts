@@ -81,17 +81,27 @@ async function provisionDemoCredentials(base: string, flowFile: string): Promise
     console.log('[tillwire] editor login is on: enter the simulators\' credentials in the demo config nodes yourself');
     return;
   }
+  if (await deployCredentials(`${base}`, DEMO_CREDENTIALS)) {
+    console.log('[tillwire] deployed the simulators\' credentials for the demo flows');
+  }
+}
+
+/**
+ * Redeploys the running flows with credentials for the given node ids (admin API v2, credentials
+ * inline per node). Returns false when none of the ids is deployed.
+ */
+export async function deployCredentials(base: string, credentials: Record<string, Record<string, string>>): Promise<boolean> {
   const headers = { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' };
   const current = (await (await fetch(`${base}/flows`, { headers })).json()) as { rev: string; flows: Array<Record<string, unknown>> };
-  if (!current.flows.some((n) => DEMO_CREDENTIALS[String(n.id)])) return;
-  const flows = current.flows.map((n) => (DEMO_CREDENTIALS[String(n.id)] ? { ...n, credentials: DEMO_CREDENTIALS[String(n.id)] } : n));
+  if (!current.flows.some((n) => credentials[String(n.id)])) return false;
+  const flows = current.flows.map((n) => (credentials[String(n.id)] ? { ...n, credentials: credentials[String(n.id)] } : n));
   const res = await fetch(`${base}/flows`, {
     method: 'POST',
     headers: { ...headers, 'Node-RED-Deployment-Type': 'full' },
     body: JSON.stringify({ rev: current.rev, flows }),
   });
-  if (!res.ok) throw new Error(`deploying the demo credentials failed: HTTP ${res.status} ${await res.text()}`);
-  console.log('[tillwire] deployed the simulators\' credentials for the demo flows');
+  if (!res.ok) throw new Error(`deploying credentials failed: HTTP ${res.status} ${await res.text()}`);
+  return true;
 }
 
 async function main(): Promise<void> {

@@ -62,7 +62,11 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
       ? [require.resolve('node-red/red.js', { paths: [ROOT] }), '--settings', path.join(ROOT, 'dist', 'settings.js'), '--userDir', userDir]
       : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
-  const ready = opts.via === 'red' ? /Server now running at http/ : /is running: http/;
+  // npm start says when it is ready (after its own set-up); red.js is ready when its API answers.
+  const ready = async () =>
+    opts.via === 'red'
+      ? fetch(`http://127.0.0.1:${port}/settings`).then((r) => r.ok, () => false)
+      : /is running: http/.test(out);
   // The demo services npm start runs get ports of their own, so runs never collide.
   const demoPorts =
     opts.via === 'red'
@@ -91,7 +95,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Node-RED exited early:\n${out}`);
-    if (ready.test(out)) break;
+    if (await ready()) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`Node-RED did not start in 60 s:\n${out}`);
