@@ -15,7 +15,7 @@ import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
 import { GapTracker, GapReport } from './gaps';
 import { eventIdFor, interpret } from './ingest';
-import { sharedFilter } from './topic';
+import { parseDeviceTopic, sharedFilter } from './topic';
 import type { DurableMqttConnection } from './connection';
 
 interface PosMqttInDef extends NodeDef {
@@ -37,6 +37,12 @@ interface StoredEvent {
 function toStored(topic: string, raw: Buffer): StoredEvent {
   const text = raw.toString('utf8');
   return Buffer.from(text, 'utf8').equals(raw) ? { topic, text } : { topic, base64: raw.toString('base64') };
+}
+
+/** The ordering lane of a message: its till, or its whole topic when the topic is not a till's. */
+function tillLane(topic: string): string {
+  const t = parseDeviceTopic(topic);
+  return t ? `${t.storeId}/${t.tillId}` : topic;
 }
 
 function fromStored(e: StoredEvent): Buffer {
@@ -150,11 +156,21 @@ export = function register(RED: NodeRED) {
       node.send([msg, null, null]);
     }
 
+    // Messages of one till are processed in arrival order (a close after the sales it counts);
+    // different tills proceed independently.
+    const chains = new Map<string, Promise<void>>();
     function deliver(store: Store) {
       return (entry: InboxEntry) => {
-        process(store, entry).catch((err) => {
-          // The entry stays pending in the inbox: it is emitted again on the next start.
-          node.error(asError(err), { payload: entry.payload, topic: 'inbox.error', [INBOX_REF]: { source, id: entry.id } });
+        const lane = tillLane((entry.payload as StoredEvent).topic);
+        const run = (chains.get(lane) ?? Promise.resolve())
+          .then(() => process(store, entry))
+          .catch((err) => {
+            // The entry stays pending in the inbox: it is emitted again on the next start.
+            node.error(asError(err), { payload: entry.payload, topic: 'inbox.error', [INBOX_REF]: { source, id: entry.id } });
+          });
+        chains.set(lane, run);
+        void run.then(() => {
+          if (chains.get(lane) === run) chains.delete(lane);
         });
       };
     }

@@ -15,6 +15,8 @@ export class ConnectorError extends Error {
     readonly details: {
       status?: number;
       retryable: boolean;
+      /** The provider's own wait signal (Retry-After or equivalent), when it gave one. */
+      retryAfterMs?: number;
       providerMessage?: string;
       providerCode?: string;
       attempts?: number;
@@ -51,6 +53,13 @@ export interface HttpRequest {
   /** Objects are sent as JSON; strings as they are. */
   body?: unknown;
   query?: Record<string, string | number | undefined>;
+  /**
+   * Attempts for this request, overriding the policy: 1 for a write that must never be re-sent
+   * blindly (the caller looks the outcome up instead).
+   */
+  maxAttempts?: number;
+  /** Told before each retry of this request (per-node status), besides the client's onRetry. */
+  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export interface HttpResponse {
@@ -179,8 +188,9 @@ export class HttpClient {
 
   async request(req: HttpRequest): Promise<HttpResponse> {
     const { system } = this.opts;
+    const maxAttempts = req.maxAttempts ?? this.policy.maxAttempts;
     let lastError: ConnectorError | undefined;
-    for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       let waitMs: number | undefined;
       try {
         const res = await this.once(req);
@@ -191,6 +201,7 @@ export class HttpClient {
         lastError = new ConnectorError(system, req.operation, `HTTP ${res.status}${providerMessage ? `: ${providerMessage}` : ''}`, {
           status: res.status,
           retryable: !!verdict.retryable,
+          retryAfterMs: verdict.retryAfterMs,
           providerMessage,
           providerCode: verdict.code ?? described?.code,
           attempts: attempt,
@@ -210,15 +221,18 @@ export class HttpClient {
           lastError = new ConnectorError(system, req.operation, reason, { retryable: true, attempts: attempt });
         }
       }
-      if (attempt === this.policy.maxAttempts) break;
+      if (attempt === maxAttempts) break;
       const wait = waitMs ?? backoffMs(attempt, this.policy, this.opts.random);
-      this.opts.onRetry?.({ operation: req.operation, attempt, waitMs: wait, reason: lastError.message });
+      const info = { operation: req.operation, attempt, waitMs: wait, reason: lastError.message };
+      this.opts.onRetry?.(info);
+      req.onRetry?.(info);
       await this.sleep(Math.min(wait, this.policy.maxDelayMs));
     }
     const final = lastError!;
-    throw new ConnectorError(system, req.operation, `${final.message.replace(`${system} ${req.operation}: `, '')} (gave up after ${this.policy.maxAttempts} attempts)`, {
+    if (maxAttempts === 1) throw final;
+    throw new ConnectorError(system, req.operation, `${final.message.replace(`${system} ${req.operation}: `, '')} (gave up after ${maxAttempts} attempts)`, {
       ...final.details,
-      attempts: this.policy.maxAttempts,
+      attempts: maxAttempts,
     });
   }
 

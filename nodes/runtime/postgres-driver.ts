@@ -79,6 +79,7 @@ export class PostgresDriver implements SqlDriver {
          sequence BIGINT, amount BIGINT NOT NULL, currency TEXT NOT NULL, document TEXT NOT NULL,
          recorded_at BIGINT NOT NULL, external_refs TEXT NOT NULL)`,
       `CREATE INDEX IF NOT EXISTS tw_register_day ON ${s}.tw_register (store_id, business_date, kind)`,
+      `CREATE TABLE IF NOT EXISTS ${s}.tw_kv (kv_key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
     ];
   }
 

@@ -28,7 +28,7 @@ export interface SqlDriver {
   connect(): Promise<void>;
   end(): Promise<void>;
   /** Qualified table name for a logical table ('idempotency' | 'dead_letter' | 'inbox'). */
-  table(name: 'idempotency' | 'dead_letter' | 'inbox' | 'register'): string;
+  table(name: 'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv'): string;
   /** Statements that create the tables if missing. */
   ddl(): string[];
   /** Runs one statement; `?` placeholders in order. */
@@ -48,7 +48,7 @@ export class SqlStore implements Store {
   readonly kind: StoreKind;
   readonly description: string;
   private readonly now: () => number;
-  private readonly t: { idem: string; dlq: string; inbox: string; reg: string };
+  private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string };
 
   constructor(private readonly driver: SqlDriver, options: SqlStoreOptions = {}) {
     this.kind = driver.kind;
@@ -59,6 +59,7 @@ export class SqlStore implements Store {
       dlq: driver.table('dead_letter'),
       inbox: driver.table('inbox'),
       reg: driver.table('register'),
+      kv: driver.table('kv'),
     };
   }
 
@@ -311,6 +312,39 @@ export class SqlStore implements Store {
       Math.max(1, Math.min(filter.limit ?? 100_000, 1_000_000)),
     ]);
     return rows.map(toRegister);
+  }
+
+  // ---- small durable values ---------------------------------------------------------------------
+
+  async kvGet(key: string): Promise<unknown | undefined> {
+    const { rows } = await this.driver.query(`SELECT value FROM ${this.t.kv} WHERE kv_key = ?`, [key]);
+    return rows[0] ? parse(rows[0].value) : undefined;
+  }
+
+  async kvPut(key: string, value: unknown, expected?: unknown): Promise<boolean> {
+    const now = this.now();
+    if (arguments.length < 3) {
+      await this.driver.query(
+        `INSERT INTO ${this.t.kv} (kv_key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (kv_key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        [key, json(value), now],
+      );
+      return true;
+    }
+    if (expected === undefined) {
+      const { rows } = await this.driver.query(
+        `INSERT INTO ${this.t.kv} (kv_key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (kv_key) DO NOTHING RETURNING kv_key`,
+        [key, json(value), now],
+      );
+      return rows.length === 1;
+    }
+    const { changes } = await this.driver.query(`UPDATE ${this.t.kv} SET value = ?, updated_at = ? WHERE kv_key = ? AND value = ?`, [
+      json(value),
+      now,
+      key,
+      json(expected),
+    ]);
+    return changes === 1;
   }
 }
 

@@ -75,6 +75,7 @@ export class SqliteDriver implements SqlDriver {
          sequence INTEGER, amount INTEGER NOT NULL, currency TEXT NOT NULL, document TEXT NOT NULL,
          recorded_at INTEGER NOT NULL, external_refs TEXT NOT NULL)`,
       `CREATE INDEX IF NOT EXISTS tw_register_day ON tw_register (store_id, business_date, kind)`,
+      `CREATE TABLE IF NOT EXISTS tw_kv (kv_key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
     ];
   }
 

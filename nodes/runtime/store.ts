@@ -148,6 +148,14 @@ export interface Store {
   registerGet(key: string): Promise<RegisterEntry | undefined>;
   /** Entries matching the filter, ordered by key. */
   registerList(filter: RegisterFilter): Promise<RegisterEntry[]>;
+
+  /**
+   * Small durable values by key (poll cursors, tokens' expiry, leader leases). `kvPut` with
+   * `expected` writes only if the current value is still `expected` (undefined = absent), so two
+   * instances advancing one cursor cannot overwrite each other; it returns whether it wrote.
+   */
+  kvGet(key: string): Promise<unknown | undefined>;
+  kvPut(key: string, value: unknown, expected?: unknown): Promise<boolean>;
 }
 
 export class StoreUnavailableError extends Error {

@@ -176,6 +176,20 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.inboxAdd(source, 'evt-1', { sale: 1 })).duplicate).toBe(false);
   });
 
+  it('kv: durable values, and a compare-and-set that only one of two writers wins', async () => {
+    const key = uniqueName('cursor');
+    expect(await store.kvGet(key)).toBeUndefined();
+    expect(await store.kvPut(key, { after: '2026-11-01T00:00:00Z' }, undefined)).toBe(true);
+    expect(await store.kvPut(key, { after: 'x' }, undefined)).toBe(false); // exists already
+    const [a, b] = await Promise.all([
+      store.kvPut(key, { after: '2026-11-01T01:00:00Z' }, { after: '2026-11-01T00:00:00Z' }),
+      store.kvPut(key, { after: '2026-11-01T02:00:00Z' }, { after: '2026-11-01T00:00:00Z' }),
+    ]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    await store.kvPut(key, { after: 'forced' });
+    expect(await store.kvGet(key)).toEqual({ after: 'forced' });
+  });
+
   it('register: records a document once by key, adds refs from systems of record, lists a store day', async () => {
     const store_ = uniqueName('S');
     const entry = (n: number, terminal = 'T1', date = '2026-11-01') => ({

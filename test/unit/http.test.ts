@@ -99,4 +99,17 @@ describe('http resilience layer', () => {
     await bucket.take();
     expect(clock).toBeGreaterThanOrEqual(1000 + 4000);
   });
+
+  it('per request: a write sent once only, and its own retry listener', async () => {
+    const s = await scripted([{ status: 503, body: { error: { message: 'busy' } } }, { status: 503 }, { status: 200, body: { ok: 1 } }]);
+    const client = new HttpClient({ system: 'erp', baseUrl: s.url, sleep });
+    const once: ConnectorError = await client.request({ operation: 'create', method: 'POST', url: '/x', body: {}, maxAttempts: 1 }).catch((e) => e);
+    expect(once.message).toBe('erp create: HTTP 503: busy');
+    expect(s.seen).toHaveLength(1);
+    const retries: number[] = [];
+    const ok = await client.request({ operation: 'read', method: 'GET', url: '/y', onRetry: (i) => retries.push(i.attempt) });
+    expect(ok.status).toBe(200);
+    expect(retries).toEqual([1]);
+    await s.close();
+  });
 });
