@@ -720,9 +720,22 @@ export const SEED = {
   discountSku: 'DISCOUNT',
 } as const;
 
+/**
+ * Fields looked up by equality on hot paths (the connector's lookup-before-create, order lines by
+ * order, products by SKU). Indexed so a 50,000-order run stays linear, like the real database.
+ */
+const INDEXED: Record<string, string[]> = {
+  'sale.order': ['client_order_ref'],
+  'sale.order.line': ['order_id'],
+  'product.product': ['default_code'],
+  'stock.quant': ['product_id'],
+};
+
 export class Database {
   readonly models: Record<string, Model>;
   private readonly tables = new Map<string, Map<number, Rec>>();
+  /** model → field → value → ids, for the INDEXED fields. */
+  private readonly indexes = new Map<string, Map<string, Map<unknown, Set<number>>>>();
   private readonly nextIds = new Map<string, number>();
   private readonly counters = new Map<string, number>();
   private undo: Array<() => void> | undefined;
@@ -732,6 +745,7 @@ export class Database {
     for (const name of Object.keys(this.models)) {
       this.tables.set(name, new Map());
       this.nextIds.set(name, 1);
+      if (INDEXED[name]) this.indexes.set(name, new Map(INDEXED[name].map((fld) => [fld, new Map()])));
     }
     this.transaction(() => seed(this));
   }
@@ -777,7 +791,33 @@ export class Database {
   }
 
   children(model: string, inverse: string, parentId: number): Rec[] {
+    const ids = this.indexed(model, inverse, parentId);
+    if (ids) return [...ids].map((id) => this.get(model, id)!).filter((r) => r && r[inverse] === parentId).sort((a, b) => a.id - b.id);
     return this.all(model).filter((r) => r[inverse] === parentId);
+  }
+
+  /** Ids whose `field` equals `value`, when that field is indexed; undefined otherwise. */
+  private indexed(model: string, field: string, value: unknown): Set<number> | undefined {
+    const byField = this.indexes.get(model)?.get(field);
+    if (!byField) return undefined;
+    return byField.get(value) ?? new Set();
+  }
+
+  private index(model: string, id: number, field: string, value: unknown, add: boolean): void {
+    const byField = this.indexes.get(model)?.get(field);
+    if (!byField) return;
+    let ids = byField.get(value);
+    if (add) {
+      if (!ids) byField.set(value, (ids = new Set()));
+      ids.add(id);
+    } else {
+      ids?.delete(id);
+      if (ids && ids.size === 0) byField.delete(value);
+    }
+  }
+
+  private indexRecord(model: string, rec: Rec, add: boolean): void {
+    for (const field of INDEXED[model] ?? []) this.index(model, rec.id, field, rec[field], add);
   }
 
   displayName(model: string, id: number): string {
@@ -789,10 +829,14 @@ export class Database {
     const rec = this.get(model, id)!;
     const old = rec[field];
     const had = field in rec;
+    this.index(model, id, field, old, false);
     rec[field] = value;
+    this.index(model, id, field, value, true);
     this.undo?.push(() => {
+      this.index(model, id, field, value, false);
       if (had) rec[field] = old;
       else delete rec[field];
+      this.index(model, id, field, old, true);
     });
   }
 
@@ -809,7 +853,9 @@ export class Database {
     this.nextIds.set(model, id + 1);
     rec.id = id;
     table.set(id, rec);
+    this.indexRecord(model, rec, true);
     this.undo?.push(() => {
+      this.indexRecord(model, rec, false);
       table.delete(id);
       this.nextIds.set(model, id);
     });
@@ -821,7 +867,11 @@ export class Database {
     const rec = table.get(id);
     if (!rec) return;
     table.delete(id);
-    this.undo?.push(() => table.set(id, rec));
+    this.indexRecord(model, rec, false);
+    this.undo?.push(() => {
+      table.set(id, rec);
+      this.indexRecord(model, rec, true);
+    });
   }
 
   field(model: string, name: string): Field {
@@ -1045,11 +1095,27 @@ export class Database {
     const predicate = this.compileDomain(model, dom);
     const mentionsActive = dom.some((t) => Array.isArray(t) && t[0] === 'active');
     const activeFilter = 'active' in m.fields && opts.activeTest !== false && !mentionsActive;
-    let recs = this.all(model).filter((r) => (!activeFilter || r.active !== false) && predicate(r));
+    let recs = this.candidates(model, dom).filter((r) => (!activeFilter || r.active !== false) && predicate(r));
     recs = this.sort(model, recs, opts.order || m.order);
     const offset = opts.offset ?? 0;
     const end = opts.limit ? offset + opts.limit : undefined;
     return recs.slice(offset, end).map((r) => r.id);
+  }
+
+  /**
+   * Records that can match a domain: for a plain conjunction with an equality on an indexed field,
+   * only those with that value (the full predicate still decides); otherwise every record.
+   */
+  private candidates(model: string, dom: unknown[]): Rec[] {
+    if (!dom.some((t) => t === '|' || t === '!')) {
+      for (const t of dom) {
+        if (Array.isArray(t) && t[1] === '=' && typeof t[0] === 'string') {
+          const ids = this.indexed(model, t[0], t[2]);
+          if (ids) return [...ids].map((id) => this.get(model, id)!).filter(Boolean);
+        }
+      }
+    }
+    return this.all(model);
   }
 
   private sort(model: string, recs: Rec[], order: string): Rec[] {

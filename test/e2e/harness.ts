@@ -94,7 +94,7 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out: ${await describe()}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
