@@ -117,6 +117,8 @@ export class TokenBucket implements Governor {
         await this.sleep(this.blockedUntil - now);
         continue;
       }
+      // A pushed-back pause is not refill time: refill counts from the end of the pause.
+      this.last = Math.max(this.last, this.blockedUntil);
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
       this.last = now;
       if (this.tokens >= 1) {

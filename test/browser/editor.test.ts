@@ -22,8 +22,10 @@ const PALETTE_TYPES = [
   'tillwire-journal',
   'tillwire-journal-file',
   'tillwire-reconcile',
+  'tillwire-square-webhook',
+  'tillwire-square-orders',
 ];
-const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config'];
+const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config'];
 
 jest.setTimeout(120_000);
 

@@ -25,6 +25,8 @@ export function freePort(): Promise<number> {
 export interface RunningNodeRed {
   url: string;
   port: number;
+  /** The Node-RED (or npm start) process id. */
+  pid: number;
   userDir: string;
   flowFile: string;
   output: () => string;
@@ -105,6 +107,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   return {
     url,
     port,
+    pid: child.pid!,
     userDir,
     flowFile,
     output: () => out,

@@ -1,0 +1,40 @@
+/**
+ * The two flows compared. Tillwire's is the shipped template (test/e2e/harness e2eFlows). The peer
+ * is what an integration engineer would hand-wire today from core nodes: mqtt in (QoS 1, JSON) →
+ * function → node-red-node-sqlite for dedupe (INSERT … ON CONFLICT DO NOTHING RETURNING) →
+ * switch → function → http request (create the Odoo order) → function → http request (confirm).
+ * It acknowledges each message as the core MQTT node does, on receipt (reliability-notes §2.2).
+ */
+export function peerFlows(brokerPort: number, odooUrl: string, dbFile: string, apiKey: string): any[] {
+  const z = 'peer-tab';
+  const json = (o: unknown) => JSON.stringify(o);
+  return [
+    { id: z, type: 'tab', label: 'hand-wired peer' },
+    { id: 'peer-broker', type: 'mqtt-broker', name: 'bench broker', broker: '127.0.0.1', port: String(brokerPort), clientid: 'bench-peer', autoConnect: true, usetls: false, protocolVersion: '5', keepalive: '60', cleansession: false, sessionExpiry: '600', birthTopic: '', closeTopic: '', willTopic: '' },
+    { id: 'peer-db', type: 'sqlitedb', db: dbFile, mode: 'RWC' },
+    // start-up: log in and cache the product ids by SKU
+    { id: 'peer-start', type: 'inject', z, name: 'start', props: [{ p: 'payload' }], repeat: '', once: true, onceDelay: 0.1, topic: '', payload: '', payloadType: 'date', wires: [['peer-auth']] },
+    { id: 'peer-auth', type: 'function', z, name: 'authenticate', func: `msg.url = ${json(odooUrl + '/jsonrpc')}; msg.method = 'POST'; msg.headers = {'content-type':'application/json'}; msg.payload = {jsonrpc:'2.0', method:'call', id:1, params:{service:'common', method:'authenticate', args:['tillwire','admin',${json(apiKey)},{}]}}; return msg;`, outputs: 1, wires: [['peer-auth-req']] },
+    { id: 'peer-auth-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [['peer-products']] },
+    { id: 'peer-products', type: 'function', z, name: 'load products', func: `flow.set('uid', msg.payload.result); msg.payload = {jsonrpc:'2.0', method:'call', id:2, params:{service:'object', method:'execute_kw', args:['tillwire', msg.payload.result, ${json(apiKey)}, 'product.product', 'search_read', [[]], {fields:['default_code']}]}}; return msg;`, outputs: 1, wires: [['peer-products-req']] },
+    { id: 'peer-products-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [['peer-products-keep']] },
+    { id: 'peer-products-keep', type: 'function', z, name: 'keep products', func: "const m = {}; for (const p of msg.payload.result) m[p.default_code] = p.id; flow.set('products', m); return null;", outputs: 1, wires: [[]] },
+    { id: 'peer-ready-in', type: 'http in', z, url: '/peer/ready', method: 'get', wires: [['peer-ready']] },
+    { id: 'peer-ready', type: 'function', z, func: "msg.payload = { ready: !!flow.get('products') }; return msg;", outputs: 1, wires: [['peer-ready-out']] },
+    { id: 'peer-ready-out', type: 'http response', z, wires: [] },
+    // the sales path
+    { id: 'peer-in', type: 'mqtt in', z, name: '', topic: 'tillwire/peer/stores/+/tills/+/+', qos: '1', datatype: 'json', broker: 'peer-broker', nl: false, rap: true, rh: 0, inputs: 0, wires: [['peer-key']] },
+    { id: 'peer-key', type: 'function', z, name: 'dedupe key', func: "msg.sale = msg.payload; msg.params = { $k: 'sale:' + msg.payload.storeId + ':' + msg.payload.terminalId + ':' + msg.payload.saleId }; return msg;", outputs: 1, wires: [['peer-sqlite']] },
+    { id: 'peer-sqlite', type: 'sqlite', z, mydb: 'peer-db', sqlquery: 'prepared', sql: 'INSERT INTO seen (k) VALUES ($k) ON CONFLICT DO NOTHING RETURNING k', name: 'dedupe', wires: [['peer-new']] },
+    { id: 'peer-new', type: 'switch', z, property: 'payload', propertyType: 'msg', rules: [{ t: 'nempty' }], checkall: 'true', repair: false, outputs: 1, wires: [['peer-create']] },
+    { id: 'peer-create', type: 'function', z, name: 'create order', func: `const s = msg.sale; const products = flow.get('products'); const key = msg.params.$k;
+msg.url = ${json(odooUrl + '/jsonrpc')}; msg.method = 'POST'; msg.headers = {'content-type':'application/json'};
+msg.payload = {jsonrpc:'2.0', method:'call', id:3, params:{service:'object', method:'execute_kw', args:['tillwire', flow.get('uid'), ${json(apiKey)}, 'sale.order', 'create', [{partner_id: 2, client_order_ref: key, order_line: s.lines.map(l => [0, 0, {product_id: products[l.sku], product_uom_qty: l.quantity, price_unit: l.unitPrice.amount / 100}])}]]}};
+return msg;`, outputs: 1, wires: [['peer-create-req']] },
+    { id: 'peer-create-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [['peer-confirm']] },
+    { id: 'peer-confirm', type: 'function', z, name: 'confirm order', func: `if (msg.payload.error) { node.error(msg.payload.error.data ? msg.payload.error.data.message : 'odoo error', msg); return null; }
+msg.payload = {jsonrpc:'2.0', method:'call', id:4, params:{service:'object', method:'execute_kw', args:['tillwire', flow.get('uid'), ${json(apiKey)}, 'sale.order', 'action_confirm', [[msg.payload.result]]]}};
+return msg;`, outputs: 1, wires: [['peer-confirm-req']] },
+    { id: 'peer-confirm-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [[]] },
+  ];
+}

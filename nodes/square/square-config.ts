@@ -1,0 +1,38 @@
+/**
+ * `tillwire-square-config`: one Square seller account (environment, API version, locations,
+ * mapping tables; access token, webhook signature key and notification URL in credentials). It
+ * owns the SquareClient and its TokenBucket, so every Square node on this account shares one rate.
+ */
+import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { TokenBucket } from '../runtime/http';
+import { SquareClient } from './client';
+import { SquareConfigDef, SquareConnection, SquareCredentials, squareSettingsFrom } from './settings';
+
+export = function register(RED: NodeRED) {
+  function TillwireSquareConfigNode(this: RuntimeNode & { square?: SquareConnection }, def: SquareConfigDef & NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const settings = squareSettingsFrom(def, node.credentials as SquareCredentials | undefined);
+    const label = def.name || `square ${settings.locationIds.join(',') || '?'}`;
+    const connection: SquareConnection = { label, settings };
+    if (settings.problems.length) {
+      connection.problem = settings.problems.join('; ');
+      node.warn(`Square connection "${label}": ${connection.problem}`);
+    } else {
+      const rate = settings.ratePerSecond;
+      connection.client = new SquareClient({
+        baseUrl: settings.baseUrl,
+        accessToken: settings.accessToken,
+        version: settings.apiVersion,
+        // Square publishes no bucket size: requests are paced evenly (burst 1) rather than in bursts
+        // that could outrun its limit.
+        governor: rate > 0 ? new TokenBucket(rate, 1) : undefined,
+        policy: { maxAttempts: settings.attempts, timeoutMs: settings.timeoutMs },
+      });
+    }
+    node.square = connection;
+  }
+  RED.nodes.registerType('tillwire-square-config', TillwireSquareConfigNode, {
+    credentials: { accessToken: { type: 'password' }, signatureKey: { type: 'password' }, notificationUrl: { type: 'text' } },
+  });
+};
