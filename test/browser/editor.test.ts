@@ -24,8 +24,11 @@ const PALETTE_TYPES = [
   'tillwire-reconcile',
   'tillwire-square-webhook',
   'tillwire-square-orders',
+  'tillwire-shopify-webhook',
+  'tillwire-shopify-orders',
+  'tillwire-amazon-orders',
 ];
-const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config'];
+const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config', 'tillwire-shopify-config', 'tillwire-amazon-config'];
 
 jest.setTimeout(120_000);
 

@@ -1,0 +1,65 @@
+/**
+ * `tillwire-amazon-config`: one Amazon selling-partner account (region endpoint, seller id,
+ * marketplaces; LWA client id, client secret and refresh token in credentials). It owns the
+ * account's AmazonClient, so every node using it shares one access token and one token bucket per
+ * operation, as Amazon counts them.
+ */
+import { EventEmitter } from 'node:events';
+import type { AmazonConnection } from './connection';
+import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { AmazonClient, REGION_ENDPOINTS, LWA_TOKEN_URL } from './client';
+
+interface AmazonConfigDef extends NodeDef {
+  region?: string;
+  endpoint?: string;
+  tokenUrl?: string;
+  sellerId?: string;
+  marketplaceIds?: string;
+  timeout?: string | number;
+  attempts?: string | number;
+}
+
+export = function register(RED: NodeRED) {
+  function TillwireAmazonConfigNode(this: RuntimeNode & { amazon?: AmazonConnection }, def: AmazonConfigDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const creds = (node.credentials ?? {}) as Record<string, string | undefined>;
+    const region = def.region || 'na';
+    const endpoint = region === 'custom' ? (def.endpoint ?? '').trim() : REGION_ENDPOINTS[region];
+    const marketplaceIds = String(def.marketplaceIds ?? '')
+      .split(/[\s,]+/)
+      .filter(Boolean);
+    const events = new EventEmitter();
+    const connection: AmazonConnection = {
+      label: def.name || `${def.sellerId || 'amazon'} (${region})`,
+      sellerId: String(def.sellerId ?? '').trim(),
+      marketplaceIds,
+      events,
+    };
+    const problems: string[] = [];
+    if (!endpoint || !/^https?:\/\//.test(endpoint)) problems.push('no SP-API endpoint');
+    if (!marketplaceIds.length) problems.push('no marketplace ids');
+    if (!creds.clientId || !creds.clientSecret || !creds.refreshToken) problems.push('LWA client id, client secret and refresh token are all needed');
+    if (problems.length) {
+      connection.problem = problems.join('; ');
+      node.warn(`Amazon account "${connection.label}": ${connection.problem}`);
+    } else {
+      const timeoutMs = Math.max(1, Number(def.timeout ?? 30)) * 1000;
+      connection.client = new AmazonClient({
+        endpoint,
+        tokenUrl: region === 'custom' && def.tokenUrl ? def.tokenUrl.trim() : LWA_TOKEN_URL,
+        credentials: { clientId: creds.clientId!, clientSecret: creds.clientSecret!, refreshToken: creds.refreshToken! },
+        policy: { timeoutMs, maxAttempts: Math.max(1, Number(def.attempts ?? 6)) },
+        onRetry: (info) => events.emit('retry', info),
+      });
+    }
+    node.amazon = connection;
+    node.on('close', (_removed: boolean, done: () => void) => {
+      events.removeAllListeners();
+      done();
+    });
+  }
+  RED.nodes.registerType('tillwire-amazon-config', TillwireAmazonConfigNode, {
+    credentials: { clientId: { type: 'text' }, clientSecret: { type: 'password' }, refreshToken: { type: 'password' } },
+  });
+};

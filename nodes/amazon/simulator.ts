@@ -1,0 +1,815 @@
+/**
+ * A faithful Amazon Selling Partner API fake (api-contracts §1, checklist §7.1) on 127.0.0.1, for
+ * tests, the demo and users trying a flow before touching production. It speaks:
+ *
+ * - LWA `POST /auth/o2/token` (form or JSON): `grant_type=refresh_token` with `refresh_token`,
+ *   `client_id`, `client_secret` → `{ access_token, refresh_token, token_type, expires_in: 3600 }`;
+ *   failures as `{ error, error_description }` (`unsupported_grant_type`, `invalid_request`,
+ *   `invalid_client` 401, `invalid_grant`).
+ * - Every SP-API call needs `x-amz-access-token`; a missing, unknown or expired one is 403
+ *   `{ errors: [{ code: "Unauthorized", … }] }`.
+ * - Orders API v0: `GET /orders/v0/orders` (getOrders: MarketplaceIds; exactly one of CreatedAfter /
+ *   LastUpdatedAfter with optional matching Before, at least two minutes before now; OrderStatuses;
+ *   MaxResultsPerPage 1–100; NextToken, which alone reproduces the filters), `GET
+ *   /orders/v0/orders/{id}` (getOrder), `GET /orders/v0/orders/{id}/orderItems` (getOrderItems, with
+ *   NextToken), `POST /orders/v0/orders/{id}/shipmentConfirmation` (confirmShipment, 204;
+ *   idempotent per packageReferenceId). `Pending` orders carry no OrderTotal and their items no
+ *   price, tax, shipping or promotion fields until they become `Unshipped`. `ItemPrice` is the
+ *   line total (unit × QuantityOrdered). Money amounts are decimal strings.
+ * - Listings Items 2021-08-01: `PATCH /listings/2021-08-01/items/{sellerId}/{sku}` (patchListingsItem)
+ *   for `/attributes/fulfillment_availability`: `ACCEPTED` and applied after `listingDelayMs`;
+ *   `mode=VALIDATION_PREVIEW` answers `VALID`/`INVALID` with issues and changes nothing.
+ * - Per-operation token buckets with Amazon's published rate and burst (rates multiplied by
+ *   `rateMultiplier` so tests run fast; bursts unchanged), per application (client id). An empty
+ *   bucket answers 429 with the observed `QuotaExceeded` body and only `x-amzn-RequestId`, no
+ *   Retry-After. Successes and 400/404 carry `x-amzn-RateLimit-Limit` (the applied rate).
+ *
+ * The business clock (`now`) is injectable so tests move time without sleeping; token buckets
+ * always run on real time, because they govern real throughput.
+ *
+ * Not implemented: Feeds, Reports/settlements, RDTs, buyer info/address, the 2026-01-01 Orders API.
+ *
+ * Other processes inspect it through `GET /__simulator/state|orders|plans` and `POST /__simulator/release`.
+ *
+ * CLI: `node dist/nodes/amazon/simulator.js --port 18443 [--orders 200] [--speed 1] [--seed 7] [--epoch ISO]`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { catalogItem } from '../sim/catalog';
+import { currencyExponent, fromMinor } from '../model/money';
+
+// ─────────────────────────────────────────── contract data ───────────────────────────────────────
+
+/** Published default usage plans (api-contracts §1.2, §1.5, §7.1): requests per second and burst. */
+export const USAGE_PLANS: Record<string, { rate: number; burst: number }> = {
+  getOrders: { rate: 0.0167, burst: 20 },
+  getOrder: { rate: 0.5, burst: 30 },
+  getOrderItems: { rate: 0.5, burst: 30 },
+  confirmShipment: { rate: 2, burst: 10 },
+  patchListingsItem: { rate: 5, burst: 5 },
+};
+
+export const QUOTA_EXCEEDED = {
+  errors: [{ code: 'QuotaExceeded', message: 'You exceeded your quota for the requested resource.', details: '' }],
+};
+
+export interface Marketplace {
+  id: string;
+  country: string;
+  currency: string;
+  /** Prices include VAT/consumption tax (UK, EU, JP) or tax is added on top (US). */
+  taxesIncluded: boolean;
+  /** Tax rate as numerator/denominator, for generating ItemTax with integer arithmetic. */
+  taxRate: [number, number];
+  salesChannel: string;
+}
+
+/**
+ * The marketplaces the simulator sells in. The ids are Amazon's public marketplace ids (not part
+ * of the contract notes). No Amazon marketplace sells in a 3-decimal currency (KWD, BHD, …), so
+ * none is simulated; the mapping is tested with such a currency on its own.
+ */
+export const MARKETPLACES: Marketplace[] = [
+  { id: 'ATVPDKIKX0DER', country: 'US', currency: 'USD', taxesIncluded: false, taxRate: [8875, 100000], salesChannel: 'Amazon.com' },
+  { id: 'A1F83G8C2ARO7P', country: 'GB', currency: 'GBP', taxesIncluded: true, taxRate: [20, 100], salesChannel: 'Amazon.co.uk' },
+  { id: 'A1PA6795UKMFR9', country: 'DE', currency: 'EUR', taxesIncluded: true, taxRate: [19, 100], salesChannel: 'Amazon.de' },
+  { id: 'A1VC38T7YXB528', country: 'JP', currency: 'JPY', taxesIncluded: true, taxRate: [10, 100], salesChannel: 'Amazon.co.jp' },
+];
+
+export function marketplaceById(id: string): Marketplace | undefined {
+  return MARKETPLACES.find((m) => m.id === id);
+}
+
+const ORDER_STATUSES = ['PendingAvailability', 'Pending', 'Unshipped', 'PartiallyShipped', 'Shipped', 'InvoiceUnconfirmed', 'Canceled', 'Unfulfillable'];
+const TWO_MINUTES = 120_000;
+
+// ─────────────────────────────────────────────── types ───────────────────────────────────────────
+
+export interface AmazonMoney {
+  CurrencyCode: string;
+  Amount: string;
+}
+
+/** An item as the simulator holds it: prices in minor units, always present. */
+interface SimItem {
+  ASIN: string;
+  OrderItemId: string;
+  SellerSKU: string;
+  Title: string;
+  QuantityOrdered: number;
+  QuantityShipped: number;
+  unit: number;
+  ItemPrice: number;
+  ItemTax: number;
+  PromotionDiscount: number;
+  PromotionDiscountTax: number;
+  ShippingPrice: number;
+  ShippingTax: number;
+  ShippingDiscount: number;
+  ShippingDiscountTax: number;
+  PromotionIds: string[];
+}
+
+interface SimOrder {
+  AmazonOrderId: string;
+  PurchaseDate: number;
+  LastUpdateDate: number;
+  OrderStatus: string;
+  FulfillmentChannel: 'MFN' | 'AFN';
+  marketplace: Marketplace;
+  items: SimItem[];
+  packages: Map<string, string>;
+}
+
+export interface AmazonSimulatorOptions {
+  port?: number;
+  host?: string;
+  /** Orders generated at start. */
+  orders?: number;
+  seed?: number;
+  /** PurchaseDate of order 0; later orders follow every `orderSpacingMs`. */
+  epoch?: string;
+  orderSpacingMs?: number;
+  /** Every n-th order (n > 0) starts `Pending`; 0 for none. */
+  pendingEvery?: number;
+  marketplaceIds?: string[];
+  /** Multiplies every published rate (not bursts); 1 = Amazon's own plans. */
+  rateMultiplier?: number;
+  /** Per-operation overrides of the (unmultiplied) usage plans. */
+  usagePlans?: Partial<Record<string, { rate: number; burst: number }>>;
+  /** Turns throttling off entirely (demo). */
+  throttling?: boolean;
+  /** getOrderItems page size (Amazon does not publish it; 30 by default). */
+  itemsPageSize?: number;
+  /** Business clock in ms (orders' dates, token expiry, the two-minute rule). */
+  now?: () => number;
+  tokenLifetimeSeconds?: number;
+  listingDelayMs?: number;
+  sellerId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  refreshToken?: string;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details = '',
+  ) {
+    super(message);
+  }
+}
+
+/** A small seeded generator (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Integer division rounding half up, for non-negative operands. */
+function divRound(n: number, d: number): number {
+  return Math.floor((2 * n + d) / (2 * d));
+}
+
+class Bucket {
+  tokens: number;
+  last = performance.now();
+  constructor(
+    readonly rate: number,
+    readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+  take(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+}
+
+export interface OperationStats {
+  requests: number;
+  ok: number;
+  throttled: number;
+}
+
+// ──────────────────────────────────────────── simulator ──────────────────────────────────────────
+
+export class AmazonSimulator {
+  readonly sellerId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly refreshToken: string;
+  readonly now: () => number;
+  private server?: http.Server;
+  private orders = new Map<string, SimOrder>();
+  private tokens = new Map<string, { clientId: string; expiresAt: number }>();
+  private buckets = new Map<string, Bucket>();
+  private listings = new Map<string, { quantity: number; updatedAt: number }>();
+  private timers = new Set<NodeJS.Timeout>();
+  private seq = 0;
+  stats: Record<string, OperationStats> = {};
+  /** Fault injection: orders whose OrderTotal is off by one minor unit (a broken payload). */
+  readonly wrongTotals = new Set<string>();
+  /** Every SP-API request in arrival order: operation, status, real time (ms). */
+  log: Array<{ operation: string; status: number; at: number }> = [];
+  url = '';
+
+  constructor(private readonly opts: AmazonSimulatorOptions = {}) {
+    this.sellerId = opts.sellerId ?? 'A2TILLWIRESELLER';
+    this.clientId = opts.clientId ?? 'amzn1.application-oa2-client.tillwire';
+    this.clientSecret = opts.clientSecret ?? 'tillwire-demo-secret';
+    this.refreshToken = opts.refreshToken ?? 'Atzr|tillwire-demo-refresh-token';
+    this.now = opts.now ?? Date.now;
+    this.reset();
+  }
+
+  // ── state ──
+
+  /** Regenerates the orders and clears tokens, buckets, listings and statistics. */
+  reset(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.orders.clear();
+    this.tokens.clear();
+    this.buckets.clear();
+    this.listings.clear();
+    this.wrongTotals.clear();
+    this.stats = {};
+    this.log = [];
+    this.seq = 0;
+    const count = this.opts.orders ?? 200;
+    for (let i = 0; i < count; i++) this.addOrder(this.generate(i));
+  }
+
+  private get marketplaces(): Marketplace[] {
+    const ids = this.opts.marketplaceIds;
+    return ids ? MARKETPLACES.filter((m) => ids.includes(m.id)) : MARKETPLACES;
+  }
+
+  /** Order number `i`, the same for the same seed and options. */
+  private generate(i: number): SimOrder {
+    const rnd = seeded((this.opts.seed ?? 7) * 1_000_003 + i);
+    const mp = this.marketplaces[i % this.marketplaces.length];
+    const epoch = Date.parse(this.opts.epoch ?? '2025-03-01T00:00:00Z');
+    const purchase = epoch + i * (this.opts.orderSpacingMs ?? 60_000);
+    const pendingEvery = this.opts.pendingEvery ?? 20;
+    const r = rnd();
+    const status = pendingEvery > 0 && i % pendingEvery === pendingEvery - 1 ? 'Pending' : r < 0.05 ? 'Canceled' : r < 0.35 ? 'Shipped' : 'Unshipped';
+    const jpy = currencyExponent(mp.currency) === 0;
+    const id = `${String(111 + (i % 900)).padStart(3, '0')}-${String(i).padStart(7, '0')}-${String(Math.floor(rnd() * 1e7)).padStart(7, '0')}`;
+    const lines = 1 + Math.floor(rnd() * 3) + (i % 17 === 0 ? 3 : 0);
+    const items: SimItem[] = [];
+    const freeShipping = i % 5 === 0;
+    for (let l = 0; l < lines; l++) {
+      const cat = catalogItem((i * 7 + l * 13) % 500);
+      const unit = jpy ? Math.round(cat.unitPrice / 100) * 100 + 80 : cat.unitPrice;
+      const qty = 1 + Math.floor(rnd() * 3);
+      const price = unit * qty;
+      const promo = (i + l) % 4 === 0 ? divRound(price, 10) : 0;
+      const ship = l === 0 ? (jpy ? 450 : 399) : 0;
+      const shipDiscount = freeShipping ? ship : 0;
+      const [rn, rd] = mp.taxRate;
+      // Tax on an amount: added on top (US) or the share contained in a tax-inclusive amount.
+      const tax = (amount: number) => (mp.taxesIncluded ? divRound(amount * rn, rd + rn) : divRound(amount * rn, rd));
+      items.push({
+        ASIN: `B0${String((i * 7 + l * 13) % 500).padStart(8, '0')}`,
+        OrderItemId: String(10_000_000_000_000 + i * 10 + l),
+        SellerSKU: cat.sku,
+        Title: cat.name,
+        QuantityOrdered: qty,
+        QuantityShipped: status === 'Shipped' ? qty : 0,
+        unit,
+        ItemPrice: price,
+        ItemTax: tax(price),
+        PromotionDiscount: promo,
+        PromotionDiscountTax: tax(promo),
+        ShippingPrice: ship,
+        ShippingTax: tax(ship),
+        ShippingDiscount: shipDiscount,
+        ShippingDiscountTax: tax(shipDiscount),
+        PromotionIds: promo ? [`PROMO-${(i + l) % 7}`] : [],
+      });
+    }
+    return {
+      AmazonOrderId: id,
+      PurchaseDate: purchase,
+      LastUpdateDate: purchase + 5 * 60_000,
+      OrderStatus: status,
+      FulfillmentChannel: i % 3 === 0 ? 'AFN' : 'MFN',
+      marketplace: mp,
+      items,
+      packages: new Map(),
+    };
+  }
+
+  private addOrder(o: SimOrder): void {
+    this.orders.set(o.AmazonOrderId, o);
+  }
+
+  /** Business time strictly after every LastUpdateDate so far (Amazon's clock never goes back). */
+  private touch(o: SimOrder): void {
+    o.LastUpdateDate = Math.max(this.now(), o.LastUpdateDate + 1);
+  }
+
+  /** Ids of all orders, in generation order. */
+  orderIds(): string[] {
+    return [...this.orders.keys()];
+  }
+
+  /** An order as getOrders shows it (a copy). */
+  order(id: string): Record<string, any> | undefined {
+    const o = this.orders.get(id);
+    return o && this.orderJson(o);
+  }
+
+  /** All items of an order as getOrderItems shows them. */
+  items(id: string): Record<string, any>[] {
+    const o = this.orders.get(id);
+    return o ? o.items.map((it) => this.itemJson(o, it)) : [];
+  }
+
+  /** A Pending order becomes Unshipped: priced, and its LastUpdateDate moves to now. */
+  releasePending(id?: string): string[] {
+    const released: string[] = [];
+    for (const o of this.orders.values()) {
+      if (o.OrderStatus !== 'Pending' || (id && o.AmazonOrderId !== id)) continue;
+      o.OrderStatus = 'Unshipped';
+      this.touch(o);
+      released.push(o.AmazonOrderId);
+    }
+    return released;
+  }
+
+  /** Changes an order's status as Amazon would (e.g. a cancellation); LastUpdateDate moves to now. */
+  setStatus(id: string, status: string): void {
+    const o = this.orders.get(id);
+    if (!o) throw new Error(`no order ${id}`);
+    o.OrderStatus = status;
+    this.touch(o);
+  }
+
+  /** Quantity set for a SKU in a marketplace through patchListingsItem, once applied. */
+  listing(sku: string, marketplaceId: string): number | undefined {
+    return this.listings.get(`${marketplaceId}/${sku}`)?.quantity;
+  }
+
+  /** Shipments confirmed for an order: packageReferenceId → tracking number. */
+  packages(id: string): Record<string, string> {
+    return Object.fromEntries(this.orders.get(id)?.packages ?? []);
+  }
+
+  /** Makes every access token issued so far expire (as an hour passing would). */
+  expireTokens(): void {
+    for (const t of this.tokens.values()) t.expiresAt = 0;
+  }
+
+  /** The rate (req/s) and burst the simulator applies to an operation. */
+  plan(operation: string): { rate: number; burst: number } {
+    const base = this.opts.usagePlans?.[operation] ?? USAGE_PLANS[operation];
+    return { rate: base.rate * (this.opts.rateMultiplier ?? 1), burst: base.burst };
+  }
+
+  // ── JSON views ──
+
+  private money(amount: number, currency: string): AmazonMoney {
+    return { CurrencyCode: currency, Amount: fromMinor(amount, currency) };
+  }
+
+  private orderJson(o: SimOrder): Record<string, any> {
+    const cur = o.marketplace.currency;
+    const shipped = o.items.reduce((s, it) => s + it.QuantityShipped, 0);
+    const ordered = o.items.reduce((s, it) => s + it.QuantityOrdered, 0);
+    const json: Record<string, any> = {
+      AmazonOrderId: o.AmazonOrderId,
+      PurchaseDate: iso(o.PurchaseDate),
+      LastUpdateDate: iso(o.LastUpdateDate),
+      OrderStatus: o.OrderStatus,
+      FulfillmentChannel: o.FulfillmentChannel,
+      SalesChannel: o.marketplace.salesChannel,
+      NumberOfItemsShipped: shipped,
+      NumberOfItemsUnshipped: ordered - shipped,
+      PaymentMethod: 'Other',
+      PaymentMethodDetails: ['Standard'],
+      MarketplaceId: o.marketplace.id,
+      OrderType: 'StandardOrder',
+      IsBusinessOrder: false,
+      IsPrime: o.FulfillmentChannel === 'AFN',
+      IsReplacementOrder: 'false',
+    };
+    if (o.OrderStatus !== 'Pending') {
+      const total = o.items.reduce(
+        (s, it) =>
+          s +
+          it.ItemPrice -
+          it.PromotionDiscount +
+          it.ShippingPrice -
+          it.ShippingDiscount +
+          (o.marketplace.taxesIncluded ? 0 : it.ItemTax - it.PromotionDiscountTax + it.ShippingTax - it.ShippingDiscountTax),
+        0,
+      );
+      json.OrderTotal = this.money(total + (this.wrongTotals.has(o.AmazonOrderId) ? 1 : 0), cur);
+    }
+    return json;
+  }
+
+  private itemJson(o: SimOrder, it: SimItem): Record<string, any> {
+    const cur = o.marketplace.currency;
+    const json: Record<string, any> = {
+      ASIN: it.ASIN,
+      SellerSKU: it.SellerSKU,
+      OrderItemId: it.OrderItemId,
+      Title: it.Title,
+      QuantityOrdered: it.QuantityOrdered,
+      QuantityShipped: it.QuantityShipped,
+      IsGift: 'false',
+      ConditionId: 'New',
+    };
+    if (o.OrderStatus === 'Pending') return json; // no pricing while Pending (contract §1.2)
+    json.ItemPrice = this.money(it.ItemPrice, cur);
+    json.ItemTax = this.money(it.ItemTax, cur);
+    json.PromotionDiscount = this.money(it.PromotionDiscount, cur);
+    json.PromotionDiscountTax = this.money(it.PromotionDiscountTax, cur);
+    json.PromotionIds = it.PromotionIds;
+    if (it.ShippingPrice || it.ShippingDiscount) {
+      json.ShippingPrice = this.money(it.ShippingPrice, cur);
+      json.ShippingTax = this.money(it.ShippingTax, cur);
+      json.ShippingDiscount = this.money(it.ShippingDiscount, cur);
+      json.ShippingDiscountTax = this.money(it.ShippingDiscountTax, cur);
+    }
+    return json;
+  }
+
+  // ── HTTP ──
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 30_000;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** LWA token endpoint; in production `https://api.amazon.com/auth/o2/token`. */
+  get tokenUrl(): string {
+    return `${this.url}/auth/o2/token`;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const requestId = randomUUID();
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      const text = body === undefined ? '' : JSON.stringify(body);
+      res.writeHead(status, { 'x-amzn-RequestId': requestId, ...(text ? { 'content-type': 'application/json' } : {}), ...headers });
+      res.end(text);
+    };
+    if (url.pathname === '/auth/o2/token' && req.method === 'POST') return this.lwa(req, raw, send);
+    if (url.pathname === '/__simulator/state') return send(200, this.snapshot());
+    if (url.pathname === '/__simulator/release' && req.method === 'POST') return send(200, { released: this.releasePending() });
+    if (url.pathname === '/__simulator/orders') {
+      return send(200, [...this.orders.values()].map((o) => ({ AmazonOrderId: o.AmazonOrderId, OrderStatus: o.OrderStatus, LastUpdateDate: iso(o.LastUpdateDate) })));
+    }
+    if (url.pathname === '/__simulator/plans') {
+      return send(200, Object.fromEntries(Object.keys(USAGE_PLANS).map((op) => [op, this.plan(op)])));
+    }
+
+    const route = this.route(req.method ?? 'GET', url.pathname);
+    if (!route) return send(404, { errors: [{ code: 'NotFound', message: 'Resource not found', details: '' }] });
+    const { operation } = route;
+    const stats = (this.stats[operation] ??= { requests: 0, ok: 0, throttled: 0 });
+    stats.requests++;
+    const record = (status: number) => this.log.push({ operation, status, at: performance.now() });
+    const plan = this.plan(operation);
+    const limitHeader = { 'x-amzn-RateLimit-Limit': formatRate(plan.rate) };
+    try {
+      const token = req.headers['x-amz-access-token'];
+      const known = typeof token === 'string' ? this.tokens.get(token) : undefined;
+      if (!known) throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', 'The access token is missing or invalid.');
+      if (known.expiresAt <= this.now()) throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', 'The access token you provided has expired.');
+      if (this.opts.throttling !== false) {
+        const key = `${known.clientId}/${operation}`;
+        let bucket = this.buckets.get(key);
+        if (!bucket) this.buckets.set(key, (bucket = new Bucket(plan.rate, plan.burst)));
+        if (!bucket.take()) {
+          stats.throttled++;
+          record(429);
+          return send(429, QUOTA_EXCEEDED);
+        }
+      }
+      const { status, body } = this.dispatch(operation, route.params, url.searchParams, raw);
+      stats.ok++;
+      record(status);
+      send(status, body, limitHeader);
+    } catch (err) {
+      if (!(err instanceof ApiError)) {
+        record(500);
+        return send(500, { errors: [{ code: 'InternalFailure', message: String((err as Error).message), details: '' }] });
+      }
+      record(err.status);
+      const headers = err.status === 400 || err.status === 404 ? limitHeader : {};
+      send(err.status, { errors: [{ code: err.code, message: err.message, details: err.details }] }, headers);
+    }
+  }
+
+  private lwa(req: http.IncomingMessage, raw: string, send: (s: number, b: unknown) => void): void {
+    let p: Record<string, string> = {};
+    if ((req.headers['content-type'] ?? '').includes('json')) {
+      try {
+        p = JSON.parse(raw);
+      } catch {
+        return send(400, { error: 'invalid_request', error_description: 'Malformed request body' });
+      }
+    } else p = Object.fromEntries(new URLSearchParams(raw));
+    if (!p.grant_type) return send(400, { error: 'invalid_request', error_description: 'The request is missing a required parameter : grant_type' });
+    if (p.grant_type !== 'refresh_token') return send(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${p.grant_type}` });
+    if (p.client_id !== this.clientId || p.client_secret !== this.clientSecret) {
+      return send(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
+    }
+    if (p.refresh_token !== this.refreshToken) return send(400, { error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : refresh_token' });
+    const lifetime = this.opts.tokenLifetimeSeconds ?? 3600;
+    const access = `Atza|${randomUUID()}`;
+    this.tokens.set(access, { clientId: p.client_id, expiresAt: this.now() + lifetime * 1000 });
+    send(200, { access_token: access, refresh_token: this.refreshToken, token_type: 'bearer', expires_in: lifetime });
+  }
+
+  private route(method: string, path: string): { operation: string; params: string[] } | undefined {
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && path === '/orders/v0/orders') return { operation: 'getOrders', params: [] };
+    if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)$/.exec(path))) return { operation: 'getOrder', params: [m[1]] };
+    if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)\/orderItems$/.exec(path))) return { operation: 'getOrderItems', params: [m[1]] };
+    if (method === 'POST' && (m = /^\/orders\/v0\/orders\/([^/]+)\/shipmentConfirmation$/.exec(path))) return { operation: 'confirmShipment', params: [m[1]] };
+    if (method === 'PATCH' && (m = /^\/listings\/2021-08-01\/items\/([^/]+)\/([^/]+)$/.exec(path))) {
+      return { operation: 'patchListingsItem', params: [decodeURIComponent(m[1]), decodeURIComponent(m[2])] };
+    }
+    return undefined;
+  }
+
+  private dispatch(operation: string, params: string[], q: URLSearchParams, raw: string): { status: number; body: unknown } {
+    switch (operation) {
+      case 'getOrders':
+        return { status: 200, body: { payload: this.getOrders(q) } };
+      case 'getOrder': {
+        const o = this.find(params[0]);
+        return { status: 200, body: { payload: this.orderJson(o) } };
+      }
+      case 'getOrderItems':
+        return { status: 200, body: { payload: this.getOrderItems(params[0], q) } };
+      case 'confirmShipment':
+        this.confirmShipment(params[0], parseBody(raw));
+        return { status: 204, body: undefined };
+      case 'patchListingsItem':
+        return { status: 200, body: this.patchListingsItem(params[0], params[1], q, parseBody(raw)) };
+    }
+    throw new ApiError(404, 'NotFound', 'Resource not found');
+  }
+
+  private find(id: string): SimOrder {
+    const o = this.orders.get(id);
+    if (!o) throw new ApiError(404, 'NotFound', `Order ${id} not found`);
+    return o;
+  }
+
+  private getOrders(q: URLSearchParams): Record<string, any> {
+    let f: Filters;
+    const nextToken = q.get('NextToken');
+    if (nextToken) {
+      try {
+        f = JSON.parse(Buffer.from(nextToken, 'base64url').toString('utf8'));
+      } catch {
+        throw new ApiError(400, 'InvalidInput', 'Invalid NextToken');
+      }
+      if (!f || typeof f.field !== 'string') throw new ApiError(400, 'InvalidInput', 'Invalid NextToken');
+    } else f = this.filters(q);
+    const matches: SimOrder[] = [];
+    for (const o of this.orders.values()) {
+      const t = f.field === 'LastUpdateDate' ? o.LastUpdateDate : o.PurchaseDate;
+      if (t < f.after || t > f.before) continue;
+      if (!f.marketplaceIds.includes(o.marketplace.id)) continue;
+      if (f.statuses.length && !f.statuses.includes(o.OrderStatus)) continue;
+      if (f.cursor && (t < f.cursor[0] || (t === f.cursor[0] && o.AmazonOrderId <= f.cursor[1]))) continue;
+      matches.push(o);
+    }
+    const key = (o: SimOrder) => (f.field === 'LastUpdateDate' ? o.LastUpdateDate : o.PurchaseDate);
+    matches.sort((a, b) => key(a) - key(b) || (a.AmazonOrderId < b.AmazonOrderId ? -1 : 1));
+    const page = matches.slice(0, f.max);
+    const payload: Record<string, any> = { Orders: page.map((o) => this.orderJson(o)) };
+    if (matches.length > f.max) {
+      const last = page[page.length - 1];
+      const next: Filters = { ...f, cursor: [key(last), last.AmazonOrderId] };
+      payload.NextToken = Buffer.from(JSON.stringify(next)).toString('base64url');
+    }
+    payload[f.field === 'LastUpdateDate' ? 'LastUpdatedBefore' : 'CreatedBefore'] = iso(f.before);
+    return payload;
+  }
+
+  private filters(q: URLSearchParams): Filters {
+    const list = (name: string) =>
+      q
+        .getAll(name)
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter(Boolean);
+    const marketplaceIds = list('MarketplaceIds');
+    if (!marketplaceIds.length) throw new ApiError(400, 'InvalidInput', 'Missing required parameter MarketplaceIds');
+    for (const id of marketplaceIds) if (!marketplaceById(id)) throw new ApiError(400, 'InvalidInput', `Invalid MarketplaceId: ${id}`);
+    const created = q.has('CreatedAfter') || q.has('CreatedBefore');
+    const updated = q.has('LastUpdatedAfter') || q.has('LastUpdatedBefore');
+    if (created && updated) throw new ApiError(400, 'InvalidInput', 'CreatedAfter/CreatedBefore cannot be combined with LastUpdatedAfter/LastUpdatedBefore');
+    const field = updated ? 'LastUpdateDate' : 'PurchaseDate';
+    const afterName = updated ? 'LastUpdatedAfter' : 'CreatedAfter';
+    const beforeName = updated ? 'LastUpdatedBefore' : 'CreatedBefore';
+    const afterText = q.get(afterName);
+    if (!afterText) throw new ApiError(400, 'InvalidInput', 'Either CreatedAfter or LastUpdatedAfter must be specified');
+    const after = parseDate(afterText, afterName);
+    const limit = this.now() - TWO_MINUTES;
+    let before = limit;
+    const beforeText = q.get(beforeName);
+    if (beforeText) {
+      before = parseDate(beforeText, beforeName);
+      if (before < after) throw new ApiError(400, 'InvalidInput', `${beforeName} must be on or after ${afterName}`);
+      if (before > limit) throw new ApiError(400, 'InvalidInput', `${beforeName} must be at least two minutes before the time of the request`);
+    }
+    if (after > limit) throw new ApiError(400, 'InvalidInput', `${afterName} must be at least two minutes before the time of the request`);
+    const statuses = list('OrderStatuses');
+    for (const s of statuses) if (!ORDER_STATUSES.includes(s)) throw new ApiError(400, 'InvalidInput', `Invalid OrderStatuses value: ${s}`);
+    const maxText = q.get('MaxResultsPerPage');
+    const max = maxText === null ? 100 : Number(maxText);
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw new ApiError(400, 'InvalidInput', 'MaxResultsPerPage must be between 1 and 100');
+    return { field, after, before, marketplaceIds, statuses, max };
+  }
+
+  private getOrderItems(id: string, q: URLSearchParams): Record<string, any> {
+    const o = this.find(id);
+    const size = this.opts.itemsPageSize ?? 30;
+    let start = 0;
+    const token = q.get('NextToken');
+    if (token) {
+      const m = /^items:(.+):(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+      if (!m || m[1] !== id) throw new ApiError(400, 'InvalidInput', 'Invalid NextToken');
+      start = Number(m[2]);
+    }
+    const page = o.items.slice(start, start + size).map((it) => this.itemJson(o, it));
+    const payload: Record<string, any> = { AmazonOrderId: id, OrderItems: page };
+    if (start + size < o.items.length) payload.NextToken = Buffer.from(`items:${id}:${start + size}`).toString('base64url');
+    return payload;
+  }
+
+  private confirmShipment(id: string, body: any): void {
+    const o = this.find(id);
+    const pkg = body?.packageDetail;
+    if (!body || typeof body.marketplaceId !== 'string') throw new ApiError(400, 'InvalidInput', 'marketplaceId is required');
+    if (body.marketplaceId !== o.marketplace.id) throw new ApiError(400, 'InvalidInput', `Order ${id} is not in marketplace ${body.marketplaceId}`);
+    if (!pkg || typeof pkg.packageReferenceId !== 'string' || !pkg.carrierCode || !pkg.trackingNumber || !pkg.shipDate || !Array.isArray(pkg.orderItems)) {
+      throw new ApiError(400, 'InvalidInput', 'packageDetail needs packageReferenceId, carrierCode, trackingNumber, shipDate and orderItems');
+    }
+    if (o.packages.has(pkg.packageReferenceId)) return; // the same package again: already confirmed
+    if (o.OrderStatus === 'Pending' || o.OrderStatus === 'Canceled') throw new ApiError(400, 'InvalidInput', `Order ${id} is ${o.OrderStatus} and cannot be shipped`);
+    const changes: Array<[SimItem, number]> = [];
+    for (const line of pkg.orderItems) {
+      const it = o.items.find((x) => x.OrderItemId === line?.orderItemId);
+      if (!it) throw new ApiError(400, 'InvalidInput', `Unknown orderItemId ${line?.orderItemId}`);
+      const qty = Number(line.quantity);
+      if (!Number.isInteger(qty) || qty < 1 || it.QuantityShipped + qty > it.QuantityOrdered) {
+        throw new ApiError(400, 'InvalidInput', `Invalid quantity ${line.quantity} for orderItemId ${it.OrderItemId}`);
+      }
+      changes.push([it, qty]);
+    }
+    for (const [it, qty] of changes) it.QuantityShipped += qty;
+    o.packages.set(pkg.packageReferenceId, String(pkg.trackingNumber));
+    o.OrderStatus = o.items.every((it) => it.QuantityShipped === it.QuantityOrdered) ? 'Shipped' : 'PartiallyShipped';
+    this.touch(o);
+  }
+
+  private patchListingsItem(sellerId: string, sku: string, q: URLSearchParams, body: any): Record<string, any> {
+    if (sellerId !== this.sellerId) throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', `Seller ${sellerId} is not authorised`);
+    const marketplaceIds = (q.get('marketplaceIds') ?? '').split(',').filter(Boolean);
+    if (!marketplaceIds.length) throw new ApiError(400, 'InvalidInput', 'Missing required parameter marketplaceIds');
+    for (const id of marketplaceIds) if (!marketplaceById(id)) throw new ApiError(400, 'InvalidInput', `Invalid marketplaceIds value: ${id}`);
+    const issues: Array<Record<string, unknown>> = [];
+    const issue = (message: string, attributeNames: string[] = []) =>
+      issues.push({ code: '90220', message, severity: 'ERROR', attributeNames, categories: ['INVALID_ATTRIBUTE'] });
+    if (!body || typeof body.productType !== 'string' || !body.productType) throw new ApiError(400, 'InvalidInput', 'productType is required');
+    if (!Array.isArray(body.patches) || !body.patches.length) throw new ApiError(400, 'InvalidInput', 'patches is required');
+    let quantity: number | undefined;
+    for (const p of body.patches) {
+      if (!['add', 'replace', 'merge', 'delete'].includes(p?.op)) throw new ApiError(400, 'InvalidInput', `Invalid patch op: ${p?.op}`);
+      if (typeof p.path !== 'string' || !p.path.startsWith('/attributes/')) throw new ApiError(400, 'InvalidInput', `Invalid patch path: ${p?.path}`);
+      if (p.path !== '/attributes/fulfillment_availability') continue;
+      const v = Array.isArray(p.value) ? p.value[0] : undefined;
+      if (!v || typeof v.fulfillment_channel_code !== 'string') issue("'fulfillment_channel_code' is required", ['fulfillment_availability']);
+      else if (!Number.isInteger(v.quantity) || v.quantity < 0) issue("'quantity' must be a whole number of 0 or more", ['fulfillment_availability']);
+      else quantity = v.quantity;
+    }
+    const submissionId = randomUUID().replace(/-/g, '');
+    if (q.get('mode') === 'VALIDATION_PREVIEW') return { sku, status: issues.length ? 'INVALID' : 'VALID', submissionId, issues };
+    if (issues.length) return { sku, status: 'INVALID', submissionId, issues };
+    if (quantity !== undefined) {
+      const apply = () => {
+        for (const mp of marketplaceIds) this.listings.set(`${mp}/${sku}`, { quantity: quantity!, updatedAt: this.now() });
+      };
+      const delay = this.opts.listingDelayMs ?? 0;
+      if (delay <= 0) apply();
+      else {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          apply();
+        }, delay);
+        this.timers.add(t);
+      }
+    }
+    return { sku, status: 'ACCEPTED', submissionId, issues: [] };
+  }
+
+  snapshot(): Record<string, unknown> {
+    const byStatus: Record<string, number> = {};
+    for (const o of this.orders.values()) byStatus[o.OrderStatus] = (byStatus[o.OrderStatus] ?? 0) + 1;
+    return { orders: this.orders.size, byStatus, stats: this.stats, listings: Object.fromEntries(this.listings) };
+  }
+}
+
+interface Filters {
+  field: 'LastUpdateDate' | 'PurchaseDate';
+  after: number;
+  before: number;
+  marketplaceIds: string[];
+  statuses: string[];
+  max: number;
+  cursor?: [number, string];
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function parseDate(text: string, name: string): number {
+  const t = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(t)) throw new ApiError(400, 'InvalidInput', `${name} is not a valid ISO 8601 date-time`);
+  return t;
+}
+
+function parseBody(raw: string): any {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, 'InvalidInput', 'The request body is not valid JSON');
+  }
+}
+
+/** A rate as decimal text without float noise ("0.0167", "16.7"). */
+export function formatRate(rate: number): string {
+  return String(Number(rate.toPrecision(6)));
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const sim = new AmazonSimulator({
+    port: Number(arg('port') ?? 18443),
+    orders: Number(arg('orders') ?? 200),
+    rateMultiplier: Number(arg('speed') ?? 1),
+    seed: Number(arg('seed') ?? 7),
+    epoch: arg('epoch') ?? new Date(Date.now() - 7 * 86_400_000).toISOString(),
+  });
+  void sim.start().then((url) => {
+    console.log(`Amazon SP-API simulator listening on ${url} (LWA token endpoint ${sim.tokenUrl})`);
+    console.log(`seller ${sim.sellerId}, client id ${sim.clientId}, client secret ${sim.clientSecret}, refresh token ${sim.refreshToken}`);
+  });
+  const stop = () => void sim.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,228 @@
+/**
+ * Shopify Admin GraphQL client on the shared HttpClient (timeouts, retries of 429/5xx/transport
+ * failures), with cost-aware pacing: every answer's `extensions.cost.throttleStatus` is kept by a
+ * `CostGovernor` shared by all nodes of one shop, and a query waits until the bucket is estimated to
+ * hold its requested cost (learnt from the last answer to the same operation). A `THROTTLED`
+ * answer is retried after the restore-rate wait it implies, never blindly.
+ */
+import { ConnectorError, delay, HttpClient, type RetryPolicy } from '../runtime/http';
+
+export interface ThrottleStatus {
+  maximumAvailable: number;
+  currentlyAvailable: number;
+  restoreRate: number;
+}
+
+/** The calculated-cost bucket of one app + shop, as last reported by Shopify. */
+export class CostGovernor {
+  private status?: ThrottleStatus & { at: number };
+  private queue: Promise<void> = Promise.resolve();
+  /** Total time spent waiting for the bucket (ms). */
+  waitedMs = 0;
+
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly sleep: (ms: number) => Promise<void> = delay,
+  ) {}
+
+  estimate(): number | undefined {
+    const s = this.status;
+    if (!s) return undefined;
+    return Math.min(s.maximumAvailable, s.currentlyAvailable + ((this.now() - s.at) / 1000) * s.restoreRate);
+  }
+
+  /** Waits until `cost` points are estimated available, then books them (callers served in order). */
+  reserve(cost: number, onWait?: (ms: number) => void): Promise<void> {
+    const next = this.queue.then(async () => {
+      for (;;) {
+        const s = this.status;
+        const available = this.estimate();
+        if (!s || available === undefined || available >= Math.min(cost, s.maximumAvailable)) break;
+        const ms = Math.ceil(((Math.min(cost, s.maximumAvailable) - available) / s.restoreRate) * 1000);
+        onWait?.(ms);
+        this.waitedMs += ms;
+        await this.sleep(ms);
+      }
+      if (this.status) this.status = { ...this.status, currentlyAvailable: (this.estimate() ?? 0) - cost, at: this.now() };
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** `at`: when the answer's headers arrived (the bucket was read just before); default now. */
+  observe(status: ThrottleStatus | undefined, at?: number): void {
+    if (status && status.restoreRate > 0) this.status = { ...status, at: at ?? this.now() };
+  }
+
+  /** The governor's clock, to stamp when an answer arrived. */
+  time(): number {
+    return this.now();
+  }
+}
+
+export interface ShopifyClientOptions {
+  shop: string;
+  apiVersion: string;
+  accessToken: string;
+  /** Default `https://<shop>`; the simulator's address for tests and the demo. */
+  baseUrl?: string;
+  policy?: Partial<RetryPolicy>;
+  governor?: CostGovernor;
+  /** THROTTLED answers retried before giving up. */
+  maxThrottleRetries?: number;
+  fetch?: typeof fetch;
+  onThrottle?: (info: { operation: string; waitMs: number; throttled: boolean }) => void;
+}
+
+export interface GraphQLResult<T = any> {
+  data: T;
+  cost?: { requestedQueryCost: number; actualQueryCost: number | null; throttleStatus: ThrottleStatus };
+}
+
+export const ORDER_FIELDS = `
+  id legacyResourceId name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt
+  currencyCode presentmentCurrencyCode taxesIncluded displayFinancialStatus displayFulfillmentStatus
+  paymentGatewayNames sourceName
+  subtotalPriceSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+  totalPriceSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+  totalTaxSet { shopMoney { amount currencyCode } }
+  totalDiscountsSet { shopMoney { amount currencyCode } }
+  totalShippingPriceSet { shopMoney { amount currencyCode } }
+  customer { id email displayName }
+  shippingAddress { name address1 address2 city provinceCode zip countryCodeV2 }
+  lineItems(first: 100) { nodes {
+    id sku title quantity variant { id }
+    originalUnitPriceSet { shopMoney { amount currencyCode } }
+    discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } }
+      discountApplication { __typename ... on DiscountCodeApplication { code } ... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title description } } }
+    taxLines { title rate priceSet { shopMoney { amount currencyCode } } } } }
+  shippingLines(first: 10) { nodes { title code originalPriceSet { shopMoney { amount currencyCode } }
+    discountedPriceSet { shopMoney { amount currencyCode } } taxLines { title rate priceSet { shopMoney { amount currencyCode } } } } }
+  fulfillmentOrders(first: 10) { nodes { id status } }
+  refunds(first: 20) { id legacyResourceId createdAt note
+    refundLineItems(first: 100) { nodes { quantity restockType lineItem { id sku title }
+      subtotalSet { shopMoney { amount currencyCode } } totalTaxSet { shopMoney { amount currencyCode } } } }
+    transactions(first: 10) { nodes { id kind status gateway processedAt authorizationCode amountSet { shopMoney { amount currencyCode } } } } }`;
+
+export const ORDERS_QUERY = `query TillwireOrders($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    edges { cursor node { ${ORDER_FIELDS} } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export const ORDER_FULFILMENT_QUERY = `query TillwireFulfillmentOrders($id: ID!) {
+  order(id: $id) { id fulfillmentOrders(first: 10) { nodes { id status } } }
+}`;
+
+export const FULFILLMENT_CREATE = `mutation TillwireFulfil($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id status trackingInfo { company number url } } userErrors { field message } }
+}`;
+
+export const INVENTORY_SET = `mutation TillwireInventorySet($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup { id reason referenceDocumentUri changes { name delta quantityAfterChange } }
+    userErrors { code field message }
+  }
+}`;
+
+export class ShopifyClient {
+  readonly http: HttpClient;
+  readonly governor: CostGovernor;
+  private readonly lastCost = new Map<string, number>();
+  /** THROTTLED answers received (tests and status). */
+  throttled = 0;
+  private answeredAt?: number;
+
+  constructor(readonly opts: ShopifyClientOptions) {
+    this.governor = opts.governor ?? new CostGovernor();
+    this.http = new HttpClient({
+      system: 'shopify',
+      baseUrl: opts.baseUrl ?? `https://${opts.shop}`,
+      policy: opts.policy,
+      // Notes when each answer's headers arrive: the bucket reading is that old, not as old as the
+      // moment the whole body has been read and parsed (which would waste restore time per page).
+      fetch: (async (input: any, init?: any) => {
+        const res = await (opts.fetch ?? fetch)(input, init);
+        this.answeredAt = this.governor.time();
+        return res;
+      }) as typeof fetch,
+      headers: () => ({ 'x-shopify-access-token': opts.accessToken }),
+      describe: (res) => {
+        const e = res.body?.errors;
+        if (typeof e === 'string') return { message: e };
+        if (Array.isArray(e)) return { message: e.map((x: any) => x.message).join('; '), code: e[0]?.extensions?.code };
+        return undefined;
+      },
+    });
+  }
+
+  /** Runs one GraphQL operation with cost pacing; rejects with a ConnectorError on GraphQL errors. */
+  async graphql<T = any>(operation: string, query: string, variables: Record<string, unknown> = {}, options: { maxAttempts?: number } = {}): Promise<GraphQLResult<T>> {
+    const maxThrottle = this.opts.maxThrottleRetries ?? 10;
+    for (let throttles = 0; ; throttles++) {
+      const cost = this.lastCost.get(operation);
+      if (cost !== undefined) await this.governor.reserve(cost, (waitMs) => this.opts.onThrottle?.({ operation, waitMs, throttled: false }));
+      const res = await this.http.request({ operation, method: 'POST', url: `/admin/api/${this.opts.apiVersion}/graphql.json`, body: { query, variables }, maxAttempts: options.maxAttempts });
+      const body = res.body ?? {};
+      const c = body.extensions?.cost;
+      if (c) {
+        this.governor.observe(c.throttleStatus, this.answeredAt);
+        if (typeof c.requestedQueryCost === 'number') this.lastCost.set(operation, c.requestedQueryCost);
+      }
+      const errors: any[] = Array.isArray(body.errors) ? body.errors : [];
+      if (errors.some((e) => e?.extensions?.code === 'THROTTLED')) {
+        this.throttled++;
+        if (throttles >= maxThrottle) {
+          throw new ConnectorError('shopify', operation, `THROTTLED ${throttles + 1} times`, { status: res.status, retryable: true, providerCode: 'THROTTLED', providerMessage: errors[0]?.message });
+        }
+        // The next loop reserves the requested cost, waiting for the bucket to restore.
+        if (c?.throttleStatus) this.opts.onThrottle?.({ operation, waitMs: Math.max(0, ((c.requestedQueryCost - c.throttleStatus.currentlyAvailable) / c.throttleStatus.restoreRate) * 1000), throttled: true });
+        continue;
+      }
+      if (errors.length || body.data === undefined) {
+        const message = errors.map((e) => e?.message).join('; ') || 'no data in the answer';
+        throw new ConnectorError('shopify', operation, message, { status: res.status, retryable: false, providerMessage: message, providerCode: errors[0]?.extensions?.code, body });
+      }
+      return { data: body.data, cost: c };
+    }
+  }
+
+  /** One page of orders updated after `updatedAfter` (ISO), oldest change first. */
+  async ordersPage(args: { updatedAfter?: string; after?: string | null; first?: number }) {
+    const query = args.updatedAfter ? `updated_at:>'${args.updatedAfter}'` : undefined;
+    const { data } = await this.graphql('orders', ORDERS_QUERY, { first: args.first ?? 100, after: args.after ?? null, query });
+    const conn = data.orders;
+    return { orders: (conn.edges ?? []).map((e: any) => e.node) as Record<string, any>[], hasNextPage: !!conn.pageInfo?.hasNextPage, endCursor: conn.pageInfo?.endCursor ?? null };
+  }
+
+  /**
+   * Fulfils every open fulfilment order of a Shopify order (id or gid) with optional tracking.
+   * Idempotent by state: an order with no open fulfilment order is reported `alreadyFulfilled`.
+   */
+  async fulfil(orderId: string, tracking: { company?: string; number?: string; url?: string } = {}, notifyCustomer = false) {
+    const gid = orderId.startsWith('gid://') ? orderId : `gid://shopify/Order/${orderId}`;
+    const { data } = await this.graphql('order.fulfillmentOrders', ORDER_FULFILMENT_QUERY, { id: gid });
+    if (!data.order) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found`, { retryable: false, status: 404 });
+    const open = (data.order.fulfillmentOrders?.nodes ?? []).filter((f: any) => f.status === 'OPEN' || f.status === 'IN_PROGRESS');
+    if (!open.length) return { alreadyFulfilled: true as const, fulfillment: null };
+    const fulfillment: Record<string, unknown> = { lineItemsByFulfillmentOrder: open.map((f: any) => ({ fulfillmentOrderId: f.id })), notifyCustomer };
+    if (tracking.number) fulfillment.trackingInfo = tracking;
+    // One attempt: a lost answer is resolved by looking the state up again, not by re-sending.
+    const { data: out } = await this.graphql('fulfillmentCreate', FULFILLMENT_CREATE, { fulfillment }, { maxAttempts: 1 });
+    const r = out.fulfillmentCreate;
+    if (r.userErrors?.length) throw new ConnectorError('shopify', 'fulfillmentCreate', r.userErrors.map((e: any) => e.message).join('; '), { retryable: false, status: 422, body: r.userErrors });
+    return { alreadyFulfilled: false as const, fulfillment: r.fulfillment };
+  }
+
+  /** `inventorySetQuantities` with an idempotency key: a retry with the same key never applies twice. */
+  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; ignoreCompareQuantity?: boolean; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; compareQuantity?: number | null }> }, idempotencyKey: string) {
+    const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey });
+    const r = data.inventorySetQuantities;
+    if (r.userErrors?.length) {
+      const code = r.userErrors[0].code;
+      throw new ConnectorError('shopify', 'inventorySetQuantities', r.userErrors.map((e: any) => `${e.code}: ${e.message}`).join('; '), { retryable: code === 'IDEMPOTENCY_CONCURRENT_REQUEST', providerCode: code, status: 422, body: r.userErrors });
+    }
+    return r.inventoryAdjustmentGroup;
+  }
+}

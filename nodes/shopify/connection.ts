@@ -1,0 +1,24 @@
+/** What a `tillwire-shopify-config` node offers the nodes that use it. */
+import type { ShopifyClient } from './client';
+
+export interface ShopifyConnection {
+  shop: string;
+  apiVersion: string;
+  problem?: string;
+  client?: ShopifyClient;
+  /** Webhook secrets to accept: the current one, and the previous one during a rotation. */
+  secrets: string[];
+}
+
+export function normaliseShop(value: unknown): string {
+  return String(value ?? '')
+    .trim()
+    .replace(/^https?:\/\//, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
+}
+
+export function routePath(value: unknown): string {
+  const p = String(value ?? '').trim() || '/shopify/webhooks';
+  return p.startsWith('/') ? p : `/${p}`;
+}

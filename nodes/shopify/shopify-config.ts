@@ -1,0 +1,46 @@
+/**
+ * `tillwire-shopify-config`: one Shopify shop (domain, Admin API version, optional base URL for the
+ * simulator; access token and webhook secrets in credentials). It owns the shop's GraphQL client
+ * and its cost governor, so every node of the shop paces against one calculated-cost bucket.
+ */
+import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { CostGovernor, ShopifyClient } from './client';
+import { normaliseShop, type ShopifyConnection } from './connection';
+
+interface ConfigDef extends NodeDef {
+  shop?: string;
+  apiVersion?: string;
+  baseUrl?: string;
+  timeout?: string | number;
+}
+
+export = function register(RED: NodeRED) {
+  function TillwireShopifyConfigNode(this: RuntimeNode & { shopify?: ShopifyConnection }, def: ConfigDef) {
+    RED.nodes.createNode(this, def);
+    const creds = (this.credentials ?? {}) as { accessToken?: string; webhookSecret?: string; previousWebhookSecret?: string };
+    const shop = normaliseShop(def.shop);
+    const apiVersion = String(def.apiVersion || '2025-01').trim();
+    const connection: ShopifyConnection = { shop, apiVersion, secrets: [creds.webhookSecret ?? '', creds.previousWebhookSecret ?? ''].filter(Boolean) };
+    const problems: string[] = [];
+    if (!shop) problems.push('no shop domain');
+    if (!/^(\d{4}-\d{2}|unstable)$/.test(apiVersion)) problems.push(`API version '${apiVersion}' is not like 2025-01`);
+    const baseUrl = String(def.baseUrl ?? '').trim();
+    if (baseUrl && !/^https?:\/\/.+/.test(baseUrl)) problems.push('base URL must start with http:// or https://');
+    if (problems.length) connection.problem = problems.join('; ');
+    else if (creds.accessToken) {
+      const timeout = Number(def.timeout ?? 30);
+      connection.client = new ShopifyClient({
+        shop,
+        apiVersion,
+        accessToken: creds.accessToken,
+        baseUrl: baseUrl || undefined,
+        governor: new CostGovernor(),
+        policy: { timeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 30) * 1000 },
+      });
+    }
+    this.shopify = connection;
+  }
+  RED.nodes.registerType('tillwire-shopify-config', TillwireShopifyConfigNode, {
+    credentials: { accessToken: { type: 'password' }, webhookSecret: { type: 'password' }, previousWebhookSecret: { type: 'password' } },
+  });
+};

@@ -1,0 +1,120 @@
+/**
+ * `tillwire-shopify-orders`: the safety net for webhooks that never came. Polls orders updated since
+ * its cursor (minus an overlap window) page by page, pacing on Shopify's calculated query cost; each
+ * order state (`order:<id>:<updated_at>`) and each refund goes through the shop's durable inbox,
+ * the same one the webhook node writes, so an order state a webhook already delivered is not
+ * emitted again. The cursor advances (compare-and-set in the store) only after a page is stored.
+ */
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
+import { bindStore, onInput, StatusBoard, shortText, asError } from '../core/node-kit';
+import { DurableInbox } from '../runtime/inbox';
+import type { Store } from '../runtime/store';
+import { inboxSource, pollOrders, type PolledEvent, type PollResult } from './ingest';
+import { processor, recoverMine } from './emit';
+import type { ShopifyConnection } from './connection';
+
+interface OrdersDef extends NodeDef {
+  shopify: string;
+  store: string;
+  interval?: string | number;
+  overlap?: string | number;
+  lookback?: string | number;
+  pageSize?: string | number;
+}
+
+const num = (v: unknown, dflt: number, min: number) => {
+  const n = Number(v);
+  return Number.isFinite(n) && n >= min ? n : dflt;
+};
+
+export = function register(RED: NodeRED) {
+  function TillwireShopifyOrdersNode(this: RuntimeNode, def: OrdersDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const binding = bindStore(RED, node, def.store, board);
+    const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
+    const intervalMs = num(def.interval, 60, 0) * 1000;
+    const overlapMs = num(def.overlap, 300, 0) * 1000;
+    const lookbackMs = num(def.lookback, 24, 0) * 3_600_000;
+    const pageSize = Math.min(250, Math.max(1, Math.floor(num(def.pageSize, 100, 1))));
+    const counts = { emitted: 0, failed: 0 };
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<PollResult> | undefined;
+    let ready: Promise<{ store: Store; inbox: DurableInbox }> | undefined;
+
+    if (!conn || conn.problem || !conn.client) {
+      board.set({ fill: 'red', shape: 'ring', text: shortText(conn?.problem ?? (conn ? 'no access token' : 'no Shopify shop configured')) });
+      onInput(node, async () => {
+        throw new Error(`Shopify orders: ${conn?.problem ?? (conn ? 'no access token in the shop configuration' : 'no Shopify shop configured')}`);
+      });
+      return;
+    }
+    const client = conn.client;
+    const source = inboxSource(conn.shop);
+    const cursorKey = `shopify:${conn.shop}:orders-cursor:${node.id}`;
+
+    function open() {
+      ready ??= (async () => {
+        const store = await binding.acquire();
+        const deliver = processor(node, store, conn!.shop, source, counts);
+        const recovered = await recoverMine(store, source, (e) => (e.payload as PolledEvent)?.via === 'poll' && (e.payload as PolledEvent).node === node.id, deliver);
+        if (recovered) node.log(`re-emitted ${recovered} polled event(s) not finished before the last stop`);
+        return { store, inbox: new DurableInbox(store, source, deliver) };
+      })();
+      ready.catch(() => (ready = undefined));
+      return ready;
+    }
+
+    /** One poll at a time: a trigger during a poll shares it. */
+    function poll(): Promise<PollResult> {
+      running ??= (async () => {
+        const { store, inbox } = await open();
+        board.set({ fill: 'blue', shape: 'dot', text: 'polling' });
+        const result = await pollOrders({
+          client,
+          store,
+          accept: (id, ev) => inbox.accept(id, ev),
+          cursorKey,
+          nodeId: node.id,
+          overlapMs,
+          initialSince: new Date(Date.now() - lookbackMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          pageSize,
+        });
+        board.set({ fill: 'green', shape: 'dot', text: shortText(`${counts.emitted} out · ${result.accepted} new in last poll`) });
+        return result;
+      })().finally(() => (running = undefined));
+      return running;
+    }
+
+    function schedule() {
+      if (closed || intervalMs <= 0) return;
+      timer = setTimeout(() => {
+        poll()
+          .catch((err) => {
+            board.set({ fill: 'red', shape: 'ring', text: shortText(asError(err).message) });
+            node.error(asError(err));
+          })
+          .finally(schedule);
+      }, intervalMs);
+    }
+
+    onInput(node, async (_msg: NodeMessage) => {
+      await poll();
+    });
+    // First poll at once (a redeploy catches up immediately), then every interval.
+    if (intervalMs > 0) {
+      timer = setTimeout(() => void poll().catch((err) => node.error(asError(err))).finally(schedule), 0);
+    }
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      clearTimeout(timer);
+      const r = running;
+      if (!r) return done();
+      r.then(() => done(), () => done());
+    });
+  }
+  RED.nodes.registerType('tillwire-shopify-orders', TillwireShopifyOrdersNode);
+};

@@ -1,0 +1,94 @@
+/**
+ * `tillwire-shopify-webhook`: Shopify webhooks on a Node-RED HTTP route. The raw body's
+ * `X-Shopify-Hmac-Sha256` is checked in constant time (401, nothing processed, on mismatch); the
+ * event is written to the shop's durable inbox before the 200; a repeat (same order state, same
+ * refund, same `X-Shopify-Event-Id`) is answered 200 and not emitted again; then it is mapped to a
+ * canonical Order or Return and sent with its envelope, or sent to the dead-letter store with the
+ * raw body if it cannot be mapped.
+ */
+import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { bindStore, StatusBoard, shortText } from '../core/node-kit';
+import { DurableInbox } from '../runtime/inbox';
+import { webhookHandler, type StoredWebhook } from '../runtime/webhook';
+import { inboxSource, KEEP_HEADERS, verifyWebhook, WEBHOOK_TOPICS } from './ingest';
+import { processor, recoverMine } from './emit';
+import { routePath, type ShopifyConnection } from './connection';
+
+interface WebhookDef extends NodeDef {
+  shopify: string;
+  store: string;
+  path?: string;
+  topics?: string;
+}
+
+export = function register(RED: NodeRED) {
+  const httpNode = (RED as any).httpNode;
+  function TillwireShopifyWebhookNode(this: RuntimeNode, def: WebhookDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const binding = bindStore(RED, node, def.store, board);
+    const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
+    const path = routePath(def.path);
+    const topics = String(def.topics ?? '').split(/[\s,]+/).filter(Boolean);
+    const served = topics.length ? topics : WEBHOOK_TOPICS;
+    const counts = { received: 0, rejected: 0, emitted: 0, failed: 0 };
+    let inbox: DurableInbox | undefined;
+    let closed = false;
+    let retry: NodeJS.Timeout | undefined;
+    const show = () => {
+      if (counts.rejected) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`${counts.emitted} in · ${counts.rejected} rejected · ${counts.failed} failed`) });
+      else board.set({ fill: 'green', shape: 'dot', text: `${counts.emitted} in · ${counts.failed} failed` });
+    };
+
+    if (!conn || conn.problem || !httpNode) {
+      board.set({ fill: 'red', shape: 'ring', text: shortText(conn?.problem ?? (httpNode ? 'no Shopify shop configured' : 'HTTP nodes are disabled')) });
+      return;
+    }
+    if (!conn.secrets.length) node.warn('no webhook secret configured: every delivery will be rejected with 401');
+    const source = inboxSource(conn.shop);
+
+    const handler = webhookHandler({
+      verify: (raw, headers) => verifyWebhook(conn.secrets, served, raw, headers),
+      inbox: () => inbox,
+      keepHeaders: KEEP_HEADERS,
+      onRejected: (reason, status) => {
+        counts.rejected++;
+        node.warn(`webhook rejected (${status}): ${reason}`);
+        show();
+      },
+      onError: (err) => node.error(`webhook not stored: ${err.message}`),
+    });
+    httpNode.post(path, handler);
+
+    async function start(): Promise<void> {
+      try {
+        const store = await binding.acquire();
+        if (closed) return;
+        const deliver = processor(node, store, conn!.shop, source, counts, show);
+        const recovered = await recoverMine(store, source, (e) => !!(e.payload as StoredWebhook)?.headers, deliver);
+        if (recovered) node.log(`re-emitted ${recovered} webhook event(s) received before the last stop but not finished`);
+        inbox = new DurableInbox(store, source, deliver);
+        show();
+      } catch {
+        if (!closed) {
+          retry = setTimeout(() => void start(), 5000);
+          retry.unref();
+        }
+      }
+    }
+    void start();
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      clearTimeout(retry);
+      const stack = httpNode._router?.stack ?? [];
+      for (let i = stack.length - 1; i >= 0; i--) {
+        const r = stack[i].route;
+        if (r && r.path === path && r.methods?.post && r.stack?.some((l: any) => l.handle === handler)) stack.splice(i, 1);
+      }
+      done();
+    });
+  }
+  RED.nodes.registerType('tillwire-shopify-webhook', TillwireShopifyWebhookNode);
+};

@@ -1,0 +1,159 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
+import { ShopifyClient, ORDERS_QUERY } from '../../nodes/shopify/client';
+
+const FAST = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5, timeoutMs: 5000 };
+
+describe('Shopify simulator contract', () => {
+  let sim: ShopifySimulator;
+  beforeEach(async () => {
+    sim = new ShopifySimulator({ orders: 30, maximumAvailable: 100, restoreRate: 50 });
+    await sim.start();
+  });
+  afterEach(() => sim.stop());
+
+  const gql = (body: unknown, token = sim.accessToken, version = '2025-01') =>
+    fetch(`${sim.url}/admin/api/${version}/graphql.json`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-access-token': token }, body: JSON.stringify(body) });
+
+  it('requires X-Shopify-Access-Token and a versioned path', async () => {
+    const bad = await gql({ query: ORDERS_QUERY, variables: { first: 1 } }, 'wrong');
+    expect(bad.status).toBe(401);
+    expect((await bad.json()).errors).toMatch(/Invalid API key or access token/);
+    expect((await gql({ query: ORDERS_QUERY }, sim.accessToken, 'v1')).status).toBe(404);
+  });
+
+  it('pages orders by updated_at with opaque cursors and reports the calculated cost', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    let cost: any;
+    for (;;) {
+      const res = await gql({ query: ORDERS_QUERY, variables: { first: 7, after, query: "updated_at:>'2025-03-01T00:05:00Z'" } });
+      const body: any = await res.json();
+      cost = body.extensions.cost;
+      expect(cost.requestedQueryCost).toBe(2 + 7 * 3);
+      const edges = body.data.orders.edges;
+      seen.push(...edges.map((e: any) => e.node.legacyResourceId));
+      if (!body.data.orders.pageInfo.hasNextPage) break;
+      after = body.data.orders.pageInfo.endCursor;
+    }
+    const expected = sim.allOrders().filter((o) => Date.parse(o.updated_at) > Date.parse('2025-03-01T00:05:00Z')).map((o) => String(o.id));
+    expect(seen).toEqual(expected);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(cost.throttleStatus).toMatchObject({ maximumAvailable: 100, restoreRate: 50 });
+    expect(typeof cost.throttleStatus.currentlyAvailable).toBe('number');
+  });
+
+  it('answers THROTTLED (HTTP 200) when the bucket holds less than the requested cost, and charges nothing', async () => {
+    const first = await (await gql({ query: ORDERS_QUERY, variables: { first: 30 } })).json();
+    expect(first.extensions.cost.throttleStatus.currentlyAvailable).toBeLessThan(100 - 2 - 30 * 3 + 5);
+    const res = await gql({ query: ORDERS_QUERY, variables: { first: 30 } });
+    expect(res.status).toBe(200);
+    const body: any = await res.json();
+    expect(body.errors[0]).toMatchObject({ message: 'Throttled', extensions: { code: 'THROTTLED' } });
+    expect(body.extensions.cost.requestedQueryCost).toBe(92);
+    expect(sim.stats.throttled).toBe(1);
+  });
+
+  it('generates exact money in 0, 2 and 3 decimal currencies with discounts, shipping, taxes and refunds', () => {
+    const orders = sim.allOrders();
+    expect(new Set(orders.map((o) => o.currency))).toEqual(new Set(['USD', 'GBP', 'EUR', 'JPY', 'KWD', 'BHD']));
+    expect(orders.find((o) => o.currency === 'JPY')!.total_price).toMatch(/^\d+$/);
+    expect(orders.find((o) => o.currency === 'KWD')!.total_price).toMatch(/^\d+\.\d{3}$/);
+    expect(orders.some((o) => o.refunds.length)).toBe(true);
+    expect(orders.some((o) => o.cancelled_at)).toBe(true);
+    expect(orders.some((o) => o.line_items.some((l: any) => l.discount_allocations.length))).toBe(true);
+    // deterministic
+    expect(new ShopifySimulator({ orders: 30 }).allOrders()).toEqual(orders);
+  });
+
+  it('inventorySetQuantities: idempotency key replays the first result without applying twice; compare-and-set; mismatched reuse', async () => {
+    const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-04', accessToken: sim.accessToken, baseUrl: sim.url, policy: FAST });
+    const input = { name: 'available' as const, reason: 'correction', quantities: [{ inventoryItemId: 'gid://shopify/InventoryItem/1', locationId: 'gid://shopify/Location/1', quantity: 7, compareQuantity: 0 }] };
+    const a = await client.setInventory(input, 'key-1');
+    const b = await client.setInventory(input, 'key-1');
+    expect(b).toEqual(a);
+    expect(a.changes[0]).toMatchObject({ delta: 7, quantityAfterChange: 7 });
+    expect(sim.inventory.get('gid://shopify/InventoryItem/1|gid://shopify/Location/1|available')).toBe(7);
+    await expect(client.setInventory({ ...input, quantities: [{ ...input.quantities[0], quantity: 9 }] }, 'key-1')).rejects.toThrow(/IDEMPOTENCY_KEY_PARAMETER_MISMATCH/);
+    await expect(client.setInventory(input, 'key-2')).rejects.toThrow(/COMPARE_QUANTITY_STALE/);
+    const res: any = await (await gql({ query: 'mutation { inventorySetQuantities(input: $input) { userErrors { code } } }', variables: { input } }, sim.accessToken, '2026-04')).json();
+    expect(res.data.inventorySetQuantities.userErrors[0].code).toBe('IDEMPOTENCY_KEY_REQUIRED');
+  });
+
+  it('fulfillmentCreate closes the open fulfilment order and sends orders/updated; a second call finds nothing open', async () => {
+    const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2025-01', accessToken: sim.accessToken, baseUrl: sim.url, policy: FAST });
+    const open = sim.allOrders().find((o) => !o.fulfillment_status && !o.cancelled_at)!;
+    const r = await client.fulfil(String(open.id), { company: 'DHL', number: 'JD0001' });
+    expect(r.alreadyFulfilled).toBe(false);
+    expect(r.fulfillment.trackingInfo[0]).toMatchObject({ number: 'JD0001' });
+    expect(sim.order(open.id)!.fulfillment_status).toBe('fulfilled');
+    expect(Date.parse(sim.order(open.id)!.updated_at)).toBeGreaterThan(Date.parse(open.updated_at));
+    expect((await client.fulfil(String(open.id))).alreadyFulfilled).toBe(true);
+  });
+
+  describe('webhooks', () => {
+    let server: http.Server;
+    let url: string;
+    let received: Array<{ headers: http.IncomingHttpHeaders; body: string }>;
+    let answer: (n: number) => number;
+    beforeEach(async () => {
+      received = [];
+      answer = () => 200;
+      server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+          res.statusCode = answer(received.length);
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    });
+    afterEach(() => new Promise((r) => server.close(r)));
+
+    it('signs the raw body with the app secret and sends every documented header', async () => {
+      sim.subscribe(url);
+      const order = sim.createOrder();
+      await sim.settle();
+      expect(received).toHaveLength(1);
+      const { headers, body } = received[0];
+      expect(headers['x-shopify-hmac-sha256']).toBe(hmacSha256Base64(sim.appSecret, body));
+      expect(headers).toMatchObject({ 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': sim.shop, 'x-shopify-api-version': '2025-01' });
+      for (const h of ['x-shopify-event-id', 'x-shopify-webhook-id', 'x-shopify-triggered-at']) expect(headers[h]).toBeTruthy();
+      expect(JSON.parse(body)).toEqual(order);
+    });
+
+    it('retries a non-2xx answer with the same body and ids', async () => {
+      answer = (n) => (n < 3 ? 500 : 200);
+      sim.subscribe(url);
+      sim.createOrder();
+      await sim.settle();
+      expect(received).toHaveLength(3);
+      for (const r of received.slice(1)) {
+        expect(r.body).toBe(received[0].body);
+        expect(r.headers['x-shopify-event-id']).toBe(received[0].headers['x-shopify-event-id']);
+        expect(r.headers['x-shopify-webhook-id']).toBe(received[0].headers['x-shopify-webhook-id']);
+      }
+      expect(sim.deliveries.map((d) => d.status)).toEqual([500, 500, 200]);
+    });
+
+    it('switches: duplicates, out of order, dropped and bad signatures', async () => {
+      sim.webhooks = { ...sim.webhooks, duplicates: 3, outOfOrder: true, dropRate: 0.2, badSignatureRate: 0.2, maxRetries: 0 };
+      sim.subscribe(url);
+      const orders = Array.from({ length: 40 }, () => sim.createOrder());
+      await sim.settle();
+      expect(sim.dropped.length).toBeGreaterThan(0);
+      const bad = received.filter((r) => r.headers['x-shopify-hmac-sha256'] !== hmacSha256Base64(sim.appSecret, r.body));
+      expect(bad.length).toBeGreaterThan(0);
+      expect(received.length).toBe((40 - sim.dropped.length) * 3);
+      const order = received.map((r) => JSON.parse(r.body).id);
+      expect(order).not.toEqual([...order].sort());
+      expect(new Set(order).size).toBe(40 - sim.dropped.length);
+      expect(orders).toHaveLength(40);
+    });
+  });
+});
