@@ -34,7 +34,7 @@ describe.each(NODES)('$type editor files', ({ file, type, outputs, props }) => {
     expect(html).toContain(`RED.nodes.registerType('${type}', {`);
     const { type: t, def } = registered(html);
     expect(t).toBe(type);
-    expect(def.category).toBe('Tillwire ERP & finance');
+    expect(def.category).toBe('Tillwire ERP and finance');
     expect(def.outputs).toBe(outputs);
     expect(def.inputs).toBe(1);
     expect(Object.keys(def.defaults)).toEqual(expect.arrayContaining(['name', ...props]));

@@ -25,7 +25,7 @@ describe('odoo editor files', () => {
   it('tillwire-odoo: palette category, icon, defaults, edit rows and help', () => {
     const { type, def } = definition('odoo.html');
     expect(type).toBe('tillwire-odoo');
-    expect(def).toMatchObject({ category: 'Tillwire ERP & finance', inputs: 1, outputs: 1, icon: 'tillwire-odoo.svg', paletteLabel: 'odoo' });
+    expect(def).toMatchObject({ category: 'Tillwire ERP and finance', inputs: 1, outputs: 1, icon: 'tillwire-odoo.svg', paletteLabel: 'odoo' });
     expect(def.defaults.odoo).toEqual({ value: '', type: 'tillwire-odoo-config', required: true });
     expect(def.defaults.store).toMatchObject({ type: 'tillwire-store', required: false });
     expect(def.label.call({ operation: 'stock' })).toBe('odoo stock');
