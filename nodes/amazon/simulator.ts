@@ -33,6 +33,7 @@
  *
  * CLI: `node dist/nodes/amazon/simulator.js --port 18443 [--orders 200] [--speed 1] [--seed 7] [--epoch ISO]`.
  */
+import { seededRandom as seeded } from '../sim/random';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -163,17 +164,6 @@ class ApiError extends Error {
   }
 }
 
-/** A small seeded generator (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Integer division rounding half up, for non-negative operands. */
 function divRound(n: number, d: number): number {

@@ -36,6 +36,7 @@
  * CLI: `node dist/nodes/odoo/simulator.js --port 18069 [--version 17] [--db tillwire]
  * [--login admin] [--api-key tillwire-demo-key]`.
  */
+import { seededRandom } from '../sim/random';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoCatalog, DEMO_CATALOG_SIZE } from '../sim/catalog';
@@ -75,17 +76,6 @@ function serialize(f: OdooFault) {
 
 // ───────────────────────────────────────────── RNG ────────────────────────────────────────────────
 
-/** A small seeded generator (mulberry32): the same seed gives the same sequence. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ──────────────────────────────────────────── schema ──────────────────────────────────────────────
 

@@ -40,17 +40,8 @@ import type { AddressInfo } from 'node:net';
 import { catalogItem } from '../sim/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../model/money';
 import { hmacSha256Base64 } from '../runtime/webhook';
+import { seededRandom } from '../sim/random';
 
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WebhookSwitches {
   duplicates?: number;

@@ -67,7 +67,7 @@ export async function spawnSimulator(args: string[]): Promise<{ url: string; sto
   const ts = await import('typescript');
   const root = path.join(__dirname, '..', '..');
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-amazon-sim-'));
-  for (const file of ['nodes/amazon/simulator.ts', 'nodes/sim/catalog.ts', 'nodes/model/money.ts', 'nodes/model/currencies.ts']) {
+  for (const file of ['nodes/amazon/simulator.ts', 'nodes/sim/catalog.ts', 'nodes/sim/random.ts', 'nodes/model/money.ts', 'nodes/model/currencies.ts']) {
     const js = ts.transpileModule(fs.readFileSync(path.join(root, file), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
     }).outputText;

@@ -292,7 +292,7 @@ describe('Odoo simulator contract (api-contracts §7.4)', () => {
     // Compile the simulator and what it imports to a scratch directory (never dist/).
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'odoo-sim-'));
     const root = path.join(__dirname, '..', '..');
-    for (const rel of ['nodes/odoo/simulator.ts', 'nodes/sim/catalog.ts', 'nodes/model/money.ts', 'nodes/model/currencies.ts']) {
+    for (const rel of ['nodes/odoo/simulator.ts', 'nodes/sim/catalog.ts', 'nodes/sim/random.ts', 'nodes/model/money.ts', 'nodes/model/currencies.ts']) {
       const js = ts.transpileModule(fs.readFileSync(path.join(root, rel), 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
       const target = path.join(out, rel.replace(/\.ts$/, '.js'));
       fs.mkdirSync(path.dirname(target), { recursive: true });
