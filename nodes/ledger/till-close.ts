@@ -1,42 +1,12 @@
 /**
  * The till close (Z report) document, kind "till.close" (nodes/model/schemas/till-close.schema.json),
- * and the checks its schema cannot express. The interface mirrors the schema; once
- * `npm run gen:types` has added TillClose to types.generated.ts it can be imported from there.
+ * and the checks its schema cannot express. The type is generated from the schema.
  */
-import type { Money } from '../model/types.generated';
+import type { TillClose } from '../model/types.generated';
 import { validateDocument } from '../model/validate';
 import { formatMoney, sumMoney } from '../model/money';
-import type { TenderType } from './store-journal';
 
-export interface TillCloseTotal {
-  count: number;
-  total: Money;
-}
-
-export interface TillCloseTender {
-  type: TenderType;
-  count: number;
-  amount: Money;
-}
-
-export interface TillClose {
-  kind: 'till.close';
-  storeId: string;
-  terminalId: string;
-  businessDate: string;
-  closedAt: string;
-  currency: string;
-  /** Omitted together with lastSequence when the till recorded no transaction that day. */
-  firstSequence?: number;
-  lastSequence?: number;
-  sales: TillCloseTotal;
-  /** Transactions whose lines are all returned items; total ≤ 0. */
-  returns: TillCloseTotal;
-  /** sales.total + returns.total */
-  net: Money;
-  tenders?: TillCloseTender[];
-  attributes?: Record<string, string>;
-}
+export type { TillClose, TillCloseTotal, TillCloseTender } from '../model/types.generated';
 
 export function isTillClose(value: unknown): value is TillClose {
   return !!value && typeof value === 'object' && (value as { kind?: unknown }).kind === 'till.close';

@@ -4,6 +4,7 @@
  * include tax, and the tax inside a line is computed exactly from the catalogue's rate text
  * (no floats), rounded half away from zero, so a full return mirrors its sale to the minor unit.
  */
+import type { TillClose } from '../model/types.generated';
 import type { Discount, Money, Sale, SaleLine, TaxLine, Tender } from '../model/types.generated';
 import type { CatalogItem } from '../sim/catalog';
 import { currencyExponent } from '../model/money';
@@ -11,25 +12,8 @@ import { SeededRandom } from './device-random';
 
 export type TenderType = Tender['type'];
 
-/**
- * The canonical TillClose document (nodes/model/schemas/till-close.schema.json). Written out here
- * until nodes/model/types.generated.ts is regenerated with the schema (`npm run gen:types`).
- */
-export interface TillCloseDocument {
-  kind: 'till.close';
-  storeId: string;
-  terminalId: string;
-  businessDate: string;
-  closedAt: string;
-  currency: string;
-  firstSequence?: number;
-  lastSequence?: number;
-  sales: { count: number; total: Money };
-  returns: { count: number; total: Money };
-  net: Money;
-  tenders?: Array<{ type: TenderType; count: number; amount: Money }>;
-  attributes?: Record<string, string>;
-}
+/** The canonical TillClose document, as generated from till-close.schema.json. */
+export type TillCloseDocument = TillClose;
 
 /** Business key of a till close: `till.close:<storeId>:<terminalId>:<businessDate>`. */
 export function tillCloseKey(doc: Pick<TillCloseDocument, 'storeId' | 'terminalId' | 'businessDate'>): string {
