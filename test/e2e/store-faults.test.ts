@@ -5,7 +5,7 @@
 import { runSimulation } from '../../nodes/pos-mqtt/device-simulator';
 import { e2eFlows, getJson, odooRefs, startRed, startServices, waitFor, E2E } from './harness';
 
-const FAULT_SALES = Number(process.env.E2E_FAULT_SALES ?? 10_000);
+const FAULT_SALES = Number(process.env.E2E_FAULT_SALES ?? 3_000);
 jest.setTimeout(30 * 60_000);
 
 // counted through the simulator's own search (cheap), not by summarising every order
