@@ -59,6 +59,7 @@ async function endToEnd(name: string, list: Sale[], odoo: OdooSimulator, publish
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+const round3 = (n: number) => Number(n.toPrecision(3));
 
 async function main(): Promise<void> {
   console.log(`[bench] ${N} sales, 200 stores × 4 tills; ${os.cpus().length} cores, Node ${process.version}`);
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   }
 
   const [raw, tw, peer] = results;
-  const ratios = { tillwireVsRaw: round((tw.perSecond / raw.perSecond) * 100) / 100, tillwireVsPeer: round((tw.perSecond / peer.perSecond) * 100) / 100 };
+  const ratios = { tillwireVsRaw: round3(tw.perSecond / raw.perSecond), tillwireVsPeer: round3(tw.perSecond / peer.perSecond) };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const report = { date: new Date().toISOString(), machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, sales: N, results, ratios };
   fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });

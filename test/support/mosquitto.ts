@@ -15,9 +15,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { projectRoot } from './root';
 
 export const MOSQUITTO_BIN = process.env.TILLWIRE_MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
-export const TILLWIRE_CONF = path.resolve(__dirname, '..', '..', 'config', 'mosquitto', 'tillwire.conf');
+export const TILLWIRE_CONF = path.join(projectRoot(), 'config', 'mosquitto', 'tillwire.conf');
 
 export interface MosquittoOptions {
   /** Configuration to copy; default config/mosquitto/tillwire.conf. */

@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { projectRoot } from './root';
 import { linkPackage } from '../../scripts/start';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+export const ROOT = projectRoot();
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
