@@ -29,7 +29,7 @@ export async function startServices(faults?: OdooFaults): Promise<E2E> {
 }
 
 /** The template on a tab, tuned for load, with HTTP read-outs of gaps and till reports. */
-export function e2eFlows(opts: { odooTimeoutSeconds?: number; maxInFlight?: number } = {}): any[] {
+export function e2eFlows(opts: { odooTimeoutSeconds?: number; maxInFlight?: number; odooConcurrency?: number } = {}): any[] {
   const template: any[] = JSON.parse(fs.readFileSync(TEMPLATE, 'utf8'));
   const tab = { id: 'e2e-tab', type: 'tab', label: 'e2e' };
   const flows: any[] = [tab];
@@ -38,7 +38,7 @@ export function e2eFlows(opts: { odooTimeoutSeconds?: number; maxInFlight?: numb
     if (!['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config'].includes(node.type)) node.z = tab.id;
     if (node.type === 'tillwire-mqtt-broker') node.protocolVersion = 5;
     if (node.type === 'tillwire-odoo-config') {
-      node.maxConcurrent = 8;
+      node.maxConcurrent = opts.odooConcurrency ?? 8;
       node.ratePerSecond = 0;
       node.timeout = opts.odooTimeoutSeconds ?? 30;
       node.retryDelay = 50;
