@@ -6,10 +6,10 @@ import { ShopifySimulator } from '../../nodes/shopify/simulator';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
 import { orderEventId, refundEventId } from '../../nodes/shopify/map';
 import { validateDocument } from '../../nodes/model/validate';
-import { helper, startServer, stopAll, until } from '../support/node-red';
+import { helper, httpNodeProbe, serveHttpNode, startServer, stopAll, until } from '../support/node-red';
 
 jest.setTimeout(60_000);
-const nodes = [probe, storeNode, configNode, webhookNode, ordersNode];
+const nodes = [httpNodeProbe, storeNode, configNode, webhookNode, ordersNode];
 const PATH = '/shopify/webhooks';
 
 let sim: ShopifySimulator;
@@ -17,16 +17,8 @@ beforeEach(async () => {
   sim = new ShopifySimulator({ appSecret: 'whsec-node-test' });
   await sim.start();
   await startServer();
-  // node-red-node-test-helper 0.3.6 serves an empty express app at helper.url(); the RED.httpNode
-  // the nodes register routes on (a fresh express app per load) is not mounted on it. Mount it.
-  (helper as any)._app.use((req: any, res: any, next: any) => (httpNode ? httpNode(req, res, next) : next()));
+  serveHttpNode();
 });
-
-/** Captures the RED.httpNode that the loaded nodes see. */
-let httpNode: ((req: any, res: any, next: any) => void) | undefined;
-function probe(RED: any) {
-  httpNode = RED.httpNode;
-}
 afterEach(async () => {
   await sim.stop();
   await stopAll();

@@ -8,21 +8,17 @@ import configNode from '../../nodes/square/square-config';
 import webhookNode from '../../nodes/square/square-webhook';
 import ordersNode from '../../nodes/square/square-orders';
 import { SquareSimulator } from '../../nodes/square/simulator';
-import { helper, startServer, stopAll, until } from '../support/node-red';
+import { helper, httpNodeApp, httpNodeProbe, serveHttpNode, startServer, stopAll, until } from '../support/node-red';
 import { SKU_MAP, startSim } from './support';
 
-// node-red-node-test-helper 0.3.6 hands nodes a RED.httpNode (its runtime's nodeApp) that the
-// server behind helper.url() does not serve: the test mounts it there, as Node-RED's own server does.
-let httpNode: any;
-const webhookWithRoute = (RED: any) => {
-  httpNode = RED.httpNode;
-  return webhookNode(RED);
-};
-const nodes = [storeNode, ackNode, configNode, webhookWithRoute, ordersNode];
+const nodes = [httpNodeProbe, storeNode, ackNode, configNode, webhookNode, ordersNode];
 const PATH = '/square/hooks';
 
 let sim: SquareSimulator;
-beforeEach(startServer);
+beforeEach(async () => {
+  await startServer();
+  serveHttpNode();
+});
 afterEach(async () => {
   await stopAll();
   await sim?.stop();
@@ -47,7 +43,6 @@ function flow(notificationUrl: string) {
 async function load(notificationUrl = helper.url() + PATH) {
   const { flow: f, credentials } = flow(notificationUrl);
   await helper.load(nodes as any, f, credentials);
-  (helper as any)._app.use(httpNode);
   const store = await (helper.getNode('s1') as any).manager.acquire();
   const received: any[] = [];
   helper.getNode('out').on('input', (m: any) => received.push(m));
@@ -155,7 +150,7 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
   it('removes its route when the flow stops, and shows a red ring without an access token', async () => {
     sim = await startSim();
     await load();
-    const routes = () => httpNode._router.stack.filter((l: any) => l.route?.path === PATH).length;
+    const routes = () => httpNodeApp()._router.stack.filter((l: any) => l.route?.path === PATH).length;
     expect(routes()).toBe(1);
     await helper.unload();
     expect(routes()).toBe(0);

@@ -41,3 +41,19 @@ export async function until(predicate: () => boolean | Promise<boolean>, timeout
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/**
+ * node-red-node-test-helper 0.3.6 gives the loaded nodes a RED.httpNode (its runtime's node app)
+ * that the server behind helper.url() does not serve. Load `httpNodeProbe` with the nodes, call
+ * `serveHttpNode()` after startServer, and webhook routes answer at helper.url() as in Node-RED.
+ */
+let currentHttpNode: any;
+export function httpNodeProbe(RED: any): void {
+  currentHttpNode = RED.httpNode;
+}
+export function serveHttpNode(): void {
+  (helper as any)._app.use((req: any, res: any, next: any) => (currentHttpNode ? currentHttpNode(req, res, next) : next()));
+}
+export function httpNodeApp(): any {
+  return currentHttpNode;
+}
