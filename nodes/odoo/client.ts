@@ -252,7 +252,6 @@ export class OdooClient {
   readonly version: number;
   readonly policy: RetryPolicy;
   private readonly http: HttpClient;
-  private readonly once: HttpClient;
   private uidPromise?: Promise<number>;
   private rpcId = 0;
   private closed = false;
@@ -298,7 +297,6 @@ export class OdooClient {
     };
     this.policy = { ...DEFAULT_POLICY, ...opts.policy };
     this.http = new HttpClient({ ...common, policy: this.policy });
-    this.once = new HttpClient({ ...common, policy: { ...this.policy, maxAttempts: 1 } });
   }
 
   private headers(): Record<string, string> {
@@ -312,10 +310,10 @@ export class OdooClient {
 
   /** One HTTP exchange through the limiter, with Odoo's error text and a [permanent]/[retryable] tag. */
   private async send(operation: string, url: string, body: unknown, retry: boolean): Promise<HttpResponse> {
-    const client = retry ? this.http : this.once;
     const run = async () => {
       try {
-        return await client.request({ operation, method: 'POST', url, body });
+        // A write that must not be re-sent blindly goes once; the caller looks the outcome up.
+        return await this.http.request({ operation, method: 'POST', url, body, maxAttempts: retry ? undefined : 1 });
       } catch (err) {
         if (err instanceof ConnectorError) throw describeFailure(err, operation, this.api);
         throw err;
