@@ -95,6 +95,7 @@ export interface CanonicalModel {
   return: Return;
   sale: Sale;
   settlement: Settlement;
+  shipment: Shipment;
   "till-close": TillClose;
 }
 /**
@@ -931,6 +932,65 @@ export interface SettlementLine {
   postedAt?: string;
   source?: SourceRef;
   attributes?: Attributes;
+}
+/**
+ * Goods of one order that left the warehouse, as the ERP recorded them: what shipped, when, and how to track it. A channel learns of it through its fulfilment call (Shopify fulfillmentCreate, Amazon confirmShipment, a marketplace's shipment endpoint). One order can have several shipments; each is sent once, by shipmentId.
+ */
+export interface Shipment {
+  /**
+   * Document kind; always "shipment".
+   */
+  kind: "shipment";
+  /**
+   * A non-empty identifier, opaque to Tillwire (compared as an exact string).
+   */
+  shipmentId: string;
+  order: OrderRef;
+  /**
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
+   */
+  shippedAt: string;
+  /**
+   * Carrier name as the ERP holds it, e.g. "UPS", "DHL", "PostNL".
+   */
+  carrier?: string;
+  /**
+   * Carrier service level, e.g. "Standard".
+   */
+  service?: string;
+  /**
+   * Tracking number given by the carrier.
+   */
+  trackingNumber?: string;
+  /**
+   * Tracking page, when the carrier has one.
+   */
+  trackingUrl?: string;
+  /**
+   * What shipped, at least one line.
+   *
+   * @minItems 1
+   */
+  lines: ShipmentLine[];
+  source?: SourceRef;
+  attributes?: Attributes;
+}
+/**
+ * A quantity of one SKU that shipped.
+ */
+export interface ShipmentLine {
+  /**
+   * Stock keeping unit: the retailer's own item code after SKU mapping (not a channel's listing id).
+   */
+  sku: string;
+  /**
+   * Units shipped.
+   */
+  quantity: number;
+  /**
+   * The channel's order line id, when the ERP kept it (needed by channels that fulfil by line, e.g. Amazon orderItemId).
+   */
+  lineId?: string;
 }
 /**
  * End-of-day totals of one till for one business day (the till's Z report), published by the till when it closes. They count every transaction the till recorded, including any that never reached Tillwire, so a receiver can compare them with what arrived. sales and returns split the transactions by sign: a transaction whose lines are all returned items is a return, every other one (including an exchange) is a sale. lastSequence - firstSequence + 1 = sales.count + returns.count; net = sales.total + returns.total = sum of tenders[].amount. JSON Schema cannot express these sums; they are not checked by this schema.

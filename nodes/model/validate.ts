@@ -23,6 +23,7 @@ export const DOCUMENT_TYPES = {
   settlement: { kind: 'settlement', schema: 'settlement.schema.json' },
   'journal-entry': { kind: 'journal', schema: 'journal-entry.schema.json' },
   'till-close': { kind: 'till.close', schema: 'till-close.schema.json' },
+  shipment: { kind: 'shipment', schema: 'shipment.schema.json' },
 } as const;
 
 export type DocumentType = keyof typeof DOCUMENT_TYPES;
@@ -229,6 +230,8 @@ export function businessKey(doc: Record<string, any>): string | undefined {
       return doc.storeId && doc.terminalId && doc.businessDate
         ? `till.close:${doc.storeId}:${doc.terminalId}:${doc.businessDate}`
         : undefined;
+    case 'shipment':
+      return doc.shipmentId ? `shipment:${doc.source?.system ?? '-'}:${doc.shipmentId}` : undefined;
     default:
       return undefined;
   }

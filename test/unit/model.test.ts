@@ -19,6 +19,7 @@ const fixtureFor: Record<DocumentType, string[]> = {
   settlement: ['settlement.json'],
   'journal-entry': ['journal-entry.json'],
   'till-close': ['till-close.json'],
+  shipment: ['shipment.json'],
 };
 
 describe('canonical model v1', () => {
