@@ -1,0 +1,45 @@
+/**
+ * Every flow file we ship (the default flows and the templates in examples/) is importable as it
+ * stands: valid JSON, each id once, every wire and config reference pointing at a node in the same
+ * file, and every Tillwire node type registered by the package.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const registered = new Set(Object.keys(pkg['node-red'].nodes));
+const files = [
+  path.join(root, 'flows', 'flows.json'),
+  ...fs
+    .readdirSync(path.join(root, 'examples'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => path.join(root, 'examples', f)),
+];
+// Properties that hold the id of another node (config nodes, scopes).
+const REFERENCES = ['store', 'odoo', 'bc', 'businessCentral', 'broker', 'shopify', 'amazon', 'square', 'bol', 'register'];
+
+describe.each(files.map((f) => [path.relative(root, f), f]))('%s', (_name, file) => {
+  const nodes: Array<Record<string, any>> = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const ids = new Set(nodes.map((n) => n.id));
+
+  it('has each node id once', () => {
+    expect(nodes.length).toBe(ids.size);
+  });
+
+  it('wires, scopes and config references point at nodes in the file', () => {
+    const dangling: string[] = [];
+    for (const n of nodes) {
+      for (const out of n.wires ?? []) for (const target of out) if (!ids.has(target)) dangling.push(`${n.id} → ${target}`);
+      for (const target of Array.isArray(n.scope) ? n.scope : []) if (!ids.has(target)) dangling.push(`${n.id} scope ${target}`);
+      for (const prop of REFERENCES) if (typeof n[prop] === 'string' && n[prop] !== '' && !ids.has(n[prop])) dangling.push(`${n.id}.${prop} = ${n[prop]}`);
+      if (n.z && !ids.has(n.z) && !file.includes('examples')) dangling.push(`${n.id} on missing tab ${n.z}`);
+    }
+    expect(dangling).toEqual([]);
+  });
+
+  it('uses only Tillwire node types the package registers', () => {
+    const unknown = nodes.map((n) => String(n.type)).filter((t) => t.startsWith('tillwire-') && !registered.has(t));
+    expect(unknown).toEqual([]);
+  });
+});
