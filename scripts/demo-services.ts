@@ -1,14 +1,19 @@
 /**
  * What `npm start` runs beside Node-RED so the demo flows have something to talk to, all on
  * loopback: an embedded MQTT broker (aedes, demo only: tests use the real Mosquitto) unless
- * TILLWIRE_MQTT_URL names a broker, the Odoo and Business Central simulators, and a few store
- * tills selling slowly. Each address reaches the flows as an environment variable (the flows use
- * ${TILLWIRE_MQTT_URL}, ${TILLWIRE_ODOO_URL}, ${TILLWIRE_BC_URL}).
+ * TILLWIRE_MQTT_URL names a broker, the Odoo and Business Central simulators, a few store tills
+ * selling slowly, and the channel simulators (Shopify, Amazon, Square) with orders arriving,
+ * being paid, cancelled and refunded while the demo runs. Each address reaches the flows as an
+ * environment variable (the flows use ${TILLWIRE_MQTT_URL}, ${TILLWIRE_ODOO_URL},
+ * ${TILLWIRE_BC_URL}, ${TILLWIRE_SHOPIFY_URL}, ${TILLWIRE_AMAZON_URL}, ${TILLWIRE_SQUARE_URL}).
  */
 import net from 'node:net';
 import { OdooSimulator } from '../nodes/odoo/simulator';
 import { BusinessCentralSimulator } from '../nodes/business-central/simulator';
 import { runSimulation } from '../nodes/pos-mqtt/device-simulator';
+import { ShopifySimulator } from '../nodes/shopify/simulator';
+import { AmazonSimulator } from '../nodes/amazon/simulator';
+import { SquareSimulator } from '../nodes/square/simulator';
 
 export interface DemoServices {
   env: Record<string, string>;
@@ -58,6 +63,8 @@ export async function startDemoServices(log: (line: string) => void = console.lo
   stops.push(() => bc.close());
   log(`[tillwire] Business Central simulator: ${bc.url} (token tillwire-demo-token)`);
 
+  await startChannels(env, stops, log);
+
   // Two brands' tills (Northwind's go to Odoo, Southwind's to Business Central in the demo flows),
   // each selling about one sale every two seconds, with the odd duplicate and bad message.
   let running = true;
@@ -96,4 +103,61 @@ export async function startDemoServices(log: (line: string) => void = console.lo
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
     },
   };
+}
+
+const portOf = (name: string, fallback: number) => Number(process.env[`TILLWIRE_DEMO_${name}_PORT`] ?? fallback);
+
+/**
+ * The channel simulators, each on its own port, and a slow stream of channel activity: a Shopify
+ * order every few seconds (some then paid, cancelled or refunded, each sent as a signed webhook to
+ * the demo flow and also found by its poller), Amazon orders that come due over the next hours
+ * (the poller picks them up as Amazon's two-minute window passes them), and Square sales with the
+ * odd return, sent as signed webhooks.
+ */
+async function startChannels(env: Record<string, string>, stops: Array<() => Promise<void>>, log: (line: string) => void): Promise<void> {
+  const red = `http://127.0.0.1:${process.env.TILLWIRE_PORT ?? 1880}`;
+
+  const shopify = new ShopifySimulator({ port: portOf('SHOPIFY', 18080), orders: 20, baseTime: Date.now() - 3 * 3_600_000, webhooks: { retryDelayMs: 2000, maxRetries: 8 } });
+  env.TILLWIRE_SHOPIFY_URL = await shopify.start();
+  shopify.subscribe(`${red}/shopify/webhooks`);
+  stops.push(() => shopify.stop());
+  log(`[tillwire] Shopify simulator: ${env.TILLWIRE_SHOPIFY_URL} (shop ${shopify.shop}, token shpat_tillwire_demo)`);
+
+  const amazon = new AmazonSimulator({ port: portOf('AMAZON', 18443), orders: 2000, epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(), orderSpacingMs: 20_000, throttling: true });
+  env.TILLWIRE_AMAZON_URL = await amazon.start();
+  stops.push(() => amazon.stop());
+  log(`[tillwire] Amazon SP-API simulator: ${env.TILLWIRE_AMAZON_URL} (seller ${amazon.sellerId})`);
+
+  const square = new SquareSimulator({ port: portOf('SQUARE', 18091), webhook: { url: `${red}/square/webhook`, autoDeliver: true, retryDelaysMs: [2000, 5000, 10_000, 30_000] } });
+  env.TILLWIRE_SQUARE_URL = await square.start();
+  stops.push(() => square.stop());
+  log(`[tillwire] Square simulator: ${env.TILLWIRE_SQUARE_URL} (token sq-sim-access-token)`);
+
+  let tick = 0;
+  const placed: number[] = [];
+  const squareSales: Array<{ id: string; lineUid: string }> = [];
+  const timer = setInterval(() => {
+    tick++;
+    try {
+      const o = shopify.createOrder();
+      placed.push(o.id);
+      const earlier = placed[placed.length - 2];
+      if (earlier !== undefined) {
+        if (tick % 7 === 0) shopify.cancelOrder(earlier);
+        else if (tick % 5 === 0) shopify.refundOrder(earlier);
+        else shopify.updateOrder(earlier);
+      }
+      if (tick % 2 === 0) {
+        const sale = square.randomSale();
+        squareSales.push({ id: sale.id, lineUid: sale.line_items![0].uid! });
+        if (tick % 6 === 0 && squareSales.length > 1) {
+          const back = squareSales[squareSales.length - 2];
+          square.returnItems(back.id, [{ lineUid: back.lineUid, quantity: '1' }]);
+        }
+      }
+    } catch (err) {
+      log(`[tillwire] demo channel activity: ${(err as Error).message}`);
+    }
+  }, 6000);
+  stops.push(async () => clearInterval(timer));
 }

@@ -64,10 +64,16 @@ function waitForEditor(deadline: number): Promise<void> {
 }
 
 /** The simulators' credentials for the demo flows' config nodes (flows/flows.json). */
-const DEMO_CREDENTIALS: Record<string, Record<string, string>> = {
-  'demo-so-odoo-cfg': { apiKey: 'tillwire-demo-key' },
-  'demo-sb-bc-cfg': { token: 'tillwire-demo-token' },
-};
+function demoCredentials(base: string): Record<string, Record<string, string>> {
+  return {
+    'demo-so-odoo-cfg': { apiKey: 'tillwire-demo-key' },
+    'demo-sb-bc-cfg': { token: 'tillwire-demo-token' },
+    'demo-ch-shopify-cfg': { accessToken: 'shpat_tillwire_demo', webhookSecret: 'tillwire-demo-app-secret' },
+    'demo-ch-amazon-cfg': { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' },
+    // Square signs over the notification URL exactly as registered: the demo simulator's (demo-services.ts).
+    'demo-ch-square-cfg': { accessToken: 'sq-sim-access-token', signatureKey: 'sq-sim-signature-key', notificationUrl: `http://127.0.0.1:${new URL(base).port || 1880}/square/webhook` },
+  };
+}
 
 /**
  * Credentials never live in a flows file, so on a first start (no credentials file yet) the demo's
@@ -81,7 +87,7 @@ async function provisionDemoCredentials(base: string, flowFile: string): Promise
     console.log('[tillwire] editor login is on: enter the simulators\' credentials in the demo config nodes yourself');
     return;
   }
-  if (await deployCredentials(`${base}`, DEMO_CREDENTIALS)) {
+  if (await deployCredentials(`${base}`, demoCredentials(base))) {
     console.log('[tillwire] deployed the simulators\' credentials for the demo flows');
   }
 }

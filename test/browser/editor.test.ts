@@ -30,6 +30,10 @@ const PALETTE_TYPES = [
 ];
 const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config', 'tillwire-shopify-config', 'tillwire-amazon-config'];
 
+// The channel template imported from the menu; it talks to the Amazon and Odoo simulators that
+// npm start runs, on the ports the template names.
+const TEMPLATE = 'Amazon orders → ERP';
+
 jest.setTimeout(120_000);
 
 let red: RunningNodeRed;
@@ -39,7 +43,7 @@ const failedRequests: string[] = [];
 
 beforeAll(async () => {
   fs.mkdirSync(RESULTS, { recursive: true });
-  red = await startNodeRed();
+  red = await startNodeRed({ env: { TILLWIRE_DEMO_AMAZON_PORT: '18443', TILLWIRE_DEMO_ODOO_PORT: '18069' } });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -130,5 +134,54 @@ describe('the Node-RED editor with Tillwire', () => {
     await page.locator('.red-ui-palette-node[data-palette-type="inject"]').waitFor({ state: 'hidden' });
     await page.locator('.red-ui-notification').first().waitFor({ state: 'hidden', timeout: 15_000 });
     await page.screenshot({ path: path.join(RESULTS, 'editor.png') });
+    await search.selectText();
+    await page.keyboard.press('Backspace');
+  });
+
+  it(`imports the "${TEMPLATE}" template from Import > Examples, deploys it, and it runs against the simulators`, async () => {
+    // The menu, as a person opens it: ☰ → Import → Examples → the package → the template.
+    await page.click('#red-ui-header-button-sidemenu');
+    await page.click('#menu-item-import');
+    await page.waitForSelector('#red-ui-clipboard-dialog', { state: 'visible' });
+    await page.locator('#red-ui-clipboard-dialog-import-tabs .red-ui-tab-label', { hasText: 'Examples' }).click();
+    const library = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    await library.locator('.red-ui-treeList-label', { hasText: '@tillwire/node-red-retail' }).click();
+    await library.locator('.red-ui-treeList-label', { hasText: TEMPLATE }).click();
+    await page.click('#red-ui-clipboard-dialog-import-opt-new');
+    await page.screenshot({ path: path.join(RESULTS, 'import-examples.png') });
+    await page.click('#red-ui-clipboard-dialog-ok');
+    await page.waitForSelector('#red-ui-clipboard-dialog', { state: 'hidden' });
+    // Imported nodes may follow the pointer until placed: place them.
+    await page.mouse.move(500, 400);
+    await page.mouse.click(500, 400);
+
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForSelector('.red-ui-notification', { timeout: 15_000 });
+    const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', `${TEMPLATE}.json`), 'utf8'));
+    const poller = template.find((n) => n.type === 'tillwire-amazon-orders');
+    const erp = template.find((n) => n.type === 'tillwire-odoo');
+    const res = await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } });
+    const { flows } = (await res.json()) as { flows: any[] };
+    // The template's nodes are deployed (the import gives them new ids, so look them up by type).
+    const deployedPoller = flows.find((n) => n.type === 'tillwire-amazon-orders' && n.name === poller.name);
+    const deployedErp = flows.find((n) => n.type === 'tillwire-odoo' && n.name === erp.name && n.z === deployedPoller?.z);
+    expect(deployedPoller).toBeDefined();
+    expect(deployedErp).toBeDefined();
+    // Credentials never travel in a template: enter the simulator's, as the template's note says.
+    const { deployCredentials } = require(path.join(ROOT, 'dist', 'scripts', 'start.js'));
+    const account = flows.find((n) => n.id === deployedPoller.amazon);
+    const odoo = flows.find((n) => n.id === deployedErp.odoo);
+    await deployCredentials(red.url, {
+      [account.id]: { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' },
+      [odoo.id]: { apiKey: 'tillwire-demo-key' },
+    });
+    await page.locator(`.red-ui-tab[id="red-ui-tab-${deployedPoller.z}"]`).click();
+    // It runs: the poller fetches the simulator's orders and Odoo confirms them.
+    await page.waitForFunction(
+      (id) => /sent [1-9]/.test(document.querySelector(`#red-ui-workspace-chart [id="${id}"] .red-ui-flow-node-status-label`)?.textContent ?? ''),
+      deployedErp.id,
+      { timeout: 60_000 },
+    );
+    await page.screenshot({ path: path.join(RESULTS, 'template-deployed.png') });
   });
 });
