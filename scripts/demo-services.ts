@@ -125,6 +125,8 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
 
   const amazon = new AmazonSimulator({ port: portOf('AMAZON', 18443), orders: 2000, epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(), orderSpacingMs: 20_000, throttling: true });
   env.TILLWIRE_AMAZON_URL = await amazon.start();
+  // Node-RED substitutes ${VAR} only for a whole property value, so the token URL is its own variable.
+  env.TILLWIRE_AMAZON_TOKEN_URL = `${env.TILLWIRE_AMAZON_URL}/auth/o2/token`;
   stops.push(() => amazon.stop());
   log(`[tillwire] Amazon SP-API simulator: ${env.TILLWIRE_AMAZON_URL} (seller ${amazon.sellerId})`);
 
