@@ -1,6 +1,7 @@
 /**
  * `tillwire-odoo`: writes canonical sales and orders to Odoo as confirmed `sale.order`s, exactly
- * once per idempotency key (operation "order"), or reads stock as canonical `inventory.position`
+ * once per idempotency key, following the shared order lifecycle (create on first sight, cancel,
+ * stale events acknowledged), and returns as posted credit notes (operation "order"), or reads stock as canonical `inventory.position`
  * documents (operation "stock"). Thin: the work is in sync.ts; this file reads the config, reports
  * status and sends or fails the message.
  */
@@ -11,7 +12,7 @@ import { ensureEnvelope } from '../model/envelope';
 import { fromMinor } from '../model/money';
 import { odooError, RetryInfo, withRetryListener } from './client';
 import { orderKey } from './map';
-import { skusFrom } from './sync';
+import { ShipmentCursor, skusFrom } from './sync';
 import type { OdooConnection } from './settings';
 
 interface OdooNodeDef extends NodeDef {
@@ -44,31 +45,54 @@ export = function register(RED: NodeRED) {
     const board = new StatusBoard(node);
     const config = def.odoo ? RED.nodes.getNode(def.odoo) : undefined;
     const connection: OdooConnection | undefined = config?.odoo;
-    const operation = def.operation === 'stock' ? 'stock' : 'order';
+    const operation = def.operation === 'stock' ? 'stock' : def.operation === 'shipments' ? 'shipments' : 'order';
+    const cursorKey = `odoo-shipments:${def.id}:cursor`;
     const eachPosition = def.output !== 'array';
     const binding: StoreBinding | undefined = def.store ? bindStore(RED, node, def.store, board) : undefined;
     const problem = !connection ? 'no Odoo connection configured' : connection.problem;
     let sent = 0;
+    /** Events acknowledged without a write: stale order events, returns still waiting. */
+    let stale = 0;
+    let skipped = 0;
     if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
-    else board.set({ fill: 'grey', shape: 'ring', text: operation === 'order' ? 'orders' : 'stock' });
+    else board.set({ fill: 'grey', shape: 'ring', text: operation === 'order' ? 'orders' : operation });
 
     async function order(msg: NodeMessage, send: SendFn): Promise<void> {
       const payload = msg.payload as Record<string, any>;
       const key = (payload && typeof payload === 'object' ? orderKey(msg, payload) : undefined) ?? '';
+      if (payload && typeof payload === 'object' && payload.kind === 'return') return creditNote(msg, send, payload, key);
       const result = await connection!.sync!.pushOrder(payload, key);
       msg.erp = result;
-      if ('variance' in result && result.variance) {
+      if (result.variance) {
         const v = result.variance;
         node.warn(`${result.name}: Odoo's total differs from the ${payload.kind}'s by ${fromMinor(v.amount, v.currency)} ${v.currency} (check the tax map and Odoo's price precision)`);
       }
-      if ('duplicates' in result && result.duplicates) {
+      if (result.duplicates) {
         node.warn(`${result.key}: other confirmed Odoo orders carry the same key (${result.duplicates.join(', ')}); ${result.name} was used, the others were left alone`);
       }
       if (binding && result.name) {
         const store = await binding.acquire();
         await store.registerSetRef(key, 'odoo', result.name);
       }
-      sent++;
+      if (result.stale) stale++;
+      else sent++;
+      send(msg);
+    }
+
+    async function creditNote(msg: NodeMessage, send: SendFn, payload: Record<string, any>, key: string): Promise<void> {
+      const result = await connection!.sync!.pushReturn(payload, key);
+      msg.erp = result;
+      if (result.variance) {
+        const v = result.variance;
+        node.warn(`${result.name}: the credit note's total differs from the return's by ${fromMinor(v.amount, v.currency)} ${v.currency} (check the original order's taxes)`);
+      }
+      if (result.duplicates) node.warn(`${key}: other posted credit notes carry the same ref (${result.duplicates.join(', ')}); ${result.name} was used`);
+      if (binding && result.name) {
+        const store = await binding.acquire();
+        await store.registerSetRef(key, 'odoo', result.name);
+      }
+      if (result.skipped) skipped++;
+      else sent++;
       send(msg);
     }
 
@@ -97,12 +121,44 @@ export = function register(RED: NodeRED) {
       if (problems.length) throw odooError('stock.quant', problems.join('; '), { retryable: false, providerCode: 'unknown_sku' });
     }
 
+    /**
+     * Done outgoing transfers since the cursor kept in the store, one `shipment` message each
+     * (topic item.fulfilled), the cursor advanced compare-and-set after each page is sent.
+     */
+    async function shipments(msg: NodeMessage, send: SendFn): Promise<void> {
+      if (!binding) throw odooError('stock.picking', 'select a Tillwire store in the node: the shipments cursor is kept there', { retryable: false });
+      const store = await binding.acquire();
+      const invalid: Array<{ picking: string; errors: string[] }> = [];
+      let count = 0;
+      for (let page = 0; page < 50; page++) {
+        const previous = (await store.kvGet(cursorKey)) as ShipmentCursor | undefined;
+        const result = await connection!.sync!.readShipments(previous);
+        const out = result.shipments.map((doc) => {
+          const m: NodeMessage = { ...msg, payload: doc, topic: 'item.fulfilled', erp: { system: 'odoo', model: 'stock.picking', id: Number(doc.attributes?.odooPickingId), name: doc.shipmentId } };
+          delete m.tillwire;
+          ensureEnvelope(m, doc as unknown as Record<string, unknown>, 'odoo');
+          return m;
+        });
+        if (out.length) send([out]);
+        count += out.length;
+        sent += out.length;
+        invalid.push(...result.invalid);
+        if (!result.cursor || (previous && result.cursor.id === previous.id && result.cursor.doneAt === previous.doneAt)) break;
+        // Another instance moved the cursor first: stop here (what was sent twice dedupes on shipment:odoo:<name>).
+        if (!(await store.kvPut(cursorKey, result.cursor, previous))) break;
+        if (!result.more) break;
+      }
+      if (invalid.length) {
+        throw odooError('stock.picking', `${invalid.length} done transfer${invalid.length > 1 ? 's' : ''} not sent as shipments: ${invalid.map((i) => `${i.picking} (${i.errors.join('; ')})`).join(', ')}`, { retryable: false, providerCode: 'mapping' });
+      }
+    }
+
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       if (problem || !connection?.sync) throw odooError('connection', problem ?? 'not usable', { retryable: false });
       const onRetry = (info: RetryInfo) => board.set({ fill: 'yellow', shape: 'ring', text: shortText(`retrying: ${concise(info.reason, true)}`) });
       try {
-        await withRetryListener(onRetry, () => (operation === 'order' ? order(msg, send) : stock(msg, send)));
-        board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}` });
+        await withRetryListener(onRetry, () => (operation === 'order' ? order(msg, send) : operation === 'shipments' ? shipments(msg, send) : stock(msg, send)));
+        board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}${stale ? `, ${stale} stale` : ''}${skipped ? `, ${skipped} waiting` : ''}` });
       } catch (err) {
         board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${concise((err as Error).message ?? String(err))}`) });
         if (err instanceof ConnectorError) {

@@ -31,7 +31,9 @@
  * faults to some calls ("sale.order.create").
  *
  * Tests in other processes use `GET /__simulator/state`, `POST /__simulator/faults`,
- * `POST /__simulator/reset` and `POST /__simulator/expire-session`.
+ * `POST /__simulator/reset` and `POST /__simulator/expire-session`; the demo ships deliveries with
+ * `POST /__simulator/ship` `{ order | picking, carrier, trackingRef, doneAt }` (confirming a sales
+ * order creates its outgoing transfer WH/OUT/…, as Odoo's stock module does).
  *
  * CLI: `node dist/nodes/odoo/simulator.js --port 18069 [--version 17] [--db tillwire]
  * [--login admin] [--api-key tillwire-demo-key]`.
@@ -148,6 +150,70 @@ export function roundTo(value: number, digits: number): number {
   return (Math.sign(n) * rounded) / factor || 0;
 }
 
+/**
+ * What confirming a sales order does in the warehouse: one outgoing transfer (WH/OUT/00001) with a
+ * move per line of a physical product sold (services and returned items, negative, ship nothing).
+ */
+function createDelivery(db: Database, order: Rec): void {
+  const customers = db.all('stock.location').find((l) => l.usage === 'customer');
+  const lines = db.children('sale.order.line', 'order_id', order.id).filter((l) => {
+    const product = db.get('product.product', l.product_id);
+    return !l.display_type && product && product.type !== 'service' && (l.product_uom_qty ?? 0) > 0;
+  });
+  if (!lines.length) return;
+  const n = db.nextNumber('stock.picking:WH/OUT');
+  const picking = db.createGeneric(
+    'stock.picking',
+    {
+      name: `WH/OUT/${String(n).padStart(5, '0')}`,
+      origin: order.name,
+      picking_type_code: 'outgoing',
+      state: 'assigned',
+      partner_id: order.partner_id,
+      sale_id: order.id,
+      location_id: SEED.stockLocationId,
+      location_dest_id: customers?.id ?? false,
+    },
+    {},
+    true,
+  );
+  for (const l of lines) {
+    db.createGeneric(
+      'stock.move',
+      {
+        name: db.displayName('product.product', l.product_id),
+        reference: db.get('stock.picking', picking)!.name,
+        product_id: l.product_id,
+        product_uom_qty: l.product_uom_qty,
+        location_id: SEED.stockLocationId,
+        location_dest_id: customers?.id ?? SEED.stockLocationId,
+        state: 'assigned',
+        picking_id: picking,
+        sale_line_id: l.id,
+      },
+      {},
+      true,
+    );
+  }
+}
+
+/** Validates an outgoing transfer: its moves done, stock taken out of WH/Stock, `date_done` stamped. */
+function validatePicking(db: Database, id: number, doneAt: string): void {
+  const p = db.get('stock.picking', id)!;
+  if (p.state === 'done') throw userError(`The transfer ${p.name} is already done.`);
+  if (p.state === 'cancel' || p.state === 'draft') throw userError(`You cannot validate a transfer that is ${p.state === 'cancel' ? 'cancelled' : 'a draft'}.`);
+  for (const m of db.children('stock.move', 'picking_id', id)) {
+    if (m.state === 'cancel') continue;
+    const qty = m.quantity || m.product_uom_qty || 0;
+    db.set('stock.move', m.id, 'quantity', qty);
+    db.set('stock.move', m.id, 'state', 'done');
+    const quant = db.all('stock.quant').find((q) => q.product_id === m.product_id && q.location_id === m.location_id);
+    if (quant) db.set('stock.quant', quant.id, 'quantity', (quant.quantity ?? 0) - qty);
+  }
+  db.set('stock.picking', id, 'state', 'done');
+  db.set('stock.picking', id, 'date_done', doneAt);
+}
+
 function buildModels(version: number, priceDigits: number): Record<string, Model> {
   const uomField = version >= 19 ? 'product_uom_id' : 'product_uom';
   const taxField = version >= 19 ? 'tax_ids' : 'tax_id';
@@ -158,13 +224,11 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
     const company = db.get('res.company', order.company_id || 1);
     return db.get('res.currency', pricelist?.currency_id || company?.currency_id);
   };
-  const saleLineAmounts = (db: Database, line: Rec) => {
-    const order = db.get('sale.order', line.order_id);
-    const digits = currencyOf(db, order)?.decimal_places ?? 2;
-    if (line.display_type) return { subtotal: 0, tax: 0, total: 0 };
-    const price = (line.price_unit ?? 0) * (1 - (line.discount ?? 0) / 100);
-    const raw = price * (line.product_uom_qty ?? 0);
-    const taxes = ((line[taxField] ?? []) as number[]).map((id) => db.get('account.tax', id)).filter(Boolean) as Rec[];
+  /** Odoo's line amounts: price × (1 − discount) × quantity, taxes included or on top, rounded to the currency. */
+  const lineAmounts = (db: Database, priceUnit: number, discount: number, qty: number, taxIds: number[], digits: number) => {
+    const price = priceUnit * (1 - discount / 100);
+    const raw = price * qty;
+    const taxes = taxIds.map((id) => db.get('account.tax', id)).filter(Boolean) as Rec[];
     const included = taxes.filter((t) => t.price_include);
     const excluded = taxes.filter((t) => !t.price_include);
     let base: number;
@@ -176,6 +240,30 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
     } else base = roundTo(raw, digits);
     for (const t of excluded) tax = roundTo(tax + roundTo((base * t.amount) / 100, digits), digits);
     return { subtotal: base, tax, total: roundTo(base + tax, digits) };
+  };
+  const saleLineAmounts = (db: Database, line: Rec) => {
+    const order = db.get('sale.order', line.order_id);
+    const digits = currencyOf(db, order)?.decimal_places ?? 2;
+    if (line.display_type) return { subtotal: 0, tax: 0, total: 0 };
+    return lineAmounts(db, line.price_unit ?? 0, line.discount ?? 0, line.product_uom_qty ?? 0, (line[taxField] ?? []) as number[], digits);
+  };
+  const isInvoice = (move: Rec | undefined) => !!move && move.move_type !== 'entry';
+  const moveDigits = (db: Database, move: Rec | undefined) => db.get('res.currency', move?.currency_id)?.decimal_places ?? 2;
+  const invoiceLineAmounts = (db: Database, line: Rec) => {
+    const move = db.get('account.move', line.move_id);
+    if (!isInvoice(move) || (line.display_type && line.display_type !== 'product')) return { subtotal: 0, tax: 0, total: 0 };
+    return lineAmounts(db, line.price_unit ?? 0, line.discount ?? 0, line.quantity ?? 0, (line.tax_ids ?? []) as number[], moveDigits(db, move));
+  };
+  const moveAmounts = (db: Database, move: Rec) => {
+    const digits = moveDigits(db, move);
+    const lines = db.children('account.move.line', 'move_id', move.id);
+    if (!isInvoice(move)) {
+      const total = roundTo(lines.reduce((s, l) => s + (l.debit ?? 0), 0), digits);
+      return { untaxed: total, tax: 0, total };
+    }
+    const amounts = lines.map((l) => invoiceLineAmounts(db, l));
+    const sum = (k: 'subtotal' | 'tax' | 'total') => roundTo(amounts.reduce((s, l) => s + l[k], 0), digits);
+    return { untaxed: sum('subtotal'), tax: sum('tax'), total: sum('total') };
   };
   const orderAmounts = (db: Database, order: Rec) => {
     const digits = currencyOf(db, order)?.decimal_places ?? 2;
@@ -312,6 +400,7 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         note: f.text('Terms and conditions'),
         currency_id: f.m2o('res.currency', 'Currency', { readonly: true, compute: (db, r) => currencyOf(db, r)?.id ?? false }),
         order_line: f.o2m('sale.order.line', 'order_id', 'Order Lines'),
+        picking_ids: f.o2m('stock.picking', 'sale_id', 'Transfers'),
         amount_untaxed: f.float('Untaxed Amount', { readonly: true, compute: (db, r) => orderAmounts(db, r).untaxed }),
         amount_tax: f.float('Taxes', { readonly: true, compute: (db, r) => orderAmounts(db, r).tax }),
         amount_total: f.float('Total', { readonly: true, compute: (db, r) => orderAmounts(db, r).total }),
@@ -343,6 +432,7 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
               db.set('sale.order', o.id, 'state', 'sale');
               // Odoo stamps the confirmation time into date_order.
               db.set('sale.order', o.id, 'date_order', nowText());
+              createDelivery(db, o);
             }
             return true;
           },
@@ -356,7 +446,15 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
               // Odoo asks through a wizard before cancelling a confirmed order (unless told not to).
               return { type: 'ir.actions.act_window', name: 'Cancel Sales Order', res_model: 'sale.order.cancel', view_mode: 'form', target: 'new', context: { default_order_id: ids[0] } };
             }
-            for (const o of orders) db.set('sale.order', o.id, 'state', 'cancel');
+            for (const o of orders) {
+              db.set('sale.order', o.id, 'state', 'cancel');
+              // Deliveries not yet done are cancelled with the order.
+              for (const p of db.children('stock.picking', 'sale_id', o.id)) {
+                if (p.state === 'done' || p.state === 'cancel') continue;
+                db.set('stock.picking', p.id, 'state', 'cancel');
+                for (const m of db.children('stock.move', 'picking_id', p.id)) db.set('stock.move', m.id, 'state', 'cancel');
+              }
+            }
             return true;
           },
         },
@@ -445,6 +543,55 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         location_dest_id: f.m2o('stock.location', 'Destination Location', { required: true }),
         state: f.sel('Status', ['draft', 'waiting', 'confirmed', 'assigned', 'done', 'cancel'], { default: () => 'draft' }),
         date: f.datetime('Date Scheduled', { default: () => nowText() }),
+        picking_id: f.m2o('stock.picking', 'Transfer'),
+        sale_line_id: f.m2o('sale.order.line', 'Sale Line'),
+        quantity: f.float('Quantity'),
+      },
+    },
+    {
+      name: 'delivery.carrier',
+      description: 'Shipping Methods',
+      order: 'sequence, id',
+      recName: byName,
+      fields: {
+        name: f.char('Delivery Method', { required: true }),
+        sequence: f.int('Sequence', { default: () => 10 }),
+        active: f.bool('Active', { default: () => true }),
+      },
+    },
+    {
+      name: 'stock.picking',
+      description: 'Transfer',
+      order: 'priority desc, scheduled_date asc, id desc',
+      recName: byName,
+      fields: {
+        name: f.char('Reference', { readonly: true, default: () => '/' }),
+        origin: f.char('Source Document'),
+        picking_type_code: f.sel('Type of Operation', ['incoming', 'outgoing', 'internal'], { readonly: true }),
+        priority: f.sel('Priority', ['0', '1'], { default: () => '0' }),
+        state: f.sel('Status', ['draft', 'waiting', 'confirmed', 'assigned', 'done', 'cancel'], { readonly: true, default: () => 'draft' }),
+        partner_id: f.m2o('res.partner', 'Contact'),
+        sale_id: f.m2o('sale.order', 'Sales Order'),
+        location_id: f.m2o('stock.location', 'Source Location'),
+        location_dest_id: f.m2o('stock.location', 'Destination Location'),
+        scheduled_date: f.datetime('Scheduled Date', { default: () => nowText() }),
+        date_done: f.datetime('Date of Transfer', { readonly: true }),
+        carrier_id: f.m2o('delivery.carrier', 'Carrier'),
+        carrier_tracking_ref: f.char('Tracking Reference'),
+        move_ids: f.o2m('stock.move', 'picking_id', 'Operations'),
+      },
+      beforeWrite: (_db, _ids, vals) => {
+        if ('state' in vals || 'date_done' in vals) throw userError('The status of a transfer changes through its buttons (button_validate, action_cancel).');
+      },
+      methods: {
+        button_validate: {
+          params: [],
+          records: true,
+          run: (db, ids) => {
+            for (const id of ids) validatePicking(db, id, nowText());
+            return true;
+          },
+        },
       },
     },
     {
@@ -558,15 +705,21 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         date: f.date('Date', { required: true, default: () => todayText() }),
         state: f.sel('Status', ['draft', 'posted', 'cancel'], { readonly: true, default: () => 'draft' }),
         move_type: f.sel('Type', ['entry', 'out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt'], { required: true, default: () => 'entry' }),
-        journal_id: f.m2o('account.journal', 'Journal', { required: true, default: (db) => db.all('account.journal').find((j) => j.type === 'general')?.id ?? false }),
+        journal_id: f.m2o('account.journal', 'Journal', {
+          required: true,
+          default: (db, r) => db.all('account.journal').find((j) => j.type === (r.move_type && r.move_type !== 'entry' ? (r.move_type.startsWith('out_') ? 'sale' : 'purchase') : 'general'))?.id ?? false,
+        }),
         partner_id: f.m2o('res.partner', 'Partner'),
         company_id: f.m2o('res.company', 'Company', { default: () => 1 }),
         currency_id: f.m2o('res.currency', 'Currency', { default: (db) => db.get('res.company', 1)?.currency_id ?? false }),
+        invoice_origin: f.char('Origin'),
+        invoice_date: f.date('Invoice/Bill Date'),
+        payment_reference: f.char('Payment Reference'),
         line_ids: f.o2m('account.move.line', 'move_id', 'Journal Items'),
-        amount_total: f.float('Total', {
-          readonly: true,
-          compute: (db, r) => roundTo(db.children('account.move.line', 'move_id', r.id).reduce((s, l) => s + (l.debit ?? 0), 0), db.get('res.currency', r.currency_id)?.decimal_places ?? 2),
-        }),
+        invoice_line_ids: f.o2m('account.move.line', 'move_id', 'Invoice lines'),
+        amount_untaxed: f.float('Untaxed Amount', { readonly: true, compute: (db, r) => moveAmounts(db, r).untaxed }),
+        amount_tax: f.float('Tax', { readonly: true, compute: (db, r) => moveAmounts(db, r).tax }),
+        amount_total: f.float('Total', { readonly: true, compute: (db, r) => moveAmounts(db, r).total }),
       },
       beforeCreate: (_db, rec) => {
         if (rec.state !== 'draft') throw userError('A journal entry is created as a draft; post it with action_post.');
@@ -591,12 +744,23 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
               if (move.state === 'cancel') throw userError('You cannot post a cancelled entry; reset it to draft first.');
               const lines = db.children('account.move.line', 'move_id', id);
               if (!lines.length) throw userError('You need to add a line before posting.');
+              const journal = db.get('account.journal', move.journal_id)!;
+              if (isInvoice(move)) {
+                const label = { out_invoice: 'Customer Invoice', out_refund: 'Customer Credit Note', in_invoice: 'Vendor Bill', in_refund: 'Vendor Credit Note' }[move.move_type as string] ?? 'document';
+                if (!move.partner_id) throw userError(`The field 'Customer' is required, please complete it to validate the ${label}.`);
+                if (!move.invoice_date) db.set('account.move', id, 'invoice_date', todayText());
+                const year = String(db.get('account.move', id)!.invoice_date).slice(0, 4);
+                const prefix = move.move_type === 'out_refund' ? `R${journal.code}` : journal.code;
+                const n = db.nextNumber(`account.move:${prefix}/${year}`);
+                db.set('account.move', id, 'name', `${prefix}/${year}/${String(n).padStart(5, '0')}`);
+                db.set('account.move', id, 'state', 'posted');
+                continue;
+              }
               const digits = db.get('res.currency', move.currency_id)?.decimal_places ?? 2;
               const diff = roundTo(lines.reduce((s, l) => s + (l.debit ?? 0) - (l.credit ?? 0), 0), digits);
               if (diff !== 0) {
                 throw userError(`Cannot create unbalanced journal entry. Ids: [${id}]\nDifferences debit - credit: [${diff}]`);
               }
-              const journal = db.get('account.journal', move.journal_id)!;
               const [year, month] = String(move.date).split('-');
               const n = db.nextNumber(`account.move:${journal.code}/${year}/${month}`);
               db.set('account.move', id, 'name', `${journal.code}/${year}/${month}/${String(n).padStart(4, '0')}`);
@@ -639,8 +803,20 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
       recName: (_db, r) => String(r.name || ''),
       fields: {
         move_id: f.m2o('account.move', 'Journal Entry', { required: true }),
-        account_id: f.m2o('account.account', 'Account', { required: true }),
+        account_id: f.m2o('account.account', 'Account', {
+          required: true,
+          // Invoice lines take the income account (Odoo: the product's or the journal's default).
+          default: (db, r) => (isInvoice(db.get('account.move', r.move_id)) ? db.all('account.account').find((a) => a.account_type === 'income')?.id ?? false : false),
+        }),
         name: f.char('Label'),
+        display_type: f.sel('Display Type', ['product', 'line_section', 'line_note', 'tax', 'payment_term'], { default: (db, r) => (isInvoice(db.get('account.move', r.move_id)) ? 'product' : false) }),
+        product_id: f.m2o('product.product', 'Product'),
+        quantity: f.float('Quantity', { default: () => 1 }),
+        price_unit: f.float('Unit Price', { digits: priceDigits }),
+        discount: f.float('Discount (%)', { digits: 2, default: () => 0 }),
+        tax_ids: f.m2m('account.tax', 'Taxes', { default: (db, r) => (r.product_id && isInvoice(db.get('account.move', r.move_id)) ? [...(db.get('product.product', r.product_id)?.taxes_id ?? [])] : []) }),
+        price_subtotal: f.float('Subtotal', { readonly: true, compute: (db, r) => invoiceLineAmounts(db, r).subtotal }),
+        price_total: f.float('Total', { readonly: true, compute: (db, r) => invoiceLineAmounts(db, r).total }),
         debit: f.float('Debit', { default: () => 0 }),
         credit: f.float('Credit', { default: () => 0 }),
         balance: f.float('Balance', { readonly: true, compute: (_db, r) => (r.debit ?? 0) - (r.credit ?? 0) }),
@@ -719,6 +895,10 @@ const INDEXED: Record<string, string[]> = {
   'sale.order.line': ['order_id'],
   'product.product': ['default_code'],
   'stock.quant': ['product_id'],
+  'account.move': ['ref'],
+  'stock.move': ['picking_id'],
+  'stock.picking': ['sale_id'],
+  'account.move.line': ['move_id'],
 };
 
 export class Database {
@@ -1338,8 +1518,8 @@ const CREATED = Symbol('created');
 function seed(db: Database): void {
   const { config } = db;
   const ctx = {};
-  const codes = [...new Set([config.currency, 'GBP', 'USD', 'EUR', 'JPY', 'KWD'])];
-  const symbols: Record<string, string> = { GBP: '£', USD: '$', EUR: '€', JPY: '¥', KWD: 'KD' };
+  const codes = [...new Set([config.currency, 'GBP', 'USD', 'EUR', 'JPY', 'KWD', 'BHD'])];
+  const symbols: Record<string, string> = { GBP: '£', USD: '$', EUR: '€', JPY: '¥', KWD: 'KD', BHD: 'BD' };
   const currencyIds = new Map<string, number>();
   for (const code of codes) {
     const decimals = currencyExponent(code);
@@ -1377,6 +1557,7 @@ function seed(db: Database): void {
     db.create('stock.location', { name, complete_name: complete, usage, location_id: parent }, ctx);
   }
   db.create('stock.warehouse', { name: 'Tillwire Warehouse', code: 'WH', lot_stock_id: SEED.stockLocationId }, ctx);
+  for (const name of ['UPS', 'DHL Express', 'Royal Mail']) db.create('delivery.carrier', { name }, ctx);
   db.create('account.journal', { name: 'Miscellaneous Operations', code: 'MISC', type: 'general' }, ctx);
   db.create('account.journal', { name: 'Customer Invoices', code: 'INV', type: 'sale' }, ctx);
   db.create('account.journal', { name: 'Bank', code: 'BNK1', type: 'bank' }, ctx);
@@ -1629,6 +1810,51 @@ export class OdooSimulator {
       }));
   }
 
+  /** Adds a product as someone would in Odoo (e.g. the missing SKU before a replay); returns its id. */
+  addProduct(p: ExtraProduct): number {
+    return this.db.transaction(() => {
+      const storable = this.version >= 18 ? { type: 'consu', is_storable: true } : { type: 'product' };
+      const id = this.db.create(
+        'product.product',
+        { name: p.name ?? p.sku, default_code: p.sku, list_price: p.listPrice ?? 0, taxes_id: [[6, 0, p.taxIds ?? []]], active: p.active ?? true, ...(p.service ? { type: 'service' } : storable) },
+        {},
+      );
+      if (!p.service) this.db.createGeneric('stock.quant', { product_id: id, location_id: SEED.stockLocationId, quantity: p.stock ?? 0, reserved_quantity: 0 }, {}, true);
+      return id;
+    });
+  }
+
+  /**
+   * Ships open outgoing transfers as a warehouse user would: sets the carrier (by name, created if
+   * new) and tracking reference, then validates. Picks them by transfer name, or by the sales
+   * order's name or client_order_ref. `doneAt` (Odoo datetime or RFC 3339) backdates `date_done`.
+   */
+  ship(opts: { picking?: string; order?: string; carrier?: string; trackingRef?: string; doneAt?: string }): Array<{ name: string; state: string; date_done: string; carrier: string | false; tracking: string | false }> {
+    return this.db.transaction(() => {
+      const db = this.db;
+      let pickings = db.all('stock.picking').filter((p) => p.picking_type_code === 'outgoing' && p.state !== 'done' && p.state !== 'cancel');
+      if (opts.picking) pickings = pickings.filter((p) => p.name === opts.picking);
+      if (opts.order) {
+        const orders = new Set(db.all('sale.order').filter((o) => o.name === opts.order || o.client_order_ref === opts.order).map((o) => o.id));
+        pickings = pickings.filter((p) => orders.has(p.sale_id));
+      }
+      if (!opts.picking && !opts.order) throw userError('Say which transfer to ship (picking or order).');
+      if (!pickings.length) throw userError(`No open delivery for ${opts.picking ?? opts.order}.`);
+      let carrierId: number | false = false;
+      if (opts.carrier) carrierId = db.all('delivery.carrier').find((c) => c.name === opts.carrier)?.id ?? db.create('delivery.carrier', { name: opts.carrier }, {});
+      const at = opts.doneAt ? (/T/.test(opts.doneAt) ? new Date(Date.parse(opts.doneAt)).toISOString().replace('T', ' ').slice(0, 19) : opts.doneAt) : nowText();
+      return pickings
+        .sort((a, b) => a.id - b.id)
+        .map((p) => {
+          if (carrierId) db.set('stock.picking', p.id, 'carrier_id', carrierId);
+          if (opts.trackingRef) db.set('stock.picking', p.id, 'carrier_tracking_ref', opts.trackingRef);
+          validatePicking(db, p.id, at);
+          const after = db.get('stock.picking', p.id)!;
+          return { name: after.name, state: after.state, date_done: after.date_done, carrier: after.carrier_id ? db.displayName('delivery.carrier', after.carrier_id) : false, tracking: after.carrier_tracking_ref || false };
+        });
+    });
+  }
+
   /** Records of a model as `search_read` returns them (for assertions). */
   records(model: string, domain: unknown[] = [], fields?: string[]): Record<string, unknown>[] {
     return this.db.read(model, this.db.search(model, domain, { activeTest: false }), fields);
@@ -1738,6 +1964,13 @@ export class OdooSimulator {
     if (method === 'POST' && path === '/__simulator/reset') {
       this.reset(body?.faults);
       return respond(res, { status: 200, body: this.state() });
+    }
+    if (method === 'POST' && path === '/__simulator/ship') {
+      try {
+        return respond(res, { status: 200, body: { shipped: this.ship(body ?? {}) } });
+      } catch (err) {
+        return respond(res, { status: 422, body: { error: (err as Error).message } });
+      }
     }
     if (method === 'POST' && path === '/__simulator/expire-session') {
       this.expireSessions(typeof body?.count === 'number' ? body.count : 1);
@@ -2015,6 +2248,7 @@ async function main(argv: string[]): Promise<void> {
   console.log(`  API key:     ${sim.apiKey}`);
   console.log(`  walk-in customer partner id: ${sim.walkInPartnerId}`);
   console.log(`  state:       GET ${url}/__simulator/state`);
+  console.log(`  ship:        POST ${url}/__simulator/ship {"order":"<client_order_ref>","carrier":"UPS","trackingRef":"1Z…"}`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -154,6 +154,48 @@ describe('Odoo simulator contract (api-contracts §7.4)', () => {
       expect((await read()).state).toBe('draft');
     });
 
+    it('account.move out_refund: invoice lines (product taxes by default), totals like sale.order, needs a customer to post, numbered RINV/…', async () => {
+      const jpy = (await ok(sim, 'res.currency', 'search_read', [[['name', '=', 'JPY']], ['id']]))[0].id;
+      const product = (await ok(sim, 'product.product', 'search_read', [[['default_code', '=', 'SENCHA-100G']], ['id']]))[0].id;
+      const lines = [
+        [0, 0, { product_id: product, quantity: 2, price_unit: 1620, tax_ids: [[6, 0, [SEED.taxes.jpCt8Included]]] }],
+        [0, 0, { product_id: product, quantity: 1, price_unit: 1000, tax_ids: [[6, 0, [SEED.taxes.vat20]]] }],
+      ];
+      const id = await ok(sim, 'account.move', 'create', [{ move_type: 'out_refund', ref: 'return:x:1', invoice_origin: 'S00001', currency_id: jpy, invoice_line_ids: lines }]);
+      const read = async () => (await ok(sim, 'account.move', 'read', [[id], ['name', 'state', 'journal_id', 'amount_untaxed', 'amount_tax', 'amount_total', 'invoice_line_ids']]))[0];
+      // 3240 incl. 8 % → 3000 + 240; 1000 + 20 % on top → 1200
+      expect(await read()).toMatchObject({ name: '/', state: 'draft', journal_id: [2, 'Customer Invoices'], amount_untaxed: 4000, amount_tax: 440, amount_total: 4440 });
+      expect((await kw(sim, 'account.move', 'action_post', [[id]])).body.error.data.message).toBe("The field 'Customer' is required, please complete it to validate the Customer Credit Note.");
+      await ok(sim, 'account.move', 'write', [[id], { partner_id: SEED.walkInPartnerId, invoice_date: '2025-03-21' }]);
+      await ok(sim, 'account.move', 'action_post', [[id]]);
+      expect(await read()).toMatchObject({ name: 'RINV/2025/00001', state: 'posted', amount_total: 4440 });
+      const [defaulted] = await ok(sim, 'account.move.line', 'search_read', [[['move_id', '=', id]], ['tax_ids', 'account_id', 'display_type']]);
+      expect(defaulted).toMatchObject({ tax_ids: [SEED.taxes.jpCt8Included], account_id: [SEED.accounts.sales, '400000 Product Sales'], display_type: 'product' });
+      // a product's own taxes when none are given
+      const inv = await ok(sim, 'account.move', 'create', [{ move_type: 'out_invoice', partner_id: 2, invoice_date: '2025-03-22', invoice_line_ids: [[0, 0, { product_id: 1, quantity: 1, price_unit: 12 }]] }]);
+      expect((await ok(sim, 'account.move.line', 'search_read', [[['move_id', '=', inv]], ['tax_ids']]))[0].tax_ids).toEqual([SEED.taxes.vat20Included]);
+      await ok(sim, 'account.move', 'action_post', [[inv]]);
+      expect((await ok(sim, 'account.move', 'read', [[inv], ['name', 'amount_total']]))[0]).toMatchObject({ name: 'INV/2025/00001', amount_total: 12 });
+    });
+
+    it('stock.picking: confirming a sales order creates its outgoing transfer; shipping it (control endpoint) validates it, stamps date_done, takes the stock', async () => {
+      const order = await ok(sim, 'sale.order', 'create', [{ partner_id: 2, client_order_ref: 'order:shop:-:1', order_line: [[0, 0, { product_id: 2, product_uom_qty: 3 }], [0, 0, { product_id: 3, product_uom_qty: -1 }]] }]);
+      expect(await ok(sim, 'stock.picking', 'search_count', [[]])).toBe(0);
+      await ok(sim, 'sale.order', 'action_confirm', [[order]]);
+      const [picking] = await ok(sim, 'stock.picking', 'search_read', [[['sale_id', '=', order]], ['name', 'state', 'picking_type_code', 'origin', 'move_ids']]);
+      expect(picking).toMatchObject({ name: 'WH/OUT/00001', state: 'assigned', picking_type_code: 'outgoing', origin: 'S00001' });
+      expect(picking.move_ids).toHaveLength(1); // the returned item (negative) ships nothing
+      expect((await kw(sim, 'stock.picking', 'write', [[picking.id], { state: 'done' }])).body.error.data.name).toBe('odoo.exceptions.UserError');
+      const before = (await ok(sim, 'product.product', 'read', [[2], ['qty_available']]))[0].qty_available;
+      const shipped = await fetch(`${sim.url}/__simulator/ship`, { method: 'POST', body: JSON.stringify({ order: 'order:shop:-:1', carrier: 'UPS', trackingRef: '1Z1', doneAt: '2025-03-16 08:00:00' }) }).then((r) => r.json());
+      expect(shipped).toEqual({ shipped: [{ name: 'WH/OUT/00001', state: 'done', date_done: '2025-03-16 08:00:00', carrier: 'UPS', tracking: '1Z1' }] });
+      expect((await ok(sim, 'stock.move', 'search_read', [[['picking_id', '=', picking.id]], ['state', 'quantity']]))[0]).toMatchObject({ state: 'done', quantity: 3 });
+      expect((await ok(sim, 'product.product', 'read', [[2], ['qty_available']]))[0].qty_available).toBe(before - 3);
+      const again = await fetch(`${sim.url}/__simulator/ship`, { method: 'POST', body: JSON.stringify({ order: 'order:shop:-:1' }) });
+      expect(again.status).toBe(422);
+      expect((await ok(sim, 'stock.picking', 'button_validate', [[picking.id]]).catch((e: Error) => e.message))).toBe('odoo.exceptions.UserError: The transfer WH/OUT/00001 is already done.');
+    });
+
     it('stock.quant: counted quantities only in inventory mode, applied with action_apply_inventory', async () => {
       const quant = (await ok(sim, 'stock.quant', 'search_read', [[['product_id.default_code', '=', 'SKU-0002']], ['quantity', 'inventory_quantity_set']]))[0];
       expect(quant).toMatchObject({ quantity: 33, inventory_quantity_set: false });

@@ -110,10 +110,22 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
     const order = fixture('order-jpy.json');
     const key = 'order:rakuten:tillwire-tea:384726-20250315-0012345678';
     const created = (await sync.pushOrder(order, key)) as OrderResult;
+    expect(created).toMatchObject({ action: 'create', channelStatus: 'accepted', created: true, state: 'sale' });
     const cancelled = { ...order, status: 'cancelled' };
-    expect(await sync.pushOrder(cancelled, key)).toEqual({ system: 'odoo', model: 'sale.order', id: created.id, name: created.name, state: 'cancel', created: false, key });
-    expect(await sync.pushOrder(cancelled, key)).toMatchObject({ id: created.id, state: 'cancel', created: false });
-    expect(await sync.pushOrder({ ...cancelled, channel: { ...order.channel, id: 'never-sent' } }, 'order:x')).toMatchObject({ id: null, state: null });
+    expect(await sync.pushOrder(cancelled, key)).toEqual({
+      system: 'odoo',
+      model: 'sale.order',
+      id: created.id,
+      name: created.name,
+      state: 'cancel',
+      created: false,
+      key,
+      action: 'cancel',
+      channelStatus: 'cancelled',
+      amountTotal: { amount: order.totals.grandTotal.amount, currency: 'JPY' },
+    });
+    expect(await sync.pushOrder(cancelled, key)).toMatchObject({ id: created.id, state: 'cancel', created: false, action: 'already-cancelled', stale: false });
+    expect(sim.stats.calls['sale.order.action_cancel']).toBe(1);
   });
 
   it('an unknown SKU fails permanently, naming every unknown SKU, and creates nothing at all', async () => {
