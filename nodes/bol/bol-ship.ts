@@ -1,0 +1,64 @@
+/**
+ * `tillwire-bol-ship`: sends a canonical Shipment (msg.payload, kind "shipment", for an order whose
+ * channel is bol) to bol.com's shipment endpoint, once per shipmentId (see ship.ts for how that is
+ * kept without an idempotency key at bol), and passes the message on with `msg.bol` =
+ * { orderId, processStatusId, status, repeat }. Failures go to Catch: invalid documents and bol's
+ * refusals at once, throttling and outages after the client's retries.
+ */
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
+import { bindStore, StatusBoard, shortText, onInput } from '../core/node-kit';
+import { validateDocument } from '../model/validate';
+import type { Shipment } from '../model/types.generated';
+import { shipOnce } from './ship';
+import type { BolConnection } from './connection';
+
+interface ShipDef extends NodeDef {
+  bol: string;
+  store: string;
+  transporters?: string;
+}
+
+export = function register(RED: NodeRED) {
+  function TillwireBolShipNode(this: RuntimeNode, def: ShipDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const binding = bindStore(RED, node, def.store, board);
+    const connection: BolConnection | undefined = RED.nodes.getNode(def.bol)?.bol;
+    const counts = { sent: 0, repeats: 0, failed: 0 };
+    let transporters: Record<string, string> = {};
+    let problem = !connection ? 'no bol.com account configured' : connection.problem;
+    try {
+      transporters = def.transporters?.trim() ? JSON.parse(def.transporters) : {};
+      if (typeof transporters !== 'object' || Array.isArray(transporters)) throw new Error('not an object');
+    } catch (err) {
+      problem = `carrier map is not a JSON object: ${(err as Error).message}`;
+    }
+    const show = () => board.set({ fill: 'green', shape: 'dot', text: `${counts.sent} sent · ${counts.repeats} repeats${counts.failed ? ` · ${counts.failed} failed` : ''}` });
+    if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
+    else show();
+
+    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+      if (problem || !connection?.client) throw new Error(problem ?? 'no bol.com account configured');
+      const v = validateDocument('shipment', msg.payload);
+      if (!v.valid) {
+        counts.failed++;
+        show();
+        throw new Error(`not a valid canonical shipment: ${v.errors.join('; ')}`);
+      }
+      const store = await binding.acquire();
+      try {
+        const result = await shipOnce({ client: connection.client, store, account: connection.account, shipment: msg.payload as Shipment, transporters });
+        if (result.repeat) counts.repeats++;
+        else counts.sent++;
+        show();
+        send({ ...msg, bol: result });
+      } catch (err) {
+        counts.failed++;
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${(err as Error).message}`) });
+        throw err;
+      }
+    });
+  }
+  RED.nodes.registerType('tillwire-bol-ship', TillwireBolShipNode);
+};

@@ -1,0 +1,619 @@
+/**
+ * A bol.com Retailer API v10 fake (docs/connectors/bol-contract.md) on 127.0.0.1, for tests, the
+ * demo and users trying a flow before touching production. It speaks:
+ *
+ * - `POST /token?grant_type=client_credentials` with HTTP Basic `client id:client secret` (the
+ *   grant type may also come in a form body) → `{ access_token, token_type: "Bearer", expires_in:
+ *   299, scope: "RETAILER" }`; bad credentials → 401 `{ error: "invalid_client", … }`.
+ * - Every `/retailer/…` call needs `Authorization: Bearer <token>` (401 problem when missing,
+ *   unknown or expired) and `Accept: application/vnd.retailer.v10+json` (406 otherwise); answers
+ *   carry that media type, errors `application/vnd.retailer.v10+problem+json`
+ *   (`type, title, status, detail, violations[]`).
+ * - `GET /retailer/orders` (page ≥ 1, 50 orders a page, `fulfilment-method` FBR (default) | FBB |
+ *   ALL, `status` OPEN (default) | SHIPPED | ALL, `latest-change-date` yyyy-MM-dd (UTC day, at most
+ *   three months back), `change-interval-minute` ≤ 60). Orders newest placed first; a page past
+ *   the end answers `{}`. Without a date: open orders and those handled in the last 48 hours.
+ * - `GET /retailer/orders/{order-id}`: the full order; `unitPrice` and `commission` are JSON
+ *   numbers in euros.
+ * - `POST /retailer/shipments` (`orderItems[{orderItemId, quantity}]`, `shipmentReference`,
+ *   `transport{transporterCode, trackAndTrace}`) → 202 process status; `GET
+ *   /retailer/process-status/{id}`.
+ * - Rate limits per endpoint group (RATE_LIMITS × `rateMultiplier`): a bucket of `limit` requests
+ *   refilled continuously over `windowSeconds`, per client id. Every limited answer carries
+ *   `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset` (seconds until full);
+ *   an empty bucket answers 429 with `Retry-After` (whole seconds until one request is allowed)
+ *   and a problem body.
+ *
+ * Simulator-only extension: orders in a currency other than EUR (bol sells in euros only) carry a
+ * top-level `currency` field so the money path can be tested with 0 and 3 decimal currencies.
+ * Absent at bol; the mapper then uses the account's currency (EUR).
+ *
+ * Inspection: `GET /__simulator/state|orders|limits|totals`.
+ *
+ * CLI: `node dist/nodes/bol/simulator.js --port 18444 [--orders 200] [--speed 1] [--seed 7]
+ *   [--days 14] [--currencies EUR,JPY,KWD]`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { seededRandom } from '../sim/random';
+import { catalogItem } from '../sim/catalog';
+import { currencyExponent, fromMinor } from '../model/money';
+
+export const MEDIA_TYPE = 'application/vnd.retailer.v10+json';
+export const PROBLEM_TYPE = 'application/vnd.retailer.v10+problem+json';
+export const PAGE_SIZE = 50;
+export const TOKEN_LIFETIME_SECONDS = 299;
+
+/**
+ * The simulator's published limits per endpoint group. bol does not publish its production
+ * numbers (they are per endpoint and returned in the x-ratelimit-* headers); these defaults are
+ * the simulator's own, and the client's defaults are the same table (client.ts).
+ */
+export const RATE_LIMITS: Record<string, { limit: number; windowSeconds: number }> = {
+  'orders:list': { limit: 40, windowSeconds: 2 },
+  'orders:get': { limit: 100, windowSeconds: 4 },
+  'shipments:create': { limit: 50, windowSeconds: 2 },
+  'process-status:get': { limit: 100, windowSeconds: 2 },
+};
+
+const DAY = 86_400_000;
+
+export interface BolSimulatorOptions {
+  port?: number;
+  host?: string;
+  orders?: number;
+  seed?: number;
+  /** Latest change of order 0; later orders follow every `orderSpacingMs`. */
+  epoch?: string;
+  orderSpacingMs?: number;
+  /** Currencies, assigned round-robin (default EUR only, as at bol). */
+  currencies?: string[];
+  rateMultiplier?: number;
+  limits?: Partial<Record<string, { limit: number; windowSeconds: number }>>;
+  throttling?: boolean;
+  tokenLifetimeSeconds?: number;
+  /** Business clock (orders' dates, token expiry, the 48-hour and 3-month rules). */
+  now?: () => number;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+interface SimItem {
+  orderItemId: string;
+  ean: string;
+  reference: string;
+  title: string;
+  offerId: string;
+  quantity: number;
+  quantityShipped: number;
+  quantityCancelled: number;
+  cancellationRequest: boolean;
+  /** Minor units of the order's currency. */
+  unit: number;
+  commission: number;
+  method: 'FBR' | 'FBB';
+  changed: number;
+}
+
+interface SimOrder {
+  orderId: string;
+  placed: number;
+  currency: string;
+  items: SimItem[];
+  shipments: Map<string, string>;
+}
+
+class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly violations?: Array<{ name: string; reason: string }>,
+  ) {
+    super(detail);
+  }
+}
+
+class Bucket {
+  tokens: number;
+  last = performance.now();
+  constructor(
+    readonly limit: number,
+    readonly perSecond: number,
+  ) {
+    this.tokens = limit;
+  }
+  private refill() {
+    const now = performance.now();
+    this.tokens = Math.min(this.limit, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+  }
+  take(): boolean {
+    this.refill();
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+  headers(): Record<string, string> {
+    return {
+      'x-ratelimit-limit': String(this.limit),
+      'x-ratelimit-remaining': String(Math.floor(this.tokens)),
+      'x-ratelimit-reset': String(Math.ceil((this.limit - this.tokens) / this.perSecond)),
+    };
+  }
+  retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((1 - this.tokens) / this.perSecond));
+  }
+}
+
+export interface GroupStats {
+  requests: number;
+  ok: number;
+  throttled: number;
+}
+
+export class BolSimulator {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly now: () => number;
+  url = '';
+  stats: Record<string, GroupStats> = {};
+  private server?: http.Server;
+  private orders = new Map<string, SimOrder>();
+  private tokens = new Map<string, { clientId: string; expiresAt: number }>();
+  private buckets = new Map<string, Bucket>();
+  private processes = new Map<string, Record<string, unknown>>();
+  private seq = 0;
+  /** Fault injection: orders whose first unitPrice carries one decimal too many (a broken payload). */
+  readonly badPrices = new Set<string>();
+
+  constructor(private readonly opts: BolSimulatorOptions = {}) {
+    this.clientId = opts.clientId ?? 'tillwire-bol-client';
+    this.clientSecret = opts.clientSecret ?? 'tillwire-bol-secret';
+    this.now = opts.now ?? Date.now;
+    this.reset();
+  }
+
+  reset(): void {
+    this.orders.clear();
+    this.tokens.clear();
+    this.buckets.clear();
+    this.processes.clear();
+    this.badPrices.clear();
+    this.stats = {};
+    this.seq = 0;
+    const count = this.opts.orders ?? 200;
+    for (let i = 0; i < count; i++) {
+      const o = this.generate(i);
+      this.orders.set(o.orderId, o);
+    }
+  }
+
+  /** The limit the simulator applies to a group (published value × rateMultiplier). */
+  limit(group: string): { limit: number; windowSeconds: number; perSecond: number } {
+    const base = this.opts.limits?.[group] ?? RATE_LIMITS[group];
+    const perSecond = (base.limit / base.windowSeconds) * (this.opts.rateMultiplier ?? 1);
+    return { limit: base.limit, windowSeconds: base.windowSeconds / (this.opts.rateMultiplier ?? 1), perSecond };
+  }
+
+  private generate(i: number): SimOrder {
+    const rnd = seededRandom((this.opts.seed ?? 7) * 1_000_003 + i);
+    const currencies = this.opts.currencies ?? ['EUR'];
+    const currency = currencies[i % currencies.length];
+    const exp = currencyExponent(currency);
+    const epoch = Date.parse(this.opts.epoch ?? new Date(this.now() - 7 * DAY).toISOString());
+    const changed = epoch + i * (this.opts.orderSpacingMs ?? 60_000);
+    const placed = changed - 10 * 60_000;
+    const r = rnd();
+    const state = r < 0.05 ? 'cancelled' : r < 0.4 ? 'shipped' : r < 0.45 ? 'partial' : 'open';
+    const lines = 1 + Math.floor(rnd() * 3);
+    const items: SimItem[] = [];
+    for (let l = 0; l < lines; l++) {
+      const cat = catalogItem((i * 7 + l * 13) % 500);
+      // catalogue prices are in cents; scale to the currency's minor units, odd digits included.
+      const unit = exp === 0 ? Math.round(cat.unitPrice / 100) * 100 + 80 : exp === 3 ? cat.unitPrice * 10 + 5 : cat.unitPrice;
+      const quantity = 1 + Math.floor(rnd() * 3);
+      const shipped = state === 'shipped' ? quantity : state === 'partial' && l === 0 ? Math.max(1, quantity - 1) : 0;
+      const cancelled = state === 'cancelled' ? quantity : 0;
+      items.push({
+        orderItemId: String(2_000_000_000 + i * 10 + l),
+        ean: String(8_710_000_000_000 + ((i * 7 + l * 13) % 500)),
+        reference: cat.sku,
+        title: cat.name,
+        offerId: randomLikeUuid(rnd),
+        quantity,
+        quantityShipped: shipped,
+        quantityCancelled: cancelled,
+        cancellationRequest: state === 'open' && i % 29 === 0,
+        unit,
+        commission: Math.round((unit * quantity * 15) / 100),
+        method: i % 4 === 0 ? 'FBB' : 'FBR',
+        changed,
+      });
+    }
+    // state 'partial' needs more than one unit; with a single unit of one line it is 'shipped' in effect.
+    return { orderId: String(1_000_000_000 + i), placed, currency, items, shipments: new Map() };
+  }
+
+  // ── views ──
+
+  orderIds(): string[] {
+    return [...this.orders.keys()];
+  }
+
+  /** An order as GET /retailer/orders/{order-id} shows it (a copy). */
+  order(id: string): Record<string, any> | undefined {
+    const o = this.orders.get(id);
+    return o && this.orderJson(o);
+  }
+
+  /** The latest change of an order: the newest of its items' latestChangedDateTime. */
+  latestChange(id: string): string | undefined {
+    const o = this.orders.get(id);
+    return o && iso(Math.max(...o.items.map((it) => it.changed)));
+  }
+
+  /** What the customer was charged for an order, in minor units: Σ quantity × unitPrice. */
+  total(id: string): { amount: number; currency: string } | undefined {
+    const o = this.orders.get(id);
+    return o && { amount: o.items.reduce((s, it) => s + it.quantity * it.unit, 0), currency: o.currency };
+  }
+
+  /** Cancels an order as bol would (customer cancellation); its items' change time moves to now. */
+  cancel(id: string): void {
+    const o = this.find(id);
+    for (const it of o.items) {
+      it.quantityCancelled = it.quantity - it.quantityShipped;
+      it.changed = Math.max(this.now(), it.changed + 1000);
+    }
+  }
+
+  expireTokens(): void {
+    for (const t of this.tokens.values()) t.expiresAt = 0;
+  }
+
+  shipments(id: string): Record<string, string> {
+    return Object.fromEntries(this.orders.get(id)?.shipments ?? []);
+  }
+
+  private amount(minor: number, currency: string): number {
+    return Number(fromMinor(minor, currency));
+  }
+
+  /** The amount with one decimal more than the currency has (built as text, not float arithmetic). */
+  private tooPrecise(minor: number, currency: string): number {
+    const text = fromMinor(minor, currency);
+    return Number(currencyExponent(currency) === 0 ? `${text}.5` : `${text}1`);
+  }
+
+  private fulfilmentStatus(it: SimItem): 'OPEN' | 'HANDLED' {
+    return it.quantityShipped + it.quantityCancelled >= it.quantity ? 'HANDLED' : 'OPEN';
+  }
+
+  private reducedJson(o: SimOrder): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      orderId: o.orderId,
+      orderPlacedDateTime: iso(o.placed),
+      orderItems: o.items.map((it) => ({
+        orderItemId: it.orderItemId,
+        ean: it.ean,
+        fulfilmentMethod: it.method,
+        fulfilmentStatus: this.fulfilmentStatus(it),
+        quantity: it.quantity,
+        quantityShipped: it.quantityShipped,
+        quantityCancelled: it.quantityCancelled,
+        cancellationRequest: it.cancellationRequest,
+        latestChangedDateTime: iso(it.changed),
+      })),
+    };
+    return json;
+  }
+
+  private orderJson(o: SimOrder): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      orderId: o.orderId,
+      pickupPoint: false,
+      orderPlacedDateTime: iso(o.placed),
+      shipmentDetails: { salutation: 'UNKNOWN', firstName: 'Sam', surname: `Klant ${o.orderId.slice(-4)}`, zipCode: '3511 AB', city: 'Utrecht', countryCode: 'NL', email: `${o.orderId}@verkopen.test.bol.com`, language: 'nl' },
+      billingDetails: { firstName: 'Sam', surname: `Klant ${o.orderId.slice(-4)}`, zipCode: '3511 AB', city: 'Utrecht', countryCode: 'NL', email: `${o.orderId}@verkopen.test.bol.com` },
+      orderItems: o.items.map((it, i) => ({
+        orderItemId: it.orderItemId,
+        cancellationRequest: it.cancellationRequest,
+        fulfilment: {
+          method: it.method,
+          distributionParty: it.method === 'FBB' ? 'BOL' : 'RETAILER',
+          latestDeliveryDate: iso(o.placed + 2 * DAY).slice(0, 10),
+          expiryDate: iso(o.placed + 5 * DAY).slice(0, 10),
+          timeFrameType: 'REGULAR',
+        },
+        offer: { offerId: it.offerId, reference: it.reference },
+        product: { ean: it.ean, title: it.title },
+        quantity: it.quantity,
+        quantityShipped: it.quantityShipped,
+        quantityCancelled: it.quantityCancelled,
+        unitPrice: i === 0 && this.badPrices.has(o.orderId) ? this.tooPrecise(it.unit, o.currency) : this.amount(it.unit, o.currency),
+        commission: this.amount(it.commission, o.currency),
+        additionalServices: [],
+        latestChangedDateTime: iso(it.changed),
+      })),
+    };
+    if (o.currency !== 'EUR') json.currency = o.currency;
+    return json;
+  }
+
+  // ── HTTP ──
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 30_000;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** The token endpoint; at bol `https://login.bol.com/token`. */
+  get tokenUrl(): string {
+    return `${this.url}/token`;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}, type = MEDIA_TYPE) => {
+      const text = body === undefined ? '' : JSON.stringify(body);
+      res.writeHead(status, { ...(text ? { 'content-type': type } : {}), ...headers });
+      res.end(text);
+    };
+    if (url.pathname === '/token' && req.method === 'POST') return this.token(req, url, raw, send);
+    if (url.pathname.startsWith('/__simulator/')) return this.inspect(url.pathname, (s, b) => send(s, b, {}, 'application/json'));
+
+    const route = this.route(req.method ?? 'GET', url.pathname);
+    const problem = (e: ProblemError, headers: Record<string, string> = {}) =>
+      send(e.status, { type: 'https://api.bol.com/problems', title: e.title, status: e.status, detail: e.detail, ...(e.violations ? { violations: e.violations } : {}) }, headers, PROBLEM_TYPE);
+    if (!route) return problem(new ProblemError(404, 'Not Found', `No endpoint ${req.method} ${url.pathname}`));
+    const stats = (this.stats[route.group] ??= { requests: 0, ok: 0, throttled: 0 });
+    stats.requests++;
+    let limitHeaders: Record<string, string> = {};
+    try {
+      const auth = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''));
+      const known = auth ? this.tokens.get(auth[1]) : undefined;
+      if (!known) throw new ProblemError(401, 'Unauthorized', 'Full authentication is required to access this resource: the bearer token is missing or unknown.');
+      if (known.expiresAt <= this.now()) throw new ProblemError(401, 'Unauthorized', 'The access token has expired.');
+      const accept = String(req.headers.accept ?? '');
+      if (!accept.includes(MEDIA_TYPE)) throw new ProblemError(406, 'Not Acceptable', `Accept must be ${MEDIA_TYPE}.`);
+      if (this.opts.throttling !== false) {
+        const key = `${known.clientId}/${route.group}`;
+        let bucket = this.buckets.get(key);
+        if (!bucket) {
+          const l = this.limit(route.group);
+          this.buckets.set(key, (bucket = new Bucket(l.limit, l.perSecond)));
+        }
+        if (!bucket.take()) {
+          stats.throttled++;
+          const wait = bucket.retryAfterSeconds();
+          return problem(new ProblemError(429, 'Too Many Requests', `Too many requests, retry in ${wait} seconds.`), { ...bucket.headers(), 'retry-after': String(wait) });
+        }
+        limitHeaders = bucket.headers();
+      }
+      const { status, body } = this.dispatch(route.group, route.params, url.searchParams, raw, req);
+      stats.ok++;
+      send(status, body, limitHeaders);
+    } catch (err) {
+      if (err instanceof ProblemError) return problem(err, limitHeaders);
+      return problem(new ProblemError(500, 'Internal Server Error', String((err as Error).message)), limitHeaders);
+    }
+  }
+
+  private token(req: http.IncomingMessage, url: URL, raw: string, send: (s: number, b: unknown, h?: Record<string, string>, t?: string) => void): void {
+    const json = 'application/json';
+    const form = new URLSearchParams(raw);
+    const grant = url.searchParams.get('grant_type') ?? form.get('grant_type');
+    if (grant !== 'client_credentials') return send(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${grant ?? '(none)'}` }, {}, json);
+    const basic = /^Basic (.+)$/.exec(String(req.headers.authorization ?? ''));
+    const [id, secret] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':') : [];
+    if (id !== this.clientId || secret !== this.clientSecret) return send(401, { error: 'invalid_client', error_description: 'Bad client credentials' }, {}, json);
+    const lifetime = this.opts.tokenLifetimeSeconds ?? TOKEN_LIFETIME_SECONDS;
+    const access = `eyJ.${randomUUID()}`;
+    this.tokens.set(access, { clientId: id, expiresAt: this.now() + lifetime * 1000 });
+    send(200, { access_token: access, token_type: 'Bearer', expires_in: lifetime, scope: 'RETAILER' }, {}, json);
+  }
+
+  private inspect(path: string, send: (s: number, b: unknown) => void): void {
+    if (path === '/__simulator/state') return send(200, { orders: this.orders.size, stats: this.stats });
+    if (path === '/__simulator/limits') return send(200, Object.fromEntries(Object.keys(RATE_LIMITS).map((g) => [g, this.limit(g)])));
+    if (path === '/__simulator/orders') return send(200, this.orderIds().map((id) => ({ orderId: id, latestChangedDateTime: this.latestChange(id), ...this.total(id) })));
+    if (path === '/__simulator/totals') {
+      const sums: Record<string, number> = {};
+      for (const id of this.orderIds()) {
+        const t = this.total(id)!;
+        sums[t.currency] = (sums[t.currency] ?? 0) + t.amount;
+      }
+      return send(200, sums);
+    }
+    send(404, { error: 'unknown inspection path' });
+  }
+
+  private route(method: string, path: string): { group: string; params: string[] } | undefined {
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && path === '/retailer/orders') return { group: 'orders:list', params: [] };
+    if (method === 'GET' && (m = /^\/retailer\/orders\/([^/]+)$/.exec(path))) return { group: 'orders:get', params: [decodeURIComponent(m[1])] };
+    if (method === 'POST' && path === '/retailer/shipments') return { group: 'shipments:create', params: [] };
+    if (method === 'GET' && (m = /^\/retailer\/process-status\/([^/]+)$/.exec(path))) return { group: 'process-status:get', params: [m[1]] };
+    return undefined;
+  }
+
+  private dispatch(group: string, params: string[], q: URLSearchParams, raw: string, req: http.IncomingMessage): { status: number; body: unknown } {
+    switch (group) {
+      case 'orders:list':
+        return { status: 200, body: this.list(q) };
+      case 'orders:get':
+        return { status: 200, body: this.orderJson(this.find(params[0])) };
+      case 'shipments:create':
+        if (!String(req.headers['content-type'] ?? '').includes(MEDIA_TYPE)) throw new ProblemError(415, 'Unsupported Media Type', `Content-Type must be ${MEDIA_TYPE}.`);
+        return { status: 202, body: this.ship(raw) };
+      case 'process-status:get': {
+        const p = this.processes.get(params[0]);
+        if (!p) throw new ProblemError(404, 'Not Found', `Process status ${params[0]} not found.`);
+        return { status: 200, body: p };
+      }
+    }
+    throw new ProblemError(404, 'Not Found', 'Resource not found');
+  }
+
+  private find(id: string): SimOrder {
+    const o = this.orders.get(id);
+    if (!o) throw new ProblemError(404, 'Not Found', `Order ${id} not found.`);
+    return o;
+  }
+
+  private list(q: URLSearchParams): Record<string, unknown> {
+    const violations: Array<{ name: string; reason: string }> = [];
+    const pageText = q.get('page') ?? '1';
+    const page = Number(pageText);
+    if (!/^\d+$/.test(pageText) || page < 1) violations.push({ name: 'page', reason: 'Must be greater than or equal to 1.' });
+    const method = q.get('fulfilment-method') ?? 'FBR';
+    if (!['FBR', 'FBB', 'ALL'].includes(method)) violations.push({ name: 'fulfilment-method', reason: 'Must be one of FBR, FBB, ALL.' });
+    const status = q.get('status') ?? 'OPEN';
+    if (!['OPEN', 'SHIPPED', 'ALL'].includes(status)) violations.push({ name: 'status', reason: 'Must be one of OPEN, SHIPPED, ALL.' });
+    const dateText = q.get('latest-change-date');
+    let day: number | undefined;
+    if (dateText !== null) {
+      day = /^\d{4}-\d{2}-\d{2}$/.test(dateText) ? Date.parse(`${dateText}T00:00:00Z`) : NaN;
+      if (Number.isNaN(day)) violations.push({ name: 'latest-change-date', reason: 'Must be a date as yyyy-MM-dd.' });
+      else if (day < this.now() - 92 * DAY) violations.push({ name: 'latest-change-date', reason: 'Must not be more than three months in the past.' });
+    }
+    const intervalText = q.get('change-interval-minute');
+    let interval: number | undefined;
+    if (intervalText !== null) {
+      interval = Number(intervalText);
+      if (!Number.isInteger(interval) || interval < 1 || interval > 60) violations.push({ name: 'change-interval-minute', reason: 'Must be between 1 and 60.' });
+    }
+    if (violations.length) throw new ProblemError(400, 'Bad Request', 'Request contains invalid value(s).', violations);
+    const now = this.now();
+    const matches: SimOrder[] = [];
+    for (const o of this.orders.values()) {
+      const items = o.items.filter((it) => method === 'ALL' || it.method === method);
+      if (!items.length) continue;
+      const open = items.some((it) => this.fulfilmentStatus(it) === 'OPEN');
+      const latest = Math.max(...items.map((it) => it.changed));
+      if (status === 'OPEN' && !open) continue;
+      if (status === 'SHIPPED' && !items.some((it) => it.quantityShipped > 0)) continue;
+      if (day !== undefined) {
+        if (!items.some((it) => it.changed >= day! && it.changed < day! + DAY)) continue;
+      } else if (!open && latest < now - 2 * DAY) continue;
+      if (interval !== undefined && latest < now - interval * 60_000) continue;
+      matches.push(o);
+    }
+    matches.sort((a, b) => b.placed - a.placed || (a.orderId < b.orderId ? 1 : -1));
+    const slice = matches.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+    return slice.length ? { orders: slice.map((o) => this.reducedJson(o)) } : {};
+  }
+
+  private ship(raw: string): Record<string, unknown> {
+    let body: any;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      throw new ProblemError(400, 'Bad Request', 'The request body is not valid JSON.');
+    }
+    const violations: Array<{ name: string; reason: string }> = [];
+    if (!Array.isArray(body?.orderItems) || !body.orderItems.length) violations.push({ name: 'orderItems', reason: 'Must not be empty.' });
+    if (body?.shipmentReference !== undefined && (typeof body.shipmentReference !== 'string' || body.shipmentReference.length > 100)) {
+      violations.push({ name: 'shipmentReference', reason: 'Must be text of at most 100 characters.' });
+    }
+    const t = body?.transport;
+    if (t !== undefined && (typeof t?.transporterCode !== 'string' || typeof t?.trackAndTrace !== 'string')) {
+      violations.push({ name: 'transport', reason: 'Needs transporterCode and trackAndTrace.' });
+    }
+    if (violations.length) throw new ProblemError(400, 'Bad Request', 'Request contains invalid value(s).', violations);
+    const id = String(++this.seq);
+    const createTimestamp = iso(this.now());
+    // Asynchronous at bol: the 202 means queued; the process status says what happened.
+    let outcome: { status: string; errorMessage?: string; entityId?: string } = { status: 'SUCCESS' };
+    const changes: Array<[SimOrder, SimItem, number]> = [];
+    for (const line of body.orderItems) {
+      const o = [...this.orders.values()].find((x) => x.items.some((it) => it.orderItemId === String(line?.orderItemId)));
+      const it = o?.items.find((x) => x.orderItemId === String(line?.orderItemId));
+      if (!o || !it) {
+        outcome = { status: 'FAILURE', errorMessage: `Order item ${line?.orderItemId} not found.` };
+        break;
+      }
+      const qty = line.quantity === undefined ? it.quantity - it.quantityShipped - it.quantityCancelled : Number(line.quantity);
+      if (!Number.isInteger(qty) || qty < 1 || it.quantityShipped + it.quantityCancelled + qty > it.quantity) {
+        outcome = { status: 'FAILURE', errorMessage: `Order item ${it.orderItemId} has no ${line.quantity ?? ''} open quantity to ship.`.replace('  ', ' ') };
+        break;
+      }
+      changes.push([o, it, qty]);
+    }
+    if (outcome.status === 'SUCCESS') {
+      for (const [o, it, qty] of changes) {
+        it.quantityShipped += qty;
+        it.changed = Math.max(this.now(), it.changed + 1000);
+        o.shipments.set(id, String(t?.trackAndTrace ?? ''));
+      }
+    }
+    const status = {
+      processStatusId: id,
+      entityId: String(body.orderItems[0]?.orderItemId ?? ''),
+      eventType: 'CREATE_SHIPMENT',
+      description: 'Create shipment.',
+      status: 'PENDING',
+      createTimestamp,
+      links: [{ rel: 'self', href: `${this.url}/retailer/process-status/${id}`, method: 'GET' }],
+    };
+    this.processes.set(id, { ...status, status: outcome.status, ...(outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}) });
+    return status;
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function randomLikeUuid(rnd: () => number): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(rnd() * 16).toString(16)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const orders = Number(arg('orders') ?? 200);
+  const days = Number(arg('days') ?? 14);
+  const sim = new BolSimulator({
+    port: Number(arg('port') ?? 18444),
+    orders,
+    rateMultiplier: Number(arg('speed') ?? 1),
+    seed: Number(arg('seed') ?? 7),
+    currencies: (arg('currencies') ?? 'EUR').split(',').filter(Boolean),
+    epoch: arg('epoch') ?? new Date(Date.now() - days * DAY).toISOString(),
+    orderSpacingMs: Math.max(1, Math.floor((days * DAY - 3_600_000) / Math.max(1, orders))),
+  });
+  void sim.start().then((url) => {
+    console.log(`bol.com Retailer API v10 simulator listening on ${url} (token endpoint ${sim.tokenUrl})`);
+    console.log(`client id ${sim.clientId}, client secret ${sim.clientSecret}`);
+  });
+  const stop = () => void sim.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
