@@ -346,6 +346,26 @@ export class AmazonClient {
     await this.call('confirmShipment', { method: 'POST', url: `/orders/v0/orders/${encodeURIComponent(orderId)}/shipmentConfirmation`, body });
   }
 
+  /**
+   * getListingsItem for one marketplace (`summaries` and `fulfillmentAvailability`), or undefined
+   * when the seller has no listing for the SKU (404).
+   */
+  async getListingsItem(sellerId: string, sku: string, marketplaceId: string): Promise<
+    { sku: string; summaries?: Array<{ marketplaceId: string; productType?: string }>; fulfillmentAvailability?: Array<{ fulfillmentChannelCode: string; quantity?: number }> } | undefined
+  > {
+    try {
+      const res = await this.call('getListingsItem', {
+        method: 'GET',
+        url: `/listings/2021-08-01/items/${encodeURIComponent(sellerId)}/${encodeURIComponent(sku)}`,
+        query: { marketplaceIds: marketplaceId, includedData: 'summaries,fulfillmentAvailability' },
+      });
+      return res.body;
+    } catch (err) {
+      if (err instanceof ConnectorError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** patchListingsItem setting `fulfillment_availability` (the quantity Amazon may sell). */
   async setQuantity(args: {
     sellerId: string;

@@ -18,7 +18,14 @@
  *   line total (unit × QuantityOrdered). Money amounts are decimal strings.
  * - Listings Items 2021-08-01: `PATCH /listings/2021-08-01/items/{sellerId}/{sku}` (patchListingsItem)
  *   for `/attributes/fulfillment_availability`: `ACCEPTED` and applied after `listingDelayMs`;
- *   `mode=VALIDATION_PREVIEW` answers `VALID`/`INVALID` with issues and changes nothing.
+ *   `mode=VALIDATION_PREVIEW` answers `VALID`/`INVALID` with issues and changes nothing. The seller
+ *   lists the demo catalogue's SKUs (plus `listingSkus`, or `addListing(sku)`); a patch of a SKU it
+ *   does not list is `INVALID` with an ERROR issue (code `NOT_FOUND`, inferred: the contract notes
+ *   do not say). `GET` of the same path (getListingsItem, `includedData` `summaries`,
+ *   `fulfillmentAvailability`) answers `{ sku, summaries: [{ marketplaceId, productType, … }],
+ *   fulfillmentAvailability: [{ fulfillmentChannelCode, quantity }] }`, or 404 `NOT_FOUND`.
+ * - confirmShipment of an order already fully shipped under another packageReferenceId is 400
+ *   `InvalidInput` "… has already been shipped" (the same package again stays a harmless 204).
  * - Per-operation token buckets with Amazon's published rate and burst (rates multiplied by
  *   `rateMultiplier` so tests run fast; bursts unchanged), per application (client id). An empty
  *   bucket answers 429 with the observed `QuotaExceeded` body and only `x-amzn-RequestId`, no
@@ -37,7 +44,7 @@ import { seededRandom as seeded } from '../sim/random';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { catalogItem } from '../sim/catalog';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
 import { currencyExponent, fromMinor } from '../model/money';
 
 // ─────────────────────────────────────────── contract data ───────────────────────────────────────
@@ -48,6 +55,7 @@ export const USAGE_PLANS: Record<string, { rate: number; burst: number }> = {
   getOrder: { rate: 0.5, burst: 30 },
   getOrderItems: { rate: 0.5, burst: 30 },
   confirmShipment: { rate: 2, burst: 10 },
+  getListingsItem: { rate: 5, burst: 10 },
   patchListingsItem: { rate: 5, burst: 5 },
 };
 
@@ -147,6 +155,8 @@ export interface AmazonSimulatorOptions {
   now?: () => number;
   tokenLifetimeSeconds?: number;
   listingDelayMs?: number;
+  /** SKUs the seller lists besides the demo catalogue (patchListingsItem refuses others). */
+  listingSkus?: string[];
   sellerId?: string;
   clientId?: string;
   clientSecret?: string;
@@ -210,6 +220,9 @@ export class AmazonSimulator {
   private tokens = new Map<string, { clientId: string; expiresAt: number }>();
   private buckets = new Map<string, Bucket>();
   private listings = new Map<string, { quantity: number; updatedAt: number }>();
+  /** SKUs the seller has listings for. */
+  private readonly listed = new Set<string>();
+  private readonly drainBeforeNext = new Set<string>();
   private timers = new Set<NodeJS.Timeout>();
   private seq = 0;
   stats: Record<string, OperationStats> = {};
@@ -225,6 +238,8 @@ export class AmazonSimulator {
     this.clientSecret = opts.clientSecret ?? 'tillwire-demo-secret';
     this.refreshToken = opts.refreshToken ?? 'Atzr|tillwire-demo-refresh-token';
     this.now = opts.now ?? Date.now;
+    for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.listed.add(catalogItem(i).sku);
+    for (const sku of opts.listingSkus ?? []) this.listed.add(sku);
     this.reset();
   }
 
@@ -351,6 +366,19 @@ export class AmazonSimulator {
     if (!o) throw new Error(`no order ${id}`);
     o.OrderStatus = status;
     this.touch(o);
+  }
+
+  /** Lists a SKU for the seller (patchListingsItem then accepts it). */
+  addListing(sku: string): void {
+    this.listed.add(sku);
+  }
+
+  /**
+   * Other calls of the application use an operation's bucket up just before its next request:
+   * that request finds it empty (429), however long it takes to arrive; it refills as usual after.
+   */
+  exhaust(operation: string, clientId = this.clientId): void {
+    this.drainBeforeNext.add(`${clientId}/${operation}`);
   }
 
   /** Quantity set for a SKU in a marketplace through patchListingsItem, once applied. */
@@ -511,6 +539,10 @@ export class AmazonSimulator {
         const key = `${known.clientId}/${operation}`;
         let bucket = this.buckets.get(key);
         if (!bucket) this.buckets.set(key, (bucket = new Bucket(plan.rate, plan.burst)));
+        if (this.drainBeforeNext.delete(key)) {
+          bucket.take();
+          bucket.tokens = 0;
+        }
         if (!bucket.take()) {
           stats.throttled++;
           record(429);
@@ -559,6 +591,9 @@ export class AmazonSimulator {
     if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)$/.exec(path))) return { operation: 'getOrder', params: [m[1]] };
     if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)\/orderItems$/.exec(path))) return { operation: 'getOrderItems', params: [m[1]] };
     if (method === 'POST' && (m = /^\/orders\/v0\/orders\/([^/]+)\/shipmentConfirmation$/.exec(path))) return { operation: 'confirmShipment', params: [m[1]] };
+    if (method === 'GET' && (m = /^\/listings\/2021-08-01\/items\/([^/]+)\/([^/]+)$/.exec(path))) {
+      return { operation: 'getListingsItem', params: [decodeURIComponent(m[1]), decodeURIComponent(m[2])] };
+    }
     if (method === 'PATCH' && (m = /^\/listings\/2021-08-01\/items\/([^/]+)\/([^/]+)$/.exec(path))) {
       return { operation: 'patchListingsItem', params: [decodeURIComponent(m[1]), decodeURIComponent(m[2])] };
     }
@@ -580,6 +615,8 @@ export class AmazonSimulator {
         return { status: 204, body: undefined };
       case 'patchListingsItem':
         return { status: 200, body: this.patchListingsItem(params[0], params[1], q, parseBody(raw)) };
+      case 'getListingsItem':
+        return { status: 200, body: this.getListingsItem(params[0], params[1], q) };
     }
     throw new ApiError(404, 'NotFound', 'Resource not found');
   }
@@ -684,6 +721,7 @@ export class AmazonSimulator {
       throw new ApiError(400, 'InvalidInput', 'packageDetail needs packageReferenceId, carrierCode, trackingNumber, shipDate and orderItems');
     }
     if (o.packages.has(pkg.packageReferenceId)) return; // the same package again: already confirmed
+    if (o.OrderStatus === 'Shipped') throw new ApiError(400, 'InvalidInput', `Order ${id} has already been shipped`);
     if (o.OrderStatus === 'Pending' || o.OrderStatus === 'Canceled') throw new ApiError(400, 'InvalidInput', `Order ${id} is ${o.OrderStatus} and cannot be shipped`);
     const changes: Array<[SimItem, number]> = [];
     for (const line of pkg.orderItems) {
@@ -721,6 +759,9 @@ export class AmazonSimulator {
       else if (!Number.isInteger(v.quantity) || v.quantity < 0) issue("'quantity' must be a whole number of 0 or more", ['fulfillment_availability']);
       else quantity = v.quantity;
     }
+    if (!this.listed.has(sku)) {
+      issues.push({ code: 'NOT_FOUND', message: `The SKU '${sku}' is not listed by seller ${sellerId}; a patch needs an existing listing.`, severity: 'ERROR', attributeNames: [], categories: [] });
+    }
     const submissionId = randomUUID().replace(/-/g, '');
     if (q.get('mode') === 'VALIDATION_PREVIEW') return { sku, status: issues.length ? 'INVALID' : 'VALID', submissionId, issues };
     if (issues.length) return { sku, status: 'INVALID', submissionId, issues };
@@ -739,6 +780,26 @@ export class AmazonSimulator {
       }
     }
     return { sku, status: 'ACCEPTED', submissionId, issues: [] };
+  }
+
+  private getListingsItem(sellerId: string, sku: string, q: URLSearchParams): Record<string, any> {
+    if (sellerId !== this.sellerId) throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', `Seller ${sellerId} is not authorised`);
+    const marketplaceIds = (q.get('marketplaceIds') ?? '').split(',').filter(Boolean);
+    if (marketplaceIds.length !== 1) throw new ApiError(400, 'InvalidInput', 'marketplaceIds must hold exactly one marketplace id');
+    const mp = marketplaceIds[0];
+    if (!marketplaceById(mp)) throw new ApiError(400, 'InvalidInput', `Invalid marketplaceIds value: ${mp}`);
+    if (!this.listed.has(sku)) throw new ApiError(404, 'NOT_FOUND', `Requested item '${sku}' not found for seller ${sellerId}`);
+    const included = (q.get('includedData') ?? 'summaries').split(',').filter(Boolean);
+    const out: Record<string, any> = { sku };
+    if (included.includes('summaries')) {
+      const index = Number(/^SKU-(\d+)$/.exec(sku)?.[1] ?? 0) - 1;
+      out.summaries = [{ marketplaceId: mp, asin: `B0${String(Math.max(0, index)).padStart(8, '0')}`, productType: 'PRODUCT', conditionType: 'new_new', status: ['BUYABLE'], itemName: index >= 0 ? catalogItem(index).name : sku }];
+    }
+    if (included.includes('fulfillmentAvailability')) {
+      const l = this.listings.get(`${mp}/${sku}`);
+      out.fulfillmentAvailability = l ? [{ fulfillmentChannelCode: 'DEFAULT', quantity: l.quantity }] : [];
+    }
+    return out;
   }
 
   snapshot(): Record<string, unknown> {

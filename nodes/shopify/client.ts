@@ -119,6 +119,15 @@ export const FULFILLMENT_CREATE = `mutation TillwireFulfil($fulfillment: Fulfill
   fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id status trackingInfo { company number url } } userErrors { field message } }
 }`;
 
+export const ORDER_SHIPPING_STATE_QUERY = `query TillwireOrderShipping($id: ID!) {
+  order(id: $id) { id cancelledAt fulfillmentOrders(first: 10) { nodes { id status } }
+    fulfillments(first: 50) { id status trackingInfo { company number url } } }
+}`;
+
+export const INVENTORY_ITEM_BY_SKU = `query TillwireInventoryItem($query: String!) {
+  inventoryItems(first: 2, query: $query) { nodes { id sku } }
+}`;
+
 export const INVENTORY_SET = `mutation TillwireInventorySet($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
     inventoryAdjustmentGroup { id reason referenceDocumentUri changes { name delta quantityAfterChange } }
@@ -158,11 +167,15 @@ export class ShopifyClient {
   }
 
   /** Runs one GraphQL operation with cost pacing; rejects with a ConnectorError on GraphQL errors. */
-  async graphql<T = any>(operation: string, query: string, variables: Record<string, unknown> = {}, options: { maxAttempts?: number } = {}): Promise<GraphQLResult<T>> {
+  async graphql<T = any>(operation: string, query: string, variables: Record<string, unknown> = {}, options: { maxAttempts?: number; onThrottle?: ShopifyClientOptions['onThrottle'] } = {}): Promise<GraphQLResult<T>> {
+    const onThrottle = (info: { operation: string; waitMs: number; throttled: boolean }) => {
+      this.opts.onThrottle?.(info);
+      options.onThrottle?.(info);
+    };
     const maxThrottle = this.opts.maxThrottleRetries ?? 10;
     for (let throttles = 0; ; throttles++) {
       const cost = this.lastCost.get(operation);
-      if (cost !== undefined) await this.governor.reserve(cost, (waitMs) => this.opts.onThrottle?.({ operation, waitMs, throttled: false }));
+      if (cost !== undefined) await this.governor.reserve(cost, (waitMs) => onThrottle({ operation, waitMs, throttled: false }));
       const res = await this.http.request({ operation, method: 'POST', url: `/admin/api/${this.opts.apiVersion}/graphql.json`, body: { query, variables }, maxAttempts: options.maxAttempts });
       const body = res.body ?? {};
       const c = body.extensions?.cost;
@@ -177,7 +190,7 @@ export class ShopifyClient {
           throw new ConnectorError('shopify', operation, `THROTTLED ${throttles + 1} times`, { status: res.status, retryable: true, providerCode: 'THROTTLED', providerMessage: errors[0]?.message });
         }
         // The next loop reserves the requested cost, waiting for the bucket to restore.
-        if (c?.throttleStatus) this.opts.onThrottle?.({ operation, waitMs: Math.max(0, ((c.requestedQueryCost - c.throttleStatus.currentlyAvailable) / c.throttleStatus.restoreRate) * 1000), throttled: true });
+        if (c?.throttleStatus) onThrottle({ operation, waitMs: Math.max(0, ((c.requestedQueryCost - c.throttleStatus.currentlyAvailable) / c.throttleStatus.restoreRate) * 1000), throttled: true });
         continue;
       }
       if (errors.length || body.data === undefined) {
@@ -215,9 +228,43 @@ export class ShopifyClient {
     return { alreadyFulfilled: false as const, fulfillment: r.fulfillment };
   }
 
+  /**
+   * Sends one shipment as a fulfilment of every open fulfilment order of a Shopify order, once:
+   * a fulfilment already carrying the tracking number means it was sent before (`already-sent`),
+   * an order with nothing open left is `already-fulfilled`. The create is sent once (a lost answer
+   * is resolved by looking the order up again, which finds the tracking number).
+   */
+  async fulfilShipment(orderId: string, tracking: { company?: string; number?: string; url?: string }, notifyCustomer = false, onThrottle?: ShopifyClientOptions['onThrottle']) {
+    const gid = orderId.startsWith('gid://') ? orderId : `gid://shopify/Order/${orderId}`;
+    const { data } = await this.graphql('order.fulfillmentOrders', ORDER_SHIPPING_STATE_QUERY, { id: gid }, { onThrottle });
+    const order = data.order;
+    if (!order) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found in the shop`, { retryable: false, status: 404, providerCode: 'NotFound' });
+    const fulfillments: any[] = order.fulfillments ?? [];
+    if (tracking.number) {
+      const same = fulfillments.find((f) => (f.trackingInfo ?? []).some((t: any) => t?.number === tracking.number));
+      if (same) return { outcome: 'already-sent' as const, fulfillment: same, orderId: gid };
+    }
+    if (order.cancelledAt) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} is cancelled and cannot be fulfilled`, { retryable: false, status: 422, providerCode: 'OrderCancelled' });
+    const open = (order.fulfillmentOrders?.nodes ?? []).filter((f: any) => f.status === 'OPEN' || f.status === 'IN_PROGRESS');
+    if (!open.length) return { outcome: 'already-fulfilled' as const, fulfillment: null, orderId: gid };
+    const fulfillment: Record<string, unknown> = { lineItemsByFulfillmentOrder: open.map((f: any) => ({ fulfillmentOrderId: f.id })), notifyCustomer };
+    if (tracking.number) fulfillment.trackingInfo = Object.fromEntries(Object.entries(tracking).filter(([, v]) => v));
+    const { data: out } = await this.graphql('fulfillmentCreate', FULFILLMENT_CREATE, { fulfillment }, { maxAttempts: 1, onThrottle });
+    const r = out.fulfillmentCreate;
+    if (r.userErrors?.length) throw new ConnectorError('shopify', 'fulfillmentCreate', r.userErrors.map((e: any) => e.message).join('; '), { retryable: false, status: 422, body: r.userErrors });
+    return { outcome: 'sent' as const, fulfillment: r.fulfillment, orderId: gid };
+  }
+
+  /** The inventory item of a SKU (exact match), or undefined when the shop has none. */
+  async inventoryItemBySku(sku: string, onThrottle?: ShopifyClientOptions['onThrottle']): Promise<string | undefined> {
+    const { data } = await this.graphql('inventoryItems', INVENTORY_ITEM_BY_SKU, { query: `sku:'${sku.replace(/'/g, "\\'")}'` }, { onThrottle });
+    const hit = (data.inventoryItems?.nodes ?? []).find((n: any) => n?.sku === sku);
+    return hit?.id;
+  }
+
   /** `inventorySetQuantities` with an idempotency key: a retry with the same key never applies twice. */
-  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; ignoreCompareQuantity?: boolean; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; compareQuantity?: number | null }> }, idempotencyKey: string) {
-    const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey });
+  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; ignoreCompareQuantity?: boolean; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; compareQuantity?: number | null }> }, idempotencyKey: string, onThrottle?: ShopifyClientOptions['onThrottle']) {
+    const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey }, { onThrottle });
     const r = data.inventorySetQuantities;
     if (r.userErrors?.length) {
       const code = r.userErrors[0].code;

@@ -6,7 +6,10 @@
  * - GraphQL `POST /admin/api/<version>/graphql.json`. The simulator interprets the operations
  *   Tillwire sends, not arbitrary GraphQL: `orders(first, after, query: "updated_at:>'…'",
  *   sortKey)` (Relay cursor pagination, `edges{cursor node}` + `pageInfo`), `order(id:)`,
- *   `fulfillmentCreate(fulfillment:)`, `inventorySetQuantities(input:) @idempotent(key:)`.
+ *   `fulfillmentCreate(fulfillment:)`, `inventorySetQuantities(input:) @idempotent(key:)`,
+ *   `inventoryItems(first, query: "sku:'…'")` (the SKU → inventory item lookup). `order(id:)`
+ *   carries the order's `fulfillments` with their `trackingInfo` (those made through
+ *   `fulfillmentCreate`).
  *   Orders come back with a fixed field set whatever the selection set (see `toGraphQLOrder`).
  * - Calculated query cost: `orders` requests `2 + first × orderCost`, costs `2 + returned ×
  *   orderCost`; mutations 10. A leaky bucket per shop (`maximumAvailable`, `restoreRate` points/s,
@@ -14,6 +17,10 @@
  *   and reported on every answer as `extensions.cost.throttleStatus`. When the bucket holds less
  *   than the requested cost the answer is HTTP 200 `errors:[{message:"Throttled",
  *   extensions:{code:"THROTTLED"}}]` and nothing is charged.
+ * - Inventory items: one per demo catalogue SKU (`gid://shopify/InventoryItem/<n>` for SKU-000n),
+ *   more through `addInventoryItem(sku)`; locations `gid://shopify/Location/1` and `/2` (option
+ *   `locations`). `inventorySetQuantities` answers `INVALID_INVENTORY_ITEM` / `INVALID_LOCATION`
+ *   for ids it does not know.
  * - `inventorySetQuantities`: name `available|on_hand`, `reason` required, `compareQuantity`
  *   checked unless `ignoreCompareQuantity` (`COMPARE_QUANTITY_STALE`); `@idempotent(key:)` replays
  *   the first result for the same input (no second apply) and answers
@@ -37,7 +44,7 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { catalogItem } from '../sim/catalog';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../model/money';
 import { hmacSha256Base64 } from '../runtime/webhook';
 import { seededRandom } from '../sim/random';
@@ -66,6 +73,8 @@ export interface ShopifySimulatorOptions {
   webhooks?: WebhookSwitches;
   /** Timestamp of the first generated order (ms); later ones are a minute apart. */
   baseTime?: number;
+  /** Location gids inventory may be set at (default Location/1 and Location/2). */
+  locations?: string[];
   now?: () => number;
 }
 
@@ -122,6 +131,13 @@ export class ShopifySimulator {
   /** Events never sent (dropRate). */
   readonly dropped: Array<{ eventId: string; topic: string }> = [];
   readonly inventory = new Map<string, number>();
+  /** SKU → inventory item gid (the demo catalogue; add more with `addInventoryItem`). */
+  readonly inventoryItems = new Map<string, string>();
+  readonly locations: string[];
+  /** Every inventory adjustment group applied (an idempotent replay adds none). */
+  readonly adjustmentGroups: Array<{ id: string; reason: string; referenceDocumentUri: string | null; changes: any[] }> = [];
+  /** Fulfilments made through fulfillmentCreate, per order id. */
+  readonly fulfillments = new Map<number, Array<{ id: string; status: string; createdAt: string; trackingInfo: Array<{ company: string | null; number: string; url: string | null }> }>>();
 
   private server?: http.Server;
   private port: number;
@@ -139,6 +155,7 @@ export class ShopifySimulator {
   private readonly inflight = new Set<Promise<void>>();
   private readonly idempotency = new Map<string, { input: string; result: unknown }>();
   private fulfillmentSeq = 1;
+  private drainBeforeNext = false;
 
   constructor(opts: ShopifySimulatorOptions = {}) {
     this.port = opts.port ?? 0;
@@ -153,6 +170,8 @@ export class ShopifySimulator {
     this.baseTime = opts.baseTime ?? Date.parse('2025-03-01T00:00:00Z');
     this.webhooks = { duplicates: 1, outOfOrder: false, dropRate: 0, badSignatureRate: 0, maxRetries: 8, retryDelayMs: 5, ...opts.webhooks };
     this.bucket = { available: this.maximumAvailable, at: performance.now() };
+    this.locations = opts.locations ?? ['gid://shopify/Location/1', 'gid://shopify/Location/2'];
+    for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.inventoryItems.set(catalogItem(i).sku, `gid://shopify/InventoryItem/${i + 1}`);
     for (let i = 0; i < (opts.orders ?? 0); i++) this.add(this.generate(this.nextIndex++, this.baseTime + i * 60_000));
   }
 
@@ -175,6 +194,21 @@ export class ShopifySimulator {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = undefined;
+  }
+
+  /** Adds an inventory item for a SKU (returns its gid; the existing one if the SKU has one). */
+  addInventoryItem(sku: string): string {
+    let id = this.inventoryItems.get(sku);
+    if (!id) this.inventoryItems.set(sku, (id = `gid://shopify/InventoryItem/${900_000 + this.inventoryItems.size + 1}`));
+    return id;
+  }
+
+  /**
+   * Another app on the shop uses the calculated-cost bucket up just before the next GraphQL call:
+   * that call finds it empty (THROTTLED), however long it takes to arrive; it restores as usual after.
+   */
+  exhaustCostBucket(): void {
+    this.drainBeforeNext = true;
   }
 
   // ─────────────────────────────────────────── orders ───────────────────────────────────────────
@@ -552,7 +586,18 @@ export class ShopifySimulator {
       if (at) scope = query.slice(at.index);
       return !!at;
     };
-    if (call('inventorySetQuantities')) {
+    if (call('inventoryItems')) {
+      const first = Number(arg('first') ?? 50);
+      if (!(first >= 1 && first <= 250)) throw new Error('first must be between 1 and 250');
+      requested = 2 + first;
+      run = () => {
+        const search = String(arg('query') ?? '');
+        const mm = /\bsku:\s*(?:'([^']*)'|"([^"]*)"|(\S+))/.exec(search);
+        const sku = mm ? (mm[1] ?? mm[2] ?? mm[3]) : undefined;
+        const found = [...this.inventoryItems.entries()].filter(([s]) => sku === undefined || s === sku).slice(0, first);
+        return { data: { inventoryItems: { nodes: found.map(([s, id]) => ({ id, sku: s, tracked: true })) } }, actual: 2 + found.length };
+      };
+    } else if (call('inventorySetQuantities')) {
       requested = 10;
       run = () => ({ data: { inventorySetQuantities: this.setQuantities(arg('input'), this.idempotencyKey(query, vars), version) }, actual: 10 });
     } else if (call('fulfillmentCreate')) {
@@ -571,10 +616,15 @@ export class ShopifySimulator {
       run = () => {
         const id = Number(String(arg('id') ?? '').replace(/^gid:\/\/shopify\/Order\//, ''));
         const o = this.orders.get(id);
-        return { data: { order: o ? toGraphQLOrder(o) : null }, actual: o ? 1 + this.orderCost : 1 };
+        return { data: { order: o ? { ...toGraphQLOrder(o), fulfillments: structuredClone(this.fulfillments.get(o.id) ?? []) } : null }, actual: o ? 1 + this.orderCost : 1 };
       };
     } else {
       throw new Error('the simulator does not know this operation');
+    }
+    if (this.drainBeforeNext) {
+      this.drainBeforeNext = false;
+      this.throttleStatus();
+      this.bucket.available = 0;
     }
     const before = this.throttleStatus();
     if (before.currentlyAvailable < requested) {
@@ -639,6 +689,12 @@ export class ShopifySimulator {
       if (!input || !Array.isArray(input.quantities)) return userError('INVALID', ['input', 'quantities'], 'quantities is required');
       if (input.name !== 'available' && input.name !== 'on_hand') return userError('INVALID_NAME', ['input', 'name'], 'name must be available or on_hand');
       if (!input.reason) return userError('INVALID_REASON', ['input', 'reason'], 'reason is required');
+      const knownItems = new Set(this.inventoryItems.values());
+      for (const [i, q] of input.quantities.entries()) {
+        if (!knownItems.has(q.inventoryItemId)) return userError('INVALID_INVENTORY_ITEM', ['input', 'quantities', String(i), 'inventoryItemId'], `The specified inventory item could not be found (${q.inventoryItemId}).`);
+        if (!this.locations.includes(q.locationId)) return userError('INVALID_LOCATION', ['input', 'quantities', String(i), 'locationId'], `The specified location could not be found (${q.locationId}).`);
+        if (!Number.isInteger(q.quantity)) return userError('INVALID_QUANTITY', ['input', 'quantities', String(i), 'quantity'], 'quantity must be an integer');
+      }
       for (const [i, q] of input.quantities.entries()) {
         const k = `${q.inventoryItemId}|${q.locationId}|${input.name}`;
         const current = this.inventory.get(k) ?? 0;
@@ -651,7 +707,9 @@ export class ShopifySimulator {
         this.inventory.set(k, q.quantity);
         return { name: input.name, delta, quantityAfterChange: q.quantity, item: { id: q.inventoryItemId }, location: { id: q.locationId } };
       });
-      return { inventoryAdjustmentGroup: { id: `gid://shopify/InventoryAdjustmentGroup/${this.fulfillmentSeq++}`, reason: input.reason, referenceDocumentUri: input.referenceDocumentUri ?? null, changes }, userErrors: [] };
+      const group = { id: `gid://shopify/InventoryAdjustmentGroup/${this.fulfillmentSeq++}`, reason: input.reason, referenceDocumentUri: input.referenceDocumentUri ?? null, changes };
+      this.adjustmentGroups.push(structuredClone(group));
+      return { inventoryAdjustmentGroup: group, userErrors: [] };
     })();
     if (key) this.idempotency.set(key, { input: inputText, result: structuredClone(result) });
     return result;
@@ -672,7 +730,13 @@ export class ShopifySimulator {
       this.emit('orders/updated', o);
     }
     const t = input.trackingInfo ?? {};
-    return { fulfillment: { id: `gid://shopify/Fulfillment/${fid}`, status: 'SUCCESS', trackingInfo: t.number ? [{ company: t.company ?? null, number: t.number, url: t.url ?? null }] : [] }, userErrors: [] };
+    const fulfillment = { id: `gid://shopify/Fulfillment/${fid}`, status: 'SUCCESS', createdAt: stamp(this.now()), trackingInfo: t.number ? [{ company: t.company ?? null, number: String(t.number), url: t.url ?? null }] : [] };
+    for (const o of orders as RestOrder[]) {
+      const list = this.fulfillments.get(o.id) ?? [];
+      list.push(structuredClone(fulfillment));
+      this.fulfillments.set(o.id, list);
+    }
+    return { fulfillment: { id: fulfillment.id, status: fulfillment.status, trackingInfo: fulfillment.trackingInfo }, userErrors: [] };
   }
 }
 

@@ -4,7 +4,7 @@
  * 429 `RATE_LIMITED` treated as retryable (Square sends no Retry-After, so the backoff and the
  * shared TokenBucket's penalty decide the wait).
  */
-import { Governor, HttpClient, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
+import { Governor, HttpClient, HttpRequest, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
 import { DEFAULT_SQUARE_VERSION } from './types';
 import type { SqError, SqOrder, SqSearchOrdersQuery, SqSearchOrdersRequest, SqSearchOrdersResponse } from './types';
 
@@ -78,6 +78,27 @@ export class SquareClient {
   async searchOrders(req: SqSearchOrdersRequest): Promise<SqSearchOrdersResponse> {
     const res = await this.http.request({ operation: 'SearchOrders', method: 'POST', url: '/v2/orders/search', body: req });
     return res.body as SqSearchOrdersResponse;
+  }
+
+  /** The ITEM_VARIATION catalog objects whose SKU is exactly `sku` (SearchCatalogObjects). */
+  async findVariationsBySku(sku: string, onRetry?: HttpRequest['onRetry']): Promise<Array<{ id: string; item_variation_data?: { sku?: string; item_id?: string; name?: string } }>> {
+    const res = await this.http.request({
+      operation: 'SearchCatalogObjects',
+      method: 'POST',
+      url: '/v2/catalog/search',
+      body: { object_types: ['ITEM_VARIATION'], query: { exact_query: { attribute_name: 'sku', attribute_value: sku } }, limit: 10 },
+      onRetry,
+    });
+    return ((res.body as { objects?: any[] })?.objects ?? []).filter((o) => o?.type === 'ITEM_VARIATION' && !o.is_deleted && o.item_variation_data?.sku === sku);
+  }
+
+  /**
+   * BatchChangeInventory. Safe to retry: the idempotency key makes Square answer a repeat with the
+   * first answer and apply nothing again.
+   */
+  async batchChangeInventory(body: { idempotency_key: string; changes: Array<Record<string, unknown>>; ignore_unchanged_counts?: boolean }, onRetry?: HttpRequest['onRetry']): Promise<{ counts?: Array<Record<string, any>>; changes?: Array<Record<string, any>> }> {
+    const res = await this.http.request({ operation: 'BatchChangeInventory', method: 'POST', url: '/v2/inventory/changes/batch-create', body, onRetry });
+    return res.body ?? {};
   }
 
   /**

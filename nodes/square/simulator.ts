@@ -11,7 +11,17 @@
  *   price them (line discounts and taxes, additive or inclusive, order-scoped ones spread over lines).
  * - Returns: a return order with `returns`, `return_amounts`, `net_amounts` and its `refunds`;
  *   RefundPayment (POST /v2/refunds, idempotency key required).
+ * - Catalog: one ITEM_VARIATION per demo catalogue SKU (id `catalogObjectId(sku)`, more through
+ *   `addCatalogVariation`), found by SearchCatalogObjects (`POST /v2/catalog/search`,
+ *   `object_types` + `exact_query` on `sku` or `name`, `limit`/`cursor`).
+ * - Inventory: BatchChangeInventory (`POST /v2/inventory/changes/batch-create`, idempotency key
+ *   required, 1–100 changes, PHYSICAL_COUNT and ADJUSTMENT, decimal-string quantities of at most 5
+ *   decimals, known catalog object and location, `occurred_at` required; changes are applied in
+ *   `occurred_at` order whatever order they arrive in; `ignore_unchanged_counts` (default true)
+ *   drops a physical count equal to the current one) answering `{ counts, changes }`;
+ *   BatchRetrieveInventoryCounts (`POST /v2/inventory/counts/batch-retrieve`).
  * - 429 `RATE_LIMITED` (no Retry-After) above a configurable token bucket per access token.
+ *   `refuseNext(n)` answers the next n requests 429 whatever the bucket holds (tests).
  * - Webhooks signed with base64 HMAC-SHA256(signature key, notification URL + raw body), retried
  *   with the same event_id and `square-retry-number`/`square-retry-reason`; switches for duplicate,
  *   out-of-order and dropped deliveries and for bad signatures or tampered bodies.
@@ -20,7 +30,7 @@
  */
 import http from 'node:http';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { catalogItem } from '../sim/catalog';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
 import { DEFAULT_SQUARE_VERSION } from './types';
 import type {
   SqDiscount,
@@ -169,6 +179,10 @@ export class SquareSimulator {
   readonly stats = { requests: 0, rateLimited: 0, searches: 0, retrieves: 0, webhookAttempts: 0, webhookAcked: 0 };
   webhook: NonNullable<SquareSimulatorOptions['webhook']>;
   private readonly idempotency = new Map<string, { hash: string; status: number; body: unknown }>();
+  /** SKU → ITEM_VARIATION catalog object. */
+  readonly catalog = new Map<string, { id: string; item_id: string; name: string; sku: string; price: number }>();
+  /** Every inventory change recorded by BatchChangeInventory, in arrival order. */
+  readonly inventoryChanges: Array<Record<string, any>> = [];
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
   private readonly pending: SqWebhookEvent[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -176,6 +190,7 @@ export class SquareSimulator {
   private readonly random: () => number;
   private readonly now: () => number;
   private lastStamp = 0;
+  private refusals = 0;
   private counter = 0;
   private server?: http.Server;
   private stopped = false;
@@ -187,6 +202,16 @@ export class SquareSimulator {
     this.webhook = { signatureKey: 'sq-sim-signature-key', ...opts.webhook };
     this.random = rng(opts.seed ?? 7);
     this.now = opts.now ?? Date.now;
+    for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.addCatalogVariation(catalogItem(i).sku, catalogItem(i).name, catalogItem(i).unitPrice);
+  }
+
+  /** Adds an ITEM_VARIATION for a SKU (the existing one if the SKU has one); returns its id. */
+  addCatalogVariation(sku: string, name = sku, price = 0): string {
+    const existing = this.catalog.get(sku);
+    if (existing) return existing.id;
+    const id = SquareSimulator.catalogObjectId(sku);
+    this.catalog.set(sku, { id, item_id: `ITEM${id.slice(3)}`, name, sku, price });
+    return id;
   }
 
   // ─────────────────────────────────────────── server ───────────────────────────────────────────
@@ -245,7 +270,8 @@ export class SquareSimulator {
       const token = /^Bearer (.+)$/.exec(auth)?.[1];
       if (token !== this.accessToken) throw err(401, 'AUTHENTICATION_ERROR', 'UNAUTHORIZED', 'The `Authorization` http header of your request was incorrect or missing a valid Bearer token.');
       if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) throw invalid('API_VERSION_INCOMPATIBLE', `Square-Version '${version}' is not a valid version`);
-      if (!this.allow(token)) {
+      if (this.refusals > 0 || !this.allow(token)) {
+        if (this.refusals > 0) this.refusals--;
         this.stats.rateLimited++;
         throw err(429, 'RATE_LIMIT_ERROR', 'RATE_LIMITED', 'Rate limited; back off and retry.');
       }
@@ -272,6 +298,11 @@ export class SquareSimulator {
           return send(200, this.idempotent(`update:${id}`, body.idempotency_key, false, body, () => ({ order: this.updateOrder(id, body.order ?? {}) })));
         }
       }
+      if (p === '/v2/catalog/search' && req.method === 'POST') return send(200, this.searchCatalog(body));
+      if (p === '/v2/inventory/changes/batch-create' && req.method === 'POST') {
+        return send(200, this.idempotent('inventory', body.idempotency_key, true, body, () => this.batchChangeInventory(body)));
+      }
+      if (p === '/v2/inventory/counts/batch-retrieve' && req.method === 'POST') return send(200, this.batchRetrieveCounts(body));
       if (p === '/v2/refunds' && req.method === 'POST') return send(200, this.idempotent('refunds', body.idempotency_key, true, body, () => ({ refund: this.refundPayment(body) })));
       if ((m = /^\/v2\/refunds\/([^/]+)$/.exec(p)) && req.method === 'GET') {
         const r = this.refunds.get(decodeURIComponent(m[1]));
@@ -299,6 +330,14 @@ export class SquareSimulator {
   }
 
   /**
+   * The next `n` API requests are refused 429 `RATE_LIMITED` whatever the bucket holds (another
+   * client on the account was just over the limit when they arrived); later ones are served.
+   */
+  refuseNext(n = 1): void {
+    this.refusals += n;
+  }
+
+  /**
    * Empties an access token's rate bucket now, with `debtMs` of refill owed on top (another client
    * on the account has just been over the limit): requests are refused until it is paid back.
    */
@@ -323,6 +362,116 @@ export class SquareSimulator {
     const result = run();
     this.idempotency.set(`${scope}:${key}`, { hash, status: 200, body: JSON.parse(JSON.stringify(result)) });
     return result;
+  }
+
+  // ─────────────────────────────────────── catalog, inventory ─────────────────────────────────────
+
+  private variationJson(v: { id: string; item_id: string; name: string; sku: string; price: number }, currency = 'USD') {
+    return {
+      type: 'ITEM_VARIATION',
+      id: v.id,
+      updated_at: '2025-01-01T00:00:00Z',
+      version: 1,
+      is_deleted: false,
+      present_at_all_locations: true,
+      item_variation_data: { item_id: v.item_id, name: v.name, sku: v.sku, pricing_type: 'FIXED_PRICING', price_money: { amount: v.price, currency }, track_inventory: true },
+    };
+  }
+
+  /** SearchCatalogObjects, for ITEM_VARIATION objects: exact_query on sku or name, or every one. */
+  private searchCatalog(body: any) {
+    const types: unknown = body.object_types;
+    if (types !== undefined && (!Array.isArray(types) || types.some((t) => typeof t !== 'string'))) throw invalid('INVALID_VALUE', 'object_types must be a list of object types', 'object_types');
+    const limit = body.limit === undefined ? 100 : Number(body.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('INVALID_VALUE', 'limit must be between 1 and 1000', 'limit');
+    if (Array.isArray(types) && !types.includes('ITEM_VARIATION')) return { objects: [] };
+    const exact = body.query?.exact_query;
+    if (body.query && !exact) throw invalid('BAD_REQUEST', 'the simulator supports only exact_query', 'query');
+    if (exact && (typeof exact.attribute_name !== 'string' || typeof exact.attribute_value !== 'string')) throw invalid('MISSING_REQUIRED_PARAMETER', 'exact_query needs attribute_name and attribute_value', 'query.exact_query');
+    const all = [...this.catalog.values()].filter((v) => !exact || (exact.attribute_name === 'sku' ? v.sku === exact.attribute_value : exact.attribute_name === 'name' ? v.name === exact.attribute_value : false));
+    const start = body.cursor ? Number(Buffer.from(String(body.cursor), 'base64url').toString('utf8')) : 0;
+    if (!Number.isInteger(start) || start < 0) throw invalid('INVALID_CURSOR', 'the cursor is not valid', 'cursor');
+    const page = all.slice(start, start + limit);
+    const out: Record<string, unknown> = { objects: page.map((v) => this.variationJson(v)) };
+    if (start + limit < all.length) out.cursor = Buffer.from(String(start + limit)).toString('base64url');
+    return out;
+  }
+
+  /** The current count of a catalog object at a location in a state, as Square computes it (by occurred_at). */
+  inventoryCount(catalogObjectId: string, locationId: string, state = 'IN_STOCK'): string | undefined {
+    const relevant = this.inventoryChanges
+      .filter((c) => {
+        if (c.type === 'PHYSICAL_COUNT') return c.physical_count.catalog_object_id === catalogObjectId && c.physical_count.location_id === locationId && c.physical_count.state === state;
+        const a = c.adjustment;
+        return a.catalog_object_id === catalogObjectId && a.location_id === locationId && (a.from_state === state || a.to_state === state);
+      })
+      .map((c, i) => ({ c, i, at: Date.parse((c.physical_count ?? c.adjustment).occurred_at) }))
+      .sort((x, y) => x.at - y.at || x.i - y.i);
+    if (!relevant.length) return undefined;
+    let q = 0;
+    for (const { c } of relevant) {
+      if (c.type === 'PHYSICAL_COUNT') q = Number(c.physical_count.quantity);
+      else q += (c.adjustment.to_state === state ? 1 : -1) * Number(c.adjustment.quantity);
+    }
+    return String(Math.round(q * 1e5) / 1e5);
+  }
+
+  private countJson(catalogObjectId: string, locationId: string, state: string) {
+    return { catalog_object_id: catalogObjectId, catalog_object_type: 'ITEM_VARIATION', state, location_id: locationId, quantity: this.inventoryCount(catalogObjectId, locationId, state) ?? '0', calculated_at: new Date(this.now()).toISOString() };
+  }
+
+  /** BatchChangeInventory (the idempotency wrapper is around it). */
+  private batchChangeInventory(body: any) {
+    const changes: unknown = body.changes;
+    if (!Array.isArray(changes) || changes.length < 1 || changes.length > 100) throw invalid('INVALID_ARRAY_LENGTH', 'changes must hold 1 to 100 changes', 'changes');
+    const ignoreUnchanged = body.ignore_unchanged_counts !== false;
+    const variationIds = new Set([...this.catalog.values()].map((v) => v.id));
+    const QTY = /^-?\d+(\.\d{1,5})?$/;
+    const STATES = ['IN_STOCK', 'SOLD', 'RETURNED_BY_CUSTOMER', 'RESERVED_FOR_SALE', 'SOLD_ONLINE', 'ORDERED_FROM_VENDOR', 'RECEIVED_FROM_VENDOR', 'IN_TRANSIT_TO', 'NONE', 'WASTE', 'UNLINKED_RETURN', 'COMPOSED', 'DECOMPOSED', 'SUPPORTED_BY_NEWER_VERSION', 'IN_TRANSIT'];
+    const checked = changes.map((c: any, i: number) => {
+      const at = `changes[${i}]`;
+      const detail = c?.type === 'PHYSICAL_COUNT' ? c.physical_count : c?.type === 'ADJUSTMENT' ? c.adjustment : undefined;
+      if (c?.type === 'TRANSFER') throw invalid('UNSUPPORTED_ENTITY', 'the simulator does not model TRANSFER changes', `${at}.type`);
+      if (!detail) throw invalid('INVALID_ENUM_VALUE', 'type must be PHYSICAL_COUNT or ADJUSTMENT with its matching object', `${at}.type`);
+      const path = `${at}.${c.type === 'PHYSICAL_COUNT' ? 'physical_count' : 'adjustment'}`;
+      if (typeof detail.catalog_object_id !== 'string' || !detail.catalog_object_id) throw invalid('MISSING_REQUIRED_PARAMETER', 'catalog_object_id is required', `${path}.catalog_object_id`);
+      if (!variationIds.has(detail.catalog_object_id)) throw err(400, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `catalog object ${detail.catalog_object_id} not found`, `${path}.catalog_object_id`);
+      if (typeof detail.location_id !== 'string' || !this.locations.some((l) => l.id === detail.location_id)) throw err(400, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `location ${detail.location_id} not found`, `${path}.location_id`);
+      if (typeof detail.quantity !== 'string' || !QTY.test(detail.quantity)) throw invalid('INVALID_VALUE', 'quantity must be a decimal string with at most 5 decimals', `${path}.quantity`);
+      if (typeof detail.occurred_at !== 'string' || Number.isNaN(Date.parse(detail.occurred_at))) throw invalid('MISSING_REQUIRED_PARAMETER', 'occurred_at is required (RFC 3339)', `${path}.occurred_at`);
+      if (c.type === 'PHYSICAL_COUNT') {
+        if (!STATES.includes(detail.state)) throw invalid('INVALID_ENUM_VALUE', `state '${detail.state}' is not an inventory state`, `${path}.state`);
+        if (Number(detail.quantity) < 0) throw invalid('INVALID_VALUE', 'a physical count cannot be negative', `${path}.quantity`);
+      } else {
+        if (!STATES.includes(detail.from_state) || !STATES.includes(detail.to_state)) throw invalid('INVALID_ENUM_VALUE', 'from_state and to_state must be inventory states', path);
+        if (!(Number(detail.quantity) > 0)) throw invalid('INVALID_VALUE', 'an adjustment quantity must be positive', `${path}.quantity`);
+      }
+      return { c, detail };
+    });
+    const recorded: Array<Record<string, any>> = [];
+    const touched = new Map<string, [string, string, string]>();
+    for (const { c, detail } of checked) {
+      if (c.type === 'PHYSICAL_COUNT' && ignoreUnchanged && this.inventoryCount(detail.catalog_object_id, detail.location_id, detail.state) === String(Number(detail.quantity))) continue;
+      const change = { type: c.type, [c.type === 'PHYSICAL_COUNT' ? 'physical_count' : 'adjustment']: { id: this.newId('IC'), ...clone(detail), created_at: new Date(this.now()).toISOString() } };
+      this.inventoryChanges.push(change);
+      recorded.push(clone(change));
+      for (const state of c.type === 'PHYSICAL_COUNT' ? [detail.state] : [detail.from_state, detail.to_state]) touched.set(`${detail.catalog_object_id}|${detail.location_id}|${state}`, [detail.catalog_object_id, detail.location_id, state]);
+    }
+    for (const { detail } of checked) {
+      const state = detail.state ?? detail.to_state;
+      touched.set(`${detail.catalog_object_id}|${detail.location_id}|${state}`, [detail.catalog_object_id, detail.location_id, state]);
+    }
+    return { counts: [...touched.values()].map(([id, loc, state]) => this.countJson(id, loc, state)), changes: recorded };
+  }
+
+  /** BatchRetrieveInventoryCounts (no paging: the simulator's counts are few). */
+  private batchRetrieveCounts(body: any) {
+    const ids: string[] = Array.isArray(body.catalog_object_ids) ? body.catalog_object_ids : [];
+    const locs: string[] = Array.isArray(body.location_ids) && body.location_ids.length ? body.location_ids : this.locations.map((l) => l.id);
+    const states: string[] = Array.isArray(body.states) && body.states.length ? body.states : ['IN_STOCK'];
+    const counts = [];
+    for (const id of ids) for (const loc of locs) for (const state of states) if (this.inventoryCount(id, loc, state) !== undefined) counts.push(this.countJson(id, loc, state));
+    return { counts };
   }
 
   // ─────────────────────────────────────────── orders ───────────────────────────────────────────

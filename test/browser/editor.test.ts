@@ -27,8 +27,15 @@ const PALETTE_TYPES = [
   'tillwire-shopify-webhook',
   'tillwire-shopify-orders',
   'tillwire-amazon-orders',
+  'tillwire-bol-orders',
+  'tillwire-bol-ship',
+  'tillwire-shopify-fulfil',
+  'tillwire-shopify-inventory',
+  'tillwire-amazon-ship',
+  'tillwire-amazon-inventory',
+  'tillwire-square-inventory',
 ];
-const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config', 'tillwire-shopify-config', 'tillwire-amazon-config'];
+const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config', 'tillwire-shopify-config', 'tillwire-amazon-config', 'tillwire-bol-config'];
 
 // The channel template imported from the menu; it talks to the Amazon and Odoo simulators that
 // npm start runs, on the ports the template names.

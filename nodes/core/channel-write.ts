@@ -1,0 +1,246 @@
+/**
+ * The one body every channel write-back node shares (Shopify fulfil / inventory, Amazon ship /
+ * inventory, Square inventory): they differ only in the client call and the mapping, given here
+ * as a `ChannelWriter`. The body
+ *
+ * - finds the channel's config node (so all nodes of one account share its client and its rate
+ *   governor) and shows why it cannot be used;
+ * - accepts only the canonical kinds the node writes, validates them against the schema, and
+ *   refuses a document meant for another channel (`order.channel.system` / `channel.system`) as a
+ *   permanent error, never a silent drop;
+ * - derives the idempotency key from the document's business key;
+ * - optionally keeps a durable record in a `tillwire-store` of what was already written, so a
+ *   replay writes nothing (on top of the channel's own idempotency);
+ * - sets the status badge (green sent, yellow ring retrying/throttled, red ring failing) and turns
+ *   failures into a ConnectorError whose text ends `[permanent]` or `[retryable]`, with its fields on
+ *   `msg.channelError`, before `done(err)` so Catch nodes and the dead-letter node see it;
+ * - sends the message on with `msg.channelResult` = `{ system, operation, outcome, key, … }`.
+ */
+import { createHash } from 'node:crypto';
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
+import { asError, bindStore, onInput, shortText, StatusBoard, type StoreBinding } from './node-kit';
+import { businessKey, validateDocument, type DocumentType } from '../model/validate';
+import { ConnectorError } from '../runtime/http';
+
+export type WriteKind = 'shipment' | 'inventory.ats' | 'inventory.position';
+
+const DOCUMENT_TYPE: Record<WriteKind, DocumentType> = {
+  shipment: 'shipment',
+  'inventory.ats': 'available-to-sell',
+  'inventory.position': 'inventory-position',
+};
+
+/** What a write did: `sent` (the channel changed), `already-sent` (it had it already), `unchanged`. */
+export type WriteOutcome = 'sent' | 'already-sent' | 'unchanged';
+
+export interface WriteResult {
+  operation: string;
+  outcome: WriteOutcome;
+  [detail: string]: unknown;
+}
+
+export interface ChannelResult extends WriteResult {
+  system: string;
+  account?: string;
+  /** The document's business key (what the idempotency key is derived from). */
+  key: string;
+  /** True when the durable record in the store said it was already written (no call made). */
+  recorded?: boolean;
+}
+
+export interface WriteContext<C> {
+  client: C;
+  doc: Record<string, any>;
+  kind: WriteKind;
+  key: string;
+  msg: NodeMessage;
+  node: RuntimeNode;
+  /** Shows a yellow ring on the badge (a throttle or retry in progress). */
+  retrying(reason: string): void;
+}
+
+/** The per-node part: built once per node from its settings and its account's connection. */
+export interface ChannelWriter<C> {
+  /** Why the node's own settings are unusable, when they are. */
+  problem?: string;
+  write(ctx: WriteContext<C>): Promise<WriteResult>;
+  /** Frees anything the writer holds (listeners on the connection). */
+  close?(): void;
+}
+
+export interface ChannelConnectionView<C> {
+  client?: C;
+  problem?: string;
+  /** The account the config node names (shop domain, seller id…), for the result and the record. */
+  account?: string;
+}
+
+export interface ChannelWriteSpec<C> {
+  /** Canonical system name: `shopify`, `amazon`, `square`. */
+  system: string;
+  /** What the node does, for errors: "Shopify fulfilment". */
+  label: string;
+  /** The default operation named in errors. */
+  operation: string;
+  /** The node's property holding its config node's id (e.g. `shopify`). */
+  configProperty: string;
+  accepts: WriteKind[];
+  /** Reads the connection a config node offers. */
+  connection(configNode: any): ChannelConnectionView<C> | undefined;
+  /**
+   * The account of a document, when it names one that must match (`accountMatches`); checked
+   * besides the system. Optional: channels whose account naming varies skip it.
+   */
+  accountMatches?(docAccount: string, connection: ChannelConnectionView<C>): boolean;
+  writer(def: NodeDef & Record<string, any>, connection: ChannelConnectionView<C>, node: RuntimeNode, configNode: any): ChannelWriter<C>;
+}
+
+/** A permanent (never retried) ConnectorError. */
+export function permanentError(system: string, operation: string, message: string, extra: Partial<ConnectorError['details']> = {}): ConnectorError {
+  return new ConnectorError(system, operation, message, { retryable: false, ...extra });
+}
+
+/** Appends ` [permanent]` / ` [retryable]` so the verdict survives a Catch node (which keeps only text). */
+function tagged(err: ConnectorError): ConnectorError {
+  if (!/\[(permanent|retryable)\]$/.test(err.message)) err.message = `${err.message} [${err.retryable ? 'retryable' : 'permanent'}]`;
+  return err;
+}
+
+export function asConnectorError(err: unknown, system: string, operation: string): ConnectorError {
+  const e = asError(err);
+  if (e instanceof ConnectorError) return tagged(e);
+  // The store being down is transient; anything else is bad input or a defect retrying won't fix.
+  const retryable = e.name === 'StoreUnavailableError';
+  return tagged(new ConnectorError(system, operation, e.message, { retryable }));
+}
+
+/**
+ * An idempotency key for a channel from a business key and whatever else makes the request
+ * distinct (location, quantity name): `tw-` + 40 hex of SHA-256, inside every channel's limit.
+ */
+export function idempotencyKeyFor(...parts: string[]): string {
+  return 'tw-' + createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 40);
+}
+
+/** The channel system a canonical document is addressed to, if it names one. */
+function channelOf(doc: Record<string, any>, kind: WriteKind): { system?: string; account?: string; id?: string } | undefined {
+  if (kind === 'shipment') return doc.order?.channel;
+  if (kind === 'inventory.ats') return doc.channel;
+  return undefined;
+}
+
+const kindsText = (kinds: WriteKind[]) => kinds.map((k) => `'${k}'`).join(' or ');
+
+/** Checks a message's payload; returns the document, its kind and business key, or throws a permanent error. */
+export function acceptDocument(spec: Pick<ChannelWriteSpec<unknown>, 'system' | 'label' | 'operation' | 'accepts' | 'accountMatches'>, payload: unknown, connection?: ChannelConnectionView<unknown>) {
+  const fail = (message: string, code: string) => permanentError(spec.system, spec.operation, message, { providerCode: code });
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw fail(`${spec.label} needs a canonical ${kindsText(spec.accepts)} document in msg.payload, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`, 'WrongKind');
+  }
+  const doc = payload as Record<string, any>;
+  const kind = doc.kind as WriteKind;
+  if (!spec.accepts.includes(kind)) {
+    throw fail(`${spec.label} takes ${kindsText(spec.accepts)} documents, not '${String(doc.kind ?? 'no kind')}'`, 'WrongKind');
+  }
+  const v = validateDocument(DOCUMENT_TYPE[kind], doc);
+  if (!v.valid) throw fail(`invalid ${kind} document: ${v.errors.join('; ')}`, 'InvalidDocument');
+  const ch = channelOf(doc, kind);
+  if (kind === 'shipment' && !ch?.id) {
+    throw fail(`shipment ${doc.shipmentId} names no channel order (order.channel with system '${spec.system}' and the channel's order id is needed)`, 'NoChannelOrder');
+  }
+  if (ch && ch.system !== spec.system) {
+    const what = kind === 'shipment' ? `shipment ${doc.shipmentId} is for a ${ch.system} order (${ch.id})` : `${kind} for ${doc.sku} is for channel '${ch.system}'`;
+    throw fail(`wrong channel: ${what}; this node writes to ${spec.system}`, 'WrongChannel');
+  }
+  if (ch?.account && connection && spec.accountMatches && !spec.accountMatches(ch.account, connection)) {
+    throw fail(`wrong account: the document is for ${spec.system} account '${ch.account}', this node's account is '${connection.account ?? '?'}'`, 'WrongAccount');
+  }
+  const key = businessKey(doc);
+  if (!key) throw fail(`the ${kind} document has no business key`, 'NoBusinessKey');
+  return { doc, kind, key };
+}
+
+/** Registers a channel write-back node type built from `spec`. */
+export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: ChannelWriteSpec<C>): void {
+  function TillwireChannelWriteNode(this: RuntimeNode, def: NodeDef & Record<string, any>) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const configId = def[spec.configProperty];
+    const configNode = typeof configId === 'string' && configId ? RED.nodes.getNode(configId) : undefined;
+    const connection = configNode ? spec.connection(configNode) : undefined;
+    const store: StoreBinding | undefined = typeof def.store === 'string' && def.store ? bindStore(RED, node, def.store, board) : undefined;
+    let writer: ChannelWriter<C> | undefined;
+    let problem: string | undefined;
+    if (!connection) problem = `no ${spec.system} account configured: choose one in the node`;
+    else if (connection.problem || !connection.client) problem = `the ${spec.system} account is not usable: ${connection.problem ?? 'no client (credentials missing?)'}`;
+    else {
+      writer = spec.writer(def, connection, node, configNode);
+      problem = writer.problem;
+    }
+    const counts = { sent: 0, already: 0, failed: 0 };
+    const summary = () => `sent ${counts.sent}${counts.already ? ` · dup ${counts.already}` : ''}${counts.failed ? ` · failed ${counts.failed}` : ''}`;
+    board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem) } : { fill: 'grey', shape: 'ring', text: 'ready' });
+
+    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+      try {
+        if (problem || !writer || !connection?.client) throw permanentError(spec.system, spec.operation, problem ?? 'not usable');
+        const { doc, kind, key } = acceptDocument(spec, msg.payload, connection);
+        const recordKey = `channel-write:${spec.system}:${connection.account ?? '-'}:${type}:${key}`;
+        const base = { system: spec.system, ...(connection.account ? { account: connection.account } : {}), key };
+        if (store) {
+          const s = await store.acquire();
+          const seen = (await s.kvGet(recordKey)) as { result?: WriteResult } | undefined;
+          if (seen) {
+            counts.already++;
+            msg.channelResult = { ...base, ...(seen.result ?? { operation: spec.operation }), outcome: 'already-sent', recorded: true } satisfies ChannelResult;
+            board.set({ fill: 'green', shape: 'dot', text: summary() });
+            send(msg);
+            return;
+          }
+        }
+        board.set({ fill: 'blue', shape: 'dot', text: `sending ${kind}` });
+        const result = await writer.write({
+          client: connection.client,
+          doc,
+          kind,
+          key,
+          msg,
+          node,
+          retrying: (reason) => board.set({ fill: 'yellow', shape: 'ring', text: shortText(reason) }),
+        });
+        if (store) {
+          const s = await store.acquire();
+          await s.kvPut(recordKey, { at: new Date().toISOString(), result });
+        }
+        if (result.outcome === 'sent') counts.sent++;
+        else counts.already++;
+        msg.channelResult = { ...base, ...result } satisfies ChannelResult;
+        delete msg.channelError;
+        board.set({ fill: 'green', shape: 'dot', text: summary() });
+        send(msg);
+      } catch (err) {
+        counts.failed++;
+        const e = asConnectorError(err, spec.system, spec.operation);
+        // A Catch node gets only the error text in msg.error; the details travel on the message.
+        msg.channelError = {
+          system: e.system,
+          operation: e.operation,
+          message: e.message,
+          retryable: e.retryable,
+          status: e.status,
+          code: e.details.providerCode,
+          providerMessage: e.details.providerMessage,
+          attempts: e.details.attempts,
+        };
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`${summary()}: ${e.message.replace(`${spec.system} `, '')}`) });
+        throw e;
+      }
+    });
+    node.on('close', (_removed: boolean, done: () => void) => {
+      writer?.close?.();
+      done();
+    });
+  }
+  RED.nodes.registerType(type, TillwireChannelWriteNode);
+}

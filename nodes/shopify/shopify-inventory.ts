@@ -1,0 +1,82 @@
+/**
+ * `tillwire-shopify-inventory`: sets a SKU's stock in Shopify from a canonical `inventory.ats`
+ * (the `available` quantity at the node's location) or `inventory.position` (the `on_hand` quantity
+ * at the position's location, mapped to a Shopify location) with `inventorySetQuantities` and an
+ * `@idempotent` key derived from the document's business key, so a retry or a replay never applies
+ * twice. The SKU is looked up as an inventory item (cached); an unknown SKU is a permanent error
+ * naming it. The common body is nodes/core/channel-write.ts.
+ */
+import type { NodeRED } from '../core/node-red';
+import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
+import type { ShopifyClient } from './client';
+import { locationGid, parseLocationMap, sameShop, shopifyConnection, throttleBadge } from './shopify-write';
+
+/** Reasons Shopify documents for inventory changes (api-contracts §2.4: `reason` must be one). */
+const REASONS = ['correction', 'cycle_count_available', 'damaged', 'movement_created', 'movement_updated', 'movement_received', 'movement_canceled', 'other', 'promotion', 'quality_control', 'received', 'reservation_created', 'reservation_deleted', 'reservation_updated', 'restock', 'safety_stock', 'shrinkage'];
+
+export = function register(RED: NodeRED) {
+  registerChannelWrite<ShopifyClient>(RED, 'tillwire-shopify-inventory', {
+    system: 'shopify',
+    label: 'Shopify inventory',
+    operation: 'inventorySetQuantities',
+    configProperty: 'shopify',
+    accepts: ['inventory.ats', 'inventory.position'],
+    connection: shopifyConnection,
+    accountMatches: sameShop,
+    writer(def, connection) {
+      const location = typeof def.location === 'string' && def.location.trim() ? locationGid(def.location) : undefined;
+      const { map, problem: mapProblem } = parseLocationMap(def.locationMap);
+      const reason = typeof def.reason === 'string' && def.reason.trim() ? def.reason.trim() : 'correction';
+      const problems = [mapProblem, REASONS.includes(reason) ? undefined : `reason '${reason}' is not one Shopify documents`].filter(Boolean);
+      if (!location && !Object.keys(map).length) problems.push('no Shopify location: set a location (or a location map for positions)');
+      const items = new Map<string, string>();
+      const fail = (message: string, code: string) => permanentError('shopify', 'inventorySetQuantities', message, { providerCode: code });
+      return {
+        problem: problems.length ? problems.join('; ') : undefined,
+        async write({ client, doc, kind, key, retrying }): Promise<WriteResult> {
+          const onThrottle = throttleBadge(retrying);
+          const name = kind === 'inventory.ats' ? 'available' : 'on_hand';
+          const quantity: number = kind === 'inventory.ats' ? doc.available : doc.onHand;
+          let locationId: string | undefined;
+          if (kind === 'inventory.position') {
+            locationId = map[doc.locationId] ?? (Object.keys(map).length ? undefined : location);
+            if (!locationId) throw fail(`location '${doc.locationId}' of the position is not in the node's location map`, 'UnknownLocation');
+          } else {
+            locationId = location;
+            if (!locationId) throw fail('no Shopify location set in the node for available-to-sell figures', 'UnknownLocation');
+          }
+          let itemId = items.get(doc.sku);
+          if (!itemId) {
+            itemId = await client.inventoryItemBySku(doc.sku, onThrottle);
+            if (!itemId) throw fail(`unknown SKU '${doc.sku}': no inventory item with this SKU in shop ${connection.account}`, 'UnknownSku');
+            items.set(doc.sku, itemId);
+          }
+          const idempotencyKey = idempotencyKeyFor(key, name, locationId, connection.account ?? '');
+          const group = await client.setInventory(
+            {
+              name,
+              reason,
+              referenceDocumentUri: `gid://tillwire/${kind === 'inventory.ats' ? 'AvailableToSell' : 'InventoryPosition'}/${encodeURIComponent(key)}`,
+              ignoreCompareQuantity: true,
+              quantities: [{ inventoryItemId: itemId, locationId, quantity }],
+            },
+            idempotencyKey,
+            onThrottle,
+          );
+          const changes: any[] = group?.changes ?? [];
+          return {
+            operation: 'inventorySetQuantities',
+            outcome: changes.length && changes.every((c) => c.delta === 0) ? 'unchanged' : 'sent',
+            sku: doc.sku,
+            name,
+            quantity,
+            inventoryItemId: itemId,
+            locationId,
+            idempotencyKey,
+            adjustmentGroupId: group?.id ?? null,
+          };
+        },
+      };
+    },
+  });
+};

@@ -1,0 +1,42 @@
+/**
+ * What the two Shopify write-back nodes share: reading the shop's connection from a
+ * `tillwire-shopify-config` node and matching a document's account to the shop.
+ */
+import type { ChannelConnectionView } from '../core/channel-write';
+import type { ShopifyClient } from './client';
+import { normaliseShop, type ShopifyConnection } from './connection';
+
+export function shopifyConnection(configNode: any): ChannelConnectionView<ShopifyClient> | undefined {
+  const conn: ShopifyConnection | undefined = configNode?.shopify;
+  if (!conn) return undefined;
+  return { client: conn.client, problem: conn.problem ?? (conn.client ? undefined : 'no access token in the shop configuration'), account: conn.shop };
+}
+
+/** A document's account matches when it names this shop (domain, with or without https://). */
+export function sameShop(docAccount: string, connection: ChannelConnectionView<ShopifyClient>): boolean {
+  return normaliseShop(docAccount) === connection.account;
+}
+
+/** A Shopify location id as a gid (`12345` → `gid://shopify/Location/12345`). */
+export function locationGid(value: string): string {
+  const v = value.trim();
+  return /^\d+$/.test(v) ? `gid://shopify/Location/${v}` : v;
+}
+
+/** A JSON object Tillwire location id → Shopify location id (or gid), from the node's settings. */
+export function parseLocationMap(text: unknown): { map: Record<string, string>; problem?: string } {
+  const t = typeof text === 'string' ? text.trim() : '';
+  if (!t) return { map: {} };
+  try {
+    const v = JSON.parse(t);
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string' || !x)) throw new Error('not an object of strings');
+    return { map: Object.fromEntries(Object.entries(v as Record<string, string>).map(([k, x]) => [k, locationGid(x)])) };
+  } catch (err) {
+    return { map: {}, problem: `the location map is not a JSON object of strings (${(err as Error).message})` };
+  }
+}
+
+/** A Shopify throttle callback that shows a yellow ring on the writing node's badge. */
+export function throttleBadge(retrying: (reason: string) => void) {
+  return (info: { operation: string; throttled: boolean }) => retrying(info.throttled ? `throttled: ${info.operation}` : `pacing: ${info.operation}`);
+}

@@ -1,0 +1,94 @@
+/**
+ * `tillwire-square-inventory`: sets a SKU's IN_STOCK count at a Square location from a canonical
+ * `inventory.ats` (`available`) or `inventory.position` (`onHand`) with BatchChangeInventory: one
+ * PHYSICAL_COUNT stamped with the document's own time (`computedAt` / `asOf`, so Square orders
+ * late arrivals by it) and an `idempotency_key` derived from the document's business key, so a
+ * retry or a replay applies nothing twice. The SKU becomes a catalog_object_id through the
+ * account's SKU map or SearchCatalogObjects (cached); an unknown SKU is a permanent error naming
+ * it. The common body is nodes/core/channel-write.ts.
+ */
+import type { NodeRED } from '../core/node-red';
+import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
+import type { SquareClient } from './client';
+import type { SquareConnection } from './settings';
+
+export = function register(RED: NodeRED) {
+  registerChannelWrite<SquareClient>(RED, 'tillwire-square-inventory', {
+    system: 'square',
+    label: 'Square inventory',
+    operation: 'BatchChangeInventory',
+    configProperty: 'square',
+    accepts: ['inventory.ats', 'inventory.position'],
+    connection(configNode: any) {
+      const conn: SquareConnection | undefined = configNode?.square;
+      return conn && { client: conn.client, problem: conn.problem, account: conn.settings.locationIds.join(',') || undefined };
+    },
+    writer(def, _connection, _node, configNode) {
+      const { settings } = configNode.square as SquareConnection;
+      const own = typeof def.location === 'string' ? def.location.trim() : '';
+      const problem = own && !settings.locationIds.includes(own) ? `location ${own} is not one of the account's (${settings.locationIds.join(', ')})` : undefined;
+      const fallback = own || (settings.locationIds.length === 1 ? settings.locationIds[0] : undefined);
+      // The account's SKU map is catalog object id → SKU; reversed here.
+      const known = new Map<string, string>(Object.entries(settings.skuMap).map(([id, sku]) => [sku, id]));
+      const fail = (message: string, code: string) => permanentError('square', 'BatchChangeInventory', message, { providerCode: code });
+
+      function locationOf(doc: Record<string, any>, kind: string): string {
+        if (kind === 'inventory.position') {
+          if (settings.locationIds.includes(doc.locationId)) return doc.locationId;
+          const mapped = Object.entries(settings.storeMap).find(([, store]) => store === doc.locationId)?.[0];
+          if (mapped) return mapped;
+          if (own) return own;
+          throw fail(`location '${doc.locationId}' of the position is neither a Square location of the account nor in its store map (or set a location in the node)`, 'UnknownLocation');
+        }
+        const account = doc.channel?.account;
+        if (account && settings.locationIds.includes(account)) return account;
+        if (fallback) return fallback;
+        throw fail('the available-to-sell figure names no Square location (channel.account) and the node has none set', 'UnknownLocation');
+      }
+
+      return {
+        problem,
+        async write({ client, doc, kind, key, retrying }): Promise<WriteResult> {
+          const onRetry = (info: { reason: string }) => retrying(/\b429\b|RATE_LIMITED/.test(info.reason) ? 'rate limited: retrying' : 'retrying');
+          const locationId = locationOf(doc, kind);
+          let catalogObjectId = known.get(doc.sku);
+          if (!catalogObjectId) {
+            const found = await client.findVariationsBySku(doc.sku, onRetry);
+            if (!found.length) throw fail(`unknown SKU '${doc.sku}': no catalog item variation with this SKU in Square`, 'UnknownSku');
+            if (found.length > 1) throw fail(`SKU '${doc.sku}' is on ${found.length} catalog item variations in Square (${found.map((f) => f.id).join(', ')}); map it in the account's SKU map`, 'AmbiguousSku');
+            catalogObjectId = found[0].id;
+            known.set(doc.sku, catalogObjectId);
+          }
+          const wanted: number = kind === 'inventory.ats' ? doc.available : doc.onHand;
+          const quantity = Math.max(0, wanted);
+          const idempotencyKey = idempotencyKeyFor(key, catalogObjectId, locationId);
+          const r = await client.batchChangeInventory(
+            {
+              idempotency_key: idempotencyKey,
+              changes: [
+                {
+                  type: 'PHYSICAL_COUNT',
+                  physical_count: { reference_id: key.slice(0, 255), catalog_object_id: catalogObjectId, state: 'IN_STOCK', location_id: locationId, quantity: String(quantity), occurred_at: kind === 'inventory.ats' ? doc.computedAt : doc.asOf },
+                },
+              ],
+              ignore_unchanged_counts: true,
+            },
+            onRetry,
+          );
+          const count = (r.counts ?? []).find((c) => c.catalog_object_id === catalogObjectId && c.location_id === locationId && c.state === 'IN_STOCK');
+          return {
+            operation: 'BatchChangeInventory',
+            outcome: r.changes?.length ? 'sent' : 'unchanged',
+            sku: doc.sku,
+            catalogObjectId,
+            locationId,
+            quantity,
+            ...(quantity !== wanted ? { clampedFrom: wanted } : {}),
+            idempotencyKey,
+            count: count?.quantity ?? null,
+          };
+        },
+      };
+    },
+  });
+};
