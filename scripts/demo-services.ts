@@ -2,10 +2,10 @@
  * What `npm start` runs beside Node-RED so the demo flows have something to talk to, all on
  * loopback: an embedded MQTT broker (aedes, demo only: tests use the real Mosquitto) unless
  * TILLWIRE_MQTT_URL names a broker, the Odoo and Business Central simulators, a few store tills
- * selling slowly, and the channel simulators (Shopify, Amazon, Square) with orders arriving,
+ * selling slowly, and the channel simulators (Shopify, Amazon, Square, bol.com) with orders arriving,
  * being paid, cancelled and refunded while the demo runs. Each address reaches the flows as an
  * environment variable (the flows use ${TILLWIRE_MQTT_URL}, ${TILLWIRE_ODOO_URL},
- * ${TILLWIRE_BC_URL}, ${TILLWIRE_SHOPIFY_URL}, ${TILLWIRE_AMAZON_URL}, ${TILLWIRE_SQUARE_URL}).
+ * ${TILLWIRE_BC_URL}, ${TILLWIRE_SHOPIFY_URL}, ${TILLWIRE_AMAZON_URL}, ${TILLWIRE_SQUARE_URL}, ${TILLWIRE_BOL_URL}).
  */
 import net from 'node:net';
 import { OdooSimulator } from '../nodes/odoo/simulator';
@@ -14,6 +14,7 @@ import { runSimulation } from '../nodes/pos-mqtt/device-simulator';
 import { ShopifySimulator } from '../nodes/shopify/simulator';
 import { AmazonSimulator } from '../nodes/amazon/simulator';
 import { SquareSimulator } from '../nodes/square/simulator';
+import { BolSimulator } from '../nodes/bol/simulator';
 
 export interface DemoServices {
   env: Record<string, string>;
@@ -134,6 +135,14 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
   env.TILLWIRE_SQUARE_URL = await square.start();
   stops.push(() => square.stop());
   log(`[tillwire] Square simulator: ${env.TILLWIRE_SQUARE_URL} (token sq-sim-access-token)`);
+
+  // Orders placed every half minute from two hours ago on: the poller finds the past ones at
+  // once and the rest as they come due.
+  const bol = new BolSimulator({ port: portOf('BOL', 18444), orders: 1000, epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(), orderSpacingMs: 30_000 });
+  env.TILLWIRE_BOL_URL = await bol.start();
+  env.TILLWIRE_BOL_TOKEN_URL = bol.tokenUrl;
+  stops.push(() => bol.stop());
+  log(`[tillwire] bol.com simulator: ${env.TILLWIRE_BOL_URL} (client tillwire-bol-client)`);
 
   let tick = 0;
   const placed: number[] = [];

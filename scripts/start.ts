@@ -70,6 +70,7 @@ function demoCredentials(base: string): Record<string, Record<string, string>> {
     'demo-sb-bc-cfg': { token: 'tillwire-demo-token' },
     'demo-ch-shopify-cfg': { accessToken: 'shpat_tillwire_demo', webhookSecret: 'tillwire-demo-app-secret' },
     'demo-ch-amazon-cfg': { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' },
+    'demo-ch-bol-cfg': { clientId: 'tillwire-bol-client', clientSecret: 'tillwire-bol-secret' },
     // Square signs over the notification URL exactly as registered: the demo simulator's (demo-services.ts).
     'demo-ch-square-cfg': { accessToken: 'sq-sim-access-token', signatureKey: 'sq-sim-signature-key', notificationUrl: `http://127.0.0.1:${new URL(base).port || 1880}/square/webhook` },
   };

@@ -479,7 +479,8 @@ export class BolSimulator {
 
   private find(id: string): SimOrder {
     const o = this.orders.get(id);
-    if (!o) throw new ProblemError(404, 'Not Found', `Order ${id} not found.`);
+    // An order generated with a time still ahead of the business clock has not been placed yet.
+    if (!o || o.placed > this.now()) throw new ProblemError(404, 'Not Found', `Order ${id} not found.`);
     return o;
   }
 
@@ -509,6 +510,7 @@ export class BolSimulator {
     const now = this.now();
     const matches: SimOrder[] = [];
     for (const o of this.orders.values()) {
+      if (o.placed > now) continue; // not placed yet (a demo's orders come due over time)
       const items = o.items.filter((it) => method === 'ALL' || it.method === method);
       if (!items.length) continue;
       const open = items.some((it) => this.fulfilmentStatus(it) === 'OPEN');

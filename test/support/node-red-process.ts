@@ -81,6 +81,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
           TILLWIRE_DEMO_SHOPIFY_PORT: String(await freePort()),
           TILLWIRE_DEMO_AMAZON_PORT: String(await freePort()),
           TILLWIRE_DEMO_SQUARE_PORT: String(await freePort()),
+          TILLWIRE_DEMO_BOL_PORT: String(await freePort()),
         };
   const child: ChildProcess = spawn(process.execPath, args, {
     env: {
