@@ -10,11 +10,12 @@ import { businessKey } from '../model/validate';
 import { ConnectorError } from '../runtime/http';
 import { permanent, SYSTEM, tagged } from './client';
 import type { BcConfigNode } from './connection';
-import { readInventory, sendOrder, skusFrom } from './operations';
+import { isHashed } from './map';
+import { KEY_PREFIX, kvTombstones, readInventory, readShipments, sendOrder, sendReturn, skusFrom, TombstoneStore } from './operations';
 
 interface BcNodeDef extends NodeDef {
   bc: string;
-  operation?: 'order' | 'inventory';
+  operation?: 'order' | 'inventory' | 'shipments';
   store?: string;
   locationId?: string;
 }
@@ -35,15 +36,15 @@ export = function register(RED: NodeRED) {
     const node = this;
     const board = new StatusBoard(node);
     const config = (def.bc ? RED.nodes.getNode(def.bc) : undefined) as BcConfigNode | undefined;
-    const operation = def.operation === 'inventory' ? 'inventory' : 'order';
+    const operation = def.operation === 'inventory' || def.operation === 'shipments' ? def.operation : 'order';
     const locationId = def.locationId?.trim() || 'BC-ALL';
-    const binding: StoreBinding | undefined = operation === 'order' && def.store ? bindStore(RED, node, def.store, board) : undefined;
+    const binding: StoreBinding | undefined = operation !== 'inventory' && def.store ? bindStore(RED, node, def.store, board) : undefined;
     let sent = 0;
     let failed = 0;
 
     const problem = !config ? 'no Business Central connection configured' : config.problem;
     if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
-    else board.set({ fill: 'grey', shape: 'ring', text: operation === 'order' ? 'ready: orders' : 'ready: inventory' });
+    else board.set({ fill: 'grey', shape: 'ring', text: `ready: ${operation === 'order' ? 'orders' : operation}` });
 
     const showSent = () => board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}${failed ? `, failed ${failed}` : ''}` });
     const observer = {
@@ -58,11 +59,25 @@ export = function register(RED: NodeRED) {
       const doc = msg.payload as Record<string, any> | undefined;
       const key: string | undefined = msg.tillwire?.idempotencyKey ?? (doc && typeof doc === 'object' ? businessKey(doc) : undefined);
       if (!key) throw permanent('create sales order', 'no idempotency key: msg.tillwire.idempotencyKey is missing and the payload has no business key');
-      const result = await connection.client.observe(observer, () => sendOrder(connection.client, doc, key, connection.settings, connection.locks));
+      const isOrder = doc?.kind === 'order';
+      // Orders' cancels leave tombstones in the store (BC deletes a cancelled order and keeps no trace).
+      let tombstones: TombstoneStore | undefined;
+      if (isOrder && binding?.configured) tombstones = kvTombstones(await binding.acquire());
+      const result =
+        doc?.kind === 'return'
+          ? await connection.client.observe(observer, () => sendReturn(connection.client, doc, key, connection.settings, connection.locks))
+          : await connection.client.observe(observer, () => sendOrder(connection.client, doc, key, connection.settings, connection.locks, { tombstones }));
       msg.erp = result;
-      if (binding && result.number) {
+      const r = result as Record<string, any>;
+      if (isOrder && r.cancelled && !r.stale && !tombstones) {
+        node.warn(`Business Central: order ${key} is cancelled, but no Tillwire store is configured on this node, so no tombstone was kept: a late, stale create for it would create the order again. Choose a store in the node.`);
+      }
+      if (binding && result.number && !r.cancelled && !r.skipped) {
         const store = await binding.acquire();
         msg.erp.recorded = await store.registerSetRef(key, SYSTEM, result.number);
+        // A hashed external document number cannot be read back: remember which key it stands for
+        // (the shipments read maps BC's posted shipments back to their canonical order with it).
+        if (isOrder && isHashed(result.externalDocumentNumber)) await store.kvPut(KEY_PREFIX + result.externalDocumentNumber, key);
       }
       if (result.totals && !result.totals.matches) {
         node.warn(
@@ -91,12 +106,30 @@ export = function register(RED: NodeRED) {
       if (issues.length) throw permanent('read inventory', issues.join('; '), { providerCode: result.unknown.length ? 'UnknownSku' : undefined });
     }
 
+    async function shipments(msg: NodeMessage, send: SendFn): Promise<void> {
+      const connection = config!.connection!;
+      if (!binding?.configured) throw permanent('read posted sales shipments', 'reading shipments needs a Tillwire store (it keeps the read cursor): choose one in the node');
+      const store = await binding.acquire();
+      const result = await connection.client.observe(observer, () => readShipments(connection.client, store));
+      for (const doc of result.shipments) {
+        const out: NodeMessage = { ...msg, topic: 'shipment.created', payload: doc, erp: { system: SYSTEM, document: 'salesShipment', number: doc.shipmentId, orderNumber: doc.attributes?.bcOrderNumber } };
+        delete out._msgid;
+        delete out.tillwire;
+        ensureEnvelope(out, doc, SYSTEM);
+        if (msg.tillwire?.correlationId) out.tillwire.correlationId = msg.tillwire.correlationId;
+        send(out);
+      }
+      if (!result.advanced) node.warn('Business Central shipments: another instance moved the cursor first; downstream dedupe by shipmentId absorbs the overlap');
+      if (result.problems.length) throw permanent('read posted sales shipments', result.problems.join('; '));
+    }
+
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
-      const op = operation === 'order' ? 'create sales order' : 'read inventory';
+      const op = operation === 'order' ? 'create sales order' : operation === 'shipments' ? 'read posted sales shipments' : 'read inventory';
       try {
         if (!config) throw permanent(op, 'no Business Central connection configured: choose one in the node');
         if (!config.connection) throw permanent(op, `the Business Central connection is not usable: ${config.problem ?? 'it was closed'}`);
         if (operation === 'order') await order(msg, send);
+        else if (operation === 'shipments') await shipments(msg, send);
         else await inventory(msg, send);
         sent++;
         showSent();

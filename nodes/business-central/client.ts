@@ -98,6 +98,14 @@ export interface BcSalesDocument extends BcEntity {
   salesOrderLines?: BcEntity[];
 }
 
+export interface BcCreditMemo extends BcSalesDocument {
+  creditMemoDate?: string;
+  /** The posted sales invoice the credit memo applies to (the empty GUID when none). */
+  invoiceId?: string;
+  invoiceNumber?: string;
+  salesCreditMemoLines?: BcEntity[];
+}
+
 /** Reads BC's error envelope `{ error: { code, message } }` (message carries a CorrelationId). */
 export function bcError(body: unknown): { code?: string; message?: string } | undefined {
   if (!body || typeof body !== 'object') return typeof body === 'string' && body ? { message: body.slice(0, 300) } : undefined;
@@ -531,6 +539,43 @@ export class BusinessCentralClient {
     if (orders.length) return orders.map((o) => ({ ...o, document: 'salesOrder' as const }));
     const invoices = await this.list<BcSalesDocument>('salesInvoices', { $filter }, { operation: 'find posted sales invoice' });
     return invoices.map((o) => ({ ...o, document: 'salesInvoice' as const }));
+  }
+
+  /** Sales credit memos carrying this external document number (a return's, or a till refund's). */
+  findCreditMemos(externalDocumentNumber: string): Promise<BcCreditMemo[]> {
+    return this.list<BcCreditMemo>('salesCreditMemos', { $filter: `externalDocumentNumber eq ${quote(externalDocumentNumber)}` }, { operation: 'find sales credit memo' });
+  }
+
+  createSalesCreditMemo(body: Record<string, unknown>): Promise<BcCreditMemo> {
+    return this.create<BcCreditMemo>('salesCreditMemos', body, { $expand: 'salesCreditMemoLines' }, 'create sales credit memo');
+  }
+
+  /**
+   * Posted sales shipments modified at or after `since` (oldest first), with their lines. Posted
+   * shipments are not changed after posting, so lastModifiedDateTime is their posting time.
+   */
+  salesShipmentsSince(since: string | undefined, opts: { maxPages?: number } = {}): Promise<BcEntity[]> {
+    return this.list<BcEntity>(
+      'salesShipments',
+      { $filter: since ? `lastModifiedDateTime ge ${since}` : undefined, $orderby: 'lastModifiedDateTime,number', $expand: 'salesShipmentLines' },
+      { operation: 'read posted sales shipments', maxPages: opts.maxPages },
+    );
+  }
+
+  /** An open sales order by its number, with lines (its comment lines carry a hashed key in full). */
+  async salesOrderByNumber(number: string): Promise<BcSalesDocument | undefined> {
+    const rows = await this.list<BcSalesDocument>('salesOrders', { $filter: `number eq ${quote(number)}`, $expand: 'salesOrderLines' }, { operation: 'find sales order by number' });
+    return rows[0];
+  }
+
+  /** A sales order's lines (shippedQuantity tells whether it can still be deleted). */
+  salesOrderLines(salesOrderId: string): Promise<BcEntity[]> {
+    return this.list<BcEntity>(`salesOrders(${salesOrderId})/salesOrderLines`, {}, { operation: 'read sales order lines' });
+  }
+
+  /** DELETE of an open sales order, with its etag (If-Match is required). */
+  deleteSalesOrder(salesOrderId: string, etag: string | undefined): Promise<void> {
+    return this.remove(`salesOrders(${salesOrderId})`, etag, 'delete sales order');
   }
 
   createSalesOrder(body: Record<string, unknown>): Promise<BcSalesDocument> {

@@ -292,6 +292,96 @@ export function toSalesOrder(doc: CanonicalSalesDocument, key: string, opts: Map
   return { externalDocumentNumber: edn, body, items, invalidSkus: [...new Set(badSkus)], expected };
 }
 
+// ---- sales credit memos ---------------------------------------------------------------------
+
+/** One item line of a credit memo: what comes back, and the exact amount credited for it. */
+export interface CreditItemLine {
+  sku: string;
+  /** Units credited (negative for an item bought in an exchange and netted off the credit). */
+  quantity: number;
+  /** Unit price in minor units; derived from `amount` when absent. */
+  unitPrice?: number;
+  /** The line's credited amount in minor units (signed like quantity). */
+  amount: number;
+  description?: string;
+}
+
+export interface CreditMemoInput {
+  key: string;
+  customerNumber: string;
+  currency: string;
+  localCurrency: string;
+  /** creditMemoDate (YYYY-MM-DD). */
+  date: string;
+  lines: CreditItemLine[];
+  /** Account lines (e.g. a shipping refund on the shipping G/L account), amount in minor units. */
+  accountLines?: Array<{ account: string; amount: number; description: string }>;
+  /** The posted invoice the credit memo applies to, when the original was invoiced. */
+  invoiceId?: string;
+  /** Free text for comment lines (e.g. which order is being returned). */
+  comments?: string[];
+}
+
+export interface MappedCreditMemo {
+  externalDocumentNumber: string;
+  body: Record<string, unknown>;
+  items: Map<string, string>;
+  invalidSkus: string[];
+}
+
+/**
+ * A `salesCreditMemos` deep-insert body. Each item line carries quantity, unit price and a line
+ * discount chosen so that BC's line amount is exactly the credited amount (quantity × unitPrice −
+ * discountAmount = amount); when no unit price is given it is the amount per unit, rounded up to
+ * the minor unit, and the rounding becomes the discount. Comment lines name the original
+ * document and, for a hashed key, carry the full key.
+ */
+export function toCreditMemo(input: CreditMemoInput): MappedCreditMemo {
+  const { currency } = input;
+  const edn = externalDocumentNumber(input.key);
+  const items = new Map<string, string>();
+  const badSkus: string[] = [];
+  const lines: Array<Record<string, unknown>> = [];
+  for (const line of input.lines) {
+    const number = itemNumber(line.sku);
+    if (!number) {
+      badSkus.push(line.sku);
+      continue;
+    }
+    items.set(line.sku, number);
+    if (!Number.isInteger(line.quantity) || line.quantity === 0) throw permanent('map credit memo', `SKU ${line.sku}: quantity must be a non-zero whole number`);
+    const q = line.quantity;
+    const unit = line.unitPrice ?? Math.ceil(Math.abs(line.amount) / Math.abs(q));
+    const gross = q * unit;
+    if (!Number.isSafeInteger(gross)) throw permanent('map credit memo', `SKU ${line.sku}: quantity × unitPrice is beyond the exact range`);
+    const discount = gross - line.amount;
+    const out: Record<string, unknown> = { lineType: 'Item', lineObjectNumber: number, quantity: q, unitPrice: bcAmount(unit, currency) };
+    const description = clip(line.description, DESCRIPTION_MAX);
+    if (description) out.description = description;
+    if (discount !== 0) out.discountAmount = bcAmount(discount, currency);
+    lines.push(out);
+  }
+  for (const a of input.accountLines ?? []) {
+    if (a.amount === 0) continue;
+    lines.push({ lineType: 'Account', lineObjectNumber: a.account.trim().toUpperCase(), description: clip(a.description, DESCRIPTION_MAX), quantity: a.amount < 0 ? -1 : 1, unitPrice: bcAmount(Math.abs(a.amount), currency) });
+  }
+  for (const c of input.comments ?? []) lines.push({ lineType: 'Comment', description: clip(c, DESCRIPTION_MAX) });
+  if (isHashed(edn)) {
+    for (let i = 0; i < input.key.length; i += DESCRIPTION_MAX - KEY_COMMENT.length) {
+      lines.push({ lineType: 'Comment', description: KEY_COMMENT + input.key.slice(i, i + DESCRIPTION_MAX - KEY_COMMENT.length) });
+    }
+  }
+  const body: Record<string, unknown> = {
+    externalDocumentNumber: edn,
+    customerNumber: input.customerNumber,
+    currencyCode: currency === input.localCurrency ? '' : currency,
+    creditMemoDate: input.date,
+  };
+  if (input.invoiceId) body.invoiceId = input.invoiceId;
+  body.salesCreditMemoLines = lines;
+  return { externalDocumentNumber: edn, body, items, invalidSkus: [...new Set(badSkus)] };
+}
+
 /** The full idempotency key carried in a hashed order's comment lines, if any. */
 export function keyFromComments(lines: Array<{ lineType?: unknown; description?: unknown }> | undefined): string | undefined {
   const parts = (lines ?? []).filter((l) => l.lineType === 'Comment' && typeof l.description === 'string' && l.description.startsWith(KEY_COMMENT));

@@ -11,8 +11,13 @@
  * 503 + Retry-After, 504 past the gateway timeout), webhook subscriptions with the validation
  * handshake, and fault injection for tests (`faults`).
  *
+ * salesCreditMemos with deep-inserted salesCreditMemoLines (same totals; `invoiceId`/`invoiceNumber`
+ * apply one to a posted invoice of the same customer), salesShipments/salesShipmentLines
+ * (read-only, posted by the `postShipment` test hook), DELETE of a sales order refused while it
+ * has shipped, uninvoiced lines.
+ *
  * Test hooks (no auth): `GET /__simulator/state`, `POST /__simulator/faults`,
- * `POST /__simulator/reset`, `POST /__simulator/items`.
+ * `POST /__simulator/reset`, `POST /__simulator/items`, `POST /__simulator/shipments`.
  *
  * CLI: `node dist/nodes/business-central/simulator.js --port 18070` (see `--help`).
  */
@@ -207,6 +212,14 @@ const ADDRESS = (prefix: string): Record<string, FieldDef> => ({
   [`${prefix}PostCode`]: str(20, true),
 });
 
+const roAddress = (prefix: string): Record<string, FieldDef> =>
+  Object.fromEntries(Object.keys(ADDRESS(prefix)).map((k) => [k, ro('string')]));
+
+/** Document header set → its line set (documents whose totals are computed from lines). */
+const LINE_SET: Record<string, string> = { salesOrders: 'salesOrderLines', salesCreditMemos: 'salesCreditMemoLines' };
+/** Line set → its header set. */
+const HEADER_SET: Record<string, string> = { salesOrderLines: 'salesOrders', salesCreditMemoLines: 'salesCreditMemos' };
+
 const SETS: Record<string, SetDef> = {
   companyInformation: {
     set: 'companyInformation',
@@ -379,6 +392,138 @@ const SETS: Record<string, SetDef> = {
       lastModifiedDateTime: ro('datetime'),
     },
   },
+  salesCreditMemos: {
+    set: 'salesCreditMemos',
+    name: 'Microsoft.NAV.salesCreditMemo',
+    create: true,
+    update: true,
+    remove: true,
+    nav: { salesCreditMemoLines: { set: 'salesCreditMemoLines', parentKey: 'documentId' } },
+    fields: {
+      id: ro('guid'),
+      number: str(20, true),
+      externalDocumentNumber: str(35, true),
+      creditMemoDate: f('date'),
+      postingDate: f('date'),
+      dueDate: f('date'),
+      customerId: f('guid'),
+      customerNumber: str(20, true),
+      customerName: str(100),
+      billToName: str(100),
+      billToCustomerId: f('guid'),
+      billToCustomerNumber: str(20, true),
+      ...ADDRESS('sellTo'),
+      ...ADDRESS('billTo'),
+      currencyId: f('guid'),
+      currencyCode: str(10, true),
+      paymentTermsId: f('guid'),
+      shipmentMethodId: f('guid'),
+      salesperson: str(20, true),
+      pricesIncludeTax: ro('boolean'),
+      discountAmount: f('number'),
+      discountAppliedBeforeTax: ro('boolean'),
+      totalAmountExcludingTax: ro('number'),
+      totalTaxAmount: ro('number'),
+      totalAmountIncludingTax: ro('number'),
+      status: ro('string'),
+      lastModifiedDateTime: ro('datetime'),
+      invoiceId: f('guid'),
+      invoiceNumber: str(20, true),
+      phoneNumber: str(30),
+      email: str(80),
+      customerReturnReasonId: f('guid'),
+    },
+  },
+  salesCreditMemoLines: {
+    set: 'salesCreditMemoLines',
+    name: 'Microsoft.NAV.salesCreditMemoLine',
+    create: true,
+    update: true,
+    remove: true,
+    fields: {
+      id: ro('guid'),
+      documentId: f('guid'),
+      sequence: f('number'),
+      itemId: f('guid'),
+      accountId: f('guid'),
+      lineType: f('string'),
+      lineObjectNumber: str(20, true),
+      description: str(100),
+      description2: str(50),
+      unitOfMeasureCode: str(10, true),
+      unitPrice: f('number'),
+      quantity: f('number'),
+      discountAmount: f('number'),
+      discountPercent: f('number'),
+      discountAppliedBeforeTax: ro('boolean'),
+      amountExcludingTax: ro('number'),
+      taxCode: str(20, true),
+      taxPercent: ro('number'),
+      totalTaxAmount: ro('number'),
+      amountIncludingTax: ro('number'),
+      invoiceDiscountAllocation: ro('number'),
+      netAmount: ro('number'),
+      netTaxAmount: ro('number'),
+      netAmountIncludingTax: ro('number'),
+      shipmentDate: f('date'),
+      itemVariantId: f('guid'),
+      locationId: f('guid'),
+    },
+  },
+  salesShipments: {
+    set: 'salesShipments',
+    name: 'Microsoft.NAV.salesShipment',
+    nav: { salesShipmentLines: { set: 'salesShipmentLines', parentKey: 'documentId' } },
+    fields: {
+      id: ro('guid'),
+      number: ro('string'),
+      externalDocumentNumber: ro('string'),
+      orderNumber: ro('string'),
+      invoiceDate: ro('date'),
+      postingDate: ro('date'),
+      dueDate: ro('date'),
+      customerPurchaseOrderReference: ro('string'),
+      customerNumber: ro('string'),
+      customerName: ro('string'),
+      billToName: ro('string'),
+      billToCustomerNumber: ro('string'),
+      shipToName: ro('string'),
+      shipToContact: ro('string'),
+      ...roAddress('sellTo'),
+      ...roAddress('billTo'),
+      ...roAddress('shipTo'),
+      currencyCode: ro('string'),
+      paymentTermsCode: ro('string'),
+      shipmentMethodCode: ro('string'),
+      salesperson: ro('string'),
+      pricesIncludeTax: ro('boolean'),
+      lastModifiedDateTime: ro('datetime'),
+      phoneNumber: ro('string'),
+      email: ro('string'),
+    },
+  },
+  salesShipmentLines: {
+    set: 'salesShipmentLines',
+    name: 'Microsoft.NAV.salesShipmentLine',
+    fields: {
+      id: ro('guid'),
+      documentId: ro('guid'),
+      documentNo: ro('string'),
+      sequence: ro('number'),
+      lineType: ro('string'),
+      lineObjectNumber: ro('string'),
+      description: ro('string'),
+      description2: ro('string'),
+      unitOfMeasureCode: ro('string'),
+      unitPrice: ro('number'),
+      quantity: ro('number'),
+      discountPercent: ro('number'),
+      taxPercent: ro('number'),
+      shipmentDate: ro('date'),
+      itemVariantId: ro('guid'),
+      locationId: ro('guid'),
+    },
+  },
   journals: {
     set: 'journals',
     name: 'Microsoft.NAV.journal',
@@ -482,6 +627,21 @@ export interface SimulatorState {
   };
   /** Every sales order and posted invoice, grouped by externalDocumentNumber. */
   orders: Record<string, OrderSummary[]>;
+  /** Every sales credit memo, grouped by externalDocumentNumber. */
+  creditMemos: Record<string, CreditMemoSummary[]>;
+}
+
+export interface CreditMemoSummary {
+  id: string;
+  number: string;
+  customerNumber: string;
+  currencyCode: string;
+  invoiceId: string;
+  invoiceNumber: string;
+  lines: number;
+  totalAmountExcludingTax: number;
+  totalTaxAmount: number;
+  totalAmountIncludingTax: number;
 }
 
 class HttpFailure extends Error {
@@ -532,6 +692,8 @@ export class BusinessCentralSimulator {
   private seq = 0;
   private orderNo = 101000;
   private invoiceNo = 103000;
+  private creditMemoNo = 104000;
+  private shipmentNo = 102000;
   private glEntryNo = 0;
   private readonly issuedTokens = new Map<string, { principal: string; expiresAt: number }>();
   private readonly windows = new Map<string, number[]>();
@@ -717,7 +879,23 @@ export class BusinessCentralSimulator {
         status: String(d.status),
       });
     }
-    return { counts, requests: JSON.parse(JSON.stringify(this.stats)), orders };
+    const creditMemos: Record<string, CreditMemoSummary[]> = {};
+    for (const row of this.table('salesCreditMemos').values()) {
+      const d = row.data;
+      (creditMemos[String(d.externalDocumentNumber)] ??= []).push({
+        id: String(d.id),
+        number: String(d.number),
+        customerNumber: String(d.customerNumber),
+        currencyCode: String(d.currencyCode),
+        invoiceId: String(d.invoiceId),
+        invoiceNumber: String(d.invoiceNumber),
+        lines: this.linesOf(String(d.id), 'salesCreditMemoLines').length,
+        totalAmountExcludingTax: d.totalAmountExcludingTax as number,
+        totalTaxAmount: d.totalTaxAmount as number,
+        totalAmountIncludingTax: d.totalAmountIncludingTax as number,
+      });
+    }
+    return { counts, requests: JSON.parse(JSON.stringify(this.stats)), orders, creditMemos };
   }
 
   /** The stored entities of a set, as the API would show them (without @odata annotations). */
@@ -736,6 +914,8 @@ export class BusinessCentralSimulator {
     this.seq = 0;
     this.orderNo = 101000;
     this.invoiceNo = 103000;
+    this.creditMemoNo = 104000;
+    this.shipmentNo = 102000;
     this.glEntryNo = 0;
     const lcyScale = this.exponent('');
     this.insert('companyInformation', { id: this.companyId, displayName: this.companyName, currencyCode: this.currency, country: 'GB', email: '' });
@@ -799,8 +979,8 @@ export class BusinessCentralSimulator {
     return undefined;
   }
 
-  private linesOf(orderId: string): Row[] {
-    return [...this.table('salesOrderLines').values()].filter((r) => r.data.documentId === orderId).sort((a, b) => (a.data.sequence as number) - (b.data.sequence as number) || a.seq - b.seq);
+  private linesOf(orderId: string, lineSet = 'salesOrderLines'): Row[] {
+    return [...this.table(lineSet).values()].filter((r) => r.data.documentId === orderId).sort((a, b) => (a.data.sequence as number) - (b.data.sequence as number) || a.seq - b.seq);
   }
 
   private exponent(currencyCode: string): number {
@@ -1211,12 +1391,17 @@ export class BusinessCentralSimulator {
       case 'salesOrders':
         row = this.createSalesOrder(body);
         break;
-      case 'salesOrderLines': {
-        if (!parent) throw new HttpFailure(400, 'BadRequest', 'Create sales order lines under their sales order: salesOrders({id})/salesOrderLines.');
-        const [line] = this.prepareLines(parent, [body]);
-        row = this.insert('salesOrderLines', line.data, line.hidden);
-        this.recalculate(parent);
-        this.touch('salesOrders', parent);
+      case 'salesCreditMemos':
+        row = this.createSalesCreditMemo(body);
+        break;
+      case 'salesOrderLines':
+      case 'salesCreditMemoLines': {
+        const header = HEADER_SET[def.set];
+        if (!parent) throw new HttpFailure(400, 'BadRequest', `Create ${def.set} under their document: ${header}({id})/${def.set}.`);
+        const [line] = this.prepareLines(parent, [body], def.set);
+        row = this.insert(def.set, line.data, line.hidden);
+        this.recalculate(parent, def.set);
+        this.touch(header, parent);
         break;
       }
       case 'journalLines': {
@@ -1286,7 +1471,139 @@ export class BusinessCentralSimulator {
     return row;
   }
 
-  private resolveCustomer(data: Record<string, unknown>): Row {
+  /**
+   * A sales credit memo (deep insert of salesCreditMemoLines), with the same totals as an order.
+   * `invoiceId` (or `invoiceNumber`) applies it to a posted sales invoice of the same customer.
+   */
+  private createSalesCreditMemo(body: Record<string, unknown>): Row {
+    const def = SETS.salesCreditMemos;
+    const data = this.writable(def, body, true);
+    const customer = this.resolveCustomer(data, 'sales credit memo');
+    const currencyCode = String(data.currencyCode ?? '');
+    this.checkCurrency(currencyCode);
+    if (data.number && this.findBy('salesCreditMemos', 'number', data.number)) {
+      throw new HttpFailure(400, 'Internal_EntityWithSameKeyExists', `The Sales Header already exists. Identification fields and values: Document Type='Credit Memo',No.='${data.number}'`);
+    }
+    const applied = 'invoiceId' in data || 'invoiceNumber' in data ? this.appliesTo(data, String(customer.data.number)) : {};
+    const date = (data.creditMemoDate as string) ?? today();
+    const memo: Record<string, unknown> = {
+      ...data,
+      ...applied,
+      number: data.number ?? `S-CR${++this.creditMemoNo}`,
+      creditMemoDate: date,
+      postingDate: data.postingDate ?? date,
+      dueDate: data.dueDate ?? date,
+      customerId: customer.data.id,
+      customerNumber: customer.data.number,
+      customerName: data.customerName ?? customer.data.displayName,
+      billToCustomerId: customer.data.id,
+      billToCustomerNumber: customer.data.number,
+      billToName: data.billToName ?? customer.data.displayName,
+      currencyCode,
+      pricesIncludeTax: customer.hidden.pricesIncludeTax === true,
+      discountAppliedBeforeTax: true,
+      status: 'Draft',
+    };
+    const id = randomUUID();
+    const shell: Row = { data: { ...this.blank('salesCreditMemos'), ...memo, id }, version: 1, seq: 0, hidden: {} };
+    const rawLines = body.salesCreditMemoLines;
+    if (rawLines !== undefined && !Array.isArray(rawLines)) throw new HttpFailure(400, 'BadRequest', "'salesCreditMemoLines' must be an array for a deep insert.");
+    const lines = this.prepareLines(shell, (rawLines as unknown[] | undefined) ?? [], 'salesCreditMemoLines');
+    this.computeTotals(shell, lines);
+    const row = this.insert('salesCreditMemos', shell.data, shell.hidden);
+    for (const line of lines) this.insert('salesCreditMemoLines', line.data, line.hidden);
+    return row;
+  }
+
+  /** The posted invoice a credit memo applies to (by invoiceId or invoiceNumber), of the same customer. */
+  private appliesTo(data: Record<string, unknown>, customerNumber: string): { invoiceId: string; invoiceNumber: string } {
+    const byId = data.invoiceId && data.invoiceId !== ZERO_GUID;
+    if (!byId && !data.invoiceNumber) return { invoiceId: ZERO_GUID, invoiceNumber: '' };
+    const invoice = byId ? this.table('salesInvoices').get(String(data.invoiceId)) : this.findBy('salesInvoices', 'number', data.invoiceNumber);
+    if (!invoice) {
+      throw new HttpFailure(400, 'Internal_RecordNotFound', `The Sales Invoice Header does not exist. Identification fields and values: ${byId ? `Id='${data.invoiceId}'` : `No.='${data.invoiceNumber}'`}`);
+    }
+    if (invoice.data.customerNumber !== customerNumber) {
+      throw new HttpFailure(400, 'Application_FieldValidationException', `Posted invoice ${invoice.data.number} belongs to customer ${invoice.data.customerNumber}, not ${customerNumber}.`);
+    }
+    return { invoiceId: String(invoice.data.id), invoiceNumber: String(invoice.data.number) };
+  }
+
+  /**
+   * Posts a shipment for a sales order (what a warehouse does in BC; the API v2.0 has no
+   * ship-only action): a `salesShipments` document with its lines, the order lines'
+   * `shippedQuantity` raised, `fullyShipped` set when nothing is left. `lines` (item number →
+   * quantity) ships part of the order; without it, everything not yet shipped ships.
+   */
+  postShipment(order: { number?: string; externalDocumentNumber?: string }, opts: { lines?: Record<string, number>; postingDate?: string } = {}): Record<string, unknown> {
+    const row = order.number
+      ? this.findBy('salesOrders', 'number', order.number.toUpperCase())
+      : this.findBy('salesOrders', 'externalDocumentNumber', String(order.externalDocumentNumber ?? '').toUpperCase());
+    if (!row) throw new HttpFailure(404, 'NotFound', `no open sales order ${order.number ?? order.externalDocumentNumber}`);
+    const d = row.data;
+    const want = opts.lines ? new Map(Object.entries(opts.lines).map(([k, v]) => [k.toUpperCase(), v])) : undefined;
+    const shipping: Array<{ line: Row; qty: number }> = [];
+    for (const line of this.linesOf(String(d.id))) {
+      if (line.data.lineType === 'Comment') continue;
+      const open = Number(line.data.quantity) - Number(line.data.shippedQuantity ?? 0);
+      if (open <= 0) continue;
+      let qty = open;
+      if (want) {
+        const w = want.get(String(line.data.lineObjectNumber));
+        if (!w) continue;
+        qty = Math.min(open, w);
+        want.set(String(line.data.lineObjectNumber), w - qty);
+      }
+      shipping.push({ line, qty });
+    }
+    if (!shipping.length) throw new HttpFailure(400, 'Application_DialogException', 'There is nothing to post.');
+    const date = opts.postingDate ?? today();
+    const shipment = this.insert('salesShipments', {
+      number: `S-SHPT${++this.shipmentNo}`,
+      externalDocumentNumber: d.externalDocumentNumber,
+      orderNumber: d.number,
+      postingDate: date,
+      invoiceDate: BLANK_DATE,
+      dueDate: BLANK_DATE,
+      customerNumber: d.customerNumber,
+      customerName: d.customerName,
+      billToName: d.billToName,
+      billToCustomerNumber: d.billToCustomerNumber,
+      shipToName: d.shipToName,
+      shipToAddressLine1: d.shipToAddressLine1,
+      shipToAddressLine2: d.shipToAddressLine2,
+      shipToCity: d.shipToCity,
+      shipToState: d.shipToState,
+      shipToPostCode: d.shipToPostCode,
+      shipToCountry: d.shipToCountry,
+      currencyCode: d.currencyCode,
+      pricesIncludeTax: d.pricesIncludeTax,
+      email: d.email,
+      phoneNumber: d.phoneNumber,
+    });
+    let sequence = 0;
+    for (const { line, qty } of shipping) {
+      this.insert('salesShipmentLines', {
+        documentId: shipment.data.id,
+        documentNo: shipment.data.number,
+        sequence: (sequence += 10000),
+        lineType: line.data.lineType,
+        lineObjectNumber: line.data.lineObjectNumber,
+        description: line.data.description,
+        unitOfMeasureCode: line.data.unitOfMeasureCode,
+        unitPrice: line.data.unitPrice,
+        quantity: qty,
+        shipmentDate: date,
+      });
+      line.data.shippedQuantity = Number(line.data.shippedQuantity ?? 0) + qty;
+      line.version++;
+    }
+    d.fullyShipped = this.linesOf(String(d.id)).every((l) => l.data.lineType === 'Comment' || Number(l.data.shippedQuantity) >= Number(l.data.quantity));
+    this.touch('salesOrders', row);
+    return { ...shipment.data };
+  }
+
+  private resolveCustomer(data: Record<string, unknown>, what = 'sales order'): Row {
     let customer: Row | undefined;
     if (data.customerId && data.customerId !== ZERO_GUID) {
       customer = this.table('customers').get(String(data.customerId));
@@ -1295,7 +1612,7 @@ export class BusinessCentralSimulator {
       customer = this.findBy('customers', 'number', data.customerNumber);
       if (!customer) throw new HttpFailure(400, 'Internal_RecordNotFound', `The Customer does not exist. Identification fields and values: No.='${data.customerNumber}'`);
     } else {
-      throw new HttpFailure(400, 'BadRequest', "A sales order needs a customer: set 'customerNumber' or 'customerId'.");
+      throw new HttpFailure(400, 'BadRequest', `A ${what} needs a customer: set 'customerNumber' or 'customerId'.`);
     }
     if (String(customer.data.blocked).trim() === 'All') throw new HttpFailure(400, 'Application_FieldValidationException', `You cannot create this type of document when Customer ${customer.data.number} is blocked with type All`);
     return customer;
@@ -1310,12 +1627,12 @@ export class BusinessCentralSimulator {
   }
 
   /** Validates and completes lines for an order (not stored): all or nothing. */
-  private prepareLines(order: Row, raw: unknown[]): Array<{ data: Record<string, unknown>; hidden: Record<string, unknown> }> {
-    const def = SETS.salesOrderLines;
-    const existing = this.linesOf(String(order.data.id));
+  private prepareLines(order: Row, raw: unknown[], lineSet = 'salesOrderLines'): Array<{ data: Record<string, unknown>; hidden: Record<string, unknown> }> {
+    const def = SETS[lineSet];
+    const existing = this.linesOf(String(order.data.id), lineSet);
     let nextSequence = existing.reduce((m, r) => Math.max(m, Number(r.data.sequence)), 0);
     return raw.map((entry, index) => {
-      if (!isObject(entry)) throw new HttpFailure(400, 'BadRequest', `salesOrderLines[${index}] must be an object.`);
+      if (!isObject(entry)) throw new HttpFailure(400, 'BadRequest', `${lineSet}[${index}] must be an object.`);
       const data = this.writable(def, entry);
       const lineType = String(data.lineType ?? (data.itemId || data.lineObjectNumber ? 'Item' : 'Comment'));
       const line: Record<string, unknown> = { ...data, lineType, documentId: order.data.id };
@@ -1353,7 +1670,7 @@ export class BusinessCentralSimulator {
       if (data.sequence === undefined) line.sequence = nextSequence += 10000;
       else nextSequence = Math.max(nextSequence, Number(data.sequence));
       line.id = randomUUID();
-      return { data: { ...this.blank('salesOrderLines'), ...line }, hidden };
+      return { data: { ...this.blank(lineSet), ...line }, hidden };
     });
   }
 
@@ -1429,8 +1746,8 @@ export class BusinessCentralSimulator {
     });
   }
 
-  private recalculate(order: Row): void {
-    const lines = this.linesOf(String(order.data.id));
+  private recalculate(order: Row, lineSet = 'salesOrderLines'): void {
+    const lines = this.linesOf(String(order.data.id), lineSet);
     this.computeTotals(order, lines);
   }
 
@@ -1439,18 +1756,23 @@ export class BusinessCentralSimulator {
     this.checkIfMatch(row, ifMatch);
     if (!isObject(body)) throw new HttpFailure(400, 'BadRequest', 'The request body must be a JSON object.');
     const data = this.writable(def, body);
-    if (def.set === 'salesOrders') {
+    if (def.set === 'salesCreditMemos' && ('invoiceId' in data || 'invoiceNumber' in data)) {
+      Object.assign(data, this.appliesTo(data, String(data.customerNumber ?? row.data.customerNumber)));
+    }
+    if (LINE_SET[def.set]) {
+      const lineSet = LINE_SET[def.set];
       const next: Row = { ...row, data: { ...row.data, ...data } };
       if ('customerNumber' in data || 'customerId' in data) {
         const customer = this.resolveCustomer({ customerId: 'customerId' in data ? data.customerId : undefined, customerNumber: data.customerNumber });
         Object.assign(next.data, { customerId: customer.data.id, customerNumber: customer.data.number, customerName: customer.data.displayName, pricesIncludeTax: customer.hidden.pricesIncludeTax === true });
       }
       if ('currencyCode' in data) this.checkCurrency(String(data.currencyCode));
-      this.computeTotals(next, this.linesOf(String(row.data.id)));
+      this.computeTotals(next, this.linesOf(String(row.data.id), lineSet));
       row.data = next.data;
-      this.recalculate(row);
-    } else if (def.set === 'salesOrderLines') {
-      const order = this.table('salesOrders').get(String(row.data.documentId))!;
+      this.recalculate(row, lineSet);
+    } else if (HEADER_SET[def.set]) {
+      const header = HEADER_SET[def.set];
+      const order = this.table(header).get(String(row.data.documentId))!;
       const d = row.data;
       const sameObject = data.lineObjectNumber === undefined && data.itemId === undefined && data.accountId === undefined;
       const merged: Record<string, unknown> = {
@@ -1462,15 +1784,15 @@ export class BusinessCentralSimulator {
         ...data,
       };
       if (d.lineType === 'Comment') for (const k of ['quantity', 'discountAmount', 'lineObjectNumber', 'unitPrice']) if (!(k in data)) delete merged[k];
-      const [checked] = this.prepareLines(order, [merged]);
+      const [checked] = this.prepareLines(order, [merged], def.set);
       const updated = { data: { ...checked.data, id: d.id }, hidden: checked.hidden };
       // Totals are computed on copies first: a failure leaves the order as it was.
-      const lines = this.linesOf(String(order.data.id)).map((l) => (l === row ? updated : { data: { ...l.data }, hidden: l.hidden }));
+      const lines = this.linesOf(String(order.data.id), def.set).map((l) => (l === row ? updated : { data: { ...l.data }, hidden: l.hidden }));
       this.computeTotals({ ...order, data: { ...order.data } }, lines);
       row.data = updated.data;
       row.hidden = updated.hidden;
-      this.recalculate(order);
-      this.touch('salesOrders', order);
+      this.recalculate(order, def.set);
+      this.touch(header, order);
     } else if (def.set === 'items' || def.set === 'journals' || def.set === 'companyInformation') {
       Object.assign(row.data, data);
     } else if (def.set === 'journalLines') {
@@ -1486,15 +1808,26 @@ export class BusinessCentralSimulator {
     if (!def.remove) throw methodNotAllowed();
     this.checkIfMatch(row, ifMatch);
     const id = String(row.data.id);
+    // As in BC: an order (or order line) with shipped but not invoiced quantity cannot be deleted.
+    const shippedLines = def.set === 'salesOrders' ? this.linesOf(id) : def.set === 'salesOrderLines' ? [row] : [];
+    const shipped = shippedLines.find((l) => Number(l.data.shippedQuantity ?? 0) !== Number(l.data.invoicedQuantity ?? 0));
+    if (shipped) {
+      const orderNo = def.set === 'salesOrders' ? row.data.number : this.table('salesOrders').get(String(row.data.documentId))?.data.number;
+      throw new HttpFailure(
+        400,
+        'Application_DialogException',
+        `Qty. Shipped Not Invoiced must be equal to '0'  in Sales Line: Document Type=Order, Document No.=${orderNo}, Line No.=${shipped.data.sequence}. Current value is '${Number(shipped.data.shippedQuantity) - Number(shipped.data.invoicedQuantity ?? 0)}'.`,
+      );
+    }
     this.table(def.set).delete(id);
     for (const nav of Object.values(def.nav ?? {})) {
       for (const child of [...this.table(nav.set).values()]) if (child.data[nav.parentKey] === id) this.table(nav.set).delete(String(child.data.id));
     }
-    if (def.set === 'salesOrderLines') {
-      const order = this.table('salesOrders').get(String(row.data.documentId));
+    if (HEADER_SET[def.set]) {
+      const order = this.table(HEADER_SET[def.set]).get(String(row.data.documentId));
       if (order) {
-        this.recalculate(order);
-        this.touch('salesOrders', order);
+        this.recalculate(order, def.set);
+        this.touch(HEADER_SET[def.set], order);
       }
     }
     this.changed(def.set, row, 'deleted');
@@ -1803,6 +2136,8 @@ export class BusinessCentralSimulator {
         case 'POST /__simulator/items':
           this.upsertItems(Array.isArray(body) ? body : body.items ?? []);
           return reply(200, { items: this.table('items').size });
+        case 'POST /__simulator/shipments':
+          return reply(201, this.postShipment(body, { lines: body.lines, postingDate: body.postingDate }));
         case 'POST /__simulator/throttle':
           this.throttle = { ...this.throttle, ...body };
           if (typeof body.latencyMs === 'number') this.latencyMs = body.latencyMs;
@@ -1811,7 +2146,7 @@ export class BusinessCentralSimulator {
           return reply(404, { error: { code: 'NotFound', message: `no control endpoint ${method} ${url.pathname}` } });
       }
     } catch (err) {
-      reply(400, { error: { code: 'BadRequest', message: (err as Error).message } });
+      reply(err instanceof HttpFailure ? err.status : 400, { error: { code: err instanceof HttpFailure ? err.code : 'BadRequest', message: (err as Error).message } });
     }
   }
 }

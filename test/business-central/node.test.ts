@@ -11,10 +11,12 @@ import bcNode from '../../nodes/business-central/business-central';
 import canonicalNode from '../../nodes/core/canonical';
 import dedupeNode from '../../nodes/core/dedupe';
 import deadLetterNode from '../../nodes/core/dead-letter';
+import replayNode from '../../nodes/core/replay';
+import { externalDocumentNumber } from '../../nodes/business-central/map';
 import { businessKey, validateDocument } from '../../nodes/model/validate';
 import { BusinessCentralSimulator } from '../../nodes/business-central/simulator';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
-import { fixture, startSimulator } from './helpers';
+import { api, fixture, startSimulator } from './helpers';
 
 const nodes = [storeNode, bcConfigNode, bcNode];
 let sim: BusinessCentralSimulator;
@@ -239,5 +241,133 @@ describe('example flow', () => {
     fire('ex-bc-inj-skus');
     expect((await stock).map((m) => m.payload.sku)).toEqual(['SKU-0001', 'SKU-0002']);
     expect(sim.state().counts.salesOrders).toBe(1);
+  });
+});
+
+describe('tillwire-business-central: order lifecycle, returns and the dead-letter store', () => {
+  /** The flow a user wires: BC node, Catch → dead letter, replay → BC node. */
+  function dlFlow() {
+    return [
+      ...flow().map((n: any) => (n.id === 'c1' ? { ...n, wires: [['caught', 'dl']] } : n)),
+      { id: 'dl', type: 'tillwire-dead-letter', z: 'f1', store: 's1', wires: [['stored']] },
+      { id: 'stored', type: 'helper', z: 'f1' },
+      { id: 'rp', type: 'tillwire-replay', z: 'f1', store: 's1', wires: [['n1']] },
+    ];
+  }
+  const orderMsg = (doc: any) => ({ topic: `order.${doc.status}`, payload: doc, tillwire: { schemaVersion: 1, eventId: `e-${doc.status}`, idempotencyKey: businessKey(doc), source: { system: 'shopify' }, attempts: 0 } });
+
+  it('an order with an unknown SKU creates nothing, lands in the dead-letter store naming the SKU, and after the item is added a replay creates exactly one order', async () => {
+    sim = await startSimulator();
+    await helper.load([...nodes, deadLetterNode, replayNode], dlFlow(), credentials());
+    const n1 = helper.getNode('n1');
+    const order = fixture('order.json');
+    order.lines[1].sku = 'MUG-BLU-12OZ';
+    const stored = collect(helper.getNode('stored'), 1);
+    n1.receive(orderMsg(order));
+    const [dead] = await stored;
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    const entry = await store.getDeadLetter(dead.deadLetter.id);
+    expect(entry).toMatchObject({ status: 'pending', attempts: 1, nodeId: 'n1', message: { payload: order, tillwire: { idempotencyKey: businessKey(order) } } });
+    expect(entry.error.message).toMatch(/unknown SKU 'MUG-BLU-12OZ': no such item in Business Central; nothing was created .*\[permanent\]$/);
+    expect(sim.state().counts).toMatchObject({ salesOrders: 0, salesOrderLines: 0 });
+
+    sim.upsertItems([{ number: 'MUG-BLU-12OZ', displayName: 'Blue mug', unitPrice: 18, taxPercent: 8.875 }]);
+    const out = collect(helper.getNode('out'), 1);
+    helper.getNode('rp').receive({ payload: entry.id });
+    const [done] = await out;
+    expect(done.erp).toMatchObject({ created: true, action: 'create', channelStatus: 'paid', document: 'salesOrder' });
+    expect((await store.getDeadLetter(entry.id)).status).toBe('replayed');
+    // a second replay finds nothing pending; the order is there exactly once
+    helper.getNode('rp').receive({ payload: entry.id });
+    await until(() => (helper.getNode('rp') as any).status.lastCall?.args[0]?.text?.startsWith('replayed 0'));
+    expect(sim.state().orders[externalDocumentNumber(businessKey(order)!)]).toHaveLength(1);
+    expect(sim.state().counts.salesOrders).toBe(1);
+  });
+
+  it('cancel before create: the tombstone lives in the node’s store, so the stale create that follows (×3) creates nothing', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow(), credentials());
+    const n1 = helper.getNode('n1');
+    const order = fixture('order.json');
+    const out = collect(helper.getNode('out'), 4);
+    n1.receive(orderMsg({ ...order, status: 'cancelled' }));
+    for (let i = 0; i < 3; i++) n1.receive(orderMsg({ ...order, status: 'accepted' }));
+    const [cancel, ...stale] = await out;
+    expect(cancel.erp).toMatchObject({ cancelled: true, skipped: 'cancelled', tombstone: true, action: 'create-cancelled' });
+    expect(cancel.erp.recorded).toBeUndefined();
+    for (const m of stale) expect(m.erp).toMatchObject({ stale: true, action: 'already-cancelled', created: false });
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    expect(await store.kvGet(`bc:cancelled:${externalDocumentNumber(businessKey(order)!)}`)).toMatchObject({ key: businessKey(order) });
+    expect(sim.state().counts.salesOrders).toBe(0);
+  });
+
+  it('without a store, a cancel still deletes the open order, and the node warns that out-of-order cancels need a store', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow({}, { store: '' }), credentials());
+    const n1 = helper.getNode('n1');
+    const warnings: string[] = [];
+    n1.on('call:warn', (call: any) => warnings.push(String(call.args[0])));
+    const order = fixture('order.json');
+    const out = collect(helper.getNode('out'), 2);
+    n1.receive(orderMsg(order));
+    await until(() => sim.state().counts.salesOrders === 1);
+    n1.receive(orderMsg({ ...order, status: 'cancelled' }));
+    const [, cancelled] = await out;
+    expect(cancelled.erp).toMatchObject({ cancelled: true, action: 'cancel', tombstone: false });
+    expect(sim.state().counts.salesOrders).toBe(0);
+    expect(warnings.some((w) => /no Tillwire store is configured on this node, so no tombstone was kept/.test(w))).toBe(true);
+  });
+
+  it('a return arriving before its order goes to the dead-letter store; once the order is in BC, the replay makes one credit memo, and redeliveries (×3) add none', async () => {
+    sim = await startSimulator();
+    await helper.load([...nodes, deadLetterNode, replayNode], dlFlow(), credentials());
+    const n1 = helper.getNode('n1');
+    const ret = fixture('return.json');
+    const retMsg = () => ({ topic: 'return.refunded', payload: ret, tillwire: { schemaVersion: 1, eventId: 'r1', idempotencyKey: businessKey(ret), source: { system: 'shopify' }, attempts: 0 } });
+    const stored = collect(helper.getNode('stored'), 1);
+    n1.receive(retMsg());
+    const [dead] = await stored;
+    expect(dead.error.message).toMatch(/the original order ord_01JPB8Q3W6X1S4T9Z2R5C7V0MK .* is not in Business Central: nothing was created/);
+
+    const first = collect(helper.getNode('out'), 1);
+    n1.receive(orderMsg(fixture('order.json')));
+    await first;
+    const credited = collect(helper.getNode('out'), 4);
+    helper.getNode('rp').receive({ payload: dead.deadLetter.id });
+    await until(() => sim.state().counts.salesCreditMemos === 1);
+    for (let i = 0; i < 3; i++) n1.receive(retMsg());
+    const msgs = await credited;
+    expect(msgs.map((m) => m.erp.created)).toEqual([true, false, false, false]);
+    expect(msgs[0].erp).toMatchObject({ document: 'salesCreditMemo', action: 'credit', customerNumber: '20000', original: { document: 'salesOrder' } });
+    expect(sim.state().counts.salesCreditMemos).toBe(1);
+  });
+});
+
+describe('tillwire-business-central: read posted shipments', () => {
+  it('emits one validated canonical shipment per new posted shipment of a channel order, using the key the order operation recorded; a second read emits nothing', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, [...flow(), { id: 'n2', type: 'tillwire-business-central', z: 'f1', bc: 'bc1', operation: 'shipments', store: 's1', wires: [['ships']] }, { id: 'ships', type: 'helper', z: 'f1' }], credentials());
+    const order = fixture('order.json');
+    const created = collect(helper.getNode('out'), 1);
+    helper.getNode('n1').receive({ topic: 'order.paid', payload: order, tillwire: { schemaVersion: 1, eventId: 'o1', idempotencyKey: businessKey(order), source: { system: 'shopify' }, attempts: 0 } });
+    const [o] = await created;
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    expect(await store.kvGet(`bc:key:${o.erp.externalDocumentNumber}`)).toBe(businessKey(order));
+    sim.postShipment({ number: o.erp.number });
+    expect((await api(sim, 'POST', `salesOrders(${o.erp.id})/Microsoft.NAV.shipAndInvoice`)).status).toBe(204);
+    // the order is invoiced and gone from salesOrders (no comment lines to read): the recorded key maps the shipment back
+    const ships = collect(helper.getNode('ships'), 1);
+    helper.getNode('n2').receive({ payload: 'tick', tillwire: { correlationId: 'tick-1' } });
+    const [m] = await ships;
+    expect(m.topic).toBe('shipment.created');
+    expect(m.payload).toMatchObject({ kind: 'shipment', shipmentId: 'S-SHPT102001', order: { id: businessKey(order), channel: order.channel }, lines: [{ sku: 'TEE-BLK-M', quantity: 2 }, { sku: 'MUG-WHT-12OZ', quantity: 1 }] });
+    expect(validateDocument('shipment', m.payload)).toEqual({ valid: true, errors: [] });
+    expect(m.tillwire).toMatchObject({ idempotencyKey: 'shipment:business-central:S-SHPT102001', correlationId: 'tick-1', source: { system: 'business-central' } });
+    expect(m.erp).toMatchObject({ system: 'business-central', document: 'salesShipment', number: 'S-SHPT102001', orderNumber: o.erp.number });
+    const n2 = helper.getNode('n2');
+    const seen = statuses(n2);
+    n2.receive({ payload: 'tick' });
+    await until(() => seen.some((st) => st.text === 'sent 2'));
+    expect(await store.kvGet(`bc:shipments:cursor:${sim.companyId}`)).toMatchObject({ seen: ['S-SHPT102001'] });
   });
 });

@@ -285,6 +285,94 @@ describe('Business Central simulator: sales orders', () => {
   });
 });
 
+describe('Business Central simulator: sales credit memos, order deletes and shipments', () => {
+  const memo = (edn: string, lines: unknown[], extra: Record<string, unknown> = {}) => ({ externalDocumentNumber: edn, customerNumber: '10000', salesCreditMemoLines: lines, ...extra });
+
+  it('salesCreditMemos: deep insert with exact read-only totals (GBP, JPY 0 decimals, KWD 3), $filter by externalDocumentNumber, $expand lines', async () => {
+    sim = await startSimulator();
+    const gbp = await api(sim, 'POST', 'salesCreditMemos?$expand=salesCreditMemoLines', { body: memo('RETURN:1', [itemLine('JEANS-SLIM-32-32', 2, 49.99, { discountAmount: 0.01 }), { lineType: 'Comment', description: 'Return of order S-ORD1' }]) });
+    expect(gbp.status).toBe(201);
+    expect(gbp.headers.get('location')).toBe(`${sim.companyUrl}/salesCreditMemos(${gbp.body.id})`);
+    expect(gbp.body).toMatchObject({ number: 'S-CR104001', externalDocumentNumber: 'RETURN:1', customerNumber: '10000', pricesIncludeTax: true, status: 'Draft', totalAmountIncludingTax: 99.97, totalAmountExcludingTax: 83.31, totalTaxAmount: 16.66, invoiceId: '00000000-0000-0000-0000-000000000000', invoiceNumber: '' });
+    expect(gbp.body.salesCreditMemoLines.map((l: any) => [l.lineType, l.sequence, l.amountIncludingTax])).toEqual([['Item', 10000, 99.97], ['Comment', 20000, 0]]);
+    const jpy = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:2', [itemLine('SENCHA-100G', 3, 334, { discountAmount: 2 })], { currencyCode: 'JPY' }) });
+    expect(jpy.body).toMatchObject({ currencyCode: 'JPY', totalAmountIncludingTax: 1000, totalTaxAmount: 74 });
+    const kwd = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:3', [itemLine('SHAYLA-SILK-GRY', 3, 6.25, { discountAmount: 0.125 })], { currencyCode: 'KWD', customerNumber: '20000' }) });
+    expect(kwd.body).toMatchObject({ currencyCode: 'KWD', pricesIncludeTax: false, totalAmountExcludingTax: 18.625, totalAmountIncludingTax: 18.625 });
+    const found = await api(sim, 'GET', "salesCreditMemos?$filter=externalDocumentNumber eq 'RETURN:2'&$expand=salesCreditMemoLines");
+    expect(found.body.value).toHaveLength(1);
+    expect(found.body.value[0]).toMatchObject({ id: jpy.body.id, salesCreditMemoLines: [{ lineObjectNumber: 'SENCHA-100G', quantity: 3 }] });
+    expect((await api(sim, 'GET', `salesCreditMemos(${jpy.body.id})/salesCreditMemoLines`)).body.value).toHaveLength(1);
+    expect(sim.state().creditMemos['RETURN:3'][0]).toMatchObject({ number: 'S-CR104003', currencyCode: 'KWD', lines: 1, totalAmountIncludingTax: 18.625 });
+  });
+
+  it('salesCreditMemos: a bad line creates nothing; invoiceId/invoiceNumber must name a posted invoice of the same customer; PATCH/DELETE need If-Match', async () => {
+    sim = await startSimulator();
+    const bad = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:X', [itemLine('JEANS-SLIM-32-32', 1, 10), itemLine('NOPE', 1, 1)]) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('Internal_RecordNotFound');
+    expect(sim.state().counts).toMatchObject({ salesCreditMemos: 0, salesCreditMemoLines: 0 });
+    expect((await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:X', [], { totalAmountIncludingTax: 1 }) })).body.error.code).toBe('BadRequest_ReadOnlyProperty');
+
+    const o = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:1', [itemLine('JEANS-SLIM-32-32', 1, 49.99)]) })).body;
+    expect((await api(sim, 'POST', `salesOrders(${o.id})/Microsoft.NAV.shipAndInvoice`)).status).toBe(204);
+    const invoice = (await api(sim, 'GET', "salesInvoices?$filter=externalDocumentNumber eq 'ORDER:1'")).body.value[0];
+    const unknown = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:Y', [], { invoiceId: '11111111-1111-1111-1111-111111111111' }) });
+    expect([unknown.status, unknown.body.error.code]).toEqual([400, 'Internal_RecordNotFound']);
+    const otherCustomer = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:Y', [], { invoiceId: invoice.id, customerNumber: '20000' }) });
+    expect(otherCustomer.status).toBe(400);
+    const applied = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:Y', [itemLine('JEANS-SLIM-32-32', 1, 49.99)], { invoiceNumber: invoice.number }) });
+    expect(applied.body).toMatchObject({ invoiceId: invoice.id, invoiceNumber: invoice.number });
+
+    const id = applied.body.id;
+    expect((await api(sim, 'PATCH', `salesCreditMemos(${id})`, { body: { email: 'x@example.com' } })).body.error.code).toBe('BadRequest_InvalidToken');
+    const lines = (await api(sim, 'GET', `salesCreditMemos(${id})/salesCreditMemoLines`)).body.value;
+    const changed = await api(sim, 'PATCH', `salesCreditMemos(${id})/salesCreditMemoLines(${lines[0].id})`, { body: { quantity: 2 }, headers: { 'if-match': lines[0]['@odata.etag'] } });
+    expect(changed.status).toBe(200);
+    expect((await api(sim, 'GET', `salesCreditMemos(${id})`)).body.totalAmountIncludingTax).toBe(99.98);
+    expect((await api(sim, 'DELETE', `salesCreditMemos(${id})`, { headers: { 'if-match': applied.body['@odata.etag'] } })).status).toBe(409);
+    expect((await api(sim, 'DELETE', `salesCreditMemos(${id})`, { headers: { 'if-match': '*' } })).status).toBe(204);
+    expect(sim.state().counts.salesCreditMemoLines).toBe(0);
+  });
+
+  it('DELETE salesOrders: If-Match required (400 without, 409 stale), 204 deletes the lines too; refused while shipped lines are not invoiced', async () => {
+    sim = await startSimulator();
+    const o = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:2', [itemLine('JEANS-SLIM-32-32', 2, 49.99), itemLine('SOCK-3PK-BLK', 1, 8.99)]) })).body;
+    expect((await api(sim, 'DELETE', `salesOrders(${o.id})`)).body.error.code).toBe('BadRequest_InvalidToken');
+    const shipment = sim.postShipment({ externalDocumentNumber: 'ORDER:2' }, { lines: { 'JEANS-SLIM-32-32': 1 } });
+    expect(shipment).toMatchObject({ number: 'S-SHPT102001', orderNumber: o.number, externalDocumentNumber: 'ORDER:2' });
+    const now = (await api(sim, 'GET', `salesOrders(${o.id})`)).body;
+    expect(now.fullyShipped).toBe(false);
+    expect((await api(sim, 'DELETE', `salesOrders(${o.id})`, { headers: { 'if-match': o['@odata.etag'] } })).status).toBe(409);
+    const refused = await api(sim, 'DELETE', `salesOrders(${o.id})`, { headers: { 'if-match': now['@odata.etag'] } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/Qty\. Shipped Not Invoiced must be equal to '0'/);
+
+    const o2 = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:3', [itemLine('SOCK-3PK-BLK', 1, 8.99)]) })).body;
+    expect((await api(sim, 'DELETE', `salesOrders(${o2.id})`, { headers: { 'if-match': o2['@odata.etag'] } })).status).toBe(204);
+    expect((await api(sim, 'GET', `salesOrders(${o2.id})`)).status).toBe(404);
+    expect((await api(sim, 'DELETE', `salesOrders(${o2.id})`, { headers: { 'if-match': '*' } })).status).toBe(404);
+    expect(sim.state().counts).toMatchObject({ salesOrders: 1, salesOrderLines: 2 });
+  });
+
+  it('salesShipments: posted by the test hook (in process or POST /__simulator/shipments), read-only, filterable, with lines', async () => {
+    sim = await startSimulator();
+    const o = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:4', [itemLine('JEANS-SLIM-32-32', 2, 49.99)]) })).body;
+    const first = await fetch(`${sim.url}/__simulator/shipments`, { method: 'POST', body: JSON.stringify({ number: o.number, lines: { 'JEANS-SLIM-32-32': 1 }, postingDate: '2026-11-26' }) });
+    expect(first.status).toBe(201);
+    sim.postShipment({ number: o.number }, { postingDate: '2026-11-27' });
+    const none = await fetch(`${sim.url}/__simulator/shipments`, { method: 'POST', body: JSON.stringify({ number: o.number }) });
+    expect(none.status).toBe(400);
+    const list = await api(sim, 'GET', "salesShipments?$filter=externalDocumentNumber eq 'ORDER:4'&$orderby=number&$expand=salesShipmentLines");
+    expect(list.body.value.map((s: any) => [s.number, s.orderNumber, s.postingDate, s.salesShipmentLines.map((l: any) => [l.lineObjectNumber, l.quantity])])).toEqual([
+      ['S-SHPT102001', o.number, '2026-11-26', [['JEANS-SLIM-32-32', 1]]],
+      ['S-SHPT102002', o.number, '2026-11-27', [['JEANS-SLIM-32-32', 1]]],
+    ]);
+    expect((await api(sim, 'GET', `salesOrders(${o.id})`)).body.fullyShipped).toBe(true);
+    expect((await api(sim, 'POST', 'salesShipments', { body: { number: 'X' } })).status).toBe(405);
+  });
+});
+
 describe('Business Central simulator: throttling and faults', () => {
   it('per-user sliding window: request N+1 within the window is 429 with the BC envelope; the window slides', async () => {
     sim = await startSimulator({ throttle: { maxRequests: 5, windowMs: 150 } });
