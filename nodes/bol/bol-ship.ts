@@ -7,7 +7,8 @@
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { bindStore, StatusBoard, shortText, onInput } from '../core/node-kit';
-import { validateDocument } from '../model/validate';
+import { businessKey, validateDocument } from '../model/validate';
+import type { ChannelResult } from '../core/channel-write';
 import type { Shipment } from '../model/types.generated';
 import { shipOnce } from './ship';
 import type { BolConnection } from './connection';
@@ -52,7 +53,17 @@ export = function register(RED: NodeRED) {
         if (result.repeat) counts.repeats++;
         else counts.sent++;
         show();
-        send({ ...msg, bol: result });
+        // msg.channelResult as every channel write node reports it; msg.bol keeps bol's own detail.
+        const channelResult: ChannelResult = {
+          system: 'bol',
+          account: connection.account,
+          operation: 'shipment',
+          outcome: result.repeat ? 'already-sent' : 'sent',
+          key: businessKey(msg.payload as Record<string, unknown>) ?? '',
+          orderId: result.orderId,
+          status: result.status,
+        };
+        send({ ...msg, bol: result, channelResult });
       } catch (err) {
         counts.failed++;
         board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${(err as Error).message}`) });

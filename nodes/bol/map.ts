@@ -211,17 +211,19 @@ export const TRANSPORTERS: Record<string, string> = {
 };
 
 /**
- * A canonical Shipment → bol's shipment request. Every line needs its bol orderItemId
- * (`lineId`, as the canonical order's lineId/channelLineId carries it).
+ * A canonical Shipment → bol's shipment request. Every line needs its bol orderItemId: the line's
+ * `lineId` (as the canonical order's lineId/channelLineId carries it), else `itemIds[i]` (found on
+ * the order by SKU, see `itemIdsBySku`).
  */
-export function toShipmentRequest(doc: Shipment, transporters: Record<string, string> = {}): {
+export function toShipmentRequest(doc: Shipment, transporters: Record<string, string> = {}, itemIds: Array<string | undefined> = []): {
   orderItems: Array<{ orderItemId: string; quantity: number }>;
   shipmentReference: string;
   transport?: { transporterCode: string; trackAndTrace: string };
 } {
   const orderItems = doc.lines.map((l, i) => {
-    if (!l.lineId) throw new MappingError(`shipment ${doc.shipmentId} line ${i + 1} (${l.sku}) has no lineId: bol ships by orderItemId`);
-    return { orderItemId: l.lineId, quantity: l.quantity };
+    const id = l.lineId ?? itemIds[i];
+    if (!id) throw new MappingError(`shipment ${doc.shipmentId} line ${i + 1} (${l.sku}) has no lineId and no open item of order ${doc.order.channel?.id ?? doc.order.id} carries that SKU: bol ships by orderItemId`);
+    return { orderItemId: id, quantity: l.quantity };
   });
   const req: ReturnType<typeof toShipmentRequest> = { orderItems, shipmentReference: doc.shipmentId.slice(0, 100) };
   if (doc.trackingNumber) {
@@ -231,4 +233,23 @@ export function toShipmentRequest(doc: Shipment, transporters: Record<string, st
     req.transport = { transporterCode: code, trackAndTrace: doc.trackingNumber };
   }
   return req;
+}
+
+/**
+ * For shipment lines without a lineId (an ERP that kept only the SKU): the bol orderItemId of an
+ * item of `order` whose offer reference or EAN is the line's SKU and that still has that many units
+ * open (not shipped, not cancelled). Each item is used once.
+ */
+export function itemIdsBySku(doc: Shipment, order: Record<string, any>): Array<string | undefined> {
+  const used = new Set<string>();
+  return doc.lines.map((l) => {
+    if (l.lineId) return l.lineId;
+    const item = (order.orderItems ?? []).find((it: any) => {
+      const open = Number(it.quantity ?? 0) - Number(it.quantityShipped ?? 0) - Number(it.quantityCancelled ?? 0);
+      const ean = it.product?.ean ?? it.ean;
+      return !used.has(it.orderItemId) && (it.offer?.reference === l.sku || ean === l.sku) && open >= l.quantity;
+    });
+    if (item) used.add(item.orderItemId);
+    return item?.orderItemId;
+  });
 }

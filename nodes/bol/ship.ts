@@ -17,7 +17,7 @@ import type { Store } from '../runtime/store';
 import { ConnectorError } from '../runtime/http';
 import type { Shipment } from '../model/types.generated';
 import type { BolClient, ProcessStatus } from './client';
-import { toShipmentRequest } from './map';
+import { itemIdsBySku, toShipmentRequest } from './map';
 
 export interface ShipRecord {
   state: 'sending' | 'sent';
@@ -52,7 +52,9 @@ export async function shipOnce(o: {
   const channel = shipment.order.channel;
   if (!channel || channel.system !== 'bol') throw new ShipmentRefused(`shipment ${shipment.shipmentId} is for ${channel?.system ?? 'an unknown channel'}, not bol`);
   const orderId = channel.id;
-  const request = toShipmentRequest(shipment, o.transporters);
+  // Lines the ERP knows only by SKU are matched to the order's open items first.
+  const itemIds = shipment.lines.every((l) => l.lineId) ? [] : itemIdsBySku(shipment, await o.client.getOrder(orderId));
+  const request = toShipmentRequest(shipment, o.transporters, itemIds);
   const key = `bol-ship:${o.account}:${shipment.shipmentId}`;
   const previous = (await o.store.kvGet(key)) as ShipRecord | undefined;
 
