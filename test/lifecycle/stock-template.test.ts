@@ -1,0 +1,120 @@
+/**
+ * The template "ERP stock → channel inventory", as shipped in examples/, against the simulators:
+ * one read of Odoo's stock for the template's SKUs sets each channel's quantity to what Odoo holds
+ * (Shopify on hand, Amazon sellable = on hand − reserved, Square physical count); reading the same
+ * stock again leaves every quantity as it is.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import storeNode from '../../nodes/core/store-config';
+import deadLetterNode from '../../nodes/core/dead-letter';
+import odooConfigNode from '../../nodes/odoo/odoo-config';
+import odooNode from '../../nodes/odoo/odoo';
+import shopifyConfigNode from '../../nodes/shopify/shopify-config';
+import shopifyInventoryNode from '../../nodes/shopify/shopify-inventory';
+import amazonConfigNode from '../../nodes/amazon/amazon-config';
+import amazonInventoryNode from '../../nodes/amazon/amazon-inventory';
+import squareConfigNode from '../../nodes/square/square-config';
+import squareInventoryNode from '../../nodes/square/square-inventory';
+import { OdooSimulator } from '../../nodes/odoo/simulator';
+import { OdooClient } from '../../nodes/odoo/client';
+import { OdooSync } from '../../nodes/odoo/sync';
+import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { AmazonSimulator } from '../../nodes/amazon/simulator';
+import { SquareSimulator } from '../../nodes/square/simulator';
+import { helper, startServer, stopAll, until } from '../support/node-red';
+
+jest.setTimeout(60_000);
+const TEMPLATE = 'ERP stock → channel inventory';
+const template: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples', `${TEMPLATE}.json`), 'utf8'));
+const nodes = [storeNode, deadLetterNode, odooConfigNode, odooNode, shopifyConfigNode, shopifyInventoryNode, amazonConfigNode, amazonInventoryNode, squareConfigNode, squareInventoryNode];
+const MARKETPLACE = 'A1F83G8C2ARO7P';
+
+let odoo: OdooSimulator;
+let shopify: ShopifySimulator;
+let amazon: AmazonSimulator;
+let square: SquareSimulator;
+beforeAll(async () => {
+  odoo = new OdooSimulator({ catalogSize: 50 });
+  shopify = new ShopifySimulator();
+  amazon = new AmazonSimulator({ orders: 10, marketplaceIds: [MARKETPLACE], listingDelayMs: 0 });
+  square = new SquareSimulator();
+  await Promise.all([odoo.start(), shopify.start(), amazon.start(), square.start()]);
+});
+afterAll(async () => {
+  await Promise.all([odoo.stop(), shopify.stop(), amazon.stop(), square.stop()]);
+});
+beforeEach(startServer);
+afterEach(stopAll);
+
+function flow() {
+  return [
+    { id: 'f1', type: 'tab', label: TEMPLATE },
+    ...template
+      .filter((n) => n.type !== 'comment')
+      .map((n) => {
+        switch (n.type) {
+          case 'tillwire-store':
+            return { ...n, backend: 'memory' };
+          case 'tillwire-odoo-config':
+            return { ...n, url: odoo.url, version: String(odoo.version) };
+          case 'tillwire-shopify-config':
+            return { ...n, shop: shopify.shop, baseUrl: shopify.url };
+          case 'tillwire-amazon-config':
+            return { ...n, endpoint: amazon.url, tokenUrl: `${amazon.url}/auth/o2/token`, marketplaceIds: MARKETPLACE };
+          case 'tillwire-square-config':
+            return { ...n, baseUrl: square.url };
+          case 'inject':
+          case 'debug':
+            return { id: n.id, type: 'helper', z: 'f1', wires: n.wires ?? [] };
+          default:
+            return { ...n, z: 'f1' };
+        }
+      }),
+  ];
+}
+
+function credentials() {
+  const id = (type: string) => template.find((n) => n.type === type).id;
+  return {
+    [id('tillwire-odoo-config')]: { apiKey: odoo.apiKey },
+    [id('tillwire-shopify-config')]: { accessToken: shopify.accessToken },
+    [id('tillwire-amazon-config')]: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
+    [id('tillwire-square-config')]: { accessToken: square.accessToken, signatureKey: 'sq-sim-signature-key', notificationUrl: 'http://127.0.0.1:1880/square/webhook' },
+  };
+}
+
+it("each channel ends up with Odoo's quantity for every SKU; the same stock again leaves them as they are", async () => {
+  const inject = template.find((n) => n.type === 'inject');
+  const skus: string[] = JSON.parse(inject.payload);
+  const sync = new OdooSync(new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }), { version: odoo.version });
+  const { positions } = await sync.readStock(skus);
+  expect(positions.map((p) => p.sku).sort()).toEqual([...skus].sort());
+
+  await helper.load(nodes, flow(), credentials());
+  const sent: any[] = [];
+  helper.getNode('stk-sent').on('input', (m: any) => sent.push(m));
+  helper.getNode('stk-read').receive({ payload: skus });
+  await until(() => sent.length === 3 * skus.length, 30_000);
+
+  const shopifyLevel = (sku: string) => shopify.inventory.get(`${shopify.inventoryItems.get(sku)}|gid://shopify/Location/1|on_hand`);
+  const squareCount = (sku: string) => square.inventoryCount(SquareSimulator.catalogObjectId(sku), 'L-LDN');
+  for (const p of positions) {
+    expect({ sku: p.sku, shopify: shopifyLevel(p.sku), amazon: amazon.listing(p.sku, MARKETPLACE), square: squareCount(p.sku) }).toEqual({
+      sku: p.sku,
+      shopify: p.onHand,
+      amazon: Math.max(0, p.onHand - p.reserved - p.safetyStock),
+      square: String(p.onHand),
+    });
+  }
+  expect(sent.every((m) => ['sent', 'unchanged'].includes(m.channelResult.outcome))).toBe(true);
+
+  // The same stock read again (a later asOf, so a new figure): every channel still holds Odoo's
+  // quantity, and Amazon, which is asked first, is not patched to what it already has.
+  const levels = () => positions.map((p) => [shopifyLevel(p.sku), amazon.listing(p.sku, MARKETPLACE), squareCount(p.sku)]);
+  const before = levels();
+  helper.getNode('stk-read').receive({ payload: skus });
+  await until(() => sent.length === 6 * skus.length, 30_000);
+  expect(levels()).toEqual(before);
+  expect(sent.slice(3 * skus.length).filter((m) => m.channelResult.system === 'amazon').every((m) => m.channelResult.outcome !== 'sent')).toBe(true);
+});
