@@ -5,8 +5,10 @@
  * (Amazon sends no Retry-After) before retrying. Every call goes through the shared HttpClient.
  * No Node-RED import.
  */
-import { ConnectorError, Governor, HttpClient, HttpResponse, RetryPolicy, Verdict, delay } from '../runtime/http';
+import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
 import { USAGE_PLANS } from './simulator';
+import { OAuthTokenSource } from '../runtime/oauth-token';
+import { WireAwareBucket } from '../runtime/wire-aware-bucket';
 
 export const AMAZON = 'amazon';
 
@@ -24,156 +26,27 @@ export interface LwaCredentials {
   refreshToken: string;
 }
 
-/** A Login-with-Amazon access token, cached; one refresh at a time, `refreshBeforeMs` before expiry. */
-export class LwaTokenSource {
-  private token?: { value: string; expiresAt: number };
-  private pending?: Promise<string>;
-  refreshes = 0;
-
-  constructor(
-    private readonly opts: {
-      tokenUrl: string;
-      credentials: LwaCredentials;
-      refreshBeforeMs?: number;
-      timeoutMs?: number;
-      now?: () => number;
-      fetch?: typeof fetch;
-    },
-  ) {}
-
-  private now(): number {
-    return (this.opts.now ?? Date.now)();
-  }
-
-  async get(): Promise<string> {
-    const t = this.token;
-    if (t && t.expiresAt - (this.opts.refreshBeforeMs ?? 60_000) > this.now()) return t.value;
-    this.pending ??= this.refresh().finally(() => (this.pending = undefined));
-    return this.pending;
-  }
-
-  /** Forgets the cached token (Amazon said it is expired or invalid). */
-  invalidate(): void {
-    this.token = undefined;
-  }
-
-  private async refresh(): Promise<string> {
-    const { credentials: c } = this.opts;
-    const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.refreshToken, client_id: c.clientId, client_secret: c.clientSecret });
-    let res: Response;
-    try {
-      res = await (this.opts.fetch ?? fetch)(this.opts.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
-        body: body.toString(),
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
-      });
-    } catch (err) {
-      throw new ConnectorError(AMAZON, 'lwa-token', `token endpoint unreachable: ${(err as Error).message}`, { retryable: true });
-    }
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok || typeof json?.access_token !== 'string') {
-      const code = typeof json?.error === 'string' ? json.error : undefined;
-      const message = json?.error_description ?? code ?? text.slice(0, 200);
-      throw new ConnectorError(AMAZON, 'lwa-token', `HTTP ${res.status}: ${code ? `${code}: ` : ''}${message}`, {
-        status: res.status,
-        retryable: res.status === 429 || res.status >= 500,
-        providerCode: code,
-        providerMessage: message,
-        body: json ?? text,
-      });
-    }
-    const lifetime = Number(json.expires_in ?? 3600);
-    this.token = { value: json.access_token, expiresAt: this.now() + lifetime * 1000 };
-    this.refreshes++;
-    return json.access_token;
-  }
-}
-
-/**
- * A token bucket like the runtime's TokenBucket, with two differences Amazon needs:
- * - its rate follows what Amazon reports in `x-amzn-RateLimit-Limit` without refilling the bucket
- *   (the runtime's rate is fixed at creation);
- * - requests sent but not yet answered are held against the burst. Amazon charges its bucket when
- *   a request arrives; after a pause both buckets are full, and requests still on the wire from
- *   before the pause would otherwise meet a fresh full burst from us at Amazon's end (a 429 storm).
- */
-export class OperationBucket implements Governor {
-  private tokens: number;
-  private last: number;
-  private blockedUntil = 0;
-  private queue: Promise<void> = Promise.resolve();
-  /** When each unanswered request was sent (oldest first); entries expire after `inFlightTtlMs`. */
-  private inFlight: number[] = [];
-
-  constructor(
-    public rate: number,
-    readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = delay,
-    private readonly inFlightTtlMs = 30_000,
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
-
-  take(): Promise<void> {
-    const next = this.queue.then(() => this.acquire());
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Tokens earned since the last look, never more than the burst less what is on the wire. */
-  private refill(now: number): number {
-    while (this.inFlight.length && now - this.inFlight[0] > this.inFlightTtlMs) this.inFlight.shift();
-    const cap = this.burst - this.inFlight.length;
-    this.tokens = Math.min(cap, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
-    return cap;
-  }
-
-  private async acquire(): Promise<void> {
-    for (;;) {
-      const now = this.now();
-      if (now < this.blockedUntil) {
-        await this.sleep(this.blockedUntil - now);
-        continue;
-      }
-      const cap = this.refill(now);
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        this.inFlight.push(now);
-        return;
-      }
-      // Short of a token: wait for one; if the wire is full, only until an answer may have come.
-      const wait = cap < 1 ? 1 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
-      await this.sleep(Math.max(1, wait));
-    }
-  }
-
-  /** An answer arrived: Amazon has counted that request. */
-  settle(): void {
-    this.inFlight.shift();
-  }
-
-  /** Follows a new rate from now on; tokens already earned are kept. */
-  setRate(rate: number): void {
-    if (!(rate > 0) || rate === this.rate) return;
-    this.refill(this.now());
-    this.rate = rate;
-  }
-
-  /** A 429: the bucket is empty on Amazon's side; wait for one token at the current rate. */
-  penalise(ms?: number): void {
-    this.tokens = 0;
-    this.last = this.now();
-    if (ms) this.blockedUntil = Math.max(this.blockedUntil, this.now() + ms);
+/** A Login-with-Amazon access token (refresh_token grant, form-encoded), cached; renewed `refreshBeforeMs` before expiry. */
+export class LwaTokenSource extends OAuthTokenSource {
+  constructor(opts: { tokenUrl: string; credentials: LwaCredentials; refreshBeforeMs?: number; timeoutMs?: number; now?: () => number; fetch?: typeof fetch }) {
+    const c = opts.credentials;
+    super({
+      system: AMAZON,
+      operation: 'lwa-token',
+      defaultLifetimeSeconds: 3600,
+      refreshBeforeMs: opts.refreshBeforeMs ?? 60_000,
+      timeoutMs: opts.timeoutMs,
+      now: opts.now,
+      fetch: opts.fetch,
+      request: () => ({
+        url: opts.tokenUrl,
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.refreshToken, client_id: c.clientId, client_secret: c.clientSecret }).toString(),
+        },
+      }),
+    });
   }
 }
 
@@ -232,7 +105,7 @@ export interface ShipmentConfirmation {
 
 export class AmazonClient {
   readonly tokens: LwaTokenSource;
-  readonly buckets = new Map<string, OperationBucket>();
+  readonly buckets = new Map<string, WireAwareBucket>();
   private readonly http = new Map<string, HttpClient>();
   /** 429 answers seen, per operation. */
   readonly throttled: Record<string, number> = {};
@@ -249,12 +122,12 @@ export class AmazonClient {
   }
 
   /** The bucket of one operation (shared by every caller of this client). */
-  bucket(operation: string): OperationBucket {
+  bucket(operation: string): WireAwareBucket {
     let b = this.buckets.get(operation);
     if (!b) {
       const plan = this.opts.usagePlans?.[operation] ?? USAGE_PLANS[operation] ?? { rate: 1, burst: 1 };
       const safety = this.opts.rateSafety ?? 0.98;
-      b = new OperationBucket(plan.rate * safety, Math.max(1, plan.burst - (this.opts.burstReserve ?? 1)));
+      b = new WireAwareBucket(plan.rate * safety, Math.max(1, plan.burst - (this.opts.burstReserve ?? 1)));
       this.buckets.set(operation, b);
     }
     return b;
@@ -281,7 +154,7 @@ export class AmazonClient {
     return c;
   }
 
-  private classify(operation: string, bucket: OperationBucket, res: HttpResponse): Verdict | undefined {
+  private classify(operation: string, bucket: WireAwareBucket, res: HttpResponse): Verdict | undefined {
     bucket.settle();
     const limit = Number(res.headers.get('x-amzn-ratelimit-limit'));
     if (this.opts.adaptRate !== false && limit > 0) bucket.setRate(limit * (this.opts.rateSafety ?? 0.98));

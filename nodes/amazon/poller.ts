@@ -14,6 +14,7 @@ import type { Store } from '../runtime/store';
 import { Limiter } from '../runtime/limiter';
 import type { AmazonClient } from './client';
 import { isUnpriced } from './map';
+import { PollStopped } from '../runtime/poll-stopped';
 
 export interface PolledOrder {
   order: Record<string, any>;
@@ -40,6 +41,8 @@ export interface PollOptions {
   /** getOrderItems requests in flight at once (their bucket still paces them). */
   concurrency?: number;
   onPage?: (info: { orders: number; page: number }) => void;
+  /** Aborted when the node closes: no new request starts, the cursor stays where it was. */
+  signal?: AbortSignal;
 }
 
 export interface PollResult {
@@ -69,41 +72,52 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
   let latest: string | undefined;
   let next: string | undefined;
   let failed = false;
-  do {
-    const page = await o.client.getOrders(
-      next
-        ? { MarketplaceIds: o.marketplaceIds, NextToken: next }
-        : { MarketplaceIds: o.marketplaceIds, LastUpdatedAfter: from, MaxResultsPerPage: o.pageSize ?? 100 },
-    );
-    result.pages++;
-    upper ??= page.LastUpdatedBefore;
-    o.onPage?.({ orders: page.Orders.length, page: result.pages });
-    for (const order of page.Orders) {
-      result.orders++;
-      if (!latest || order.LastUpdateDate > latest) latest = order.LastUpdateDate;
-      if (isUnpriced(order)) {
-        result.held.push(order.AmazonOrderId);
-        continue;
-      }
-      const task = limiter.run(async () => {
-        if (failed) return;
-        const items = await o.client.getOrderItems(order.AmazonOrderId);
-        const { duplicate } = await o.accept(eventIdFor(order), { order, items });
-        if (duplicate) result.duplicates++;
-        else result.accepted++;
-      });
-      work.push(
-        task.catch((err) => {
+  try {
+    do {
+      const page = await o.client.getOrders(
+        next
+          ? { MarketplaceIds: o.marketplaceIds, NextToken: next }
+          : { MarketplaceIds: o.marketplaceIds, LastUpdatedAfter: from, MaxResultsPerPage: o.pageSize ?? 100 },
+      );
+      result.pages++;
+      upper ??= page.LastUpdatedBefore;
+      o.onPage?.({ orders: page.Orders.length, page: result.pages });
+      for (const order of page.Orders) {
+        result.orders++;
+        if (!latest || order.LastUpdateDate > latest) latest = order.LastUpdateDate;
+        if (isUnpriced(order)) {
+          result.held.push(order.AmazonOrderId);
+          continue;
+        }
+        const task = limiter.run(async () => {
+          if (failed || o.signal?.aborted) return;
+          const items = await o.client.getOrderItems(order.AmazonOrderId);
+          const { duplicate } = await o.accept(eventIdFor(order), { order, items });
+          if (duplicate) result.duplicates++;
+          else result.accepted++;
+        });
+        const settledLater = task.catch((err) => {
           failed = true;
           throw err;
-        }),
-      );
-    }
-    next = page.NextToken || undefined;
-  } while (next && !failed);
+        });
+        // Read by allSettled below; until then a rejection must not count as unhandled.
+        settledLater.catch(() => undefined);
+        work.push(settledLater);
+      }
+      next = page.NextToken || undefined;
+    } while (next && !failed && !o.signal?.aborted);
+  } catch (err) {
+    // A page failed: let the item requests already queued finish (or fail) before giving up, so
+    // none of them rejects with nobody listening.
+    failed = true;
+    await Promise.allSettled(work);
+    throw err;
+  }
   const settled = await Promise.allSettled(work);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
+  // Stopped part-way: what was stored stays stored; the next poll repeats the window.
+  if (o.signal?.aborted) throw new PollStopped();
   // Advance to the window's upper bound Amazon reported; without one, to the newest order seen.
   const cursor = upper ?? latest ?? base;
   result.cursor = cursor;

@@ -7,6 +7,7 @@
  */
 import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, TokenBucket, Verdict } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
+import { OAuthTokenSource } from '../runtime/oauth-token';
 import { MEDIA_TYPE, RATE_LIMITS } from './simulator';
 
 export const BOL = 'bol';
@@ -18,75 +19,32 @@ export interface BolCredentials {
   clientSecret: string;
 }
 
-/** An access token from the client-credentials grant; one refresh at a time, early enough. */
-export class BolTokenSource {
-  private token?: { value: string; expiresAt: number };
-  private pending?: Promise<string>;
-  refreshes = 0;
-
-  constructor(
-    private readonly opts: {
-      tokenUrl: string;
-      credentials: BolCredentials;
-      /** Refresh this long before the token expires (default 30 s of its 299). */
-      refreshBeforeMs?: number;
-      timeoutMs?: number;
-      now?: () => number;
-      fetch?: typeof fetch;
-    },
-  ) {}
-
-  private now(): number {
-    return (this.opts.now ?? Date.now)();
-  }
-
-  async get(): Promise<string> {
-    const t = this.token;
-    if (t && t.expiresAt - (this.opts.refreshBeforeMs ?? 30_000) > this.now()) return t.value;
-    this.pending ??= this.refresh().finally(() => (this.pending = undefined));
-    return this.pending;
-  }
-
-  invalidate(): void {
-    this.token = undefined;
-  }
-
-  private async refresh(): Promise<string> {
-    const { clientId, clientSecret } = this.opts.credentials;
-    const url = new URL(this.opts.tokenUrl);
-    url.searchParams.set('grant_type', 'client_credentials');
-    let res: Response;
-    try {
-      res = await (this.opts.fetch ?? fetch)(url, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
-      });
-    } catch (err) {
-      throw new ConnectorError(BOL, 'token', `token endpoint unreachable: ${(err as Error).message}`, { retryable: true });
-    }
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok || typeof json?.access_token !== 'string') {
-      const code = typeof json?.error === 'string' ? json.error : undefined;
-      const message = json?.error_description ?? code ?? text.slice(0, 200);
-      throw new ConnectorError(BOL, 'token', `HTTP ${res.status}: ${code ? `${code}: ` : ''}${message}`, {
-        status: res.status,
-        retryable: res.status === 429 || res.status >= 500,
-        providerCode: code,
-        providerMessage: message,
-        body: json ?? text,
-      });
-    }
-    const lifetime = Number(json.expires_in ?? 299);
-    this.token = { value: json.access_token, expiresAt: this.now() + lifetime * 1000 };
-    this.refreshes++;
-    return json.access_token;
+/** bol.com's access token: the client-credentials grant, HTTP Basic with the client id and secret. */
+export class BolTokenSource extends OAuthTokenSource {
+  constructor(opts: {
+    tokenUrl: string;
+    credentials: BolCredentials;
+    /** Refresh this long before the token expires (default 30 s of its 299). */
+    refreshBeforeMs?: number;
+    timeoutMs?: number;
+    now?: () => number;
+    fetch?: typeof fetch;
+  }) {
+    const { clientId, clientSecret } = opts.credentials;
+    super({
+      system: BOL,
+      operation: 'token',
+      defaultLifetimeSeconds: 299,
+      refreshBeforeMs: opts.refreshBeforeMs ?? 30_000,
+      timeoutMs: opts.timeoutMs,
+      now: opts.now,
+      fetch: opts.fetch,
+      request: () => {
+        const url = new URL(opts.tokenUrl);
+        url.searchParams.set('grant_type', 'client_credentials');
+        return { url, init: { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, accept: 'application/json' } } };
+      },
+    });
   }
 }
 

@@ -19,6 +19,7 @@ import type { Store } from '../runtime/store';
 import { Limiter } from '../runtime/limiter';
 import type { BolClient } from './client';
 import { latestChange } from './map';
+import { PollStopped } from '../runtime/poll-stopped';
 
 export interface Cursor {
   /** Every order change up to this instant has been stored. */
@@ -40,6 +41,8 @@ export interface PollOptions {
   now?: () => number;
   /** Event ids recently stored by this poller: their details are not fetched again. */
   recent?: Set<string>;
+  /** Aborted when the node closes: no new request starts, the cursor stays where it was. */
+  signal?: AbortSignal;
 }
 
 export interface PollResult {
@@ -83,41 +86,52 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
   const seen = new Set<string>();
   const work: Promise<void>[] = [];
   let failed = false;
-  for (const day of result.days) {
-    for (let page = 1; !failed; page++) {
-      const orders = await o.client.listOrders({ page, status: 'ALL', fulfilmentMethod: o.fulfilmentMethod ?? 'ALL', latestChangeDate: day });
-      result.pages++;
-      if (!orders.length) break;
-      for (const reduced of orders) {
-        result.listed++;
-        if (seen.has(reduced.orderId)) continue;
-        seen.add(reduced.orderId);
-        const changed = Date.parse(latestChange(reduced));
-        if (changed < from) continue;
-        if (o.recent?.has(eventIdFor(reduced))) continue;
-        const task = limiter.run(async () => {
-          if (failed) return;
-          const order = await o.client.getOrder(reduced.orderId);
-          result.fetched++;
-          const eventId = eventIdFor(order);
-          const { duplicate } = await o.accept(eventId, order);
-          o.recent?.add(eventId);
-          if (duplicate) result.duplicates++;
-          else result.accepted++;
-        });
-        work.push(
-          task.catch((err) => {
+  try {
+    for (const day of result.days) {
+      for (let page = 1; !failed && !o.signal?.aborted; page++) {
+        const orders = await o.client.listOrders({ page, status: 'ALL', fulfilmentMethod: o.fulfilmentMethod ?? 'ALL', latestChangeDate: day });
+        result.pages++;
+        if (!orders.length) break;
+        for (const reduced of orders) {
+          result.listed++;
+          if (seen.has(reduced.orderId)) continue;
+          seen.add(reduced.orderId);
+          const changed = Date.parse(latestChange(reduced));
+          if (changed < from) continue;
+          if (o.recent?.has(eventIdFor(reduced))) continue;
+          const task = limiter.run(async () => {
+            if (failed || o.signal?.aborted) return;
+            const order = await o.client.getOrder(reduced.orderId);
+            result.fetched++;
+            const eventId = eventIdFor(order);
+            const { duplicate } = await o.accept(eventId, order);
+            o.recent?.add(eventId);
+            if (duplicate) result.duplicates++;
+            else result.accepted++;
+          });
+          const settledLater = task.catch((err) => {
             failed = true;
             throw err;
-          }),
-        );
+          });
+          // Read by allSettled below; until then a rejection must not count as unhandled.
+          settledLater.catch(() => undefined);
+          work.push(settledLater);
+        }
       }
+      if (failed) break;
     }
-    if (failed) break;
+  } catch (err) {
+    // A list page failed: let the detail requests already queued finish (or fail) before giving
+    // up, so none of them rejects with nobody listening.
+    failed = true;
+    await Promise.allSettled(work);
+    throw err;
   }
   const settled = await Promise.allSettled(work);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
+  // Stopped part-way: what was stored stays stored; the next poll repeats the window.
+  if (o.signal?.aborted) throw new PollStopped();
   const value: Cursor = { lastPolledAt: upper };
   result.advanced = await o.store.kvPut(o.cursorKey, value, previous);
   return result;
