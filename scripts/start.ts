@@ -137,6 +137,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   child.on('exit', (code, signal) => {
     const exit = () => process.exit(code ?? (signal ? 0 : 1));
+    // The simulators stop in well under a second; never let one keep the process alive.
+    setTimeout(exit, 10_000).unref();
     (demo ? demo.stop() : Promise.resolve()).then(exit, exit);
   });
   const flowFile = path.resolve(process.env.TILLWIRE_FLOW_FILE ?? path.join(root, 'flows', 'flows.json'));

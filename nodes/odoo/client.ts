@@ -463,7 +463,11 @@ export class OdooClient {
     }
     this.closed = true;
     this.stop.abort();
-    await Promise.allSettled([...this.active]);
+    // Requests on the wire end at once (aborted); calls still queued behind the rate governor end
+    // when they reach it. Do not hold a redeploy for them: their messages stay in the inbox.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.active]), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
   }
 }
 

@@ -152,6 +152,9 @@ export class ShopifySimulator {
   private readonly subscriptions: Array<{ url: string; topics?: string[] }> = [];
   private queue: Array<() => Promise<void>> = [];
   private flushScheduled = false;
+  /** Retries waiting for their time; stop() cancels them (a stopped shop sends nothing more). */
+  private readonly retryWaits = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  private stopping = false;
   private readonly inflight = new Set<Promise<void>>();
   private readonly idempotency = new Map<string, { input: string; result: unknown }>();
   private fulfillmentSeq = 1;
@@ -180,6 +183,7 @@ export class ShopifySimulator {
   }
 
   async start(): Promise<string> {
+    this.stopping = false;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
@@ -189,6 +193,12 @@ export class ShopifySimulator {
 
   async stop(): Promise<void> {
     this.queue = [];
+    this.stopping = true;
+    for (const w of this.retryWaits) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    this.retryWaits.clear();
     await this.settle();
     if (!this.server) return;
     this.server.closeAllConnections();
@@ -512,10 +522,12 @@ export class ShopifySimulator {
       status = 0;
     }
     this.deliveries.push({ ...ids, attempt, status });
-    if ((status < 200 || status > 299) && attempt <= this.webhooks.maxRetries) {
-      this.track(
-        new Promise<void>((resolve) => setTimeout(resolve, this.webhooks.retryDelayMs * attempt)).then(() => this.send(url, headers, body, ids, attempt + 1)),
-      );
+    if ((status < 200 || status > 299) && attempt <= this.webhooks.maxRetries && !this.stopping) {
+      const wait = new Promise<void>((resolve) => {
+        const entry = { resolve, timer: setTimeout(() => (this.retryWaits.delete(entry), resolve()), this.webhooks.retryDelayMs * attempt) };
+        this.retryWaits.add(entry);
+      });
+      this.track(wait.then(() => (this.stopping ? undefined : this.send(url, headers, body, ids, attempt + 1))));
     }
   }
 
