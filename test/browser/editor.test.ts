@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
-import { startNodeRed, RunningNodeRed, ROOT } from '../support/node-red-process';
+import { startNodeRed, RunningNodeRed, ROOT, freePort } from '../support/node-red-process';
 
 const CHROMIUM = process.env.TILLWIRE_CHROMIUM ?? '/usr/bin/chromium';
 const RESULTS = path.join(ROOT, 'test-results');
@@ -37,20 +37,24 @@ const PALETTE_TYPES = [
 ];
 const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config', 'tillwire-shopify-config', 'tillwire-amazon-config', 'tillwire-bol-config'];
 
-// The channel template imported from the menu; it talks to the Amazon and Odoo simulators that
-// npm start runs, on the ports the template names.
+// The channel template imported from the menu; it is then pointed at the Amazon and Odoo simulators
+// npm start runs (on ports of this test's choosing) and given their credentials.
 const TEMPLATE = 'Amazon orders → ERP';
 
 jest.setTimeout(120_000);
 
 let red: RunningNodeRed;
+/** Where npm start runs the Amazon and Odoo simulators in this test. */
+let amazonPort: number;
+let odooPort: number;
 let browser: Browser;
 let page: Page;
 const failedRequests: string[] = [];
 
 beforeAll(async () => {
   fs.mkdirSync(RESULTS, { recursive: true });
-  red = await startNodeRed({ env: { TILLWIRE_DEMO_AMAZON_PORT: '18443', TILLWIRE_DEMO_ODOO_PORT: '18069' } });
+  [amazonPort, odooPort] = [await freePort(), await freePort()];
+  red = await startNodeRed({ env: { TILLWIRE_DEMO_AMAZON_PORT: String(amazonPort), TILLWIRE_DEMO_ODOO_PORT: String(odooPort) } });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -64,10 +68,20 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  fs.writeFileSync(path.join(RESULTS, 'node-red.log'), red?.output() ?? '');
   await browser?.close();
   const code = await red?.stop();
   expect(code).toBe(0); // Ctrl-C stops Node-RED cleanly
 });
+
+/** Sets properties and credentials of deployed nodes and redeploys (admin API v2, full deploy). */
+async function configure(base: string, changes: Record<string, { props: Record<string, unknown>; credentials: Record<string, string> }>): Promise<void> {
+  const headers = { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' };
+  const current = (await (await fetch(`${base}/flows`, { headers })).json()) as { rev: string; flows: any[] };
+  const flows = current.flows.map((n) => (changes[n.id] ? { ...n, ...changes[n.id].props, credentials: changes[n.id].credentials } : n));
+  const res = await fetch(`${base}/flows`, { method: 'POST', headers: { ...headers, 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify({ rev: current.rev, flows }) });
+  expect(res.status).toBe(200);
+}
 
 describe('the Node-RED editor with Tillwire', () => {
   it('shows every Tillwire node in the palette, in its Tillwire category, with its own icon', async () => {
@@ -146,6 +160,9 @@ describe('the Node-RED editor with Tillwire', () => {
   });
 
   it(`imports the "${TEMPLATE}" template from Import > Examples, deploys it, and it runs against the simulators`, async () => {
+    const deployedIds = async () =>
+      new Set(((await (await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } })).json()) as { flows: any[] }).flows.map((n) => n.id as string));
+    const before = await deployedIds();
     // The menu, as a person opens it: ☰ → Import → Examples → the package → the template.
     await page.click('#red-ui-header-button-sidemenu');
     await page.click('#menu-item-import');
@@ -169,18 +186,22 @@ describe('the Node-RED editor with Tillwire', () => {
     const erp = template.find((n) => n.type === 'tillwire-odoo');
     const res = await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } });
     const { flows } = (await res.json()) as { flows: any[] };
-    // The template's nodes are deployed (the import gives them new ids, so look them up by type).
-    const deployedPoller = flows.find((n) => n.type === 'tillwire-amazon-orders' && n.name === poller.name);
-    const deployedErp = flows.find((n) => n.type === 'tillwire-odoo' && n.name === erp.name && n.z === deployedPoller?.z);
+    // The template's nodes are deployed: every one of them, under new ids (the demo flows have
+    // nodes of the same types and names, so the imported ones are those that were not there before).
+    const imported = flows.filter((n) => !before.has(n.id));
+    expect(imported.map((n) => n.type).sort()).toEqual([...template.filter((n) => n.type !== 'tab').map((n) => n.type), 'tab'].sort());
+    const deployedPoller = imported.find((n) => n.type === 'tillwire-amazon-orders' && n.name === poller.name);
+    const deployedErp = imported.find((n) => n.type === 'tillwire-odoo' && n.name === erp.name && n.z === deployedPoller?.z);
     expect(deployedPoller).toBeDefined();
     expect(deployedErp).toBeDefined();
-    // Credentials never travel in a template: enter the simulator's, as the template's note says.
-    const { deployCredentials } = require(path.join(ROOT, 'dist', 'scripts', 'start.js'));
+    // Credentials never travel in a template: enter the simulators' (and their addresses here), as
+    // the template's note says, through the admin API the editor itself uses.
     const account = flows.find((n) => n.id === deployedPoller.amazon);
     const odoo = flows.find((n) => n.id === deployedErp.odoo);
-    await deployCredentials(red.url, {
-      [account.id]: { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' },
-      [odoo.id]: { apiKey: 'tillwire-demo-key' },
+    const amazonUrl = `http://127.0.0.1:${amazonPort}`;
+    await configure(red.url, {
+      [account.id]: { props: { endpoint: amazonUrl, tokenUrl: `${amazonUrl}/auth/o2/token` }, credentials: { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' } },
+      [odoo.id]: { props: { url: `http://127.0.0.1:${odooPort}` }, credentials: { apiKey: 'tillwire-demo-key' } },
     });
     await page.locator(`.red-ui-tab[id="red-ui-tab-${deployedPoller.z}"]`).click();
     // It runs: the poller fetches the simulator's orders and Odoo confirms them.

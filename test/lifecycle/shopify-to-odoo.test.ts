@@ -101,7 +101,6 @@ describe('Shopify → Odoo order lifecycle', () => {
 
     // A refund that overtook its order's first delivery was dead-lettered naming the order;
     // replaying the dead letters (what an operator does from the admin API) finishes them.
-    console.log(`lifecycle: ${done.length} finished, ${failed.length} dead-lettered, ${shopify.dropped.length} webhooks dropped`);
     for (const m of failed) expect(m.error.message).toMatch(/credit|original|order/i);
     if (failed.length) {
       const before = done.length;
