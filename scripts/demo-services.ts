@@ -38,6 +38,16 @@ function listenBroker(port: number): Promise<{ close: () => Promise<void> }> {
 
 export async function startDemoServices(log: (line: string) => void = console.log): Promise<DemoServices> {
   const stops: Array<() => Promise<void>> = [];
+  try {
+    return await startAll(stops, log);
+  } catch (err) {
+    // Stop what did start, so a failed start leaves no port taken behind it.
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startAll(stops: Array<() => Promise<void>>, log: (line: string) => void): Promise<DemoServices> {
   const env: Record<string, string> = {};
   let mqttUrl = process.env.TILLWIRE_MQTT_URL;
   let embeddedUrl: string | undefined;
@@ -64,7 +74,9 @@ export async function startDemoServices(log: (line: string) => void = console.lo
   stops.push(() => bc.close());
   log(`[tillwire] Business Central simulator: ${bc.url} (token tillwire-demo-token)`);
 
-  await startChannels(env, stops, log);
+  // Best effort: a channel simulator that cannot start (its port taken, say) leaves that channel's
+  // demo nodes red, not the whole demo down.
+  await startChannels(env, stops, log).catch((err: Error) => log(`[tillwire] channel simulators did not all start (${err.message}); the Channel orders tab will show errors`));
 
   // Two brands' tills (Northwind's go to Odoo, Southwind's to Business Central in the demo flows),
   // each selling about one sale every two seconds, with the odd duplicate and bad message.

@@ -238,14 +238,15 @@ export function toShipmentRequest(doc: Shipment, transporters: Record<string, st
 /**
  * For shipment lines without a lineId (an ERP that kept only the SKU): the bol orderItemId of an
  * item of `order` whose offer reference or EAN is the line's SKU and that still has that many units
- * open (not shipped, not cancelled). Each item is used once.
+ * open (not shipped, not cancelled; with `includeShipped`, not cancelled: to check whether an
+ * earlier attempt shipped it). Each item is used once.
  */
-export function itemIdsBySku(doc: Shipment, order: Record<string, any>): Array<string | undefined> {
+export function itemIdsBySku(doc: Shipment, order: Record<string, any>, opts: { includeShipped?: boolean } = {}): Array<string | undefined> {
   const used = new Set<string>();
   return doc.lines.map((l) => {
     if (l.lineId) return l.lineId;
     const item = (order.orderItems ?? []).find((it: any) => {
-      const open = Number(it.quantity ?? 0) - Number(it.quantityShipped ?? 0) - Number(it.quantityCancelled ?? 0);
+      const open = Number(it.quantity ?? 0) - Number(it.quantityCancelled ?? 0) - (opts.includeShipped ? 0 : Number(it.quantityShipped ?? 0));
       const ean = it.product?.ean ?? it.ean;
       return !used.has(it.orderItemId) && (it.offer?.reference === l.sku || ean === l.sku) && open >= l.quantity;
     });

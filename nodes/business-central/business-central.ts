@@ -120,7 +120,13 @@ export = function register(RED: NodeRED) {
         send(out);
       }
       if (!result.advanced) node.warn('Business Central shipments: another instance moved the cursor first; downstream dedupe by shipmentId absorbs the overlap');
-      if (result.problems.length) throw permanent('read posted sales shipments', result.problems.join('; '));
+      // Each posted shipment that could not be sent is its own failure (the cursor has moved past
+      // it), so a Catch → dead-letter keeps one entry per shipment, naming it.
+      for (const problem of result.problems) {
+        const failedMsg: NodeMessage = { ...msg, payload: { problem }, topic: 'shipment.unmapped' };
+        delete failedMsg.tillwire;
+        node.error(permanent('read posted sales shipments', problem), failedMsg);
+      }
     }
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {

@@ -12,7 +12,7 @@
  * No Node-RED imports.
  */
 import { backoffMs } from '../runtime/http';
-import { validateDocument } from '../model/validate';
+import { validateDocument, channelOfOrderKey } from '../model/validate';
 import { fromMinor } from '../model/money';
 import type { Money } from '../model/money';
 import { ConnectorError } from '../runtime/http';
@@ -861,13 +861,6 @@ async function orderKeyOf(client: BusinessCentralClient, kv: Kv | undefined, edn
   if (!orderNumber) return undefined;
   const order = await client.salesOrderByNumber(orderNumber);
   return keyFromComments(order?.salesOrderLines as Array<{ lineType?: unknown; description?: unknown }> | undefined);
-}
-
-/** `order:<system>:<account|->:<id>` → the channel reference. */
-export function channelOfOrderKey(key: string): { system: string; account?: string; id: string } | undefined {
-  const m = /^order:([^:]+):([^:]+):(.+)$/.exec(key);
-  if (!m) return undefined;
-  return { system: m[1], ...(m[2] !== '-' ? { account: m[2] } : {}), id: m[3] };
 }
 
 /**

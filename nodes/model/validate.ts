@@ -236,3 +236,13 @@ export function businessKey(doc: Record<string, any>): string | undefined {
       return undefined;
   }
 }
+
+/**
+ * The channel reference inside an order's business key (`order:<system>:<account or '-'>:<id>`,
+ * see businessKey), e.g. for a shipment an ERP read back by that key; undefined for other keys.
+ */
+export function channelOfOrderKey(key: string): { system: string; account?: string; id: string } | undefined {
+  const m = /^order:([^:]+):([^:]+):(.+)$/.exec(key);
+  if (!m) return undefined;
+  return { system: m[1], ...(m[2] !== '-' ? { account: m[2] } : {}), id: m[3] };
+}

@@ -123,34 +123,47 @@ export = function register(RED: NodeRED) {
 
     /**
      * Done outgoing transfers since the cursor kept in the store, one `shipment` message each
-     * (topic item.fulfilled), the cursor advanced compare-and-set after each page is sent.
+     * (topic shipment.created), the cursor advanced compare-and-set after each page is sent.
      */
     async function shipments(msg: NodeMessage, send: SendFn): Promise<void> {
       if (!binding) throw odooError('stock.picking', 'select a Tillwire store in the node: the shipments cursor is kept there', { retryable: false });
       const store = await binding.acquire();
+      // `{ pickings: [names] }` re-reads those transfers (after one was fixed in Odoo), cursor untouched.
+      const named = Array.isArray((msg.payload as any)?.pickings) ? ((msg.payload as any).pickings as unknown[]).map(String) : undefined;
       const invalid: Array<{ picking: string; errors: string[] }> = [];
-      let count = 0;
-      for (let page = 0; page < 50; page++) {
-        const previous = (await store.kvGet(cursorKey)) as ShipmentCursor | undefined;
-        const result = await connection!.sync!.readShipments(previous);
+      const emit = (result: Awaited<ReturnType<NonNullable<OdooConnection['sync']>['readShipments']>>) => {
         const out = result.shipments.map((doc) => {
-          const m: NodeMessage = { ...msg, payload: doc, topic: 'item.fulfilled', erp: { system: 'odoo', model: 'stock.picking', id: Number(doc.attributes?.odooPickingId), name: doc.shipmentId } };
+          const m: NodeMessage = { ...msg, payload: doc, topic: 'shipment.created', erp: { system: 'odoo', model: 'stock.picking', id: Number(doc.attributes?.odooPickingId), name: doc.shipmentId } };
           delete m.tillwire;
           ensureEnvelope(m, doc as unknown as Record<string, unknown>, 'odoo');
           return m;
         });
         if (out.length) send([out]);
-        count += out.length;
         sent += out.length;
         invalid.push(...result.invalid);
-        if (!result.cursor || (previous && result.cursor.id === previous.id && result.cursor.doneAt === previous.doneAt)) break;
-        // Another instance moved the cursor first: stop here (what was sent twice dedupes on shipment:odoo:<name>).
-        if (!(await store.kvPut(cursorKey, result.cursor, previous))) break;
-        if (!result.more) break;
+      };
+      if (named) emit(await connection!.sync!.readShipments(undefined, Math.max(1, named.length), named));
+      else {
+        for (let page = 0; page < 50; page++) {
+          const previous = (await store.kvGet(cursorKey)) as ShipmentCursor | undefined;
+          const result = await connection!.sync!.readShipments(previous);
+          emit(result);
+          if (!result.cursor || (previous && result.cursor.id === previous.id && result.cursor.doneAt === previous.doneAt)) break;
+          // Another instance moved the cursor first: stop here (what was sent twice dedupes on shipment:odoo:<name>).
+          if (!(await store.kvPut(cursorKey, result.cursor, previous))) break;
+          if (!result.more) break;
+        }
       }
-      if (invalid.length) {
-        throw odooError('stock.picking', `${invalid.length} done transfer${invalid.length > 1 ? 's' : ''} not sent as shipments: ${invalid.map((i) => `${i.picking} (${i.errors.join('; ')})`).join(', ')}`, { retryable: false, providerCode: 'mapping' });
+      // Each transfer that could not be sent is its own failure (the cursor has moved past it): a
+      // Catch → dead-letter keeps it with `{ pickings: [name] }` as payload, so a replay, once the
+      // transfer is fixed in Odoo, reads it again.
+      for (const i of invalid) {
+        const err = odooError('stock.picking', `${i.picking} not sent as a shipment: ${i.errors.join('; ')}`, { retryable: false, providerCode: 'mapping' });
+        const failedMsg: NodeMessage = { ...msg, payload: { pickings: [i.picking] }, topic: 'shipment.unmapped' };
+        delete failedMsg.tillwire;
+        node.error(err, failedMsg);
       }
+      if (invalid.length) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`sent ${sent}; ${invalid.length} transfer${invalid.length > 1 ? 's' : ''} not sent`) });
     }
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {

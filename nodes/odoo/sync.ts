@@ -23,7 +23,7 @@ import { backoffMs, ConnectorError, RetryPolicy, delay } from '../runtime/http';
 import { toMinor, currencyExponent, Money } from '../model/money';
 import type { InventoryPosition, Order, Return, Shipment } from '../model/types.generated';
 import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } from '../runtime/order-lifecycle';
-import { validateDocument } from '../model/validate';
+import { validateDocument, channelOfOrderKey } from '../model/validate';
 import { gaveUp, isRetryable, notifyRetry, OdooClient, odooError, RetryListener } from './client';
 import {
   asSaleOrderSource,
@@ -200,13 +200,6 @@ export interface ShipmentsResult {
   cursor: ShipmentCursor | undefined;
   /** True when the page was full: read again for more. */
   more: boolean;
-}
-
-/** `order:<system>:<account>:<id>` → the order's channel ref (account `-` means none). */
-export function channelOfOrderKey(key: string): { system: string; account?: string; id: string } | undefined {
-  const m = /^order:([^:]+):([^:]+):(.+)$/.exec(key);
-  if (!m) return undefined;
-  return { system: m[1], ...(m[2] !== '-' ? { account: m[2] } : {}), id: m[3] };
 }
 
 export interface StockResult {
@@ -603,13 +596,14 @@ export class OdooSync {
    * `cursor`, oldest first, as validated canonical `shipment`s. Keyset paging on (date_done, id) so
    * transfers validated in the same second are neither lost nor read twice.
    */
-  readShipments(cursor?: ShipmentCursor, limit = 200): Promise<ShipmentsResult> {
-    return this.client.track(this.shipments(cursor, limit));
+  readShipments(cursor?: ShipmentCursor, limit = 200, names?: string[]): Promise<ShipmentsResult> {
+    return this.client.track(this.shipments(cursor, limit, names));
   }
 
-  private async shipments(cursor: ShipmentCursor | undefined, limit: number): Promise<ShipmentsResult> {
+  private async shipments(cursor: ShipmentCursor | undefined, limit: number, names?: string[]): Promise<ShipmentsResult> {
     type PickingRow = { id: number; name: string; date_done: string; sale_id: [number, string] | false; origin: string | false; carrier_id: [number, string] | false; carrier_tracking_ref: string | false };
-    const after = cursor ? ['|', ['date_done', '>', cursor.doneAt], '&', ['date_done', '=', cursor.doneAt], ['id', '>', cursor.id]] : [];
+    // Named transfers (a re-read after fixing one in Odoo) ignore the cursor; else those after it.
+    const after = names ? [['name', 'in', names]] : cursor ? ['|', ['date_done', '>', cursor.doneAt], '&', ['date_done', '=', cursor.doneAt], ['id', '>', cursor.id]] : [];
     const pickings = await this.client.searchRead<PickingRow>('stock.picking', [['picking_type_code', '=', 'outgoing'], ['state', '=', 'done'], ...after], {
       fields: ['id', 'name', 'date_done', 'sale_id', 'origin', 'carrier_id', 'carrier_tracking_ref'],
       order: 'date_done asc, id asc',

@@ -11,8 +11,8 @@
  *   back. A non-cancel event for an order the ERP holds cancelled is stale: acknowledged, no write.
  * - A return becomes a credit document (Odoo credit note, Business Central sales credit memo)
  *   linked to the original order once the goods are back or the money is, i.e. from status
- *   `received` or `refunded`; `requested` and `authorized` wait (nothing is written), `rejected`
- *   writes nothing. One credit document per return key, however often it arrives.
+ *   `received`, `refunded` or `closed`; `requested` and `authorized` wait (nothing is written),
+ *   `rejected` writes nothing. One credit document per return key, however often it arrives.
  */
 import type { Order, Return } from '../model/types.generated';
 

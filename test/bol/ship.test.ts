@@ -64,6 +64,27 @@ it('two senders of one shipment at once: one sends, the other is told it is in p
   for (const r of results) if (r.status === 'rejected') expect(String(r.reason.message)).toMatch(/being sent by another node/);
 });
 
+it('a copy that arrives while the first send is in progress is told so (retryable) and sends nothing', async () => {
+  const client = clientFor(sim);
+  const [, , , id] = openOrders();
+  await store.kvPut('bol-ship:r:S-5', { state: 'sending', claimedAt: Date.now() });
+  await expect(shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-5') })).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/being sent by another node/) });
+  expect(sim.stats['shipments:create']?.requests ?? 0).toBe(0);
+});
+
+it('lines known only by SKU (as an ERP sends them) are matched to the order items; sending the shipment again sends nothing', async () => {
+  const client = clientFor(sim);
+  const [, , , , id] = openOrders();
+  const bySku = shipmentFor(id, 'S-6');
+  bySku.lines = bySku.lines.map(({ sku, quantity }) => ({ sku, quantity }));
+  const first = await shipOnce({ client, store, account: 'r', shipment: bySku });
+  expect(first).toMatchObject({ orderId: id, status: 'SUCCESS', repeat: false });
+  expect(sim.order(id)!.orderItems.every((it: any) => it.quantityShipped === it.quantity)).toBe(true);
+  const again = await shipOnce({ client, store, account: 'r', shipment: bySku });
+  expect(again).toMatchObject({ orderId: id, status: 'SUCCESS', repeat: true });
+  expect(sim.stats['shipments:create'].requests).toBe(1);
+});
+
 it('a shipment for another channel is refused', async () => {
   const client = clientFor(sim);
   const s = shipmentFor(sim.orderIds()[0], 'S-4');

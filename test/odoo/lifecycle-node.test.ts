@@ -170,7 +170,7 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     const got = collect(helper.getNode('ships'), 1);
     helper.getNode('sh').receive({ payload: Date.now() });
     const [msg] = await got;
-    expect(msg.topic).toBe('item.fulfilled');
+    expect(msg.topic).toBe('shipment.created');
     expect(msg.payload).toMatchObject({ kind: 'shipment', shipmentId: 'WH/OUT/00001', order: { id: KEY }, carrier: 'DHL Express', trackingNumber: 'JD014600006281234567' });
     expect(msg.tillwire).toMatchObject({ idempotencyKey: 'shipment:odoo:WH/OUT/00001' });
     expect(msg.erp).toEqual({ system: 'odoo', model: 'stock.picking', id: 1, name: 'WH/OUT/00001' });
@@ -180,6 +180,37 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     helper.getNode('sh').receive({ payload: Date.now() });
     await until(() => statusTexts(sh).filter((t) => t === 'sent 1').length >= 2);
     expect(all).toHaveLength(1);
+  });
+
+  it('a done transfer that cannot be sent is dead-lettered on its own, naming it; fixed in Odoo, its replay sends it', async () => {
+    const f = flow();
+    f.push({ id: 'sh', type: 'tillwire-odoo', z: 'f1', odoo: 'c1', operation: 'shipments', store: 's1', wires: [['ships']] } as any);
+    f.push({ id: 'ships', type: 'helper', z: 'f1' } as any);
+    (f.find((n) => n.id === 'k1') as any).scope = ['o1', 'sh'];
+    (f.find((n) => n.id === 'rp') as any).wires = [['sh']];
+    await helper.load(nodes, f, credentials);
+    const placed = collect(helper.getNode('out'), 1);
+    helper.getNode('o1').receive({ payload: order('paid'), tillwire: { idempotencyKey: KEY } });
+    const [o] = await placed;
+    // Someone clears the order's Customer Reference in Odoo: the delivery no longer names its order.
+    sim.call('sale.order', 'write', { ids: [o.erp.id], vals: { client_order_ref: false } });
+    sim.ship({ order: o.erp.name, carrier: 'DHL Express', trackingRef: 'JD0146' });
+    const shipped: any[] = [];
+    helper.getNode('ships').on('input', (m: any) => shipped.push(m));
+    const parked = collect(helper.getNode('stored'), 1);
+    helper.getNode('sh').receive({ payload: 'read' });
+    const [dead] = await parked;
+    expect(dead.error.message).toMatch(/WH\/OUT\/00001 not sent as a shipment: .*Customer Reference.*\[permanent\]/);
+    expect(dead.payload).toEqual({ pickings: ['WH/OUT/00001'] });
+    expect(shipped).toHaveLength(0);
+    // Fixed in Odoo, then replayed from the dead-letter store: the transfer is read again and sent.
+    sim.call('sale.order', 'write', { ids: [o.erp.id], vals: { client_order_ref: KEY } });
+    const store = await storeOf();
+    const [entry] = await store.listDeadLetters({});
+    const sent = collect(helper.getNode('ships'), 1);
+    helper.getNode('rp').receive({ payload: entry.id });
+    const [msg] = await sent;
+    expect(msg.payload).toMatchObject({ kind: 'shipment', shipmentId: 'WH/OUT/00001', order: { id: KEY }, trackingNumber: 'JD0146' });
   });
 
   it('shipments without a store: a permanent error saying so', async () => {

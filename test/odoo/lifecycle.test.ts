@@ -6,8 +6,8 @@
 import { ConnectorError } from '../../nodes/runtime/http';
 import { toMinor } from '../../nodes/model/money';
 import { OdooClient } from '../../nodes/odoo/client';
-import { OdooSync, OrderResult, CreditNoteResult, splitExact, originalRefs, channelOfOrderKey } from '../../nodes/odoo/sync';
-import { validateDocument } from '../../nodes/model/validate';
+import { OdooSync, OrderResult, CreditNoteResult, splitExact, originalRefs } from '../../nodes/odoo/sync';
+import { validateDocument, channelOfOrderKey } from '../../nodes/model/validate';
 import { OdooSimulator, SEED } from '../../nodes/odoo/simulator';
 import type { Order, Return, Sale } from '../../nodes/model/types.generated';
 import { clientFor, fixture, startSimulator, TAX_MAP } from './support';
