@@ -4,8 +4,6 @@
  * one posted Odoo credit note each, linked to the original order; orders passing through the same
  * webhooks are closed in the inbox without touching Odoo.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import storeNode from '../../nodes/core/store-config';
 import deadLetterNode from '../../nodes/core/dead-letter';
 import replayNode from '../../nodes/core/replay';
@@ -27,15 +25,16 @@ import { SquareSimulator } from '../../nodes/square/simulator';
 import { mapSquareOrder } from '../../nodes/square/map';
 import { businessKey } from '../../nodes/model/validate';
 import { helper, httpNodeProbe, serveHttpNode, startServer, stopAll, until } from '../support/node-red';
+import { readTemplate, templateFlow } from '../support/template';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 
 jest.setTimeout(60_000);
 const TEMPLATE = 'Returns and refunds from every channel';
-const template: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples', `${TEMPLATE}.json`), 'utf8'));
+const template = readTemplate(TEMPLATE);
 const nodes = [httpNodeProbe, switchNode, storeNode, deadLetterNode, replayNode, ackNode, odooConfigNode, odooNode, shopifyConfigNode, shopifyWebhookNode, shopifyOrdersNode, squareConfigNode, squareWebhookNode, squareOrdersNode];
-const byType = (type: string) => template.find((n) => n.type === type);
+const byType = (type: string) => template.find((n) => n.type === type)!;
 
 let odoo: OdooSimulator;
 let shopify: ShopifySimulator;
@@ -57,32 +56,25 @@ afterEach(async () => {
   await stopAll();
 });
 
+/** The template as deployed here: memory store, every connection pointed at its simulator. */
 function flow() {
-  return [
-    { id: 'f1', type: 'tab', label: TEMPLATE },
-    ...template
-      .filter((n) => n.type !== 'comment')
-      .map((n) => {
-        switch (n.type) {
-          case 'tillwire-store':
-            return { ...n, backend: 'memory' };
-          case 'tillwire-odoo-config':
-            return { ...n, url: odoo.url, version: String(odoo.version), attempts: 3, retryDelay: 1 };
-          case 'tillwire-shopify-config':
-            return { ...n, shop: shopify.shop, baseUrl: shopify.url };
-          case 'tillwire-square-config':
-            return { ...n, baseUrl: square.url };
-          case 'tillwire-shopify-orders':
-          case 'tillwire-square-orders':
-            return { ...n, z: 'f1', interval: '0' }; // the pollers run on demand here
-          case 'inject':
-          case 'debug':
-            return { id: n.id, type: 'helper', z: 'f1', wires: n.wires ?? [] };
-          default:
-            return { ...n, z: 'f1' };
-        }
-      }),
-  ];
+  return templateFlow(template, TEMPLATE, (n) => {
+    switch (n.type) {
+      case 'tillwire-store':
+        return { ...n, backend: 'memory' };
+      case 'tillwire-odoo-config':
+        return { ...n, url: odoo.url, version: String(odoo.version), attempts: 3, retryDelay: 1 };
+      case 'tillwire-shopify-config':
+        return { ...n, shop: shopify.shop, baseUrl: shopify.url };
+      case 'tillwire-square-config':
+        return { ...n, baseUrl: square.url };
+      case 'tillwire-shopify-orders':
+      case 'tillwire-square-orders':
+        return { ...n, z: 'f1', interval: '0' }; // the pollers run on demand here
+      default:
+        return undefined;
+    }
+  });
 }
 
 it('a Shopify refund and a Square return each become one posted credit note linked to the original order', async () => {

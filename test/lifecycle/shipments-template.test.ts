@@ -4,8 +4,6 @@
  * one read of Odoo's shipments tells each channel, once, with the tracking number. A second read
  * tells nobody anything again.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import storeNode from '../../nodes/core/store-config';
 import deadLetterNode from '../../nodes/core/dead-letter';
 import replayNode from '../../nodes/core/replay';
@@ -28,6 +26,7 @@ import { BolSimulator } from '../../nodes/bol/simulator';
 import { toCanonicalOrder as bolOrder } from '../../nodes/bol/map';
 import { businessKey } from '../../nodes/model/validate';
 import { helper, startServer, stopAll, until } from '../support/node-red';
+import { idOf, readTemplate, templateFlow } from '../support/template';
 
 // Node-RED's own switch node, as the template uses it.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -35,7 +34,7 @@ const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 
 jest.setTimeout(60_000);
 const TEMPLATE = 'ERP shipments → channel fulfilment';
-const template: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples', `${TEMPLATE}.json`), 'utf8'));
+const template = readTemplate(TEMPLATE);
 const nodes = [switchNode, storeNode, deadLetterNode, replayNode, odooConfigNode, odooNode, shopifyConfigNode, shopifyFulfilNode, amazonConfigNode, amazonShipNode, bolConfigNode, bolShipNode];
 
 let odoo: OdooSimulator;
@@ -57,39 +56,30 @@ afterEach(stopAll);
 
 /** The template as deployed here: memory store, every connection pointed at its simulator. */
 function flow() {
-  return [
-    { id: 'f1', type: 'tab', label: TEMPLATE },
-    ...template
-      .filter((n) => n.type !== 'comment')
-      .map((n) => {
-        switch (n.type) {
-          case 'tillwire-store':
-            return { ...n, backend: 'memory' };
-          case 'tillwire-odoo-config':
-            return { ...n, url: odoo.url, version: String(odoo.version), attempts: 3, retryDelay: 1 };
-          case 'tillwire-shopify-config':
-            return { ...n, shop: shopify.shop, baseUrl: shopify.url };
-          case 'tillwire-amazon-config':
-            return { ...n, endpoint: amazon.url, tokenUrl: `${amazon.url}/auth/o2/token` };
-          case 'tillwire-bol-config':
-            return { ...n, endpoint: bol.url, tokenUrl: bol.tokenUrl };
-          case 'inject':
-          case 'debug':
-            return { id: n.id, type: 'helper', z: 'f1', wires: n.wires ?? [] };
-          default:
-            return { ...n, z: 'f1' };
-        }
-      }),
-  ];
+  return templateFlow(template, TEMPLATE, (n) => {
+    switch (n.type) {
+      case 'tillwire-store':
+        return { ...n, backend: 'memory' };
+      case 'tillwire-odoo-config':
+        return { ...n, url: odoo.url, version: String(odoo.version), attempts: 3, retryDelay: 1 };
+      case 'tillwire-shopify-config':
+        return { ...n, shop: shopify.shop, baseUrl: shopify.url };
+      case 'tillwire-amazon-config':
+        return { ...n, endpoint: amazon.url, tokenUrl: `${amazon.url}/auth/o2/token` };
+      case 'tillwire-bol-config':
+        return { ...n, endpoint: bol.url, tokenUrl: bol.tokenUrl };
+      default:
+        return undefined;
+    }
+  });
 }
 
 function credentials() {
-  const id = (type: string) => template.find((n) => n.type === type).id;
   return {
-    [id('tillwire-odoo-config')]: { apiKey: odoo.apiKey },
-    [id('tillwire-shopify-config')]: { accessToken: shopify.accessToken },
-    [id('tillwire-amazon-config')]: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
-    [id('tillwire-bol-config')]: { clientId: bol.clientId, clientSecret: bol.clientSecret },
+    [idOf(template, 'tillwire-odoo-config')]: { apiKey: odoo.apiKey },
+    [idOf(template, 'tillwire-shopify-config')]: { accessToken: shopify.accessToken },
+    [idOf(template, 'tillwire-amazon-config')]: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
+    [idOf(template, 'tillwire-bol-config')]: { clientId: bol.clientId, clientSecret: bol.clientSecret },
   };
 }
 

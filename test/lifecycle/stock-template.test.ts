@@ -4,8 +4,6 @@
  * (Shopify on hand, Amazon sellable = on hand − reserved, Square physical count); reading the same
  * stock again leaves every quantity as it is.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import storeNode from '../../nodes/core/store-config';
 import deadLetterNode from '../../nodes/core/dead-letter';
 import odooConfigNode from '../../nodes/odoo/odoo-config';
@@ -23,10 +21,11 @@ import { ShopifySimulator } from '../../nodes/shopify/simulator';
 import { AmazonSimulator } from '../../nodes/amazon/simulator';
 import { SquareSimulator } from '../../nodes/square/simulator';
 import { helper, startServer, stopAll, until } from '../support/node-red';
+import { idOf, readTemplate, templateFlow } from '../support/template';
 
 jest.setTimeout(60_000);
 const TEMPLATE = 'ERP stock → channel inventory';
-const template: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples', `${TEMPLATE}.json`), 'utf8'));
+const template = readTemplate(TEMPLATE);
 const nodes = [storeNode, deadLetterNode, odooConfigNode, odooNode, shopifyConfigNode, shopifyInventoryNode, amazonConfigNode, amazonInventoryNode, squareConfigNode, squareInventoryNode];
 const MARKETPLACE = 'A1F83G8C2ARO7P';
 
@@ -47,45 +46,37 @@ afterAll(async () => {
 beforeEach(startServer);
 afterEach(stopAll);
 
+/** The template as deployed here: memory store, every connection pointed at its simulator. */
 function flow() {
-  return [
-    { id: 'f1', type: 'tab', label: TEMPLATE },
-    ...template
-      .filter((n) => n.type !== 'comment')
-      .map((n) => {
-        switch (n.type) {
-          case 'tillwire-store':
-            return { ...n, backend: 'memory' };
-          case 'tillwire-odoo-config':
-            return { ...n, url: odoo.url, version: String(odoo.version) };
-          case 'tillwire-shopify-config':
-            return { ...n, shop: shopify.shop, baseUrl: shopify.url };
-          case 'tillwire-amazon-config':
-            return { ...n, endpoint: amazon.url, tokenUrl: `${amazon.url}/auth/o2/token`, marketplaceIds: MARKETPLACE };
-          case 'tillwire-square-config':
-            return { ...n, baseUrl: square.url };
-          case 'inject':
-          case 'debug':
-            return { id: n.id, type: 'helper', z: 'f1', wires: n.wires ?? [] };
-          default:
-            return { ...n, z: 'f1' };
-        }
-      }),
-  ];
+  return templateFlow(template, TEMPLATE, (n) => {
+    switch (n.type) {
+      case 'tillwire-store':
+        return { ...n, backend: 'memory' };
+      case 'tillwire-odoo-config':
+        return { ...n, url: odoo.url, version: String(odoo.version) };
+      case 'tillwire-shopify-config':
+        return { ...n, shop: shopify.shop, baseUrl: shopify.url };
+      case 'tillwire-amazon-config':
+        return { ...n, endpoint: amazon.url, tokenUrl: `${amazon.url}/auth/o2/token`, marketplaceIds: MARKETPLACE };
+      case 'tillwire-square-config':
+        return { ...n, baseUrl: square.url };
+      default:
+        return undefined;
+    }
+  });
 }
 
 function credentials() {
-  const id = (type: string) => template.find((n) => n.type === type).id;
   return {
-    [id('tillwire-odoo-config')]: { apiKey: odoo.apiKey },
-    [id('tillwire-shopify-config')]: { accessToken: shopify.accessToken },
-    [id('tillwire-amazon-config')]: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
-    [id('tillwire-square-config')]: { accessToken: square.accessToken, signatureKey: 'sq-sim-signature-key', notificationUrl: 'http://127.0.0.1:1880/square/webhook' },
+    [idOf(template, 'tillwire-odoo-config')]: { apiKey: odoo.apiKey },
+    [idOf(template, 'tillwire-shopify-config')]: { accessToken: shopify.accessToken },
+    [idOf(template, 'tillwire-amazon-config')]: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
+    [idOf(template, 'tillwire-square-config')]: { accessToken: square.accessToken, signatureKey: 'sq-sim-signature-key', notificationUrl: 'http://127.0.0.1:1880/square/webhook' },
   };
 }
 
 it("each channel ends up with Odoo's quantity for every SKU; the same stock again leaves them as they are", async () => {
-  const inject = template.find((n) => n.type === 'inject');
+  const inject = template.find((n) => n.type === 'inject')!;
   const skus: string[] = JSON.parse(inject.payload);
   const sync = new OdooSync(new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }), { version: odoo.version });
   const { positions } = await sync.readStock(skus);
