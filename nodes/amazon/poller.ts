@@ -11,7 +11,7 @@
  * sees it again; holding needs no state of its own.
  */
 import type { Store } from '../runtime/store';
-import { Limiter } from '../runtime/limiter';
+import { TaskGroup } from '../runtime/limiter';
 import type { AmazonClient } from './client';
 import { isUnpriced } from './map';
 import { PollStopped } from '../runtime/poll-stopped';
@@ -65,13 +65,11 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
   const previous = (await o.store.kvGet(o.cursorKey)) as Cursor | undefined;
   const base = previous?.lastUpdatedBefore ?? o.startAt();
   const from = new Date(Date.parse(base) - (previous ? (o.overlapMs ?? 0) : 0)).toISOString();
-  const limiter = new Limiter(Math.max(1, o.concurrency ?? 8));
-  const work: Promise<void>[] = [];
+  const items = new TaskGroup(o.concurrency ?? 8, () => !!o.signal?.aborted);
   const result: PollResult = { pages: 0, orders: 0, accepted: 0, duplicates: 0, held: [], from, cursor: base, advanced: false };
   let upper: string | undefined;
   let latest: string | undefined;
   let next: string | undefined;
-  let failed = false;
   try {
     do {
       const page = await o.client.getOrders(
@@ -89,33 +87,20 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
           result.held.push(order.AmazonOrderId);
           continue;
         }
-        const task = limiter.run(async () => {
-          if (failed || o.signal?.aborted) return;
-          const items = await o.client.getOrderItems(order.AmazonOrderId);
-          const { duplicate } = await o.accept(eventIdFor(order), { order, items });
+        items.add(async () => {
+          const orderItems = await o.client.getOrderItems(order.AmazonOrderId);
+          const { duplicate } = await o.accept(eventIdFor(order), { order, items: orderItems });
           if (duplicate) result.duplicates++;
           else result.accepted++;
         });
-        const settledLater = task.catch((err) => {
-          failed = true;
-          throw err;
-        });
-        // Read by allSettled below; until then a rejection must not count as unhandled.
-        settledLater.catch(() => undefined);
-        work.push(settledLater);
       }
       next = page.NextToken || undefined;
-    } while (next && !failed && !o.signal?.aborted);
+    } while (next && !items.failed && !o.signal?.aborted);
   } catch (err) {
-    // A page failed: let the item requests already queued finish (or fail) before giving up, so
-    // none of them rejects with nobody listening.
-    failed = true;
-    await Promise.allSettled(work);
-    throw err;
+    // A page failed: the item requests already begun finish (or fail) first.
+    await items.fail(err);
   }
-  const settled = await Promise.allSettled(work);
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure) throw failure.reason;
+  await items.settle();
   // Stopped part-way: what was stored stays stored; the next poll repeats the window.
   if (o.signal?.aborted) throw new PollStopped();
   // Advance to the window's upper bound Amazon reported; without one, to the newest order seen.

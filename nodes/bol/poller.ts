@@ -16,7 +16,7 @@
  *    compare-and-set. A failed poll leaves the cursor where it was; the next poll repeats it.
  */
 import type { Store } from '../runtime/store';
-import { Limiter } from '../runtime/limiter';
+import { TaskGroup } from '../runtime/limiter';
 import type { BolClient } from './client';
 import { latestChange } from './map';
 import { PollStopped } from '../runtime/poll-stopped';
@@ -81,14 +81,12 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
   const base = previous ? Date.parse(previous.lastPolledAt) - (o.overlapMs ?? 0) : Date.parse(o.startAt());
   const from = Math.max(base, now - MAX_LOOKBACK_MS + DAY);
   const upper = new Date(now).toISOString();
-  const limiter = new Limiter(Math.max(1, o.concurrency ?? 4));
   const result: PollResult = { days: daysBetween(from, now), pages: 0, listed: 0, fetched: 0, accepted: 0, duplicates: 0, from: new Date(from).toISOString(), cursor: upper, advanced: false };
   const seen = new Set<string>();
-  const work: Promise<void>[] = [];
-  let failed = false;
+  const details = new TaskGroup(o.concurrency ?? 4, () => !!o.signal?.aborted);
   try {
     for (const day of result.days) {
-      for (let page = 1; !failed && !o.signal?.aborted; page++) {
+      for (let page = 1; !details.failed && !o.signal?.aborted; page++) {
         const orders = await o.client.listOrders({ page, status: 'ALL', fulfilmentMethod: o.fulfilmentMethod ?? 'ALL', latestChangeDate: day });
         result.pages++;
         if (!orders.length) break;
@@ -99,8 +97,7 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
           const changed = Date.parse(latestChange(reduced));
           if (changed < from) continue;
           if (o.recent?.has(eventIdFor(reduced))) continue;
-          const task = limiter.run(async () => {
-            if (failed || o.signal?.aborted) return;
+          details.add(async () => {
             const order = await o.client.getOrder(reduced.orderId);
             result.fetched++;
             const eventId = eventIdFor(order);
@@ -109,27 +106,15 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
             if (duplicate) result.duplicates++;
             else result.accepted++;
           });
-          const settledLater = task.catch((err) => {
-            failed = true;
-            throw err;
-          });
-          // Read by allSettled below; until then a rejection must not count as unhandled.
-          settledLater.catch(() => undefined);
-          work.push(settledLater);
         }
       }
-      if (failed) break;
+      if (details.failed) break;
     }
   } catch (err) {
-    // A list page failed: let the detail requests already queued finish (or fail) before giving
-    // up, so none of them rejects with nobody listening.
-    failed = true;
-    await Promise.allSettled(work);
-    throw err;
+    // A list page failed: the detail requests already begun finish (or fail) first.
+    await details.fail(err);
   }
-  const settled = await Promise.allSettled(work);
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure) throw failure.reason;
+  await details.settle();
   // Stopped part-way: what was stored stays stored; the next poll repeats the window.
   if (o.signal?.aborted) throw new PollStopped();
   const value: Cursor = { lastPolledAt: upper };

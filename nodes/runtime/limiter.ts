@@ -26,3 +26,50 @@ export class Limiter {
     }
   }
 }
+
+/**
+ * Work fanned out from one loop (a poll's detail requests), at most `concurrency` at once. After
+ * the first failure, or once `stopped()` says so, tasks not yet begun are skipped. `settle()` waits
+ * for everything added and throws the first failure; a failure is never left unobserved meanwhile
+ * (Node-RED treats an unhandled rejection as a crash).
+ */
+export class TaskGroup {
+  private readonly limiter: Limiter;
+  private readonly work: Promise<void>[] = [];
+  /** True once a task failed (or `fail()` was called): stop adding. */
+  failed = false;
+
+  constructor(
+    concurrency: number,
+    private readonly stopped: () => boolean = () => false,
+  ) {
+    this.limiter = new Limiter(Math.max(1, concurrency));
+  }
+
+  add(task: () => Promise<void>): void {
+    const run = this.limiter.run(async () => {
+      if (this.failed || this.stopped()) return;
+      try {
+        await task();
+      } catch (err) {
+        this.failed = true; // before the limiter lets the next task begin
+        throw err;
+      }
+    });
+    run.catch(() => undefined); // observed here; settle() reports it
+    this.work.push(run);
+  }
+
+  /** The loop itself failed: skip what has not begun and wait for what has, then rethrow. */
+  async fail(err: unknown): Promise<never> {
+    this.failed = true;
+    await Promise.allSettled(this.work);
+    throw err;
+  }
+
+  async settle(): Promise<void> {
+    const settled = await Promise.allSettled(this.work);
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+}
