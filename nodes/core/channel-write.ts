@@ -10,7 +10,9 @@
  *   permanent error, never a silent drop;
  * - derives the idempotency key from the document's business key;
  * - optionally keeps a durable record in a `tillwire-store` of what was already written, so a
- *   replay writes nothing (on top of the channel's own idempotency);
+ *   replay writes nothing (on top of the channel's own idempotency), and, for stock figures, the
+ *   time of the newest figure written per SKU and location, so an older figure that arrives late
+ *   never overwrites a newer one (outcome `unchanged`, `stale: true`);
  * - sets the status badge (green sent, yellow ring retrying/throttled, red ring failing) and turns
  *   failures into a ConnectorError whose text ends `[permanent]` or `[retryable]`, with its fields on
  *   `msg.channelError`, before `done(err)` so Catch nodes and the dead-letter node see it;
@@ -199,6 +201,20 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
             return;
           }
         }
+        // Stock figures: one that is older than the newest already written for its SKU and
+        // location is stale news (a late delivery or a replay) and must not overwrite it.
+        const figure = kind === 'shipment' ? undefined : { at: String(doc.asOf ?? doc.computedAt ?? ''), key: `channel-stock:${spec.system}:${connection.account ?? '-'}:${type}:${doc.sku}:${doc.locationId ?? '-'}` };
+        if (store && figure?.at) {
+          const s = await store.acquire();
+          const newest = (await s.kvGet(figure.key)) as { at: string } | undefined;
+          if (newest && Date.parse(newest.at) > Date.parse(figure.at)) {
+            counts.already++;
+            msg.channelResult = { ...base, operation: spec.operation, outcome: 'unchanged', stale: true, newer: newest.at } satisfies ChannelResult;
+            board.set({ fill: 'green', shape: 'dot', text: summary() });
+            send(msg);
+            return;
+          }
+        }
         board.set({ fill: 'blue', shape: 'dot', text: `sending ${kind}` });
         const result = await writer.write({
           client: connection.client,
@@ -212,6 +228,7 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
         if (store) {
           const s = await store.acquire();
           await s.kvPut(recordKey, { at: new Date().toISOString(), result });
+          if (figure?.at) await s.kvPut(figure.key, { at: figure.at });
         }
         if (result.outcome === 'sent') counts.sent++;
         else counts.already++;

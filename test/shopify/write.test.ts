@@ -32,8 +32,9 @@ function flow() {
     { id: 'ful', type: 'tillwire-shopify-fulfil', z: 'f1', shopify: 'c1', wires: [['out']] },
     { id: 'fulStore', type: 'tillwire-shopify-fulfil', z: 'f1', shopify: 'c1', store: 's1', wires: [['out']] },
     { id: 'inv', type: 'tillwire-shopify-inventory', z: 'f1', shopify: 'c1', location: '1', locationMap: '{"WH-MAN-01": "2"}', wires: [['out']] },
+    { id: 'invStore', type: 'tillwire-shopify-inventory', z: 'f1', shopify: 'c1', store: 's1', location: '1', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
-    { id: 'k1', type: 'catch', z: 'f1', scope: ['ful', 'fulStore', 'inv'], wires: [['caught']] },
+    { id: 'k1', type: 'catch', z: 'f1', scope: ['ful', 'fulStore', 'inv', 'invStore'], wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
   ];
 }
@@ -160,6 +161,15 @@ describe('tillwire-shopify-inventory', () => {
     await run('inv', ats('SKU-0003', 40, '2026-11-27T02:05:00Z'));
     expect(level(3, 1, 'available')).toBe(40);
     expect(sim.adjustmentGroups).toHaveLength(2);
+  });
+
+  it('with a store, an older figure arriving after a newer one does not overwrite it', async () => {
+    await load();
+    expect((await run('invStore', ats('SKU-0004', 30, '2026-11-27T02:05:00Z'))).msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 30 });
+    const late = await run('invStore', ats('SKU-0004', 35, '2026-11-27T02:00:00Z'));
+    expect(late.msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true, newer: '2026-11-27T02:05:00Z' });
+    expect(level(4, 1, 'available')).toBe(30);
+    expect(sim.adjustmentGroups).toHaveLength(1);
   });
 
   it('sets on_hand from a position at the mapped location; an unmapped location is named', async () => {
