@@ -6,6 +6,7 @@
  * answer is retried after the restore-rate wait it implies, never blindly.
  */
 import { ConnectorError, delay, HttpClient, type RetryPolicy } from '../runtime/http';
+import { CallLimitBucket } from '../runtime/call-limit-bucket';
 
 export interface ThrottleStatus {
   maximumAvailable: number;
@@ -68,6 +69,8 @@ export interface ShopifyClientOptions {
   baseUrl?: string;
   policy?: Partial<RetryPolicy>;
   governor?: CostGovernor;
+  /** The shop's REST request bucket (size 40, leak 2/s on a standard plan; Plus: 20/s). */
+  restBucket?: CallLimitBucket;
   /** THROTTLED answers retried before giving up. */
   maxThrottleRetries?: number;
   fetch?: typeof fetch;
@@ -138,6 +141,9 @@ export const INVENTORY_SET = `mutation TillwireInventorySet($input: InventorySet
 export class ShopifyClient {
   readonly http: HttpClient;
   readonly governor: CostGovernor;
+  readonly restBucket: CallLimitBucket;
+  /** REST calls (legacy Admin API) go through their own client, paced by the request bucket. */
+  private readonly rest: HttpClient;
   private readonly lastCost = new Map<string, number>();
   /** THROTTLED answers received (tests and status). */
   throttled = 0;
@@ -145,6 +151,21 @@ export class ShopifyClient {
 
   constructor(readonly opts: ShopifyClientOptions) {
     this.governor = opts.governor ?? new CostGovernor();
+    this.restBucket = opts.restBucket ?? new CallLimitBucket();
+    this.rest = new HttpClient({
+      system: 'shopify',
+      baseUrl: opts.baseUrl ?? `https://${opts.shop}`,
+      policy: opts.policy,
+      governor: this.restBucket,
+      fetch: opts.fetch,
+      headers: () => ({ 'x-shopify-access-token': opts.accessToken }),
+      // Every answer says how full the shop's bucket is; the default rules then handle 429 + Retry-After.
+      classify: (res) => {
+        this.restBucket.observe(res.headers.get('x-shopify-shop-api-call-limit'));
+        return undefined;
+      },
+      describe: (res) => (typeof res.body?.errors === 'string' ? { message: res.body.errors } : res.body?.errors ? { message: JSON.stringify(res.body.errors) } : undefined),
+    });
     this.http = new HttpClient({
       system: 'shopify',
       baseUrl: opts.baseUrl ?? `https://${opts.shop}`,
@@ -164,6 +185,21 @@ export class ShopifyClient {
         return undefined;
       },
     });
+  }
+
+  /**
+   * One page of REST `orders.json` (legacy Admin API; GraphQL `ordersPage` is what the poller
+   * uses): `updated_at_min` on the first page, then the `page_info` from the previous page's
+   * `Link: <…>; rel="next"`. Paced by the shop's request bucket, which every answer's
+   * `X-Shopify-Shop-Api-Call-Limit` keeps in step; a 429 waits out its Retry-After.
+   */
+  async restOrdersPage(opts: { updatedAtMin?: string; pageInfo?: string; limit?: number; status?: string }): Promise<{ orders: Array<Record<string, any>>; nextPageInfo?: string }> {
+    const query: Record<string, string | number | undefined> = opts.pageInfo
+      ? { limit: opts.limit ?? 250, page_info: opts.pageInfo }
+      : { limit: opts.limit ?? 250, status: opts.status ?? 'any', updated_at_min: opts.updatedAtMin };
+    const res = await this.rest.request({ operation: 'orders.json', method: 'GET', url: `/admin/api/${this.opts.apiVersion}/orders.json`, query });
+    const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '');
+    return { orders: res.body?.orders ?? [], nextPageInfo: next ? new URL(next[1]).searchParams.get('page_info') ?? undefined : undefined };
   }
 
   /** Runs one GraphQL operation with cost pacing; rejects with a ConnectorError on GraphQL errors. */

@@ -37,7 +37,10 @@
  * Orders are generated deterministically (seeded): currencies USD, GBP, EUR, JPY (0 decimals), KWD
  * and BHD (3 decimals), tax included or added, line discounts (automatic and codes), shipping lines
  * with tax, refunds, cancellations. Every amount is computed in integer minor units and written as
- * decimal text, so Shopify's own totals are exact. Not implemented: REST endpoints (legacy), payouts.
+ * decimal text, so Shopify's own totals are exact. REST (legacy): `GET orders.json` with `page_info`
+ * cursor paging in the `Link` header, under the request-count leaky bucket (`restBucketSize`,
+ * `restLeakRate`; `X-Shopify-Shop-Api-Call-Limit` on every answer, 429 + `Retry-After` when full).
+ * Not implemented: other REST endpoints, payouts.
  *
  * CLI: `node dist/nodes/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100]`.
  */
@@ -70,6 +73,9 @@ export interface ShopifySimulatorOptions {
   maximumAvailable?: number;
   restoreRate?: number;
   orderCost?: number;
+  /** REST leaky bucket: size (requests) and leak rate (requests/s); Shopify's standard is 40 and 2. */
+  restBucketSize?: number;
+  restLeakRate?: number;
   webhooks?: WebhookSwitches;
   /** Timestamp of the first generated order (ms); later ones are a minute apart. */
   baseTime?: number;
@@ -125,7 +131,7 @@ export class ShopifySimulator {
   restoreRate: number;
   readonly orderCost: number;
   webhooks: Required<WebhookSwitches>;
-  readonly stats = { graphql: 0, throttled: 0, actualCost: 0, requestedCost: 0, unauthorized: 0 };
+  readonly stats = { graphql: 0, throttled: 0, actualCost: 0, requestedCost: 0, unauthorized: 0, rest: 0, restThrottled: 0 };
   /** Every webhook delivery attempt, in the order made. */
   readonly deliveries: Array<{ eventId: string; webhookId: string; topic: string; attempt: number; status: number; orderId?: number }> = [];
   /** Events never sent (dropRate). */
@@ -149,6 +155,9 @@ export class ShopifySimulator {
   private nextRefundId = 900_000_000;
   private readonly baseTime: number;
   private bucket: { available: number; at: number };
+  private readonly restBucketSize: number;
+  private readonly restLeakRate: number;
+  private restBucket = { used: 0, at: performance.now() };
   private readonly subscriptions: Array<{ url: string; topics?: string[] }> = [];
   private queue: Array<() => Promise<void>> = [];
   private flushScheduled = false;
@@ -171,6 +180,8 @@ export class ShopifySimulator {
     this.now = opts.now ?? Date.now;
     this.random = seededRandom(opts.seed ?? 1);
     this.baseTime = opts.baseTime ?? Date.parse('2025-03-01T00:00:00Z');
+    this.restBucketSize = opts.restBucketSize ?? 40;
+    this.restLeakRate = opts.restLeakRate ?? 2;
     this.webhooks = { duplicates: 1, outOfOrder: false, dropRate: 0, badSignatureRate: 0, maxRetries: 8, retryDelayMs: 5, ...opts.webhooks };
     this.bucket = { available: this.maximumAvailable, at: performance.now() };
     this.locations = opts.locations ?? ['gid://shopify/Location/1', 'gid://shopify/Location/2'];
@@ -549,6 +560,14 @@ export class ShopifySimulator {
       res.end(JSON.stringify(body));
     };
     const url = new URL(req.url ?? '/', this.url);
+    const rest = /^\/admin\/api\/(\d{4}-\d{2}|unstable)\/(.+)\.json$/.exec(url.pathname);
+    if (rest && rest[2] !== 'graphql') {
+      if (req.headers['x-shopify-access-token'] !== this.accessToken) {
+        this.stats.unauthorized++;
+        return send(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
+      }
+      return this.rest(req.method ?? 'GET', rest[2], url, send);
+    }
     const m = /^\/admin\/api\/([^/]+)\/graphql\.json$/.exec(url.pathname);
     if (!m || !/^(\d{4}-\d{2}|unstable)$/.test(m[1])) return send(404, { errors: 'Not Found' });
     if (req.headers['x-shopify-access-token'] !== this.accessToken) {
@@ -570,6 +589,62 @@ export class ShopifySimulator {
     } catch (err) {
       send(200, { errors: [{ message: (err as Error).message, extensions: { code: 'BAD_REQUEST' } }] });
     }
+  }
+
+  /**
+   * REST (legacy Admin API): the request-count leaky bucket (`X-Shopify-Shop-Api-Call-Limit:
+   * used/size` on every answer; 429 with a fractional `Retry-After` when full, nothing done) and
+   * `GET orders.json` with `updated_at_min`, `status` (open|closed|cancelled|any, default open),
+   * `limit` ≤ 250 and cursor paging: an opaque `page_info` in the `Link` header (`rel="next"`),
+   * which alone (with `limit`) reproduces the query; other filters beside it are a 400.
+   */
+  private rest(method: string, resource: string, url: URL, send: (status: number, body: unknown, headers?: Record<string, string>) => void): void {
+    const now = performance.now();
+    this.restBucket.used = Math.max(0, this.restBucket.used - ((now - this.restBucket.at) / 1000) * this.restLeakRate);
+    this.restBucket.at = now;
+    if (this.restBucket.used + 1 > this.restBucketSize) {
+      this.stats.restThrottled++;
+      const wait = (this.restBucket.used + 1 - this.restBucketSize) / this.restLeakRate;
+      return send(429, { errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { 'retry-after': wait.toFixed(1), 'x-shopify-shop-api-call-limit': `${Math.ceil(this.restBucket.used)}/${this.restBucketSize}` });
+    }
+    this.restBucket.used += 1;
+    this.stats.rest++;
+    const limitHeader = { 'x-shopify-shop-api-call-limit': `${Math.ceil(this.restBucket.used)}/${this.restBucketSize}` };
+    if (method !== 'GET' || resource !== 'orders') return send(404, { errors: 'Not Found' }, limitHeader);
+    const q = url.searchParams;
+    const limit = Number(q.get('limit') ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 250) return send(400, { errors: { limit: ['must be between 1 and 250'] } }, limitHeader);
+    let filters: { status: string; updatedAtMin?: string; offset: number };
+    const pageInfo = q.get('page_info');
+    if (pageInfo) {
+      const others = [...q.keys()].filter((k) => k !== 'page_info' && k !== 'limit' && k !== 'fields');
+      if (others.length) return send(400, { errors: { page_info: [`cannot be combined with ${others.join(', ')}`] } }, limitHeader);
+      try {
+        filters = JSON.parse(Buffer.from(pageInfo, 'base64url').toString('utf8'));
+      } catch {
+        return send(400, { errors: { page_info: ['Invalid value.'] } }, limitHeader);
+      }
+    } else {
+      filters = { status: q.get('status') ?? 'open', updatedAtMin: q.get('updated_at_min') ?? undefined, offset: 0 };
+    }
+    const min = filters.updatedAtMin ? Date.parse(filters.updatedAtMin) : -Infinity;
+    const matching = this.list().filter((o) => {
+      if (Date.parse(o.updated_at) < min) return false;
+      const cancelled = !!o.cancelled_at;
+      const closed = !!o.closed_at;
+      return filters.status === 'any' || (filters.status === 'cancelled' ? cancelled : filters.status === 'closed' ? closed : !cancelled && !closed);
+    });
+    const page = matching.slice(filters.offset, filters.offset + limit);
+    const links: string[] = [];
+    const link = (offset: number, rel: string) => {
+      const next = new URL(url.pathname, this.url);
+      next.searchParams.set('limit', String(limit));
+      next.searchParams.set('page_info', Buffer.from(JSON.stringify({ ...filters, offset })).toString('base64url'));
+      links.push(`<${next}>; rel="${rel}"`);
+    };
+    if (filters.offset > 0) link(Math.max(0, filters.offset - limit), 'previous');
+    if (filters.offset + limit < matching.length) link(filters.offset + limit, 'next');
+    send(200, { orders: page.map((o) => structuredClone(o)) }, { ...limitHeader, ...(links.length ? { link: links.join(', ') } : {}) });
   }
 
   private throttleStatus() {
