@@ -42,7 +42,7 @@
  */
 import { seededRandom as seeded } from '../sim/random';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from '../sim/http-server';
 import { randomUUID } from 'node:crypto';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
 import { currencyExponent, fromMinor } from '../model/money';
@@ -475,13 +475,10 @@ export class AmazonSimulator {
   // ── HTTP ──
 
   async start(): Promise<string> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
-    server.keepAliveTimeout = 30_000;
+    const { server, url } = await listen((req, res) => void this.handle(req, res), this.opts.port, this.opts.host);
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve()));
-    const { port } = server.address() as AddressInfo;
-    this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
-    return this.url;
+    this.url = url;
+    return url;
   }
 
   async stop(): Promise<void> {
@@ -490,10 +487,7 @@ export class AmazonSimulator {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 
   /** LWA token endpoint; in production `https://api.amazon.com/auth/o2/token`. */

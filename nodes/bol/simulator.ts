@@ -34,7 +34,7 @@
  *   [--days 14] [--currencies EUR,JPY,KWD]`.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from '../sim/http-server';
 import { randomUUID } from 'node:crypto';
 import { seededRandom } from '../sim/random';
 import { catalogItem } from '../sim/catalog';
@@ -347,23 +347,17 @@ export class BolSimulator {
   // ── HTTP ──
 
   async start(): Promise<string> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
-    server.keepAliveTimeout = 30_000;
+    const { server, url } = await listen((req, res) => void this.handle(req, res), this.opts.port, this.opts.host);
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve()));
-    const { port } = server.address() as AddressInfo;
-    this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
-    return this.url;
+    this.url = url;
+    return url;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 
   /** The token endpoint; at bol `https://login.bol.com/token`. */

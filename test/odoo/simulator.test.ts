@@ -1,8 +1,7 @@
+import { transpileSimulator } from '../support/simulators';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import ts from 'typescript';
 import { OdooSimulator, parseArgs, SEED } from '../../nodes/odoo/simulator';
 import { startSimulator } from './support';
 
@@ -332,14 +331,7 @@ describe('Odoo simulator contract (api-contracts §7.4)', () => {
   it('the CLI (compiled) prints the credentials, answers, and stops on SIGTERM', async () => {
     sim = new OdooSimulator();
     // Compile the simulator and what it imports to a scratch directory (never dist/).
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'odoo-sim-'));
-    const root = path.join(__dirname, '..', '..');
-    for (const rel of ['nodes/odoo/simulator.ts', 'nodes/sim/catalog.ts', 'nodes/sim/random.ts', 'nodes/model/money.ts', 'nodes/model/currencies.ts']) {
-      const js = ts.transpileModule(fs.readFileSync(path.join(root, rel), 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
-      const target = path.join(out, rel.replace(/\.ts$/, '.js'));
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, js.outputText);
-    }
+    const out = transpileSimulator('nodes/odoo/simulator.ts');
     const child = spawn(process.execPath, [path.join(out, 'nodes/odoo/simulator.js'), '--port', '0', '--version', '19'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     const url = await new Promise<string>((resolve, reject) => {
