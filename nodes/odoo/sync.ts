@@ -260,23 +260,30 @@ export class OdooSync {
     return row;
   }
 
-  /** `action_confirm`, sent once; a lost answer is settled by reading the order's state. */
-  private async confirm(id: number): Promise<void> {
+  /**
+   * A state change (`action_confirm`, `action_post`…) sent once, never blindly again: a refusal is
+   * fine if the record already reached the state (an earlier attempt whose answer was lost did
+   * it), and after a lost answer the state is read before the call is sent again.
+   */
+  private async transition(model: string, method: string, id: number, reached: () => Promise<boolean>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.call('sale.order', 'action_confirm', { ids: [id] }, { retry: false });
+        await this.client.call(model, method, { ids: [id] }, { retry: false });
         return;
       } catch (err) {
         if (!isRetryable(err)) {
-          // Refused: fine if someone (an earlier attempt whose answer was lost) already confirmed it.
-          if ((await this.readOrder(id)).state === 'sale') return;
+          if (await reached()) return;
           throw err;
         }
         if (attempt >= this.policy.maxAttempts) throw gaveUp(err as ConnectorError, attempt);
-        await this.pause(attempt, 'sale.order.action_confirm', err);
-        if ((await this.readOrder(id)).state === 'sale') return;
+        await this.pause(attempt, `${model}.${method}`, err);
+        if (await reached()) return;
       }
     }
+  }
+
+  private confirm(id: number): Promise<void> {
+    return this.transition('sale.order', 'action_confirm', id, async () => (await this.readOrder(id)).state === 'sale');
   }
 
   /**
@@ -444,22 +451,8 @@ export class OdooSync {
     return row;
   }
 
-  /** `action_post`, sent once; a lost answer is settled by reading the move's state. */
-  private async post(id: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.call('account.move', 'action_post', { ids: [id] }, { retry: false });
-        return;
-      } catch (err) {
-        if (!isRetryable(err)) {
-          if ((await this.readMove(id)).state === 'posted') return;
-          throw err;
-        }
-        if (attempt >= this.policy.maxAttempts) throw gaveUp(err as ConnectorError, attempt);
-        await this.pause(attempt, 'account.move.action_post', err);
-        if ((await this.readMove(id)).state === 'posted') return;
-      }
-    }
+  private post(id: number): Promise<void> {
+    return this.transition('account.move', 'action_post', id, async () => (await this.readMove(id)).state === 'posted');
   }
 
   private async creditNote(ret: Return, key: string, base: Pick<CreditNoteResult, 'system' | 'model' | 'moveType' | 'action' | 'returnStatus' | 'key'>): Promise<CreditNoteResult> {
