@@ -128,21 +128,7 @@ function expectedTotal(doc: CanonicalSalesDocument): { field: OrderTotals['field
 }
 
 function totalsOf(doc: CanonicalSalesDocument, bc: BcSalesDocument): OrderTotals {
-  const exp = expectedTotal(doc);
-  const currency = doc.currency;
-  const totals: OrderTotals = { field: exp.field, currency, expected: fromMinor(exp.amount, currency), matches: false };
-  try {
-    const actual = fromBcAmount(bc[exp.field], currency);
-    totals.actual = fromMinor(actual, currency);
-    totals.matches = actual === exp.amount;
-  } catch {
-    totals.actual = bc[exp.field] === undefined ? undefined : String(bc[exp.field]);
-  }
-  if (typeof bc.pricesIncludeTax === 'boolean' && bc.pricesIncludeTax !== exp.pricesIncludeTax) {
-    totals.taxBasisMismatch = true;
-    totals.matches = false;
-  }
-  return totals;
+  return totalsOfBasis(doc.currency, expectedTotal(doc), bc);
 }
 
 function resultOf(
@@ -560,22 +546,6 @@ async function findOriginal(client: BusinessCentralClient, key: string | undefin
   return { doc: found.find((d) => d.document === 'salesInvoice') ?? pick(found), edn };
 }
 
-function creditTotals(currency: string, expected: number, bc: BcSalesDocument): OrderTotals {
-  const totals: OrderTotals = { field: 'totalAmountIncludingTax', currency, expected: fromMinor(expected, currency), matches: false };
-  try {
-    const actual = fromBcAmount(bc.totalAmountIncludingTax, currency);
-    totals.actual = fromMinor(actual, currency);
-    totals.matches = actual === expected;
-  } catch {
-    totals.actual = bc.totalAmountIncludingTax === undefined ? undefined : String(bc.totalAmountIncludingTax);
-  }
-  if (bc.pricesIncludeTax === false) {
-    totals.taxBasisMismatch = true;
-    totals.matches = false;
-  }
-  return totals;
-}
-
 interface CreditPlan {
   key: string;
   operation: string;
@@ -599,11 +569,9 @@ async function createCredit(client: BusinessCentralClient, plan: CreditPlan, set
     const original = plan.original
       ? { key: plan.original.key, externalDocumentNumber: plan.original.edn, document: plan.original.doc.document, id: String(plan.original.doc.id), number: String(plan.original.doc.number), applied: plan.original.doc.document === 'salesInvoice' }
       : undefined;
-    const totalsOf = (bc: BcSalesDocument): OrderTotals => {
-      if (plan.expected.field === 'totalAmountIncludingTax') return creditTotals(plan.currency, plan.expected.amount, bc);
-      const t = totalsOfBasis(plan.currency, plan.expected, bc);
-      return t;
-    };
+    // A credit memo checked on its gross total is on a tax-included basis, whatever the original's.
+    const totalsOf = (bc: BcSalesDocument): OrderTotals =>
+      totalsOfBasis(plan.currency, plan.expected.field === 'totalAmountIncludingTax' ? { ...plan.expected, pricesIncludeTax: true } : plan.expected, bc);
     const existing = await client.findCreditMemos(edn);
     if (existing.length) {
       const first = pickMemo(existing);
