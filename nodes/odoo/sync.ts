@@ -337,33 +337,51 @@ export class OdooSync {
     };
   }
 
-  private async createAndConfirm(doc: SaleOrderSource, key: string): Promise<OrderResult> {
-    let prepared: Awaited<ReturnType<typeof prepareSaleOrder>> | undefined;
+  /**
+   * The record for a key, created once if there is none. Odoo has no idempotency keys, so the
+   * create is sent once, never blindly again: when its answer is lost (timeout, dropped
+   * connection, 5xx) the key is looked up again first, and a create that was committed is found
+   * there. `halt(found)` ends the search without creating (e.g. the key is cancelled in Odoo).
+   * `uncertain`: a create's answer was lost, so a late twin may exist (see sweep).
+   */
+  private async findOrCreate<F extends { row?: { id: number } }>(
+    model: string,
+    find: () => Promise<F>,
+    values: () => Promise<Record<string, unknown>>,
+    halt: (found: F) => boolean = () => false,
+  ): Promise<{ found: F; createdId?: number; uncertain: boolean }> {
+    let prepared: Record<string, unknown> | undefined;
     let uncertain = false;
-    let createdId: number | undefined;
-    let found: Awaited<ReturnType<OdooSync['findByRef']>> | undefined;
     for (let attempt = 1; ; attempt++) {
-      found = await this.findByRef(key);
-      if (found.row) break;
-      if (found.cancelled) {
-        // An order cancelled meanwhile (another process): under the shared rules this is stale news.
-        if (doc.kind === 'order') return { ...this.asResult(found.cancelled, key, false, doc.currency), stale: true };
-        throw odooError('sale.order', `${found.cancelled.name} for ${key} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay)`, {
-          retryable: false,
-          providerCode: 'cancelled',
-        });
-      }
-      prepared ??= await prepareSaleOrder(this.client, doc, key, this.options, this.cache);
+      const found = await find();
+      if (found.row || halt(found)) return { found, uncertain };
+      prepared ??= await values();
       try {
-        [createdId] = await this.client.create('sale.order', prepared.values, { retry: false });
-        break;
+        const [createdId] = await this.client.create(model, prepared, { retry: false });
+        return { found, createdId, uncertain };
       } catch (err) {
         if (!isRetryable(err)) throw err;
         if (attempt >= this.policy.maxAttempts) throw gaveUp(err as ConnectorError, attempt);
-        // The create may or may not have been committed: look again before sending it again.
         uncertain = true;
-        await this.pause(attempt, 'sale.order.create', err);
+        await this.pause(attempt, `${model}.create`, err);
       }
+    }
+  }
+
+  private async createAndConfirm(doc: SaleOrderSource, key: string): Promise<OrderResult> {
+    const { found, createdId, uncertain } = await this.findOrCreate(
+      'sale.order',
+      () => this.findByRef(key),
+      async () => (await prepareSaleOrder(this.client, doc, key, this.options, this.cache)).values,
+      (f) => !f.row && !!f.cancelled,
+    );
+    if (!found.row && createdId === undefined && found.cancelled) {
+      // An order cancelled meanwhile (another process): under the shared rules this is stale news.
+      if (doc.kind === 'order') return { ...this.asResult(found.cancelled, key, false, doc.currency), stale: true };
+      throw odooError('sale.order', `${found.cancelled.name} for ${key} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay)`, {
+        retryable: false,
+        providerCode: 'cancelled',
+      });
     }
     let row = found.row ?? (await this.readOrder(createdId!));
     // Found after our own create's answer was lost: this call did create it.
@@ -456,25 +474,16 @@ export class OdooSync {
   }
 
   private async creditNote(ret: Return, key: string, base: Pick<CreditNoteResult, 'system' | 'model' | 'moveType' | 'action' | 'returnStatus' | 'key'>): Promise<CreditNoteResult> {
-    let values: Record<string, unknown> | undefined;
     let original: { id: number; name: string; key: string } | undefined;
-    let uncertain = false;
-    let createdId: number | undefined;
-    let found: Awaited<ReturnType<OdooSync['findMoves']>> | undefined;
-    for (let attempt = 1; ; attempt++) {
-      found = await this.findMoves(key);
-      if (found.row) break;
-      if (!values) ({ values, original } = await this.prepareCreditNote(ret, key));
-      try {
-        [createdId] = await this.client.create('account.move', values, { retry: false });
-        break;
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-        if (attempt >= this.policy.maxAttempts) throw gaveUp(err as ConnectorError, attempt);
-        uncertain = true;
-        await this.pause(attempt, 'account.move.create', err);
-      }
-    }
+    const { found, createdId, uncertain } = await this.findOrCreate(
+      'account.move',
+      () => this.findMoves(key),
+      async () => {
+        const prepared = await this.prepareCreditNote(ret, key);
+        original = prepared.original;
+        return prepared.values;
+      },
+    );
     let row = found.row ?? (await this.readMove(createdId!));
     const created = createdId !== undefined || uncertain;
     if (row.state === 'draft') {
