@@ -43,6 +43,7 @@
 import { seededRandom as seeded } from '../sim/random';
 import http from 'node:http';
 import { closeServer, listen } from '../sim/http-server';
+import { SimBucket } from '../sim/token-bucket';
 import { randomUUID } from 'node:crypto';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
 import { currencyExponent, fromMinor } from '../model/money';
@@ -180,27 +181,6 @@ function divRound(n: number, d: number): number {
   return Math.floor((2 * n + d) / (2 * d));
 }
 
-class Bucket {
-  tokens: number;
-  last = performance.now();
-  constructor(
-    readonly rate: number,
-    readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
-  take(): boolean {
-    const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return true;
-    }
-    return false;
-  }
-}
-
 export interface OperationStats {
   requests: number;
   ok: number;
@@ -218,7 +198,7 @@ export class AmazonSimulator {
   private server?: http.Server;
   private orders = new Map<string, SimOrder>();
   private tokens = new Map<string, { clientId: string; expiresAt: number }>();
-  private buckets = new Map<string, Bucket>();
+  private buckets = new Map<string, SimBucket>();
   private listings = new Map<string, { quantity: number; updatedAt: number }>();
   /** SKUs the seller has listings for. */
   private readonly listed = new Set<string>();
@@ -532,7 +512,7 @@ export class AmazonSimulator {
       if (this.opts.throttling !== false) {
         const key = `${known.clientId}/${operation}`;
         let bucket = this.buckets.get(key);
-        if (!bucket) this.buckets.set(key, (bucket = new Bucket(plan.rate, plan.burst)));
+        if (!bucket) this.buckets.set(key, (bucket = new SimBucket(plan.burst, plan.rate)));
         if (this.drainBeforeNext.delete(key)) {
           bucket.take();
           bucket.tokens = 0;

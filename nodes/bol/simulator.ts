@@ -35,6 +35,7 @@
  */
 import http from 'node:http';
 import { closeServer, listen } from '../sim/http-server';
+import { SimBucket } from '../sim/token-bucket';
 import { randomUUID } from 'node:crypto';
 import { seededRandom } from '../sim/random';
 import { catalogItem } from '../sim/catalog';
@@ -115,33 +116,13 @@ class ProblemError extends Error {
   }
 }
 
-class Bucket {
-  tokens: number;
-  last = performance.now();
-  constructor(
-    readonly limit: number,
-    readonly perSecond: number,
-  ) {
-    this.tokens = limit;
-  }
-  private refill() {
-    const now = performance.now();
-    this.tokens = Math.min(this.limit, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-  }
-  take(): boolean {
-    this.refill();
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return true;
-    }
-    return false;
-  }
+/** bol's per-group limit, with the rate-limit headers and Retry-After it answers with. */
+class Bucket extends SimBucket {
   headers(): Record<string, string> {
     return {
-      'x-ratelimit-limit': String(this.limit),
+      'x-ratelimit-limit': String(this.capacity),
       'x-ratelimit-remaining': String(Math.floor(this.tokens)),
-      'x-ratelimit-reset': String(Math.ceil((this.limit - this.tokens) / this.perSecond)),
+      'x-ratelimit-reset': String(Math.ceil((this.capacity - this.tokens) / this.perSecond)),
     };
   }
   retryAfterSeconds(): number {
