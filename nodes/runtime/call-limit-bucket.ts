@@ -6,20 +6,19 @@
  * so a steady stream never meets a 429. Each answer's header resets the estimate to the provider's
  * own count; a 429 fills the bucket and waits out its Retry-After (HttpClient calls `penalise`).
  */
-import { delay, type Governor } from './http';
+import { delay, PacedGovernor } from './http';
 
-export class CallLimitBucket implements Governor {
+export class CallLimitBucket extends PacedGovernor {
   private used = 0;
   private last: number;
-  private blockedUntil = 0;
-  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     public size = 40,
     readonly leakPerSecond = 2,
-    private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = delay,
+    now: () => number = () => performance.now(),
+    sleep: (ms: number) => Promise<void> = delay,
   ) {
+    super(now, sleep);
     this.last = now();
   }
 
@@ -31,26 +30,13 @@ export class CallLimitBucket implements Governor {
     return this.used;
   }
 
-  take(): Promise<void> {
-    const next = this.queue.then(() => this.acquire());
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  private async acquire(): Promise<void> {
-    for (;;) {
-      const now = this.now();
-      if (now < this.blockedUntil) {
-        await this.sleep(this.blockedUntil - now);
-        continue;
-      }
-      const used = this.level();
-      if (used + 1 <= this.size) {
-        this.used = used + 1;
-        return;
-      }
-      await this.sleep(Math.max(1, Math.ceil(((used + 1 - this.size) / this.leakPerSecond) * 1000)));
+  protected tryTake(): number {
+    const used = this.level();
+    if (used + 1 <= this.size) {
+      this.used = used + 1;
+      return 0;
     }
+    return Math.max(1, Math.ceil(((used + 1 - this.size) / this.leakPerSecond) * 1000));
   }
 
   /** An answer's `used/size` header: the provider's count after our request. */

@@ -86,22 +86,19 @@ export interface Governor {
   penalise?(ms?: number): void;
 }
 
-/** A token bucket: `ratePerSecond` sustained, `burst` at once; shared by every node of one account. */
-export class TokenBucket implements Governor {
-  private tokens: number;
-  private last: number;
-  private blockedUntil = 0;
+/**
+ * What every rate governor shares: callers served in the order they asked, a pause the provider
+ * imposed (`blockedUntil`, set by `penalise`) waited out, and a wait-and-look loop around the
+ * governor's own rule, `tryTake`.
+ */
+export abstract class PacedGovernor implements Governor {
+  protected blockedUntil = 0;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly ratePerSecond: number,
-    readonly burst: number,
-    private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = delay,
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
+    protected readonly now: () => number,
+    protected readonly sleep: (ms: number) => Promise<void>,
+  ) {}
 
   take(): Promise<void> {
     // Chained so waiting callers are served in order.
@@ -117,16 +114,44 @@ export class TokenBucket implements Governor {
         await this.sleep(this.blockedUntil - now);
         continue;
       }
-      // A pushed-back pause is not refill time: refill counts from the end of the pause.
-      this.last = Math.max(this.last, this.blockedUntil);
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await this.sleep(Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000));
+      const wait = this.tryTake(now);
+      if (wait <= 0) return;
+      await this.sleep(wait);
     }
+  }
+
+  /** Takes room for one request if there is some (returns 0); else how long to wait (ms) before looking again. */
+  protected abstract tryTake(now: number): number;
+
+  abstract penalise(ms?: number): void;
+}
+
+/** A token bucket: `ratePerSecond` sustained, `burst` at once; shared by every node of one account. */
+export class TokenBucket extends PacedGovernor {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    now: () => number = Date.now,
+    sleep: (ms: number) => Promise<void> = delay,
+  ) {
+    super(now, sleep);
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  protected tryTake(now: number): number {
+    // A pushed-back pause is not refill time: refill counts from the end of the pause.
+    this.last = Math.max(this.last, this.blockedUntil);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
   }
 
   penalise(ms = 1000): void {

@@ -2,7 +2,7 @@
  * The shared rate governor for providers with published per-operation token buckets (Amazon
  * SP-API): see WireAwareBucket. TokenBucket (http.ts) is the plain one.
  */
-import { delay, type Governor } from './http';
+import { delay, PacedGovernor } from './http';
 
 /**
  * A token bucket for providers that publish their own (Amazon SP-API per operation, `x-amzn-RateLimit-Limit`)
@@ -13,29 +13,22 @@ import { delay, type Governor } from './http';
  *   requests still on the wire from before the pause would otherwise meet a fresh full burst from
  *   us at the provider's end (a 429 storm).
  */
-export class WireAwareBucket implements Governor {
+export class WireAwareBucket extends PacedGovernor {
   private tokens: number;
   private last: number;
-  private blockedUntil = 0;
-  private queue: Promise<void> = Promise.resolve();
   /** When each unanswered request was sent (oldest first); entries expire after `inFlightTtlMs`. */
   private inFlight: number[] = [];
 
   constructor(
     public rate: number,
     readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = delay,
+    now: () => number = () => performance.now(),
+    sleep: (ms: number) => Promise<void> = delay,
     private readonly inFlightTtlMs = 30_000,
   ) {
+    super(now, sleep);
     this.tokens = burst;
     this.last = now();
-  }
-
-  take(): Promise<void> {
-    const next = this.queue.then(() => this.acquire());
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   /** Tokens earned since the last look, never more than the burst less what is on the wire. */
@@ -47,23 +40,16 @@ export class WireAwareBucket implements Governor {
     return cap;
   }
 
-  private async acquire(): Promise<void> {
-    for (;;) {
-      const now = this.now();
-      if (now < this.blockedUntil) {
-        await this.sleep(this.blockedUntil - now);
-        continue;
-      }
-      const cap = this.refill(now);
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        this.inFlight.push(now);
-        return;
-      }
-      // Short of a token: wait for one; if the wire is full, only until an answer may have come.
-      const wait = cap < 1 ? 1 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
-      await this.sleep(Math.max(1, wait));
+  protected tryTake(now: number): number {
+    const cap = this.refill(now);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.inFlight.push(now);
+      return 0;
     }
+    // Short of a token: wait for one; if the wire is full, only until an answer may have come.
+    const wait = cap < 1 ? 1 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+    return Math.max(1, wait);
   }
 
   /** An answer arrived: the provider has counted that request. */
