@@ -398,18 +398,12 @@ export class OdooSync {
       await this.client.write('sale.order', [row.id], { date_order: when });
       row = { ...row, date_order: when };
     }
-    const amountTotal = { amount: minorFromOdoo(row.amount_total, doc.currency), currency: doc.currency };
+    const result = this.asResult(row, key, created, doc.currency);
     const grand = doc.totals.grandTotal.amount;
+    const total = result.amountTotal!.amount;
     return {
-      system: 'odoo',
-      model: 'sale.order',
-      id: row.id,
-      name: row.name,
-      state: row.state,
-      created,
-      key,
-      amountTotal,
-      ...(amountTotal.amount !== grand ? { variance: { amount: amountTotal.amount - grand, currency: doc.currency } } : {}),
+      ...result,
+      ...(total !== grand ? { variance: { amount: total - grand, currency: doc.currency } } : {}),
       ...(duplicates.length ? { duplicates } : {}),
       ...(cancelled.length ? { cancelledQuotations: cancelled } : {}),
     };
