@@ -83,6 +83,18 @@ export class PostgresDriver implements SqlDriver {
     ];
   }
 
+  async ensureColumns(name: 'idempotency', columns: Record<string, 'TEXT'>): Promise<void> {
+    const { rows } = await this.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?`,
+      [this.schema, `tw_${name}`],
+    );
+    const have = new Set(rows.map((r) => r.column_name));
+    // Only a missing column takes ALTER TABLE's lock; IF NOT EXISTS covers two instances racing.
+    for (const [column, type] of Object.entries(columns)) {
+      if (!have.has(column)) await this.query(`ALTER TABLE ${this.table(name)} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+    }
+  }
+
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
     if (!this.pool) throw new Error(`PostgreSQL store ${this.description} is not open`);
     let n = 0;

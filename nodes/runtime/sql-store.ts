@@ -1,12 +1,17 @@
 /**
  * Store logic written once in SQL that SQLite (3.35+) and PostgreSQL both run: the claim is a single
- * `INSERT … ON CONFLICT DO UPDATE … WHERE expired RETURNING`, so the database, not this process,
+ * `INSERT … ON CONFLICT DO UPDATE … WHERE lapsed RETURNING`, so the database, not this process,
  * decides which of two concurrent callers wins (reliability-notes §1.9, "speculative insertion").
  * Drivers only supply connection handling, DDL and placeholder style.
+ *
+ * Claims belong to the store object that made them (its `owner`): an open claim carries a short
+ * lease that this object's heartbeat renews for all its open claims at once, so a claim lives exactly
+ * as long as the process working on it (docs/core-nodes.md, "Claims and crashes").
  */
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
 import {
+  ClaimOptions,
   ClaimResult,
   DeadLetterEntry,
   DeadLetterFilter,
@@ -31,6 +36,8 @@ export interface SqlDriver {
   table(name: 'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv'): string;
   /** Statements that create the tables if missing. */
   ddl(): string[];
+  /** Adds the columns a table created by an older version lacks (safe when several processes open at once). */
+  ensureColumns(name: 'idempotency', columns: Record<string, 'TEXT'>): Promise<void>;
   /** Runs one statement; `?` placeholders in order. */
   query(sql: string, params?: unknown[]): Promise<{ rows: Row[]; changes: number }>;
 }
@@ -38,7 +45,21 @@ export interface SqlDriver {
 export interface SqlStoreOptions {
   /** Clock in epoch ms; tests pass a controllable one so expiry is tested without sleeping. */
   now?: () => number;
+  /**
+   * Stable name of this Node-RED instance and store (same host, user directory and store node).
+   * On open, claims left open by an earlier run of the same instance lapse at once: that run is
+   * gone. Default: none (only the lease frees a dead run's claims).
+   */
+  instance?: string;
+  /** How long an open claim outlives its owner's last heartbeat. Default 30 s. */
+  claimLeaseMs?: number;
+  /** Heartbeat period; default a third of the lease. 0: no timer (tests call renewClaims). */
+  heartbeatMs?: number;
+  /** Told when a heartbeat fails (the next one tries again). */
+  onHeartbeatError?: (err: Error) => void;
 }
+
+export const DEFAULT_CLAIM_LEASE_MS = 30_000;
 
 const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
 const json = (v: unknown) => JSON.stringify(v ?? null);
@@ -47,13 +68,23 @@ const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 export class SqlStore implements Store {
   readonly kind: StoreKind;
   readonly description: string;
+  readonly owner = randomUUID();
   private readonly now: () => number;
+  private readonly instance: string | null;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly onHeartbeatError?: (err: Error) => void;
   private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string };
 
   constructor(private readonly driver: SqlDriver, options: SqlStoreOptions = {}) {
     this.kind = driver.kind;
     this.description = driver.description;
     this.now = options.now ?? Date.now;
+    this.instance = options.instance ?? null;
+    this.leaseMs = options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(this.leaseMs / 3));
+    this.onHeartbeatError = options.onHeartbeatError;
     this.t = {
       idem: driver.table('idempotency'),
       dlq: driver.table('dead_letter'),
@@ -66,28 +97,75 @@ export class SqlStore implements Store {
   async open(): Promise<void> {
     await this.driver.connect();
     for (const stmt of this.driver.ddl()) await this.driver.query(stmt);
+    await this.migrateClaims();
+    if (this.instance !== null) {
+      // An earlier run of this instance died without closing: nothing of it is still working.
+      await this.driver.query(
+        `UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND instance = ? AND owner <> ?`,
+        [this.now(), this.instance, this.owner],
+      );
+    }
+    if (this.heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => {
+        this.renewClaims().catch((err) => this.onHeartbeatError?.(err as Error));
+      }, this.heartbeatMs);
+      this.heartbeat.unref();
+    }
   }
 
-  close(): Promise<void> {
-    return this.driver.end();
+  /** Stores made before claims had owners gain the owner columns and the heartbeat's index. */
+  private async migrateClaims(): Promise<void> {
+    await this.driver.ensureColumns('idempotency', { owner: 'TEXT', instance: 'TEXT', holder: 'TEXT' });
+    await this.driver.query(
+      `CREATE INDEX IF NOT EXISTS tw_idempotency_open ON ${this.t.idem} (owner) WHERE state = 'claimed'`,
+    );
   }
 
-  async claim(scope: string, key: string, leaseMs: number): Promise<ClaimResult> {
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    try {
+      // Work this owner had not finished will not finish now: let its redelivery through at once.
+      await this.driver.query(`UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND owner = ?`, [
+        this.now(),
+        this.owner,
+      ]);
+    } catch {
+      // The store is going away anyway (e.g. PostgreSQL down); the lease frees the claims.
+    } finally {
+      await this.driver.end();
+    }
+  }
+
+  async claim(scope: string, key: string, options: ClaimOptions = {}): Promise<ClaimResult> {
     const now = this.now();
     const token = randomUUID();
+    const holder = options.holder ?? null;
+    // Taken over when the claim lapsed (expired lease or retention), or when this owner redelivers
+    // the same inbox entry: its earlier attempt of that entry ended without coming back.
     const { rows } = await this.driver.query(
-      `INSERT INTO ${this.t.idem} (scope, idem_key, state, token, expires_at, updated_at)
-       VALUES (?, ?, 'claimed', ?, ?, ?)
+      `INSERT INTO ${this.t.idem} (scope, idem_key, state, token, owner, instance, holder, expires_at, updated_at)
+       VALUES (?, ?, 'claimed', ?, ?, ?, ?, ?, ?)
        ON CONFLICT (scope, idem_key) DO UPDATE
-         SET state = 'claimed', token = excluded.token, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+         SET state = 'claimed', token = excluded.token, owner = excluded.owner, instance = excluded.instance,
+             holder = excluded.holder, expires_at = excluded.expires_at, updated_at = excluded.updated_at
          WHERE ${this.t.idem}.expires_at <= ?
+            OR (${this.t.idem}.state = 'claimed' AND ${this.t.idem}.owner = excluded.owner AND ${this.t.idem}.holder = ?)
        RETURNING token`,
-      [scope, key, token, now + leaseMs, now, now],
+      [scope, key, token, this.owner, this.instance, holder, now + this.leaseMs, now, now, options.redelivery ? holder : null],
     );
     if (rows.length === 1 && rows[0].token === token) return { outcome: 'claimed', token };
     const existing = await this.driver.query(`SELECT state FROM ${this.t.idem} WHERE scope = ? AND idem_key = ?`, [scope, key]);
     const state = existing.rows[0]?.state === 'done' ? 'done' : 'in-flight';
     return { outcome: 'duplicate', state };
+  }
+
+  async renewClaims(): Promise<number> {
+    const { changes } = await this.driver.query(
+      `UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND owner = ?`,
+      [this.now() + this.leaseMs, this.owner],
+    );
+    return changes;
   }
 
   async confirm(scope: string, key: string, token: string, retentionMs: number): Promise<boolean> {

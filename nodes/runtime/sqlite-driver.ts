@@ -79,6 +79,21 @@ export class SqliteDriver implements SqlDriver {
     ];
   }
 
+  async ensureColumns(name: 'idempotency', columns: Record<string, 'TEXT'>): Promise<void> {
+    const db = this.db;
+    if (!db) throw new Error(`SQLite store ${this.description} is not open`);
+    const table = this.table(name);
+    // Looked up and added in one write transaction: another process opening the file at the same
+    // time waits (busy_timeout) and then finds the columns there.
+    db.transaction(() => {
+      const have = new Set((db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Row[]).map((r) => r.name));
+      for (const [column, type] of Object.entries(columns)) {
+        if (!have.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      }
+    }).immediate();
+    this.statements.clear(); // prepared statements may predate the new columns
+  }
+
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
     if (!this.db) throw new Error(`SQLite store ${this.description} is not open`);
     let stmt = this.statements.get(sql);

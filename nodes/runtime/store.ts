@@ -6,6 +6,17 @@
 
 export type StoreKind = 'sqlite' | 'postgres' | 'memory';
 
+/** How a claim is taken (see Store.claim). */
+export interface ClaimOptions {
+  /**
+   * The durable-inbox entry the message came from ("<source>#<id>"), recorded on the claim so a
+   * redelivery of that same entry by this process can take its own open claim back.
+   */
+  holder?: string;
+  /** The message is the inbox's re-emission of `holder` (an earlier attempt never finished). */
+  redelivery?: boolean;
+}
+
 export type ClaimResult =
   | { outcome: 'claimed'; token: string }
   /** `state` says whether the first holder has finished ('done') or is still working ('in-flight'). */
@@ -109,15 +120,31 @@ export interface Store {
   readonly kind: StoreKind;
   /** Human-readable location for status text and logs (file path, host/db, "memory"). */
   readonly description: string;
+  /** Opens the store; claims left open by an earlier run of the same instance lapse at once. */
   open(): Promise<void>;
+  /** Closes the store; this owner's open claims lapse at once (a redelivery is processed at once). */
   close(): Promise<void>;
 
   /**
-   * Atomically claims `key` in `scope`. Exactly one of any number of concurrent callers
-   * (in this process or another sharing the store) gets 'claimed'. A claim is a lease: if
-   * neither confirmed nor released within `leaseMs` it counts as orphaned and can be claimed again.
+   * Who holds this store's claims: a new id for every store object (each deployment of a store
+   * config node in each process). Its claims live as long as it renews them (renewClaims); they
+   * lapse when it closes, when a later run of the same instance opens the store, or one lease after
+   * its last renewal (a crash, on a host that does not come back).
    */
-  claim(scope: string, key: string, leaseMs: number): Promise<ClaimResult>;
+  readonly owner: string;
+
+  /**
+   * Atomically claims `key` in `scope`. Exactly one of any number of concurrent callers
+   * (in this process or another sharing the store) gets 'claimed'. An open (unconfirmed) claim is
+   * held by this store's owner and kept alive by its heartbeat; it can be claimed again once it
+   * lapsed, or by this same owner for a redelivery of the same `holder` (options).
+   */
+  claim(scope: string, key: string, options?: ClaimOptions): Promise<ClaimResult>;
+  /**
+   * The heartbeat: extends the lease of every open claim of this owner, in one statement.
+   * The store calls it on its own timer while open; returns how many claims it renewed.
+   */
+  renewClaims(): Promise<number>;
   /** Marks a claim done; duplicates are then rejected for `retentionMs`. False if the claim was lost. */
   confirm(scope: string, key: string, token: string, retentionMs: number): Promise<boolean>;
   /** Gives a claimed (or confirmed) key back so a redelivery is processed again. */

@@ -4,8 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
+import type { SqlStoreOptions } from '../../nodes/runtime/sql-store';
 import type { Store } from '../../nodes/runtime/store';
 import { POSTGRES_URL, uniqueName } from '../support/services';
 
@@ -29,14 +31,22 @@ afterAll(async () => {
 describe.each(backends)('store contract: %s', (name, config) => {
   let clock = Date.parse('2026-11-01T10:00:00Z');
   const now = () => clock;
+  const LEASE = 30_000;
   let store: Store;
   let cfg: StoreConfig;
   const scope = () => uniqueName('scope');
+  // The claim tests drive the heartbeat by hand (heartbeatMs 0) with the test's clock.
+  const open = async (options: SqlStoreOptions = {}) => {
+    const s = createStore(cfg, tmp, { now, claimLeaseMs: LEASE, heartbeatMs: 0, ...options });
+    await s.open();
+    return s;
+  };
+  // A second owner needs a second store on the same file or database; memory is private to one.
+  const shared = name !== 'memory';
 
   beforeEach(async () => {
     cfg = config();
-    store = createStore(cfg, tmp, { now });
-    await store.open();
+    store = await open();
   });
   afterEach(async () => {
     await store.close();
@@ -44,56 +54,167 @@ describe.each(backends)('store contract: %s', (name, config) => {
 
   it('claims a new key once; a second claim is a duplicate in flight, then done after confirm', async () => {
     const s = scope();
-    const first = await store.claim(s, 'order:shopify:1001', 60_000);
+    const first = await store.claim(s, 'order:shopify:1001');
     expect(first.outcome).toBe('claimed');
-    expect(await store.claim(s, 'order:shopify:1001', 60_000)).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+    expect(await store.claim(s, 'order:shopify:1001')).toEqual({ outcome: 'duplicate', state: 'in-flight' });
     expect(await store.confirm(s, 'order:shopify:1001', (first as { token: string }).token, 3_600_000)).toBe(true);
-    expect(await store.claim(s, 'order:shopify:1001', 60_000)).toEqual({ outcome: 'duplicate', state: 'done' });
+    expect(await store.claim(s, 'order:shopify:1001')).toEqual({ outcome: 'duplicate', state: 'done' });
     // the same key in another scope is independent
-    expect((await store.claim(scope(), 'order:shopify:1001', 60_000)).outcome).toBe('claimed');
+    expect((await store.claim(scope(), 'order:shopify:1001')).outcome).toBe('claimed');
   });
 
   it('a released key can be claimed again; a stale token cannot confirm or release', async () => {
     const s = scope();
-    const a = (await store.claim(s, 'k', 60_000)) as { token: string };
+    const a = (await store.claim(s, 'k')) as { token: string };
     expect(await store.release(s, 'k', 'not-the-token')).toBe(false);
     expect(await store.release(s, 'k', a.token)).toBe(true);
-    const b = await store.claim(s, 'k', 60_000);
+    const b = await store.claim(s, 'k');
     expect(b.outcome).toBe('claimed');
     expect(await store.confirm(s, 'k', a.token, 1000)).toBe(false);
   });
 
-  it('an orphaned claim (lease passed) is taken over, and the old holder can no longer confirm', async () => {
+  it('an open claim never lapses while its owner renews it; one lease after the last renewal it is taken over', async () => {
+    const other = shared ? await open() : store;
+    try {
+      const s = scope();
+      const a = (await store.claim(s, 'k')) as { token: string };
+      // a long ERP call: ten leases pass, the owner's heartbeat keeps renewing
+      for (let i = 0; i < 10; i++) {
+        clock += LEASE - 1;
+        expect(await store.renewClaims()).toBe(1);
+        expect(await other.claim(s, 'k')).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+      }
+      // the owner dies: no more renewals
+      clock += LEASE - 1;
+      expect((await other.claim(s, 'k')).outcome).toBe('duplicate');
+      clock += 1;
+      expect((await other.claim(s, 'k')).outcome).toBe('claimed');
+      // the dead owner's late completion does not count
+      expect(await store.confirm(s, 'k', a.token, 1000)).toBe(false);
+    } finally {
+      if (other !== store) await other.close();
+    }
+  });
+
+  it('one heartbeat renews every open claim of its owner and nothing else', async () => {
     const s = scope();
-    const a = (await store.claim(s, 'k', 1_000)) as { token: string };
-    clock += 999;
-    expect((await store.claim(s, 'k', 1_000)).outcome).toBe('duplicate');
-    clock += 1;
-    const b = await store.claim(s, 'k', 1_000);
-    expect(b.outcome).toBe('claimed');
-    expect(await store.confirm(s, 'k', a.token, 1000)).toBe(false);
+    const claims = await Promise.all(['a', 'b', 'c'].map((k) => store.claim(s, k)));
+    await store.confirm(s, 'c', (claims[2] as { token: string }).token, 1000);
+    if (shared) {
+      const other = await open();
+      await other.claim(s, 'd');
+      expect(await other.renewClaims()).toBe(1);
+      await other.close();
+    }
+    expect(await store.renewClaims()).toBe(2);
+  });
+
+  it('a redelivery of the same inbox entry by the same owner takes back its own open claim; nothing else does', async () => {
+    const s = scope();
+    const holder = 'pos-mqtt:in1#42';
+    const first = (await store.claim(s, 'sale:S1:T1:7', { holder })) as { token: string };
+    // the same entry delivered again but not as a redelivery, another entry, no entry: in flight
+    expect(await store.claim(s, 'sale:S1:T1:7', { holder })).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+    expect(await store.claim(s, 'sale:S1:T1:7', { holder: 'pos-mqtt:in1#43', redelivery: true })).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+    expect(await store.claim(s, 'sale:S1:T1:7', { redelivery: true })).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+    if (shared) {
+      // another live process re-emitting the same entry leaves the working owner alone
+      const other = await open();
+      expect(await other.claim(s, 'sale:S1:T1:7', { holder, redelivery: true })).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+      await other.close();
+    }
+    const again = await store.claim(s, 'sale:S1:T1:7', { holder, redelivery: true });
+    expect(again.outcome).toBe('claimed');
+    expect(await store.confirm(s, 'sale:S1:T1:7', first.token, 1000)).toBe(false);
+    expect(await store.confirm(s, 'sale:S1:T1:7', (again as { token: string }).token, 60_000)).toBe(true);
+    // once done, even its own redelivery is a duplicate
+    expect(await store.claim(s, 'sale:S1:T1:7', { holder, redelivery: true })).toEqual({ outcome: 'duplicate', state: 'done' });
   });
 
   it('a confirmed key expires after its retention and is purged', async () => {
     const s = scope();
-    const a = (await store.claim(s, 'k', 1_000)) as { token: string };
+    const a = (await store.claim(s, 'k')) as { token: string };
     await store.confirm(s, 'k', a.token, 10_000);
     clock += 9_999;
-    expect((await store.claim(s, 'k', 1_000)).outcome).toBe('duplicate');
+    expect((await store.claim(s, 'k')).outcome).toBe('duplicate');
     clock += 1;
     expect(await store.purgeExpired()).toBeGreaterThanOrEqual(1);
-    expect((await store.claim(s, 'k', 1_000)).outcome).toBe('claimed');
+    expect((await store.claim(s, 'k')).outcome).toBe('claimed');
   });
+
+  it('the store renews its open claims on its own timer while open', async () => {
+    const live = createStore(cfg, tmp, { claimLeaseMs: 300, heartbeatMs: 20 });
+    const renew = jest.spyOn(live, 'renewClaims');
+    await live.open();
+    try {
+      await live.claim(scope(), 'k');
+      const deadline = Date.now() + 5_000;
+      while (renew.mock.calls.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(renew.mock.calls.length).toBeGreaterThanOrEqual(3);
+      expect(await renew.mock.results[2].value).toBe(1);
+    } finally {
+      await live.close();
+    }
+    const calls = renew.mock.calls.length;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(renew.mock.calls.length).toBe(calls); // the timer stops with the store
+  });
+
+  if (shared) {
+    it('closing a store lets its open claims go at once; its confirmed keys stay', async () => {
+      const s = scope();
+      const a = await open();
+      await a.claim(s, 'open');
+      const done = (await a.claim(s, 'done')) as { token: string };
+      await a.confirm(s, 'done', done.token, 60_000);
+      await a.close();
+      expect((await store.claim(s, 'open')).outcome).toBe('claimed');
+      expect(await store.claim(s, 'done')).toEqual({ outcome: 'duplicate', state: 'done' });
+    });
+
+    it('a new run of the same instance frees the claims its killed predecessor left open, not other instances\' claims', async () => {
+      const s = scope();
+      const instance = uniqueName('host|/data|store');
+      const killed = await open({ instance });
+      await killed.claim(s, 'mine');
+      const neighbour = await open({ instance: uniqueName('other-host|/data|store') });
+      await neighbour.claim(s, 'theirs');
+      // `killed` never closes: it is gone without a word, like a process after SIGKILL
+      const restarted = await open({ instance });
+      try {
+        expect((await restarted.claim(s, 'mine')).outcome).toBe('claimed');
+        expect(await restarted.claim(s, 'theirs')).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+      } finally {
+        await restarted.close();
+        await neighbour.close();
+        await killed.close(); // only now: closing lets go of its own claims, and it holds none any more
+      }
+    });
+
+    it('two owners racing for a claim whose owner died: exactly one wins', async () => {
+      const others = [await open(), await open()];
+      try {
+        for (let round = 0; round < 10; round++) {
+          const s = scope();
+          await store.claim(s, 'k');
+          clock += LEASE;
+          const results = await Promise.all(others.map((o) => o.claim(s, 'k')));
+          expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(1);
+        }
+      } finally {
+        for (const o of others) await o.close();
+      }
+    });
+  }
 
   it('two concurrent claims of one key: exactly one wins', async () => {
     // A second, independent store instance (its own connection to the same file or database)
     // where the backend can be shared; memory is private to one instance by definition.
-    const other = cfg.backend === 'memory' ? store : createStore(cfg, tmp, { now });
-    if (other !== store) await other.open();
+    const other = shared ? await open() : store;
     try {
       for (let round = 0; round < 20; round++) {
         const s = scope();
-        const results = await Promise.all([store.claim(s, 'sale:S1:T1:42', 60_000), other.claim(s, 'sale:S1:T1:42', 60_000)]);
+        const results = await Promise.all([store.claim(s, 'sale:S1:T1:42'), other.claim(s, 'sale:S1:T1:42')]);
         expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(1);
       }
     } finally {
@@ -103,7 +224,7 @@ describe.each(backends)('store contract: %s', (name, config) => {
 
   it('many concurrent claims of one key through a connection pool: exactly one wins', async () => {
     const s = scope();
-    const results = await Promise.all(Array.from({ length: 25 }, () => store.claim(s, 'hot-key', 60_000)));
+    const results = await Promise.all(Array.from({ length: 25 }, () => store.claim(s, 'hot-key')));
     expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(1);
     expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(24);
   });
@@ -223,6 +344,62 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(day[1].externalRefs).toEqual({ odoo: 'S1', bc: 'SO-1' });
     expect((await store.registerGet(entry(1).key))?.document).toEqual({ saleId: '1' });
     expect((await store.registerList({ storeId: store_, terminalId: 'T1', limit: 1, afterKey: entry(1).key })).map((e) => e.sequence)).toEqual([2]);
+  });
+});
+
+describe('a store made before claims had owners', () => {
+  // The claims table as version 0.1 created it, with an open claim and a kept key in it.
+  const OLD_TABLE = `(scope TEXT NOT NULL, idem_key TEXT NOT NULL, state TEXT NOT NULL, token TEXT NOT NULL,
+     expires_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (scope, idem_key))`;
+  const t0 = Date.parse('2026-11-01T10:00:00Z');
+  const OLD_ROWS = `('s', 'open', 'claimed', 'old-token', ${t0 + 300_000}, ${t0}), ('s', 'kept', 'done', 'old-token-2', ${t0 + 3_600_000}, ${t0})`;
+
+  async function upgradeAndCheck(cfg: StoreConfig) {
+    let clock = t0;
+    const open = async () => {
+      const s = createStore(cfg, tmp, { now: () => clock, heartbeatMs: 0 });
+      await s.open();
+      return s;
+    };
+    const a = await open();
+    const b = await open(); // a second process opening the upgraded store finds the columns there
+    try {
+      // the old open claim keeps its old lease (it has no owner to renew it), then lapses
+      expect(await a.claim('s', 'open')).toEqual({ outcome: 'duplicate', state: 'in-flight' });
+      expect(await a.claim('s', 'kept')).toEqual({ outcome: 'duplicate', state: 'done' });
+      expect(await a.renewClaims()).toBe(0);
+      clock += 300_000;
+      expect((await b.claim('s', 'open')).outcome).toBe('claimed');
+      expect(await b.renewClaims()).toBe(1);
+      expect(await a.claim('s', 'kept')).toEqual({ outcome: 'duplicate', state: 'done' });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }
+
+  it('SQLite: gains the owner columns on open and keeps its keys', async () => {
+    const file = path.join(tmp, `${uniqueName('old')}.db`);
+    const db = new Database(file);
+    db.exec(`CREATE TABLE tw_idempotency ${OLD_TABLE}`);
+    db.exec(`INSERT INTO tw_idempotency VALUES ${OLD_ROWS}`);
+    db.close();
+    await upgradeAndCheck({ backend: 'sqlite', file });
+  });
+
+  it('PostgreSQL: gains the owner columns on open and keeps its keys', async () => {
+    const schema = uniqueName('tw_old');
+    const c = new Client({ connectionString: POSTGRES_URL });
+    await c.connect();
+    try {
+      await c.query(`CREATE SCHEMA "${schema}"`);
+      await c.query(`CREATE TABLE "${schema}".tw_idempotency ${OLD_TABLE}`);
+      await c.query(`INSERT INTO "${schema}".tw_idempotency VALUES ${OLD_ROWS}`);
+      await upgradeAndCheck({ backend: 'postgres', url: POSTGRES_URL, schema });
+    } finally {
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    }
   });
 });
 

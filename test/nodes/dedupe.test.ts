@@ -137,7 +137,7 @@ describe('tillwire-dedupe', () => {
   it('confirm on complete: the claim is held until the Complete node returns the message', async () => {
     await helper.load(
       nodes,
-      flow({ confirm: 'complete', duplicates: 'output', outputs: 2, leaseSeconds: 60 }, [
+      flow({ confirm: 'complete', duplicates: 'output', outputs: 2, waitSeconds: 0 }, [
         { id: 'done1', type: 'complete', z: 'f1', scope: ['out'], wires: [['d1']] },
       ]),
     );
@@ -150,7 +150,7 @@ describe('tillwire-dedupe', () => {
     const [first] = await passed;
     const claim = first.tillwireClaims.d1;
     expect(claim).toEqual({ scope, key: 'k-complete', token: expect.any(String) });
-    // while in flight, a second copy is reported as in-flight
+    // while in flight, a second copy is reported as in-flight (this node does not wait for it)
     const dup = collect(helper.getNode('dups'), 1);
     d1.receive(msgFor('k-complete'));
     expect((await dup)[0].duplicate.state).toBe('in-flight');
@@ -159,5 +159,95 @@ describe('tillwire-dedupe', () => {
     d1.receive({ ...first });
     await until(async () => (await store.confirm(scope, 'k-complete', claim.token, 1)) === true);
   });
-});
 
+  describe('a copy arriving while the first is in flight', () => {
+    const completeFlow = (extra: Record<string, unknown> = {}) =>
+      flow({ confirm: 'complete', duplicates: 'output', outputs: 2, ...extra }, [
+        { id: 'done1', type: 'complete', z: 'f1', scope: ['out'], wires: [['d1']] },
+      ]);
+
+    it('waits for it: once the first fails (its Catch releases the key) the waiting copy passes', async () => {
+      await helper.load(nodes, completeFlow());
+      const d1 = helper.getNode('d1');
+      const out = helper.getNode('out');
+      const got: any[] = [];
+      out.on('input', (m: any) => got.push(m));
+      const waiting = new Promise<void>((resolve) =>
+        d1.on('call:status', (call: any) => {
+          if (/waiting 1$/.test(call.args[0]?.text ?? '')) resolve();
+        }),
+      );
+      d1.receive(msgFor('sale:S1:T1:9', 1));
+      await until(() => got.length === 1);
+      d1.receive(msgFor('sale:S1:T1:9', 2));
+      await waiting;
+      expect(got).toHaveLength(1);
+      // the first copy's work failed: it comes back as a Catch node would return it
+      d1.receive({ ...got[0], error: { message: 'ERP said 503' } });
+      await until(() => got.length === 2);
+      expect(got[1].payload.n).toBe(2);
+    });
+
+    it('waits for it: once the first completes, the waiting copy is a duplicate that is done', async () => {
+      await helper.load(nodes, completeFlow());
+      const d1 = helper.getNode('d1');
+      const passed = collect(helper.getNode('out'), 1);
+      const dup = collect(helper.getNode('dups'), 1);
+      d1.receive(msgFor('sale:S1:T1:10', 1));
+      const [first] = await passed;
+      d1.receive(msgFor('sale:S1:T1:10', 2));
+      d1.receive({ ...first }); // returned by the Complete node
+      const [second] = await dup;
+      expect(second.duplicate).toEqual({ key: 'sale:S1:T1:10', state: 'done' });
+      expect(second.payload.n).toBe(2);
+    });
+
+    it('a flow saved with the old lease setting waits that long', async () => {
+      await helper.load(nodes, completeFlow({ leaseSeconds: 0.2 }));
+      const d1 = helper.getNode('d1');
+      const passed = collect(helper.getNode('out'), 1);
+      const dup = collect(helper.getNode('dups'), 1);
+      d1.receive(msgFor('k-old', 1));
+      await passed;
+      d1.receive(msgFor('k-old', 2));
+      expect((await dup)[0].duplicate).toEqual({ key: 'k-old', state: 'in-flight' });
+    });
+  });
+
+  it('the inbox delivering the same entry again takes back the claim its lost first attempt left open in this process', async () => {
+    await helper.load(
+      nodes,
+      flow({ confirm: 'complete', duplicates: 'output', outputs: 2, waitSeconds: 0 }, [
+        { id: 'done1', type: 'complete', z: 'f1', scope: ['out'], wires: [['d1']] },
+      ]),
+    );
+    const d1 = helper.getNode('d1');
+    const out = helper.getNode('out');
+    const got: any[] = [];
+    out.on('input', (m: any) => got.push(m));
+    const dups = collect(helper.getNode('dups'), 2);
+    const fromInbox = (entry: string, attempts: number) => ({
+      ...msgFor('sale:S1:T1:11', attempts),
+      tillwire: { idempotencyKey: 'sale:S1:T1:11', attempts },
+      tillwireInbox: { source: 'pos-mqtt:in1', id: entry },
+    });
+    d1.receive(fromInbox('42', 0));
+    await until(() => got.length === 1);
+    // the first attempt never comes back (lost downstream without reaching Catch or Complete);
+    // a different inbox entry with the same key, and the same entry not marked as a redelivery, stay duplicates
+    d1.receive(fromInbox('43', 1));
+    d1.receive(fromInbox('42', 0));
+    expect((await dups).map((m) => m.duplicate.state)).toEqual(['in-flight', 'in-flight']);
+    // the inbox re-emits entry 42 (attempt 1): it passes
+    d1.receive(fromInbox('42', 1));
+    await until(() => got.length === 2);
+    expect(got[1].tillwire.attempts).toBe(1);
+    // the lost first attempt's late completion cannot confirm the retaken claim; the redelivery's can
+    const warned = new Promise<string>((resolve) => d1.on('call:warn', (call: any) => resolve(String(call.args[0]))));
+    d1.receive({ ...got[0] });
+    expect(await warned).toMatch(/no longer this message's/);
+    d1.receive({ ...got[1] });
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    await until(async () => (await store.claim('node:d1', 'sale:S1:T1:11')).state === 'done');
+  });
+});

@@ -46,7 +46,7 @@ describe('store manager', () => {
     const recovered = new Promise<void>((resolve) => manager.on('state', (s) => s.ok && resolve()));
     await recovered;
     const store = await manager.acquire();
-    expect((await store.claim('s', 'k', 1000)).outcome).toBe('claimed');
+    expect((await store.claim('s', 'k')).outcome).toBe('claimed');
     expect(states).toContain(true);
     await manager.stop();
     await expect(manager.acquire()).rejects.toThrow(/closed/);

@@ -1,0 +1,163 @@
+/**
+ * Issue 8, finding 7, on the real runtime: a Node-RED process (started as `npm start` starts it)
+ * runs store tills (durable inbox) → dedupe (confirm on complete) → a slow ERP call → inbox done.
+ * It is killed with SIGKILL while the ERP call is open. After a restart the inbox emits the sale
+ * again; its dedupe claim belongs to the killed process, so it must not hold the sale back.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { startMosquitto, RunningMosquitto } from '../support/mosquitto';
+import { freePort, startNodeRed, RunningNodeRed } from '../support/node-red-process';
+import { uniqueName } from '../support/services';
+
+jest.setTimeout(180_000);
+
+const template = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/canonical/sale.json'), 'utf8'));
+
+/** An ERP that records every call; while `hold` is set it never answers (a call in progress). */
+class SlowErp {
+  readonly calls: string[] = [];
+  hold = true;
+  private readonly open = new Set<http.ServerResponse>();
+  private server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      this.calls.push(JSON.parse(body).saleId);
+      if (this.hold) {
+        this.open.add(res);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+  });
+  url = '';
+  async start(): Promise<void> {
+    const port = await freePort();
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${port}/orders`;
+  }
+  async stop(): Promise<void> {
+    for (const res of this.open) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+function flows(brokerUrl: string, erpUrl: string, brand: string) {
+  const z = 'crash-tab';
+  return [
+    { id: z, type: 'tab', label: 'crash' },
+    { id: 'crash-store', type: 'tillwire-store', name: 'store', backend: 'sqlite', file: 'tillwire.db' },
+    { id: 'crash-broker', type: 'tillwire-mqtt-broker', url: brokerUrl, clientId: uniqueName('tw'), protocolVersion: 5, sessionExpiry: 300 },
+    {
+      id: 'crash-tills', type: 'tillwire-pos-mqtt-in', z, broker: 'crash-broker', store: 'crash-store',
+      topic: `tillwire/${brand}/stores/+/tills/+/+`, gapGraceSeconds: 60, maxInFlight: 100, wires: [['crash-dedupe'], [], []],
+    },
+    {
+      id: 'crash-dedupe', type: 'tillwire-dedupe', z, store: 'crash-store', key: 'tillwire.idempotencyKey', keyType: 'msg',
+      scope: '', confirm: 'complete', duplicates: 'output', outputs: 2, leaseSeconds: 300, waitSeconds: 120, retentionHours: 168,
+      wires: [['crash-erp'], ['crash-dup-done']],
+    },
+    {
+      id: 'crash-erp', type: 'http request', z, name: 'slow ERP', method: 'POST', ret: 'obj', paytoqs: 'ignore', url: erpUrl,
+      tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: true, headers: [], wires: [['crash-ack']],
+    },
+    { id: 'crash-ack', type: 'tillwire-ack', z, store: 'crash-store', wires: [[]] },
+    { id: 'crash-dup-done', type: 'tillwire-ack', z, name: 'duplicates', store: 'crash-store', wires: [[]] },
+    { id: 'crash-complete', type: 'complete', z, scope: ['crash-erp'], uncaught: false, wires: [['crash-dedupe']] },
+    { id: 'crash-catch', type: 'catch', z, scope: ['crash-erp'], uncaught: false, wires: [['crash-dedupe']] },
+  ];
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function inboxStates(userDir: string): string[] {
+  const db = new Database(path.join(userDir, 'tillwire.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(`SELECT state FROM tw_inbox ORDER BY id`).all() as { state: string }[]).map((r) => r.state);
+  } finally {
+    db.close();
+  }
+}
+
+describe('dedupe across a crash (real Node-RED, real Mosquitto)', () => {
+  let broker: RunningMosquitto;
+  let erp: SlowErp;
+  let till: mqtt.MqttClient;
+  const running: RunningNodeRed[] = [];
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    till = await mqtt.connectAsync(broker.url, { clientId: uniqueName('till'), protocolVersion: 5 });
+  });
+  afterAll(async () => {
+    await till?.endAsync();
+    await broker?.stop();
+  });
+  beforeEach(async () => {
+    erp = new SlowErp();
+    await erp.start();
+  });
+  afterEach(async () => {
+    for (const red of running.splice(0)) await red.kill();
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    await erp.stop();
+  });
+
+  async function killMidCall(brand: string): Promise<{ userDir: string; port: number; saleId: string }> {
+    const port = await freePort();
+    const red = await startNodeRed({ via: 'red', flows: flows(broker.url, erp.url, brand), port, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
+    running.push(red);
+    dirs.push(red.userDir);
+    const doc = { ...JSON.parse(JSON.stringify(template)), storeId: 'S1', terminalId: 'T1', sequence: 1, saleId: `T1-${brand}` };
+    // The till node subscribes once its store is open; a till re-sends until then (the inbox
+    // keeps one copy of a sale however often it arrives).
+    const end = Date.now() + 30_000;
+    while (erp.calls.length === 0) {
+      if (Date.now() > end) throw new Error(`the ERP call never started:\n${red.output()}`);
+      await till.publishAsync(`tillwire/${brand}/stores/S1/tills/T1/sales`, JSON.stringify(doc), { qos: 1 });
+      await waitFor(() => erp.calls.length > 0, 1_000, () => '').catch(() => undefined);
+    }
+    expect(erp.calls).toEqual([doc.saleId]);
+    await red.kill();
+    running.splice(running.indexOf(red), 1);
+    expect(inboxStates(red.userDir)).toEqual(['pending']);
+    return { userDir: red.userDir, port, saleId: doc.saleId };
+  }
+
+  it('restarted on the same user directory, the re-emitted sale reaches the ERP at once and its inbox entry is finished', async () => {
+    const { userDir, port, saleId } = await killMidCall(uniqueName('same'));
+    erp.hold = false;
+    const red = await startNodeRed({ via: 'red', userDir, port, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
+    running.push(red);
+    await waitFor(() => erp.calls.length === 2, 15_000, () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was held back:\n${red.output()}`);
+    expect(erp.calls).toEqual([saleId, saleId]);
+    await waitFor(() => inboxStates(userDir)[0] === 'done', 15_000, () => `inbox ${JSON.stringify(inboxStates(userDir))}`);
+  });
+
+  it('started from a copy of the user directory (another host taking over), the sale reaches the ERP once the dead process\'s lease has run out', async () => {
+    const { userDir, saleId } = await killMidCall(uniqueName('moved'));
+    const moved = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-nodered-moved-'));
+    dirs.push(moved);
+    fs.cpSync(userDir, moved, { recursive: true });
+    erp.hold = false;
+    const red = await startNodeRed({ via: 'red', userDir: moved, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
+    running.push(red);
+    // the claim's lease (30 s) after the killed process's last heartbeat, plus the waiting copy's next try
+    await waitFor(() => erp.calls.length === 2, 60_000, () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was dropped:\n${red.output()}`);
+    expect(erp.calls).toEqual([saleId, saleId]);
+    await waitFor(() => inboxStates(moved)[0] === 'done', 15_000, () => `inbox ${JSON.stringify(inboxStates(moved))}`);
+  });
+});
