@@ -13,6 +13,7 @@ import mqtt from 'mqtt';
 import { startMosquitto, RunningMosquitto } from '../support/mosquitto';
 import { freePort, startNodeRed, RunningNodeRed } from '../support/node-red-process';
 import { uniqueName } from '../support/services';
+import { e2eFlows, E2E, odooRefs, startRed, startServices } from '../e2e/harness';
 
 jest.setTimeout(180_000);
 
@@ -159,5 +160,85 @@ describe('dedupe across a crash (real Node-RED, real Mosquitto)', () => {
     await waitFor(() => erp.calls.length === 2, 60_000, () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was dropped:\n${red.output()}`);
     expect(erp.calls).toEqual([saleId, saleId]);
     await waitFor(() => inboxStates(moved)[0] === 'done', 15_000, () => `inbox ${JSON.stringify(inboxStates(moved))}`);
+  });
+});
+
+/**
+ * The shipped "Store sales (MQTT) → Odoo" template, dedupe included, killed while Odoo is creating
+ * the order (a proxy in front of the Odoo simulator holds that call), restarted on the same user
+ * directory: the sale ends as exactly one confirmed Odoo order and its inbox entry is finished.
+ */
+describe('the Store sales → Odoo template across a crash', () => {
+  let e: E2E;
+  let proxy: http.Server;
+  let held: http.ServerResponse[] = [];
+  let hold = true;
+  let creates = 0;
+
+  beforeAll(async () => {
+    e = await startServices();
+    for (const line of template.lines) e.odoo.addProduct({ sku: line.sku, stock: 100 });
+    const target = new URL(e.odooUrl);
+    proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const isCreate = /"sale\.order"\s*,\s*"create"/.test(body.toString());
+        if (isCreate) creates++;
+        if (isCreate && hold) {
+          held.push(res); // Odoo never sees it: the process dies while waiting
+          return;
+        }
+        const upstream = http.request(
+          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        upstream.on('error', () => res.destroy());
+        upstream.end(body);
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    e.odooUrl = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    for (const res of held) res.destroy();
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+    await e.red?.kill();
+    if (e.userDir) fs.rmSync(e.userDir, { recursive: true, force: true });
+    await e.odoo.stop();
+    await e.broker.stop();
+  });
+
+  it('killed while Odoo creates the order: after the restart exactly one confirmed order, inbox finished', async () => {
+    const red = await startRed(e, e2eFlows());
+    const till = await mqtt.connectAsync(e.broker.url, { clientId: uniqueName('till'), protocolVersion: 5 });
+    const doc = { ...JSON.parse(JSON.stringify(template)), storeId: 'S9', terminalId: 'T1', sequence: 1, saleId: 'T1-000001' };
+    const key = `sale:S9:T1:T1-000001`;
+    try {
+      const end = Date.now() + 30_000;
+      while (creates === 0) {
+        if (Date.now() > end) throw new Error(`Odoo was never asked to create the order:\n${red.output()}`);
+        await till.publishAsync(`tillwire/tpl/stores/S9/tills/T1/sales`, JSON.stringify(doc), { qos: 1 });
+        await waitFor(() => creates > 0, 1_000, () => '').catch(() => undefined);
+      }
+    } finally {
+      await till.endAsync();
+    }
+    await red.kill();
+    for (const res of held) res.destroy();
+    held = [];
+    hold = false;
+    expect(odooRefs(e.odoo)).toEqual([]);
+    const again = await startRed(e);
+    await waitFor(() => odooRefs(e.odoo).length === 1, 30_000, () => `Odoo orders ${JSON.stringify(odooRefs(e.odoo))}:\n${again.output()}`);
+    await waitFor(() => inboxStates(e.userDir!)[0] === 'done', 15_000, () => `inbox ${JSON.stringify(inboxStates(e.userDir!))}`);
+    expect(odooRefs(e.odoo)).toEqual([key]);
+    expect(e.odoo.records('sale.order', [['state', '=', 'sale']], ['id'])).toHaveLength(1);
   });
 });
