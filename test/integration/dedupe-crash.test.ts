@@ -3,6 +3,7 @@
  * runs store tills (durable inbox) → dedupe (confirm on complete) → a slow ERP call → inbox done.
  * It is killed with SIGKILL while the ERP call is open. After a restart the inbox emits the sale
  * again; its dedupe claim belongs to the killed process, so it must not hold the sale back.
+ * On a SQLite file, and on PostgreSQL where the second instance has a user directory of its own.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -12,7 +13,9 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { startMosquitto, RunningMosquitto } from '../support/mosquitto';
 import { freePort, startNodeRed, RunningNodeRed } from '../support/node-red-process';
-import { uniqueName } from '../support/services';
+import { Client } from 'pg';
+import { deployCredentials } from '../../scripts/start';
+import { POSTGRES_URL, uniqueName } from '../support/services';
 import { e2eFlows, E2E, odooRefs, startRed, startServices } from '../e2e/harness';
 
 jest.setTimeout(180_000);
@@ -49,11 +52,15 @@ class SlowErp {
   }
 }
 
-function flows(brokerUrl: string, erpUrl: string, brand: string) {
+type Backend = { backend: 'sqlite' } | { backend: 'postgres'; schema: string };
+
+function flows(brokerUrl: string, erpUrl: string, brand: string, store: Backend) {
   const z = 'crash-tab';
   return [
     { id: z, type: 'tab', label: 'crash' },
-    { id: 'crash-store', type: 'tillwire-store', name: 'store', backend: 'sqlite', file: 'tillwire.db' },
+    store.backend === 'sqlite'
+      ? { id: 'crash-store', type: 'tillwire-store', name: 'store', backend: 'sqlite', file: 'tillwire.db' }
+      : { id: 'crash-store', type: 'tillwire-store', name: 'store', backend: 'postgres', schema: store.schema },
     { id: 'crash-broker', type: 'tillwire-mqtt-broker', url: brokerUrl, clientId: uniqueName('tw'), protocolVersion: 5, sessionExpiry: 300 },
     {
       id: 'crash-tills', type: 'tillwire-pos-mqtt-in', z, broker: 'crash-broker', store: 'crash-store',
@@ -61,7 +68,7 @@ function flows(brokerUrl: string, erpUrl: string, brand: string) {
     },
     {
       id: 'crash-dedupe', type: 'tillwire-dedupe', z, store: 'crash-store', key: 'tillwire.idempotencyKey', keyType: 'msg',
-      scope: '', confirm: 'complete', duplicates: 'output', outputs: 2, leaseSeconds: 300, waitSeconds: 120, retentionHours: 168,
+      scope: '', confirm: 'complete', duplicates: 'output', outputs: 2, waitSeconds: 120, retentionHours: 168,
       wires: [['crash-erp'], ['crash-dup-done']],
     },
     {
@@ -75,16 +82,26 @@ function flows(brokerUrl: string, erpUrl: string, brand: string) {
   ];
 }
 
-async function waitFor(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string | Promise<string>): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-function inboxStates(userDir: string): string[] {
-  const db = new Database(path.join(userDir, 'tillwire.db'), { readonly: true, fileMustExist: true });
+/** The states of the inbox entries, oldest first, read beside the running Node-RED. */
+async function inboxStates(where: { userDir: string; store?: Backend }): Promise<string[]> {
+  if (where.store?.backend === 'postgres') {
+    const c = new Client({ connectionString: POSTGRES_URL });
+    await c.connect();
+    try {
+      return (await c.query(`SELECT state FROM "${where.store.schema}".tw_inbox ORDER BY id`)).rows.map((r) => r.state);
+    } finally {
+      await c.end();
+    }
+  }
+  const db = new Database(path.join(where.userDir, 'tillwire.db'), { readonly: true, fileMustExist: true });
   try {
     return (db.prepare(`SELECT state FROM tw_inbox ORDER BY id`).all() as { state: string }[]).map((r) => r.state);
   } finally {
@@ -92,10 +109,16 @@ function inboxStates(userDir: string): string[] {
   }
 }
 
-describe('dedupe across a crash (real Node-RED, real Mosquitto)', () => {
+const backends: Array<[string, () => Backend]> = [
+  ['SQLite', () => ({ backend: 'sqlite' })],
+  ['PostgreSQL', () => ({ backend: 'postgres', schema: uniqueName('tw_crash') })],
+];
+
+describe.each(backends)('dedupe across a crash (real Node-RED, real Mosquitto, store on %s)', (_name, backend) => {
   let broker: RunningMosquitto;
   let erp: SlowErp;
   let till: mqtt.MqttClient;
+  let store: Backend;
   const running: RunningNodeRed[] = [];
   const dirs: string[] = [];
 
@@ -108,6 +131,7 @@ describe('dedupe across a crash (real Node-RED, real Mosquitto)', () => {
     await broker?.stop();
   });
   beforeEach(async () => {
+    store = backend();
     erp = new SlowErp();
     await erp.start();
   });
@@ -115,13 +139,21 @@ describe('dedupe across a crash (real Node-RED, real Mosquitto)', () => {
     for (const red of running.splice(0)) await red.kill();
     for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     await erp.stop();
+    if (store.backend === 'postgres') {
+      const c = new Client({ connectionString: POSTGRES_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${store.schema}" CASCADE`);
+      await c.end();
+    }
   });
 
   async function killMidCall(brand: string): Promise<{ userDir: string; port: number; saleId: string }> {
     const port = await freePort();
-    const red = await startNodeRed({ via: 'red', flows: flows(broker.url, erp.url, brand), port, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
+    const red = await startNodeRed({ via: 'red', flows: flows(broker.url, erp.url, brand, store), port, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
     running.push(red);
     dirs.push(red.userDir);
+    // the PostgreSQL address is a credential: entered as a user would, kept in the user directory
+    if (store.backend === 'postgres') await deployCredentials(red.url, { 'crash-store': { url: POSTGRES_URL } });
     const doc = { ...JSON.parse(JSON.stringify(template)), storeId: 'S1', terminalId: 'T1', sequence: 1, saleId: `T1-${brand}` };
     // The till node subscribes once its store is open; a till re-sends until then (the inbox
     // keeps one copy of a sale however often it arrives).
@@ -134,7 +166,7 @@ describe('dedupe across a crash (real Node-RED, real Mosquitto)', () => {
     expect(erp.calls).toEqual([doc.saleId]);
     await red.kill();
     running.splice(running.indexOf(red), 1);
-    expect(inboxStates(red.userDir)).toEqual(['pending']);
+    expect(await inboxStates({ userDir: red.userDir, store })).toEqual(['pending']);
     return { userDir: red.userDir, port, saleId: doc.saleId };
   }
 
@@ -145,21 +177,23 @@ describe('dedupe across a crash (real Node-RED, real Mosquitto)', () => {
     running.push(red);
     await waitFor(() => erp.calls.length === 2, 15_000, () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was held back:\n${red.output()}`);
     expect(erp.calls).toEqual([saleId, saleId]);
-    await waitFor(() => inboxStates(userDir)[0] === 'done', 15_000, () => `inbox ${JSON.stringify(inboxStates(userDir))}`);
+    const where = { userDir, store };
+    await waitFor(async () => (await inboxStates(where))[0] === 'done', 15_000, async () => `inbox ${JSON.stringify(await inboxStates(where))}`);
   });
 
-  it('started from a copy of the user directory (another host taking over), the sale reaches the ERP once the dead process\'s lease has run out', async () => {
+  it('another instance (a user directory of its own) takes over: the sale reaches the ERP once the dead process\'s lease has run out', async () => {
     const { userDir, saleId } = await killMidCall(uniqueName('moved'));
     const moved = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-nodered-moved-'));
     dirs.push(moved);
-    fs.cpSync(userDir, moved, { recursive: true });
+    fs.cpSync(userDir, moved, { recursive: true }); // same flows and credentials; on SQLite, the same data
     erp.hold = false;
     const red = await startNodeRed({ via: 'red', userDir: moved, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
     running.push(red);
     // the claim's lease (30 s) after the killed process's last heartbeat, plus the waiting copy's next try
     await waitFor(() => erp.calls.length === 2, 60_000, () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was dropped:\n${red.output()}`);
     expect(erp.calls).toEqual([saleId, saleId]);
-    await waitFor(() => inboxStates(moved)[0] === 'done', 15_000, () => `inbox ${JSON.stringify(inboxStates(moved))}`);
+    const where = { userDir: moved, store };
+    await waitFor(async () => (await inboxStates(where))[0] === 'done', 15_000, async () => `inbox ${JSON.stringify(await inboxStates(where))}`);
   });
 });
 
@@ -237,7 +271,8 @@ describe('the Store sales → Odoo template across a crash', () => {
     expect(odooRefs(e.odoo)).toEqual([]);
     const again = await startRed(e);
     await waitFor(() => odooRefs(e.odoo).length === 1, 30_000, () => `Odoo orders ${JSON.stringify(odooRefs(e.odoo))}:\n${again.output()}`);
-    await waitFor(() => inboxStates(e.userDir!)[0] === 'done', 15_000, () => `inbox ${JSON.stringify(inboxStates(e.userDir!))}`);
+    const where = { userDir: e.userDir! };
+    await waitFor(async () => (await inboxStates(where))[0] === 'done', 15_000, async () => `inbox ${JSON.stringify(await inboxStates(where))}`);
     expect(odooRefs(e.odoo)).toEqual([key]);
     expect(e.odoo.records('sale.order', [['state', '=', 'sale']], ['id'])).toHaveLength(1);
   });
