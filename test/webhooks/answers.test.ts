@@ -45,7 +45,7 @@ describe('webhooks on the real runtime (product settings, red.js)', () => {
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.text).toMatch(/larger than/);
     // Node-RED still answers afterwards.
-    expect((await fetch(rt.nr.url + '/settings')).status).toBe(200);
+    expect((await fetch(rt.nr.adminUrl + '/settings')).status).toBe(200);
     expect(rt.received().some((m) => isOrder(m, order.id))).toBe(false);
   });
 

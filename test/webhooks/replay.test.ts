@@ -14,7 +14,7 @@ const OLD = '2019-03-01T10:00:00Z';
 describe('webhook replay protection (real runtime, product settings)', () => {
   let rt: WebhookRuntime;
   let shopifyUrl: string;
-  const deadLetters = async (): Promise<any[]> => ((await (await fetch(`${rt.nr.url}/tillwire/dead-letters?limit=500`)).json()) as any).entries;
+  const deadLetters = async (): Promise<any[]> => ((await (await fetch(`${rt.nr.adminUrl}/tillwire/dead-letters?limit=500`)).json()) as any).entries;
   /** Everything a delivery about Shopify order `id` caused: outputs and dead letters. */
   const effectsOf = async (id: number) => {
     const out = rt.received().filter((m) => m.channel?.id === String(id) || m.originalOrder?.channel?.id === String(id));

@@ -32,8 +32,9 @@ export interface WebhookRuntime {
 export interface RuntimeOptions {
   via?: StartOptions['via'];
   env?: Record<string, string>;
-  /** httpNodeRoot the settings give Node-RED (default `/`). */
-  nodeRoot?: string;
+  /** Settings laid over the product's (a user's own settings file), e.g. httpNodeRoot. */
+  settings?: Record<string, unknown>;
+  nodeRedDefaults?: boolean;
   shopifyNode?: Record<string, unknown>;
   squareNode?: Record<string, unknown>;
 }
@@ -57,19 +58,19 @@ export async function startWebhookRuntime(o: RuntimeOptions = {}): Promise<Webho
   await square.start();
   const shopify = new ShopifySimulator({ shop: SHOP, appSecret: SHOPIFY_SECRET });
   const port = await freePort();
-  const nodeRoot = (o.nodeRoot ?? '/').replace(/\/+$/, '');
+  const nodeRoot = String(o.settings?.httpNodeRoot ?? '/').replace(/\/+$/, '');
   const nodeBase = `http://127.0.0.1:${port}${nodeRoot}`;
   const notificationUrl = `${nodeBase}${SQUARE_PATH}`;
   const outDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'tw-webhook-out-'));
   const outFile = path.join(outDir, 'received.jsonl');
   let nr: RunningNodeRed;
   try {
-    nr = await startNodeRed({ via: o.via ?? 'red', port, flows: webhookFlow(outFile, square.url, o), env: { TILLWIRE_DEMO: '0', ...o.env } });
+    nr = await startNodeRed({ via: o.via ?? 'red', port, flows: webhookFlow(outFile, square.url, o), env: { TILLWIRE_DEMO: '0', ...o.env }, settings: o.settings, nodeRedDefaults: o.nodeRedDefaults });
   } catch (err) {
     await square.stop();
     throw err;
   }
-  await deployCredentials(nr.url, {
+  await deployCredentials(nr.adminUrl, {
     'wt-shop': { webhookSecret: SHOPIFY_SECRET },
     'wt-sq': { accessToken: square.accessToken, signatureKey: square.webhook.signatureKey!, notificationUrl },
   });
