@@ -1,7 +1,8 @@
 /**
- * A log that cannot be flooded: the first line of a burst is written at once; what follows within
- * the interval is counted and written as one summary line at its end ("37 more in the last 60 s:
- * 35 × 401 signature does not match, 2 × 413 …"). A quiet interval ends the burst.
+ * A log that cannot be flooded: the first event of a burst is written at once; what follows is
+ * counted and written as one summary line per interval ("37 more webhook deliveries rejected since
+ * the last report: 35 × (401) signature does not match; 2 × (413) …"), and on close. A quiet
+ * interval ends the burst.
  */
 export class LogSummary {
   private burst = false;
@@ -12,7 +13,9 @@ export class LogSummary {
 
   constructor(
     private readonly write: (line: string) => void,
+    /** What one event is, e.g. 'webhook delivery rejected'; `plural` names several. */
     private readonly what: string,
+    private readonly plural: string,
     private readonly intervalMs = 60_000,
     private readonly maxKinds = 8,
   ) {}
@@ -21,7 +24,7 @@ export class LogSummary {
     this.total++;
     if (!this.burst) {
       this.burst = true;
-      this.write(line);
+      this.write(`${this.what}: ${line}`);
       this.arm();
       return;
     }
@@ -35,7 +38,7 @@ export class LogSummary {
     const n = [...this.counts.values()].reduce((a, b) => a + b, 0);
     const parts = [...this.counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${c} × ${k}`);
     this.counts.clear();
-    this.write(`${n} more ${this.what} in the last ${Math.round(this.intervalMs / 1000)} s: ${parts.join('; ')}`);
+    this.write(`${n} more ${this.plural} since the last report: ${parts.join('; ')}`);
   }
 
   close(): void {

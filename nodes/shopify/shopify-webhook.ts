@@ -43,8 +43,8 @@ export = function register(RED: NodeRED) {
     let inbox: DurableInbox | undefined;
     let closed = false;
     let retry: NodeJS.Timeout | undefined;
-    const rejections = new LogSummary((line) => node.warn(line), 'webhook deliveries rejected');
-    const failures = new LogSummary((line) => node.error(line), 'webhook deliveries not stored');
+    const rejections = new LogSummary((line) => node.warn(line), 'webhook delivery rejected', 'webhook deliveries rejected');
+    const failures = new LogSummary((line) => node.error(line), 'webhook delivery not stored', 'webhook deliveries not stored');
     const show = () => {
       counts.rejected = rejections.total;
       if (counts.rejected) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`${counts.emitted} in · ${counts.rejected} rejected · ${counts.failed} failed`) });
@@ -64,10 +64,10 @@ export = function register(RED: NodeRED) {
       bodyLimit: limits.bodyLimit,
       keepHeaders: KEEP_HEADERS,
       onRejected: (reason, status) => {
-        rejections.record(`webhook rejected (${status}): ${reason}`);
+        rejections.record(`(${status}) ${reason}`);
         show();
       },
-      onError: (err) => failures.record(`webhook not stored: ${err.message}`),
+      onError: (err) => failures.record(err.message),
     });
     route = mountWebhook(httpNode, path, limits.bodyLimit, handler);
 

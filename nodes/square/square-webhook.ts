@@ -39,8 +39,8 @@ export = function register(RED: NodeRED) {
     const limits = webhookLimits(def, SQUARE_MAX_AGE_HOURS);
     for (const p of limits.problems) node.warn(p);
     let route: MountedWebhook | undefined;
-    const rejections = new LogSummary((line) => node.warn(line), 'webhook deliveries rejected');
-    const failures = new LogSummary((line) => node.error(line), 'webhook deliveries not stored');
+    const rejections = new LogSummary((line) => node.warn(line), 'webhook delivery rejected', 'webhook deliveries rejected');
+    const failures = new LogSummary((line) => node.error(line), 'webhook delivery not stored', 'webhook deliveries not stored');
 
     const refresh = () => {
       counts.rejected = rejections.total;
@@ -58,10 +58,10 @@ export = function register(RED: NodeRED) {
         bodyLimit: limits.bodyLimit,
         keepHeaders: ['square-environment', 'square-retry-number', 'square-retry-reason', 'square-initial-delivery-timestamp'],
         onRejected: (reason, status) => {
-          rejections.record(`webhook rejected (${status}): ${reason}`);
+          rejections.record(`(${status}) ${reason}`);
           refresh();
         },
-        onError: (err) => failures.record(`webhook not stored: ${err.message}`),
+        onError: (err) => failures.record(err.message),
       });
       route = mountWebhook(httpNode, path, limits.bodyLimit, handler);
     }

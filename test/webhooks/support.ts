@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   /** Settings laid over the product's (a user's own settings file), e.g. httpNodeRoot. */
   settings?: Record<string, unknown>;
   nodeRedDefaults?: boolean;
+  /** Store config node fields (default: the memory store). */
+  store?: Record<string, unknown>;
   shopifyNode?: Record<string, unknown>;
   squareNode?: Record<string, unknown>;
 }
@@ -42,7 +44,7 @@ export interface RuntimeOptions {
 export function webhookFlow(outFile: string, sqBaseUrl: string, o: RuntimeOptions = {}): unknown[] {
   return [
     { id: 'wt-tab', type: 'tab', label: 'webhooks' },
-    { id: 'wt-store', type: 'tillwire-store', backend: 'memory' },
+    { id: 'wt-store', type: 'tillwire-store', backend: 'memory', ...o.store },
     { id: 'wt-shop', type: 'tillwire-shopify-config', shop: SHOP, apiVersion: '2025-01' },
     { id: 'wt-sq', type: 'tillwire-square-config', environment: 'custom', baseUrl: sqBaseUrl, locationIds: 'L-LDN', mode: 'sale', skuMap: JSON.stringify(SquareSimulator.demoSkuMap(50)), ratePerSecond: 0 },
     { id: 'wt-shopify', type: 'tillwire-shopify-webhook', z: 'wt-tab', shopify: 'wt-shop', store: 'wt-store', path: SHOPIFY_PATH, wires: [['wt-file', 'wt-ack']], ...o.shopifyNode },
