@@ -46,11 +46,12 @@ export = function register(RED: NodeRED) {
       counts.rejected = rejections.total;
       if (!connection) return board.set({ fill: 'red', shape: 'ring', text: 'no Square connection' });
       if (connection.problem) return board.set({ fill: 'red', shape: 'ring', text: connection.problem });
+      if (!httpNode) return board.set({ fill: 'red', shape: 'ring', text: 'HTTP nodes are disabled' });
       board.set({ fill: inbox ? 'green' : 'yellow', shape: inbox ? 'dot' : 'ring', text: `${inbox ? '' : 'starting · '}${counts.emitted} in, ${counts.rejected} rejected, ${counts.failed} failed` });
     };
     refresh();
 
-    if (connection && !connection.problem) {
+    if (connection && !connection.problem && httpNode) {
       const s = connection.settings;
       const handler = webhookHandler({
         verify: verifySquare({ signatureKey: s.signatureKey, notificationUrl: s.notificationUrl, maxAgeMs: limits.maxAgeMs }),
