@@ -23,6 +23,12 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Node-RED's red.js: 4.1 from devDependencies, or the runtime TILLWIRE_NODE_RED names (the Node-RED 5 lane). */
+function redJs(): string {
+  const other = process.env.TILLWIRE_NODE_RED;
+  return other ? path.join(other, 'red.js') : require.resolve('node-red/red.js', { paths: [ROOT] });
+}
+
 export interface RunningNodeRed {
   url: string;
   /** Where the admin API answers (url + httpAdminRoot). */
@@ -81,7 +87,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   const adminPath = String(opts.settings?.httpAdminRoot ?? '').replace(/\/+$/, '');
   const args =
     opts.via === 'red'
-      ? [require.resolve('node-red/red.js', { paths: [ROOT] }), '--settings', settingsFile, '--userDir', userDir]
+      ? [redJs(), '--settings', settingsFile, '--userDir', userDir]
       : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   // npm start says when it is ready (after its own set-up); red.js is ready when its API answers.
