@@ -31,6 +31,14 @@ describe('webhooks on the real runtime (product settings, red.js)', () => {
     expect(rt.received().filter((m) => isOrder(m, order.id))).toHaveLength(1);
   });
 
+  it("the issue's reproduction: an unsigned JSON or form POST is answered (401), not left hanging", async () => {
+    // (after the first test: the route is mounted and the store open)
+    for (const path of [SHOPIFY_PATH, SQUARE_PATH]) {
+      expect((await post(rt.nodeBase + path, { body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+      expect((await post(rt.nodeBase + path, { body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(401);
+    }
+  });
+
   it('Shopify: bad signature 401, non-JSON body with a valid signature 400, oversize 413 — each answered, none processed', async () => {
     const url = rt.nodeBase + SHOPIFY_PATH;
     const order = rt.shopify.createOrder();
