@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DurableInbox } from './inbox';
 import { readBounded, type RawRead } from './raw-body';
 import { CAPTURED, type CapturedRequest } from './webhook-route';
+import { LogSummary } from './log-summary';
 
 /** Base64 HMAC-SHA256 of the concatenated parts (Square signs notification URL + body). */
 export function hmacSha256Base64(secret: string, ...parts: Array<string | Buffer>): string {
@@ -116,6 +117,21 @@ export interface StoredWebhook {
   headers: Record<string, string>;
   /** The body as UTF-8 text, exactly as received. */
   body: string;
+}
+
+/** The two flood-proof logs of a webhook node: deliveries rejected (warnings) and not stored (errors). */
+export function webhookLogs(warn: (line: string) => void, error: (line: string) => void) {
+  const rejections = new LogSummary(warn, 'webhook delivery rejected', 'webhook deliveries rejected');
+  const failures = new LogSummary(error, 'webhook delivery not stored', 'webhook deliveries not stored');
+  return {
+    rejections,
+    failures,
+    /** Writes what is still counted; call on close. */
+    close() {
+      rejections.close();
+      failures.close();
+    },
+  };
 }
 
 /** The fixed answer when a delivery could not be stored: internal details stay in the log. */

@@ -9,9 +9,8 @@
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, StatusBoard, shortText } from '../core/node-kit';
 import { DurableInbox } from '../runtime/inbox';
-import { webhookHandler, webhookLimits, type StoredWebhook } from '../runtime/webhook';
+import { webhookHandler, webhookLimits, webhookLogs, type StoredWebhook } from '../runtime/webhook';
 import { mountWebhook, type MountedWebhook } from '../runtime/webhook-route';
-import { LogSummary } from '../runtime/log-summary';
 import { inboxSource, KEEP_HEADERS, SHOPIFY_MAX_AGE_HOURS, verifyWebhook } from './ingest';
 import { processor, recoverMine } from './emit';
 import { routePath, type ShopifyConnection } from './connection';
@@ -24,7 +23,6 @@ interface WebhookDef extends NodeDef {
   maxBodyKiB?: string | number;
   maxAgeHours?: string | number;
 }
-
 
 export = function register(RED: NodeRED) {
   const httpNode = (RED as any).httpNode;
@@ -43,10 +41,9 @@ export = function register(RED: NodeRED) {
     let inbox: DurableInbox | undefined;
     let closed = false;
     let retry: NodeJS.Timeout | undefined;
-    const rejections = new LogSummary((line) => node.warn(line), 'webhook delivery rejected', 'webhook deliveries rejected');
-    const failures = new LogSummary((line) => node.error(line), 'webhook delivery not stored', 'webhook deliveries not stored');
+    const logs = webhookLogs((line) => node.warn(line), (line) => node.error(line));
     const show = () => {
-      counts.rejected = rejections.total;
+      counts.rejected = logs.rejections.total;
       if (counts.rejected) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`${counts.emitted} in · ${counts.rejected} rejected · ${counts.failed} failed`) });
       else board.set({ fill: 'green', shape: 'dot', text: `${counts.emitted} in · ${counts.failed} failed` });
     };
@@ -64,10 +61,10 @@ export = function register(RED: NodeRED) {
       bodyLimit: limits.bodyLimit,
       keepHeaders: KEEP_HEADERS,
       onRejected: (reason, status) => {
-        rejections.record(`(${status}) ${reason}`);
+        logs.rejections.record(`(${status}) ${reason}`);
         show();
       },
-      onError: (err) => failures.record(err.message),
+      onError: (err) => logs.failures.record(err.message),
     });
     route = mountWebhook(httpNode, path, limits.bodyLimit, handler);
 
@@ -93,8 +90,7 @@ export = function register(RED: NodeRED) {
       closed = true;
       clearTimeout(retry);
       route?.unmount();
-      rejections.close();
-      failures.close();
+      logs.close();
       done();
     });
   }

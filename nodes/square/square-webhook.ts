@@ -8,9 +8,8 @@
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, StatusBoard, asError } from '../core/node-kit';
 import { DurableInbox } from '../runtime/inbox';
-import { webhookHandler, webhookLimits } from '../runtime/webhook';
+import { webhookHandler, webhookLimits, webhookLogs } from '../runtime/webhook';
 import { mountWebhook, type MountedWebhook } from '../runtime/webhook-route';
-import { LogSummary } from '../runtime/log-summary';
 import { SQUARE_MAX_AGE_HOURS, verifySquare } from './verify';
 import { connectionOf, Counts, squareDelivery } from './node-common';
 
@@ -39,11 +38,10 @@ export = function register(RED: NodeRED) {
     const limits = webhookLimits(def, SQUARE_MAX_AGE_HOURS);
     for (const p of limits.problems) node.warn(p);
     let route: MountedWebhook | undefined;
-    const rejections = new LogSummary((line) => node.warn(line), 'webhook delivery rejected', 'webhook deliveries rejected');
-    const failures = new LogSummary((line) => node.error(line), 'webhook delivery not stored', 'webhook deliveries not stored');
+    const logs = webhookLogs((line) => node.warn(line), (line) => node.error(line));
 
     const refresh = () => {
-      counts.rejected = rejections.total;
+      counts.rejected = logs.rejections.total;
       if (!connection) return board.set({ fill: 'red', shape: 'ring', text: 'no Square connection' });
       if (connection.problem) return board.set({ fill: 'red', shape: 'ring', text: connection.problem });
       if (!httpNode) return board.set({ fill: 'red', shape: 'ring', text: 'HTTP nodes are disabled' });
@@ -59,10 +57,10 @@ export = function register(RED: NodeRED) {
         bodyLimit: limits.bodyLimit,
         keepHeaders: ['square-environment', 'square-retry-number', 'square-retry-reason', 'square-initial-delivery-timestamp'],
         onRejected: (reason, status) => {
-          rejections.record(`(${status}) ${reason}`);
+          logs.rejections.record(`(${status}) ${reason}`);
           refresh();
         },
-        onError: (err) => failures.record(err.message),
+        onError: (err) => logs.failures.record(err.message),
       });
       route = mountWebhook(httpNode, path, limits.bodyLimit, handler);
     }
@@ -89,8 +87,7 @@ export = function register(RED: NodeRED) {
       closed = true;
       clearTimeout(retryTimer);
       route?.unmount();
-      rejections.close();
-      failures.close();
+      logs.close();
       done();
     });
   }
