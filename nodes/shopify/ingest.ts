@@ -5,7 +5,9 @@
  * message, and the poll loop with its compare-and-set cursor.
  */
 import type { IncomingMessage } from 'node:http';
-import { hmacSha256Base64, safeEqual, type StoredWebhook, type Verification } from '../runtime/webhook';
+import { createHash } from 'node:crypto';
+import { hmacSha256Base64, safeEqual, staleness, type StoredWebhook, type Verification } from '../runtime/webhook';
+import { normaliseShop } from './connection';
 import type { Store } from '../runtime/store';
 import { validateDocument, businessKey } from '../model/validate';
 import { mapOrder, mapRefund, orderEventId, orderTopic, refundEventId, restFromGraphQL } from './map';
@@ -14,6 +16,12 @@ import type { ShopifyClient } from './client';
 export const inboxSource = (shop: string) => `shopify:${shop}`;
 
 export const WEBHOOK_TOPICS = ['orders/create', 'orders/updated', 'orders/cancelled', 'refunds/create'];
+/**
+ * Shopify retries a failed delivery 8 times over 4 hours, each time with the original payload: a
+ * day covers that span with room for queue delays and clock skew, and stays far below the inbox's
+ * 7-day memory of finished events, so a replay is either recognised or refused.
+ */
+export const SHOPIFY_MAX_AGE_HOURS = 24;
 export const KEEP_HEADERS = ['x-shopify-topic', 'x-shopify-event-id', 'x-shopify-webhook-id', 'x-shopify-shop-domain', 'x-shopify-api-version', 'x-shopify-triggered-at'];
 
 /** An order or refund found by the poller, as stored in the inbox. */
@@ -31,35 +39,70 @@ const header = (h: IncomingMessage['headers'], name: string) => {
   return Array.isArray(v) ? v[0] : v;
 };
 
+/** How a Shopify webhook node checks a delivery. */
+export interface ShopifyVerifyOptions {
+  /** Webhook secrets to accept: the current one, and the previous one during a rotation. */
+  secrets: string[];
+  /** Topics this node serves (empty: every topic it can map). */
+  topics: string[];
+  /** The configured shop (normalised `name.myshopify.com`). */
+  shop: string;
+  /** Oldest signed event time accepted (ms). */
+  maxAgeMs: number;
+  now?: () => number;
+}
+
+/** The body shape each topic family carries: a topic header can never re-label a body. */
+function shapeProblem(topic: string, body: any): string | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body is not a JSON object';
+  const isRefund = body.order_id !== undefined && Array.isArray(body.refund_line_items);
+  const isOrder = Array.isArray(body.line_items) && !isRefund;
+  if (topic.startsWith('orders/') && !isOrder) return `topic ${topic} needs an order body (with line_items), and this body is ${isRefund ? 'a refund' : 'not an order'}`;
+  if (topic === 'refunds/create' && !isRefund) return `topic ${topic} needs a refund body (with order_id and refund_line_items), and this body is ${isOrder ? 'an order' : 'not a refund'}`;
+  return undefined;
+}
+
 /**
- * Verifies `X-Shopify-Hmac-Sha256` over the raw bytes against each secret (current first; the
- * previous one during a rotation) in constant time, then names the inbox event: the order state
- * (`order:<id>:<updated_at>`) for order topics, `refund:<id>` for refunds, else the
- * `X-Shopify-Event-Id`. Repeats of one Shopify event have identical bodies, so they get one id.
+ * Checks a Shopify delivery, in this order: `X-Shopify-Hmac-Sha256` over the raw bytes against each
+ * secret in constant time (401); `X-Shopify-Shop-Domain` is the configured shop (403); the topic is
+ * served and the signed body is JSON of the shape the topic names (400); the signed body's time
+ * (`updated_at` of an order, `created_at` of a refund) and `X-Shopify-Triggered-At` are within the
+ * freshness window (422). The inbox event id comes from the signed body only: the order state
+ * (`order:<id>:<updated_at>`), `refund:<id>`, else a hash of the body, so a replay with a new
+ * `X-Shopify-Event-Id` is still the same event.
  */
-export function verifyWebhook(secrets: string[], topics: string[], raw: Buffer, headers: IncomingMessage['headers']): Verification {
+export function verifyWebhook(o: ShopifyVerifyOptions, raw: Buffer, headers: IncomingMessage['headers']): Verification {
   const given = header(headers, 'x-shopify-hmac-sha256');
   if (!given) return { ok: false, status: 401, reason: 'X-Shopify-Hmac-Sha256 header missing' };
-  const usable = secrets.filter(Boolean);
+  const usable = o.secrets.filter(Boolean);
   if (!usable.length) return { ok: false, status: 401, reason: 'no webhook secret configured' };
   let match = false;
   for (const s of usable) if (safeEqual(given, hmacSha256Base64(s, raw))) match = true;
   if (!match) return { ok: false, status: 401, reason: 'signature does not match' };
+  const from = normaliseShop(header(headers, 'x-shopify-shop-domain'));
+  if (!from) return { ok: false, status: 403, reason: 'X-Shopify-Shop-Domain header missing: cannot tell which shop sent it' };
+  if (from !== o.shop) return { ok: false, status: 403, reason: `delivery is from shop ${from.slice(0, 100)}, this webhook serves ${o.shop}` };
   const topic = header(headers, 'x-shopify-topic') ?? '';
-  const eventId = header(headers, 'x-shopify-event-id') ?? header(headers, 'x-shopify-webhook-id');
-  if (topics.length && !topics.includes(topic)) return { ok: false, status: 400, reason: `topic '${topic}' is not served here` };
+  const served = o.topics.length ? o.topics : WEBHOOK_TOPICS;
+  if (!served.includes(topic)) return { ok: false, status: 400, reason: `topic '${topic.slice(0, 100)}' is not served here` };
   let body: any;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch {
-    body = undefined;
+    return { ok: false, status: 400, reason: 'body is not JSON' };
   }
-  if (topic.startsWith('orders/') && body?.id !== undefined && typeof body.updated_at === 'string' && !Number.isNaN(Date.parse(body.updated_at))) {
-    return { ok: true, eventId: orderEventId(body), topic };
+  const shape = shapeProblem(topic, body);
+  if (shape) return { ok: false, status: 400, reason: shape };
+  const refund = topic === 'refunds/create';
+  const signedAt = refund ? body.created_at : body.updated_at;
+  const field = refund ? 'created_at' : 'updated_at';
+  if (typeof signedAt !== 'string' || Number.isNaN(Date.parse(signedAt))) {
+    return { ok: false, status: 400, reason: `the ${refund ? 'refund' : 'order'} has no valid ${field}: its age cannot be checked` };
   }
-  if (topic === 'refunds/create' && body?.id !== undefined) return { ok: true, eventId: refundEventId(body), topic };
-  if (!eventId) return { ok: false, status: 400, reason: 'X-Shopify-Event-Id header missing' };
-  return { ok: true, eventId: `event:${eventId}`, topic };
+  const stale = staleness([[`the ${refund ? 'refund' : 'order'}'s ${field}`, signedAt], ['X-Shopify-Triggered-At', header(headers, 'x-shopify-triggered-at')]], o.maxAgeMs, (o.now ?? Date.now)());
+  if (stale) return { ok: false, status: 422, reason: stale };
+  if (body.id !== undefined && body.id !== null) return { ok: true, eventId: refund ? refundEventId(body) : orderEventId(body), topic };
+  return { ok: true, eventId: `body:${createHash('sha256').update(raw).digest('hex')}`, topic };
 }
 
 export type Interpretation =

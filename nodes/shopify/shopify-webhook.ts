@@ -9,8 +9,9 @@
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, StatusBoard, shortText } from '../core/node-kit';
 import { DurableInbox } from '../runtime/inbox';
-import { webhookHandler, type StoredWebhook } from '../runtime/webhook';
-import { inboxSource, KEEP_HEADERS, verifyWebhook, WEBHOOK_TOPICS } from './ingest';
+import { webhookHandler, webhookLimits, webhookLogs, type StoredWebhook } from '../runtime/webhook';
+import { mountWebhook, type MountedWebhook } from '../runtime/webhook-route';
+import { inboxSource, KEEP_HEADERS, SHOPIFY_MAX_AGE_HOURS, verifyWebhook } from './ingest';
 import { processor, recoverMine } from './emit';
 import { routePath, type ShopifyConnection } from './connection';
 
@@ -19,6 +20,8 @@ interface WebhookDef extends NodeDef {
   store: string;
   path?: string;
   topics?: string;
+  maxBodyKiB?: string | number;
+  maxAgeHours?: string | number;
 }
 
 export = function register(RED: NodeRED) {
@@ -31,12 +34,16 @@ export = function register(RED: NodeRED) {
     const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
     const path = routePath(def.path);
     const topics = String(def.topics ?? '').split(/[\s,]+/).filter(Boolean);
-    const served = topics.length ? topics : WEBHOOK_TOPICS;
+    const limits = webhookLimits(def, SHOPIFY_MAX_AGE_HOURS);
+    for (const p of limits.problems) node.warn(p);
+    let route: MountedWebhook | undefined;
     const counts = { received: 0, rejected: 0, emitted: 0, failed: 0 };
     let inbox: DurableInbox | undefined;
     let closed = false;
     let retry: NodeJS.Timeout | undefined;
+    const logs = webhookLogs((line) => node.warn(line), (line) => node.error(line));
     const show = () => {
+      counts.rejected = logs.rejections.total;
       if (counts.rejected) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`${counts.emitted} in · ${counts.rejected} rejected · ${counts.failed} failed`) });
       else board.set({ fill: 'green', shape: 'dot', text: `${counts.emitted} in · ${counts.failed} failed` });
     };
@@ -49,17 +56,17 @@ export = function register(RED: NodeRED) {
     const source = inboxSource(conn.shop);
 
     const handler = webhookHandler({
-      verify: (raw, headers) => verifyWebhook(conn.secrets, served, raw, headers),
+      verify: (raw, headers) => verifyWebhook({ secrets: conn.secrets, topics, shop: conn.shop, maxAgeMs: limits.maxAgeMs }, raw, headers),
       inbox: () => inbox,
+      bodyLimit: limits.bodyLimit,
       keepHeaders: KEEP_HEADERS,
       onRejected: (reason, status) => {
-        counts.rejected++;
-        node.warn(`webhook rejected (${status}): ${reason}`);
+        logs.rejections.record(`(${status}) ${reason}`);
         show();
       },
-      onError: (err) => node.error(`webhook not stored: ${err.message}`),
+      onError: (err) => logs.failures.record(err.message),
     });
-    httpNode.post(path, handler);
+    route = mountWebhook(httpNode, path, limits.bodyLimit, handler);
 
     async function start(): Promise<void> {
       try {
@@ -82,11 +89,8 @@ export = function register(RED: NodeRED) {
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(retry);
-      const stack = httpNode._router?.stack ?? [];
-      for (let i = stack.length - 1; i >= 0; i--) {
-        const r = stack[i].route;
-        if (r && r.path === path && r.methods?.post && r.stack?.some((l: any) => l.handle === handler)) stack.splice(i, 1);
-      }
+      route?.unmount();
+      logs.close();
       done();
     });
   }

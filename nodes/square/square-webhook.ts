@@ -8,14 +8,17 @@
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, StatusBoard, asError } from '../core/node-kit';
 import { DurableInbox } from '../runtime/inbox';
-import { webhookHandler } from '../runtime/webhook';
-import { verifySquare } from './verify';
+import { webhookHandler, webhookLimits, webhookLogs } from '../runtime/webhook';
+import { mountWebhook, type MountedWebhook } from '../runtime/webhook-route';
+import { SQUARE_MAX_AGE_HOURS, verifySquare } from './verify';
 import { connectionOf, Counts, squareDelivery } from './node-common';
 
 interface WebhookDef extends NodeDef {
   square: string;
   store: string;
   path?: string;
+  maxBodyKiB?: string | number;
+  maxAgeHours?: string | number;
 }
 
 export = function register(RED: NodeRED) {
@@ -32,30 +35,34 @@ export = function register(RED: NodeRED) {
     let closed = false;
     let retryTimer: NodeJS.Timeout | undefined;
     const httpNode = (RED as any).httpNode;
+    const limits = webhookLimits(def, SQUARE_MAX_AGE_HOURS);
+    for (const p of limits.problems) node.warn(p);
+    let route: MountedWebhook | undefined;
+    const logs = webhookLogs((line) => node.warn(line), (line) => node.error(line));
 
     const refresh = () => {
+      counts.rejected = logs.rejections.total;
       if (!connection) return board.set({ fill: 'red', shape: 'ring', text: 'no Square connection' });
       if (connection.problem) return board.set({ fill: 'red', shape: 'ring', text: connection.problem });
+      if (!httpNode) return board.set({ fill: 'red', shape: 'ring', text: 'HTTP nodes are disabled' });
       board.set({ fill: inbox ? 'green' : 'yellow', shape: inbox ? 'dot' : 'ring', text: `${inbox ? '' : 'starting · '}${counts.emitted} in, ${counts.rejected} rejected, ${counts.failed} failed` });
     };
     refresh();
 
-    if (connection && !connection.problem) {
+    if (connection && !connection.problem && httpNode) {
       const s = connection.settings;
-      httpNode.post(
-        path,
-        webhookHandler({
-          verify: verifySquare(s.signatureKey, s.notificationUrl),
-          inbox: () => inbox,
-          keepHeaders: ['square-environment', 'square-retry-number', 'square-retry-reason', 'square-initial-delivery-timestamp'],
-          onRejected: (reason, status) => {
-            counts.rejected++;
-            refresh();
-            node.warn(`rejected a webhook (${status}): ${reason}`);
-          },
-          onError: (err) => node.error(err),
-        }),
-      );
+      const handler = webhookHandler({
+        verify: verifySquare({ signatureKey: s.signatureKey, notificationUrl: s.notificationUrl, maxAgeMs: limits.maxAgeMs }),
+        inbox: () => inbox,
+        bodyLimit: limits.bodyLimit,
+        keepHeaders: ['square-environment', 'square-retry-number', 'square-retry-reason', 'square-initial-delivery-timestamp'],
+        onRejected: (reason, status) => {
+          logs.rejections.record(`(${status}) ${reason}`);
+          refresh();
+        },
+        onError: (err) => logs.failures.record(err.message),
+      });
+      route = mountWebhook(httpNode, path, limits.bodyLimit, handler);
     }
 
     async function start(): Promise<void> {
@@ -79,11 +86,8 @@ export = function register(RED: NodeRED) {
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(retryTimer);
-      const stack: any[] = httpNode?._router?.stack ?? [];
-      for (let i = stack.length - 1; i >= 0; i--) {
-        const r = stack[i].route;
-        if (r && r.path === path && r.methods?.post) stack.splice(i, 1);
-      }
+      route?.unmount();
+      logs.close();
       done();
     });
   }

@@ -23,8 +23,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Node-RED's red.js: 4.1 from devDependencies, or the runtime TILLWIRE_NODE_RED names (the Node-RED 5 lane). */
+function redJs(): string {
+  const other = process.env.TILLWIRE_NODE_RED;
+  return other ? path.join(other, 'red.js') : require.resolve('node-red/red.js', { paths: [ROOT] });
+}
+
 export interface RunningNodeRed {
   url: string;
+  /** Where the admin API answers (url + httpAdminRoot). */
+  adminUrl: string;
   port: number;
   /** The Node-RED (or npm start) process id. */
   pid: number;
@@ -48,6 +56,13 @@ export interface StartOptions {
   /** Reuse a user directory (a restart after a kill keeps its store and flows). */
   userDir?: string;
   port?: number;
+  /**
+   * Settings laid over the product's (via 'red' only), e.g. `{ httpNodeRoot: '/hooks' }`: a user's
+   * own settings file. `adminUrl` then follows `httpAdminRoot`.
+   */
+  settings?: Record<string, unknown>;
+  /** Start from Node-RED's own defaults instead of the product's settings (a user's own Node-RED). */
+  nodeRedDefaults?: boolean;
 }
 
 export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNodeRed> {
@@ -60,15 +75,25 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   }
   let out = '';
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  let settingsFile = path.join(ROOT, 'dist', 'settings.js');
+  if (opts.nodeRedDefaults) {
+    settingsFile = path.join(userDir, 'settings-user.js');
+    const own = { uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'test-secret', ...opts.settings };
+    fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(own)};\n`);
+  } else if (opts.settings) {
+    settingsFile = path.join(userDir, 'settings-overlay.js');
+    fs.writeFileSync(settingsFile, `module.exports = { ...require(${JSON.stringify(path.join(ROOT, 'dist', 'settings.js'))}), ...${JSON.stringify(opts.settings)} };\n`);
+  }
+  const adminPath = String(opts.settings?.httpAdminRoot ?? '').replace(/\/+$/, '');
   const args =
     opts.via === 'red'
-      ? [require.resolve('node-red/red.js', { paths: [ROOT] }), '--settings', path.join(ROOT, 'dist', 'settings.js'), '--userDir', userDir]
+      ? [redJs(), '--settings', settingsFile, '--userDir', userDir]
       : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   // npm start says when it is ready (after its own set-up); red.js is ready when its API answers.
   const ready = async () =>
     opts.via === 'red'
-      ? fetch(`http://127.0.0.1:${port}/settings`).then((r) => r.ok, () => false)
+      ? fetch(`http://127.0.0.1:${port}${adminPath}/settings`).then((r) => r.ok, () => false)
       : /is running: http/.test(out);
   // The demo services npm start runs get ports of their own, so runs never collide.
   const demoPorts =
@@ -111,6 +136,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   }
   return {
     url,
+    adminUrl: url + adminPath,
     port,
     pid: child.pid!,
     userDir,

@@ -1,0 +1,79 @@
+/**
+ * Reads a request body as exact bytes with a bound on size and on waiting. Over the limit nothing
+ * more is kept: the rest is read and dropped (up to a drain bound) so the sender, still uploading,
+ * can read the 413 that follows instead of seeing its connection reset; far over it, the read stops
+ * at once and the answer goes out on a connection that is then closed.
+ */
+import type { IncomingMessage } from 'node:http';
+
+export type RawRead =
+  | { kind: 'bytes'; bytes: Buffer }
+  /** `drained`: the whole body was read (and dropped), so an answer reaches the sender cleanly. */
+  | { kind: 'too-large'; limit: number; received: number; drained: boolean }
+  /** No byte arrived for `idleMs`. */
+  | { kind: 'idle'; idleMs: number }
+  /** The sender went away: there is no one to answer. */
+  | { kind: 'aborted' };
+
+export interface ReadOptions {
+  /** Bytes read and dropped past the limit before giving up on draining (default max(4 × limit, 32 MiB)). */
+  drainLimit?: number;
+  /** Longest wait for the next chunk (default 30 s). */
+  idleMs?: number;
+}
+
+export const DEFAULT_IDLE_MS = 30_000;
+
+export function drainLimitFor(limit: number): number {
+  return Math.max(4 * limit, 32 * 1024 * 1024);
+}
+
+export function readBounded(req: IncomingMessage, limit: number, opts: ReadOptions = {}): Promise<RawRead> {
+  const drainLimit = opts.drainLimit ?? drainLimitFor(limit);
+  const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > drainLimit) {
+    return Promise.resolve({ kind: 'too-large', limit, received: declared, drained: false });
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    let idle: NodeJS.Timeout | undefined;
+    const finish = (r: RawRead) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('aborted', onAbort);
+      req.off('close', onClose);
+      if (r.kind !== 'bytes' && !(r.kind === 'too-large' && r.drained)) req.pause();
+      resolve(r);
+    };
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => finish({ kind: 'idle', idleMs }), idleMs);
+      idle.unref();
+    };
+    const onData = (c: Buffer) => {
+      received += c.length;
+      if (received <= limit) chunks.push(c);
+      else chunks.length = 0;
+      if (received > drainLimit) return finish({ kind: 'too-large', limit, received, drained: false });
+      arm();
+    };
+    const onEnd = () => finish(received > limit ? { kind: 'too-large', limit, received, drained: true } : { kind: 'bytes', bytes: Buffer.concat(chunks, received) });
+    const onAbort = () => finish({ kind: 'aborted' });
+    const onClose = () => {
+      if (!req.complete) finish({ kind: 'aborted' });
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAbort);
+    req.on('aborted', onAbort);
+    req.on('close', onClose);
+    arm();
+  });
+}
