@@ -1,0 +1,151 @@
+/**
+ * The bounds every canonical document is held to before anything else looks at it: how deep it
+ * nests, how long its arrays are, whether its whole numbers are exact. One iterative, breadth-first
+ * walk checks them, so no input, however deep, can overflow the stack (a recursive walk failed from
+ * about 1,650 levels). The walk also collects every {amount, currency} object for the money checks.
+ */
+
+/** How far from now the dates a document describes may lie (docs/canonical-model.md, "Business rules"). */
+export interface DateWindow {
+  /** Days before now a document's date may lie. */
+  pastDays: number;
+  /** Days after now a document's date may lie (clock drift, time zones). */
+  futureDays: number;
+}
+
+export interface ValidationBounds {
+  /** Deepest nesting of objects and arrays; the document itself is level 1. */
+  maxDepth: number;
+  /** Most items in any array of a document (lines, taxes, tenders, …). */
+  maxLines: number;
+  /** Most lines in a settlement or journal entry: statements that sum up many transactions. */
+  maxStatementLines: number;
+  /** Most units on one line (sale, order, return, shipment), as an absolute value. */
+  maxQuantity: number;
+  /** The window the clock check uses when one is asked for (see ValidationOptions.dateWindow). */
+  dateWindow: DateWindow;
+}
+
+/**
+ * The defaults. A real document nests about 6 levels; a till sale has a few dozen lines, a large
+ * web order a few hundred; a two-week marketplace settlement can have tens of thousands of rows.
+ * 30 days back covers a store offline for a week or two and a rejected sale corrected and sent
+ * again before the month is closed; 1 day ahead covers a till clock running fast and a business
+ * date in a time zone ahead of UTC.
+ */
+export const DEFAULT_BOUNDS: Readonly<ValidationBounds> = Object.freeze({
+  maxDepth: 32,
+  maxLines: 1_000,
+  maxStatementLines: 100_000,
+  maxQuantity: 10_000,
+  dateWindow: Object.freeze({ pastDays: 30, futureDays: 1 }),
+});
+
+export const DEFAULT_DATE_WINDOW: Readonly<DateWindow> = DEFAULT_BOUNDS.dateWindow;
+
+/** Document types whose top-level `lines` are statement lines (maxStatementLines). */
+const STATEMENTS = new Set(['settlement', 'journal-entry']);
+
+export interface MoneyAt {
+  path: string;
+  amount: unknown;
+  currency: unknown;
+}
+
+export interface WalkResult {
+  /** Depth, array-length and exact-integer problems, in words. Non-empty: stop, run nothing else. */
+  problems: string[];
+  /** Every {amount, currency} object, with its readable path. */
+  money: MoneyAt[];
+}
+
+// One set of work arrays reused by every call (validation is synchronous and runs per till sale):
+// the walk allocates nothing that grows with the number of calls, and releases the document after.
+const nodes: unknown[] = [];
+const parents: number[] = [];
+const keys: Array<string | number> = [];
+const depths: number[] = [];
+
+function pathOf(index: number): string {
+  const segments: Array<string | number> = [];
+  for (let i = index; i > 0; i = parents[i]) segments.push(keys[i]);
+  let out = '';
+  for (let s = segments.length - 1; s >= 0; s--) {
+    const seg = segments[s];
+    out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  }
+  return out;
+}
+
+const MAX_PATH_TEXT = 120;
+
+function shortPath(index: number): string {
+  const p = pathOf(index);
+  return p.length > MAX_PATH_TEXT ? `${p.slice(0, MAX_PATH_TEXT)}…` : p;
+}
+
+/**
+ * Walks `doc` breadth first with an explicit queue. Stops at the first value deeper than
+ * maxDepth, and never enters an array longer than its limit, so the work is bounded by the size
+ * of the input and the stack use is constant.
+ */
+export function walkDocument(type: string, doc: object, bounds: Pick<ValidationBounds, 'maxDepth' | 'maxLines' | 'maxStatementLines'>): WalkResult {
+  const problems: string[] = [];
+  const money: MoneyAt[] = [];
+  nodes.push(doc);
+  parents.push(-1);
+  keys.push('');
+  depths.push(1);
+  try {
+    for (let i = 0; i < nodes.length; i++) {
+      const value = nodes[i];
+      const depth = depths[i];
+      if (typeof value === 'number') {
+        if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+          problems.push(`${pathOf(i) || 'payload'} ${value} is beyond the exact integer range (±${Number.MAX_SAFE_INTEGER})`);
+        }
+        continue;
+      }
+      if (value === null || typeof value !== 'object') continue;
+      if (depth > bounds.maxDepth) {
+        return { problems: [`payload is nested more than ${bounds.maxDepth} levels deep (at ${shortPath(i)})`], money: [] };
+      }
+      if (Array.isArray(value)) {
+        const statementLines = i !== 0 && parents[i] === 0 && keys[i] === 'lines' && STATEMENTS.has(type);
+        const limit = statementLines ? bounds.maxStatementLines : bounds.maxLines;
+        if (value.length > limit) {
+          problems.push(`${pathOf(i) || 'payload'} has ${value.length} items, more than the limit of ${limit}`);
+          continue;
+        }
+        for (let k = 0; k < value.length; k++) {
+          nodes.push(value[k]);
+          parents.push(i);
+          keys.push(k);
+          depths.push(depth + 1);
+        }
+        continue;
+      }
+      const obj = value as Record<string, unknown>;
+      const names = Object.keys(obj);
+      if (names.length > bounds.maxLines) {
+        problems.push(`${pathOf(i) || 'payload'} has ${names.length} properties, more than the limit of ${bounds.maxLines}`);
+        continue;
+      }
+      if (Object.prototype.hasOwnProperty.call(obj, 'amount') && Object.prototype.hasOwnProperty.call(obj, 'currency')) {
+        money.push({ path: pathOf(i), amount: obj.amount, currency: obj.currency });
+      }
+      for (const name of names) {
+        nodes.push(obj[name]);
+        parents.push(i);
+        keys.push(name);
+        depths.push(depth + 1);
+      }
+    }
+    return { problems, money };
+  } finally {
+    nodes.length = 0;
+    parents.length = 0;
+    keys.length = 0;
+    depths.length = 0;
+  }
+}
