@@ -43,6 +43,12 @@ export const DEFAULT_BOUNDS: Readonly<ValidationBounds> = Object.freeze({
 
 export const DEFAULT_DATE_WINDOW: Readonly<DateWindow> = DEFAULT_BOUNDS.dateWindow;
 
+/**
+ * Most properties of any one object. Canonical objects have a few dozen at most; only
+ * `attributes` is free-form, and a thousand extension values is already far beyond any use.
+ */
+export const MAX_PROPERTIES = 1_000;
+
 /** Document types whose top-level `lines` are statement lines (maxStatementLines). */
 const STATEMENTS = new Set(['settlement', 'journal-entry']);
 
@@ -127,8 +133,8 @@ export function walkDocument(type: string, doc: object, bounds: Pick<ValidationB
       }
       const obj = value as Record<string, unknown>;
       const names = Object.keys(obj);
-      if (names.length > bounds.maxLines) {
-        problems.push(`${pathOf(i) || 'payload'} has ${names.length} properties, more than the limit of ${bounds.maxLines}`);
+      if (names.length > MAX_PROPERTIES) {
+        problems.push(`${pathOf(i) || 'payload'} has ${names.length} properties, more than the limit of ${MAX_PROPERTIES}`);
         continue;
       }
       if (Object.prototype.hasOwnProperty.call(obj, 'amount') && Object.prototype.hasOwnProperty.call(obj, 'currency')) {
