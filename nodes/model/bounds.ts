@@ -52,28 +52,23 @@ export const MAX_PROPERTIES = 1_000;
 /** Document types whose top-level `lines` are statement lines (maxStatementLines). */
 const STATEMENTS = new Set(['settlement', 'journal-entry']);
 
-export interface MoneyAt {
-  path: string;
-  amount: unknown;
-  currency: unknown;
-}
-
 export interface WalkResult {
-  /** Depth, array-length and exact-integer problems, in words. Non-empty: stop, run nothing else. */
+  /** Depth, list-length and exact-integer problems, in words. Non-empty: stop, run nothing else. */
   problems: string[];
-  /** Every {amount, currency} object, with its readable path. */
-  money: MoneyAt[];
+  /** Money in an unknown currency, or in another currency than the document's. */
+  moneyProblems: string[];
 }
 
 // One set of work arrays reused by every call (validation is synchronous and runs per till sale):
 // the walk allocates nothing that grows with the number of calls, and releases the document after.
-const nodes: unknown[] = [];
+// Only objects and arrays are queued; index 0 is the document itself.
+const nodes: object[] = [];
 const parents: number[] = [];
 const keys: Array<string | number> = [];
 const depths: number[] = [];
 
-function pathOf(index: number): string {
-  const segments: Array<string | number> = [];
+function pathOf(index: number, last?: string | number): string {
+  const segments: Array<string | number> = last === undefined ? [] : [last];
   for (let i = index; i > 0; i = parents[i]) segments.push(keys[i]);
   let out = '';
   for (let s = segments.length - 1; s >= 0; s--) {
@@ -85,49 +80,55 @@ function pathOf(index: number): string {
 
 const MAX_PATH_TEXT = 120;
 
-function shortPath(index: number): string {
-  const p = pathOf(index);
-  return p.length > MAX_PATH_TEXT ? `${p.slice(0, MAX_PATH_TEXT)}…` : p;
-}
+const shorten = (p: string) => (p.length > MAX_PATH_TEXT ? `${p.slice(0, MAX_PATH_TEXT)}…` : p);
 
 /**
- * Walks `doc` breadth first with an explicit queue. Stops at the first value deeper than
- * maxDepth, and never enters an array longer than its limit, so the work is bounded by the size
- * of the input and the stack use is constant.
+ * Walks `doc` breadth first with an explicit queue. Stops at the first container deeper than
+ * maxDepth and never enters a list longer than its limit, so the work is bounded by the size of
+ * the input and the stack use is constant. `isKnownCurrency` judges each {amount, currency}.
  */
-export function walkDocument(type: string, doc: object, bounds: Pick<ValidationBounds, 'maxDepth' | 'maxLines' | 'maxStatementLines'>): WalkResult {
+export function walkDocument(
+  type: string,
+  doc: object,
+  bounds: Pick<ValidationBounds, 'maxDepth' | 'maxLines' | 'maxStatementLines'>,
+  isKnownCurrency: (code: string) => boolean,
+): WalkResult {
   const problems: string[] = [];
-  const money: MoneyAt[] = [];
+  const moneyProblems: string[] = [];
+  const docCurrency = (doc as { currency?: unknown }).currency;
   nodes.push(doc);
   parents.push(-1);
   keys.push('');
   depths.push(1);
+  const visit = (parent: number, key: string | number, child: unknown): string | undefined => {
+    if (typeof child === 'number') {
+      if (Number.isInteger(child) && !Number.isSafeInteger(child)) {
+        problems.push(`${pathOf(parent, key)} ${child} is beyond the exact integer range (±${Number.MAX_SAFE_INTEGER})`);
+      }
+      return undefined;
+    }
+    if (child === null || typeof child !== 'object') return undefined;
+    const depth = depths[parent] + 1;
+    if (depth > bounds.maxDepth) return `payload is nested more than ${bounds.maxDepth} levels deep (at ${shorten(pathOf(parent, key))})`;
+    nodes.push(child);
+    parents.push(parent);
+    keys.push(key);
+    depths.push(depth);
+    return undefined;
+  };
   try {
     for (let i = 0; i < nodes.length; i++) {
       const value = nodes[i];
-      const depth = depths[i];
-      if (typeof value === 'number') {
-        if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
-          problems.push(`${pathOf(i) || 'payload'} ${value} is beyond the exact integer range (±${Number.MAX_SAFE_INTEGER})`);
-        }
-        continue;
-      }
-      if (value === null || typeof value !== 'object') continue;
-      if (depth > bounds.maxDepth) {
-        return { problems: [`payload is nested more than ${bounds.maxDepth} levels deep (at ${shortPath(i)})`], money: [] };
-      }
       if (Array.isArray(value)) {
-        const statementLines = i !== 0 && parents[i] === 0 && keys[i] === 'lines' && STATEMENTS.has(type);
+        const statementLines = parents[i] === 0 && keys[i] === 'lines' && STATEMENTS.has(type);
         const limit = statementLines ? bounds.maxStatementLines : bounds.maxLines;
         if (value.length > limit) {
-          problems.push(`${pathOf(i) || 'payload'} has ${value.length} items, more than the limit of ${limit}`);
+          problems.push(`${pathOf(i)} has ${value.length} items, more than the limit of ${limit}`);
           continue;
         }
         for (let k = 0; k < value.length; k++) {
-          nodes.push(value[k]);
-          parents.push(i);
-          keys.push(k);
-          depths.push(depth + 1);
+          const tooDeep = visit(i, k, value[k]);
+          if (tooDeep) return { problems: [tooDeep], moneyProblems: [] };
         }
         continue;
       }
@@ -138,16 +139,19 @@ export function walkDocument(type: string, doc: object, bounds: Pick<ValidationB
         continue;
       }
       if (Object.prototype.hasOwnProperty.call(obj, 'amount') && Object.prototype.hasOwnProperty.call(obj, 'currency')) {
-        money.push({ path: pathOf(i), amount: obj.amount, currency: obj.currency });
+        const currency = obj.currency;
+        if (typeof currency === 'string' && /^[A-Z]{3}$/.test(currency) && !isKnownCurrency(currency)) {
+          moneyProblems.push(`${pathOf(i)}.currency '${currency}' is not a known ISO 4217 currency`);
+        } else if (typeof docCurrency === 'string' && typeof currency === 'string' && currency !== docCurrency) {
+          moneyProblems.push(`${pathOf(i)} is in ${currency} but the document is in ${docCurrency}`);
+        }
       }
       for (const name of names) {
-        nodes.push(obj[name]);
-        parents.push(i);
-        keys.push(name);
-        depths.push(depth + 1);
+        const tooDeep = visit(i, name, obj[name]);
+        if (tooDeep) return { problems: [tooDeep], moneyProblems: [] };
       }
     }
-    return { problems, money };
+    return { problems, moneyProblems };
   } finally {
     nodes.length = 0;
     parents.length = 0;

@@ -14,7 +14,7 @@ import path from 'node:path';
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { isKnownCurrency } from './currencies';
-import { DEFAULT_BOUNDS, DateWindow, MoneyAt, walkDocument } from './bounds';
+import { DEFAULT_BOUNDS, DateWindow, walkDocument } from './bounds';
 import { businessRuleViolations, RuleViolation } from './business-rules';
 
 export { DEFAULT_BOUNDS, DEFAULT_DATE_WINDOW } from './bounds';
@@ -128,11 +128,15 @@ function preliminaryProblems(type: DocumentType, doc: unknown, options: Validati
     maxDepth: options.maxDepth ?? DEFAULT_BOUNDS.maxDepth,
     maxLines: options.maxLines ?? DEFAULT_BOUNDS.maxLines,
     maxStatementLines: options.maxStatementLines ?? DEFAULT_BOUNDS.maxStatementLines,
-  });
+  }, isKnownCurrency);
   if (walk.problems.length) return walk.problems;
   const fn = schemaValidator(DOCUMENT_TYPES[type].schema);
   const errors = fn(doc) ? [] : dedupeMessages((fn.errors ?? []).map(describeError));
-  errors.push(...moneyErrors(doc as Record<string, unknown>, walk.money));
+  const docCurrency = (doc as { currency?: unknown }).currency;
+  if (typeof docCurrency === 'string' && !isKnownCurrency(docCurrency) && /^[A-Z]{3}$/.test(docCurrency)) {
+    errors.push(`currency '${docCurrency}' is not a known ISO 4217 currency`);
+  }
+  errors.push(...walk.moneyProblems);
   return errors;
 }
 
@@ -220,23 +224,6 @@ function article(type: string): string {
 function dedupeMessages(messages: string[]): string[] {
   // oneOf/anyOf repeat the branch errors they summarise; keep each sentence once.
   return [...new Set(messages)];
-}
-
-/** Money a schema cannot judge: a known ISO 4217 currency, the document's one currency, an exact amount. */
-function moneyErrors(doc: Record<string, unknown>, money: readonly MoneyAt[]): string[] {
-  const errors: string[] = [];
-  const docCurrency = doc.currency;
-  if (typeof docCurrency === 'string' && !isKnownCurrency(docCurrency) && /^[A-Z]{3}$/.test(docCurrency)) {
-    errors.push(`currency '${docCurrency}' is not a known ISO 4217 currency`);
-  }
-  for (const m of money) {
-    if (typeof m.currency === 'string' && /^[A-Z]{3}$/.test(m.currency) && !isKnownCurrency(m.currency)) {
-      errors.push(`${m.path}.currency '${m.currency}' is not a known ISO 4217 currency`);
-    } else if (typeof docCurrency === 'string' && typeof m.currency === 'string' && m.currency !== docCurrency) {
-      errors.push(`${m.path} is in ${m.currency} but the document is in ${docCurrency}`);
-    }
-  }
-  return errors;
 }
 
 /**
