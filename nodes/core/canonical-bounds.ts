@@ -18,18 +18,27 @@ export interface BoundsConfig {
 /** Types whose lines are a statement's (a settlement's rows, a journal's postings). */
 const STATEMENTS: ReadonlySet<DocumentType> = new Set<DocumentType>(['settlement', 'journal-entry']);
 
-/** A whole number ≥ min from a dialog field; undefined when the field is empty. */
-function wholeNumber(label: string, value: unknown, min: number): number | undefined {
+/**
+ * Deepest nesting the node may be set to accept: accepted documents travel on through Node-RED,
+ * whose message cloning recurses and fails a few thousand levels down.
+ */
+export const MAX_DEPTH_SETTING = 256;
+
+/** A whole number from a dialog field, within [min, max]; undefined when the field is empty. */
+function wholeNumber(label: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
   const n = typeof value === 'number' ? value : Number(String(value).trim());
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${label} must be a whole number of ${min} or more, got '${String(value)}'`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
+    throw new Error(`${label} must be a whole number ${range}, got '${String(value)}'`);
+  }
   return n;
 }
 
 /** The options the node validates with; throws a sentence naming the field when one is wrong. */
 export function boundsFromConfig(docType: DocumentType, def: BoundsConfig): ValidationOptions {
   const options: ValidationOptions = {};
-  const depth = wholeNumber('Max depth', def.maxDepth, 1);
+  const depth = wholeNumber('Max depth', def.maxDepth, 1, MAX_DEPTH_SETTING);
   if (depth !== undefined) options.maxDepth = depth;
   const lines = wholeNumber('Max lines', def.maxLines, 1);
   if (lines !== undefined) {

@@ -8,7 +8,8 @@
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
 import { bindStore, onInput, StatusBoard, StoreBinding } from './node-kit';
-import { isDocumentType, validateDocument, DocumentType, ValidationOptions } from '../model/validate';
+import { DEFAULT_BOUNDS, isDocumentType, validateDocument, DocumentType, ValidationOptions } from '../model/validate';
+import { jsonText, nestedDeeperThan } from '../model/bounds';
 import { ensureEnvelope, ENVELOPE_PROPERTY } from '../model/envelope';
 import { boundsFromConfig, BoundsConfig } from './canonical-bounds';
 import { toMinor } from '../model/money';
@@ -73,6 +74,9 @@ export = function register(RED: NodeRED) {
     async function reject(msg: NodeMessage, send: SendFn, problems: string[], what: string): Promise<void> {
       counts.invalid++;
       show();
+      // A payload refused for its nesting leaves as its JSON text: no later node (a clone for a
+      // second wire, the dead-letter store's serialisation) then has to walk it recursively.
+      if (nestedDeeperThan(msg.payload, options.maxDepth ?? DEFAULT_BOUNDS.maxDepth)) msg.payload = jsonText(msg.payload);
       msg.validationErrors = problems;
       msg.error = {
         message: `${what}: ${problems.join('; ')}`,

@@ -159,3 +159,85 @@ export function walkDocument(
     depths.length = 0;
   }
 }
+
+/** True when `value` nests objects or arrays more than `maxDepth` levels deep (checked without recursion). */
+export function nestedDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
+  while (stack.length) {
+    const { value: v, depth } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > maxDepth) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
+/**
+ * JSON text of any value, however deep, written without recursion (JSON.stringify, and Node-RED's
+ * message cloning, overflow the stack a few thousand levels down). Follows JSON.stringify: toJSON
+ * is honoured, undefined and functions are left out of objects and become null in arrays; a value
+ * that contains itself is written as "[circular]".
+ */
+export function jsonText(value: unknown): string {
+  const out: string[] = [];
+  interface Frame {
+    container: object;
+    keys?: string[];
+    next: number;
+    wrote: boolean;
+  }
+  const stack: Frame[] = [];
+  const open = new Set<object>();
+  const skipped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+  const write = (v: unknown) => {
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+      if (open.has(v)) {
+        out.push('"[circular]"');
+        return;
+      }
+      open.add(v);
+      if (Array.isArray(v)) {
+        out.push('[');
+        stack.push({ container: v, next: 0, wrote: false });
+      } else {
+        out.push('{');
+        stack.push({ container: v, keys: Object.keys(v), next: 0, wrote: false });
+      }
+      return;
+    }
+    const text = typeof v === 'bigint' ? JSON.stringify(v.toString()) : JSON.stringify(v);
+    out.push(text === undefined ? 'null' : text);
+  };
+  write(value);
+  while (stack.length) {
+    const f = stack[stack.length - 1];
+    if (!f.keys) {
+      const items = f.container as unknown[];
+      if (f.next >= items.length) {
+        out.push(']');
+        open.delete(f.container);
+        stack.pop();
+        continue;
+      }
+      if (f.next > 0) out.push(',');
+      write(items[f.next++]);
+      continue;
+    }
+    const obj = f.container as Record<string, unknown>;
+    while (f.next < f.keys.length && skipped(obj[f.keys[f.next]])) f.next++;
+    if (f.next >= f.keys.length) {
+      out.push('}');
+      open.delete(f.container);
+      stack.pop();
+      continue;
+    }
+    if (f.wrote) out.push(',');
+    f.wrote = true;
+    const key = f.keys[f.next++];
+    out.push(JSON.stringify(key), ':');
+    write(obj[key]);
+  }
+  return out.join('');
+}

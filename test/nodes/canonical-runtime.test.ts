@@ -52,6 +52,12 @@ const flows = [
     wires: [['res']],
   },
   { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
+  // The same check in dead-letter mode: the request is answered 202 at once, the document then
+  // validated and, when invalid, stored in the dead-letter store.
+  { id: 'st1', type: 'tillwire-store', name: 'dead letters', backend: 'memory' },
+  { id: 'in2', type: 'http in', z: 'tab', url: '/dead-letter/sale', method: 'post', wires: [['accept']] },
+  { id: 'accept', type: 'function', z: 'tab', func: 'msg.res._res.status(202).send("accepted");\ndelete msg.res;\ndelete msg.req;\nreturn msg;', outputs: 1, wires: [['canon2']] },
+  { id: 'canon2', type: 'tillwire-canonical', z: 'tab', name: 'sale to dead letters', docType: 'sale', invalid: 'dead-letter', store: 'st1', outputs: 1, wires: [[]] },
 ];
 
 let red: RunningNodeRed;
@@ -65,8 +71,8 @@ afterAll(async () => {
 });
 
 /** POSTs JSON text; an answer must come within 10 s or the test fails with what happened. */
-async function post(body: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${red.url}/validate/sale`, {
+async function post(body: string, route = '/validate/sale'): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${red.url}${route}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
@@ -107,5 +113,23 @@ describe('tillwire-canonical in a real Node-RED', () => {
     expect(date).toMatch(/businessDate 1994-03-14 is more than 30 days before now/);
     expect(qty).toContain('lines[1].quantity 5000000 is beyond the limit of 10000 units per line');
     expect(await post(JSON.stringify(saleNow('RT-good')))).toEqual({ status: 200, body: 'RT-good' });
+  });
+
+  it('stores a sale nested 5,000 levels deep in the dead-letter store as its JSON text, and stays up', async () => {
+    const deadLetters = async () => (await (await fetch(`${red.url}/tillwire/dead-letters?store=st1`)).json()) as { total: number; entries: any[] };
+    const text = JSON.stringify({ ...saleNow('RT-dl-deep'), attributes: 'DEEP' }).replace('"DEEP"', nestedText(5_000));
+    expect((await post(text, '/dead-letter/sale')).status).toBe(202);
+    const deadline = Date.now() + 10_000;
+    let stored = await deadLetters();
+    while (stored.total < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      stored = await deadLetters();
+    }
+    expect(stored).toMatchObject({ total: 1 });
+    const [entry] = stored.entries;
+    expect(entry.error.message).toMatch(/^sale failed validation: payload is nested more than 32 levels deep/);
+    expect(typeof entry.message.payload).toBe('string');
+    expect(JSON.parse(entry.message.payload).saleId).toBe('RT-dl-deep');
+    expect(await post(JSON.stringify(saleNow('RT-after-dl')))).toEqual({ status: 200, body: 'RT-after-dl' });
   });
 });

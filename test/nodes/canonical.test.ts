@@ -138,6 +138,17 @@ describe('tillwire-canonical', () => {
     expect(passed.map((m) => m.payload.occurredAt)).toEqual([now.toISOString(), '2025-03-14T17:42:10Z']);
   });
 
+  it('a payload refused for its nesting leaves on output 2 as its JSON text', async () => {
+    await helper.load(nodes, flow({ docType: 'order' }));
+    const bad = collect(helper.getNode('bad'), 1);
+    const depth = 3_000;
+    const text = '{"kind":"order","attributes":' + '{"a":'.repeat(depth) + '1' + '}'.repeat(depth) + '}';
+    helper.getNode('c1').receive({ payload: JSON.parse(text) });
+    const [msg] = await bad;
+    expect(msg.validationErrors).toEqual([expect.stringMatching(/^payload is nested more than 32 levels deep/)]);
+    expect(msg.payload).toBe(text);
+  });
+
   it('a bound that is not a whole number turns the badge red and sends every message to Catch', async () => {
     const f = [
       ...flow({ docType: 'order', maxQuantity: 'lots' }),

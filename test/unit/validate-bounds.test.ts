@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_BOUNDS, DOCUMENT_TYPES, DocumentType, validateDocument } from '../../nodes/model/validate';
-import { MAX_PROPERTIES } from '../../nodes/model/bounds';
+import { MAX_PROPERTIES, jsonText, nestedDeeperThan } from '../../nodes/model/bounds';
 
 const TYPES = Object.keys(DOCUMENT_TYPES) as DocumentType[];
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/canonical', name), 'utf8'));
@@ -45,10 +45,14 @@ describe('validation never recurses without a bound and never throws', () => {
       fc.property(fc.integer({ min: 1, max: 100_000 }), fc.boolean(), fc.constantFrom(...places), (depth, arrays, place) => {
         const sale = fixture('sale.json');
         sale[place] = nested(depth, arrays);
-        const errors = expectRejected('sale', sale);
-        // The document is level 1 and `place` level 2, so the innermost value sits at depth + 2.
-        if (depth + 1 > DEFAULT_BOUNDS.maxDepth) expect(errors).toEqual([expect.stringMatching(/nested more than 32 levels deep/)]);
-        else expect(errors.join(' ')).not.toMatch(/nested more than/);
+        // The document is level 1, so the deepest container sits at level depth + 1.
+        if (depth + 1 > DEFAULT_BOUNDS.maxDepth) {
+          expect(expectRejected('sale', sale)).toEqual([expect.stringMatching(/nested more than 32 levels deep/)]);
+        } else {
+          let errors: string[] = [];
+          expect(() => (errors = validateDocument('sale', sale).errors)).not.toThrow();
+          expect(errors.join(' ')).not.toMatch(/nested more than|could not be validated/);
+        }
       }),
       { numRuns: 60 },
     );
@@ -133,5 +137,25 @@ describe('size bounds are checked before the schema', () => {
     sale.lines[1].lineTotal.amount = -10_001 * 24_500;
     expect(validateDocument('sale', sale).errors).toContain('lines[1].quantity -10001 is beyond the limit of 10000 units per line');
     expect(validateDocument('sale', sale, { maxQuantity: 20_000 }).errors).not.toContain('lines[1].quantity -10001 is beyond the limit of 10000 units per line');
+  });
+});
+
+describe('a payload too deep to pass on is written as JSON text, without recursion', () => {
+  it('property: jsonText writes what JSON.stringify writes', () => {
+    fc.assert(fc.property(fc.jsonValue(), (v) => expect(jsonText(v)).toBe(JSON.stringify(v))), { numRuns: 500 });
+    const odd = { a: undefined, f: () => 1, list: [undefined, () => 1, 2], when: new Date(0), n: null };
+    expect(jsonText(odd)).toBe(JSON.stringify(odd));
+  });
+
+  it('a value 100,000 levels deep is measured and written without overflowing the stack', () => {
+    const deep = nested(100_000, false);
+    expect(nestedDeeperThan(deep, 32)).toBe(true);
+    expect(nestedDeeperThan(nested(31, true), 32)).toBe(false);
+    const text = jsonText(deep);
+    expect(text.length).toBe('{"a":'.length * 100_000 + '"bottom"'.length + 100_000);
+    expect(text.startsWith('{"a":{"a":')).toBe(true);
+    const loop: any = { a: 1 };
+    loop.self = loop;
+    expect(jsonText(loop)).toBe('{"a":1,"self":"[circular]"}');
   });
 });
