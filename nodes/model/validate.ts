@@ -106,9 +106,12 @@ export function validateDocument(type: DocumentType, doc: unknown, options: Vali
 
 /** Every business rule the document breaks, with its rule name (empty when schema or money fail first). */
 export function ruleViolations(type: DocumentType, doc: unknown, options: ValidationOptions = {}): RuleViolation[] {
-  const problems = preliminaryProblems(type, doc, options);
-  if (problems.length) return [];
-  return businessRuleViolations(type, doc as Record<string, unknown>, ruleContext(options));
+  try {
+    if (preliminaryProblems(type, doc, options).length) return [];
+    return businessRuleViolations(type, doc as Record<string, unknown>, ruleContext(options));
+  } catch (err) {
+    return [{ rule: 'internal', message: `the ${type} could not be validated: ${describeThrown(err)}` }];
+  }
 }
 
 function documentProblems(type: DocumentType, doc: unknown, options: ValidationOptions): string[] {
