@@ -6,7 +6,8 @@
  *   price is ItemPrice ÷ quantity. When that does not divide exactly in minor units, the item
  *   becomes two canonical lines (`<OrderItemId>` and `<OrderItemId>-r`) whose unit prices differ
  *   by one minor unit, so every canonical identity still holds and nothing is rounded away.
- * - `PromotionDiscount` is a line discount; each line's tax is ItemTax − PromotionDiscountTax.
+ * - `PromotionDiscount` is a line discount (shared by the two lines of a split item in proportion
+ *   to their price); each item's tax is ItemTax − PromotionDiscountTax, on its first line.
  * - Shipping: one charge per item that has one, ShippingPrice − ShippingDiscount, taxed
  *   ShippingTax − ShippingDiscountTax, with the discount shown on the charge.
  * - Amazon gives no tax rates; the TaxLine rate is the effective rate (tax ÷ taxable base, four
@@ -124,21 +125,27 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
             { lineId: it.OrderItemId, quantity: qty - rest, unit },
             { lineId: `${it.OrderItemId}-r`, quantity: rest, unit: unit + 1 },
           ];
+    // The promotion is shared between the parts in proportion to their price (the first part's
+    // share rounded up, so neither share exceeds its part and no line total goes below zero);
+    // the tax stays whole on the first part.
+    const firstGross = parts[0].quantity * parts[0].unit;
+    const firstPromo = parts.length === 1 ? promo : Number((BigInt(promo) * BigInt(firstGross) + BigInt(linePrice) - 1n) / BigInt(linePrice));
     parts.forEach((p, i) => {
-      const first = i === 0; // the discount and the tax stay whole, on the first part
+      const first = i === 0;
       const gross = p.quantity * p.unit;
+      const partPromo = first ? firstPromo : promo - firstPromo;
       const line: Order['lines'][number] = {
         lineId: p.lineId,
         sku,
         quantity: p.quantity,
         unitPrice: money(p.unit),
-        lineTotal: money(gross - (first ? promo : 0)),
+        lineTotal: money(gross - partPromo),
         channelLineId: it.OrderItemId,
         attributes: { asin: String(it.ASIN), sellerSku: String(sellerSku), amazonItemPrice: it.ItemPrice.Amount },
       };
       if (typeof it.Title === 'string' && it.Title) line.title = it.Title;
-      if (first && promo) {
-        line.discounts = [{ kind: 'promotion', amount: money(promo), ...(it.PromotionIds?.length ? { code: it.PromotionIds.join(',') } : {}) }];
+      if (partPromo) {
+        line.discounts = [{ kind: 'promotion', amount: money(partPromo), ...(it.PromotionIds?.length ? { code: it.PromotionIds.join(',') } : {}) }];
       }
       if (first && tax) {
         const base = taxesIncluded ? linePrice - promo - tax : linePrice - promo;

@@ -1,18 +1,21 @@
 /**
  * `tillwire-canonical`: optionally maps a channel payload to a canonical document with a JSONata
  * expression (Node-RED's own expression engine, with `$minor(value, currency)` for exact money),
- * then validates it against the chosen canonical schema. Valid documents leave on output 1 with the
- * envelope completed; invalid ones leave on output 2 (or go straight to the dead-letter store) with
- * every problem in words: "lines[2].quantity must be > 0".
+ * then validates it against the chosen canonical schema and the model's business rules, within the
+ * node's bounds (nesting depth, lines, quantity, dates around now: canonical-bounds.ts). Valid
+ * documents leave on output 1 with the envelope completed; invalid ones leave on output 2 (or go
+ * straight to the dead-letter store) with every problem in words: "lines[2].quantity must be > 0".
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
 import { bindStore, onInput, StatusBoard, StoreBinding } from './node-kit';
-import { isDocumentType, validateDocument, DocumentType } from '../model/validate';
-import { ensureEnvelope } from '../model/envelope';
+import { DEFAULT_BOUNDS, isDocumentType, validateDocument, DocumentType, ValidationOptions } from '../model/validate';
+import { jsonText, nestedDeeperThan } from '../model/bounds';
+import { ensureEnvelope, ENVELOPE_PROPERTY } from '../model/envelope';
+import { boundsFromConfig, BoundsConfig } from './canonical-bounds';
 import { toMinor } from '../model/money';
 import { recordFailure } from '../runtime/dead-letter';
 
-interface CanonicalDef extends NodeDef {
+interface CanonicalDef extends NodeDef, BoundsConfig {
   docType: string;
   mapping?: string;
   system?: string;
@@ -32,6 +35,19 @@ export = function register(RED: NodeRED) {
     const counts = { valid: 0, invalid: 0 };
     const show = () => board.set({ fill: counts.invalid ? 'yellow' : 'green', shape: 'dot', text: `valid ${counts.valid}, invalid ${counts.invalid}` });
 
+    let options: ValidationOptions = {};
+    let boundsError: string | undefined;
+    if (docType) {
+      try {
+        options = boundsFromConfig(docType, def);
+      } catch (err) {
+        boundsError = (err as Error).message;
+      }
+    }
+    // A message replayed from the dead-letter store was sent back by a person: its age is no reason
+    // to refuse it again (every other rule still holds).
+    const replayOptions: ValidationOptions = { ...options, dateWindow: null };
+
     let mapping: any;
     let mappingError: string | undefined;
     if (def.mapping?.trim()) {
@@ -45,6 +61,7 @@ export = function register(RED: NodeRED) {
     }
     if (!docType) board.set({ fill: 'red', shape: 'ring', text: `unknown document type '${def.docType}'` });
     else if (mappingError) board.set({ fill: 'red', shape: 'ring', text: 'invalid mapping' });
+    else if (boundsError) board.set({ fill: 'red', shape: 'ring', text: 'invalid bounds' });
     else board.set({ fill: 'grey', shape: 'ring', text: docType });
 
     function map(msg: NodeMessage): Promise<unknown> {
@@ -57,6 +74,9 @@ export = function register(RED: NodeRED) {
     async function reject(msg: NodeMessage, send: SendFn, problems: string[], what: string): Promise<void> {
       counts.invalid++;
       show();
+      // A payload refused for its nesting leaves as its JSON text: no later node (a clone for a
+      // second wire, the dead-letter store's serialisation) then has to walk it recursively.
+      if (nestedDeeperThan(msg.payload, options.maxDepth ?? DEFAULT_BOUNDS.maxDepth)) msg.payload = jsonText(msg.payload);
       msg.validationErrors = problems;
       msg.error = {
         message: `${what}: ${problems.join('; ')}`,
@@ -79,6 +99,7 @@ export = function register(RED: NodeRED) {
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       if (!docType) throw new Error(`canonical: unknown document type '${def.docType}'`);
       if (mappingError) throw new Error(`canonical: ${mappingError}`);
+      if (boundsError) throw new Error(`canonical: ${boundsError}`);
       let doc: unknown;
       try {
         doc = await map(msg);
@@ -86,7 +107,8 @@ export = function register(RED: NodeRED) {
         const e = err as Error & { position?: number };
         return reject(msg, send, [e.message + (e.position ? ` (at character ${e.position})` : '')], `${docType} mapping failed`);
       }
-      const result = validateDocument(docType, doc);
+      const replayed = typeof msg[ENVELOPE_PROPERTY]?.deadLetterId === 'string';
+      const result = validateDocument(docType, doc, replayed ? replayOptions : options);
       if (!result.valid) return reject(msg, send, result.errors, `${docType} failed validation`);
       msg.payload = doc;
       ensureEnvelope(msg, doc as Record<string, unknown>, def.system?.trim() || 'unknown');

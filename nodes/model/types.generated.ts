@@ -322,7 +322,7 @@ export interface InventoryPosition {
   attributes?: Attributes;
 }
 /**
- * A double-entry journal to post to a ledger. Each line carries either a debit or a credit, never both. Balance (sum of debits = sum of credits) is checked in code, not by this schema.
+ * A double-entry journal to post to a ledger. Each line carries either a debit or a credit, never both. Balance (sum of debits = sum of credits, to the minor unit) is checked by the validator, not by this schema (docs/canonical-model.md, "Business rules").
  */
 export interface JournalEntry {
   /**
@@ -377,7 +377,7 @@ export interface Tracking {
   [k: string]: string | undefined;
 }
 /**
- * A customer order from a sales channel (web shop, marketplace). Totals: subtotal = sum of quantity x unitPrice over lines; discountTotal = line discounts + order-level discounts; shippingTotal = sum of shipping[].amount; taxTotal = every tax line (lines, shipping, order); grandTotal = subtotal - discountTotal + shippingTotal + (taxesIncluded ? 0 : taxTotal). JSON Schema cannot express these sums; they are not checked by this schema.
+ * A customer order from a sales channel (web shop, marketplace). Totals: subtotal = sum of quantity x unitPrice over lines; discountTotal = line discounts + order-level discounts; shippingTotal = sum of shipping[].amount; taxTotal = every tax line (lines, shipping, order); grandTotal = subtotal - discountTotal + shippingTotal + (taxesIncluded ? 0 : taxTotal). JSON Schema cannot express these sums; the validator checks them exactly, to the minor unit (docs/canonical-model.md, "Business rules").
  */
 export interface Order {
   /**
@@ -737,7 +737,7 @@ export interface ReturnTotals {
   refundTotal: NonNegativeMoney;
 }
 /**
- * A completed point-of-sale transaction from one till. Returned items are lines with a negative quantity; line amounts are signed like their quantity. Totals: subtotal = sum of quantity x unitPrice; discountTotal = sum of line discounts; taxTotal = sum of line taxes; grandTotal = subtotal - discountTotal + (taxesIncluded ? 0 : taxTotal) = sum of tenders[].amount. JSON Schema cannot express these sums; they are not checked by this schema.
+ * A completed point-of-sale transaction from one till. Returned items are lines with a negative quantity; line amounts are signed like their quantity. Totals: subtotal = sum of quantity x unitPrice; discountTotal = sum of line discounts; taxTotal = sum of line taxes; grandTotal = subtotal - discountTotal + (taxesIncluded ? 0 : taxTotal) = sum of tenders[].amount. JSON Schema cannot express these sums; the validator checks them exactly, to the minor unit (docs/canonical-model.md, "Business rules").
  */
 export interface Sale {
   /**
@@ -869,7 +869,7 @@ export interface ReturnOf {
   terminalId?: string;
 }
 /**
- * A channel's payout statement (marketplace settlement, payment processor payout) for a period. netTotal = sum of lines[].amount; JSON Schema cannot express this, so reconciliation checks it and reports a difference as a variance.
+ * A channel's payout statement (marketplace settlement, payment processor payout) for a period. netTotal = sum of lines[].amount; JSON Schema cannot express this, so the validator checks it exactly, to the minor unit (docs/canonical-model.md, "Business rules").
  */
 export interface Settlement {
   /**
@@ -993,7 +993,7 @@ export interface ShipmentLine {
   lineId?: string;
 }
 /**
- * End-of-day totals of one till for one business day (the till's Z report), published by the till when it closes. They count every transaction the till recorded, including any that never reached Tillwire, so a receiver can compare them with what arrived. sales and returns split the transactions by sign: a transaction whose lines are all returned items is a return, every other one (including an exchange) is a sale. lastSequence - firstSequence + 1 = sales.count + returns.count; net = sales.total + returns.total = sum of tenders[].amount. JSON Schema cannot express these sums; they are not checked by this schema.
+ * End-of-day totals of one till for one business day (the till's Z report), published by the till when it closes. They count every transaction the till recorded, including any that never reached Tillwire, so a receiver can compare them with what arrived. sales and returns split the transactions by sign: a transaction whose lines are all returned items is a return, every other one (including an exchange) is a sale. lastSequence - firstSequence + 1 = sales.count + returns.count; net = sales.total + returns.total = sum of tenders[].amount. JSON Schema cannot express these sums; the validator checks them exactly, to the minor unit (docs/canonical-model.md, "Business rules").
  */
 export interface TillClose {
   /**

@@ -1,15 +1,25 @@
 /**
- * Validation of canonical documents: JSON Schema (ajv, draft 2020-12, each schema compiled once)
- * plus the rules a schema cannot express (known ISO 4217 currency, one currency per document,
- * exact integer range, balanced journals). Errors are sentences a person can act on,
- * e.g. "lines[2].quantity must be > 0".
+ * Validation of canonical documents, in this order:
+ * 1. bounds (nodes/model/bounds.ts): nesting depth, array lengths and exact integers, checked by
+ *    one iterative walk before anything else touches the document, so no input can overflow the
+ *    stack or hold up the schema check with a hundred thousand lines;
+ * 2. JSON Schema (ajv, draft 2020-12, each schema compiled once);
+ * 3. what a schema cannot express about money: a known ISO 4217 currency, one currency per document;
+ * 4. the business rules (nodes/model/business-rules.ts): exact sums, signs, unique line ids,
+ *    quantities, and dates within a window of now when one is asked for.
+ * Errors are sentences a person can act on, e.g. "lines[2].quantity must be > 0". It never throws.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { isKnownCurrency } from './currencies';
-import { fromMinor } from './money';
+import { DEFAULT_BOUNDS, DateWindow, walkDocument } from './bounds';
+import { businessRuleViolations, RuleViolation } from './business-rules';
+
+export { DEFAULT_BOUNDS, DEFAULT_DATE_WINDOW } from './bounds';
+export type { DateWindow, ValidationBounds } from './bounds';
+export type { RuleViolation } from './business-rules';
 
 export const SCHEMA_BASE = 'https://schemas.tillwire.dev/v1/';
 
@@ -63,16 +73,91 @@ export interface ValidationResult {
   errors: string[];
 }
 
-/** Validates a canonical document of the given type; never throws for bad input. */
-export function validateDocument(type: DocumentType, doc: unknown): ValidationResult {
+/** Bounds for one call; anything left out takes its DEFAULT_BOUNDS value. */
+export interface ValidationOptions {
+  maxDepth?: number;
+  maxLines?: number;
+  maxStatementLines?: number;
+  maxQuantity?: number;
+  /**
+   * Compare the document's dates with the clock: they must lie within this window of `now`.
+   * Left out, dates are not compared with the clock: a document checked again inside a flow (a
+   * ledger day, an ERP write, a replay) is legitimately old. Every input that takes documents in
+   * from outside passes one (DEFAULT_DATE_WINDOW unless configured).
+   */
+  dateWindow?: DateWindow | null;
+  /** The clock, for tests (a Date or epoch milliseconds); default Date.now(). */
+  now?: Date | number;
+}
+
+/**
+ * Validates a canonical document of the given type: bounds, schema, money, business rules.
+ * Synchronous and never throws, whatever `doc` is.
+ */
+export function validateDocument(type: DocumentType, doc: unknown, options: ValidationOptions = {}): ValidationResult {
+  try {
+    const errors = documentProblems(type, doc, options);
+    return { valid: errors.length === 0, errors };
+  } catch (err) {
+    // A defect here must not turn one bad message into a poison message: report it as a rejection.
+    return { valid: false, errors: [`the ${type} could not be validated: ${describeThrown(err)}`] };
+  }
+}
+
+/** Every business rule the document breaks, with its rule name (empty when schema or money fail first). */
+export function ruleViolations(type: DocumentType, doc: unknown, options: ValidationOptions = {}): RuleViolation[] {
+  try {
+    if (preliminaryProblems(type, doc, options).length) return [];
+    return businessRuleViolations(type, doc as Record<string, unknown>, ruleContext(options));
+  } catch (err) {
+    return [{ rule: 'internal', message: `the ${type} could not be validated: ${describeThrown(err)}` }];
+  }
+}
+
+function documentProblems(type: DocumentType, doc: unknown, options: ValidationOptions): string[] {
+  const problems = preliminaryProblems(type, doc, options);
+  if (problems.length) return problems;
+  return businessRuleViolations(type, doc as Record<string, unknown>, ruleContext(options)).map((v) => v.message);
+}
+
+/** Bounds, schema and money: everything the business rules rely on. */
+function preliminaryProblems(type: DocumentType, doc: unknown, options: ValidationOptions): string[] {
+  if (!isDocumentType(type)) return [`'${String(type)}' is not a canonical document type`];
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     const got = doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc;
-    return { valid: false, errors: [`payload must be a ${type} object, got ${got}`] };
+    return [`payload must be a ${type} object, got ${got}`];
   }
+  const walk = walkDocument(type, doc, {
+    maxDepth: options.maxDepth ?? DEFAULT_BOUNDS.maxDepth,
+    maxLines: options.maxLines ?? DEFAULT_BOUNDS.maxLines,
+    maxStatementLines: options.maxStatementLines ?? DEFAULT_BOUNDS.maxStatementLines,
+  }, isKnownCurrency);
+  if (walk.problems.length) return walk.problems;
   const fn = schemaValidator(DOCUMENT_TYPES[type].schema);
   const errors = fn(doc) ? [] : dedupeMessages((fn.errors ?? []).map(describeError));
-  errors.push(...semanticErrors(type, doc as Record<string, unknown>));
-  return { valid: errors.length === 0, errors };
+  const docCurrency = (doc as { currency?: unknown }).currency;
+  if (typeof docCurrency === 'string' && !isKnownCurrency(docCurrency) && /^[A-Z]{3}$/.test(docCurrency)) {
+    errors.push(`currency '${docCurrency}' is not a known ISO 4217 currency`);
+  }
+  errors.push(...walk.moneyProblems);
+  return errors;
+}
+
+function ruleContext(options: ValidationOptions) {
+  const now = options.now instanceof Date ? options.now.getTime() : typeof options.now === 'number' ? options.now : Date.now();
+  return {
+    maxQuantity: options.maxQuantity ?? DEFAULT_BOUNDS.maxQuantity,
+    ...(options.dateWindow ? { dateWindow: options.dateWindow } : {}),
+    now,
+  };
+}
+
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return 'unknown error';
+  }
 }
 
 /** Converts an ajv instance path (/lines/2/quantity) to the dotted form people read (lines[2].quantity). */
@@ -142,65 +227,6 @@ function article(type: string): string {
 function dedupeMessages(messages: string[]): string[] {
   // oneOf/anyOf repeat the branch errors they summarise; keep each sentence once.
   return [...new Set(messages)];
-}
-
-interface MoneyAt {
-  path: string;
-  amount: unknown;
-  currency: unknown;
-}
-
-/** Every {amount, currency} object in a document, with its readable path. */
-export function findMoney(value: unknown, at = ''): MoneyAt[] {
-  if (value === null || typeof value !== 'object') return [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => findMoney(v, `${at}[${i}]`));
-  const obj = value as Record<string, unknown>;
-  if ('amount' in obj && 'currency' in obj) return [{ path: at, amount: obj.amount, currency: obj.currency }];
-  return Object.entries(obj).flatMap(([k, v]) => findMoney(v, at ? `${at}.${k}` : k));
-}
-
-function semanticErrors(type: DocumentType, doc: Record<string, unknown>): string[] {
-  const errors: string[] = [];
-  const docCurrency = doc.currency;
-  if (typeof docCurrency === 'string' && !isKnownCurrency(docCurrency) && /^[A-Z]{3}$/.test(docCurrency)) {
-    errors.push(`currency '${docCurrency}' is not a known ISO 4217 currency`);
-  }
-  for (const m of findMoney(doc)) {
-    if (typeof m.currency === 'string' && /^[A-Z]{3}$/.test(m.currency) && !isKnownCurrency(m.currency)) {
-      errors.push(`${m.path}.currency '${m.currency}' is not a known ISO 4217 currency`);
-    } else if (typeof docCurrency === 'string' && typeof m.currency === 'string' && m.currency !== docCurrency) {
-      errors.push(`${m.path} is in ${m.currency} but the document is in ${docCurrency}`);
-    }
-    if (typeof m.amount === 'number' && Number.isInteger(m.amount) && !Number.isSafeInteger(m.amount)) {
-      errors.push(`${m.path}.amount ${m.amount} is beyond the exact integer range`);
-    }
-  }
-  if (type === 'journal-entry' && errors.length === 0) errors.push(...journalBalanceErrors(doc));
-  return errors;
-}
-
-/** A journal balances when, per currency, the debits equal the credits (to the minor unit). */
-export function journalBalanceErrors(doc: Record<string, unknown>): string[] {
-  const lines = Array.isArray(doc.lines) ? (doc.lines as Array<Record<string, unknown>>) : [];
-  const totals = new Map<string, { debit: number; credit: number }>();
-  for (const line of lines) {
-    for (const side of ['debit', 'credit'] as const) {
-      const m = line?.[side] as { amount?: unknown; currency?: unknown } | undefined;
-      if (!m || typeof m.amount !== 'number' || typeof m.currency !== 'string') continue;
-      const t = totals.get(m.currency) ?? { debit: 0, credit: 0 };
-      t[side] += m.amount;
-      totals.set(m.currency, t);
-    }
-  }
-  const errors: string[] = [];
-  for (const [currency, t] of totals) {
-    if (t.debit !== t.credit && isKnownCurrency(currency)) {
-      errors.push(
-        `journal does not balance: debits ${fromMinor(t.debit, currency)} ${currency} ≠ credits ${fromMinor(t.credit, currency)} ${currency}`,
-      );
-    }
-  }
-  return errors;
 }
 
 /**

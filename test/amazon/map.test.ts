@@ -79,6 +79,20 @@ describe('Amazon order → canonical Order', () => {
     expect(doc.totals.grandTotal.amount).toBe(1000);
   });
 
+  it('a promotion on a split item is shared by its two lines in proportion, so neither line total goes below zero', () => {
+    const [order, items] = base('USD', '5.01', [
+      { ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 3, ItemPrice: { CurrencyCode: 'USD', Amount: '10.01' }, PromotionDiscount: { CurrencyCode: 'USD', Amount: '5.00' } },
+    ], 'ATVPDKIKX0DER');
+    const doc = toCanonicalOrder(order, [...items], { account: 'S1' });
+    expect(validateDocument('order', doc)).toEqual({ valid: true, errors: [] });
+    expect(doc.lines.map((l) => [l.lineId, l.quantity, l.unitPrice.amount, l.discounts?.[0].amount.amount, l.lineTotal.amount])).toEqual([
+      ['9', 1, 333, 167, 166],
+      ['9-r', 2, 334, 333, 335],
+    ]);
+    checkIdentities(doc);
+    expect(doc.totals).toMatchObject({ discountTotal: { amount: 500 }, grandTotal: { amount: 501 } });
+  });
+
   it('a total that does not add up, a float-like amount, a missing SKU or a Pending order are MappingErrors', () => {
     const item = { ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 1, ItemPrice: { CurrencyCode: 'USD', Amount: '10.00' } };
     const bad = (total: string, it: any, status = 'Unshipped') => {

@@ -77,7 +77,7 @@ export function makeSale(spec: SaleSpec): Sale {
     storeId: spec.storeId ?? 'LDN-042',
     terminalId: spec.terminalId ?? 'T03',
     sequence: spec.sequence ?? 1,
-    occurredAt: '2025-03-14T12:00:00Z',
+    occurredAt: `${spec.businessDate ?? '2025-03-14'}T12:00:00Z`,
     businessDate: spec.businessDate ?? '2025-03-14',
     currency,
     lines,

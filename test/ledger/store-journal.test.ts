@@ -244,16 +244,16 @@ describe('buildStoreJournal', () => {
     const run = () => buildStoreJournal([...gbpDay().slice(0, 1), sale], { ...MAPPING, roundingAccount: '9999' }, GBP);
     expect(run).toThrow(StoreJournalError);
     expect(run).toThrow(
-      'sale sale:LDN-042:T03:042-03-000512 does not balance: tenders add up to 69.96 GBP but the grand total is 69.97 GBP (difference -0.01 GBP)',
+      'sale sale:LDN-042:T03:042-03-000512 is not a valid sale: tenders add up to 69.96 GBP ≠ totals.grandTotal 69.97 GBP',
     );
     const wrongLines = fixture('sale.json') as Sale;
     wrongLines.lines[0].lineTotal.amount += 5;
     expect(() => buildStoreJournal([wrongLines], MAPPING, GBP)).toThrow(
-      /does not balance: line totals add up to 70.02 GBP but the grand total is 69.97 GBP/,
+      /lines\[0\]\.lineTotal 40\.04 GBP ≠ quantity 1 × unitPrice 49\.99 GBP − discounts 10\.00 GBP = 39\.99 GBP/,
     );
     const wrongTax = fixture('sale.json') as Sale;
     wrongTax.totals.taxTotal = gbp(966);
-    expect(() => buildStoreJournal([wrongTax], MAPPING, GBP)).toThrow(/line taxes add up to 9.67 GBP but totals.taxTotal is 9.66 GBP/);
+    expect(() => buildStoreJournal([wrongTax], MAPPING, GBP)).toThrow(/totals\.taxTotal 9\.66 GBP ≠ sum of the line taxes = 9\.67 GBP/);
   });
 
   it('an unmapped tender type, tax code or revenue rate is a clear error naming the first sale using it', () => {

@@ -111,6 +111,58 @@ describe('tillwire-canonical', () => {
     expect(entry.message.payload).toEqual(order);
   });
 
+  it('holds documents to the bounds set in its dialog; a replayed message is not refused for its age', async () => {
+    await helper.load(nodes, flow({ docType: 'sale', maxLines: '2', maxQuantity: '5', checkDates: true, pastDays: '7', futureDays: '0' }));
+    const c1 = helper.getNode('c1');
+    const bad = collect(helper.getNode('bad'), 3);
+    const ok = collect(helper.getNode('ok'), 2);
+    const now = new Date();
+    const today = (sale: any) => ({ ...sale, occurredAt: now.toISOString(), businessDate: now.toISOString().slice(0, 10) });
+    const twoLines = (sale: any) => ({ ...sale, lines: sale.lines.slice(0, 2), tenders: [{ type: 'card', amount: { amount: 5797, currency: 'GBP' } }], totals: { subtotal: { amount: 6797, currency: 'GBP' }, discountTotal: { amount: 1000, currency: 'GBP' }, taxTotal: { amount: 967, currency: 'GBP' }, grandTotal: { amount: 5797, currency: 'GBP' } } });
+    const tooOld = twoLines(fixture('sale.json')); // 2025-03-14: far more than 7 days ago
+    c1.receive({ payload: today(fixture('sale.json')) }); // three lines
+    c1.receive({ payload: tooOld });
+    const bulk = today(twoLines(fixture('sale.json')));
+    bulk.lines[1] = { ...bulk.lines[1], quantity: 6, lineTotal: { amount: 5394, currency: 'GBP' } };
+    c1.receive({ payload: bulk });
+    c1.receive({ payload: today(twoLines(fixture('sale.json'))) });
+    c1.receive({ payload: tooOld, tillwire: { deadLetterId: 'dl-1', attempts: 1 } });
+    const rejected = await bad;
+    expect(rejected[0].validationErrors).toEqual(['lines has 3 items, more than the limit of 2']);
+    expect(rejected[1].validationErrors).toEqual([
+      'occurredAt 2025-03-14T17:42:10Z is more than 7 days before now',
+      'businessDate 2025-03-14 is more than 7 days before now',
+    ]);
+    expect(rejected[2].validationErrors).toContain('lines[1].quantity 6 is beyond the limit of 5 units per line');
+    const passed = await ok;
+    expect(passed.map((m) => m.payload.occurredAt)).toEqual([now.toISOString(), '2025-03-14T17:42:10Z']);
+  });
+
+  it('a payload refused for its nesting leaves on output 2 as its JSON text', async () => {
+    await helper.load(nodes, flow({ docType: 'order' }));
+    const bad = collect(helper.getNode('bad'), 1);
+    const depth = 3_000;
+    const text = '{"kind":"order","attributes":' + '{"a":'.repeat(depth) + '1' + '}'.repeat(depth) + '}';
+    helper.getNode('c1').receive({ payload: JSON.parse(text) });
+    const [msg] = await bad;
+    expect(msg.validationErrors).toEqual([expect.stringMatching(/^payload is nested more than 32 levels deep/)]);
+    expect(msg.payload).toBe(text);
+  });
+
+  it('a bound that is not a whole number turns the badge red and sends every message to Catch', async () => {
+    const f = [
+      ...flow({ docType: 'order', maxQuantity: 'lots' }),
+      { id: 'catcher', type: 'catch', z: 'f1', scope: ['c1'], wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'f1' },
+    ];
+    await helper.load(nodes, f);
+    const c1 = helper.getNode('c1');
+    expect(c1.status.lastCall.args[0]).toEqual({ fill: 'red', shape: 'ring', text: 'invalid bounds' });
+    const caught = collect(helper.getNode('caught'), 1);
+    c1.receive({ payload: fixture('order.json') });
+    expect((await caught)[0].error.message).toMatch("canonical: Max quantity must be a whole number of 1 or more, got 'lots'");
+  });
+
   it('an invalid mapping is reported on the badge and every message goes to Catch', async () => {
     const f = [
       ...flow({ docType: 'order', mapping: '{ "a": ' }),
