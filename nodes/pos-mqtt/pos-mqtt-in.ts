@@ -39,9 +39,16 @@ function tillLane(topic: string): string {
   return t ? `${t.storeId}/${t.tillId}` : topic;
 }
 
-/** What a dead letter keeps of a rejected message: its text when it is UTF-8, else its bytes. */
+/**
+ * What a dead letter keeps of a rejected message: its text when it is UTF-8, else its bytes, or
+ * the stored entry itself when even that cannot be read (a damaged entry must still be parked).
+ */
 function keptPayload(stored: StoredEvent): unknown {
-  return stored.oversize ?? (stored.text !== undefined ? stored.text : fromStored(stored));
+  try {
+    return stored.oversize ?? (typeof stored.text === 'string' ? stored.text : fromStored(stored));
+  } catch {
+    return stored;
+  }
 }
 
 export = function register(RED: NodeRED) {
@@ -109,7 +116,7 @@ export = function register(RED: NodeRED) {
 
     /** Parks a message that cannot be processed in the dead-letter store, with the reason in words. */
     async function deadLetter(store: Store, entry: InboxEntry, reason: string, name = 'RejectedMessage'): Promise<void> {
-      const stored = entry.payload as StoredEvent;
+      const stored = (entry.payload ?? {}) as StoredEvent;
       counts.rejected++;
       warnings.add(`rejected a till message on ${stored.topic}: ${reason}`);
       await recordFailure(

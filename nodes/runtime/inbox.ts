@@ -9,7 +9,8 @@
  * - every delivery is counted; an entry delivered `maxAttempts` times without being finished (its
  *   processing threw each time, or the process stopped while working on it) is handed to
  *   `onPoison` (by default: a dead-letter entry with the last error) and then completed;
- * - a delivery that throws or rejects is retried on the next sweep, not at the next start;
+ * - a delivery that throws or rejects is retried after a short wait (doubling with each attempt),
+ *   not at the next start;
  * - a pending entry nobody here is working on is re-emitted once its lease has run out: the
  *   instance working on an entry renews its lease on every sweep, so with several Node-RED
  *   instances sharing one store an entry is taken over only when its instance stopped.
@@ -37,6 +38,8 @@ export interface InboxOptions {
   leaseMs?: number;
   /** How often a started inbox sweeps (default a third of the lease). */
   sweepEveryMs?: number;
+  /** First wait before a failed delivery is retried, doubling with each attempt up to the sweep interval (default 1 s). */
+  retryDelayMs?: number;
   /** Called with an entry given up and the last error seen; the entry is completed when it resolves. */
   onPoison?: (entry: InboxEntry, lastError: unknown) => Promise<void>;
   /** Called when a delivery failed; `willRetry` false means the entry is being given up. */
@@ -52,6 +55,7 @@ export class DurableInbox {
   /** Entries whose delivery here failed, with the last error; retried on the next sweep. */
   private readonly failed = new Map<string, unknown>();
   private readonly poisoning = new Set<string>();
+  private readonly retries = new Set<NodeJS.Timeout>();
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
 
@@ -77,6 +81,8 @@ export class DurableInbox {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    for (const t of this.retries) clearTimeout(t);
+    this.retries.clear();
     this.active.clear();
     this.failed.clear();
     await this.sweeping;
@@ -167,7 +173,14 @@ export class DurableInbox {
   private async redeliver(entry: InboxEntry): Promise<void> {
     const attempts = entry.attempts + 1;
     if (attempts >= this.maxAttempts) return this.poison(entry);
-    await this.store.inboxTouch(entry.id, this.leaseMs);
+    // taken before the write, so a retry timer and a sweep cannot both re-emit it
+    if (this.timer) this.active.add(entry.id);
+    try {
+      await this.store.inboxTouch(entry.id, this.leaseMs);
+    } catch (err) {
+      this.active.delete(entry.id);
+      throw err;
+    }
     this.dispatch({ ...entry, attempts }, true);
   }
 
@@ -189,7 +202,18 @@ export class DurableInbox {
     const willRetry = entry.attempts + 1 < this.maxAttempts;
     if (this.timer) this.failed.set(entry.id, error);
     this.options.onError?.(entry, error, willRetry);
-    if (!willRetry) void this.poison(entry, error);
+    if (!willRetry) {
+      void this.poison(entry, error);
+    } else if (this.timer) {
+      // Retried soon on its own (the sweep would also pick it up), backing off with each attempt.
+      const wait = Math.min((this.options.retryDelayMs ?? 1000) * 2 ** entry.attempts, this.sweepEveryMs);
+      const t = setTimeout(() => {
+        this.retries.delete(t);
+        if (this.timer && this.failed.has(entry.id) && !this.active.has(entry.id)) void this.redeliver(entry).catch(() => undefined);
+      }, wait);
+      t.unref();
+      this.retries.add(t);
+    }
   }
 
   private async poison(entry: InboxEntry, error?: unknown): Promise<void> {

@@ -3,6 +3,7 @@
  * product's settings): too deep, too large, too many lines, not UTF-8. Each ends in the dead-letter
  * store with its reason, bounded in size; nothing stays pending; valid sales beside them flow.
  */
+import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../support/mosquitto';
 import { startTillRuntime, TillRuntime, saleDoc, salesTopic, ready, waitUntil } from './runtime-support';
@@ -37,6 +38,27 @@ it('a payload nested thousands of levels deep is dead-lettered with a reason, le
   await ready(rt, BRAND);
   expect(rt.pendingInbox()).toBe(0);
   expect(await letterFor('DEEP')).toHaveLength(1);
+});
+
+it('a message whose processing throws is retried, then dead-lettered with the error; later sales of its till are not held up', async () => {
+  // An inbox entry the node cannot process (written damaged, or by a version that stored it otherwise).
+  const topic = salesTopic(BRAND, 'POISON', 'T1');
+  await rt.restart(() => {
+    const db = new Database(rt.dbFile);
+    db.prepare(`INSERT INTO tw_inbox (source, event_id, payload, received_at, state, attempts) VALUES (?, ?, ?, ?, 'pending', 0)`).run(
+      'pos-mqtt:tills-in', `${topic}#damaged`, JSON.stringify({ topic, base64: 42 }), Date.now(),
+    );
+    db.close();
+  });
+  await ready(rt, BRAND);
+  const valid = saleDoc('POISON', 'T1', 1);
+  await rt.publish(topic, JSON.stringify(valid));
+  await waitUntil(async () => (await count(valid.saleId)) === 1, 30_000, 'the valid sale of the same till');
+  await waitUntil(async () => (await letterFor('POISON')).length === 1, 60_000, 'the poison message in the dead-letter store');
+  const [letter] = await letterFor('POISON');
+  expect(letter.error.message).toMatch(/^gave up after 5 attempts: /);
+  expect(letter.message.tillwire.eventId).toBe(`${topic}#damaged`);
+  await waitUntil(() => rt.pendingInbox() === 0, 30_000, 'no pending inbox entry');
 });
 
 it('a 20 MB message is dead-lettered with its size, stored as a bounded prefix and digest; the store grows by less than the cap', async () => {

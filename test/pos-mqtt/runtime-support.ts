@@ -46,8 +46,8 @@ export interface TillRuntime {
   /** Bytes the store uses on disk (database and its write-ahead log). */
   storeBytes(): number;
   publish(topic: string, payload: string | Buffer): Promise<void>;
-  /** Stops Node-RED (keeping its user directory) and starts it again. */
-  restart(): Promise<void>;
+  /** Stops Node-RED (keeping its user directory) and starts it again; `meanwhile` runs while it is down. */
+  restart(meanwhile?: () => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -123,8 +123,9 @@ export async function startTillRuntime(opts: RuntimeOptions = {}): Promise<TillR
     publish: async (topic, payload) => {
       await till.publishAsync(topic, payload, { qos: 1 });
     },
-    restart: async () => {
+    restart: async (meanwhile) => {
       await red.kill();
+      await meanwhile?.();
       red = await startNodeRed({ via: 'red', userDir, port, env });
       await waitUntil(async () => (await fetch(`${red.url}/test/received`).then((r) => r.ok, () => false)), 30_000, 'Node-RED back');
     },
