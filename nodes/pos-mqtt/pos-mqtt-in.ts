@@ -147,44 +147,46 @@ export = function register(RED: NodeRED) {
         attempts: entry.attempts,
       };
       const msg: NodeMessage = { payload: doc, tillwire: envelope, [INBOX_REF]: inboxRef, mqttTopic: stored.topic };
-      if (result.outcome === 'close') {
-        inFlight.add(entry.id);
-        msg.topic = 'till.closed';
-        node.send([null, null, msg]);
-        return;
-      }
-      await seedGaps(store, doc);
+      const isClose = result.outcome === 'close';
+      if (!isClose) await seedGaps(store, doc);
       const registered = await store.registerPut({
         key: result.key,
-        kind: 'sale',
+        kind: isClose ? 'till.close' : 'sale',
         storeId: result.topic.storeId,
         terminalId: result.topic.tillId,
         businessDate: doc.businessDate,
-        sequence: doc.sequence,
-        amount: doc.totals.grandTotal.amount,
+        sequence: isClose ? null : doc.sequence,
+        amount: isClose ? doc.net.amount : doc.totals.grandTotal.amount,
         currency: doc.currency,
         document: doc,
       });
       if (!registered) {
-        // The register, keyed by the business key, is what counts a valid sale once.
+        // The register, keyed by the business key, is what counts a valid sale (or close) once.
         const existing = await store.registerGet(result.key);
         if (existing && !sameDocument(existing.document, doc)) {
           await deadLetter(
             store,
             entry,
-            `${result.key} is already recorded with a different document; a recorded sale is never replaced: send the change as a new transaction (a return, a new sale) with its own saleId and sequence`,
+            `${result.key} is already recorded with a different document; a recorded ${isClose ? 'till close' : 'sale'} is never replaced${isClose ? '' : ': send the change as a new transaction (a return, a new sale) with its own saleId and sequence'}`,
           );
           await ready.complete(entry.id);
           return;
         }
         if (!redelivery) {
-          // The same sale again in other bytes (a new inbox entry): already counted and passed on.
+          // The same document again in other bytes (a new inbox entry): already counted and passed on.
           counts.duplicates++;
           await ready.complete(entry.id);
           return;
         }
-        // A redelivery of this entry: it may have registered the sale before the process stopped,
-        // without its output being finished. It goes out again; downstream writes are idempotent by key.
+        // A redelivery of this entry: it may have registered the document before the process
+        // stopped, without its output being finished. It goes out again; downstream writes are
+        // idempotent by key.
+      }
+      if (isClose) {
+        inFlight.add(entry.id);
+        msg.topic = 'till.closed';
+        node.send([null, null, msg]);
+        return;
       }
       inFlight.add(entry.id);
       gaps.observe(doc.storeId, doc.terminalId, doc.businessDate, doc.sequence);

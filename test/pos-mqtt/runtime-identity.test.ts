@@ -3,6 +3,8 @@
  * settings): a store can never make another store's sale disappear, and a rejected message never
  * blocks the corrected one with the same saleId, while a valid sale is still counted once.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { startTillRuntime, TillRuntime, saleDoc, salesTopic, ready, waitUntil } from './runtime-support';
 
 jest.setTimeout(120_000);
@@ -78,5 +80,22 @@ describe('a rejected message never blocks the corrected one', () => {
     );
     await settle('STD', 'T1', 2);
     expect(await count(first.saleId)).toBe(1);
+  });
+});
+
+describe('till closes', () => {
+  it('a rejected close never blocks the corrected one; the close is then passed on once; a different close for the same day is a conflict', async () => {
+    const close = { ...JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/canonical/till-close.json'), 'utf8')), storeId: 'STE', terminalId: 'T1' };
+    const topic = salesTopic(BRAND, 'STE', 'T1', 'close');
+    const key = `till.close:STE:T1:${close.businessDate}`;
+    const closes = async () => (await rt.received()).filter((r) => r.key === key);
+    await rt.publish(topic, JSON.stringify({ ...close, closedAt: 'yesterday' }));
+    await waitUntil(async () => (await rt.deadLetters()).some((d) => d.topic === topic && /failed validation/.test(d.error.message)), 30_000, 'the rejected close');
+    await rt.publish(topic, JSON.stringify(close));
+    await waitUntil(async () => (await closes()).length === 1, 30_000, 'the corrected close');
+    await rt.publish(topic, JSON.stringify(close, null, 2)); // the same close in other bytes
+    await rt.publish(topic, JSON.stringify({ ...close, closedAt: '2025-03-14T23:59:00Z' })); // a different one
+    await waitUntil(async () => (await rt.deadLetters()).some((d) => d.error.message.startsWith(`${key} is already recorded with a different document`)), 30_000, 'the conflict');
+    expect(await closes()).toHaveLength(1);
   });
 });

@@ -38,7 +38,7 @@ export interface TillRuntime {
   red: RunningNodeRed;
   till: mqtt.MqttClient;
   dbFile: string;
-  /** What left the node's first output (sales and returns), in order. */
+  /** What left the node's first output (sales and returns) and third output (till closes), in order. */
   received(): Promise<Received[]>;
   deadLetters(): Promise<Array<{ id: string; error: { message: string }; message: any; topic: string | null }>>;
   pendingInbox(): number;
@@ -66,7 +66,7 @@ function flows(pos: Record<string, unknown>): unknown[] {
     {
       id: 'tills-in', type: 'tillwire-pos-mqtt-in', z, name: 'tills', broker: 'tills-broker', store: 'tills-store',
       topic: 'tillwire/+/stores/+/tills/+/+', shareGroup: '', gapGraceSeconds: 600, maxInFlight: 1000,
-      wires: [['tills-record'], [], []], ...pos,
+      wires: [['tills-record'], [], ['tills-record']], ...pos,
     },
     {
       id: 'tills-record', type: 'function', z, name: 'record', outputs: 1,
