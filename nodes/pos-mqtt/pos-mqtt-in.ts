@@ -1,11 +1,14 @@
 /**
  * `tillwire-pos-mqtt-in`: store tills' sales, returns and close-of-day totals over MQTT
  * (docs/store-devices.md), durably:
- *   PUBLISH → durable inbox (store) → PUBACK → validate → register → output.
- * Malformed or invalid messages go to the dead-letter store with their raw bytes and the reason;
- * per-till sequence gaps leave on output 2; till closes on output 3. The inbox entry stays open
- * until a `tillwire-ack` node marks the message finished, so after a crash what was received but
- * not finished is emitted again.
+ *   PUBLISH → durable inbox (store) → PUBACK → check limits, validate → register → output.
+ * A message is identified by its topic and bytes (ingest.ts), a valid sale or close by its business
+ * key in the sales register, which lets each out once. Messages over a limit, malformed, invalid,
+ * naming another store than their topic, or conflicting with a recorded document go to the
+ * dead-letter store with the reason; so does a message whose processing keeps failing, after
+ * maxAttempts (the inbox retries it meanwhile). Per-till sequence gaps leave on output 2; till
+ * closes on output 3. The inbox entry stays open until a `tillwire-ack` node marks the message
+ * finished, so after a crash what was received but not finished is emitted again.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents } from '../core/node-kit';
@@ -198,11 +201,11 @@ export = function register(RED: NodeRED) {
 
     // Messages of one till are processed in arrival order (a close after the sales it counts);
     // different tills proceed independently. A message that fails does not hold up its lane: the
-    // inbox retries it on its next sweep and gives it up to the dead-letter store after maxAttempts.
+    // inbox retries it after a short back-off and gives it up to the dead-letter store after maxAttempts.
     const chains = new Map<string, Promise<void>>();
     function deliver(store: Store, ready: () => DurableInbox) {
       return (entry: InboxEntry, redelivery: boolean): Promise<void> => {
-        const lane = tillLane((entry.payload as StoredEvent).topic);
+        const lane = tillLane(String((entry.payload as StoredEvent | null)?.topic ?? entry.eventId));
         const run = (chains.get(lane) ?? Promise.resolve()).then(() => process(store, ready(), entry, redelivery));
         const settled = run.catch(() => undefined);
         chains.set(lane, settled);
@@ -237,6 +240,8 @@ export = function register(RED: NodeRED) {
         });
       } catch (err) {
         // Store down: subscribe later (the broker keeps our session's queue meanwhile).
+        void inbox?.stop();
+        inbox = undefined;
         retryTimer = setTimeout(() => void start(), 5000);
         retryTimer.unref();
       }
