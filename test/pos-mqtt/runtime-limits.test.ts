@@ -61,6 +61,20 @@ it('a message whose processing throws is retried, then dead-lettered with the er
   await waitUntil(() => rt.pendingInbox() === 0, 30_000, 'no pending inbox entry');
 });
 
+it('a pending entry left by another instance that stopped is taken over while Node-RED runs, without a restart', async () => {
+  // Another Node-RED instance sharing the store received this sale two minutes ago and died
+  // before finishing it: its entry is pending, and its lease ran out long ago.
+  const topic = salesTopic(BRAND, 'ORPHAN', 'T1');
+  const orphan = saleDoc('ORPHAN', 'T1', 1);
+  const db = new Database(rt.dbFile);
+  db.prepare(`INSERT INTO tw_inbox (source, event_id, payload, received_at, state, attempts) VALUES (?, ?, ?, ?, 'pending', 0)`).run(
+    'pos-mqtt:tills-in', `${topic}#orphan`, JSON.stringify({ topic, text: JSON.stringify(orphan) }), Date.now() - 120_000,
+  );
+  db.close();
+  await waitUntil(async () => (await count(orphan.saleId)) === 1, 45_000, 'the orphaned sale to be re-emitted by the sweep');
+  await waitUntil(() => rt.pendingInbox() === 0, 10_000, 'no pending inbox entry');
+});
+
 it('a 20 MB message is dead-lettered with its size, stored as a bounded prefix and digest; the store grows by less than the cap', async () => {
   const before = rt.storeBytes();
   const huge = JSON.stringify({ ...saleDoc('HUGE', 'T1', 1), attributes: { pad: 'x'.repeat(20 * 1024 * 1024) } });
