@@ -257,10 +257,18 @@ export = function register(RED: NodeRED) {
       gaps.stop();
       inFlight.clear();
       warnings.stop();
-      void inbox?.stop();
       inboxEvents.off('inbox-done', onDone);
       connection?.off('state', showConnection);
-      done();
+      // Give unfinished messages back (they are not at fault), within Node-RED's close timeout.
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(bound);
+        done();
+      };
+      const bound = setTimeout(finish, 5000);
+      void (inbox?.stop() ?? Promise.resolve()).finally(finish);
     });
   }
   RED.nodes.registerType('tillwire-pos-mqtt-in', TillwirePosMqttInNode);

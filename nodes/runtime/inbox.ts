@@ -77,15 +77,25 @@ export class DurableInbox {
     this.timer.unref();
   }
 
-  /** Stops sweeping and forgets what was in flight (on node close); waits for a running sweep. */
+  /**
+   * Stops sweeping (on node close) and gives back the entries still in flight here: a graceful stop
+   * (a redeploy, SIGTERM) is not the message's fault, so it does not count towards `maxAttempts`,
+   * and another instance may take them over at once. Only a crash leaves the attempt counted.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     for (const t of this.retries) clearTimeout(t);
     this.retries.clear();
+    const inFlight = [...this.active];
     this.active.clear();
     this.failed.clear();
     await this.sweeping;
+    try {
+      for (let i = 0; i < inFlight.length; i += 500) await this.store.inboxRelease(inFlight.slice(i, i + 500));
+    } catch {
+      // Store already closed: the attempt stays counted, as after a crash.
+    }
   }
 
   /**

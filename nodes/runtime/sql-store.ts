@@ -263,6 +263,15 @@ export class SqlStore implements Store {
     );
   }
 
+  async inboxRelease(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.driver.query(
+      `UPDATE ${this.t.inbox} SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, completed_at = NULL
+       WHERE state = 'pending' AND id IN (${ids.map(() => '?').join(', ')})`,
+      ids.map(Number),
+    );
+  }
+
   async inboxPending(source: string, limit = 1000, afterId = '0'): Promise<InboxEntry[]> {
     const { rows } = await this.driver.query(
       `SELECT * FROM ${this.t.inbox} WHERE source = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?`,

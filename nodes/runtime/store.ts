@@ -142,6 +142,11 @@ export interface Store {
   inboxTouch(id: string, leaseMs?: number): Promise<void>;
   /** Extends the lease of pending entries still being worked on to now + `leaseMs`. */
   inboxRenew(ids: string[], leaseMs: number): Promise<void>;
+  /**
+   * Gives pending entries back on a graceful stop: the delivery cut short does not count as an
+   * attempt (attempts − 1, never below 0) and the lease ends, so another instance may take them over.
+   */
+  inboxRelease(ids: string[]): Promise<void>;
   /** Pending entries oldest first, after entry id `afterId` (keyset paging). */
   inboxPending(source: string, limit?: number, afterId?: string): Promise<InboxEntry[]>;
 

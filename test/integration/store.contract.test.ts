@@ -197,6 +197,12 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(la.eventId).toBe('b');
     expect((await store.inboxAdd(source, 'a', {})).entry).toMatchObject({ state: 'done' });
     expect((await store.inboxAdd(source, 'a', {})).entry.leasedUntil).toBeUndefined();
+    // a graceful stop gives 'b' back: its lease ends and the cut-short delivery is not counted
+    await store.inboxTouch(la.id, 1000);
+    await store.inboxRelease([la.id]);
+    expect((await store.inboxPending(source)).map((e) => [e.eventId, e.attempts, e.leasedUntil])).toEqual([['b', 0, undefined]]);
+    await store.inboxRelease([la.id]);
+    expect((await store.inboxPending(source))[0].attempts).toBe(0);
   });
 
   it('kv: durable values, and a compare-and-set that only one of two writers wins', async () => {

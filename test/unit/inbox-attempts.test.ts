@@ -99,3 +99,17 @@ it('gives an entry up at the start after it was delivered maxAttempts times acro
   const [letter] = await store.listDeadLetters();
   expect(letter.error.message).toMatch(/not finished after 3 deliveries/);
 });
+
+it('a graceful stop gives unfinished entries back: restarts and redeploys never make a healthy message poison', async () => {
+  await store.inboxAdd('src', 'slow-erp', { x: 1 });
+  for (let run = 1; run <= 10; run++) {
+    const inbox = new DurableInbox(store, 'src', () => undefined, { maxAttempts: 3 }); // the flow keeps it
+    inbox.start();
+    await inbox.recover();
+    await inbox.stop();
+  }
+  const [entry] = await store.inboxPending('src');
+  expect(entry).toMatchObject({ eventId: 'slow-erp', attempts: 0 });
+  expect(entry.leasedUntil).toBeUndefined();
+  expect(await store.countDeadLetters()).toBe(0);
+});
