@@ -6,7 +6,7 @@
  *
  * Once `start()`ed, the inbox also looks after entries while it runs, so no entry stays pending
  * forever and none is re-emitted while this process still works on it:
- * - every delivery is counted; an entry delivered `maxAttempts` times without being finished (its
+ * - every delivery is counted; with `maxAttempts` set, an entry delivered that often without being finished (its
  *   processing threw each time, or the process stopped while working on it) is handed to
  *   `onPoison` (by default: a dead-letter entry with the last error) and then completed;
  * - a delivery that throws or rejects is retried after a short wait (doubling with each attempt),
@@ -32,7 +32,10 @@ export interface AcceptResult {
 }
 
 export interface InboxOptions {
-  /** Deliveries of one entry before it is given up and handed to `onPoison` (default 5). */
+  /**
+   * Deliveries of one entry before it is given up and handed to `onPoison` (5 is a good value).
+   * Unset: never given up, as before this option existed (callers opt in).
+   */
   maxAttempts?: number;
   /** How long a delivery holds its entry against re-emission by a sweep; renewed while in flight here (default 60 s). */
   leaseMs?: number;
@@ -65,7 +68,7 @@ export class DurableInbox {
     private readonly deliver: Deliver,
     private readonly options: InboxOptions = {},
   ) {
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.maxAttempts = options.maxAttempts === undefined ? Number.POSITIVE_INFINITY : Math.max(1, options.maxAttempts);
     this.leaseMs = Math.max(1, options.leaseMs ?? 60_000);
     this.sweepEveryMs = Math.max(1, options.sweepEveryMs ?? Math.ceil(this.leaseMs / 3));
   }

@@ -113,3 +113,10 @@ it('a graceful stop gives unfinished entries back: restarts and redeploys never 
   expect(entry.leasedUntil).toBeUndefined();
   expect(await store.countDeadLetters()).toBe(0);
 });
+
+it('without maxAttempts an inbox never gives an entry up (callers that did not opt in keep the old behaviour)', async () => {
+  await store.inboxAdd('src', 'e', {});
+  for (let run = 1; run <= 8; run++) await new DurableInbox(store, 'src', () => undefined).recover();
+  expect((await store.inboxPending('src'))[0].attempts).toBe(8);
+  expect(await store.countDeadLetters()).toBe(0);
+});
