@@ -1,20 +1,26 @@
 /**
  * `tillwire-pos-mqtt-in`: store tills' sales, returns and close-of-day totals over MQTT
  * (docs/store-devices.md), durably:
- *   PUBLISH → durable inbox (store) → PUBACK → validate → register → output.
- * Malformed or invalid messages go to the dead-letter store with their raw bytes and the reason;
- * per-till sequence gaps leave on output 2; till closes on output 3. The inbox entry stays open
- * until a `tillwire-ack` node marks the message finished, so after a crash what was received but
- * not finished is emitted again.
+ *   PUBLISH → durable inbox (store) → PUBACK → check limits, validate → register → output.
+ * A message is identified by its topic and bytes (ingest.ts), a valid sale or close by its business
+ * key in the sales register, which lets each out once. Messages over a limit, malformed, invalid,
+ * naming another store than their topic, or conflicting with a recorded document go to the
+ * dead-letter store with the reason; so does a message whose processing keeps failing, after
+ * maxAttempts (the inbox retries it meanwhile). Per-till sequence gaps leave on output 2; till
+ * closes on output 3. The inbox entry stays open until a `tillwire-ack` node marks the message
+ * finished, so after a crash what was received but not finished is emitted again.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents } from '../core/node-kit';
 import { InFlight } from '../runtime/in-flight';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
-import { recordFailure } from '../runtime/dead-letter';
+import { errorInfo, recordFailure } from '../runtime/dead-letter';
+import { RateLimitedLog } from '../runtime/rate-limited-log';
 import { GapTracker, GapReport } from './gaps';
-import { eventIdFor, interpret } from './ingest';
+import { eventIdFor, fromStored, interpret, oversize, StoredEvent, toStored } from './ingest';
+import { limitsFrom } from './limits';
+import { sameDocument } from './same-document';
 import { parseDeviceTopic, sharedFilter } from './topic';
 import type { DurableMqttConnection } from './connection';
 
@@ -25,18 +31,9 @@ interface PosMqttInDef extends NodeDef {
   shareGroup?: string;
   gapGraceSeconds?: string | number;
   maxInFlight?: string | number;
-}
-
-interface StoredEvent {
-  topic: string;
-  /** UTF-8 text when the bytes are valid UTF-8, else base64 in `base64`. */
-  text?: string;
-  base64?: string;
-}
-
-function toStored(topic: string, raw: Buffer): StoredEvent {
-  const text = raw.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(raw) ? { topic, text } : { topic, base64: raw.toString('base64') };
+  maxPayloadKiB?: string | number;
+  maxLines?: string | number;
+  maxAttempts?: string | number;
 }
 
 /** The ordering lane of a message: its till, or its whole topic when the topic is not a till's. */
@@ -45,8 +42,16 @@ function tillLane(topic: string): string {
   return t ? `${t.storeId}/${t.tillId}` : topic;
 }
 
-function fromStored(e: StoredEvent): Buffer {
-  return e.base64 !== undefined ? Buffer.from(e.base64, 'base64') : Buffer.from(e.text ?? '', 'utf8');
+/**
+ * What a dead letter keeps of a rejected message: its text when it is UTF-8, else its bytes, or
+ * the stored entry itself when even that cannot be read (a damaged entry must still be parked).
+ */
+function keptPayload(stored: StoredEvent): unknown {
+  try {
+    return stored.oversize ?? (typeof stored.text === 'string' ? stored.text : fromStored(stored));
+  } catch {
+    return stored;
+  }
 }
 
 export = function register(RED: NodeRED) {
@@ -63,13 +68,20 @@ export = function register(RED: NodeRED) {
     let closed = false;
     let unsubscribe: (() => void) | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
-    const counts = { received: 0, rejected: 0, gaps: 0 };
+    const limits = limitsFrom(def);
+    const attemptsSetting = Number(def.maxAttempts ?? 5);
+    const maxAttempts = Number.isFinite(attemptsSetting) && attemptsSetting >= 1 ? Math.floor(attemptsSetting) : 5;
+    const counts = { received: 0, rejected: 0, duplicates: 0, gaps: 0 };
+    // One warning a minute at most, however many messages a misbehaving till sends (log flooding).
+    const warnings = new RateLimitedLog((text) => node.warn(text), 60_000);
     let windowCount = 0;
     let rate = 0;
     const limit = Number(def.maxInFlight ?? 1000);
     const inFlight = new InFlight(Number.isFinite(limit) && limit >= 0 ? limit : 1000);
     const onDone = (doneSource: string, id: string) => {
-      if (doneSource === source) inFlight.finish(id);
+      if (doneSource !== source) return;
+      inFlight.finish(id);
+      inbox?.finished(id);
     };
     inboxEvents.on('inbox-done', onDone);
 
@@ -86,7 +98,7 @@ export = function register(RED: NodeRED) {
       const s = connection.state;
       if (s === 'connected' && inFlight.limit && inFlight.size >= inFlight.limit) {
         board.set({ fill: 'yellow', shape: 'ring', text: `waiting: ${inFlight.size} unfinished (is an inbox done node wired?)` });
-      } else if (s === 'connected') board.set({ fill: 'green', shape: 'dot', text: `${rate} msg/s · ${counts.received} in, ${counts.rejected} rejected` });
+      } else if (s === 'connected') board.set({ fill: 'green', shape: 'dot', text: `${rate} msg/s · ${counts.received} in, ${counts.rejected} rejected, ${counts.duplicates} repeats` });
       else if (s === 'connecting') board.set({ fill: 'yellow', shape: 'ring', text: 'connecting' });
       else board.set({ fill: 'red', shape: 'ring', text: shortText(connection.lastError || s) });
     };
@@ -105,19 +117,26 @@ export = function register(RED: NodeRED) {
       gaps.seed(doc.storeId, doc.terminalId, doc.businessDate, seen.map((e) => e.sequence ?? 0).filter((n) => n > 0));
     }
 
-    async function process(store: Store, entry: InboxEntry): Promise<void> {
+    /** Parks a message that cannot be processed in the dead-letter store, with the reason in words. */
+    async function deadLetter(store: Store, entry: InboxEntry, reason: string, name = 'RejectedMessage'): Promise<void> {
+      const stored = (entry.payload ?? {}) as StoredEvent;
+      counts.rejected++;
+      warnings.add(`rejected a till message on ${stored.topic}: ${reason}`);
+      await recordFailure(
+        store,
+        { payload: keptPayload(stored), topic: stored.topic, tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'pos', receivedAt: entry.receivedAt } } },
+        { error: { message: reason, name }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
+      );
+    }
+
+    async function process(store: Store, ready: DurableInbox, entry: InboxEntry, redelivery: boolean): Promise<void> {
       const stored = entry.payload as StoredEvent;
       const raw = fromStored(stored);
-      const result = interpret(stored.topic, raw);
+      const result = raw ? interpret(stored.topic, raw, limits) : oversize(stored.oversize?.bytes ?? 0, limits);
       const inboxRef = { source, id: entry.id };
       if (result.outcome === 'rejected') {
-        counts.rejected++;
-        await recordFailure(
-          store,
-          { payload: raw, topic: stored.topic, tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: 0, source: { system: 'pos', receivedAt: entry.receivedAt } } },
-          { error: { message: result.reason, name: 'RejectedMessage' }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
-        );
-        await store.inboxComplete(entry.id);
+        await deadLetter(store, entry, result.reason);
+        await ready.complete(entry.id);
         return;
       }
       const doc = result.doc;
@@ -126,29 +145,53 @@ export = function register(RED: NodeRED) {
         eventId: entry.eventId,
         idempotencyKey: result.key,
         correlationId: result.key,
-        source: { system: 'pos', channel: result.topic.brand, account: doc.storeId, eventId: doc.saleId ?? result.key, receivedAt: entry.receivedAt },
+        source: { system: 'pos', channel: result.topic.brand, account: result.topic.storeId, eventId: doc.saleId ?? result.key, receivedAt: entry.receivedAt },
         occurredAt: doc.occurredAt ?? doc.closedAt,
         attempts: entry.attempts,
       };
       const msg: NodeMessage = { payload: doc, tillwire: envelope, [INBOX_REF]: inboxRef, mqttTopic: stored.topic };
-      inFlight.add(entry.id);
-      if (result.outcome === 'close') {
+      const isClose = result.outcome === 'close';
+      if (!isClose) await seedGaps(store, doc);
+      const registered = await store.registerPut({
+        key: result.key,
+        kind: isClose ? 'till.close' : 'sale',
+        storeId: result.topic.storeId,
+        terminalId: result.topic.tillId,
+        businessDate: doc.businessDate,
+        sequence: isClose ? null : doc.sequence,
+        amount: isClose ? doc.net.amount : doc.totals.grandTotal.amount,
+        currency: doc.currency,
+        document: doc,
+      });
+      if (!registered) {
+        // The register, keyed by the business key, is what counts a valid sale (or close) once.
+        const existing = await store.registerGet(result.key);
+        if (existing && !sameDocument(existing.document, doc)) {
+          await deadLetter(
+            store,
+            entry,
+            `${result.key} is already recorded with a different document; a recorded ${isClose ? 'till close' : 'sale'} is never replaced${isClose ? '' : ': send the change as a new transaction (a return, a new sale) with its own saleId and sequence'}`,
+          );
+          await ready.complete(entry.id);
+          return;
+        }
+        if (!redelivery) {
+          // The same document again in other bytes (a new inbox entry): already counted and passed on.
+          counts.duplicates++;
+          await ready.complete(entry.id);
+          return;
+        }
+        // A redelivery of this entry: it may have registered the document before the process
+        // stopped, without its output being finished. It goes out again; downstream writes are
+        // idempotent by key.
+      }
+      if (isClose) {
+        inFlight.add(entry.id);
         msg.topic = 'till.closed';
         node.send([null, null, msg]);
         return;
       }
-      await seedGaps(store, doc);
-      await store.registerPut({
-        key: result.key,
-        kind: 'sale',
-        storeId: doc.storeId,
-        terminalId: doc.terminalId,
-        businessDate: doc.businessDate,
-        sequence: doc.sequence,
-        amount: doc.totals.grandTotal.amount,
-        currency: doc.currency,
-        document: doc,
-      });
+      inFlight.add(entry.id);
       gaps.observe(doc.storeId, doc.terminalId, doc.businessDate, doc.sequence);
       msg.topic = result.topic.kind === 'returns' ? 'return.completed' : 'sale.completed';
       counts.received++;
@@ -157,21 +200,19 @@ export = function register(RED: NodeRED) {
     }
 
     // Messages of one till are processed in arrival order (a close after the sales it counts);
-    // different tills proceed independently.
+    // different tills proceed independently. A message that fails does not hold up its lane: the
+    // inbox retries it after a short back-off and gives it up to the dead-letter store after maxAttempts.
     const chains = new Map<string, Promise<void>>();
-    function deliver(store: Store) {
-      return (entry: InboxEntry) => {
-        const lane = tillLane((entry.payload as StoredEvent).topic);
-        const run = (chains.get(lane) ?? Promise.resolve())
-          .then(() => process(store, entry))
-          .catch((err) => {
-            // The entry stays pending in the inbox: it is emitted again on the next start.
-            node.error(asError(err), { payload: entry.payload, topic: 'inbox.error', [INBOX_REF]: { source, id: entry.id } });
-          });
-        chains.set(lane, run);
-        void run.then(() => {
-          if (chains.get(lane) === run) chains.delete(lane);
+    function deliver(store: Store, ready: () => DurableInbox) {
+      return (entry: InboxEntry, redelivery: boolean): Promise<void> => {
+        const lane = tillLane(String((entry.payload as StoredEvent | null)?.topic ?? entry.eventId));
+        const run = (chains.get(lane) ?? Promise.resolve()).then(() => process(store, ready(), entry, redelivery));
+        const settled = run.catch(() => undefined);
+        chains.set(lane, settled);
+        void settled.then(() => {
+          if (chains.get(lane) === settled) chains.delete(lane);
         });
+        return run;
       };
     }
 
@@ -179,18 +220,28 @@ export = function register(RED: NodeRED) {
       if (closed || !connection) return;
       try {
         const store = await binding.acquire();
-        inbox = new DurableInbox(store, source, deliver(store));
-        const recovered = await inbox.recover();
+        const ready: DurableInbox = new DurableInbox(store, source, deliver(store, () => ready), {
+          maxAttempts,
+          onError: (entry, err, willRetry) => {
+            inFlight.finish(entry.id);
+            warnings.add(`processing a till message failed (attempt ${entry.attempts + 1} of ${maxAttempts}${willRetry ? ', will retry' : ''}): ${asError(err).message}`);
+          },
+          onPoison: (entry, err) => deadLetter(store, entry, `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`, 'PoisonMessage'),
+        });
+        inbox = ready;
+        ready.start();
+        const recovered = await ready.recover();
         if (recovered) node.log(`re-emitted ${recovered} message(s) received before the last stop but not finished`);
         if (closed) return;
-        const ready = inbox;
         unsubscribe = connection.subscribe(filter, async (topic, payload, ack) => {
           // Backpressure: past the bound, the PUBACK waits and the broker keeps the backlog.
           await inFlight.room();
-          await ready.accept(eventIdFor(topic, payload), toStored(topic, payload), ack);
+          await ready.accept(eventIdFor(topic, payload), toStored(topic, payload, limits), ack);
         });
       } catch (err) {
         // Store down: subscribe later (the broker keeps our session's queue meanwhile).
+        void inbox?.stop();
+        inbox = undefined;
         retryTimer = setTimeout(() => void start(), 5000);
         retryTimer.unref();
       }
@@ -205,9 +256,19 @@ export = function register(RED: NodeRED) {
       unsubscribe?.();
       gaps.stop();
       inFlight.clear();
+      warnings.stop();
       inboxEvents.off('inbox-done', onDone);
       connection?.off('state', showConnection);
-      done();
+      // Give unfinished messages back (they are not at fault), within Node-RED's close timeout.
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(bound);
+        done();
+      };
+      const bound = setTimeout(finish, 5000);
+      void (inbox?.stop() ?? Promise.resolve()).finally(finish);
     });
   }
   RED.nodes.registerType('tillwire-pos-mqtt-in', TillwirePosMqttInNode);

@@ -3,6 +3,7 @@
  * data). A failed message is kept with its payload, the error, the attempt count and history, and
  * the flow and node that failed; a replayed message that fails again updates the same entry.
  */
+import { createHash } from 'node:crypto';
 import type { AttemptRecord, DeadLetterEntry, DeadLetterFilter, ErrorInfo, Store } from './store';
 import { VersionConflictError } from './store';
 
@@ -10,20 +11,83 @@ export const ENVELOPE = 'tillwire';
 /** Message properties that are transport handles or per-hop bookkeeping, never stored. */
 const TRANSIENT = new Set(['req', 'res', 'error', '_error', '_msgid', 'tillwireClaims', 'replay', '_event']);
 
-export function serializeMessage(msg: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Largest payload a dead-letter entry keeps, in bytes of its stored JSON. A larger payload is kept
+ * as a description instead: its size, a SHA-256 digest and the first bytes, so one hostile message
+ * cannot grow the store by more than this (see docs/store-devices.md, limits).
+ */
+export const DEAD_LETTER_PAYLOAD_LIMIT = 256 * 1024;
+/** How much of an over-limit payload is kept to show what it was. */
+export const TRUNCATED_PREFIX_BYTES = 1024;
+
+/** What is stored instead of a payload over the limit; `reviveMessage` leaves it as it is. */
+export interface TruncatedPayload {
+  truncated: true;
+  /** Size of the original payload in bytes (raw bytes, or its JSON text). */
+  bytes: number;
+  sha256: string;
+  /** The first bytes, base64. */
+  prefixBase64: string;
+}
+
+export function truncatedPayload(bytes: Buffer): TruncatedPayload {
+  return {
+    truncated: true,
+    bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    prefixBase64: bytes.subarray(0, TRUNCATED_PREFIX_BYTES).toString('base64'),
+  };
+}
+
+/**
+ * The stored form of a message: JSON, without transport handles. Buffers are stored as
+ * `{ type: 'Buffer', base64 }` (a third of the size of Node's default `{ type: 'Buffer', data: [...] }`
+ * number array, which entries written by earlier versions still hold and `reviveMessage` still reads).
+ * A payload whose stored JSON would exceed `payloadLimit` is replaced by a `TruncatedPayload`.
+ */
+export function serializeMessage(msg: Record<string, unknown>, payloadLimit = DEAD_LETTER_PAYLOAD_LIMIT): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(msg)) {
     if (!TRANSIENT.has(k) && typeof v !== 'function') copy[k] = v;
   }
-  // JSON round trip: the stored form is exactly what comes back (Buffers become {type:'Buffer'}).
-  return JSON.parse(JSON.stringify(copy));
+  if ('payload' in copy) copy.payload = boundedPayload(copy.payload, payloadLimit);
+  // JSON round trip: the stored form is exactly what comes back.
+  return JSON.parse(JSON.stringify(copy, compactBuffers));
 }
 
-/** Restores a stored message, turning serialised Buffers back into Buffers. */
+function boundedPayload(payload: unknown, limit: number): unknown {
+  if (Buffer.isBuffer(payload)) {
+    // base64 grows 4/3; keep the raw bytes when their stored form fits
+    return Math.ceil(payload.length / 3) * 4 <= limit ? payload : truncatedPayload(payload);
+  }
+  if (payload === undefined) return payload;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(payload, compactBuffers);
+  } catch {
+    // cyclic or too deep to write out: keep what can be said about it
+    return { truncated: true, bytes: 0, sha256: '', prefixBase64: '', reason: 'payload could not be written as JSON' };
+  }
+  if (text === undefined || text.length <= limit) return payload;
+  return truncatedPayload(Buffer.from(text, 'utf8'));
+}
+
+/** JSON.stringify replacer: Buffers (already turned into { type, data } by their toJSON) as base64. */
+function compactBuffers(this: unknown, _key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return { type: 'Buffer', base64: Buffer.from((value as { data: number[] }).data).toString('base64') };
+  }
+  return value;
+}
+
+/** Restores a stored message, turning stored Buffers (base64, or the older number arrays) back into Buffers. */
 export function reviveMessage(stored: Record<string, unknown>): Record<string, any> {
-  return JSON.parse(JSON.stringify(stored), (_k, v) =>
-    v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data) : v,
-  );
+  return JSON.parse(JSON.stringify(stored), (_k, v) => {
+    if (!v || typeof v !== 'object' || v.type !== 'Buffer') return v;
+    if (typeof v.base64 === 'string') return Buffer.from(v.base64, 'base64');
+    if (Array.isArray(v.data)) return Buffer.from(v.data);
+    return v;
+  });
 }
 
 export function errorInfo(error: unknown): ErrorInfo {

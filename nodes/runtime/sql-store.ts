@@ -319,8 +319,35 @@ export class SqlStore implements Store {
     await this.driver.query(`UPDATE ${this.t.inbox} SET state = 'done', completed_at = ? WHERE id = ?`, [this.now(), Number(id)]);
   }
 
-  async inboxTouch(id: string): Promise<void> {
-    await this.driver.query(`UPDATE ${this.t.inbox} SET attempts = attempts + 1 WHERE id = ?`, [Number(id)]);
+  // While an entry is pending, completed_at holds its lease (until when the instance that last
+  // delivered it holds it); inboxComplete overwrites it with the completion time. Reusing the
+  // column keeps existing databases readable without a migration.
+  async inboxTouch(id: string, leaseMs?: number): Promise<void> {
+    if (leaseMs === undefined) {
+      await this.driver.query(`UPDATE ${this.t.inbox} SET attempts = attempts + 1 WHERE id = ?`, [Number(id)]);
+    } else {
+      await this.driver.query(`UPDATE ${this.t.inbox} SET attempts = attempts + 1, completed_at = ? WHERE id = ? AND state = 'pending'`, [
+        this.now() + leaseMs,
+        Number(id),
+      ]);
+    }
+  }
+
+  async inboxRenew(ids: string[], leaseMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.driver.query(
+      `UPDATE ${this.t.inbox} SET completed_at = ? WHERE state = 'pending' AND id IN (${ids.map(() => '?').join(', ')})`,
+      [this.now() + leaseMs, ...ids.map(Number)],
+    );
+  }
+
+  async inboxRelease(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.driver.query(
+      `UPDATE ${this.t.inbox} SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, completed_at = NULL
+       WHERE state = 'pending' AND id IN (${ids.map(() => '?').join(', ')})`,
+      ids.map(Number),
+    );
   }
 
   async inboxPending(source: string, limit = 1000, afterId = '0'): Promise<InboxEntry[]> {
@@ -470,5 +497,6 @@ function toInbox(r: Row): InboxEntry {
     receivedAt: iso(r.received_at),
     state: r.state as InboxEntry['state'],
     attempts: Number(r.attempts),
+    ...(r.state === 'pending' && r.completed_at !== null && r.completed_at !== undefined ? { leasedUntil: iso(r.completed_at) } : {}),
   };
 }

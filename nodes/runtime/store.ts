@@ -81,6 +81,8 @@ export interface InboxEntry {
   receivedAt: string;
   state: 'pending' | 'done';
   attempts: number;
+  /** While pending: until when the instance that last delivered it holds it (absent: never leased). */
+  leasedUntil?: string;
 }
 
 /**
@@ -163,8 +165,15 @@ export interface Store {
   /** Persists an inbound event once per (source, eventId); a repeat returns the stored entry. */
   inboxAdd(source: string, eventId: string, payload: unknown): Promise<{ entry: InboxEntry; duplicate: boolean }>;
   inboxComplete(id: string): Promise<void>;
-  /** Counts one more processing attempt of a pending entry (used when it is re-emitted). */
-  inboxTouch(id: string): Promise<void>;
+  /** Counts one more processing attempt of a pending entry (used when it is re-emitted), leasing it for `leaseMs` when given. */
+  inboxTouch(id: string, leaseMs?: number): Promise<void>;
+  /** Extends the lease of pending entries still being worked on to now + `leaseMs`. */
+  inboxRenew(ids: string[], leaseMs: number): Promise<void>;
+  /**
+   * Gives pending entries back on a graceful stop: the delivery cut short does not count as an
+   * attempt (attempts − 1, never below 0) and the lease ends, so another instance may take them over.
+   */
+  inboxRelease(ids: string[]): Promise<void>;
   /** Pending entries oldest first, after entry id `afterId` (keyset paging). */
   inboxPending(source: string, limit?: number, afterId?: string): Promise<InboxEntry[]>;
 

@@ -38,7 +38,7 @@ async function assertExactlyOnce(e: E2E, manifest: SimulationManifest): Promise<
   expect(e.odoo.orders().every((o) => o.state === 'sale')).toBe(true);
   const dl = await getJson(`${e.red!.url}/tillwire/dead-letters?limit=10000`);
   expect(dl.total).toBe(manifest.malformed.length);
-  for (const entry of dl.entries) expect(entry.error.message).toMatch(/^(malformed JSON: |sale failed validation: )/);
+  for (const entry of dl.entries) expect(entry.error.message).toMatch(/^(malformed JSON: |payload is not valid UTF-8 |sale failed validation: )/);
 }
 
 describe(`store sales over MQTT into Odoo (${SALES} sales, 200 stores × 4 tills)`, () => {

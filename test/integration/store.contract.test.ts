@@ -297,6 +297,35 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.inboxAdd(source, 'evt-1', { sale: 1 })).duplicate).toBe(false);
   });
 
+  it('inbox: a delivery leases a pending entry; renewals extend the lease; completion ends it', async () => {
+    const source = uniqueName('mqtt');
+    const a = (await store.inboxAdd(source, 'a', {})).entry;
+    const b = (await store.inboxAdd(source, 'b', {})).entry;
+    expect(a.leasedUntil).toBeUndefined();
+    await store.inboxTouch(a.id, 1000);
+    let [la] = await store.inboxPending(source);
+    expect([la.attempts, Date.parse(la.leasedUntil!)]).toEqual([1, clock + 1000]);
+    clock += 500;
+    await store.inboxRenew([a.id, b.id], 1000);
+    const pending = await store.inboxPending(source);
+    expect(pending.map((e) => [e.eventId, e.attempts, Date.parse(e.leasedUntil!)])).toEqual([
+      ['a', 1, clock + 1000],
+      ['b', 0, clock + 1000],
+    ]);
+    await store.inboxComplete(a.id);
+    await store.inboxRenew([a.id], 1000); // a finished entry is not leased again
+    [la] = await store.inboxPending(source);
+    expect(la.eventId).toBe('b');
+    expect((await store.inboxAdd(source, 'a', {})).entry).toMatchObject({ state: 'done' });
+    expect((await store.inboxAdd(source, 'a', {})).entry.leasedUntil).toBeUndefined();
+    // a graceful stop gives 'b' back: its lease ends and the cut-short delivery is not counted
+    await store.inboxTouch(la.id, 1000);
+    await store.inboxRelease([la.id]);
+    expect((await store.inboxPending(source)).map((e) => [e.eventId, e.attempts, e.leasedUntil])).toEqual([['b', 0, undefined]]);
+    await store.inboxRelease([la.id]);
+    expect((await store.inboxPending(source))[0].attempts).toBe(0);
+  });
+
   it('kv: durable values, and a compare-and-set that only one of two writers wins', async () => {
     const key = uniqueName('cursor');
     expect(await store.kvGet(key)).toBeUndefined();

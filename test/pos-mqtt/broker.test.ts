@@ -4,7 +4,8 @@
  *   published while it was away and while it drains;
  * - with Mosquitto's default max_queued_messages (1,000) the same subscriber loses messages;
  * - a clean restart keeps the queued messages;
- * - acl.example confines a store's user to its own store's topics (and refuses wildcard user names).
+ * - acl.example confines a store's user to its own store's till topics under the one brand (and
+ *   refuses wildcard user names; a user name with '/' reaches no till topic).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -154,8 +155,9 @@ describe('config/mosquitto/acl.example: one broker user per store', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const ldn = (till: string, type = 'sales') => `tillwire/demo/stores/LDN-001/tills/${till}/${type}`;
-  const man = (till: string, type = 'sales') => `tillwire/demo/stores/MAN-002/tills/${till}/${type}`;
+  // acl.example pins the brand level to "acme" (the placeholder a retailer replaces with its own).
+  const ldn = (till: string, type = 'sales', brand = 'acme') => `tillwire/${brand}/stores/LDN-001/tills/${till}/${type}`;
+  const man = (till: string, type = 'sales') => `tillwire/acme/stores/MAN-002/tills/${till}/${type}`;
 
   async function publishAs(user: string, topic: string, protocolVersion: 4 | 5): Promise<{ error?: Error & { code?: number } }> {
     const c = await mqtt.connectAsync(broker.url, { username: user, password: users[user], protocolVersion, reconnectPeriod: 0 });
@@ -185,19 +187,22 @@ describe('config/mosquitto/acl.example: one broker user per store', () => {
       // MQTT 3.1.1 has no reason codes: the broker acknowledges a refused publish and drops it.
       expect((await publishAs('MAN-002', ldn('T02'), 4)).error).toBeUndefined();
       // Outside the till topics entirely.
-      expect((await publishAs('LDN-001', 'tillwire/demo/other', 5)).error).toMatchObject({ code: 135 });
+      expect((await publishAs('LDN-001', 'tillwire/acme/other', 5)).error).toMatchObject({ code: 135 });
+      expect((await publishAs('LDN-001', 'tillwire/acme/stores/LDN-001/tills/T01/other', 5)).error).toMatchObject({ code: 135 });
+      // The brand level is pinned: a store's user cannot publish as its store under another brand.
+      expect((await publishAs('LDN-001', ldn('T01', 'sales', 'otherbrand'), 5)).error).toMatchObject({ code: 135 });
       // CVE-2017-7650: user names with wildcards must not widen the %u pattern (fixed in 1.4.12).
       expect((await publishAs('+', ldn('T09'), 5)).error).toMatchObject({ code: 135 });
       expect((await publishAs('LDN-001#', ldn('T09'), 5)).error).toMatchObject({ code: 135 });
-      // Not covered by that fix: a user name with '/' spans topic levels. "LDN-001/tills" may write
-      // into store LDN-001's tills. This is why store ids (user names) must never contain '/'.
-      expect((await publishAs('LDN-001/tills', ldn('T09', 'returns'), 5)).error).toBeUndefined();
+      // Not covered by that fix: a user name with '/' spans topic levels. The patterns end in a
+      // fixed "tills/+/<kind>" after %u, so "LDN-001/tills" cannot reach store LDN-001's tills.
+      expect((await publishAs('LDN-001/tills', ldn('T09', 'returns'), 5)).error).toMatchObject({ code: 135 });
       // The ingress user itself cannot publish sales.
       expect((await publishAs('tillwire-ingress', ldn('T01'), 5)).error).toMatchObject({ code: 135 });
 
       await quiet(ingress.received, 300, 5000);
       expect(ingress.received.map((r) => `${r.topic} ${r.payload}`).sort()).toEqual(
-        [`${ldn('T01')} {"from":"LDN-001"}`, `${man('T02', 'close')} {"from":"MAN-002"}`, `${ldn('T09', 'returns')} {"from":"LDN-001/tills"}`].sort(),
+        [`${ldn('T01')} {"from":"LDN-001"}`, `${man('T02', 'close')} {"from":"MAN-002"}`].sort(),
       );
     } finally {
       await ingress.client.endAsync();
@@ -211,6 +216,7 @@ describe('config/mosquitto/acl.example: one broker user per store', () => {
       const m = await runSimulation({
         brokerUrl: broker.url,
         storeIds: ['LDN-001', 'MAN-002'],
+        brand: 'acme',
         username: '{store}',
         password: (store) => users[store],
         count: 200,

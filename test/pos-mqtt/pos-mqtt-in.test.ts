@@ -94,7 +94,7 @@ describe('tillwire-pos-mqtt-in', () => {
     expect(got.map((m) => m.payload.sequence)).toEqual([1, 2]);
   });
 
-  it('malformed JSON, a schema violation and a store mismatch go to the dead-letter store with raw bytes and reason; good ones flow', async () => {
+  it('bytes that are not UTF-8, a schema violation and a store mismatch go to the dead-letter store with raw bytes and reason; good ones flow', async () => {
     const brand = uniqueName('b');
     await helper.load(nodes, flow(brand));
     await connected();
@@ -115,13 +115,15 @@ describe('tillwire-pos-mqtt-in', () => {
     await until(async () => (await store.countDeadLetters()) === 3);
     const entries = await store.listDeadLetters();
     const reasons = entries.map((e: any) => e.error.message);
-    expect(reasons[0]).toMatch(/^malformed JSON: /);
+    expect(reasons[0]).toBe('payload is not valid UTF-8 (byte 3)');
     expect(reasons[1]).toBe('sale failed validation: lines[0].quantity has a value that is not allowed');
     expect(reasons[2]).toBe("payload store/till S999/T1 does not match the topic's S003/T1");
     expect(entries[0].nodeId).toBe('in1');
-    // the raw bytes are kept exactly
+    // the raw bytes (not UTF-8) are kept exactly, as base64
     const stored = entries[0].message.payload;
-    expect(Buffer.from(stored.data)).toEqual(raw);
+    expect(stored).toEqual({ type: 'Buffer', base64: raw.toString('base64') });
+    // a UTF-8 message is kept as its text
+    expect(JSON.parse(entries[1].message.payload)).toEqual(bad.doc);
     // rejected messages are finished by the node itself; the good one once the ack node saw it
     await acked;
     expect(await store.inboxPending('pos-mqtt:in1')).toEqual([]);
