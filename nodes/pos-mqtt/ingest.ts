@@ -82,7 +82,7 @@ export function interpret(mqttTopic: string, raw: Buffer, limits: TillLimits = D
   if (!isDocumentType(type)) return reject(`no canonical schema for ${type} messages`);
   let result;
   try {
-    result = validateDocument(type, doc);
+    result = validateDocument(type, doc, { maxLines: limits.maxLines, maxDepth: limits.maxDepth, dateWindow: limits.dateWindow });
   } catch (err) {
     // validation must never take the node down, whatever the payload
     return reject(`${what} could not be validated: ${(err as Error).message}`);

@@ -5,6 +5,7 @@
  * overflow the stack or hold up the till's later messages for long.
  */
 import { isUtf8 } from 'node:buffer';
+import { DEFAULT_DATE_WINDOW, type DateWindow } from '../model/validate';
 
 export interface TillLimits {
   /** Largest payload in bytes (default 256 KiB, the `message_size_limit` of the shipped Mosquitto configuration). */
@@ -13,12 +14,24 @@ export interface TillLimits {
   maxDepth: number;
   /** Most lines in one sale. */
   maxLines: number;
+  /**
+   * How far a sale's dates may lie from the clock when it is processed; null = not checked. Off
+   * unless the node turns it on: a store that was offline replays old days, and a simulated day
+   * (the demo) may run ahead of the calendar.
+   */
+  dateWindow: DateWindow | null;
 }
 
-export const DEFAULT_LIMITS: TillLimits = { maxPayloadBytes: 256 * 1024, maxDepth: 32, maxLines: 1000 };
+export const DEFAULT_LIMITS: TillLimits = { maxPayloadBytes: 256 * 1024, maxDepth: 32, maxLines: 1000, dateWindow: null };
 
 /** Limits from a node's settings; anything missing, zero or not a number keeps its default. */
-export function limitsFrom(def: { maxPayloadKiB?: unknown; maxLines?: unknown }): TillLimits {
+export function limitsFrom(def: {
+  maxPayloadKiB?: unknown;
+  maxLines?: unknown;
+  checkDates?: unknown;
+  pastDays?: unknown;
+  futureDays?: unknown;
+}): TillLimits {
   const positive = (v: unknown, fallback: number) => {
     const n = Number(v);
     return Number.isFinite(n) && n > 0 ? n : fallback;
@@ -27,7 +40,18 @@ export function limitsFrom(def: { maxPayloadKiB?: unknown; maxLines?: unknown })
     maxPayloadBytes: Math.floor(positive(def.maxPayloadKiB, DEFAULT_LIMITS.maxPayloadBytes / 1024) * 1024),
     maxDepth: DEFAULT_LIMITS.maxDepth,
     maxLines: Math.floor(positive(def.maxLines, DEFAULT_LIMITS.maxLines)),
+    dateWindow: dateWindowFrom(def),
   };
+}
+
+/** The date window a node asks for: its days back and ahead (defaults 30 and 1), or null when off. */
+export function dateWindowFrom(def: { checkDates?: unknown; pastDays?: unknown; futureDays?: unknown }): DateWindow | null {
+  if (def.checkDates !== true && def.checkDates !== 'true') return null;
+  const days = (v: unknown, fallback: number) => {
+    const n = Number(v);
+    return v !== '' && v !== undefined && v !== null && Number.isFinite(n) && n >= 0 ? n : fallback;
+  };
+  return { pastDays: days(def.pastDays, DEFAULT_DATE_WINDOW.pastDays), futureDays: days(def.futureDays, DEFAULT_DATE_WINDOW.futureDays) };
 }
 
 /** Offset of the first byte that is not part of valid UTF-8, or -1 when all of it is valid. */

@@ -33,6 +33,9 @@ interface PosMqttInDef extends NodeDef {
   maxInFlight?: string | number;
   maxPayloadKiB?: string | number;
   maxLines?: string | number;
+  checkDates?: boolean | string;
+  pastDays?: string | number;
+  futureDays?: string | number;
   maxAttempts?: string | number;
 }
 
