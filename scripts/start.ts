@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { DemoServices, startDemoServices } from './demo-services';
+import { adminAuth, editorHost, openEditorWarning } from '../nodes/runtime/runtime-settings';
+import { createPrivateDir } from '../nodes/runtime/private-files';
 
 /** The project root: the nearest folder above this file with our package.json (dist/scripts or scripts). */
 function findRoot(from: string): string {
@@ -23,7 +25,7 @@ function findRoot(from: string): string {
 const root = findRoot(__dirname);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const userDir = path.resolve(process.env.TILLWIRE_USER_DIR ?? path.join(root, '.node-red'));
-const host = process.env.TILLWIRE_HOST ?? '127.0.0.1';
+const host = editorHost();
 const port = Number(process.env.TILLWIRE_PORT ?? process.env.PORT ?? 1880);
 
 export function linkPackage(projectRoot: string, dir: string, name: string): string {
@@ -112,6 +114,10 @@ export async function deployCredentials(base: string, credentials: Record<string
 }
 
 async function main(): Promise<void> {
+  // The settings refuse an open editor on a network address; checked here first too, so a refusal
+  // comes before the demo services start (the settings print the warnings).
+  openEditorWarning(host, !!adminAuth());
+  createPrivateDir(userDir);
   linkPackage(root, userDir, pkg.name);
   let demo: DemoServices | undefined;
   if (process.env.TILLWIRE_DEMO !== '0') {
