@@ -146,6 +146,12 @@ export function openEditorWarning(host: string, login: boolean, env: NodeJS.Proc
   );
 }
 
+/** Where Node-RED keeps the flows' credentials: `<flows name>_cred.json` in the user directory. */
+export function credentialsFile(userDir: string, flowFile: string): string {
+  const ext = path.extname(flowFile);
+  return path.join(userDir, path.basename(flowFile, ext) + '_cred' + ext);
+}
+
 /**
  * Keeps what Node-RED writes in the user directory to its owner. Node-RED writes the credentials,
  * context and config files itself with default modes, so the process umask is narrowed to 077 before
@@ -156,8 +162,7 @@ export function openEditorWarning(host: string, login: boolean, env: NodeJS.Proc
 export function keepUserDirPrivate(userDir: string, flowFile: string, log: (line: string) => void = console.warn): void {
   process.umask(0o077);
   createPrivateDir(userDir);
-  const ext = path.extname(flowFile);
-  const credentials = path.join(userDir, path.basename(flowFile, ext) + '_cred' + ext);
+  const credentials = credentialsFile(userDir, flowFile);
   const candidates = [credentials, path.join(userDir, `.${path.basename(credentials)}.backup`), ...filesUnder(path.join(userDir, 'context'))];
   const narrowed: string[] = [];
   for (const file of candidates) {
