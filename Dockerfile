@@ -5,7 +5,7 @@
 # Build (from the repository root):
 #   docker build -t tillwire/node-red-retail .
 #
-# Run:
+# Run (docs/docker.md has the details):
 #   docker run --rm -it --entrypoint node tillwire/node-red-retail node_modules/node-red/red.js admin hash-pw
 #       (prompts for a password and prints its bcrypt hash)
 #   docker run -d --name tillwire -p 1880:1880 -v tillwire_data:/data \
@@ -13,16 +13,22 @@
 #     -e TILLWIRE_ADMIN_PASSWORD_HASH='<the bcrypt hash>' \
 #     tillwire/node-red-retail
 #
+#   TILLWIRE_ADMIN_PASSWORD_HASH  bcrypt hash: turns on the editor/admin login (user TILLWIRE_ADMIN_USER,
+#                                 default admin). Without it the container REFUSES TO START: it
+#                                 listens on 0.0.0.0, and an open editor runs any code anyone sends it.
+#                                 The settings print why and Node-RED exits with code 1.
+#   TILLWIRE_ALLOW_OPEN_EDITOR=1  starts without a login anyway (something in front of the container
+#                                 authenticates every request); a loud warning is printed. The image
+#                                 never sets it.
 #   TILLWIRE_CREDENTIAL_SECRET    encrypts flows_cred.json. If unset, settings.ts generates one on
 #                                 first start and keeps it in /data/.tillwire-credential-secret (mode
 #                                 0600). Either way it must stay the same, or credentials saved
 #                                 earlier can no longer be read.
-#   TILLWIRE_ADMIN_PASSWORD_HASH  bcrypt hash: turns on the editor/admin login (user TILLWIRE_ADMIN_USER,
-#                                 default admin). Without it, the editor is open to anyone who can reach it.
 #   TILLWIRE_PORT (1880), TILLWIRE_LOG_LEVEL, TZ, NODE_OPTIONS (e.g. --max_old_space_size=512).
 #   Set by the image: TILLWIRE_HOST=0.0.0.0 (the settings default, 127.0.0.1, cannot be reached
 #   through a published port), TILLWIRE_USER_DIR=/data, TILLWIRE_FLOW_FILE=/data/flows.json.
 #   /data                         the Node-RED user dir (flows, credentials, secret, SQLite store file): mount it.
+#                                 What Node-RED and Tillwire write there is mode 0600 (owner only).
 #
 # Layout:
 #   stage "build": node:20 on Debian bookworm. Runs npm ci, npm run build and npm pack, so the
@@ -38,10 +44,12 @@
 #       node-gyp can compile it when no prebuilt binary can be downloaded. The -minimal images
 #       have no build tools and would fail here.
 #     - Settings: /usr/src/node-red/settings.js loads the package's compiled settings
-#       (dist/settings.js). Those read TILLWIRE_* from the environment. The file is passed with
-#       --settings (CMD), so it is not in /data, and a mounted volume neither hides it nor needs
-#       a copy of it. The stock HEALTHCHECK requires /data/settings.js, so it is replaced by the
-#       same check (GET / on uiPort, 2xx-4xx healthy, 4 s timeout) reading this settings file.
+#       (dist/settings.js). Those read TILLWIRE_* from the environment, refuse an open editor on
+#       0.0.0.0 and narrow the umask. The file is passed with --settings (CMD), so it is not in
+#       /data, and a mounted volume neither hides it nor needs a copy of it. The stock HEALTHCHECK
+#       requires /data/settings.js, so it is replaced by the same check (GET / on the port,
+#       2xx-4xx healthy, 4 s timeout); it reads TILLWIRE_PORT rather than loading the settings,
+#       which would repeat their start-up checks and messages every 30 s.
 
 ############################ build: compile and pack ##############################################
 FROM node:20.20.2-bookworm AS build
@@ -92,16 +100,18 @@ USER node-red
 # settings.ts defaults to the project checkout (.node-red/, flows/flows.json) and to 127.0.0.1. In
 # the image, user dir and flows live in the /data volume, and the editor must listen on all
 # interfaces of the container. TILLWIRE_USER_DIR also decides where a generated credential secret
-# is kept, so it must be the persisted /data and not the package directory.
+# is kept, so it must be the persisted /data and not the package directory. Listening on 0.0.0.0
+# makes the settings demand TILLWIRE_ADMIN_PASSWORD_HASH (or an explicit
+# TILLWIRE_ALLOW_OPEN_EDITOR=1 at docker run): deliberately not set here.
 ENV TILLWIRE_HOST=0.0.0.0 \
     TILLWIRE_USER_DIR=/data \
     TILLWIRE_FLOW_FILE=/data/flows.json
 
 EXPOSE 1880
 
-# Same check as the image's /healthcheck.js, but it reads our settings file instead of /data/settings.js.
+# Same check as the image's /healthcheck.js, on the port our settings use (plain HTTP: they set no https).
 HEALTHCHECK --interval=30s --timeout=10s --retries=3 \
-    CMD ["node", "-e", "process.env.NODE_TLS_REJECT_UNAUTHORIZED='0';const s=require('/usr/src/node-red/settings.js');const c=Object.prototype.hasOwnProperty.call(s,'https')?require('https'):require('http');const r=c.request({host:'127.0.0.1',port:s.uiPort||1880,timeout:4000},(res)=>process.exit(res.statusCode>=200&&res.statusCode<500?0:1));r.on('timeout',()=>r.destroy(new Error('timeout')));r.on('error',()=>process.exit(1));r.end();"]
+    CMD ["node", "-e", "const r=require('http').request({host:'127.0.0.1',port:Number(process.env.TILLWIRE_PORT||process.env.PORT||1880),timeout:4000},(res)=>process.exit(res.statusCode>=200&&res.statusCode<500?0:1));r.on('timeout',()=>r.destroy(new Error('timeout')));r.on('error',()=>process.exit(1));r.end();"]
 
 # The image's ENTRYPOINT (./entrypoint.sh) runs
 #   node $NODE_OPTIONS node_modules/node-red/red.js --userDir /data $FLOWS <CMD args>

@@ -9,9 +9,15 @@
  *                                  in <userDir>/.tillwire-credential-secret with owner-only access)
  *   TILLWIRE_ADMIN_PASSWORD_HASH   bcrypt hash (`npx node-red admin hash-pw`): turns on editor login
  *   TILLWIRE_ADMIN_USER            login name for that hash     (default: admin)
+ *   TILLWIRE_ALLOW_OPEN_EDITOR     1: start without a login on a non-loopback address (refused otherwise)
+ *
+ * Loading this file has effects on purpose, as it is the one file every way of starting Tillwire
+ * loads (npm start, red.js --settings, the container): it refuses an open editor on a network
+ * address (docs/security.md), and it narrows the process umask so that what Node-RED writes into
+ * the user directory (credentials, context) is readable by its owner only.
  */
 import path from 'node:path';
-import { adminAuth, credentialSecret } from './nodes/runtime/runtime-settings';
+import { adminAuth, credentialSecret, editorHost, keepUserDirPrivate, openEditorWarning } from './nodes/runtime/runtime-settings';
 
 // dist/settings.js sits one level below the project root; in the Docker image the settings file
 // sits in the app directory, so TILLWIRE_HOME may say where the project (flows/) is.
@@ -20,13 +26,10 @@ const userDir = path.resolve(process.env.TILLWIRE_USER_DIR ?? path.join(projectR
 const flowFile = path.resolve(process.env.TILLWIRE_FLOW_FILE ?? path.join(projectRoot, 'flows', 'flows.json'));
 
 const auth = adminAuth();
-const host = process.env.TILLWIRE_HOST ?? '127.0.0.1';
-if (!auth) {
-  console.warn(
-    `\n[tillwire] WARNING: the editor and admin API on ${host} are open to anyone who can reach them.\n` +
-      '[tillwire] Set TILLWIRE_ADMIN_PASSWORD_HASH (bcrypt, `npx node-red admin hash-pw`) to require a login.\n',
-  );
-}
+const host = editorHost();
+const openWarning = openEditorWarning(host, !!auth); // throws: Node-RED prints the reason and exits 1
+if (openWarning) console.warn(openWarning);
+keepUserDirPrivate(userDir, flowFile);
 
 const settings = {
   userDir,

@@ -3,15 +3,19 @@
  *  1. links this package into the Node-RED user directory, so Node-RED loads it as an installed
  *     module (its examples appear under Import > Examples);
  *  2. starts the demo services the flows talk to (scripts/demo-services.ts: an embedded MQTT broker,
- *     the Odoo and Business Central simulators, a few store tills), unless TILLWIRE_DEMO=0;
+ *     the Odoo and Business Central simulators, a few store tills), unless TILLWIRE_DEMO=0, and on a
+ *     first run writes the simulators' credentials for the demo flows (encrypted, see below);
  *  3. starts Node-RED with dist/settings.js, which deploys the flows in flows/;
  *  4. prints the editor URL once it answers; Ctrl-C stops Node-RED cleanly (its nodes close).
  */
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { DemoServices, startDemoServices } from './demo-services';
+import { adminAuth, credentialSecret, credentialsFile, editorHost, openEditorWarning } from '../nodes/runtime/runtime-settings';
+import { createPrivateDir, OWNER_ONLY_FILE } from '../nodes/runtime/private-files';
 
 /** The project root: the nearest folder above this file with our package.json (dist/scripts or scripts). */
 function findRoot(from: string): string {
@@ -23,7 +27,7 @@ function findRoot(from: string): string {
 const root = findRoot(__dirname);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const userDir = path.resolve(process.env.TILLWIRE_USER_DIR ?? path.join(root, '.node-red'));
-const host = process.env.TILLWIRE_HOST ?? '127.0.0.1';
+const host = editorHost();
 const port = Number(process.env.TILLWIRE_PORT ?? process.env.PORT ?? 1880);
 
 export function linkPackage(projectRoot: string, dir: string, name: string): string {
@@ -64,7 +68,7 @@ function waitForEditor(deadline: number): Promise<void> {
 }
 
 /** The simulators' credentials for the demo flows' config nodes (flows/flows.json). */
-function demoCredentials(base: string): Record<string, Record<string, string>> {
+function demoCredentials(editorPort: number): Record<string, Record<string, string>> {
   return {
     'demo-so-odoo-cfg': { apiKey: 'tillwire-demo-key' },
     'demo-sb-bc-cfg': { token: 'tillwire-demo-token' },
@@ -72,25 +76,35 @@ function demoCredentials(base: string): Record<string, Record<string, string>> {
     'demo-ch-amazon-cfg': { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' },
     'demo-ch-bol-cfg': { clientId: 'tillwire-bol-client', clientSecret: 'tillwire-bol-secret' },
     // Square signs over the notification URL exactly as registered: the demo simulator's (demo-services.ts).
-    'demo-ch-square-cfg': { accessToken: 'sq-sim-access-token', signatureKey: 'sq-sim-signature-key', notificationUrl: `http://127.0.0.1:${new URL(base).port || 1880}/square/webhook` },
+    'demo-ch-square-cfg': { accessToken: 'sq-sim-access-token', signatureKey: 'sq-sim-signature-key', notificationUrl: `http://127.0.0.1:${editorPort}/square/webhook` },
   };
 }
 
 /**
  * Credentials never live in a flows file, so on a first start (no credentials file yet) the demo's
- * are deployed through the documented admin API (POST /flows, credentials inline per node), and
- * Node-RED stores them encrypted with the credential secret.
+ * are written to the credentials file before Node-RED starts: its config nodes have them from the
+ * first deploy on, with or without an editor login. The file is the one Node-RED writes itself,
+ * encrypted with the same credential secret the settings use: {"$": the 16-byte IV in hex, then the
+ * AES-256-CTR ciphertext of the credentials JSON in base64}, the key being the SHA-256 of the secret.
  */
-async function provisionDemoCredentials(base: string, flowFile: string): Promise<void> {
-  const credFile = flowFile.replace(/\.json$/, '_cred.json');
-  if (fs.existsSync(credFile)) return;
-  if (process.env.TILLWIRE_ADMIN_PASSWORD_HASH) {
-    console.log('[tillwire] editor login is on: enter the simulators\' credentials in the demo config nodes yourself');
-    return;
+export function writeDemoCredentials(userDir: string, flowFile: string, credentials: Record<string, Record<string, string>>): boolean {
+  const file = credentialsFile(userDir, flowFile);
+  if (fs.existsSync(file) || !fs.existsSync(flowFile)) return false;
+  let nodes: Array<{ id?: string }>;
+  try {
+    nodes = JSON.parse(fs.readFileSync(flowFile, 'utf8'));
+  } catch {
+    return false; // Node-RED reports a flows file it cannot read
   }
-  if (await deployCredentials(`${base}`, demoCredentials(base))) {
-    console.log('[tillwire] deployed the simulators\' credentials for the demo flows');
-  }
+  const ids = new Set((Array.isArray(nodes) ? nodes : []).map((n) => n.id));
+  const wanted = Object.fromEntries(Object.entries(credentials).filter(([id]) => ids.has(id)));
+  if (!Object.keys(wanted).length) return false;
+  const key = crypto.createHash('sha256').update(credentialSecret(userDir)).digest();
+  const iv = crypto.randomBytes(16);
+  const cipher = crypto.createCipheriv('aes-256-ctr', key, iv);
+  const sealed = iv.toString('hex') + cipher.update(JSON.stringify(wanted), 'utf8', 'base64') + cipher.final('base64');
+  fs.writeFileSync(file, JSON.stringify({ $: sealed }), { mode: OWNER_ONLY_FILE, flag: 'wx' });
+  return true;
 }
 
 /**
@@ -112,6 +126,10 @@ export async function deployCredentials(base: string, credentials: Record<string
 }
 
 async function main(): Promise<void> {
+  // The settings refuse an open editor on a network address; checked here first too, so a refusal
+  // comes before the demo services start (the settings print the warnings).
+  openEditorWarning(host, !!adminAuth());
+  createPrivateDir(userDir);
   linkPackage(root, userDir, pkg.name);
   let demo: DemoServices | undefined;
   if (process.env.TILLWIRE_DEMO !== '0') {
@@ -120,6 +138,10 @@ async function main(): Promise<void> {
     } catch (err) {
       console.error(`[tillwire] demo services did not start (${(err as Error).message}); the demo flows will show errors`);
     }
+  }
+  const flowFile = path.resolve(process.env.TILLWIRE_FLOW_FILE ?? path.join(root, 'flows', 'flows.json'));
+  if (demo && writeDemoCredentials(userDir, flowFile, demoCredentials(port))) {
+    console.log(`[tillwire] wrote the simulators' credentials for the demo flows (encrypted) to ${credentialsFile(userDir, flowFile)}`);
   }
   const red = require.resolve('node-red/red.js', { paths: [root] });
   const child = spawn(process.execPath, [red, '--settings', path.join(root, 'dist', 'settings.js'), '--userDir', userDir], {
@@ -141,13 +163,10 @@ async function main(): Promise<void> {
     setTimeout(exit, 10_000).unref();
     (demo ? demo.stop() : Promise.resolve()).then(exit, exit);
   });
-  const flowFile = path.resolve(process.env.TILLWIRE_FLOW_FILE ?? path.join(root, 'flows', 'flows.json'));
-  waitForEditor(Date.now() + 120_000)
-    .then(() => (demo ? provisionDemoCredentials(`http://${host}:${port}`, flowFile) : undefined))
-    .then(
-      () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
-      (err) => console.error(`[tillwire] ${err.message}`),
-    );
+  waitForEditor(Date.now() + 120_000).then(
+    () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
+    (err) => console.error(`[tillwire] ${err.message}`),
+  );
 }
 
 if (require.main === module) {

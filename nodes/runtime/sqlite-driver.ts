@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { SqlDriver, Row } from './sql-store';
+import { createPrivateDir, makeOwnerOnly, OWNER_ONLY_FILE } from './private-files';
 
 export interface SqliteOptions {
   /** File path, or ':memory:' for the memory backend. */
@@ -29,11 +30,12 @@ export class SqliteDriver implements SqlDriver {
   async connect(): Promise<void> {
     let db: Database.Database | undefined;
     try {
-      if (this.options.file !== ':memory:') {
-        fs.mkdirSync(path.dirname(path.resolve(this.options.file)), { recursive: true });
-      }
+      if (this.options.file !== ':memory:') keepPrivate(this.options.file);
       db = new Database(this.options.file);
       db.pragma('journal_mode = WAL');
+      // SQLite gives the -wal and -shm files the database file's mode; ones left by an older start
+      // are narrowed here.
+      if (this.options.file !== ':memory:') for (const suffix of ['-wal', '-shm']) makeOwnerOnly(this.options.file + suffix);
       db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // Several Node-RED processes may share one file: wait for a writer rather than fail.
       db.pragma('busy_timeout = 5000');
@@ -107,5 +109,19 @@ export class SqliteDriver implements SqlDriver {
     }
     const info = stmt.run(...params);
     return { rows: [], changes: info.changes };
+  }
+}
+
+/**
+ * The store holds raw payloads (customers, orders, sales): its file is the owner's only, whatever
+ * the process umask. A new file is created 0600 before SQLite opens it; an existing one is narrowed.
+ */
+function keepPrivate(file: string): void {
+  createPrivateDir(path.dirname(path.resolve(file)));
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', OWNER_ONLY_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    makeOwnerOnly(file);
   }
 }

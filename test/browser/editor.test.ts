@@ -180,12 +180,17 @@ describe('the Node-RED editor with Tillwire', () => {
     await page.mouse.click(500, 400);
 
     await page.click('#red-ui-header-button-deploy');
-    await page.waitForSelector('.red-ui-notification', { timeout: 15_000 });
+    // A full deploy first stops every running node, which can take seconds while the demo's Odoo
+    // connection drains its work (the "Imported" notice is already up, so a notice proves nothing):
+    // wait until the runtime has the new nodes.
     const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', `${TEMPLATE}.json`), 'utf8'));
     const poller = template.find((n) => n.type === 'tillwire-amazon-orders');
     const erp = template.find((n) => n.type === 'tillwire-odoo');
-    const res = await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } });
-    const { flows } = (await res.json()) as { flows: any[] };
+    const deployedFlows = async () => ((await (await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } })).json()) as { flows: any[] }).flows;
+    let flows = await deployedFlows();
+    for (const deadline = Date.now() + 60_000; !flows.some((n) => !before.has(n.id)) && Date.now() < deadline; flows = await deployedFlows()) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
     // The template's nodes are deployed: every one of them, under new ids (the demo flows have
     // nodes of the same types and names, so the imported ones are those that were not there before).
     const imported = flows.filter((n) => !before.has(n.id));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { adminAuth, credentialSecret } from '../../nodes/runtime/runtime-settings';
+import { adminAuth, credentialSecret, editorHost, isLoopbackHost, openEditorWarning } from '../../nodes/runtime/runtime-settings';
 import { StoreManager } from '../../nodes/runtime/store-manager';
 import { createStore } from '../../nodes/runtime/create-store';
 
@@ -25,6 +25,44 @@ describe('settings', () => {
       users: [{ username: 'admin', password: hash, permissions: '*' }],
     });
     expect(() => adminAuth({ TILLWIRE_ADMIN_PASSWORD_HASH: 'secret' })).toThrow(/not a bcrypt hash/);
+  });
+
+  it('an existing secret file others could read is narrowed to 0600 and reused, with a warning', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-secret-'));
+    const file = path.join(dir, '.tillwire-credential-secret');
+    fs.writeFileSync(file, 'kept-secret\n', { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    const warnings: string[] = [];
+    expect(credentialSecret(dir, {}, (w) => warnings.push(w))).toBe('kept-secret');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(warnings).toEqual([expect.stringMatching(/had mode 0644.*now 0600/)]);
+    expect(credentialSecret(dir, {}, (w) => warnings.push(w))).toBe('kept-secret');
+    expect(warnings).toHaveLength(1);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a user directory the secret creates is owner-only', () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-secret-'));
+    const dir = path.join(parent, 'user-dir');
+    credentialSecret(dir, {});
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    fs.rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('loopback is what is loopback by its spelling; every other host counts as a network address', () => {
+    for (const h of ['127.0.0.1', '127.9.9.9', 'localhost', 'LOCALHOST', '::1', '[::1]', '::ffff:127.0.0.1']) expect([h, isLoopbackHost(h)]).toEqual([h, true]);
+    for (const h of ['0.0.0.0', '::', '192.168.1.5', 'vm', '127.1', 'localhost.example.com']) expect([h, isLoopbackHost(h)]).toEqual([h, false]);
+    expect(editorHost({})).toBe('127.0.0.1');
+    expect(editorHost({ TILLWIRE_HOST: ' ' })).toBe('127.0.0.1');
+    expect(editorHost({ TILLWIRE_HOST: '0.0.0.0' })).toBe('0.0.0.0');
+  });
+
+  it('an open editor: warned on loopback, refused elsewhere unless TILLWIRE_ALLOW_OPEN_EDITOR=1', () => {
+    expect(openEditorWarning('0.0.0.0', true, {})).toBeUndefined();
+    expect(openEditorWarning('127.0.0.1', false, {})).toMatch(/open to anyone who can reach them/);
+    expect(() => openEditorWarning('0.0.0.0', false, {})).toThrow(/refuses to start.*TILLWIRE_ADMIN_PASSWORD_HASH.*TILLWIRE_ALLOW_OPEN_EDITOR=1/s);
+    expect(() => openEditorWarning('0.0.0.0', false, { TILLWIRE_ALLOW_OPEN_EDITOR: 'true' })).toThrow(/is "true"; only 1 allows/);
+    expect(openEditorWarning('0.0.0.0', false, { TILLWIRE_ALLOW_OPEN_EDITOR: '1' })).toMatch(/WITHOUT A LOGIN/);
   });
 });
 
