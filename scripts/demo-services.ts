@@ -86,12 +86,14 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
   // Two brands' tills (Northwind's go to Odoo, Southwind's to Business Central in the demo flows),
   // each selling about one sale every two seconds, with the odd duplicate and bad message.
   let running = true;
-  const brand = async (name: string, seed: number) => {
+  // Each brand its own store ids: the two demo tabs share one store, whose sales register knows a
+  // sale by store, till and sale id (docs/store-devices.md: store ids are unique across brands).
+  const brand = async (name: string, seed: number, storeIds: string[]) => {
     for (let day = 0; running; day++) {
       await runSimulation({
         brokerUrl: mqttUrl,
         brand: name,
-        stores: 2,
+        storeIds,
         tills: 2,
         count: 120,
         rate: 0.5,
@@ -109,7 +111,7 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
     }
   };
   const seed = Date.now();
-  const tills = Promise.all([brand('northwind', seed), brand('southwind', seed)]);
+  const tills = Promise.all([brand('northwind', seed, ['LDN-001', 'MAN-002']), brand('southwind', seed, ['BHM-001', 'GLA-002'])]);
   stops.push(async () => {
     running = false;
     await Promise.race([tills, new Promise((r) => setTimeout(r, 1000))]);

@@ -97,6 +97,19 @@ describe('the Node-RED editor with Tillwire', () => {
     expect(failedRequests.filter((r) => r.includes('icons'))).toEqual([]);
   });
 
+  it('opens the demo flows with every node valid, so Deploy asks no question', async () => {
+    // A node property the editor cannot validate (a new setting missing from a shipped flow, say)
+    // marks the node with a red triangle and makes every Deploy ask for confirmation.
+    const invalid = await page.evaluate(() => {
+      const out: string[] = [];
+      const RED = (window as any).RED;
+      RED.nodes.eachNode((n: any) => { if (n.valid === false) out.push(`${n.type} '${n.name}': ${JSON.stringify(n.validationErrors ?? [])}`); });
+      RED.nodes.eachConfig((n: any) => { if (n.valid === false) out.push(`${n.type} '${n.name}': ${JSON.stringify(n.validationErrors ?? [])}`); });
+      return out;
+    });
+    expect(invalid).toEqual([]);
+  });
+
   it('has help text for every node, config node included', async () => {
     for (const type of [...PALETTE_TYPES, ...CONFIG_TYPES]) {
       const help = await page.evaluate((t) => (window as any).RED.nodes.getNodeHelp(t) as string, type);
