@@ -153,9 +153,16 @@ async function whereabouts(s: Stream, keys: string[]): Promise<string[]> {
   } catch (err) {
     lines.push(`    (store not readable: ${(err as Error).message})`);
   }
-  const logged = (s.e.red?.output() ?? '').split('\n').filter((l) => /\[(error|warn)\]/.test(l));
-  lines.push(`  Node-RED logged ${logged.length} error/warning lines since its last start${logged.length ? ', the first ones:' : ''}`);
-  lines.push(...logged.slice(0, 8).map((l) => `    ${l.slice(0, 300)}`));
+  // the errors each node logged (a failed step leaves its message unfinished), grouped by node and text
+  const errors = new Map<string, number>();
+  for (const l of (s.e.red?.output() ?? '').split('\n')) {
+    const m = /\[error\] (\[[^\]]+\]) (.*)$/.exec(l);
+    if (!m) continue;
+    const what = `${m[1]} ${m[2].replace(/127\.0\.0\.1:\d+/g, '<db>').slice(0, 160)}`;
+    errors.set(what, (errors.get(what) ?? 0) + 1);
+  }
+  lines.push(`  errors Node-RED logged since its last start, by node: ${errors.size ? '' : 'none'}`);
+  lines.push(...[...errors].map(([what, n]) => `    ${n} × ${what}`));
   return lines;
 }
 
