@@ -127,6 +127,9 @@ export async function finish(s: Stream): Promise<CheckReport> {
   await quiet(s);
   const report = check(tillSent(s), odooRecords(s), { expectedState: 'sale' });
   s.notes.push(summarize(report));
+  // evidence that a stop or redeploy really interrupted work: entries the input node emitted again
+  const again = await (s.storeQuery ?? sqliteQuery(s))('SELECT count(*) AS n FROM tw_inbox WHERE attempts > 0', []).catch(() => [{ n: '?' }]);
+  s.notes.push(`inbox entries emitted again after a restart or redeploy: ${again[0]?.n}`);
   if (report.lost.length) {
     const lost = report.lost.map((d) => d.key);
     s.notes.push(...(await whereabouts(s, lost)));
