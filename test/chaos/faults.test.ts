@@ -4,13 +4,10 @@
  * case passes when Odoo ends with every sale the tills sent exactly once: nothing lost, nothing
  * duplicated, nothing that was never sent. CHAOS_SALES sets the size (see stream.ts).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { e2eFlows, startRed, waitFor } from '../e2e/harness';
 import { startPostgresCluster, PostgresCluster } from '../support/postgres-cluster';
-import { CHAOS_SALES, finish, printNotes, reach, startStream, stopStream, Stream } from './stream';
+import { CHAOS_SALES, finish, printNotes, reach, startStream, stopStream, Stream, unfinishedEntries } from './stream';
 import type { CheckReport } from './checker';
 
 jest.setTimeout(30 * 60_000);
@@ -38,22 +35,10 @@ function expectExactlyOnce(report: CheckReport): void {
   expect({ unfinishedInboxEntries: s!.unfinished }).toEqual({ unfinishedInboxEntries: 0 });
 }
 
-/** Inbox entries received but not finished, read from the SQLite store file (safe beside a running Node-RED: WAL). */
-function pendingInbox(st: Stream): number {
-  const file = path.join(st.e.userDir!, 'tillwire.db');
-  if (!fs.existsSync(file)) return 0;
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare("SELECT count(*) AS n FROM tw_inbox WHERE state = 'pending'").get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
-
-/** Makes every Odoo call take `ms` until the returned function is called, and waits for a backlog in Node-RED's inbox. */
+/** Makes every Odoo call a second late until the returned function is called, and waits for a backlog in Node-RED's inbox. */
 async function buildBacklog(st: Stream, atLeast: number): Promise<() => void> {
   st.e.odoo.setFaults({ slowRate: 1, slowDelayMs: 1000 });
-  await waitFor(() => pendingInbox(st) >= atLeast, 60_000, () => `inbox backlog ${pendingInbox(st)} of ${atLeast}`);
+  await waitFor(async () => (await unfinishedEntries(st)) >= atLeast, 60_000, async () => `inbox backlog ${await unfinishedEntries(st)} of ${atLeast}`);
   return () => st.e.odoo.setFaults({});
 }
 
@@ -91,7 +76,7 @@ describe(`fault suite: ${CHAOS_SALES} till sales per fault, Odoo must end with e
       const t0 = Date.now();
       const code = await s.e.red!.terminate(signal);
       release();
-      const backlog = pendingInbox(s);
+      const backlog = await unfinishedEntries(s);
       s.notes.push(`${signal}: exit code ${code} after ${Date.now() - t0} ms; ${backlog} inbox entries pending at the stop, ${s.inErp()} orders in Odoo`);
       expect(code).toBe(0);
       expect(backlog).toBeGreaterThan(0); // the stop really had unfinished work
@@ -141,7 +126,7 @@ describe(`fault suite: ${CHAOS_SALES} till sales per fault, Odoo must end with e
     const bound = 50;
     s = await startStream({ name: 'chaos-slow', faults: { slowRate: 1, slowDelayMs: 50 }, flows: { maxInFlight: bound, odooConcurrency: 8 } });
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, pendingInbox(s!))), 250);
+    const sampler = setInterval(() => void unfinishedEntries(s!).then((n) => (peak = Math.max(peak, n)), () => undefined), 250);
     try {
       await s.publishing;
       s.notes.push(`after the last publish Odoo holds ${s.inErp()} of ${s.expected}: the broker held the rest`);

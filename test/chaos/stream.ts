@@ -148,8 +148,7 @@ export async function finish(s: Stream): Promise<CheckReport> {
   s.notes.push(`inbox entries emitted again after a restart or redeploy: ${again[0]?.n}`);
   // every received sale should be finished (in Odoo or parked as a dead letter): one left open
   // holds a place in the input node's in-flight window until a restart
-  const open = await query("SELECT count(*) AS n FROM tw_inbox WHERE state = 'pending'", []).catch(() => [{ n: -1 }]);
-  s.unfinished = Number(open[0]?.n);
+  s.unfinished = await unfinishedEntries(s).catch(() => -1);
   s.notes.push(`inbox entries left unfinished: ${s.unfinished}`);
   if (report.lost.length) {
     const lost = report.lost.map((d) => d.key);
@@ -201,6 +200,13 @@ async function whereabouts(s: Stream, keys: string[]): Promise<string[]> {
   return lines;
 }
 
+/** Inbox entries received but not finished (pending), read from the store beside the running Node-RED. */
+export async function unfinishedEntries(s: Stream): Promise<number> {
+  const rows = await (s.storeQuery ?? sqliteQuery(s))("SELECT count(*) AS n FROM tw_inbox WHERE state = 'pending'", []);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Queries the SQLite store file read-only (safe beside a running Node-RED: the store is in WAL mode). */
 function sqliteQuery(s: Stream) {
   return async (sql: string, params: unknown[]) => {
     const db = new Database(path.join(s.e.userDir!, 'tillwire.db'), { readonly: true, fileMustExist: true });
