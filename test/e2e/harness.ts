@@ -65,20 +65,29 @@ export function e2eFlows(opts: { odooTimeoutSeconds?: number; maxInFlight?: numb
   return flows;
 }
 
-export async function startRed(e: E2E, flows?: any[]): Promise<RunningNodeRed> {
+export interface StartRedOptions {
+  /** 'red' (default) runs red.js itself; 'npm-start' runs it as `npm start` does (signals go through its wrapper). */
+  via?: 'red' | 'npm-start';
+  /** More credentials to deploy on the first start, by node id (e.g. a PostgreSQL store's URL). */
+  credentials?: Record<string, Record<string, string>>;
+}
+
+export async function startRed(e: E2E, flows?: any[], opts: StartRedOptions = {}): Promise<RunningNodeRed> {
   e.port ??= await freePort();
   const red = await startNodeRed({
-    via: 'red',
+    via: opts.via ?? 'red',
     flows: e.userDir ? undefined : flows,
     userDir: e.userDir,
     port: e.port,
-    env: { TILLWIRE_MQTT_URL: e.broker.url, TILLWIRE_ODOO_URL: e.odooUrl, TILLWIRE_LOG_LEVEL: 'warn' },
+    // TILLWIRE_DEMO=0: under npm start, no demo services replace the test's broker and Odoo.
+    env: { TILLWIRE_MQTT_URL: e.broker.url, TILLWIRE_ODOO_URL: e.odooUrl, TILLWIRE_LOG_LEVEL: 'warn', TILLWIRE_DEMO: '0' },
   });
   e.userDir = red.userDir;
   e.red = red;
   if (!fs.existsSync(path.join(red.userDir, 'flows_cred.json'))) {
     const cfg = (flows ?? []).find((n) => n.type === 'tillwire-odoo-config');
-    if (cfg) await deployCredentials(red.url, { [cfg.id]: { apiKey: 'tillwire-demo-key' } });
+    const credentials = { ...(cfg ? { [cfg.id]: { apiKey: 'tillwire-demo-key' } } : {}), ...opts.credentials };
+    if (Object.keys(credentials).length) await deployCredentials(red.url, credentials);
   }
   return red;
 }

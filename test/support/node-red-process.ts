@@ -43,6 +43,11 @@ export interface RunningNodeRed {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Kills it with SIGKILL at once, keeping the user directory for a restart. */
   kill(): Promise<void>;
+  /**
+   * Sends `signal` (a graceful SIGTERM or SIGINT) and waits for the exit, keeping the user
+   * directory for a restart; resolves with the exit code (null if a signal ended it).
+   */
+  terminate(signal: NodeJS.Signals): Promise<number | null>;
 }
 
 export interface StartOptions {
@@ -151,6 +156,10 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
+    },
+    async terminate(signal: NodeJS.Signals) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
     },
   };
 }
