@@ -106,6 +106,21 @@ describe('the Node-RED editor with Tillwire', () => {
     expect(dedupeHelp).toContain('claimed atomically');
   });
 
+  it('shows every node of the demo flows as valid (no red triangle), settings added since they were written included', async () => {
+    const invalid = await page.evaluate(() => {
+      const RED = (window as any).RED;
+      const out: string[] = [];
+      const check = (n: any) => {
+        RED.editor.validateNode(n);
+        if (n.valid === false) out.push(`${n.type} '${n.name ?? n.id}': ${JSON.stringify(n.validationErrors ?? [])}`);
+      };
+      RED.nodes.eachNode(check);
+      RED.nodes.eachConfig(check);
+      return out;
+    });
+    expect(invalid).toEqual([]);
+  });
+
   it('drags a dedupe node onto the canvas, configures it, deploys, and the runtime has it', async () => {
     const dedupeIds = () =>
       page.evaluate(() => ((window as any).RED.nodes.filterNodes({ type: 'tillwire-dedupe' }) as any[]).map((n) => n.id as string));
