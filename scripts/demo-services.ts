@@ -79,21 +79,25 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
   await startChannels(env, stops, log).catch((err: Error) => log(`[tillwire] channel simulators did not all start (${err.message}); the Channel orders tab will show errors`));
 
   // Two brands' tills (Northwind's go to Odoo, Southwind's to Business Central in the demo flows),
-  // each selling about one sale every two seconds, with the odd duplicate and bad message.
+  // each selling about one sale every two seconds, with the odd duplicate and bad message. Both
+  // brands record into one store, where a sale is known by store, till and saleId: so each brand
+  // has stores of its own, and a till's day is the same on every start (seeded by brand and date),
+  // as a real till re-sending its day would be, never other documents under recorded saleIds.
   let running = true;
-  const brand = async (name: string, seed: number) => {
+  const brand = async (name: string, storeIds: string[]) => {
     for (let day = 0; running; day++) {
+      const businessDate = new Date(Date.now() + day * 86_400_000).toISOString().slice(0, 10);
       await runSimulation({
         brokerUrl: mqttUrl,
         brand: name,
-        stores: 2,
+        storeIds,
         tills: 2,
         count: 120,
         rate: 0.5,
         duplicateRate: 0.05,
         malformedRate: 0.02,
-        seed: `${name}-${seed}-${day}`,
-        businessDate: new Date(Date.now() + day * 86_400_000).toISOString().slice(0, 10),
+        seed: `${name}-${businessDate}`,
+        businessDate,
         startSequence: 1 + day * 200,
         keepPayloads: false,
         clientIdPrefix: `tillwire-demo-${name}-`,
@@ -103,8 +107,7 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
       if (running) await new Promise((r) => setTimeout(r, 2000));
     }
   };
-  const seed = Date.now();
-  const tills = Promise.all([brand('northwind', seed), brand('southwind', seed)]);
+  const tills = Promise.all([brand('northwind', ['LDN-001', 'MAN-002']), brand('southwind', ['BHM-001', 'GLA-002'])]);
   stops.push(async () => {
     running = false;
     await Promise.race([tills, new Promise((r) => setTimeout(r, 1000))]);
