@@ -32,6 +32,8 @@ export interface GapTrackerOptions {
   maxGap?: number;
 }
 
+const DEFAULT_MAX_GAP = 10_000;
+
 export class GapTracker {
   private readonly tills = new Map<string, TillState>();
   private readonly now: () => number;
@@ -50,8 +52,13 @@ export class GapTracker {
     if (this.tills.has(k) || sequences.length === 0) return;
     const sorted = [...new Set(sequences)].sort((a, b) => a - b);
     const state: TillState = { high: sorted[sorted.length - 1], missing: new Map() };
-    const have = new Set(sorted);
-    for (let s = sorted[0]; s < state.high; s++) if (!have.has(s)) state.missing.set(s, this.now());
+    // The same rule as observe(): only a jump up to maxGap is missing sales; a larger one is a reset,
+    // and enumerating it would take the process down (a till can send any sequence number).
+    const maxGap = this.opts.maxGap ?? DEFAULT_MAX_GAP;
+    for (let i = 1; i < sorted.length; i++) {
+      const jump = sorted[i] - sorted[i - 1] - 1;
+      if (jump > 0 && jump <= maxGap) for (let s = sorted[i - 1] + 1; s < sorted[i]; s++) state.missing.set(s, this.now());
+    }
     this.tills.set(k, state);
     if (state.missing.size) this.arm(k, storeId, terminalId, businessDate, state.high);
   }
@@ -76,7 +83,7 @@ export class GapTracker {
       return;
     }
     const jump = sequence - state.high - 1;
-    if (jump > 0 && jump <= (this.opts.maxGap ?? 10_000)) {
+    if (jump > 0 && jump <= (this.opts.maxGap ?? DEFAULT_MAX_GAP)) {
       const at = this.now();
       for (let s = state.high + 1; s < sequence; s++) state.missing.set(s, at);
       this.arm(k, storeId, terminalId, businessDate, sequence);

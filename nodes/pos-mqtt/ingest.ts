@@ -47,6 +47,9 @@ export function fromStored(e: StoredEvent): Buffer | undefined {
  * corrected resend needs. Counting a valid sale once is the sales register's job: it is keyed by
  * the business key, and the node outputs a sale only when the register took it (pos-mqtt-in.ts).
  */
+/** The characters docs/store-devices.md allows in store and till ids. */
+const ID = /^[A-Za-z0-9._-]+$/;
+
 export function eventIdFor(topic: string, raw: Buffer): string {
   return `${topic}#${createHash('sha256').update(raw).digest('hex')}`;
 }
@@ -55,6 +58,11 @@ export function interpret(mqttTopic: string, raw: Buffer, limits: TillLimits = D
   const topic = parseDeviceTopic(mqttTopic);
   if (!topic) {
     return reject(`topic '${mqttTopic}' does not follow tillwire/<brand>/stores/<storeId>/tills/<tillId>/<sales|returns|close>`);
+  }
+  // Store and till ids are parts of the business key (sale:<store>:<till>:<saleId>): a ':' in one
+  // would let one store's key equal another's, so the documented characters are enforced here.
+  for (const [what, id] of [['store', topic.storeId], ['till', topic.tillId]] as const) {
+    if (!ID.test(id)) return reject(`${what} id '${id.slice(0, 64)}' in the topic may only hold letters, digits, '-', '_' and '.'`);
   }
   if (raw.length > limits.maxPayloadBytes) return oversize(raw.length, limits);
   const badByte = firstInvalidUtf8(raw);
@@ -88,6 +96,12 @@ export function interpret(mqttTopic: string, raw: Buffer, limits: TillLimits = D
     return reject(`${what} could not be validated: ${(err as Error).message}`);
   }
   if (!result.valid) return reject(`${what} failed validation`, result.errors);
+  if (topic.kind === 'returns') {
+    // …/returns carries only returns: a sale there would leave labelled as a return.
+    const lines = (doc as { lines: Array<{ quantity: number }> }).lines;
+    const kept = lines.findIndex((l) => !(l.quantity < 0));
+    if (kept >= 0) return reject(`a message on …/returns must return every line, and lines[${kept}] has quantity ${lines[kept].quantity}; a sale or an exchange goes to …/sales`);
+  }
   // The key from the topic's store and till (equal to the payload's, checked above).
   const key = businessKey({ ...d, storeId: topic.storeId, terminalId: topic.tillId });
   if (!key) return reject(`${what} has no business key`);
