@@ -5,7 +5,7 @@
  * dedupe and idempotent writes make the re-emission harmless.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, InboxRef, INBOX_REF, inboxEvents, onInput, StatusBoard } from './node-kit';
+import { bindStore, InboxRef, INBOX_REF, inboxEvents, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
 
 interface AckDef extends NodeDef {
   store: string;
@@ -23,8 +23,15 @@ export = function register(RED: NodeRED) {
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       const ref: InboxRef | undefined = msg[INBOX_REF];
       if (ref && typeof ref.id === 'string') {
-        const store = await binding.acquire();
-        await store.inboxComplete(ref.id);
+        try {
+          const store = await binding.acquire();
+          await store.inboxComplete(ref.id);
+        } catch (err) {
+          // Not recorded (store unavailable): the inbox delivers it again later, instead of it
+          // holding its in-flight slot until a restart.
+          letGoOfInboxEntry(msg);
+          throw err;
+        }
         inboxEvents.emit('inbox-done', ref.source, ref.id);
         delete msg[INBOX_REF];
         finished++;

@@ -5,7 +5,7 @@
  * `tillwire-replay`.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, onInput, StatusBoard } from './node-kit';
+import { bindStore, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
 import { errorInfo, recordFailure } from '../runtime/dead-letter';
 
 interface DeadLetterDef extends NodeDef {
@@ -25,14 +25,23 @@ export = function register(RED: NodeRED) {
       const error = errorInfo(msg.error ?? { message: 'sent to the dead-letter store without an error' });
       const sourceId = error.source?.id;
       const source = sourceId ? RED.nodes.getNode(sourceId) : undefined;
+      let entry;
+      try {
+        const store = await binding.acquire();
+        entry = await recordFailure(store, msg, {
+          error,
+          flowId: source?.z ?? msg.error?.source?.z ?? node.z ?? null,
+          nodeId: sourceId ?? null,
+          nodeType: error.source?.type ?? source?.type ?? null,
+          nodeName: error.source?.name ?? source?.name ?? null,
+        });
+      } catch (err) {
+        // Not stored (store unavailable): a message from a durable inbox is delivered again later
+        // and fails or succeeds then; its inbox gives it up to this store after its attempts.
+        letGoOfInboxEntry(msg);
+        throw err;
+      }
       const store = await binding.acquire();
-      const entry = await recordFailure(store, msg, {
-        error,
-        flowId: source?.z ?? msg.error?.source?.z ?? node.z ?? null,
-        nodeId: sourceId ?? null,
-        nodeType: error.source?.type ?? source?.type ?? null,
-        nodeName: error.source?.name ?? source?.name ?? null,
-      });
       stored++;
       const pending = await store.countDeadLetters({ status: 'pending' });
       board.set({ fill: 'yellow', shape: 'dot', text: `stored ${stored}, ${pending} pending` });

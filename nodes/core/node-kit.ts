@@ -110,3 +110,16 @@ export interface InboxRef {
   source: string;
   id: string;
 }
+
+/**
+ * Tells the message's inbound connector that the flow has let go of its inbox entry without
+ * finishing it (the store refused to record the completion or the failure). The entry stays pending
+ * in the store, no longer counts as in flight here, and the inbox delivers it again once its lease
+ * runs out: the downstream dedupe and idempotent writes make that harmless, and after its attempts
+ * it goes to the dead-letter store. Without this, such an entry would hold its in-flight slot until
+ * a restart.
+ */
+export function letGoOfInboxEntry(msg: NodeMessage): void {
+  const ref: InboxRef | undefined = msg[INBOX_REF];
+  if (ref && typeof ref.id === 'string') inboxEvents.emit('inbox-done', ref.source, ref.id);
+}
