@@ -132,6 +132,12 @@ export = function register(RED: NodeRED) {
       );
     }
 
+    /** Finishes an entry that produced no output (rejected, or a repeat). */
+    async function completeHere(ready: DurableInbox, id: string): Promise<void> {
+      await ready.complete(id);
+      inFlight.finish(id);
+    }
+
     async function process(store: Store, ready: DurableInbox, entry: InboxEntry, redelivery: boolean): Promise<void> {
       const stored = entry.payload as StoredEvent;
       const raw = fromStored(stored);
@@ -139,7 +145,7 @@ export = function register(RED: NodeRED) {
       const inboxRef = { source, id: entry.id };
       if (result.outcome === 'rejected') {
         await deadLetter(store, entry, result.reason);
-        await ready.complete(entry.id);
+        await completeHere(ready, entry.id);
         return;
       }
       const doc = result.doc;
@@ -175,13 +181,13 @@ export = function register(RED: NodeRED) {
             entry,
             `${result.key} is already recorded with a different document; a recorded ${isClose ? 'till close' : 'sale'} is never replaced${isClose ? '' : ': send the change as a new transaction (a return, a new sale) with its own saleId and sequence'}`,
           );
-          await ready.complete(entry.id);
+          await completeHere(ready, entry.id);
           return;
         }
         if (!redelivery) {
           // The same document again in other bytes (a new inbox entry): already counted and passed on.
           counts.duplicates++;
-          await ready.complete(entry.id);
+          await completeHere(ready, entry.id);
           return;
         }
         // A redelivery of this entry: it may have registered the document before the process
@@ -189,12 +195,10 @@ export = function register(RED: NodeRED) {
         // idempotent by key.
       }
       if (isClose) {
-        inFlight.add(entry.id);
         msg.topic = 'till.closed';
         node.send([null, null, msg]);
         return;
       }
-      inFlight.add(entry.id);
       gaps.observe(doc.storeId, doc.terminalId, doc.businessDate, doc.sequence);
       msg.topic = result.topic.kind === 'returns' ? 'return.completed' : 'sale.completed';
       counts.received++;
@@ -208,6 +212,9 @@ export = function register(RED: NodeRED) {
     const chains = new Map<string, Promise<void>>();
     function deliver(store: Store, ready: () => DurableInbox) {
       return (entry: InboxEntry, redelivery: boolean): Promise<void> => {
+        // In flight from delivery until an inbox done node (or a completion here) finishes it, so
+        // messages queued behind a slow till count against the bound too.
+        inFlight.add(entry.id);
         const lane = tillLane(String((entry.payload as StoredEvent | null)?.topic ?? entry.eventId));
         const run = (chains.get(lane) ?? Promise.resolve()).then(() => process(store, ready(), entry, redelivery));
         const settled = run.catch(() => undefined);
@@ -229,7 +236,10 @@ export = function register(RED: NodeRED) {
             inFlight.finish(entry.id);
             warnings.add(`processing a till message failed (attempt ${entry.attempts + 1} of ${maxAttempts}${willRetry ? ', will retry' : ''}): ${asError(err).message}`);
           },
-          onPoison: (entry, err) => deadLetter(store, entry, `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`, 'PoisonMessage'),
+          onPoison: async (entry, err) => {
+            await deadLetter(store, entry, `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`, 'PoisonMessage');
+            inFlight.finish(entry.id);
+          },
         });
         inbox = ready;
         ready.start();
@@ -239,7 +249,12 @@ export = function register(RED: NodeRED) {
         unsubscribe = connection.subscribe(filter, async (topic, payload, ack) => {
           // Backpressure: past the bound, the PUBACK waits and the broker keeps the backlog.
           await inFlight.room();
-          await ready.accept(eventIdFor(topic, payload), toStored(topic, payload, limits), ack);
+          try {
+            await ready.accept(eventIdFor(topic, payload), toStored(topic, payload, limits), ack);
+          } finally {
+            // A new entry is counted by its id from delivery on (below); a repeat took no slot.
+            inFlight.release();
+          }
         });
       } catch (err) {
         // Store down: subscribe later (the broker keeps our session's queue meanwhile).
