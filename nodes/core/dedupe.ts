@@ -8,7 +8,7 @@
  * A copy arriving while the first is in flight waits up to `waitSeconds` for the first one's outcome.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, Claim, CLAIMS, InboxRef, INBOX_REF, onInput, StatusBoard } from './node-kit';
+import { bindStore, Claim, CLAIMS, InboxRef, INBOX_REF, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
 import type { ClaimOptions, ClaimResult, Store } from '../runtime/store';
 import { evaluateProperty } from './property';
 
@@ -141,9 +141,18 @@ export = function register(RED: NodeRED) {
       if (typeof key !== 'string' && typeof key !== 'number') {
         throw new Error(`dedupe: the idempotency key at ${keyExpr} must be text or a number, got ${typeof key}`);
       }
-      const store = await binding.acquire();
       const keyText = String(key);
-      const result = await claimOrWait(store, keyText, claimOptionsOf(msg));
+      let store;
+      let result;
+      try {
+        store = await binding.acquire();
+        result = await claimOrWait(store, keyText, claimOptionsOf(msg));
+      } catch (err) {
+        // The store could not be asked (it is down): the message's inbox delivers it again later
+        // rather than it holding its in-flight slot until a restart.
+        letGoOfInboxEntry(msg);
+        throw err;
+      }
       if (!result) return;
       if (result.outcome === 'duplicate') {
         counts.duplicates++;

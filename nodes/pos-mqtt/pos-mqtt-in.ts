@@ -16,7 +16,7 @@ import { InFlight } from '../runtime/in-flight';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { errorInfo, recordFailure } from '../runtime/dead-letter';
-import { RateLimitedLog } from '../runtime/rate-limited-log';
+import { LogSummary } from '../runtime/log-summary';
 import { GapTracker, GapReport } from './gaps';
 import { eventIdFor, fromStored, interpret, oversize, StoredEvent, toStored } from './ingest';
 import { limitsFrom } from './limits';
@@ -76,7 +76,10 @@ export = function register(RED: NodeRED) {
     const maxAttempts = Number.isFinite(attemptsSetting) && attemptsSetting >= 1 ? Math.floor(attemptsSetting) : 5;
     const counts = { received: 0, rejected: 0, duplicates: 0, gaps: 0 };
     // One warning a minute at most, however many messages a misbehaving till sends (log flooding).
-    const warnings = new RateLimitedLog((text) => node.warn(text), 60_000);
+    // A till sending thousands of bad messages costs a few log lines: the first of a burst, then one
+    // counted summary a minute (the badge counts them all).
+    const rejections = new LogSummary((line) => node.warn(line), 'rejected a till message', 'till messages rejected');
+    const failures = new LogSummary((line) => node.warn(line), 'processing a till message failed', 'till message failures');
     let windowCount = 0;
     let rate = 0;
     const limit = Number(def.maxInFlight ?? 1000);
@@ -124,7 +127,7 @@ export = function register(RED: NodeRED) {
     async function deadLetter(store: Store, entry: InboxEntry, reason: string, name = 'RejectedMessage'): Promise<void> {
       const stored = (entry.payload ?? {}) as StoredEvent;
       counts.rejected++;
-      warnings.add(`rejected a till message on ${stored.topic}: ${reason}`);
+      rejections.record(`${reason} (on ${stored.topic})`);
       await recordFailure(
         store,
         { payload: keptPayload(stored), topic: stored.topic, tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'pos', receivedAt: entry.receivedAt } } },
@@ -234,7 +237,7 @@ export = function register(RED: NodeRED) {
           maxAttempts,
           onError: (entry, err, willRetry) => {
             inFlight.finish(entry.id);
-            warnings.add(`processing a till message failed (attempt ${entry.attempts + 1} of ${maxAttempts}${willRetry ? ', will retry' : ''}): ${asError(err).message}`);
+            failures.record(`attempt ${entry.attempts + 1} of ${maxAttempts}${willRetry ? ', will retry' : ''}: ${asError(err).message}`);
           },
           onPoison: async (entry, err) => {
             await deadLetter(store, entry, `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`, 'PoisonMessage');
@@ -274,7 +277,8 @@ export = function register(RED: NodeRED) {
       unsubscribe?.();
       gaps.stop();
       inFlight.clear();
-      warnings.stop();
+      rejections.close();
+      failures.close();
       inboxEvents.off('inbox-done', onDone);
       connection?.off('state', showConnection);
       // Give unfinished messages back (they are not at fault), within Node-RED's close timeout.

@@ -1,5 +1,5 @@
 /**
- * `tillwire-ack` and `tillwire-dead-letter` when the store refuses the write: the message's inbox
+ * `tillwire-ack`, `tillwire-dead-letter` and `tillwire-dedupe` when the store refuses the write: the message's inbox
  * entry is let go (its connector stops counting it as in flight and its inbox delivers it again
  * later) and the error reaches Catch, so a store outage can never hold an in-flight slot until a
  * restart.
@@ -7,10 +7,11 @@
 import storeNode from '../../nodes/core/store-config';
 import ackNode from '../../nodes/core/ack';
 import deadLetterNode from '../../nodes/core/dead-letter';
+import dedupeNode from '../../nodes/core/dedupe';
 import { inboxEvents, INBOX_REF } from '../../nodes/core/node-kit';
 import { helper, startServer, stopAll, collect } from '../support/node-red';
 
-const nodes = [storeNode, ackNode, deadLetterNode];
+const nodes = [storeNode, ackNode, deadLetterNode, dedupeNode];
 
 function flow() {
   return [
@@ -18,8 +19,9 @@ function flow() {
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
     { id: 'ack', type: 'tillwire-ack', z: 'f1', store: 's1', wires: [['after']] },
     { id: 'dl', type: 'tillwire-dead-letter', z: 'f1', store: 's1', wires: [['after']] },
+    { id: 'dd', type: 'tillwire-dedupe', z: 'f1', store: 's1', confirm: 'complete', duplicates: 'output', waitSeconds: 0, wires: [['after'], ['after']] },
     { id: 'after', type: 'helper', z: 'f1' },
-    { id: 'catcher', type: 'catch', z: 'f1', scope: ['ack', 'dl'], wires: [['caught']] },
+    { id: 'catcher', type: 'catch', z: 'f1', scope: ['ack', 'dl', 'dd'], wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
   ];
 }
@@ -34,6 +36,7 @@ async function storeDown(): Promise<void> {
   };
   store.inboxComplete = refuse;
   store.putDeadLetter = refuse;
+  store.claim = refuse;
 }
 
 function released(): { ids: string[]; stop: () => void } {
@@ -66,5 +69,17 @@ describe('store refusing the write', () => {
     events.stop();
     expect(msg.error.message).toMatch(/connection terminated/);
     expect(events.ids).toEqual(['pos-mqtt:t/8']);
+  });
+
+  it('dedupe lets the entry go when it cannot claim the key, and reports the error to Catch', async () => {
+    await helper.load(nodes, flow());
+    await storeDown();
+    const events = released();
+    const caught = collect(helper.getNode('caught'), 1);
+    helper.getNode('dd').receive({ payload: 1, tillwire: { idempotencyKey: 'sale:S1:T1:9' }, [INBOX_REF]: { source: 'pos-mqtt:t', id: '9' } });
+    const [msg] = await caught;
+    events.stop();
+    expect(msg.error.message).toMatch(/connection terminated/);
+    expect(events.ids).toEqual(['pos-mqtt:t/9']);
   });
 });

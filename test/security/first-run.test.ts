@@ -32,7 +32,9 @@ const EXPLAINED = [
   // The demo's tills send the odd broken message on purpose (about 2%), to show validation and the
   // dead-letter store; the till input warns about rejections at most once a minute. A conflict or any
   // other reason is not explained by this.
-  /rejected a till message on tillwire\/(north|south)wind\/\S+: (payload is not valid UTF-8|malformed JSON|sale failed validation)/,
+  /rejected a till message: (payload is not valid UTF-8|malformed JSON|sale failed validation)[^;]* \(on tillwire\/(north|south)wind\/\S+\)$/,
+  // ...and the minute's summary of them, when every reason it counts is one of those
+  /till messages rejected since the last report: (\d+ × (payload is not valid UTF-8|malformed JSON|sale failed validation)[^;]*(; |$))+$/,
   // A known limit of the Odoo connector, not of the demo's set-up: a line Odoo cannot price exactly
   // (a fixed discount on several units) is sent as two lines, and Odoo rounds each line's tax, so
   // such an order taxed on top can end one minor unit (0.01, 0.001 KWD) off the channel's total.
