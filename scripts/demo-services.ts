@@ -5,7 +5,8 @@
  * selling slowly, and the channel simulators (Shopify, Amazon, Square, bol.com) with orders arriving,
  * being paid, cancelled and refunded while the demo runs. Each address reaches the flows as an
  * environment variable (the flows use ${TILLWIRE_MQTT_URL}, ${TILLWIRE_ODOO_URL},
- * ${TILLWIRE_BC_URL}, ${TILLWIRE_SHOPIFY_URL}, ${TILLWIRE_AMAZON_URL}, ${TILLWIRE_SQUARE_URL}, ${TILLWIRE_BOL_URL}).
+ * ${TILLWIRE_BC_URL}, ${TILLWIRE_SHOPIFY_URL}, ${TILLWIRE_AMAZON_URL}, ${TILLWIRE_SQUARE_URL}, ${TILLWIRE_BOL_URL}),
+ * and so does the Odoo tax map for the taxes the demo sells with (${TILLWIRE_ODOO_TAX_MAP}).
  */
 import net from 'node:net';
 import { OdooSimulator } from '../nodes/odoo/simulator';
@@ -60,9 +61,13 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
   }
   env.TILLWIRE_MQTT_URL = mqttUrl;
 
-  const odoo = new OdooSimulator({ port: Number(process.env.TILLWIRE_DEMO_ODOO_PORT ?? 18069) });
+  // Product prices with 3 decimals, as an Odoo selling in KWD and BHD (3-decimal currencies, which
+  // the Shopify demo sells in) must be set up: with Odoo's default of 2, a unit price such as
+  // 14.323 KWD is cut to 14.32 and the order's total comes out short.
+  const odoo = new OdooSimulator({ port: Number(process.env.TILLWIRE_DEMO_ODOO_PORT ?? 18069), priceDigits: 3 });
   env.TILLWIRE_ODOO_URL = await odoo.start();
   stops.push(() => odoo.stop());
+  env.TILLWIRE_ODOO_TAX_MAP = JSON.stringify(demoTaxMap(odoo));
   log(`[tillwire] Odoo simulator: ${env.TILLWIRE_ODOO_URL} (database tillwire, login admin, API key tillwire-demo-key)`);
 
   const bc = new BusinessCentralSimulator({
@@ -121,6 +126,37 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
   };
 }
 
+/**
+ * The taxes the demo's tills and channels put on their lines, by tax code, and the Odoo tax each
+ * one is. Without a tax map Odoo applies each product's own tax (the demo catalogue's UK VAT,
+ * included in the price), so every order taxed on top (US sales tax, Kuwait, Bahrain) came out
+ * short in Odoo and was reported as a difference in totals.
+ */
+const DEMO_TAXES: Array<{ name: string; amount: number; included: boolean; codes: string[] }> = [
+  // store tills (nodes/pos-mqtt/device-sales.ts taxCode); Square's London tax, whose code is its uid
+  { name: '20% VAT (included)', amount: 20, included: true, codes: ['VAT-STD', 'GB VAT', 'AMAZON-GB', 'tax-1'] },
+  { name: '5% VAT (included)', amount: 5, included: true, codes: ['VAT-RED'] },
+  { name: '0% VAT', amount: 0, included: true, codes: ['VAT-ZERO'] },
+  // Shopify (tax titles) and Amazon (AMAZON-<country>)
+  { name: '10% Consumption Tax (included)', amount: 10, included: true, codes: ['JP CT', 'AMAZON-JP'] },
+  { name: '19% MwSt (included)', amount: 19, included: true, codes: ['DE MwSt', 'AMAZON-DE'] },
+  { name: '8.875% NY Sales Tax', amount: 8.875, included: false, codes: ['NY State Tax', 'AMAZON-US'] },
+  { name: '5% KW Levy', amount: 5, included: false, codes: ['KW Levy'] },
+  { name: '10% BH VAT', amount: 10, included: false, codes: ['BH VAT'] },
+];
+
+/** Finds (or adds, as an Odoo admin would) each demo tax in the simulator; returns tax code → account.tax id. */
+export function demoTaxMap(odoo: OdooSimulator): Record<string, number> {
+  const existing = odoo.records('account.tax', [], ['amount', 'price_include']) as Array<{ id: number; amount: number; price_include: boolean }>;
+  const map: Record<string, number> = {};
+  for (const tax of DEMO_TAXES) {
+    const found = existing.find((t) => t.amount === tax.amount && t.price_include === tax.included);
+    const id = found?.id ?? (odoo.call('account.tax', 'create', { vals_list: [{ name: tax.name, amount: tax.amount, price_include: tax.included }] }) as number[])[0];
+    for (const code of tax.codes) map[code] = id;
+  }
+  return map;
+}
+
 const portOf = (name: string, fallback: number) => Number(process.env[`TILLWIRE_DEMO_${name}_PORT`] ?? fallback);
 
 /**
@@ -139,7 +175,10 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
   stops.push(() => shopify.stop());
   log(`[tillwire] Shopify simulator: ${env.TILLWIRE_SHOPIFY_URL} (shop ${shopify.shop}, token shpat_tillwire_demo)`);
 
-  const amazon = new AmazonSimulator({ port: portOf('AMAZON', 18443), orders: 2000, epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(), orderSpacingMs: 20_000, throttling: true });
+  // The UK, German and Japanese marketplaces (prices include tax). Amazon US adds tax to each part
+  // of an order (item, promotion, shipping) and rounds each, while Odoo taxes each line's net
+  // amount, so a US order can differ from Odoo's total by a cent, which the Odoo node reports.
+  const amazon = new AmazonSimulator({ port: portOf('AMAZON', 18443), marketplaceIds: ['A1F83G8C2ARO7P', 'A1PA6795UKMFR9', 'A1VC38T7YXB528'], orders: 2000, epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(), orderSpacingMs: 20_000, throttling: true });
   env.TILLWIRE_AMAZON_URL = await amazon.start();
   // Node-RED substitutes ${VAR} only for a whole property value, so the token URL is its own variable.
   env.TILLWIRE_AMAZON_TOKEN_URL = `${env.TILLWIRE_AMAZON_URL}/auth/o2/token`;
@@ -174,7 +213,9 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
         else shopify.updateOrder(earlier);
       }
       if (tick % 2 === 0) {
-        const sale = square.randomSale();
+        // London only: Square names an order's tax by a uid local to the order ('tax-1' at every
+        // location), and the demo's tax map can give one code one tax.
+        const sale = square.randomSale('L-LDN');
         squareSales.push({ id: sale.id, lineUid: sale.line_items![0].uid! });
         if (tick % 6 === 0 && squareSales.length > 1) {
           const back = squareSales[squareSales.length - 2];
