@@ -5,20 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTillRuntime, TillRuntime, saleDoc, salesTopic, ready, waitUntil } from './runtime-support';
+import { tillRuntimeForFile, saleDoc, salesTopic, waitUntil } from './runtime-support';
 
 jest.setTimeout(120_000);
 
 const BRAND = 'acme';
-let rt: TillRuntime;
-
-beforeAll(async () => {
-  rt = await startTillRuntime();
-  await ready(rt, BRAND);
-});
-afterAll(async () => {
-  await rt?.stop();
-});
+const rt = tillRuntimeForFile(BRAND);
 
 /** Sends a marker sale on `store`/`till` and waits for it: everything published before it on that till was handled. */
 async function settle(store: string, till: string, seq: number): Promise<void> {

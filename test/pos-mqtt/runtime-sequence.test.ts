@@ -4,20 +4,12 @@
  * seeded from the register on the first sale of a till after a start; a jump beyond what counts as
  * missing sales must not make it enumerate every number in between.
  */
-import { startTillRuntime, TillRuntime, saleDoc, salesTopic, ready, waitUntil } from './runtime-support';
+import { tillRuntimeForFile, saleDoc, salesTopic, waitUntil } from './runtime-support';
 
 jest.setTimeout(120_000);
 
 const BRAND = 'acme';
-let rt: TillRuntime;
-
-beforeAll(async () => {
-  rt = await startTillRuntime();
-  await ready(rt, BRAND);
-});
-afterAll(async () => {
-  await rt?.stop();
-});
+const rt = tillRuntimeForFile(BRAND);
 
 const arrived = async (saleId: string) => (await rt.received()).some((r) => r.saleId === saleId);
 

@@ -164,3 +164,25 @@ export async function ready(rt: TillRuntime, brand: string): Promise<void> {
     'the subscription of tillwire-pos-mqtt-in',
   );
 }
+
+/**
+ * One till runtime for a test file: started (and its subscription awaited) before the file's tests,
+ * stopped after them. The returned object stands for the running one.
+ */
+export function tillRuntimeForFile(brand: string, opts: RuntimeOptions = {}): TillRuntime {
+  let running: TillRuntime | undefined;
+  beforeAll(async () => {
+    running = await startTillRuntime(opts);
+    await ready(running, brand);
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+  return new Proxy({} as TillRuntime, {
+    get(_target, prop) {
+      if (!running) throw new Error('the till runtime is not started (use it inside a test)');
+      const value = (running as any)[prop];
+      return typeof value === 'function' ? value.bind(running) : value;
+    },
+  });
+}

@@ -3,20 +3,12 @@
  * the sale's key, so an id with a ':' (one store's key could equal another's) is refused; and
  * …/returns carries returns only, so a sale published there is refused rather than labelled a return.
  */
-import { startTillRuntime, TillRuntime, saleDoc, salesTopic, ready, waitUntil } from './runtime-support';
+import { tillRuntimeForFile, saleDoc, salesTopic, waitUntil } from './runtime-support';
 
 jest.setTimeout(120_000);
 
 const BRAND = 'acme';
-let rt: TillRuntime;
-
-beforeAll(async () => {
-  rt = await startTillRuntime();
-  await ready(rt, BRAND);
-});
-afterAll(async () => {
-  await rt?.stop();
-});
+const rt = tillRuntimeForFile(BRAND);
 
 const arrived = async (saleId: string) => (await rt.received()).some((r) => r.saleId === saleId);
 const deadLetterOn = async (topic: string, reason: RegExp) => (await rt.deadLetters()).some((d) => d.topic === topic && reason.test(d.error.message));
