@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, freePort } from '../support/node-red-process';
+import { freePort, nodeRedArgs, nodeRedEnv } from '../support/node-red-process';
 
 export interface Exit {
   code: number | null;
@@ -18,27 +18,10 @@ export interface Exit {
 
 export async function runToExit(via: 'red' | 'npm-start', env: Record<string, string>): Promise<Exit> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-refuse-'));
-  const args =
-    via === 'red'
-      ? [require.resolve('node-red/red.js', { paths: [ROOT] }), '--settings', path.join(ROOT, 'dist', 'settings.js'), '--userDir', userDir]
-      : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
-  fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
-  const child = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      TILLWIRE_PORT: String(await freePort()),
-      TILLWIRE_USER_DIR: userDir,
-      TILLWIRE_FLOW_FILE: path.join(userDir, 'flows.json'),
-      TILLWIRE_CREDENTIAL_SECRET: 'test-secret',
-      TILLWIRE_DEMO_MQTT_PORT: String(await freePort()),
-      TILLWIRE_DEMO_ODOO_PORT: String(await freePort()),
-      TILLWIRE_DEMO_BC_PORT: String(await freePort()),
-      TILLWIRE_DEMO_SHOPIFY_PORT: String(await freePort()),
-      TILLWIRE_DEMO_AMAZON_PORT: String(await freePort()),
-      TILLWIRE_DEMO_SQUARE_PORT: String(await freePort()),
-      TILLWIRE_DEMO_BOL_PORT: String(await freePort()),
-      ...env,
-    },
+  const flowFile = path.join(userDir, 'flows.json');
+  fs.writeFileSync(flowFile, '[]');
+  const child = spawn(process.execPath, nodeRedArgs(via, userDir), {
+    env: await nodeRedEnv(via, { port: await freePort(), userDir, flowFile, env }),
     stdio: ['ignore', 'pipe', 'pipe'],
     // its own process group, so npm start's Node-RED child is stopped with it
     detached: true,

@@ -70,6 +70,34 @@ export interface StartOptions {
   nodeRedDefaults?: boolean;
 }
 
+/** The command line of Node-RED started as users start it: red.js with a settings file, or `npm start`. */
+export function nodeRedArgs(via: 'npm-start' | 'red', userDir: string, settingsFile = path.join(ROOT, 'dist', 'settings.js')): string[] {
+  return via === 'red' ? [redJs(), '--settings', settingsFile, '--userDir', userDir] : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
+}
+
+/**
+ * The environment of such a process: the product's variables for its port, user directory and flows,
+ * and (for `npm start`) a port of its own for every demo service, so runs never collide.
+ */
+export async function nodeRedEnv(
+  via: 'npm-start' | 'red',
+  o: { port: number; userDir: string; flowFile: string; env?: Record<string, string> },
+): Promise<NodeJS.ProcessEnv> {
+  const demoPorts: Record<string, string> = {};
+  if (via !== 'red') {
+    for (const service of ['MQTT', 'ODOO', 'BC', 'SHOPIFY', 'AMAZON', 'SQUARE', 'BOL']) demoPorts[`TILLWIRE_DEMO_${service}_PORT`] = String(await freePort());
+  }
+  return {
+    ...process.env,
+    ...demoPorts,
+    TILLWIRE_PORT: String(o.port),
+    TILLWIRE_USER_DIR: o.userDir,
+    TILLWIRE_FLOW_FILE: o.flowFile,
+    TILLWIRE_CREDENTIAL_SECRET: 'test-secret',
+    ...o.env,
+  };
+}
+
 export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNodeRed> {
   const port = opts.port ?? (await freePort());
   const userDir = opts.userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tw-nodered-'));
@@ -90,39 +118,15 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
     fs.writeFileSync(settingsFile, `module.exports = { ...require(${JSON.stringify(path.join(ROOT, 'dist', 'settings.js'))}), ...${JSON.stringify(opts.settings)} };\n`);
   }
   const adminPath = String(opts.settings?.httpAdminRoot ?? '').replace(/\/+$/, '');
-  const args =
-    opts.via === 'red'
-      ? [redJs(), '--settings', settingsFile, '--userDir', userDir]
-      : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
+  const args = nodeRedArgs(opts.via ?? 'npm-start', userDir, settingsFile);
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   // npm start says when it is ready (after its own set-up); red.js is ready when its API answers.
   const ready = async () =>
     opts.via === 'red'
       ? fetch(`http://127.0.0.1:${port}${adminPath}/settings`).then((r) => r.ok, () => false)
       : /is running: http/.test(out);
-  // The demo services npm start runs get ports of their own, so runs never collide.
-  const demoPorts =
-    opts.via === 'red'
-      ? {}
-      : {
-          TILLWIRE_DEMO_MQTT_PORT: String(await freePort()),
-          TILLWIRE_DEMO_ODOO_PORT: String(await freePort()),
-          TILLWIRE_DEMO_BC_PORT: String(await freePort()),
-          TILLWIRE_DEMO_SHOPIFY_PORT: String(await freePort()),
-          TILLWIRE_DEMO_AMAZON_PORT: String(await freePort()),
-          TILLWIRE_DEMO_SQUARE_PORT: String(await freePort()),
-          TILLWIRE_DEMO_BOL_PORT: String(await freePort()),
-        };
   const child: ChildProcess = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      ...demoPorts,
-      TILLWIRE_PORT: String(port),
-      TILLWIRE_USER_DIR: userDir,
-      TILLWIRE_FLOW_FILE: flowFile,
-      TILLWIRE_CREDENTIAL_SECRET: 'test-secret',
-      ...opts.env,
-    },
+    env: await nodeRedEnv(opts.via ?? 'npm-start', { port, userDir, flowFile, env: opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (out += d));
