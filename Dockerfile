@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# Tillwire on the official Node-RED image (Node-RED 4.1 on Node 20).
+# Tillwire on the official Node-RED image (Node-RED 5 on Node 24).
 #
 # Build (from the repository root):
 #   docker build -t tillwire/node-red-retail .
@@ -31,18 +31,17 @@
 #                                 What Node-RED and Tillwire write there is mode 0600 (owner only).
 #
 # Layout:
-#   stage "build": node:20 on Debian bookworm. Runs npm ci, npm run build and npm pack, so the
+#   stage "build": node:24 on Debian bookworm. Runs npm ci, npm run build and npm pack, so the
 #       image gets exactly the files that npm would publish.
-#   final stage: nodered/node-red:4.1.13-20. This is the newest 4.1 tag we can verify: the
-#       node-red-docker repository's v4.1.13 README lists 4.1.13-20. The development dependency
-#       is node-red 4.1.15. Move to 4.1.15-20 once that tag is confirmed to exist. Do not use
-#       `latest`: it is Node-RED 5 on Node 24.
+#   final stage: nodered/node-red:5.0.2-24-minimal. The node-red-docker README names its tags
+#       <version>-24 and <version>-24-minimal for Node-RED 5 on Node 24, and 5.0.2 is a published
+#       5.0 release. A pinned tag, not `latest`, so a rebuild gives the same Node-RED.
 #     - The tarball is installed into /usr/src/node-red (the app dir, not the /data volume), so a
 #       mounted /data cannot hide it. package.json keeps a file: reference to vendor/, so a later
 #       `npm install` in a derived image does not prune it.
-#     - better-sqlite3 is a native addon. The non-minimal image has build-base and python3, so
-#       node-gyp can compile it when no prebuilt binary can be downloaded. The -minimal images
-#       have no build tools and would fail here.
+#     - No native addon: on Node 24 the SQLite store runs on Node's built-in node:sqlite. The one
+#       optional dependency, better-sqlite3 (for Node 20), is omitted, so the -minimal image (no
+#       compiler, no python) is enough.
 #     - Settings: /usr/src/node-red/settings.js loads the package's compiled settings
 #       (dist/settings.js). Those read TILLWIRE_* from the environment, refuse an open editor on
 #       0.0.0.0 and narrow the umask. The file is passed with --settings (CMD), so it is not in
@@ -52,7 +51,7 @@
 #       which would repeat their start-up checks and messages every 30 s.
 
 ############################ build: compile and pack ##############################################
-FROM node:20.20.2-bookworm AS build
+FROM node:24-bookworm AS build
 WORKDIR /app
 
 # dependencies first, so this layer is cached until the lockfile changes
@@ -65,12 +64,12 @@ RUN npm run build \
     && npm pack --pack-destination /pack \
     && mv /pack/*.tgz /pack/tillwire-node-red-retail.tgz
 
-############################ runtime: official Node-RED 4.1 image ################################
-FROM nodered/node-red:4.1.13-20
+############################ runtime: official Node-RED 5 image ##################################
+FROM nodered/node-red:5.0.2-24-minimal
 
 ARG TILLWIRE_VERSION=0.1.0
 LABEL org.opencontainers.image.title="Tillwire for Node-RED" \
-      org.opencontainers.image.description="Node-RED 4.1 with @tillwire/node-red-retail installed" \
+      org.opencontainers.image.description="Node-RED 5 with @tillwire/node-red-retail installed" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/tillwire/node-red-retail" \
       org.opencontainers.image.version="${TILLWIRE_VERSION}"
@@ -79,13 +78,12 @@ USER root
 WORKDIR /usr/src/node-red
 COPY --from=build /pack/tillwire-node-red-retail.tgz /usr/src/node-red/vendor/tillwire-node-red-retail.tgz
 
-# npm_config_nodedir: if node-gyp must compile better-sqlite3, it uses the headers of the Node that
-# is in the image (/usr/local/include/node) and downloads none. The npm cache goes to /tmp and is
-# removed, not left in /data.
-RUN npm_config_nodedir=/usr/local npm install --omit=dev --no-audit --no-fund --no-update-notifier \
+# The npm cache goes to /tmp and is removed, not left in /data. The check after the install opens
+# an SQLite store the way the package does, so an image whose Node lacks node:sqlite fails here.
+RUN npm install --omit=dev --omit=optional --no-audit --no-fund --no-update-notifier \
         --cache /tmp/npm-cache ./vendor/tillwire-node-red-retail.tgz \
     && rm -rf /tmp/npm-cache \
-    && node -e "require(require.resolve('better-sqlite3', { paths: ['/usr/src/node-red/node_modules/@tillwire/node-red-retail'] }))(':memory:').close()" \
+    && node -e "const e = require('/usr/src/node-red/node_modules/@tillwire/node-red-retail/dist/nodes/runtime/sqlite-engine.js'); e.openSqlite(':memory:').close(); console.log('SQLite store engine: ' + e.sqliteEngine())" \
     && printf '%s\n' \
         '// Node-RED settings for the Tillwire image: the compiled settings of the installed package.' \
         '// Reads TILLWIRE_CREDENTIAL_SECRET and TILLWIRE_ADMIN_PASSWORD_HASH from the environment.' \

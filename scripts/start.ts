@@ -1,5 +1,6 @@
 /**
- * `npm start`: runs Node-RED 4.1 with Tillwire on embedded defaults.
+ * `npm start`: runs Node-RED with Tillwire on embedded defaults: Node-RED 5 on Node 22.9 or later,
+ * else 4.1 (scripts/node-red-runtime.ts); it prints which.
  *  1. links this package into the Node-RED user directory, so Node-RED loads it as an installed
  *     module (its examples appear under Import > Examples);
  *  2. starts the demo services the flows talk to (scripts/demo-services.ts: an embedded MQTT broker,
@@ -14,6 +15,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { DemoServices, startDemoServices } from './demo-services';
+import { nodeRedRuntime } from './node-red-runtime';
 import { adminAuth, credentialSecret, credentialsFile, editorHost, openEditorWarning } from '../nodes/runtime/runtime-settings';
 import { createPrivateDir, OWNER_ONLY_FILE } from '../nodes/runtime/private-files';
 
@@ -143,8 +145,9 @@ async function main(): Promise<void> {
   if (demo && writeDemoCredentials(userDir, flowFile, demoCredentials(port))) {
     console.log(`[tillwire] wrote the simulators' credentials for the demo flows (encrypted) to ${credentialsFile(userDir, flowFile)}`);
   }
-  const red = require.resolve('node-red/red.js', { paths: [root] });
-  const child = spawn(process.execPath, [red, '--settings', path.join(root, 'dist', 'settings.js'), '--userDir', userDir], {
+  const runtime = nodeRedRuntime(root);
+  console.log(`[tillwire] Node-RED ${runtime.version} on Node ${process.versions.node} (${runtime.reason})`);
+  const child = spawn(process.execPath, [runtime.redJs, '--settings', path.join(root, 'dist', 'settings.js'), '--userDir', userDir], {
     stdio: 'inherit',
     env: { ...process.env, ...demo?.env, TILLWIRE_USER_DIR: userDir },
   });
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
     (demo ? demo.stop() : Promise.resolve()).then(exit, exit);
   });
   waitForEditor(Date.now() + 120_000).then(
-    () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
+    () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} (Node-RED ${runtime.version}) is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
     (err) => console.error(`[tillwire] ${err.message}`),
   );
 }

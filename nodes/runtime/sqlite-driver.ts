@@ -1,13 +1,13 @@
 /**
- * SQLite through better-sqlite3 (chosen over sqlite3: synchronous calls, ~45k claims/s in WAL mode
- * measured in reliability-notes [M5]). WAL with synchronous=NORMAL survives a process crash
- * (kill -9) but may lose the last commits on power loss; `synchronous: 'full'` trades ~20x
- * throughput for power-cut durability.
+ * The SQLite store's driver, on a synchronous SQLite library (sqlite-engine.ts: node:sqlite or
+ * better-sqlite3; synchronous calls keep a claim to one round trip). WAL with synchronous=NORMAL
+ * survives a process crash (kill -9) but may lose the last commits on power loss;
+ * `synchronous: 'full'` trades throughput for power-cut durability.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { SqlDriver, Row } from './sql-store';
+import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite-engine';
 import { createPrivateDir, makeOwnerOnly, OWNER_ONLY_FILE } from './private-files';
 
 export interface SqliteOptions {
@@ -19,8 +19,8 @@ export interface SqliteOptions {
 export class SqliteDriver implements SqlDriver {
   readonly kind;
   readonly description: string;
-  private db?: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+  private db?: SqliteDatabase;
+  private readonly statements = new Map<string, SqliteStatement>();
 
   constructor(private readonly options: SqliteOptions) {
     this.kind = options.file === ':memory:' ? ('memory' as const) : ('sqlite' as const);
@@ -28,17 +28,17 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async connect(): Promise<void> {
-    let db: Database.Database | undefined;
+    let db: SqliteDatabase | undefined;
     try {
       if (this.options.file !== ':memory:') keepPrivate(this.options.file);
-      db = new Database(this.options.file);
-      db.pragma('journal_mode = WAL');
+      db = openSqlite(this.options.file);
+      db.exec('PRAGMA journal_mode = WAL');
       // SQLite gives the -wal and -shm files the database file's mode; ones left by an older start
       // are narrowed here.
       if (this.options.file !== ':memory:') for (const suffix of ['-wal', '-shm']) makeOwnerOnly(this.options.file + suffix);
-      db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.exec(`PRAGMA synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // Several Node-RED processes may share one file: wait for a writer rather than fail.
-      db.pragma('busy_timeout = 5000');
+      db.exec('PRAGMA busy_timeout = 5000');
     } catch (err) {
       db?.close();
       throw new Error(`cannot open SQLite store at ${this.description}: ${(err as Error).message}`);
@@ -87,12 +87,12 @@ export class SqliteDriver implements SqlDriver {
     const table = this.table(name);
     // Looked up and added in one write transaction: another process opening the file at the same
     // time waits (busy_timeout) and then finds the columns there.
-    db.transaction(() => {
-      const have = new Set((db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Row[]).map((r) => r.name));
+    db.immediate(() => {
+      const have = new Set((db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all([]) as Row[]).map((r) => r.name));
       for (const [column, type] of Object.entries(columns)) {
         if (!have.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
       }
-    }).immediate();
+    });
     this.statements.clear(); // prepared statements may predate the new columns
   }
 
@@ -103,12 +103,11 @@ export class SqliteDriver implements SqlDriver {
       stmt = this.db.prepare(sql);
       this.statements.set(sql, stmt);
     }
-    if (stmt.reader) {
-      const rows = stmt.all(...params) as Row[];
+    if (stmt.returnsRows) {
+      const rows = stmt.all(params) as Row[];
       return { rows, changes: rows.length };
     }
-    const info = stmt.run(...params);
-    return { rows: [], changes: info.changes };
+    return { rows: [], changes: stmt.run(params).changes };
   }
 }
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../nodes/runtime/sqlite-engine';
 import { Client } from 'pg';
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
 import type { SqlStoreOptions } from '../../nodes/runtime/sql-store';
@@ -409,7 +409,7 @@ describe('a store made before claims had owners', () => {
 
   it('SQLite: gains the owner columns on open and keeps its keys', async () => {
     const file = path.join(tmp, `${uniqueName('old')}.db`);
-    const db = new Database(file);
+    const db = openSqlite(file);
     db.exec(`CREATE TABLE tw_idempotency ${OLD_TABLE}`);
     db.exec(`INSERT INTO tw_idempotency VALUES ${OLD_ROWS}`);
     db.close();

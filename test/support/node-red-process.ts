@@ -2,6 +2,7 @@
  * Starts the real Node-RED the way `npm start` does (dist/scripts/start.js), on a free port with a
  * throw-away user directory and a copy of the flows, and stops it again.
  */
+import { nodeRedRuntime } from '../../scripts/node-red-runtime';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -23,10 +24,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Node-RED's red.js: 4.1 from devDependencies, or the runtime TILLWIRE_NODE_RED names (the Node-RED 5 lane). */
+/** Node-RED's red.js: the one `npm start` runs on this Node (scripts/node-red-runtime.ts). */
 function redJs(): string {
-  const other = process.env.TILLWIRE_NODE_RED;
-  return other ? path.join(other, 'red.js') : require.resolve('node-red/red.js', { paths: [ROOT] });
+  return nodeRedRuntime(ROOT).redJs;
 }
 
 export interface RunningNodeRed {

@@ -1,10 +1,12 @@
 /**
- * node-red-node-test-helper wired to the Node-RED runtime under test: 4.1 from devDependencies by
- * default, or the one TILLWIRE_NODE_RED points at (the Node-RED 5 lane, scripts/test-nr5.sh).
+ * node-red-node-test-helper wired to the Node-RED runtime under test: the one `npm start` runs on
+ * this Node (scripts/node-red-runtime.ts: 5 on Node 22.9+, else 4.1), or TILLWIRE_NODE_RED's.
  */
+import path from 'node:path';
 import helper from 'node-red-node-test-helper';
+import { nodeRedRuntime } from '../../scripts/node-red-runtime';
 
-export const runtimePath = require.resolve(process.env.TILLWIRE_NODE_RED ?? 'node-red');
+export const runtimePath = require.resolve(nodeRedRuntime(path.resolve(__dirname, '../..')).dir);
 helper.init(runtimePath);
 
 export { helper };
