@@ -5,6 +5,7 @@
  */
 import { Pool } from 'pg';
 import type { SqlDriver, Row } from './sql-store';
+import { POSTGRES, type LogicalTable, type MigrationContext } from './store-schema';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -52,56 +53,51 @@ export class PostgresDriver implements SqlDriver {
     await pool?.end();
   }
 
-  table(name: string): string {
+  table(name: LogicalTable): string {
     return `"${this.schema}".tw_${name}`;
   }
 
-  ddl(): string[] {
-    const s = `"${this.schema}"`;
-    return [
-      `CREATE SCHEMA IF NOT EXISTS ${s}`,
-      `CREATE TABLE IF NOT EXISTS ${s}.tw_idempotency (
-         scope TEXT NOT NULL, idem_key TEXT NOT NULL, state TEXT NOT NULL, token TEXT NOT NULL,
-         expires_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (scope, idem_key))`,
-      `CREATE INDEX IF NOT EXISTS tw_idempotency_expires ON ${s}.tw_idempotency (expires_at)`,
-      `CREATE TABLE IF NOT EXISTS ${s}.tw_dead_letter (
-         id TEXT PRIMARY KEY, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, status TEXT NOT NULL,
-         flow_id TEXT, node_id TEXT, node_type TEXT, node_name TEXT, topic TEXT, error TEXT NOT NULL,
-         attempts INTEGER NOT NULL, message TEXT NOT NULL, history TEXT NOT NULL, version INTEGER NOT NULL)`,
-      `CREATE INDEX IF NOT EXISTS tw_dead_letter_flow ON ${s}.tw_dead_letter (flow_id, status)`,
-      `CREATE TABLE IF NOT EXISTS ${s}.tw_inbox (
-         id BIGSERIAL PRIMARY KEY, source TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL,
-         received_at BIGINT NOT NULL, completed_at BIGINT, state TEXT NOT NULL, attempts INTEGER NOT NULL,
-         UNIQUE (source, event_id))`,
-      `CREATE INDEX IF NOT EXISTS tw_inbox_pending ON ${s}.tw_inbox (source, state, id)`,
-      `CREATE TABLE IF NOT EXISTS ${s}.tw_register (
-         reg_key TEXT PRIMARY KEY, kind TEXT NOT NULL, store_id TEXT, terminal_id TEXT, business_date TEXT,
-         sequence BIGINT, amount BIGINT NOT NULL, currency TEXT NOT NULL, document TEXT NOT NULL,
-         recorded_at BIGINT NOT NULL, external_refs TEXT NOT NULL)`,
-      `CREATE INDEX IF NOT EXISTS tw_register_day ON ${s}.tw_register (store_id, business_date, kind)`,
-      `CREATE TABLE IF NOT EXISTS ${s}.tw_kv (kv_key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
-    ];
-  }
+  readonly dialect = POSTGRES;
 
-  async ensureColumns(name: 'idempotency', columns: Record<string, 'TEXT'>): Promise<void> {
-    const { rows } = await this.query(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?`,
-      [this.schema, `tw_${name}`],
-    );
-    const have = new Set(rows.map((r) => r.column_name));
-    // Only a missing column takes ALTER TABLE's lock; IF NOT EXISTS covers two instances racing.
-    for (const [column, type] of Object.entries(columns)) {
-      if (!have.has(column)) await this.query(`ALTER TABLE ${this.table(name)} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+  async withSchemaLock<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
+    if (!this.pool) throw new Error(`PostgreSQL store ${this.description} is not open`);
+    const client = await this.pool.connect();
+    const query = async (sql: string, params: unknown[] = []) => ({ rows: (await client.query(numbered(sql), params)).rows as Row[] });
+    try {
+      await client.query('BEGIN');
+      // One migrator per schema at a time, across every instance sharing the database.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tillwire-schema:${this.schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+      const out = await fn({
+        dialect: POSTGRES,
+        table: (name) => this.table(name),
+        query,
+        columns: async (name) => {
+          const { rows } = await query(`SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?`, [this.schema, `tw_${name}`]);
+          return new Set(rows.map((r) => String(r.column_name)));
+        },
+      });
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
     }
   }
 
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
     if (!this.pool) throw new Error(`PostgreSQL store ${this.description} is not open`);
-    let n = 0;
-    const text = sql.replace(/\?/g, () => `$${++n}`);
-    const res = await this.pool.query(text, params);
+    const res = await this.pool.query(numbered(sql), params);
     return { rows: res.rows as Row[], changes: res.rowCount ?? 0 };
   }
+}
+
+/** `?` placeholders (the store's SQL) as PostgreSQL's `$1, $2…`. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
 }
 
 /** Hides a password in a connection URL before it reaches a log or a status badge. */

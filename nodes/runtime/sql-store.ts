@@ -8,6 +8,7 @@
  * lease that this object's heartbeat renews for all its open claims at once, so a claim lives exactly
  * as long as the process working on it (docs/core-nodes.md, "Claims and crashes").
  */
+import { migrate, type LogicalTable, type MigrationContext } from './store-schema';
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
 import {
@@ -32,12 +33,10 @@ export interface SqlDriver {
   readonly description: string;
   connect(): Promise<void>;
   end(): Promise<void>;
-  /** Qualified table name for a logical table ('idempotency' | 'dead_letter' | 'inbox'). */
-  table(name: 'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv'): string;
-  /** Statements that create the tables if missing. */
-  ddl(): string[];
-  /** Adds the columns a table created by an older version lacks (safe when several processes open at once). */
-  ensureColumns(name: 'idempotency', columns: Record<string, 'TEXT'>): Promise<void>;
+  /** Qualified table name for a logical table. */
+  table(name: LogicalTable): string;
+  /** Runs `fn` holding the store's exclusive schema lock, in one transaction (store-schema.ts). */
+  withSchemaLock<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T>;
   /** Runs one statement; `?` placeholders in order. */
   query(sql: string, params?: unknown[]): Promise<{ rows: Row[]; changes: number }>;
 }
@@ -96,8 +95,12 @@ export class SqlStore implements Store {
 
   async open(): Promise<void> {
     await this.driver.connect();
-    for (const stmt of this.driver.ddl()) await this.driver.query(stmt);
-    await this.migrateClaims();
+    try {
+      await this.driver.withSchemaLock((ctx) => migrate(ctx, this.now()));
+    } catch (err) {
+      await this.driver.end().catch(() => undefined);
+      throw err;
+    }
     if (this.instance !== null) {
       // An earlier run of this instance died without closing: nothing of it is still working.
       await this.driver.query(
@@ -111,14 +114,6 @@ export class SqlStore implements Store {
       }, this.heartbeatMs);
       this.heartbeat.unref();
     }
-  }
-
-  /** Stores made before claims had owners gain the owner columns and the heartbeat's index. */
-  private async migrateClaims(): Promise<void> {
-    await this.driver.ensureColumns('idempotency', { owner: 'TEXT', instance: 'TEXT', holder: 'TEXT' });
-    await this.driver.query(
-      `CREATE INDEX IF NOT EXISTS tw_idempotency_open ON ${this.t.idem} (owner) WHERE state = 'claimed'`,
-    );
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SqlDriver, Row } from './sql-store';
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite-engine';
+import { SQLITE, type LogicalTable, type MigrationContext } from './store-schema';
 import { createPrivateDir, makeOwnerOnly, OWNER_ONLY_FILE } from './private-files';
 
 export interface SqliteOptions {
@@ -52,48 +53,55 @@ export class SqliteDriver implements SqlDriver {
     this.db = undefined;
   }
 
-  table(name: string): string {
+  table(name: LogicalTable): string {
     return `tw_${name}`;
   }
 
-  ddl(): string[] {
-    return [
-      `CREATE TABLE IF NOT EXISTS tw_idempotency (
-         scope TEXT NOT NULL, idem_key TEXT NOT NULL, state TEXT NOT NULL, token TEXT NOT NULL,
-         expires_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (scope, idem_key))`,
-      `CREATE INDEX IF NOT EXISTS tw_idempotency_expires ON tw_idempotency (expires_at)`,
-      `CREATE TABLE IF NOT EXISTS tw_dead_letter (
-         id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, status TEXT NOT NULL,
-         flow_id TEXT, node_id TEXT, node_type TEXT, node_name TEXT, topic TEXT, error TEXT NOT NULL,
-         attempts INTEGER NOT NULL, message TEXT NOT NULL, history TEXT NOT NULL, version INTEGER NOT NULL)`,
-      `CREATE INDEX IF NOT EXISTS tw_dead_letter_flow ON tw_dead_letter (flow_id, status)`,
-      `CREATE TABLE IF NOT EXISTS tw_inbox (
-         id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL,
-         received_at INTEGER NOT NULL, completed_at INTEGER, state TEXT NOT NULL, attempts INTEGER NOT NULL,
-         UNIQUE (source, event_id))`,
-      `CREATE INDEX IF NOT EXISTS tw_inbox_pending ON tw_inbox (source, state, id)`,
-      `CREATE TABLE IF NOT EXISTS tw_register (
-         reg_key TEXT PRIMARY KEY, kind TEXT NOT NULL, store_id TEXT, terminal_id TEXT, business_date TEXT,
-         sequence INTEGER, amount INTEGER NOT NULL, currency TEXT NOT NULL, document TEXT NOT NULL,
-         recorded_at INTEGER NOT NULL, external_refs TEXT NOT NULL)`,
-      `CREATE INDEX IF NOT EXISTS tw_register_day ON tw_register (store_id, business_date, kind)`,
-      `CREATE TABLE IF NOT EXISTS tw_kv (kv_key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
-    ];
+  readonly dialect = SQLITE;
+
+  async withSchemaLock<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
+    // Two stores of this process on one file: the second waits here, not in SQLite's busy wait,
+    // which blocks the event loop the first one needs to finish its transaction.
+    const key = this.options.file === ':memory:' ? this : path.resolve(this.options.file);
+    const before = schemaLocks.get(key) ?? Promise.resolve();
+    const mine = before.then(() => this.migrateLocked(fn));
+    const tail = mine.catch(() => undefined);
+    schemaLocks.set(key, tail);
+    try {
+      return await mine;
+    } finally {
+      if (schemaLocks.get(key) === tail) schemaLocks.delete(key);
+    }
   }
 
-  async ensureColumns(name: 'idempotency', columns: Record<string, 'TEXT'>): Promise<void> {
+  private async migrateLocked<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
     const db = this.db;
     if (!db) throw new Error(`SQLite store ${this.description} is not open`);
-    const table = this.table(name);
-    // Looked up and added in one write transaction: another process opening the file at the same
-    // time waits (busy_timeout) and then finds the columns there.
-    db.immediate(() => {
-      const have = new Set((db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all([]) as Row[]).map((r) => r.name));
-      for (const [column, type] of Object.entries(columns)) {
-        if (!have.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    // IMMEDIATE takes the write lock now: another process opening the file waits (busy_timeout)
+    // and then finds the schema migrated.
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn({
+        dialect: SQLITE,
+        table: (name) => this.table(name),
+        query: (sql, params) => this.query(sql, params),
+        columns: async (name) => {
+          const { rows } = await this.query(`SELECT name FROM pragma_table_info('${this.table(name)}')`);
+          return new Set(rows.map((r) => String(r.name)));
+        },
+      });
+      db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        // no transaction left to roll back
       }
-    });
-    this.statements.clear(); // prepared statements may predate the new columns
+      throw err;
+    } finally {
+      this.statements.clear(); // prepared statements may predate a changed table
+    }
   }
 
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
@@ -110,6 +118,9 @@ export class SqliteDriver implements SqlDriver {
     return { rows: [], changes: stmt.run(params).changes };
   }
 }
+
+/** Per file (or in-memory driver): the schema migration running in this process, if any. */
+const schemaLocks = new Map<unknown, Promise<unknown>>();
 
 /**
  * The store holds raw payloads (customers, orders, sales): its file is the owner's only, whatever

@@ -1,0 +1,112 @@
+/**
+ * The store's tables, one definition for SQLite and PostgreSQL, as numbered migrations.
+ *
+ * `migrate` runs on every open, under the store's exclusive lock (SQLite: BEGIN IMMEDIATE;
+ * PostgreSQL: a transaction holding an advisory lock), so several Node-RED instances opening one
+ * store at once apply each step exactly once. Applied steps are recorded in `tw_schema`. A store
+ * whose recorded version is newer than this code knows is refused: an older Tillwire must not
+ * write into tables it does not understand.
+ *
+ * Adding a step: append a migration with the next number; never edit one that has shipped. Steps
+ * are written so that they also hold on a store made before numbered migrations existed (its
+ * tables are there, `tw_schema` is not): hence IF NOT EXISTS and "add a column if it is missing".
+ */
+
+export type LogicalTable = 'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv' | 'schema';
+
+/** What differs between the two SQL dialects in the table definitions. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** 64-bit integer column type (epoch ms, minor units). */
+  readonly bigint: string;
+  /** An auto-numbered 64-bit primary key. */
+  readonly serialKey: string;
+}
+
+export const SQLITE: Dialect = { name: 'sqlite', bigint: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
+export const POSTGRES: Dialect = { name: 'postgres', bigint: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY' };
+
+export interface MigrationContext {
+  readonly dialect: Dialect;
+  table(name: LogicalTable): string;
+  query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  /** The columns a table has now. */
+  columns(name: LogicalTable): Promise<Set<string>>;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(ctx: MigrationContext): Promise<void>;
+}
+
+async function addColumnIfMissing(ctx: MigrationContext, name: LogicalTable, column: string, type: string): Promise<void> {
+  if (!(await ctx.columns(name)).has(column)) await ctx.query(`ALTER TABLE ${ctx.table(name)} ADD COLUMN ${column} ${type}`);
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'claims, dead letters, inbox, sales register, key-value',
+    async up(ctx) {
+      const { bigint, serialKey } = ctx.dialect;
+      const t = (n: LogicalTable) => ctx.table(n);
+      for (const sql of [
+        `CREATE TABLE IF NOT EXISTS ${t('idempotency')} (
+           scope TEXT NOT NULL, idem_key TEXT NOT NULL, state TEXT NOT NULL, token TEXT NOT NULL,
+           expires_at ${bigint} NOT NULL, updated_at ${bigint} NOT NULL, PRIMARY KEY (scope, idem_key))`,
+        `CREATE INDEX IF NOT EXISTS tw_idempotency_expires ON ${t('idempotency')} (expires_at)`,
+        `CREATE TABLE IF NOT EXISTS ${t('dead_letter')} (
+           id TEXT PRIMARY KEY, created_at ${bigint} NOT NULL, updated_at ${bigint} NOT NULL, status TEXT NOT NULL,
+           flow_id TEXT, node_id TEXT, node_type TEXT, node_name TEXT, topic TEXT, error TEXT NOT NULL,
+           attempts INTEGER NOT NULL, message TEXT NOT NULL, history TEXT NOT NULL, version INTEGER NOT NULL)`,
+        `CREATE INDEX IF NOT EXISTS tw_dead_letter_flow ON ${t('dead_letter')} (flow_id, status)`,
+        `CREATE TABLE IF NOT EXISTS ${t('inbox')} (
+           id ${serialKey}, source TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL,
+           received_at ${bigint} NOT NULL, completed_at ${bigint}, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+           UNIQUE (source, event_id))`,
+        `CREATE INDEX IF NOT EXISTS tw_inbox_pending ON ${t('inbox')} (source, state, id)`,
+        `CREATE TABLE IF NOT EXISTS ${t('register')} (
+           reg_key TEXT PRIMARY KEY, kind TEXT NOT NULL, store_id TEXT, terminal_id TEXT, business_date TEXT,
+           sequence ${bigint}, amount ${bigint} NOT NULL, currency TEXT NOT NULL, document TEXT NOT NULL,
+           recorded_at ${bigint} NOT NULL, external_refs TEXT NOT NULL)`,
+        `CREATE INDEX IF NOT EXISTS tw_register_day ON ${t('register')} (store_id, business_date, kind)`,
+        `CREATE TABLE IF NOT EXISTS ${t('kv')} (kv_key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at ${bigint} NOT NULL)`,
+      ]) {
+        await ctx.query(sql);
+      }
+    },
+  },
+  {
+    version: 2,
+    name: 'claims have an owner (process), an instance and a holder, renewed by a heartbeat',
+    async up(ctx) {
+      for (const column of ['owner', 'instance', 'holder']) await addColumnIfMissing(ctx, 'idempotency', column, 'TEXT');
+      await ctx.query(`CREATE INDEX IF NOT EXISTS tw_idempotency_open ON ${ctx.table('idempotency')} (owner) WHERE state = 'claimed'`);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Brings the store to SCHEMA_VERSION; `ctx` must run inside the store's exclusive lock. Returns the
+ * versions before and after.
+ */
+export async function migrate(ctx: MigrationContext, now: number, migrations: readonly Migration[] = MIGRATIONS): Promise<{ from: number; to: number }> {
+  const known = migrations[migrations.length - 1].version;
+  await ctx.query(
+    `CREATE TABLE IF NOT EXISTS ${ctx.table('schema')} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${ctx.dialect.bigint} NOT NULL)`,
+  );
+  const { rows } = await ctx.query(`SELECT MAX(version) AS v FROM ${ctx.table('schema')}`);
+  const from = rows[0]?.v == null ? 0 : Number(rows[0].v);
+  if (from > known) {
+    throw new Error(`the store's schema is at version ${from}, newer than this Tillwire knows (${known}): upgrade Tillwire, or use another store`);
+  }
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    await m.up(ctx);
+    await ctx.query(`INSERT INTO ${ctx.table('schema')} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, now]);
+  }
+  return { from, to: Math.max(from, known) };
+}
