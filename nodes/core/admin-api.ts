@@ -7,7 +7,7 @@
  *   GET    /tillwire/dead-letters?store=&status=&flow=&node=&limit=&offset=   → { total, entries }
  *   GET    /tillwire/dead-letters/count?store=&status=&flow=&node=           → { count }
  *   GET    /tillwire/dead-letters/:id?store=
- *   PUT    /tillwire/dead-letters/:id?store=   body { payload } or { message }, optional { version }
+ *   PUT    /tillwire/dead-letters/:id?store=   body { payload } or { message }, and { version } (required)
  *   DELETE /tillwire/dead-letters/:id?store=
  *   POST   /tillwire/replay/:nodeId            body { ids?, flowId?, nodeId?, limit? } → { replayed }
  */
@@ -65,6 +65,16 @@ export function filterFrom(query: Record<string, string | undefined>): DeadLette
     }
   }
   return filter;
+}
+
+/** The `version` of an edit: a whole number the client read with the entry (400 otherwise). */
+export function versionFrom(value: unknown): number {
+  if (value === undefined || value === null || value === '') {
+    throw new HttpError(400, 'version is required: send the version of the entry you edited (GET the entry to read it)');
+  }
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new HttpError(400, `version must be a whole number (the entry's version), not ${JSON.stringify(value).slice(0, 40)}`);
+  return n;
 }
 
 type Route = (req: RequestLike) => Promise<unknown>;
@@ -146,7 +156,9 @@ export function registerAdminApi(RED: NodeRED): void {
       } else {
         throw new HttpError(400, 'send { payload } or { message } to edit an entry');
       }
-      const expected = body.version === undefined ? entry.version : Number(body.version);
+      // The version the editor read is required: an edit made without it could overwrite someone
+      // else's. Only a well-formed version that is out of date is a conflict (409).
+      const expected = versionFrom(body.version);
       const updated = await store.updateDeadLetter(entry.id, { message }, expected);
       if (!updated) throw new HttpError(409, `entry ${entry.id} changed since version ${expected}; reload and edit again`);
       return updated;

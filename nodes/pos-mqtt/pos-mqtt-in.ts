@@ -9,16 +9,20 @@
  * maxAttempts (the inbox retries it meanwhile). Per-till sequence gaps leave on output 2; till
  * closes on output 3. The inbox entry stays open until a `tillwire-ack` node marks the message
  * finished, so after a crash what was received but not finished is emitted again.
+ *
+ * Its input takes a dead letter of this node replayed (edited or not) with its MQTT topic in
+ * msg.topic: it enters the same inbox and goes through the same checks and register as a message
+ * from the broker, so a replayed sale is still counted once (docs/store-devices.md, "Replaying").
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
-import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents } from '../core/node-kit';
+import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents, onInput } from '../core/node-kit';
 import { InFlight } from '../runtime/in-flight';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { errorInfo, recordFailure } from '../runtime/dead-letter';
 import { LogSummary } from '../runtime/log-summary';
 import { GapTracker, GapReport } from './gaps';
-import { eventIdFor, fromStored, interpret, oversize, StoredEvent, toStored } from './ingest';
+import { eventIdFor, fromStored, interpret, oversize, replayedBytes, replayEventIdFor, StoredEvent, toStored } from './ingest';
 import { limitsFrom } from './limits';
 import { sameDocument } from './same-document';
 import { parseDeviceTopic, sharedFilter } from './topic';
@@ -130,7 +134,12 @@ export = function register(RED: NodeRED) {
       rejections.record(`${reason} (on ${stored.topic})`);
       await recordFailure(
         store,
-        { payload: keptPayload(stored), topic: stored.topic, tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'pos', receivedAt: entry.receivedAt } } },
+        {
+          payload: keptPayload(stored),
+          topic: stored.topic,
+          // deadLetterId: a replayed message rejected again goes back to its entry (one history).
+          tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'pos', receivedAt: entry.receivedAt }, ...(stored.replayOf ? { deadLetterId: stored.replayOf } : {}) },
+        },
         { error: { message: reason, name }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
       );
     }
@@ -269,6 +278,23 @@ export = function register(RED: NodeRED) {
     }
     if (!connection) node.error('no MQTT broker configured');
     else void start();
+
+    // A replayed dead letter: the same inbox, checks and register as a message from the broker.
+    onInput(node, async (msg: NodeMessage) => {
+      const ready = inbox;
+      if (!ready || closed) throw new Error('not ready: the store is not open yet; replay the entry again once the node is connected');
+      const topic = typeof msg.topic === 'string' ? msg.topic : '';
+      const raw = replayedBytes(msg.payload);
+      const envelope = (msg.tillwire ?? {}) as Record<string, unknown>;
+      const deadLetterId = typeof envelope.deadLetterId === 'string' ? envelope.deadLetterId : undefined;
+      const stored: StoredEvent = { ...toStored(topic, raw, limits), ...(deadLetterId ? { replayOf: deadLetterId } : {}) };
+      await inFlight.room();
+      try {
+        await ready.accept(replayEventIdFor(topic, raw, deadLetterId, envelope.attempts), stored);
+      } finally {
+        inFlight.release();
+      }
+    });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
