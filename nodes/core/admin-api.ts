@@ -10,10 +10,14 @@
  *   PUT    /tillwire/dead-letters/:id?store=   body { payload } or { message }, and { version } (required)
  *   DELETE /tillwire/dead-letters/:id?store=
  *   POST   /tillwire/replay/:nodeId            body { ids?, flowId?, nodeId?, limit? } → { replayed }
+ *   GET    /tillwire/store-owners/:storeId?store=           → { storeId, brand, since, how }
+ *   PUT    /tillwire/store-owners/:storeId?store=   body { brand } → { storeId, brand, previous }
  */
 import type { NodeRED, RequestLike, ResponseLike } from './node-red';
 import type { DeadLetterFilter, DeadLetterStatus, Store } from '../runtime/store';
 import type { StoreManager } from '../runtime/store-manager';
+import { storeOwners } from '../pos-mqtt/store-owners';
+import { assertTopicLevel } from '../pos-mqtt/topic';
 
 const registered = new WeakSet<object>();
 
@@ -172,6 +176,35 @@ export function registerAdminApi(RED: NodeRED): void {
       const store = await resolveStore(RED, req.query.store);
       if (!(await store.deleteDeadLetter(req.params.id))) throw new HttpError(404, `no dead-letter entry ${req.params.id}`);
       return { deleted: req.params.id };
+    }),
+  );
+
+  // Which brand owns a till store id (pos-mqtt/store-owners.ts): read it, or re-assign it.
+  RED.httpAdmin.get(
+    '/tillwire/store-owners/:storeId',
+    RED.auth.needsPermission('tillwire-store-owner.read'),
+    respond(async (req) => {
+      const store = await resolveStore(RED, req.query.store);
+      const owner = await storeOwners(store).get(req.params.storeId);
+      if (!owner) throw new HttpError(404, `no brand owns store id ${req.params.storeId} yet (the first brand whose till sends a valid message will)`);
+      return { storeId: req.params.storeId, ...owner };
+    }),
+  );
+
+  RED.httpAdmin.put(
+    '/tillwire/store-owners/:storeId',
+    RED.auth.needsPermission('tillwire-store-owner.write'),
+    respond(async (req) => {
+      const brand = req.body?.brand;
+      if (typeof brand !== 'string') throw new HttpError(400, 'send { "brand": "<brand>" }: the brand that is to own this store id');
+      try {
+        assertTopicLevel('brand', brand);
+      } catch (err) {
+        throw new HttpError(400, (err as Error).message);
+      }
+      const store = await resolveStore(RED, req.query.store);
+      const previous = await storeOwners(store).assign(req.params.storeId, brand);
+      return { storeId: req.params.storeId, brand, previous: previous?.brand ?? null };
     }),
   );
 

@@ -4,7 +4,8 @@
  *   PUBLISH → durable inbox (store) → PUBACK → check limits, validate → register → output.
  * A message is identified by its topic and bytes (ingest.ts), a valid sale or close by its business
  * key in the sales register, which lets each out once. Messages over a limit, malformed, invalid,
- * naming another store than their topic, or conflicting with a recorded document go to the
+ * naming another store than their topic, on a brand's topic for a store id another brand owns
+ * (store-owners.ts), or conflicting with a recorded document go to the
  * dead-letter store with the reason; so does a message whose processing keeps failing, after
  * maxAttempts (the inbox retries it meanwhile). Per-till sequence gaps leave on output 2; till
  * closes on output 3. The inbox entry stays open until a `tillwire-ack` node marks the message
@@ -25,6 +26,7 @@ import { GapTracker, GapReport } from './gaps';
 import { eventIdFor, fromStored, interpret, oversize, replayedBytes, replayEventIdFor, StoredEvent, toStored } from './ingest';
 import { limitsFrom } from './limits';
 import { sameDocument } from './same-document';
+import { foreignStoreReason, storeOwners } from './store-owners';
 import { parseDeviceTopic, sharedFilter } from './topic';
 import type { DurableMqttConnection } from './connection';
 
@@ -157,6 +159,13 @@ export = function register(RED: NodeRED) {
       const inboxRef = { source, id: entry.id };
       if (result.outcome === 'rejected') {
         await deadLetter(store, entry, result.reason);
+        await completeHere(ready, entry.id);
+        return;
+      }
+      // Store ids are unique across brands (the sale key has no brand): the first brand owns one.
+      const owner = await storeOwners(store).ownerFor(result.topic.storeId, result.topic.brand);
+      if (owner !== result.topic.brand) {
+        await deadLetter(store, entry, foreignStoreReason(result.topic.storeId, result.topic.brand, owner), 'ForeignStoreId');
         await completeHere(ready, entry.id);
         return;
       }
