@@ -12,10 +12,12 @@
  *   POST   /tillwire/replay/:nodeId            body { ids?, flowId?, nodeId?, limit? } → { replayed }
  *   GET    /tillwire/store-owners/:storeId?store=           → { storeId, brand, since, how }
  *   PUT    /tillwire/store-owners/:storeId?store=   body { brand } → { storeId, brand, previous }
+ *   GET    /tillwire/webhooks/body-budget                   → { limitBytes, heldBytes, reading, refused }
  */
 import type { NodeRED, RequestLike, ResponseLike } from './node-red';
 import type { DeadLetterFilter, DeadLetterStatus, Store } from '../runtime/store';
 import type { StoreManager } from '../runtime/store-manager';
+import { webhookBodyBudget } from '../runtime/byte-budget';
 import { storeOwners } from '../pos-mqtt/store-owners';
 import { assertTopicLevel } from '../pos-mqtt/topic';
 
@@ -206,6 +208,12 @@ export function registerAdminApi(RED: NodeRED): void {
       const previous = await storeOwners(store).assign(req.params.storeId, brand);
       return { storeId: req.params.storeId, brand, previous: previous?.brand ?? null };
     }),
+  );
+
+  RED.httpAdmin.get(
+    '/tillwire/webhooks/body-budget',
+    RED.auth.needsPermission('tillwire-webhook.read'),
+    respond(async () => webhookBodyBudget.figures()),
   );
 
   RED.httpAdmin.post(
