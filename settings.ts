@@ -10,6 +10,8 @@
  *   TILLWIRE_ADMIN_PASSWORD_HASH   bcrypt hash (`npx node-red admin hash-pw`): turns on editor login
  *   TILLWIRE_ADMIN_USER            login name for that hash     (default: admin)
  *   TILLWIRE_ALLOW_OPEN_EDITOR     1: start without a login on a non-loopback address (refused otherwise)
+ *   TILLWIRE_WEBHOOK_BODY_BUDGET_KIB  KiB all webhook bodies being read may hold together; past it a
+ *                                  delivery is answered 503 with Retry-After (default 65536 = 64 MiB)
  *
  * Loading this file has effects on purpose, as it is the one file every way of starting Tillwire
  * loads (npm start, red.js --settings, the container): it refuses an open editor on a network
@@ -17,7 +19,7 @@
  * the user directory (credentials, context) is readable by its owner only.
  */
 import path from 'node:path';
-import { adminAuth, credentialSecret, editorHost, keepUserDirPrivate, openEditorWarning } from './nodes/runtime/runtime-settings';
+import { adminAuth, credentialSecret, editorHost, keepUserDirPrivate, openEditorWarning, webhookBodyBudgetKiB } from './nodes/runtime/runtime-settings';
 
 // dist/settings.js sits one level below the project root; in the Docker image the settings file
 // sits in the app directory, so TILLWIRE_HOME may say where the project (flows/) is.
@@ -54,6 +56,8 @@ const settings = {
   // Tillwire runs in retailers' networks, often offline: no update check calls home, and the
   // editor does not ask for consent on first open.
   telemetry: { enabled: false, updateNotification: false },
+  // Bytes all webhook bodies being read may hold together (docs/security.md).
+  tillwireWebhookBodyBudgetKiB: webhookBodyBudgetKiB(),
   functionExternalModules: false,
   externalModules: { palette: { allowInstall: true } },
 };

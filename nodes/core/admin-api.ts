@@ -7,13 +7,19 @@
  *   GET    /tillwire/dead-letters?store=&status=&flow=&node=&limit=&offset=   → { total, entries }
  *   GET    /tillwire/dead-letters/count?store=&status=&flow=&node=           → { count }
  *   GET    /tillwire/dead-letters/:id?store=
- *   PUT    /tillwire/dead-letters/:id?store=   body { payload } or { message }, optional { version }
+ *   PUT    /tillwire/dead-letters/:id?store=   body { payload } or { message }, and { version } (required)
  *   DELETE /tillwire/dead-letters/:id?store=
  *   POST   /tillwire/replay/:nodeId            body { ids?, flowId?, nodeId?, limit? } → { replayed }
+ *   GET    /tillwire/store-owners/:storeId?store=           → { storeId, brand, since, how }
+ *   PUT    /tillwire/store-owners/:storeId?store=   body { brand } → { storeId, brand, previous }
+ *   GET    /tillwire/webhooks/body-budget                   → { limitBytes, heldBytes, reading, refused }
  */
 import type { NodeRED, RequestLike, ResponseLike } from './node-red';
 import type { DeadLetterFilter, DeadLetterStatus, Store } from '../runtime/store';
 import type { StoreManager } from '../runtime/store-manager';
+import { webhookBodyBudget } from '../runtime/byte-budget';
+import { storeOwners } from '../pos-mqtt/store-owners';
+import { assertTopicLevel } from '../pos-mqtt/topic';
 
 const registered = new WeakSet<object>();
 
@@ -65,6 +71,16 @@ export function filterFrom(query: Record<string, string | undefined>): DeadLette
     }
   }
   return filter;
+}
+
+/** The `version` of an edit: a whole number the client read with the entry (400 otherwise). */
+export function versionFrom(value: unknown): number {
+  if (value === undefined || value === null || value === '') {
+    throw new HttpError(400, 'version is required: send the version of the entry you edited (GET the entry to read it)');
+  }
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new HttpError(400, `version must be a whole number (the entry's version), not ${JSON.stringify(value).slice(0, 40)}`);
+  return n;
 }
 
 type Route = (req: RequestLike) => Promise<unknown>;
@@ -146,7 +162,9 @@ export function registerAdminApi(RED: NodeRED): void {
       } else {
         throw new HttpError(400, 'send { payload } or { message } to edit an entry');
       }
-      const expected = body.version === undefined ? entry.version : Number(body.version);
+      // The version the editor read is required: an edit made without it could overwrite someone
+      // else's. Only a well-formed version that is out of date is a conflict (409).
+      const expected = versionFrom(body.version);
       const updated = await store.updateDeadLetter(entry.id, { message }, expected);
       if (!updated) throw new HttpError(409, `entry ${entry.id} changed since version ${expected}; reload and edit again`);
       return updated;
@@ -161,6 +179,41 @@ export function registerAdminApi(RED: NodeRED): void {
       if (!(await store.deleteDeadLetter(req.params.id))) throw new HttpError(404, `no dead-letter entry ${req.params.id}`);
       return { deleted: req.params.id };
     }),
+  );
+
+  // Which brand owns a till store id (pos-mqtt/store-owners.ts): read it, or re-assign it.
+  RED.httpAdmin.get(
+    '/tillwire/store-owners/:storeId',
+    RED.auth.needsPermission('tillwire-store-owner.read'),
+    respond(async (req) => {
+      const store = await resolveStore(RED, req.query.store);
+      const owner = await storeOwners(store).get(req.params.storeId);
+      if (!owner) throw new HttpError(404, `no brand owns store id ${req.params.storeId} yet (the first brand whose till sends a valid message will)`);
+      return { storeId: req.params.storeId, ...owner };
+    }),
+  );
+
+  RED.httpAdmin.put(
+    '/tillwire/store-owners/:storeId',
+    RED.auth.needsPermission('tillwire-store-owner.write'),
+    respond(async (req) => {
+      const brand = req.body?.brand;
+      if (typeof brand !== 'string') throw new HttpError(400, 'send { "brand": "<brand>" }: the brand that is to own this store id');
+      try {
+        assertTopicLevel('brand', brand);
+      } catch (err) {
+        throw new HttpError(400, (err as Error).message);
+      }
+      const store = await resolveStore(RED, req.query.store);
+      const previous = await storeOwners(store).assign(req.params.storeId, brand);
+      return { storeId: req.params.storeId, brand, previous: previous?.brand ?? null };
+    }),
+  );
+
+  RED.httpAdmin.get(
+    '/tillwire/webhooks/body-budget',
+    RED.auth.needsPermission('tillwire-webhook.read'),
+    respond(async () => webhookBodyBudget.figures()),
   );
 
   RED.httpAdmin.post(

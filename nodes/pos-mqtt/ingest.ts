@@ -23,6 +23,11 @@ export interface StoredEvent {
   text?: string;
   base64?: string;
   oversize?: TruncatedPayload;
+  /**
+   * Set when the message came back through the node's input (a dead letter replayed): that entry's
+   * id, so a message that is still rejected returns to the same dead-letter entry.
+   */
+  replayOf?: string;
 }
 
 export function toStored(topic: string, raw: Buffer, limits: TillLimits = DEFAULT_LIMITS): StoredEvent {
@@ -114,4 +119,25 @@ export function oversize(bytes: number, limits: TillLimits): Ingested {
 
 function reject(reason: string, errors: string[] = []): Ingested {
   return { outcome: 'rejected', reason: errors.length ? `${reason}: ${errors.join('; ')}` : reason, errors };
+}
+
+/**
+ * The bytes of a message fed back through the node's input (a replayed dead letter): a Buffer as
+ * it is, text as UTF-8, anything else (an edited payload is an object) as its JSON.
+ */
+export function replayedBytes(payload: unknown): Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
+  if (payload === undefined) return Buffer.alloc(0);
+  return Buffer.from(JSON.stringify(payload) ?? '', 'utf8');
+}
+
+/**
+ * The inbox event id of a replayed message: the topic-and-bytes id, tied to the dead-letter entry
+ * and its attempt. So a replay is processed even when its bytes equal the original's (the first
+ * entry is finished, a repeat of it would be dropped), and one replay emitted twice is one event.
+ * Counting the sale once is still the sales register's job.
+ */
+export function replayEventIdFor(topic: string, raw: Buffer, deadLetterId: string | undefined, attempts: unknown): string {
+  return `${eventIdFor(topic, raw)}@replay:${deadLetterId ?? 'input'}:${Number.isInteger(attempts) ? attempts : 0}`;
 }

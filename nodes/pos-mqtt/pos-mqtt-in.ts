@@ -4,23 +4,29 @@
  *   PUBLISH → durable inbox (store) → PUBACK → check limits, validate → register → output.
  * A message is identified by its topic and bytes (ingest.ts), a valid sale or close by its business
  * key in the sales register, which lets each out once. Messages over a limit, malformed, invalid,
- * naming another store than their topic, or conflicting with a recorded document go to the
+ * naming another store than their topic, on a brand's topic for a store id another brand owns
+ * (store-owners.ts), or conflicting with a recorded document go to the
  * dead-letter store with the reason; so does a message whose processing keeps failing, after
  * maxAttempts (the inbox retries it meanwhile). Per-till sequence gaps leave on output 2; till
  * closes on output 3. The inbox entry stays open until a `tillwire-ack` node marks the message
  * finished, so after a crash what was received but not finished is emitted again.
+ *
+ * Its input takes a dead letter of this node replayed (edited or not) with its MQTT topic in
+ * msg.topic: it enters the same inbox and goes through the same checks and register as a message
+ * from the broker, so a replayed sale is still counted once (docs/store-devices.md, "Replaying").
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
-import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents } from '../core/node-kit';
+import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents, onInput } from '../core/node-kit';
 import { InFlight } from '../runtime/in-flight';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { errorInfo, recordFailure } from '../runtime/dead-letter';
 import { LogSummary } from '../runtime/log-summary';
 import { GapTracker, GapReport } from './gaps';
-import { eventIdFor, fromStored, interpret, oversize, StoredEvent, toStored } from './ingest';
+import { eventIdFor, fromStored, interpret, oversize, replayedBytes, replayEventIdFor, StoredEvent, toStored } from './ingest';
 import { limitsFrom } from './limits';
 import { sameDocument } from './same-document';
+import { foreignStoreReason, storeOwners } from './store-owners';
 import { parseDeviceTopic, sharedFilter } from './topic';
 import type { DurableMqttConnection } from './connection';
 
@@ -130,7 +136,12 @@ export = function register(RED: NodeRED) {
       rejections.record(`${reason} (on ${stored.topic})`);
       await recordFailure(
         store,
-        { payload: keptPayload(stored), topic: stored.topic, tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'pos', receivedAt: entry.receivedAt } } },
+        {
+          payload: keptPayload(stored),
+          topic: stored.topic,
+          // deadLetterId: a replayed message rejected again goes back to its entry (one history).
+          tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'pos', receivedAt: entry.receivedAt }, ...(stored.replayOf ? { deadLetterId: stored.replayOf } : {}) },
+        },
         { error: { message: reason, name }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
       );
     }
@@ -148,6 +159,13 @@ export = function register(RED: NodeRED) {
       const inboxRef = { source, id: entry.id };
       if (result.outcome === 'rejected') {
         await deadLetter(store, entry, result.reason);
+        await completeHere(ready, entry.id);
+        return;
+      }
+      // Store ids are unique across brands (the sale key has no brand): the first brand owns one.
+      const owner = await storeOwners(store).ownerFor(result.topic.storeId, result.topic.brand);
+      if (owner !== result.topic.brand) {
+        await deadLetter(store, entry, foreignStoreReason(result.topic.storeId, result.topic.brand, owner), 'ForeignStoreId');
         await completeHere(ready, entry.id);
         return;
       }
@@ -269,6 +287,23 @@ export = function register(RED: NodeRED) {
     }
     if (!connection) node.error('no MQTT broker configured');
     else void start();
+
+    // A replayed dead letter: the same inbox, checks and register as a message from the broker.
+    onInput(node, async (msg: NodeMessage) => {
+      const ready = inbox;
+      if (!ready || closed) throw new Error('not ready: the store is not open yet; replay the entry again once the node is connected');
+      const topic = typeof msg.topic === 'string' ? msg.topic : '';
+      const raw = replayedBytes(msg.payload);
+      const envelope = (msg.tillwire ?? {}) as Record<string, unknown>;
+      const deadLetterId = typeof envelope.deadLetterId === 'string' ? envelope.deadLetterId : undefined;
+      const stored: StoredEvent = { ...toStored(topic, raw, limits), ...(deadLetterId ? { replayOf: deadLetterId } : {}) };
+      await inFlight.room();
+      try {
+        await ready.accept(replayEventIdFor(topic, raw, deadLetterId, envelope.attempts), stored);
+      } finally {
+        inFlight.release();
+      }
+    });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;

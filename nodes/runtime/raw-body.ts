@@ -2,9 +2,12 @@
  * Reads a request body as exact bytes with a bound on size and on waiting. Over the limit nothing
  * more is kept: the rest is read and dropped (up to a drain bound) so the sender, still uploading,
  * can read the 413 that follows instead of seeing its connection reset; far over it, the read stops
- * at once and the answer goes out on a connection that is then closed.
+ * at once and the answer goes out on a connection that is then closed. The bytes kept are drawn
+ * from a budget shared by all bodies being read (byte-budget.ts); without room, the read stops at
+ * once ('busy').
  */
 import type { IncomingMessage } from 'node:http';
+import { webhookBodyBudget, type ByteBudget } from './byte-budget';
 
 export type RawRead =
   | { kind: 'bytes'; bytes: Buffer }
@@ -13,13 +16,17 @@ export type RawRead =
   /** No byte arrived for `idleMs`. */
   | { kind: 'idle'; idleMs: number }
   /** The sender went away: there is no one to answer. */
-  | { kind: 'aborted' };
+  | { kind: 'aborted' }
+  /** The shared budget for bodies being read (byte-budget.ts) had no room: the rest was not read. */
+  | { kind: 'busy'; budgetBytes: number };
 
 export interface ReadOptions {
   /** Bytes read and dropped past the limit before giving up on draining (default max(4 × limit, 32 MiB)). */
   drainLimit?: number;
   /** Longest wait for the next chunk (default 30 s). */
   idleMs?: number;
+  /** The budget the kept bytes are drawn from (default: the process-wide webhook body budget). */
+  budget?: ByteBudget;
 }
 
 export const DEFAULT_IDLE_MS = 30_000;
@@ -35,14 +42,21 @@ export function readBounded(req: IncomingMessage, limit: number, opts: ReadOptio
   if (Number.isFinite(declared) && declared > drainLimit) {
     return Promise.resolve({ kind: 'too-large', limit, received: declared, drained: false });
   }
+  const budget = opts.budget ?? webhookBodyBudget;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    // Bytes of this body drawn from the budget; all given back when the read ends, however it ends.
+    let held = 0;
     let settled = false;
     let idle: NodeJS.Timeout | undefined;
+    budget.readStarted();
     const finish = (r: RawRead) => {
       if (settled) return;
       settled = true;
+      budget.give(held);
+      held = 0;
+      budget.readEnded(r.kind === 'busy');
       clearTimeout(idle);
       req.off('data', onData);
       req.off('end', onEnd);
@@ -59,8 +73,16 @@ export function readBounded(req: IncomingMessage, limit: number, opts: ReadOptio
     };
     const onData = (c: Buffer) => {
       received += c.length;
-      if (received <= limit) chunks.push(c);
-      else chunks.length = 0;
+      if (received <= limit) {
+        if (!budget.take(c.length)) return finish({ kind: 'busy', budgetBytes: budget.figures().limitBytes });
+        held += c.length;
+        chunks.push(c);
+      } else if (chunks.length) {
+        // Over the limit nothing more is kept: what was kept goes back to the budget.
+        chunks.length = 0;
+        budget.give(held);
+        held = 0;
+      }
       if (received > drainLimit) return finish({ kind: 'too-large', limit, received, drained: false });
       arm();
     };

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { createPrivateDir, filesUnder, makeOwnerOnly, octal, OWNER_ONLY_FILE } from './private-files';
+import { DEFAULT_BODY_BUDGET_KIB } from './byte-budget';
 
 /**
  * A setting Tillwire cannot start with. Node-RED prints whatever the settings file throws and exits
@@ -173,4 +174,19 @@ export function keepUserDirPrivate(userDir: string, flowFile: string, log: (line
     }
   }
   if (narrowed.length) log(`[tillwire] made owner-only (0600), as they hold credentials or payloads: ${narrowed.join(', ')}`);
+}
+
+/**
+ * TILLWIRE_WEBHOOK_BODY_BUDGET_KIB: the KiB all webhook bodies being read may hold together
+ * (byte-budget.ts); unset means the default. A value that is not a whole number ≥ 1 stops the start
+ * with the reason, rather than running with a budget the operator did not mean.
+ */
+export function webhookBodyBudgetKiB(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TILLWIRE_WEBHOOK_BODY_BUDGET_KIB;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_BODY_BUDGET_KIB;
+  const kib = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(kib) || kib < 1) {
+    throw new SettingsError(`TILLWIRE_WEBHOOK_BODY_BUDGET_KIB='${raw}' is not a whole number of KiB of at least 1 (default ${DEFAULT_BODY_BUDGET_KIB}, i.e. 64 MiB).`);
+  }
+  return kib;
 }

@@ -2,12 +2,13 @@
  * The shared webhook mechanism for inbound connectors (Shopify, Square, …): read the raw body
  * (signatures are over the exact bytes, never a re-serialised JSON), verify it with a constant-time
  * comparison (401 and no processing on mismatch), write it to the durable inbox, and only then
- * answer 200 (DESIGN.md principle 3). A store that cannot take the write answers 503, so the
+ * answer 200. A store that cannot take the write answers 503, so the
  * provider retries later; a repeat of an event id already in the inbox is answered 200 and not
  * processed again.
  *
  * Every wait and size is bounded: the body is read once, up to the node's limit (413 above it,
- * answered before the connection closes), and a body someone else already read is answered at once
+ * answered before the connection closes), all bodies being read together share one byte budget
+ * (503 with Retry-After when it is spent, byte-budget.ts), and a body someone else already read is answered at once
  * (500) instead of waited for. webhook-route.ts makes sure the bytes reach the route unread.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -137,6 +138,11 @@ export function webhookLogs(warn: (line: string) => void, error: (line: string) 
 /** The fixed answer when a delivery could not be stored: internal details stay in the log. */
 export const NOT_STORED = 'not stored: temporarily unavailable, send it again later';
 
+/** The fixed answer to a body refused because the shared body budget is spent (byte-budget.ts). */
+export const BUSY = 'busy: too many webhook bodies are being received at once; send it again later';
+/** Seconds a refused sender is asked to wait (Retry-After). */
+export const BUSY_RETRY_AFTER_S = 5;
+
 /** An HTTP handler (Node-RED's httpNode route or a plain http server) implementing the above. */
 export function webhookHandler(opts: WebhookOptions) {
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -160,6 +166,13 @@ export function webhookHandler(opts: WebhookOptions) {
             return;
           case 'idle':
             return reject(408, `no body bytes for ${read.idleMs / 1000} s`, true);
+          case 'busy':
+            // The rest of the body was never read: answer, then release the connection.
+            opts.onRejected?.(`webhook body budget of ${read.budgetBytes} bytes spent by bodies being read; answered 503`, 503);
+            if (!res.headersSent && !res.destroyed) res.setHeader('retry-after', String(BUSY_RETRY_AFTER_S));
+            answer(503, BUSY, true);
+            res.once('finish', () => req.socket?.destroy());
+            return;
           case 'too-large':
             reject(413, `body larger than this webhook's limit of ${read.limit} bytes (raise the node's body limit if such deliveries are genuine)`, true);
             // Far over the limit the rest was never read: close rather than read it.

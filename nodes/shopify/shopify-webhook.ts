@@ -11,6 +11,7 @@ import { bindStore, StatusBoard, shortText } from '../core/node-kit';
 import { DurableInbox } from '../runtime/inbox';
 import { webhookHandler, webhookLimits, webhookLogs, type StoredWebhook } from '../runtime/webhook';
 import { mountWebhook, type MountedWebhook } from '../runtime/webhook-route';
+import { sizeBodyBudget } from '../runtime/byte-budget';
 import { inboxSource, KEEP_HEADERS, SHOPIFY_MAX_AGE_HOURS, verifyWebhook } from './ingest';
 import { processor, recoverMine } from './emit';
 import { routePath, type ShopifyConnection } from './connection';
@@ -36,6 +37,9 @@ export = function register(RED: NodeRED) {
     const topics = String(def.topics ?? '').split(/[\s,]+/).filter(Boolean);
     const limits = webhookLimits(def, SHOPIFY_MAX_AGE_HOURS);
     for (const p of limits.problems) node.warn(p);
+    // The budget shared by every webhook body being read in this process (settings.ts).
+    const budgetProblem = sizeBodyBudget(RED.settings);
+    if (budgetProblem) node.warn(budgetProblem);
     let route: MountedWebhook | undefined;
     const counts = { received: 0, rejected: 0, emitted: 0, failed: 0 };
     let inbox: DurableInbox | undefined;

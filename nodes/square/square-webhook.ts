@@ -10,6 +10,7 @@ import { bindStore, StatusBoard, asError } from '../core/node-kit';
 import { DurableInbox } from '../runtime/inbox';
 import { webhookHandler, webhookLimits, webhookLogs } from '../runtime/webhook';
 import { mountWebhook, type MountedWebhook } from '../runtime/webhook-route';
+import { sizeBodyBudget } from '../runtime/byte-budget';
 import { SQUARE_MAX_AGE_HOURS, verifySquare } from './verify';
 import { connectionOf, Counts, squareDelivery } from './node-common';
 
@@ -37,6 +38,9 @@ export = function register(RED: NodeRED) {
     const httpNode = (RED as any).httpNode;
     const limits = webhookLimits(def, SQUARE_MAX_AGE_HOURS);
     for (const p of limits.problems) node.warn(p);
+    // The budget shared by every webhook body being read in this process (settings.ts).
+    const budgetProblem = sizeBodyBudget(RED.settings);
+    if (budgetProblem) node.warn(budgetProblem);
     let route: MountedWebhook | undefined;
     const logs = webhookLogs((line) => node.warn(line), (line) => node.error(line));
 

@@ -40,7 +40,9 @@ export interface TillRuntime {
   dbFile: string;
   /** What left the node's first output (sales and returns) and third output (till closes), in order. */
   received(): Promise<Received[]>;
-  deadLetters(): Promise<Array<{ id: string; error: { message: string }; message: any; topic: string | null }>>;
+  deadLetters(): Promise<Array<{ id: string; error: { message: string }; message: any; topic: string | null; status: string; attempts: number; version: number }>>;
+  /** A call to Node-RED's admin API (where the editor's dead-letter panel and operators call). */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   pendingInbox(): number;
   registered(): string[];
   /** Bytes the store uses on disk (database and its write-ahead log). */
@@ -55,9 +57,14 @@ export interface RuntimeOptions {
   /** Extra properties of the tillwire-pos-mqtt-in node (limits...). */
   pos?: Record<string, unknown>;
   mosquitto?: MosquittoOptions;
+  /**
+   * Adds a `tillwire-replay` node (id `tills-replay`) for the node's own dead letters, wired back to
+   * its input, as the store-sales templates do.
+   */
+  replay?: boolean;
 }
 
-function flows(pos: Record<string, unknown>): unknown[] {
+function flows(pos: Record<string, unknown>, replay = false): unknown[] {
   const z = 'tills-tab';
   return [
     { id: z, type: 'tab', label: 'tills' },
@@ -77,6 +84,7 @@ function flows(pos: Record<string, unknown>): unknown[] {
     { id: 'tills-http', type: 'http in', z, name: '', url: '/test/received', method: 'get', upload: false, wires: [['tills-read']] },
     { id: 'tills-read', type: 'function', z, name: 'read', func: "msg.payload = global.get('received') || []; return msg;", outputs: 1, wires: [['tills-res']] },
     { id: 'tills-res', type: 'http response', z, name: '', statusCode: '', headers: {}, wires: [] },
+    ...(replay ? [{ id: 'tills-replay', type: 'tillwire-replay', z, name: 'replay rejected till messages', store: 'tills-store', flowFilter: '', nodeFilter: 'tills-in', limit: '', wires: [['tills-in']] }] : []),
   ];
 }
 
@@ -103,7 +111,7 @@ export async function startTillRuntime(opts: RuntimeOptions = {}): Promise<TillR
   const broker = await startMosquitto(opts.mosquitto);
   const port = await freePort();
   const env = { TILLWIRE_MQTT_URL: broker.url, TILLWIRE_LOG_LEVEL: 'warn' };
-  let red = await startNodeRed({ via: 'red', flows: flows(opts.pos ?? {}), port, env });
+  let red = await startNodeRed({ via: 'red', flows: flows(opts.pos ?? {}, opts.replay), port, env });
   const userDir = red.userDir;
   const dbFile = path.join(userDir, 'tillwire.db');
   const till = await mqtt.connectAsync(broker.url, { clientId: `till-${process.pid}-${port}`, protocolVersion: 5, reconnectPeriod: 200 });
@@ -117,6 +125,21 @@ export async function startTillRuntime(opts: RuntimeOptions = {}): Promise<TillR
     dbFile,
     received: () => json(`${red.url}/test/received`),
     deadLetters: async () => (await json(`${red.url}/tillwire/dead-letters?limit=1000`)).entries,
+    admin: async (method, apiPath, body) => {
+      const res = await fetch(`${red.adminUrl}${apiPath}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: any = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed };
+    },
     pendingInbox: () => readDb(dbFile, (db) => Number((db.prepare(`SELECT COUNT(*) AS n FROM tw_inbox WHERE state = 'pending'`).get() as any).n), 0),
     registered: () => readDb(dbFile, (db) => (db.prepare('SELECT reg_key FROM tw_register ORDER BY reg_key').all() as any[]).map((r) => r.reg_key), [] as string[]),
     storeBytes: () => ['', '-wal', '-shm'].reduce((n, ext) => n + (fs.existsSync(dbFile + ext) ? fs.statSync(dbFile + ext).size : 0), 0),
