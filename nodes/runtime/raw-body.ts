@@ -3,8 +3,11 @@
  * more is kept: the rest is read and dropped (up to a drain bound) so the sender, still uploading,
  * can read the 413 that follows instead of seeing its connection reset; far over it, the read stops
  * at once and the answer goes out on a connection that is then closed. The bytes kept are drawn
- * from a budget shared by all bodies being read (byte-budget.ts); without room, the read stops at
- * once ('busy').
+ * from a budget shared by all bodies being read (byte-budget.ts), reserved when the read starts:
+ * the declared Content-Length (at most the limit), or the whole limit for a body of unknown length.
+ * Without room the body is not read at all ('busy'); a body once admitted is never cut off
+ * because others arrived after it, so slow senders can delay new deliveries but never fail one in
+ * progress.
  */
 import type { IncomingMessage } from 'node:http';
 import { webhookBodyBudget, type ByteBudget } from './byte-budget';
@@ -47,10 +50,17 @@ export function readBounded(req: IncomingMessage, limit: number, opts: ReadOptio
     const chunks: Buffer[] = [];
     let received = 0;
     // Bytes of this body drawn from the budget; all given back when the read ends, however it ends.
-    let held = 0;
+    let held = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
     let settled = false;
     let idle: NodeJS.Timeout | undefined;
     budget.readStarted();
+    if (!budget.take(held)) {
+      held = 0;
+      budget.readEnded(true);
+      req.pause();
+      resolve({ kind: 'busy', budgetBytes: budget.figures().limitBytes });
+      return;
+    }
     const finish = (r: RawRead) => {
       if (settled) return;
       settled = true;
@@ -74,8 +84,12 @@ export function readBounded(req: IncomingMessage, limit: number, opts: ReadOptio
     const onData = (c: Buffer) => {
       received += c.length;
       if (received <= limit) {
-        if (!budget.take(c.length)) return finish({ kind: 'busy', budgetBytes: budget.figures().limitBytes });
-        held += c.length;
+        // Node's parser holds a body to its Content-Length, so only a body of unknown length can
+        // outgrow its reservation, and that one reserved the whole limit.
+        if (received > held) {
+          if (!budget.take(received - held)) return finish({ kind: 'busy', budgetBytes: budget.figures().limitBytes });
+          held = received;
+        }
         chunks.push(c);
       } else if (chunks.length) {
         // Over the limit nothing more is kept: what was kept goes back to the budget.

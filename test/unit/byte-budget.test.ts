@@ -1,7 +1,7 @@
 /**
  * The webhook body budget's accounting (byte-budget.ts with raw-body.ts), on a real HTTP server:
- * every way a read can end gives its bytes back, and a read that would pass the budget stops at
- * once. The real-runtime behaviour (503, Retry-After, the admin figures) is in
+ * a read reserves its declared length (at most its limit) when it starts, every way a read can end
+ * gives it back, a read that does not fit is not started, and one admitted is never cut off. The real-runtime behaviour (503, Retry-After, the admin figures) is in
  * test/webhooks/body-budget.test.ts.
  */
 import http from 'node:http';
@@ -47,7 +47,7 @@ describe('webhook body budget', () => {
     send(100, 100);
     expect((await waitRead(0)).kind).toBe('bytes');
     const aborted = send(5_000, 3_000);
-    await heldIs(3_000);
+    await heldIs(5_000); // the declared length, reserved up front
     aborted.destroy();
     expect((await waitRead(1)).kind).toBe('aborted');
     send(5_000, 2_000); // then nothing: the idle time-out ends it
@@ -57,12 +57,28 @@ describe('webhook body budget', () => {
     expect(budget.figures()).toMatchObject({ heldBytes: 0, reading: 0, refused: 0 });
   });
 
-  it('a body that would pass the budget stops at once (busy); the others keep theirs', async () => {
-    send(8_000, 6_000);
-    await heldIs(6_000);
-    send(8_000, 6_000);
+  it('a body whose declared length does not fit is refused before a byte is read (busy); the one admitted finishes', async () => {
+    const first = send(8_000, 6_000);
+    await heldIs(8_000);
+    send(8_000, 10);
     expect((await waitRead(1)).kind).toBe('busy');
-    expect(budget.figures()).toMatchObject({ heldBytes: 6_000, reading: 1, refused: 1 });
+    expect(budget.figures()).toMatchObject({ heldBytes: 8_000, reading: 1, refused: 1 });
+    first.write(Buffer.alloc(2_000, 0x61)); // the rest of the first body arrives after the refusal
+    expect((await waitRead(0)).kind).toBe('bytes');
+    expect(budget.figures()).toMatchObject({ heldBytes: 0, reading: 0, refused: 1 });
+  });
+
+  it('a body of unknown length (chunked) reserves the whole limit', async () => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write(`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n`);
+    await heldIs(8_000);
+    send(3_000, 3_000); // 8 000 + 3 000 > 10 000
+    expect((await waitRead(1)).kind).toBe('busy');
+    s.write('0\r\n\r\n');
+    const r = await waitRead(0);
+    expect(r.kind === 'bytes' && r.bytes.toString()).toBe('hello');
+    expect(budget.figures().heldBytes).toBe(0);
   });
 
   async function waitRead(i: number): Promise<RawRead> {

@@ -3,9 +3,10 @@
  * settings, the budget set through TILLWIRE_WEBHOOK_BODY_BUDGET_KIB as an operator would). Slow
  * senders that each stay under the node's body limit but together hold the whole budget cannot
  * make Node-RED hold more: the next body is answered 503 with Retry-After at once and its
- * connection closed, while the slow ones are still unanswered. Once they end (one goes away, then
- * the other can finish its body) the budget is back to zero, as the admin API shows, and a signed delivery
- * is answered 200 and comes out of the node.
+ * connection closed, while the slow ones are still unanswered; a body admitted before is never cut
+ * off (it finishes while the budget is full). Once they end (one finishes, the other goes away) the
+ * budget is back to zero, as the admin API shows, and a signed delivery is answered 200 and comes
+ * out of the node.
  */
 import net from 'node:net';
 import { post, postWhenReady, shopifyDelivery, startWebhookRuntime, until, type WebhookRuntime, SHOPIFY_PATH } from './support';
@@ -57,10 +58,10 @@ describe('webhook body budget (real runtime, product settings)', () => {
 
   it('slow bodies holding the whole budget: the next body is refused 503 with Retry-After; a signed delivery gets its 200 once they end; the budget returns to zero', async () => {
     expect(await figures()).toMatchObject({ limitBytes: BUDGET_KIB * 1024, heldBytes: 0, reading: 0 });
-    // Each declares far less than the node's 1 MiB limit and sends most of it: together they hold
-    // the whole budget (28 + 36 KiB).
-    const a = await slowPost(new URL(url), 36 * 1024, 28 * 1024);
-    const b = await slowPost(new URL(url), 40 * 1024, 36 * 1024);
+    // Each declares far less than the node's 1 MiB limit and sends part of it: their declared
+    // lengths, reserved when each read starts, together hold the whole budget (28 + 36 KiB).
+    const a = await slowPost(new URL(url), 28 * 1024, 20 * 1024);
+    const b = await slowPost(new URL(url), 36 * 1024, 30 * 1024);
     await until(async () => (await figures()).heldBytes === BUDGET_KIB * 1024, 15_000, 'the two slow bodies held');
     const before = await figures();
     expect(before.reading).toBe(2);
@@ -82,12 +83,12 @@ describe('webhook body budget (real runtime, product settings)', () => {
     expect((await figures()).refused).toBeGreaterThanOrEqual(before.refused + 2);
     expect((await figures()).heldBytes).toBe(BUDGET_KIB * 1024);
 
-    // One slow sender goes away: its bytes return, so the other can finish its body (it is not
-    // signed: refused 4xx, after reading it whole).
-    b.abort();
-    await until(async () => (await figures()).heldBytes === 28 * 1024, 15_000, "the aborted body's bytes returned");
+    // The first slow body, admitted before the budget was full, finishes while it is still full
+    // (it is not signed: refused 4xx, after reading it whole); the other sender goes away.
     a.send(Buffer.alloc(8 * 1024, 0x20));
     expect(await a.answer).toMatch(/^HTTP\/1\.1 4\d\d /);
+    await until(async () => (await figures()).heldBytes === 36 * 1024, 15_000, "the finished body's bytes returned");
+    b.abort();
     await until(async () => {
       const f = await figures();
       return f.heldBytes === 0 && f.reading === 0;
