@@ -3,7 +3,7 @@
  * is what an integration engineer would hand-wire today from core nodes: mqtt in (QoS 1, JSON) →
  * function → node-red-node-sqlite for dedupe (INSERT … ON CONFLICT DO NOTHING RETURNING) →
  * switch → function → http request (create the Odoo order) → function → http request (confirm).
- * It acknowledges each message as the core MQTT node does, on receipt (reliability-notes §2.2).
+ * It acknowledges each message as the core MQTT node does, on receipt (docs/architecture.md, "Delivery through Node-RED and MQTT").
  */
 export function peerFlows(brokerPort: number, odooUrl: string, dbFile: string, apiKey: string): any[] {
   const z = 'peer-tab';

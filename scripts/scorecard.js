@@ -23,8 +23,8 @@
  *     - P03, P06, P07: stricter for this project. A missing repository/bugs URL, or a
  *       node-red.version / engines.node range that no current Node-RED satisfies, is a
  *       packaging bug here.
- *     - N02: the project's DESIGN.md says "node-red-dev validate clean: every non-config node
- *       appears in at least one example".
+ *     - N02: every non-config node must appear in at least one example, so a user finds each
+ *       one in a template (docs/developing.md).
  *     - The validator crashed, timed out, exited non-zero, or wrote no scorecard. An expected rule
  *       is missing from the scorecard. A node's .html could not be parsed ("Unable to parse",
  *       which node-red-dev otherwise ignores, so those nodes silently escape N01/N02). An

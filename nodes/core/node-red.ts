@@ -1,6 +1,6 @@
 /**
  * The slice of Node-RED's runtime API the Tillwire nodes use, typed here rather than through
- * @types/node-red (which describes the 1.x API). Thin on purpose: nodes only adapt (DESIGN.md §6).
+ * @types/node-red (which describes the 1.x API). Thin on purpose: nodes only adapt (docs/architecture.md, Principles 7).
  */
 export type NodeMessage = Record<string, any> & { _msgid?: string; payload?: unknown; topic?: string };
 

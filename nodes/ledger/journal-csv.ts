@@ -1,13 +1,12 @@
 /**
  * A canonical JournalEntry as a CSV file, in one of two layouts (docs/ledger.md, "CSV layouts"):
  *
- *  - `xero`: Xero's manual-journal import template, as described in
- *    shared/reference/api-contracts.md §5.3 ("Typical CSV journal import layout", source
- *    XERO-CSV = help.xero.com ManualJournalsImport, and the CSV import fake of §7.10):
+ *  - `xero`: Xero's manual-journal import template (Xero's help page on importing manual
+ *    journals, help.xero.com "ManualJournalsImport"; docs/ledger.md, "Xero manual-journal import"):
  *      columns  *Narration, *Date, Description, *AccountCode, *TaxRate, *Amount,
  *               TrackingName1, TrackingOption1, TrackingName2, TrackingOption2
  *      *Date    dd/mm/yyyy (one of the two accepted forms; the other is "dd mmm yyyy")
- *      *Amount  signed: positive = debit, negative = credit (§5.3; same sign as LineAmount in §5.1)
+ *      *Amount  signed: positive = debit, negative = credit (the same sign as a manual journal's LineAmount in Xero's API)
  *      *TaxRate the full tax-rate NAME as shown in Xero (e.g. "15% GST on Expenses"), required on
  *               every row: the line's taxCode, else the configured default (e.g. "No VAT")
  *      rows with the same Narration + Date form one journal and must net to zero; at most 300

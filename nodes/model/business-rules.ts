@@ -1,5 +1,5 @@
 /**
- * The business rules of the canonical model, checked beside its JSON Schema (DESIGN.md principle 9:
+ * The business rules of the canonical model, checked beside its JSON Schema (docs/architecture.md, Principles 8:
  * valid means right, not just well-formed). The rules are the relations the model defines
  * (docs/canonical-model.md, "Business rules"): sums exact to the minor unit, signs that fit the
  * document's kind, unique line ids, quantities and dates within bounds. Each broken rule is one

@@ -1,5 +1,5 @@
 /**
- * The canonical message envelope, `msg.tillwire` (DESIGN.md "Message envelope"; schema
+ * The canonical message envelope, `msg.tillwire` (docs/architecture.md, "The message envelope"; schema
  * envelope.schema.json). The property name is part of the public contract: flows depend on it.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * An MQTT connection that acknowledges a QoS 1 message only after its handler made it durable
- * (reliability-notes, measured: mqtt.js sends the PUBACK when `handleMessage` calls back, and hands
+ * (docs/architecture.md, "Delivery through Node-RED and MQTT": mqtt.js sends the PUBACK when `handleMessage` calls back, and hands
  * over the next PUBLISH only then). Kill the process at any instant and the broker redelivers
  * whatever was not acknowledged, because the session is persistent (clean start off, a session
  * expiry on MQTT 5). A handler that fails (store down) leaves the message unacknowledged and the

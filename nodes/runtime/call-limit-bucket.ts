@@ -1,7 +1,7 @@
 /**
  * A governor for request-count leaky buckets that the provider reports on every answer as
  * `used/size` (Shopify REST: `X-Shopify-Shop-Api-Call-Limit: 32/40`, leaking 2 requests a second on
- * a standard plan; api-contracts §2.6). Each request is counted when it is sent (the provider
+ * a standard plan, as Shopify documents its REST limits). Each request is counted when it is sent (the provider
  * counts it on arrival) and the count leaks at `leakPerSecond`; a request waits until one more fits,
  * so a steady stream never meets a 429. Each answer's header resets the estimate to the provider's
  * own count; a 429 fills the bucket and waits out its Retry-After (HttpClient calls `penalise`).

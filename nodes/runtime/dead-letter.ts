@@ -1,6 +1,6 @@
 /**
- * Dead-letter records and replays, independent of Node-RED (DESIGN.md principle 5: failures are
- * data). A failed message is kept with its payload, the error, the attempt count and history, and
+ * Dead-letter records and replays, independent of Node-RED (docs/architecture.md, Principles 6:
+ * failures are data). A failed message is kept with its payload, the error, the attempt count and history, and
  * the flow and node that failed; a replayed message that fails again updates the same entry.
  */
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * The durable inbox: persist an inbound event, then acknowledge it to its sender, then process it
- * (DESIGN.md principle 3). If the process dies after the write, the entry is still 'pending' and
+ * (docs/architecture.md, Principles 3). If the process dies after the write, the entry is still 'pending' and
  * `recover()` re-emits it on the next start; if it dies before the write, the sender was never
  * acknowledged and redelivers. A repeat of an event id already stored is not delivered twice.
  *

@@ -1,8 +1,9 @@
 /**
  * Store logic written once in SQL that SQLite (3.35+) and PostgreSQL both run: the claim is a single
  * `INSERT … ON CONFLICT DO UPDATE … WHERE lapsed RETURNING`, so the database, not this process,
- * decides which of two concurrent callers wins (reliability-notes §1.9, "speculative insertion").
- * Drivers only supply connection handling, DDL and placeholder style.
+ * decides which of two concurrent callers wins (PostgreSQL's "speculative insertion"; docs/architecture.md, "The store").
+ * Drivers only supply connection handling, the schema lock and placeholder style; the tables are
+ * store-schema.ts's migrations.
  *
  * Claims belong to the store object that made them (its `owner`): an open claim carries a short
  * lease that this object's heartbeat renews for all its open claims at once, so a claim lives exactly
