@@ -10,16 +10,15 @@
  *   PUT    /tillwire/dead-letters/:id?store=   body { payload } or { message }, and { version } (required)
  *   DELETE /tillwire/dead-letters/:id?store=
  *   POST   /tillwire/replay/:nodeId            body { ids?, flowId?, nodeId?, limit? } → { replayed }
- *   GET    /tillwire/store-owners/:storeId?store=           → { storeId, brand, since, how }
- *   PUT    /tillwire/store-owners/:storeId?store=   body { brand } → { storeId, brand, previous }
  *   GET    /tillwire/webhooks/body-budget                   → { limitBytes, heldBytes, reading, refused }
+ *
+ * Other node modules add their own routes with `respond` and `resolveStore` (the till node: store
+ * owners, pos-mqtt/store-owner-routes.ts).
  */
 import type { NodeRED, RequestLike, ResponseLike } from './node-red';
 import type { DeadLetterFilter, DeadLetterStatus, Store } from '../runtime/store';
 import type { StoreManager } from '../runtime/store-manager';
 import { webhookBodyBudget } from '../runtime/byte-budget';
-import { storeOwners } from '../pos-mqtt/store-owners';
-import { assertTopicLevel } from '../pos-mqtt/topic';
 
 const registered = new WeakSet<object>();
 
@@ -40,7 +39,7 @@ function storeIds(RED: NodeRED): string[] {
   return ids;
 }
 
-async function resolveStore(RED: NodeRED, requested: string | undefined): Promise<Store> {
+export async function resolveStore(RED: NodeRED, requested: string | undefined): Promise<Store> {
   const ids = storeIds(RED);
   const id = requested || (ids.length === 1 ? ids[0] : undefined);
   if (!id) {
@@ -83,9 +82,10 @@ export function versionFrom(value: unknown): number {
   return n;
 }
 
-type Route = (req: RequestLike) => Promise<unknown>;
+export type Route = (req: RequestLike) => Promise<unknown>;
 
-function respond(route: Route) {
+/** Answers a route's result as JSON, or its HttpError's status and message (500 for anything else). */
+export function respond(route: Route) {
   return (req: RequestLike, res: ResponseLike) => {
     route(req).then(
       (body) => res.json(body),
@@ -178,35 +178,6 @@ export function registerAdminApi(RED: NodeRED): void {
       const store = await resolveStore(RED, req.query.store);
       if (!(await store.deleteDeadLetter(req.params.id))) throw new HttpError(404, `no dead-letter entry ${req.params.id}`);
       return { deleted: req.params.id };
-    }),
-  );
-
-  // Which brand owns a till store id (pos-mqtt/store-owners.ts): read it, or re-assign it.
-  RED.httpAdmin.get(
-    '/tillwire/store-owners/:storeId',
-    RED.auth.needsPermission('tillwire-store-owner.read'),
-    respond(async (req) => {
-      const store = await resolveStore(RED, req.query.store);
-      const owner = await storeOwners(store).get(req.params.storeId);
-      if (!owner) throw new HttpError(404, `no brand owns store id ${req.params.storeId} yet (the first brand whose till sends a valid message will)`);
-      return { storeId: req.params.storeId, ...owner };
-    }),
-  );
-
-  RED.httpAdmin.put(
-    '/tillwire/store-owners/:storeId',
-    RED.auth.needsPermission('tillwire-store-owner.write'),
-    respond(async (req) => {
-      const brand = req.body?.brand;
-      if (typeof brand !== 'string') throw new HttpError(400, 'send { "brand": "<brand>" }: the brand that is to own this store id');
-      try {
-        assertTopicLevel('brand', brand);
-      } catch (err) {
-        throw new HttpError(400, (err as Error).message);
-      }
-      const store = await resolveStore(RED, req.query.store);
-      const previous = await storeOwners(store).assign(req.params.storeId, brand);
-      return { storeId: req.params.storeId, brand, previous: previous?.brand ?? null };
     }),
   );
 

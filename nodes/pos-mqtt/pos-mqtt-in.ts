@@ -27,6 +27,7 @@ import { eventIdFor, fromStored, interpret, oversize, replayedBytes, replayEvent
 import { limitsFrom } from './limits';
 import { sameDocument } from './same-document';
 import { foreignStoreReason, storeOwners } from './store-owners';
+import { registerStoreOwnerRoutes } from './store-owner-routes';
 import { parseDeviceTopic, sharedFilter } from './topic';
 import type { DurableMqttConnection } from './connection';
 
@@ -64,6 +65,7 @@ function keptPayload(stored: StoredEvent): unknown {
 }
 
 export = function register(RED: NodeRED) {
+  registerStoreOwnerRoutes(RED);
   function TillwirePosMqttInNode(this: RuntimeNode, def: PosMqttInDef) {
     RED.nodes.createNode(this, def);
     const node = this;
