@@ -189,23 +189,29 @@ describe('the Node-RED editor with Tillwire', () => {
     await page.click('#red-ui-clipboard-dialog-import-opt-new');
     await page.screenshot({ path: path.join(RESULTS, 'import-examples.png') });
     await page.click('#red-ui-clipboard-dialog-ok');
-    await page.waitForSelector('#red-ui-clipboard-dialog', { state: 'hidden' });
-    // Imported nodes may follow the pointer until placed: place them.
+    // Import closes the dialog at once but fetches the template (GET library/…) before it adds any
+    // node, and the added nodes then hang on the pointer until a click places them; until they are
+    // placed the flows are not dirty and Deploy does nothing. So wait for the nodes themselves: on
+    // the pointer (the editor's import-dragging state), then placed (the flows dirty).
+    await page.waitForFunction(() => {
+      const RED = (window as any).RED;
+      return RED.view.state() === RED.state.IMPORT_DRAGGING;
+    }, undefined, { timeout: 15_000 });
     await page.mouse.move(500, 400);
     await page.mouse.click(500, 400);
-
-    await page.click('#red-ui-header-button-deploy');
+    await page.waitForFunction(() => {
+      const RED = (window as any).RED;
+      return RED.view.state() !== RED.state.IMPORT_DRAGGING && RED.nodes.dirty() === true;
+    }, undefined, { timeout: 15_000 });
+    await page.locator('#red-ui-header-button-deploy:not(.disabled)').click();
     // A full deploy first stops every running node, which can take seconds while the demo's Odoo
     // connection drains its work (the "Imported" notice is already up, so a notice proves nothing):
-    // wait until the runtime has the new nodes.
+    // the editor marks the flows clean when the runtime has answered the deploy.
+    await page.waitForFunction(() => (window as any).RED.nodes.dirty() === false, undefined, { timeout: 60_000 });
     const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', `${TEMPLATE}.json`), 'utf8'));
     const poller = template.find((n) => n.type === 'tillwire-amazon-orders');
     const erp = template.find((n) => n.type === 'tillwire-odoo');
-    const deployedFlows = async () => ((await (await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } })).json()) as { flows: any[] }).flows;
-    let flows = await deployedFlows();
-    for (const deadline = Date.now() + 60_000; !flows.some((n) => !before.has(n.id)) && Date.now() < deadline; flows = await deployedFlows()) {
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const flows = ((await (await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } })).json()) as { flows: any[] }).flows;
     // The template's nodes are deployed: every one of them, under new ids (the demo flows have
     // nodes of the same types and names, so the imported ones are those that were not there before).
     const imported = flows.filter((n) => !before.has(n.id));

@@ -1,0 +1,180 @@
+/**
+ * The channel write-back node body (nodes/core/channel-write.ts) directly, with a scripted writer in
+ * place of a channel client, a minimal Node-RED runtime, and the real store (SQLite in memory):
+ * what goes on after a write that succeeds, fails with a retryable error, fails permanently, and a
+ * document that must never reach the channel.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createStore } from '../../nodes/runtime/create-store';
+import type { Store } from '../../nodes/runtime/store';
+import { ConnectorError } from '../../nodes/runtime/http';
+import { registerChannelWrite, type ChannelWriteSpec, type WriteContext, type WriteResult } from '../../nodes/core/channel-write';
+import type { NodeMessage, NodeRED } from '../../nodes/core/node-red';
+
+const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'canonical', `${name}.json`), 'utf8'));
+const SHIPMENT = fixture('shipment'); // for shopify order 5902184710234 of tillwire-demo.myshopify.com
+const ATS = fixture('available-to-sell'); // TEE-BLK-M computed at 2025-03-14T18:00:02Z
+
+type Step = (ctx: WriteContext<unknown>) => Promise<WriteResult>;
+
+interface TestNode extends EventEmitter {
+  sent: NodeMessage[];
+  statuses: Array<{ fill?: string; text?: string }>;
+}
+
+let store: Store;
+beforeEach(async () => {
+  store = createStore({ backend: 'memory' });
+  await store.open();
+});
+afterEach(() => store.close());
+
+/** Registers the node type on a minimal runtime and makes one node of it; `steps` answer its writes in turn. */
+function makeNode(steps: Step[], opts: { withStore?: boolean } = {}) {
+  let ctor: any;
+  const writes: Array<WriteContext<unknown>> = [];
+  const storeManager = Object.assign(new EventEmitter(), { state: { ok: true, opening: false }, acquire: async () => store });
+  const config = { account: 'tillwire-demo.myshopify.com', client: { name: 'client' } };
+  const RED = {
+    nodes: {
+      createNode(node: any, def: any) {
+        const events = new EventEmitter();
+        Object.assign(node, {
+          on: events.on.bind(events),
+          emit: events.emit.bind(events),
+          id: def.id,
+          type: def.type,
+          sent: [],
+          statuses: [],
+          status(s: any) {
+            node.statuses.push(s);
+          },
+          send(m: NodeMessage) {
+            node.sent.push(m);
+          },
+          error() {},
+          warn() {},
+          log() {},
+        });
+      },
+      getNode: (id: string) => (id === 'acct' ? config : id === 'store1' ? { manager: storeManager } : undefined),
+      registerType: (_type: string, c: any) => (ctor = c),
+    },
+  } as unknown as NodeRED;
+  const spec: ChannelWriteSpec<unknown> = {
+    system: 'shopify',
+    label: 'Test write',
+    operation: 'testWrite',
+    configProperty: 'shop',
+    accepts: ['shipment', 'inventory.ats'],
+    connection: (c) => ({ client: c.client, account: c.account }),
+    accountMatches: (docAccount, conn) => docAccount === conn.account,
+    writer: () => ({
+      write: async (ctx) => {
+        writes.push(ctx);
+        const step = steps.shift();
+        if (!step) throw new Error('no write scripted');
+        return step(ctx);
+      },
+    }),
+  };
+  registerChannelWrite(RED, 'test-write', spec);
+  const node: TestNode = new ctor({ id: 'w1', type: 'test-write', shop: 'acct', ...(opts.withStore ? { store: 'store1' } : {}) });
+  /** One message through the node: resolves with what done() was given. */
+  const input = (payload: unknown): Promise<{ err?: any; msg: NodeMessage }> => {
+    const msg: NodeMessage = { payload: structuredClone(payload) };
+    return new Promise((resolve) => node.emit('input', msg, (m: NodeMessage) => node.sent.push(m), (err?: Error) => resolve({ err, msg })));
+  };
+  return { node, input, writes };
+}
+
+const sent: Step = async () => ({ operation: 'fulfillmentCreate', outcome: 'sent', fulfillmentId: 'F1' });
+
+describe('channel write-back node body', () => {
+  it('on success sends the message on with channelResult and a green badge', async () => {
+    const { node, input, writes } = makeNode([sent]);
+    const { err, msg } = await input(SHIPMENT);
+    expect(err).toBeUndefined();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({ kind: 'shipment', key: expect.stringMatching(/^shipment:/), client: { name: 'client' } });
+    expect(node.sent).toEqual([msg]);
+    expect(msg.channelResult).toEqual({ system: 'shopify', account: 'tillwire-demo.myshopify.com', key: writes[0].key, operation: 'fulfillmentCreate', outcome: 'sent', fulfillmentId: 'F1' });
+    expect(msg.channelError).toBeUndefined();
+    expect(node.statuses.at(-1)).toMatchObject({ fill: 'green', text: 'sent 1' });
+  });
+
+  it('with a store, a repeat of a written document is answered from the record without a second write', async () => {
+    const { input, writes } = makeNode([sent], { withStore: true });
+    await input(SHIPMENT);
+    const { err, msg } = await input(SHIPMENT);
+    expect(err).toBeUndefined();
+    expect(writes).toHaveLength(1);
+    expect(msg.channelResult).toMatchObject({ outcome: 'already-sent', recorded: true, operation: 'fulfillmentCreate', fulfillmentId: 'F1' });
+  });
+
+  it('a retryable failure reaches done() as a retryable ConnectorError, details on msg.channelError, nothing sent or recorded', async () => {
+    const throttled = new ConnectorError('shopify', 'fulfillmentCreate', 'HTTP 503: Service Unavailable', { status: 503, retryable: true, attempts: 6 });
+    const { node, input, writes } = makeNode([async () => Promise.reject(throttled), sent], { withStore: true });
+    const { err, msg } = await input(SHIPMENT);
+    expect(err).toBe(throttled);
+    expect(err.retryable).toBe(true);
+    expect(err.status).toBe(503);
+    expect(err.message).toMatch(/\[retryable\]$/); // the verdict survives a Catch node, which keeps only text
+    expect(msg.channelError).toMatchObject({ system: 'shopify', operation: 'fulfillmentCreate', retryable: true, status: 503, attempts: 6 });
+    expect(node.sent).toEqual([]);
+    expect(node.statuses.at(-1)).toMatchObject({ fill: 'red' });
+    // nothing was recorded as written: the retry (a replay) writes it
+    const retry = await input(SHIPMENT);
+    expect(retry.err).toBeUndefined();
+    expect(writes).toHaveLength(2);
+    expect(retry.msg.channelResult).toMatchObject({ outcome: 'sent' });
+    expect(retry.msg.channelError).toBeUndefined();
+  });
+
+  it("a permanent failure reaches done() as permanent with the channel's code and words", async () => {
+    const refused = new ConnectorError('shopify', 'fulfillmentCreate', 'HTTP 422: line item already fulfilled', { status: 422, retryable: false, providerCode: 'INVALID', providerMessage: 'line item already fulfilled' });
+    const { node, input } = makeNode([async () => Promise.reject(refused)]);
+    const { err, msg } = await input(SHIPMENT);
+    expect(err.retryable).toBe(false);
+    expect(err.status).toBe(422);
+    expect(err.message).toMatch(/\[permanent\]$/);
+    expect(msg.channelError).toMatchObject({ retryable: false, status: 422, code: 'INVALID', providerMessage: 'line item already fulfilled' });
+    expect(node.sent).toEqual([]);
+  });
+
+  it('an unexpected error in the writer is permanent (retrying a defect does not fix it)', async () => {
+    const { input } = makeNode([async () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'id')"))]);
+    const { err } = await input(SHIPMENT);
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect(err.retryable).toBe(false);
+  });
+
+  it.each([
+    ['a document for another channel', { ...SHIPMENT, order: { ...SHIPMENT.order, channel: { ...SHIPMENT.order.channel, system: 'amazon' } } }, 'WrongChannel'],
+    ['a document for another account', { ...SHIPMENT, order: { ...SHIPMENT.order, channel: { ...SHIPMENT.order.channel, account: 'other-shop.myshopify.com' } } }, 'WrongAccount'],
+    ['a kind it does not write', fixture('order'), 'WrongKind'],
+    ['an invalid document', { ...SHIPMENT, lines: [{ sku: 'TEE-BLK-M', quantity: -2 }] }, 'InvalidDocument'],
+    ['a payload that is not a document', 'ship it', 'WrongKind'],
+  ])('%s is refused permanently and never written', async (_what, payload, code) => {
+    const { input, writes, node } = makeNode([sent]);
+    const { err, msg } = await input(payload);
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect(err.retryable).toBe(false);
+    expect(msg.channelError).toMatchObject({ retryable: false, code });
+    expect(writes).toHaveLength(0);
+    expect(node.sent).toEqual([]);
+  });
+
+  it('with a store, an older stock figure arriving after a newer one is not written', async () => {
+    const stockSent: Step = async () => ({ operation: 'inventorySetQuantities', outcome: 'sent' });
+    const { input, writes } = makeNode([stockSent], { withStore: true });
+    await input(ATS);
+    const older = { ...ATS, available: 150, computedAt: '2025-03-14T17:00:00Z' };
+    const { err, msg } = await input(older);
+    expect(err).toBeUndefined();
+    expect(writes).toHaveLength(1);
+    expect(msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true, newer: ATS.computedAt });
+  });
+});
