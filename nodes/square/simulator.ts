@@ -195,6 +195,8 @@ export class SquareSimulator {
   private refusals = 0;
   /** Order id → RetrieveOrder calls still to answer 503. */
   private readonly retrieveFaults = new Map<string, number>();
+  /** Order id → RetrieveOrder calls answered 503 by `failRetrieve`. */
+  readonly failedRetrieves = new Map<string, number>();
   private counter = 0;
   private server?: http.Server;
   private stopped = false;
@@ -299,6 +301,7 @@ export class SquareSimulator {
           const faults = this.retrieveFaults.get(id) ?? 0;
           if (faults > 0) {
             this.retrieveFaults.set(id, faults - 1);
+            this.failedRetrieves.set(id, (this.failedRetrieves.get(id) ?? 0) + 1);
             throw err(503, 'API_ERROR', 'SERVICE_UNAVAILABLE', `order ${id} is temporarily unavailable`);
           }
           return send(200, { order: this.retrieve(id) });
