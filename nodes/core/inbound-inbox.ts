@@ -45,6 +45,8 @@ export interface InboundInboxOptions {
   failures: LogSummary;
   /** Called after an entry was given up and parked. */
   onGivenUp?: (entry: InboxEntry) => void;
+  /** How long a delivery holds its entry (default the inbox's 60 s). */
+  leaseMs?: number;
 }
 
 export interface InboundInbox {
@@ -64,6 +66,7 @@ export function startInboundInbox(o: InboundInboxOptions): InboundInbox {
   const inbox = new DurableInbox(store, source, o.deliver, {
     maxAttempts,
     owns: o.owns,
+    leaseMs: o.leaseMs,
     onError: (entry, err, willRetry) => {
       o.failures.record(`attempt ${entry.attempts + 1} of ${maxAttempts}${willRetry ? ', will retry' : ', giving up'}: ${asError(err).message}`);
     },
@@ -72,7 +75,8 @@ export function startInboundInbox(o: InboundInboxOptions): InboundInbox {
       const reason = `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`;
       await recordFailure(
         store,
-        { payload: form.payload, topic: form.topic, tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: maxAttempts, source: form.source } },
+        // envelope attempts count the deliveries before the last one, so the entry records maxAttempts
+        { payload: form.payload, topic: form.topic, tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: maxAttempts - 1, source: form.source } },
         { error: { message: reason, name: 'PoisonMessage' }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
       );
       node.warn(`event ${entry.eventId} sent to the dead-letter store: ${reason}`);

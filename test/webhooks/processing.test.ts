@@ -46,6 +46,7 @@ describe('Square webhook processing that fails (real runtime, Attempts 3)', () =
     expect(letters[0].error.message).toMatch(/^gave up after 3 attempts: .*temporarily unavailable/);
     expect(letters[0].message.payload).toContain(failingEvent.event_id); // the raw event, to replay once Square is back
     expect(letters[0].nodeId).toBe('wt-square');
+    expect(letters[0].attempts).toBe(3);
     expect(rt.square.failedRetrieves.get(failing.id)).toBe(3);
     expect(salesOf(failing.id)).toHaveLength(0);
     expect(salesOf(good.id)).toHaveLength(1);
