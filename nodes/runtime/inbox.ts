@@ -47,6 +47,12 @@ export interface InboxOptions {
   onPoison?: (entry: InboxEntry, lastError: unknown) => Promise<void>;
   /** Called when a delivery failed; `willRetry` false means the entry is being given up. */
   onError?: (entry: InboxEntry, error: unknown, willRetry: boolean) => void;
+  /**
+   * Which pending entries of the source this inbox looks after (recover, sweep, give up). Unset:
+   * all of them. Two nodes writing one source (so that each event is stored once whichever node
+   * saw it first) each recover and retry only the entries they stored.
+   */
+  owns?: (entry: InboxEntry) => boolean;
 }
 
 export class DurableInbox {
@@ -139,7 +145,7 @@ export class DurableInbox {
       const pending = await this.store.inboxPending(this.source, batchSize, after);
       for (const entry of pending) {
         after = entry.id;
-        if (this.active.has(entry.id)) continue;
+        if (this.active.has(entry.id) || !this.mine(entry)) continue;
         await this.redeliver(entry);
         total++;
       }
@@ -169,7 +175,7 @@ export class DurableInbox {
         for (const entry of page) {
           after = entry.id;
           stillPending.add(entry.id);
-          if (this.active.has(entry.id) || this.poisoning.has(entry.id)) continue;
+          if (this.active.has(entry.id) || this.poisoning.has(entry.id) || !this.mine(entry)) continue;
           const leaseEnds = entry.leasedUntil ? Date.parse(entry.leasedUntil) : Date.parse(entry.receivedAt) + this.leaseMs;
           if (this.failed.has(entry.id) || leaseEnds <= now) await this.redeliver(entry);
         }
@@ -180,6 +186,10 @@ export class DurableInbox {
     } catch {
       // Store unavailable: the next sweep tries again; nothing is lost meanwhile.
     }
+  }
+
+  private mine(entry: InboxEntry): boolean {
+    return this.options.owns ? this.options.owns(entry) : true;
   }
 
   /** Delivers a pending entry again, or gives it up when it has had its attempts. */

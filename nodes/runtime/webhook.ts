@@ -68,8 +68,16 @@ export function webhookLimits(def: { maxBodyKiB?: unknown; maxAgeHours?: unknown
 }
 
 /**
- * Why a delivery is too old to accept, or undefined. Each stamp is a time the event carries (the
- * signed body's, and the provider's trigger header where there is one); the oldest decides.
+ * How far ahead of this machine's clock a signed event time may be: the providers' clocks and ours
+ * drift a little, so a few minutes ahead is normal; more is a forged or mis-set time (an event
+ * dated ahead would otherwise stay "fresh", and replayable, for longer than the freshness window).
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Why a delivery is too old, or dated in the future, to accept, or undefined. Each stamp is a time
+ * the event carries (the signed body's, and the provider's trigger header where there is one);
+ * the first one out of bounds decides. Future means more than `CLOCK_SKEW_MS` ahead of `now`.
  */
 export function staleness(stamps: Array<[what: string, value: unknown]>, maxAgeMs: number, now: number): string | undefined {
   for (const [what, value] of stamps) {
@@ -77,6 +85,7 @@ export function staleness(stamps: Array<[what: string, value: unknown]>, maxAgeM
     const t = Date.parse(value);
     if (Number.isNaN(t)) continue;
     if (now - t > maxAgeMs) return `${what} ${value} is older than the ${Math.round(maxAgeMs / 3600_000)} h this webhook accepts: refused as a possible replay`;
+    if (t - now > CLOCK_SKEW_MS) return `${what} ${value} is in the future (more than the ${CLOCK_SKEW_MS / 60_000} min allowed for clock differences): refused as a forged or mis-dated delivery`;
   }
   return undefined;
 }

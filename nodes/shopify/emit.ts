@@ -1,25 +1,48 @@
 /**
  * The Node-RED side both Shopify inbound nodes share: turn an inbox entry into a canonical message
- * (envelope + `tillwireInbox`) or a dead-letter record with the raw body, and re-emit the entries a
- * previous run left unfinished.
+ * (envelope + `tillwireInbox`) or a dead-letter record with the raw body, and say what a given-up
+ * entry keeps in the dead-letter store.
  */
 import type { NodeMessage, RuntimeNode } from '../core/node-red';
-import { asError, INBOX_REF } from '../core/node-kit';
+import { INBOX_REF } from '../core/node-kit';
+import type { PoisonedForm } from '../core/inbound-inbox';
 import { recordFailure } from '../runtime/dead-letter';
 import type { InboxEntry, Store } from '../runtime/store';
-import { interpret, type StoredEvent } from './ingest';
+import type { StoredWebhook } from '../runtime/webhook';
+import { interpret, type PolledEvent, type StoredEvent } from './ingest';
 
 export interface EmitCounts {
   emitted: number;
   failed: number;
 }
 
-export function processor(node: RuntimeNode, store: Store, shop: string, source: string, counts: EmitCounts, onEmit?: () => void) {
-  async function process(entry: InboxEntry): Promise<void> {
+/** Is this entry of the shop's shared inbox a webhook's (else a poller's)? */
+export const isWebhookEntry = (e: InboxEntry) => !!(e.payload as StoredWebhook | null)?.headers;
+/** Is this entry of the shop's shared inbox the poller `nodeId`'s? */
+export const isPollerEntry = (nodeId: string) => (e: InboxEntry) => (e.payload as PolledEvent | null)?.via === 'poll' && (e.payload as PolledEvent).node === nodeId;
+
+export interface ProcessorOptions {
+  node: RuntimeNode;
+  store: Store;
+  shop: string;
+  source: string;
+  counts: EmitCounts;
+  /** Marks an entry finished through its inbox (so the inbox stops tracking it). */
+  complete: (id: string) => Promise<void>;
+  onChange?: () => void;
+}
+
+/**
+ * The inbox delivery callback. It rejects when the entry could not be handled (the dead-letter
+ * record or the completion not written: the store is down), so the inbox retries it and, after its
+ * attempts, gives it up; a mapping failure is not retried, it is parked at once with the raw body.
+ */
+export function processor(o: ProcessorOptions) {
+  const { node, store, shop, source, counts } = o;
+  return async (entry: InboxEntry): Promise<void> => {
     const event = entry.payload as StoredEvent;
     const r = interpret(event, shop);
     if (!r.ok) {
-      counts.failed++;
       await recordFailure(
         store,
         {
@@ -30,7 +53,9 @@ export function processor(node: RuntimeNode, store: Store, shop: string, source:
         },
         { error: { message: r.reason, name: 'MappingError' }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
       );
-      await store.inboxComplete(entry.id);
+      await o.complete(entry.id);
+      counts.failed++;
+      o.onChange?.();
       node.warn(`Shopify event ${entry.eventId} sent to the dead-letter store: ${r.reason}`);
       return;
     }
@@ -44,29 +69,19 @@ export function processor(node: RuntimeNode, store: Store, shop: string, source:
     };
     counts.emitted++;
     node.send(msg);
-    onEmit?.();
-  }
-  return (entry: InboxEntry) => {
-    process(entry).catch((err) => {
-      // Left pending in the inbox: emitted again on the next start.
-      node.error(asError(err), { payload: entry.payload, topic: 'inbox.error', [INBOX_REF]: { source, id: entry.id } });
-    });
+    o.onChange?.();
   };
 }
 
-/** Re-emits this node's unfinished entries (those `mine` recognises) from a previous run. */
-export async function recoverMine(store: Store, source: string, mine: (e: InboxEntry) => boolean, deliver: (e: InboxEntry) => void): Promise<number> {
-  let after = '0';
-  let n = 0;
-  for (;;) {
-    const batch = await store.inboxPending(source, 500, after);
-    for (const e of batch) {
-      after = e.id;
-      if (!mine(e)) continue;
-      await store.inboxTouch(e.id);
-      deliver({ ...e, attempts: e.attempts + 1 });
-      n++;
-    }
-    if (batch.length < 500) return n;
-  }
+/** What the dead-letter store keeps of a Shopify event given up after its attempts: its raw body. */
+export function poisonedShopify(shop: string) {
+  return (entry: InboxEntry): PoisonedForm => {
+    const event = entry.payload as StoredEvent | null;
+    const webhook = event && !('via' in event) ? (event as StoredWebhook) : undefined;
+    return {
+      payload: webhook ? webhook.body : ((event as PolledEvent | null)?.body ?? event),
+      topic: 'shopify.failed',
+      source: { system: 'shopify', account: shop, eventId: entry.eventId, receivedAt: entry.receivedAt },
+    };
+  };
 }

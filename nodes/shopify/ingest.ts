@@ -67,7 +67,7 @@ function shapeProblem(topic: string, body: any): string | undefined {
  * secret in constant time (401); `X-Shopify-Shop-Domain` is the configured shop (403); the topic is
  * served and the signed body is JSON of the shape the topic names (400); the signed body's time
  * (`updated_at` of an order, `created_at` of a refund) and `X-Shopify-Triggered-At` are within the
- * freshness window (422). The inbox event id comes from the signed body only: the order state
+ * freshness window and not in the future beyond the clock-skew allowance (422). The inbox event id comes from the signed body only: the order state
  * (`order:<id>:<updated_at>`), `refund:<id>`, else a hash of the body, so a replay with a new
  * `X-Shopify-Event-Id` is still the same event.
  */

@@ -4,13 +4,17 @@
  * order state (`order:<id>:<updated_at>`) and each refund goes through the shop's durable inbox,
  * the same one the webhook node writes, so an order state a webhook already delivered is not
  * emitted again. The cursor advances (compare-and-set in the store) only after a page is stored.
+ * Processing that fails (the store down) is retried by the inbox while the node runs, and after the
+ * node's *Attempts* the event goes to the dead-letter store; of the shop's shared inbox this node
+ * looks after only the entries it stored itself.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, onInput, StatusBoard, shortText, asError } from '../core/node-kit';
-import { DurableInbox } from '../runtime/inbox';
+import { attemptsSetting, closeWithin, processingFailures, startInboundInbox, type InboundInbox } from '../core/inbound-inbox';
+import type { DurableInbox } from '../runtime/inbox';
 import type { Store } from '../runtime/store';
-import { inboxSource, pollOrders, type PolledEvent, type PollResult } from './ingest';
-import { processor, recoverMine } from './emit';
+import { inboxSource, pollOrders, type PollResult } from './ingest';
+import { isPollerEntry, poisonedShopify, processor } from './emit';
 import type { ShopifyConnection } from './connection';
 
 interface OrdersDef extends NodeDef {
@@ -20,6 +24,7 @@ interface OrdersDef extends NodeDef {
   overlap?: string | number;
   lookback?: string | number;
   pageSize?: string | number;
+  maxAttempts?: string | number;
 }
 
 const num = (v: unknown, dflt: number, min: number) => {
@@ -43,6 +48,10 @@ export = function register(RED: NodeRED) {
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<PollResult> | undefined;
     let ready: Promise<{ store: Store; inbox: DurableInbox }> | undefined;
+    let inbound: InboundInbox | undefined;
+    const attempts = attemptsSetting(def.maxAttempts);
+    if (attempts.problem) node.warn(attempts.problem);
+    const failures = processingFailures(node, 'polled Shopify event');
 
     if (!conn || conn.problem || !conn.client) {
       board.set({ fill: 'red', shape: 'ring', text: shortText(conn?.problem ?? (conn ? 'no access token' : 'no Shopify shop configured')) });
@@ -58,10 +67,28 @@ export = function register(RED: NodeRED) {
     function open() {
       ready ??= (async () => {
         const store = await binding.acquire();
-        const deliver = processor(node, store, conn!.shop, source, counts);
-        const recovered = await recoverMine(store, source, (e) => (e.payload as PolledEvent)?.via === 'poll' && (e.payload as PolledEvent).node === node.id, deliver);
-        if (recovered) node.log(`re-emitted ${recovered} polled event(s) not finished before the last stop`);
-        return { store, inbox: new DurableInbox(store, source, deliver) };
+        if (closed) throw new Error('closed');
+        const started: InboundInbox = startInboundInbox({
+          node,
+          store,
+          source,
+          maxAttempts: attempts.maxAttempts,
+          deliver: processor({ node, store, shop: conn!.shop, source, counts, complete: (id) => started.inbox.complete(id) }),
+          owns: isPollerEntry(node.id),
+          poisoned: poisonedShopify(conn!.shop),
+          failures,
+          onGivenUp: () => counts.failed++,
+        });
+        inbound = started;
+        try {
+          const recovered = await started.inbox.recover();
+          if (recovered) node.log(`re-emitted ${recovered} polled event(s) not finished before the last stop`);
+        } catch (err) {
+          inbound = undefined;
+          await started.stop();
+          throw err;
+        }
+        return { store, inbox: started.inbox };
       })();
       ready.catch(() => (ready = undefined));
       return ready;
@@ -111,9 +138,12 @@ export = function register(RED: NodeRED) {
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(timer);
-      const r = running;
-      if (!r) return done();
-      r.then(() => done(), () => done());
+      failures.close();
+      // The poll under way first (it may still be storing a page), then the inbox gives back what is in flight.
+      closeWithin(async () => {
+        await (running ?? Promise.resolve()).catch(() => undefined);
+        await inbound?.stop();
+      }, done);
     });
   }
   RED.nodes.registerType('tillwire-shopify-orders', TillwireShopifyOrdersNode);

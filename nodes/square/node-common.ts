@@ -1,27 +1,32 @@
 /**
  * What the two Square nodes share: acting on an ingest result (send, finish, or dead-letter with
- * the raw event), a bounded number of entries in progress, and the status counts.
+ * the raw event), a bounded number of entries in progress, the status counts, and what a given-up
+ * entry keeps in the dead-letter store.
  */
 import type { NodeRED, RuntimeNode } from '../core/node-red';
-import { asError, StatusBoard } from '../core/node-kit';
+import type { PoisonedForm } from '../core/inbound-inbox';
 import { recordFailure } from '../runtime/dead-letter';
 import type { InboxEntry, Store } from '../runtime/store';
 import { Limiter } from '../runtime/limiter';
-import { SquareIngest } from './ingest';
+import { SquareIngest, type SquareInboxPayload } from './ingest';
 import type { SquareConnection } from './settings';
 
 export interface Counts {
   emitted: number;
-  skipped: number;
+  skipped?: number;
   failed: number;
-  rejected: number;
 }
 
 export function connectionOf(RED: NodeRED, id: unknown): SquareConnection | undefined {
   return typeof id === 'string' && id ? RED.nodes.getNode(id)?.square : undefined;
 }
 
-/** Builds the inbox delivery callback of a Square node. `send` emits on the documents output. */
+/**
+ * Builds the inbox delivery callback of a Square node. `send` emits on the documents output;
+ * `complete` finishes an entry through its inbox. The promise it returns rejects on a retryable
+ * failure (Square or the store unavailable), so the inbox retries the entry with back-off and,
+ * after the node's attempts, parks it in the dead-letter store; a mapping failure is parked at once.
+ */
 export function squareDelivery(opts: {
   node: RuntimeNode;
   store: Store;
@@ -29,9 +34,9 @@ export function squareDelivery(opts: {
   source: string;
   counts: Counts;
   send: (msg: Record<string, any>) => void;
+  complete: (id: string) => Promise<void>;
   refresh: () => void;
-  board: StatusBoard;
-}): (entry: InboxEntry) => void {
+}): (entry: InboxEntry) => Promise<void> {
   const { node, store, connection, source, counts } = opts;
   const ingest = new SquareIngest({
     client: connection.client!,
@@ -40,36 +45,45 @@ export function squareDelivery(opts: {
     map: { mode: connection.settings.mode, skuMap: connection.settings.skuMap, storeMap: connection.settings.storeMap, timeZone: connection.settings.timeZone },
   });
   const limiter = new Limiter(4);
-  return (entry: InboxEntry) => {
-    void limiter
-      .run(async () => {
-        const result = await ingest.process(entry);
-        if (result.outcome === 'emit') {
-          counts.emitted++;
-          opts.send(result.msg);
-        } else if (result.outcome === 'skip') {
-          counts.skipped++;
-          await store.inboxComplete(entry.id);
-        } else {
-          counts.failed++;
-          await recordFailure(
-            store,
-            {
-              payload: result.raw,
-              topic: 'square.unmapped',
-              tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'square', eventId: entry.eventId, receivedAt: entry.receivedAt } },
-            },
-            { error: { message: result.error.message, name: result.error.name }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
-          );
-          await store.inboxComplete(entry.id);
-        }
-        opts.refresh();
-      })
-      .catch((err) => {
-        // Retryable (Square or the store unavailable): the entry stays pending; it is emitted again
-        // after a restart, and the SearchOrders poller finds the order on its next pass anyway.
-        opts.board.set({ fill: 'yellow', shape: 'ring', text: 'retrying: ' + asError(err).message.slice(0, 30) });
-        node.error(asError(err), { payload: entry.payload, topic: 'inbox.error', tillwireInbox: { source, id: entry.id } });
-      });
-  };
+  return (entry: InboxEntry) =>
+    limiter.run(async () => {
+      const result = await ingest.process(entry);
+      if (result.outcome === 'emit') {
+        counts.emitted++;
+        opts.send(result.msg);
+      } else if (result.outcome === 'skip') {
+        await opts.complete(entry.id);
+        counts.skipped = (counts.skipped ?? 0) + 1;
+      } else {
+        await recordFailure(
+          store,
+          {
+            payload: result.raw,
+            topic: 'square.unmapped',
+            tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'square', eventId: entry.eventId, receivedAt: entry.receivedAt } },
+          },
+          { error: { message: result.error.message, name: result.error.name }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
+        );
+        await opts.complete(entry.id);
+        counts.failed++;
+      }
+      opts.refresh();
+    });
+}
+
+/** What the dead-letter store keeps of a Square event given up after its attempts: the raw event or order. */
+export function poisonedSquare(entry: InboxEntry): PoisonedForm {
+  const payload = entry.payload as SquareInboxPayload | null;
+  let account: string | undefined;
+  let raw: unknown = payload;
+  if (payload && 'body' in payload) {
+    raw = payload.body;
+    try {
+      const m = JSON.parse(payload.body)?.merchant_id;
+      if (typeof m === 'string') account = m;
+    } catch {
+      // kept as text
+    }
+  } else if (payload && 'order' in payload) raw = payload.order;
+  return { payload: raw, topic: 'square.failed', source: { system: 'square', ...(account ? { account } : {}), eventId: entry.eventId, receivedAt: entry.receivedAt } };
 }

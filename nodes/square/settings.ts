@@ -12,6 +12,8 @@ export interface SquareConfigDef {
   baseUrl?: string;
   apiVersion?: string;
   locationIds?: string;
+  /** The seller account's merchant id (webhooks for another merchant are refused). */
+  merchantId?: string;
   mode?: SquareMode;
   timeZone?: string;
   skuMap?: string;
@@ -31,6 +33,8 @@ export interface SquareSettings {
   baseUrl: string;
   apiVersion: string;
   locationIds: string[];
+  /** Empty when not configured: webhooks of any merchant signed with the key are accepted. */
+  merchantId: string;
   mode: SquareMode;
   timeZone: string;
   skuMap: Record<string, string>;
@@ -66,6 +70,8 @@ export function squareSettingsFrom(def: SquareConfigDef, creds: SquareCredential
   const locationIds = (def.locationIds ?? '').split(/[\s,]+/).filter(Boolean);
   if (!locationIds.length) problems.push('no location ids');
   if (locationIds.length > 10) problems.push('SearchOrders takes at most 10 location ids per connection');
+  const merchantId = (def.merchantId ?? '').trim();
+  if (merchantId && !/^[A-Za-z0-9_-]{1,64}$/.test(merchantId)) problems.push(`merchant id '${merchantId.slice(0, 70)}' is not like ML82H4QPKMGXY`);
   const mode = def.mode ?? 'sale';
   if (!['sale', 'order', 'auto'].includes(mode)) problems.push(`unknown mode '${mode}'`);
   const timeZone = (def.timeZone ?? '').trim() || 'UTC';
@@ -81,6 +87,7 @@ export function squareSettingsFrom(def: SquareConfigDef, creds: SquareCredential
     baseUrl,
     apiVersion,
     locationIds,
+    merchantId,
     mode,
     timeZone,
     skuMap: table(def.skuMap, 'the SKU map', problems),

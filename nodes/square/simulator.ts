@@ -21,7 +21,9 @@
  *   drops a physical count equal to the current one) answering `{ counts, changes }`;
  *   BatchRetrieveInventoryCounts (`POST /v2/inventory/counts/batch-retrieve`).
  * - 429 `RATE_LIMITED` (no Retry-After) above a configurable token bucket per access token.
- *   `refuseNext(n)` answers the next n requests 429 whatever the bucket holds (tests).
+ *   `refuseNext(n)` answers the next n requests 429 whatever the bucket holds (tests);
+ *   `failRetrieve(orderId, n)` answers the next n RetrieveOrder calls for one order 503 (an outage
+ *   that hits one order, while the others are served).
  * - Webhooks signed with base64 HMAC-SHA256(signature key, notification URL + raw body), retried
  *   with the same event_id and `square-retry-number`/`square-retry-reason`; switches for duplicate,
  *   out-of-order and dropped deliveries and for bad signatures or tampered bodies.
@@ -191,6 +193,10 @@ export class SquareSimulator {
   private readonly now: () => number;
   private lastStamp = 0;
   private refusals = 0;
+  /** Order id → RetrieveOrder calls still to answer 503. */
+  private readonly retrieveFaults = new Map<string, number>();
+  /** Order id → RetrieveOrder calls answered 503 by `failRetrieve`. */
+  readonly failedRetrieves = new Map<string, number>();
   private counter = 0;
   private server?: http.Server;
   private stopped = false;
@@ -291,7 +297,14 @@ export class SquareSimulator {
       if ((m = /^\/v2\/orders\/([^/]+)$/.exec(p))) {
         if (req.method === 'GET') {
           this.stats.retrieves++;
-          return send(200, { order: this.retrieve(decodeURIComponent(m[1])) });
+          const id = decodeURIComponent(m[1]);
+          const faults = this.retrieveFaults.get(id) ?? 0;
+          if (faults > 0) {
+            this.retrieveFaults.set(id, faults - 1);
+            this.failedRetrieves.set(id, (this.failedRetrieves.get(id) ?? 0) + 1);
+            throw err(503, 'API_ERROR', 'SERVICE_UNAVAILABLE', `order ${id} is temporarily unavailable`);
+          }
+          return send(200, { order: this.retrieve(id) });
         }
         if (req.method === 'PUT') {
           const id = decodeURIComponent(m[1]);
@@ -335,6 +348,12 @@ export class SquareSimulator {
    */
   refuseNext(n = 1): void {
     this.refusals += n;
+  }
+
+  /** The next `n` RetrieveOrder calls for `orderId` are answered 503 (Infinity: until told otherwise). */
+  failRetrieve(orderId: string, n = 1): void {
+    if (n > 0) this.retrieveFaults.set(orderId, n);
+    else this.retrieveFaults.delete(orderId);
   }
 
   /**

@@ -4,12 +4,15 @@
  * orders updated since its stored cursor minus an overlap window, stores each order in the durable
  * inbox as `order:<id>:<version>`, and emits the canonical documents exactly like the webhook node
  * (each order state once, whichever of the two saw it first). Output 2 reports each poll.
+ * Processing that fails (Square or the store down) is retried by the inbox while the node runs;
+ * after the node's *Attempts* the order goes to the dead-letter store.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { asError, bindStore, onInput, StatusBoard } from '../core/node-kit';
-import { DurableInbox } from '../runtime/inbox';
+import { attemptsSetting, closeWithin, processingFailures, startInboundInbox, type InboundInbox } from '../core/inbound-inbox';
+import type { DurableInbox } from '../runtime/inbox';
 import type { Store } from '../runtime/store';
-import { connectionOf, Counts, squareDelivery } from './node-common';
+import { connectionOf, Counts, poisonedSquare, squareDelivery } from './node-common';
 import { pollOnce, PollReport } from './poller';
 
 interface OrdersDef extends NodeDef {
@@ -19,6 +22,7 @@ interface OrdersDef extends NodeDef {
   overlap?: string | number;
   lookback?: string | number;
   pageSize?: string | number;
+  maxAttempts?: string | number;
 }
 
 export = function register(RED: NodeRED) {
@@ -34,7 +38,12 @@ export = function register(RED: NodeRED) {
     const overlapMs = Math.max(0, num(def.overlap, 600)) * 1000;
     const lookbackMs = Math.max(0, num(def.lookback, 24)) * 3_600_000;
     const pageSize = Math.min(1000, Math.max(1, Math.floor(num(def.pageSize, 500))));
-    const counts: Counts = { emitted: 0, skipped: 0, failed: 0, rejected: 0 };
+    const counts: Counts = { emitted: 0, skipped: 0, failed: 0 };
+    const attempts = attemptsSetting(def.maxAttempts);
+    if (attempts.problem) node.warn(attempts.problem);
+    const failures = processingFailures(node, 'polled Square order');
+    let inbound: InboundInbox | undefined;
+    let opening: Promise<{ store: Store; inbox: DurableInbox }> | undefined;
     let ready: { store: Store; inbox: DurableInbox } | undefined;
     let running: Promise<PollReport> | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -48,17 +57,38 @@ export = function register(RED: NodeRED) {
     };
     refresh();
 
-    async function open() {
-      if (ready) return ready;
-      if (!connection || connection.problem) throw new Error(connection?.problem ?? 'no Square connection configured');
-      const store = await binding.acquire();
-      if (ready) return ready;
-      const deliver = squareDelivery({ node, store, connection, source, counts, board, refresh, send: (msg) => node.send([msg, null]) });
-      const inbox = new DurableInbox(store, source, deliver);
-      ready = { store, inbox };
-      const recovered = await inbox.recover();
-      if (recovered) node.log(`re-emitted ${recovered} polled order(s) received before the last stop but not finished`);
-      return ready;
+    function open(): Promise<{ store: Store; inbox: DurableInbox }> {
+      if (ready) return Promise.resolve(ready);
+      opening ??= (async () => {
+        if (!connection || connection.problem) throw new Error(connection?.problem ?? 'no Square connection configured');
+        const store = await binding.acquire();
+        if (closed) throw new Error('closed');
+        const started: InboundInbox = startInboundInbox({
+          node,
+          store,
+          source,
+          maxAttempts: attempts.maxAttempts,
+          deliver: squareDelivery({ node, store, connection, source, counts, refresh, complete: (id) => started.inbox.complete(id), send: (msg) => node.send([msg, null]) }),
+          poisoned: poisonedSquare,
+          failures,
+          onGivenUp: () => {
+            counts.failed++;
+            refresh();
+          },
+        });
+        inbound = started;
+        try {
+          const recovered = await started.inbox.recover();
+          if (recovered) node.log(`re-emitted ${recovered} polled order(s) received before the last stop but not finished`);
+        } catch (err) {
+          inbound = undefined;
+          await started.stop();
+          throw err;
+        }
+        ready = { store, inbox: started.inbox };
+        return ready;
+      })().finally(() => (opening = undefined));
+      return opening;
     }
 
     /** One poll at a time: a trigger during a poll waits for it and then polls again. */
@@ -113,8 +143,13 @@ export = function register(RED: NodeRED) {
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(timer);
-      const finish = () => done();
-      (running ?? Promise.resolve()).then(finish, finish);
+      failures.close();
+      // The poll under way first (it may still be storing a page), then the inbox gives back what is in flight.
+      closeWithin(async () => {
+        await (running ?? Promise.resolve()).catch(() => undefined);
+        await (opening ?? Promise.resolve()).catch(() => undefined);
+        await inbound?.stop();
+      }, done);
     });
   }
   RED.nodes.registerType('tillwire-square-orders', TillwireSquareOrdersNode);

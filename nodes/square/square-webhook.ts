@@ -1,99 +1,50 @@
 /**
- * `tillwire-square-webhook`: Square's webhook deliveries on a Node-RED HTTP route.
- *   raw body → signature (notification URL + body, constant time; 401 on mismatch) → durable
- *   inbox by event_id (before the 200; repeats answered 200 and not processed) → RetrieveOrder →
- *   canonical Sale / Order / Return → output, with `msg.tillwire` and `msg.tillwireInbox`.
- * Mapping failures go to the dead-letter store with the raw body. See docs/connectors/square.md.
+ * `tillwire-square-webhook`: Square's webhook deliveries on a Node-RED HTTP route (the shared
+ * skeleton in core/webhook-node.ts).
+ *   raw body → signature (notification URL + body, constant time; 401 on mismatch) → merchant
+ *   (403 for another one) → durable inbox by event_id (before the 200; repeats answered 200 and
+ *   not processed) → RetrieveOrder → canonical Sale / Order / Return → output, with `msg.tillwire`
+ *   and `msg.tillwireInbox`.
+ * Mapping failures go to the dead-letter store with the raw body; so does an event whose processing
+ * keeps failing (Square or the store down), after the node's attempts. See docs/connectors/square.md.
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
-import { bindStore, StatusBoard, asError } from '../core/node-kit';
-import { DurableInbox } from '../runtime/inbox';
-import { webhookHandler, webhookLimits, webhookLogs } from '../runtime/webhook';
-import { mountWebhook, type MountedWebhook } from '../runtime/webhook-route';
-import { sizeBodyBudget } from '../runtime/byte-budget';
+import { runWebhookNode, type WebhookNodeDef } from '../core/webhook-node';
 import { SQUARE_MAX_AGE_HOURS, verifySquare } from './verify';
-import { connectionOf, Counts, squareDelivery } from './node-common';
+import { connectionOf, poisonedSquare, squareDelivery } from './node-common';
 
-interface WebhookDef extends NodeDef {
+interface WebhookDef extends NodeDef, WebhookNodeDef {
   square: string;
-  store: string;
-  path?: string;
-  maxBodyKiB?: string | number;
-  maxAgeHours?: string | number;
 }
+
+const SQUARE_KEEP_HEADERS = ['square-environment', 'square-retry-number', 'square-retry-reason', 'square-initial-delivery-timestamp'];
 
 export = function register(RED: NodeRED) {
   function TillwireSquareWebhookNode(this: RuntimeNode, def: WebhookDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const board = new StatusBoard(node);
-    const binding = bindStore(RED, node, def.store, board);
     const connection = connectionOf(RED, def.square);
-    const source = `square-webhook:${def.id}`;
-    const path = '/' + (def.path || '/square/webhook').replace(/^\/+/, '');
-    const counts: Counts = { emitted: 0, skipped: 0, failed: 0, rejected: 0 };
-    let inbox: DurableInbox | undefined;
-    let closed = false;
-    let retryTimer: NodeJS.Timeout | undefined;
-    const httpNode = (RED as any).httpNode;
-    const limits = webhookLimits(def, SQUARE_MAX_AGE_HOURS);
-    for (const p of limits.problems) node.warn(p);
-    // The budget shared by every webhook body being read in this process (settings.ts).
-    const budgetProblem = sizeBodyBudget(RED.settings);
-    if (budgetProblem) node.warn(budgetProblem);
-    let route: MountedWebhook | undefined;
-    const logs = webhookLogs((line) => node.warn(line), (line) => node.error(line));
-
-    const refresh = () => {
-      counts.rejected = logs.rejections.total;
-      if (!connection) return board.set({ fill: 'red', shape: 'ring', text: 'no Square connection' });
-      if (connection.problem) return board.set({ fill: 'red', shape: 'ring', text: connection.problem });
-      if (!httpNode) return board.set({ fill: 'red', shape: 'ring', text: 'HTTP nodes are disabled' });
-      board.set({ fill: inbox ? 'green' : 'yellow', shape: inbox ? 'dot' : 'ring', text: `${inbox ? '' : 'starting · '}${counts.emitted} in, ${counts.rejected} rejected, ${counts.failed} failed` });
-    };
-    refresh();
-
-    if (connection && !connection.problem && httpNode) {
-      const s = connection.settings;
-      const handler = webhookHandler({
-        verify: verifySquare({ signatureKey: s.signatureKey, notificationUrl: s.notificationUrl, maxAgeMs: limits.maxAgeMs }),
-        inbox: () => inbox,
-        bodyLimit: limits.bodyLimit,
-        keepHeaders: ['square-environment', 'square-retry-number', 'square-retry-reason', 'square-initial-delivery-timestamp'],
-        onRejected: (reason, status) => {
-          logs.rejections.record(`(${status}) ${reason}`);
-          refresh();
-        },
-        onError: (err) => logs.failures.record(err.message),
-      });
-      route = mountWebhook(httpNode, path, limits.bodyLimit, handler);
+    const problem = !connection ? 'no Square connection' : connection.problem;
+    const s = connection?.settings;
+    if (s && !problem && !s.merchantId) {
+      node.warn(`no merchant id in the Square connection "${connection!.label}": deliveries signed with its key are accepted for any merchant; set it to refuse other merchants' events (403)`);
     }
-
-    async function start(): Promise<void> {
-      if (closed || !connection || connection.problem) return;
-      try {
-        const store = await binding.acquire();
-        const deliver = squareDelivery({ node, store, connection, source, counts, board, refresh, send: (msg) => node.send(msg) });
-        const ready = new DurableInbox(store, source, deliver);
-        const recovered = await ready.recover();
-        if (recovered) node.log(`re-emitted ${recovered} Square event(s) received before the last stop but not finished`);
-        inbox = ready;
-        refresh();
-      } catch (err) {
-        node.warn(`store not ready (${asError(err).message}); webhooks are answered 503 until it is`);
-        retryTimer = setTimeout(() => void start(), 5000);
-        retryTimer.unref();
-      }
-    }
-    void start();
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      clearTimeout(retryTimer);
-      route?.unmount();
-      logs.close();
-      done();
-    });
+    runWebhookNode(
+      RED,
+      node,
+      def,
+      {
+        system: 'Square',
+        source: `square-webhook:${def.id}`,
+        path: '/' + (def.path || '/square/webhook').replace(/^\/+/, ''),
+        defaultMaxAgeHours: SQUARE_MAX_AGE_HOURS,
+        keepHeaders: SQUARE_KEEP_HEADERS,
+        verify: (limits) => verifySquare({ signatureKey: s!.signatureKey, notificationUrl: s!.notificationUrl, merchantId: s!.merchantId, maxAgeMs: limits.maxAgeMs }),
+        deliver: (ctx) => squareDelivery({ node, store: ctx.store, connection: connection!, source: ctx.source, counts: ctx.counts, complete: ctx.complete, refresh: ctx.refresh, send: (msg) => node.send(msg) }),
+        poisoned: poisonedSquare,
+      },
+      problem,
+    );
   }
   RED.nodes.registerType('tillwire-square-webhook', TillwireSquareWebhookNode);
 };

@@ -24,14 +24,14 @@ afterEach(async () => {
   await sim?.stop();
 });
 
-function flow(notificationUrl: string) {
+function flow(notificationUrl: string, over: { config?: Record<string, unknown>; poller?: Record<string, unknown> } = {}) {
   return {
     flow: [
       { id: 'f1', type: 'tab' },
       { id: 's1', type: 'tillwire-store', backend: 'memory' },
-      { id: 'c1', type: 'tillwire-square-config', environment: 'custom', baseUrl: sim.url, locationIds: 'L-LDN, L-NYC, L-TYO', mode: 'sale', skuMap: JSON.stringify(SKU_MAP), ratePerSecond: 0 },
+      { id: 'c1', type: 'tillwire-square-config', environment: 'custom', baseUrl: sim.url, locationIds: 'L-LDN, L-NYC, L-TYO', mode: 'sale', skuMap: JSON.stringify(SKU_MAP), ratePerSecond: 0, ...over.config },
       { id: 'wh', type: 'tillwire-square-webhook', z: 'f1', square: 'c1', store: 's1', path: PATH, wires: [['out', 'ack']] },
-      { id: 'po', type: 'tillwire-square-orders', z: 'f1', square: 'c1', store: 's1', interval: 0, overlap: 60, lookback: 1, pageSize: 20, wires: [['out', 'ack'], ['polls']] },
+      { id: 'po', type: 'tillwire-square-orders', z: 'f1', square: 'c1', store: 's1', interval: 0, overlap: 60, lookback: 1, pageSize: 20, wires: [['out', 'ack'], ['polls']], ...over.poller },
       { id: 'ack', type: 'tillwire-ack', z: 'f1', store: 's1', wires: [[]] },
       { id: 'out', type: 'helper', z: 'f1' },
       { id: 'polls', type: 'helper', z: 'f1' },
@@ -40,8 +40,8 @@ function flow(notificationUrl: string) {
   };
 }
 
-async function load(notificationUrl = helper.url() + PATH) {
-  const { flow: f, credentials } = flow(notificationUrl);
+async function load(notificationUrl = helper.url() + PATH, over: Parameters<typeof flow>[1] = {}) {
+  const { flow: f, credentials } = flow(notificationUrl, over);
   await helper.load(nodes as any, f, credentials);
   const store = await (helper.getNode('s1') as any).manager.acquire();
   const received: any[] = [];
@@ -145,6 +145,26 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     expect(dl.error.message).toMatch(/no SKU mapped for catalog object UNMAPPED/);
     expect(JSON.parse(dl.message.payload as string)).toMatchObject({ type: expect.stringMatching(/^order\./), data: { id: o.id } });
     expect(received).toEqual([]);
+  });
+
+  it('poller: an order whose processing keeps failing (its source order unavailable) is retried, then dead-lettered after Attempts; the sale beside it is emitted', async () => {
+    sim = await startSim();
+    // One HTTP call per processing attempt (connection Attempts 1), two processing attempts (node Attempts 2).
+    const { store, received } = await load(undefined, { config: { attempts: 1 }, poller: { maxAttempts: 2 } });
+    const sale = sim.randomSale('L-LDN');
+    const { order: ret } = sim.returnItems(sale.id, [{ lineUid: sale.line_items![0].uid!, quantity: '1' }]);
+    // Mapping the return needs its source order, which Square keeps answering 503.
+    sim.failRetrieve(sale.id, Infinity);
+    helper.getNode('po').receive({});
+    await until(async () => (await store.countDeadLetters({})) >= 1, 20_000);
+    await settled(store);
+    const letters = await store.listDeadLetters({});
+    expect(letters).toHaveLength(1);
+    expect(letters[0].error).toMatchObject({ name: 'PoisonMessage', message: expect.stringMatching(/^gave up after 2 attempts: .*temporarily unavailable/) });
+    expect(letters[0].message.payload).toMatchObject({ id: ret.id });
+    expect(sim.failedRetrieves.get(sale.id)).toBe(2);
+    expect(received.filter((m) => m.square?.orderId === sale.id)).toHaveLength(1);
+    expect(received.filter((m) => m.square?.orderId === ret.id)).toHaveLength(0);
   });
 
   it('removes its route when the flow stops, and shows a red ring without an access token', async () => {

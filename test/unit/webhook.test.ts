@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { createStore } from '../../nodes/runtime/create-store';
 import { DurableInbox } from '../../nodes/runtime/inbox';
 import type { InboxEntry, Store } from '../../nodes/runtime/store';
-import { hmacSha256Base64, safeEqual, webhookHandler } from '../../nodes/runtime/webhook';
+import { CLOCK_SKEW_MS, hmacSha256Base64, safeEqual, staleness, webhookHandler } from '../../nodes/runtime/webhook';
 
 const SECRET = 'whsec-test';
 
@@ -79,5 +79,25 @@ describe('webhook mechanism', () => {
     expect(safeEqual(hmacSha256Base64(SECRET, JSON.stringify(JSON.parse(raw))), hmacSha256Base64(SECRET, raw))).toBe(false);
     expect(safeEqual('abc', 'abcd')).toBe(false);
     expect(safeEqual(undefined, 'abc')).toBe(false);
+  });
+});
+
+describe('signed times (staleness)', () => {
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  const at = (ms: number) => new Date(now + ms).toISOString();
+  const day = 24 * 3600_000;
+
+  it('a time inside the window, or ahead by at most the 5 min clock allowance, is accepted', () => {
+    expect(CLOCK_SKEW_MS).toBe(5 * 60_000);
+    expect(staleness([['the event', at(-day + 1000)]], day, now)).toBeUndefined();
+    expect(staleness([['the event', at(CLOCK_SKEW_MS)]], day, now)).toBeUndefined();
+  });
+
+  it('older than the window, or more than 5 min ahead, is refused naming the stamp and its value', () => {
+    expect(staleness([['the event', at(-day - 1000)]], day, now)).toMatch(/^the event 2026-05-31T11:59:59.000Z is older than the 24 h/);
+    const ahead = at(CLOCK_SKEW_MS + 1000);
+    expect(staleness([['the body', at(0)], ['the header', ahead]], day, now)).toBe(
+      `the header ${ahead} is in the future (more than the 5 min allowed for clock differences): refused as a forged or mis-dated delivery`,
+    );
   });
 });

@@ -16,6 +16,8 @@ export const SHOP = 'tillwire-webhook-test.myshopify.com';
 export const SHOPIFY_SECRET = 'whsec-real-runtime';
 export const SHOPIFY_PATH = '/shopify/webhooks';
 export const SQUARE_PATH = '/square/webhook';
+/** The Square seller account the test connection serves (the simulator's merchant). */
+export const SQUARE_MERCHANT = 'MLTILLWIRETEST1';
 
 export interface WebhookRuntime {
   nr: RunningNodeRed;
@@ -39,6 +41,10 @@ export interface RuntimeOptions {
   store?: Record<string, unknown>;
   shopifyNode?: Record<string, unknown>;
   squareNode?: Record<string, unknown>;
+  /** Fields laid over the Square connection (e.g. `attempts`, `merchantId`). */
+  squareConfig?: Record<string, unknown>;
+  /** More nodes on the flow's tab (e.g. a second webhook node). */
+  extraNodes?: Array<Record<string, unknown>>;
 }
 
 export function webhookFlow(outFile: string, sqBaseUrl: string, o: RuntimeOptions = {}): unknown[] {
@@ -46,17 +52,18 @@ export function webhookFlow(outFile: string, sqBaseUrl: string, o: RuntimeOption
     { id: 'wt-tab', type: 'tab', label: 'webhooks' },
     { id: 'wt-store', type: 'tillwire-store', backend: 'memory', ...o.store },
     { id: 'wt-shop', type: 'tillwire-shopify-config', shop: SHOP, apiVersion: '2025-01' },
-    { id: 'wt-sq', type: 'tillwire-square-config', environment: 'custom', baseUrl: sqBaseUrl, locationIds: 'L-LDN', mode: 'sale', skuMap: JSON.stringify(SquareSimulator.demoSkuMap(50)), ratePerSecond: 0 },
+    { id: 'wt-sq', type: 'tillwire-square-config', environment: 'custom', baseUrl: sqBaseUrl, locationIds: 'L-LDN', merchantId: SQUARE_MERCHANT, mode: 'sale', skuMap: JSON.stringify(SquareSimulator.demoSkuMap(50)), ratePerSecond: 0, ...o.squareConfig },
     { id: 'wt-shopify', type: 'tillwire-shopify-webhook', z: 'wt-tab', shopify: 'wt-shop', store: 'wt-store', path: SHOPIFY_PATH, wires: [['wt-file', 'wt-ack']], ...o.shopifyNode },
     { id: 'wt-square', type: 'tillwire-square-webhook', z: 'wt-tab', square: 'wt-sq', store: 'wt-store', path: SQUARE_PATH, wires: [['wt-file', 'wt-ack']], ...o.squareNode },
     { id: 'wt-ack', type: 'tillwire-ack', z: 'wt-tab', store: 'wt-store', wires: [[]] },
+    ...(o.extraNodes ?? []).map((n) => ({ z: 'wt-tab', ...n })),
     { id: 'wt-file', type: 'file', z: 'wt-tab', filename: outFile, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'utf8', wires: [] },
   ];
 }
 
 /** Starts Node-RED with the webhook flow and deploys the credentials through the admin API. */
 export async function startWebhookRuntime(o: RuntimeOptions = {}): Promise<WebhookRuntime> {
-  const square = new SquareSimulator({ seed: 3, webhook: { retryDelaysMs: [] } });
+  const square = new SquareSimulator({ seed: 3, merchantId: SQUARE_MERCHANT, webhook: { retryDelaysMs: [] } });
   await square.start();
   const shopify = new ShopifySimulator({ shop: SHOP, appSecret: SHOPIFY_SECRET });
   const port = await freePort();
@@ -168,4 +175,17 @@ export async function postWhenReady(url: string, d: Delivery): Promise<Answer> {
     return last.status !== 503 && last.status !== 404;
   }, 20_000, 'the webhook route answering other than 404 or 503');
   return last!;
+}
+
+/** The dead-letter entries of the runtime's store, through the admin API (what an operator lists). */
+export async function deadLetters(rt: WebhookRuntime): Promise<Array<Record<string, any>>> {
+  return ((await (await fetch(`${rt.nr.adminUrl}/tillwire/dead-letters?limit=500`)).json()) as any).entries;
+}
+
+/** Deploys `change(flows)` through the admin API, as the editor's Deploy button does. */
+export async function deploy(rt: WebhookRuntime, change: (flows: Array<Record<string, any>>) => Array<Record<string, any>>, type: 'full' | 'nodes' | 'flows' = 'nodes'): Promise<void> {
+  const headers = { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' };
+  const current = (await (await fetch(`${rt.nr.adminUrl}/flows`, { headers })).json()) as { rev: string; flows: Array<Record<string, any>> };
+  const res = await fetch(`${rt.nr.adminUrl}/flows`, { method: 'POST', headers: { ...headers, 'Node-RED-Deployment-Type': type }, body: JSON.stringify({ rev: current.rev, flows: change(current.flows) }) });
+  if (!res.ok) throw new Error(`deploy failed: HTTP ${res.status} ${await res.text()}`);
 }
