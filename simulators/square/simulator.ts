@@ -26,12 +26,12 @@
  *   with the same event_id and `square-retry-number`/`square-retry-reason`; switches for duplicate,
  *   out-of-order and dropped deliveries and for bad signatures or tampered bodies.
  *
- * Run it: `node dist/nodes/square/simulator.js --port 18091 --webhook-url http://127.0.0.1:1880/square/webhook`.
+ * Run it: `node dist/simulators/square/simulator.js --port 18091 --webhook-url http://127.0.0.1:1880/square/webhook`.
  */
 import http from 'node:http';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
-import { DEFAULT_SQUARE_VERSION } from './types';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { DEFAULT_SQUARE_VERSION } from '../../nodes/square/types';
 import type {
   SqDiscount,
   SqError,
@@ -46,8 +46,8 @@ import type {
   SqTax,
   SqTender,
   SqWebhookEvent,
-} from './types';
-import { includedTax, integerQuantity, percentOf, share, times } from './pricing';
+} from '../../nodes/square/types';
+import { includedTax, integerQuantity, percentOf, share, times } from '../../nodes/square/pricing';
 
 export interface SimLocation {
   id: string;
@@ -1077,7 +1077,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     opts = parseArgs(argv);
   } catch (e) {
-    console.error(`${(e as Error).message === 'usage' ? '' : (e as Error).message + '\n'}usage: node dist/nodes/square/simulator.js [--port 18091] [--token T] [--webhook-url URL] [--signature-key K]\n       [--duplicates 3] [--out-of-order] [--drop-rate 0.05] [--bad-signature-rate 0] [--rate 10] [--sales-every 2000] [--seed 7]`);
+    console.error(`${(e as Error).message === 'usage' ? '' : (e as Error).message + '\n'}usage: node dist/simulators/square/simulator.js [--port 18091] [--token T] [--webhook-url URL] [--signature-key K]\n       [--duplicates 3] [--out-of-order] [--drop-rate 0.05] [--bad-signature-rate 0] [--rate 10] [--sales-every 2000] [--seed 7]`);
     process.exit(2);
   }
   const sim = new SquareSimulator({ port: 18091, ...opts });

@@ -30,33 +30,20 @@
  *
  * Inspection: `GET /__simulator/state|orders|limits|totals`.
  *
- * CLI: `node dist/nodes/bol/simulator.js --port 18444 [--orders 200] [--speed 1] [--seed 7]
+ * CLI: `node dist/simulators/bol/simulator.js --port 18444 [--orders 200] [--speed 1] [--seed 7]
  *   [--days 14] [--currencies EUR,JPY,KWD]`.
  */
 import http from 'node:http';
-import { closeServer, listen } from '../sim/http-server';
-import { SimBucket } from '../sim/token-bucket';
+import { closeServer, listen } from '../kit/http-server';
+import { SimBucket } from '../kit/token-bucket';
 import { randomUUID } from 'node:crypto';
-import { seededRandom } from '../sim/random';
-import { catalogItem } from '../sim/catalog';
-import { currencyExponent, fromMinor } from '../model/money';
+import { seededRandom } from '../kit/random';
+import { catalogItem } from '../kit/catalog';
+import { currencyExponent, fromMinor } from '../../nodes/model/money';
+import { MEDIA_TYPE, PAGE_SIZE, PROBLEM_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS } from '../../nodes/bol/contract';
 
-export const MEDIA_TYPE = 'application/vnd.retailer.v10+json';
-export const PROBLEM_TYPE = 'application/vnd.retailer.v10+problem+json';
-export const PAGE_SIZE = 50;
-export const TOKEN_LIFETIME_SECONDS = 299;
-
-/**
- * The simulator's published limits per endpoint group. bol does not publish its production
- * numbers (they are per endpoint and returned in the x-ratelimit-* headers); these defaults are
- * the simulator's own, and the client's defaults are the same table (client.ts).
- */
-export const RATE_LIMITS: Record<string, { limit: number; windowSeconds: number }> = {
-  'orders:list': { limit: 40, windowSeconds: 2 },
-  'orders:get': { limit: 100, windowSeconds: 4 },
-  'shipments:create': { limit: 50, windowSeconds: 2 },
-  'process-status:get': { limit: 100, windowSeconds: 2 },
-};
+/** The provider's facts (media types, page size, token lifetime, limits) are the production contract's. */
+export { MEDIA_TYPE, PROBLEM_TYPE, PAGE_SIZE, TOKEN_LIFETIME_SECONDS, RATE_LIMITS } from '../../nodes/bol/contract';
 
 const DAY = 86_400_000;
 

@@ -15,15 +15,15 @@
  * reason), the dropped sales and the closes, so a test can assert that a receiver ends with
  * exactly `manifest.valid`, reports the `manifest.dropped` gaps and dead-letters the malformed.
  *
- * As a command: `node dist/nodes/pos-mqtt/device-simulator.js --help`.
+ * As a command: `node dist/simulators/pos-mqtt/device-simulator.js --help`.
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import type { Sale } from '../model/types.generated';
-import { currencyExponent } from '../model/money';
-import { demoCatalog, type CatalogItem } from '../sim/catalog';
-import { SeededRandom } from './device-random';
+import type { Sale } from '../../nodes/model/types.generated';
+import { currencyExponent } from '../../nodes/model/money';
+import { demoCatalog, type CatalogItem } from '../kit/catalog';
+import { SeededRandom } from '../kit/device-random';
 import { malformedMessage, type MalformedReason } from './device-malformed';
 import {
   buildSale,
@@ -38,7 +38,7 @@ import {
   type TenderType,
   type TillCloseDocument,
 } from './device-sales';
-import { assertTopicLevel, tillSubscription, tillTopic } from './topic';
+import { assertTopicLevel, tillSubscription, tillTopic } from '../../nodes/pos-mqtt/topic';
 
 export { saleKey, tillCloseKey } from './device-sales';
 export type { TillCloseDocument } from './device-sales';
@@ -111,7 +111,7 @@ export interface DeviceSimulatorOptions {
   offline?: boolean | number | OfflineOptions;
   /** Send each till's end-of-day close (default true). */
   close?: boolean;
-  /** Number of catalogue items to sell from (nodes/sim/catalog.ts); default 500. */
+  /** Number of catalogue items to sell from (simulators/kit/catalog.ts); default 500. */
   catalogSize?: number;
   /** Keep every payload in the manifest (default true; turn off for very large benchmark runs). */
   keepPayloads?: boolean;
@@ -855,7 +855,7 @@ export async function runSimulation(options: DeviceSimulatorOptions = {}): Promi
 const HELP = `Tillwire store-device simulator: stores x tills publishing canonical sales, returns and
 end-of-day closes over MQTT (QoS 1, never retained), with optional faults.
 
-Usage: node dist/nodes/pos-mqtt/device-simulator.js [options]
+Usage: node dist/simulators/pos-mqtt/device-simulator.js [options]
 
 Broker
   --url URL                 broker URL (default mqtt://127.0.0.1:1883)

@@ -42,15 +42,15 @@
  * `restLeakRate`; `X-Shopify-Shop-Api-Call-Limit` on every answer, 429 + `Retry-After` when full).
  * Not implemented: other REST endpoints, payouts.
  *
- * CLI: `node dist/nodes/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100]`.
+ * CLI: `node dist/simulators/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100]`.
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
-import { currencyExponent, fromMinor, toMinor } from '../model/money';
-import { hmacSha256Base64 } from '../runtime/webhook';
-import { seededRandom } from '../sim/random';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
+import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
+import { seededRandom } from '../kit/random';
 
 
 export interface WebhookSwitches {
@@ -919,7 +919,7 @@ async function main(argv: string[]): Promise<void> {
     else if (argv[i] === '--restore-rate') opts.restoreRate = Number(v());
     else if (argv[i] === '--shop') opts.shop = v();
     else {
-      console.error('usage: node dist/nodes/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100] [--shop tillwire-demo.myshopify.com]');
+      console.error('usage: node dist/simulators/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100] [--shop tillwire-demo.myshopify.com]');
       process.exit(2);
     }
   }

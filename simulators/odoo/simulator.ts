@@ -35,14 +35,14 @@
  * `POST /__simulator/ship` `{ order | picking, carrier, trackingRef, doneAt }` (confirming a sales
  * order creates its outgoing transfer WH/OUT/…, as Odoo's stock module does).
  *
- * CLI: `node dist/nodes/odoo/simulator.js --port 18069 [--version 17] [--db tillwire]
+ * CLI: `node dist/simulators/odoo/simulator.js --port 18069 [--version 17] [--db tillwire]
  * [--login admin] [--api-key tillwire-demo-key]`.
  */
-import { seededRandom } from '../sim/random';
+import { seededRandom } from '../kit/random';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { demoCatalog, DEMO_CATALOG_SIZE } from '../sim/catalog';
-import { currencyExponent, fromMinor } from '../model/money';
+import { demoCatalog, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { currencyExponent, fromMinor } from '../../nodes/model/money';
 
 // ───────────────────────────────────────────── errors ─────────────────────────────────────────────
 
@@ -2233,7 +2233,7 @@ async function main(argv: string[]): Promise<void> {
     opts = parseArgs(argv);
   } catch (err) {
     const usage =
-      'usage: node dist/nodes/odoo/simulator.js [--port 18069] [--version 17|18|19] [--db tillwire] [--login admin]\n' +
+      'usage: node dist/simulators/odoo/simulator.js [--port 18069] [--version 17|18|19] [--db tillwire] [--login admin]\n' +
       '       [--api-key tillwire-demo-key] [--currency GBP] [--error-rate 0.1] [--timeout-rate 0.01] [--lost-response-rate 0.05] [--seed 1]';
     console.error((err as Error).message === 'usage' ? usage : `${(err as Error).message}\n${usage}`);
     process.exit(2);

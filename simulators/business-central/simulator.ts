@@ -19,15 +19,15 @@
  * Test hooks (no auth): `GET /__simulator/state`, `POST /__simulator/faults`,
  * `POST /__simulator/reset`, `POST /__simulator/items`, `POST /__simulator/shipments`.
  *
- * CLI: `node dist/nodes/business-central/simulator.js --port 18070` (see `--help`).
+ * CLI: `node dist/simulators/business-central/simulator.js --port 18070` (see `--help`).
  */
-import { seededRandom as mulberry32 } from '../sim/random';
+import { seededRandom as mulberry32 } from '../kit/random';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { demoCatalog } from '../sim/catalog';
-import { CURRENCY_EXPONENTS } from '../model/currencies';
-import { divRound, rescale, scaledNumber, toScaled } from './decimal';
+import { demoCatalog } from '../kit/catalog';
+import { CURRENCY_EXPONENTS } from '../../nodes/model/currencies';
+import { divRound, rescale, scaledNumber, toScaled } from '../../nodes/business-central/decimal';
 import {
   checkFilter,
   compareRows,
@@ -2252,7 +2252,7 @@ function readBody(req: http.IncomingMessage, limit = 50 * 1024 * 1024): Promise<
 
 const HELP = `Business Central API v2.0 simulator (Tillwire)
 
-  node dist/nodes/business-central/simulator.js [options]
+  node dist/simulators/business-central/simulator.js [options]
 
   --port <n>              port on --host (default 18070; 0 picks a free one)
   --host <addr>           address to listen on (default 127.0.0.1)
