@@ -40,7 +40,7 @@
  *
  * CLI: `node dist/simulators/amazon/simulator.js --port 18443 [--orders 200] [--speed 1] [--seed 7] [--epoch ISO]`.
  */
-import { seededRandom as seeded } from '../kit/random';
+import { seededRandom } from '../kit/random';
 import http from 'node:http';
 import { closeServer, listen } from '../kit/http-server';
 import { SimBucket } from '../kit/token-bucket';
@@ -235,7 +235,7 @@ export class AmazonSimulator {
 
   /** Order number `i`, the same for the same seed and options. */
   private generate(i: number): SimOrder {
-    const rnd = seeded((this.opts.seed ?? 7) * 1_000_003 + i);
+    const rnd = seededRandom((this.opts.seed ?? 7) * 1_000_003 + i);
     const mp = this.marketplaces[i % this.marketplaces.length];
     const epoch = Date.parse(this.opts.epoch ?? '2025-03-01T00:00:00Z');
     const purchase = epoch + i * (this.opts.orderSpacingMs ?? 60_000);

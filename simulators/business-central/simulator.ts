@@ -21,7 +21,7 @@
  *
  * CLI: `node dist/simulators/business-central/simulator.js --port 18070` (see `--help`).
  */
-import { seededRandom as mulberry32 } from '../kit/random';
+import { FaultInjector, type FaultRates } from '../kit/faults';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -42,15 +42,12 @@ import {
 
 // ---- options --------------------------------------------------------------------------------
 
-export interface Faults {
-  /** Fraction of API requests answered 500, 503 (with Retry-After) or 429 before anything is done. */
-  errorRate?: number;
-  /** Fraction of API requests never answered (the socket stays open until the client gives up). */
-  timeoutRate?: number;
-  /** Fraction of API requests carried out (committed) whose response is then dropped. */
-  lostResponseRate?: number;
-  /** Seed of the deterministic random source that picks the faulted requests. */
-  seed?: number;
+/**
+ * The kit's fault rates (simulators/kit/faults.ts): an error is 500, 503 (with Retry-After) or
+ * 429; a timeout is never answered (the socket stays open until the client gives up); slowRate is
+ * not used here (latency is the throttle's).
+ */
+export interface Faults extends Omit<FaultRates, 'slowRate'> {
   /** Statuses errorRate picks from, in turn (default 500, 503, 429). */
   errorStatuses?: number[];
 }
@@ -662,8 +659,8 @@ export class BusinessCentralSimulator {
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly log: (line: string) => void;
-  private faults: Required<Omit<Faults, 'seed'>> & { seed: number } = { errorRate: 0, timeoutRate: 0, lostResponseRate: 0, seed: 1, errorStatuses: [500, 503, 429] };
-  private random: () => number = mulberry32(1);
+  private faults: Required<Faults> = { errorRate: 0, timeoutRate: 0, lostResponseRate: 0, seed: 1, errorStatuses: [500, 503, 429] };
+  private readonly injector = new FaultInjector();
   private errorTurn = 0;
 
   private tables = new Map<string, Map<string, Row>>();
@@ -763,15 +760,10 @@ export class BusinessCentralSimulator {
   // ---- test controls ----
 
   setFaults(faults: Faults): void {
-    const seed = faults.seed ?? this.faults.seed ?? 1;
-    this.faults = {
-      errorRate: faults.errorRate ?? 0,
-      timeoutRate: faults.timeoutRate ?? 0,
-      lostResponseRate: faults.lostResponseRate ?? 0,
-      errorStatuses: faults.errorStatuses?.length ? faults.errorStatuses : [500, 503, 429],
-      seed,
-    };
-    this.random = mulberry32(seed);
+    // The seed stays what it was unless a new one is given.
+    this.injector.set({ ...faults, slowRate: 0 }, this.faults.seed);
+    const { errorRate, timeoutRate, lostResponseRate, seed } = this.injector.settings;
+    this.faults = { errorRate, timeoutRate, lostResponseRate, seed, errorStatuses: faults.errorStatuses?.length ? faults.errorStatuses : [500, 503, 429] };
     this.errorTurn = 0;
   }
 
@@ -997,19 +989,18 @@ export class BusinessCentralSimulator {
       this.countWindow(principal);
 
       // Fault injection: decided up front, deterministic given the seed and request order.
-      const r = this.random();
-      const { errorRate, timeoutRate, lostResponseRate } = this.faults;
-      if (r < errorRate) {
+      const fault = this.injector.draw();
+      if (fault === 'error') {
         this.stats.faults.errors++;
         const status = this.faults.errorStatuses[this.errorTurn++ % this.faults.errorStatuses.length];
         throw this.faultFailure(status);
       }
-      if (r < errorRate + timeoutRate) {
+      if (fault === 'timeout') {
         this.stats.faults.timeouts++;
         this.bump('none');
         return; // never answered; the socket is closed when the client gives up or the simulator closes
       }
-      const loseResponse = r < errorRate + timeoutRate + lostResponseRate;
+      const loseResponse = fault === 'lost';
 
       await this.acquireSlot();
       let result: Reply;

@@ -38,7 +38,7 @@
  * CLI: `node dist/simulators/odoo/simulator.js --port 18069 [--version 17] [--db tillwire]
  * [--login admin] [--api-key tillwire-demo-key]`.
  */
-import { seededRandom } from '../kit/random';
+import { FaultInjector, type FaultRates } from '../kit/faults';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoCatalog, DEMO_CATALOG_SIZE } from '../kit/catalog';
@@ -1605,20 +1605,15 @@ function seed(db: Database): void {
 
 // ──────────────────────────────────────────── server ──────────────────────────────────────────────
 
-export interface OdooFaults {
-  /** Fraction of API requests answered 500/502/503/429 before anything is done. */
-  errorRate?: number;
-  /** Fraction of API requests never answered (or answered 504 after timeoutDelayMs), nothing done. */
-  timeoutRate?: number;
+/**
+ * The kit's fault rates (simulators/kit/faults.ts): an error is 500/502/503/429, a timeout is no
+ * answer (or 504 after timeoutDelayMs), a slow call is carried out after slowDelayMs.
+ */
+export interface OdooFaults extends FaultRates {
   timeoutDelayMs?: number;
-  /** Fraction of API requests carried out (committed) whose answer is then lost (connection dropped). */
-  lostResponseRate?: number;
-  /** Fraction of API requests carried out only after `slowDelayMs` (a slow server: the client may have given up). */
-  slowRate?: number;
   slowDelayMs?: number;
   /** Only calls named here ("sale.order.create", "common.authenticate") draw faults; default all. */
   only?: string[];
-  seed?: number;
 }
 
 export interface OdooSimulatorOptions {
@@ -1678,7 +1673,7 @@ export class OdooSimulator {
   readonly apiKey: string;
   private db: Database;
   private faults: ReturnType<OdooSimulator['normaliseFaults']>;
-  private random: () => number;
+  private readonly injector = new FaultInjector();
   private statsData = freshStats();
   private expiries = 0;
   private server?: http.Server;
@@ -1691,7 +1686,6 @@ export class OdooSimulator {
     this.apiKey = opts.apiKey ?? 'tillwire-demo-key';
     this.db = this.freshDb();
     this.faults = this.normaliseFaults(opts.faults);
-    this.random = seededRandom(this.faults.seed);
   }
 
   private freshDb(): Database {
@@ -1705,17 +1699,14 @@ export class OdooSimulator {
     });
   }
 
+  /** Sets the injector's rates (reseeding it) and returns the whole fault settings. */
   private normaliseFaults(f: OdooFaults = {}) {
-    const rate = (x: unknown) => (typeof x === 'number' && x > 0 ? Math.min(1, x) : 0);
+    this.injector.set(f);
     return {
-      errorRate: rate(f.errorRate),
-      timeoutRate: rate(f.timeoutRate),
-      lostResponseRate: rate(f.lostResponseRate),
-      slowRate: rate(f.slowRate),
+      ...this.injector.settings,
       timeoutDelayMs: typeof f.timeoutDelayMs === 'number' && f.timeoutDelayMs >= 0 ? f.timeoutDelayMs : undefined,
       slowDelayMs: typeof f.slowDelayMs === 'number' && f.slowDelayMs >= 0 ? f.slowDelayMs : 1000,
       ...(Array.isArray(f.only) && f.only.length ? { only: f.only.map(String) } : {}),
-      seed: typeof f.seed === 'number' ? f.seed : 1,
     };
   }
 
@@ -1768,7 +1759,6 @@ export class OdooSimulator {
   /** Replaces the fault settings and reseeds the generator. */
   setFaults(faults: OdooFaults): void {
     this.faults = this.normaliseFaults(faults);
-    this.random = seededRandom(this.faults.seed);
   }
 
   getFaults(): OdooFaults {
@@ -1896,13 +1886,13 @@ export class OdooSimulator {
     if (!api || req.method !== 'POST' || (api === 'json2' && this.version < 19)) return respond(res, { status: 404, html: HTML_PAGES[404] });
 
     this.statsData.requests++;
-    const { errorRate, timeoutRate, lostResponseRate, slowRate, only } = this.faults;
-    const draw = only && !only.includes(callName(api, path, raw)) ? 1 : this.random();
-    if (draw < errorRate) {
+    const { only } = this.faults;
+    const fault = this.injector.draw(!only || only.includes(callName(api, path, raw)));
+    if (fault === 'error') {
       this.statsData.faults.error++;
       return respond(res, this.injectedError(api, raw));
     }
-    if (draw < errorRate + timeoutRate) {
+    if (fault === 'timeout') {
       this.statsData.faults.timeout++;
       // Nothing is done; the answer never comes (or a proxy gives up after a while).
       if (this.faults.timeoutDelayMs !== undefined) {
@@ -1914,8 +1904,8 @@ export class OdooSimulator {
       }
       return;
     }
-    const lose = draw < errorRate + timeoutRate + lostResponseRate;
-    if (!lose && draw < errorRate + timeoutRate + lostResponseRate + slowRate) {
+    const lose = fault === 'lost';
+    if (fault === 'slow') {
       this.statsData.faults.slow++;
       // Carried out late, whether or not the client is still waiting (a server does not know).
       await new Promise<void>((resolve) => {
@@ -1938,7 +1928,7 @@ export class OdooSimulator {
   }
 
   private injectedError(api: 'jsonrpc' | 'json2', raw: string): Outcome {
-    const status = [500, 502, 503, 429][Math.floor(this.random() * 4)];
+    const status = this.injector.pick([500, 502, 503, 429]);
     if (status === 500) {
       // A serialization failure Odoo could not retry away: retryable, in each API's own envelope.
       const fault = new OdooFault('psycopg2.errors.SerializationFailure', 'could not serialize access due to concurrent update', 500);

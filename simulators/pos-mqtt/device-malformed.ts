@@ -4,7 +4,7 @@
  * `schema` (valid JSON that is not a valid canonical Sale).
  */
 import type { Sale } from '../../nodes/model/types.generated';
-import { SeededRandom } from '../kit/device-random';
+import { SeededRandom } from '../kit/random';
 
 export type MalformedReason = 'not-json' | 'schema';
 

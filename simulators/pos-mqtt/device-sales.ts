@@ -8,7 +8,7 @@ import type { TillClose } from '../../nodes/model/types.generated';
 import type { Discount, Money, Sale, SaleLine, TaxLine, Tender } from '../../nodes/model/types.generated';
 import type { CatalogItem } from '../kit/catalog';
 import { currencyExponent } from '../../nodes/model/money';
-import { SeededRandom } from '../kit/device-random';
+import { SeededRandom } from '../kit/random';
 
 export type TenderType = Tender['type'];
 

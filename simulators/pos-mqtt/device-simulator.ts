@@ -23,7 +23,7 @@ import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Sale } from '../../nodes/model/types.generated';
 import { currencyExponent } from '../../nodes/model/money';
 import { demoCatalog, type CatalogItem } from '../kit/catalog';
-import { SeededRandom } from '../kit/device-random';
+import { SeededRandom } from '../kit/random';
 import { malformedMessage, type MalformedReason } from './device-malformed';
 import {
   buildSale,

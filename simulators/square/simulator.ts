@@ -31,6 +31,7 @@
 import http from 'node:http';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { seededRandom } from '../kit/random';
 import { DEFAULT_SQUARE_VERSION } from '../../nodes/square/types';
 import type {
   SqDiscount,
@@ -105,19 +106,6 @@ export const DEFAULT_LOCATIONS: SimLocation[] = [
 ];
 
 const SQUARE_RETRY_SCHEDULE_MS = [1, 2, 4, 8, 16, 32].map((m) => m * 60_000).concat(Array.from({ length: 72 }, () => 3_600_000));
-
-/** A small seeded generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 export class SquareApiError extends Error {
   constructor(
@@ -200,7 +188,7 @@ export class SquareSimulator {
     this.merchantId = opts.merchantId ?? 'MLSIMULATOR01';
     this.locations = opts.locations ?? DEFAULT_LOCATIONS;
     this.webhook = { signatureKey: 'sq-sim-signature-key', ...opts.webhook };
-    this.random = rng(opts.seed ?? 7);
+    this.random = seededRandom(opts.seed ?? 7);
     this.now = opts.now ?? Date.now;
     for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.addCatalogVariation(catalogItem(i).sku, catalogItem(i).name, catalogItem(i).unitPrice);
   }
