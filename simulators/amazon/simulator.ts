@@ -38,9 +38,11 @@
  *
  * Other processes inspect it through `GET /__simulator/state|orders|plans` and `POST /__simulator/release`.
  *
- * CLI: `node dist/simulators/amazon/simulator.js --port 18443 [--orders 200] [--speed 1] [--seed 7] [--epoch ISO]`.
+ * CLI: `node dist/simulators/amazon/simulator.js --port 18443 [--orders 200] [--speed 1] [--seed 7] [--epoch ISO]` (--help).
  */
 import { seededRandom } from '../kit/random';
+import { Routes } from '../kit/routes';
+import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import http from 'node:http';
 import { closeServer, listen } from '../kit/http-server';
 import { SimBucket } from '../kit/token-bucket';
@@ -77,6 +79,15 @@ export const MARKETPLACES: Marketplace[] = [
   selling('A1PA6795UKMFR9', [19, 100], 'Amazon.de'),
   selling('A1VC38T7YXB528', [10, 100], 'Amazon.co.jp'),
 ];
+
+/** SP-API operations by method and path. */
+const ROUTES = new Routes<string>()
+  .add('GET', '/orders/v0/orders', 'getOrders')
+  .add('GET', '/orders/v0/orders/:orderId', 'getOrder')
+  .add('GET', '/orders/v0/orders/:orderId/orderItems', 'getOrderItems')
+  .add('POST', '/orders/v0/orders/:orderId/shipmentConfirmation', 'confirmShipment')
+  .add('GET', '/listings/2021-08-01/items/:sellerId/:sku', 'getListingsItem')
+  .add('PATCH', '/listings/2021-08-01/items/:sellerId/:sku', 'patchListingsItem');
 
 const ORDER_STATUSES = ['PendingAvailability', 'Pending', 'Unshipped', 'PartiallyShipped', 'Shipped', 'InvoiceUnconfirmed', 'Canceled', 'Unfulfillable'];
 const TWO_MINUTES = 120_000;
@@ -547,18 +558,8 @@ export class AmazonSimulator {
   }
 
   private route(method: string, path: string): { operation: string; params: string[] } | undefined {
-    let m: RegExpExecArray | null;
-    if (method === 'GET' && path === '/orders/v0/orders') return { operation: 'getOrders', params: [] };
-    if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)$/.exec(path))) return { operation: 'getOrder', params: [m[1]] };
-    if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)\/orderItems$/.exec(path))) return { operation: 'getOrderItems', params: [m[1]] };
-    if (method === 'POST' && (m = /^\/orders\/v0\/orders\/([^/]+)\/shipmentConfirmation$/.exec(path))) return { operation: 'confirmShipment', params: [m[1]] };
-    if (method === 'GET' && (m = /^\/listings\/2021-08-01\/items\/([^/]+)\/([^/]+)$/.exec(path))) {
-      return { operation: 'getListingsItem', params: [decodeURIComponent(m[1]), decodeURIComponent(m[2])] };
-    }
-    if (method === 'PATCH' && (m = /^\/listings\/2021-08-01\/items\/([^/]+)\/([^/]+)$/.exec(path))) {
-      return { operation: 'patchListingsItem', params: [decodeURIComponent(m[1]), decodeURIComponent(m[2])] };
-    }
-    return undefined;
+    const m = ROUTES.match(method, path);
+    return m && { operation: m.value, params: m.params };
   }
 
   private dispatch(operation: string, params: string[], q: URLSearchParams, raw: string): { status: number; body: unknown } {
@@ -804,24 +805,45 @@ export function formatRate(rate: number): string {
   return String(Number(rate.toPrecision(6)));
 }
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
+// ─────────────────────────────────────────────── CLI ───────────────────────────────────────────────
+
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  orders: { kind: 'number', value: '<n>', help: 'orders to generate (default 200)' },
+  speed: { kind: 'number', value: '<x>', help: 'multiplies the published rates (default 1)' },
+  epoch: { value: '<ISO>', help: 'when the first order was placed (default a week ago)' },
+} as const satisfies Flags;
+
+/** The simulator's options from its command line (defaults: port 18443, 200 orders, seed 7). */
+export function parseCliArgs(argv: string[]): AmazonSimulatorOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  return {
+    port: v.port ?? 18443,
+    ...(v.host ? { host: v.host } : {}),
+    orders: v.orders ?? 200,
+    rateMultiplier: v.speed ?? 1,
+    seed: v.seed ?? 7,
+    epoch: v.epoch ?? new Date(Date.now() - 7 * 86_400_000).toISOString(),
   };
-  const sim = new AmazonSimulator({
-    port: Number(arg('port') ?? 18443),
-    orders: Number(arg('orders') ?? 200),
-    rateMultiplier: Number(arg('speed') ?? 1),
-    seed: Number(arg('seed') ?? 7),
-    epoch: arg('epoch') ?? new Date(Date.now() - 7 * 86_400_000).toISOString(),
-  });
-  void sim.start().then((url) => {
-    console.log(`Amazon SP-API simulator listening on ${url} (LWA token endpoint ${sim.tokenUrl})`);
-    console.log(`seller ${sim.sellerId}, client id ${sim.clientId}, client secret ${sim.clientSecret}, refresh token ${sim.refreshToken}`);
-  });
-  const stop = () => void sim.stop().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
+
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Amazon SP-API simulator (Tillwire)', 'node dist/simulators/amazon/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (options) => {
+      const sim = new AmazonSimulator(options);
+      const url = await sim.start();
+      return {
+        lines: [
+          `Amazon SP-API simulator listening on ${url} (LWA token endpoint ${sim.tokenUrl})`,
+          `seller ${sim.sellerId}, client id ${sim.clientId}, client secret ${sim.clientSecret}, refresh token ${sim.refreshToken}`,
+        ],
+        stop: () => sim.stop(),
+      };
+    },
+  });
+}
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

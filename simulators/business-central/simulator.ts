@@ -22,6 +22,7 @@
  * CLI: `node dist/simulators/business-central/simulator.js --port 18070` (see `--help`).
  */
 import { FaultInjector, type FaultRates } from '../kit/faults';
+import { COMMON_FLAGS, FAULT_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -2241,103 +2242,74 @@ function readBody(req: http.IncomingMessage, limit = 50 * 1024 * 1024): Promise<
 
 // ---- CLI ------------------------------------------------------------------------------------
 
-const HELP = `Business Central API v2.0 simulator (Tillwire)
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  tenant: { value: '<id>', help: 'tenant in the URL (default tillwire)' },
+  environment: { value: '<name>', help: 'environment in the URL (default sandbox)' },
+  'company-id': { value: '<guid>', help: "the company's id" },
+  token: { value: '<text>', help: 'static bearer token accepted (default tillwire-demo-token)' },
+  'client-id': { value: '<id>', help: 'client id the token endpoint accepts (default tillwire-demo-client)' },
+  'client-secret': { value: '<text>', help: 'its secret (default tillwire-demo-secret)' },
+  currency: { value: '<ISO>', help: "the company's local currency (default GBP)" },
+  latency: { kind: 'number', value: '<ms>', help: 'processing time per request (default 0)' },
+  'max-requests': { kind: 'number', value: '<n>', help: 'requests per user per window (default 6000)' },
+  window: { kind: 'number', value: '<ms>', help: 'sliding window length (default 300000)' },
+  'max-concurrent': { kind: 'number', value: '<n>', help: 'requests processed at once (default 5)' },
+  ...FAULT_FLAGS,
+  'notification-delay': { kind: 'number', value: '<ms>', help: 'webhook debounce (default 30000)' },
+} as const satisfies Flags;
 
-  node dist/simulators/business-central/simulator.js [options]
-
-  --port <n>              port on --host (default 18070; 0 picks a free one)
-  --host <addr>           address to listen on (default 127.0.0.1)
-  --tenant <id>           tenant in the URL (default tillwire)
-  --environment <name>    environment in the URL (default sandbox)
-  --company-id <guid>     the company's id
-  --token <text>          static bearer token accepted (default tillwire-demo-token)
-  --client-id <id>        client id the token endpoint accepts (default tillwire-demo-client)
-  --client-secret <text>  its secret (default tillwire-demo-secret)
-  --currency <ISO>        the company's local currency (default GBP)
-  --latency <ms>          processing time per request (default 0)
-  --max-requests <n>      requests per user per window (default 6000)
-  --window <ms>           sliding window length (default 300000)
-  --max-concurrent <n>    requests processed at once (default 5)
-  --error-rate <0..1>     fraction answered 500/503/429 (default 0)
-  --timeout-rate <0..1>   fraction never answered (default 0)
-  --lost-rate <0..1>      fraction done but not answered (default 0)
-  --seed <n>              fault seed (default 1)
-  --notification-delay <ms>  webhook debounce (default 30000)
-`;
-
+/** The simulator's options from its command line (default port 18070; --seed seeds the faults). */
 export function parseCliArgs(argv: string[]): SimulatorOptions | 'help' {
-  const opts: SimulatorOptions = { port: 18070 };
-  const throttle: Partial<ThrottleOptions> = {};
-  const faults: Faults = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') return 'help';
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const num = () => {
-      const v = Number(value());
-      if (!Number.isFinite(v)) throw new Error(`${flag} needs a number`);
-      return v;
-    };
-    switch (flag) {
-      case '--port': opts.port = num(); break;
-      case '--host': opts.host = value(); break;
-      case '--tenant': opts.tenant = value(); break;
-      case '--environment': opts.environment = value(); break;
-      case '--company-id': opts.companyId = value(); break;
-      case '--token': opts.token = value(); break;
-      case '--client-id': opts.clients = [{ clientId: value(), clientSecret: opts.clients?.[0]?.clientSecret ?? 'tillwire-demo-secret' }]; break;
-      case '--client-secret': opts.clients = [{ clientId: opts.clients?.[0]?.clientId ?? 'tillwire-demo-client', clientSecret: value() }]; break;
-      case '--currency': opts.currency = value(); break;
-      case '--latency': opts.latencyMs = num(); break;
-      case '--max-requests': throttle.maxRequests = num(); break;
-      case '--window': throttle.windowMs = num(); break;
-      case '--max-concurrent': throttle.maxConcurrent = num(); break;
-      case '--error-rate': faults.errorRate = num(); break;
-      case '--timeout-rate': faults.timeoutRate = num(); break;
-      case '--lost-rate': faults.lostResponseRate = num(); break;
-      case '--seed': faults.seed = num(); break;
-      case '--notification-delay': opts.subscriptions = { notificationDelayMs: num() }; break;
-      default: throw new Error(`unknown option ${arg} (see --help)`);
-    }
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  const opts: SimulatorOptions = { port: v.port ?? 18070 };
+  if (v.host !== undefined) opts.host = v.host;
+  if (v.tenant !== undefined) opts.tenant = v.tenant;
+  if (v.environment !== undefined) opts.environment = v.environment;
+  if (v['company-id'] !== undefined) opts.companyId = v['company-id'];
+  if (v.token !== undefined) opts.token = v.token;
+  if (v['client-id'] !== undefined || v['client-secret'] !== undefined) {
+    opts.clients = [{ clientId: v['client-id'] ?? 'tillwire-demo-client', clientSecret: v['client-secret'] ?? 'tillwire-demo-secret' }];
   }
+  if (v.currency !== undefined) opts.currency = v.currency;
+  if (v.latency !== undefined) opts.latencyMs = v.latency;
+  if (v['notification-delay'] !== undefined) opts.subscriptions = { notificationDelayMs: v['notification-delay'] };
+  const throttle: Partial<ThrottleOptions> = {};
+  if (v['max-requests'] !== undefined) throttle.maxRequests = v['max-requests'];
+  if (v.window !== undefined) throttle.windowMs = v.window;
+  if (v['max-concurrent'] !== undefined) throttle.maxConcurrent = v['max-concurrent'];
+  const faults: Faults = {};
+  if (v['error-rate'] !== undefined) faults.errorRate = v['error-rate'];
+  if (v['timeout-rate'] !== undefined) faults.timeoutRate = v['timeout-rate'];
+  if (v['lost-response-rate'] !== undefined) faults.lostResponseRate = v['lost-response-rate'];
+  if (v.seed !== undefined) faults.seed = v.seed;
   opts.throttle = throttle;
   opts.faults = faults;
   return opts;
 }
 
-async function main(): Promise<void> {
-  let opts: SimulatorOptions | 'help';
-  try {
-    opts = parseCliArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
-  }
-  if (opts === 'help') {
-    process.stdout.write(HELP);
-    return;
-  }
-  const sim = await new BusinessCentralSimulator({ ...opts, log: (l) => console.error(l) }).start();
-  const client = sim.clients[0];
-  console.log(`Business Central simulator listening on ${sim.url}`);
-  console.log(`  base URL     ${sim.baseUrl}   (tenant ${sim.tenant}, environment ${sim.environment})`);
-  console.log(`  company      ${sim.companyId}  (${sim.companyName}, local currency ${sim.currency})`);
-  console.log(`  API          ${sim.companyUrl}`);
-  console.log(`  token        ${sim.token}`);
-  console.log(`  token URL    ${sim.tokenUrl}  (client ${client.clientId} / ${client.clientSecret})`);
-  console.log(`  test hooks   ${sim.url}/__simulator/state`);
-  const stop = () => {
-    sim.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Business Central API v2.0 simulator (Tillwire)', 'node dist/simulators/business-central/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (opts) => {
+      const sim = await new BusinessCentralSimulator({ ...opts, log: (l) => console.error(l) }).start();
+      const client = sim.clients[0];
+      return {
+        lines: [
+          `Business Central simulator listening on ${sim.url}`,
+          `  base URL     ${sim.baseUrl}   (tenant ${sim.tenant}, environment ${sim.environment})`,
+          `  company      ${sim.companyId}  (${sim.companyName}, local currency ${sim.currency})`,
+          `  API          ${sim.companyUrl}`,
+          `  token        ${sim.token}`,
+          `  token URL    ${sim.tokenUrl}  (client ${client.clientId} / ${client.clientSecret})`,
+          `  test hooks   ${sim.url}/__simulator/state`,
+        ],
+        stop: () => sim.close(),
+      };
+    },
+  });
 }
 
-if (require.main === module) {
-  void main();
-}
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

@@ -39,6 +39,7 @@
  * [--login admin] [--api-key tillwire-demo-key]`.
  */
 import { FaultInjector, type FaultRates } from '../kit/faults';
+import { COMMON_FLAGS, FAULT_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoCatalog, DEMO_CATALOG_SIZE } from '../kit/catalog';
@@ -2164,94 +2165,61 @@ function respond(res: http.ServerResponse, out: Outcome): void {
 
 // ───────────────────────────────────────────── CLI ────────────────────────────────────────────────
 
-export function parseArgs(argv: string[]): OdooSimulatorOptions {
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  version: { kind: 'number', value: '<17|18|19>', help: 'Odoo major version to imitate (default 17; 19 adds JSON-2)' },
+  db: { value: '<name>', help: 'database name (default tillwire)' },
+  login: { value: '<name>', help: 'user login (default admin)' },
+  'api-key': { value: '<text>', help: 'API key accepted (default tillwire-demo-key)' },
+  currency: { value: '<ISO>', help: "the company's currency (default GBP)" },
+  ...FAULT_FLAGS,
+} as const satisfies Flags;
+
+/** The simulator's options from its command line (--seed seeds the faults). */
+export function parseCliArgs(argv: string[]): OdooSimulatorOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
   const opts: OdooSimulatorOptions = {};
+  if (v.port !== undefined) opts.port = v.port;
+  if (v.host !== undefined) opts.host = v.host;
+  if (v.version !== undefined) opts.version = v.version;
+  if (v.db !== undefined) opts.database = v.db;
+  if (v.login !== undefined) opts.login = v.login;
+  if (v['api-key'] !== undefined) opts.apiKey = v['api-key'];
+  if (v.currency !== undefined) opts.currency = v.currency;
   const faults: OdooFaults = {};
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--port':
-        opts.port = Number(value());
-        break;
-      case '--host':
-        opts.host = value();
-        break;
-      case '--version':
-        opts.version = Number(value());
-        break;
-      case '--db':
-      case '--database':
-        opts.database = value();
-        break;
-      case '--login':
-        opts.login = value();
-        break;
-      case '--api-key':
-        opts.apiKey = value();
-        break;
-      case '--currency':
-        opts.currency = value();
-        break;
-      case '--error-rate':
-        faults.errorRate = Number(value());
-        break;
-      case '--timeout-rate':
-        faults.timeoutRate = Number(value());
-        break;
-      case '--lost-response-rate':
-        faults.lostResponseRate = Number(value());
-        break;
-      case '--seed':
-        faults.seed = Number(value());
-        break;
-      case '--help':
-      case '-h':
-        throw new Error('usage');
-      default:
-        throw new Error(`unknown option ${argv[i]}`);
-    }
-  }
+  if (v['error-rate'] !== undefined) faults.errorRate = v['error-rate'];
+  if (v['timeout-rate'] !== undefined) faults.timeoutRate = v['timeout-rate'];
+  if (v['lost-response-rate'] !== undefined) faults.lostResponseRate = v['lost-response-rate'];
+  if (v.seed !== undefined) faults.seed = v.seed;
   if (Object.keys(faults).length) opts.faults = faults;
   if (opts.version !== undefined && !(opts.version >= 14 && opts.version <= 30)) throw new Error(`--version must be an Odoo major version such as 17, 18 or 19`);
   return opts;
 }
 
-async function main(argv: string[]): Promise<void> {
-  let opts: OdooSimulatorOptions;
-  try {
-    opts = parseArgs(argv);
-  } catch (err) {
-    const usage =
-      'usage: node dist/simulators/odoo/simulator.js [--port 18069] [--version 17|18|19] [--db tillwire] [--login admin]\n' +
-      '       [--api-key tillwire-demo-key] [--currency GBP] [--error-rate 0.1] [--timeout-rate 0.01] [--lost-response-rate 0.05] [--seed 1]';
-    console.error((err as Error).message === 'usage' ? usage : `${(err as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-  const sim = new OdooSimulator({ port: 18069, ...opts });
-  const url = await sim.start();
-  const apis = sim.version >= 19 ? 'JSON-RPC /jsonrpc and JSON-2 /json/2/<model>/<method>' : 'JSON-RPC /jsonrpc (JSON-2 needs --version 19)';
-  console.log(`Odoo ${sim.version} simulator listening on ${url}`);
-  console.log(`  APIs:        ${apis}`);
-  console.log(`  database:    ${sim.database}`);
-  console.log(`  login:       ${sim.login}`);
-  console.log(`  API key:     ${sim.apiKey}`);
-  console.log(`  walk-in customer partner id: ${sim.walkInPartnerId}`);
-  console.log(`  state:       GET ${url}/__simulator/state`);
-  console.log(`  ship:        POST ${url}/__simulator/ship {"order":"<client_order_ref>","carrier":"UPS","trackingRef":"1Z…"}`);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    sim.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(err);
-    process.exit(1);
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Odoo simulator (Tillwire): JSON-RPC, and JSON-2 from version 19', 'node dist/simulators/odoo/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (opts) => {
+      const sim = new OdooSimulator({ port: 18069, ...opts });
+      const url = await sim.start();
+      const apis = sim.version >= 19 ? 'JSON-RPC /jsonrpc and JSON-2 /json/2/<model>/<method>' : 'JSON-RPC /jsonrpc (JSON-2 needs --version 19)';
+      return {
+        lines: [
+          `Odoo ${sim.version} simulator listening on ${url}`,
+          `  APIs:        ${apis}`,
+          `  database:    ${sim.database}`,
+          `  login:       ${sim.login}`,
+          `  API key:     ${sim.apiKey}`,
+          `  walk-in customer partner id: ${sim.walkInPartnerId}`,
+          `  state:       GET ${url}/__simulator/state`,
+          `  ship:        POST ${url}/__simulator/ship {"order":"<client_order_ref>","carrier":"UPS","trackingRef":"1Z…"}`,
+        ],
+        stop: () => sim.stop(),
+      };
+    },
   });
 }
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

@@ -51,6 +51,7 @@ import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
 import { seededRandom } from '../kit/random';
+import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
 
 export interface WebhookSwitches {
@@ -64,6 +65,7 @@ export interface WebhookSwitches {
 
 export interface ShopifySimulatorOptions {
   port?: number;
+  host?: string;
   shop?: string;
   accessToken?: string;
   appSecret?: string;
@@ -147,6 +149,7 @@ export class ShopifySimulator {
 
   private server?: http.Server;
   private port: number;
+  private readonly host: string;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly orders = new Map<number, RestOrder>();
@@ -171,6 +174,7 @@ export class ShopifySimulator {
 
   constructor(opts: ShopifySimulatorOptions = {}) {
     this.port = opts.port ?? 0;
+    this.host = opts.host ?? '127.0.0.1';
     this.shop = opts.shop ?? 'tillwire-demo.myshopify.com';
     this.accessToken = opts.accessToken ?? 'shpat_tillwire_demo';
     this.appSecret = opts.appSecret ?? 'tillwire-demo-app-secret';
@@ -190,14 +194,14 @@ export class ShopifySimulator {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   async start(): Promise<string> {
     this.stopping = false;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.port, this.host, resolve));
     this.port = (this.server.address() as AddressInfo).port;
     return this.url;
   }
@@ -910,34 +914,46 @@ export function toGraphQLOrder(o: RestOrder): Record<string, any> {
 
 // ─────────────────────────────────────────────── CLI ───────────────────────────────────────────────
 
-async function main(argv: string[]): Promise<void> {
-  const opts: ShopifySimulatorOptions = { port: 18080, orders: 200 };
-  for (let i = 0; i < argv.length; i++) {
-    const v = () => argv[++i];
-    if (argv[i] === '--port') opts.port = Number(v());
-    else if (argv[i] === '--orders') opts.orders = Number(v());
-    else if (argv[i] === '--restore-rate') opts.restoreRate = Number(v());
-    else if (argv[i] === '--shop') opts.shop = v();
-    else {
-      console.error('usage: node dist/simulators/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100] [--shop tillwire-demo.myshopify.com]');
-      process.exit(2);
-    }
-  }
-  const sim = new ShopifySimulator(opts);
-  const url = await sim.start();
-  console.log(`Shopify simulator listening on ${url}`);
-  console.log(`  GraphQL:      POST ${url}/admin/api/2025-01/graphql.json`);
-  console.log(`  shop:         ${sim.shop}`);
-  console.log(`  access token: ${sim.accessToken}`);
-  console.log(`  app secret:   ${sim.appSecret}`);
-  const stop = () => void sim.stop().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  orders: { kind: 'number', value: '<n>', help: 'orders generated at start (default 200)' },
+  'restore-rate': { kind: 'number', value: '<n>', help: 'GraphQL cost points restored per second (default 100)' },
+  shop: { value: '<domain>', help: 'shop domain (default tillwire-demo.myshopify.com)' },
+} as const satisfies Flags;
+
+/** The simulator's options from its command line (defaults: port 18080, 200 orders). */
+export function parseCliArgs(argv: string[]): ShopifySimulatorOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  return {
+    port: v.port ?? 18080,
+    orders: v.orders ?? 200,
+    ...(v.host ? { host: v.host } : {}),
+    ...(v.seed !== undefined ? { seed: v.seed } : {}),
+    ...(v['restore-rate'] !== undefined ? { restoreRate: v['restore-rate'] } : {}),
+    ...(v.shop ? { shop: v.shop } : {}),
+  };
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(err);
-    process.exit(1);
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Shopify Admin API simulator (Tillwire)', 'node dist/simulators/shopify/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (options) => {
+      const sim = new ShopifySimulator(options);
+      const url = await sim.start();
+      return {
+        lines: [
+          `Shopify simulator listening on ${url}`,
+          `  GraphQL:      POST ${url}/admin/api/2025-01/graphql.json`,
+          `  shop:         ${sim.shop}`,
+          `  access token: ${sim.accessToken}`,
+          `  app secret:   ${sim.appSecret}`,
+        ],
+        stop: () => sim.stop(),
+      };
+    },
   });
 }
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

@@ -2,7 +2,7 @@ import { transpileSimulator } from '../support/simulators';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OdooSimulator, parseArgs, SEED } from '../../simulators/odoo/simulator';
+import { OdooSimulator, parseCliArgs, SEED } from '../../simulators/odoo/simulator';
 import { startSimulator } from './support';
 
 /** A raw JSON-RPC call, as any client would send it. */
@@ -316,7 +316,7 @@ describe('Odoo simulator contract (api-contracts §7.4)', () => {
   });
 
   it('CLI options', () => {
-    expect(parseArgs(['--port', '18069', '--version=19', '--db', 'shop', '--api-key', 'k', '--login', 'me', '--error-rate', '0.1', '--seed', '5'])).toEqual({
+    expect(parseCliArgs(['--port', '18069', '--version=19', '--db', 'shop', '--api-key', 'k', '--login', 'me', '--error-rate', '0.1', '--seed', '5'])).toEqual({
       port: 18069,
       version: 19,
       database: 'shop',
@@ -324,7 +324,7 @@ describe('Odoo simulator contract (api-contracts §7.4)', () => {
       login: 'me',
       faults: { errorRate: 0.1, seed: 5 },
     });
-    expect(() => parseArgs(['--bogus'])).toThrow('unknown option --bogus');
+    expect(() => parseCliArgs(['--bogus'])).toThrow('unknown option --bogus');
     sim = new OdooSimulator();
   });
 
