@@ -29,6 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { demoCatalog } from '../kit/catalog';
 import { CURRENCY_EXPONENTS } from '../../nodes/model/currencies';
 import { divRound, rescale, scaledNumber, toScaled } from '../../nodes/business-central/decimal';
+import { DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX } from '../../nodes/business-central/contract';
 import {
   checkFilter,
   compareRows,
@@ -227,8 +228,8 @@ const DOCUMENT_LINE_FIELDS: Record<string, FieldDef> = {
       itemId: f('guid'),
       accountId: f('guid'),
       lineType: f('string'),
-      lineObjectNumber: str(20, true),
-      description: str(100),
+      lineObjectNumber: str(ITEM_NUMBER_MAX, true),
+      description: str(DESCRIPTION_MAX),
       description2: str(50),
       unitOfMeasureCode: str(10, true),
       unitPrice: f('number'),
@@ -272,7 +273,7 @@ const SETS: Record<string, SetDef> = {
     remove: true,
     fields: {
       id: ro('guid'),
-      number: str(20, true),
+      number: str(ITEM_NUMBER_MAX, true),
       displayName: str(100),
       type: f('string'),
       itemCategoryId: f('guid'),
@@ -325,7 +326,7 @@ const SETS: Record<string, SetDef> = {
     fields: {
       id: ro('guid'),
       number: str(20, true),
-      externalDocumentNumber: str(35, true),
+      externalDocumentNumber: str(EXTERNAL_DOCUMENT_NUMBER_MAX, true),
       orderDate: f('date'),
       postingDate: f('date'),
       customerId: f('guid'),
@@ -406,7 +407,7 @@ const SETS: Record<string, SetDef> = {
     fields: {
       id: ro('guid'),
       number: str(20, true),
-      externalDocumentNumber: str(35, true),
+      externalDocumentNumber: str(EXTERNAL_DOCUMENT_NUMBER_MAX, true),
       creditMemoDate: f('date'),
       postingDate: f('date'),
       dueDate: f('date'),
@@ -533,7 +534,7 @@ const SETS: Record<string, SetDef> = {
       accountNumber: str(20, true),
       postingDate: f('date'),
       documentNumber: str(20, true),
-      externalDocumentNumber: str(35, true),
+      externalDocumentNumber: str(EXTERNAL_DOCUMENT_NUMBER_MAX, true),
       amount: f('number'),
       description: str(100),
       comment: str(250),

@@ -44,6 +44,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoCatalog, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor } from '../../nodes/model/money';
+import { SESSION_EXPIRED, SESSION_EXPIRED_CODE } from '../../nodes/odoo/contract';
 
 // ───────────────────────────────────────────── errors ─────────────────────────────────────────────
 
@@ -2021,7 +2022,7 @@ export class OdooSimulator {
       const [db, uid, password, model, name, ...rest] = args;
       if (this.expiries > 0) {
         this.expiries--;
-        throw new OdooFault(SESSION_EXPIRED_NAME, 'Session expired', 403, 100);
+        throw new OdooFault(SESSION_EXPIRED, 'Session expired', 403, SESSION_EXPIRED_CODE);
       }
       this.checkDatabase(db);
       if (uid !== SEED.adminUserId || password !== this.apiKey) throw accessDenied();
@@ -2102,7 +2103,6 @@ export class OdooSimulator {
   }
 }
 
-const SESSION_EXPIRED_NAME = 'odoo.http.SessionExpiredException';
 
 function requestId(raw: string): unknown {
   try {

@@ -50,6 +50,7 @@ import type { AddressInfo } from 'node:net';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
+import { DEFAULT_API_VERSION, REST_BUCKET } from '../../nodes/shopify/contract';
 import { seededRandom } from '../kit/random';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
@@ -184,8 +185,8 @@ export class ShopifySimulator {
     this.now = opts.now ?? Date.now;
     this.random = seededRandom(opts.seed ?? 1);
     this.baseTime = opts.baseTime ?? Date.parse('2025-03-01T00:00:00Z');
-    this.restBucketSize = opts.restBucketSize ?? 40;
-    this.restLeakRate = opts.restLeakRate ?? 2;
+    this.restBucketSize = opts.restBucketSize ?? REST_BUCKET.size;
+    this.restLeakRate = opts.restLeakRate ?? REST_BUCKET.leakPerSecond;
     this.webhooks = { duplicates: 1, outOfOrder: false, dropRate: 0, badSignatureRate: 0, maxRetries: 8, retryDelayMs: 5, ...opts.webhooks };
     this.bucket = { available: this.maximumAvailable, at: performance.now() };
     this.locations = opts.locations ?? ['gid://shopify/Location/1', 'gid://shopify/Location/2'];
@@ -493,7 +494,7 @@ export class ShopifySimulator {
         'x-shopify-event-id': eventId,
         'x-shopify-webhook-id': webhookId,
         'x-shopify-shop-domain': this.shop,
-        'x-shopify-api-version': '2025-01',
+        'x-shopify-api-version': DEFAULT_API_VERSION,
         'x-shopify-triggered-at': triggeredAt,
       };
       for (let copy = 0; copy < Math.max(1, this.webhooks.duplicates); copy++) {
@@ -945,7 +946,7 @@ export function main(argv: string[]): Promise<void> {
       return {
         lines: [
           `Shopify simulator listening on ${url}`,
-          `  GraphQL:      POST ${url}/admin/api/2025-01/graphql.json`,
+          `  GraphQL:      POST ${url}/admin/api/${DEFAULT_API_VERSION}/graphql.json`,
           `  shop:         ${sim.shop}`,
           `  access token: ${sim.accessToken}`,
           `  app secret:   ${sim.appSecret}`,

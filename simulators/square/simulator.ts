@@ -34,7 +34,7 @@ import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { seededRandom } from '../kit/random';
 import { Routes } from '../kit/routes';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
-import { DEFAULT_SQUARE_VERSION } from '../../nodes/square/types';
+import { DEFAULT_SQUARE_VERSION, WEBHOOK_RETRY_SCHEDULE_MS as SQUARE_RETRY_SCHEDULE_MS } from '../../nodes/square/contract';
 import type {
   SqDiscount,
   SqError,
@@ -107,7 +107,6 @@ export const DEFAULT_LOCATIONS: SimLocation[] = [
   { id: 'L-TYO', name: 'Tokyo Shibuya', currency: 'JPY', timezone: 'Asia/Tokyo', tax: { name: '消費税 10%', percentage: '10', type: 'INCLUSIVE' } },
 ];
 
-const SQUARE_RETRY_SCHEDULE_MS = [1, 2, 4, 8, 16, 32].map((m) => m * 60_000).concat(Array.from({ length: 72 }, () => 3_600_000));
 
 export class SquareApiError extends Error {
   constructor(
