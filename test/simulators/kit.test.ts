@@ -113,3 +113,28 @@ describe('simulator kit: seeded generator and faults', () => {
     expect(reseeded.draw()).toBe(all[0]);
   });
 });
+
+describe('simulators/cli.ts: the one entry point', () => {
+  it('lists every simulator, refuses an unknown one with exit code 2, and runs the device simulator dry', async () => {
+    const { main, usage } = await import('../../simulators/cli');
+    for (const name of ['odoo', 'business-central', 'shopify', 'square', 'amazon', 'bol', 'tills']) expect(usage()).toContain(`  ${name} `);
+    const out: string[] = [];
+    const spies = [
+      jest.spyOn(process.stdout, 'write').mockImplementation((c: any) => (out.push(String(c)), true)),
+      jest.spyOn(process.stderr, 'write').mockImplementation((c: any) => (out.push(String(c)), true)),
+    ];
+    const before = process.exitCode;
+    try {
+      await main(['nope']);
+      expect(process.exitCode).toBe(2);
+      process.exitCode = undefined;
+      await main(['tills', '--dry-run', '--count', '20']);
+      expect(process.exitCode).toBe(0);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+      process.exitCode = before;
+    }
+    expect(out.join('')).toMatch(/unknown simulator "nope"/);
+    expect(out.join('')).toMatch(/transactions 20 \(sales \d+, returns \d+\)/);
+  });
+});
