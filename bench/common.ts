@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import mqtt from 'mqtt';
-import { planSimulation } from '../nodes/pos-mqtt/device-simulator';
+import { planSimulation } from '../simulators/pos-mqtt/device-simulator';
 import { businessKey } from '../nodes/model/validate';
-import { Database } from '../nodes/odoo/simulator';
+import { Database } from '../simulators/odoo/simulator';
 
 export interface Sale {
   topic: string;

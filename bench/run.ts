@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { OdooSimulator } from '../nodes/odoo/simulator';
+import { OdooSimulator } from '../simulators/odoo/simulator';
 import { startMosquitto } from '../test/support/mosquitto';
 import { startNodeRed, freePort, ROOT } from '../test/support/node-red-process';
 import { e2eFlows, startRed, E2E } from '../test/e2e/harness';

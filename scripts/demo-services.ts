@@ -9,13 +9,13 @@
  * and so does the Odoo tax map for the taxes the demo sells with (${TILLWIRE_ODOO_TAX_MAP}).
  */
 import net from 'node:net';
-import { OdooSimulator } from '../nodes/odoo/simulator';
-import { BusinessCentralSimulator } from '../nodes/business-central/simulator';
-import { runSimulation } from '../nodes/pos-mqtt/device-simulator';
-import { ShopifySimulator } from '../nodes/shopify/simulator';
-import { AmazonSimulator } from '../nodes/amazon/simulator';
-import { SquareSimulator } from '../nodes/square/simulator';
-import { BolSimulator } from '../nodes/bol/simulator';
+import { OdooSimulator } from '../simulators/odoo/simulator';
+import { BusinessCentralSimulator } from '../simulators/business-central/simulator';
+import { runSimulation } from '../simulators/pos-mqtt/device-simulator';
+import { ShopifySimulator } from '../simulators/shopify/simulator';
+import { AmazonSimulator } from '../simulators/amazon/simulator';
+import { SquareSimulator } from '../simulators/square/simulator';
+import { BolSimulator } from '../simulators/bol/simulator';
 
 export interface DemoServices {
   env: Record<string, string>;
@@ -133,7 +133,7 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
  * short in Odoo and was reported as a difference in totals.
  */
 const DEMO_TAXES: Array<{ name: string; amount: number; included: boolean; codes: string[] }> = [
-  // store tills (nodes/pos-mqtt/device-sales.ts taxCode); Square's London tax, whose code is its uid
+  // store tills (simulators/pos-mqtt/device-sales.ts taxCode); Square's London tax, whose code is its uid
   { name: '20% VAT (included)', amount: 20, included: true, codes: ['VAT-STD', 'GB VAT', 'AMAZON-GB', 'tax-1'] },
   { name: '5% VAT (included)', amount: 5, included: true, codes: ['VAT-RED'] },
   { name: '0% VAT', amount: 0, included: true, codes: ['VAT-ZERO'] },

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { AmazonConnection } from './connection';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { AmazonClient, REGION_ENDPOINTS, LWA_TOKEN_URL } from './client';
+import { findMarketplace } from './contract';
 
 interface AmazonConfigDef extends NodeDef {
   region?: string;
@@ -39,6 +40,9 @@ export = function register(RED: NodeRED) {
     const problems: string[] = [];
     if (!endpoint || !/^https?:\/\//.test(endpoint)) problems.push('no SP-API endpoint');
     if (!marketplaceIds.length) problems.push('no marketplace ids');
+    // Whether a marketplace's prices include tax decides every order total: never guessed.
+    const unknown = marketplaceIds.filter((id) => !findMarketplace(id));
+    if (unknown.length) problems.push(`unknown marketplace id(s) ${unknown.join(', ')}: not in SP-API's marketplace table`);
     if (!creds.clientId || !creds.clientSecret || !creds.refreshToken) problems.push('LWA client id, client secret and refresh token are all needed');
     if (problems.length) {
       connection.problem = problems.join('; ');

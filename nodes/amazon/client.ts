@@ -6,7 +6,7 @@
  * No Node-RED import.
  */
 import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
-import { USAGE_PLANS } from './simulator';
+import { USAGE_PLANS } from './contract';
 import { OAuthTokenSource } from '../runtime/oauth-token';
 import { WireAwareBucket } from '../runtime/wire-aware-bucket';
 

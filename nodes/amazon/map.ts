@@ -17,7 +17,7 @@
  */
 import { toMinor, currencyExponent } from '../model/money';
 import type { Order } from '../model/types.generated';
-import { marketplaceById } from './simulator';
+import { findMarketplace } from './contract';
 
 export class MappingError extends Error {
   override name = 'MappingError';
@@ -45,7 +45,10 @@ export function topicFor(order: Pick<Order, 'status'>): string {
 export interface MapOptions {
   /** channel.account: the seller id (or a name for the marketplace account). */
   account: string;
-  /** Prices include tax, per marketplace id; known marketplaces default sensibly (US: false). */
+  /**
+   * Prices include tax, per marketplace id. Marketplaces in nodes/amazon/contract.ts have their
+   * own flag; an order from any other marketplace is a MappingError unless it is declared here.
+   */
   taxesIncluded?: Record<string, boolean>;
   /** SellerSKU → retailer SKU; absent means SellerSKU is the retailer SKU. */
   skuMap?: Record<string, string>;
@@ -88,9 +91,14 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
     throw new MappingError(`order ${id}: ${(err as Error).message}`);
   }
   if (!items.length) throw new MappingError(`order ${id} has no items`);
-  const mp = marketplaceById(order.MarketplaceId);
-  const taxesIncluded = opts.taxesIncluded?.[order.MarketplaceId] ?? (mp ? mp.taxesIncluded : !['USD', 'CAD', 'MXN', 'BRL'].includes(currency));
-  const taxCode = `AMAZON-${mp?.country ?? order.MarketplaceId ?? 'TAX'}`;
+  // Whether ItemPrice includes ItemTax decides every total: an unknown marketplace is never guessed.
+  const mp = findMarketplace(order.MarketplaceId);
+  const declared = typeof order.MarketplaceId === 'string' ? opts.taxesIncluded?.[order.MarketplaceId] : undefined;
+  const taxesIncluded = declared ?? mp?.taxesIncluded;
+  if (taxesIncluded === undefined) {
+    throw new MappingError(`order ${id}: marketplace ${JSON.stringify(order.MarketplaceId)} is not an Amazon marketplace Tillwire knows (nodes/amazon/contract.ts); declare whether its prices include tax with the taxesIncluded option`);
+  }
+  const taxCode = `AMAZON-${mp?.country ?? order.MarketplaceId}`;
   const money = (amount: number) => ({ amount, currency });
 
   const lines: Order['lines'] = [];

@@ -8,7 +8,7 @@
 import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, TokenBucket, Verdict } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { OAuthTokenSource } from '../runtime/oauth-token';
-import { MEDIA_TYPE, RATE_LIMITS } from './simulator';
+import { MEDIA_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from './contract';
 
 export const BOL = 'bol';
 export const BOL_API_URL = 'https://api.bol.com';
@@ -34,7 +34,7 @@ export class BolTokenSource extends OAuthTokenSource {
     super({
       system: BOL,
       operation: 'token',
-      defaultLifetimeSeconds: 299,
+      defaultLifetimeSeconds: TOKEN_LIFETIME_SECONDS,
       refreshBeforeMs: opts.refreshBeforeMs ?? 30_000,
       timeoutMs: opts.timeoutMs,
       now: opts.now,
@@ -48,8 +48,8 @@ export class BolTokenSource extends OAuthTokenSource {
   }
 }
 
-/** Endpoint groups as the client paces them (the same keys as the simulator's RATE_LIMITS). */
-export type BolGroup = 'orders:list' | 'orders:get' | 'shipments:create' | 'process-status:get';
+/** Endpoint groups as the client paces them (contract.ts). */
+export type { BolGroup };
 
 export interface BolClientOptions {
   /** API base URL (https://api.bol.com, or the simulator). */
@@ -57,7 +57,7 @@ export interface BolClientOptions {
   tokenUrl?: string;
   credentials: BolCredentials;
   policy?: Partial<RetryPolicy>;
-  /** Requests per window per group; defaults to the simulator's published table. */
+  /** Requests per window per group; defaults to contract.ts's RATE_LIMITS. */
   limits?: Partial<Record<string, { limit: number; windowSeconds: number }>>;
   /** Fraction of the rate used (default 0.98) and requests of the limit held back (default 1). */
   rateSafety?: number;

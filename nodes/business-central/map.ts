@@ -9,12 +9,8 @@ import { fromMinor, toMinor } from '../model/money';
 import type { Money } from '../model/money';
 import { permanent } from './client';
 
-/** BC's External Document No. is a Code[35]. */
-export const EXTERNAL_DOCUMENT_NUMBER_MAX = 35;
-/** BC's Item No. is a Code[20]. */
-export const ITEM_NUMBER_MAX = 20;
-/** BC's line Description is a Text[100]. */
-export const DESCRIPTION_MAX = 100;
+import { DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX } from './contract';
+export { DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX };
 export const HASH_PREFIX = 'TW-';
 const KEY_COMMENT = 'Tillwire key: ';
 

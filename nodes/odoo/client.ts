@@ -20,6 +20,7 @@
  * the caller then checks what happened (looks the record up) before trying again, because a
  * lost response to a committed create must not become a second record.
  */
+import { SESSION_EXPIRED, SESSION_EXPIRED_CODE } from './contract';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ConnectorError,
@@ -98,7 +99,6 @@ export type Domain = unknown[];
 /** Named parameters of a model method; `ids` is the recordset (positional in JSON-RPC). */
 export type MethodParams = Record<string, unknown> & { ids?: number[] };
 
-const SESSION_EXPIRED = 'odoo.http.SessionExpiredException';
 
 /** Exceptions a request causes by itself: sending it again gives the same answer. */
 const PERMANENT_NAMES = new Set([
@@ -176,7 +176,7 @@ export function classifyOdoo(res: HttpResponse): Verdict | undefined {
     // JSON-RPC reports every failure as HTTP 200 with an `error` member.
     const b = res.body as Record<string, unknown> | undefined;
     if (!info || !b || !('error' in b)) return { ok: true };
-    if (info.code === 100 || info.name === SESSION_EXPIRED) {
+    if (info.code === SESSION_EXPIRED_CODE || info.name === SESSION_EXPIRED) {
       return { ok: false, retryable: false, code: SESSION_EXPIRED, message };
     }
     if (info.code === 404) return { ok: false, retryable: false, code: info.name || 'NotFound', message };

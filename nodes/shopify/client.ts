@@ -5,6 +5,7 @@
  * hold its requested cost (learnt from the last answer to the same operation). A `THROTTLED`
  * answer is retried after the restore-rate wait it implies, never blindly.
  */
+import { REST_BUCKET } from './contract';
 import { ConnectorError, delay, HttpClient, type RetryPolicy } from '../runtime/http';
 import { CallLimitBucket } from '../runtime/call-limit-bucket';
 
@@ -151,7 +152,7 @@ export class ShopifyClient {
 
   constructor(readonly opts: ShopifyClientOptions) {
     this.governor = opts.governor ?? new CostGovernor();
-    this.restBucket = opts.restBucket ?? new CallLimitBucket();
+    this.restBucket = opts.restBucket ?? new CallLimitBucket(REST_BUCKET.size, REST_BUCKET.leakPerSecond);
     this.rest = new HttpClient({
       system: 'shopify',
       baseUrl: opts.baseUrl ?? `https://${opts.shop}`,

@@ -3,6 +3,7 @@
  * simulator; access token and webhook secrets in credentials). It owns the shop's GraphQL client
  * and its cost governor, so every node of the shop paces against one calculated-cost bucket.
  */
+import { DEFAULT_API_VERSION } from './contract';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { CostGovernor, ShopifyClient } from './client';
 import { normaliseShop, type ShopifyConnection } from './connection';
@@ -19,7 +20,7 @@ export = function register(RED: NodeRED) {
     RED.nodes.createNode(this, def);
     const creds = (this.credentials ?? {}) as { accessToken?: string; webhookSecret?: string; previousWebhookSecret?: string };
     const shop = normaliseShop(def.shop);
-    const apiVersion = String(def.apiVersion || '2025-01').trim();
+    const apiVersion = String(def.apiVersion || DEFAULT_API_VERSION).trim();
     const connection: ShopifyConnection = { shop, apiVersion, secrets: [creds.webhookSecret ?? '', creds.previousWebhookSecret ?? ''].filter(Boolean) };
     const problems: string[] = [];
     if (!shop) problems.push('no shop domain');

@@ -5,7 +5,7 @@
  * shared TokenBucket's penalty decide the wait).
  */
 import { Governor, HttpClient, HttpRequest, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
-import { DEFAULT_SQUARE_VERSION } from './types';
+import { DEFAULT_SQUARE_VERSION } from './contract';
 import type { SqError, SqOrder, SqSearchOrdersQuery, SqSearchOrdersRequest, SqSearchOrdersResponse } from './types';
 
 export const SQUARE_PRODUCTION = 'https://connect.squareup.com';

@@ -4,7 +4,7 @@
  */
 import { SQUARE_PRODUCTION, SQUARE_SANDBOX, SquareClient } from './client';
 import type { SquareMode } from './map';
-import { DEFAULT_SQUARE_VERSION } from './types';
+import { DEFAULT_SQUARE_VERSION } from './contract';
 
 export interface SquareConfigDef {
   name?: string;

@@ -205,4 +205,4 @@ export interface SqSearchOrdersResponse {
   errors?: SqError[];
 }
 
-export const DEFAULT_SQUARE_VERSION = '2025-08-20';
+export { DEFAULT_SQUARE_VERSION } from './contract';

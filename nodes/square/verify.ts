@@ -2,7 +2,7 @@
 import { hmacSha256Base64, safeEqual, staleness, Verification } from '../runtime/webhook';
 
 /**
- * Square retries a failed delivery for 72 hours (hourly after the first hour): four days covers
+ * Square retries a failed delivery for 72 hours (contract.ts, WEBHOOK_RETRY_SCHEDULE_MS): four days covers
  * that with a day to spare and stays below the inbox's 7-day memory of finished events, so a
  * replay is either recognised by its event_id or refused by its age.
  */

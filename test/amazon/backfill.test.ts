@@ -6,7 +6,7 @@
  * timed upper bound fails on a busy machine without saying anything about the client.
  */
 import { AmazonClient } from '../../nodes/amazon/client';
-import { USAGE_PLANS } from '../../nodes/amazon/simulator';
+import { USAGE_PLANS } from '../../simulators/amazon/simulator';
 import { createStore } from '../../nodes/runtime/create-store';
 import { DurableInbox } from '../../nodes/runtime/inbox';
 import type { Store } from '../../nodes/runtime/store';

@@ -1,7 +1,9 @@
-import { AmazonSimulator } from '../../nodes/amazon/simulator';
+import { AmazonSimulator } from '../../simulators/amazon/simulator';
 import { MappingError, effectiveRate, toCanonicalOrder, topicFor } from '../../nodes/amazon/map';
 import { validateDocument, businessKey } from '../../nodes/model/validate';
 import { currencyExponent, toMinor } from '../../nodes/model/money';
+import { isKnownCurrency } from '../../nodes/model/currencies';
+import { MARKETPLACES, marketplaceById } from '../../nodes/amazon/contract';
 import type { Order } from '../../nodes/model/types.generated';
 import { payable } from './support';
 
@@ -66,6 +68,23 @@ describe('Amazon order → canonical Order', () => {
     expect(validateDocument('order', doc).valid).toBe(true);
     expect(doc.lines[0]).toMatchObject({ quantity: 3, unitPrice: { amount: 3500, currency: 'KWD' }, lineTotal: { amount: 10395, currency: 'KWD' } });
     expect(payable(doc)).toBe(12345);
+  });
+
+  it('an order from a marketplace not in the contract table is a MappingError naming it, unless its tax treatment is declared', () => {
+    const [order, items] = base('USD', '10.00', [{ ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 1, ItemPrice: { CurrencyCode: 'USD', Amount: '10.00' } }], 'A1NEWMARKET');
+    expect(() => toCanonicalOrder(order, [...items], { account: 'S1' })).toThrow(MappingError);
+    expect(() => toCanonicalOrder(order, [...items], { account: 'S1' })).toThrow(/171-0000001-0000001: marketplace "A1NEWMARKET" is not an Amazon marketplace/);
+    expect(() => toCanonicalOrder({ ...order, MarketplaceId: undefined }, [...items], { account: 'S1' })).toThrow(/marketplace undefined is not/);
+    const declared = toCanonicalOrder(order, [...items], { account: 'S1', taxesIncluded: { A1NEWMARKET: false } });
+    expect(declared.totals.grandTotal.amount).toBe(1000);
+    expect(() => marketplaceById('A1NEWMARKET')).toThrow(/unknown Amazon marketplace id "A1NEWMARKET"/);
+  });
+
+  it('the contract table: unique ids, known currencies, tax added on top only in the US and Canada', () => {
+    expect(new Set(MARKETPLACES.map((m) => m.id)).size).toBe(MARKETPLACES.length);
+    expect(MARKETPLACES.filter((m) => !isKnownCurrency(m.currency))).toEqual([]);
+    expect(MARKETPLACES.filter((m) => !m.taxesIncluded).map((m) => m.country).sort()).toEqual(['CA', 'US']);
+    expect(marketplaceById('A1F83G8C2ARO7P')).toMatchObject({ country: 'GB', currency: 'GBP', taxesIncluded: true });
   });
 
   it('ItemPrice is the line total: one that does not divide by the quantity becomes two exact lines', () => {

@@ -2,7 +2,7 @@ import storeNode from '../../nodes/core/store-config';
 import ackNode from '../../nodes/core/ack';
 import configNode from '../../nodes/amazon/amazon-config';
 import ordersNode from '../../nodes/amazon/amazon-orders';
-import { AmazonSimulator } from '../../nodes/amazon/simulator';
+import { AmazonSimulator } from '../../simulators/amazon/simulator';
 import { validateDocument } from '../../nodes/model/validate';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
 import { ManualClock, startSimulator } from './support';
@@ -110,5 +110,10 @@ describe('tillwire-amazon-orders', () => {
   it('missing credentials: red ring naming them', async () => {
     await helper.load(nodes, flow(), { c1: {} });
     expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: expect.stringMatching(/LWA client id/) });
+  });
+
+  it('a marketplace id not in Amazon\'s table: red ring naming it', async () => {
+    await helper.load(nodes, flow({ marketplaceIds: 'ATVPDKIKX0DER, A1NOTAMARKET' }), credentials());
+    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: expect.stringMatching(/unknown marketplace id\(s\) A1NOTAMARKET/) });
   });
 });

@@ -1,4 +1,4 @@
-import { AmazonSimulator, QUOTA_EXCEEDED, MARKETPLACES } from '../../nodes/amazon/simulator';
+import { AmazonSimulator, QUOTA_EXCEEDED, MARKETPLACES } from '../../simulators/amazon/simulator';
 import { toMinor } from '../../nodes/model/money';
 import { ManualClock, startSimulator, token, get } from './support';
 

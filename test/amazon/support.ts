@@ -1,6 +1,6 @@
 /** Shared pieces of the Amazon tests: a simulator on loopback, a client for it, a business clock. */
 import { ManualClock as SharedClock, spawnSimulator as spawnSimulatorProcess, type SimulatorProcess } from '../support/simulators';
-import { AmazonSimulator, AmazonSimulatorOptions } from '../../nodes/amazon/simulator';
+import { AmazonSimulator, AmazonSimulatorOptions } from '../../simulators/amazon/simulator';
 import { AmazonClient, AmazonClientOptions } from '../../nodes/amazon/client';
 import type { Order } from '../../nodes/model/types.generated';
 
@@ -55,5 +55,5 @@ export class ManualClock extends SharedClock {
 
 /** The amazon simulator in a child process (see test/support/simulators.ts). */
 export function spawnSimulator(args: string[]): Promise<SimulatorProcess> {
-  return spawnSimulatorProcess('nodes/amazon/simulator.ts', args);
+  return spawnSimulatorProcess('simulators/amazon/simulator.ts', args);
 }

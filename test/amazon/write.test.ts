@@ -3,7 +3,7 @@ import configNode from '../../nodes/amazon/amazon-config';
 import shipNode from '../../nodes/amazon/amazon-ship';
 import inventoryNode from '../../nodes/amazon/amazon-inventory';
 import { packageReferenceFor } from '../../nodes/amazon/amazon-write';
-import { AmazonSimulator } from '../../nodes/amazon/simulator';
+import { AmazonSimulator } from '../../simulators/amazon/simulator';
 import { helper, startServer, stopAll, until } from '../support/node-red';
 import { startSimulator } from './support';
 

@@ -9,7 +9,7 @@
  * simulator applies) and 32 requests on the wire per group. Timing-sensitive: run it in band.
  */
 import { BolClient } from '../../nodes/bol/client';
-import { RATE_LIMITS } from '../../nodes/bol/simulator';
+import { RATE_LIMITS } from '../../simulators/bol/simulator';
 import { createStore } from '../../nodes/runtime/create-store';
 import { DurableInbox } from '../../nodes/runtime/inbox';
 import type { Store } from '../../nodes/runtime/store';

@@ -14,8 +14,8 @@ import odooNode from '../../nodes/odoo/odoo';
 import bolConfigNode from '../../nodes/bol/bol-config';
 import bolOrdersNode from '../../nodes/bol/bol-orders';
 import bolShipNode from '../../nodes/bol/bol-ship';
-import { OdooSimulator } from '../../nodes/odoo/simulator';
-import { BolSimulator } from '../../nodes/bol/simulator';
+import { OdooSimulator } from '../../simulators/odoo/simulator';
+import { BolSimulator } from '../../simulators/bol/simulator';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
 
 const example: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/bol.com orders → ERP.json'), 'utf8'));

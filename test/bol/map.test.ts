@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { toCanonicalOrder, statusOf, topicFor, toShipmentRequest, MappingError, latestChange } from '../../nodes/bol/map';
-import { BolSimulator } from '../../nodes/bol/simulator';
+import { BolSimulator } from '../../simulators/bol/simulator';
 import { validateDocument } from '../../nodes/model/validate';
 import { fromMinor } from '../../nodes/model/money';
 

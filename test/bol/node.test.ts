@@ -3,7 +3,7 @@ import ackNode from '../../nodes/core/ack';
 import configNode from '../../nodes/bol/bol-config';
 import ordersNode from '../../nodes/bol/bol-orders';
 import shipNode from '../../nodes/bol/bol-ship';
-import { BolSimulator } from '../../nodes/bol/simulator';
+import { BolSimulator } from '../../simulators/bol/simulator';
 import { validateDocument } from '../../nodes/model/validate';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
 import { ManualClock, startSimulator } from './support';

@@ -2,7 +2,7 @@
 import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import { shipOnce } from '../../nodes/bol/ship';
-import { BolSimulator } from '../../nodes/bol/simulator';
+import { BolSimulator } from '../../simulators/bol/simulator';
 import type { Shipment } from '../../nodes/model/types.generated';
 import { clientFor, startSimulator } from './support';
 

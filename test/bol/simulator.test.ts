@@ -3,7 +3,7 @@
  * it: client-credentials tokens, the v10 media type, paging until an empty page, problem bodies,
  * per-group limits with x-ratelimit-* headers and 429 + Retry-After.
  */
-import { BolSimulator, MEDIA_TYPE, PROBLEM_TYPE, PAGE_SIZE } from '../../nodes/bol/simulator';
+import { BolSimulator, MEDIA_TYPE, PROBLEM_TYPE, PAGE_SIZE } from '../../simulators/bol/simulator';
 import { ConnectorError } from '../../nodes/runtime/http';
 import { ManualClock, clientFor, get, startSimulator, token } from './support';
 

@@ -1,6 +1,6 @@
 /** Shared pieces of the bol.com tests: a simulator on loopback, a client for it, a business clock. */
 import { ManualClock as SharedClock, spawnSimulator as spawnSimulatorProcess, type SimulatorProcess } from '../support/simulators';
-import { BolSimulator, BolSimulatorOptions, MEDIA_TYPE } from '../../nodes/bol/simulator';
+import { BolSimulator, BolSimulatorOptions, MEDIA_TYPE } from '../../simulators/bol/simulator';
 import { BolClient, BolClientOptions } from '../../nodes/bol/client';
 
 export const FAST = { maxAttempts: 6, baseDelayMs: 1, maxDelayMs: 5000, timeoutMs: 5000 };
@@ -45,5 +45,5 @@ export class ManualClock extends SharedClock {
 
 /** The bol simulator in a child process (see test/support/simulators.ts). */
 export function spawnSimulator(args: string[]): Promise<SimulatorProcess> {
-  return spawnSimulatorProcess('nodes/bol/simulator.ts', args);
+  return spawnSimulatorProcess('simulators/bol/simulator.ts', args);
 }

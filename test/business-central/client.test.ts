@@ -6,7 +6,7 @@ import { ConnectorError, TokenBucket } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { BusinessCentralClient, classifyBc, tagged } from '../../nodes/business-central/client';
 import { anyOf, quote } from '../../nodes/business-central/odata';
-import { BusinessCentralSimulator } from '../../nodes/business-central/simulator';
+import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { api, clientFor, startSimulator } from './helpers';
 
 let sim: BusinessCentralSimulator;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BusinessCentralSimulator, SimulatorOptions } from '../../nodes/business-central/simulator';
+import { BusinessCentralSimulator, SimulatorOptions } from '../../simulators/business-central/simulator';
 import { BusinessCentralClient, BusinessCentralClientOptions } from '../../nodes/business-central/client';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'canonical');

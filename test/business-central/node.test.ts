@@ -14,7 +14,7 @@ import deadLetterNode from '../../nodes/core/dead-letter';
 import replayNode from '../../nodes/core/replay';
 import { externalDocumentNumber } from '../../nodes/business-central/map';
 import { businessKey, validateDocument } from '../../nodes/model/validate';
-import { BusinessCentralSimulator } from '../../nodes/business-central/simulator';
+import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
 import { api, fixture, startSimulator } from './helpers';
 

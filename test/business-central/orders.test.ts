@@ -8,7 +8,7 @@ import { ConnectorError, TokenBucket } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { businessKey } from '../../nodes/model/validate';
 import { toMinor } from '../../nodes/model/money';
-import { BusinessCentralSimulator } from '../../nodes/business-central/simulator';
+import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { BusinessCentralClient } from '../../nodes/business-central/client';
 import { KEY_PREFIX, KeyedLock, kvTombstones, OrderSettings, readInventory, readShipments, sendOrder, sendReturn, SHIPMENT_CURSOR_PREFIX, skusFrom, TOMBSTONE_PREFIX } from '../../nodes/business-central/operations';
 import { validateDocument } from '../../nodes/model/validate';

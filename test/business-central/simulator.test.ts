@@ -3,7 +3,7 @@
  * HTTP on 127.0.0.1: auth, route shape, OData, paging, etags, deep insert and totals, actions,
  * journals, throttling, faults, subscriptions and the test hooks.
  */
-import { BusinessCentralSimulator, parseCliArgs } from '../../nodes/business-central/simulator';
+import { BusinessCentralSimulator, parseCliArgs } from '../../simulators/business-central/simulator';
 import { api, eventually, startSimulator, webhookReceiver } from './helpers';
 
 let sim: BusinessCentralSimulator;

@@ -10,8 +10,8 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { planSimulation, publishPlan, type ManifestTransaction, type RunStats, type SimulationPlan } from '../../nodes/pos-mqtt/device-simulator';
-import type { OdooFaults } from '../../nodes/odoo/simulator';
+import { planSimulation, publishPlan, type ManifestTransaction, type RunStats, type SimulationPlan } from '../../simulators/pos-mqtt/device-simulator';
+import type { OdooFaults } from '../../simulators/odoo/simulator';
 import { e2eFlows, startRed, startServices, waitFor, E2E, StartRedOptions } from '../e2e/harness';
 import { check, minorFromFloat, summarize, CheckReport, ErpRecord, SentDocument } from './checker';
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { OdooSimulator, OdooFaults } from '../../nodes/odoo/simulator';
+import { OdooSimulator, OdooFaults } from '../../simulators/odoo/simulator';
 import { deployCredentials } from '../../scripts/start';
 import { startMosquitto, RunningMosquitto } from '../support/mosquitto';
 import { ROOT, startNodeRed, RunningNodeRed, freePort } from '../support/node-red-process';

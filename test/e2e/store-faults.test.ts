@@ -2,7 +2,7 @@
  * Issue 3's fault scenarios end to end (real Mosquitto, real Node-RED process, Odoo simulator):
  * an ERP that fails and times out, and a store that goes offline and replays its backlog.
  */
-import { runSimulation } from '../../nodes/pos-mqtt/device-simulator';
+import { runSimulation } from '../../simulators/pos-mqtt/device-simulator';
 import { e2eFlows, getJson, odooRefs, startRed, startServices, waitFor, E2E } from './harness';
 
 const FAULT_SALES = Number(process.env.E2E_FAULT_SALES ?? 3_000);

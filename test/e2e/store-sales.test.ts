@@ -3,7 +3,7 @@
  * Mosquitto, a real Node-RED process runs the "Store sales (MQTT) → Odoo" template, and the Odoo
  * simulator is the system of record. 200 stores × 4 tills, 50,000 sales (E2E_SALES to change).
  */
-import { runSimulation, SimulationManifest } from '../../nodes/pos-mqtt/device-simulator';
+import { runSimulation, SimulationManifest } from '../../simulators/pos-mqtt/device-simulator';
 import { createStore } from '../../nodes/runtime/create-store';
 import { buildStoreJournal } from '../../nodes/ledger/store-journal';
 import { validateDocument } from '../../nodes/model/validate';

@@ -14,12 +14,12 @@ import amazonConfigNode from '../../nodes/amazon/amazon-config';
 import amazonInventoryNode from '../../nodes/amazon/amazon-inventory';
 import squareConfigNode from '../../nodes/square/square-config';
 import squareInventoryNode from '../../nodes/square/square-inventory';
-import { OdooSimulator } from '../../nodes/odoo/simulator';
+import { OdooSimulator } from '../../simulators/odoo/simulator';
 import { OdooClient } from '../../nodes/odoo/client';
 import { OdooSync } from '../../nodes/odoo/sync';
-import { ShopifySimulator } from '../../nodes/shopify/simulator';
-import { AmazonSimulator } from '../../nodes/amazon/simulator';
-import { SquareSimulator } from '../../nodes/square/simulator';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
+import { AmazonSimulator } from '../../simulators/amazon/simulator';
+import { SquareSimulator } from '../../simulators/square/simulator';
 import { helper, startServer, stopAll, until } from '../support/node-red';
 import { idOf, readTemplate, templateFlow } from '../support/template';
 

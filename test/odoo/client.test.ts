@@ -1,6 +1,6 @@
 import { ConnectorError } from '../../nodes/runtime/http';
 import { classifyOdoo, OdooClient, withRetryListener, RetryInfo } from '../../nodes/odoo/client';
-import { OdooSimulator, SEED } from '../../nodes/odoo/simulator';
+import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { clientFor, startSimulator, FAST } from './support';
 
 const headers = (h: Record<string, string> = {}) => new Headers(h);

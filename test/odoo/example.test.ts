@@ -12,7 +12,7 @@ import deadLetterNode from '../../nodes/core/dead-letter';
 import replayNode from '../../nodes/core/replay';
 import odooConfigNode from '../../nodes/odoo/odoo-config';
 import odooNode from '../../nodes/odoo/odoo';
-import { OdooSimulator } from '../../nodes/odoo/simulator';
+import { OdooSimulator } from '../../simulators/odoo/simulator';
 import { helper, startServer, stopAll, collect } from '../support/node-red';
 
 const example: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/Odoo - sales orders and stock.json'), 'utf8'));

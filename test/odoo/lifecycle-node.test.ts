@@ -8,7 +8,7 @@ import deadLetterNode from '../../nodes/core/dead-letter';
 import replayNode from '../../nodes/core/replay';
 import odooConfigNode from '../../nodes/odoo/odoo-config';
 import odooNode from '../../nodes/odoo/odoo';
-import { OdooSimulator, SEED } from '../../nodes/odoo/simulator';
+import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import type { Order, Return } from '../../nodes/model/types.generated';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
 import { fixture, startSimulator, TAX_MAP } from './support';

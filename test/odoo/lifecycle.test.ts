@@ -8,7 +8,7 @@ import { toMinor } from '../../nodes/model/money';
 import { OdooClient } from '../../nodes/odoo/client';
 import { OdooSync, OrderResult, CreditNoteResult, splitExact, originalRefs } from '../../nodes/odoo/sync';
 import { validateDocument, channelOfOrderKey } from '../../nodes/model/validate';
-import { OdooSimulator, SEED } from '../../nodes/odoo/simulator';
+import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import type { Order, Return, Sale } from '../../nodes/model/types.generated';
 import { clientFor, fixture, startSimulator, TAX_MAP } from './support';
 

@@ -11,7 +11,7 @@ import {
   Refs,
 } from '../../nodes/odoo/map';
 import { OdooSync } from '../../nodes/odoo/sync';
-import { OdooSimulator, roundTo, SEED } from '../../nodes/odoo/simulator';
+import { OdooSimulator, roundTo, SEED } from '../../simulators/odoo/simulator';
 import { clientFor, fixture, startSimulator, TAX_MAP } from './support';
 
 /** What Odoo computes for a line: round(price_unit × (1 − discount/100) × qty), in floats. */

@@ -1,7 +1,7 @@
 import storeNode from '../../nodes/core/store-config';
 import odooConfigNode from '../../nodes/odoo/odoo-config';
 import odooNode from '../../nodes/odoo/odoo';
-import { OdooSimulator, SEED } from '../../nodes/odoo/simulator';
+import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
 import { demoSale, fixture, saleKey, startSimulator } from './support';
 

@@ -2,7 +2,7 @@ import { transpileSimulator } from '../support/simulators';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OdooSimulator, parseArgs, SEED } from '../../nodes/odoo/simulator';
+import { OdooSimulator, parseCliArgs, SEED } from '../../simulators/odoo/simulator';
 import { startSimulator } from './support';
 
 /** A raw JSON-RPC call, as any client would send it. */
@@ -316,7 +316,7 @@ describe('Odoo simulator contract (api-contracts §7.4)', () => {
   });
 
   it('CLI options', () => {
-    expect(parseArgs(['--port', '18069', '--version=19', '--db', 'shop', '--api-key', 'k', '--login', 'me', '--error-rate', '0.1', '--seed', '5'])).toEqual({
+    expect(parseCliArgs(['--port', '18069', '--version=19', '--db', 'shop', '--api-key', 'k', '--login', 'me', '--error-rate', '0.1', '--seed', '5'])).toEqual({
       port: 18069,
       version: 19,
       database: 'shop',
@@ -324,15 +324,15 @@ describe('Odoo simulator contract (api-contracts §7.4)', () => {
       login: 'me',
       faults: { errorRate: 0.1, seed: 5 },
     });
-    expect(() => parseArgs(['--bogus'])).toThrow('unknown option --bogus');
+    expect(() => parseCliArgs(['--bogus'])).toThrow('unknown option --bogus');
     sim = new OdooSimulator();
   });
 
   it('the CLI (compiled) prints the credentials, answers, and stops on SIGTERM', async () => {
     sim = new OdooSimulator();
     // Compile the simulator and what it imports to a scratch directory (never dist/).
-    const out = transpileSimulator('nodes/odoo/simulator.ts');
-    const child = spawn(process.execPath, [path.join(out, 'nodes/odoo/simulator.js'), '--port', '0', '--version', '19'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = transpileSimulator('simulators/odoo/simulator.ts');
+    const child = spawn(process.execPath, [path.join(out, 'simulators/odoo/simulator.js'), '--port', '0', '--version', '19'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (d) => {

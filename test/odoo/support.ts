@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { OdooSimulator, OdooSimulatorOptions, SEED } from '../../nodes/odoo/simulator';
+import { OdooSimulator, OdooSimulatorOptions, SEED } from '../../simulators/odoo/simulator';
 import { OdooApi, OdooClient, OdooClientOptions } from '../../nodes/odoo/client';
-import { catalogItem } from '../../nodes/sim/catalog';
+import { catalogItem } from '../../simulators/kit/catalog';
 import type { Sale } from '../../nodes/model/types.generated';
 
 export const FIXTURE_SKUS = [

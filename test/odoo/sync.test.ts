@@ -2,8 +2,8 @@ import { ConnectorError } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { OdooClient } from '../../nodes/odoo/client';
 import { OdooSync, KeyedLock, skusFrom, OrderResult } from '../../nodes/odoo/sync';
-import { OdooSimulator, SEED } from '../../nodes/odoo/simulator';
-import { seededRandom } from '../../nodes/sim/random';
+import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
+import { seededRandom } from '../../simulators/kit/random';
 import { clientFor, demoSale, fixture, saleKey, startSimulator, FAST, TAX_MAP } from './support';
 import { odooDatetime } from '../../nodes/odoo/map';
 

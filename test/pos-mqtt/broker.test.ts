@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { runSimulation } from '../../nodes/pos-mqtt/device-simulator';
+import { runSimulation } from '../../simulators/pos-mqtt/device-simulator';
 import { renderConfig, startMosquitto, type RunningMosquitto } from '../support/mosquitto';
 
 const FILTER = 'tillwire/+/stores/+/tills/+/+';

@@ -6,7 +6,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Sale } from '../../nodes/model/types.generated';
 import { schemaValidator, validateDocument } from '../../nodes/model/validate';
-import { catalogItem } from '../../nodes/sim/catalog';
+import { catalogItem } from '../../simulators/kit/catalog';
 import {
   main,
   manifestJson,
@@ -17,8 +17,8 @@ import {
   type ManifestTransaction,
   type SimulationManifest,
   type TillCloseDocument,
-} from '../../nodes/pos-mqtt/device-simulator';
-import { includedTax, isReturn, ratePercent } from '../../nodes/pos-mqtt/device-sales';
+} from '../../simulators/pos-mqtt/device-simulator';
+import { includedTax, isReturn, ratePercent } from '../../simulators/pos-mqtt/device-sales';
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto';
 
 const doc = (t: { payload?: Buffer }): Sale => JSON.parse(t.payload!.toString('utf8'));

@@ -5,7 +5,7 @@
  * printed, not asserted: a timed upper bound fails on a busy machine without saying anything about
  * the client).
  */
-import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { ShopifyClient } from '../../nodes/shopify/client';
 import { pollOrders, inboxSource, interpret, type PolledEvent } from '../../nodes/shopify/ingest';
 import { DurableInbox } from '../../nodes/runtime/inbox';

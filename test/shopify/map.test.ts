@@ -1,4 +1,4 @@
-import { ShopifySimulator, toGraphQLOrder } from '../../nodes/shopify/simulator';
+import { ShopifySimulator, toGraphQLOrder } from '../../simulators/shopify/simulator';
 import { mapOrder, mapRefund, restFromGraphQL, MappingError } from '../../nodes/shopify/map';
 import { validateDocument, businessKey } from '../../nodes/model/validate';
 import { toMinor } from '../../nodes/model/money';

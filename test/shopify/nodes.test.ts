@@ -2,7 +2,7 @@ import storeNode from '../../nodes/core/store-config';
 import configNode from '../../nodes/shopify/shopify-config';
 import webhookNode from '../../nodes/shopify/shopify-webhook';
 import ordersNode from '../../nodes/shopify/shopify-orders';
-import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
 import { orderEventId, refundEventId } from '../../nodes/shopify/map';
 import { validateDocument } from '../../nodes/model/validate';

@@ -4,7 +4,7 @@
  * the client pages `orders.json` by `page_info` and, paced by the shared CallLimitBucket, never
  * meets a 429 of its own making, and waits out one caused by someone else.
  */
-import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { ShopifyClient } from '../../nodes/shopify/client';
 import { CallLimitBucket } from '../../nodes/runtime/call-limit-bucket';
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
 import { ShopifyClient, ORDERS_QUERY } from '../../nodes/shopify/client';
 

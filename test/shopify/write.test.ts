@@ -4,7 +4,7 @@ import storeNode from '../../nodes/core/store-config';
 import configNode from '../../nodes/shopify/shopify-config';
 import fulfilNode from '../../nodes/shopify/shopify-fulfil';
 import inventoryNode from '../../nodes/shopify/shopify-inventory';
-import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { helper, startServer, stopAll } from '../support/node-red';
 
 jest.setTimeout(60_000);

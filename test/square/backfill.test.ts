@@ -4,7 +4,7 @@ import { TokenBucket } from '../../nodes/runtime/http';
 import { DurableInbox } from '../../nodes/runtime/inbox';
 import type { InboxEntry, Store } from '../../nodes/runtime/store';
 import { pollOnce } from '../../nodes/square/poller';
-import { SquareSimulator } from '../../nodes/square/simulator';
+import { SquareSimulator } from '../../simulators/square/simulator';
 import { clientFor, startSim } from './support';
 
 let sim: SquareSimulator;

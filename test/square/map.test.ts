@@ -2,7 +2,7 @@
 import { validateDocument } from '../../nodes/model/validate';
 import { mapSquareOrder, SquareMappingError, businessDateOf } from '../../nodes/square/map';
 import { percentToRate } from '../../nodes/square/pricing';
-import { SquareSimulator } from '../../nodes/square/simulator';
+import { SquareSimulator } from '../../simulators/square/simulator';
 import type { SqOrder } from '../../nodes/square/types';
 import { SKU_MAP } from './support';
 

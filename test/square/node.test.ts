@@ -7,7 +7,7 @@ import ackNode from '../../nodes/core/ack';
 import configNode from '../../nodes/square/square-config';
 import webhookNode from '../../nodes/square/square-webhook';
 import ordersNode from '../../nodes/square/square-orders';
-import { SquareSimulator } from '../../nodes/square/simulator';
+import { SquareSimulator } from '../../simulators/square/simulator';
 import { helper, httpNodeApp, httpNodeProbe, serveHttpNode, startServer, stopAll, until } from '../support/node-red';
 import { SKU_MAP, startSim } from './support';
 

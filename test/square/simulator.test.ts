@@ -1,7 +1,7 @@
 /** The Square simulator against its contract (reference/api-contracts.md §3, §7.3). */
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
-import { SquareSimulator } from '../../nodes/square/simulator';
+import { SquareSimulator } from '../../simulators/square/simulator';
 import { api, startSim } from './support';
 
 let sim: SquareSimulator;

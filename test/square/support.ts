@@ -1,5 +1,5 @@
 /** Shared helpers for the Square tests: a simulator on loopback and a few order builders. */
-import { SquareSimulator, SquareSimulatorOptions } from '../../nodes/square/simulator';
+import { SquareSimulator, SquareSimulatorOptions } from '../../simulators/square/simulator';
 import { SquareClient } from '../../nodes/square/client';
 
 export async function startSim(opts: SquareSimulatorOptions = {}): Promise<SquareSimulator> {

@@ -2,7 +2,7 @@ import storeNode from '../../nodes/core/store-config';
 import configNode from '../../nodes/square/square-config';
 import inventoryNode from '../../nodes/square/square-inventory';
 import deadLetterNode from '../../nodes/core/dead-letter';
-import { SquareSimulator } from '../../nodes/square/simulator';
+import { SquareSimulator } from '../../simulators/square/simulator';
 import { helper, startServer, stopAll } from '../support/node-red';
 import { api, startSim } from './support';
 

@@ -18,22 +18,38 @@ export class ManualClock {
   }
 }
 
-/** The modules every simulator imports besides its own file. */
-const SHARED = ['nodes/sim/catalog.ts', 'nodes/sim/random.ts', 'nodes/sim/http-server.ts', 'nodes/sim/token-bucket.ts', 'nodes/model/money.ts', 'nodes/model/currencies.ts'];
-
 export interface SimulatorProcess {
   url: string;
   stop: () => Promise<void>;
   json: (path: string, method?: string) => Promise<any>;
 }
 
-/** Transpiles `simulatorFile` and what simulators import into a scratch directory (never dist/); returns it. */
+/** The project files `file` imports by relative path (its own imports, not theirs). */
+function relativeImports(root: string, file: string): string[] {
+  const info = ts.preProcessFile(fs.readFileSync(path.join(root, file), 'utf8'), true, true);
+  return info.importedFiles
+    .map((f) => f.fileName)
+    .filter((name) => name.startsWith('.'))
+    .map((name) => path.relative(root, path.resolve(root, path.dirname(file), name)) + '.ts')
+    .filter((rel) => fs.existsSync(path.join(root, rel)));
+}
+
+/**
+ * Transpiles `simulatorFile` and every project module it reaches by relative imports (the kit, the
+ * contract, the canonical model) into a scratch directory (never dist/); returns it.
+ */
 export function transpileSimulator(simulatorFile: string): string {
   const root = path.join(__dirname, '..', '..');
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-sim-'));
-  for (const file of [simulatorFile, ...SHARED]) {
+  const seen = new Set<string>();
+  const queue = [simulatorFile];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    queue.push(...relativeImports(root, file));
     const js = ts.transpileModule(fs.readFileSync(path.join(root, file), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, resolveJsonModule: true },
     }).outputText;
     fs.mkdirSync(path.join(out, path.dirname(file)), { recursive: true });
     fs.writeFileSync(path.join(out, file.replace(/\.ts$/, '.js')), js);
@@ -41,7 +57,7 @@ export function transpileSimulator(simulatorFile: string): string {
   return out;
 }
 
-/** Runs `simulatorFile` (e.g. nodes/bol/simulator.ts) with its CLI `args` on a free port. */
+/** Runs `simulatorFile` (e.g. simulators/bol/simulator.ts) with its CLI `args` on a free port. */
 export async function spawnSimulator(simulatorFile: string, args: string[]): Promise<SimulatorProcess> {
   const out = transpileSimulator(simulatorFile);
   const child = spawn(process.execPath, [path.join(out, simulatorFile.replace(/\.ts$/, '.js')), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

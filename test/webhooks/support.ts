@@ -9,8 +9,8 @@ import path from 'node:path';
 import { startNodeRed, freePort, type RunningNodeRed, type StartOptions } from '../support/node-red-process';
 import { deployCredentials } from '../../scripts/start';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
-import { SquareSimulator } from '../../nodes/square/simulator';
-import { ShopifySimulator } from '../../nodes/shopify/simulator';
+import { SquareSimulator } from '../../simulators/square/simulator';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
 
 export const SHOP = 'tillwire-webhook-test.myshopify.com';
 export const SHOPIFY_SECRET = 'whsec-real-runtime';

@@ -38,58 +38,56 @@
  *
  * Other processes inspect it through `GET /__simulator/state|orders|plans` and `POST /__simulator/release`.
  *
- * CLI: `node dist/nodes/amazon/simulator.js --port 18443 [--orders 200] [--speed 1] [--seed 7] [--epoch ISO]`.
+ * CLI: `node dist/simulators/amazon/simulator.js --port 18443 [--orders 200] [--speed 1] [--seed 7] [--epoch ISO]` (--help).
  */
-import { seededRandom as seeded } from '../sim/random';
+import { seededRandom } from '../kit/random';
+import { Routes } from '../kit/routes';
+import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import http from 'node:http';
-import { closeServer, listen } from '../sim/http-server';
-import { SimBucket } from '../sim/token-bucket';
+import { closeServer, listen } from '../kit/http-server';
+import { SimBucket } from '../kit/token-bucket';
 import { randomUUID } from 'node:crypto';
-import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
-import { currencyExponent, fromMinor } from '../model/money';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { currencyExponent, fromMinor } from '../../nodes/model/money';
+import { findMarketplace, marketplaceById, QUOTA_EXCEEDED, USAGE_PLANS, type Marketplace as ContractMarketplace } from '../../nodes/amazon/contract';
 
 // ─────────────────────────────────────────── contract data ───────────────────────────────────────
 
-/** Published default usage plans (api-contracts §1.2, §1.5, §7.1): requests per second and burst. */
-export const USAGE_PLANS: Record<string, { rate: number; burst: number }> = {
-  getOrders: { rate: 0.0167, burst: 20 },
-  getOrder: { rate: 0.5, burst: 30 },
-  getOrderItems: { rate: 0.5, burst: 30 },
-  confirmShipment: { rate: 2, burst: 10 },
-  getListingsItem: { rate: 5, burst: 10 },
-  patchListingsItem: { rate: 5, burst: 5 },
-};
+/** The provider's facts (usage plans, 429 body, marketplace table) are the production contract's. */
+export { USAGE_PLANS, QUOTA_EXCEEDED } from '../../nodes/amazon/contract';
 
-export const QUOTA_EXCEEDED = {
-  errors: [{ code: 'QuotaExceeded', message: 'You exceeded your quota for the requested resource.', details: '' }],
-};
-
-export interface Marketplace {
-  id: string;
-  country: string;
-  currency: string;
-  /** Prices include VAT/consumption tax (UK, EU, JP) or tax is added on top (US). */
-  taxesIncluded: boolean;
-  /** Tax rate as numerator/denominator, for generating ItemTax with integer arithmetic. */
+/** A marketplace the simulator sells in: the contract's entry plus demo data. */
+export interface Marketplace extends ContractMarketplace {
+  /** Tax rate as numerator/denominator, for generating ItemTax with integer arithmetic (demo data). */
   taxRate: [number, number];
+  /** The order's SalesChannel. */
   salesChannel: string;
 }
 
+function selling(id: string, taxRate: [number, number], salesChannel: string): Marketplace {
+  return { ...marketplaceById(id), taxRate, salesChannel };
+}
+
 /**
- * The marketplaces the simulator sells in. The ids are Amazon's public marketplace ids (not part
- * of the contract notes). No Amazon marketplace sells in a 3-decimal currency (KWD, BHD, …), so
- * none is simulated; the mapping is tested with such a currency on its own.
+ * The marketplaces the simulator sells in (it accepts any id of the contract's table). No Amazon
+ * marketplace sells in a 3-decimal currency (KWD, BHD, …), so none is simulated; the mapping is
+ * tested with such a currency on its own.
  */
 export const MARKETPLACES: Marketplace[] = [
-  { id: 'ATVPDKIKX0DER', country: 'US', currency: 'USD', taxesIncluded: false, taxRate: [8875, 100000], salesChannel: 'Amazon.com' },
-  { id: 'A1F83G8C2ARO7P', country: 'GB', currency: 'GBP', taxesIncluded: true, taxRate: [20, 100], salesChannel: 'Amazon.co.uk' },
-  { id: 'A1PA6795UKMFR9', country: 'DE', currency: 'EUR', taxesIncluded: true, taxRate: [19, 100], salesChannel: 'Amazon.de' },
-  { id: 'A1VC38T7YXB528', country: 'JP', currency: 'JPY', taxesIncluded: true, taxRate: [10, 100], salesChannel: 'Amazon.co.jp' },
+  selling('ATVPDKIKX0DER', [8875, 100000], 'Amazon.com'),
+  selling('A1F83G8C2ARO7P', [20, 100], 'Amazon.co.uk'),
+  selling('A1PA6795UKMFR9', [19, 100], 'Amazon.de'),
+  selling('A1VC38T7YXB528', [10, 100], 'Amazon.co.jp'),
 ];
 
-export function marketplaceById(id: string): Marketplace | undefined {
-  return MARKETPLACES.find((m) => m.id === id);
-}
+/** SP-API operations by method and path. */
+const ROUTES = new Routes<string>()
+  .add('GET', '/orders/v0/orders', 'getOrders')
+  .add('GET', '/orders/v0/orders/:orderId', 'getOrder')
+  .add('GET', '/orders/v0/orders/:orderId/orderItems', 'getOrderItems')
+  .add('POST', '/orders/v0/orders/:orderId/shipmentConfirmation', 'confirmShipment')
+  .add('GET', '/listings/2021-08-01/items/:sellerId/:sku', 'getListingsItem')
+  .add('PATCH', '/listings/2021-08-01/items/:sellerId/:sku', 'patchListingsItem');
 
 const ORDER_STATUSES = ['PendingAvailability', 'Pending', 'Unshipped', 'PartiallyShipped', 'Shipped', 'InvoiceUnconfirmed', 'Canceled', 'Unfulfillable'];
 const TWO_MINUTES = 120_000;
@@ -248,7 +246,7 @@ export class AmazonSimulator {
 
   /** Order number `i`, the same for the same seed and options. */
   private generate(i: number): SimOrder {
-    const rnd = seeded((this.opts.seed ?? 7) * 1_000_003 + i);
+    const rnd = seededRandom((this.opts.seed ?? 7) * 1_000_003 + i);
     const mp = this.marketplaces[i % this.marketplaces.length];
     const epoch = Date.parse(this.opts.epoch ?? '2025-03-01T00:00:00Z');
     const purchase = epoch + i * (this.opts.orderSpacingMs ?? 60_000);
@@ -560,18 +558,8 @@ export class AmazonSimulator {
   }
 
   private route(method: string, path: string): { operation: string; params: string[] } | undefined {
-    let m: RegExpExecArray | null;
-    if (method === 'GET' && path === '/orders/v0/orders') return { operation: 'getOrders', params: [] };
-    if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)$/.exec(path))) return { operation: 'getOrder', params: [m[1]] };
-    if (method === 'GET' && (m = /^\/orders\/v0\/orders\/([^/]+)\/orderItems$/.exec(path))) return { operation: 'getOrderItems', params: [m[1]] };
-    if (method === 'POST' && (m = /^\/orders\/v0\/orders\/([^/]+)\/shipmentConfirmation$/.exec(path))) return { operation: 'confirmShipment', params: [m[1]] };
-    if (method === 'GET' && (m = /^\/listings\/2021-08-01\/items\/([^/]+)\/([^/]+)$/.exec(path))) {
-      return { operation: 'getListingsItem', params: [decodeURIComponent(m[1]), decodeURIComponent(m[2])] };
-    }
-    if (method === 'PATCH' && (m = /^\/listings\/2021-08-01\/items\/([^/]+)\/([^/]+)$/.exec(path))) {
-      return { operation: 'patchListingsItem', params: [decodeURIComponent(m[1]), decodeURIComponent(m[2])] };
-    }
-    return undefined;
+    const m = ROUTES.match(method, path);
+    return m && { operation: m.value, params: m.params };
   }
 
   private dispatch(operation: string, params: string[], q: URLSearchParams, raw: string): { status: number; body: unknown } {
@@ -643,7 +631,7 @@ export class AmazonSimulator {
         .filter(Boolean);
     const marketplaceIds = list('MarketplaceIds');
     if (!marketplaceIds.length) throw new ApiError(400, 'InvalidInput', 'Missing required parameter MarketplaceIds');
-    for (const id of marketplaceIds) if (!marketplaceById(id)) throw new ApiError(400, 'InvalidInput', `Invalid MarketplaceId: ${id}`);
+    for (const id of marketplaceIds) if (!findMarketplace(id)) throw new ApiError(400, 'InvalidInput', `Invalid MarketplaceId: ${id}`);
     const created = q.has('CreatedAfter') || q.has('CreatedBefore');
     const updated = q.has('LastUpdatedAfter') || q.has('LastUpdatedBefore');
     if (created && updated) throw new ApiError(400, 'InvalidInput', 'CreatedAfter/CreatedBefore cannot be combined with LastUpdatedAfter/LastUpdatedBefore');
@@ -717,7 +705,7 @@ export class AmazonSimulator {
     if (sellerId !== this.sellerId) throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', `Seller ${sellerId} is not authorised`);
     const marketplaceIds = (q.get('marketplaceIds') ?? '').split(',').filter(Boolean);
     if (!marketplaceIds.length) throw new ApiError(400, 'InvalidInput', 'Missing required parameter marketplaceIds');
-    for (const id of marketplaceIds) if (!marketplaceById(id)) throw new ApiError(400, 'InvalidInput', `Invalid marketplaceIds value: ${id}`);
+    for (const id of marketplaceIds) if (!findMarketplace(id)) throw new ApiError(400, 'InvalidInput', `Invalid marketplaceIds value: ${id}`);
     const issues: Array<Record<string, unknown>> = [];
     const issue = (message: string, attributeNames: string[] = []) =>
       issues.push({ code: '90220', message, severity: 'ERROR', attributeNames, categories: ['INVALID_ATTRIBUTE'] });
@@ -761,7 +749,7 @@ export class AmazonSimulator {
     const marketplaceIds = (q.get('marketplaceIds') ?? '').split(',').filter(Boolean);
     if (marketplaceIds.length !== 1) throw new ApiError(400, 'InvalidInput', 'marketplaceIds must hold exactly one marketplace id');
     const mp = marketplaceIds[0];
-    if (!marketplaceById(mp)) throw new ApiError(400, 'InvalidInput', `Invalid marketplaceIds value: ${mp}`);
+    if (!findMarketplace(mp)) throw new ApiError(400, 'InvalidInput', `Invalid marketplaceIds value: ${mp}`);
     if (!this.listed.has(sku)) throw new ApiError(404, 'NOT_FOUND', `Requested item '${sku}' not found for seller ${sellerId}`);
     const included = (q.get('includedData') ?? 'summaries').split(',').filter(Boolean);
     const out: Record<string, any> = { sku };
@@ -817,24 +805,45 @@ export function formatRate(rate: number): string {
   return String(Number(rate.toPrecision(6)));
 }
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
+// ─────────────────────────────────────────────── CLI ───────────────────────────────────────────────
+
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  orders: { kind: 'number', value: '<n>', help: 'orders to generate (default 200)' },
+  speed: { kind: 'number', value: '<x>', help: 'multiplies the published rates (default 1)' },
+  epoch: { value: '<ISO>', help: 'when the first order was placed (default a week ago)' },
+} as const satisfies Flags;
+
+/** The simulator's options from its command line (defaults: port 18443, 200 orders, seed 7). */
+export function parseCliArgs(argv: string[]): AmazonSimulatorOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  return {
+    port: v.port ?? 18443,
+    ...(v.host ? { host: v.host } : {}),
+    orders: v.orders ?? 200,
+    rateMultiplier: v.speed ?? 1,
+    seed: v.seed ?? 7,
+    epoch: v.epoch ?? new Date(Date.now() - 7 * 86_400_000).toISOString(),
   };
-  const sim = new AmazonSimulator({
-    port: Number(arg('port') ?? 18443),
-    orders: Number(arg('orders') ?? 200),
-    rateMultiplier: Number(arg('speed') ?? 1),
-    seed: Number(arg('seed') ?? 7),
-    epoch: arg('epoch') ?? new Date(Date.now() - 7 * 86_400_000).toISOString(),
-  });
-  void sim.start().then((url) => {
-    console.log(`Amazon SP-API simulator listening on ${url} (LWA token endpoint ${sim.tokenUrl})`);
-    console.log(`seller ${sim.sellerId}, client id ${sim.clientId}, client secret ${sim.clientSecret}, refresh token ${sim.refreshToken}`);
-  });
-  const stop = () => void sim.stop().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
+
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Amazon SP-API simulator (Tillwire)', 'node dist/simulators/amazon/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (options) => {
+      const sim = new AmazonSimulator(options);
+      const url = await sim.start();
+      return {
+        lines: [
+          `Amazon SP-API simulator listening on ${url} (LWA token endpoint ${sim.tokenUrl})`,
+          `seller ${sim.sellerId}, client id ${sim.clientId}, client secret ${sim.clientSecret}, refresh token ${sim.refreshToken}`,
+        ],
+        stop: () => sim.stop(),
+      };
+    },
+  });
+}
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

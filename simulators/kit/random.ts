@@ -1,28 +1,22 @@
 /**
- * A small seeded pseudo-random generator for the store-device simulator, so that the same seed
- * always produces the same stores, sales, duplicates, malformed messages and gaps. Not for
- * anything security-related.
+ * The one seeded generator every simulator uses for its data and its faults (mulberry32): the same
+ * seed gives the same sequence, so a failing test can be replayed exactly. A text seed is hashed
+ * (FNV-1a) to a number first. Not for anything security-related.
  */
 export class SeededRandom {
   private state: number;
 
   constructor(seed: number | string) {
     this.state = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
-    if (this.state === 0) this.state = 0x9e3779b9;
   }
 
   /** A float in [0, 1). */
   next(): number {
-    // xorshift32 followed by a multiplicative mix of the output.
-    let x = this.state;
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    this.state = x;
-    const mixed = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 0;
-    return mixed / 0x1_0000_0000;
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** An integer in [min, max] (both inclusive). */
@@ -61,6 +55,12 @@ export class SeededRandom {
   fork(label: string): SeededRandom {
     return new SeededRandom((hashString(label) ^ Math.floor(this.next() * 0x1_0000_0000)) >>> 0);
   }
+}
+
+/** The generator as a bare function of [0, 1), for code that only needs numbers. */
+export function seededRandom(seed: number | string): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** FNV-1a, 32 bit. */

@@ -4,11 +4,11 @@
  * include tax, and the tax inside a line is computed exactly from the catalogue's rate text
  * (no floats), rounded half away from zero, so a full return mirrors its sale to the minor unit.
  */
-import type { TillClose } from '../model/types.generated';
-import type { Discount, Money, Sale, SaleLine, TaxLine, Tender } from '../model/types.generated';
-import type { CatalogItem } from '../sim/catalog';
-import { currencyExponent } from '../model/money';
-import { SeededRandom } from './device-random';
+import type { TillClose } from '../../nodes/model/types.generated';
+import type { Discount, Money, Sale, SaleLine, TaxLine, Tender } from '../../nodes/model/types.generated';
+import type { CatalogItem } from '../kit/catalog';
+import { currencyExponent } from '../../nodes/model/money';
+import { SeededRandom } from '../kit/random';
 
 export type TenderType = Tender['type'];
 

@@ -28,12 +28,15 @@
  *   with the same event_id and `square-retry-number`/`square-retry-reason`; switches for duplicate,
  *   out-of-order and dropped deliveries and for bad signatures or tampered bodies.
  *
- * Run it: `node dist/nodes/square/simulator.js --port 18091 --webhook-url http://127.0.0.1:1880/square/webhook`.
+ * Run it: `node dist/simulators/square/simulator.js --port 18091 --webhook-url http://127.0.0.1:1880/square/webhook`.
  */
 import http from 'node:http';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
-import { DEFAULT_SQUARE_VERSION } from './types';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { seededRandom } from '../kit/random';
+import { Routes } from '../kit/routes';
+import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
+import { DEFAULT_SQUARE_VERSION, WEBHOOK_RETRY_SCHEDULE_MS as SQUARE_RETRY_SCHEDULE_MS } from '../../nodes/square/contract';
 import type {
   SqDiscount,
   SqError,
@@ -48,8 +51,8 @@ import type {
   SqTax,
   SqTender,
   SqWebhookEvent,
-} from './types';
-import { includedTax, integerQuantity, percentOf, share, times } from './pricing';
+} from '../../nodes/square/types';
+import { includedTax, integerQuantity, percentOf, share, times } from '../../nodes/square/pricing';
 
 export interface SimLocation {
   id: string;
@@ -106,20 +109,6 @@ export const DEFAULT_LOCATIONS: SimLocation[] = [
   { id: 'L-TYO', name: 'Tokyo Shibuya', currency: 'JPY', timezone: 'Asia/Tokyo', tax: { name: '消費税 10%', percentage: '10', type: 'INCLUSIVE' } },
 ];
 
-const SQUARE_RETRY_SCHEDULE_MS = [1, 2, 4, 8, 16, 32].map((m) => m * 60_000).concat(Array.from({ length: 72 }, () => 3_600_000));
-
-/** A small seeded generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 export class SquareApiError extends Error {
   constructor(
@@ -206,7 +195,7 @@ export class SquareSimulator {
     this.merchantId = opts.merchantId ?? 'MLSIMULATOR01';
     this.locations = opts.locations ?? DEFAULT_LOCATIONS;
     this.webhook = { signatureKey: 'sq-sim-signature-key', ...opts.webhook };
-    this.random = rng(opts.seed ?? 7);
+    this.random = seededRandom(opts.seed ?? 7);
     this.now = opts.now ?? Date.now;
     for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.addCatalogVariation(catalogItem(i).sku, catalogItem(i).name, catalogItem(i).unitPrice);
   }
@@ -290,44 +279,40 @@ export class SquareSimulator {
         }
       }
       const p = url.pathname;
-      let m: RegExpExecArray | null;
-      if (p === '/v2/orders/search' && req.method === 'POST') return send(200, this.searchOrders(body));
-      if (p === '/v2/orders/batch-retrieve' && req.method === 'POST') return send(200, this.batchRetrieve(body));
-      if (p === '/v2/orders' && req.method === 'POST') return send(200, this.idempotent('orders', body.idempotency_key, false, body, () => ({ order: this.createOrder(body.order) })));
-      if ((m = /^\/v2\/orders\/([^/]+)$/.exec(p))) {
-        if (req.method === 'GET') {
-          this.stats.retrieves++;
-          const id = decodeURIComponent(m[1]);
-          const faults = this.retrieveFaults.get(id) ?? 0;
-          if (faults > 0) {
-            this.retrieveFaults.set(id, faults - 1);
-            this.failedRetrieves.set(id, (this.failedRetrieves.get(id) ?? 0) + 1);
-            throw err(503, 'API_ERROR', 'SERVICE_UNAVAILABLE', `order ${id} is temporarily unavailable`);
-          }
-          return send(200, { order: this.retrieve(id) });
-        }
-        if (req.method === 'PUT') {
-          const id = decodeURIComponent(m[1]);
-          return send(200, this.idempotent(`update:${id}`, body.idempotency_key, false, body, () => ({ order: this.updateOrder(id, body.order ?? {}) })));
-        }
-      }
-      if (p === '/v2/catalog/search' && req.method === 'POST') return send(200, this.searchCatalog(body));
-      if (p === '/v2/inventory/changes/batch-create' && req.method === 'POST') {
-        return send(200, this.idempotent('inventory', body.idempotency_key, true, body, () => this.batchChangeInventory(body)));
-      }
-      if (p === '/v2/inventory/counts/batch-retrieve' && req.method === 'POST') return send(200, this.batchRetrieveCounts(body));
-      if (p === '/v2/refunds' && req.method === 'POST') return send(200, this.idempotent('refunds', body.idempotency_key, true, body, () => ({ refund: this.refundPayment(body) })));
-      if ((m = /^\/v2\/refunds\/([^/]+)$/.exec(p)) && req.method === 'GET') {
-        const r = this.refunds.get(decodeURIComponent(m[1]));
-        if (!r) throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `refund ${m[1]} not found`);
-        return send(200, { refund: r });
-      }
+      const route = this.routes.match(req.method ?? 'GET', p);
+      if (route) return send(200, route.value(body, route.params));
       throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `no route ${req.method} ${p}`);
     } catch (e) {
       if (e instanceof SquareApiError) return send(e.status, { errors: e.errors });
       return send(500, { errors: [{ category: 'API_ERROR', code: 'INTERNAL_SERVER_ERROR', detail: String((e as Error).message) }] });
     }
   }
+
+  /** Square's endpoints by method and path: each answers 200 with what its handler returns. */
+  private readonly routes = new Routes<(body: any, params: string[]) => unknown>()
+    .add('POST', '/v2/orders/search', (body) => this.searchOrders(body))
+    .add('POST', '/v2/orders/batch-retrieve', (body) => this.batchRetrieve(body))
+    .add('POST', '/v2/orders', (body) => this.idempotent('orders', body.idempotency_key, false, body, () => ({ order: this.createOrder(body.order) })))
+    .add('GET', '/v2/orders/:orderId', (_body, [id]) => {
+      this.stats.retrieves++;
+      const faults = this.retrieveFaults.get(id) ?? 0;
+      if (faults > 0) {
+        this.retrieveFaults.set(id, faults - 1);
+        this.failedRetrieves.set(id, (this.failedRetrieves.get(id) ?? 0) + 1);
+        throw err(503, 'API_ERROR', 'SERVICE_UNAVAILABLE', `order ${id} is temporarily unavailable`);
+      }
+      return { order: this.retrieve(id) };
+    })
+    .add('PUT', '/v2/orders/:orderId', (body, [id]) => this.idempotent(`update:${id}`, body.idempotency_key, false, body, () => ({ order: this.updateOrder(id, body.order ?? {}) })))
+    .add('POST', '/v2/catalog/search', (body) => this.searchCatalog(body))
+    .add('POST', '/v2/inventory/changes/batch-create', (body) => this.idempotent('inventory', body.idempotency_key, true, body, () => this.batchChangeInventory(body)))
+    .add('POST', '/v2/inventory/counts/batch-retrieve', (body) => this.batchRetrieveCounts(body))
+    .add('POST', '/v2/refunds', (body) => this.idempotent('refunds', body.idempotency_key, true, body, () => ({ refund: this.refundPayment(body) })))
+    .add('GET', '/v2/refunds/:refundId', (_body, [id]) => {
+      const r = this.refunds.get(id);
+      if (!r) throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `refund ${id} not found`);
+      return { refund: r };
+    });
 
   private allow(token: string): boolean {
     const limit = this.opts.rateLimit;
@@ -1068,56 +1053,66 @@ function cryptoUuid(): string {
 
 // ─────────────────────────────────────────────── CLI ─────────────────────────────────────────────
 
-export function parseArgs(argv: string[]): SquareSimulatorOptions & { salesEvery?: number } {
-  const opts: SquareSimulatorOptions & { salesEvery?: number } = { webhook: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--port': opts.port = Number(value()); break;
-      case '--token': opts.accessToken = value(); break;
-      case '--webhook-url': opts.webhook!.url = value(); opts.webhook!.autoDeliver = true; break;
-      case '--signature-key': opts.webhook!.signatureKey = value(); break;
-      case '--duplicates': opts.webhook!.duplicates = Number(value()); break;
-      case '--out-of-order': opts.webhook!.outOfOrder = true; break;
-      case '--drop-rate': opts.webhook!.dropRate = Number(value()); break;
-      case '--bad-signature-rate': opts.webhook!.badSignatureRate = Number(value()); break;
-      case '--rate': { const r = Number(value()); opts.rateLimit = { ratePerSecond: r, burst: Math.max(1, Math.ceil(r)) }; break; }
-      case '--sales-every': opts.salesEvery = Number(value()); break;
-      case '--seed': opts.seed = Number(value()); break;
-      default: throw new Error(argv[i] === '--help' ? 'usage' : `unknown option ${argv[i]}`);
-    }
-  }
-  return opts;
-}
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  token: { value: '<text>', help: 'access token accepted (default sq-sim-access-token)' },
+  'webhook-url': { value: '<url>', help: 'notification URL: webhooks are delivered there as sales happen' },
+  'signature-key': { value: '<text>', help: 'webhook signature key (default sq-sim-signature-key)' },
+  duplicates: { kind: 'number', value: '<n>', help: 'each webhook delivered this many times' },
+  'out-of-order': { kind: 'switch', help: 'deliver webhooks shuffled' },
+  'drop-rate': { kind: 'number', value: '<0..1>', help: 'fraction of webhooks never delivered' },
+  'bad-signature-rate': { kind: 'number', value: '<0..1>', help: 'fraction of webhooks with a wrong signature' },
+  rate: { kind: 'number', value: '<n>', help: 'requests per second before 429' },
+  'sales-every': { kind: 'number', value: '<ms>', help: 'ring up a random sale this often' },
+} as const satisfies Flags;
 
-async function main(argv: string[]): Promise<void> {
-  let opts: ReturnType<typeof parseArgs>;
-  try {
-    opts = parseArgs(argv);
-  } catch (e) {
-    console.error(`${(e as Error).message === 'usage' ? '' : (e as Error).message + '\n'}usage: node dist/nodes/square/simulator.js [--port 18091] [--token T] [--webhook-url URL] [--signature-key K]\n       [--duplicates 3] [--out-of-order] [--drop-rate 0.05] [--bad-signature-rate 0] [--rate 10] [--sales-every 2000] [--seed 7]`);
-    process.exit(2);
-  }
-  const sim = new SquareSimulator({ port: 18091, ...opts });
-  const url = await sim.start();
-  console.log(`Square simulator listening on ${url}`);
-  console.log(`  access token:   ${sim.accessToken}`);
-  console.log(`  locations:      ${sim.locations.map((l) => `${l.id} (${l.currency})`).join(', ')}`);
-  console.log(`  webhooks:       ${sim.webhook.url ?? '(none: pass --webhook-url)'}; signature key ${sim.webhook.signatureKey}`);
-  console.log(`  state:          GET ${url}/__simulator/state; new sales: POST ${url}/__simulator/sales {"count":5}`);
-  const timer = opts.salesEvery ? setInterval(() => sim.randomSale(), opts.salesEvery) : undefined;
-  const stop = () => {
-    if (timer) clearInterval(timer);
-    sim.stop().then(() => process.exit(0));
+export type SquareCliOptions = SquareSimulatorOptions & { salesEvery?: number };
+
+/** The simulator's options from its command line (default port 18091). */
+export function parseCliArgs(argv: string[]): SquareCliOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  const webhook: NonNullable<SquareSimulatorOptions['webhook']> = {};
+  if (v['webhook-url']) Object.assign(webhook, { url: v['webhook-url'], autoDeliver: true });
+  if (v['signature-key']) webhook.signatureKey = v['signature-key'];
+  if (v.duplicates !== undefined) webhook.duplicates = v.duplicates;
+  if (v['out-of-order']) webhook.outOfOrder = true;
+  if (v['drop-rate'] !== undefined) webhook.dropRate = v['drop-rate'];
+  if (v['bad-signature-rate'] !== undefined) webhook.badSignatureRate = v['bad-signature-rate'];
+  return {
+    port: v.port ?? 18091,
+    webhook,
+    ...(v.host ? { host: v.host } : {}),
+    ...(v.token ? { accessToken: v.token } : {}),
+    ...(v.rate !== undefined ? { rateLimit: { ratePerSecond: v.rate, burst: Math.max(1, Math.ceil(v.rate)) } } : {}),
+    ...(v['sales-every'] !== undefined ? { salesEvery: v['sales-every'] } : {}),
+    ...(v.seed !== undefined ? { seed: v.seed } : {}),
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((e) => {
-    console.error(e);
-    process.exit(1);
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Square API simulator (Tillwire)', 'node dist/simulators/square/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (opts) => {
+      const sim = new SquareSimulator(opts);
+      const url = await sim.start();
+      const timer = opts.salesEvery ? setInterval(() => sim.randomSale(), opts.salesEvery) : undefined;
+      return {
+        lines: [
+          `Square simulator listening on ${url}`,
+          `  access token:   ${sim.accessToken}`,
+          `  locations:      ${sim.locations.map((l) => `${l.id} (${l.currency})`).join(', ')}`,
+          `  webhooks:       ${sim.webhook.url ?? '(none: pass --webhook-url)'}; signature key ${sim.webhook.signatureKey}`,
+          `  state:          GET ${url}/__simulator/state; new sales: POST ${url}/__simulator/sales {"count":5}`,
+        ],
+        stop: async () => {
+          if (timer) clearInterval(timer);
+          await sim.stop();
+        },
+      };
+    },
   });
 }
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

@@ -30,35 +30,31 @@
  *
  * Inspection: `GET /__simulator/state|orders|limits|totals`.
  *
- * CLI: `node dist/nodes/bol/simulator.js --port 18444 [--orders 200] [--speed 1] [--seed 7]
+ * CLI: `node dist/simulators/bol/simulator.js --port 18444 [--orders 200] [--speed 1] [--seed 7]
  *   [--days 14] [--currencies EUR,JPY,KWD]`.
  */
 import http from 'node:http';
-import { closeServer, listen } from '../sim/http-server';
-import { SimBucket } from '../sim/token-bucket';
+import { closeServer, listen } from '../kit/http-server';
+import { SimBucket } from '../kit/token-bucket';
 import { randomUUID } from 'node:crypto';
-import { seededRandom } from '../sim/random';
-import { catalogItem } from '../sim/catalog';
-import { currencyExponent, fromMinor } from '../model/money';
+import { seededRandom } from '../kit/random';
+import { Routes } from '../kit/routes';
+import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
+import { catalogItem } from '../kit/catalog';
+import { currencyExponent, fromMinor } from '../../nodes/model/money';
+import { MEDIA_TYPE, PAGE_SIZE, PROBLEM_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from '../../nodes/bol/contract';
 
-export const MEDIA_TYPE = 'application/vnd.retailer.v10+json';
-export const PROBLEM_TYPE = 'application/vnd.retailer.v10+problem+json';
-export const PAGE_SIZE = 50;
-export const TOKEN_LIFETIME_SECONDS = 299;
-
-/**
- * The simulator's published limits per endpoint group. bol does not publish its production
- * numbers (they are per endpoint and returned in the x-ratelimit-* headers); these defaults are
- * the simulator's own, and the client's defaults are the same table (client.ts).
- */
-export const RATE_LIMITS: Record<string, { limit: number; windowSeconds: number }> = {
-  'orders:list': { limit: 40, windowSeconds: 2 },
-  'orders:get': { limit: 100, windowSeconds: 4 },
-  'shipments:create': { limit: 50, windowSeconds: 2 },
-  'process-status:get': { limit: 100, windowSeconds: 2 },
-};
+/** The provider's facts (media types, page size, token lifetime, limits) are the production contract's. */
+export { MEDIA_TYPE, PROBLEM_TYPE, PAGE_SIZE, TOKEN_LIFETIME_SECONDS, RATE_LIMITS } from '../../nodes/bol/contract';
 
 const DAY = 86_400_000;
+
+/** Retailer API endpoints by method and path, named by their rate-limit group. */
+const ROUTES = new Routes<BolGroup>()
+  .add('GET', '/retailer/orders', 'orders:list')
+  .add('GET', '/retailer/orders/:orderId', 'orders:get')
+  .add('POST', '/retailer/shipments', 'shipments:create')
+  .add('GET', '/retailer/process-status/:processStatusId', 'process-status:get');
 
 export interface BolSimulatorOptions {
   port?: number;
@@ -426,12 +422,8 @@ export class BolSimulator {
   }
 
   private route(method: string, path: string): { group: string; params: string[] } | undefined {
-    let m: RegExpExecArray | null;
-    if (method === 'GET' && path === '/retailer/orders') return { group: 'orders:list', params: [] };
-    if (method === 'GET' && (m = /^\/retailer\/orders\/([^/]+)$/.exec(path))) return { group: 'orders:get', params: [decodeURIComponent(m[1])] };
-    if (method === 'POST' && path === '/retailer/shipments') return { group: 'shipments:create', params: [] };
-    if (method === 'GET' && (m = /^\/retailer\/process-status\/([^/]+)$/.exec(path))) return { group: 'process-status:get', params: [m[1]] };
-    return undefined;
+    const m = ROUTES.match(method, path);
+    return m && { group: m.value, params: m.params };
   }
 
   private dispatch(group: string, params: string[], q: URLSearchParams, raw: string, req: http.IncomingMessage): { status: number; body: unknown } {
@@ -569,28 +561,48 @@ function randomLikeUuid(rnd: () => number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const orders = Number(arg('orders') ?? 200);
-  const days = Number(arg('days') ?? 14);
-  const sim = new BolSimulator({
-    port: Number(arg('port') ?? 18444),
+// ─────────────────────────────────────────────── CLI ───────────────────────────────────────────────
+
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  orders: { kind: 'number', value: '<n>', help: 'orders to generate (default 200)' },
+  speed: { kind: 'number', value: '<x>', help: 'multiplies the rate limits (default 1)' },
+  days: { kind: 'number', value: '<n>', help: 'the orders are spread over this many days up to now (default 14)' },
+  currencies: { kind: 'list', value: '<EUR,JPY,…>', help: 'currencies, round-robin (default EUR; others are a simulator-only extension)' },
+  epoch: { value: '<ISO>', help: 'latest change of the first order (default --days ago)' },
+} as const satisfies Flags;
+
+/** The simulator's options from its command line (defaults: port 18444, 200 orders over 14 days, seed 7, EUR). */
+export function parseCliArgs(argv: string[]): BolSimulatorOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  const orders = v.orders ?? 200;
+  const days = v.days ?? 14;
+  return {
+    port: v.port ?? 18444,
+    ...(v.host ? { host: v.host } : {}),
     orders,
-    rateMultiplier: Number(arg('speed') ?? 1),
-    seed: Number(arg('seed') ?? 7),
-    currencies: (arg('currencies') ?? 'EUR').split(',').filter(Boolean),
-    epoch: arg('epoch') ?? new Date(Date.now() - days * DAY).toISOString(),
+    rateMultiplier: v.speed ?? 1,
+    seed: v.seed ?? 7,
+    currencies: v.currencies?.length ? v.currencies : ['EUR'],
+    epoch: v.epoch ?? new Date(Date.now() - days * DAY).toISOString(),
     orderSpacingMs: Math.max(1, Math.floor((days * DAY - 3_600_000) / Math.max(1, orders))),
-  });
-  void sim.start().then((url) => {
-    console.log(`bol.com Retailer API v10 simulator listening on ${url} (token endpoint ${sim.tokenUrl})`);
-    console.log(`client id ${sim.clientId}, client secret ${sim.clientSecret}`);
-  });
-  const stop = () => void sim.stop().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  };
 }
+
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('bol.com Retailer API v10 simulator (Tillwire)', 'node dist/simulators/bol/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (options) => {
+      const sim = new BolSimulator(options);
+      const url = await sim.start();
+      return {
+        lines: [`bol.com Retailer API v10 simulator listening on ${url} (token endpoint ${sim.tokenUrl})`, `client id ${sim.clientId}, client secret ${sim.clientSecret}`],
+        stop: () => sim.stop(),
+      };
+    },
+  });
+}
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

@@ -19,15 +19,17 @@
  * Test hooks (no auth): `GET /__simulator/state`, `POST /__simulator/faults`,
  * `POST /__simulator/reset`, `POST /__simulator/items`, `POST /__simulator/shipments`.
  *
- * CLI: `node dist/nodes/business-central/simulator.js --port 18070` (see `--help`).
+ * CLI: `node dist/simulators/business-central/simulator.js --port 18070` (see `--help`).
  */
-import { seededRandom as mulberry32 } from '../sim/random';
+import { FaultInjector, type FaultRates } from '../kit/faults';
+import { COMMON_FLAGS, FAULT_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { demoCatalog } from '../sim/catalog';
-import { CURRENCY_EXPONENTS } from '../model/currencies';
-import { divRound, rescale, scaledNumber, toScaled } from './decimal';
+import { demoCatalog } from '../kit/catalog';
+import { CURRENCY_EXPONENTS } from '../../nodes/model/currencies';
+import { divRound, rescale, scaledNumber, toScaled } from '../../nodes/business-central/decimal';
+import { DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX } from '../../nodes/business-central/contract';
 import {
   checkFilter,
   compareRows,
@@ -42,15 +44,12 @@ import {
 
 // ---- options --------------------------------------------------------------------------------
 
-export interface Faults {
-  /** Fraction of API requests answered 500, 503 (with Retry-After) or 429 before anything is done. */
-  errorRate?: number;
-  /** Fraction of API requests never answered (the socket stays open until the client gives up). */
-  timeoutRate?: number;
-  /** Fraction of API requests carried out (committed) whose response is then dropped. */
-  lostResponseRate?: number;
-  /** Seed of the deterministic random source that picks the faulted requests. */
-  seed?: number;
+/**
+ * The kit's fault rates (simulators/kit/faults.ts): an error is 500, 503 (with Retry-After) or
+ * 429; a timeout is never answered (the socket stays open until the client gives up); slowRate is
+ * not used here (latency is the throttle's).
+ */
+export interface Faults extends Omit<FaultRates, 'slowRate'> {
   /** Statuses errorRate picks from, in turn (default 500, 503, 429). */
   errorStatuses?: number[];
 }
@@ -229,8 +228,8 @@ const DOCUMENT_LINE_FIELDS: Record<string, FieldDef> = {
       itemId: f('guid'),
       accountId: f('guid'),
       lineType: f('string'),
-      lineObjectNumber: str(20, true),
-      description: str(100),
+      lineObjectNumber: str(ITEM_NUMBER_MAX, true),
+      description: str(DESCRIPTION_MAX),
       description2: str(50),
       unitOfMeasureCode: str(10, true),
       unitPrice: f('number'),
@@ -274,7 +273,7 @@ const SETS: Record<string, SetDef> = {
     remove: true,
     fields: {
       id: ro('guid'),
-      number: str(20, true),
+      number: str(ITEM_NUMBER_MAX, true),
       displayName: str(100),
       type: f('string'),
       itemCategoryId: f('guid'),
@@ -327,7 +326,7 @@ const SETS: Record<string, SetDef> = {
     fields: {
       id: ro('guid'),
       number: str(20, true),
-      externalDocumentNumber: str(35, true),
+      externalDocumentNumber: str(EXTERNAL_DOCUMENT_NUMBER_MAX, true),
       orderDate: f('date'),
       postingDate: f('date'),
       customerId: f('guid'),
@@ -408,7 +407,7 @@ const SETS: Record<string, SetDef> = {
     fields: {
       id: ro('guid'),
       number: str(20, true),
-      externalDocumentNumber: str(35, true),
+      externalDocumentNumber: str(EXTERNAL_DOCUMENT_NUMBER_MAX, true),
       creditMemoDate: f('date'),
       postingDate: f('date'),
       dueDate: f('date'),
@@ -535,7 +534,7 @@ const SETS: Record<string, SetDef> = {
       accountNumber: str(20, true),
       postingDate: f('date'),
       documentNumber: str(20, true),
-      externalDocumentNumber: str(35, true),
+      externalDocumentNumber: str(EXTERNAL_DOCUMENT_NUMBER_MAX, true),
       amount: f('number'),
       description: str(100),
       comment: str(250),
@@ -662,8 +661,8 @@ export class BusinessCentralSimulator {
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly log: (line: string) => void;
-  private faults: Required<Omit<Faults, 'seed'>> & { seed: number } = { errorRate: 0, timeoutRate: 0, lostResponseRate: 0, seed: 1, errorStatuses: [500, 503, 429] };
-  private random: () => number = mulberry32(1);
+  private faults: Required<Faults> = { errorRate: 0, timeoutRate: 0, lostResponseRate: 0, seed: 1, errorStatuses: [500, 503, 429] };
+  private readonly injector = new FaultInjector();
   private errorTurn = 0;
 
   private tables = new Map<string, Map<string, Row>>();
@@ -763,15 +762,10 @@ export class BusinessCentralSimulator {
   // ---- test controls ----
 
   setFaults(faults: Faults): void {
-    const seed = faults.seed ?? this.faults.seed ?? 1;
-    this.faults = {
-      errorRate: faults.errorRate ?? 0,
-      timeoutRate: faults.timeoutRate ?? 0,
-      lostResponseRate: faults.lostResponseRate ?? 0,
-      errorStatuses: faults.errorStatuses?.length ? faults.errorStatuses : [500, 503, 429],
-      seed,
-    };
-    this.random = mulberry32(seed);
+    // The seed stays what it was unless a new one is given.
+    this.injector.set({ ...faults, slowRate: 0 }, this.faults.seed);
+    const { errorRate, timeoutRate, lostResponseRate, seed } = this.injector.settings;
+    this.faults = { errorRate, timeoutRate, lostResponseRate, seed, errorStatuses: faults.errorStatuses?.length ? faults.errorStatuses : [500, 503, 429] };
     this.errorTurn = 0;
   }
 
@@ -997,19 +991,18 @@ export class BusinessCentralSimulator {
       this.countWindow(principal);
 
       // Fault injection: decided up front, deterministic given the seed and request order.
-      const r = this.random();
-      const { errorRate, timeoutRate, lostResponseRate } = this.faults;
-      if (r < errorRate) {
+      const fault = this.injector.draw();
+      if (fault === 'error') {
         this.stats.faults.errors++;
         const status = this.faults.errorStatuses[this.errorTurn++ % this.faults.errorStatuses.length];
         throw this.faultFailure(status);
       }
-      if (r < errorRate + timeoutRate) {
+      if (fault === 'timeout') {
         this.stats.faults.timeouts++;
         this.bump('none');
         return; // never answered; the socket is closed when the client gives up or the simulator closes
       }
-      const loseResponse = r < errorRate + timeoutRate + lostResponseRate;
+      const loseResponse = fault === 'lost';
 
       await this.acquireSlot();
       let result: Reply;
@@ -2250,103 +2243,74 @@ function readBody(req: http.IncomingMessage, limit = 50 * 1024 * 1024): Promise<
 
 // ---- CLI ------------------------------------------------------------------------------------
 
-const HELP = `Business Central API v2.0 simulator (Tillwire)
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  tenant: { value: '<id>', help: 'tenant in the URL (default tillwire)' },
+  environment: { value: '<name>', help: 'environment in the URL (default sandbox)' },
+  'company-id': { value: '<guid>', help: "the company's id" },
+  token: { value: '<text>', help: 'static bearer token accepted (default tillwire-demo-token)' },
+  'client-id': { value: '<id>', help: 'client id the token endpoint accepts (default tillwire-demo-client)' },
+  'client-secret': { value: '<text>', help: 'its secret (default tillwire-demo-secret)' },
+  currency: { value: '<ISO>', help: "the company's local currency (default GBP)" },
+  latency: { kind: 'number', value: '<ms>', help: 'processing time per request (default 0)' },
+  'max-requests': { kind: 'number', value: '<n>', help: 'requests per user per window (default 6000)' },
+  window: { kind: 'number', value: '<ms>', help: 'sliding window length (default 300000)' },
+  'max-concurrent': { kind: 'number', value: '<n>', help: 'requests processed at once (default 5)' },
+  ...FAULT_FLAGS,
+  'notification-delay': { kind: 'number', value: '<ms>', help: 'webhook debounce (default 30000)' },
+} as const satisfies Flags;
 
-  node dist/nodes/business-central/simulator.js [options]
-
-  --port <n>              port on --host (default 18070; 0 picks a free one)
-  --host <addr>           address to listen on (default 127.0.0.1)
-  --tenant <id>           tenant in the URL (default tillwire)
-  --environment <name>    environment in the URL (default sandbox)
-  --company-id <guid>     the company's id
-  --token <text>          static bearer token accepted (default tillwire-demo-token)
-  --client-id <id>        client id the token endpoint accepts (default tillwire-demo-client)
-  --client-secret <text>  its secret (default tillwire-demo-secret)
-  --currency <ISO>        the company's local currency (default GBP)
-  --latency <ms>          processing time per request (default 0)
-  --max-requests <n>      requests per user per window (default 6000)
-  --window <ms>           sliding window length (default 300000)
-  --max-concurrent <n>    requests processed at once (default 5)
-  --error-rate <0..1>     fraction answered 500/503/429 (default 0)
-  --timeout-rate <0..1>   fraction never answered (default 0)
-  --lost-rate <0..1>      fraction done but not answered (default 0)
-  --seed <n>              fault seed (default 1)
-  --notification-delay <ms>  webhook debounce (default 30000)
-`;
-
+/** The simulator's options from its command line (default port 18070; --seed seeds the faults). */
 export function parseCliArgs(argv: string[]): SimulatorOptions | 'help' {
-  const opts: SimulatorOptions = { port: 18070 };
-  const throttle: Partial<ThrottleOptions> = {};
-  const faults: Faults = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') return 'help';
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const num = () => {
-      const v = Number(value());
-      if (!Number.isFinite(v)) throw new Error(`${flag} needs a number`);
-      return v;
-    };
-    switch (flag) {
-      case '--port': opts.port = num(); break;
-      case '--host': opts.host = value(); break;
-      case '--tenant': opts.tenant = value(); break;
-      case '--environment': opts.environment = value(); break;
-      case '--company-id': opts.companyId = value(); break;
-      case '--token': opts.token = value(); break;
-      case '--client-id': opts.clients = [{ clientId: value(), clientSecret: opts.clients?.[0]?.clientSecret ?? 'tillwire-demo-secret' }]; break;
-      case '--client-secret': opts.clients = [{ clientId: opts.clients?.[0]?.clientId ?? 'tillwire-demo-client', clientSecret: value() }]; break;
-      case '--currency': opts.currency = value(); break;
-      case '--latency': opts.latencyMs = num(); break;
-      case '--max-requests': throttle.maxRequests = num(); break;
-      case '--window': throttle.windowMs = num(); break;
-      case '--max-concurrent': throttle.maxConcurrent = num(); break;
-      case '--error-rate': faults.errorRate = num(); break;
-      case '--timeout-rate': faults.timeoutRate = num(); break;
-      case '--lost-rate': faults.lostResponseRate = num(); break;
-      case '--seed': faults.seed = num(); break;
-      case '--notification-delay': opts.subscriptions = { notificationDelayMs: num() }; break;
-      default: throw new Error(`unknown option ${arg} (see --help)`);
-    }
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  const opts: SimulatorOptions = { port: v.port ?? 18070 };
+  if (v.host !== undefined) opts.host = v.host;
+  if (v.tenant !== undefined) opts.tenant = v.tenant;
+  if (v.environment !== undefined) opts.environment = v.environment;
+  if (v['company-id'] !== undefined) opts.companyId = v['company-id'];
+  if (v.token !== undefined) opts.token = v.token;
+  if (v['client-id'] !== undefined || v['client-secret'] !== undefined) {
+    opts.clients = [{ clientId: v['client-id'] ?? 'tillwire-demo-client', clientSecret: v['client-secret'] ?? 'tillwire-demo-secret' }];
   }
+  if (v.currency !== undefined) opts.currency = v.currency;
+  if (v.latency !== undefined) opts.latencyMs = v.latency;
+  if (v['notification-delay'] !== undefined) opts.subscriptions = { notificationDelayMs: v['notification-delay'] };
+  const throttle: Partial<ThrottleOptions> = {};
+  if (v['max-requests'] !== undefined) throttle.maxRequests = v['max-requests'];
+  if (v.window !== undefined) throttle.windowMs = v.window;
+  if (v['max-concurrent'] !== undefined) throttle.maxConcurrent = v['max-concurrent'];
+  const faults: Faults = {};
+  if (v['error-rate'] !== undefined) faults.errorRate = v['error-rate'];
+  if (v['timeout-rate'] !== undefined) faults.timeoutRate = v['timeout-rate'];
+  if (v['lost-response-rate'] !== undefined) faults.lostResponseRate = v['lost-response-rate'];
+  if (v.seed !== undefined) faults.seed = v.seed;
   opts.throttle = throttle;
   opts.faults = faults;
   return opts;
 }
 
-async function main(): Promise<void> {
-  let opts: SimulatorOptions | 'help';
-  try {
-    opts = parseCliArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
-  }
-  if (opts === 'help') {
-    process.stdout.write(HELP);
-    return;
-  }
-  const sim = await new BusinessCentralSimulator({ ...opts, log: (l) => console.error(l) }).start();
-  const client = sim.clients[0];
-  console.log(`Business Central simulator listening on ${sim.url}`);
-  console.log(`  base URL     ${sim.baseUrl}   (tenant ${sim.tenant}, environment ${sim.environment})`);
-  console.log(`  company      ${sim.companyId}  (${sim.companyName}, local currency ${sim.currency})`);
-  console.log(`  API          ${sim.companyUrl}`);
-  console.log(`  token        ${sim.token}`);
-  console.log(`  token URL    ${sim.tokenUrl}  (client ${client.clientId} / ${client.clientSecret})`);
-  console.log(`  test hooks   ${sim.url}/__simulator/state`);
-  const stop = () => {
-    sim.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Business Central API v2.0 simulator (Tillwire)', 'node dist/simulators/business-central/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (opts) => {
+      const sim = await new BusinessCentralSimulator({ ...opts, log: (l) => console.error(l) }).start();
+      const client = sim.clients[0];
+      return {
+        lines: [
+          `Business Central simulator listening on ${sim.url}`,
+          `  base URL     ${sim.baseUrl}   (tenant ${sim.tenant}, environment ${sim.environment})`,
+          `  company      ${sim.companyId}  (${sim.companyName}, local currency ${sim.currency})`,
+          `  API          ${sim.companyUrl}`,
+          `  token        ${sim.token}`,
+          `  token URL    ${sim.tokenUrl}  (client ${client.clientId} / ${client.clientSecret})`,
+          `  test hooks   ${sim.url}/__simulator/state`,
+        ],
+        stop: () => sim.close(),
+      };
+    },
+  });
 }
 
-if (require.main === module) {
-  void main();
-}
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

@@ -15,16 +15,17 @@
  * reason), the dropped sales and the closes, so a test can assert that a receiver ends with
  * exactly `manifest.valid`, reports the `manifest.dropped` gaps and dead-letters the malformed.
  *
- * As a command: `node dist/nodes/pos-mqtt/device-simulator.js --help`.
+ * As a command: `node dist/simulators/pos-mqtt/device-simulator.js --help`.
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import type { Sale } from '../model/types.generated';
-import { currencyExponent } from '../model/money';
-import { demoCatalog, type CatalogItem } from '../sim/catalog';
-import { SeededRandom } from './device-random';
+import type { Sale } from '../../nodes/model/types.generated';
+import { currencyExponent } from '../../nodes/model/money';
+import { demoCatalog, type CatalogItem } from '../kit/catalog';
+import { SeededRandom } from '../kit/random';
 import { malformedMessage, type MalformedReason } from './device-malformed';
+import { helpText, parseFlags, type Flags } from '../kit/cli';
 import {
   buildSale,
   isReturn,
@@ -38,7 +39,7 @@ import {
   type TenderType,
   type TillCloseDocument,
 } from './device-sales';
-import { assertTopicLevel, tillSubscription, tillTopic } from './topic';
+import { assertTopicLevel, tillSubscription, tillTopic } from '../../nodes/pos-mqtt/topic';
 
 export { saleKey, tillCloseKey } from './device-sales';
 export type { TillCloseDocument } from './device-sales';
@@ -111,7 +112,7 @@ export interface DeviceSimulatorOptions {
   offline?: boolean | number | OfflineOptions;
   /** Send each till's end-of-day close (default true). */
   close?: boolean;
-  /** Number of catalogue items to sell from (nodes/sim/catalog.ts); default 500. */
+  /** Number of catalogue items to sell from (simulators/kit/catalog.ts); default 500. */
   catalogSize?: number;
   /** Keep every payload in the manifest (default true; turn off for very large benchmark runs). */
   keepPayloads?: boolean;
@@ -852,49 +853,49 @@ export async function runSimulation(options: DeviceSimulatorOptions = {}): Promi
 // ---------------------------------------------------------------------------------------------
 // Command line
 
-const HELP = `Tillwire store-device simulator: stores x tills publishing canonical sales, returns and
-end-of-day closes over MQTT (QoS 1, never retained), with optional faults.
+export const CLI_FLAGS = {
+  // Broker
+  url: { value: 'URL', help: 'broker URL (default mqtt://127.0.0.1:1883)' },
+  username: { value: 'NAME', help: "broker user; {store} becomes the store id (e.g. --username '{store}')" },
+  password: { value: 'TEXT', help: 'password; {store} becomes the store id. Default: $TILLWIRE_MQTT_PASSWORD' },
+  'client-id-prefix': { value: 'TEXT', help: 'client ids are <prefix><storeId>-<tillId> (default tillwire-till-)' },
+  protocol: { kind: 'number', value: '4|5', help: 'MQTT 3.1.1 (4) or 5 (default 5)' },
+  'max-inflight': { kind: 'number', value: 'N', help: 'QoS 1 publishes awaiting PUBACK, all tills together (default 100)' },
+  rate: { kind: 'number', value: 'N', help: 'total messages/s (default 0 = as fast as possible)' },
+  // What the tills sell
+  brand: { value: 'NAME', help: 'second topic level (default demo)' },
+  stores: { kind: 'number', value: 'N', help: 'number of stores (default 3), or:' },
+  'store-ids': { kind: 'list', value: 'A,B,...', help: 'exactly these stores' },
+  tills: { kind: 'number', value: 'N', help: 'tills per store (default 2), or:' },
+  'till-ids': { kind: 'list', value: 'T01,T02,...', help: 'exactly these tills' },
+  count: { kind: 'number', value: 'N', help: 'transactions in the day, dropped ones included (default 1000)' },
+  seed: { value: 'S', help: 'same seed + options = same messages (default 1)' },
+  currency: { value: 'CODE', help: 'ISO 4217 (default GBP)' },
+  'business-date': { value: 'DATE', help: 'YYYY-MM-DD (default 2025-03-14)' },
+  'utc-offset': { value: 'Z|+hh:mm', help: "stores' offset for occurredAt (default Z)" },
+  'start-sequence': { kind: 'number', value: 'N', help: 'first sequence number of every till (default 1)' },
+  'return-rate': { kind: 'number', value: 'P', help: 'share of returns, 0-1 (default 0.05)' },
+  'no-close': { kind: 'switch', help: 'do not send the end-of-day close messages' },
+  // Faults
+  'duplicate-rate': { kind: 'number', value: 'P', help: 're-publish a sent sale, same saleId and sequence (default 0)' },
+  'malformed-rate': { kind: 'number', value: 'P', help: 'extra message that is not JSON or fails the schema (default 0)' },
+  'drop-rate': { kind: 'number', value: 'P', help: 'sale made but never sent: a sequence gap (default 0)' },
+  offline: { kind: 'number', value: 'N', help: 'N stores go offline, keep selling, replay the backlog on reconnect' },
+  'offline-stores': { kind: 'list', value: 'A,B', help: '...or exactly these stores' },
+  'offline-start': { kind: 'number', value: 'F', help: 'outage starts at this fraction of the day (default 0.3)' },
+  'offline-duration': { kind: 'number', value: 'F', help: 'and lasts this fraction of the day (default 0.3)' },
+  'no-offline-disconnect': { kind: 'switch', help: 'keep the MQTT connection open during the outage (just stop publishing)' },
+  // Output
+  'dry-run': { kind: 'switch', help: 'generate only; print the summary without connecting' },
+  manifest: { value: 'FILE', help: 'write the manifest (keys, sequences, totals, closes) as JSON' },
+  'manifest-payloads': { kind: 'switch', help: 'include every payload in the manifest file' },
+} as const satisfies Flags;
 
-Usage: node dist/nodes/pos-mqtt/device-simulator.js [options]
-
-Broker
-  --url URL                 broker URL (default mqtt://127.0.0.1:1883)
-  --username NAME           broker user; {store} becomes the store id (e.g. --username '{store}')
-  --password TEXT           password; {store} becomes the store id. Default: $TILLWIRE_MQTT_PASSWORD
-  --client-id-prefix TEXT   client ids are <prefix><storeId>-<tillId> (default tillwire-till-)
-  --protocol 4|5            MQTT 3.1.1 (4) or 5 (default 5)
-  --max-inflight N          QoS 1 publishes awaiting PUBACK, all tills together (default 100)
-  --rate N                  total messages/s (default 0 = as fast as possible)
-
-What the tills sell
-  --brand NAME              second topic level (default demo)
-  --stores N | --store-ids A,B,...      (default 3 stores)
-  --tills N  | --till-ids T01,T02,...   tills per store (default 2)
-  --count N                 transactions in the day, dropped ones included (default 1000)
-  --seed S                  same seed + options = same messages (default 1)
-  --currency CODE           ISO 4217 (default GBP)
-  --business-date DATE      YYYY-MM-DD (default 2025-03-14)
-  --utc-offset Z|+hh:mm     stores' offset for occurredAt (default Z)
-  --start-sequence N        first sequence number of every till (default 1)
-  --return-rate P           share of returns, 0-1 (default 0.05)
-  --no-close                do not send the end-of-day close messages
-
-Faults
-  --duplicate-rate P        re-publish a sent sale, same saleId and sequence (default 0)
-  --malformed-rate P        extra message that is not JSON or fails the schema (default 0)
-  --drop-rate P             sale made but never sent: a sequence gap (default 0)
-  --offline N               N stores go offline, keep selling, replay the backlog on reconnect
-  --offline-stores A,B      ...or exactly these stores
-  --offline-start F         outage starts at this fraction of the day (default 0.3)
-  --offline-duration F      and lasts this fraction of the day (default 0.3)
-  --no-offline-disconnect   keep the MQTT connection open during the outage (just stop publishing)
-
-Output
-  --dry-run                 generate only; print the summary without connecting
-  --manifest FILE           write the manifest (keys, sequences, totals, closes) as JSON
-  --manifest-payloads       include every payload in the manifest file
-  --help                    this text
-`;
+const HELP = helpText(
+  'Tillwire store-device simulator: stores x tills publishing canonical sales, returns and\nend-of-day closes over MQTT (QoS 1, never retained), with optional faults.',
+  'node dist/simulators/pos-mqtt/device-simulator.js',
+  CLI_FLAGS,
+);
 
 interface CliArgs {
   options: DeviceSimulatorOptions;
@@ -905,139 +906,44 @@ interface CliArgs {
 }
 
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return { options: {}, dryRun: false, manifestPayloads: false, help: true };
   const o: DeviceSimulatorOptions = {};
-  const off: OfflineOptions = {};
-  let offline = false;
-  const out: CliArgs = { options: o, dryRun: false, manifestPayloads: false, help: false };
-  const num = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || v === '' || !Number.isFinite(n)) throw new Error(`${flag} needs a number`);
-    return n;
-  };
-  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i];
-    let value: string | undefined;
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    const val = () => (value !== undefined ? value : argv[++i]);
-    switch (flag) {
-      case '--help':
-      case '-h':
-        out.help = true;
-        break;
-      case '--url':
-        o.brokerUrl = val();
-        break;
-      case '--username':
-        o.username = val();
-        break;
-      case '--password':
-        o.password = val();
-        break;
-      case '--client-id-prefix':
-        o.clientIdPrefix = val();
-        break;
-      case '--protocol': {
-        const p = num(flag, val());
-        if (p !== 4 && p !== 5) throw new Error('--protocol must be 4 or 5');
-        o.protocolVersion = p;
-        break;
-      }
-      case '--max-inflight':
-        o.maxInflight = num(flag, val());
-        break;
-      case '--rate':
-        o.rate = num(flag, val());
-        break;
-      case '--brand':
-        o.brand = val();
-        break;
-      case '--stores':
-        o.stores = num(flag, val());
-        break;
-      case '--store-ids':
-        o.storeIds = list(val());
-        break;
-      case '--tills':
-        o.tills = num(flag, val());
-        break;
-      case '--till-ids':
-        o.tillIds = list(val());
-        break;
-      case '--count':
-        o.count = num(flag, val());
-        break;
-      case '--seed': {
-        const s = val();
-        o.seed = s !== undefined && /^\d+$/.test(s) ? Number(s) : s;
-        break;
-      }
-      case '--currency':
-        o.currency = val();
-        break;
-      case '--business-date':
-        o.businessDate = val();
-        break;
-      case '--utc-offset':
-        o.utcOffset = val();
-        break;
-      case '--start-sequence':
-        o.startSequence = num(flag, val());
-        break;
-      case '--return-rate':
-        o.returnRate = num(flag, val());
-        break;
-      case '--no-close':
-        o.close = false;
-        break;
-      case '--duplicate-rate':
-        o.duplicateRate = num(flag, val());
-        break;
-      case '--malformed-rate':
-        o.malformedRate = num(flag, val());
-        break;
-      case '--drop-rate':
-        o.dropRate = num(flag, val());
-        break;
-      case '--offline':
-        offline = true;
-        off.stores = num(flag, val());
-        break;
-      case '--offline-stores':
-        offline = true;
-        off.storeIds = list(val());
-        break;
-      case '--offline-start':
-        offline = true;
-        off.start = num(flag, val());
-        break;
-      case '--offline-duration':
-        offline = true;
-        off.duration = num(flag, val());
-        break;
-      case '--no-offline-disconnect':
-        off.disconnect = false;
-        break;
-      case '--dry-run':
-        out.dryRun = true;
-        break;
-      case '--manifest':
-        out.manifestFile = val();
-        break;
-      case '--manifest-payloads':
-        out.manifestPayloads = true;
-        break;
-      default:
-        throw new Error(`unknown option ${flag} (see --help)`);
-    }
+  if (v.url !== undefined) o.brokerUrl = v.url;
+  if (v.username !== undefined) o.username = v.username;
+  if (v.password !== undefined) o.password = v.password;
+  if (v['client-id-prefix'] !== undefined) o.clientIdPrefix = v['client-id-prefix'];
+  if (v.protocol !== undefined) {
+    if (v.protocol !== 4 && v.protocol !== 5) throw new Error('--protocol must be 4 or 5');
+    o.protocolVersion = v.protocol;
   }
+  if (v['max-inflight'] !== undefined) o.maxInflight = v['max-inflight'];
+  if (v.rate !== undefined) o.rate = v.rate;
+  if (v.brand !== undefined) o.brand = v.brand;
+  if (v.stores !== undefined) o.stores = v.stores;
+  if (v['store-ids'] !== undefined) o.storeIds = v['store-ids'];
+  if (v.tills !== undefined) o.tills = v.tills;
+  if (v['till-ids'] !== undefined) o.tillIds = v['till-ids'];
+  if (v.count !== undefined) o.count = v.count;
+  if (v.seed !== undefined) o.seed = /^\d+$/.test(v.seed) ? Number(v.seed) : v.seed;
+  if (v.currency !== undefined) o.currency = v.currency;
+  if (v['business-date'] !== undefined) o.businessDate = v['business-date'];
+  if (v['utc-offset'] !== undefined) o.utcOffset = v['utc-offset'];
+  if (v['start-sequence'] !== undefined) o.startSequence = v['start-sequence'];
+  if (v['return-rate'] !== undefined) o.returnRate = v['return-rate'];
+  if (v['no-close']) o.close = false;
+  if (v['duplicate-rate'] !== undefined) o.duplicateRate = v['duplicate-rate'];
+  if (v['malformed-rate'] !== undefined) o.malformedRate = v['malformed-rate'];
+  if (v['drop-rate'] !== undefined) o.dropRate = v['drop-rate'];
+  const off: OfflineOptions = {};
+  if (v.offline !== undefined) off.stores = v.offline;
+  if (v['offline-stores'] !== undefined) off.storeIds = v['offline-stores'];
+  if (v['offline-start'] !== undefined) off.start = v['offline-start'];
+  if (v['offline-duration'] !== undefined) off.duration = v['offline-duration'];
+  if (v['no-offline-disconnect']) off.disconnect = false;
+  if (off.stores !== undefined || off.storeIds || off.start !== undefined || off.duration !== undefined) o.offline = off;
   if (o.password === undefined && env.TILLWIRE_MQTT_PASSWORD) o.password = env.TILLWIRE_MQTT_PASSWORD;
-  if (offline) o.offline = off;
-  return out;
+  return { options: o, dryRun: !!v['dry-run'], manifestFile: v.manifest, manifestPayloads: !!v['manifest-payloads'], help: false };
 }
 
 /** A few lines a person can read at the end of a run. */

@@ -35,14 +35,16 @@
  * `POST /__simulator/ship` `{ order | picking, carrier, trackingRef, doneAt }` (confirming a sales
  * order creates its outgoing transfer WH/OUT/…, as Odoo's stock module does).
  *
- * CLI: `node dist/nodes/odoo/simulator.js --port 18069 [--version 17] [--db tillwire]
+ * CLI: `node dist/simulators/odoo/simulator.js --port 18069 [--version 17] [--db tillwire]
  * [--login admin] [--api-key tillwire-demo-key]`.
  */
-import { seededRandom } from '../sim/random';
+import { FaultInjector, type FaultRates } from '../kit/faults';
+import { COMMON_FLAGS, FAULT_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { demoCatalog, DEMO_CATALOG_SIZE } from '../sim/catalog';
-import { currencyExponent, fromMinor } from '../model/money';
+import { demoCatalog, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { currencyExponent, fromMinor } from '../../nodes/model/money';
+import { SESSION_EXPIRED, SESSION_EXPIRED_CODE } from '../../nodes/odoo/contract';
 
 // ───────────────────────────────────────────── errors ─────────────────────────────────────────────
 
@@ -1605,20 +1607,15 @@ function seed(db: Database): void {
 
 // ──────────────────────────────────────────── server ──────────────────────────────────────────────
 
-export interface OdooFaults {
-  /** Fraction of API requests answered 500/502/503/429 before anything is done. */
-  errorRate?: number;
-  /** Fraction of API requests never answered (or answered 504 after timeoutDelayMs), nothing done. */
-  timeoutRate?: number;
+/**
+ * The kit's fault rates (simulators/kit/faults.ts): an error is 500/502/503/429, a timeout is no
+ * answer (or 504 after timeoutDelayMs), a slow call is carried out after slowDelayMs.
+ */
+export interface OdooFaults extends FaultRates {
   timeoutDelayMs?: number;
-  /** Fraction of API requests carried out (committed) whose answer is then lost (connection dropped). */
-  lostResponseRate?: number;
-  /** Fraction of API requests carried out only after `slowDelayMs` (a slow server: the client may have given up). */
-  slowRate?: number;
   slowDelayMs?: number;
   /** Only calls named here ("sale.order.create", "common.authenticate") draw faults; default all. */
   only?: string[];
-  seed?: number;
 }
 
 export interface OdooSimulatorOptions {
@@ -1678,7 +1675,7 @@ export class OdooSimulator {
   readonly apiKey: string;
   private db: Database;
   private faults: ReturnType<OdooSimulator['normaliseFaults']>;
-  private random: () => number;
+  private readonly injector = new FaultInjector();
   private statsData = freshStats();
   private expiries = 0;
   private server?: http.Server;
@@ -1691,7 +1688,6 @@ export class OdooSimulator {
     this.apiKey = opts.apiKey ?? 'tillwire-demo-key';
     this.db = this.freshDb();
     this.faults = this.normaliseFaults(opts.faults);
-    this.random = seededRandom(this.faults.seed);
   }
 
   private freshDb(): Database {
@@ -1705,17 +1701,14 @@ export class OdooSimulator {
     });
   }
 
+  /** Sets the injector's rates (reseeding it) and returns the whole fault settings. */
   private normaliseFaults(f: OdooFaults = {}) {
-    const rate = (x: unknown) => (typeof x === 'number' && x > 0 ? Math.min(1, x) : 0);
+    this.injector.set(f);
     return {
-      errorRate: rate(f.errorRate),
-      timeoutRate: rate(f.timeoutRate),
-      lostResponseRate: rate(f.lostResponseRate),
-      slowRate: rate(f.slowRate),
+      ...this.injector.settings,
       timeoutDelayMs: typeof f.timeoutDelayMs === 'number' && f.timeoutDelayMs >= 0 ? f.timeoutDelayMs : undefined,
       slowDelayMs: typeof f.slowDelayMs === 'number' && f.slowDelayMs >= 0 ? f.slowDelayMs : 1000,
       ...(Array.isArray(f.only) && f.only.length ? { only: f.only.map(String) } : {}),
-      seed: typeof f.seed === 'number' ? f.seed : 1,
     };
   }
 
@@ -1768,7 +1761,6 @@ export class OdooSimulator {
   /** Replaces the fault settings and reseeds the generator. */
   setFaults(faults: OdooFaults): void {
     this.faults = this.normaliseFaults(faults);
-    this.random = seededRandom(this.faults.seed);
   }
 
   getFaults(): OdooFaults {
@@ -1896,13 +1888,13 @@ export class OdooSimulator {
     if (!api || req.method !== 'POST' || (api === 'json2' && this.version < 19)) return respond(res, { status: 404, html: HTML_PAGES[404] });
 
     this.statsData.requests++;
-    const { errorRate, timeoutRate, lostResponseRate, slowRate, only } = this.faults;
-    const draw = only && !only.includes(callName(api, path, raw)) ? 1 : this.random();
-    if (draw < errorRate) {
+    const { only } = this.faults;
+    const fault = this.injector.draw(!only || only.includes(callName(api, path, raw)));
+    if (fault === 'error') {
       this.statsData.faults.error++;
       return respond(res, this.injectedError(api, raw));
     }
-    if (draw < errorRate + timeoutRate) {
+    if (fault === 'timeout') {
       this.statsData.faults.timeout++;
       // Nothing is done; the answer never comes (or a proxy gives up after a while).
       if (this.faults.timeoutDelayMs !== undefined) {
@@ -1914,8 +1906,8 @@ export class OdooSimulator {
       }
       return;
     }
-    const lose = draw < errorRate + timeoutRate + lostResponseRate;
-    if (!lose && draw < errorRate + timeoutRate + lostResponseRate + slowRate) {
+    const lose = fault === 'lost';
+    if (fault === 'slow') {
       this.statsData.faults.slow++;
       // Carried out late, whether or not the client is still waiting (a server does not know).
       await new Promise<void>((resolve) => {
@@ -1938,7 +1930,7 @@ export class OdooSimulator {
   }
 
   private injectedError(api: 'jsonrpc' | 'json2', raw: string): Outcome {
-    const status = [500, 502, 503, 429][Math.floor(this.random() * 4)];
+    const status = this.injector.pick([500, 502, 503, 429]);
     if (status === 500) {
       // A serialization failure Odoo could not retry away: retryable, in each API's own envelope.
       const fault = new OdooFault('psycopg2.errors.SerializationFailure', 'could not serialize access due to concurrent update', 500);
@@ -2030,7 +2022,7 @@ export class OdooSimulator {
       const [db, uid, password, model, name, ...rest] = args;
       if (this.expiries > 0) {
         this.expiries--;
-        throw new OdooFault(SESSION_EXPIRED_NAME, 'Session expired', 403, 100);
+        throw new OdooFault(SESSION_EXPIRED, 'Session expired', 403, SESSION_EXPIRED_CODE);
       }
       this.checkDatabase(db);
       if (uid !== SEED.adminUserId || password !== this.apiKey) throw accessDenied();
@@ -2111,7 +2103,6 @@ export class OdooSimulator {
   }
 }
 
-const SESSION_EXPIRED_NAME = 'odoo.http.SessionExpiredException';
 
 function requestId(raw: string): unknown {
   try {
@@ -2174,94 +2165,61 @@ function respond(res: http.ServerResponse, out: Outcome): void {
 
 // ───────────────────────────────────────────── CLI ────────────────────────────────────────────────
 
-export function parseArgs(argv: string[]): OdooSimulatorOptions {
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  version: { kind: 'number', value: '<17|18|19>', help: 'Odoo major version to imitate (default 17; 19 adds JSON-2)' },
+  db: { value: '<name>', help: 'database name (default tillwire)' },
+  login: { value: '<name>', help: 'user login (default admin)' },
+  'api-key': { value: '<text>', help: 'API key accepted (default tillwire-demo-key)' },
+  currency: { value: '<ISO>', help: "the company's currency (default GBP)" },
+  ...FAULT_FLAGS,
+} as const satisfies Flags;
+
+/** The simulator's options from its command line (--seed seeds the faults). */
+export function parseCliArgs(argv: string[]): OdooSimulatorOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
   const opts: OdooSimulatorOptions = {};
+  if (v.port !== undefined) opts.port = v.port;
+  if (v.host !== undefined) opts.host = v.host;
+  if (v.version !== undefined) opts.version = v.version;
+  if (v.db !== undefined) opts.database = v.db;
+  if (v.login !== undefined) opts.login = v.login;
+  if (v['api-key'] !== undefined) opts.apiKey = v['api-key'];
+  if (v.currency !== undefined) opts.currency = v.currency;
   const faults: OdooFaults = {};
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--port':
-        opts.port = Number(value());
-        break;
-      case '--host':
-        opts.host = value();
-        break;
-      case '--version':
-        opts.version = Number(value());
-        break;
-      case '--db':
-      case '--database':
-        opts.database = value();
-        break;
-      case '--login':
-        opts.login = value();
-        break;
-      case '--api-key':
-        opts.apiKey = value();
-        break;
-      case '--currency':
-        opts.currency = value();
-        break;
-      case '--error-rate':
-        faults.errorRate = Number(value());
-        break;
-      case '--timeout-rate':
-        faults.timeoutRate = Number(value());
-        break;
-      case '--lost-response-rate':
-        faults.lostResponseRate = Number(value());
-        break;
-      case '--seed':
-        faults.seed = Number(value());
-        break;
-      case '--help':
-      case '-h':
-        throw new Error('usage');
-      default:
-        throw new Error(`unknown option ${argv[i]}`);
-    }
-  }
+  if (v['error-rate'] !== undefined) faults.errorRate = v['error-rate'];
+  if (v['timeout-rate'] !== undefined) faults.timeoutRate = v['timeout-rate'];
+  if (v['lost-response-rate'] !== undefined) faults.lostResponseRate = v['lost-response-rate'];
+  if (v.seed !== undefined) faults.seed = v.seed;
   if (Object.keys(faults).length) opts.faults = faults;
   if (opts.version !== undefined && !(opts.version >= 14 && opts.version <= 30)) throw new Error(`--version must be an Odoo major version such as 17, 18 or 19`);
   return opts;
 }
 
-async function main(argv: string[]): Promise<void> {
-  let opts: OdooSimulatorOptions;
-  try {
-    opts = parseArgs(argv);
-  } catch (err) {
-    const usage =
-      'usage: node dist/nodes/odoo/simulator.js [--port 18069] [--version 17|18|19] [--db tillwire] [--login admin]\n' +
-      '       [--api-key tillwire-demo-key] [--currency GBP] [--error-rate 0.1] [--timeout-rate 0.01] [--lost-response-rate 0.05] [--seed 1]';
-    console.error((err as Error).message === 'usage' ? usage : `${(err as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-  const sim = new OdooSimulator({ port: 18069, ...opts });
-  const url = await sim.start();
-  const apis = sim.version >= 19 ? 'JSON-RPC /jsonrpc and JSON-2 /json/2/<model>/<method>' : 'JSON-RPC /jsonrpc (JSON-2 needs --version 19)';
-  console.log(`Odoo ${sim.version} simulator listening on ${url}`);
-  console.log(`  APIs:        ${apis}`);
-  console.log(`  database:    ${sim.database}`);
-  console.log(`  login:       ${sim.login}`);
-  console.log(`  API key:     ${sim.apiKey}`);
-  console.log(`  walk-in customer partner id: ${sim.walkInPartnerId}`);
-  console.log(`  state:       GET ${url}/__simulator/state`);
-  console.log(`  ship:        POST ${url}/__simulator/ship {"order":"<client_order_ref>","carrier":"UPS","trackingRef":"1Z…"}`);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    sim.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(err);
-    process.exit(1);
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Odoo simulator (Tillwire): JSON-RPC, and JSON-2 from version 19', 'node dist/simulators/odoo/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (opts) => {
+      const sim = new OdooSimulator({ port: 18069, ...opts });
+      const url = await sim.start();
+      const apis = sim.version >= 19 ? 'JSON-RPC /jsonrpc and JSON-2 /json/2/<model>/<method>' : 'JSON-RPC /jsonrpc (JSON-2 needs --version 19)';
+      return {
+        lines: [
+          `Odoo ${sim.version} simulator listening on ${url}`,
+          `  APIs:        ${apis}`,
+          `  database:    ${sim.database}`,
+          `  login:       ${sim.login}`,
+          `  API key:     ${sim.apiKey}`,
+          `  walk-in customer partner id: ${sim.walkInPartnerId}`,
+          `  state:       GET ${url}/__simulator/state`,
+          `  ship:        POST ${url}/__simulator/ship {"order":"<client_order_ref>","carrier":"UPS","trackingRef":"1Z…"}`,
+        ],
+        stop: () => sim.stop(),
+      };
+    },
   });
 }
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));

@@ -3,8 +3,8 @@
  * `malformedRate`. Each one says why it is broken: `not-json` (the bytes do not parse as JSON) or
  * `schema` (valid JSON that is not a valid canonical Sale).
  */
-import type { Sale } from '../model/types.generated';
-import { SeededRandom } from './device-random';
+import type { Sale } from '../../nodes/model/types.generated';
+import { SeededRandom } from '../kit/random';
 
 export type MalformedReason = 'not-json' | 'schema';
 

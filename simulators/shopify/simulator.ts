@@ -42,15 +42,17 @@
  * `restLeakRate`; `X-Shopify-Shop-Api-Call-Limit` on every answer, 429 + `Retry-After` when full).
  * Not implemented: other REST endpoints, payouts.
  *
- * CLI: `node dist/nodes/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100]`.
+ * CLI: `node dist/simulators/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100]`.
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { catalogItem, DEMO_CATALOG_SIZE } from '../sim/catalog';
-import { currencyExponent, fromMinor, toMinor } from '../model/money';
-import { hmacSha256Base64 } from '../runtime/webhook';
-import { seededRandom } from '../sim/random';
+import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
+import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
+import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
+import { DEFAULT_API_VERSION, REST_BUCKET } from '../../nodes/shopify/contract';
+import { seededRandom } from '../kit/random';
+import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
 
 export interface WebhookSwitches {
@@ -64,6 +66,7 @@ export interface WebhookSwitches {
 
 export interface ShopifySimulatorOptions {
   port?: number;
+  host?: string;
   shop?: string;
   accessToken?: string;
   appSecret?: string;
@@ -147,6 +150,7 @@ export class ShopifySimulator {
 
   private server?: http.Server;
   private port: number;
+  private readonly host: string;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly orders = new Map<number, RestOrder>();
@@ -171,6 +175,7 @@ export class ShopifySimulator {
 
   constructor(opts: ShopifySimulatorOptions = {}) {
     this.port = opts.port ?? 0;
+    this.host = opts.host ?? '127.0.0.1';
     this.shop = opts.shop ?? 'tillwire-demo.myshopify.com';
     this.accessToken = opts.accessToken ?? 'shpat_tillwire_demo';
     this.appSecret = opts.appSecret ?? 'tillwire-demo-app-secret';
@@ -180,8 +185,8 @@ export class ShopifySimulator {
     this.now = opts.now ?? Date.now;
     this.random = seededRandom(opts.seed ?? 1);
     this.baseTime = opts.baseTime ?? Date.parse('2025-03-01T00:00:00Z');
-    this.restBucketSize = opts.restBucketSize ?? 40;
-    this.restLeakRate = opts.restLeakRate ?? 2;
+    this.restBucketSize = opts.restBucketSize ?? REST_BUCKET.size;
+    this.restLeakRate = opts.restLeakRate ?? REST_BUCKET.leakPerSecond;
     this.webhooks = { duplicates: 1, outOfOrder: false, dropRate: 0, badSignatureRate: 0, maxRetries: 8, retryDelayMs: 5, ...opts.webhooks };
     this.bucket = { available: this.maximumAvailable, at: performance.now() };
     this.locations = opts.locations ?? ['gid://shopify/Location/1', 'gid://shopify/Location/2'];
@@ -190,14 +195,14 @@ export class ShopifySimulator {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   async start(): Promise<string> {
     this.stopping = false;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.port, this.host, resolve));
     this.port = (this.server.address() as AddressInfo).port;
     return this.url;
   }
@@ -489,7 +494,7 @@ export class ShopifySimulator {
         'x-shopify-event-id': eventId,
         'x-shopify-webhook-id': webhookId,
         'x-shopify-shop-domain': this.shop,
-        'x-shopify-api-version': '2025-01',
+        'x-shopify-api-version': DEFAULT_API_VERSION,
         'x-shopify-triggered-at': triggeredAt,
       };
       for (let copy = 0; copy < Math.max(1, this.webhooks.duplicates); copy++) {
@@ -910,34 +915,46 @@ export function toGraphQLOrder(o: RestOrder): Record<string, any> {
 
 // ─────────────────────────────────────────────── CLI ───────────────────────────────────────────────
 
-async function main(argv: string[]): Promise<void> {
-  const opts: ShopifySimulatorOptions = { port: 18080, orders: 200 };
-  for (let i = 0; i < argv.length; i++) {
-    const v = () => argv[++i];
-    if (argv[i] === '--port') opts.port = Number(v());
-    else if (argv[i] === '--orders') opts.orders = Number(v());
-    else if (argv[i] === '--restore-rate') opts.restoreRate = Number(v());
-    else if (argv[i] === '--shop') opts.shop = v();
-    else {
-      console.error('usage: node dist/nodes/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100] [--shop tillwire-demo.myshopify.com]');
-      process.exit(2);
-    }
-  }
-  const sim = new ShopifySimulator(opts);
-  const url = await sim.start();
-  console.log(`Shopify simulator listening on ${url}`);
-  console.log(`  GraphQL:      POST ${url}/admin/api/2025-01/graphql.json`);
-  console.log(`  shop:         ${sim.shop}`);
-  console.log(`  access token: ${sim.accessToken}`);
-  console.log(`  app secret:   ${sim.appSecret}`);
-  const stop = () => void sim.stop().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+export const CLI_FLAGS = {
+  ...COMMON_FLAGS,
+  orders: { kind: 'number', value: '<n>', help: 'orders generated at start (default 200)' },
+  'restore-rate': { kind: 'number', value: '<n>', help: 'GraphQL cost points restored per second (default 100)' },
+  shop: { value: '<domain>', help: 'shop domain (default tillwire-demo.myshopify.com)' },
+} as const satisfies Flags;
+
+/** The simulator's options from its command line (defaults: port 18080, 200 orders). */
+export function parseCliArgs(argv: string[]): ShopifySimulatorOptions | 'help' {
+  const v = parseFlags(argv, CLI_FLAGS);
+  if (v === 'help') return v;
+  return {
+    port: v.port ?? 18080,
+    orders: v.orders ?? 200,
+    ...(v.host ? { host: v.host } : {}),
+    ...(v.seed !== undefined ? { seed: v.seed } : {}),
+    ...(v['restore-rate'] !== undefined ? { restoreRate: v['restore-rate'] } : {}),
+    ...(v.shop ? { shop: v.shop } : {}),
+  };
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(err);
-    process.exit(1);
+export function main(argv: string[]): Promise<void> {
+  return runSimulatorCli(argv, {
+    help: helpText('Shopify Admin API simulator (Tillwire)', 'node dist/simulators/shopify/simulator.js', CLI_FLAGS),
+    parse: parseCliArgs,
+    start: async (options) => {
+      const sim = new ShopifySimulator(options);
+      const url = await sim.start();
+      return {
+        lines: [
+          `Shopify simulator listening on ${url}`,
+          `  GraphQL:      POST ${url}/admin/api/${DEFAULT_API_VERSION}/graphql.json`,
+          `  shop:         ${sim.shop}`,
+          `  access token: ${sim.accessToken}`,
+          `  app secret:   ${sim.appSecret}`,
+        ],
+        stop: () => sim.stop(),
+      };
+    },
   });
 }
+
+if (require.main === module) runMain(() => main(process.argv.slice(2)));
