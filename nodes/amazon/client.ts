@@ -69,7 +69,6 @@ export interface AmazonClientOptions {
   refreshBeforeMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
-  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export interface GetOrdersQuery {
@@ -148,7 +147,6 @@ export class AmazonClient {
         const e = res.body?.errors?.[0];
         return e ? { code: e.code, message: [e.message, e.details].filter(Boolean).join(' — ') } : undefined;
       },
-      onRetry: this.opts.onRetry,
     });
     this.http.set(operation, c);
     return c;

@@ -71,7 +71,6 @@ export interface BolClientOptions {
   refreshBeforeMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
-  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export interface ListOrdersQuery {
@@ -166,7 +165,6 @@ export class BolClient {
         const message = [b.detail ?? b.title, violations].filter(Boolean).join(' — ');
         return { message: message || undefined, code: typeof b.type === 'string' ? b.type : undefined };
       },
-      onRetry: this.opts.onRetry,
     });
     this.http.set(group, c);
     return c;
