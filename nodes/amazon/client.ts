@@ -143,6 +143,7 @@ export class AmazonClient {
       governor: bucket,
       headers: async () => ({ 'x-amz-access-token': await this.tokens.get(), 'user-agent': 'Tillwire/0.1 (Language=TypeScript)' }),
       classify: (res) => this.classify(operation, bucket, res),
+      fetch: this.opts.fetch,
       describe: (res) => {
         const e = res.body?.errors?.[0];
         return e ? { code: e.code, message: [e.message, e.details].filter(Boolean).join(' — ') } : undefined;

@@ -158,6 +158,7 @@ export class BolClient {
       governor: this.bucket(group),
       headers: async () => ({ authorization: `Bearer ${await this.tokens.get()}`, accept: MEDIA_TYPE }),
       classify: (res) => this.classify(group, res),
+      fetch: this.opts.fetch,
       describe: (res) => {
         const b = res.body;
         if (!b || typeof b !== 'object') return undefined;
