@@ -746,10 +746,6 @@ export class OdooSync {
   }
 }
 
-export function isConnectorError(err: unknown): err is ConnectorError {
-  return err instanceof ConnectorError;
-}
-
 /** The SKUs a stock request asks for; undefined means every SKU. */
 export function skusFrom(payload: unknown): string[] | undefined {
   if (typeof payload === 'string') {

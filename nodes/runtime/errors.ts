@@ -277,10 +277,6 @@ export function permanentFailure(system: string, operation: string, description:
   return new ConnectorError(system, operation, description, { retryable: false, ...(unclassified ? { kind: 'value' as const } : {}), ...extra });
 }
 
-export function isConnectorError(err: unknown): err is ConnectorError {
-  return err instanceof ConnectorError;
-}
-
 /**
  * Any failure of a connector node as a ConnectorError: a store that is down is retryable
  * (`unavailable`); anything else that is not already one is a defect or bad input that retrying
