@@ -11,6 +11,7 @@ import { bindStore, StatusBoard, shortText, asError, onInput, INBOX_REF } from '
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
+import { asConnectorError, briefly } from '../runtime/errors';
 import { PollStopped } from '../runtime/poll-stopped';
 import { validateDocument, businessKey } from '../model/validate';
 import type { Order } from '../model/types.generated';
@@ -122,8 +123,9 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
 
   function failed(err: unknown) {
     if (closed || err instanceof PollStopped) return;
-    const e = asError(err);
-    board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${e.message}`) });
+    // A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md).
+    const e = asConnectorError(err, spec.system, 'poll orders');
+    board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${briefly(e)}`) });
     node.error(e, { topic: `${spec.system}.poll`, payload: { error: e.message } });
   }
 

@@ -1,5 +1,5 @@
 /**
- * The one HTTP resilience layer every connector uses (DESIGN.md principle 5): request timeouts,
+ * The one HTTP resilience layer every connector uses: request timeouts,
  * retries with exponential backoff and full jitter for retryable failures only, honouring the
  * provider's own signal (Retry-After, or a delay a provider classifier reads from its headers or
  * body), an optional per-account rate governor shared by all nodes of one config node, and one

@@ -4,7 +4,7 @@
  * 429 `RATE_LIMITED` treated as retryable (Square sends no Retry-After, so the backoff and the
  * shared TokenBucket's penalty decide the wait).
  */
-import { Governor, HttpClient, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
+import { Governor, HttpClient, HttpResponse, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
 import { DEFAULT_SQUARE_VERSION } from './types';
 import type { SqError, SqOrder, SqSearchOrdersQuery, SqSearchOrdersRequest, SqSearchOrdersResponse } from './types';
 
@@ -26,14 +26,13 @@ function errorsOf(res: HttpResponse): SqError[] {
   return Array.isArray(b?.errors) ? b!.errors : [];
 }
 
-/** Square's own verdict on a response: RATE_LIMITED and server errors retry; the rest do not. */
+/** Square's own verdict on a response: RATE_LIMITED and the shared retryable statuses retry; the rest do not. */
 export function classifySquare(res: HttpResponse): Verdict | undefined {
   if (res.status >= 200 && res.status < 300) return { ok: true };
   const first = errorsOf(res)[0];
   const message = first ? `${first.code}${first.detail ? `: ${first.detail}` : ''}` : undefined;
-  if (res.status === 429 || first?.code === 'RATE_LIMITED') return { ok: false, retryable: true, code: 'RATE_LIMITED', message };
-  if (res.status >= 500) return { ok: false, retryable: true, code: first?.code, message };
-  return { ok: false, retryable: false, code: first?.code, message };
+  if (res.status === 429 || first?.code === 'RATE_LIMITED') return { ok: false, retryable: true, kind: 'rate-limit', code: 'RATE_LIMITED', message };
+  return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), code: first?.code, message };
 }
 
 export class SquareClient {

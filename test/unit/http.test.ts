@@ -129,4 +129,33 @@ describe('http resilience layer', () => {
     expect(retries).toHaveLength(1);
     await s.close();
   });
+
+  it('two nodes sharing one client each hear only about their own retries', async () => {
+    // A 503 for every request to /a, success for /b after one 429: one client, two callers at once.
+    const hits = { b: 0 };
+    const server = http.createServer((req, res) => {
+      const fail = req.url === '/a' ? 503 : (hits.b++ === 0 ? 429 : 0);
+      res.writeHead(fail || 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(fail ? { error: { message: 'no' } } : { ok: true }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = new HttpClient({ system: 'erp', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sleep, policy: { maxAttempts: 3 } });
+    const seenA: CallEvent[] = [];
+    const seenB: CallEvent[] = [];
+    const [a, b] = await Promise.all([
+      observeCalls((e) => seenA.push(e), () => client.request({ operation: 'read a', method: 'GET', url: '/a' }).catch((e) => e)),
+      observeCalls((e) => seenB.push(e), () => client.request({ operation: 'read b', method: 'GET', url: '/b' })),
+    ]);
+    expect(a.cause).toMatchObject({ operation: 'read a', kind: 'unavailable', retryable: true, attempts: 3 });
+    expect(b.status).toBe(200);
+    expect(seenA.map((e) => [e.type, e.operation, e.attempt, e.status])).toEqual([
+      ['retry', 'read a', 1, 503],
+      ['retry', 'read a', 2, 503],
+    ]);
+    expect(seenB.map((e) => [e.type, e.operation, e.attempt, e.status])).toEqual([['throttle', 'read b', 1, 429]]);
+    await new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  });
 });
