@@ -4,7 +4,6 @@
  * account's AmazonClient, so every node using it shares one access token and one token bucket per
  * operation, as Amazon counts them.
  */
-import { EventEmitter } from 'node:events';
 import type { AmazonConnection } from './connection';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { AmazonClient, REGION_ENDPOINTS, LWA_TOKEN_URL } from './client';
@@ -30,12 +29,10 @@ export = function register(RED: NodeRED) {
     const marketplaceIds = String(def.marketplaceIds ?? '')
       .split(/[\s,]+/)
       .filter(Boolean);
-    const events = new EventEmitter();
     const connection: AmazonConnection = {
       label: def.name || `${def.sellerId || 'amazon'} (${region})`,
       sellerId: String(def.sellerId ?? '').trim(),
       marketplaceIds,
-      events,
     };
     const problems: string[] = [];
     if (!endpoint || !/^https?:\/\//.test(endpoint)) problems.push('no SP-API endpoint');
@@ -54,14 +51,9 @@ export = function register(RED: NodeRED) {
         tokenUrl: region === 'custom' && def.tokenUrl ? def.tokenUrl.trim() : LWA_TOKEN_URL,
         credentials: { clientId: creds.clientId!, clientSecret: creds.clientSecret!, refreshToken: creds.refreshToken! },
         policy: { timeoutMs, maxAttempts: Math.max(1, Number(def.attempts ?? 6)) },
-        onRetry: (info) => events.emit('retry', info),
       });
     }
     node.amazon = connection;
-    node.on('close', (_removed: boolean, done: () => void) => {
-      events.removeAllListeners();
-      done();
-    });
   }
   RED.nodes.registerType('tillwire-amazon-config', TillwireAmazonConfigNode, {
     credentials: { clientId: { type: 'text' }, clientSecret: { type: 'password' }, refreshToken: { type: 'password' } },

@@ -11,7 +11,7 @@
 import type { NodeRED } from '../core/node-red';
 import { permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
 import type { AmazonClient } from './client';
-import { amazonConnection, marketplacesFor, RetryBadge } from './amazon-write';
+import { amazonConnection, marketplacesFor } from './amazon-write';
 
 export = function register(RED: NodeRED) {
   registerChannelWrite<AmazonClient>(RED, 'tillwire-amazon-inventory', {
@@ -26,32 +26,29 @@ export = function register(RED: NodeRED) {
       const { ids: marketplaceIds, problem } = marketplacesFor(def.marketplaceIds, conn);
       const channelCode = typeof def.fulfillmentChannelCode === 'string' && def.fulfillmentChannelCode.trim() ? def.fulfillmentChannelCode.trim() : 'DEFAULT';
       const fail = (message: string, code: string) => permanentError('amazon', 'patchListingsItem', message, { providerCode: code });
-      const badge = new RetryBadge(conn);
       return {
-        close: () => badge.close(),
         problem: problem ?? (conn.sellerId ? undefined : 'no seller id in the Amazon account'),
-        write: (ctx) =>
-          badge.run(ctx, async (): Promise<WriteResult> => {
-            const { client, doc, kind } = ctx;
-            const quantity: number = kind === 'inventory.ats' ? doc.available : Math.max(0, doc.onHand - doc.reserved - doc.safetyStock);
-            const toPatch: string[] = [];
-            let productType: string | undefined;
-            for (const mp of marketplaceIds) {
-              const listing = await client.getListingsItem(conn.sellerId, doc.sku, mp);
-              if (!listing) throw fail(`unknown SKU '${doc.sku}': seller ${conn.sellerId} has no listing for it in marketplace ${mp}`, 'UnknownSku');
-              productType ??= listing.summaries?.find((s) => s.productType)?.productType;
-              const current = listing.fulfillmentAvailability?.find((f) => f.fulfillmentChannelCode === channelCode)?.quantity;
-              if (current !== quantity) toPatch.push(mp);
-            }
-            const base = { operation: 'patchListingsItem', sku: doc.sku, quantity, fulfillmentChannelCode: channelCode, marketplaceIds };
-            if (!toPatch.length) return { ...base, outcome: 'unchanged' };
-            const r = await client.setQuantity({ sellerId: conn.sellerId, sku: doc.sku, marketplaceIds: toPatch, quantity, productType: productType ?? 'PRODUCT', fulfillmentChannelCode: channelCode });
-            if (r.status !== 'ACCEPTED') {
-              const issues = (r.issues ?? []).map((i: any) => `${i.code}: ${i.message}`).join('; ');
-              throw fail(`listing ${doc.sku} not accepted (${r.status})${issues ? `: ${issues}` : ''}`, (r.issues ?? [])[0]?.code ?? r.status);
-            }
-            return { ...base, outcome: 'sent', patched: toPatch, submissionId: r.submissionId, productType: productType ?? 'PRODUCT' };
-          }),
+        async write(ctx): Promise<WriteResult> {
+          const { client, doc, kind } = ctx;
+          const quantity: number = kind === 'inventory.ats' ? doc.available : Math.max(0, doc.onHand - doc.reserved - doc.safetyStock);
+          const toPatch: string[] = [];
+          let productType: string | undefined;
+          for (const mp of marketplaceIds) {
+            const listing = await client.getListingsItem(conn.sellerId, doc.sku, mp);
+            if (!listing) throw fail(`unknown SKU '${doc.sku}': seller ${conn.sellerId} has no listing for it in marketplace ${mp}`, 'UnknownSku');
+            productType ??= listing.summaries?.find((s) => s.productType)?.productType;
+            const current = listing.fulfillmentAvailability?.find((f) => f.fulfillmentChannelCode === channelCode)?.quantity;
+            if (current !== quantity) toPatch.push(mp);
+          }
+          const base = { operation: 'patchListingsItem', sku: doc.sku, quantity, fulfillmentChannelCode: channelCode, marketplaceIds };
+          if (!toPatch.length) return { ...base, outcome: 'unchanged' };
+          const r = await client.setQuantity({ sellerId: conn.sellerId, sku: doc.sku, marketplaceIds: toPatch, quantity, productType: productType ?? 'PRODUCT', fulfillmentChannelCode: channelCode });
+          if (r.status !== 'ACCEPTED') {
+            const issues = (r.issues ?? []).map((i: any) => `${i.code}: ${i.message}`).join('; ');
+            throw fail(`listing ${doc.sku} not accepted (${r.status})${issues ? `: ${issues}` : ''}`, (r.issues ?? [])[0]?.code ?? r.status);
+          }
+          return { ...base, outcome: 'sent', patched: toPatch, submissionId: r.submissionId, productType: productType ?? 'PRODUCT' };
+        },
       };
     },
   });

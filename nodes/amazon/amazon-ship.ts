@@ -11,7 +11,7 @@ import type { NodeRED } from '../core/node-red';
 import { permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
 import { ConnectorError } from '../runtime/http';
 import type { AmazonClient } from './client';
-import { amazonConnection, packageReferenceFor, RetryBadge } from './amazon-write';
+import { amazonConnection, packageReferenceFor } from './amazon-write';
 
 /** Carrier codes Amazon knows, by the lower-case name an ERP might hold; others go as `Other` + name. */
 const CARRIERS: Record<string, string> = {
@@ -42,58 +42,55 @@ export = function register(RED: NodeRED) {
     writer(_def, connection) {
       const conn = (connection as ReturnType<typeof amazonConnection>)!.amazon;
       const fail = (message: string, code: string) => permanentError('amazon', 'confirmShipment', message, { providerCode: code });
-      const badge = new RetryBadge(conn);
       return {
-        close: () => badge.close(),
-        write: (ctx) =>
-          badge.run(ctx, async (): Promise<WriteResult> => {
-            const { client, doc, key } = ctx;
-            const orderId = String(doc.order.channel.id);
-            if (!doc.trackingNumber) throw fail(`shipment ${doc.shipmentId} has no trackingNumber; Amazon needs one to confirm a shipment`, 'NoTracking');
-            let order: Record<string, any>;
-            try {
-              order = await client.getOrder(orderId);
-            } catch (err) {
-              if (err instanceof ConnectorError && err.status === 404) throw fail(`order ${orderId} not found on Amazon (seller ${conn.sellerId})`, 'NotFound');
-              throw err;
-            }
-            if (order.OrderStatus === 'Canceled') throw fail(`order ${orderId} is Canceled on Amazon and cannot be shipped`, 'OrderCanceled');
-            const wasShipped = order.OrderStatus === 'Shipped';
-            const needItems = doc.lines.some((l: any) => !l.lineId);
-            const items = needItems ? await client.getOrderItems(orderId) : [];
-            const orderItems = doc.lines.map((l: any) => {
-              if (l.lineId) return { orderItemId: String(l.lineId), quantity: l.quantity };
-              const it = items.find((x) => x.SellerSKU === l.sku);
-              if (!it) throw fail(`unknown SKU '${l.sku}': Amazon order ${orderId} has no item with this SellerSKU (give the order item id as lineId)`, 'UnknownSku');
-              return { orderItemId: String(it.OrderItemId), quantity: l.quantity };
+        async write(ctx): Promise<WriteResult> {
+          const { client, doc, key } = ctx;
+          const orderId = String(doc.order.channel.id);
+          if (!doc.trackingNumber) throw fail(`shipment ${doc.shipmentId} has no trackingNumber; Amazon needs one to confirm a shipment`, 'NoTracking');
+          let order: Record<string, any>;
+          try {
+            order = await client.getOrder(orderId);
+          } catch (err) {
+            if (err instanceof ConnectorError && err.status === 404) throw fail(`order ${orderId} not found on Amazon (seller ${conn.sellerId})`, 'NotFound');
+            throw err;
+          }
+          if (order.OrderStatus === 'Canceled') throw fail(`order ${orderId} is Canceled on Amazon and cannot be shipped`, 'OrderCanceled');
+          const wasShipped = order.OrderStatus === 'Shipped';
+          const needItems = doc.lines.some((l: any) => !l.lineId);
+          const items = needItems ? await client.getOrderItems(orderId) : [];
+          const orderItems = doc.lines.map((l: any) => {
+            if (l.lineId) return { orderItemId: String(l.lineId), quantity: l.quantity };
+            const it = items.find((x) => x.SellerSKU === l.sku);
+            if (!it) throw fail(`unknown SKU '${l.sku}': Amazon order ${orderId} has no item with this SellerSKU (give the order item id as lineId)`, 'UnknownSku');
+            return { orderItemId: String(it.OrderItemId), quantity: l.quantity };
+          });
+          const carrier = String(doc.carrier ?? '').trim();
+          const code = CARRIERS[carrier.toLowerCase()];
+          const packageReferenceId = packageReferenceFor(key);
+          const base = { operation: 'confirmShipment', orderId, shipmentId: doc.shipmentId, packageReferenceId, marketplaceId: order.MarketplaceId, trackingNumber: doc.trackingNumber };
+          try {
+            await client.confirmShipment(orderId, {
+              marketplaceId: order.MarketplaceId,
+              packageDetail: {
+                packageReferenceId,
+                carrierCode: code ?? 'Other',
+                ...(code ? {} : { carrierName: carrier || 'Other' }),
+                ...(doc.service ? { shippingMethod: doc.service } : {}),
+                trackingNumber: doc.trackingNumber,
+                shipDate: doc.shippedAt,
+                orderItems,
+              },
             });
-            const carrier = String(doc.carrier ?? '').trim();
-            const code = CARRIERS[carrier.toLowerCase()];
-            const packageReferenceId = packageReferenceFor(key);
-            const base = { operation: 'confirmShipment', orderId, shipmentId: doc.shipmentId, packageReferenceId, marketplaceId: order.MarketplaceId, trackingNumber: doc.trackingNumber };
-            try {
-              await client.confirmShipment(orderId, {
-                marketplaceId: order.MarketplaceId,
-                packageDetail: {
-                  packageReferenceId,
-                  carrierCode: code ?? 'Other',
-                  ...(code ? {} : { carrierName: carrier || 'Other' }),
-                  ...(doc.service ? { shippingMethod: doc.service } : {}),
-                  trackingNumber: doc.trackingNumber,
-                  shipDate: doc.shippedAt,
-                  orderItems,
-                },
-              });
-            } catch (err) {
-              // Amazon refuses a second confirmation of a shipped order: that is this shipment done.
-              if (err instanceof ConnectorError && err.status === 400) {
-                const already = /already (been )?shipped/i.test(err.message) || (await client.getOrder(orderId)).OrderStatus === 'Shipped';
-                if (already) return { ...base, outcome: 'already-sent', reason: 'Amazon says the order is already shipped' };
-              }
-              throw err;
+          } catch (err) {
+            // Amazon refuses a second confirmation of a shipped order: that is this shipment done.
+            if (err instanceof ConnectorError && err.status === 400) {
+              const already = /already (been )?shipped/i.test(err.details.providerMessage ?? '') || (await client.getOrder(orderId)).OrderStatus === 'Shipped';
+              if (already) return { ...base, outcome: 'already-sent', reason: 'Amazon says the order is already shipped' };
             }
-            return { ...base, outcome: wasShipped ? 'already-sent' : 'sent' };
-          }),
+            throw err;
+          }
+          return { ...base, outcome: wasShipped ? 'already-sent' : 'sent' };
+        },
       };
     },
   });

@@ -1,9 +1,9 @@
 /**
  * What the two Amazon write-back nodes share: the account's connection from a
- * `tillwire-amazon-config` node, and its retry events shown on the writing node's badge.
+ * `tillwire-amazon-config` node, its marketplaces and package references.
  */
 import { createHash } from 'node:crypto';
-import type { ChannelConnectionView, WriteContext } from '../core/channel-write';
+import type { ChannelConnectionView } from '../core/channel-write';
 import type { AmazonClient } from './client';
 import type { AmazonConnection } from './connection';
 
@@ -11,34 +11,6 @@ export function amazonConnection(configNode: any): (ChannelConnectionView<Amazon
   const conn: AmazonConnection | undefined = configNode?.amazon;
   if (!conn) return undefined;
   return { client: conn.client, problem: conn.problem, account: conn.sellerId || undefined, amazon: conn };
-}
-
-/**
- * Shows the account's retries (429s included) on a writing node's badge while it has writes in
- * flight: one listener per node on the account's events, added with the first write in flight and
- * removed after the last (and on close).
- */
-export class RetryBadge {
-  private inFlight = 0;
-  private retrying?: WriteContext<unknown>['retrying'];
-  private readonly listener = (info: { operation: string; reason: string }) =>
-    this.retrying?.(/\b429\b|QuotaExceeded/.test(info.reason) ? `throttled: ${info.operation}` : `retrying ${info.operation}`);
-
-  constructor(private readonly conn: AmazonConnection) {}
-
-  async run<T>(ctx: Pick<WriteContext<unknown>, 'retrying'>, work: () => Promise<T>): Promise<T> {
-    this.retrying = ctx.retrying;
-    if (this.inFlight++ === 0) this.conn.events.on('retry', this.listener);
-    try {
-      return await work();
-    } finally {
-      if (--this.inFlight === 0) this.close();
-    }
-  }
-
-  close(): void {
-    this.conn.events.off('retry', this.listener);
-  }
 }
 
 /** The marketplaces a node writes to: its own list when set (each must be the account's), else the account's. */

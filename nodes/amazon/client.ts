@@ -69,7 +69,6 @@ export interface AmazonClientOptions {
   refreshBeforeMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
-  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export interface GetOrdersQuery {
@@ -144,11 +143,11 @@ export class AmazonClient {
       governor: bucket,
       headers: async () => ({ 'x-amz-access-token': await this.tokens.get(), 'user-agent': 'Tillwire/0.1 (Language=TypeScript)' }),
       classify: (res) => this.classify(operation, bucket, res),
+      fetch: this.opts.fetch,
       describe: (res) => {
         const e = res.body?.errors?.[0];
         return e ? { code: e.code, message: [e.message, e.details].filter(Boolean).join(' — ') } : undefined;
       },
-      onRetry: this.opts.onRetry,
     });
     this.http.set(operation, c);
     return c;

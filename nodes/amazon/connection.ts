@@ -1,5 +1,4 @@
 /** What a `tillwire-amazon-config` node shares with the nodes that use it. */
-import type { EventEmitter } from 'node:events';
 import type { AmazonClient } from './client';
 
 export interface AmazonConnection {
@@ -9,7 +8,5 @@ export interface AmazonConnection {
   client?: AmazonClient;
   /** Why the account cannot be used, when it cannot. */
   problem?: string;
-  /** 'retry' events ({operation, attempt, waitMs, reason}) for the nodes' badges. */
-  events: EventEmitter;
 }
 

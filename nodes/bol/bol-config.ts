@@ -3,7 +3,6 @@
  * and client secret in credentials). It owns the account's BolClient, so every node using it
  * shares one access token and one token bucket per endpoint group, as bol counts them.
  */
-import { EventEmitter } from 'node:events';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import type { BolConnection } from './connection';
 import { BolClient, BOL_API_URL, BOL_TOKEN_URL } from './client';
@@ -24,8 +23,7 @@ export = function register(RED: NodeRED) {
     const endpoint = String(def.endpoint || BOL_API_URL).trim().replace(/\/+$/, '');
     const tokenUrl = String(def.tokenUrl || BOL_TOKEN_URL).trim();
     const account = String(def.retailerId ?? '').trim() || String(def.name ?? '').trim() || 'bol';
-    const events = new EventEmitter();
-    const connection: BolConnection = { label: def.name || `bol.com ${account}`, account, events };
+    const connection: BolConnection = { label: def.name || `bol.com ${account}`, account };
     const problems: string[] = [];
     if (!/^https?:\/\//.test(endpoint)) problems.push('no API URL');
     if (!/^https?:\/\//.test(tokenUrl)) problems.push('no token URL');
@@ -39,14 +37,9 @@ export = function register(RED: NodeRED) {
         tokenUrl,
         credentials: { clientId: creds.clientId!, clientSecret: creds.clientSecret! },
         policy: { timeoutMs: Math.max(1, Number(def.timeout ?? 30)) * 1000, maxAttempts: Math.max(1, Number(def.attempts ?? 6)) },
-        onRetry: (info) => events.emit('retry', info),
       });
     }
     node.bol = connection;
-    node.on('close', (_removed: boolean, done: () => void) => {
-      events.removeAllListeners();
-      done();
-    });
   }
   RED.nodes.registerType('tillwire-bol-config', TillwireBolConfigNode, {
     credentials: { clientId: { type: 'text' }, clientSecret: { type: 'password' } },

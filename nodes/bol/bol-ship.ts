@@ -10,7 +10,8 @@ import { bindStore, StatusBoard, shortText, onInput } from '../core/node-kit';
 import { businessKey, validateDocument } from '../model/validate';
 import type { ChannelResult } from '../core/channel-write';
 import type { Shipment } from '../model/types.generated';
-import { shipOnce } from './ship';
+import { shipOnce, ShipmentRefused } from './ship';
+import { asConnectorError, briefly, permanentFailure } from '../runtime/errors';
 import type { BolConnection } from './connection';
 
 interface ShipDef extends NodeDef {
@@ -40,16 +41,16 @@ export = function register(RED: NodeRED) {
     else show();
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
-      if (problem || !connection?.client) throw new Error(problem ?? 'no bol.com account configured');
+      if (problem || !connection?.client) throw permanentFailure('bol', 'shipment', problem ?? 'no bol.com account configured');
       const v = validateDocument('shipment', msg.payload);
       if (!v.valid) {
         counts.failed++;
         show();
-        throw new Error(`not a valid canonical shipment: ${v.errors.join('; ')}`);
+        throw permanentFailure('bol', 'shipment', `not a valid canonical shipment: ${v.errors.join('; ')}`, { kind: 'value', providerCode: 'InvalidDocument' });
       }
       const store = await binding.acquire();
       try {
-        const result = await shipOnce({ client: connection.client, store, account: connection.account, shipment: msg.payload as Shipment, transporters });
+        const result = await board.watch(() => shipOnce({ client: connection.client!, store, account: connection.account, shipment: msg.payload as Shipment, transporters }));
         if (result.repeat) counts.repeats++;
         else counts.sent++;
         show();
@@ -66,8 +67,10 @@ export = function register(RED: NodeRED) {
         send({ ...msg, bol: result, channelResult });
       } catch (err) {
         counts.failed++;
-        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${(err as Error).message}`) });
-        throw err;
+        // bol's process status FAILURE is its refusal of the shipment: fix it, then replay.
+        const e = err instanceof ShipmentRefused ? permanentFailure('bol', 'shipments:create', err.message, { kind: 'value' }) : asConnectorError(err, 'bol', 'shipment');
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${briefly(e)}`) });
+        throw e;
       }
     });
   }

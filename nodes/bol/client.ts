@@ -71,7 +71,6 @@ export interface BolClientOptions {
   refreshBeforeMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
-  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export interface ListOrdersQuery {
@@ -159,6 +158,7 @@ export class BolClient {
       governor: this.bucket(group),
       headers: async () => ({ authorization: `Bearer ${await this.tokens.get()}`, accept: MEDIA_TYPE }),
       classify: (res) => this.classify(group, res),
+      fetch: this.opts.fetch,
       describe: (res) => {
         const b = res.body;
         if (!b || typeof b !== 'object') return undefined;
@@ -166,7 +166,6 @@ export class BolClient {
         const message = [b.detail ?? b.title, violations].filter(Boolean).join(' — ');
         return { message: message || undefined, code: typeof b.type === 'string' ? b.type : undefined };
       },
-      onRetry: this.opts.onRetry,
     });
     this.http.set(group, c);
     return c;

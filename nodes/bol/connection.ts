@@ -1,5 +1,4 @@
 /** What a `tillwire-bol-config` node shares with the nodes that use it. */
-import type { EventEmitter } from 'node:events';
 import type { BolClient } from './client';
 
 export interface BolConnection {
@@ -9,6 +8,4 @@ export interface BolConnection {
   client?: BolClient;
   /** Why the account cannot be used, when it cannot. */
   problem?: string;
-  /** 'retry' events ({operation, attempt, waitMs, reason}) for the nodes' badges. */
-  events: EventEmitter;
 }

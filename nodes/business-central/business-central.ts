@@ -4,11 +4,11 @@
  * inventory positions (operation "inventory"). Thin on purpose: the work is in operations.ts.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
-import { asError, bindStore, onInput, shortText, StatusBoard, StoreBinding } from '../core/node-kit';
+import { bindStore, onInput, shortText, StatusBoard, StoreBinding } from '../core/node-kit';
 import { ensureEnvelope } from '../model/envelope';
 import { businessKey } from '../model/validate';
-import { ConnectorError } from '../runtime/http';
-import { permanent, SYSTEM, tagged } from './client';
+import { asConnectorError, briefly } from '../runtime/errors';
+import { permanent, SYSTEM } from './client';
 import type { BcConfigNode } from './connection';
 import { isHashed } from './map';
 import { KEY_PREFIX, kvTombstones, readInventory, readShipments, sendOrder, sendReturn, skusFrom, TombstoneStore } from './operations';
@@ -18,16 +18,6 @@ interface BcNodeDef extends NodeDef {
   operation?: 'order' | 'inventory' | 'shipments';
   store?: string;
   locationId?: string;
-}
-
-function asConnectorError(err: unknown, operation: string): Error {
-  const e = asError(err);
-  if (e instanceof ConnectorError) return tagged(e);
-  if (e.name === 'StoreUnavailableError') {
-    return tagged(new ConnectorError(SYSTEM, operation, e.message, { retryable: true }));
-  }
-  // Anything else is a defect or bad input that retrying will not fix.
-  return tagged(new ConnectorError(SYSTEM, operation, e.message, { retryable: false }));
 }
 
 export = function register(RED: NodeRED) {
@@ -47,12 +37,6 @@ export = function register(RED: NodeRED) {
     else board.set({ fill: 'grey', shape: 'ring', text: `ready: ${operation === 'order' ? 'orders' : operation}` });
 
     const showSent = () => board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}${failed ? `, failed ${failed}` : ''}` });
-    const observer = {
-      onRetry(info: { reason: string }) {
-        const throttled = /HTTP (429|503)\b/.test(info.reason);
-        board.set({ fill: 'yellow', shape: 'ring', text: throttled ? 'throttled: retrying' : shortText(`retrying: ${info.reason.replace(/^business-central /, '')}`) });
-      },
-    };
 
     async function order(msg: NodeMessage, send: SendFn): Promise<void> {
       const connection = config!.connection!;
@@ -65,8 +49,8 @@ export = function register(RED: NodeRED) {
       if (isOrder && binding?.configured) tombstones = kvTombstones(await binding.acquire());
       const result =
         doc?.kind === 'return'
-          ? await connection.client.observe(observer, () => sendReturn(connection.client, doc, key, connection.settings, connection.locks))
-          : await connection.client.observe(observer, () => sendOrder(connection.client, doc, key, connection.settings, connection.locks, { tombstones }));
+          ? await sendReturn(connection.client, doc, key, connection.settings, connection.locks)
+          : await sendOrder(connection.client, doc, key, connection.settings, connection.locks, { tombstones });
       msg.erp = result;
       const r = result as Record<string, any>;
       if (isOrder && r.cancelled && !r.stale && !tombstones) {
@@ -91,7 +75,7 @@ export = function register(RED: NodeRED) {
     async function inventory(msg: NodeMessage, send: SendFn): Promise<void> {
       const connection = config!.connection!;
       const skus = skusFrom(msg.payload);
-      const result = await connection.client.observe(observer, () => readInventory(connection.client, skus, { locationId }));
+      const result = await readInventory(connection.client, skus, { locationId });
       for (const doc of result.positions) {
         const out: NodeMessage = { ...msg, topic: 'inventory.adjusted', payload: doc, erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber } };
         delete out._msgid;
@@ -110,7 +94,7 @@ export = function register(RED: NodeRED) {
       const connection = config!.connection!;
       if (!binding?.configured) throw permanent('read posted sales shipments', 'reading shipments needs a Tillwire store (it keeps the read cursor): choose one in the node');
       const store = await binding.acquire();
-      const result = await connection.client.observe(observer, () => readShipments(connection.client, store));
+      const result = await readShipments(connection.client, store);
       for (const doc of result.shipments) {
         const out: NodeMessage = { ...msg, topic: 'shipment.created', payload: doc, erp: { system: SYSTEM, document: 'salesShipment', number: doc.shipmentId, orderNumber: doc.attributes?.bcOrderNumber } };
         delete out._msgid;
@@ -134,15 +118,15 @@ export = function register(RED: NodeRED) {
       try {
         if (!config) throw permanent(op, 'no Business Central connection configured: choose one in the node');
         if (!config.connection) throw permanent(op, `the Business Central connection is not usable: ${config.problem ?? 'it was closed'}`);
-        if (operation === 'order') await order(msg, send);
-        else if (operation === 'shipments') await shipments(msg, send);
-        else await inventory(msg, send);
+        // Retries and throttling of the calls show on the badge (yellow ring) while they last.
+        await board.watch(() => (operation === 'order' ? order(msg, send) : operation === 'shipments' ? shipments(msg, send) : inventory(msg, send)));
         sent++;
         showSent();
       } catch (err) {
         failed++;
-        const e = asConnectorError(err, op);
-        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed ${failed}: ${e.message.replace(/^business-central /, '')}`) });
+        // done(err) hands it to Catch nodes: msg.error.code is the kind, msg.error.cause the fields.
+        const e = asConnectorError(err, SYSTEM, op);
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed ${failed}: ${briefly(e)}`) });
         throw e;
       }
     });

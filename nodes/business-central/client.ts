@@ -9,7 +9,6 @@
  *
  * No Node-RED imports.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ConnectorError,
   Governor,
@@ -17,9 +16,12 @@ import {
   HttpRequest,
   HttpResponse,
   parseRetryAfter,
+  RETRYABLE_STATUS,
   RetryPolicy,
   Verdict,
 } from '../runtime/http';
+import { permanentFailure, type ConnectorDetails } from '../runtime/errors';
+import { reportCall } from '../runtime/call-observer';
 import { Limiter } from '../runtime/limiter';
 import { anyOf, ODataQuery, queryParams, quote } from './odata';
 
@@ -31,18 +33,6 @@ export const DEFAULT_SCOPE = 'https://api.businesscentral.dynamics.com/.default'
 export type BcAuth =
   | { mode: 'token'; token: string }
   | { mode: 'client-credentials'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string };
-
-export interface RetryInfo {
-  operation: string;
-  attempt: number;
-  waitMs: number;
-  reason: string;
-}
-
-/** Per-call observer (a node's status badge), carried through async calls without threading it by hand. */
-export interface CallObserver {
-  onRetry?(info: RetryInfo): void;
-}
 
 export interface BusinessCentralClientOptions {
   /** https://api.businesscentral.dynamics.com, or a simulator's URL. */
@@ -64,7 +54,6 @@ export interface BusinessCentralClientOptions {
   itemCacheMs?: number;
   /** Refresh an OAuth token this long before it expires; default 60 s. */
   tokenRefreshMarginMs?: number;
-  onRetry?: (info: RetryInfo) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   fetch?: typeof fetch;
@@ -128,18 +117,8 @@ export function classifyBc(throttleCooloffMs: number) {
     const described = bcError(res.body);
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     const base = { ok: false as const, code: described?.code, message: described?.message };
-    switch (res.status) {
-      case 429:
-        return { ...base, retryable: true, retryAfterMs: retryAfterMs ?? throttleCooloffMs };
-      case 503:
-      case 408:
-      case 504:
-      case 500:
-      case 502:
-        return { ...base, retryable: true, retryAfterMs };
-      default:
-        return { ...base, retryable: false };
-    }
+    if (res.status === 429) return { ...base, retryable: true, retryAfterMs: retryAfterMs ?? throttleCooloffMs };
+    return { ...base, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs };
   };
 }
 
@@ -182,21 +161,14 @@ function noAnswerGuard(base: typeof fetch, timeoutMs: () => number): typeof fetc
       const e = err as Error & { cause?: { code?: string } };
       const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
       const reason = timedOut ? `no answer within ${timeoutMs()} ms` : `no answer: ${e.cause?.code ?? e.message}`;
-      throw new ConnectorError(SYSTEM, 'request', reason, { retryable: false, providerCode: NO_ANSWER });
+      throw new ConnectorError(SYSTEM, 'request', reason, { kind: timedOut ? 'timeout' : 'connection', retryable: false, providerCode: NO_ANSWER });
     }
   };
 }
 
-/** Appends `[permanent]` or `[retryable]` to a ConnectorError's message (once). */
-export function tagged<E extends Error>(err: E): E {
-  if (err instanceof ConnectorError && !/\[(permanent|retryable)\]$/.test(err.message)) {
-    err.message = `${err.message} [${err.retryable ? 'retryable' : 'permanent'}]`;
-  }
-  return err;
-}
-
-export function permanent(operation: string, message: string, extra: Partial<ConnectorError['details']> = {}): ConnectorError {
-  return new ConnectorError(SYSTEM, operation, message, { retryable: false, ...extra });
+/** A failure retrying cannot fix; its kind follows from the code given, else `value`. */
+export function permanent(operation: string, message: string, extra: ConnectorDetails = {}): ConnectorError {
+  return permanentFailure(SYSTEM, operation, message, extra);
 }
 
 /** An OAuth2 client-credentials token, cached and refreshed shortly before it expires (single-flight). */
@@ -221,8 +193,7 @@ class TokenSource {
       describe: (res) => bcError(res.body),
       classify: (res) => {
         if (res.status >= 200 && res.status < 300) return { ok: true };
-        const retryable = res.status === 429 || res.status >= 500 || res.status === 408;
-        return { ok: false, retryable, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), ...bcError(res.body) };
+        return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), ...bcError(res.body) };
       },
     });
   }
@@ -271,7 +242,6 @@ export class BusinessCentralClient {
   /** For non-idempotent POSTs: retries only answers that prove nothing was done (429, 503). */
   private readonly unsafe: HttpClient;
   private readonly tokens?: TokenSource;
-  private readonly observers = new AsyncLocalStorage<CallObserver>();
   private readonly itemCache = new Map<string, { item: BcItem; at: number }>();
   private lcy?: Promise<string>;
   private readonly now: () => number;
@@ -330,10 +300,6 @@ export class BusinessCentralClient {
       sleep: this.sleepFn,
       random: options.random,
       fetch: options.fetch,
-      onRetry: (info: RetryInfo) => {
-        options.onRetry?.(info);
-        this.observers.getStore()?.onRetry?.(info);
-      },
     };
     this.http = new HttpClient({ ...common, policy: options.policy });
     this.policy = this.http.policy;
@@ -343,17 +309,6 @@ export class BusinessCentralClient {
       classify: classifyUnsafe(options.throttleCooloffMs ?? 2000),
       fetch: noAnswerGuard(options.fetch ?? fetch, () => this.policy.timeoutMs),
     });
-  }
-
-  /** Runs `fn` with `observer` told about every retry made on its behalf. */
-  observe<T>(observer: CallObserver, fn: () => Promise<T>): Promise<T> {
-    return this.observers.run(observer, fn);
-  }
-
-  /** Tells the current observer (if any) about a retry made above the HTTP layer. */
-  notifyRetry(info: RetryInfo): void {
-    this.options.onRetry?.(info);
-    this.observers.getStore()?.onRetry?.(info);
   }
 
   sleep(ms: number): Promise<void> {
@@ -373,7 +328,7 @@ export class BusinessCentralClient {
   }
 
   private closedError(): ConnectorError {
-    return new ConnectorError(SYSTEM, 'request', 'the connection was closed (node redeployed or stopped)', { retryable: true });
+    return new ConnectorError(SYSTEM, 'request', 'the connection was closed (node redeployed or stopped)', { kind: 'stopped', retryable: true });
   }
 
   private async bearer(): Promise<string> {
@@ -402,8 +357,7 @@ export class BusinessCentralClient {
       if (unsafe && outcomeUnknown(err)) {
         // Worth trying again, but only after looking whether it was done after all.
         const e = err as ConnectorError;
-        const text = e.message.replace(/^business-central (request|[^:]+): /, '');
-        throw new ConnectorError(SYSTEM, req.operation, `${text} (the outcome is unknown)`, { ...e.details, retryable: true });
+        throw e.with({ operation: req.operation, description: `${e.description} (the outcome is unknown)`, retryable: true });
       }
       throw err;
     }
@@ -427,7 +381,7 @@ export class BusinessCentralClient {
       if (page >= maxPages) throw permanent(operation, `more than ${maxPages} pages: narrow the query`);
       const res = await this.send({ operation, method: 'GET', url, query: params, headers: { prefer: `odata.maxpagesize=${pageSize}` } });
       const body = res.body as { value?: T[]; '@odata.nextLink'?: string } | undefined;
-      if (!body || !Array.isArray(body.value)) throw new ConnectorError(SYSTEM, operation, 'the answer has no value array (is the base URL right?)', { status: res.status, retryable: false, body: res.body });
+      if (!body || !Array.isArray(body.value)) throw new ConnectorError(SYSTEM, operation, 'the answer has no value array (is the base URL right?)', { status: res.status, kind: 'value', retryable: false, body: res.body });
       out.push(...body.value);
       url = body['@odata.nextLink'];
       params = undefined; // the next link carries the whole query
@@ -465,12 +419,14 @@ export class BusinessCentralClient {
         const conflict = err instanceof ConnectorError && (err.status === 412 || (err.status === 409 && (err.details.providerCode ?? 'Request_EntityChanged') === 'Request_EntityChanged'));
         if (!conflict) throw err;
         if (attempt >= 2) {
-          throw new ConnectorError(SYSTEM, operation, `the record kept changing while it was updated (${(err as ConnectorError).details.providerMessage ?? 'Request_EntityChanged'})`, {
-            ...(err as ConnectorError).details,
+          throw (err as ConnectorError).with({
+            description: `the record kept changing while it was updated (${(err as ConnectorError).details.providerMessage ?? 'Request_EntityChanged'})`,
+            kind: 'conflict',
             retryable: true,
           });
         }
-        this.notifyRetry({ operation, attempt, waitMs: 0, reason: 'stale etag: re-reading the record' });
+        // A stale etag: the record is read again and the change applied once more.
+        reportCall({ type: 'retry', system: SYSTEM, operation, attempt, waitMs: 0, kind: 'conflict', status: (err as ConnectorError).status });
         tag = (await this.get(path, {}, `${operation} (re-read)`))['@odata.etag'];
       }
     }

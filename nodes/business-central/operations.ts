@@ -16,6 +16,7 @@ import { validateDocument, channelOfOrderKey } from '../model/validate';
 import { fromMinor } from '../model/money';
 import type { Money } from '../model/money';
 import { ConnectorError } from '../runtime/http';
+import { reportCall } from '../runtime/call-observer';
 import { ErpOrderState, orderAction, OrderAction, OrderStatus, returnAction, ReturnAction, ReturnStatus } from '../runtime/order-lifecycle';
 import { BcCreditMemo, BcEntity, BcSalesDocument, BusinessCentralClient, outcomeUnknown, permanent, SYSTEM } from './client';
 import {
@@ -233,9 +234,11 @@ async function createOnce<T>(
     try {
       return { doc: await create() };
     } catch (err) {
-      if (!outcomeUnknown(err) || attempt >= policy.maxAttempts) throw err;
+      if (!outcomeUnknown(err)) throw err;
+      if (attempt >= policy.maxAttempts) throw (err as ConnectorError).with({ attempts: attempt });
       const waitMs = backoffMs(attempt, policy, client.options.random);
-      client.notifyRetry({ operation, attempt, waitMs, reason: (err as Error).message });
+      // The outcome is unknown: look whether it was done before trying again.
+      reportCall({ type: 'retry', system: SYSTEM, operation, attempt, waitMs, kind: (err as ConnectorError).kind, status: (err as ConnectorError).status });
       await client.sleep(waitMs);
       const after = await find();
       if (after.length) return { doc: after[0], recovered: true, found: after };
@@ -423,7 +426,7 @@ async function cancelOrder(
         }
         if (!isConflict(err) || attempt >= 2) throw err;
         // Someone changed the order since it was read: read it again, check again, delete once more.
-        client.notifyRetry({ operation: op, attempt, waitMs: 0, reason: 'stale etag: re-reading the order' });
+        reportCall({ type: 'retry', system: SYSTEM, operation: op, attempt, waitMs: 0, kind: 'conflict' });
         const fresh = (await client.findSalesDocuments(edn)).find((d) => d.id === o.id);
         if (!fresh) {
           deleted.push(String(o.number));

@@ -13,16 +13,18 @@
  *   replay writes nothing (on top of the channel's own idempotency), and, for stock figures, the
  *   time of the newest figure written per SKU and location, so an older figure that arrives late
  *   never overwrites a newer one (outcome `unchanged`, `stale: true`);
- * - sets the status badge (green sent, yellow ring retrying/throttled, red ring failing) and turns
- *   failures into a ConnectorError whose text ends `[permanent]` or `[retryable]`, with its fields on
- *   `msg.channelError`, before `done(err)` so Catch nodes and the dead-letter node see it;
+ * - sets the status badge (green sent, yellow ring while the write's calls retry or are throttled,
+ *   red ring failing) and turns every failure into a ConnectorError before `done(err)`, so a Catch
+ *   node (and the dead-letter node behind it) gets `msg.error.code` (the kind) and
+ *   `msg.error.cause` (system, operation, kind, retryable, status, attempts, provider code and
+ *   message): see docs/errors.md;
  * - sends the message on with `msg.channelResult` = `{ system, operation, outcome, key, … }`.
  */
 import { createHash } from 'node:crypto';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
 import { asError, bindStore, onInput, shortText, StatusBoard, type StoreBinding } from './node-kit';
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
-import { ConnectorError } from '../runtime/http';
+import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
 
 export type WriteKind = 'shipment' | 'inventory.ats' | 'inventory.position';
 
@@ -57,8 +59,6 @@ export interface WriteContext<C> {
   key: string;
   msg: NodeMessage;
   node: RuntimeNode;
-  /** Shows a yellow ring on the badge (a throttle or retry in progress). */
-  retrying(reason: string): void;
 }
 
 /** The per-node part: built once per node from its settings and its account's connection. */
@@ -97,24 +97,12 @@ export interface ChannelWriteSpec<C> {
   writer(def: NodeDef & Record<string, any>, connection: ChannelConnectionView<C>, node: RuntimeNode, configNode: any): ChannelWriter<C>;
 }
 
-/** A permanent (never retried) ConnectorError. */
-export function permanentError(system: string, operation: string, message: string, extra: Partial<ConnectorError['details']> = {}): ConnectorError {
-  return new ConnectorError(system, operation, message, { retryable: false, ...extra });
+/** A permanent (never retried) ConnectorError; its kind follows from the code (docs/errors.md). */
+export function permanentError(system: string, operation: string, message: string, extra: ConnectorDetails = {}): ConnectorError {
+  return permanentFailure(system, operation, message, extra);
 }
 
-/** Appends ` [permanent]` / ` [retryable]` so the verdict survives a Catch node (which keeps only text). */
-function tagged(err: ConnectorError): ConnectorError {
-  if (!/\[(permanent|retryable)\]$/.test(err.message)) err.message = `${err.message} [${err.retryable ? 'retryable' : 'permanent'}]`;
-  return err;
-}
-
-export function asConnectorError(err: unknown, system: string, operation: string): ConnectorError {
-  const e = asError(err);
-  if (e instanceof ConnectorError) return tagged(e);
-  // The store being down is transient; anything else is bad input or a defect retrying won't fix.
-  const retryable = e.name === 'StoreUnavailableError';
-  return tagged(new ConnectorError(system, operation, e.message, { retryable }));
-}
+export { asConnectorError };
 
 /**
  * An idempotency key for a channel from a business key and whatever else makes the request
@@ -216,15 +204,7 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
           }
         }
         board.set({ fill: 'blue', shape: 'dot', text: `sending ${kind}` });
-        const result = await writer.write({
-          client: connection.client,
-          doc,
-          kind,
-          key,
-          msg,
-          node,
-          retrying: (reason) => board.set({ fill: 'yellow', shape: 'ring', text: shortText(reason) }),
-        });
+        const result = await board.watch(() => writer!.write({ client: connection.client!, doc, kind, key, msg, node }));
         if (store) {
           const s = await store.acquire();
           await s.kvPut(recordKey, { at: new Date().toISOString(), result });
@@ -233,24 +213,12 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
         if (result.outcome === 'sent') counts.sent++;
         else counts.already++;
         msg.channelResult = { ...base, ...result } satisfies ChannelResult;
-        delete msg.channelError;
         board.set({ fill: 'green', shape: 'dot', text: summary() });
         send(msg);
       } catch (err) {
         counts.failed++;
         const e = asConnectorError(err, spec.system, spec.operation);
-        // A Catch node gets only the error text in msg.error; the details travel on the message.
-        msg.channelError = {
-          system: e.system,
-          operation: e.operation,
-          message: e.message,
-          retryable: e.retryable,
-          status: e.status,
-          code: e.details.providerCode,
-          providerMessage: e.details.providerMessage,
-          attempts: e.details.attempts,
-        };
-        board.set({ fill: 'red', shape: 'ring', text: shortText(`${summary()}: ${e.message.replace(`${spec.system} `, '')}`) });
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`${summary()}: ${briefly(e)}`) });
         throw e;
       }
     });

@@ -8,6 +8,7 @@ import type { NodeMessage, NodeRED, RuntimeNode, SendFn, NodeStatus } from './no
 import type { Store } from '../runtime/store';
 import { StoreUnavailableError } from '../runtime/store';
 import type { StoreManager, StoreState } from '../runtime/store-manager';
+import { observeCalls, type CallEvent } from '../runtime/call-observer';
 
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -36,8 +37,8 @@ export function shortText(text: string, max = 40): string {
 }
 
 /**
- * A node's badge: its own activity (green dot, or yellow ring while retrying), overridden by a red
- * ring while its store is unavailable.
+ * A node's badge: its own activity (green dot, or yellow ring while retrying or throttled),
+ * overridden by a red ring while its store is unavailable.
  */
 export class StatusBoard {
   private activity: NodeStatus = {};
@@ -50,6 +51,14 @@ export class StatusBoard {
     this.render();
   }
 
+  /**
+   * Runs `work` with every retry and throttle wait of its connector calls shown as a yellow ring
+   * (the one way retries reach a badge: runtime/call-observer.ts).
+   */
+  watch<T>(work: () => Promise<T>): Promise<T> {
+    return observeCalls((event) => this.set({ fill: 'yellow', shape: 'ring', text: shortText(callText(event)) }), work);
+  }
+
   store(state: StoreState | undefined): void {
     this.storeProblem = state && !state.ok && !state.opening ? (state.reason ?? 'store unavailable') : undefined;
     this.render();
@@ -59,6 +68,12 @@ export class StatusBoard {
     if (this.storeProblem) this.node.status({ fill: 'red', shape: 'ring', text: shortText(this.storeProblem) });
     else this.node.status(this.activity);
   }
+}
+
+/** "throttled: inventorySetQuantities", "retrying: HTTP 503", "retrying: timeout". */
+export function callText(event: CallEvent): string {
+  if (event.type === 'throttle') return `throttled: ${event.operation}`;
+  return `retrying: ${event.status !== undefined && event.status !== 200 ? `HTTP ${event.status}` : (event.kind ?? 'error')}`;
 }
 
 export interface StoreBinding {

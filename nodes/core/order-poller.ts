@@ -6,12 +6,12 @@
  * entry that cannot be mapped recorded in the dead-letter store with the channel's own payload, and
  * the status badge. A connector supplies only its poll (list → inbox → cursor) and its mapping.
  */
-import type { EventEmitter } from 'node:events';
 import type { NodeMessage, NodeRED, RuntimeNode } from './node-red';
 import { bindStore, StatusBoard, shortText, asError, onInput, INBOX_REF } from './node-kit';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
+import { asConnectorError, briefly } from '../runtime/errors';
 import { PollStopped } from '../runtime/poll-stopped';
 import { validateDocument, businessKey } from '../model/validate';
 import type { Order } from '../model/types.generated';
@@ -19,8 +19,6 @@ import type { Order } from '../model/types.generated';
 export interface PollerConnection {
   client?: unknown;
   problem?: string;
-  /** Emits 'retry' ({ operation, reason }) while the HTTP layer waits to try again. */
-  events: EventEmitter;
 }
 
 export interface PollContext {
@@ -72,9 +70,6 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
     const extra = spec.badge?.();
     board.set({ fill: 'green', shape: 'dot', text: `${counts.emitted} order${counts.emitted === 1 ? '' : 's'}${extra ? ` · ${extra}` : ''}${counts.failed ? ` · ${counts.failed} failed` : ''}` });
   };
-  const onRetry = (info: { operation: string; reason: string }) => {
-    if (!closed) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`${/429/.test(info.reason) ? 'throttled' : 'retrying'}: ${info.operation}`) });
-  };
 
   async function process(s: Store, entry: InboxEntry): Promise<void> {
     // Closing: leave the entry in the inbox; the next start emits it.
@@ -115,7 +110,8 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
 
   async function poll(): Promise<void> {
     if (!connection?.client || !inbox || !store) return;
-    await spec.poll({ store, cursorKey, accept: (eventId, payload) => inbox!.accept(eventId, payload), signal: stopping.signal });
+    // Retries and throttle waits of the poll's calls show on the badge (yellow ring).
+    await board.watch(() => spec.poll({ store: store!, cursorKey, accept: (eventId, payload) => inbox!.accept(eventId, payload), signal: stopping.signal }));
     showOk();
   }
 
@@ -127,8 +123,9 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
 
   function failed(err: unknown) {
     if (closed || err instanceof PollStopped) return;
-    const e = asError(err);
-    board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${e.message}`) });
+    // A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md).
+    const e = asConnectorError(err, spec.system, 'poll orders');
+    board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${briefly(e)}`) });
     node.error(e, { topic: `${spec.system}.poll`, payload: { error: e.message } });
   }
 
@@ -168,7 +165,6 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
   if (!connection) board.set({ fill: 'red', shape: 'ring', text: `no ${spec.accountLabel} configured` });
   else if (connection.problem) board.set({ fill: 'red', shape: 'ring', text: shortText(connection.problem) });
   else {
-    connection.events.on('retry', onRetry);
     void start();
   }
 
@@ -183,7 +179,6 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
     closed = true;
     clearTimeout(timer);
     stopping.abort();
-    connection?.events.off('retry', onRetry);
     // Requests already on the wire finish (each bounded by its timeout); none starts after this.
     // A deploy does not wait for a throttled poll to drain: what it stored stays in the inbox.
     const waited = Promise.race([running ?? Promise.resolve(), new Promise((resolve) => setTimeout(resolve, 3000).unref?.())]);

@@ -21,9 +21,9 @@
  * lost response to a committed create must not become a second record.
  */
 import { SESSION_EXPIRED, SESSION_EXPIRED_CODE } from './contract';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ConnectorError,
+  type ConnectorDetails,
   Governor,
   HttpClient,
   HttpResponse,
@@ -31,35 +31,14 @@ import {
   RetryPolicy,
   Verdict,
   DEFAULT_POLICY,
+  RETRYABLE_STATUS,
 } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
+import { permanentFailure } from '../runtime/errors';
 
 export type OdooApi = 'jsonrpc' | 'json2';
 
 export const SYSTEM = 'odoo';
-
-export interface RetryInfo {
-  operation: string;
-  attempt: number;
-  waitMs: number;
-  reason: string;
-}
-export type RetryListener = (info: RetryInfo) => void;
-
-/**
- * Who hears about retries. The HttpClient is shared by every node of one config node, so its
- * onRetry hook cannot know which node asked; the node runs its work inside `withRetryListener` and
- * the hook finds that node's listener in the async context.
- */
-const retryScope = new AsyncLocalStorage<RetryListener>();
-
-export function withRetryListener<T>(listener: RetryListener, work: () => Promise<T>): Promise<T> {
-  return retryScope.run(listener, work);
-}
-
-export function notifyRetry(info: RetryInfo): void {
-  retryScope.getStore()?.(info);
-}
 
 export interface OdooClientOptions {
   /** Base URL of the Odoo server, e.g. https://mycompany.odoo.com (a path prefix is kept). */
@@ -74,7 +53,6 @@ export interface OdooClientOptions {
   policy?: Partial<RetryPolicy>;
   governor?: Governor;
   limiter?: Limiter;
-  onRetry?: RetryListener;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -122,8 +100,6 @@ const PERMANENT_NAMES = new Set([
   'UnprocessableEntity',
 ]);
 
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-
 export interface OdooErrorInfo {
   /** Python exception, e.g. odoo.exceptions.UserError (JSON-RPC data.name / JSON-2 name). */
   name: string;
@@ -154,12 +130,13 @@ export function shortName(name: string): string {
   return i >= 0 ? name.slice(i + 1) : name;
 }
 
+/** A misconfigured database name surfaces as a connection error; retrying cannot fix it. */
+function missingDatabase(name: string, message: string): boolean {
+  return shortName(name) === 'OperationalError' && /database .* does not exist/i.test(message);
+}
+
 function permanentByName(name: string, message: string): boolean {
-  const short = shortName(name);
-  if (PERMANENT_NAMES.has(short)) return true;
-  // A misconfigured database name surfaces as a connection error; retrying cannot fix it.
-  if (short === 'OperationalError' && /database .* does not exist/i.test(message)) return true;
-  return false;
+  return PERMANENT_NAMES.has(shortName(name)) || missingDatabase(name, message);
 }
 
 /**
@@ -177,17 +154,18 @@ export function classifyOdoo(res: HttpResponse): Verdict | undefined {
     const b = res.body as Record<string, unknown> | undefined;
     if (!info || !b || !('error' in b)) return { ok: true };
     if (info.code === SESSION_EXPIRED_CODE || info.name === SESSION_EXPIRED) {
-      return { ok: false, retryable: false, code: SESSION_EXPIRED, message };
+      return { ok: false, retryable: false, kind: 'auth', code: SESSION_EXPIRED, message };
     }
     if (info.code === 404) return { ok: false, retryable: false, code: info.name || 'NotFound', message };
-    return { ok: false, retryable: !permanentByName(info.name, info.message), code: info.name, message };
+    const kind = missingDatabase(info.name, info.message) ? 'value' : undefined;
+    return { ok: false, retryable: !permanentByName(info.name, info.message), kind, code: info.name, message };
   }
   if (!info) return undefined;
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
   if (res.status === 401 || res.status === 403 || res.status === 404) {
     return { ok: false, retryable: false, code: info.name, message };
   }
-  if (permanentByName(info.name, info.message)) return { ok: false, retryable: false, code: info.name, message };
+  if (permanentByName(info.name, info.message)) return { ok: false, retryable: false, kind: missingDatabase(info.name, info.message) ? 'value' : undefined, code: info.name, message };
   return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs, code: info.name, message };
 }
 
@@ -202,36 +180,21 @@ export function isRetryable(err: unknown): boolean {
   return err instanceof ConnectorError && err.retryable;
 }
 
-/** `[permanent]` or `[retryable]`, appended to every Odoo error text: Catch nodes only keep the text. */
-export function tag(retryable: boolean): string {
-  return retryable ? '[retryable]' : '[permanent]';
+/** An Odoo failure; one marked not retryable, with nothing else to classify it by, is a `value` one. */
+export function odooError(operation: string, message: string, details: ConnectorDetails): ConnectorError {
+  return details.retryable === false ? permanentFailure(SYSTEM, operation, message, details) : new ConnectorError(SYSTEM, operation, message, details);
 }
 
-export function odooError(operation: string, message: string, details: ConnectorError['details']): ConnectorError {
-  return new ConnectorError(SYSTEM, operation, `${message} ${tag(details.retryable)}`, details);
-}
-
-/** The last failure of a checked write, re-worded to say how many attempts were made in all. */
-export function gaveUp(err: ConnectorError, attempts: number): ConnectorError {
-  const text = err.message
-    .replace(`${SYSTEM} ${err.operation}: `, '')
-    .replace(/ \[(permanent|retryable)\]$/, '')
-    .replace(/ \(gave up after \d+ attempts\)$/, '');
-  return odooError(err.operation, `${text} (gave up after ${attempts} attempts)`, { ...err.details, attempts });
-}
-
-/** Rewrites the HttpClient's error into one that says what Odoo said, and whether to retry. */
-function describeFailure(err: ConnectorError, operation: string, api: OdooApi): ConnectorError {
+/** Rewrites the HttpClient's error into one that says what Odoo said. */
+function describeFailure(err: ConnectorError, api: OdooApi): ConnectorError {
   const d = err.details;
   const info = odooErrorInfo(d.body);
   let text: string;
   if (info) text = `${shortName(info.name) || 'Odoo error'}: ${plain(info.message, 300)}`;
   else if (d.status === 404 && api === 'json2') text = 'HTTP 404: no JSON-2 endpoint (it needs Odoo 19 or later; use JSON-RPC for older servers)';
   else if (d.status) text = `HTTP ${d.status}${d.providerMessage ? `: ${plain(String(d.providerMessage))}` : ''}`;
-  else text = err.message.replace(/^odoo [^:\s]+: /, '').replace(/ \(gave up after \d+ attempts\)$/, '');
-  const gaveUp = /\(gave up after (\d+) attempts\)$/.exec(err.message);
-  if (gaveUp && Number(gaveUp[1]) > 1) text += ` (gave up after ${gaveUp[1]} attempts)`;
-  return odooError(operation, text, { ...d, providerCode: info?.name || d.providerCode, providerMessage: info?.message ?? d.providerMessage });
+  else text = err.description;
+  return err.with({ description: text, providerCode: info?.name || d.providerCode, providerMessage: info?.message ?? d.providerMessage, kind: d.kind });
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
@@ -267,13 +230,13 @@ export class OdooClient {
     const baseUrl = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
     const baseFetch = opts.fetch ?? fetch;
     const guardedFetch: typeof fetch = async (input, init) => {
-      if (this.closed) throw new ConnectorError(SYSTEM, 'request', 'the Odoo connection was closed (node stopped)', { retryable: false });
+      if (this.closed) throw new ConnectorError(SYSTEM, 'request', 'the Odoo connection was closed (node stopped)', { kind: 'stopped', retryable: false });
       const signal = init?.signal ? AbortSignal.any([init.signal, this.stop.signal]) : this.stop.signal;
       try {
         return await baseFetch(input, { ...init, signal });
       } catch (err) {
         if (this.stop.signal.aborted) {
-          throw new ConnectorError(SYSTEM, 'request', 'stopped while the request was in flight (node stopped)', { retryable: false });
+          throw new ConnectorError(SYSTEM, 'request', 'stopped while the request was in flight (node stopped)', { kind: 'stopped', retryable: false });
         }
         throw err;
       }
@@ -288,12 +251,6 @@ export class OdooClient {
       sleep,
       random: opts.random,
       headers: () => this.headers(),
-      onRetry: (raw: RetryInfo) => {
-        // JSON-RPC failures arrive as HTTP 200: say what Odoo said instead.
-        const info = { ...raw, reason: raw.reason.replace(/^(odoo \S+: )HTTP 200: /, '$1') };
-        opts.onRetry?.(info);
-        notifyRetry(info);
-      },
     };
     this.policy = { ...DEFAULT_POLICY, ...opts.policy };
     this.http = new HttpClient({ ...common, policy: this.policy });
@@ -308,14 +265,14 @@ export class OdooClient {
     return h;
   }
 
-  /** One HTTP exchange through the limiter, with Odoo's error text and a [permanent]/[retryable] tag. */
+  /** One HTTP exchange through the limiter, failures worded with Odoo's own error text. */
   private async send(operation: string, url: string, body: unknown, retry: boolean): Promise<HttpResponse> {
     const run = async () => {
       try {
         // A write that must not be re-sent blindly goes once; the caller looks the outcome up.
         return await this.http.request({ operation, method: 'POST', url, body, maxAttempts: retry ? undefined : 1 });
       } catch (err) {
-        if (err instanceof ConnectorError) throw describeFailure(err, operation, this.api);
+        if (err instanceof ConnectorError) throw describeFailure(err.operation === operation ? err : err.with({ operation }), this.api);
         throw err;
       }
     };
@@ -338,7 +295,7 @@ export class OdooClient {
     const res = await this.send(operation, 'jsonrpc', body, retry);
     const b = res.body as Record<string, unknown> | undefined;
     if (!b || typeof b !== 'object' || b.jsonrpc !== '2.0') {
-      throw odooError(operation, `HTTP ${res.status}: the answer is not JSON-RPC (is the URL an Odoo server?)`, { status: res.status, retryable: false, body: b });
+      throw odooError(operation, `HTTP ${res.status}: the answer is not JSON-RPC (is the URL an Odoo server?)`, { status: res.status, kind: 'value', retryable: false, body: b });
     }
     // Odoo leaves `result` out when a method returns None.
     return b.result ?? null;
@@ -351,7 +308,7 @@ export class OdooClient {
       const { database, login, apiKey } = this.opts;
       const uid = await this.jsonrpc('common', 'authenticate', [database, login, apiKey, {}], 'authenticate');
       if (typeof uid !== 'number' || uid <= 0) {
-        throw odooError('authenticate', `login '${login}' on database '${database}' was refused: check the login and API key`, { retryable: false });
+        throw odooError('authenticate', `login '${login}' on database '${database}' was refused: check the login and API key`, { kind: 'auth', retryable: false });
       }
       return uid;
     })().catch((err) => {

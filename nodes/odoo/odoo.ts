@@ -7,10 +7,10 @@
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { bindStore, onInput, shortText, StatusBoard, StoreBinding } from '../core/node-kit';
-import { ConnectorError } from '../runtime/http';
+import { asConnectorError, briefly } from '../runtime/errors';
 import { ensureEnvelope } from '../model/envelope';
 import { fromMinor } from '../model/money';
-import { odooError, RetryInfo, withRetryListener } from './client';
+import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
 import { ShipmentCursor, skusFrom } from './sync';
 import type { OdooConnection } from './settings';
@@ -20,22 +20,6 @@ interface OdooNodeDef extends NodeDef {
   operation?: string;
   store?: string;
   output?: string;
-}
-
-/**
- * A few words for the status badge: "HTTP 503", "timeout", "connection lost", "unknown SKU X", or
- * the start of the text (`nameOnly`: just Odoo's exception name, e.g. "SerializationFailure").
- */
-function concise(text: string, nameOnly = false): string {
-  const status = /HTTP (\d{3})/.exec(text);
-  if (status) return `HTTP ${status[1]}`;
-  if (/no answer within/.test(text)) return 'timeout';
-  if (/fetch failed|ECONNRESET|UND_ERR_SOCKET|other side closed|socket/i.test(text)) return 'connection lost';
-  const unknown = /unknown SKUs? in Odoo[^:]*: ([^;\[]+)/.exec(text);
-  if (unknown) return `unknown SKU ${unknown[1].trim()}`;
-  const rest = text.replace(/^odoo [^:\s]+: /, '').replace(/ \[(permanent|retryable)\]$/, '');
-  const name = /^([A-Z][A-Za-z]+): /.exec(rest);
-  return nameOnly && name ? name[1] : rest;
 }
 
 export = function register(RED: NodeRED) {
@@ -167,26 +151,15 @@ export = function register(RED: NodeRED) {
     }
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
-      if (problem || !connection?.sync) throw odooError('connection', problem ?? 'not usable', { retryable: false });
-      const onRetry = (info: RetryInfo) => board.set({ fill: 'yellow', shape: 'ring', text: shortText(`retrying: ${concise(info.reason, true)}`) });
       try {
-        await withRetryListener(onRetry, () => (operation === 'order' ? order(msg, send) : operation === 'shipments' ? shipments(msg, send) : stock(msg, send)));
+        if (problem || !connection?.sync) throw odooError('connection', problem ?? 'not usable', { kind: 'value', retryable: false });
+        await board.watch(() => (operation === 'order' ? order(msg, send) : operation === 'shipments' ? shipments(msg, send) : stock(msg, send)));
         board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}${stale ? `, ${stale} stale` : ''}${skipped ? `, ${skipped} waiting` : ''}` });
       } catch (err) {
-        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${concise((err as Error).message ?? String(err))}`) });
-        if (err instanceof ConnectorError) {
-          // Catch nodes keep only the error text; the rest travels on the message.
-          msg.erpError = {
-            system: err.system,
-            operation: err.operation,
-            retryable: err.retryable,
-            status: err.status,
-            code: err.details.providerCode,
-            providerMessage: err.details.providerMessage,
-            attempts: err.details.attempts,
-          };
-        }
-        throw err;
+        // done(err) hands it to Catch nodes: msg.error.code is the kind, msg.error.cause the fields.
+        const e = asConnectorError(err, SYSTEM, operation);
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${briefly(e)}`) });
+        throw e;
       }
     });
   }

@@ -24,7 +24,8 @@ import { toMinor, currencyExponent, Money } from '../model/money';
 import type { InventoryPosition, Order, Return, Shipment } from '../model/types.generated';
 import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } from '../runtime/order-lifecycle';
 import { validateDocument, channelOfOrderKey } from '../model/validate';
-import { gaveUp, isRetryable, notifyRetry, OdooClient, odooError, RetryListener } from './client';
+import { isRetryable, OdooClient, odooError, SYSTEM } from './client';
+import { reportCall } from '../runtime/call-observer';
 import {
   asSaleOrderSource,
   documentTime,
@@ -183,7 +184,6 @@ export interface OdooSyncOptions extends MapOptions {
   policy?: Partial<RetryPolicy>;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
-  onRetry?: RetryListener;
 }
 
 /** Where the shipments read stopped: the last transfer's `date_done` (Odoo UTC text) and id. */
@@ -225,9 +225,8 @@ export class OdooSync {
 
   private async pause(attempt: number, operation: string, err: unknown): Promise<void> {
     const waitMs = backoffMs(attempt, this.policy, this.options.random);
-    const info = { operation, attempt, waitMs, reason: `${(err as Error).message}; checking what Odoo did before trying again` };
-    this.options.onRetry?.(info);
-    notifyRetry(info);
+    // The outcome is unknown: what Odoo did is checked before the next attempt.
+    reportCall({ type: 'retry', system: SYSTEM, operation, attempt, waitMs, kind: (err as ConnectorError).kind, status: (err as ConnectorError).status });
     await (this.options.sleep ?? delay)(Math.min(waitMs, this.policy.maxDelayMs));
   }
 
@@ -275,7 +274,7 @@ export class OdooSync {
           if (await reached()) return;
           throw err;
         }
-        if (attempt >= this.policy.maxAttempts) throw gaveUp(err as ConnectorError, attempt);
+        if (attempt >= this.policy.maxAttempts) throw (err as ConnectorError).with({ attempts: attempt });
         await this.pause(attempt, `${model}.${method}`, err);
         if (await reached()) return;
       }
@@ -361,7 +360,7 @@ export class OdooSync {
         return { found, createdId, uncertain };
       } catch (err) {
         if (!isRetryable(err)) throw err;
-        if (attempt >= this.policy.maxAttempts) throw gaveUp(err as ConnectorError, attempt);
+        if (attempt >= this.policy.maxAttempts) throw (err as ConnectorError).with({ attempts: attempt });
         uncertain = true;
         await this.pause(attempt, `${model}.create`, err);
       }
@@ -745,10 +744,6 @@ export class OdooSync {
     positions.sort((a, b) => (a.sku === b.sku ? a.locationId.localeCompare(b.locationId) : a.sku < b.sku ? -1 : 1));
     return { positions, unknown, fractional: [...fractional] };
   }
-}
-
-export function isConnectorError(err: unknown): err is ConnectorError {
-  return err instanceof ConnectorError;
 }
 
 /** The SKUs a stock request asks for; undefined means every SKU. */

@@ -93,11 +93,17 @@ export function reviveMessage(stored: Record<string, unknown>): Record<string, a
 export function errorInfo(error: unknown): ErrorInfo {
   if (!error) return { message: 'unknown error' };
   if (typeof error === 'string') return { message: error };
-  const e = error as { message?: unknown; name?: unknown; source?: ErrorInfo['source'] };
+  const e = error as { message?: unknown; name?: unknown; source?: ErrorInfo['source']; code?: unknown; cause?: unknown };
   const info: ErrorInfo = { message: typeof e.message === 'string' ? e.message : JSON.stringify(error) };
   if (typeof e.name === 'string' && e.name !== 'Error') info.name = e.name;
   if (e.source && typeof e.source === 'object') {
     info.source = { id: e.source.id, type: e.source.type, name: e.source.name };
+  }
+  // A connector failure's kind and fields (docs/errors.md) stay with the entry: only plain values.
+  if (typeof e.code === 'string') info.code = e.code;
+  if (e.cause && typeof e.cause === 'object' && !Array.isArray(e.cause)) {
+    const fields = Object.entries(e.cause as Record<string, unknown>).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v));
+    if (fields.length) info.cause = Object.fromEntries(fields);
   }
   return info;
 }

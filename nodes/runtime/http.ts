@@ -1,37 +1,17 @@
 /**
- * The one HTTP resilience layer every connector uses (DESIGN.md principle 5): request timeouts,
+ * The one HTTP resilience layer every connector uses: request timeouts,
  * retries with exponential backoff and full jitter for retryable failures only, honouring the
  * provider's own signal (Retry-After, or a delay a provider classifier reads from its headers or
  * body), an optional per-account rate governor shared by all nodes of one config node, and one
- * error type that says system, operation, status, retryable or not, and the provider's message.
+ * error type (errors.ts) that says system, operation, kind, status, retryable or not, attempts
+ * and the provider's code and message. Each retry is reported to the observer of the call in
+ * progress (call-observer.ts), which is how a node's badge shows it.
  */
+import { ConnectorError, RETRYABLE_STATUS, type ErrorKind } from './errors';
+import { reportCall } from './call-observer';
 
-export class ConnectorError extends Error {
-  override name = 'ConnectorError';
-  constructor(
-    readonly system: string,
-    readonly operation: string,
-    message: string,
-    readonly details: {
-      status?: number;
-      retryable: boolean;
-      /** The provider's own wait signal (Retry-After or equivalent), when it gave one. */
-      retryAfterMs?: number;
-      providerMessage?: string;
-      providerCode?: string;
-      attempts?: number;
-      body?: unknown;
-    },
-  ) {
-    super(`${system} ${operation}: ${message}`);
-  }
-  get status() {
-    return this.details.status;
-  }
-  get retryable() {
-    return this.details.retryable;
-  }
-}
+export { ConnectorError, RETRYABLE_STATUS } from './errors';
+export type { ConnectorDetails, ErrorKind, FailureFields } from './errors';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -58,8 +38,6 @@ export interface HttpRequest {
    * blindly (the caller looks the outcome up instead).
    */
   maxAttempts?: number;
-  /** Told before each retry of this request (per-node status), besides the client's onRetry. */
-  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export interface HttpResponse {
@@ -75,6 +53,8 @@ export interface Verdict {
   retryAfterMs?: number;
   message?: string;
   code?: string;
+  /** The class of failure, when the provider's answer says more than its status and code. */
+  kind?: ErrorKind;
 }
 
 export type Classifier = (res: HttpResponse) => Verdict | undefined;
@@ -178,8 +158,6 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: () => nu
   return Math.round(bound * random());
 }
 
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-
 export function defaultVerdict(res: HttpResponse): Verdict {
   if (res.status >= 200 && res.status < 300) return { ok: true };
   const retryable = RETRYABLE_STATUS.has(res.status);
@@ -199,7 +177,6 @@ export interface HttpClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   fetch?: typeof fetch;
-  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export class HttpClient {
@@ -227,10 +204,11 @@ export class HttpClient {
         const providerMessage = verdict.message ?? described?.message ?? textOf(res.body);
         lastError = new ConnectorError(system, req.operation, `HTTP ${res.status}${providerMessage ? `: ${providerMessage}` : ''}`, {
           status: res.status,
+          kind: verdict.kind,
           retryable: !!verdict.retryable,
           retryAfterMs: verdict.retryAfterMs,
           providerMessage,
-          providerCode: verdict.code ?? described?.code,
+          providerCode: verdict.code ?? described?.code ?? codeOf(res.body),
           attempts: attempt,
           body: res.body,
         });
@@ -239,28 +217,29 @@ export class HttpClient {
         waitMs = verdict.retryAfterMs;
       } catch (err) {
         if (err instanceof ConnectorError) {
-          if (!err.retryable) throw err;
+          if (!err.retryable) throw err.attempts === undefined ? err.with({ attempts: attempt }) : err;
           lastError = err;
         } else {
           const e = err as Error & { cause?: { code?: string } };
           const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
           const reason = timedOut ? `no answer within ${this.policy.timeoutMs} ms` : `${e.cause?.code ?? e.message}`;
-          lastError = new ConnectorError(system, req.operation, reason, { retryable: true, attempts: attempt });
+          lastError = new ConnectorError(system, req.operation, reason, { kind: timedOut ? 'timeout' : 'connection', retryable: true, attempts: attempt });
         }
       }
       if (attempt === maxAttempts) break;
       const wait = waitMs ?? backoffMs(attempt, this.policy, this.opts.random);
-      const info = { operation: req.operation, attempt, waitMs: wait, reason: lastError.message };
-      this.opts.onRetry?.(info);
-      req.onRetry?.(info);
+      reportCall({
+        type: lastError.kind === 'rate-limit' ? 'throttle' : 'retry',
+        system,
+        operation: req.operation,
+        attempt,
+        waitMs: wait,
+        kind: lastError.kind,
+        status: lastError.status,
+      });
       await this.sleep(Math.min(wait, this.policy.maxDelayMs));
     }
-    const final = lastError!;
-    if (maxAttempts === 1) throw final;
-    throw new ConnectorError(system, req.operation, `${final.message.replace(`${system} ${req.operation}: `, '')} (gave up after ${maxAttempts} attempts)`, {
-      ...final.details,
-      attempts: maxAttempts,
-    });
+    throw lastError!.with({ attempts: maxAttempts });
   }
 
   private async once(req: HttpRequest): Promise<HttpResponse> {
@@ -292,4 +271,12 @@ function textOf(body: unknown): string | undefined {
   if (typeof body === 'string') return body.slice(0, 300);
   const b = body as Record<string, any>;
   return b.error?.message ?? b.message ?? (typeof b.error === 'string' ? b.error : undefined);
+}
+
+/** A provider code in the common error shapes (`{ error: { code } }`, `{ code }`), if any. */
+function codeOf(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as Record<string, any>;
+  const code = b.error?.code ?? b.code;
+  return typeof code === 'string' ? code : undefined;
 }

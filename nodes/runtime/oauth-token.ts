@@ -5,7 +5,7 @@
  * this class does the exchange, reads `access_token` / `expires_in` (RFC 6749 §5.1) and turns a
  * refusal (`error`, `error_description`, §5.2) into a ConnectorError. No Node-RED import.
  */
-import { ConnectorError } from './http';
+import { ConnectorError, RETRYABLE_STATUS } from './errors';
 
 export interface OAuthTokenOptions {
   /** For errors: the system and the operation name, e.g. 'amazon', 'lwa-token'. */
@@ -52,7 +52,7 @@ export class OAuthTokenSource {
     try {
       res = await (this.oauth.fetch ?? fetch)(url, { ...init, signal: AbortSignal.timeout(this.oauth.timeoutMs ?? 30_000) });
     } catch (err) {
-      throw new ConnectorError(system, operation, `token endpoint unreachable: ${(err as Error).message}`, { retryable: true });
+      throw new ConnectorError(system, operation, `token endpoint unreachable: ${(err as Error).message}`, { kind: 'connection', retryable: true });
     }
     const text = await res.text();
     let json: any;
@@ -66,7 +66,9 @@ export class OAuthTokenSource {
       const message = json?.error_description ?? code ?? text.slice(0, 200);
       throw new ConnectorError(system, operation, `HTTP ${res.status}: ${code ? `${code}: ` : ''}${message}`, {
         status: res.status,
-        retryable: res.status === 429 || res.status >= 500,
+        // An answer without a token is a credentials problem whatever its status says.
+        ...(res.ok ? { kind: 'auth' as const } : {}),
+        retryable: RETRYABLE_STATUS.has(res.status),
         providerCode: code,
         providerMessage: message,
         body: json ?? text,

@@ -26,6 +26,10 @@ export interface ErrorInfo {
   message: string;
   name?: string;
   source?: { id?: string; type?: string; name?: string };
+  /** A connector failure's kind (docs/errors.md), as the Catch node's msg.error.code had it. */
+  code?: string;
+  /** A connector failure's fields (system, operation, kind, retryable, status, attempts…). */
+  cause?: Record<string, unknown>;
 }
 
 export interface AttemptRecord {

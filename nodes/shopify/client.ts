@@ -7,7 +7,9 @@
  */
 import { REST_BUCKET } from './contract';
 import { ConnectorError, delay, HttpClient, type RetryPolicy } from '../runtime/http';
+import { kindForCode } from '../runtime/errors';
 import { CallLimitBucket } from '../runtime/call-limit-bucket';
+import { reportCall } from '../runtime/call-observer';
 
 export interface ThrottleStatus {
   maximumAvailable: number;
@@ -75,7 +77,6 @@ export interface ShopifyClientOptions {
   /** THROTTLED answers retried before giving up. */
   maxThrottleRetries?: number;
   fetch?: typeof fetch;
-  onThrottle?: (info: { operation: string; waitMs: number; throttled: boolean }) => void;
 }
 
 export interface GraphQLResult<T = any> {
@@ -203,16 +204,16 @@ export class ShopifyClient {
     return { orders: res.body?.orders ?? [], nextPageInfo: next ? new URL(next[1]).searchParams.get('page_info') ?? undefined : undefined };
   }
 
-  /** Runs one GraphQL operation with cost pacing; rejects with a ConnectorError on GraphQL errors. */
-  async graphql<T = any>(operation: string, query: string, variables: Record<string, unknown> = {}, options: { maxAttempts?: number; onThrottle?: ShopifyClientOptions['onThrottle'] } = {}): Promise<GraphQLResult<T>> {
-    const onThrottle = (info: { operation: string; waitMs: number; throttled: boolean }) => {
-      this.opts.onThrottle?.(info);
-      options.onThrottle?.(info);
-    };
+  /**
+   * Runs one GraphQL operation with cost pacing; rejects with a ConnectorError on GraphQL errors.
+   * Waits for the cost bucket are reported as throttling to the caller's observer (its badge).
+   */
+  async graphql<T = any>(operation: string, query: string, variables: Record<string, unknown> = {}, options: { maxAttempts?: number } = {}): Promise<GraphQLResult<T>> {
+    const throttled = (waitMs: number) => reportCall({ type: 'throttle', system: 'shopify', operation, waitMs });
     const maxThrottle = this.opts.maxThrottleRetries ?? 10;
     for (let throttles = 0; ; throttles++) {
       const cost = this.lastCost.get(operation);
-      if (cost !== undefined) await this.governor.reserve(cost, (waitMs) => onThrottle({ operation, waitMs, throttled: false }));
+      if (cost !== undefined) await this.governor.reserve(cost, throttled);
       const res = await this.http.request({ operation, method: 'POST', url: `/admin/api/${this.opts.apiVersion}/graphql.json`, body: { query, variables }, maxAttempts: options.maxAttempts });
       const body = res.body ?? {};
       const c = body.extensions?.cost;
@@ -224,15 +225,15 @@ export class ShopifyClient {
       if (errors.some((e) => e?.extensions?.code === 'THROTTLED')) {
         this.throttled++;
         if (throttles >= maxThrottle) {
-          throw new ConnectorError('shopify', operation, `THROTTLED ${throttles + 1} times`, { status: res.status, retryable: true, providerCode: 'THROTTLED', providerMessage: errors[0]?.message });
+          throw new ConnectorError('shopify', operation, 'THROTTLED', { status: res.status, kind: 'rate-limit', retryable: true, attempts: throttles + 1, providerCode: 'THROTTLED', providerMessage: errors[0]?.message });
         }
         // The next loop reserves the requested cost, waiting for the bucket to restore.
-        if (c?.throttleStatus) onThrottle({ operation, waitMs: Math.max(0, ((c.requestedQueryCost - c.throttleStatus.currentlyAvailable) / c.throttleStatus.restoreRate) * 1000), throttled: true });
+        if (c?.throttleStatus) throttled(Math.max(0, ((c.requestedQueryCost - c.throttleStatus.currentlyAvailable) / c.throttleStatus.restoreRate) * 1000));
         continue;
       }
       if (errors.length || body.data === undefined) {
         const message = errors.map((e) => e?.message).join('; ') || 'no data in the answer';
-        throw new ConnectorError('shopify', operation, message, { status: res.status, retryable: false, providerMessage: message, providerCode: errors[0]?.extensions?.code, body });
+        throw new ConnectorError('shopify', operation, message, { status: res.status, kind: kindForCode(errors[0]?.extensions?.code) ?? 'value', retryable: false, providerMessage: message, providerCode: errors[0]?.extensions?.code, body });
       }
       return { data: body.data, cost: c };
     }
@@ -253,7 +254,7 @@ export class ShopifyClient {
   async fulfil(orderId: string, tracking: { company?: string; number?: string; url?: string } = {}, notifyCustomer = false) {
     const gid = orderId.startsWith('gid://') ? orderId : `gid://shopify/Order/${orderId}`;
     const { data } = await this.graphql('order.fulfillmentOrders', ORDER_FULFILMENT_QUERY, { id: gid });
-    if (!data.order) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found`, { retryable: false, status: 404 });
+    if (!data.order) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found`, { retryable: false, status: 404, providerCode: 'NotFound' });
     const open = (data.order.fulfillmentOrders?.nodes ?? []).filter((f: any) => f.status === 'OPEN' || f.status === 'IN_PROGRESS');
     if (!open.length) return { alreadyFulfilled: true as const, fulfillment: null };
     const fulfillment: Record<string, unknown> = { lineItemsByFulfillmentOrder: open.map((f: any) => ({ fulfillmentOrderId: f.id })), notifyCustomer };
@@ -261,7 +262,7 @@ export class ShopifyClient {
     // One attempt: a lost answer is resolved by looking the state up again, not by re-sending.
     const { data: out } = await this.graphql('fulfillmentCreate', FULFILLMENT_CREATE, { fulfillment }, { maxAttempts: 1 });
     const r = out.fulfillmentCreate;
-    if (r.userErrors?.length) throw new ConnectorError('shopify', 'fulfillmentCreate', r.userErrors.map((e: any) => e.message).join('; '), { retryable: false, status: 422, body: r.userErrors });
+    if (r.userErrors?.length) throw userErrorsFailure('fulfillmentCreate', r.userErrors);
     return { alreadyFulfilled: false as const, fulfillment: r.fulfillment };
   }
 
@@ -271,9 +272,9 @@ export class ShopifyClient {
    * an order with nothing open left is `already-fulfilled`. The create is sent once (a lost answer
    * is resolved by looking the order up again, which finds the tracking number).
    */
-  async fulfilShipment(orderId: string, tracking: { company?: string; number?: string; url?: string }, notifyCustomer = false, onThrottle?: ShopifyClientOptions['onThrottle']) {
+  async fulfilShipment(orderId: string, tracking: { company?: string; number?: string; url?: string }, notifyCustomer = false) {
     const gid = orderId.startsWith('gid://') ? orderId : `gid://shopify/Order/${orderId}`;
-    const { data } = await this.graphql('order.fulfillmentOrders', ORDER_SHIPPING_STATE_QUERY, { id: gid }, { onThrottle });
+    const { data } = await this.graphql('order.fulfillmentOrders', ORDER_SHIPPING_STATE_QUERY, { id: gid });
     const order = data.order;
     if (!order) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found in the shop`, { retryable: false, status: 404, providerCode: 'NotFound' });
     const fulfillments: any[] = order.fulfillments ?? [];
@@ -286,27 +287,42 @@ export class ShopifyClient {
     if (!open.length) return { outcome: 'already-fulfilled' as const, fulfillment: null, orderId: gid };
     const fulfillment: Record<string, unknown> = { lineItemsByFulfillmentOrder: open.map((f: any) => ({ fulfillmentOrderId: f.id })), notifyCustomer };
     if (tracking.number) fulfillment.trackingInfo = Object.fromEntries(Object.entries(tracking).filter(([, v]) => v));
-    const { data: out } = await this.graphql('fulfillmentCreate', FULFILLMENT_CREATE, { fulfillment }, { maxAttempts: 1, onThrottle });
+    const { data: out } = await this.graphql('fulfillmentCreate', FULFILLMENT_CREATE, { fulfillment }, { maxAttempts: 1 });
     const r = out.fulfillmentCreate;
-    if (r.userErrors?.length) throw new ConnectorError('shopify', 'fulfillmentCreate', r.userErrors.map((e: any) => e.message).join('; '), { retryable: false, status: 422, body: r.userErrors });
+    if (r.userErrors?.length) throw userErrorsFailure('fulfillmentCreate', r.userErrors);
     return { outcome: 'sent' as const, fulfillment: r.fulfillment, orderId: gid };
   }
 
   /** The inventory item of a SKU (exact match), or undefined when the shop has none. */
-  async inventoryItemBySku(sku: string, onThrottle?: ShopifyClientOptions['onThrottle']): Promise<string | undefined> {
-    const { data } = await this.graphql('inventoryItems', INVENTORY_ITEM_BY_SKU, { query: `sku:'${sku.replace(/'/g, "\\'")}'` }, { onThrottle });
+  async inventoryItemBySku(sku: string): Promise<string | undefined> {
+    const { data } = await this.graphql('inventoryItems', INVENTORY_ITEM_BY_SKU, { query: `sku:'${sku.replace(/'/g, "\\'")}'` });
     const hit = (data.inventoryItems?.nodes ?? []).find((n: any) => n?.sku === sku);
     return hit?.id;
   }
 
   /** `inventorySetQuantities` with an idempotency key: a retry with the same key never applies twice. */
-  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; ignoreCompareQuantity?: boolean; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; compareQuantity?: number | null }> }, idempotencyKey: string, onThrottle?: ShopifyClientOptions['onThrottle']) {
-    const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey }, { onThrottle });
+  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; ignoreCompareQuantity?: boolean; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; compareQuantity?: number | null }> }, idempotencyKey: string) {
+    const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey });
     const r = data.inventorySetQuantities;
-    if (r.userErrors?.length) {
-      const code = r.userErrors[0].code;
-      throw new ConnectorError('shopify', 'inventorySetQuantities', r.userErrors.map((e: any) => `${e.code}: ${e.message}`).join('; '), { retryable: code === 'IDEMPOTENCY_CONCURRENT_REQUEST', providerCode: code, status: 422, body: r.userErrors });
-    }
+    if (r.userErrors?.length) throw userErrorsFailure('inventorySetQuantities', r.userErrors);
     return r.inventoryAdjustmentGroup;
   }
+}
+
+/**
+ * A mutation's `userErrors` as one failure: Shopify refused the input (kind `value`, or what the
+ * first error's code names). Only a concurrent request with the same idempotency key is worth
+ * sending again.
+ */
+export function userErrorsFailure(operation: string, userErrors: Array<{ code?: string; field?: string[]; message: string }>): ConnectorError {
+  const code = userErrors[0]?.code;
+  const text = userErrors.map((e) => (e.code ? `${e.code}: ${e.message}` : e.message)).join('; ');
+  return new ConnectorError('shopify', operation, text, {
+    status: 422,
+    kind: kindForCode(code) ?? 'value',
+    retryable: code === 'IDEMPOTENCY_CONCURRENT_REQUEST',
+    providerCode: code,
+    providerMessage: userErrors[0]?.message,
+    body: userErrors,
+  });
 }

@@ -8,7 +8,7 @@
 import type { NodeRED } from '../core/node-red';
 import { registerChannelWrite, type WriteResult } from '../core/channel-write';
 import type { ShopifyClient } from './client';
-import { sameShop, shopifyConnection, throttleBadge } from './shopify-write';
+import { sameShop, shopifyConnection } from './shopify-write';
 
 export = function register(RED: NodeRED) {
   registerChannelWrite<ShopifyClient>(RED, 'tillwire-shopify-fulfil', {
@@ -22,9 +22,9 @@ export = function register(RED: NodeRED) {
     writer(def, _connection, node) {
       const notifyCustomer = def.notify === true || def.notify === 'true';
       return {
-        async write({ client, doc, retrying }): Promise<WriteResult> {
+        async write({ client, doc }): Promise<WriteResult> {
           const tracking = { company: doc.carrier, number: doc.trackingNumber, url: doc.trackingUrl };
-          const r = await client.fulfilShipment(String(doc.order.channel.id), tracking, notifyCustomer, throttleBadge(retrying));
+          const r = await client.fulfilShipment(String(doc.order.channel.id), tracking, notifyCustomer);
           const base = { operation: 'fulfillmentCreate', orderId: r.orderId, shipmentId: doc.shipmentId, trackingNumber: doc.trackingNumber ?? null };
           if (r.outcome === 'already-fulfilled') {
             node.warn(`shipment ${doc.shipmentId}: Shopify order ${doc.order.channel.id} has no open fulfilment order left (fulfilled already); nothing sent`);

@@ -9,7 +9,7 @@
 import type { NodeRED } from '../core/node-red';
 import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
 import type { ShopifyClient } from './client';
-import { locationGid, parseLocationMap, sameShop, shopifyConnection, throttleBadge } from './shopify-write';
+import { locationGid, parseLocationMap, sameShop, shopifyConnection } from './shopify-write';
 
 /** Reasons Shopify documents for inventory changes (api-contracts §2.4: `reason` must be one). */
 const REASONS = ['correction', 'cycle_count_available', 'damaged', 'movement_created', 'movement_updated', 'movement_received', 'movement_canceled', 'other', 'promotion', 'quality_control', 'received', 'reservation_created', 'reservation_deleted', 'reservation_updated', 'restock', 'safety_stock', 'shrinkage'];
@@ -33,8 +33,7 @@ export = function register(RED: NodeRED) {
       const fail = (message: string, code: string) => permanentError('shopify', 'inventorySetQuantities', message, { providerCode: code });
       return {
         problem: problems.length ? problems.join('; ') : undefined,
-        async write({ client, doc, kind, key, retrying }): Promise<WriteResult> {
-          const onThrottle = throttleBadge(retrying);
+        async write({ client, doc, kind, key }): Promise<WriteResult> {
           const name = kind === 'inventory.ats' ? 'available' : 'on_hand';
           const quantity: number = kind === 'inventory.ats' ? doc.available : doc.onHand;
           let locationId: string | undefined;
@@ -47,7 +46,7 @@ export = function register(RED: NodeRED) {
           }
           let itemId = items.get(doc.sku);
           if (!itemId) {
-            itemId = await client.inventoryItemBySku(doc.sku, onThrottle);
+            itemId = await client.inventoryItemBySku(doc.sku);
             if (!itemId) throw fail(`unknown SKU '${doc.sku}': no inventory item with this SKU in shop ${connection.account}`, 'UnknownSku');
             items.set(doc.sku, itemId);
           }
@@ -61,7 +60,6 @@ export = function register(RED: NodeRED) {
               quantities: [{ inventoryItemId: itemId, locationId, quantity }],
             },
             idempotencyKey,
-            onThrottle,
           );
           const changes: any[] = group?.changes ?? [];
           return {

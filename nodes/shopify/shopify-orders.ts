@@ -99,7 +99,8 @@ export = function register(RED: NodeRED) {
       running ??= (async () => {
         const { store, inbox } = await open();
         board.set({ fill: 'blue', shape: 'dot', text: 'polling' });
-        const result = await pollOrders({
+        // Cost-bucket waits and THROTTLED answers show as a yellow ring while they last.
+        const result = await board.watch(() => pollOrders({
           client,
           store,
           accept: (id, ev) => inbox.accept(id, ev),
@@ -108,7 +109,7 @@ export = function register(RED: NodeRED) {
           overlapMs,
           initialSince: new Date(Date.now() - lookbackMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
           pageSize,
-        });
+        }));
         board.set({ fill: 'green', shape: 'dot', text: shortText(`${counts.emitted} out · ${result.accepted} new in last poll`) });
         return result;
       })().finally(() => (running = undefined));
@@ -121,7 +122,8 @@ export = function register(RED: NodeRED) {
         poll()
           .catch((err) => {
             board.set({ fill: 'red', shape: 'ring', text: shortText(asError(err).message) });
-            node.error(asError(err));
+            // With a message, so Catch nodes get it (msg.error.code / cause: docs/errors.md).
+            node.error(asError(err), { topic: 'shopify.poll', payload: { error: asError(err).message } });
           })
           .finally(schedule);
       }, intervalMs);

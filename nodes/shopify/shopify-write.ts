@@ -35,8 +35,3 @@ export function parseLocationMap(text: unknown): { map: Record<string, string>; 
     return { map: {}, problem: `the location map is not a JSON object of strings (${(err as Error).message})` };
   }
 }
-
-/** A Shopify throttle callback that shows a yellow ring on the writing node's badge. */
-export function throttleBadge(retrying: (reason: string) => void) {
-  return (info: { operation: string; throttled: boolean }) => retrying(info.throttled ? `throttled: ${info.operation}` : `pacing: ${info.operation}`);
-}

@@ -4,7 +4,7 @@
  * 429 `RATE_LIMITED` treated as retryable (Square sends no Retry-After, so the backoff and the
  * shared TokenBucket's penalty decide the wait).
  */
-import { Governor, HttpClient, HttpRequest, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
+import { Governor, HttpClient, HttpRequest, HttpResponse, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
 import { DEFAULT_SQUARE_VERSION } from './contract';
 import type { SqError, SqOrder, SqSearchOrdersQuery, SqSearchOrdersRequest, SqSearchOrdersResponse } from './types';
 
@@ -17,7 +17,6 @@ export interface SquareClientOptions {
   version?: string;
   governor?: Governor;
   policy?: Partial<RetryPolicy>;
-  onRetry?: (info: { operation: string; attempt: number; waitMs: number; reason: string }) => void;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -27,14 +26,13 @@ function errorsOf(res: HttpResponse): SqError[] {
   return Array.isArray(b?.errors) ? b!.errors : [];
 }
 
-/** Square's own verdict on a response: RATE_LIMITED and server errors retry; the rest do not. */
+/** Square's own verdict on a response: RATE_LIMITED and the shared retryable statuses retry; the rest do not. */
 export function classifySquare(res: HttpResponse): Verdict | undefined {
   if (res.status >= 200 && res.status < 300) return { ok: true };
   const first = errorsOf(res)[0];
   const message = first ? `${first.code}${first.detail ? `: ${first.detail}` : ''}` : undefined;
-  if (res.status === 429 || first?.code === 'RATE_LIMITED') return { ok: false, retryable: true, code: 'RATE_LIMITED', message };
-  if (res.status >= 500) return { ok: false, retryable: true, code: first?.code, message };
-  return { ok: false, retryable: false, code: first?.code, message };
+  if (res.status === 429 || first?.code === 'RATE_LIMITED') return { ok: false, retryable: true, kind: 'rate-limit', code: 'RATE_LIMITED', message };
+  return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), code: first?.code, message };
 }
 
 export class SquareClient {
@@ -50,7 +48,6 @@ export class SquareClient {
       policy: opts.policy,
       classify: classifySquare,
       headers: () => ({ authorization: `Bearer ${opts.accessToken}`, 'square-version': this.version }),
-      onRetry: opts.onRetry,
       fetch: opts.fetch,
       sleep: opts.sleep,
     });
@@ -81,13 +78,12 @@ export class SquareClient {
   }
 
   /** The ITEM_VARIATION catalog objects whose SKU is exactly `sku` (SearchCatalogObjects). */
-  async findVariationsBySku(sku: string, onRetry?: HttpRequest['onRetry']): Promise<Array<{ id: string; item_variation_data?: { sku?: string; item_id?: string; name?: string } }>> {
+  async findVariationsBySku(sku: string): Promise<Array<{ id: string; item_variation_data?: { sku?: string; item_id?: string; name?: string } }>> {
     const res = await this.http.request({
       operation: 'SearchCatalogObjects',
       method: 'POST',
       url: '/v2/catalog/search',
       body: { object_types: ['ITEM_VARIATION'], query: { exact_query: { attribute_name: 'sku', attribute_value: sku } }, limit: 10 },
-      onRetry,
     });
     return ((res.body as { objects?: any[] })?.objects ?? []).filter((o) => o?.type === 'ITEM_VARIATION' && !o.is_deleted && o.item_variation_data?.sku === sku);
   }
@@ -96,8 +92,8 @@ export class SquareClient {
    * BatchChangeInventory. Safe to retry: the idempotency key makes Square answer a repeat with the
    * first answer and apply nothing again.
    */
-  async batchChangeInventory(body: { idempotency_key: string; changes: Array<Record<string, unknown>>; ignore_unchanged_counts?: boolean }, onRetry?: HttpRequest['onRetry']): Promise<{ counts?: Array<Record<string, any>>; changes?: Array<Record<string, any>> }> {
-    const res = await this.http.request({ operation: 'BatchChangeInventory', method: 'POST', url: '/v2/inventory/changes/batch-create', body, onRetry });
+  async batchChangeInventory(body: { idempotency_key: string; changes: Array<Record<string, unknown>>; ignore_unchanged_counts?: boolean }): Promise<{ counts?: Array<Record<string, any>>; changes?: Array<Record<string, any>> }> {
+    const res = await this.http.request({ operation: 'BatchChangeInventory', method: 'POST', url: '/v2/inventory/changes/batch-create', body });
     return res.body ?? {};
   }
 

@@ -48,12 +48,11 @@ export = function register(RED: NodeRED) {
 
       return {
         problem,
-        async write({ client, doc, kind, key, retrying }): Promise<WriteResult> {
-          const onRetry = (info: { reason: string }) => retrying(/\b429\b|RATE_LIMITED/.test(info.reason) ? 'rate limited: retrying' : 'retrying');
+        async write({ client, doc, kind, key }): Promise<WriteResult> {
           const locationId = locationOf(doc, kind);
           let catalogObjectId = known.get(doc.sku);
           if (!catalogObjectId) {
-            const found = await client.findVariationsBySku(doc.sku, onRetry);
+            const found = await client.findVariationsBySku(doc.sku);
             if (!found.length) throw fail(`unknown SKU '${doc.sku}': no catalog item variation with this SKU in Square`, 'UnknownSku');
             if (found.length > 1) throw fail(`SKU '${doc.sku}' is on ${found.length} catalog item variations in Square (${found.map((f) => f.id).join(', ')}); map it in the account's SKU map`, 'AmbiguousSku');
             catalogObjectId = found[0].id;
@@ -73,7 +72,6 @@ export = function register(RED: NodeRED) {
               ],
               ignore_unchanged_counts: true,
             },
-            onRetry,
           );
           const count = (r.counts ?? []).find((c) => c.catalog_object_id === catalogObjectId && c.location_id === locationId && c.state === 'IN_STOCK');
           return {

@@ -99,14 +99,17 @@ export = function register(RED: NodeRED) {
         .then(async () => {
           const { store, inbox } = await open();
           board.set({ fill: 'blue', shape: 'dot', text: 'polling' });
-          const report = await pollOnce(connection!.client!, store, inbox, {
-            cursorKey: `square:poll:${def.id}`,
-            locationIds: connection!.settings.locationIds,
-            overlapMs,
-            initialLookbackMs: lookbackMs,
-            pageSize,
-            since,
-          });
+          // Retries and rate limiting of the poll's calls show as a yellow ring while they last.
+          const report = await board.watch(() =>
+            pollOnce(connection!.client!, store, inbox, {
+              cursorKey: `square:poll:${def.id}`,
+              locationIds: connection!.settings.locationIds,
+              overlapMs,
+              initialLookbackMs: lookbackMs,
+              pageSize,
+              since,
+            }),
+          );
           last = report;
           refresh();
           return report;

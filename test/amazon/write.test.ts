@@ -125,17 +125,18 @@ describe('tillwire-amazon-ship', () => {
     doc.lines.push({ sku: 'TEE-BLK-M', quantity: 1 });
     const unknown = await run('ship', doc);
     expect(unknown.ok).toBe(false);
-    expect(unknown.msg.error.message).toMatch(new RegExp(`unknown SKU 'TEE-BLK-M': Amazon order ${id} has no item with this SellerSKU .*\\[permanent\\]`));
-    expect(unknown.msg.channelError).toMatchObject({ system: 'amazon', retryable: false, code: 'UnknownSku' });
+    expect(unknown.msg.error.message).toMatch(new RegExp(`unknown SKU 'TEE-BLK-M': Amazon order ${id} has no item with this SellerSKU`));
+    expect(unknown.msg.error.cause).toEqual({ system: 'amazon', operation: 'confirmShipment', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
     expect(sim.order(id)!.OrderStatus).toBe('Unshipped');
 
     const missing = await run('ship', shipmentFor(id, 'X').order.channel.id ? { ...shipmentFor(id), order: { id: 'x', channel: { system: 'amazon', id: '999-0000000-0000000' } } } : {});
     expect(missing.msg.error.message).toMatch(/order 999-0000000-0000000 not found on Amazon/);
+    expect(missing.msg.error.cause).toMatchObject({ kind: 'missing-reference', retryable: false, providerCode: 'NotFound' });
 
     const shopify = { ...shipmentFor(id), order: { id: 'order:shopify:x:1', channel: { system: 'shopify', account: 'x.myshopify.com', id: '1' } } };
     const wrong = await run('ship', shopify);
     expect(wrong.msg.error.message).toMatch(/wrong channel: shipment WH\/OUT\/00012 is for a shopify order \(1\); this node writes to amazon/);
-    expect(wrong.msg.channelError.code).toBe('WrongChannel');
+    expect(wrong.msg.error.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'WrongChannel' });
     expect(sim.stats.confirmShipment?.requests ?? 0).toBe(0);
   });
 
@@ -181,8 +182,8 @@ describe('tillwire-amazon-inventory', () => {
     await load();
     const r = await run('inv', ats('TEE-BLK-M', 3));
     expect(r.ok).toBe(false);
-    expect(r.msg.error.message).toMatch(new RegExp(`unknown SKU 'TEE-BLK-M': seller ${sim.sellerId} has no listing for it in marketplace ${US} \\[permanent\\]`));
-    expect(r.msg.channelError).toMatchObject({ code: 'UnknownSku', retryable: false });
+    expect(r.msg.error.message).toMatch(new RegExp(`unknown SKU 'TEE-BLK-M': seller ${sim.sellerId} has no listing for it in marketplace ${US}$`));
+    expect(r.msg.error.cause).toEqual({ system: 'amazon', operation: 'patchListingsItem', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
     const other = await run('inv', { ...ats('SKU-0001', 3), channel: { system: 'shopify' } });
     expect(other.msg.error.message).toMatch(/wrong channel: inventory.ats for SKU-0001 is for channel 'shopify'/);
     expect(sim.stats.patchListingsItem?.requests ?? 0).toBe(0);

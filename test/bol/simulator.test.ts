@@ -4,6 +4,7 @@
  * per-group limits with x-ratelimit-* headers and 429 + Retry-After.
  */
 import { BolSimulator, MEDIA_TYPE, PROBLEM_TYPE, PAGE_SIZE } from '../../simulators/bol/simulator';
+import { observeCalls, type CallEvent } from '../../nodes/runtime/call-observer';
 import { ConnectorError } from '../../nodes/runtime/http';
 import { ManualClock, clientFor, get, startSimulator, token } from './support';
 
@@ -153,13 +154,18 @@ describe('bol client against the simulator', () => {
     // The client believes in a higher limit than the simulator applies: it meets one 429.
     const client = clientFor(sim, { limits: { 'orders:get': { limit: 10, windowSeconds: 1 } } });
     const id = sim.orderIds()[0];
-    const retries: Array<{ waitMs: number; reason: string }> = [];
-    const client2 = clientFor(sim, { limits: { 'orders:get': { limit: 10, windowSeconds: 1 } }, onRetry: (info) => retries.push(info) });
-    for (let i = 0; i < 4; i++) expect((await client2.getOrder(id)).orderId).toBe(id);
+    const retries: CallEvent[] = [];
+    const client2 = clientFor(sim, { limits: { 'orders:get': { limit: 10, windowSeconds: 1 } } });
+    await observeCalls(
+      (e) => retries.push(e),
+      async () => {
+        for (let i = 0; i < 4; i++) expect((await client2.getOrder(id)).orderId).toBe(id);
+      },
+    );
     expect(client2.throttled['orders:get']).toBe(1);
     expect(sim.stats['orders:get']).toEqual({ requests: 5, ok: 4, throttled: 1 });
     // The wait is the simulator's Retry-After (1 s), not a guess.
-    expect(retries).toEqual([expect.objectContaining({ waitMs: 1000, reason: expect.stringMatching(/HTTP 429: Too many requests/) })]);
+    expect(retries).toEqual([{ type: 'throttle', system: 'bol', operation: 'orders:get', attempt: 1, waitMs: 1000, kind: 'rate-limit', status: 429 }]);
     expect(client.throttled['orders:get']).toBeUndefined();
   });
 

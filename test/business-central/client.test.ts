@@ -4,7 +4,8 @@
  */
 import { ConnectorError, TokenBucket } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
-import { BusinessCentralClient, classifyBc, tagged } from '../../nodes/business-central/client';
+import { BusinessCentralClient, classifyBc } from '../../nodes/business-central/client';
+import { observeCalls, type CallEvent } from '../../nodes/runtime/call-observer';
 import { anyOf, quote } from '../../nodes/business-central/odata';
 import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { api, clientFor, startSimulator } from './helpers';
@@ -92,8 +93,8 @@ describe('BusinessCentralClient', () => {
     const err: ConnectorError = await client.findItems(['SKU-0001']).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectorError);
     expect(err.retryable).toBe(false);
-    expect(err.message).toMatch(/get access token: HTTP 401: Invalid client secret provided/);
-    expect(tagged(err).message).toMatch(/\[permanent\]$/);
+    expect(err.cause).toMatchObject({ system: 'business-central', operation: 'get access token', kind: 'auth', status: 401, retryable: false, attempts: 1 });
+    expect(err.details.providerMessage).toMatch(/Invalid client secret provided/);
   });
 
   it('classifies BC statuses: 429/503/408/504/500 retryable (Retry-After honoured, cool-off for a bare 429), 400/401/403/404/409/412 permanent', () => {
@@ -124,28 +125,28 @@ describe('BusinessCentralClient', () => {
     const created = await client.createSalesOrder({ externalDocumentNumber: 'U-1', customerNumber: '10000', salesOrderLines: [{ lineType: 'Item', lineObjectNumber: 'SKU-0001', quantity: 1, unitPrice: 5 }] });
     // someone else changes the order after we read it
     await api(sim, 'PATCH', `salesOrders(${created.id})`, { body: { email: 'other@example.com' }, headers: { 'if-match': created['@odata.etag']! } });
-    const retries: string[] = [];
-    const updated = await client.observe({ onRetry: (i) => retries.push(i.reason) }, () => client.update(`salesOrders(${created.id})`, { phoneNumber: '+44 20 7946 0000' }, created['@odata.etag']));
+    const retries: CallEvent[] = [];
+    const updated = await observeCalls((e) => retries.push(e), () => client.update(`salesOrders(${created.id})`, { phoneNumber: '+44 20 7946 0000' }, created['@odata.etag']));
     expect(updated).toMatchObject({ email: 'other@example.com', phoneNumber: '+44 20 7946 0000' });
-    expect(retries).toEqual(['stale etag: re-reading the record']);
+    expect(retries).toEqual([expect.objectContaining({ type: 'retry', system: 'business-central', kind: 'conflict', status: 409 })]);
     expect(sim.state().requests.byStatus['409']).toBe(1);
   });
 
   it('throttling: 429s from the sliding window and the concurrency queue are waited out; every call lands', async () => {
     sim = await startSimulator({ latencyMs: 2, throttle: { maxRequests: 30, windowMs: 200, maxConcurrent: 2, maxQueue: 2 } });
-    const retries: number[] = [];
+    const retries: CallEvent[] = [];
     const client = clientFor(sim, {
       limiter: new Limiter(8),
       governor: new TokenBucket(1000, 50),
       throttleCooloffMs: 40,
       policy: { maxAttempts: 30, baseDelayMs: 5, maxDelayMs: 100, timeoutMs: 5000 },
-      onRetry: (i) => retries.push(i.attempt),
     });
-    const results = await Promise.all(Array.from({ length: 90 }, (_, i) => client.findItems([`SKU-${String(i + 1).padStart(4, '0')}`], { fresh: true })));
+    const results = await observeCalls((e) => retries.push(e), () => Promise.all(Array.from({ length: 90 }, (_, i) => client.findItems([`SKU-${String(i + 1).padStart(4, '0')}`], { fresh: true }))));
     expect(results.every((m) => m.size === 1)).toBe(true);
     const state = sim.state();
     expect(state.requests.throttled).toBeGreaterThan(0);
     expect(retries.length).toBe(state.requests.throttled);
+    expect(retries.every((e) => e.type === 'throttle' && e.kind === 'rate-limit' && (e.status === 429 || e.status === 503))).toBe(true);
     expect(state.requests.byStatus['200']).toBe(90);
   });
 

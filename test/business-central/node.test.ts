@@ -1,7 +1,7 @@
 /**
  * The Business Central nodes through node-red-node-test-helper against the simulator: success,
- * redelivery, the sales register, unknown SKUs and bad credentials into Catch ([permanent]),
- * BC staying busy ([retryable]), the throttled badge, inventory, client credentials, close.
+ * redelivery, the sales register, unknown SKUs and bad credentials into Catch (not retryable, with
+ * their kind), BC staying busy (retryable), the throttled badge, inventory, client credentials, close.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -104,7 +104,9 @@ describe('tillwire-business-central: create sales order', () => {
     const caught = collect(helper.getNode('caught'), 1);
     n1.receive(saleMsg(sale));
     const [msg] = await caught;
-    expect(msg.error.message).toMatch(/^ConnectorError: business-central create sales order: unknown SKU 'GHOST-1': no such item in Business Central; nothing was created .*\[permanent\]$/);
+    expect(msg.error.message).toMatch(/^business-central create sales order: unknown SKU 'GHOST-1': no such item in Business Central; nothing was created/);
+    expect(msg.error.code).toBe('missing-reference');
+    expect(msg.error.cause).toEqual({ system: 'business-central', operation: 'create sales order', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
     expect(msg.error.source.id).toBe('n1');
     expect(msg.payload).toEqual(sale);
     expect(sim.state().counts.salesOrders).toBe(0);
@@ -117,7 +119,8 @@ describe('tillwire-business-central: create sales order', () => {
     const caught = collect(helper.getNode('caught'), 1);
     helper.getNode('n1').receive(saleMsg(fixture('sale.json')));
     const [denied] = await caught;
-    expect(denied.error.message).toMatch(/HTTP 401: .*\[permanent\]$/);
+    expect(denied.error.code).toBe('auth');
+    expect(denied.error.cause).toMatchObject({ system: 'business-central', kind: 'auth', status: 401, retryable: false });
     await helper.unload();
 
     sim.setFaults({ errorRate: 1, errorStatuses: [503] });
@@ -127,12 +130,13 @@ describe('tillwire-business-central: create sales order', () => {
     const busy = collect(helper.getNode('caught'), 1);
     n1.receive(saleMsg(fixture('sale.json')));
     const [msg] = await busy;
-    expect(msg.error.message).toMatch(/HTTP 503: The service is temporarily unavailable.*\(gave up after 2 attempts\) \[retryable\]$/);
-    expect(seen.some((s) => s.fill === 'yellow' && s.text === 'throttled: retrying')).toBe(true);
+    expect(msg.error.cause).toMatchObject({ system: 'business-central', kind: 'unavailable', status: 503, retryable: true, attempts: 2 });
+    expect(msg.error.cause.providerMessage).toMatch(/The service is temporarily unavailable/);
+    expect(seen.some((s) => s.fill === 'yellow' && s.text === 'retrying: HTTP 503')).toBe(true);
     expect(sim.state().counts.salesOrders).toBe(0);
   });
 
-  it('throttled by BC (429): the badge shows "throttled: retrying", then the order lands', async () => {
+  it('throttled by BC (429): the badge shows "throttled: <operation>", then the order lands', async () => {
     sim = await startSimulator({ throttle: { maxRequests: 2, windowMs: 300 } });
     await helper.load(nodes, flow({ maxAttempts: 50, cooloffMs: 40 }), credentials());
     const n1 = helper.getNode('n1');
@@ -141,7 +145,7 @@ describe('tillwire-business-central: create sales order', () => {
     n1.receive(saleMsg(fixture('sale.json')));
     const [msg] = await out;
     expect(msg.erp.created).toBe(true);
-    expect(seen.some((s) => s.fill === 'yellow' && s.shape === 'ring' && s.text === 'throttled: retrying')).toBe(true);
+    expect(seen.some((s) => s.fill === 'yellow' && s.shape === 'ring' && /^throttled: /.test(s.text))).toBe(true);
     await until(() => seen[seen.length - 1]?.text === 'sent 1');
     expect(sim.state().requests.throttled).toBeGreaterThan(0);
   });
@@ -162,7 +166,8 @@ describe('tillwire-business-central: create sales order', () => {
     const caught = collect(helper.getNode('caught'), 1);
     n1.receive(saleMsg(fixture('sale.json')));
     const [msg] = await caught;
-    expect(msg.error.message).toMatch(/the Business Central connection is not usable: authentication is "bearer token" but no token is set \[permanent\]$/);
+    expect(msg.error.message).toMatch(/the Business Central connection is not usable: authentication is "bearer token" but no token is set$/);
+    expect(msg.error.cause).toEqual({ system: 'business-central', operation: 'create sales order', kind: 'value', retryable: false });
   });
 
   it('closing the config node closes its client', async () => {
@@ -196,7 +201,8 @@ describe('tillwire-business-central: read item inventory', () => {
       expect(m.erp).toMatchObject({ system: 'business-central', number: m.payload.sku });
     }
     const [err] = await caught;
-    expect(err.error.message).toMatch(/unknown SKU 'NOPE-9': no such item in Business Central \[permanent\]$/);
+    expect(err.error.message).toMatch(/unknown SKU 'NOPE-9': no such item in Business Central$/);
+    expect(err.error.cause).toEqual({ system: 'business-central', operation: 'read inventory', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
   });
 });
 
@@ -268,7 +274,8 @@ describe('tillwire-business-central: order lifecycle, returns and the dead-lette
     const store = await (helper.getNode('s1') as any).manager.acquire();
     const entry = await store.getDeadLetter(dead.deadLetter.id);
     expect(entry).toMatchObject({ status: 'pending', attempts: 1, nodeId: 'n1', message: { payload: order, tillwire: { idempotencyKey: businessKey(order) } } });
-    expect(entry.error.message).toMatch(/unknown SKU 'MUG-BLU-12OZ': no such item in Business Central; nothing was created .*\[permanent\]$/);
+    expect(entry.error.message).toMatch(/unknown SKU 'MUG-BLU-12OZ': no such item in Business Central; nothing was created/);
+    expect(entry.error).toMatchObject({ code: 'missing-reference', cause: { kind: 'missing-reference', retryable: false } });
     expect(sim.state().counts).toMatchObject({ salesOrders: 0, salesOrderLines: 0 });
 
     sim.upsertItems([{ number: 'MUG-BLU-12OZ', displayName: 'Blue mug', unitPrice: 18, taxPercent: 8.875 }]);

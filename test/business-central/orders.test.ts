@@ -4,6 +4,7 @@
  * before anything is created; money exact in JPY, GBP, USD and KWD.
  */
 import fc from 'fast-check';
+import { observeCalls } from '../../nodes/runtime/call-observer';
 import { ConnectorError, TokenBucket } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { businessKey } from '../../nodes/model/validate';
@@ -100,7 +101,7 @@ describe('idempotent sales order create', () => {
     const client = clientFor(sim, { fetch: fetchLosingFirstPost });
     const sale = demoSale(2);
     const retries: string[] = [];
-    const result = await client.observe({ onRetry: (i) => retries.push(i.operation) }, () => sendOrder(client, sale, keyOf(sale), settings));
+    const result = await observeCalls((e) => retries.push(e.operation), () => sendOrder(client, sale, keyOf(sale), settings));
     expect(result).toMatchObject({ created: true, recovered: true });
     expect(retries).toEqual(['create sales order']);
     expect(sim.state().requests.faults.lostResponses).toBe(1);

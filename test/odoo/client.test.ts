@@ -1,5 +1,6 @@
 import { ConnectorError } from '../../nodes/runtime/http';
-import { classifyOdoo, OdooClient, withRetryListener, RetryInfo } from '../../nodes/odoo/client';
+import { classifyOdoo, OdooClient } from '../../nodes/odoo/client';
+import { observeCalls, type CallEvent } from '../../nodes/runtime/call-observer';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { clientFor, startSimulator, FAST } from './support';
 
@@ -29,7 +30,7 @@ describe('classifyOdoo', () => {
   });
 
   it('a missing database is permanent even though it arrives as a connection error', () => {
-    expect(classifyOdoo(rpcError('psycopg2.OperationalError', 0, 'FATAL:  database "x" does not exist'))).toMatchObject({ retryable: false });
+    expect(classifyOdoo(rpcError('psycopg2.OperationalError', 0, 'FATAL:  database "x" does not exist'))).toMatchObject({ retryable: false, kind: 'value' });
   });
 
   it('JSON-RPC session expired (code 100) is flagged for re-authentication, not retried blindly', () => {
@@ -94,15 +95,24 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooClient over %s', (api) => {
     const err: ConnectorError = await client.call<never>('sale.order', 'action_confirm', { ids: [order] }).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectorError);
     expect(err.retryable).toBe(false);
-    expect(err.message).toBe('odoo sale.order.action_confirm: UserError: It is not allowed to confirm an order in the following states: Sales Order [permanent]');
-    expect(err.details.providerCode).toBe('odoo.exceptions.UserError');
+    expect(err.cause).toEqual({
+      system: 'odoo',
+      operation: 'sale.order.action_confirm',
+      kind: 'value',
+      retryable: false,
+      // JSON-RPC reports it in an HTTP 200 envelope; JSON-2 with a 4xx.
+      status: api === 'jsonrpc' ? 200 : 422,
+      attempts: 1,
+      providerCode: 'odoo.exceptions.UserError',
+      providerMessage: 'It is not allowed to confirm an order in the following states: Sales Order',
+    });
   });
 
   it('an unknown field is a permanent ValueError (the version trap: tax_id on Odoo 19)', async () => {
     const err: ConnectorError = await client
       .create('sale.order', { partner_id: 2, order_line: [[0, 0, { product_id: 1, tax_id: [[6, 0, []]] }]] })
       .catch((e) => e);
-    expect(err.message).toBe("odoo sale.order.create: ValueError: Invalid field 'tax_id' on model 'sale.order.line' [permanent]");
+    expect(err.cause).toMatchObject({ operation: 'sale.order.create', kind: 'value', retryable: false, providerCode: 'builtins.ValueError', providerMessage: "Invalid field 'tax_id' on model 'sale.order.line'" });
     expect(sim.counts()['sale.order']).toBe(0); // the call rolled back as a whole
   });
 
@@ -111,10 +121,10 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooClient over %s', (api) => {
     const err: ConnectorError = await bad.searchRead('res.partner', []).catch((e) => e);
     expect(err.retryable).toBe(false);
     if (api === 'json2') {
-      expect(err.status).toBe(401);
-      expect(err.message).toBe('odoo res.partner.search_read: Unauthorized: Invalid apikey [permanent]');
+      expect(err.cause).toMatchObject({ operation: 'res.partner.search_read', kind: 'auth', status: 401, retryable: false, providerMessage: 'Invalid apikey' });
     } else {
-      expect(err.message).toBe("odoo authenticate: login 'admin' on database 'tillwire' was refused: check the login and API key [permanent]");
+      expect(err.cause).toMatchObject({ operation: 'authenticate', kind: 'auth', retryable: false });
+      expect(err.description).toContain("login 'admin' on database 'tillwire' was refused");
     }
     await bad.close();
   });
@@ -122,8 +132,8 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooClient over %s', (api) => {
   it('retries 5xx and 429 from the server, then succeeds; each retry is reported to the listener in scope', async () => {
     sim.setFaults({ errorRate: 0.3, seed: 7 });
     client = clientFor(sim, api, { policy: { ...FAST, maxAttempts: 10 } });
-    const retries: RetryInfo[] = [];
-    const rows = await withRetryListener(
+    const retries: CallEvent[] = [];
+    const rows = await observeCalls(
       (i) => retries.push(i),
       async () => {
         const out = [];
@@ -134,7 +144,12 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooClient over %s', (api) => {
     expect(rows.every((r) => r.name === 'Walk-in Customer')).toBe(true);
     expect(sim.stats.faults.error).toBeGreaterThan(0);
     expect(retries.length).toBe(sim.stats.faults.error);
-    for (const r of retries) expect(r.reason).toMatch(/^odoo (authenticate|res\.partner\.search_read): (HTTP (429|502|503|500)|SerializationFailure: could not serialize access due to concurrent update)/);
+    for (const r of retries) {
+      expect(r).toMatchObject({ system: 'odoo', operation: expect.stringMatching(/^(authenticate|res\.partner\.search_read)$/) });
+      // HTTP 429 is throttling; 5xx and Odoo's serialization failures (HTTP 200, JSON-RPC) are retries.
+      if (r.status === 429) expect(r).toMatchObject({ type: 'throttle', kind: 'rate-limit' });
+      else expect(r).toMatchObject({ type: 'retry', kind: expect.stringMatching(/^(unavailable|conflict)$/) });
+    }
   });
 });
 
@@ -152,7 +167,7 @@ describe('OdooClient specifics', () => {
     // twice expired in a row: the second one is reported, not looped on
     sim.expireSessions(2);
     const err: ConnectorError = await client.searchRead('res.partner', []).catch((e) => e);
-    expect(err.message).toMatch(/SessionExpiredException: Session expired \[permanent\]$/);
+    expect(err.cause).toMatchObject({ kind: 'auth', retryable: false, providerCode: 'odoo.http.SessionExpiredException', providerMessage: 'Session expired' });
     await client.close();
   });
 
@@ -161,8 +176,8 @@ describe('OdooClient specifics', () => {
     expect(() => clientFor(sim, 'json2')).toThrow('the JSON-2 API needs Odoo 19 or later (configured version 17); use JSON-RPC');
     const lying = new OdooClient({ url: sim.url, database: sim.database, login: 'admin', apiKey: sim.apiKey, api: 'json2', version: 19, policy: FAST });
     const err: ConnectorError = await lying.searchRead('res.partner', []).catch((e) => e);
-    expect(err.retryable).toBe(false);
-    expect(err.message).toContain('HTTP 404: no JSON-2 endpoint (it needs Odoo 19 or later');
+    expect(err.cause).toMatchObject({ kind: 'missing-reference', status: 404, retryable: false });
+    expect(err.description).toContain('no JSON-2 endpoint (it needs Odoo 19 or later');
     await lying.close();
   });
 
@@ -170,8 +185,8 @@ describe('OdooClient specifics', () => {
     sim = await startSimulator();
     const client = clientFor(sim, 'jsonrpc', { database: 'nope' });
     const err: ConnectorError = await client.searchRead('res.partner', []).catch((e) => e);
-    expect(err.retryable).toBe(false);
-    expect(err.message).toContain('database "nope" does not exist');
+    expect(err.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'psycopg2.OperationalError' });
+    expect(err.details.providerMessage).toContain('database "nope" does not exist');
     await client.close();
   });
 
@@ -180,8 +195,7 @@ describe('OdooClient specifics', () => {
     sim.setFaults({ timeoutRate: 1 });
     const client = clientFor(sim, 'jsonrpc', { policy: { ...FAST, timeoutMs: 100, maxAttempts: 2 } });
     const err: ConnectorError = await client.searchRead('res.partner', []).catch((e) => e);
-    expect(err.retryable).toBe(true);
-    expect(err.message).toBe('odoo authenticate: no answer within 100 ms (gave up after 2 attempts) [retryable]');
+    expect(err.cause).toEqual({ system: 'odoo', operation: 'authenticate', kind: 'timeout', retryable: true, attempts: 2 });
     expect(sim.stats.faults.timeout).toBe(2);
     await client.close();
   });
@@ -193,8 +207,7 @@ describe('OdooClient specifics', () => {
     await client.close(2000);
     expect((await pending).length).toBeGreaterThan(0);
     const err: ConnectorError = await client.searchRead('res.partner', []).catch((e) => e);
-    expect(err.retryable).toBe(false);
-    expect(err.message).toBe('odoo res.partner.search_read: the Odoo connection was closed (node stopped) [permanent]');
+    expect(err.cause).toMatchObject({ operation: 'res.partner.search_read', kind: 'stopped', retryable: false, attempts: 1 });
   });
 
   it('close() aborts what is still hanging after the grace period', async () => {
@@ -207,7 +220,6 @@ describe('OdooClient specifics', () => {
     await client.close(50);
     const err: ConnectorError = await pending;
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(err.retryable).toBe(false);
-    expect(err.message).toContain('stopped while the request was in flight');
+    expect(err.cause).toMatchObject({ kind: 'stopped', retryable: false });
   });
 });

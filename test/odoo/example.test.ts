@@ -56,7 +56,7 @@ it('the Odoo example flow: one order per sale, unknown SKU parked, stock read', 
   inject('ex-odoo-inj-bad');
   const [dead] = await parked;
   expect(dead.error.message).toContain('NOT-IN-ODOO');
-  expect(dead.error.message).toMatch(/\[permanent\]$/);
+  expect(dead.error).toMatchObject({ code: 'missing-reference', cause: { system: 'odoo', retryable: false } });
   expect(sim.counts()['sale.order']).toBe(1);
 
   const positions = collect(helper.getNode('ex-odoo-stock-debug'), 2);

@@ -85,7 +85,8 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     const entry = await store.getDeadLetter(dead.deadLetter.id);
     expect(entry).toMatchObject({ status: 'pending', attempts: 1, flowId: 'f1', nodeId: 'o1', topic: 'payment.captured', message: { payload: doc } });
     expect(entry.error.message).toContain('unknown SKU in Odoo (no active product with that Internal Reference): MATCHA-TIN-40G');
-    expect(entry.message.erpError).toMatchObject({ code: 'unknown_sku', retryable: false });
+    // The dead-letter entry keeps the failure's kind and fields from the Catch node's msg.error.
+    expect(entry.error).toMatchObject({ code: 'missing-reference', cause: { system: 'odoo', kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' } });
     expect(sim.counts()['sale.order']).toBe(0);
     expect(sim.counts()['sale.order.line']).toBe(0);
 
@@ -200,7 +201,8 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     const parked = collect(helper.getNode('stored'), 1);
     helper.getNode('sh').receive({ payload: 'read' });
     const [dead] = await parked;
-    expect(dead.error.message).toMatch(/WH\/OUT\/00001 not sent as a shipment: .*Customer Reference.*\[permanent\]/);
+    expect(dead.error.message).toMatch(/WH\/OUT\/00001 not sent as a shipment: .*Customer Reference/);
+    expect(dead.error.cause).toMatchObject({ operation: 'stock.picking', kind: 'value', retryable: false, providerCode: 'mapping' });
     expect(dead.payload).toEqual({ pickings: ['WH/OUT/00001'] });
     expect(shipped).toHaveLength(0);
     // Fixed in Odoo, then replayed from the dead-letter store: the transfer is read again and sent.
@@ -220,6 +222,8 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     await helper.load(nodes, f, credentials);
     const caught = collect(helper.getNode('stored'), 1);
     helper.getNode('sh').receive({ payload: 1 });
-    expect((await caught)[0].error.message).toMatch(/select a Tillwire store in the node: the shipments cursor is kept there \[permanent\]/);
+    const [err] = await caught;
+    expect(err.error.message).toMatch(/select a Tillwire store in the node: the shipments cursor is kept there/);
+    expect(err.error.cause).toMatchObject({ operation: 'stock.picking', kind: 'value', retryable: false });
   });
 });

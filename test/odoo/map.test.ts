@@ -180,10 +180,10 @@ describe('against the simulator: Odoo’s totals equal the canonical grand total
     sale.lines[2].taxes[0].code = 'VAT-ODD';
     const err: ConnectorError = await prepareSaleOrder(client, sale, 'k', { version: 17, taxMap: TAX_MAP }).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectorError);
-    expect(err.retryable).toBe(false);
-    expect(err.message).toBe(
-      'odoo sale.order: unknown SKUs in Odoo (no active product with that Internal Reference): NOPE-1, NOPE_2; tax code missing from the tax map: VAT-ODD; ' +
-        'no Odoo customer for this document: set a default customer (partner id) in the Odoo connection [permanent]',
+    expect(err.cause).toEqual({ system: 'odoo', operation: 'sale.order', kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' });
+    expect(err.description).toBe(
+      'unknown SKUs in Odoo (no active product with that Internal Reference): NOPE-1, NOPE_2; tax code missing from the tax map: VAT-ODD; ' +
+        'no Odoo customer for this document: set a default customer (partner id) in the Odoo connection',
     );
     expect(sim.counts()['sale.order']).toBe(0);
     await client.close();

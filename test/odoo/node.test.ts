@@ -108,15 +108,16 @@ describe('tillwire-odoo (create & confirm)', () => {
     const passed = collect(helper.getNode('out'), 1);
     o1.receive({ payload: bad, tillwire: { idempotencyKey: saleKey(bad) } });
     const [err] = await caught;
-    expect(err.error.message).toBe(
-      'ConnectorError: odoo sale.order: unknown SKU in Odoo (no active product with that Internal Reference): NO-SUCH-SKU [permanent]',
-    );
+    // What Node-RED's Catch node gives: message and source, the kind as code, the fields as cause.
     expect(err.error.source).toMatchObject({ id: 'o1', type: 'tillwire-odoo' });
-    expect(err.erpError).toMatchObject({ system: 'odoo', operation: 'sale.order', retryable: false, code: 'unknown_sku' });
+    expect(err.error.code).toBe('missing-reference');
+    expect(err.error.cause).toEqual({ system: 'odoo', operation: 'sale.order', kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' });
+    expect(err.error.message).toContain('NO-SUCH-SKU');
+    expect(err.erpError).toBeUndefined();
     expect(err.payload).toEqual(bad);
     expect(sim.counts()['sale.order']).toBe(0);
     await until(() => statuses(o1).some((s) => s.fill === 'red'));
-    expect(statuses(o1).find((s) => s.fill === 'red')).toEqual({ fill: 'red', shape: 'ring', text: 'failed: unknown SKU NO-SUCH-SKU' });
+    expect(statuses(o1).find((s) => s.fill === 'red')).toEqual({ fill: 'red', shape: 'ring', text: expect.stringMatching(/^failed: unknown SKU/) });
     o1.receive({ payload: demoSale(4) });
     await passed;
     await until(() => statuses(o1).at(-1)?.fill === 'green');
@@ -133,7 +134,9 @@ describe('tillwire-odoo (create & confirm)', () => {
     sim.setFaults({});
     const yellow = statuses(o1).filter((s) => s.fill === 'yellow');
     expect(yellow.length).toBeGreaterThan(0);
-    for (const y of yellow) expect(y).toEqual({ fill: 'yellow', shape: 'ring', text: expect.stringMatching(/^retrying: (HTTP (429|502|503)|SerializationFailure)$/) });
+    // 5xx: "retrying: HTTP 503"; 429: "throttled: <operation>"; Odoo's serialization failure (a
+    // JSON-RPC error in an HTTP 200): "retrying: conflict".
+    for (const y of yellow) expect(y).toEqual({ fill: 'yellow', shape: 'ring', text: expect.stringMatching(/^(retrying: (HTTP (502|503)|conflict)|throttled: [a-z._]+)$/) });
     await until(() => statuses(o1).at(-1)?.text === 'sent 5');
     expect(sim.state().duplicateRefs).toEqual([]);
     expect(sim.counts()['sale.order']).toBe(5);
@@ -162,15 +165,16 @@ describe('tillwire-odoo (create & confirm)', () => {
     for (const s of sales) expect(state.orders[saleKey(s)]).toEqual([expect.objectContaining({ state: 'sale', lines: s.lines.length })]);
   }, 60_000);
 
-  it('Odoo unreachable after every attempt: a [retryable] error reaches Catch', async () => {
+  it('Odoo unreachable after every attempt: a retryable timeout reaches Catch', async () => {
     await helper.load(nodes, flow({ attempts: '2', timeout: '0.2' }), credentials);
     sim.setFaults({ timeoutRate: 1 });
     const caught = collect(helper.getNode('caught'), 1);
     helper.getNode('o1').receive({ payload: demoSale(10) });
     const [err] = await caught;
     sim.setFaults({});
-    expect(err.error.message).toBe('ConnectorError: odoo authenticate: no answer within 200 ms (gave up after 2 attempts) [retryable]');
-    expect(err.erpError).toMatchObject({ retryable: true, attempts: 2 });
+    expect(err.error.code).toBe('timeout');
+    expect(err.error.cause).toEqual({ system: 'odoo', operation: 'authenticate', kind: 'timeout', retryable: true, attempts: 2 });
+    expect(err.error.message).toBe('odoo authenticate: no answer within 200 ms (gave up after 2 attempts)');
   });
 
   it('a payload that is not a sale or order is a permanent error', async () => {
@@ -178,7 +182,8 @@ describe('tillwire-odoo (create & confirm)', () => {
     const caught = collect(helper.getNode('caught'), 1);
     helper.getNode('o1').receive({ payload: 'hello' });
     const [err] = await caught;
-    expect(err.error.message).toBe("ConnectorError: odoo sale.order: the payload must be a canonical sale or order (kind 'sale' or 'order'), got string [permanent]");
+    expect(err.error.cause).toEqual({ system: 'odoo', operation: 'sale.order', kind: 'value', retryable: false });
+    expect(err.error.message).toContain('got string');
   });
 
   it('unusable settings: red ring on the node, every message fails with the reason', async () => {
@@ -188,7 +193,9 @@ describe('tillwire-odoo (create & confirm)', () => {
     expect(statuses(o1).at(-1)).toEqual({ fill: 'red', shape: 'ring', text: 'no API key; the JSON-2 API needs Odoo 1…' });
     const caught = collect(helper.getNode('caught'), 1);
     o1.receive({ payload: demoSale(11) });
-    expect((await caught)[0].error.message).toBe(`ConnectorError: odoo connection: ${reason} [permanent]`);
+    const [err] = await caught;
+    expect(err.error.cause).toEqual({ system: 'odoo', operation: 'connection', kind: 'value', retryable: false });
+    expect(err.error.message).toBe(`odoo connection: ${reason}`);
   });
 
   it('no connection chosen: red ring', async () => {
@@ -231,6 +238,8 @@ describe('tillwire-odoo (read stock)', () => {
     expect(all.payload).toHaveLength(60);
     expect(all.erp).toMatchObject({ system: 'odoo', positions: 60, unknownSkus: [] });
     expect(some.payload.map((p: any) => p.sku)).toEqual(['SKU-0003']);
-    expect((await caught)[0].error.message).toBe('ConnectorError: odoo stock.quant: unknown SKU in Odoo: NOPE-9 [permanent]');
+    const [err] = await caught;
+    expect(err.error.cause).toEqual({ system: 'odoo', operation: 'stock.quant', kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' });
+    expect(err.error.message).toBe('odoo stock.quant: unknown SKU in Odoo: NOPE-9');
   });
 });

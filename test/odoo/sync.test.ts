@@ -102,8 +102,8 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
     const first = (await sync.pushOrder(sale, saleKey(sale))) as OrderResult;
     await client.call('sale.order', 'action_cancel', { ids: [first.id] }, { context: { disable_cancel_warning: true } });
     const err: ConnectorError = await sync.pushOrder(sale, saleKey(sale)).catch((e) => e);
-    expect(err.retryable).toBe(false);
-    expect(err.message).toBe(`odoo sale.order: S00001 for ${saleKey(sale)} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay) [permanent]`);
+    expect(err.cause).toEqual({ system: 'odoo', operation: 'sale.order', kind: 'conflict', retryable: false, providerCode: 'cancelled' });
+    expect(err.description).toBe(`S00001 for ${saleKey(sale)} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay)`);
   });
 
   it('a cancelled canonical order cancels the Odoo order (past Odoo’s confirmation wizard); again, nothing to do', async () => {
@@ -134,9 +134,8 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
     sale.lines[2].sku = 'GHOST-2';
     const err: ConnectorError = await sync.pushOrder(sale, saleKey(sale)).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectorError);
-    expect(err.retryable).toBe(false);
+    expect(err.cause).toMatchObject({ kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' });
     expect(err.message).toContain('unknown SKUs in Odoo (no active product with that Internal Reference): GHOST-1, GHOST-2');
-    expect(err.message).toMatch(/\[permanent\]$/);
     expect(sim.counts()['sale.order']).toBe(0);
     expect(sim.counts()['sale.order.line']).toBe(0);
     expect(sim.stats.calls['sale.order.create']).toBeUndefined();
@@ -151,8 +150,10 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
 
   it('not a sale or order: permanent error, no request made', async () => {
     const before = sim.stats.requests;
-    await expect(sync.pushOrder({ kind: 'return' }, 'k')).rejects.toThrow("odoo sale.order: the payload must be a canonical sale or order (kind 'sale' or 'order'), got kind 'return' [permanent]");
-    await expect(sync.pushOrder({ ...demoSale(1), lines: [] }, 'k')).rejects.toThrow('invalid sale: lines must have at least 1 item [permanent]');
+    for (const bad of [{ kind: 'return' }, { ...demoSale(1), lines: [] }]) {
+      const err: ConnectorError = await sync.pushOrder(bad, 'k').catch((e) => e);
+      expect(err.cause).toEqual({ system: 'odoo', operation: 'sale.order', kind: 'value', retryable: false });
+    }
     expect(sim.stats.requests).toBe(before);
   });
 
@@ -294,9 +295,8 @@ it('a create that never gets an answer: retryable error after every attempt, say
     const sync = syncFor(client);
     const sale = demoSale(1);
     const err: ConnectorError = await sync.pushOrder(sale, saleKey(sale)).catch((e) => e);
-    expect(err.retryable).toBe(true);
-    expect(err.message).toMatch(/^odoo sale\.order\.create: (HTTP (429|502|503): [^()]+|SerializationFailure: [^()]+) \(gave up after 3 attempts\) \[retryable\]$/);
-    expect(err.details.attempts).toBe(3);
+    expect(err.cause).toMatchObject({ system: 'odoo', operation: 'sale.order.create', retryable: true, attempts: 3, kind: expect.stringMatching(/^(rate-limit|unavailable|conflict)$/) });
+    expect(err.message).toMatch(/\(gave up after 3 attempts\)$/);
     expect(sim.stats.calls['sale.order.search_read']).toBeGreaterThanOrEqual(3); // looked up before every attempt
     expect(sim.counts()['sale.order']).toBe(0);
   } finally {

@@ -1,5 +1,6 @@
 /** SearchOrders backfill through the poller with Square's rate limit on: one 429 at most, nothing missed or doubled. */
 import { createStore } from '../../nodes/runtime/create-store';
+import { observeCalls, type CallEvent } from '../../nodes/runtime/call-observer';
 import { TokenBucket } from '../../nodes/runtime/http';
 import { DurableInbox } from '../../nodes/runtime/inbox';
 import type { InboxEntry, Store } from '../../nodes/runtime/store';
@@ -24,14 +25,14 @@ it('backfills 1500 orders in pages of 50 under a 20/s limit (client paced at 20/
   // Another client on the same account has just used up the bucket: the backfill meets a 429 first.
   const before = sim.stats.rateLimited;
   sim.exhaustRateLimit(500);
-  const retries: string[] = [];
-  const client = clientFor(sim, { governor: new TokenBucket(20, 1), onRetry: (i) => retries.push(i.reason) });
+  const retries: CallEvent[] = [];
+  const client = clientFor(sim, { governor: new TokenBucket(20, 1) });
   const opts = { cursorKey: 'square:poll:test', locationIds: ['L-LDN', 'L-NYC', 'L-TYO'], overlapMs: 60_000, initialLookbackMs: 86_400_000, pageSize: 50 };
-  const report = await pollOnce(client, store, inbox, opts);
+  const report = await observeCalls((e) => retries.push(e), () => pollOnce(client, store, inbox, opts));
   expect(report).toMatchObject({ pages: 30, orders: 1500, accepted: 1500, duplicates: 0 });
   expect(sim.stats.rateLimited - before).toBe(1);
   expect(retries).toHaveLength(1);
-  expect(retries[0]).toMatch(/RATE_LIMITED/);
+  expect(retries[0]).toMatchObject({ type: 'throttle', system: 'square', kind: 'rate-limit', status: 429 });
   const ids = delivered.map((e) => (e.payload as any).order.id);
   expect(new Set(ids).size).toBe(1500);
   expect(new Set(ids)).toEqual(new Set(sim.orders.keys()));

@@ -114,8 +114,9 @@ describe('tillwire-square-inventory', () => {
     await load();
     const r = await run('inv', ats('TEE-BLK-M', 1));
     expect(r.ok).toBe(false);
-    expect(r.msg.error.message).toMatch(/unknown SKU 'TEE-BLK-M': no catalog item variation with this SKU in Square \[permanent\]/);
-    expect(r.msg.channelError).toMatchObject({ system: 'square', code: 'UnknownSku', retryable: false });
+    expect(r.msg.error.message).toMatch(/unknown SKU 'TEE-BLK-M': no catalog item variation with this SKU in Square$/);
+    expect(r.msg.error.code).toBe('missing-reference');
+    expect(r.msg.error.cause).toEqual({ system: 'square', operation: 'BatchChangeInventory', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
     const other = await run('inv', { ...ats('SKU-0001', 1), channel: { system: 'shopify' } });
     expect(other.msg.error.message).toMatch(/wrong channel: inventory.ats for SKU-0001 is for channel 'shopify'; this node writes to square/);
     const shipment = await run('inv', { kind: 'shipment' });
@@ -133,9 +134,9 @@ describe('tillwire-square-inventory', () => {
     const entry = await store.getDeadLetter(msg.deadLetter.id);
     expect(entry.nodeId).toBe('invStore');
     expect(entry.nodeType).toBe('tillwire-square-inventory');
-    expect(entry.error.message).toMatch(/unknown SKU 'NOPE-1'.*\[permanent\]/);
+    expect(entry.error.message).toMatch(/unknown SKU 'NOPE-1'/);
+    expect(entry.error).toMatchObject({ code: 'missing-reference', cause: { system: 'square', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' } });
     expect(entry.message.payload).toEqual(doc);
-    expect(entry.message.channelError).toMatchObject({ code: 'UnknownSku', retryable: false });
   });
 
   it('429 RATE_LIMITED is retried with backoff, then the count lands once', async () => {
@@ -147,7 +148,7 @@ describe('tillwire-square-inventory', () => {
     expect(sim.inventoryCount(id('SKU-0020'), 'L-NYC')).toBe('12');
     expect(sim.inventoryChanges).toHaveLength(1);
     const seen = statuses(helper.getNode('inv'));
-    expect(seen).toContainEqual({ fill: 'yellow', shape: 'ring', text: 'rate limited: retrying' });
+    expect(seen).toContainEqual({ fill: 'yellow', shape: 'ring', text: 'throttled: SearchCatalogObjects' });
     expect(seen.at(-1)).toMatchObject({ fill: 'green', shape: 'dot', text: 'sent 1' });
   });
 });

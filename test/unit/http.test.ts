@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { backoffMs, ConnectorError, HttpClient, parseRetryAfter, TokenBucket, DEFAULT_POLICY } from '../../nodes/runtime/http';
+import { observeCalls, type CallEvent } from '../../nodes/runtime/call-observer';
 
 /** A loopback server answering from a script of responses, one per request. */
 async function scripted(script: Array<{ status: number; headers?: Record<string, string>; body?: unknown; hang?: boolean }>) {
@@ -43,8 +44,18 @@ describe('http resilience layer', () => {
     const client = new HttpClient({ system: 'business-central', baseUrl: s.url, sleep });
     const err: ConnectorError = await client.request({ operation: 'create salesOrder', method: 'POST', url: '/x', body: {} }).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectorError);
+    expect(err.cause).toEqual({
+      system: 'business-central',
+      operation: 'create salesOrder',
+      kind: 'value',
+      retryable: false,
+      status: 400,
+      attempts: 1,
+      providerCode: 'BadRequest',
+      providerMessage: 'Item TEE-XL does not exist',
+    });
+    // The short human message still names system, operation and what the provider said.
     expect(err.message).toBe('business-central create salesOrder: HTTP 400: Item TEE-XL does not exist');
-    expect(err.details).toMatchObject({ status: 400, retryable: false, providerMessage: 'Item TEE-XL does not exist' });
     expect(s.seen).toHaveLength(1);
     await s.close();
   });
@@ -53,8 +64,7 @@ describe('http resilience layer', () => {
     const s = await scripted([{ status: 0, hang: true }, { status: 0, hang: true }]);
     const client = new HttpClient({ system: 'odoo', baseUrl: s.url, sleep, policy: { maxAttempts: 2, timeoutMs: 200 } });
     const err: ConnectorError = await client.request({ operation: 'search', method: 'GET', url: '/' }).catch((e) => e);
-    expect(err.message).toBe('odoo search: no answer within 200 ms (gave up after 2 attempts)');
-    expect(err.retryable).toBe(true);
+    expect(err.cause).toEqual({ system: 'odoo', operation: 'search', kind: 'timeout', retryable: true, attempts: 2 });
     expect(s.seen).toHaveLength(2);
     await s.close();
   });
@@ -68,7 +78,7 @@ describe('http resilience layer', () => {
       classify: (res) => (res.body?.error ? { ok: false, retryable: false, message: res.body.error.data.message, code: res.body.error.data.name } : undefined),
     });
     const err: ConnectorError = await client.request({ operation: 'create', method: 'POST', url: '/jsonrpc', body: {} }).catch((e) => e);
-    expect(err.details).toMatchObject({ status: 200, retryable: false, providerCode: 'odoo.exceptions.UserError', providerMessage: 'bad' });
+    expect(err.cause).toMatchObject({ status: 200, kind: 'value', retryable: false, providerCode: 'odoo.exceptions.UserError', providerMessage: 'bad' });
     await s.close();
   });
 
@@ -100,16 +110,52 @@ describe('http resilience layer', () => {
     expect(clock).toBeGreaterThanOrEqual(1000 + 4000);
   });
 
-  it('per request: a write sent once only, and its own retry listener', async () => {
+  it('per request: a write sent once only; retries reported to the observer of the work in progress', async () => {
     const s = await scripted([{ status: 503, body: { error: { message: 'busy' } } }, { status: 503 }, { status: 200, body: { ok: 1 } }]);
     const client = new HttpClient({ system: 'erp', baseUrl: s.url, sleep });
     const once: ConnectorError = await client.request({ operation: 'create', method: 'POST', url: '/x', body: {}, maxAttempts: 1 }).catch((e) => e);
-    expect(once.message).toBe('erp create: HTTP 503: busy');
+    expect(once.cause).toMatchObject({ kind: 'unavailable', status: 503, retryable: true, attempts: 1 });
     expect(s.seen).toHaveLength(1);
-    const retries: number[] = [];
-    const ok = await client.request({ operation: 'read', method: 'GET', url: '/y', onRetry: (i) => retries.push(i.attempt) });
+    const retries: CallEvent[] = [];
+    const ok = await observeCalls(
+      (e) => retries.push(e),
+      () => client.request({ operation: 'read', method: 'GET', url: '/y' }),
+    );
     expect(ok.status).toBe(200);
-    expect(retries).toEqual([1]);
+    expect(retries).toEqual([{ type: 'retry', system: 'erp', operation: 'read', attempt: 1, waitMs: expect.any(Number), kind: 'unavailable', status: 503 }]);
+    // Outside any observed work nothing is told (and nothing fails).
+    const other = await client.request({ operation: 'read', method: 'GET', url: '/z' });
+    expect(other.status).toBe(200);
+    expect(retries).toHaveLength(1);
     await s.close();
+  });
+
+  it('two nodes sharing one client each hear only about their own retries', async () => {
+    // A 503 for every request to /a, success for /b after one 429: one client, two callers at once.
+    const hits = { b: 0 };
+    const server = http.createServer((req, res) => {
+      const fail = req.url === '/a' ? 503 : (hits.b++ === 0 ? 429 : 0);
+      res.writeHead(fail || 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(fail ? { error: { message: 'no' } } : { ok: true }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = new HttpClient({ system: 'erp', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sleep, policy: { maxAttempts: 3 } });
+    const seenA: CallEvent[] = [];
+    const seenB: CallEvent[] = [];
+    const [a, b] = await Promise.all([
+      observeCalls((e) => seenA.push(e), () => client.request({ operation: 'read a', method: 'GET', url: '/a' }).catch((e) => e)),
+      observeCalls((e) => seenB.push(e), () => client.request({ operation: 'read b', method: 'GET', url: '/b' })),
+    ]);
+    expect(a.cause).toMatchObject({ operation: 'read a', kind: 'unavailable', retryable: true, attempts: 3 });
+    expect(b.status).toBe(200);
+    expect(seenA.map((e) => [e.type, e.operation, e.attempt, e.status])).toEqual([
+      ['retry', 'read a', 1, 503],
+      ['retry', 'read a', 2, 503],
+    ]);
+    expect(seenB.map((e) => [e.type, e.operation, e.attempt, e.status])).toEqual([['throttle', 'read b', 1, 429]]);
+    await new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   });
 });

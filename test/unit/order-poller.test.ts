@@ -201,7 +201,7 @@ describe('the order-poller node body (runOrderPoller)', () => {
     const spec: OrderPollerSpec<TestPayload> = {
       system: 'test',
       accountLabel: 'test account',
-      connection: { client: {}, events: new EventEmitter() },
+      connection: { client: {} },
       store: 'store1',
       intervalSeconds: 3600, // only the start poll and inputs poll here
       poll: async (ctx) => {
