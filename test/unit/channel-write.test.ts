@@ -101,7 +101,6 @@ describe('channel write-back node body', () => {
     expect(writes[0]).toMatchObject({ kind: 'shipment', key: expect.stringMatching(/^shipment:/), client: { name: 'client' } });
     expect(node.sent).toEqual([msg]);
     expect(msg.channelResult).toEqual({ system: 'shopify', account: 'tillwire-demo.myshopify.com', key: writes[0].key, operation: 'fulfillmentCreate', outcome: 'sent', fulfillmentId: 'F1' });
-    expect(msg.channelError).toBeUndefined();
     expect(node.statuses.at(-1)).toMatchObject({ fill: 'green', text: 'sent 1' });
   });
 
@@ -114,15 +113,17 @@ describe('channel write-back node body', () => {
     expect(msg.channelResult).toMatchObject({ outcome: 'already-sent', recorded: true, operation: 'fulfillmentCreate', fulfillmentId: 'F1' });
   });
 
-  it('a retryable failure reaches done() as a retryable ConnectorError, details on msg.channelError, nothing sent or recorded', async () => {
+  it('a retryable failure reaches done() as a retryable ConnectorError with its fields (what a Catch node gets as msg.error.code and .cause), nothing sent or recorded', async () => {
     const throttled = new ConnectorError('shopify', 'fulfillmentCreate', 'HTTP 503: Service Unavailable', { status: 503, retryable: true, attempts: 6 });
     const { node, input, writes } = makeNode([async () => Promise.reject(throttled), sent], { withStore: true });
     const { err, msg } = await input(SHIPMENT);
     expect(err).toBe(throttled);
     expect(err.retryable).toBe(true);
     expect(err.status).toBe(503);
-    expect(err.message).toMatch(/\[retryable\]$/); // the verdict survives a Catch node, which keeps only text
-    expect(msg.channelError).toMatchObject({ system: 'shopify', operation: 'fulfillmentCreate', retryable: true, status: 503, attempts: 6 });
+    // Node-RED's Catch node keeps an error's own code and cause: the verdict survives without text parsing
+    expect(err.code).toBe('unavailable');
+    expect(err.cause).toMatchObject({ system: 'shopify', operation: 'fulfillmentCreate', kind: 'unavailable', retryable: true, status: 503, attempts: 6 });
+    expect(msg.channelResult).toBeUndefined();
     expect(node.sent).toEqual([]);
     expect(node.statuses.at(-1)).toMatchObject({ fill: 'red' });
     // nothing was recorded as written: the retry (a replay) writes it
@@ -130,7 +131,6 @@ describe('channel write-back node body', () => {
     expect(retry.err).toBeUndefined();
     expect(writes).toHaveLength(2);
     expect(retry.msg.channelResult).toMatchObject({ outcome: 'sent' });
-    expect(retry.msg.channelError).toBeUndefined();
   });
 
   it("a permanent failure reaches done() as permanent with the channel's code and words", async () => {
@@ -139,8 +139,8 @@ describe('channel write-back node body', () => {
     const { err, msg } = await input(SHIPMENT);
     expect(err.retryable).toBe(false);
     expect(err.status).toBe(422);
-    expect(err.message).toMatch(/\[permanent\]$/);
-    expect(msg.channelError).toMatchObject({ retryable: false, status: 422, code: 'INVALID', providerMessage: 'line item already fulfilled' });
+    expect(err.cause).toMatchObject({ retryable: false, status: 422, providerCode: 'INVALID', providerMessage: 'line item already fulfilled' });
+    expect(msg.channelResult).toBeUndefined();
     expect(node.sent).toEqual([]);
   });
 
@@ -162,7 +162,8 @@ describe('channel write-back node body', () => {
     const { err, msg } = await input(payload);
     expect(err).toBeInstanceOf(ConnectorError);
     expect(err.retryable).toBe(false);
-    expect(msg.channelError).toMatchObject({ retryable: false, code });
+    expect(err.cause).toMatchObject({ retryable: false, providerCode: code });
+    expect(msg.channelResult).toBeUndefined();
     expect(writes).toHaveLength(0);
     expect(node.sent).toEqual([]);
   });
