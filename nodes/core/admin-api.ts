@@ -11,6 +11,7 @@
  *   DELETE /tillwire/dead-letters/:id?store=
  *   POST   /tillwire/replay/:nodeId            body { ids?, flowId?, nodeId?, limit? } → { replayed }
  *   GET    /tillwire/webhooks/body-budget                   → { limitBytes, heldBytes, reading, refused }
+ *   GET    /tillwire/runtime                                → { flowsStarted, lastStartedAt }
  *
  * Other node modules add their own routes with `respond` and `resolveStore` (the till node: store
  * owners, pos-mqtt/store-owner-routes.ts).
@@ -99,6 +100,16 @@ export function registerAdminApi(RED: NodeRED): void {
   registered.add(RED.httpAdmin);
   const read = RED.auth.needsPermission('tillwire-dead-letter.read');
   const write = RED.auth.needsPermission('tillwire-dead-letter.write');
+
+  // Whether the flows run: Node-RED answers its API before it starts the flows, and answers a
+  // deploy once the old flows have stopped, before the new ones have started (their HTTP routes
+  // answer 404 until then). A health check or a script that deploys waits for this count to move.
+  const runtime = { flowsStarted: 0, lastStartedAt: null as string | null };
+  RED.events?.on('flows:started', () => {
+    runtime.flowsStarted++;
+    runtime.lastStartedAt = new Date().toISOString();
+  });
+  RED.httpAdmin.get('/tillwire/runtime', RED.auth.needsPermission('tillwire-runtime.read'), respond(async () => ({ ...runtime })));
 
   RED.httpAdmin.get(
     '/tillwire/stores',

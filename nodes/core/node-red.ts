@@ -70,6 +70,8 @@ export interface NodeRED {
     setMessageProperty(msg: NodeMessage, path: string, value: unknown, createMissing?: boolean): boolean;
   };
   settings: Record<string, any>;
+  /** Runtime events ('flows:started' after every start and deploy). */
+  events?: { on(event: string, fn: (...args: any[]) => void): void };
   log: { info(m: string): void; warn(m: string): void; error(m: string): void };
   _(key: string, subs?: Record<string, unknown>): string;
 }

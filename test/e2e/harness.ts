@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OdooSimulator, OdooFaults } from '../../simulators/odoo/simulator';
-import { deployCredentials } from '../../scripts/start';
 import { startMosquitto, RunningMosquitto } from '../support/mosquitto';
-import { ROOT, startNodeRed, RunningNodeRed, freePort } from '../support/node-red-process';
+import { ROOT, startNodeRed, RunningNodeRed, freePort, deployCredentialsAndWait } from '../support/node-red-process';
 
 export const TEMPLATE = path.join(ROOT, 'examples', 'Store sales (MQTT) → Odoo.json');
 
@@ -87,7 +86,7 @@ export async function startRed(e: E2E, flows?: any[], opts: StartRedOptions = {}
   if (!fs.existsSync(path.join(red.userDir, 'flows_cred.json'))) {
     const cfg = (flows ?? []).find((n) => n.type === 'tillwire-odoo-config');
     const credentials = { ...(cfg ? { [cfg.id]: { apiKey: 'tillwire-demo-key' } } : {}), ...opts.credentials };
-    if (Object.keys(credentials).length) await deployCredentials(red.url, credentials);
+    if (Object.keys(credentials).length) await deployCredentialsAndWait(red, credentials);
   }
   return red;
 }

@@ -12,9 +12,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { startMosquitto, RunningMosquitto } from '../support/mosquitto';
-import { freePort, startNodeRed, RunningNodeRed } from '../support/node-red-process';
+import { freePort, startNodeRed, RunningNodeRed, deployCredentialsAndWait } from '../support/node-red-process';
 import { Client } from 'pg';
-import { deployCredentials } from '../../scripts/start';
 import { POSTGRES_URL, uniqueName } from '../support/services';
 import { e2eFlows, E2E, odooRefs, startRed, startServices } from '../e2e/harness';
 
@@ -153,7 +152,7 @@ describe.each(backends)('dedupe across a crash (real Node-RED, real Mosquitto, s
     running.push(red);
     dirs.push(red.userDir);
     // the PostgreSQL address is a credential: entered as a user would, kept in the user directory
-    if (store.backend === 'postgres') await deployCredentials(red.url, { 'crash-store': { url: POSTGRES_URL } });
+    if (store.backend === 'postgres') await deployCredentialsAndWait(red, { 'crash-store': { url: POSTGRES_URL } });
     const doc = { ...JSON.parse(JSON.stringify(template)), storeId: 'S1', terminalId: 'T1', sequence: 1, saleId: `T1-${brand}` };
     // The till node subscribes once its store is open; a till re-sends until then (the inbox
     // keeps one copy of a sale however often it arrives).

@@ -5,8 +5,7 @@
  * retryable, attempts and the provider's code. Orders arrive over Node-RED's own HTTP input, and
  * the Catch flow answers with what it received, as a user's flow would pass it on.
  */
-import { startNodeRed, RunningNodeRed } from '../support/node-red-process';
-import { deployCredentials } from '../../scripts/start';
+import { startNodeRed, RunningNodeRed, deployCredentialsAndWait } from '../support/node-red-process';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { demoSale, saleKey, startSimulator } from '../odoo/support';
 import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
@@ -81,7 +80,7 @@ beforeAll(async () => {
   sim = await startSimulator({ version: 19 });
   bc = await startBc();
   red = await startNodeRed({ flows: flows(sim.url, bc), via: 'red' });
-  await deployCredentials(red.adminUrl, { c1: { apiKey: sim.apiKey }, bc1: { token: bc.token } });
+  await deployCredentialsAndWait(red, { c1: { apiKey: sim.apiKey }, bc1: { token: bc.token } });
 });
 
 afterAll(async () => {
@@ -97,7 +96,12 @@ async function postSale(sale: unknown, route = '/odoo/order', headers: Record<st
     body: JSON.stringify(sale),
     signal: AbortSignal.timeout(30_000),
   });
-  return { status: res.status, body: await res.json() };
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    throw new Error(`${route} answered ${res.status} with no JSON: ${text.slice(0, 200)}`);
+  }
 }
 
 it('Odoo never answering: the Catch node gets a retryable timeout with the attempts made', async () => {

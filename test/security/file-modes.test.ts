@@ -6,8 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { startNodeRed, RunningNodeRed } from '../support/node-red-process';
-import { deployCredentials } from '../../scripts/start';
+import { startNodeRed, RunningNodeRed, deployCredentialsAndWait } from '../support/node-red-process';
 
 jest.setTimeout(180_000);
 
@@ -56,7 +55,7 @@ it('credentials, context, store and secret files are 0600; files an earlier star
   const userDir = first.userDir;
   const at = (name: string) => path.join(userDir, name);
   try {
-    expect(await deployCredentials(first.url, { odoo1: { apiKey: 'an-api-key' } })).toBe(true);
+    expect(await deployCredentialsAndWait(first, { odoo1: { apiKey: 'an-api-key' } })).toBe(true);
     await until('the credentials file', () => fs.existsSync(at('flows_cred.json')));
     // the -wal and -shm files exist while the store is open
     await until('the store to open in WAL mode', () => fs.existsSync(at('tillwire.db-wal')) && fs.existsSync(at('tillwire.db-shm')));

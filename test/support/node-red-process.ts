@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from './root';
-import { linkPackage } from '../../scripts/start';
+import { deployCredentials, linkPackage } from '../../scripts/start';
 
 export const ROOT = projectRoot();
 
@@ -120,11 +120,10 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   const adminPath = String(opts.settings?.httpAdminRoot ?? '').replace(/\/+$/, '');
   const args = nodeRedArgs(opts.via ?? 'npm-start', userDir, settingsFile);
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
-  // npm start says when it is ready (after its own set-up); red.js is ready when its API answers.
+  // npm start says when it is ready (after its own set-up); red.js when its API answers. Either
+  // way the flows must have started too (Node-RED serves its API before it starts them).
   const ready = async () =>
-    opts.via === 'red'
-      ? fetch(`http://127.0.0.1:${port}${adminPath}/settings`).then((r) => r.ok, () => false)
-      : /is running: http/.test(out);
+    (opts.via === 'red' || /is running: http/.test(out)) && (await flowsStarted(`http://127.0.0.1:${port}${adminPath}`)) > 0;
   const child: ChildProcess = spawn(process.execPath, args, {
     env: await nodeRedEnv(opts.via ?? 'npm-start', { port, userDir, flowFile, env: opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,4 +165,35 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
       return exited;
     },
   };
+}
+
+/**
+ * How often the flows have started (once at start, once per deploy), from Tillwire's admin API; 0
+ * while unknown, Infinity when the admin API asks for a login (a test that sets one up waits its
+ * own way).
+ */
+async function flowsStarted(adminUrl: string): Promise<number> {
+  try {
+    const res = await fetch(`${adminUrl}/tillwire/runtime`);
+    if (res.status === 401 || res.status === 403) return Number.POSITIVE_INFINITY;
+    return res.ok ? ((await res.json()) as { flowsStarted: number }).flowsStarted : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Deploys credentials (a full deploy, as scripts/start.ts does) and waits until the flows have
+ * started again: Node-RED answers the deploy once the old flows have stopped, and starts the new
+ * ones after it (their HTTP routes answer 404 until then). False when no node took a credential.
+ */
+export async function deployCredentialsAndWait(nr: RunningNodeRed, credentials: Record<string, Record<string, string>>, timeoutMs = 30_000): Promise<boolean> {
+  const before = await flowsStarted(nr.adminUrl);
+  if (!(await deployCredentials(nr.adminUrl, credentials))) return false;
+  const deadline = Date.now() + timeoutMs;
+  while ((await flowsStarted(nr.adminUrl)) <= before) {
+    if (Date.now() > deadline) throw new Error(`the flows did not start again within ${timeoutMs} ms of the deploy:\n${nr.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }

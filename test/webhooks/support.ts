@@ -6,8 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { startNodeRed, freePort, type RunningNodeRed, type StartOptions } from '../support/node-red-process';
-import { deployCredentials } from '../../scripts/start';
+import { startNodeRed, freePort, type RunningNodeRed, type StartOptions, deployCredentialsAndWait } from '../support/node-red-process';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
 import { SquareSimulator } from '../../simulators/square/simulator';
 import { ShopifySimulator } from '../../simulators/shopify/simulator';
@@ -79,7 +78,7 @@ export async function startWebhookRuntime(o: RuntimeOptions = {}): Promise<Webho
     await square.stop();
     throw err;
   }
-  await deployCredentials(nr.adminUrl, {
+  await deployCredentialsAndWait(nr, {
     'wt-shop': { webhookSecret: SHOPIFY_SECRET },
     'wt-sq': { accessToken: square.accessToken, signatureKey: square.webhook.signatureKey!, notificationUrl },
   });
