@@ -1,5 +1,5 @@
 /**
- * Amazon Selling Partner API client (api-contracts §1): Login-with-Amazon access tokens cached and
+ * Amazon Selling Partner API client (docs/connectors/amazon.md): Login-with-Amazon access tokens cached and
  * refreshed before they expire, one token bucket per operation mirroring Amazon's published rate
  * and burst and adjusted from `x-amzn-RateLimit-Limit`, and 429 handled by waiting for the bucket
  * (Amazon sends no Retry-After) before retrying. Every call goes through the shared HttpClient.
@@ -12,7 +12,7 @@ import { WireAwareBucket } from '../runtime/wire-aware-bucket';
 
 export const AMAZON = 'amazon';
 
-/** SP-API regional endpoints (api-contracts §1.1: NA host in the model; EU/FE exist). */
+/** SP-API regional endpoints (Amazon's SP-API endpoints page: North America, Europe, Far East). */
 export const REGION_ENDPOINTS: Record<string, string> = {
   na: 'https://sellingpartnerapi-na.amazon.com',
   eu: 'https://sellingpartnerapi-eu.amazon.com',

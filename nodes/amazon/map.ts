@@ -2,7 +2,7 @@
  * Amazon SP-API Orders v0 order + items → canonical Order (docs/canonical-model.md, "Order").
  * Exact money: Amazon's decimal strings are read as text into minor units (model/money.ts).
  *
- * - `ItemPrice` is the LINE total (unit price × QuantityOrdered, api-contracts §1.2), so the unit
+ * - `ItemPrice` is the LINE total (unit price × QuantityOrdered, as the Orders API reference defines it; docs/connectors/amazon.md), so the unit
  *   price is ItemPrice ÷ quantity. When that does not divide exactly in minor units, the item
  *   becomes two canonical lines (`<OrderItemId>` and `<OrderItemId>-r`) whose unit prices differ
  *   by one minor unit, so every canonical identity still holds and nothing is rounded away.

@@ -1,5 +1,5 @@
 /**
- * The Business Central API v2.0 protocol client (api-contracts.md §4.2). Every call goes through
+ * The Business Central API v2.0 protocol client (docs/connectors/business-central.md). Every call goes through
  * the one resilience layer (runtime/http.ts): BC's throttle signals (429, 503 + Retry-After, 408,
  * 504) are retried with backoff, permanent errors (400, 401, 403, 404, …) are not, the BC error
  * envelope `{error:{code,message}}` becomes a ConnectorError, an update that hits a stale etag

@@ -1,5 +1,5 @@
 /**
- * Exact money: integer minor units plus an ISO 4217 currency (DESIGN.md principle 2).
+ * Exact money: integer minor units plus an ISO 4217 currency (docs/architecture.md, Principles 2).
  * Provider amounts arrive as decimal text ("12.30") or as JSON numbers; both are converted by
  * reading their digits, never by multiplying a float, and a value with more decimals than the
  * currency allows is an error rather than a silent rounding.

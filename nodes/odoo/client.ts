@@ -1,5 +1,5 @@
 /**
- * Odoo's two external APIs behind one client (api-contracts §4.1):
+ * Odoo's two external APIs behind one client (docs/connectors/odoo.md):
  *
  * - JSON-RPC (`POST /jsonrpc`): `common.authenticate(db, login, key, {})` → uid, then
  *   `object.execute_kw(db, uid, key, model, method, args, kwargs)`. Errors come back as HTTP 200

@@ -1,5 +1,5 @@
 /**
- * Canonical Sale / Order → Odoo `sale.order` values (api-contracts §4.1).
+ * Canonical Sale / Order → Odoo `sale.order` values (docs/connectors/odoo.md).
  *
  * - `client_order_ref` is the idempotency key (msg.tillwire.idempotencyKey, else the business key):
  *   the connector looks it up before creating, so a redelivery finds the order instead of making a

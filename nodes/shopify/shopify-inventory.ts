@@ -11,7 +11,7 @@ import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResu
 import type { ShopifyClient } from './client';
 import { locationGid, parseLocationMap, sameShop, shopifyConnection } from './shopify-write';
 
-/** Reasons Shopify documents for inventory changes (api-contracts §2.4: `reason` must be one). */
+/** Reasons Shopify documents for inventory changes (Shopify's inventory state docs: `reason` must be one; docs/connectors/shopify.md). */
 const REASONS = ['correction', 'cycle_count_available', 'damaged', 'movement_created', 'movement_updated', 'movement_received', 'movement_canceled', 'other', 'promotion', 'quality_control', 'received', 'reservation_created', 'reservation_deleted', 'reservation_updated', 'restock', 'safety_stock', 'shrinkage'];
 
 export = function register(RED: NodeRED) {

@@ -1,6 +1,6 @@
 /**
  * The slice of the Square Orders, Refunds and Webhooks API shapes Tillwire reads and its simulator
- * serves (reference/api-contracts.md §3). Money is integer minor units plus a currency, as Square sends it.
+ * serves (docs/connectors/square.md). Money is integer minor units plus a currency, as Square sends it.
  */
 export interface SqMoney {
   amount: number;

@@ -1,5 +1,5 @@
 /**
- * A faithful Amazon Selling Partner API fake (api-contracts §1, checklist §7.1) on 127.0.0.1, for
+ * A faithful Amazon Selling Partner API fake (docs/connectors/amazon.md) on 127.0.0.1, for
  * tests, the demo and users trying a flow before touching production. It speaks:
  *
  * - LWA `POST /auth/o2/token` (form or JSON): `grant_type=refresh_token` with `refresh_token`,

@@ -1,6 +1,6 @@
 /**
  * A faithful Odoo fake for tests, the demo and users trying a flow before touching production
- * (api-contracts §4.1, checklist §7.4). One HTTP server on 127.0.0.1 speaking:
+ * (docs/connectors/odoo.md). One HTTP server on 127.0.0.1 speaking:
  *
  * - JSON-RPC `POST /jsonrpc`: `common.version|login|authenticate`, `db.list|server_version`,
  *   `object.execute_kw|execute`; failures as HTTP 200 `{"jsonrpc":"2.0","id":…,"error":{"code":0,

@@ -1,6 +1,6 @@
 /**
  * A Shopify Admin API fake for tests, the demo and users trying a flow before touching a real shop
- * (api-contracts §2, checklist §7.2). One HTTP server on 127.0.0.1:
+ * (docs/connectors/shopify.md). One HTTP server on 127.0.0.1:
  *
  * - Auth: every `/admin/api/<version>/…` call needs `X-Shopify-Access-Token` (401 otherwise).
  * - GraphQL `POST /admin/api/<version>/graphql.json`. The simulator interprets the operations

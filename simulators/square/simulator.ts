@@ -1,6 +1,6 @@
 /**
  * A Square simulator (Orders, Refunds, Webhooks) built from the public contract
- * (reference/api-contracts.md §3 and the §7.3 checklist), for tests, the demo and users who want
+ * (docs/connectors/square.md), for tests, the demo and users who want
  * to try a flow before touching production. Loopback only by default.
  *
  * - Bearer auth on every /v2 call; `Square-Version` accepted and echoed.

@@ -1,5 +1,5 @@
 /**
- * The Business Central simulator against the contract (api-contracts.md §4.2, §7.5), over real
+ * The Business Central simulator against the contract (docs/connectors/business-central.md), over real
  * HTTP on 127.0.0.1: auth, route shape, OData, paging, etags, deep insert and totals, actions,
  * journals, throttling, faults, subscriptions and the test hooks.
  */

@@ -32,7 +32,7 @@ function kwdJournal(): JournalEntry {
   };
 }
 
-describe('journal CSV, Xero manual-journal import layout (api-contracts §5.3)', () => {
+describe('journal CSV, Xero manual-journal import layout (docs/ledger.md)', () => {
   it('writes the fixture day exactly: template columns, dd/mm/yyyy, signed amounts (debit +), a tax-rate name on every row', () => {
     const csv = journalToCsv(fixtureJournal(), 'xero', { xero: { defaultTaxRate: 'No VAT', trackingNames: { store: 'Store' } } });
     expect(csv).toBe(

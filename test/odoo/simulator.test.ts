@@ -31,7 +31,7 @@ async function json2(sim: OdooSimulator, model: string, method: string, body: un
   return { status: res.status, type: res.headers.get('content-type'), body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
 }
 
-describe('Odoo simulator contract (api-contracts §7.4)', () => {
+describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
   let sim: OdooSimulator;
   afterEach(() => sim.stop());
 

@@ -1,5 +1,5 @@
 /**
- * Shopify's REST leaky bucket (api-contracts §2.6, checklist §7.2): the simulator counts requests,
+ * Shopify's REST leaky bucket (Shopify's documented REST limits: 40 requests, leaking 2 a second): the simulator counts requests,
  * says how full the bucket is on every answer and refuses with 429 + Retry-After when it is full;
  * the client pages `orders.json` by `page_info` and, paced by the shared CallLimitBucket, never
  * meets a 429 of its own making, and waits out one caused by someone else.

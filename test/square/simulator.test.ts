@@ -1,4 +1,4 @@
-/** The Square simulator against its contract (reference/api-contracts.md §3, §7.3). */
+/** The Square simulator against its contract (docs/connectors/square.md). */
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
 import { SquareSimulator } from '../../simulators/square/simulator';
