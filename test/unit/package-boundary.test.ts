@@ -2,6 +2,8 @@
  * What a production flow loads stays apart from the simulators: nothing under nodes/ (or the
  * shipped settings.ts) imports simulators/ or anything else outside nodes/, and the package npm
  * would publish holds no simulator and no module whose relative require leads out of the package.
+ * Inside nodes/, the layers of docs/architecture.md hold: model and runtime need no Node-RED glue,
+ * core needs no system folder, and no system folder needs another.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -51,6 +53,26 @@ describe('package boundary', () => {
         .filter((target) => !inside(target, 'nodes'))
         .map((target) => `${file} imports ${target}`),
     );
+    expect(offending).toEqual([]);
+  });
+
+  it('layers: model and runtime import no Node-RED glue and no system; core imports no system; no system imports another', () => {
+    const SYSTEMS = ['amazon', 'bol', 'business-central', 'odoo', 'shopify', 'square', 'pos-mqtt', 'ledger'];
+    const folderOf = (file: string) => path.relative('nodes', file).split(path.sep)[0];
+    const offending = walk('nodes', '.ts').flatMap((file) => {
+      const from = folderOf(file);
+      return relativeImports(file)
+        .filter((target) => inside(target, 'nodes'))
+        .map((target) => folderOf(target))
+        .filter((to) => {
+          if (to === from) return false;
+          if (from === 'model') return to !== 'model';
+          if (from === 'runtime') return to !== 'model';
+          if (from === 'core') return SYSTEMS.includes(to);
+          return SYSTEMS.includes(to);
+        })
+        .map((to) => `nodes/${from} (${file}) imports nodes/${to}`);
+    });
     expect(offending).toEqual([]);
   });
 
