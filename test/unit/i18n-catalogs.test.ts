@@ -111,3 +111,21 @@ describe('runtime status texts', () => {
     expect(MODULE).toBe(pkg.name);
   });
 });
+
+describe('German help pages', () => {
+  const helpName = (file: string) => /data-help-name="([^"]+)"/.exec(fs.readFileSync(file, 'utf8'))?.[1];
+  const core = ['ack', 'canonical', 'dead-letter', 'dedupe', 'replay', 'store-config'];
+  const translated = SETS.filter(({ folder, name }) => fs.existsSync(path.join(NODES, folder, 'locales/de', `${name}.html`)));
+
+  it('exist for the core nodes', () => {
+    expect(translated.filter((s) => s.folder === 'core').map((s) => s.name).sort()).toEqual(core);
+  });
+
+  it.each(translated)('$set: the German help is for the same node type as the English one, with the same code samples', ({ folder, name }) => {
+    const en = path.join(NODES, folder, 'locales/en-US', `${name}.html`);
+    const de = path.join(NODES, folder, 'locales/de', `${name}.html`);
+    expect(helpName(de)).toBe(helpName(en));
+    const codes = (file: string) => [...fs.readFileSync(file, 'utf8').matchAll(/<code>([^<]*)<\/code>/g)].map((m) => m[1]).sort();
+    expect(codes(de)).toEqual(codes(en));
+  });
+});
