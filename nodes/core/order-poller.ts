@@ -8,7 +8,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { NodeMessage, NodeRED, RuntimeNode } from './node-red';
-import { bindStore, StatusBoard, shortText, asError, onInput, INBOX_REF } from './node-kit';
+import { bindStore, commonText, StatusBoard, shortText, asError, onInput, INBOX_REF } from './node-kit';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
@@ -70,10 +70,11 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
 
   const showOk = () => {
     const extra = spec.badge?.();
-    board.set({ fill: 'green', shape: 'dot', text: `${counts.emitted} order${counts.emitted === 1 ? '' : 's'}${extra ? ` · ${extra}` : ''}${counts.failed ? ` · ${counts.failed} failed` : ''}` });
+    const orders = counts.emitted === 1 ? commonText(RED, 'poll.order', { count: 1 }) : commonText(RED, 'poll.orders', { count: counts.emitted });
+    board.set({ fill: 'green', shape: 'dot', text: `${orders}${extra ? ` · ${extra}` : ''}${counts.failed ? commonText(RED, 'poll.failed', { count: counts.failed }) : ''}` });
   };
   const onRetry = (info: { operation: string; reason: string }) => {
-    if (!closed) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`${/429/.test(info.reason) ? 'throttled' : 'retrying'}: ${info.operation}`) });
+    if (!closed) board.set({ fill: 'yellow', shape: 'ring', text: shortText(commonText(RED, /429/.test(info.reason) ? 'poll.throttled' : 'poll.retrying', { operation: info.operation })) });
   };
 
   async function process(s: Store, entry: InboxEntry): Promise<void> {
@@ -128,7 +129,7 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
   function failed(err: unknown) {
     if (closed || err instanceof PollStopped) return;
     const e = asError(err);
-    board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${e.message}`) });
+    board.set({ fill: 'red', shape: 'ring', text: shortText(commonText(RED, 'poll.error', { error: e.message })) });
     node.error(e, { topic: `${spec.system}.poll`, payload: { error: e.message } });
   }
 
@@ -165,7 +166,7 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
     }
   }
 
-  if (!connection) board.set({ fill: 'red', shape: 'ring', text: `no ${spec.accountLabel} configured` });
+  if (!connection) board.set({ fill: 'red', shape: 'ring', text: commonText(RED, 'poll.noAccount', { account: spec.accountLabel }) });
   else if (connection.problem) board.set({ fill: 'red', shape: 'ring', text: shortText(connection.problem) });
   else {
     connection.events.on('retry', onRetry);

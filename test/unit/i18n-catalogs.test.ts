@@ -40,10 +40,16 @@ function editorKeys(html: string): string[] {
   for (const m of html.matchAll(/\b(?:this|node)\._\('([^']+)'/g)) keys.push(m[1]);
   return keys.filter((k) => !k.includes(':'));
 }
-/** Keys a runtime file passes to its statusTexts function (`t`) and to commonText. */
+/**
+ * Keys a runtime file passes to its statusTexts function (`t`) and to commonText: the quoted
+ * key-shaped words (`status.counts`, or both branches of `cond ? 'a.b' : 'a.c'`) between the call's
+ * opening parenthesis and its values object.
+ */
 function runtimeKeys(ts: string): { own: string[]; common: string[] } {
-  const own = ts.includes('statusTexts(RED, __filename)') ? [...ts.matchAll(/\bt\(\s*(?:'([^']+)'|[^,)]*\?\s*'([^']+)'\s*:\s*'([^']+)')/g)].flatMap((m) => m.slice(1).filter(Boolean)) : [];
-  const common = [...ts.matchAll(/commonText\(RED, '([^']+)'/g)].map((m) => `common.${m[1]}`);
+  const keysIn = (args: string) => [...args.matchAll(/'([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)'/g)].map((m) => m[1]);
+  const calls = (re: RegExp) => [...ts.matchAll(re)].flatMap((m) => keysIn(m[1]));
+  const own = ts.includes('statusTexts(RED, __filename)') ? calls(/\bt\(([^{\n]*)/g).filter((k) => k.includes('.')) : [];
+  const common = calls(/\bcommonText\(RED,([^{\n]*)/g).map((k) => `common.${k}`);
   return { own, common };
 }
 
@@ -105,6 +111,8 @@ describe('runtime status texts', () => {
     expect(dedupe.own).toEqual(expect.arrayContaining(['status.counts', 'status.waiting']));
     const kit = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/node-kit.ts'), 'utf8'));
     expect(kit.common).toEqual(expect.arrayContaining(['common.noStore', 'common.storeUnavailable']));
+    const poller = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/order-poller.ts'), 'utf8'));
+    expect(poller.common).toEqual(expect.arrayContaining(['common.poll.throttled', 'common.poll.retrying', 'common.poll.noAccount']));
   });
 
   it('names the catalogs with the package name Node-RED uses for their namespace', () => {
