@@ -5,20 +5,21 @@
  * dedupe and idempotent writes make the re-emission harmless.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, InboxRef, INBOX_REF, inboxEvents, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
+import { statusTexts, bindStore, InboxRef, INBOX_REF, inboxEvents, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
 
 interface AckDef extends NodeDef {
   store: string;
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireAckNode(this: RuntimeNode, def: AckDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const board = new StatusBoard(node);
     const binding = bindStore(RED, node, def.store, board);
     let finished = 0;
-    if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: 'finished 0' });
+    if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: t('status.finished', { count: 0 }) });
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       const ref: InboxRef | undefined = msg[INBOX_REF];
@@ -35,7 +36,7 @@ export = function register(RED: NodeRED) {
         inboxEvents.emit('inbox-done', ref.source, ref.id);
         delete msg[INBOX_REF];
         finished++;
-        board.set({ fill: 'green', shape: 'dot', text: `finished ${finished}` });
+        board.set({ fill: 'green', shape: 'dot', text: t('status.finished', { count: finished }) });
       }
       send(msg);
     });

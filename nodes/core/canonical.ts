@@ -7,7 +7,7 @@
  * straight to the dead-letter store) with every problem in words: "lines[2].quantity must be > 0".
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, onInput, StatusBoard, StoreBinding } from './node-kit';
+import { statusTexts, bindStore, onInput, StatusBoard, StoreBinding } from './node-kit';
 import { DEFAULT_BOUNDS, isDocumentType, validateDocument, DocumentType, ValidationOptions } from '../model/validate';
 import { jsonText, nestedDeeperThan } from '../model/bounds';
 import { ensureEnvelope, ENVELOPE_PROPERTY } from '../model/envelope';
@@ -25,6 +25,7 @@ interface CanonicalDef extends NodeDef, BoundsConfig {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireCanonicalNode(this: RuntimeNode, def: CanonicalDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -33,7 +34,7 @@ export = function register(RED: NodeRED) {
     const toDeadLetter = def.invalid === 'dead-letter';
     const binding: StoreBinding | undefined = toDeadLetter ? bindStore(RED, node, def.store, board) : undefined;
     const counts = { valid: 0, invalid: 0 };
-    const show = () => board.set({ fill: counts.invalid ? 'yellow' : 'green', shape: 'dot', text: `valid ${counts.valid}, invalid ${counts.invalid}` });
+    const show = () => board.set({ fill: counts.invalid ? 'yellow' : 'green', shape: 'dot', text: t('status.counts', { valid: counts.valid, invalid: counts.invalid }) });
 
     let options: ValidationOptions = {};
     let boundsError: string | undefined;
@@ -59,9 +60,9 @@ export = function register(RED: NodeRED) {
         mappingError = `invalid JSONata mapping: ${(err as Error).message}`;
       }
     }
-    if (!docType) board.set({ fill: 'red', shape: 'ring', text: `unknown document type '${def.docType}'` });
-    else if (mappingError) board.set({ fill: 'red', shape: 'ring', text: 'invalid mapping' });
-    else if (boundsError) board.set({ fill: 'red', shape: 'ring', text: 'invalid bounds' });
+    if (!docType) board.set({ fill: 'red', shape: 'ring', text: t('status.unknownType', { type: String(def.docType) }) });
+    else if (mappingError) board.set({ fill: 'red', shape: 'ring', text: t('status.invalidMapping') });
+    else if (boundsError) board.set({ fill: 'red', shape: 'ring', text: t('status.invalidBounds') });
     else board.set({ fill: 'grey', shape: 'ring', text: docType });
 
     function map(msg: NodeMessage): Promise<unknown> {

@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { asError, bindStore, onInput, shortText, StatusBoard, type StoreBinding } from './node-kit';
+import { asError, bindStore, commonText, onInput, shortText, StatusBoard, type StoreBinding } from './node-kit';
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
 
@@ -169,8 +169,12 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
       problem = writer.problem;
     }
     const counts = { sent: 0, already: 0, failed: 0 };
-    const summary = () => `sent ${counts.sent}${counts.already ? ` · dup ${counts.already}` : ''}${counts.failed ? ` · failed ${counts.failed}` : ''}`;
-    board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem) } : { fill: 'grey', shape: 'ring', text: 'ready' });
+    // The badge in the runtime's language; the problem and error texts stay English (they are errors too).
+    const summary = () =>
+      commonText(RED, 'write.sent', { count: counts.sent }) +
+      (counts.already ? commonText(RED, 'write.already', { count: counts.already }) : '') +
+      (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
+    board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem) } : { fill: 'grey', shape: 'ring', text: commonText(RED, 'ready') });
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       try {
@@ -203,7 +207,7 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
             return;
           }
         }
-        board.set({ fill: 'blue', shape: 'dot', text: `sending ${kind}` });
+        board.set({ fill: 'blue', shape: 'dot', text: commonText(RED, 'write.sending', { kind }) });
         const result = await board.watch(() => writer!.write({ client: connection.client!, doc, kind, key, msg, node }));
         if (store) {
           const s = await store.acquire();

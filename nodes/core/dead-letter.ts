@@ -5,7 +5,7 @@
  * `tillwire-replay`.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
+import { statusTexts, bindStore, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
 import { errorInfo, recordFailure } from '../runtime/dead-letter';
 
 interface DeadLetterDef extends NodeDef {
@@ -13,13 +13,14 @@ interface DeadLetterDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireDeadLetterNode(this: RuntimeNode, def: DeadLetterDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const board = new StatusBoard(node);
     const binding = bindStore(RED, node, def.store, board);
     let stored = 0;
-    if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: 'no failures yet' });
+    if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: t('status.none') });
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       const error = errorInfo(msg.error ?? { message: 'sent to the dead-letter store without an error' });
@@ -44,7 +45,7 @@ export = function register(RED: NodeRED) {
       const store = await binding.acquire();
       stored++;
       const pending = await store.countDeadLetters({ status: 'pending' });
-      board.set({ fill: 'yellow', shape: 'dot', text: `stored ${stored}, ${pending} pending` });
+      board.set({ fill: 'yellow', shape: 'dot', text: t('status.stored', { stored, pending }) });
       msg.deadLetter = { id: entry.id, attempts: entry.attempts };
       send(msg);
     });

@@ -7,7 +7,7 @@
  * A copy arriving while the first is in flight waits up to `waitSeconds` for the first one's outcome.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, Claim, CLAIMS, InboxRef, INBOX_REF, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
+import { statusTexts, bindStore, Claim, CLAIMS, InboxRef, INBOX_REF, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
 import type { ClaimOptions, ClaimResult, Store } from '../runtime/store';
 import { evaluateProperty } from './property';
 
@@ -47,6 +47,7 @@ function claimOptionsOf(msg: NodeMessage): ClaimOptions {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireDedupeNode(this: RuntimeNode, def: DedupeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -64,7 +65,7 @@ export = function register(RED: NodeRED) {
       board.set({
         fill: 'green',
         shape: 'dot',
-        text: `passed ${counts.passed}, duplicates ${counts.duplicates}` + (counts.waiting ? `, waiting ${counts.waiting}` : ''),
+        text: t('status.counts', { passed: counts.passed, duplicates: counts.duplicates }) + (counts.waiting ? t('status.waiting', { count: counts.waiting }) : ''),
       });
     if (binding.configured) show();
 

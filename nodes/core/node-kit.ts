@@ -9,6 +9,9 @@ import type { Store } from '../runtime/store';
 import { StoreUnavailableError } from '../runtime/store';
 import type { StoreManager, StoreState } from '../runtime/store-manager';
 import { observeCalls, type CallEvent } from '../runtime/call-observer';
+import { commonText } from './status-text';
+
+export { statusTexts, commonText, type Texts } from './status-text';
 
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -86,15 +89,17 @@ export function bindStore(RED: NodeRED, node: RuntimeNode, storeId: unknown, boa
   const config = typeof storeId === 'string' && storeId ? RED.nodes.getNode(storeId) : undefined;
   const manager: StoreManager | undefined = config?.manager;
   if (!manager) {
-    board.store({ ok: false, opening: false, reason: 'no store configured', description: '' });
+    board.store({ ok: false, opening: false, reason: commonText(RED, 'noStore'), description: '' });
     return {
       configured: false,
       acquire: () => Promise.reject(new StoreUnavailableError('no store configured: choose a Tillwire store in the node')),
     };
   }
-  const listener = (state: StoreState) => board.store(state);
+  // A store that fails without a reason still says so in the runtime's language.
+  const show = (state: StoreState) => board.store(state.ok || state.reason ? state : { ...state, reason: commonText(RED, 'storeUnavailable') });
+  const listener = show;
   manager.on('state', listener);
-  board.store(manager.state);
+  show(manager.state);
   node.on('close', (_removed: boolean, done: () => void) => {
     manager.off('state', listener);
     done();

@@ -7,7 +7,7 @@
  * the status badge. A connector supplies only its poll (list → inbox → cursor) and its mapping.
  */
 import type { NodeMessage, NodeRED, RuntimeNode } from './node-red';
-import { bindStore, StatusBoard, shortText, asError, onInput, INBOX_REF } from './node-kit';
+import { bindStore, commonText, StatusBoard, shortText, asError, onInput, INBOX_REF } from './node-kit';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
@@ -68,7 +68,8 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
 
   const showOk = () => {
     const extra = spec.badge?.();
-    board.set({ fill: 'green', shape: 'dot', text: `${counts.emitted} order${counts.emitted === 1 ? '' : 's'}${extra ? ` · ${extra}` : ''}${counts.failed ? ` · ${counts.failed} failed` : ''}` });
+    const orders = counts.emitted === 1 ? commonText(RED, 'poll.order', { count: 1 }) : commonText(RED, 'poll.orders', { count: counts.emitted });
+    board.set({ fill: 'green', shape: 'dot', text: `${orders}${extra ? ` · ${extra}` : ''}${counts.failed ? commonText(RED, 'poll.failed', { count: counts.failed }) : ''}` });
   };
 
   async function process(s: Store, entry: InboxEntry): Promise<void> {
@@ -125,7 +126,7 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
     if (closed || err instanceof PollStopped) return;
     // A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md).
     const e = asConnectorError(err, spec.system, 'poll orders');
-    board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${briefly(e)}`) });
+    board.set({ fill: 'red', shape: 'ring', text: shortText(commonText(RED, 'poll.error', { error: briefly(e) })) });
     node.error(e, { topic: `${spec.system}.poll`, payload: { error: e.message } });
   }
 
@@ -162,7 +163,7 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
     }
   }
 
-  if (!connection) board.set({ fill: 'red', shape: 'ring', text: `no ${spec.accountLabel} configured` });
+  if (!connection) board.set({ fill: 'red', shape: 'ring', text: commonText(RED, 'poll.noAccount', { account: spec.accountLabel }) });
   else if (connection.problem) board.set({ fill: 'red', shape: 'ring', text: shortText(connection.problem) });
   else {
     void start();

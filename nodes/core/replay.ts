@@ -5,7 +5,7 @@
  * Triggered by an input message or by the button on the node (POST /tillwire/replay/:nodeId).
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, onInput, StatusBoard } from './node-kit';
+import { statusTexts, bindStore, onInput, StatusBoard } from './node-kit';
 import { replay, ReplayRequest, requestFrom } from '../runtime/dead-letter';
 
 interface ReplayDef extends NodeDef {
@@ -18,6 +18,7 @@ interface ReplayDef extends NodeDef {
 type ReplayNode = RuntimeNode & { replayNow?: (body: unknown) => Promise<number> };
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireReplayNode(this: ReplayNode, def: ReplayDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -32,10 +33,10 @@ export = function register(RED: NodeRED) {
 
     async function run(request: ReplayRequest, send: (msg: NodeMessage) => void): Promise<number> {
       const store = await binding.acquire();
-      board.set({ fill: 'blue', shape: 'dot', text: 'replaying…' });
+      board.set({ fill: 'blue', shape: 'dot', text: t('status.replaying') });
       const n = await replay(store, request, (msg) => send(msg));
       total += n;
-      board.set({ fill: 'green', shape: 'dot', text: `replayed ${n} (total ${total})` });
+      board.set({ fill: 'green', shape: 'dot', text: t('status.replayed', { count: n, total }) });
       return n;
     }
 

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
-import { onInput, shortText, StatusBoard } from '../core/node-kit';
+import { statusTexts, onInput, shortText, StatusBoard } from '../core/node-kit';
 import type { JournalEntry } from '../model/types.generated';
 import { JOURNAL_LAYOUTS, JournalLayout, journalToCsv } from './journal-csv';
 import { writeJournalFile } from './file-writer';
@@ -19,6 +19,7 @@ interface JournalFileDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireJournalFileNode(this: RuntimeNode, def: JournalFileDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -28,8 +29,8 @@ export = function register(RED: NodeRED) {
     const directory = path.resolve(baseDir, def.directory?.trim() || 'journals');
     const xero = { defaultTaxRate: def.defaultTaxRate, trackingNames: parseTrackingNames(def.trackingNames) };
     let written = 0;
-    if (!layout) board.set({ fill: 'red', shape: 'ring', text: `unknown layout '${def.layout}'` });
-    else board.set({ fill: 'grey', shape: 'ring', text: `${layout} → ${shortText(def.directory?.trim() || 'journals', 24)}` });
+    if (!layout) board.set({ fill: 'red', shape: 'ring', text: t('status.unknownLayout', { layout: String(def.layout) }) });
+    else board.set({ fill: 'grey', shape: 'ring', text: t('status.ready', { layout, directory: shortText(def.directory?.trim() || 'journals', 24) }) });
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       if (!layout) throw new Error(`journal file: unknown layout '${def.layout}' (expected ${JOURNAL_LAYOUTS.join(' or ')})`);
@@ -47,7 +48,7 @@ export = function register(RED: NodeRED) {
       const file = await writeJournalFile(directory, journal.journalId, layout, content);
       msg.file = { path: file.path, sha256: file.sha256, rewritten: file.rewritten };
       written++;
-      board.set({ fill: 'green', shape: 'dot', text: shortText(`${written} written; ${file.rewritten ? 'rewrote' : 'wrote'} ${path.basename(file.path)}`) });
+      board.set({ fill: 'green', shape: 'dot', text: shortText(t(file.rewritten ? 'status.rewrote' : 'status.wrote', { count: written, file: path.basename(file.path) })) });
       send(msg);
     });
   }

@@ -4,7 +4,7 @@
  * document (its store and date). Output: the canonical JournalEntry, topic `journal.posted`.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
-import { bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
+import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
 import { ensureEnvelope, ENVELOPE_PROPERTY } from '../model/envelope';
 import type { Sale } from '../model/types.generated';
 import { buildStoreJournal, compileMapping } from './store-journal';
@@ -25,6 +25,7 @@ function storeDay(payload: unknown): { storeId: string; businessDate: string; cu
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireJournalNode(this: RuntimeNode, def: JournalDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -38,8 +39,8 @@ export = function register(RED: NodeRED) {
       mappingProblem = (err as Error).message;
     }
     let built = 0;
-    if (mappingProblem) board.set({ fill: 'red', shape: 'ring', text: 'invalid mapping' });
-    else if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: 'ready' });
+    if (mappingProblem) board.set({ fill: 'red', shape: 'ring', text: t('status.invalidMapping') });
+    else if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: t('status.ready') });
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       if (mappingProblem) throw new Error(`journal: ${mappingProblem}`);
@@ -62,7 +63,7 @@ export = function register(RED: NodeRED) {
       const envelope = ensureEnvelope(msg, journal as unknown as Record<string, unknown>, 'tillwire');
       if (previous && typeof previous.correlationId === 'string') envelope.correlationId = previous.correlationId;
       built++;
-      board.set({ fill: 'green', shape: 'dot', text: shortText(`${built} built; ${day.storeId} ${day.businessDate}: ${sales.length} sales`) });
+      board.set({ fill: 'green', shape: 'dot', text: shortText(t('status.built', { count: built, store: day.storeId, date: day.businessDate, sales: sales.length })) });
       send(msg);
     });
   }

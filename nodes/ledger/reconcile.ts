@@ -4,7 +4,7 @@
  * (control-totals.ts) leaves on output 1 when everything matches, on output 2 when there is a variance.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
-import { bindStore, onInput, StatusBoard } from '../core/node-kit';
+import { statusTexts, bindStore, onInput, StatusBoard } from '../core/node-kit';
 import { reconcileTill } from './control-totals';
 import { isTillClose } from './till-close';
 import { listAll } from './register';
@@ -16,6 +16,7 @@ interface ReconcileDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireReconcileNode(this: RuntimeNode, def: ReconcileDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -25,9 +26,9 @@ export = function register(RED: NodeRED) {
     const erpSystem = def.erpSystem?.trim() || undefined;
     const counts = { matched: 0, variance: 0 };
     const show = () =>
-      board.set({ fill: counts.variance ? 'yellow' : 'green', shape: 'dot', text: `matched ${counts.matched}, variance ${counts.variance}` });
-    if (mode !== 'till-close') board.set({ fill: 'red', shape: 'ring', text: `unknown mode '${mode}'` });
-    else if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: erpSystem ? `till close + ${erpSystem}` : 'till close' });
+      board.set({ fill: counts.variance ? 'yellow' : 'green', shape: 'dot', text: t('status.counts', { matched: counts.matched, variance: counts.variance }) });
+    if (mode !== 'till-close') board.set({ fill: 'red', shape: 'ring', text: t('status.unknownMode', { mode }) });
+    else if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: erpSystem ? t('status.readyErp', { erp: erpSystem }) : t('status.ready') });
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       if (mode !== 'till-close') throw new Error(`reconcile: unknown mode '${mode}'`);

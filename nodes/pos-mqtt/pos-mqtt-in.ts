@@ -16,7 +16,7 @@
  * from the broker, so a replayed sale is still counted once (docs/store-devices.md, "Replaying").
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
-import { bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents, onInput } from '../core/node-kit';
+import { statusTexts, bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents, onInput } from '../core/node-kit';
 import { InFlight } from '../runtime/in-flight';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
@@ -65,6 +65,7 @@ function keptPayload(stored: StoredEvent): unknown {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   registerStoreOwnerRoutes(RED);
   function TillwirePosMqttInNode(this: RuntimeNode, def: PosMqttInDef) {
     RED.nodes.createNode(this, def);
@@ -108,12 +109,12 @@ export = function register(RED: NodeRED) {
     });
 
     const showConnection = () => {
-      if (!connection) return board.set({ fill: 'red', shape: 'ring', text: 'no broker configured' });
+      if (!connection) return board.set({ fill: 'red', shape: 'ring', text: t('status.noBroker') });
       const s = connection.state;
       if (s === 'connected' && inFlight.limit && inFlight.size >= inFlight.limit) {
-        board.set({ fill: 'yellow', shape: 'ring', text: `waiting: ${inFlight.size} unfinished (is an inbox done node wired?)` });
-      } else if (s === 'connected') board.set({ fill: 'green', shape: 'dot', text: `${rate} msg/s · ${counts.received} in, ${counts.rejected} rejected, ${counts.duplicates} repeats` });
-      else if (s === 'connecting') board.set({ fill: 'yellow', shape: 'ring', text: 'connecting' });
+        board.set({ fill: 'yellow', shape: 'ring', text: t('status.waiting', { count: inFlight.size }) });
+      } else if (s === 'connected') board.set({ fill: 'green', shape: 'dot', text: t('status.connected', { rate, received: counts.received, rejected: counts.rejected, duplicates: counts.duplicates }) });
+      else if (s === 'connecting') board.set({ fill: 'yellow', shape: 'ring', text: t('status.connecting') });
       else board.set({ fill: 'red', shape: 'ring', text: shortText(connection.lastError || s) });
     };
     const ticker = setInterval(() => {

@@ -1,0 +1,139 @@
+/**
+ * The message catalogs are complete: every key an editor file (data-i18n, this._ / node._) or a
+ * runtime file (statusTexts' t(...), commonText(...)) uses exists in the English catalog and in
+ * every translation, each translation has exactly the English keys with the same __placeholders__,
+ * and no edit dialog still carries text outside a data-i18n element. docs/translating.md.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { MODULE } from '../../nodes/core/status-text';
+
+const NODES = path.join(__dirname, '../../nodes');
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
+/** The node sets, as Node-RED loads them: folder and file name of each .js. */
+const SETS = Object.entries<string>(pkg['node-red'].nodes).map(([set, js]) => ({
+  set,
+  folder: path.basename(path.dirname(js)),
+  name: path.basename(js, '.js'),
+}));
+const TRANSLATIONS = ['de'];
+
+type Catalog = { [key: string]: string | Catalog };
+function flatten(c: Catalog, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(c)) {
+    if (typeof v === 'string') out.set(prefix + k, v);
+    else for (const [kk, vv] of flatten(v, `${prefix}${k}.`)) out.set(kk, vv);
+  }
+  return out;
+}
+function catalog(folder: string, lang: string, name: string): Map<string, string> | undefined {
+  const file = path.join(NODES, folder, 'locales', lang, `${name}.json`);
+  return fs.existsSync(file) ? flatten(JSON.parse(fs.readFileSync(file, 'utf8'))) : undefined;
+}
+const placeholders = (text: string) => [...text.matchAll(/__([A-Za-z0-9_]+?)__/g)].map((m) => m[1]).sort();
+
+/** Keys an editor file uses, without the [attribute] prefix; keys of other namespaces left out. */
+function editorKeys(html: string): string[] {
+  const keys: string[] = [];
+  for (const m of html.matchAll(/data-i18n="([^"]+)"/g)) for (const k of m[1].split(';')) keys.push(k.replace(/^\[[^\]]+\]/, ''));
+  for (const m of html.matchAll(/\b(?:this|node)\._\('([^']+)'/g)) keys.push(m[1]);
+  return keys.filter((k) => !k.includes(':'));
+}
+/**
+ * Keys a runtime file passes to its statusTexts function (`t`) and to commonText: the quoted
+ * key-shaped words (`status.counts`, or both branches of `cond ? 'a.b' : 'a.c'`) between the call's
+ * opening parenthesis and its values object.
+ */
+function runtimeKeys(ts: string): { own: string[]; common: string[] } {
+  const keysIn = (args: string) => [...args.matchAll(/'([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)'/g)].map((m) => m[1]);
+  const calls = (re: RegExp) => [...ts.matchAll(re)].flatMap((m) => keysIn(m[1]));
+  const own = ts.includes('statusTexts(RED, __filename)') ? calls(/\bt\(([^{\n]*)/g).filter((k) => k.includes('.')) : [];
+  const common = calls(/\bcommonText\(RED,([^{\n]*)/g).map((k) => `common.${k}`);
+  return { own, common };
+}
+
+describe.each(SETS)('$set catalogs', ({ folder, name }) => {
+  const en = catalog(folder, 'en-US', name);
+  const htmlFile = path.join(NODES, folder, `${name}.html`);
+  const html = fs.readFileSync(htmlFile, 'utf8');
+
+  it('has an English catalog with every key its editor file uses', () => {
+    expect(en).toBeDefined();
+    const missing = editorKeys(html).filter((k) => !en!.has(k));
+    expect(missing).toEqual([]);
+  });
+
+  it.each(TRANSLATIONS)('has a %s catalog with exactly the English keys and placeholders', (lang) => {
+    const tr = catalog(folder, lang, name);
+    expect(tr).toBeDefined();
+    const missing = [...en!.keys()].filter((k) => !tr!.has(k));
+    const extra = [...tr!.keys()].filter((k) => !en!.has(k));
+    expect({ missing, extra }).toEqual({ missing: [], extra: [] });
+    const wrongVars = [...en!.entries()].filter(([k, v]) => placeholders(v).join() !== placeholders(tr!.get(k)!).join()).map(([k]) => k);
+    expect(wrongVars).toEqual([]);
+    const untranslated = [...tr!.entries()].filter(([, v]) => v.trim() === '').map(([k]) => k);
+    expect(untranslated).toEqual([]);
+  });
+
+  it('leaves no text in its edit dialog outside a translated element', () => {
+    const template = html.slice(html.indexOf('<script type="text/html" data-template-name='));
+    const left = template
+      .replace(/<script[^>]*>|<\/script>/g, '')
+      .replace(/<([a-z0-9]+)[^>]*data-i18n="[^"]*"[^>]*>[^<]*<\/\1>/g, '')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/&nbsp;/g, ' ')
+      .trim();
+    expect(left).toBe('');
+  });
+});
+
+describe('runtime status texts', () => {
+  const files = fs.readdirSync(NODES, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+
+  it.each(files)('%s: every key it looks up is in its catalogs', (rel) => {
+    const ts = fs.readFileSync(path.join(NODES, rel), 'utf8');
+    const { own, common } = runtimeKeys(ts);
+    const folder = path.dirname(rel);
+    const name = path.basename(rel, '.ts');
+    const missing: string[] = [];
+    for (const lang of ['en-US', ...TRANSLATIONS]) {
+      const mine = catalog(folder, lang, name);
+      for (const k of own) if (!mine?.has(k)) missing.push(`${lang} ${name}: ${k}`);
+      const shared = catalog('core', lang, 'store-config');
+      for (const k of common) if (!shared?.has(k)) missing.push(`${lang} store-config: ${k}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('finds the keys of the nodes that use the catalogs (the scan itself works)', () => {
+    const dedupe = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/dedupe.ts'), 'utf8'));
+    expect(dedupe.own).toEqual(expect.arrayContaining(['status.counts', 'status.waiting']));
+    const kit = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/node-kit.ts'), 'utf8'));
+    expect(kit.common).toEqual(expect.arrayContaining(['common.noStore', 'common.storeUnavailable']));
+    const poller = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/order-poller.ts'), 'utf8'));
+    expect(poller.common).toEqual(expect.arrayContaining(['common.poll.error', 'common.poll.noAccount']));
+  });
+
+  it('names the catalogs with the package name Node-RED uses for their namespace', () => {
+    expect(MODULE).toBe(pkg.name);
+  });
+});
+
+describe('German help pages', () => {
+  const helpName = (file: string) => /data-help-name="([^"]+)"/.exec(fs.readFileSync(file, 'utf8'))?.[1];
+  const core = ['ack', 'canonical', 'dead-letter', 'dedupe', 'replay', 'store-config'];
+  const translated = SETS.filter(({ folder, name }) => fs.existsSync(path.join(NODES, folder, 'locales/de', `${name}.html`)));
+
+  it('exist for the core nodes', () => {
+    expect(translated.filter((s) => s.folder === 'core').map((s) => s.name).sort()).toEqual(core);
+  });
+
+  it.each(translated)('$set: the German help is for the same node type as the English one, with the same code samples', ({ folder, name }) => {
+    const en = path.join(NODES, folder, 'locales/en-US', `${name}.html`);
+    const de = path.join(NODES, folder, 'locales/de', `${name}.html`);
+    expect(helpName(de)).toBe(helpName(en));
+    const codes = (file: string) => [...fs.readFileSync(file, 'utf8').matchAll(/<code>([^<]*)<\/code>/g)].map((m) => m[1]).sort();
+    expect(codes(de)).toEqual(codes(en));
+  });
+});
