@@ -16,6 +16,7 @@
  *   any difference is a MappingError (to the dead-letter store), never a silent variance.
  */
 import { toMinor, currencyExponent } from '../model/money';
+import { shareRound } from '../model/decimal';
 import type { Order } from '../model/types.generated';
 import { marketplaceById } from './simulator';
 
@@ -129,7 +130,7 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
     // share rounded up, so neither share exceeds its part and no line total goes below zero);
     // the tax stays whole on the first part.
     const firstGross = parts[0].quantity * parts[0].unit;
-    const firstPromo = parts.length === 1 ? promo : Number((BigInt(promo) * BigInt(firstGross) + BigInt(linePrice) - 1n) / BigInt(linePrice));
+    const firstPromo = parts.length === 1 ? promo : shareRound(promo, firstGross, linePrice, 'ceiling');
     parts.forEach((p, i) => {
       const first = i === 0;
       const gross = p.quantity * p.unit;

@@ -20,6 +20,7 @@
  */
 import { ConnectorError } from '../runtime/http';
 import { fromMinor } from '../model/money';
+import { divRound, formatDecimal } from '../model/decimal';
 import { businessKey, validateDocument } from '../model/validate';
 import type { Order, Sale, TaxLine, Discount } from '../model/types.generated';
 import { OdooClient, odooError } from './client';
@@ -109,7 +110,7 @@ export function exactLineParts(qty: number, unit: number, total: number): LinePa
   const sameSign = Math.sign(gross) === Math.sign(total) || total === 0;
   if (g > 0n && sameSign && t <= g) {
     // Nearest discount in hundredths of a percent (Odoo's default "Discount" precision is 2 decimals).
-    const bp = ((g - t) * 20000n + g) / (2n * g);
+    const bp = divRound((g - t) * 10000n, g, 'half-away-from-zero');
     // Odoo computes round(unit × (1 − bp/10000) × qty): accept only when that lands on `total`
     // with a clear margin from the rounding boundary (float noise must not decide a cent).
     const diff = g * (10000n - bp) - t * 10000n;
@@ -129,7 +130,7 @@ export function exactLineParts(qty: number, unit: number, total: number): LinePa
 }
 
 function percentText(bp: number): string {
-  return `${Math.floor(bp / 100)}.${String(bp % 100).padStart(2, '0')}`;
+  return formatDecimal({ units: BigInt(bp), scale: 2 });
 }
 
 /** A float Odoo accepts, read from the exact decimal text (never computed in floating point). */

@@ -20,7 +20,8 @@
  * reach step 3. Across processes, put a dedupe node (shared PostgreSQL store) before the connector.
  */
 import { backoffMs, ConnectorError, RetryPolicy, delay } from '../runtime/http';
-import { toMinor, currencyExponent, Money } from '../model/money';
+import { toMinor, Money } from '../model/money';
+import { addDecimals, excludeTax, parseDecimal, percentToFraction, rescale } from '../model/decimal';
 import type { InventoryPosition, Order, Return, Shipment } from '../model/types.generated';
 import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } from '../runtime/order-lifecycle';
 import { validateDocument, channelOfOrderKey } from '../model/validate';
@@ -171,11 +172,8 @@ export class KeyedLock {
 
 /** Odoo floats (amount_total…) to exact minor units: by their shortest text, rounded to the currency only when Odoo left float noise. */
 export function minorFromOdoo(value: number, currency: string): number {
-  try {
-    return toMinor(value, currency);
-  } catch {
-    return toMinor(value.toFixed(currencyExponent(currency)), currency);
-  }
+  // Odoo rounds monetary fields half away from zero ("HALF-UP"); float noise beyond the currency's decimals goes the same way.
+  return toMinor(value, currency, { rounding: 'half-away-from-zero' });
 }
 
 export interface OdooSyncOptions extends MapOptions {
@@ -554,9 +552,9 @@ export class OdooSync {
       const excluded = (lineTaxes ?? []).map((id) => taxById.get(id)).filter((t) => t && !t.price_include && t.amount_type === 'percent');
       let total = line.refundAmount.amount;
       if (excluded.length) {
-        const rate = BigInt(Math.round(excluded.reduce((sum, t) => sum + t!.amount, 0) * 10000));
-        const scale = 1000000n;
-        total = Number((BigInt(total) * scale * 2n + (scale + rate)) / (2n * (scale + rate)));
+        // Odoo keeps a tax's percentage to 4 decimals: the sum is read exactly and held to that.
+        const percent = rescale(addDecimals(excluded.map((t) => parseDecimal(t!.amount, { what: 'tax percentage' }))), 4, 'half-away-from-zero');
+        total = excludeTax(total, percentToFraction(percent), 'half-away-from-zero');
       }
       const text = `Return: ${line.sku}${line.reasonText ? ` (${line.reasonText})` : line.reason ? ` (${line.reason})` : ''}`;
       for (const part of splitExact(line.quantity, total)) {

@@ -19,7 +19,7 @@ export class ManualClock {
 }
 
 /** The modules every simulator imports besides its own file. */
-const SHARED = ['nodes/sim/catalog.ts', 'nodes/sim/random.ts', 'nodes/sim/http-server.ts', 'nodes/sim/token-bucket.ts', 'nodes/model/money.ts', 'nodes/model/currencies.ts'];
+const SHARED = ['nodes/sim/catalog.ts', 'nodes/sim/random.ts', 'nodes/sim/http-server.ts', 'nodes/sim/token-bucket.ts', 'nodes/model/money.ts', 'nodes/model/decimal.ts', 'nodes/model/currencies.ts'];
 
 export interface SimulatorProcess {
   url: string;
