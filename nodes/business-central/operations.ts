@@ -738,24 +738,29 @@ export interface InventoryResult {
   problems: string[];
 }
 
-/** SKUs from msg.payload: a SKU, an array of SKUs, or `{ skus: [...] }` / `{ sku }`. */
-export function skusFrom(payload: unknown): string[] {
-  let list: unknown;
-  if (typeof payload === 'string') list = [payload];
-  else if (Array.isArray(payload)) list = payload;
-  else if (payload && typeof payload === 'object') list = (payload as any).skus ?? ((payload as any).sku !== undefined ? [(payload as any).sku] : undefined);
-  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s.trim() !== '')) {
-    throw permanent('read inventory', "msg.payload must be a SKU, an array of SKUs, or { skus: [...] }");
-  }
-  return [...new Set(list as string[])];
-}
-
-/** Reads items' `inventory` (fresh, never cached) as canonical positions, one per SKU found. */
+/**
+ * Reads items' `inventory` (fresh, never cached) as canonical positions, one per SKU found;
+ * `skus` undefined reads every Inventory item (the SKU is then the item number).
+ */
 export async function readInventory(
   client: BusinessCentralClient,
-  skus: readonly string[],
+  skus: readonly string[] | undefined,
   opts: { locationId: string; now?: () => Date },
 ): Promise<InventoryResult> {
+  if (skus === undefined) {
+    const items = await client.inventoryItems();
+    const asOf = (opts.now?.() ?? new Date()).toISOString();
+    const positions: InventoryPositionDoc[] = [];
+    const problems: string[] = [];
+    for (const item of items) {
+      try {
+        positions.push(toInventoryPosition(item.number, item, { locationId: opts.locationId, asOf }));
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    return { positions, unknown: [], problems };
+  }
   const numbers = new Map<string, string>();
   const unknown: string[] = [];
   for (const sku of skus) {

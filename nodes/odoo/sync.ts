@@ -748,14 +748,3 @@ export class OdooSync {
 export function isConnectorError(err: unknown): err is ConnectorError {
   return err instanceof ConnectorError;
 }
-
-/** The SKUs a stock request asks for; undefined means every SKU. */
-export function skusFrom(payload: unknown): string[] | undefined {
-  if (typeof payload === 'string') {
-    const s = payload.trim();
-    return s === '' || s === '*' || s.toLowerCase() === 'all' ? undefined : [s];
-  }
-  if (Array.isArray(payload)) return payload.filter((s): s is string => typeof s === 'string' && s.trim() !== '').map((s) => s.trim());
-  if (payload && typeof payload === 'object' && Array.isArray((payload as { skus?: unknown }).skus)) return skusFrom((payload as { skus: unknown[] }).skus);
-  return undefined;
-}

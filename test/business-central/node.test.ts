@@ -16,7 +16,7 @@ import { externalDocumentNumber } from '../../nodes/business-central/map';
 import { businessKey, validateDocument } from '../../nodes/model/validate';
 import { BusinessCentralSimulator } from '../../nodes/business-central/simulator';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
-import { api, fixture, startSimulator } from './helpers';
+import { api, fixture, FIXTURE_ITEMS, startSimulator } from './helpers';
 
 const nodes = [storeNode, bcConfigNode, bcNode];
 let sim: BusinessCentralSimulator;
@@ -197,6 +197,32 @@ describe('tillwire-business-central: read item inventory', () => {
     }
     const [err] = await caught;
     expect(err.error.message).toMatch(/unknown SKU 'NOPE-9': no such item in Business Central \[permanent\]$/);
+  });
+});
+
+describe('tillwire-business-central: read every item (the same SKU rule as the Odoo node)', () => {
+  it('"*" and an inject timestamp each read every Inventory item; a payload that names no SKU goes to Catch saying what was sent', async () => {
+    sim = await startSimulator();
+    const items = sim.rows('items').filter((r) => r.type === 'Inventory');
+    const expected = items.map((r) => [r.number, r.inventory]).sort();
+    expect(expected.length).toBeGreaterThan(FIXTURE_ITEMS.length); // the demo catalogue and the fixture items
+    await helper.load(nodes, flow({}, { operation: 'inventory', store: '', locationId: 'WH-MAIN' }), credentials());
+    const out = collect(helper.getNode('out'), 2 * items.length);
+    const caught = collect(helper.getNode('caught'), 2);
+    const n1 = helper.getNode('n1');
+    n1.receive({ payload: '*' });
+    n1.receive({ payload: 1764806400000 }); // what an inject node sends by default
+    n1.receive({ payload: true });
+    n1.receive({ payload: ['SKU-0001', 7] });
+    const positions = await out;
+    const firstRead = positions.slice(0, items.length).map((m) => [m.payload.sku, m.payload.onHand]).sort();
+    const secondRead = positions.slice(items.length).map((m) => [m.payload.sku, m.payload.onHand]).sort();
+    expect(firstRead).toEqual(expected);
+    expect(secondRead).toEqual(expected);
+    expect(positions.every((m) => m.topic === 'inventory.adjusted' && m.payload.locationId === 'WH-MAIN')).toBe(true);
+    const errors = (await caught).map((m) => m.error.message);
+    expect(errors[0]).toMatch(/^ConnectorError: business-central read inventory: msg\.payload must be "\*" .*; got boolean true \[permanent\]$/);
+    expect(errors[1]).toMatch(/the list holds number 7, which is not a SKU \[permanent\]$/);
   });
 });
 

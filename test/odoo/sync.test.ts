@@ -1,7 +1,7 @@
 import { ConnectorError } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { OdooClient } from '../../nodes/odoo/client';
-import { OdooSync, KeyedLock, skusFrom, OrderResult, minorFromOdoo } from '../../nodes/odoo/sync';
+import { OdooSync, KeyedLock, OrderResult, minorFromOdoo } from '../../nodes/odoo/sync';
 import { OdooSimulator, SEED } from '../../nodes/odoo/simulator';
 import { seededRandom } from '../../nodes/sim/random';
 import { clientFor, demoSale, fixture, saleKey, startSimulator, FAST, TAX_MAP } from './support';
@@ -279,15 +279,6 @@ describe('helpers', () => {
     expect(minorFromOdoo(-2.675, 'USD')).toBe(-268);
     expect(minorFromOdoo(1e-7, 'USD')).toBe(0);
     expect(minorFromOdoo(10410, 'JPY')).toBe(10410);
-  });
-
-  it('skusFrom: one SKU, a list, {skus}, or everything', () => {
-    expect(skusFrom('SKU-0001')).toEqual(['SKU-0001']);
-    expect(skusFrom([' A ', 'B', 3, ''])).toEqual(['A', 'B']);
-    expect(skusFrom({ skus: ['A'] })).toEqual(['A']);
-    expect(skusFrom('all')).toBeUndefined();
-    expect(skusFrom(1710000000000)).toBeUndefined();
-    expect(skusFrom(undefined)).toBeUndefined();
   });
 });
 
