@@ -32,6 +32,7 @@ import {
   keyFromComments,
   itemNumber,
   toCreditMemo,
+  orderDate,
   toInventoryPosition,
   toSalesOrder,
 } from './map';
@@ -41,6 +42,8 @@ export interface OrderSettings {
   shippingAccount?: string;
   /** The company's local currency; read from BC's companyInformation when not set. */
   localCurrency?: string;
+  /** The company's IANA time zone: order and credit-memo dates are business dates there. Default UTC. */
+  timeZone?: string;
 }
 
 export interface OrderTotals {
@@ -346,7 +349,7 @@ function now(opts: LifecycleOptions): string {
 async function createSalesOrder(client: BusinessCentralClient, doc: CanonicalSalesDocument, key: string, edn: string, settings: OrderSettings): Promise<OrderResult> {
   const customerNumber = customerFor(doc, settings.routing);
   const localCurrency = settings.localCurrency?.trim().toUpperCase() || (await client.localCurrency());
-  const mapped = toSalesOrder(doc, key, { customerNumber, localCurrency, shippingAccount: settings.shippingAccount });
+  const mapped = toSalesOrder(doc, key, { customerNumber, localCurrency, shippingAccount: settings.shippingAccount, timeZone: settings.timeZone ?? 'UTC' });
   await checkItems(client, 'create sales order', mapped.items, mapped.invalidSkus, '');
   const out = await createOnce(
     client,
@@ -666,7 +669,7 @@ export async function sendReturn(
       key,
       operation: 'create sales credit memo',
       currency: doc.currency,
-      date: doc.createdAt.slice(0, 10),
+      date: orderDate(doc.createdAt, settings.timeZone ?? 'UTC'),
       lines: doc.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, amount: l.refundAmount.amount, description: l.reason ? `Return: ${l.reason.replace(/_/g, ' ')}` : undefined })),
       accountLines,
       comments: [`Return ${doc.returnId} of ${found.doc!.document === 'salesInvoice' ? 'invoice' : 'order'} ${found.doc!.number} (${found.edn})`],

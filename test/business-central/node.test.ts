@@ -369,6 +369,40 @@ describe('tillwire-business-central: order lifecycle, returns and the dead-lette
   });
 });
 
+describe('tillwire-business-central: business dates in the company time zone', () => {
+  const late = (doc: any, createdAt: string) => ({ ...doc, createdAt, ...(doc.updatedAt ? { updatedAt: createdAt } : {}) });
+  const send = (n1: any, doc: any, topic: string) => n1.receive({ topic, payload: doc, tillwire: { schemaVersion: 1, eventId: topic, idempotencyKey: businessKey(doc), source: { system: 'shopify' }, attempts: 0 } });
+
+  it.each([
+    ['America/New_York', '2025-01-14', '2025-01-20'],
+    ['', '2025-01-15', '2025-01-21'], // empty = UTC
+    ['Asia/Tokyo', '2025-01-15', '2025-01-21'],
+  ])('time zone %j: an order placed at 23:30 New York time and its return at 22:15 are dated %s and %s in BC', async (timeZone, orderDay, creditDay) => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow({ timeZone }), credentials());
+    const n1 = helper.getNode('n1');
+    const out = collect(helper.getNode('out'), 2);
+    send(n1, late(fixture('order.json'), '2025-01-14T23:30:00-05:00'), 'order.paid');
+    await until(() => sim.state().counts.salesOrders === 1);
+    send(n1, late(fixture('return.json'), '2025-01-20T22:15:00-05:00'), 'return.refunded');
+    const [order, credit] = await out;
+    expect(order.erp).toMatchObject({ created: true, document: 'salesOrder' });
+    expect(credit.erp).toMatchObject({ created: true, document: 'salesCreditMemo' });
+    expect(sim.rows('salesOrders').map((r) => r.orderDate)).toEqual([orderDay]);
+    expect(sim.rows('salesCreditMemos').map((r) => r.creditMemoDate)).toEqual([creditDay]);
+  });
+
+  it('an unknown time zone makes the connection unusable, saying which zone, and sends nothing to BC', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow({ timeZone: 'Europe/Londres' }), credentials());
+    const caught = collect(helper.getNode('caught'), 1);
+    send(helper.getNode('n1'), fixture('order.json'), 'order.paid');
+    const [err] = await caught;
+    expect(err.error.message).toMatch(/not usable: unknown time zone 'Europe\/Londres'/);
+    expect(sim.state().requests.total).toBe(0);
+  });
+});
+
 describe('tillwire-business-central: read posted shipments', () => {
   it('emits one validated canonical shipment per new posted shipment of a channel order, using the key the order operation recorded; a second read emits nothing', async () => {
     sim = await startSimulator();
