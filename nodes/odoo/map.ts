@@ -36,6 +36,8 @@ export interface MapOptions {
   shippingSku?: string;
   /** Internal Reference of the product used for order-level discounts. */
   discountSku?: string;
+  /** The company's IANA time zone: a credit note's invoice_date is a business date there. Default UTC. */
+  timeZone?: string;
 }
 
 export interface ProductRef {

@@ -22,6 +22,7 @@
 import { backoffMs, ConnectorError, RetryPolicy, delay } from '../runtime/http';
 import { toMinor, Money } from '../model/money';
 import { addDecimals, excludeTax, parseDecimal, percentToFraction, rescale } from '../model/decimal';
+import { businessDate } from '../model/business-date';
 import type { InventoryPosition, Order, Return, Shipment } from '../model/types.generated';
 import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } from '../runtime/order-lifecycle';
 import { validateDocument, channelOfOrderKey } from '../model/validate';
@@ -578,7 +579,7 @@ export class OdooSync {
       partner_id: so!.partner_id[0],
       ref: key,
       invoice_origin: so!.name,
-      invoice_date: odooDatetime(refunded ?? ret.createdAt).slice(0, 10),
+      invoice_date: businessDate(refunded ?? ret.createdAt, this.options.timeZone ?? 'UTC'),
       currency_id: currencies[0].id,
       invoice_line_ids: lines,
     };
