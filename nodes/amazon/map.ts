@@ -16,7 +16,7 @@
  *   any difference is a MappingError (to the dead-letter store), never a silent variance.
  */
 import { toMinor, currencyExponent } from '../model/money';
-import { shareRound } from '../model/decimal';
+import { divideRound, shareRound } from '../model/decimal';
 import type { Order } from '../model/types.generated';
 import { marketplaceById } from './simulator';
 
@@ -117,7 +117,7 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
     discountTotal += promo;
     taxTotal += tax;
 
-    const unit = Math.floor(linePrice / qty);
+    const unit = divideRound(linePrice, qty, 'floor');
     const rest = linePrice - unit * qty; // units that cost one minor unit more
     const parts: Array<{ lineId: string; quantity: number; unit: number }> =
       rest === 0

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { fromMinor, toMinor } from '../model/money';
 import { businessDate } from '../model/business-date';
+import { divideRound } from '../model/decimal';
 import type { Money } from '../model/money';
 import { permanent } from './client';
 
@@ -359,7 +360,7 @@ export function toCreditMemo(input: CreditMemoInput): MappedCreditMemo {
     items.set(line.sku, number);
     if (!Number.isInteger(line.quantity) || line.quantity === 0) throw permanent('map credit memo', `SKU ${line.sku}: quantity must be a non-zero whole number`);
     const q = line.quantity;
-    const unit = line.unitPrice ?? Math.ceil(Math.abs(line.amount) / Math.abs(q));
+    const unit = line.unitPrice ?? divideRound(Math.abs(line.amount), Math.abs(q), 'ceiling');
     const gross = q * unit;
     if (!Number.isSafeInteger(gross)) throw permanent('map credit memo', `SKU ${line.sku}: quantity × unitPrice is beyond the exact range`);
     const discount = gross - line.amount;

@@ -205,6 +205,11 @@ export function multiplyRound(amount: number, factor: Decimal, rounding: Roundin
   return toSafeNumber(divRound(safeBig(amount) * factor.units, 10n ** BigInt(factor.scale), rounding));
 }
 
+/** amount / by (whole numbers, by ≠ 0), rounded by `rounding`: a total spread over units, exactly. */
+export function divideRound(amount: number, by: number, rounding: Rounding): number {
+  return toSafeNumber(divRound(safeBig(amount), safeBig(by, 'divisor'), rounding));
+}
+
 /** amount × part / whole, rounded by `rounding` (a proportional share); 0 when whole is 0. */
 export function shareRound(amount: number, part: number, whole: number, rounding: Rounding): number {
   if (whole === 0) return 0;

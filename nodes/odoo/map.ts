@@ -20,7 +20,7 @@
  */
 import { ConnectorError } from '../runtime/http';
 import { fromMinor } from '../model/money';
-import { divRound, formatDecimal } from '../model/decimal';
+import { divideRound, divRound, formatDecimal } from '../model/decimal';
 import { businessKey, validateDocument } from '../model/validate';
 import type { Order, Sale, TaxLine, Discount } from '../model/types.generated';
 import { OdooClient, odooError } from './client';
@@ -123,7 +123,7 @@ export function exactLineParts(qty: number, unit: number, total: number): LinePa
   const units = Math.abs(qty);
   const sign = Math.sign(qty);
   const signedTotal = total * sign;
-  const base = Math.floor(signedTotal / units);
+  const base = divideRound(signedTotal, units, 'floor');
   const last = signedTotal - base * (units - 1);
   return [
     { qty: sign * (units - 1), unit: base, discountBp: 0, netted: true },

@@ -21,7 +21,7 @@
  */
 import { backoffMs, ConnectorError, RetryPolicy, delay } from '../runtime/http';
 import { toMinor, Money } from '../model/money';
-import { addDecimals, excludeTax, parseDecimal, percentToFraction, rescale } from '../model/decimal';
+import { addDecimals, divideRound, excludeTax, parseDecimal, percentToFraction, rescale } from '../model/decimal';
 import { businessDate } from '../model/business-date';
 import type { InventoryPosition, Order, Return, Shipment } from '../model/types.generated';
 import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } from '../runtime/order-lifecycle';
@@ -114,7 +114,7 @@ const MOVE_FIELDS = ['id', 'name', 'state', 'amount_total'];
 /** How to write a refund of `total` minor units over `qty` units with exact unit prices: one line, or two. */
 export function splitExact(qty: number, total: number): Array<{ qty: number; unit: number }> {
   if (total % qty === 0) return [{ qty, unit: total / qty }];
-  const base = Math.floor(total / qty);
+  const base = divideRound(total, qty, 'floor');
   return [
     { qty: qty - 1, unit: base },
     { qty: 1, unit: total - base * (qty - 1) },

@@ -11,6 +11,7 @@ import {
   DecimalError,
   divRound,
   formatDecimal,
+  divideRound,
   includedTax,
   parseDecimal,
   rescale,
@@ -163,6 +164,19 @@ describe('model/decimal: rounding and division', () => {
         else expect(r.units).toBe(referenceDivRound(units, 10n ** BigInt(from - to), rounding));
       }),
     );
+  });
+
+  it('property: divideRound spreads a safe-integer amount over units exactly like the BigInt reference, for every rule and sign', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: 1e6 }), fc.constantFrom(...ROUNDINGS), (amount, by, rounding) => {
+        expect(BigInt(divideRound(amount, by, rounding))).toBe(referenceDivRound(BigInt(amount), BigInt(by), rounding));
+      }),
+    );
+    expect(divideRound(Number.MAX_SAFE_INTEGER, 3, 'floor')).toBe(3002399751580330);
+    expect(divideRound(-7, 2, 'floor')).toBe(-4);
+    expect(divideRound(-7, 2, 'ceiling')).toBe(-3);
+    expect(() => divideRound(1, 0, 'floor')).toThrow('division by zero');
+    expect(() => divideRound(0.5, 1, 'floor')).toThrow(/safe integer/);
   });
 
   it('names the rule: 2.5 and −2.5 at zero decimals', () => {
