@@ -163,18 +163,6 @@ export function addDecimals(terms: readonly Decimal[]): Decimal {
   return { units, scale };
 }
 
-/** Exact product. */
-export function multiplyDecimals(a: Decimal, b: Decimal): Decimal {
-  return { units: a.units * b.units, scale: a.scale + b.scale };
-}
-
-export function compareDecimals(a: Decimal, b: Decimal): -1 | 0 | 1 {
-  const scale = Math.max(a.scale, b.scale);
-  const x = rescale(a, scale, 'half-even').units;
-  const y = rescale(b, scale, 'half-even').units;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /** A percentage as the fraction it stands for: 8.875 → 0.08875 (the point moves; nothing is rounded). */
 export function percentToFraction(p: Decimal): Decimal {
   return { units: p.units, scale: p.scale + 2 };
