@@ -16,6 +16,7 @@
  *   any difference is a MappingError (to the dead-letter store), never a silent variance.
  */
 import { toMinor, currencyExponent } from '../model/money';
+import { divideRound, shareRound } from '../model/decimal';
 import type { Order } from '../model/types.generated';
 import { findMarketplace } from './contract';
 
@@ -124,7 +125,7 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
     discountTotal += promo;
     taxTotal += tax;
 
-    const unit = Math.floor(linePrice / qty);
+    const unit = divideRound(linePrice, qty, 'floor');
     const rest = linePrice - unit * qty; // units that cost one minor unit more
     const parts: Array<{ lineId: string; quantity: number; unit: number }> =
       rest === 0
@@ -137,7 +138,7 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
     // share rounded up, so neither share exceeds its part and no line total goes below zero);
     // the tax stays whole on the first part.
     const firstGross = parts[0].quantity * parts[0].unit;
-    const firstPromo = parts.length === 1 ? promo : Number((BigInt(promo) * BigInt(firstGross) + BigInt(linePrice) - 1n) / BigInt(linePrice));
+    const firstPromo = parts.length === 1 ? promo : shareRound(promo, firstGross, linePrice, 'ceiling');
     parts.forEach((p, i) => {
       const first = i === 0;
       const gross = p.quantity * p.unit;

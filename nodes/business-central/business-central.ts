@@ -11,7 +11,8 @@ import { asConnectorError, briefly } from '../runtime/errors';
 import { permanent, SYSTEM } from './client';
 import type { BcConfigNode } from './connection';
 import { isHashed } from './map';
-import { KEY_PREFIX, kvTombstones, readInventory, readShipments, sendOrder, sendReturn, skusFrom, TombstoneStore } from './operations';
+import { KEY_PREFIX, kvTombstones, readInventory, readShipments, sendOrder, sendReturn, TombstoneStore } from './operations';
+import { skuList, SkuListError } from '../core/sku-list';
 
 interface BcNodeDef extends NodeDef {
   bc: string;
@@ -74,7 +75,13 @@ export = function register(RED: NodeRED) {
 
     async function inventory(msg: NodeMessage, send: SendFn): Promise<void> {
       const connection = config!.connection!;
-      const skus = skusFrom(msg.payload);
+      let skus: string[] | undefined;
+      try {
+        skus = skuList(msg.payload);
+      } catch (err) {
+        if (err instanceof SkuListError) throw permanent('read inventory', err.message);
+        throw err;
+      }
       const result = await readInventory(connection.client, skus, { locationId });
       for (const doc of result.positions) {
         const out: NodeMessage = { ...msg, topic: 'inventory.adjusted', payload: doc, erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber } };

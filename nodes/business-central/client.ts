@@ -74,6 +74,8 @@ export interface BcItem extends BcEntity {
   type?: string;
 }
 
+const ITEM_FIELDS = ['id', 'number', 'displayName', 'type', 'blocked', 'inventory', 'unitPrice', 'baseUnitOfMeasureCode', 'lastModifiedDateTime'];
+
 export interface BcSalesDocument extends BcEntity {
   number: string;
   externalDocumentNumber: string;
@@ -473,16 +475,20 @@ export class BusinessCentralClient {
       if (hit && this.now() - hit.at < ttl) found.set(n, hit.item);
       else missing.push(n);
     }
-    const select = ['id', 'number', 'displayName', 'type', 'blocked', 'inventory', 'unitPrice', 'baseUnitOfMeasureCode', 'lastModifiedDateTime'];
     for (let i = 0; i < missing.length; i += 20) {
       const chunk = missing.slice(i, i + 20);
-      const items = await this.list<BcItem>('items', { $filter: anyOf('number', chunk), $select: select }, { operation: 'look up items' });
+      const items = await this.list<BcItem>('items', { $filter: anyOf('number', chunk), $select: ITEM_FIELDS }, { operation: 'look up items' });
       for (const item of items) {
         found.set(item.number, item);
         if (ttl > 0) this.itemCache.set(item.number, { item, at: this.now() });
       }
     }
     return found;
+  }
+
+  /** Every item of type Inventory (the ones that have stock), read fresh, page by page. */
+  inventoryItems(): Promise<BcItem[]> {
+    return this.list<BcItem>('items', { $filter: "type eq 'Inventory'", $select: ITEM_FIELDS }, { operation: 'list items' });
   }
 
   /**

@@ -8,6 +8,7 @@ import { TokenBucket } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { BcAuth, BusinessCentralClient, DEFAULT_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL } from './client';
 import { parseCustomerRules } from './map';
+import { isTimeZone } from '../model/business-date';
 import { KeyedLock, OrderSettings } from './operations';
 
 export interface BcConfigDef extends NodeDef {
@@ -23,6 +24,8 @@ export interface BcConfigDef extends NodeDef {
   customerRules?: string;
   shippingAccount?: string;
   localCurrency?: string;
+  /** IANA time zone of the company (order and credit-memo dates); default UTC. */
+  timeZone?: string;
   maxConcurrent?: number | string;
   ratePerSecond?: number | string;
   timeoutSeconds?: number | string;
@@ -76,6 +79,8 @@ export function connectionFrom(def: BcConfigDef, credentials: Record<string, str
       scope: def.scope?.trim() || DEFAULT_SCOPE,
     };
   }
+  const timeZone = def.timeZone?.trim() || 'UTC';
+  if (!isTimeZone(timeZone)) throw new Error(`unknown time zone '${timeZone}' (use an IANA name such as Europe/London, America/New_York or UTC)`);
   const limiter = new Limiter(Math.max(1, Math.floor(num(def.maxConcurrent, 5, 1))));
   const rate = num(def.ratePerSecond, 20);
   const governor = rate > 0 ? new TokenBucket(rate, Math.max(1, Math.ceil(rate))) : undefined;
@@ -100,6 +105,7 @@ export function connectionFrom(def: BcConfigDef, credentials: Record<string, str
     routing: { defaultCustomer: def.defaultCustomer?.trim() || undefined, rules: parseCustomerRules(def.customerRules) },
     shippingAccount: def.shippingAccount?.trim() || undefined,
     localCurrency: def.localCurrency?.trim().toUpperCase() || undefined,
+    timeZone,
   };
   return { client, settings, locks: new KeyedLock(), limiter, governor, description: `${tenant}/${environment}` };
 }

@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { fromMinor, toMinor } from '../model/money';
+import { businessDate } from '../model/business-date';
+import { divideRound } from '../model/decimal';
 import type { Money } from '../model/money';
 import { permanent } from './client';
 
@@ -148,6 +150,8 @@ export interface MapOptions {
   localCurrency: string;
   /** G/L account for shipping charges (an Account line); needed only when a document has shipping. */
   shippingAccount?: string;
+  /** IANA time zone of the company: an order's date is its creation instant's date there. Default UTC. */
+  timeZone?: string;
 }
 
 export interface MappedOrder {
@@ -159,6 +163,15 @@ export interface MappedOrder {
   invalidSkus: string[];
   /** What BC's total must come to, in the document's tax basis, in minor units. */
   expected: { field: 'totalAmountIncludingTax' | 'totalAmountExcludingTax'; amount: number; currency: string; pricesIncludeTax: boolean };
+}
+
+/** The business date of a document's timestamp in the company's time zone (a permanent error when it is not a timestamp). */
+export function orderDate(timestamp: string, timeZone: string): string {
+  try {
+    return businessDate(timestamp, timeZone);
+  } catch (err) {
+    throw permanent('map order', (err as Error).message);
+  }
 }
 
 /** A JSON number with exactly the digits of the minor-unit amount (BC takes amounts as numbers). */
@@ -178,10 +191,6 @@ function clip(text: string | undefined, max: number): string | undefined {
   return t.length > max ? t.slice(0, max) : t;
 }
 
-function localDate(timestamp: string): string {
-  // The date as the source saw it (its own offset), not the UTC date.
-  return timestamp.slice(0, 10);
-}
 
 function sum(list: Array<{ amount: Money }> | undefined): number {
   return (list ?? []).reduce((a, d) => a + d.amount.amount, 0);
@@ -242,7 +251,7 @@ export function toSalesOrder(doc: CanonicalSalesDocument, key: string, opts: Map
   if (doc.kind === 'sale') {
     body.orderDate = doc.businessDate;
   } else {
-    body.orderDate = localDate(doc.createdAt);
+    body.orderDate = orderDate(doc.createdAt, opts.timeZone ?? 'UTC');
     const a = doc.shippingAddress;
     if (a) {
       const ship: Record<string, string | undefined> = {
@@ -347,7 +356,7 @@ export function toCreditMemo(input: CreditMemoInput): MappedCreditMemo {
     items.set(line.sku, number);
     if (!Number.isInteger(line.quantity) || line.quantity === 0) throw permanent('map credit memo', `SKU ${line.sku}: quantity must be a non-zero whole number`);
     const q = line.quantity;
-    const unit = line.unitPrice ?? Math.ceil(Math.abs(line.amount) / Math.abs(q));
+    const unit = line.unitPrice ?? divideRound(Math.abs(line.amount), Math.abs(q), 'ceiling');
     const gross = q * unit;
     if (!Number.isSafeInteger(gross)) throw permanent('map credit memo', `SKU ${line.sku}: quantity × unitPrice is beyond the exact range`);
     const discount = gross - line.amount;

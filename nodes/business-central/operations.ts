@@ -33,6 +33,7 @@ import {
   keyFromComments,
   itemNumber,
   toCreditMemo,
+  orderDate,
   toInventoryPosition,
   toSalesOrder,
 } from './map';
@@ -42,6 +43,8 @@ export interface OrderSettings {
   shippingAccount?: string;
   /** The company's local currency; read from BC's companyInformation when not set. */
   localCurrency?: string;
+  /** The company's IANA time zone: order and credit-memo dates are business dates there. Default UTC. */
+  timeZone?: string;
 }
 
 export interface OrderTotals {
@@ -349,7 +352,7 @@ function now(opts: LifecycleOptions): string {
 async function createSalesOrder(client: BusinessCentralClient, doc: CanonicalSalesDocument, key: string, edn: string, settings: OrderSettings): Promise<OrderResult> {
   const customerNumber = customerFor(doc, settings.routing);
   const localCurrency = settings.localCurrency?.trim().toUpperCase() || (await client.localCurrency());
-  const mapped = toSalesOrder(doc, key, { customerNumber, localCurrency, shippingAccount: settings.shippingAccount });
+  const mapped = toSalesOrder(doc, key, { customerNumber, localCurrency, shippingAccount: settings.shippingAccount, timeZone: settings.timeZone ?? 'UTC' });
   await checkItems(client, 'create sales order', mapped.items, mapped.invalidSkus, '');
   const out = await createOnce(
     client,
@@ -669,7 +672,7 @@ export async function sendReturn(
       key,
       operation: 'create sales credit memo',
       currency: doc.currency,
-      date: doc.createdAt.slice(0, 10),
+      date: orderDate(doc.createdAt, settings.timeZone ?? 'UTC'),
       lines: doc.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, amount: l.refundAmount.amount, description: l.reason ? `Return: ${l.reason.replace(/_/g, ' ')}` : undefined })),
       accountLines,
       comments: [`Return ${doc.returnId} of ${found.doc!.document === 'salesInvoice' ? 'invoice' : 'order'} ${found.doc!.number} (${found.edn})`],
@@ -741,24 +744,29 @@ export interface InventoryResult {
   problems: string[];
 }
 
-/** SKUs from msg.payload: a SKU, an array of SKUs, or `{ skus: [...] }` / `{ sku }`. */
-export function skusFrom(payload: unknown): string[] {
-  let list: unknown;
-  if (typeof payload === 'string') list = [payload];
-  else if (Array.isArray(payload)) list = payload;
-  else if (payload && typeof payload === 'object') list = (payload as any).skus ?? ((payload as any).sku !== undefined ? [(payload as any).sku] : undefined);
-  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s.trim() !== '')) {
-    throw permanent('read inventory', "msg.payload must be a SKU, an array of SKUs, or { skus: [...] }");
-  }
-  return [...new Set(list as string[])];
-}
-
-/** Reads items' `inventory` (fresh, never cached) as canonical positions, one per SKU found. */
+/**
+ * Reads items' `inventory` (fresh, never cached) as canonical positions, one per SKU found;
+ * `skus` undefined reads every Inventory item (the SKU is then the item number).
+ */
 export async function readInventory(
   client: BusinessCentralClient,
-  skus: readonly string[],
+  skus: readonly string[] | undefined,
   opts: { locationId: string; now?: () => Date },
 ): Promise<InventoryResult> {
+  if (skus === undefined) {
+    const items = await client.inventoryItems();
+    const asOf = (opts.now?.() ?? new Date()).toISOString();
+    const positions: InventoryPositionDoc[] = [];
+    const problems: string[] = [];
+    for (const item of items) {
+      try {
+        positions.push(toInventoryPosition(item.number, item, { locationId: opts.locationId, asOf }));
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    return { positions, unknown: [], problems };
+  }
   const numbers = new Map<string, string>();
   const unknown: string[] = [];
   for (const sku of skus) {

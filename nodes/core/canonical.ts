@@ -1,6 +1,6 @@
 /**
  * `tillwire-canonical`: optionally maps a channel payload to a canonical document with a JSONata
- * expression (Node-RED's own expression engine, with `$minor(value, currency)` for exact money),
+ * expression (Node-RED's own expression engine, with `$minor(value, currency[, ","])` for exact money),
  * then validates it against the chosen canonical schema and the model's business rules, within the
  * node's bounds (nesting depth, lines, quantity, dates around now: canonical-bounds.ts). Valid
  * documents leave on output 1 with the envelope completed; invalid ones leave on output 2 (or go
@@ -54,8 +54,16 @@ export = function register(RED: NodeRED) {
     if (def.mapping?.trim()) {
       try {
         mapping = RED.util.prepareJSONataExpression(def.mapping, node);
-        // Exact decimal-text to minor-unit conversion inside mappings (never float arithmetic).
-        mapping.registerFunction('minor', (value: string | number, currency: string) => toMinor(value, currency), '<(sn)s:n>');
+        // Exact decimal-text to minor-unit conversion inside mappings (never float arithmetic);
+        // a third argument "," reads decimal-comma text ("95,00") as EU settlement files write it.
+        mapping.registerFunction(
+          'minor',
+          (value: string | number, currency: string, separator?: string) => {
+            if (separator !== undefined && separator !== '.' && separator !== ',') throw new Error(`$minor: the decimal separator must be "." or ",", got "${separator}"`);
+            return toMinor(value, currency, { decimalSeparator: separator as '.' | ',' | undefined });
+          },
+          '<(sn)ss?:n>',
+        );
       } catch (err) {
         mappingError = `invalid JSONata mapping: ${(err as Error).message}`;
       }

@@ -1,10 +1,11 @@
 /**
  * Exact money: integer minor units plus an ISO 4217 currency (docs/architecture.md, Principles 2).
- * Provider amounts arrive as decimal text ("12.30") or as JSON numbers; both are converted by
- * reading their digits, never by multiplying a float, and a value with more decimals than the
- * currency allows is an error rather than a silent rounding.
+ * Provider amounts arrive as decimal text ("12.30") or as JSON numbers; both are read by their
+ * digits (model/decimal.ts), never by multiplying a float, and a value with more decimals than the
+ * currency allows is an error unless the caller names the rounding its provider applies.
  */
 import { CURRENCY_EXPONENTS } from './currencies';
+import { formatDecimal, parseDecimal, rescale, rescaleExact, trimDecimal, type Decimal, type Rounding } from './decimal';
 
 export interface Money {
   amount: number;
@@ -23,48 +24,44 @@ export function currencyExponent(currency: string): number {
   return exponent;
 }
 
-const DECIMAL = /^([+-])?(\d+)(?:\.(\d+))?$/;
-
-/** Converts decimal text (or a JSON number) in major units to integer minor units. */
-export function toMinor(value: string | number, currency: string): number {
-  const exponent = currencyExponent(currency);
-  let text: string;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new MoneyError(`amount ${value} is not a finite number`);
-    // String(n) is the shortest text that reads back as n: it carries the digits the provider sent.
-    text = String(value);
-    if (/e/i.test(text)) throw new MoneyError(`amount ${text} is out of range for ${currency}`);
-  } else if (typeof value === 'string') {
-    text = value.trim();
-  } else {
-    throw new MoneyError(`amount must be decimal text or a number, got ${value === null ? 'null' : typeof value}`);
-  }
-  const m = DECIMAL.exec(text);
-  if (!m) throw new MoneyError(`'${text}' is not a decimal amount`);
-  const [, sign, whole, fractionRaw = ''] = m;
-  const fraction = fractionRaw.replace(/0+$/, '');
-  if (fraction.length > exponent) {
-    throw new MoneyError(
-      `${text} has ${fraction.length} decimals but ${currency} allows ${exponent}`,
-    );
-  }
-  const digits = whole + fraction.padEnd(exponent, '0');
-  const big = BigInt(digits) * (sign === '-' ? -1n : 1n);
-  if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw new MoneyError(`${text} ${currency} is too large to represent exactly`);
-  }
-  return Number(big);
+export interface ToMinorOptions {
+  /**
+   * How to round digits beyond the currency's exponent. Without it such a value is an error (a
+   * provider sending 12.345 USD is sending something we must not silently change).
+   */
+  rounding?: Rounding;
+  /** ',' reads decimal-comma text ("95,00", as EU settlement files write it). */
+  decimalSeparator?: '.' | ',';
 }
 
-/** Formats integer minor units as decimal text in major units ("-12.30"). */
-export function fromMinor(amount: number, currency: string): string {
-  assertMinor(amount);
+/** Converts decimal text (or a JSON number) in major units to integer minor units. */
+export function toMinor(value: string | number, currency: string, opts: ToMinorOptions = {}): number {
   const exponent = currencyExponent(currency);
-  const negative = amount < 0;
-  const digits = String(Math.abs(amount)).padStart(exponent + 1, '0');
-  const whole = exponent === 0 ? digits : digits.slice(0, -exponent);
-  const fraction = exponent === 0 ? '' : '.' + digits.slice(-exponent);
-  return (negative ? '-' : '') + whole + fraction;
+  let d: Decimal;
+  try {
+    d = parseDecimal(value, { decimalSeparator: opts.decimalSeparator, what: 'amount' });
+  } catch (err) {
+    throw new MoneyError((err as Error).message);
+  }
+  const text = typeof value === 'string' ? value.trim() : String(value);
+  let scaled = rescaleExact(d, exponent);
+  if (!scaled) {
+    if (!opts.rounding) {
+      const decimals = trimDecimal(d).scale;
+      throw new MoneyError(`${text} has ${decimals} decimals but ${currency} allows ${exponent}`);
+    }
+    scaled = rescale(d, exponent, opts.rounding);
+  }
+  if (scaled.units > BigInt(Number.MAX_SAFE_INTEGER) || scaled.units < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new MoneyError(`${text} ${currency} is too large to represent exactly (out of range beyond ±${Number.MAX_SAFE_INTEGER} minor units)`);
+  }
+  return Number(scaled.units);
+}
+
+/** Formats integer minor units as decimal text in major units ("-12.30"; "12,30" with decimalSeparator ','). */
+export function fromMinor(amount: number, currency: string, opts: { decimalSeparator?: '.' | ',' } = {}): string {
+  assertMinor(amount);
+  return formatDecimal({ units: BigInt(amount), scale: currencyExponent(currency) }, opts);
 }
 
 function assertMinor(amount: number): void {

@@ -20,6 +20,7 @@
  */
 import { ConnectorError } from '../runtime/http';
 import { fromMinor } from '../model/money';
+import { divideRound, divRound, formatDecimal } from '../model/decimal';
 import { businessKey, validateDocument } from '../model/validate';
 import type { Order, Sale, TaxLine, Discount } from '../model/types.generated';
 import { OdooClient, odooError } from './client';
@@ -35,6 +36,8 @@ export interface MapOptions {
   shippingSku?: string;
   /** Internal Reference of the product used for order-level discounts. */
   discountSku?: string;
+  /** The company's IANA time zone: a credit note's invoice_date is a business date there. Default UTC. */
+  timeZone?: string;
 }
 
 export interface ProductRef {
@@ -109,7 +112,7 @@ export function exactLineParts(qty: number, unit: number, total: number): LinePa
   const sameSign = Math.sign(gross) === Math.sign(total) || total === 0;
   if (g > 0n && sameSign && t <= g) {
     // Nearest discount in hundredths of a percent (Odoo's default "Discount" precision is 2 decimals).
-    const bp = ((g - t) * 20000n + g) / (2n * g);
+    const bp = divRound((g - t) * 10000n, g, 'half-away-from-zero');
     // Odoo computes round(unit × (1 − bp/10000) × qty): accept only when that lands on `total`
     // with a clear margin from the rounding boundary (float noise must not decide a cent).
     const diff = g * (10000n - bp) - t * 10000n;
@@ -120,7 +123,7 @@ export function exactLineParts(qty: number, unit: number, total: number): LinePa
   const units = Math.abs(qty);
   const sign = Math.sign(qty);
   const signedTotal = total * sign;
-  const base = Math.floor(signedTotal / units);
+  const base = divideRound(signedTotal, units, 'floor');
   const last = signedTotal - base * (units - 1);
   return [
     { qty: sign * (units - 1), unit: base, discountBp: 0, netted: true },
@@ -129,7 +132,7 @@ export function exactLineParts(qty: number, unit: number, total: number): LinePa
 }
 
 function percentText(bp: number): string {
-  return `${Math.floor(bp / 100)}.${String(bp % 100).padStart(2, '0')}`;
+  return formatDecimal({ units: BigInt(bp), scale: 2 });
 }
 
 /** A float Odoo accepts, read from the exact decimal text (never computed in floating point). */

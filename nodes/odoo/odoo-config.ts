@@ -42,6 +42,7 @@ export = function register(RED: NodeRED) {
         taxMap: settings.taxMap,
         shippingSku: settings.shippingSku,
         discountSku: settings.discountSku,
+        timeZone: settings.timeZone,
       });
     }
     node.odoo = connection;

@@ -12,7 +12,8 @@ import { ensureEnvelope } from '../model/envelope';
 import { fromMinor } from '../model/money';
 import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
-import { ShipmentCursor, skusFrom } from './sync';
+import { ShipmentCursor } from './sync';
+import { skuList, SkuListError } from '../core/sku-list';
 import type { OdooConnection } from './settings';
 
 interface OdooNodeDef extends NodeDef {
@@ -81,7 +82,13 @@ export = function register(RED: NodeRED) {
     }
 
     async function stock(msg: NodeMessage, send: SendFn): Promise<void> {
-      const skus = skusFrom(msg.payload);
+      let skus: string[] | undefined;
+      try {
+        skus = skuList(msg.payload);
+      } catch (err) {
+        if (err instanceof SkuListError) throw odooError('stock.quant', err.message, { retryable: false });
+        throw err;
+      }
       const result = await connection!.sync!.readStock(skus);
       const info = { system: 'odoo', model: 'stock.quant', positions: result.positions.length, unknownSkus: result.unknown, fractionalSkus: result.fractional };
       if (eachPosition) {

@@ -5,6 +5,7 @@
 import type { RetryPolicy } from '../runtime/http';
 import type { OdooApi } from './client';
 import { DEFAULT_DISCOUNT_SKU, DEFAULT_SHIPPING_SKU } from './map';
+import { isTimeZone } from '../model/business-date';
 
 export interface OdooConfigDef {
   url?: string;
@@ -22,6 +23,7 @@ export interface OdooConfigDef {
   taxMap?: string;
   shippingSku?: string;
   discountSku?: string;
+  timeZone?: string;
 }
 
 export interface OdooSettings {
@@ -39,6 +41,8 @@ export interface OdooSettings {
   taxMap?: Record<string, number>;
   shippingSku: string;
   discountSku: string;
+  /** IANA time zone of the company (credit-note dates). */
+  timeZone: string;
   /** Empty when the connection can be used. */
   problems: string[];
 }
@@ -77,6 +81,8 @@ export function odooSettingsFrom(def: OdooConfigDef, credentials: { apiKey?: str
   if (!(baseDelayMs >= 0)) problems.push('retry delay must be ≥ 0 ms');
   const maxDelayMs = num(def.maxRetryWait, 30) * 1000;
   if (!(maxDelayMs >= 0)) problems.push('longest wait between attempts must be ≥ 0 seconds');
+  const timeZone = def.timeZone?.trim() || 'UTC';
+  if (!isTimeZone(timeZone)) problems.push(`unknown time zone '${timeZone}' (use an IANA name such as Europe/London or UTC)`);
   let taxMap: Record<string, number> | undefined;
   if (def.taxMap?.trim()) {
     try {
@@ -104,6 +110,7 @@ export function odooSettingsFrom(def: OdooConfigDef, credentials: { apiKey?: str
     taxMap,
     shippingSku: def.shippingSku?.trim() || DEFAULT_SHIPPING_SKU,
     discountSku: def.discountSku?.trim() || DEFAULT_DISCOUNT_SKU,
+    timeZone,
     problems,
   };
 }

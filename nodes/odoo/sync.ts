@@ -20,7 +20,9 @@
  * reach step 3. Across processes, put a dedupe node (shared PostgreSQL store) before the connector.
  */
 import { backoffMs, ConnectorError, RetryPolicy, delay } from '../runtime/http';
-import { toMinor, currencyExponent, Money } from '../model/money';
+import { toMinor, Money } from '../model/money';
+import { addDecimals, divideRound, excludeTax, parseDecimal, percentToFraction, rescale } from '../model/decimal';
+import { businessDate } from '../model/business-date';
 import type { InventoryPosition, Order, Return, Shipment } from '../model/types.generated';
 import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } from '../runtime/order-lifecycle';
 import { validateDocument, channelOfOrderKey } from '../model/validate';
@@ -113,7 +115,7 @@ const MOVE_FIELDS = ['id', 'name', 'state', 'amount_total'];
 /** How to write a refund of `total` minor units over `qty` units with exact unit prices: one line, or two. */
 export function splitExact(qty: number, total: number): Array<{ qty: number; unit: number }> {
   if (total % qty === 0) return [{ qty, unit: total / qty }];
-  const base = Math.floor(total / qty);
+  const base = divideRound(total, qty, 'floor');
   return [
     { qty: qty - 1, unit: base },
     { qty: 1, unit: total - base * (qty - 1) },
@@ -172,11 +174,8 @@ export class KeyedLock {
 
 /** Odoo floats (amount_total…) to exact minor units: by their shortest text, rounded to the currency only when Odoo left float noise. */
 export function minorFromOdoo(value: number, currency: string): number {
-  try {
-    return toMinor(value, currency);
-  } catch {
-    return toMinor(value.toFixed(currencyExponent(currency)), currency);
-  }
+  // Odoo rounds monetary fields half away from zero ("HALF-UP"); float noise beyond the currency's decimals goes the same way.
+  return toMinor(value, currency, { rounding: 'half-away-from-zero' });
 }
 
 export interface OdooSyncOptions extends MapOptions {
@@ -553,9 +552,9 @@ export class OdooSync {
       const excluded = (lineTaxes ?? []).map((id) => taxById.get(id)).filter((t) => t && !t.price_include && t.amount_type === 'percent');
       let total = line.refundAmount.amount;
       if (excluded.length) {
-        const rate = BigInt(Math.round(excluded.reduce((sum, t) => sum + t!.amount, 0) * 10000));
-        const scale = 1000000n;
-        total = Number((BigInt(total) * scale * 2n + (scale + rate)) / (2n * (scale + rate)));
+        // Odoo keeps a tax's percentage to 4 decimals: the sum is read exactly and held to that.
+        const percent = rescale(addDecimals(excluded.map((t) => parseDecimal(t!.amount, { what: 'tax percentage' }))), 4, 'half-away-from-zero');
+        total = excludeTax(total, percentToFraction(percent), 'half-away-from-zero');
       }
       const text = `Return: ${line.sku}${line.reasonText ? ` (${line.reasonText})` : line.reason ? ` (${line.reason})` : ''}`;
       for (const part of splitExact(line.quantity, total)) {
@@ -579,7 +578,7 @@ export class OdooSync {
       partner_id: so!.partner_id[0],
       ref: key,
       invoice_origin: so!.name,
-      invoice_date: odooDatetime(refunded ?? ret.createdAt).slice(0, 10),
+      invoice_date: businessDate(refunded ?? ret.createdAt, this.options.timeZone ?? 'UTC'),
       currency_id: currencies[0].id,
       invoice_line_ids: lines,
     };
@@ -744,15 +743,4 @@ export class OdooSync {
     positions.sort((a, b) => (a.sku === b.sku ? a.locationId.localeCompare(b.locationId) : a.sku < b.sku ? -1 : 1));
     return { positions, unknown, fractional: [...fractional] };
   }
-}
-
-/** The SKUs a stock request asks for; undefined means every SKU. */
-export function skusFrom(payload: unknown): string[] | undefined {
-  if (typeof payload === 'string') {
-    const s = payload.trim();
-    return s === '' || s === '*' || s.toLowerCase() === 'all' ? undefined : [s];
-  }
-  if (Array.isArray(payload)) return payload.filter((s): s is string => typeof s === 'string' && s.trim() !== '').map((s) => s.trim());
-  if (payload && typeof payload === 'object' && Array.isArray((payload as { skus?: unknown }).skus)) return skusFrom((payload as { skus: unknown[] }).skus);
-  return undefined;
 }

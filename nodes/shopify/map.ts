@@ -5,6 +5,7 @@
  * a SKU fails the message rather than inventing one.
  */
 import { toMinor, type Money } from '../model/money';
+import { formatDecimal, parseDecimal } from '../model/decimal';
 import type { Order, Return } from '../model/types.generated';
 
 export class MappingError extends Error {
@@ -45,8 +46,12 @@ function pick(plain: unknown, set: any, currency: string, what: string): Money {
 function taxLines(lines: any[] | undefined, currency: string, what: string) {
   return (lines ?? [])
     .map((t, i) => {
-      const rate = typeof t.rate === 'number' ? String(t.rate) : String(t.rate ?? '0');
-      if (!/^\d+(\.\d+)?$/.test(rate)) throw new MappingError(`${what}.tax_lines[${i}].rate '${rate}' is not a decimal rate`);
+      let rate: string;
+      try {
+        rate = formatDecimal(parseDecimal(t.rate ?? '0', { negative: false, what: 'rate' }));
+      } catch (err) {
+        throw new MappingError(`${what}.tax_lines[${i}].rate: ${(err as Error).message}`);
+      }
       return { code: String(t.title || 'TAX'), rate, name: t.title ? String(t.title) : undefined, amount: pick(t.price, t.price_set, currency, `${what}.tax_lines[${i}].price`) };
     })
     .filter((t) => t.amount.amount !== 0 || t.rate !== '0')

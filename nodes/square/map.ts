@@ -17,6 +17,7 @@
  */
 import { businessKey, validateDocument } from '../model/validate';
 import { integerQuantity, percentToRate } from './pricing';
+import { businessDate } from '../model/business-date';
 import type { SqAppliedDiscount, SqAppliedTax, SqDiscount, SqMoney, SqOrder, SqTax, SqTender } from './types';
 
 export type SquareMode = 'sale' | 'order' | 'auto';
@@ -62,13 +63,6 @@ function sameCurrency(order: SqOrder, m: SqMoney | undefined, where: string, cur
   if (!Number.isSafeInteger(m.amount)) fail(order, `${where} amount ${m.amount} is not an integer of minor units`);
   if (m.currency !== currency) fail(order, `${where} is in ${m.currency}, the order in ${currency}`);
   return m.amount;
-}
-
-/** The trading day of an instant in a time zone, as YYYY-MM-DD. */
-export function businessDateOf(instant: string, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date(instant));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value;
-  return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
 /** A terminal id from Square's free-text source name ("Terminal 2" → "Terminal-2"). */
@@ -218,6 +212,12 @@ function mapSale(order: SqOrder, opts: SquareMapOptions): MappedSquare {
   if (tendered !== grandTotal) fail(order, `tenders and refunds add up to ${tendered}, the sale to ${grandTotal}`);
   const storeId = opts.storeMap?.[order.location_id] ?? order.location_id;
   const occurredAt = order.closed_at ?? order.updated_at;
+  let day = '';
+  try {
+    day = businessDate(occurredAt, opts.timeZone ?? 'UTC');
+  } catch (err) {
+    fail(order, (err as Error).message);
+  }
   const attributes: Record<string, string> = {
     squareOrderId: order.id,
     squareLocationId: order.location_id,
@@ -232,7 +232,7 @@ function mapSale(order: SqOrder, opts: SquareMapOptions): MappedSquare {
     terminalId: terminalOf(order),
     sequence: 1,
     occurredAt,
-    businessDate: businessDateOf(occurredAt, opts.timeZone),
+    businessDate: day,
     currency,
     lines,
     tenders: tenders.map((t) => ({ ...t, amount: money(t.amount, currency) })),

@@ -1,73 +1,46 @@
 /**
- * Exact integer arithmetic shared by the Square simulator (pricing orders as Square does) and the
- * mapper (checking that mapped figures add up). Percentages and quantities are decimal text and
- * are read as fractions; nothing passes through a float.
+ * Square's arithmetic, named once: percentages and quantities are Square's decimal text, and every
+ * result is rounded half away from zero (as Square prices orders). The digits are read and divided
+ * by model/decimal.ts; this file only fixes the rule. Used by the mapper (quantities, tax rates) and
+ * the Square simulator (pricing orders).
  */
+import { includedTax as taxInside, formatDecimal, multiplyRound, parseDecimal, percentToFraction, shareRound, trimDecimal, type Decimal } from '../model/decimal';
 
-export interface Fraction {
-  n: bigint;
-  d: bigint;
+const RULE = 'half-away-from-zero' as const;
+
+function nonNegative(text: string, what: string): Decimal {
+  return parseDecimal(String(text), { negative: false, what });
 }
 
-const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
-
-/** "8.875" → 8875/1000. Throws on anything that is not plain non-negative decimal text. */
-export function parseDecimal(text: string): Fraction {
-  const m = DECIMAL.exec(String(text).trim());
-  if (!m) throw new Error(`'${text}' is not a non-negative decimal number`);
-  const frac = m[2] ?? '';
-  return { n: BigInt(m[1] + frac), d: 10n ** BigInt(frac.length) };
-}
-
-/** Integer quantity from Square's decimal text ("2", "2.0"); undefined when it has a fraction. */
+/** Integer quantity from Square's decimal text ("2", "2.0"); undefined when it has a fraction or is out of range. */
 export function integerQuantity(text: string): number | undefined {
-  const f = parseDecimal(text);
-  if (f.n % f.d !== 0n) return undefined;
-  const q = f.n / f.d;
-  return q <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(q) : undefined;
+  const q = trimDecimal(nonNegative(text, 'quantity'));
+  if (q.scale !== 0 || q.units > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  return Number(q.units);
 }
 
-/** num/den rounded half away from zero (den > 0). */
-export function divRound(num: bigint, den: bigint): bigint {
-  const neg = num < 0n;
-  const a = neg ? -num : num;
-  const q = (2n * a + den) / (2n * den);
-  return neg ? -q : q;
-}
-
-/** amount × percentage / 100, rounded half away from zero. */
+/** amount × percentage / 100. */
 export function percentOf(amount: number, percentage: string): number {
-  const p = parseDecimal(percentage);
-  return Number(divRound(BigInt(amount) * p.n, p.d * 100n));
+  return multiplyRound(amount, percentToFraction(nonNegative(percentage, 'percentage')), RULE);
 }
 
 /** The tax contained in a tax-inclusive `amount` at `percentage`: amount × p / (100 + p). */
 export function includedTax(amount: number, percentage: string): number {
-  const p = parseDecimal(percentage);
-  return Number(divRound(BigInt(amount) * p.n, p.d * 100n + p.n));
+  return taxInside(amount, percentToFraction(nonNegative(percentage, 'percentage')), RULE);
 }
 
-/** amount × quantity (decimal text), rounded half away from zero. */
+/** amount × quantity (decimal text). */
 export function times(amount: number, quantity: string): number {
-  const q = parseDecimal(quantity);
-  return Number(divRound(BigInt(amount) * q.n, q.d));
+  return multiplyRound(amount, nonNegative(quantity, 'quantity'), RULE);
 }
 
-/** amount × part / whole, rounded half away from zero (proportional share). */
+/** amount × part / whole (proportional share). */
 export function share(amount: number, part: number, whole: number): number {
-  if (whole === 0) return 0;
-  return Number(divRound(BigInt(amount) * BigInt(part), BigInt(whole)));
+  return shareRound(amount, part, whole, RULE);
 }
 
-/** "8.875" (percent) → "0.08875" (fraction as decimal text), by moving the decimal point. */
+/** "8.875" (percent) → "0.08875" (the fraction as decimal text, at least two decimals). */
 export function percentToRate(percentage: string): string {
-  const m = DECIMAL.exec(String(percentage).trim());
-  if (!m) throw new Error(`'${percentage}' is not a percentage`);
-  const digits = (m[1] + (m[2] ?? '')).replace(/^0+(?=\d)/, '');
-  const scale = (m[2] ?? '').length + 2;
-  const padded = digits.padStart(scale + 1, '0');
-  const int = padded.slice(0, padded.length - scale);
-  let frac = padded.slice(padded.length - scale).replace(/0+$/, '');
-  if (frac.length < 2) frac = frac.padEnd(2, '0');
-  return `${int}.${frac}`;
+  const f = trimDecimal(percentToFraction(nonNegative(percentage, 'percentage')));
+  return formatDecimal(f.scale < 2 ? { units: f.units * 10n ** BigInt(2 - f.scale), scale: 2 } : f);
 }

@@ -2,6 +2,7 @@
  * The `tillwire-square-config` node's settings, read and checked without Node-RED (so they are
  * unit-testable): environment and base URL, API version, locations, mapping tables, rate.
  */
+import { isTimeZone } from '../model/business-date';
 import { SQUARE_PRODUCTION, SQUARE_SANDBOX, SquareClient } from './client';
 import type { SquareMode } from './map';
 import { DEFAULT_SQUARE_VERSION } from './contract';
@@ -75,11 +76,7 @@ export function squareSettingsFrom(def: SquareConfigDef, creds: SquareCredential
   const mode = def.mode ?? 'sale';
   if (!['sale', 'order', 'auto'].includes(mode)) problems.push(`unknown mode '${mode}'`);
   const timeZone = (def.timeZone ?? '').trim() || 'UTC';
-  try {
-    new Intl.DateTimeFormat('en', { timeZone });
-  } catch {
-    problems.push(`unknown time zone '${timeZone}'`);
-  }
+  if (!isTimeZone(timeZone)) problems.push(`unknown time zone '${timeZone}'`);
   const accessToken = creds.accessToken ?? '';
   if (!accessToken) problems.push('no access token');
   const num = (v: unknown, d: number) => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? d : Number(v));

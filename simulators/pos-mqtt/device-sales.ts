@@ -8,6 +8,7 @@ import type { TillClose } from '../../nodes/model/types.generated';
 import type { Discount, Money, Sale, SaleLine, TaxLine, Tender } from '../../nodes/model/types.generated';
 import type { CatalogItem } from '../kit/catalog';
 import { currencyExponent } from '../../nodes/model/money';
+import { formatDecimal, fractionToPercent, includedTax as taxInside, parseDecimal, trimDecimal, type Decimal } from '../../nodes/model/decimal';
 import { SeededRandom } from '../kit/random';
 
 export type TenderType = Tender['type'];
@@ -33,12 +34,8 @@ export function isReturn(doc: Pick<Sale, 'lines'>): boolean {
 // ---------------------------------------------------------------------------------------------
 // Exact tax
 
-/** Reads a rate written as decimal text ("0.2000", "0.08875") as an exact fraction num/den. */
-export function parseRate(rate: string): { num: bigint; den: bigint } {
-  const m = /^(\d+)(?:\.(\d+))?$/.exec(rate);
-  if (!m) throw new Error(`tax rate '${rate}' is not decimal text`);
-  const fraction = m[2] ?? '';
-  return { num: BigInt(m[1] + fraction), den: 10n ** BigInt(fraction.length) };
+function rateOf(rate: string): Decimal {
+  return parseDecimal(rate, { negative: false, what: 'tax rate' });
 }
 
 /**
@@ -46,29 +43,12 @@ export function parseRate(rate: string): { num: bigint; den: bigint } {
  * zero, signed like the amount.
  */
 export function includedTax(amount: number, rate: string): number {
-  const { num, den } = parseRate(rate);
-  if (num === 0n || amount === 0) return 0;
-  const a = BigInt(Math.abs(amount));
-  const d = den + num;
-  const tax = (2n * a * num + d) / (2n * d);
-  const result = Number(tax);
-  return amount < 0 ? -result : result;
+  return taxInside(amount, rateOf(rate), 'half-away-from-zero');
 }
 
 /** "0.2000" → "20", "0.0500" → "5", "0.08875" → "8.875". */
 export function ratePercent(rate: string): string {
-  const { num, den } = parseRate(rate);
-  const scaled = num * 100n;
-  const whole = scaled / den;
-  let rest = scaled % den;
-  if (rest === 0n) return whole.toString();
-  let digits = '';
-  while (rest !== 0n && digits.length < 12) {
-    rest *= 10n;
-    digits += (rest / den).toString();
-    rest %= den;
-  }
-  return `${whole}.${digits}`;
+  return formatDecimal(trimDecimal(fractionToPercent(rateOf(rate))));
 }
 
 export function taxCode(rate: string): { code: string; name: string } {

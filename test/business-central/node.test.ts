@@ -16,7 +16,7 @@ import { externalDocumentNumber } from '../../nodes/business-central/map';
 import { businessKey, validateDocument } from '../../nodes/model/validate';
 import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
-import { api, fixture, startSimulator } from './helpers';
+import { api, fixture, FIXTURE_ITEMS, startSimulator } from './helpers';
 
 const nodes = [storeNode, bcConfigNode, bcNode];
 let sim: BusinessCentralSimulator;
@@ -206,6 +206,32 @@ describe('tillwire-business-central: read item inventory', () => {
   });
 });
 
+describe('tillwire-business-central: read every item (the same SKU rule as the Odoo node)', () => {
+  it('"*" and an inject timestamp each read every Inventory item; a payload that names no SKU goes to Catch saying what was sent', async () => {
+    sim = await startSimulator();
+    const items = sim.rows('items').filter((r) => r.type === 'Inventory');
+    const expected = items.map((r) => [r.number, r.inventory]).sort();
+    expect(expected.length).toBeGreaterThan(FIXTURE_ITEMS.length); // the demo catalogue and the fixture items
+    await helper.load(nodes, flow({}, { operation: 'inventory', store: '', locationId: 'WH-MAIN' }), credentials());
+    const out = collect(helper.getNode('out'), 2 * items.length);
+    const caught = collect(helper.getNode('caught'), 2);
+    const n1 = helper.getNode('n1');
+    n1.receive({ payload: '*' });
+    n1.receive({ payload: 1764806400000 }); // what an inject node sends by default
+    n1.receive({ payload: true });
+    n1.receive({ payload: ['SKU-0001', 7] });
+    const positions = await out;
+    const firstRead = positions.slice(0, items.length).map((m) => [m.payload.sku, m.payload.onHand]).sort();
+    const secondRead = positions.slice(items.length).map((m) => [m.payload.sku, m.payload.onHand]).sort();
+    expect(firstRead).toEqual(expected);
+    expect(secondRead).toEqual(expected);
+    expect(positions.every((m) => m.topic === 'inventory.adjusted' && m.payload.locationId === 'WH-MAIN')).toBe(true);
+    const errors = (await caught).map((m) => m.error.message);
+    expect(errors[0]).toMatch(/^ConnectorError: business-central read inventory: msg\.payload must be "\*" .*; got boolean true \[permanent\]$/);
+    expect(errors[1]).toMatch(/the list holds number 7, which is not a SKU \[permanent\]$/);
+  });
+});
+
 describe('example flow', () => {
   it('the proposed example flow (inject → canonical → dedupe → BC) deploys against the simulator and creates the order once', async () => {
     sim = await startSimulator();
@@ -347,6 +373,40 @@ describe('tillwire-business-central: order lifecycle, returns and the dead-lette
     expect(msgs.map((m) => m.erp.created)).toEqual([true, false, false, false]);
     expect(msgs[0].erp).toMatchObject({ document: 'salesCreditMemo', action: 'credit', customerNumber: '20000', original: { document: 'salesOrder' } });
     expect(sim.state().counts.salesCreditMemos).toBe(1);
+  });
+});
+
+describe('tillwire-business-central: business dates in the company time zone', () => {
+  const late = (doc: any, createdAt: string) => ({ ...doc, createdAt, ...(doc.updatedAt ? { updatedAt: createdAt } : {}) });
+  const send = (n1: any, doc: any, topic: string) => n1.receive({ topic, payload: doc, tillwire: { schemaVersion: 1, eventId: topic, idempotencyKey: businessKey(doc), source: { system: 'shopify' }, attempts: 0 } });
+
+  it.each([
+    ['America/New_York', '2025-01-14', '2025-01-20'],
+    ['', '2025-01-15', '2025-01-21'], // empty = UTC
+    ['Asia/Tokyo', '2025-01-15', '2025-01-21'],
+  ])('time zone %j: an order placed at 23:30 New York time and its return at 22:15 are dated %s and %s in BC', async (timeZone, orderDay, creditDay) => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow({ timeZone }), credentials());
+    const n1 = helper.getNode('n1');
+    const out = collect(helper.getNode('out'), 2);
+    send(n1, late(fixture('order.json'), '2025-01-14T23:30:00-05:00'), 'order.paid');
+    await until(() => sim.state().counts.salesOrders === 1);
+    send(n1, late(fixture('return.json'), '2025-01-20T22:15:00-05:00'), 'return.refunded');
+    const [order, credit] = await out;
+    expect(order.erp).toMatchObject({ created: true, document: 'salesOrder' });
+    expect(credit.erp).toMatchObject({ created: true, document: 'salesCreditMemo' });
+    expect(sim.rows('salesOrders').map((r) => r.orderDate)).toEqual([orderDay]);
+    expect(sim.rows('salesCreditMemos').map((r) => r.creditMemoDate)).toEqual([creditDay]);
+  });
+
+  it('an unknown time zone makes the connection unusable, saying which zone, and sends nothing to BC', async () => {
+    sim = await startSimulator();
+    await helper.load(nodes, flow({ timeZone: 'Europe/Londres' }), credentials());
+    const caught = collect(helper.getNode('caught'), 1);
+    send(helper.getNode('n1'), fixture('order.json'), 'order.paid');
+    const [err] = await caught;
+    expect(err.error.message).toMatch(/not usable: unknown time zone 'Europe\/Londres'/);
+    expect(sim.state().requests.total).toBe(0);
   });
 });
 

@@ -89,6 +89,31 @@ describe('tillwire-canonical', () => {
     expect(rejected.error.message).toMatch(/^inventory-adjustment mapping failed/);
   });
 
+  it('$minor reads decimal-comma amounts ("95,00", as EU settlement files write them) when asked with ","; a point is then refused', async () => {
+    const mapping = `{
+      "kind": "inventory.adjustment",
+      "adjustmentId": payload.id,
+      "sku": "SKU-1",
+      "locationId": "S1",
+      "delta": -1,
+      "reason": "count",
+      "occurredAt": "2026-11-01T10:00:00Z",
+      "attributes": { "costMinor": $string($minor(payload.cost, "EUR", ",")) }
+    }`;
+    await helper.load(nodes, flow({ docType: 'inventory-adjustment', mapping, system: 'settlement-file' }));
+    const c1 = helper.getNode('c1');
+    const ok = collect(helper.getNode('ok'), 2);
+    const bad = collect(helper.getNode('bad'), 2);
+    for (const [id, cost] of [['A1', '95,00'], ['A2', '95.00'], ['A3', '-1234,5'], ['A4', '1.234,56']]) c1.receive({ payload: { id, cost } });
+    const good = await ok;
+    expect(good.map((m) => [m.payload.adjustmentId, m.payload.attributes.costMinor])).toEqual([['A1', '9500'], ['A3', '-123450']]);
+    const rejected = await bad;
+    expect(rejected.map((m) => m.validationErrors[0])).toEqual([
+      expect.stringContaining("'95.00' is not a decimal-comma amount"),
+      expect.stringContaining("'1.234,56' is not a decimal-comma amount"),
+    ]);
+  });
+
   it('can send invalid documents straight to the dead-letter store instead', async () => {
     const f = flow({ docType: 'order', invalid: 'dead-letter', store: 's1', outputs: 1 });
     (f[2] as any).wires = [['ok']];

@@ -177,6 +177,18 @@ describe.each(['jsonrpc', 'json2'] as const)('returns as credit notes over %s', 
     expect(sim.stats.calls['account.move.action_post']).toBe(1);
   });
 
+  it.each([
+    ['Asia/Tokyo', '2025-03-21'],
+    [undefined, '2025-03-20'], // UTC
+  ])('the credit note is dated on the business day of the refund in the configured time zone (%s → %s)', async (timeZone, day) => {
+    sync = new OdooSync(client, { version: 19, defaultPartnerId: SEED.walkInPartnerId, taxMap: TAX_MAP, policy: { baseDelayMs: 1, maxDelayMs: 5 }, timeZone });
+    await sync.pushOrder(jpyOrder('paid'), JPY_KEY);
+    // 08:30 in Tokyo is 23:30 UTC the day before.
+    await sync.pushReturn(jpyReturn({ refunds: [{ refundId: 'RF-1', amount: { amount: 3240, currency: 'JPY' }, issuedAt: '2025-03-21T08:30:00+09:00' }] }), retKey);
+    const moves = sim.records('account.move', [['move_type', '=', 'out_refund']], ['invoice_date']);
+    expect(moves.map((m) => m.invoice_date)).toEqual([day]);
+  });
+
   it('taxes added on top in the original order (USD): the tax-included refund is taken back to the net price', async () => {
     await client.create('res.partner', { name: 'Jordan Lee', email: 'jordan.lee@example.com' });
     await sync.pushOrder(fixture('order.json'), USD_KEY);

@@ -242,4 +242,19 @@ describe('tillwire-odoo (read stock)', () => {
     expect(err.error.cause).toEqual({ system: 'odoo', operation: 'stock.quant', kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' });
     expect(err.error.message).toBe('odoo stock.quant: unknown SKU in Odoo: NOPE-9');
   });
+
+  it('"*" reads every SKU like a timestamp does; a payload that names no SKU goes to Catch instead of reading everything', async () => {
+    await helper.load(nodes, flow({}, { operation: 'stock', output: 'array' }), credentials);
+    const got = collect(helper.getNode('out'), 1);
+    const caught = collect(helper.getNode('caught'), 2);
+    const o1 = helper.getNode('o1');
+    o1.receive({ payload: true });
+    o1.receive({ payload: ['SKU-0001', 42] });
+    o1.receive({ payload: '*' });
+    const [all] = await got;
+    expect(all.payload).toHaveLength(60);
+    const errors = (await caught).map((m) => m.error.message);
+    expect(errors[0]).toMatch(/^ConnectorError: odoo stock\.quant: msg\.payload must be "\*" .*; got boolean true \[permanent\]$/);
+    expect(errors[1]).toMatch(/the list holds number 42, which is not a SKU \[permanent\]$/);
+  });
 });

@@ -1,7 +1,7 @@
 import { ConnectorError } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { OdooClient } from '../../nodes/odoo/client';
-import { OdooSync, KeyedLock, skusFrom, OrderResult } from '../../nodes/odoo/sync';
+import { OdooSync, KeyedLock, OrderResult, minorFromOdoo } from '../../nodes/odoo/sync';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { seededRandom } from '../../simulators/kit/random';
 import { clientFor, demoSale, fixture, saleKey, startSimulator, FAST, TAX_MAP } from './support';
@@ -273,13 +273,13 @@ describe('helpers', () => {
     expect(lock.size).toBe(0);
   });
 
-  it('skusFrom: one SKU, a list, {skus}, or everything', () => {
-    expect(skusFrom('SKU-0001')).toEqual(['SKU-0001']);
-    expect(skusFrom([' A ', 'B', 3, ''])).toEqual(['A', 'B']);
-    expect(skusFrom({ skus: ['A'] })).toEqual(['A']);
-    expect(skusFrom('all')).toBeUndefined();
-    expect(skusFrom(1710000000000)).toBeUndefined();
-    expect(skusFrom(undefined)).toBeUndefined();
+  it("minorFromOdoo: Odoo's floats read by their digits, rounded half away from zero like Odoo (never toFixed's binary rounding)", () => {
+    expect(minorFromOdoo(19.99, 'USD')).toBe(1999);
+    expect(minorFromOdoo(10.000000000000002, 'USD')).toBe(1000); // float noise from Odoo's own sums
+    expect(minorFromOdoo(2.675, 'USD')).toBe(268); // (2.675).toFixed(2) is "2.67"
+    expect(minorFromOdoo(-2.675, 'USD')).toBe(-268);
+    expect(minorFromOdoo(1e-7, 'USD')).toBe(0);
+    expect(minorFromOdoo(10410, 'JPY')).toBe(10410);
   });
 });
 

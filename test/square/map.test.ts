@@ -1,6 +1,7 @@
 /** Square → canonical mapping: valid documents whose sums equal Square's own totals to the minor unit. */
 import { validateDocument } from '../../nodes/model/validate';
-import { mapSquareOrder, SquareMappingError, businessDateOf } from '../../nodes/square/map';
+import { mapSquareOrder, SquareMappingError } from '../../nodes/square/map';
+import { businessDate } from '../../nodes/model/business-date';
 import { percentToRate } from '../../nodes/square/pricing';
 import { SquareSimulator } from '../../simulators/square/simulator';
 import type { SqOrder } from '../../nodes/square/types';
@@ -59,7 +60,7 @@ describe('Square order → canonical Sale', () => {
     });
     expect(m.doc.lines[1]).toMatchObject({ sku: 'KYUSU-TEAPOT-350', quantity: 1, unitPrice: { amount: 5500 }, lineTotal: { amount: 5000 }, taxes: [{ rate: '0.10', amount: { amount: 455 } }] });
     expect(m.doc.tenders).toEqual([{ type: 'cash', amount: { amount: 9860, currency: 'JPY' }, reference: expect.any(String) }]);
-    expect(m.doc.businessDate).toBe(businessDateOf(paid.closed_at!, 'Asia/Tokyo'));
+    expect(m.doc.businessDate).toBe(businessDate(paid.closed_at!, 'Asia/Tokyo'));
   });
 
   it('maps an itemized return to negative lines and refund tenders, linked to the original sale', () => {
