@@ -7,7 +7,7 @@
 import type { AmazonConnection } from './connection';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { AmazonClient, REGION_ENDPOINTS, LWA_TOKEN_URL } from './client';
-import { DEFAULT_API_VERSION, findMarketplace, ordersApiVersion, ORDERS_V0_REMOVAL } from './contract';
+import { DEFAULT_API_VERSION, findMarketplace, ordersApiVersion, ORDERS_V0_REMOVAL, versionProblem } from './contract';
 
 interface AmazonConfigDef extends NodeDef {
   region?: string;
@@ -39,12 +39,9 @@ export = function register(RED: NodeRED) {
       apiVersion: apiVersion ?? DEFAULT_API_VERSION,
     };
     const problems: string[] = [];
-    if (!apiVersion) problems.push(`unknown Orders API version ${JSON.stringify(def.apiVersion)}: use 2026-01-01 or v0`);
-    else if (apiVersion === 'v0') {
-      // Amazon removes v0 on ORDERS_V0_REMOVAL; after that day every call would fail.
-      if (new Date().toISOString().slice(0, 10) > ORDERS_V0_REMOVAL) problems.push(`Orders API v0 was removed by Amazon on ${ORDERS_V0_REMOVAL}: choose 2026-01-01`);
-      else node.warn(`Amazon account "${connection.label}": Orders API v0 is deprecated and Amazon removes it on ${ORDERS_V0_REMOVAL}; switch to 2026-01-01`);
-    }
+    const versionIssue = versionProblem(def.apiVersion || DEFAULT_API_VERSION, new Date().toISOString().slice(0, 10));
+    if (versionIssue) problems.push(versionIssue);
+    else if (apiVersion === 'v0') node.warn(`Amazon account "${connection.label}": Orders API v0 is deprecated and Amazon removes it on ${ORDERS_V0_REMOVAL}; switch to 2026-01-01`);
     if (!endpoint || !/^https?:\/\//.test(endpoint)) problems.push('no SP-API endpoint');
     if (!marketplaceIds.length) problems.push('no marketplace ids');
     // Whether a marketplace's prices include tax decides every order total: never guessed.

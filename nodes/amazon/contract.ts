@@ -19,6 +19,17 @@ export const API_VERSIONS: Array<{ version: OrdersApiVersion; supportedUntil: st
 ];
 export const DEFAULT_API_VERSION: OrdersApiVersion = '2026-01-01';
 
+/**
+ * Why an account cannot use this Orders API version on `today` (YYYY-MM-DD), or undefined: an
+ * unknown version, or one past its supportedUntil day (Amazon's calls fail after removal).
+ */
+export function versionProblem(value: unknown, today: string): string | undefined {
+  const found = API_VERSIONS.find((v) => v.version === value);
+  if (!found) return `unknown Orders API version ${JSON.stringify(value)}: use ${API_VERSIONS.map((v) => v.version).join(' or ')}`;
+  if (found.supportedUntil && today > found.supportedUntil) return `Orders API ${found.version} was removed by Amazon on ${found.supportedUntil}: choose ${DEFAULT_API_VERSION}`;
+  return undefined;
+}
+
 /** The version a config value names, or undefined when it is not one Tillwire speaks. */
 export function ordersApiVersion(value: unknown): OrdersApiVersion | undefined {
   return API_VERSIONS.find((v) => v.version === value)?.version;

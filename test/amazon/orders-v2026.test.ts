@@ -5,7 +5,7 @@
  * step end to end on the new version.
  */
 import { AmazonSimulator, MARKETPLACES, QUOTA_EXCEEDED } from '../../simulators/amazon/simulator';
-import { API_VERSIONS, DEFAULT_API_VERSION, ORDERS_V0_REMOVAL, USAGE_PLANS } from '../../nodes/amazon/contract';
+import { API_VERSIONS, DEFAULT_API_VERSION, ORDERS_V0_REMOVAL, USAGE_PLANS, versionProblem } from '../../nodes/amazon/contract';
 import { toCanonicalOrder } from '../../nodes/amazon/map';
 import { toCanonicalOrderV2026, toV0 } from '../../nodes/amazon/map-v2026';
 import { MappingError } from '../../nodes/amazon/map';
@@ -36,6 +36,13 @@ describe('contract', () => {
     expect(ORDERS_V0_REMOVAL).toBe('2027-03-27');
     expect(USAGE_PLANS.searchOrders).toEqual({ rate: 0.0056, burst: 20 });
     expect(USAGE_PLANS.getOrderV2026).toEqual({ rate: 0.5, burst: 30 });
+  });
+
+  it('an account may use v0 up to its removal day, not after; an unknown version is named', () => {
+    expect(versionProblem('v0', '2027-03-27')).toBeUndefined();
+    expect(versionProblem('v0', '2027-03-28')).toBe('Orders API v0 was removed by Amazon on 2027-03-27: choose 2026-01-01');
+    expect(versionProblem('2026-01-01', '2040-01-01')).toBeUndefined();
+    expect(versionProblem('2024-01-01', '2026-12-04')).toMatch(/unknown Orders API version "2024-01-01": use 2026-01-01 or v0/);
   });
 });
 
