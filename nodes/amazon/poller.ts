@@ -23,6 +23,7 @@ import { isUnpriced } from './map';
 import { isUnpricedV2026 } from './map-v2026';
 import type { OrdersApiVersion } from './contract';
 import { PollStopped } from '../runtime/poll-stopped';
+import { createHash } from 'node:crypto';
 
 /** One polled order state: v0's order and items, or (apiVersion '2026-01-01') the order alone. */
 export interface PolledOrder {
@@ -77,6 +78,16 @@ export interface PollResult {
   advanced: boolean;
 }
 
+/**
+ * The inbox event id of a 2026-01-01 order state. An order without an id or update time gets one
+ * from its content, so two malformed orders are not taken for one: each reaches the mapping and
+ * the dead-letter store with its own payload.
+ */
+export function eventIdForV2026(order: Record<string, any>): string {
+  if (typeof order.orderId === 'string' && order.orderId && typeof order.lastUpdatedTime === 'string') return `order:${order.orderId}:${order.lastUpdatedTime}`;
+  return `malformed:${createHash('sha256').update(JSON.stringify(order)).digest('hex')}`;
+}
+
 export function eventIdFor(order: Record<string, any>): string {
   return `order:${order.AmazonOrderId}:${order.LastUpdateDate}`;
 }
@@ -104,7 +115,7 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
             result.held.push(order.orderId);
             continue;
           }
-          const { duplicate } = await o.accept(`order:${order.orderId}:${order.lastUpdatedTime}`, { order, items: [], apiVersion: '2026-01-01' });
+          const { duplicate } = await o.accept(eventIdForV2026(order), { order, items: [], apiVersion: '2026-01-01' });
           if (duplicate) result.duplicates++;
           else result.accepted++;
         }

@@ -9,7 +9,7 @@ import { API_VERSIONS, DEFAULT_API_VERSION, ORDERS_V0_REMOVAL, USAGE_PLANS, vers
 import { toCanonicalOrder } from '../../nodes/amazon/map';
 import { toCanonicalOrderV2026, toV0 } from '../../nodes/amazon/map-v2026';
 import { MappingError } from '../../nodes/amazon/map';
-import { pollOnce, PolledOrder } from '../../nodes/amazon/poller';
+import { eventIdForV2026, pollOnce, PolledOrder } from '../../nodes/amazon/poller';
 import { createStore } from '../../nodes/runtime/create-store';
 import { validateDocument } from '../../nodes/model/validate';
 import { toMinor } from '../../nodes/model/money';
@@ -185,6 +185,17 @@ describe('mapping 2026-01-01 → canonical Order', () => {
 });
 
 describe('poll step on 2026-01-01', () => {
+  it('an order state\'s event id is v0\'s for the same state; malformed orders get distinct content ids, not one shared id', () => {
+    const id = sim.orderIds()[0];
+    const v0 = sim.order(id)!;
+    expect(eventIdForV2026(sim.order2026(id)!)).toBe(`order:${v0.AmazonOrderId}:${v0.LastUpdateDate}`);
+    const a = eventIdForV2026({ orderItems: [{ orderItemId: '1' }] });
+    const b = eventIdForV2026({ orderItems: [{ orderItemId: '2' }] });
+    expect(a).toMatch(/^malformed:[0-9a-f]{64}$/);
+    expect(b).not.toBe(a);
+    expect(() => toCanonicalOrderV2026({ orderItems: [] }, { account: 'x' })).toThrow(/orderId is missing/);
+  });
+
   it('each priced order once, Pending held until priced, cursor advances to lastUpdatedBefore; overlap re-reads deliver nothing twice', async () => {
     const store = createStore({ backend: 'memory' });
     await store.open();
