@@ -7,7 +7,7 @@
 import type { AmazonConnection } from './connection';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { AmazonClient, REGION_ENDPOINTS, LWA_TOKEN_URL } from './client';
-import { findMarketplace } from './contract';
+import { DEFAULT_API_VERSION, findMarketplace, ordersApiVersion, ORDERS_V0_REMOVAL, versionProblem } from './contract';
 
 interface AmazonConfigDef extends NodeDef {
   region?: string;
@@ -17,6 +17,8 @@ interface AmazonConfigDef extends NodeDef {
   marketplaceIds?: string;
   timeout?: string | number;
   attempts?: string | number;
+  /** Orders API version: '2026-01-01' (default) or 'v0' (until Amazon removes it). */
+  apiVersion?: string;
 }
 
 export = function register(RED: NodeRED) {
@@ -29,12 +31,17 @@ export = function register(RED: NodeRED) {
     const marketplaceIds = String(def.marketplaceIds ?? '')
       .split(/[\s,]+/)
       .filter(Boolean);
+    const apiVersion = ordersApiVersion(def.apiVersion || DEFAULT_API_VERSION);
     const connection: AmazonConnection = {
       label: def.name || `${def.sellerId || 'amazon'} (${region})`,
       sellerId: String(def.sellerId ?? '').trim(),
       marketplaceIds,
+      apiVersion: apiVersion ?? DEFAULT_API_VERSION,
     };
     const problems: string[] = [];
+    const versionIssue = versionProblem(def.apiVersion || DEFAULT_API_VERSION, new Date().toISOString().slice(0, 10));
+    if (versionIssue) problems.push(versionIssue);
+    else if (apiVersion === 'v0') node.warn(`Amazon account "${connection.label}": Orders API v0 is deprecated and Amazon removes it on ${ORDERS_V0_REMOVAL}; switch to 2026-01-01`);
     if (!endpoint || !/^https?:\/\//.test(endpoint)) problems.push('no SP-API endpoint');
     if (!marketplaceIds.length) problems.push('no marketplace ids');
     // Whether a marketplace's prices include tax decides every order total: never guessed.

@@ -1,6 +1,7 @@
 /**
- * `tillwire-amazon-orders`: polls Amazon for orders changed since the last poll (LastUpdatedAfter
- * with an overlap window, NextToken paging, getOrderItems per order within its token bucket) and
+ * `tillwire-amazon-orders`: polls Amazon for orders changed since the last poll (Orders API
+ * 2026-01-01 searchOrders by default, or v0 getOrders + getOrderItems, as the account's config
+ * says; lastUpdatedAfter with an overlap window, token paging, each bucket respected) and
  * emits each order state once as a canonical Order:
  *   poll page → durable inbox (event id `order:<AmazonOrderId>:<LastUpdateDate>`) → cursor advance
  *   → map + validate → output (with msg.tillwire and msg.tillwireInbox for `tillwire-ack`).
@@ -10,8 +11,9 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { runOrderPoller } from '../core/order-poller';
-import { pollOnce, PolledOrder } from './poller';
+import { factsOf, pollOnce, PolledOrder } from './poller';
 import { toCanonicalOrder, topicFor } from './map';
+import { toCanonicalOrderV2026 } from './map-v2026';
 import type { AmazonConnection } from './connection';
 
 interface OrdersDef extends NodeDef {
@@ -50,16 +52,20 @@ export = function register(RED: NodeRED) {
           startAt: () => new Date(Date.now() - lookbackMs).toISOString(),
           concurrency,
           signal,
+          apiVersion: connection!.apiVersion,
         });
         held = result.held.length;
       },
-      map: (polled) => toCanonicalOrder(polled.order, polled.items, { account: account() }),
+      map: (polled) =>
+        polled.apiVersion === '2026-01-01'
+          ? toCanonicalOrderV2026(polled.order, { account: account() })
+          : toCanonicalOrder(polled.order, polled.items, { account: account() }),
       topic: topicFor,
       describe: (polled) => ({
-        source: { channel: String(polled.order.MarketplaceId), ...(connection!.sellerId ? { account: connection!.sellerId } : {}) },
-        occurredAt: polled.order.LastUpdateDate,
+        source: { channel: factsOf(polled).marketplaceId, ...(connection!.sellerId ? { account: connection!.sellerId } : {}) },
+        occurredAt: factsOf(polled).lastUpdate,
       }),
-      fallbackKey: (polled) => `order:amazon:${account()}:${polled.order.AmazonOrderId}`,
+      fallbackKey: (polled) => `order:amazon:${account()}:${factsOf(polled).id}`,
       badge: () => `${held} held`,
     });
   }

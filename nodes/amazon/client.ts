@@ -6,7 +6,7 @@
  * No Node-RED import.
  */
 import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
-import { USAGE_PLANS } from './contract';
+import { ORDERS_2026_INCLUDED_DATA, ORDERS_2026_PATH, USAGE_PLANS } from './contract';
 import { OAuthTokenSource } from '../runtime/oauth-token';
 import { WireAwareBucket } from '../runtime/wire-aware-bucket';
 
@@ -87,6 +87,26 @@ export interface OrdersPage {
   NextToken?: string;
   LastUpdatedBefore?: string;
   CreatedBefore?: string;
+}
+
+/** searchOrders (Orders API 2026-01-01) query; `paginationToken` continues a search. */
+export interface SearchOrdersQuery {
+  marketplaceIds: string[];
+  createdAfter?: string;
+  createdBefore?: string;
+  lastUpdatedAfter?: string;
+  lastUpdatedBefore?: string;
+  fulfillmentStatuses?: string[];
+  maxResultsPerPage?: number;
+  paginationToken?: string;
+  includedData?: readonly string[];
+}
+
+export interface SearchOrdersPage {
+  orders: Record<string, any>[];
+  pagination?: { nextToken?: string };
+  lastUpdatedBefore?: string;
+  createdBefore?: string;
 }
 
 export interface ShipmentConfirmation {
@@ -190,6 +210,37 @@ export class AmazonClient {
         };
     const res = await this.call('getOrders', { method: 'GET', url: '/orders/v0/orders', query });
     return res.body.payload as OrdersPage;
+  }
+
+  /**
+   * searchOrders (2026-01-01): orders with their items inline and, by default, the data sets the
+   * mapping needs (contract.ts ORDERS_2026_INCLUDED_DATA). A page after the first repeats the
+   * filters with the token, as Amazon asks.
+   */
+  async searchOrders(q: SearchOrdersQuery): Promise<SearchOrdersPage> {
+    const query: Record<string, string | number | undefined> = {
+      marketplaceIds: q.marketplaceIds.join(','),
+      createdAfter: q.createdAfter,
+      createdBefore: q.createdBefore,
+      lastUpdatedAfter: q.lastUpdatedAfter,
+      lastUpdatedBefore: q.lastUpdatedBefore,
+      fulfillmentStatuses: q.fulfillmentStatuses?.length ? q.fulfillmentStatuses.join(',') : undefined,
+      maxResultsPerPage: q.maxResultsPerPage,
+      paginationToken: q.paginationToken,
+      includedData: (q.includedData ?? ORDERS_2026_INCLUDED_DATA).join(','),
+    };
+    const res = await this.call('searchOrders', { method: 'GET', url: ORDERS_2026_PATH, query });
+    return res.body as SearchOrdersPage;
+  }
+
+  /** getOrder (2026-01-01): one order, items inline, with these includedData sets. */
+  async getOrderV2026(orderId: string, includedData: readonly string[] = ORDERS_2026_INCLUDED_DATA): Promise<Record<string, any>> {
+    const res = await this.call('getOrderV2026', {
+      method: 'GET',
+      url: `${ORDERS_2026_PATH}/${encodeURIComponent(orderId)}`,
+      query: { includedData: includedData.join(',') },
+    });
+    return res.body.order;
   }
 
   async getOrder(orderId: string): Promise<Record<string, any>> {

@@ -4,8 +4,76 @@
  * drift from what production code expects. No Node-RED import.
  */
 
-/** Published default usage plans per operation: requests per second and burst. */
+/**
+ * Orders API versions Tillwire speaks, with the last day each may be used. v0 is deprecated:
+ * Amazon's changelog ("New: Introducing the Orders API v2026-01-01",
+ * https://developer-docs.amazon.com/sp-api/changelog/new-introducing-the-orders-api-v2026-01-01)
+ * says integrations must migrate by March 27, 2027, when v0's getOrders, getOrder and
+ * getOrderItems are removed. 2026-01-01 has no announced end.
+ */
+export const ORDERS_V0_REMOVAL = '2027-03-27';
+export type OrdersApiVersion = '2026-01-01' | 'v0';
+export const API_VERSIONS: Array<{ version: OrdersApiVersion; supportedUntil: string | null }> = [
+  { version: '2026-01-01', supportedUntil: null },
+  { version: 'v0', supportedUntil: ORDERS_V0_REMOVAL },
+];
+export const DEFAULT_API_VERSION: OrdersApiVersion = '2026-01-01';
+
+/**
+ * Why an account cannot use this Orders API version on `today` (YYYY-MM-DD), or undefined: an
+ * unknown version, or one past its supportedUntil day (Amazon's calls fail after removal).
+ */
+export function versionProblem(value: unknown, today: string): string | undefined {
+  const found = API_VERSIONS.find((v) => v.version === value);
+  if (!found) return `unknown Orders API version ${JSON.stringify(value)}: use ${API_VERSIONS.map((v) => v.version).join(' or ')}`;
+  if (found.supportedUntil && today > found.supportedUntil) return `Orders API ${found.version} was removed by Amazon on ${found.supportedUntil}: choose ${DEFAULT_API_VERSION}`;
+  return undefined;
+}
+
+/** The version a config value names, or undefined when it is not one Tillwire speaks. */
+export function ordersApiVersion(value: unknown): OrdersApiVersion | undefined {
+  return API_VERSIONS.find((v) => v.version === value)?.version;
+}
+
+/**
+ * Orders API 2026-01-01 (published model models/orders-api-model/orders_2026-01-01.json in
+ * github.com/amzn/selling-partner-api-models; migration guide
+ * https://developer-docs.amazon.com/sp-api/docs/orders-api-migration-guide):
+ * - searchOrders `GET /orders/2026-01-01/orders`: exactly one of `createdAfter` /
+ *   `lastUpdatedAfter` (with the matching optional Before, at least two minutes before now),
+ *   `marketplaceIds` (up to 50), `fulfillmentStatuses`, `maxResultsPerPage` 1–100 (default 100),
+ *   `paginationToken` (the previous page's `pagination.nextToken`; the other parameters repeated;
+ *   it expires after 24 hours), `includedData`. Answers `{ orders, pagination?: { nextToken },
+ *   lastUpdatedBefore | createdBefore }`.
+ * - getOrder `GET /orders/2026-01-01/orders/{orderId}?includedData=…` → `{ order }`.
+ * - Items are always inline (`orderItems`); money, status, buyer and payment only when asked for
+ *   with `includedData` (PROCEEDS, FULFILLMENT, BUYER, PAYMENT, PROMOTION, …). No Restricted
+ *   Data Token: PII access follows the application's roles.
+ * - Money is `{ amount: decimal text, currencyCode }`; statuses are upper case
+ *   (`fulfillment.fulfillmentStatus`, table below).
+ */
+export const ORDERS_2026_PATH = '/orders/2026-01-01/orders';
+export const ORDERS_2026_INCLUDED_DATA = ['PROCEEDS', 'FULFILLMENT', 'BUYER', 'PAYMENT', 'PROMOTION'] as const;
+
+/** 2026-01-01 `FulfillmentStatus` → v0 `OrderStatus` (the same states, respelled). */
+export const FULFILLMENT_STATUS_TO_V0: Readonly<Record<string, string>> = {
+  PENDING_AVAILABILITY: 'PendingAvailability',
+  PENDING: 'Pending',
+  UNSHIPPED: 'Unshipped',
+  PARTIALLY_SHIPPED: 'PartiallyShipped',
+  SHIPPED: 'Shipped',
+  CANCELLED: 'Canceled',
+  UNFULFILLABLE: 'Unfulfillable',
+};
+
+/**
+ * Published default usage plans per operation: requests per second and burst. searchOrders
+ * (0.0056/s, burst 20) and getOrderV2026 (Amazon's `getOrder` of 2026-01-01: 0.5/s, burst 30) are
+ * from the 2026-01-01 model's operation descriptions; they are separate buckets from v0's.
+ */
 export const USAGE_PLANS: Readonly<Record<string, { rate: number; burst: number }>> = {
+  searchOrders: { rate: 0.0056, burst: 20 },
+  getOrderV2026: { rate: 0.5, burst: 30 },
   getOrders: { rate: 0.0167, burst: 20 },
   getOrder: { rate: 0.5, burst: 30 },
   getOrderItems: { rate: 0.5, burst: 30 },

@@ -34,7 +34,14 @@
  * The business clock (`now`) is injectable so tests move time without sleeping; token buckets
  * always run on real time, because they govern real throughput.
  *
- * Not implemented: Feeds, Reports/settlements, RDTs, buyer info/address, the 2026-01-01 Orders API.
+ * - Orders API 2026-01-01 from the same orders: `GET /orders/2026-01-01/orders` (searchOrders:
+ *   camel-case filters as getOrders, `fulfillmentStatuses`, `maxResultsPerPage`, `paginationToken`
+ *   from `pagination.nextToken`, `includedData`) and `GET /orders/2026-01-01/orders/{id}`
+ *   (getOrder, operation key `getOrderV2026`). Items are always inline; `proceeds` (with
+ *   PROCEEDS), `fulfillment` (FULFILLMENT), `payment` (PAYMENT), `promotion` (PROMOTION) only when
+ *   asked for. A Pending order has no proceeds. Its own buckets (contract.ts USAGE_PLANS).
+ *
+ * Not implemented: Feeds, Reports/settlements, RDTs, buyer info/address, 2026-01-01 packages/recipient.
  *
  * Other processes inspect it through `GET /__simulator/state|orders|plans` and `POST /__simulator/release`.
  *
@@ -48,8 +55,11 @@ import { closeServer, listen } from '../kit/http-server';
 import { SimBucket } from '../kit/token-bucket';
 import { randomUUID } from 'node:crypto';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
-import { currencyExponent, fromMinor } from '../../nodes/model/money';
-import { findMarketplace, marketplaceById, QUOTA_EXCEEDED, USAGE_PLANS, type Marketplace as ContractMarketplace } from '../../nodes/amazon/contract';
+import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
+import { FULFILLMENT_STATUS_TO_V0, findMarketplace, marketplaceById, ORDERS_2026_PATH, QUOTA_EXCEEDED, USAGE_PLANS, type Marketplace as ContractMarketplace } from '../../nodes/amazon/contract';
+
+const V0_TO_FULFILLMENT_STATUS = Object.fromEntries(Object.entries(FULFILLMENT_STATUS_TO_V0).map(([k, v]) => [v, k]));
+const INCLUDED_DATA = ['BUYER', 'RECIPIENT', 'PROCEEDS', 'EXPENSE', 'PROMOTION', 'CANCELLATION', 'FULFILLMENT', 'PACKAGES', 'TAX', 'PAYMENT', 'FULFILLMENT_ORDERS'];
 
 // ─────────────────────────────────────────── contract data ───────────────────────────────────────
 
@@ -82,6 +92,8 @@ export const MARKETPLACES: Marketplace[] = [
 
 /** SP-API operations by method and path. */
 const ROUTES = new Routes<string>()
+  .add('GET', ORDERS_2026_PATH, 'searchOrders')
+  .add('GET', `${ORDERS_2026_PATH}/:orderId`, 'getOrderV2026')
   .add('GET', '/orders/v0/orders', 'getOrders')
   .add('GET', '/orders/v0/orders/:orderId', 'getOrder')
   .add('GET', '/orders/v0/orders/:orderId/orderItems', 'getOrderItems')
@@ -572,6 +584,10 @@ export class AmazonSimulator {
       }
       case 'getOrderItems':
         return { status: 200, body: { payload: this.getOrderItems(params[0], q) } };
+      case 'searchOrders':
+        return { status: 200, body: this.searchOrders(q) };
+      case 'getOrderV2026':
+        return { status: 200, body: { order: this.order2026Json(this.find(params[0]), includedData(q)) } };
       case 'confirmShipment':
         this.confirmShipment(params[0], parseBody(raw));
         return { status: 204, body: undefined };
@@ -764,6 +780,119 @@ export class AmazonSimulator {
     return out;
   }
 
+  /** An order as the 2026-01-01 API shows it with these includedData sets (a copy). */
+  order2026(id: string, included: string[] = ['PROCEEDS', 'FULFILLMENT', 'BUYER', 'PAYMENT', 'PROMOTION']): Record<string, any> | undefined {
+    const o = this.orders.get(id);
+    return o && this.order2026Json(o, included);
+  }
+
+  /** searchOrders: getOrders' filtering and paging under 2026-01-01's names and shapes. */
+  private searchOrders(q: URLSearchParams): Record<string, any> {
+    const v0 = new URLSearchParams();
+    const token = q.get('paginationToken');
+    if (token) v0.set('NextToken', token);
+    else {
+      const names: Record<string, string> = {
+        createdAfter: 'CreatedAfter',
+        createdBefore: 'CreatedBefore',
+        lastUpdatedAfter: 'LastUpdatedAfter',
+        lastUpdatedBefore: 'LastUpdatedBefore',
+        maxResultsPerPage: 'MaxResultsPerPage',
+      };
+      for (const [from, to] of Object.entries(names)) for (const v of q.getAll(from)) v0.append(to, v);
+      const list = (name: string) => q.getAll(name).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+      // marketplaceIds is optional here: without it, every marketplace the seller sells in.
+      const ids = list('marketplaceIds');
+      v0.set('MarketplaceIds', (ids.length ? ids : this.marketplaces.map((m) => m.id)).join(','));
+      const statuses = list('fulfillmentStatuses').map((s) => {
+        const v = FULFILLMENT_STATUS_TO_V0[s];
+        if (!v) throw new ApiError(400, 'InvalidInput', `Invalid fulfillmentStatuses value: ${s}`);
+        return v;
+      });
+      if (statuses.length) v0.set('OrderStatuses', statuses.join(','));
+      if (!q.has('createdAfter') && !q.has('lastUpdatedAfter')) throw new ApiError(400, 'InvalidInput', 'Exactly one of createdAfter and lastUpdatedAfter must be provided');
+    }
+    const included = includedData(q);
+    let page: Record<string, any>;
+    try {
+      page = this.getOrders(v0);
+    } catch (err) {
+      // v0's messages name v0's parameters; the same problem under this version's names.
+      if (err instanceof ApiError && /NextToken/.test(err.message)) throw new ApiError(400, 'InvalidInput', 'Invalid paginationToken');
+      throw err;
+    }
+    const body: Record<string, any> = { orders: page.Orders.map((o: Record<string, any>) => this.order2026Json(this.orders.get(o.AmazonOrderId)!, included)) };
+    if (page.NextToken) body.pagination = { nextToken: page.NextToken };
+    if (page.LastUpdatedBefore) body.lastUpdatedBefore = page.LastUpdatedBefore;
+    if (page.CreatedBefore) body.createdBefore = page.CreatedBefore;
+    return body;
+  }
+
+  /**
+   * The 2026-01-01 view of an order, from the same figures as the v0 view: breakdowns carry v0's
+   * amounts (ITEM = ItemPrice, SHIPPING = ShippingPrice, DISCOUNT as reductions with ITEM /
+   * SHIPPING detail, TAX with ITEM / SHIPPING detail net of the discounts' tax), so the canonical
+   * order is the same whichever version fetched it (docs/connectors/amazon.md says what is inferred).
+   */
+  private order2026Json(o: SimOrder, included: string[]): Record<string, any> {
+    const cur = o.marketplace.currency;
+    const money = (n: number) => ({ amount: fromMinor(n, cur), currencyCode: cur });
+    const priced = o.OrderStatus !== 'Pending';
+    const json: Record<string, any> = {
+      orderId: o.AmazonOrderId,
+      createdTime: iso(o.PurchaseDate),
+      lastUpdatedTime: iso(o.LastUpdateDate),
+      salesChannel: { channelName: 'AMAZON', marketplaceId: o.marketplace.id, marketplaceName: o.marketplace.salesChannel },
+      orderItems: o.items.map((it) => {
+        const item: Record<string, any> = {
+          orderItemId: it.OrderItemId,
+          quantityOrdered: it.QuantityOrdered,
+          product: { asin: it.ASIN, title: it.Title, sellerSku: it.SellerSKU, condition: { conditionType: 'NEW', conditionSubtype: 'NEW' } },
+        };
+        if (priced) item.product.price = { unitPrice: money(it.unit) };
+        if (priced && included.includes('PROCEEDS')) {
+          const breakdowns: Array<Record<string, any>> = [{ type: 'ITEM', subtotal: money(it.ItemPrice) }];
+          const ship = it.ShippingPrice || it.ShippingDiscount;
+          if (ship) breakdowns.push({ type: 'SHIPPING', subtotal: money(it.ShippingPrice) });
+          if (it.PromotionDiscount || it.ShippingDiscount) {
+            breakdowns.push({
+              type: 'DISCOUNT',
+              subtotal: money(-(it.PromotionDiscount + it.ShippingDiscount)),
+              detailedBreakdowns: [
+                { subtype: 'ITEM', value: money(-it.PromotionDiscount) },
+                ...(it.ShippingDiscount ? [{ subtype: 'SHIPPING', value: money(-it.ShippingDiscount) }] : []),
+              ],
+            });
+          }
+          const itemTax = it.ItemTax - it.PromotionDiscountTax;
+          const shipTax = ship ? it.ShippingTax - it.ShippingDiscountTax : 0;
+          breakdowns.push({
+            type: 'TAX',
+            subtotal: money(itemTax + shipTax),
+            detailedBreakdowns: [{ subtype: 'ITEM', value: money(itemTax) }, ...(ship ? [{ subtype: 'SHIPPING', value: money(shipTax) }] : [])],
+          });
+          const total = breakdowns.reduce((s, b) => s + (o.marketplace.taxesIncluded && b.type === 'TAX' ? 0 : toMinorOf(b.subtotal)), 0);
+          item.proceeds = { proceedsTotal: money(total), breakdowns };
+        }
+        if (included.includes('PROMOTION') && it.PromotionIds.length) item.promotion = { breakdowns: it.PromotionIds.map((promotionId) => ({ promotionId })) };
+        if (included.includes('FULFILLMENT')) item.fulfillment = { quantityFulfilled: it.QuantityShipped, quantityUnfulfilled: it.QuantityOrdered - it.QuantityShipped };
+        return item;
+      }),
+    };
+    if (priced && included.includes('PROCEEDS')) {
+      const v0Total = this.orderJson(o).OrderTotal as AmazonMoney;
+      json.proceeds = { grandTotal: { amount: v0Total.Amount, currencyCode: v0Total.CurrencyCode } };
+    }
+    if (included.includes('FULFILLMENT')) {
+      json.fulfillment = { fulfillmentStatus: V0_TO_FULFILLMENT_STATUS[o.OrderStatus] ?? o.OrderStatus, fulfilledBy: o.FulfillmentChannel === 'AFN' ? 'AMAZON' : 'MERCHANT' };
+    }
+    if (priced && included.includes('PAYMENT')) {
+      const v0Total = this.orderJson(o).OrderTotal as AmazonMoney;
+      json.payment = { paymentExecutions: [{ paymentMethod: 'Other', paymentAmount: { amount: v0Total.Amount, currencyCode: v0Total.CurrencyCode } }] };
+    }
+    return json;
+  }
+
   snapshot(): Record<string, unknown> {
     const byStatus: Record<string, number> = {};
     for (const o of this.orders.values()) byStatus[o.OrderStatus] = (byStatus[o.OrderStatus] ?? 0) + 1;
@@ -779,6 +908,17 @@ interface Filters {
   statuses: string[];
   max: number;
   cursor?: [number, string];
+}
+
+/** The includedData sets of a request; an unknown one is 400, as Amazon validates its enum. */
+function includedData(q: URLSearchParams): string[] {
+  const sets = q.getAll('includedData').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  for (const s of sets) if (!INCLUDED_DATA.includes(s)) throw new ApiError(400, 'InvalidInput', `Invalid includedData value: ${s}`);
+  return sets;
+}
+
+function toMinorOf(m: { amount: string; currencyCode: string }): number {
+  return toMinor(m.amount, m.currencyCode);
 }
 
 function iso(ms: number): string {

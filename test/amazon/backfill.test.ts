@@ -1,5 +1,5 @@
 /**
- * A 10,000-order backfill against the simulator (in its own process) with throttling on, at
+ * A 10,000-order backfill on the Orders API 2026-01-01 (the default) against the simulator (in its own process) with throttling on, at
  * Amazon's published rates × MULTIPLIER (bursts as published): no 429 beyond the first per bucket,
  * every priced order stored exactly once, money exact to the minor unit, and never faster than
  * the simulator's buckets allow. How close to that bound it runs is printed, not asserted: a
@@ -11,7 +11,7 @@ import { createStore } from '../../nodes/runtime/create-store';
 import { DurableInbox } from '../../nodes/runtime/inbox';
 import type { Store } from '../../nodes/runtime/store';
 import { pollOnce, PolledOrder } from '../../nodes/amazon/poller';
-import { toCanonicalOrder } from '../../nodes/amazon/map';
+import { toCanonicalOrderV2026 } from '../../nodes/amazon/map-v2026';
 import { validateDocument } from '../../nodes/model/validate';
 import { toMinor } from '../../nodes/model/money';
 import { FAST, payable, spawnSimulator } from './support';
@@ -36,11 +36,12 @@ it(`backfills ${ORDERS} orders at the simulator's published rates: no 429 storm,
   const totals = new Map<string, { amazon: number; canonical: number }>();
   let variances = 0;
   const inbox = new DurableInbox(store, 'amazon:test', (entry) => {
-    const { order, items } = entry.payload as PolledOrder;
+    const { order, apiVersion } = entry.payload as PolledOrder;
+    if (apiVersion !== '2026-01-01') throw new Error(`polled with ${apiVersion}`);
     delivered.set(entry.eventId, (delivered.get(entry.eventId) ?? 0) + 1);
-    const doc = toCanonicalOrder(order, items, { account: 'A2TILLWIRESELLER' });
-    if (!validateDocument('order', doc).valid) throw new Error(`invalid ${order.AmazonOrderId}`);
-    const amazon = toMinor(order.OrderTotal.Amount, order.OrderTotal.CurrencyCode);
+    const doc = toCanonicalOrderV2026(order, { account: 'A2TILLWIRESELLER' });
+    if (!validateDocument('order', doc).valid) throw new Error(`invalid ${order.orderId}`);
+    const amazon = toMinor(order.proceeds.grandTotal.amount, order.proceeds.grandTotal.currencyCode);
     if (payable(doc) !== amazon) variances++;
     const t = totals.get(doc.currency) ?? { amazon: 0, canonical: 0 };
     t.amazon += amazon;
@@ -81,9 +82,10 @@ it(`backfills ${ORDERS} orders at the simulator's published rates: no 429 storm,
   const { stats } = await sim.json('/__simulator/state');
   const plans = await sim.json('/__simulator/plans');
   for (const op of Object.keys(stats)) expect(stats[op].throttled).toBeLessThanOrEqual(1);
-  expect(stats.getOrderItems.requests - stats.getOrderItems.throttled).toBe(priced.length);
-  expect(stats.getOrders.requests - stats.getOrders.throttled).toBe(ORDERS / 100);
-  expect(plans.getOrderItems).toEqual({ rate: USAGE_PLANS.getOrderItems.rate * MULTIPLIER, burst: 30 });
+  // Items are inline: one searchOrders request per page of 100, no per-order request.
+  expect(Object.keys(stats)).toEqual(['searchOrders']);
+  expect(stats.searchOrders.requests - stats.searchOrders.throttled).toBe(ORDERS / 100);
+  expect(plans.searchOrders).toEqual({ rate: USAGE_PLANS.searchOrders.rate * MULTIPLIER, burst: 20 });
 
   // Elapsed time: the slowest bucket decides; its calls beyond the burst take (calls − burst) / rate.
   const bound = Math.max(...Object.keys(stats).map((op) => Math.max(0, stats[op].requests - plans[op].burst) / plans[op].rate));

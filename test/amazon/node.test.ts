@@ -46,10 +46,14 @@ function flow(config: Record<string, unknown> = {}) {
 const credentials = () => ({ c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: sim.refreshToken } });
 const statuses = (node: any) => node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
 
-describe('tillwire-amazon-orders', () => {
+// The account's Orders API version: 2026-01-01 (the default, no setting) and v0 (until 2027-03-27).
+describe.each([
+  { version: '2026-01-01', config: {}, listOp: 'searchOrders', orderId: (p: any) => p.order.orderId },
+  { version: 'v0', config: { apiVersion: 'v0' }, listOp: 'getOrders', orderId: (p: any) => p.order.AmazonOrderId },
+])('tillwire-amazon-orders on Orders API $version', ({ config, listOp, orderId }) => {
   it('emits every priced order once as a canonical Order with envelope and inbox ref; Pending held until priced', async () => {
     const priced = sim.orderIds().filter((id) => sim.order(id)!.OrderStatus !== 'Pending');
-    await helper.load(nodes, flow(), credentials());
+    await helper.load(nodes, flow(config), credentials());
     const out = helper.getNode('out');
     const first: any[] = [];
     out.on('input', (m: any) => first.push(m));
@@ -78,7 +82,7 @@ describe('tillwire-amazon-orders', () => {
     // A further poll (overlap re-read) emits nothing new.
     const before = first.length;
     a1.receive({ payload: 'poll' });
-    await until(() => sim.stats.getOrders.requests >= 3);
+    await until(() => sim.stats[listOp]?.requests >= 3);
     await until(() => statuses(a1).at(-1)?.text === `${priced.length + released.length} orders · 0 held`);
     expect(first.length).toBe(before);
   });
@@ -87,7 +91,7 @@ describe('tillwire-amazon-orders', () => {
     const bad = sim.orderIds()[0];
     sim.wrongTotals.add(bad);
     const priced = sim.orderIds().filter((id) => sim.order(id)!.OrderStatus !== 'Pending');
-    await helper.load(nodes, flow(), credentials());
+    await helper.load(nodes, flow(config), credentials());
     const got: any[] = [];
     helper.getNode('out').on('input', (m: any) => got.push(m));
     const store = await (helper.getNode('s1') as any).manager.acquire();
@@ -96,8 +100,11 @@ describe('tillwire-amazon-orders', () => {
     const entries = await store.listDeadLetters({});
     expect(entries[0].error.message).toMatch(new RegExp(`order ${bad}: the items add up to .* OrderTotal`));
     expect(entries[0].nodeId).toBe('a1');
-    expect(entries[0].message.payload.order.AmazonOrderId).toBe(bad);
+    expect(orderId(entries[0].message.payload)).toBe(bad);
   });
+});
+
+describe('tillwire-amazon-orders', () => {
 
   it('a refused refresh token reaches Catch as a permanent error; red ring', async () => {
     await helper.load(nodes, flow(), { c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: 'revoked' } });
@@ -110,6 +117,11 @@ describe('tillwire-amazon-orders', () => {
   it('missing credentials: red ring naming them', async () => {
     await helper.load(nodes, flow(), { c1: {} });
     expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: expect.stringMatching(/LWA client id/) });
+  });
+
+  it('an Orders API version Tillwire does not speak: red ring naming it', async () => {
+    await helper.load(nodes, flow({ apiVersion: '2024-01-01' }), credentials());
+    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: expect.stringMatching(/unknown Orders API version "2024-01-01"/) });
   });
 
   it('a marketplace id not in Amazon\'s table: red ring naming it', async () => {

@@ -24,11 +24,11 @@ beforeEach(async () => {
 });
 afterEach(stopAll);
 
-function flow() {
+function flow(config: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'amazon write' },
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
-    { id: 'c1', type: 'tillwire-amazon-config', region: 'custom', endpoint: sim.url, tokenUrl: sim.tokenUrl, sellerId: sim.sellerId, marketplaceIds: `${US}, ${UK}, A1PA6795UKMFR9, A1VC38T7YXB528`, timeout: '5', attempts: '4' },
+    { id: 'c1', type: 'tillwire-amazon-config', region: 'custom', endpoint: sim.url, tokenUrl: sim.tokenUrl, sellerId: sim.sellerId, marketplaceIds: `${US}, ${UK}, A1PA6795UKMFR9, A1VC38T7YXB528`, timeout: '5', attempts: '4', ...config },
     { id: 'ship', type: 'tillwire-amazon-ship', z: 'f1', amazon: 'c1', wires: [['out']] },
     { id: 'inv', type: 'tillwire-amazon-inventory', z: 'f1', amazon: 'c1', marketplaceIds: `${US} ${UK}`, wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
@@ -37,8 +37,8 @@ function flow() {
   ];
 }
 
-async function load() {
-  await helper.load([storeNode, configNode, shipNode, inventoryNode], flow(), { c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: sim.refreshToken } });
+async function load(config: Record<string, unknown> = {}) {
+  await helper.load([storeNode, configNode, shipNode, inventoryNode], flow(config), { c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: sim.refreshToken } });
 }
 
 /** Sends a payload into a node; resolves with the message that came out, or the one a Catch node got. */
@@ -85,6 +85,20 @@ function shipmentFor(orderId: string, shipmentId = 'WH/OUT/00012') {
 const ats = (sku: string, available: number, computedAt = '2026-11-27T02:00:00Z') => ({ kind: 'inventory.ats', sku, channel: { system: 'amazon', account: sim.sellerId }, available, computedAt });
 
 describe('tillwire-amazon-ship', () => {
+  it.each([
+    ['2026-01-01', {}, 'getOrderV2026', 'getOrderItems'],
+    ['v0', { apiVersion: 'v0' }, 'getOrderItems', 'getOrderV2026'],
+  ])('reads the order with the account\'s Orders API version (%s): lines by SKU matched, shipment confirmed', async (_version, config, used, unused) => {
+    await load(config);
+    const id = unshippedOrder();
+    const r = await run('ship', shipmentFor(id));
+    expect(r.ok).toBe(true);
+    expect(r.msg.channelResult).toMatchObject({ outcome: 'sent', marketplaceId: sim.order(id)!.MarketplaceId });
+    expect(sim.stats[used].ok).toBeGreaterThan(0);
+    expect(sim.stats[unused]).toBeUndefined();
+    expect(sim.items(id).every((it) => it.QuantityShipped === it.QuantityOrdered)).toBe(true);
+  });
+
   it('confirms the shipment with its order items; the same shipment again changes nothing', async () => {
     await load();
     const id = unshippedOrder();

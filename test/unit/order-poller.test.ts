@@ -66,7 +66,7 @@ describe('one poll of Amazon orders (cursor, overlap, held, repeats)', () => {
     inbox = new DurableInbox(store, 'amazon-orders:test', (e) => void delivered.push(e.eventId));
   });
   const poll = (client: AmazonClient) =>
-    pollOnce({ client, store, cursorKey: CURSOR, marketplaceIds: ['A1PA6795UKMFR9'], accept: (id, p: PolledOrder) => inbox.accept(id, p), overlapMs: OVERLAP, startAt: () => START });
+    pollOnce({ client, store, cursorKey: CURSOR, marketplaceIds: ['A1PA6795UKMFR9'], accept: (id, p: PolledOrder) => inbox.accept(id, p), overlapMs: OVERLAP, startAt: () => START, apiVersion: 'v0' });
 
   it('stores priced orders, holds Pending ones, then moves the cursor to the window Amazon reported', async () => {
     const { client, queries } = scriptedAmazon([
