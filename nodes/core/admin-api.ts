@@ -95,6 +95,29 @@ export function respond(route: Route) {
   };
 }
 
+interface FlowStarts {
+  flowsStarted: number;
+  lastStartedAt: string | null;
+}
+const starts = new WeakMap<object, FlowStarts>();
+
+/** Counts the flow starts of one runtime (one listener per runtime, however often its admin app is made). */
+function flowStarts(RED: NodeRED): FlowStarts {
+  const events = RED.events;
+  if (!events) return { flowsStarted: 0, lastStartedAt: null };
+  let counts = starts.get(events);
+  if (!counts) {
+    const c: FlowStarts = { flowsStarted: 0, lastStartedAt: null };
+    events.on('flows:started', () => {
+      c.flowsStarted++;
+      c.lastStartedAt = new Date().toISOString();
+    });
+    starts.set(events, c);
+    counts = c;
+  }
+  return counts;
+}
+
 export function registerAdminApi(RED: NodeRED): void {
   if (!RED.httpAdmin || registered.has(RED.httpAdmin)) return;
   registered.add(RED.httpAdmin);
@@ -104,11 +127,7 @@ export function registerAdminApi(RED: NodeRED): void {
   // Whether the flows run: Node-RED answers its API before it starts the flows, and answers a
   // deploy once the old flows have stopped, before the new ones have started (their HTTP routes
   // answer 404 until then). A health check or a script that deploys waits for this count to move.
-  const runtime = { flowsStarted: 0, lastStartedAt: null as string | null };
-  RED.events?.on('flows:started', () => {
-    runtime.flowsStarted++;
-    runtime.lastStartedAt = new Date().toISOString();
-  });
+  const runtime = flowStarts(RED);
   RED.httpAdmin.get('/tillwire/runtime', RED.auth.needsPermission('tillwire-runtime.read'), respond(async () => ({ ...runtime })));
 
   RED.httpAdmin.get(

@@ -16,6 +16,10 @@ const flows = [
   { id: 'odoo1', type: 'tillwire-odoo-config', name: 'Odoo', url: 'http://127.0.0.1:9', database: 'db', login: 'admin', api: 'jsonrpc', version: 17 },
   { id: 'inj1', z: 'tab1', type: 'inject', props: [{ p: 'payload' }], payload: 'a customer payload', payloadType: 'str', once: true, onceDelay: 0.1, repeat: '', wires: [['set1']] },
   { id: 'set1', z: 'tab1', type: 'change', rules: [{ t: 'set', p: 'last', pt: 'flow', to: 'payload', tot: 'msg' }], wires: [] },
+  // reads the flow context back, so the test knows the inject has written it
+  { id: 'get1', z: 'tab1', type: 'http in', url: '/last', method: 'get', wires: [['read1']] },
+  { id: 'read1', z: 'tab1', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'last', tot: 'flow' }], wires: [['res1']] },
+  { id: 'res1', z: 'tab1', type: 'http response', wires: [] },
 ];
 
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
@@ -56,6 +60,13 @@ it('credentials, context, store and secret files are 0600; files an earlier star
   const at = (name: string) => path.join(userDir, name);
   try {
     expect(await deployCredentialsAndWait(first, { odoo1: { apiKey: 'an-api-key' } })).toBe(true);
+    // the inject of the redeployed flow has put a customer payload into the flow context
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const last = await fetch(`${first.url}/last`).then((r) => r.text(), () => '');
+      if (last === 'a customer payload') break;
+      if (Date.now() > deadline) throw new Error(`the flow context never held the payload (GET /last: '${last}')`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await until('the credentials file', () => fs.existsSync(at('flows_cred.json')));
     // the -wal and -shm files exist while the store is open
     await until('the store to open in WAL mode', () => fs.existsSync(at('tillwire.db-wal')) && fs.existsSync(at('tillwire.db-shm')));
