@@ -175,10 +175,12 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
   stops.push(() => shopify.stop());
   log(`[tillwire] Shopify simulator: ${env.TILLWIRE_SHOPIFY_URL} (shop ${shopify.shop}, token shpat_tillwire_demo)`);
 
+  // Ten minutes of past orders, then one every 20 s: Orders API 2026-01-01 returns a whole window
+  // (items included) in one call, so a longer past would arrive at the demo's Odoo as one backlog.
   // The UK, German and Japanese marketplaces (prices include tax). Amazon US adds tax to each part
   // of an order (item, promotion, shipping) and rounds each, while Odoo taxes each line's net
   // amount, so a US order can differ from Odoo's total by a cent, which the Odoo node reports.
-  const amazon = new AmazonSimulator({ port: portOf('AMAZON', 18443), marketplaceIds: ['A1F83G8C2ARO7P', 'A1PA6795UKMFR9', 'A1VC38T7YXB528'], orders: 2000, epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(), orderSpacingMs: 20_000, throttling: true });
+  const amazon = new AmazonSimulator({ port: portOf('AMAZON', 18443), marketplaceIds: ['A1F83G8C2ARO7P', 'A1PA6795UKMFR9', 'A1VC38T7YXB528'], orders: 2000, epoch: new Date(Date.now() - 10 * 60_000).toISOString(), orderSpacingMs: 20_000, throttling: true });
   env.TILLWIRE_AMAZON_URL = await amazon.start();
   // Node-RED substitutes ${VAR} only for a whole property value, so the token URL is its own variable.
   env.TILLWIRE_AMAZON_TOKEN_URL = `${env.TILLWIRE_AMAZON_URL}/auth/o2/token`;

@@ -231,11 +231,16 @@ describe('the Node-RED editor with Tillwire', () => {
     });
     await page.locator(`.red-ui-tab[id="red-ui-tab-${deployedPoller.z}"]`).click();
     // It runs: the poller fetches the simulator's orders and Odoo confirms them.
-    await page.waitForFunction(
-      (id) => /sent [1-9]/.test(document.querySelector(`#red-ui-workspace-chart [id="${id}"] .red-ui-flow-node-status-label`)?.textContent ?? ''),
-      deployedErp.id,
-      { timeout: 60_000 },
-    );
+    await page
+      .waitForFunction(
+        (id) => /sent [1-9]/.test(document.querySelector(`#red-ui-workspace-chart [id="${id}"] .red-ui-flow-node-status-label`)?.textContent ?? ''),
+        deployedErp.id,
+        { timeout: 60_000 },
+      )
+      .catch(async (err) => {
+        const labels = await page.evaluate(() => [...document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-node-status-label')].map((e) => e.textContent));
+        throw new Error(`${(err as Error).message}; the tab's badges: ${JSON.stringify(labels)}`);
+      });
     await page.screenshot({ path: path.join(RESULTS, 'template-deployed.png') });
   });
 });
