@@ -4,7 +4,42 @@
  */
 
 /** The Admin API version a new account is set to (a config node can name another). */
-export const DEFAULT_API_VERSION = '2025-01';
+export const DEFAULT_API_VERSION = '2026-10';
+
+/**
+ * The stable Admin API versions Tillwire offers and the day (UTC) until which Shopify keeps each
+ * accessible. Shopify supports a stable version for at least 12 months; a request for a version it
+ * no longer serves is answered by the oldest one it still does, so a stale version changes answers
+ * silently. Dates as Shopify states them (release notes, https://shopify.dev/changelog/release-notes/2026-10
+ * and the per-version pages under https://shopify.dev/changelog/release-notes); where Shopify only
+ * promises the 12-month minimum, the date is that minimum. test/unit/api-versions.test.ts fails
+ * when the default is not accessible for the next 90 days, and when the config dialog offers a
+ * version not listed here.
+ */
+export const API_VERSION_SUPPORT = {
+  defaultVersion: DEFAULT_API_VERSION,
+  versions: [
+    { version: '2026-01', accessibleUntil: '2027-01-16' },
+    { version: '2026-04', accessibleUntil: '2027-04-01' }, // the 12-month minimum
+    { version: '2026-07', accessibleUntil: '2027-07-01' }, // "at least" this day
+    { version: '2026-10', accessibleUntil: '2027-10-16' },
+  ],
+} as const;
+
+/**
+ * From 2026-04 every quantity of `inventorySetQuantities` must carry `changeFromQuantity` (null skips
+ * the compare-and-swap check) and `compareQuantity` / `ignoreCompareQuantity` are gone
+ * (https://shopify.dev/changelog/finalizing-compare-and-swap-redesign-for-inventory-set-quantities).
+ * The `@idempotent` directive is mandatory on the same mutation from this version too.
+ */
+export const CHANGE_FROM_QUANTITY_SINCE = '2026-04';
+/** The version that introduced `changeFromQuantity` (optional there; older versions reject it as unknown). */
+export const CHANGE_FROM_QUANTITY_INTRODUCED = '2026-01';
+
+/** Whether `version` (YYYY-MM or `unstable`) is `since` or newer; `unstable` is the newest. */
+export function versionAtLeast(version: string, since: string): boolean {
+  return version === 'unstable' || version >= since;
+}
 
 /** The REST request bucket on a standard plan: 40 requests, leaking 2 a second (X-Shopify-Shop-Api-Call-Limit). */
 export const REST_BUCKET = { size: 40, leakPerSecond: 2 } as const;

@@ -24,7 +24,7 @@ export = function register(RED: NodeRED) {
     const connection: ShopifyConnection = { shop, apiVersion, secrets: [creds.webhookSecret ?? '', creds.previousWebhookSecret ?? ''].filter(Boolean) };
     const problems: string[] = [];
     if (!shop) problems.push('no shop domain');
-    if (!/^(\d{4}-\d{2}|unstable)$/.test(apiVersion)) problems.push(`API version '${apiVersion}' is not like 2025-01`);
+    if (!/^(\d{4}-\d{2}|unstable)$/.test(apiVersion)) problems.push(`API version '${apiVersion}' is not like 2026-10`);
     const baseUrl = String(def.baseUrl ?? '').trim();
     if (baseUrl && !/^https?:\/\/.+/.test(baseUrl)) problems.push('base URL must start with http:// or https://');
     if (problems.length) connection.problem = problems.join('; ');

@@ -21,10 +21,15 @@
  *   more through `addInventoryItem(sku)`; locations `gid://shopify/Location/1` and `/2` (option
  *   `locations`). `inventorySetQuantities` answers `INVALID_INVENTORY_ITEM` / `INVALID_LOCATION`
  *   for ids it does not know.
- * - `inventorySetQuantities`: name `available|on_hand`, `reason` required, `compareQuantity`
- *   checked unless `ignoreCompareQuantity` (`COMPARE_QUANTITY_STALE`); `@idempotent(key:)` replays
- *   the first result for the same input (no second apply) and answers
- *   `IDEMPOTENCY_KEY_PARAMETER_MISMATCH` for the same key with other input; mandatory from 2026-04.
+ * - `inventorySetQuantities`: name `available|on_hand`, `reason` required. Compare and swap as
+ *   the requested version defines it: from 2026-04 every quantity must name `changeFromQuantity`
+ *   (null = no check; omitted → `COMPARE_QUANTITY_REQUIRED`; a mismatch →
+ *   `CHANGE_FROM_QUANTITY_STALE`) and `compareQuantity`/`ignoreCompareQuantity` are unknown input
+ *   fields (a GraphQL error); 2026-01 takes either form (`changeFromQuantity` wins); before 2026-01
+ *   `changeFromQuantity` is unknown and `compareQuantity` is checked unless `ignoreCompareQuantity`
+ *   (`COMPARE_QUANTITY_STALE`). `@idempotent(key:)` replays the first result for the same input (no
+ *   second apply) and answers `IDEMPOTENCY_KEY_PARAMETER_MISMATCH` for the same key with other
+ *   input; mandatory from 2026-04.
  * - Webhooks to subscribers (`subscribe(url, topics)`): POST of the REST JSON body with
  *   `X-Shopify-Topic`, `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the raw body with the app
  *   secret), `X-Shopify-Event-Id`, `X-Shopify-Webhook-Id`, `X-Shopify-Shop-Domain`,
@@ -50,7 +55,7 @@ import type { AddressInfo } from 'node:net';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
-import { DEFAULT_API_VERSION, REST_BUCKET } from '../../nodes/shopify/contract';
+import { CHANGE_FROM_QUANTITY_INTRODUCED, CHANGE_FROM_QUANTITY_SINCE, DEFAULT_API_VERSION, REST_BUCKET, versionAtLeast } from '../../nodes/shopify/contract';
 import { seededRandom } from '../kit/random';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
@@ -771,7 +776,17 @@ export class ShopifySimulator {
 
   private setQuantities(input: any, key: string | undefined, version: string) {
     const userError = (code: string, field: string[], message: string) => ({ inventoryAdjustmentGroup: null, userErrors: [{ code, field, message }] });
-    if (!key && version !== 'unstable' && version >= '2026-04') return userError('IDEMPOTENCY_KEY_REQUIRED', ['idempotencyKey'], 'An idempotency key is required (@idempotent).');
+    const casRequired = versionAtLeast(version, CHANGE_FROM_QUANTITY_SINCE);
+    // Input fields the requested version's schema does not define fail validation as a whole (GraphQL error, nothing applied).
+    const unknownField = (field: string, type: string) => {
+      throw new Error(`Variable $input of type InventorySetQuantitiesInput! was provided invalid value (Field is not defined on ${type}: ${field})`);
+    };
+    if (casRequired && input && 'ignoreCompareQuantity' in input) unknownField('ignoreCompareQuantity', 'InventorySetQuantitiesInput');
+    for (const q of Array.isArray(input?.quantities) ? input.quantities : []) {
+      if (casRequired && q && 'compareQuantity' in q) unknownField('compareQuantity', 'InventoryQuantityInput');
+      if (!versionAtLeast(version, CHANGE_FROM_QUANTITY_INTRODUCED) && q && 'changeFromQuantity' in q) unknownField('changeFromQuantity', 'InventoryQuantityInput');
+    }
+    if (!key && casRequired) return userError('IDEMPOTENCY_KEY_REQUIRED', ['idempotencyKey'], 'An idempotency key is required (@idempotent).');
     const inputText = JSON.stringify(input ?? null);
     if (key) {
       const seen = this.idempotency.get(key);
@@ -790,8 +805,15 @@ export class ShopifySimulator {
       for (const [i, q] of input.quantities.entries()) {
         const k = `${q.inventoryItemId}|${q.locationId}|${input.name}`;
         const current = this.inventory.get(k) ?? 0;
-        if (!input.ignoreCompareQuantity && q.compareQuantity !== undefined && q.compareQuantity !== null && q.compareQuantity !== current)
-          return userError('COMPARE_QUANTITY_STALE', ['input', 'quantities', String(i), 'compareQuantity'], `The compareQuantity argument no longer matches the persisted quantity (${current}).`);
+        const field = ['input', 'quantities', String(i)];
+        if ('changeFromQuantity' in q) {
+          if (q.changeFromQuantity !== null && q.changeFromQuantity !== current)
+            return userError('CHANGE_FROM_QUANTITY_STALE', [...field, 'changeFromQuantity'], `The changeFromQuantity value does not match the persisted quantity (${current}).`);
+        } else if (casRequired) {
+          return userError('COMPARE_QUANTITY_REQUIRED', [...field, 'changeFromQuantity'], 'changeFromQuantity must be given for each quantity (null to skip the check).');
+        } else if (!input.ignoreCompareQuantity && q.compareQuantity !== undefined && q.compareQuantity !== null && q.compareQuantity !== current) {
+          return userError('COMPARE_QUANTITY_STALE', [...field, 'compareQuantity'], `The compareQuantity argument no longer matches the persisted quantity (${current}).`);
+        }
       }
       const changes = input.quantities.map((q: any) => {
         const k = `${q.inventoryItemId}|${q.locationId}|${input.name}`;

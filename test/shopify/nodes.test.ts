@@ -28,7 +28,7 @@ function flow(extra: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'shopify' },
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
-    { id: 'c1', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2025-01', baseUrl: sim.url, timeout: '5' },
+    { id: 'c1', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url, timeout: '5' },
     { id: 'w1', type: 'tillwire-shopify-webhook', z: 'f1', shopify: 'c1', store: 's1', path: PATH, wires: [['out']] },
     { id: 'p1', type: 'tillwire-shopify-orders', z: 'f1', shopify: 'c1', store: 's1', interval: '0', overlap: '300', lookback: '1', pageSize: '50', wires: [['out']], ...extra },
     { id: 'out', type: 'helper', z: 'f1' },
