@@ -41,5 +41,17 @@ export function versionAtLeast(version: string, since: string): boolean {
   return version === 'unstable' || version >= since;
 }
 
+/**
+ * What to tell the user about a configured version on `today`: undefined when it is listed and
+ * still accessible (or `unstable`), otherwise a sentence naming the problem and the default.
+ */
+export function apiVersionWarning(version: string, today: Date): string | undefined {
+  if (version === 'unstable') return undefined;
+  const entry = API_VERSION_SUPPORT.versions.find((v) => v.version === version);
+  if (!entry) return `Shopify API version ${version} is not one Tillwire is tested with (${API_VERSION_SUPPORT.versions.map((v) => v.version).join(', ')}); Shopify answers a version it no longer serves with the oldest one it does. The default is ${DEFAULT_API_VERSION}.`;
+  if (Date.parse(`${entry.accessibleUntil}T00:00:00Z`) <= today.getTime()) return `Shopify API version ${version} is out of support since ${entry.accessibleUntil}; Shopify now answers with a newer version. Move to ${DEFAULT_API_VERSION}.`;
+  return undefined;
+}
+
 /** The REST request bucket on a standard plan: 40 requests, leaking 2 a second (X-Shopify-Shop-Api-Call-Limit). */
 export const REST_BUCKET = { size: 40, leakPerSecond: 2 } as const;

@@ -696,6 +696,7 @@ export class ShopifySimulator {
       };
     } else if (call('inventorySetQuantities')) {
       requested = 10;
+      this.checkSetQuantitiesInput(arg('input'), version);
       run = () => ({ data: { inventorySetQuantities: this.setQuantities(arg('input'), this.idempotencyKey(query, vars), version) }, actual: 10 });
     } else if (call('fulfillmentCreate')) {
       requested = 10;
@@ -774,18 +775,26 @@ export class ShopifySimulator {
     return mm ? (mm[1] ?? vars[mm[2]]) : undefined;
   }
 
-  private setQuantities(input: any, key: string | undefined, version: string) {
-    const userError = (code: string, field: string[], message: string) => ({ inventoryAdjustmentGroup: null, userErrors: [{ code, field, message }] });
-    const casRequired = versionAtLeast(version, CHANGE_FROM_QUANTITY_SINCE);
-    // Input fields the requested version's schema does not define fail validation as a whole (GraphQL error, nothing applied).
+  /**
+   * Input fields the requested version's schema does not define fail validation of the whole
+   * request: a GraphQL error, nothing charged or applied.
+   */
+  private checkSetQuantitiesInput(input: any, version: string): void {
     const unknownField = (field: string, type: string) => {
       throw new Error(`Variable $input of type InventorySetQuantitiesInput! was provided invalid value (Field is not defined on ${type}: ${field})`);
     };
-    if (casRequired && input && 'ignoreCompareQuantity' in input) unknownField('ignoreCompareQuantity', 'InventorySetQuantitiesInput');
+    const casRequired = versionAtLeast(version, CHANGE_FROM_QUANTITY_SINCE);
+    if (casRequired && input && typeof input === 'object' && 'ignoreCompareQuantity' in input) unknownField('ignoreCompareQuantity', 'InventorySetQuantitiesInput');
     for (const q of Array.isArray(input?.quantities) ? input.quantities : []) {
-      if (casRequired && q && 'compareQuantity' in q) unknownField('compareQuantity', 'InventoryQuantityInput');
-      if (!versionAtLeast(version, CHANGE_FROM_QUANTITY_INTRODUCED) && q && 'changeFromQuantity' in q) unknownField('changeFromQuantity', 'InventoryQuantityInput');
+      if (!q || typeof q !== 'object') continue;
+      if (casRequired && 'compareQuantity' in q) unknownField('compareQuantity', 'InventoryQuantityInput');
+      if (!versionAtLeast(version, CHANGE_FROM_QUANTITY_INTRODUCED) && 'changeFromQuantity' in q) unknownField('changeFromQuantity', 'InventoryQuantityInput');
     }
+  }
+
+  private setQuantities(input: any, key: string | undefined, version: string) {
+    const userError = (code: string, field: string[], message: string) => ({ inventoryAdjustmentGroup: null, userErrors: [{ code, field, message }] });
+    const casRequired = versionAtLeast(version, CHANGE_FROM_QUANTITY_SINCE);
     if (!key && casRequired) return userError('IDEMPOTENCY_KEY_REQUIRED', ['idempotencyKey'], 'An idempotency key is required (@idempotent).');
     const inputText = JSON.stringify(input ?? null);
     if (key) {

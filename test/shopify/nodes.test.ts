@@ -159,3 +159,12 @@ describe('tillwire-shopify-webhook + tillwire-shopify-orders', () => {
     expect(msg.error.message).toMatch(/shopify orders: HTTP 401/);
   });
 });
+
+it('the config node warns when its API version is not one Shopify still serves', async () => {
+  await helper.load([configNode], [
+    { id: 'old', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2025-01', baseUrl: sim.url },
+    { id: 'cur', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url },
+  ], { old: { accessToken: 'shpat_tillwire_demo' }, cur: { accessToken: 'shpat_tillwire_demo' } });
+  const warnings = helper.log().args.map((a: any[]) => a[0]).filter((e: any) => e?.level === 30 && e.type === 'tillwire-shopify-config');
+  expect(warnings).toEqual([expect.objectContaining({ id: 'old', msg: expect.stringMatching(/2025-01 is not one Tillwire is tested with.*default is 2026-10/) })]);
+});

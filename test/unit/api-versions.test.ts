@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { apiVersionWarning } from '../../nodes/shopify/contract';
 
 interface VersionSupport {
   defaultVersion: string;
@@ -78,4 +79,12 @@ describe.each(systems.map((s) => [s.system, s.support] as const))('%s', (system,
       }
     }
   });
+});
+
+it('the Shopify config node warns about a version that is unlisted or past its end, not about a current one', () => {
+  const today = new Date('2027-02-01T00:00:00Z');
+  expect(apiVersionWarning('2025-01', today)).toMatch(/2025-01 is not one Tillwire is tested with.*default is 2026-10/);
+  expect(apiVersionWarning('2026-01', today)).toMatch(/out of support since 2027-01-16.*Move to 2026-10/);
+  expect(apiVersionWarning('2026-10', today)).toBeUndefined();
+  expect(apiVersionWarning('unstable', today)).toBeUndefined();
 });
