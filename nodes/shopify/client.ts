@@ -309,12 +309,23 @@ export class ShopifyClient {
    */
   async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; changeFromQuantity: number | null }> }, idempotencyKey: string) {
     if (!versionAtLeast(this.opts.apiVersion, CHANGE_FROM_QUANTITY_INTRODUCED)) input = legacyCompareInput(input) as typeof input;
-    const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey });
-    const r = data.inventorySetQuantities;
-    if (r.userErrors?.length) throw userErrorsFailure('inventorySetQuantities', r.userErrors);
-    return r.inventoryAdjustmentGroup;
+    // A key whose earlier attempt failed (nothing applied) is refused from 2026-10: the next key of a
+    // fixed chain is used, so a later repeat of the same document walks the same chain to the key that
+    // succeeded and gets its replay, never a second apply.
+    for (let attempt = 1; ; attempt++) {
+      const key = attempt === 1 ? idempotencyKey : `${idempotencyKey}~${attempt}`;
+      const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey: key });
+      const r = data.inventorySetQuantities;
+      const errors: Array<{ code?: string; field?: string[]; message: string }> = r.userErrors ?? [];
+      if (attempt < MAX_IDEMPOTENCY_KEYS && errors.length && errors.every((e) => e.code === 'IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED')) continue;
+      if (errors.length) throw userErrorsFailure('inventorySetQuantities', errors);
+      return r.inventoryAdjustmentGroup;
+    }
   }
 }
+
+/** Keys of the chain tried for one set before its failure is reported. */
+const MAX_IDEMPOTENCY_KEYS = 3;
 
 /** The pre-2026-01 form of a set: `compareQuantity` per quantity, or `ignoreCompareQuantity` when none is compared. */
 function legacyCompareInput(input: { quantities: Array<{ changeFromQuantity: number | null } & Record<string, unknown>> } & Record<string, unknown>) {

@@ -36,6 +36,14 @@ export const CHANGE_FROM_QUANTITY_SINCE = '2026-04';
 /** The version that introduced `changeFromQuantity` (optional there; older versions reject it as unknown). */
 export const CHANGE_FROM_QUANTITY_INTRODUCED = '2026-01';
 
+/**
+ * In 2026-10 `inventorySetQuantities` answers `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED` when a request
+ * with the same key failed before, asking for a new key (the 2026-10 InventorySetQuantitiesUserErrorCode
+ * enum, https://shopify.dev/docs/api/admin-graphql/latest/enums/InventorySetQuantitiesUserErrorCode).
+ * The failed attempt applied nothing, so a derived key is safe (nodes/shopify/client.ts).
+ */
+export const PREVIOUS_ATTEMPT_FAILED_SINCE = '2026-10';
+
 /** Whether `version` (YYYY-MM or `unstable`) is `since` or newer; `unstable` is the newest. */
 export function versionAtLeast(version: string, since: string): boolean {
   return version === 'unstable' || version >= since;

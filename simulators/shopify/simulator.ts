@@ -29,7 +29,8 @@
  *   `changeFromQuantity` is unknown and `compareQuantity` is checked unless `ignoreCompareQuantity`
  *   (`COMPARE_QUANTITY_STALE`). `@idempotent(key:)` replays the first result for the same input (no
  *   second apply) and answers `IDEMPOTENCY_KEY_PARAMETER_MISMATCH` for the same key with other
- *   input; mandatory from 2026-04.
+ *   input; mandatory from 2026-04. From 2026-10 a key whose first attempt failed answers
+ *   `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED` instead of replaying the failure.
  * - Webhooks to subscribers (`subscribe(url, topics)`): POST of the REST JSON body with
  *   `X-Shopify-Topic`, `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the raw body with the app
  *   secret), `X-Shopify-Event-Id`, `X-Shopify-Webhook-Id`, `X-Shopify-Shop-Domain`,
@@ -55,7 +56,7 @@ import type { AddressInfo } from 'node:net';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
-import { CHANGE_FROM_QUANTITY_INTRODUCED, CHANGE_FROM_QUANTITY_SINCE, DEFAULT_API_VERSION, REST_BUCKET, versionAtLeast } from '../../nodes/shopify/contract';
+import { CHANGE_FROM_QUANTITY_INTRODUCED, CHANGE_FROM_QUANTITY_SINCE, DEFAULT_API_VERSION, PREVIOUS_ATTEMPT_FAILED_SINCE, REST_BUCKET, versionAtLeast } from '../../nodes/shopify/contract';
 import { seededRandom } from '../kit/random';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
@@ -799,7 +800,10 @@ export class ShopifySimulator {
     const inputText = JSON.stringify(input ?? null);
     if (key) {
       const seen = this.idempotency.get(key);
-      if (seen) return seen.input === inputText ? structuredClone(seen.result) : userError('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', ['input'], 'The same idempotency key was used with different parameters.');
+      if (seen && seen.input !== inputText) return userError('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', ['input'], 'The same idempotency key was used with different parameters.');
+      const failed = (seen?.result as any)?.userErrors?.length > 0;
+      if (seen && failed && versionAtLeast(version, PREVIOUS_ATTEMPT_FAILED_SINCE)) return userError('IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED', ['idempotencyKey'], 'A previous request with this idempotency key failed. Retry with a new idempotency key.');
+      if (seen) return structuredClone(seen.result);
     }
     const result = (() => {
       if (!input || !Array.isArray(input.quantities)) return userError('INVALID', ['input', 'quantities'], 'quantities is required');

@@ -109,6 +109,25 @@ describe('Shopify simulator contract', () => {
     expect((await send('2025-10', { name: 'available', reason: 'correction', quantities: [{ ...q, changeFromQuantity: null }] }, 'v5')).errors[0].message).toMatch(/changeFromQuantity/);
   });
 
+  it('2026-10: a key whose attempt failed is refused; the client moves along a fixed key chain, and a repeat replays without a second apply', async () => {
+    const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url, policy: FAST });
+    const at = 'gid://shopify/InventoryItem/4|gid://shopify/Location/1|available';
+    const doc = { name: 'available' as const, reason: 'correction', quantities: [{ inventoryItemId: 'gid://shopify/InventoryItem/4', locationId: 'gid://shopify/Location/1', quantity: 9, changeFromQuantity: 5 as number | null }] };
+    await expect(client.setInventory(doc, 'doc-1')).rejects.toThrow(/CHANGE_FROM_QUANTITY_STALE/);
+    await client.setInventory({ ...doc, quantities: [{ ...doc.quantities[0], quantity: 5, changeFromQuantity: null }] }, 'other-1');
+    const groups = sim.adjustmentGroups.length;
+    // the same document again: Shopify refuses doc-1 (its attempt failed), doc-1~2 applies
+    const first = await client.setInventory(doc, 'doc-1');
+    expect(sim.inventory.get(at)).toBe(9);
+    expect(sim.adjustmentGroups.length).toBe(groups + 1);
+    // and once more: doc-1 refused again, doc-1~2 replays its result, nothing applied twice
+    expect(await client.setInventory(doc, 'doc-1')).toEqual(first);
+    expect(sim.adjustmentGroups.length).toBe(groups + 1);
+    // raw: what Shopify answers on the failed key
+    const res: any = await (await gql({ query: 'mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $input) @idempotent(key: $k) { userErrors { code } } }', variables: { input: doc, k: 'doc-1' } }, sim.accessToken, '2026-10')).json();
+    expect(res.data.inventorySetQuantities.userErrors[0].code).toBe('IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED');
+  });
+
   it('the client sends the pre-2026-01 form to a shop configured on an older version', async () => {
     const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2025-10', accessToken: sim.accessToken, baseUrl: sim.url, policy: FAST });
     const base = { name: 'available' as const, reason: 'correction' };
