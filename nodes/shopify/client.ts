@@ -5,7 +5,7 @@
  * hold its requested cost (learnt from the last answer to the same operation). A `THROTTLED`
  * answer is retried after the restore-rate wait it implies, never blindly.
  */
-import { REST_BUCKET } from './contract';
+import { CHANGE_FROM_QUANTITY_INTRODUCED, REST_BUCKET, versionAtLeast } from './contract';
 import { ConnectorError, delay, HttpClient, type RetryPolicy } from '../runtime/http';
 import { kindForCode } from '../runtime/errors';
 import { CallLimitBucket } from '../runtime/call-limit-bucket';
@@ -300,13 +300,38 @@ export class ShopifyClient {
     return hit?.id;
   }
 
-  /** `inventorySetQuantities` with an idempotency key: a retry with the same key never applies twice. */
-  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; ignoreCompareQuantity?: boolean; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; compareQuantity?: number | null }> }, idempotencyKey: string) {
-    const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey });
-    const r = data.inventorySetQuantities;
-    if (r.userErrors?.length) throw userErrorsFailure('inventorySetQuantities', r.userErrors);
-    return r.inventoryAdjustmentGroup;
+  /**
+   * `inventorySetQuantities` with an idempotency key: a retry with the same key never applies twice.
+   * Each quantity names `changeFromQuantity`: the figure expected before the change (compare and
+   * swap), or null to set it whatever it is. Mandatory from API 2026-04; for a shop still configured
+   * on a version before 2026-01 (which knows only `compareQuantity`/`ignoreCompareQuantity`) the
+   * same intent is sent in that older form.
+   */
+  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; changeFromQuantity: number | null }> }, idempotencyKey: string) {
+    if (!versionAtLeast(this.opts.apiVersion, CHANGE_FROM_QUANTITY_INTRODUCED)) input = legacyCompareInput(input) as typeof input;
+    // A key whose earlier attempt failed (nothing applied) is refused from 2026-10: the next key of a
+    // fixed chain is used, so a later repeat of the same document walks the same chain to the key that
+    // succeeded and gets its replay, never a second apply.
+    for (let attempt = 1; ; attempt++) {
+      const key = attempt === 1 ? idempotencyKey : `${idempotencyKey}~${attempt}`;
+      const { data } = await this.graphql('inventorySetQuantities', INVENTORY_SET, { input, idempotencyKey: key });
+      const r = data.inventorySetQuantities;
+      const errors: Array<{ code?: string; field?: string[]; message: string }> = r.userErrors ?? [];
+      if (attempt < MAX_IDEMPOTENCY_KEYS && errors.length && errors.every((e) => e.code === 'IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED')) continue;
+      if (errors.length) throw userErrorsFailure('inventorySetQuantities', errors);
+      return r.inventoryAdjustmentGroup;
+    }
   }
+}
+
+/** Keys of the chain tried for one set before its failure is reported. */
+const MAX_IDEMPOTENCY_KEYS = 3;
+
+/** The pre-2026-01 form of a set: `compareQuantity` per quantity, or `ignoreCompareQuantity` when none is compared. */
+function legacyCompareInput(input: { quantities: Array<{ changeFromQuantity: number | null } & Record<string, unknown>> } & Record<string, unknown>) {
+  const compare = input.quantities.some((q) => q.changeFromQuantity !== null);
+  const quantities = input.quantities.map(({ changeFromQuantity, ...q }) => (compare ? { ...q, compareQuantity: changeFromQuantity } : q));
+  return compare ? { ...input, quantities } : { ...input, quantities, ignoreCompareQuantity: true };
 }
 
 /**

@@ -4,7 +4,62 @@
  */
 
 /** The Admin API version a new account is set to (a config node can name another). */
-export const DEFAULT_API_VERSION = '2025-01';
+export const DEFAULT_API_VERSION = '2026-10';
+
+/**
+ * The stable Admin API versions Tillwire offers and the day (UTC) until which Shopify keeps each
+ * accessible. Shopify supports a stable version for at least 12 months; a request for a version it
+ * no longer serves is answered by the oldest one it still does, so a stale version changes answers
+ * silently. Dates as Shopify states them (release notes, https://shopify.dev/changelog/release-notes/2026-10
+ * and the per-version pages under https://shopify.dev/changelog/release-notes); where Shopify only
+ * promises the 12-month minimum, the date is that minimum. test/unit/api-versions.test.ts fails
+ * when the default is not accessible for the next 90 days, and when the config dialog offers a
+ * version not listed here.
+ */
+export const API_VERSION_SUPPORT = {
+  defaultVersion: DEFAULT_API_VERSION,
+  versions: [
+    { version: '2026-01', accessibleUntil: '2027-01-16' },
+    { version: '2026-04', accessibleUntil: '2027-04-01' }, // the 12-month minimum
+    { version: '2026-07', accessibleUntil: '2027-07-01' }, // "at least" this day
+    { version: '2026-10', accessibleUntil: '2027-10-16' },
+  ],
+} as const;
+
+/**
+ * From 2026-04 every quantity of `inventorySetQuantities` must carry `changeFromQuantity` (null skips
+ * the compare-and-swap check) and `compareQuantity` / `ignoreCompareQuantity` are gone
+ * (https://shopify.dev/changelog/finalizing-compare-and-swap-redesign-for-inventory-set-quantities).
+ * The `@idempotent` directive is mandatory on the same mutation from this version too.
+ */
+export const CHANGE_FROM_QUANTITY_SINCE = '2026-04';
+/** The version that introduced `changeFromQuantity` (optional there; older versions reject it as unknown). */
+export const CHANGE_FROM_QUANTITY_INTRODUCED = '2026-01';
+
+/**
+ * In 2026-10 `inventorySetQuantities` answers `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED` when a request
+ * with the same key failed before, asking for a new key (the 2026-10 InventorySetQuantitiesUserErrorCode
+ * enum, https://shopify.dev/docs/api/admin-graphql/latest/enums/InventorySetQuantitiesUserErrorCode).
+ * The failed attempt applied nothing, so a derived key is safe (nodes/shopify/client.ts).
+ */
+export const PREVIOUS_ATTEMPT_FAILED_SINCE = '2026-10';
+
+/** Whether `version` (YYYY-MM or `unstable`) is `since` or newer; `unstable` is the newest. */
+export function versionAtLeast(version: string, since: string): boolean {
+  return version === 'unstable' || version >= since;
+}
+
+/**
+ * What to tell the user about a configured version on `today`: undefined when it is listed and
+ * still accessible (or `unstable`), otherwise a sentence naming the problem and the default.
+ */
+export function apiVersionWarning(version: string, today: Date): string | undefined {
+  if (version === 'unstable') return undefined;
+  const entry = API_VERSION_SUPPORT.versions.find((v) => v.version === version);
+  if (!entry) return `Shopify API version ${version} is not one Tillwire is tested with (${API_VERSION_SUPPORT.versions.map((v) => v.version).join(', ')}); Shopify answers a version it no longer serves with the oldest one it does. The default is ${DEFAULT_API_VERSION}.`;
+  if (Date.parse(`${entry.accessibleUntil}T00:00:00Z`) <= today.getTime()) return `Shopify API version ${version} is out of support since ${entry.accessibleUntil}; Shopify now answers with a newer version. Move to ${DEFAULT_API_VERSION}.`;
+  return undefined;
+}
 
 /** The REST request bucket on a standard plan: 40 requests, leaking 2 a second (X-Shopify-Shop-Api-Call-Limit). */
 export const REST_BUCKET = { size: 40, leakPerSecond: 2 } as const;

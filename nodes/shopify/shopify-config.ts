@@ -3,7 +3,7 @@
  * simulator; access token and webhook secrets in credentials). It owns the shop's GraphQL client
  * and its cost governor, so every node of the shop paces against one calculated-cost bucket.
  */
-import { DEFAULT_API_VERSION } from './contract';
+import { apiVersionWarning, DEFAULT_API_VERSION } from './contract';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { CostGovernor, ShopifyClient } from './client';
 import { normaliseShop, type ShopifyConnection } from './connection';
@@ -24,9 +24,11 @@ export = function register(RED: NodeRED) {
     const connection: ShopifyConnection = { shop, apiVersion, secrets: [creds.webhookSecret ?? '', creds.previousWebhookSecret ?? ''].filter(Boolean) };
     const problems: string[] = [];
     if (!shop) problems.push('no shop domain');
-    if (!/^(\d{4}-\d{2}|unstable)$/.test(apiVersion)) problems.push(`API version '${apiVersion}' is not like 2025-01`);
+    if (!/^(\d{4}-\d{2}|unstable)$/.test(apiVersion)) problems.push(`API version '${apiVersion}' is not like 2026-10`);
     const baseUrl = String(def.baseUrl ?? '').trim();
     if (baseUrl && !/^https?:\/\/.+/.test(baseUrl)) problems.push('base URL must start with http:// or https://');
+    const versionNote = problems.length ? undefined : apiVersionWarning(apiVersion, new Date());
+    if (versionNote) this.warn(versionNote);
     if (problems.length) connection.problem = problems.join('; ');
     else if (creds.accessToken) {
       const timeout = Number(def.timeout ?? 30);

@@ -56,8 +56,8 @@ export = function register(RED: NodeRED) {
               name,
               reason,
               referenceDocumentUri: `gid://tillwire/${kind === 'inventory.ats' ? 'AvailableToSell' : 'InventoryPosition'}/${encodeURIComponent(key)}`,
-              ignoreCompareQuantity: true,
-              quantities: [{ inventoryItemId: itemId, locationId, quantity }],
+              // null: no compare-and-swap, the figure sent is the truth (Shopify requires the field from 2026-04).
+              quantities: [{ inventoryItemId: itemId, locationId, quantity, changeFromQuantity: null }],
             },
             idempotencyKey,
           );

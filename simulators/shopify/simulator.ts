@@ -21,10 +21,16 @@
  *   more through `addInventoryItem(sku)`; locations `gid://shopify/Location/1` and `/2` (option
  *   `locations`). `inventorySetQuantities` answers `INVALID_INVENTORY_ITEM` / `INVALID_LOCATION`
  *   for ids it does not know.
- * - `inventorySetQuantities`: name `available|on_hand`, `reason` required, `compareQuantity`
- *   checked unless `ignoreCompareQuantity` (`COMPARE_QUANTITY_STALE`); `@idempotent(key:)` replays
- *   the first result for the same input (no second apply) and answers
- *   `IDEMPOTENCY_KEY_PARAMETER_MISMATCH` for the same key with other input; mandatory from 2026-04.
+ * - `inventorySetQuantities`: name `available|on_hand`, `reason` required. Compare and swap as
+ *   the requested version defines it: from 2026-04 every quantity must name `changeFromQuantity`
+ *   (null = no check; omitted → `COMPARE_QUANTITY_REQUIRED`; a mismatch →
+ *   `CHANGE_FROM_QUANTITY_STALE`) and `compareQuantity`/`ignoreCompareQuantity` are unknown input
+ *   fields (a GraphQL error); 2026-01 takes either form (`changeFromQuantity` wins); before 2026-01
+ *   `changeFromQuantity` is unknown and `compareQuantity` is checked unless `ignoreCompareQuantity`
+ *   (`COMPARE_QUANTITY_STALE`). `@idempotent(key:)` replays the first result for the same input (no
+ *   second apply) and answers `IDEMPOTENCY_KEY_PARAMETER_MISMATCH` for the same key with other
+ *   input; mandatory from 2026-04. From 2026-10 a key whose first attempt failed answers
+ *   `IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED` instead of replaying the failure.
  * - Webhooks to subscribers (`subscribe(url, topics)`): POST of the REST JSON body with
  *   `X-Shopify-Topic`, `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the raw body with the app
  *   secret), `X-Shopify-Event-Id`, `X-Shopify-Webhook-Id`, `X-Shopify-Shop-Domain`,
@@ -50,7 +56,7 @@ import type { AddressInfo } from 'node:net';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
-import { DEFAULT_API_VERSION, REST_BUCKET } from '../../nodes/shopify/contract';
+import { CHANGE_FROM_QUANTITY_INTRODUCED, CHANGE_FROM_QUANTITY_SINCE, DEFAULT_API_VERSION, PREVIOUS_ATTEMPT_FAILED_SINCE, REST_BUCKET, versionAtLeast } from '../../nodes/shopify/contract';
 import { seededRandom } from '../kit/random';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
@@ -691,6 +697,7 @@ export class ShopifySimulator {
       };
     } else if (call('inventorySetQuantities')) {
       requested = 10;
+      this.checkSetQuantitiesInput(arg('input'), version);
       run = () => ({ data: { inventorySetQuantities: this.setQuantities(arg('input'), this.idempotencyKey(query, vars), version) }, actual: 10 });
     } else if (call('fulfillmentCreate')) {
       requested = 10;
@@ -769,13 +776,34 @@ export class ShopifySimulator {
     return mm ? (mm[1] ?? vars[mm[2]]) : undefined;
   }
 
+  /**
+   * Input fields the requested version's schema does not define fail validation of the whole
+   * request: a GraphQL error, nothing charged or applied.
+   */
+  private checkSetQuantitiesInput(input: any, version: string): void {
+    const unknownField = (field: string, type: string) => {
+      throw new Error(`Variable $input of type InventorySetQuantitiesInput! was provided invalid value (Field is not defined on ${type}: ${field})`);
+    };
+    const casRequired = versionAtLeast(version, CHANGE_FROM_QUANTITY_SINCE);
+    if (casRequired && input && typeof input === 'object' && 'ignoreCompareQuantity' in input) unknownField('ignoreCompareQuantity', 'InventorySetQuantitiesInput');
+    for (const q of Array.isArray(input?.quantities) ? input.quantities : []) {
+      if (!q || typeof q !== 'object') continue;
+      if (casRequired && 'compareQuantity' in q) unknownField('compareQuantity', 'InventoryQuantityInput');
+      if (!versionAtLeast(version, CHANGE_FROM_QUANTITY_INTRODUCED) && 'changeFromQuantity' in q) unknownField('changeFromQuantity', 'InventoryQuantityInput');
+    }
+  }
+
   private setQuantities(input: any, key: string | undefined, version: string) {
     const userError = (code: string, field: string[], message: string) => ({ inventoryAdjustmentGroup: null, userErrors: [{ code, field, message }] });
-    if (!key && version !== 'unstable' && version >= '2026-04') return userError('IDEMPOTENCY_KEY_REQUIRED', ['idempotencyKey'], 'An idempotency key is required (@idempotent).');
+    const casRequired = versionAtLeast(version, CHANGE_FROM_QUANTITY_SINCE);
+    if (!key && casRequired) return userError('IDEMPOTENCY_KEY_REQUIRED', ['idempotencyKey'], 'An idempotency key is required (@idempotent).');
     const inputText = JSON.stringify(input ?? null);
     if (key) {
       const seen = this.idempotency.get(key);
-      if (seen) return seen.input === inputText ? structuredClone(seen.result) : userError('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', ['input'], 'The same idempotency key was used with different parameters.');
+      if (seen && seen.input !== inputText) return userError('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', ['input'], 'The same idempotency key was used with different parameters.');
+      const failed = (seen?.result as any)?.userErrors?.length > 0;
+      if (seen && failed && versionAtLeast(version, PREVIOUS_ATTEMPT_FAILED_SINCE)) return userError('IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED', ['idempotencyKey'], 'A previous request with this idempotency key failed. Retry with a new idempotency key.');
+      if (seen) return structuredClone(seen.result);
     }
     const result = (() => {
       if (!input || !Array.isArray(input.quantities)) return userError('INVALID', ['input', 'quantities'], 'quantities is required');
@@ -790,8 +818,15 @@ export class ShopifySimulator {
       for (const [i, q] of input.quantities.entries()) {
         const k = `${q.inventoryItemId}|${q.locationId}|${input.name}`;
         const current = this.inventory.get(k) ?? 0;
-        if (!input.ignoreCompareQuantity && q.compareQuantity !== undefined && q.compareQuantity !== null && q.compareQuantity !== current)
-          return userError('COMPARE_QUANTITY_STALE', ['input', 'quantities', String(i), 'compareQuantity'], `The compareQuantity argument no longer matches the persisted quantity (${current}).`);
+        const field = ['input', 'quantities', String(i)];
+        if ('changeFromQuantity' in q) {
+          if (q.changeFromQuantity !== null && q.changeFromQuantity !== current)
+            return userError('CHANGE_FROM_QUANTITY_STALE', [...field, 'changeFromQuantity'], `The changeFromQuantity value does not match the persisted quantity (${current}).`);
+        } else if (casRequired) {
+          return userError('COMPARE_QUANTITY_REQUIRED', [...field, 'changeFromQuantity'], 'changeFromQuantity must be given for each quantity (null to skip the check).');
+        } else if (!input.ignoreCompareQuantity && q.compareQuantity !== undefined && q.compareQuantity !== null && q.compareQuantity !== current) {
+          return userError('COMPARE_QUANTITY_STALE', [...field, 'compareQuantity'], `The compareQuantity argument no longer matches the persisted quantity (${current}).`);
+        }
       }
       const changes = input.quantities.map((q: any) => {
         const k = `${q.inventoryItemId}|${q.locationId}|${input.name}`;

@@ -238,7 +238,7 @@ describe('the Node-RED editor with Tillwire', () => {
         { timeout: 60_000 },
       )
       .catch(async (err) => {
-        const labels = await page.evaluate(() => [...document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-node-status-label')].map((e) => e.textContent));
+        const labels = await page.evaluate(() => Array.from(document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-node-status-label'), (e) => e.textContent));
         throw new Error(`${(err as Error).message}; the tab's badges: ${JSON.stringify(labels)}`);
       });
     await page.screenshot({ path: path.join(RESULTS, 'template-deployed.png') });

@@ -122,7 +122,7 @@ describe.each([odooErp, bcErp])('Shopify → $name', (erp) => {
     return [
       { id: 'f1', type: 'tab', label: `shopify → ${erp.name}` },
       { id: 's1', type: 'tillwire-store', backend: 'memory' },
-      { id: 'sc', type: 'tillwire-shopify-config', shop: shopify.shop, apiVersion: '2025-01', baseUrl: shopify.url, timeout: '5' },
+      { id: 'sc', type: 'tillwire-shopify-config', shop: shopify.shop, apiVersion: '2026-10', baseUrl: shopify.url, timeout: '5' },
       { id: 'ec', ...erp.config() },
       { id: 'hook', type: 'tillwire-shopify-webhook', z: 'f1', shopify: 'sc', store: 's1', path: PATH, wires: [['erp']] },
       { id: 'poll', type: 'tillwire-shopify-orders', z: 'f1', shopify: 'sc', store: 's1', interval: '0', overlap: '300', lookback: '1', pageSize: '50', wires: [['erp']] },

@@ -24,7 +24,7 @@ it('backfills 10,000 orders with no THROTTLED answer, none missed or duplicated,
   await store.open();
   const delivered: InboxEntry[] = [];
   const inbox = new DurableInbox(store, inboxSource(sim.shop), (e) => delivered.push(e));
-  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2025-01', accessToken: sim.accessToken, baseUrl: sim.url });
+  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url });
   try {
     const started = performance.now();
     const result = await pollOrders({
@@ -74,7 +74,7 @@ it('backfills 10,000 orders with no THROTTLED answer, none missed or duplicated,
 it('a THROTTLED answer (a client that could not know the cost) is retried after the restore wait: one per bucket', async () => {
   const sim = new ShopifySimulator({ orders: 60, maximumAvailable: 100, restoreRate: 400 });
   await sim.start();
-  const opts = { shop: sim.shop, apiVersion: '2025-01', accessToken: sim.accessToken, baseUrl: sim.url };
+  const opts = { shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url };
   const other = new ShopifyClient(opts);
   const client = new ShopifyClient(opts);
   try {

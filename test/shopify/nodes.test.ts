@@ -28,7 +28,7 @@ function flow(extra: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'shopify' },
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
-    { id: 'c1', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2025-01', baseUrl: sim.url, timeout: '5' },
+    { id: 'c1', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url, timeout: '5' },
     { id: 'w1', type: 'tillwire-shopify-webhook', z: 'f1', shopify: 'c1', store: 's1', path: PATH, wires: [['out']] },
     { id: 'p1', type: 'tillwire-shopify-orders', z: 'f1', shopify: 'c1', store: 's1', interval: '0', overlap: '300', lookback: '1', pageSize: '50', wires: [['out']], ...extra },
     { id: 'out', type: 'helper', z: 'f1' },
@@ -158,4 +158,13 @@ describe('tillwire-shopify-webhook + tillwire-shopify-orders', () => {
     const msg = await caught;
     expect(msg.error.message).toMatch(/shopify orders: HTTP 401/);
   });
+});
+
+it('the config node warns when its API version is not one Shopify still serves', async () => {
+  await helper.load([configNode], [
+    { id: 'old', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2025-01', baseUrl: sim.url },
+    { id: 'cur', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url },
+  ], { old: { accessToken: 'shpat_tillwire_demo' }, cur: { accessToken: 'shpat_tillwire_demo' } });
+  const warnings = helper.log().args.map((a: any[]) => a[0]).filter((e: any) => e?.level === 30 && e.type === 'tillwire-shopify-config');
+  expect(warnings).toEqual([expect.objectContaining({ id: 'old', msg: expect.stringMatching(/2025-01 is not one Tillwire is tested with.*default is 2026-10/) })]);
 });

@@ -11,7 +11,7 @@ import { CallLimitBucket } from '../../nodes/runtime/call-limit-bucket';
 let sim: ShopifySimulator;
 afterEach(() => sim.stop());
 
-const get = (path: string) => fetch(`${sim.url}/admin/api/2025-01/${path}`, { headers: { 'x-shopify-access-token': sim.accessToken } });
+const get = (path: string) => fetch(`${sim.url}/admin/api/2026-10/${path}`, { headers: { 'x-shopify-access-token': sim.accessToken } });
 
 it('the simulator: X-Shopify-Shop-Api-Call-Limit on every answer, 429 with Retry-After when full, page_info alone', async () => {
   sim = new ShopifySimulator({ orders: 30, restBucketSize: 5, restLeakRate: 1 });
@@ -43,7 +43,7 @@ async function restart(old: ShopifySimulator): Promise<ShopifySimulator> {
 it('the client pages every order once through a small, fast-leaking bucket without a single 429', async () => {
   sim = new ShopifySimulator({ orders: 300, restBucketSize: 5, restLeakRate: 40 });
   await sim.start();
-  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2025-01', accessToken: sim.accessToken, baseUrl: sim.url, restBucket: new CallLimitBucket(5, 40) });
+  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url, restBucket: new CallLimitBucket(5, 40) });
   const ids: number[] = [];
   let pageInfo: string | undefined;
   let pages = 0;
@@ -63,7 +63,7 @@ it('a bucket filled by another app answers 429; the client waits out Retry-After
   sim = new ShopifySimulator({ orders: 5, restBucketSize: 3, restLeakRate: 10 });
   await sim.start();
   await Promise.all(Array.from({ length: 3 }, () => get('orders.json?status=any')));
-  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2025-01', accessToken: sim.accessToken, baseUrl: sim.url, restBucket: new CallLimitBucket(3, 10), policy: { maxAttempts: 4 } });
+  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url, restBucket: new CallLimitBucket(3, 10), policy: { maxAttempts: 4 } });
   const page = await client.restOrdersPage({ updatedAtMin: '2000-01-01T00:00:00Z' });
   expect(page.orders).toHaveLength(5);
   expect(sim.stats.restThrottled).toBe(1);

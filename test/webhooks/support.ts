@@ -50,7 +50,7 @@ export function webhookFlow(outFile: string, sqBaseUrl: string, o: RuntimeOption
   return [
     { id: 'wt-tab', type: 'tab', label: 'webhooks' },
     { id: 'wt-store', type: 'tillwire-store', backend: 'memory', ...o.store },
-    { id: 'wt-shop', type: 'tillwire-shopify-config', shop: SHOP, apiVersion: '2025-01' },
+    { id: 'wt-shop', type: 'tillwire-shopify-config', shop: SHOP, apiVersion: '2026-10' },
     { id: 'wt-sq', type: 'tillwire-square-config', environment: 'custom', baseUrl: sqBaseUrl, locationIds: 'L-LDN', merchantId: SQUARE_MERCHANT, mode: 'sale', skuMap: JSON.stringify(SquareSimulator.demoSkuMap(50)), ratePerSecond: 0, ...o.squareConfig },
     { id: 'wt-shopify', type: 'tillwire-shopify-webhook', z: 'wt-tab', shopify: 'wt-shop', store: 'wt-store', path: SHOPIFY_PATH, wires: [['wt-file', 'wt-ack']], ...o.shopifyNode },
     { id: 'wt-square', type: 'tillwire-square-webhook', z: 'wt-tab', square: 'wt-sq', store: 'wt-store', path: SQUARE_PATH, wires: [['wt-file', 'wt-ack']], ...o.squareNode },
@@ -122,7 +122,7 @@ export function shopifyDelivery(topic: string, payload: unknown, over: Record<st
       'x-shopify-event-id': crypto.randomUUID(),
       'x-shopify-webhook-id': crypto.randomUUID(),
       'x-shopify-triggered-at': new Date().toISOString(),
-      'x-shopify-api-version': '2025-01',
+      'x-shopify-api-version': '2026-10',
       ...over,
     },
   };
