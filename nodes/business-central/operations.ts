@@ -17,6 +17,7 @@ import { fromMinor } from '../model/money';
 import type { Money } from '../model/money';
 import { ConnectorError } from '../runtime/http';
 import { reportCall } from '../runtime/call-observer';
+import { KeyedLock } from '../runtime/keyed-lock';
 import { ErpOrderState, orderAction, OrderAction, OrderStatus, returnAction, ReturnAction, ReturnStatus } from '../runtime/order-lifecycle';
 import { BcCreditMemo, BcEntity, BcSalesDocument, BusinessCentralClient, outcomeUnknown, permanent, SYSTEM } from './client';
 import {
@@ -88,30 +89,6 @@ export interface OrderResult {
   /** More than one BC document carries this externalDocumentNumber (made outside this connector). */
   duplicates?: number;
   totals?: OrderTotals;
-}
-
-/** Serialises work per key inside one process (three copies of a sale arriving together). */
-export class KeyedLock {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const tail = before.then(() => mine);
-    this.tails.set(key, tail);
-    await before;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
-
-  get size(): number {
-    return this.tails.size;
-  }
 }
 
 /** Checks the payload is a valid canonical sale or order; a permanent error otherwise. */

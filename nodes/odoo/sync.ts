@@ -28,6 +28,7 @@ import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } f
 import { validateDocument, channelOfOrderKey } from '../model/validate';
 import { isRetryable, OdooClient, odooError, SYSTEM } from './client';
 import { reportCall } from '../runtime/call-observer';
+import { KeyedLock } from '../runtime/keyed-lock';
 import {
   asSaleOrderSource,
   documentTime,
@@ -147,30 +148,6 @@ interface OrderRow {
 }
 
 const ORDER_FIELDS = ['id', 'name', 'state', 'date_order', 'amount_total'];
-
-/** Serialises work per key within this process. */
-export class KeyedLock {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
-
-  get size(): number {
-    return this.tails.size;
-  }
-}
 
 /** Odoo floats (amount_total…) to exact minor units: by their shortest text, rounded to the currency only when Odoo left float noise. */
 export function minorFromOdoo(value: number, currency: string): number {
