@@ -11,7 +11,7 @@
  *
  * No Node-RED imports.
  */
-import { backoffMs } from '../runtime/http';
+import { createOnce } from '../runtime/create-once';
 import { validateDocument, channelOfOrderKey } from '../model/validate';
 import { fromMinor } from '../model/money';
 import type { Money } from '../model/money';
@@ -199,31 +199,28 @@ function notFoundError(err: unknown): boolean {
 }
 
 /**
- * Creates a BC document exactly once: `find` runs before every attempt after the first, and a
- * create whose outcome is unknown (lost answer, timeout, 5xx) is never re-sent before `find` has
- * shown it did not commit. 429/503 were already waited out by the client.
+ * Creates a BC document exactly once (runtime/create-once.ts): the caller has just looked the
+ * externalDocumentNumber up, so `find` runs before every attempt after the first; a create whose
+ * outcome is unknown (lost answer, timeout, 5xx) is never re-sent before `find` has shown it did
+ * not commit. 429/503 were already waited out by the client.
  */
-async function createOnce<T>(
+async function createInBc<T>(
   client: BusinessCentralClient,
   operation: string,
   find: () => Promise<T[]>,
   create: () => Promise<T>,
 ): Promise<{ doc: T; recovered?: boolean; found?: T[] }> {
-  const policy = client.policy;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return { doc: await create() };
-    } catch (err) {
-      if (!outcomeUnknown(err)) throw err;
-      if (attempt >= policy.maxAttempts) throw (err as ConnectorError).with({ attempts: attempt });
-      const waitMs = backoffMs(attempt, policy, client.options.random);
-      // The outcome is unknown: look whether it was done before trying again.
-      reportCall({ type: 'retry', system: SYSTEM, operation, attempt, waitMs, kind: (err as ConnectorError).kind, status: (err as ConnectorError).status });
-      await client.sleep(waitMs);
-      const after = await find();
-      if (after.length) return { doc: after[0], recovered: true, found: after };
-    }
-  }
+  const out = await createOnce<T[], undefined, T>({
+    lookup: async () => {
+      const found = await find();
+      return found.length ? found : undefined;
+    },
+    lookupFirst: false,
+    create,
+    outcomeUnknown,
+    pause: { system: SYSTEM, operation, policy: client.policy, random: client.options.random, sleep: (ms) => client.sleep(ms) },
+  });
+  return 'found' in out ? { doc: out.found[0], recovered: true, found: out.found } : { doc: out.created };
 }
 
 /** Every item must exist (and not be blocked) before anything is created: never a half document. */
@@ -331,7 +328,7 @@ async function createSalesOrder(client: BusinessCentralClient, doc: CanonicalSal
   const localCurrency = settings.localCurrency?.trim().toUpperCase() || (await client.localCurrency());
   const mapped = toSalesOrder(doc, key, { customerNumber, localCurrency, shippingAccount: settings.shippingAccount, timeZone: settings.timeZone ?? 'UTC' });
   await checkItems(client, 'create sales order', mapped.items, mapped.invalidSkus, '');
-  const out = await createOnce(
+  const out = await createInBc(
     client,
     'create sales order',
     () => client.findSalesDocuments(edn),
@@ -574,7 +571,7 @@ async function createCredit(client: BusinessCentralClient, plan: CreditPlan, set
       comments: plan.comments,
     });
     await checkItems(client, plan.operation, mapped.items, mapped.invalidSkus, 'credit memo');
-    const out = await createOnce(client, plan.operation, () => client.findCreditMemos(edn), () => client.createSalesCreditMemo(mapped.body));
+    const out = await createInBc(client, plan.operation, () => client.findCreditMemos(edn), () => client.createSalesCreditMemo(mapped.body));
     const memo = out.recovered ? pickMemo(out.found!) : out.doc;
     return {
       ...base,

@@ -19,7 +19,8 @@
  * Copies of one key are serialised inside this process, so concurrent redeliveries cannot both
  * reach step 3. Across processes, put a dedupe node (shared PostgreSQL store) before the connector.
  */
-import { backoffMs, ConnectorError, RetryPolicy, delay } from '../runtime/http';
+import { ConnectorError, RetryPolicy, delay } from '../runtime/http';
+import { createOnce, pauseBeforeRetry, RetryPause } from '../runtime/create-once';
 import { toMinor, Money } from '../model/money';
 import { addDecimals, divideRound, excludeTax, parseDecimal, percentToFraction, rescale } from '../model/decimal';
 import { businessDate } from '../model/business-date';
@@ -27,7 +28,6 @@ import type { InventoryPosition, Order, Return, Shipment } from '../model/types.
 import { orderAction, OrderAction, ErpOrderState, returnAction, ReturnAction } from '../runtime/order-lifecycle';
 import { validateDocument, channelOfOrderKey } from '../model/validate';
 import { isRetryable, OdooClient, odooError, SYSTEM } from './client';
-import { reportCall } from '../runtime/call-observer';
 import { KeyedLock } from '../runtime/keyed-lock';
 import {
   asSaleOrderSource,
@@ -199,11 +199,9 @@ export class OdooSync {
     this.policy = { ...client.policy, ...options.policy };
   }
 
-  private async pause(attempt: number, operation: string, err: unknown): Promise<void> {
-    const waitMs = backoffMs(attempt, this.policy, this.options.random);
+  private pauseFor(operation: string): RetryPause {
     // The outcome is unknown: what Odoo did is checked before the next attempt.
-    reportCall({ type: 'retry', system: SYSTEM, operation, attempt, waitMs, kind: (err as ConnectorError).kind, status: (err as ConnectorError).status });
-    await (this.options.sleep ?? delay)(Math.min(waitMs, this.policy.maxDelayMs));
+    return { system: SYSTEM, operation, policy: this.policy, random: this.options.random, sleep: this.options.sleep ?? delay };
   }
 
   /**
@@ -251,7 +249,7 @@ export class OdooSync {
           throw err;
         }
         if (attempt >= this.policy.maxAttempts) throw (err as ConnectorError).with({ attempts: attempt });
-        await this.pause(attempt, `${model}.${method}`, err);
+        await pauseBeforeRetry(this.pauseFor(`${model}.${method}`), attempt, err);
         if (await reached()) return;
       }
     }
@@ -325,22 +323,19 @@ export class OdooSync {
     values: () => Promise<Record<string, unknown>>,
     halt: (found: F) => boolean = () => false,
   ): Promise<{ found: F; createdId?: number; uncertain: boolean }> {
-    let prepared: Record<string, unknown> | undefined;
-    let uncertain = false;
-    for (let attempt = 1; ; attempt++) {
-      const found = await find();
-      if (found.row || halt(found)) return { found, uncertain };
-      prepared ??= await values();
-      try {
-        const [createdId] = await this.client.create(model, prepared, { retry: false });
-        return { found, createdId, uncertain };
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-        if (attempt >= this.policy.maxAttempts) throw (err as ConnectorError).with({ attempts: attempt });
-        uncertain = true;
-        await this.pause(attempt, `${model}.create`, err);
-      }
-    }
+    let last!: F;
+    const out = await createOnce<F, Record<string, unknown>, number>({
+      lookup: async () => {
+        last = await find();
+        return last.row || halt(last) ? last : undefined;
+      },
+      lookupFirst: true,
+      prepare: values,
+      create: async (prepared) => (await this.client.create(model, prepared, { retry: false }))[0],
+      outcomeUnknown: isRetryable,
+      pause: this.pauseFor(`${model}.create`),
+    });
+    return 'found' in out ? { found: out.found, uncertain: out.afterLostAnswer } : { found: last, createdId: out.created, uncertain: out.afterLostAnswer };
   }
 
   private async createAndConfirm(doc: SaleOrderSource, key: string): Promise<OrderResult> {
