@@ -11,7 +11,10 @@ import { asConnectorError, briefly } from '../runtime/errors';
 import { permanent, SYSTEM } from './client';
 import type { BcConfigNode } from './connection';
 import { isHashed } from './map';
-import { KEY_PREFIX, kvTombstones, readInventory, readShipments, sendOrder, sendReturn, TombstoneStore } from './operations';
+import { kvTombstones, sendOrder, TombstoneStore } from './orders';
+import { sendReturn } from './returns';
+import { KEY_PREFIX, readShipments } from './shipments';
+import { readInventory } from './stock';
 import { skuList, SkuListError } from '../core/sku-list';
 
 interface BcNodeDef extends NodeDef {

@@ -10,7 +10,7 @@ import { BcAuth, BusinessCentralClient, DEFAULT_BASE_URL, DEFAULT_SCOPE, DEFAULT
 import { parseCustomerRules } from './map';
 import { isTimeZone } from '../model/business-date';
 import { KeyedLock } from '../runtime/keyed-lock';
-import { OrderSettings } from './operations';
+import { OrderSettings } from './documents';
 
 export interface BcConfigDef extends NodeDef {
   baseUrl?: string;
