@@ -12,7 +12,7 @@ import { ensureEnvelope } from '../model/envelope';
 import { fromMinor } from '../model/money';
 import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
-import { ShipmentCursor } from './sync';
+import { ShipmentCursor } from './shipments';
 import { skuList, SkuListError } from '../core/sku-list';
 import type { OdooConnection } from './settings';
 

@@ -1,7 +1,9 @@
 import { ConnectorError } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { OdooClient } from '../../nodes/odoo/client';
-import { OdooSync, OrderResult, minorFromOdoo } from '../../nodes/odoo/sync';
+import { OdooSync } from '../../nodes/odoo/sync';
+import { OrderResult } from '../../nodes/odoo/orders';
+import { minorFromOdoo } from '../../nodes/odoo/map';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { seededRandom } from '../../simulators/kit/random';
 import { clientFor, demoSale, fixture, saleKey, startSimulator, FAST, TAX_MAP } from './support';
