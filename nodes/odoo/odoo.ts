@@ -14,7 +14,7 @@ import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
 import { ShipmentCursor } from './shipments';
 import { skuList, SkuListError } from '../core/sku-list';
-import type { OdooConnection } from './settings';
+import type { OdooConnection } from './connection';
 
 interface OdooNodeDef extends NodeDef {
   odoo?: string;
