@@ -1,7 +1,8 @@
 /**
  * `tillwire-business-central`: sends canonical sales and orders to Business Central as sales
  * orders, exactly once per idempotency key (operation "order"), or reads items' stock as canonical
- * inventory positions (operation "inventory"). Thin on purpose: the work is in operations.ts.
+ * inventory positions (operation "inventory"). Thin on purpose: the work is in orders.ts,
+ * returns.ts, shipments.ts and stock.ts.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { bindStore, onInput, shortText, StatusBoard, StoreBinding } from '../core/node-kit';

@@ -2,7 +2,7 @@
  * `tillwire-odoo`: writes canonical sales and orders to Odoo as confirmed `sale.order`s, exactly
  * once per idempotency key, following the shared order lifecycle (create on first sight, cancel,
  * stale events acknowledged), and returns as posted credit notes (operation "order"), or reads stock as canonical `inventory.position`
- * documents (operation "stock"). Thin: the work is in sync.ts; this file reads the config, reports
+ * documents (operation "stock"). Thin: the work is in orders.ts, returns.ts, shipments.ts and stock.ts (through sync.ts); this file reads the config, reports
  * status and sends or fails the message.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
