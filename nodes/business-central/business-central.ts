@@ -1,7 +1,8 @@
 /**
  * `tillwire-business-central`: sends canonical sales and orders to Business Central as sales
  * orders, exactly once per idempotency key (operation "order"), or reads items' stock as canonical
- * inventory positions (operation "inventory"). Thin on purpose: the work is in operations.ts.
+ * inventory positions (operation "inventory"). Thin on purpose: the work is in orders.ts,
+ * returns.ts, shipments.ts and stock.ts.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { bindStore, onInput, shortText, StatusBoard, StoreBinding } from '../core/node-kit';
@@ -11,7 +12,10 @@ import { asConnectorError, briefly } from '../runtime/errors';
 import { permanent, SYSTEM } from './client';
 import type { BcConfigNode } from './connection';
 import { isHashed } from './map';
-import { KEY_PREFIX, kvTombstones, readInventory, readShipments, sendOrder, sendReturn, TombstoneStore } from './operations';
+import { kvTombstones, sendOrder, TombstoneStore } from './orders';
+import { sendReturn } from './returns';
+import { KEY_PREFIX, readShipments } from './shipments';
+import { readInventory } from './stock';
 import { skuList, SkuListError } from '../core/sku-list';
 
 interface BcNodeDef extends NodeDef {

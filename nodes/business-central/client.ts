@@ -5,7 +5,7 @@
  * envelope `{error:{code,message}}` becomes a ConnectorError, an update that hits a stale etag
  * (409 Request_EntityChanged / 412) is re-read and retried once with the fresh etag, and a POST is
  * never blindly re-sent (BC has no idempotency key: creates are made idempotent one level up, by
- * filtering on externalDocumentNumber before each attempt; see operations.ts).
+ * filtering on externalDocumentNumber before each attempt; see documents.ts and runtime/create-once.ts).
  *
  * No Node-RED imports.
  */

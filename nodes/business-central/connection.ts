@@ -9,7 +9,8 @@ import { Limiter } from '../runtime/limiter';
 import { BcAuth, BusinessCentralClient, DEFAULT_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL } from './client';
 import { parseCustomerRules } from './map';
 import { isTimeZone } from '../model/business-date';
-import { KeyedLock, OrderSettings } from './operations';
+import { KeyedLock } from '../runtime/keyed-lock';
+import { OrderSettings } from './documents';
 
 export interface BcConfigDef extends NodeDef {
   baseUrl?: string;

@@ -19,7 +19,7 @@
  *   any that Odoo does not know fail the message with one permanent error naming all of them.
  */
 import { ConnectorError } from '../runtime/http';
-import { fromMinor } from '../model/money';
+import { fromMinor, toMinor } from '../model/money';
 import { divideRound, divRound, formatDecimal } from '../model/decimal';
 import { businessKey, validateDocument } from '../model/validate';
 import type { Order, Sale, TaxLine, Discount } from '../model/types.generated';
@@ -362,4 +362,10 @@ export async function prepareSaleOrder(
 
 export function isUnknownSkuError(err: unknown): boolean {
   return err instanceof ConnectorError && err.details.providerCode === 'unknown_sku';
+}
+
+/** Odoo floats (amount_total…) to exact minor units: by their shortest text, rounded to the currency only when Odoo left float noise. */
+export function minorFromOdoo(value: number, currency: string): number {
+  // Odoo rounds monetary fields half away from zero ("HALF-UP"); float noise beyond the currency's decimals goes the same way.
+  return toMinor(value, currency, { rounding: 'half-away-from-zero' });
 }

@@ -9,7 +9,7 @@ import { TokenBucket } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { OdooClient } from './client';
 import { OdooSync } from './sync';
-import { OdooConfigDef, OdooConnection, odooSettingsFrom } from './settings';
+import { OdooConfigDef, OdooConnection, odooSettingsFrom } from './connection';
 
 export = function register(RED: NodeRED) {
   function TillwireOdooConfigNode(this: RuntimeNode & { odoo?: OdooConnection }, def: OdooConfigDef & NodeDef) {

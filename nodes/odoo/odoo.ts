@@ -2,7 +2,7 @@
  * `tillwire-odoo`: writes canonical sales and orders to Odoo as confirmed `sale.order`s, exactly
  * once per idempotency key, following the shared order lifecycle (create on first sight, cancel,
  * stale events acknowledged), and returns as posted credit notes (operation "order"), or reads stock as canonical `inventory.position`
- * documents (operation "stock"). Thin: the work is in sync.ts; this file reads the config, reports
+ * documents (operation "stock"). Thin: the work is in orders.ts, returns.ts, shipments.ts and stock.ts (through sync.ts); this file reads the config, reports
  * status and sends or fails the message.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
@@ -12,9 +12,9 @@ import { ensureEnvelope } from '../model/envelope';
 import { fromMinor } from '../model/money';
 import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
-import { ShipmentCursor } from './sync';
+import { ShipmentCursor } from './shipments';
 import { skuList, SkuListError } from '../core/sku-list';
-import type { OdooConnection } from './settings';
+import type { OdooConnection } from './connection';
 
 interface OdooNodeDef extends NodeDef {
   odoo?: string;

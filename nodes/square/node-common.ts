@@ -9,7 +9,7 @@ import { recordFailure } from '../runtime/dead-letter';
 import type { InboxEntry, Store } from '../runtime/store';
 import { Limiter } from '../runtime/limiter';
 import { SquareIngest, type SquareInboxPayload } from './ingest';
-import type { SquareConnection } from './settings';
+import type { SquareConnection } from './connection';
 
 export interface Counts {
   emitted: number;

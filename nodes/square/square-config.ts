@@ -6,7 +6,7 @@
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { TokenBucket } from '../runtime/http';
 import { SquareClient } from './client';
-import { SquareConfigDef, SquareConnection, SquareCredentials, squareSettingsFrom } from './settings';
+import { SquareConfigDef, SquareConnection, SquareCredentials, squareSettingsFrom } from './connection';
 
 export = function register(RED: NodeRED) {
   function TillwireSquareConfigNode(this: RuntimeNode & { square?: SquareConnection }, def: SquareConfigDef & NodeDef) {

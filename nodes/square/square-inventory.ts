@@ -10,7 +10,7 @@
 import type { NodeRED } from '../core/node-red';
 import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
 import type { SquareClient } from './client';
-import type { SquareConnection } from './settings';
+import type { SquareConnection } from './connection';
 
 export = function register(RED: NodeRED) {
   registerChannelWrite<SquareClient>(RED, 'tillwire-square-inventory', {

@@ -6,7 +6,9 @@
 import { ConnectorError } from '../../nodes/runtime/http';
 import { toMinor } from '../../nodes/model/money';
 import { OdooClient } from '../../nodes/odoo/client';
-import { OdooSync, OrderResult, CreditNoteResult, splitExact, originalRefs } from '../../nodes/odoo/sync';
+import { OdooSync } from '../../nodes/odoo/sync';
+import { OrderResult } from '../../nodes/odoo/orders';
+import { CreditNoteResult, splitExact, originalRefs } from '../../nodes/odoo/returns';
 import { validateDocument, channelOfOrderKey } from '../../nodes/model/validate';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import type { Order, Return, Sale } from '../../nodes/model/types.generated';

@@ -1,7 +1,9 @@
 import { ConnectorError } from '../../nodes/runtime/http';
 import { Limiter } from '../../nodes/runtime/limiter';
 import { OdooClient } from '../../nodes/odoo/client';
-import { OdooSync, KeyedLock, OrderResult, minorFromOdoo } from '../../nodes/odoo/sync';
+import { OdooSync } from '../../nodes/odoo/sync';
+import { OrderResult } from '../../nodes/odoo/orders';
+import { minorFromOdoo } from '../../nodes/odoo/map';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { seededRandom } from '../../simulators/kit/random';
 import { clientFor, demoSale, fixture, saleKey, startSimulator, FAST, TAX_MAP } from './support';
@@ -258,21 +260,6 @@ describe('a create Odoo carries out after the connector gave up on it', () => {
 });
 
 describe('helpers', () => {
-  it('KeyedLock serialises one key and lets others run', async () => {
-    const lock = new KeyedLock();
-    const log: string[] = [];
-    let releaseA!: () => void;
-    const a = lock.run('k', () => new Promise<void>((r) => (releaseA = () => (log.push('a'), r()))));
-    const b = lock.run('k', async () => void log.push('b'));
-    const c = lock.run('other', async () => void log.push('c'));
-    await c;
-    expect(log).toEqual(['c']);
-    releaseA();
-    await Promise.all([a, b]);
-    expect(log).toEqual(['c', 'a', 'b']);
-    expect(lock.size).toBe(0);
-  });
-
   it("minorFromOdoo: Odoo's floats read by their digits, rounded half away from zero like Odoo (never toFixed's binary rounding)", () => {
     expect(minorFromOdoo(19.99, 'USD')).toBe(1999);
     expect(minorFromOdoo(10.000000000000002, 'USD')).toBe(1000); // float noise from Odoo's own sums

@@ -1,5 +1,5 @@
 /** The Square connection's merchant id: optional, and when given it must look like Square's ids. */
-import { squareSettingsFrom } from '../../nodes/square/settings';
+import { squareSettingsFrom } from '../../nodes/square/connection';
 
 const base = { environment: 'sandbox' as const, locationIds: 'L1' };
 const creds = { accessToken: 't' };

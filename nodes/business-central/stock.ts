@@ -1,0 +1,60 @@
+/** BC items' read-only `inventory` as canonical `inventory.position` documents. No Node-RED imports. */
+import { BusinessCentralClient } from './client';
+import { InventoryPositionDoc, itemNumber, toInventoryPosition } from './map';
+
+export interface InventoryResult {
+  positions: InventoryPositionDoc[];
+  /** SKUs with no BC item (or that cannot be BC item numbers). */
+  unknown: string[];
+  /** Items whose stock could not be expressed canonically (fractional quantities). */
+  problems: string[];
+}
+
+/**
+ * Reads items' `inventory` (fresh, never cached) as canonical positions, one per SKU found;
+ * `skus` undefined reads every Inventory item (the SKU is then the item number).
+ */
+export async function readInventory(
+  client: BusinessCentralClient,
+  skus: readonly string[] | undefined,
+  opts: { locationId: string; now?: () => Date },
+): Promise<InventoryResult> {
+  if (skus === undefined) {
+    const items = await client.inventoryItems();
+    const asOf = (opts.now?.() ?? new Date()).toISOString();
+    const positions: InventoryPositionDoc[] = [];
+    const problems: string[] = [];
+    for (const item of items) {
+      try {
+        positions.push(toInventoryPosition(item.number, item, { locationId: opts.locationId, asOf }));
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    return { positions, unknown: [], problems };
+  }
+  const numbers = new Map<string, string>();
+  const unknown: string[] = [];
+  for (const sku of skus) {
+    const n = itemNumber(sku);
+    if (n) numbers.set(sku, n);
+    else unknown.push(sku);
+  }
+  const found = await client.findItems([...numbers.values()], { fresh: true });
+  const asOf = (opts.now?.() ?? new Date()).toISOString();
+  const positions: InventoryPositionDoc[] = [];
+  const problems: string[] = [];
+  for (const [sku, n] of numbers) {
+    const item = found.get(n);
+    if (!item) {
+      unknown.push(sku);
+      continue;
+    }
+    try {
+      positions.push(toInventoryPosition(sku, item, { locationId: opts.locationId, asOf }));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return { positions, unknown, problems };
+}

@@ -1,0 +1,29 @@
+/**
+ * Serialises work per key inside one process: copies of one record arriving together (a
+ * redelivery racing the original) run one after the other, different keys run side by side.
+ * Across processes a dedupe node's store claim decides races; this lock does not.
+ */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+      // The last in line for the key removes it, so idle keys leave nothing behind.
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /** Keys with work running or waiting. */
+  get size(): number {
+    return this.tails.size;
+  }
+}
