@@ -6,7 +6,12 @@ import mqtt from 'mqtt';
 import { publish, Sale } from './common';
 
 export async function rawBroker(url: string, list: Sale[]): Promise<{ perSecond: number; seconds: number }> {
-  const sub = await mqtt.connectAsync(url, { clientId: `bench-raw-sub-${process.pid}`, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 } });
+  const sub = await mqtt.connectAsync(url, {
+    clientId: `bench-raw-sub-${process.pid}`,
+    clean: false,
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: 600 },
+  });
   await sub.subscribeAsync('tillwire/raw/#', { qos: 1 });
   let received = 0;
   let last = 0;
@@ -18,7 +23,11 @@ export async function rawBroker(url: string, list: Sale[]): Promise<{ perSecond:
     }),
   );
   const start = performance.now();
-  await publish(url, list.map((s) => ({ ...s, topic: s.topic.replace(/^tillwire\/[^/]+\//, 'tillwire/raw/') })), new Map());
+  await publish(
+    url,
+    list.map((s) => ({ ...s, topic: s.topic.replace(/^tillwire\/[^/]+\//, 'tillwire/raw/') })),
+    new Map(),
+  );
   await done;
   await sub.endAsync();
   const seconds = (last - start) / 1000;

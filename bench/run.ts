@@ -37,12 +37,24 @@ interface Result {
   note?: string;
 }
 
-async function endToEnd(name: string, list: Sale[], odoo: OdooSimulator, publishTo: string, watch: ReturnType<typeof watchConfirmations>, pid: number, protocol: 4 | 5 = 5): Promise<Result> {
+async function endToEnd(
+  name: string,
+  list: Sale[],
+  odoo: OdooSimulator,
+  publishTo: string,
+  watch: ReturnType<typeof watchConfirmations>,
+  pid: number,
+  protocol: 4 | 5 = 5,
+): Promise<Result> {
   const sentAt = new Map<string, number>();
   watch.at.clear();
   const start = performance.now();
   await publish(publishTo, list, sentAt, 500, protocol);
-  await until(() => watch.at.size >= list.length, 30 * 60_000, () => `${name}: ${watch.at.size} of ${list.length} confirmed`);
+  await until(
+    () => watch.at.size >= list.length,
+    30 * 60_000,
+    () => `${name}: ${watch.at.size} of ${list.length} confirmed`,
+  );
   const end = Math.max(...watch.at.values());
   const latencies = list.map((s) => watch.at.get(s.key)! - sentAt.get(s.key)!);
   const seconds = (end - start) / 1000;
@@ -101,10 +113,22 @@ async function main(): Promise<void> {
       db.pragma('journal_mode = WAL');
       db.exec('CREATE TABLE IF NOT EXISTS seen (k TEXT PRIMARY KEY)');
       db.close();
-      const red = await startNodeRed({ via: 'red', flows: peerFlows(broker.port, odooUrl, dbFile, API_KEY), port: await freePort(), env: { TILLWIRE_LOG_LEVEL: 'warn' } });
+      const red = await startNodeRed({
+        via: 'red',
+        flows: peerFlows(broker.port, odooUrl, dbFile, API_KEY),
+        port: await freePort(),
+        env: { TILLWIRE_LOG_LEVEL: 'warn' },
+      });
       try {
         const end = Date.now() + 30_000;
-        while (!(await fetch(`${red.url}/peer/ready`).then((r) => r.json()).then((b: any) => b.ready, () => false))) {
+        while (
+          !(await fetch(`${red.url}/peer/ready`)
+            .then((r) => r.json())
+            .then(
+              (b: any) => b.ready,
+              () => false,
+            ))
+        ) {
           if (Date.now() > end) throw new Error('peer flow did not load its products');
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -125,7 +149,14 @@ async function main(): Promise<void> {
   const [raw, tw, peer] = results;
   const ratios = { tillwireVsRaw: round3(tw.perSecond / raw.perSecond), tillwireVsPeer: round3(tw.perSecond / peer.perSecond) };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const report = { date: new Date().toISOString(), odooConcurrency: ODOO_CONCURRENCY, machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, sales: N, results, ratios };
+  const report = {
+    date: new Date().toISOString(),
+    odooConcurrency: ODOO_CONCURRENCY,
+    machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    sales: N,
+    results,
+    ratios,
+  };
   fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench', 'results', `${stamp}.json`), JSON.stringify(report, null, 2) + '\n');
   const md = [
@@ -135,7 +166,10 @@ async function main(): Promise<void> {
     '',
     '| scenario | sales/s | p50 ms | p99 ms | Node-RED peak RSS MiB | orders confirmed |',
     '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.name} | ${r.perSecond} | ${r.p50ms ?? '–'} | ${r.p99ms ?? '–'} | ${r.peakRssMiB ?? '–'} | ${r.confirmed ?? '–'}${r.note ? ` (${r.note})` : ''} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${r.perSecond} | ${r.p50ms ?? '–'} | ${r.p99ms ?? '–'} | ${r.peakRssMiB ?? '–'} | ${r.confirmed ?? '–'}${r.note ? ` (${r.note})` : ''} |`,
+    ),
     '',
     `Tillwire / raw broker: **${ratios.tillwireVsRaw}**; Tillwire / hand-wired peer: **${ratios.tillwireVsPeer}**.`,
     '',

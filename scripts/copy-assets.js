@@ -8,8 +8,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const src = path.join(root, 'nodes');
 const out = path.join(root, 'dist', 'nodes');
-const wanted = (rel) =>
-  rel.endsWith('.html') || rel.endsWith('.json') || rel.endsWith('.svg') || rel.endsWith('.png');
+const wanted = (rel) => rel.endsWith('.html') || rel.endsWith('.json') || rel.endsWith('.svg') || rel.endsWith('.png');
 
 let copied = 0;
 function walk(dir) {

@@ -24,7 +24,6 @@ export interface DemoServices {
 
 function listenBroker(port: number): Promise<{ close: () => Promise<void> }> {
   // aedes is a dev dependency: the demo runs from a checkout, never from the installed package.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const aedes = require('aedes')();
   const server = net.createServer(aedes.handle);
   return new Promise((resolve, reject) => {
@@ -81,7 +80,9 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
 
   // Best effort: a channel simulator that cannot start (its port taken, say) leaves that channel's
   // demo nodes red, not the whole demo down.
-  await startChannels(env, stops, log).catch((err: Error) => log(`[tillwire] channel simulators did not all start (${err.message}); the Channel orders tab will show errors`));
+  await startChannels(env, stops, log).catch((err: Error) =>
+    log(`[tillwire] channel simulators did not all start (${err.message}); the Channel orders tab will show errors`),
+  );
 
   // Two brands' tills (Northwind's go to Odoo, Southwind's to Business Central in the demo flows),
   // each selling about one sale every two seconds, with the odd duplicate and bad message. Both
@@ -151,7 +152,8 @@ export function demoTaxMap(odoo: OdooSimulator): Record<string, number> {
   const map: Record<string, number> = {};
   for (const tax of DEMO_TAXES) {
     const found = existing.find((t) => t.amount === tax.amount && t.price_include === tax.included);
-    const id = found?.id ?? (odoo.call('account.tax', 'create', { vals_list: [{ name: tax.name, amount: tax.amount, price_include: tax.included }] }) as number[])[0];
+    const id =
+      found?.id ?? (odoo.call('account.tax', 'create', { vals_list: [{ name: tax.name, amount: tax.amount, price_include: tax.included }] }) as number[])[0];
     for (const code of tax.codes) map[code] = id;
   }
   return map;
@@ -169,7 +171,12 @@ const portOf = (name: string, fallback: number) => Number(process.env[`TILLWIRE_
 async function startChannels(env: Record<string, string>, stops: Array<() => Promise<void>>, log: (line: string) => void): Promise<void> {
   const red = `http://127.0.0.1:${process.env.TILLWIRE_PORT ?? 1880}`;
 
-  const shopify = new ShopifySimulator({ port: portOf('SHOPIFY', 18080), orders: 20, baseTime: Date.now() - 3 * 3_600_000, webhooks: { retryDelayMs: 2000, maxRetries: 8 } });
+  const shopify = new ShopifySimulator({
+    port: portOf('SHOPIFY', 18080),
+    orders: 20,
+    baseTime: Date.now() - 3 * 3_600_000,
+    webhooks: { retryDelayMs: 2000, maxRetries: 8 },
+  });
   env.TILLWIRE_SHOPIFY_URL = await shopify.start();
   shopify.subscribe(`${red}/shopify/webhooks`);
   stops.push(() => shopify.stop());
@@ -180,14 +187,24 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
   // The UK, German and Japanese marketplaces (prices include tax). Amazon US adds tax to each part
   // of an order (item, promotion, shipping) and rounds each, while Odoo taxes each line's net
   // amount, so a US order can differ from Odoo's total by a cent, which the Odoo node reports.
-  const amazon = new AmazonSimulator({ port: portOf('AMAZON', 18443), marketplaceIds: ['A1F83G8C2ARO7P', 'A1PA6795UKMFR9', 'A1VC38T7YXB528'], orders: 2000, epoch: new Date(Date.now() - 10 * 60_000).toISOString(), orderSpacingMs: 20_000, throttling: true });
+  const amazon = new AmazonSimulator({
+    port: portOf('AMAZON', 18443),
+    marketplaceIds: ['A1F83G8C2ARO7P', 'A1PA6795UKMFR9', 'A1VC38T7YXB528'],
+    orders: 2000,
+    epoch: new Date(Date.now() - 10 * 60_000).toISOString(),
+    orderSpacingMs: 20_000,
+    throttling: true,
+  });
   env.TILLWIRE_AMAZON_URL = await amazon.start();
   // Node-RED substitutes ${VAR} only for a whole property value, so the token URL is its own variable.
   env.TILLWIRE_AMAZON_TOKEN_URL = `${env.TILLWIRE_AMAZON_URL}/auth/o2/token`;
   stops.push(() => amazon.stop());
   log(`[tillwire] Amazon SP-API simulator: ${env.TILLWIRE_AMAZON_URL} (seller ${amazon.sellerId})`);
 
-  const square = new SquareSimulator({ port: portOf('SQUARE', 18091), webhook: { url: `${red}/square/webhook`, autoDeliver: true, retryDelaysMs: [2000, 5000, 10_000, 30_000] } });
+  const square = new SquareSimulator({
+    port: portOf('SQUARE', 18091),
+    webhook: { url: `${red}/square/webhook`, autoDeliver: true, retryDelaysMs: [2000, 5000, 10_000, 30_000] },
+  });
   env.TILLWIRE_SQUARE_URL = await square.start();
   stops.push(() => square.stop());
   log(`[tillwire] Square simulator: ${env.TILLWIRE_SQUARE_URL} (token sq-sim-access-token)`);

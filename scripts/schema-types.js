@@ -17,7 +17,10 @@ function bareRefs(node) {
 }
 
 async function generate() {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.schema.json')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.schema.json'))
+    .sort();
   const documents = files.filter((f) => f !== 'common.schema.json');
   const root = {
     $id: BASE + 'canonical-model.json',

@@ -86,13 +86,14 @@ function patchAxiosInstance(instance) {
 }
 
 const originalLoad = Module._load;
-Module._load = function scorecardPreloadLoad(request, parent, isMain) {
+Module._load = function scorecardPreloadLoad(request) {
   const exported = originalLoad.apply(this, arguments);
   try {
     if (looksLikeAxios(exported)) patchAxiosInstance(exported);
     // ESM-interop shape `{ default: axios }`. Only looked at for axios requests, because reading
     // `.default` on a module that is still loading (circular require) makes Node print a warning.
-    else if (/axios/.test(String(request)) && exported && typeof exported === 'object' && looksLikeAxios(exported.default)) patchAxiosInstance(exported.default);
+    else if (/axios/.test(String(request)) && exported && typeof exported === 'object' && looksLikeAxios(exported.default))
+      patchAxiosInstance(exported.default);
   } catch (err) {
     process.stderr.write(`${TAG} could not patch axios loaded as '${request}': ${err && err.message}\n`);
   }

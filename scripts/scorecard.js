@@ -156,12 +156,13 @@ async function main() {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
   // oclif wraps long warnings onto continuation lines starting with " ›   "; join them back.
-  const text = run.output.replace(/\r/g, '').replace(/ *\n ›   (?!Warning:|Error:)/g, ' ');
+  const text = run.output.replace(/\r/g, '').replace(/ *\n › {3}(?!Warning:|Error:)/g, ' ');
 
   if (run.timedOut) errors.push(`validator did not finish within ${TIMEOUT_MS} ms (killed)`);
   else if (run.code !== 0) errors.push(`validator exited with ${run.code === null ? `signal ${run.signal}` : `code ${run.code}`} (aborted)`);
   if (!/^Complete$/m.test(text)) errors.push('validator did not reach "Complete"');
-  for (const m of text.matchAll(/^Unable to parse\s+(.+)$/gm)) errors.push(`node-red-dev could not parse the .html of ${m[1].trim()} (those nodes were skipped by N01/N02)`);
+  for (const m of text.matchAll(/^Unable to parse\s+(.+)$/gm))
+    errors.push(`node-red-dev could not parse the .html of ${m[1].trim()} (those nodes were skipped by N01/N02)`);
   for (const m of text.matchAll(/Warning: (Unable to read example\s*:.*)$/gm)) errors.push(m[1].trim());
 
   let card;
@@ -197,9 +198,7 @@ async function main() {
       if (rule === 'N02' && !result.test) {
         const missing = /Examples not found for the following nodes: (.*)$/m.exec(text);
         const none = /Warning: No examples found/.test(text);
-        detail = [missing ? `missing from examples=${missing[1].trim()}` : none ? 'no examples/*.json' : '', detail]
-          .filter(Boolean)
-          .join('; ');
+        detail = [missing ? `missing from examples=${missing[1].trim()}` : none ? 'no examples/*.json' : '', detail].filter(Boolean).join('; ');
       }
       const vacuous = rule === 'P08' || rule === 'N01' ? ' [vacuous: empty catalogue]' : '';
       if (result.test) {

@@ -41,7 +41,7 @@ export function linkPackage(projectRoot: string, dir: string, name: string): str
     fs.unlinkSync(target);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EINVAL') throw new Error(`${target} exists and is not a link; remove it to run from this checkout`);
+    if (code === 'EINVAL') throw new Error(`${target} exists and is not a link; remove it to run from this checkout`, { cause: err });
     if (code !== 'ENOENT') throw err;
   }
   fs.symlinkSync(projectRoot, target, 'junction');
@@ -75,10 +75,18 @@ function demoCredentials(editorPort: number): Record<string, Record<string, stri
     'demo-so-odoo-cfg': { apiKey: 'tillwire-demo-key' },
     'demo-sb-bc-cfg': { token: 'tillwire-demo-token' },
     'demo-ch-shopify-cfg': { accessToken: 'shpat_tillwire_demo', webhookSecret: 'tillwire-demo-app-secret' },
-    'demo-ch-amazon-cfg': { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' },
+    'demo-ch-amazon-cfg': {
+      clientId: 'amzn1.application-oa2-client.tillwire',
+      clientSecret: 'tillwire-demo-secret',
+      refreshToken: 'Atzr|tillwire-demo-refresh-token',
+    },
     'demo-ch-bol-cfg': { clientId: 'tillwire-bol-client', clientSecret: 'tillwire-bol-secret' },
     // Square signs over the notification URL exactly as registered: the demo simulator's (demo-services.ts).
-    'demo-ch-square-cfg': { accessToken: 'sq-sim-access-token', signatureKey: 'sq-sim-signature-key', notificationUrl: `http://127.0.0.1:${editorPort}/square/webhook` },
+    'demo-ch-square-cfg': {
+      accessToken: 'sq-sim-access-token',
+      signatureKey: 'sq-sim-signature-key',
+      notificationUrl: `http://127.0.0.1:${editorPort}/square/webhook`,
+    },
   };
 }
 
@@ -167,7 +175,10 @@ async function main(): Promise<void> {
     (demo ? demo.stop() : Promise.resolve()).then(exit, exit);
   });
   waitForEditor(Date.now() + 120_000).then(
-    () => console.log(`\n[tillwire] Node-RED with Tillwire ${pkg.version} (Node-RED ${runtime.version}) is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`),
+    () =>
+      console.log(
+        `\n[tillwire] Node-RED with Tillwire ${pkg.version} (Node-RED ${runtime.version}) is running: http://${host}:${port}/\n[tillwire] Ctrl-C stops it.\n`,
+      ),
     (err) => console.error(`[tillwire] ${err.message}`),
   );
 }

@@ -41,7 +41,8 @@ export = function register(RED: NodeRED) {
     const problems: string[] = [];
     const versionIssue = versionProblem(def.apiVersion || DEFAULT_API_VERSION, new Date().toISOString().slice(0, 10));
     if (versionIssue) problems.push(versionIssue);
-    else if (apiVersion === 'v0') node.warn(`Amazon account "${connection.label}": Orders API v0 is deprecated and Amazon removes it on ${ORDERS_V0_REMOVAL}; switch to 2026-01-01`);
+    else if (apiVersion === 'v0')
+      node.warn(`Amazon account "${connection.label}": Orders API v0 is deprecated and Amazon removes it on ${ORDERS_V0_REMOVAL}; switch to 2026-01-01`);
     if (!endpoint || !/^https?:\/\//.test(endpoint)) problems.push('no SP-API endpoint');
     if (!marketplaceIds.length) problems.push('no marketplace ids');
     // Whether a marketplace's prices include tax decides every order total: never guessed.

@@ -42,7 +42,14 @@ export = function register(RED: NodeRED) {
           }
           const base = { operation: 'patchListingsItem', sku: doc.sku, quantity, fulfillmentChannelCode: channelCode, marketplaceIds };
           if (!toPatch.length) return { ...base, outcome: 'unchanged' };
-          const r = await client.setQuantity({ sellerId: conn.sellerId, sku: doc.sku, marketplaceIds: toPatch, quantity, productType: productType ?? 'PRODUCT', fulfillmentChannelCode: channelCode });
+          const r = await client.setQuantity({
+            sellerId: conn.sellerId,
+            sku: doc.sku,
+            marketplaceIds: toPatch,
+            quantity,
+            productType: productType ?? 'PRODUCT',
+            fulfillmentChannelCode: channelCode,
+          });
           if (r.status !== 'ACCEPTED') {
             const issues = (r.issues ?? []).map((i: any) => `${i.code}: ${i.message}`).join('; ');
             throw fail(`listing ${doc.sku} not accepted (${r.status})${issues ? `: ${issues}` : ''}`, (r.issues ?? [])[0]?.code ?? r.status);

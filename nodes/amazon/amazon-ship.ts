@@ -78,13 +78,21 @@ export = function register(RED: NodeRED) {
           const orderItems = doc.lines.map((l: any) => {
             if (l.lineId) return { orderItemId: String(l.lineId), quantity: l.quantity };
             const it = items.find((x: Record<string, any>) => x.SellerSKU === l.sku);
-            if (!it) throw fail(`unknown SKU '${l.sku}': Amazon order ${orderId} has no item with this SellerSKU (give the order item id as lineId)`, 'UnknownSku');
+            if (!it)
+              throw fail(`unknown SKU '${l.sku}': Amazon order ${orderId} has no item with this SellerSKU (give the order item id as lineId)`, 'UnknownSku');
             return { orderItemId: String(it.OrderItemId), quantity: l.quantity };
           });
           const carrier = String(doc.carrier ?? '').trim();
           const code = CARRIERS[carrier.toLowerCase()];
           const packageReferenceId = packageReferenceFor(key);
-          const base = { operation: 'confirmShipment', orderId, shipmentId: doc.shipmentId, packageReferenceId, marketplaceId: order.marketplaceId, trackingNumber: doc.trackingNumber };
+          const base = {
+            operation: 'confirmShipment',
+            orderId,
+            shipmentId: doc.shipmentId,
+            packageReferenceId,
+            marketplaceId: order.marketplaceId,
+            trackingNumber: doc.trackingNumber,
+          };
           try {
             await client.confirmShipment(orderId, {
               marketplaceId: order.marketplaceId,
@@ -101,7 +109,8 @@ export = function register(RED: NodeRED) {
           } catch (err) {
             // Amazon refuses a second confirmation of a shipped order: that is this shipment done.
             if (err instanceof ConnectorError && err.status === 400) {
-              const already = /already (been )?shipped/i.test(err.details.providerMessage ?? '') || (await readOrder(client, conn, orderId, false)).status === 'Shipped';
+              const already =
+                /already (been )?shipped/i.test(err.details.providerMessage ?? '') || (await readOrder(client, conn, orderId, false)).status === 'Shipped';
               if (already) return { ...base, outcome: 'already-sent', reason: 'Amazon says the order is already shipped' };
             }
             throw err;

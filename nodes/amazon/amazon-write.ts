@@ -20,7 +20,9 @@ export function marketplacesFor(setting: unknown, conn: AmazonConnection): { ids
     .filter(Boolean);
   if (!own.length) return { ids: conn.marketplaceIds };
   const foreign = own.filter((id) => !conn.marketplaceIds.includes(id));
-  return foreign.length ? { ids: own, problem: `marketplace ${foreign.join(', ')} is not one of the account's (${conn.marketplaceIds.join(', ')})` } : { ids: own };
+  return foreign.length
+    ? { ids: own, problem: `marketplace ${foreign.join(', ')} is not one of the account's (${conn.marketplaceIds.join(', ')})` }
+    : { ids: own };
 }
 
 /** Amazon takes only positive numbers as packageReferenceId: a stable one from the shipment's key. */

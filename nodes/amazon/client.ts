@@ -43,7 +43,12 @@ export class LwaTokenSource extends OAuthTokenSource {
         init: {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
-          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.refreshToken, client_id: c.clientId, client_secret: c.clientSecret }).toString(),
+          body: new URLSearchParams({
+            grant_type: 'refresh_token',
+            refresh_token: c.refreshToken,
+            client_id: c.clientId,
+            client_secret: c.clientSecret,
+          }).toString(),
         },
       }),
     });
@@ -191,7 +196,10 @@ export class AmazonClient {
     return undefined;
   }
 
-  private async call(operation: string, req: { method: 'GET' | 'POST' | 'PATCH'; url: string; query?: Record<string, string | number | undefined>; body?: unknown; maxAttempts?: number }) {
+  private async call(
+    operation: string,
+    req: { method: 'GET' | 'POST' | 'PATCH'; url: string; query?: Record<string, string | number | undefined>; body?: unknown; maxAttempts?: number },
+  ) {
     const res = await this.client(operation).request({ operation, ...req });
     return res;
   }
@@ -273,8 +281,17 @@ export class AmazonClient {
    * getListingsItem for one marketplace (`summaries` and `fulfillmentAvailability`), or undefined
    * when the seller has no listing for the SKU (404).
    */
-  async getListingsItem(sellerId: string, sku: string, marketplaceId: string): Promise<
-    { sku: string; summaries?: Array<{ marketplaceId: string; productType?: string }>; fulfillmentAvailability?: Array<{ fulfillmentChannelCode: string; quantity?: number }> } | undefined
+  async getListingsItem(
+    sellerId: string,
+    sku: string,
+    marketplaceId: string,
+  ): Promise<
+    | {
+        sku: string;
+        summaries?: Array<{ marketplaceId: string; productType?: string }>;
+        fulfillmentAvailability?: Array<{ fulfillmentChannelCode: string; quantity?: number }>;
+      }
+    | undefined
   > {
     try {
       const res = await this.call('getListingsItem', {

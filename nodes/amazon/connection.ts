@@ -12,4 +12,3 @@ export interface AmazonConnection {
   /** Why the account cannot be used, when it cannot. */
   problem?: string;
 }
-

@@ -26,7 +26,8 @@ export const DEFAULT_API_VERSION: OrdersApiVersion = '2026-01-01';
 export function versionProblem(value: unknown, today: string): string | undefined {
   const found = API_VERSIONS.find((v) => v.version === value);
   if (!found) return `unknown Orders API version ${JSON.stringify(value)}: use ${API_VERSIONS.map((v) => v.version).join(' or ')}`;
-  if (found.supportedUntil && today > found.supportedUntil) return `Orders API ${found.version} was removed by Amazon on ${found.supportedUntil}: choose ${DEFAULT_API_VERSION}`;
+  if (found.supportedUntil && today > found.supportedUntil)
+    return `Orders API ${found.version} was removed by Amazon on ${found.supportedUntil}: choose ${DEFAULT_API_VERSION}`;
   return undefined;
 }
 

@@ -79,7 +79,9 @@ export function toV0(order: Json): { order: Json; items: Json[] } {
     for (const b of it.proceeds?.breakdowns ?? []) {
       const amount = minor(b?.subtotal, currency, `${where} ${b?.type}`);
       const detail = (subtype: string) =>
-        (b.detailedBreakdowns ?? []).filter((d: Json) => d?.subtype === subtype).reduce((s: number, d: Json) => s + minor(d.value, currency, `${where} ${b.type}/${subtype}`), 0);
+        (b.detailedBreakdowns ?? [])
+          .filter((d: Json) => d?.subtype === subtype)
+          .reduce((s: number, d: Json) => s + minor(d.value, currency, `${where} ${b.type}/${subtype}`), 0);
       const detailed = Array.isArray(b.detailedBreakdowns) && b.detailedBreakdowns.length > 0;
       switch (b?.type) {
         case 'ITEM':

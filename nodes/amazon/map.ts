@@ -97,7 +97,9 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
   const declared = typeof order.MarketplaceId === 'string' ? opts.taxesIncluded?.[order.MarketplaceId] : undefined;
   const taxesIncluded = declared ?? mp?.taxesIncluded;
   if (taxesIncluded === undefined) {
-    throw new MappingError(`order ${id}: marketplace ${JSON.stringify(order.MarketplaceId)} is not an Amazon marketplace Tillwire knows (nodes/amazon/contract.ts); declare whether its prices include tax with the taxesIncluded option`);
+    throw new MappingError(
+      `order ${id}: marketplace ${JSON.stringify(order.MarketplaceId)} is not an Amazon marketplace Tillwire knows (nodes/amazon/contract.ts); declare whether its prices include tax with the taxesIncluded option`,
+    );
   }
   const taxCode = `AMAZON-${mp?.country ?? order.MarketplaceId}`;
   const money = (amount: number) => ({ amount, currency });
@@ -114,7 +116,7 @@ export function toCanonicalOrder(order: Record<string, any>, items: Record<strin
     const qty = it.QuantityOrdered;
     if (!Number.isInteger(qty) || qty <= 0) throw new MappingError(`${where}: QuantityOrdered must be a whole number above 0`);
     const sellerSku = it.SellerSKU;
-    const sku = sellerSku === undefined ? undefined : (opts.skuMap ? opts.skuMap[sellerSku] : sellerSku);
+    const sku = sellerSku === undefined ? undefined : opts.skuMap ? opts.skuMap[sellerSku] : sellerSku;
     if (!sku) throw new MappingError(`${where}: no retailer SKU for SellerSKU ${sellerSku ?? '(none)'} (ASIN ${it.ASIN})`);
     if (it.ItemPrice === undefined) throw new MappingError(`${where}: ItemPrice is missing`);
     const linePrice = m(it.ItemPrice, currency, `${where} ItemPrice`);

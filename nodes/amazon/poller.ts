@@ -104,7 +104,12 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
   if ((o.apiVersion ?? '2026-01-01') === '2026-01-01') {
     try {
       do {
-        const page = await o.client.searchOrders({ marketplaceIds: o.marketplaceIds, lastUpdatedAfter: from, maxResultsPerPage: o.pageSize ?? 100, paginationToken: next });
+        const page = await o.client.searchOrders({
+          marketplaceIds: o.marketplaceIds,
+          lastUpdatedAfter: from,
+          maxResultsPerPage: o.pageSize ?? 100,
+          paginationToken: next,
+        });
         result.pages++;
         upper ??= page.lastUpdatedBefore;
         o.onPage?.({ orders: page.orders.length, page: result.pages });
@@ -124,36 +129,37 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
     } catch (err) {
       await items.fail(err);
     }
-  } else try {
-    do {
-      const page = await o.client.getOrders(
-        next
-          ? { MarketplaceIds: o.marketplaceIds, NextToken: next }
-          : { MarketplaceIds: o.marketplaceIds, LastUpdatedAfter: from, MaxResultsPerPage: o.pageSize ?? 100 },
-      );
-      result.pages++;
-      upper ??= page.LastUpdatedBefore;
-      o.onPage?.({ orders: page.Orders.length, page: result.pages });
-      for (const order of page.Orders) {
-        result.orders++;
-        if (!latest || order.LastUpdateDate > latest) latest = order.LastUpdateDate;
-        if (isUnpriced(order)) {
-          result.held.push(order.AmazonOrderId);
-          continue;
+  } else
+    try {
+      do {
+        const page = await o.client.getOrders(
+          next
+            ? { MarketplaceIds: o.marketplaceIds, NextToken: next }
+            : { MarketplaceIds: o.marketplaceIds, LastUpdatedAfter: from, MaxResultsPerPage: o.pageSize ?? 100 },
+        );
+        result.pages++;
+        upper ??= page.LastUpdatedBefore;
+        o.onPage?.({ orders: page.Orders.length, page: result.pages });
+        for (const order of page.Orders) {
+          result.orders++;
+          if (!latest || order.LastUpdateDate > latest) latest = order.LastUpdateDate;
+          if (isUnpriced(order)) {
+            result.held.push(order.AmazonOrderId);
+            continue;
+          }
+          items.add(async () => {
+            const orderItems = await o.client.getOrderItems(order.AmazonOrderId);
+            const { duplicate } = await o.accept(eventIdFor(order), { order, items: orderItems });
+            if (duplicate) result.duplicates++;
+            else result.accepted++;
+          });
         }
-        items.add(async () => {
-          const orderItems = await o.client.getOrderItems(order.AmazonOrderId);
-          const { duplicate } = await o.accept(eventIdFor(order), { order, items: orderItems });
-          if (duplicate) result.duplicates++;
-          else result.accepted++;
-        });
-      }
-      next = page.NextToken || undefined;
-    } while (next && !items.failed && !o.signal?.aborted);
-  } catch (err) {
-    // A page failed: the item requests already begun finish (or fail) first.
-    await items.fail(err);
-  }
+        next = page.NextToken || undefined;
+      } while (next && !items.failed && !o.signal?.aborted);
+    } catch (err) {
+      // A page failed: the item requests already begun finish (or fail) first.
+      await items.fail(err);
+    }
   await items.settle();
   // Stopped part-way: what was stored stays stored; the next poll repeats the window.
   if (o.signal?.aborted) throw new PollStopped();

@@ -20,7 +20,9 @@ export = function register(RED: NodeRED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const creds = (node.credentials ?? {}) as Record<string, string | undefined>;
-    const endpoint = String(def.endpoint || BOL_API_URL).trim().replace(/\/+$/, '');
+    const endpoint = String(def.endpoint || BOL_API_URL)
+      .trim()
+      .replace(/\/+$/, '');
     const tokenUrl = String(def.tokenUrl || BOL_TOKEN_URL).trim();
     const account = String(def.retailerId ?? '').trim() || String(def.name ?? '').trim() || 'bol';
     const connection: BolConnection = { label: def.name || `bol.com ${account}`, account };

@@ -36,7 +36,8 @@ export = function register(RED: NodeRED) {
     } catch (err) {
       problem = `carrier map is not a JSON object: ${(err as Error).message}`;
     }
-    const show = () => board.set({ fill: 'green', shape: 'dot', text: `${counts.sent} sent · ${counts.repeats} repeats${counts.failed ? ` · ${counts.failed} failed` : ''}` });
+    const show = () =>
+      board.set({ fill: 'green', shape: 'dot', text: `${counts.sent} sent · ${counts.repeats} repeats${counts.failed ? ` · ${counts.failed} failed` : ''}` });
     if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
     else show();
 
@@ -50,7 +51,9 @@ export = function register(RED: NodeRED) {
       }
       const store = await binding.acquire();
       try {
-        const result = await board.watch(() => shipOnce({ client: connection.client!, store, account: connection.account, shipment: msg.payload as Shipment, transporters }));
+        const result = await board.watch(() =>
+          shipOnce({ client: connection.client!, store, account: connection.account, shipment: msg.payload as Shipment, transporters }),
+        );
         if (result.repeat) counts.repeats++;
         else counts.sent++;
         show();
@@ -68,7 +71,10 @@ export = function register(RED: NodeRED) {
       } catch (err) {
         counts.failed++;
         // bol's process status FAILURE is its refusal of the shipment: fix it, then replay.
-        const e = err instanceof ShipmentRefused ? permanentFailure('bol', 'shipments:create', err.message, { kind: 'value' }) : asConnectorError(err, 'bol', 'shipment');
+        const e =
+          err instanceof ShipmentRefused
+            ? permanentFailure('bol', 'shipments:create', err.message, { kind: 'value' })
+            : asConnectorError(err, 'bol', 'shipment');
         board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${briefly(e)}`) });
         throw e;
       }

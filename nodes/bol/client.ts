@@ -5,7 +5,7 @@
  * node using the same config node), 429 + Retry-After honoured by the shared HttpClient, and an
  * expired token (401) answered by fetching a new one. No Node-RED import.
  */
-import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, TokenBucket, Verdict } from '../runtime/http';
+import { HttpClient, HttpResponse, RetryPolicy, TokenBucket, Verdict } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { OAuthTokenSource } from '../runtime/oauth-token';
 import { MEDIA_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from './contract';
@@ -42,7 +42,13 @@ export class BolTokenSource extends OAuthTokenSource {
       request: () => {
         const url = new URL(opts.tokenUrl);
         url.searchParams.set('grant_type', 'client_credentials');
-        return { url, init: { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, accept: 'application/json' } } };
+        return {
+          url,
+          init: {
+            method: 'POST',
+            headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, accept: 'application/json' },
+          },
+        };
       },
     });
   }

@@ -112,7 +112,9 @@ export function toCanonicalOrder(order: Record<string, any>, opts: MapOptions): 
     const key = (opts.skuFrom ?? 'reference') === 'ean' ? ean : reference;
     const sku = typeof key === 'string' && key ? (opts.skuMap ? opts.skuMap[key] : key) : undefined;
     if (!sku) {
-      throw new MappingError(`${where}: no retailer SKU (${opts.skuFrom === 'ean' ? 'EAN' : 'offer reference'} ${typeof key === 'string' && key ? `${key} is not in the SKU map` : 'is empty'}; EAN ${String(ean ?? '-')})`);
+      throw new MappingError(
+        `${where}: no retailer SKU (${opts.skuFrom === 'ean' ? 'EAN' : 'offer reference'} ${typeof key === 'string' && key ? `${key} is not in the SKU map` : 'is empty'}; EAN ${String(ean ?? '-')})`,
+      );
     }
     const lineTotal = quantity * unit;
     if (!Number.isSafeInteger(lineTotal)) throw new MappingError(`${where}: line total out of range`);
@@ -215,20 +217,31 @@ export const TRANSPORTERS: Record<string, string> = {
  * `lineId` (as the canonical order's lineId/channelLineId carries it), else `itemIds[i]` (found on
  * the order by SKU, see `itemIdsBySku`).
  */
-export function toShipmentRequest(doc: Shipment, transporters: Record<string, string> = {}, itemIds: Array<string | undefined> = []): {
+export function toShipmentRequest(
+  doc: Shipment,
+  transporters: Record<string, string> = {},
+  itemIds: Array<string | undefined> = [],
+): {
   orderItems: Array<{ orderItemId: string; quantity: number }>;
   shipmentReference: string;
   transport?: { transporterCode: string; trackAndTrace: string };
 } {
   const orderItems = doc.lines.map((l, i) => {
     const id = l.lineId ?? itemIds[i];
-    if (!id) throw new MappingError(`shipment ${doc.shipmentId} line ${i + 1} (${l.sku}) has no lineId and no open item of order ${doc.order.channel?.id ?? doc.order.id} carries that SKU: bol ships by orderItemId`);
+    if (!id)
+      throw new MappingError(
+        `shipment ${doc.shipmentId} line ${i + 1} (${l.sku}) has no lineId and no open item of order ${doc.order.channel?.id ?? doc.order.id} carries that SKU: bol ships by orderItemId`,
+      );
     return { orderItemId: id, quantity: l.quantity };
   });
   const req: ReturnType<typeof toShipmentRequest> = { orderItems, shipmentReference: doc.shipmentId.slice(0, 100) };
   if (doc.trackingNumber) {
     const carrier = (doc.carrier ?? 'other').trim();
-    const code = transporters[carrier] ?? transporters[carrier.toLowerCase()] ?? TRANSPORTERS[carrier.toLowerCase()] ?? (/^[A-Z0-9_-]+$/.test(carrier) ? carrier : undefined);
+    const code =
+      transporters[carrier] ??
+      transporters[carrier.toLowerCase()] ??
+      TRANSPORTERS[carrier.toLowerCase()] ??
+      (/^[A-Z0-9_-]+$/.test(carrier) ? carrier : undefined);
     if (!code) throw new MappingError(`shipment ${doc.shipmentId}: no bol transporter code for carrier "${carrier}"`);
     req.transport = { transporterCode: code, trackAndTrace: doc.trackingNumber };
   }

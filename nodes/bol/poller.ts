@@ -81,7 +81,17 @@ export async function pollOnce(o: PollOptions): Promise<PollResult> {
   const base = previous ? Date.parse(previous.lastPolledAt) - (o.overlapMs ?? 0) : Date.parse(o.startAt());
   const from = Math.max(base, now - MAX_LOOKBACK_MS + DAY);
   const upper = new Date(now).toISOString();
-  const result: PollResult = { days: daysBetween(from, now), pages: 0, listed: 0, fetched: 0, accepted: 0, duplicates: 0, from: new Date(from).toISOString(), cursor: upper, advanced: false };
+  const result: PollResult = {
+    days: daysBetween(from, now),
+    pages: 0,
+    listed: 0,
+    fetched: 0,
+    accepted: 0,
+    duplicates: 0,
+    from: new Date(from).toISOString(),
+    cursor: upper,
+    advanced: false,
+  };
   const seen = new Set<string>();
   const details = new TaskGroup(o.concurrency ?? 4, () => !!o.signal?.aborted);
   try {

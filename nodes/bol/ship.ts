@@ -58,7 +58,8 @@ export async function shipOnce(o: {
   const { shipment } = o;
   const now = o.now ?? Date.now;
   const channel = shipment.order.channel;
-  if (!channel || channel.system !== 'bol') throw new ShipmentRefused(`shipment ${shipment.shipmentId} is for ${channel?.system ?? 'an unknown channel'}, not bol`);
+  if (!channel || channel.system !== 'bol')
+    throw new ShipmentRefused(`shipment ${shipment.shipmentId} is for ${channel?.system ?? 'an unknown channel'}, not bol`);
   const orderId = channel.id;
   const key = `bol-ship:${o.account}:${shipment.shipmentId}`;
   const previous = (await o.store.kvGet(key)) as ShipRecord | undefined;
@@ -68,7 +69,10 @@ export async function shipOnce(o: {
   if (previous?.state === 'sent') return { orderId, status: 'ALREADY_SHIPPED', repeat: true };
   const inProgress = (r: ShipRecord | undefined) => r?.state === 'sending' && now() - (r.claimedAt ?? 0) < (o.inProgressMs ?? 120_000);
   if (inProgress(previous)) {
-    throw new ConnectorError('bol', 'shipments:create', `shipment ${shipment.shipmentId} is being sent by another node or instance`, { kind: 'conflict', retryable: true });
+    throw new ConnectorError('bol', 'shipments:create', `shipment ${shipment.shipmentId} is being sent by another node or instance`, {
+      kind: 'conflict',
+      retryable: true,
+    });
   }
   if (previous?.state === 'sending') {
     // An earlier attempt ended without an answer (it crashed): it may or may not have reached bol.
@@ -92,7 +96,10 @@ export async function shipOnce(o: {
   if (!(await o.store.kvPut(key, claim, previous))) {
     const current = (await o.store.kvGet(key)) as ShipRecord | undefined;
     if (current?.processStatusId) return follow(o, key, current, orderId, true);
-    throw new ConnectorError('bol', 'shipments:create', `shipment ${shipment.shipmentId} is being sent by another node or instance`, { kind: 'conflict', retryable: true });
+    throw new ConnectorError('bol', 'shipments:create', `shipment ${shipment.shipmentId} is being sent by another node or instance`, {
+      kind: 'conflict',
+      retryable: true,
+    });
   }
 
   let status: ProcessStatus | undefined;

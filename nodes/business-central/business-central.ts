@@ -59,7 +59,9 @@ export = function register(RED: NodeRED) {
       msg.erp = result;
       const r = result as Record<string, any>;
       if (isOrder && r.cancelled && !r.stale && !tombstones) {
-        node.warn(`Business Central: order ${key} is cancelled, but no Tillwire store is configured on this node, so no tombstone was kept: a late, stale create for it would create the order again. Choose a store in the node.`);
+        node.warn(
+          `Business Central: order ${key} is cancelled, but no Tillwire store is configured on this node, so no tombstone was kept: a late, stale create for it would create the order again. Choose a store in the node.`,
+        );
       }
       if (binding && result.number && !r.cancelled && !r.skipped) {
         const store = await binding.acquire();
@@ -88,7 +90,12 @@ export = function register(RED: NodeRED) {
       }
       const result = await readInventory(connection.client, skus, { locationId });
       for (const doc of result.positions) {
-        const out: NodeMessage = { ...msg, topic: 'inventory.adjusted', payload: doc, erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber } };
+        const out: NodeMessage = {
+          ...msg,
+          topic: 'inventory.adjusted',
+          payload: doc,
+          erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber },
+        };
         delete out._msgid;
         delete out.tillwire;
         ensureEnvelope(out, doc, SYSTEM);
@@ -96,25 +103,33 @@ export = function register(RED: NodeRED) {
         send(out);
       }
       const issues: string[] = [];
-      if (result.unknown.length) issues.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} ${result.unknown.map((s) => `'${s}'`).join(', ')}: no such item in Business Central`);
+      if (result.unknown.length)
+        issues.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} ${result.unknown.map((s) => `'${s}'`).join(', ')}: no such item in Business Central`);
       issues.push(...result.problems);
       if (issues.length) throw permanent('read inventory', issues.join('; '), { providerCode: result.unknown.length ? 'UnknownSku' : undefined });
     }
 
     async function shipments(msg: NodeMessage, send: SendFn): Promise<void> {
       const connection = config!.connection!;
-      if (!binding?.configured) throw permanent('read posted sales shipments', 'reading shipments needs a Tillwire store (it keeps the read cursor): choose one in the node');
+      if (!binding?.configured)
+        throw permanent('read posted sales shipments', 'reading shipments needs a Tillwire store (it keeps the read cursor): choose one in the node');
       const store = await binding.acquire();
       const result = await readShipments(connection.client, store);
       for (const doc of result.shipments) {
-        const out: NodeMessage = { ...msg, topic: 'shipment.created', payload: doc, erp: { system: SYSTEM, document: 'salesShipment', number: doc.shipmentId, orderNumber: doc.attributes?.bcOrderNumber } };
+        const out: NodeMessage = {
+          ...msg,
+          topic: 'shipment.created',
+          payload: doc,
+          erp: { system: SYSTEM, document: 'salesShipment', number: doc.shipmentId, orderNumber: doc.attributes?.bcOrderNumber },
+        };
         delete out._msgid;
         delete out.tillwire;
         ensureEnvelope(out, doc, SYSTEM);
         if (msg.tillwire?.correlationId) out.tillwire.correlationId = msg.tillwire.correlationId;
         send(out);
       }
-      if (!result.advanced) node.warn('Business Central shipments: another instance moved the cursor first; downstream dedupe by shipmentId absorbs the overlap');
+      if (!result.advanced)
+        node.warn('Business Central shipments: another instance moved the cursor first; downstream dedupe by shipmentId absorbs the overlap');
       // Each posted shipment that could not be sent is its own failure (the cursor has moved past
       // it), so a Catch → dead-letter keeps one entry per shipment, naming it.
       for (const problem of result.problems) {

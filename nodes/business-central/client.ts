@@ -9,17 +9,7 @@
  *
  * No Node-RED imports.
  */
-import {
-  ConnectorError,
-  Governor,
-  HttpClient,
-  HttpRequest,
-  HttpResponse,
-  parseRetryAfter,
-  RETRYABLE_STATUS,
-  RetryPolicy,
-  Verdict,
-} from '../runtime/http';
+import { ConnectorError, Governor, HttpClient, HttpRequest, HttpResponse, parseRetryAfter, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
 import { permanentFailure, type ConnectorDetails } from '../runtime/errors';
 import { reportCall } from '../runtime/call-observer';
 import { Limiter } from '../runtime/limiter';
@@ -31,8 +21,7 @@ export const DEFAULT_TOKEN_URL = 'https://login.microsoftonline.com/{tenant}/oau
 export const DEFAULT_SCOPE = 'https://api.businesscentral.dynamics.com/.default';
 
 export type BcAuth =
-  | { mode: 'token'; token: string }
-  | { mode: 'client-credentials'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string };
+  { mode: 'token'; token: string } | { mode: 'client-credentials'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string };
 
 export interface BusinessCentralClientOptions {
   /** https://api.businesscentral.dynamics.com, or a simulator's URL. */
@@ -372,7 +361,11 @@ export class BusinessCentralClient {
   // ---- generic OData ----
 
   /** Every entity of a collection, following `@odata.nextLink` page by page. */
-  async list<T extends BcEntity = BcEntity>(path: string, query: ODataQuery = {}, opts: { operation?: string; pageSize?: number; maxPages?: number } = {}): Promise<T[]> {
+  async list<T extends BcEntity = BcEntity>(
+    path: string,
+    query: ODataQuery = {},
+    opts: { operation?: string; pageSize?: number; maxPages?: number } = {},
+  ): Promise<T[]> {
     const operation = opts.operation ?? `list ${path}`;
     const pageSize = opts.pageSize ?? this.options.pageSize ?? 1000;
     const out: T[] = [];
@@ -383,7 +376,13 @@ export class BusinessCentralClient {
       if (page >= maxPages) throw permanent(operation, `more than ${maxPages} pages: narrow the query`);
       const res = await this.send({ operation, method: 'GET', url, query: params, headers: { prefer: `odata.maxpagesize=${pageSize}` } });
       const body = res.body as { value?: T[]; '@odata.nextLink'?: string } | undefined;
-      if (!body || !Array.isArray(body.value)) throw new ConnectorError(SYSTEM, operation, 'the answer has no value array (is the base URL right?)', { status: res.status, kind: 'value', retryable: false, body: res.body });
+      if (!body || !Array.isArray(body.value))
+        throw new ConnectorError(SYSTEM, operation, 'the answer has no value array (is the base URL right?)', {
+          status: res.status,
+          kind: 'value',
+          retryable: false,
+          body: res.body,
+        });
       out.push(...body.value);
       url = body['@odata.nextLink'];
       params = undefined; // the next link carries the whole query
@@ -410,7 +409,12 @@ export class BusinessCentralClient {
    * the record since it was read: read it again and apply the same change once more with the
    * fresh etag. A second conflict is reported (retryable: the record is busy).
    */
-  async update<T extends BcEntity = BcEntity>(path: string, patch: Record<string, unknown>, etag: string | undefined, operation = `update ${path}`): Promise<T> {
+  async update<T extends BcEntity = BcEntity>(
+    path: string,
+    patch: Record<string, unknown>,
+    etag: string | undefined,
+    operation = `update ${path}`,
+  ): Promise<T> {
     let tag = etag;
     if (!tag) tag = (await this.get(path, {}, `${operation} (read etag)`))['@odata.etag'];
     for (let attempt = 1; ; attempt++) {
@@ -418,7 +422,9 @@ export class BusinessCentralClient {
         const res = await this.send({ operation, method: 'PATCH', url: this.url(path), headers: { 'if-match': tag ?? '*' }, body: patch });
         return res.body as T;
       } catch (err) {
-        const conflict = err instanceof ConnectorError && (err.status === 412 || (err.status === 409 && (err.details.providerCode ?? 'Request_EntityChanged') === 'Request_EntityChanged'));
+        const conflict =
+          err instanceof ConnectorError &&
+          (err.status === 412 || (err.status === 409 && (err.details.providerCode ?? 'Request_EntityChanged') === 'Request_EntityChanged'));
         if (!conflict) throw err;
         if (attempt >= 2) {
           throw (err as ConnectorError).with({
@@ -505,7 +511,11 @@ export class BusinessCentralClient {
 
   /** Sales credit memos carrying this external document number (a return's, or a till refund's). */
   findCreditMemos(externalDocumentNumber: string): Promise<BcCreditMemo[]> {
-    return this.list<BcCreditMemo>('salesCreditMemos', { $filter: `externalDocumentNumber eq ${quote(externalDocumentNumber)}` }, { operation: 'find sales credit memo' });
+    return this.list<BcCreditMemo>(
+      'salesCreditMemos',
+      { $filter: `externalDocumentNumber eq ${quote(externalDocumentNumber)}` },
+      { operation: 'find sales credit memo' },
+    );
   }
 
   createSalesCreditMemo(body: Record<string, unknown>): Promise<BcCreditMemo> {
@@ -526,7 +536,11 @@ export class BusinessCentralClient {
 
   /** An open sales order by its number, with lines (its comment lines carry a hashed key in full). */
   async salesOrderByNumber(number: string): Promise<BcSalesDocument | undefined> {
-    const rows = await this.list<BcSalesDocument>('salesOrders', { $filter: `number eq ${quote(number)}`, $expand: 'salesOrderLines' }, { operation: 'find sales order by number' });
+    const rows = await this.list<BcSalesDocument>(
+      'salesOrders',
+      { $filter: `number eq ${quote(number)}`, $expand: 'salesOrderLines' },
+      { operation: 'find sales order by number' },
+    );
     return rows[0];
   }
 

@@ -110,4 +110,3 @@ export function connectionFrom(def: BcConfigDef, credentials: Record<string, str
   };
   return { client, settings, locks: new KeyedLock(), limiter, governor, description: `${tenant}/${environment}` };
 }
-

@@ -27,7 +27,10 @@ const KEY_COMMENT = 'Tillwire key: ';
 export function externalDocumentNumber(key: string): string {
   const m = /^([a-z][a-z.]*):(.*)$/.exec(key);
   const rest = m ? m[2] : key;
-  const verbatim = m !== null && key.length <= EXTERNAL_DOCUMENT_NUMBER_MAX && rest === rest.toUpperCase() && rest.trim() === rest && !/[\u0000-\u001f]/.test(key);
+  // control characters are exactly what a verbatim key must not hold
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u001f]/;
+  const verbatim = m !== null && key.length <= EXTERNAL_DOCUMENT_NUMBER_MAX && rest === rest.toUpperCase() && rest.trim() === rest && !control.test(key);
   if (verbatim) return key.toUpperCase();
   return HASH_PREFIX + createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32).toUpperCase();
 }
@@ -191,7 +194,6 @@ function clip(text: string | undefined, max: number): string | undefined {
   return t.length > max ? t.slice(0, max) : t;
 }
 
-
 function sum(list: Array<{ amount: Money }> | undefined): number {
   return (list ?? []).reduce((a, d) => a + d.amount.amount, 0);
 }
@@ -215,7 +217,10 @@ export function toSalesOrder(doc: CanonicalSalesDocument, key: string, opts: Map
   const edn = externalDocumentNumber(key);
   const grand = doc.totals.grandTotal.amount;
   if (grand < 0) {
-    throw permanent(op, `${doc.kind} total is ${fromMinor(grand, currency)} ${currency} (a net return): returns are not sent as sales orders (BC cannot invoice a negative order); route them to a credit-memo flow`);
+    throw permanent(
+      op,
+      `${doc.kind} total is ${fromMinor(grand, currency)} ${currency} (a net return): returns are not sent as sales orders (BC cannot invoice a negative order); route them to a credit-memo flow`,
+    );
   }
 
   const items = new Map<string, string>();
@@ -271,7 +276,10 @@ export function toSalesOrder(doc: CanonicalSalesDocument, key: string, opts: Map
       const amount = charge.amount.amount;
       if (amount === 0) continue;
       if (!opts.shippingAccount?.trim()) {
-        throw permanent(op, `the order has shipping charges (${fromMinor(amount, currency)} ${currency}) but no shipping G/L account is configured: set one in the config node`);
+        throw permanent(
+          op,
+          `the order has shipping charges (${fromMinor(amount, currency)} ${currency}) but no shipping G/L account is configured: set one in the config node`,
+        );
       }
       lines.push({
         lineType: 'Account',
@@ -354,7 +362,8 @@ export function toCreditMemo(input: CreditMemoInput): MappedCreditMemo {
       continue;
     }
     items.set(line.sku, number);
-    if (!Number.isInteger(line.quantity) || line.quantity === 0) throw permanent('map credit memo', `SKU ${line.sku}: quantity must be a non-zero whole number`);
+    if (!Number.isInteger(line.quantity) || line.quantity === 0)
+      throw permanent('map credit memo', `SKU ${line.sku}: quantity must be a non-zero whole number`);
     const q = line.quantity;
     const unit = line.unitPrice ?? divideRound(Math.abs(line.amount), Math.abs(q), 'ceiling');
     const gross = q * unit;
@@ -368,7 +377,13 @@ export function toCreditMemo(input: CreditMemoInput): MappedCreditMemo {
   }
   for (const a of input.accountLines ?? []) {
     if (a.amount === 0) continue;
-    lines.push({ lineType: 'Account', lineObjectNumber: a.account.trim().toUpperCase(), description: clip(a.description, DESCRIPTION_MAX), quantity: a.amount < 0 ? -1 : 1, unitPrice: bcAmount(Math.abs(a.amount), currency) });
+    lines.push({
+      lineType: 'Account',
+      lineObjectNumber: a.account.trim().toUpperCase(),
+      description: clip(a.description, DESCRIPTION_MAX),
+      quantity: a.amount < 0 ? -1 : 1,
+      unitPrice: bcAmount(Math.abs(a.amount), currency),
+    });
   }
   for (const c of input.comments ?? []) lines.push({ lineType: 'Comment', description: clip(c, DESCRIPTION_MAX) });
   if (isHashed(edn)) {
@@ -412,7 +427,11 @@ export interface InventoryPositionDoc {
  * position. BC quantities are decimals; a fractional stock figure cannot be a canonical
  * integer quantity and is an error rather than a silent rounding.
  */
-export function toInventoryPosition(sku: string, item: { id: string; number: string; inventory?: unknown }, opts: { locationId: string; asOf: string }): InventoryPositionDoc {
+export function toInventoryPosition(
+  sku: string,
+  item: { id: string; number: string; inventory?: unknown },
+  opts: { locationId: string; asOf: string },
+): InventoryPositionDoc {
   const onHand = item.inventory;
   if (typeof onHand !== 'number' || !Number.isInteger(onHand)) {
     throw permanent('read inventory', `item ${item.number} has inventory ${JSON.stringify(onHand)}, not a whole number of units`);

@@ -37,4 +37,3 @@ export function queryParams(q: ODataQuery = {}): Record<string, string | number 
     $count: q.$count ? 'true' : undefined,
   };
 }
-

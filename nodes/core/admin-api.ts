@@ -79,7 +79,8 @@ export function versionFrom(value: unknown): number {
     throw new HttpError(400, 'version is required: send the version of the entry you edited (GET the entry to read it)');
   }
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < 0) throw new HttpError(400, `version must be a whole number (the entry's version), not ${JSON.stringify(value).slice(0, 40)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new HttpError(400, `version must be a whole number (the entry's version), not ${JSON.stringify(value).slice(0, 40)}`);
   return n;
 }
 
@@ -128,7 +129,11 @@ export function registerAdminApi(RED: NodeRED): void {
   // deploy once the old flows have stopped, before the new ones have started (their HTTP routes
   // answer 404 until then). A health check or a script that deploys waits for this count to move.
   const runtime = flowStarts(RED);
-  RED.httpAdmin.get('/tillwire/runtime', RED.auth.needsPermission('tillwire-runtime.read'), respond(async () => ({ ...runtime })));
+  RED.httpAdmin.get(
+    '/tillwire/runtime',
+    RED.auth.needsPermission('tillwire-runtime.read'),
+    respond(async () => ({ ...runtime })),
+  );
 
   RED.httpAdmin.get(
     '/tillwire/stores',

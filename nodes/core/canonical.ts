@@ -34,7 +34,8 @@ export = function register(RED: NodeRED) {
     const toDeadLetter = def.invalid === 'dead-letter';
     const binding: StoreBinding | undefined = toDeadLetter ? bindStore(RED, node, def.store, board) : undefined;
     const counts = { valid: 0, invalid: 0 };
-    const show = () => board.set({ fill: counts.invalid ? 'yellow' : 'green', shape: 'dot', text: t('status.counts', { valid: counts.valid, invalid: counts.invalid }) });
+    const show = () =>
+      board.set({ fill: counts.invalid ? 'yellow' : 'green', shape: 'dot', text: t('status.counts', { valid: counts.valid, invalid: counts.invalid }) });
 
     let options: ValidationOptions = {};
     let boundsError: string | undefined;
@@ -59,7 +60,8 @@ export = function register(RED: NodeRED) {
         mapping.registerFunction(
           'minor',
           (value: string | number, currency: string, separator?: string) => {
-            if (separator !== undefined && separator !== '.' && separator !== ',') throw new Error(`$minor: the decimal separator must be "." or ",", got "${separator}"`);
+            if (separator !== undefined && separator !== '.' && separator !== ',')
+              throw new Error(`$minor: the decimal separator must be "." or ",", got "${separator}"`);
             return toMinor(value, currency, { decimalSeparator: separator as '.' | ',' | undefined });
           },
           '<(sn)ss?:n>',
@@ -75,9 +77,7 @@ export = function register(RED: NodeRED) {
 
     function map(msg: NodeMessage): Promise<unknown> {
       if (!mapping) return Promise.resolve(msg.payload);
-      return new Promise((resolve, reject) =>
-        RED.util.evaluateJSONataExpression(mapping, msg, (err, value) => (err ? reject(err) : resolve(value))),
-      );
+      return new Promise((resolve, reject) => RED.util.evaluateJSONataExpression(mapping, msg, (err, value) => (err ? reject(err) : resolve(value))));
     }
 
     async function reject(msg: NodeMessage, send: SendFn, problems: string[], what: string): Promise<void> {

@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { asError, bindStore, commonText, onInput, shortText, StatusBoard, type StoreBinding } from './node-kit';
+import { bindStore, commonText, onInput, shortText, StatusBoard, type StoreBinding } from './node-kit';
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
 
@@ -122,10 +122,17 @@ function channelOf(doc: Record<string, any>, kind: WriteKind): { system?: string
 const kindsText = (kinds: WriteKind[]) => kinds.map((k) => `'${k}'`).join(' or ');
 
 /** Checks a message's payload; returns the document, its kind and business key, or throws a permanent error. */
-export function acceptDocument(spec: Pick<ChannelWriteSpec<unknown>, 'system' | 'label' | 'operation' | 'accepts' | 'accountMatches'>, payload: unknown, connection?: ChannelConnectionView<unknown>) {
+export function acceptDocument(
+  spec: Pick<ChannelWriteSpec<unknown>, 'system' | 'label' | 'operation' | 'accepts' | 'accountMatches'>,
+  payload: unknown,
+  connection?: ChannelConnectionView<unknown>,
+) {
   const fail = (message: string, code: string) => permanentError(spec.system, spec.operation, message, { providerCode: code });
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
-    throw fail(`${spec.label} needs a canonical ${kindsText(spec.accepts)} document in msg.payload, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`, 'WrongKind');
+    throw fail(
+      `${spec.label} needs a canonical ${kindsText(spec.accepts)} document in msg.payload, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`,
+      'WrongKind',
+    );
   }
   const doc = payload as Record<string, any>;
   const kind = doc.kind as WriteKind;
@@ -136,14 +143,21 @@ export function acceptDocument(spec: Pick<ChannelWriteSpec<unknown>, 'system' | 
   if (!v.valid) throw fail(`invalid ${kind} document: ${v.errors.join('; ')}`, 'InvalidDocument');
   const ch = channelOf(doc, kind);
   if (kind === 'shipment' && !ch?.id) {
-    throw fail(`shipment ${doc.shipmentId} names no channel order (order.channel with system '${spec.system}' and the channel's order id is needed)`, 'NoChannelOrder');
+    throw fail(
+      `shipment ${doc.shipmentId} names no channel order (order.channel with system '${spec.system}' and the channel's order id is needed)`,
+      'NoChannelOrder',
+    );
   }
   if (ch && ch.system !== spec.system) {
-    const what = kind === 'shipment' ? `shipment ${doc.shipmentId} is for a ${ch.system} order (${ch.id})` : `${kind} for ${doc.sku} is for channel '${ch.system}'`;
+    const what =
+      kind === 'shipment' ? `shipment ${doc.shipmentId} is for a ${ch.system} order (${ch.id})` : `${kind} for ${doc.sku} is for channel '${ch.system}'`;
     throw fail(`wrong channel: ${what}; this node writes to ${spec.system}`, 'WrongChannel');
   }
   if (ch?.account && connection && spec.accountMatches && !spec.accountMatches(ch.account, connection)) {
-    throw fail(`wrong account: the document is for ${spec.system} account '${ch.account}', this node's account is '${connection.account ?? '?'}'`, 'WrongAccount');
+    throw fail(
+      `wrong account: the document is for ${spec.system} account '${ch.account}', this node's account is '${connection.account ?? '?'}'`,
+      'WrongAccount',
+    );
   }
   const key = businessKey(doc);
   if (!key) throw fail(`the ${kind} document has no business key`, 'NoBusinessKey');
@@ -163,7 +177,8 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
     let writer: ChannelWriter<C> | undefined;
     let problem: string | undefined;
     if (!connection) problem = `no ${spec.system} account configured: choose one in the node`;
-    else if (connection.problem || !connection.client) problem = `the ${spec.system} account is not usable: ${connection.problem ?? 'no client (credentials missing?)'}`;
+    else if (connection.problem || !connection.client)
+      problem = `the ${spec.system} account is not usable: ${connection.problem ?? 'no client (credentials missing?)'}`;
     else {
       writer = spec.writer(def, connection, node, configNode);
       problem = writer.problem;
@@ -195,7 +210,13 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
         }
         // Stock figures: one that is older than the newest already written for its SKU and
         // location is stale news (a late delivery or a replay) and must not overwrite it.
-        const figure = kind === 'shipment' ? undefined : { at: String(doc.asOf ?? doc.computedAt ?? ''), key: `channel-stock:${spec.system}:${connection.account ?? '-'}:${type}:${doc.sku}:${doc.locationId ?? '-'}` };
+        const figure =
+          kind === 'shipment'
+            ? undefined
+            : {
+                at: String(doc.asOf ?? doc.computedAt ?? ''),
+                key: `channel-stock:${spec.system}:${connection.account ?? '-'}:${type}:${doc.sku}:${doc.locationId ?? '-'}`,
+              };
         if (store && figure?.at) {
           const s = await store.acquire();
           const newest = (await s.kvGet(figure.key)) as { at: string } | undefined;

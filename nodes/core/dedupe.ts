@@ -65,7 +65,8 @@ export = function register(RED: NodeRED) {
       board.set({
         fill: 'green',
         shape: 'dot',
-        text: t('status.counts', { passed: counts.passed, duplicates: counts.duplicates }) + (counts.waiting ? t('status.waiting', { count: counts.waiting }) : ''),
+        text:
+          t('status.counts', { passed: counts.passed, duplicates: counts.duplicates }) + (counts.waiting ? t('status.waiting', { count: counts.waiting }) : ''),
       });
     if (binding.configured) show();
 
@@ -122,9 +123,7 @@ export = function register(RED: NodeRED) {
         // Came back from a Complete node: the work is done.
         const ok = await store.confirm(claim.scope, claim.key, claim.token, retentionMs);
         if (!ok) {
-          node.warn(
-            `the claim on '${claim.key}' was no longer this message's when it completed: it was released, or taken over by a redelivery`,
-          );
+          node.warn(`the claim on '${claim.key}' was no longer this message's when it completed: it was released, or taken over by a redelivery`);
         }
       }
       delete msg[CLAIMS][node.id];

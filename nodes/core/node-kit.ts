@@ -117,7 +117,6 @@ export interface Claim {
 /** Where a passing message carries its claims, per dedupe node, so Catch/Complete can return them. */
 export const CLAIMS = 'tillwireClaims';
 
-
 /**
  * Tells inbound connectors in this process that one of their inbox entries was finished
  * (`inbox-done` with source and id), so they can bound how much work is in flight.

@@ -52,7 +52,7 @@ type Handler = (req: RequestLike, res: ResponseLike, next?: () => void) => void;
 export interface NodeRED {
   nodes: {
     createNode(node: object, def: NodeDef): void;
-    registerType(type: string, ctor: Function, opts?: { credentials?: Record<string, { type: 'text' | 'password' }> }): void;
+    registerType(type: string, ctor: (this: any, def: any) => void, opts?: { credentials?: Record<string, { type: 'text' | 'password' }> }): void;
     getNode(id: string): any;
     eachNode(fn: (def: NodeDef) => void): void;
   };

@@ -69,7 +69,11 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
   const showOk = () => {
     const extra = spec.badge?.();
     const orders = counts.emitted === 1 ? commonText(RED, 'poll.order', { count: 1 }) : commonText(RED, 'poll.orders', { count: counts.emitted });
-    board.set({ fill: 'green', shape: 'dot', text: `${orders}${extra ? ` · ${extra}` : ''}${counts.failed ? commonText(RED, 'poll.failed', { count: counts.failed }) : ''}` });
+    board.set({
+      fill: 'green',
+      shape: 'dot',
+      text: `${orders}${extra ? ` · ${extra}` : ''}${counts.failed ? commonText(RED, 'poll.failed', { count: counts.failed }) : ''}`,
+    });
   };
 
   async function process(s: Store, entry: InboxEntry): Promise<void> {
@@ -97,13 +101,17 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
       const e = asError(err);
       counts.failed++;
       envelope.idempotencyKey = spec.fallbackKey(payload);
-      await recordFailure(s, { topic: `${spec.system}.order`, payload, tillwire: envelope }, {
-        error: { message: e.message, name: e.name },
-        flowId: node.z ?? null,
-        nodeId: node.id,
-        nodeType: node.type,
-        nodeName: node.name ?? null,
-      });
+      await recordFailure(
+        s,
+        { topic: `${spec.system}.order`, payload, tillwire: envelope },
+        {
+          error: { message: e.message, name: e.name },
+          flowId: node.z ?? null,
+          nodeId: node.id,
+          nodeType: node.type,
+          nodeName: node.name ?? null,
+        },
+      );
       await s.inboxComplete(entry.id);
       showOk();
     }

@@ -3,13 +3,7 @@ import type { NodeMessage, NodeRED, RuntimeNode } from './node-red';
 const prepared = new WeakMap<object, Map<string, unknown>>();
 
 /** Reads a typed-input value (`msg` property path or JSONata expression) from a message. */
-export function evaluateProperty(
-  RED: NodeRED,
-  node: RuntimeNode,
-  type: 'msg' | 'jsonata',
-  expr: string,
-  msg: NodeMessage,
-): Promise<unknown> {
+export function evaluateProperty(RED: NodeRED, node: RuntimeNode, type: 'msg' | 'jsonata', expr: string, msg: NodeMessage): Promise<unknown> {
   if (type === 'msg') {
     try {
       return Promise.resolve(RED.util.getMessageProperty(msg, expr));
@@ -24,7 +18,5 @@ export function evaluateProperty(
     compiled = RED.util.prepareJSONataExpression(expr, node);
     cache.set(expr, compiled);
   }
-  return new Promise((resolve, reject) =>
-    RED.util.evaluateJSONataExpression(compiled, msg, (err, value) => (err ? reject(err) : resolve(value))),
-  );
+  return new Promise((resolve, reject) => RED.util.evaluateJSONataExpression(compiled, msg, (err, value) => (err ? reject(err) : resolve(value))));
 }

@@ -86,7 +86,10 @@ export function runWebhookNode(RED: NodeRED, node: RuntimeNode, def: WebhookNode
   const budgetProblem = sizeBodyBudget(RED.settings);
   for (const p of [...limits.problems, ...(attempts.problem ? [attempts.problem] : []), ...(budgetProblem ? [budgetProblem] : [])]) node.warn(p);
   const counts: WebhookCounts = { emitted: 0, failed: 0 };
-  const logs = webhookLogs((line) => node.warn(line), (line) => node.error(line));
+  const logs = webhookLogs(
+    (line) => node.warn(line),
+    (line) => node.error(line),
+  );
   const failures = processingFailures(node, `${spec.system} webhook event`);
   let running: InboundInbox | undefined;
   let inbox: DurableInbox | undefined;

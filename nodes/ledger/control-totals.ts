@@ -95,10 +95,14 @@ function net(t: ControlTotals): Money {
 
 function compareTotals(label: string, a: ControlTotals, b: ControlTotals, problems: string[], what = 'received'): void {
   if (a.salesCount !== b.salesCount || a.salesTotal.amount !== b.salesTotal.amount) {
-    problems.push(`${label}: the till counted ${a.salesCount} sale(s) for ${formatMoney(a.salesTotal)}, ${what} ${b.salesCount} for ${formatMoney(b.salesTotal)}`);
+    problems.push(
+      `${label}: the till counted ${a.salesCount} sale(s) for ${formatMoney(a.salesTotal)}, ${what} ${b.salesCount} for ${formatMoney(b.salesTotal)}`,
+    );
   }
   if (a.returnsCount !== b.returnsCount || a.returnsTotal.amount !== b.returnsTotal.amount) {
-    problems.push(`${label}: the till counted ${a.returnsCount} return(s) for ${formatMoney(a.returnsTotal)}, ${what} ${b.returnsCount} for ${formatMoney(b.returnsTotal)}`);
+    problems.push(
+      `${label}: the till counted ${a.returnsCount} return(s) for ${formatMoney(a.returnsTotal)}, ${what} ${b.returnsCount} for ${formatMoney(b.returnsTotal)}`,
+    );
   }
 }
 
@@ -124,9 +128,7 @@ export function reconcileTill(close: TillClose, received: readonly RegisterEntry
   const label = `till ${storeId}/${terminalId} ${businessDate}`;
   const problems: string[] = [];
 
-  const mine = received
-    .filter((e) => e.kind === 'sale' && e.storeId === storeId && e.terminalId === terminalId && e.businessDate === businessDate)
-    .sort(byKey);
+  const mine = received.filter((e) => e.kind === 'sale' && e.storeId === storeId && e.terminalId === terminalId && e.businessDate === businessDate).sort(byKey);
   const first = close.firstSequence;
   const last = close.lastSequence;
   const inRange = (s: number | null): s is number => s !== null && first !== undefined && last !== undefined && s >= first && s <= last;
@@ -177,10 +179,16 @@ export function reconcileTill(close: TillClose, received: readonly RegisterEntry
     const rec = new Map<string, { count: number; amount: number }>();
     for (const e of mine) {
       if (e.currency !== currency) continue;
-      for (const t of ((e.document as { tenders?: Array<{ type: string; amount: Money }> }).tenders ?? [])) {
+      for (const t of (e.document as { tenders?: Array<{ type: string; amount: Money }> }).tenders ?? []) {
         const r = rec.get(t.type) ?? { count: 0, amount: 0 };
         r.count++;
-        r.amount = sumMoney([{ amount: r.amount, currency }, { amount: t.amount.amount, currency }], currency).amount;
+        r.amount = sumMoney(
+          [
+            { amount: r.amount, currency },
+            { amount: t.amount.amount, currency },
+          ],
+          currency,
+        ).amount;
         rec.set(t.type, r);
       }
     }
@@ -238,7 +246,7 @@ export function reconcileTill(close: TillClose, received: readonly RegisterEntry
 /** "3, 7..9, 12" */
 export function ranges(sorted: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
     parts.push(j === i ? String(sorted[i]) : `${sorted[i]}..${sorted[j]}`);
@@ -285,7 +293,9 @@ export function rollUpStore(reports: readonly TillReconciliation[], received: re
   const { storeId, businessDate, currency } = reports[0];
   for (const r of reports) {
     if (r.storeId !== storeId || r.businessDate !== businessDate || r.currency !== currency) {
-      throw new Error(`rollUpStore: ${r.storeId}/${r.terminalId} ${r.businessDate} (${r.currency}) is not of store ${storeId} on ${businessDate} (${currency})`);
+      throw new Error(
+        `rollUpStore: ${r.storeId}/${r.terminalId} ${r.businessDate} (${r.currency}) is not of store ${storeId} on ${businessDate} (${currency})`,
+      );
     }
   }
   const erpSystems = new Set(reports.map((r) => r.erpSystem));

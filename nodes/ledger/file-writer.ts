@@ -33,7 +33,10 @@ export function journalFileStem(journalId: string): string {
   if (typeof journalId !== 'string' || !journalId) throw new Error('a journal file needs a journalId');
   const simple = journalId.replace(/:/g, '_');
   if (PLAIN.test(journalId) && !journalId.startsWith('.') && simple.length <= MAX_STEM) return simple;
-  const safe = journalId.replace(/[^A-Za-z0-9.-]+/g, '_').replace(/^[.]+/, '_').slice(0, MAX_STEM);
+  const safe = journalId
+    .replace(/[^A-Za-z0-9.-]+/g, '_')
+    .replace(/^[.]+/, '_')
+    .slice(0, MAX_STEM);
   const hash = crypto.createHash('sha256').update(journalId, 'utf8').digest('hex').slice(0, 12);
   return `${safe}-${hash}`;
 }
@@ -55,7 +58,7 @@ export async function writeFileAtomic(dir: string, name: string, content: string
   const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   const sha256 = crypto.createHash('sha256').update(data).digest('hex');
   const temp = path.join(absDir, `.${name}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-  let existed = false;
+  let existed: boolean;
   try {
     existed = (await fs.promises.stat(target)).isFile();
   } catch {

@@ -153,15 +153,7 @@ export function xeroRows(journal: JournalEntry, options: XeroLayoutOptions = {})
         `journal ${journal.journalId} line ${i + 1} has no tax rate: Xero's *TaxRate column is required on every row; set the default tax rate (e.g. "No VAT") for lines without a tax code`,
       );
     }
-    rows.push([
-      journal.narration,
-      date,
-      line.memo ?? '',
-      line.account,
-      taxRate,
-      fromMinor(signedAmount(line), journal.currency),
-      ...tracking(line),
-    ]);
+    rows.push([journal.narration, date, line.memo ?? '', line.account, taxRate, fromMinor(signedAmount(line), journal.currency), ...tracking(line)]);
   });
   return rows;
 }

@@ -48,7 +48,11 @@ export = function register(RED: NodeRED) {
       const file = await writeJournalFile(directory, journal.journalId, layout, content);
       msg.file = { path: file.path, sha256: file.sha256, rewritten: file.rewritten };
       written++;
-      board.set({ fill: 'green', shape: 'dot', text: shortText(t(file.rewritten ? 'status.rewrote' : 'status.wrote', { count: written, file: path.basename(file.path) })) });
+      board.set({
+        fill: 'green',
+        shape: 'dot',
+        text: shortText(t(file.rewritten ? 'status.rewrote' : 'status.wrote', { count: written, file: path.basename(file.path) })),
+      });
       send(msg);
     });
   }

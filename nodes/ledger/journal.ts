@@ -63,7 +63,11 @@ export = function register(RED: NodeRED) {
       const envelope = ensureEnvelope(msg, journal as unknown as Record<string, unknown>, 'tillwire');
       if (previous && typeof previous.correlationId === 'string') envelope.correlationId = previous.correlationId;
       built++;
-      board.set({ fill: 'green', shape: 'dot', text: shortText(t('status.built', { count: built, store: day.storeId, date: day.businessDate, sales: sales.length })) });
+      board.set({
+        fill: 'green',
+        shape: 'dot',
+        text: shortText(t('status.built', { count: built, store: day.storeId, date: day.businessDate, sales: sales.length })),
+      });
       send(msg);
     });
   }

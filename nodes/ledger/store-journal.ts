@@ -306,8 +306,8 @@ export function buildStoreJournal(sales: readonly Sale[], mapping: StoreJournalM
         codes.length === 0
           ? 'no tax'
           : codes.length === 1
-          ? `${ratePercent(rate)} (${codes[0].code})`
-          : `${ratePercent(rate)} (${codes.map((c) => `${c.code} ${ratePercent(c.rate!)}`).join(' + ')})`;
+            ? `${ratePercent(rate)} (${codes[0].code})`
+            : `${ratePercent(rate)} (${codes.map((c) => `${c.code} ${ratePercent(c.rate!)}`).join(' + ')})`;
       if (!revenueAccount) {
         missing(`no revenue account for ${rate === 'none' ? 'lines without tax' : `tax rate ${ratePercent(rate)}`} and no default revenue account`, key);
       } else {

@@ -42,7 +42,8 @@ export function isTimeZone(timeZone: string): boolean {
 
 /** YYYY-MM-DD of `instant` (an RFC 3339 timestamp, or a Date) on the wall clock of `timeZone`. */
 export function businessDate(instant: string | Date, timeZone: string): string {
-  const ms = instant instanceof Date ? instant.getTime() : typeof instant === 'string' && /(?:Z|[+-]\d{2}:?\d{2})$/i.test(instant.trim()) ? Date.parse(instant) : NaN;
+  const ms =
+    instant instanceof Date ? instant.getTime() : typeof instant === 'string' && /(?:Z|[+-]\d{2}:?\d{2})$/i.test(instant.trim()) ? Date.parse(instant) : NaN;
   if (Number.isNaN(ms)) throw new BusinessDateError(`'${String(instant)}' is not a timestamp with a zone offset`);
   const parts = formatter(timeZone).formatToParts(new Date(ms));
   const get = (t: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === t)?.value ?? '';

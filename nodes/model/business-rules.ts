@@ -11,16 +11,7 @@
  */
 import { currencyExponent } from './money';
 import type { DateWindow } from './bounds';
-import type {
-  AvailableToSell,
-  JournalEntry,
-  Order,
-  Return,
-  Sale,
-  Settlement,
-  Shipment,
-  TillClose,
-} from './types.generated';
+import type { AvailableToSell, JournalEntry, Order, Return, Sale, Settlement, Shipment, TillClose } from './types.generated';
 
 /** One broken rule: a stable name (for code and tests) and the sentence a person reads. */
 export interface RuleViolation {
@@ -207,7 +198,10 @@ function saleRules(sale: Sale, ctx: RuleContext): Out {
     const word = l.quantity > 0 ? 'positive' : 'negative';
     const check = (path: string, amount: bigint) => {
       if (amount * sign < 0n) {
-        out.push({ rule: 'line-signs', message: `lines[${i}].${path} ${formatMinor(amount, cur)} is ${amount < 0n ? 'negative' : 'positive'} but its quantity ${l.quantity} is ${word}` });
+        out.push({
+          rule: 'line-signs',
+          message: `lines[${i}].${path} ${formatMinor(amount, cur)} is ${amount < 0n ? 'negative' : 'positive'} but its quantity ${l.quantity} is ${word}`,
+        });
       }
     };
     check('lineTotal', minor(l.lineTotal));
@@ -216,9 +210,33 @@ function saleRules(sale: Sale, ctx: RuleContext): Out {
   });
   lineTotals(out, sale.lines, cur);
   const t = sale.totals;
-  total(out, 'subtotal', 'totals.subtotal', minor(t.subtotal), sum(sale.lines, (l) => BigInt(l.quantity) * minor(l.unitPrice)), "sum of the lines' quantity × unitPrice", cur);
-  total(out, 'discount-total', 'totals.discountTotal', minor(t.discountTotal), sum(sale.lines, (l) => sumMoney(l.discounts)), 'sum of the line discounts', cur);
-  total(out, 'tax-total', 'totals.taxTotal', minor(t.taxTotal), sum(sale.lines, (l) => sumMoney(l.taxes)), 'sum of the line taxes', cur);
+  total(
+    out,
+    'subtotal',
+    'totals.subtotal',
+    minor(t.subtotal),
+    sum(sale.lines, (l) => BigInt(l.quantity) * minor(l.unitPrice)),
+    "sum of the lines' quantity × unitPrice",
+    cur,
+  );
+  total(
+    out,
+    'discount-total',
+    'totals.discountTotal',
+    minor(t.discountTotal),
+    sum(sale.lines, (l) => sumMoney(l.discounts)),
+    'sum of the line discounts',
+    cur,
+  );
+  total(
+    out,
+    'tax-total',
+    'totals.taxTotal',
+    minor(t.taxTotal),
+    sum(sale.lines, (l) => sumMoney(l.taxes)),
+    'sum of the line taxes',
+    cur,
+  );
   grandTotal(out, t, sale.taxesIncluded, cur);
   const tendered = sumMoney(sale.tenders);
   if (tendered !== minor(t.grandTotal)) {
@@ -228,9 +246,15 @@ function saleRules(sale: Sale, ctx: RuleContext): Out {
   const returned = sale.lines.filter((l) => l.quantity < 0).length;
   const gt = minor(t.grandTotal);
   if (gt < 0n && returned === 0) {
-    out.push({ rule: 'sale-sign', message: `totals.grandTotal ${formatMinor(gt, cur)} is negative but no line returns an item: only a return or an exchange pays money back` });
+    out.push({
+      rule: 'sale-sign',
+      message: `totals.grandTotal ${formatMinor(gt, cur)} is negative but no line returns an item: only a return or an exchange pays money back`,
+    });
   } else if (gt > 0n && returned === sale.lines.length) {
-    out.push({ rule: 'sale-sign', message: `totals.grandTotal ${formatMinor(gt, cur)} is positive but every line returns an item: a return cannot take money from the customer` });
+    out.push({
+      rule: 'sale-sign',
+      message: `totals.grandTotal ${formatMinor(gt, cur)} is positive but every line returns an item: a return cannot take money from the customer`,
+    });
   }
   businessDateNearOccurrence(out, sale.businessDate, sale.occurredAt);
   dateWindow(out, [dated('occurredAt', sale.occurredAt), dated('businessDate', sale.businessDate)], ctx);
@@ -258,7 +282,8 @@ function orderRules(order: Order, ctx: RuleContext): Out {
   lineTotals(out, order.lines, cur);
   // Signs: nothing in an order is negative (refunds are a Return, not a negative order).
   const nonNegative = (path: string, m: MoneyLike) => {
-    if (m.amount < 0) out.push({ rule: 'order-signs', message: `${path} ${formatMinor(m.amount, cur)} is negative: every amount in an order is zero or positive` });
+    if (m.amount < 0)
+      out.push({ rule: 'order-signs', message: `${path} ${formatMinor(m.amount, cur)} is negative: every amount in an order is zero or positive` });
   };
   order.lines.forEach((l, i) => {
     nonNegative(`lines[${i}].lineTotal`, l.lineTotal);
@@ -275,7 +300,15 @@ function orderRules(order: Order, ctx: RuleContext): Out {
   for (const field of ['subtotal', 'discountTotal', 'shippingTotal', 'taxTotal', 'grandTotal'] as const) nonNegative(`totals.${field}`, order.totals[field]);
 
   const t = order.totals;
-  total(out, 'subtotal', 'totals.subtotal', minor(t.subtotal), sum(order.lines, (l) => BigInt(l.quantity) * minor(l.unitPrice)), "sum of the lines' quantity × unitPrice", cur);
+  total(
+    out,
+    'subtotal',
+    'totals.subtotal',
+    minor(t.subtotal),
+    sum(order.lines, (l) => BigInt(l.quantity) * minor(l.unitPrice)),
+    "sum of the lines' quantity × unitPrice",
+    cur,
+  );
   const lineDiscounts = sum(order.lines, (l) => sumMoney(l.discounts));
   const orderDiscounts = sumMoney(order.discounts);
   total(
@@ -323,7 +356,10 @@ function tillCloseRules(close: TillClose, ctx: RuleContext): Out {
   const sales = minor(close.sales.total);
   const returns = minor(close.returns.total);
   if (minor(close.net) !== sales + returns) {
-    out.push({ rule: 'net', message: `net ${formatMinor(minor(close.net), cur)} is not sales ${formatMinor(sales, cur)} + returns ${formatMinor(returns, cur)} = ${formatMinor(sales + returns, cur)}` });
+    out.push({
+      rule: 'net',
+      message: `net ${formatMinor(minor(close.net), cur)} is not sales ${formatMinor(sales, cur)} + returns ${formatMinor(returns, cur)} = ${formatMinor(sales + returns, cur)}`,
+    });
   }
   if (returns > 0n) out.push({ rule: 'close-signs', message: `returns.total ${formatMinor(returns, cur)} must be negative or zero` });
   for (const part of ['sales', 'returns'] as const) {
@@ -333,12 +369,16 @@ function tillCloseRules(close: TillClose, ctx: RuleContext): Out {
   }
   const counted = close.sales.count + close.returns.count;
   if (close.firstSequence === undefined || close.lastSequence === undefined) {
-    if (counted > 0) out.push({ rule: 'sequence-range', message: `firstSequence and lastSequence are required when the till counted ${counted} transaction(s)` });
+    if (counted > 0)
+      out.push({ rule: 'sequence-range', message: `firstSequence and lastSequence are required when the till counted ${counted} transaction(s)` });
   } else {
     const range = close.lastSequence - close.firstSequence + 1;
     if (range < 1) out.push({ rule: 'sequence-range', message: `lastSequence ${close.lastSequence} is before firstSequence ${close.firstSequence}` });
     else if (range > MAX_SEQUENCE_RANGE) {
-      out.push({ rule: 'sequence-range', message: `the sequence range ${close.firstSequence}..${close.lastSequence} spans more than ${MAX_SEQUENCE_RANGE} transactions` });
+      out.push({
+        rule: 'sequence-range',
+        message: `the sequence range ${close.firstSequence}..${close.lastSequence} spans more than ${MAX_SEQUENCE_RANGE} transactions`,
+      });
     } else if (range !== counted) {
       out.push({
         rule: 'sequence-range',
@@ -356,7 +396,8 @@ function tillCloseRules(close: TillClose, ctx: RuleContext): Out {
       }
     });
     const tendered = sumMoney(close.tenders);
-    if (tendered !== minor(close.net)) out.push({ rule: 'tenders', message: `tenders add up to ${formatMinor(tendered, cur)} but net is ${formatMinor(minor(close.net), cur)}` });
+    if (tendered !== minor(close.net))
+      out.push({ rule: 'tenders', message: `tenders add up to ${formatMinor(tendered, cur)} but net is ${formatMinor(minor(close.net), cur)}` });
   }
   dateWindow(out, [dated('closedAt', close.closedAt), dated('businessDate', close.businessDate)], ctx);
   return out;

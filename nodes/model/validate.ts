@@ -47,7 +47,10 @@ function getAjv(): Ajv2020 {
   if (ajv) return ajv;
   const instance = new Ajv2020({ allErrors: true, strict: true });
   addFormats(instance);
-  for (const file of fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+  for (const file of fs
+    .readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.schema.json'))
+    .sort()) {
     instance.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), 'utf8')));
   }
   ajv = instance;
@@ -127,11 +130,16 @@ function preliminaryProblems(type: DocumentType, doc: unknown, options: Validati
     const got = doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc;
     return [`payload must be a ${type} object, got ${got}`];
   }
-  const walk = walkDocument(type, doc, {
-    maxDepth: options.maxDepth ?? DEFAULT_BOUNDS.maxDepth,
-    maxLines: options.maxLines ?? DEFAULT_BOUNDS.maxLines,
-    maxStatementLines: options.maxStatementLines ?? DEFAULT_BOUNDS.maxStatementLines,
-  }, isKnownCurrency);
+  const walk = walkDocument(
+    type,
+    doc,
+    {
+      maxDepth: options.maxDepth ?? DEFAULT_BOUNDS.maxDepth,
+      maxLines: options.maxLines ?? DEFAULT_BOUNDS.maxLines,
+      maxStatementLines: options.maxStatementLines ?? DEFAULT_BOUNDS.maxStatementLines,
+    },
+    isKnownCurrency,
+  );
   if (walk.problems.length) return walk.problems;
   const fn = schemaValidator(DOCUMENT_TYPES[type].schema);
   const errors = fn(doc) ? [] : dedupeMessages((fn.errors ?? []).map(describeError));
@@ -253,9 +261,7 @@ export function businessKey(doc: Record<string, any>): string | undefined {
     case 'journal':
       return doc.journalId ? `journal:${doc.journalId}` : undefined;
     case 'till.close':
-      return doc.storeId && doc.terminalId && doc.businessDate
-        ? `till.close:${doc.storeId}:${doc.terminalId}:${doc.businessDate}`
-        : undefined;
+      return doc.storeId && doc.terminalId && doc.businessDate ? `till.close:${doc.storeId}:${doc.terminalId}:${doc.businessDate}` : undefined;
     case 'shipment':
       return doc.shipmentId ? `shipment:${doc.source?.system ?? '-'}:${doc.shipmentId}` : undefined;
     default:

@@ -77,7 +77,6 @@ export type Domain = unknown[];
 /** Named parameters of a model method; `ids` is the recordset (positional in JSON-RPC). */
 export type MethodParams = Record<string, unknown> & { ids?: number[] };
 
-
 /** Exceptions a request causes by itself: sending it again gives the same answer. */
 const PERMANENT_NAMES = new Set([
   'UserError',
@@ -165,14 +164,18 @@ export function classifyOdoo(res: HttpResponse): Verdict | undefined {
   if (res.status === 401 || res.status === 403 || res.status === 404) {
     return { ok: false, retryable: false, code: info.name, message };
   }
-  if (permanentByName(info.name, info.message)) return { ok: false, retryable: false, kind: missingDatabase(info.name, info.message) ? 'value' : undefined, code: info.name, message };
+  if (permanentByName(info.name, info.message))
+    return { ok: false, retryable: false, kind: missingDatabase(info.name, info.message) ? 'value' : undefined, code: info.name, message };
   return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs, code: info.name, message };
 }
 
 function plain(text: string, max = 160): string {
   const title = /<title>([^<]*)<\/title>/i.exec(text);
   if (title) return title[1].trim();
-  const t = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const t = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return t.length > max ? t.slice(0, max - 1) + '…' : t;
 }
 
@@ -295,7 +298,12 @@ export class OdooClient {
     const res = await this.send(operation, 'jsonrpc', body, retry);
     const b = res.body as Record<string, unknown> | undefined;
     if (!b || typeof b !== 'object' || b.jsonrpc !== '2.0') {
-      throw odooError(operation, `HTTP ${res.status}: the answer is not JSON-RPC (is the URL an Odoo server?)`, { status: res.status, kind: 'value', retryable: false, body: b });
+      throw odooError(operation, `HTTP ${res.status}: the answer is not JSON-RPC (is the URL an Odoo server?)`, {
+        status: res.status,
+        kind: 'value',
+        retryable: false,
+        body: b,
+      });
     }
     // Odoo leaves `result` out when a method returns None.
     return b.result ?? null;
@@ -308,7 +316,10 @@ export class OdooClient {
       const { database, login, apiKey } = this.opts;
       const uid = await this.jsonrpc('common', 'authenticate', [database, login, apiKey, {}], 'authenticate');
       if (typeof uid !== 'number' || uid <= 0) {
-        throw odooError('authenticate', `login '${login}' on database '${database}' was refused: check the login and API key`, { kind: 'auth', retryable: false });
+        throw odooError('authenticate', `login '${login}' on database '${database}' was refused: check the login and API key`, {
+          kind: 'auth',
+          retryable: false,
+        });
       }
       return uid;
     })().catch((err) => {
@@ -412,10 +423,7 @@ export class OdooClient {
   async close(graceMs = 5000): Promise<void> {
     if (this.active.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.active]),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
-      ]);
+      await Promise.race([Promise.allSettled([...this.active]), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
     }
     this.closed = true;

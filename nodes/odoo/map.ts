@@ -142,9 +142,7 @@ export function odooAmount(minor: number, currency: string): number {
 
 function describeDiscounts(discounts: Discount[] | undefined, currency: string): string {
   if (!discounts?.length) return '';
-  return discounts
-    .map((d) => `${d.description ?? d.code ?? d.kind} −${fromMinor(Math.abs(d.amount.amount), currency)}`)
-    .join(', ');
+  return discounts.map((d) => `${d.description ?? d.code ?? d.kind} −${fromMinor(Math.abs(d.amount.amount), currency)}`).join(', ');
 }
 
 interface SkuNeed {
@@ -235,7 +233,12 @@ export function buildSaleOrderValues(doc: SaleOrderSource, key: string, refs: Re
   if (doc.kind === 'order') {
     for (const s of doc.shipping ?? []) {
       if (s.amount.amount === 0) continue;
-      push(opts.shippingSku || DEFAULT_SHIPPING_SKU, `Shipping: ${s.method ?? 'shipping'}`, { qty: 1, unit: s.amount.amount, discountBp: 0, netted: false }, s.taxes);
+      push(
+        opts.shippingSku || DEFAULT_SHIPPING_SKU,
+        `Shipping: ${s.method ?? 'shipping'}`,
+        { qty: 1, unit: s.amount.amount, discountBp: 0, netted: false },
+        s.taxes,
+      );
     }
     for (const d of doc.discounts ?? []) {
       if (d.amount.amount === 0) continue;
@@ -257,7 +260,11 @@ export function buildSaleOrderValues(doc: SaleOrderSource, key: string, refs: Re
 export function asSaleOrderSource(payload: unknown): SaleOrderSource {
   const kind = (payload as { kind?: unknown } | null)?.kind;
   if (kind !== 'sale' && kind !== 'order') {
-    throw odooError('sale.order', `the payload must be a canonical sale or order (kind 'sale' or 'order'), got ${kind === undefined ? typeof payload : `kind '${String(kind)}'`}`, { retryable: false });
+    throw odooError(
+      'sale.order',
+      `the payload must be a canonical sale or order (kind 'sale' or 'order'), got ${kind === undefined ? typeof payload : `kind '${String(kind)}'`}`,
+      { retryable: false },
+    );
   }
   const result = validateDocument(kind, payload);
   if (!result.valid) throw odooError('sale.order', `invalid ${kind}: ${result.errors.join('; ')}`, { retryable: false });
@@ -282,7 +289,11 @@ const PRICELIST_TTL_MS = 5 * 60_000;
 async function resolvePricelist(client: OdooClient, currency: string, cache: ReferenceCache, now = Date.now()): Promise<number | false | string> {
   const hit = cache.pricelists.get(currency);
   if (hit && now - hit.at < PRICELIST_TTL_MS) return hit.value;
-  const rows = await client.searchRead<{ id: number }>('product.pricelist', [['currency_id.name', '=', currency]], { fields: ['id'], limit: 1, order: 'sequence, id' });
+  const rows = await client.searchRead<{ id: number }>('product.pricelist', [['currency_id.name', '=', currency]], {
+    fields: ['id'],
+    limit: 1,
+    order: 'sequence, id',
+  });
   let value: number | false;
   if (rows.length) value = rows[0].id;
   else {

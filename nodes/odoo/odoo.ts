@@ -50,10 +50,14 @@ export = function register(RED: NodeRED) {
       msg.erp = result;
       if (result.variance) {
         const v = result.variance;
-        node.warn(`${result.name}: Odoo's total differs from the ${payload.kind}'s by ${fromMinor(v.amount, v.currency)} ${v.currency} (check the tax map and Odoo's price precision)`);
+        node.warn(
+          `${result.name}: Odoo's total differs from the ${payload.kind}'s by ${fromMinor(v.amount, v.currency)} ${v.currency} (check the tax map and Odoo's price precision)`,
+        );
       }
       if (result.duplicates) {
-        node.warn(`${result.key}: other confirmed Odoo orders carry the same key (${result.duplicates.join(', ')}); ${result.name} was used, the others were left alone`);
+        node.warn(
+          `${result.key}: other confirmed Odoo orders carry the same key (${result.duplicates.join(', ')}); ${result.name} was used, the others were left alone`,
+        );
       }
       if (binding && result.name) {
         const store = await binding.acquire();
@@ -69,7 +73,9 @@ export = function register(RED: NodeRED) {
       msg.erp = result;
       if (result.variance) {
         const v = result.variance;
-        node.warn(`${result.name}: the credit note's total differs from the return's by ${fromMinor(v.amount, v.currency)} ${v.currency} (check the original order's taxes)`);
+        node.warn(
+          `${result.name}: the credit note's total differs from the return's by ${fromMinor(v.amount, v.currency)} ${v.currency} (check the original order's taxes)`,
+        );
       }
       if (result.duplicates) node.warn(`${key}: other posted credit notes carry the same ref (${result.duplicates.join(', ')}); ${result.name} was used`);
       if (binding && result.name) {
@@ -124,7 +130,12 @@ export = function register(RED: NodeRED) {
       const invalid: Array<{ picking: string; errors: string[] }> = [];
       const emit = (result: Awaited<ReturnType<NonNullable<OdooConnection['sync']>['readShipments']>>) => {
         const out = result.shipments.map((doc) => {
-          const m: NodeMessage = { ...msg, payload: doc, topic: 'shipment.created', erp: { system: 'odoo', model: 'stock.picking', id: Number(doc.attributes?.odooPickingId), name: doc.shipmentId } };
+          const m: NodeMessage = {
+            ...msg,
+            payload: doc,
+            topic: 'shipment.created',
+            erp: { system: 'odoo', model: 'stock.picking', id: Number(doc.attributes?.odooPickingId), name: doc.shipmentId },
+          };
           delete m.tillwire;
           ensureEnvelope(m, doc as unknown as Record<string, unknown>, 'odoo');
           return m;
@@ -154,7 +165,8 @@ export = function register(RED: NodeRED) {
         delete failedMsg.tillwire;
         node.error(err, failedMsg);
       }
-      if (invalid.length) board.set({ fill: 'yellow', shape: 'ring', text: shortText(`sent ${sent}; ${invalid.length} transfer${invalid.length > 1 ? 's' : ''} not sent`) });
+      if (invalid.length)
+        board.set({ fill: 'yellow', shape: 'ring', text: shortText(`sent ${sent}; ${invalid.length} transfer${invalid.length > 1 ? 's' : ''} not sent`) });
     }
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {

@@ -97,7 +97,10 @@ export class GapTracker {
     state.timer = setTimeout(() => {
       state.timer = undefined;
       const due = this.now() - this.opts.graceMs;
-      const missing = [...state.missing].filter(([, at]) => at <= due).map(([s]) => s).sort((a, b) => a - b);
+      const missing = [...state.missing]
+        .filter(([, at]) => at <= due)
+        .map(([s]) => s)
+        .sort((a, b) => a - b);
       for (const s of missing) state.missing.delete(s);
       if (missing.length) {
         this.opts.onGap({ storeId, terminalId, businessDate, missing, seenSequence: seen, detectedAt: new Date(this.now()).toISOString() });

@@ -66,7 +66,10 @@ export function interpret(mqttTopic: string, raw: Buffer, limits: TillLimits = D
   }
   // Store and till ids are parts of the business key (sale:<store>:<till>:<saleId>): a ':' in one
   // would let one store's key equal another's, so the documented characters are enforced here.
-  for (const [what, id] of [['store', topic.storeId], ['till', topic.tillId]] as const) {
+  for (const [what, id] of [
+    ['store', topic.storeId],
+    ['till', topic.tillId],
+  ] as const) {
     if (!ID.test(id)) return reject(`${what} id '${id.slice(0, 64)}' in the topic may only hold letters, digits, '-', '_' and '.'`);
   }
   if (raw.length > limits.maxPayloadBytes) return oversize(raw.length, limits);
@@ -105,7 +108,10 @@ export function interpret(mqttTopic: string, raw: Buffer, limits: TillLimits = D
     // …/returns carries only returns: a sale there would leave labelled as a return.
     const lines = (doc as { lines: Array<{ quantity: number }> }).lines;
     const kept = lines.findIndex((l) => !(l.quantity < 0));
-    if (kept >= 0) return reject(`a message on …/returns must return every line, and lines[${kept}] has quantity ${lines[kept].quantity}; a sale or an exchange goes to …/sales`);
+    if (kept >= 0)
+      return reject(
+        `a message on …/returns must return every line, and lines[${kept}] has quantity ${lines[kept].quantity}; a sale or an exchange goes to …/sales`,
+      );
   }
   // The key from the topic's store and till (equal to the payload's, checked above).
   const key = businessKey({ ...d, storeId: topic.storeId, terminalId: topic.tillId });

@@ -25,13 +25,7 @@ export interface TillLimits {
 export const DEFAULT_LIMITS: TillLimits = { maxPayloadBytes: 256 * 1024, maxDepth: 32, maxLines: 1000, dateWindow: null };
 
 /** Limits from a node's settings; anything missing, zero or not a number keeps its default. */
-export function limitsFrom(def: {
-  maxPayloadKiB?: unknown;
-  maxLines?: unknown;
-  checkDates?: unknown;
-  pastDays?: unknown;
-  futureDays?: unknown;
-}): TillLimits {
+export function limitsFrom(def: { maxPayloadKiB?: unknown; maxLines?: unknown; checkDates?: unknown; pastDays?: unknown; futureDays?: unknown }): TillLimits {
   const positive = (v: unknown, fallback: number) => {
     const n = Number(v);
     return Number.isFinite(n) && n > 0 ? n : fallback;
@@ -60,7 +54,8 @@ export function firstInvalidUtf8(bytes: Buffer): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i];
-    const [need, min] = b < 0x80 ? [0, 0] : b >= 0xc2 && b <= 0xdf ? [1, 0x80] : b >= 0xe0 && b <= 0xef ? [2, 0x800] : b >= 0xf0 && b <= 0xf4 ? [3, 0x10000] : [-1, 0];
+    const [need, min] =
+      b < 0x80 ? [0, 0] : b >= 0xc2 && b <= 0xdf ? [1, 0x80] : b >= 0xe0 && b <= 0xef ? [2, 0x800] : b >= 0xf0 && b <= 0xf4 ? [3, 0x10000] : [-1, 0];
     if (need < 0 || i + need >= bytes.length) return i; // not a lead byte, or cut off at the end
     let cp = need === 0 ? b : b & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
@@ -84,7 +79,8 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {

@@ -113,7 +113,12 @@ export = function register(RED: NodeRED) {
       const s = connection.state;
       if (s === 'connected' && inFlight.limit && inFlight.size >= inFlight.limit) {
         board.set({ fill: 'yellow', shape: 'ring', text: t('status.waiting', { count: inFlight.size }) });
-      } else if (s === 'connected') board.set({ fill: 'green', shape: 'dot', text: t('status.connected', { rate, received: counts.received, rejected: counts.rejected, duplicates: counts.duplicates }) });
+      } else if (s === 'connected')
+        board.set({
+          fill: 'green',
+          shape: 'dot',
+          text: t('status.connected', { rate, received: counts.received, rejected: counts.rejected, duplicates: counts.duplicates }),
+        });
       else if (s === 'connecting') board.set({ fill: 'yellow', shape: 'ring', text: t('status.connecting') });
       else board.set({ fill: 'red', shape: 'ring', text: shortText(connection.lastError || s) });
     };
@@ -129,7 +134,12 @@ export = function register(RED: NodeRED) {
     async function seedGaps(store: Store, doc: Record<string, any>): Promise<void> {
       if (gaps.known(doc.storeId, doc.terminalId, doc.businessDate)) return;
       const seen = await store.registerList({ kind: 'sale', storeId: doc.storeId, terminalId: doc.terminalId, businessDate: doc.businessDate });
-      gaps.seed(doc.storeId, doc.terminalId, doc.businessDate, seen.map((e) => e.sequence ?? 0).filter((n) => n > 0));
+      gaps.seed(
+        doc.storeId,
+        doc.terminalId,
+        doc.businessDate,
+        seen.map((e) => e.sequence ?? 0).filter((n) => n > 0),
+      );
     }
 
     /** Parks a message that cannot be processed in the dead-letter store, with the reason in words. */
@@ -143,7 +153,13 @@ export = function register(RED: NodeRED) {
           payload: keptPayload(stored),
           topic: stored.topic,
           // deadLetterId: a replayed message rejected again goes back to its entry (one history).
-          tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'pos', receivedAt: entry.receivedAt }, ...(stored.replayOf ? { deadLetterId: stored.replayOf } : {}) },
+          tillwire: {
+            schemaVersion: 1,
+            eventId: entry.eventId,
+            attempts: entry.attempts,
+            source: { system: 'pos', receivedAt: entry.receivedAt },
+            ...(stored.replayOf ? { deadLetterId: stored.replayOf } : {}),
+          },
         },
         { error: { message: reason, name }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
       );
@@ -254,17 +270,22 @@ export = function register(RED: NodeRED) {
       if (closed || !connection) return;
       try {
         const store = await binding.acquire();
-        const ready: DurableInbox = new DurableInbox(store, source, deliver(store, () => ready), {
-          maxAttempts,
-          onError: (entry, err, willRetry) => {
-            inFlight.finish(entry.id);
-            failures.record(`attempt ${entry.attempts + 1} of ${maxAttempts}${willRetry ? ', will retry' : ''}: ${asError(err).message}`);
+        const ready: DurableInbox = new DurableInbox(
+          store,
+          source,
+          deliver(store, () => ready),
+          {
+            maxAttempts,
+            onError: (entry, err, willRetry) => {
+              inFlight.finish(entry.id);
+              failures.record(`attempt ${entry.attempts + 1} of ${maxAttempts}${willRetry ? ', will retry' : ''}: ${asError(err).message}`);
+            },
+            onPoison: async (entry, err) => {
+              await deadLetter(store, entry, `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`, 'PoisonMessage');
+              inFlight.finish(entry.id);
+            },
           },
-          onPoison: async (entry, err) => {
-            await deadLetter(store, entry, `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`, 'PoisonMessage');
-            inFlight.finish(entry.id);
-          },
-        });
+        );
         inbox = ready;
         ready.start();
         const recovered = await ready.recover();

@@ -42,5 +42,4 @@ export function registerStoreOwnerRoutes(RED: NodeRED): void {
       return { storeId: req.params.storeId, brand, previous: previous?.brand ?? null };
     }),
   );
-
 }

@@ -16,6 +16,7 @@ export interface DeviceTopic {
 const KINDS = new Set<DeviceMessageKind>(['sales', 'returns', 'close']);
 
 /** Characters that cannot appear inside one topic level (and would break the ACL pattern). */
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters refused
 const FORBIDDEN = /[/+#\u0000]/;
 
 export function assertTopicLevel(what: string, value: string): void {
@@ -35,7 +36,6 @@ export function tillTopic(brand: string, storeId: string, tillId: string, type: 
 export function tillSubscription(brand = '+'): string {
   return `tillwire/${brand}/stores/+/tills/+/+`;
 }
-
 
 export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   const p = topic.split('/');

@@ -16,10 +16,7 @@ export function createStore(config: StoreConfig, baseDir = process.cwd(), option
       return new SqlStore(new SqliteDriver({ file: ':memory:' }), options);
     case 'sqlite':
       if (!config.file) throw new Error('SQLite store needs a file path');
-      return new SqlStore(
-        new SqliteDriver({ file: path.resolve(baseDir, config.file), synchronous: config.synchronous }),
-        options,
-      );
+      return new SqlStore(new SqliteDriver({ file: path.resolve(baseDir, config.file), synchronous: config.synchronous }), options);
     case 'postgres':
       if (!config.url) throw new Error('PostgreSQL store needs a connection URL');
       return new SqlStore(new PostgresDriver({ connectionString: config.url, schema: config.schema, max: config.max }), options);
@@ -48,4 +45,3 @@ export function storeConfigFrom(def: StoreNodeDef, credentials: Record<string, s
       return { backend: 'sqlite', file: def.file || 'tillwire.db', synchronous: def.synchronous };
   }
 }
-

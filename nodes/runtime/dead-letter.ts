@@ -188,11 +188,7 @@ export interface ReplayRequest extends DeadLetterFilter {
  * Re-emits matching pending entries oldest first, marking each 'replayed' before emitting so two
  * replays running at once cannot both emit it. Returns the number emitted.
  */
-export async function replay(
-  store: Store,
-  request: ReplayRequest,
-  emit: (msg: Record<string, any>, entry: DeadLetterEntry) => void,
-): Promise<number> {
+export async function replay(store: Store, request: ReplayRequest, emit: (msg: Record<string, any>, entry: DeadLetterEntry) => void): Promise<number> {
   const filter: DeadLetterFilter = { ...request, status: request.status ?? 'pending', offset: 0 };
   const pageSize = Math.min(request.limit ?? 10_000, 200);
   let remaining = request.limit ?? Number.POSITIVE_INFINITY;

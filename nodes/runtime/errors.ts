@@ -35,7 +35,19 @@ export type ErrorKind =
   | 'stopped'
   | 'unknown';
 
-export const ERROR_KINDS: readonly ErrorKind[] = ['connection', 'timeout', 'rate-limit', 'unavailable', 'auth', 'value', 'missing-reference', 'duplicate', 'conflict', 'stopped', 'unknown'];
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  'connection',
+  'timeout',
+  'rate-limit',
+  'unavailable',
+  'auth',
+  'value',
+  'missing-reference',
+  'duplicate',
+  'conflict',
+  'stopped',
+  'unknown',
+];
 
 /** The HTTP statuses worth trying again, for every connector. */
 export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504]);

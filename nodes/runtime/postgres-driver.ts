@@ -73,7 +73,10 @@ export class PostgresDriver implements SqlDriver {
         table: (name) => this.table(name),
         query,
         columns: async (name) => {
-          const { rows } = await query(`SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?`, [this.schema, `tw_${name}`]);
+          const { rows } = await query(`SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?`, [
+            this.schema,
+            `tw_${name}`,
+          ]);
           return new Set(rows.map((r) => String(r.column_name)));
         },
       });

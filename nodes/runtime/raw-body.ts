@@ -100,7 +100,8 @@ export function readBounded(req: IncomingMessage, limit: number, opts: ReadOptio
       if (received > drainLimit) return finish({ kind: 'too-large', limit, received, drained: false });
       arm();
     };
-    const onEnd = () => finish(received > limit ? { kind: 'too-large', limit, received, drained: true } : { kind: 'bytes', bytes: Buffer.concat(chunks, received) });
+    const onEnd = () =>
+      finish(received > limit ? { kind: 'too-large', limit, received, drained: true } : { kind: 'bytes', bytes: Buffer.concat(chunks, received) });
     const onAbort = () => finish({ kind: 'aborted' });
     const onClose = () => {
       if (!req.complete) finish({ kind: 'aborted' });

@@ -103,7 +103,10 @@ loopback.addAddress('::1', 'ipv6');
  * the settings cannot wait for DNS, and a name can change.
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost') return true;
   const family = net.isIP(h);
   return family !== 0 && loopback.check(h, family === 6 ? 'ipv6' : 'ipv4');
@@ -186,7 +189,9 @@ export function webhookBodyBudgetKiB(env: NodeJS.ProcessEnv = process.env): numb
   if (raw === undefined || raw.trim() === '') return DEFAULT_BODY_BUDGET_KIB;
   const kib = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(kib) || kib < 1) {
-    throw new SettingsError(`TILLWIRE_WEBHOOK_BODY_BUDGET_KIB='${raw}' is not a whole number of KiB of at least 1 (default ${DEFAULT_BODY_BUDGET_KIB}, i.e. 64 MiB).`);
+    throw new SettingsError(
+      `TILLWIRE_WEBHOOK_BODY_BUDGET_KIB='${raw}' is not a whole number of KiB of at least 1 (default ${DEFAULT_BODY_BUDGET_KIB}, i.e. 64 MiB).`,
+    );
   }
   return kib;
 }

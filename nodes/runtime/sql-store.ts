@@ -77,7 +77,10 @@ export class SqlStore implements Store {
   private readonly onHeartbeatError?: (err: Error) => void;
   private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string };
 
-  constructor(private readonly driver: SqlDriver, options: SqlStoreOptions = {}) {
+  constructor(
+    private readonly driver: SqlDriver,
+    options: SqlStoreOptions = {},
+  ) {
     this.kind = driver.kind;
     this.description = driver.description;
     this.now = options.now ?? Date.now;
@@ -104,10 +107,11 @@ export class SqlStore implements Store {
     }
     if (this.instance !== null) {
       // An earlier run of this instance died without closing: nothing of it is still working.
-      await this.driver.query(
-        `UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND instance = ? AND owner <> ?`,
-        [this.now(), this.instance, this.owner],
-      );
+      await this.driver.query(`UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND instance = ? AND owner <> ?`, [
+        this.now(),
+        this.instance,
+        this.owner,
+      ]);
     }
     if (this.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => {
@@ -122,10 +126,7 @@ export class SqlStore implements Store {
     this.heartbeat = undefined;
     try {
       // Work this owner had not finished will not finish now: let its redelivery through at once.
-      await this.driver.query(`UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND owner = ?`, [
-        this.now(),
-        this.owner,
-      ]);
+      await this.driver.query(`UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND owner = ?`, [this.now(), this.owner]);
     } catch {
       // The store is going away anyway (e.g. PostgreSQL down); the lease frees the claims.
     } finally {
@@ -157,10 +158,10 @@ export class SqlStore implements Store {
   }
 
   async renewClaims(): Promise<number> {
-    const { changes } = await this.driver.query(
-      `UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND owner = ?`,
-      [this.now() + this.leaseMs, this.owner],
-    );
+    const { changes } = await this.driver.query(`UPDATE ${this.t.idem} SET expires_at = ? WHERE state = 'claimed' AND owner = ?`, [
+      this.now() + this.leaseMs,
+      this.owner,
+    ]);
     return changes;
   }
 
@@ -174,19 +175,14 @@ export class SqlStore implements Store {
   }
 
   async release(scope: string, key: string, token: string): Promise<boolean> {
-    const { changes } = await this.driver.query(
-      `DELETE FROM ${this.t.idem} WHERE scope = ? AND idem_key = ? AND token = ?`,
-      [scope, key, token],
-    );
+    const { changes } = await this.driver.query(`DELETE FROM ${this.t.idem} WHERE scope = ? AND idem_key = ? AND token = ?`, [scope, key, token]);
     return changes === 1;
   }
 
   async purgeExpired(inboxRetentionMs = 7 * 24 * 3600_000): Promise<number> {
     const now = this.now();
     const a = await this.driver.query(`DELETE FROM ${this.t.idem} WHERE expires_at <= ?`, [now]);
-    const b = await this.driver.query(`DELETE FROM ${this.t.inbox} WHERE state = 'done' AND completed_at <= ?`, [
-      now - inboxRetentionMs,
-    ]);
+    const b = await this.driver.query(`DELETE FROM ${this.t.inbox} WHERE state = 'done' AND completed_at <= ?`, [now - inboxRetentionMs]);
     return a.changes + b.changes;
   }
 
@@ -247,10 +243,7 @@ export class SqlStore implements Store {
     const { sql, params } = this.where(filter);
     const limit = Math.max(0, Math.min(filter.limit ?? 1000, 10_000));
     const offset = Math.max(0, filter.offset ?? 0);
-    const { rows } = await this.driver.query(
-      `SELECT * FROM ${this.t.dlq} ${sql} ORDER BY created_at, id LIMIT ? OFFSET ?`,
-      [...params, limit, offset],
-    );
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.dlq} ${sql} ORDER BY created_at, id LIMIT ? OFFSET ?`, [...params, limit, offset]);
     return rows.map(toDeadLetter);
   }
 
@@ -331,10 +324,10 @@ export class SqlStore implements Store {
 
   async inboxRenew(ids: string[], leaseMs: number): Promise<void> {
     if (ids.length === 0) return;
-    await this.driver.query(
-      `UPDATE ${this.t.inbox} SET completed_at = ? WHERE state = 'pending' AND id IN (${ids.map(() => '?').join(', ')})`,
-      [this.now() + leaseMs, ...ids.map(Number)],
-    );
+    await this.driver.query(`UPDATE ${this.t.inbox} SET completed_at = ? WHERE state = 'pending' AND id IN (${ids.map(() => '?').join(', ')})`, [
+      this.now() + leaseMs,
+      ...ids.map(Number),
+    ]);
   }
 
   async inboxRelease(ids: string[]): Promise<void> {
@@ -347,10 +340,11 @@ export class SqlStore implements Store {
   }
 
   async inboxPending(source: string, limit = 1000, afterId = '0'): Promise<InboxEntry[]> {
-    const { rows } = await this.driver.query(
-      `SELECT * FROM ${this.t.inbox} WHERE source = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
-      [source, Number(afterId), limit],
-    );
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.inbox} WHERE source = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?`, [
+      source,
+      Number(afterId),
+      limit,
+    ]);
     return rows.map(toInbox);
   }
 
@@ -375,10 +369,11 @@ export class SqlStore implements Store {
       if (!rows[0]) return false;
       const before = String(rows[0].external_refs);
       const refs = { ...parse(before), [system]: ref };
-      const { changes } = await this.driver.query(
-        `UPDATE ${this.t.reg} SET external_refs = ? WHERE reg_key = ? AND external_refs = ?`,
-        [json(refs), key, before],
-      );
+      const { changes } = await this.driver.query(`UPDATE ${this.t.reg} SET external_refs = ? WHERE reg_key = ? AND external_refs = ?`, [
+        json(refs),
+        key,
+        before,
+      ]);
       if (changes === 1) return true;
     }
     throw new Error(`could not record ${system} ref for ${key}: too much contention`);

@@ -42,7 +42,7 @@ export class SqliteDriver implements SqlDriver {
       db.exec('PRAGMA busy_timeout = 5000');
     } catch (err) {
       db?.close();
-      throw new Error(`cannot open SQLite store at ${this.description}: ${(err as Error).message}`);
+      throw new Error(`cannot open SQLite store at ${this.description}: ${(err as Error).message}`, { cause: err });
     }
     this.db = db;
   }

@@ -57,11 +57,11 @@ function pickEngine(wanted: string | undefined): { name: SqliteEngineName; open:
   }
   let Database: any;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     Database = require('better-sqlite3');
   } catch (err) {
     throw new Error(
       `no SQLite library: Node ${process.versions.node} has no node:sqlite (22.13 or later has it) and better-sqlite3 did not load (${(err as Error).message})`,
+      { cause: err },
     );
   }
   return { name: 'better-sqlite3', open: (file) => fromBetterSqlite(new Database(file)) };

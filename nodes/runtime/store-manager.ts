@@ -32,7 +32,10 @@ export class StoreManager extends EventEmitter {
   private stopped = false;
   private readonly opts: Required<Omit<StoreManagerOptions, 'log'>> & Pick<StoreManagerOptions, 'log'>;
 
-  constructor(private readonly factory: () => Store, options: StoreManagerOptions = {}) {
+  constructor(
+    private readonly factory: () => Store,
+    options: StoreManagerOptions = {},
+  ) {
     super();
     this.setMaxListeners(0);
     this.opts = {

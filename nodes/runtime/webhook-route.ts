@@ -59,7 +59,12 @@ function rootOf(app: ExpressLike): ExpressLike {
 
 /** Route keys compare like express matches by default: case-insensitive, trailing slash optional. */
 export function routeKey(path: string): string {
-  return ('/' + path).replace(/\/{2,}/g, '/').replace(/\/$/, '').toLowerCase() || '/';
+  return (
+    ('/' + path)
+      .replace(/\/{2,}/g, '/')
+      .replace(/\/$/, '')
+      .toLowerCase() || '/'
+  );
 }
 
 /** The path the client uses for `path` on `app`: its mount path (httpNodeRoot) before it. */

@@ -61,7 +61,9 @@ export function webhookLimits(def: { maxBodyKiB?: unknown; maxAgeHours?: unknown
   }
   let hours = num(def.maxAgeHours);
   if (hours !== undefined && !(hours > 0 && hours <= MAX_FRESHNESS_HOURS)) {
-    problems.push(`freshness window '${def.maxAgeHours}' h is not above 0 and at most ${MAX_FRESHNESS_HOURS} h (the inbox keeps finished events 7 days); using ${defaultMaxAgeHours}`);
+    problems.push(
+      `freshness window '${def.maxAgeHours}' h is not above 0 and at most ${MAX_FRESHNESS_HOURS} h (the inbox keeps finished events 7 days); using ${defaultMaxAgeHours}`,
+    );
     hours = undefined;
   }
   return { bodyLimit: kib !== undefined ? kib * 1024 : DEFAULT_BODY_LIMIT, maxAgeMs: (hours ?? defaultMaxAgeHours) * 3600_000, problems };
@@ -85,7 +87,8 @@ export function staleness(stamps: Array<[what: string, value: unknown]>, maxAgeM
     const t = Date.parse(value);
     if (Number.isNaN(t)) continue;
     if (now - t > maxAgeMs) return `${what} ${value} is older than the ${Math.round(maxAgeMs / 3600_000)} h this webhook accepts: refused as a possible replay`;
-    if (t - now > CLOCK_SKEW_MS) return `${what} ${value} is in the future (more than the ${CLOCK_SKEW_MS / 60_000} min allowed for clock differences): refused as a forged or mis-dated delivery`;
+    if (t - now > CLOCK_SKEW_MS)
+      return `${what} ${value} is in the future (more than the ${CLOCK_SKEW_MS / 60_000} min allowed for clock differences): refused as a forged or mis-dated delivery`;
   }
   return undefined;
 }
@@ -97,7 +100,8 @@ export function readRawBody(req: CapturedRequest & { body?: unknown; rawBody?: B
   const captured = req[CAPTURED];
   if (captured) return Promise.resolve(captured);
   const given = Buffer.isBuffer(req.rawBody) ? req.rawBody : Buffer.isBuffer(req.body) ? req.body : undefined;
-  if (given) return Promise.resolve(given.length > limit ? { kind: 'too-large', limit, received: given.length, drained: true } : { kind: 'bytes', bytes: given });
+  if (given)
+    return Promise.resolve(given.length > limit ? { kind: 'too-large', limit, received: given.length, drained: true } : { kind: 'bytes', bytes: given });
   // A parser in front of the route (body-parser marks `_body`) already read the stream: its bytes are gone.
   if (req._body || req.readableEnded) return Promise.resolve({ kind: 'consumed' });
   return readBounded(req, limit);

@@ -166,7 +166,8 @@ export class ShopifyClient {
         this.restBucket.observe(res.headers.get('x-shopify-shop-api-call-limit'));
         return undefined;
       },
-      describe: (res) => (typeof res.body?.errors === 'string' ? { message: res.body.errors } : res.body?.errors ? { message: JSON.stringify(res.body.errors) } : undefined),
+      describe: (res) =>
+        typeof res.body?.errors === 'string' ? { message: res.body.errors } : res.body?.errors ? { message: JSON.stringify(res.body.errors) } : undefined,
     });
     this.http = new HttpClient({
       system: 'shopify',
@@ -195,26 +196,42 @@ export class ShopifyClient {
    * `Link: <…>; rel="next"`. Paced by the shop's request bucket, which every answer's
    * `X-Shopify-Shop-Api-Call-Limit` keeps in step; a 429 waits out its Retry-After.
    */
-  async restOrdersPage(opts: { updatedAtMin?: string; pageInfo?: string; limit?: number; status?: string }): Promise<{ orders: Array<Record<string, any>>; nextPageInfo?: string }> {
+  async restOrdersPage(opts: {
+    updatedAtMin?: string;
+    pageInfo?: string;
+    limit?: number;
+    status?: string;
+  }): Promise<{ orders: Array<Record<string, any>>; nextPageInfo?: string }> {
     const query: Record<string, string | number | undefined> = opts.pageInfo
       ? { limit: opts.limit ?? 250, page_info: opts.pageInfo }
       : { limit: opts.limit ?? 250, status: opts.status ?? 'any', updated_at_min: opts.updatedAtMin };
     const res = await this.rest.request({ operation: 'orders.json', method: 'GET', url: `/admin/api/${this.opts.apiVersion}/orders.json`, query });
     const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '');
-    return { orders: res.body?.orders ?? [], nextPageInfo: next ? new URL(next[1]).searchParams.get('page_info') ?? undefined : undefined };
+    return { orders: res.body?.orders ?? [], nextPageInfo: next ? (new URL(next[1]).searchParams.get('page_info') ?? undefined) : undefined };
   }
 
   /**
    * Runs one GraphQL operation with cost pacing; rejects with a ConnectorError on GraphQL errors.
    * Waits for the cost bucket are reported as throttling to the caller's observer (its badge).
    */
-  async graphql<T = any>(operation: string, query: string, variables: Record<string, unknown> = {}, options: { maxAttempts?: number } = {}): Promise<GraphQLResult<T>> {
+  async graphql<T = any>(
+    operation: string,
+    query: string,
+    variables: Record<string, unknown> = {},
+    options: { maxAttempts?: number } = {},
+  ): Promise<GraphQLResult<T>> {
     const throttled = (waitMs: number) => reportCall({ type: 'throttle', system: 'shopify', operation, waitMs });
     const maxThrottle = this.opts.maxThrottleRetries ?? 10;
     for (let throttles = 0; ; throttles++) {
       const cost = this.lastCost.get(operation);
       if (cost !== undefined) await this.governor.reserve(cost, throttled);
-      const res = await this.http.request({ operation, method: 'POST', url: `/admin/api/${this.opts.apiVersion}/graphql.json`, body: { query, variables }, maxAttempts: options.maxAttempts });
+      const res = await this.http.request({
+        operation,
+        method: 'POST',
+        url: `/admin/api/${this.opts.apiVersion}/graphql.json`,
+        body: { query, variables },
+        maxAttempts: options.maxAttempts,
+      });
       const body = res.body ?? {};
       const c = body.extensions?.cost;
       if (c) {
@@ -225,7 +242,14 @@ export class ShopifyClient {
       if (errors.some((e) => e?.extensions?.code === 'THROTTLED')) {
         this.throttled++;
         if (throttles >= maxThrottle) {
-          throw new ConnectorError('shopify', operation, 'THROTTLED', { status: res.status, kind: 'rate-limit', retryable: true, attempts: throttles + 1, providerCode: 'THROTTLED', providerMessage: errors[0]?.message });
+          throw new ConnectorError('shopify', operation, 'THROTTLED', {
+            status: res.status,
+            kind: 'rate-limit',
+            retryable: true,
+            attempts: throttles + 1,
+            providerCode: 'THROTTLED',
+            providerMessage: errors[0]?.message,
+          });
         }
         // The next loop reserves the requested cost, waiting for the bucket to restore.
         if (c?.throttleStatus) throttled(Math.max(0, ((c.requestedQueryCost - c.throttleStatus.currentlyAvailable) / c.throttleStatus.restoreRate) * 1000));
@@ -233,7 +257,14 @@ export class ShopifyClient {
       }
       if (errors.length || body.data === undefined) {
         const message = errors.map((e) => e?.message).join('; ') || 'no data in the answer';
-        throw new ConnectorError('shopify', operation, message, { status: res.status, kind: kindForCode(errors[0]?.extensions?.code) ?? 'value', retryable: false, providerMessage: message, providerCode: errors[0]?.extensions?.code, body });
+        throw new ConnectorError('shopify', operation, message, {
+          status: res.status,
+          kind: kindForCode(errors[0]?.extensions?.code) ?? 'value',
+          retryable: false,
+          providerMessage: message,
+          providerCode: errors[0]?.extensions?.code,
+          body,
+        });
       }
       return { data: body.data, cost: c };
     }
@@ -244,7 +275,11 @@ export class ShopifyClient {
     const query = args.updatedAfter ? `updated_at:>'${args.updatedAfter}'` : undefined;
     const { data } = await this.graphql('orders', ORDERS_QUERY, { first: args.first ?? 100, after: args.after ?? null, query });
     const conn = data.orders;
-    return { orders: (conn.edges ?? []).map((e: any) => e.node) as Record<string, any>[], hasNextPage: !!conn.pageInfo?.hasNextPage, endCursor: conn.pageInfo?.endCursor ?? null };
+    return {
+      orders: (conn.edges ?? []).map((e: any) => e.node) as Record<string, any>[],
+      hasNextPage: !!conn.pageInfo?.hasNextPage,
+      endCursor: conn.pageInfo?.endCursor ?? null,
+    };
   }
 
   /**
@@ -254,7 +289,8 @@ export class ShopifyClient {
   async fulfil(orderId: string, tracking: { company?: string; number?: string; url?: string } = {}, notifyCustomer = false) {
     const gid = orderId.startsWith('gid://') ? orderId : `gid://shopify/Order/${orderId}`;
     const { data } = await this.graphql('order.fulfillmentOrders', ORDER_FULFILMENT_QUERY, { id: gid });
-    if (!data.order) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found`, { retryable: false, status: 404, providerCode: 'NotFound' });
+    if (!data.order)
+      throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found`, { retryable: false, status: 404, providerCode: 'NotFound' });
     const open = (data.order.fulfillmentOrders?.nodes ?? []).filter((f: any) => f.status === 'OPEN' || f.status === 'IN_PROGRESS');
     if (!open.length) return { alreadyFulfilled: true as const, fulfillment: null };
     const fulfillment: Record<string, unknown> = { lineItemsByFulfillmentOrder: open.map((f: any) => ({ fulfillmentOrderId: f.id })), notifyCustomer };
@@ -276,13 +312,23 @@ export class ShopifyClient {
     const gid = orderId.startsWith('gid://') ? orderId : `gid://shopify/Order/${orderId}`;
     const { data } = await this.graphql('order.fulfillmentOrders', ORDER_SHIPPING_STATE_QUERY, { id: gid });
     const order = data.order;
-    if (!order) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found in the shop`, { retryable: false, status: 404, providerCode: 'NotFound' });
+    if (!order)
+      throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} not found in the shop`, {
+        retryable: false,
+        status: 404,
+        providerCode: 'NotFound',
+      });
     const fulfillments: any[] = order.fulfillments ?? [];
     if (tracking.number) {
       const same = fulfillments.find((f) => (f.trackingInfo ?? []).some((t: any) => t?.number === tracking.number));
       if (same) return { outcome: 'already-sent' as const, fulfillment: same, orderId: gid };
     }
-    if (order.cancelledAt) throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} is cancelled and cannot be fulfilled`, { retryable: false, status: 422, providerCode: 'OrderCancelled' });
+    if (order.cancelledAt)
+      throw new ConnectorError('shopify', 'fulfillmentCreate', `order ${orderId} is cancelled and cannot be fulfilled`, {
+        retryable: false,
+        status: 422,
+        providerCode: 'OrderCancelled',
+      });
     const open = (order.fulfillmentOrders?.nodes ?? []).filter((f: any) => f.status === 'OPEN' || f.status === 'IN_PROGRESS');
     if (!open.length) return { outcome: 'already-fulfilled' as const, fulfillment: null, orderId: gid };
     const fulfillment: Record<string, unknown> = { lineItemsByFulfillmentOrder: open.map((f: any) => ({ fulfillmentOrderId: f.id })), notifyCustomer };
@@ -307,7 +353,15 @@ export class ShopifyClient {
    * on a version before 2026-01 (which knows only `compareQuantity`/`ignoreCompareQuantity`) the
    * same intent is sent in that older form.
    */
-  async setInventory(input: { name: 'available' | 'on_hand'; reason: string; referenceDocumentUri?: string; quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; changeFromQuantity: number | null }> }, idempotencyKey: string) {
+  async setInventory(
+    input: {
+      name: 'available' | 'on_hand';
+      reason: string;
+      referenceDocumentUri?: string;
+      quantities: Array<{ inventoryItemId: string; locationId: string; quantity: number; changeFromQuantity: number | null }>;
+    },
+    idempotencyKey: string,
+  ) {
     if (!versionAtLeast(this.opts.apiVersion, CHANGE_FROM_QUANTITY_INTRODUCED)) input = legacyCompareInput(input) as typeof input;
     // A key whose earlier attempt failed (nothing applied) is refused from 2026-10: the next key of a
     // fixed chain is used, so a later repeat of the same document walks the same chain to the key that

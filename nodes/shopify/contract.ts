@@ -56,8 +56,10 @@ export function versionAtLeast(version: string, since: string): boolean {
 export function apiVersionWarning(version: string, today: Date): string | undefined {
   if (version === 'unstable') return undefined;
   const entry = API_VERSION_SUPPORT.versions.find((v) => v.version === version);
-  if (!entry) return `Shopify API version ${version} is not one Tillwire is tested with (${API_VERSION_SUPPORT.versions.map((v) => v.version).join(', ')}); Shopify answers a version it no longer serves with the oldest one it does. The default is ${DEFAULT_API_VERSION}.`;
-  if (Date.parse(`${entry.accessibleUntil}T00:00:00Z`) <= today.getTime()) return `Shopify API version ${version} is out of support since ${entry.accessibleUntil}; Shopify now answers with a newer version. Move to ${DEFAULT_API_VERSION}.`;
+  if (!entry)
+    return `Shopify API version ${version} is not one Tillwire is tested with (${API_VERSION_SUPPORT.versions.map((v) => v.version).join(', ')}); Shopify answers a version it no longer serves with the oldest one it does. The default is ${DEFAULT_API_VERSION}.`;
+  if (Date.parse(`${entry.accessibleUntil}T00:00:00Z`) <= today.getTime())
+    return `Shopify API version ${version} is out of support since ${entry.accessibleUntil}; Shopify now answers with a newer version. Move to ${DEFAULT_API_VERSION}.`;
   return undefined;
 }
 

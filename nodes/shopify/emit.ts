@@ -19,7 +19,8 @@ export interface EmitCounts {
 /** Is this entry of the shop's shared inbox a webhook's (else a poller's)? */
 export const isWebhookEntry = (e: InboxEntry) => !!(e.payload as StoredWebhook | null)?.headers;
 /** Is this entry of the shop's shared inbox the poller `nodeId`'s? */
-export const isPollerEntry = (nodeId: string) => (e: InboxEntry) => (e.payload as PolledEvent | null)?.via === 'poll' && (e.payload as PolledEvent).node === nodeId;
+export const isPollerEntry = (nodeId: string) => (e: InboxEntry) =>
+  (e.payload as PolledEvent | null)?.via === 'poll' && (e.payload as PolledEvent).node === nodeId;
 
 export interface ProcessorOptions {
   node: RuntimeNode;
@@ -49,7 +50,12 @@ export function processor(o: ProcessorOptions) {
           payload: r.raw,
           topic: 'shopify.unmapped',
           webhookTopic: r.topic,
-          tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'shopify', account: shop, eventId: entry.eventId, receivedAt: entry.receivedAt } },
+          tillwire: {
+            schemaVersion: 1,
+            eventId: entry.eventId,
+            attempts: entry.attempts,
+            source: { system: 'shopify', account: shop, eventId: entry.eventId, receivedAt: entry.receivedAt },
+          },
         },
         { error: { message: r.reason, name: 'MappingError' }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
       );
@@ -64,7 +70,15 @@ export function processor(o: ProcessorOptions) {
     const msg: NodeMessage = {
       topic: r.topic,
       payload: r.doc,
-      tillwire: { schemaVersion: 1, eventId: entry.eventId, idempotencyKey: r.key, correlationId: entry.eventId, source: source2, ...(r.occurredAt ? { occurredAt: r.occurredAt } : {}), attempts: entry.attempts },
+      tillwire: {
+        schemaVersion: 1,
+        eventId: entry.eventId,
+        idempotencyKey: r.key,
+        correlationId: entry.eventId,
+        source: source2,
+        ...(r.occurredAt ? { occurredAt: r.occurredAt } : {}),
+        attempts: entry.attempts,
+      },
       [INBOX_REF]: { source, id: entry.id },
     };
     counts.emitted++;

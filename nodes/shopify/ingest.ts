@@ -22,7 +22,14 @@ export const WEBHOOK_TOPICS = ['orders/create', 'orders/updated', 'orders/cancel
  * 7-day memory of finished events, so a replay is either recognised or refused.
  */
 export const SHOPIFY_MAX_AGE_HOURS = 24;
-export const KEEP_HEADERS = ['x-shopify-topic', 'x-shopify-event-id', 'x-shopify-webhook-id', 'x-shopify-shop-domain', 'x-shopify-api-version', 'x-shopify-triggered-at'];
+export const KEEP_HEADERS = [
+  'x-shopify-topic',
+  'x-shopify-event-id',
+  'x-shopify-webhook-id',
+  'x-shopify-shop-domain',
+  'x-shopify-api-version',
+  'x-shopify-triggered-at',
+];
 
 /** An order or refund found by the poller, as stored in the inbox. */
 export interface PolledEvent {
@@ -57,8 +64,10 @@ function shapeProblem(topic: string, body: any): string | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body is not a JSON object';
   const isRefund = body.order_id !== undefined && Array.isArray(body.refund_line_items);
   const isOrder = Array.isArray(body.line_items) && !isRefund;
-  if (topic.startsWith('orders/') && !isOrder) return `topic ${topic} needs an order body (with line_items), and this body is ${isRefund ? 'a refund' : 'not an order'}`;
-  if (topic === 'refunds/create' && !isRefund) return `topic ${topic} needs a refund body (with order_id and refund_line_items), and this body is ${isOrder ? 'an order' : 'not a refund'}`;
+  if (topic.startsWith('orders/') && !isOrder)
+    return `topic ${topic} needs an order body (with line_items), and this body is ${isRefund ? 'a refund' : 'not an order'}`;
+  if (topic === 'refunds/create' && !isRefund)
+    return `topic ${topic} needs a refund body (with order_id and refund_line_items), and this body is ${isOrder ? 'an order' : 'not a refund'}`;
   return undefined;
 }
 
@@ -99,7 +108,14 @@ export function verifyWebhook(o: ShopifyVerifyOptions, raw: Buffer, headers: Inc
   if (typeof signedAt !== 'string' || Number.isNaN(Date.parse(signedAt))) {
     return { ok: false, status: 400, reason: `the ${refund ? 'refund' : 'order'} has no valid ${field}: its age cannot be checked` };
   }
-  const stale = staleness([[`the ${refund ? 'refund' : 'order'}'s ${field}`, signedAt], ['X-Shopify-Triggered-At', header(headers, 'x-shopify-triggered-at')]], o.maxAgeMs, (o.now ?? Date.now)());
+  const stale = staleness(
+    [
+      [`the ${refund ? 'refund' : 'order'}'s ${field}`, signedAt],
+      ['X-Shopify-Triggered-At', header(headers, 'x-shopify-triggered-at')],
+    ],
+    o.maxAgeMs,
+    (o.now ?? Date.now)(),
+  );
   if (stale) return { ok: false, status: 422, reason: stale };
   if (body.id !== undefined && body.id !== null) return { ok: true, eventId: refund ? refundEventId(body) : orderEventId(body), topic };
   return { ok: true, eventId: `body:${createHash('sha256').update(raw).digest('hex')}`, topic };
@@ -140,7 +156,15 @@ export function interpret(event: StoredEvent, shop: string): Interpretation {
   const check = validateDocument(kind === 'order' ? 'order' : 'return', doc);
   if (!check.valid) return { ok: false, reason: `not a valid canonical ${kind === 'order' ? 'order' : 'return'}: ${check.errors.join('; ')}`, raw };
   const topic = kind === 'order' ? orderTopic(body) : doc.refunds?.length ? 'refund.issued' : 'return.authorized';
-  return { ok: true, doc, topic, key: businessKey(doc)!, occurredAt: kind === 'order' ? doc.updatedAt : doc.createdAt, sourceEventId, channel: body.source_name ?? undefined };
+  return {
+    ok: true,
+    doc,
+    topic,
+    key: businessKey(doc)!,
+    occurredAt: kind === 'order' ? doc.updatedAt : doc.createdAt,
+    sourceEventId,
+    channel: body.source_name ?? undefined,
+  };
 }
 
 /** Accepts an event into the inbox (stores, then delivers if new). */

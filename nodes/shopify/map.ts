@@ -52,13 +52,23 @@ function taxLines(lines: any[] | undefined, currency: string, what: string) {
       } catch (err) {
         throw new MappingError(`${what}.tax_lines[${i}].rate: ${(err as Error).message}`);
       }
-      return { code: String(t.title || 'TAX'), rate, name: t.title ? String(t.title) : undefined, amount: pick(t.price, t.price_set, currency, `${what}.tax_lines[${i}].price`) };
+      return {
+        code: String(t.title || 'TAX'),
+        rate,
+        name: t.title ? String(t.title) : undefined,
+        amount: pick(t.price, t.price_set, currency, `${what}.tax_lines[${i}].price`),
+      };
     })
     .filter((t) => t.amount.amount !== 0 || t.rate !== '0')
     .map((t) => (t.name === undefined ? { code: t.code, rate: t.rate, amount: t.amount } : t));
 }
 
-const KIND: Record<string, 'coupon' | 'promotion' | 'manual' | 'other'> = { discount_code: 'coupon', automatic: 'promotion', script: 'promotion', manual: 'manual' };
+const KIND: Record<string, 'coupon' | 'promotion' | 'manual' | 'other'> = {
+  discount_code: 'coupon',
+  automatic: 'promotion',
+  script: 'promotion',
+  manual: 'manual',
+};
 
 function status(o: Record<string, any>): Order['status'] {
   if (o.cancelled_at) return 'cancelled';
@@ -87,7 +97,10 @@ export function mapOrder(o: Record<string, any>, shop: string): Order {
     const unitPrice = pick(l.price, l.price_set, currency, `${at}.price`);
     const discounts = (l.discount_allocations ?? []).map((a: any, j: number) => {
       const app = apps[a.discount_application_index] ?? {};
-      const d: Record<string, any> = { kind: KIND[app.type] ?? 'other', amount: pick(a.amount, a.amount_set, currency, `${at}.discount_allocations[${j}].amount`) };
+      const d: Record<string, any> = {
+        kind: KIND[app.type] ?? 'other',
+        amount: pick(a.amount, a.amount_set, currency, `${at}.discount_allocations[${j}].amount`),
+      };
       if (app.code) d.code = String(app.code);
       if (app.description || app.title) d.description = String(app.description ?? app.title);
       return d;
@@ -109,7 +122,9 @@ export function mapOrder(o: Record<string, any>, shop: string): Order {
     return line;
   });
   const shipping = (o.shipping_lines ?? []).map((s: any, i: number) => {
-    const c: Record<string, any> = { amount: pick(s.discounted_price ?? s.price, s.discounted_price_set ?? s.price_set, currency, `shipping_lines[${i}].price`) };
+    const c: Record<string, any> = {
+      amount: pick(s.discounted_price ?? s.price, s.discounted_price_set ?? s.price_set, currency, `shipping_lines[${i}].price`),
+    };
     if (s.title) c.method = String(s.title);
     const taxes = taxLines(s.tax_lines, currency, `shipping_lines[${i}]`);
     if (taxes.length) c.taxes = taxes;
@@ -124,7 +139,9 @@ export function mapOrder(o: Record<string, any>, shop: string): Order {
   const grandTotal = pick(o.total_price, o.total_price_set, currency, 'total_price');
   const computed = subtotal - discountTotal + shippingTotal + (included ? 0 : taxTotal);
   if (computed !== grandTotal.amount) {
-    throw new MappingError(`order ${o.id}: lines, shipping and taxes add up to ${computed} minor units of ${currency}, Shopify's total_price is ${grandTotal.amount} (order-level adjustments are not supported yet)`);
+    throw new MappingError(
+      `order ${o.id}: lines, shipping and taxes add up to ${computed} minor units of ${currency}, Shopify's total_price is ${grandTotal.amount} (order-level adjustments are not supported yet)`,
+    );
   }
   const order: Record<string, any> = {
     kind: 'order',
@@ -143,7 +160,12 @@ export function mapOrder(o: Record<string, any>, shop: string): Order {
       grandTotal,
     },
     taxesIncluded: included,
-    attributes: strings({ shopifyFinancialStatus: o.financial_status, shopifyFulfillmentStatus: o.fulfillment_status, sourceName: o.source_name, cancelReason: o.cancel_reason }),
+    attributes: strings({
+      shopifyFinancialStatus: o.financial_status,
+      shopifyFulfillmentStatus: o.fulfillment_status,
+      sourceName: o.source_name,
+      cancelReason: o.cancel_reason,
+    }),
   };
   if (o.name) order.channelOrderNumber = String(o.name);
   if (shipping.length) order.shipping = shipping;
@@ -160,7 +182,15 @@ export function mapOrder(o: Record<string, any>, shop: string): Order {
   const a = o.shipping_address;
   if (a) {
     order.shippingAddress = Object.fromEntries(
-      Object.entries({ name: a.name, line1: a.address1, line2: a.address2, city: a.city, region: a.province_code, postalCode: a.zip, country: a.country_code }).filter(([, v]) => typeof v === 'string' && v !== ''),
+      Object.entries({
+        name: a.name,
+        line1: a.address1,
+        line2: a.address2,
+        city: a.city,
+        region: a.province_code,
+        postalCode: a.zip,
+        country: a.country_code,
+      }).filter(([, v]) => typeof v === 'string' && v !== ''),
     );
   }
   return order as Order;
@@ -193,7 +223,11 @@ export function mapRefund(r: Record<string, any>, shop: string): Return {
   const refunds = (r.transactions ?? [])
     .filter((t: any) => t.kind === 'refund' && t.status === 'success')
     .map((t: any) => {
-      const f: Record<string, any> = { refundId: String(t.id), amount: amountOf(t.amount, currency, 'transactions.amount'), issuedAt: t.processed_at ?? r.processed_at ?? r.created_at };
+      const f: Record<string, any> = {
+        refundId: String(t.id),
+        amount: amountOf(t.amount, currency, 'transactions.amount'),
+        issuedAt: t.processed_at ?? r.processed_at ?? r.created_at,
+      };
       if (t.gateway) f.method = String(t.gateway);
       if (t.authorization) f.reference = String(t.authorization);
       return f;
@@ -216,10 +250,20 @@ export function mapRefund(r: Record<string, any>, shop: string): Return {
 
 // ──────────────────────────────────── GraphQL → REST shape ────────────────────────────────────────
 
-const set = (bag: any) => bag && { shop_money: { amount: bag.shopMoney.amount, currency_code: bag.shopMoney.currencyCode }, presentment_money: bag.presentmentMoney && { amount: bag.presentmentMoney.amount, currency_code: bag.presentmentMoney.currencyCode } };
+const set = (bag: any) =>
+  bag && {
+    shop_money: { amount: bag.shopMoney.amount, currency_code: bag.shopMoney.currencyCode },
+    presentment_money: bag.presentmentMoney && { amount: bag.presentmentMoney.amount, currency_code: bag.presentmentMoney.currencyCode },
+  };
 const nodes = (conn: any): any[] => (Array.isArray(conn) ? conn : (conn?.nodes ?? conn?.edges?.map((e: any) => e.node) ?? []));
-const restTax = (lines: any[]) => (lines ?? []).map((t) => ({ title: t.title, rate: t.rate, price: t.priceSet?.shopMoney?.amount, price_set: set(t.priceSet) }));
-const TYPE: Record<string, string> = { DiscountCodeApplication: 'discount_code', AutomaticDiscountApplication: 'automatic', ManualDiscountApplication: 'manual', ScriptDiscountApplication: 'script' };
+const restTax = (lines: any[]) =>
+  (lines ?? []).map((t) => ({ title: t.title, rate: t.rate, price: t.priceSet?.shopMoney?.amount, price_set: set(t.priceSet) }));
+const TYPE: Record<string, string> = {
+  DiscountCodeApplication: 'discount_code',
+  AutomaticDiscountApplication: 'automatic',
+  ManualDiscountApplication: 'manual',
+  ScriptDiscountApplication: 'script',
+};
 
 /** The GraphQL order shape (as Tillwire queries it) in the REST/webhook shape `mapOrder` reads. */
 export function restFromGraphQL(g: Record<string, any>): Record<string, any> {
@@ -239,7 +283,12 @@ export function restFromGraphQL(g: Record<string, any>): Record<string, any> {
       const key = JSON.stringify([app.__typename, app.code, app.title, app.description]);
       if (!appIndex.has(key)) {
         appIndex.set(key, apps.length);
-        apps.push({ type: TYPE[app.__typename] ?? 'other', code: app.code ?? undefined, title: app.title ?? undefined, description: app.description ?? undefined });
+        apps.push({
+          type: TYPE[app.__typename] ?? 'other',
+          code: app.code ?? undefined,
+          title: app.title ?? undefined,
+          description: app.description ?? undefined,
+        });
       }
       return { amount: a.allocatedAmountSet?.shopMoney?.amount, amount_set: set(a.allocatedAmountSet), discount_application_index: appIndex.get(key) };
     }),
@@ -273,9 +322,25 @@ export function restFromGraphQL(g: Record<string, any>): Record<string, any> {
     subtotal_price: g.subtotalPriceSet?.shopMoney?.amount,
     discount_applications: apps,
     line_items,
-    shipping_lines: nodes(g.shippingLines).map((s) => ({ title: s.title, code: s.code, price: s.originalPriceSet?.shopMoney?.amount, price_set: set(s.originalPriceSet), discounted_price: s.discountedPriceSet?.shopMoney?.amount, discounted_price_set: set(s.discountedPriceSet), tax_lines: restTax(s.taxLines) })),
+    shipping_lines: nodes(g.shippingLines).map((s) => ({
+      title: s.title,
+      code: s.code,
+      price: s.originalPriceSet?.shopMoney?.amount,
+      price_set: set(s.originalPriceSet),
+      discounted_price: s.discountedPriceSet?.shopMoney?.amount,
+      discounted_price_set: set(s.discountedPriceSet),
+      tax_lines: restTax(s.taxLines),
+    })),
     customer: c && { id: gidTail(c.id), email: c.email, first_name: first || undefined, last_name: rest.join(' ') || undefined },
-    shipping_address: g.shippingAddress && { name: g.shippingAddress.name, address1: g.shippingAddress.address1, address2: g.shippingAddress.address2 ?? undefined, city: g.shippingAddress.city, province_code: g.shippingAddress.provinceCode, zip: g.shippingAddress.zip, country_code: g.shippingAddress.countryCodeV2 },
+    shipping_address: g.shippingAddress && {
+      name: g.shippingAddress.name,
+      address1: g.shippingAddress.address1,
+      address2: g.shippingAddress.address2 ?? undefined,
+      city: g.shippingAddress.city,
+      province_code: g.shippingAddress.provinceCode,
+      zip: g.shippingAddress.zip,
+      country_code: g.shippingAddress.countryCodeV2,
+    },
     refunds: (g.refunds ?? []).map((r: any) => ({
       id: r.legacyResourceId ?? gidTail(r.id),
       order_id: id,
@@ -292,7 +357,16 @@ export function restFromGraphQL(g: Record<string, any>): Record<string, any> {
         total_tax_set: set(x.totalTaxSet),
         line_item: { id: gidTail(x.lineItem?.id), sku: x.lineItem?.sku, title: x.lineItem?.title },
       })),
-      transactions: nodes(r.transactions).map((t) => ({ id: gidTail(t.id), kind: lower(t.kind), status: lower(t.status), gateway: t.gateway, amount: t.amountSet?.shopMoney?.amount, currency: t.amountSet?.shopMoney?.currencyCode, processed_at: t.processedAt, authorization: t.authorizationCode ?? undefined })),
+      transactions: nodes(r.transactions).map((t) => ({
+        id: gidTail(t.id),
+        kind: lower(t.kind),
+        status: lower(t.status),
+        gateway: t.gateway,
+        amount: t.amountSet?.shopMoney?.amount,
+        currency: t.amountSet?.shopMoney?.currencyCode,
+        processed_at: t.processedAt,
+        authorization: t.authorizationCode ?? undefined,
+      })),
     })),
   };
 }

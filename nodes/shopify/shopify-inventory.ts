@@ -12,7 +12,25 @@ import type { ShopifyClient } from './client';
 import { locationGid, parseLocationMap, sameShop, shopifyConnection } from './shopify-write';
 
 /** Reasons Shopify documents for inventory changes (Shopify's inventory state docs: `reason` must be one; docs/connectors/shopify.md). */
-const REASONS = ['correction', 'cycle_count_available', 'damaged', 'movement_created', 'movement_updated', 'movement_received', 'movement_canceled', 'other', 'promotion', 'quality_control', 'received', 'reservation_created', 'reservation_deleted', 'reservation_updated', 'restock', 'safety_stock', 'shrinkage'];
+const REASONS = [
+  'correction',
+  'cycle_count_available',
+  'damaged',
+  'movement_created',
+  'movement_updated',
+  'movement_received',
+  'movement_canceled',
+  'other',
+  'promotion',
+  'quality_control',
+  'received',
+  'reservation_created',
+  'reservation_deleted',
+  'reservation_updated',
+  'restock',
+  'safety_stock',
+  'shrinkage',
+];
 
 export = function register(RED: NodeRED) {
   registerChannelWrite<ShopifyClient>(RED, 'tillwire-shopify-inventory', {

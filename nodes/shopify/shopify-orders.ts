@@ -100,16 +100,18 @@ export = function register(RED: NodeRED) {
         const { store, inbox } = await open();
         board.set({ fill: 'blue', shape: 'dot', text: 'polling' });
         // Cost-bucket waits and THROTTLED answers show as a yellow ring while they last.
-        const result = await board.watch(() => pollOrders({
-          client,
-          store,
-          accept: (id, ev) => inbox.accept(id, ev),
-          cursorKey,
-          nodeId: node.id,
-          overlapMs,
-          initialSince: new Date(Date.now() - lookbackMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          pageSize,
-        }));
+        const result = await board.watch(() =>
+          pollOrders({
+            client,
+            store,
+            accept: (id, ev) => inbox.accept(id, ev),
+            cursorKey,
+            nodeId: node.id,
+            overlapMs,
+            initialSince: new Date(Date.now() - lookbackMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            pageSize,
+          }),
+        );
         board.set({ fill: 'green', shape: 'dot', text: shortText(`${counts.emitted} out · ${result.accepted} new in last poll`) });
         return result;
       })().finally(() => (running = undefined));
@@ -134,7 +136,13 @@ export = function register(RED: NodeRED) {
     });
     // First poll at once (a redeploy catches up immediately), then every interval.
     if (intervalMs > 0) {
-      timer = setTimeout(() => void poll().catch((err) => node.error(asError(err))).finally(schedule), 0);
+      timer = setTimeout(
+        () =>
+          void poll()
+            .catch((err) => node.error(asError(err)))
+            .finally(schedule),
+        0,
+      );
     }
 
     node.on('close', (_removed: boolean, done: () => void) => {

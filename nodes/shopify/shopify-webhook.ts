@@ -26,7 +26,9 @@ export = function register(RED: NodeRED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
-    const topics = String(def.topics ?? '').split(/[\s,]+/).filter(Boolean);
+    const topics = String(def.topics ?? '')
+      .split(/[\s,]+/)
+      .filter(Boolean);
     const problem = !conn ? 'no Shopify shop configured' : conn.problem;
     if (conn && !problem && !conn.secrets.length) node.warn('no webhook secret configured: every delivery will be rejected with 401');
     const shop = conn?.shop ?? '';

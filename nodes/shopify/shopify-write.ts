@@ -29,7 +29,8 @@ export function parseLocationMap(text: unknown): { map: Record<string, string>; 
   if (!t) return { map: {} };
   try {
     const v = JSON.parse(t);
-    if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string' || !x)) throw new Error('not an object of strings');
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string' || !x))
+      throw new Error('not an object of strings');
     return { map: Object.fromEntries(Object.entries(v as Record<string, string>).map(([k, x]) => [k, locationGid(x)])) };
   } catch (err) {
     return { map: {}, problem: `the location map is not a JSON object of strings (${(err as Error).message})` };

@@ -4,7 +4,7 @@
  * 429 `RATE_LIMITED` treated as retryable (Square sends no Retry-After, so the backoff and the
  * shared TokenBucket's penalty decide the wait).
  */
-import { Governor, HttpClient, HttpRequest, HttpResponse, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
+import { Governor, HttpClient, HttpResponse, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
 import { DEFAULT_SQUARE_VERSION } from './contract';
 import type { SqError, SqOrder, SqSearchOrdersQuery, SqSearchOrdersRequest, SqSearchOrdersResponse } from './types';
 
@@ -85,14 +85,20 @@ export class SquareClient {
       url: '/v2/catalog/search',
       body: { object_types: ['ITEM_VARIATION'], query: { exact_query: { attribute_name: 'sku', attribute_value: sku } }, limit: 10 },
     });
-    return ((res.body as { objects?: any[] })?.objects ?? []).filter((o) => o?.type === 'ITEM_VARIATION' && !o.is_deleted && o.item_variation_data?.sku === sku);
+    return ((res.body as { objects?: any[] })?.objects ?? []).filter(
+      (o) => o?.type === 'ITEM_VARIATION' && !o.is_deleted && o.item_variation_data?.sku === sku,
+    );
   }
 
   /**
    * BatchChangeInventory. Safe to retry: the idempotency key makes Square answer a repeat with the
    * first answer and apply nothing again.
    */
-  async batchChangeInventory(body: { idempotency_key: string; changes: Array<Record<string, unknown>>; ignore_unchanged_counts?: boolean }): Promise<{ counts?: Array<Record<string, any>>; changes?: Array<Record<string, any>> }> {
+  async batchChangeInventory(body: {
+    idempotency_key: string;
+    changes: Array<Record<string, unknown>>;
+    ignore_unchanged_counts?: boolean;
+  }): Promise<{ counts?: Array<Record<string, any>>; changes?: Array<Record<string, any>> }> {
     const res = await this.http.request({ operation: 'BatchChangeInventory', method: 'POST', url: '/v2/inventory/changes/batch-create', body });
     return res.body ?? {};
   }

@@ -53,7 +53,8 @@ function table(text: string | undefined, what: string, problems: string[]): Reco
   if (!text || !text.trim()) return {};
   try {
     const v = JSON.parse(text);
-    if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string' || !x)) throw new Error('not an object of strings');
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string' || !x))
+      throw new Error('not an object of strings');
     return v;
   } catch (err) {
     problems.push(`${what} is not a JSON object of strings (${(err as Error).message})`);

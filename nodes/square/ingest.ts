@@ -26,9 +26,7 @@ export interface StoredSquareWebhook {
 export type SquareInboxPayload = PolledOrder | StoredSquareWebhook;
 
 export type IngestResult =
-  | { outcome: 'emit'; msg: Record<string, any> }
-  | { outcome: 'skip'; reason: string }
-  | { outcome: 'failed'; error: Error; raw: unknown };
+  { outcome: 'emit'; msg: Record<string, any> } | { outcome: 'skip'; reason: string } | { outcome: 'failed'; error: Error; raw: unknown };
 
 export interface IngestDeps {
   client: SquareClient;
@@ -115,7 +113,12 @@ export class SquareIngest {
           attempts: entry.attempts,
         },
         tillwireInbox: { source: this.deps.source, id: entry.id },
-        square: { orderId: order.id, version: order.version, state: order.state, ...(event ? { eventType: event.type, eventId: event.event_id } : { via: 'poll' }) },
+        square: {
+          orderId: order.id,
+          version: order.version,
+          state: order.state,
+          ...(event ? { eventType: event.type, eventId: event.event_id } : { via: 'poll' }),
+        },
       };
       return { outcome: 'emit', msg };
     } catch (err) {

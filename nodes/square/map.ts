@@ -34,9 +34,7 @@ export interface SquareMapOptions {
   sourceOrder?: SqOrder;
 }
 
-export type MappedSquare =
-  | { kind: 'sale' | 'order' | 'return'; doc: Record<string, any>; topic: string; key: string }
-  | { kind: 'skip'; reason: string };
+export type MappedSquare = { kind: 'sale' | 'order' | 'return'; doc: Record<string, any>; topic: string; key: string } | { kind: 'skip'; reason: string };
 
 export class SquareMappingError extends Error {
   override name = 'SquareMappingError';
@@ -75,7 +73,10 @@ export function terminalOf(order: SqOrder): string {
 function skuOf(order: SqOrder, catalogObjectId: string | undefined, lineName: string | undefined, opts: SquareMapOptions): string {
   const sku = catalogObjectId ? opts.skuMap?.[catalogObjectId] : undefined;
   if (!sku) {
-    fail(order, `no SKU mapped for ${catalogObjectId ? `catalog object ${catalogObjectId}` : 'a custom-amount line'} ("${lineName ?? ''}"): add it to the SKU map of the Square connection`);
+    fail(
+      order,
+      `no SKU mapped for ${catalogObjectId ? `catalog object ${catalogObjectId}` : 'a custom-amount line'} ("${lineName ?? ''}"): add it to the SKU map of the Square connection`,
+    );
   }
   return sku!;
 }
@@ -104,7 +105,14 @@ function lineFigures(
   order: SqOrder,
   where: string,
   currency: string,
-  l: { quantity: string; base_price_money?: SqMoney; applied_taxes?: SqAppliedTax[]; applied_discounts?: SqAppliedDiscount[]; total_tax_money?: SqMoney; total_discount_money?: SqMoney },
+  l: {
+    quantity: string;
+    base_price_money?: SqMoney;
+    applied_taxes?: SqAppliedTax[];
+    applied_discounts?: SqAppliedDiscount[];
+    total_tax_money?: SqMoney;
+    total_discount_money?: SqMoney;
+  },
   gross: SqMoney | undefined,
   taxes: SqTax[],
   discounts: SqDiscount[],
@@ -113,7 +121,8 @@ function lineFigures(
   if (quantity === undefined || quantity <= 0) fail(order, `${where} has quantity "${l.quantity}": only whole, positive quantities map to the canonical model`);
   const unitPrice = sameCurrency(order, l.base_price_money, `${where} base_price_money`, currency);
   const g = sameCurrency(order, gross, `${where} gross`, currency);
-  if (g !== unitPrice * quantity!) fail(order, `${where} gross ${g} is not quantity × base price (${quantity} × ${unitPrice}): modifiers are not supported yet`);
+  if (g !== unitPrice * quantity!)
+    fail(order, `${where} gross ${g} is not quantity × base price (${quantity} × ${unitPrice}): modifiers are not supported yet`);
   const discount = sameCurrency(order, l.total_discount_money, `${where} total_discount_money`, currency);
   const tax = sameCurrency(order, l.total_tax_money, `${where} total_tax_money`, currency);
   const ds = (l.applied_discounts ?? []).map((a) => {
@@ -128,7 +137,12 @@ function lineFigures(
   const ts = (l.applied_taxes ?? []).map((a) => {
     const t = taxes.find((x) => x.uid === a.tax_uid);
     if (!t?.percentage) fail(order, `${where} applies tax ${a.tax_uid}, which has no percentage on the order`);
-    return { code: t!.uid, rate: percentToRate(t!.percentage!), ...(t!.name ? { name: t!.name } : {}), amount: sameCurrency(order, a.applied_money, `${where} tax`, currency) };
+    return {
+      code: t!.uid,
+      rate: percentToRate(t!.percentage!),
+      ...(t!.name ? { name: t!.name } : {}),
+      amount: sameCurrency(order, a.applied_money, `${where} tax`, currency),
+    };
   });
   const tSum = ts.reduce((s, t) => s + t.amount, 0);
   if (tSum !== tax) fail(order, `${where} applied taxes add up to ${tSum}, Square's total_tax_money is ${tax}`);
@@ -197,7 +211,11 @@ function mapSale(order: SqOrder, opts: SquareMapOptions): MappedSquare {
   for (const r of order.refunds ?? []) {
     if (r.status === 'REJECTED' || r.status === 'FAILED') continue;
     const srcTender = opts.sourceOrder?.tenders?.find((t) => t.id === r.tender_id);
-    tenders.push({ type: srcTender ? (TENDER_TYPES[srcTender.type] ?? 'other') : 'other', amount: -sameCurrency(order, r.amount_money, 'refund amount_money', currency), reference: r.id });
+    tenders.push({
+      type: srcTender ? (TENDER_TYPES[srcTender.type] ?? 'other') : 'other',
+      amount: -sameCurrency(order, r.amount_money, 'refund amount_money', currency),
+      reference: r.id,
+    });
   }
   const sum = (f: (l: any) => number) => lines.reduce((s, l) => s + f(l), 0);
   const subtotal = sum((l) => l.quantity * l.unitPrice.amount);
@@ -205,7 +223,8 @@ function mapSale(order: SqOrder, opts: SquareMapOptions): MappedSquare {
   const taxTotal = sum((l) => (l.taxes ?? []).reduce((s: number, t: any) => s + t.amount.amount, 0));
   const grandTotal = subtotal - discountTotal + (taxesIncluded ? 0 : taxTotal);
   const tip = amt(order.total_tip_money);
-  const squareNet = (order.net_amounts?.total_money ? amt(order.net_amounts.total_money) : amt(order.total_money) - amt(order.return_amounts?.total_money)) - tip;
+  const squareNet =
+    (order.net_amounts?.total_money ? amt(order.net_amounts.total_money) : amt(order.total_money) - amt(order.return_amounts?.total_money)) - tip;
   if (grandTotal !== squareNet) fail(order, `mapped grand total ${grandTotal} differs from Square's net total ${squareNet} (tips excluded)`);
   const tendered = tenders.reduce((s, t) => s + t.amount, 0);
   if (!tenders.length) fail(order, 'has no tenders and no refunds');
@@ -243,7 +262,14 @@ function mapSale(order: SqOrder, opts: SquareMapOptions): MappedSquare {
       grandTotal: money(grandTotal, currency),
     },
     ...(sourceOrderId
-      ? { returnOf: { saleId: sourceOrderId, ...(opts.sourceOrder ? { storeId: opts.storeMap?.[opts.sourceOrder.location_id] ?? opts.sourceOrder.location_id, terminalId: terminalOf(opts.sourceOrder) } : {}) } }
+      ? {
+          returnOf: {
+            saleId: sourceOrderId,
+            ...(opts.sourceOrder
+              ? { storeId: opts.storeMap?.[opts.sourceOrder.location_id] ?? opts.sourceOrder.location_id, terminalId: terminalOf(opts.sourceOrder) }
+              : {}),
+          },
+        }
       : {}),
     taxesIncluded,
     attributes,
@@ -297,10 +323,16 @@ function mapOrder(order: SqOrder, opts: SquareMapOptions): MappedSquare {
   const taxTotal = lines.reduce((s, l) => s + (l.taxes ?? []).reduce((a, t) => a + t.amount.amount, 0), 0);
   const grandTotal = subtotal - discountTotal + (taxesIncluded ? 0 : taxTotal);
   const tip = amt(order.total_tip_money);
-  if (grandTotal !== amt(order.total_money) - tip) fail(order, `mapped grand total ${grandTotal} differs from Square's total_money ${amt(order.total_money)} less tips ${tip}`);
+  if (grandTotal !== amt(order.total_money) - tip)
+    fail(order, `mapped grand total ${grandTotal} differs from Square's total_money ${amt(order.total_money)} less tips ${tip}`);
   const payments = (order.tenders ?? []).map((t) => {
     const tt = tenderOf(t, currency, order);
-    return { method: tt.type, amount: money(tt.amount, currency), reference: t.payment_id ?? t.id, ...(t.created_at && t.card_details?.status !== 'AUTHORIZED' ? { capturedAt: t.created_at } : {}) };
+    return {
+      method: tt.type,
+      amount: money(tt.amount, currency),
+      reference: t.payment_id ?? t.id,
+      ...(t.created_at && t.card_details?.status !== 'AUTHORIZED' ? { capturedAt: t.created_at } : {}),
+    };
   });
   const { status, topic } = orderStatus(order);
   const doc: Record<string, any> = {
@@ -350,11 +382,18 @@ function mapReturn(order: SqOrder, opts: SquareMapOptions): MappedSquare {
   );
   if (!lines.length) fail(order, 'has no itemized return lines');
   const refundTotal = lines.reduce((s, l) => s + l.refundAmount.amount, 0);
-  if (refundTotal !== amt(order.return_amounts?.total_money)) fail(order, `return lines add up to ${refundTotal}, Square's return_amounts.total_money is ${amt(order.return_amounts?.total_money)}`);
+  if (refundTotal !== amt(order.return_amounts?.total_money))
+    fail(order, `return lines add up to ${refundTotal}, Square's return_amounts.total_money is ${amt(order.return_amounts?.total_money)}`);
   const done = (order.refunds ?? []).filter((r) => r.status === 'COMPLETED' || r.status === 'APPROVED');
   const refunds = done.map((r) => {
     const src = opts.sourceOrder?.tenders?.find((t) => t.id === r.tender_id);
-    return { refundId: r.id, amount: money(sameCurrency(order, r.amount_money, 'refund amount_money', currency), currency), ...(src ? { method: TENDER_TYPES[src.type] ?? 'other' } : {}), issuedAt: r.created_at ?? order.updated_at, reference: r.id };
+    return {
+      refundId: r.id,
+      amount: money(sameCurrency(order, r.amount_money, 'refund amount_money', currency), currency),
+      ...(src ? { method: TENDER_TYPES[src.type] ?? 'other' } : {}),
+      issuedAt: r.created_at ?? order.updated_at,
+      reference: r.id,
+    };
   });
   const refunded = refunds.reduce((s, r) => s + r.amount.amount, 0);
   const channel = { system: 'square', account: order.location_id };

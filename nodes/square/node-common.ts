@@ -60,9 +60,20 @@ export function squareDelivery(opts: {
           {
             payload: result.raw,
             topic: 'square.unmapped',
-            tillwire: { schemaVersion: 1, eventId: entry.eventId, attempts: entry.attempts, source: { system: 'square', eventId: entry.eventId, receivedAt: entry.receivedAt } },
+            tillwire: {
+              schemaVersion: 1,
+              eventId: entry.eventId,
+              attempts: entry.attempts,
+              source: { system: 'square', eventId: entry.eventId, receivedAt: entry.receivedAt },
+            },
           },
-          { error: { message: result.error.message, name: result.error.name }, flowId: node.z ?? null, nodeId: node.id, nodeType: node.type, nodeName: node.name ?? null },
+          {
+            error: { message: result.error.message, name: result.error.name },
+            flowId: node.z ?? null,
+            nodeId: node.id,
+            nodeType: node.type,
+            nodeName: node.name ?? null,
+          },
         );
         await opts.complete(entry.id);
         counts.failed++;
@@ -85,5 +96,9 @@ export function poisonedSquare(entry: InboxEntry): PoisonedForm {
       // kept as text
     }
   } else if (payload && 'order' in payload) raw = payload.order;
-  return { payload: raw, topic: 'square.failed', source: { system: 'square', ...(account ? { account } : {}), eventId: entry.eventId, receivedAt: entry.receivedAt } };
+  return {
+    payload: raw,
+    topic: 'square.failed',
+    source: { system: 'square', ...(account ? { account } : {}), eventId: entry.eventId, receivedAt: entry.receivedAt },
+  };
 }

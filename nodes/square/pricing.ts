@@ -4,7 +4,16 @@
  * by model/decimal.ts; this file only fixes the rule. Used by the mapper (quantities, tax rates) and
  * the Square simulator (pricing orders).
  */
-import { includedTax as taxInside, formatDecimal, multiplyRound, parseDecimal, percentToFraction, shareRound, trimDecimal, type Decimal } from '../model/decimal';
+import {
+  includedTax as taxInside,
+  formatDecimal,
+  multiplyRound,
+  parseDecimal,
+  percentToFraction,
+  shareRound,
+  trimDecimal,
+  type Decimal,
+} from '../model/decimal';
 
 const RULE = 'half-away-from-zero' as const;
 

@@ -26,7 +26,8 @@ export = function register(RED: NodeRED) {
     writer(def, _connection, _node, configNode) {
       const { settings } = configNode.square as SquareConnection;
       const own = typeof def.location === 'string' ? def.location.trim() : '';
-      const problem = own && !settings.locationIds.includes(own) ? `location ${own} is not one of the account's (${settings.locationIds.join(', ')})` : undefined;
+      const problem =
+        own && !settings.locationIds.includes(own) ? `location ${own} is not one of the account's (${settings.locationIds.join(', ')})` : undefined;
       const fallback = own || (settings.locationIds.length === 1 ? settings.locationIds[0] : undefined);
       // The account's SKU map is catalog object id → SKU; reversed here.
       const known = new Map<string, string>(Object.entries(settings.skuMap).map(([id, sku]) => [sku, id]));
@@ -38,7 +39,10 @@ export = function register(RED: NodeRED) {
           const mapped = Object.entries(settings.storeMap).find(([, store]) => store === doc.locationId)?.[0];
           if (mapped) return mapped;
           if (own) return own;
-          throw fail(`location '${doc.locationId}' of the position is neither a Square location of the account nor in its store map (or set a location in the node)`, 'UnknownLocation');
+          throw fail(
+            `location '${doc.locationId}' of the position is neither a Square location of the account nor in its store map (or set a location in the node)`,
+            'UnknownLocation',
+          );
         }
         const account = doc.channel?.account;
         if (account && settings.locationIds.includes(account)) return account;
@@ -54,25 +58,34 @@ export = function register(RED: NodeRED) {
           if (!catalogObjectId) {
             const found = await client.findVariationsBySku(doc.sku);
             if (!found.length) throw fail(`unknown SKU '${doc.sku}': no catalog item variation with this SKU in Square`, 'UnknownSku');
-            if (found.length > 1) throw fail(`SKU '${doc.sku}' is on ${found.length} catalog item variations in Square (${found.map((f) => f.id).join(', ')}); map it in the account's SKU map`, 'AmbiguousSku');
+            if (found.length > 1)
+              throw fail(
+                `SKU '${doc.sku}' is on ${found.length} catalog item variations in Square (${found.map((f) => f.id).join(', ')}); map it in the account's SKU map`,
+                'AmbiguousSku',
+              );
             catalogObjectId = found[0].id;
             known.set(doc.sku, catalogObjectId);
           }
           const wanted: number = kind === 'inventory.ats' ? doc.available : doc.onHand;
           const quantity = Math.max(0, wanted);
           const idempotencyKey = idempotencyKeyFor(key, catalogObjectId, locationId);
-          const r = await client.batchChangeInventory(
-            {
-              idempotency_key: idempotencyKey,
-              changes: [
-                {
-                  type: 'PHYSICAL_COUNT',
-                  physical_count: { reference_id: key.slice(0, 255), catalog_object_id: catalogObjectId, state: 'IN_STOCK', location_id: locationId, quantity: String(quantity), occurred_at: kind === 'inventory.ats' ? doc.computedAt : doc.asOf },
+          const r = await client.batchChangeInventory({
+            idempotency_key: idempotencyKey,
+            changes: [
+              {
+                type: 'PHYSICAL_COUNT',
+                physical_count: {
+                  reference_id: key.slice(0, 255),
+                  catalog_object_id: catalogObjectId,
+                  state: 'IN_STOCK',
+                  location_id: locationId,
+                  quantity: String(quantity),
+                  occurred_at: kind === 'inventory.ats' ? doc.computedAt : doc.asOf,
                 },
-              ],
-              ignore_unchanged_counts: true,
-            },
-          );
+              },
+            ],
+            ignore_unchanged_counts: true,
+          });
           const count = (r.counts ?? []).find((c) => c.catalog_object_id === catalogObjectId && c.location_id === locationId && c.state === 'IN_STOCK');
           return {
             operation: 'BatchChangeInventory',

@@ -68,7 +68,16 @@ export = function register(RED: NodeRED) {
           store,
           source,
           maxAttempts: attempts.maxAttempts,
-          deliver: squareDelivery({ node, store, connection, source, counts, refresh, complete: (id) => started.inbox.complete(id), send: (msg) => node.send([msg, null]) }),
+          deliver: squareDelivery({
+            node,
+            store,
+            connection,
+            source,
+            counts,
+            refresh,
+            complete: (id) => started.inbox.complete(id),
+            send: (msg) => node.send([msg, null]),
+          }),
           poisoned: poisonedSquare,
           failures,
           onGivenUp: () => {

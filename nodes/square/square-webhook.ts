@@ -27,7 +27,9 @@ export = function register(RED: NodeRED) {
     const problem = !connection ? 'no Square connection' : connection.problem;
     const s = connection?.settings;
     if (s && !problem && !s.merchantId) {
-      node.warn(`no merchant id in the Square connection "${connection!.label}": deliveries signed with its key are accepted for any merchant; set it to refuse other merchants' events (403)`);
+      node.warn(
+        `no merchant id in the Square connection "${connection!.label}": deliveries signed with its key are accepted for any merchant; set it to refuse other merchants' events (403)`,
+      );
     }
     runWebhookNode(
       RED,
@@ -39,8 +41,19 @@ export = function register(RED: NodeRED) {
         path: '/' + (def.path || '/square/webhook').replace(/^\/+/, ''),
         defaultMaxAgeHours: SQUARE_MAX_AGE_HOURS,
         keepHeaders: SQUARE_KEEP_HEADERS,
-        verify: (limits) => verifySquare({ signatureKey: s!.signatureKey, notificationUrl: s!.notificationUrl, merchantId: s!.merchantId, maxAgeMs: limits.maxAgeMs }),
-        deliver: (ctx) => squareDelivery({ node, store: ctx.store, connection: connection!, source: ctx.source, counts: ctx.counts, complete: ctx.complete, refresh: ctx.refresh, send: (msg) => node.send(msg) }),
+        verify: (limits) =>
+          verifySquare({ signatureKey: s!.signatureKey, notificationUrl: s!.notificationUrl, merchantId: s!.merchantId, maxAgeMs: limits.maxAgeMs }),
+        deliver: (ctx) =>
+          squareDelivery({
+            node,
+            store: ctx.store,
+            connection: connection!,
+            source: ctx.source,
+            counts: ctx.counts,
+            complete: ctx.complete,
+            refresh: ctx.refresh,
+            send: (msg) => node.send(msg),
+          }),
         poisoned: poisonedSquare,
       },
       problem,

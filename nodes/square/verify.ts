@@ -43,13 +43,23 @@ export function verifySquare(o: SquareVerifyOptions) {
     if (!event || typeof event !== 'object' || Array.isArray(event)) return { ok: false, status: 400, reason: 'the body is not a JSON object' };
     if (o.merchantId) {
       const from = event.merchant_id;
-      if (typeof from !== 'string' || !from) return { ok: false, status: 403, reason: `the event has no merchant_id: cannot tell whether it is for merchant ${o.merchantId}` };
-      if (from !== o.merchantId) return { ok: false, status: 403, reason: `the event is for merchant ${from.slice(0, 100)}, this webhook serves ${o.merchantId}` };
+      if (typeof from !== 'string' || !from)
+        return { ok: false, status: 403, reason: `the event has no merchant_id: cannot tell whether it is for merchant ${o.merchantId}` };
+      if (from !== o.merchantId)
+        return { ok: false, status: 403, reason: `the event is for merchant ${from.slice(0, 100)}, this webhook serves ${o.merchantId}` };
     }
     if (typeof event.event_id !== 'string' || !event.event_id) return { ok: false, status: 400, reason: 'no event_id' };
-    if (typeof event.created_at !== 'string' || Number.isNaN(Date.parse(event.created_at))) return { ok: false, status: 400, reason: 'the event has no valid created_at: its age cannot be checked' };
+    if (typeof event.created_at !== 'string' || Number.isNaN(Date.parse(event.created_at)))
+      return { ok: false, status: 400, reason: 'the event has no valid created_at: its age cannot be checked' };
     const initial = headers['square-initial-delivery-timestamp'];
-    const stale = staleness([["the event's created_at", event.created_at], ['square-initial-delivery-timestamp', typeof initial === 'string' ? initial : undefined]], o.maxAgeMs, (o.now ?? Date.now)());
+    const stale = staleness(
+      [
+        ["the event's created_at", event.created_at],
+        ['square-initial-delivery-timestamp', typeof initial === 'string' ? initial : undefined],
+      ],
+      o.maxAgeMs,
+      (o.now ?? Date.now)(),
+    );
     if (stale) return { ok: false, status: 422, reason: stale };
     return { ok: true, eventId: event.event_id, topic: typeof event.type === 'string' ? event.type : undefined };
   };

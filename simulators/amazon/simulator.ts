@@ -56,10 +56,30 @@ import { SimBucket } from '../kit/token-bucket';
 import { randomUUID } from 'node:crypto';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
-import { FULFILLMENT_STATUS_TO_V0, findMarketplace, marketplaceById, ORDERS_2026_PATH, QUOTA_EXCEEDED, USAGE_PLANS, type Marketplace as ContractMarketplace } from '../../nodes/amazon/contract';
+import {
+  FULFILLMENT_STATUS_TO_V0,
+  findMarketplace,
+  marketplaceById,
+  ORDERS_2026_PATH,
+  QUOTA_EXCEEDED,
+  USAGE_PLANS,
+  type Marketplace as ContractMarketplace,
+} from '../../nodes/amazon/contract';
 
 const V0_TO_FULFILLMENT_STATUS = Object.fromEntries(Object.entries(FULFILLMENT_STATUS_TO_V0).map(([k, v]) => [v, k]));
-const INCLUDED_DATA = ['BUYER', 'RECIPIENT', 'PROCEEDS', 'EXPENSE', 'PROMOTION', 'CANCELLATION', 'FULFILLMENT', 'PACKAGES', 'TAX', 'PAYMENT', 'FULFILLMENT_ORDERS'];
+const INCLUDED_DATA = [
+  'BUYER',
+  'RECIPIENT',
+  'PROCEEDS',
+  'EXPENSE',
+  'PROMOTION',
+  'CANCELLATION',
+  'FULFILLMENT',
+  'PACKAGES',
+  'TAX',
+  'PAYMENT',
+  'FULFILLMENT_ORDERS',
+];
 
 // ─────────────────────────────────────────── contract data ───────────────────────────────────────
 
@@ -184,7 +204,6 @@ class ApiError extends Error {
     super(message);
   }
 }
-
 
 /** Integer division rounding half up, for non-negative operands. */
 function divRound(n: number, d: number): number {
@@ -500,7 +519,10 @@ export class AmazonSimulator {
     if (url.pathname === '/__simulator/state') return send(200, this.snapshot());
     if (url.pathname === '/__simulator/release' && req.method === 'POST') return send(200, { released: this.releasePending() });
     if (url.pathname === '/__simulator/orders') {
-      return send(200, [...this.orders.values()].map((o) => ({ AmazonOrderId: o.AmazonOrderId, OrderStatus: o.OrderStatus, LastUpdateDate: iso(o.LastUpdateDate) })));
+      return send(
+        200,
+        [...this.orders.values()].map((o) => ({ AmazonOrderId: o.AmazonOrderId, OrderStatus: o.OrderStatus, LastUpdateDate: iso(o.LastUpdateDate) })),
+      );
     }
     if (url.pathname === '/__simulator/plans') {
       return send(200, Object.fromEntries(Object.keys(USAGE_PLANS).map((op) => [op, this.plan(op)])));
@@ -518,7 +540,8 @@ export class AmazonSimulator {
       const token = req.headers['x-amz-access-token'];
       const known = typeof token === 'string' ? this.tokens.get(token) : undefined;
       if (!known) throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', 'The access token is missing or invalid.');
-      if (known.expiresAt <= this.now()) throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', 'The access token you provided has expired.');
+      if (known.expiresAt <= this.now())
+        throw new ApiError(403, 'Unauthorized', 'Access to requested resource is denied.', 'The access token you provided has expired.');
       if (this.opts.throttling !== false) {
         const key = `${known.clientId}/${operation}`;
         let bucket = this.buckets.get(key);
@@ -562,7 +585,8 @@ export class AmazonSimulator {
     if (p.client_id !== this.clientId || p.client_secret !== this.clientSecret) {
       return send(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
     }
-    if (p.refresh_token !== this.refreshToken) return send(400, { error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : refresh_token' });
+    if (p.refresh_token !== this.refreshToken)
+      return send(400, { error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : refresh_token' });
     const lifetime = this.opts.tokenLifetimeSeconds ?? 3600;
     const access = `Atza|${randomUUID()}`;
     this.tokens.set(access, { clientId: p.client_id, expiresAt: this.now() + lifetime * 1000 });
@@ -700,7 +724,8 @@ export class AmazonSimulator {
     }
     if (o.packages.has(pkg.packageReferenceId)) return; // the same package again: already confirmed
     if (o.OrderStatus === 'Shipped') throw new ApiError(400, 'InvalidInput', `Order ${id} has already been shipped`);
-    if (o.OrderStatus === 'Pending' || o.OrderStatus === 'Canceled') throw new ApiError(400, 'InvalidInput', `Order ${id} is ${o.OrderStatus} and cannot be shipped`);
+    if (o.OrderStatus === 'Pending' || o.OrderStatus === 'Canceled')
+      throw new ApiError(400, 'InvalidInput', `Order ${id} is ${o.OrderStatus} and cannot be shipped`);
     const changes: Array<[SimItem, number]> = [];
     for (const line of pkg.orderItems) {
       const it = o.items.find((x) => x.OrderItemId === line?.orderItemId);
@@ -738,7 +763,13 @@ export class AmazonSimulator {
       else quantity = v.quantity;
     }
     if (!this.listed.has(sku)) {
-      issues.push({ code: 'NOT_FOUND', message: `The SKU '${sku}' is not listed by seller ${sellerId}; a patch needs an existing listing.`, severity: 'ERROR', attributeNames: [], categories: [] });
+      issues.push({
+        code: 'NOT_FOUND',
+        message: `The SKU '${sku}' is not listed by seller ${sellerId}; a patch needs an existing listing.`,
+        severity: 'ERROR',
+        attributeNames: [],
+        categories: [],
+      });
     }
     const submissionId = randomUUID().replace(/-/g, '');
     if (q.get('mode') === 'VALIDATION_PREVIEW') return { sku, status: issues.length ? 'INVALID' : 'VALID', submissionId, issues };
@@ -771,7 +802,16 @@ export class AmazonSimulator {
     const out: Record<string, any> = { sku };
     if (included.includes('summaries')) {
       const index = Number(/^SKU-(\d+)$/.exec(sku)?.[1] ?? 0) - 1;
-      out.summaries = [{ marketplaceId: mp, asin: `B0${String(Math.max(0, index)).padStart(8, '0')}`, productType: 'PRODUCT', conditionType: 'new_new', status: ['BUYABLE'], itemName: index >= 0 ? catalogItem(index).name : sku }];
+      out.summaries = [
+        {
+          marketplaceId: mp,
+          asin: `B0${String(Math.max(0, index)).padStart(8, '0')}`,
+          productType: 'PRODUCT',
+          conditionType: 'new_new',
+          status: ['BUYABLE'],
+          itemName: index >= 0 ? catalogItem(index).name : sku,
+        },
+      ];
     }
     if (included.includes('fulfillmentAvailability')) {
       const l = this.listings.get(`${mp}/${sku}`);
@@ -800,7 +840,12 @@ export class AmazonSimulator {
         maxResultsPerPage: 'MaxResultsPerPage',
       };
       for (const [from, to] of Object.entries(names)) for (const v of q.getAll(from)) v0.append(to, v);
-      const list = (name: string) => q.getAll(name).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+      const list = (name: string) =>
+        q
+          .getAll(name)
+          .flatMap((v) => v.split(','))
+          .map((v) => v.trim())
+          .filter(Boolean);
       // marketplaceIds is optional here: without it, every marketplace the seller sells in.
       const ids = list('marketplaceIds');
       v0.set('MarketplaceIds', (ids.length ? ids : this.marketplaces.map((m) => m.id)).join(','));
@@ -810,7 +855,8 @@ export class AmazonSimulator {
         return v;
       });
       if (statuses.length) v0.set('OrderStatuses', statuses.join(','));
-      if (!q.has('createdAfter') && !q.has('lastUpdatedAfter')) throw new ApiError(400, 'InvalidInput', 'Exactly one of createdAfter and lastUpdatedAfter must be provided');
+      if (!q.has('createdAfter') && !q.has('lastUpdatedAfter'))
+        throw new ApiError(400, 'InvalidInput', 'Exactly one of createdAfter and lastUpdatedAfter must be provided');
     }
     const included = includedData(q);
     let page: Record<string, any>;
@@ -875,7 +921,8 @@ export class AmazonSimulator {
           item.proceeds = { proceedsTotal: money(total), breakdowns };
         }
         if (included.includes('PROMOTION') && it.PromotionIds.length) item.promotion = { breakdowns: it.PromotionIds.map((promotionId) => ({ promotionId })) };
-        if (included.includes('FULFILLMENT')) item.fulfillment = { quantityFulfilled: it.QuantityShipped, quantityUnfulfilled: it.QuantityOrdered - it.QuantityShipped };
+        if (included.includes('FULFILLMENT'))
+          item.fulfillment = { quantityFulfilled: it.QuantityShipped, quantityUnfulfilled: it.QuantityOrdered - it.QuantityShipped };
         return item;
       }),
     };
@@ -884,7 +931,10 @@ export class AmazonSimulator {
       json.proceeds = { grandTotal: { amount: v0Total.Amount, currencyCode: v0Total.CurrencyCode } };
     }
     if (included.includes('FULFILLMENT')) {
-      json.fulfillment = { fulfillmentStatus: V0_TO_FULFILLMENT_STATUS[o.OrderStatus] ?? o.OrderStatus, fulfilledBy: o.FulfillmentChannel === 'AFN' ? 'AMAZON' : 'MERCHANT' };
+      json.fulfillment = {
+        fulfillmentStatus: V0_TO_FULFILLMENT_STATUS[o.OrderStatus] ?? o.OrderStatus,
+        fulfilledBy: o.FulfillmentChannel === 'AFN' ? 'AMAZON' : 'MERCHANT',
+      };
     }
     if (priced && included.includes('PAYMENT')) {
       const v0Total = this.orderJson(o).OrderTotal as AmazonMoney;
@@ -912,7 +962,11 @@ interface Filters {
 
 /** The includedData sets of a request; an unknown one is 400, as Amazon validates its enum. */
 function includedData(q: URLSearchParams): string[] {
-  const sets = q.getAll('includedData').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const sets = q
+    .getAll('includedData')
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   for (const s of sets) if (!INCLUDED_DATA.includes(s)) throw new ApiError(400, 'InvalidInput', `Invalid includedData value: ${s}`);
   return sets;
 }

@@ -294,8 +294,24 @@ export class BolSimulator {
       orderId: o.orderId,
       pickupPoint: false,
       orderPlacedDateTime: iso(o.placed),
-      shipmentDetails: { salutation: 'UNKNOWN', firstName: 'Sam', surname: `Klant ${o.orderId.slice(-4)}`, zipCode: '3511 AB', city: 'Utrecht', countryCode: 'NL', email: `${o.orderId}@verkopen.test.bol.com`, language: 'nl' },
-      billingDetails: { firstName: 'Sam', surname: `Klant ${o.orderId.slice(-4)}`, zipCode: '3511 AB', city: 'Utrecht', countryCode: 'NL', email: `${o.orderId}@verkopen.test.bol.com` },
+      shipmentDetails: {
+        salutation: 'UNKNOWN',
+        firstName: 'Sam',
+        surname: `Klant ${o.orderId.slice(-4)}`,
+        zipCode: '3511 AB',
+        city: 'Utrecht',
+        countryCode: 'NL',
+        email: `${o.orderId}@verkopen.test.bol.com`,
+        language: 'nl',
+      },
+      billingDetails: {
+        firstName: 'Sam',
+        surname: `Klant ${o.orderId.slice(-4)}`,
+        zipCode: '3511 AB',
+        city: 'Utrecht',
+        countryCode: 'NL',
+        email: `${o.orderId}@verkopen.test.bol.com`,
+      },
       orderItems: o.items.map((it, i) => ({
         orderItemId: it.orderItemId,
         cancellationRequest: it.cancellationRequest,
@@ -357,7 +373,12 @@ export class BolSimulator {
 
     const route = this.route(req.method ?? 'GET', url.pathname);
     const problem = (e: ProblemError, headers: Record<string, string> = {}) =>
-      send(e.status, { type: 'https://api.bol.com/problems', title: e.title, status: e.status, detail: e.detail, ...(e.violations ? { violations: e.violations } : {}) }, headers, PROBLEM_TYPE);
+      send(
+        e.status,
+        { type: 'https://api.bol.com/problems', title: e.title, status: e.status, detail: e.detail, ...(e.violations ? { violations: e.violations } : {}) },
+        headers,
+        PROBLEM_TYPE,
+      );
     if (!route) return problem(new ProblemError(404, 'Not Found', `No endpoint ${req.method} ${url.pathname}`));
     const stats = (this.stats[route.group] ??= { requests: 0, ok: 0, throttled: 0 });
     stats.requests++;
@@ -365,7 +386,8 @@ export class BolSimulator {
     try {
       const auth = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''));
       const known = auth ? this.tokens.get(auth[1]) : undefined;
-      if (!known) throw new ProblemError(401, 'Unauthorized', 'Full authentication is required to access this resource: the bearer token is missing or unknown.');
+      if (!known)
+        throw new ProblemError(401, 'Unauthorized', 'Full authentication is required to access this resource: the bearer token is missing or unknown.');
       if (known.expiresAt <= this.now()) throw new ProblemError(401, 'Unauthorized', 'The access token has expired.');
       const accept = String(req.headers.accept ?? '');
       if (!accept.includes(MEDIA_TYPE)) throw new ProblemError(406, 'Not Acceptable', `Accept must be ${MEDIA_TYPE}.`);
@@ -379,7 +401,10 @@ export class BolSimulator {
         if (!bucket.take()) {
           stats.throttled++;
           const wait = bucket.retryAfterSeconds();
-          return problem(new ProblemError(429, 'Too Many Requests', `Too many requests, retry in ${wait} seconds.`), { ...bucket.headers(), 'retry-after': String(wait) });
+          return problem(new ProblemError(429, 'Too Many Requests', `Too many requests, retry in ${wait} seconds.`), {
+            ...bucket.headers(),
+            'retry-after': String(wait),
+          });
         }
         limitHeaders = bucket.headers();
       }
@@ -396,10 +421,12 @@ export class BolSimulator {
     const json = 'application/json';
     const form = new URLSearchParams(raw);
     const grant = url.searchParams.get('grant_type') ?? form.get('grant_type');
-    if (grant !== 'client_credentials') return send(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${grant ?? '(none)'}` }, {}, json);
+    if (grant !== 'client_credentials')
+      return send(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant type: ${grant ?? '(none)'}` }, {}, json);
     const basic = /^Basic (.+)$/.exec(String(req.headers.authorization ?? ''));
     const [id, secret] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':') : [];
-    if (id !== this.clientId || secret !== this.clientSecret) return send(401, { error: 'invalid_client', error_description: 'Bad client credentials' }, {}, json);
+    if (id !== this.clientId || secret !== this.clientSecret)
+      return send(401, { error: 'invalid_client', error_description: 'Bad client credentials' }, {}, json);
     const lifetime = this.opts.tokenLifetimeSeconds ?? TOKEN_LIFETIME_SECONDS;
     const access = `eyJ.${randomUUID()}`;
     this.tokens.set(access, { clientId: id, expiresAt: this.now() + lifetime * 1000 });
@@ -409,7 +436,11 @@ export class BolSimulator {
   private inspect(path: string, send: (s: number, b: unknown) => void): void {
     if (path === '/__simulator/state') return send(200, { orders: this.orders.size, stats: this.stats });
     if (path === '/__simulator/limits') return send(200, Object.fromEntries(Object.keys(RATE_LIMITS).map((g) => [g, this.limit(g)])));
-    if (path === '/__simulator/orders') return send(200, this.orderIds().map((id) => ({ orderId: id, latestChangedDateTime: this.latestChange(id), ...this.total(id) })));
+    if (path === '/__simulator/orders')
+      return send(
+        200,
+        this.orderIds().map((id) => ({ orderId: id, latestChangedDateTime: this.latestChange(id), ...this.total(id) })),
+      );
     if (path === '/__simulator/totals') {
       const sums: Record<string, number> = {};
       for (const id of this.orderIds()) {
@@ -433,7 +464,8 @@ export class BolSimulator {
       case 'orders:get':
         return { status: 200, body: this.orderJson(this.find(params[0])) };
       case 'shipments:create':
-        if (!String(req.headers['content-type'] ?? '').includes(MEDIA_TYPE)) throw new ProblemError(415, 'Unsupported Media Type', `Content-Type must be ${MEDIA_TYPE}.`);
+        if (!String(req.headers['content-type'] ?? '').includes(MEDIA_TYPE))
+          throw new ProblemError(415, 'Unsupported Media Type', `Content-Type must be ${MEDIA_TYPE}.`);
         return { status: 202, body: this.ship(raw) };
       case 'process-status:get': {
         const p = this.processes.get(params[0]);
@@ -471,7 +503,8 @@ export class BolSimulator {
     let interval: number | undefined;
     if (intervalText !== null) {
       interval = Number(intervalText);
-      if (!Number.isInteger(interval) || interval < 1 || interval > 60) violations.push({ name: 'change-interval-minute', reason: 'Must be between 1 and 60.' });
+      if (!Number.isInteger(interval) || interval < 1 || interval > 60)
+        violations.push({ name: 'change-interval-minute', reason: 'Must be between 1 and 60.' });
     }
     if (violations.length) throw new ProblemError(400, 'Bad Request', 'Request contains invalid value(s).', violations);
     const now = this.now();
@@ -598,7 +631,10 @@ export function main(argv: string[]): Promise<void> {
       const sim = new BolSimulator(options);
       const url = await sim.start();
       return {
-        lines: [`bol.com Retailer API v10 simulator listening on ${url} (token endpoint ${sim.tokenUrl})`, `client id ${sim.clientId}, client secret ${sim.clientSecret}`],
+        lines: [
+          `bol.com Retailer API v10 simulator listening on ${url} (token endpoint ${sim.tokenUrl})`,
+          `client id ${sim.clientId}, client secret ${sim.clientSecret}`,
+        ],
         stop: () => sim.stop(),
       };
     },

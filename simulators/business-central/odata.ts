@@ -34,10 +34,7 @@ export type Expr =
   | { type: 'cmp'; op: CompareOp; left: Operand; right: Operand }
   | { type: 'call'; name: 'contains' | 'startswith' | 'endswith'; args: Operand[] };
 
-type Token =
-  | { t: 'punct'; v: '(' | ')' | ',' }
-  | { t: 'word'; v: string }
-  | { t: 'lit'; lit: Literal };
+type Token = { t: 'punct'; v: '(' | ')' | ',' } | { t: 'word'; v: string } | { t: 'lit'; lit: Literal };
 
 const COMPARE = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const FUNCTIONS = new Set(['contains', 'startswith', 'endswith']);
@@ -214,7 +211,15 @@ const EDM: Record<FieldType, string> = {
 };
 
 function literalEdm(l: Literal): string {
-  return { string: 'Edm.String', number: 'Edm.Decimal', boolean: 'Edm.Boolean', null: 'null', datetime: 'Edm.DateTimeOffset', date: 'Edm.Date', guid: 'Edm.Guid' }[l.kind];
+  return {
+    string: 'Edm.String',
+    number: 'Edm.Decimal',
+    boolean: 'Edm.Boolean',
+    null: 'null',
+    datetime: 'Edm.DateTimeOffset',
+    date: 'Edm.Date',
+    guid: 'Edm.Guid',
+  }[l.kind];
 }
 
 /** Checks every property exists and every comparison is between compatible types (BC answers 400 otherwise). */
@@ -246,7 +251,8 @@ export function checkFilter(expr: Expr, type: EntityType): void {
         (l === 'Edm.DateTimeOffset' && r === 'Edm.Date') ||
         (l === 'Edm.Guid' && r === 'Edm.String') ||
         (l === 'Edm.String' && r === 'Edm.Guid');
-      if (!compatible) throw bad(`A binary operator with incompatible types was detected. Found operand types '${l}' and '${r}' for operator kind '${expr.op}'.`);
+      if (!compatible)
+        throw bad(`A binary operator with incompatible types was detected. Found operand types '${l}' and '${r}' for operator kind '${expr.op}'.`);
       return;
     }
   }
@@ -277,7 +283,8 @@ function comparable(a: { v: Value; t: string }, b: { v: Value; t: string }): [Va
   if (a.t === 'datetime' || b.t === 'datetime') {
     if (a.t === 'date' || b.t === 'date') {
       // Compare on the calendar date.
-      const d = (x: { v: Value; t: string }) => (x.t === 'date' ? x.v : typeof x.v === 'number' ? new Date(x.v).toISOString().slice(0, 10) : String(x.v).slice(0, 10));
+      const d = (x: { v: Value; t: string }) =>
+        x.t === 'date' ? x.v : typeof x.v === 'number' ? new Date(x.v).toISOString().slice(0, 10) : String(x.v).slice(0, 10);
       return [d(a), d(b)];
     }
     return [dt(a), dt(b)];

@@ -29,17 +29,7 @@ import { demoCatalog } from '../kit/catalog';
 import { CURRENCY_EXPONENTS } from '../../nodes/model/currencies';
 import { divRound, rescale, scaledNumber, toScaled } from '../../nodes/business-central/decimal';
 import { DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX } from '../../nodes/business-central/contract';
-import {
-  checkFilter,
-  compareRows,
-  EntityType,
-  evaluate,
-  FieldType,
-  ODataError,
-  parseFilter,
-  parseOrderBy,
-  parseSelect,
-} from './odata';
+import { checkFilter, compareRows, EntityType, evaluate, FieldType, ODataError, parseFilter, parseOrderBy, parseSelect } from './odata';
 
 // ---- options --------------------------------------------------------------------------------
 
@@ -210,44 +200,42 @@ const ADDRESS = (prefix: string): Record<string, FieldDef> => ({
   [`${prefix}PostCode`]: str(20, true),
 });
 
-const roAddress = (prefix: string): Record<string, FieldDef> =>
-  Object.fromEntries(Object.keys(ADDRESS(prefix)).map((k) => [k, ro('string')]));
+const roAddress = (prefix: string): Record<string, FieldDef> => Object.fromEntries(Object.keys(ADDRESS(prefix)).map((k) => [k, ro('string')]));
 
 /** Document header set → its line set (documents whose totals are computed from lines). */
 const LINE_SET: Record<string, string> = { salesOrders: 'salesOrderLines', salesCreditMemos: 'salesCreditMemoLines' };
 /** Line set → its header set. */
 const HEADER_SET: Record<string, string> = { salesOrderLines: 'salesOrders', salesCreditMemoLines: 'salesCreditMemos' };
 
-
 /** The fields every sales document line has (order lines add shipping and invoicing quantities). */
 const DOCUMENT_LINE_FIELDS: Record<string, FieldDef> = {
-      id: ro('guid'),
-      documentId: f('guid'),
-      sequence: f('number'),
-      itemId: f('guid'),
-      accountId: f('guid'),
-      lineType: f('string'),
-      lineObjectNumber: str(ITEM_NUMBER_MAX, true),
-      description: str(DESCRIPTION_MAX),
-      description2: str(50),
-      unitOfMeasureCode: str(10, true),
-      unitPrice: f('number'),
-      quantity: f('number'),
-      discountAmount: f('number'),
-      discountPercent: f('number'),
-      discountAppliedBeforeTax: ro('boolean'),
-      amountExcludingTax: ro('number'),
-      taxCode: str(20, true),
-      taxPercent: ro('number'),
-      totalTaxAmount: ro('number'),
-      amountIncludingTax: ro('number'),
-      invoiceDiscountAllocation: ro('number'),
-      netAmount: ro('number'),
-      netTaxAmount: ro('number'),
-      netAmountIncludingTax: ro('number'),
-      shipmentDate: f('date'),
-      itemVariantId: f('guid'),
-      locationId: f('guid'),
+  id: ro('guid'),
+  documentId: f('guid'),
+  sequence: f('number'),
+  itemId: f('guid'),
+  accountId: f('guid'),
+  lineType: f('string'),
+  lineObjectNumber: str(ITEM_NUMBER_MAX, true),
+  description: str(DESCRIPTION_MAX),
+  description2: str(50),
+  unitOfMeasureCode: str(10, true),
+  unitPrice: f('number'),
+  quantity: f('number'),
+  discountAmount: f('number'),
+  discountPercent: f('number'),
+  discountAppliedBeforeTax: ro('boolean'),
+  amountExcludingTax: ro('number'),
+  taxCode: str(20, true),
+  taxPercent: ro('number'),
+  totalTaxAmount: ro('number'),
+  amountIncludingTax: ro('number'),
+  invoiceDiscountAllocation: ro('number'),
+  netAmount: ro('number'),
+  netTaxAmount: ro('number'),
+  netAmountIncludingTax: ro('number'),
+  shipmentDate: f('date'),
+  itemVariantId: f('guid'),
+  locationId: f('guid'),
 };
 
 const SETS: Record<string, SetDef> = {
@@ -631,7 +619,6 @@ class HttpFailure extends Error {
   }
 }
 
-
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -798,18 +785,22 @@ export class BusinessCentralSimulator {
         if (it.taxPercent !== undefined) existing.hidden.taxPercent = it.taxPercent;
         this.touch('items', existing);
       } else {
-        this.insert('items', {
-          number: it.number.toUpperCase(),
-          displayName: it.displayName ?? it.number,
-          type: it.type ?? 'Inventory',
-          blocked: it.blocked ?? false,
-          gtin: it.gtin ?? '',
-          inventory: it.inventory ?? 0,
-          unitPrice: it.unitPrice ?? 0,
-          priceIncludesTax: false,
-          unitCost: 0,
-          baseUnitOfMeasureCode: 'PCS',
-        }, { taxPercent: it.taxPercent ?? 0 });
+        this.insert(
+          'items',
+          {
+            number: it.number.toUpperCase(),
+            displayName: it.displayName ?? it.number,
+            type: it.type ?? 'Inventory',
+            blocked: it.blocked ?? false,
+            gtin: it.gtin ?? '',
+            inventory: it.inventory ?? 0,
+            unitPrice: it.unitPrice ?? 0,
+            priceIncludesTax: false,
+            unitCost: 0,
+            baseUnitOfMeasureCode: 'PCS',
+          },
+          { taxPercent: it.taxPercent ?? 0 },
+        );
       }
     }
   }
@@ -905,14 +896,31 @@ export class BusinessCentralSimulator {
     for (const c of this.options.customers ?? DEFAULT_CUSTOMERS) {
       this.insert(
         'customers',
-        { number: c.number.toUpperCase(), displayName: c.displayName, type: 'Company', email: c.email ?? '', currencyCode: '', blocked: c.blocked ? 'All' : ' ' },
+        {
+          number: c.number.toUpperCase(),
+          displayName: c.displayName,
+          type: 'Company',
+          email: c.email ?? '',
+          currencyCode: '',
+          blocked: c.blocked ? 'All' : ' ',
+        },
         { pricesIncludeTax: c.pricesIncludeTax ?? false },
       );
     }
     for (const a of this.options.accounts ?? DEFAULT_ACCOUNTS) {
-      this.insert('accounts', { number: a.number.toUpperCase(), displayName: a.displayName, category: a.category ?? '', blocked: false, directPosting: true }, { taxPercent: a.taxPercent ?? 0 });
+      this.insert(
+        'accounts',
+        { number: a.number.toUpperCase(), displayName: a.displayName, category: a.category ?? '', blocked: false, directPosting: true },
+        { taxPercent: a.taxPercent ?? 0 },
+      );
     }
-    this.insert('journals', { code: 'DEFAULT', displayName: 'Default Journal Batch', templateDisplayName: 'GENERAL', balancingAccountId: ZERO_GUID, balancingAccountNumber: '' });
+    this.insert('journals', {
+      code: 'DEFAULT',
+      displayName: 'Default Journal Batch',
+      templateDisplayName: 'GENERAL',
+      balancingAccountId: ZERO_GUID,
+      balancingAccountNumber: '',
+    });
   }
 
   private table(set: string): Map<string, Row> {
@@ -925,7 +933,18 @@ export class BusinessCentralSimulator {
   private blank(set: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [name, def] of Object.entries(SETS[set].fields)) {
-      out[name] = def.type === 'number' ? 0 : def.type === 'boolean' ? false : def.type === 'guid' ? ZERO_GUID : def.type === 'date' ? BLANK_DATE : def.type === 'datetime' ? new Date().toISOString() : '';
+      out[name] =
+        def.type === 'number'
+          ? 0
+          : def.type === 'boolean'
+            ? false
+            : def.type === 'guid'
+              ? ZERO_GUID
+              : def.type === 'date'
+                ? BLANK_DATE
+                : def.type === 'datetime'
+                  ? new Date().toISOString()
+                  : '';
     }
     return out;
   }
@@ -951,7 +970,9 @@ export class BusinessCentralSimulator {
   }
 
   private linesOf(orderId: string, lineSet = 'salesOrderLines'): Row[] {
-    return [...this.table(lineSet).values()].filter((r) => r.data.documentId === orderId).sort((a, b) => (a.data.sequence as number) - (b.data.sequence as number) || a.seq - b.seq);
+    return [...this.table(lineSet).values()]
+      .filter((r) => r.data.documentId === orderId)
+      .sort((a, b) => (a.data.sequence as number) - (b.data.sequence as number) || a.seq - b.seq);
   }
 
   private exponent(currencyCode: string): number {
@@ -985,7 +1006,11 @@ export class BusinessCentralSimulator {
       if (!m) throw new HttpFailure(404, 'BadRequest_NotFound', 'No HTTP resource was found that matches the request URI.');
       const principal = this.authenticate(req);
       if (decodeURIComponent(m[1]) !== this.tenant || decodeURIComponent(m[2]) !== this.environment) {
-        throw new HttpFailure(404, 'BadRequest_NotFound', `The environment '${decodeURIComponent(m[2])}' of tenant '${decodeURIComponent(m[1])}' does not exist.`);
+        throw new HttpFailure(
+          404,
+          'BadRequest_NotFound',
+          `The environment '${decodeURIComponent(m[2])}' of tenant '${decodeURIComponent(m[1])}' does not exist.`,
+        );
       }
       this.countWindow(principal);
 
@@ -1044,7 +1069,10 @@ export class BusinessCentralSimulator {
 
   private faultFailure(status: number): HttpFailure {
     if (status === 429) return new HttpFailure(429, 'Application_TooManyRequests', 'Too many requests reached. (injected fault)');
-    if (status === 503) return new HttpFailure(503, 'ServiceUnavailable', 'The service is temporarily unavailable. (injected fault)', { 'Retry-After': String(this.throttle.retryAfterSeconds) });
+    if (status === 503)
+      return new HttpFailure(503, 'ServiceUnavailable', 'The service is temporarily unavailable. (injected fault)', {
+        'Retry-After': String(this.throttle.retryAfterSeconds),
+      });
     if (status === 504) return new HttpFailure(504, 'GatewayTimeout', 'The gateway timed out. (injected fault)');
     if (status === 408) return new HttpFailure(408, 'RequestTimeout', 'The operation timed out. (injected fault)');
     return new HttpFailure(status, 'Internal_ServerError', 'An unexpected error occurred. (injected fault)');
@@ -1079,10 +1107,18 @@ export class BusinessCentralSimulator {
       return reply(400, { error: 'unsupported_grant_type', error_description: 'The grant type is not supported: only client_credentials is.' });
     }
     const client = this.clients.find((c) => c.clientId === form.get('client_id'));
-    if (!client) return reply(400, { error: 'unauthorized_client', error_description: `Application with identifier '${form.get('client_id')}' was not found in the directory '${this.tenant}'.` });
+    if (!client)
+      return reply(400, {
+        error: 'unauthorized_client',
+        error_description: `Application with identifier '${form.get('client_id')}' was not found in the directory '${this.tenant}'.`,
+      });
     if (client.clientSecret !== form.get('client_secret')) return reply(401, { error: 'invalid_client', error_description: 'Invalid client secret provided.' });
     const scope = form.get('scope') ?? '';
-    if (scope && !scope.endsWith('/.default')) return reply(400, { error: 'invalid_scope', error_description: `The scope '${scope}' is not valid: use https://api.businesscentral.dynamics.com/.default.` });
+    if (scope && !scope.endsWith('/.default'))
+      return reply(400, {
+        error: 'invalid_scope',
+        error_description: `The scope '${scope}' is not valid: use https://api.businesscentral.dynamics.com/.default.`,
+      });
     const ttl = this.options.tokenTtlSeconds ?? 3600;
     const accessToken = `sim.${randomUUID()}`;
     this.issuedTokens.set(accessToken, { principal: `app:${client.clientId}`, expiresAt: Date.now() + ttl * 1000 });
@@ -1094,7 +1130,9 @@ export class BusinessCentralSimulator {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
     const fail = (message: string) =>
-      new HttpFailure(401, 'Authentication_InvalidCredentials', message, { 'WWW-Authenticate': `Bearer authorization_uri="${this.tokenUrl}", error="invalid_token"` });
+      new HttpFailure(401, 'Authentication_InvalidCredentials', message, {
+        'WWW-Authenticate': `Bearer authorization_uri="${this.tokenUrl}", error="invalid_token"`,
+      });
     if (!m) throw fail('The server has rejected the client credentials: no bearer token.');
     const token = m[1].trim();
     if (token === this.token) return 'user:demo';
@@ -1117,7 +1155,11 @@ export class BusinessCentralSimulator {
     if (drop) list.splice(0, drop);
     if (list.length >= this.throttle.maxRequests) {
       this.windows.set(principal, list);
-      throw new HttpFailure(429, 'Application_TooManyRequests', `Too many requests reached.  Actual (${list.length + 1}).  Maximum (${this.throttle.maxRequests}).`);
+      throw new HttpFailure(
+        429,
+        'Application_TooManyRequests',
+        `Too many requests reached.  Actual (${list.length + 1}).  Maximum (${this.throttle.maxRequests}).`,
+      );
     }
     list.push(now);
     this.windows.set(principal, list);
@@ -1141,7 +1183,9 @@ export class BusinessCentralSimulator {
         timer: setTimeout(() => {
           const i = this.queue.indexOf(entry);
           if (i >= 0) this.queue.splice(i, 1);
-          reject(new HttpFailure(503, 'ServiceUnavailable', 'The request waited too long in the queue.', { 'Retry-After': String(this.throttle.retryAfterSeconds) }));
+          reject(
+            new HttpFailure(503, 'ServiceUnavailable', 'The request waited too long in the queue.', { 'Retry-After': String(this.throttle.retryAfterSeconds) }),
+          );
         }, this.throttle.queueTimeoutMs),
       };
       this.queue.push(entry);
@@ -1150,7 +1194,8 @@ export class BusinessCentralSimulator {
 
   private releaseSlot(): void {
     const next = this.queue.shift();
-    if (next) next.grant(); // the slot passes straight to the next request
+    if (next)
+      next.grant(); // the slot passes straight to the next request
     else this.active--;
   }
 
@@ -1166,10 +1211,24 @@ export class BusinessCentralSimulator {
 
     const first = parseSegment(segments[0]);
     if (first.name === 'subscriptions') return this.subscriptionRoute(method, first.key, body, ifMatch);
-    if (first.name !== 'companies') throw new HttpFailure(404, 'BadRequest_NotFound', `No HTTP resource was found that matches the request URI ('${segments[0]}').`);
+    if (first.name !== 'companies')
+      throw new HttpFailure(404, 'BadRequest_NotFound', `No HTTP resource was found that matches the request URI ('${segments[0]}').`);
     if (first.key === undefined) {
       if (method !== 'GET' || segments.length > 1) throw methodNotAllowed();
-      const value = [{ id: this.companyId, systemVersion: '26.0.0.0', timestamp: 0, name: this.companyName, displayName: this.companyName, businessProfileId: '', systemCreatedAt: '2025-01-01T00:00:00Z', systemCreatedBy: ZERO_GUID, systemModifiedAt: '2025-01-01T00:00:00Z', systemModifiedBy: ZERO_GUID }];
+      const value = [
+        {
+          id: this.companyId,
+          systemVersion: '26.0.0.0',
+          timestamp: 0,
+          name: this.companyName,
+          displayName: this.companyName,
+          businessProfileId: '',
+          systemCreatedAt: '2025-01-01T00:00:00Z',
+          systemCreatedBy: ZERO_GUID,
+          systemModifiedAt: '2025-01-01T00:00:00Z',
+          systemModifiedBy: ZERO_GUID,
+        },
+      ];
       return { status: 200, body: { '@odata.context': `${this.apiRoot}/$metadata#companies`, value } };
     }
     if (first.key.toLowerCase() !== this.companyId) throw new HttpFailure(404, 'BadRequest_NotFound', `The company '${first.key}' does not exist.`);
@@ -1285,7 +1344,11 @@ export class BusinessCentralSimulator {
     const pm = /odata\.maxpagesize\s*=\s*(\d+)/i.exec(prefer);
     const requested = pm ? Number(pm[1]) : undefined;
     if (requested !== undefined && requested > this.maxPageSize) {
-      throw new HttpFailure(413, 'RequestEntityTooLarge', `The requested page size ${requested} exceeds the maximum page size of ${this.maxPageSize} entities.`);
+      throw new HttpFailure(
+        413,
+        'RequestEntityTooLarge',
+        `The requested page size ${requested} exceeds the maximum page size of ${this.maxPageSize} entities.`,
+      );
     }
     const pageSize = Math.max(1, Math.min(requested ?? this.maxPageSize, this.maxPageSize));
 
@@ -1327,12 +1390,20 @@ export class BusinessCentralSimulator {
 
   private checkIfMatch(row: Row, ifMatch: string | undefined): void {
     if (ifMatch === undefined || ifMatch.trim() === '') {
-      throw new HttpFailure(400, 'BadRequest_InvalidToken', 'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.');
+      throw new HttpFailure(
+        400,
+        'BadRequest_InvalidToken',
+        'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.',
+      );
     }
     const tag = ifMatch.trim();
     if (tag === '*') return;
     if (!/^W\/"[^"]+"$/.test(tag) && !/^"[^"]+"$/.test(tag)) {
-      throw new HttpFailure(400, 'BadRequest_InvalidToken', 'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.');
+      throw new HttpFailure(
+        400,
+        'BadRequest_InvalidToken',
+        'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.',
+      );
     }
     if (tag !== this.etag(row)) {
       throw new HttpFailure(409, 'Request_EntityChanged', 'Another user has already changed the record.');
@@ -1346,7 +1417,12 @@ export class BusinessCentralSimulator {
       if (name.startsWith('@odata.')) continue;
       if (allowNav && def.nav?.[name]) continue;
       const fd = def.fields[name];
-      if (!fd) throw new HttpFailure(400, 'BadRequest_PropertyNotFound', `The property '${name}' does not exist on type '${def.name}'. Make sure to only use property names that are defined by the type.`);
+      if (!fd)
+        throw new HttpFailure(
+          400,
+          'BadRequest_PropertyNotFound',
+          `The property '${name}' does not exist on type '${def.name}'. Make sure to only use property names that are defined by the type.`,
+        );
       if (fd.ro) throw new HttpFailure(400, 'BadRequest_ReadOnlyProperty', `The property '${name}' is read-only and cannot be set.`);
       out[name] = convert(def, name, fd, value);
     }
@@ -1382,7 +1458,8 @@ export class BusinessCentralSimulator {
       case 'items': {
         const data = this.writable(def, body);
         if (!data.number) throw new HttpFailure(400, 'BadRequest', "The field 'number' must have a value.");
-        if (this.findBy('items', 'number', data.number)) throw new HttpFailure(400, 'Internal_EntityWithSameKeyExists', `The Item already exists. Identification fields and values: No.='${data.number}'`);
+        if (this.findBy('items', 'number', data.number))
+          throw new HttpFailure(400, 'Internal_EntityWithSameKeyExists', `The Item already exists. Identification fields and values: No.='${data.number}'`);
         row = this.insert('items', { type: 'Inventory', baseUnitOfMeasureCode: 'PCS', ...data }, { taxPercent: 0 });
         break;
       }
@@ -1407,7 +1484,11 @@ export class BusinessCentralSimulator {
     const currencyCode = String(data.currencyCode ?? '');
     this.checkCurrency(currencyCode);
     if (data.number && this.findBy('salesOrders', 'number', data.number)) {
-      throw new HttpFailure(400, 'Internal_EntityWithSameKeyExists', `The Sales Header already exists. Identification fields and values: Document Type='Order',No.='${data.number}'`);
+      throw new HttpFailure(
+        400,
+        'Internal_EntityWithSameKeyExists',
+        `The Sales Header already exists. Identification fields and values: Document Type='Order',No.='${data.number}'`,
+      );
     }
     const orderDate = (data.orderDate as string) ?? today();
     const order: Record<string, unknown> = {
@@ -1452,7 +1533,11 @@ export class BusinessCentralSimulator {
     const currencyCode = String(data.currencyCode ?? '');
     this.checkCurrency(currencyCode);
     if (data.number && this.findBy('salesCreditMemos', 'number', data.number)) {
-      throw new HttpFailure(400, 'Internal_EntityWithSameKeyExists', `The Sales Header already exists. Identification fields and values: Document Type='Credit Memo',No.='${data.number}'`);
+      throw new HttpFailure(
+        400,
+        'Internal_EntityWithSameKeyExists',
+        `The Sales Header already exists. Identification fields and values: Document Type='Credit Memo',No.='${data.number}'`,
+      );
     }
     const applied = 'invoiceId' in data || 'invoiceNumber' in data ? this.appliesTo(data, String(customer.data.number)) : {};
     const date = (data.creditMemoDate as string) ?? today();
@@ -1477,7 +1562,8 @@ export class BusinessCentralSimulator {
     const id = randomUUID();
     const shell: Row = { data: { ...this.blank('salesCreditMemos'), ...memo, id }, version: 1, seq: 0, hidden: {} };
     const rawLines = body.salesCreditMemoLines;
-    if (rawLines !== undefined && !Array.isArray(rawLines)) throw new HttpFailure(400, 'BadRequest', "'salesCreditMemoLines' must be an array for a deep insert.");
+    if (rawLines !== undefined && !Array.isArray(rawLines))
+      throw new HttpFailure(400, 'BadRequest', "'salesCreditMemoLines' must be an array for a deep insert.");
     const lines = this.prepareLines(shell, (rawLines as unknown[] | undefined) ?? [], 'salesCreditMemoLines');
     this.computeTotals(shell, lines);
     const row = this.insert('salesCreditMemos', shell.data, shell.hidden);
@@ -1491,10 +1577,18 @@ export class BusinessCentralSimulator {
     if (!byId && !data.invoiceNumber) return { invoiceId: ZERO_GUID, invoiceNumber: '' };
     const invoice = byId ? this.table('salesInvoices').get(String(data.invoiceId)) : this.findBy('salesInvoices', 'number', data.invoiceNumber);
     if (!invoice) {
-      throw new HttpFailure(400, 'Internal_RecordNotFound', `The Sales Invoice Header does not exist. Identification fields and values: ${byId ? `Id='${data.invoiceId}'` : `No.='${data.invoiceNumber}'`}`);
+      throw new HttpFailure(
+        400,
+        'Internal_RecordNotFound',
+        `The Sales Invoice Header does not exist. Identification fields and values: ${byId ? `Id='${data.invoiceId}'` : `No.='${data.invoiceNumber}'`}`,
+      );
     }
     if (invoice.data.customerNumber !== customerNumber) {
-      throw new HttpFailure(400, 'Application_FieldValidationException', `Posted invoice ${invoice.data.number} belongs to customer ${invoice.data.customerNumber}, not ${customerNumber}.`);
+      throw new HttpFailure(
+        400,
+        'Application_FieldValidationException',
+        `Posted invoice ${invoice.data.number} belongs to customer ${invoice.data.customerNumber}, not ${customerNumber}.`,
+      );
     }
     return { invoiceId: String(invoice.data.id), invoiceNumber: String(invoice.data.number) };
   }
@@ -1505,7 +1599,10 @@ export class BusinessCentralSimulator {
    * `shippedQuantity` raised, `fullyShipped` set when nothing is left. `lines` (item number →
    * quantity) ships part of the order; without it, everything not yet shipped ships.
    */
-  postShipment(order: { number?: string; externalDocumentNumber?: string }, opts: { lines?: Record<string, number>; postingDate?: string } = {}): Record<string, unknown> {
+  postShipment(
+    order: { number?: string; externalDocumentNumber?: string },
+    opts: { lines?: Record<string, number>; postingDate?: string } = {},
+  ): Record<string, unknown> {
     const row = order.number
       ? this.findBy('salesOrders', 'number', order.number.toUpperCase())
       : this.findBy('salesOrders', 'externalDocumentNumber', String(order.externalDocumentNumber ?? '').toUpperCase());
@@ -1577,14 +1674,21 @@ export class BusinessCentralSimulator {
     let customer: Row | undefined;
     if (data.customerId && data.customerId !== ZERO_GUID) {
       customer = this.table('customers').get(String(data.customerId));
-      if (!customer) throw new HttpFailure(400, 'Internal_RecordNotFound', `The Customer does not exist. Identification fields and values: Id='${data.customerId}'`);
+      if (!customer)
+        throw new HttpFailure(400, 'Internal_RecordNotFound', `The Customer does not exist. Identification fields and values: Id='${data.customerId}'`);
     } else if (data.customerNumber) {
       customer = this.findBy('customers', 'number', data.customerNumber);
-      if (!customer) throw new HttpFailure(400, 'Internal_RecordNotFound', `The Customer does not exist. Identification fields and values: No.='${data.customerNumber}'`);
+      if (!customer)
+        throw new HttpFailure(400, 'Internal_RecordNotFound', `The Customer does not exist. Identification fields and values: No.='${data.customerNumber}'`);
     } else {
       throw new HttpFailure(400, 'BadRequest', `A ${what} needs a customer: set 'customerNumber' or 'customerId'.`);
     }
-    if (String(customer.data.blocked).trim() === 'All') throw new HttpFailure(400, 'Application_FieldValidationException', `You cannot create this type of document when Customer ${customer.data.number} is blocked with type All`);
+    if (String(customer.data.blocked).trim() === 'All')
+      throw new HttpFailure(
+        400,
+        'Application_FieldValidationException',
+        `You cannot create this type of document when Customer ${customer.data.number} is blocked with type All`,
+      );
     return customer;
   }
 
@@ -1612,9 +1716,18 @@ export class BusinessCentralSimulator {
         if (data.itemId && data.itemId !== ZERO_GUID) item = this.table('items').get(String(data.itemId));
         else if (data.lineObjectNumber) item = this.findBy('items', 'number', data.lineObjectNumber);
         if (!item) {
-          throw new HttpFailure(400, 'Internal_RecordNotFound', `The Item does not exist. Identification fields and values: No.='${data.lineObjectNumber ?? data.itemId ?? ''}'`);
+          throw new HttpFailure(
+            400,
+            'Internal_RecordNotFound',
+            `The Item does not exist. Identification fields and values: No.='${data.lineObjectNumber ?? data.itemId ?? ''}'`,
+          );
         }
-        if (item.data.blocked) throw new HttpFailure(400, 'Application_FieldValidationException', `Blocked must be equal to 'No'  in Item: No.=${item.data.number}. Current value is 'Yes'.`);
+        if (item.data.blocked)
+          throw new HttpFailure(
+            400,
+            'Application_FieldValidationException',
+            `Blocked must be equal to 'No'  in Item: No.=${item.data.number}. Current value is 'Yes'.`,
+          );
         line.itemId = item.data.id;
         line.lineObjectNumber = item.data.number;
         line.description ??= item.data.displayName;
@@ -1625,7 +1738,12 @@ export class BusinessCentralSimulator {
         let account: Row | undefined;
         if (data.accountId && data.accountId !== ZERO_GUID) account = this.table('accounts').get(String(data.accountId));
         else if (data.lineObjectNumber) account = this.findBy('accounts', 'number', data.lineObjectNumber);
-        if (!account) throw new HttpFailure(400, 'Internal_RecordNotFound', `The G/L Account does not exist. Identification fields and values: No.='${data.lineObjectNumber ?? data.accountId ?? ''}'`);
+        if (!account)
+          throw new HttpFailure(
+            400,
+            'Internal_RecordNotFound',
+            `The G/L Account does not exist. Identification fields and values: No.='${data.lineObjectNumber ?? data.accountId ?? ''}'`,
+          );
         line.accountId = account.data.id;
         line.lineObjectNumber = account.data.number;
         line.description ??= account.data.displayName;
@@ -1734,7 +1852,12 @@ export class BusinessCentralSimulator {
       const next: Row = { ...row, data: { ...row.data, ...data } };
       if ('customerNumber' in data || 'customerId' in data) {
         const customer = this.resolveCustomer({ customerId: 'customerId' in data ? data.customerId : undefined, customerNumber: data.customerNumber });
-        Object.assign(next.data, { customerId: customer.data.id, customerNumber: customer.data.number, customerName: customer.data.displayName, pricesIncludeTax: customer.hidden.pricesIncludeTax === true });
+        Object.assign(next.data, {
+          customerId: customer.data.id,
+          customerNumber: customer.data.number,
+          customerName: customer.data.displayName,
+          pricesIncludeTax: customer.hidden.pricesIncludeTax === true,
+        });
       }
       if ('currencyCode' in data) this.checkCurrency(String(data.currencyCode));
       this.computeTotals(next, this.linesOf(String(row.data.id), lineSet));
@@ -1855,17 +1978,28 @@ export class BusinessCentralSimulator {
 
   private completeJournalLine(journal: Row, data: Record<string, unknown>, fresh: boolean): Record<string, unknown> {
     const accountType = String(data.accountType ?? 'G/L Account');
-    if (accountType !== 'G/L Account') throw new HttpFailure(400, 'BadRequest', `accountType '${accountType}' is not supported by the simulator (use G/L Account).`);
+    if (accountType !== 'G/L Account')
+      throw new HttpFailure(400, 'BadRequest', `accountType '${accountType}' is not supported by the simulator (use G/L Account).`);
     let account: Row | undefined;
     if (data.accountId && data.accountId !== ZERO_GUID) account = this.table('accounts').get(String(data.accountId));
     else if (data.accountNumber) account = this.findBy('accounts', 'number', data.accountNumber);
     if ((data.accountId && data.accountId !== ZERO_GUID) || data.accountNumber) {
-      if (!account) throw new HttpFailure(400, 'Internal_RecordNotFound', `The G/L Account does not exist. Identification fields and values: No.='${data.accountNumber ?? data.accountId}'`);
+      if (!account)
+        throw new HttpFailure(
+          400,
+          'Internal_RecordNotFound',
+          `The G/L Account does not exist. Identification fields and values: No.='${data.accountNumber ?? data.accountId}'`,
+        );
     }
     let balancing: Row | undefined;
     if (data.balancingAccountNumber) {
       balancing = this.findBy('accounts', 'number', data.balancingAccountNumber);
-      if (!balancing) throw new HttpFailure(400, 'Internal_RecordNotFound', `The G/L Account does not exist. Identification fields and values: No.='${data.balancingAccountNumber}'`);
+      if (!balancing)
+        throw new HttpFailure(
+          400,
+          'Internal_RecordNotFound',
+          `The G/L Account does not exist. Identification fields and values: No.='${data.balancingAccountNumber}'`,
+        );
     }
     try {
       toScaled(Number(data.amount ?? 0), this.exponent(''));
@@ -1890,12 +2024,19 @@ export class BusinessCentralSimulator {
   }
 
   private postJournal(journal: Row): Reply {
-    const lines = [...this.table('journalLines').values()].filter((l) => l.data.journalId === journal.data.id).sort((a, b) => Number(a.data.lineNumber) - Number(b.data.lineNumber));
+    const lines = [...this.table('journalLines').values()]
+      .filter((l) => l.data.journalId === journal.data.id)
+      .sort((a, b) => Number(a.data.lineNumber) - Number(b.data.lineNumber));
     if (lines.length === 0) throw new HttpFailure(400, 'Application_DialogException', 'There is nothing to post.');
     const e = this.exponent('');
     const sums = new Map<string, bigint>();
     for (const l of lines) {
-      if (!l.data.accountNumber) throw new HttpFailure(400, 'Application_FieldValidationException', `Account No. must have a value in Gen. Journal Line: Journal Template Name=GENERAL, Journal Batch Name=${journal.data.code}, Line No.=${l.data.lineNumber}. It cannot be zero or empty.`);
+      if (!l.data.accountNumber)
+        throw new HttpFailure(
+          400,
+          'Application_FieldValidationException',
+          `Account No. must have a value in Gen. Journal Line: Journal Template Name=GENERAL, Journal Batch Name=${journal.data.code}, Line No.=${l.data.lineNumber}. It cannot be zero or empty.`,
+        );
       if (l.data.balancingAccountNumber) continue;
       const key = `${l.data.postingDate}|${l.data.documentNumber}`;
       sums.set(key, (sums.get(key) ?? 0n) + toScaled(Number(l.data.amount), e));
@@ -1903,7 +2044,11 @@ export class BusinessCentralSimulator {
     for (const [key, sum] of sums) {
       if (sum !== 0n) {
         const [date, doc] = key.split('|');
-        throw new HttpFailure(400, 'Application_DialogException', `Document No. ${doc} is out of balance by ${scaledNumber(sum, e)}. Please check that Posting Date (${date}), Document Type, Document No. and Amount are correct for each line.`);
+        throw new HttpFailure(
+          400,
+          'Application_DialogException',
+          `Document No. ${doc} is out of balance by ${scaledNumber(sum, e)}. Please check that Posting Date (${date}), Document Type, Document No. and Amount are correct for each line.`,
+        );
       }
     }
     const entry = (l: Row, accountNumber: string, amount: bigint) => {
@@ -1954,14 +2099,24 @@ export class BusinessCentralSimulator {
 
   private checkSubscriptionTag(s: Subscription, ifMatch: string | undefined, current: string): void {
     void s;
-    if (!ifMatch) throw new HttpFailure(400, 'BadRequest_InvalidToken', 'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.');
-    if (ifMatch.trim() !== '*' && ifMatch.trim() !== current) throw new HttpFailure(409, 'Request_EntityChanged', 'Another user has already changed the record.');
+    if (!ifMatch)
+      throw new HttpFailure(
+        400,
+        'BadRequest_InvalidToken',
+        'Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.',
+      );
+    if (ifMatch.trim() !== '*' && ifMatch.trim() !== current)
+      throw new HttpFailure(409, 'Request_EntityChanged', 'Another user has already changed the record.');
   }
 
   /** Subscription create and renew need the subscriber's handshake, so they are asynchronous. */
   private async subscriptionWrite(method: string, key: string | undefined, body: unknown, ifMatch: string | undefined): Promise<Reply> {
     const context = `${this.apiRoot}/$metadata#subscriptions/$entity`;
-    const shape = (s: Subscription) => ({ '@odata.context': context, '@odata.etag': `W/"${Buffer.from(`'${s.version};${s.data.subscriptionId}'`).toString('base64')}"`, ...s.data });
+    const shape = (s: Subscription) => ({
+      '@odata.context': context,
+      '@odata.etag': `W/"${Buffer.from(`'${s.version};${s.data.subscriptionId}'`).toString('base64')}"`,
+      ...s.data,
+    });
     if (!isObject(body)) throw new HttpFailure(400, 'BadRequest', 'The request body must be a JSON object.');
     if (method === 'POST' && key === undefined) {
       const notificationUrl = String(body.notificationUrl ?? '');
@@ -2028,7 +2183,12 @@ export class BusinessCentralSimulator {
     } catch {
       ok = false;
     }
-    if (!ok) throw new HttpFailure(400, 'BadRequest', 'The subscription could not be validated: the notification URL must answer 200 with the validationToken in the body.');
+    if (!ok)
+      throw new HttpFailure(
+        400,
+        'BadRequest',
+        'The subscription could not be validated: the notification URL must answer 200 with the validationToken in the body.',
+      );
   }
 
   private changed(set: string, row: Row, changeType: 'created' | 'updated' | 'deleted'): void {
@@ -2051,7 +2211,14 @@ export class BusinessCentralSimulator {
     let value: Array<Record<string, unknown>>;
     if (changes.length > this.subscriptionOptions.collectionThreshold) {
       const since = changes[0].lastModifiedDateTime;
-      value = [{ ...base, resource: `/api/v2.0/companies(${this.companyId})/${s.set}?$filter=lastModifiedDateTime gt ${since}`, changeType: 'collection', lastModifiedDateTime: changes[changes.length - 1].lastModifiedDateTime }];
+      value = [
+        {
+          ...base,
+          resource: `/api/v2.0/companies(${this.companyId})/${s.set}?$filter=lastModifiedDateTime gt ${since}`,
+          changeType: 'collection',
+          lastModifiedDateTime: changes[changes.length - 1].lastModifiedDateTime,
+        },
+      ];
     } else {
       value = changes.map((c) => ({ ...base, ...c }));
     }
@@ -2104,7 +2271,7 @@ export class BusinessCentralSimulator {
           this.reset();
           return reply(200, this.state().counts);
         case 'POST /__simulator/items':
-          this.upsertItems(Array.isArray(body) ? body : body.items ?? []);
+          this.upsertItems(Array.isArray(body) ? body : (body.items ?? []));
           return reply(200, { items: this.table('items').size });
         case 'POST /__simulator/shipments':
           return reply(201, this.postShipment(body, { lines: body.lines, postingDate: body.postingDate }));
@@ -2116,7 +2283,9 @@ export class BusinessCentralSimulator {
           return reply(404, { error: { code: 'NotFound', message: `no control endpoint ${method} ${url.pathname}` } });
       }
     } catch (err) {
-      reply(err instanceof HttpFailure ? err.status : 400, { error: { code: err instanceof HttpFailure ? err.code : 'BadRequest', message: (err as Error).message } });
+      reply(err instanceof HttpFailure ? err.status : 400, {
+        error: { code: err instanceof HttpFailure ? err.code : 'BadRequest', message: (err as Error).message },
+      });
     }
   }
 }
@@ -2172,12 +2341,21 @@ function parseBody(raw: string, method: string): unknown {
 }
 
 function convert(def: SetDef, name: string, fd: FieldDef, value: unknown): unknown {
-  const wrong = (edm: string) => new HttpFailure(400, 'BadRequest', `Cannot convert the literal '${JSON.stringify(value)}' to the expected type '${edm}' for property '${name}' of '${def.name}'.`);
+  const wrong = (edm: string) =>
+    new HttpFailure(
+      400,
+      'BadRequest',
+      `Cannot convert the literal '${JSON.stringify(value)}' to the expected type '${edm}' for property '${name}' of '${def.name}'.`,
+    );
   switch (fd.type) {
     case 'string': {
       if (typeof value !== 'string') throw wrong('Edm.String');
       if (fd.max !== undefined && value.length > fd.max) {
-        throw new HttpFailure(400, 'BadRequest', `The length of the string is ${value.length}, but it must be less than or equal to ${fd.max} characters. Value: ${value}`);
+        throw new HttpFailure(
+          400,
+          'BadRequest',
+          `The length of the string is ${value.length}, but it must be less than or equal to ${fd.max} characters. Value: ${value}`,
+        );
       }
       return fd.code ? value.trim().toUpperCase() : value;
     }

@@ -45,7 +45,7 @@ export function parseFlags<F extends Flags>(argv: string[], flags: F): FlagValue
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new Error(parseError(err as Error & { code?: string }));
+    throw new Error(parseError(err as Error & { code?: string }), { cause: err });
   }
   if (values.help) return 'help';
   const out: Record<string, unknown> = {};

@@ -80,7 +80,6 @@ function serialize(f: OdooFault) {
 
 // ───────────────────────────────────────────── RNG ────────────────────────────────────────────────
 
-
 // ──────────────────────────────────────────── schema ──────────────────────────────────────────────
 
 type Rec = Record<string, any> & { id: number };
@@ -260,17 +259,28 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
     const digits = moveDigits(db, move);
     const lines = db.children('account.move.line', 'move_id', move.id);
     if (!isInvoice(move)) {
-      const total = roundTo(lines.reduce((s, l) => s + (l.debit ?? 0), 0), digits);
+      const total = roundTo(
+        lines.reduce((s, l) => s + (l.debit ?? 0), 0),
+        digits,
+      );
       return { untaxed: total, tax: 0, total };
     }
     const amounts = lines.map((l) => invoiceLineAmounts(db, l));
-    const sum = (k: 'subtotal' | 'tax' | 'total') => roundTo(amounts.reduce((s, l) => s + l[k], 0), digits);
+    const sum = (k: 'subtotal' | 'tax' | 'total') =>
+      roundTo(
+        amounts.reduce((s, l) => s + l[k], 0),
+        digits,
+      );
     return { untaxed: sum('subtotal'), tax: sum('tax'), total: sum('total') };
   };
   const orderAmounts = (db: Database, order: Rec) => {
     const digits = currencyOf(db, order)?.decimal_places ?? 2;
     const lines = db.children('sale.order.line', 'order_id', order.id).map((l) => saleLineAmounts(db, l));
-    const sum = (k: 'subtotal' | 'tax' | 'total') => roundTo(lines.reduce((s, l) => s + l[k], 0), digits);
+    const sum = (k: 'subtotal' | 'tax' | 'total') =>
+      roundTo(
+        lines.reduce((s, l) => s + l[k], 0),
+        digits,
+      );
     return { untaxed: sum('subtotal'), tax: sum('tax'), total: sum('total') };
   };
   const internalQty = (db: Database, productId: number) =>
@@ -426,7 +436,9 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
             const orders = ids.map((id) => db.get('sale.order', id)!);
             const wrong = orders.filter((o) => !['draft', 'sent'].includes(o.state));
             if (wrong.length) {
-              throw userError(`It is not allowed to confirm an order in the following states: ${[...new Set(wrong.map((o) => stateLabel(o.state)))].join(', ')}`);
+              throw userError(
+                `It is not allowed to confirm an order in the following states: ${[...new Set(wrong.map((o) => stateLabel(o.state)))].join(', ')}`,
+              );
             }
             for (const o of orders) {
               const lines = db.children('sale.order.line', 'order_id', o.id);
@@ -446,7 +458,14 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
             const orders = ids.map((id) => db.get('sale.order', id)!);
             if (orders.some((o) => !['draft', 'cancel'].includes(o.state)) && !ctx.disable_cancel_warning) {
               // Odoo asks through a wizard before cancelling a confirmed order (unless told not to).
-              return { type: 'ir.actions.act_window', name: 'Cancel Sales Order', res_model: 'sale.order.cancel', view_mode: 'form', target: 'new', context: { default_order_id: ids[0] } };
+              return {
+                type: 'ir.actions.act_window',
+                name: 'Cancel Sales Order',
+                res_model: 'sale.order.cancel',
+                view_mode: 'form',
+                target: 'new',
+                context: { default_order_id: ids[0] },
+              };
             }
             for (const o of orders) {
               db.set('sale.order', o.id, 'state', 'cancel');
@@ -487,15 +506,21 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
           default: (db, r) => (r.product_id ? db.displayName('product.product', r.product_id) : false),
         }),
         product_uom_qty: f.float('Quantity', { default: () => 1 }),
-        [uomField]: f.m2o('uom.uom', 'Unit', { default: (db, r) => (r.product_id ? db.get('product.product', r.product_id)?.uom_id ?? false : false) }),
-        price_unit: f.float('Unit Price', { digits: priceDigits, default: (db, r) => (r.product_id ? db.get('product.product', r.product_id)?.list_price ?? 0 : 0) }),
+        [uomField]: f.m2o('uom.uom', 'Unit', { default: (db, r) => (r.product_id ? (db.get('product.product', r.product_id)?.uom_id ?? false) : false) }),
+        price_unit: f.float('Unit Price', {
+          digits: priceDigits,
+          default: (db, r) => (r.product_id ? (db.get('product.product', r.product_id)?.list_price ?? 0) : 0),
+        }),
         discount: f.float('Discount (%)', { digits: 2, default: () => 0 }),
         [taxField]: f.m2m('account.tax', 'Taxes', { default: (db, r) => (r.product_id ? [...(db.get('product.product', r.product_id)?.taxes_id ?? [])] : []) }),
         price_subtotal: f.float('Subtotal', { readonly: true, compute: (db, r) => saleLineAmounts(db, r).subtotal }),
         price_tax: f.float('Total Tax', { readonly: true, compute: (db, r) => saleLineAmounts(db, r).tax }),
         price_total: f.float('Total', { readonly: true, compute: (db, r) => saleLineAmounts(db, r).total }),
         currency_id: f.m2o('res.currency', 'Currency', { readonly: true, compute: (db, r) => currencyOf(db, db.get('sale.order', r.order_id))?.id ?? false }),
-        state: f.sel('Order Status', ['draft', 'sent', 'sale', 'cancel'], { readonly: true, compute: (db, r) => db.get('sale.order', r.order_id)?.state ?? false }),
+        state: f.sel('Order Status', ['draft', 'sent', 'sale', 'cancel'], {
+          readonly: true,
+          compute: (db, r) => db.get('sale.order', r.order_id)?.state ?? false,
+        }),
         qty_delivered: f.float('Delivery Quantity'),
         qty_invoiced: f.float('Invoiced Quantity', { readonly: true }),
       },
@@ -514,7 +539,10 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         name: f.char('Location Name', { required: true }),
         complete_name: f.char('Full Location Name'),
         location_id: f.m2o('stock.location', 'Parent Location'),
-        usage: f.sel('Location Type', ['supplier', 'view', 'internal', 'customer', 'inventory', 'production', 'transit'], { required: true, default: () => 'internal' }),
+        usage: f.sel('Location Type', ['supplier', 'view', 'internal', 'customer', 'inventory', 'production', 'transit'], {
+          required: true,
+          default: () => 'internal',
+        }),
         active: f.bool('Active', { default: () => true }),
       },
     },
@@ -608,7 +636,10 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         reserved_quantity: f.float('Reserved Quantity', { readonly: true }),
         available_quantity: f.float('Available Quantity', { readonly: true, compute: (_db, r) => (r.quantity ?? 0) - (r.reserved_quantity ?? 0) }),
         inventory_quantity: f.float('Counted Quantity'),
-        inventory_diff_quantity: f.float('Difference', { readonly: true, compute: (_db, r) => (r.inventory_quantity_set ? (r.inventory_quantity ?? 0) - (r.quantity ?? 0) : 0) }),
+        inventory_diff_quantity: f.float('Difference', {
+          readonly: true,
+          compute: (_db, r) => (r.inventory_quantity_set ? (r.inventory_quantity ?? 0) - (r.quantity ?? 0) : 0),
+        }),
         inventory_quantity_set: f.bool('Inventory Quantity Set'),
         inventory_date: f.date('Scheduled Date'),
         company_id: f.m2o('res.company', 'Company', { default: () => 1 }),
@@ -635,7 +666,8 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         }
       },
       afterWrite: (db, ids, vals) => {
-        if ('inventory_quantity' in vals && !('inventory_quantity_set' in vals)) for (const id of ids) db.set('stock.quant', id, 'inventory_quantity_set', true);
+        if ('inventory_quantity' in vals && !('inventory_quantity_set' in vals))
+          for (const id of ids) db.set('stock.quant', id, 'inventory_quantity_set', true);
       },
       methods: {
         action_apply_inventory: {
@@ -680,7 +712,11 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
       fields: {
         code: f.char('Code', { required: true }),
         name: f.char('Account Name', { required: true }),
-        account_type: f.sel('Type', ['asset_receivable', 'asset_cash', 'asset_current', 'liability_payable', 'liability_current', 'income', 'expense', 'equity'], { required: true }),
+        account_type: f.sel(
+          'Type',
+          ['asset_receivable', 'asset_cash', 'asset_current', 'liability_payable', 'liability_current', 'income', 'expense', 'equity'],
+          { required: true },
+        ),
       },
     },
     {
@@ -706,10 +742,17 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         ref: f.char('Reference'),
         date: f.date('Date', { required: true, default: () => todayText() }),
         state: f.sel('Status', ['draft', 'posted', 'cancel'], { readonly: true, default: () => 'draft' }),
-        move_type: f.sel('Type', ['entry', 'out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt'], { required: true, default: () => 'entry' }),
+        move_type: f.sel('Type', ['entry', 'out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt'], {
+          required: true,
+          default: () => 'entry',
+        }),
         journal_id: f.m2o('account.journal', 'Journal', {
           required: true,
-          default: (db, r) => db.all('account.journal').find((j) => j.type === (r.move_type && r.move_type !== 'entry' ? (r.move_type.startsWith('out_') ? 'sale' : 'purchase') : 'general'))?.id ?? false,
+          default: (db, r) =>
+            db
+              .all('account.journal')
+              .find((j) => j.type === (r.move_type && r.move_type !== 'entry' ? (r.move_type.startsWith('out_') ? 'sale' : 'purchase') : 'general'))?.id ??
+            false,
         }),
         partner_id: f.m2o('res.partner', 'Partner'),
         company_id: f.m2o('res.company', 'Company', { default: () => 1 }),
@@ -748,7 +791,10 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
               if (!lines.length) throw userError('You need to add a line before posting.');
               const journal = db.get('account.journal', move.journal_id)!;
               if (isInvoice(move)) {
-                const label = { out_invoice: 'Customer Invoice', out_refund: 'Customer Credit Note', in_invoice: 'Vendor Bill', in_refund: 'Vendor Credit Note' }[move.move_type as string] ?? 'document';
+                const label =
+                  { out_invoice: 'Customer Invoice', out_refund: 'Customer Credit Note', in_invoice: 'Vendor Bill', in_refund: 'Vendor Credit Note' }[
+                    move.move_type as string
+                  ] ?? 'document';
                 if (!move.partner_id) throw userError(`The field 'Customer' is required, please complete it to validate the ${label}.`);
                 if (!move.invoice_date) db.set('account.move', id, 'invoice_date', todayText());
                 const year = String(db.get('account.move', id)!.invoice_date).slice(0, 4);
@@ -759,7 +805,10 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
                 continue;
               }
               const digits = db.get('res.currency', move.currency_id)?.decimal_places ?? 2;
-              const diff = roundTo(lines.reduce((s, l) => s + (l.debit ?? 0) - (l.credit ?? 0), 0), digits);
+              const diff = roundTo(
+                lines.reduce((s, l) => s + (l.debit ?? 0) - (l.credit ?? 0), 0),
+                digits,
+              );
               if (diff !== 0) {
                 throw userError(`Cannot create unbalanced journal entry. Ids: [${id}]\nDifferences debit - credit: [${diff}]`);
               }
@@ -808,15 +857,21 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         account_id: f.m2o('account.account', 'Account', {
           required: true,
           // Invoice lines take the income account (Odoo: the product's or the journal's default).
-          default: (db, r) => (isInvoice(db.get('account.move', r.move_id)) ? db.all('account.account').find((a) => a.account_type === 'income')?.id ?? false : false),
+          default: (db, r) =>
+            isInvoice(db.get('account.move', r.move_id)) ? (db.all('account.account').find((a) => a.account_type === 'income')?.id ?? false) : false,
         }),
         name: f.char('Label'),
-        display_type: f.sel('Display Type', ['product', 'line_section', 'line_note', 'tax', 'payment_term'], { default: (db, r) => (isInvoice(db.get('account.move', r.move_id)) ? 'product' : false) }),
+        display_type: f.sel('Display Type', ['product', 'line_section', 'line_note', 'tax', 'payment_term'], {
+          default: (db, r) => (isInvoice(db.get('account.move', r.move_id)) ? 'product' : false),
+        }),
         product_id: f.m2o('product.product', 'Product'),
         quantity: f.float('Quantity', { default: () => 1 }),
         price_unit: f.float('Unit Price', { digits: priceDigits }),
         discount: f.float('Discount (%)', { digits: 2, default: () => 0 }),
-        tax_ids: f.m2m('account.tax', 'Taxes', { default: (db, r) => (r.product_id && isInvoice(db.get('account.move', r.move_id)) ? [...(db.get('product.product', r.product_id)?.taxes_id ?? [])] : []) }),
+        tax_ids: f.m2m('account.tax', 'Taxes', {
+          default: (db, r) =>
+            r.product_id && isInvoice(db.get('account.move', r.move_id)) ? [...(db.get('product.product', r.product_id)?.taxes_id ?? [])] : [],
+        }),
         price_subtotal: f.float('Subtotal', { readonly: true, compute: (db, r) => invoiceLineAmounts(db, r).subtotal }),
         price_total: f.float('Total', { readonly: true, compute: (db, r) => invoiceLineAmounts(db, r).total }),
         debit: f.float('Debit', { default: () => 0 }),
@@ -964,7 +1019,11 @@ export class Database {
 
   children(model: string, inverse: string, parentId: number): Rec[] {
     const ids = this.indexed(model, inverse, parentId);
-    if (ids) return [...ids].map((id) => this.get(model, id)!).filter((r) => r && r[inverse] === parentId).sort((a, b) => a.id - b.id);
+    if (ids)
+      return [...ids]
+        .map((id) => this.get(model, id)!)
+        .filter((r) => r && r[inverse] === parentId)
+        .sort((a, b) => a.id - b.id);
     return this.all(model).filter((r) => r[inverse] === parentId);
   }
 
@@ -1182,7 +1241,10 @@ export class Database {
     }
     for (const [k, fd] of Object.entries(m.fields)) {
       if (!fd.required || !(k in vals)) continue;
-      if (vals[k] === false || vals[k] === null || vals[k] === '') throw validationError(`The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n\nModel: ${m.description} (${model})\nField: ${fd.string} (${k})`);
+      if (vals[k] === false || vals[k] === null || vals[k] === '')
+        throw validationError(
+          `The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n\nModel: ${m.description} (${model})\nField: ${fd.string} (${k})`,
+        );
     }
     m.afterWrite?.(this, ids, vals, ctx);
     return true;
@@ -1507,7 +1569,10 @@ function genericMethods(model: string): Record<string, Method> {
             ...(fd.relation ? { relation: fd.relation } : {}),
             ...(fd.selection ? { selection: fd.selection.map((s) => [s, s]) } : {}),
           };
-          out[n] = Array.isArray(kw.attributes) && kw.attributes.length ? Object.fromEntries(Object.entries(desc).filter(([k]) => (kw.attributes as string[]).includes(k))) : desc;
+          out[n] =
+            Array.isArray(kw.attributes) && kw.attributes.length
+              ? Object.fromEntries(Object.entries(desc).filter(([k]) => (kw.attributes as string[]).includes(k)))
+              : desc;
         }
         return out;
       },
@@ -1601,7 +1666,8 @@ function seed(db: Database): void {
   }
   for (const p of products) {
     const id = db.create('product.product', p.vals, ctx);
-    if (p.stock !== undefined) db.createGeneric('stock.quant', { product_id: id, location_id: SEED.stockLocationId, quantity: p.stock, reserved_quantity: 0 }, ctx, true);
+    if (p.stock !== undefined)
+      db.createGeneric('stock.quant', { product_id: id, location_id: SEED.stockLocationId, quantity: p.stock, reserved_quantity: 0 }, ctx, true);
   }
 }
 
@@ -1808,10 +1874,18 @@ export class OdooSimulator {
       const storable = this.version >= 18 ? { type: 'consu', is_storable: true } : { type: 'product' };
       const id = this.db.create(
         'product.product',
-        { name: p.name ?? p.sku, default_code: p.sku, list_price: p.listPrice ?? 0, taxes_id: [[6, 0, p.taxIds ?? []]], active: p.active ?? true, ...(p.service ? { type: 'service' } : storable) },
+        {
+          name: p.name ?? p.sku,
+          default_code: p.sku,
+          list_price: p.listPrice ?? 0,
+          taxes_id: [[6, 0, p.taxIds ?? []]],
+          active: p.active ?? true,
+          ...(p.service ? { type: 'service' } : storable),
+        },
         {},
       );
-      if (!p.service) this.db.createGeneric('stock.quant', { product_id: id, location_id: SEED.stockLocationId, quantity: p.stock ?? 0, reserved_quantity: 0 }, {}, true);
+      if (!p.service)
+        this.db.createGeneric('stock.quant', { product_id: id, location_id: SEED.stockLocationId, quantity: p.stock ?? 0, reserved_quantity: 0 }, {}, true);
       return id;
     });
   }
@@ -1821,20 +1895,36 @@ export class OdooSimulator {
    * new) and tracking reference, then validates. Picks them by transfer name, or by the sales
    * order's name or client_order_ref. `doneAt` (Odoo datetime or RFC 3339) backdates `date_done`.
    */
-  ship(opts: { picking?: string; order?: string; carrier?: string; trackingRef?: string; doneAt?: string }): Array<{ name: string; state: string; date_done: string; carrier: string | false; tracking: string | false }> {
+  ship(opts: {
+    picking?: string;
+    order?: string;
+    carrier?: string;
+    trackingRef?: string;
+    doneAt?: string;
+  }): Array<{ name: string; state: string; date_done: string; carrier: string | false; tracking: string | false }> {
     return this.db.transaction(() => {
       const db = this.db;
       let pickings = db.all('stock.picking').filter((p) => p.picking_type_code === 'outgoing' && p.state !== 'done' && p.state !== 'cancel');
       if (opts.picking) pickings = pickings.filter((p) => p.name === opts.picking);
       if (opts.order) {
-        const orders = new Set(db.all('sale.order').filter((o) => o.name === opts.order || o.client_order_ref === opts.order).map((o) => o.id));
+        const orders = new Set(
+          db
+            .all('sale.order')
+            .filter((o) => o.name === opts.order || o.client_order_ref === opts.order)
+            .map((o) => o.id),
+        );
         pickings = pickings.filter((p) => orders.has(p.sale_id));
       }
       if (!opts.picking && !opts.order) throw userError('Say which transfer to ship (picking or order).');
       if (!pickings.length) throw userError(`No open delivery for ${opts.picking ?? opts.order}.`);
       let carrierId: number | false = false;
-      if (opts.carrier) carrierId = db.all('delivery.carrier').find((c) => c.name === opts.carrier)?.id ?? db.create('delivery.carrier', { name: opts.carrier }, {});
-      const at = opts.doneAt ? (/T/.test(opts.doneAt) ? new Date(Date.parse(opts.doneAt)).toISOString().replace('T', ' ').slice(0, 19) : opts.doneAt) : nowText();
+      if (opts.carrier)
+        carrierId = db.all('delivery.carrier').find((c) => c.name === opts.carrier)?.id ?? db.create('delivery.carrier', { name: opts.carrier }, {});
+      const at = opts.doneAt
+        ? /T/.test(opts.doneAt)
+          ? new Date(Date.parse(opts.doneAt)).toISOString().replace('T', ' ').slice(0, 19)
+          : opts.doneAt
+        : nowText();
       return pickings
         .sort((a, b) => a.id - b.id)
         .map((p) => {
@@ -1842,7 +1932,13 @@ export class OdooSimulator {
           if (opts.trackingRef) db.set('stock.picking', p.id, 'carrier_tracking_ref', opts.trackingRef);
           validatePicking(db, p.id, at);
           const after = db.get('stock.picking', p.id)!;
-          return { name: after.name, state: after.state, date_done: after.date_done, carrier: after.carrier_id ? db.displayName('delivery.carrier', after.carrier_id) : false, tracking: after.carrier_tracking_ref || false };
+          return {
+            name: after.name,
+            state: after.state,
+            date_done: after.date_done,
+            carrier: after.carrier_id ? db.displayName('delivery.carrier', after.carrier_id) : false,
+            tracking: after.carrier_tracking_ref || false,
+          };
         });
     });
   }
@@ -1855,7 +1951,10 @@ export class OdooSimulator {
   /** Calls a model method in process, as an API call would (one transaction). */
   call(model: string, method: string, params: Record<string, any> = {}): unknown {
     const { ids, context, ...named } = params;
-    return unwrapCreated(this.db.transaction(() => this.execute(model, method, ids === undefined ? [] : [ids], named, context ?? {}, 'json2')), 'json2');
+    return unwrapCreated(
+      this.db.transaction(() => this.execute(model, method, ids === undefined ? [] : [ids], named, context ?? {}, 'json2')),
+      'json2',
+    );
   }
 
   state() {
@@ -2003,7 +2102,12 @@ export class OdooSimulator {
   private service(service: string, method: string, args: any[]): unknown {
     if (service === 'common') {
       if (method === 'version') {
-        return { server_version: `${this.version}.0`, server_version_info: [this.version, 0, 0, 'final', 0, ''], server_serie: `${this.version}.0`, protocol_version: 1 };
+        return {
+          server_version: `${this.version}.0`,
+          server_version_info: [this.version, 0, 0, 'final', 0, ''],
+          server_serie: `${this.version}.0`,
+          protocol_version: 1,
+        };
       }
       if (method === 'login' || method === 'authenticate') {
         const [db, login, password] = args;
@@ -2031,13 +2135,17 @@ export class OdooSimulator {
       const context = named.context ?? {};
       delete named.context;
       this.countCall(String(model), String(name));
-      return unwrapCreated(this.db.transaction(() => this.execute(String(model), String(name), positional, named, context, 'jsonrpc')), 'jsonrpc');
+      return unwrapCreated(
+        this.db.transaction(() => this.execute(String(model), String(name), positional, named, context, 'jsonrpc')),
+        'jsonrpc',
+      );
     }
     throw new OdooFault('builtins.Exception', `No such service: ${service}`, 500);
   }
 
   private checkDatabase(db: unknown): void {
-    if (db !== this.database) throw new OdooFault('psycopg2.OperationalError', `connection to server failed: FATAL:  database "${String(db)}" does not exist`, 500);
+    if (db !== this.database)
+      throw new OdooFault('psycopg2.OperationalError', `connection to server failed: FATAL:  database "${String(db)}" does not exist`, 500);
   }
 
   private json2(path: string, headers: http.IncomingHttpHeaders, raw: string): Outcome {
@@ -2060,7 +2168,8 @@ export class OdooSimulator {
           throw new OdooFault('werkzeug.exceptions.BadRequest', `could not parse the body as json: ${(e as Error).message}`, 400);
         }
       }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new OdooFault('werkzeug.exceptions.BadRequest', 'the body must be a JSON object', 400);
+      if (!body || typeof body !== 'object' || Array.isArray(body))
+        throw new OdooFault('werkzeug.exceptions.BadRequest', 'the body must be a JSON object', 400);
       const { ids, context, ...named } = body;
       this.countCall(model, method);
       const result = this.db.transaction(() => this.execute(model, method, ids === undefined ? [] : [ids], named, context ?? {}, 'json2'));
@@ -2083,7 +2192,8 @@ export class OdooSimulator {
       const first = args[0];
       if (first === undefined) throw typeError(`${method}() missing the records: pass the ids`);
       ids = typeof first === 'number' ? [first] : (first as number[]);
-      if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'number' || !Number.isInteger(x))) throw typeError(`ids must be a list of integers, got ${JSON.stringify(first)}`);
+      if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'number' || !Number.isInteger(x)))
+        throw typeError(`ids must be a list of integers, got ${JSON.stringify(first)}`);
       args = args.slice(1);
       this.db.ensure(modelName, ids);
     } else if (api === 'jsonrpc' && method === 'create' && args.length === 0) {
@@ -2102,7 +2212,6 @@ export class OdooSimulator {
     return m.run(this.db, ids, kw, ctx);
   }
 }
-
 
 function requestId(raw: string): unknown {
   try {
@@ -2193,7 +2302,8 @@ export function parseCliArgs(argv: string[]): OdooSimulatorOptions | 'help' {
   if (v['lost-response-rate'] !== undefined) faults.lostResponseRate = v['lost-response-rate'];
   if (v.seed !== undefined) faults.seed = v.seed;
   if (Object.keys(faults).length) opts.faults = faults;
-  if (opts.version !== undefined && !(opts.version >= 14 && opts.version <= 30)) throw new Error(`--version must be an Odoo major version such as 17, 18 or 19`);
+  if (opts.version !== undefined && !(opts.version >= 14 && opts.version <= 30))
+    throw new Error(`--version must be an Odoo major version such as 17, 18 or 19`);
   return opts;
 }
 

@@ -309,7 +309,8 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
 }
 
 export function resolveOptions(o: DeviceSimulatorOptions = {}): ResolvedOptions {
-  const storeIds = o.storeIds ?? Array.from({ length: positiveInt('stores', o.stores, 3) }, (_, i) => `${CITIES[i % CITIES.length]}-${String(i + 1).padStart(3, '0')}`);
+  const storeIds =
+    o.storeIds ?? Array.from({ length: positiveInt('stores', o.stores, 3) }, (_, i) => `${CITIES[i % CITIES.length]}-${String(i + 1).padStart(3, '0')}`);
   const tillIds = o.tillIds ?? Array.from({ length: positiveInt('tills', o.tills, 2) }, (_, i) => `T${String(i + 1).padStart(2, '0')}`);
   if (storeIds.length === 0 || tillIds.length === 0) throw new Error('at least one store and one till are needed');
   if (new Set(storeIds).size !== storeIds.length) throw new Error('store ids must be unique');
@@ -456,7 +457,12 @@ class TillGenerator {
 
   private makeSale(sequence: number, occurredAt: string): Sale {
     const rng = this.rng;
-    const lineCount = rng.weighted([[1, 40], [2, 30], [3, 20], [4, 10]] as const);
+    const lineCount = rng.weighted([
+      [1, 40],
+      [2, 30],
+      [3, 20],
+      [4, 10],
+    ] as const);
     const used = new Set<number>();
     const lines: LineSpec[] = [];
     while (lines.length < lineCount) {
@@ -464,7 +470,11 @@ class TillGenerator {
       if (used.has(idx) && used.size < this.catalog.length) continue;
       used.add(idx);
       const item = this.catalog[idx];
-      const quantity = rng.weighted([[1, 75], [2, 20], [3, 5]] as const);
+      const quantity = rng.weighted([
+        [1, 75],
+        [2, 20],
+        [3, 5],
+      ] as const);
       let discount: LineDiscount | undefined;
       const d = rng.next();
       if (d < 0.15) {
@@ -600,7 +610,19 @@ export function planSimulation(options: DeviceSimulatorOptions = {}): Simulation
     dropped: [],
     closes: [],
     outages: [],
-    counts: { transactions: 0, sales: 0, returns: 0, valid: 0, duplicates: 0, malformed: 0, malformedNotJson: 0, malformedSchema: 0, dropped: 0, closes: 0, messages: 0 },
+    counts: {
+      transactions: 0,
+      sales: 0,
+      returns: 0,
+      valid: 0,
+      duplicates: 0,
+      malformed: 0,
+      malformedNotJson: 0,
+      malformedSchema: 0,
+      dropped: 0,
+      closes: 0,
+      messages: 0,
+    },
   };
 
   const actions: PlanAction[] = [];
@@ -635,7 +657,14 @@ export function planSimulation(options: DeviceSimulatorOptions = {}): Simulation
           if (!before) continue;
           const { entry: last, payload } = before;
           actions.push({ type: 'publish', till: t.index, topic: last.topic, payload, what: 'duplicate', burst: true });
-          manifest.duplicates.push({ key: last.key, saleId: last.saleId, sequence: last.sequence, topic: last.topic, reason: 'reconnect', payload: keep(payload) });
+          manifest.duplicates.push({
+            key: last.key,
+            saleId: last.saleId,
+            sequence: last.sequence,
+            topic: last.topic,
+            reason: 'reconnect',
+            payload: keep(payload),
+          });
           burst++;
         }
       }
@@ -961,7 +990,9 @@ export function summarize(m: SimulationManifest): string {
   lines.push(`messages to publish: ${c.messages}; subscribe to ${m.subscription}`);
   if (m.run) {
     const r = m.run;
-    lines.push(`published ${r.published} to ${r.brokerUrl} in ${(r.elapsedMs / 1000).toFixed(2)} s (${r.messagesPerSecond} msg/s), acknowledged ${r.acked}, failed ${r.failed}, reconnects ${r.reconnects}`);
+    lines.push(
+      `published ${r.published} to ${r.brokerUrl} in ${(r.elapsedMs / 1000).toFixed(2)} s (${r.messagesPerSecond} msg/s), acknowledged ${r.acked}, failed ${r.failed}, reconnects ${r.reconnects}`,
+    );
     for (const e of r.errors) lines.push(`  error: ${e}`);
   }
   return lines.join('\n');

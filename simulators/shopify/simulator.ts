@@ -56,10 +56,16 @@ import type { AddressInfo } from 'node:net';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
 import { hmacSha256Base64 } from '../../nodes/runtime/webhook';
-import { CHANGE_FROM_QUANTITY_INTRODUCED, CHANGE_FROM_QUANTITY_SINCE, DEFAULT_API_VERSION, PREVIOUS_ATTEMPT_FAILED_SINCE, REST_BUCKET, versionAtLeast } from '../../nodes/shopify/contract';
+import {
+  CHANGE_FROM_QUANTITY_INTRODUCED,
+  CHANGE_FROM_QUANTITY_SINCE,
+  DEFAULT_API_VERSION,
+  PREVIOUS_ATTEMPT_FAILED_SINCE,
+  REST_BUCKET,
+  versionAtLeast,
+} from '../../nodes/shopify/contract';
 import { seededRandom } from '../kit/random';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
-
 
 export interface WebhookSwitches {
   duplicates?: number;
@@ -152,7 +158,10 @@ export class ShopifySimulator {
   /** Every inventory adjustment group applied (an idempotent replay adds none). */
   readonly adjustmentGroups: Array<{ id: string; reason: string; referenceDocumentUri: string | null; changes: any[] }> = [];
   /** Fulfilments made through fulfillmentCreate, per order id. */
-  readonly fulfillments = new Map<number, Array<{ id: string; status: string; createdAt: string; trackingInfo: Array<{ company: string | null; number: string; url: string | null }> }>>();
+  readonly fulfillments = new Map<
+    number,
+    Array<{ id: string; status: string; createdAt: string; trackingInfo: Array<{ company: string | null; number: string; url: string | null }> }>
+  >();
 
   private server?: http.Server;
   private port: number;
@@ -273,8 +282,27 @@ export class ShopifySimulator {
     const bag = (m: number) => ({ shop_money: { amount: money(m), currency_code: cur }, presentment_money: { amount: money(m), currency_code: cur } });
     const id = 5_900_000_000 + index;
     const applications: any[] = [];
-    if (index % 4 === 0) applications.push({ type: 'automatic', title: 'Spring 10%', description: 'Spring 10% off', value: '10.0', value_type: 'percentage', allocation_method: 'across', target_selection: 'entitled', target_type: 'line_item' });
-    if (index % 5 === 0) applications.push({ type: 'discount_code', code: 'WELCOME5', value: money(scale(500, cur)), value_type: 'fixed_amount', allocation_method: 'one', target_selection: 'all', target_type: 'line_item' });
+    if (index % 4 === 0)
+      applications.push({
+        type: 'automatic',
+        title: 'Spring 10%',
+        description: 'Spring 10% off',
+        value: '10.0',
+        value_type: 'percentage',
+        allocation_method: 'across',
+        target_selection: 'entitled',
+        target_type: 'line_item',
+      });
+    if (index % 5 === 0)
+      applications.push({
+        type: 'discount_code',
+        code: 'WELCOME5',
+        value: money(scale(500, cur)),
+        value_type: 'fixed_amount',
+        allocation_method: 'one',
+        target_selection: 'all',
+        target_type: 'line_item',
+      });
     const count = 1 + (index % 3);
     let lineItemsPrice = 0;
     let discounts = 0;
@@ -378,7 +406,14 @@ export class ShopifySimulator {
       source_name: 'web',
       test: false,
       customer: { id: 7_300_000_000 + index, email: `customer${index}@example.com`, first_name: 'Customer', last_name: String(index) },
-      shipping_address: { name: `Customer ${index}`, address1: `${index} High Street`, city: 'Springfield', zip: '12345', country_code: 'US', province_code: 'NY' },
+      shipping_address: {
+        name: `Customer ${index}`,
+        address1: `${index} High Street`,
+        city: 'Springfield',
+        zip: '12345',
+        country_code: 'US',
+        province_code: 'NY',
+      },
     };
     if (history && index % 11 === 5) {
       order.cancelled_at = created;
@@ -391,7 +426,10 @@ export class ShopifySimulator {
   private applyRefund(order: RestOrder, at: number): Record<string, any> {
     const s = SHAPES.find((x) => x.currency === order.currency)!;
     const cur = order.currency;
-    const bag = (m: number) => ({ shop_money: { amount: fromMinor(m, cur), currency_code: cur }, presentment_money: { amount: fromMinor(m, cur), currency_code: cur } });
+    const bag = (m: number) => ({
+      shop_money: { amount: fromMinor(m, cur), currency_code: cur },
+      presentment_money: { amount: fromMinor(m, cur), currency_code: cur },
+    });
     const line = order.line_items[0];
     const minor = (t: string) => toMinor(t, cur);
     const net = minor(line.price) * line.quantity - minor(line.total_discount);
@@ -409,10 +447,30 @@ export class ShopifySimulator {
       note: 'Customer return',
       restock: true,
       refund_line_items: [
-        { id: refundId * 10 + 1, line_item_id: line.id, location_id: 1, quantity: 1, restock_type: 'return', subtotal: fromMinor(subtotal, cur), subtotal_set: bag(subtotal), total_tax: fromMinor(taxShare, cur), total_tax_set: bag(taxShare), line_item: { id: line.id, sku: line.sku, title: line.title, price: line.price } },
+        {
+          id: refundId * 10 + 1,
+          line_item_id: line.id,
+          location_id: 1,
+          quantity: 1,
+          restock_type: 'return',
+          subtotal: fromMinor(subtotal, cur),
+          subtotal_set: bag(subtotal),
+          total_tax: fromMinor(taxShare, cur),
+          total_tax_set: bag(taxShare),
+          line_item: { id: line.id, sku: line.sku, title: line.title, price: line.price },
+        },
       ],
       transactions: [
-        { id: refundId * 10 + 2, kind: 'refund', status: 'success', gateway: 'shopify_payments', amount: fromMinor(subtotal + taxShare, cur), currency: cur, processed_at: stamp(at), authorization: `re_${refundId}` },
+        {
+          id: refundId * 10 + 2,
+          kind: 'refund',
+          status: 'success',
+          gateway: 'shopify_payments',
+          amount: fromMinor(subtotal + taxShare, cur),
+          currency: cur,
+          processed_at: stamp(at),
+          authorization: `re_${refundId}`,
+        },
       ],
       order_adjustments: [],
     };
@@ -534,7 +592,13 @@ export class ShopifySimulator {
     void p.finally(() => this.inflight.delete(p));
   }
 
-  private async send(url: string, headers: Record<string, string>, body: string, ids: { eventId: string; webhookId: string; topic: string; orderId?: number }, attempt: number): Promise<void> {
+  private async send(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    ids: { eventId: string; webhookId: string; topic: string; orderId?: number },
+    attempt: number,
+  ): Promise<void> {
     let status = 0;
     try {
       const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
@@ -616,7 +680,11 @@ export class ShopifySimulator {
     if (this.restBucket.used + 1 > this.restBucketSize) {
       this.stats.restThrottled++;
       const wait = (this.restBucket.used + 1 - this.restBucketSize) / this.restLeakRate;
-      return send(429, { errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { 'retry-after': wait.toFixed(1), 'x-shopify-shop-api-call-limit': `${Math.ceil(this.restBucket.used)}/${this.restBucketSize}` });
+      return send(
+        429,
+        { errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' },
+        { 'retry-after': wait.toFixed(1), 'x-shopify-shop-api-call-limit': `${Math.ceil(this.restBucket.used)}/${this.restBucketSize}` },
+      );
     }
     this.restBucket.used += 1;
     this.stats.rest++;
@@ -715,7 +783,10 @@ export class ShopifySimulator {
       run = () => {
         const id = Number(String(arg('id') ?? '').replace(/^gid:\/\/shopify\/Order\//, ''));
         const o = this.orders.get(id);
-        return { data: { order: o ? { ...toGraphQLOrder(o), fulfillments: structuredClone(this.fulfillments.get(o.id) ?? []) } : null }, actual: o ? 1 + this.orderCost : 1 };
+        return {
+          data: { order: o ? { ...toGraphQLOrder(o), fulfillments: structuredClone(this.fulfillments.get(o.id) ?? []) } : null },
+          actual: o ? 1 + this.orderCost : 1,
+        };
       };
     } else {
       throw new Error('the simulator does not know this operation');
@@ -785,7 +856,8 @@ export class ShopifySimulator {
       throw new Error(`Variable $input of type InventorySetQuantitiesInput! was provided invalid value (Field is not defined on ${type}: ${field})`);
     };
     const casRequired = versionAtLeast(version, CHANGE_FROM_QUANTITY_SINCE);
-    if (casRequired && input && typeof input === 'object' && 'ignoreCompareQuantity' in input) unknownField('ignoreCompareQuantity', 'InventorySetQuantitiesInput');
+    if (casRequired && input && typeof input === 'object' && 'ignoreCompareQuantity' in input)
+      unknownField('ignoreCompareQuantity', 'InventorySetQuantitiesInput');
     for (const q of Array.isArray(input?.quantities) ? input.quantities : []) {
       if (!q || typeof q !== 'object') continue;
       if (casRequired && 'compareQuantity' in q) unknownField('compareQuantity', 'InventoryQuantityInput');
@@ -800,9 +872,15 @@ export class ShopifySimulator {
     const inputText = JSON.stringify(input ?? null);
     if (key) {
       const seen = this.idempotency.get(key);
-      if (seen && seen.input !== inputText) return userError('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', ['input'], 'The same idempotency key was used with different parameters.');
+      if (seen && seen.input !== inputText)
+        return userError('IDEMPOTENCY_KEY_PARAMETER_MISMATCH', ['input'], 'The same idempotency key was used with different parameters.');
       const failed = (seen?.result as any)?.userErrors?.length > 0;
-      if (seen && failed && versionAtLeast(version, PREVIOUS_ATTEMPT_FAILED_SINCE)) return userError('IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED', ['idempotencyKey'], 'A previous request with this idempotency key failed. Retry with a new idempotency key.');
+      if (seen && failed && versionAtLeast(version, PREVIOUS_ATTEMPT_FAILED_SINCE))
+        return userError(
+          'IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED',
+          ['idempotencyKey'],
+          'A previous request with this idempotency key failed. Retry with a new idempotency key.',
+        );
       if (seen) return structuredClone(seen.result);
     }
     const result = (() => {
@@ -811,8 +889,18 @@ export class ShopifySimulator {
       if (!input.reason) return userError('INVALID_REASON', ['input', 'reason'], 'reason is required');
       const knownItems = new Set(this.inventoryItems.values());
       for (const [i, q] of input.quantities.entries()) {
-        if (!knownItems.has(q.inventoryItemId)) return userError('INVALID_INVENTORY_ITEM', ['input', 'quantities', String(i), 'inventoryItemId'], `The specified inventory item could not be found (${q.inventoryItemId}).`);
-        if (!this.locations.includes(q.locationId)) return userError('INVALID_LOCATION', ['input', 'quantities', String(i), 'locationId'], `The specified location could not be found (${q.locationId}).`);
+        if (!knownItems.has(q.inventoryItemId))
+          return userError(
+            'INVALID_INVENTORY_ITEM',
+            ['input', 'quantities', String(i), 'inventoryItemId'],
+            `The specified inventory item could not be found (${q.inventoryItemId}).`,
+          );
+        if (!this.locations.includes(q.locationId))
+          return userError(
+            'INVALID_LOCATION',
+            ['input', 'quantities', String(i), 'locationId'],
+            `The specified location could not be found (${q.locationId}).`,
+          );
         if (!Number.isInteger(q.quantity)) return userError('INVALID_QUANTITY', ['input', 'quantities', String(i), 'quantity'], 'quantity must be an integer');
       }
       for (const [i, q] of input.quantities.entries()) {
@@ -821,11 +909,23 @@ export class ShopifySimulator {
         const field = ['input', 'quantities', String(i)];
         if ('changeFromQuantity' in q) {
           if (q.changeFromQuantity !== null && q.changeFromQuantity !== current)
-            return userError('CHANGE_FROM_QUANTITY_STALE', [...field, 'changeFromQuantity'], `The changeFromQuantity value does not match the persisted quantity (${current}).`);
+            return userError(
+              'CHANGE_FROM_QUANTITY_STALE',
+              [...field, 'changeFromQuantity'],
+              `The changeFromQuantity value does not match the persisted quantity (${current}).`,
+            );
         } else if (casRequired) {
-          return userError('COMPARE_QUANTITY_REQUIRED', [...field, 'changeFromQuantity'], 'changeFromQuantity must be given for each quantity (null to skip the check).');
+          return userError(
+            'COMPARE_QUANTITY_REQUIRED',
+            [...field, 'changeFromQuantity'],
+            'changeFromQuantity must be given for each quantity (null to skip the check).',
+          );
         } else if (!input.ignoreCompareQuantity && q.compareQuantity !== undefined && q.compareQuantity !== null && q.compareQuantity !== current) {
-          return userError('COMPARE_QUANTITY_STALE', [...field, 'compareQuantity'], `The compareQuantity argument no longer matches the persisted quantity (${current}).`);
+          return userError(
+            'COMPARE_QUANTITY_STALE',
+            [...field, 'compareQuantity'],
+            `The compareQuantity argument no longer matches the persisted quantity (${current}).`,
+          );
         }
       }
       const changes = input.quantities.map((q: any) => {
@@ -834,7 +934,12 @@ export class ShopifySimulator {
         this.inventory.set(k, q.quantity);
         return { name: input.name, delta, quantityAfterChange: q.quantity, item: { id: q.inventoryItemId }, location: { id: q.locationId } };
       });
-      const group = { id: `gid://shopify/InventoryAdjustmentGroup/${this.fulfillmentSeq++}`, reason: input.reason, referenceDocumentUri: input.referenceDocumentUri ?? null, changes };
+      const group = {
+        id: `gid://shopify/InventoryAdjustmentGroup/${this.fulfillmentSeq++}`,
+        reason: input.reason,
+        referenceDocumentUri: input.referenceDocumentUri ?? null,
+        changes,
+      };
       this.adjustmentGroups.push(structuredClone(group));
       return { inventoryAdjustmentGroup: group, userErrors: [] };
     })();
@@ -849,7 +954,8 @@ export class ShopifySimulator {
     const ids = groups.map((g: any) => Number(String(g.fulfillmentOrderId ?? '').replace(/^gid:\/\/shopify\/FulfillmentOrder\//, '')));
     const orders = ids.map((id: number) => this.orders.get(id));
     if (orders.some((o: RestOrder | undefined) => !o)) return userError('Fulfillment order does not exist.');
-    if ((orders as RestOrder[]).some((o) => o.fulfillment_status === 'fulfilled' || o.cancelled_at)) return userError('Fulfillment order is not in an open state and cannot be fulfilled.');
+    if ((orders as RestOrder[]).some((o) => o.fulfillment_status === 'fulfilled' || o.cancelled_at))
+      return userError('Fulfillment order is not in an open state and cannot be fulfilled.');
     const fid = this.fulfillmentSeq++;
     for (const o of orders as RestOrder[]) {
       o.fulfillment_status = 'fulfilled';
@@ -857,7 +963,12 @@ export class ShopifySimulator {
       this.emit('orders/updated', o);
     }
     const t = input.trackingInfo ?? {};
-    const fulfillment = { id: `gid://shopify/Fulfillment/${fid}`, status: 'SUCCESS', createdAt: stamp(this.now()), trackingInfo: t.number ? [{ company: t.company ?? null, number: String(t.number), url: t.url ?? null }] : [] };
+    const fulfillment = {
+      id: `gid://shopify/Fulfillment/${fid}`,
+      status: 'SUCCESS',
+      createdAt: stamp(this.now()),
+      trackingInfo: t.number ? [{ company: t.company ?? null, number: String(t.number), url: t.url ?? null }] : [],
+    };
     for (const o of orders as RestOrder[]) {
       const list = this.fulfillments.get(o.id) ?? [];
       list.push(structuredClone(fulfillment));
@@ -869,7 +980,11 @@ export class ShopifySimulator {
 
 // ───────────────────────────────────── the GraphQL order shape ─────────────────────────────────────
 
-const moneyBag = (set: any) => set && { shopMoney: { amount: set.shop_money.amount, currencyCode: set.shop_money.currency_code }, presentmentMoney: { amount: set.presentment_money.amount, currencyCode: set.presentment_money.currency_code } };
+const moneyBag = (set: any) =>
+  set && {
+    shopMoney: { amount: set.shop_money.amount, currencyCode: set.shop_money.currency_code },
+    presentmentMoney: { amount: set.presentment_money.amount, currencyCode: set.presentment_money.currency_code },
+  };
 const taxLines = (lines: any[]) => lines.map((t) => ({ title: t.title, rate: t.rate, priceSet: moneyBag(t.price_set) }));
 
 /** The GraphQL Admin API shape of an order (camelCase, MoneyBag, gids) the simulator returns. */
@@ -900,7 +1015,11 @@ export function toGraphQLOrder(o: RestOrder): Record<string, any> {
     totalDiscountsSet: moneyBag(o.total_discounts_set),
     totalShippingPriceSet: moneyBag(o.total_shipping_price_set),
     discountCodes: o.discount_codes.map((d: any) => d.code),
-    customer: o.customer && { id: `gid://shopify/Customer/${o.customer.id}`, email: o.customer.email, displayName: `${o.customer.first_name} ${o.customer.last_name}` },
+    customer: o.customer && {
+      id: `gid://shopify/Customer/${o.customer.id}`,
+      email: o.customer.email,
+      displayName: `${o.customer.first_name} ${o.customer.last_name}`,
+    },
     shippingAddress: o.shipping_address && {
       name: o.shipping_address.name,
       address1: o.shipping_address.address1,
@@ -923,14 +1042,26 @@ export function toGraphQLOrder(o: RestOrder): Record<string, any> {
           const app = o.discount_applications[a.discount_application_index];
           return {
             allocatedAmountSet: moneyBag(a.amount_set),
-            discountApplication: { __typename: app.type === 'discount_code' ? 'DiscountCodeApplication' : app.type === 'manual' ? 'ManualDiscountApplication' : 'AutomaticDiscountApplication', code: app.code ?? null, title: app.title ?? null, description: app.description ?? null },
+            discountApplication: {
+              __typename:
+                app.type === 'discount_code' ? 'DiscountCodeApplication' : app.type === 'manual' ? 'ManualDiscountApplication' : 'AutomaticDiscountApplication',
+              code: app.code ?? null,
+              title: app.title ?? null,
+              description: app.description ?? null,
+            },
           };
         }),
         taxLines: taxLines(l.tax_lines),
       })),
     },
     shippingLines: {
-      nodes: o.shipping_lines.map((s: any) => ({ title: s.title, code: s.code, originalPriceSet: moneyBag(s.price_set), discountedPriceSet: moneyBag(s.discounted_price_set), taxLines: taxLines(s.tax_lines) })),
+      nodes: o.shipping_lines.map((s: any) => ({
+        title: s.title,
+        code: s.code,
+        originalPriceSet: moneyBag(s.price_set),
+        discountedPriceSet: moneyBag(s.discounted_price_set),
+        taxLines: taxLines(s.tax_lines),
+      })),
     },
     fulfillmentOrders: { nodes: [{ id: `gid://shopify/FulfillmentOrder/${o.id}`, status: fulfillmentOpen ? 'OPEN' : 'CLOSED' }] },
     refunds: o.refunds.map((r: any) => ({
@@ -939,10 +1070,24 @@ export function toGraphQLOrder(o: RestOrder): Record<string, any> {
       createdAt: r.created_at,
       note: r.note,
       refundLineItems: {
-        nodes: r.refund_line_items.map((x: any) => ({ quantity: x.quantity, restockType: String(x.restock_type).toUpperCase(), lineItem: { id: `gid://shopify/LineItem/${x.line_item_id}`, sku: x.line_item.sku, title: x.line_item.title }, subtotalSet: moneyBag(x.subtotal_set), totalTaxSet: moneyBag(x.total_tax_set) })),
+        nodes: r.refund_line_items.map((x: any) => ({
+          quantity: x.quantity,
+          restockType: String(x.restock_type).toUpperCase(),
+          lineItem: { id: `gid://shopify/LineItem/${x.line_item_id}`, sku: x.line_item.sku, title: x.line_item.title },
+          subtotalSet: moneyBag(x.subtotal_set),
+          totalTaxSet: moneyBag(x.total_tax_set),
+        })),
       },
       transactions: {
-        nodes: r.transactions.map((t: any) => ({ id: `gid://shopify/OrderTransaction/${t.id}`, kind: String(t.kind).toUpperCase(), status: String(t.status).toUpperCase(), gateway: t.gateway, processedAt: t.processed_at, authorizationCode: t.authorization, amountSet: { shopMoney: { amount: t.amount, currencyCode: t.currency }, presentmentMoney: { amount: t.amount, currencyCode: t.currency } } })),
+        nodes: r.transactions.map((t: any) => ({
+          id: `gid://shopify/OrderTransaction/${t.id}`,
+          kind: String(t.kind).toUpperCase(),
+          status: String(t.status).toUpperCase(),
+          gateway: t.gateway,
+          processedAt: t.processed_at,
+          authorizationCode: t.authorization,
+          amountSet: { shopMoney: { amount: t.amount, currencyCode: t.currency }, presentmentMoney: { amount: t.amount, currencyCode: t.currency } },
+        })),
       },
     })),
   };

@@ -49,7 +49,6 @@ import type {
   SqReturnLineItem,
   SqSearchOrdersRequest,
   SqTax,
-  SqTender,
   SqWebhookEvent,
 } from '../../nodes/square/types';
 import { includedTax, integerQuantity, percentOf, share, times } from '../../nodes/square/pricing';
@@ -108,7 +107,6 @@ export const DEFAULT_LOCATIONS: SimLocation[] = [
   { id: 'L-NYC', name: 'New York SoHo', currency: 'USD', timezone: 'America/New_York', tax: { name: 'NY Sales Tax', percentage: '8.875', type: 'ADDITIVE' } },
   { id: 'L-TYO', name: 'Tokyo Shibuya', currency: 'JPY', timezone: 'Asia/Tokyo', tax: { name: '消費税 10%', percentage: '10', type: 'INCLUSIVE' } },
 ];
-
 
 export class SquareApiError extends Error {
   constructor(
@@ -263,7 +261,13 @@ export class SquareSimulator {
       this.stats.requests++;
       const auth = req.headers.authorization ?? '';
       const token = /^Bearer (.+)$/.exec(auth)?.[1];
-      if (token !== this.accessToken) throw err(401, 'AUTHENTICATION_ERROR', 'UNAUTHORIZED', 'The `Authorization` http header of your request was incorrect or missing a valid Bearer token.');
+      if (token !== this.accessToken)
+        throw err(
+          401,
+          'AUTHENTICATION_ERROR',
+          'UNAUTHORIZED',
+          'The `Authorization` http header of your request was incorrect or missing a valid Bearer token.',
+        );
       if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) throw invalid('API_VERSION_INCOMPATIBLE', `Square-Version '${version}' is not a valid version`);
       if (this.refusals > 0 || !this.allow(token)) {
         if (this.refusals > 0) this.refusals--;
@@ -303,9 +307,13 @@ export class SquareSimulator {
       }
       return { order: this.retrieve(id) };
     })
-    .add('PUT', '/v2/orders/:orderId', (body, [id]) => this.idempotent(`update:${id}`, body.idempotency_key, false, body, () => ({ order: this.updateOrder(id, body.order ?? {}) })))
+    .add('PUT', '/v2/orders/:orderId', (body, [id]) =>
+      this.idempotent(`update:${id}`, body.idempotency_key, false, body, () => ({ order: this.updateOrder(id, body.order ?? {}) })),
+    )
     .add('POST', '/v2/catalog/search', (body) => this.searchCatalog(body))
-    .add('POST', '/v2/inventory/changes/batch-create', (body) => this.idempotent('inventory', body.idempotency_key, true, body, () => this.batchChangeInventory(body)))
+    .add('POST', '/v2/inventory/changes/batch-create', (body) =>
+      this.idempotent('inventory', body.idempotency_key, true, body, () => this.batchChangeInventory(body)),
+    )
     .add('POST', '/v2/inventory/counts/batch-retrieve', (body) => this.batchRetrieveCounts(body))
     .add('POST', '/v2/refunds', (body) => this.idempotent('refunds', body.idempotency_key, true, body, () => ({ refund: this.refundPayment(body) })))
     .add('GET', '/v2/refunds/:refundId', (_body, [id]) => {
@@ -356,7 +364,8 @@ export class SquareSimulator {
       if (required) throw invalid('MISSING_REQUIRED_PARAMETER', 'idempotency_key is required', 'idempotency_key');
       return run();
     }
-    if (typeof key !== 'string' || key.length > 192) throw invalid('INVALID_VALUE', 'idempotency_key must be a string of at most 192 characters', 'idempotency_key');
+    if (typeof key !== 'string' || key.length > 192)
+      throw invalid('INVALID_VALUE', 'idempotency_key must be a string of at most 192 characters', 'idempotency_key');
     const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
     const seen = this.idempotency.get(`${scope}:${key}`);
     if (seen) {
@@ -378,21 +387,34 @@ export class SquareSimulator {
       version: 1,
       is_deleted: false,
       present_at_all_locations: true,
-      item_variation_data: { item_id: v.item_id, name: v.name, sku: v.sku, pricing_type: 'FIXED_PRICING', price_money: { amount: v.price, currency }, track_inventory: true },
+      item_variation_data: {
+        item_id: v.item_id,
+        name: v.name,
+        sku: v.sku,
+        pricing_type: 'FIXED_PRICING',
+        price_money: { amount: v.price, currency },
+        track_inventory: true,
+      },
     };
   }
 
   /** SearchCatalogObjects, for ITEM_VARIATION objects: exact_query on sku or name, or every one. */
   private searchCatalog(body: any) {
     const types: unknown = body.object_types;
-    if (types !== undefined && (!Array.isArray(types) || types.some((t) => typeof t !== 'string'))) throw invalid('INVALID_VALUE', 'object_types must be a list of object types', 'object_types');
+    if (types !== undefined && (!Array.isArray(types) || types.some((t) => typeof t !== 'string')))
+      throw invalid('INVALID_VALUE', 'object_types must be a list of object types', 'object_types');
     const limit = body.limit === undefined ? 100 : Number(body.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('INVALID_VALUE', 'limit must be between 1 and 1000', 'limit');
     if (Array.isArray(types) && !types.includes('ITEM_VARIATION')) return { objects: [] };
     const exact = body.query?.exact_query;
     if (body.query && !exact) throw invalid('BAD_REQUEST', 'the simulator supports only exact_query', 'query');
-    if (exact && (typeof exact.attribute_name !== 'string' || typeof exact.attribute_value !== 'string')) throw invalid('MISSING_REQUIRED_PARAMETER', 'exact_query needs attribute_name and attribute_value', 'query.exact_query');
-    const all = [...this.catalog.values()].filter((v) => !exact || (exact.attribute_name === 'sku' ? v.sku === exact.attribute_value : exact.attribute_name === 'name' ? v.name === exact.attribute_value : false));
+    if (exact && (typeof exact.attribute_name !== 'string' || typeof exact.attribute_value !== 'string'))
+      throw invalid('MISSING_REQUIRED_PARAMETER', 'exact_query needs attribute_name and attribute_value', 'query.exact_query');
+    const all = [...this.catalog.values()].filter(
+      (v) =>
+        !exact ||
+        (exact.attribute_name === 'sku' ? v.sku === exact.attribute_value : exact.attribute_name === 'name' ? v.name === exact.attribute_value : false),
+    );
     const start = body.cursor ? Number(Buffer.from(String(body.cursor), 'base64url').toString('utf8')) : 0;
     if (!Number.isInteger(start) || start < 0) throw invalid('INVALID_CURSOR', 'the cursor is not valid', 'cursor');
     const page = all.slice(start, start + limit);
@@ -405,7 +427,8 @@ export class SquareSimulator {
   inventoryCount(catalogObjectId: string, locationId: string, state = 'IN_STOCK'): string | undefined {
     const relevant = this.inventoryChanges
       .filter((c) => {
-        if (c.type === 'PHYSICAL_COUNT') return c.physical_count.catalog_object_id === catalogObjectId && c.physical_count.location_id === locationId && c.physical_count.state === state;
+        if (c.type === 'PHYSICAL_COUNT')
+          return c.physical_count.catalog_object_id === catalogObjectId && c.physical_count.location_id === locationId && c.physical_count.state === state;
         const a = c.adjustment;
         return a.catalog_object_id === catalogObjectId && a.location_id === locationId && (a.from_state === state || a.to_state === state);
       })
@@ -421,33 +444,63 @@ export class SquareSimulator {
   }
 
   private countJson(catalogObjectId: string, locationId: string, state: string) {
-    return { catalog_object_id: catalogObjectId, catalog_object_type: 'ITEM_VARIATION', state, location_id: locationId, quantity: this.inventoryCount(catalogObjectId, locationId, state) ?? '0', calculated_at: new Date(this.now()).toISOString() };
+    return {
+      catalog_object_id: catalogObjectId,
+      catalog_object_type: 'ITEM_VARIATION',
+      state,
+      location_id: locationId,
+      quantity: this.inventoryCount(catalogObjectId, locationId, state) ?? '0',
+      calculated_at: new Date(this.now()).toISOString(),
+    };
   }
 
   /** BatchChangeInventory (the idempotency wrapper is around it). */
   private batchChangeInventory(body: any) {
     const changes: unknown = body.changes;
-    if (!Array.isArray(changes) || changes.length < 1 || changes.length > 100) throw invalid('INVALID_ARRAY_LENGTH', 'changes must hold 1 to 100 changes', 'changes');
+    if (!Array.isArray(changes) || changes.length < 1 || changes.length > 100)
+      throw invalid('INVALID_ARRAY_LENGTH', 'changes must hold 1 to 100 changes', 'changes');
     const ignoreUnchanged = body.ignore_unchanged_counts !== false;
     const variationIds = new Set([...this.catalog.values()].map((v) => v.id));
     const QTY = /^-?\d+(\.\d{1,5})?$/;
-    const STATES = ['IN_STOCK', 'SOLD', 'RETURNED_BY_CUSTOMER', 'RESERVED_FOR_SALE', 'SOLD_ONLINE', 'ORDERED_FROM_VENDOR', 'RECEIVED_FROM_VENDOR', 'IN_TRANSIT_TO', 'NONE', 'WASTE', 'UNLINKED_RETURN', 'COMPOSED', 'DECOMPOSED', 'SUPPORTED_BY_NEWER_VERSION', 'IN_TRANSIT'];
+    const STATES = [
+      'IN_STOCK',
+      'SOLD',
+      'RETURNED_BY_CUSTOMER',
+      'RESERVED_FOR_SALE',
+      'SOLD_ONLINE',
+      'ORDERED_FROM_VENDOR',
+      'RECEIVED_FROM_VENDOR',
+      'IN_TRANSIT_TO',
+      'NONE',
+      'WASTE',
+      'UNLINKED_RETURN',
+      'COMPOSED',
+      'DECOMPOSED',
+      'SUPPORTED_BY_NEWER_VERSION',
+      'IN_TRANSIT',
+    ];
     const checked = changes.map((c: any, i: number) => {
       const at = `changes[${i}]`;
       const detail = c?.type === 'PHYSICAL_COUNT' ? c.physical_count : c?.type === 'ADJUSTMENT' ? c.adjustment : undefined;
       if (c?.type === 'TRANSFER') throw invalid('UNSUPPORTED_ENTITY', 'the simulator does not model TRANSFER changes', `${at}.type`);
       if (!detail) throw invalid('INVALID_ENUM_VALUE', 'type must be PHYSICAL_COUNT or ADJUSTMENT with its matching object', `${at}.type`);
       const path = `${at}.${c.type === 'PHYSICAL_COUNT' ? 'physical_count' : 'adjustment'}`;
-      if (typeof detail.catalog_object_id !== 'string' || !detail.catalog_object_id) throw invalid('MISSING_REQUIRED_PARAMETER', 'catalog_object_id is required', `${path}.catalog_object_id`);
-      if (!variationIds.has(detail.catalog_object_id)) throw err(400, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `catalog object ${detail.catalog_object_id} not found`, `${path}.catalog_object_id`);
-      if (typeof detail.location_id !== 'string' || !this.locations.some((l) => l.id === detail.location_id)) throw err(400, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `location ${detail.location_id} not found`, `${path}.location_id`);
-      if (typeof detail.quantity !== 'string' || !QTY.test(detail.quantity)) throw invalid('INVALID_VALUE', 'quantity must be a decimal string with at most 5 decimals', `${path}.quantity`);
-      if (typeof detail.occurred_at !== 'string' || Number.isNaN(Date.parse(detail.occurred_at))) throw invalid('MISSING_REQUIRED_PARAMETER', 'occurred_at is required (RFC 3339)', `${path}.occurred_at`);
+      if (typeof detail.catalog_object_id !== 'string' || !detail.catalog_object_id)
+        throw invalid('MISSING_REQUIRED_PARAMETER', 'catalog_object_id is required', `${path}.catalog_object_id`);
+      if (!variationIds.has(detail.catalog_object_id))
+        throw err(400, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `catalog object ${detail.catalog_object_id} not found`, `${path}.catalog_object_id`);
+      if (typeof detail.location_id !== 'string' || !this.locations.some((l) => l.id === detail.location_id))
+        throw err(400, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `location ${detail.location_id} not found`, `${path}.location_id`);
+      if (typeof detail.quantity !== 'string' || !QTY.test(detail.quantity))
+        throw invalid('INVALID_VALUE', 'quantity must be a decimal string with at most 5 decimals', `${path}.quantity`);
+      if (typeof detail.occurred_at !== 'string' || Number.isNaN(Date.parse(detail.occurred_at)))
+        throw invalid('MISSING_REQUIRED_PARAMETER', 'occurred_at is required (RFC 3339)', `${path}.occurred_at`);
       if (c.type === 'PHYSICAL_COUNT') {
         if (!STATES.includes(detail.state)) throw invalid('INVALID_ENUM_VALUE', `state '${detail.state}' is not an inventory state`, `${path}.state`);
         if (Number(detail.quantity) < 0) throw invalid('INVALID_VALUE', 'a physical count cannot be negative', `${path}.quantity`);
       } else {
-        if (!STATES.includes(detail.from_state) || !STATES.includes(detail.to_state)) throw invalid('INVALID_ENUM_VALUE', 'from_state and to_state must be inventory states', path);
+        if (!STATES.includes(detail.from_state) || !STATES.includes(detail.to_state))
+          throw invalid('INVALID_ENUM_VALUE', 'from_state and to_state must be inventory states', path);
         if (!(Number(detail.quantity) > 0)) throw invalid('INVALID_VALUE', 'an adjustment quantity must be positive', `${path}.quantity`);
       }
       return { c, detail };
@@ -455,11 +508,24 @@ export class SquareSimulator {
     const recorded: Array<Record<string, any>> = [];
     const touched = new Map<string, [string, string, string]>();
     for (const { c, detail } of checked) {
-      if (c.type === 'PHYSICAL_COUNT' && ignoreUnchanged && this.inventoryCount(detail.catalog_object_id, detail.location_id, detail.state) === String(Number(detail.quantity))) continue;
-      const change = { type: c.type, [c.type === 'PHYSICAL_COUNT' ? 'physical_count' : 'adjustment']: { id: this.newId('IC'), ...clone(detail), created_at: new Date(this.now()).toISOString() } };
+      if (
+        c.type === 'PHYSICAL_COUNT' &&
+        ignoreUnchanged &&
+        this.inventoryCount(detail.catalog_object_id, detail.location_id, detail.state) === String(Number(detail.quantity))
+      )
+        continue;
+      const change = {
+        type: c.type,
+        [c.type === 'PHYSICAL_COUNT' ? 'physical_count' : 'adjustment']: {
+          id: this.newId('IC'),
+          ...clone(detail),
+          created_at: new Date(this.now()).toISOString(),
+        },
+      };
       this.inventoryChanges.push(change);
       recorded.push(clone(change));
-      for (const state of c.type === 'PHYSICAL_COUNT' ? [detail.state] : [detail.from_state, detail.to_state]) touched.set(`${detail.catalog_object_id}|${detail.location_id}|${state}`, [detail.catalog_object_id, detail.location_id, state]);
+      for (const state of c.type === 'PHYSICAL_COUNT' ? [detail.state] : [detail.from_state, detail.to_state])
+        touched.set(`${detail.catalog_object_id}|${detail.location_id}|${state}`, [detail.catalog_object_id, detail.location_id, state]);
     }
     for (const { detail } of checked) {
       const state = detail.state ?? detail.to_state;
@@ -474,7 +540,8 @@ export class SquareSimulator {
     const locs: string[] = Array.isArray(body.location_ids) && body.location_ids.length ? body.location_ids : this.locations.map((l) => l.id);
     const states: string[] = Array.isArray(body.states) && body.states.length ? body.states : ['IN_STOCK'];
     const counts = [];
-    for (const id of ids) for (const loc of locs) for (const state of states) if (this.inventoryCount(id, loc, state) !== undefined) counts.push(this.countJson(id, loc, state));
+    for (const id of ids)
+      for (const loc of locs) for (const state of states) if (this.inventoryCount(id, loc, state) !== undefined) counts.push(this.countJson(id, loc, state));
     return { counts };
   }
 
@@ -517,14 +584,22 @@ export class SquareSimulator {
     if (!input || typeof input !== 'object') throw invalid('MISSING_REQUIRED_PARAMETER', 'order is required', 'order');
     const loc = this.location(input.location_id);
     const currency = loc.currency;
-    if (!Array.isArray(input.line_items) || input.line_items.length === 0) throw invalid('MISSING_REQUIRED_PARAMETER', 'order.line_items must not be empty', 'order.line_items');
+    if (!Array.isArray(input.line_items) || input.line_items.length === 0)
+      throw invalid('MISSING_REQUIRED_PARAMETER', 'order.line_items must not be empty', 'order.line_items');
     const taxes: SqTax[] = (input.taxes ?? []).map((t, i) => ({ scope: 'LINE_ITEM', type: 'ADDITIVE', ...t, uid: t.uid ?? `tax-${i + 1}` }));
     const discounts: SqDiscount[] = (input.discounts ?? []).map((d, i) => ({ scope: 'LINE_ITEM', ...d, uid: d.uid ?? `disc-${i + 1}` }));
     const lines: SqLineItem[] = input.line_items.map((li, i) => {
       const base = li.base_price_money;
-      if (!base || !Number.isSafeInteger(base.amount) || base.amount < 0) throw invalid('INVALID_VALUE', 'base_price_money.amount must be a non-negative integer of minor units', `order.line_items[${i}].base_price_money`);
-      if (base.currency !== currency) throw invalid('INVALID_CURRENCY', `line currency ${base.currency} differs from the location's ${currency}`, `order.line_items[${i}].base_price_money.currency`);
-      if (typeof li.quantity !== 'string' || !/^\d+(\.\d{1,5})?$/.test(li.quantity)) throw invalid('INVALID_VALUE', 'quantity must be decimal text', `order.line_items[${i}].quantity`);
+      if (!base || !Number.isSafeInteger(base.amount) || base.amount < 0)
+        throw invalid('INVALID_VALUE', 'base_price_money.amount must be a non-negative integer of minor units', `order.line_items[${i}].base_price_money`);
+      if (base.currency !== currency)
+        throw invalid(
+          'INVALID_CURRENCY',
+          `line currency ${base.currency} differs from the location's ${currency}`,
+          `order.line_items[${i}].base_price_money.currency`,
+        );
+      if (typeof li.quantity !== 'string' || !/^\d+(\.\d{1,5})?$/.test(li.quantity))
+        throw invalid('INVALID_VALUE', 'quantity must be decimal text', `order.line_items[${i}].quantity`);
       const gross = times(base.amount, li.quantity);
       return {
         uid: li.uid ?? `line-${i + 1}`,
@@ -577,7 +652,10 @@ export class SquareSimulator {
       const targets = lines.map((l, i) => (d.scope === 'ORDER' || l.applied_discounts!.some((a) => a.discount_uid === d.uid) ? i : -1)).filter((i) => i >= 0);
       if (d.type === 'FIXED_AMOUNT' || (!d.percentage && d.amount_money)) {
         // A fixed amount is spread over its lines in proportion to their gross sales (remainder to the last).
-        const total = Math.min(d.amount_money?.amount ?? 0, targets.reduce((s, i) => s + lines[i].gross_sales_money!.amount - disc[i], 0));
+        const total = Math.min(
+          d.amount_money?.amount ?? 0,
+          targets.reduce((s, i) => s + lines[i].gross_sales_money!.amount - disc[i], 0),
+        );
         const whole = targets.reduce((s, i) => s + lines[i].gross_sales_money!.amount, 0);
         let left = total;
         targets.forEach((i, k) => {
@@ -678,7 +756,9 @@ export class SquareSimulator {
         ...(tip ? { tip_money: { amount: tip, currency: c } } : {}),
         payment_id: tid,
         created_at: at,
-        ...(t.type === 'CASH' ? { cash_details: { buyer_tendered_money: { amount: base + tip, currency: c }, change_back_money: { amount: 0, currency: c } } } : { card_details: { status: 'CAPTURED', card: { last_4: t.last4 ?? '4242', card_brand: 'VISA' } } }),
+        ...(t.type === 'CASH'
+          ? { cash_details: { buyer_tendered_money: { amount: base + tip, currency: c }, change_back_money: { amount: 0, currency: c } } }
+          : { card_details: { status: 'CAPTURED', card: { last_4: t.last4 ?? '4242', card_brand: 'VISA' } } }),
       });
     }
     if (due !== 0) throw invalid('INVALID_VALUE', `tenders leave ${due} minor units unpaid or overpaid`);
@@ -692,7 +772,8 @@ export class SquareSimulator {
   private updateOrder(id: string, patch: Partial<SqOrder>): SqOrder {
     const o = this.orders.get(id);
     if (!o) throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `Order ${id} not found`);
-    if (patch.version !== undefined && patch.version !== o.version) throw invalid('VERSION_MISMATCH', `order ${id} is at version ${o.version}, not ${patch.version}`, 'order.version');
+    if (patch.version !== undefined && patch.version !== o.version)
+      throw invalid('VERSION_MISMATCH', `order ${id} is at version ${o.version}, not ${patch.version}`, 'order.version');
     if (patch.state === 'CANCELED') return this.cancelOrder(id);
     if (patch.metadata) o.metadata = { ...o.metadata, ...patch.metadata };
     if (patch.reference_id) o.reference_id = patch.reference_id;
@@ -715,7 +796,11 @@ export class SquareSimulator {
    * source order and lines, refunded to the source order's first tender. Emits order.created for the
    * return order and refund.created for the refund.
    */
-  returnItems(sourceOrderId: string, items: Array<{ lineUid: string; quantity: string }>, opts: { refundStatus?: 'COMPLETED' | 'PENDING'; reason?: string } = {}): { order: SqOrder; refund: SqPaymentRefund } {
+  returnItems(
+    sourceOrderId: string,
+    items: Array<{ lineUid: string; quantity: string }>,
+    opts: { refundStatus?: 'COMPLETED' | 'PENDING'; reason?: string } = {},
+  ): { order: SqOrder; refund: SqPaymentRefund } {
     const src = this.orders.get(sourceOrderId);
     if (!src) throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `Order ${sourceOrderId} not found`);
     if (src.state !== 'COMPLETED') throw invalid('BAD_REQUEST', `order ${sourceOrderId} is ${src.state}: only completed orders can be returned`);
@@ -732,7 +817,10 @@ export class SquareSimulator {
       const appliedDiscounts = (li.applied_discounts ?? []).map((d) => ({ discount_uid: d.discount_uid, applied_money: money(prop(d.applied_money)) }));
       const discount = appliedDiscounts.reduce((s, d) => s + d.applied_money.amount, 0);
       const tax = appliedTaxes.reduce((s, t) => s + t.applied_money.amount, 0);
-      const additive = (li.applied_taxes ?? []).reduce((s, t, k) => s + ((src.taxes ?? []).find((x) => x.uid === t.tax_uid)?.type === 'INCLUSIVE' ? 0 : appliedTaxes[k].applied_money.amount), 0);
+      const additive = (li.applied_taxes ?? []).reduce(
+        (s, t, k) => s + ((src.taxes ?? []).find((x) => x.uid === t.tax_uid)?.type === 'INCLUSIVE' ? 0 : appliedTaxes[k].applied_money.amount),
+        0,
+      );
       return {
         uid: `ret-${i + 1}`,
         source_line_item_uid: li.uid,
@@ -754,7 +842,15 @@ export class SquareSimulator {
       location_id: src.location_id,
       source: src.source,
       line_items: [],
-      returns: [{ uid: 'return-1', source_order_id: src.id, return_line_items: returnLines, return_taxes: clone(src.taxes ?? []), return_discounts: clone(src.discounts ?? []) }],
+      returns: [
+        {
+          uid: 'return-1',
+          source_order_id: src.id,
+          return_line_items: returnLines,
+          return_taxes: clone(src.taxes ?? []),
+          return_discounts: clone(src.discounts ?? []),
+        },
+      ],
       tenders: [],
       refunds: [],
       created_at: at,
@@ -769,10 +865,29 @@ export class SquareSimulator {
     const tender = src.tenders![0];
     const refundId = this.newId('RFD');
     const status = opts.refundStatus ?? 'COMPLETED';
-    const orderRefund: SqOrderRefund = { id: refundId, location_id: src.location_id, tender_id: tender?.id, transaction_id: src.id, reason: opts.reason ?? 'Returned goods', amount_money: money(amount), status: status === 'COMPLETED' ? 'COMPLETED' : 'PENDING', created_at: at };
+    const orderRefund: SqOrderRefund = {
+      id: refundId,
+      location_id: src.location_id,
+      tender_id: tender?.id,
+      transaction_id: src.id,
+      reason: opts.reason ?? 'Returned goods',
+      amount_money: money(amount),
+      status: status === 'COMPLETED' ? 'COMPLETED' : 'PENDING',
+      created_at: at,
+    };
     ret.refunds!.push(orderRefund);
     this.orders.set(ret.id, ret);
-    const refund: SqPaymentRefund = { id: refundId, status, amount_money: money(amount), payment_id: tender?.payment_id ?? tender?.id ?? '', order_id: ret.id, location_id: src.location_id, reason: orderRefund.reason, created_at: at, updated_at: at };
+    const refund: SqPaymentRefund = {
+      id: refundId,
+      status,
+      amount_money: money(amount),
+      payment_id: tender?.payment_id ?? tender?.id ?? '',
+      order_id: ret.id,
+      location_id: src.location_id,
+      reason: orderRefund.reason,
+      created_at: at,
+      updated_at: at,
+    };
     this.refunds.set(refundId, refund);
     this.emit('order.created', 'order_created', ret.id, { order_created: this.summary(ret) });
     this.emit('refund.created', 'refund', refundId, { refund: clone(refund) });
@@ -796,13 +911,24 @@ export class SquareSimulator {
   /** RefundPayment: an unitemized refund of a payment (idempotency key required). */
   private refundPayment(body: any): SqPaymentRefund {
     const amount = body.amount_money as SqMoney | undefined;
-    if (!amount || !Number.isSafeInteger(amount.amount) || amount.amount <= 0) throw invalid('INVALID_VALUE', 'amount_money must be a positive integer of minor units', 'amount_money');
+    if (!amount || !Number.isSafeInteger(amount.amount) || amount.amount <= 0)
+      throw invalid('INVALID_VALUE', 'amount_money must be a positive integer of minor units', 'amount_money');
     if (!body.payment_id) throw invalid('MISSING_REQUIRED_PARAMETER', 'payment_id is required', 'payment_id');
     const order = [...this.orders.values()].find((o) => o.tenders?.some((t) => t.payment_id === body.payment_id || t.id === body.payment_id));
     if (!order) throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `payment ${body.payment_id} not found`);
     if (amount.currency !== order.total_money.currency) throw invalid('INVALID_CURRENCY', 'refund currency differs from the payment', 'amount_money.currency');
     const at = this.stamp();
-    const refund: SqPaymentRefund = { id: this.newId('RFD'), status: 'PENDING', amount_money: { ...amount }, payment_id: String(body.payment_id), order_id: order.id, location_id: order.location_id, reason: body.reason, created_at: at, updated_at: at };
+    const refund: SqPaymentRefund = {
+      id: this.newId('RFD'),
+      status: 'PENDING',
+      amount_money: { ...amount },
+      payment_id: String(body.payment_id),
+      order_id: order.id,
+      location_id: order.location_id,
+      reason: body.reason,
+      created_at: at,
+      updated_at: at,
+    };
     this.refunds.set(refund.id, refund);
     this.emit('refund.created', 'refund', refund.id, { refund: clone(refund) });
     return clone(refund);
@@ -810,7 +936,11 @@ export class SquareSimulator {
 
   // ──────────────────────────────────────── SearchOrders ────────────────────────────────────────
 
-  searchOrders(body: SqSearchOrdersRequest): { orders?: SqOrder[]; order_entries?: Array<{ order_id: string; version: number; location_id: string }>; cursor?: string } {
+  searchOrders(body: SqSearchOrdersRequest): {
+    orders?: SqOrder[];
+    order_entries?: Array<{ order_id: string; version: number; location_id: string }>;
+    cursor?: string;
+  } {
     this.stats.searches++;
     const locs = body.location_ids;
     if (!Array.isArray(locs) || locs.length === 0) throw invalid('MISSING_REQUIRED_PARAMETER', 'location_ids is required', 'location_ids');
@@ -823,12 +953,16 @@ export class SquareSimulator {
     const asc = (body.query?.sort?.sort_order ?? 'DESC') === 'ASC';
     const dtf = filter.date_time_filter ?? {};
     const dtKeys = Object.keys(dtf).filter((k) => (dtf as any)[k]);
-    if (dtKeys.length > 1) throw invalid('INVALID_REQUEST_ERROR', 'only one of created_at, updated_at and closed_at may be filtered', 'query.filter.date_time_filter');
+    if (dtKeys.length > 1)
+      throw invalid('INVALID_REQUEST_ERROR', 'only one of created_at, updated_at and closed_at may be filtered', 'query.filter.date_time_filter');
     if (dtKeys.length === 1 && dtKeys[0].toUpperCase() !== sortField) {
       throw invalid('INVALID_VALUE', `a date_time_filter on ${dtKeys[0]} requires sort_field ${dtKeys[0].toUpperCase()}`, 'query.sort.sort_field');
     }
     const field = sortField.toLowerCase() as 'created_at' | 'updated_at' | 'closed_at';
-    const queryHash = createHash('sha256').update(JSON.stringify({ l: locs, q: body.query ?? null })).digest('hex').slice(0, 16);
+    const queryHash = createHash('sha256')
+      .update(JSON.stringify({ l: locs, q: body.query ?? null }))
+      .digest('hex')
+      .slice(0, 16);
     let after: [string, string] | undefined;
     if (body.cursor) {
       try {
@@ -891,7 +1025,8 @@ export class SquareSimulator {
     const n = 1 + Math.floor(this.random() * 3);
     const size = opts.catalogSize ?? 50;
     const taxes = loc.tax ? [{ uid: 'tax-1', name: loc.tax.name, percentage: loc.tax.percentage, type: loc.tax.type, scope: 'ORDER' as const }] : [];
-    const discounts = this.random() < 0.3 ? [{ uid: 'disc-1', name: 'Staff 10%', type: 'FIXED_PERCENTAGE' as const, percentage: '10', scope: 'ORDER' as const }] : [];
+    const discounts =
+      this.random() < 0.3 ? [{ uid: 'disc-1', name: 'Staff 10%', type: 'FIXED_PERCENTAGE' as const, percentage: '10', scope: 'ORDER' as const }] : [];
     const line_items = Array.from({ length: n }, (_, i) => {
       const item = catalogItem(Math.floor(this.random() * size));
       return {
@@ -926,7 +1061,9 @@ export class SquareSimulator {
 
   /** Signs `body` the way Square does: base64 HMAC-SHA256 over notification URL + body. */
   sign(body: string, url = this.webhook.url ?? '', key = this.webhook.signatureKey ?? ''): string {
-    return createHmac('sha256', key).update(url + body).digest('base64');
+    return createHmac('sha256', key)
+      .update(url + body)
+      .digest('base64');
   }
 
   /**
@@ -995,7 +1132,13 @@ export class SquareSimulator {
       this.stats.webhookAttempts++;
       let status: number | string;
       try {
-        const res = await fetch(url, { method: 'POST', headers, body: sent, signal: AbortSignal.timeout(this.webhook.ackTimeoutMs ?? 10_000), redirect: 'manual' });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers,
+          body: sent,
+          signal: AbortSignal.timeout(this.webhook.ackTimeoutMs ?? 10_000),
+          redirect: 'manual',
+        });
         await res.text();
         status = res.status;
         reason = 'http_error';

@@ -71,7 +71,12 @@ it(`backfills ${ORDERS} orders at the simulator's published rates: no 429 storm,
   const priced = all.filter((o) => o.OrderStatus !== 'Pending');
   expect(result.orders).toBe(ORDERS);
   expect(result.accepted).toBe(priced.length);
-  expect(result.held.sort()).toEqual(all.filter((o) => o.OrderStatus === 'Pending').map((o) => o.AmazonOrderId).sort());
+  expect(result.held.sort()).toEqual(
+    all
+      .filter((o) => o.OrderStatus === 'Pending')
+      .map((o) => o.AmazonOrderId)
+      .sort(),
+  );
   expect(delivered.size).toBe(priced.length);
   for (const o of priced) expect(delivered.get(`order:${o.AmazonOrderId}:${o.LastUpdateDate}`)).toBe(1);
   expect(variances).toBe(0);
@@ -89,7 +94,9 @@ it(`backfills ${ORDERS} orders at the simulator's published rates: no 429 storm,
 
   // Elapsed time: the slowest bucket decides; its calls beyond the burst take (calls − burst) / rate.
   const bound = Math.max(...Object.keys(stats).map((op) => Math.max(0, stats[op].requests - plans[op].burst) / plans[op].rate));
-  console.log(`backfill: ${elapsed.toFixed(2)} s for ${ORDERS} orders; the simulator's buckets allow ${bound.toFixed(2)} s (×${(elapsed / bound).toFixed(2)}); 429s ${JSON.stringify(client.throttled)}`);
+  console.log(
+    `backfill: ${elapsed.toFixed(2)} s for ${ORDERS} orders; the simulator's buckets allow ${bound.toFixed(2)} s (×${(elapsed / bound).toFixed(2)}); 429s ${JSON.stringify(client.throttled)}`,
+  );
   expect(elapsed).toBeGreaterThanOrEqual(bound * 0.95);
 
   // The cursor moved to the window's upper bound Amazon reported.

@@ -55,14 +55,30 @@ describe('Amazon order → canonical Order', () => {
     expect(doc.attributes).toMatchObject({ amazonOrderStatus: 'Canceled' });
   });
 
-  const base = (currency: string, total: string, items: any[], marketplace = 'XKWTEST') => [
-    { AmazonOrderId: '171-0000001-0000001', PurchaseDate: '2025-03-01T10:00:00Z', LastUpdateDate: '2025-03-01T10:05:00Z', OrderStatus: 'Unshipped', MarketplaceId: marketplace, OrderTotal: { CurrencyCode: currency, Amount: total } },
-    items,
-  ] as const;
+  const base = (currency: string, total: string, items: any[], marketplace = 'XKWTEST') =>
+    [
+      {
+        AmazonOrderId: '171-0000001-0000001',
+        PurchaseDate: '2025-03-01T10:00:00Z',
+        LastUpdateDate: '2025-03-01T10:05:00Z',
+        OrderStatus: 'Unshipped',
+        MarketplaceId: marketplace,
+        OrderTotal: { CurrencyCode: currency, Amount: total },
+      },
+      items,
+    ] as const;
 
   it('a 3-decimal currency (KWD, synthetic: no Amazon marketplace sells in one) maps exactly', () => {
     const [order, items] = base('KWD', '12.345', [
-      { ASIN: 'B1', OrderItemId: '1', SellerSKU: 'ABAYA-BLK-54', QuantityOrdered: 3, ItemPrice: { CurrencyCode: 'KWD', Amount: '10.500' }, PromotionDiscount: { CurrencyCode: 'KWD', Amount: '0.105' }, ShippingPrice: { CurrencyCode: 'KWD', Amount: '1.950' } },
+      {
+        ASIN: 'B1',
+        OrderItemId: '1',
+        SellerSKU: 'ABAYA-BLK-54',
+        QuantityOrdered: 3,
+        ItemPrice: { CurrencyCode: 'KWD', Amount: '10.500' },
+        PromotionDiscount: { CurrencyCode: 'KWD', Amount: '0.105' },
+        ShippingPrice: { CurrencyCode: 'KWD', Amount: '1.950' },
+      },
     ]);
     const doc = toCanonicalOrder(order, [...items], { account: 'S1', taxesIncluded: { XKWTEST: true } });
     expect(validateDocument('order', doc).valid).toBe(true);
@@ -71,7 +87,12 @@ describe('Amazon order → canonical Order', () => {
   });
 
   it('an order from a marketplace not in the contract table is a MappingError naming it, unless its tax treatment is declared', () => {
-    const [order, items] = base('USD', '10.00', [{ ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 1, ItemPrice: { CurrencyCode: 'USD', Amount: '10.00' } }], 'A1NEWMARKET');
+    const [order, items] = base(
+      'USD',
+      '10.00',
+      [{ ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 1, ItemPrice: { CurrencyCode: 'USD', Amount: '10.00' } }],
+      'A1NEWMARKET',
+    );
     expect(() => toCanonicalOrder(order, [...items], { account: 'S1' })).toThrow(MappingError);
     expect(() => toCanonicalOrder(order, [...items], { account: 'S1' })).toThrow(/171-0000001-0000001: marketplace "A1NEWMARKET" is not an Amazon marketplace/);
     expect(() => toCanonicalOrder({ ...order, MarketplaceId: undefined }, [...items], { account: 'S1' })).toThrow(/marketplace undefined is not/);
@@ -83,12 +104,21 @@ describe('Amazon order → canonical Order', () => {
   it('the contract table: unique ids, known currencies, tax added on top only in the US and Canada', () => {
     expect(new Set(MARKETPLACES.map((m) => m.id)).size).toBe(MARKETPLACES.length);
     expect(MARKETPLACES.filter((m) => !isKnownCurrency(m.currency))).toEqual([]);
-    expect(MARKETPLACES.filter((m) => !m.taxesIncluded).map((m) => m.country).sort()).toEqual(['CA', 'US']);
+    expect(
+      MARKETPLACES.filter((m) => !m.taxesIncluded)
+        .map((m) => m.country)
+        .sort(),
+    ).toEqual(['CA', 'US']);
     expect(marketplaceById('A1F83G8C2ARO7P')).toMatchObject({ country: 'GB', currency: 'GBP', taxesIncluded: true });
   });
 
   it('ItemPrice is the line total: one that does not divide by the quantity becomes two exact lines', () => {
-    const [order, items] = base('USD', '10.00', [{ ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 3, ItemPrice: { CurrencyCode: 'USD', Amount: '10.00' } }], 'ATVPDKIKX0DER');
+    const [order, items] = base(
+      'USD',
+      '10.00',
+      [{ ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 3, ItemPrice: { CurrencyCode: 'USD', Amount: '10.00' } }],
+      'ATVPDKIKX0DER',
+    );
     const doc = toCanonicalOrder(order, [...items], { account: 'S1' });
     expect(doc.lines.map((l) => [l.lineId, l.quantity, l.unitPrice.amount, l.lineTotal.amount])).toEqual([
       ['9', 2, 333, 666],
@@ -99,9 +129,21 @@ describe('Amazon order → canonical Order', () => {
   });
 
   it('a promotion on a split item is shared by its two lines in proportion, so neither line total goes below zero', () => {
-    const [order, items] = base('USD', '5.01', [
-      { ASIN: 'B1', OrderItemId: '9', SellerSKU: 'TEE', QuantityOrdered: 3, ItemPrice: { CurrencyCode: 'USD', Amount: '10.01' }, PromotionDiscount: { CurrencyCode: 'USD', Amount: '5.00' } },
-    ], 'ATVPDKIKX0DER');
+    const [order, items] = base(
+      'USD',
+      '5.01',
+      [
+        {
+          ASIN: 'B1',
+          OrderItemId: '9',
+          SellerSKU: 'TEE',
+          QuantityOrdered: 3,
+          ItemPrice: { CurrencyCode: 'USD', Amount: '10.01' },
+          PromotionDiscount: { CurrencyCode: 'USD', Amount: '5.00' },
+        },
+      ],
+      'ATVPDKIKX0DER',
+    );
     const doc = toCanonicalOrder(order, [...items], { account: 'S1' });
     expect(validateDocument('order', doc)).toEqual({ valid: true, errors: [] });
     expect(doc.lines.map((l) => [l.lineId, l.quantity, l.unitPrice.amount, l.discounts?.[0].amount.amount, l.lineTotal.amount])).toEqual([

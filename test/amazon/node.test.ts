@@ -44,7 +44,11 @@ function flow(config: Record<string, unknown> = {}) {
   ];
 }
 const credentials = () => ({ c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: sim.refreshToken } });
-const statuses = (node: any) => node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
+const statuses = (node: any) =>
+  node.status
+    .getCalls()
+    .filter((c: any) => c.thisValue === node)
+    .map((c: any) => c.args[0]);
 
 // The account's Orders API version: 2026-01-01 (the default, no setting) and v0 (until 2027-03-27).
 describe.each([
@@ -105,7 +109,6 @@ describe.each([
 });
 
 describe('tillwire-amazon-orders', () => {
-
   it('a refused refresh token reaches Catch as a permanent error; red ring', async () => {
     await helper.load(nodes, flow(), { c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: 'revoked' } });
     const caught = collect(helper.getNode('caught'), 1);
@@ -121,11 +124,19 @@ describe('tillwire-amazon-orders', () => {
 
   it('an Orders API version Tillwire does not speak: red ring naming it', async () => {
     await helper.load(nodes, flow({ apiVersion: '2024-01-01' }), credentials());
-    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: expect.stringMatching(/unknown Orders API version "2024-01-01"/) });
+    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({
+      fill: 'red',
+      shape: 'ring',
+      text: expect.stringMatching(/unknown Orders API version "2024-01-01"/),
+    });
   });
 
-  it('a marketplace id not in Amazon\'s table: red ring naming it', async () => {
+  it("a marketplace id not in Amazon's table: red ring naming it", async () => {
     await helper.load(nodes, flow({ marketplaceIds: 'ATVPDKIKX0DER, A1NOTAMARKET' }), credentials());
-    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: expect.stringMatching(/unknown marketplace id\(s\) A1NOTAMARKET/) });
+    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({
+      fill: 'red',
+      shape: 'ring',
+      text: expect.stringMatching(/unknown marketplace id\(s\) A1NOTAMARKET/),
+    });
   });
 });

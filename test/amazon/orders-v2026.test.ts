@@ -59,7 +59,11 @@ describe('simulator: searchOrders', () => {
       seen.push(...res.body.orders);
       const next = res.body.pagination?.nextToken;
       if (!next) break;
-      res = await get(sim, `${PATH}?marketplaceIds=${ALL}&createdAfter=2025-01-01T00:00:00Z&maxResultsPerPage=7&includedData=PROCEEDS,FULFILLMENT&paginationToken=${encodeURIComponent(next)}`, t);
+      res = await get(
+        sim,
+        `${PATH}?marketplaceIds=${ALL}&createdAfter=2025-01-01T00:00:00Z&maxResultsPerPage=7&includedData=PROCEEDS,FULFILLMENT&paginationToken=${encodeURIComponent(next)}`,
+        t,
+      );
     }
     expect(seen.map((o) => o.orderId)).toEqual(sim.orderIds());
     for (const o of seen) expect(o.orderItems.length).toBeGreaterThan(0);
@@ -95,13 +99,21 @@ describe('simulator: searchOrders', () => {
 
   it('filters by fulfillmentStatuses and lastUpdatedAfter; a Pending order priced later shows up again with its money', async () => {
     const t = await token(sim);
-    const res = await get(sim, `${PATH}?marketplaceIds=${ALL}&lastUpdatedAfter=2025-01-01T00:00:00Z&fulfillmentStatuses=PENDING&includedData=FULFILLMENT,PROCEEDS`, t);
+    const res = await get(
+      sim,
+      `${PATH}?marketplaceIds=${ALL}&lastUpdatedAfter=2025-01-01T00:00:00Z&fulfillmentStatuses=PENDING&includedData=FULFILLMENT,PROCEEDS`,
+      t,
+    );
     expect(res.body.orders.length).toBe(6);
     expect(res.body.lastUpdatedBefore).toBeDefined();
     for (const o of res.body.orders) expect(o.fulfillment.fulfillmentStatus).toBe('PENDING');
     const released = sim.releasePending(res.body.orders[0].orderId);
     clock.advance(180_000);
-    const later = await get(sim, `${PATH}?marketplaceIds=${ALL}&lastUpdatedAfter=${new Date(clock.t - 300_000).toISOString()}&includedData=FULFILLMENT,PROCEEDS`, t);
+    const later = await get(
+      sim,
+      `${PATH}?marketplaceIds=${ALL}&lastUpdatedAfter=${new Date(clock.t - 300_000).toISOString()}&includedData=FULFILLMENT,PROCEEDS`,
+      t,
+    );
     expect(later.body.orders.map((o: any) => o.orderId)).toEqual(released);
     expect(later.body.orders[0]).toMatchObject({ fulfillment: { fulfillmentStatus: 'UNSHIPPED' }, proceeds: { grandTotal: expect.any(Object) } });
   });
@@ -185,7 +197,7 @@ describe('mapping 2026-01-01 → canonical Order', () => {
 });
 
 describe('poll step on 2026-01-01', () => {
-  it('an order state\'s event id is v0\'s for the same state; malformed orders get distinct content ids, not one shared id', () => {
+  it("an order state's event id is v0's for the same state; malformed orders get distinct content ids, not one shared id", () => {
     const id = sim.orderIds()[0];
     const v0 = sim.order(id)!;
     expect(eventIdForV2026(sim.order2026(id)!)).toBe(`order:${v0.AmazonOrderId}:${v0.LastUpdateDate}`);
@@ -207,7 +219,16 @@ describe('poll step on 2026-01-01', () => {
         return { duplicate };
       };
       const client = clientFor(sim);
-      const opts = { client, store, cursorKey: 'c', marketplaceIds: MARKETPLACES.map((m) => m.id), accept, overlapMs: 300_000, startAt: () => '2025-01-01T00:00:00Z', pageSize: 25 };
+      const opts = {
+        client,
+        store,
+        cursorKey: 'c',
+        marketplaceIds: MARKETPLACES.map((m) => m.id),
+        accept,
+        overlapMs: 300_000,
+        startAt: () => '2025-01-01T00:00:00Z',
+        pageSize: 25,
+      };
       const first = await pollOnce(opts);
       const all = sim.orderIds();
       const pending = all.filter((x) => sim.order(x)!.OrderStatus === 'Pending');

@@ -21,7 +21,12 @@ describe('LWA token endpoint', () => {
       body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(sim.refreshToken)}&client_id=${sim.clientId}&client_secret=${sim.clientSecret}`,
     });
     expect(form.status).toBe(200);
-    expect(await form.json()).toEqual({ access_token: expect.stringMatching(/^Atza\|/), refresh_token: sim.refreshToken, token_type: 'bearer', expires_in: 3600 });
+    expect(await form.json()).toEqual({
+      access_token: expect.stringMatching(/^Atza\|/),
+      refresh_token: sim.refreshToken,
+      token_type: 'bearer',
+      expires_in: 3600,
+    });
     const json = await fetch(sim.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -36,7 +41,9 @@ describe('LWA token endpoint', () => {
     [{ grant_type: 'refresh_token', client_secret: 'wrong' }, 401, 'invalid_client'],
     [{ grant_type: '' }, 400, 'invalid_request'],
   ])('refuses %j with {error, error_description}', async (override, status, error) => {
-    const body = new URLSearchParams(Object.assign({ grant_type: 'refresh_token', refresh_token: sim.refreshToken, client_id: sim.clientId, client_secret: sim.clientSecret }, override));
+    const body = new URLSearchParams(
+      Object.assign({ grant_type: 'refresh_token', refresh_token: sim.refreshToken, client_id: sim.clientId, client_secret: sim.clientSecret }, override),
+    );
     const res = await fetch(sim.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString() });
     expect(res.status).toBe(status);
     expect(await res.json()).toEqual({ error, error_description: expect.any(String) });
@@ -210,7 +217,10 @@ describe('writes', () => {
     expect((await send('POST', `/orders/v0/orders/${id}/shipmentConfirmation`, body)).status).toBe(204);
     expect(sim.order(id)!.LastUpdateDate).toBe(updated);
     expect(sim.packages(id)).toEqual({ 'PKG-1': '1Z999' });
-    const again = await send('POST', `/orders/v0/orders/${id}/shipmentConfirmation`, { ...body, packageDetail: { ...body.packageDetail, packageReferenceId: 'PKG-2' } });
+    const again = await send('POST', `/orders/v0/orders/${id}/shipmentConfirmation`, {
+      ...body,
+      packageDetail: { ...body.packageDetail, packageReferenceId: 'PKG-2' },
+    });
     expect(again.status).toBe(400);
     expect(again.body.errors[0].code).toBe('InvalidInput');
   });

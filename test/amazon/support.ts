@@ -27,7 +27,12 @@ export async function token(sim: AmazonSimulator): Promise<string> {
   const res = await fetch(sim.tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: sim.refreshToken, client_id: sim.clientId, client_secret: sim.clientSecret }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: sim.refreshToken,
+      client_id: sim.clientId,
+      client_secret: sim.clientSecret,
+    }).toString(),
   });
   return ((await res.json()) as any).access_token;
 }

@@ -10,8 +10,11 @@ import { startSimulator } from './support';
 jest.setTimeout(60_000);
 const US = 'ATVPDKIKX0DER';
 const UK = 'A1F83G8C2ARO7P';
-const statuses = (node: any) => node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
-
+const statuses = (node: any) =>
+  node.status
+    .getCalls()
+    .filter((c: any) => c.thisValue === node)
+    .map((c: any) => c.args[0]);
 
 let sim: AmazonSimulator;
 beforeAll(async () => {
@@ -28,7 +31,18 @@ function flow(config: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'amazon write' },
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
-    { id: 'c1', type: 'tillwire-amazon-config', region: 'custom', endpoint: sim.url, tokenUrl: sim.tokenUrl, sellerId: sim.sellerId, marketplaceIds: `${US}, ${UK}, A1PA6795UKMFR9, A1VC38T7YXB528`, timeout: '5', attempts: '4', ...config },
+    {
+      id: 'c1',
+      type: 'tillwire-amazon-config',
+      region: 'custom',
+      endpoint: sim.url,
+      tokenUrl: sim.tokenUrl,
+      sellerId: sim.sellerId,
+      marketplaceIds: `${US}, ${UK}, A1PA6795UKMFR9, A1VC38T7YXB528`,
+      timeout: '5',
+      attempts: '4',
+      ...config,
+    },
     { id: 'ship', type: 'tillwire-amazon-ship', z: 'f1', amazon: 'c1', wires: [['out']] },
     { id: 'inv', type: 'tillwire-amazon-inventory', z: 'f1', amazon: 'c1', marketplaceIds: `${US} ${UK}`, wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
@@ -38,7 +52,9 @@ function flow(config: Record<string, unknown> = {}) {
 }
 
 async function load(config: Record<string, unknown> = {}) {
-  await helper.load([storeNode, configNode, shipNode, inventoryNode], flow(config), { c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: sim.refreshToken } });
+  await helper.load([storeNode, configNode, shipNode, inventoryNode], flow(config), {
+    c1: { clientId: sim.clientId, clientSecret: sim.clientSecret, refreshToken: sim.refreshToken },
+  });
 }
 
 /** Sends a payload into a node; resolves with the message that came out, or the one a Catch node got. */
@@ -77,18 +93,26 @@ function shipmentFor(orderId: string, shipmentId = 'WH/OUT/00012') {
     carrier: 'UPS',
     service: 'Standard',
     trackingNumber: '1Z999AA10123456784',
-    lines: items.map((it, i) => (i === 0 ? { sku: it.SellerSKU, quantity: it.QuantityOrdered, lineId: it.OrderItemId } : { sku: it.SellerSKU, quantity: it.QuantityOrdered })),
+    lines: items.map((it, i) =>
+      i === 0 ? { sku: it.SellerSKU, quantity: it.QuantityOrdered, lineId: it.OrderItemId } : { sku: it.SellerSKU, quantity: it.QuantityOrdered },
+    ),
     source: { system: 'odoo', type: 'stock.picking', id: shipmentId },
   };
 }
 
-const ats = (sku: string, available: number, computedAt = '2026-11-27T02:00:00Z') => ({ kind: 'inventory.ats', sku, channel: { system: 'amazon', account: sim.sellerId }, available, computedAt });
+const ats = (sku: string, available: number, computedAt = '2026-11-27T02:00:00Z') => ({
+  kind: 'inventory.ats',
+  sku,
+  channel: { system: 'amazon', account: sim.sellerId },
+  available,
+  computedAt,
+});
 
 describe('tillwire-amazon-ship', () => {
   it.each([
     ['2026-01-01', {}, 'getOrderV2026', 'getOrderItems'],
     ['v0', { apiVersion: 'v0' }, 'getOrderItems', 'getOrderV2026'],
-  ])('reads the order with the account\'s Orders API version (%s): lines by SKU matched, shipment confirmed', async (_version, config, used, unused) => {
+  ])("reads the order with the account's Orders API version (%s): lines by SKU matched, shipment confirmed", async (_version, config, used, unused) => {
     await load(config);
     const id = unshippedOrder();
     const r = await run('ship', shipmentFor(id));
@@ -107,7 +131,14 @@ describe('tillwire-amazon-ship', () => {
     expect(r.ok).toBe(true);
     const pkg = packageReferenceFor('shipment:odoo:WH/OUT/00012');
     expect(pkg).toMatch(/^[1-9]\d*$/);
-    expect(r.msg.channelResult).toMatchObject({ system: 'amazon', account: sim.sellerId, operation: 'confirmShipment', outcome: 'sent', orderId: id, packageReferenceId: pkg });
+    expect(r.msg.channelResult).toMatchObject({
+      system: 'amazon',
+      account: sim.sellerId,
+      operation: 'confirmShipment',
+      outcome: 'sent',
+      orderId: id,
+      packageReferenceId: pkg,
+    });
     expect(sim.order(id)!.OrderStatus).toBe('Shipped');
     expect(sim.items(id).every((it) => it.QuantityShipped === it.QuantityOrdered)).toBe(true);
     expect(sim.packages(id)).toEqual({ [pkg]: '1Z999AA10123456784' });
@@ -140,10 +171,19 @@ describe('tillwire-amazon-ship', () => {
     const unknown = await run('ship', doc);
     expect(unknown.ok).toBe(false);
     expect(unknown.msg.error.message).toMatch(new RegExp(`unknown SKU 'TEE-BLK-M': Amazon order ${id} has no item with this SellerSKU`));
-    expect(unknown.msg.error.cause).toEqual({ system: 'amazon', operation: 'confirmShipment', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
+    expect(unknown.msg.error.cause).toEqual({
+      system: 'amazon',
+      operation: 'confirmShipment',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
     expect(sim.order(id)!.OrderStatus).toBe('Unshipped');
 
-    const missing = await run('ship', shipmentFor(id, 'X').order.channel.id ? { ...shipmentFor(id), order: { id: 'x', channel: { system: 'amazon', id: '999-0000000-0000000' } } } : {});
+    const missing = await run(
+      'ship',
+      shipmentFor(id, 'X').order.channel.id ? { ...shipmentFor(id), order: { id: 'x', channel: { system: 'amazon', id: '999-0000000-0000000' } } } : {},
+    );
     expect(missing.msg.error.message).toMatch(/order 999-0000000-0000000 not found on Amazon/);
     expect(missing.msg.error.cause).toMatchObject({ kind: 'missing-reference', retryable: false, providerCode: 'NotFound' });
 
@@ -173,7 +213,14 @@ describe('tillwire-amazon-inventory', () => {
     await load();
     const r = await run('inv', ats('SKU-0005', 17));
     expect(r.ok).toBe(true);
-    expect(r.msg.channelResult).toMatchObject({ operation: 'patchListingsItem', outcome: 'sent', sku: 'SKU-0005', quantity: 17, patched: [US, UK], productType: 'PRODUCT' });
+    expect(r.msg.channelResult).toMatchObject({
+      operation: 'patchListingsItem',
+      outcome: 'sent',
+      sku: 'SKU-0005',
+      quantity: 17,
+      patched: [US, UK],
+      productType: 'PRODUCT',
+    });
     expect(sim.listing('SKU-0005', US)).toBe(17);
     expect(sim.listing('SKU-0005', UK)).toBe(17);
     expect(sim.listing('SKU-0005', 'A1PA6795UKMFR9')).toBeUndefined();
@@ -186,7 +233,16 @@ describe('tillwire-amazon-inventory', () => {
 
   it('a position sends on hand less reserved and safety stock', async () => {
     await load();
-    const pos = { kind: 'inventory.position', sku: 'SKU-0009', locationId: 'WH-MAN-01', onHand: 148, reserved: 12, inTransit: 40, safetyStock: 5, asOf: '2026-11-27T02:00:00Z' };
+    const pos = {
+      kind: 'inventory.position',
+      sku: 'SKU-0009',
+      locationId: 'WH-MAN-01',
+      onHand: 148,
+      reserved: 12,
+      inTransit: 40,
+      safetyStock: 5,
+      asOf: '2026-11-27T02:00:00Z',
+    };
     const r = await run('inv', pos);
     expect(r.msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 131 });
     expect(sim.listing('SKU-0009', US)).toBe(131);
@@ -197,7 +253,13 @@ describe('tillwire-amazon-inventory', () => {
     const r = await run('inv', ats('TEE-BLK-M', 3));
     expect(r.ok).toBe(false);
     expect(r.msg.error.message).toMatch(new RegExp(`unknown SKU 'TEE-BLK-M': seller ${sim.sellerId} has no listing for it in marketplace ${US}$`));
-    expect(r.msg.error.cause).toEqual({ system: 'amazon', operation: 'patchListingsItem', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
+    expect(r.msg.error.cause).toEqual({
+      system: 'amazon',
+      operation: 'patchListingsItem',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
     const other = await run('inv', { ...ats('SKU-0001', 3), channel: { system: 'shopify' } });
     expect(other.msg.error.message).toMatch(/wrong channel: inventory.ats for SKU-0001 is for channel 'shopify'/);
     expect(sim.stats.patchListingsItem?.requests ?? 0).toBe(0);

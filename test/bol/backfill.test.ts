@@ -90,11 +90,14 @@ it(`backfills ${ORDERS} orders within the simulator's limits: no 429 storm, none
   for (const group of Object.keys(stats)) expect(stats[group].throttled).toBeLessThanOrEqual(1);
   expect(stats['orders:get'].requests - stats['orders:get'].throttled).toBe(ORDERS);
   expect(stats['orders:list'].requests - stats['orders:list'].throttled).toBe(result.pages);
-  for (const group of Object.keys(applied)) expect(applied[group].perSecond).toBeCloseTo((RATE_LIMITS[group].limit / RATE_LIMITS[group].windowSeconds) * SPEED, 9);
+  for (const group of Object.keys(applied))
+    expect(applied[group].perSecond).toBeCloseTo((RATE_LIMITS[group].limit / RATE_LIMITS[group].windowSeconds) * SPEED, 9);
 
   // Elapsed time: the slowest bucket decides; its calls beyond the bucket size take (calls − size) / rate.
   const bound = Math.max(...Object.keys(stats).map((g) => Math.max(0, stats[g].requests - applied[g].limit) / applied[g].perSecond));
-  console.log(`bol backfill: ${elapsed.toFixed(2)} s for ${ORDERS} orders (${result.pages} list pages over ${result.days.length} days); the simulator's limits allow ${bound.toFixed(2)} s (×${(elapsed / bound).toFixed(2)}); 429s ${JSON.stringify(client.throttled)}`);
+  console.log(
+    `bol backfill: ${elapsed.toFixed(2)} s for ${ORDERS} orders (${result.pages} list pages over ${result.days.length} days); the simulator's limits allow ${bound.toFixed(2)} s (×${(elapsed / bound).toFixed(2)}); 429s ${JSON.stringify(client.throttled)}`,
+  );
   expect(elapsed).toBeGreaterThanOrEqual(bound * 0.9);
 
   // The cursor moved, compare-and-set, to the window's upper bound; a re-poll over the overlap

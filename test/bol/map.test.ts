@@ -9,7 +9,16 @@ function order(items: Array<Record<string, unknown>>, extra: Record<string, unkn
     orderId: '1043965710',
     pickupPoint: false,
     orderPlacedDateTime: '2026-11-20T10:00:00+01:00',
-    shipmentDetails: { firstName: 'Sam', surname: 'de Vries', streetName: 'Oudegracht', houseNumber: '12', zipCode: '3511 AB', city: 'Utrecht', countryCode: 'NL', email: 'x@verkopen.test.bol.com' },
+    shipmentDetails: {
+      firstName: 'Sam',
+      surname: 'de Vries',
+      streetName: 'Oudegracht',
+      houseNumber: '12',
+      zipCode: '3511 AB',
+      city: 'Utrecht',
+      countryCode: 'NL',
+      email: 'x@verkopen.test.bol.com',
+    },
     orderItems: items.map((it, i) => ({
       orderItemId: `600000000${i}`,
       cancellationRequest: false,
@@ -30,7 +39,13 @@ function order(items: Array<Record<string, unknown>>, extra: Record<string, unkn
 
 describe('bol map: order → canonical Order', () => {
   it('maps lines, totals (exact, tax included), channel, customer, address and payment; valid', () => {
-    const doc = toCanonicalOrder(order([{ unitPrice: 19.99, quantity: 3 }, { unitPrice: 0.1, quantity: 7 }]), { account: 'retailer-1' });
+    const doc = toCanonicalOrder(
+      order([
+        { unitPrice: 19.99, quantity: 3 },
+        { unitPrice: 0.1, quantity: 7 },
+      ]),
+      { account: 'retailer-1' },
+    );
     expect(validateDocument('order', doc)).toEqual({ valid: true, errors: [] });
     expect(doc.channel).toEqual({ system: 'bol', account: 'retailer-1', id: '1043965710' });
     expect(doc.id).toBe('bol:retailer-1:1043965710');
@@ -58,7 +73,16 @@ describe('bol map: order → canonical Order', () => {
   it('exact money in 0, 2 and 3 decimal currencies (the simulator extension `currency`)', () => {
     const jpy = toCanonicalOrder(order([{ unitPrice: 1980, quantity: 3 }], { currency: 'JPY' }), { account: 'r' });
     expect(jpy.totals.grandTotal).toEqual({ amount: 5940, currency: 'JPY' });
-    const kwd = toCanonicalOrder(order([{ unitPrice: 12.345, quantity: 3 }, { unitPrice: 0.005, quantity: 1 }], { currency: 'KWD' }), { account: 'r' });
+    const kwd = toCanonicalOrder(
+      order(
+        [
+          { unitPrice: 12.345, quantity: 3 },
+          { unitPrice: 0.005, quantity: 1 },
+        ],
+        { currency: 'KWD' },
+      ),
+      { account: 'r' },
+    );
     expect(kwd.totals.grandTotal).toEqual({ amount: 37040, currency: 'KWD' });
     expect(validateDocument('order', kwd).valid).toBe(true);
     // 0.1 + 0.2 in floats is 0.30000000000000004; in minor units it is 30.
@@ -82,7 +106,12 @@ describe('bol map: order → canonical Order', () => {
     expect(statusOf([{ quantity: 2 }])).toBe('paid');
     expect(statusOf([{ quantity: 2, quantityShipped: 1 }])).toBe('partially_fulfilled');
     expect(statusOf([{ quantity: 2, quantityShipped: 1, quantityCancelled: 1 }])).toBe('fulfilled');
-    expect(statusOf([{ quantity: 2, quantityCancelled: 2 }, { quantity: 1, quantityCancelled: 1 }])).toBe('cancelled');
+    expect(
+      statusOf([
+        { quantity: 2, quantityCancelled: 2 },
+        { quantity: 1, quantityCancelled: 1 },
+      ]),
+    ).toBe('cancelled');
     expect(topicFor({ status: 'cancelled' })).toBe('order.cancelled');
     expect(topicFor({ status: 'fulfilled' })).toBe('item.fulfilled');
     expect(topicFor({ status: 'paid' })).toBe('order.accepted');
@@ -98,7 +127,10 @@ describe('bol map: order → canonical Order', () => {
         fc.constantFrom('EUR', 'JPY', 'KWD'),
         fc.array(fc.record({ unit: fc.integer({ min: 0, max: 10_000_000 }), quantity: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 6 }),
         (currency, lines) => {
-          const o = order(lines.map((l) => ({ unitPrice: Number(fromMinor(l.unit, currency)), quantity: l.quantity })), { currency });
+          const o = order(
+            lines.map((l) => ({ unitPrice: Number(fromMinor(l.unit, currency)), quantity: l.quantity })),
+            { currency },
+          );
           const doc = toCanonicalOrder(o, { account: 'r' });
           expect(doc.totals.grandTotal.amount).toBe(lines.reduce((s, l) => s + l.unit * l.quantity, 0));
           expect(validateDocument('order', doc).valid).toBe(true);

@@ -26,7 +26,18 @@ function flow(config: Record<string, unknown> = {}) {
     { id: 'f1', type: 'tab', label: 'bol' },
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
     { id: 'c1', type: 'tillwire-bol-config', endpoint: sim.url, tokenUrl: sim.tokenUrl, retailerId: '1234567', timeout: '5', attempts: '3', ...config },
-    { id: 'b1', type: 'tillwire-bol-orders', z: 'f1', bol: 'c1', store: 's1', interval: '3600', overlap: '60', lookback: '48', fulfilment: 'ALL', wires: [['out', 'ack']] },
+    {
+      id: 'b1',
+      type: 'tillwire-bol-orders',
+      z: 'f1',
+      bol: 'c1',
+      store: 's1',
+      interval: '3600',
+      overlap: '60',
+      lookback: '48',
+      fulfilment: 'ALL',
+      wires: [['out', 'ack']],
+    },
     { id: 'ack', type: 'tillwire-ack', z: 'f1', store: 's1', wires: [] },
     { id: 'out', type: 'helper', z: 'f1' },
     { id: 'k1', type: 'catch', z: 'f1', scope: ['b1'], wires: [['caught']] },
@@ -34,7 +45,11 @@ function flow(config: Record<string, unknown> = {}) {
   ];
 }
 const credentials = () => ({ c1: { clientId: sim.clientId, clientSecret: sim.clientSecret } });
-const statuses = (node: any) => node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
+const statuses = (node: any) =>
+  node.status
+    .getCalls()
+    .filter((c: any) => c.thisValue === node)
+    .map((c: any) => c.args[0]);
 
 describe('tillwire-bol-orders', () => {
   it('emits every order once as a canonical Order with envelope and inbox ref; a change is emitted once more', async () => {

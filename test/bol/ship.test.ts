@@ -37,7 +37,9 @@ it('an attempt that ended without an answer: the order is read first, and a ship
   const client = clientFor(sim);
   const [id] = openOrders();
   // The first attempt reached bol, but its answer was lost: bol shipped, the store says 'sending'.
-  const first = await client.createShipment({ orderItems: sim.order(id)!.orderItems.map((it: any) => ({ orderItemId: it.orderItemId, quantity: it.quantity })) });
+  const first = await client.createShipment({
+    orderItems: sim.order(id)!.orderItems.map((it: any) => ({ orderItemId: it.orderItemId, quantity: it.quantity })),
+  });
   expect((await client.getProcessStatus(first.processStatusId)).status).toBe('SUCCESS');
   await store.kvPut('bol-ship:r:S-1', { state: 'sending' });
   const result = await shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-1') });
@@ -45,7 +47,7 @@ it('an attempt that ended without an answer: the order is read first, and a ship
   expect(sim.stats['shipments:create'].requests).toBe(1);
 });
 
-it("an attempt that never reached bol: the order is read, the items are still open, the shipment is sent", async () => {
+it('an attempt that never reached bol: the order is read, the items are still open, the shipment is sent', async () => {
   const client = clientFor(sim);
   const [, id] = openOrders();
   await store.kvPut('bol-ship:r:S-2', { state: 'sending' });
@@ -57,7 +59,10 @@ it("an attempt that never reached bol: the order is read, the items are still op
 it('two senders of one shipment at once: one sends, the other is told it is in progress or gets the recorded outcome', async () => {
   const client = clientFor(sim);
   const [, , id] = openOrders();
-  const results = await Promise.allSettled([shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-3') }), shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-3') })]);
+  const results = await Promise.allSettled([
+    shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-3') }),
+    shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-3') }),
+  ]);
   expect(sim.stats['shipments:create'].requests).toBe(1);
   const fulfilled = results.filter((r) => r.status === 'fulfilled');
   expect(fulfilled.length).toBeGreaterThanOrEqual(1);
@@ -68,7 +73,10 @@ it('a copy that arrives while the first send is in progress is told so (retryabl
   const client = clientFor(sim);
   const [, , , id] = openOrders();
   await store.kvPut('bol-ship:r:S-5', { state: 'sending', claimedAt: Date.now() });
-  await expect(shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-5') })).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/being sent by another node/) });
+  await expect(shipOnce({ client, store, account: 'r', shipment: shipmentFor(id, 'S-5') })).rejects.toMatchObject({
+    retryable: true,
+    message: expect.stringMatching(/being sent by another node/),
+  });
   expect(sim.stats['shipments:create']?.requests ?? 0).toBe(0);
 });
 

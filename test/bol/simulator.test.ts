@@ -11,7 +11,13 @@ import { ManualClock, clientFor, get, startSimulator, token } from './support';
 const clock = new ManualClock(Date.parse('2026-11-27T00:00:00Z'));
 let sim: BolSimulator;
 beforeAll(async () => {
-  sim = await startSimulator({ orders: 130, now: clock.now, epoch: '2026-11-20T00:00:00Z', orderSpacingMs: 1000, limits: { 'orders:get': { limit: 3, windowSeconds: 1 } } });
+  sim = await startSimulator({
+    orders: 130,
+    now: clock.now,
+    epoch: '2026-11-20T00:00:00Z',
+    orderSpacingMs: 1000,
+    limits: { 'orders:get': { limit: 3, windowSeconds: 1 } },
+  });
 });
 afterAll(() => sim.stop());
 beforeEach(() => sim.reset());
@@ -22,7 +28,10 @@ describe('bol simulator: auth', () => {
     const ok = await fetch(`${sim.tokenUrl}?grant_type=client_credentials`, { method: 'POST', headers: { authorization: `Basic ${basic}` } });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 299, scope: 'RETAILER' });
-    const bad = await fetch(`${sim.tokenUrl}?grant_type=client_credentials`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${sim.clientId}:nope`).toString('base64')}` } });
+    const bad = await fetch(`${sim.tokenUrl}?grant_type=client_credentials`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${sim.clientId}:nope`).toString('base64')}` },
+    });
     expect(bad.status).toBe(401);
     expect(await bad.json()).toMatchObject({ error: 'invalid_client' });
     const grant = await fetch(`${sim.tokenUrl}?grant_type=password`, { method: 'POST', headers: { authorization: `Basic ${basic}` } });
@@ -70,7 +79,13 @@ describe('bol simulator: orders', () => {
     expect(other.body).toEqual({});
     const reduced = (await get(sim, '/retailer/orders?status=ALL&fulfilment-method=ALL&latest-change-date=2026-11-20', t)).body.orders[0];
     expect(reduced).toEqual({ orderId: expect.any(String), orderPlacedDateTime: expect.any(String), orderItems: expect.any(Array) });
-    expect(reduced.orderItems[0]).toMatchObject({ orderItemId: expect.any(String), ean: expect.any(String), fulfilmentMethod: expect.stringMatching(/^FB[RB]$/), quantity: expect.any(Number), latestChangedDateTime: expect.any(String) });
+    expect(reduced.orderItems[0]).toMatchObject({
+      orderItemId: expect.any(String),
+      ean: expect.any(String),
+      fulfilmentMethod: expect.stringMatching(/^FB[RB]$/),
+      quantity: expect.any(Number),
+      latestChangedDateTime: expect.any(String),
+    });
   });
 
   it('default filters are FBR and OPEN; bad parameters are a 400 problem with violations', async () => {
@@ -96,7 +111,11 @@ describe('bol simulator: orders', () => {
     expect(res.body.orderId).toBe(id);
     const it = res.body.orderItems[0];
     expect(typeof it.unitPrice).toBe('number');
-    expect(it).toMatchObject({ offer: { offerId: expect.any(String), reference: expect.stringMatching(/^SKU-/) }, product: { ean: expect.any(String) }, fulfilment: { method: expect.any(String) } });
+    expect(it).toMatchObject({
+      offer: { offerId: expect.any(String), reference: expect.stringMatching(/^SKU-/) },
+      product: { ean: expect.any(String) },
+      fulfilment: { method: expect.any(String) },
+    });
     expect(res.body.currency).toBeUndefined();
     const missing = await get(sim, '/retailer/orders/999', t);
     expect(missing.status).toBe(404);
@@ -181,7 +200,11 @@ describe('bol client against the simulator', () => {
     const client = clientFor(sim);
     const id = sim.orderIds().find((x) => sim.order(x)!.orderItems.every((it: any) => it.quantityShipped === 0 && it.quantityCancelled === 0))!;
     const item = sim.order(id)!.orderItems[0];
-    const queued = await client.createShipment({ orderItems: [{ orderItemId: item.orderItemId, quantity: item.quantity }], shipmentReference: 'WH/OUT/1', transport: { transporterCode: 'TNT', trackAndTrace: '3SABC' } });
+    const queued = await client.createShipment({
+      orderItems: [{ orderItemId: item.orderItemId, quantity: item.quantity }],
+      shipmentReference: 'WH/OUT/1',
+      transport: { transporterCode: 'TNT', trackAndTrace: '3SABC' },
+    });
     expect(queued).toMatchObject({ eventType: 'CREATE_SHIPMENT', status: 'PENDING' });
     expect(await client.getProcessStatus(queued.processStatusId)).toMatchObject({ status: 'SUCCESS' });
     expect(sim.order(id)!.orderItems[0].quantityShipped).toBe(item.quantity);

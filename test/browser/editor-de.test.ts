@@ -16,7 +16,23 @@ jest.setTimeout(120_000);
 const flows = [
   { id: 'tab-de', type: 'tab', label: 'Deutsch' },
   { id: 'store-de', type: 'tillwire-store', name: 'Speicher', backend: 'memory' },
-  { id: 'dedupe-de', type: 'tillwire-dedupe', z: 'tab-de', name: '', store: 'store-de', key: 'tillwire.idempotencyKey', keyType: 'msg', confirm: 'pass', duplicates: 'drop', waitSeconds: 300, retentionHours: 168, outputs: 1, x: 300, y: 120, wires: [[]] },
+  {
+    id: 'dedupe-de',
+    type: 'tillwire-dedupe',
+    z: 'tab-de',
+    name: '',
+    store: 'store-de',
+    key: 'tillwire.idempotencyKey',
+    keyType: 'msg',
+    confirm: 'pass',
+    duplicates: 'drop',
+    waitSeconds: 300,
+    retentionHours: 168,
+    outputs: 1,
+    x: 300,
+    y: 120,
+    wires: [[]],
+  },
 ];
 
 let red: RunningNodeRed;
@@ -42,7 +58,8 @@ afterAll(async () => {
 });
 
 /** The palette label, as one line (the palette wraps long labels). */
-const paletteLabel = async (type: string) => (await page.locator(`.red-ui-palette-node[data-palette-type="${type}"] .red-ui-palette-label`).innerText()).replace(/\s+/g, ' ').trim();
+const paletteLabel = async (type: string) =>
+  (await page.locator(`.red-ui-palette-node[data-palette-type="${type}"] .red-ui-palette-label`).innerText()).replace(/\s+/g, ' ').trim();
 
 describe('the editor in German', () => {
   it('labels Tillwire nodes in the palette in German', async () => {
@@ -61,7 +78,16 @@ describe('the editor in German', () => {
     await page.waitForSelector('#node-input-retentionHours', { state: 'visible' });
     const dialog = page.locator('#dialog-form');
     const labels = await dialog.locator('.form-row label').allInnerTexts();
-    expect(labels.map((l) => l.trim())).toEqual(['Name', 'Datenspeicher', 'Schlüssel', 'Bereich', 'Bestätigen', 'Duplikate', 'Warten (s)', 'Schlüssel halten (h)']);
+    expect(labels.map((l) => l.trim())).toEqual([
+      'Name',
+      'Datenspeicher',
+      'Schlüssel',
+      'Bereich',
+      'Bestätigen',
+      'Duplikate',
+      'Warten (s)',
+      'Schlüssel halten (h)',
+    ]);
     expect(await page.locator('#node-input-duplicates option').allInnerTexts()).toEqual(['verwerfen', 'an einen zweiten Ausgang senden']);
     expect(await page.getAttribute('#node-input-scope', 'placeholder')).toBe('dieser Node (leer lassen)');
     expect(await dialog.locator('.form-tips').innerText()).toContain('Catch-Node für die nachfolgenden Nodes');

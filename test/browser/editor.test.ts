@@ -35,7 +35,16 @@ const PALETTE_TYPES = [
   'tillwire-amazon-inventory',
   'tillwire-square-inventory',
 ];
-const CONFIG_TYPES = ['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-odoo-config', 'tillwire-bc-config', 'tillwire-square-config', 'tillwire-shopify-config', 'tillwire-amazon-config', 'tillwire-bol-config'];
+const CONFIG_TYPES = [
+  'tillwire-store',
+  'tillwire-mqtt-broker',
+  'tillwire-odoo-config',
+  'tillwire-bc-config',
+  'tillwire-square-config',
+  'tillwire-shopify-config',
+  'tillwire-amazon-config',
+  'tillwire-bol-config',
+];
 
 // The channel template imported from the menu; it is then pointed at the Amazon and Odoo simulators
 // npm start runs (on ports of this test's choosing) and given their credentials.
@@ -79,7 +88,11 @@ async function configure(base: string, changes: Record<string, { props: Record<s
   const headers = { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' };
   const current = (await (await fetch(`${base}/flows`, { headers })).json()) as { rev: string; flows: any[] };
   const flows = current.flows.map((n) => (changes[n.id] ? { ...n, ...changes[n.id].props, credentials: changes[n.id].credentials } : n));
-  const res = await fetch(`${base}/flows`, { method: 'POST', headers: { ...headers, 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify({ rev: current.rev, flows }) });
+  const res = await fetch(`${base}/flows`, {
+    method: 'POST',
+    headers: { ...headers, 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify({ rev: current.rev, flows }),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -91,7 +104,10 @@ describe('the Node-RED editor with Tillwire', () => {
       const icon = await entry.locator('.red-ui-palette-icon').evaluate((el) => getComputedStyle(el).backgroundImage);
       expect(icon).toMatch(/tillwire-[a-z-]+\.svg/);
     }
-    const category = await page.locator('.red-ui-palette-category').filter({ has: page.locator('[data-palette-type="tillwire-dedupe"]') }).getAttribute('id');
+    const category = await page
+      .locator('.red-ui-palette-category')
+      .filter({ has: page.locator('[data-palette-type="tillwire-dedupe"]') })
+      .getAttribute('id');
     expect(category).toMatch(/tillwire/i);
     // every icon file was served
     expect(failedRequests.filter((r) => r.includes('icons'))).toEqual([]);
@@ -122,8 +138,7 @@ describe('the Node-RED editor with Tillwire', () => {
   });
 
   it('drags a dedupe node onto the canvas, configures it, deploys, and the runtime has it', async () => {
-    const dedupeIds = () =>
-      page.evaluate(() => ((window as any).RED.nodes.filterNodes({ type: 'tillwire-dedupe' }) as any[]).map((n) => n.id as string));
+    const dedupeIds = () => page.evaluate(() => ((window as any).RED.nodes.filterNodes({ type: 'tillwire-dedupe' }) as any[]).map((n) => n.id as string));
     const before = await dedupeIds();
     // type as a person does: the palette filter reacts to key presses
     await page.locator('#red-ui-palette-search input').pressSequentially('dedupe');
@@ -154,7 +169,14 @@ describe('the Node-RED editor with Tillwire', () => {
     const res = await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } });
     const { flows } = (await res.json()) as { flows: any[] };
     const deployed = flows.find((n) => n.id === newId);
-    expect(deployed).toMatchObject({ type: 'tillwire-dedupe', name: 'dedupe till sales', store: 'tillwire-demo-store', duplicates: 'output', outputs: 2, retentionHours: '72' });
+    expect(deployed).toMatchObject({
+      type: 'tillwire-dedupe',
+      name: 'dedupe till sales',
+      store: 'tillwire-demo-store',
+      duplicates: 'output',
+      outputs: 2,
+      retentionHours: '72',
+    });
 
     // the deployed node is running: its badge shows its counters
     await page.waitForFunction(
@@ -176,7 +198,9 @@ describe('the Node-RED editor with Tillwire', () => {
 
   it(`imports the "${TEMPLATE}" template from Import > Examples, deploys it, and it runs against the simulators`, async () => {
     const deployedIds = async () =>
-      new Set(((await (await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } })).json()) as { flows: any[] }).flows.map((n) => n.id as string));
+      new Set(
+        ((await (await fetch(red.url + '/flows', { headers: { 'Node-RED-API-Version': 'v2' } })).json()) as { flows: any[] }).flows.map((n) => n.id as string),
+      );
     const before = await deployedIds();
     // The menu, as a person opens it: ☰ → Import → Examples → the package → the template.
     await page.click('#red-ui-header-button-sidemenu');
@@ -193,16 +217,24 @@ describe('the Node-RED editor with Tillwire', () => {
     // node, and the added nodes then hang on the pointer until a click places them; until they are
     // placed the flows are not dirty and Deploy does nothing. So wait for the nodes themselves: on
     // the pointer (the editor's import-dragging state), then placed (the flows dirty).
-    await page.waitForFunction(() => {
-      const RED = (window as any).RED;
-      return RED.view.state() === RED.state.IMPORT_DRAGGING;
-    }, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => {
+        const RED = (window as any).RED;
+        return RED.view.state() === RED.state.IMPORT_DRAGGING;
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
     await page.mouse.move(500, 400);
     await page.mouse.click(500, 400);
-    await page.waitForFunction(() => {
-      const RED = (window as any).RED;
-      return RED.view.state() !== RED.state.IMPORT_DRAGGING && RED.nodes.dirty() === true;
-    }, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => {
+        const RED = (window as any).RED;
+        return RED.view.state() !== RED.state.IMPORT_DRAGGING && RED.nodes.dirty() === true;
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
     await page.locator('#red-ui-header-button-deploy:not(.disabled)').click();
     // A full deploy first stops every running node, which can take seconds while the demo's Odoo
     // connection drains its work (the "Imported" notice is already up, so a notice proves nothing):
@@ -226,7 +258,14 @@ describe('the Node-RED editor with Tillwire', () => {
     const odoo = flows.find((n) => n.id === deployedErp.odoo);
     const amazonUrl = `http://127.0.0.1:${amazonPort}`;
     await configure(red.url, {
-      [account.id]: { props: { endpoint: amazonUrl, tokenUrl: `${amazonUrl}/auth/o2/token` }, credentials: { clientId: 'amzn1.application-oa2-client.tillwire', clientSecret: 'tillwire-demo-secret', refreshToken: 'Atzr|tillwire-demo-refresh-token' } },
+      [account.id]: {
+        props: { endpoint: amazonUrl, tokenUrl: `${amazonUrl}/auth/o2/token` },
+        credentials: {
+          clientId: 'amzn1.application-oa2-client.tillwire',
+          clientSecret: 'tillwire-demo-secret',
+          refreshToken: 'Atzr|tillwire-demo-refresh-token',
+        },
+      },
       [odoo.id]: { props: { url: `http://127.0.0.1:${odooPort}` }, credentials: { apiKey: 'tillwire-demo-key' } },
     });
     await page.locator(`.red-ui-tab[id="red-ui-tab-${deployedPoller.z}"]`).click();
@@ -238,7 +277,9 @@ describe('the Node-RED editor with Tillwire', () => {
         { timeout: 60_000 },
       )
       .catch(async (err) => {
-        const labels = await page.evaluate(() => Array.from(document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-node-status-label'), (e) => e.textContent));
+        const labels = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-node-status-label'), (e) => e.textContent),
+        );
         throw new Error(`${(err as Error).message}; the tab's badges: ${JSON.stringify(labels)}`);
       });
     await page.screenshot({ path: path.join(RESULTS, 'template-deployed.png') });

@@ -62,7 +62,12 @@ describe('BusinessCentralClient', () => {
       tenant: sim.tenant,
       environment: sim.environment,
       companyId: sim.companyId,
-      auth: { mode: 'client-credentials', tokenUrl: `${sim.url}/{tenant}/oauth2/v2.0/token`, clientId: 'tillwire-demo-client', clientSecret: 'tillwire-demo-secret' },
+      auth: {
+        mode: 'client-credentials',
+        tokenUrl: `${sim.url}/{tenant}/oauth2/v2.0/token`,
+        clientId: 'tillwire-demo-client',
+        clientSecret: 'tillwire-demo-secret',
+      },
       fetch: counting,
       now: () => t,
       policy: { baseDelayMs: 1, maxDelayMs: 5 },
@@ -98,7 +103,11 @@ describe('BusinessCentralClient', () => {
   });
 
   it('classifies BC statuses: 429/503/408/504/500 retryable (Retry-After honoured, cool-off for a bare 429), 400/401/403/404/409/412 permanent', () => {
-    const res = (status: number, headers: Record<string, string> = {}, body: unknown = { error: { code: 'X_Code', message: 'text' } }) => ({ status, headers: new Headers(headers), body });
+    const res = (status: number, headers: Record<string, string> = {}, body: unknown = { error: { code: 'X_Code', message: 'text' } }) => ({
+      status,
+      headers: new Headers(headers),
+      body,
+    });
     const c = classifyBc(1500);
     expect(c(res(429))).toMatchObject({ ok: false, retryable: true, retryAfterMs: 1500, code: 'X_Code', message: 'text' });
     expect(c(res(429, { 'retry-after': '3' }))).toMatchObject({ retryable: true, retryAfterMs: 3000 });
@@ -122,11 +131,18 @@ describe('BusinessCentralClient', () => {
   it('update: a stale etag (409 Request_EntityChanged) is re-read and the change applied once more with the fresh etag', async () => {
     sim = await startSimulator();
     const client = clientFor(sim);
-    const created = await client.createSalesOrder({ externalDocumentNumber: 'U-1', customerNumber: '10000', salesOrderLines: [{ lineType: 'Item', lineObjectNumber: 'SKU-0001', quantity: 1, unitPrice: 5 }] });
+    const created = await client.createSalesOrder({
+      externalDocumentNumber: 'U-1',
+      customerNumber: '10000',
+      salesOrderLines: [{ lineType: 'Item', lineObjectNumber: 'SKU-0001', quantity: 1, unitPrice: 5 }],
+    });
     // someone else changes the order after we read it
     await api(sim, 'PATCH', `salesOrders(${created.id})`, { body: { email: 'other@example.com' }, headers: { 'if-match': created['@odata.etag']! } });
     const retries: CallEvent[] = [];
-    const updated = await observeCalls((e) => retries.push(e), () => client.update(`salesOrders(${created.id})`, { phoneNumber: '+44 20 7946 0000' }, created['@odata.etag']));
+    const updated = await observeCalls(
+      (e) => retries.push(e),
+      () => client.update(`salesOrders(${created.id})`, { phoneNumber: '+44 20 7946 0000' }, created['@odata.etag']),
+    );
     expect(updated).toMatchObject({ email: 'other@example.com', phoneNumber: '+44 20 7946 0000' });
     expect(retries).toEqual([expect.objectContaining({ type: 'retry', system: 'business-central', kind: 'conflict', status: 409 })]);
     expect(sim.state().requests.byStatus['409']).toBe(1);
@@ -141,7 +157,10 @@ describe('BusinessCentralClient', () => {
       throttleCooloffMs: 40,
       policy: { maxAttempts: 30, baseDelayMs: 5, maxDelayMs: 100, timeoutMs: 5000 },
     });
-    const results = await observeCalls((e) => retries.push(e), () => Promise.all(Array.from({ length: 90 }, (_, i) => client.findItems([`SKU-${String(i + 1).padStart(4, '0')}`], { fresh: true }))));
+    const results = await observeCalls(
+      (e) => retries.push(e),
+      () => Promise.all(Array.from({ length: 90 }, (_, i) => client.findItems([`SKU-${String(i + 1).padStart(4, '0')}`], { fresh: true }))),
+    );
     expect(results.every((m) => m.size === 1)).toBe(true);
     const state = sim.state();
     expect(state.requests.throttled).toBeGreaterThan(0);

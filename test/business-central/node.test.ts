@@ -66,7 +66,11 @@ function statuses(node: any): any[] {
 }
 
 function saleMsg(doc: any) {
-  return { topic: 'sale.completed', payload: doc, tillwire: { schemaVersion: 1, eventId: 'e1', idempotencyKey: businessKey(doc), source: { system: 'pos' }, attempts: 0 } };
+  return {
+    topic: 'sale.completed',
+    payload: doc,
+    tillwire: { schemaVersion: 1, eventId: 'e1', idempotencyKey: businessKey(doc), source: { system: 'pos' }, attempts: 0 },
+  };
 }
 
 describe('tillwire-business-central: create sales order', () => {
@@ -78,14 +82,32 @@ describe('tillwire-business-central: create sales order', () => {
     const sale = fixture('sale.json');
     const key = businessKey(sale)!;
     const store = await (helper.getNode('s1') as any).manager.acquire();
-    await store.registerPut({ key, kind: 'sale', storeId: sale.storeId, terminalId: sale.terminalId, businessDate: sale.businessDate, sequence: sale.sequence, amount: 6997, currency: 'GBP', document: sale });
+    await store.registerPut({
+      key,
+      kind: 'sale',
+      storeId: sale.storeId,
+      terminalId: sale.terminalId,
+      businessDate: sale.businessDate,
+      sequence: sale.sequence,
+      amount: 6997,
+      currency: 'GBP',
+      document: sale,
+    });
 
     const out = collect(helper.getNode('out'), 2);
     n1.receive(saleMsg(sale));
     await until(() => seen.some((s) => s.text === 'sent 1'));
     n1.receive(saleMsg(sale));
     const [first, second] = await out;
-    expect(first.erp).toMatchObject({ system: 'business-central', document: 'salesOrder', number: 'S-ORD101001', created: true, recorded: true, externalDocumentNumber: 'SALE:LDN-042:T03:042-03-000512', totals: { matches: true, expected: '69.97', actual: '69.97' } });
+    expect(first.erp).toMatchObject({
+      system: 'business-central',
+      document: 'salesOrder',
+      number: 'S-ORD101001',
+      created: true,
+      recorded: true,
+      externalDocumentNumber: 'SALE:LDN-042:T03:042-03-000512',
+      totals: { matches: true, expected: '69.97', actual: '69.97' },
+    });
     expect(first.erp.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(second.erp).toMatchObject({ number: 'S-ORD101001', created: false });
     expect(first.payload).toEqual(sale);
@@ -106,7 +128,13 @@ describe('tillwire-business-central: create sales order', () => {
     const [msg] = await caught;
     expect(msg.error.message).toMatch(/^business-central create sales order: unknown SKU 'GHOST-1': no such item in Business Central; nothing was created/);
     expect(msg.error.code).toBe('missing-reference');
-    expect(msg.error.cause).toEqual({ system: 'business-central', operation: 'create sales order', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
+    expect(msg.error.cause).toEqual({
+      system: 'business-central',
+      operation: 'create sales order',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
     expect(msg.error.source.id).toBe('n1');
     expect(msg.payload).toEqual(sale);
     expect(sim.state().counts.salesOrders).toBe(0);
@@ -152,7 +180,9 @@ describe('tillwire-business-central: create sales order', () => {
 
   it('signs in with OAuth2 client credentials from the token endpoint', async () => {
     sim = await startSimulator();
-    await helper.load(nodes, flow({ authMode: 'client-credentials', tokenUrl: `${sim.url}/{tenant}/oauth2/v2.0/token`, clientId: 'tillwire-demo-client' }), { bc1: { clientSecret: 'tillwire-demo-secret' } });
+    await helper.load(nodes, flow({ authMode: 'client-credentials', tokenUrl: `${sim.url}/{tenant}/oauth2/v2.0/token`, clientId: 'tillwire-demo-client' }), {
+      bc1: { clientSecret: 'tillwire-demo-secret' },
+    });
     const out = collect(helper.getNode('out'), 1);
     helper.getNode('n1').receive(saleMsg(fixture('sale-kwd.json')));
     const [msg] = await out;
@@ -202,7 +232,13 @@ describe('tillwire-business-central: read item inventory', () => {
     }
     const [err] = await caught;
     expect(err.error.message).toMatch(/unknown SKU 'NOPE-9': no such item in Business Central$/);
-    expect(err.error.cause).toEqual({ system: 'business-central', operation: 'read inventory', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
+    expect(err.error.cause).toEqual({
+      system: 'business-central',
+      operation: 'read inventory',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
   });
 });
 
@@ -221,8 +257,14 @@ describe('tillwire-business-central: read every item (the same SKU rule as the O
     n1.receive({ payload: true });
     n1.receive({ payload: ['SKU-0001', 7] });
     const positions = await out;
-    const firstRead = positions.slice(0, items.length).map((m) => [m.payload.sku, m.payload.onHand]).sort();
-    const secondRead = positions.slice(items.length).map((m) => [m.payload.sku, m.payload.onHand]).sort();
+    const firstRead = positions
+      .slice(0, items.length)
+      .map((m) => [m.payload.sku, m.payload.onHand])
+      .sort();
+    const secondRead = positions
+      .slice(items.length)
+      .map((m) => [m.payload.sku, m.payload.onHand])
+      .sort();
     expect(firstRead).toEqual(expected);
     expect(secondRead).toEqual(expected);
     expect(positions.every((m) => m.topic === 'inventory.adjusted' && m.payload.locationId === 'WH-MAIN')).toBe(true);
@@ -261,7 +303,9 @@ describe('example flow', () => {
       helper.getNode(inj.wires[0][0]).receive({ payload: JSON.parse(inj.payload), topic: inj.topic || undefined });
     };
     const all = [...nodes, canonicalNode, dedupeNode, deadLetterNode];
-    await helper.load(all, [...flowNodes, { id: 'probe', type: 'helper', z: 'ex-tab' }, { id: 'probe-inv', type: 'helper', z: 'ex-tab' }], { 'ex-bc-connection': { token: sim.token } });
+    await helper.load(all, [...flowNodes, { id: 'probe', type: 'helper', z: 'ex-tab' }, { id: 'probe-inv', type: 'helper', z: 'ex-tab' }], {
+      'ex-bc-connection': { token: sim.token },
+    });
     const got = collect(helper.getNode('probe'), 1);
     fire('ex-bc-inj-sale');
     const [msg] = await got;
@@ -287,7 +331,11 @@ describe('tillwire-business-central: order lifecycle, returns and the dead-lette
       { id: 'rp', type: 'tillwire-replay', z: 'f1', store: 's1', wires: [['n1']] },
     ];
   }
-  const orderMsg = (doc: any) => ({ topic: `order.${doc.status}`, payload: doc, tillwire: { schemaVersion: 1, eventId: `e-${doc.status}`, idempotencyKey: businessKey(doc), source: { system: 'shopify' }, attempts: 0 } });
+  const orderMsg = (doc: any) => ({
+    topic: `order.${doc.status}`,
+    payload: doc,
+    tillwire: { schemaVersion: 1, eventId: `e-${doc.status}`, idempotencyKey: businessKey(doc), source: { system: 'shopify' }, attempts: 0 },
+  });
 
   it('an order with an unknown SKU creates nothing, lands in the dead-letter store naming the SKU, and after the item is added a replay creates exactly one order', async () => {
     sim = await startSimulator();
@@ -300,7 +348,12 @@ describe('tillwire-business-central: order lifecycle, returns and the dead-lette
     const [dead] = await stored;
     const store = await (helper.getNode('s1') as any).manager.acquire();
     const entry = await store.getDeadLetter(dead.deadLetter.id);
-    expect(entry).toMatchObject({ status: 'pending', attempts: 1, nodeId: 'n1', message: { payload: order, tillwire: { idempotencyKey: businessKey(order) } } });
+    expect(entry).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      nodeId: 'n1',
+      message: { payload: order, tillwire: { idempotencyKey: businessKey(order) } },
+    });
     expect(entry.error.message).toMatch(/unknown SKU 'MUG-BLU-12OZ': no such item in Business Central; nothing was created/);
     expect(entry.error).toMatchObject({ code: 'missing-reference', cause: { kind: 'missing-reference', retryable: false } });
     expect(sim.state().counts).toMatchObject({ salesOrders: 0, salesOrderLines: 0 });
@@ -357,7 +410,11 @@ describe('tillwire-business-central: order lifecycle, returns and the dead-lette
     await helper.load([...nodes, deadLetterNode, replayNode], dlFlow(), credentials());
     const n1 = helper.getNode('n1');
     const ret = fixture('return.json');
-    const retMsg = () => ({ topic: 'return.refunded', payload: ret, tillwire: { schemaVersion: 1, eventId: 'r1', idempotencyKey: businessKey(ret), source: { system: 'shopify' }, attempts: 0 } });
+    const retMsg = () => ({
+      topic: 'return.refunded',
+      payload: ret,
+      tillwire: { schemaVersion: 1, eventId: 'r1', idempotencyKey: businessKey(ret), source: { system: 'shopify' }, attempts: 0 },
+    });
     const stored = collect(helper.getNode('stored'), 1);
     n1.receive(retMsg());
     const [dead] = await stored;
@@ -379,7 +436,12 @@ describe('tillwire-business-central: order lifecycle, returns and the dead-lette
 
 describe('tillwire-business-central: business dates in the company time zone', () => {
   const late = (doc: any, createdAt: string) => ({ ...doc, createdAt, ...(doc.updatedAt ? { updatedAt: createdAt } : {}) });
-  const send = (n1: any, doc: any, topic: string) => n1.receive({ topic, payload: doc, tillwire: { schemaVersion: 1, eventId: topic, idempotencyKey: businessKey(doc), source: { system: 'shopify' }, attempts: 0 } });
+  const send = (n1: any, doc: any, topic: string) =>
+    n1.receive({
+      topic,
+      payload: doc,
+      tillwire: { schemaVersion: 1, eventId: topic, idempotencyKey: businessKey(doc), source: { system: 'shopify' }, attempts: 0 },
+    });
 
   it.each([
     ['America/New_York', '2025-01-14', '2025-01-20'],
@@ -414,10 +476,22 @@ describe('tillwire-business-central: business dates in the company time zone', (
 describe('tillwire-business-central: read posted shipments', () => {
   it('emits one validated canonical shipment per new posted shipment of a channel order, using the key the order operation recorded; a second read emits nothing', async () => {
     sim = await startSimulator();
-    await helper.load(nodes, [...flow(), { id: 'n2', type: 'tillwire-business-central', z: 'f1', bc: 'bc1', operation: 'shipments', store: 's1', wires: [['ships']] }, { id: 'ships', type: 'helper', z: 'f1' }], credentials());
+    await helper.load(
+      nodes,
+      [
+        ...flow(),
+        { id: 'n2', type: 'tillwire-business-central', z: 'f1', bc: 'bc1', operation: 'shipments', store: 's1', wires: [['ships']] },
+        { id: 'ships', type: 'helper', z: 'f1' },
+      ],
+      credentials(),
+    );
     const order = fixture('order.json');
     const created = collect(helper.getNode('out'), 1);
-    helper.getNode('n1').receive({ topic: 'order.paid', payload: order, tillwire: { schemaVersion: 1, eventId: 'o1', idempotencyKey: businessKey(order), source: { system: 'shopify' }, attempts: 0 } });
+    helper.getNode('n1').receive({
+      topic: 'order.paid',
+      payload: order,
+      tillwire: { schemaVersion: 1, eventId: 'o1', idempotencyKey: businessKey(order), source: { system: 'shopify' }, attempts: 0 },
+    });
     const [o] = await created;
     const store = await (helper.getNode('s1') as any).manager.acquire();
     expect(await store.kvGet(`bc:key:${o.erp.externalDocumentNumber}`)).toBe(businessKey(order));
@@ -428,9 +502,21 @@ describe('tillwire-business-central: read posted shipments', () => {
     helper.getNode('n2').receive({ payload: 'tick', tillwire: { correlationId: 'tick-1' } });
     const [m] = await ships;
     expect(m.topic).toBe('shipment.created');
-    expect(m.payload).toMatchObject({ kind: 'shipment', shipmentId: 'S-SHPT102001', order: { id: businessKey(order), channel: order.channel }, lines: [{ sku: 'TEE-BLK-M', quantity: 2 }, { sku: 'MUG-WHT-12OZ', quantity: 1 }] });
+    expect(m.payload).toMatchObject({
+      kind: 'shipment',
+      shipmentId: 'S-SHPT102001',
+      order: { id: businessKey(order), channel: order.channel },
+      lines: [
+        { sku: 'TEE-BLK-M', quantity: 2 },
+        { sku: 'MUG-WHT-12OZ', quantity: 1 },
+      ],
+    });
     expect(validateDocument('shipment', m.payload)).toEqual({ valid: true, errors: [] });
-    expect(m.tillwire).toMatchObject({ idempotencyKey: 'shipment:business-central:S-SHPT102001', correlationId: 'tick-1', source: { system: 'business-central' } });
+    expect(m.tillwire).toMatchObject({
+      idempotencyKey: 'shipment:business-central:S-SHPT102001',
+      correlationId: 'tick-1',
+      source: { system: 'business-central' },
+    });
     expect(m.erp).toMatchObject({ system: 'business-central', document: 'salesShipment', number: 'S-SHPT102001', orderNumber: o.erp.number });
     const n2 = helper.getNode('n2');
     const seen = statuses(n2);

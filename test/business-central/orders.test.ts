@@ -51,7 +51,12 @@ function demoSale(n: number, lines = 2): any {
     currency: 'GBP',
     lines: items,
     tenders: [{ type: 'card', amount: { amount: total, currency: 'GBP' } }],
-    totals: { subtotal: { amount: total, currency: 'GBP' }, discountTotal: { amount: 0, currency: 'GBP' }, taxTotal: { amount: 0, currency: 'GBP' }, grandTotal: { amount: total, currency: 'GBP' } },
+    totals: {
+      subtotal: { amount: total, currency: 'GBP' },
+      discountTotal: { amount: 0, currency: 'GBP' },
+      taxTotal: { amount: 0, currency: 'GBP' },
+      grandTotal: { amount: total, currency: 'GBP' },
+    },
     taxesIncluded: true,
   };
 }
@@ -77,7 +82,13 @@ describe('idempotent sales order create', () => {
     for (let i = 0; i < 3; i++) results.push(await sendOrder(client, sale, key, settings));
     expect(results.map((r) => r.created)).toEqual([true, false, false]);
     expect(new Set(results.map((r) => r.number)).size).toBe(1);
-    expect(results[0]).toMatchObject({ system: 'business-central', document: 'salesOrder', externalDocumentNumber: 'SALE:LDN-042:T03:042-03-000512', number: 'S-ORD101001', customerNumber: '10000' });
+    expect(results[0]).toMatchObject({
+      system: 'business-central',
+      document: 'salesOrder',
+      externalDocumentNumber: 'SALE:LDN-042:T03:042-03-000512',
+      number: 'S-ORD101001',
+      customerNumber: '10000',
+    });
 
     const other = demoSale(1);
     const locks = new KeyedLock();
@@ -106,7 +117,10 @@ describe('idempotent sales order create', () => {
     const client = clientFor(sim, { fetch: fetchLosingFirstPost });
     const sale = demoSale(2);
     const retries: string[] = [];
-    const result = await observeCalls((e) => retries.push(e.operation), () => sendOrder(client, sale, keyOf(sale), settings));
+    const result = await observeCalls(
+      (e) => retries.push(e.operation),
+      () => sendOrder(client, sale, keyOf(sale), settings),
+    );
     expect(result).toMatchObject({ created: true, recovered: true });
     expect(retries).toEqual(['create sales order']);
     expect(sim.state().requests.faults.lostResponses).toBe(1);
@@ -146,7 +160,11 @@ describe('idempotent sales order create', () => {
 
   it('throttled by the per-user window (429): waits and retries until everything lands', async () => {
     sim = await startSimulator({ throttle: { maxRequests: 40, windowMs: 250 } });
-    const client = clientFor(sim, { limiter: new Limiter(8), throttleCooloffMs: 60, policy: { maxAttempts: 40, baseDelayMs: 5, maxDelayMs: 100, timeoutMs: 5000 } });
+    const client = clientFor(sim, {
+      limiter: new Limiter(8),
+      throttleCooloffMs: 60,
+      policy: { maxAttempts: 40, baseDelayMs: 5, maxDelayMs: 100, timeoutMs: 5000 },
+    });
     const sales = Array.from({ length: 40 }, (_, i) => demoSale(5000 + i));
     const results = await Promise.all(sales.map((s) => sendOrder(client, s, keyOf(s), settings)));
     expect(results.every((r) => r.created)).toBe(true);
@@ -169,7 +187,9 @@ describe('idempotent sales order create', () => {
 
     sale.lines[0].sku = 'JEANS-SLIM-32-32-INDIGO-LONG'; // 28 characters: can never be a BC item number
     const tooLong: ConnectorError = await sendOrder(client, sale, keyOf(sale), settings).catch((e) => e);
-    expect(tooLong.message).toMatch(/unknown SKUs 'JEANS-SLIM-32-32-INDIGO-LONG', 'SOCK-5PK-RED', 'GHOST-ITEM': no such item in Business Central \('JEANS-SLIM-32-32-INDIGO-LONG' is longer than 20 characters/);
+    expect(tooLong.message).toMatch(
+      /unknown SKUs 'JEANS-SLIM-32-32-INDIGO-LONG', 'SOCK-5PK-RED', 'GHOST-ITEM': no such item in Business Central \('JEANS-SLIM-32-32-INDIGO-LONG' is longer than 20 characters/,
+    );
     sale.lines[0].sku = 'JEANS-SLIM-32-32';
 
     sim.upsertItems([{ number: 'SOCK-5PK-RED' }, { number: 'GHOST-ITEM', blocked: true }]);
@@ -183,12 +203,23 @@ describe('idempotent sales order create', () => {
     const client = clientFor(sim);
     const order = fixture('order.json');
     const cancelled = { ...order, status: 'cancelled' };
-    expect(await sendOrder(client, cancelled, keyOf(order), settings)).toMatchObject({ created: false, skipped: 'cancelled', cancelled: true, tombstone: false, action: 'create-cancelled' });
+    expect(await sendOrder(client, cancelled, keyOf(order), settings)).toMatchObject({
+      created: false,
+      skipped: 'cancelled',
+      cancelled: true,
+      tombstone: false,
+      action: 'create-cancelled',
+    });
     expect(sim.state().counts.salesOrders).toBe(0);
     const created = await sendOrder(client, order, keyOf(order), settings);
     expect(created).toMatchObject({ created: true, action: 'create' });
     // an open order is still cancelled (deleted) without a store
-    expect(await sendOrder(client, cancelled, keyOf(order), settings)).toMatchObject({ cancelled: true, deleted: [created.number], tombstone: false, action: 'cancel' });
+    expect(await sendOrder(client, cancelled, keyOf(order), settings)).toMatchObject({
+      cancelled: true,
+      deleted: [created.number],
+      tombstone: false,
+      action: 'cancel',
+    });
     expect(sim.state().counts.salesOrders).toBe(0);
   });
 
@@ -236,7 +267,9 @@ describe('idempotent sales order create', () => {
     const client = clientFor(sim);
     const order = fixture('order.json');
     await expect(sendOrder(client, order, keyOf(order), { ...settings, shippingAccount: undefined })).rejects.toThrow(/no shipping G\/L account is configured/);
-    await expect(sendOrder(client, order, keyOf(order), { routing: { rules: new Map() } })).rejects.toThrow(/no Business Central customer for channel shopify:tillwire-demo.myshopify.com/);
+    await expect(sendOrder(client, order, keyOf(order), { routing: { rules: new Map() } })).rejects.toThrow(
+      /no Business Central customer for channel shopify:tillwire-demo.myshopify.com/,
+    );
     await expect(sendOrder(client, { kind: 'return' }, 'k', settings)).rejects.toThrow(/must be a canonical sale or order/);
     await expect(sendOrder(client, { ...order, lines: [] }, keyOf(order), settings)).rejects.toThrow(/invalid order: lines must have at least 1 item/);
     expect(sim.state().counts.salesOrders).toBe(0);
@@ -256,7 +289,13 @@ describe('money is exact', () => {
     const client = clientFor(sim);
     const doc = fixture(file);
     // the Kuwait store's sale is quoted without tax: its BC customer adds tax on top
-    const routing = { defaultCustomer: '10000', rules: new Map([['shopify', '20000'], ['store:KWI-AVENUES', '20000']]) };
+    const routing = {
+      defaultCustomer: '10000',
+      rules: new Map([
+        ['shopify', '20000'],
+        ['store:KWI-AVENUES', '20000'],
+      ]),
+    };
     const result = await sendOrder(client, doc, keyOf(doc), { routing, shippingAccount: '4400' });
     expect(result.created).toBe(true);
     expect(result.totals).toMatchObject({ matches: true, currency });
@@ -279,7 +318,11 @@ describe('money is exact', () => {
   });
 
   it('JPY has no decimals and KWD three: unit prices are sent as the exact decimal numbers', () => {
-    const jpy = toSalesOrder(fixture('order-jpy.json'), 'order:rakuten:tillwire-tea:384726-20250315-0012345678', { customerNumber: '10000', localCurrency: 'GBP', shippingAccount: '4400' });
+    const jpy = toSalesOrder(fixture('order-jpy.json'), 'order:rakuten:tillwire-tea:384726-20250315-0012345678', {
+      customerNumber: '10000',
+      localCurrency: 'GBP',
+      shippingAccount: '4400',
+    });
     const lines = jpy.body.salesOrderLines as any[];
     expect(lines.map((l) => [l.lineType, l.lineObjectNumber, l.quantity, l.unitPrice, l.discountAmount])).toEqual([
       ['Item', 'SENCHA-100G', 3, 1620, undefined],
@@ -316,7 +359,10 @@ describe('money is exact', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('JPY', 'GBP', 'KWD'),
-        fc.array(fc.record({ qty: fc.integer({ min: -3, max: 9 }).filter((q) => q !== 0), unit: fc.integer({ min: 0, max: 2_000_000 }), disc: fc.nat(50) }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.record({ qty: fc.integer({ min: -3, max: 9 }).filter((q) => q !== 0), unit: fc.integer({ min: 0, max: 2_000_000 }), disc: fc.nat(50) }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
         async (currency, raw) => {
           const lines = raw.map((l, i) => {
             const gross = l.qty * l.unit;
@@ -360,11 +406,24 @@ describe('inventory', () => {
     const at = new Date('2025-03-14T18:00:00Z');
     const first = await readInventory(client, ['SKU-0001', 'TEE-BLK-M', 'NOPE', 'X'.repeat(30)], { locationId: 'BC-ALL', now: () => at });
     expect(first.positions).toEqual([
-      { kind: 'inventory.position', sku: 'SKU-0001', locationId: 'BC-ALL', onHand: 20, reserved: 0, inTransit: 0, safetyStock: 0, asOf: '2025-03-14T18:00:00.000Z', attributes: { bcItemId: expect.any(String), bcItemNumber: 'SKU-0001' } },
+      {
+        kind: 'inventory.position',
+        sku: 'SKU-0001',
+        locationId: 'BC-ALL',
+        onHand: 20,
+        reserved: 0,
+        inTransit: 0,
+        safetyStock: 0,
+        asOf: '2025-03-14T18:00:00.000Z',
+        attributes: { bcItemId: expect.any(String), bcItemNumber: 'SKU-0001' },
+      },
       expect.objectContaining({ sku: 'TEE-BLK-M', onHand: 148 }),
     ]);
     expect(first.unknown).toEqual(['X'.repeat(30), 'NOPE']);
-    sim.upsertItems([{ number: 'SKU-0001', inventory: 3 }, { number: 'SKU-0002', inventory: 2.5 }]);
+    sim.upsertItems([
+      { number: 'SKU-0001', inventory: 3 },
+      { number: 'SKU-0002', inventory: 2.5 },
+    ]);
     const second = await readInventory(client, ['SKU-0001', 'SKU-0002'], { locationId: 'BC-ALL' });
     expect(second.positions.map((p) => p.onHand)).toEqual([3]);
     expect(second.problems).toEqual([expect.stringMatching(/item SKU-0002 has inventory 2.5, not a whole number/)]);
@@ -380,7 +439,6 @@ function memoryKv() {
       return values.has(key) ? JSON.parse(values.get(key)!) : undefined;
     },
     async kvPut(key: string, value: unknown, expected?: unknown): Promise<boolean> {
-      // eslint-disable-next-line prefer-rest-params
       if (arguments.length >= 3) {
         const current = values.get(key);
         if (expected === undefined ? current !== undefined : current !== JSON.stringify(expected)) return false;
@@ -418,7 +476,9 @@ describe('order lifecycle (shared rules: runtime/order-lifecycle.ts)', () => {
     const locks = new KeyedLock();
     const opts = { tombstones: kvTombstones(memoryKv()) };
     const key = keyOf(order());
-    const results = await Promise.all(['updated' as const, 'paid', 'accepted'].map((st) => sendOrder(client, as(st === 'updated' ? 'paid' : st), key, settings, locks, opts)));
+    const results = await Promise.all(
+      ['updated' as const, 'paid', 'accepted'].map((st) => sendOrder(client, as(st === 'updated' ? 'paid' : st), key, settings, locks, opts)),
+    );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     exactlyOnce([key]);
   });
@@ -432,7 +492,15 @@ describe('order lifecycle (shared rules: runtime/order-lifecycle.ts)', () => {
     const key = keyOf(order());
     const edn = externalDocumentNumber(key);
     const cancel = await sendOrder(client, as('cancelled'), key, settings, locks, opts);
-    expect(cancel).toMatchObject({ created: false, cancelled: true, skipped: 'cancelled', action: 'create-cancelled', tombstone: true, tombstoneWritten: true, externalDocumentNumber: edn });
+    expect(cancel).toMatchObject({
+      created: false,
+      cancelled: true,
+      skipped: 'cancelled',
+      action: 'create-cancelled',
+      tombstone: true,
+      tombstoneWritten: true,
+      externalDocumentNumber: edn,
+    });
     expect(await kv.kvGet(TOMBSTONE_PREFIX + edn)).toEqual({ key, cancelledAt: '2026-11-27T03:00:00.000Z' });
     const stale = await Promise.all([1, 2, 3].map(() => sendOrder(client, as('accepted'), key, settings, locks, opts)));
     for (const r of stale) expect(r).toMatchObject({ created: false, cancelled: true, stale: true, action: 'already-cancelled', channelStatus: 'accepted' });
@@ -451,7 +519,15 @@ describe('order lifecycle (shared rules: runtime/order-lifecycle.ts)', () => {
     const key = keyOf(order());
     const created = await sendOrder(client, as('accepted'), key, settings, locks, opts);
     const cancelled = await sendOrder(client, as('cancelled'), key, settings, locks, opts);
-    expect(cancelled).toMatchObject({ created: false, cancelled: true, action: 'cancel', deleted: [created.number], number: created.number, id: created.id, tombstone: true });
+    expect(cancelled).toMatchObject({
+      created: false,
+      cancelled: true,
+      action: 'cancel',
+      deleted: [created.number],
+      number: created.number,
+      id: created.id,
+      tombstone: true,
+    });
     expect(sim.state().counts).toMatchObject({ salesOrders: 0, salesOrderLines: 0 });
     expect(await kv.kvGet(TOMBSTONE_PREFIX + externalDocumentNumber(key))).toMatchObject({ key, number: created.number, id: created.id });
     const later = await Promise.all(['paid', 'cancelled', 'accepted'].map((st) => sendOrder(client, as(st), key, settings, locks, opts)));
@@ -467,7 +543,9 @@ describe('order lifecycle (shared rules: runtime/order-lifecycle.ts)', () => {
     const kv = memoryKv();
     const opts = { tombstones: kvTombstones(kv) };
     const key = keyOf(order());
-    await Promise.all(['accepted', 'cancelled', 'paid', 'cancelled', 'accepted', 'cancelled'].map((st) => sendOrder(client, as(st), key, settings, locks, opts)));
+    await Promise.all(
+      ['accepted', 'cancelled', 'paid', 'cancelled', 'accepted', 'cancelled'].map((st) => sendOrder(client, as(st), key, settings, locks, opts)),
+    );
     expect(sim.state().counts.salesOrders).toBe(0);
     expect(await kv.kvGet(TOMBSTONE_PREFIX + externalDocumentNumber(key))).toMatchObject({ key });
   });
@@ -511,7 +589,9 @@ describe('order lifecycle (shared rules: runtime/order-lifecycle.ts)', () => {
     expect(shipped).toBeInstanceOf(ConnectorError);
     expect(shipped.retryable).toBe(false);
     expect(shipped.details.providerCode).toBe('AlreadyShipped');
-    expect(shipped.message).toContain(`order ${key} was cancelled in the channel, but Business Central sales order ${created.number} is already shipped (TEE-BLK-M × 1)`);
+    expect(shipped.message).toContain(
+      `order ${key} was cancelled in the channel, but Business Central sales order ${created.number} is already shipped (TEE-BLK-M × 1)`,
+    );
     expect(sim.state().counts.salesOrders).toBe(1);
 
     const other = { ...order(), channel: { ...order().channel, id: '777' } };
@@ -520,13 +600,24 @@ describe('order lifecycle (shared rules: runtime/order-lifecycle.ts)', () => {
     await client.shipAndInvoice(second.id!);
     const invoiced: ConnectorError = await sendOrder(client, { ...other, status: 'cancelled' }, k2, settings, new KeyedLock(), opts).catch((e) => e);
     expect(invoiced.details.providerCode).toBe('AlreadyPosted');
-    expect(invoiced.message).toMatch(new RegExp(`order ${k2} was cancelled in the channel, but Business Central posted invoice PS-INV\\d+ exists for it and is already invoiced: it cannot be cancelled`));
+    expect(invoiced.message).toMatch(
+      new RegExp(
+        `order ${k2} was cancelled in the channel, but Business Central posted invoice PS-INV\\d+ exists for it and is already invoiced: it cannot be cancelled`,
+      ),
+    );
     expect(kv.values.size).toBe(0);
   });
 });
 
 describe('returns: sales credit memos', () => {
-  const routing = { defaultCustomer: '10000', rules: new Map([['shopify', '20000'], ['rakuten', '10000'], ['store:KWI-AVENUES', '10000']]) };
+  const routing = {
+    defaultCustomer: '10000',
+    rules: new Map([
+      ['shopify', '20000'],
+      ['rakuten', '10000'],
+      ['store:KWI-AVENUES', '10000'],
+    ]),
+  };
   const s2: OrderSettings = { routing, shippingAccount: '4400' };
 
   function jpyReturn(status = 'received', lines?: any[]) {
@@ -576,7 +667,14 @@ describe('returns: sales credit memos', () => {
     expect(stored).toMatchObject({ currencyCode: 'JPY', totalAmountIncludingTax: 6000, invoiceNumber: '' });
     const lines = stored.salesCreditMemoLines;
     // 3 units for 1000 yen: 334 each, 2 yen line discount — the line amount is exactly the refund
-    expect(lines[0]).toMatchObject({ lineType: 'Item', lineObjectNumber: 'SENCHA-100G', quantity: 3, unitPrice: 334, discountAmount: 2, amountIncludingTax: 1000 });
+    expect(lines[0]).toMatchObject({
+      lineType: 'Item',
+      lineObjectNumber: 'SENCHA-100G',
+      quantity: 3,
+      unitPrice: 334,
+      discountAmount: 2,
+      amountIncludingTax: 1000,
+    });
     expect(lines[1]).toMatchObject({ lineObjectNumber: 'KYUSU-TEAPOT-350', quantity: 1, unitPrice: 5000, amountIncludingTax: 5000 });
     expect(lines[2]).toMatchObject({ lineType: 'Comment', description: `Return R-JP-1 of order ${orig.number} (${orig.externalDocumentNumber})` });
   });
@@ -587,7 +685,12 @@ describe('returns: sales credit memos', () => {
     const original = fixture('order-jpy.json');
     await sendOrder(client, original, keyOf(original), s2);
     for (const st of ['requested', 'authorized']) {
-      expect(await sendReturn(client, jpyReturn(st), 'return:rakuten:R-JP-1', s2)).toMatchObject({ created: false, action: 'wait', skipped: 'waiting', reason: expect.stringContaining(`is ${st}`) });
+      expect(await sendReturn(client, jpyReturn(st), 'return:rakuten:R-JP-1', s2)).toMatchObject({
+        created: false,
+        action: 'wait',
+        skipped: 'waiting',
+        reason: expect.stringContaining(`is ${st}`),
+      });
     }
     expect(await sendReturn(client, jpyReturn('rejected'), 'return:rakuten:R-JP-1', s2)).toMatchObject({ created: false, action: 'none', skipped: 'rejected' });
     expect(sim.state().counts.salesCreditMemos).toBe(0);
@@ -602,7 +705,9 @@ describe('returns: sales credit memos', () => {
     const err: ConnectorError = await sendReturn(client, ret, keyOf(ret), s2).catch((e) => e);
     expect(err.retryable).toBe(false);
     expect(err.details.providerCode).toBe('OriginalNotFound');
-    expect(err.message).toContain(`the original order ${original.id} (${keyOf(original)}, external document no. ${externalDocumentNumber(keyOf(original))}) is not in Business Central: nothing was created`);
+    expect(err.message).toContain(
+      `the original order ${original.id} (${keyOf(original)}, external document no. ${externalDocumentNumber(keyOf(original))}) is not in Business Central: nothing was created`,
+    );
     expect(sim.state().counts.salesCreditMemos).toBe(0);
     await sendOrder(client, original, keyOf(original), s2);
     expect(await sendReturn(client, ret, keyOf(ret), s2)).toMatchObject({ created: true });
@@ -615,7 +720,9 @@ describe('returns: sales credit memos', () => {
     const client = clientFor(sim);
     const original = fixture('order-jpy.json');
     await sendOrder(client, original, keyOf(original), s2);
-    const ret = jpyReturn('received', [{ lineId: '1', sku: 'MATCHA-30G', quantity: 1, reason: 'other', restock: true, refundAmount: { amount: 900, currency: 'JPY' } }]);
+    const ret = jpyReturn('received', [
+      { lineId: '1', sku: 'MATCHA-30G', quantity: 1, reason: 'other', restock: true, refundAmount: { amount: 900, currency: 'JPY' } },
+    ]);
     await expect(sendReturn(client, ret, keyOf(ret), s2)).rejects.toThrow(/unknown SKU 'MATCHA-30G': no such item in Business Central; nothing was created/);
     expect(sim.state().counts.salesCreditMemos).toBe(0);
   });
@@ -629,7 +736,11 @@ describe('returns: sales credit memos', () => {
     const invoice = sim.rows('salesInvoices')[0];
     const r = await sendReturn(client, jpyReturn('received'), 'return:rakuten:R-JP-1', s2);
     expect(r).toMatchObject({ created: true, original: { document: 'salesInvoice', id: invoice.id, number: invoice.number, applied: true } });
-    expect(sim.state().creditMemos[externalDocumentNumber('return:rakuten:R-JP-1')][0]).toMatchObject({ invoiceId: invoice.id, invoiceNumber: invoice.number, customerNumber: '10000' });
+    expect(sim.state().creditMemos[externalDocumentNumber('return:rakuten:R-JP-1')][0]).toMatchObject({
+      invoiceId: invoice.id,
+      invoiceNumber: invoice.number,
+      customerNumber: '10000',
+    });
   });
 
   it('the return fixture (USD, a tax-exclusive customer) is created and its tax-basis difference reported', async () => {
@@ -649,7 +760,12 @@ describe('returns: sales credit memos', () => {
     const originalSale = { ...fixture('sale-kwd.json'), saleId: 'AVN-07-004371', sequence: 4371, lines: [fixture('sale-kwd.json').lines[0]] };
     originalSale.lines[0].quantity = 2;
     originalSale.lines[0].lineTotal.amount = 49000;
-    originalSale.totals = { subtotal: { amount: 49000, currency: 'KWD' }, discountTotal: { amount: 0, currency: 'KWD' }, taxTotal: { amount: 0, currency: 'KWD' }, grandTotal: { amount: 49000, currency: 'KWD' } };
+    originalSale.totals = {
+      subtotal: { amount: 49000, currency: 'KWD' },
+      discountTotal: { amount: 0, currency: 'KWD' },
+      taxTotal: { amount: 0, currency: 'KWD' },
+      grandTotal: { amount: 49000, currency: 'KWD' },
+    };
     originalSale.tenders = [{ type: 'cash', amount: { amount: 49000, currency: 'KWD' } }];
     delete originalSale.returnOf;
     const kwRouting = { ...s2, routing: { defaultCustomer: '10000', rules: new Map([['store:KWI-AVENUES', '20000']]) } };
@@ -665,10 +781,18 @@ describe('returns: sales credit memos', () => {
     sale.lines[1].quantity = 1;
     sale.lines[1].lineTotal.amount = 5000;
     const net = -49000 + 5000;
-    sale.totals = { subtotal: { amount: -42750, currency: 'KWD' }, discountTotal: { amount: 1250, currency: 'KWD' }, taxTotal: { amount: 0, currency: 'KWD' }, grandTotal: { amount: net, currency: 'KWD' } };
+    sale.totals = {
+      subtotal: { amount: -42750, currency: 'KWD' },
+      discountTotal: { amount: 1250, currency: 'KWD' },
+      taxTotal: { amount: 0, currency: 'KWD' },
+      grandTotal: { amount: net, currency: 'KWD' },
+    };
     sale.tenders = [{ type: 'cash', amount: { amount: net, currency: 'KWD' } }];
     const key = keyOf(sale);
-    const results = [await sendOrder(client, sale, key, kwRouting, locks), ...(await Promise.all([1, 2].map(() => sendOrder(client, sale, key, kwRouting, locks))))];
+    const results = [
+      await sendOrder(client, sale, key, kwRouting, locks),
+      ...(await Promise.all([1, 2].map(() => sendOrder(client, sale, key, kwRouting, locks)))),
+    ];
     expect(results[0]).toMatchObject({
       document: 'salesCreditMemo',
       created: true,
@@ -680,7 +804,9 @@ describe('returns: sales credit memos', () => {
     });
     expect(results.slice(1).map((r) => r.created)).toEqual([false, false]);
     const memo = (await api(sim, 'GET', `salesCreditMemos(${results[0].id})?$expand=salesCreditMemoLines`)).body;
-    expect(memo.salesCreditMemoLines.slice(0, 2).map((l: any) => [l.lineObjectNumber, l.quantity, l.unitPrice, l.discountAmount, l.amountExcludingTax])).toEqual([
+    expect(
+      memo.salesCreditMemoLines.slice(0, 2).map((l: any) => [l.lineObjectNumber, l.quantity, l.unitPrice, l.discountAmount, l.amountExcludingTax]),
+    ).toEqual([
       ['ABAYA-BLK-54', 2, 24.5, 0, 49],
       ['SHAYLA-SILK-GRY', -1, 6.25, -1.25, -5],
     ]);
@@ -698,7 +824,9 @@ describe('returns: sales credit memos', () => {
     const noReturnOf = await sendOrder(client, ret, keyOf(ret), settings);
     expect(noReturnOf).toMatchObject({ document: 'salesCreditMemo', created: true, customerNumber: '10000', totals: { matches: true } });
     const linked = { ...ret, saleId: 'S-R2', returnOf: { saleId: 'S-000001', terminalId: 'T03' } };
-    await expect(sendOrder(client, linked, keyOf(linked), settings)).rejects.toThrow(/the original sale S-000001 \(sale:LDN-042:T03:S-000001, external document no\. SALE:LDN-042:T03:S-000001\) is not in Business Central/);
+    await expect(sendOrder(client, linked, keyOf(linked), settings)).rejects.toThrow(
+      /the original sale S-000001 \(sale:LDN-042:T03:S-000001, external document no\. SALE:LDN-042:T03:S-000001\) is not in Business Central/,
+    );
     const unlinked = { ...ret, saleId: 'S-R3', returnOf: { saleId: 'S-000001' } };
     expect(await sendOrder(client, unlinked, keyOf(unlinked), settings)).toMatchObject({ created: true, unlinked: expect.stringContaining('no terminal id') });
     expect(sim.state().counts.salesCreditMemos).toBe(2);
@@ -743,10 +871,22 @@ describe('shipments out of BC', () => {
     // the hashed key is now found where the node records it (no comment-line lookup needed)
     await kv.kvPut(KEY_PREFIX + created.externalDocumentNumber, key);
     const second = await readShipments(client, kv);
-    expect(second.shipments.map((s) => [s.shipmentId, s.order.id, s.lines])).toEqual([['S-SHPT102003', key, [{ sku: 'TEE-BLK-M', quantity: 1 }, { sku: 'MUG-WHT-12OZ', quantity: 1 }]]]);
+    expect(second.shipments.map((s) => [s.shipmentId, s.order.id, s.lines])).toEqual([
+      [
+        'S-SHPT102003',
+        key,
+        [
+          { sku: 'TEE-BLK-M', quantity: 1 },
+          { sku: 'MUG-WHT-12OZ', quantity: 1 },
+        ],
+      ],
+    ]);
 
     // another instance moved the cursor meanwhile: this read does not overwrite it
-    sim.postShipment({ number: (await sendOrder(client, { ...order, channel: { ...order.channel, id: '42' } }, 'order:shopify:tillwire-demo.myshopify.com:42', settings)).number! });
+    sim.postShipment({
+      number: (await sendOrder(client, { ...order, channel: { ...order.channel, id: '42' } }, 'order:shopify:tillwire-demo.myshopify.com:42', settings))
+        .number!,
+    });
     const moved = { after: '2999-01-01T00:00:00.000Z', seen: ['X'] };
     const racing = { ...kv, kvPut: async (k: string, v: unknown, e?: unknown) => (k === cursorKey ? (await kv.kvPut(k, moved), false) : kv.kvPut(k, v, e)) };
     const raced = await readShipments(client, racing);

@@ -11,8 +11,19 @@ afterEach(async () => {
   await sim?.close();
 });
 
-const order = (edn: string, lines: unknown[], extra: Record<string, unknown> = {}) => ({ externalDocumentNumber: edn, customerNumber: '10000', salesOrderLines: lines, ...extra });
-const itemLine = (number: string, quantity: number, unitPrice: number, extra: Record<string, unknown> = {}) => ({ lineType: 'Item', lineObjectNumber: number, quantity, unitPrice, ...extra });
+const order = (edn: string, lines: unknown[], extra: Record<string, unknown> = {}) => ({
+  externalDocumentNumber: edn,
+  customerNumber: '10000',
+  salesOrderLines: lines,
+  ...extra,
+});
+const itemLine = (number: string, quantity: number, unitPrice: number, extra: Record<string, unknown> = {}) => ({
+  lineType: 'Item',
+  lineObjectNumber: number,
+  quantity,
+  unitPrice,
+  ...extra,
+});
 
 describe('Business Central simulator: auth and routes', () => {
   it('requires a bearer token: none or a wrong one is 401 with the BC error envelope', async () => {
@@ -32,7 +43,12 @@ describe('Business Central simulator: auth and routes', () => {
       fetch(sim.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'tillwire-demo-client', client_secret: secret, scope: 'https://api.businesscentral.dynamics.com/.default' }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: 'tillwire-demo-client',
+          client_secret: secret,
+          scope: 'https://api.businesscentral.dynamics.com/.default',
+        }).toString(),
       });
     const bad = await form('wrong');
     expect(bad.status).toBe(401);
@@ -164,7 +180,11 @@ describe('Business Central simulator: sales orders', () => {
   it('deep insert computes read-only totals exactly, on the customer tax basis, with line and invoice discounts', async () => {
     // customer 10000 quotes prices including tax; SKU-0001 is 20 % tax, SKU-0004 5 %.
     const incl = await api(sim, 'POST', 'salesOrders?$expand=salesOrderLines', {
-      body: order('sale:ldn-042:t03:1', [itemLine('JEANS-SLIM-32-32', 1, 49.99, { discountAmount: 10 }), itemLine('SOCK-3PK-BLK', 2, 8.99), itemLine('KIDS-TEE-7Y', 1, 12)]),
+      body: order('sale:ldn-042:t03:1', [
+        itemLine('JEANS-SLIM-32-32', 1, 49.99, { discountAmount: 10 }),
+        itemLine('SOCK-3PK-BLK', 2, 8.99),
+        itemLine('KIDS-TEE-7Y', 1, 12),
+      ]),
     });
     expect(incl.status).toBe(201);
     expect(incl.headers.get('location')).toBe(`${sim.companyUrl}/salesOrders(${incl.body.id})`);
@@ -181,7 +201,12 @@ describe('Business Central simulator: sales orders', () => {
 
     // customer 20000 adds tax on top; an invoice discount is spread over the lines before tax.
     const excl = await api(sim, 'POST', 'salesOrders?$expand=salesOrderLines', {
-      body: { ...order('WEB-1', [itemLine('TEE-BLK-M', 2, 25, { discountAmount: 5 }), itemLine('MUG-WHT-12OZ', 1, 18)]), customerNumber: '20000', discountAmount: 5, currencyCode: 'USD' },
+      body: {
+        ...order('WEB-1', [itemLine('TEE-BLK-M', 2, 25, { discountAmount: 5 }), itemLine('MUG-WHT-12OZ', 1, 18)]),
+        customerNumber: '20000',
+        discountAmount: 5,
+        currencyCode: 'USD',
+      },
     });
     expect(excl.status).toBe(201);
     expect(excl.body).toMatchObject({ pricesIncludeTax: false, currencyCode: 'USD', discountAmount: 5, totalAmountExcludingTax: 58 });
@@ -191,9 +216,20 @@ describe('Business Central simulator: sales orders', () => {
     expect(excl.body.totalAmountIncludingTax).toBe(Math.round((58 + excl.body.totalTaxAmount) * 100) / 100);
 
     // JPY has no decimals, KWD three
-    const jpy = await api(sim, 'POST', 'salesOrders', { body: { ...order('JP-1', [itemLine('SENCHA-100G', 3, 1620), itemLine('KYUSU-TEAPOT-350', 1, 5500, { discountAmount: 500 })]), currencyCode: 'JPY' } });
+    const jpy = await api(sim, 'POST', 'salesOrders', {
+      body: { ...order('JP-1', [itemLine('SENCHA-100G', 3, 1620), itemLine('KYUSU-TEAPOT-350', 1, 5500, { discountAmount: 500 })]), currencyCode: 'JPY' },
+    });
     expect(jpy.body.totalAmountIncludingTax).toBe(9860);
-    const kwd = await api(sim, 'POST', 'salesOrders', { body: { ...order('KW-1', [itemLine('SHAYLA-SILK-GRY', 2, 6.25, { discountAmount: 1.25 }), itemLine('ABAYA-BLK-52', -1, 24.5), itemLine('ABAYA-BLK-54', 1, 24.5)]), currencyCode: 'KWD' } });
+    const kwd = await api(sim, 'POST', 'salesOrders', {
+      body: {
+        ...order('KW-1', [
+          itemLine('SHAYLA-SILK-GRY', 2, 6.25, { discountAmount: 1.25 }),
+          itemLine('ABAYA-BLK-52', -1, 24.5),
+          itemLine('ABAYA-BLK-54', 1, 24.5),
+        ]),
+        currencyCode: 'KWD',
+      },
+    });
     expect(kwd.body.totalAmountIncludingTax).toBe(11.25);
   });
 
@@ -208,9 +244,13 @@ describe('Business Central simulator: sales orders', () => {
     expect(lcy.body.error.message).toMatch(/Currency does not exist/);
     const long = await api(sim, 'POST', 'salesOrders', { body: order('X'.repeat(36), []) });
     expect(long.body.error.message).toMatch(/length of the string is 36, but it must be less than or equal to 35/);
-    expect((await api(sim, 'POST', 'salesOrders', { body: { ...order('R-1', []), totalAmountIncludingTax: 5 } })).body.error.code).toBe('BadRequest_ReadOnlyProperty');
+    expect((await api(sim, 'POST', 'salesOrders', { body: { ...order('R-1', []), totalAmountIncludingTax: 5 } })).body.error.code).toBe(
+      'BadRequest_ReadOnlyProperty',
+    );
     expect((await api(sim, 'POST', 'salesOrders', { body: { ...order('R-2', []), colour: 'red' } })).body.error.code).toBe('BadRequest_PropertyNotFound');
-    expect((await api(sim, 'POST', 'salesOrders', { body: { ...order('R-3', []), customerNumber: '99999' } })).body.error.message).toMatch(/Customer does not exist/);
+    expect((await api(sim, 'POST', 'salesOrders', { body: { ...order('R-3', []), customerNumber: '99999' } })).body.error.message).toMatch(
+      /Customer does not exist/,
+    );
     expect((await api(sim, 'POST', 'salesOrders', { body: order('R-4', [itemLine('SKU-0001', 1, '1' as any)]) })).status).toBe(400);
     expect(sim.state().counts.salesOrders).toBe(0);
   });
@@ -232,7 +272,10 @@ describe('Business Central simulator: sales orders', () => {
 
     const before = (await api(sim, 'GET', `salesOrders(${created.id})`)).body;
     const line = created.salesOrderLines[0];
-    const changed = await api(sim, 'PATCH', `salesOrders(${created.id})/salesOrderLines(${line.id})`, { body: { quantity: 3 }, headers: { 'if-match': line['@odata.etag'] } });
+    const changed = await api(sim, 'PATCH', `salesOrders(${created.id})/salesOrderLines(${line.id})`, {
+      body: { quantity: 3 },
+      headers: { 'if-match': line['@odata.etag'] },
+    });
     expect(changed.status).toBe(200);
     const after = (await api(sim, 'GET', `salesOrders(${created.id})`)).body;
     expect(after.totalAmountIncludingTax).toBe(30);
@@ -265,7 +308,9 @@ describe('Business Central simulator: sales orders', () => {
   it('journals: lines post with Microsoft.NAV.post when each document balances (positive = debit); an unbalanced one is refused', async () => {
     const journal = (await api(sim, 'GET', `journals?$filter=code eq 'DEFAULT'`)).body.value[0];
     const add = (amount: number, accountNumber: string, documentNumber = 'D-1') =>
-      api(sim, 'POST', `journals(${journal.id})/journalLines`, { body: { accountNumber, amount, documentNumber, postingDate: '2025-03-14', description: 'settlement' } });
+      api(sim, 'POST', `journals(${journal.id})/journalLines`, {
+        body: { accountNumber, amount, documentNumber, postingDate: '2025-03-14', description: 'settlement' },
+      });
     expect((await add(100.1, '1100')).status).toBe(201);
     expect((await add(-90.1, '4000')).status).toBe(201);
     const unbalanced = await api(sim, 'POST', `journals(${journal.id})/Microsoft.NAV.post`);
@@ -286,18 +331,46 @@ describe('Business Central simulator: sales orders', () => {
 });
 
 describe('Business Central simulator: sales credit memos, order deletes and shipments', () => {
-  const memo = (edn: string, lines: unknown[], extra: Record<string, unknown> = {}) => ({ externalDocumentNumber: edn, customerNumber: '10000', salesCreditMemoLines: lines, ...extra });
+  const memo = (edn: string, lines: unknown[], extra: Record<string, unknown> = {}) => ({
+    externalDocumentNumber: edn,
+    customerNumber: '10000',
+    salesCreditMemoLines: lines,
+    ...extra,
+  });
 
   it('salesCreditMemos: deep insert with exact read-only totals (GBP, JPY 0 decimals, KWD 3), $filter by externalDocumentNumber, $expand lines', async () => {
     sim = await startSimulator();
-    const gbp = await api(sim, 'POST', 'salesCreditMemos?$expand=salesCreditMemoLines', { body: memo('RETURN:1', [itemLine('JEANS-SLIM-32-32', 2, 49.99, { discountAmount: 0.01 }), { lineType: 'Comment', description: 'Return of order S-ORD1' }]) });
+    const gbp = await api(sim, 'POST', 'salesCreditMemos?$expand=salesCreditMemoLines', {
+      body: memo('RETURN:1', [
+        itemLine('JEANS-SLIM-32-32', 2, 49.99, { discountAmount: 0.01 }),
+        { lineType: 'Comment', description: 'Return of order S-ORD1' },
+      ]),
+    });
     expect(gbp.status).toBe(201);
     expect(gbp.headers.get('location')).toBe(`${sim.companyUrl}/salesCreditMemos(${gbp.body.id})`);
-    expect(gbp.body).toMatchObject({ number: 'S-CR104001', externalDocumentNumber: 'RETURN:1', customerNumber: '10000', pricesIncludeTax: true, status: 'Draft', totalAmountIncludingTax: 99.97, totalAmountExcludingTax: 83.31, totalTaxAmount: 16.66, invoiceId: '00000000-0000-0000-0000-000000000000', invoiceNumber: '' });
-    expect(gbp.body.salesCreditMemoLines.map((l: any) => [l.lineType, l.sequence, l.amountIncludingTax])).toEqual([['Item', 10000, 99.97], ['Comment', 20000, 0]]);
-    const jpy = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:2', [itemLine('SENCHA-100G', 3, 334, { discountAmount: 2 })], { currencyCode: 'JPY' }) });
+    expect(gbp.body).toMatchObject({
+      number: 'S-CR104001',
+      externalDocumentNumber: 'RETURN:1',
+      customerNumber: '10000',
+      pricesIncludeTax: true,
+      status: 'Draft',
+      totalAmountIncludingTax: 99.97,
+      totalAmountExcludingTax: 83.31,
+      totalTaxAmount: 16.66,
+      invoiceId: '00000000-0000-0000-0000-000000000000',
+      invoiceNumber: '',
+    });
+    expect(gbp.body.salesCreditMemoLines.map((l: any) => [l.lineType, l.sequence, l.amountIncludingTax])).toEqual([
+      ['Item', 10000, 99.97],
+      ['Comment', 20000, 0],
+    ]);
+    const jpy = await api(sim, 'POST', 'salesCreditMemos', {
+      body: memo('RETURN:2', [itemLine('SENCHA-100G', 3, 334, { discountAmount: 2 })], { currencyCode: 'JPY' }),
+    });
     expect(jpy.body).toMatchObject({ currencyCode: 'JPY', totalAmountIncludingTax: 1000, totalTaxAmount: 74 });
-    const kwd = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:3', [itemLine('SHAYLA-SILK-GRY', 3, 6.25, { discountAmount: 0.125 })], { currencyCode: 'KWD', customerNumber: '20000' }) });
+    const kwd = await api(sim, 'POST', 'salesCreditMemos', {
+      body: memo('RETURN:3', [itemLine('SHAYLA-SILK-GRY', 3, 6.25, { discountAmount: 0.125 })], { currencyCode: 'KWD', customerNumber: '20000' }),
+    });
     expect(kwd.body).toMatchObject({ currencyCode: 'KWD', pricesIncludeTax: false, totalAmountExcludingTax: 18.625, totalAmountIncludingTax: 18.625 });
     const found = await api(sim, 'GET', "salesCreditMemos?$filter=externalDocumentNumber eq 'RETURN:2'&$expand=salesCreditMemoLines");
     expect(found.body.value).toHaveLength(1);
@@ -312,7 +385,9 @@ describe('Business Central simulator: sales credit memos, order deletes and ship
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('Internal_RecordNotFound');
     expect(sim.state().counts).toMatchObject({ salesCreditMemos: 0, salesCreditMemoLines: 0 });
-    expect((await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:X', [], { totalAmountIncludingTax: 1 }) })).body.error.code).toBe('BadRequest_ReadOnlyProperty');
+    expect((await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:X', [], { totalAmountIncludingTax: 1 }) })).body.error.code).toBe(
+      'BadRequest_ReadOnlyProperty',
+    );
 
     const o = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:1', [itemLine('JEANS-SLIM-32-32', 1, 49.99)]) })).body;
     expect((await api(sim, 'POST', `salesOrders(${o.id})/Microsoft.NAV.shipAndInvoice`)).status).toBe(204);
@@ -321,13 +396,18 @@ describe('Business Central simulator: sales credit memos, order deletes and ship
     expect([unknown.status, unknown.body.error.code]).toEqual([400, 'Internal_RecordNotFound']);
     const otherCustomer = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:Y', [], { invoiceId: invoice.id, customerNumber: '20000' }) });
     expect(otherCustomer.status).toBe(400);
-    const applied = await api(sim, 'POST', 'salesCreditMemos', { body: memo('RETURN:Y', [itemLine('JEANS-SLIM-32-32', 1, 49.99)], { invoiceNumber: invoice.number }) });
+    const applied = await api(sim, 'POST', 'salesCreditMemos', {
+      body: memo('RETURN:Y', [itemLine('JEANS-SLIM-32-32', 1, 49.99)], { invoiceNumber: invoice.number }),
+    });
     expect(applied.body).toMatchObject({ invoiceId: invoice.id, invoiceNumber: invoice.number });
 
     const id = applied.body.id;
     expect((await api(sim, 'PATCH', `salesCreditMemos(${id})`, { body: { email: 'x@example.com' } })).body.error.code).toBe('BadRequest_InvalidToken');
     const lines = (await api(sim, 'GET', `salesCreditMemos(${id})/salesCreditMemoLines`)).body.value;
-    const changed = await api(sim, 'PATCH', `salesCreditMemos(${id})/salesCreditMemoLines(${lines[0].id})`, { body: { quantity: 2 }, headers: { 'if-match': lines[0]['@odata.etag'] } });
+    const changed = await api(sim, 'PATCH', `salesCreditMemos(${id})/salesCreditMemoLines(${lines[0].id})`, {
+      body: { quantity: 2 },
+      headers: { 'if-match': lines[0]['@odata.etag'] },
+    });
     expect(changed.status).toBe(200);
     expect((await api(sim, 'GET', `salesCreditMemos(${id})`)).body.totalAmountIncludingTax).toBe(99.98);
     expect((await api(sim, 'DELETE', `salesCreditMemos(${id})`, { headers: { 'if-match': applied.body['@odata.etag'] } })).status).toBe(409);
@@ -337,7 +417,8 @@ describe('Business Central simulator: sales credit memos, order deletes and ship
 
   it('DELETE salesOrders: If-Match required (400 without, 409 stale), 204 deletes the lines too; refused while shipped lines are not invoiced', async () => {
     sim = await startSimulator();
-    const o = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:2', [itemLine('JEANS-SLIM-32-32', 2, 49.99), itemLine('SOCK-3PK-BLK', 1, 8.99)]) })).body;
+    const o = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:2', [itemLine('JEANS-SLIM-32-32', 2, 49.99), itemLine('SOCK-3PK-BLK', 1, 8.99)]) }))
+      .body;
     expect((await api(sim, 'DELETE', `salesOrders(${o.id})`)).body.error.code).toBe('BadRequest_InvalidToken');
     const shipment = sim.postShipment({ externalDocumentNumber: 'ORDER:2' }, { lines: { 'JEANS-SLIM-32-32': 1 } });
     expect(shipment).toMatchObject({ number: 'S-SHPT102001', orderNumber: o.number, externalDocumentNumber: 'ORDER:2' });
@@ -358,13 +439,18 @@ describe('Business Central simulator: sales credit memos, order deletes and ship
   it('salesShipments: posted by the test hook (in process or POST /__simulator/shipments), read-only, filterable, with lines', async () => {
     sim = await startSimulator();
     const o = (await api(sim, 'POST', 'salesOrders', { body: order('ORDER:4', [itemLine('JEANS-SLIM-32-32', 2, 49.99)]) })).body;
-    const first = await fetch(`${sim.url}/__simulator/shipments`, { method: 'POST', body: JSON.stringify({ number: o.number, lines: { 'JEANS-SLIM-32-32': 1 }, postingDate: '2026-11-26' }) });
+    const first = await fetch(`${sim.url}/__simulator/shipments`, {
+      method: 'POST',
+      body: JSON.stringify({ number: o.number, lines: { 'JEANS-SLIM-32-32': 1 }, postingDate: '2026-11-26' }),
+    });
     expect(first.status).toBe(201);
     sim.postShipment({ number: o.number }, { postingDate: '2026-11-27' });
     const none = await fetch(`${sim.url}/__simulator/shipments`, { method: 'POST', body: JSON.stringify({ number: o.number }) });
     expect(none.status).toBe(400);
     const list = await api(sim, 'GET', "salesShipments?$filter=externalDocumentNumber eq 'ORDER:4'&$orderby=number&$expand=salesShipmentLines");
-    expect(list.body.value.map((s: any) => [s.number, s.orderNumber, s.postingDate, s.salesShipmentLines.map((l: any) => [l.lineObjectNumber, l.quantity])])).toEqual([
+    expect(
+      list.body.value.map((s: any) => [s.number, s.orderNumber, s.postingDate, s.salesShipmentLines.map((l: any) => [l.lineObjectNumber, l.quantity])]),
+    ).toEqual([
       ['S-SHPT102001', o.number, '2026-11-26', [['JEANS-SLIM-32-32', 1]]],
       ['S-SHPT102002', o.number, '2026-11-27', [['JEANS-SLIM-32-32', 1]]],
     ]);
@@ -414,7 +500,11 @@ describe('Business Central simulator: throttling and faults', () => {
   it('faults are deterministic by seed: errors cycle 500/503/429, lost responses are committed, state and control work over HTTP', async () => {
     sim = await startSimulator();
     const control = (path: string, body?: unknown): Promise<any> =>
-      fetch(`${sim.url}/__simulator/${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }).then((r) => r.json());
+      fetch(`${sim.url}/__simulator/${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then((r) => r.json());
     expect(await control('faults', { errorRate: 1, seed: 7 })).toMatchObject({ errorRate: 1, seed: 7 });
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await api(sim, 'GET', 'items?$top=1')).status);
@@ -464,7 +554,12 @@ describe('Business Central simulator: subscriptions (webhooks)', () => {
 
       await api(sim, 'POST', 'salesOrders', { body: order('W-1', [itemLine('SKU-0001', 1, 1)]) });
       await eventually(() => hook.notifications.length >= 1);
-      expect(hook.notifications[0].body.value[0]).toMatchObject({ subscriptionId: sub.subscriptionId, clientState: 'shared-secret', changeType: 'created', resource: expect.stringMatching(/\/salesOrders\([0-9a-f-]+\)$/) });
+      expect(hook.notifications[0].body.value[0]).toMatchObject({
+        subscriptionId: sub.subscriptionId,
+        clientState: 'shared-secret',
+        changeType: 'created',
+        resource: expect.stringMatching(/\/salesOrders\([0-9a-f-]+\)$/),
+      });
 
       // 500 is retried with the same batch
       await api(sim, 'POST', 'salesOrders', { body: order('W-2', [itemLine('SKU-0001', 1, 1)]) });
@@ -472,7 +567,10 @@ describe('Business Central simulator: subscriptions (webhooks)', () => {
       expect(hook.notifications[1].status).toBe(500);
       expect(hook.notifications[2].body).toEqual(hook.notifications[1].body);
 
-      const renewed = await api(sim, 'PATCH', `${sim.apiRoot}/subscriptions('${sub.subscriptionId}')`, { body: {}, headers: { 'if-match': sub['@odata.etag'] } });
+      const renewed = await api(sim, 'PATCH', `${sim.apiRoot}/subscriptions('${sub.subscriptionId}')`, {
+        body: {},
+        headers: { 'if-match': sub['@odata.etag'] },
+      });
       expect(renewed.status).toBe(200);
       expect(hook.handshakes).toBe(2);
 
@@ -494,10 +592,14 @@ describe('Business Central simulator: subscriptions (webhooks)', () => {
     sim = await startSimulator({ subscriptions: { notificationDelayMs: 200, collectionThreshold: 3 } });
     const hook = await webhookReceiver();
     try {
-      await api(sim, 'POST', `${sim.apiRoot}/subscriptions`, { body: { notificationUrl: hook.url, resource: `/api/v2.0/companies(${sim.companyId})/salesOrders`, clientState: 's' } });
+      await api(sim, 'POST', `${sim.apiRoot}/subscriptions`, {
+        body: { notificationUrl: hook.url, resource: `/api/v2.0/companies(${sim.companyId})/salesOrders`, clientState: 's' },
+      });
       await Promise.all([1, 2, 3, 4, 5].map((i) => api(sim, 'POST', 'salesOrders', { body: order(`C-${i}`, []) })));
       await eventually(() => hook.notifications.length >= 1);
-      expect(hook.notifications[0].body.value).toEqual([expect.objectContaining({ changeType: 'collection', resource: expect.stringMatching(/salesOrders\?\$filter=lastModifiedDateTime gt /) })]);
+      expect(hook.notifications[0].body.value).toEqual([
+        expect.objectContaining({ changeType: 'collection', resource: expect.stringMatching(/salesOrders\?\$filter=lastModifiedDateTime gt /) }),
+      ]);
     } finally {
       await hook.close();
     }

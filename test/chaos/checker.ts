@@ -106,13 +106,32 @@ export function summarize(r: CheckReport): string {
     `${r.sent} sent, ${r.inErp} records in the ERP: ${r.lost.length} lost, ${r.duplicated.length} duplicated, ${r.unexpected.length} unexpected, ` +
       `${r.wrongAmount.length} with a wrong amount, ${r.wrongState.length} in a wrong state`,
   ];
-  if (r.lost.length) lines.push('  lost (sent, not in the ERP):', listed(r.lost, (d) => `${d.key} (${d.source}, ${money(d.amount, d.currency)})`));
+  if (r.lost.length)
+    lines.push(
+      '  lost (sent, not in the ERP):',
+      listed(r.lost, (d) => `${d.key} (${d.source}, ${money(d.amount, d.currency)})`),
+    );
   if (r.duplicated.length) {
-    lines.push('  duplicated (one sale, several ERP records):', listed(r.duplicated, (d) => `${d.key}: ${d.records.map((x) => `${x.name} [${x.state}]`).join(', ')}`));
+    lines.push(
+      '  duplicated (one sale, several ERP records):',
+      listed(r.duplicated, (d) => `${d.key}: ${d.records.map((x) => `${x.name} [${x.state}]`).join(', ')}`),
+    );
   }
-  if (r.unexpected.length) lines.push('  unexpected (in the ERP, never sent):', listed(r.unexpected, (x) => `${x.name} ref ${x.key} [${x.state}]`));
-  if (r.wrongAmount.length) lines.push('  wrong amount:', listed(r.wrongAmount, (w) => `${w.key}: sent ${money(w.sent, w.currency)}, ERP ${money(w.erp, w.currency)}`));
-  if (r.wrongState.length) lines.push('  wrong state:', listed(r.wrongState, (x) => `${x.name} ref ${x.key} is '${x.state}'`));
+  if (r.unexpected.length)
+    lines.push(
+      '  unexpected (in the ERP, never sent):',
+      listed(r.unexpected, (x) => `${x.name} ref ${x.key} [${x.state}]`),
+    );
+  if (r.wrongAmount.length)
+    lines.push(
+      '  wrong amount:',
+      listed(r.wrongAmount, (w) => `${w.key}: sent ${money(w.sent, w.currency)}, ERP ${money(w.erp, w.currency)}`),
+    );
+  if (r.wrongState.length)
+    lines.push(
+      '  wrong state:',
+      listed(r.wrongState, (x) => `${x.name} ref ${x.key} is '${x.state}'`),
+    );
   return lines.join('\n');
 }
 

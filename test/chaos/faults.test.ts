@@ -30,7 +30,12 @@ afterEach(async () => {
  * in-flight window until a restart: enough of them and the input stops taking sales).
  */
 function expectExactlyOnce(report: CheckReport): void {
-  const verdict = { lost: report.lost.map((d) => d.key), duplicated: report.duplicated.map((d) => d.key), unexpected: report.unexpected.map((r) => r.key), wrongState: report.wrongState.map((r) => `${r.key} ${r.state}`) };
+  const verdict = {
+    lost: report.lost.map((d) => d.key),
+    duplicated: report.duplicated.map((d) => d.key),
+    unexpected: report.unexpected.map((r) => r.key),
+    wrongState: report.wrongState.map((r) => `${r.key} ${r.state}`),
+  };
   expect(verdict).toEqual({ lost: [], duplicated: [], unexpected: [], wrongState: [] });
   expect({ unfinishedInboxEntries: s!.unfinished }).toEqual({ unfinishedInboxEntries: 0 });
 }
@@ -38,7 +43,11 @@ function expectExactlyOnce(report: CheckReport): void {
 /** Makes every Odoo call a second late until the returned function is called, and waits for a backlog in Node-RED's inbox. */
 async function buildBacklog(st: Stream, atLeast: number): Promise<() => void> {
   st.e.odoo.setFaults({ slowRate: 1, slowDelayMs: 1000 });
-  await waitFor(async () => (await unfinishedEntries(st)) >= atLeast, 60_000, async () => `inbox backlog ${await unfinishedEntries(st)} of ${atLeast}`);
+  await waitFor(
+    async () => (await unfinishedEntries(st)) >= atLeast,
+    60_000,
+    async () => `inbox backlog ${await unfinishedEntries(st)} of ${atLeast}`,
+  );
   return () => st.e.odoo.setFaults({});
 }
 
@@ -49,7 +58,11 @@ async function redeploy(st: Stream, type: 'full' | 'nodes', edit: (flows: any[])
   const url = `${st.e.red!.url}/flows`;
   const current = (await (await fetch(url, { headers: flowsApi })).json()) as { rev: string; flows: any[] };
   edit(current.flows);
-  const res = await fetch(url, { method: 'POST', headers: { ...flowsApi, 'Node-RED-Deployment-Type': type }, body: JSON.stringify({ rev: current.rev, flows: current.flows }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { ...flowsApi, 'Node-RED-Deployment-Type': type },
+    body: JSON.stringify({ rev: current.rev, flows: current.flows }),
+  });
   expect(res.status).toBe(200);
   const after = (await res.json()) as { rev: string };
   st.notes.push(`${type} redeploy at ${st.inErp()} orders in Odoo: rev ${current.rev.slice(0, 8)} → ${after.rev.slice(0, 8)}`);
@@ -126,7 +139,14 @@ describe(`fault suite: ${CHAOS_SALES} till sales per fault, Odoo must end with e
     const bound = 50;
     s = await startStream({ name: 'chaos-slow', faults: { slowRate: 1, slowDelayMs: 50 }, flows: { maxInFlight: bound, odooConcurrency: 8 } });
     let peak = 0;
-    const sampler = setInterval(() => void unfinishedEntries(s!).then((n) => (peak = Math.max(peak, n)), () => undefined), 250);
+    const sampler = setInterval(
+      () =>
+        void unfinishedEntries(s!).then(
+          (n) => (peak = Math.max(peak, n)),
+          () => undefined,
+        ),
+      250,
+    );
     try {
       await s.publishing;
       s.notes.push(`after the last publish Odoo holds ${s.inErp()} of ${s.expected}: the broker held the rest`);
@@ -141,7 +161,7 @@ describe(`fault suite: ${CHAOS_SALES} till sales per fault, Odoo must end with e
     expectExactlyOnce(report);
   });
 
-  describe('with the store on PostgreSQL (a private cluster, never the machine\'s own)', () => {
+  describe("with the store on PostgreSQL (a private cluster, never the machine's own)", () => {
     let pg: PostgresCluster | undefined;
     afterEach(async () => {
       await pg?.remove();
@@ -153,14 +173,23 @@ describe(`fault suite: ${CHAOS_SALES} till sales per fault, Odoo must end with e
       const storeId = e2eFlows().find((n) => n.type === 'tillwire-store').id;
       s = await startStream({
         name: 'chaos-postgres',
-        editFlows: (flows) => Object.assign(flows.find((n) => n.id === storeId), { backend: 'postgres', schema: 'chaos', name: 'Tillwire store (PostgreSQL)' }),
+        editFlows: (flows) =>
+          Object.assign(
+            flows.find((n) => n.id === storeId),
+            { backend: 'postgres', schema: 'chaos', name: 'Tillwire store (PostgreSQL)' },
+          ),
         red: { credentials: { [storeId]: { url: pg.url } } },
         storeQuery: async (sql, params) => {
           const client = new Client({ connectionString: pg!.url });
           await client.connect();
           try {
             let i = 0;
-            return (await client.query(sql.replace(/\btw_/g, 'chaos.tw_').replace(/\?/g, () => `$${++i}`), params)).rows;
+            return (
+              await client.query(
+                sql.replace(/\btw_/g, 'chaos.tw_').replace(/\?/g, () => `$${++i}`),
+                params,
+              )
+            ).rows;
           } finally {
             await client.end();
           }

@@ -60,12 +60,25 @@ export async function startStream(o: StreamOptions): Promise<Stream> {
   // A broker keeps messages only for subscriptions it already has: until Node-RED's first session
   // has subscribed (its store opened, the credentials deployed), a till's sale would be dropped
   // for nobody, which is no fault of the product. One sale through the whole path first.
-  const warmup = planSimulation({ brokerUrl: e.broker.url, brand: `${o.name}-warmup`, storeIds: ['WARMUP-001'], tills: 1, count: 1, returnRate: 0, close: false, seed: o.name });
+  const warmup = planSimulation({
+    brokerUrl: e.broker.url,
+    brand: `${o.name}-warmup`,
+    storeIds: ['WARMUP-001'],
+    tills: 1,
+    count: 1,
+    returnRate: 0,
+    close: false,
+    seed: o.name,
+  });
   const key = warmup.manifest.valid[0].key;
   for (let attempt = 0; !e.odoo.orders().some((x) => x.client_order_ref === key); attempt++) {
     if (attempt === 60) throw new Error('the warm-up sale never reached Odoo: the flow is not running');
     await publishPlan(warmup);
-    await waitFor(() => e.odoo.orders().some((x) => x.client_order_ref === key), 2000, () => '').catch(() => undefined);
+    await waitFor(
+      () => e.odoo.orders().some((x) => x.client_order_ref === key),
+      2000,
+      () => '',
+    ).catch(() => undefined);
   }
   const plan = planSimulation({
     brokerUrl: e.broker.url,
@@ -83,13 +96,27 @@ export async function startStream(o: StreamOptions): Promise<Stream> {
   const publishing = publishPlan(plan);
   publishing.catch(() => undefined); // awaited in finish(); a failure there is reported, not unhandled
   const sent = [...warmup.manifest.valid, ...plan.manifest.valid];
-  return { e, plan, sent, publishing, inErp: () => e.odoo.orders().length - 1, expected: plan.manifest.valid.length, notes: [], storeQuery: o.storeQuery, red: o.red };
+  return {
+    e,
+    plan,
+    sent,
+    publishing,
+    inErp: () => e.odoo.orders().length - 1,
+    expected: plan.manifest.valid.length,
+    notes: [],
+    storeQuery: o.storeQuery,
+    red: o.red,
+  };
 }
 
 /** Waits until Odoo holds `fraction` of the stream's sales (the moment a case strikes). */
 export async function reach(s: Stream, fraction: number): Promise<void> {
   const target = Math.ceil(s.expected * fraction);
-  await waitFor(() => s.inErp() >= target, 5 * 60_000, () => `Odoo holds ${s.inErp()} of the ${target} orders awaited`);
+  await waitFor(
+    () => s.inErp() >= target,
+    5 * 60_000,
+    () => `Odoo holds ${s.inErp()} of the ${target} orders awaited`,
+  );
 }
 
 export function tillSent(s: Stream): SentDocument[] {
@@ -118,7 +145,12 @@ export async function finish(s: Stream): Promise<CheckReport> {
   const keys = new Set(s.sent.map((t) => t.key));
   // every sale in Odoo and confirmed (an order still in draft is work in progress, not yet a verdict)
   const allThere = () => {
-    const confirmed = new Set(s.e.odoo.orders().filter((o) => o.state === 'sale').map((o) => String(o.client_order_ref)));
+    const confirmed = new Set(
+      s.e.odoo
+        .orders()
+        .filter((o) => o.state === 'sale')
+        .map((o) => String(o.client_order_ref)),
+    );
     for (const k of keys) if (!confirmed.has(k)) return false;
     return true;
   };
@@ -166,23 +198,36 @@ async function afterRestart(s: Stream, lost: string[]): Promise<string[]> {
   await s.e.red!.terminate('SIGTERM');
   await startRed(s.e, undefined, s.red);
   const arrived = () => {
-    const have = new Set(s.e.odoo.orders().filter((o) => o.state === 'sale').map((o) => String(o.client_order_ref)));
+    const have = new Set(
+      s.e.odoo
+        .orders()
+        .filter((o) => o.state === 'sale')
+        .map((o) => String(o.client_order_ref)),
+    );
     return lost.filter((k) => have.has(k));
   };
-  await waitFor(() => arrived().length === lost.length, 60_000, () => '').catch(() => undefined);
+  await waitFor(
+    () => arrived().length === lost.length,
+    60_000,
+    () => '',
+  ).catch(() => undefined);
   const late = arrived();
-  return [`  after a Node-RED restart (diagnosis only), ${late.length} of the ${lost.length} lost sales arrived${late.length ? `: ${late.slice(0, 10).join(', ')}` : ''}`];
+  return [
+    `  after a Node-RED restart (diagnosis only), ${late.length} of the ${lost.length} lost sales arrived${late.length ? `: ${late.slice(0, 10).join(', ')}` : ''}`,
+  ];
 }
 
 /** For sales the ERP never got: their inbox entries and register rows, and what Node-RED logged. */
 async function whereabouts(s: Stream, keys: string[]): Promise<string[]> {
   const query = s.storeQuery ?? sqliteQuery(s);
-  const lines = ['  where the lost sales stopped (the store\'s inbox and register):'];
+  const lines = ["  where the lost sales stopped (the store's inbox and register):"];
   try {
     for (const key of keys.slice(0, 10)) {
       const inbox = await query('SELECT id, state, attempts FROM tw_inbox WHERE event_id = ?', [key]);
       const reg = await query('SELECT reg_key FROM tw_register WHERE reg_key = ?', [key]);
-      lines.push(`    ${key}: inbox ${inbox.length ? inbox.map((r) => `#${r.id} ${r.state} (attempts ${r.attempts})`).join(', ') : 'none'}, register ${reg.length ? 'yes' : 'no'}`);
+      lines.push(
+        `    ${key}: inbox ${inbox.length ? inbox.map((r) => `#${r.id} ${r.state} (attempts ${r.attempts})`).join(', ') : 'none'}, register ${reg.length ? 'yes' : 'no'}`,
+      );
     }
   } catch (err) {
     lines.push(`    (store not readable: ${(err as Error).message})`);

@@ -54,11 +54,44 @@ export function e2eFlows(opts: { odooTimeoutSeconds?: number; maxInFlight?: numb
   }
   const store = template.find((n) => n.type === 'tillwire-store').id;
   flows.push(
-    { id: 'e2e-gaps', type: 'function', z: tab.id, name: 'keep gaps', func: "const g = global.get('gaps') || []; g.push(msg.payload); global.set('gaps', g); return null;", outputs: 1, wires: [[]] },
-    { id: 'e2e-reconcile', type: 'tillwire-reconcile', z: tab.id, name: '', store, mode: 'till-close', erpSystem: '', wires: [['e2e-reports'], ['e2e-reports']] },
-    { id: 'e2e-reports', type: 'function', z: tab.id, name: 'keep reports', func: "const r = global.get('reports') || []; r.push(msg.payload); global.set('reports', r); return null;", outputs: 1, wires: [[]] },
+    {
+      id: 'e2e-gaps',
+      type: 'function',
+      z: tab.id,
+      name: 'keep gaps',
+      func: "const g = global.get('gaps') || []; g.push(msg.payload); global.set('gaps', g); return null;",
+      outputs: 1,
+      wires: [[]],
+    },
+    {
+      id: 'e2e-reconcile',
+      type: 'tillwire-reconcile',
+      z: tab.id,
+      name: '',
+      store,
+      mode: 'till-close',
+      erpSystem: '',
+      wires: [['e2e-reports'], ['e2e-reports']],
+    },
+    {
+      id: 'e2e-reports',
+      type: 'function',
+      z: tab.id,
+      name: 'keep reports',
+      func: "const r = global.get('reports') || []; r.push(msg.payload); global.set('reports', r); return null;",
+      outputs: 1,
+      wires: [[]],
+    },
     { id: 'e2e-http', type: 'http in', z: tab.id, name: '', url: '/e2e/:what', method: 'get', upload: false, wires: [['e2e-read']] },
-    { id: 'e2e-read', type: 'function', z: tab.id, name: 'read', func: "msg.payload = global.get(msg.req.params.what) || []; return msg;", outputs: 1, wires: [['e2e-out']] },
+    {
+      id: 'e2e-read',
+      type: 'function',
+      z: tab.id,
+      name: 'read',
+      func: 'msg.payload = global.get(msg.req.params.what) || []; return msg;',
+      outputs: 1,
+      wires: [['e2e-out']],
+    },
     { id: 'e2e-out', type: 'http response', z: tab.id, name: '', statusCode: '', headers: {}, wires: [] },
   );
   return flows;

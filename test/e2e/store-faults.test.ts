@@ -23,10 +23,21 @@ describe('store sales when things go wrong', () => {
     e = await startServices({ errorRate: 0.1, timeoutRate: 0.01, seed: 7 });
     await startRed(e, e2eFlows({ odooTimeoutSeconds: 2 }));
     const manifest = await runSimulation({
-      brokerUrl: e.broker.url, brand: 'faults', stores: 50, tills: 4, count: FAULT_SALES,
-      duplicateRate: 0.02, keepPayloads: false, seed: 'erp-faults', close: false,
+      brokerUrl: e.broker.url,
+      brand: 'faults',
+      stores: 50,
+      tills: 4,
+      count: FAULT_SALES,
+      duplicateRate: 0.02,
+      keepPayloads: false,
+      seed: 'erp-faults',
+      close: false,
     });
-    await waitFor(() => confirmed(e) >= manifest.valid.length, 20 * 60_000, () => `${confirmed(e)} of ${manifest.valid.length} confirmed`);
+    await waitFor(
+      () => confirmed(e) >= manifest.valid.length,
+      20 * 60_000,
+      () => `${confirmed(e)} of ${manifest.valid.length} confirmed`,
+    );
     const refs = odooRefs(e.odoo);
     expect(refs.length).toBe(new Set(refs).size);
     expect(new Set(refs)).toEqual(new Set(manifest.valid.map((t) => t.key)));
@@ -42,13 +53,28 @@ describe('store sales when things go wrong', () => {
     await startRed(e, e2eFlows());
     // Part 1: stores 1 and 2 go offline for 30% of the day and replay their backlog; nothing is lost.
     const offline = await runSimulation({
-      brokerUrl: e.broker.url, brand: 'offline', stores: 10, tills: 2, count: 2000, seed: 'offline-hour',
-      offline: { stores: 2, start: 0.3, duration: 0.3 }, keepPayloads: false, close: true,
+      brokerUrl: e.broker.url,
+      brand: 'offline',
+      stores: 10,
+      tills: 2,
+      count: 2000,
+      seed: 'offline-hour',
+      offline: { stores: 2, start: 0.3, duration: 0.3 },
+      keepPayloads: false,
+      close: true,
     });
     expect(offline.outages.length).toBe(2);
     expect(offline.outages.every((o) => o.backlogMessages > 0)).toBe(true);
-    await waitFor(() => confirmed(e) >= offline.valid.length, 10 * 60_000, () => `${confirmed(e)} of ${offline.valid.length}`);
-    await waitFor(async () => (await getJson(`${e.red!.url}/e2e/reports`)).length === offline.closes.length, 60_000, () => 'till reports');
+    await waitFor(
+      () => confirmed(e) >= offline.valid.length,
+      10 * 60_000,
+      () => `${confirmed(e)} of ${offline.valid.length}`,
+    );
+    await waitFor(
+      async () => (await getJson(`${e.red!.url}/e2e/reports`)).length === offline.closes.length,
+      60_000,
+      () => 'till reports',
+    );
     const reports = await getJson(`${e.red!.url}/e2e/reports`);
     expect(reports.filter((r: any) => r.status !== 'matched')).toEqual([]);
     // the grace period (2 s here) has passed since the last sale: any gap would be out by now
@@ -57,11 +83,22 @@ describe('store sales when things go wrong', () => {
 
     // Part 2: another day where a few sales never reach the broker.
     const lossy = await runSimulation({
-      brokerUrl: e.broker.url, brand: 'offline', stores: 10, tills: 2, count: 1000, seed: 'lost-sales',
-      dropRate: 0.005, keepPayloads: false, close: true, businessDate: '2025-03-15', startSequence: 5000,
+      brokerUrl: e.broker.url,
+      brand: 'offline',
+      stores: 10,
+      tills: 2,
+      count: 1000,
+      seed: 'lost-sales',
+      dropRate: 0.005,
+      keepPayloads: false,
+      close: true,
+      businessDate: '2025-03-15',
+      startSequence: 5000,
     });
     expect(lossy.dropped.length).toBeGreaterThan(0);
-    const inTheMiddle = lossy.dropped.filter((d) => lossy.closes.some((c) => c.terminalId === d.terminalId && c.storeId === d.storeId && c.doc.lastSequence! > d.sequence));
+    const inTheMiddle = lossy.dropped.filter((d) =>
+      lossy.closes.some((c) => c.terminalId === d.terminalId && c.storeId === d.storeId && c.doc.lastSequence! > d.sequence),
+    );
     await waitFor(
       async () => (await getJson(`${e.red!.url}/e2e/gaps`)).flatMap((g: any) => g.missing).length >= inTheMiddle.length,
       60_000,
@@ -71,7 +108,11 @@ describe('store sales when things go wrong', () => {
     const reported = gaps.flatMap((g: any) => g.missing.map((s: number) => `${g.storeId}/${g.terminalId}/${s}`)).sort();
     expect(reported).toEqual(inTheMiddle.map((d) => `${d.storeId}/${d.terminalId}/${d.sequence}`).sort());
     // every dropped sale (including one at the very end of a till's day) is a control-total variance
-    await waitFor(async () => (await getJson(`${e.red!.url}/e2e/reports`)).length === offline.closes.length + lossy.closes.length, 60_000, () => 'reports');
+    await waitFor(
+      async () => (await getJson(`${e.red!.url}/e2e/reports`)).length === offline.closes.length + lossy.closes.length,
+      60_000,
+      () => 'reports',
+    );
     const day2 = (await getJson(`${e.red!.url}/e2e/reports`)).filter((r: any) => r.businessDate === '2025-03-15');
     const missing = day2.flatMap((r: any) => r.missingSequences.map((s: number) => `${r.storeId}/${r.terminalId}/${s}`)).sort();
     expect(missing).toEqual(lossy.dropped.map((d) => `${d.storeId}/${d.terminalId}/${d.sequence}`).sort());

@@ -53,8 +53,16 @@ describe(`store sales over MQTT into Odoo (${SALES} sales, 200 stores × 4 tills
     e = await startServices();
     await startRed(e, e2eFlows());
     const manifest = await runSimulation({
-      brokerUrl: e.broker.url, brand: 'peak', stores: 200, tills: 4, count: SALES,
-      duplicateRate: 0.02, malformedRate: 0.005, keepPayloads: false, seed: 'peak-day', close: false,
+      brokerUrl: e.broker.url,
+      brand: 'peak',
+      stores: 200,
+      tills: 4,
+      count: SALES,
+      duplicateRate: 0.02,
+      malformedRate: 0.005,
+      keepPayloads: false,
+      seed: 'peak-day',
+      close: false,
     });
     expect(manifest.counts.duplicates).toBeGreaterThan(SALES * 0.015);
     expect(manifest.counts.malformed).toBeGreaterThan(SALES * 0.003);
@@ -66,12 +74,24 @@ describe(`store sales over MQTT into Odoo (${SALES} sales, 200 stores × 4 tills
     e = await startServices();
     await startRed(e, e2eFlows());
     const publishing = runSimulation({
-      brokerUrl: e.broker.url, brand: 'peak', stores: 200, tills: 4, count: SALES,
-      duplicateRate: 0.02, malformedRate: 0.005, keepPayloads: false, seed: 'peak-day-killed', close: false,
+      brokerUrl: e.broker.url,
+      brand: 'peak',
+      stores: 200,
+      tills: 4,
+      count: SALES,
+      duplicateRate: 0.02,
+      malformedRate: 0.005,
+      keepPayloads: false,
+      seed: 'peak-day-killed',
+      close: false,
       rate: Math.max(500, SALES / 40),
     });
     for (const fraction of [0.25, 0.6]) {
-      await waitFor(() => confirmed(e) >= SALES * fraction * 0.98, 10 * 60_000, () => `waiting for ${fraction} of the orders`);
+      await waitFor(
+        () => confirmed(e) >= SALES * fraction * 0.98,
+        10 * 60_000,
+        () => `waiting for ${fraction} of the orders`,
+      );
       await e.red!.kill();
       await startRed(e);
     }
@@ -89,7 +109,11 @@ describe(`store sales over MQTT into Odoo (${SALES} sales, 200 stores × 4 tills
       for (const storeId of stores.slice(0, 20)) {
         const day = await store.registerList({ storeId, businessDate: manifest.businessDate, kind: 'sale' });
         registered += day.length;
-        const journal = buildStoreJournal(day.map((r) => r.document as any), MAPPING, { storeId, businessDate: manifest.businessDate, currency: manifest.currency });
+        const journal = buildStoreJournal(
+          day.map((r) => r.document as any),
+          MAPPING,
+          { storeId, businessDate: manifest.businessDate, currency: manifest.currency },
+        );
         expect(validateDocument('journal-entry', journal).errors).toEqual([]);
       }
       expect(registered).toBe(manifest.valid.filter((t) => stores.slice(0, 20).includes(t.storeId)).length);
@@ -99,6 +123,4 @@ describe(`store sales over MQTT into Odoo (${SALES} sales, 200 stores × 4 tills
   });
 });
 
-const MAPPING = JSON.parse(
-  fs.readFileSync(path.join(__dirname, 'journal-mapping.json'), 'utf8'),
-);
+const MAPPING = JSON.parse(fs.readFileSync(path.join(__dirname, 'journal-mapping.json'), 'utf8'));

@@ -12,13 +12,26 @@ import { startNodeRed, RunningNodeRed, ROOT } from '../support/node-red-process'
 jest.setTimeout(120_000);
 
 const MODULE = '@tillwire/node-red-retail';
-const catalog = (folder: string, lang: string, name: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'nodes', folder, 'locales', lang, `${name}.json`), 'utf8'));
+const catalog = (folder: string, lang: string, name: string) =>
+  JSON.parse(fs.readFileSync(path.join(ROOT, 'nodes', folder, 'locales', lang, `${name}.json`), 'utf8'));
 
 const flows = [
   { id: 'tab', type: 'tab', label: 'i18n' },
   { id: 'st', type: 'tillwire-store', name: 'memory', backend: 'memory' },
   { id: 'post-in', type: 'http in', z: 'tab', url: '/in', method: 'post', wires: [['dd']] },
-  { id: 'dd', type: 'tillwire-dedupe', z: 'tab', store: 'st', key: 'payload.id', keyType: 'msg', confirm: 'pass', duplicates: 'output', retentionHours: 1, outputs: 2, wires: [['res'], ['res']] },
+  {
+    id: 'dd',
+    type: 'tillwire-dedupe',
+    z: 'tab',
+    store: 'st',
+    key: 'payload.id',
+    keyType: 'msg',
+    confirm: 'pass',
+    duplicates: 'output',
+    retentionHours: 1,
+    outputs: 2,
+    wires: [['res'], ['res']],
+  },
   { id: 'dd-nostore', type: 'tillwire-dedupe', z: 'tab', store: '', key: 'payload.id', keyType: 'msg', retentionHours: 1, outputs: 1, wires: [[]] },
   { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
 ];

@@ -56,8 +56,25 @@ const flows = [
   // validated and, when invalid, stored in the dead-letter store.
   { id: 'st1', type: 'tillwire-store', name: 'dead letters', backend: 'memory' },
   { id: 'in2', type: 'http in', z: 'tab', url: '/dead-letter/sale', method: 'post', wires: [['accept']] },
-  { id: 'accept', type: 'function', z: 'tab', func: 'msg.res._res.status(202).send("accepted");\ndelete msg.res;\ndelete msg.req;\nreturn msg;', outputs: 1, wires: [['canon2']] },
-  { id: 'canon2', type: 'tillwire-canonical', z: 'tab', name: 'sale to dead letters', docType: 'sale', invalid: 'dead-letter', store: 'st1', outputs: 1, wires: [[]] },
+  {
+    id: 'accept',
+    type: 'function',
+    z: 'tab',
+    func: 'msg.res._res.status(202).send("accepted");\ndelete msg.res;\ndelete msg.req;\nreturn msg;',
+    outputs: 1,
+    wires: [['canon2']],
+  },
+  {
+    id: 'canon2',
+    type: 'tillwire-canonical',
+    z: 'tab',
+    name: 'sale to dead letters',
+    docType: 'sale',
+    invalid: 'dead-letter',
+    store: 'st1',
+    outputs: 1,
+    wires: [[]],
+  },
 ];
 
 let red: RunningNodeRed;

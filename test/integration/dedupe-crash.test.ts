@@ -62,17 +62,48 @@ function flows(brokerUrl: string, erpUrl: string, brand: string, store: Backend)
       : { id: 'crash-store', type: 'tillwire-store', name: 'store', backend: 'postgres', schema: store.schema },
     { id: 'crash-broker', type: 'tillwire-mqtt-broker', url: brokerUrl, clientId: uniqueName('tw'), protocolVersion: 5, sessionExpiry: 300 },
     {
-      id: 'crash-tills', type: 'tillwire-pos-mqtt-in', z, broker: 'crash-broker', store: 'crash-store',
-      topic: `tillwire/${brand}/stores/+/tills/+/+`, gapGraceSeconds: 60, maxInFlight: 100, wires: [['crash-dedupe'], [], []],
+      id: 'crash-tills',
+      type: 'tillwire-pos-mqtt-in',
+      z,
+      broker: 'crash-broker',
+      store: 'crash-store',
+      topic: `tillwire/${brand}/stores/+/tills/+/+`,
+      gapGraceSeconds: 60,
+      maxInFlight: 100,
+      wires: [['crash-dedupe'], [], []],
     },
     {
-      id: 'crash-dedupe', type: 'tillwire-dedupe', z, store: 'crash-store', key: 'tillwire.idempotencyKey', keyType: 'msg',
-      scope: '', confirm: 'complete', duplicates: 'output', outputs: 2, waitSeconds: 120, retentionHours: 168,
+      id: 'crash-dedupe',
+      type: 'tillwire-dedupe',
+      z,
+      store: 'crash-store',
+      key: 'tillwire.idempotencyKey',
+      keyType: 'msg',
+      scope: '',
+      confirm: 'complete',
+      duplicates: 'output',
+      outputs: 2,
+      waitSeconds: 120,
+      retentionHours: 168,
       wires: [['crash-erp'], ['crash-dup-done']],
     },
     {
-      id: 'crash-erp', type: 'http request', z, name: 'slow ERP', method: 'POST', ret: 'obj', paytoqs: 'ignore', url: erpUrl,
-      tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: true, headers: [], wires: [['crash-ack']],
+      id: 'crash-erp',
+      type: 'http request',
+      z,
+      name: 'slow ERP',
+      method: 'POST',
+      ret: 'obj',
+      paytoqs: 'ignore',
+      url: erpUrl,
+      tls: '',
+      persist: false,
+      proxy: '',
+      insecureHTTPParser: false,
+      authType: '',
+      senderr: true,
+      headers: [],
+      wires: [['crash-ack']],
     },
     { id: 'crash-ack', type: 'tillwire-ack', z, store: 'crash-store', wires: [[]] },
     { id: 'crash-dup-done', type: 'tillwire-ack', z, name: 'duplicates', store: 'crash-store', wires: [[]] },
@@ -160,7 +191,11 @@ describe.each(backends)('dedupe across a crash (real Node-RED, real Mosquitto, s
     while (erp.calls.length === 0) {
       if (Date.now() > end) throw new Error(`the ERP call never started:\n${red.output()}`);
       await till.publishAsync(`tillwire/${brand}/stores/S1/tills/T1/sales`, JSON.stringify(doc), { qos: 1 });
-      await waitFor(() => erp.calls.length > 0, 1_000, () => '').catch(() => undefined);
+      await waitFor(
+        () => erp.calls.length > 0,
+        1_000,
+        () => '',
+      ).catch(() => undefined);
     }
     expect(erp.calls).toEqual([doc.saleId]);
     await red.kill();
@@ -174,13 +209,21 @@ describe.each(backends)('dedupe across a crash (real Node-RED, real Mosquitto, s
     erp.hold = false;
     const red = await startNodeRed({ via: 'red', userDir, port, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
     running.push(red);
-    await waitFor(() => erp.calls.length === 2, 15_000, () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was held back:\n${red.output()}`);
+    await waitFor(
+      () => erp.calls.length === 2,
+      15_000,
+      () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was held back:\n${red.output()}`,
+    );
     expect(erp.calls).toEqual([saleId, saleId]);
     const where = { userDir, store };
-    await waitFor(async () => (await inboxStates(where))[0] === 'done', 15_000, async () => `inbox ${JSON.stringify(await inboxStates(where))}`);
+    await waitFor(
+      async () => (await inboxStates(where))[0] === 'done',
+      15_000,
+      async () => `inbox ${JSON.stringify(await inboxStates(where))}`,
+    );
   });
 
-  it('another instance (a user directory of its own) takes over: the sale reaches the ERP once the dead process\'s lease has run out', async () => {
+  it("another instance (a user directory of its own) takes over: the sale reaches the ERP once the dead process's lease has run out", async () => {
     const { userDir, saleId } = await killMidCall(uniqueName('moved'));
     const moved = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-nodered-moved-'));
     dirs.push(moved);
@@ -189,10 +232,18 @@ describe.each(backends)('dedupe across a crash (real Node-RED, real Mosquitto, s
     const red = await startNodeRed({ via: 'red', userDir: moved, env: { TILLWIRE_LOG_LEVEL: 'warn' } });
     running.push(red);
     // the claim's lease (30 s) after the killed process's last heartbeat, plus the waiting copy's next try
-    await waitFor(() => erp.calls.length === 2, 60_000, () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was dropped:\n${red.output()}`);
+    await waitFor(
+      () => erp.calls.length === 2,
+      60_000,
+      () => `ERP calls ${JSON.stringify(erp.calls)}; the re-emitted sale was dropped:\n${red.output()}`,
+    );
     expect(erp.calls).toEqual([saleId, saleId]);
     const where = { userDir: moved, store };
-    await waitFor(async () => (await inboxStates(where))[0] === 'done', 15_000, async () => `inbox ${JSON.stringify(await inboxStates(where))}`);
+    await waitFor(
+      async () => (await inboxStates(where))[0] === 'done',
+      15_000,
+      async () => `inbox ${JSON.stringify(await inboxStates(where))}`,
+    );
   });
 });
 
@@ -223,13 +274,10 @@ describe('the Store sales → Odoo template across a crash', () => {
           held.push(res); // Odoo never sees it: the process dies while waiting
           return;
         }
-        const upstream = http.request(
-          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
+        const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
         upstream.on('error', () => res.destroy());
         upstream.end(body);
       });
@@ -258,7 +306,11 @@ describe('the Store sales → Odoo template across a crash', () => {
       while (creates === 0) {
         if (Date.now() > end) throw new Error(`Odoo was never asked to create the order:\n${red.output()}`);
         await till.publishAsync(`tillwire/tpl/stores/S9/tills/T1/sales`, JSON.stringify(doc), { qos: 1 });
-        await waitFor(() => creates > 0, 1_000, () => '').catch(() => undefined);
+        await waitFor(
+          () => creates > 0,
+          1_000,
+          () => '',
+        ).catch(() => undefined);
       }
     } finally {
       await till.endAsync();
@@ -269,9 +321,17 @@ describe('the Store sales → Odoo template across a crash', () => {
     hold = false;
     expect(odooRefs(e.odoo)).toEqual([]);
     const again = await startRed(e);
-    await waitFor(() => odooRefs(e.odoo).length === 1, 30_000, () => `Odoo orders ${JSON.stringify(odooRefs(e.odoo))}:\n${again.output()}`);
+    await waitFor(
+      () => odooRefs(e.odoo).length === 1,
+      30_000,
+      () => `Odoo orders ${JSON.stringify(odooRefs(e.odoo))}:\n${again.output()}`,
+    );
     const where = { userDir: e.userDir! };
-    await waitFor(async () => (await inboxStates(where))[0] === 'done', 15_000, async () => `inbox ${JSON.stringify(await inboxStates(where))}`);
+    await waitFor(
+      async () => (await inboxStates(where))[0] === 'done',
+      15_000,
+      async () => `inbox ${JSON.stringify(await inboxStates(where))}`,
+    );
     expect(odooRefs(e.odoo)).toEqual([key]);
     expect(e.odoo.records('sale.order', [['state', '=', 'sale']], ['id'])).toHaveLength(1);
   });

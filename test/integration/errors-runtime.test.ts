@@ -69,7 +69,13 @@ function flows(odooUrl: string, bcSim: BusinessCentralSimulator) {
       cooloffMs: 20,
     },
     { id: 'in-bc', type: 'http in', z: 'tab', url: '/bc/order', method: 'post', wires: [['key']] },
-    { id: 'key', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'tillwire.idempotencyKey', pt: 'msg', to: 'req.headers.idempotency-key', tot: 'msg' }], wires: [['n1']] },
+    {
+      id: 'key',
+      type: 'change',
+      z: 'tab',
+      rules: [{ t: 'set', p: 'tillwire.idempotencyKey', pt: 'msg', to: 'req.headers.idempotency-key', tot: 'msg' }],
+      wires: [['n1']],
+    },
     { id: 'n1', type: 'tillwire-business-central', z: 'tab', name: 'to BC', bc: 'bc1', operation: 'order', wires: [['bc-ok']] },
     { id: 'bc-ok', type: 'function', z: 'tab', func: 'msg.payload = { sent: msg.erp.number };\nreturn msg;', outputs: 1, wires: [['res']] },
     { id: 'k2', type: 'catch', z: 'tab', scope: ['n1'], uncaught: false, wires: [['failed']] },
@@ -154,12 +160,18 @@ describe('Business Central', () => {
     }
   });
 
-  it('an unknown SKU: a permanent missing-reference naming BC\'s item; nothing created', async () => {
+  it("an unknown SKU: a permanent missing-reference naming BC's item; nothing created", async () => {
     const sale = bcFixture('sale.json');
     sale.lines[0].sku = 'GHOST-1';
     const { status, body } = await postBc(sale);
     expect(status).toBe(500);
-    expect(body.error.cause).toEqual({ system: 'business-central', operation: 'create sales order', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
+    expect(body.error.cause).toEqual({
+      system: 'business-central',
+      operation: 'create sales order',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
     expect(body.error.message).toContain("unknown SKU 'GHOST-1'");
     expect(bc.state().counts.salesOrders).toBe(0);
   });

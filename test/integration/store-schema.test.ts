@@ -44,7 +44,10 @@ const sqlite: Backend = {
     }
   },
   async columns(cfg) {
-    const rows = await this.sql(cfg, `SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name LIKE 'tw\\_%' ESCAPE '\\'`);
+    const rows = await this.sql(
+      cfg,
+      `SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name LIKE 'tw\\_%' ESCAPE '\\'`,
+    );
     return group(rows);
   },
 };
@@ -67,7 +70,10 @@ const postgres: Backend = {
     }
   },
   async columns(cfg) {
-    const rows = await this.sql(cfg, `SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = '${(cfg as { schema: string }).schema}'`);
+    const rows = await this.sql(
+      cfg,
+      `SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = '${(cfg as { schema: string }).schema}'`,
+    );
     return group(rows);
   },
 };
@@ -97,7 +103,10 @@ it('a new store has the same tables and columns on SQLite and PostgreSQL, at the
   expect(cols).toEqual(await postgres.columns(b));
   expect(Object.keys(cols).sort()).toEqual(['tw_dead_letter', 'tw_idempotency', 'tw_inbox', 'tw_kv', 'tw_register', 'tw_schema']);
   expect(cols.tw_idempotency).toEqual(expect.arrayContaining(['owner', 'instance', 'holder']));
-  for (const [backend, cfg] of [[sqlite, a], [postgres, b]] as const) {
+  for (const [backend, cfg] of [
+    [sqlite, a],
+    [postgres, b],
+  ] as const) {
     expect((await applied(backend, cfg)).map((r) => ({ version: Number(r.version), name: r.name }))).toEqual(expected);
   }
   expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
@@ -132,6 +141,8 @@ describe.each([
     await openClose(cfg);
     await backend.sql(cfg, `INSERT INTO tw_schema (version, name, applied_at) VALUES (${SCHEMA_VERSION + 1}, 'from the future', 0)`);
     const s = createStore(cfg, tmp, { heartbeatMs: 0 });
-    await expect(s.open()).rejects.toThrow(`the store's schema is at version ${SCHEMA_VERSION + 1}, newer than this Tillwire knows (${SCHEMA_VERSION}): upgrade Tillwire, or use another store`);
+    await expect(s.open()).rejects.toThrow(
+      `the store's schema is at version ${SCHEMA_VERSION + 1}, newer than this Tillwire knows (${SCHEMA_VERSION}): upgrade Tillwire, or use another store`,
+    );
   });
 });

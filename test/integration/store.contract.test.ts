@@ -172,7 +172,7 @@ describe.each(backends)('store contract: %s', (name, config) => {
       expect(await store.claim(s, 'done')).toEqual({ outcome: 'duplicate', state: 'done' });
     });
 
-    it('a new run of the same instance frees the claims its killed predecessor left open, not other instances\' claims', async () => {
+    it("a new run of the same instance frees the claims its killed predecessor left open, not other instances' claims", async () => {
       const s = scope();
       const instance = uniqueName('host|/data|store');
       const killed = await open({ instance });

@@ -14,7 +14,14 @@ function tillDay(terminalId = 'T03'): Sale[] {
     s(101, [{ qty: 1, unit: 1000 }], 'card'),
     s(102, [{ qty: 1, unit: 2500 }], 'cash'),
     s(103, [{ qty: -1, unit: 899 }], 'card'),
-    s(104, [{ qty: -1, unit: 1500 }, { qty: 1, unit: 1000 }], 'card'),
+    s(
+      104,
+      [
+        { qty: -1, unit: 1500 },
+        { qty: 1, unit: 1000 },
+      ],
+      'card',
+    ),
     s(105, [{ qty: 2, unit: 600 }], 'gift_card'),
   ];
 }
@@ -90,7 +97,10 @@ describe('reconcileTill', () => {
 
   it('a gap: the missing sequence is reported, and the value it carried', () => {
     const day = tillDay().filter((s) => s.sequence !== 103);
-    const report = reconcileTill(close(), day.map((s) => entry(s)));
+    const report = reconcileTill(
+      close(),
+      day.map((s) => entry(s)),
+    );
     expect(report.status).toBe('variance');
     expect(report.missingSequences).toEqual([103]);
     expect(report.received).toEqual({ salesCount: 4, salesTotal: gbp(4200), returnsCount: 0, returnsTotal: gbp(0) });
@@ -109,7 +119,10 @@ describe('reconcileTill', () => {
     c.sales.total = gbp(4210);
     c.net = gbp(3311);
     c.tenders![1].amount = gbp(2510);
-    const report = reconcileTill(c, tillDay().map((s) => entry(s)));
+    const report = reconcileTill(
+      c,
+      tillDay().map((s) => entry(s)),
+    );
     expect(report.status).toBe('variance');
     expect(report.missingSequences).toEqual([]);
     expect(report.extraSales).toEqual([]);
@@ -158,7 +171,15 @@ describe('reconcileTill', () => {
   });
 
   it('a till that sold nothing matches an empty register, and anything received for it is extra', () => {
-    const empty: TillClose = { ...close(), firstSequence: undefined, lastSequence: undefined, sales: { count: 0, total: gbp(0) }, returns: { count: 0, total: gbp(0) }, net: gbp(0), tenders: [] };
+    const empty: TillClose = {
+      ...close(),
+      firstSequence: undefined,
+      lastSequence: undefined,
+      sales: { count: 0, total: gbp(0) },
+      returns: { count: 0, total: gbp(0) },
+      net: gbp(0),
+      tenders: [],
+    };
     delete empty.firstSequence;
     delete empty.lastSequence;
     expect(reconcileTill(empty, []).status).toBe('matched');

@@ -67,7 +67,17 @@ describe('docs/ledger.md', () => {
       const ids = new Set(flow.map((n) => n.id));
       for (const n of flow) for (const port of n.wires ?? []) for (const target of port) expect(ids.has(target)).toBe(true);
       expect(new Set(flow.map((n) => n.type))).toEqual(
-        new Set(['comment', 'inject', 'debug', 'catch', 'tillwire-store', 'tillwire-reconcile', 'tillwire-journal', 'tillwire-journal-file', 'tillwire-dead-letter']),
+        new Set([
+          'comment',
+          'inject',
+          'debug',
+          'catch',
+          'tillwire-store',
+          'tillwire-reconcile',
+          'tillwire-journal',
+          'tillwire-journal-file',
+          'tillwire-dead-letter',
+        ]),
       );
       const injects = Object.fromEntries(flow.filter((n) => n.type === 'inject').map((n) => [n.id, n]));
       const runnable = [

@@ -10,7 +10,12 @@ import vm from 'node:vm';
 const DIR = path.join(__dirname, '../../nodes/ledger');
 
 const NODES = [
-  { file: 'journal', type: 'tillwire-journal', outputs: 1, props: ['store', 'defaultRevenueAccount', 'revenueRates', 'taxCodes', 'tenderAccounts', 'roundingAccount', 'narration'] },
+  {
+    file: 'journal',
+    type: 'tillwire-journal',
+    outputs: 1,
+    props: ['store', 'defaultRevenueAccount', 'revenueRates', 'taxCodes', 'tenderAccounts', 'roundingAccount', 'narration'],
+  },
   { file: 'journal-file', type: 'tillwire-journal-file', outputs: 1, props: ['directory', 'layout', 'defaultTaxRate', 'trackingNames'] },
   { file: 'reconcile', type: 'tillwire-reconcile', outputs: 2, props: ['store', 'mode', 'erpSystem'] },
 ];

@@ -70,12 +70,11 @@ describe('journal CSV, Xero manual-journal import layout (docs/ledger.md)', () =
     );
     const big: JournalEntry = {
       ...kwdJournal(),
-      lines: [
-        ...Array.from({ length: 300 }, () => ({ account: '1020', debit: kwd(1) })),
-        { account: '4000', credit: kwd(300) },
-      ],
+      lines: [...Array.from({ length: 300 }, () => ({ account: '1020', debit: kwd(1) })), { account: '4000', credit: kwd(300) }],
     };
-    expect(() => journalToCsv(big, 'xero', { xero: { defaultTaxRate: 'No Tax' } })).toThrow('has 301 lines; Xero\'s manual-journal import takes at most 300 per file');
+    expect(() => journalToCsv(big, 'xero', { xero: { defaultTaxRate: 'No Tax' } })).toThrow(
+      "has 301 lines; Xero's manual-journal import takes at most 300 per file",
+    );
     expect(journalToCsv(big, 'neutral').split('\r\n')).toHaveLength(303); // header + 301 + final CRLF
   });
 
@@ -87,11 +86,15 @@ describe('journal CSV, Xero manual-journal import layout (docs/ledger.md)', () =
 
 describe('journal CSV, neutral layout', () => {
   it('writes the fixture day exactly: ISO date, journal id, line numbers, decimal debit/credit, source refs', () => {
-    const journal = buildStoreJournal([fixture('sale.json')], { ...MAPPING, ledgerTaxCodes: { 'VAT-STD': 'S20' } }, {
-      storeId: 'LDN-042',
-      businessDate: '2025-03-14',
-      currency: 'GBP',
-    });
+    const journal = buildStoreJournal(
+      [fixture('sale.json')],
+      { ...MAPPING, ledgerTaxCodes: { 'VAT-STD': 'S20' } },
+      {
+        storeId: 'LDN-042',
+        businessDate: '2025-03-14',
+        currency: 'GBP',
+      },
+    );
     const k = 'sale:LDN-042:T03:042-03-000512';
     expect(journalToCsv(journal, 'neutral')).toBe(
       [

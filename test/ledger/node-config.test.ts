@@ -5,7 +5,11 @@ describe('ledger node configuration', () => {
     expect(
       mappingFromConfig({
         defaultRevenueAccount: ' 200 ',
-        revenueRates: [{ rate: '20%', account: '4000' }, { rate: '', account: '' }, { rate: 'none', account: '4020' }],
+        revenueRates: [
+          { rate: '20%', account: '4000' },
+          { rate: '', account: '' },
+          { rate: 'none', account: '4020' },
+        ],
         taxCodes: [
           { code: 'VAT-STD', account: '820', ledgerTaxCode: '20% (VAT on Income)' },
           { code: 'VAT-RED', rate: '0.05', account: '821' },

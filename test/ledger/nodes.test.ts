@@ -90,7 +90,12 @@ describe('tillwire-journal → tillwire-journal-file', () => {
       ['2200', 'C', 967],
       ['2200', 'D', 200],
     ]);
-    expect(msg.tillwire).toMatchObject({ schemaVersion: 1, idempotencyKey: 'journal:store-day:LDN-042:2025-03-14', correlationId: 'cor-1', source: { system: 'tillwire' } });
+    expect(msg.tillwire).toMatchObject({
+      schemaVersion: 1,
+      idempotencyKey: 'journal:store-day:LDN-042:2025-03-14',
+      correlationId: 'cor-1',
+      source: { system: 'tillwire' },
+    });
 
     const file = path.join(dir, 'ledger/out/store-day_LDN-042_2025-03-14.neutral.csv');
     const content = fs.readFileSync(file, 'utf8');
@@ -203,7 +208,14 @@ describe('tillwire-reconcile', () => {
     expect(m.topic).toBe('till.reconciled');
 
     // the next day: sequence 5 never arrived, sequence 6 is not in the ERP yet
-    const next = { ...close, businessDate: '2025-03-15', firstSequence: 4, lastSequence: 6, sales: { count: 3, total: { amount: 1500, currency: 'GBP' } }, net: { amount: 1500, currency: 'GBP' } };
+    const next = {
+      ...close,
+      businessDate: '2025-03-15',
+      firstSequence: 4,
+      lastSequence: 6,
+      sales: { count: 3, total: { amount: 1500, currency: 'GBP' } },
+      net: { amount: 1500, currency: 'GBP' },
+    };
     const s4 = makeSale({ saleId: 'R-4', sequence: 4, businessDate: '2025-03-15', lines: [{ qty: 1, unit: 400 }] });
     const s6 = makeSale({ saleId: 'R-6', sequence: 6, businessDate: '2025-03-15', lines: [{ qty: 1, unit: 600 }] });
     await store.registerPut(newEntry(s4));

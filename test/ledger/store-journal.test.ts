@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import type { JournalEntry, Sale } from '../../nodes/model/types.generated';
 import { validateDocument } from '../../nodes/model/validate';
-import {
-  buildStoreJournal,
-  MappingError,
-  NothingToPostError,
-  StoreJournalError,
-  StoreJournalMapping,
-  TENDER_TYPES,
-} from '../../nodes/ledger/store-journal';
+import { buildStoreJournal, MappingError, NothingToPostError, StoreJournalError, StoreJournalMapping, TENDER_TYPES } from '../../nodes/ledger/store-journal';
 import { addRates, normaliseRate, ratePercent } from '../../nodes/ledger/tax-rate';
 import { fixture, keyOf, makeSale } from './sales';
 
@@ -47,9 +40,7 @@ function totals(j: JournalEntry) {
 
 /** credits − debits on the accounts whose code starts with one of the prefixes */
 function netCredit(j: JournalEntry, prefixes: string[]): number {
-  return j.lines
-    .filter((l) => prefixes.some((p) => l.account.startsWith(p)))
-    .reduce((n, l) => n + (l.credit ? l.credit.amount : -l.debit!.amount), 0);
+  return j.lines.filter((l) => prefixes.some((p) => l.account.startsWith(p))).reduce((n, l) => n + (l.credit ? l.credit.amount : -l.debit!.amount), 0);
 }
 
 /** A store day with a sale at two VAT rates, a return refunded to card, and an exchange. */
@@ -243,9 +234,7 @@ describe('buildStoreJournal', () => {
     sale.tenders[1].amount.amount -= 1;
     const run = () => buildStoreJournal([...gbpDay().slice(0, 1), sale], { ...MAPPING, roundingAccount: '9999' }, GBP);
     expect(run).toThrow(StoreJournalError);
-    expect(run).toThrow(
-      'sale sale:LDN-042:T03:042-03-000512 is not a valid sale: tenders add up to 69.96 GBP ≠ totals.grandTotal 69.97 GBP',
-    );
+    expect(run).toThrow('sale sale:LDN-042:T03:042-03-000512 is not a valid sale: tenders add up to 69.96 GBP ≠ totals.grandTotal 69.97 GBP');
     const wrongLines = fixture('sale.json') as Sale;
     wrongLines.lines[0].lineTotal.amount += 5;
     expect(() => buildStoreJournal([wrongLines], MAPPING, GBP)).toThrow(
@@ -265,9 +254,7 @@ describe('buildStoreJournal', () => {
     const noVat = { ...MAPPING, taxAccounts: { 'VAT-STD': '2200' } };
     expect(() => buildStoreJournal([fixture('sale.json')], noVat, GBP)).toThrow("no tax account mapped for tax code 'VAT-ZERO' (rate 0%)");
     const noRevenue = { ...MAPPING, revenueAccounts: {}, defaultRevenueAccount: undefined };
-    expect(() => buildStoreJournal([fixture('sale.json')], noRevenue, GBP)).toThrow(
-      'no revenue account for tax rate 20% and no default revenue account',
-    );
+    expect(() => buildStoreJournal([fixture('sale.json')], noRevenue, GBP)).toThrow('no revenue account for tax rate 20% and no default revenue account');
     expect(() => buildStoreJournal([fixture('sale.json')], { ...MAPPING, tenderAccounts: { cheque: '1' } as never }, GBP)).toThrow(
       /tender type "cheque" is not one of cash, card/,
     );

@@ -27,13 +27,27 @@ import { businessKey } from '../../nodes/model/validate';
 import { helper, httpNodeProbe, serveHttpNode, startServer, stopAll, until } from '../support/node-red';
 import { readTemplate, templateFlow } from '../support/template';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 
 jest.setTimeout(60_000);
 const TEMPLATE = 'Returns and refunds from every channel';
 const template = readTemplate(TEMPLATE);
-const nodes = [httpNodeProbe, switchNode, storeNode, deadLetterNode, replayNode, ackNode, odooConfigNode, odooNode, shopifyConfigNode, shopifyWebhookNode, shopifyOrdersNode, squareConfigNode, squareWebhookNode, squareOrdersNode];
+const nodes = [
+  httpNodeProbe,
+  switchNode,
+  storeNode,
+  deadLetterNode,
+  replayNode,
+  ackNode,
+  odooConfigNode,
+  odooNode,
+  shopifyConfigNode,
+  shopifyWebhookNode,
+  shopifyOrdersNode,
+  squareConfigNode,
+  squareWebhookNode,
+  squareOrdersNode,
+];
 const byType = (type: string) => template.find((n) => n.type === type)!;
 
 let odoo: OdooSimulator;
@@ -48,7 +62,9 @@ beforeEach(async () => {
   await startServer();
   serveHttpNode();
   shopify = new ShopifySimulator({ seed: 3, webhooks: { duplicates: 3, retryDelayMs: 1 } });
-  square = new SquareSimulator({ webhook: { url: `${helper.url()}${byType('tillwire-square-webhook').path}`, autoDeliver: true, retryDelaysMs: [10, 10, 10] } });
+  square = new SquareSimulator({
+    webhook: { url: `${helper.url()}${byType('tillwire-square-webhook').path}`, autoDeliver: true, retryDelaysMs: [10, 10, 10] },
+  });
   await Promise.all([shopify.start(), square.start()]);
 });
 afterEach(async () => {
@@ -79,10 +95,13 @@ function flow() {
 
 it('a Shopify refund and a Square return each become one posted credit note linked to the original order', async () => {
   // The original orders are already in Odoo (a channel's orders template put them there).
-  const sync = new OdooSync(new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }), {
-    version: odoo.version,
-    defaultPartnerId: SEED.walkInPartnerId,
-  });
+  const sync = new OdooSync(
+    new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }),
+    {
+      version: odoo.version,
+      defaultPartnerId: SEED.walkInPartnerId,
+    },
+  );
   const placed = shopify.createOrder();
   const shopifyDoc = mapOrder(placed, shopify.shop);
   const shopifySo = await sync.pushOrder(shopifyDoc, businessKey(shopifyDoc)!);
@@ -97,7 +116,11 @@ it('a Shopify refund and a Square return each become one posted credit note link
   await helper.load(nodes, flow(), {
     [byType('tillwire-odoo-config').id]: { apiKey: odoo.apiKey },
     [byType('tillwire-shopify-config').id]: { accessToken: shopify.accessToken, webhookSecret: shopify.appSecret },
-    [byType('tillwire-square-config').id]: { accessToken: square.accessToken, signatureKey: 'sq-sim-signature-key', notificationUrl: `${helper.url()}${squareHook.path}` },
+    [byType('tillwire-square-config').id]: {
+      accessToken: square.accessToken,
+      signatureKey: 'sq-sim-signature-key',
+      notificationUrl: `${helper.url()}${squareHook.path}`,
+    },
   });
   const store = await (helper.getNode(byType('tillwire-store').id) as any).manager.acquire();
   await until(async () => (await fetch(`${helper.url()}${shopifyHook.path}`, { method: 'POST', body: '{}' })).status === 401);

@@ -29,13 +29,25 @@ import { helper, startServer, stopAll, until } from '../support/node-red';
 import { idOf, readTemplate, templateFlow } from '../support/template';
 
 // Node-RED's own switch node, as the template uses it.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 
 jest.setTimeout(60_000);
 const TEMPLATE = 'ERP shipments → channel fulfilment';
 const template = readTemplate(TEMPLATE);
-const nodes = [switchNode, storeNode, deadLetterNode, replayNode, odooConfigNode, odooNode, shopifyConfigNode, shopifyFulfilNode, amazonConfigNode, amazonShipNode, bolConfigNode, bolShipNode];
+const nodes = [
+  switchNode,
+  storeNode,
+  deadLetterNode,
+  replayNode,
+  odooConfigNode,
+  odooNode,
+  shopifyConfigNode,
+  shopifyFulfilNode,
+  amazonConfigNode,
+  amazonShipNode,
+  bolConfigNode,
+  bolShipNode,
+];
 
 let odoo: OdooSimulator;
 let shopify: ShopifySimulator;
@@ -85,10 +97,13 @@ function credentials() {
 
 it('Odoo deliveries reach Shopify, Amazon and bol.com once each, with their tracking numbers', async () => {
   // One open order from each channel, written to Odoo as the channel templates would.
-  const sync = new OdooSync(new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }), {
-    version: odoo.version,
-    defaultPartnerId: SEED.walkInPartnerId,
-  });
+  const sync = new OdooSync(
+    new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }),
+    {
+      version: odoo.version,
+      defaultPartnerId: SEED.walkInPartnerId,
+    },
+  );
   const shopifyOrder = mapOrder(shopify.createOrder(), shopify.shop);
   const amazonId = amazon.orderIds().find((id) => amazon.order(id)!.OrderStatus === 'Unshipped')!;
   const amazonDoc = amazonOrder(amazon.order(amazonId)!, amazon.items(amazonId), { account: amazon.sellerId });
@@ -121,8 +136,16 @@ it('Odoo deliveries reach Shopify, Amazon and bol.com once each, with their trac
   const calls = readNode.status.getCalls().length;
   read();
   // The read has finished when its badge turns green again.
-  await until(() => readNode.status.getCalls().slice(calls).some((c: any) => c.thisValue?.id === 'ship-read' && c.args[0]?.fill === 'green'));
-  const badge = readNode.status.getCalls().filter((c: any) => c.thisValue?.id === 'ship-read').pop().args[0].text;
+  await until(() =>
+    readNode.status
+      .getCalls()
+      .slice(calls)
+      .some((c: any) => c.thisValue?.id === 'ship-read' && c.args[0]?.fill === 'green'),
+  );
+  const badge = readNode.status
+    .getCalls()
+    .filter((c: any) => c.thisValue?.id === 'ship-read')
+    .pop().args[0].text;
   expect(badge).toBe('sent 3'); // the node's running count: nothing new read
   expect(sent).toHaveLength(3);
   expect(shopify.fulfillments.get(Number(shopifyOrder.channel.id))).toHaveLength(1);

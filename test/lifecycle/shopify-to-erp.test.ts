@@ -62,14 +62,38 @@ const odooErp: Erp = {
     await odoo.start();
   },
   stop: () => odoo.stop(),
-  config: () => ({ type: 'tillwire-odoo-config', url: odoo.url, database: 'tillwire', login: 'admin', api: 'jsonrpc', version: String(odoo.version), defaultPartnerId: String(SEED.walkInPartnerId), maxConcurrent: '4', ratePerSecond: '0', timeout: '5', attempts: '4', retryDelay: '1', maxRetryWait: '0.01' }),
+  config: () => ({
+    type: 'tillwire-odoo-config',
+    url: odoo.url,
+    database: 'tillwire',
+    login: 'admin',
+    api: 'jsonrpc',
+    version: String(odoo.version),
+    defaultPartnerId: String(SEED.walkInPartnerId),
+    maxConcurrent: '4',
+    ratePerSecond: '0',
+    timeout: '5',
+    attempts: '4',
+    retryDelay: '1',
+    maxRetryWait: '0.01',
+  }),
   node: { type: 'tillwire-odoo', odoo: 'ec', operation: 'order' },
   credentials: () => ({ apiKey: 'tillwire-demo-key' }),
-  orders: async (key) => odoo.records('sale.order', [['client_order_ref', '=', key]], ['state']).map((o) => (o.state === 'cancel' ? 'cancelled' : o.state === 'sale' ? 'open' : String(o.state))),
+  orders: async (key) =>
+    odoo
+      .records('sale.order', [['client_order_ref', '=', key]], ['state'])
+      .map((o) => (o.state === 'cancel' ? 'cancelled' : o.state === 'sale' ? 'open' : String(o.state))),
   orderCount: () => odoo.records('sale.order').length,
   credits: () =>
     odoo
-      .records('account.move', [['move_type', '=', 'out_refund'], ['state', '=', 'posted']], ['ref', 'invoice_origin'])
+      .records(
+        'account.move',
+        [
+          ['move_type', '=', 'out_refund'],
+          ['state', '=', 'posted'],
+        ],
+        ['ref', 'invoice_origin'],
+      )
       .map((n) => ({ key: String(n.ref), original: n.invoice_origin ? String(n.invoice_origin) : undefined })),
   numberOf: (key) => odoo.records('sale.order', [['client_order_ref', '=', key]], ['name'])[0]?.name as string | undefined,
   creditKey: (k) => k,
@@ -85,13 +109,32 @@ const bcErp: Erp = {
     bc = await new BusinessCentralSimulator({ port: 0 }).start();
   },
   stop: () => bc.close(),
-  config: () => ({ type: 'tillwire-bc-config', baseUrl: bc.baseUrl, tenant: bc.tenant, environment: bc.environment, companyId: bc.companyId, authMode: 'token', defaultCustomer: '10000', customerRules: 'shopify = 20000', shippingAccount: '4400', maxConcurrent: 4, ratePerSecond: 0, timeoutSeconds: 5, maxAttempts: 4, retryBaseMs: 1, cooloffMs: 20 }),
+  config: () => ({
+    type: 'tillwire-bc-config',
+    baseUrl: bc.baseUrl,
+    tenant: bc.tenant,
+    environment: bc.environment,
+    companyId: bc.companyId,
+    authMode: 'token',
+    defaultCustomer: '10000',
+    customerRules: 'shopify = 20000',
+    shippingAccount: '4400',
+    maxConcurrent: 4,
+    ratePerSecond: 0,
+    timeoutSeconds: 5,
+    maxAttempts: 4,
+    retryBaseMs: 1,
+    cooloffMs: 20,
+  }),
   node: { type: 'tillwire-business-central', bc: 'ec', operation: 'order' },
   credentials: () => ({ token: bc.token }),
   // BC has no cancelled state: a cancelled order is deleted and its tombstone kept in the store.
   orders: async (key, store) => {
     const edn = externalDocumentNumber(key);
-    const open = bc.rows('salesOrders').filter((o) => o.externalDocumentNumber === edn).map(() => 'open');
+    const open = bc
+      .rows('salesOrders')
+      .filter((o) => o.externalDocumentNumber === edn)
+      .map(() => 'open');
     return (await store.kvGet(`bc:cancelled:${edn}`)) ? [...open, 'cancelled'] : open;
   },
   orderCount: () => bc.rows('salesOrders').length,
@@ -125,7 +168,18 @@ describe.each([odooErp, bcErp])('Shopify → $name', (erp) => {
       { id: 'sc', type: 'tillwire-shopify-config', shop: shopify.shop, apiVersion: '2026-10', baseUrl: shopify.url, timeout: '5' },
       { id: 'ec', ...erp.config() },
       { id: 'hook', type: 'tillwire-shopify-webhook', z: 'f1', shopify: 'sc', store: 's1', path: PATH, wires: [['erp']] },
-      { id: 'poll', type: 'tillwire-shopify-orders', z: 'f1', shopify: 'sc', store: 's1', interval: '0', overlap: '300', lookback: '1', pageSize: '50', wires: [['erp']] },
+      {
+        id: 'poll',
+        type: 'tillwire-shopify-orders',
+        z: 'f1',
+        shopify: 'sc',
+        store: 's1',
+        interval: '0',
+        overlap: '300',
+        lookback: '1',
+        pageSize: '50',
+        wires: [['erp']],
+      },
       { id: 'erp', z: 'f1', store: 's1', wires: [['ack']], ...erp.node },
       { id: 'ack', type: 'tillwire-ack', z: 'f1', store: 's1', wires: [[]] },
       { id: 'k1', type: 'catch', z: 'f1', scope: ['hook', 'poll', 'erp'], wires: [['dl']] },

@@ -26,7 +26,18 @@ import { idOf, readTemplate, templateFlow } from '../support/template';
 jest.setTimeout(60_000);
 const TEMPLATE = 'ERP stock → channel inventory';
 const template = readTemplate(TEMPLATE);
-const nodes = [storeNode, deadLetterNode, odooConfigNode, odooNode, shopifyConfigNode, shopifyInventoryNode, amazonConfigNode, amazonInventoryNode, squareConfigNode, squareInventoryNode];
+const nodes = [
+  storeNode,
+  deadLetterNode,
+  odooConfigNode,
+  odooNode,
+  shopifyConfigNode,
+  shopifyInventoryNode,
+  amazonConfigNode,
+  amazonInventoryNode,
+  squareConfigNode,
+  squareInventoryNode,
+];
 const MARKETPLACE = 'A1F83G8C2ARO7P';
 
 let odoo: OdooSimulator;
@@ -71,14 +82,21 @@ function credentials() {
     [idOf(template, 'tillwire-odoo-config')]: { apiKey: odoo.apiKey },
     [idOf(template, 'tillwire-shopify-config')]: { accessToken: shopify.accessToken },
     [idOf(template, 'tillwire-amazon-config')]: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
-    [idOf(template, 'tillwire-square-config')]: { accessToken: square.accessToken, signatureKey: 'sq-sim-signature-key', notificationUrl: 'http://127.0.0.1:1880/square/webhook' },
+    [idOf(template, 'tillwire-square-config')]: {
+      accessToken: square.accessToken,
+      signatureKey: 'sq-sim-signature-key',
+      notificationUrl: 'http://127.0.0.1:1880/square/webhook',
+    },
   };
 }
 
 it("each channel ends up with Odoo's quantity for every SKU; the same stock again leaves them as they are", async () => {
   const inject = template.find((n) => n.type === 'inject')!;
   const skus: string[] = JSON.parse(inject.payload);
-  const sync = new OdooSync(new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }), { version: odoo.version });
+  const sync = new OdooSync(
+    new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }),
+    { version: odoo.version },
+  );
   const { positions } = await sync.readStock(skus);
   expect(positions.map((p) => p.sku).sort()).toEqual([...skus].sort());
 
@@ -107,5 +125,10 @@ it("each channel ends up with Odoo's quantity for every SKU; the same stock agai
   helper.getNode('stk-read').receive({ payload: skus });
   await until(() => sent.length === 6 * skus.length, 30_000);
   expect(levels()).toEqual(before);
-  expect(sent.slice(3 * skus.length).filter((m) => m.channelResult.system === 'amazon').every((m) => m.channelResult.outcome !== 'sent')).toBe(true);
+  expect(
+    sent
+      .slice(3 * skus.length)
+      .filter((m) => m.channelResult.system === 'amazon')
+      .every((m) => m.channelResult.outcome !== 'sent'),
+  ).toBe(true);
 });

@@ -45,14 +45,19 @@ describe('businessDate: the date on the store’s wall clock', () => {
 
   it('property: the same instant written with any offset gives the same business date', () => {
     fc.assert(
-      fc.property(fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2060, 0, 1) }), fc.integer({ min: -12 * 4, max: 14 * 4 }), fc.constantFrom('Europe/London', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'UTC'), (ms, quarters, zone) => {
-        const offsetMin = quarters * 15;
-        const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, 19);
-        const sign = offsetMin < 0 ? '-' : '+';
-        const abs = Math.abs(offsetMin);
-        const written = `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-        expect(businessDate(written, zone)).toBe(businessDate(new Date(ms), zone));
-      }),
+      fc.property(
+        fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2060, 0, 1) }),
+        fc.integer({ min: -12 * 4, max: 14 * 4 }),
+        fc.constantFrom('Europe/London', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'UTC'),
+        (ms, quarters, zone) => {
+          const offsetMin = quarters * 15;
+          const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, 19);
+          const sign = offsetMin < 0 ? '-' : '+';
+          const abs = Math.abs(offsetMin);
+          const written = `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+          expect(businessDate(written, zone)).toBe(businessDate(new Date(ms), zone));
+        },
+      ),
     );
   });
 

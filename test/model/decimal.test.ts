@@ -30,12 +30,12 @@ const ROUNDINGS: Rounding[] = ['half-away-from-zero', 'half-even', 'ceiling', 'f
 function referenceDivRound(n: bigint, d: bigint, rounding: Rounding): bigint {
   const floorDiv = (a: bigint, b: bigint) => {
     const q = a / b;
-    return (a % b !== 0n) && ((a < 0n) !== (b < 0n)) ? q - 1n : q;
+    return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
   };
   const fl = floorDiv(n, d);
   // fractional part as fracN / |d| with 0 ≤ fracN < |d|
   const ad = d < 0n ? -d : d;
-  const fracN = (n * (d < 0n ? -1n : 1n)) - fl * ad;
+  const fracN = n * (d < 0n ? -1n : 1n) - fl * ad;
   if (fracN === 0n) return fl;
   const ce = fl + 1n;
   switch (rounding) {
@@ -167,9 +167,14 @@ describe('model/decimal: rounding and division', () => {
 
   it('property: divideRound spreads a safe-integer amount over units exactly like the BigInt reference, for every rule and sign', () => {
     fc.assert(
-      fc.property(fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: 1e6 }), fc.constantFrom(...ROUNDINGS), (amount, by, rounding) => {
-        expect(BigInt(divideRound(amount, by, rounding))).toBe(referenceDivRound(BigInt(amount), BigInt(by), rounding));
-      }),
+      fc.property(
+        fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 1, max: 1e6 }),
+        fc.constantFrom(...ROUNDINGS),
+        (amount, by, rounding) => {
+          expect(BigInt(divideRound(amount, by, rounding))).toBe(referenceDivRound(BigInt(amount), BigInt(by), rounding));
+        },
+      ),
     );
     expect(divideRound(Number.MAX_SAFE_INTEGER, 3, 'floor')).toBe(3002399751580330);
     expect(divideRound(-7, 2, 'floor')).toBe(-4);

@@ -104,9 +104,18 @@ describe('tillwire-canonical', () => {
     const c1 = helper.getNode('c1');
     const ok = collect(helper.getNode('ok'), 2);
     const bad = collect(helper.getNode('bad'), 2);
-    for (const [id, cost] of [['A1', '95,00'], ['A2', '95.00'], ['A3', '-1234,5'], ['A4', '1.234,56']]) c1.receive({ payload: { id, cost } });
+    for (const [id, cost] of [
+      ['A1', '95,00'],
+      ['A2', '95.00'],
+      ['A3', '-1234,5'],
+      ['A4', '1.234,56'],
+    ])
+      c1.receive({ payload: { id, cost } });
     const good = await ok;
-    expect(good.map((m) => [m.payload.adjustmentId, m.payload.attributes.costMinor])).toEqual([['A1', '9500'], ['A3', '-123450']]);
+    expect(good.map((m) => [m.payload.adjustmentId, m.payload.attributes.costMinor])).toEqual([
+      ['A1', '9500'],
+      ['A3', '-123450'],
+    ]);
     const rejected = await bad;
     expect(rejected.map((m) => m.validationErrors[0])).toEqual([
       expect.stringContaining("'95.00' is not a decimal-comma amount"),
@@ -143,7 +152,17 @@ describe('tillwire-canonical', () => {
     const ok = collect(helper.getNode('ok'), 2);
     const now = new Date();
     const today = (sale: any) => ({ ...sale, occurredAt: now.toISOString(), businessDate: now.toISOString().slice(0, 10) });
-    const twoLines = (sale: any) => ({ ...sale, lines: sale.lines.slice(0, 2), tenders: [{ type: 'card', amount: { amount: 5797, currency: 'GBP' } }], totals: { subtotal: { amount: 6797, currency: 'GBP' }, discountTotal: { amount: 1000, currency: 'GBP' }, taxTotal: { amount: 967, currency: 'GBP' }, grandTotal: { amount: 5797, currency: 'GBP' } } });
+    const twoLines = (sale: any) => ({
+      ...sale,
+      lines: sale.lines.slice(0, 2),
+      tenders: [{ type: 'card', amount: { amount: 5797, currency: 'GBP' } }],
+      totals: {
+        subtotal: { amount: 6797, currency: 'GBP' },
+        discountTotal: { amount: 1000, currency: 'GBP' },
+        taxTotal: { amount: 967, currency: 'GBP' },
+        grandTotal: { amount: 5797, currency: 'GBP' },
+      },
+    });
     const tooOld = twoLines(fixture('sale.json')); // 2025-03-14: far more than 7 days ago
     c1.receive({ payload: today(fixture('sale.json')) }); // three lines
     c1.receive({ payload: tooOld });

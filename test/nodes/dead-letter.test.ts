@@ -121,9 +121,17 @@ describe('tillwire-dead-letter and tillwire-replay', () => {
     await helper.request().get('/tillwire/dead-letters/nope').expect(404);
 
     const one = (await helper.request().get(`/tillwire/dead-letters/${ids[0]}`).expect(200)).body;
-    const edited = await helper.request().put(`/tillwire/dead-letters/${ids[0]}`).send({ payload: { n: 10 }, version: one.version }).expect(200);
+    const edited = await helper
+      .request()
+      .put(`/tillwire/dead-letters/${ids[0]}`)
+      .send({ payload: { n: 10 }, version: one.version })
+      .expect(200);
     expect(edited.body.message.payload).toEqual({ n: 10 });
-    const stale = await helper.request().put(`/tillwire/dead-letters/${ids[0]}`).send({ payload: { n: 11 }, version: one.version }).expect(409);
+    const stale = await helper
+      .request()
+      .put(`/tillwire/dead-letters/${ids[0]}`)
+      .send({ payload: { n: 11 }, version: one.version })
+      .expect(409);
     expect(stale.body.error).toMatch(/changed since version/);
     await helper.request().put(`/tillwire/dead-letters/${ids[0]}`).send({}).expect(400);
 

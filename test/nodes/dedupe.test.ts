@@ -78,7 +78,13 @@ describe('tillwire-dedupe', () => {
   });
 
   it('a message without a key goes to Catch, naming the missing property; the next one still passes', async () => {
-    await helper.load(nodes, flow({}, [{ id: 'c1', type: 'catch', z: 'f1', scope: ['d1'], wires: [['caught']] }, { id: 'caught', type: 'helper', z: 'f1' }]));
+    await helper.load(
+      nodes,
+      flow({}, [
+        { id: 'c1', type: 'catch', z: 'f1', scope: ['d1'], wires: [['caught']] },
+        { id: 'caught', type: 'helper', z: 'f1' },
+      ]),
+    );
     const d1 = helper.getNode('d1');
     const caught = collect(helper.getNode('caught'), 1);
     const passed = collect(helper.getNode('out'), 1);
@@ -102,9 +108,9 @@ describe('tillwire-dedupe', () => {
     // d1 -> fail (a function that throws for the first attempt); catch(fail) -> d1
     await helper.load(
       nodes,
-      flow({ duplicates: 'output', outputs: 2 }, [
-        { id: 'c1', type: 'catch', z: 'f1', scope: ['out'], wires: [['d1']] },
-      ]).map((n: any) => (n.id === 'd1' ? { ...n, wires: [['out'], ['dups']] } : n)),
+      flow({ duplicates: 'output', outputs: 2 }, [{ id: 'c1', type: 'catch', z: 'f1', scope: ['out'], wires: [['d1']] }]).map((n: any) =>
+        n.id === 'd1' ? { ...n, wires: [['out'], ['dups']] } : n,
+      ),
     );
     const d1 = helper.getNode('d1');
     const out = helper.getNode('out');
@@ -112,7 +118,8 @@ describe('tillwire-dedupe', () => {
     const delivered: any[] = [];
     out.on('input', (msg: any) => {
       attempts++;
-      if (attempts === 1) out.error(new Error('ERP said 503'), msg); // the downstream work failed
+      if (attempts === 1)
+        out.error(new Error('ERP said 503'), msg); // the downstream work failed
       else delivered.push(msg);
     });
     const store = await (helper.getNode('s1') as any).manager.acquire();
@@ -162,9 +169,7 @@ describe('tillwire-dedupe', () => {
 
   describe('a copy arriving while the first is in flight', () => {
     const completeFlow = (extra: Record<string, unknown> = {}) =>
-      flow({ confirm: 'complete', duplicates: 'output', outputs: 2, ...extra }, [
-        { id: 'done1', type: 'complete', z: 'f1', scope: ['out'], wires: [['d1']] },
-      ]);
+      flow({ confirm: 'complete', duplicates: 'output', outputs: 2, ...extra }, [{ id: 'done1', type: 'complete', z: 'f1', scope: ['out'], wires: [['d1']] }]);
 
     it('waits for it: once the first fails (its Catch releases the key) the waiting copy passes', async () => {
       await helper.load(nodes, completeFlow());

@@ -34,7 +34,11 @@ describe('classifyOdoo', () => {
   });
 
   it('JSON-RPC session expired (code 100) is flagged for re-authentication, not retried blindly', () => {
-    expect(classifyOdoo(rpcError('odoo.http.SessionExpiredException', 100))).toMatchObject({ ok: false, retryable: false, code: 'odoo.http.SessionExpiredException' });
+    expect(classifyOdoo(rpcError('odoo.http.SessionExpiredException', 100))).toMatchObject({
+      ok: false,
+      retryable: false,
+      code: 'odoo.http.SessionExpiredException',
+    });
   });
 
   it('a JSON-RPC result is a success; so is a JSON-2 body', () => {
@@ -43,7 +47,11 @@ describe('classifyOdoo', () => {
   });
 
   it('JSON-2: 401 Invalid apikey and 4xx exceptions are permanent; 5xx serialization failures retryable with Retry-After', () => {
-    const j2 = (status: number, name: string, h: Record<string, string> = {}) => ({ status, headers: headers(h), body: { name, message: 'm', arguments: [], context: {}, debug: '' } });
+    const j2 = (status: number, name: string, h: Record<string, string> = {}) => ({
+      status,
+      headers: headers(h),
+      body: { name, message: 'm', arguments: [], context: {}, debug: '' },
+    });
     expect(classifyOdoo(j2(401, 'werkzeug.exceptions.Unauthorized'))).toMatchObject({ retryable: false });
     expect(classifyOdoo(j2(422, 'odoo.exceptions.UserError'))).toMatchObject({ retryable: false });
     expect(classifyOdoo(j2(500, 'builtins.TypeError'))).toMatchObject({ retryable: false });
@@ -69,7 +77,11 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooClient over %s', (api) => {
   afterEach(() => client.close());
 
   it('searchRead with domain, fields, order and limit', async () => {
-    const rows = await client.searchRead('product.product', [['default_code', 'in', ['SKU-0002', 'SKU-0001', 'NOPE']]], { fields: ['default_code', 'uom_id'], order: 'default_code desc', limit: 5 });
+    const rows = await client.searchRead('product.product', [['default_code', 'in', ['SKU-0002', 'SKU-0001', 'NOPE']]], {
+      fields: ['default_code', 'uom_id'],
+      order: 'default_code desc',
+      limit: 5,
+    });
     expect(rows.map((r) => r.default_code)).toEqual(['SKU-0002', 'SKU-0001']);
     expect(rows[0].uom_id).toEqual([SEED.unitsUomId, 'Units']);
   });
@@ -112,7 +124,13 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooClient over %s', (api) => {
     const err: ConnectorError = await client
       .create('sale.order', { partner_id: 2, order_line: [[0, 0, { product_id: 1, tax_id: [[6, 0, []]] }]] })
       .catch((e) => e);
-    expect(err.cause).toMatchObject({ operation: 'sale.order.create', kind: 'value', retryable: false, providerCode: 'builtins.ValueError', providerMessage: "Invalid field 'tax_id' on model 'sale.order.line'" });
+    expect(err.cause).toMatchObject({
+      operation: 'sale.order.create',
+      kind: 'value',
+      retryable: false,
+      providerCode: 'builtins.ValueError',
+      providerMessage: "Invalid field 'tax_id' on model 'sale.order.line'",
+    });
     expect(sim.counts()['sale.order']).toBe(0); // the call rolled back as a whole
   });
 

@@ -29,14 +29,16 @@ afterEach(stopAll);
 it('the Odoo example flow: one order per sale, unknown SKU parked, stock read', async () => {
   const flow = [
     { id: 'f1', type: 'tab', label: 'example' },
-    ...example.filter((n) => n.type !== 'comment').map((n) => {
-      if (n.type === 'tillwire-store') return { ...n, backend: 'memory' };
-      if (n.type === 'tillwire-odoo-config') return { ...n, url: sim.url };
-      const m = { ...n, z: 'f1' };
-      // inject and debug are stood in for by helper nodes (payloads are sent directly below)
-      if (n.type === 'inject' || n.type === 'debug') return { id: n.id, type: 'helper', z: 'f1', wires: n.wires };
-      return m;
-    }),
+    ...example
+      .filter((n) => n.type !== 'comment')
+      .map((n) => {
+        if (n.type === 'tillwire-store') return { ...n, backend: 'memory' };
+        if (n.type === 'tillwire-odoo-config') return { ...n, url: sim.url };
+        const m = { ...n, z: 'f1' };
+        // inject and debug are stood in for by helper nodes (payloads are sent directly below)
+        if (n.type === 'inject' || n.type === 'debug') return { id: n.id, type: 'helper', z: 'f1', wires: n.wires };
+        return m;
+      }),
   ];
   const connection = example.find((n) => n.type === 'tillwire-odoo-config');
   await helper.load([storeNode, canonicalNode, dedupeNode, deadLetterNode, replayNode, odooConfigNode, odooNode], flow, {

@@ -78,7 +78,17 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     await helper.load(nodes, flow(), credentials);
     const store = await storeOf();
     const doc = order('paid', 'MATCHA-TIN-40G');
-    await store.registerPut({ key: KEY, kind: 'order', storeId: null, terminalId: null, businessDate: null, sequence: null, amount: doc.totals.grandTotal.amount, currency: 'JPY', document: doc });
+    await store.registerPut({
+      key: KEY,
+      kind: 'order',
+      storeId: null,
+      terminalId: null,
+      businessDate: null,
+      sequence: null,
+      amount: doc.totals.grandTotal.amount,
+      currency: 'JPY',
+      document: doc,
+    });
     const stored = collect(helper.getNode('stored'), 1);
     helper.getNode('o1').receive({ payload: doc, topic: 'payment.captured', tillwire: { idempotencyKey: KEY, attempts: 0 } });
     const [dead] = await stored;
@@ -86,7 +96,10 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     expect(entry).toMatchObject({ status: 'pending', attempts: 1, flowId: 'f1', nodeId: 'o1', topic: 'payment.captured', message: { payload: doc } });
     expect(entry.error.message).toContain('unknown SKU in Odoo (no active product with that Internal Reference): MATCHA-TIN-40G');
     // The dead-letter entry keeps the failure's kind and fields from the Catch node's msg.error.
-    expect(entry.error).toMatchObject({ code: 'missing-reference', cause: { system: 'odoo', kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' } });
+    expect(entry.error).toMatchObject({
+      code: 'missing-reference',
+      cause: { system: 'odoo', kind: 'missing-reference', retryable: false, providerCode: 'unknown_sku' },
+    });
     expect(sim.counts()['sale.order']).toBe(0);
     expect(sim.counts()['sale.order.line']).toBe(0);
 
@@ -95,7 +108,17 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     const out = collect(helper.getNode('out'), 1);
     helper.getNode('rp').receive({ payload: entry.id });
     const [done] = await out;
-    expect(done.erp).toMatchObject({ system: 'odoo', model: 'sale.order', name: 'S00001', state: 'sale', created: true, action: 'create', channelStatus: 'paid', key: KEY, amountTotal: { amount: 10410, currency: 'JPY' } });
+    expect(done.erp).toMatchObject({
+      system: 'odoo',
+      model: 'sale.order',
+      name: 'S00001',
+      state: 'sale',
+      created: true,
+      action: 'create',
+      channelStatus: 'paid',
+      key: KEY,
+      amountTotal: { amount: 10410, currency: 'JPY' },
+    });
     expect(sim.orders()).toEqual([expect.objectContaining({ client_order_ref: KEY, state: 'sale', lines: 3 })]);
     expect((await store.getDeadLetter(entry.id)).status).toBe('replayed');
     expect((await store.registerGet(KEY)).externalRefs).toEqual({ odoo: 'S00001' });
@@ -150,7 +173,16 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     const replayed = collect(helper.getNode('out'), 1);
     helper.getNode('rp').receive({ payload: entry.id });
     const [credit] = await replayed;
-    expect(credit.erp).toMatchObject({ model: 'account.move', moveType: 'out_refund', state: 'posted', name: 'RINV/2025/00001', created: true, key: 'return:rakuten:R-1', originalOrder: { name: 'S00001', key: KEY }, amountTotal: { amount: 1620, currency: 'JPY' } });
+    expect(credit.erp).toMatchObject({
+      model: 'account.move',
+      moveType: 'out_refund',
+      state: 'posted',
+      name: 'RINV/2025/00001',
+      created: true,
+      key: 'return:rakuten:R-1',
+      originalOrder: { name: 'S00001', key: KEY },
+      amountTotal: { amount: 1620, currency: 'JPY' },
+    });
     const again = collect(helper.getNode('out'), 1);
     helper.getNode('o1').receive({ payload: ret });
     expect((await again)[0].erp).toMatchObject({ name: 'RINV/2025/00001', created: false });
@@ -172,7 +204,13 @@ describe('tillwire-odoo in a flow with dead letter and replay', () => {
     helper.getNode('sh').receive({ payload: Date.now() });
     const [msg] = await got;
     expect(msg.topic).toBe('shipment.created');
-    expect(msg.payload).toMatchObject({ kind: 'shipment', shipmentId: 'WH/OUT/00001', order: { id: KEY }, carrier: 'DHL Express', trackingNumber: 'JD014600006281234567' });
+    expect(msg.payload).toMatchObject({
+      kind: 'shipment',
+      shipmentId: 'WH/OUT/00001',
+      order: { id: KEY },
+      carrier: 'DHL Express',
+      trackingNumber: 'JD014600006281234567',
+    });
     expect(msg.tillwire).toMatchObject({ idempotencyKey: 'shipment:odoo:WH/OUT/00001' });
     expect(msg.erp).toEqual({ system: 'odoo', model: 'stock.picking', id: 1, name: 'WH/OUT/00001' });
     const store = await storeOf();

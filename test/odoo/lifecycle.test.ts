@@ -40,7 +40,9 @@ function jpyReturn(over: Partial<Return> = {}): Return {
     status: 'refunded',
     createdAt: '2025-03-20T10:00:00+09:00',
     currency: 'JPY',
-    lines: [{ lineId: '1', originalLineId: '1', sku: 'SENCHA-100G', quantity: 2, reason: 'damaged', restock: false, refundAmount: { amount: 3240, currency: 'JPY' } }],
+    lines: [
+      { lineId: '1', originalLineId: '1', sku: 'SENCHA-100G', quantity: 2, reason: 'damaged', restock: false, refundAmount: { amount: 3240, currency: 'JPY' } },
+    ],
     refunds: [{ refundId: 'RF-1', amount: { amount: 3240, currency: 'JPY' }, issuedAt: '2025-03-21T09:00:00+09:00' }],
     totals: { refundTotal: { amount: 3240, currency: 'JPY' } },
     ...over,
@@ -81,7 +83,14 @@ describe.each(['jsonrpc', 'json2'] as const)('order lifecycle over %s', (api) =>
 
   it('cancel before create: a tombstone (created, confirmed, cancelled); the late stale create and paid change nothing', async () => {
     const first = await sync.pushOrder(jpyOrder('cancelled'), JPY_KEY);
-    expect(first).toMatchObject({ action: 'create-cancelled', channelStatus: 'cancelled', created: true, state: 'cancel', name: 'S00001', amountTotal: { amount: 10410, currency: 'JPY' } });
+    expect(first).toMatchObject({
+      action: 'create-cancelled',
+      channelStatus: 'cancelled',
+      created: true,
+      state: 'cancel',
+      name: 'S00001',
+      amountTotal: { amount: 10410, currency: 'JPY' },
+    });
     const late = await sync.pushOrder(jpyOrder('accepted'), JPY_KEY);
     expect(late).toMatchObject({ action: 'already-cancelled', stale: true, created: false, state: 'cancel', name: 'S00001', id: first.id });
     expect(await sync.pushOrder(jpyOrder('paid'), JPY_KEY)).toMatchObject({ action: 'already-cancelled', stale: true });
@@ -168,10 +177,22 @@ describe.each(['jsonrpc', 'json2'] as const)('returns as credit notes over %s', 
       amountTotal: { amount: 3240, currency: 'JPY' },
     });
     expect(results[2]).toMatchObject({ id: 1, name: 'RINV/2025/00001', state: 'posted', originalOrder: { name: 'S00001' } });
-    const moves = sim.records('account.move', [['move_type', '=', 'out_refund']], ['name', 'state', 'ref', 'invoice_origin', 'partner_id', 'currency_id', 'amount_total', 'invoice_date', 'invoice_line_ids']);
+    const moves = sim.records(
+      'account.move',
+      [['move_type', '=', 'out_refund']],
+      ['name', 'state', 'ref', 'invoice_origin', 'partner_id', 'currency_id', 'amount_total', 'invoice_date', 'invoice_line_ids'],
+    );
     expect(moves).toHaveLength(1);
     const [so] = sim.records('sale.order', [], ['partner_id']);
-    expect(moves[0]).toMatchObject({ state: 'posted', ref: retKey, invoice_origin: 'S00001', partner_id: so.partner_id, currency_id: [expect.any(Number), 'JPY'], amount_total: 3240, invoice_date: '2025-03-21' });
+    expect(moves[0]).toMatchObject({
+      state: 'posted',
+      ref: retKey,
+      invoice_origin: 'S00001',
+      partner_id: so.partner_id,
+      currency_id: [expect.any(Number), 'JPY'],
+      amount_total: 3240,
+      invoice_date: '2025-03-21',
+    });
     const lines = sim.records('account.move.line', [['move_id', '=', moves[0].id]], ['product_id', 'quantity', 'price_unit', 'tax_ids', 'price_total']);
     expect(lines).toEqual([expect.objectContaining({ quantity: 2, price_unit: 1620, tax_ids: [SEED.taxes.jpCt8Included], price_total: 3240 })]);
     expect((lines[0].product_id as [number, string])[1]).toContain('SENCHA-100G');
@@ -186,7 +207,10 @@ describe.each(['jsonrpc', 'json2'] as const)('returns as credit notes over %s', 
     sync = new OdooSync(client, { version: 19, defaultPartnerId: SEED.walkInPartnerId, taxMap: TAX_MAP, policy: { baseDelayMs: 1, maxDelayMs: 5 }, timeZone });
     await sync.pushOrder(jpyOrder('paid'), JPY_KEY);
     // 08:30 in Tokyo is 23:30 UTC the day before.
-    await sync.pushReturn(jpyReturn({ refunds: [{ refundId: 'RF-1', amount: { amount: 3240, currency: 'JPY' }, issuedAt: '2025-03-21T08:30:00+09:00' }] }), retKey);
+    await sync.pushReturn(
+      jpyReturn({ refunds: [{ refundId: 'RF-1', amount: { amount: 3240, currency: 'JPY' }, issuedAt: '2025-03-21T08:30:00+09:00' }] }),
+      retKey,
+    );
     const moves = sim.records('account.move', [['move_type', '=', 'out_refund']], ['invoice_date']);
     expect(moves.map((m) => m.invoice_date)).toEqual([day]);
   });
@@ -205,9 +229,20 @@ describe.each(['jsonrpc', 'json2'] as const)('returns as credit notes over %s', 
   it('requested and authorized wait, rejected writes nothing: skipped with the reason', async () => {
     await sync.pushOrder(jpyOrder('paid'), JPY_KEY);
     for (const status of ['requested', 'authorized'] as const) {
-      expect(await sync.pushReturn(jpyReturn({ status }), retKey)).toMatchObject({ action: 'wait', skipped: true, id: null, created: false, reason: expect.stringContaining(status) });
+      expect(await sync.pushReturn(jpyReturn({ status }), retKey)).toMatchObject({
+        action: 'wait',
+        skipped: true,
+        id: null,
+        created: false,
+        reason: expect.stringContaining(status),
+      });
     }
-    expect(await sync.pushReturn(jpyReturn({ status: 'rejected' }), retKey)).toMatchObject({ action: 'none', skipped: true, id: null, reason: expect.stringContaining('rejected') });
+    expect(await sync.pushReturn(jpyReturn({ status: 'rejected' }), retKey)).toMatchObject({
+      action: 'none',
+      skipped: true,
+      id: null,
+      reason: expect.stringContaining('rejected'),
+    });
     expect(sim.counts()['account.move']).toBe(0);
     expect(await sync.pushReturn(jpyReturn({ status: 'received' }), retKey)).toMatchObject({ action: 'credit', state: 'posted', created: true });
     expect(await sync.pushReturn(jpyReturn({ status: 'closed' }), retKey)).toMatchObject({ action: 'credit', state: 'posted', created: false });
@@ -271,7 +306,12 @@ describe('a till sale whose lines are all returns', () => {
       saleId: 'AVN-07-004419',
       lines: [line],
       tenders: [{ type: 'cash', amount: { amount: -24500, currency: 'KWD' } }],
-      totals: { subtotal: { amount: -24500, currency: 'KWD' }, discountTotal: { amount: 0, currency: 'KWD' }, taxTotal: { amount: 0, currency: 'KWD' }, grandTotal: { amount: -24500, currency: 'KWD' } },
+      totals: {
+        subtotal: { amount: -24500, currency: 'KWD' },
+        discountTotal: { amount: 0, currency: 'KWD' },
+        taxTotal: { amount: 0, currency: 'KWD' },
+        grandTotal: { amount: -24500, currency: 'KWD' },
+      },
     };
     const r = await sync.pushOrder(refund, 'sale:KWI-AVENUES:07:AVN-07-004419');
     expect(r).toMatchObject({ state: 'sale', created: true, amountTotal: { amount: -24500, currency: 'KWD' } });
@@ -309,7 +349,12 @@ describe('returns in KWD (3 decimals)', () => {
 
   it('a till sale returned (original found by store and sale id, any terminal): fils exact, an uneven refund split over two lines', async () => {
     const r = await run(3); // Odoo's "Product Price" precision set to 3 decimals, as KWD companies do
-    expect(r).toMatchObject({ state: 'posted', created: true, amountTotal: { amount: 11251, currency: 'KWD' }, originalOrder: { key: 'sale:KWI-AVENUES:07:AVN-07-004418' } });
+    expect(r).toMatchObject({
+      state: 'posted',
+      created: true,
+      amountTotal: { amount: 11251, currency: 'KWD' },
+      originalOrder: { key: 'sale:KWI-AVENUES:07:AVN-07-004418' },
+    });
     expect(r.variance).toBeUndefined();
     const [move] = sim.records('account.move', [['ref', '=', 'return:pos:KWI-R-1']], ['amount_total', 'partner_id']);
     expect(toMinor(move.amount_total as number, 'KWD')).toBe(11251);

@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import { ConnectorError } from '../../nodes/runtime/http';
 import { fromMinor, toMinor } from '../../nodes/model/money';
-import {
-  buildSaleOrderValues,
-  exactLineParts,
-  lineFieldNames,
-  odooDatetime,
-  originOf,
-  prepareSaleOrder,
-  Refs,
-} from '../../nodes/odoo/map';
+import { buildSaleOrderValues, exactLineParts, lineFieldNames, odooDatetime, originOf, prepareSaleOrder, Refs } from '../../nodes/odoo/map';
 import { OdooSync } from '../../nodes/odoo/sync';
 import { OdooSimulator, roundTo, SEED } from '../../simulators/odoo/simulator';
 import { clientFor, fixture, startSimulator, TAX_MAP } from './support';
@@ -77,7 +69,10 @@ describe('sale.order values', () => {
 
   it('GBP sale: exact floats from decimal text, discount %, tax by version, key and origin', () => {
     const sale = fixture('sale.json');
-    const v = buildSaleOrderValues(sale, 'sale:LDN-042:T03:042-03-000512', refs(['JEANS-SLIM-32-32', 'SOCK-3PK-BLK', 'KIDS-TEE-7Y']), { version: 17, taxMap: TAX_MAP });
+    const v = buildSaleOrderValues(sale, 'sale:LDN-042:T03:042-03-000512', refs(['JEANS-SLIM-32-32', 'SOCK-3PK-BLK', 'KIDS-TEE-7Y']), {
+      version: 17,
+      taxMap: TAX_MAP,
+    });
     expect(v).toEqual({
       partner_id: SEED.walkInPartnerId,
       client_order_ref: 'sale:LDN-042:T03:042-03-000512',
@@ -85,9 +80,37 @@ describe('sale.order values', () => {
       date_order: '2025-03-14 17:42:10',
       pricelist_id: 7,
       order_line: [
-        [0, 0, { product_id: 100, name: 'Slim Jeans Indigo 32/32', product_uom_qty: 1, product_uom: 1, price_unit: 49.99, discount: 20, tax_id: [[6, 0, [SEED.taxes.vat20Included]]] }],
-        [0, 0, { product_id: 101, name: 'Socks 3-pack Black', product_uom_qty: 2, product_uom: 1, price_unit: 8.99, discount: 0, tax_id: [[6, 0, [SEED.taxes.vat20Included]]] }],
-        [0, 0, { product_id: 102, name: 'Kids Tee Age 7', product_uom_qty: 1, product_uom: 1, price_unit: 12, discount: 0, tax_id: [[6, 0, [SEED.taxes.vat0]]] }],
+        [
+          0,
+          0,
+          {
+            product_id: 100,
+            name: 'Slim Jeans Indigo 32/32',
+            product_uom_qty: 1,
+            product_uom: 1,
+            price_unit: 49.99,
+            discount: 20,
+            tax_id: [[6, 0, [SEED.taxes.vat20Included]]],
+          },
+        ],
+        [
+          0,
+          0,
+          {
+            product_id: 101,
+            name: 'Socks 3-pack Black',
+            product_uom_qty: 2,
+            product_uom: 1,
+            price_unit: 8.99,
+            discount: 0,
+            tax_id: [[6, 0, [SEED.taxes.vat20Included]]],
+          },
+        ],
+        [
+          0,
+          0,
+          { product_id: 102, name: 'Kids Tee Age 7', product_uom_qty: 1, product_uom: 1, price_unit: 12, discount: 0, tax_id: [[6, 0, [SEED.taxes.vat0]]] },
+        ],
       ],
     });
     expect(lineFieldNames(19)).toEqual({ uom: 'product_uom_id', taxes: 'tax_ids' });

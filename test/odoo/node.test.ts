@@ -136,7 +136,8 @@ describe('tillwire-odoo (create & confirm)', () => {
     expect(yellow.length).toBeGreaterThan(0);
     // 5xx: "retrying: HTTP 503"; 429: "throttled: <operation>"; Odoo's serialization failure (a
     // JSON-RPC error in an HTTP 200): "retrying: conflict".
-    for (const y of yellow) expect(y).toEqual({ fill: 'yellow', shape: 'ring', text: expect.stringMatching(/^(retrying: (HTTP (502|503)|conflict)|throttled: [a-z._]+)$/) });
+    for (const y of yellow)
+      expect(y).toEqual({ fill: 'yellow', shape: 'ring', text: expect.stringMatching(/^(retrying: (HTTP (502|503)|conflict)|throttled: [a-z._]+)$/) });
     await until(() => statuses(o1).at(-1)?.text === 'sent 5');
     expect(sim.state().duplicateRefs).toEqual([]);
     expect(sim.counts()['sale.order']).toBe(5);
@@ -224,7 +225,11 @@ describe('tillwire-odoo (read stock)', () => {
       ['SKU-0002', 33, 'WH/Stock'],
     ]);
     expect(msgs[0].topic).toBe('inventory.adjusted');
-    expect(msgs[0].tillwire).toMatchObject({ schemaVersion: 1, idempotencyKey: `inventory.position:SKU-0001:WH/Stock:${msgs[0].payload.asOf}`, source: { system: 'odoo' } });
+    expect(msgs[0].tillwire).toMatchObject({
+      schemaVersion: 1,
+      idempotencyKey: `inventory.position:SKU-0001:WH/Stock:${msgs[0].payload.asOf}`,
+      source: { system: 'odoo' },
+    });
   });
 
   it('all SKUs in one array; an unknown SKU asked for goes to Catch after the known ones are sent', async () => {

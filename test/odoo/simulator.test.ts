@@ -25,10 +25,24 @@ async function ok(sim: OdooSimulator, model: string, method: string, args: unkno
   return body.result;
 }
 
-async function json2(sim: OdooSimulator, model: string, method: string, body: unknown, headers: Record<string, string> = { authorization: `bearer ${sim.apiKey}` }) {
-  const res = await fetch(`${sim.url}/json/2/${model}/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+async function json2(
+  sim: OdooSimulator,
+  model: string,
+  method: string,
+  body: unknown,
+  headers: Record<string, string> = { authorization: `bearer ${sim.apiKey}` },
+) {
+  const res = await fetch(`${sim.url}/json/2/${model}/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+  };
 }
 
 describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
@@ -67,24 +81,42 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
           },
         },
       });
-      expect((await rpc(sim, 'object', 'execute_kw', ['tillwire', 2, 'bad-key', 'res.partner', 'search', [[]]])).body.error.data.name).toBe('odoo.exceptions.AccessDenied');
-      expect((await kw(sim, 'no.such.model', 'search', [[]])).body.error.data).toMatchObject({ name: 'odoo.exceptions.UserError', message: "Object no.such.model doesn't exist" });
+      expect((await rpc(sim, 'object', 'execute_kw', ['tillwire', 2, 'bad-key', 'res.partner', 'search', [[]]])).body.error.data.name).toBe(
+        'odoo.exceptions.AccessDenied',
+      );
+      expect((await kw(sim, 'no.such.model', 'search', [[]])).body.error.data).toMatchObject({
+        name: 'odoo.exceptions.UserError',
+        message: "Object no.such.model doesn't exist",
+      });
       expect((await kw(sim, 'res.partner', '_private', [])).body.error.data.name).toBe('odoo.exceptions.AccessError');
       sim.expireSessions();
-      expect((await kw(sim, 'res.partner', 'search', [[]])).body.error).toMatchObject({ code: 100, message: 'Odoo Session Expired', data: { name: 'odoo.http.SessionExpiredException' } });
+      expect((await kw(sim, 'res.partner', 'search', [[]])).body.error).toMatchObject({
+        code: 100,
+        message: 'Odoo Session Expired',
+        data: { name: 'odoo.http.SessionExpiredException' },
+      });
     });
 
     it('binds arguments as call_kw does: positional then named; create needs its values positionally', async () => {
       expect(await ok(sim, 'res.partner', 'search_read', [[['id', '=', 2]], ['name']])).toEqual([{ id: 2, name: 'Walk-in Customer' }]);
       expect(await ok(sim, 'res.partner', 'search_read', [], { domain: [['id', '=', 2]], fields: ['ref'] })).toEqual([{ id: 2, ref: 'WALKIN' }]);
-      expect((await kw(sim, 'res.partner', 'search_read', [[]], { domain: [] })).body.error.data).toMatchObject({ name: 'builtins.TypeError', message: "search_read() got multiple values for argument 'domain'" });
+      expect((await kw(sim, 'res.partner', 'search_read', [[]], { domain: [] })).body.error.data).toMatchObject({
+        name: 'builtins.TypeError',
+        message: "search_read() got multiple values for argument 'domain'",
+      });
       expect((await kw(sim, 'res.partner', 'search', [[]], { bogus: 1 })).body.error.data.message).toBe("search() got an unexpected keyword argument 'bogus'");
       expect((await kw(sim, 'res.partner', 'create', [], { vals_list: [{ name: 'x' }] })).body.error.data).toMatchObject({ name: 'builtins.IndexError' });
       expect(await ok(sim, 'res.partner', 'create', [[{ name: 'x' }, { name: 'y' }]])).toHaveLength(2); // a list gives ids
     });
 
     it('domains: implicit and, |, !, ilike, =like with escapes, dotted paths, active filtering', async () => {
-      await ok(sim, 'res.partner', 'create', [[{ name: 'a_b', email: 'A_B@x.com' }, { name: 'aXb', email: 'axb@x.com' }, { name: 'gone', active: false }]]);
+      await ok(sim, 'res.partner', 'create', [
+        [
+          { name: 'a_b', email: 'A_B@x.com' },
+          { name: 'aXb', email: 'axb@x.com' },
+          { name: 'gone', active: false },
+        ],
+      ]);
       const names = async (domain: unknown[], kwargs = {}) => (await ok(sim, 'res.partner', 'search_read', [domain, ['name']], kwargs)).map((r: any) => r.name);
       expect(await names([['email', '=ilike', 'a\\_b@x.com']])).toEqual(['a_b']);
       expect((await names([['email', '=ilike', 'a_b@x.com']])).sort()).toEqual(['aXb', 'a_b']); // _ is a wildcard
@@ -98,7 +130,13 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
 
     it('each call is one transaction: a failing line leaves no order behind', async () => {
       const { body } = await kw(sim, 'sale.order', 'create', [
-        { partner_id: 2, order_line: [[0, 0, { product_id: 1 }], [0, 0, { product_id: 999999 }]] },
+        {
+          partner_id: 2,
+          order_line: [
+            [0, 0, { product_id: 1 }],
+            [0, 0, { product_id: 999999 }],
+          ],
+        },
       ]);
       expect(body.error.data.name).toBe('odoo.exceptions.MissingError');
       expect(sim.counts()['sale.order']).toBe(0);
@@ -108,11 +146,16 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
 
     it('dates must be in Odoo’s format, not RFC 3339', async () => {
       const { body } = await kw(sim, 'sale.order', 'create', [{ partner_id: 2, date_order: '2025-03-14T17:42:10Z' }]);
-      expect(body.error.data).toMatchObject({ name: 'builtins.ValueError', message: "time data '2025-03-14T17:42:10Z' does not match format '%Y-%m-%d %H:%M:%S'" });
+      expect(body.error.data).toMatchObject({
+        name: 'builtins.ValueError',
+        message: "time data '2025-03-14T17:42:10Z' does not match format '%Y-%m-%d %H:%M:%S'",
+      });
     });
 
     it('sale.order: draft → sale → cancel → draft; confirmation stamps date_order; state only through methods', async () => {
-      const id = await ok(sim, 'sale.order', 'create', [{ partner_id: 2, date_order: '2025-01-01 10:00:00', order_line: [[0, 0, { product_id: 1, product_uom_qty: 2 }]] }]);
+      const id = await ok(sim, 'sale.order', 'create', [
+        { partner_id: 2, date_order: '2025-01-01 10:00:00', order_line: [[0, 0, { product_id: 1, product_uom_qty: 2 }]] },
+      ]);
       const read = async () => (await ok(sim, 'sale.order', 'read', [[id], ['state', 'date_order', 'amount_total']]))[0];
       expect((await read()).state).toBe('draft');
       expect((await kw(sim, 'sale.order', 'write', [[id], { state: 'sale' }])).body.error.data.name).toBe('odoo.exceptions.UserError');
@@ -120,13 +163,17 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
       const confirmed = await read();
       expect(confirmed.state).toBe('sale');
       expect(confirmed.date_order).not.toBe('2025-01-01 10:00:00');
-      expect((await kw(sim, 'sale.order', 'unlink', [[id]])).body.error.data.message).toContain('You can not delete a sent quotation or a confirmed sales order');
+      expect((await kw(sim, 'sale.order', 'unlink', [[id]])).body.error.data.message).toContain(
+        'You can not delete a sent quotation or a confirmed sales order',
+      );
       const wizard = await ok(sim, 'sale.order', 'action_cancel', [[id]]);
       expect(wizard).toMatchObject({ type: 'ir.actions.act_window', res_model: 'sale.order.cancel' });
       expect((await read()).state).toBe('sale');
       expect(await ok(sim, 'sale.order', 'action_cancel', [[id]], { context: { disable_cancel_warning: true } })).toBe(true);
       expect((await read()).state).toBe('cancel');
-      expect((await kw(sim, 'sale.order', 'action_confirm', [[id]])).body.error.data.message).toBe('It is not allowed to confirm an order in the following states: Cancelled');
+      expect((await kw(sim, 'sale.order', 'action_confirm', [[id]])).body.error.data.message).toBe(
+        'It is not allowed to confirm an order in the following states: Cancelled',
+      );
       await ok(sim, 'sale.order', 'action_draft', [[id]]);
       expect((await read()).state).toBe('draft');
       expect(await ok(sim, 'sale.order', 'unlink', [[id]])).toBe(true);
@@ -134,17 +181,28 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
 
     it('account.move: unbalanced entries are refused on post; draft → posted → cancel → draft', async () => {
       const line = (account: number, debit: number, credit: number) => [0, 0, { account_id: account, name: 'l', debit, credit }];
-      const unbalanced = await ok(sim, 'account.move', 'create', [{ ref: 'bad', date: '2025-03-17', journal_id: SEED.miscJournalId, line_ids: [line(SEED.accounts.bank, 100.1, 0), line(SEED.accounts.sales, 0, 100)] }]);
+      const unbalanced = await ok(sim, 'account.move', 'create', [
+        { ref: 'bad', date: '2025-03-17', journal_id: SEED.miscJournalId, line_ids: [line(SEED.accounts.bank, 100.1, 0), line(SEED.accounts.sales, 0, 100)] },
+      ]);
       const { body } = await kw(sim, 'account.move', 'action_post', [[unbalanced]]);
-      expect(body.error.data).toMatchObject({ name: 'odoo.exceptions.UserError', message: `Cannot create unbalanced journal entry. Ids: [${unbalanced}]\nDifferences debit - credit: [0.1]` });
-      const id = await ok(sim, 'account.move', 'create', [{ ref: 'ok', date: '2025-03-17', line_ids: [line(SEED.accounts.bank, 0.1, 0), line(SEED.accounts.bank, 0.2, 0), line(SEED.accounts.sales, 0, 0.3)] }]);
+      expect(body.error.data).toMatchObject({
+        name: 'odoo.exceptions.UserError',
+        message: `Cannot create unbalanced journal entry. Ids: [${unbalanced}]\nDifferences debit - credit: [0.1]`,
+      });
+      const id = await ok(sim, 'account.move', 'create', [
+        { ref: 'ok', date: '2025-03-17', line_ids: [line(SEED.accounts.bank, 0.1, 0), line(SEED.accounts.bank, 0.2, 0), line(SEED.accounts.sales, 0, 0.3)] },
+      ]);
       await ok(sim, 'account.move', 'action_post', [[id]]);
       const read = async () => (await ok(sim, 'account.move', 'read', [[id], ['name', 'state', 'amount_total']]))[0];
       expect(await read()).toEqual({ id, name: 'MISC/2025/03/0001', state: 'posted', amount_total: 0.3 });
       expect((await kw(sim, 'account.move', 'action_post', [[id]])).body.error.data.message).toBe('The entry MISC/2025/03/0001 (id 2) is already posted.');
       expect((await kw(sim, 'account.move', 'unlink', [[id]])).body.error.data.message).toBe('You cannot delete an entry which has been posted once.');
-      expect((await kw(sim, 'account.move', 'write', [[id], { date: '2025-03-18' }])).body.error.data.message).toBe('You cannot modify a posted entry of this journal.');
-      expect((await kw(sim, 'account.move.line', 'create', [{ move_id: id, account_id: 1, debit: 1, credit: 1 }])).body.error.data.name).toBe('odoo.exceptions.ValidationError');
+      expect((await kw(sim, 'account.move', 'write', [[id], { date: '2025-03-18' }])).body.error.data.message).toBe(
+        'You cannot modify a posted entry of this journal.',
+      );
+      expect((await kw(sim, 'account.move.line', 'create', [{ move_id: id, account_id: 1, debit: 1, credit: 1 }])).body.error.data.name).toBe(
+        'odoo.exceptions.ValidationError',
+      );
       await ok(sim, 'account.move', 'button_cancel', [[id]]);
       expect((await read()).state).toBe('cancel');
       expect((await kw(sim, 'account.move', 'button_cancel', [[id]])).body.error.data.message).toBe('Only draft journal entries can be cancelled.');
@@ -160,53 +218,108 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
         [0, 0, { product_id: product, quantity: 2, price_unit: 1620, tax_ids: [[6, 0, [SEED.taxes.jpCt8Included]]] }],
         [0, 0, { product_id: product, quantity: 1, price_unit: 1000, tax_ids: [[6, 0, [SEED.taxes.vat20]]] }],
       ];
-      const id = await ok(sim, 'account.move', 'create', [{ move_type: 'out_refund', ref: 'return:x:1', invoice_origin: 'S00001', currency_id: jpy, invoice_line_ids: lines }]);
-      const read = async () => (await ok(sim, 'account.move', 'read', [[id], ['name', 'state', 'journal_id', 'amount_untaxed', 'amount_tax', 'amount_total', 'invoice_line_ids']]))[0];
+      const id = await ok(sim, 'account.move', 'create', [
+        { move_type: 'out_refund', ref: 'return:x:1', invoice_origin: 'S00001', currency_id: jpy, invoice_line_ids: lines },
+      ]);
+      const read = async () =>
+        (await ok(sim, 'account.move', 'read', [[id], ['name', 'state', 'journal_id', 'amount_untaxed', 'amount_tax', 'amount_total', 'invoice_line_ids']]))[0];
       // 3240 incl. 8 % → 3000 + 240; 1000 + 20 % on top → 1200
-      expect(await read()).toMatchObject({ name: '/', state: 'draft', journal_id: [2, 'Customer Invoices'], amount_untaxed: 4000, amount_tax: 440, amount_total: 4440 });
-      expect((await kw(sim, 'account.move', 'action_post', [[id]])).body.error.data.message).toBe("The field 'Customer' is required, please complete it to validate the Customer Credit Note.");
+      expect(await read()).toMatchObject({
+        name: '/',
+        state: 'draft',
+        journal_id: [2, 'Customer Invoices'],
+        amount_untaxed: 4000,
+        amount_tax: 440,
+        amount_total: 4440,
+      });
+      expect((await kw(sim, 'account.move', 'action_post', [[id]])).body.error.data.message).toBe(
+        "The field 'Customer' is required, please complete it to validate the Customer Credit Note.",
+      );
       await ok(sim, 'account.move', 'write', [[id], { partner_id: SEED.walkInPartnerId, invoice_date: '2025-03-21' }]);
       await ok(sim, 'account.move', 'action_post', [[id]]);
       expect(await read()).toMatchObject({ name: 'RINV/2025/00001', state: 'posted', amount_total: 4440 });
       const [defaulted] = await ok(sim, 'account.move.line', 'search_read', [[['move_id', '=', id]], ['tax_ids', 'account_id', 'display_type']]);
-      expect(defaulted).toMatchObject({ tax_ids: [SEED.taxes.jpCt8Included], account_id: [SEED.accounts.sales, '400000 Product Sales'], display_type: 'product' });
+      expect(defaulted).toMatchObject({
+        tax_ids: [SEED.taxes.jpCt8Included],
+        account_id: [SEED.accounts.sales, '400000 Product Sales'],
+        display_type: 'product',
+      });
       // a product's own taxes when none are given
-      const inv = await ok(sim, 'account.move', 'create', [{ move_type: 'out_invoice', partner_id: 2, invoice_date: '2025-03-22', invoice_line_ids: [[0, 0, { product_id: 1, quantity: 1, price_unit: 12 }]] }]);
+      const inv = await ok(sim, 'account.move', 'create', [
+        { move_type: 'out_invoice', partner_id: 2, invoice_date: '2025-03-22', invoice_line_ids: [[0, 0, { product_id: 1, quantity: 1, price_unit: 12 }]] },
+      ]);
       expect((await ok(sim, 'account.move.line', 'search_read', [[['move_id', '=', inv]], ['tax_ids']]))[0].tax_ids).toEqual([SEED.taxes.vat20Included]);
       await ok(sim, 'account.move', 'action_post', [[inv]]);
       expect((await ok(sim, 'account.move', 'read', [[inv], ['name', 'amount_total']]))[0]).toMatchObject({ name: 'INV/2025/00001', amount_total: 12 });
     });
 
     it('stock.picking: confirming a sales order creates its outgoing transfer; shipping it (control endpoint) validates it, stamps date_done, takes the stock', async () => {
-      const order = await ok(sim, 'sale.order', 'create', [{ partner_id: 2, client_order_ref: 'order:shop:-:1', order_line: [[0, 0, { product_id: 2, product_uom_qty: 3 }], [0, 0, { product_id: 3, product_uom_qty: -1 }]] }]);
+      const order = await ok(sim, 'sale.order', 'create', [
+        {
+          partner_id: 2,
+          client_order_ref: 'order:shop:-:1',
+          order_line: [
+            [0, 0, { product_id: 2, product_uom_qty: 3 }],
+            [0, 0, { product_id: 3, product_uom_qty: -1 }],
+          ],
+        },
+      ]);
       expect(await ok(sim, 'stock.picking', 'search_count', [[]])).toBe(0);
       await ok(sim, 'sale.order', 'action_confirm', [[order]]);
-      const [picking] = await ok(sim, 'stock.picking', 'search_read', [[['sale_id', '=', order]], ['name', 'state', 'picking_type_code', 'origin', 'move_ids']]);
+      const [picking] = await ok(sim, 'stock.picking', 'search_read', [
+        [['sale_id', '=', order]],
+        ['name', 'state', 'picking_type_code', 'origin', 'move_ids'],
+      ]);
       expect(picking).toMatchObject({ name: 'WH/OUT/00001', state: 'assigned', picking_type_code: 'outgoing', origin: 'S00001' });
       expect(picking.move_ids).toHaveLength(1); // the returned item (negative) ships nothing
       expect((await kw(sim, 'stock.picking', 'write', [[picking.id], { state: 'done' }])).body.error.data.name).toBe('odoo.exceptions.UserError');
       const before = (await ok(sim, 'product.product', 'read', [[2], ['qty_available']]))[0].qty_available;
-      const shipped = await fetch(`${sim.url}/__simulator/ship`, { method: 'POST', body: JSON.stringify({ order: 'order:shop:-:1', carrier: 'UPS', trackingRef: '1Z1', doneAt: '2025-03-16 08:00:00' }) }).then((r) => r.json());
+      const shipped = await fetch(`${sim.url}/__simulator/ship`, {
+        method: 'POST',
+        body: JSON.stringify({ order: 'order:shop:-:1', carrier: 'UPS', trackingRef: '1Z1', doneAt: '2025-03-16 08:00:00' }),
+      }).then((r) => r.json());
       expect(shipped).toEqual({ shipped: [{ name: 'WH/OUT/00001', state: 'done', date_done: '2025-03-16 08:00:00', carrier: 'UPS', tracking: '1Z1' }] });
-      expect((await ok(sim, 'stock.move', 'search_read', [[['picking_id', '=', picking.id]], ['state', 'quantity']]))[0]).toMatchObject({ state: 'done', quantity: 3 });
+      expect((await ok(sim, 'stock.move', 'search_read', [[['picking_id', '=', picking.id]], ['state', 'quantity']]))[0]).toMatchObject({
+        state: 'done',
+        quantity: 3,
+      });
       expect((await ok(sim, 'product.product', 'read', [[2], ['qty_available']]))[0].qty_available).toBe(before - 3);
       const again = await fetch(`${sim.url}/__simulator/ship`, { method: 'POST', body: JSON.stringify({ order: 'order:shop:-:1' }) });
       expect(again.status).toBe(422);
-      expect((await ok(sim, 'stock.picking', 'button_validate', [[picking.id]]).catch((e: Error) => e.message))).toBe('odoo.exceptions.UserError: The transfer WH/OUT/00001 is already done.');
+      expect(await ok(sim, 'stock.picking', 'button_validate', [[picking.id]]).catch((e: Error) => e.message)).toBe(
+        'odoo.exceptions.UserError: The transfer WH/OUT/00001 is already done.',
+      );
     });
 
     it('stock.quant: counted quantities only in inventory mode, applied with action_apply_inventory', async () => {
       const quant = (await ok(sim, 'stock.quant', 'search_read', [[['product_id.default_code', '=', 'SKU-0002']], ['quantity', 'inventory_quantity_set']]))[0];
       expect(quant).toMatchObject({ quantity: 33, inventory_quantity_set: false });
-      expect((await kw(sim, 'stock.quant', 'create', [{ product_id: 2, location_id: SEED.stockLocationId, inventory_quantity: 5 }])).body.error.data.message).toBe("Quant's creation is restricted, you can't do this operation.");
-      expect((await kw(sim, 'stock.quant', 'write', [[quant.id], { quantity: 5 }], { context: { inventory_mode: true } })).body.error.data.message).toBe("Quant's editing is restricted, you can't do this operation.");
+      expect(
+        (await kw(sim, 'stock.quant', 'create', [{ product_id: 2, location_id: SEED.stockLocationId, inventory_quantity: 5 }])).body.error.data.message,
+      ).toBe("Quant's creation is restricted, you can't do this operation.");
+      expect((await kw(sim, 'stock.quant', 'write', [[quant.id], { quantity: 5 }], { context: { inventory_mode: true } })).body.error.data.message).toBe(
+        "Quant's editing is restricted, you can't do this operation.",
+      );
       // the same product and location again: the existing quant, not a duplicate
-      const same = await ok(sim, 'stock.quant', 'create', [{ product_id: 2, location_id: SEED.stockLocationId, inventory_quantity: 12 }], { context: { inventory_mode: true } });
+      const same = await ok(sim, 'stock.quant', 'create', [{ product_id: 2, location_id: SEED.stockLocationId, inventory_quantity: 12 }], {
+        context: { inventory_mode: true },
+      });
       expect(same).toBe(quant.id);
       expect((await ok(sim, 'stock.quant', 'read', [[quant.id], ['inventory_diff_quantity']]))[0].inventory_diff_quantity).toBe(-21);
       await ok(sim, 'stock.quant', 'action_apply_inventory', [[quant.id]]);
-      expect((await ok(sim, 'stock.quant', 'read', [[quant.id], ['quantity', 'inventory_quantity_set']]))[0]).toEqual({ id: quant.id, quantity: 12, inventory_quantity_set: false });
-      expect(await ok(sim, 'stock.move', 'search_count', [[['product_id', '=', 2], ['state', '=', 'done']]])).toBe(1);
+      expect((await ok(sim, 'stock.quant', 'read', [[quant.id], ['quantity', 'inventory_quantity_set']]))[0]).toEqual({
+        id: quant.id,
+        quantity: 12,
+        inventory_quantity_set: false,
+      });
+      expect(
+        await ok(sim, 'stock.move', 'search_count', [
+          [
+            ['product_id', '=', 2],
+            ['state', '=', 'done'],
+          ],
+        ]),
+      ).toBe(1);
       expect((await ok(sim, 'product.product', 'read', [[2], ['qty_available']]))[0].qty_available).toBe(12);
     });
 
@@ -230,20 +343,33 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
     });
 
     it('bearer key, optional X-Odoo-Database, named parameters, plain JSON results', async () => {
-      expect(await json2(sim, 'res.partner', 'search_read', { domain: [['id', '=', 2]], fields: ['name'] })).toMatchObject({ status: 200, body: [{ id: 2, name: 'Walk-in Customer' }] });
+      expect(await json2(sim, 'res.partner', 'search_read', { domain: [['id', '=', 2]], fields: ['name'] })).toMatchObject({
+        status: 200,
+        body: [{ id: 2, name: 'Walk-in Customer' }],
+      });
       expect((await json2(sim, 'res.partner', 'create', { vals_list: { name: 'one' } })).body).toEqual([4]); // always the ids
-      expect((await json2(sim, 'res.partner', 'write', { ids: [4], vals: { ref: 'R' } }, { authorization: `Bearer ${sim.apiKey}`, 'x-odoo-database': 'tillwire' })).body).toBe(true);
+      expect(
+        (await json2(sim, 'res.partner', 'write', { ids: [4], vals: { ref: 'R' } }, { authorization: `Bearer ${sim.apiKey}`, 'x-odoo-database': 'tillwire' }))
+          .body,
+      ).toBe(true);
       const fields = (await json2(sim, 'sale.order.line', 'fields_get', { attributes: ['type'] })).body;
       expect(fields).toMatchObject({ tax_ids: { type: 'many2many' }, product_uom_id: { type: 'many2one' } });
-      expect((await json2(sim, 'product.product', 'read', { ids: [1], fields: ['type', 'is_storable'] })).body).toEqual([{ id: 1, type: 'consu', is_storable: true }]);
+      expect((await json2(sim, 'product.product', 'read', { ids: [1], fields: ['type', 'is_storable'] })).body).toEqual([
+        { id: 1, type: 'consu', is_storable: true },
+      ]);
     });
 
     it('401 Invalid apikey, 404 unknown model, 422 UserError, 500 for Python errors', async () => {
       const unauthorized = await json2(sim, 'res.partner', 'search', { domain: [] }, { authorization: 'bearer nope' });
-      expect(unauthorized).toMatchObject({ status: 401, body: { name: 'werkzeug.exceptions.Unauthorized', message: 'Invalid apikey', arguments: ['Invalid apikey'], context: {}, debug: expect.any(String) } });
+      expect(unauthorized).toMatchObject({
+        status: 401,
+        body: { name: 'werkzeug.exceptions.Unauthorized', message: 'Invalid apikey', arguments: ['Invalid apikey'], context: {}, debug: expect.any(String) },
+      });
       expect((await json2(sim, 'res.partner', 'search', { domain: [] }, {})).status).toBe(401);
       expect((await json2(sim, 'no.model', 'search', { domain: [] })).status).toBe(404);
-      expect((await json2(sim, 'res.partner', 'search', { domain: [] }, { authorization: `bearer ${sim.apiKey}`, 'x-odoo-database': 'other' })).status).toBe(404);
+      expect((await json2(sim, 'res.partner', 'search', { domain: [] }, { authorization: `bearer ${sim.apiKey}`, 'x-odoo-database': 'other' })).status).toBe(
+        404,
+      );
       const [id] = (await json2(sim, 'sale.order', 'create', { vals_list: [{ partner_id: 2, order_line: [[0, 0, { product_id: 1 }]] }] })).body;
       await json2(sim, 'sale.order', 'action_confirm', { ids: [id] });
       expect(await json2(sim, 'sale.order', 'action_confirm', { ids: [id] })).toMatchObject({ status: 422, body: { name: 'odoo.exceptions.UserError' } });
@@ -299,10 +425,26 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
     it('over HTTP: state with orders by client_order_ref, faults, reset, session expiry', async () => {
       const control = (p: string, body?: unknown) =>
         fetch(`${sim.url}/__simulator/${p}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
-      await json2(sim, 'sale.order', 'create', { vals_list: [{ partner_id: 2, client_order_ref: 'k1', order_line: [[0, 0, { product_id: 1, product_uom_qty: 2 }]] }, { partner_id: 2, client_order_ref: 'k1' }] });
+      await json2(sim, 'sale.order', 'create', {
+        vals_list: [
+          { partner_id: 2, client_order_ref: 'k1', order_line: [[0, 0, { product_id: 1, product_uom_qty: 2 }]] },
+          { partner_id: 2, client_order_ref: 'k1' },
+        ],
+      });
       const state = await control('state');
       expect(state).toMatchObject({ version: 19, database: 'tillwire', counts: { 'sale.order': 2, 'product.product': 62 }, duplicateRefs: ['k1'] });
-      expect(state.orders.k1[0]).toEqual({ id: 1, name: 'S00001', client_order_ref: 'k1', state: 'draft', partner_id: 2, lines: 1, amount_total: 9.98, currency: 'GBP', date_order: expect.any(String), origin: false });
+      expect(state.orders.k1[0]).toEqual({
+        id: 1,
+        name: 'S00001',
+        client_order_ref: 'k1',
+        state: 'draft',
+        partner_id: 2,
+        lines: 1,
+        amount_total: 9.98,
+        currency: 'GBP',
+        date_order: expect.any(String),
+        origin: false,
+      });
       expect(await control('faults', { errorRate: 0.5, seed: 4, only: ['sale.order.create'] })).toEqual({
         faults: { errorRate: 0.5, timeoutRate: 0, lostResponseRate: 0, slowRate: 0, slowDelayMs: 1000, only: ['sale.order.create'], seed: 4 },
       });
@@ -332,7 +474,9 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
     sim = new OdooSimulator();
     // Compile the simulator and what it imports to a scratch directory (never dist/).
     const out = transpileSimulator('simulators/odoo/simulator.ts');
-    const child = spawn(process.execPath, [path.join(out, 'simulators/odoo/simulator.js'), '--port', '0', '--version', '19'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(out, 'simulators/odoo/simulator.js'), '--port', '0', '--version', '19'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (d) => {

@@ -36,7 +36,12 @@ function expectExactlyOnce(sim: OdooSimulator, sales: ReturnType<typeof demoSale
   for (const sale of sales) {
     const [order, ...more] = state.orders[saleKey(sale)] ?? [];
     expect(more).toEqual([]);
-    expect(order).toMatchObject({ state: 'sale', lines: sale.lines.length, amount_total: sale.totals.grandTotal.amount / 100, date_order: odooDatetime(sale.occurredAt) });
+    expect(order).toMatchObject({
+      state: 'sale',
+      lines: sale.lines.length,
+      amount_total: sale.totals.grandTotal.amount / 100,
+      date_order: odooDatetime(sale.occurredAt),
+    });
   }
 }
 
@@ -61,7 +66,13 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
     for (let i = 0; i < 3; i++) results.push((await sync.pushOrder(sale, saleKey(sale))) as OrderResult);
     expect(results.map((r) => r.created)).toEqual([true, false, false]);
     expect(new Set(results.map((r) => r.name))).toEqual(new Set(['S00001']));
-    expect(results[0]).toMatchObject({ system: 'odoo', model: 'sale.order', state: 'sale', key: saleKey(sale), amountTotal: { amount: sale.totals.grandTotal.amount, currency: 'GBP' } });
+    expect(results[0]).toMatchObject({
+      system: 'odoo',
+      model: 'sale.order',
+      state: 'sale',
+      key: saleKey(sale),
+      amountTotal: { amount: sale.totals.grandTotal.amount, currency: 'GBP' },
+    });
     expectExactlyOnce(sim, [sale]);
     expect(sim.stats.calls['sale.order.create']).toBe(1);
     expect(sim.stats.calls['sale.order.action_confirm']).toBe(1);
@@ -92,7 +103,11 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
       ['S00001', 'sale'],
       ['S00002', 'cancel'],
     ]);
-    const [twin] = await client.create('sale.order', { partner_id: SEED.walkInPartnerId, client_order_ref: saleKey(sale), order_line: [[0, 0, { product_id: 1 }]] });
+    const [twin] = await client.create('sale.order', {
+      partner_id: SEED.walkInPartnerId,
+      client_order_ref: saleKey(sale),
+      order_line: [[0, 0, { product_id: 1 }]],
+    });
     await client.call('sale.order', 'action_confirm', { ids: [twin] });
     const third = (await sync.pushOrder(sale, saleKey(sale))) as OrderResult;
     expect(third).toMatchObject({ name: 'S00001', duplicates: ['S00003'] });
@@ -105,7 +120,9 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
     await client.call('sale.order', 'action_cancel', { ids: [first.id] }, { context: { disable_cancel_warning: true } });
     const err: ConnectorError = await sync.pushOrder(sale, saleKey(sale)).catch((e) => e);
     expect(err.cause).toEqual({ system: 'odoo', operation: 'sale.order', kind: 'conflict', retryable: false, providerCode: 'cancelled' });
-    expect(err.description).toBe(`S00001 for ${saleKey(sale)} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay)`);
+    expect(err.description).toBe(
+      `S00001 for ${saleKey(sale)} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay)`,
+    );
   });
 
   it('a cancelled canonical order cancels the Odoo order (past Odoo’s confirmation wizard); again, nothing to do', async () => {
@@ -160,8 +177,16 @@ describe.each(['jsonrpc', 'json2'] as const)('OdooSync over %s', (api) => {
   });
 
   it('stock: positions per SKU and location, zero for a stocked-out SKU, unknown SKUs reported', async () => {
-    const [ghostless] = await client.create('product.product', { name: 'New line', default_code: 'NEW-1', ...(client.version >= 18 ? { is_storable: true } : { type: 'product' }) });
-    const [quant] = await client.create('stock.quant', { product_id: 1, location_id: SEED.stockLocationId, inventory_quantity: 7 }, { context: { inventory_mode: true } });
+    const [ghostless] = await client.create('product.product', {
+      name: 'New line',
+      default_code: 'NEW-1',
+      ...(client.version >= 18 ? { is_storable: true } : { type: 'product' }),
+    });
+    const [quant] = await client.create(
+      'stock.quant',
+      { product_id: 1, location_id: SEED.stockLocationId, inventory_quantity: 7 },
+      { context: { inventory_mode: true } },
+    );
     await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
     const result = await sync.readStock(['SKU-0001', 'NEW-1', 'NOPE'], new Date('2025-03-14T18:00:00.123Z'));
     expect(result.unknown).toEqual(['NOPE']);
@@ -282,7 +307,13 @@ it('a create that never gets an answer: retryable error after every attempt, say
     const sync = syncFor(client);
     const sale = demoSale(1);
     const err: ConnectorError = await sync.pushOrder(sale, saleKey(sale)).catch((e) => e);
-    expect(err.cause).toMatchObject({ system: 'odoo', operation: 'sale.order.create', retryable: true, attempts: 3, kind: expect.stringMatching(/^(rate-limit|unavailable|conflict)$/) });
+    expect(err.cause).toMatchObject({
+      system: 'odoo',
+      operation: 'sale.order.create',
+      retryable: true,
+      attempts: 3,
+      kind: expect.stringMatching(/^(rate-limit|unavailable|conflict)$/),
+    });
     expect(err.message).toMatch(/\(gave up after 3 attempts\)$/);
     expect(sim.stats.calls['sale.order.search_read']).toBeGreaterThanOrEqual(3); // looked up before every attempt
     expect(sim.counts()['sale.order']).toBe(0);

@@ -67,7 +67,14 @@ describe('config/mosquitto/tillwire.conf', () => {
     const out = renderConfig(src, 40001, '/tmp/x');
     expect(out).toMatch(/^listener 40001 127\.0\.0\.1$/m);
     expect(out).toMatch(/^persistence_location \/tmp\/x\/$/m);
-    for (const setting of ['max_queued_messages 1000000', 'max_inflight_messages 100', 'persistence true', 'autosave_interval 5', 'per_listener_settings false', 'allow_anonymous true']) {
+    for (const setting of [
+      'max_queued_messages 1000000',
+      'max_inflight_messages 100',
+      'persistence true',
+      'autosave_interval 5',
+      'per_listener_settings false',
+      'allow_anonymous true',
+    ]) {
       expect(out).toContain(`\n${setting}\n`);
     }
     expect(renderConfig(src, 1, '/d', { max_queued_messages: null })).not.toMatch(/^max_queued_messages/m);
@@ -132,14 +139,26 @@ describe('config/mosquitto/tillwire.conf', () => {
 
 describe('config/mosquitto/acl.example: one broker user per store', () => {
   let broker: RunningMosquitto;
-  const users: Record<string, string> = { 'tillwire-ingress': 'ingress-pw', 'LDN-001': 'ldn-pw', 'MAN-002': 'man-pw', '+': 'plus-pw', 'LDN-001#': 'hash-pw', 'LDN-001/tills': 'slash-pw' };
+  const users: Record<string, string> = {
+    'tillwire-ingress': 'ingress-pw',
+    'LDN-001': 'ldn-pw',
+    'MAN-002': 'man-pw',
+    '+': 'plus-pw',
+    'LDN-001#': 'hash-pw',
+    'LDN-001/tills': 'slash-pw',
+  };
 
   beforeAll(async () => {
     // Password file hashed by mosquitto_passwd (a line starting with '#' would be a comment, so no
     // user name starts with one); the ACL file exactly as shipped.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-acl-'));
     const pw = path.join(tmp, 'passwd');
-    fs.writeFileSync(pw, Object.entries(users).map(([u, p]) => `${u}:${p}`).join('\n') + '\n');
+    fs.writeFileSync(
+      pw,
+      Object.entries(users)
+        .map(([u, p]) => `${u}:${p}`)
+        .join('\n') + '\n',
+    );
     execFileSync('mosquitto_passwd', ['-U', pw]);
     const acl = path.join(tmp, 'acl');
     fs.copyFileSync(path.join(CONFIG_DIR, 'acl.example'), acl);
@@ -173,7 +192,9 @@ describe('config/mosquitto/acl.example: one broker user per store', () => {
 
   it('refuses anonymous clients and wrong passwords', async () => {
     await expect(mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad User Name or Password/i);
-    await expect(mqtt.connectAsync(broker.url, { username: 'LDN-001', password: 'nope', protocolVersion: 5, reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad User Name or Password/i);
+    await expect(mqtt.connectAsync(broker.url, { username: 'LDN-001', password: 'nope', protocolVersion: 5, reconnectPeriod: 0 })).rejects.toThrow(
+      /Not authorized|Bad User Name or Password/i,
+    );
   });
 
   it('a store publishes under its own store only; the ingress user reads every store, also through $share', async () => {

@@ -305,7 +305,28 @@ describe('device simulator: generated documents', () => {
 describe('device simulator: command line', () => {
   it('parses its flags', () => {
     const a = parseCliArgs(
-      ['--url', 'mqtt://127.0.0.1:1999', '--stores=4', '--tills', '3', '--count', '50000', '--rate', '2000', '--duplicate-rate', '0.01', '--drop-rate=0.001', '--offline', '2', '--username', '{store}', '--seed', 'abc', '--manifest', '/tmp/m.json'],
+      [
+        '--url',
+        'mqtt://127.0.0.1:1999',
+        '--stores=4',
+        '--tills',
+        '3',
+        '--count',
+        '50000',
+        '--rate',
+        '2000',
+        '--duplicate-rate',
+        '0.01',
+        '--drop-rate=0.001',
+        '--offline',
+        '2',
+        '--username',
+        '{store}',
+        '--seed',
+        'abc',
+        '--manifest',
+        '/tmp/m.json',
+      ],
       { TILLWIRE_MQTT_PASSWORD: 'pw' },
     );
     expect(a.options).toMatchObject({
@@ -335,7 +356,20 @@ describe('device simulator: command line', () => {
       spy.mockRestore();
     }
     const text = writes.join('');
-    for (const flag of ['--url', '--count', '--rate', '--duplicate-rate', '--malformed-rate', '--drop-rate', '--offline', '--username', '--client-id-prefix', '--brand', '--currency', '--seed']) {
+    for (const flag of [
+      '--url',
+      '--count',
+      '--rate',
+      '--duplicate-rate',
+      '--malformed-rate',
+      '--drop-rate',
+      '--offline',
+      '--username',
+      '--client-id-prefix',
+      '--brand',
+      '--currency',
+      '--seed',
+    ]) {
       expect(text).toContain(flag);
     }
     expect(text).toMatch(/transactions 200 \(sales \d+, returns \d+\)/);

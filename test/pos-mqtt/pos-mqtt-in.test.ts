@@ -38,8 +38,15 @@ function flow(brand: string, extra: Record<string, unknown> = {}) {
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
     { id: 'b1', type: 'tillwire-mqtt-broker', url: MQTT_URL, clientId: uniqueName('tw'), protocolVersion: 5, sessionExpiry: 60 },
     {
-      id: 'in1', type: 'tillwire-pos-mqtt-in', z: 'f1', broker: 'b1', store: 's1',
-      topic: `tillwire/${brand}/stores/+/tills/+/+`, gapGraceSeconds: 0.3, wires: [['sales', 'ack1'], ['gaps'], ['closes']], ...extra,
+      id: 'in1',
+      type: 'tillwire-pos-mqtt-in',
+      z: 'f1',
+      broker: 'b1',
+      store: 's1',
+      topic: `tillwire/${brand}/stores/+/tills/+/+`,
+      gapGraceSeconds: 0.3,
+      wires: [['sales', 'ack1'], ['gaps'], ['closes']],
+      ...extra,
     },
     { id: 'ack1', type: 'tillwire-ack', z: 'f1', store: 's1', wires: [['acked']] },
     { id: 'sales', type: 'helper', z: 'f1' },
@@ -136,7 +143,14 @@ describe('tillwire-pos-mqtt-in', () => {
     const gaps = collect(helper.getNode('gaps'), 1);
     const sales = collect(helper.getNode('sales'), 6);
     // till T1: 1, 2, 4 (3 never comes); till T2: 1, 3, 2 (2 arrives late, within the grace)
-    for (const [till, seq] of [['T1', 1], ['T1', 2], ['T1', 4], ['T2', 1], ['T2', 3], ['T2', 2]] as const) {
+    for (const [till, seq] of [
+      ['T1', 1],
+      ['T1', 2],
+      ['T1', 4],
+      ['T2', 1],
+      ['T2', 3],
+      ['T2', 2],
+    ] as const) {
       const s = sale(brand, 'S004', till, seq);
       await publisher.publishAsync(s.topic, JSON.stringify(s.doc), { qos: 1 });
     }

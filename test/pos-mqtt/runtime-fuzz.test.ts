@@ -37,7 +37,17 @@ type Step =
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.constant<Step>({ kind: 'valid' }),
-  fc.string({ maxLength: 40 }).filter((t) => { try { JSON.parse(t); return false; } catch { return true; } }).map((text): Step => ({ kind: 'notJson', text })),
+  fc
+    .string({ maxLength: 40 })
+    .filter((t) => {
+      try {
+        JSON.parse(t);
+        return false;
+      } catch {
+        return true;
+      }
+    })
+    .map((text): Step => ({ kind: 'notJson', text })),
   fc.nat({ max: 400 }).map((at): Step => ({ kind: 'badUtf8', at })),
   fc.nat({ max: 4096 }).map((extra): Step => ({ kind: 'oversized', extra })),
   fc.record({ depth: fc.integer({ min: 40, max: 5000 }), array: fc.boolean() }).map((d): Step => ({ kind: 'deep', ...d })),
@@ -120,7 +130,7 @@ it('every bad till message is dead-lettered with a reason, every valid sale arri
       }
       // A marker on the same till: the node handles a till's messages in order, so once the marker
       // is out, everything before it was handled.
-      const marker = saleDoc(store, 'T1', ++seq, `${store}-marker`);
+      const marker = saleDoc(store, 'T1', seq + 1, `${store}-marker`);
       await rt.publish(topic, JSON.stringify(marker));
       await waitUntil(async () => (await rt.received()).some((r) => r.saleId === marker.saleId), 30_000, `marker of ${store}`);
 
@@ -143,7 +153,10 @@ it('every bad till message is dead-lettered with a reason, every valid sale arri
   expect((await fetch(`${rt.red.url}/test/received`)).ok).toBe(true);
   expect(rss(rt.red.pid) - rssAtStart).toBeLessThan(150 * 1024 * 1024);
   expect(rt.pendingInbox()).toBe(0);
-  const warnings = rt.red.output().split('\n').filter((l) => /rejected a till message|till messages rejected/.test(l));
+  const warnings = rt.red
+    .output()
+    .split('\n')
+    .filter((l) => /rejected a till message|till messages rejected/.test(l));
   expect(warnings.length).toBeLessThanOrEqual(3);
 });
 

@@ -26,10 +26,18 @@ describe('store isolation', () => {
     const next = saleDoc('STA', 'T1', 1); // store A's next sale
     const forged = { ...next };
     await rt.publish(salesTopic(BRAND, 'STB', 'T1'), JSON.stringify(forged)); // on B's own topic
-    await waitUntil(async () => (await rt.deadLetters()).some((d) => /STA\/T1 does not match the topic's STB\/T1/.test(d.error.message)), 30_000, 'the mismatch dead letter');
+    await waitUntil(
+      async () => (await rt.deadLetters()).some((d) => /STA\/T1 does not match the topic's STB\/T1/.test(d.error.message)),
+      30_000,
+      'the mismatch dead letter',
+    );
 
     await rt.publish(salesTopic(BRAND, 'STA', 'T1'), JSON.stringify(next)); // A's genuine sale
-    await waitUntil(async () => (await count(next.saleId)) === 1, 30_000, async () => `A's sale to arrive (received: ${JSON.stringify(await rt.received())})`);
+    await waitUntil(
+      async () => (await count(next.saleId)) === 1,
+      30_000,
+      async () => `A's sale to arrive (received: ${JSON.stringify(await rt.received())})`,
+    );
     await settle('STA', 'T1', 2);
     expect(await count(next.saleId)).toBe(1);
     const got = (await rt.received()).find((r) => r.saleId === next.saleId)!;
@@ -47,7 +55,11 @@ describe('a rejected message never blocks the corrected one', () => {
     const bad = JSON.parse(JSON.stringify(good));
     bad.lines[0].quantity = 0; // fails validation
     await rt.publish(salesTopic(BRAND, 'STC', 'T1'), JSON.stringify(bad));
-    await waitUntil(async () => (await rt.deadLetters()).some((d) => /failed validation/.test(d.error.message) && d.topic?.includes('/stores/STC/')), 30_000, 'the rejected sale');
+    await waitUntil(
+      async () => (await rt.deadLetters()).some((d) => /failed validation/.test(d.error.message) && d.topic?.includes('/stores/STC/')),
+      30_000,
+      'the rejected sale',
+    );
 
     await rt.publish(salesTopic(BRAND, 'STC', 'T1'), JSON.stringify(good));
     await waitUntil(async () => (await count(good.saleId)) === 1, 30_000, 'the corrected sale');
@@ -82,12 +94,20 @@ describe('till closes', () => {
     const key = `till.close:STE:T1:${close.businessDate}`;
     const closes = async () => (await rt.received()).filter((r) => r.key === key);
     await rt.publish(topic, JSON.stringify({ ...close, closedAt: 'yesterday' }));
-    await waitUntil(async () => (await rt.deadLetters()).some((d) => d.topic === topic && /failed validation/.test(d.error.message)), 30_000, 'the rejected close');
+    await waitUntil(
+      async () => (await rt.deadLetters()).some((d) => d.topic === topic && /failed validation/.test(d.error.message)),
+      30_000,
+      'the rejected close',
+    );
     await rt.publish(topic, JSON.stringify(close));
     await waitUntil(async () => (await closes()).length === 1, 30_000, 'the corrected close');
     await rt.publish(topic, JSON.stringify(close, null, 2)); // the same close in other bytes
     await rt.publish(topic, JSON.stringify({ ...close, closedAt: '2025-03-14T23:59:00Z' })); // a different one
-    await waitUntil(async () => (await rt.deadLetters()).some((d) => d.error.message.startsWith(`${key} is already recorded with a different document`)), 30_000, 'the conflict');
+    await waitUntil(
+      async () => (await rt.deadLetters()).some((d) => d.error.message.startsWith(`${key} is already recorded with a different document`)),
+      30_000,
+      'the conflict',
+    );
     expect(await closes()).toHaveLength(1);
   });
 });

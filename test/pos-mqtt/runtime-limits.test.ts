@@ -46,7 +46,10 @@ it('a message whose processing throws is retried, then dead-lettered with the er
   await rt.restart(() => {
     const db = new Database(rt.dbFile);
     db.prepare(`INSERT INTO tw_inbox (source, event_id, payload, received_at, state, attempts) VALUES (?, ?, ?, ?, 'pending', 0)`).run(
-      'pos-mqtt:tills-in', `${topic}#damaged`, JSON.stringify({ topic, base64: 42 }), Date.now(),
+      'pos-mqtt:tills-in',
+      `${topic}#damaged`,
+      JSON.stringify({ topic, base64: 42 }),
+      Date.now(),
     );
     db.close();
   });
@@ -68,7 +71,10 @@ it('a pending entry left by another instance that stopped is taken over while No
   const orphan = saleDoc('ORPHAN', 'T1', 1);
   const db = new Database(rt.dbFile);
   db.prepare(`INSERT INTO tw_inbox (source, event_id, payload, received_at, state, attempts) VALUES (?, ?, ?, ?, 'pending', 0)`).run(
-    'pos-mqtt:tills-in', `${topic}#orphan`, JSON.stringify({ topic, text: JSON.stringify(orphan) }), Date.now() - 120_000,
+    'pos-mqtt:tills-in',
+    `${topic}#orphan`,
+    JSON.stringify({ topic, text: JSON.stringify(orphan) }),
+    Date.now() - 120_000,
   );
   db.close();
   await waitUntil(async () => (await count(orphan.saleId)) === 1, 45_000, 'the orphaned sale to be re-emitted by the sweep');

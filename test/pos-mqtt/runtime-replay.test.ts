@@ -108,10 +108,14 @@ it('an edit that is still wrong goes back to its dead-letter entry with the new 
   const stillWrong = wrongSum(4, 3);
   await edit(entry.id, stillWrong);
   expect(await replay([entry.id])).toBe(1);
-  await waitUntil(async () => {
-    const e = (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body;
-    return e.status === 'pending' && e.attempts === entry.attempts + 1;
-  }, 30_000, 'the entry back to pending');
+  await waitUntil(
+    async () => {
+      const e = (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body;
+      return e.status === 'pending' && e.attempts === entry.attempts + 1;
+    },
+    30_000,
+    'the entry back to pending',
+  );
   const back = (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body;
   const right = saleDoc(STORE, 'T1', 4).totals.grandTotal.amount;
   expect(back.error.message).toContain(`totals.grandTotal ${((right + 3) / 100).toFixed(2)} GBP ≠ `);
@@ -133,10 +137,14 @@ it('an edit that turns a rejected sale into another document under a recorded sa
   const collides = saleDoc(STORE, 'T1', 6, recorded.saleId);
   await edit(entry.id, collides);
   expect(await replay([entry.id])).toBe(1);
-  await waitUntil(async () => {
-    const e = (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body;
-    return e.status === 'pending' && e.attempts === entry.attempts + 1;
-  }, 30_000, 'the entry back to pending');
+  await waitUntil(
+    async () => {
+      const e = (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body;
+      return e.status === 'pending' && e.attempts === entry.attempts + 1;
+    },
+    30_000,
+    'the entry back to pending',
+  );
   const back = (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body;
   expect(back.error.message).toContain(`sale:${STORE}:T1:${recorded.saleId} is already recorded with a different document`);
   await marker();
@@ -149,11 +157,16 @@ it('a replayed message without its MQTT topic is refused with the rule, not pass
   const [entry] = await deadLettered(bad.saleId);
   // An edit of the whole message that drops the topic (as a hand-written replay might).
   const full = (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body;
-  const res = await rt.admin('PUT', `/tillwire/dead-letters/${entry.id}`, { message: { ...full.message, topic: 'sale.completed', payload: saleDoc(STORE, 'T1', 7) }, version: full.version });
+  const res = await rt.admin('PUT', `/tillwire/dead-letters/${entry.id}`, {
+    message: { ...full.message, topic: 'sale.completed', payload: saleDoc(STORE, 'T1', 7) },
+    version: full.version,
+  });
   expect(res.status).toBe(200);
   expect(await replay([entry.id])).toBe(1);
   await waitUntil(async () => (await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body.status === 'pending', 30_000, 'the entry back to pending');
-  expect((await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body.error.message).toMatch(/topic 'sale\.completed' does not follow tillwire\/<brand>\/stores/);
+  expect((await rt.admin('GET', `/tillwire/dead-letters/${entry.id}`)).body.error.message).toMatch(
+    /topic 'sale\.completed' does not follow tillwire\/<brand>\/stores/,
+  );
   await marker();
   expect(await count(bad.saleId)).toBe(0);
 });

@@ -40,7 +40,9 @@ export interface TillRuntime {
   dbFile: string;
   /** What left the node's first output (sales and returns) and third output (till closes), in order. */
   received(): Promise<Received[]>;
-  deadLetters(): Promise<Array<{ id: string; error: { message: string }; message: any; topic: string | null; status: string; attempts: number; version: number }>>;
+  deadLetters(): Promise<
+    Array<{ id: string; error: { message: string }; message: any; topic: string | null; status: string; attempts: number; version: number }>
+  >;
   /** A call to Node-RED's admin API (where the editor's dead-letter panel and operators call). */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   pendingInbox(): number;
@@ -69,22 +71,67 @@ function flows(pos: Record<string, unknown>, replay = false): unknown[] {
   return [
     { id: z, type: 'tab', label: 'tills' },
     { id: 'tills-store', type: 'tillwire-store', name: 'store', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
-    { id: 'tills-broker', type: 'tillwire-mqtt-broker', name: 'tills', url: '${TILLWIRE_MQTT_URL}', clientId: '', protocolVersion: 5, sessionExpiry: 3600, keepalive: 30, rejectUnauthorized: true },
     {
-      id: 'tills-in', type: 'tillwire-pos-mqtt-in', z, name: 'tills', broker: 'tills-broker', store: 'tills-store',
-      topic: 'tillwire/+/stores/+/tills/+/+', shareGroup: '', gapGraceSeconds: 600, maxInFlight: 1000,
-      wires: [['tills-record'], [], ['tills-record']], ...pos,
+      id: 'tills-broker',
+      type: 'tillwire-mqtt-broker',
+      name: 'tills',
+      url: '${TILLWIRE_MQTT_URL}',
+      clientId: '',
+      protocolVersion: 5,
+      sessionExpiry: 3600,
+      keepalive: 30,
+      rejectUnauthorized: true,
     },
     {
-      id: 'tills-record', type: 'function', z, name: 'record', outputs: 1,
+      id: 'tills-in',
+      type: 'tillwire-pos-mqtt-in',
+      z,
+      name: 'tills',
+      broker: 'tills-broker',
+      store: 'tills-store',
+      topic: 'tillwire/+/stores/+/tills/+/+',
+      shareGroup: '',
+      gapGraceSeconds: 600,
+      maxInFlight: 1000,
+      wires: [['tills-record'], [], ['tills-record']],
+      ...pos,
+    },
+    {
+      id: 'tills-record',
+      type: 'function',
+      z,
+      name: 'record',
+      outputs: 1,
       func: "const r = global.get('received') || []; r.push({ key: msg.tillwire.idempotencyKey, eventId: msg.tillwire.eventId, saleId: msg.payload.saleId, sequence: msg.payload.sequence, topic: msg.topic }); global.set('received', r); return msg;",
       wires: [['tills-ack']],
     },
     { id: 'tills-ack', type: 'tillwire-ack', z, name: '', store: 'tills-store', wires: [[]] },
     { id: 'tills-http', type: 'http in', z, name: '', url: '/test/received', method: 'get', upload: false, wires: [['tills-read']] },
-    { id: 'tills-read', type: 'function', z, name: 'read', func: "msg.payload = global.get('received') || []; return msg;", outputs: 1, wires: [['tills-res']] },
+    {
+      id: 'tills-read',
+      type: 'function',
+      z,
+      name: 'read',
+      func: "msg.payload = global.get('received') || []; return msg;",
+      outputs: 1,
+      wires: [['tills-res']],
+    },
     { id: 'tills-res', type: 'http response', z, name: '', statusCode: '', headers: {}, wires: [] },
-    ...(replay ? [{ id: 'tills-replay', type: 'tillwire-replay', z, name: 'replay rejected till messages', store: 'tills-store', flowFilter: '', nodeFilter: 'tills-in', limit: '', wires: [['tills-in']] }] : []),
+    ...(replay
+      ? [
+          {
+            id: 'tills-replay',
+            type: 'tillwire-replay',
+            z,
+            name: 'replay rejected till messages',
+            store: 'tills-store',
+            flowFilter: '',
+            nodeFilter: 'tills-in',
+            limit: '',
+            wires: [['tills-in']],
+          },
+        ]
+      : []),
   ];
 }
 
@@ -141,7 +188,8 @@ export async function startTillRuntime(opts: RuntimeOptions = {}): Promise<TillR
       return { status: res.status, body: parsed };
     },
     pendingInbox: () => readDb(dbFile, (db) => Number((db.prepare(`SELECT COUNT(*) AS n FROM tw_inbox WHERE state = 'pending'`).get() as any).n), 0),
-    registered: () => readDb(dbFile, (db) => (db.prepare('SELECT reg_key FROM tw_register ORDER BY reg_key').all() as any[]).map((r) => r.reg_key), [] as string[]),
+    registered: () =>
+      readDb(dbFile, (db) => (db.prepare('SELECT reg_key FROM tw_register ORDER BY reg_key').all() as any[]).map((r) => r.reg_key), [] as string[]),
     storeBytes: () => ['', '-wal', '-shm'].reduce((n, ext) => n + (fs.existsSync(dbFile + ext) ? fs.statSync(dbFile + ext).size : 0), 0),
     publish: async (topic, payload) => {
       await till.publishAsync(topic, payload, { qos: 1 });
@@ -150,7 +198,15 @@ export async function startTillRuntime(opts: RuntimeOptions = {}): Promise<TillR
       await red.kill();
       await meanwhile?.();
       red = await startNodeRed({ via: 'red', userDir, port, env });
-      await waitUntil(async () => (await fetch(`${red.url}/test/received`).then((r) => r.ok, () => false)), 30_000, 'Node-RED back');
+      await waitUntil(
+        async () =>
+          await fetch(`${red.url}/test/received`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        30_000,
+        'Node-RED back',
+      );
     },
     stop: async () => {
       await till.endAsync().catch(() => undefined);

@@ -14,7 +14,18 @@ const flows = [
   { id: 'tab1', type: 'tab', label: 'files' },
   { id: 'store1', type: 'tillwire-store', name: 'store', backend: 'sqlite', file: 'tillwire.db', synchronous: 'normal' },
   { id: 'odoo1', type: 'tillwire-odoo-config', name: 'Odoo', url: 'http://127.0.0.1:9', database: 'db', login: 'admin', api: 'jsonrpc', version: 17 },
-  { id: 'inj1', z: 'tab1', type: 'inject', props: [{ p: 'payload' }], payload: 'a customer payload', payloadType: 'str', once: true, onceDelay: 0.1, repeat: '', wires: [['set1']] },
+  {
+    id: 'inj1',
+    z: 'tab1',
+    type: 'inject',
+    props: [{ p: 'payload' }],
+    payload: 'a customer payload',
+    payloadType: 'str',
+    once: true,
+    onceDelay: 0.1,
+    repeat: '',
+    wires: [['set1']],
+  },
   { id: 'set1', z: 'tab1', type: 'change', rules: [{ t: 'set', p: 'last', pt: 'flow', to: 'payload', tot: 'msg' }], wires: [] },
   // reads the flow context back, so the test knows the inject has written it
   { id: 'get1', z: 'tab1', type: 'http in', url: '/last', method: 'get', wires: [['read1']] },
@@ -49,7 +60,10 @@ async function stopKeepingFiles(red: RunningNodeRed): Promise<void> {
 
 function contextFiles(userDir: string): string[] {
   const dir = path.join(userDir, 'context');
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 it('credentials, context, store and secret files are 0600; files an earlier start left readable are narrowed', async () => {
@@ -61,8 +75,11 @@ it('credentials, context, store and secret files are 0600; files an earlier star
   try {
     expect(await deployCredentialsAndWait(first, { odoo1: { apiKey: 'an-api-key' } })).toBe(true);
     // the inject of the redeployed flow has put a customer payload into the flow context
-    for (const deadline = Date.now() + 30_000; ; ) {
-      const last = await fetch(`${first.url}/last`).then((r) => r.text(), () => '');
+    for (const deadline = Date.now() + 30_000; ;) {
+      const last = await fetch(`${first.url}/last`).then(
+        (r) => r.text(),
+        () => '',
+      );
       if (last === 'a customer payload') break;
       if (Date.now() > deadline) throw new Error(`the flow context never held the payload (GET /last: '${last}')`);
       await new Promise((r) => setTimeout(r, 100));
@@ -71,7 +88,11 @@ it('credentials, context, store and secret files are 0600; files an earlier star
     // the -wal and -shm files exist while the store is open
     await until('the store to open in WAL mode', () => fs.existsSync(at('tillwire.db-wal')) && fs.existsSync(at('tillwire.db-shm')));
     const store = ['tillwire.db', 'tillwire.db-wal', 'tillwire.db-shm'].map((f) => [f, mode(at(f))]);
-    expect(store).toEqual([['tillwire.db', 0o600], ['tillwire.db-wal', 0o600], ['tillwire.db-shm', 0o600]]);
+    expect(store).toEqual([
+      ['tillwire.db', 0o600],
+      ['tillwire.db-wal', 0o600],
+      ['tillwire.db-shm', 0o600],
+    ]);
     await stopKeepingFiles(first);
 
     const written = ['flows_cred.json', '.tillwire-credential-secret', 'flows.json', ...contextFiles(userDir).map((f) => path.relative(userDir, f))];

@@ -49,7 +49,9 @@ function finishedShopifyOrders(storeFile: string, odooOrders: Record<string, Ord
   const db = new Database(storeFile, { readonly: true, fileMustExist: true });
   try {
     const rows = db
-      .prepare(`SELECT source, json_extract(payload, '$.body.id') AS id, json_extract(payload, '$.body.currency') AS currency FROM tw_inbox WHERE source LIKE 'shopify:%' AND state = 'done'`)
+      .prepare(
+        `SELECT source, json_extract(payload, '$.body.id') AS id, json_extract(payload, '$.body.currency') AS currency FROM tw_inbox WHERE source LIKE 'shopify:%' AND state = 'done'`,
+      )
       .all() as Array<{ source: string; id: string; currency: string }>;
     return rows.filter((r) => odooOrders[`order:${r.source}:${r.id}`]?.some((o) => o.state === 'sale'));
   } finally {
@@ -57,7 +59,7 @@ function finishedShopifyOrders(storeFile: string, odooOrders: Record<string, Ord
   }
 }
 
-it('npm start: demo traffic for a while, orders confirmed in Odoo with the channels\' totals, no alarming warning', async () => {
+it("npm start: demo traffic for a while, orders confirmed in Odoo with the channels' totals, no alarming warning", async () => {
   const odooPort = await freePort();
   const red = await startNodeRed({ via: 'npm-start', env: { TILLWIRE_DEMO_ODOO_PORT: String(odooPort), TILLWIRE_ADMIN_PASSWORD_HASH: '' } });
   try {
@@ -67,13 +69,17 @@ it('npm start: demo traffic for a while, orders confirmed in Odoo with the chann
     const deadline = Date.now() + 150_000;
     for (;;) {
       const { orders } = (await (await fetch(`http://127.0.0.1:${odooPort}/__simulator/state`)).json()) as { orders: Record<string, OrderSummary[]> };
-      const confirmed = Object.values(orders).flat().filter((o) => o.state === 'sale');
+      const confirmed = Object.values(orders)
+        .flat()
+        .filter((o) => o.state === 'sale');
       const shopify = fs.existsSync(path.join(red.userDir, 'tillwire.db')) ? finishedShopifyOrders(path.join(red.userDir, 'tillwire.db'), orders) : [];
       const perCurrency = ['USD', 'KWD', 'BHD'].map((c) => shopify.filter((o) => o.currency === c).length);
       const pos = confirmed.filter((o) => String(o.origin).startsWith('POS')).length;
       if (confirmed.length >= 20 && perCurrency.every((n) => n >= 2) && pos >= 1) break;
       if (Date.now() > deadline) {
-        throw new Error(`after 150 s: ${confirmed.length} orders confirmed in Odoo, Shopify USD/KWD/BHD done ${perCurrency.join('/')}, ${pos} store sales:\n${red.output()}`);
+        throw new Error(
+          `after 150 s: ${confirmed.length} orders confirmed in Odoo, Shopify USD/KWD/BHD done ${perCurrency.join('/')}, ${pos} store sales:\n${red.output()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 1000));
     }

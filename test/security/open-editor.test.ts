@@ -47,7 +47,11 @@ describe('an open editor on a network address', () => {
       { id: 'in1', z: 't1', type: 'http in', url: '/hook', method: 'post', wires: [['out1']] },
       { id: 'out1', z: 't1', type: 'http response', statusCode: '204', wires: [] },
     ];
-    const red = await startNodeRed({ via: 'npm-start', flows, env: { TILLWIRE_HOST: '127.1', TILLWIRE_ADMIN_PASSWORD_HASH: hash, TILLWIRE_ALLOW_OPEN_EDITOR: '', TILLWIRE_DEMO: '0' } });
+    const red = await startNodeRed({
+      via: 'npm-start',
+      flows,
+      env: { TILLWIRE_HOST: '127.1', TILLWIRE_ADMIN_PASSWORD_HASH: hash, TILLWIRE_ALLOW_OPEN_EDITOR: '', TILLWIRE_DEMO: '0' },
+    });
     try {
       expect((await fetch(`${red.url}/flows`)).status).toBe(401);
       expect((await fetch(`${red.url}/settings`)).status).toBe(401);
@@ -68,7 +72,11 @@ describe('an open editor on a network address', () => {
   });
 
   it('starts without a login only when TILLWIRE_ALLOW_OPEN_EDITOR=1, with a loud warning', async () => {
-    const red = await startNodeRed({ via: 'red', flows: [], env: { TILLWIRE_HOST: '127.1', TILLWIRE_ADMIN_PASSWORD_HASH: '', TILLWIRE_ALLOW_OPEN_EDITOR: '1' } });
+    const red = await startNodeRed({
+      via: 'red',
+      flows: [],
+      env: { TILLWIRE_HOST: '127.1', TILLWIRE_ADMIN_PASSWORD_HASH: '', TILLWIRE_ALLOW_OPEN_EDITOR: '1' },
+    });
     try {
       expect((await fetch(`${red.url}/flows`)).status).toBe(200);
       expect(red.output()).toMatch(/WARNING.*127\.1.*WITHOUT A LOGIN.*TILLWIRE_ALLOW_OPEN_EDITOR=1/s);
@@ -80,7 +88,11 @@ describe('an open editor on a network address', () => {
 
 describe('an open editor on loopback', () => {
   it('starts with no friction, warning that it has no login', async () => {
-    const red = await startNodeRed({ via: 'red', flows: [], env: { TILLWIRE_HOST: '127.0.0.1', TILLWIRE_ADMIN_PASSWORD_HASH: '', TILLWIRE_ALLOW_OPEN_EDITOR: '' } });
+    const red = await startNodeRed({
+      via: 'red',
+      flows: [],
+      env: { TILLWIRE_HOST: '127.0.0.1', TILLWIRE_ADMIN_PASSWORD_HASH: '', TILLWIRE_ALLOW_OPEN_EDITOR: '' },
+    });
     try {
       expect((await fetch(`${red.url}/flows`)).status).toBe(200);
       expect(red.output()).toMatch(/open to anyone who can reach them/);

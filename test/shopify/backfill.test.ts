@@ -61,7 +61,16 @@ it('backfills 10,000 orders with no THROTTLED answer, none missed or duplicated,
     }
 
     // The cursor is at the newest change: a second poll re-reads only the overlap window and stores nothing new.
-    const again = await pollOrders({ client, store, accept: (id, ev) => inbox.accept(id, ev), cursorKey: 'cursor', nodeId: 'n1', overlapMs: 60_000, initialSince: '2000-01-01T00:00:00Z', pageSize: 250 });
+    const again = await pollOrders({
+      client,
+      store,
+      accept: (id, ev) => inbox.accept(id, ev),
+      cursorKey: 'cursor',
+      nodeId: 'n1',
+      overlapMs: 60_000,
+      initialSince: '2000-01-01T00:00:00Z',
+      pageSize: 250,
+    });
     expect(again.accepted).toBe(0);
     expect(again.orders).toBeLessThan(10);
     expect(sim.stats.throttled).toBe(0);

@@ -47,8 +47,18 @@ describe('Shopify → canonical mapping', () => {
     expect(doc.lines.flatMap((l) => l.discounts ?? []).find((d) => d.kind === 'coupon')!.code).toBe('WELCOME5');
     expect(doc.payments).toEqual([{ method: 'shopify_payments', amount: doc.totals.grandTotal, capturedAt: o.processed_at }]);
     expect(doc.channelOrderNumber).toBe(o.name);
-    expect(mapOrder(orders.find((x) => x.cancelled_at)!, shop).status).toBe('cancelled');
-    expect(mapOrder(orders.find((x) => x.financial_status === 'pending')!, shop).payments).toBeUndefined();
+    expect(
+      mapOrder(
+        orders.find((x) => x.cancelled_at)!,
+        shop,
+      ).status,
+    ).toBe('cancelled');
+    expect(
+      mapOrder(
+        orders.find((x) => x.financial_status === 'pending')!,
+        shop,
+      ).payments,
+    ).toBeUndefined();
   });
 
   it('the GraphQL shape maps to the same canonical order as the webhook (REST) shape', () => {

@@ -30,7 +30,19 @@ function flow(extra: Record<string, unknown> = {}) {
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
     { id: 'c1', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url, timeout: '5' },
     { id: 'w1', type: 'tillwire-shopify-webhook', z: 'f1', shopify: 'c1', store: 's1', path: PATH, wires: [['out']] },
-    { id: 'p1', type: 'tillwire-shopify-orders', z: 'f1', shopify: 'c1', store: 's1', interval: '0', overlap: '300', lookback: '1', pageSize: '50', wires: [['out']], ...extra },
+    {
+      id: 'p1',
+      type: 'tillwire-shopify-orders',
+      z: 'f1',
+      shopify: 'c1',
+      store: 's1',
+      interval: '0',
+      overlap: '300',
+      lookback: '1',
+      pageSize: '50',
+      wires: [['out']],
+      ...extra,
+    },
     { id: 'out', type: 'helper', z: 'f1' },
     { id: 'k1', type: 'catch', z: 'f1', scope: ['p1', 'w1'], wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
@@ -56,7 +68,15 @@ function post(body: string, headers: Record<string, string>) {
 
 function signed(topic: string, payload: unknown, secret = 'whsec-node-test') {
   const body = JSON.stringify(payload);
-  return { body, headers: { 'x-shopify-topic': topic, 'x-shopify-hmac-sha256': hmacSha256Base64(secret, body), 'x-shopify-event-id': `evt-${Math.random()}`, 'x-shopify-shop-domain': sim.shop } };
+  return {
+    body,
+    headers: {
+      'x-shopify-topic': topic,
+      'x-shopify-hmac-sha256': hmacSha256Base64(secret, body),
+      'x-shopify-event-id': `evt-${Math.random()}`,
+      'x-shopify-shop-domain': sim.shop,
+    },
+  };
 }
 
 describe('tillwire-shopify-webhook + tillwire-shopify-orders', () => {
@@ -69,7 +89,10 @@ describe('tillwire-shopify-webhook + tillwire-shopify-orders', () => {
     const created = Array.from({ length: 80 }, () => sim.createOrder());
     for (const o of created.slice(0, 30)) sim.updateOrder(o.id, (x) => (x.tags = 'vip'));
     for (const o of created.slice(30, 36)) sim.cancelOrder(o.id);
-    const refunds = created.filter((o) => o.financial_status === 'paid').slice(40, 48).map((o) => sim.refundOrder(o.id));
+    const refunds = created
+      .filter((o) => o.financial_status === 'paid')
+      .slice(40, 48)
+      .map((o) => sim.refundOrder(o.id));
     await sim.settle();
     expect(sim.dropped.length).toBeGreaterThan(0);
 
@@ -98,8 +121,23 @@ describe('tillwire-shopify-webhook + tillwire-shopify-orders', () => {
     }
     const orders = got.filter((m) => m.payload.kind === 'order');
     expect(orders.every((m) => m.tillwire.idempotencyKey === `order:shopify:${sim.shop}:${m.payload.channel.id}`)).toBe(true);
-    expect(orders.filter((m) => m.topic === 'order.cancelled').map((m) => m.payload.channel.id).sort()).toEqual(created.slice(30, 36).map((o) => String(o.id)).sort());
-    expect(got.filter((m) => m.topic === 'refund.issued').map((m) => m.payload.returnId).sort()).toEqual(refunds.map((r) => String(r.id)).sort());
+    expect(
+      orders
+        .filter((m) => m.topic === 'order.cancelled')
+        .map((m) => m.payload.channel.id)
+        .sort(),
+    ).toEqual(
+      created
+        .slice(30, 36)
+        .map((o) => String(o.id))
+        .sort(),
+    );
+    expect(
+      got
+        .filter((m) => m.topic === 'refund.issued')
+        .map((m) => m.payload.returnId)
+        .sort(),
+    ).toEqual(refunds.map((r) => String(r.id)).sort());
 
     // A second poll finds only what is already stored.
     const before = got.length;
@@ -161,10 +199,19 @@ describe('tillwire-shopify-webhook + tillwire-shopify-orders', () => {
 });
 
 it('the config node warns when its API version is not one Shopify still serves', async () => {
-  await helper.load([configNode], [
-    { id: 'old', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2025-01', baseUrl: sim.url },
-    { id: 'cur', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url },
-  ], { old: { accessToken: 'shpat_tillwire_demo' }, cur: { accessToken: 'shpat_tillwire_demo' } });
-  const warnings = helper.log().args.map((a: any[]) => a[0]).filter((e: any) => e?.level === 30 && e.type === 'tillwire-shopify-config');
-  expect(warnings).toEqual([expect.objectContaining({ id: 'old', msg: expect.stringMatching(/2025-01 is not one Tillwire is tested with.*default is 2026-10/) })]);
+  await helper.load(
+    [configNode],
+    [
+      { id: 'old', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2025-01', baseUrl: sim.url },
+      { id: 'cur', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url },
+    ],
+    { old: { accessToken: 'shpat_tillwire_demo' }, cur: { accessToken: 'shpat_tillwire_demo' } },
+  );
+  const warnings = helper
+    .log()
+    .args.map((a: any[]) => a[0])
+    .filter((e: any) => e?.level === 30 && e.type === 'tillwire-shopify-config');
+  expect(warnings).toEqual([
+    expect.objectContaining({ id: 'old', msg: expect.stringMatching(/2025-01 is not one Tillwire is tested with.*default is 2026-10/) }),
+  ]);
 });

@@ -43,7 +43,13 @@ async function restart(old: ShopifySimulator): Promise<ShopifySimulator> {
 it('the client pages every order once through a small, fast-leaking bucket without a single 429', async () => {
   sim = new ShopifySimulator({ orders: 300, restBucketSize: 5, restLeakRate: 40 });
   await sim.start();
-  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url, restBucket: new CallLimitBucket(5, 40) });
+  const client = new ShopifyClient({
+    shop: sim.shop,
+    apiVersion: '2026-10',
+    accessToken: sim.accessToken,
+    baseUrl: sim.url,
+    restBucket: new CallLimitBucket(5, 40),
+  });
   const ids: number[] = [];
   let pageInfo: string | undefined;
   let pages = 0;
@@ -55,7 +61,12 @@ it('the client pages every order once through a small, fast-leaking bucket witho
   } while (pageInfo);
   expect(pages).toBe(30);
   expect(new Set(ids).size).toBe(300);
-  expect(ids.sort((a, b) => a - b)).toEqual(sim.allOrders().map((o) => o.id).sort((a, b) => a - b));
+  expect(ids.sort((a, b) => a - b)).toEqual(
+    sim
+      .allOrders()
+      .map((o) => o.id)
+      .sort((a, b) => a - b),
+  );
   expect(sim.stats.restThrottled).toBe(0);
 });
 
@@ -63,7 +74,14 @@ it('a bucket filled by another app answers 429; the client waits out Retry-After
   sim = new ShopifySimulator({ orders: 5, restBucketSize: 3, restLeakRate: 10 });
   await sim.start();
   await Promise.all(Array.from({ length: 3 }, () => get('orders.json?status=any')));
-  const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url, restBucket: new CallLimitBucket(3, 10), policy: { maxAttempts: 4 } });
+  const client = new ShopifyClient({
+    shop: sim.shop,
+    apiVersion: '2026-10',
+    accessToken: sim.accessToken,
+    baseUrl: sim.url,
+    restBucket: new CallLimitBucket(3, 10),
+    policy: { maxAttempts: 4 },
+  });
   const page = await client.restOrdersPage({ updatedAtMin: '2000-01-01T00:00:00Z' });
   expect(page.orders).toHaveLength(5);
   expect(sim.stats.restThrottled).toBe(1);

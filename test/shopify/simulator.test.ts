@@ -16,7 +16,11 @@ describe('Shopify simulator contract', () => {
   afterEach(() => sim.stop());
 
   const gql = (body: unknown, token = sim.accessToken, version = DEFAULT_API_VERSION) =>
-    fetch(`${sim.url}/admin/api/${version}/graphql.json`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-access-token': token }, body: JSON.stringify(body) });
+    fetch(`${sim.url}/admin/api/${version}/graphql.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shopify-access-token': token },
+      body: JSON.stringify(body),
+    });
 
   it('requires X-Shopify-Access-Token and a versioned path', async () => {
     const bad = await gql({ query: ORDERS_QUERY, variables: { first: 1 } }, 'wrong');
@@ -39,7 +43,10 @@ describe('Shopify simulator contract', () => {
       if (!body.data.orders.pageInfo.hasNextPage) break;
       after = body.data.orders.pageInfo.endCursor;
     }
-    const expected = sim.allOrders().filter((o) => Date.parse(o.updated_at) > Date.parse('2025-03-01T00:05:00Z')).map((o) => String(o.id));
+    const expected = sim
+      .allOrders()
+      .filter((o) => Date.parse(o.updated_at) > Date.parse('2025-03-01T00:05:00Z'))
+      .map((o) => String(o.id));
     expect(seen).toEqual(expected);
     expect(new Set(seen).size).toBe(seen.length);
     expect(cost.throttleStatus).toMatchObject({ maximumAvailable: 100, restoreRate: 50 });
@@ -71,30 +78,45 @@ describe('Shopify simulator contract', () => {
 
   it('inventorySetQuantities: idempotency key replays the first result without applying twice; compare-and-swap; mismatched reuse', async () => {
     const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url, policy: FAST });
-    const input = { name: 'available' as const, reason: 'correction', quantities: [{ inventoryItemId: 'gid://shopify/InventoryItem/1', locationId: 'gid://shopify/Location/1', quantity: 7, changeFromQuantity: 0 as number | null }] };
+    const input = {
+      name: 'available' as const,
+      reason: 'correction',
+      quantities: [
+        { inventoryItemId: 'gid://shopify/InventoryItem/1', locationId: 'gid://shopify/Location/1', quantity: 7, changeFromQuantity: 0 as number | null },
+      ],
+    };
     const a = await client.setInventory(input, 'key-1');
     const b = await client.setInventory(input, 'key-1');
     expect(b).toEqual(a);
     expect(a.changes[0]).toMatchObject({ delta: 7, quantityAfterChange: 7 });
     expect(sim.inventory.get('gid://shopify/InventoryItem/1|gid://shopify/Location/1|available')).toBe(7);
-    await expect(client.setInventory({ ...input, quantities: [{ ...input.quantities[0], quantity: 9 }] }, 'key-1')).rejects.toThrow(/IDEMPOTENCY_KEY_PARAMETER_MISMATCH/);
+    await expect(client.setInventory({ ...input, quantities: [{ ...input.quantities[0], quantity: 9 }] }, 'key-1')).rejects.toThrow(
+      /IDEMPOTENCY_KEY_PARAMETER_MISMATCH/,
+    );
     await expect(client.setInventory(input, 'key-2')).rejects.toThrow(/CHANGE_FROM_QUANTITY_STALE/);
     expect(sim.inventory.get('gid://shopify/InventoryItem/1|gid://shopify/Location/1|available')).toBe(7);
     // null skips the check: the figure sent is set whatever the shop holds
     await client.setInventory({ ...input, quantities: [{ ...input.quantities[0], quantity: 4, changeFromQuantity: null }] }, 'key-3');
     expect(sim.inventory.get('gid://shopify/InventoryItem/1|gid://shopify/Location/1|available')).toBe(4);
-    const res: any = await (await gql({ query: 'mutation { inventorySetQuantities(input: $input) { userErrors { code } } }', variables: { input } }, sim.accessToken, '2026-04')).json();
+    const res: any = await (
+      await gql({ query: 'mutation { inventorySetQuantities(input: $input) { userErrors { code } } }', variables: { input } }, sim.accessToken, '2026-04')
+    ).json();
     expect(res.data.inventorySetQuantities.userErrors[0].code).toBe('IDEMPOTENCY_KEY_REQUIRED');
   });
 
   it('inventorySetQuantities enforces the compare-and-swap form of the requested version', async () => {
-    const SET = 'mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $input) @idempotent(key: $k) { inventoryAdjustmentGroup { id } userErrors { code field message } } }';
+    const SET =
+      'mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $input) @idempotent(key: $k) { inventoryAdjustmentGroup { id } userErrors { code field message } } }';
     const q = { inventoryItemId: 'gid://shopify/InventoryItem/2', locationId: 'gid://shopify/Location/1', quantity: 5 };
-    const send = async (version: string, input: Record<string, unknown>, k: string) => (await gql({ query: SET, variables: { input, k } }, sim.accessToken, version)).json() as Promise<any>;
+    const send = async (version: string, input: Record<string, unknown>, k: string) =>
+      (await gql({ query: SET, variables: { input, k } }, sim.accessToken, version)).json() as Promise<any>;
     const stock = () => sim.inventory.get('gid://shopify/InventoryItem/2|gid://shopify/Location/1|available');
     // 2026-04 and later: changeFromQuantity must be named on every quantity
     const omitted = await send('2026-10', { name: 'available', reason: 'correction', quantities: [q] }, 'v1');
-    expect(omitted.data.inventorySetQuantities.userErrors[0]).toMatchObject({ code: 'COMPARE_QUANTITY_REQUIRED', field: ['input', 'quantities', '0', 'changeFromQuantity'] });
+    expect(omitted.data.inventorySetQuantities.userErrors[0]).toMatchObject({
+      code: 'COMPARE_QUANTITY_REQUIRED',
+      field: ['input', 'quantities', '0', 'changeFromQuantity'],
+    });
     // … and the old fields are not in the schema any more: a GraphQL error, nothing applied
     const ignore = await send('2026-10', { name: 'available', reason: 'correction', ignoreCompareQuantity: true, quantities: [q] }, 'v2');
     expect(ignore.data).toBeUndefined();
@@ -106,13 +128,21 @@ describe('Shopify simulator contract', () => {
     const old = await send('2025-10', { name: 'available', reason: 'correction', ignoreCompareQuantity: true, quantities: [q] }, 'v4');
     expect(old.data.inventorySetQuantities.userErrors).toEqual([]);
     expect(stock()).toBe(5);
-    expect((await send('2025-10', { name: 'available', reason: 'correction', quantities: [{ ...q, changeFromQuantity: null }] }, 'v5')).errors[0].message).toMatch(/changeFromQuantity/);
+    expect(
+      (await send('2025-10', { name: 'available', reason: 'correction', quantities: [{ ...q, changeFromQuantity: null }] }, 'v5')).errors[0].message,
+    ).toMatch(/changeFromQuantity/);
   });
 
   it('2026-10: a key whose attempt failed is refused; the client moves along a fixed key chain, and a repeat replays without a second apply', async () => {
     const client = new ShopifyClient({ shop: sim.shop, apiVersion: '2026-10', accessToken: sim.accessToken, baseUrl: sim.url, policy: FAST });
     const at = 'gid://shopify/InventoryItem/4|gid://shopify/Location/1|available';
-    const doc = { name: 'available' as const, reason: 'correction', quantities: [{ inventoryItemId: 'gid://shopify/InventoryItem/4', locationId: 'gid://shopify/Location/1', quantity: 9, changeFromQuantity: 5 as number | null }] };
+    const doc = {
+      name: 'available' as const,
+      reason: 'correction',
+      quantities: [
+        { inventoryItemId: 'gid://shopify/InventoryItem/4', locationId: 'gid://shopify/Location/1', quantity: 9, changeFromQuantity: 5 as number | null },
+      ],
+    };
     await expect(client.setInventory(doc, 'doc-1')).rejects.toThrow(/CHANGE_FROM_QUANTITY_STALE/);
     await client.setInventory({ ...doc, quantities: [{ ...doc.quantities[0], quantity: 5, changeFromQuantity: null }] }, 'other-1');
     const groups = sim.adjustmentGroups.length;
@@ -124,7 +154,17 @@ describe('Shopify simulator contract', () => {
     expect(await client.setInventory(doc, 'doc-1')).toEqual(first);
     expect(sim.adjustmentGroups.length).toBe(groups + 1);
     // raw: what Shopify answers on the failed key
-    const res: any = await (await gql({ query: 'mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $input) @idempotent(key: $k) { userErrors { code } } }', variables: { input: doc, k: 'doc-1' } }, sim.accessToken, '2026-10')).json();
+    const res: any = await (
+      await gql(
+        {
+          query:
+            'mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $input) @idempotent(key: $k) { userErrors { code } } }',
+          variables: { input: doc, k: 'doc-1' },
+        },
+        sim.accessToken,
+        '2026-10',
+      )
+    ).json();
     expect(res.data.inventorySetQuantities.userErrors[0].code).toBe('IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED');
   });
 
@@ -133,7 +173,9 @@ describe('Shopify simulator contract', () => {
     const base = { name: 'available' as const, reason: 'correction' };
     const q = { inventoryItemId: 'gid://shopify/InventoryItem/3', locationId: 'gid://shopify/Location/1' };
     await client.setInventory({ ...base, quantities: [{ ...q, quantity: 6, changeFromQuantity: null }] }, 'old-1');
-    await expect(client.setInventory({ ...base, quantities: [{ ...q, quantity: 8, changeFromQuantity: 1 }] }, 'old-2')).rejects.toThrow(/COMPARE_QUANTITY_STALE/);
+    await expect(client.setInventory({ ...base, quantities: [{ ...q, quantity: 8, changeFromQuantity: 1 }] }, 'old-2')).rejects.toThrow(
+      /COMPARE_QUANTITY_STALE/,
+    );
     await client.setInventory({ ...base, quantities: [{ ...q, quantity: 8, changeFromQuantity: 6 }] }, 'old-3');
     expect(sim.inventory.get('gid://shopify/InventoryItem/3|gid://shopify/Location/1|available')).toBe(8);
   });

@@ -10,8 +10,11 @@ import { helper, startServer, stopAll } from '../support/node-red';
 jest.setTimeout(60_000);
 
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/canonical', name), 'utf8'));
-const statuses = (node: any) => node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
-
+const statuses = (node: any) =>
+  node.status
+    .getCalls()
+    .filter((c: any) => c.thisValue === node)
+    .map((c: any) => c.args[0]);
 
 let sim: ShopifySimulator;
 beforeEach(async () => {
@@ -73,7 +76,13 @@ function shipmentFor(orderId: number, extra: Record<string, unknown> = {}) {
   return { ...doc, ...extra };
 }
 
-const ats = (sku: string, available: number, computedAt = '2026-11-27T02:00:00Z') => ({ kind: 'inventory.ats', sku, channel: { system: 'shopify', account: sim.shop }, available, computedAt });
+const ats = (sku: string, available: number, computedAt = '2026-11-27T02:00:00Z') => ({
+  kind: 'inventory.ats',
+  sku,
+  channel: { system: 'shopify', account: sim.shop },
+  available,
+  computedAt,
+});
 
 describe('tillwire-shopify-fulfil', () => {
   it('fulfils the order with tracking; the same shipment again is found by its tracking number and not sent twice', async () => {
@@ -82,7 +91,14 @@ describe('tillwire-shopify-fulfil', () => {
     const doc = shipmentFor(order.id);
     const first = await run('ful', doc);
     expect(first.ok).toBe(true);
-    expect(first.msg.channelResult).toMatchObject({ system: 'shopify', account: sim.shop, operation: 'fulfillmentCreate', outcome: 'sent', key: 'shipment:odoo:WH/OUT/00012', trackingNumber: '1Z999AA10123456784' });
+    expect(first.msg.channelResult).toMatchObject({
+      system: 'shopify',
+      account: sim.shop,
+      operation: 'fulfillmentCreate',
+      outcome: 'sent',
+      key: 'shipment:odoo:WH/OUT/00012',
+      trackingNumber: '1Z999AA10123456784',
+    });
     expect(sim.order(order.id)!.fulfillment_status).toBe('fulfilled');
     expect(sim.fulfillments.get(order.id)).toEqual([expect.objectContaining({ trackingInfo: [{ company: 'UPS', number: '1Z999AA10123456784', url: null }] })]);
 
@@ -145,13 +161,23 @@ describe('tillwire-shopify-fulfil', () => {
 });
 
 describe('tillwire-shopify-inventory', () => {
-  const level = (item: number, location: number, name: string) => sim.inventory.get(`gid://shopify/InventoryItem/${item}|gid://shopify/Location/${location}|${name}`);
+  const level = (item: number, location: number, name: string) =>
+    sim.inventory.get(`gid://shopify/InventoryItem/${item}|gid://shopify/Location/${location}|${name}`);
 
   it('sets available from an ATS figure with an idempotency key; the same document again applies nothing', async () => {
     await load();
     const r = await run('inv', ats('SKU-0003', 42));
     expect(r.ok).toBe(true);
-    expect(r.msg.channelResult).toMatchObject({ operation: 'inventorySetQuantities', outcome: 'sent', sku: 'SKU-0003', name: 'available', quantity: 42, inventoryItemId: 'gid://shopify/InventoryItem/3', locationId: 'gid://shopify/Location/1', idempotencyKey: expect.stringMatching(/^tw-[0-9a-f]{40}$/) });
+    expect(r.msg.channelResult).toMatchObject({
+      operation: 'inventorySetQuantities',
+      outcome: 'sent',
+      sku: 'SKU-0003',
+      name: 'available',
+      quantity: 42,
+      inventoryItemId: 'gid://shopify/InventoryItem/3',
+      locationId: 'gid://shopify/Location/1',
+      idempotencyKey: expect.stringMatching(/^tw-[0-9a-f]{40}$/),
+    });
     expect(level(3, 1, 'available')).toBe(42);
     expect(sim.adjustmentGroups).toHaveLength(1);
 
@@ -190,7 +216,13 @@ describe('tillwire-shopify-inventory', () => {
     const r = await run('inv', ats('TEE-BLK-M', 5));
     expect(r.ok).toBe(false);
     expect(r.msg.error.message).toMatch(/unknown SKU 'TEE-BLK-M': no inventory item with this SKU in shop tillwire-demo.myshopify.com$/);
-    expect(r.msg.error.cause).toEqual({ system: 'shopify', operation: 'inventorySetQuantities', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
+    expect(r.msg.error.cause).toEqual({
+      system: 'shopify',
+      operation: 'inventorySetQuantities',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
     expect(sim.adjustmentGroups).toHaveLength(0);
 
     const other = await run('inv', { ...ats('SKU-0001', 5), channel: { system: 'amazon' } });

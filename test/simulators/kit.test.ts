@@ -19,7 +19,12 @@ describe('simulator kit: command line', () => {
   } as const;
 
   it('parses numbers, text, lists and switches, with or without =', () => {
-    expect(parseFlags(['--port=8080', '--name', 'x', '--ids', 'a, b,,c', '--quiet'], flags)).toEqual({ port: 8080, name: 'x', ids: ['a', 'b', 'c'], quiet: true });
+    expect(parseFlags(['--port=8080', '--name', 'x', '--ids', 'a, b,,c', '--quiet'], flags)).toEqual({
+      port: 8080,
+      name: 'x',
+      ids: ['a', 'b', 'c'],
+      quiet: true,
+    });
     expect(parseFlags([], flags)).toEqual({});
     expect(parseFlags(['-h'], flags)).toBe('help');
   });
@@ -51,9 +56,24 @@ describe('simulator kit: command line', () => {
   });
 
   it('each simulator maps its own flags onto its options', () => {
-    expect(amazon.parseCliArgs(['--port', '0', '--orders', '5', '--speed', '3', '--epoch', '2025-01-01T00:00:00Z'])).toEqual({ port: 0, orders: 5, rateMultiplier: 3, seed: 7, epoch: '2025-01-01T00:00:00Z' });
-    expect(bol.parseCliArgs(['--currencies', 'EUR,JPY', '--days', '2', '--orders', '10'])).toMatchObject({ port: 18444, currencies: ['EUR', 'JPY'], orders: 10 });
-    expect(shopify.parseCliArgs(['--restore-rate', '50', '--shop', 's.myshopify.com'])).toEqual({ port: 18080, orders: 200, restoreRate: 50, shop: 's.myshopify.com' });
+    expect(amazon.parseCliArgs(['--port', '0', '--orders', '5', '--speed', '3', '--epoch', '2025-01-01T00:00:00Z'])).toEqual({
+      port: 0,
+      orders: 5,
+      rateMultiplier: 3,
+      seed: 7,
+      epoch: '2025-01-01T00:00:00Z',
+    });
+    expect(bol.parseCliArgs(['--currencies', 'EUR,JPY', '--days', '2', '--orders', '10'])).toMatchObject({
+      port: 18444,
+      currencies: ['EUR', 'JPY'],
+      orders: 10,
+    });
+    expect(shopify.parseCliArgs(['--restore-rate', '50', '--shop', 's.myshopify.com'])).toEqual({
+      port: 18080,
+      orders: 200,
+      restoreRate: 50,
+      shop: 's.myshopify.com',
+    });
     expect(square.parseCliArgs(['--webhook-url', 'http://x/h', '--out-of-order', '--rate', '2.5'])).toMatchObject({
       port: 18091,
       webhook: { url: 'http://x/h', autoDeliver: true, outOfOrder: true },
@@ -101,7 +121,9 @@ describe('simulator kit: seeded generator and faults', () => {
     const rates = { errorRate: 0.2, timeoutRate: 0.2, lostResponseRate: 0.2, slowRate: 0.2, seed: 3 };
     const run = (skipEvery: number) => {
       const f = new FaultInjector(rates);
-      return Array.from({ length: 40 }, (_, i) => (skipEvery && i % skipEvery === 0 ? f.draw(false) : f.draw())).filter((_, i) => !skipEvery || i % skipEvery !== 0);
+      return Array.from({ length: 40 }, (_, i) => (skipEvery && i % skipEvery === 0 ? f.draw(false) : f.draw())).filter(
+        (_, i) => !skipEvery || i % skipEvery !== 0,
+      );
     };
     const all = run(0);
     expect(new Set(all)).toEqual(new Set(['error', 'timeout', 'lost', 'slow', undefined]));

@@ -28,7 +28,10 @@ it('backfills 1500 orders in pages of 50 under a 20/s limit (client paced at 20/
   const retries: CallEvent[] = [];
   const client = clientFor(sim, { governor: new TokenBucket(20, 1) });
   const opts = { cursorKey: 'square:poll:test', locationIds: ['L-LDN', 'L-NYC', 'L-TYO'], overlapMs: 60_000, initialLookbackMs: 86_400_000, pageSize: 50 };
-  const report = await observeCalls((e) => retries.push(e), () => pollOnce(client, store, inbox, opts));
+  const report = await observeCalls(
+    (e) => retries.push(e),
+    () => pollOnce(client, store, inbox, opts),
+  );
   expect(report).toMatchObject({ pages: 30, orders: 1500, accepted: 1500, duplicates: 0 });
   expect(sim.stats.rateLimited - before).toBe(1);
   expect(retries).toHaveLength(1);
@@ -36,7 +39,10 @@ it('backfills 1500 orders in pages of 50 under a 20/s limit (client paced at 20/
   const ids = delivered.map((e) => (e.payload as any).order.id);
   expect(new Set(ids).size).toBe(1500);
   expect(new Set(ids)).toEqual(new Set(sim.orders.keys()));
-  const newest = [...sim.orders.values()].map((o) => o.updated_at).sort().pop();
+  const newest = [...sim.orders.values()]
+    .map((o) => o.updated_at)
+    .sort()
+    .pop();
   expect(await store.kvGet('square:poll:test')).toEqual({ updatedAt: newest });
 
   // The next pass re-reads only the overlap window; repeats are recognised, nothing is delivered twice.

@@ -28,8 +28,15 @@ describe('Square order → canonical Sale', () => {
       expect(d.totals.taxTotal.amount).toBe(o.total_tax_money!.amount);
       expect(d.totals.discountTotal.amount).toBe(o.total_discount_money!.amount);
       expect(d.currency).toBe(o.total_money.currency);
-      for (const l of d.lines) expect(l.lineTotal.amount).toBe(l.quantity * l.unitPrice.amount - (l.discounts ?? []).reduce((s: number, x: any) => s + x.amount.amount, 0));
-      expect(d).toMatchObject({ saleId: o.id, storeId: o.location_id, terminalId: o.source!.name!.replace(/ /g, '-'), sequence: 1, taxesIncluded: o.location_id !== 'L-NYC' });
+      for (const l of d.lines)
+        expect(l.lineTotal.amount).toBe(l.quantity * l.unitPrice.amount - (l.discounts ?? []).reduce((s: number, x: any) => s + x.amount.amount, 0));
+      expect(d).toMatchObject({
+        saleId: o.id,
+        storeId: o.location_id,
+        terminalId: o.source!.name!.replace(/ /g, '-'),
+        sequence: 1,
+        taxesIncluded: o.location_id !== 'L-NYC',
+      });
       expect(m.key).toBe(`sale:${o.location_id}:${d.terminalId}:${o.id}`);
       if (tip) expect(d.attributes.tipMinor).toBe(String(tip));
     }
@@ -40,8 +47,23 @@ describe('Square order → canonical Sale', () => {
       location_id: 'L-TYO',
       source: { name: 'Register 1' },
       line_items: [
-        { uid: 'a', name: '煎茶', quantity: '3', catalog_object_id: 'VAR-SENCHA', base_price_money: { amount: 1620, currency: 'JPY' }, applied_taxes: [{ tax_uid: 'ct8' }] },
-        { uid: 'b', name: '急須', quantity: '1', catalog_object_id: 'VAR-KYUSU', base_price_money: { amount: 5500, currency: 'JPY' }, applied_taxes: [{ tax_uid: 'ct10' }], applied_discounts: [{ discount_uid: 'c500' }] },
+        {
+          uid: 'a',
+          name: '煎茶',
+          quantity: '3',
+          catalog_object_id: 'VAR-SENCHA',
+          base_price_money: { amount: 1620, currency: 'JPY' },
+          applied_taxes: [{ tax_uid: 'ct8' }],
+        },
+        {
+          uid: 'b',
+          name: '急須',
+          quantity: '1',
+          catalog_object_id: 'VAR-KYUSU',
+          base_price_money: { amount: 5500, currency: 'JPY' },
+          applied_taxes: [{ tax_uid: 'ct10' }],
+          applied_discounts: [{ discount_uid: 'c500' }],
+        },
       ],
       taxes: [
         { uid: 'ct8', name: '消費税 8%', percentage: '8', type: 'INCLUSIVE' },
@@ -58,7 +80,13 @@ describe('Square order → canonical Sale', () => {
       taxTotal: { amount: 360 + 455, currency: 'JPY' },
       grandTotal: { amount: 9860, currency: 'JPY' },
     });
-    expect(m.doc.lines[1]).toMatchObject({ sku: 'KYUSU-TEAPOT-350', quantity: 1, unitPrice: { amount: 5500 }, lineTotal: { amount: 5000 }, taxes: [{ rate: '0.10', amount: { amount: 455 } }] });
+    expect(m.doc.lines[1]).toMatchObject({
+      sku: 'KYUSU-TEAPOT-350',
+      quantity: 1,
+      unitPrice: { amount: 5500 },
+      lineTotal: { amount: 5000 },
+      taxes: [{ rate: '0.10', amount: { amount: 455 } }],
+    });
     expect(m.doc.tenders).toEqual([{ type: 'cash', amount: { amount: 9860, currency: 'JPY' }, reference: expect.any(String) }]);
     expect(m.doc.businessDate).toBe(businessDate(paid.closed_at!, 'Asia/Tokyo'));
   });
@@ -80,7 +108,10 @@ describe('Square order → canonical Sale', () => {
     const sale = sim.randomSale('L-LDN');
     const { order } = sim.returnItems(sale.id, [{ lineUid: sale.line_items![0].uid!, quantity: '1' }], { refundStatus: 'PENDING' });
     expect(mapSquareOrder(order, opts)).toEqual({ kind: 'skip', reason: expect.stringContaining('pending') });
-    const open = sim.createOrder({ location_id: 'L-LDN', line_items: [{ quantity: '1', catalog_object_id: Object.keys(SKU_MAP)[0], base_price_money: { amount: 100, currency: 'GBP' } }] });
+    const open = sim.createOrder({
+      location_id: 'L-LDN',
+      line_items: [{ quantity: '1', catalog_object_id: Object.keys(SKU_MAP)[0], base_price_money: { amount: 100, currency: 'GBP' } }],
+    });
     expect(mapSquareOrder(open, opts).kind).toBe('skip');
   });
 
@@ -100,10 +131,28 @@ describe('Square order → canonical Sale', () => {
 
 describe('Square order → canonical Order and Return (order mode)', () => {
   it('maps orders with their state, and returns linked to the original order', () => {
-    const o = sim.createOrder({ location_id: 'L-NYC', reference_id: 'WEB-1001', line_items: [{ uid: 'l1', quantity: '2', catalog_object_id: Object.keys(SKU_MAP)[1], base_price_money: { amount: 2500, currency: 'USD' }, applied_taxes: [{ tax_uid: 'ny' }] }], taxes: [{ uid: 'ny', name: 'NY', percentage: '8.875', type: 'ADDITIVE' }], fulfillments: [{ type: 'SHIPMENT', state: 'PROPOSED' }] });
+    const o = sim.createOrder({
+      location_id: 'L-NYC',
+      reference_id: 'WEB-1001',
+      line_items: [
+        {
+          uid: 'l1',
+          quantity: '2',
+          catalog_object_id: Object.keys(SKU_MAP)[1],
+          base_price_money: { amount: 2500, currency: 'USD' },
+          applied_taxes: [{ tax_uid: 'ny' }],
+        },
+      ],
+      taxes: [{ uid: 'ny', name: 'NY', percentage: '8.875', type: 'ADDITIVE' }],
+      fulfillments: [{ type: 'SHIPMENT', state: 'PROPOSED' }],
+    });
     const open = mapSquareOrder(o, { ...opts, mode: 'auto' });
     if (open.kind === 'skip') throw new Error(open.reason);
-    expect(open).toMatchObject({ kind: 'order', topic: 'order.accepted', doc: { status: 'accepted', channelOrderNumber: 'WEB-1001', totals: { grandTotal: { amount: 5444 }, taxTotal: { amount: 444 } } } });
+    expect(open).toMatchObject({
+      kind: 'order',
+      topic: 'order.accepted',
+      doc: { status: 'accepted', channelOrderNumber: 'WEB-1001', totals: { grandTotal: { amount: 5444 }, taxTotal: { amount: 444 } } },
+    });
     expect(validateDocument('order', open.doc).errors).toEqual([]);
     const paid = sim.payOrder(o.id);
     const done = mapSquareOrder(paid, { ...opts, mode: 'order' });
@@ -112,8 +161,22 @@ describe('Square order → canonical Order and Return (order mode)', () => {
     const ret = mapSquareOrder(order, { ...opts, mode: 'order', sourceOrder: paid });
     if (ret.kind === 'skip') throw new Error(ret.reason);
     expect(validateDocument('return', ret.doc).errors).toEqual([]);
-    expect(ret).toMatchObject({ kind: 'return', topic: 'refund.issued', doc: { status: 'refunded', originalOrder: { id: `square:${o.id}` }, totals: { refundTotal: { amount: 2722 } }, refunds: [{ amount: { amount: 2722 }, method: 'card' }] } });
-    const canceled = sim.cancelOrder(sim.createOrder({ location_id: 'L-NYC', line_items: [{ quantity: '1', catalog_object_id: Object.keys(SKU_MAP)[1], base_price_money: { amount: 100, currency: 'USD' } }] }).id);
+    expect(ret).toMatchObject({
+      kind: 'return',
+      topic: 'refund.issued',
+      doc: {
+        status: 'refunded',
+        originalOrder: { id: `square:${o.id}` },
+        totals: { refundTotal: { amount: 2722 } },
+        refunds: [{ amount: { amount: 2722 }, method: 'card' }],
+      },
+    });
+    const canceled = sim.cancelOrder(
+      sim.createOrder({
+        location_id: 'L-NYC',
+        line_items: [{ quantity: '1', catalog_object_id: Object.keys(SKU_MAP)[1], base_price_money: { amount: 100, currency: 'USD' } }],
+      }).id,
+    );
     expect(mapSquareOrder(canceled, { ...opts, mode: 'order' })).toMatchObject({ topic: 'order.cancelled', doc: { status: 'cancelled' } });
   });
 

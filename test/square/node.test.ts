@@ -29,9 +29,31 @@ function flow(notificationUrl: string, over: { config?: Record<string, unknown>;
     flow: [
       { id: 'f1', type: 'tab' },
       { id: 's1', type: 'tillwire-store', backend: 'memory' },
-      { id: 'c1', type: 'tillwire-square-config', environment: 'custom', baseUrl: sim.url, locationIds: 'L-LDN, L-NYC, L-TYO', mode: 'sale', skuMap: JSON.stringify(SKU_MAP), ratePerSecond: 0, ...over.config },
+      {
+        id: 'c1',
+        type: 'tillwire-square-config',
+        environment: 'custom',
+        baseUrl: sim.url,
+        locationIds: 'L-LDN, L-NYC, L-TYO',
+        mode: 'sale',
+        skuMap: JSON.stringify(SKU_MAP),
+        ratePerSecond: 0,
+        ...over.config,
+      },
       { id: 'wh', type: 'tillwire-square-webhook', z: 'f1', square: 'c1', store: 's1', path: PATH, wires: [['out', 'ack']] },
-      { id: 'po', type: 'tillwire-square-orders', z: 'f1', square: 'c1', store: 's1', interval: 0, overlap: 60, lookback: 1, pageSize: 20, wires: [['out', 'ack'], ['polls']], ...over.poller },
+      {
+        id: 'po',
+        type: 'tillwire-square-orders',
+        z: 'f1',
+        square: 'c1',
+        store: 's1',
+        interval: 0,
+        overlap: 60,
+        lookback: 1,
+        pageSize: 20,
+        wires: [['out', 'ack'], ['polls']],
+        ...over.poller,
+      },
       { id: 'ack', type: 'tillwire-ack', z: 'f1', store: 's1', wires: [[]] },
       { id: 'out', type: 'helper', z: 'f1' },
       { id: 'polls', type: 'helper', z: 'f1' },
@@ -68,7 +90,10 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     sim.webhook.url = undefined;
     const unseen = [sim.randomSale('L-LDN').id, sim.randomSale('L-TYO').id];
     sim.webhook.url = url;
-    sim.createOrder({ location_id: 'L-LDN', line_items: [{ quantity: '1', catalog_object_id: Object.keys(SKU_MAP)[0], base_price_money: { amount: 100, currency: 'GBP' } }] }); // stays OPEN: no sale
+    sim.createOrder({
+      location_id: 'L-LDN',
+      line_items: [{ quantity: '1', catalog_object_id: Object.keys(SKU_MAP)[0], base_price_money: { amount: 100, currency: 'GBP' } }],
+    }); // stays OPEN: no sale
     await sim.flushWebhooks();
     expect(sim.dropped.size).toBeGreaterThan(0);
     await settled(store);
@@ -89,8 +114,14 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     const ret = received.find((m) => m.topic === 'return.completed');
     expect(ret.payload).toMatchObject({ returnOf: { saleId: sale.id }, storeId: sale.location_id });
     for (const m of received) {
-      expect(m.tillwire).toMatchObject({ schemaVersion: 1, idempotencyKey: `sale:${m.payload.storeId}:${m.payload.terminalId}:${m.payload.saleId}`, source: { system: 'square' } });
-      expect(m.payload.totals.grandTotal.amount).toBe(sim.orders.get(m.payload.saleId)!.net_amounts!.total_money!.amount - (sim.orders.get(m.payload.saleId)!.total_tip_money?.amount ?? 0));
+      expect(m.tillwire).toMatchObject({
+        schemaVersion: 1,
+        idempotencyKey: `sale:${m.payload.storeId}:${m.payload.terminalId}:${m.payload.saleId}`,
+        source: { system: 'square' },
+      });
+      expect(m.payload.totals.grandTotal.amount).toBe(
+        sim.orders.get(m.payload.saleId)!.net_amounts!.total_money!.amount - (sim.orders.get(m.payload.saleId)!.total_tip_money?.amount ?? 0),
+      );
     }
     // Store sales are in the register for close-of-day and the store journal.
     const registered = await store.registerList({ kind: 'sale', storeId: 'L-LDN' });
@@ -111,7 +142,8 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     const order = sim.randomSale('L-LDN');
     const event = sim.events[sim.events.length - 1];
     const body = JSON.stringify(event);
-    const post = (b: string, sig: string) => fetch(helper.url() + PATH, { method: 'POST', headers: { 'content-type': 'application/json', 'x-square-hmacsha256-signature': sig }, body: b });
+    const post = (b: string, sig: string) =>
+      fetch(helper.url() + PATH, { method: 'POST', headers: { 'content-type': 'application/json', 'x-square-hmacsha256-signature': sig }, body: b });
     expect((await post(body, sim.sign(body, sim.webhook.url, 'wrong-key'))).status).toBe(401);
     expect((await post(body, sim.sign(body, 'https://elsewhere.example/hook'))).status).toBe(401);
     const tampered = body.replace(order.id, sim.randomSale('L-LDN').id);
@@ -136,7 +168,10 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     sim = await startSim({ webhook: { retryDelaysMs: [] } });
     sim.webhook.url = helper.url() + PATH;
     const { store, received } = await load();
-    const o = sim.createOrder({ location_id: 'L-LDN', line_items: [{ name: 'Mystery', quantity: '1', catalog_object_id: 'UNMAPPED', base_price_money: { amount: 500, currency: 'GBP' } }] });
+    const o = sim.createOrder({
+      location_id: 'L-LDN',
+      line_items: [{ name: 'Mystery', quantity: '1', catalog_object_id: 'UNMAPPED', base_price_money: { amount: 500, currency: 'GBP' } }],
+    });
     sim.payOrder(o.id);
     await sim.flushWebhooks();
     await settled(store);

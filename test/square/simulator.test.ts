@@ -9,7 +9,12 @@ afterEach(async () => {
   await sim?.stop();
 });
 
-const line = (currency: string, amount: number, quantity = '1') => ({ name: 'Tee', quantity, catalog_object_id: 'VARX', base_price_money: { amount, currency } });
+const line = (currency: string, amount: number, quantity = '1') => ({
+  name: 'Tee',
+  quantity,
+  catalog_object_id: 'VARX',
+  base_price_money: { amount, currency },
+});
 
 describe('Square simulator: auth and conventions', () => {
   it('requires a Bearer token and echoes Square-Version', async () => {
@@ -92,7 +97,12 @@ describe('Square simulator: SearchOrders', () => {
       cursor = r.body.cursor;
       pages++;
       if (cursor && pages === 1) {
-        const other = await api(sim, 'POST', '/v2/orders/search', { location_ids: ['L-LDN'], limit: 10, cursor, query: { ...query, sort: { sort_field: 'UPDATED_AT', sort_order: 'DESC' } } });
+        const other = await api(sim, 'POST', '/v2/orders/search', {
+          location_ids: ['L-LDN'],
+          limit: 10,
+          cursor,
+          query: { ...query, sort: { sort_field: 'UPDATED_AT', sort_order: 'DESC' } },
+        });
         expect(other.status).toBe(400);
       }
     } while (cursor);
@@ -107,7 +117,10 @@ describe('Square simulator: SearchOrders', () => {
     expect(open.body.orders).toHaveLength(1);
     const entries = await api(sim, 'POST', '/v2/orders/search', { location_ids: ['L-NYC'], return_entries: true });
     expect(entries.body.order_entries).toEqual([{ order_id: expect.any(String), version: 2, location_id: 'L-NYC' }]);
-    const badSort = await api(sim, 'POST', '/v2/orders/search', { location_ids: ['L-LDN'], query: { filter: { date_time_filter: { updated_at: { start_at: '2000-01-01T00:00:00Z' } } } } });
+    const badSort = await api(sim, 'POST', '/v2/orders/search', {
+      location_ids: ['L-LDN'],
+      query: { filter: { date_time_filter: { updated_at: { start_at: '2000-01-01T00:00:00Z' } } } },
+    });
     expect(badSort.status).toBe(400);
     expect(badSort.body.errors[0].category).toBe('INVALID_REQUEST_ERROR');
     expect((await api(sim, 'POST', '/v2/orders/search', { location_ids: Array(11).fill('L-LDN') })).status).toBe(400);
@@ -156,10 +169,16 @@ describe('Square simulator: returns and webhooks', () => {
     await sim.flushWebhooks();
     expect(received.map((r) => JSON.parse(r.body).type)).toEqual(['order.created', 'order.updated']);
     for (const r of received) {
-      const expected = createHmac('sha256', 'k3y').update(url + r.body).digest('base64');
+      const expected = createHmac('sha256', 'k3y')
+        .update(url + r.body)
+        .digest('base64');
       expect(r.headers['x-square-hmacsha256-signature']).toBe(expected);
       expect(r.headers['square-environment']).toBe('Sandbox');
-      expect(JSON.parse(r.body)).toMatchObject({ merchant_id: sim.merchantId, event_id: expect.any(String), data: { id: expect.any(String), object: expect.any(Object) } });
+      expect(JSON.parse(r.body)).toMatchObject({
+        merchant_id: sim.merchantId,
+        event_id: expect.any(String),
+        data: { id: expect.any(String), object: expect.any(Object) },
+      });
     }
   });
 
@@ -187,7 +206,9 @@ describe('Square simulator: returns and webhooks', () => {
     received = [];
     sim.createOrder({ location_id: 'L-LDN', line_items: [line('GBP', 100)] });
     await sim.flushWebhooks();
-    const good = createHmac('sha256', sim.webhook.signatureKey!).update(url + received[0].body).digest('base64');
+    const good = createHmac('sha256', sim.webhook.signatureKey!)
+      .update(url + received[0].body)
+      .digest('base64');
     expect(received[0].headers['x-square-hmacsha256-signature']).not.toBe(good);
   });
 

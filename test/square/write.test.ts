@@ -7,8 +7,11 @@ import { helper, startServer, stopAll } from '../support/node-red';
 import { api, startSim } from './support';
 
 jest.setTimeout(60_000);
-const statuses = (node: any) => node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
-
+const statuses = (node: any) =>
+  node.status
+    .getCalls()
+    .filter((c: any) => c.thisValue === node)
+    .map((c: any) => c.args[0]);
 
 let sim: SquareSimulator;
 beforeEach(async () => {
@@ -25,7 +28,16 @@ function flow() {
     { id: 'f1', type: 'tab', label: 'square write' },
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
     // No SKU map: SKUs are found through SearchCatalogObjects. Store map: Tillwire WH-MAN-01 is L-LDN.
-    { id: 'c1', type: 'tillwire-square-config', environment: 'custom', baseUrl: sim.url, locationIds: 'L-LDN, L-NYC', storeMap: '{"L-LDN": "WH-MAN-01"}', ratePerSecond: 0, attempts: '4' },
+    {
+      id: 'c1',
+      type: 'tillwire-square-config',
+      environment: 'custom',
+      baseUrl: sim.url,
+      locationIds: 'L-LDN, L-NYC',
+      storeMap: '{"L-LDN": "WH-MAN-01"}',
+      ratePerSecond: 0,
+      attempts: '4',
+    },
     { id: 'inv', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', wires: [['out']] },
     { id: 'invStore', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', store: 's1', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
@@ -59,7 +71,13 @@ function run(nodeId: string, payload: unknown): Promise<{ ok: boolean; msg: any 
   });
 }
 
-const ats = (sku: string, available: number, computedAt = '2026-11-27T02:00:00Z', account?: string) => ({ kind: 'inventory.ats', sku, channel: { system: 'square', ...(account ? { account } : {}) }, available, computedAt });
+const ats = (sku: string, available: number, computedAt = '2026-11-27T02:00:00Z', account?: string) => ({
+  kind: 'inventory.ats',
+  sku,
+  channel: { system: 'square', ...(account ? { account } : {}) },
+  available,
+  computedAt,
+});
 const id = (sku: string) => SquareSimulator.catalogObjectId(sku);
 
 describe('tillwire-square-inventory', () => {
@@ -67,10 +85,25 @@ describe('tillwire-square-inventory', () => {
     await load();
     const r = await run('inv', ats('SKU-0004', 25));
     expect(r.ok).toBe(true);
-    expect(r.msg.channelResult).toMatchObject({ system: 'square', operation: 'BatchChangeInventory', outcome: 'sent', sku: 'SKU-0004', catalogObjectId: id('SKU-0004'), locationId: 'L-NYC', quantity: 25, count: '25', idempotencyKey: expect.stringMatching(/^tw-[0-9a-f]{40}$/) });
+    expect(r.msg.channelResult).toMatchObject({
+      system: 'square',
+      operation: 'BatchChangeInventory',
+      outcome: 'sent',
+      sku: 'SKU-0004',
+      catalogObjectId: id('SKU-0004'),
+      locationId: 'L-NYC',
+      quantity: 25,
+      count: '25',
+      idempotencyKey: expect.stringMatching(/^tw-[0-9a-f]{40}$/),
+    });
     expect(sim.inventoryCount(id('SKU-0004'), 'L-NYC')).toBe('25');
     expect(sim.inventoryChanges).toHaveLength(1);
-    expect(sim.inventoryChanges[0].physical_count).toMatchObject({ state: 'IN_STOCK', quantity: '25', occurred_at: '2026-11-27T02:00:00Z', reference_id: 'inventory.ats:square:SKU-0004:2026-11-27T02:00:00Z' });
+    expect(sim.inventoryChanges[0].physical_count).toMatchObject({
+      state: 'IN_STOCK',
+      quantity: '25',
+      occurred_at: '2026-11-27T02:00:00Z',
+      reference_id: 'inventory.ats:square:SKU-0004:2026-11-27T02:00:00Z',
+    });
 
     const again = await run('inv', ats('SKU-0004', 25));
     expect(again.ok).toBe(true);
@@ -79,7 +112,9 @@ describe('tillwire-square-inventory', () => {
 
     // Read back through the API as well.
     const counts = await api(sim, 'POST', '/v2/inventory/counts/batch-retrieve', { catalog_object_ids: [id('SKU-0004')], location_ids: ['L-NYC'] });
-    expect(counts.body.counts).toEqual([expect.objectContaining({ catalog_object_id: id('SKU-0004'), location_id: 'L-NYC', state: 'IN_STOCK', quantity: '25' })]);
+    expect(counts.body.counts).toEqual([
+      expect.objectContaining({ catalog_object_id: id('SKU-0004'), location_id: 'L-NYC', state: 'IN_STOCK', quantity: '25' }),
+    ]);
   });
 
   it('an older figure arriving after a newer one does not overwrite it (Square orders counts by occurred_at)', async () => {
@@ -101,7 +136,16 @@ describe('tillwire-square-inventory', () => {
 
   it('positions go to their own location (directly or through the store map); ATS to channel.account when it is a location', async () => {
     await load();
-    const pos = { kind: 'inventory.position', sku: 'SKU-0012', locationId: 'WH-MAN-01', onHand: 148, reserved: 12, inTransit: 40, safetyStock: 5, asOf: '2026-11-27T02:00:00Z' };
+    const pos = {
+      kind: 'inventory.position',
+      sku: 'SKU-0012',
+      locationId: 'WH-MAN-01',
+      onHand: 148,
+      reserved: 12,
+      inTransit: 40,
+      safetyStock: 5,
+      asOf: '2026-11-27T02:00:00Z',
+    };
     expect((await run('inv', pos)).msg.channelResult).toMatchObject({ locationId: 'L-LDN', quantity: 148 });
     expect(sim.inventoryCount(id('SKU-0012'), 'L-LDN')).toBe('148');
     await run('inv', { ...pos, locationId: 'L-NYC', onHand: 7 });
@@ -116,7 +160,13 @@ describe('tillwire-square-inventory', () => {
     expect(r.ok).toBe(false);
     expect(r.msg.error.message).toMatch(/unknown SKU 'TEE-BLK-M': no catalog item variation with this SKU in Square$/);
     expect(r.msg.error.code).toBe('missing-reference');
-    expect(r.msg.error.cause).toEqual({ system: 'square', operation: 'BatchChangeInventory', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' });
+    expect(r.msg.error.cause).toEqual({
+      system: 'square',
+      operation: 'BatchChangeInventory',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
     const other = await run('inv', { ...ats('SKU-0001', 1), channel: { system: 'shopify' } });
     expect(other.msg.error.message).toMatch(/wrong channel: inventory.ats for SKU-0001 is for channel 'shopify'; this node writes to square/);
     const shipment = await run('inv', { kind: 'shipment' });
@@ -135,7 +185,10 @@ describe('tillwire-square-inventory', () => {
     expect(entry.nodeId).toBe('invStore');
     expect(entry.nodeType).toBe('tillwire-square-inventory');
     expect(entry.error.message).toMatch(/unknown SKU 'NOPE-1'/);
-    expect(entry.error).toMatchObject({ code: 'missing-reference', cause: { system: 'square', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' } });
+    expect(entry.error).toMatchObject({
+      code: 'missing-reference',
+      cause: { system: 'square', kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' },
+    });
     expect(entry.message.payload).toEqual(doc);
   });
 

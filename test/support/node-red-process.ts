@@ -115,15 +115,17 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
     fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(own)};\n`);
   } else if (opts.settings) {
     settingsFile = path.join(userDir, 'settings-overlay.js');
-    fs.writeFileSync(settingsFile, `module.exports = { ...require(${JSON.stringify(path.join(ROOT, 'dist', 'settings.js'))}), ...${JSON.stringify(opts.settings)} };\n`);
+    fs.writeFileSync(
+      settingsFile,
+      `module.exports = { ...require(${JSON.stringify(path.join(ROOT, 'dist', 'settings.js'))}), ...${JSON.stringify(opts.settings)} };\n`,
+    );
   }
   const adminPath = String(opts.settings?.httpAdminRoot ?? '').replace(/\/+$/, '');
   const args = nodeRedArgs(opts.via ?? 'npm-start', userDir, settingsFile);
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   // npm start says when it is ready (after its own set-up); red.js when its API answers. Either
   // way the flows must have started too (Node-RED serves its API before it starts them).
-  const ready = async () =>
-    (opts.via === 'red' || /is running: http/.test(out)) && (await flowsStarted(`http://127.0.0.1:${port}${adminPath}`)) > 0;
+  const ready = async () => (opts.via === 'red' || /is running: http/.test(out)) && (await flowsStarted(`http://127.0.0.1:${port}${adminPath}`)) > 0;
   const child: ChildProcess = spawn(process.execPath, args, {
     env: await nodeRedEnv(opts.via ?? 'npm-start', { port, userDir, flowFile, env: opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -60,7 +60,9 @@ export function transpileSimulator(simulatorFile: string): string {
 /** Runs `simulatorFile` (e.g. simulators/bol/simulator.ts) with its CLI `args` on a free port. */
 export async function spawnSimulator(simulatorFile: string, args: string[]): Promise<SimulatorProcess> {
   const out = transpileSimulator(simulatorFile);
-  const child = spawn(process.execPath, [path.join(out, simulatorFile.replace(/\.ts$/, '.js')), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(out, simulatorFile.replace(/\.ts$/, '.js')), '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (d: Buffer) => {

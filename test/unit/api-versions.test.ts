@@ -34,7 +34,10 @@ function outsideWindow(support: VersionSupport, version: string, today: Date, da
 const systems = fs
   .readdirSync(path.join(root, 'nodes'))
   .filter((d) => fs.existsSync(path.join(root, 'nodes', d, 'contract.ts')))
-  .map((system) => ({ system, support: (require(path.join(root, 'nodes', system, 'contract.ts')) as { API_VERSION_SUPPORT?: VersionSupport }).API_VERSION_SUPPORT }))
+  .map((system) => ({
+    system,
+    support: (require(path.join(root, 'nodes', system, 'contract.ts')) as { API_VERSION_SUPPORT?: VersionSupport }).API_VERSION_SUPPORT,
+  }))
   .filter((c): c is { system: string; support: VersionSupport } => !!c.support);
 
 it('finds the connectors whose contracts record version support (Shopify, bol, Square)', () => {
@@ -42,7 +45,14 @@ it('finds the connectors whose contracts record version support (Shopify, bol, S
 });
 
 it('flags a version that ends within the warning window, one that has ended, and one not listed', () => {
-  const support: VersionSupport = { defaultVersion: 'b', versions: [{ version: 'a', accessibleUntil: '2027-01-16' }, { version: 'b', accessibleUntil: '2027-10-16' }, { version: 'c', accessibleUntil: null }] };
+  const support: VersionSupport = {
+    defaultVersion: 'b',
+    versions: [
+      { version: 'a', accessibleUntil: '2027-01-16' },
+      { version: 'b', accessibleUntil: '2027-10-16' },
+      { version: 'c', accessibleUntil: null },
+    ],
+  };
   const today = new Date('2026-12-04T00:00:00Z');
   expect(outsideWindow(support, 'a', today)).toMatch(/within 90 days/);
   expect(outsideWindow(support, 'a', new Date('2027-02-01T00:00:00Z'))).toMatch(/out of support since 2027-01-16/);
@@ -71,11 +81,20 @@ describe.each(systems.map((s) => [s.system, s.support] as const))('%s', (system,
   });
 
   it('pins, in every shipped flow, only versions that are supported for the next 90 days', () => {
-    const files = [path.join(root, 'flows', 'flows.json'), ...fs.readdirSync(path.join(root, 'examples')).filter((f) => f.endsWith('.json')).map((f) => path.join(root, 'examples', f))];
+    const files = [
+      path.join(root, 'flows', 'flows.json'),
+      ...fs
+        .readdirSync(path.join(root, 'examples'))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => path.join(root, 'examples', f)),
+    ];
     for (const file of files) {
       const nodes: Array<Record<string, any>> = JSON.parse(fs.readFileSync(file, 'utf8'));
       for (const n of nodes.filter((x) => x.type === `tillwire-${system}-config` && typeof x.apiVersion === 'string')) {
-        expect({ file: path.relative(root, file), problem: outsideWindow(support, n.apiVersion, today) }).toEqual({ file: path.relative(root, file), problem: undefined });
+        expect({ file: path.relative(root, file), problem: outsideWindow(support, n.apiVersion, today) }).toEqual({
+          file: path.relative(root, file),
+          problem: undefined,
+        });
       }
     }
   });

@@ -81,7 +81,12 @@ const saleArb = fc
       currency,
       lines: saleLines,
       tenders: tendersFor(grandTotal, cuts, currency, tenderTypes) as Sale['tenders'],
-      totals: { subtotal: m(subtotal, currency), discountTotal: m(discountTotal, currency), taxTotal: m(taxTotal, currency), grandTotal: m(grandTotal, currency) },
+      totals: {
+        subtotal: m(subtotal, currency),
+        discountTotal: m(discountTotal, currency),
+        taxTotal: m(taxTotal, currency),
+        grandTotal: m(grandTotal, currency),
+      },
       taxesIncluded,
     };
   });
@@ -92,7 +97,12 @@ const orderArb = fc
     currency: currencyArb,
     taxesIncluded: fc.boolean(),
     lines: fc.array(
-      fc.record({ quantity: fc.integer({ min: 1, max: 50 }), unit: fc.integer({ min: 0, max: 200_000 }), discountShare: fc.double({ min: 0, max: 1, noNaN: true }), tax: fc.integer({ min: 0, max: 20_000 }) }),
+      fc.record({
+        quantity: fc.integer({ min: 1, max: 50 }),
+        unit: fc.integer({ min: 0, max: 200_000 }),
+        discountShare: fc.double({ min: 0, max: 1, noNaN: true }),
+        tax: fc.integer({ min: 0, max: 20_000 }),
+      }),
       { minLength: 1, maxLength: 6 },
     ),
     shipping: fc.array(fc.record({ amount: fc.integer({ min: 0, max: 5_000 }), tax: fc.integer({ min: 0, max: 1_000 }) }), { maxLength: 2 }),
@@ -137,7 +147,13 @@ const orderArb = fc
       discounts: [{ kind: 'coupon', amount: m(orderDiscount, cur) }],
       taxes: [{ code: 'T', rate: '0.01', amount: m(o.orderTax, cur) }],
       payments: [{ method: 'card', amount: m(grandTotal, cur) }],
-      totals: { subtotal: m(subtotal, cur), discountTotal: m(discountTotal, cur), shippingTotal: m(shippingTotal, cur), taxTotal: m(taxTotal, cur), grandTotal: m(grandTotal, cur) },
+      totals: {
+        subtotal: m(subtotal, cur),
+        discountTotal: m(discountTotal, cur),
+        shippingTotal: m(shippingTotal, cur),
+        taxTotal: m(taxTotal, cur),
+        grandTotal: m(grandTotal, cur),
+      },
       taxesIncluded: o.taxesIncluded,
     };
   });
@@ -170,7 +186,14 @@ const tillCloseArb = fc
       sales: { count: c.sales.length, total: m(salesTotal, cur) },
       returns: { count: c.returns.length, total: m(returnsTotal, cur) },
       net: m(net, cur),
-      ...(count ? { tenders: [{ type: 'card', count, amount: m(card, cur) }, { type: 'cash', count, amount: m(net - card, cur) }] } : {}),
+      ...(count
+        ? {
+            tenders: [
+              { type: 'card', count, amount: m(card, cur) },
+              { type: 'cash', count, amount: m(net - card, cur) },
+            ],
+          }
+        : {}),
     };
   });
 
@@ -183,22 +206,37 @@ const settlementArb = fc
     periodStart: new Date(Date.parse(end) - 14 * DAY).toISOString(),
     periodEnd: end,
     currency,
-    netTotal: m(amounts.reduce((a, b) => a + b, 0), currency),
+    netTotal: m(
+      amounts.reduce((a, b) => a + b, 0),
+      currency,
+    ),
     lines: amounts.map((a, i) => ({ lineId: String(i + 1), type: a < 0 ? ('fee' as const) : ('principal' as const), amount: m(a, currency) })),
   }));
 
 describe('consistent documents pass', () => {
   it('every generated sale (sold, returned and exchanged lines, with or without tax on top) is valid', () => {
-    fc.assert(fc.property(saleArb, (sale) => expect(validateDocument('sale', sale, clock)).toEqual({ valid: true, errors: [] })), { numRuns: 300 });
+    fc.assert(
+      fc.property(saleArb, (sale) => expect(validateDocument('sale', sale, clock)).toEqual({ valid: true, errors: [] })),
+      { numRuns: 300 },
+    );
   });
 
   it('every generated order (line, shipping and order-level discounts and taxes) is valid', () => {
-    fc.assert(fc.property(orderArb, (order) => expect(validateDocument('order', order, clock)).toEqual({ valid: true, errors: [] })), { numRuns: 300 });
+    fc.assert(
+      fc.property(orderArb, (order) => expect(validateDocument('order', order, clock)).toEqual({ valid: true, errors: [] })),
+      { numRuns: 300 },
+    );
   });
 
   it('every generated till close and settlement is valid', () => {
-    fc.assert(fc.property(tillCloseArb, (close) => expect(validateDocument('till-close', close, clock)).toEqual({ valid: true, errors: [] })), { numRuns: 200 });
-    fc.assert(fc.property(settlementArb, (s) => expect(validateDocument('settlement', s, clock)).toEqual({ valid: true, errors: [] })), { numRuns: 200 });
+    fc.assert(
+      fc.property(tillCloseArb, (close) => expect(validateDocument('till-close', close, clock)).toEqual({ valid: true, errors: [] })),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(settlementArb, (s) => expect(validateDocument('settlement', s, clock)).toEqual({ valid: true, errors: [] })),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -363,7 +401,9 @@ describe('the sentences name the rule and the figures', () => {
       'businessDate 2025-03-14 is more than 30 days before now',
     ]);
     const tomorrowInKiribati = { ...sale, occurredAt: '2026-12-05T09:00:00+14:00', businessDate: '2026-12-05' };
-    expect(validateDocument('sale', tomorrowInKiribati, { now: new Date('2026-12-04T19:30:00Z'), dateWindow: { pastDays: 30, futureDays: 0 } }).errors).toEqual([]);
+    expect(validateDocument('sale', tomorrowInKiribati, { now: new Date('2026-12-04T19:30:00Z'), dateWindow: { pastDays: 30, futureDays: 0 } }).errors).toEqual(
+      [],
+    );
     const order = fixture('order.json'); // created in 2025, updated now: news today
     order.updatedAt = new Date(NOW).toISOString();
     expect(validateDocument('order', order, clock).errors).toEqual([]);

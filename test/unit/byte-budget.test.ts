@@ -93,7 +93,9 @@ describe('webhook body budget setting', () => {
     expect(DEFAULT_BODY_BUDGET_KIB * 1024).toBe(64 * 1024 * 1024);
     expect(webhookBodyBudgetKiB({ TILLWIRE_WEBHOOK_BODY_BUDGET_KIB: '128' })).toBe(128);
     for (const bad of ['0', '-5', '1.5', '64MiB']) {
-      expect(() => webhookBodyBudgetKiB({ TILLWIRE_WEBHOOK_BODY_BUDGET_KIB: bad })).toThrow(/TILLWIRE_WEBHOOK_BODY_BUDGET_KIB='.*' is not a whole number of KiB/);
+      expect(() => webhookBodyBudgetKiB({ TILLWIRE_WEBHOOK_BODY_BUDGET_KIB: bad })).toThrow(
+        /TILLWIRE_WEBHOOK_BODY_BUDGET_KIB='.*' is not a whole number of KiB/,
+      );
     }
   });
 

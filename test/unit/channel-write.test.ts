@@ -85,7 +85,14 @@ function makeNode(steps: Step[], opts: { withStore?: boolean } = {}) {
   /** One message through the node: resolves with what done() was given. */
   const input = (payload: unknown): Promise<{ err?: any; msg: NodeMessage }> => {
     const msg: NodeMessage = { payload: structuredClone(payload) };
-    return new Promise((resolve) => node.emit('input', msg, (m: NodeMessage) => node.sent.push(m), (err?: Error) => resolve({ err, msg })));
+    return new Promise((resolve) =>
+      node.emit(
+        'input',
+        msg,
+        (m: NodeMessage) => node.sent.push(m),
+        (err?: Error) => resolve({ err, msg }),
+      ),
+    );
   };
   return { node, input, writes };
 }
@@ -100,7 +107,14 @@ describe('channel write-back node body', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]).toMatchObject({ kind: 'shipment', key: expect.stringMatching(/^shipment:/), client: { name: 'client' } });
     expect(node.sent).toEqual([msg]);
-    expect(msg.channelResult).toEqual({ system: 'shopify', account: 'tillwire-demo.myshopify.com', key: writes[0].key, operation: 'fulfillmentCreate', outcome: 'sent', fulfillmentId: 'F1' });
+    expect(msg.channelResult).toEqual({
+      system: 'shopify',
+      account: 'tillwire-demo.myshopify.com',
+      key: writes[0].key,
+      operation: 'fulfillmentCreate',
+      outcome: 'sent',
+      fulfillmentId: 'F1',
+    });
     expect(node.statuses.at(-1)).toMatchObject({ fill: 'green', text: 'sent 1' });
   });
 
@@ -134,7 +148,12 @@ describe('channel write-back node body', () => {
   });
 
   it("a permanent failure reaches done() as permanent with the channel's code and words", async () => {
-    const refused = new ConnectorError('shopify', 'fulfillmentCreate', 'HTTP 422: line item already fulfilled', { status: 422, retryable: false, providerCode: 'INVALID', providerMessage: 'line item already fulfilled' });
+    const refused = new ConnectorError('shopify', 'fulfillmentCreate', 'HTTP 422: line item already fulfilled', {
+      status: 422,
+      retryable: false,
+      providerCode: 'INVALID',
+      providerMessage: 'line item already fulfilled',
+    });
     const { node, input } = makeNode([async () => Promise.reject(refused)]);
     const { err, msg } = await input(SHIPMENT);
     expect(err.retryable).toBe(false);
@@ -153,7 +172,11 @@ describe('channel write-back node body', () => {
 
   it.each([
     ['a document for another channel', { ...SHIPMENT, order: { ...SHIPMENT.order, channel: { ...SHIPMENT.order.channel, system: 'amazon' } } }, 'WrongChannel'],
-    ['a document for another account', { ...SHIPMENT, order: { ...SHIPMENT.order, channel: { ...SHIPMENT.order.channel, account: 'other-shop.myshopify.com' } } }, 'WrongAccount'],
+    [
+      'a document for another account',
+      { ...SHIPMENT, order: { ...SHIPMENT.order, channel: { ...SHIPMENT.order.channel, account: 'other-shop.myshopify.com' } } },
+      'WrongAccount',
+    ],
     ['a kind it does not write', fixture('order'), 'WrongKind'],
     ['an invalid document', { ...SHIPMENT, lines: [{ sku: 'TEE-BLK-M', quantity: -2 }] }, 'InvalidDocument'],
     ['a payload that is not a document', 'ship it', 'WrongKind'],

@@ -29,7 +29,13 @@ function erp(answers: Array<'ok' | 'lost-committed' | 'lost-not-committed' | 're
       return `rec${n}`;
     },
     outcomeUnknown: (err) => err instanceof ConnectorError && err.retryable,
-    pause: { system: 'erp', operation: 'create', policy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 } as never, random: () => 0.5, sleep: async () => {} },
+    pause: {
+      system: 'erp',
+      operation: 'create',
+      policy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 } as never,
+      random: () => 0.5,
+      sleep: async () => {},
+    },
     ...over,
   });
   return { records, calls, steps };
@@ -89,7 +95,10 @@ describe('createOnce', () => {
     const events: CallEvent[] = [];
     const steps = e.steps();
     steps.pause.sleep = async (ms) => void slept.push(ms);
-    await observeCalls((ev) => events.push(ev), () => createOnce(steps));
+    await observeCalls(
+      (ev) => events.push(ev),
+      () => createOnce(steps),
+    );
     expect(slept).toEqual([5]);
     expect(events).toEqual([{ type: 'retry', system: 'erp', operation: 'create', attempt: 1, waitMs: 5, kind: lost().kind, status: 504 }]);
   });

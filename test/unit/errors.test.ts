@@ -17,7 +17,11 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 /** The error an HttpClient with these provider rules throws for one answer (one attempt). */
-async function failureOf(system: string, answer: Response, rules: { classify?: Classifier; describe?: (res: any) => { message?: string; code?: string } | undefined } = {}): Promise<ConnectorError> {
+async function failureOf(
+  system: string,
+  answer: Response,
+  rules: { classify?: Classifier; describe?: (res: any) => { message?: string; code?: string } | undefined } = {},
+): Promise<ConnectorError> {
   const client = new HttpClient({ system, baseUrl: 'http://provider.test', fetch: async () => answer, ...rules });
   return client.request({ operation: 'op', method: 'POST', url: '/x', body: {}, maxAttempts: 1 }).then(
     () => {
@@ -67,7 +71,8 @@ describe('the status table', () => {
 });
 
 describe('Odoo faults', () => {
-  const rpc = (name: string, code = 200, message = 'boom') => json(200, { jsonrpc: '2.0', id: 1, error: { code, message: 'Odoo Server Error', data: { name, message } } });
+  const rpc = (name: string, code = 200, message = 'boom') =>
+    json(200, { jsonrpc: '2.0', id: 1, error: { code, message: 'Odoo Server Error', data: { name, message } } });
   it.each([
     ['odoo.exceptions.UserError', 'value', false],
     ['odoo.exceptions.ValidationError', 'value', false],
@@ -78,19 +83,39 @@ describe('Odoo faults', () => {
     ['psycopg2.errors.SerializationFailure', 'conflict', true],
   ] as const)('JSON-RPC %s (HTTP 200) is %s, retryable %s', async (name, kind, retryable) => {
     const err = await failureOf('odoo', rpc(name), { classify: classifyOdoo });
-    expect(err.cause).toEqual({ system: 'odoo', operation: 'op', kind, retryable, status: 200, attempts: 1, providerCode: name, providerMessage: `${name.split('.').pop()}: boom` });
+    expect(err.cause).toEqual({
+      system: 'odoo',
+      operation: 'op',
+      kind,
+      retryable,
+      status: 200,
+      attempts: 1,
+      providerCode: name,
+      providerMessage: `${name.split('.').pop()}: boom`,
+    });
   });
 
   it('an expired session is auth (the client logs in again once); a missing database is a settings problem', async () => {
-    expect((await failureOf('odoo', rpc('odoo.http.SessionExpiredException', 100), { classify: classifyOdoo })).cause).toMatchObject({ kind: 'auth', retryable: false });
+    expect((await failureOf('odoo', rpc('odoo.http.SessionExpiredException', 100), { classify: classifyOdoo })).cause).toMatchObject({
+      kind: 'auth',
+      retryable: false,
+    });
     const db = await failureOf('odoo', rpc('psycopg2.OperationalError', 200, 'database "x" does not exist'), { classify: classifyOdoo });
     expect(db.cause).toMatchObject({ kind: 'value', retryable: false });
   });
 
   it('JSON-2: 401 is auth, 422 UserError value, 503 with Retry-After retryable', async () => {
     const j2 = (status: number, name: string, h: Record<string, string> = {}) => json(status, { name, message: 'm', arguments: [], context: {}, debug: '' }, h);
-    expect((await failureOf('odoo', j2(401, 'werkzeug.exceptions.Unauthorized'), { classify: classifyOdoo })).cause).toMatchObject({ kind: 'auth', status: 401, retryable: false });
-    expect((await failureOf('odoo', j2(422, 'odoo.exceptions.UserError'), { classify: classifyOdoo })).cause).toMatchObject({ kind: 'value', status: 422, retryable: false });
+    expect((await failureOf('odoo', j2(401, 'werkzeug.exceptions.Unauthorized'), { classify: classifyOdoo })).cause).toMatchObject({
+      kind: 'auth',
+      status: 401,
+      retryable: false,
+    });
+    expect((await failureOf('odoo', j2(422, 'odoo.exceptions.UserError'), { classify: classifyOdoo })).cause).toMatchObject({
+      kind: 'value',
+      status: 422,
+      retryable: false,
+    });
     expect((await failureOf('odoo', j2(503, 'psycopg2.errors.SerializationFailure', { 'retry-after': '3' }), { classify: classifyOdoo })).cause).toMatchObject({
       kind: 'conflict',
       status: 503,
@@ -116,28 +141,70 @@ describe('Business Central OData errors', () => {
     expect(err.cause).toMatchObject({ system: 'business-central', kind, retryable, status, providerCode: code });
   });
 
-  it('a bare 429 is a rate limit waited out for the cool-off; the OAuth endpoint\'s invalid_client is auth', async () => {
-    expect((await failureOf('business-central', odata(429, 'Application_TooManyRequests'), bc)).cause).toMatchObject({ kind: 'rate-limit', retryable: true, retryAfterMs: 2000 });
-    const oauth = await failureOf('business-central', json(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' }), bc);
-    expect(oauth.cause).toMatchObject({ kind: 'auth', retryable: false, providerCode: 'invalid_client', providerMessage: 'AADSTS7000215: Invalid client secret provided.' });
+  it("a bare 429 is a rate limit waited out for the cool-off; the OAuth endpoint's invalid_client is auth", async () => {
+    expect((await failureOf('business-central', odata(429, 'Application_TooManyRequests'), bc)).cause).toMatchObject({
+      kind: 'rate-limit',
+      retryable: true,
+      retryAfterMs: 2000,
+    });
+    const oauth = await failureOf(
+      'business-central',
+      json(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' }),
+      bc,
+    );
+    expect(oauth.cause).toMatchObject({
+      kind: 'auth',
+      retryable: false,
+      providerCode: 'invalid_client',
+      providerMessage: 'AADSTS7000215: Invalid client secret provided.',
+    });
   });
 });
 
 describe('Shopify GraphQL', () => {
   function shop(answer: () => Response) {
-    return new ShopifyClient({ shop: 'x.myshopify.com', apiVersion: '2026-04', accessToken: 't', baseUrl: 'http://shop.test', maxThrottleRetries: 0, fetch: async () => answer(), policy: { maxAttempts: 1 } });
+    return new ShopifyClient({
+      shop: 'x.myshopify.com',
+      apiVersion: '2026-04',
+      accessToken: 't',
+      baseUrl: 'http://shop.test',
+      maxThrottleRetries: 0,
+      fetch: async () => answer(),
+      policy: { maxAttempts: 1 },
+    });
   }
 
   it('THROTTLED (HTTP 200) is a rate limit, retryable', async () => {
-    const throttled = () => json(200, { errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED' } }], extensions: { cost: { requestedQueryCost: 50, actualQueryCost: null, throttleStatus: { maximumAvailable: 1000, currentlyAvailable: 10, restoreRate: 50 } } } });
-    const err: ConnectorError = await shop(throttled).graphql('inventoryItems', '{ x }').catch((e) => e);
-    expect(err.cause).toEqual({ system: 'shopify', operation: 'inventoryItems', kind: 'rate-limit', retryable: true, status: 200, attempts: 1, providerCode: 'THROTTLED', providerMessage: 'Throttled' });
+    const throttled = () =>
+      json(200, {
+        errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED' } }],
+        extensions: {
+          cost: { requestedQueryCost: 50, actualQueryCost: null, throttleStatus: { maximumAvailable: 1000, currentlyAvailable: 10, restoreRate: 50 } },
+        },
+      });
+    const err: ConnectorError = await shop(throttled)
+      .graphql('inventoryItems', '{ x }')
+      .catch((e) => e);
+    expect(err.cause).toEqual({
+      system: 'shopify',
+      operation: 'inventoryItems',
+      kind: 'rate-limit',
+      retryable: true,
+      status: 200,
+      attempts: 1,
+      providerCode: 'THROTTLED',
+      providerMessage: 'Throttled',
+    });
   });
 
-  it('ACCESS_DENIED is auth; an error without a known code is the request\'s fault (value)', async () => {
-    const denied = await shop(() => json(200, { errors: [{ message: 'Access denied', extensions: { code: 'ACCESS_DENIED' } }] })).graphql('orders', '{ x }').catch((e) => e);
+  it("ACCESS_DENIED is auth; an error without a known code is the request's fault (value)", async () => {
+    const denied = await shop(() => json(200, { errors: [{ message: 'Access denied', extensions: { code: 'ACCESS_DENIED' } }] }))
+      .graphql('orders', '{ x }')
+      .catch((e) => e);
     expect(denied.cause).toMatchObject({ kind: 'auth', retryable: false, providerCode: 'ACCESS_DENIED' });
-    const syntax = await shop(() => json(200, { errors: [{ message: "Field 'nope' doesn't exist" }] })).graphql('orders', '{ nope }').catch((e) => e);
+    const syntax = await shop(() => json(200, { errors: [{ message: "Field 'nope' doesn't exist" }] }))
+      .graphql('orders', '{ nope }')
+      .catch((e) => e);
     expect(syntax.cause).toMatchObject({ kind: 'value', retryable: false });
   });
 
@@ -151,8 +218,15 @@ describe('Shopify GraphQL', () => {
       providerCode: 'INVALID_QUANTITY',
       providerMessage: 'Quantity is invalid',
     });
-    expect(userErrorsFailure('inventorySetQuantities', [{ code: 'IDEMPOTENCY_CONCURRENT_REQUEST', message: 'busy' }]).cause).toMatchObject({ kind: 'conflict', retryable: true });
-    expect(userErrorsFailure('fulfillmentCreate', [{ field: ['fulfillment'], message: 'Tracking is invalid' }]).cause).toMatchObject({ kind: 'value', retryable: false, providerMessage: 'Tracking is invalid' });
+    expect(userErrorsFailure('inventorySetQuantities', [{ code: 'IDEMPOTENCY_CONCURRENT_REQUEST', message: 'busy' }]).cause).toMatchObject({
+      kind: 'conflict',
+      retryable: true,
+    });
+    expect(userErrorsFailure('fulfillmentCreate', [{ field: ['fulfillment'], message: 'Tracking is invalid' }]).cause).toMatchObject({
+      kind: 'value',
+      retryable: false,
+      providerMessage: 'Tracking is invalid',
+    });
   });
 });
 
@@ -179,23 +253,71 @@ describe('Amazon SP-API and bol.com problems', () => {
 
   it('Amazon: QuotaExceeded is a rate limit; InvalidInput value; NotFound missing-reference', async () => {
     const amazon = (answer: () => Response) =>
-      new AmazonClient({ endpoint: 'http://amazon.test', tokenUrl: 'http://amazon.test/token', credentials: { clientId: 'c', clientSecret: 's', refreshToken: 'r' }, fetch: provider(answer) as any, policy: { maxAttempts: 1 } });
-    const err = (status: number, code: string) => amazon(() => json(status, { errors: [{ code, message: 'm', details: '' }] })).getOrder('111-0000000-0000000').catch((e) => e);
-    expect((await err(429, 'QuotaExceeded')).cause).toMatchObject({ system: 'amazon', kind: 'rate-limit', retryable: true, status: 429, providerCode: 'QuotaExceeded' });
-    expect((await err(400, 'InvalidInput')).cause).toMatchObject({ kind: 'value', retryable: false, status: 400, providerCode: 'InvalidInput', providerMessage: 'm' });
+      new AmazonClient({
+        endpoint: 'http://amazon.test',
+        tokenUrl: 'http://amazon.test/token',
+        credentials: { clientId: 'c', clientSecret: 's', refreshToken: 'r' },
+        fetch: provider(answer) as any,
+        policy: { maxAttempts: 1 },
+      });
+    const err = (status: number, code: string) =>
+      amazon(() => json(status, { errors: [{ code, message: 'm', details: '' }] }))
+        .getOrder('111-0000000-0000000')
+        .catch((e) => e);
+    expect((await err(429, 'QuotaExceeded')).cause).toMatchObject({
+      system: 'amazon',
+      kind: 'rate-limit',
+      retryable: true,
+      status: 429,
+      providerCode: 'QuotaExceeded',
+    });
+    expect((await err(400, 'InvalidInput')).cause).toMatchObject({
+      kind: 'value',
+      retryable: false,
+      status: 400,
+      providerCode: 'InvalidInput',
+      providerMessage: 'm',
+    });
     expect((await err(404, 'NotFound')).cause).toMatchObject({ kind: 'missing-reference', retryable: false, status: 404 });
   });
 
   it('bol.com: a problem document is classified by its status, its detail and violations kept', async () => {
     const bol = (answer: () => Response) =>
-      new BolClient({ endpoint: 'http://bol.test', tokenUrl: 'http://bol.test/token', credentials: { clientId: 'c', clientSecret: 's' }, fetch: provider(answer) as any, policy: { maxAttempts: 1 } });
-    const problem = (status: number, title: string, extra: Record<string, unknown> = {}) => () =>
-      new Response(JSON.stringify({ type: 'https://api.bol.com/problems', title, status, detail: title, ...extra }), { status, headers: { 'content-type': 'application/vnd.retailer.v10+json' } });
-    const invalid: ConnectorError = await bol(problem(400, 'Bad request', { violations: [{ name: 'latest-change-date', reason: 'Request contains invalid value(s)' }] })).listOrders().catch((e) => e);
+      new BolClient({
+        endpoint: 'http://bol.test',
+        tokenUrl: 'http://bol.test/token',
+        credentials: { clientId: 'c', clientSecret: 's' },
+        fetch: provider(answer) as any,
+        policy: { maxAttempts: 1 },
+      });
+    const problem =
+      (status: number, title: string, extra: Record<string, unknown> = {}) =>
+      () =>
+        new Response(JSON.stringify({ type: 'https://api.bol.com/problems', title, status, detail: title, ...extra }), {
+          status,
+          headers: { 'content-type': 'application/vnd.retailer.v10+json' },
+        });
+    const invalid: ConnectorError = await bol(
+      problem(400, 'Bad request', { violations: [{ name: 'latest-change-date', reason: 'Request contains invalid value(s)' }] }),
+    )
+      .listOrders()
+      .catch((e) => e);
     expect(invalid.cause).toMatchObject({ system: 'bol', kind: 'value', retryable: false, status: 400 });
     expect(invalid.cause.providerMessage).toContain('latest-change-date: Request contains invalid value(s)');
-    expect((await bol(problem(404, 'Not found')).getOrder('X').catch((e) => e)).cause).toMatchObject({ kind: 'missing-reference', retryable: false, status: 404 });
-    expect((await bol(problem(429, 'Too many requests')).getOrder('X').catch((e) => e)).cause).toMatchObject({ kind: 'rate-limit', retryable: true, status: 429 });
+    expect(
+      (
+        await bol(problem(404, 'Not found'))
+          .getOrder('X')
+          .catch((e) => e)
+      ).cause,
+    ).toMatchObject({ kind: 'missing-reference', retryable: false, status: 404 });
+    expect(
+      (
+        await bol(problem(429, 'Too many requests'))
+          .getOrder('X')
+          .catch((e) => e)
+      ).cause,
+    ).toMatchObject({ kind: 'rate-limit', retryable: true, status: 429 });
   });
 });
 
@@ -212,7 +334,12 @@ describe('what a Catch node gets', () => {
       cause: { system: 'odoo', operation: 'sale.order.create', kind: 'unavailable', retryable: true, status: 503, attempts: 6 },
     });
     const store = Object.assign(new Error('store down'), { name: 'StoreUnavailableError' });
-    expect(asConnectorError(store, 'square', 'BatchChangeInventory').cause).toEqual({ system: 'square', operation: 'BatchChangeInventory', kind: 'unavailable', retryable: true });
+    expect(asConnectorError(store, 'square', 'BatchChangeInventory').cause).toEqual({
+      system: 'square',
+      operation: 'BatchChangeInventory',
+      kind: 'unavailable',
+      retryable: true,
+    });
     expect(asConnectorError(new TypeError('x is undefined'), 'square', 'op').cause).toMatchObject({ kind: 'unknown', retryable: false });
     expect(ERROR_KINDS).toContain(err.kind);
   });

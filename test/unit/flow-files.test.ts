@@ -45,12 +45,18 @@ describe.each(files.map((f) => [path.relative(root, f), f]))('%s', (_name, file)
     for (const till of tills) {
       const back = nodes.filter((n) => n.type === 'tillwire-replay' && n.nodeFilter === till.id);
       if (!back.length) problems.push(`${till.id}: no replay node for its dead letters`);
-      for (const r of back) if (JSON.stringify(r.wires) !== JSON.stringify([[till.id]])) problems.push(`${r.id} replays ${till.id}'s dead letters to ${r.wires}`);
+      for (const r of back)
+        if (JSON.stringify(r.wires) !== JSON.stringify([[till.id]])) problems.push(`${r.id} replays ${till.id}'s dead letters to ${r.wires}`);
     }
     // A replay node without a node filter on a till tab would also send the till node's dead letters past it.
     const tillTabs = new Set(tills.map((t) => t.z));
     for (const r of nodes.filter((n) => n.type === 'tillwire-replay' && !n.nodeFilter && tillTabs.has(n.z))) {
-      problems.push(`${r.id} replays every dead letter of its flow to ${r.wires.flat().map((id: string) => byId.get(id)?.type).join(', ')}`);
+      problems.push(
+        `${r.id} replays every dead letter of its flow to ${r.wires
+          .flat()
+          .map((id: string) => byId.get(id)?.type)
+          .join(', ')}`,
+      );
     }
     expect(problems).toEqual([]);
   });

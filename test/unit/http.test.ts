@@ -15,7 +15,15 @@ async function scripted(script: Array<{ status: number; headers?: Record<string,
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, seen, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 describe('http resilience layer', () => {
@@ -61,7 +69,10 @@ describe('http resilience layer', () => {
   });
 
   it('times out a request that never answers, retries it, and gives up after the attempts allowed', async () => {
-    const s = await scripted([{ status: 0, hang: true }, { status: 0, hang: true }]);
+    const s = await scripted([
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+    ]);
     const client = new HttpClient({ system: 'odoo', baseUrl: s.url, sleep, policy: { maxAttempts: 2, timeoutMs: 200 } });
     const err: ConnectorError = await client.request({ operation: 'search', method: 'GET', url: '/' }).catch((e) => e);
     expect(err.cause).toEqual({ system: 'odoo', operation: 'search', kind: 'timeout', retryable: true, attempts: 2 });
@@ -99,10 +110,15 @@ describe('http resilience layer', () => {
   it('token bucket: a burst, then the sustained rate; a 429 blocks the bucket', async () => {
     let clock = 0;
     const slept: number[] = [];
-    const bucket = new TokenBucket(2, 3, () => clock, async (ms) => {
-      slept.push(ms);
-      clock += ms;
-    });
+    const bucket = new TokenBucket(
+      2,
+      3,
+      () => clock,
+      async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
+    );
     for (let i = 0; i < 5; i++) await bucket.take();
     expect(slept).toEqual([500, 500]); // 3 at once, then one every 1/2 s
     bucket.penalise(4000);
@@ -134,7 +150,7 @@ describe('http resilience layer', () => {
     // A 503 for every request to /a, success for /b after one 429: one client, two callers at once.
     const hits = { b: 0 };
     const server = http.createServer((req, res) => {
-      const fail = req.url === '/a' ? 503 : (hits.b++ === 0 ? 429 : 0);
+      const fail = req.url === '/a' ? 503 : hits.b++ === 0 ? 429 : 0;
       res.writeHead(fail || 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(fail ? { error: { message: 'no' } } : { ok: true }));
     });
@@ -143,8 +159,14 @@ describe('http resilience layer', () => {
     const seenA: CallEvent[] = [];
     const seenB: CallEvent[] = [];
     const [a, b] = await Promise.all([
-      observeCalls((e) => seenA.push(e), () => client.request({ operation: 'read a', method: 'GET', url: '/a' }).catch((e) => e)),
-      observeCalls((e) => seenB.push(e), () => client.request({ operation: 'read b', method: 'GET', url: '/b' })),
+      observeCalls(
+        (e) => seenA.push(e),
+        () => client.request({ operation: 'read a', method: 'GET', url: '/a' }).catch((e) => e),
+      ),
+      observeCalls(
+        (e) => seenB.push(e),
+        () => client.request({ operation: 'read b', method: 'GET', url: '/b' }),
+      ),
     ]);
     expect(a.cause).toMatchObject({ operation: 'read a', kind: 'unavailable', retryable: true, attempts: 3 });
     expect(b.status).toBe(200);

@@ -126,7 +126,12 @@ describe('German help pages', () => {
   const translated = SETS.filter(({ folder, name }) => fs.existsSync(path.join(NODES, folder, 'locales/de', `${name}.html`)));
 
   it('exist for the core nodes', () => {
-    expect(translated.filter((s) => s.folder === 'core').map((s) => s.name).sort()).toEqual(core);
+    expect(
+      translated
+        .filter((s) => s.folder === 'core')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(core);
   });
 
   it.each(translated)('$set: the German help is for the same node type as the English one, with the same code samples', ({ folder, name }) => {

@@ -51,8 +51,24 @@ afterEach(async () => {
 const webhookEvent = (n: number) => ({ topic: 'orders/create', headers: { 'x-shopify-topic': 'orders/create' }, body: JSON.stringify({ n }) });
 const polledEvent = (node: string, n: number) => ({ via: 'poll', node, kind: 'order', body: { n } });
 
-function start(node: RuntimeNode, owns: (e: InboxEntry) => boolean, deliver: (e: InboxEntry) => Promise<void>, maxAttempts = 3, leaseMs?: number): InboundInbox {
-  const r = startInboundInbox({ node, store, source: SOURCE, maxAttempts, deliver, owns, leaseMs, poisoned: poisonedShopify(SHOP), failures: processingFailures(node, 'test event') });
+function start(
+  node: RuntimeNode,
+  owns: (e: InboxEntry) => boolean,
+  deliver: (e: InboxEntry) => Promise<void>,
+  maxAttempts = 3,
+  leaseMs?: number,
+): InboundInbox {
+  const r = startInboundInbox({
+    node,
+    store,
+    source: SOURCE,
+    maxAttempts,
+    deliver,
+    owns,
+    leaseMs,
+    poisoned: poisonedShopify(SHOP),
+    failures: processingFailures(node, 'test event'),
+  });
   running.push(r);
   return r;
 }
@@ -92,7 +108,9 @@ it('a webhook event parked in the dead-letter store while it is down, twice: ret
     return putDeadLetter(...args);
   }) as Store['putDeadLetter'];
   const counts = { emitted: 0, failed: 0 };
-  const r: InboundInbox = start(node, isWebhookEntry, (e) => processor({ node, store, shop: SHOP, source: SOURCE, counts, complete: (id) => r.inbox.complete(id) })(e));
+  const r: InboundInbox = start(node, isWebhookEntry, (e) =>
+    processor({ node, store, shop: SHOP, source: SOURCE, counts, complete: (id) => r.inbox.complete(id) })(e),
+  );
   // Not an order the mapping can take (no line items): it is parked as unmappable once the store takes it.
   await r.inbox.accept('order:9:a', { topic: 'orders/create', headers: { 'x-shopify-topic': 'orders/create' }, body: '{"id": 9}' });
   await until(async () => (await store.countDeadLetters()) === 1);
@@ -121,7 +139,11 @@ it('a Shopify event whose processing keeps failing is given up after its attempt
   const [letter] = await store.listDeadLetters();
   expect(letter.error).toEqual({ message: 'gave up after 2 attempts: store unavailable (2)', name: 'PoisonMessage' });
   expect(letter.attempts).toBe(2);
-  expect(letter.message).toMatchObject({ payload: { n: 7 }, topic: 'shopify.failed', tillwire: { eventId: 'order:7:a', source: { system: 'shopify', account: SHOP } } });
+  expect(letter.message).toMatchObject({
+    payload: { n: 7 },
+    topic: 'shopify.failed',
+    tillwire: { eventId: 'order:7:a', source: { system: 'shopify', account: SHOP } },
+  });
   expect(deliveries).toBe(2);
   expect(warnings.some((w) => /processing a test event failed: attempt 1 of 2, will retry: store unavailable \(1\)/.test(w))).toBe(true);
 });

@@ -41,7 +41,11 @@ it('a delivery that always throws is retried, then dead-lettered with the last e
   await inbox.accept('good', { n: 2 });
   await until(async () => (await store.countDeadLetters()) === 1);
   await until(async () => (await store.inboxPending('src')).length === 1); // only 'good' (with the flow)
-  expect(errors).toEqual([[0, true], [1, true], [2, false]]);
+  expect(errors).toEqual([
+    [0, true],
+    [1, true],
+    [2, false],
+  ]);
   expect(delivered.filter((d) => d.startsWith('poison'))).toEqual(['poison#0', 'poison#1', 'poison#2']);
   expect(delivered).toContain('good#0');
   const [letter] = await store.listDeadLetters();

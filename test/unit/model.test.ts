@@ -30,14 +30,11 @@ describe('canonical model v1', () => {
     expect(run.status).toBe(0);
   });
 
-  it.each(Object.entries(fixtureFor).flatMap(([type, files]) => files.map((f) => [type, f])))(
-    'the %s example %s is valid',
-    (type, file) => {
-      const result = validateDocument(type as DocumentType, load(file));
-      expect(result.errors).toEqual([]);
-      expect(result.valid).toBe(true);
-    },
-  );
+  it.each(Object.entries(fixtureFor).flatMap(([type, files]) => files.map((f) => [type, f])))('the %s example %s is valid', (type, file) => {
+    const result = validateDocument(type as DocumentType, load(file));
+    expect(result.errors).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
 
   it('every document type has a kind the business key understands', () => {
     for (const [type, files] of Object.entries(fixtureFor)) {

@@ -41,7 +41,10 @@ function endpoint(...answers: Answer[]) {
   };
 }
 
-const token = (value: string, expiresIn?: number) => ({ status: 200, body: JSON.stringify({ access_token: value, token_type: 'bearer', ...(expiresIn !== undefined ? { expires_in: expiresIn } : {}) }) });
+const token = (value: string, expiresIn?: number) => ({
+  status: 200,
+  body: JSON.stringify({ access_token: value, token_type: 'bearer', ...(expiresIn !== undefined ? { expires_in: expiresIn } : {}) }),
+});
 
 function source(fetchFn: typeof fetch, clock: { t: number }, extra: Partial<OAuthTokenOptions> = {}) {
   return new OAuthTokenSource({
@@ -101,9 +104,30 @@ describe('OAuthTokenSource', () => {
   });
 
   it.each([
-    ['a refused grant (400 invalid_grant) is permanent', { status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : refresh_token' }) }, 400, false, 'invalid_grant', 'The request has an invalid grant parameter : refresh_token'],
-    ['bad client credentials (401 invalid_client) are permanent', { status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed' }) }, 401, false, 'invalid_client', 'Client authentication failed'],
-    ['a throttled exchange (429) may be retried', { status: 429, body: JSON.stringify({ error: 'too_many_requests' }) }, 429, true, 'too_many_requests', 'too_many_requests'],
+    [
+      'a refused grant (400 invalid_grant) is permanent',
+      { status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : refresh_token' }) },
+      400,
+      false,
+      'invalid_grant',
+      'The request has an invalid grant parameter : refresh_token',
+    ],
+    [
+      'bad client credentials (401 invalid_client) are permanent',
+      { status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed' }) },
+      401,
+      false,
+      'invalid_client',
+      'Client authentication failed',
+    ],
+    [
+      'a throttled exchange (429) may be retried',
+      { status: 429, body: JSON.stringify({ error: 'too_many_requests' }) },
+      429,
+      true,
+      'too_many_requests',
+      'too_many_requests',
+    ],
     ['an endpoint failure (503, not JSON) may be retried', { status: 503, body: 'Service Unavailable' }, 503, true, undefined, 'Service Unavailable'],
   ])('%s, with the provider words and no credential in the error', async (_name, answer, status, retryable, code, message) => {
     const ep = endpoint(answer, token('after', 3600));
@@ -173,7 +197,12 @@ describe('a 401 from the API is answered with a new token (bol.com client)', () 
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it('invalidates the token, fetches another and repeats the call once', async () => {
-    const client = new BolClient({ endpoint: base, tokenUrl: `${base}/token`, credentials: { clientId: 'id', clientSecret: 'secret' }, policy: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const client = new BolClient({
+      endpoint: base,
+      tokenUrl: `${base}/token`,
+      credentials: { clientId: 'id', clientSecret: 'secret' },
+      policy: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
     const orders = await client.listOrders();
     expect(orders.map((o) => o.orderId)).toEqual(['A1']);
     expect(apiAuth).toEqual(['Bearer tok-1', 'Bearer tok-2']);

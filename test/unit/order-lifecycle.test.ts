@@ -6,7 +6,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { orderAction, returnAction, type ErpOrderState, type OrderAction, type OrderStatus, type ReturnAction, type ReturnStatus } from '../../nodes/runtime/order-lifecycle';
+import {
+  orderAction,
+  returnAction,
+  type ErpOrderState,
+  type OrderAction,
+  type OrderStatus,
+  type ReturnAction,
+  type ReturnStatus,
+} from '../../nodes/runtime/order-lifecycle';
 
 const schema = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'nodes', 'model', 'schemas', `${name}.schema.json`), 'utf8'));
 

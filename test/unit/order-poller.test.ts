@@ -66,11 +66,24 @@ describe('one poll of Amazon orders (cursor, overlap, held, repeats)', () => {
     inbox = new DurableInbox(store, 'amazon-orders:test', (e) => void delivered.push(e.eventId));
   });
   const poll = (client: AmazonClient) =>
-    pollOnce({ client, store, cursorKey: CURSOR, marketplaceIds: ['A1PA6795UKMFR9'], accept: (id, p: PolledOrder) => inbox.accept(id, p), overlapMs: OVERLAP, startAt: () => START, apiVersion: 'v0' });
+    pollOnce({
+      client,
+      store,
+      cursorKey: CURSOR,
+      marketplaceIds: ['A1PA6795UKMFR9'],
+      accept: (id, p: PolledOrder) => inbox.accept(id, p),
+      overlapMs: OVERLAP,
+      startAt: () => START,
+      apiVersion: 'v0',
+    });
 
   it('stores priced orders, holds Pending ones, then moves the cursor to the window Amazon reported', async () => {
     const { client, queries } = scriptedAmazon([
-      { Orders: [order('A', '2026-12-01T08:00:00Z'), order('P', '2026-12-01T08:30:00Z', 'Pending')], NextToken: 'page2', LastUpdatedBefore: '2026-12-01T09:58:00Z' },
+      {
+        Orders: [order('A', '2026-12-01T08:00:00Z'), order('P', '2026-12-01T08:30:00Z', 'Pending')],
+        NextToken: 'page2',
+        LastUpdatedBefore: '2026-12-01T09:58:00Z',
+      },
       { Orders: [order('B', '2026-12-01T09:00:00Z')] },
     ]);
     const result = await poll(client);
@@ -83,7 +96,9 @@ describe('one poll of Amazon orders (cursor, overlap, held, repeats)', () => {
   });
 
   it('re-reads an overlap before the cursor; what it sees again is not delivered again, a held order once priced is', async () => {
-    const first = scriptedAmazon([{ Orders: [order('A', '2026-12-01T09:56:00Z'), order('P', '2026-12-01T09:57:00Z', 'Pending')], LastUpdatedBefore: '2026-12-01T09:58:00Z' }]);
+    const first = scriptedAmazon([
+      { Orders: [order('A', '2026-12-01T09:56:00Z'), order('P', '2026-12-01T09:57:00Z', 'Pending')], LastUpdatedBefore: '2026-12-01T09:58:00Z' },
+    ]);
     await poll(first.client);
     const second = scriptedAmazon([
       // A again (inside the overlap); P priced, so its LastUpdateDate moved on
@@ -105,7 +120,10 @@ describe('one poll of Amazon orders (cursor, overlap, held, repeats)', () => {
 
   it('a failing page keeps the cursor; what earlier pages stored stays stored and is not delivered twice on the retry', async () => {
     const throttled = new ConnectorError('amazon', 'getOrders', 'HTTP 503: unavailable', { status: 503, retryable: true });
-    const failing = scriptedAmazon([{ Orders: [order('A', '2026-12-01T08:00:00Z')], NextToken: 'page2', LastUpdatedBefore: '2026-12-01T09:58:00Z' }, throttled]);
+    const failing = scriptedAmazon([
+      { Orders: [order('A', '2026-12-01T08:00:00Z')], NextToken: 'page2', LastUpdatedBefore: '2026-12-01T09:58:00Z' },
+      throttled,
+    ]);
     await expect(poll(failing.client)).rejects.toBe(throttled);
     await expect(store.kvGet(CURSOR)).resolves.toBeUndefined();
     expect(delivered).toEqual(['order:A:2026-12-01T08:00:00Z']);
@@ -179,7 +197,14 @@ function close(node: EventEmitter): Promise<void> {
 }
 
 function input(node: EventEmitter): Promise<Error | undefined> {
-  return new Promise((resolve) => node.emit('input', { payload: 'poll' }, () => undefined, (err?: Error) => resolve(err)));
+  return new Promise((resolve) =>
+    node.emit(
+      'input',
+      { payload: 'poll' },
+      () => undefined,
+      (err?: Error) => resolve(err),
+    ),
+  );
 }
 
 interface TestPayload {
@@ -235,7 +260,11 @@ describe('the order-poller node body (runOrderPoller)', () => {
     const msg = node.sent[0] as any;
     expect(msg.topic).toBe('test.order');
     expect(msg.payload.id).toBe('test:1');
-    expect(msg.tillwire).toMatchObject({ eventId: 'order:1:a', source: { system: 'test', orderId: '1', eventId: 'order:1:a' }, idempotencyKey: 'order:shopify:tillwire-demo.myshopify.com:1' });
+    expect(msg.tillwire).toMatchObject({
+      eventId: 'order:1:a',
+      source: { system: 'test', orderId: '1', eventId: 'order:1:a' },
+      idempotencyKey: 'order:shopify:tillwire-demo.myshopify.com:1',
+    });
     expect(msg.tillwireInbox).toEqual({ source: 'test-orders:poller1', id: expect.any(String) });
     const dead = await store.listDeadLetters();
     expect(dead).toHaveLength(1);

@@ -29,7 +29,9 @@ function relativeImports(file: string, source = fs.readFileSync(path.join(root, 
     .filter((name) => name.startsWith('.'))
     .map((name) => {
       const base = path.resolve(root, path.dirname(file), name);
-      const hit = [base, `${base}.ts`, `${base}.js`, path.join(base, 'index.ts'), path.join(base, 'index.js')].find((p) => fs.existsSync(p) && fs.statSync(p).isFile());
+      const hit = [base, `${base}.ts`, `${base}.js`, path.join(base, 'index.ts'), path.join(base, 'index.js')].find(
+        (p) => fs.existsSync(p) && fs.statSync(p).isFile(),
+      );
       return path.relative(root, hit ?? base);
     });
 }
@@ -83,7 +85,11 @@ describe('package boundary', () => {
     expect([...files].filter((f) => /simulat|^dist\/(scripts|simulators|bench|test)\//i.test(f))).toEqual([]);
     const dangling = [...files]
       .filter((f) => f.endsWith('.js'))
-      .flatMap((f) => relativeImports(f).filter((target) => !files.has(target.split(path.sep).join('/'))).map((target) => `${f} requires ${target}`));
+      .flatMap((f) =>
+        relativeImports(f)
+          .filter((target) => !files.has(target.split(path.sep).join('/')))
+          .map((target) => `${f} requires ${target}`),
+      );
     expect(dangling).toEqual([]);
     expect(files.has('dist/nodes/amazon/contract.js')).toBe(true);
   });

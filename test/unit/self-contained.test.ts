@@ -8,13 +8,20 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCAN = ['nodes', 'simulators', 'scripts', 'test', 'bench', 'docs', 'examples', 'flows', 'README.md', 'settings.ts', 'Dockerfile'];
-const OUTSIDE = [['DESIGN', '.md'], ['api-', 'contracts'], ['reliability', '-notes'], ['shared/', 'reference']].map((p) => p.join(''));
+const OUTSIDE = [
+  ['DESIGN', '.md'],
+  ['api-', 'contracts'],
+  ['reliability', '-notes'],
+  ['shared/', 'reference'],
+].map((p) => p.join(''));
 
 function files(entry: string): string[] {
   const full = path.join(ROOT, entry);
   if (!fs.existsSync(full)) return [];
   if (fs.statSync(full).isFile()) return [full];
-  return fs.readdirSync(full, { withFileTypes: true }).flatMap((d) => (d.name === 'node_modules' || d.name === 'results' ? [] : files(path.join(entry, d.name))));
+  return fs
+    .readdirSync(full, { withFileTypes: true })
+    .flatMap((d) => (d.name === 'node_modules' || d.name === 'results' ? [] : files(path.join(entry, d.name))));
 }
 
 it('no file cites design notes that are not in the repository', () => {

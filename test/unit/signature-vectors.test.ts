@@ -35,7 +35,8 @@ describe('Square webhook signature (x-square-hmacsha256-signature)', () => {
   // Square's own published vector, from the test of its Node.js SDK's webhook helper:
   // https://github.com/square/square-nodejs-sdk/blob/master/test/utilities/webhooksHelper.test.ts
   // (also checked once: printf '%s' "$URL$BODY" | openssl dgst -sha256 -hmac "$KEY" -binary | base64)
-  const body = '{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}';
+  const body =
+    '{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}';
   const signature = 'GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=';
   const signatureKey = 'Ibxx_5AKakO-3qeNVR61Dw';
   const notificationUrl = 'https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9';
@@ -61,7 +62,9 @@ describe('Square webhook signature (x-square-hmacsha256-signature)', () => {
   it("accepts Square's second published vector, with characters JSON may escape", () => {
     // Same source: URL https://webhook.site/webhooks, key signature-key, body with ">id<".
     // printf '%s' 'https://webhook.site/webhooks{"data":{"type":"webhooks","id":">id<"}}' | openssl dgst -sha256 -hmac 'signature-key' -binary | base64
-    expect(hmacSha256Base64('signature-key', 'https://webhook.site/webhooks', Buffer.from('{"data":{"type":"webhooks","id":">id<"}}'))).toBe('Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=');
+    expect(hmacSha256Base64('signature-key', 'https://webhook.site/webhooks', Buffer.from('{"data":{"type":"webhooks","id":">id<"}}'))).toBe(
+      'Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=',
+    );
   });
 });
 
@@ -79,11 +82,15 @@ describe('Shopify webhook signature (X-Shopify-Hmac-Sha256)', () => {
   const signatureByPrevious = '3sk0LJ6mZ+wMSarhpIy7ZQtSgUcEiUpbSCRFMepewKM=';
   const shop = 'tillwire-demo.myshopify.com';
   const verify = (o: { secrets?: string[]; raw?: Buffer; sig?: string }) =>
-    verifyWebhook({ secrets: o.secrets ?? [secret], topics: [], shop, maxAgeMs: 24 * 3600_000, now: () => Date.parse('2026-12-01T10:05:00Z') }, o.raw ?? Buffer.from(body, 'utf8'), {
-      'x-shopify-hmac-sha256': o.sig ?? signature,
-      'x-shopify-shop-domain': shop,
-      'x-shopify-topic': 'orders/updated',
-    });
+    verifyWebhook(
+      { secrets: o.secrets ?? [secret], topics: [], shop, maxAgeMs: 24 * 3600_000, now: () => Date.parse('2026-12-01T10:05:00Z') },
+      o.raw ?? Buffer.from(body, 'utf8'),
+      {
+        'x-shopify-hmac-sha256': o.sig ?? signature,
+        'x-shopify-shop-domain': shop,
+        'x-shopify-topic': 'orders/updated',
+      },
+    );
 
   it('accepts the independently computed signature', () => {
     expect(Buffer.byteLength(body)).toBe(body.length + 2); // the two é's really are multi-byte
@@ -117,7 +124,11 @@ describe('bol.com token request (OAuth2 client credentials, HTTP Basic)', () => 
     // RFC 7617 §2 (https://www.rfc-editor.org/rfc/rfc7617#section-2): user-id "Aladdin" and
     // password "open sesame" give "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==".
     const { seen, fetchFn } = recordingFetch();
-    const tokens = new BolTokenSource({ tokenUrl: 'https://login.bol.com/token', credentials: { clientId: 'Aladdin', clientSecret: 'open sesame' }, fetch: fetchFn });
+    const tokens = new BolTokenSource({
+      tokenUrl: 'https://login.bol.com/token',
+      credentials: { clientId: 'Aladdin', clientSecret: 'open sesame' },
+      fetch: fetchFn,
+    });
     await expect(tokens.get()).resolves.toBe('at-1');
     expect(seen).toHaveLength(1);
     expect(seen[0].url).toBe('https://login.bol.com/token?grant_type=client_credentials');
@@ -143,6 +154,8 @@ describe('Amazon LWA token request (refresh_token grant, form-encoded)', () => {
     expect(seen[0].url).toBe('https://api.amazon.com/auth/o2/token');
     expect(seen[0].init.method).toBe('POST');
     expect((seen[0].init.headers as Record<string, string>)['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
-    expect(seen[0].init.body).toBe('grant_type=refresh_token&refresh_token=Atzr%7CIwEBIA-example&client_id=amzn1.application-oa2-client.tillwire&client_secret=a%2Bb%2Fc%3Dd');
+    expect(seen[0].init.body).toBe(
+      'grant_type=refresh_token&refresh_token=Atzr%7CIwEBIA-example&client_id=amzn1.application-oa2-client.tillwire&client_secret=a%2Bb%2Fc%3Dd',
+    );
   });
 });

@@ -13,10 +13,14 @@ const hasBuiltin = nodeAtLeast(process.versions.node, [22, 13]);
 /** Which engine a fresh Node process picks (it is chosen once per process), from the built dist/. */
 function engineIn(env: Record<string, string>): { status: number | null; out: string } {
   const dist = path.resolve(__dirname, '../../dist/nodes/runtime/sqlite-engine.js');
-  const r = spawnSync(process.execPath, ['-e', `try { console.log(require(${JSON.stringify(dist)}).sqliteEngine()) } catch (e) { console.log('ERR ' + e.message); process.exit(3) }`], {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `try { console.log(require(${JSON.stringify(dist)}).sqliteEngine()) } catch (e) { console.log('ERR ' + e.message); process.exit(3) }`],
+    {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    },
+  );
   return { status: r.status, out: r.stdout.trim() };
 }
 
@@ -41,7 +45,14 @@ it('runs statements, RETURNING rows and an immediate transaction that rolls back
         throw new Error('boom');
       }),
     ).toThrow('boom');
-    expect(db.immediate(() => db.prepare('SELECT v FROM t ORDER BY id').all([]).map((r) => r.v))).toEqual(['b']);
+    expect(
+      db.immediate(() =>
+        db
+          .prepare('SELECT v FROM t ORDER BY id')
+          .all([])
+          .map((r) => r.v),
+      ),
+    ).toEqual(['b']);
   } finally {
     db.close();
   }

@@ -60,9 +60,22 @@ describe('validation never recurses without a bound and never throws', () => {
 
   it('property: any JSON-like value, as any document type, is answered with sentences, never a throw', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...TYPES), fc.anything({ withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withDate: true, maxDepth: 6 }), (type, value) => {
-        expectRejected(type, value);
-      }),
+      fc.property(
+        fc.constantFrom(...TYPES),
+        fc.anything({
+          withNullPrototype: true,
+          withBoxedValues: true,
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withSparseArray: true,
+          withDate: true,
+          maxDepth: 6,
+        }),
+        (type, value) => {
+          expectRejected(type, value);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -136,13 +149,18 @@ describe('size bounds are checked before the schema', () => {
     sale.lines[1].quantity = -10_001;
     sale.lines[1].lineTotal.amount = -10_001 * 24_500;
     expect(validateDocument('sale', sale).errors).toContain('lines[1].quantity -10001 is beyond the limit of 10000 units per line');
-    expect(validateDocument('sale', sale, { maxQuantity: 20_000 }).errors).not.toContain('lines[1].quantity -10001 is beyond the limit of 10000 units per line');
+    expect(validateDocument('sale', sale, { maxQuantity: 20_000 }).errors).not.toContain(
+      'lines[1].quantity -10001 is beyond the limit of 10000 units per line',
+    );
   });
 });
 
 describe('a payload too deep to pass on is written as JSON text, without recursion', () => {
   it('property: jsonText writes what JSON.stringify writes', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => expect(jsonText(v)).toBe(JSON.stringify(v))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => expect(jsonText(v)).toBe(JSON.stringify(v))),
+      { numRuns: 500 },
+    );
     const odd = { a: undefined, f: () => 1, list: [undefined, () => 1, 2], when: new Date(0), n: null };
     expect(jsonText(odd)).toBe(JSON.stringify(odd));
   });

@@ -96,8 +96,15 @@ describe('signed times (staleness)', () => {
   it('older than the window, or more than 5 min ahead, is refused naming the stamp and its value', () => {
     expect(staleness([['the event', at(-day - 1000)]], day, now)).toMatch(/^the event 2026-05-31T11:59:59.000Z is older than the 24 h/);
     const ahead = at(CLOCK_SKEW_MS + 1000);
-    expect(staleness([['the body', at(0)], ['the header', ahead]], day, now)).toBe(
-      `the header ${ahead} is in the future (more than the 5 min allowed for clock differences): refused as a forged or mis-dated delivery`,
-    );
+    expect(
+      staleness(
+        [
+          ['the body', at(0)],
+          ['the header', ahead],
+        ],
+        day,
+        now,
+      ),
+    ).toBe(`the header ${ahead} is in the future (more than the 5 min allowed for clock differences): refused as a forged or mis-dated delivery`);
   });
 });

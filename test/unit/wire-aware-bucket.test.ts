@@ -123,7 +123,7 @@ describe('WireAwareBucket', () => {
     expect(await h.call()).toEqual([1_000]);
   });
 
-  it("after a 429 with a wait, blocks until it is over and spends the tokens the wait earned", async () => {
+  it('after a 429 with a wait, blocks until it is over and spends the tokens the wait earned', async () => {
     const h = harness(1, 3);
     await h.call();
     h.bucket.penalise(2_500);

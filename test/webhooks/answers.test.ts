@@ -65,7 +65,10 @@ describe('webhooks on the real runtime (product settings, red.js)', () => {
     expect(first.status).toBe(200);
     await until(() => rt.received().some((m) => m.saleId === sale.id), 15_000, 'the sale in received.jsonl');
     const d = squareDelivery(rt, event);
-    expect((await post(url, { ...d, headers: { ...d.headers, 'x-square-hmacsha256-signature': rt.square.sign(d.body as string, rt.notificationUrl, 'wrong-key') } })).status).toBe(401);
+    expect(
+      (await post(url, { ...d, headers: { ...d.headers, 'x-square-hmacsha256-signature': rt.square.sign(d.body as string, rt.notificationUrl, 'wrong-key') } }))
+        .status,
+    ).toBe(401);
     expect((await post(url, squareDelivery(rt, '{"event_id": "x"'))).status).toBe(400);
     expect((await post(url, squareDelivery(rt, { ...event, pad: 'y'.repeat(2 * 1024 * 1024) }))).status).toBe(413);
     expect(rt.received().filter((m) => m.saleId === sale.id)).toHaveLength(1);

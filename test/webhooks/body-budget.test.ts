@@ -27,7 +27,9 @@ interface SlowPost {
 function slowPost(url: URL, declared: number, first: number): Promise<SlowPost> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(url.port), url.hostname, () => {
-      socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nConnection: close\r\n\r\n`);
+      socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nConnection: close\r\n\r\n`,
+      );
       socket.write(Buffer.alloc(first, 0x20));
       resolve({ answer, answered: () => done, send: (b) => socket.write(b), abort: () => socket.destroy() });
     });
@@ -43,7 +45,13 @@ function slowPost(url: URL, declared: number, first: number): Promise<SlowPost> 
 describe('webhook body budget (real runtime, product settings)', () => {
   let rt: WebhookRuntime;
   let url: string;
-  const figures = async () => (await (await fetch(`${rt.nr.adminUrl}/tillwire/webhooks/body-budget`)).json()) as { limitBytes: number; heldBytes: number; reading: number; refused: number };
+  const figures = async () =>
+    (await (await fetch(`${rt.nr.adminUrl}/tillwire/webhooks/body-budget`)).json()) as {
+      limitBytes: number;
+      heldBytes: number;
+      reading: number;
+      refused: number;
+    };
 
   beforeAll(async () => {
     rt = await startWebhookRuntime({ via: 'red', env: { TILLWIRE_WEBHOOK_BODY_BUDGET_KIB: String(BUDGET_KIB) } });
@@ -89,10 +97,14 @@ describe('webhook body budget (real runtime, product settings)', () => {
     expect(await a.answer).toMatch(/^HTTP\/1\.1 4\d\d /);
     await until(async () => (await figures()).heldBytes === 36 * 1024, 15_000, "the finished body's bytes returned");
     b.abort();
-    await until(async () => {
-      const f = await figures();
-      return f.heldBytes === 0 && f.reading === 0;
-    }, 15_000, 'the budget back to zero');
+    await until(
+      async () => {
+        const f = await figures();
+        return f.heldBytes === 0 && f.reading === 0;
+      },
+      15_000,
+      'the budget back to zero',
+    );
 
     // The provider's retry of the refused delivery (same event) is taken and comes out once.
     const retried = await post(url, delivery);

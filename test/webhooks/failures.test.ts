@@ -47,16 +47,24 @@ describe('webhook failures and rejections (real runtime, SQLite store)', () => {
   it('60 bad deliveries write one warning, then one summary with counts (on close); Node-RED keeps answering', async () => {
     const order = rt.shopify.createOrder();
     const good = shopifyDelivery('orders/create', order);
-    const lines = () => rt.nr.output().split('\n').filter((l) => l.includes('[tillwire-shopify-webhook:wt-shopify]') && /rejected/.test(l));
+    const lines = () =>
+      rt.nr
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('[tillwire-shopify-webhook:wt-shopify]') && /rejected/.test(l));
     const before = lines().length;
     for (let i = 0; i < 50; i++) expect((await post(url, { ...good, headers: { ...good.headers, 'x-shopify-hmac-sha256': `bad${i}` } })).status).toBe(401);
-    for (let i = 0; i < 10; i++) expect((await post(url, shopifyDelivery('orders/create', order, { 'x-shopify-shop-domain': 'other.myshopify.com' }))).status).toBe(403);
+    for (let i = 0; i < 10; i++)
+      expect((await post(url, shopifyDelivery('orders/create', order, { 'x-shopify-shop-domain': 'other.myshopify.com' }))).status).toBe(403);
     expect(lines().length - before).toBeLessThanOrEqual(1);
     expect((await post(url, good)).status).toBe(200);
     // Closing the node (as a redeploy or stop does) writes what it counted.
     const nr = rt.nr;
     await nr.stop();
-    const summary = nr.output().split('\n').find((l) => /\d+ more webhook deliveries rejected since the last report/.test(l));
+    const summary = nr
+      .output()
+      .split('\n')
+      .find((l) => /\d+ more webhook deliveries rejected since the last report/.test(l));
     expect(nr.output()).toMatch(/webhook delivery rejected: \(401\) signature does not match/);
     expect(summary).toMatch(/59 more .*: 49 × \(401\) signature does not match/);
     expect(summary).toMatch(/10 × \(403\) delivery is from shop other\.myshopify\.com/);

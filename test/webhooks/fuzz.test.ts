@@ -6,7 +6,18 @@
  * with its 4xx, every valid one is emitted exactly once, and Node-RED keeps answering.
  */
 import fc from 'fast-check';
-import { post, postWhenReady, shopifyDelivery, squareDelivery, startWebhookRuntime, until, type Delivery, type WebhookRuntime, SHOPIFY_PATH, SQUARE_PATH } from './support';
+import {
+  post,
+  postWhenReady,
+  shopifyDelivery,
+  squareDelivery,
+  startWebhookRuntime,
+  until,
+  type Delivery,
+  type WebhookRuntime,
+  SHOPIFY_PATH,
+  SQUARE_PATH,
+} from './support';
 
 jest.setTimeout(120_000);
 
@@ -98,7 +109,14 @@ describe('webhook fuzz (real runtime)', () => {
       case 'shopify-replay-new-event-id': {
         const earlier = sentShopify[n % Math.max(1, sentShopify.length)];
         if (!earlier) return deliver('shopify-valid', n);
-        return expectStatus(shop, { ...earlier, headers: { ...earlier.headers, 'x-shopify-event-id': `replayed-${n}-${Math.random()}`, 'x-shopify-triggered-at': new Date().toISOString() } }, 200);
+        return expectStatus(
+          shop,
+          {
+            ...earlier,
+            headers: { ...earlier.headers, 'x-shopify-event-id': `replayed-${n}-${Math.random()}`, 'x-shopify-triggered-at': new Date().toISOString() },
+          },
+          200,
+        );
       }
       case 'square-valid': {
         const sale = rt.square.randomSale('L-LDN');
@@ -116,7 +134,11 @@ describe('webhook fuzz (real runtime)', () => {
       case 'square-bad-signature': {
         rt.square.randomSale('L-LDN');
         const d = squareDelivery(rt, rt.square.events[rt.square.events.length - 1]);
-        return expectStatus(sq, { ...d, headers: { ...d.headers, 'x-square-hmacsha256-signature': rt.square.sign(d.body, rt.notificationUrl + '/other') } }, 401);
+        return expectStatus(
+          sq,
+          { ...d, headers: { ...d.headers, 'x-square-hmacsha256-signature': rt.square.sign(d.body, rt.notificationUrl + '/other') } },
+          401,
+        );
       }
       case 'square-replay': {
         const earlier = sentSquare[n % Math.max(1, sentSquare.length)];
@@ -132,15 +154,31 @@ describe('webhook fuzz (real runtime)', () => {
     shopifyOrders.add(String(warm.id));
     await fc.assert(
       // Half the runs send their deliveries at once (replays racing their originals).
-      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...KINDS), fc.nat(100_000)), { minLength: 1, maxLength: 8 }), fc.boolean(), async (steps, together) => {
-        if (together) await Promise.all(steps.map(([kind, n]) => deliver(kind, n)));
-        else for (const [kind, n] of steps) await deliver(kind, n);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom(...KINDS), fc.nat(100_000)), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        async (steps, together) => {
+          if (together) await Promise.all(steps.map(([kind, n]) => deliver(kind, n)));
+          else for (const [kind, n] of steps) await deliver(kind, n);
+        },
+      ),
       { numRuns: 40, seed: Number(process.env.FUZZ_SEED ?? 8_2026), endOnFailure: true },
     );
-    const shopifyOut = () => rt.received().filter((m) => m.kind === 'order').map((m) => String(m.channel.id));
-    const squareOut = () => rt.received().filter((m) => m.saleId).map((m) => String(m.saleId));
-    await until(() => [...shopifyOrders].every((id) => shopifyOut().includes(id)) && [...squareSales].every((id) => squareOut().includes(id)), 30_000, 'every valid delivery emitted');
+    const shopifyOut = () =>
+      rt
+        .received()
+        .filter((m) => m.kind === 'order')
+        .map((m) => String(m.channel.id));
+    const squareOut = () =>
+      rt
+        .received()
+        .filter((m) => m.saleId)
+        .map((m) => String(m.saleId));
+    await until(
+      () => [...shopifyOrders].every((id) => shopifyOut().includes(id)) && [...squareSales].every((id) => squareOut().includes(id)),
+      30_000,
+      'every valid delivery emitted',
+    );
     // A last valid order of each provider, then no id may appear twice or unexpectedly.
     const last = rt.shopify.createOrder();
     expect((await post(rt.nodeBase + SHOPIFY_PATH, shopifyDelivery('orders/create', last))).status).toBe(200);

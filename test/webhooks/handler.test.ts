@@ -16,7 +16,9 @@ import { mountWebhook } from '../../nodes/runtime/webhook-route';
 
 const SECRET = 'k';
 const verify = (raw: Buffer, headers: http.IncomingHttpHeaders) =>
-  safeEqual(headers['x-sig'] as string, hmacSha256Base64(SECRET, raw)) ? ({ ok: true, eventId: hmacSha256Base64('id', raw) } as const) : ({ ok: false, status: 401, reason: 'signature does not match' } as const);
+  safeEqual(headers['x-sig'] as string, hmacSha256Base64(SECRET, raw))
+    ? ({ ok: true, eventId: hmacSha256Base64('id', raw) } as const)
+    : ({ ok: false, status: 401, reason: 'signature does not match' } as const);
 
 let store: Store;
 let server: http.Server;
@@ -82,10 +84,19 @@ it('oversize: declared or streamed, a modest excess or far beyond the drain boun
       c.close();
     },
   });
-  const chunked = await fetch(base + '/claimed', { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) } as RequestInit);
+  const chunked = await fetch(base + '/claimed', {
+    method: 'POST',
+    body: stream,
+    duplex: 'half',
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(5000),
+  } as RequestInit);
   expect(chunked.status).toBe(413);
   // Far beyond the drain bound (32 MiB): answered without reading it, then the connection closes.
-  const huge = await send('/claimed', new Blob([new Uint8Array(40 * 1024 * 1024)]), { 'x-sig': 'x' }).then((r) => r.status, (e) => `error ${e.cause?.code ?? e.message}`);
+  const huge = await send('/claimed', new Blob([new Uint8Array(40 * 1024 * 1024)]), { 'x-sig': 'x' }).then(
+    (r) => r.status,
+    (e) => `error ${e.cause?.code ?? e.message}`,
+  );
   expect(huge).toBe(413);
   // The server still answers.
   const ok = '{"c":1}';

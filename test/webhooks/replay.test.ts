@@ -5,7 +5,18 @@
  * Each refused delivery is answered with its status and a text naming the problem, and has no
  * effect: nothing comes out of the node and nothing lands in the dead-letter store.
  */
-import { post, postWhenReady, shopifyDelivery, squareDelivery, startWebhookRuntime, until, type WebhookRuntime, SHOPIFY_PATH, SQUARE_MERCHANT, SQUARE_PATH } from './support';
+import {
+  post,
+  postWhenReady,
+  shopifyDelivery,
+  squareDelivery,
+  startWebhookRuntime,
+  until,
+  type WebhookRuntime,
+  SHOPIFY_PATH,
+  SQUARE_MERCHANT,
+  SQUARE_PATH,
+} from './support';
 
 jest.setTimeout(90_000);
 

@@ -6,7 +6,18 @@
  * This runtime's Square connection has no merchant id: the node says so in a warning and accepts
  * the events signed with the key whatever their merchant.
  */
-import { deploy, post, postWhenReady, shopifyDelivery, squareDelivery, startWebhookRuntime, until, type WebhookRuntime, SHOPIFY_PATH, SQUARE_PATH } from './support';
+import {
+  deploy,
+  post,
+  postWhenReady,
+  shopifyDelivery,
+  squareDelivery,
+  startWebhookRuntime,
+  until,
+  type WebhookRuntime,
+  SHOPIFY_PATH,
+  SQUARE_PATH,
+} from './support';
 
 jest.setTimeout(120_000);
 
@@ -37,7 +48,9 @@ describe('webhook routes across deploys (real runtime)', () => {
     rt = await startWebhookRuntime({
       via: 'red',
       squareConfig: { merchantId: '' },
-      extraNodes: [{ id: 'wt-shopify-2', type: 'tillwire-shopify-webhook', shopify: 'wt-shop', store: 'wt-store', path: SECOND_PATH, wires: [['wt-file', 'wt-ack']] }],
+      extraNodes: [
+        { id: 'wt-shopify-2', type: 'tillwire-shopify-webhook', shopify: 'wt-shop', store: 'wt-store', path: SECOND_PATH, wires: [['wt-file', 'wt-ack']] },
+      ],
     });
     await shopifyAnswers(SHOPIFY_PATH);
     await shopifyAnswers(SECOND_PATH);
@@ -60,7 +73,11 @@ describe('webhook routes across deploys (real runtime)', () => {
 
   it('removing one Shopify webhook node removes its route (404) and only it: the other Shopify route and Square keep answering', async () => {
     await deploy(rt, (flows) => flows.filter((n) => n.id !== 'wt-shopify-2'));
-    await until(async () => (await post(rt.nodeBase + SECOND_PATH, shopifyDelivery('orders/create', rt.shopify.createOrder()))).status === 404, 15_000, 'the removed route answering 404');
+    await until(
+      async () => (await post(rt.nodeBase + SECOND_PATH, shopifyDelivery('orders/create', rt.shopify.createOrder()))).status === 404,
+      15_000,
+      'the removed route answering 404',
+    );
     const order = rt.shopify.createOrder();
     expect((await post(rt.nodeBase + SHOPIFY_PATH, shopifyDelivery('orders/create', order))).status).toBe(200);
     await until(() => emittedOrder(order.id) > 0, 15_000, `order ${order.id} on ${SHOPIFY_PATH}`);

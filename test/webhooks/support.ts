@@ -51,12 +51,52 @@ export function webhookFlow(outFile: string, sqBaseUrl: string, o: RuntimeOption
     { id: 'wt-tab', type: 'tab', label: 'webhooks' },
     { id: 'wt-store', type: 'tillwire-store', backend: 'memory', ...o.store },
     { id: 'wt-shop', type: 'tillwire-shopify-config', shop: SHOP, apiVersion: '2026-10' },
-    { id: 'wt-sq', type: 'tillwire-square-config', environment: 'custom', baseUrl: sqBaseUrl, locationIds: 'L-LDN', merchantId: SQUARE_MERCHANT, mode: 'sale', skuMap: JSON.stringify(SquareSimulator.demoSkuMap(50)), ratePerSecond: 0, ...o.squareConfig },
-    { id: 'wt-shopify', type: 'tillwire-shopify-webhook', z: 'wt-tab', shopify: 'wt-shop', store: 'wt-store', path: SHOPIFY_PATH, wires: [['wt-file', 'wt-ack']], ...o.shopifyNode },
-    { id: 'wt-square', type: 'tillwire-square-webhook', z: 'wt-tab', square: 'wt-sq', store: 'wt-store', path: SQUARE_PATH, wires: [['wt-file', 'wt-ack']], ...o.squareNode },
+    {
+      id: 'wt-sq',
+      type: 'tillwire-square-config',
+      environment: 'custom',
+      baseUrl: sqBaseUrl,
+      locationIds: 'L-LDN',
+      merchantId: SQUARE_MERCHANT,
+      mode: 'sale',
+      skuMap: JSON.stringify(SquareSimulator.demoSkuMap(50)),
+      ratePerSecond: 0,
+      ...o.squareConfig,
+    },
+    {
+      id: 'wt-shopify',
+      type: 'tillwire-shopify-webhook',
+      z: 'wt-tab',
+      shopify: 'wt-shop',
+      store: 'wt-store',
+      path: SHOPIFY_PATH,
+      wires: [['wt-file', 'wt-ack']],
+      ...o.shopifyNode,
+    },
+    {
+      id: 'wt-square',
+      type: 'tillwire-square-webhook',
+      z: 'wt-tab',
+      square: 'wt-sq',
+      store: 'wt-store',
+      path: SQUARE_PATH,
+      wires: [['wt-file', 'wt-ack']],
+      ...o.squareNode,
+    },
     { id: 'wt-ack', type: 'tillwire-ack', z: 'wt-tab', store: 'wt-store', wires: [[]] },
     ...(o.extraNodes ?? []).map((n) => ({ z: 'wt-tab', ...n })),
-    { id: 'wt-file', type: 'file', z: 'wt-tab', filename: outFile, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'utf8', wires: [] },
+    {
+      id: 'wt-file',
+      type: 'file',
+      z: 'wt-tab',
+      filename: outFile,
+      filenameType: 'str',
+      appendNewline: true,
+      createDir: true,
+      overwriteFile: 'false',
+      encoding: 'utf8',
+      wires: [],
+    },
   ];
 }
 
@@ -73,7 +113,14 @@ export async function startWebhookRuntime(o: RuntimeOptions = {}): Promise<Webho
   const outFile = path.join(outDir, 'received.jsonl');
   let nr: RunningNodeRed;
   try {
-    nr = await startNodeRed({ via: o.via ?? 'red', port, flows: webhookFlow(outFile, square.url, o), env: { TILLWIRE_DEMO: '0', ...o.env }, settings: o.settings, nodeRedDefaults: o.nodeRedDefaults });
+    nr = await startNodeRed({
+      via: o.via ?? 'red',
+      port,
+      flows: webhookFlow(outFile, square.url, o),
+      env: { TILLWIRE_DEMO: '0', ...o.env },
+      settings: o.settings,
+      nodeRedDefaults: o.nodeRedDefaults,
+    });
   } catch (err) {
     await square.stop();
     throw err;
@@ -168,11 +215,15 @@ export async function until(predicate: () => boolean | Promise<boolean>, timeout
 /** The first good delivery: the store opens a moment after the deploy (503 until then). */
 export async function postWhenReady(url: string, d: Delivery): Promise<Answer> {
   let last: Answer | undefined;
-  await until(async () => {
-    last = await post(url, d);
-    // 404 while a deploy swaps the nodes (route not yet mounted), 503 until the store is open.
-    return last.status !== 503 && last.status !== 404;
-  }, 20_000, 'the webhook route answering other than 404 or 503');
+  await until(
+    async () => {
+      last = await post(url, d);
+      // 404 while a deploy swaps the nodes (route not yet mounted), 503 until the store is open.
+      return last.status !== 503 && last.status !== 404;
+    },
+    20_000,
+    'the webhook route answering other than 404 or 503',
+  );
   return last!;
 }
 
@@ -182,9 +233,17 @@ export async function deadLetters(rt: WebhookRuntime): Promise<Array<Record<stri
 }
 
 /** Deploys `change(flows)` through the admin API, as the editor's Deploy button does. */
-export async function deploy(rt: WebhookRuntime, change: (flows: Array<Record<string, any>>) => Array<Record<string, any>>, type: 'full' | 'nodes' | 'flows' = 'nodes'): Promise<void> {
+export async function deploy(
+  rt: WebhookRuntime,
+  change: (flows: Array<Record<string, any>>) => Array<Record<string, any>>,
+  type: 'full' | 'nodes' | 'flows' = 'nodes',
+): Promise<void> {
   const headers = { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' };
   const current = (await (await fetch(`${rt.nr.adminUrl}/flows`, { headers })).json()) as { rev: string; flows: Array<Record<string, any>> };
-  const res = await fetch(`${rt.nr.adminUrl}/flows`, { method: 'POST', headers: { ...headers, 'Node-RED-Deployment-Type': type }, body: JSON.stringify({ rev: current.rev, flows: change(current.flows) }) });
+  const res = await fetch(`${rt.nr.adminUrl}/flows`, {
+    method: 'POST',
+    headers: { ...headers, 'Node-RED-Deployment-Type': type },
+    body: JSON.stringify({ rev: current.rev, flows: change(current.flows) }),
+  });
   if (!res.ok) throw new Error(`deploy failed: HTTP ${res.status} ${await res.text()}`);
 }
