@@ -28,6 +28,7 @@ import { limitsFrom } from './limits';
 import { sameDocument } from './same-document';
 import { foreignStoreReason, storeOwners } from './store-owners';
 import { registerStoreOwnerRoutes } from './store-owner-routes';
+import { closeWithin } from '../core/inbound-inbox';
 import { parseDeviceTopic, sharedFilter } from './topic';
 import type { DurableMqttConnection } from './connection';
 
@@ -341,15 +342,7 @@ export = function register(RED: NodeRED) {
       inboxEvents.off('inbox-done', onDone);
       connection?.off('state', showConnection);
       // Give unfinished messages back (they are not at fault), within Node-RED's close timeout.
-      let finished = false;
-      const finish = () => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(bound);
-        done();
-      };
-      const bound = setTimeout(finish, 5000);
-      void (inbox?.stop() ?? Promise.resolve()).finally(finish);
+      closeWithin(() => inbox?.stop() ?? Promise.resolve(), done);
     });
   }
   RED.nodes.registerType('tillwire-pos-mqtt-in', TillwirePosMqttInNode);
