@@ -75,8 +75,7 @@ export class StatusBoard {
 
 /** "throttled: inventorySetQuantities", "retrying: HTTP 503", "retrying: timeout". */
 export function callText(event: CallEvent): string {
-  // A 429 is throttling whichever loop retried it (the HTTP layer, or a client's own lookup loop).
-  if (event.type === 'throttle' || event.kind === 'rate-limit' || event.status === 429) return `throttled: ${event.operation}`;
+  if (event.type === 'throttle') return `throttled: ${event.operation}`;
   return `retrying: ${event.status !== undefined && event.status !== 200 ? `HTTP ${event.status}` : (event.kind ?? 'error')}`;
 }
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { businessKey, isDocumentType, validateDocument } from '../model/validate';
 import { truncatedPayload, TruncatedPayload } from '../runtime/dead-letter';
 import { DEFAULT_LIMITS, firstInvalidUtf8, nestsDeeperThan, TillLimits } from './limits';
-import { parseDeviceTopic, DeviceTopic } from './topic';
+import { deviceIdProblem, parseDeviceTopic, DeviceTopic } from './topic';
 
 export type Ingested =
   | { outcome: 'sale'; doc: Record<string, any>; key: string; topic: DeviceTopic }
@@ -52,9 +52,6 @@ export function fromStored(e: StoredEvent): Buffer | undefined {
  * corrected resend needs. Counting a valid sale once is the sales register's job: it is keyed by
  * the business key, and the node outputs a sale only when the register took it (pos-mqtt-in.ts).
  */
-/** The characters docs/store-devices.md allows in store and till ids. */
-const ID = /^[A-Za-z0-9._-]+$/;
-
 export function eventIdFor(topic: string, raw: Buffer): string {
   return `${topic}#${createHash('sha256').update(raw).digest('hex')}`;
 }
@@ -64,13 +61,12 @@ export function interpret(mqttTopic: string, raw: Buffer, limits: TillLimits = D
   if (!topic) {
     return reject(`topic '${mqttTopic}' does not follow tillwire/<brand>/stores/<storeId>/tills/<tillId>/<sales|returns|close>`);
   }
-  // Store and till ids are parts of the business key (sale:<store>:<till>:<saleId>): a ':' in one
-  // would let one store's key equal another's, so the documented characters are enforced here.
   for (const [what, id] of [
     ['store', topic.storeId],
     ['till', topic.tillId],
   ] as const) {
-    if (!ID.test(id)) return reject(`${what} id '${id.slice(0, 64)}' in the topic may only hold letters, digits, '-', '_' and '.'`);
+    const problem = deviceIdProblem(what, id, ' in the topic');
+    if (problem) return reject(problem);
   }
   if (raw.length > limits.maxPayloadBytes) return oversize(raw.length, limits);
   const badByte = firstInvalidUtf8(raw);

@@ -8,7 +8,7 @@
 import type { NodeRED } from '../core/node-red';
 import { HttpError, resolveStore, respond } from '../core/admin-api';
 import { storeOwners } from './store-owners';
-import { assertTopicLevel } from './topic';
+import { assertTopicLevel, deviceIdProblem } from './topic';
 
 const registered = new WeakSet<object>();
 
@@ -19,6 +19,8 @@ export function registerStoreOwnerRoutes(RED: NodeRED): void {
     '/tillwire/store-owners/:storeId',
     RED.auth.needsPermission('tillwire-store-owner.read'),
     respond(async (req) => {
+      const problem = deviceIdProblem('store', req.params.storeId);
+      if (problem) throw new HttpError(400, problem);
       const store = await resolveStore(RED, req.query.store);
       const owner = await storeOwners(store).get(req.params.storeId);
       if (!owner) throw new HttpError(404, `no brand owns store id ${req.params.storeId} yet (the first brand whose till sends a valid message will)`);
@@ -30,6 +32,8 @@ export function registerStoreOwnerRoutes(RED: NodeRED): void {
     '/tillwire/store-owners/:storeId',
     RED.auth.needsPermission('tillwire-store-owner.write'),
     respond(async (req) => {
+      const problem = deviceIdProblem('store', req.params.storeId);
+      if (problem) throw new HttpError(400, problem);
       const brand = req.body?.brand;
       if (typeof brand !== 'string') throw new HttpError(400, 'send { "brand": "<brand>" }: the brand that is to own this store id');
       try {

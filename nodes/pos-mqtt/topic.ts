@@ -19,6 +19,17 @@ const KINDS = new Set<DeviceMessageKind>(['sales', 'returns', 'close']);
 // eslint-disable-next-line no-control-regex -- NUL is one of the characters refused
 const FORBIDDEN = /[/+#\u0000]/;
 
+/** The characters docs/store-devices.md allows in store and till ids. */
+const DEVICE_ID = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Why a store or till id cannot be used, or undefined. The ids are parts of the business key
+ * (sale:<store>:<till>:<saleId>): a ':' in one would let one store's key equal another's.
+ */
+export function deviceIdProblem(what: 'store' | 'till', id: string, where = ''): string | undefined {
+  return DEVICE_ID.test(id) ? undefined : `${what} id '${id.slice(0, 64)}'${where} may only hold letters, digits, '-', '_' and '.'`;
+}
+
 export function assertTopicLevel(what: string, value: string): void {
   if (!value || FORBIDDEN.test(value)) {
     throw new Error(`${what} '${value}' cannot be used in an MQTT topic: it must be non-empty and contain no '/', '+', '#' or NUL`);

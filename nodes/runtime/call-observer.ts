@@ -31,6 +31,15 @@ export function observeCalls<T>(observer: CallObserver, work: () => Promise<T>):
   return scope.run(observer, work);
 }
 
+/**
+ * Reports that a failed attempt will be tried after `waitMs`: a rate-limit failure (a 429) as
+ * throttling, anything else as a retry, whichever loop retries it (the HTTP layer or a client's own).
+ */
+export function reportRetry(at: { system: string; operation: string; attempt: number; waitMs: number }, failure: { kind?: ErrorKind; status?: number }): void {
+  const throttled = failure.kind === 'rate-limit' || failure.status === 429;
+  reportCall({ type: throttled ? 'throttle' : 'retry', ...at, kind: failure.kind, status: failure.status });
+}
+
 /** Tells the observer of the work in progress, if any. Never throws. */
 export function reportCall(event: CallEvent): void {
   const observer = scope.getStore();

@@ -7,7 +7,7 @@
  * A failure that is not an unknown outcome (a refusal) ends it at once; the attempts are bounded.
  */
 import { backoffMs, ConnectorError, RetryPolicy } from './http';
-import { reportCall } from './call-observer';
+import { reportRetry } from './call-observer';
 
 /** How a retry waits and shows itself (a `retry` call event, so a node's badge can tell). */
 export interface RetryPause {
@@ -22,7 +22,7 @@ export interface RetryPause {
 export async function pauseBeforeRetry(pause: RetryPause, attempt: number, err: unknown): Promise<void> {
   const waitMs = backoffMs(attempt, pause.policy, pause.random);
   const e = err as Partial<ConnectorError>;
-  reportCall({ type: 'retry', system: pause.system, operation: pause.operation, attempt, waitMs, kind: e.kind, status: e.status });
+  reportRetry({ system: pause.system, operation: pause.operation, attempt, waitMs }, e);
   await pause.sleep(waitMs);
 }
 

@@ -8,7 +8,7 @@
  * progress (call-observer.ts), which is how a node's badge shows it.
  */
 import { ConnectorError, RETRYABLE_STATUS, type ErrorKind } from './errors';
-import { reportCall } from './call-observer';
+import { reportRetry } from './call-observer';
 
 export { ConnectorError, RETRYABLE_STATUS } from './errors';
 export type { ConnectorDetails, ErrorKind, FailureFields } from './errors';
@@ -228,15 +228,7 @@ export class HttpClient {
       }
       if (attempt === maxAttempts) break;
       const wait = waitMs ?? backoffMs(attempt, this.policy, this.opts.random);
-      reportCall({
-        type: lastError.kind === 'rate-limit' ? 'throttle' : 'retry',
-        system,
-        operation: req.operation,
-        attempt,
-        waitMs: wait,
-        kind: lastError.kind,
-        status: lastError.status,
-      });
+      reportRetry({ system, operation: req.operation, attempt, waitMs: wait }, lastError);
       await this.sleep(Math.min(wait, this.policy.maxDelayMs));
     }
     throw lastError!.with({ attempts: maxAttempts });

@@ -60,6 +60,10 @@ it('an operator re-assigns the store id to the other brand: its refused sale rep
   expect(bad.status).toBe(400);
   expect(bad.body.error).toMatch(/send \{ "brand"/);
   expect((await rt.admin('PUT', `/tillwire/store-owners/${STORE}`, { brand: 'a/b' })).status).toBe(400);
+  // a store id no till can have is refused, naming the rule, and nothing is recorded for it
+  const foreign = await rt.admin('PUT', `/tillwire/store-owners/${encodeURIComponent('LDN:001')}`, { brand: OTHER });
+  expect(foreign).toMatchObject({ status: 400, body: { error: "store id 'LDN:001' may only hold letters, digits, '-', '_' and '.'" } });
+  expect((await rt.admin('GET', `/tillwire/store-owners/${encodeURIComponent('LDN:001')}`)).status).toBe(400);
 
   const moved = await rt.admin('PUT', `/tillwire/store-owners/${STORE}`, { brand: OTHER });
   expect(moved.status).toBe(200);
