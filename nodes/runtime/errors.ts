@@ -302,28 +302,6 @@ export function asConnectorError(err: unknown, system: string, operation: string
 }
 
 /** What a Catch node's `msg.error` holds for a failure, as Node-RED builds it from the error. */
-export interface MsgError {
-  message: string;
-  source?: { id: string; type: string; name?: string };
-  /** The error's class (`ErrorKind`) for a connector failure. */
-  code?: string;
-  cause?: FailureFields;
-}
-
-/**
- * The `msg.error` Node-RED gives a Catch node for `err` reported by `source` (the same fields, for
- * places that build the message themselves: tests, the dead-letter store, a node's second output).
- */
-export function toMsgError(err: unknown, source?: { id: string; type: string; name?: string }): MsgError {
-  const out: MsgError = { message: err instanceof Error ? err.toString().replace(/^Error: /, '') : String(err) };
-  if (source) out.source = { id: source.id, type: source.type, name: source.name };
-  if (err instanceof ConnectorError) {
-    out.code = err.code;
-    out.cause = err.cause;
-  }
-  return out;
-}
-
 /** A few words for a status badge: the kind and status, or the start of the description. */
 export function briefly(err: unknown): string {
   if (!(err instanceof ConnectorError)) return err instanceof Error ? err.message : String(err);
