@@ -898,6 +898,15 @@ export interface Settlement {
    */
   currency: string;
   netTotal: Money;
+  statedTotal?: Money;
+  /**
+   * Payout state at the channel: open (still collecting), scheduled, in-transit, paid, failed (the bank refused it; the channel carries the amount forward), canceled.
+   */
+  status?: "open" | "scheduled" | "in-transit" | "paid" | "failed" | "canceled";
+  /**
+   * Instant as an RFC 3339 date-time with a time-zone offset, e.g. "2025-03-14T17:42:10Z" or "2025-03-14T17:42:10+09:00".
+   */
+  issuedAt?: string;
   /**
    * Every transaction in the settlement.
    */
@@ -916,6 +925,10 @@ export interface SettlementLine {
    * What the amount is: item price (principal), tax, shipping, channel fee, promotion, refund, reserve held or released, adjustment (reimbursement, chargeback), other.
    */
   type: "principal" | "tax" | "shipping" | "fee" | "promotion" | "refund" | "reserve" | "adjustment" | "other";
+  /**
+   * Finer kind within the type, in Tillwire's words: for fees commission, fulfilment, payment, shipping-label, advertising, storage, subscription or other; for reserves held or released; for adjustments reimbursement or chargeback. Account mappings can map a type and category to its own account.
+   */
+  category?: string;
   /**
    * The channel's own label, e.g. "Commission", "FBAPerUnitFulfillmentFee".
    */
