@@ -10,10 +10,12 @@
  */
 import type { NodeRED } from '../core/node-red';
 import { permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
+import { statusTexts } from '../core/node-kit';
 import type { AmazonClient } from './client';
 import { amazonConnection, marketplacesFor } from './amazon-write';
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   registerChannelWrite<AmazonClient>(RED, 'tillwire-amazon-inventory', {
     system: 'amazon',
     label: 'Amazon inventory',
@@ -23,11 +25,15 @@ export = function register(RED: NodeRED) {
     connection: amazonConnection,
     writer(def, connection) {
       const conn = (connection as ReturnType<typeof amazonConnection>)!.amazon;
-      const { ids: marketplaceIds, problem } = marketplacesFor(def.marketplaceIds, conn);
+      const { ids: marketplaceIds, foreign } = marketplacesFor(def.marketplaceIds, conn);
       const channelCode = typeof def.fulfillmentChannelCode === 'string' && def.fulfillmentChannelCode.trim() ? def.fulfillmentChannelCode.trim() : 'DEFAULT';
       const fail = (message: string, code: string) => permanentError('amazon', 'patchListingsItem', message, { providerCode: code });
       return {
-        problem: problem ?? (conn.sellerId ? undefined : 'no seller id in the Amazon account'),
+        problem: foreign
+          ? t.problem('status.foreignMarketplace', { marketplaces: foreign.join(', '), account: conn.marketplaceIds.join(', ') })
+          : conn.sellerId
+            ? undefined
+            : t.problem('status.noSellerId'),
         async write(ctx): Promise<WriteResult> {
           const { client, doc, kind } = ctx;
           const quantity: number = kind === 'inventory.ats' ? doc.available : Math.max(0, doc.onHand - doc.reserved - doc.safetyStock);

@@ -13,16 +13,17 @@ export function amazonConnection(configNode: any): (ChannelConnectionView<Amazon
   return { client: conn.client, problem: conn.problem, account: conn.sellerId || undefined, amazon: conn };
 }
 
-/** The marketplaces a node writes to: its own list when set (each must be the account's), else the account's. */
-export function marketplacesFor(setting: unknown, conn: AmazonConnection): { ids: string[]; problem?: string } {
+/**
+ * The marketplaces a node writes to: its own list when set (each must be the account's, `foreign`
+ * names those that are not), else the account's.
+ */
+export function marketplacesFor(setting: unknown, conn: AmazonConnection): { ids: string[]; foreign?: string[] } {
   const own = String(setting ?? '')
     .split(/[\s,]+/)
     .filter(Boolean);
   if (!own.length) return { ids: conn.marketplaceIds };
   const foreign = own.filter((id) => !conn.marketplaceIds.includes(id));
-  return foreign.length
-    ? { ids: own, problem: `marketplace ${foreign.join(', ')} is not one of the account's (${conn.marketplaceIds.join(', ')})` }
-    : { ids: own };
+  return foreign.length ? { ids: own, foreign } : { ids: own };
 }
 
 /** Amazon takes only positive numbers as packageReferenceId: a stable one from the shipment's key. */

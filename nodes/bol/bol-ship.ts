@@ -6,7 +6,7 @@
  * refusals at once, throttling and outages after the client's retries.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
-import { bindStore, StatusBoard, shortText, onInput } from '../core/node-kit';
+import { bindStore, StatusBoard, shortText, onInput, statusTexts, type Problem } from '../core/node-kit';
 import { businessKey, validateDocument } from '../model/validate';
 import type { ChannelResult } from '../core/channel-write';
 import type { Shipment } from '../model/types.generated';
@@ -21,28 +21,38 @@ interface ShipDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireBolShipNode(this: RuntimeNode, def: ShipDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const board = new StatusBoard(node);
+    const board = new StatusBoard(node, RED);
     const binding = bindStore(RED, node, def.store, board);
     const connection: BolConnection | undefined = RED.nodes.getNode(def.bol)?.bol;
     const counts = { sent: 0, repeats: 0, failed: 0 };
     let transporters: Record<string, string> = {};
-    let problem = !connection ? 'no bol.com account configured' : connection.problem;
+    // The account's own problem is its config node's text (English), shown as it is.
+    let problem: Problem | undefined = !connection
+      ? t.problem('status.noAccount')
+      : connection.problem
+        ? { badge: connection.problem, message: connection.problem }
+        : undefined;
     try {
       transporters = def.transporters?.trim() ? JSON.parse(def.transporters) : {};
       if (typeof transporters !== 'object' || Array.isArray(transporters)) throw new Error('not an object');
     } catch (err) {
-      problem = `carrier map is not a JSON object: ${(err as Error).message}`;
+      problem = t.problem('status.badCarrierMap', { error: (err as Error).message });
     }
     const show = () =>
-      board.set({ fill: 'green', shape: 'dot', text: `${counts.sent} sent · ${counts.repeats} repeats${counts.failed ? ` · ${counts.failed} failed` : ''}` });
-    if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
+      board.set({
+        fill: 'green',
+        shape: 'dot',
+        text: t('status.counts', { sent: counts.sent, repeats: counts.repeats }) + (counts.failed ? t('status.failed', { failed: counts.failed }) : ''),
+      });
+    if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem.badge) });
     else show();
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
-      if (problem || !connection?.client) throw permanentFailure('bol', 'shipment', problem ?? 'no bol.com account configured');
+      if (problem || !connection?.client) throw permanentFailure('bol', 'shipment', problem?.message ?? t.problem('status.noAccount').message);
       const v = validateDocument('shipment', msg.payload);
       if (!v.valid) {
         counts.failed++;
@@ -75,7 +85,7 @@ export = function register(RED: NodeRED) {
           err instanceof ShipmentRefused
             ? permanentFailure('bol', 'shipments:create', err.message, { kind: 'value' })
             : asConnectorError(err, 'bol', 'shipment');
-        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed: ${briefly(e)}`) });
+        board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(e) })) });
         throw e;
       }
     });

@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, commonText, onInput, shortText, StatusBoard, type StoreBinding } from './node-kit';
+import { bindStore, commonProblem, commonText, onInput, shortText, StatusBoard, type Problem, type StoreBinding } from './node-kit';
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
 
@@ -63,8 +63,8 @@ export interface WriteContext<C> {
 
 /** The per-node part: built once per node from its settings and its account's connection. */
 export interface ChannelWriter<C> {
-  /** Why the node's own settings are unusable, when they are. */
-  problem?: string;
+  /** Why the node's own settings are unusable, when they are (from the node's catalog: `t.problem`). */
+  problem?: Problem;
   write(ctx: WriteContext<C>): Promise<WriteResult>;
   /** Frees anything the writer holds (listeners on the connection). */
   close?(): void;
@@ -72,6 +72,7 @@ export interface ChannelWriter<C> {
 
 export interface ChannelConnectionView<C> {
   client?: C;
+  /** What is wrong with the account's settings, as its config node says it (English, shown after the badge's translated part). */
   problem?: string;
   /** The account the config node names (shop domain, seller id…), for the result and the record. */
   account?: string;
@@ -169,31 +170,31 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
   function TillwireChannelWriteNode(this: RuntimeNode, def: NodeDef & Record<string, any>) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const board = new StatusBoard(node);
+    const board = new StatusBoard(node, RED);
     const configId = def[spec.configProperty];
     const configNode = typeof configId === 'string' && configId ? RED.nodes.getNode(configId) : undefined;
     const connection = configNode ? spec.connection(configNode) : undefined;
     const store: StoreBinding | undefined = typeof def.store === 'string' && def.store ? bindStore(RED, node, def.store, board) : undefined;
     let writer: ChannelWriter<C> | undefined;
-    let problem: string | undefined;
-    if (!connection) problem = `no ${spec.system} account configured: choose one in the node`;
-    else if (connection.problem || !connection.client)
-      problem = `the ${spec.system} account is not usable: ${connection.problem ?? 'no client (credentials missing?)'}`;
+    let problem: Problem | undefined;
+    if (!connection) problem = commonProblem(RED, 'write.noAccount', { system: spec.system });
+    else if (connection.problem) problem = commonProblem(RED, 'write.unusable', { system: spec.system, problem: connection.problem });
+    else if (!connection.client) problem = commonProblem(RED, 'write.noClient', { system: spec.system });
     else {
       writer = spec.writer(def, connection, node, configNode);
       problem = writer.problem;
     }
     const counts = { sent: 0, already: 0, failed: 0 };
-    // The badge in the runtime's language; the problem and error texts stay English (they are errors too).
+    // The badge in the runtime's language; error messages stay English (a problem carries both).
     const summary = () =>
       commonText(RED, 'write.sent', { count: counts.sent }) +
       (counts.already ? commonText(RED, 'write.already', { count: counts.already }) : '') +
       (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
-    board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem) } : { fill: 'grey', shape: 'ring', text: commonText(RED, 'ready') });
+    board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem.badge) } : { fill: 'grey', shape: 'ring', text: commonText(RED, 'ready') });
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       try {
-        if (problem || !writer || !connection?.client) throw permanentError(spec.system, spec.operation, problem ?? 'not usable');
+        if (problem || !writer || !connection?.client) throw permanentError(spec.system, spec.operation, problem?.message ?? 'not usable');
         const { doc, kind, key } = acceptDocument(spec, msg.payload, connection);
         const recordKey = `channel-write:${spec.system}:${connection.account ?? '-'}:${type}:${key}`;
         const base = { system: spec.system, ...(connection.account ? { account: connection.account } : {}), key };

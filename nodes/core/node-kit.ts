@@ -11,7 +11,7 @@ import type { StoreManager, StoreState } from '../runtime/store-manager';
 import { observeCalls, type CallEvent } from '../runtime/call-observer';
 import { commonText } from './status-text';
 
-export { statusTexts, commonText, type Texts } from './status-text';
+export { statusTexts, commonText, commonProblem, joinProblems, type Problem, type Texts } from './status-text';
 
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -47,7 +47,16 @@ export class StatusBoard {
   private activity: NodeStatus = {};
   private storeProblem?: string;
 
-  constructor(private readonly node: RuntimeNode) {}
+  /** `RED` gives the retry and throttle texts in the runtime's language (bindStore hands it to a board made without). */
+  constructor(
+    private readonly node: RuntimeNode,
+    private RED?: NodeRED,
+  ) {}
+
+  /** The runtime whose language the board's own texts use, unless it was given one already. */
+  speaks(RED: NodeRED): void {
+    this.RED ??= RED;
+  }
 
   set(status: NodeStatus): void {
     this.activity = status;
@@ -59,7 +68,7 @@ export class StatusBoard {
    * (the one way retries reach a badge: runtime/call-observer.ts).
    */
   watch<T>(work: () => Promise<T>): Promise<T> {
-    return observeCalls((event) => this.set({ fill: 'yellow', shape: 'ring', text: shortText(callText(event)) }), work);
+    return observeCalls((event) => this.set({ fill: 'yellow', shape: 'ring', text: shortText(callText(event, this.RED)) }), work);
   }
 
   store(state: StoreState | undefined): void {
@@ -73,10 +82,13 @@ export class StatusBoard {
   }
 }
 
-/** "throttled: inventorySetQuantities", "retrying: HTTP 503", "retrying: timeout". */
-export function callText(event: CallEvent): string {
-  if (event.type === 'throttle') return `throttled: ${event.operation}`;
-  return `retrying: ${event.status !== undefined && event.status !== 200 ? `HTTP ${event.status}` : (event.kind ?? 'error')}`;
+/**
+ * "throttled: inventorySetQuantities", "retrying: HTTP 503", "retrying: timeout" in the runtime's
+ * language (English without a RED). The operation and the error kind are codes and stay as they are.
+ */
+export function callText(event: CallEvent, RED?: NodeRED): string {
+  if (event.type === 'throttle') return commonText(RED, 'call.throttled', { operation: event.operation });
+  return commonText(RED, 'call.retrying', { reason: event.status !== undefined && event.status !== 200 ? `HTTP ${event.status}` : (event.kind ?? 'error') });
 }
 
 export interface StoreBinding {
@@ -86,6 +98,7 @@ export interface StoreBinding {
 
 /** Connects a node to its `tillwire-store` config node and mirrors the store state on its badge. */
 export function bindStore(RED: NodeRED, node: RuntimeNode, storeId: unknown, board: StatusBoard): StoreBinding {
+  board.speaks(RED);
   const config = typeof storeId === 'string' && storeId ? RED.nodes.getNode(storeId) : undefined;
   const manager: StoreManager | undefined = config?.manager;
   if (!manager) {

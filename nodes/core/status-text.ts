@@ -19,8 +19,21 @@ export const COMMON_NAMESPACE = `${MODULE}/tillwire-store`;
 const COMMON_FILE = path.join(__dirname, 'store-config');
 
 export type Vars = Record<string, string | number | boolean | undefined | null>;
-/** `t('status.passed', { count: 3 })`: the text for a key of the node's own catalog. */
-export type Texts = (key: string, vars?: Vars) => string;
+
+/**
+ * Why a node cannot work: its badge text in the runtime's language, and the same text in English as
+ * the message of the error it raises for each message it refuses (errors stay English).
+ */
+export interface Problem {
+  badge: string;
+  message: string;
+}
+
+/**
+ * `t('status.passed', { count: 3 })`: the text for a key of the node's own catalog;
+ * `t.problem('status.noShop')`: a Problem from a key of that catalog.
+ */
+export type Texts = ((key: string, vars?: Vars) => string) & { problem(key: string, vars?: Vars): Problem };
 
 type Catalog = { [key: string]: string | Catalog };
 const english = new Map<string, Catalog>();
@@ -51,8 +64,16 @@ function lookUp(catalog: Catalog, key: string): string | undefined {
   return typeof at === 'string' ? at : undefined;
 }
 
+const bareKey = (key: string) => (key.includes(':') ? key.slice(key.indexOf(':') + 1) : key);
+
+/** The English text of a key, from the catalog on disk (the bare key when it has none). */
+function englishText(key: string, vars: Vars | undefined, file: string): string {
+  const text = lookUp(englishCatalog(file), bareKey(key));
+  return text === undefined ? bareKey(key) : interpolate(text, vars);
+}
+
 function translate(RED: NodeRED, key: string, vars: Vars | undefined, fallbackFile: string): string {
-  const bare = key.includes(':') ? key.slice(key.indexOf(':') + 1) : key;
+  const bare = bareKey(key);
   let text: unknown;
   try {
     text = typeof RED._ === 'function' ? RED._(key, vars) : undefined;
@@ -61,16 +82,32 @@ function translate(RED: NodeRED, key: string, vars: Vars | undefined, fallbackFi
   }
   // i18next answers a key it does not know with the key itself.
   if (typeof text === 'string' && text !== key && text !== bare) return text;
-  const fallback = lookUp(englishCatalog(fallbackFile), bare);
-  return fallback === undefined ? bare : interpolate(fallback, vars);
+  return englishText(key, vars, fallbackFile);
 }
 
 /** The texts of the node set whose .js is `file` (pass `__filename`). */
 export function statusTexts(RED: NodeRED, file: string): Texts {
-  return (key, vars) => translate(RED, key, vars, file);
+  return Object.assign((key: string, vars?: Vars) => translate(RED, key, vars, file), {
+    problem: (key: string, vars?: Vars): Problem => ({ badge: translate(RED, key, vars, file), message: englishText(key, vars, file) }),
+  });
 }
 
-/** A text shared by all nodes (`common.*` in the store config node's catalog). */
-export function commonText(RED: NodeRED, key: string, vars?: Vars): string {
-  return translate(RED, `${COMMON_NAMESPACE}:common.${key}`, vars, COMMON_FILE);
+/**
+ * A text shared by all nodes (`common.*` in the store config node's catalog). Without a RED (a
+ * badge made before it knows the runtime), the English text.
+ */
+export function commonText(RED: NodeRED | undefined, key: string, vars?: Vars): string {
+  const full = `${COMMON_NAMESPACE}:common.${key}`;
+  return RED ? translate(RED, full, vars, COMMON_FILE) : englishText(full, vars, COMMON_FILE);
+}
+
+/** A Problem from a shared text (`common.*`). */
+export function commonProblem(RED: NodeRED, key: string, vars?: Vars): Problem {
+  return { badge: commonText(RED, key, vars), message: englishText(`${COMMON_NAMESPACE}:common.${key}`, vars, COMMON_FILE) };
+}
+
+/** Several problems as one (each text joined with "; "); undefined for none. */
+export function joinProblems(problems: Array<Problem | undefined>): Problem | undefined {
+  const all = problems.filter((p): p is Problem => p !== undefined);
+  return all.length ? { badge: all.map((p) => p.badge).join('; '), message: all.map((p) => p.message).join('; ') } : undefined;
 }

@@ -11,7 +11,7 @@
  * - on close only this node's route is removed, and the inbox gives back what is in flight.
  */
 import type { NodeRED, RuntimeNode } from './node-red';
-import { asError, bindStore, shortText, StatusBoard } from './node-kit';
+import { asError, bindStore, commonText, shortText, StatusBoard } from './node-kit';
 import { attemptsSetting, closeWithin, processingFailures, startInboundInbox, type InboundInbox, type PoisonedForm } from './inbound-inbox';
 import type { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
@@ -70,11 +70,14 @@ export interface WebhookSpec {
   poisoned(entry: InboxEntry): PoisonedForm;
 }
 
-/** Runs a webhook node; returns false (after a red badge) when it cannot serve. */
+/**
+ * Runs a webhook node; returns false (after a red badge) when it cannot serve. `problem`: why the
+ * node cannot serve, as its badge shows it (the node's own catalog).
+ */
 export function runWebhookNode(RED: NodeRED, node: RuntimeNode, def: WebhookNodeDef, spec: WebhookSpec, problem?: string): boolean {
-  const board = new StatusBoard(node);
+  const board = new StatusBoard(node, RED);
   const httpNode = (RED as any).httpNode;
-  problem ??= httpNode ? undefined : 'HTTP nodes are disabled';
+  problem ??= httpNode ? undefined : commonText(RED, 'webhook.httpDisabled');
   if (problem) {
     board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
     return false;
@@ -99,7 +102,8 @@ export function runWebhookNode(RED: NodeRED, node: RuntimeNode, def: WebhookNode
 
   const refresh = () => {
     const rejected = logs.rejections.total;
-    const text = `${inbox ? '' : 'starting · '}${counts.emitted} in · ${rejected} rejected · ${counts.failed} failed`;
+    const tally = commonText(RED, 'webhook.counts', { in: counts.emitted, rejected, failed: counts.failed });
+    const text = inbox ? tally : commonText(RED, 'webhook.starting', { counts: tally });
     board.set({ fill: inbox && !rejected ? 'green' : 'yellow', shape: inbox && !rejected ? 'dot' : 'ring', text: shortText(text) });
   };
   refresh();

@@ -8,6 +8,7 @@
  */
 import type { NodeRED } from '../core/node-red';
 import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
+import { joinProblems, statusTexts } from '../core/node-kit';
 import type { ShopifyClient } from './client';
 import { locationGid, parseLocationMap, sameShop, shopifyConnection } from './shopify-write';
 
@@ -33,6 +34,7 @@ const REASONS = [
 ];
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   registerChannelWrite<ShopifyClient>(RED, 'tillwire-shopify-inventory', {
     system: 'shopify',
     label: 'Shopify inventory',
@@ -43,14 +45,17 @@ export = function register(RED: NodeRED) {
     accountMatches: sameShop,
     writer(def, connection) {
       const location = typeof def.location === 'string' && def.location.trim() ? locationGid(def.location) : undefined;
-      const { map, problem: mapProblem } = parseLocationMap(def.locationMap);
+      const { map, invalid } = parseLocationMap(def.locationMap);
       const reason = typeof def.reason === 'string' && def.reason.trim() ? def.reason.trim() : 'correction';
-      const problems = [mapProblem, REASONS.includes(reason) ? undefined : `reason '${reason}' is not one Shopify documents`].filter(Boolean);
-      if (!location && !Object.keys(map).length) problems.push('no Shopify location: set a location (or a location map for positions)');
+      const problem = joinProblems([
+        invalid === undefined ? undefined : t.problem('status.badLocationMap', { error: invalid }),
+        REASONS.includes(reason) ? undefined : t.problem('status.badReason', { reason }),
+        location || Object.keys(map).length ? undefined : t.problem('status.noLocation'),
+      ]);
       const items = new Map<string, string>();
       const fail = (message: string, code: string) => permanentError('shopify', 'inventorySetQuantities', message, { providerCode: code });
       return {
-        problem: problems.length ? problems.join('; ') : undefined,
+        problem,
         async write({ client, doc, kind, key }): Promise<WriteResult> {
           const name = kind === 'inventory.ats' ? 'available' : 'on_hand';
           const quantity: number = kind === 'inventory.ats' ? doc.available : doc.onHand;

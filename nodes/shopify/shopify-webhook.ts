@@ -12,6 +12,7 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { runWebhookNode, type WebhookNodeDef } from '../core/webhook-node';
+import { statusTexts } from '../core/node-kit';
 import { inboxSource, KEEP_HEADERS, SHOPIFY_MAX_AGE_HOURS, verifyWebhook } from './ingest';
 import { isWebhookEntry, poisonedShopify, processor } from './emit';
 import { routePath, type ShopifyConnection } from './connection';
@@ -22,6 +23,7 @@ interface WebhookDef extends NodeDef, WebhookNodeDef {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireShopifyWebhookNode(this: RuntimeNode, def: WebhookDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -29,7 +31,7 @@ export = function register(RED: NodeRED) {
     const topics = String(def.topics ?? '')
       .split(/[\s,]+/)
       .filter(Boolean);
-    const problem = !conn ? 'no Shopify shop configured' : conn.problem;
+    const problem = !conn ? t('status.noShop') : conn.problem;
     if (conn && !problem && !conn.secrets.length) node.warn('no webhook secret configured: every delivery will be rejected with 401');
     const shop = conn?.shop ?? '';
     runWebhookNode(

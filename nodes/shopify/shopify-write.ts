@@ -23,8 +23,11 @@ export function locationGid(value: string): string {
   return /^\d+$/.test(v) ? `gid://shopify/Location/${v}` : v;
 }
 
-/** A JSON object Tillwire location id → Shopify location id (or gid), from the node's settings. */
-export function parseLocationMap(text: unknown): { map: Record<string, string>; problem?: string } {
+/**
+ * A JSON object Tillwire location id → Shopify location id (or gid), from the node's settings;
+ * `invalid`: why the text is not one (the node's badge and error name it).
+ */
+export function parseLocationMap(text: unknown): { map: Record<string, string>; invalid?: string } {
   const t = typeof text === 'string' ? text.trim() : '';
   if (!t) return { map: {} };
   try {
@@ -33,6 +36,6 @@ export function parseLocationMap(text: unknown): { map: Record<string, string>; 
       throw new Error('not an object of strings');
     return { map: Object.fromEntries(Object.entries(v as Record<string, string>).map(([k, x]) => [k, locationGid(x)])) };
   } catch (err) {
-    return { map: {}, problem: `the location map is not a JSON object of strings (${(err as Error).message})` };
+    return { map: {}, invalid: (err as Error).message };
   }
 }

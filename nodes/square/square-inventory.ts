@@ -9,10 +9,12 @@
  */
 import type { NodeRED } from '../core/node-red';
 import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
+import { statusTexts } from '../core/node-kit';
 import type { SquareClient } from './client';
 import type { SquareConnection } from './connection';
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   registerChannelWrite<SquareClient>(RED, 'tillwire-square-inventory', {
     system: 'square',
     label: 'Square inventory',
@@ -27,7 +29,9 @@ export = function register(RED: NodeRED) {
       const { settings } = configNode.square as SquareConnection;
       const own = typeof def.location === 'string' ? def.location.trim() : '';
       const problem =
-        own && !settings.locationIds.includes(own) ? `location ${own} is not one of the account's (${settings.locationIds.join(', ')})` : undefined;
+        own && !settings.locationIds.includes(own)
+          ? t.problem('status.foreignLocation', { location: own, account: settings.locationIds.join(', ') })
+          : undefined;
       const fallback = own || (settings.locationIds.length === 1 ? settings.locationIds[0] : undefined);
       // The account's SKU map is catalog object id → SKU; reversed here.
       const known = new Map<string, string>(Object.entries(settings.skuMap).map(([id, sku]) => [sku, id]));

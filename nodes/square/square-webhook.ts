@@ -10,6 +10,7 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { runWebhookNode, type WebhookNodeDef } from '../core/webhook-node';
+import { statusTexts } from '../core/node-kit';
 import { SQUARE_MAX_AGE_HOURS, verifySquare } from './verify';
 import { connectionOf, poisonedSquare, squareDelivery } from './node-common';
 
@@ -20,11 +21,12 @@ interface WebhookDef extends NodeDef, WebhookNodeDef {
 const SQUARE_KEEP_HEADERS = ['square-environment', 'square-retry-number', 'square-retry-reason', 'square-initial-delivery-timestamp'];
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireSquareWebhookNode(this: RuntimeNode, def: WebhookDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const connection = connectionOf(RED, def.square);
-    const problem = !connection ? 'no Square connection' : connection.problem;
+    const problem = !connection ? t('status.noConnection') : connection.problem;
     const s = connection?.settings;
     if (s && !problem && !s.merchantId) {
       node.warn(

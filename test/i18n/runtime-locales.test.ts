@@ -2,12 +2,15 @@
  * Translations in a real Node-RED started with the product's settings and `lang: 'de'`: the editor's
  * catalog request for a Tillwire node set (GET /locales/<module>/<set>?lng=de, and the
  * /nodes/messages bundle the editor loads) answers the German catalog, the sidebar help comes in
- * German for a German browser, and the nodes' badges are German (as the editor receives them).
+ * German for a German browser, and the nodes' badges are German (as the editor receives them): a
+ * core node's own counters, a connector's own text (bol ship), the shared write-back body's and the
+ * shared webhook body's texts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startNodeRed, RunningNodeRed, ROOT } from '../support/node-red-process';
+import { shortText } from '../../nodes/core/node-kit';
 
 jest.setTimeout(120_000);
 
@@ -34,6 +37,11 @@ const flows = [
   },
   { id: 'dd-nostore', type: 'tillwire-dedupe', z: 'tab', store: '', key: 'payload.id', keyType: 'msg', retentionHours: 1, outputs: 1, wires: [[]] },
   { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
+  // A shop without a webhook secret: every delivery is refused (401) and counted on the badge.
+  { id: 'i18n-shop', type: 'tillwire-shopify-config', name: 'demo shop', shop: 'i18n-demo.myshopify.com', apiVersion: '2026-10' },
+  { id: 'wh', type: 'tillwire-shopify-webhook', z: 'tab', store: 'st', shopify: 'i18n-shop', path: '/i18n/shopify', wires: [[]] },
+  { id: 'ship-noacct', type: 'tillwire-bol-ship', z: 'tab', store: 'st', bol: '', wires: [[]] },
+  { id: 'inv-noacct', type: 'tillwire-shopify-inventory', z: 'tab', store: '', shopify: '', wires: [[]] },
 ];
 
 let red: RunningNodeRed;
@@ -106,6 +114,9 @@ describe('Tillwire in German', () => {
     expect(dedupeDe).toContain('atomar');
     const en = await help('en-US');
     expect(en.slice(en.indexOf('data-help-name="tillwire-dedupe"'))).toContain('claimed atomically');
+    // A connector's help too.
+    expect(de.slice(de.indexOf('data-help-name="tillwire-shopify-webhook"'))).toMatch(/^[^]*?Empfängt Shopify-Webhooks/);
+    expect(en.slice(en.indexOf('data-help-name="tillwire-shopify-webhook"'))).toMatch(/^[^]*?Receives Shopify webhooks/);
   });
 
   it('shows the nodes\' badges in the runtime language: German counters, and the shared "no store" text', async () => {
@@ -117,5 +128,19 @@ describe('Tillwire in German', () => {
     }
     const after = await editorBadges((b) => b['dd'] === 'durchgelassen 1, Duplikate 1');
     expect(after['dd']).toBe('durchgelassen 1, Duplikate 1');
+  });
+
+  it("shows the connectors' badges in German: their own texts and those of the shared write-back and webhook bodies", async () => {
+    const start = await editorBadges((b) => Boolean(b['ship-noacct'] && b['inv-noacct'] && b['wh'] === '0 ein · 0 abgewiesen · 0 fehlgeschl.'));
+    expect({ ship: start['ship-noacct'], inventory: start['inv-noacct'], webhook: start['wh'] }).toEqual({
+      ship: 'kein bol.com-Konto gewählt',
+      inventory: shortText('kein shopify-Konto gewählt: im Node eines wählen'),
+      webhook: '0 ein · 0 abgewiesen · 0 fehlgeschl.',
+    });
+    // An unsigned delivery is refused and counted, in German.
+    const res = await fetch(`${red.url}/i18n/shopify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":1}' });
+    expect(res.status).toBe(401);
+    const after = await editorBadges((b) => b['wh'] === '0 ein · 1 abgewiesen · 0 fehlgeschl.');
+    expect(after['wh']).toBe('0 ein · 1 abgewiesen · 0 fehlgeschl.');
   });
 });

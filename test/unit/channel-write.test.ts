@@ -12,6 +12,9 @@ import type { Store } from '../../nodes/runtime/store';
 import { ConnectorError } from '../../nodes/runtime/http';
 import { registerChannelWrite, type ChannelWriteSpec, type WriteContext, type WriteResult } from '../../nodes/core/channel-write';
 import type { NodeMessage, NodeRED } from '../../nodes/core/node-red';
+import { reportRetry } from '../../nodes/runtime/call-observer';
+import { shortText } from '../../nodes/core/node-kit';
+import { COMMON_NAMESPACE, interpolate } from '../../nodes/core/status-text';
 
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'canonical', `${name}.json`), 'utf8'));
 const SHIPMENT = fixture('shipment'); // for shopify order 5902184710234 of tillwire-demo.myshopify.com
@@ -31,12 +34,27 @@ beforeEach(async () => {
 });
 afterEach(() => store.close());
 
+/**
+ * Node-RED's RED._ in a German runtime, as far as the shared texts go: a key of the store config
+ * catalog (`<namespace>:common.…`) answered from its German catalog, any other key as itself
+ * (i18next's answer for a key it does not know).
+ */
+const GERMAN_COMMON = JSON.parse(fs.readFileSync(path.join(__dirname, '../../nodes/core/locales/de/store-config.json'), 'utf8'));
+function germanRuntime(key: string, vars?: Record<string, unknown>): string {
+  if (!key.startsWith(`${COMMON_NAMESPACE}:`)) return key;
+  const text = key
+    .slice(COMMON_NAMESPACE.length + 1)
+    .split('.')
+    .reduce((at: any, part) => at?.[part], GERMAN_COMMON);
+  return typeof text === 'string' ? interpolate(text, vars as any) : key;
+}
+
 /** Registers the node type on a minimal runtime and makes one node of it; `steps` answer its writes in turn. */
-function makeNode(steps: Step[], opts: { withStore?: boolean } = {}) {
+function makeNode(steps: Step[], opts: { withStore?: boolean; german?: boolean; accountProblem?: string } = {}) {
   let ctor: any;
   const writes: Array<WriteContext<unknown>> = [];
   const storeManager = Object.assign(new EventEmitter(), { state: { ok: true, opening: false }, acquire: async () => store });
-  const config = { account: 'tillwire-demo.myshopify.com', client: { name: 'client' } };
+  const config = { account: 'tillwire-demo.myshopify.com', client: { name: 'client' }, problem: opts.accountProblem };
   const RED = {
     nodes: {
       createNode(node: any, def: any) {
@@ -62,6 +80,7 @@ function makeNode(steps: Step[], opts: { withStore?: boolean } = {}) {
       getNode: (id: string) => (id === 'acct' ? config : id === 'store1' ? { manager: storeManager } : undefined),
       registerType: (_type: string, c: any) => (ctor = c),
     },
+    ...(opts.german ? { _: germanRuntime } : {}),
   } as unknown as NodeRED;
   const spec: ChannelWriteSpec<unknown> = {
     system: 'shopify',
@@ -69,7 +88,7 @@ function makeNode(steps: Step[], opts: { withStore?: boolean } = {}) {
     operation: 'testWrite',
     configProperty: 'shop',
     accepts: ['shipment', 'inventory.ats'],
-    connection: (c) => ({ client: c.client, account: c.account }),
+    connection: (c) => ({ client: c.client, account: c.account, problem: c.problem }),
     accountMatches: (docAccount, conn) => docAccount === conn.account,
     writer: () => ({
       write: async (ctx) => {
@@ -200,5 +219,34 @@ describe('channel write-back node body', () => {
     expect(err).toBeUndefined();
     expect(writes).toHaveLength(1);
     expect(msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true, newer: ATS.computedAt });
+  });
+
+  describe('in a German runtime', () => {
+    it('badges are German: ready, sending counts, and a throttled call', async () => {
+      const throttledOnce: Step = async () => {
+        reportRetry({ system: 'shopify', operation: 'fulfillmentCreate', attempt: 1, waitMs: 10 }, { kind: 'rate-limit', status: 429 });
+        return { operation: 'fulfillmentCreate', outcome: 'sent' };
+      };
+      const { node, input } = makeNode([throttledOnce], { german: true });
+      expect(node.statuses[0]).toEqual({ fill: 'grey', shape: 'ring', text: 'bereit' });
+      const { err } = await input(SHIPMENT);
+      expect(err).toBeUndefined();
+      expect(node.statuses.map((s) => s.text)).toEqual(['bereit', 'sende shipment', 'gedrosselt: fulfillmentCreate', 'gesendet 1']);
+    });
+
+    it('an unusable account: the badge says so in German, the error of each refused message stays English', async () => {
+      const { node, input, writes } = makeNode([sent], { german: true, accountProblem: 'no shop domain' });
+      expect(node.statuses.at(-1)).toEqual({ fill: 'red', shape: 'ring', text: shortText('das shopify-Konto ist nicht nutzbar: no shop domain') });
+      const { err } = await input(SHIPMENT);
+      expect(err).toBeInstanceOf(ConnectorError);
+      expect(err.message).toContain('the shopify account is not usable: no shop domain');
+      expect(err.retryable).toBe(false);
+      expect(writes).toHaveLength(0);
+    });
+
+    it('without a catalog (RED._ missing) the badge falls back to English, never a bare key', async () => {
+      const { node } = makeNode([sent], { accountProblem: 'no shop domain' });
+      expect(node.statuses.at(-1)).toMatchObject({ text: shortText('the shopify account is not usable: no shop domain') });
+    });
   });
 });
