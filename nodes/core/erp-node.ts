@@ -132,6 +132,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
     (counts.waiting ? t('status.waiting', { count: counts.waiting }) : '') +
     (counts.failed ? t('status.failed', { count: counts.failed }) : '');
 
+  /** Sends documents' messages on, all at once on the one output, and counts them. */
   function sendAll(send: SendFn, msgs: NodeMessage[]): void {
     if (msgs.length) send([msgs]);
     counts.sent += msgs.length;
@@ -185,6 +186,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
     return unsent.length;
   }
 
+  // Each operation answers how many documents the message left unsent (each failed on its own).
   const work = { order, stock, shipments }[operation];
 
   onInput(node, async (msg: NodeMessage, send: SendFn) => {
