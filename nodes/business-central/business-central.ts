@@ -1,22 +1,22 @@
 /**
- * `tillwire-business-central`: sends canonical sales and orders to Business Central as sales
- * orders, exactly once per idempotency key (operation "order"), or reads items' stock as canonical
- * inventory positions (operation "inventory"). Thin on purpose: the work is in orders.ts,
- * returns.ts, shipments.ts and stock.ts.
+ * `tillwire-business-central`: sends canonical sales, orders and returns to Business Central as
+ * sales orders (created once, cancelled by deleting them) and credit memos (operation "order");
+ * reads posted sales shipments as canonical shipments (operation "shipments"); or reads items'
+ * stock as canonical inventory positions (operation "inventory"). The node body is the shared ERP
+ * node (core/erp-node.ts); this file fills in Business Central's part (orders.ts, returns.ts,
+ * shipments.ts, stock.ts).
  */
-import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
-import { bindStore, onInput, shortText, StatusBoard, StoreBinding } from '../core/node-kit';
-import { ensureEnvelope } from '../model/envelope';
+import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { statusTexts } from '../core/node-kit';
+import { erpNode, type ErpOperation, type ErpParts } from '../core/erp-node';
 import { businessKey } from '../model/validate';
-import { asConnectorError, briefly } from '../runtime/errors';
 import { permanent, SYSTEM } from './client';
-import type { BcConfigNode } from './connection';
+import type { BcConfigNode, BcConnection } from './connection';
 import { isHashed } from './map';
 import { kvTombstones, sendOrder, TombstoneStore } from './orders';
 import { sendReturn } from './returns';
 import { KEY_PREFIX, readShipments } from './shipments';
 import { readInventory } from './stock';
-import { skuList, SkuListError } from '../core/sku-list';
 
 interface BcNodeDef extends NodeDef {
   bc: string;
@@ -25,29 +25,15 @@ interface BcNodeDef extends NodeDef {
   locationId?: string;
 }
 
-export = function register(RED: NodeRED) {
-  function TillwireBusinessCentralNode(this: RuntimeNode, def: BcNodeDef) {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const board = new StatusBoard(node);
-    const config = (def.bc ? RED.nodes.getNode(def.bc) : undefined) as BcConfigNode | undefined;
-    const operation = def.operation === 'inventory' || def.operation === 'shipments' ? def.operation : 'order';
-    const locationId = def.locationId?.trim() || 'BC-ALL';
-    const binding: StoreBinding | undefined = operation !== 'inventory' && def.store ? bindStore(RED, node, def.store, board) : undefined;
-    let sent = 0;
-    let failed = 0;
+const OPERATION_NAMES: Record<ErpOperation, string> = { order: 'create sales order', stock: 'read inventory', shipments: 'read posted sales shipments' };
 
-    const problem = !config ? 'no Business Central connection configured' : config.problem;
-    if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
-    else board.set({ fill: 'grey', shape: 'ring', text: `ready: ${operation === 'order' ? 'orders' : operation}` });
-
-    const showSent = () => board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}${failed ? `, failed ${failed}` : ''}` });
-
-    async function order(msg: NodeMessage, send: SendFn): Promise<void> {
-      const connection = config!.connection!;
+/** Business Central's part of the ERP node, on the chosen connection. */
+function bcParts(node: RuntimeNode, locationId: string): ErpParts<BcConnection> {
+  return {
+    async order(connection, msg, binding) {
       const doc = msg.payload as Record<string, any> | undefined;
       const key: string | undefined = msg.tillwire?.idempotencyKey ?? (doc && typeof doc === 'object' ? businessKey(doc) : undefined);
-      if (!key) throw permanent('create sales order', 'no idempotency key: msg.tillwire.idempotencyKey is missing and the payload has no business key');
+      if (!key) throw permanent(OPERATION_NAMES.order, 'no idempotency key: msg.tillwire.idempotencyKey is missing and the payload has no business key');
       const isOrder = doc?.kind === 'order';
       // Orders' cancels leave tombstones in the store (BC deletes a cancelled order and keeps no trace).
       let tombstones: TombstoneStore | undefined;
@@ -76,85 +62,67 @@ export = function register(RED: NodeRED) {
             (result.totals.taxBasisMismatch ? ' (the BC customer quotes prices on the other tax basis)' : ''),
         );
       }
-      send(msg);
-    }
+      // A return (or net-return sale) that writes nothing yet counts as waiting; a cancel's tombstone counts as sent.
+      return r.stale ? 'stale' : r.skipped && r.skipped !== 'cancelled' ? 'waiting' : 'sent';
+    },
 
-    async function inventory(msg: NodeMessage, send: SendFn): Promise<void> {
-      const connection = config!.connection!;
-      let skus: string[] | undefined;
-      try {
-        skus = skuList(msg.payload);
-      } catch (err) {
-        if (err instanceof SkuListError) throw permanent('read inventory', err.message);
-        throw err;
-      }
+    async stock(connection, skus) {
       const result = await readInventory(connection.client, skus, { locationId });
-      for (const doc of result.positions) {
-        const out: NodeMessage = {
-          ...msg,
-          topic: 'inventory.adjusted',
-          payload: doc,
-          erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber },
-        };
-        delete out._msgid;
-        delete out.tillwire;
-        ensureEnvelope(out, doc, SYSTEM);
-        if (msg.tillwire?.correlationId) out.tillwire.correlationId = msg.tillwire.correlationId;
-        send(out);
-      }
       const issues: string[] = [];
       if (result.unknown.length)
         issues.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} ${result.unknown.map((s) => `'${s}'`).join(', ')}: no such item in Business Central`);
       issues.push(...result.problems);
-      if (issues.length) throw permanent('read inventory', issues.join('; '), { providerCode: result.unknown.length ? 'UnknownSku' : undefined });
-    }
+      return {
+        positions: result.positions.map((doc) => ({
+          payload: doc as unknown as Record<string, any>,
+          erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber },
+        })),
+        summary: { system: SYSTEM, positions: result.positions.length, unknownSkus: result.unknown },
+        problem: issues.length
+          ? permanent(OPERATION_NAMES.stock, issues.join('; '), { providerCode: result.unknown.length ? 'UnknownSku' : undefined })
+          : undefined,
+      };
+    },
 
-    async function shipments(msg: NodeMessage, send: SendFn): Promise<void> {
-      const connection = config!.connection!;
-      if (!binding?.configured)
-        throw permanent('read posted sales shipments', 'reading shipments needs a Tillwire store (it keeps the read cursor): choose one in the node');
-      const store = await binding.acquire();
+    async shipments(connection, { store, emit }) {
       const result = await readShipments(connection.client, store);
-      for (const doc of result.shipments) {
-        const out: NodeMessage = {
-          ...msg,
-          topic: 'shipment.created',
-          payload: doc,
+      emit(
+        result.shipments.map((doc) => ({
+          payload: doc as unknown as Record<string, any>,
           erp: { system: SYSTEM, document: 'salesShipment', number: doc.shipmentId, orderNumber: doc.attributes?.bcOrderNumber },
-        };
-        delete out._msgid;
-        delete out.tillwire;
-        ensureEnvelope(out, doc, SYSTEM);
-        if (msg.tillwire?.correlationId) out.tillwire.correlationId = msg.tillwire.correlationId;
-        send(out);
-      }
+        })),
+      );
       if (!result.advanced)
         node.warn('Business Central shipments: another instance moved the cursor first; downstream dedupe by shipmentId absorbs the overlap');
-      // Each posted shipment that could not be sent is its own failure (the cursor has moved past
-      // it), so a Catch → dead-letter keeps one entry per shipment, naming it.
-      for (const problem of result.problems) {
-        const failedMsg: NodeMessage = { ...msg, payload: { problem }, topic: 'shipment.unmapped' };
-        delete failedMsg.tillwire;
-        node.error(permanent('read posted sales shipments', problem), failedMsg);
-      }
-    }
+      // Each posted shipment that could not be sent is its own failure, naming it.
+      return result.problems.map((problem) => ({ error: permanent(OPERATION_NAMES.shipments, problem), payload: { problem } }));
+    },
+  };
+}
 
-    onInput(node, async (msg: NodeMessage, send: SendFn) => {
-      const op = operation === 'order' ? 'create sales order' : operation === 'shipments' ? 'read posted sales shipments' : 'read inventory';
-      try {
-        if (!config) throw permanent(op, 'no Business Central connection configured: choose one in the node');
-        if (!config.connection) throw permanent(op, `the Business Central connection is not usable: ${config.problem ?? 'it was closed'}`);
-        // Retries and throttling of the calls show on the badge (yellow ring) while they last.
-        await board.watch(() => (operation === 'order' ? order(msg, send) : operation === 'shipments' ? shipments(msg, send) : inventory(msg, send)));
-        sent++;
-        showSent();
-      } catch (err) {
-        failed++;
-        // done(err) hands it to Catch nodes: msg.error.code is the kind, msg.error.cause the fields.
-        const e = asConnectorError(err, SYSTEM, op);
-        board.set({ fill: 'red', shape: 'ring', text: shortText(`failed ${failed}: ${briefly(e)}`) });
-        throw e;
-      }
+export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
+  function TillwireBusinessCentralNode(this: RuntimeNode, def: BcNodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    // The chosen config node (undefined when none is chosen).
+    const config = (def.bc ? RED.nodes.getNode(def.bc) : undefined) as BcConfigNode | undefined;
+    const operation: ErpOperation = def.operation === 'inventory' ? 'stock' : def.operation === 'shipments' ? 'shipments' : 'order';
+    erpNode<BcConnection>(RED, node, {
+      system: SYSTEM,
+      operation,
+      operationNames: OPERATION_NAMES,
+      storeId: def.store,
+      texts: t,
+      config: () => config && { connection: config.connection, problem: config.problem },
+      unusable: (problem) =>
+        permanent(
+          OPERATION_NAMES[operation],
+          problem === undefined
+            ? 'no Business Central connection configured: choose one in the node'
+            : `the Business Central connection is not usable: ${problem}`,
+        ),
+      parts: bcParts(node, def.locationId?.trim() || 'BC-ALL'),
     });
   }
   RED.nodes.registerType('tillwire-business-central', TillwireBusinessCentralNode);

@@ -521,7 +521,9 @@ describe('tillwire-business-central: read posted shipments', () => {
     const n2 = helper.getNode('n2');
     const seen = statuses(n2);
     n2.receive({ payload: 'tick' });
-    await until(() => seen.some((st) => st.text === 'sent 2'));
+    // The badge counts shipments sent on: the second read found nothing new.
+    await until(() => seen.some((st) => st.fill === 'green'));
+    expect(seen.find((st) => st.fill === 'green')).toEqual({ fill: 'green', shape: 'dot', text: 'sent 1' });
     expect(await store.kvGet(`bc:shipments:cursor:${sim.companyId}`)).toMatchObject({ seen: ['S-SHPT102001'] });
   });
 });

@@ -1,0 +1,209 @@
+/**
+ * The one body of the ERP nodes (`tillwire-odoo`, `tillwire-business-central`): the operation the
+ * node is set to, its store binding, its badge and counters, the dispatch of each message to the
+ * order lifecycle, the shipments read or the stock read, and every failure handed to done(err) as
+ * a ConnectorError. An ERP node fills in only what is its own (`ErpParts`, on its sync facade) and
+ * how it words an unusable connection (docs/architecture.md, "The connector form").
+ *
+ * The badge counts documents: each order event or return written (or found written), each
+ * shipment or stock position sent on; order events acknowledged without a write (stale) and
+ * returns still waiting are counted apart, and so is every failure that reached Catch.
+ */
+import type { NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
+import { bindStore, onInput, shortText, StatusBoard, type StoreBinding, type Texts } from './node-kit';
+import { skuList, SkuListError } from './sku-list';
+import { ensureEnvelope } from '../model/envelope';
+import { asConnectorError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
+import type { Store } from '../runtime/store';
+
+export type ErpOperation = 'order' | 'stock' | 'shipments';
+
+/** How one message of the order operation counts on the badge. */
+export type OrderOutcome = 'sent' | 'stale' | 'waiting';
+
+/** One document read from the ERP, on its way out: the canonical payload and what `msg.erp` says of it. */
+export interface ErpDocument {
+  payload: Record<string, any>;
+  erp: Record<string, unknown>;
+}
+
+/**
+ * A document the ERP holds that could not be sent (the read's cursor has moved past it). It fails
+ * on its own, so a Catch → dead-letter keeps one entry for it, with `payload` as the message's
+ * payload (what a replay needs to read it again, or at least its name).
+ */
+export interface ErpUnsent {
+  error: Error;
+  payload: unknown;
+}
+
+export interface StockRead {
+  positions: ErpDocument[];
+  /** `msg.erp` of the one message when the node sends every position in one array. */
+  summary: Record<string, unknown>;
+  /** SKUs that could not be read (unknown, fractional): thrown after the positions are sent. */
+  problem?: ConnectorError;
+}
+
+/** The ERP's own work, on the connection `C` its config node gives. */
+export interface ErpParts<C> {
+  /**
+   * A canonical sale, order event or return: create once, confirm, cancel or credit. Sets
+   * `msg.erp` (and records the ERP's number in the store when it has one); the body sends msg.
+   */
+  order(connection: C, msg: NodeMessage, binding: StoreBinding | undefined): Promise<OrderOutcome>;
+  /** Stock of these SKUs (undefined: every SKU) as canonical inventory positions. */
+  stock(connection: C, skus: string[] | undefined, msg: NodeMessage): Promise<StockRead>;
+  /**
+   * The shipments since the cursor kept in `store`. `emit` sends documents on at once (call it
+   * before moving the cursor past them); returns the ones that could not be sent.
+   */
+  shipments(connection: C, read: { msg: NodeMessage; store: Store; emit(docs: ErpDocument[]): void }): Promise<ErpUnsent[]>;
+}
+
+/** What the config node offers now: its connection, or why there is none. */
+export interface ErpConfig<C> {
+  connection?: C;
+  problem?: string;
+}
+
+export interface ErpNodeSpec<C> {
+  /** `msg.error.cause.system` and the envelope's source system. */
+  system: string;
+  operation: ErpOperation;
+  /** Each operation's name in errors (`msg.error.cause.operation`) when the failure names none. */
+  operationNames: Record<ErpOperation, string>;
+  /** The `tillwire-store` config node's id (order: optional; shipments: required; stock: unused). */
+  storeId?: string;
+  /** 'array': the stock read as one message with every position; else one message each. */
+  stockOutput?: 'each' | 'array';
+  /** The status texts of the node file's own catalog (its statusTexts; keys in ERP_STATUS_KEYS). */
+  texts: Texts;
+  /** The config node's state (undefined: none chosen), asked at start and for every message. */
+  config(): ErpConfig<C> | undefined;
+  /** The permanent error of a message the connection cannot take (`problem` undefined: no config node chosen). */
+  unusable(problem: string | undefined): ConnectorError;
+  parts: ErpParts<C>;
+}
+
+/**
+ * The status keys the body looks up in each ERP node's catalog (`status.ready.<operation>`,
+ * counters, failures); test/unit/erp-node.test.ts checks every ERP catalog has them all.
+ */
+export const ERP_STATUS_KEYS = [
+  'status.noConnection',
+  'status.ready.order',
+  'status.ready.stock',
+  'status.ready.shipments',
+  'status.sent',
+  'status.stale',
+  'status.waiting',
+  'status.failed',
+  'status.error',
+] as const;
+
+/** `msg` for one document read from the ERP: a fresh envelope, the trigger's correlation id kept. */
+export function documentMessage(msg: NodeMessage, doc: ErpDocument, topic: string, system: string): NodeMessage {
+  const out: NodeMessage = { ...msg, topic, payload: doc.payload, erp: doc.erp };
+  delete out._msgid;
+  delete out.tillwire;
+  ensureEnvelope(out, doc.payload, system);
+  if (msg.tillwire?.correlationId) out.tillwire.correlationId = msg.tillwire.correlationId;
+  return out;
+}
+
+/** Makes `node` (already created) an ERP node as `spec` describes. */
+export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>): void {
+  const { system, operation, texts: t, parts } = spec;
+  const operationName = spec.operationNames[operation];
+  const board = new StatusBoard(node);
+  // The stock read keeps nothing, so only the other two show the store's state.
+  const binding = operation !== 'stock' && spec.storeId ? bindStore(RED, node, spec.storeId, board) : undefined;
+  const counts = { sent: 0, stale: 0, waiting: 0, failed: 0 };
+
+  const initial = spec.config();
+  if (!initial) board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.noConnection')) });
+  else if (initial.problem) board.set({ fill: 'red', shape: 'ring', text: shortText(initial.problem) });
+  else board.set({ fill: 'grey', shape: 'ring', text: shortText(t(`status.ready.${operation}`)) });
+
+  const summary = () =>
+    t('status.sent', { count: counts.sent }) +
+    (counts.stale ? t('status.stale', { count: counts.stale }) : '') +
+    (counts.waiting ? t('status.waiting', { count: counts.waiting }) : '') +
+    (counts.failed ? t('status.failed', { count: counts.failed }) : '');
+
+  /** Sends documents' messages on, all at once on the one output, and counts them. */
+  function sendAll(send: SendFn, msgs: NodeMessage[]): void {
+    if (msgs.length) send([msgs]);
+    counts.sent += msgs.length;
+  }
+
+  async function order(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
+    counts[await parts.order(connection, msg, binding)]++;
+    send(msg);
+    return 0;
+  }
+
+  async function stock(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
+    let skus: string[] | undefined;
+    try {
+      skus = skuList(msg.payload);
+    } catch (err) {
+      if (err instanceof SkuListError) throw permanentFailure(system, operationName, err.message);
+      throw err;
+    }
+    const read = await parts.stock(connection, skus, msg);
+    if (spec.stockOutput === 'array') {
+      msg.payload = read.positions.map((p) => p.payload);
+      msg.topic = 'inventory.adjusted';
+      msg.erp = read.summary;
+      send(msg);
+      counts.sent += read.positions.length;
+    } else
+      sendAll(
+        send,
+        read.positions.map((doc) => documentMessage(msg, doc, 'inventory.adjusted', system)),
+      );
+    if (read.problem) throw read.problem;
+    return 0;
+  }
+
+  async function shipments(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
+    if (!binding?.configured) throw permanentFailure(system, operationName, 'select a Tillwire store in the node: the shipments cursor is kept there');
+    const store = await binding.acquire();
+    const emit = (docs: ErpDocument[]) =>
+      sendAll(
+        send,
+        docs.map((doc) => documentMessage(msg, doc, 'shipment.created', system)),
+      );
+    const unsent = await parts.shipments(connection, { msg, store, emit });
+    for (const u of unsent) {
+      const failedMsg: NodeMessage = { ...msg, payload: u.payload, topic: 'shipment.unmapped' };
+      delete failedMsg.tillwire;
+      node.error(asConnectorError(u.error, system, operationName), failedMsg);
+    }
+    counts.failed += unsent.length;
+    return unsent.length;
+  }
+
+  // Each operation answers how many documents the message left unsent (each failed on its own).
+  const work = { order, stock, shipments }[operation];
+
+  onInput(node, async (msg: NodeMessage, send: SendFn) => {
+    try {
+      const config = spec.config();
+      if (!config) throw spec.unusable(undefined);
+      if (config.problem || config.connection === undefined) throw spec.unusable(config.problem ?? 'it was closed');
+      const connection = config.connection;
+      // Retries and throttling of the calls show on the badge (yellow ring) while they last.
+      const unsent = await board.watch(() => work(connection, msg, send));
+      board.set(unsent ? { fill: 'yellow', shape: 'ring', text: shortText(summary()) } : { fill: 'green', shape: 'dot', text: shortText(summary()) });
+    } catch (err) {
+      counts.failed++;
+      // done(err) hands it to Catch nodes: msg.error.code is the kind, msg.error.cause the fields.
+      const e = asConnectorError(err, system, operationName);
+      board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(e) })) });
+      throw e;
+    }
+  });
+}

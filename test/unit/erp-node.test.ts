@@ -1,0 +1,241 @@
+/**
+ * The ERP node body (nodes/core/erp-node.ts) directly, with scripted ERP parts, a minimal Node-RED
+ * runtime and the real store (in memory): what the badge counts, what is sent on, and how each kind
+ * of failure reaches done(err) or a node.error of its own. The two ERP nodes on their simulators are
+ * in test/odoo/ and test/business-central/.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createStore } from '../../nodes/runtime/create-store';
+import type { Store } from '../../nodes/runtime/store';
+import { ConnectorError, permanentFailure } from '../../nodes/runtime/errors';
+import { ERP_STATUS_KEYS, erpNode, type ErpConfig, type ErpNodeSpec, type ErpParts } from '../../nodes/core/erp-node';
+import { interpolate } from '../../nodes/core/status-text';
+import type { NodeMessage, NodeRED } from '../../nodes/core/node-red';
+
+interface TestNode extends EventEmitter {
+  sent: NodeMessage[];
+  statuses: Array<{ fill?: string; shape?: string; text?: string }>;
+  errors: Array<{ err: any; msg: NodeMessage }>;
+}
+
+const ENGLISH: Record<string, string> = {
+  'status.noConnection': 'no Test connection configured',
+  'status.ready.order': 'ready: orders',
+  'status.ready.stock': 'ready: stock',
+  'status.ready.shipments': 'ready: shipments',
+  'status.sent': 'sent __count__',
+  'status.stale': ', __count__ stale',
+  'status.waiting': ', __count__ waiting',
+  'status.failed': ', failed __count__',
+  'status.error': 'failed: __error__',
+};
+
+let store: Store;
+beforeEach(async () => {
+  store = createStore({ backend: 'memory' });
+  await store.open();
+});
+afterEach(() => store.close());
+
+const notScripted = async (): Promise<never> => {
+  throw new Error('not scripted');
+};
+
+function makeNode(
+  spec: Partial<Omit<ErpNodeSpec<string>, 'parts'>> & Pick<ErpNodeSpec<string>, 'operation'> & { parts?: Partial<ErpParts<string>> },
+  opts: { withStore?: boolean; config?: ErpConfig<string> | undefined } = {},
+): TestNode {
+  const node = Object.assign(new EventEmitter(), { sent: [], statuses: [], errors: [] }) as unknown as TestNode;
+  Object.assign(node, {
+    id: 'n1',
+    type: 'tillwire-test-erp',
+    status: (s: any) => node.statuses.push(s),
+    send: (m: NodeMessage) => node.sent.push(m),
+    error: (err: unknown, msg: NodeMessage) => node.errors.push({ err, msg }),
+    warn() {},
+    log() {},
+  });
+  const manager = Object.assign(new EventEmitter(), { state: { ok: true, opening: false }, acquire: async () => store });
+  const RED = { nodes: { getNode: (id: string) => (id === 'store1' ? { manager } : undefined) }, _: (key: string) => key } as unknown as NodeRED;
+  const parts: ErpParts<string> = { order: notScripted, stock: notScripted, shipments: notScripted, ...spec.parts };
+  const config = 'config' in opts ? opts.config : { connection: 'conn' };
+  erpNode<string>(RED, node as any, {
+    system: 'test-erp',
+    operationNames: { order: 'sales order', stock: 'stock read', shipments: 'shipment read' },
+    storeId: opts.withStore === false ? undefined : 'store1',
+    texts: (key, vars) => interpolate(ENGLISH[key] ?? key, vars),
+    config: () => config,
+    unusable: (problem) => permanentFailure('test-erp', 'connection', problem ?? 'no Test connection configured'),
+    ...spec,
+    parts,
+  });
+  return node;
+}
+
+/** Delivers one message as Node-RED would; resolves with what done() got. */
+function receive(node: TestNode, msg: NodeMessage): Promise<Error | undefined> {
+  return new Promise((resolve) =>
+    node.emit(
+      'input',
+      msg,
+      (m: NodeMessage | NodeMessage[][]) => (Array.isArray(m) ? node.sent.push(...m.flat()) : node.sent.push(m)),
+      (err?: Error) => resolve(err),
+    ),
+  );
+}
+
+const last = (node: TestNode) => node.statuses.at(-1);
+
+describe('ERP node body: order operation', () => {
+  it('sends each message on and counts written, stale and waiting apart on the badge', async () => {
+    const outcomes = ['sent', 'stale', 'waiting', 'sent'] as const;
+    let i = 0;
+    const node = makeNode({
+      operation: 'order',
+      parts: {
+        order: async (connection, msg, binding) => {
+          expect(connection).toBe('conn');
+          expect(binding?.configured).toBe(true);
+          msg.erp = { n: i };
+          return outcomes[i++];
+        },
+      },
+    });
+    expect(last(node)).toEqual({ fill: 'grey', shape: 'ring', text: 'ready: orders' });
+    for (let n = 0; n < 4; n++) expect(await receive(node, { payload: { kind: 'order' } })).toBeUndefined();
+    expect(node.sent.map((m) => m.erp)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(last(node)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 2, 1 stale, 1 waiting' });
+  });
+
+  it('a failure goes to done(err) as the part threw it, nothing is sent, the badge turns red and counts it', async () => {
+    const denied = permanentFailure('test-erp', 'sales order', "unknown SKU 'GHOST-1'", { kind: 'missing-reference' });
+    const node = makeNode({ operation: 'order', parts: { order: async () => Promise.reject(denied) } });
+    const err = await receive(node, { payload: { kind: 'sale' } });
+    expect(err).toBe(denied);
+    expect(node.sent).toEqual([]);
+    expect(last(node)).toEqual({ fill: 'red', shape: 'ring', text: "failed: unknown SKU 'GHOST-1'" });
+  });
+
+  it('a failure that is not a ConnectorError becomes one with the operation name and kind unknown', async () => {
+    const node = makeNode({ operation: 'order', parts: { order: async () => Promise.reject(new TypeError('boom')) } });
+    const err = (await receive(node, { payload: {} })) as ConnectorError;
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect(err.cause).toEqual({ system: 'test-erp', operation: 'sales order', kind: 'unknown', retryable: false });
+  });
+});
+
+describe('ERP node body: connection', () => {
+  it('no config node chosen: red ring saying so, every message fails through the node’s own wording', async () => {
+    const node = makeNode({ operation: 'order' }, { config: undefined });
+    expect(last(node)).toEqual({ fill: 'red', shape: 'ring', text: 'no Test connection configured' });
+    const err = (await receive(node, { payload: {} })) as ConnectorError;
+    expect(err.message).toBe('test-erp connection: no Test connection configured');
+    expect(err.cause).toMatchObject({ kind: 'value', retryable: false });
+  });
+
+  it('unusable settings: the problem on the badge (shortened) and in every failure', async () => {
+    const problem = 'no API key; the JSON-2 API needs version 19 or later';
+    const node = makeNode({ operation: 'stock' }, { config: { problem } });
+    expect(last(node)).toEqual({ fill: 'red', shape: 'ring', text: `${problem.slice(0, 39)}…` });
+    expect(((await receive(node, { payload: '*' })) as ConnectorError).message).toBe(`test-erp connection: ${problem}`);
+  });
+});
+
+describe('ERP node body: stock operation', () => {
+  const positions = [
+    { payload: { kind: 'inventory.position', sku: 'A', occurredAt: '2025-03-14T18:00:00Z' }, erp: { sku: 'A' } },
+    { payload: { kind: 'inventory.position', sku: 'B', occurredAt: '2025-03-14T18:00:00Z' }, erp: { sku: 'B' } },
+  ];
+
+  it('one message per position with a fresh envelope (the trigger’s correlation id kept); the SKUs asked for reach the part', async () => {
+    let asked: string[] | undefined;
+    const node = makeNode({
+      operation: 'stock',
+      parts: {
+        stock: async (_c, skus) => {
+          asked = skus;
+          return { positions, summary: {} };
+        },
+      },
+    });
+    await receive(node, { payload: 'A, B', tillwire: { eventId: 'trigger', correlationId: 'tick-1', idempotencyKey: 'x' } });
+    expect(asked).toEqual(['A', 'B']);
+    expect(node.sent.map((m) => [m.topic, (m.payload as any).sku, m.erp.sku])).toEqual([
+      ['inventory.adjusted', 'A', 'A'],
+      ['inventory.adjusted', 'B', 'B'],
+    ]);
+    for (const m of node.sent) expect(m.tillwire).toMatchObject({ correlationId: 'tick-1', source: { system: 'test-erp' } });
+    expect(node.sent[0].tillwire.eventId).not.toBe('trigger');
+    expect(last(node)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 2' });
+  });
+
+  it('array output: one message with every position and the summary as msg.erp', async () => {
+    const node = makeNode({ operation: 'stock', stockOutput: 'array', parts: { stock: async () => ({ positions, summary: { positions: 2 } }) } });
+    await receive(node, { payload: '' });
+    expect(node.sent).toHaveLength(1);
+    expect(node.sent[0]).toMatchObject({ topic: 'inventory.adjusted', erp: { positions: 2 }, payload: positions.map((p) => p.payload) });
+  });
+
+  it('SKUs the ERP does not know: the positions found are sent, then the message fails naming them', async () => {
+    const problem = permanentFailure('test-erp', 'stock read', 'unknown SKU in the ERP: GHOST', { providerCode: 'unknown_sku', kind: 'missing-reference' });
+    const node = makeNode({ operation: 'stock', parts: { stock: async () => ({ positions: positions.slice(0, 1), summary: {}, problem }) } });
+    expect(await receive(node, { payload: ['A', 'GHOST'] })).toBe(problem);
+    expect(node.sent.map((m) => (m.payload as any).sku)).toEqual(['A']);
+  });
+
+  it('a payload that is no SKU list is a named value error of the stock read; the ERP is not asked', async () => {
+    const node = makeNode({ operation: 'stock' });
+    const err = (await receive(node, { payload: { hello: 'world' } })) as ConnectorError;
+    expect(err.cause).toEqual({ system: 'test-erp', operation: 'stock read', kind: 'value', retryable: false });
+    expect(err.message).toMatch(/msg\.payload must be "\*"/);
+  });
+});
+
+describe('ERP node body: shipments operation', () => {
+  it('needs a store for its cursor: without one, a permanent error saying so', async () => {
+    const node = makeNode({ operation: 'shipments' }, { withStore: false });
+    const err = (await receive(node, { payload: 'tick' })) as ConnectorError;
+    expect(err.message).toBe('test-erp shipment read: select a Tillwire store in the node: the shipments cursor is kept there');
+    expect(err.cause).toMatchObject({ kind: 'value', retryable: false });
+  });
+
+  it('emitted shipments go on at once; each one that could not be sent fails on its own (Catch), the badge turns yellow', async () => {
+    const sentBeforeCursor: number[] = [];
+    const node = makeNode({
+      operation: 'shipments',
+      parts: {
+        shipments: async (_c, { store: s, emit }) => {
+          expect(s).toBe(store);
+          emit([{ payload: { kind: 'shipment', shipmentId: 'SH-1' }, erp: { name: 'SH-1' } }]);
+          sentBeforeCursor.push(node.sent.length);
+          return [{ error: permanentFailure('test-erp', 'shipment read', 'SH-2 not sent as a shipment: no order'), payload: { pickings: ['SH-2'] } }];
+        },
+      },
+    });
+    expect(await receive(node, { payload: 'tick', tillwire: { correlationId: 'c' } })).toBeUndefined();
+    expect(sentBeforeCursor).toEqual([1]);
+    expect(node.sent[0]).toMatchObject({ topic: 'shipment.created', payload: { shipmentId: 'SH-1' }, erp: { name: 'SH-1' } });
+    expect(node.errors).toHaveLength(1);
+    expect(node.errors[0].err.message).toBe('test-erp shipment read: SH-2 not sent as a shipment: no order');
+    expect(node.errors[0].msg).toMatchObject({ topic: 'shipment.unmapped', payload: { pickings: ['SH-2'] } });
+    expect(node.errors[0].msg.tillwire).toBeUndefined();
+    expect(last(node)).toEqual({ fill: 'yellow', shape: 'ring', text: 'sent 1, failed 1' });
+  });
+});
+
+describe('ERP node catalogs', () => {
+  const NODES = path.join(__dirname, '../../nodes');
+  const catalogs = [
+    'odoo/locales/en-US/odoo.json',
+    'odoo/locales/de/odoo.json',
+    'business-central/locales/en-US/business-central.json',
+    'business-central/locales/de/business-central.json',
+  ];
+  it.each(catalogs)('%s has every status text the ERP node body shows', (file) => {
+    const catalog = JSON.parse(fs.readFileSync(path.join(NODES, file), 'utf8'));
+    const missing = ERP_STATUS_KEYS.filter((key) => typeof key.split('.').reduce((at: any, part) => at?.[part], catalog) !== 'string');
+    expect(missing).toEqual([]);
+  });
+});
