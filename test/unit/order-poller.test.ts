@@ -20,6 +20,7 @@ import { ConnectorError } from '../../nodes/runtime/http';
 import { pollOnce, type PolledOrder } from '../../nodes/amazon/poller';
 import type { AmazonClient, OrdersPage } from '../../nodes/amazon/client';
 import { runOrderPoller, type OrderPollerSpec, type PollContext } from '../../nodes/core/order-poller';
+import { statusTexts } from '../../nodes/core/status-text';
 import type { NodeMessage, NodeRED, RuntimeNode } from '../../nodes/core/node-red';
 import type { Order } from '../../nodes/model/types.generated';
 
@@ -225,7 +226,8 @@ describe('the order-poller node body (runOrderPoller)', () => {
     let pollsRun = 0;
     const spec: OrderPollerSpec<TestPayload> = {
       system: 'test',
-      accountLabel: 'test account',
+      // bol's badge texts (English: the fake RED has no catalogs loaded)
+      texts: statusTexts({} as NodeRED, path.join(__dirname, '../../nodes/bol/bol-orders.ts')),
       connection: { client: {} },
       store: 'store1',
       intervalSeconds: 3600, // only the start poll and inputs poll here
