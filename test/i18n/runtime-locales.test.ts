@@ -34,6 +34,8 @@ const flows = [
   },
   { id: 'dd-nostore', type: 'tillwire-dedupe', z: 'tab', store: '', key: 'payload.id', keyType: 'msg', retentionHours: 1, outputs: 1, wires: [[]] },
   { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
+  // A poller with no account: the shared poller shows the text from the node's own catalog.
+  { id: 'ao', type: 'tillwire-amazon-orders', z: 'tab', amazon: '', store: 'st', interval: 120, wires: [[]] },
 ];
 
 let red: RunningNodeRed;
@@ -117,5 +119,11 @@ describe('Tillwire in German', () => {
     }
     const after = await editorBadges((b) => b['dd'] === 'durchgelassen 1, Duplikate 1');
     expect(after['dd']).toBe('durchgelassen 1, Duplikate 1');
+  });
+
+  it("shows an order poller's badge from its own node set's German catalog", async () => {
+    const badges = await editorBadges((b) => Boolean(b['ao']));
+    expect(badges['ao']).toBe(catalog('amazon', 'de', 'amazon-orders').status.noAccount);
+    expect(badges['ao']).toBe('kein Amazon-Konto gewählt');
   });
 });
