@@ -242,10 +242,17 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
   async function poll(asked: A | undefined): Promise<R> {
     const { store, inbox } = await open();
     board.set({ fill: 'blue', shape: 'dot', text: t('status.polling') });
-    // Retries and throttle waits of the poll's calls show on the badge (yellow ring).
-    const result = await board.watch(() =>
-      spec.poll({ store, cursorKey, accept: (eventId, payload) => inbox.accept(eventId, payload), signal: stopping.signal }, asked),
-    );
+    let result: R;
+    try {
+      // Retries and throttle waits of the poll's calls show on the badge (yellow ring).
+      result = await board.watch(() =>
+        spec.poll({ store, cursorKey, accept: (eventId, payload) => inbox.accept(eventId, payload), signal: stopping.signal }, asked),
+      );
+    } catch (err) {
+      // Whichever way the poll was started, the badge does not stay on "polling".
+      if (!closed && !(err instanceof PollStopped)) showFailure(err);
+      throw err;
+    }
     refresh();
     return result;
   }
@@ -263,11 +270,18 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
     return next;
   }
 
+  /** A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md). */
+  const asPollError = (err: unknown) => asConnectorError(err, spec.system, 'poll orders');
+
+  function showFailure(err: unknown) {
+    board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(asPollError(err)) })) });
+  }
+
+  /** A poll started by the schedule failed (an input's poll fails to its Catch node through done). */
   function failed(err: unknown) {
     if (closed || err instanceof PollStopped) return;
-    // A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md).
-    const e = asConnectorError(err, spec.system, 'poll orders');
-    board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(e) })) });
+    const e = asPollError(err);
+    showFailure(e);
     node.error(e, { topic: `${spec.system}.poll`, payload: { error: e.message } });
   }
 

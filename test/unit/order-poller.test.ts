@@ -299,6 +299,21 @@ describe('the order-poller node body (runOrderPoller)', () => {
     await close(node);
   });
 
+  it('a poll started by a message that fails goes to that message\'s Catch (done), and the badge shows it rather than staying on "polling"', async () => {
+    const failure = new ConnectorError('test', 'listOrders', 'HTTP 401: bad token', { status: 401, kind: 'auth', retryable: false });
+    const { node, polls } = start(store, [
+      async () => undefined,
+      async () => {
+        throw failure;
+      },
+    ]);
+    await until(() => polls() === 1 && node.statuses.at(-1)?.fill === 'green', 'the start poll');
+    await expect(input(node)).resolves.toBe(failure);
+    expect(node.statuses.at(-1)).toEqual({ fill: 'red', shape: 'ring', text: 'failed: auth (HTTP 401)' });
+    expect(node.errors).toEqual([]); // reported once, through done, not again with node.error
+    await close(node);
+  });
+
   it('runs one poll at a time: triggers during a poll wait for it instead of starting another', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
