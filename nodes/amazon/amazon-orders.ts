@@ -11,6 +11,7 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { runOrderPoller } from '../core/order-poller';
+import { statusTexts } from '../core/status-text';
 import { factsOf, pollOnce, PolledOrder } from './poller';
 import { toCanonicalOrder, topicFor } from './map';
 import { toCanonicalOrderV2026 } from './map-v2026';
@@ -26,6 +27,7 @@ interface OrdersDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireAmazonOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
     const connection: AmazonConnection | undefined = RED.nodes.getNode(def.amazon)?.amazon;
@@ -37,10 +39,10 @@ export = function register(RED: NodeRED) {
 
     runOrderPoller<PolledOrder>(RED, this, {
       system: 'amazon',
-      accountLabel: 'Amazon account',
+      texts: t,
       connection,
       store: def.store,
-      intervalSeconds: Number(def.interval ?? 120),
+      intervalSeconds: Math.max(1, Number(def.interval ?? 120)),
       async poll({ store, cursorKey, accept, signal }) {
         const result = await pollOnce({
           client: connection!.client!,
@@ -66,7 +68,7 @@ export = function register(RED: NodeRED) {
         occurredAt: factsOf(polled).lastUpdate,
       }),
       fallbackKey: (polled) => `order:amazon:${account()}:${factsOf(polled).id}`,
-      badge: () => `${held} held`,
+      badge: () => t('status.held', { count: held }),
     });
   }
   RED.nodes.registerType('tillwire-amazon-orders', TillwireAmazonOrdersNode);

@@ -10,6 +10,7 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { runOrderPoller } from '../core/order-poller';
+import { statusTexts } from '../core/status-text';
 import { pollOnce } from './poller';
 import { latestChange, toCanonicalOrder, topicFor } from './map';
 import type { BolConnection } from './connection';
@@ -29,6 +30,7 @@ interface OrdersDef extends NodeDef {
 const RECENT_MAX = 50_000;
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireBolOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
     const connection: BolConnection | undefined = RED.nodes.getNode(def.bol)?.bol;
@@ -41,10 +43,10 @@ export = function register(RED: NodeRED) {
 
     runOrderPoller<Record<string, any>>(RED, this, {
       system: 'bol',
-      accountLabel: 'bol.com account',
+      texts: t,
       connection,
       store: def.store,
-      intervalSeconds: Number(def.interval ?? 300),
+      intervalSeconds: Math.max(1, Number(def.interval ?? 300)),
       async poll({ store, cursorKey, accept, signal }) {
         if (recent.size > RECENT_MAX) recent.clear();
         await pollOnce({

@@ -1,14 +1,22 @@
 /**
- * The body every marketplace orders-poller node shares (Amazon, bol.com, the next one): a durable
- * inbox per node, a poll on start, every `interval` seconds and on any input message (one poll at a
- * time), unfinished entries re-emitted after a restart, each inbox entry mapped and validated into
- * a canonical Order and sent with `msg.tillwire` and `msg.tillwireInbox` (for `tillwire-ack`), an
- * entry that cannot be mapped recorded in the dead-letter store with the channel's own payload, and
- * the status badge. A connector supplies only its poll (list → inbox → cursor) and its mapping.
+ * The body every orders-poller node shares (Amazon, bol.com, Shopify, Square, the next one): a
+ * durable inbox, a poll on start and every `interval` seconds (0: only when a message arrives) and
+ * on any input message (one poll at a time), unfinished entries re-emitted after a restart, the
+ * badge (its texts from the node's own catalog, `status.*`), poll failures to `node.error` (Catch),
+ * and a close that starts no new request. A connector supplies only its poll (list → inbox →
+ * cursor) and what becomes of an inbox entry, one of:
+ * - mapped (Amazon, bol): each entry is mapped and validated into a canonical Order and sent with
+ *   `msg.tillwire` and `msg.tillwireInbox` (for `tillwire-ack`); an entry that cannot be mapped is
+ *   recorded in the dead-letter store with the channel's own payload;
+ * - processed (Shopify, Square): the connector's own delivery, the one its webhook node uses, on a
+ *   started inbox that retries a failed delivery and gives it up after the node's *Attempts*
+ *   (core/inbound-inbox.ts); a source shared with the webhook node says which entries are the
+ *   poller's (`owns`).
  */
 import type { NodeMessage, NodeRED, RuntimeNode } from './node-red';
-import { bindStore, commonText, StatusBoard, shortText, asError, onInput, INBOX_REF } from './node-kit';
-import { DurableInbox } from '../runtime/inbox';
+import { bindStore, StatusBoard, shortText, asError, onInput, INBOX_REF, type Texts } from './node-kit';
+import { closeWithin, processingFailures, startInboundInbox, type InboundInbox, type PoisonedForm } from './inbound-inbox';
+import { DurableInbox, type Deliver } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
 import { asConnectorError, briefly } from '../runtime/errors';
@@ -30,16 +38,14 @@ export interface PollContext {
   signal: AbortSignal;
 }
 
-export interface OrderPollerSpec<P> {
-  /** 'amazon', 'bol': the system in envelopes and the prefix of inbox source and cursor key. */
-  system: string;
-  /** How a person names the account, for the badge: 'Amazon account', 'bol.com account'. */
-  accountLabel: string;
-  connection: PollerConnection | undefined;
-  store: string;
-  intervalSeconds: number;
-  /** One poll: list changed orders, accept each state into the inbox, then move the cursor. */
-  poll(ctx: PollContext): Promise<void>;
+/** What the badge counts: entries sent on, and entries that ended in the dead-letter store. */
+export interface PollCounts {
+  emitted: number;
+  failed: number;
+}
+
+/** Each inbox entry is one channel order, mapped here into a canonical Order. */
+export interface MappedEntries<P> {
   /** A stored entry as a canonical Order (throws with the reason when it cannot be one). */
   map(payload: P): Order;
   topic(doc: Order): string;
@@ -47,40 +53,106 @@ export interface OrderPollerSpec<P> {
   describe(payload: P): { source: Record<string, unknown>; occurredAt?: string };
   /** The order's key when mapping failed (so the dead letter is still findable by order). */
   fallbackKey(payload: P): string;
-  /** Extra words for the badge after "N orders", e.g. "3 held". */
+}
+
+/** What a processed entry's delivery gets from the poller. */
+export interface DeliverContext {
+  store: Store;
+  source: string;
+  counts: PollCounts;
+  /** Finishes an entry through its inbox. */
+  complete: (id: string) => Promise<void>;
+  /** Shows the counts on the badge again. */
+  refresh: () => void;
+}
+
+/** The connector delivers each inbox entry itself, on a started inbox (retries, *Attempts*). */
+export interface ProcessedEntries {
+  processed: {
+    /** Deliveries of one entry before it is given up (the node's *Attempts*). */
+    maxAttempts: number;
+    /** One entry, in the failure log: 'polled Shopify event'. */
+    what: string;
+    /** Which entries of a shared source are this poller's (default all). */
+    owns?: (entry: InboxEntry) => boolean;
+    /** What the dead-letter store keeps of an entry given up. */
+    poisoned: (entry: InboxEntry) => PoisonedForm;
+    /** The delivery callback: rejects when the entry could not be handled (it is retried). */
+    deliver(ctx: DeliverContext): Deliver;
+  };
+}
+
+export interface PollerBase<R, A> {
+  /** 'amazon', 'bol': the system in envelopes, poll errors and the default inbox source and cursor key. */
+  system: string;
+  /**
+   * The node's status texts (its statusTexts); its catalog has `status.order`,
+   * `status.orders`, `status.failed`, `status.polling`, `status.error`, `status.noAccount` and
+   * `status.noCredentials`.
+   */
+  texts: Texts;
+  connection: PollerConnection | undefined;
+  store: string;
+  /** Seconds between polls; 0 or less: only when a message arrives (no poll on start either). */
+  intervalSeconds: number;
+  /** The inbox source (default `<system>-orders:<node id>`). */
+  source?: string;
+  /** Where the poll cursor is kept (default `<system>-orders:<node id>:cursor`). */
+  cursorKey?: string;
+  /** One poll: list changed orders, accept each state into the inbox, then move the cursor. */
+  poll(ctx: PollContext, asked?: A): Promise<R>;
+  /**
+   * What an input message asks of the poll beyond "poll now" (Square's backfill from `msg.since`),
+   * or undefined; throws when the message asks for something wrong. A message that asks for
+   * something gets a poll of its own after the one running; a plain trigger shares the running one.
+   */
+  asked?(msg: NodeMessage): A | undefined;
+  /** What to send after a poll (e.g. a poll report on a second output); `trigger` is the input message. */
+  report?(result: R, trigger?: NodeMessage): Array<NodeMessage | null> | undefined;
+  /** Extra words for the badge after "N orders", e.g. "3 held" (from the node's catalog). */
   badge?(): string | undefined;
 }
 
-export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPollerSpec<P>): void {
+export type OrderPollerSpec<P, R = void, A = undefined> = PollerBase<R, A> & (MappedEntries<P> | ProcessedEntries);
+
+/** How long a closing node waits for a poll under way (a throttled poll does not hold up a deploy). */
+const CLOSE_WAIT_MS = 3000;
+
+export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: RuntimeNode, spec: OrderPollerSpec<P, R, A>): void {
+  const t = spec.texts;
   const board = new StatusBoard(node);
   const binding = bindStore(RED, node, spec.store, board);
   const connection = spec.connection;
-  const source = `${spec.system}-orders:${node.id}`;
-  const cursorKey = `${spec.system}-orders:${node.id}:cursor`;
-  const intervalMs = Math.max(1, spec.intervalSeconds) * 1000;
-  const counts = { emitted: 0, failed: 0 };
+  const source = spec.source ?? `${spec.system}-orders:${node.id}`;
+  const cursorKey = spec.cursorKey ?? `${spec.system}-orders:${node.id}:cursor`;
+  const intervalMs = Number.isFinite(spec.intervalSeconds) && spec.intervalSeconds > 0 ? spec.intervalSeconds * 1000 : 0;
+  const processed = 'processed' in spec ? spec.processed : undefined;
+  const failures = processed ? processingFailures(node, processed.what) : undefined;
+  const counts: PollCounts = { emitted: 0, failed: 0 };
+  const problem = !connection ? t('status.noAccount') : (connection.problem ?? (connection.client ? undefined : t('status.noCredentials')));
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let inbox: DurableInbox | undefined;
-  let store: Store | undefined;
+  let running: Promise<R> | undefined;
+  let opening: Promise<{ store: Store; inbox: DurableInbox }> | undefined;
+  let inbound: InboundInbox | undefined;
   const stopping = new AbortController();
 
-  const showOk = () => {
+  const refresh = () => {
     const extra = spec.badge?.();
-    const orders = counts.emitted === 1 ? commonText(RED, 'poll.order', { count: 1 }) : commonText(RED, 'poll.orders', { count: counts.emitted });
+    const orders = counts.emitted === 1 ? t('status.order', { count: 1 }) : t('status.orders', { count: counts.emitted });
     board.set({
       fill: 'green',
       shape: 'dot',
-      text: `${orders}${extra ? ` · ${extra}` : ''}${counts.failed ? commonText(RED, 'poll.failed', { count: counts.failed }) : ''}`,
+      text: `${orders}${extra ? ` · ${extra}` : ''}${counts.failed ? t('status.failed', { count: counts.failed }) : ''}`,
     });
   };
 
-  async function process(s: Store, entry: InboxEntry): Promise<void> {
+  /** A mapped entry: canonical Order out, or the dead-letter store with the channel's payload. */
+  async function emitMapped(mapped: MappedEntries<P>, s: Store, entry: InboxEntry): Promise<void> {
     // Closing: leave the entry in the inbox; the next start emits it.
     if (closed) return;
     const payload = entry.payload as P;
-    const { source: details, occurredAt } = spec.describe(payload);
+    const { source: details, occurredAt } = mapped.describe(payload);
     const envelope: Record<string, any> = {
       schemaVersion: 1,
       eventId: entry.eventId,
@@ -90,17 +162,17 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
       attempts: entry.attempts,
     };
     try {
-      const doc = spec.map(payload);
+      const doc = mapped.map(payload);
       const v = validateDocument('order', doc);
       if (!v.valid) throw new Error(`not a valid canonical order: ${v.errors.join('; ')}`);
       envelope.idempotencyKey = businessKey(doc as unknown as Record<string, unknown>);
       counts.emitted++;
-      showOk();
-      node.send({ topic: spec.topic(doc), payload: doc, tillwire: envelope, [INBOX_REF]: { source, id: entry.id } });
+      refresh();
+      node.send({ topic: mapped.topic(doc), payload: doc, tillwire: envelope, [INBOX_REF]: { source, id: entry.id } });
     } catch (err) {
       const e = asError(err);
       counts.failed++;
-      envelope.idempotencyKey = spec.fallbackKey(payload);
+      envelope.idempotencyKey = mapped.fallbackKey(payload);
       await recordFailure(
         s,
         { topic: `${spec.system}.order`, payload, tillwire: envelope },
@@ -113,87 +185,163 @@ export function runOrderPoller<P>(RED: NodeRED, node: RuntimeNode, spec: OrderPo
         },
       );
       await s.inboxComplete(entry.id);
-      showOk();
+      refresh();
     }
   }
 
-  async function poll(): Promise<void> {
-    if (!connection?.client || !inbox || !store) return;
-    // Retries and throttle waits of the poll's calls show on the badge (yellow ring).
-    await board.watch(() => spec.poll({ store: store!, cursorKey, accept: (eventId, payload) => inbox!.accept(eventId, payload), signal: stopping.signal }));
-    showOk();
+  /** The inbox on the store, entries left unfinished by the last run re-emitted (once at a time). */
+  function open(): Promise<{ store: Store; inbox: DurableInbox }> {
+    opening ??= (async () => {
+      const s = await binding.acquire();
+      if (closed) throw new PollStopped();
+      let inbox: DurableInbox;
+      if (processed) {
+        const started: InboundInbox = startInboundInbox({
+          node,
+          store: s,
+          source,
+          maxAttempts: processed.maxAttempts,
+          deliver: guarded(processed.deliver({ store: s, source, counts, refresh, complete: (id) => started.inbox.complete(id) })),
+          owns: processed.owns,
+          poisoned: processed.poisoned,
+          failures: failures!,
+          onGivenUp: () => {
+            counts.failed++;
+            refresh();
+          },
+        });
+        inbound = started;
+        inbox = started.inbox;
+      } else {
+        const mapped = spec as MappedEntries<P>;
+        inbox = new DurableInbox(s, source, (entry) => {
+          emitMapped(mapped, s, entry).catch((err) =>
+            node.error(asError(err), { topic: 'inbox.error', payload: entry.payload, [INBOX_REF]: { source, id: entry.id } }),
+          );
+        });
+      }
+      try {
+        const recovered = await inbox.recover();
+        if (recovered) node.log(`re-emitted ${recovered} order(s) received before the last stop but not finished`);
+      } catch (err) {
+        await inbound?.stop();
+        inbound = undefined;
+        throw err;
+      }
+      return { store: s, inbox };
+    })();
+    opening.catch(() => (opening = undefined));
+    return opening;
   }
 
-  /** One poll at a time; a trigger while one runs waits for it. */
-  function pollNow(): Promise<void> {
-    running ??= poll().finally(() => (running = undefined));
-    return running;
+  /** A processed delivery after the node closed leaves its entry pending: the next start emits it. */
+  function guarded(deliver: Deliver): Deliver {
+    return (entry, redelivery) => (closed ? undefined : deliver(entry, redelivery));
   }
 
+  async function poll(asked: A | undefined): Promise<R> {
+    const { store, inbox } = await open();
+    board.set({ fill: 'blue', shape: 'dot', text: t('status.polling') });
+    let result: R;
+    try {
+      // Retries and throttle waits of the poll's calls show on the badge (yellow ring).
+      result = await board.watch(() =>
+        spec.poll({ store, cursorKey, accept: (eventId, payload) => inbox.accept(eventId, payload), signal: stopping.signal }, asked),
+      );
+    } catch (err) {
+      // Whichever way the poll was started, the badge does not stay on "polling".
+      if (!closed && !(err instanceof PollStopped)) showFailure(err);
+      throw err;
+    }
+    refresh();
+    return result;
+  }
+
+  /** One poll at a time: a plain trigger while one runs shares it; one that asks for more waits for it, then polls. */
+  function pollNow(asked?: A): Promise<R> {
+    if (running && asked === undefined) return running;
+    const next: Promise<R> = (running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => poll(asked))
+      .finally(() => {
+        if (running === next) running = undefined;
+      });
+    running = next;
+    return next;
+  }
+
+  /** A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md). */
+  const asPollError = (err: unknown) => asConnectorError(err, spec.system, 'poll orders');
+
+  function showFailure(err: unknown) {
+    board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(asPollError(err)) })) });
+  }
+
+  /** A poll started by the schedule failed (an input's poll fails to its Catch node through done). */
   function failed(err: unknown) {
     if (closed || err instanceof PollStopped) return;
-    // A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md).
-    const e = asConnectorError(err, spec.system, 'poll orders');
-    board.set({ fill: 'red', shape: 'ring', text: shortText(commonText(RED, 'poll.error', { error: briefly(e) })) });
+    const e = asPollError(err);
+    showFailure(e);
     node.error(e, { topic: `${spec.system}.poll`, payload: { error: e.message } });
   }
 
+  const scheduled = () =>
+    pollNow().then((result) => {
+      const out = spec.report?.(result);
+      if (out && !closed) node.send(out);
+    }, failed);
+
   function schedule() {
-    if (closed) return;
-    timer = setTimeout(() => {
-      pollNow().then(schedule, (err) => {
-        failed(err);
-        schedule();
-      });
-    }, intervalMs);
+    if (closed || !intervalMs) return;
+    timer = setTimeout(() => void scheduled().finally(schedule), intervalMs);
     timer.unref?.();
   }
 
   async function start(): Promise<void> {
     try {
-      const s = await binding.acquire();
-      if (closed) return;
-      store = s;
-      inbox = new DurableInbox(s, source, (entry) => {
-        process(s, entry).catch((err) => node.error(asError(err), { topic: 'inbox.error', payload: entry.payload, [INBOX_REF]: { source, id: entry.id } }));
-      });
-      const recovered = await inbox.recover();
-      if (recovered) node.log(`re-emitted ${recovered} order(s) received before the last stop but not finished`);
-      showOk();
-      await pollNow().catch(failed);
-      schedule();
+      await open();
     } catch {
       // The store is not open yet (its binding shows why): try again shortly.
       if (!closed) {
         timer = setTimeout(() => void start(), 5000);
         timer.unref?.();
       }
+      return;
+    }
+    if (closed) return;
+    refresh();
+    // A (re)deploy catches up at once, then polls every interval.
+    if (intervalMs) {
+      await scheduled();
+      schedule();
     }
   }
 
-  if (!connection) board.set({ fill: 'red', shape: 'ring', text: commonText(RED, 'poll.noAccount', { account: spec.accountLabel }) });
-  else if (connection.problem) board.set({ fill: 'red', shape: 'ring', text: shortText(connection.problem) });
-  else {
-    void start();
-  }
+  if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
+  else void start();
 
   // Any input message polls now (an inject node, or a notification relayed by a flow).
-  onInput(node, async (_msg: NodeMessage) => {
-    if (!connection?.client) throw new Error(connection?.problem ?? `no ${spec.accountLabel} configured`);
-    if (!inbox) throw new Error('the store is not ready yet');
-    await pollNow();
+  onInput(node, async (msg: NodeMessage, send) => {
+    if (problem) throw new Error(problem);
+    const asked = spec.asked?.(msg);
+    const result = await pollNow(asked);
+    const out = spec.report?.(result, msg);
+    if (out) send(out);
   });
 
   node.on('close', (_removed: boolean, done: () => void) => {
     closed = true;
     clearTimeout(timer);
     stopping.abort();
+    failures?.close();
     // Requests already on the wire finish (each bounded by its timeout); none starts after this.
-    // A deploy does not wait for a throttled poll to drain: what it stored stays in the inbox.
-    const waited = Promise.race([running ?? Promise.resolve(), new Promise((resolve) => setTimeout(resolve, 3000).unref?.())]);
-    waited.then(
-      () => done(),
-      () => done(),
-    );
+    // A deploy does not wait long for a throttled poll to drain: what it stored stays in the inbox.
+    // Then the inbox gives back the entries in flight (not counted as failed).
+    closeWithin(async () => {
+      const waited = new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref?.());
+      await Promise.race([(running ?? Promise.resolve()).catch(() => undefined), waited]);
+      await (opening ?? Promise.resolve()).catch(() => undefined);
+      await inbound?.stop();
+    }, done);
   });
 }

@@ -12,6 +12,7 @@ import type { Store } from '../runtime/store';
 import { validateDocument, businessKey } from '../model/validate';
 import { mapOrder, mapRefund, orderEventId, orderTopic, refundEventId, restFromGraphQL } from './map';
 import type { ShopifyClient } from './client';
+import { PollStopped } from '../runtime/poll-stopped';
 
 export const inboxSource = (shop: string) => `shopify:${shop}`;
 
@@ -182,6 +183,8 @@ export interface PollOptions {
   initialSince: string;
   pageSize?: number;
   onPage?: (info: { orders: number; accepted: number }) => void;
+  /** Aborted when the node closes: no further page is requested (PollStopped). */
+  signal?: AbortSignal;
 }
 
 export interface PollResult {
@@ -234,6 +237,7 @@ export async function pollOrders(o: PollOptions): Promise<PollResult> {
       result.cursor = saved?.updatedAt;
     }
     if (!page.hasNextPage || !page.endCursor) break;
+    if (o.signal?.aborted) throw new PollStopped();
     after = page.endCursor;
   }
   return result;

@@ -6,13 +6,13 @@
  * emitted again. The cursor advances (compare-and-set in the store) only after a page is stored.
  * Processing that fails (the store down) is retried by the inbox while the node runs, and after the
  * node's *Attempts* the event goes to the dead-letter store; of the shop's shared inbox this node
- * looks after only the entries it stored itself.
+ * looks after only the entries it stored itself. The node's body is the shared poller
+ * (core/order-poller.ts); this file is Shopify's poll and the delivery it shares with the webhook node.
  */
-import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
-import { bindStore, onInput, StatusBoard, shortText, asError } from '../core/node-kit';
-import { attemptsSetting, closeWithin, processingFailures, startInboundInbox, type InboundInbox } from '../core/inbound-inbox';
-import type { DurableInbox } from '../runtime/inbox';
-import type { Store } from '../runtime/store';
+import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { runOrderPoller } from '../core/order-poller';
+import { statusTexts } from '../core/status-text';
+import { attemptsSetting } from '../core/inbound-inbox';
 import { inboxSource, pollOrders, type PollResult } from './ingest';
 import { isPollerEntry, poisonedShopify, processor } from './emit';
 import type { ShopifyConnection } from './connection';
@@ -33,127 +33,50 @@ const num = (v: unknown, dflt: number, min: number) => {
 };
 
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireShopifyOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const board = new StatusBoard(node);
-    const binding = bindStore(RED, node, def.store, board);
     const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
-    const intervalMs = num(def.interval, 60, 0) * 1000;
     const overlapMs = num(def.overlap, 300, 0) * 1000;
     const lookbackMs = num(def.lookback, 24, 0) * 3_600_000;
     const pageSize = Math.min(250, Math.max(1, Math.floor(num(def.pageSize, 100, 1))));
-    const counts = { emitted: 0, failed: 0 };
-    let closed = false;
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<PollResult> | undefined;
-    let ready: Promise<{ store: Store; inbox: DurableInbox }> | undefined;
-    let inbound: InboundInbox | undefined;
     const attempts = attemptsSetting(def.maxAttempts);
     if (attempts.problem) node.warn(attempts.problem);
-    const failures = processingFailures(node, 'polled Shopify event');
+    const shop = conn?.shop ?? '';
+    let last: PollResult | undefined;
 
-    if (!conn || conn.problem || !conn.client) {
-      board.set({ fill: 'red', shape: 'ring', text: shortText(conn?.problem ?? (conn ? 'no access token' : 'no Shopify shop configured')) });
-      onInput(node, async () => {
-        throw new Error(`Shopify orders: ${conn?.problem ?? (conn ? 'no access token in the shop configuration' : 'no Shopify shop configured')}`);
-      });
-      return;
-    }
-    const client = conn.client;
-    const source = inboxSource(conn.shop);
-    const cursorKey = `shopify:${conn.shop}:orders-cursor:${node.id}`;
-
-    function open() {
-      ready ??= (async () => {
-        const store = await binding.acquire();
-        if (closed) throw new Error('closed');
-        const started: InboundInbox = startInboundInbox({
-          node,
+    runOrderPoller<unknown, PollResult>(RED, node, {
+      system: 'shopify',
+      texts: t,
+      connection: conn,
+      store: def.store,
+      intervalSeconds: num(def.interval, 60, 0),
+      source: inboxSource(shop),
+      cursorKey: `shopify:${shop}:orders-cursor:${node.id}`,
+      async poll({ store, cursorKey, accept, signal }) {
+        last = await pollOrders({
+          client: conn!.client!,
           store,
-          source,
-          maxAttempts: attempts.maxAttempts,
-          deliver: processor({ node, store, shop: conn!.shop, source, counts, complete: (id) => started.inbox.complete(id) }),
-          owns: isPollerEntry(node.id),
-          poisoned: poisonedShopify(conn!.shop),
-          failures,
-          onGivenUp: () => counts.failed++,
+          accept,
+          cursorKey,
+          nodeId: node.id,
+          overlapMs,
+          initialSince: new Date(Date.now() - lookbackMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          pageSize,
+          signal,
         });
-        inbound = started;
-        try {
-          const recovered = await started.inbox.recover();
-          if (recovered) node.log(`re-emitted ${recovered} polled event(s) not finished before the last stop`);
-        } catch (err) {
-          inbound = undefined;
-          await started.stop();
-          throw err;
-        }
-        return { store, inbox: started.inbox };
-      })();
-      ready.catch(() => (ready = undefined));
-      return ready;
-    }
-
-    /** One poll at a time: a trigger during a poll shares it. */
-    function poll(): Promise<PollResult> {
-      running ??= (async () => {
-        const { store, inbox } = await open();
-        board.set({ fill: 'blue', shape: 'dot', text: 'polling' });
-        // Cost-bucket waits and THROTTLED answers show as a yellow ring while they last.
-        const result = await board.watch(() =>
-          pollOrders({
-            client,
-            store,
-            accept: (id, ev) => inbox.accept(id, ev),
-            cursorKey,
-            nodeId: node.id,
-            overlapMs,
-            initialSince: new Date(Date.now() - lookbackMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            pageSize,
-          }),
-        );
-        board.set({ fill: 'green', shape: 'dot', text: shortText(`${counts.emitted} out · ${result.accepted} new in last poll`) });
-        return result;
-      })().finally(() => (running = undefined));
-      return running;
-    }
-
-    function schedule() {
-      if (closed || intervalMs <= 0) return;
-      timer = setTimeout(() => {
-        poll()
-          .catch((err) => {
-            board.set({ fill: 'red', shape: 'ring', text: shortText(asError(err).message) });
-            // With a message, so Catch nodes get it (msg.error.code / cause: docs/errors.md).
-            node.error(asError(err), { topic: 'shopify.poll', payload: { error: asError(err).message } });
-          })
-          .finally(schedule);
-      }, intervalMs);
-    }
-
-    onInput(node, async (_msg: NodeMessage) => {
-      await poll();
-    });
-    // First poll at once (a redeploy catches up immediately), then every interval.
-    if (intervalMs > 0) {
-      timer = setTimeout(
-        () =>
-          void poll()
-            .catch((err) => node.error(asError(err)))
-            .finally(schedule),
-        0,
-      );
-    }
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      clearTimeout(timer);
-      failures.close();
-      // The poll under way first (it may still be storing a page), then the inbox gives back what is in flight.
-      closeWithin(async () => {
-        await (running ?? Promise.resolve()).catch(() => undefined);
-        await inbound?.stop();
-      }, done);
+        return last;
+      },
+      processed: {
+        maxAttempts: attempts.maxAttempts,
+        what: 'polled Shopify event',
+        // The shop's inbox is shared with the webhook node: this node looks after what it stored.
+        owns: isPollerEntry(node.id),
+        poisoned: poisonedShopify(shop),
+        deliver: (ctx) => processor({ node, store: ctx.store, shop, source: ctx.source, counts: ctx.counts, complete: ctx.complete, onChange: ctx.refresh }),
+      },
+      badge: () => (last ? t('status.lastPoll', { count: last.accepted }) : undefined),
     });
   }
   RED.nodes.registerType('tillwire-shopify-orders', TillwireShopifyOrdersNode);

@@ -4,8 +4,8 @@
  * durable inbox as `order:<id>:<version>` before the cursor moves past it. The cursor is advanced
  * with a compare-and-set (`kvPut` with the value read), so two instances never move it backwards.
  */
-import type { DurableInbox } from '../runtime/inbox';
 import type { Store } from '../runtime/store';
+import { PollStopped } from '../runtime/poll-stopped';
 import type { SquareClient } from './client';
 import { pollEventId, PolledOrder } from './ingest';
 
@@ -19,6 +19,13 @@ export interface PollOptions {
   /** Start here instead of the cursor (a backfill); the cursor still only moves forward. */
   since?: string;
   now?: () => number;
+  /** Aborted when the node closes: no further page is requested (PollStopped). */
+  signal?: AbortSignal;
+}
+
+/** Where the poll stores each order (a DurableInbox, or the shared poller's accept). */
+export interface Acceptor {
+  accept(eventId: string, payload: unknown): Promise<{ duplicate: boolean }>;
 }
 
 export interface PollReport {
@@ -34,7 +41,7 @@ interface Cursor {
   updatedAt: string;
 }
 
-export async function pollOnce(client: SquareClient, store: Store, inbox: DurableInbox, o: PollOptions): Promise<PollReport> {
+export async function pollOnce(client: SquareClient, store: Store, inbox: Acceptor, o: PollOptions): Promise<PollReport> {
   const now = (o.now ?? Date.now)();
   let current = (await store.kvGet(o.cursorKey)) as Cursor | undefined;
   const since = o.since ?? (current ? new Date(Date.parse(current.updatedAt) - o.overlapMs).toISOString() : new Date(now - o.initialLookbackMs).toISOString());
@@ -60,6 +67,7 @@ export async function pollOnce(client: SquareClient, store: Store, inbox: Durabl
       current = (await store.kvGet(o.cursorKey)) as Cursor | undefined;
     }
     report.cursor = current?.updatedAt;
+    if (page.cursor && o.signal?.aborted) throw new PollStopped();
   }
   return report;
 }

@@ -1,19 +1,20 @@
 /**
  * `tillwire-square-orders`: the SearchOrders poller, Square's safety net for webhooks that never
- * came (and the backfill tool). On each interval, or on any input message, it pages through the
- * orders updated since its stored cursor minus an overlap window, stores each order in the durable
- * inbox as `order:<id>:<version>`, and emits the canonical documents exactly like the webhook node
- * (each order state once, whichever of the two saw it first). Output 2 reports each poll.
- * Processing that fails (Square or the store down) is retried by the inbox while the node runs;
- * after the node's *Attempts* the order goes to the dead-letter store.
+ * came (and the backfill tool). On start and each interval, or on any input message, it pages
+ * through the orders updated since its stored cursor minus an overlap window (or since `msg.since`,
+ * a backfill), stores each order in the durable inbox as `order:<id>:<version>`, and emits the
+ * canonical documents exactly like the webhook node (each order state once, whichever of the two
+ * saw it first). Output 2 reports each poll. Processing that fails (Square or the store down) is
+ * retried by the inbox while the node runs; after the node's *Attempts* the order goes to the
+ * dead-letter store. The node's body is the shared poller (core/order-poller.ts); this file is
+ * Square's poll, its locations and the delivery it shares with the webhook node.
  */
-import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
-import { asError, bindStore, onInput, StatusBoard } from '../core/node-kit';
-import { attemptsSetting, closeWithin, processingFailures, startInboundInbox, type InboundInbox } from '../core/inbound-inbox';
-import type { DurableInbox } from '../runtime/inbox';
-import type { Store } from '../runtime/store';
-import { connectionOf, Counts, poisonedSquare, squareDelivery } from './node-common';
-import { pollOnce, PollReport } from './poller';
+import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { runOrderPoller } from '../core/order-poller';
+import { statusTexts } from '../core/status-text';
+import { attemptsSetting } from '../core/inbound-inbox';
+import { connectionOf, poisonedSquare, squareDelivery } from './node-common';
+import { pollOnce, type PollReport } from './poller';
 
 interface OrdersDef extends NodeDef {
   square: string;
@@ -25,143 +26,74 @@ interface OrdersDef extends NodeDef {
   maxAttempts?: string | number;
 }
 
+/** What an input message can ask of a poll: a backfill from `msg.since`. */
+interface Backfill {
+  since: string;
+}
+
 export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
   function TillwireSquareOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const board = new StatusBoard(node);
-    const binding = bindStore(RED, node, def.store, board);
     const connection = connectionOf(RED, def.square);
-    const source = `square-orders:${def.id}`;
     const num = (v: unknown, d: number) => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? d : Number(v));
-    const intervalMs = Math.max(0, num(def.interval, 300)) * 1000;
     const overlapMs = Math.max(0, num(def.overlap, 600)) * 1000;
     const lookbackMs = Math.max(0, num(def.lookback, 24)) * 3_600_000;
     const pageSize = Math.min(1000, Math.max(1, Math.floor(num(def.pageSize, 500))));
-    const counts: Counts = { emitted: 0, skipped: 0, failed: 0 };
     const attempts = attemptsSetting(def.maxAttempts);
     if (attempts.problem) node.warn(attempts.problem);
-    const failures = processingFailures(node, 'polled Square order');
-    let inbound: InboundInbox | undefined;
-    let opening: Promise<{ store: Store; inbox: DurableInbox }> | undefined;
-    let ready: { store: Store; inbox: DurableInbox } | undefined;
-    let running: Promise<PollReport> | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let closed = false;
     let last: PollReport | undefined;
 
-    const refresh = () => {
-      if (!connection) return board.set({ fill: 'red', shape: 'ring', text: 'no Square connection' });
-      if (connection.problem) return board.set({ fill: 'red', shape: 'ring', text: connection.problem });
-      board.set({ fill: 'green', shape: 'dot', text: `${counts.emitted} in, ${counts.failed} failed${last ? ` · last poll ${last.orders} orders` : ''}` });
-    };
-    refresh();
-
-    function open(): Promise<{ store: Store; inbox: DurableInbox }> {
-      if (ready) return Promise.resolve(ready);
-      opening ??= (async () => {
-        if (!connection || connection.problem) throw new Error(connection?.problem ?? 'no Square connection configured');
-        const store = await binding.acquire();
-        if (closed) throw new Error('closed');
-        const started: InboundInbox = startInboundInbox({
-          node,
+    runOrderPoller<unknown, PollReport, Backfill>(RED, node, {
+      system: 'square',
+      texts: t,
+      connection,
+      store: def.store,
+      intervalSeconds: Math.max(0, num(def.interval, 300)),
+      source: `square-orders:${def.id}`,
+      cursorKey: `square:poll:${def.id}`,
+      async poll({ store, cursorKey, accept, signal }, backfill) {
+        // SearchOrders over the connection's locations (at most 10, checked by the config node).
+        last = await pollOnce(
+          connection!.client!,
           store,
-          source,
-          maxAttempts: attempts.maxAttempts,
-          deliver: squareDelivery({
+          { accept },
+          {
+            cursorKey,
+            locationIds: connection!.settings.locationIds,
+            overlapMs,
+            initialLookbackMs: lookbackMs,
+            pageSize,
+            since: backfill?.since,
+            signal,
+          },
+        );
+        return last;
+      },
+      asked(msg) {
+        if (typeof msg.since !== 'string') return undefined;
+        if (Number.isNaN(Date.parse(msg.since))) throw new Error(`msg.since '${msg.since}' is not a timestamp`);
+        return { since: msg.since };
+      },
+      report: (report, trigger) => [null, { ...trigger, topic: 'square.poll', payload: report }],
+      processed: {
+        maxAttempts: attempts.maxAttempts,
+        what: 'polled Square order',
+        poisoned: poisonedSquare,
+        deliver: (ctx) =>
+          squareDelivery({
             node,
-            store,
-            connection,
-            source,
-            counts,
-            refresh,
-            complete: (id) => started.inbox.complete(id),
+            store: ctx.store,
+            connection: connection!,
+            source: ctx.source,
+            counts: ctx.counts,
+            refresh: ctx.refresh,
+            complete: ctx.complete,
             send: (msg) => node.send([msg, null]),
           }),
-          poisoned: poisonedSquare,
-          failures,
-          onGivenUp: () => {
-            counts.failed++;
-            refresh();
-          },
-        });
-        inbound = started;
-        try {
-          const recovered = await started.inbox.recover();
-          if (recovered) node.log(`re-emitted ${recovered} polled order(s) received before the last stop but not finished`);
-        } catch (err) {
-          inbound = undefined;
-          await started.stop();
-          throw err;
-        }
-        ready = { store, inbox: started.inbox };
-        return ready;
-      })().finally(() => (opening = undefined));
-      return opening;
-    }
-
-    /** One poll at a time: a trigger during a poll waits for it and then polls again. */
-    function poll(since?: string): Promise<PollReport> {
-      const previous = running ?? Promise.resolve(undefined as unknown as PollReport);
-      const next = previous
-        .catch(() => undefined)
-        .then(async () => {
-          const { store, inbox } = await open();
-          board.set({ fill: 'blue', shape: 'dot', text: 'polling' });
-          // Retries and rate limiting of the poll's calls show as a yellow ring while they last.
-          const report = await board.watch(() =>
-            pollOnce(connection!.client!, store, inbox, {
-              cursorKey: `square:poll:${def.id}`,
-              locationIds: connection!.settings.locationIds,
-              overlapMs,
-              initialLookbackMs: lookbackMs,
-              pageSize,
-              since,
-            }),
-          );
-          last = report;
-          refresh();
-          return report;
-        });
-      running = next;
-      return next;
-    }
-
-    onInput(node, async (msg: NodeMessage, send: SendFn) => {
-      const since = typeof msg.since === 'string' ? msg.since : undefined;
-      if (since && Number.isNaN(Date.parse(since))) throw new Error(`msg.since '${since}' is not a timestamp`);
-      const report = await poll(since);
-      send([null, { ...msg, topic: 'square.poll', payload: report }]);
-    });
-
-    const schedule = () => {
-      if (closed || !intervalMs) return;
-      timer = setTimeout(() => {
-        poll()
-          .then((report) => node.send([null, { topic: 'square.poll', payload: report }]))
-          .catch((err) => {
-            board.set({ fill: 'red', shape: 'ring', text: asError(err).message.slice(0, 40) });
-            node.error(asError(err), { topic: 'square.poll' });
-          })
-          .finally(schedule);
-      }, intervalMs);
-      timer.unref?.();
-    };
-    if (connection && !connection.problem) {
-      open().catch(() => undefined); // recover unfinished entries at start; failures show on the badge
-      schedule();
-    }
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      clearTimeout(timer);
-      failures.close();
-      // The poll under way first (it may still be storing a page), then the inbox gives back what is in flight.
-      closeWithin(async () => {
-        await (running ?? Promise.resolve()).catch(() => undefined);
-        await (opening ?? Promise.resolve()).catch(() => undefined);
-        await inbound?.stop();
-      }, done);
+      },
+      badge: () => (last ? t('status.lastPoll', { count: last.orders }) : undefined),
     });
   }
   RED.nodes.registerType('tillwire-square-orders', TillwireSquareOrdersNode);

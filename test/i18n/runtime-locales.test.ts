@@ -42,6 +42,8 @@ const flows = [
   { id: 'wh', type: 'tillwire-shopify-webhook', z: 'tab', store: 'st', shopify: 'i18n-shop', path: '/i18n/shopify', wires: [[]] },
   { id: 'ship-noacct', type: 'tillwire-bol-ship', z: 'tab', store: 'st', bol: '', wires: [[]] },
   { id: 'inv-noacct', type: 'tillwire-shopify-inventory', z: 'tab', store: '', shopify: '', wires: [[]] },
+  // A poller with no account: the shared poller shows the text from the node's own catalog.
+  { id: 'ao', type: 'tillwire-amazon-orders', z: 'tab', amazon: '', store: 'st', interval: 120, wires: [[]] },
 ];
 
 let red: RunningNodeRed;
@@ -142,5 +144,11 @@ describe('Tillwire in German', () => {
     expect(res.status).toBe(401);
     const after = await editorBadges((b) => b['wh'] === '0 ein · 1 abgewiesen · 0 fehlgeschl.');
     expect(after['wh']).toBe('0 ein · 1 abgewiesen · 0 fehlgeschl.');
+  });
+
+  it("shows an order poller's badge from its own node set's German catalog", async () => {
+    const badges = await editorBadges((b) => Boolean(b['ao']));
+    expect(badges['ao']).toBe(catalog('amazon', 'de', 'amazon-orders').status.noAccount);
+    expect(badges['ao']).toBe('kein Amazon-Konto gewählt');
   });
 });

@@ -11,7 +11,7 @@ import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import { ConnectorError, permanentFailure } from '../../nodes/runtime/errors';
 import { ERP_STATUS_KEYS, erpNode, type ErpConfig, type ErpNodeSpec, type ErpParts } from '../../nodes/core/erp-node';
-import { interpolate } from '../../nodes/core/status-text';
+import { interpolate, type Vars } from '../../nodes/core/status-text';
 import type { NodeMessage, NodeRED } from '../../nodes/core/node-red';
 
 interface TestNode extends EventEmitter {
@@ -65,7 +65,9 @@ function makeNode(
     system: 'test-erp',
     operationNames: { order: 'sales order', stock: 'stock read', shipments: 'shipment read' },
     storeId: opts.withStore === false ? undefined : 'store1',
-    texts: (key, vars) => interpolate(ENGLISH[key] ?? key, vars),
+    texts: Object.assign((key: string, vars?: Vars) => interpolate(ENGLISH[key] ?? key, vars), {
+      problem: (key: string, vars?: Vars) => ({ badge: interpolate(ENGLISH[key] ?? key, vars), message: interpolate(ENGLISH[key] ?? key, vars) }),
+    }),
     config: () => config,
     unusable: (problem) => permanentFailure('test-erp', 'connection', problem ?? 'no Test connection configured'),
     ...spec,

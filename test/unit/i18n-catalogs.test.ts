@@ -112,14 +112,30 @@ describe('runtime status texts', () => {
     const kit = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/node-kit.ts'), 'utf8'));
     expect(kit.common).toEqual(expect.arrayContaining(['common.noStore', 'common.storeUnavailable']));
     expect(kit.common).toEqual(expect.arrayContaining(['common.call.throttled', 'common.call.retrying']));
-    const poller = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/order-poller.ts'), 'utf8'));
-    expect(poller.common).toEqual(expect.arrayContaining(['common.poll.error', 'common.poll.noAccount']));
     const write = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/channel-write.ts'), 'utf8'));
     expect(write.common).toEqual(expect.arrayContaining(['common.write.noAccount', 'common.write.unusable', 'common.write.sent']));
     const webhook = runtimeKeys(fs.readFileSync(path.join(NODES, 'core/webhook-node.ts'), 'utf8'));
     expect(webhook.common).toEqual(expect.arrayContaining(['common.webhook.counts', 'common.webhook.starting', 'common.webhook.httpDisabled']));
     const ship = runtimeKeys(fs.readFileSync(path.join(NODES, 'bol/bol-ship.ts'), 'utf8'));
     expect(ship.own).toEqual(expect.arrayContaining(['status.counts', 'status.noAccount', 'status.badCarrierMap']));
+    expect(pollerKeys()).toEqual(expect.arrayContaining(['status.error', 'status.noAccount', 'status.orders', 'status.polling']));
+  });
+
+  /** The shared order poller looks its texts up in the catalog of the node that runs it. */
+  const pollerKeys = () => [...fs.readFileSync(path.join(NODES, 'core/order-poller.ts'), 'utf8').matchAll(/\bt\('([A-Za-z0-9.]+)'/g)].map((m) => m[1]);
+  const pollerNodes = files.filter((rel) => /\brunOrderPoller(<[^(]*>)?\(RED,/.test(fs.readFileSync(path.join(NODES, rel), 'utf8')));
+
+  it('finds the four poller nodes that run the shared order poller', () => {
+    expect(pollerNodes.map((rel) => path.basename(rel, '.ts')).sort()).toEqual(['amazon-orders', 'bol-orders', 'shopify-orders', 'square-orders']);
+  });
+
+  it.each(pollerNodes)('%s: its catalogs have every key the shared order poller looks up', (rel) => {
+    const missing: string[] = [];
+    for (const lang of ['en-US', ...TRANSLATIONS]) {
+      const mine = catalog(path.dirname(rel), lang, path.basename(rel, '.ts'));
+      for (const k of pollerKeys()) if (!mine?.has(k)) missing.push(`${lang}: ${k}`);
+    }
+    expect(missing).toEqual([]);
   });
 
   it('names the catalogs with the package name Node-RED uses for their namespace', () => {

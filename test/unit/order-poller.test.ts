@@ -14,12 +14,13 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createStore } from '../../nodes/runtime/create-store';
-import type { Store } from '../../nodes/runtime/store';
+import type { InboxEntry, Store } from '../../nodes/runtime/store';
 import { DurableInbox } from '../../nodes/runtime/inbox';
 import { ConnectorError } from '../../nodes/runtime/http';
 import { pollOnce, type PolledOrder } from '../../nodes/amazon/poller';
 import type { AmazonClient, OrdersPage } from '../../nodes/amazon/client';
 import { runOrderPoller, type OrderPollerSpec, type PollContext } from '../../nodes/core/order-poller';
+import { statusTexts } from '../../nodes/core/status-text';
 import type { NodeMessage, NodeRED, RuntimeNode } from '../../nodes/core/node-red';
 import type { Order } from '../../nodes/model/types.generated';
 
@@ -225,7 +226,8 @@ describe('the order-poller node body (runOrderPoller)', () => {
     let pollsRun = 0;
     const spec: OrderPollerSpec<TestPayload> = {
       system: 'test',
-      accountLabel: 'test account',
+      // bol's badge texts (English: the fake RED has no catalogs loaded)
+      texts: statusTexts({} as NodeRED, path.join(__dirname, '../../nodes/bol/bol-orders.ts')),
       connection: { client: {} },
       store: 'store1',
       intervalSeconds: 3600, // only the start poll and inputs poll here
@@ -297,6 +299,21 @@ describe('the order-poller node body (runOrderPoller)', () => {
     await close(node);
   });
 
+  it('a poll started by a message that fails goes to that message\'s Catch (done), and the badge shows it rather than staying on "polling"', async () => {
+    const failure = new ConnectorError('test', 'listOrders', 'HTTP 401: bad token', { status: 401, kind: 'auth', retryable: false });
+    const { node, polls } = start(store, [
+      async () => undefined,
+      async () => {
+        throw failure;
+      },
+    ]);
+    await until(() => polls() === 1 && node.statuses.at(-1)?.fill === 'green', 'the start poll');
+    await expect(input(node)).resolves.toBe(failure);
+    expect(node.statuses.at(-1)).toEqual({ fill: 'red', shape: 'ring', text: 'failed: auth (HTTP 401)' });
+    expect(node.errors).toEqual([]); // reported once, through done, not again with node.error
+    await close(node);
+  });
+
   it('runs one poll at a time: triggers during a poll wait for it instead of starting another', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -319,5 +336,137 @@ describe('the order-poller node body (runOrderPoller)', () => {
     await until(() => second.node.sent.length === 1 && second.polls() === 1, 're-emission after restart');
     expect((second.node.sent[0] as any).tillwire.eventId).toBe('order:1:a');
     await close(second.node);
+  });
+});
+
+describe('the order-poller node body with processed entries (Shopify, Square)', () => {
+  /** Resolves once `check` holds, looking every 10 ms for up to 10 s (inbox retries wait on timers). */
+  async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`never happened: ${what}`);
+  }
+
+  /** Sends an input message; resolves with what the input's send got and the error given to done. */
+  function trigger(node: EventEmitter, msg: NodeMessage): Promise<{ sent: unknown[]; err?: Error }> {
+    const sent: unknown[] = [];
+    return new Promise((resolve) =>
+      node.emit(
+        'input',
+        msg,
+        (out: unknown) => sent.push(out),
+        (err?: Error) => resolve({ sent, err }),
+      ),
+    );
+  }
+
+  interface Asked {
+    since: string;
+  }
+
+  /** A poller on the shared source 'shared' that delivers entries with `deliver` and records each poll's `since`. */
+  function start(
+    s: Store,
+    o: {
+      polls: Array<(ctx: PollContext) => Promise<void>>;
+      deliver: (entry: InboxEntry, ctx: { complete: (id: string) => Promise<void> }) => Promise<void>;
+      intervalSeconds?: number;
+      maxAttempts?: number;
+    },
+  ) {
+    const node = fakeNode('poller2');
+    const asked: Array<string | undefined> = [];
+    const spec: OrderPollerSpec<unknown, number, Asked> = {
+      system: 'test',
+      texts: statusTexts({} as NodeRED, path.join(__dirname, '../../nodes/square/square-orders.ts')),
+      connection: { client: {} },
+      store: 'store1',
+      intervalSeconds: o.intervalSeconds ?? 3600,
+      source: 'shared',
+      poll: async (ctx, a) => {
+        asked.push(a?.since);
+        const step = o.polls[asked.length - 1];
+        if (!step) throw new Error('no poll scripted');
+        await step(ctx);
+        return asked.length;
+      },
+      asked: (msg) => (typeof msg.since === 'string' ? { since: msg.since } : undefined),
+      report: (n, msg) => [null, { ...msg, topic: 'test.poll', payload: n }],
+      processed: {
+        maxAttempts: o.maxAttempts ?? 5,
+        what: 'polled test order',
+        owns: (entry) => (entry.payload as { via?: string }).via === 'poll',
+        poisoned: (entry) => ({ payload: entry.payload, topic: 'test.failed', source: { system: 'test', eventId: entry.eventId } }),
+        deliver: (ctx) => async (entry) => {
+          await o.deliver(entry, ctx);
+          ctx.counts.emitted++;
+          node.send([{ payload: entry.eventId }, null]);
+          ctx.refresh();
+        },
+      },
+    };
+    runOrderPoller(fakeRed(s), node as unknown as RuntimeNode, spec);
+    return { node, asked };
+  }
+
+  it('with no interval it does not poll on start, but re-emits its own unfinished entries of the shared source and leaves the others', async () => {
+    await store.inboxAdd('shared', 'order:mine', { via: 'poll' });
+    await store.inboxAdd('shared', 'order:webhook', { headers: {} });
+    const { node, asked } = start(store, { polls: [], deliver: async () => undefined, intervalSeconds: 0 });
+    // the counts go up once the inbox is open and recovered
+    await until(() => node.statuses.some((st) => st.fill === 'green') && node.sent.length > 0, 'the recovered entry');
+    await new Promise((r) => setImmediate(r));
+    expect(node.sent).toEqual([[{ payload: 'order:mine' }, null]]);
+    expect(asked).toEqual([]);
+    expect((await store.inboxPending('shared')).map((e) => e.eventId).sort()).toEqual(['order:mine', 'order:webhook']);
+    await close(node);
+  });
+
+  it('a message asking for a backfill during a poll gets a poll of its own after it; a plain message shares the running one; each reports on output 2', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { node, asked } = start(store, {
+      polls: [() => held, async (ctx) => void (await ctx.accept('order:1', { via: 'poll' }))],
+      deliver: async () => undefined,
+    });
+    await until(() => asked.length === 1, 'the start poll');
+    const plain = trigger(node, { payload: 'poll' });
+    const backfill = trigger(node, { payload: 'poll', since: '2026-11-01T00:00:00Z' });
+    await new Promise((r) => setImmediate(r));
+    expect(asked).toEqual([undefined]);
+    release();
+    const [p, b] = await Promise.all([plain, backfill]);
+    expect(asked).toEqual([undefined, '2026-11-01T00:00:00Z']);
+    expect(p).toEqual({ sent: [[null, { payload: 1, topic: 'test.poll' }]], err: undefined });
+    expect(b).toEqual({ sent: [[null, { payload: 2, topic: 'test.poll', since: '2026-11-01T00:00:00Z' }]], err: undefined });
+    // output 2 after the start poll (from the schedule, not an input), then the order the backfill found on output 1
+    await until(() => node.sent.length === 2, 'the order the backfill found');
+    expect(node.sent).toEqual([
+      [null, { payload: 1, topic: 'test.poll' }],
+      [{ payload: 'order:1' }, null],
+    ]);
+    await close(node);
+  });
+
+  it('retries a delivery that fails, then gives the entry up to the dead-letter store after its attempts and counts it on the badge', async () => {
+    let tries = 0;
+    const { node } = start(store, {
+      polls: [async (ctx) => void (await ctx.accept('order:1', { via: 'poll' }))],
+      deliver: async () => {
+        tries++;
+        throw new Error('the ERP is down');
+      },
+      maxAttempts: 2,
+    });
+    await eventually(async () => (await store.listDeadLetters()).length === 1, 'the entry given up');
+    const [dead] = await store.listDeadLetters();
+    expect(dead).toMatchObject({ nodeId: 'poller2', error: { name: 'PoisonMessage', message: 'gave up after 2 attempts: the ERP is down' } });
+    expect(dead.message).toMatchObject({ topic: 'test.failed', payload: { via: 'poll' } });
+    expect(tries).toBe(2);
+    await eventually(() => node.statuses.at(-1)?.text === '0 in · 1 failed', 'the badge counting it');
+    expect(node.sent).toEqual([[null, { payload: 1, topic: 'test.poll' }]]); // the start poll's report, no order
+    await close(node);
   });
 });
