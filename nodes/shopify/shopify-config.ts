@@ -5,7 +5,8 @@
  */
 import { apiVersionWarning, DEFAULT_API_VERSION } from './contract';
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
-import { CostGovernor, ShopifyClient } from './client';
+import { ShopifyClient } from './client';
+import { CostGovernor } from './cost-governor';
 import { normaliseShop, type ShopifyConnection } from './connection';
 
 interface ConfigDef extends NodeDef {
