@@ -10,7 +10,8 @@ import { ensureEnvelope } from '../model/envelope';
 import { businessKey } from '../model/validate';
 import { asConnectorError, briefly } from '../runtime/errors';
 import { permanent, SYSTEM } from './client';
-import type { BcConfigNode } from './connection';
+import { BC_CONFIG, type BcConfigConnection, type BcConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 import { isHashed } from './map';
 import { kvTombstones, sendOrder, TombstoneStore } from './orders';
 import { sendReturn } from './returns';
@@ -30,7 +31,7 @@ export = function register(RED: NodeRED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const board = new StatusBoard(node);
-    const config = (def.bc ? RED.nodes.getNode(def.bc) : undefined) as BcConfigNode | undefined;
+    const config = connectionOf<BcConfigConnection>(RED, def.bc, BC_CONFIG);
     const operation = def.operation === 'inventory' || def.operation === 'shipments' ? def.operation : 'order';
     const locationId = def.locationId?.trim() || 'BC-ALL';
     const binding: StoreBinding | undefined = operation !== 'inventory' && def.store ? bindStore(RED, node, def.store, board) : undefined;
@@ -44,7 +45,7 @@ export = function register(RED: NodeRED) {
     const showSent = () => board.set({ fill: 'green', shape: 'dot', text: `sent ${sent}${failed ? `, failed ${failed}` : ''}` });
 
     async function order(msg: NodeMessage, send: SendFn): Promise<void> {
-      const connection = config!.connection!;
+      const connection = config as BcConnection;
       const doc = msg.payload as Record<string, any> | undefined;
       const key: string | undefined = msg.tillwire?.idempotencyKey ?? (doc && typeof doc === 'object' ? businessKey(doc) : undefined);
       if (!key) throw permanent('create sales order', 'no idempotency key: msg.tillwire.idempotencyKey is missing and the payload has no business key');
@@ -80,7 +81,7 @@ export = function register(RED: NodeRED) {
     }
 
     async function inventory(msg: NodeMessage, send: SendFn): Promise<void> {
-      const connection = config!.connection!;
+      const connection = config as BcConnection;
       let skus: string[] | undefined;
       try {
         skus = skuList(msg.payload);
@@ -110,7 +111,7 @@ export = function register(RED: NodeRED) {
     }
 
     async function shipments(msg: NodeMessage, send: SendFn): Promise<void> {
-      const connection = config!.connection!;
+      const connection = config as BcConnection;
       if (!binding?.configured)
         throw permanent('read posted sales shipments', 'reading shipments needs a Tillwire store (it keeps the read cursor): choose one in the node');
       const store = await binding.acquire();
@@ -143,7 +144,7 @@ export = function register(RED: NodeRED) {
       const op = operation === 'order' ? 'create sales order' : operation === 'shipments' ? 'read posted sales shipments' : 'read inventory';
       try {
         if (!config) throw permanent(op, 'no Business Central connection configured: choose one in the node');
-        if (!config.connection) throw permanent(op, `the Business Central connection is not usable: ${config.problem ?? 'it was closed'}`);
+        if (config.problem !== undefined) throw permanent(op, `the Business Central connection is not usable: ${config.problem}`);
         // Retries and throttling of the calls show on the badge (yellow ring) while they last.
         await board.watch(() => (operation === 'order' ? order(msg, send) : operation === 'shipments' ? shipments(msg, send) : inventory(msg, send)));
         sent++;

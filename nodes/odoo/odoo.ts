@@ -14,7 +14,8 @@ import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
 import { ShipmentCursor } from './shipments';
 import { skuList, SkuListError } from '../core/sku-list';
-import type { OdooConnection } from './connection';
+import { ODOO_CONFIG, type OdooConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface OdooNodeDef extends NodeDef {
   odoo?: string;
@@ -28,8 +29,7 @@ export = function register(RED: NodeRED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const board = new StatusBoard(node);
-    const config = def.odoo ? RED.nodes.getNode(def.odoo) : undefined;
-    const connection: OdooConnection | undefined = config?.odoo;
+    const connection = connectionOf<OdooConnection>(RED, def.odoo, ODOO_CONFIG);
     const operation = def.operation === 'stock' ? 'stock' : def.operation === 'shipments' ? 'shipments' : 'order';
     const cursorKey = `odoo-shipments:${def.id}:cursor`;
     const eachPosition = def.output !== 'array';

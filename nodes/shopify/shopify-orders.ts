@@ -15,7 +15,8 @@ import type { DurableInbox } from '../runtime/inbox';
 import type { Store } from '../runtime/store';
 import { inboxSource, pollOrders, type PollResult } from './ingest';
 import { isPollerEntry, poisonedShopify, processor } from './emit';
-import type { ShopifyConnection } from './connection';
+import { SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface OrdersDef extends NodeDef {
   shopify: string;
@@ -38,7 +39,7 @@ export = function register(RED: NodeRED) {
     const node = this;
     const board = new StatusBoard(node);
     const binding = bindStore(RED, node, def.store, board);
-    const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
+    const conn = connectionOf<ShopifyConnection>(RED, def.shopify, SHOPIFY_CONFIG);
     const intervalMs = num(def.interval, 60, 0) * 1000;
     const overlapMs = num(def.overlap, 300, 0) * 1000;
     const lookbackMs = num(def.lookback, 24, 0) * 3_600_000;

@@ -12,7 +12,9 @@ import { asError, bindStore, onInput, StatusBoard } from '../core/node-kit';
 import { attemptsSetting, closeWithin, processingFailures, startInboundInbox, type InboundInbox } from '../core/inbound-inbox';
 import type { DurableInbox } from '../runtime/inbox';
 import type { Store } from '../runtime/store';
-import { connectionOf, Counts, poisonedSquare, squareDelivery } from './node-common';
+import { Counts, poisonedSquare, squareDelivery } from './node-common';
+import { SQUARE_CONFIG, type SquareConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 import { pollOnce, PollReport } from './poller';
 
 interface OrdersDef extends NodeDef {
@@ -31,7 +33,7 @@ export = function register(RED: NodeRED) {
     const node = this;
     const board = new StatusBoard(node);
     const binding = bindStore(RED, node, def.store, board);
-    const connection = connectionOf(RED, def.square);
+    const connection = connectionOf<SquareConnection>(RED, def.square, SQUARE_CONFIG);
     const source = `square-orders:${def.id}`;
     const num = (v: unknown, d: number) => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? d : Number(v));
     const intervalMs = Math.max(0, num(def.interval, 300)) * 1000;
