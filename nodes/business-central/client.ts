@@ -212,7 +212,7 @@ export class BusinessCentralClient {
   private readonly http: HttpClient;
   /** For non-idempotent POSTs: retries only answers that prove nothing was done (429, 503). */
   private readonly unsafe: HttpClient;
-  readonly tokens?: BcTokenSource;
+  private readonly tokens?: BcTokenSource;
   private readonly itemCache = new Map<string, { item: BcItem; at: number }>();
   private lcy?: Promise<string>;
   private readonly now: () => number;
