@@ -4,8 +4,9 @@
  * account's AmazonClient, so every node using it shares one access token and one token bucket per
  * operation, as Amazon counts them.
  */
-import type { AmazonConnection } from './connection';
-import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import { AMAZON_CONFIG, type AmazonConnection } from './connection';
+import type { NodeDef, NodeRED } from '../core/node-red';
+import type { ConfigNode } from '../core/config-node';
 import { AmazonClient, REGION_ENDPOINTS, LWA_TOKEN_URL } from './client';
 import { DEFAULT_API_VERSION, findMarketplace, ordersApiVersion, ORDERS_V0_REMOVAL, versionProblem } from './contract';
 
@@ -22,7 +23,7 @@ interface AmazonConfigDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
-  function TillwireAmazonConfigNode(this: RuntimeNode & { amazon?: AmazonConnection }, def: AmazonConfigDef) {
+  function TillwireAmazonConfigNode(this: ConfigNode<AmazonConnection>, def: AmazonConfigDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const creds = (node.credentials ?? {}) as Record<string, string | undefined>;
@@ -61,9 +62,9 @@ export = function register(RED: NodeRED) {
         policy: { timeoutMs, maxAttempts: Math.max(1, Number(def.attempts ?? 6)) },
       });
     }
-    node.amazon = connection;
+    node.connection = connection;
   }
-  RED.nodes.registerType('tillwire-amazon-config', TillwireAmazonConfigNode, {
+  RED.nodes.registerType(AMAZON_CONFIG, TillwireAmazonConfigNode, {
     credentials: { clientId: { type: 'text' }, clientSecret: { type: 'password' }, refreshToken: { type: 'password' } },
   });
 };

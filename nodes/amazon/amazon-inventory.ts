@@ -13,18 +13,19 @@ import { permanentError, registerChannelWrite, type WriteResult } from '../core/
 import { statusTexts } from '../core/node-kit';
 import type { AmazonClient } from './client';
 import { amazonConnection, marketplacesFor } from './amazon-write';
+import { AMAZON_CONFIG, type AmazonConnection } from './connection';
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
-  registerChannelWrite<AmazonClient>(RED, 'tillwire-amazon-inventory', {
+  registerChannelWrite<AmazonClient, AmazonConnection>(RED, 'tillwire-amazon-inventory', {
     system: 'amazon',
     label: 'Amazon inventory',
     operation: 'patchListingsItem',
     configProperty: 'amazon',
+    configType: AMAZON_CONFIG,
     accepts: ['inventory.ats', 'inventory.position'],
     connection: amazonConnection,
-    writer(def, connection) {
-      const conn = (connection as ReturnType<typeof amazonConnection>)!.amazon;
+    writer(def, _connection, _node, conn) {
       const { ids: marketplaceIds, foreign } = marketplacesFor(def.marketplaceIds, conn);
       const channelCode = typeof def.fulfillmentChannelCode === 'string' && def.fulfillmentChannelCode.trim() ? def.fulfillmentChannelCode.trim() : 'DEFAULT';
       const fail = (message: string, code: string) => permanentError('amazon', 'patchListingsItem', message, { providerCode: code });

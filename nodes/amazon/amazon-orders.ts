@@ -15,7 +15,8 @@ import { statusTexts } from '../core/status-text';
 import { factsOf, pollOnce, PolledOrder } from './poller';
 import { toCanonicalOrder, topicFor } from './map';
 import { toCanonicalOrderV2026 } from './map-v2026';
-import type { AmazonConnection } from './connection';
+import { AMAZON_CONFIG, type AmazonConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface OrdersDef extends NodeDef {
   amazon: string;
@@ -30,7 +31,7 @@ export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
   function TillwireAmazonOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
-    const connection: AmazonConnection | undefined = RED.nodes.getNode(def.amazon)?.amazon;
+    const connection = connectionOf<AmazonConnection>(RED, def.amazon, AMAZON_CONFIG);
     const overlapMs = Math.max(0, Number(def.overlap ?? 5)) * 60_000;
     const lookbackMs = Math.max(0, Number(def.lookback ?? 24)) * 3_600_000;
     const concurrency = Math.max(1, Number(def.concurrency ?? 8));

@@ -13,7 +13,7 @@ import { ConnectorError } from '../runtime/http';
 import type { AmazonClient } from './client';
 import { amazonConnection, packageReferenceFor } from './amazon-write';
 import { v0Status } from './map-v2026';
-import type { AmazonConnection } from './connection';
+import { AMAZON_CONFIG, type AmazonConnection } from './connection';
 
 /**
  * What confirmShipment needs of an order (status in v0's spelling, marketplace, items), read with
@@ -49,15 +49,15 @@ const CARRIERS: Record<string, string> = {
 };
 
 export = function register(RED: NodeRED) {
-  registerChannelWrite<AmazonClient>(RED, 'tillwire-amazon-ship', {
+  registerChannelWrite<AmazonClient, AmazonConnection>(RED, 'tillwire-amazon-ship', {
     system: 'amazon',
     label: 'Amazon shipment confirmation',
     operation: 'confirmShipment',
     configProperty: 'amazon',
+    configType: AMAZON_CONFIG,
     accepts: ['shipment'],
     connection: amazonConnection,
-    writer(_def, connection) {
-      const conn = (connection as ReturnType<typeof amazonConnection>)!.amazon;
+    writer(_def, _connection, _node, conn) {
       const fail = (message: string, code: string) => permanentError('amazon', 'confirmShipment', message, { providerCode: code });
       return {
         async write(ctx): Promise<WriteResult> {

@@ -1,16 +1,14 @@
 /**
- * What the two Amazon write-back nodes share: the account's connection from a
- * `tillwire-amazon-config` node, its marketplaces and package references.
+ * What the two Amazon write-back nodes share: what the account's connection (a
+ * `tillwire-amazon-config` node's) offers the write body, its marketplaces and package references.
  */
 import { createHash } from 'node:crypto';
 import type { ChannelConnectionView } from '../core/channel-write';
 import type { AmazonClient } from './client';
 import type { AmazonConnection } from './connection';
 
-export function amazonConnection(configNode: any): (ChannelConnectionView<AmazonClient> & { amazon: AmazonConnection }) | undefined {
-  const conn: AmazonConnection | undefined = configNode?.amazon;
-  if (!conn) return undefined;
-  return { client: conn.client, problem: conn.problem, account: conn.sellerId || undefined, amazon: conn };
+export function amazonConnection(conn: AmazonConnection): ChannelConnectionView<AmazonClient> {
+  return { client: conn.client, problem: conn.problem, account: conn.sellerId || undefined };
 }
 
 /**

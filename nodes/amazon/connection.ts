@@ -2,6 +2,9 @@
 import type { AmazonClient } from './client';
 import type { OrdersApiVersion } from './contract';
 
+/** The config node type whose `connection` is an AmazonConnection. */
+export const AMAZON_CONFIG = 'tillwire-amazon-config';
+
 export interface AmazonConnection {
   label: string;
   sellerId: string;

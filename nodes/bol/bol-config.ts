@@ -3,8 +3,9 @@
  * and client secret in credentials). It owns the account's BolClient, so every node using it
  * shares one access token and one token bucket per endpoint group, as bol counts them.
  */
-import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
-import type { BolConnection } from './connection';
+import type { NodeDef, NodeRED } from '../core/node-red';
+import type { ConfigNode } from '../core/config-node';
+import { BOL_CONFIG, type BolConnection } from './connection';
 import { BolClient, BOL_API_URL, BOL_TOKEN_URL } from './client';
 
 interface BolConfigDef extends NodeDef {
@@ -16,7 +17,7 @@ interface BolConfigDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
-  function TillwireBolConfigNode(this: RuntimeNode & { bol?: BolConnection }, def: BolConfigDef) {
+  function TillwireBolConfigNode(this: ConfigNode<BolConnection>, def: BolConfigDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const creds = (node.credentials ?? {}) as Record<string, string | undefined>;
@@ -41,9 +42,9 @@ export = function register(RED: NodeRED) {
         policy: { timeoutMs: Math.max(1, Number(def.timeout ?? 30)) * 1000, maxAttempts: Math.max(1, Number(def.attempts ?? 6)) },
       });
     }
-    node.bol = connection;
+    node.connection = connection;
   }
-  RED.nodes.registerType('tillwire-bol-config', TillwireBolConfigNode, {
+  RED.nodes.registerType(BOL_CONFIG, TillwireBolConfigNode, {
     credentials: { clientId: { type: 'text' }, clientSecret: { type: 'password' } },
   });
 };

@@ -13,7 +13,8 @@ import { runOrderPoller } from '../core/order-poller';
 import { statusTexts } from '../core/status-text';
 import { pollOnce } from './poller';
 import { latestChange, toCanonicalOrder, topicFor } from './map';
-import type { BolConnection } from './connection';
+import { BOL_CONFIG, type BolConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface OrdersDef extends NodeDef {
   bol: string;
@@ -33,7 +34,7 @@ export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
   function TillwireBolOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
-    const connection: BolConnection | undefined = RED.nodes.getNode(def.bol)?.bol;
+    const connection = connectionOf<BolConnection>(RED, def.bol, BOL_CONFIG);
     const overlapMs = Math.max(0, Number(def.overlap ?? 60)) * 60_000;
     const lookbackMs = Math.max(0, Number(def.lookback ?? 24)) * 3_600_000;
     const fulfilment = (['FBR', 'FBB', 'ALL'].includes(String(def.fulfilment)) ? def.fulfilment : 'ALL') as 'FBR' | 'FBB' | 'ALL';

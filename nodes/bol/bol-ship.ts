@@ -12,7 +12,8 @@ import type { ChannelResult } from '../core/channel-write';
 import type { Shipment } from '../model/types.generated';
 import { shipOnce, ShipmentRefused } from './ship';
 import { asConnectorError, briefly, permanentFailure } from '../runtime/errors';
-import type { BolConnection } from './connection';
+import { BOL_CONFIG, type BolConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface ShipDef extends NodeDef {
   bol: string;
@@ -27,7 +28,7 @@ export = function register(RED: NodeRED) {
     const node = this;
     const board = new StatusBoard(node, RED);
     const binding = bindStore(RED, node, def.store, board);
-    const connection: BolConnection | undefined = RED.nodes.getNode(def.bol)?.bol;
+    const connection = connectionOf<BolConnection>(RED, def.bol, BOL_CONFIG);
     const counts = { sent: 0, repeats: 0, failed: 0 };
     let transporters: Record<string, string> = {};
     // The account's own problem is its config node's text (English), shown as it is.

@@ -5,25 +5,28 @@
  * and closes them when the flow stops.
  */
 import type { NodeRED } from '../core/node-red';
-import { BcConfigDef, BcConfigNode, connectionFrom } from './connection';
+import type { ConfigNode } from '../core/config-node';
+import { BC_CONFIG, BcConfigConnection, BcConfigDef, connectionFrom } from './connection';
 
 export = function register(RED: NodeRED) {
-  function TillwireBcConfigNode(this: BcConfigNode, def: BcConfigDef) {
+  function TillwireBcConfigNode(this: ConfigNode<BcConfigConnection>, def: BcConfigDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     try {
       node.connection = connectionFrom(def, node.credentials ?? {});
     } catch (err) {
-      node.problem = (err as Error).message;
-      node.warn(`Business Central "${def.name || def.id}": ${node.problem}`);
+      node.connection = { problem: (err as Error).message };
+      node.warn(`Business Central "${def.name || def.id}": ${node.connection.problem}`);
     }
     node.on('close', (_removed: boolean, done: () => void) => {
-      node.connection?.client.close();
+      // Calls still under way end with a retryable 'stopped' error.
+      const connection = node.connection;
+      if (connection && connection.problem === undefined) connection.client.close();
       node.connection = undefined;
       done();
     });
   }
-  RED.nodes.registerType('tillwire-bc-config', TillwireBcConfigNode, {
+  RED.nodes.registerType(BC_CONFIG, TillwireBcConfigNode, {
     credentials: { token: { type: 'password' }, clientSecret: { type: 'password' } },
   });
 };

@@ -11,7 +11,8 @@ import { statusTexts } from '../core/node-kit';
 import { erpNode, type ErpOperation, type ErpParts } from '../core/erp-node';
 import { businessKey } from '../model/validate';
 import { permanent, SYSTEM } from './client';
-import type { BcConfigNode, BcConnection } from './connection';
+import { BC_CONFIG, type BcConfigConnection, type BcConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 import { isHashed } from './map';
 import { kvTombstones, sendOrder, TombstoneStore } from './orders';
 import { sendReturn } from './returns';
@@ -105,8 +106,8 @@ export = function register(RED: NodeRED) {
   function TillwireBusinessCentralNode(this: RuntimeNode, def: BcNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    // The chosen config node (undefined when none is chosen).
-    const config = (def.bc ? RED.nodes.getNode(def.bc) : undefined) as BcConfigNode | undefined;
+    // The chosen connection (undefined when none is chosen): usable, or only the problem with its settings.
+    const config = connectionOf<BcConfigConnection>(RED, def.bc, BC_CONFIG);
     const operation: ErpOperation = def.operation === 'inventory' ? 'stock' : def.operation === 'shipments' ? 'shipments' : 'order';
     erpNode<BcConnection>(RED, node, {
       system: SYSTEM,
@@ -114,7 +115,7 @@ export = function register(RED: NodeRED) {
       operationNames: OPERATION_NAMES,
       storeId: def.store,
       texts: t,
-      config: () => config && { connection: config.connection, problem: config.problem },
+      config: () => config && ('client' in config ? { connection: config } : { problem: config.problem }),
       unusable: (problem) =>
         permanent(
           OPERATION_NAMES[operation],

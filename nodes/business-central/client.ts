@@ -12,6 +12,7 @@
 import { ConnectorError, Governor, HttpClient, HttpRequest, HttpResponse, parseRetryAfter, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
 import { permanentFailure, type ConnectorDetails } from '../runtime/errors';
 import { reportCall } from '../runtime/call-observer';
+import { OAuthTokenSource } from '../runtime/oauth-token';
 import { Limiter } from '../runtime/limiter';
 import { anyOf, ODataQuery, queryParams, quote } from './odata';
 
@@ -162,67 +163,46 @@ export function permanent(operation: string, message: string, extra: ConnectorDe
   return permanentFailure(SYSTEM, operation, message, extra);
 }
 
-/** An OAuth2 client-credentials token, cached and refreshed shortly before it expires (single-flight). */
-class TokenSource {
-  private current?: { value: string; refreshAt: number };
-  private pending?: Promise<string>;
-  private readonly http: HttpClient;
-
-  constructor(
-    private readonly auth: Extract<BcAuth, { mode: 'client-credentials' }>,
-    private readonly tenant: string,
-    private readonly marginMs: number,
-    private readonly now: () => number,
-    opts: { sleep?: (ms: number) => Promise<void>; random?: () => number; fetch?: typeof fetch; policy?: Partial<RetryPolicy> },
-  ) {
-    this.http = new HttpClient({
+/**
+ * BC's access token: the client-credentials grant (form-encoded client id, secret and the
+ * `…/.default` scope) at the tenant's Microsoft Entra token endpoint, as Microsoft documents the
+ * OAuth 2.0 client credentials flow for service-to-service calls to the BC API. Cached and
+ * refreshed `refreshBeforeMs` before it expires, but never more than a tenth of its life early.
+ */
+export class BcTokenSource extends OAuthTokenSource {
+  constructor(opts: {
+    auth: Extract<BcAuth, { mode: 'client-credentials' }>;
+    tenant: string;
+    refreshBeforeMs?: number;
+    timeoutMs?: number;
+    now?: () => number;
+    fetch?: typeof fetch;
+  }) {
+    const { auth, tenant } = opts;
+    super({
       system: SYSTEM,
-      policy: { ...opts.policy, maxAttempts: Math.min(3, opts.policy?.maxAttempts ?? 3) },
-      sleep: opts.sleep,
-      random: opts.random,
-      fetch: opts.fetch,
-      describe: (res) => bcError(res.body),
-      classify: (res) => {
-        if (res.status >= 200 && res.status < 300) return { ok: true };
-        return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), ...bcError(res.body) };
-      },
-    });
-  }
-
-  get(): Promise<string> {
-    const c = this.current;
-    if (c && this.now() < c.refreshAt) return Promise.resolve(c.value);
-    this.pending ??= this.fetchToken().finally(() => (this.pending = undefined));
-    return this.pending;
-  }
-
-  invalidate(): void {
-    this.current = undefined;
-  }
-
-  private async fetchToken(): Promise<string> {
-    const form = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: this.auth.clientId,
-      client_secret: this.auth.clientSecret,
-      scope: this.auth.scope || DEFAULT_SCOPE,
-    });
-    const url = (this.auth.tokenUrl || DEFAULT_TOKEN_URL).replace('{tenant}', encodeURIComponent(this.tenant));
-    const res = await this.http.request({
       operation: 'get access token',
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
+      defaultLifetimeSeconds: 3600,
+      refreshBeforeMs: opts.refreshBeforeMs ?? 60_000,
+      maxEarlyFraction: 0.1,
+      timeoutMs: opts.timeoutMs,
+      now: opts.now,
+      fetch: opts.fetch,
+      request: () => ({
+        // The token URL names the tenant: `{tenant}` in a configured URL is replaced by it.
+        url: (auth.tokenUrl || DEFAULT_TOKEN_URL).replace('{tenant}', encodeURIComponent(tenant)),
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: auth.clientId,
+            client_secret: auth.clientSecret,
+            scope: auth.scope || DEFAULT_SCOPE,
+          }).toString(),
+        },
+      }),
     });
-    const body = res.body as Record<string, unknown> | undefined;
-    const token = typeof body?.access_token === 'string' ? body.access_token : undefined;
-    if (!token) throw permanent('get access token', 'the token endpoint answered without an access_token');
-    const lifetimeMs = Math.max(1, Number(body?.expires_in ?? 3600)) * 1000;
-    // Refresh a short-lived token at most a tenth of its life early.
-    const margin = Math.min(this.marginMs, lifetimeMs / 10);
-    this.current = { value: token, refreshAt: this.now() + lifetimeMs - margin };
-    return token;
   }
 }
 
@@ -232,7 +212,7 @@ export class BusinessCentralClient {
   private readonly http: HttpClient;
   /** For non-idempotent POSTs: retries only answers that prove nothing was done (429, 503). */
   private readonly unsafe: HttpClient;
-  private readonly tokens?: TokenSource;
+  private readonly tokens?: BcTokenSource;
   private readonly itemCache = new Map<string, { item: BcItem; at: number }>();
   private lcy?: Promise<string>;
   private readonly now: () => number;
@@ -273,12 +253,6 @@ export class BusinessCentralClient {
       for (const [name, value] of Object.entries({ clientId: auth.clientId, clientSecret: auth.clientSecret })) {
         if (!value) throw new Error(`Business Central: ${name} is required for client-credentials authentication`);
       }
-      this.tokens = new TokenSource(auth, options.tenant, options.tokenRefreshMarginMs ?? 60_000, this.now, {
-        sleep: this.sleepFn,
-        random: options.random,
-        fetch: options.fetch,
-        policy: options.policy,
-      });
     } else if (!auth.token) {
       throw new Error('Business Central: a bearer token is required');
     }
@@ -294,6 +268,17 @@ export class BusinessCentralClient {
     };
     this.http = new HttpClient({ ...common, policy: options.policy });
     this.policy = this.http.policy;
+    // A failed token exchange is retried (or not) by the HttpClient of the call that needed it.
+    if (auth.mode === 'client-credentials') {
+      this.tokens = new BcTokenSource({
+        auth,
+        tenant: options.tenant,
+        refreshBeforeMs: options.tokenRefreshMarginMs,
+        timeoutMs: this.policy.timeoutMs,
+        now: this.now,
+        fetch: options.fetch,
+      });
+    }
     this.unsafe = new HttpClient({
       ...common,
       policy: options.policy,

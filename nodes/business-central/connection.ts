@@ -3,7 +3,7 @@
  * client, one concurrency Limiter and one TokenBucket shared by every Business Central node that
  * uses the config node. No Node-RED runtime imports (types only).
  */
-import type { NodeDef, RuntimeNode } from '../core/node-red';
+import type { NodeDef } from '../core/node-red';
 import { TokenBucket } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { BcAuth, BusinessCentralClient, DEFAULT_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL } from './client';
@@ -36,7 +36,10 @@ export interface BcConfigDef extends NodeDef {
   cooloffMs?: number | string;
 }
 
-/** What a Business Central node finds on its config node. */
+/** The config node type whose `connection` is a BcConfigConnection. */
+export const BC_CONFIG = 'tillwire-bc-config';
+
+/** What a Business Central node finds on its config node when its settings are usable. */
 export interface BcConnection {
   client: BusinessCentralClient;
   settings: OrderSettings;
@@ -44,9 +47,12 @@ export interface BcConnection {
   limiter: Limiter;
   governor?: TokenBucket;
   description: string;
+  /** Unset here: settings that give no connection are a `{ problem }` instead. */
+  problem?: undefined;
 }
 
-export type BcConfigNode = RuntimeNode & { connection?: BcConnection; problem?: string };
+/** What a `tillwire-bc-config` node offers (its `connection`, core/config-node.ts): the connection, or why there is none. */
+export type BcConfigConnection = BcConnection | { problem: string };
 
 function num(value: unknown, fallback: number, min = 0): number {
   if (value === '' || value === undefined || value === null) return fallback;

@@ -22,6 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
+import { connectionOf } from './config-node';
 import { bindStore, commonProblem, commonText, onInput, shortText, StatusBoard, type Problem, type StoreBinding } from './node-kit';
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
@@ -78,24 +79,25 @@ export interface ChannelConnectionView<C> {
   account?: string;
 }
 
-export interface ChannelWriteSpec<C> {
+export interface ChannelWriteSpec<C, T = unknown> {
   /** Canonical system name: `shopify`, `amazon`, `square`. */
   system: string;
   /** What the node does, for errors: "Shopify fulfilment". */
   label: string;
   /** The default operation named in errors. */
   operation: string;
-  /** The node's property holding its config node's id (e.g. `shopify`). */
+  /** The node's property holding its config node's id (e.g. `shopify`), and that config node's type. */
   configProperty: string;
+  configType: string;
   accepts: WriteKind[];
-  /** Reads the connection a config node offers. */
-  connection(configNode: any): ChannelConnectionView<C> | undefined;
+  /** What the config node's connection (core/config-node.ts) offers this body: client, problem, account. */
+  connection(conn: T): ChannelConnectionView<C>;
   /**
    * The account of a document, when it names one that must match (`accountMatches`); checked
    * besides the system. Optional: channels whose account naming varies skip it.
    */
   accountMatches?(docAccount: string, connection: ChannelConnectionView<C>): boolean;
-  writer(def: NodeDef & Record<string, any>, connection: ChannelConnectionView<C>, node: RuntimeNode, configNode: any): ChannelWriter<C>;
+  writer(def: NodeDef & Record<string, any>, connection: ChannelConnectionView<C>, node: RuntimeNode, conn: T): ChannelWriter<C>;
 }
 
 /** A permanent (never retried) ConnectorError; its kind follows from the code (docs/errors.md). */
@@ -166,14 +168,13 @@ export function acceptDocument(
 }
 
 /** Registers a channel write-back node type built from `spec`. */
-export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: ChannelWriteSpec<C>): void {
+export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: ChannelWriteSpec<C, T>): void {
   function TillwireChannelWriteNode(this: RuntimeNode, def: NodeDef & Record<string, any>) {
     RED.nodes.createNode(this, def);
     const node = this;
     const board = new StatusBoard(node, RED);
-    const configId = def[spec.configProperty];
-    const configNode = typeof configId === 'string' && configId ? RED.nodes.getNode(configId) : undefined;
-    const connection = configNode ? spec.connection(configNode) : undefined;
+    const conn = connectionOf<T>(RED, def[spec.configProperty], spec.configType);
+    const connection = conn ? spec.connection(conn) : undefined;
     const store: StoreBinding | undefined = typeof def.store === 'string' && def.store ? bindStore(RED, node, def.store, board) : undefined;
     let writer: ChannelWriter<C> | undefined;
     let problem: Problem | undefined;
@@ -181,7 +182,7 @@ export function registerChannelWrite<C>(RED: NodeRED, type: string, spec: Channe
     else if (connection.problem) problem = commonProblem(RED, 'write.unusable', { system: spec.system, problem: connection.problem });
     else if (!connection.client) problem = commonProblem(RED, 'write.noClient', { system: spec.system });
     else {
-      writer = spec.writer(def, connection, node, configNode);
+      writer = spec.writer(def, connection, node, conn!);
       problem = writer.problem;
     }
     const counts = { sent: 0, already: 0, failed: 0 };

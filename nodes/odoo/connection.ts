@@ -115,7 +115,10 @@ export function odooSettingsFrom(def: OdooConfigDef, credentials: { apiKey?: str
   };
 }
 
-/** What a `tillwire-odoo-config` node offers the nodes using it (`configNode.odoo`). */
+/** The config node type whose `connection` is an OdooConnection. */
+export const ODOO_CONFIG = 'tillwire-odoo-config';
+
+/** What a `tillwire-odoo-config` node offers the nodes using it (its `connection`, core/config-node.ts). */
 export interface OdooConnection {
   label: string;
   settings: OdooSettings;

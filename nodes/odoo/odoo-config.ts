@@ -4,15 +4,16 @@
  * HttpClient, concurrency Limiter and TokenBucket, so a burst of messages in many nodes still
  * respects one limit per Odoo account, and it closes them when the flow stops.
  */
-import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import type { NodeDef, NodeRED } from '../core/node-red';
+import type { ConfigNode } from '../core/config-node';
 import { TokenBucket } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { OdooClient } from './client';
 import { OdooSync } from './sync';
-import { OdooConfigDef, OdooConnection, odooSettingsFrom } from './connection';
+import { ODOO_CONFIG, OdooConfigDef, OdooConnection, odooSettingsFrom } from './connection';
 
 export = function register(RED: NodeRED) {
-  function TillwireOdooConfigNode(this: RuntimeNode & { odoo?: OdooConnection }, def: OdooConfigDef & NodeDef) {
+  function TillwireOdooConfigNode(this: ConfigNode<OdooConnection>, def: OdooConfigDef & NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const settings = odooSettingsFrom(def, node.credentials as { apiKey?: string } | undefined);
@@ -45,7 +46,7 @@ export = function register(RED: NodeRED) {
         timeZone: settings.timeZone,
       });
     }
-    node.odoo = connection;
+    node.connection = connection;
     node.on('close', (_removed: boolean, done: () => void) => {
       if (!connection.client) return done();
       // Let requests in flight finish (a create and its confirmation belong together), then abort.
@@ -55,5 +56,5 @@ export = function register(RED: NodeRED) {
       );
     });
   }
-  RED.nodes.registerType('tillwire-odoo-config', TillwireOdooConfigNode, { credentials: { apiKey: { type: 'password' } } });
+  RED.nodes.registerType(ODOO_CONFIG, TillwireOdooConfigNode, { credentials: { apiKey: { type: 'password' } } });
 };

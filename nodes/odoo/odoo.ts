@@ -13,7 +13,8 @@ import { fromMinor, type Money } from '../model/money';
 import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
 import type { ShipmentCursor } from './shipments';
-import type { OdooConnection } from './connection';
+import { ODOO_CONFIG, type OdooConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 import type { OdooSync } from './sync';
 
 interface OdooNodeDef extends NodeDef {
@@ -127,8 +128,7 @@ export = function register(RED: NodeRED) {
     RED.nodes.createNode(this, def);
     const node = this;
     // The chosen config node and its connection (undefined when none is chosen).
-    const config = def.odoo ? RED.nodes.getNode(def.odoo) : undefined;
-    const odoo = (): OdooConnection | undefined => config?.odoo;
+    const odoo = (): OdooConnection | undefined => connectionOf<OdooConnection>(RED, def.odoo, ODOO_CONFIG);
     erpNode<OdooSync>(RED, node, {
       system: SYSTEM,
       operation: def.operation === 'stock' ? 'stock' : def.operation === 'shipments' ? 'shipments' : 'order',

@@ -35,6 +35,9 @@ interface Subscription {
   handler: Handler;
 }
 
+/** The config node type whose `connection` is a DurableMqttConnection. */
+export const MQTT_BROKER = 'tillwire-mqtt-broker';
+
 export class DurableMqttConnection extends EventEmitter {
   private client?: MqttClient;
   private readonly subs: Subscription[] = [];

@@ -6,8 +6,9 @@
  * shared-subscription group has its own stable id.
  */
 import os from 'node:os';
-import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
-import { DurableMqttConnection } from './connection';
+import type { NodeDef, NodeRED } from '../core/node-red';
+import type { ConfigNode } from '../core/config-node';
+import { DurableMqttConnection, MQTT_BROKER } from './connection';
 
 interface BrokerDef extends NodeDef {
   url: string;
@@ -19,7 +20,7 @@ interface BrokerDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
-  function TillwireMqttBrokerNode(this: RuntimeNode & { connection?: DurableMqttConnection }, def: BrokerDef) {
+  function TillwireMqttBrokerNode(this: ConfigNode<DurableMqttConnection>, def: BrokerDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const clientId = def.clientId?.trim() || `tillwire-${def.id}-${os.hostname()}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64);
@@ -39,7 +40,7 @@ export = function register(RED: NodeRED) {
       node.connection!.stop().then(done, done);
     });
   }
-  RED.nodes.registerType('tillwire-mqtt-broker', TillwireMqttBrokerNode, {
+  RED.nodes.registerType(MQTT_BROKER, TillwireMqttBrokerNode, {
     credentials: { username: { type: 'text' }, password: { type: 'password' }, ca: { type: 'password' } },
   });
 };

@@ -30,7 +30,8 @@ import { foreignStoreReason, storeOwners } from './store-owners';
 import { registerStoreOwnerRoutes } from './store-owner-routes';
 import { closeWithin } from '../core/inbound-inbox';
 import { parseDeviceTopic, sharedFilter } from './topic';
-import type { DurableMqttConnection } from './connection';
+import { MQTT_BROKER, type DurableMqttConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface PosMqttInDef extends NodeDef {
   broker: string;
@@ -73,7 +74,7 @@ export = function register(RED: NodeRED) {
     const node = this;
     const board = new StatusBoard(node);
     const binding = bindStore(RED, node, def.store, board);
-    const connection: DurableMqttConnection | undefined = RED.nodes.getNode(def.broker)?.connection;
+    const connection = connectionOf<DurableMqttConnection>(RED, def.broker, MQTT_BROKER);
     const source = `pos-mqtt:${def.id}`;
     const filter = sharedFilter(def.topic?.trim() || 'tillwire/+/stores/+/tills/+/+', def.shareGroup?.trim() || undefined);
     const graceMs = Math.max(0, Number(def.gapGraceSeconds ?? 60)) * 1000;

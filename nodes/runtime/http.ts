@@ -69,11 +69,14 @@ export interface Governor {
 /**
  * What every rate governor shares: callers served in the order they asked, a pause the provider
  * imposed (`blockedUntil`, set by `penalise`) waited out, and a wait-and-look loop around the
- * governor's own rule, `tryTake`.
+ * governor's own rule, `tryTake` (room for one request), or a rule of its own passed to `pace`
+ * (room for a request of a given cost, as Shopify's calculated-cost bucket needs).
  */
 export abstract class PacedGovernor implements Governor {
   protected blockedUntil = 0;
   private queue: Promise<void> = Promise.resolve();
+  /** Total time callers were made to wait (ms). */
+  waitedMs = 0;
 
   constructor(
     protected readonly now: () => number,
@@ -81,21 +84,27 @@ export abstract class PacedGovernor implements Governor {
   ) {}
 
   take(): Promise<void> {
+    return this.pace((now) => this.tryTake(now));
+  }
+
+  /**
+   * Waits, in turn with every other caller, until no provider pause is on and `rule` finds room
+   * (returns 0; else how long to wait, ms, before looking again). Each wait is told to `onWait`.
+   */
+  protected pace(rule: (now: number) => number, onWait?: (ms: number) => void): Promise<void> {
     // Chained so waiting callers are served in order.
-    const next = this.queue.then(() => this.acquire());
+    const next = this.queue.then(() => this.acquire(rule, onWait));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async acquire(): Promise<void> {
+  private async acquire(rule: (now: number) => number, onWait?: (ms: number) => void): Promise<void> {
     for (;;) {
       const now = this.now();
-      if (now < this.blockedUntil) {
-        await this.sleep(this.blockedUntil - now);
-        continue;
-      }
-      const wait = this.tryTake(now);
+      const wait = now < this.blockedUntil ? this.blockedUntil - now : rule(now);
       if (wait <= 0) return;
+      onWait?.(wait);
+      this.waitedMs += wait;
       await this.sleep(wait);
     }
   }

@@ -1,7 +1,7 @@
 /**
  * An OAuth2 access token obtained from a token endpoint, cached and renewed `refreshBeforeMs`
  * before it expires, with one request in flight at a time however many callers wait. The grant is
- * the caller's (Amazon LWA refresh_token, bol.com client_credentials…): it supplies the request;
+ * the caller's (Amazon LWA refresh_token, bol.com and Business Central client_credentials…): it supplies the request;
  * this class does the exchange, reads `access_token` / `expires_in` (RFC 6749 §5.1) and turns a
  * refusal (`error`, `error_description`, §5.2) into a ConnectorError. No Node-RED import.
  */
@@ -13,16 +13,22 @@ export interface OAuthTokenOptions {
   operation: string;
   /** The token request (URL and fetch init without signal) for the grant in use. */
   request: () => { url: string | URL; init: RequestInit };
-  /** Lifetime assumed when the answer has no `expires_in`. */
+  /** Lifetime assumed when the answer has no usable `expires_in` (missing, not a number, not positive). */
   defaultLifetimeSeconds: number;
   refreshBeforeMs: number;
+  /**
+   * At most this fraction of a token's lifetime is given up by refreshing early (e.g. 0.1): a
+   * token that lives less than `refreshBeforeMs` is then still used, not fetched anew for every
+   * call. Unset: always `refreshBeforeMs` early.
+   */
+  maxEarlyFraction?: number;
   timeoutMs?: number;
   now?: () => number;
   fetch?: typeof fetch;
 }
 
 export class OAuthTokenSource {
-  private token?: { value: string; expiresAt: number };
+  private token?: { value: string; refreshAt: number };
   private pending?: Promise<string>;
   /** Tokens fetched so far. */
   refreshes = 0;
@@ -35,7 +41,7 @@ export class OAuthTokenSource {
 
   async get(): Promise<string> {
     const t = this.token;
-    if (t && t.expiresAt - this.oauth.refreshBeforeMs > this.now()) return t.value;
+    if (t && this.now() < t.refreshAt) return t.value;
     this.pending ??= this.refresh().finally(() => (this.pending = undefined));
     return this.pending;
   }
@@ -74,8 +80,11 @@ export class OAuthTokenSource {
         body: json ?? text,
       });
     }
-    const lifetime = Number(json.expires_in ?? this.oauth.defaultLifetimeSeconds);
-    this.token = { value: json.access_token, expiresAt: this.now() + lifetime * 1000 };
+    const stated = Number(json.expires_in);
+    const lifetimeMs = (Number.isFinite(stated) && stated > 0 ? stated : this.oauth.defaultLifetimeSeconds) * 1000;
+    const { refreshBeforeMs, maxEarlyFraction } = this.oauth;
+    const earlyMs = maxEarlyFraction === undefined ? refreshBeforeMs : Math.min(refreshBeforeMs, lifetimeMs * maxEarlyFraction);
+    this.token = { value: json.access_token, refreshAt: this.now() + lifetimeMs - earlyMs };
     this.refreshes++;
     return json.access_token;
   }

@@ -6,63 +6,11 @@
  * answer is retried after the restore-rate wait it implies, never blindly.
  */
 import { CHANGE_FROM_QUANTITY_INTRODUCED, REST_BUCKET, versionAtLeast } from './contract';
-import { ConnectorError, delay, HttpClient, type RetryPolicy } from '../runtime/http';
+import { ConnectorError, HttpClient, type RetryPolicy } from '../runtime/http';
+import { CostGovernor, type ThrottleStatus } from './cost-governor';
 import { kindForCode } from '../runtime/errors';
 import { CallLimitBucket } from '../runtime/call-limit-bucket';
 import { reportCall } from '../runtime/call-observer';
-
-export interface ThrottleStatus {
-  maximumAvailable: number;
-  currentlyAvailable: number;
-  restoreRate: number;
-}
-
-/** The calculated-cost bucket of one app + shop, as last reported by Shopify. */
-export class CostGovernor {
-  private status?: ThrottleStatus & { at: number };
-  private queue: Promise<void> = Promise.resolve();
-  /** Total time spent waiting for the bucket (ms). */
-  waitedMs = 0;
-
-  constructor(
-    private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = delay,
-  ) {}
-
-  estimate(): number | undefined {
-    const s = this.status;
-    if (!s) return undefined;
-    return Math.min(s.maximumAvailable, s.currentlyAvailable + ((this.now() - s.at) / 1000) * s.restoreRate);
-  }
-
-  /** Waits until `cost` points are estimated available, then books them (callers served in order). */
-  reserve(cost: number, onWait?: (ms: number) => void): Promise<void> {
-    const next = this.queue.then(async () => {
-      for (;;) {
-        const s = this.status;
-        const available = this.estimate();
-        if (!s || available === undefined || available >= Math.min(cost, s.maximumAvailable)) break;
-        const ms = Math.ceil(((Math.min(cost, s.maximumAvailable) - available) / s.restoreRate) * 1000);
-        onWait?.(ms);
-        this.waitedMs += ms;
-        await this.sleep(ms);
-      }
-      if (this.status) this.status = { ...this.status, currentlyAvailable: (this.estimate() ?? 0) - cost, at: this.now() };
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  /** `at`: when the answer's headers arrived (the bucket was read just before); default now. */
-  observe(status: ThrottleStatus | undefined, at?: number): void {
-    if (status && status.restoreRate > 0) this.status = { ...status, at: at ?? this.now() };
-  }
-
-  /** The governor's clock, to stamp when an answer arrived. */
-  time(): number {
-    return this.now();
-  }
-}
 
 export interface ShopifyClientOptions {
   shop: string;

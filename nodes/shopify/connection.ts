@@ -1,6 +1,9 @@
 /** What a `tillwire-shopify-config` node offers the nodes that use it. */
 import type { ShopifyClient } from './client';
 
+/** The config node type whose `connection` is a ShopifyConnection. */
+export const SHOPIFY_CONFIG = 'tillwire-shopify-config';
+
 export interface ShopifyConnection {
   shop: string;
   apiVersion: string;

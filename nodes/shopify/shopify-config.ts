@@ -4,9 +4,11 @@
  * and its cost governor, so every node of the shop paces against one calculated-cost bucket.
  */
 import { apiVersionWarning, DEFAULT_API_VERSION } from './contract';
-import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
-import { CostGovernor, ShopifyClient } from './client';
-import { normaliseShop, type ShopifyConnection } from './connection';
+import type { NodeDef, NodeRED } from '../core/node-red';
+import type { ConfigNode } from '../core/config-node';
+import { ShopifyClient } from './client';
+import { CostGovernor } from './cost-governor';
+import { normaliseShop, SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
 
 interface ConfigDef extends NodeDef {
   shop?: string;
@@ -16,7 +18,7 @@ interface ConfigDef extends NodeDef {
 }
 
 export = function register(RED: NodeRED) {
-  function TillwireShopifyConfigNode(this: RuntimeNode & { shopify?: ShopifyConnection }, def: ConfigDef) {
+  function TillwireShopifyConfigNode(this: ConfigNode<ShopifyConnection>, def: ConfigDef) {
     RED.nodes.createNode(this, def);
     const creds = (this.credentials ?? {}) as { accessToken?: string; webhookSecret?: string; previousWebhookSecret?: string };
     const shop = normaliseShop(def.shop);
@@ -41,9 +43,9 @@ export = function register(RED: NodeRED) {
         policy: { timeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 30) * 1000 },
       });
     }
-    this.shopify = connection;
+    this.connection = connection;
   }
-  RED.nodes.registerType('tillwire-shopify-config', TillwireShopifyConfigNode, {
+  RED.nodes.registerType(SHOPIFY_CONFIG, TillwireShopifyConfigNode, {
     credentials: { accessToken: { type: 'password' }, webhookSecret: { type: 'password' }, previousWebhookSecret: { type: 'password' } },
   });
 };

@@ -8,14 +8,16 @@
 import type { NodeRED } from '../core/node-red';
 import { registerChannelWrite, type WriteResult } from '../core/channel-write';
 import type { ShopifyClient } from './client';
+import { SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
 import { sameShop, shopifyConnection } from './shopify-write';
 
 export = function register(RED: NodeRED) {
-  registerChannelWrite<ShopifyClient>(RED, 'tillwire-shopify-fulfil', {
+  registerChannelWrite<ShopifyClient, ShopifyConnection>(RED, 'tillwire-shopify-fulfil', {
     system: 'shopify',
     label: 'Shopify fulfilment',
     operation: 'fulfillmentCreate',
     configProperty: 'shopify',
+    configType: SHOPIFY_CONFIG,
     accepts: ['shipment'],
     connection: shopifyConnection,
     accountMatches: sameShop,

@@ -10,6 +10,7 @@ import type { NodeRED } from '../core/node-red';
 import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
 import { joinProblems, statusTexts } from '../core/node-kit';
 import type { ShopifyClient } from './client';
+import { SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
 import { locationGid, parseLocationMap, sameShop, shopifyConnection } from './shopify-write';
 
 /** Reasons Shopify documents for inventory changes (Shopify's inventory state docs: `reason` must be one; docs/connectors/shopify.md). */
@@ -35,11 +36,12 @@ const REASONS = [
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
-  registerChannelWrite<ShopifyClient>(RED, 'tillwire-shopify-inventory', {
+  registerChannelWrite<ShopifyClient, ShopifyConnection>(RED, 'tillwire-shopify-inventory', {
     system: 'shopify',
     label: 'Shopify inventory',
     operation: 'inventorySetQuantities',
     configProperty: 'shopify',
+    configType: SHOPIFY_CONFIG,
     accepts: ['inventory.ats', 'inventory.position'],
     connection: shopifyConnection,
     accountMatches: sameShop,

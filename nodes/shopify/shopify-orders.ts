@@ -15,7 +15,8 @@ import { statusTexts } from '../core/status-text';
 import { attemptsSetting } from '../core/inbound-inbox';
 import { inboxSource, pollOrders, type PollResult } from './ingest';
 import { isPollerEntry, poisonedShopify, processor } from './emit';
-import type { ShopifyConnection } from './connection';
+import { SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface OrdersDef extends NodeDef {
   shopify: string;
@@ -37,7 +38,7 @@ export = function register(RED: NodeRED) {
   function TillwireShopifyOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
+    const conn = connectionOf<ShopifyConnection>(RED, def.shopify, SHOPIFY_CONFIG);
     const overlapMs = num(def.overlap, 300, 0) * 1000;
     const lookbackMs = num(def.lookback, 24, 0) * 3_600_000;
     const pageSize = Math.min(250, Math.max(1, Math.floor(num(def.pageSize, 100, 1))));

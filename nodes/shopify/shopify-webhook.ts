@@ -15,7 +15,8 @@ import { runWebhookNode, type WebhookNodeDef } from '../core/webhook-node';
 import { statusTexts } from '../core/node-kit';
 import { inboxSource, KEEP_HEADERS, SHOPIFY_MAX_AGE_HOURS, verifyWebhook } from './ingest';
 import { isWebhookEntry, poisonedShopify, processor } from './emit';
-import { routePath, type ShopifyConnection } from './connection';
+import { routePath, SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface WebhookDef extends NodeDef, WebhookNodeDef {
   shopify: string;
@@ -27,7 +28,7 @@ export = function register(RED: NodeRED) {
   function TillwireShopifyWebhookNode(this: RuntimeNode, def: WebhookDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const conn: ShopifyConnection | undefined = RED.nodes.getNode(def.shopify)?.shopify;
+    const conn = connectionOf<ShopifyConnection>(RED, def.shopify, SHOPIFY_CONFIG);
     const topics = String(def.topics ?? '')
       .split(/[\s,]+/)
       .filter(Boolean);

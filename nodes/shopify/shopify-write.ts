@@ -1,14 +1,12 @@
 /**
- * What the two Shopify write-back nodes share: reading the shop's connection from a
- * `tillwire-shopify-config` node and matching a document's account to the shop.
+ * What the two Shopify write-back nodes share: what the shop's connection (a
+ * `tillwire-shopify-config` node's) offers the write body and matching a document's account to the shop.
  */
 import type { ChannelConnectionView } from '../core/channel-write';
 import type { ShopifyClient } from './client';
 import { normaliseShop, type ShopifyConnection } from './connection';
 
-export function shopifyConnection(configNode: any): ChannelConnectionView<ShopifyClient> | undefined {
-  const conn: ShopifyConnection | undefined = configNode?.shopify;
-  if (!conn) return undefined;
+export function shopifyConnection(conn: ShopifyConnection): ChannelConnectionView<ShopifyClient> {
   return { client: conn.client, problem: conn.problem ?? (conn.client ? undefined : 'no access token in the shop configuration'), account: conn.shop };
 }
 

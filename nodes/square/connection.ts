@@ -101,6 +101,9 @@ export function squareSettingsFrom(def: SquareConfigDef, creds: SquareCredential
 }
 
 /** What the config node offers the Square nodes. */
+/** The config node type whose `connection` is a SquareConnection. */
+export const SQUARE_CONFIG = 'tillwire-square-config';
+
 export interface SquareConnection {
   label: string;
   settings: SquareSettings;

@@ -3,7 +3,7 @@
  * the raw event), a bounded number of entries in progress, the status counts, and what a given-up
  * entry keeps in the dead-letter store.
  */
-import type { NodeRED, RuntimeNode } from '../core/node-red';
+import type { RuntimeNode } from '../core/node-red';
 import type { PoisonedForm } from '../core/inbound-inbox';
 import { recordFailure } from '../runtime/dead-letter';
 import type { InboxEntry, Store } from '../runtime/store';
@@ -15,10 +15,6 @@ export interface Counts {
   emitted: number;
   skipped?: number;
   failed: number;
-}
-
-export function connectionOf(RED: NodeRED, id: unknown): SquareConnection | undefined {
-  return typeof id === 'string' && id ? RED.nodes.getNode(id)?.square : undefined;
 }
 
 /**

@@ -3,13 +3,14 @@
  * mapping tables; access token, webhook signature key and notification URL in credentials). It
  * owns the SquareClient and its TokenBucket, so every Square node on this account shares one rate.
  */
-import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
+import type { NodeDef, NodeRED } from '../core/node-red';
+import type { ConfigNode } from '../core/config-node';
 import { TokenBucket } from '../runtime/http';
 import { SquareClient } from './client';
-import { SquareConfigDef, SquareConnection, SquareCredentials, squareSettingsFrom } from './connection';
+import { SQUARE_CONFIG, SquareConfigDef, SquareConnection, SquareCredentials, squareSettingsFrom } from './connection';
 
 export = function register(RED: NodeRED) {
-  function TillwireSquareConfigNode(this: RuntimeNode & { square?: SquareConnection }, def: SquareConfigDef & NodeDef) {
+  function TillwireSquareConfigNode(this: ConfigNode<SquareConnection>, def: SquareConfigDef & NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const settings = squareSettingsFrom(def, node.credentials as SquareCredentials | undefined);
@@ -30,9 +31,9 @@ export = function register(RED: NodeRED) {
         policy: { maxAttempts: settings.attempts, timeoutMs: settings.timeoutMs },
       });
     }
-    node.square = connection;
+    node.connection = connection;
   }
-  RED.nodes.registerType('tillwire-square-config', TillwireSquareConfigNode, {
+  RED.nodes.registerType(SQUARE_CONFIG, TillwireSquareConfigNode, {
     credentials: { accessToken: { type: 'password' }, signatureKey: { type: 'password' }, notificationUrl: { type: 'text' } },
   });
 };

@@ -11,22 +11,19 @@ import type { NodeRED } from '../core/node-red';
 import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
 import { statusTexts } from '../core/node-kit';
 import type { SquareClient } from './client';
-import type { SquareConnection } from './connection';
+import { SQUARE_CONFIG, type SquareConnection } from './connection';
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
-  registerChannelWrite<SquareClient>(RED, 'tillwire-square-inventory', {
+  registerChannelWrite<SquareClient, SquareConnection>(RED, 'tillwire-square-inventory', {
     system: 'square',
     label: 'Square inventory',
     operation: 'BatchChangeInventory',
     configProperty: 'square',
+    configType: SQUARE_CONFIG,
     accepts: ['inventory.ats', 'inventory.position'],
-    connection(configNode: any) {
-      const conn: SquareConnection | undefined = configNode?.square;
-      return conn && { client: conn.client, problem: conn.problem, account: conn.settings.locationIds.join(',') || undefined };
-    },
-    writer(def, _connection, _node, configNode) {
-      const { settings } = configNode.square as SquareConnection;
+    connection: (conn) => ({ client: conn.client, problem: conn.problem, account: conn.settings.locationIds.join(',') || undefined }),
+    writer(def, _connection, _node, { settings }) {
       const own = typeof def.location === 'string' ? def.location.trim() : '';
       const problem =
         own && !settings.locationIds.includes(own)

@@ -13,7 +13,9 @@ import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { runOrderPoller } from '../core/order-poller';
 import { statusTexts } from '../core/status-text';
 import { attemptsSetting } from '../core/inbound-inbox';
-import { connectionOf, poisonedSquare, squareDelivery } from './node-common';
+import { poisonedSquare, squareDelivery } from './node-common';
+import { SQUARE_CONFIG, type SquareConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 import { pollOnce, type PollReport } from './poller';
 
 interface OrdersDef extends NodeDef {
@@ -36,7 +38,7 @@ export = function register(RED: NodeRED) {
   function TillwireSquareOrdersNode(this: RuntimeNode, def: OrdersDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const connection = connectionOf(RED, def.square);
+    const connection = connectionOf<SquareConnection>(RED, def.square, SQUARE_CONFIG);
     const num = (v: unknown, d: number) => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? d : Number(v));
     const overlapMs = Math.max(0, num(def.overlap, 600)) * 1000;
     const lookbackMs = Math.max(0, num(def.lookback, 24)) * 3_600_000;

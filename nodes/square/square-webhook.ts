@@ -12,7 +12,9 @@ import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { runWebhookNode, type WebhookNodeDef } from '../core/webhook-node';
 import { statusTexts } from '../core/node-kit';
 import { SQUARE_MAX_AGE_HOURS, verifySquare } from './verify';
-import { connectionOf, poisonedSquare, squareDelivery } from './node-common';
+import { poisonedSquare, squareDelivery } from './node-common';
+import { SQUARE_CONFIG, type SquareConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface WebhookDef extends NodeDef, WebhookNodeDef {
   square: string;
@@ -25,7 +27,7 @@ export = function register(RED: NodeRED) {
   function TillwireSquareWebhookNode(this: RuntimeNode, def: WebhookDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const connection = connectionOf(RED, def.square);
+    const connection = connectionOf<SquareConnection>(RED, def.square, SQUARE_CONFIG);
     const problem = !connection ? t('status.noConnection') : connection.problem;
     const s = connection?.settings;
     if (s && !problem && !s.merchantId) {

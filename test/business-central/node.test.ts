@@ -200,6 +200,19 @@ describe('tillwire-business-central: create sales order', () => {
     expect(msg.error.cause).toEqual({ system: 'business-central', operation: 'create sales order', kind: 'value', retryable: false });
   });
 
+  it('a config node of another type in its place counts as none: no Business Central call is made', async () => {
+    sim = await startSimulator();
+    // The store's id where the Business Central connection belongs (a hand-edited or imported flow).
+    await helper.load(nodes, flow({}, { bc: 's1' }), credentials());
+    const before = sim.state().requests.total;
+    const caught = collect(helper.getNode('caught'), 1);
+    helper.getNode('n1').receive(saleMsg(fixture('sale.json')));
+    const [msg] = await caught;
+    expect(msg.error.message).toMatch(/no Business Central connection configured: choose one in the node$/);
+    expect(msg.error.cause).toMatchObject({ system: 'business-central', kind: 'value', retryable: false });
+    expect(sim.state().requests.total).toBe(before);
+  });
+
   it('closing the config node closes its client', async () => {
     sim = await startSimulator();
     await helper.load(nodes, flow(), credentials());

@@ -207,7 +207,7 @@ describe('tillwire-odoo (create & confirm)', () => {
   it('the config node shares one client and closes it on redeploy', async () => {
     await helper.load(nodes, flow(), credentials);
     const c1 = helper.getNode('c1') as any;
-    const client = c1.odoo.client;
+    const client = c1.connection.client;
     expect(client.api).toBe('jsonrpc');
     await helper.unload();
     await expect(client.searchRead('res.partner', [])).rejects.toThrow('the Odoo connection was closed (node stopped)');

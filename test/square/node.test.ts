@@ -214,6 +214,6 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     await helper.load(nodes as any, f, { c1: {} });
     const wh = helper.getNode('wh') as any;
     wh.on('call:status', (c: any) => statuses.push(c.args[0]));
-    expect(helper.getNode('c1')).toMatchObject({ square: { problem: expect.stringMatching(/no access token/) } });
+    expect(helper.getNode('c1')).toMatchObject({ connection: { problem: expect.stringMatching(/no access token/) } });
   });
 });

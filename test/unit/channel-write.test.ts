@@ -50,11 +50,15 @@ function germanRuntime(key: string, vars?: Record<string, unknown>): string {
 }
 
 /** Registers the node type on a minimal runtime and makes one node of it; `steps` answer its writes in turn. */
-function makeNode(steps: Step[], opts: { withStore?: boolean; german?: boolean; accountProblem?: string } = {}) {
+function makeNode(steps: Step[], opts: { withStore?: boolean; german?: boolean; accountProblem?: string; configType?: string } = {}) {
   let ctor: any;
   const writes: Array<WriteContext<unknown>> = [];
   const storeManager = Object.assign(new EventEmitter(), { state: { ok: true, opening: false }, acquire: async () => store });
-  const config = { account: 'tillwire-demo.myshopify.com', client: { name: 'client' }, problem: opts.accountProblem };
+  // The config node as the runtime holds it: its type and the connection it offers.
+  const config = {
+    type: opts.configType ?? 'test-config',
+    connection: { account: 'tillwire-demo.myshopify.com', client: { name: 'client' }, problem: opts.accountProblem },
+  };
   const RED = {
     nodes: {
       createNode(node: any, def: any) {
@@ -82,11 +86,12 @@ function makeNode(steps: Step[], opts: { withStore?: boolean; german?: boolean; 
     },
     ...(opts.german ? { _: germanRuntime } : {}),
   } as unknown as NodeRED;
-  const spec: ChannelWriteSpec<unknown> = {
+  const spec: ChannelWriteSpec<unknown, { account: string; client: unknown; problem?: string }> = {
     system: 'shopify',
     label: 'Test write',
     operation: 'testWrite',
     configProperty: 'shop',
+    configType: 'test-config',
     accepts: ['shipment', 'inventory.ats'],
     connection: (c) => ({ client: c.client, account: c.account, problem: c.problem }),
     accountMatches: (docAccount, conn) => docAccount === conn.account,
@@ -119,6 +124,14 @@ function makeNode(steps: Step[], opts: { withStore?: boolean; german?: boolean; 
 const sent: Step = async () => ({ operation: 'fulfillmentCreate', outcome: 'sent', fulfillmentId: 'F1' });
 
 describe('channel write-back node body', () => {
+  it('a config node of another type counts as none: a red badge, and every message fails without a write', async () => {
+    const { node, input, writes } = makeNode([sent], { configType: 'tillwire-square-config' });
+    expect(node.statuses.at(-1)).toMatchObject({ fill: 'red', text: expect.stringMatching(/no shopify account configured/) });
+    const { err } = await input(SHIPMENT);
+    expect(err).toMatchObject({ retryable: false, message: expect.stringMatching(/no shopify account configured/) });
+    expect(writes).toEqual([]);
+  });
+
   it('on success sends the message on with channelResult and a green badge', async () => {
     const { node, input, writes } = makeNode([sent]);
     const { err, msg } = await input(SHIPMENT);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { OAuthTokenSource, type OAuthTokenOptions } from '../../nodes/runtime/oauth-token';
 import { ConnectorError } from '../../nodes/runtime/http';
 import { BolClient } from '../../nodes/bol/client';
+import { BcTokenSource } from '../../nodes/business-central/client';
 
 const SECRET = 'client-secret-do-not-leak';
 const REFRESH = 'Atzr|refresh-token-do-not-leak';
@@ -163,6 +164,130 @@ describe('OAuthTokenSource', () => {
     expect(err).toBeInstanceOf(ConnectorError);
     expect(err.status).toBe(200);
     expect(err.retryable).toBe(false);
+  });
+});
+
+describe('maxEarlyFraction and expires_in', () => {
+  it('refreshes a short-lived token at most that fraction of its life early, instead of on every call', async () => {
+    const ep = endpoint(token('t1', 20), token('t2', 20));
+    const clock = { t: 0 };
+    // 60 s early would be before the token was even issued: capped at a tenth of its 20 s.
+    const tokens = source(ep.fetchFn, clock, { refreshBeforeMs: 60_000, maxEarlyFraction: 0.1 });
+    await expect(tokens.get()).resolves.toBe('t1');
+    clock.t = 17_999;
+    await expect(tokens.get()).resolves.toBe('t1');
+    expect(ep.calls).toHaveLength(1);
+    clock.t = 18_000;
+    await expect(tokens.get()).resolves.toBe('t2');
+    expect(ep.calls).toHaveLength(2);
+  });
+
+  it('without it, a token living less than refreshBeforeMs is fetched anew for every call', async () => {
+    const ep = endpoint(token('t1', 20), token('t2', 20));
+    const tokens = source(ep.fetchFn, { t: 0 }, { refreshBeforeMs: 60_000 });
+    await expect(tokens.get()).resolves.toBe('t1');
+    await expect(tokens.get()).resolves.toBe('t2');
+  });
+
+  it('keeps refreshBeforeMs when it is the smaller of the two', async () => {
+    const ep = endpoint(token('t1', 3600), token('t2', 3600));
+    const clock = { t: 0 };
+    const tokens = source(ep.fetchFn, clock, { refreshBeforeMs: 60_000, maxEarlyFraction: 0.1 });
+    await tokens.get();
+    clock.t = 3_540_000 - 1;
+    await expect(tokens.get()).resolves.toBe('t1');
+    clock.t = 3_540_000;
+    await expect(tokens.get()).resolves.toBe('t2');
+  });
+
+  it.each([
+    ['not a number', 'soon'],
+    ['zero', 0],
+    ['negative', -30],
+  ])('an expires_in that is %s counts as the default lifetime', async (_name, expiresIn) => {
+    const ep = endpoint({ status: 200, body: JSON.stringify({ access_token: 't1', expires_in: expiresIn }) }, token('t2', 100));
+    const clock = { t: 0 };
+    const tokens = source(ep.fetchFn, clock, { defaultLifetimeSeconds: 100, refreshBeforeMs: 10_000 });
+    await expect(tokens.get()).resolves.toBe('t1');
+    clock.t = 89_999;
+    await expect(tokens.get()).resolves.toBe('t1');
+    clock.t = 90_000;
+    await expect(tokens.get()).resolves.toBe('t2');
+  });
+
+  it('reads an expires_in sent as text (some token endpoints send it so)', async () => {
+    const ep = endpoint({ status: 200, body: JSON.stringify({ access_token: 't1', expires_in: '100' }) }, token('t2', 100));
+    const clock = { t: 0 };
+    const tokens = source(ep.fetchFn, clock, { defaultLifetimeSeconds: 3600, refreshBeforeMs: 10_000 });
+    await tokens.get();
+    clock.t = 90_000;
+    await expect(tokens.get()).resolves.toBe('t2');
+  });
+});
+
+describe('BcTokenSource (Business Central client credentials)', () => {
+  function recording(...answers: Answer[]) {
+    const ep = endpoint(...answers);
+    const requests: Array<{ url: string; init: RequestInit }> = [];
+    const fetchFn = ((url: string | URL, init: RequestInit) => {
+      requests.push({ url: String(url), init });
+      return ep.fetchFn(url, init);
+    }) as unknown as typeof fetch;
+    return { requests, fetchFn };
+  }
+  const auth = { mode: 'client-credentials' as const, tokenUrl: 'https://login.example/{tenant}/oauth2/v2.0/token', clientId: 'app-1', clientSecret: SECRET };
+
+  it('asks the tenant’s token endpoint for the client-credentials grant with the default .default scope', async () => {
+    const ep = recording(token('t1', 3600));
+    const tokens = new BcTokenSource({ auth, tenant: 'contoso.onmicrosoft.com/../x', fetch: ep.fetchFn });
+    await expect(tokens.get()).resolves.toBe('t1');
+    expect(ep.requests).toHaveLength(1);
+    // The tenant is one path segment, whatever it contains.
+    expect(ep.requests[0].url).toBe('https://login.example/contoso.onmicrosoft.com%2F..%2Fx/oauth2/v2.0/token');
+    expect(ep.requests[0].init.method).toBe('POST');
+    expect((ep.requests[0].init.headers as Record<string, string>)['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(String(ep.requests[0].init.body)))).toEqual({
+      grant_type: 'client_credentials',
+      client_id: 'app-1',
+      client_secret: SECRET,
+      scope: 'https://api.businesscentral.dynamics.com/.default',
+    });
+  });
+
+  it('sends a configured scope, and uses the Microsoft endpoint when no token URL is set', async () => {
+    const ep = recording(token('t1', 3600));
+    const tokens = new BcTokenSource({ auth: { ...auth, tokenUrl: '', scope: 'https://sandbox.example/.default' }, tenant: 'T1', fetch: ep.fetchFn });
+    await tokens.get();
+    expect(ep.requests[0].url).toBe('https://login.microsoftonline.com/T1/oauth2/v2.0/token');
+    expect(new URLSearchParams(String(ep.requests[0].init.body)).get('scope')).toBe('https://sandbox.example/.default');
+  });
+
+  it('refreshes a minute early by default, a tenth of the life early for short tokens, one exchange for many callers', async () => {
+    const ep = recording(token('t1', 3600), token('t2', 300), token('t3', 300));
+    const clock = { t: 0 };
+    const tokens = new BcTokenSource({ auth, tenant: 'T1', fetch: ep.fetchFn, now: () => clock.t });
+    await expect(Promise.all([tokens.get(), tokens.get(), tokens.get()])).resolves.toEqual(['t1', 't1', 't1']);
+    clock.t = 3_540_000 - 1;
+    await expect(tokens.get()).resolves.toBe('t1');
+    clock.t = 3_540_000;
+    await expect(tokens.get()).resolves.toBe('t2');
+    clock.t += 270_000 - 1; // 300 s token: 30 s early, not 60
+    await expect(tokens.get()).resolves.toBe('t2');
+    clock.t += 1;
+    await expect(tokens.get()).resolves.toBe('t3');
+    expect(ep.requests).toHaveLength(3);
+  });
+
+  it('a refused secret is a permanent auth error under "get access token", without the secret', async () => {
+    const ep = recording({
+      status: 401,
+      body: JSON.stringify({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' }),
+    });
+    const tokens = new BcTokenSource({ auth, tenant: 'T1', fetch: ep.fetchFn });
+    const err = (await tokens.get().catch((e) => e)) as ConnectorError;
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect(err.cause).toMatchObject({ system: 'business-central', operation: 'get access token', kind: 'auth', status: 401, retryable: false });
+    expect(`${err.message} ${JSON.stringify(err.details)}`).not.toContain(SECRET);
   });
 });
 
