@@ -187,6 +187,8 @@ export async function reconcileSettlement(tally: SettlementTally, options: Recon
     });
   }
 
+  if (tally.lineCount === 0) notes.push('the settlement has no lines: nothing to post');
+
   const orders = options.matcher ? await matchOrders(tally, options.matcher, options.batchSize ?? 500) : undefined;
   if (orders) {
     const list = (ids: string[]) => ids.slice(0, NAMED).join(', ') + (ids.length > NAMED ? ` and ${ids.length - NAMED} more` : '');

@@ -355,19 +355,18 @@ export class SettlementTally {
   }
 
   // A settlement's lines mostly share a month, so the last month found is tried first: a UTC
-  // timestamp of that month costs one startsWith and no allocation.
+  // timestamp of that month costs one startsWith and no allocation. A UTC timestamp of another
+  // month is read from its text; only an offset other than UTC needs the date arithmetic.
   private lastMonth = '';
 
   private monthOf(postedAt: string, row: number, line: SettlementLine): string {
-    if (typeof postedAt === 'string' && postedAt.length >= 20 && this.lastMonth !== '' && postedAt.endsWith('Z') && postedAt.startsWith(this.lastMonth)) {
-      return this.lastMonth;
-    }
+    const utc = typeof postedAt === 'string' && postedAt.length >= 20 && (postedAt.endsWith('Z') || postedAt.endsWith('+00:00'));
+    if (utc && this.lastMonth !== '' && postedAt.startsWith(this.lastMonth)) return this.lastMonth;
     const ms = typeof postedAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(postedAt) ? Date.parse(postedAt) : NaN;
     if (Number.isNaN(ms))
       throw new SettlementTallyError('posted-at', `line ${row}${idOf(line)}: postedAt '${String(postedAt)}' is not an RFC 3339 timestamp`, row);
-    const month = new Date(ms).toISOString().slice(0, 7);
-    this.lastMonth = month;
-    return month;
+    this.lastMonth = utc ? postedAt.slice(0, 7) : new Date(ms).toISOString().slice(0, 7);
+    return this.lastMonth;
   }
 }
 
