@@ -31,7 +31,7 @@
  */
 import type { JournalEntry, JournalLine, SourceRef } from '../model/types.generated';
 import { validateDocument } from '../model/validate';
-import { JOURNAL_ATTR, type SettlementReconciliation } from './settlement-reconcile';
+import { fingerprintOf, JOURNAL_ATTR, postedFor, type SettlementReconciliation } from './settlement-reconcile';
 import { accountFor, mappingProblems, taxCodeFor, type SettlementAccountMapping } from './settlement-mapping';
 import { compareGroups, parseRanges, type SettlementTally, type TallyGroup } from './settlement-tally';
 
@@ -73,6 +73,11 @@ export function buildSettlementJournals(
   mapping: SettlementAccountMapping,
   options: SettlementJournalOptions = {},
 ): SettlementPosting {
+  if (rec.settlementId !== tally.header.settlementId || rec.fingerprint !== fingerprintOf(tally)) {
+    throw new SettlementJournalError(`the reconciliation of settlement ${rec.settlementId} is not the reconciliation of this tally`, [
+      'tally and reconciliation differ',
+    ]);
+  }
   if (rec.reissue?.action === 'already-posted') return { action: 'already-posted', reversals: [], journals: [] };
   if (!rec.postable) {
     const blockers = rec.variances.filter((v) => v.blocking).map((v) => v.message);
@@ -83,7 +88,8 @@ export function buildSettlementJournals(
   if (problems.length) throw new SettlementJournalError(`the account mapping cannot post settlement ${rec.settlementId}: ${problems.join('; ')}`, problems);
 
   const revision = rec.reissue?.revision ?? 0;
-  const reversals = rec.reissue?.action === 'repost' ? reversalsOf(options.posted ?? [], rec.reissue.postedRevision, options.reversalDate) : [];
+  const posted = postedFor(options.posted ?? [], tally.header.channel.system, tally.header.settlementId);
+  const reversals = rec.reissue?.action === 'repost' ? reversalsOf(posted, rec.reissue.postedRevision, options.reversalDate) : [];
   const journals = monthJournals(tally, rec, mapping, revision, options);
   for (const j of [...reversals, ...journals]) {
     const v = validateDocument('journal-entry', j);

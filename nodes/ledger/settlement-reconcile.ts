@@ -178,7 +178,8 @@ export async function reconcileSettlement(tally: SettlementTally, options: Recon
     variances.push({ kind: 'open', blocking: true, message: 'the settlement is still open at the channel: post it once it is closed' });
 
   const fingerprint = fingerprintOf(tally);
-  const reissue = options.posted?.length ? findReissue(options.posted, fingerprint, header.issuedAt) : undefined;
+  const posted = postedFor(options.posted ?? [], header.channel.system, header.settlementId);
+  const reissue = posted.length ? findReissue(posted, fingerprint, header.issuedAt) : undefined;
   if (reissue?.action === 'older') {
     variances.push({
       kind: 'older-version',
@@ -248,12 +249,15 @@ function explain(tally: SettlementTally, variance: bigint, previous?: PreviousSe
   for (const g of groups) perType.set(g.type, (perType.get(g.type) ?? 0n) + g.total);
   for (const [type, total] of perType) {
     const categories = groups.filter((g) => g.type === type);
+    const found = exact.length;
     if (categories.length > 1 || categories[0]?.category) {
       for (const g of categories) {
         if (g.total === variance) exact.push({ type, category: g.category || undefined, total: g.total, relation: 'equal' });
         else if (g.total === -variance) exact.push({ type, category: g.category || undefined, total: g.total, relation: 'opposite' });
       }
     }
+    // The whole type, unless one of its categories already named the same amount.
+    if (exact.length > found) continue;
     if (total === variance) exact.push({ type, total, relation: 'equal' });
     else if (total === -variance) exact.push({ type, total, relation: 'opposite' });
   }
@@ -315,6 +319,12 @@ export const JOURNAL_ATTR = {
   issuedAt: 'settlementIssuedAt',
   reverses: 'reverses',
 } as const;
+
+/** The journals among `posted` that belong to this settlement (any revision, reversals included). */
+export function postedFor(posted: readonly JournalEntry[], system: string, settlementId: string): JournalEntry[] {
+  const prefix = `settlement:${system}:${settlementId}:`;
+  return posted.filter((j) => j.attributes?.settlementId === settlementId && j.journalId.startsWith(prefix));
+}
 
 function findReissue(posted: readonly JournalEntry[], fingerprint: string, issuedAt: string | undefined): ReissueFinding {
   let latest: JournalEntry | undefined;

@@ -233,6 +233,14 @@ describe('what is posted', () => {
     expectValid([j]);
   });
 
+  it('refuses a reconciliation made from another tally', async () => {
+    const a = await tallyAndReconcile({ lines: [['principal', 100]] });
+    const b = await tallyAndReconcile({ lines: [['principal', 200]] });
+    expect(() => buildSettlementJournals(a.tally, b.rec, MAPPING)).toThrow(
+      'the reconciliation of settlement 11978452301 is not the reconciliation of this tally',
+    );
+  });
+
   it('refuses a settlement that is not postable, naming why', async () => {
     const { tally, rec } = await tallyAndReconcile({ lines: [['principal', 100]], statedTotal: 90 });
     expect(() => buildSettlementJournals(tally, rec, MAPPING)).toThrow(SettlementJournalError);

@@ -34,7 +34,7 @@ describe('the stated total', () => {
     // The channel's total leaves out the reserve it held (-2500): Σ lines is 2500 below it.
     const { rec } = await tallyAndReconcile({ lines: [...SALE, ['reserve', -2500]], statedTotal: 13800 });
     expect(rec).toMatchObject({ status: 'inconsistent', linesTotal: 11300n, variance: -2500n, postable: false });
-    expect(rec.explanations).toContainEqual({ type: 'reserve', category: 'held', total: -2500n, relation: 'equal' });
+    expect(rec.explanations).toEqual([{ type: 'reserve', category: 'held', total: -2500n, relation: 'equal' }]);
     expect(rec.variances).toEqual([
       expect.objectContaining({
         kind: 'total',
@@ -194,6 +194,12 @@ describe('reissues', () => {
     const corrected = await tallyAndReconcile({ lines: [...SALE, ['reserve', -500]], issuedAt: '2026-03-18T08:00:00Z' }, { posted });
     expect(corrected.rec.reissue).toEqual({ action: 'repost', postedRevision: 0, revision: 1 });
     expect(corrected.rec.postable).toBe(true);
+
+    // Journals of another settlement are not this one's postings.
+    const other = posted.map((j) => ({ ...j, journalId: j.journalId.replace('11978452301', '999'), attributes: { ...j.attributes, settlementId: '999' } }));
+    const unrelated = await tallyAndReconcile({ lines: SALE, issuedAt: '2026-03-16T08:00:00Z' }, { posted: other });
+    expect(unrelated.rec.reissue).toBeUndefined();
+    expect(unrelated.rec.postable).toBe(true);
 
     const older = await tallyAndReconcile({ lines: [...SALE, ['other', 1]], issuedAt: '2026-03-15T08:00:00Z' }, { posted });
     expect(older.rec.reissue?.action).toBe('older');
