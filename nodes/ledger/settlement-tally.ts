@@ -17,14 +17,14 @@
  * settlement's deposit date, else the last instant of its period. Reserve lines without a
  * category are read by their sign: negative is a hold, positive a release.
  *
- * Every line is checked as it passes (type, currency, exact amount, category, postedAt, order
+ * The header is validated as a canonical settlement without lines. Every line is checked as it passes (type, currency, exact amount, category, postedAt, order
  * id); the first bad line ends the tally with a SettlementTallyError naming the line and the rule.
  * Line ids are not checked for uniqueness here (that would hold every id); the parser that numbers
  * the lines owns that.
  */
 import type { SettlementLine } from '../model/types.generated';
 import type { SettlementHeader, SettlementStream } from '../model/settlement-stream';
-import { currencyExponent } from '../model/money';
+import { validateDocument } from '../model/validate';
 
 export const LINE_TYPES = ['principal', 'tax', 'shipping', 'fee', 'promotion', 'refund', 'reserve', 'adjustment', 'other'] as const;
 export type LineType = (typeof LINE_TYPES)[number];
@@ -183,14 +183,11 @@ export class SettlementTally {
     readonly header: SettlementHeader,
     private readonly limits: Required<TallyLimits> = DEFAULT_LIMITS,
   ) {
-    if (!header || typeof header.currency !== 'string' || typeof header.settlementId !== 'string' || !header.channel?.system) {
-      throw new SettlementTallyError('header', 'the settlement header needs settlementId, channel.system and currency');
-    }
-    try {
-      currencyExponent(header.currency);
-    } catch (err) {
-      throw new SettlementTallyError('header', (err as Error).message);
-    }
+    // The header is small: it is checked as a canonical settlement without lines.
+    const asDocument = { ...header, netTotal: { amount: 0, currency: header?.currency }, lines: [] };
+    const { valid, errors } =
+      header && typeof header === 'object' ? validateDocument('settlement', asDocument) : { valid: false, errors: ['it is not an object'] };
+    if (!valid) throw new SettlementTallyError('header', `the settlement header is not valid: ${errors.join('; ')}`);
     this.fallbackMonth = fallbackMonth(header);
   }
 

@@ -120,9 +120,14 @@ describe('tally', () => {
       await expect(tallySettlement(streamSpec({ lines }), { maxOrders: 2 })).rejects.toMatchObject({ rule: 'too-many-orders', row: 3 });
     });
 
-    it('a header with an unknown currency', async () => {
-      const s = makeSettlement({ lines: [['principal', 1]], currency: 'XXX' });
-      await expect(tallySettlement(streamSpecOf(s))).rejects.toMatchObject({ rule: 'header', message: expect.stringContaining("unknown currency 'XXX'") });
+    it.each([
+      ['an unknown currency', { currency: 'XXX' }, "currency 'XXX' is not a known ISO 4217 currency"],
+      ['an unknown status', { status: 'lost' }, 'status must be one of'],
+      ['a stated total that is not exact', { statedTotal: { amount: 1.5, currency: 'EUR' } }, 'statedTotal.amount must be a whole number'],
+      ['a period that ends before it starts', { periodEnd: '2026-02-01T00:00:00Z' }, 'periodEnd 2026-02-01T00:00:00Z is not after periodStart'],
+    ])('a header with %s', async (_what, patch, message) => {
+      const s = Object.assign(makeSettlement({ lines: [['principal', 1]] }), patch);
+      await expect(tallySettlement(streamSpecOf(s))).rejects.toMatchObject({ rule: 'header', message: expect.stringContaining(message) });
     });
   });
 
