@@ -132,8 +132,8 @@ function monthJournals(
       const total = g.sum.value;
       const rows = g.rows.toArray();
       const attributes: Record<string, string> = { [LINE_ATTR.group]: g.key, [LINE_ATTR.rowCount]: String(g.count) };
-      const ranges = g.rows.toRanges();
-      if (ranges.length <= maxRangeChars) attributes[LINE_ATTR.rows] = ranges;
+      const ranges = g.rows.toRanges(maxRangeChars);
+      if (ranges !== undefined) attributes[LINE_ATTR.rows] = ranges;
       const taxCode = taxCodeFor(mapping, g.type, g.category);
       lines.push({
         account: accountFor(mapping, g.type, g.category)!,

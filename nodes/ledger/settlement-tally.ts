@@ -105,23 +105,27 @@ export class RowList {
     return this.rows.subarray(0, this.n);
   }
 
-  /** Compact ranges, e.g. "1-4,9,12-20". */
-  toRanges(): string {
-    return formatRanges(this.toArray());
+  /** Compact ranges, e.g. "1-4,9,12-20"; undefined when longer than maxChars. */
+  toRanges(maxChars = Infinity): string | undefined {
+    return formatRanges(this.toArray(), maxChars);
   }
 }
 
-/** "1-4,9,12-20" from ascending rows. */
-export function formatRanges(rows: ArrayLike<number>): string {
-  const parts: string[] = [];
+/**
+ * "1-4,9,12-20" from ascending rows; undefined as soon as the text would pass maxChars, so the
+ * rows of a large interleaved group are never written out in full only to be dropped.
+ */
+export function formatRanges(rows: ArrayLike<number>, maxChars = Infinity): string | undefined {
+  let text = '';
   let i = 0;
   while (i < rows.length) {
     let j = i;
     while (j + 1 < rows.length && rows[j + 1] === rows[j] + 1) j++;
-    parts.push(j === i ? String(rows[i]) : `${rows[i]}-${rows[j]}`);
+    text += (text ? ',' : '') + (j === i ? String(rows[i]) : `${rows[i]}-${rows[j]}`);
+    if (text.length > maxChars) return undefined;
     i = j + 1;
   }
-  return parts.join(',');
+  return text;
 }
 
 /** The rows of "1-4,9,12-20"; throws on anything else. */

@@ -77,6 +77,9 @@ describe('tally', () => {
 
   it('writes and reads rows as compact ranges', () => {
     expect(formatRanges([1, 2, 3, 4, 9, 12, 13])).toBe('1-4,9,12-13');
+    expect(formatRanges([1, 2, 3, 4, 9, 12, 13], 11)).toBe('1-4,9,12-13');
+    expect(formatRanges([1, 2, 3, 4, 9, 12, 13], 10)).toBeUndefined();
+    expect(formatRanges([])).toBe('');
     expect(parseRanges('1-4,9,12-13')).toEqual([1, 2, 3, 4, 9, 12, 13]);
     expect(() => parseRanges('4-1')).toThrow('runs backwards');
     expect(() => parseRanges('a')).toThrow('is not a row range');
