@@ -8,7 +8,10 @@ import vm from 'node:vm';
 import type { SettlementLine } from '../../nodes/model/types.generated';
 import { ExactSum, formatRanges, parseRanges, SettlementTallyError, tallySettlement } from '../../nodes/ledger/settlement-tally';
 import type { SettlementStream } from '../../nodes/model/settlement-stream';
-import { makeSettlement, streamSpec } from './settlements';
+import { validateDocument } from '../../nodes/model/validate';
+import { reconcileSettlement } from '../../nodes/ledger/settlement-reconcile';
+import { buildSettlementJournals, settlementRowsOf } from '../../nodes/ledger/settlement-journal';
+import { MAPPING, makeSettlement, streamSpec } from './settlements';
 
 describe('tally', () => {
   it('totals per type and category, per month and per order, with the rows behind each group', async () => {
@@ -185,6 +188,15 @@ describe('tally', () => {
       `tally of ${LINES} lines / ${ORDERS} orders: +${mb(growth)} MB; holding the lines would take ${mb(heldLines)} MB (${Math.round(lineBytes)} B a line)`,
     );
     expect(growth).toBeLessThan(heldLines / 4);
+
+    // And it posts: two months, every line behind exactly one journal line, the journals valid.
+    const rec = await reconcileSettlement(tally);
+    const { journals } = buildSettlementJournals(tally, rec, MAPPING);
+    expect(journals.map((j) => j.journalId)).toEqual(['settlement:amazon:1:2026-03', 'settlement:amazon:1:2026-04']);
+    for (const j of journals) expect(validateDocument('journal-entry', j).errors).toEqual([]);
+    const seen = new Uint8Array(LINES + 1);
+    for (const j of journals) for (const l of j.lines) for (const row of settlementRowsOf(tally, l) ?? []) seen[row]++;
+    expect(seen.subarray(1).every((n) => n === 1)).toBe(true);
   }, 120_000);
 });
 
