@@ -121,30 +121,12 @@ function monthJournals(
   const months = rec.months;
   const trackingOf = () => (mapping.tracking && Object.keys(mapping.tracking).length ? { tracking: { ...mapping.tracking } } : {});
   const settlementRef: SourceRef = { system, type: 'settlement', id: header.settlementId };
-  const maxSourceRows = options.maxSourceRows ?? 10;
-  const maxRangeChars = options.maxRangeChars ?? 2000;
   let earlier = 0n;
 
   return months.map((part, index) => {
     const last = index === months.length - 1;
     const lines: JournalLine[] = [];
-    for (const g of byMonth.get(part.month)!.sort(compareGroups)) {
-      const total = g.sum.value;
-      const rows = g.rows.toArray();
-      const attributes: Record<string, string> = { [LINE_ATTR.group]: g.key, [LINE_ATTR.rowCount]: String(g.count) };
-      const ranges = g.rows.toRanges(maxRangeChars);
-      if (ranges !== undefined) attributes[LINE_ATTR.rows] = ranges;
-      const taxCode = taxCodeFor(mapping, g.type, g.category);
-      lines.push({
-        account: accountFor(mapping, g.type, g.category)!,
-        ...side(total < 0n ? -total : total, total < 0n ? 'debit' : 'credit', currency),
-        ...(taxCode ? { taxCode } : {}),
-        ...trackingOf(),
-        memo: `${g.type}${g.category ? ' ' + g.category : ''} (${g.count} ${g.count === 1 ? 'line' : 'lines'})`,
-        ...(g.count <= maxSourceRows ? { source: Array.from(rows, (line) => ({ ...settlementRef, line })) } : {}),
-        attributes,
-      });
-    }
+    for (const g of byMonth.get(part.month)!.sort(compareGroups)) lines.push({ ...groupLine(g, mapping, settlementRef, currency, options), ...trackingOf() });
     const balancing = (account: string, amount: bigint, memo: string, always: boolean) => {
       if (amount === 0n && !always) return;
       lines.push({ account, ...side(amount < 0n ? -amount : amount, amount < 0n ? 'credit' : 'debit', currency), ...trackingOf(), memo });
@@ -153,16 +135,8 @@ function monthJournals(
       balancing(mapping.clearingAccount!, part.total, `${part.month} part carried to ${months[months.length - 1].month}`, lines.length < 2);
       earlier += part.total;
     } else {
-      if (earlier !== 0n)
-        balancing(
-          mapping.clearingAccount!,
-          -earlier,
-          `earlier parts (${months
-            .slice(0, -1)
-            .map((p) => p.month)
-            .join(', ')}) released`,
-          false,
-        );
+      const earlierMonths = months.slice(0, -1).map((p) => p.month);
+      if (earlier !== 0n) balancing(mapping.clearingAccount!, -earlier, `earlier parts (${earlierMonths.join(', ')}) released`, false);
       const payout = rec.payout;
       const needed = lines.length < 2;
       if (payout.kind === 'carried-forward')
@@ -192,6 +166,30 @@ function monthJournals(
       attributes,
     } satisfies JournalEntry;
   });
+}
+
+/** The journal line of one group: its net on the side its sign asks for, and the rows behind it. */
+function groupLine(
+  g: TallyGroup,
+  mapping: SettlementAccountMapping,
+  settlementRef: SourceRef,
+  currency: string,
+  options: SettlementJournalOptions,
+): JournalLine {
+  const total = g.sum.value;
+  const attributes: Record<string, string> = { [LINE_ATTR.group]: g.key, [LINE_ATTR.rowCount]: String(g.count) };
+  const ranges = g.rows.toRanges(options.maxRangeChars ?? 2000);
+  if (ranges !== undefined) attributes[LINE_ATTR.rows] = ranges;
+  const taxCode = taxCodeFor(mapping, g.type, g.category);
+  const fewRows = g.count <= (options.maxSourceRows ?? 10);
+  return {
+    account: accountFor(mapping, g.type, g.category)!,
+    ...side(total < 0n ? -total : total, total < 0n ? 'debit' : 'credit', currency),
+    ...(taxCode ? { taxCode } : {}),
+    memo: `${g.type}${g.category ? ' ' + g.category : ''} (${g.count} ${g.count === 1 ? 'line' : 'lines'})`,
+    ...(fewRows ? { source: Array.from(g.rows.toArray(), (line) => ({ ...settlementRef, line })) } : {}),
+    attributes,
+  };
 }
 
 function reversalsOf(posted: readonly JournalEntry[], revision: number, date?: string): JournalEntry[] {
