@@ -51,7 +51,7 @@ describe('QuickBooks posting', () => {
   });
 
   it('never has more than 10 requests of one company at QuickBooks at once: 30 journals in parallel', async () => {
-    sim = await startSimulator({ latencyMs: 40, limits: { perSecond: 10_000, perMinute: 100_000 } });
+    sim = await startSimulator({ latencyMs: 250, limits: { perSecond: 10_000, perMinute: 100_000 } });
     const poster = posterFor(sim, { limits: { perSecond: 10_000, perMinute: 100_000 } });
     const ids = Array.from({ length: 30 }, (_, i) => `PAR-${i}`);
     const results = await Promise.all(ids.map((id) => poster.post(journal(id))));
@@ -63,9 +63,9 @@ describe('QuickBooks posting', () => {
 
   it('posts each journal exactly once while QuickBooks answers 429, waiting out Retry-After', async () => {
     sim = await startSimulator({ limits: { perSecond: 4 }, secondMs: 100, retryAfterSeconds: 0.1 });
-    // The client's own pacing is lifted so that the simulator's limit is met.
+    // The client paces at about 55 a second, the simulator allows 40 (4 per 100 ms): 429s are met.
     const poster = posterFor(sim, {
-      limits: { perSecond: 10_000, perMinute: 100_000 },
+      limits: { perSecond: 60, perMinute: 100_000 },
       policy: { maxAttempts: 12, baseDelayMs: 1, maxDelayMs: 500, timeoutMs: 5000 },
     });
     const ids = Array.from({ length: 12 }, (_, i) => `THR-${i}`);
@@ -99,8 +99,9 @@ describe('QuickBooks posting', () => {
   });
 
   it('posts 20 journals exactly once when a third of the creates lose their answer and some fail with 5xx', async () => {
-    sim = await startSimulator({ faults: { lostResponseRate: 0.3, errorRate: 0.1, seed: 11 }, faultOperations: ['journalentry.create'] });
-    const poster = posterFor(sim, {}, {});
+    const fast = { perSecond: 10_000, perMinute: 100_000 };
+    sim = await startSimulator({ faults: { lostResponseRate: 0.3, errorRate: 0.1, seed: 11 }, faultOperations: ['journalentry.create'], limits: fast });
+    const poster = posterFor(sim, { limits: fast });
     const ids = Array.from({ length: 20 }, (_, i) => `MIX-${i}`);
     const results = await Promise.all(ids.map((id) => poster.post(journal(id))));
     expect(sim.stats.lost).toBeGreaterThan(0);
