@@ -191,6 +191,11 @@ export class QboClient {
     return this.state.refreshToken;
   }
 
+  /** Continues from a refresh token persisted after an earlier rotation (before the first call). */
+  useRefreshToken(token: string): void {
+    if (token) this.state.refreshToken = token;
+  }
+
   get policy(): RetryPolicy {
     return this.http.policy;
   }

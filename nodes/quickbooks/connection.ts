@@ -3,6 +3,7 @@
  * wrong), and the one client and poster every node of that company shares, so the concurrency
  * and rate limits hold across them. No Node-RED import.
  */
+import type { RuntimeNode } from '../core/node-red';
 import { isKnownCurrency } from '../model/currencies';
 import { QboClient, QboClientOptions } from './client';
 import { PRODUCTION_URL, SANDBOX_URL, TOKEN_URL } from './contract';
@@ -21,6 +22,11 @@ export interface QboSettings {
   /** Tracking dimension → ClassRef / DepartmentRef (map.ts). */
   classFrom?: string;
   departmentFrom?: string;
+}
+
+/** The config node as the nodes using it see it; `ready` settles once a persisted refresh token is restored. */
+export interface QboConfigNode extends RuntimeNode {
+  quickbooks?: QboConnection & { ready: Promise<void> };
 }
 
 export interface QboConnection {
