@@ -2,7 +2,8 @@
  * The QuickBooks nodes in a real Node-RED process started with the product's settings: a journal
  * arrives over Node-RED's HTTP input, `tillwire-quickbooks` posts it to the simulator once and
  * answers the posting status; a refusal reaches a plain Catch node with the Fault's code and
- * element; the rotated refresh token keeps the company connected after the access token expires.
+ * element; the rotated refresh token keeps the company connected after the access token expires
+ * and, kept in the store, after a restart (the credential's own token is retired by then).
  */
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { QboSimulator } from '../../simulators/quickbooks/simulator';
@@ -17,7 +18,7 @@ let firstRefreshToken: string;
 function flows(s: QboSimulator) {
   return [
     { id: 'tab', type: 'tab', label: 'quickbooks' },
-    { id: 'st1', type: 'tillwire-store', name: 'tokens', backend: 'memory' },
+    { id: 'st1', type: 'tillwire-store', name: 'tokens', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
     {
       id: 'q1',
       type: 'tillwire-quickbooks-config',
@@ -103,4 +104,17 @@ it('stays connected after the access token expires, on the rotated refresh token
   expect(status).toBe(200);
   expect(body.status).toBe('posted');
   expect(sim.stats.tokenRefreshes).toBe(2);
+});
+
+it('after a restart continues with the refresh token kept in the store, not the retired one in the credentials', async () => {
+  const latest = sim.currentRefreshToken;
+  expect(latest).not.toBe(firstRefreshToken);
+  expect(await red.terminate('SIGTERM')).toBe(0);
+  red = await startNodeRed({ via: 'red', userDir: red.userDir });
+  sim.expireAccessTokens();
+  const { status, body } = await post(journal('NR-4'));
+  expect(status).toBe(200);
+  expect(body.status).toBe('posted');
+  expect(sim.stats.tokenRefreshes).toBe(3);
+  expect(sim.journalEntries()).toHaveLength(3);
 });
