@@ -55,6 +55,8 @@ export interface NodeRED {
     registerType(type: string, ctor: (this: any, def: any) => void, opts?: { credentials?: Record<string, { type: 'text' | 'password' }> }): void;
     getNode(id: string): any;
     eachNode(fn: (def: NodeDef) => void): void;
+    /** Replaces a node's credentials in the runtime (written to the credentials file with the next deploy). */
+    addCredentials?(id: string, credentials: Record<string, unknown>): unknown;
   };
   httpAdmin: {
     get(path: string, ...handlers: Handler[]): void;

@@ -53,6 +53,8 @@ export interface Verdict {
   retryAfterMs?: number;
   message?: string;
   code?: string;
+  /** The request field the provider named as wrong, when it named one. */
+  element?: string;
   /** The class of failure, when the provider's answer says more than its status and code. */
   kind?: ErrorKind;
 }
@@ -181,7 +183,7 @@ export interface HttpClientOptions {
   /** Provider rules, consulted before the default status-code rules. */
   classify?: Classifier;
   /** Reads the provider's own error text from a failed response body. */
-  describe?: (res: HttpResponse) => { message?: string; code?: string } | undefined;
+  describe?: (res: HttpResponse) => { message?: string; code?: string; element?: string } | undefined;
   headers?: () => Record<string, string> | Promise<Record<string, string>>;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -218,6 +220,7 @@ export class HttpClient {
           retryAfterMs: verdict.retryAfterMs,
           providerMessage,
           providerCode: verdict.code ?? described?.code ?? codeOf(res.body),
+          providerElement: verdict.element ?? described?.element,
           attempts: attempt,
           body: res.body,
         });

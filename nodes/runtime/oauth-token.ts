@@ -25,6 +25,12 @@ export interface OAuthTokenOptions {
   timeoutMs?: number;
   now?: () => number;
   fetch?: typeof fetch;
+  /**
+   * Called with every accepted answer before its token is used, e.g. to keep a rotated
+   * `refresh_token` (Intuit, Xero): the provider may already have retired the previous one, so the
+   * caller persists the new one here. Its failure fails this `get()`; the token stays cached.
+   */
+  accepted?: (answer: Record<string, unknown>) => void | Promise<void>;
 }
 
 export class OAuthTokenSource {
@@ -86,6 +92,7 @@ export class OAuthTokenSource {
     const earlyMs = maxEarlyFraction === undefined ? refreshBeforeMs : Math.min(refreshBeforeMs, lifetimeMs * maxEarlyFraction);
     this.token = { value: json.access_token, refreshAt: this.now() + lifetimeMs - earlyMs };
     this.refreshes++;
+    await this.oauth.accepted?.(json);
     return json.access_token;
   }
 }

@@ -34,6 +34,7 @@ const PALETTE_TYPES = [
   'tillwire-amazon-ship',
   'tillwire-amazon-inventory',
   'tillwire-square-inventory',
+  'tillwire-quickbooks',
 ];
 const CONFIG_TYPES = [
   'tillwire-store',
@@ -44,6 +45,7 @@ const CONFIG_TYPES = [
   'tillwire-shopify-config',
   'tillwire-amazon-config',
   'tillwire-bol-config',
+  'tillwire-quickbooks-config',
 ];
 
 // The channel template imported from the menu; it is then pointed at the Amazon and Odoo simulators

@@ -4,6 +4,7 @@ import { SeededRandom, seededRandom } from '../../simulators/kit/random';
 import { Routes } from '../../simulators/kit/routes';
 import * as amazon from '../../simulators/amazon/simulator';
 import * as bol from '../../simulators/bol/simulator';
+import * as quickbooks from '../../simulators/quickbooks/simulator';
 import * as businessCentral from '../../simulators/business-central/simulator';
 import * as odoo from '../../simulators/odoo/simulator';
 import * as shopify from '../../simulators/shopify/simulator';
@@ -38,11 +39,11 @@ describe('simulator kit: command line', () => {
   });
 
   it('every simulator takes the shared flags under the same names; --help lists them', () => {
-    const all = { amazon, bol, businessCentral, odoo, shopify, square };
+    const all = { amazon, bol, businessCentral, odoo, shopify, square, quickbooks };
     for (const [name, sim] of Object.entries(all)) {
       expect([name, Object.keys(sim.CLI_FLAGS)]).toEqual([name, expect.arrayContaining(Object.keys(COMMON_FLAGS))]);
     }
-    for (const sim of [odoo, businessCentral]) expect(Object.keys(sim.CLI_FLAGS)).toEqual(expect.arrayContaining(Object.keys(FAULT_FLAGS)));
+    for (const sim of [odoo, businessCentral, quickbooks]) expect(Object.keys(sim.CLI_FLAGS)).toEqual(expect.arrayContaining(Object.keys(FAULT_FLAGS)));
     expect(helpText('T', 'cmd', odoo.CLI_FLAGS)).toMatch(/--lost-response-rate <0\.\.1>/);
     expect(Object.keys(tills.CLI_FLAGS)).toContain('seed');
   });
@@ -52,6 +53,7 @@ describe('simulator kit: command line', () => {
     const want = { errorRate: 0.1, timeoutRate: 0.02, lostResponseRate: 0.05, seed: 9 };
     expect(odoo.parseCliArgs(argv)).toMatchObject({ faults: want });
     expect(businessCentral.parseCliArgs(argv)).toMatchObject({ faults: want });
+    expect(quickbooks.parseCliArgs(argv)).toMatchObject({ faults: want });
     expect(() => businessCentral.parseCliArgs(['--lost-rate', '0.1'])).toThrow('unknown option --lost-rate');
   });
 
@@ -139,7 +141,7 @@ describe('simulator kit: seeded generator and faults', () => {
 describe('simulators/cli.ts: the one entry point', () => {
   it('lists every simulator, refuses an unknown one with exit code 2, and runs the device simulator dry', async () => {
     const { main, usage } = await import('../../simulators/cli');
-    for (const name of ['odoo', 'business-central', 'shopify', 'square', 'amazon', 'bol', 'tills']) expect(usage()).toContain(`  ${name} `);
+    for (const name of ['odoo', 'business-central', 'shopify', 'square', 'amazon', 'bol', 'quickbooks', 'tills']) expect(usage()).toContain(`  ${name} `);
     const out: string[] = [];
     const spies = [
       jest.spyOn(process.stdout, 'write').mockImplementation((c: any) => (out.push(String(c)), true)),
