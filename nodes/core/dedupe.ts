@@ -1,5 +1,6 @@
 /**
- * `tillwire-dedupe`: an idempotent consumer (the Idempotent Consumer pattern). The key is claimed atomically in the store before the message passes; the claim is
+ * `tillwire-dedupe`: an idempotent consumer (the Idempotent Consumer pattern). The key is claimed
+ * atomically in the store before the message passes; the claim is
  * confirmed when the message passes (confirm "on pass") or when it comes back from a Complete node
  * (confirm "on complete"), and released when it comes back from a Catch node, so a redelivery is
  * processed again. An unconfirmed claim belongs to this process: it lives while the process does

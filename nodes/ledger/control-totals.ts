@@ -41,7 +41,10 @@ export interface TillReconciliation {
   erpSystem?: string;
   /** Sequence numbers from firstSequence to lastSequence that were never received, ascending. */
   missingSequences: number[];
-  /** Business keys received for this till and day that the till did not count: outside its sequence range, without a sequence, a second sale with a sequence already received, or in another currency. */
+  /**
+   * Business keys received for this till and day that the till did not count: outside its sequence
+   * range, without a sequence, a second sale with a sequence already received, or in another currency.
+   */
   extraSales: string[];
   /** received net − till net (positive: more arrived than the till took). */
   valueDifference: Money;

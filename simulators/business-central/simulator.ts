@@ -1,5 +1,6 @@
 /**
- * A Business Central API v2.0 simulator built from the public contract (docs/connectors/business-central.md): bearer auth (static token, or OAuth2 client credentials from its own token
+ * A Business Central API v2.0 simulator built from the public contract (docs/connectors/business-
+ * central.md): bearer auth (static token, or OAuth2 client credentials from its own token
  * endpoint), the `/v2.0/{tenant}/{environment}/api/v2.0/companies({id})/…` route shape,
  * salesOrders with deep-inserted salesOrderLines and computed read-only totals, items (read-only
  * `inventory`), customers, accounts, companyInformation, journals/journalLines with

@@ -1,7 +1,8 @@
 /**
  * The webhook body budget's accounting (byte-budget.ts with raw-body.ts), on a real HTTP server:
  * a read reserves its declared length (at most its limit) when it starts, every way a read can end
- * gives it back, a read that does not fit is not started, and one admitted is never cut off. The real-runtime behaviour (503, Retry-After, the admin figures) is in
+ * gives it back, a read that does not fit is not started, and one admitted is never cut off. The real-
+ * runtime behaviour (503, Retry-After, the admin figures) is in
  * test/webhooks/body-budget.test.ts.
  */
 import http from 'node:http';
