@@ -83,6 +83,7 @@ export const USAGE_PLANS: Readonly<Record<string, { rate: number; burst: number 
   patchListingsItem: { rate: 5, burst: 5 },
   // Reports API 2021-06-30 (models/reports-api-model/reports_2021-06-30.json, each operation's "Usage Plan" table).
   getReports: { rate: 0.0222, burst: 10 },
+  createReport: { rate: 0.0167, burst: 15 },
   getReportDocument: { rate: 0.0167, burst: 15 },
 };
 
