@@ -1166,6 +1166,10 @@ export const CLI_FLAGS = {
   orders: { kind: 'number', value: '<n>', help: 'orders to generate (default 200)' },
   speed: { kind: 'number', value: '<x>', help: 'multiplies the published rates (default 1)' },
   epoch: { value: '<ISO>', help: 'when the first order was placed (default a week ago)' },
+  'settlement-days': { kind: 'number', value: '<n>', help: 'days per settlement period (default 1, so the week-old demo orders are settled; Amazon: 14)' },
+  'settlement-gzip': { kind: 'switch', help: 'serve settlement report documents gzip-compressed' },
+  'decimal-comma': { kind: 'switch', help: 'write settlement amounts with a decimal comma (EU marketplaces)' },
+  'eu-dates': { kind: 'switch', help: 'write settlement dates day first, 03.11.2026 08:00:00 UTC (EU marketplaces)' },
 } as const satisfies Flags;
 
 /** The simulator's options from its command line (defaults: port 18443, 200 orders, seed 7). */
@@ -1179,6 +1183,7 @@ export function parseCliArgs(argv: string[]): AmazonSimulatorOptions | 'help' {
     rateMultiplier: v.speed ?? 1,
     seed: v.seed ?? 7,
     epoch: v.epoch ?? new Date(Date.now() - 7 * 86_400_000).toISOString(),
+    settlements: { periodDays: v['settlement-days'] ?? 1, gzip: !!v['settlement-gzip'], decimalComma: !!v['decimal-comma'], dayFirstDates: !!v['eu-dates'] },
   };
 }
 

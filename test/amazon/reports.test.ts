@@ -184,3 +184,13 @@ describe('a settlement document, streamed', () => {
     await expect(client.getReportDocument('amzn1.spdoc.1.4.na.nope')).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe('command line', () => {
+  it('sets the settlement period, gzip and the EU number and date forms', async () => {
+    const { parseCliArgs } = await import('../../simulators/amazon/simulator');
+    expect(parseCliArgs(['--settlement-gzip', '--decimal-comma', '--eu-dates', '--settlement-days', '7'])).toMatchObject({
+      settlements: { periodDays: 7, gzip: true, decimalComma: true, dayFirstDates: true },
+    });
+    expect(parseCliArgs([])).toMatchObject({ settlements: { periodDays: 1, gzip: false, decimalComma: false, dayFirstDates: false } });
+  });
+});
