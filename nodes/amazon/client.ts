@@ -6,7 +6,7 @@
  * No Node-RED import.
  */
 import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, Verdict } from '../runtime/http';
-import { ORDERS_2026_INCLUDED_DATA, ORDERS_2026_PATH, USAGE_PLANS } from './contract';
+import { ORDERS_2026_INCLUDED_DATA, ORDERS_2026_PATH, REPORT_DOCUMENTS_PATH, REPORTS_PATH, USAGE_PLANS, type ReportProcessingStatus } from './contract';
 import { OAuthTokenSource } from '../runtime/oauth-token';
 import { WireAwareBucket } from '../runtime/wire-aware-bucket';
 
@@ -127,6 +127,43 @@ export interface ShipmentConfirmation {
   };
 }
 
+/** getReports filters (Reports API 2021-06-30); a following page is asked for with `nextToken` alone. */
+export interface GetReportsQuery {
+  reportTypes?: string[];
+  processingStatuses?: ReportProcessingStatus[];
+  marketplaceIds?: string[];
+  createdSince?: string;
+  createdUntil?: string;
+  pageSize?: number;
+  nextToken?: string;
+}
+
+export interface AmazonReport {
+  reportId: string;
+  reportType: string;
+  processingStatus: ReportProcessingStatus;
+  createdTime: string;
+  dataStartTime?: string;
+  dataEndTime?: string;
+  processingStartTime?: string;
+  processingEndTime?: string;
+  reportDocumentId?: string;
+  marketplaceIds?: string[];
+  reportScheduleId?: string;
+}
+
+export interface ReportsPage {
+  reports: AmazonReport[];
+  nextToken?: string;
+}
+
+export interface ReportDocument {
+  reportDocumentId: string;
+  /** Pre-signed, valid for five minutes. */
+  url: string;
+  compressionAlgorithm?: string;
+}
+
 export class AmazonClient {
   readonly tokens: LwaTokenSource;
   readonly buckets = new Map<string, WireAwareBucket>();
@@ -155,6 +192,19 @@ export class AmazonClient {
       this.buckets.set(operation, b);
     }
     return b;
+  }
+
+  /**
+   * The client for pre-signed document URLs: a plain GET with no SP-API token and no SP-API
+   * governor (the URL is not an SP-API operation), through the shared HTTP layer's retries.
+   */
+  private get documents(): HttpClient {
+    let c = this.http.get('downloadReportDocument');
+    if (!c) {
+      c = new HttpClient({ system: AMAZON, policy: this.opts.policy, fetch: this.opts.fetch });
+      this.http.set('downloadReportDocument', c);
+    }
+    return c;
   }
 
   private client(operation: string): HttpClient {
@@ -332,5 +382,54 @@ export class AmazonClient {
       },
     });
     return res.body;
+  }
+
+  /** getReports: one page of reports matching the filters, or the page `nextToken` names (sent alone, as Amazon requires). */
+  async getReports(q: GetReportsQuery): Promise<ReportsPage> {
+    const list = (v?: string[]) => (v?.length ? v.join(',') : undefined);
+    const query: Record<string, string | number | undefined> = q.nextToken
+      ? { nextToken: q.nextToken }
+      : {
+          reportTypes: list(q.reportTypes),
+          processingStatuses: list(q.processingStatuses),
+          marketplaceIds: list(q.marketplaceIds),
+          createdSince: q.createdSince,
+          createdUntil: q.createdUntil,
+          pageSize: q.pageSize,
+        };
+    const res = await this.call('getReports', { method: 'GET', url: REPORTS_PATH, query });
+    return { reports: res.body?.reports ?? [], nextToken: res.body?.nextToken || undefined };
+  }
+
+  /** Every report matching the filters, page after page. */
+  async *listReports(q: Omit<GetReportsQuery, 'nextToken'>): AsyncGenerator<AmazonReport> {
+    let page = await this.getReports(q);
+    for (;;) {
+      yield* page.reports;
+      if (!page.nextToken) return;
+      page = await this.getReports({ nextToken: page.nextToken });
+    }
+  }
+
+  /** getReportDocument: where to download a report, and whether it is compressed. */
+  async getReportDocument(reportDocumentId: string): Promise<ReportDocument> {
+    const res = await this.call('getReportDocument', { method: 'GET', url: `${REPORT_DOCUMENTS_PATH}/${encodeURIComponent(reportDocumentId)}` });
+    const body = res.body ?? {};
+    if (typeof body.url !== 'string' || !body.url) {
+      throw new ConnectorError(AMAZON, 'getReportDocument', `report document ${reportDocumentId} has no url`, { kind: 'value', retryable: false });
+    }
+    return { reportDocumentId: body.reportDocumentId ?? reportDocumentId, url: body.url, compressionAlgorithm: body.compressionAlgorithm };
+  }
+
+  /**
+   * The document's bytes as they arrive (still compressed when `compressionAlgorithm` says so):
+   * a streamed GET of the pre-signed URL, never held whole. A 403 usually means the five-minute
+   * URL expired: ask getReportDocument for a new one.
+   */
+  async downloadReportDocument(doc: ReportDocument): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.documents.request({ operation: 'downloadReportDocument', method: 'GET', url: doc.url, headers: { accept: '*/*' }, stream: true });
+    if (!res.body)
+      throw new ConnectorError(AMAZON, 'downloadReportDocument', `report document ${doc.reportDocumentId} has no body`, { kind: 'value', retryable: false });
+    return res.body as ReadableStream<Uint8Array>;
   }
 }

@@ -81,6 +81,10 @@ export const USAGE_PLANS: Readonly<Record<string, { rate: number; burst: number 
   confirmShipment: { rate: 2, burst: 10 },
   getListingsItem: { rate: 5, burst: 10 },
   patchListingsItem: { rate: 5, burst: 5 },
+  // Reports API 2021-06-30 (models/reports-api-model/reports_2021-06-30.json, each operation's "Usage Plan" table).
+  getReports: { rate: 0.0222, burst: 10 },
+  createReport: { rate: 0.0167, burst: 15 },
+  getReportDocument: { rate: 0.0167, burst: 15 },
 };
 
 /** The body of a 429 (Amazon sends it with no Retry-After header). */
@@ -150,3 +154,98 @@ export function marketplaceById(id: unknown): Marketplace {
   if (!found) throw new Error(`unknown Amazon marketplace id ${JSON.stringify(id)}: not in SP-API's marketplace table (nodes/amazon/contract.ts)`);
   return found;
 }
+
+// ─── Reports API and the settlement report ──────────────────────────────────────────────────────
+
+/**
+ * Reports API 2021-06-30 (published model models/reports-api-model/reports_2021-06-30.json in
+ * github.com/amzn/selling-partner-api-models; guide https://developer-docs.amazon.com/sp-api/docs/retrieve-a-report):
+ * - getReports `GET /reports/2021-06-30/reports`: `reportTypes` (1–10) or `nextToken` is required;
+ *   with reportTypes, `processingStatuses` (CANCELLED, DONE, FATAL, IN_PROGRESS, IN_QUEUE),
+ *   `marketplaceIds`, `createdSince` (default 90 days ago; reports are kept at most 90 days),
+ *   `createdUntil` (default now) and `pageSize` (1–100, default 10). A following page is asked
+ *   for with `nextToken` as the ONLY parameter (any other parameter with it fails).
+ *   Answers `{ reports: [Report], nextToken? }`; Report: reportId, reportType, dataStartTime,
+ *   dataEndTime, createdTime, processingStatus, processingStartTime, processingEndTime,
+ *   reportDocumentId (when DONE), marketplaceIds, reportScheduleId.
+ * - getReportDocument `GET /reports/2021-06-30/documents/{reportDocumentId}` →
+ *   `{ reportDocumentId, url, compressionAlgorithm? }`: `url` is pre-signed and expires after five
+ *   minutes; when `compressionAlgorithm` is present (only `GZIP` is defined) the downloaded bytes
+ *   must be decompressed. The download itself is a plain GET of the URL, without SP-API headers.
+ */
+export const REPORTS_PATH = '/reports/2021-06-30/reports';
+export const REPORT_DOCUMENTS_PATH = '/reports/2021-06-30/documents';
+export const REPORT_PROCESSING_STATUSES = ['CANCELLED', 'DONE', 'FATAL', 'IN_PROGRESS', 'IN_QUEUE'] as const;
+export type ReportProcessingStatus = (typeof REPORT_PROCESSING_STATUSES)[number];
+export const GET_REPORTS_PAGE_SIZE = { min: 1, max: 100, default: 10 } as const;
+export const REPORT_RETENTION_DAYS = 90;
+export const REPORT_DOCUMENT_URL_LIFETIME_MS = 5 * 60_000;
+export const COMPRESSION_ALGORITHMS = ['GZIP'] as const;
+
+/**
+ * The settlement report (https://developer-docs.amazon.com/sp-api/docs/report-type-values-settlement):
+ * Amazon creates it on its own schedule; it cannot be requested (createReport) or scheduled, only
+ * found with getReports. Tab-delimited flat file. The V1 flat file and the XML settlement report
+ * are deprecated (SP-API deprecation schedule), so V2 is the one read.
+ */
+export const SETTLEMENT_REPORT_TYPE = 'GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2';
+
+/**
+ * The V2 file's columns in Amazon's order (the report type page's attribute list; field meanings
+ * on Amazon's settlement report field definitions). Files seen in the wild carry a 24th column,
+ * `promotion-id` (third-party settlement tools' sample files): a reader takes columns by the names
+ * in the header row and accepts extra ones; the simulator can write either form.
+ */
+export const SETTLEMENT_COLUMNS = [
+  'settlement-id',
+  'settlement-start-date',
+  'settlement-end-date',
+  'deposit-date',
+  'total-amount',
+  'currency',
+  'transaction-type',
+  'order-id',
+  'merchant-order-id',
+  'adjustment-id',
+  'shipment-id',
+  'marketplace-name',
+  'amount-type',
+  'amount-description',
+  'amount',
+  'fulfillment-id',
+  'posted-date',
+  'posted-date-time',
+  'order-item-code',
+  'merchant-order-item-id',
+  'merchant-adjustment-item-id',
+  'sku',
+  'quantity-purchased',
+] as const;
+export const SETTLEMENT_OPTIONAL_COLUMNS = ['promotion-id'] as const;
+
+/**
+ * Layout and formats of the settlement file:
+ * - Row 1 names the columns; row 2 is the settlement's summary, with only settlement-id,
+ *   settlement-start-date, settlement-end-date, deposit-date, total-amount and currency filled;
+ *   every later row is one signed amount (amount-type, amount-description, amount) of a
+ *   transaction. Amazon does not state that total-amount is the sum of the rows' amounts: settlement
+ *   tools rely on it and treat a difference as a missing line (A2X and Link My Books help pages on
+ *   settlements that do not add up), which is how Tillwire treats it too.
+ * - `settlement-id` is numeric, 1–20 digits (Amazon's field definitions).
+ * - Dates: Amazon's field definitions show ISO 8601 with an offset (`2003-10-03T16:00:00-07:00`);
+ *   files downloaded today write `2026-03-06 08:52:26 UTC`, and files of European marketplaces
+ *   are reported by sellers and settlement tools with the day first, `06.03.2026 08:52:26 UTC`
+ *   (not in Amazon's own documentation: unconfirmed). `posted-date` is a date alone in the same
+ *   order. All three forms are read.
+ * - Amounts are written in the marketplace's number format: a decimal point (`95.00`) or, in
+ *   European marketplaces, a decimal comma (`95,00`); no grouping marks. Fees, refunds and reserves
+ *   held are negative. One currency per file (`currency`, field definitions: "All order,
+ *   adjustment, fee, and event data will have the same currency").
+ * - Amazon sells in no 3-decimal currency (the marketplace table above): a settlement has 0 (JPY)
+ *   or 2 decimals, but the reader applies whatever exponent the file's currency has.
+ * - Reserves: amount-description `Current Reserve Amount` (held in this settlement, negative) and
+ *   `Previous Reserve Amount Balance` (the previous hold released, positive) (A2X and Link My Books
+ *   help pages on Amazon reserves).
+ */
+export const SETTLEMENT_RESERVE_HELD = 'Current Reserve Amount';
+export const SETTLEMENT_RESERVE_RELEASED = 'Previous Reserve Amount Balance';

@@ -38,6 +38,12 @@ export interface HttpRequest {
    * blindly (the caller looks the outcome up instead).
    */
   maxAttempts?: number;
+  /**
+   * Answer a success with its body unread (`body` is the response's ReadableStream), for downloads
+   * too large to hold. The timeout then covers the wait for the headers only; retries happen only
+   * before a success, never in the middle of a body. A failure's body is read as usual.
+   */
+  stream?: boolean;
 }
 
 export interface HttpResponse {
@@ -256,18 +262,37 @@ export class HttpClient {
       body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
       headers['content-type'] ??= 'application/json';
     }
+    if (req.stream) return this.onceStreamed(url, { method: req.method, headers, body });
     const res = await this.doFetch(url, { method: req.method, headers, body, signal: AbortSignal.timeout(this.policy.timeoutMs) });
-    const text = await res.text();
-    let parsed: unknown = text;
-    if (text && (res.headers.get('content-type') ?? '').includes('json')) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-    }
-    return { status: res.status, headers: res.headers, body: text === '' ? undefined : parsed };
+    return answer(res);
   }
+
+  /** The request with a timeout on the headers only; a success keeps its body unread. */
+  private async onceStreamed(url: URL, init: RequestInit): Promise<HttpResponse> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${this.policy.timeoutMs} ms`, 'TimeoutError')), this.policy.timeoutMs);
+    try {
+      const res = await this.doFetch(url, { ...init, signal: controller.signal });
+      if (res.ok) return { status: res.status, headers: res.headers, body: res.body ?? undefined };
+      return await answer(res);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A response with its body read: JSON when the content type says so, else text. */
+async function answer(res: Response): Promise<HttpResponse> {
+  const text = await res.text();
+  let parsed: unknown = text;
+  if (text && (res.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  return { status: res.status, headers: res.headers, body: text === '' ? undefined : parsed };
 }
 
 function textOf(body: unknown): string | undefined {

@@ -41,7 +41,16 @@
  *   PROCEEDS), `fulfillment` (FULFILLMENT), `payment` (PAYMENT), `promotion` (PROMOTION) only when
  *   asked for. A Pending order has no proceeds. Its own buckets (contract.ts USAGE_PLANS).
  *
- * Not implemented: Feeds, Reports/settlements, RDTs, buyer info/address, 2026-01-01 packages/recipient.
+ * - Reports API 2021-06-30 for settlements (simulators/amazon/settlements.ts builds them from the
+ *   orders): `GET /reports/2021-06-30/reports` (getReports: `reportTypes` or `nextToken` required,
+ *   `nextToken` only alone; `processingStatuses`, `marketplaceIds`, `createdSince` (default 90
+ *   days ago, nothing older is kept), `createdUntil`, `pageSize` 1–100, default 10; newest first),
+ *   `GET /reports/2021-06-30/documents/{id}` (getReportDocument: a URL valid five minutes on the
+ *   business clock, `compressionAlgorithm: GZIP` with `settlements.gzip`), the download of that URL
+ *   (no SP-API token; an expired URL is 403 with an S3-style XML body), streamed as it is built.
+ *   createReport of the settlement type is 400: Amazon creates settlement reports itself.
+ *
+ * Not implemented: Feeds, other report types, RDTs, buyer info/address, 2026-01-01 packages/recipient.
  *
  * Other processes inspect it through `GET /__simulator/state|orders|plans` and `POST /__simulator/release`.
  *
@@ -53,6 +62,9 @@ import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flag
 import http from 'node:http';
 import { closeServer, listen } from '../kit/http-server';
 import { SimBucket } from '../kit/token-bucket';
+import { createGzip } from 'node:zlib';
+import { pipeline, Readable } from 'node:stream';
+import { settlementFile, settlementsUpTo, type SettlementFormat, type SimSettlement } from './settlements';
 import { randomUUID } from 'node:crypto';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
@@ -60,8 +72,15 @@ import {
   FULFILLMENT_STATUS_TO_V0,
   findMarketplace,
   marketplaceById,
+  GET_REPORTS_PAGE_SIZE,
   ORDERS_2026_PATH,
   QUOTA_EXCEEDED,
+  REPORT_DOCUMENT_URL_LIFETIME_MS,
+  REPORT_DOCUMENTS_PATH,
+  REPORT_PROCESSING_STATUSES,
+  REPORT_RETENTION_DAYS,
+  REPORTS_PATH,
+  SETTLEMENT_REPORT_TYPE,
   USAGE_PLANS,
   type Marketplace as ContractMarketplace,
 } from '../../nodes/amazon/contract';
@@ -119,7 +138,13 @@ const ROUTES = new Routes<string>()
   .add('GET', '/orders/v0/orders/:orderId/orderItems', 'getOrderItems')
   .add('POST', '/orders/v0/orders/:orderId/shipmentConfirmation', 'confirmShipment')
   .add('GET', '/listings/2021-08-01/items/:sellerId/:sku', 'getListingsItem')
-  .add('PATCH', '/listings/2021-08-01/items/:sellerId/:sku', 'patchListingsItem');
+  .add('PATCH', '/listings/2021-08-01/items/:sellerId/:sku', 'patchListingsItem')
+  .add('GET', REPORTS_PATH, 'getReports')
+  .add('POST', REPORTS_PATH, 'createReport')
+  .add('GET', `${REPORT_DOCUMENTS_PATH}/:documentId`, 'getReportDocument');
+
+/** Where the simulator serves report documents (standing in for Amazon's pre-signed S3 URLs). */
+const DOCUMENT_DOWNLOAD_PATH = '/__documents/';
 
 const ORDER_STATUSES = ['PendingAvailability', 'Pending', 'Unshipped', 'PartiallyShipped', 'Shipped', 'InvoiceUnconfirmed', 'Canceled', 'Unfulfillable'];
 const TWO_MINUTES = 120_000;
@@ -192,6 +217,8 @@ export interface AmazonSimulatorOptions {
   clientId?: string;
   clientSecret?: string;
   refreshToken?: string;
+  /** Settlement reports: period, gzip, EU number and date forms, reserve (simulators/amazon/settlements.ts). */
+  settlements?: SettlementFormat;
 }
 
 class ApiError extends Error {
@@ -516,6 +543,7 @@ export class AmazonSimulator {
       res.end(text);
     };
     if (url.pathname === '/auth/o2/token' && req.method === 'POST') return this.lwa(req, raw, send);
+    if (url.pathname.startsWith(DOCUMENT_DOWNLOAD_PATH) && req.method === 'GET') return this.download(url, res, requestId);
     if (url.pathname === '/__simulator/state') return send(200, this.snapshot());
     if (url.pathname === '/__simulator/release' && req.method === 'POST') return send(200, { released: this.releasePending() });
     if (url.pathname === '/__simulator/orders') {
@@ -619,6 +647,16 @@ export class AmazonSimulator {
         return { status: 200, body: this.patchListingsItem(params[0], params[1], q, parseBody(raw)) };
       case 'getListingsItem':
         return { status: 200, body: this.getListingsItem(params[0], params[1], q) };
+      case 'getReports':
+        return { status: 200, body: this.getReports(q) };
+      case 'getReportDocument':
+        return { status: 200, body: this.getReportDocument(params[0]) };
+      case 'createReport': {
+        const body = parseBody(raw);
+        if (body?.reportType === SETTLEMENT_REPORT_TYPE)
+          throw new ApiError(400, 'InvalidInput', `Report type ${SETTLEMENT_REPORT_TYPE} cannot be requested: Amazon creates settlement reports itself`);
+        throw new ApiError(400, 'InvalidInput', `Report type ${String(body?.reportType)} is not simulated`);
+      }
     }
     throw new ApiError(404, 'NotFound', 'Resource not found');
   }
@@ -943,6 +981,128 @@ export class AmazonSimulator {
     return json;
   }
 
+  // ── settlements (Reports API) ──
+
+  /** Settlement reports that exist now (business clock), oldest first. */
+  settlements(): SimSettlement[] {
+    const epoch = Date.parse(this.opts.epoch ?? '2025-03-01T00:00:00Z');
+    return settlementsUpTo(this.now(), epoch, this.marketplaces, this.opts.settlements ?? {});
+  }
+
+  /** A settlement report's file as text (tests; the download streams the same lines). */
+  settlementText(reportId: string): string {
+    return [...this.settlementLines(reportId)].join('');
+  }
+
+  private settlementLines(reportIdOrDocument: string): Generator<string> {
+    const all = this.settlements();
+    const i = all.findIndex((s) => s.reportId === reportIdOrDocument || s.reportDocumentId === reportIdOrDocument);
+    if (i < 0) throw new ApiError(404, 'NotFound', `Report ${reportIdOrDocument} not found`);
+    const s = all[i];
+    const previous = all
+      .slice(0, i)
+      .reverse()
+      .find((p) => p.marketplaceId === s.marketplaceId);
+    return settlementFile(s, previous, () => this.orders.values(), this.opts.settlements ?? {});
+  }
+
+  private reportJson(s: SimSettlement): Record<string, unknown> {
+    return {
+      reportId: s.reportId,
+      reportType: SETTLEMENT_REPORT_TYPE,
+      dataStartTime: iso(s.start),
+      dataEndTime: iso(s.end),
+      createdTime: iso(s.createdTime),
+      processingStatus: 'DONE',
+      processingStartTime: iso(s.createdTime),
+      processingEndTime: iso(s.createdTime),
+      reportDocumentId: s.reportDocumentId,
+      marketplaceIds: [s.marketplaceId],
+    };
+  }
+
+  private getReports(q: URLSearchParams): Record<string, unknown> {
+    interface ReportFilters {
+      types: string[];
+      statuses: string[];
+      marketplaceIds: string[];
+      since: number;
+      until: number;
+      pageSize: number;
+      offset: number;
+    }
+    let f: ReportFilters;
+    const token = q.get('nextToken');
+    if (token) {
+      if ([...q.keys()].some((k) => k !== 'nextToken')) throw new ApiError(400, 'InvalidInput', 'nextToken must be the only parameter when it is given');
+      try {
+        f = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+      } catch {
+        throw new ApiError(400, 'InvalidInput', 'Invalid nextToken');
+      }
+    } else {
+      const list = (name: string) =>
+        q
+          .getAll(name)
+          .flatMap((v) => v.split(','))
+          .map((v) => v.trim())
+          .filter(Boolean);
+      const types = list('reportTypes');
+      if (!types.length) throw new ApiError(400, 'InvalidInput', 'Either reportTypes or nextToken is required');
+      const statuses = list('processingStatuses');
+      for (const st of statuses)
+        if (!(REPORT_PROCESSING_STATUSES as readonly string[]).includes(st)) throw new ApiError(400, 'InvalidInput', `Invalid processingStatuses value: ${st}`);
+      const pageSize = q.has('pageSize') ? Number(q.get('pageSize')) : GET_REPORTS_PAGE_SIZE.default;
+      if (!Number.isInteger(pageSize) || pageSize < GET_REPORTS_PAGE_SIZE.min || pageSize > GET_REPORTS_PAGE_SIZE.max)
+        throw new ApiError(400, 'InvalidInput', `pageSize must be from ${GET_REPORTS_PAGE_SIZE.min} to ${GET_REPORTS_PAGE_SIZE.max}`);
+      const since = q.has('createdSince') ? parseDate(q.get('createdSince')!, 'createdSince') : this.now() - REPORT_RETENTION_DAYS * 86_400_000;
+      const until = q.has('createdUntil') ? parseDate(q.get('createdUntil')!, 'createdUntil') : this.now();
+      f = { types, statuses, marketplaceIds: list('marketplaceIds'), since, until, pageSize, offset: 0 };
+    }
+    const retained = this.now() - REPORT_RETENTION_DAYS * 86_400_000;
+    const matching = this.settlements()
+      .filter(() => f.types.includes(SETTLEMENT_REPORT_TYPE) && (!f.statuses.length || f.statuses.includes('DONE')))
+      .filter((s) => !f.marketplaceIds.length || f.marketplaceIds.includes(s.marketplaceId))
+      .filter((s) => s.createdTime >= Math.max(f.since, retained) && s.createdTime <= f.until)
+      .reverse();
+    const page = matching.slice(f.offset, f.offset + f.pageSize);
+    const body: Record<string, unknown> = { reports: page.map((s) => this.reportJson(s)) };
+    if (f.offset + f.pageSize < matching.length) body.nextToken = Buffer.from(JSON.stringify({ ...f, offset: f.offset + f.pageSize })).toString('base64url');
+    return body;
+  }
+
+  private getReportDocument(documentId: string): Record<string, unknown> {
+    if (!this.settlements().some((s) => s.reportDocumentId === documentId)) throw new ApiError(404, 'NotFound', `Report document ${documentId} not found`);
+    const expires = this.now() + REPORT_DOCUMENT_URL_LIFETIME_MS;
+    const body: Record<string, unknown> = {
+      reportDocumentId: documentId,
+      url: `${this.url}${DOCUMENT_DOWNLOAD_PATH}${encodeURIComponent(documentId)}?X-Amz-Expires-At=${expires}`,
+    };
+    if (this.opts.settlements?.gzip) body.compressionAlgorithm = 'GZIP';
+    return body;
+  }
+
+  /** The pre-signed download: no SP-API token, valid until its expiry; the file is streamed as it is built. */
+  private download(url: URL, res: http.ServerResponse, requestId: string): void {
+    const xml = (status: number, code: string, message: string) => {
+      res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+    };
+    const expires = Number(url.searchParams.get('X-Amz-Expires-At'));
+    if (!expires || this.now() > expires) return xml(403, 'AccessDenied', 'Request has expired');
+    let lines: Generator<string>;
+    try {
+      lines = this.settlementLines(decodeURIComponent(url.pathname.slice(DOCUMENT_DOWNLOAD_PATH.length)));
+    } catch {
+      return xml(404, 'NoSuchKey', 'The specified key does not exist.');
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-amz-request-id': requestId });
+    const body = Readable.from(lines);
+    const done = () => undefined;
+    if (this.opts.settlements?.gzip) pipeline(body, createGzip(), res, done);
+    else pipeline(body, res, done);
+  }
+
   snapshot(): Record<string, unknown> {
     const byStatus: Record<string, number> = {};
     for (const o of this.orders.values()) byStatus[o.OrderStatus] = (byStatus[o.OrderStatus] ?? 0) + 1;
@@ -1006,6 +1166,10 @@ export const CLI_FLAGS = {
   orders: { kind: 'number', value: '<n>', help: 'orders to generate (default 200)' },
   speed: { kind: 'number', value: '<x>', help: 'multiplies the published rates (default 1)' },
   epoch: { value: '<ISO>', help: 'when the first order was placed (default a week ago)' },
+  'settlement-days': { kind: 'number', value: '<n>', help: 'days per settlement period (default 1, so the week-old demo orders are settled; Amazon: 14)' },
+  'settlement-gzip': { kind: 'switch', help: 'serve settlement report documents gzip-compressed' },
+  'decimal-comma': { kind: 'switch', help: 'write settlement amounts with a decimal comma (EU marketplaces)' },
+  'eu-dates': { kind: 'switch', help: 'write settlement dates day first, 03.11.2026 08:00:00 UTC (EU marketplaces)' },
 } as const satisfies Flags;
 
 /** The simulator's options from its command line (defaults: port 18443, 200 orders, seed 7). */
@@ -1019,6 +1183,7 @@ export function parseCliArgs(argv: string[]): AmazonSimulatorOptions | 'help' {
     rateMultiplier: v.speed ?? 1,
     seed: v.seed ?? 7,
     epoch: v.epoch ?? new Date(Date.now() - 7 * 86_400_000).toISOString(),
+    settlements: { periodDays: v['settlement-days'] ?? 1, gzip: !!v['settlement-gzip'], decimalComma: !!v['decimal-comma'], dayFirstDates: !!v['eu-dates'] },
   };
 }
 

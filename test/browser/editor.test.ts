@@ -33,6 +33,7 @@ const PALETTE_TYPES = [
   'tillwire-shopify-inventory',
   'tillwire-amazon-ship',
   'tillwire-amazon-inventory',
+  'tillwire-amazon-settlements',
   'tillwire-square-inventory',
   'tillwire-quickbooks',
 ];

@@ -64,6 +64,7 @@ describe('simulator kit: command line', () => {
       rateMultiplier: 3,
       seed: 7,
       epoch: '2025-01-01T00:00:00Z',
+      settlements: { periodDays: 1, gzip: false, decimalComma: false, dayFirstDates: false },
     });
     expect(bol.parseCliArgs(['--currencies', 'EUR,JPY', '--days', '2', '--orders', '10'])).toMatchObject({
       port: 18444,

@@ -181,3 +181,57 @@ describe('http resilience layer', () => {
     });
   });
 });
+
+describe('streamed downloads (stream: true)', () => {
+  /** Answers 503 once, then 200 with a body that trickles in over `trickleMs`; /missing is 404. */
+  async function trickling(trickleMs: number) {
+    let calls = 0;
+    const server = http.createServer((req, res) => {
+      calls++;
+      if (req.url === '/missing') {
+        res.writeHead(404, { 'content-type': 'application/xml' });
+        return res.end('<Error><Code>NoSuchKey</Code></Error>');
+      }
+      if (calls === 1) {
+        res.writeHead(503);
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first;');
+      setTimeout(() => res.end('last'), trickleMs);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      calls: () => calls,
+      close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    };
+  }
+
+  it('retries before a success, then hands over the body unread; the timeout covers the headers, not a long body', async () => {
+    const s = await trickling(400);
+    try {
+      const client = new HttpClient({ system: 'test', baseUrl: s.url, policy: { maxAttempts: 3, baseDelayMs: 1, timeoutMs: 150 } });
+      const res = await client.request({ operation: 'download', method: 'GET', url: '/doc', stream: true });
+      expect(res.status).toBe(200);
+      expect(res.body).toBeInstanceOf(ReadableStream);
+      expect(await new Response(res.body).text()).toBe('first;last');
+      expect(s.calls()).toBe(2);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('reads a failure body as usual and names it in the error', async () => {
+    const s = await trickling(0);
+    try {
+      const client = new HttpClient({ system: 'test', baseUrl: s.url, policy: { maxAttempts: 3, baseDelayMs: 1, timeoutMs: 1000 } });
+      const err = await client.request({ operation: 'download', method: 'GET', url: '/missing', stream: true }).catch((e) => e);
+      expect(err).toBeInstanceOf(ConnectorError);
+      expect(err).toMatchObject({ status: 404, attempts: 1 });
+      expect(err.message).toContain('NoSuchKey');
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * `tillwire-amazon-settlements`: Amazon settlement reports as SettlementStreams, one message per
+ * settlement (msg.payload: header, lines as an async iterable, tally, postable()), from two
+ * sources:
+ * - polling: every `interval` seconds the finished settlement reports created since the last
+ *   poll (first poll: `lookback` days back) are listed and each new one opened (settlements.ts);
+ * - input: msg.filename (a downloaded report, relative to the user directory) or a Buffer in
+ *   msg.payload is read the same way (gzip recognised by its magic bytes); any other message polls
+ *   now.
+ * Each bad row leaves on the second output as its own message (settlement id, row number, kind,
+ * reason, cells), for a dead-letter node; its settlement's postable() stays false.
+ *
+ * The lines are read while the next node iterates them (nothing is held), so the message must go
+ * to ONE node: Node-RED clones a message sent to several, and an iterator cannot be cloned.
+ * Reports already emitted are remembered for the node's life; after a restart the lookback window
+ * is emitted again, and the settlement id with issuedAt is the key a consumer dedupes by.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
+import { onInput, shortText, statusTexts, StatusBoard } from '../core/node-kit';
+import type { AmazonConnection } from './connection';
+import { openSettlementReport, settlementReports } from './settlements';
+import { readSettlementReport, type SettlementReportStream, type SettlementRowProblem } from './settlement-report';
+
+interface SettlementsDef extends NodeDef {
+  amazon: string;
+  interval?: string | number;
+  lookback?: string | number;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+export = function register(RED: NodeRED) {
+  const t = statusTexts(RED, __filename);
+  function TillwireAmazonSettlementsNode(this: RuntimeNode, def: SettlementsDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const board = new StatusBoard(node);
+    const connection: AmazonConnection | undefined = RED.nodes.getNode(def.amazon)?.amazon;
+    const intervalMs = Math.max(0, Number(def.interval ?? 3600)) * 1000;
+    const lookbackMs = Math.max(0, Number(def.lookback ?? 14)) * 86_400_000;
+    const account = () => connection?.sellerId || 'amazon';
+    const emitted = new Set<string>();
+    const open = new Set<SettlementReportStream>();
+    let since: string | undefined;
+    let count = 0;
+    let polling: Promise<void> | undefined;
+    let closed = false;
+
+    // A bad row's message carries msg.error as a Catch node's would, so a dead-letter node records it as it stands.
+    const problemTo = (send: (msgs: Array<NodeMessage | null>) => void) => (p: SettlementRowProblem) =>
+      send([
+        null,
+        {
+          topic: `settlement/amazon/${p.settlementId}/problem`,
+          payload: p,
+          error: {
+            message: p.reason,
+            name: 'SettlementRowProblem',
+            code: p.kind,
+            source: { id: node.id, type: node.type, name: node.name },
+            cause: { settlementId: p.settlementId, row: p.row },
+          },
+        },
+      ]);
+
+    const emit = (stream: SettlementReportStream, send: (msgs: Array<NodeMessage | null>) => void, msg: NodeMessage = {}) => {
+      open.add(stream);
+      const lines = stream.lines;
+      // The consumer's iteration ends the stream's life here too (and close() ends it on redeploy).
+      const tracked = {
+        ...stream,
+        lines: (async function* () {
+          try {
+            yield* lines;
+          } finally {
+            open.delete(stream);
+          }
+        })(),
+      };
+      count++;
+      board.set({ fill: 'green', shape: 'dot', text: shortText(t('status.emitted', { count, id: stream.header.settlementId })) });
+      send([{ ...msg, topic: `settlement/amazon/${stream.header.settlementId}`, payload: tracked }, null]);
+    };
+
+    const poll = async () => {
+      if (!connection?.client) throw new Error(`Amazon settlements: ${connection?.problem ?? 'no Amazon account configured'}`);
+      const client = connection.client;
+      const createdSince = since ?? new Date(Date.now() - lookbackMs).toISOString();
+      const startedAt = new Date().toISOString();
+      await board.watch(async () => {
+        for await (const report of settlementReports(client, { createdSince, marketplaceIds: connection.marketplaceIds })) {
+          if (closed) return;
+          if (emitted.has(report.reportId)) continue;
+          const stream = await openSettlementReport(client, report, { account: account(), onProblem: problemTo((m) => node.send(m)) });
+          emitted.add(report.reportId);
+          emit(stream, (m) => node.send(m));
+        }
+      });
+      // The next poll looks an hour behind this one's start (reports created meanwhile, clock skew); `emitted` keeps them single.
+      since = new Date(Date.parse(startedAt) - 3_600_000).toISOString();
+      if (!count) board.set({ fill: 'grey', shape: 'ring', text: t('status.none') });
+    };
+
+    /** One poll at a time; a failure shows on the badge and reaches Catch nodes (with a message, as Node-RED requires). */
+    const pollSafely = () => {
+      if (polling || closed) return polling;
+      polling = poll()
+        .catch((err) => {
+          const e = err as Error;
+          board.set({ fill: 'red', shape: 'ring', text: shortText(e.message) });
+          node.error(e, { topic: 'amazon.settlements.poll', payload: { error: e.message } });
+        })
+        .finally(() => (polling = undefined));
+      return polling;
+    };
+
+    onInput(node, async (msg, send) => {
+      const out = (m: Array<NodeMessage | null>) => send(m);
+      if (typeof msg.filename === 'string' && msg.filename.trim()) {
+        const file = path.resolve(RED.settings.userDir ?? process.cwd(), msg.filename.trim());
+        const handle = await fs.promises.open(file, 'r');
+        const head = Buffer.alloc(2);
+        await handle.read(head, 0, 2, 0);
+        await handle.close();
+        const gzip = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+        const stream = await readSettlementReport(fs.createReadStream(file), {
+          account: account(),
+          compression: gzip ? 'GZIP' : undefined,
+          onProblem: problemTo(out),
+        });
+        return emit(stream, out, msg);
+      }
+      if (Buffer.isBuffer(msg.payload)) {
+        const bytes = msg.payload;
+        const gzip = bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+        const stream = await readSettlementReport(bytes, { account: account(), compression: gzip ? 'GZIP' : undefined, onProblem: problemTo(out) });
+        return emit(stream, out, msg);
+      }
+      await pollSafely();
+    });
+
+    let timer: NodeJS.Timeout | undefined;
+    if (intervalMs > 0 && connection?.client) {
+      timer = setInterval(() => void pollSafely(), intervalMs);
+      setImmediate(() => void pollSafely());
+    } else if (!connection?.client) board.set({ fill: 'red', shape: 'ring', text: shortText(connection?.problem ?? t('status.noAccount')) });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      if (timer) clearInterval(timer);
+      for (const s of open) s.close();
+      open.clear();
+      Promise.resolve(polling).finally(done);
+    });
+  }
+  RED.nodes.registerType('tillwire-amazon-settlements', TillwireAmazonSettlementsNode);
+};
