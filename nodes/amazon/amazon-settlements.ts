@@ -19,7 +19,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { onInput, shortText, statusTexts, StatusBoard } from '../core/node-kit';
-import type { AmazonConnection } from './connection';
+import { AMAZON_CONFIG, type AmazonConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 import { openSettlementReport, settlementReports } from './settlements';
 import { readSettlementReport, type SettlementReportStream, type SettlementRowProblem } from './settlement-report';
 
@@ -37,7 +38,7 @@ export = function register(RED: NodeRED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const board = new StatusBoard(node);
-    const connection: AmazonConnection | undefined = RED.nodes.getNode(def.amazon)?.amazon;
+    const connection = connectionOf<AmazonConnection>(RED, def.amazon, AMAZON_CONFIG);
     const intervalMs = Math.max(0, Number(def.interval ?? 3600)) * 1000;
     const lookbackMs = Math.max(0, Number(def.lookback ?? 14)) * 86_400_000;
     const account = () => connection?.sellerId || 'amazon';

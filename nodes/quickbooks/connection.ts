@@ -25,8 +25,12 @@ export interface QboSettings {
 }
 
 /** The config node as the nodes using it see it; `ready` settles once a persisted refresh token is restored. */
+/** The config node type whose `connection` is a QboConfigConnection. */
+export const QUICKBOOKS_CONFIG = 'tillwire-quickbooks-config';
+export type QboConfigConnection = QboConnection & { ready: Promise<void> };
+
 export interface QboConfigNode extends RuntimeNode {
-  quickbooks?: QboConnection & { ready: Promise<void> };
+  connection?: QboConfigConnection;
 }
 
 export interface QboConnection {

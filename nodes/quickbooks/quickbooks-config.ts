@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { NodeDef, NodeRED } from '../core/node-red';
 import type { StoreManager } from '../runtime/store-manager';
-import { openConnection, type QboConfigNode } from './connection';
+import { openConnection, QUICKBOOKS_CONFIG, type QboConfigNode } from './connection';
 
 interface QboConfigDef extends NodeDef {
   environment?: string;
@@ -71,9 +71,9 @@ export = function register(RED: NodeRED) {
             })
         : Promise.resolve();
     ready.catch(() => undefined); // a store that is down is reported when a node posts
-    node.quickbooks = { ...connection, ready };
+    node.connection = { ...connection, ready };
   }
-  RED.nodes.registerType('tillwire-quickbooks-config', TillwireQuickbooksConfigNode, {
+  RED.nodes.registerType(QUICKBOOKS_CONFIG, TillwireQuickbooksConfigNode, {
     credentials: { clientId: { type: 'text' }, clientSecret: { type: 'password' }, refreshToken: { type: 'password' } },
   });
 };

@@ -9,7 +9,8 @@ import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core
 import { onInput, shortText, statusTexts, StatusBoard } from '../core/node-kit';
 import { asConnectorError, briefly, permanentFailure } from '../runtime/errors';
 import { QUICKBOOKS } from './client';
-import type { QboConfigNode } from './connection';
+import { QUICKBOOKS_CONFIG, type QboConfigConnection } from './connection';
+import { connectionOf } from '../core/config-node';
 
 interface QboNodeDef extends NodeDef {
   quickbooks: string;
@@ -20,8 +21,8 @@ export = function register(RED: NodeRED) {
   function TillwireQuickbooksNode(this: RuntimeNode, def: QboNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const board = new StatusBoard(node);
-    const company = (RED.nodes.getNode(def.quickbooks) as QboConfigNode | null)?.quickbooks;
+    const board = new StatusBoard(node, RED);
+    const company = connectionOf<QboConfigConnection>(RED, def.quickbooks, QUICKBOOKS_CONFIG);
     const problem = !company ? t('status.noCompany') : company.problem;
     const counts = { posted: 0, already: 0, failed: 0 };
     const show = () => board.set({ fill: counts.failed ? 'yellow' : 'green', shape: 'dot', text: t('status.counts', counts) });
