@@ -203,6 +203,8 @@ export interface FailureFields {
   retryAfterMs?: number;
   providerCode?: string;
   providerMessage?: string;
+  /** The provider's element-level messages (Xero ValidationErrors…), each as the provider wrote it. */
+  providerErrors?: string[];
 }
 
 export interface ConnectorDetails {
@@ -214,6 +216,7 @@ export interface ConnectorDetails {
   retryAfterMs?: number;
   providerMessage?: string;
   providerCode?: string;
+  providerErrors?: string[];
   attempts?: number;
   /** The failed answer's body, for the connector's own use; never put on a message. */
   body?: unknown;
@@ -255,6 +258,7 @@ export class ConnectorError extends Error {
       retryAfterMs: details.retryAfterMs,
       providerCode: details.providerCode,
       providerMessage: details.providerMessage,
+      providerErrors: details.providerErrors,
     });
   }
 

@@ -16,6 +16,11 @@ export interface OAuthTokenOptions {
   /** Lifetime assumed when the answer has no `expires_in`. */
   defaultLifetimeSeconds: number;
   refreshBeforeMs: number;
+  /**
+   * Called with each successful answer before its token is handed out: a grant that rotates its
+   * refresh token (Xero, Intuit) keeps the new one here. A failure fails the token request.
+   */
+  onAnswer?: (answer: Record<string, unknown>) => void | Promise<void>;
   timeoutMs?: number;
   now?: () => number;
   fetch?: typeof fetch;
@@ -74,6 +79,7 @@ export class OAuthTokenSource {
         body: json ?? text,
       });
     }
+    await this.oauth.onAnswer?.(json);
     const lifetime = Number(json.expires_in ?? this.oauth.defaultLifetimeSeconds);
     this.token = { value: json.access_token, expiresAt: this.now() + lifetime * 1000 };
     this.refreshes++;
