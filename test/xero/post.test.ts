@@ -247,3 +247,20 @@ it('calls carry the tenant header: a client for another organisation is refused 
   expect(err.kind).toBe('auth');
   expect(err.status).toBe(403);
 });
+
+it('seeded faults on every call (5xx, lost answers): 20 journals, each in Xero exactly once', async () => {
+  const s = await sim({ faults: { errorRate: 0.15, lostResponseRate: 0.15, seed: 11 }, limits: { perMinute: 10_000 } });
+  const poster = new XeroJournalPoster(
+    clientOf(s, { limits: { perMinute: 10_000 }, policy: { baseDelayMs: 1, maxDelayMs: 20, timeoutMs: 2000, maxAttempts: 10 } }),
+    {
+      baseCurrency: 'GBP',
+    },
+  );
+  const ids = Array.from({ length: 20 }, (_, i) => `FLT-${i}`);
+  const results = await Promise.all(ids.map((id) => poster.post(journal(id))));
+  expect(results.every((r) => r.status === 'POSTED')).toBe(true);
+  expect(s.stats.faults.error).toBeGreaterThan(0);
+  expect(s.stats.faults.lost).toBeGreaterThan(0);
+  for (const id of ids) expect(journalsFor(s, id)).toHaveLength(1);
+  expect(s.stats.creates).toBe(20);
+});
