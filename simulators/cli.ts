@@ -14,6 +14,7 @@ const SYSTEMS: Record<string, { what: string; main: (argv: string[]) => Promise<
   amazon: { what: 'Amazon SP-API (port 18443)', main: (a) => import('./amazon/simulator').then((m) => m.main(a)) },
   bol: { what: 'bol.com Retailer API v10 (port 18444)', main: (a) => import('./bol/simulator').then((m) => m.main(a)) },
   quickbooks: { what: 'QuickBooks Online Accounting API (port 18445)', main: (a) => import('./quickbooks/simulator').then((m) => m.main(a)) },
+  xero: { what: 'Xero Accounting API, manual journals (port 18092)', main: (a) => import('./xero/simulator').then((m) => m.main(a)) },
   tills: {
     what: 'store tills publishing sales over MQTT (the device simulator)',
     main: (a) => import('./pos-mqtt/device-simulator').then(async (m) => (process.exitCode = await m.main(a))),

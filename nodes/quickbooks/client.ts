@@ -4,7 +4,7 @@
  *   token, so each new one is kept in memory and handed to `onRefreshToken` to be persisted before
  *   the access token is used;
  * - per company: at most 10 requests at once (a Limiter), 10 a second and 500 a minute (a
- *   WindowGovernor), in that order, so a request waiting for a free slot never holds a send time
+ *   SlidingWindowGovernor), in that order, so a request waiting for a free slot never holds a send time
  *   it has not used;
  * - a 429 waits out Retry-After (or Intuit's advised minute) and is tried again; a 401 fetches a
  *   new access token and tries again;
@@ -15,7 +15,7 @@ import { ConnectorError, HttpClient, HttpRequest, HttpResponse, parseRetryAfter,
 import { kindForStatus } from '../runtime/errors';
 import { Limiter } from '../runtime/limiter';
 import { OAuthTokenSource } from '../runtime/oauth-token';
-import { WindowGovernor } from '../runtime/window-governor';
+import { SlidingWindowGovernor } from '../runtime/window-governor';
 import {
   ACCESS_TOKEN_LIFETIME_SECONDS,
   companyPath,
@@ -141,7 +141,7 @@ export class QboClient {
   /** At most `concurrent` requests of this company at once. */
   readonly slots: Limiter;
   /** Requests per second and per minute for this company. */
-  readonly governor: WindowGovernor;
+  readonly governor: SlidingWindowGovernor;
   /** 429 answers seen. */
   throttled = 0;
   private readonly state: { refreshToken: string };
@@ -154,14 +154,12 @@ export class QboClient {
     this.limits = { ...LIMITS, ...opts.limits };
     this.slots = new Limiter(this.limits.concurrent);
     const margin = opts.windowMarginMs ?? 100;
-    this.governor = new WindowGovernor(
+    this.governor = new SlidingWindowGovernor(
       [
-        { requests: this.limits.perSecond, windowMs: 1000 + margin },
-        { requests: this.limits.perMinute, windowMs: 60_000 + margin },
+        { limit: this.limits.perSecond, windowMs: 1000 + margin, name: 'second' },
+        { limit: this.limits.perMinute, windowMs: 60_000 + margin, name: 'minute' },
       ],
-      opts.now,
-      opts.sleep,
-      opts.throttlePauseMs ?? THROTTLE_PAUSE_MS,
+      { system: QUICKBOOKS, now: opts.now, sleep: opts.sleep, defaultPenaltyMs: opts.throttlePauseMs ?? THROTTLE_PAUSE_MS },
     );
     const doFetch = opts.fetch ?? fetch;
     this.http = new HttpClient({

@@ -205,6 +205,8 @@ export interface FailureFields {
   providerMessage?: string;
   /** The field of the request the provider named as wrong (QuickBooks Fault `element`), when it named one. */
   providerElement?: string;
+  /** The provider's element-level messages (Xero ValidationErrors…), each as the provider wrote it. */
+  providerErrors?: string[];
 }
 
 export interface ConnectorDetails {
@@ -217,6 +219,7 @@ export interface ConnectorDetails {
   providerMessage?: string;
   providerCode?: string;
   providerElement?: string;
+  providerErrors?: string[];
   attempts?: number;
   /** The failed answer's body, for the connector's own use; never put on a message. */
   body?: unknown;
@@ -259,6 +262,7 @@ export class ConnectorError extends Error {
       providerCode: details.providerCode,
       providerMessage: details.providerMessage,
       providerElement: details.providerElement,
+      providerErrors: details.providerErrors,
     });
   }
 
