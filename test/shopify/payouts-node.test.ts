@@ -1,0 +1,154 @@
+/**
+ * `tillwire-shopify-payouts` in Node-RED against the simulator: each paid payout once as a valid
+ * canonical Settlement whose lines add up to what Shopify paid; a payout paid later is emitted when
+ * it is; a redeploy on the same store emits nothing again; a payout that cannot be mapped goes to the
+ * second output with a named error; a failed poll reaches Catch.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import storeNode from '../../nodes/core/store-config';
+import configNode from '../../nodes/shopify/shopify-config';
+import payoutsNode from '../../nodes/shopify/shopify-payouts';
+import { ShopifySimulator } from '../../simulators/shopify/simulator';
+import { validateDocument } from '../../nodes/model/validate';
+import { helper, collect, startServer, stopAll } from '../support/node-red';
+
+jest.setTimeout(60_000);
+const nodes = [storeNode, configNode, payoutsNode];
+const HOUR = 3_600_000;
+// Orders from three days ago (on the hour), a minute apart, paid out hourly and PAID a day after issue.
+const T0 = Math.floor((Date.now() - 3 * 24 * HOUR) / HOUR) * HOUR;
+
+let sim: ShopifySimulator;
+let clock: number;
+let dir: string;
+beforeEach(async () => {
+  clock = T0 + 26.5 * HOUR;
+  sim = new ShopifySimulator({ orders: 200, baseTime: T0, payoutPeriodMs: HOUR, payoutTransitMs: 24 * HOUR, now: () => clock });
+  await sim.start();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-shpp-'));
+  await startServer();
+});
+afterEach(async () => {
+  await stopAll();
+  await sim.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function flow(token = sim.accessToken) {
+  return {
+    flow: [
+      { id: 'f1', type: 'tab', label: 'shopify payouts' },
+      { id: 's1', type: 'tillwire-store', backend: 'sqlite', file: path.join(dir, 'tillwire.db') },
+      { id: 'c1', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url, timeout: '5' },
+      { id: 'n1', type: 'tillwire-shopify-payouts', z: 'f1', shopify: 'c1', store: 's1', interval: '0', lookback: '30', wires: [['out'], ['bad']] },
+      { id: 'out', type: 'helper', z: 'f1' },
+      { id: 'bad', type: 'helper', z: 'f1' },
+      { id: 'k1', type: 'catch', z: 'f1', scope: ['n1'], wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'f1' },
+      { id: 'cp', type: 'complete', z: 'f1', scope: ['n1'], wires: [['finished']] },
+      { id: 'finished', type: 'helper', z: 'f1' },
+    ],
+    credentials: { c1: { accessToken: token } },
+  };
+}
+
+async function deploy(token?: string) {
+  const { flow: f, credentials } = flow(token);
+  await helper.load(nodes, f, credentials);
+  const got: any[] = [];
+  const bad: any[] = [];
+  helper.getNode('out').on('input', (msg: any) => got.push(msg));
+  helper.getNode('bad').on('input', (msg: any) => bad.push(msg));
+  return { got, bad };
+}
+
+async function poll() {
+  const done = collect(helper.getNode('finished'), 1);
+  helper.getNode('n1').receive({ payload: 'poll' });
+  await done;
+}
+
+describe('tillwire-shopify-payouts', () => {
+  it('emits each paid payout once as a settlement whose lines add up to the payout, across polls and a redeploy', async () => {
+    let { got, bad } = await deploy();
+    const paidNow = sim.payouts().filter((p) => p.status === 'PAID');
+    expect(paidNow.length).toBe(12);
+    await poll();
+    expect(bad).toEqual([]);
+    expect(got.map((m) => m.payload.settlementId).sort()).toEqual(paidNow.map((p) => p.legacyResourceId).sort());
+    for (const msg of got) {
+      const s = msg.payload;
+      expect(validateDocument('settlement', s)).toEqual({ valid: true, errors: [] });
+      const sum = s.lines.reduce((total: number, l: any) => total + l.amount.amount, 0);
+      expect(sum).toBe(s.statedTotal.amount);
+      expect(s.netTotal).toEqual(s.statedTotal);
+      expect(s.status).toBe('paid');
+      expect(msg.topic).toBe(`settlement/shopify/${s.settlementId}`);
+      expect(msg.tillwire).toMatchObject({ idempotencyKey: `settlement:shopify:${s.settlementId}`, source: { system: 'shopify' }, occurredAt: s.issuedAt });
+    }
+    expect(got.some((m) => m.payload.lines.some((l: any) => l.type === 'reserve' && l.category === 'held'))).toBe(true);
+
+    // Polled again: nothing new.
+    await poll();
+    expect(got.length).toBe(12);
+
+    // A day later the scheduled payouts are paid: exactly those are emitted.
+    clock = T0 + 30 * HOUR;
+    await poll();
+    const all = sim.payouts();
+    expect(all.every((p) => p.status === 'PAID')).toBe(true);
+    expect(got.map((m) => m.payload.settlementId).sort()).toEqual(all.map((p) => p.legacyResourceId).sort());
+    expect(got.some((m) => m.payload.lines.some((l: any) => l.type === 'reserve' && l.category === 'released'))).toBe(true);
+
+    // Redeployed on the same store: the payouts emitted before are not emitted again.
+    await helper.unload();
+    ({ got, bad } = await deploy());
+    await poll();
+    expect(got).toEqual([]);
+    expect(bad).toEqual([]);
+  });
+
+  it('a payout with a transaction type Tillwire does not map goes to the second output, and is read again on the next poll', async () => {
+    const { got, bad } = await deploy();
+    const [first] = sim.payouts();
+    const original = sim.payouts.bind(sim);
+    // The shop starts reporting a transaction type this version does not know, in the first payout.
+    sim.payouts = () =>
+      original().map((p) =>
+        p.legacyResourceId === first.legacyResourceId
+          ? { ...p, transactions: p.transactions.map((t, i) => (i === 0 ? { ...t, type: 'LENDING_CREDIT' } : t)) }
+          : p,
+      );
+    await poll();
+    expect(got.length).toBe(11);
+    expect(bad).toHaveLength(1);
+    expect(bad[0]).toMatchObject({
+      topic: `settlement/shopify/${first.legacyResourceId}/problem`,
+      payload: { payoutId: first.legacyResourceId, reason: expect.stringMatching(/LENDING_CREDIT is not one Tillwire maps/) },
+      error: { name: 'PayoutMappingError', code: 'unknown-type' },
+    });
+    // Once the shop's answer is one Tillwire maps again, the held payout is emitted (once).
+    sim.payouts = original;
+    await poll();
+    expect(got.length).toBe(12);
+    expect(got[11].payload.settlementId).toBe(first.legacyResourceId);
+    await poll();
+    expect(got.length).toBe(12);
+  });
+
+  it('a poll with a revoked token reaches Catch and shows a red ring', async () => {
+    await deploy('shpat_revoked');
+    const caught = collect(helper.getNode('caught'), 1);
+    helper.getNode('n1').receive({ payload: 'poll' });
+    const [msg] = await caught;
+    expect(msg.error.message).toMatch(/Invalid API key or access token/);
+    const n1 = helper.getNode('n1') as any;
+    const statuses = n1.status
+      .getCalls()
+      .filter((c: any) => c.thisValue === n1)
+      .map((c: any) => c.args[0]);
+    expect(statuses.at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: expect.stringMatching(/^shopify shopifyPaymentsAccount.payouts/) });
+  });
+});
