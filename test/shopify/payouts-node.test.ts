@@ -10,12 +10,13 @@ import path from 'node:path';
 import storeNode from '../../nodes/core/store-config';
 import configNode from '../../nodes/shopify/shopify-config';
 import payoutsNode from '../../nodes/shopify/shopify-payouts';
+import deadLetterNode from '../../nodes/core/dead-letter';
 import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { validateDocument } from '../../nodes/model/validate';
-import { helper, collect, startServer, stopAll } from '../support/node-red';
+import { helper, collect, startServer, stopAll, until } from '../support/node-red';
 
 jest.setTimeout(60_000);
-const nodes = [storeNode, configNode, payoutsNode];
+const nodes = [storeNode, deadLetterNode, configNode, payoutsNode];
 const HOUR = 3_600_000;
 // Orders from three days ago (on the hour), a minute apart, paid out hourly and PAID a day after issue.
 const T0 = Math.floor((Date.now() - 3 * 24 * HOUR) / HOUR) * HOUR;
@@ -36,13 +37,24 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function flow(token = sim.accessToken) {
+function flow(token = sim.accessToken, statuses = 'paid') {
   return {
     flow: [
       { id: 'f1', type: 'tab', label: 'shopify payouts' },
       { id: 's1', type: 'tillwire-store', backend: 'sqlite', file: path.join(dir, 'tillwire.db') },
       { id: 'c1', type: 'tillwire-shopify-config', shop: sim.shop, apiVersion: '2026-10', baseUrl: sim.url, timeout: '5' },
-      { id: 'n1', type: 'tillwire-shopify-payouts', z: 'f1', shopify: 'c1', store: 's1', interval: '0', lookback: '30', wires: [['out'], ['bad']] },
+      {
+        id: 'n1',
+        type: 'tillwire-shopify-payouts',
+        z: 'f1',
+        shopify: 'c1',
+        store: 's1',
+        interval: '0',
+        lookback: '30',
+        statuses,
+        wires: [['out'], ['bad', 'dl']],
+      },
+      { id: 'dl', type: 'tillwire-dead-letter', z: 'f1', store: 's1', wires: [] },
       { id: 'out', type: 'helper', z: 'f1' },
       { id: 'bad', type: 'helper', z: 'f1' },
       { id: 'k1', type: 'catch', z: 'f1', scope: ['n1'], wires: [['caught']] },
@@ -54,8 +66,8 @@ function flow(token = sim.accessToken) {
   };
 }
 
-async function deploy(token?: string) {
-  const { flow: f, credentials } = flow(token);
+async function deploy(token?: string, statuses?: string) {
+  const { flow: f, credentials } = flow(token, statuses);
   await helper.load(nodes, f, credentials);
   const got: any[] = [];
   const bad: any[] = [];
@@ -74,7 +86,7 @@ describe('tillwire-shopify-payouts', () => {
   it('emits each paid payout once as a settlement whose lines add up to the payout, across polls and a redeploy', async () => {
     let { got, bad } = await deploy();
     const paidNow = sim.payouts().filter((p) => p.status === 'PAID');
-    expect(paidNow.length).toBe(12);
+    expect(paidNow.length).toBe(12); // the first two hours' payouts, six currencies
     await poll();
     expect(bad).toEqual([]);
     expect(got.map((m) => m.payload.settlementId).sort()).toEqual(paidNow.map((p) => p.legacyResourceId).sort());
@@ -92,7 +104,7 @@ describe('tillwire-shopify-payouts', () => {
 
     // Polled again: nothing new.
     await poll();
-    expect(got.length).toBe(12);
+    expect(got.length).toBe(paidNow.length);
 
     // A day later the scheduled payouts are paid: exactly those are emitted.
     clock = T0 + 30 * HOUR;
@@ -129,6 +141,11 @@ describe('tillwire-shopify-payouts', () => {
       payload: { payoutId: first.legacyResourceId, reason: expect.stringMatching(/LENDING_CREDIT is not one Tillwire maps/) },
       error: { name: 'PayoutMappingError', code: 'unknown-type' },
     });
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    await until(async () => (await store.listDeadLetters({})).length === 1);
+    const [entry] = await store.listDeadLetters({});
+    expect(entry.error).toMatchObject({ code: 'unknown-type', message: expect.stringMatching(/^payout \d+: balance transaction type LENDING_CREDIT/) });
+    expect(entry.message.payload).toMatchObject({ payoutId: first.legacyResourceId });
     // Once the shop's answer is one Tillwire maps again, the held payout is emitted (once).
     sim.payouts = original;
     await poll();
@@ -136,6 +153,26 @@ describe('tillwire-shopify-payouts', () => {
     expect(got[11].payload.settlementId).toBe(first.legacyResourceId);
     await poll();
     expect(got.length).toBe(12);
+  });
+
+  it('with every status, a scheduled payout is emitted as scheduled and again once paid', async () => {
+    const { got } = await deploy(undefined, 'all');
+    const issued = sim.payouts();
+    const scheduledNow = issued.filter((p) => p.status === 'SCHEDULED').map((p) => p.legacyResourceId);
+    expect(scheduledNow.length).toBeGreaterThan(0);
+    await poll();
+    expect(got.map((m) => `${m.payload.settlementId}:${m.payload.status}`).sort()).toEqual(
+      issued.map((p) => `${p.legacyResourceId}:${p.status === 'PAID' ? 'paid' : 'scheduled'}`).sort(),
+    );
+    await poll();
+    expect(got.length).toBe(issued.length);
+    clock = T0 + 30 * HOUR;
+    await poll();
+    const later = got.slice(issued.length);
+    expect(later.every((m) => m.payload.status === 'paid')).toBe(true);
+    expect(later.map((m) => m.payload.settlementId).sort()).toEqual([...scheduledNow].sort());
+    // A withdrawal (a period with only refunds) is a negative settlement.
+    expect(got.some((m) => m.payload.statedTotal.amount < 0 && m.payload.attributes.transactionType === 'WITHDRAWAL')).toBe(true);
   });
 
   it('a poll with a revoked token reaches Catch and shows a red ring', async () => {
