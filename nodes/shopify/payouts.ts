@@ -186,7 +186,9 @@ export function payoutToSettlement(payout: ShopifyPayout, transactions: readonly
   let stated = minor(payout.net, 'the payout net');
   if (payout.transactionType === 'WITHDRAWAL' && stated > 0) stated = -stated;
 
-  const unknown = [...new Set(transactions.filter((t) => !(t.type in TRANSACTION_KINDS)).map((t) => t.type))];
+  if (!Array.isArray(transactions) || transactions.some((t) => !t || typeof t !== 'object' || typeof t.type !== 'string' || typeof t.id !== 'string'))
+    throw new PayoutMappingError(payoutId, 'malformed', 'every balance transaction needs an id and a type');
+  const unknown = [...new Set(transactions.filter((t) => !Object.hasOwn(TRANSACTION_KINDS, t.type)).map((t) => t.type))];
   if (unknown.length)
     throw new PayoutMappingError(payoutId, 'unknown-type', `balance transaction type ${unknown.join(', ')} is not one Tillwire maps (the payout is held back)`);
 
@@ -248,7 +250,8 @@ export function payoutToSettlement(payout: ShopifyPayout, transactions: readonly
   }
   const issuedAt = payout.issuedAt;
   const periodStart = earliest < Date.parse(issuedAt) ? new Date(earliest).toISOString() : new Date(Date.parse(issuedAt) - 86_400_000).toISOString();
-  const status = PAYOUT_STATUSES[payout.status as keyof typeof PAYOUT_STATUSES];
+  // A status this version does not know is left out (the settlement is still a statement of what was paid out).
+  const status = Object.hasOwn(PAYOUT_STATUSES, payout.status) ? PAYOUT_STATUSES[payout.status as keyof typeof PAYOUT_STATUSES] : undefined;
   return {
     kind: 'settlement',
     settlementId: payoutId,

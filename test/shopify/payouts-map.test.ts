@@ -138,6 +138,8 @@ describe('payoutToSettlement', () => {
       code: 'unknown-type',
       message: expect.stringMatching(/SOMETHING_NEW is not one Tillwire maps/),
     });
+    expect(rejected(payout('1.00'), [tx('constructor', '1.00', '0.00', '1.00')])).toMatchObject({ code: 'unknown-type' });
+    expect(rejected(payout('1.00'), [null as unknown as ShopifyBalanceTransaction])).toMatchObject({ code: 'malformed' });
     expect(rejected(payout('1.00'), [tx('CHARGE', '1.30', '0.30', '1.10')])).toMatchObject({ code: 'figures' });
     expect(rejected(payout('1.00'), [tx('CHARGE', '1.30', '0.30', '1.00', {}, 'EUR')])).toMatchObject({ code: 'currency' });
     expect(rejected({ ...payout('1.00'), issuedAt: 'yesterday' }, [])).toMatchObject({ code: 'malformed' });
