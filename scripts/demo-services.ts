@@ -176,6 +176,9 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
     orders: 20,
     baseTime: Date.now() - 3 * 3_600_000,
     webhooks: { retryDelayMs: 2000, maxRetries: 8 },
+    // Shopify Payments pays the demo's orders out hourly, paid at once, so payouts arrive while it runs.
+    payoutPeriodMs: 3_600_000,
+    payoutTransitMs: 0,
   });
   env.TILLWIRE_SHOPIFY_URL = await shopify.start();
   shopify.subscribe(`${red}/shopify/webhooks`);

@@ -65,3 +65,56 @@ export function apiVersionWarning(version: string, today: Date): string | undefi
 
 /** The REST request bucket on a standard plan: 40 requests, leaking 2 a second (X-Shopify-Shop-Api-Call-Limit). */
 export const REST_BUCKET = { size: 40, leakPerSecond: 2 } as const;
+
+/**
+ * Shopify Payments payouts (GraphQL Admin API, `shopifyPaymentsAccount`; needs the
+ * `shopify_payments_payouts` scope). Where each fact is documented:
+ * - `ShopifyPaymentsAccount.payouts(first, after, query, sortKey, reverse)` and
+ *   `.balanceTransactions(first, after, query, sortKey, reverse)` are Relay connections (cursor
+ *   paging with `pageInfo { hasNextPage endCursor }`); both take Shopify's search syntax in `query`
+ *   since 2024-07 (https://shopify.dev/changelog/additions-to-the-graphql-api-for-shopify-payments-payouts-and-balance-transactions).
+ *   Payout sort keys include ISSUED_AT and STATUS (https://shopify.dev/docs/api/admin-graphql/latest/enums/PayoutSortKeys);
+ *   balance transaction sort keys include PAYOUT_DATE, PAYOUT_STATUS, PROCESSED_AT, TRANSACTION_TYPE
+ *   (https://shopify.dev/docs/api/admin-graphql/latest/enums/BalanceTransactionSortKeys).
+ * - A payout (`ShopifyPaymentsPayout`): `id`, `legacyResourceId`, `issuedAt` ("the payout only contains
+ *   balance transactions that were available at this time"), `net` (MoneyV2), `status`, `summary`,
+ *   `transactionType` DEPOSIT | WITHDRAWAL (https://shopify.dev/docs/api/admin-graphql/latest/objects/ShopifyPaymentsPayout,
+ *   .../enums/ShopifyPaymentsPayoutTransactionType).
+ * - Payout status SCHEDULED, IN_TRANSIT (deprecated), PAID, FAILED ("declined by the bank"), CANCELED
+ *   (https://shopify.dev/docs/api/admin-graphql/latest/enums/ShopifyPaymentsPayoutStatus).
+ * - The summary (`ShopifyPaymentsPayoutSummary`): gross and fee per kind — charges, refunds, adjustments
+ *   (including disputes), reserved funds, retried payouts, advances — each a MoneyV2
+ *   (https://shopify.dev/docs/api/admin-graphql/latest/objects/ShopifyPaymentsPayoutSummary).
+ * - A balance transaction (`ShopifyPaymentsBalanceTransaction`): `type` (ShopifyPaymentsTransactionType),
+ *   `test`, `amount`, `fee`, `net` ("the net amount contributing to the merchant's balance"),
+ *   `associatedOrder { id name }`, `associatedPayout { id status }`, `sourceType` (CHARGE, REFUND,
+ *   DISPUTE, ADJUSTMENT, ADJUSTMENT_REVERSAL, SYSTEM_ADJUSTMENT, TRANSFER), `sourceId`, `transactionDate`,
+ *   `adjustmentReason` (null unless the source is an adjustment)
+ *   (https://shopify.dev/docs/api/admin-graphql/latest/objects/ShopifyPaymentsBalanceTransaction, .../enums/ShopifyPaymentsSourceType).
+ * - The transactions of one payout are searched with `payments_transfer_id:<payout legacyResourceId>`
+ *   (the GraphQL form of REST's `transactions.json?payout_id=`, https://shopify.dev/docs/api/admin-rest/latest/resources/transactions;
+ *   the search field name is the one public Shopify Payments integrations use).
+ * - Cost: both connections are charged like every connection (about `first` points plus the
+ *   fields), reported in `extensions.cost` and paced by the shop's cost bucket like the orders query.
+ * What Tillwire infers rather than reads: the payout's own transfer (type PAYOUT / source TRANSFER)
+ * is the money leaving the balance, not a line of the statement, and is skipped; a WITHDRAWAL's
+ * `net` is read as the amount taken from the bank (negative in the settlement).
+ */
+export const PAYOUT_STATUSES = { SCHEDULED: 'scheduled', IN_TRANSIT: 'in-transit', PAID: 'paid', FAILED: 'failed', CANCELED: 'canceled' } as const;
+
+/** The search that selects one payout's balance transactions. */
+export const payoutTransactionsSearch = (legacyPayoutId: string) => `payments_transfer_id:${legacyPayoutId}`;
+
+/** Payout summary fields Tillwire reads (gross and fee per kind). */
+export const PAYOUT_SUMMARY_FIELDS = [
+  'chargesGross',
+  'chargesFee',
+  'refundsFeeGross',
+  'refundsFee',
+  'adjustmentsGross',
+  'adjustmentsFee',
+  'reservedFundsGross',
+  'reservedFundsFee',
+  'retriedPayoutsGross',
+  'retriedPayoutsFee',
+] as const;

@@ -46,7 +46,12 @@
  * decimal text, so Shopify's own totals are exact. REST (legacy): `GET orders.json` with `page_info`
  * cursor paging in the `Link` header, under the request-count leaky bucket (`restBucketSize`,
  * `restLeakRate`; `X-Shopify-Shop-Api-Call-Limit` on every answer, 429 + `Retry-After` when full).
- * Not implemented: other REST endpoints, payouts.
+ * - Shopify Payments (simulators/shopify/payouts.ts): `shopifyPaymentsAccount { payouts(first, after,
+ *   query: "issued_at:>='…' AND status:paid") }` and `balanceTransactions(first, after, query:
+ *   "payments_transfer_id:<payout id>")`, built from the orders served (a charge per paid order,
+ *   a refund per refund, a reserve held and released in USD), cursor paging; cost `2 + first × 2`
+ *   for payouts (their summary) and `2 + first` for transactions, charged like orders.
+ * Not implemented: other REST endpoints.
  *
  * CLI: `node dist/simulators/shopify/simulator.js [--port 18080] [--orders 200] [--restore-rate 100]`.
  */
@@ -65,6 +70,7 @@ import {
   versionAtLeast,
 } from '../../nodes/shopify/contract';
 import { seededRandom } from '../kit/random';
+import { buildPayouts, pageOf, searchPayouts, type SimPayout } from './payouts';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
 export interface WebhookSwitches {
@@ -97,6 +103,10 @@ export interface ShopifySimulatorOptions {
   /** Location gids inventory may be set at (default Location/1 and Location/2). */
   locations?: string[];
   now?: () => number;
+  /** Shopify Payments: transactions are paid out per currency and per period of this length (default a day). */
+  payoutPeriodMs?: number;
+  /** A payout is PAID this long after it was issued (SCHEDULED before; default a day). */
+  payoutTransitMs?: number;
 }
 
 export type RestOrder = Record<string, any> & { id: number; updated_at: string };
@@ -187,6 +197,8 @@ export class ShopifySimulator {
   private readonly idempotency = new Map<string, { input: string; result: unknown }>();
   private fulfillmentSeq = 1;
   private drainBeforeNext = false;
+  private readonly payoutPeriodMs: number;
+  private readonly payoutTransitMs: number;
 
   constructor(opts: ShopifySimulatorOptions = {}) {
     this.port = opts.port ?? 0;
@@ -205,6 +217,8 @@ export class ShopifySimulator {
     this.webhooks = { duplicates: 1, outOfOrder: false, dropRate: 0, badSignatureRate: 0, maxRetries: 8, retryDelayMs: 5, ...opts.webhooks };
     this.bucket = { available: this.maximumAvailable, at: performance.now() };
     this.locations = opts.locations ?? ['gid://shopify/Location/1', 'gid://shopify/Location/2'];
+    this.payoutPeriodMs = opts.payoutPeriodMs ?? 86_400_000;
+    this.payoutTransitMs = opts.payoutTransitMs ?? 86_400_000;
     for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.inventoryItems.set(catalogItem(i).sku, `gid://shopify/InventoryItem/${i + 1}`);
     for (let i = 0; i < (opts.orders ?? 0); i++) this.add(this.generate(this.nextIndex++, this.baseTime + i * 60_000));
   }
@@ -250,6 +264,11 @@ export class ShopifySimulator {
    */
   exhaustCostBucket(): void {
     this.drainBeforeNext = true;
+  }
+
+  /** Every Shopify Payments payout issued by now, with its balance transactions, from the orders served. */
+  payouts(): SimPayout[] {
+    return buildPayouts(this.list(), { periodMs: this.payoutPeriodMs, transitMs: this.payoutTransitMs, now: this.now() });
   }
 
   // ─────────────────────────────────────────── orders ───────────────────────────────────────────
@@ -752,7 +771,29 @@ export class ShopifySimulator {
       if (at) scope = query.slice(at.index);
       return !!at;
     };
-    if (call('inventoryItems')) {
+    const pageSize = () => {
+      const first = Number(arg('first') ?? 50);
+      if (!(first >= 1 && first <= 250)) throw new Error('first must be between 1 and 250');
+      return first;
+    };
+    if (call('payouts')) {
+      const first = pageSize();
+      requested = 2 + first * 2;
+      run = () => {
+        const page = pageOf(searchPayouts(this.payouts(), String(arg('query') ?? '')), first, arg('after') ?? null);
+        const nodes = page.nodes.map(({ transactions: _t, ...p }) => p);
+        return { data: { shopifyPaymentsAccount: { payouts: { ...page, nodes } } }, actual: 2 + nodes.length * 2 };
+      };
+    } else if (call('balanceTransactions')) {
+      const first = pageSize();
+      requested = 2 + first;
+      run = () => {
+        const mm = /payments_transfer_id:\s*'?(\d+)'?/.exec(String(arg('query') ?? ''));
+        const all = mm ? (this.payouts().find((p) => p.legacyResourceId === mm[1])?.transactions ?? []) : this.payouts().flatMap((p) => p.transactions);
+        const page = pageOf(all, first, arg('after') ?? null);
+        return { data: { shopifyPaymentsAccount: { balanceTransactions: page } }, actual: 2 + page.nodes.length };
+      };
+    } else if (call('inventoryItems')) {
       const first = Number(arg('first') ?? 50);
       if (!(first >= 1 && first <= 250)) throw new Error('first must be between 1 and 250');
       requested = 2 + first;

@@ -34,6 +34,7 @@ const PALETTE_TYPES = [
   'tillwire-amazon-ship',
   'tillwire-amazon-inventory',
   'tillwire-amazon-settlements',
+  'tillwire-shopify-payouts',
   'tillwire-square-inventory',
   'tillwire-quickbooks',
 ];
