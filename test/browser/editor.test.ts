@@ -35,6 +35,7 @@ const PALETTE_TYPES = [
   'tillwire-amazon-inventory',
   'tillwire-amazon-settlements',
   'tillwire-square-inventory',
+  'tillwire-square-payouts',
   'tillwire-quickbooks',
 ];
 const CONFIG_TYPES = [

@@ -57,7 +57,7 @@ describe('Square payouts: client against the simulator', () => {
       expect(sum(s)).toBe(p.amount_money!.amount);
       expect(s.statedTotal).toEqual({ amount: p.amount_money!.amount, currency: 'GBP' });
       expect(s.depositDate).toBe(p.arrival_date);
-      for (const l of s.lines.filter((x) => x.type === 'principal')) charged.set(l.attributes!.paymentId, l.orderRef!.channel!.id);
+      for (const l of s.lines.filter((x) => x.type === 'principal')) charged.set(l.attributes!.paymentId!, l.orderRef!.channel!.id);
     }
     // Every card payment was paid out exactly once, each linked to the order it paid.
     expect(charged).toEqual(payments);
