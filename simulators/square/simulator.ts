@@ -1237,9 +1237,10 @@ export const CLI_FLAGS = {
   'bad-signature-rate': { kind: 'number', value: '<0..1>', help: 'fraction of webhooks with a wrong signature' },
   rate: { kind: 'number', value: '<n>', help: 'requests per second before 429' },
   'sales-every': { kind: 'number', value: '<ms>', help: 'ring up a random sale this often' },
+  'payouts-every': { kind: 'number', value: '<ms>', help: 'pay out card sales this often (the previous payouts become PAID)' },
 } as const satisfies Flags;
 
-export type SquareCliOptions = SquareSimulatorOptions & { salesEvery?: number };
+export type SquareCliOptions = SquareSimulatorOptions & { salesEvery?: number; payoutsEvery?: number };
 
 /** The simulator's options from its command line (default port 18091). */
 export function parseCliArgs(argv: string[]): SquareCliOptions | 'help' {
@@ -1259,6 +1260,7 @@ export function parseCliArgs(argv: string[]): SquareCliOptions | 'help' {
     ...(v.token ? { accessToken: v.token } : {}),
     ...(v.rate !== undefined ? { rateLimit: { ratePerSecond: v.rate, burst: Math.max(1, Math.ceil(v.rate)) } } : {}),
     ...(v['sales-every'] !== undefined ? { salesEvery: v['sales-every'] } : {}),
+    ...(v['payouts-every'] !== undefined ? { payoutsEvery: v['payouts-every'] } : {}),
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
   };
 }
@@ -1271,6 +1273,12 @@ export function main(argv: string[]): Promise<void> {
       const sim = new SquareSimulator(opts);
       const url = await sim.start();
       const timer = opts.salesEvery ? setInterval(() => sim.randomSale(), opts.salesEvery) : undefined;
+      const payouts = opts.payoutsEvery
+        ? setInterval(() => {
+            for (const p of sim.payoutBook.payouts.values()) if (p.status === 'SENT') sim.settlePayout(p.id, 'PAID');
+            sim.createPayouts();
+          }, opts.payoutsEvery)
+        : undefined;
       return {
         lines: [
           `Square simulator listening on ${url}`,
@@ -1278,9 +1286,11 @@ export function main(argv: string[]): Promise<void> {
           `  locations:      ${sim.locations.map((l) => `${l.id} (${l.currency})`).join(', ')}`,
           `  webhooks:       ${sim.webhook.url ?? '(none: pass --webhook-url)'}; signature key ${sim.webhook.signatureKey}`,
           `  state:          GET ${url}/__simulator/state; new sales: POST ${url}/__simulator/sales {"count":5}`,
+          `  payouts:        POST ${url}/__simulator/payouts {"status":"PAID"} (or "FAILED"; reserveHold, dispute, transferFee)`,
         ],
         stop: async () => {
           if (timer) clearInterval(timer);
+          if (payouts) clearInterval(payouts);
           await sim.stop();
         },
       };

@@ -97,6 +97,19 @@ describe('Square payouts: client against the simulator', () => {
     expect((await api(sim, 'GET', '/v2/payouts/po_nope')).status).toBe(404);
   });
 
+  it('the simulator pays out on request (the demo’s handle), a FAILED payout included, and nothing twice', async () => {
+    sim = await startSim();
+    for (let i = 0; i < 6; i++) sim.randomSale('L-NYC');
+    const res = await fetch(`${sim.url}/__simulator/payouts`, { method: 'POST', body: JSON.stringify({ status: 'FAILED', dispute: true }) });
+    const { payouts } = (await res.json()) as { payouts: SqPayout[] };
+    expect(payouts.map((p) => [p.location_id, p.status])).toEqual([['L-NYC', 'FAILED']]);
+    const s = await readPayoutSettlement(clientFor(sim), payouts[0]);
+    expect(s.status).toBe('failed');
+    expect(s.lines.filter((l) => l.type === 'adjustment').map((l) => l.category)).toEqual(['chargeback']);
+    expect(sum(s)).toBe(payouts[0].amount_money!.amount);
+    expect(sim.createPayouts()).toEqual([]);
+  });
+
   it('polls: nothing while payouts are SENT, each once when PAID or FAILED, again only on a later change, never twice across instances', async () => {
     sim = await startSim();
     for (let i = 0; i < 30; i++) sim.randomSale(['L-LDN', 'L-NYC', 'L-TYO'][i % 3]);
