@@ -10,6 +10,9 @@ import type { PayoutMappingError } from '../../nodes/square/payout-map';
 import type { Settlement } from '../../nodes/model/types.generated';
 import type { SqPayout } from '../../nodes/square/types';
 import { SquareSimulator } from '../../simulators/square/simulator';
+import { streamOf } from '../../nodes/model/settlement-stream';
+import { tallySettlement } from '../../nodes/ledger/settlement-tally';
+import { reconcileSettlement } from '../../nodes/ledger/settlement-reconcile';
 import { api, clientFor, startSim } from './support';
 
 let sim: SquareSimulator;
@@ -83,6 +86,30 @@ describe('Square payouts: client against the simulator', () => {
       ['fee', Math.round((refund.amount_money.amount * 25) / 1000)],
     ]);
     expect(refundLines[0].orderRef!.channel!.id).toBe(sale.id);
+  });
+
+  it('a simulator payout reconciles against the orders the same simulator served (the demo adds up for real)', async () => {
+    sim = await startSim();
+    for (let i = 0; i < 20; i++) sim.randomSale('L-LDN');
+    const [payout] = sim.createPayouts({ status: 'PAID', reserveHold: 500 });
+    const s = await readPayoutSettlement(clientFor(sim), payout);
+    const known = new Map([...sim.orders.values()].map((o) => [`square:${o.id}`, o.total_money]));
+    const asked: string[] = [];
+    const matcher = {
+      async match(ids: readonly string[]) {
+        asked.push(...ids);
+        return {
+          tillwire: ids.filter((id) => known.has(id)).map((orderId) => ({ orderId, gross: known.get(orderId)! })),
+          erp: ids.filter((id) => known.has(id)),
+        };
+      },
+    };
+    const rec = await reconcileSettlement(await tallySettlement(streamOf(s)), { matcher });
+    expect(rec.variances).toEqual([]);
+    expect(rec).toMatchObject({ status: 'consistent', postable: true, variance: 0n, payout: { kind: 'deposit', amount: BigInt(payout.amount_money!.amount) } });
+    expect(rec.reserves.held).toBe(500n);
+    expect(rec.orders).toMatchObject({ notInTillwire: [], notInErp: [], grossDifferences: [] });
+    expect(new Set(asked)).toEqual(new Set([...cardPayments('L-LDN').values()].map((id) => `square:${id}`)));
   });
 
   it('the simulator refuses a cursor used with another query, a page over 100 and an unknown payout', async () => {
