@@ -25,7 +25,7 @@ afterEach(async () => {
   await sim.stop();
 });
 
-function flow() {
+function flow(over: Record<string, unknown> = {}) {
   return [
     { id: 'f1', type: 'tab', label: 'square payouts' },
     { id: 's1', type: 'tillwire-store', backend: 'memory' },
@@ -39,7 +39,7 @@ function flow() {
       attempts: 2,
       timeout: 5,
     },
-    { id: 'n1', type: 'tillwire-square-payouts', z: 'f1', square: 'c1', store: 's1', interval: 0, lookback: 7, wires: [['out'], ['dl']] },
+    { id: 'n1', type: 'tillwire-square-payouts', z: 'f1', square: 'c1', store: 's1', interval: 0, lookback: 7, wires: [['out'], ['dl']], ...over },
     { id: 'out', type: 'helper', z: 'f1' },
     { id: 'dl', type: 'tillwire-dead-letter', z: 'f1', store: 's1', wires: [] },
     { id: 'k1', type: 'catch', z: 'f1', scope: ['n1'], wires: [['caught']] },
@@ -118,6 +118,20 @@ describe('tillwire-square-payouts', () => {
     await poll();
     expect(got.length).toBe(1);
     expect(await store.listDeadLetters({})).toHaveLength(1);
+  });
+
+  it('polls on its own every interval, and a later poll emits nothing twice', async () => {
+    for (let i = 0; i < 10; i++) sim.randomSale('L-LDN');
+    const [payout] = sim.createPayouts({ status: 'PAID' });
+    await helper.load(nodes, flow({ interval: 1 }), credentials());
+    const got: any[] = [];
+    helper.getNode('out').on('input', (msg: any) => got.push(msg));
+    await until(() => got.length === 1);
+    expect(got[0].payload.settlementId).toBe(payout.id);
+    // Two more polls have listed the payouts (each lists the three locations) with nothing new to emit.
+    const listed = sim.stats.requests;
+    await until(() => sim.stats.requests >= listed + 6, 10_000);
+    expect(got.length).toBe(1);
   });
 
   it('a poll with a revoked token reaches Catch and shows a red ring', async () => {
