@@ -244,6 +244,11 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
           square.returnItems(back.id, [{ lineUid: back.lineUid, quantity: '1' }]);
         }
       }
+      // Square pays out what its card sales and refunds owe, every two minutes; the bank confirms the previous payout.
+      if (tick % 20 === 0) {
+        for (const p of square.payoutBook.payouts.values()) if (p.status === 'SENT') square.settlePayout(p.id, 'PAID');
+        square.createPayouts({ locationId: 'L-LDN' });
+      }
     } catch (err) {
       log(`[tillwire] demo channel activity: ${(err as Error).message}`);
     }

@@ -5,8 +5,18 @@
  * shared TokenBucket's penalty decide the wait).
  */
 import { Governor, HttpClient, HttpResponse, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
-import { DEFAULT_SQUARE_VERSION } from './contract';
-import type { SqError, SqOrder, SqSearchOrdersQuery, SqSearchOrdersRequest, SqSearchOrdersResponse } from './types';
+import { DEFAULT_SQUARE_VERSION, PAYOUTS_MAX_PAGE } from './contract';
+import type {
+  SqError,
+  SqListPayoutsQuery,
+  SqOrder,
+  SqPayment,
+  SqPayout,
+  SqPayoutEntry,
+  SqSearchOrdersQuery,
+  SqSearchOrdersRequest,
+  SqSearchOrdersResponse,
+} from './types';
 
 export const SQUARE_PRODUCTION = 'https://connect.squareup.com';
 export const SQUARE_SANDBOX = 'https://connect.squareupsandbox.com';
@@ -118,5 +128,50 @@ export class SquareClient {
       cursor = page.cursor;
       yield { orders: page.orders ?? [], cursor };
     } while (cursor);
+  }
+
+  // ── Payouts (contract.ts, "Payouts API") ──
+
+  /** ListPayouts, every page (the same query re-sent with each cursor). */
+  async *listPayouts(q: Omit<SqListPayoutsQuery, 'cursor'> = {}): AsyncGenerator<SqPayout> {
+    let cursor: string | undefined;
+    do {
+      const res = await this.http.request({
+        operation: 'ListPayouts',
+        method: 'GET',
+        url: '/v2/payouts',
+        query: { ...q, limit: q.limit ?? PAYOUTS_MAX_PAGE, cursor },
+      });
+      const body = (res.body ?? {}) as { payouts?: SqPayout[]; cursor?: string };
+      yield* body.payouts ?? [];
+      cursor = body.cursor || undefined;
+    } while (cursor);
+  }
+
+  async getPayout(payoutId: string): Promise<SqPayout> {
+    const res = await this.http.request({ operation: 'GetPayout', method: 'GET', url: `/v2/payouts/${encodeURIComponent(payoutId)}` });
+    return (res.body as { payout: SqPayout }).payout;
+  }
+
+  /** ListPayoutEntries of one payout, oldest first, every page. */
+  async *listPayoutEntries(payoutId: string, limit = PAYOUTS_MAX_PAGE): AsyncGenerator<SqPayoutEntry> {
+    let cursor: string | undefined;
+    do {
+      const res = await this.http.request({
+        operation: 'ListPayoutEntries',
+        method: 'GET',
+        url: `/v2/payouts/${encodeURIComponent(payoutId)}/payout-entries`,
+        query: { sort_order: 'ASC', limit, cursor },
+      });
+      const body = (res.body ?? {}) as { payout_entries?: SqPayoutEntry[]; cursor?: string };
+      yield* body.payout_entries ?? [];
+      cursor = body.cursor || undefined;
+    } while (cursor);
+  }
+
+  /** GetPayment: here for the order a payment paid (payment.order_id). */
+  async getPayment(paymentId: string): Promise<SqPayment> {
+    const res = await this.http.request({ operation: 'GetPayment', method: 'GET', url: `/v2/payments/${encodeURIComponent(paymentId)}` });
+    return (res.body as { payment: SqPayment }).payment;
   }
 }

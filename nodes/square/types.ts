@@ -205,4 +205,56 @@ export interface SqSearchOrdersResponse {
   errors?: SqError[];
 }
 
+/** Money as the Payouts API sends it: `currency`, or `currency_code` as its guides spell it. */
+export interface SqPayoutMoney {
+  amount: number;
+  currency?: string;
+  currency_code?: string;
+}
+
+export interface SqPayout {
+  id: string;
+  status?: string;
+  location_id: string;
+  created_at?: string;
+  updated_at?: string;
+  amount_money?: SqPayoutMoney;
+  destination?: { type?: string; id?: string };
+  version?: number;
+  type?: 'BATCH' | 'SIMPLE' | string;
+  payout_fee?: Array<{ amount_money?: SqPayoutMoney; effective_at?: string; type?: string }>;
+  arrival_date?: string;
+  end_to_end_id?: string;
+}
+
+export interface SqPayoutEntry {
+  id: string;
+  payout_id: string;
+  effective_at?: string;
+  type?: string;
+  gross_amount_money?: SqPayoutMoney;
+  fee_amount_money?: SqPayoutMoney;
+  net_amount_money?: SqPayoutMoney;
+  /** type_charge_details, type_refund_details, type_dispute_details, …: each may name a payment_id. */
+  [details: `type_${string}_details`]: { payment_id?: string; refund_id?: string; dispute_id?: string; [k: string]: unknown } | undefined;
+}
+
+export interface SqListPayoutsQuery {
+  location_id?: string;
+  status?: string;
+  begin_time?: string;
+  end_time?: string;
+  sort_order?: 'ASC' | 'DESC';
+  cursor?: string;
+  limit?: number;
+}
+
+/** The slice of a Payment (GetPayment) the payout mapping reads: which order it paid. */
+export interface SqPayment {
+  id: string;
+  order_id?: string;
+  location_id?: string;
+  status?: string;
+}
+
 export { DEFAULT_SQUARE_VERSION } from './contract';

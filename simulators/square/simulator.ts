@@ -11,6 +11,9 @@
  *   price them (line discounts and taxes, additive or inclusive, order-scoped ones spread over lines).
  * - Returns: a return order with `returns`, `return_amounts`, `net_amounts` and its `refunds`;
  *   RefundPayment (POST /v2/refunds, idempotency key required).
+ * - Payouts (payouts.ts): payouts and payout entries built from the card payments and refunds served
+ *   here (`createPayouts`, `settlePayout` PAID or FAILED), ListPayouts / GetPayout /
+ *   ListPayoutEntries with cursor paging, and GetPayment (the order a payment paid).
  * - Catalog: one ITEM_VARIATION per demo catalogue SKU (id `catalogObjectId(sku)`, more through
  *   `addCatalogVariation`), found by SearchCatalogObjects (`POST /v2/catalog/search`,
  *   `object_types` + `exact_query` on `sku` or `name`, `limit`/`cursor`).
@@ -52,6 +55,7 @@ import type {
   SqWebhookEvent,
 } from '../../nodes/square/types';
 import { includedTax, integerQuantity, percentOf, share, times } from '../../nodes/square/pricing';
+import { PayoutBook, SimApiFailure, type PayoutExtras } from './payouts';
 
 export interface SimLocation {
   id: string;
@@ -185,6 +189,13 @@ export class SquareSimulator {
   /** Order id → RetrieveOrder calls answered 503 by `failRetrieve`. */
   readonly failedRetrieves = new Map<string, number>();
   private counter = 0;
+  /** Payouts and their entries, built from the payments and refunds above. */
+  readonly payoutBook = new PayoutBook({
+    orders: this.orders,
+    refunds: this.refunds,
+    stamp: () => this.stamp(),
+    newId: (prefix) => this.newId(prefix),
+  });
   private server?: http.Server;
   private stopped = false;
 
@@ -257,6 +268,7 @@ export class SquareSimulator {
         await this.flushWebhooks();
         return send(200, { order_ids: ids });
       }
+      if (url.pathname === '/__simulator/payouts' && req.method === 'POST') return send(200, { payouts: this.createPayouts(JSON.parse(raw || '{}')) });
       if (!url.pathname.startsWith('/v2/')) throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `no route ${url.pathname}`);
       this.stats.requests++;
       const auth = req.headers.authorization ?? '';
@@ -274,7 +286,8 @@ export class SquareSimulator {
         this.stats.rateLimited++;
         throw err(429, 'RATE_LIMIT_ERROR', 'RATE_LIMITED', 'Rate limited; back off and retry.');
       }
-      let body: any = {};
+      // A GET's query parameters reach its handler as the body.
+      let body: any = req.method === 'GET' ? Object.fromEntries(url.searchParams) : {};
       if (raw) {
         try {
           body = JSON.parse(raw);
@@ -288,6 +301,8 @@ export class SquareSimulator {
       throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `no route ${req.method} ${p}`);
     } catch (e) {
       if (e instanceof SquareApiError) return send(e.status, { errors: e.errors });
+      if (e instanceof SimApiFailure)
+        return send(e.status, { errors: [{ category: 'INVALID_REQUEST_ERROR', code: e.code, detail: e.message, ...(e.field ? { field: e.field } : {}) }] });
       return send(500, { errors: [{ category: 'API_ERROR', code: 'INTERNAL_SERVER_ERROR', detail: String((e as Error).message) }] });
     }
   }
@@ -320,7 +335,21 @@ export class SquareSimulator {
       const r = this.refunds.get(id);
       if (!r) throw err(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `refund ${id} not found`);
       return { refund: r };
-    });
+    })
+    .add('GET', '/v2/payouts', (q) => this.payoutBook.listPayouts(q, this.locations[0].id))
+    .add('GET', '/v2/payouts/:payoutId', (_q, [id]) => this.payoutBook.getPayout(id))
+    .add('GET', '/v2/payouts/:payoutId/payout-entries', (q, [id]) => this.payoutBook.listEntries(id, q))
+    .add('GET', '/v2/payments/:paymentId', (_q, [id]) => ({ payment: this.payoutBook.getPayment(id) }));
+
+  /** Pays out what the card payments and refunds so far owe each location (payouts.ts); the new payouts. */
+  createPayouts(extras: PayoutExtras = {}) {
+    return this.payoutBook.createPayouts(extras);
+  }
+
+  /** A payout's bank answer: PAID or FAILED. */
+  settlePayout(id: string, status: 'PAID' | 'FAILED') {
+    return this.payoutBook.settlePayout(id, status);
+  }
 
   private allow(token: string): boolean {
     const limit = this.opts.rateLimit;
@@ -1174,6 +1203,7 @@ export class SquareSimulator {
       locations: this.locations,
       orders: [...this.orders.values()].map((o) => ({ id: o.id, location_id: o.location_id, state: o.state, version: o.version, total_money: o.total_money })),
       refunds: [...this.refunds.values()],
+      payouts: [...this.payoutBook.payouts.values()].map((p) => ({ id: p.id, location_id: p.location_id, status: p.status, amount_money: p.amount_money })),
       events: this.events.length,
       pendingWebhooks: this.pending.length,
       dropped: [...this.dropped],
@@ -1207,9 +1237,10 @@ export const CLI_FLAGS = {
   'bad-signature-rate': { kind: 'number', value: '<0..1>', help: 'fraction of webhooks with a wrong signature' },
   rate: { kind: 'number', value: '<n>', help: 'requests per second before 429' },
   'sales-every': { kind: 'number', value: '<ms>', help: 'ring up a random sale this often' },
+  'payouts-every': { kind: 'number', value: '<ms>', help: 'pay out card sales this often (the previous payouts become PAID)' },
 } as const satisfies Flags;
 
-export type SquareCliOptions = SquareSimulatorOptions & { salesEvery?: number };
+export type SquareCliOptions = SquareSimulatorOptions & { salesEvery?: number; payoutsEvery?: number };
 
 /** The simulator's options from its command line (default port 18091). */
 export function parseCliArgs(argv: string[]): SquareCliOptions | 'help' {
@@ -1229,6 +1260,7 @@ export function parseCliArgs(argv: string[]): SquareCliOptions | 'help' {
     ...(v.token ? { accessToken: v.token } : {}),
     ...(v.rate !== undefined ? { rateLimit: { ratePerSecond: v.rate, burst: Math.max(1, Math.ceil(v.rate)) } } : {}),
     ...(v['sales-every'] !== undefined ? { salesEvery: v['sales-every'] } : {}),
+    ...(v['payouts-every'] !== undefined ? { payoutsEvery: v['payouts-every'] } : {}),
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
   };
 }
@@ -1241,6 +1273,12 @@ export function main(argv: string[]): Promise<void> {
       const sim = new SquareSimulator(opts);
       const url = await sim.start();
       const timer = opts.salesEvery ? setInterval(() => sim.randomSale(), opts.salesEvery) : undefined;
+      const payouts = opts.payoutsEvery
+        ? setInterval(() => {
+            for (const p of sim.payoutBook.payouts.values()) if (p.status === 'SENT') sim.settlePayout(p.id, 'PAID');
+            sim.createPayouts();
+          }, opts.payoutsEvery)
+        : undefined;
       return {
         lines: [
           `Square simulator listening on ${url}`,
@@ -1248,9 +1286,11 @@ export function main(argv: string[]): Promise<void> {
           `  locations:      ${sim.locations.map((l) => `${l.id} (${l.currency})`).join(', ')}`,
           `  webhooks:       ${sim.webhook.url ?? '(none: pass --webhook-url)'}; signature key ${sim.webhook.signatureKey}`,
           `  state:          GET ${url}/__simulator/state; new sales: POST ${url}/__simulator/sales {"count":5}`,
+          `  payouts:        POST ${url}/__simulator/payouts {"status":"PAID"} (or "FAILED"; reserveHold, dispute, transferFee)`,
         ],
         stop: async () => {
           if (timer) clearInterval(timer);
+          if (payouts) clearInterval(payouts);
           await sim.stop();
         },
       };

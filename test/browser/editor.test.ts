@@ -36,6 +36,7 @@ const PALETTE_TYPES = [
   'tillwire-amazon-settlements',
   'tillwire-shopify-payouts',
   'tillwire-square-inventory',
+  'tillwire-square-payouts',
   'tillwire-quickbooks',
 ];
 const CONFIG_TYPES = [
