@@ -79,6 +79,9 @@ export function periodOf(ms: number): { start: string; end: string } {
 const vatOf = (minor: number) => Math.round((minor * 21) / 100);
 
 export class InvoiceBook {
+  /** Fault injection: lines added to an invoice by id (e.g. a line type bol introduces later), counted in its payable amount. */
+  readonly extra = new Map<string, SimInvoiceLine[]>();
+
   constructor(
     private readonly o: {
       orders: () => InvoiceSource[];
@@ -107,6 +110,7 @@ export class InvoiceBook {
       }
       inv.lines.push(...orderLines(order));
     }
+    for (const inv of byKey.values()) inv.lines.push(...(this.extra.get(inv.invoiceId) ?? []));
     return [...byKey.values()]
       .filter((i) => i.lines.length)
       .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.currency < b.currency ? -1 : 1));

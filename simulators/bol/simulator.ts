@@ -192,6 +192,7 @@ export class BolSimulator {
     this.buckets.clear();
     this.processes.clear();
     this.badPrices.clear();
+    this.invoices.extra.clear();
     this.stats = {};
     this.seq = 0;
     const count = this.opts.orders ?? 200;
