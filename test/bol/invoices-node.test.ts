@@ -1,10 +1,14 @@
 /**
  * `tillwire-bol-invoices` in Node-RED against the simulator: every issued invoice once as a canonical
  * Settlement whose lines add up to bol's stated total (the specification read over several pages),
- * with the envelope and inbox reference; a second poll emits nothing again; a specification line of
+ * with the envelope and inbox reference; a second poll, and a restart on the same store, emit nothing
+ * again; a specification line of
  * a type Tillwire does not know leaves on the second output into the dead-letter store, and its
  * settlement no longer adds up.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import storeNode from '../../nodes/core/store-config';
 import ackNode from '../../nodes/core/ack';
 import deadLetterNode from '../../nodes/core/dead-letter';
@@ -29,10 +33,10 @@ beforeEach(async () => {
 });
 afterEach(stopAll);
 
-function flow() {
+function flow(store: Record<string, unknown> = { backend: 'memory' }) {
   return [
     { id: 'f1', type: 'tab', label: 'bol invoices' },
-    { id: 's1', type: 'tillwire-store', backend: 'memory' },
+    { id: 's1', type: 'tillwire-store', ...store },
     { id: 'c1', type: 'tillwire-bol-config', endpoint: sim.url, tokenUrl: sim.tokenUrl, retailerId: '1234567', timeout: '5', attempts: '3' },
     { id: 'n1', type: 'tillwire-bol-invoices', z: 'f1', bol: 'c1', store: 's1', interval: '0', lookback: '62', wires: [['out', 'ack'], ['dl']] },
     { id: 'ack', type: 'tillwire-ack', z: 'f1', store: 's1', wires: [] },
@@ -114,6 +118,33 @@ describe('tillwire-bol-invoices', () => {
       message: expect.stringMatching(new RegExp(`^invoice ${first.invoiceId} page \\d+ line \\d+: line type SPACE_RENTAL`)),
     });
     expect(entry.message.payload).toMatchObject({ invoiceId: first.invoiceId, kind: 'unknown-type', raw: { item: { Name: { value: 'SPACE_RENTAL' } } } });
+  });
+
+  it('after a restart on the same store (cursor and inbox in SQLite), acknowledged invoices are not emitted again', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-bolinv-'));
+    const store = { backend: 'sqlite', file: path.join(dir, 'tillwire.db') };
+    try {
+      const issued = sim.invoices.summary();
+      await helper.load(nodes, flow(store), credentials());
+      const got: any[] = [];
+      helper.getNode('out').on('input', (m: any) => got.push(m));
+      await poll();
+      await until(() => got.length === issued.length);
+      // The ack node closes each entry: nothing is left pending for a restart to re-emit.
+      const opened = await (helper.getNode('s1') as any).manager.acquire();
+      await until(async () => (await opened.inboxPending('bol-invoices:n1')).length === 0);
+      await helper.unload();
+
+      await helper.load(nodes, flow(store), credentials());
+      const again: any[] = [];
+      helper.getNode('out').on('input', (m: any) => again.push(m));
+      const pages = sim.stats['invoices:specification'].requests;
+      await poll();
+      expect(sim.stats['invoices:specification'].requests).toBe(pages);
+      expect(again).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('without an account the node says so and a poll fails to Catch', async () => {
