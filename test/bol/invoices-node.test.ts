@@ -2,9 +2,8 @@
  * `tillwire-bol-invoices` in Node-RED against the simulator: every issued invoice once as a canonical
  * Settlement whose lines add up to bol's stated total (the specification read over several pages),
  * with the envelope and inbox reference; a second poll, and a restart on the same store, emit nothing
- * again; a specification line of
- * a type Tillwire does not know leaves on the second output into the dead-letter store, and its
- * settlement no longer adds up.
+ * again; a specification line of a type Tillwire does not know leaves on the second output into the
+ * dead-letter store, and its settlement no longer adds up.
  */
 import fs from 'node:fs';
 import os from 'node:os';
