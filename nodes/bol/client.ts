@@ -111,6 +111,29 @@ export interface ProcessStatus {
   createTimestamp?: string;
 }
 
+/** A money figure as bol writes it in invoices (a JSON number in major units, read as text by the mapper). */
+export interface BolAmount {
+  amount: number | string;
+  currencyID: string;
+}
+
+/** One invoice of GET /retailer/invoices (docs/connectors/bol-contract.md, "Invoices"). */
+export interface InvoiceListItem {
+  invoiceId: string;
+  invoiceType: string;
+  /** ISO date-time; older answers wrote epoch numbers, which the mapper reads too. */
+  issueDate?: string | number;
+  invoicePeriod: { startDate: string | number; endDate: string | number };
+  legalMonetaryTotal?: {
+    lineExtensionAmount?: BolAmount;
+    payableAmount?: BolAmount;
+    taxExclusiveAmount?: BolAmount;
+    taxInclusiveAmount?: BolAmount;
+  };
+  invoiceMediaTypes?: { availableMediaTypes?: string[] };
+  specificationMediaTypes?: { availableMediaTypes?: string[] };
+}
+
 export class BolClient {
   readonly tokens: BolTokenSource;
   readonly buckets = new Map<string, TokenBucket>();
@@ -222,6 +245,32 @@ export class BolClient {
       maxAttempts: 1,
     });
     return res.body;
+  }
+
+  /** Invoices whose period falls in [periodStartDate, periodEndDate] (yyyy-MM-dd, at most 31 days apart). */
+  async listInvoices(q: { periodStartDate: string; periodEndDate: string }): Promise<InvoiceListItem[]> {
+    const res = await this.send('invoices:list', {
+      method: 'GET',
+      url: '/retailer/invoices',
+      query: { 'period-start-date': q.periodStartDate, 'period-end-date': q.periodEndDate },
+    });
+    return (res.body?.invoiceListItems ?? []) as InvoiceListItem[];
+  }
+
+  /** One invoice in its JSON form. */
+  async getInvoice(invoiceId: string): Promise<Record<string, any>> {
+    const res = await this.send('invoices:get', { method: 'GET', url: `/retailer/invoices/${encodeURIComponent(invoiceId)}` });
+    return res.body;
+  }
+
+  /** One page (≥ 1) of an invoice's specification in its JSON form; a page past the end has no lines. */
+  async getInvoiceSpecification(invoiceId: string, page: number): Promise<Record<string, any>> {
+    const res = await this.send('invoices:specification', {
+      method: 'GET',
+      url: `/retailer/invoices/${encodeURIComponent(invoiceId)}/specification`,
+      query: { page },
+    });
+    return res.body ?? {};
   }
 
   async getProcessStatus(id: string): Promise<ProcessStatus> {

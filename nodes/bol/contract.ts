@@ -17,7 +17,7 @@ export const API_VERSION_SUPPORT = {
   defaultVersion: 'v10',
   versions: [{ version: 'v10', accessibleUntil: null }],
   /** Which version each resource we call is on. */
-  resources: { orders: 'v10', shipments: 'v10', 'process-status': 'v10' },
+  resources: { orders: 'v10', shipments: 'v10', 'process-status': 'v10', invoices: 'v10' },
 } as const;
 
 /** The media type every /retailer call must accept and sends. */
@@ -30,7 +30,7 @@ export const PAGE_SIZE = 50;
 export const TOKEN_LIFETIME_SECONDS = 299;
 
 /** The endpoint groups bol limits separately. */
-export type BolGroup = 'orders:list' | 'orders:get' | 'shipments:create' | 'process-status:get';
+export type BolGroup = 'orders:list' | 'orders:get' | 'shipments:create' | 'process-status:get' | BolInvoiceGroup;
 
 /**
  * Requests per window per endpoint group. bol does not publish its production numbers: it sends
@@ -44,4 +44,93 @@ export const RATE_LIMITS: Readonly<Record<string, { limit: number; windowSeconds
   'orders:get': { limit: 100, windowSeconds: 4 },
   'shipments:create': { limit: 50, windowSeconds: 2 },
   'process-status:get': { limit: 100, windowSeconds: 2 },
+  // Invoices are read a few times a month: deliberately low starting paces.
+  'invoices:list': { limit: 24, windowSeconds: 60 },
+  'invoices:get': { limit: 24, windowSeconds: 60 },
+  'invoices:specification': { limit: 24, windowSeconds: 60 },
 };
+
+// ─────────────────────────────────────────── invoices ───────────────────────────────────────────
+// docs/connectors/bol-contract.md, "Invoices", has each point with its source and status.
+
+/** The invoice groups bol limits separately (one per endpoint). */
+export type BolInvoiceGroup = 'invoices:list' | 'invoices:get' | 'invoices:specification';
+
+/**
+ * GET /retailer/invoices: `period-start-date` and `period-end-date` (yyyy-MM-dd) together, at most
+ * 31 days apart; without them the past 4 weeks (v10 OpenAPI, operation "Get all invoices").
+ */
+export const INVOICE_LIST_MAX_DAYS = 31;
+
+/** invoiceType values (api.bol.com …/v10/functional/retailer-api/invoices.html). */
+export const INVOICE_TYPES = { retailer: 'ALL_IN_ONE', advertising: 'ADVERTISING_VIA_BOL' } as const;
+
+/**
+ * Media types of GET /retailer/invoices/{id} and …/specification in v10 (v10 OpenAPI, as
+ * reproduced by generated clients): the invoice as JSON or PDF; the specification as JSON or a
+ * spreadsheet. Which ones an invoice offers is listed per invoice in the list (`invoiceMediaTypes`,
+ * `specificationMediaTypes`). Tillwire reads the JSON forms.
+ */
+export const INVOICE_MEDIA_TYPES = { json: 'application/vnd.retailer.v10+json', pdf: 'application/vnd.retailer.v10+pdf' } as const;
+export const SPECIFICATION_MEDIA_TYPES = {
+  json: 'application/vnd.retailer.v10+json',
+  spreadsheet: 'application/vnd.retailer.v10+openxmlformats-officedocument.spreadsheetml.sheet',
+} as const;
+
+/** Lines per page of GET /retailer/invoices/{id}/specification (`page` ≥ 1; "a maximum of 25,000 lines"). */
+export const SPECIFICATION_PAGE_SIZE = 25_000;
+/** Pages Tillwire reads of one specification at most (10,000,000 lines): a bound, not bol's. */
+export const SPECIFICATION_MAX_PAGES = 400;
+
+/**
+ * payableAmount in the invoice's legalMonetaryTotal is from bol's side: positive when the retailer
+ * owes bol, negative when bol owes the retailer (…/invoices.html, "Settlement"). Specification
+ * amounts follow the same side: turnover negative (bol owes it), costs positive. A settlement is
+ * seen from the seller, so every amount changes sign.
+ */
+export const BOL_SIDE_SIGN = -1;
+
+/**
+ * How one specification line is written in the JSON form (third-party descriptions of v10 answers;
+ * not in bol's own text): UBL-style, the line type in `item.Name.value`, the amount excluding VAT
+ * in `lineExtensionAmount`, quantity in `invoicedQuantity.value`, VAT in `taxTotal.taxAmount`,
+ * and the line's references as name/value pairs in `item.AdditionalItemProperty` (EAN named by
+ * the sources; the order id and date names are assumed). Lines are under `invoiceSpecification`.
+ */
+export const SPECIFICATION_FIELDS = {
+  lines: 'invoiceSpecification',
+  properties: { ean: 'EAN', orderId: 'ORDER_ID', orderItemId: 'ORDER_ITEM_ID', date: 'TRANSACTION_DATE' },
+} as const;
+
+/**
+ * The line types of a retailer (ALL_IN_ONE) invoice (developers.bol.com/invoice-line-types/ and the
+ * v3 invoices page's appendix; TURNOVER and CORRECTION_TURNOVER also appear in third-party
+ * descriptions of v10 specifications). invoice-map.ts says what each is in the canonical model.
+ */
+export const INVOICE_LINE_TYPES = [
+  'TURNOVER',
+  'CORRECTION_TURNOVER',
+  'COMMISSION',
+  'CORRECTION_COMMISSION',
+  'SHIPMENT_LABEL',
+  'SHIPMENT_LABEL_POST',
+  'CORRECTION_SHIPMENT_LABEL',
+  'PLAZA_RETURN_SHIPPING_LABEL',
+  'CORRECTION_PLAZA_RETURN_SHIPPING_LABEL',
+  'PICK_PACK',
+  'CORRECTION_PICK_PACK',
+  'OUTBOUND',
+  'CORRECTION_OUTBOUND',
+  'INBOUND',
+  'FIRST_MILE',
+  'CORRECTION_FIRST_MILE',
+  'LOGISTICAL_CHARGE',
+  'STOCK',
+  'NCK_STOCK',
+  'RETAILER_AUTHORIZATION',
+  'CORRECTION_RETAILER_AUTHORIZATION',
+  'COMPENSATION',
+  'COMPENSATION_LOST_GOODS',
+  'CORRECTION_CORRECTION',
+] as const;
+export type InvoiceLineType = (typeof INVOICE_LINE_TYPES)[number];

@@ -15,6 +15,10 @@
  *   the end answers `{}`. Without a date: open orders and those handled in the last 48 hours.
  * - `GET /retailer/orders/{order-id}`: the full order; `unitPrice` and `commission` are JSON
  *   numbers in euros.
+ * - `GET /retailer/invoices` (`period-start-date`, `period-end-date`, both or neither, at most 31
+ *   days; default the past 4 weeks), `GET /retailer/invoices/{id}` and
+ *   `GET /retailer/invoices/{id}/specification?page=` (simulators/bol/invoices.ts): half-monthly
+ *   ALL_IN_ONE invoices built from the orders served here, so a demo reconciles.
  * - `POST /retailer/shipments` (`orderItems[{orderItemId, quantity}]`, `shipmentReference`,
  *   `transport{transporterCode, trackAndTrace}`) → 202 process status; `GET
  *   /retailer/process-status/{id}`.
@@ -28,7 +32,7 @@
  * top-level `currency` field so the money path can be tested with 0 and 3 decimal currencies.
  * Absent at bol; the mapper then uses the account's currency (EUR).
  *
- * Inspection: `GET /__simulator/state|orders|limits|totals`.
+ * Inspection: `GET /__simulator/state|orders|limits|totals|invoices`.
  *
  * CLI: `node dist/simulators/bol/simulator.js --port 18444 [--orders 200] [--speed 1] [--seed 7]
  *   [--days 14] [--currencies EUR,JPY,KWD]`.
@@ -42,7 +46,8 @@ import { Routes } from '../kit/routes';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import { catalogItem } from '../kit/catalog';
 import { currencyExponent, fromMinor } from '../../nodes/model/money';
-import { MEDIA_TYPE, PAGE_SIZE, PROBLEM_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from '../../nodes/bol/contract';
+import { INVOICE_MEDIA_TYPES, MEDIA_TYPE, PAGE_SIZE, PROBLEM_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from '../../nodes/bol/contract';
+import { InvoiceBook, type InvoiceSource } from './invoices';
 
 /** The provider's facts (media types, page size, token lifetime, limits) are the production contract's. */
 export { MEDIA_TYPE, PROBLEM_TYPE, PAGE_SIZE, TOKEN_LIFETIME_SECONDS, RATE_LIMITS } from '../../nodes/bol/contract';
@@ -54,7 +59,10 @@ const ROUTES = new Routes<BolGroup>()
   .add('GET', '/retailer/orders', 'orders:list')
   .add('GET', '/retailer/orders/:orderId', 'orders:get')
   .add('POST', '/retailer/shipments', 'shipments:create')
-  .add('GET', '/retailer/process-status/:processStatusId', 'process-status:get');
+  .add('GET', '/retailer/process-status/:processStatusId', 'process-status:get')
+  .add('GET', '/retailer/invoices', 'invoices:list')
+  .add('GET', '/retailer/invoices/:invoiceId/specification', 'invoices:specification')
+  .add('GET', '/retailer/invoices/:invoiceId', 'invoices:get');
 
 export interface BolSimulatorOptions {
   port?: number;
@@ -74,6 +82,8 @@ export interface BolSimulatorOptions {
   now?: () => number;
   clientId?: string;
   clientSecret?: string;
+  /** Lines per specification page (default bol's 25,000; small values page a short invoice). */
+  specificationPageSize?: number;
 }
 
 interface SimItem {
@@ -146,12 +156,34 @@ export class BolSimulator {
   private seq = 0;
   /** Fault injection: orders whose first unitPrice carries one decimal too many (a broken payload). */
   readonly badPrices = new Set<string>();
+  /** The retailer invoices, built from the orders this simulator serves (simulators/bol/invoices.ts). */
+  readonly invoices: InvoiceBook;
 
   constructor(private readonly opts: BolSimulatorOptions = {}) {
     this.clientId = opts.clientId ?? 'tillwire-bol-client';
     this.clientSecret = opts.clientSecret ?? 'tillwire-bol-secret';
     this.now = opts.now ?? Date.now;
+    this.invoices = new InvoiceBook({ orders: () => this.invoiceSources(), now: this.now, pageSize: opts.specificationPageSize });
     this.reset();
+  }
+
+  /** What the invoices are built from: every placed order with its items' shipped and ordered quantities. */
+  private invoiceSources(): InvoiceSource[] {
+    return [...this.orders.values()]
+      .filter((o) => o.placed <= this.now())
+      .map((o) => ({
+        orderId: o.orderId,
+        placed: o.placed,
+        currency: o.currency,
+        items: o.items.map((it) => ({
+          orderItemId: it.orderItemId,
+          ean: it.ean,
+          method: it.method,
+          quantity: it.quantity,
+          shipped: it.quantityShipped,
+          unit: it.unit,
+        })),
+      }));
   }
 
   reset(): void {
@@ -160,6 +192,7 @@ export class BolSimulator {
     this.buckets.clear();
     this.processes.clear();
     this.badPrices.clear();
+    this.invoices.extra.clear();
     this.stats = {};
     this.seq = 0;
     const count = this.opts.orders ?? 200;
@@ -390,7 +423,16 @@ export class BolSimulator {
         throw new ProblemError(401, 'Unauthorized', 'Full authentication is required to access this resource: the bearer token is missing or unknown.');
       if (known.expiresAt <= this.now()) throw new ProblemError(401, 'Unauthorized', 'The access token has expired.');
       const accept = String(req.headers.accept ?? '');
-      if (!accept.includes(MEDIA_TYPE)) throw new ProblemError(406, 'Not Acceptable', `Accept must be ${MEDIA_TYPE}.`);
+      const pdf = route.group === 'invoices:get' && accept.includes(INVOICE_MEDIA_TYPES.pdf) && !accept.includes(MEDIA_TYPE);
+      if (!accept.includes(MEDIA_TYPE) && !pdf) {
+        const also =
+          route.group === 'invoices:specification'
+            ? ' (the spreadsheet form is not simulated)'
+            : route.group === 'invoices:get'
+              ? ` or ${INVOICE_MEDIA_TYPES.pdf}`
+              : '';
+        throw new ProblemError(406, 'Not Acceptable', `Accept must be ${MEDIA_TYPE}${also}.`);
+      }
       if (this.opts.throttling !== false) {
         const key = `${known.clientId}/${route.group}`;
         let bucket = this.buckets.get(key);
@@ -408,11 +450,24 @@ export class BolSimulator {
         }
         limitHeaders = bucket.headers();
       }
+      if (pdf) {
+        // The PDF form: a placeholder document naming the invoice (after the same checks as the JSON form).
+        const inv = this.invoices.find(route.params[0]);
+        stats.ok++;
+        res.writeHead(200, { 'content-type': INVOICE_MEDIA_TYPES.pdf, ...limitHeaders });
+        res.end(`%PDF-1.4\n% bol.com simulator invoice ${inv.invoiceId} ${inv.start}/${inv.end}\n%%EOF\n`);
+        return;
+      }
       const { status, body } = this.dispatch(route.group, route.params, url.searchParams, raw, req);
       stats.ok++;
       send(status, body, limitHeaders);
     } catch (err) {
       if (err instanceof ProblemError) return problem(err, limitHeaders);
+      const status = (err as { status?: unknown }).status;
+      if (typeof status === 'number' && err instanceof Error) {
+        const e = err as Error & { violations?: Array<{ name: string; reason: string }> };
+        return problem(new ProblemError(status, status === 404 ? 'Not Found' : 'Bad Request', e.message, e.violations), limitHeaders);
+      }
       return problem(new ProblemError(500, 'Internal Server Error', String((err as Error).message)), limitHeaders);
     }
   }
@@ -435,6 +490,7 @@ export class BolSimulator {
 
   private inspect(path: string, send: (s: number, b: unknown) => void): void {
     if (path === '/__simulator/state') return send(200, { orders: this.orders.size, stats: this.stats });
+    if (path === '/__simulator/invoices') return send(200, this.invoices.summary());
     if (path === '/__simulator/limits') return send(200, Object.fromEntries(Object.keys(RATE_LIMITS).map((g) => [g, this.limit(g)])));
     if (path === '/__simulator/orders')
       return send(
@@ -467,6 +523,12 @@ export class BolSimulator {
         if (!String(req.headers['content-type'] ?? '').includes(MEDIA_TYPE))
           throw new ProblemError(415, 'Unsupported Media Type', `Content-Type must be ${MEDIA_TYPE}.`);
         return { status: 202, body: this.ship(raw) };
+      case 'invoices:list':
+        return { status: 200, body: this.invoices.list(q) };
+      case 'invoices:get':
+        return { status: 200, body: this.invoices.invoice(params[0]) };
+      case 'invoices:specification':
+        return { status: 200, body: this.invoices.specification(params[0], q) };
       case 'process-status:get': {
         const p = this.processes.get(params[0]);
         if (!p) throw new ProblemError(404, 'Not Found', `Process status ${params[0]} not found.`);

@@ -29,6 +29,7 @@ const PALETTE_TYPES = [
   'tillwire-amazon-orders',
   'tillwire-bol-orders',
   'tillwire-bol-ship',
+  'tillwire-bol-invoices',
   'tillwire-shopify-fulfil',
   'tillwire-shopify-inventory',
   'tillwire-amazon-ship',

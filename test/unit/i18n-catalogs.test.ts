@@ -125,8 +125,14 @@ describe('runtime status texts', () => {
   const pollerKeys = () => [...fs.readFileSync(path.join(NODES, 'core/order-poller.ts'), 'utf8').matchAll(/\bt\('([A-Za-z0-9.]+)'/g)].map((m) => m[1]);
   const pollerNodes = files.filter((rel) => /\brunOrderPoller(<[^(]*>)?\(RED,/.test(fs.readFileSync(path.join(NODES, rel), 'utf8')));
 
-  it('finds the four poller nodes that run the shared order poller', () => {
-    expect(pollerNodes.map((rel) => path.basename(rel, '.ts')).sort()).toEqual(['amazon-orders', 'bol-orders', 'shopify-orders', 'square-orders']);
+  it('finds the poller nodes that run the shared order poller', () => {
+    expect(pollerNodes.map((rel) => path.basename(rel, '.ts')).sort()).toEqual([
+      'amazon-orders',
+      'bol-invoices',
+      'bol-orders',
+      'shopify-orders',
+      'square-orders',
+    ]);
   });
 
   it.each(pollerNodes)('%s: its catalogs have every key the shared order poller looks up', (rel) => {
