@@ -21,6 +21,10 @@ import {
   InboxEntry,
   NewDeadLetter,
   NewRegisterEntry,
+  ChannelOrderRef,
+  OrderIndexEntry,
+  OrderIndexScope,
+  OrderSeen,
   RegisterEntry,
   RegisterFilter,
   Store,
@@ -75,7 +79,7 @@ export class SqlStore implements Store {
   private readonly heartbeatMs: number;
   private heartbeat?: NodeJS.Timeout;
   private readonly onHeartbeatError?: (err: Error) => void;
-  private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string };
+  private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string; orders: string };
 
   constructor(
     private readonly driver: SqlDriver,
@@ -94,6 +98,7 @@ export class SqlStore implements Store {
       inbox: driver.table('inbox'),
       reg: driver.table('register'),
       kv: driver.table('kv'),
+      orders: driver.table('order_index'),
     };
   }
 
@@ -410,6 +415,51 @@ export class SqlStore implements Store {
     return rows.map(toRegister);
   }
 
+  // ---- order index ----------------------------------------------------------------------------
+
+  async orderSeen(orders: readonly OrderSeen[]): Promise<void> {
+    const now = this.now();
+    // The gross follows the latest state of the order; the first sighting's time and the ERP's
+    // columns are left as they are.
+    for (const o of orders) {
+      await this.driver.query(
+        `INSERT INTO ${this.t.orders} (system, account, order_id, gross_minor, currency, seen_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (system, account, order_id) DO UPDATE
+           SET gross_minor = excluded.gross_minor, currency = excluded.currency, seen_at = COALESCE(${this.t.orders}.seen_at, excluded.seen_at)`,
+        [o.system, o.account, o.orderId, o.gross, o.currency, now],
+      );
+    }
+  }
+
+  async orderAccepted(order: ChannelOrderRef, erpSystem: string, erpRef: string): Promise<void> {
+    // The first ref an ERP gave stays: a redelivery, or a later event of the same order, never replaces it.
+    await this.driver.query(
+      `INSERT INTO ${this.t.orders} (system, account, order_id, erp_system, erp_ref, erp_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (system, account, order_id) DO UPDATE
+         SET erp_system = excluded.erp_system, erp_ref = excluded.erp_ref, erp_at = excluded.erp_at
+         WHERE ${this.t.orders}.erp_ref IS NULL`,
+      [order.system, order.account, order.orderId, erpSystem, erpRef, this.now()],
+    );
+  }
+
+  async orderLookup(orderIds: readonly string[], scope: OrderIndexScope = {}): Promise<OrderIndexEntry[]> {
+    const out: OrderIndexEntry[] = [];
+    // One statement text whatever the batch size (the ids travel as one parameter: a JSON array
+    // for SQLite's json_each, a text[] for PostgreSQL's ANY), so prepared statements do not pile up.
+    const ids = this.kind === 'postgres' ? 'order_id = ANY(?::text[])' : 'order_id IN (SELECT value FROM json_each(?))';
+    const clauses = [ids];
+    if (scope.system !== undefined) clauses.push('system = ?');
+    if (scope.account !== undefined) clauses.push('account = ?');
+    const sql = `SELECT * FROM ${this.t.orders} WHERE ${clauses.join(' AND ')}`;
+    const extra = [scope.system, scope.account].filter((v) => v !== undefined);
+    for (let i = 0; i < orderIds.length; i += ORDER_LOOKUP_BATCH) {
+      const batch = orderIds.slice(i, i + ORDER_LOOKUP_BATCH);
+      const { rows } = await this.driver.query(sql, [this.kind === 'postgres' ? batch : JSON.stringify(batch), ...extra]);
+      for (const r of rows) out.push(toOrderIndex(r));
+    }
+    return out;
+  }
+
   // ---- small durable values ---------------------------------------------------------------------
 
   async kvGet(key: string): Promise<unknown | undefined> {
@@ -442,6 +492,25 @@ export class SqlStore implements Store {
     ]);
     return changes === 1;
   }
+}
+
+/** Order ids per lookup query. */
+export const ORDER_LOOKUP_BATCH = 500;
+
+const orNull = <T>(v: unknown, f: (v: unknown) => T): T | null => (v === null || v === undefined ? null : f(v));
+
+function toOrderIndex(r: Row): OrderIndexEntry {
+  return {
+    system: String(r.system),
+    account: String(r.account),
+    orderId: String(r.order_id),
+    gross: orNull(r.gross_minor, Number),
+    currency: orNull(r.currency, String),
+    seenAt: orNull(r.seen_at, iso),
+    erpSystem: orNull(r.erp_system, String),
+    erpRef: orNull(r.erp_ref, String),
+    erpAt: orNull(r.erp_at, iso),
+  };
 }
 
 function toRegister(r: Row): RegisterEntry {
