@@ -419,14 +419,18 @@ export class SqlStore implements Store {
 
   async orderSeen(orders: readonly OrderSeen[]): Promise<void> {
     const now = this.now();
-    // The gross follows the latest state of the order; the first sighting's time and the ERP's
-    // columns are left as they are.
-    for (const o of orders) {
+    // One statement per 100 orders. A key given twice keeps its last row (one statement may not
+    // update a row twice on PostgreSQL). The gross follows the latest state of the order; the first
+    // sighting's time and the ERP's columns are left as they are.
+    const rows = [...new Map(orders.map((o) => [JSON.stringify([o.system, o.account, o.orderId]), o])).values()];
+    for (let i = 0; i < rows.length; i += ORDER_SEEN_BATCH) {
+      const batch = rows.slice(i, i + ORDER_SEEN_BATCH);
       await this.driver.query(
-        `INSERT INTO ${this.t.orders} (system, account, order_id, gross_minor, currency, seen_at) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO ${this.t.orders} (system, account, order_id, gross_minor, currency, seen_at)
+         VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
          ON CONFLICT (system, account, order_id) DO UPDATE
            SET gross_minor = excluded.gross_minor, currency = excluded.currency, seen_at = COALESCE(${this.t.orders}.seen_at, excluded.seen_at)`,
-        [o.system, o.account, o.orderId, o.gross, o.currency, now],
+        batch.flatMap((o) => [o.system, o.account, o.orderId, o.gross, o.currency, now]),
       );
     }
   }
@@ -444,17 +448,21 @@ export class SqlStore implements Store {
 
   async orderLookup(orderIds: readonly string[], scope: OrderIndexScope = {}): Promise<OrderIndexEntry[]> {
     const out: OrderIndexEntry[] = [];
-    // One statement text whatever the batch size (the ids travel as one parameter: a JSON array
-    // for SQLite's json_each, a text[] for PostgreSQL's ANY), so prepared statements do not pile up.
-    const ids = this.kind === 'postgres' ? 'order_id = ANY(?::text[])' : 'order_id IN (SELECT value FROM json_each(?))';
-    const clauses = [ids];
-    if (scope.system !== undefined) clauses.push('system = ?');
-    if (scope.account !== undefined) clauses.push('account = ?');
-    const sql = `SELECT * FROM ${this.t.orders} WHERE ${clauses.join(' AND ')}`;
+    // One statement text whatever the batch size: the ids travel as one parameter, a text[] for
+    // PostgreSQL, a JSON array for SQLite, whose json_each drives the join (SQLite's CROSS JOIN fixes
+    // that order: left to itself SQLite walks the whole system's rows once `system = ?` is given).
+    const postgres = this.kind === 'postgres';
+    const clauses: string[] = [];
+    if (scope.system !== undefined) clauses.push('o.system = ?');
+    if (scope.account !== undefined) clauses.push('o.account = ?');
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const ids = postgres ? 'unnest(?::text[]) AS j(value) JOIN' : 'json_each(?) AS j CROSS JOIN';
+    const sql = `SELECT o.* FROM ${ids} ${this.t.orders} AS o ON o.order_id = j.value ${where}`;
     const extra = [scope.system, scope.account].filter((v) => v !== undefined);
-    for (let i = 0; i < orderIds.length; i += ORDER_LOOKUP_BATCH) {
-      const batch = orderIds.slice(i, i + ORDER_LOOKUP_BATCH);
-      const { rows } = await this.driver.query(sql, [this.kind === 'postgres' ? batch : JSON.stringify(batch), ...extra]);
+    const unique = [...new Set(orderIds)];
+    for (let i = 0; i < unique.length; i += ORDER_LOOKUP_BATCH) {
+      const batch = unique.slice(i, i + ORDER_LOOKUP_BATCH);
+      const { rows } = await this.driver.query(sql, [postgres ? batch : JSON.stringify(batch), ...extra]);
       for (const r of rows) out.push(toOrderIndex(r));
     }
     return out;
@@ -496,6 +504,8 @@ export class SqlStore implements Store {
 
 /** Order ids per lookup query. */
 export const ORDER_LOOKUP_BATCH = 500;
+/** Orders per orderSeen statement (at most this many statement texts for SQLite to keep prepared). */
+const ORDER_SEEN_BATCH = 100;
 
 const orNull = <T>(v: unknown, f: (v: unknown) => T): T | null => (v === null || v === undefined ? null : f(v));
 

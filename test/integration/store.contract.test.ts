@@ -434,6 +434,13 @@ describe.each(backends)('store contract: %s', (name, config) => {
     ).toEqual(['bol:7:EUR', 'shopify:1:USD']);
     expect(rows.find((r) => r.orderId === odd[0])?.gross).toBe(1230);
     expect(await store.kvPut(uniqueName('still-there'), 1)).toBe(true);
+    // One order twice in one call: its last state counts.
+    const twice = { system: 'bol', account: '', orderId: `${prefix}-twice`, currency: 'EUR' };
+    await store.orderSeen([
+      { ...twice, gross: 1 },
+      { ...twice, gross: 2 },
+    ]);
+    expect((await store.orderLookup([twice.orderId])).map((r) => r.gross)).toEqual([2]);
   });
 });
 
