@@ -3,7 +3,7 @@
  * template's poller into the Odoo simulator through the Odoo node; the index then tells which
  * orders Tillwire took in (with their gross) and which Odoo accepted (with its order number).
  * One order's products are archived in Odoo first, so Odoo refuses it; one id is an order only the
- * channel knows (Tillwire never polled it).
+ * channel knows (Tillwire never polled it). A settlement over them is then reconciled with the index.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import type { Store } from '../../nodes/runtime/store';
 import { OdooSimulator } from '../../simulators/odoo/simulator';
 import { BolSimulator } from '../../simulators/bol/simulator';
 import { helper, startServer, stopAll, until } from '../support/node-red';
+import { tallyAndReconcile } from '../ledger/settlements';
 
 const example: any[] = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/bol.com orders → ERP.json'), 'utf8'));
 
@@ -106,6 +107,28 @@ it('answers which orders Tillwire took in and which Odoo accepted, for a mix of 
   const rows = await store.orderLookup(live, { system: 'bol', account: '1234567' });
   expect(new Map(rows.map((r) => [r.orderId, r.erpRef]))).toEqual(new Map(live.map((id) => [id, byRef.get(`order:bol:1234567:${id}`)!.name])));
   expect(rows.every((r) => r.erpSystem === 'odoo')).toBe(true);
+
+  // A settlement of four orders reconciled against the index: the one charged more than its gross,
+  // the one Odoo refused and the one only the channel knows are named; the matching one is not.
+  const grossOf = (id: string) => answer.tillwire.find((t) => t.orderId === id)!.gross!.amount;
+  const { rec } = await tallyAndReconcile(
+    {
+      lines: [
+        ['principal', grossOf(live[0]), { order: live[0] }],
+        ['principal', grossOf(live[1]) + 100, { order: live[1] }],
+        ['principal', grossOf(refused), { order: refused }],
+        ['principal', 4200, { order: channelOnly }],
+      ],
+    },
+    { matcher, batchSize: 2 },
+  );
+  expect(rec.orders).toEqual({
+    checked: 4,
+    notInTillwire: [channelOnly],
+    notInErp: expect.arrayContaining([refused, channelOnly]),
+    grossDifferences: [{ orderId: live[1], charged: BigInt(grossOf(live[1]) + 100), gross: BigInt(grossOf(live[1])) }],
+  });
+  expect(rec.orders!.notInErp).toHaveLength(2);
 
   // Another channel's scope knows none of them.
   expect(await orderMatcherFor(store, { system: 'amazon' }).match(asked)).toEqual({ tillwire: [], erp: [] });
