@@ -67,6 +67,9 @@ function bcParts(node: RuntimeNode, locationId: string): ErpParts<BcConnection> 
       return r.stale ? 'stale' : r.skipped && r.skipped !== 'cancelled' ? 'waiting' : 'sent';
     },
 
+    // A sales order or invoice BC holds for this event; a cancelled, skipped or stale one is none.
+    acceptedRef: (erp) => (typeof erp.number === 'string' && erp.number && !erp.cancelled && !erp.skipped && !erp.stale ? erp.number : undefined),
+
     async stock(connection, skus) {
       const result = await readInventory(connection.client, skus, { locationId });
       const issues: string[] = [];

@@ -15,6 +15,7 @@ import { skuList, SkuListError } from './sku-list';
 import { ensureEnvelope } from '../model/envelope';
 import { asConnectorError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
 import type { Store } from '../runtime/store';
+import { OrderIndexWriter } from '../runtime/order-index';
 
 export type ErpOperation = 'order' | 'stock' | 'shipments';
 
@@ -59,6 +60,11 @@ export interface ErpParts<C> {
    * before moving the cursor past them); returns the ones that could not be sent.
    */
   shipments(connection: C, read: { msg: NodeMessage; store: Store; emit(docs: ErpDocument[]): void }): Promise<ErpUnsent[]>;
+  /**
+   * The ERP's ref for the order a 'sent' order message's `msg.erp` describes, when the ERP now holds
+   * it as an order (created or confirmed; not cancelled, stale or skipped); recorded in the order index.
+   */
+  acceptedRef(erp: Record<string, any>): string | undefined;
 }
 
 /** What the config node offers now: its connection, or why there is none. */
@@ -138,9 +144,20 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
     counts.sent += msgs.length;
   }
 
+  // The order index learns which channel orders the ERP accepted (only with a store chosen).
+  const index = binding?.configured
+    ? new OrderIndexWriter(
+        () => binding.acquire(),
+        (m) => node.warn(m),
+      )
+    : undefined;
+
   async function order(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
-    counts[await parts.order(connection, msg, binding)]++;
+    const outcome = await parts.order(connection, msg, binding);
+    counts[outcome]++;
     send(msg);
+    // After the send, so the order never waits for it; the writer never throws (a failure is logged and counted).
+    if (index && outcome === 'sent' && msg.erp) await index.accepted(msg.payload, system, parts.acceptedRef(msg.erp));
     return 0;
   }
 

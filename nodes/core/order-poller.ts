@@ -21,6 +21,7 @@ import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
 import { asConnectorError, briefly } from '../runtime/errors';
 import { PollStopped } from '../runtime/poll-stopped';
+import { OrderIndexWriter } from '../runtime/order-index';
 import { validateDocument, businessKey } from '../model/validate';
 import type { Order } from '../model/types.generated';
 
@@ -147,7 +148,12 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
     });
   };
 
-  /** A mapped entry: canonical Order out, or the dead-letter store with the channel's payload. */
+  const index = new OrderIndexWriter(
+    () => binding.acquire(),
+    (m) => node.warn(m),
+  );
+
+  /** A mapped entry: canonical Order out, the order index told; or the dead-letter store with the channel's payload. */
   async function emitMapped(mapped: MappedEntries<P>, s: Store, entry: InboxEntry): Promise<void> {
     // Closing: leave the entry in the inbox; the next start emits it.
     if (closed) return;
@@ -169,6 +175,8 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
       counts.emitted++;
       refresh();
       node.send({ topic: mapped.topic(doc), payload: doc, tillwire: envelope, [INBOX_REF]: { source, id: entry.id } });
+      // After the send, so the order never waits for it; the writer never throws (a failure is logged and counted).
+      await index.seen(doc);
     } catch (err) {
       const e = asError(err);
       counts.failed++;

@@ -22,22 +22,13 @@
  * Blocking variances stop posting (postable false); order variances are reported but do not.
  */
 import { createHash } from 'node:crypto';
-import type { JournalEntry, Money } from '../model/types.generated';
+import type { JournalEntry } from '../model/types.generated';
 import { formatMinor } from '../model/business-rules';
 import type { LineType, SettlementTally } from './settlement-tally';
 
-/** Which of a batch of order ids Tillwire and the ERP know. */
-export interface OrderMatchBatch {
-  /** Orders Tillwire knows, with their gross (the order's grandTotal) when it has one. */
-  tillwire: ReadonlyArray<{ orderId: string; gross?: Money }>;
-  /** Orders the ERP has. */
-  erp: ReadonlyArray<string>;
-}
-
-/** Looks orders up in Tillwire's store and the ERP; called with at most `batchSize` ids at a time. */
-export interface OrderMatcher {
-  match(orderIds: readonly string[]): Promise<OrderMatchBatch>;
-}
+import type { OrderMatcher } from '../model/order-match';
+// The matcher's interface lives in the model, so the runtime's order index can implement it.
+export type { OrderMatchBatch, OrderMatcher } from '../model/order-match';
 
 /** What the previous settlement of the same channel account left open for this one. */
 export interface PreviousSettlementSummary {

@@ -63,6 +63,9 @@ function odooParts(node: RuntimeNode, cursorKey: string): ErpParts<OdooSync> {
       return outcome;
     },
 
+    // A sale.order Odoo holds (not cancelled) for this event; a credit note or a stale event is none.
+    acceptedRef: (erp) => (erp.model === 'sale.order' && !erp.stale && erp.state !== 'cancel' && typeof erp.name === 'string' ? erp.name : undefined),
+
     async stock(sync, skus) {
       const result = await sync.readStock(skus);
       const summary = {

@@ -21,6 +21,10 @@ import {
   InboxEntry,
   NewDeadLetter,
   NewRegisterEntry,
+  ChannelOrderRef,
+  OrderIndexEntry,
+  OrderIndexScope,
+  OrderSeen,
   RegisterEntry,
   RegisterFilter,
   Store,
@@ -75,7 +79,7 @@ export class SqlStore implements Store {
   private readonly heartbeatMs: number;
   private heartbeat?: NodeJS.Timeout;
   private readonly onHeartbeatError?: (err: Error) => void;
-  private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string };
+  private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string; orders: string };
 
   constructor(
     private readonly driver: SqlDriver,
@@ -94,6 +98,7 @@ export class SqlStore implements Store {
       inbox: driver.table('inbox'),
       reg: driver.table('register'),
       kv: driver.table('kv'),
+      orders: driver.table('order_index'),
     };
   }
 
@@ -410,6 +415,59 @@ export class SqlStore implements Store {
     return rows.map(toRegister);
   }
 
+  // ---- order index ----------------------------------------------------------------------------
+
+  async orderSeen(orders: readonly OrderSeen[]): Promise<void> {
+    const now = this.now();
+    // One statement per 100 orders. A key given twice keeps its last row (one statement may not
+    // update a row twice on PostgreSQL). The gross follows the latest state of the order; the first
+    // sighting's time and the ERP's columns are left as they are.
+    const rows = [...new Map(orders.map((o) => [JSON.stringify([o.system, o.account, o.orderId]), o])).values()];
+    for (let i = 0; i < rows.length; i += ORDER_SEEN_BATCH) {
+      const batch = rows.slice(i, i + ORDER_SEEN_BATCH);
+      await this.driver.query(
+        `INSERT INTO ${this.t.orders} (system, account, order_id, gross_minor, currency, seen_at)
+         VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (system, account, order_id) DO UPDATE
+           SET gross_minor = excluded.gross_minor, currency = excluded.currency, seen_at = COALESCE(${this.t.orders}.seen_at, excluded.seen_at)`,
+        batch.flatMap((o) => [o.system, o.account, o.orderId, o.gross, o.currency, now]),
+      );
+    }
+  }
+
+  async orderAccepted(order: ChannelOrderRef, erpSystem: string, erpRef: string): Promise<void> {
+    // The first ref an ERP gave stays: a redelivery, or a later event of the same order, never replaces it.
+    await this.driver.query(
+      `INSERT INTO ${this.t.orders} (system, account, order_id, erp_system, erp_ref, erp_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (system, account, order_id) DO UPDATE
+         SET erp_system = excluded.erp_system, erp_ref = excluded.erp_ref, erp_at = excluded.erp_at
+         WHERE ${this.t.orders}.erp_ref IS NULL`,
+      [order.system, order.account, order.orderId, erpSystem, erpRef, this.now()],
+    );
+  }
+
+  async orderLookup(orderIds: readonly string[], scope: OrderIndexScope = {}): Promise<OrderIndexEntry[]> {
+    const out: OrderIndexEntry[] = [];
+    // One statement text whatever the batch size: the ids travel as one parameter, a text[] for
+    // PostgreSQL, a JSON array for SQLite, whose json_each drives the join (SQLite's CROSS JOIN fixes
+    // that order: left to itself SQLite walks the whole system's rows once `system = ?` is given).
+    const postgres = this.kind === 'postgres';
+    const clauses: string[] = [];
+    if (scope.system !== undefined) clauses.push('o.system = ?');
+    if (scope.account !== undefined) clauses.push('o.account = ?');
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const ids = postgres ? 'unnest(?::text[]) AS j(value) JOIN' : 'json_each(?) AS j CROSS JOIN';
+    const sql = `SELECT o.* FROM ${ids} ${this.t.orders} AS o ON o.order_id = j.value ${where}`;
+    const extra = [scope.system, scope.account].filter((v) => v !== undefined);
+    const unique = [...new Set(orderIds)];
+    for (let i = 0; i < unique.length; i += ORDER_LOOKUP_BATCH) {
+      const batch = unique.slice(i, i + ORDER_LOOKUP_BATCH);
+      const { rows } = await this.driver.query(sql, [postgres ? batch : JSON.stringify(batch), ...extra]);
+      for (const r of rows) out.push(toOrderIndex(r));
+    }
+    return out;
+  }
+
   // ---- small durable values ---------------------------------------------------------------------
 
   async kvGet(key: string): Promise<unknown | undefined> {
@@ -442,6 +500,27 @@ export class SqlStore implements Store {
     ]);
     return changes === 1;
   }
+}
+
+/** Order ids per lookup query. */
+export const ORDER_LOOKUP_BATCH = 500;
+/** Orders per orderSeen statement (at most this many statement texts for SQLite to keep prepared). */
+const ORDER_SEEN_BATCH = 100;
+
+const orNull = <T>(v: unknown, f: (v: unknown) => T): T | null => (v === null || v === undefined ? null : f(v));
+
+function toOrderIndex(r: Row): OrderIndexEntry {
+  return {
+    system: String(r.system),
+    account: String(r.account),
+    orderId: String(r.order_id),
+    gross: orNull(r.gross_minor, Number),
+    currency: orNull(r.currency, String),
+    seenAt: orNull(r.seen_at, iso),
+    erpSystem: orNull(r.erp_system, String),
+    erpRef: orNull(r.erp_ref, String),
+    erpAt: orNull(r.erp_at, iso),
+  };
 }
 
 function toRegister(r: Row): RegisterEntry {

@@ -7,12 +7,13 @@
  * whose recorded version is newer than this code knows is refused: an older Tillwire must not
  * write into tables it does not understand.
  *
- * Adding a step: append a migration with the next number; never edit one that has shipped. Steps
+ * Adding a step: append a migration with the next number; never edit one that has shipped. Numbers
+ * ascend but may have gaps; each step not yet recorded runs, in order, so a gap filled later still runs. Steps
  * are written so that they also hold on a store made before numbered migrations existed (its
  * tables are there, `tw_schema` is not): hence IF NOT EXISTS and "add a column if it is missing".
  */
 
-export type LogicalTable = 'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv' | 'schema';
+export type LogicalTable = 'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv' | 'schema' | 'order_index';
 
 /** What differs between the two SQL dialects in the table definitions. */
 export interface Dialect {
@@ -85,6 +86,23 @@ export const MIGRATIONS: readonly Migration[] = [
       await ctx.query(`CREATE INDEX IF NOT EXISTS tw_idempotency_open ON ${ctx.table('idempotency')} (owner) WHERE state = 'claimed'`);
     },
   },
+  // Version 3 is taken by the settlement register on another branch; numbers may have a gap, they
+  // only have to ascend (migrate applies every step above the store's recorded version, in order).
+  {
+    version: 4,
+    name: 'order index: channel orders Tillwire took in and the ERP ref each got',
+    async up(ctx) {
+      const { bigint } = ctx.dialect;
+      const t = ctx.table('order_index');
+      await ctx.query(
+        `CREATE TABLE IF NOT EXISTS ${t} (
+           system TEXT NOT NULL, account TEXT NOT NULL, order_id TEXT NOT NULL, gross_minor ${bigint}, currency TEXT, seen_at ${bigint},
+           erp_system TEXT, erp_ref TEXT, erp_at ${bigint}, PRIMARY KEY (system, account, order_id))`,
+      );
+      // Settlements name orders by the channel's id alone: the lookup goes by order_id.
+      await ctx.query(`CREATE INDEX IF NOT EXISTS tw_order_index_id ON ${t} (order_id)`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -98,13 +116,16 @@ export async function migrate(ctx: MigrationContext, now: number, migrations: re
   await ctx.query(
     `CREATE TABLE IF NOT EXISTS ${ctx.table('schema')} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${ctx.dialect.bigint} NOT NULL)`,
   );
-  const { rows } = await ctx.query(`SELECT MAX(version) AS v FROM ${ctx.table('schema')}`);
-  const from = rows[0]?.v == null ? 0 : Number(rows[0].v);
+  const { rows } = await ctx.query(`SELECT version FROM ${ctx.table('schema')}`);
+  const applied = new Set(rows.map((r) => Number(r.version)));
+  const from = applied.size ? Math.max(...applied) : 0;
   if (from > known) {
     throw new Error(`the store's schema is at version ${from}, newer than this Tillwire knows (${known}): upgrade Tillwire, or use another store`);
   }
+  // Every step not recorded yet, not only those above the highest: a step numbered below one
+  // already applied (branches merged with a gap filled in) still runs once.
   for (const m of migrations) {
-    if (m.version <= from) continue;
+    if (applied.has(m.version)) continue;
     await m.up(ctx);
     await ctx.query(`INSERT INTO ${ctx.table('schema')} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, now]);
   }

@@ -122,6 +122,38 @@ export interface RegisterFilter {
   afterKey?: string;
 }
 
+/** Where an indexed channel order is: the channel system, its account ('' when it has none) and its own order id. */
+export interface ChannelOrderRef {
+  system: string;
+  account: string;
+  orderId: string;
+}
+
+/** A canonical channel order Tillwire took in, with its gross (grandTotal) in minor units. */
+export interface OrderSeen extends ChannelOrderRef {
+  gross: number;
+  currency: string;
+}
+
+/**
+ * One row of the order index: which channel orders Tillwire took in (seenAt set) and which an ERP
+ * accepted (erpSystem/erpRef set). Either side may be missing; settlement reconciliation names it.
+ */
+export interface OrderIndexEntry extends ChannelOrderRef {
+  gross: number | null;
+  currency: string | null;
+  seenAt: string | null;
+  erpSystem: string | null;
+  erpRef: string | null;
+  erpAt: string | null;
+}
+
+/** Narrows an order-index lookup to one channel system (and account). */
+export interface OrderIndexScope {
+  system?: string;
+  account?: string;
+}
+
 export interface Store {
   readonly kind: StoreKind;
   /** Human-readable location for status text and logs (file path, host/db, "memory"). */
@@ -188,6 +220,16 @@ export interface Store {
   registerGet(key: string): Promise<RegisterEntry | undefined>;
   /** Entries matching the filter, ordered by key. */
   registerList(filter: RegisterFilter): Promise<RegisterEntry[]>;
+
+  /**
+   * The order index. `orderSeen` records (or refreshes the gross of) channel orders Tillwire took
+   * in; `orderAccepted` records the ERP's ref for a channel order, keeping the first ref an ERP
+   * gave it (a later write never replaces or clears it). Neither touches the other side's columns.
+   */
+  orderSeen(orders: readonly OrderSeen[]): Promise<void>;
+  orderAccepted(order: ChannelOrderRef, erpSystem: string, erpRef: string): Promise<void>;
+  /** The index rows for these channel order ids (any system unless `scope` narrows it), one query per 500 ids. */
+  orderLookup(orderIds: readonly string[], scope?: OrderIndexScope): Promise<OrderIndexEntry[]>;
 
   /**
    * Small durable values by key (poll cursors, tokens' expiry, leader leases). `kvPut` with

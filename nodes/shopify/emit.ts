@@ -7,6 +7,7 @@ import type { NodeMessage, RuntimeNode } from '../core/node-red';
 import { INBOX_REF } from '../core/node-kit';
 import type { PoisonedForm } from '../core/inbound-inbox';
 import { recordFailure } from '../runtime/dead-letter';
+import { OrderIndexWriter } from '../runtime/order-index';
 import type { InboxEntry, Store } from '../runtime/store';
 import type { StoredWebhook } from '../runtime/webhook';
 import { interpret, type PolledEvent, type StoredEvent } from './ingest';
@@ -40,6 +41,7 @@ export interface ProcessorOptions {
  */
 export function processor(o: ProcessorOptions) {
   const { node, store, shop, source, counts } = o;
+  const index = new OrderIndexWriter(store, (m) => node.warn(m));
   return async (entry: InboxEntry): Promise<void> => {
     const event = entry.payload as StoredEvent;
     const r = interpret(event, shop);
@@ -84,6 +86,8 @@ export function processor(o: ProcessorOptions) {
     counts.emitted++;
     node.send(msg);
     o.onChange?.();
+    // The order index learns of a canonical order (a return is ignored); it never fails the entry.
+    await index.seen(r.doc);
   };
 }
 

@@ -8,6 +8,7 @@ import type { PoisonedForm } from '../core/inbound-inbox';
 import { recordFailure } from '../runtime/dead-letter';
 import type { InboxEntry, Store } from '../runtime/store';
 import { Limiter } from '../runtime/limiter';
+import { OrderIndexWriter } from '../runtime/order-index';
 import { SquareIngest, type SquareInboxPayload } from './ingest';
 import type { SquareConnection } from './connection';
 
@@ -41,12 +42,15 @@ export function squareDelivery(opts: {
     map: { mode: connection.settings.mode, skuMap: connection.settings.skuMap, storeMap: connection.settings.storeMap, timeZone: connection.settings.timeZone },
   });
   const limiter = new Limiter(4);
+  const index = new OrderIndexWriter(store, (m) => node.warn(m));
   return (entry: InboxEntry) =>
     limiter.run(async () => {
       const result = await ingest.process(entry);
       if (result.outcome === 'emit') {
         counts.emitted++;
         opts.send(result.msg);
+        // The order index learns of a canonical order (a sale or return is ignored); it never fails the entry.
+        await index.seen(result.msg.payload);
       } else if (result.outcome === 'skip') {
         await opts.complete(entry.id);
         counts.skipped = (counts.skipped ?? 0) + 1;

@@ -374,6 +374,74 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.registerGet(entry(1).key))?.document).toEqual({ saleId: '1' });
     expect((await store.registerList({ storeId: store_, terminalId: 'T1', limit: 1, afterKey: entry(1).key })).map((e) => e.sequence)).toEqual([2]);
   });
+
+  it('order index: what Tillwire saw and the ERP ref each side keeps, the first ERP ref never replaced or cleared', async () => {
+    const id = (n: string) => `${uniqueName('O')}-${n}`;
+    const [a, b, c] = [id('a'), id('b'), id('c')];
+    const seenAt = new Date(clock).toISOString();
+    await store.orderSeen([
+      { system: 'amazon', account: 'A1PA6795UKMFR9', orderId: a, gross: 11900, currency: 'EUR' },
+      { system: 'bol', account: '', orderId: b, gross: 1234, currency: 'KWD' },
+    ]);
+    await store.orderAccepted({ system: 'amazon', account: 'A1PA6795UKMFR9', orderId: a }, 'odoo', 'S00042');
+    // The ERP side can arrive first (the index write of the sighting failed or is still on its way).
+    await store.orderAccepted({ system: 'bol', account: '', orderId: c }, 'business-central', 'SO-7');
+
+    clock += 60_000;
+    // Re-sent with a changed total: the gross follows; the first sighting's time and the ERP ref stay.
+    await store.orderSeen([{ system: 'amazon', account: 'A1PA6795UKMFR9', orderId: a, gross: 12900, currency: 'EUR' }]);
+    // Another ref for the same order (a redelivery, a second ERP) does not replace the first.
+    await store.orderAccepted({ system: 'amazon', account: 'A1PA6795UKMFR9', orderId: a }, 'business-central', 'SO-9');
+
+    const rows = await store.orderLookup([a, b, c, id('unknown')]);
+    const byId = Object.fromEntries(rows.map((r) => [r.orderId, r]));
+    expect(rows).toHaveLength(3);
+    expect(byId[a]).toEqual({
+      system: 'amazon',
+      account: 'A1PA6795UKMFR9',
+      orderId: a,
+      gross: 12900,
+      currency: 'EUR',
+      seenAt,
+      erpSystem: 'odoo',
+      erpRef: 'S00042',
+      erpAt: seenAt,
+    });
+    expect(byId[b]).toMatchObject({ gross: 1234, currency: 'KWD', erpRef: null, erpSystem: null, erpAt: null });
+    expect(byId[c]).toMatchObject({ gross: null, currency: null, seenAt: null, erpSystem: 'business-central', erpRef: 'SO-7' });
+
+    expect((await store.orderLookup([a, b, c], { system: 'bol' })).map((r) => r.orderId).sort()).toEqual([b, c].sort());
+    expect(await store.orderLookup([a], { system: 'amazon', account: 'other' })).toEqual([]);
+    expect(await store.orderLookup([])).toEqual([]);
+  });
+
+  it('order index: the same id in two channels is two rows; many ids, odd ones included, are looked up in batches', async () => {
+    const prefix = uniqueName('M');
+    // 1,234 ids: three lookup queries. Quotes, JSON and SQL punctuation, unicode are just ids.
+    const odd = [`${prefix}'; DROP TABLE tw_kv; --`, `${prefix}","x":"`, `${prefix}-bestellung-ü-注文`, `${prefix}?`];
+    const ids = [...Array.from({ length: 1230 }, (_, i) => `${prefix}-${i}`), ...odd];
+    await store.orderSeen(ids.map((orderId, i) => ({ system: 'bol', account: '', orderId, gross: i, currency: 'EUR' })));
+    await store.orderSeen([{ system: 'shopify', account: 'shop.example', orderId: `${prefix}-7`, gross: 1, currency: 'USD' }]);
+    const asked = [...ids, `${prefix}-missing`];
+    const rows = await store.orderLookup(asked);
+    expect(rows).toHaveLength(ids.length + 1);
+    expect(new Set(rows.map((r) => r.orderId))).toEqual(new Set(ids));
+    expect(
+      rows
+        .filter((r) => r.orderId === `${prefix}-7`)
+        .map((r) => `${r.system}:${r.gross}:${r.currency}`)
+        .sort(),
+    ).toEqual(['bol:7:EUR', 'shopify:1:USD']);
+    expect(rows.find((r) => r.orderId === odd[0])?.gross).toBe(1230);
+    expect(await store.kvPut(uniqueName('still-there'), 1)).toBe(true);
+    // One order twice in one call: its last state counts.
+    const twice = { system: 'bol', account: '', orderId: `${prefix}-twice`, currency: 'EUR' };
+    await store.orderSeen([
+      { ...twice, gross: 1 },
+      { ...twice, gross: 2 },
+    ]);
+    expect((await store.orderLookup([twice.orderId])).map((r) => r.gross)).toEqual([2]);
+  });
 });
 
 describe('a store made before claims had owners', () => {

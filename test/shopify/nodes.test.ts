@@ -146,6 +146,15 @@ describe('tillwire-shopify-webhook + tillwire-shopify-orders', () => {
     await finished;
     expect((await store.inboxPending('shopify:' + sim.shop, 10_000)).length).toBe(before);
     expect(caught).toHaveLength(0);
+
+    // Every order taken in is in the order index under the shop, with the gross of a state it was emitted in.
+    const orderIds = [...new Set(orders.map((m) => m.payload.channel.id))];
+    const indexed = () => store.orderLookup(orderIds, { system: 'shopify', account: sim.shop });
+    await until(async () => (await indexed()).length === orderIds.length);
+    for (const row of await indexed()) {
+      const grosses = orders.filter((m) => m.payload.channel.id === row.orderId).map((m) => m.payload.totals.grandTotal);
+      expect(grosses).toContainEqual({ amount: row.gross, currency: row.currency });
+    }
   });
 
   it('a bad signature is answered 401 and never processed; so is a valid signature over a tampered body', async () => {

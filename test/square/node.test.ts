@@ -202,6 +202,21 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     expect(received.filter((m) => m.square?.orderId === ret.id)).toHaveLength(0);
   });
 
+  it('order mode: every order the poller takes in is in the order index with its grand total', async () => {
+    sim = await startSim({ seed: 11 });
+    const { store, received } = await load(undefined, { config: { mode: 'order' } });
+    const sold = [sim.randomSale('L-LDN'), sim.randomSale('L-NYC'), sim.randomSale('L-TYO')].map((o) => o.id);
+    helper.getNode('po').receive({});
+    await until(() => received.filter((m) => m.payload.kind === 'order').length === sold.length, 20_000);
+    await settled(store);
+    const orders = received.filter((m) => m.payload.kind === 'order');
+    expect(orders.map((m) => m.payload.channel.id).sort()).toEqual([...sold].sort());
+    const lookup = () => store.orderLookup(sold, { system: 'square' });
+    await until(async () => (await lookup()).length === sold.length);
+    const gross = new Map((await lookup()).map((r: any) => [r.orderId, { amount: r.gross, currency: r.currency }]));
+    expect(gross).toEqual(new Map(orders.map((m) => [m.payload.channel.id, m.payload.totals.grandTotal])));
+  });
+
   it('removes its route when the flow stops, and shows a red ring without an access token', async () => {
     sim = await startSim();
     await load();

@@ -1,0 +1,94 @@
+/**
+ * The order index (docs/architecture.md, "The store"): which channel orders Tillwire took in, with
+ * their gross, and which an ERP accepted, with the ERP's ref. The order pollers and webhook
+ * deliveries record the first side, the ERP node the second; settlement reconciliation reads both
+ * through `orderMatcherFor` (docs/settlements.md, "Reconciliation").
+ */
+import type { OrderMatchBatch, OrderMatcher } from '../model/order-match';
+import type { ChannelOrderRef, OrderIndexScope, OrderSeen, Store } from './store';
+
+/** The channel order a canonical document is (kind "order" with channel system and id), or undefined. */
+export function channelOrderOf(doc: unknown): ChannelOrderRef | undefined {
+  const d = doc as { kind?: unknown; channel?: { system?: unknown; account?: unknown; id?: unknown } } | null;
+  if (!d || typeof d !== 'object' || d.kind !== 'order') return undefined;
+  const { system, account, id } = d.channel ?? {};
+  if (typeof system !== 'string' || typeof id !== 'string' || !system || !id) return undefined;
+  return { system, account: typeof account === 'string' ? account : '', orderId: id };
+}
+
+/** A canonical order as an index row of what Tillwire saw (its grandTotal as the gross), or undefined. */
+export function orderSeenOf(doc: unknown): OrderSeen | undefined {
+  const ref = channelOrderOf(doc);
+  const gross = (doc as { totals?: { grandTotal?: { amount?: unknown; currency?: unknown } } }).totals?.grandTotal;
+  if (!ref || !gross || !Number.isSafeInteger(gross.amount) || typeof gross.currency !== 'string') return undefined;
+  return { ...ref, gross: gross.amount as number, currency: gross.currency };
+}
+
+/**
+ * Writes to the order index that never fail the order they describe: a failed write is caught,
+ * counted and reported (`report`, e.g. node.warn), and the order goes on as if it had succeeded.
+ *
+ * Why: the index is evidence for reconciling settlements days later, not part of delivering the
+ * order. Holding or dead-lettering an order because its index row could not be written would trade
+ * a customer's order for a bookkeeping convenience; a missing row instead shows up later as a named
+ * "not known to Tillwire / not in the ERP" variance that someone can look at.
+ */
+export class OrderIndexWriter {
+  /** Writes that failed since this writer was made. */
+  failures = 0;
+
+  /** `store`: the store, or how to get it (a node's store binding); failing to get it counts as a failed write. */
+  constructor(
+    private readonly store: Store | (() => Promise<Store>),
+    private readonly report: (message: string) => void,
+  ) {}
+
+  /** Records a canonical channel order Tillwire took in (anything else is ignored). */
+  async seen(doc: unknown): Promise<void> {
+    const row = orderSeenOf(doc);
+    if (row) await this.guard(row, async (store) => store.orderSeen([row]));
+  }
+
+  /** Records the ref `erpSystem` gave the channel order `doc` (anything but a channel order is ignored). */
+  async accepted(doc: unknown, erpSystem: string, erpRef: string | undefined): Promise<void> {
+    const ref = channelOrderOf(doc);
+    if (ref && erpRef) await this.guard(ref, async (store) => store.orderAccepted(ref, erpSystem, erpRef));
+  }
+
+  private async guard(ref: ChannelOrderRef, write: (store: Store) => Promise<void>): Promise<void> {
+    try {
+      await write(typeof this.store === 'function' ? await this.store() : this.store);
+    } catch (err) {
+      this.failures++;
+      this.report(
+        `order index: ${ref.system} order ${ref.orderId} not recorded (${(err as Error).message}); the order went on, ` +
+          `${this.failures} index write(s) failed so far: reconciliation will name it as unmatched`,
+      );
+    }
+  }
+}
+
+/**
+ * The OrderMatcher settlement reconciliation asks, answered from the order index: one store query
+ * per batch of ids. `scope` narrows it to one channel system (and account), e.g. the settlement's;
+ * without it an id matches in any system.
+ */
+export function orderMatcherFor(store: Store, scope: OrderIndexScope = {}): OrderMatcher {
+  return {
+    async match(orderIds: readonly string[]): Promise<OrderMatchBatch> {
+      const rows = await store.orderLookup(orderIds, scope);
+      const tillwire = new Map<string, { orderId: string; gross?: { amount: number; currency: string } }>();
+      const erp = new Set<string>();
+      for (const r of rows) {
+        if (r.seenAt !== null && !tillwire.has(r.orderId)) {
+          tillwire.set(r.orderId, {
+            orderId: r.orderId,
+            ...(r.gross !== null && r.currency !== null ? { gross: { amount: r.gross, currency: r.currency } } : {}),
+          });
+        }
+        if (r.erpRef !== null) erp.add(r.orderId);
+      }
+      return { tillwire: [...tillwire.values()], erp: [...erp] };
+    },
+  };
+}
