@@ -75,7 +75,8 @@ export function quickBooksRows(journal: JournalEntry, options: QuickBooksLayoutO
   if (lines.length === 0) throw new JournalCsvError(`journal ${id} has no line with an amount: QuickBooks has nothing to import`);
   const unnamed = [...new Set(lines.map((l) => l.account).filter((a) => !names[a]))];
   if (named && unnamed.length) {
-    throw new JournalCsvError(`journal ${id}: no QuickBooks account name for account ${unnamed.join(', ')}; add "code=name" to the account names`);
+    const listed = unnamed.length > 10 ? `${unnamed.slice(0, 10).join(', ')} and ${unnamed.length - 10} more` : unnamed.join(', ');
+    throw new JournalCsvError(`journal ${id}: no QuickBooks account name for account ${listed}; add "code=name" to the account names`);
   }
   for (const name of Object.values(names)) {
     if (!isSafeCode(name)) throw new JournalCsvError(`the QuickBooks account name ${JSON.stringify(name)} starts with a formula character`);
