@@ -139,6 +139,30 @@ describe('a settlement journal in the QuickBooks Online journal-entry import lay
     );
   });
 
+  it('refuses what the import cannot take, naming it: no line with an amount, an over-long description, a long list of unnamed accounts', () => {
+    const eur = (amount: number) => ({ amount, currency: 'EUR' });
+    const zeros: JournalEntry = {
+      ...eurSettlement(),
+      lines: [
+        { account: '4900', credit: eur(0) },
+        { account: '1210', debit: eur(0) },
+      ],
+    };
+    expect(() => journalToCsv(zeros, 'quickbooks')).toThrow(`journal ${ID} has no line with an amount: QuickBooks has nothing to import`);
+    const long = eurSettlement();
+    long.lines[1].memo = 'x'.repeat(4000);
+    expect(() => journalToCsv(long, 'quickbooks')).toThrow(
+      `journal ${ID}: the description of account 2200's line is ${4000 + 3 + N.length} characters; QuickBooks keeps 4000`,
+    );
+    const many: JournalEntry = {
+      ...eurSettlement(),
+      lines: [...Array.from({ length: 12 }, (_, i) => ({ account: String(6000 + i), debit: eur(100) })), { account: '1210', credit: eur(1200) }],
+    };
+    expect(() => journalToCsv(many, 'quickbooks', { quickbooks: { accountNames: { '1210': 'Amazon clearing' } } })).toThrow(
+      'no QuickBooks account name for account 6000, 6001, 6002, 6003, 6004, 6005, 6006, 6007, 6008, 6009 and 2 more',
+    );
+  });
+
   it('the node settings become these options; an unknown date format falls back to MM/DD/YYYY', () => {
     expect(
       layoutOptions({
@@ -324,6 +348,18 @@ describe('spreadsheet formulas', () => {
     const neutral = records(journalToCsv(j, 'neutral'));
     expect([neutral[1][7], neutral[1][12]]).toEqual([`'=HYPERLINK("http://evil.example","click")`, "'+SUM(A1:A9) settlement"]);
     for (const csv of [xero, qbo, neutral]) for (const row of csv) for (const cell of row) expect(cell).not.toMatch(/^[=+@]/);
+  });
+
+  it('a setting that would start a formula is refused too: the Xero tax rate, a Xero tracking category, a QuickBooks account name', () => {
+    expect(() => journalToCsv(eurSettlement(), 'xero', { xero: { defaultTaxRate: '=1' } })).toThrow(
+      'the default Xero tax rate "=1" starts with a formula character',
+    );
+    expect(() => journalToCsv(eurSettlement(), 'xero', { xero: { defaultTaxRate: 'No VAT', trackingNames: { channel: '@x' } } })).toThrow(
+      'the Xero tracking category name "@x" starts with a formula character',
+    );
+    expect(() => journalToCsv(eurSettlement(), 'quickbooks', { quickbooks: { accountNames: { ...ACCOUNT_NAMES, '1210': '+bank' } } })).toThrow(
+      'the QuickBooks account name "+bank" starts with a formula character',
+    );
   });
 
   it.each<[string, (j: JournalEntry) => void, string]>([
