@@ -4,6 +4,8 @@
  */
 import type { StoreJournalMapping, TenderType } from './store-journal';
 import { TENDER_TYPES } from './store-journal';
+import type { JournalCsvOptions } from './journal-csv';
+import { QUICKBOOKS_DATE_FORMATS } from './journal-csv-quickbooks';
 
 export interface RevenueRateRow {
   rate?: string;
@@ -65,4 +67,44 @@ export function parseTrackingNames(value: unknown): Record<string, string> {
     if (key && name) names[key] = name;
   }
   return names;
+}
+
+/**
+ * "4000=Sales\n6100=Selling fees:Amazon" → { "4000": "Sales", "6100": "Selling fees:Amazon" }: one
+ * `code=name` per line (names may hold commas and colons, so only a line break separates them).
+ */
+export function parseAccountNames(value: unknown): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const row of text(value).split(/\r?\n/)) {
+    const eq = row.indexOf('=');
+    if (eq <= 0) continue;
+    const code = row.slice(0, eq).trim();
+    const name = row.slice(eq + 1).trim();
+    if (code && name) names[code] = name;
+  }
+  return names;
+}
+
+/** The journal file node's layout settings (edit dialog). */
+export interface JournalFileConfig {
+  defaultTaxRate?: string;
+  trackingNames?: string;
+  dateFormat?: string;
+  accountNames?: string;
+  classFrom?: string;
+  locationFrom?: string;
+}
+
+/** The layout options of the journal file node's settings; an unknown date format falls back to MM/DD/YYYY. */
+export function layoutOptions(config: JournalFileConfig): JournalCsvOptions {
+  const dateFormat = QUICKBOOKS_DATE_FORMATS.find((f) => f === text(config.dateFormat));
+  return {
+    xero: { defaultTaxRate: config.defaultTaxRate, trackingNames: parseTrackingNames(config.trackingNames) },
+    quickbooks: {
+      ...(dateFormat ? { dateFormat } : {}),
+      accountNames: parseAccountNames(config.accountNames),
+      ...(text(config.classFrom) ? { classFrom: text(config.classFrom) } : {}),
+      ...(text(config.locationFrom) ? { locationFrom: text(config.locationFrom) } : {}),
+    },
+  };
 }

@@ -46,6 +46,9 @@ describe('docs/ledger.md', () => {
     expect(block('### Xero manual-journal import')).toBe(
       lf(journalToCsv(journal, 'xero', { xero: { defaultTaxRate: 'No VAT', trackingNames: { store: 'Store' } } })),
     );
+    expect(block('### QuickBooks Online journal-entry import')).toBe(
+      lf(journalToCsv(journal, 'quickbooks', { quickbooks: { dateFormat: 'DD/MM/YYYY', locationFrom: 'store' } })),
+    );
     expect(block('### Neutral')).toBe(lf(journalToCsv(journal, 'neutral')));
   });
 

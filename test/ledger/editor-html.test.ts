@@ -16,7 +16,12 @@ const NODES = [
     outputs: 1,
     props: ['store', 'defaultRevenueAccount', 'revenueRates', 'taxCodes', 'tenderAccounts', 'roundingAccount', 'narration'],
   },
-  { file: 'journal-file', type: 'tillwire-journal-file', outputs: 1, props: ['directory', 'layout', 'defaultTaxRate', 'trackingNames'] },
+  {
+    file: 'journal-file',
+    type: 'tillwire-journal-file',
+    outputs: 1,
+    props: ['directory', 'layout', 'defaultTaxRate', 'trackingNames', 'dateFormat', 'accountNames', 'classFrom', 'locationFrom'],
+  },
   { file: 'reconcile', type: 'tillwire-reconcile', outputs: 2, props: ['store', 'mode', 'erpSystem'] },
 ];
 

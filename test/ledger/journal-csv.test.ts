@@ -84,7 +84,7 @@ describe('journal CSV, Xero manual-journal import layout (docs/ledger.md)', () =
   });
 });
 
-describe('journal CSV, neutral layout', () => {
+describe('journal CSV, neutral layout (every field)', () => {
   it('writes the fixture day exactly: ISO date, journal id, line numbers, decimal debit/credit, source refs', () => {
     const journal = buildStoreJournal(
       [fixture('sale.json')],
@@ -96,14 +96,16 @@ describe('journal CSV, neutral layout', () => {
       },
     );
     const k = 'sale:LDN-042:T03:042-03-000512';
+    // currency, tracking, line attributes, narration, journal attributes: the same on every line of this day
+    const rest = ',GBP,store=LDN-042,,Store LDN-042 takings 2025-03-14,journalType=store-day;storeId=LDN-042;businessDate=2025-03-14;saleCount=1';
     expect(journalToCsv(journal, 'neutral')).toBe(
       [
-        'date,journal_id,line,account,debit,credit,tax_code,memo,source_ref',
-        `2025-03-14,store-day:LDN-042:2025-03-14,1,1020,49.97,,,Takings: card,${k}#2`,
-        `2025-03-14,store-day:LDN-042:2025-03-14,2,2400,20.00,,,Takings: gift card,${k}#1`,
-        `2025-03-14,store-day:LDN-042:2025-03-14,3,4000,,48.30,S20,Sales at 20% (VAT-STD),${k}#1;${k}#2`,
-        `2025-03-14,store-day:LDN-042:2025-03-14,4,4010,,12.00,,Sales at 0% (VAT-ZERO),${k}#3`,
-        `2025-03-14,store-day:LDN-042:2025-03-14,5,2200,,9.67,S20,VAT-STD 20% on sales,${k}#1;${k}#2`,
+        'date,journal_id,line,account,debit,credit,tax_code,memo,source_ref,currency,tracking,attributes,narration,journal_attributes',
+        `2025-03-14,store-day:LDN-042:2025-03-14,1,1020,49.97,,,Takings: card,${k}#2${rest}`,
+        `2025-03-14,store-day:LDN-042:2025-03-14,2,2400,20.00,,,Takings: gift card,${k}#1${rest}`,
+        `2025-03-14,store-day:LDN-042:2025-03-14,3,4000,,48.30,S20,Sales at 20% (VAT-STD),${k}#1;${k}#2${rest}`,
+        `2025-03-14,store-day:LDN-042:2025-03-14,4,4010,,12.00,,Sales at 0% (VAT-ZERO),${k}#3${rest}`,
+        `2025-03-14,store-day:LDN-042:2025-03-14,5,2200,,9.67,S20,VAT-STD 20% on sales,${k}#1;${k}#2${rest}`,
         '',
       ].join('\r\n'),
     );
@@ -112,10 +114,10 @@ describe('journal CSV, neutral layout', () => {
   it('KWD amounts keep three decimals; a line without sources falls back to the journal source', () => {
     expect(journalToCsv(kwdJournal(), 'neutral')).toBe(
       [
-        'date,journal_id,line,account,debit,credit,tax_code,memo,source_ref',
-        '2025-03-16,jnl-kw-7,1,1020,11.250,,,"KNET ""batch"" 12",pos:z-0316',
-        '2025-03-16,jnl-kw-7,2,4000,,11.000,Tax Exempt,Sales,pos:z-0316',
-        '2025-03-16,jnl-kw-7,3,4990,,0.250,,"Goodwill\nadjustment",odoo:MISC/2025/0007',
+        'date,journal_id,line,account,debit,credit,tax_code,memo,source_ref,currency,tracking,attributes,narration,journal_attributes',
+        '2025-03-16,jnl-kw-7,1,1020,11.250,,,"KNET ""batch"" 12",pos:z-0316,KWD,store=KWI-AVENUES;channel=pos,,"Avenues, day 16",',
+        '2025-03-16,jnl-kw-7,2,4000,,11.000,Tax Exempt,Sales,pos:z-0316,KWD,store=KWI-AVENUES,,"Avenues, day 16",',
+        '2025-03-16,jnl-kw-7,3,4990,,0.250,,"Goodwill\nadjustment",odoo:MISC/2025/0007,KWD,,,"Avenues, day 16",',
         '',
       ].join('\r\n'),
     );
@@ -136,9 +138,9 @@ describe('journal CSV, neutral layout', () => {
       ],
     };
     expect(journalToCsv(j, 'neutral').split('\r\n').slice(1, 4)).toEqual([
-      '2025-03-15,j-jp,1,1010,2400,,,,',
-      '2025-03-15,j-jp,2,4060,,2182,,,',
-      '2025-03-15,j-jp,3,2220,,218,,,',
+      '2025-03-15,j-jp,1,1010,2400,,,,,JPY,,,Shibuya,',
+      '2025-03-15,j-jp,2,4060,,2182,,,,JPY,,,Shibuya,',
+      '2025-03-15,j-jp,3,2220,,218,,,,JPY,,,Shibuya,',
     ]);
   });
 });

@@ -66,7 +66,7 @@ function day(): Sale[] {
 }
 
 describe('tillwire-journal → tillwire-journal-file', () => {
-  it('journals the registered store day and writes it once; a re-run rewrites the same file with the same hash', async () => {
+  it('journals the registered store day and writes it once; a re-run with the same sales writes nothing', async () => {
     await helper.load(nodes, flow());
     const store = await storeOf();
     for (const s of day()) await store.registerPut(newEntry(s));
@@ -99,18 +99,22 @@ describe('tillwire-journal → tillwire-journal-file', () => {
 
     const file = path.join(dir, 'ledger/out/store-day_LDN-042_2025-03-14.neutral.csv');
     const content = fs.readFileSync(file, 'utf8');
-    expect(msg.file).toEqual({ path: file, sha256: crypto.createHash('sha256').update(content).digest('hex'), rewritten: false });
-    expect(content.split('\r\n')[0]).toBe('date,journal_id,line,account,debit,credit,tax_code,memo,source_ref');
-    expect(content.split('\r\n')[1]).toBe('2025-03-14,store-day:LDN-042:2025-03-14,1,1010,,12.00,,Refunds paid out: cash,sale:LDN-042:T03:042-03-000513#1');
+    expect(msg.file).toEqual({ path: file, sha256: crypto.createHash('sha256').update(content).digest('hex'), rewritten: false, unchanged: false });
+    expect(content.split('\r\n')[0]).toBe(
+      'date,journal_id,line,account,debit,credit,tax_code,memo,source_ref,currency,tracking,attributes,narration,journal_attributes',
+    );
+    expect(content.split('\r\n')[1]).toMatch(
+      /^2025-03-14,store-day:LDN-042:2025-03-14,1,1010,,12\.00,,Refunds paid out: cash,sale:LDN-042:T03:042-03-000513#1,GBP,store=LDN-042,/,
+    );
 
     // the same day again, this time triggered by a till close: same journal, same single file
     const again = collect(helper.getNode('out'), 1);
     helper.getNode('j1').receive({ payload: fixture('till-close.json') });
     const [second] = await again;
     expect(second.payload).toEqual(msg.payload);
-    expect(second.file).toEqual({ ...msg.file, rewritten: true });
-    expect(fs.readdirSync(path.join(dir, 'ledger/out'))).toEqual(['store-day_LDN-042_2025-03-14.neutral.csv']);
-    await until(() => String((helper.getNode('jf') as any).status.lastCall?.args[0]?.text).startsWith('2 written; rewrote store-day_LDN-042'));
+    expect(second.file).toEqual({ ...msg.file, unchanged: true });
+    expect(fs.readdirSync(path.join(dir, 'ledger/out'))).toEqual(['.tillwire-written', 'store-day_LDN-042_2025-03-14.neutral.csv']);
+    await until(() => String((helper.getNode('jf') as any).status.lastCall?.args[0]?.text).startsWith('1 written; store-day_LDN-042'));
     expect((helper.getNode('j1') as any).status.lastCall.args[0]).toMatchObject({ fill: 'green', shape: 'dot' });
   });
 
@@ -162,7 +166,7 @@ describe('tillwire-journal → tillwire-journal-file', () => {
     const [err] = await caught;
     expect(err.error.message).toContain('journal broken-1 does not balance: debits 69.98 GBP, credits 69.97 GBP, difference 0.01 GBP more debit');
     expect(err.error.source).toMatchObject({ id: 'jf', type: 'tillwire-journal-file' });
-    expect(fs.readdirSync(path.join(dir, 'abs'))).toEqual(['store-day_LDN-042_2025-03-14.xero.csv']);
+    expect(fs.readdirSync(path.join(dir, 'abs'))).toEqual(['.tillwire-written', 'store-day_LDN-042_2025-03-14.xero.csv']);
   });
 });
 

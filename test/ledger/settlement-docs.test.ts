@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { JournalEntry } from '../../nodes/model/types.generated';
 import { fromMinor } from '../../nodes/model/money';
 import { buildSettlementJournals } from '../../nodes/ledger/settlement-journal';
+import { journalToCsv } from '../../nodes/ledger/journal-csv';
 import { MAPPING, tallyAndReconcile, type LineSpec } from './settlements';
 
 const doc = fs.readFileSync(path.join(__dirname, '../../docs/settlements.md'), 'utf8');
@@ -73,5 +74,22 @@ describe('docs/settlements.md', () => {
       j.lines.map((l) => `${l.debit ? 'Dr' : 'Cr'} ${l.account}${names[l.account] ?? ''} ${fromMinor((l.debit ?? l.credit)!.amount, 'EUR')}`).join(', ');
     const { journals } = buildSettlementJournals(tally, rec, MAPPING);
     expect(table(section('## Settlements that cross a month end'))).toEqual(journals.map((j) => [`\`…:${j.attributes?.settlementMonth}\``, j.date, render(j)]));
+  });
+
+  it("the journal files section's Xero and QuickBooks files are what the journal file node writes for the worked example", async () => {
+    const lines: LineSpec[] = table(section('### Worked example')).map(([, type, category, amount]) => [
+      type as LineSpec[0],
+      Math.round(Number(amount) * 100), // two-decimal text of the table; the amounts are exact in binary at this size
+      category ? { category } : {},
+    ]);
+    const { tally, rec } = await tallyAndReconcile({ lines }, { previous: { settlementId: '1196', reserveHeld: 2000n, carriedForward: 0n } });
+    const [j] = buildSettlementJournals(tally, rec, MAPPING).journals;
+    const text = section('## Journal files');
+    const blocks = [...text.matchAll(/```\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+    const lf = (csv: string) => csv.replace(/\r\n/g, '\n').replace(/\n$/, '');
+    expect(blocks).toEqual([
+      lf(journalToCsv(j, 'xero', { xero: { defaultTaxRate: 'No VAT', trackingNames: { channel: 'Sales channel', marketplace: 'Marketplace' } } })),
+      lf(journalToCsv(j, 'quickbooks', { quickbooks: { dateFormat: 'DD/MM/YYYY', classFrom: 'channel', locationFrom: 'marketplace' } })),
+    ]);
   });
 });
