@@ -17,7 +17,8 @@ import { fromMinor, MoneyError } from '../model/money';
 import { isKnownCurrency } from '../model/currencies';
 import { parseDecimal, trimDecimal, formatDecimal } from '../model/decimal';
 import { ConnectorError, permanentFailure } from '../runtime/errors';
-import { DESCRIPTION_MAX, DOC_NUMBER_MAX, EXCHANGE_RATE_MAX_DECIMALS, LINE_DETAIL_TYPE, PostingType, PRIVATE_NOTE_MAX, REQUEST_ID_MAX } from './contract';
+import { DESCRIPTION_MAX, EXCHANGE_RATE_MAX_DECIMALS, LINE_DETAIL_TYPE, PostingType, PRIVATE_NOTE_MAX, REQUEST_ID_MAX } from './contract';
+import { journalNumber } from '../model/journal-number';
 
 const SYSTEM = 'quickbooks';
 
@@ -74,20 +75,8 @@ export function toQboJson(body: unknown): string {
   return JSON.stringify(body).replace(SENTINEL_VALUE, '$1');
 }
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/** The DocNumber of a journal: "TW" and 19 base-32 characters of SHA-256(journalId); 21 characters. */
-export function docNumberFor(journalId: string): string {
-  const digest = createHash('sha256').update(journalId, 'utf8').digest();
-  let bits = 0n;
-  for (const byte of digest.subarray(0, 12)) bits = (bits << 8n) | BigInt(byte);
-  let out = '';
-  for (let i = 0; i < DOC_NUMBER_MAX - 2; i++) {
-    out += CROCKFORD[Number(bits & 31n)];
-    bits >>= 5n;
-  }
-  return `TW${out}`;
-}
+/** The DocNumber of a journal: the journal number every QuickBooks-facing output uses (21 characters, model/journal-number.ts). */
+export const docNumberFor = journalNumber;
 
 /**
  * The `requestid` of one journal's create: derived from the journalId and the exact body, so
