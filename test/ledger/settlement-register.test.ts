@@ -38,7 +38,16 @@ function record(key: SettlementKey, over: Partial<SettlementRecord> = {}): Settl
     state: 'posted',
     variances: [],
     summaryForNext: storeSummary({ settlementId: key.settlementId, reserveHeld: 12_345n, carriedForward: 0n }),
-    journals: [{ kind: 'journal', journalId: `settlement:${key.system}:${key.settlementId}:2026-11`, date: '2026-11-14', currency: 'USD', lines: [] }],
+    journals: [
+      {
+        kind: 'journal',
+        journalId: `settlement:${key.system}:${key.settlementId}:2026-11`,
+        date: '2026-11-14',
+        currency: 'USD',
+        narration: 'settlement',
+        lines: [],
+      },
+    ],
     ledgerIds: {},
     updatedAt: '',
     ...over,
