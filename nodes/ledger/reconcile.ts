@@ -37,6 +37,12 @@ const MODES = new Set(['till-close', 'settlement']);
  */
 const matcherFor: (store: Store) => OrderMatcher | undefined = () => undefined;
 
+/** Marks a held settlement's dead letter replayed (it was released or a corrected version passed). */
+async function settleDeadLetter(store: Store, id: string): Promise<void> {
+  const entry = await store.getDeadLetter(id);
+  if (entry?.status === 'pending') await store.updateDeadLetter(id, { status: 'replayed' }, entry.version);
+}
+
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
   function TillwireReconcileNode(this: RuntimeNode, def: ReconcileDef) {
@@ -150,7 +156,7 @@ export = function register(RED: NodeRED) {
         const accepted = acceptVariance(rec, check.settlement.tally.header.status);
         check = { ...check, outcome: 'ready', blocking: [], settlement: { ...check.settlement, reconciliation: accepted, suspense: { variance } } };
       }
-      if (entry && entry.status === 'pending') await store.updateDeadLetter(entry.id, { status: 'replayed' }, entry.version);
+      if (entry) await settleDeadLetter(store, entry.id);
       forward(msg, send, check, { released: { accept: 'suspense', variance: Number(variance) } });
     }
 
@@ -160,6 +166,9 @@ export = function register(RED: NodeRED) {
       if (msg.release !== undefined) return release(msg, send, store, register);
       const check = await checkSettlement(settlementInputOf(msg.payload), { register, matcher: matcherFor(store) });
       if (check.outcome === 'held') return hold(msg, send, store, register, check);
+      // A corrected version of a held settlement: its dead letter has nothing left to do.
+      const record = check.outcome === 'ready' ? await register.get(check.settlement.key) : undefined;
+      if (record?.state === 'held' && record.deadLetterId) await settleDeadLetter(store, record.deadLetterId);
       forward(msg, send, check);
     }
 

@@ -164,6 +164,17 @@ describe('settlement reconcile → journal', () => {
     expect((await again)[0].payload.outcome).toBe('already-posted');
   });
 
+  it('a corrected version of a held settlement is posted and its dead letter is done', async () => {
+    await helper.load(nodes, flow());
+    const held = collect(helper.getNode('held'), 1);
+    helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, statedTotal: 10_000 }) });
+    const [h] = await held;
+    const built = collect(helper.getNode('out'), 1);
+    helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, lines: [...SPEC.lines, ['fee', -100, { category: 'storage' }]], statedTotal: 10_000 }) });
+    expect(lineOf((await built)[0].payload, '1210')!.debit).toEqual({ amount: 10_000, currency: 'EUR' });
+    expect((await (await store()).getDeadLetter(h.payload.deadLetterId))!.status).toBe('replayed');
+  });
+
   it('holds a streamed settlement whose source could not read every row', async () => {
     await helper.load(nodes, flow());
     const held = collect(helper.getNode('held'), 1);
