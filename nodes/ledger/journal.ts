@@ -23,25 +23,38 @@ import type { StoreBinding } from '../core/node-kit';
 import { SETTLEMENT_ACCOUNTS, type SettlementAccounts } from './node-config';
 import { buildSettlementJournals } from './settlement-journal';
 import { summaryForNext } from './settlement-reconcile';
-import { JOURNAL_ACCOUNT_ATTR, SettlementRegister, storeSummary } from './settlement-register';
+import { JOURNAL_ACCOUNT_ATTR, SettlementRegister, storeSummary, type SettlementRecord } from './settlement-register';
 import type { SettlementToPost } from './settlement-check';
 
-/** The register's record of a settlement whose journals were built: every journal kept, the summary for the next one. */
-async function recordPosted(register: SettlementRegister, s: SettlementToPost, built: JournalEntry[]): Promise<void> {
+/**
+ * The register's record of a settlement whose journals were built: every journal kept, the summary
+ * for the next one. False when the record has these journals already: the same version passed the
+ * check twice at once (two messages, or two instances sharing the store) and the other one posts it.
+ */
+async function recordPosted(register: SettlementRegister, s: SettlementToPost, built: JournalEntry[]): Promise<boolean> {
   const rec = s.reconciliation;
-  await register.update(s.key, (r) => ({
-    ...s.key,
-    fingerprint: rec.fingerprint,
-    issuedAt: s.tally.header.issuedAt,
-    periodEnd: s.tally.header.periodEnd,
-    state: rec.payout.kind === 'carried-forward' ? 'carried-forward' : 'posted',
-    variances: [],
-    summaryForNext: storeSummary(summaryForNext(rec)),
-    ...(s.previous ? { previous: storeSummary(s.previous) } : {}),
-    journals: [...(r?.journals ?? []), ...built],
-    ledgerIds: r?.ledgerIds ?? {},
-    updatedAt: '',
-  }));
+  let fresh = true;
+  await register.update(s.key, (r) => {
+    const known = new Set(r?.journals.map((j) => j.journalId));
+    fresh = !built.every((j) => known.has(j.journalId));
+    return fresh ? posted(r) : undefined;
+  });
+  return fresh;
+  function posted(r: SettlementRecord | undefined): SettlementRecord {
+    return {
+      ...s.key,
+      fingerprint: rec.fingerprint,
+      issuedAt: s.tally.header.issuedAt,
+      periodEnd: s.tally.header.periodEnd,
+      state: rec.payout.kind === 'carried-forward' ? 'carried-forward' : 'posted',
+      variances: [],
+      summaryForNext: storeSummary(summaryForNext(rec)),
+      ...(s.previous ? { previous: storeSummary(s.previous) } : {}),
+      journals: [...(r?.journals ?? []), ...built],
+      ledgerIds: r?.ledgerIds ?? {},
+      updatedAt: '',
+    };
+  }
 }
 
 /** A poster's answer: the journal's ledger id into the register (journals of other origins pass unnoticed). */
@@ -151,7 +164,11 @@ export = function register(RED: NodeRED) {
       const built = [...posting.reversals, ...posting.journals].map((j) => ({ ...j, attributes: { ...j.attributes, [JOURNAL_ACCOUNT_ATTR]: s.key.account } }));
       // Recorded before they leave: the same version sent again is then "already posted", even if
       // its posting is still under way (the poster posts each journal id once in any case).
-      await recordPosted(register, s, built);
+      if (!(await recordPosted(register, s, built))) {
+        counts.already++;
+        board.set({ fill: 'green', shape: 'dot', text: shortText(t('status.settlements', counts), 60) });
+        return;
+      }
       const previous = msg[ENVELOPE_PROPERTY];
       const out: NodeMessage[] = built.map((journal, i) => {
         const m: NodeMessage = {

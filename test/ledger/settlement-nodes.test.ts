@@ -108,6 +108,20 @@ describe('settlement reconcile → journal', () => {
     expect((await next)[0].payload.journalId).toBe('settlement:amazon:S-101:2026-03');
   });
 
+  it('the same settlement twice at once is posted once', async () => {
+    await helper.load(nodes, flow());
+    const got: JournalEntry[] = [];
+    helper.getNode('out').on('input', (m: any) => got.push(m.payload));
+    const checked = collect(helper.getNode('ready'), 2);
+    helper.getNode('r1').receive({ payload: makeSettlement(SPEC) });
+    helper.getNode('r1').receive({ payload: makeSettlement(SPEC) });
+    await checked;
+    // A later settlement after both: when its journal arrives, the pair has been dealt with.
+    helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, id: 'S-101', periodStart: '2026-03-15T00:00:00Z', periodEnd: '2026-03-29T00:00:00Z' }) });
+    await until(() => got.some((j) => j.journalId.includes('S-101')));
+    expect(got.map((j) => j.journalId)).toEqual(['settlement:amazon:S-100:2026-03', 'settlement:amazon:S-101:2026-03']);
+  });
+
   it('a reissue with other figures reverses what was posted, then posts revision 1', async () => {
     await helper.load(nodes, flow());
     const first = collect(helper.getNode('out'), 1);
