@@ -1,7 +1,14 @@
 /**
- * `tillwire-journal`: builds the balanced store-day journal (store-journal.ts) from the sales
- * registered for a store and business day. Input: `{ storeId, businessDate }` or a till.close
- * document (its store and date). Output: the canonical JournalEntry, topic `journal.posted`.
+ * `tillwire-journal`:
+ * - Mode "store day": builds the balanced store-day journal (store-journal.ts) from the sales
+ *   registered for a store and business day. Input: `{ storeId, businessDate }` or a till.close
+ *   document (its store and date). Output: the canonical JournalEntry, topic `journal.posted`.
+ * - Mode "settlement": builds a reconciled settlement's journals (settlement-journal.ts) from
+ *   msg.settlement (tillwire-reconcile, mode settlement) with the account mapping of a
+ *   `tillwire-settlement-accounts` node, records them in the settlement register and emits one
+ *   message per journal (a reissue's reversals first), ready for tillwire-quickbooks or
+ *   tillwire-xero. An already-posted settlement builds nothing. A poster's answer wired back in
+ *   (msg.posting with the journal in msg.payload) records the journal's ledger id in the register.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
@@ -10,10 +17,63 @@ import type { Sale } from '../model/types.generated';
 import { buildStoreJournal, compileMapping } from './store-journal';
 import { JournalNodeConfig, mappingFromConfig } from './node-config';
 import { storeDaySales } from './register';
+import type { JournalEntry } from '../model/types.generated';
+import { connectionOf } from '../core/config-node';
+import type { StoreBinding } from '../core/node-kit';
+import { SETTLEMENT_ACCOUNTS, type SettlementAccounts } from './node-config';
+import { buildSettlementJournals } from './settlement-journal';
+import { summaryForNext } from './settlement-reconcile';
+import { JOURNAL_ACCOUNT_ATTR, SettlementRegister, storeSummary, type SettlementRecord } from './settlement-register';
+import type { SettlementToPost } from './settlement-check';
+
+/**
+ * The register's record of a settlement whose journals were built: every journal kept, the summary
+ * for the next one. False when the record has these journals already: the same version passed the
+ * check twice at once (two messages, or two instances sharing the store) and the other one posts it.
+ */
+async function recordPosted(register: SettlementRegister, s: SettlementToPost, built: JournalEntry[]): Promise<boolean> {
+  const rec = s.reconciliation;
+  let fresh = true;
+  await register.update(s.key, (r) => {
+    const known = new Set(r?.journals.map((j) => j.journalId));
+    fresh = !built.every((j) => known.has(j.journalId));
+    return fresh ? posted(r) : undefined;
+  });
+  return fresh;
+  function posted(r: SettlementRecord | undefined): SettlementRecord {
+    return {
+      ...s.key,
+      fingerprint: rec.fingerprint,
+      issuedAt: s.tally.header.issuedAt,
+      periodEnd: s.tally.header.periodEnd,
+      state: rec.payout.kind === 'carried-forward' ? 'carried-forward' : 'posted',
+      variances: [],
+      summaryForNext: storeSummary(summaryForNext(rec)),
+      ...(s.previous ? { previous: storeSummary(s.previous) } : {}),
+      journals: [...(r?.journals ?? []), ...built],
+      ledgerIds: r?.ledgerIds ?? {},
+      updatedAt: '',
+    };
+  }
+}
+
+/** A poster's answer: the journal's ledger id into the register (journals of other origins pass unnoticed). */
+async function recordPosting(register: SettlementRegister, msg: NodeMessage): Promise<void> {
+  const journal = msg.payload as JournalEntry;
+  const posting = msg.posting as { entryId?: unknown; ledgerId?: unknown; id?: unknown };
+  const ledgerId = [posting.entryId, posting.ledgerId, posting.id].find((v) => typeof v === 'string' && v) as string | undefined;
+  const settlementId = journal.attributes?.settlementId;
+  const system = journal.source?.[0]?.system;
+  if (!ledgerId || !settlementId || !system || !journal.journalId.startsWith('settlement:')) return;
+  await register.recordLedgerId({ system, account: journal.attributes?.[JOURNAL_ACCOUNT_ATTR] ?? '', settlementId }, journal.journalId, ledgerId);
+}
 
 interface JournalDef extends NodeDef, JournalNodeConfig {
   store: string;
   narration?: string;
+  mode?: string;
+  /** The tillwire-settlement-accounts node (mode settlement). */
+  accounts?: string;
 }
 
 function storeDay(payload: unknown): { storeId: string; businessDate: string; currency?: string } {
@@ -31,6 +91,7 @@ export = function register(RED: NodeRED) {
     const node = this;
     const board = new StatusBoard(node);
     const binding = bindStore(RED, node, def.store, board);
+    if (def.mode === 'settlement') return settlementJournals(node, def, board, binding);
     const mapping = mappingFromConfig(def);
     let mappingProblem: string | undefined;
     try {
@@ -71,5 +132,61 @@ export = function register(RED: NodeRED) {
       send(msg);
     });
   }
+
+  function settlementJournals(node: RuntimeNode, def: JournalDef, board: StatusBoard, binding: StoreBinding) {
+    const accounts = connectionOf<SettlementAccounts>(RED, def.accounts, SETTLEMENT_ACCOUNTS);
+    const problem = !accounts ? t('status.noAccounts') : accounts.problems.length ? accounts.problems.join('; ') : undefined;
+    const counts = { settlements: 0, journals: 0, already: 0 };
+    if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem, 60) });
+    else if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: t('status.readySettlement') });
+
+    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+      const store = await binding.acquire();
+      const register = new SettlementRegister(store);
+      if (msg.posting && (msg.payload as JournalEntry | undefined)?.kind === 'journal') return recordPosting(register, msg);
+      if (problem) throw new Error(`journal: the settlement account mapping cannot be used: ${problem}`);
+      const s = msg.settlement as SettlementToPost | undefined;
+      if (!s || !s.tally || !s.reconciliation)
+        throw new Error('journal: msg.settlement is missing: wire a tillwire-reconcile node in mode "settlement" before this node');
+      const { mapping } = accounts!;
+      if (s.action === 'already-posted') {
+        counts.already++;
+        board.set({ fill: 'green', shape: 'dot', text: shortText(t('status.settlements', counts), 60) });
+        return;
+      }
+      if (s.suspense && !mapping.suspenseAccount) {
+        throw new Error(`journal: settlement ${s.key.settlementId} was released to suspense but the account mapping has no suspense account`);
+      }
+      const posting = buildSettlementJournals(s.tally, s.reconciliation, mapping, {
+        posted: s.posted,
+        ...(s.suspense ? { suspense: { account: mapping.suspenseAccount!, variance: s.suspense.variance } } : {}),
+      });
+      const built = [...posting.reversals, ...posting.journals].map((j) => ({ ...j, attributes: { ...j.attributes, [JOURNAL_ACCOUNT_ATTR]: s.key.account } }));
+      // Recorded before they leave: the same version sent again is then "already posted", even if
+      // its posting is still under way (the poster posts each journal id once in any case).
+      if (!(await recordPosted(register, s, built))) {
+        counts.already++;
+        board.set({ fill: 'green', shape: 'dot', text: shortText(t('status.settlements', counts), 60) });
+        return;
+      }
+      const previous = msg[ENVELOPE_PROPERTY];
+      const out: NodeMessage[] = built.map((journal, i) => {
+        const m: NodeMessage = {
+          topic: 'journal.settlement',
+          payload: journal,
+          settlementKey: s.key,
+          parts: { id: `${s.key.settlementId}`, index: i, count: built.length },
+        };
+        if (previous && typeof previous.correlationId === 'string')
+          ensureEnvelope(m, journal as unknown as Record<string, unknown>, 'tillwire').correlationId = previous.correlationId;
+        return m;
+      });
+      counts.settlements++;
+      counts.journals += built.length;
+      board.set({ fill: 'green', shape: 'dot', text: shortText(t('status.settlements', counts), 60) });
+      send([out]);
+    });
+  }
+
   RED.nodes.registerType('tillwire-journal', TillwireJournalNode);
 };

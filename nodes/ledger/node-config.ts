@@ -6,6 +6,7 @@ import type { StoreJournalMapping, TenderType } from './store-journal';
 import { TENDER_TYPES } from './store-journal';
 import type { JournalCsvOptions } from './journal-csv';
 import { QUICKBOOKS_DATE_FORMATS } from './journal-csv-quickbooks';
+import type { SettlementAccountMapping } from './settlement-mapping';
 
 export interface RevenueRateRow {
   rate?: string;
@@ -107,4 +108,60 @@ export function layoutOptions(config: JournalFileConfig): JournalCsvOptions {
       ...(text(config.locationFrom) ? { locationFrom: text(config.locationFrom) } : {}),
     },
   };
+}
+
+export interface SettlementAccountsConfig {
+  /** Rows of the account table: a line type ("fee") or type/category ("fee/commission") and its account. */
+  accounts?: Array<{ key?: string; account?: string }>;
+  taxCodes?: Array<{ key?: string; code?: string }>;
+  bankAccount?: string;
+  payableAccount?: string;
+  reserveAccount?: string;
+  carriedForwardAccount?: string;
+  clearingAccount?: string;
+  suspenseAccount?: string;
+  /** Tracking dimensions written on every line. */
+  trackChannel?: string;
+  trackMarketplace?: string;
+  trackBrand?: string;
+  trackStore?: string;
+}
+
+/** The `tillwire-settlement-accounts` dialog as a SettlementAccountMapping (empty fields left out, so mappingProblems names what is missing). */
+export function settlementMappingFromConfig(config: SettlementAccountsConfig): SettlementAccountMapping {
+  const accounts: Record<string, string> = {};
+  for (const row of Array.isArray(config.accounts) ? config.accounts : [])
+    if (text(row?.key) && text(row?.account)) accounts[text(row.key)] = text(row.account);
+  const taxCodes: Record<string, string> = {};
+  for (const row of Array.isArray(config.taxCodes) ? config.taxCodes : []) if (text(row?.key) && text(row?.code)) taxCodes[text(row.key)] = text(row.code);
+  const tracking: Record<string, string> = {};
+  for (const [name, value] of [
+    ['channel', config.trackChannel],
+    ['marketplace', config.trackMarketplace],
+    ['brand', config.trackBrand],
+    ['store', config.trackStore],
+  ] as const) {
+    if (text(value)) tracking[name] = text(value);
+  }
+  const optional = (name: keyof SettlementAccountMapping, value: unknown) => (text(value) ? { [name]: text(value) } : {});
+  return {
+    accounts,
+    bankAccount: text(config.bankAccount) || (undefined as unknown as string),
+    ...optional('payableAccount', config.payableAccount),
+    ...optional('reserveAccount', config.reserveAccount),
+    ...optional('carriedForwardAccount', config.carriedForwardAccount),
+    ...optional('clearingAccount', config.clearingAccount),
+    ...optional('suspenseAccount', config.suspenseAccount),
+    ...(Object.keys(tracking).length ? { tracking } : {}),
+    ...(Object.keys(taxCodes).length ? { taxCodes } : {}),
+  };
+}
+
+/** The type of the settlement account mapping's config node, and what it offers the nodes using it. */
+export const SETTLEMENT_ACCOUNTS = 'tillwire-settlement-accounts';
+
+export interface SettlementAccounts {
+  mapping: SettlementAccountMapping;
+  /** What is wrong with the mapping itself; empty when usable. */
+  problems: string[];
 }

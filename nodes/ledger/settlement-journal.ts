@@ -31,6 +31,7 @@
  */
 import type { JournalEntry, JournalLine, SourceRef } from '../model/types.generated';
 import { validateDocument } from '../model/validate';
+import { formatMinor } from '../model/business-rules';
 import { fingerprintOf, JOURNAL_ATTR, postedFor, type SettlementReconciliation } from './settlement-reconcile';
 import { accountFor, mappingProblems, taxCodeFor, type SettlementAccountMapping } from './settlement-mapping';
 import { compareGroups, parseRanges, type SettlementTally, type TallyGroup } from './settlement-tally';
@@ -54,6 +55,12 @@ export interface SettlementJournalOptions {
   maxSourceRows?: number;
   /** Longest settlementRows range text (default 2,000 characters); longer is left to settlementRowsOf. */
   maxRangeChars?: number;
+  /**
+   * A held settlement released to suspense: its variance (Σ lines − stated total) is booked to
+   * this account in the last month's journal and the payout is the stated total, what the
+   * channel actually paid. The reconciliation passed along must be the accepted one (acceptVariance).
+   */
+  suspense?: { account: string; variance: bigint };
 }
 
 export interface SettlementPosting {
@@ -138,6 +145,14 @@ function monthJournals(
       const earlierMonths = months.slice(0, -1).map((p) => p.month);
       if (earlier !== 0n) balancing(mapping.clearingAccount!, -earlier, `earlier parts (${earlierMonths.join(', ')}) released`, false);
       const payout = rec.payout;
+      if (options.suspense && options.suspense.variance !== 0n) {
+        balancing(
+          options.suspense.account,
+          options.suspense.variance,
+          `variance ${formatMinor(options.suspense.variance, currency)} accepted to suspense`,
+          false,
+        );
+      }
       const needed = lines.length < 2;
       if (payout.kind === 'carried-forward')
         balancing(mapping.carriedForwardAccount!, payout.amount, `payout ${header.status ?? 'failed'}: carried forward to the next settlement`, needed);

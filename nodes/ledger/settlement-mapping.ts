@@ -26,6 +26,8 @@ export interface SettlementAccountMapping {
   carriedForwardAccount?: string;
   /** Carries earlier months' parts of a month-crossing settlement to its last part. */
   clearingAccount?: string;
+  /** Where a held settlement's variance is booked when someone releases it "to suspense" (reviewed and cleared by hand later). */
+  suspenseAccount?: string;
   /** Tracking dimensions on every line, e.g. { channel: "amazon", marketplace: "UK", brand: "Northwind", store: "WEB-UK" }. */
   tracking?: Record<string, string>;
   /** Ledger tax code per type or type/category, written as JournalLine.taxCode. */
@@ -72,6 +74,7 @@ export function mappingProblems(mapping: unknown, tally?: SettlementTally, rec?:
   account('reserveAccount', m.reserveAccount);
   account('carriedForwardAccount', m.carriedForwardAccount);
   account('clearingAccount', m.clearingAccount);
+  account('suspenseAccount', m.suspenseAccount);
   for (const [name, dims] of [
     ['tracking', m.tracking],
     ['taxCodes', m.taxCodes],

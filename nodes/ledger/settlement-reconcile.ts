@@ -40,7 +40,17 @@ export interface PreviousSettlementSummary {
 }
 
 export type VarianceKind =
-  'total' | 'stated-currency' | 'reserve-carry' | 'carried-forward' | 'open' | 'older-version' | 'order-not-in-tillwire' | 'order-not-in-erp' | 'order-gross';
+  /** Rows of the source file that could not be read (the node that read it dead-lettered them). */
+  | 'source-rows'
+  | 'total'
+  | 'stated-currency'
+  | 'reserve-carry'
+  | 'carried-forward'
+  | 'open'
+  | 'older-version'
+  | 'order-not-in-tillwire'
+  | 'order-not-in-erp'
+  | 'order-gross';
 
 export interface Variance {
   kind: VarianceKind;

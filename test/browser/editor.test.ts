@@ -50,6 +50,7 @@ const CONFIG_TYPES = [
   'tillwire-amazon-config',
   'tillwire-bol-config',
   'tillwire-quickbooks-config',
+  'tillwire-settlement-accounts',
 ];
 
 // The channel template imported from the menu; it is then pointed at the Amazon and Odoo simulators

@@ -1,0 +1,149 @@
+/**
+ * The settlement register: what the reconcile and journal steps remember of each settlement of a
+ * channel account (docs/settlements.md, "Hold, release, replay"). One record per (system, account,
+ * settlement id) in the store's key-value table, written with compare-and-set so two instances
+ * sharing a PostgreSQL store cannot overwrite each other's update; and, per account, a pointer to
+ * the latest posted settlement, whose summary the next settlement is reconciled against.
+ *
+ * A record holds the fingerprint and issuedAt of the version seen, its state, the blocking
+ * variances while it is held, the summary it leaves for the next settlement (reserve held, failed
+ * payout carried) as decimal text (JSON has no bigint), the summary it was itself reconciled
+ * against, every journal built for it (reversals included, so a reissue is recognised) and the
+ * ledger id a poster reported for each journal. No Node-RED import.
+ */
+import type { JournalEntry } from '../model/types.generated';
+import type { Store } from '../runtime/store';
+import type { PreviousSettlementSummary } from './settlement-reconcile';
+
+export type SettlementState = 'held' | 'posted' | 'reversed' | 'carried-forward';
+
+export interface SettlementKey {
+  system: string;
+  /** The channel account (seller id, merchant); '' when the source names none. */
+  account: string;
+  settlementId: string;
+}
+
+/** A PreviousSettlementSummary as JSON can hold it. */
+export interface StoredSummary {
+  settlementId: string;
+  reserveHeld: string;
+  carriedForward: string;
+}
+
+export interface SettlementRecord extends SettlementKey {
+  fingerprint: string;
+  issuedAt?: string;
+  /** End of the settlement period: which of two settlements of an account is the later one. */
+  periodEnd?: string;
+  state: SettlementState;
+  /** Blocking variances of the version held, in words. */
+  variances: Array<{ kind: string; message: string }>;
+  summaryForNext: StoredSummary;
+  /** The previous settlement's summary this one was reconciled against (kept for a reissue or a recheck). */
+  previous?: StoredSummary;
+  /** Every journal built for this settlement, reversals included, in posting order. */
+  journals: JournalEntry[];
+  /** Ledger id per journal id, as the poster reported it. */
+  ledgerIds: Record<string, string>;
+  /** The dead-letter entry of a held version. */
+  deadLetterId?: string;
+  updatedAt: string;
+}
+
+export class SettlementRegisterError extends Error {
+  override name = 'SettlementRegisterError';
+}
+
+const PREFIX = 'settlement:';
+const LATEST = 'settlement-latest:';
+/** Compare-and-set attempts before a writer gives up (another instance kept winning). */
+const ATTEMPTS = 8;
+
+const part = (s: string) => encodeURIComponent(s);
+export const recordKey = (k: SettlementKey) => `${PREFIX}${part(k.system)}:${part(k.account)}:${part(k.settlementId)}`;
+const latestKey = (k: Pick<SettlementKey, 'system' | 'account'>) => `${LATEST}${part(k.system)}:${part(k.account)}`;
+
+export const storeSummary = (s: PreviousSettlementSummary): StoredSummary => ({
+  settlementId: s.settlementId,
+  reserveHeld: s.reserveHeld.toString(),
+  carriedForward: s.carriedForward.toString(),
+});
+export const loadSummary = (s: StoredSummary): PreviousSettlementSummary => ({
+  settlementId: s.settlementId,
+  reserveHeld: BigInt(s.reserveHeld),
+  carriedForward: BigInt(s.carriedForward),
+});
+
+type KvStore = Pick<Store, 'kvGet' | 'kvPut'>;
+
+export class SettlementRegister {
+  constructor(
+    private readonly store: KvStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(key: SettlementKey): Promise<SettlementRecord | undefined> {
+    return (await this.store.kvGet(recordKey(key))) as SettlementRecord | undefined;
+  }
+
+  /**
+   * Reads, changes and writes one record with compare-and-set, again from the read when another
+   * writer came first. `change` gets the current record (undefined when new) and returns the new
+   * one, or undefined to leave it as it is.
+   */
+  async update(key: SettlementKey, change: (current: SettlementRecord | undefined) => SettlementRecord | undefined): Promise<SettlementRecord | undefined> {
+    const k = recordKey(key);
+    for (let i = 0; i < ATTEMPTS; i++) {
+      const current = (await this.store.kvGet(k)) as SettlementRecord | undefined;
+      const next = change(current === undefined ? undefined : structuredClone(current));
+      if (next === undefined) return current;
+      const value = { ...next, ...key, updatedAt: new Date(this.now()).toISOString() };
+      const wrote = current === undefined ? await this.store.kvPut(k, value, undefined) : await this.store.kvPut(k, value, current);
+      if (wrote) {
+        if (value.state !== 'held') await this.advanceLatest(value);
+        return value;
+      }
+    }
+    throw new SettlementRegisterError(`settlement ${key.settlementId}: the register record kept changing under this update (${ATTEMPTS} attempts)`);
+  }
+
+  /** The summary the next settlement of the account is reconciled against: the latest posted one other than `settlementId`. */
+  async previousFor(key: SettlementKey): Promise<PreviousSettlementSummary | undefined> {
+    const own = await this.get(key);
+    if (own?.previous) return loadSummary(own.previous);
+    const latest = (await this.store.kvGet(latestKey(key))) as { settlementId: string; summary: StoredSummary } | undefined;
+    if (!latest || latest.settlementId === key.settlementId) return undefined;
+    return loadSummary(latest.summary);
+  }
+
+  /** Records the ledger id a poster reported for one of the settlement's journals. */
+  async recordLedgerId(key: SettlementKey, journalId: string, ledgerId: string): Promise<boolean> {
+    let known = false;
+    await this.update(key, (r) => {
+      if (!r || !r.journals.some((j) => j.journalId === journalId)) return undefined;
+      known = true;
+      if (r.ledgerIds[journalId] === ledgerId) return undefined;
+      r.ledgerIds[journalId] = ledgerId;
+      return r;
+    });
+    return known;
+  }
+
+  /** The per-account pointer moves to a posted settlement whose period ends later (or at the same time). */
+  private async advanceLatest(r: SettlementRecord): Promise<void> {
+    const k = latestKey(r);
+    for (let i = 0; i < ATTEMPTS; i++) {
+      const current = (await this.store.kvGet(k)) as { settlementId: string; periodEnd?: string; summary: StoredSummary } | undefined;
+      if (current && current.settlementId !== r.settlementId && current.periodEnd && r.periodEnd && Date.parse(current.periodEnd) > Date.parse(r.periodEnd))
+        return;
+      const value = { settlementId: r.settlementId, periodEnd: r.periodEnd, summary: r.summaryForNext };
+      if (current && JSON.stringify(current) === JSON.stringify(value)) return;
+      if (await this.store.kvPut(k, value, current)) return;
+    }
+    throw new SettlementRegisterError(`settlement ${r.settlementId}: the account's latest-settlement pointer kept changing (${ATTEMPTS} attempts)`);
+  }
+}
+
+/** A settlement's key from its journals' id (`settlement:<system>:<settlementId>:…`) needs the account too: it is kept on the journal. */
+export const JOURNAL_ACCOUNT_ATTR = 'settlementAccount';

@@ -1,0 +1,119 @@
+/**
+ * The settlement register on the three store backends (memory, SQLite file, the real PostgreSQL):
+ * a record written, read back and changed; two writers of one record both land (compare-and-set);
+ * the next settlement of an account finds the latest posted one's summary, a held one is no
+ * previous; ledger ids are recorded only for journals the record has.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
+import type { Store } from '../../nodes/runtime/store';
+import { SettlementRegister, SettlementRecord, storeSummary, type SettlementKey } from '../../nodes/ledger/settlement-register';
+import { POSTGRES_URL, uniqueName } from '../support/services';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-sreg-'));
+const pgSchema = uniqueName('tw_sreg');
+
+const backends: Array<[string, () => StoreConfig]> = [
+  ['memory', () => ({ backend: 'memory' })],
+  ['sqlite', () => ({ backend: 'sqlite', file: path.join(tmp, `${uniqueName('s')}.db`) })],
+  ['postgres', () => ({ backend: 'postgres', url: POSTGRES_URL, schema: pgSchema, max: 4 })],
+];
+
+afterAll(async () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const c = new Client({ connectionString: POSTGRES_URL });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
+  await c.end();
+});
+
+function record(key: SettlementKey, over: Partial<SettlementRecord> = {}): SettlementRecord {
+  return {
+    ...key,
+    fingerprint: 'f1',
+    periodEnd: '2026-11-14T00:00:00Z',
+    state: 'posted',
+    variances: [],
+    summaryForNext: storeSummary({ settlementId: key.settlementId, reserveHeld: 12_345n, carriedForward: 0n }),
+    journals: [
+      {
+        kind: 'journal',
+        journalId: `settlement:${key.system}:${key.settlementId}:2026-11`,
+        date: '2026-11-14',
+        currency: 'USD',
+        narration: 'settlement',
+        lines: [],
+      },
+    ],
+    ledgerIds: {},
+    updatedAt: '',
+    ...over,
+  };
+}
+
+describe.each(backends)('settlement register: %s', (_name, config) => {
+  let store: Store;
+  let register: SettlementRegister;
+  const account = () => uniqueName('seller');
+  beforeEach(async () => {
+    store = createStore(config(), tmp, { heartbeatMs: 0 });
+    await store.open();
+    register = new SettlementRegister(store);
+  });
+  afterEach(() => store.close());
+
+  it('writes a record, reads it back and changes it; the summary keeps figures beyond 2^53 exactly', async () => {
+    const key = { system: 'amazon', account: account(), settlementId: '2001' };
+    expect(await register.get(key)).toBeUndefined();
+    const big = 2n ** 60n + 7n;
+    await register.update(key, () => record(key, { summaryForNext: storeSummary({ settlementId: '2001', reserveHeld: big, carriedForward: 5n }) }));
+    const read = await register.get(key);
+    expect(read).toMatchObject({ state: 'posted', fingerprint: 'f1', summaryForNext: { reserveHeld: big.toString(), carriedForward: '5' } });
+    await register.update(key, (r) => ({ ...r!, state: 'reversed' }));
+    expect((await register.get(key))!.state).toBe('reversed');
+    // Another account's settlement of the same id is another record.
+    expect(await register.get({ ...key, account: account() })).toBeUndefined();
+  });
+
+  it('two writers changing one record at once both land', async () => {
+    const key = { system: 'amazon', account: account(), settlementId: '2002' };
+    await register.update(key, () => record(key));
+    const second = new SettlementRegister(store);
+    await Promise.all([
+      register.recordLedgerId(key, `settlement:amazon:2002:2026-11`, 'QB-1'),
+      second.update(key, (r) => ({ ...r!, variances: [{ kind: 'note', message: 'checked' }] })),
+    ]);
+    const read = await register.get(key);
+    expect(read!.ledgerIds).toEqual({ 'settlement:amazon:2002:2026-11': 'QB-1' });
+    expect(read!.variances).toEqual([{ kind: 'note', message: 'checked' }]);
+  });
+
+  it('the next settlement finds the latest posted one; a held settlement and an earlier period do not move it', async () => {
+    const acct = account();
+    const k1 = { system: 'amazon', account: acct, settlementId: '3001' };
+    const k2 = { system: 'amazon', account: acct, settlementId: '3002' };
+    const k3 = { system: 'amazon', account: acct, settlementId: '3003' };
+    expect(await register.previousFor(k2)).toBeUndefined();
+    await register.update(k2, () => record(k2, { periodEnd: '2026-11-28T00:00:00Z' }));
+    await register.update(k1, () => record(k1, { periodEnd: '2026-11-14T00:00:00Z' }));
+    await register.update(k3, () => record(k3, { state: 'held', periodEnd: '2026-12-12T00:00:00Z' }));
+    expect(await register.previousFor(k3)).toEqual({ settlementId: '3002', reserveHeld: 12_345n, carriedForward: 0n });
+    // A settlement is never its own previous.
+    expect(await register.previousFor(k2)).toBeUndefined();
+    // A record reconciled against a previous summary keeps it (a reissue or a recheck uses the same).
+    await register.update(k3, (r) => ({ ...r!, previous: storeSummary({ settlementId: '3001', reserveHeld: 1n, carriedForward: 2n }) }));
+    expect(await register.previousFor(k3)).toEqual({ settlementId: '3001', reserveHeld: 1n, carriedForward: 2n });
+  });
+
+  it('records a ledger id only for a journal of the settlement', async () => {
+    const key = { system: 'amazon', account: account(), settlementId: '4001' };
+    expect(await register.recordLedgerId(key, 'settlement:amazon:4001:2026-11', 'QB-9')).toBe(false);
+    await register.update(key, () => record(key));
+    expect(await register.recordLedgerId(key, 'settlement:amazon:9999:2026-11', 'QB-9')).toBe(false);
+    expect(await register.recordLedgerId(key, 'settlement:amazon:4001:2026-11', 'QB-9')).toBe(true);
+    expect((await register.get(key))!.ledgerIds).toEqual({ 'settlement:amazon:4001:2026-11': 'QB-9' });
+  });
+});
