@@ -103,6 +103,10 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
     source.destroy();
     parser.destroy();
   };
+  const unreadable = (err: unknown) => {
+    close();
+    return new SettlementReportError(`the settlement file cannot be read: ${(err as Error).message}`);
+  };
   // Without quoting a record is one line, so rows are counted here (cheaper than csv-parse's `info`); empty lines are skipped but counted.
   let lineNo = 0;
   /** The next non-empty record; its row is `lineNo`. */
@@ -116,8 +120,7 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
         return r.value;
       }
     } catch (err) {
-      close();
-      throw new SettlementReportError(`the settlement file cannot be read: ${(err as Error).message}`);
+      throw unreadable(err);
     }
   };
 
@@ -145,7 +148,18 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
       if (started) throw new SettlementReportError('the lines of a settlement report can be read once');
       started = true;
       try {
-        for (let record = await next(); record; record = await next()) {
+        for (;;) {
+          // The loop of next(), inlined: one promise less per line on the hot path.
+          let r: IteratorResult<string[]>;
+          try {
+            r = await records.next();
+          } catch (err) {
+            throw unreadable(err);
+          }
+          if (r.done) break;
+          lineNo++;
+          const record = r.value;
+          if (record.length === 1 && record[0] === '') continue;
           if (++tally.rows > maxRows) throw new SettlementReportError(`the settlement file has more than ${maxRows} transaction rows`, lineNo);
           const result = reader.line(record, lineNo);
           if (result instanceof BadRow) {
