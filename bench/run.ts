@@ -1,5 +1,8 @@
 /**
- * `npm run bench`: store sales from till publish to Odoo acceptance, on this machine, in one run:
+ * `npm run bench [-- <scenario>…] [--profile] [--decimal-comma]`: every scenario, or the ones named
+ * (`sales`, `settlement`; bench/README.md). Each writes bench/results/<timestamp>[-<scenario>].json and .md.
+ *
+ * sales: store sales from till publish to Odoo acceptance, on this machine, in one run:
  *   (a) the raw broker ceiling (mqtt.js QoS 1 in and out of the same Mosquitto, nothing else);
  *   (b) Tillwire: the "Store sales (MQTT) → Odoo" template in a real Node-RED process, with
  *       durability on (inbox write before PUBACK, SQLite store, sales register);
@@ -19,6 +22,7 @@ import { e2eFlows, startRed, E2E } from '../test/e2e/harness';
 import { percentile, peakRssMiB, publish, sales, until, watchConfirmations, Sale } from './common';
 import { rawBroker } from './raw-broker';
 import { peerFlows } from './flows';
+import { settlementBench } from './settlement';
 
 const N = Number(process.env.BENCH_SALES ?? 20_000);
 const API_KEY = 'tillwire-demo-key';
@@ -75,7 +79,7 @@ async function endToEnd(
 const round = (n: number) => Math.round(n * 10) / 10;
 const round3 = (n: number) => Number(n.toPrecision(3));
 
-async function main(): Promise<void> {
+async function salesBench(): Promise<void> {
   console.log(`[bench] ${N} sales, 200 stores × 4 tills; ${os.cpus().length} cores, Node ${process.version}`);
   const broker = await startMosquitto();
   const results: Result[] = [];
@@ -176,6 +180,19 @@ async function main(): Promise<void> {
   ].join('\n');
   fs.writeFileSync(path.join(ROOT, 'bench', 'results', `${stamp}.md`), md);
   console.log('\n' + md);
+}
+
+const SCENARIOS = ['sales', 'settlement'] as const;
+const FLAGS = ['--profile', '--decimal-comma'];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => !(SCENARIOS as readonly string[]).includes(a) && !FLAGS.includes(a));
+  if (unknown.length) throw new Error(`unknown argument ${unknown.join(', ')}: scenarios are ${SCENARIOS.join(', ')}, flags ${FLAGS.join(', ')}`);
+  const named = SCENARIOS.filter((s) => args.includes(s));
+  const chosen = named.length ? named : SCENARIOS;
+  if (chosen.includes('sales')) await salesBench();
+  if (chosen.includes('settlement')) await settlementBench({ root: ROOT, profile: args.includes('--profile'), decimalComma: args.includes('--decimal-comma') });
 }
 
 main().catch((err) => {

@@ -280,25 +280,24 @@ const abs = (n: bigint) => (n < 0n ? -n : n);
 
 async function matchOrders(tally: SettlementTally, matcher: OrderMatcher, batchSize: number): Promise<NonNullable<SettlementReconciliation['orders']>> {
   const out: NonNullable<SettlementReconciliation['orders']> = { checked: 0, notInTillwire: [], notInErp: [], grossDifferences: [] };
-  let batch: string[] = [];
+  let batch: Array<{ orderId: string; charged: number }> = [];
   const flush = async () => {
-    const answer = await matcher.match(batch);
+    const answer = await matcher.match(batch.map((o) => o.orderId));
     const known = new Map(answer.tillwire.map((o) => [o.orderId, o]));
     const erp = new Set(answer.erp);
-    for (const id of batch) {
+    for (const { orderId: id, charged } of batch) {
       const tw = known.get(id);
       if (!tw) out.notInTillwire.push(id);
       if (!erp.has(id)) out.notInErp.push(id);
-      const figures = tally.order(id)!;
-      if (tw?.gross && tw.gross.currency === tally.currency && figures.charged !== 0 && figures.charged !== tw.gross.amount) {
-        out.grossDifferences.push({ orderId: id, charged: BigInt(figures.charged), gross: BigInt(tw.gross.amount) });
+      if (tw?.gross && tw.gross.currency === tally.currency && charged !== 0 && charged !== tw.gross.amount) {
+        out.grossDifferences.push({ orderId: id, charged: BigInt(charged), gross: BigInt(tw.gross.amount) });
       }
     }
     out.checked += batch.length;
     batch = [];
   };
-  for (const id of tally.orderIds()) {
-    batch.push(id);
+  for (const order of tally.orderList()) {
+    batch.push(order);
     if (batch.length >= batchSize) await flush();
   }
   if (batch.length) await flush();

@@ -12,6 +12,7 @@ import { SETTLEMENT_COLUMNS } from '../../nodes/amazon/contract';
 import { readDate, readSettlementReport, SettlementReportError, type SettlementRowProblem } from '../../nodes/amazon/settlement-report';
 import type { SettlementLine } from '../../nodes/model/types.generated';
 import { validateDocument } from '../../nodes/model/validate';
+import { toMinor } from '../../nodes/model/money';
 
 type Row = Partial<Record<(typeof SETTLEMENT_COLUMNS)[number] | 'promotion-id', string>>;
 
@@ -180,6 +181,45 @@ describe('number and date formats', () => {
     expect(problems).toEqual([]);
     expect(report.header.statedTotal).toEqual({ amount: 12345, currency: 'KWD' });
     expect(lines[0].amount).toEqual({ amount: 12345, currency: 'KWD' });
+  });
+
+  it('reads every amount form exactly as toMinor does, and refuses the forms toMinor refuses', async () => {
+    // The reader reads the usual form ("-12.34") from its characters; the rest goes through toMinor.
+    const texts = [
+      '0',
+      '-0.00',
+      '0.5',
+      '12.30',
+      '-12.3',
+      '007.10',
+      '+5.00',
+      '123456789012.34',
+      '1234567890123.45',
+      '90071992547409.91',
+      '1.',
+      '.5',
+      '-',
+      '1-2',
+      '12.345',
+      '1e3',
+      ' 7.00 ',
+    ];
+    const { lines, problems } = await read(
+      file([summary({ 'total-amount': '0.00' }), ...texts.map((amount) => tx({ 'amount-type': 'ItemPrice', 'amount-description': 'Principal', amount }))]),
+    );
+    const expected = texts.map((text) => {
+      try {
+        return toMinor(text, 'USD');
+      } catch {
+        return 'refused';
+      }
+    });
+    const got: Array<number | string> = texts.map(() => 'refused');
+    for (const l of lines) got[Number(l.lineId) - 3] = l.amount.amount;
+    expect(got).toEqual(expected);
+    expect(got.filter((g) => g === 'refused')).toHaveLength(problems.length);
+    expect(Object.is(got[1], 0)).toBe(true); // "-0.00" is 0, not -0
+    expect(got.slice(0, 10)).toEqual([0, 0, 50, 1230, -1230, 710, 500, 12345678901234, 123456789012345, 9007199254740991]);
   });
 
   it('reads the ISO form of Amazon’s field definitions and a posted-date without time', async () => {
