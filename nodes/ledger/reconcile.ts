@@ -163,6 +163,12 @@ export = function register(RED: NodeRED) {
       if (got.system !== key.system || got.account !== key.account || got.settlementId !== key.settlementId) {
         throw new SettlementInputError(`msg.release names settlement ${key.settlementId} but msg.payload is settlement ${got.settlementId}`);
       }
+      // A release accepts the variance someone reviewed: only the version that was held, never other lines under its id.
+      if (check.settlement.reconciliation.fingerprint !== record.fingerprint) {
+        throw new SettlementInputError(
+          `settlement ${key.settlementId}: what was sent with msg.release is not the version that was held (its lines or totals differ); send it without msg.release to have it checked`,
+        );
+      }
       let variance = 0n;
       if (check.outcome === 'held') {
         const rec = check.settlement.reconciliation;

@@ -178,6 +178,24 @@ describe('settlement reconcile → journal', () => {
     expect((await again)[0].payload.outcome).toBe('already-posted');
   });
 
+  it('a release with other lines under the held id is refused: only the version that was held can be released to suspense', async () => {
+    await helper.load(nodes, flow());
+    const held = collect(helper.getNode('held'), 1);
+    helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, statedTotal: 10_000 }) });
+    await held;
+    const caught = collect(helper.getNode('caught'), 1);
+    const out = collect(helper.getNode('out'), 1);
+    // Someone adds a line of 100,000.00 and asks for the difference to go to suspense.
+    const padded = makeSettlement({ ...SPEC, lines: [...SPEC.lines, ['principal', 10_000_000]], statedTotal: 10_000 });
+    helper.getNode('r1').receive({ payload: padded, release: { settlementId: 'S-100', system: 'amazon', account: 'A3TWDEMOSELLER', accept: 'suspense' } });
+    const [c] = await caught;
+    expect(c.error.message).toMatch(/not the version that was held/);
+    // Still held: the reviewed version can still be released, and it posts only its own variance.
+    helper.getNode('r1').receive({ release: { settlementId: 'S-100', system: 'amazon', account: 'A3TWDEMOSELLER', accept: 'suspense' } });
+    const journal: JournalEntry = (await out)[0].payload;
+    expect(lineOf(journal, '1299')!.debit).toEqual({ amount: 100, currency: 'EUR' });
+  });
+
   it('a corrected version of a held settlement is posted and its dead letter is done', async () => {
     await helper.load(nodes, flow());
     const held = collect(helper.getNode('held'), 1);
