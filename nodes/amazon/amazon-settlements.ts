@@ -16,11 +16,11 @@
  * is emitted again, and the settlement id with issuedAt is the key a consumer dedupes by.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { onInput, shortText, statusTexts, StatusBoard } from '../core/node-kit';
 import { AMAZON_CONFIG, type AmazonConnection } from './connection';
 import { connectionOf } from '../core/config-node';
+import { containedFile } from '../runtime/contained-path';
 import { openSettlementReport, settlementReports } from './settlements';
 import { readSettlementReport, type SettlementReportStream, type SettlementRowProblem } from './settlement-report';
 
@@ -120,7 +120,8 @@ export = function register(RED: NodeRED) {
     onInput(node, async (msg, send) => {
       const out = (m: Array<NodeMessage | null>) => send(m);
       if (typeof msg.filename === 'string' && msg.filename.trim()) {
-        const file = path.resolve(RED.settings.userDir ?? process.cwd(), msg.filename.trim());
+        // Only files inside the user directory: msg.filename may come from anywhere a flow takes text.
+        const file = await containedFile(RED.settings.userDir ?? process.cwd(), msg.filename.trim());
         const handle = await fs.promises.open(file, 'r');
         const head = Buffer.alloc(2);
         await handle.read(head, 0, 2, 0);

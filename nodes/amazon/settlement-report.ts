@@ -22,6 +22,11 @@ import type { SettlementLine } from '../model/types.generated';
 import { COMPRESSION_ALGORITHMS, SETTLEMENT_COLUMNS } from './contract';
 import { lineKind } from './settlement-map';
 
+/** Empty lines tolerated in a file (they are not rows; see readSettlementReport). */
+const MAX_BLANK_LINES = 1000;
+/** Lines between two turns of the event loop (a power of two less one, as a mask). */
+const YIELD_EVERY = 0x1fff;
+
 export class SettlementReportError extends Error {
   override name = 'SettlementReportError';
   constructor(
@@ -109,18 +114,28 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
   };
   // Without quoting a record is one line, so rows are counted here (cheaper than csv-parse's `info`); empty lines are skipped but counted.
   let lineNo = 0;
+  // A real report has at most a trailing empty line or two. Empty lines are not rows, so without a
+  // bound of their own a small gzip of nothing but line breaks would keep the parser busy for minutes.
+  let blank = 0;
+  const skipBlank = () => {
+    if (++blank > MAX_BLANK_LINES) throw new SettlementReportError(`more than ${MAX_BLANK_LINES} empty lines: this is not a settlement report`, lineNo);
+  };
   /** The next non-empty record; its row is `lineNo`. */
   const next = async (): Promise<string[] | undefined> => {
-    try {
-      for (;;) {
-        const r = await records.next();
-        if (r.done) return undefined;
-        lineNo++;
-        if (r.value.length === 1 && r.value[0] === '') continue;
-        return r.value;
+    let r: IteratorResult<string[]>;
+    for (;;) {
+      try {
+        r = await records.next();
+      } catch (err) {
+        throw unreadable(err);
       }
-    } catch (err) {
-      throw unreadable(err);
+      if (r.done) return undefined;
+      lineNo++;
+      if (r.value.length === 1 && r.value[0] === '') {
+        skipBlank();
+        continue;
+      }
+      return r.value;
     }
   };
 
@@ -158,8 +173,14 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
           }
           if (r.done) break;
           lineNo++;
+          // Records already parsed are handed over as microtasks: without a turn of the event loop
+          // now and then, a file given as one Buffer would hold up every other flow until its end.
+          if ((lineNo & YIELD_EVERY) === 0) await new Promise((resolve) => setImmediate(resolve));
           const record = r.value;
-          if (record.length === 1 && record[0] === '') continue;
+          if (record.length === 1 && record[0] === '') {
+            skipBlank();
+            continue;
+          }
           if (++tally.rows > maxRows) throw new SettlementReportError(`the settlement file has more than ${maxRows} transaction rows`, lineNo);
           const result = reader.line(record, lineNo);
           if (result instanceof BadRow) {

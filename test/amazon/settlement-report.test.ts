@@ -418,6 +418,34 @@ describe('files that are not a readable settlement', () => {
     await expect(drain(report.lines)).rejects.toThrow(/more than 2 transaction rows/);
   });
 
+  it('refuses a gzip of nothing but line breaks (a small file that inflates to millions of empty lines) after 1,000 empty lines', async () => {
+    const bomb = gzipSync(Buffer.from(`${HEADER}\n${'\n'.repeat(2_000_000)}`));
+    expect(bomb.length).toBeLessThan(10_000);
+    const err = await readSettlementReport(bomb, { account: 'A2SELLER', compression: 'GZIP' }).catch((e) => e);
+    expect(err).toBeInstanceOf(SettlementReportError);
+    expect(err.message).toMatch(/more than 1000 empty lines: this is not a settlement report/);
+    // Among the lines as well as before the summary row.
+    const rows = [summary({ 'total-amount': '1.00' }), tx({ 'amount-type': 'ItemPrice', 'amount-description': 'Principal', amount: '1.00' })];
+    const report = await readSettlementReport(file(rows) + '\n'.repeat(5_000), { account: 'A2SELLER' });
+    await expect(drain(report.lines)).rejects.toThrow(/more than 1000 empty lines/);
+    expect(report.postable()).toBe(false);
+  });
+
+  it('lets other work run while a large file given as one Buffer is read', async () => {
+    const rows = [summary({ 'total-amount': '50000.00' })];
+    for (let i = 0; i < 50_000; i++) rows.push(tx({ 'amount-type': 'ItemPrice', 'amount-description': 'Principal', amount: '1.00' }));
+    const report = await readSettlementReport(Buffer.from(file(rows)), { account: 'A2SELLER' });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    try {
+      expect(await drain(report.lines)).toBe(50_000);
+    } finally {
+      clearInterval(timer);
+    }
+    // Without turns of the event loop the timer would not have fired once before the end.
+    expect(ticks).toBeGreaterThan(0);
+  });
+
   it('refuses a compression algorithm Amazon does not define', async () => {
     await expect(readSettlementReport(file(US_ROWS), { account: 'A2SELLER', compression: 'ZSTD' })).rejects.toThrow(/unknown compressionAlgorithm "ZSTD"/);
   });

@@ -31,7 +31,14 @@ beforeAll(async () => {
   });
 });
 afterAll(() => sim.stop());
-beforeEach(startServer);
+// The user directory msg.filename is read from (the node refuses files outside it).
+let userDir: string;
+beforeEach(async () => {
+  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-amzs-userdir-'));
+  helper.settings({ userDir });
+  await startServer();
+});
+afterEach(() => fs.rmSync(userDir, { recursive: true, force: true }));
 afterEach(stopAll);
 
 function flow(config: Record<string, unknown> = {}) {
@@ -111,9 +118,8 @@ describe('tillwire-amazon-settlements', () => {
     const bad = text[3].split('\t');
     bad[SETTLEMENT_COLUMNS.indexOf('amount')] = 'ten';
     text[3] = bad.join('\t');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-amzs-'));
-    const file = path.join(dir, 'settlement.txt.gz');
-    fs.writeFileSync(file, gzipSync(Buffer.from(text.join('\n'))));
+    const file = 'settlement.txt.gz';
+    fs.writeFileSync(path.join(userDir, file), gzipSync(Buffer.from(text.join('\n'))));
     helper.getNode('n1').receive({ filename: file });
     await until(() => got.length === 1);
     expect(got[0]).toMatchObject({ postable: false, msg: { filename: file, payload: { header: { settlementId: first.settlementId } } } });
@@ -127,17 +133,32 @@ describe('tillwire-amazon-settlements', () => {
     await until(() => got.length === 2);
     expect(got[1].postable).toBe(true);
     expect(got[1].net).toBe(got[1].msg.payload.header.statedTotal.amount);
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('a file that is not a settlement report, and a missing file, reach Catch', async () => {
     await helper.load(nodes, flow(), credentials());
     const caught = collect(helper.getNode('caught'), 2);
     helper.getNode('n1').receive({ payload: Buffer.from('sku\tquantity\nA\t1\n') });
-    helper.getNode('n1').receive({ filename: path.join(os.tmpdir(), 'tw-no-such-settlement.txt') });
+    helper.getNode('n1').receive({ filename: 'tw-no-such-settlement.txt' });
     const errs = (await caught).map((m) => m.error.message).sort();
     expect(errs[0]).toMatch(/ENOENT/);
     expect(errs[1]).toMatch(/not a V2 settlement report/);
+  });
+
+  it('reads only files inside the user directory: ../, an absolute path elsewhere and a link pointing out are refused, nothing is emitted', async () => {
+    await helper.load(nodes, flow(), credentials());
+    const got = consume(helper.getNode('out'));
+    const [first] = sim.settlements();
+    // A real settlement file, outside the user directory, and a link to it from inside.
+    const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tw-amzs-outside-')), 'settlement.txt');
+    fs.writeFileSync(outside, sim.settlementText(first.reportId));
+    fs.symlinkSync(outside, path.join(userDir, 'link.txt'));
+    const caught = collect(helper.getNode('caught'), 3);
+    helper.getNode('n1').receive({ filename: path.relative(userDir, outside) });
+    helper.getNode('n1').receive({ filename: outside });
+    helper.getNode('n1').receive({ filename: 'link.txt' });
+    for (const m of await caught) expect(m.error.message).toMatch(/is outside .*: only files inside that folder can be read/);
+    expect(got).toEqual([]);
   });
 
   it('a poll without working credentials reaches Catch and shows a red ring', async () => {
