@@ -46,6 +46,7 @@ async function recordPosted(register: SettlementRegister, s: SettlementToPost, b
       fingerprint: rec.fingerprint,
       issuedAt: s.tally.header.issuedAt,
       periodEnd: s.tally.header.periodEnd,
+      currency: s.tally.currency,
       state: rec.payout.kind === 'carried-forward' ? 'carried-forward' : 'posted',
       variances: [],
       summaryForNext: storeSummary(summaryForNext(rec)),
