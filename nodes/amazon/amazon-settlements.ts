@@ -22,6 +22,7 @@ import { AMAZON_CONFIG, type AmazonConnection } from './connection';
 import { connectionOf } from '../core/config-node';
 import { containedFile } from '../runtime/contained-path';
 import { openSettlementReport, settlementReports } from './settlements';
+import type { AmazonReport } from './client';
 import { readSettlementReport, type SettlementReportStream, type SettlementRowProblem } from './settlement-report';
 
 interface SettlementsDef extends NodeDef {
@@ -91,9 +92,15 @@ export = function register(RED: NodeRED) {
       const createdSince = since ?? new Date(Date.now() - lookbackMs).toISOString();
       const startedAt = new Date().toISOString();
       await board.watch(async () => {
+        // Oldest first (getReports lists the newest first): each settlement is reconciled against
+        // the one before it, so a backlog sent newest first would hold the older ones.
+        const reports: AmazonReport[] = [];
         for await (const report of settlementReports(client, { createdSince, marketplaceIds: connection.marketplaceIds })) {
+          if (!emitted.has(report.reportId)) reports.push(report);
+        }
+        reports.sort((a, b) => Date.parse(a.createdTime) - Date.parse(b.createdTime));
+        for (const report of reports) {
           if (closed) return;
-          if (emitted.has(report.reportId)) continue;
           const stream = await openSettlementReport(client, report, { account: account(), onProblem: problemTo((m) => node.send(m)) });
           emitted.add(report.reportId);
           emit(stream, (m) => node.send(m));

@@ -8,7 +8,7 @@
  *   `tillwire-settlement-accounts` node, records them in the settlement register and emits one
  *   message per journal (a reissue's reversals first), ready for tillwire-quickbooks or
  *   tillwire-xero. An already-posted settlement builds nothing. A poster's answer wired back in
- *   (msg.posting with the journal in msg.payload) records the journal's ledger id in the register.
+ *   (msg.posting or msg.xero with the journal in msg.payload) records the journal's ledger id in the register.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
@@ -46,6 +46,7 @@ async function recordPosted(register: SettlementRegister, s: SettlementToPost, b
       fingerprint: rec.fingerprint,
       issuedAt: s.tally.header.issuedAt,
       periodEnd: s.tally.header.periodEnd,
+      currency: s.tally.currency,
       state: rec.payout.kind === 'carried-forward' ? 'carried-forward' : 'posted',
       variances: [],
       summaryForNext: storeSummary(summaryForNext(rec)),
@@ -57,11 +58,15 @@ async function recordPosted(register: SettlementRegister, s: SettlementToPost, b
   }
 }
 
+/** A poster's answer: msg.posting (tillwire-quickbooks) or msg.xero (tillwire-xero). */
+const postingOf = (msg: NodeMessage) =>
+  (msg.posting ?? msg.xero) as { entryId?: unknown; manualJournalId?: unknown; ledgerId?: unknown; id?: unknown } | undefined;
+
 /** A poster's answer: the journal's ledger id into the register (journals of other origins pass unnoticed). */
 async function recordPosting(register: SettlementRegister, msg: NodeMessage): Promise<void> {
   const journal = msg.payload as JournalEntry;
-  const posting = msg.posting as { entryId?: unknown; ledgerId?: unknown; id?: unknown };
-  const ledgerId = [posting.entryId, posting.ledgerId, posting.id].find((v) => typeof v === 'string' && v) as string | undefined;
+  const posting = postingOf(msg)!;
+  const ledgerId = [posting.entryId, posting.manualJournalId, posting.ledgerId, posting.id].find((v) => typeof v === 'string' && v) as string | undefined;
   const settlementId = journal.attributes?.settlementId;
   const system = journal.source?.[0]?.system;
   if (!ledgerId || !settlementId || !system || !journal.journalId.startsWith('settlement:')) return;
@@ -143,7 +148,7 @@ export = function register(RED: NodeRED) {
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
       const store = await binding.acquire();
       const register = new SettlementRegister(store);
-      if (msg.posting && (msg.payload as JournalEntry | undefined)?.kind === 'journal') return recordPosting(register, msg);
+      if (postingOf(msg) && (msg.payload as JournalEntry | undefined)?.kind === 'journal') return recordPosting(register, msg);
       if (problem) throw new Error(`journal: the settlement account mapping cannot be used: ${problem}`);
       const s = msg.settlement as SettlementToPost | undefined;
       if (!s || !s.tally || !s.reconciliation)

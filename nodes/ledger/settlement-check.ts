@@ -109,7 +109,7 @@ export async function checkSettlement(input: SettlementInput, options: CheckOpti
   const tally = await tallySettlement({ header: stream.header, lines }, options.limits);
   const key = keyOf(tally.header);
   const record = await options.register.get(key);
-  const previous = await options.register.previousFor(key);
+  const previous = await options.register.previousFor(key, tally.currency);
   const posted = record?.journals ?? [];
   const rec = await reconcileSettlement(tally, { matcher: options.matcher, previous, posted });
 
@@ -150,6 +150,7 @@ export async function recordHeld(register: SettlementRegister, check: Settlement
     fingerprint: rec.fingerprint,
     issuedAt: tally.header.issuedAt,
     periodEnd: tally.header.periodEnd,
+    currency: tally.currency,
     state: 'held',
     variances: check.blocking.map((v) => ({ kind: v.kind, message: v.message })),
     summaryForNext: storeSummary(summaryForNext(rec)),

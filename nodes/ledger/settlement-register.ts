@@ -36,6 +36,8 @@ export interface SettlementRecord extends SettlementKey {
   issuedAt?: string;
   /** End of the settlement period: which of two settlements of an account is the later one. */
   periodEnd?: string;
+  /** The settlement's currency: an account paid out in several currencies (Shopify Payments) chains each currency's settlements apart. */
+  currency?: string;
   state: SettlementState;
   /** Blocking variances of the version held, in words. */
   variances: Array<{ kind: string; message: string }>;
@@ -62,7 +64,9 @@ const ATTEMPTS = 8;
 
 const part = (s: string) => encodeURIComponent(s);
 export const recordKey = (k: SettlementKey) => `${PREFIX}${part(k.system)}:${part(k.account)}:${part(k.settlementId)}`;
-const latestKey = (k: Pick<SettlementKey, 'system' | 'account'>) => `${LATEST}${part(k.system)}:${part(k.account)}`;
+// Per currency: a reserve held in one currency is released by that currency's next settlement.
+const latestKey = (k: Pick<SettlementKey, 'system' | 'account'>, currency?: string) =>
+  `${LATEST}${part(k.system)}:${part(k.account)}${currency ? `:${part(currency)}` : ''}`;
 
 export const storeSummary = (s: PreviousSettlementSummary): StoredSummary => ({
   settlementId: s.settlementId,
@@ -108,11 +112,11 @@ export class SettlementRegister {
     throw new SettlementRegisterError(`settlement ${key.settlementId}: the register record kept changing under this update (${ATTEMPTS} attempts)`);
   }
 
-  /** The summary the next settlement of the account is reconciled against: the latest posted one other than `settlementId`. */
-  async previousFor(key: SettlementKey): Promise<PreviousSettlementSummary | undefined> {
+  /** The summary the next settlement of the account (in `currency`) is reconciled against: the latest posted one other than `settlementId`. */
+  async previousFor(key: SettlementKey, currency?: string): Promise<PreviousSettlementSummary | undefined> {
     const own = await this.get(key);
     if (own?.previous) return loadSummary(own.previous);
-    const latest = (await this.store.kvGet(latestKey(key))) as { settlementId: string; summary: StoredSummary } | undefined;
+    const latest = (await this.store.kvGet(latestKey(key, currency))) as { settlementId: string; summary: StoredSummary } | undefined;
     if (!latest || latest.settlementId === key.settlementId) return undefined;
     return loadSummary(latest.summary);
   }
@@ -132,7 +136,7 @@ export class SettlementRegister {
 
   /** The per-account pointer moves to a posted settlement whose period ends later (or at the same time). */
   private async advanceLatest(r: SettlementRecord): Promise<void> {
-    const k = latestKey(r);
+    const k = latestKey(r, r.currency);
     for (let i = 0; i < ATTEMPTS; i++) {
       const current = (await this.store.kvGet(k)) as { settlementId: string; periodEnd?: string; summary: StoredSummary } | undefined;
       if (current && current.settlementId !== r.settlementId && current.periodEnd && r.periodEnd && Date.parse(current.periodEnd) > Date.parse(r.periodEnd))

@@ -97,6 +97,9 @@ describe('settlement reconcile → journal', () => {
     // The poster's answer wired back records the ledger id.
     helper.getNode('j1').receive({ payload: journal, posting: { journalId: journal.journalId, status: 'posted', entryId: 'QB-77' } });
     await until(async () => (await register.get(key))!.ledgerIds[journal.journalId] === 'QB-77');
+    // So does tillwire-xero's (msg.xero, the ManualJournalID), as when the same mapping posts to Xero.
+    helper.getNode('j1').receive({ payload: journal, xero: { journalId: journal.journalId, manualJournalId: 'XJ-5', status: 'POSTED', outcome: 'created' } });
+    await until(async () => (await register.get(key))!.ledgerIds[journal.journalId] === 'XJ-5');
 
     const again = collect(helper.getNode('ready'), 1);
     helper.getNode('r1').receive({ payload: makeSettlement(SPEC) });

@@ -108,6 +108,18 @@ describe.each(backends)('settlement register: %s', (_name, config) => {
     expect(await register.previousFor(k3)).toEqual({ settlementId: '3001', reserveHeld: 1n, carriedForward: 2n });
   });
 
+  it("an account paid out in several currencies chains each currency's settlements apart", async () => {
+    const acct = account();
+    const usd = { system: 'shopify', account: acct, settlementId: '5001' };
+    const bhd = { system: 'shopify', account: acct, settlementId: '5002' };
+    const nextUsd = { system: 'shopify', account: acct, settlementId: '5003' };
+    await register.update(usd, () => record(usd, { currency: 'USD', periodEnd: '2026-12-04T21:00:00Z' }));
+    // The BHD payout of the next hour is not reconciled against the USD reserve; the next USD payout is.
+    expect(await register.previousFor(bhd, 'BHD')).toBeUndefined();
+    await register.update(bhd, () => record(bhd, { currency: 'BHD', periodEnd: '2026-12-04T22:00:00Z' }));
+    expect(await register.previousFor(nextUsd, 'USD')).toEqual({ settlementId: '5001', reserveHeld: 12_345n, carriedForward: 0n });
+  });
+
   it('records a ledger id only for a journal of the settlement', async () => {
     const key = { system: 'amazon', account: account(), settlementId: '4001' };
     expect(await register.recordLedgerId(key, 'settlement:amazon:4001:2026-11', 'QB-9')).toBe(false);

@@ -17,7 +17,22 @@ const files = [
     .map((f) => path.join(root, 'examples', f)),
 ];
 // Properties that hold the id of another node (config nodes, scopes).
-const REFERENCES = ['store', 'odoo', 'bc', 'businessCentral', 'broker', 'shopify', 'amazon', 'square', 'bol', 'register'];
+const REFERENCES = [
+  'store',
+  'odoo',
+  'bc',
+  'businessCentral',
+  'broker',
+  'shopify',
+  'amazon',
+  'square',
+  'bol',
+  'register',
+  'xero',
+  'quickbooks',
+  'accounts',
+  'nodeFilter',
+];
 
 describe.each(files.map((f) => [path.relative(root, f), f]))('%s', (_name, file) => {
   const nodes: Array<Record<string, any>> = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -65,4 +80,11 @@ describe.each(files.map((f) => [path.relative(root, f), f]))('%s', (_name, file)
     const unknown = nodes.map((n) => String(n.type)).filter((t) => t.startsWith('tillwire-') && !registered.has(t));
     expect(unknown).toEqual([]);
   });
+});
+
+it('every node the package registers appears in at least one template under Import ▸ Examples', () => {
+  const shown = new Set(
+    files.filter((f) => f.includes(`${path.sep}examples${path.sep}`)).flatMap((f) => JSON.parse(fs.readFileSync(f, 'utf8')).map((n: any) => n.type)),
+  );
+  expect([...registered].filter((type) => !shown.has(type))).toEqual([]);
 });
