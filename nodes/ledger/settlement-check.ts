@@ -201,6 +201,9 @@ export function reportOf(check: SettlementCheck, extra: Record<string, unknown> 
     ...(check.outcome === 'held'
       ? {
           held: check.blocking.map((v) => ({ kind: v.kind, message: v.message })),
+          // In words, first: `status` and `variance` speak of the lines read only (a settlement held
+          // for rows its source could not read has status "consistent" and variance 0).
+          reason: check.blocking.map((v) => v.message).join('; '),
           varianceText: formatMinor(rec.variance, rec.currency),
         }
       : {}),

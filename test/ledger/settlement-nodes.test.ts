@@ -217,6 +217,12 @@ describe('settlement reconcile → journal', () => {
     helper.getNode('r1').receive({ payload: { ...stream, tally: { problems: 2 }, postable: () => false } });
     const [h] = await held;
     expect(h.payload.held[0]).toMatchObject({ kind: 'source-rows', message: expect.stringMatching(/^2 rows of the settlement file could not be read/) });
+    // The report says why in words: its sums (of the rows read) are consistent, which alone would mislead.
+    expect(h.payload).toMatchObject({
+      outcome: 'held',
+      status: 'consistent',
+      reason: expect.stringMatching(/^2 rows of the settlement file could not be read/),
+    });
   });
 
   it('a reserve release that does not match what the previous settlement held is held', async () => {
