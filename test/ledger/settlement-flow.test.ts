@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { DEFAULT_ACCOUNTS, QboSimulator } from '../../simulators/quickbooks/simulator';
 import { AmazonSimulator } from '../../simulators/amazon/simulator';
@@ -245,4 +246,46 @@ it('holds a file whose stated total is off (dead letter naming the variance), po
   expect(released.reserves.previousHeld).toBe(released.reserves.released);
   expect((await call('/tillwire/dead-letters?store=st1')).entries[0].status).toBe('replayed');
   expect(seen.caught).toEqual([]);
+});
+
+it('hostile files through the same HTTP-fed flow: paths outside the user directory and a gzip of empty lines are refused, bad rows hold the settlement, a re-send of the same bad file is held again; nothing is posted', async () => {
+  const before = qbo.journalEntries().length;
+  const caughtBefore = (await call('/seen')).caught.length;
+  // Outside the user directory: a relative climb, an absolute path.
+  await call('/settle', { filename: '../../../../etc/passwd' });
+  await call('/settle', { filename: '/etc/hostname' });
+  // A few kilobytes of gzip that inflate to two million empty lines.
+  fs.writeFileSync(path.join(red.userDir, 'bomb.txt.gz'), gzipSync(Buffer.from(`${SETTLEMENT_COLUMNS.join('\t')}\n${'\n'.repeat(2_000_000)}`)));
+  await call('/settle', { filename: 'bomb.txt.gz' });
+  await until('three refusals caught', async () => (await call('/seen')).caught.length === caughtBefore + 3);
+  const caught: string[] = (await call('/seen')).caught.slice(caughtBefore);
+  expect(caught.filter((m) => /is outside .*: only files inside that folder can be read/.test(m))).toHaveLength(2);
+  expect(caught.filter((m) => /more than 1000 empty lines/.test(m))).toHaveLength(1);
+
+  // A settlement with an unreadable amount and a row of another settlement: held, each row reported.
+  const other = amazon.settlements().find((s) => s.reportId !== usd[0].reportId && s.reportId !== usd[1].reportId)!;
+  const amount = SETTLEMENT_COLUMNS.indexOf('amount');
+  const id = SETTLEMENT_COLUMNS.indexOf('settlement-id');
+  const spoil = (rows: string[][]) => {
+    rows[3][amount] = 'ten';
+    rows[4][id] = '99999999999';
+  };
+  const rowsBefore = (await call('/seen')).rows.length;
+  const heldBefore = (await call('/seen')).held.length;
+  await call('/settle', { filename: writeFile('spoiled.txt', other.reportId, spoil) });
+  await until('held for its rows', async () => (await call('/seen')).held.length === heldBefore + 1);
+  let seen = await call('/seen');
+  expect(seen.rows.length - rowsBefore).toBe(2);
+  expect(seen.held.at(-1)).toMatchObject({
+    settlementId: other.settlementId,
+    outcome: 'held',
+    reason: expect.stringMatching(/2 rows of the settlement file could not be read/),
+  });
+  // The same file again after its rejection: held again, never posted.
+  await call('/settle', { filename: writeFile('spoiled-again.txt', other.reportId, spoil) });
+  await until('held again', async () => (await call('/seen')).held.length === heldBefore + 2);
+  seen = await call('/seen');
+  expect(seen.held.at(-1)).toMatchObject({ settlementId: other.settlementId, outcome: 'held' });
+  expect(seen.ready.filter((r: any) => r.settlementId === other.settlementId)).toEqual([]);
+  expect(qbo.journalEntries()).toHaveLength(before);
 });
