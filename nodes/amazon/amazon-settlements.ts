@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { onInput, shortText, statusTexts, StatusBoard } from '../core/node-kit';
+import { schedulePolls } from '../core/poll-schedule';
 import { AMAZON_CONFIG, type AmazonConnection } from './connection';
 import { connectionOf } from '../core/config-node';
 import { containedFile } from '../runtime/contained-path';
@@ -47,8 +48,6 @@ export = function register(RED: NodeRED) {
     const open = new Set<SettlementReportStream>();
     let since: string | undefined;
     let count = 0;
-    let polling: Promise<void> | undefined;
-    let closed = false;
 
     // A bad row's message carries msg.error as a Catch node's would, so a dead-letter node records it as it stands.
     const problemTo = (send: (msgs: Array<NodeMessage | null>) => void) => (p: SettlementRowProblem) =>
@@ -86,7 +85,7 @@ export = function register(RED: NodeRED) {
       send([{ ...msg, topic: `settlement/amazon/${stream.header.settlementId}`, payload: tracked }, null]);
     };
 
-    const poll = async () => {
+    const poll = async (signal: AbortSignal) => {
       if (!connection?.client) throw new Error(`Amazon settlements: ${connection?.problem ?? 'no Amazon account configured'}`);
       const client = connection.client;
       const createdSince = since ?? new Date(Date.now() - lookbackMs).toISOString();
@@ -100,7 +99,7 @@ export = function register(RED: NodeRED) {
         }
         reports.sort((a, b) => Date.parse(a.createdTime) - Date.parse(b.createdTime));
         for (const report of reports) {
-          if (closed) return;
+          if (signal.aborted) return;
           const stream = await openSettlementReport(client, report, { account: account(), onProblem: problemTo((m) => node.send(m)) });
           emitted.add(report.reportId);
           emit(stream, (m) => node.send(m));
@@ -111,18 +110,16 @@ export = function register(RED: NodeRED) {
       if (!count) board.set({ fill: 'grey', shape: 'ring', text: t('status.none') });
     };
 
-    /** One poll at a time; a failure shows on the badge and reaches Catch nodes (with a message, as Node-RED requires). */
-    const pollSafely = () => {
-      if (polling || closed) return polling;
-      polling = poll()
-        .catch((err) => {
-          const e = err as Error;
-          board.set({ fill: 'red', shape: 'ring', text: shortText(e.message) });
-          node.error(e, { topic: 'amazon.settlements.poll', payload: { error: e.message } });
-        })
-        .finally(() => (polling = undefined));
-      return polling;
-    };
+    const polls = schedulePolls(node, board, {
+      poll,
+      intervalMs,
+      enabled: Boolean(connection?.client),
+      topic: 'amazon.settlements.poll',
+      onClose: () => {
+        for (const st of open) st.close();
+        open.clear();
+      },
+    });
 
     onInput(node, async (msg, send) => {
       const out = (m: Array<NodeMessage | null>) => send(m);
@@ -147,22 +144,10 @@ export = function register(RED: NodeRED) {
         const stream = await readSettlementReport(bytes, { account: account(), compression: gzip ? 'GZIP' : undefined, onProblem: problemTo(out) });
         return emit(stream, out, msg);
       }
-      await pollSafely();
+      await polls.safely();
     });
 
-    let timer: NodeJS.Timeout | undefined;
-    if (intervalMs > 0 && connection?.client) {
-      timer = setInterval(() => void pollSafely(), intervalMs);
-      setImmediate(() => void pollSafely());
-    } else if (!connection?.client) board.set({ fill: 'red', shape: 'ring', text: shortText(connection?.problem ?? t('status.noAccount')) });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      if (timer) clearInterval(timer);
-      for (const s of open) s.close();
-      open.clear();
-      Promise.resolve(polling).finally(done);
-    });
+    if (!connection?.client) board.set({ fill: 'red', shape: 'ring', text: shortText(connection?.problem ?? t('status.noAccount')) });
   }
   RED.nodes.registerType('tillwire-amazon-settlements', TillwireAmazonSettlementsNode);
 };

@@ -15,6 +15,7 @@
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, onInput, shortText, statusTexts, StatusBoard } from '../core/node-kit';
+import { schedulePolls } from '../core/poll-schedule';
 import { connectionOf } from '../core/config-node';
 import { SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
 import { payouts, payoutTransactions, payoutToSettlement, PayoutMappingError, type ShopifyPayout } from './payouts';
@@ -54,8 +55,6 @@ export = function register(RED: NodeRED) {
     const cursorKey = `shopify:${shop}:payouts-cursor:${node.id}`;
     const scope = `shopify-payouts:${node.id}`;
     let count = 0;
-    let polling: Promise<void> | undefined;
-    let closed = false;
 
     const problem = (payout: ShopifyPayout, err: Error): NodeMessage => ({
       topic: `settlement/shopify/${payout.legacyResourceId}/problem`,
@@ -69,7 +68,7 @@ export = function register(RED: NodeRED) {
       },
     });
 
-    const poll = async () => {
+    const poll = async (signal: AbortSignal) => {
       if (!connection?.client) throw new Error(`Shopify payouts: ${connection?.problem ?? 'no Shopify shop configured (or no access token)'}`);
       const client = connection.client;
       const kv = await store.acquire();
@@ -79,7 +78,7 @@ export = function register(RED: NodeRED) {
       let emitted = 0;
       await board.watch(async () => {
         for await (const payout of payouts(client, { issuedSince, status: paidOnly ? 'paid' : undefined })) {
-          if (closed) return;
+          if (signal.aborted) return;
           const key = `${payout.legacyResourceId}|${payout.status}|${payout.issuedAt}`;
           const claim = await kv.claim(scope, key);
           if (claim.outcome !== 'claimed') continue;
@@ -108,35 +107,13 @@ export = function register(RED: NodeRED) {
       if (!emitted && !count) board.set({ fill: 'grey', shape: 'ring', text: t('status.none') });
     };
 
-    /** One poll at a time; a failure shows on the badge and reaches Catch nodes (with a message, as Node-RED requires). */
-    const pollSafely = () => {
-      if (polling || closed) return polling;
-      polling = poll()
-        .catch((err) => {
-          const e = err as Error;
-          board.set({ fill: 'red', shape: 'ring', text: shortText(e.message) });
-          node.error(e, { topic: 'shopify.payouts.poll', payload: { error: e.message } });
-        })
-        .finally(() => (polling = undefined));
-      return polling;
-    };
+    const polls = schedulePolls(node, board, { poll, intervalMs, enabled: Boolean(connection?.client), topic: 'shopify.payouts.poll' });
 
     onInput(node, async () => {
-      await pollSafely();
+      await polls.safely();
     });
 
-    let timer: NodeJS.Timeout | undefined;
     if (!connection?.client) board.set({ fill: 'red', shape: 'ring', text: shortText(connection?.problem ?? t('status.noShop')) });
-    else if (intervalMs > 0) {
-      timer = setInterval(() => void pollSafely(), intervalMs);
-      setImmediate(() => void pollSafely());
-    }
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      if (timer) clearInterval(timer);
-      Promise.resolve(polling).finally(done);
-    });
   }
   RED.nodes.registerType('tillwire-shopify-payouts', TillwireShopifyPayoutsNode);
 };

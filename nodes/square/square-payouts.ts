@@ -8,6 +8,7 @@
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { bindStore, onInput, shortText, statusTexts, StatusBoard } from '../core/node-kit';
+import { schedulePolls } from '../core/poll-schedule';
 import { connectionOf } from '../core/config-node';
 import { ensureEnvelope } from '../model/envelope';
 import type { Settlement } from '../model/types.generated';
@@ -36,9 +37,6 @@ export = function register(RED: NodeRED) {
     const intervalMs = Math.max(0, num(def.interval, 3600)) * 1000;
     const lookbackMs = Math.max(0, num(def.lookback, 30)) * 86_400_000;
     let count = 0;
-    let polling: Promise<PayoutPollReport | undefined> | undefined;
-    let closed = false;
-    const abort = new AbortController();
 
     const settlementMsg = (s: Settlement, payout: SqPayout): NodeMessage => {
       const msg: NodeMessage = {
@@ -67,7 +65,7 @@ export = function register(RED: NodeRED) {
       },
     });
 
-    const poll = async (): Promise<PayoutPollReport> => {
+    const poll = async (signal: AbortSignal): Promise<PayoutPollReport> => {
       if (!connection?.client) throw new Error(`Square payouts: ${connection?.problem ?? t('status.noAccount')}`);
       const client = connection.client;
       const s = await store.acquire();
@@ -80,7 +78,7 @@ export = function register(RED: NodeRED) {
             locationIds: connection.settings.locationIds,
             lookbackMs,
             linkOrders: def.linkOrders !== false,
-            signal: abort.signal,
+            signal,
           },
           {
             settlement: (settlement, payout) => {
@@ -99,43 +97,12 @@ export = function register(RED: NodeRED) {
       return report;
     };
 
-    /** One poll at a time; a failure shows on the badge and, from the timer, reaches Catch nodes with a message. */
-    const pollOnce = () => {
-      if (closed) return Promise.resolve(undefined);
-      polling ??= poll().finally(() => (polling = undefined));
-      return polling;
-    };
-    const fromTimer = () =>
-      pollOnce().catch((err) => {
-        const e = err as Error;
-        board.set({ fill: 'red', shape: 'ring', text: shortText(e.message) });
-        node.error(e, { topic: 'square.payouts.poll', payload: { error: e.message } });
-      });
+    const polls = schedulePolls(node, board, { poll, intervalMs, enabled: Boolean(connection?.client), topic: 'square.payouts.poll' });
 
-    onInput(node, async () => {
-      try {
-        await pollOnce();
-      } catch (err) {
-        board.set({ fill: 'red', shape: 'ring', text: shortText((err as Error).message) });
-        throw err;
-      }
-    });
+    // A poll a message asked for fails to that message's Catch (done(err)).
+    onInput(node, () => polls.now());
 
-    let timer: NodeJS.Timeout | undefined;
     if (!connection?.client) board.set({ fill: 'red', shape: 'ring', text: shortText(connection?.problem ?? t('status.noAccount')) });
-    else if (intervalMs > 0) {
-      timer = setInterval(() => void fromTimer(), intervalMs);
-      setImmediate(() => void fromTimer());
-    }
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      abort.abort();
-      if (timer) clearInterval(timer);
-      Promise.resolve(polling)
-        .catch(() => undefined)
-        .finally(done);
-    });
   }
   RED.nodes.registerType('tillwire-square-payouts', TillwireSquarePayoutsNode);
 };
