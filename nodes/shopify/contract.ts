@@ -91,12 +91,22 @@ export const REST_BUCKET = { size: 40, leakPerSecond: 2 } as const;
  *   DISPUTE, ADJUSTMENT, ADJUSTMENT_REVERSAL, SYSTEM_ADJUSTMENT, TRANSFER), `sourceId`, `transactionDate`,
  *   `adjustmentReason` (null unless the source is an adjustment)
  *   (https://shopify.dev/docs/api/admin-graphql/latest/objects/ShopifyPaymentsBalanceTransaction, .../enums/ShopifyPaymentsSourceType).
- * - The transactions of one payout are searched with `payments_transfer_id:<payout legacyResourceId>`
- *   (the GraphQL form of REST's `transactions.json?payout_id=`, https://shopify.dev/docs/api/admin-rest/latest/resources/transactions;
- *   the search field name is the one public Shopify Payments integrations use).
+ * - Transaction types (`ShopifyPaymentsTransactionType`,
+ *   https://shopify.dev/docs/api/admin-graphql/latest/enums/ShopifyPaymentsTransactionType): CHARGE, REFUND,
+ *   REFUND_FAILURE, DISPUTE_WITHDRAWAL, RESERVED_FUNDS*, ADJUSTMENT, TRANSFER, TRANSFER_FAILURE,
+ *   TRANSFER_CANCEL, … (there is no PAYOUT type in GraphQL). The payout's own movement is a
+ *   transaction of type TRANSFER with sourceType TRANSFER and sourceId the payout's id (Shopify's
+ *   example answer, https://shopify.dev/docs/api/admin-graphql/latest/queries/shopifyPaymentsAccount).
+ * - `balanceTransactions` takes `query`, `sortKey` (BalanceTransactionSortKeys, default PROCESSED_AT)
+ *   and `hideTransfers` (https://shopify.dev/docs/api/admin-graphql/latest/objects/ShopifyPaymentsAccount).
+ *   The transactions of one payout are searched with `payments_transfer_id:<payout legacyResourceId>`
+ *   (the GraphQL form of REST's `transactions.json?payout_id=`, https://shopify.dev/docs/api/admin-rest/latest/resources/transactions).
+ *   NOT confirmed in Shopify's own text: the search field name is the one public Shopify Payments
+ *   integrations use. Were it wrong, a real shop's payout would come back with transactions that
+ *   do not add up to its net, and reconciliation would hold it rather than post it.
  * - Cost: both connections are charged like every connection (about `first` points plus the
  *   fields), reported in `extensions.cost` and paced by the shop's cost bucket like the orders query.
- * What Tillwire infers rather than reads: the payout's own transfer (type PAYOUT / source TRANSFER)
+ * What Tillwire infers rather than reads: the payout's own transfer (type TRANSFER)
  * is the money leaving the balance, not a line of the statement, and is skipped; a WITHDRAWAL's
  * `net` is read as the amount taken from the bank (negative in the settlement).
  */
@@ -105,7 +115,10 @@ export const PAYOUT_STATUSES = { SCHEDULED: 'scheduled', IN_TRANSIT: 'in-transit
 /** The search that selects one payout's balance transactions. */
 export const payoutTransactionsSearch = (legacyPayoutId: string) => `payments_transfer_id:${legacyPayoutId}`;
 
-/** Payout summary fields Tillwire reads (gross and fee per kind). */
+/**
+ * Payout summary fields Tillwire reads (gross and fee per kind), as ShopifyPaymentsPayoutSummary
+ * names them, `refundsFeeGross` included (https://shopify.dev/docs/api/admin-graphql/latest/objects/ShopifyPaymentsPayoutSummary).
+ */
 export const PAYOUT_SUMMARY_FIELDS = [
   'chargesGross',
   'chargesFee',

@@ -125,7 +125,12 @@ const k = (type: SettlementLine['type'], category?: string): Kind => (category ?
 /**
  * What each balance transaction type is in the canonical line's words. `reserve` is held or
  * released by its sign; `adjustment` is a reimbursement when it pays the merchant, else other.
- * The payout's own transfer is skipped. A type not listed is not guessed at: the payout is held.
+ * The payout's own transfer (type TRANSFER) is skipped. A type not listed is not guessed at: the
+ * payout is held. Every key is a value of ShopifyPaymentsTransactionType
+ * (https://shopify.dev/docs/api/admin-graphql/latest/enums/ShopifyPaymentsTransactionType): a payout's
+ * transfer and its failure or cancellation are TRANSFER, TRANSFER_FAILURE and TRANSFER_CANCEL there
+ * (REST's `payout`, `payout_failure`, `payout_cancellation`); ADJUSTMENT_REVERSAL is a source type,
+ * not a transaction type.
  */
 export const TRANSACTION_KINDS: Readonly<Record<string, Kind>> = {
   CHARGE: k('principal'),
@@ -142,15 +147,13 @@ export const TRANSACTION_KINDS: Readonly<Record<string, Kind>> = {
   RESERVED_FUNDS: 'reserve',
   RESERVED_FUNDS_WITHDRAWAL: 'reserve',
   RESERVED_FUNDS_REVERSAL: 'reserve',
-  PAYOUT_FAILURE: k('adjustment', 'failed-payout'),
-  PAYOUT_CANCELLATION: k('adjustment', 'failed-payout'),
+  TRANSFER_FAILURE: k('adjustment', 'failed-payout'),
+  TRANSFER_CANCEL: k('adjustment', 'failed-payout'),
   ADJUSTMENT: 'adjustment',
-  ADJUSTMENT_REVERSAL: 'adjustment',
   SHIPPING_LABEL: k('fee', 'shipping-label'),
-  SHIPPING_LABEL_REFUND: k('fee', 'shipping-label'),
   BILLING_DEBIT: k('fee', 'subscription'),
   BILLING_DEBIT_REVERSAL: k('fee', 'subscription'),
-  PAYOUT: 'skip',
+  TRANSFER: 'skip',
 };
 
 const FEE_LINE = { type: 'fee', category: 'payment' } as const;

@@ -4,7 +4,9 @@
  * 30 minor units, 300 for 3-decimal currencies), every refund a REFUND of what was refunded (no fee
  * back). Transactions are paid out per currency and per period (`periodMs`, default a day): the
  * payout is issued when the period ends, PAID once `transitMs` has passed (SCHEDULED before), and
- * carries its own transfer (type PAYOUT, which is not a statement line). The first payout in USD
+ * carries its own transfer (type and source type TRANSFER, source id the payout, as in Shopify's
+ * example answer at https://shopify.dev/docs/api/admin-graphql/latest/queries/shopifyPaymentsAccount;
+ * not a statement line). The first payout in USD
  * holds 10 % of its charges in reserve; the third releases it. Amounts are exact minor units,
  * written as decimal text as Shopify does.
  */
@@ -120,8 +122,8 @@ export function buildPayouts(orders: readonly RestOrder[], opts: PayoutOptions):
       type: t.type,
       test: false,
       transactionDate: iso(t.at),
-      sourceType: t.type === 'CHARGE' ? 'CHARGE' : t.type === 'REFUND' ? 'REFUND' : t.type === 'PAYOUT' ? 'TRANSFER' : null,
-      sourceId: t.type === 'CHARGE' || t.type === 'REFUND' ? t.sourceId : null,
+      sourceType: t.type === 'CHARGE' || t.type === 'REFUND' || t.type === 'TRANSFER' ? t.type : null,
+      sourceId: t.type === 'CHARGE' || t.type === 'REFUND' || t.type === 'TRANSFER' ? t.sourceId : null,
       adjustmentReason: null,
       amount: m(t.amount),
       fee: m(t.fee),
@@ -130,7 +132,7 @@ export function buildPayouts(orders: readonly RestOrder[], opts: PayoutOptions):
       associatedPayout: { id: gid, status },
     });
     const transactions = items.map(tx);
-    transactions.push(tx({ type: 'PAYOUT', at: g.end, cur: g.cur, amount: -net, fee: 0, sourceId: legacy }));
+    transactions.push(tx({ type: 'TRANSFER', at: g.end, cur: g.cur, amount: -net, fee: 0, sourceId: legacy }));
     payouts.push({
       id: gid,
       legacyResourceId: legacy,

@@ -73,9 +73,9 @@ describe('payoutToSettlement', () => {
       tx('DISPUTE_REVERSAL', '60.00', '0.00', '60.00'),
       tx('RESERVED_FUNDS_WITHDRAWAL', '-25.00', '0.00', '-25.00'),
       tx('RESERVED_FUNDS_REVERSAL', '10.00', '0.00', '10.00'),
-      tx('PAYOUT_FAILURE', '120.00', '0.00', '120.00'),
+      tx('TRANSFER_FAILURE', '120.00', '0.00', '120.00'),
       tx('ADJUSTMENT', '4.99', '0.00', '4.99', { adjustmentReason: 'shipping_label_credit' }),
-      tx('PAYOUT', '-298.60', '0.00', '-298.60'),
+      tx('TRANSFER', '-298.60', '0.00', '-298.60'),
     ];
     const s = payoutToSettlement(payout('298.60'), txs, { shop: SHOP });
     expect(validateDocument('settlement', s).valid).toBe(true);
@@ -92,10 +92,10 @@ describe('payoutToSettlement', () => {
     expect(s.lines.find((l) => l.lineId === `${won}-fee`)).toBeUndefined();
     expect(byId(s, kinds('RESERVED_FUNDS_WITHDRAWAL')[0])).toMatchObject({ type: 'reserve', category: 'held', amount: { amount: -2500 } });
     expect(byId(s, kinds('RESERVED_FUNDS_REVERSAL')[0])).toMatchObject({ type: 'reserve', category: 'released', amount: { amount: 1000 } });
-    expect(byId(s, kinds('PAYOUT_FAILURE')[0])).toMatchObject({ type: 'adjustment', category: 'failed-payout', amount: { amount: 12000 } });
+    expect(byId(s, kinds('TRANSFER_FAILURE')[0])).toMatchObject({ type: 'adjustment', category: 'failed-payout', amount: { amount: 12000 } });
     expect(byId(s, kinds('ADJUSTMENT')[0])).toMatchObject({ type: 'adjustment', category: 'reimbursement', description: 'shipping_label_credit' });
     // The payout's own transfer is not a statement line.
-    expect(s.lines.find((l) => l.lineId === kinds('PAYOUT')[0])).toBeUndefined();
+    expect(s.lines.find((l) => l.lineId === kinds('TRANSFER')[0])).toBeUndefined();
   });
 
   it('a failed payout keeps its status; a withdrawal is money taken from the bank', () => {
