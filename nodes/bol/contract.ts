@@ -91,14 +91,22 @@ export const SPECIFICATION_MAX_PAGES = 400;
 export const BOL_SIDE_SIGN = -1;
 
 /**
- * How one specification line is written in the JSON form (third-party descriptions of v10 answers;
- * not in bol's own text): UBL-style, the line type in `item.Name.value`, the amount excluding VAT
- * in `lineExtensionAmount`, quantity in `invoicedQuantity.value`, VAT in `taxTotal.taxAmount`,
- * and the line's references as name/value pairs in `item.AdditionalItemProperty` (EAN named by
- * the sources; the order id and date names are assumed). Lines are under `invoiceSpecification`.
+ * How one specification line is written in the JSON form. bol's OpenAPI gives the answer no schema
+ * (the operation "Get an invoice specification by invoice id" answers a plain string in the v10
+ * spec, https://api.bol.com/retailer/public/apispec/Retailer%20API%20-%20v10), so the names come
+ * from integrators' public client code on GitHub that reads real answers (Accept
+ * application/vnd.retailer.v6+json; no v10 sample was found, so the v10 shape is taken to be the
+ * same): the lines under `invoiceSpecification`; per line `id`, `invoiceLineRef`, `invoicedQuantity.value`,
+ * `lineExtensionAmount.value` (excluding VAT), `item.Name.value` (the line type),
+ * `item.Description[0].value`, `item.ClassifiedTaxCategory[0].Percent.value`,
+ * `item.AdditionalItemProperty[{ Name.value, Value.value }]` and the VAT in
+ * `taxTotal.TaxAmount.value` — capital T, UBL's element name, unlike the lower-case top-level
+ * fields. Those clients read the order id as the first AdditionalItemProperty by position; the
+ * property names below (EAN apart) are assumed, as is the date's.
  */
 export const SPECIFICATION_FIELDS = {
   lines: 'invoiceSpecification',
+  vat: 'TaxAmount',
   properties: { ean: 'EAN', orderId: 'ORDER_ID', orderItemId: 'ORDER_ITEM_ID', date: 'TRANSACTION_DATE' },
 } as const;
 

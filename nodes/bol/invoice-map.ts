@@ -106,13 +106,13 @@ export function readSpecificationLine(raw: unknown): SpecificationLine {
       if (name && v !== undefined) props.set(name, v);
     }
   }
-  const names = SPECIFICATION_FIELDS.properties;
+  const names = { ...SPECIFICATION_FIELDS.properties, vat: SPECIFICATION_FIELDS.vat };
   return {
     type: text(value(r.item?.Name)),
     amount: value(r.lineExtensionAmount),
     currency: r.lineExtensionAmount?.currencyID,
-    vat: value(r.taxTotal?.taxAmount),
-    vatCurrency: r.taxTotal?.taxAmount?.currencyID,
+    vat: value(r.taxTotal?.[names.vat]),
+    vatCurrency: r.taxTotal?.[names.vat]?.currencyID,
     quantity: value(r.invoicedQuantity),
     orderId: props.get(names.orderId),
     orderItemId: props.get(names.orderItemId),
@@ -185,7 +185,7 @@ export function mapSpecificationLine(raw: unknown, at: LinePlace, opts: MapLineO
       throw new LineProblem('currency', `the line's VAT is in ${String(s.vatCurrency)}, the invoice in ${opts.currency}`);
     }
     const amount = sellerMinor(s.amount, opts.currency, 'amount (lineExtensionAmount)');
-    const vat = s.vat === undefined || s.vat === null ? 0 : sellerMinor(s.vat, opts.currency, 'VAT (taxTotal.taxAmount)');
+    const vat = s.vat === undefined || s.vat === null ? 0 : sellerMinor(s.vat, opts.currency, `VAT (taxTotal.${SPECIFICATION_FIELDS.vat})`);
     const id = String(at.line);
     const common: Partial<SettlementLine> = {};
     if (s.orderId) common.orderRef = { id: `bol:${opts.account}:${s.orderId}`, channel: { system: 'bol', account: opts.account, id: s.orderId } };

@@ -270,7 +270,7 @@ export function specificationJson(l: SimInvoiceLine, id: number, currency: strin
     id: String(id),
     invoicedQuantity: { value: l.quantity },
     lineExtensionAmount: { value: amount(l.amount, currency), currencyID: currency },
-    ...(l.vat ? { taxTotal: { taxAmount: { value: amount(l.vat, currency), currencyID: currency } } } : {}),
+    ...(l.vat ? { taxTotal: { [SPECIFICATION_FIELDS.vat]: { value: amount(l.vat, currency), currencyID: currency } } } : {}),
     item: {
       Name: { value: l.type },
       AdditionalItemProperty: props.filter(([, v]) => v !== undefined).map(([name, v]) => ({ Name: { value: name }, Value: { value: v } })),

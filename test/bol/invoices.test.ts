@@ -29,7 +29,7 @@ function line(type: string, amount: number | string, extra: { vat?: number | str
     id: '1',
     invoicedQuantity: { value: 1 },
     lineExtensionAmount: { value: amount, currencyID: extra.currency ?? 'EUR' },
-    ...(extra.vat !== undefined ? { taxTotal: { taxAmount: { value: extra.vat, currencyID: 'EUR' } } } : {}),
+    ...(extra.vat !== undefined ? { taxTotal: { TaxAmount: { value: extra.vat, currencyID: 'EUR' } } } : {}),
     item: { Name: { value: type }, AdditionalItemProperty: props.map(([n, v]) => ({ Name: { value: n }, Value: { value: v } })) },
   };
 }
