@@ -23,11 +23,12 @@ export const companyPath = (realmId: string): string => `/v3/company/${encodeURI
 export const MINOR_VERSION = 75;
 
 /**
- * Throttling per company (realm) and app: 500 requests a minute, at most 10 at once (more → 429
- * "Too Many Requests"; Intuit developer blog "QuickBooks Online API throttling changes", 2016-08-08),
- * and 10 a second (Intuit developer blog "Upcoming changes to the Accounting API", 2025-08-13:
- * sandbox brought "on par with our Production limits"). Intuit names no Retry-After; third-party
- * guides wait a minute after a 429, which is the client's pause when the answer names none.
+ * Throttling per company (realm) and app: 500 requests a minute and 10 a second, on sandbox and
+ * production alike; a throttled request answers HTTP 429 and Intuit says to wait 60 seconds before
+ * retrying (https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles). At most
+ * 10 requests at once per realm and app, more → 429 "Too Many Requests"
+ * (https://developer.intuit.com/hub/blog/2016/08/08/idg-concurrent-api-use-changes-coming-soon).
+ * Intuit names no Retry-After header: the minute is the client's pause when the answer names none.
  */
 export const LIMITS = { perMinute: 500, perSecond: 10, concurrent: 10 } as const;
 export const THROTTLE_PAUSE_MS = 60_000;
@@ -85,10 +86,19 @@ export interface FaultBody {
 }
 
 /**
- * Fault codes and what they mean for a caller (Intuit, "Fix common QuickBooks Online Accounting
- * API errors"; 3200 and 003001 from third-party support notes quoting Intuit's answers:
- * "message=Exception authenticating OAuth; errorCode=003200; statusCode=401" and
- * "message=ThrottleExceeded; errorCode=003001; statusCode=429").
+ * Fault codes and what they mean for a caller:
+ * - 120, 610, 2500, 6190, 6240, 2170, 6000 and 6210 "Duplicate Document Number Error" (Intuit,
+ *   https://developer.intuit.com/hub/blog/2017/06/08/top-quickbooks-online-api-errors-and-how-to-handle-them
+ *   and https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/handling-common-errors);
+ * - 6140 "Duplicate Document Number Error … DocNumber=… is assigned to TxnType=…" as integrators
+ *   quote it for journal entries and other transactions
+ *   (https://support.clio.com/hc/en-us/articles/115003454593-Quickbooks-Error-Code-6140-);
+ * - 5010: "Stale Object Error" for an outdated SyncToken, and "Account Period Closed" / "The account
+ *   period has closed" for a date on or before the books' closing date
+ *   (https://github.com/routablehq/python-quickbooks/issues/208 quotes the answer);
+ * - 3200 and 003001 from third-party support notes quoting Intuit's answers:
+ *   "message=Exception authenticating OAuth; errorCode=003200; statusCode=401" and
+ *   "message=ThrottleExceeded; errorCode=003001; statusCode=429" (not in Intuit's own pages).
  */
 export const FAULT_CODES = {
   authorizationFailure: '120',
@@ -98,10 +108,10 @@ export const FAULT_CODES = {
   invalidReferenceId: '2500',
   authenticationFailed: '3200',
   staleObject: '5010',
+  accountPeriodClosed: '5010',
   businessValidation: '6000',
   duplicateDocNumber: '6140',
   invalidCompanyStatus: '6190',
-  accountPeriodClosed: '6210',
   duplicateName: '6240',
   throttleExceeded: '003001',
 } as const;
@@ -120,8 +130,8 @@ export const FAULT_KINDS: Readonly<Record<string, FaultKind>> = {
   '2170': 'value',
   '6000': 'value',
   '5010': 'conflict',
-  '6210': 'conflict',
   '6140': 'duplicate',
+  '6210': 'duplicate', // Intuit's 2017 list names 6210 the duplicate document number (not a closed period)
   '6240': 'duplicate',
   '003001': 'rate-limit',
 };

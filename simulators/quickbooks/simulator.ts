@@ -13,7 +13,7 @@
  *   in the chart (2500) or inactive (610), amounts negative or with more decimals than the
  *   currency (6000), a currency the company does not use or a foreign one without ExchangeRate
  *   (6000), debits ≠ credits (6000, element Line), DocNumber over 21 characters (6000), a TxnDate
- *   on or before the closing date (6210). A `requestid` seen before answers the stored response
+ *   on or before the closing date (5010 "Account Period Closed"). A `requestid` seen before answers the stored response
  *   and does nothing; one still being processed waits for it.
  * - `GET …/journalentry/{id}`; `GET …/query?query=select * from JournalEntry|Account [where F =
  *   'v' [and …]] [startposition n] [maxresults n]` (else 400 Fault 4000).

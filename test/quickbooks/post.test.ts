@@ -155,7 +155,7 @@ describe('QuickBooks posting', () => {
     expect((await failureOf(poster.post(journal('F-CLOSED', { date: '2026-10-31' })))).cause).toMatchObject({
       kind: 'conflict',
       retryable: false,
-      providerCode: '6210',
+      providerCode: '5010',
       providerElement: 'TxnDate',
     });
     const chf = journal('F-CHF', { currency: 'CHF' });

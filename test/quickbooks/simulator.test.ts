@@ -89,7 +89,7 @@ describe('QuickBooks simulator', () => {
         '6000',
         'ExchangeRate',
       ],
-      [entry([line('Debit', '35', '10.00'), line('Credit', '40', '10.00')]), '6210', 'TxnDate'],
+      [entry([line('Debit', '35', '10.00'), line('Credit', '40', '10.00')]), '5010', 'TxnDate'],
       [
         entry([line('Debit', '35', '10.00'), line('Credit', '40', '10.00')])
           .replace('TW-SIM-1', 'X'.repeat(22))
