@@ -158,8 +158,10 @@ export function marketplaceById(id: unknown): Marketplace {
 // ─── Reports API and the settlement report ──────────────────────────────────────────────────────
 
 /**
- * Reports API 2021-06-30 (published model models/reports-api-model/reports_2021-06-30.json in
- * github.com/amzn/selling-partner-api-models; guide https://developer-docs.amazon.com/sp-api/docs/retrieve-a-report):
+ * Reports API 2021-06-30 (published model
+ * https://github.com/amzn/selling-partner-api-models/blob/main/models/reports-api-model/reports_2021-06-30.json,
+ * whose ReportDocument has `reportDocumentId`, `url` and `compressionAlgorithm` with the one value
+ * GZIP; guide https://developer-docs.amazon.com/sp-api/docs/retrieve-a-report):
  * - getReports `GET /reports/2021-06-30/reports`: `reportTypes` (1–10) or `nextToken` is required;
  *   with reportTypes, `processingStatuses` (CANCELLED, DONE, FATAL, IN_PROGRESS, IN_QUEUE),
  *   `marketplaceIds`, `createdSince` (default 90 days ago; reports are kept at most 90 days),
@@ -191,8 +193,9 @@ export const COMPRESSION_ALGORITHMS = ['GZIP'] as const;
 export const SETTLEMENT_REPORT_TYPE = 'GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2';
 
 /**
- * The V2 file's columns in Amazon's order (the report type page's attribute list; field meanings
- * on Amazon's settlement report field definitions). Files seen in the wild carry a 24th column,
+ * The V2 file's columns in Amazon's order (the report type page's attribute list, also at
+ * https://developer-docs.amazon.com/sp-api/docs/settlement-reports-attributes; field meanings on
+ * Amazon's settlement report field definitions). Files seen in the wild carry a 24th column,
  * `promotion-id` (third-party settlement tools' sample files): a reader takes columns by the names
  * in the header row and accepts extra ones; the simulator can write either form.
  */
@@ -235,10 +238,12 @@ export const SETTLEMENT_OPTIONAL_COLUMNS = ['promotion-id'] as const;
  * - Dates: Amazon's field definitions show ISO 8601 with an offset (`2003-10-03T16:00:00-07:00`);
  *   files downloaded today write `2026-03-06 08:52:26 UTC`, and files of European marketplaces
  *   are reported by sellers and settlement tools with the day first, `06.03.2026 08:52:26 UTC`
- *   (not in Amazon's own documentation: unconfirmed). `posted-date` is a date alone in the same
- *   order. All three forms are read.
+ *   (not in Amazon's own documentation, and no public sample file with it was found: unconfirmed;
+ *   public samples seen show ISO `2026-03-02T14:23:00+00:00` and `2025-06-09 05:23:19 UTC`).
+ *   `posted-date` is a date alone in the same order. All three forms are read.
  * - Amounts are written in the marketplace's number format: a decimal point (`95.00`) or, in
- *   European marketplaces, a decimal comma (`95,00`); no grouping marks. Fees, refunds and reserves
+ *   European marketplaces, a decimal comma (`95,00`; third-party settlement guides only, Amazon
+ *   does not say); no grouping marks. Fees, refunds and reserves
  *   held are negative. One currency per file (`currency`, field definitions: "All order,
  *   adjustment, fee, and event data will have the same currency").
  * - Amazon sells in no 3-decimal currency (the marketplace table above): a settlement has 0 (JPY)
