@@ -3,16 +3,23 @@
  * client (nodes/xero/client.ts) and the simulator (simulators/xero) both read these facts from here.
  * No Node-RED import. Sources, named by each fact:
  *
- * - SPEC: Xero's OpenAPI description of the Accounting API, github.com/XeroAPI/Xero-OpenAPI,
- *   `xero_accounting.yaml` (spec version 16.1.0, July 2026): paths `/ManualJournals`,
+ * - SPEC: Xero's OpenAPI description of the Accounting API,
+ *   https://github.com/XeroAPI/Xero-OpenAPI/blob/master/xero_accounting.yaml (spec version 16.1.0,
+ *   July 2026; re-read for this list: PUT creates one or more manual journals, POST updates or
+ *   creates one, both take `summarizeErrors` and `Idempotency-Key`; `ManualJournal` has no currency
+ *   field): paths `/ManualJournals`,
  *   `/ManualJournals/{ManualJournalID}`, `/Organisation`, `/Accounts`; parameters `requiredHeader`,
  *   `idempotencyKey`, `summarizeErrors`; schemas `ManualJournal`, `ManualJournalLine`,
  *   `TrackingCategory`, `Organisation`, `Account`, `Error`, `Element`, `ValidationError`.
- * - LIMITS: developer.xero.com/faq/limits ("What are the Xero API rate limits?").
+ * - LIMITS: https://developer.xero.com/faq/limits ("What are the Xero API rate limits?": 5 at once,
+ *   60 a minute, 5,000 a day per tenant, 10,000 a minute per app, the three X-…Limit-Remaining
+ *   headers on every answer, 429 beyond).
  * - OAUTH: developer.xero.com/faq/oauth2 (access and refresh token lifetimes, rotation, grace period).
  * - LOCK: Xero's lock dates (Xero Central "Set up and work with lock dates"); the refusal text
  *   "The document date cannot be before the period lock date, currently set at 30-Nov-2018" as
- *   integrators report it verbatim. Not in the SPEC.
+ *   integrators report it verbatim (the end-of-year form, "…before the end of year lock date,
+ *   currently set at 31-Jul-2013", quoted in https://github.com/waynerobinson/xeroizer/issues/92).
+ *   Not in the SPEC.
  * - Manual-journal rules not in the SPEC (bank and system accounts refused, base currency only)
  *   come from Xero's manual-journal help and integrators' reports; they are stated here as the
  *   connector and the simulator apply them, and re-checked against a real organisation before a
