@@ -17,7 +17,8 @@ export const companyPath = (realmId: string): string => `/v3/company/${encodeURI
 
 /**
  * `minorversion`: since 2025-08-01 minor versions 1–74 are ignored and 75 is the default (Intuit
- * developer blog, "Changes to our Accounting API that may impact your application", 2025-01-21).
+ * developer blog, "Changes to our Accounting API that may impact your application", 2025-01-21;
+ * https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions).
  * Sent on every call so the answer's shape does not move under us.
  */
 export const MINOR_VERSION = 75;
@@ -35,9 +36,9 @@ export const THROTTLE_PAUSE_MS = 60_000;
 
 /**
  * `requestid` query parameter: the same id for the same company answers the original response
- * instead of doing the work again; at most 50 characters (36 in batch) (Intuit developer blog
- * "Request ID update for QuickBooks Online integration", 2015-04-06; "QuickBooks Online API Best
- * Practices", 2018-09-10).
+ * instead of doing the work again; at most 50 characters (36 in batch); unique per company (Intuit
+ * developer blog "Request ID update for QuickBooks Online integration", 2015-04-06,
+ * https://blogs.intuit.com/2015/04/06/15346/; "QuickBooks Online API Best Practices", 2018-09-10).
  */
 export const REQUEST_ID_MAX = 50;
 
@@ -60,9 +61,10 @@ export type PostingType = 'Debit' | 'Credit';
 export const LINE_DETAIL_TYPE = 'JournalEntryLineDetail';
 
 /**
- * Multicurrency (Intuit, "Manage multiple currencies"): `CurrencyRef` names the currency of every
- * amount of the transaction; `ExchangeRate` is the number of home-currency units one unit of that
- * currency is worth. Only a company with multicurrency turned on accepts a foreign CurrencyRef.
+ * Multicurrency (Intuit, "Manage multiple currencies",
+ * https://developer.intuit.com/app/developer/qbo/docs/workflows/manage-multiple-currencies): `CurrencyRef`
+ * names the currency of every amount of the transaction; `ExchangeRate` is the number of
+ * home-currency units one unit of that currency is worth. Only a company with multicurrency turned on accepts a foreign CurrencyRef.
  * Intuit publishes no precision for ExchangeRate: the bound of 8 decimals is Tillwire's own, so a
  * rate computed with float noise is refused rather than sent.
  */
@@ -70,7 +72,8 @@ export const EXCHANGE_RATE_MAX_DECIMALS = 8;
 
 /**
  * The Fault envelope of every refusal (Intuit, "Fix common QuickBooks Online Accounting API errors"
- * and "Error codes"): `{ Fault: { Error: [{ Message, Detail, code, element }], type }, time }`,
+ * and "Error codes", https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes;
+ * a 200 answer may carry a Fault too): `{ Fault: { Error: [{ Message, Detail, code, element }], type }, time }`,
  * `type` one of ValidationFault, SystemFault, AuthenticationFault, AuthorizationFault (older
  * answers spell AUTHENTICATION in upper case).
  */
