@@ -101,7 +101,10 @@ export const BOL_SIDE_SIGN = -1;
  * `item.Description[0].value`, `item.ClassifiedTaxCategory[0].Percent.value`,
  * `item.AdditionalItemProperty[{ Name.value, Value.value }]` and the VAT in
  * `taxTotal.TaxAmount.value` — capital T, UBL's element name, unlike the lower-case top-level
- * fields. Those clients read the order id as the first AdditionalItemProperty by position; the
+ * fields. bol's own page of the older API shows the same line in its XML form (`InvoiceSpecification`
+ * with `ID` like `514884517#1#TURNOVER`, `InvoiceLineRef`, `InvoicedQuantity`, `LineExtensionAmount`,
+ * `TaxTotal/TaxAmount`, `Item/Description`, `Item/Name`, `Item/ClassifiedTaxCategory`,
+ * `Item/AdditionalItemProperty`; https://developers.bol.com/retrieve-an-invoice-specification/). Those clients read the order id as the first AdditionalItemProperty by position; the
  * property names below (EAN apart) are assumed, as is the date's.
  */
 export const SPECIFICATION_FIELDS = {
