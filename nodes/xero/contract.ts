@@ -51,7 +51,10 @@ export const REFRESH_TOKEN_UNUSED_DAYS = 60;
  * app over all organisations 10,000 a minute. Every answer carries the remaining counts in
  * X-DayLimit-Remaining, X-MinLimit-Remaining and X-AppMinLimit-Remaining; a breach answers 429 with
  * Retry-After (seconds) and X-Rate-Limit-Problem naming the limit. LIMITS (the problem header's
- * values `minute`, `day`, `appminute`, `concurrent` as Xero's SDKs surface them).
+ * values `minute`, `day`, `appminute`, `concurrent` as Xero's SDKs surface them; the .NET SDK reads
+ * Retry-After and the limit type off a 429 since
+ * https://github.com/XeroAPI/Xero-NetStandard/releases/tag/3.22.1 — the header's name and values are
+ * not on Xero's limits page itself).
  */
 export const RATE_LIMITS = { concurrent: 5, perMinute: 60, perDay: 5000, appPerMinute: 10_000 } as const;
 export const LIMIT_HEADERS = {
