@@ -208,7 +208,8 @@ export function registerSettlementRoutes(RED: NodeRED): void {
       const record = await register.get(key);
       if (!record) throw new HttpError(404, await notFound(RED, store, key));
       const entry = record.deadLetterId ? await store.getDeadLetter(record.deadLetterId) : undefined;
-      const already = releaseOf(record, fingerprint);
+      // A release of this version already recorded: answered as it was, while this version is the register's.
+      const already = record.fingerprint === fingerprint ? releaseOf(record, fingerprint) : undefined;
       const why = refusal(key, fingerprint, record, entry ?? undefined);
       if (why && !already) throw new HttpError(409, why);
 
