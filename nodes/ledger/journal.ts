@@ -53,6 +53,7 @@ async function recordPosted(register: SettlementRegister, s: SettlementToPost, b
       ...(s.previous ? { previous: storeSummary(s.previous) } : {}),
       journals: [...(r?.journals ?? []), ...built],
       ledgerIds: r?.ledgerIds ?? {},
+      ...(r?.releases ? { releases: r.releases } : {}),
       updatedAt: '',
     };
   }

@@ -8,8 +8,10 @@
  *   msg.payload the report and msg.settlement what `tillwire-journal` (mode settlement) needs; the
  *   same version again → output 1 as "already-posted" (the journal step builds nothing); held →
  *   output 2 with the variances named, and a dead-letter entry whose replay re-runs the check.
- *   msg.release = { settlementId, system, account, accept: "suspense" } posts a held settlement with
- *   its variance booked to the mapping's suspense account (docs/settlements.md).
+ *   msg.release = { settlementId, system, account, accept: "suspense", reason? } posts a held
+ *   settlement with its variance booked to the mapping's suspense account (docs/settlements.md).
+ *   A release recorded in the register (the admin route of settlement-routes.ts) applies when the
+ *   same version arrives again, e.g. as the replay of its dead letter.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
@@ -19,11 +21,11 @@ import { reconcileTill } from './control-totals';
 import { isTillClose } from './till-close';
 import { listAll } from './register';
 import type { OrderMatcher } from './settlement-reconcile';
-import { SettlementRegister } from './settlement-register';
+import { releaseOf, SettlementRegister, type SettlementRelease } from './settlement-register';
 import {
-  acceptVariance,
   checkSettlement,
   recordHeld,
+  releasedCheck,
   reportOf,
   SettlementInputError,
   settlementInputOf,
@@ -31,6 +33,7 @@ import {
   type SettlementInput,
 } from './settlement-check';
 import { orderMatcherFor } from '../runtime/order-index';
+import { registerSettlementRoutes } from './settlement-routes';
 
 interface ReconcileDef extends NodeDef {
   store: string;
@@ -50,6 +53,16 @@ function matcherFor(store: Store, input: SettlementInput): OrderMatcher {
   return orderMatcherFor(store, { system, ...(account ? { account } : {}) });
 }
 
+/** What the report of a released settlement says of its release (msg.payload.released). */
+const releasedReport = (r: SettlementRelease) => ({
+  accept: r.accept,
+  variance: Number(BigInt(r.variance)),
+  by: r.by,
+  via: r.via,
+  at: r.at,
+  reason: r.reason,
+});
+
 /** Marks a held settlement's dead letter replayed (it was released or a corrected version passed). */
 async function settleDeadLetter(store: Store, id: string): Promise<void> {
   const entry = await store.getDeadLetter(id);
@@ -58,6 +71,7 @@ async function settleDeadLetter(store: Store, id: string): Promise<void> {
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
+  registerSettlementRoutes(RED);
   function TillwireReconcileNode(this: RuntimeNode, def: ReconcileDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -123,7 +137,15 @@ export = function register(RED: NodeRED) {
           name: 'SettlementHeld',
           code: 'settlement-held',
           source: { id: node.id, type: node.type, name: node.name },
-          cause: { system: key.system, account: key.account, settlementId: key.settlementId, variance: rec.variance.toString(), currency: rec.currency },
+          cause: {
+            system: key.system,
+            account: key.account,
+            settlementId: key.settlementId,
+            variance: rec.variance.toString(),
+            currency: rec.currency,
+            // The version held: a release names it, so it never applies to other lines under this id.
+            fingerprint: rec.fingerprint,
+          },
         },
         flowId: node.z ?? null,
         nodeId: node.id,
@@ -158,7 +180,7 @@ export = function register(RED: NodeRED) {
           throw new SettlementInputError(`the lines of settlement ${key.settlementId} were not kept: send the settlement again with msg.release`);
       }
       const input = settlementInputOf(payload);
-      let check = await checkSettlement(input, { register, matcher: matcherFor(store, input) });
+      const check = await checkSettlement(input, { register, matcher: matcherFor(store, input) });
       const got = check.settlement.key;
       if (got.system !== key.system || got.account !== key.account || got.settlementId !== key.settlementId) {
         throw new SettlementInputError(`msg.release names settlement ${key.settlementId} but msg.payload is settlement ${got.settlementId}`);
@@ -169,15 +191,40 @@ export = function register(RED: NodeRED) {
           `settlement ${key.settlementId}: what was sent with msg.release is not the version that was held (its lines or totals differ); send it without msg.release to have it checked`,
         );
       }
-      let variance = 0n;
-      if (check.outcome === 'held') {
-        const rec = check.settlement.reconciliation;
-        variance = rec.variance;
-        const accepted = acceptVariance(rec, check.settlement.tally.header.status);
-        check = { ...check, outcome: 'ready', blocking: [], settlement: { ...check.settlement, reconciliation: accepted, suspense: { variance } } };
+      if (check.outcome !== 'held') {
+        if (entry) await settleDeadLetter(store, entry.id);
+        return forward(msg, send, check, { released: { accept: 'suspense', variance: 0 } });
       }
+      const ready = releasedCheck(check);
+      const { release: granted } = await register.recordRelease(key, {
+        fingerprint: record.fingerprint,
+        accept: 'suspense',
+        by: null,
+        via: 'msg.release',
+        at: new Date().toISOString(),
+        reason: text(r.reason).slice(0, 2000),
+        variance: check.settlement.reconciliation.variance.toString(),
+      });
+      if (!granted) throw new SettlementInputError(`settlement ${key.settlementId} changed while it was being released: send the release again`);
       if (entry) await settleDeadLetter(store, entry.id);
-      forward(msg, send, check, { released: { accept: 'suspense', variance: Number(variance) } });
+      forward(msg, send, ready, { released: releasedReport(granted) });
+    }
+
+    /** A held version someone released (the admin API records it, then replays its dead letter): posted with its variance to suspense. */
+    async function releasedOrHeld(msg: NodeMessage, send: SendFn, store: Store, register: SettlementRegister, check: SettlementCheck) {
+      const record = await register.get(check.settlement.key);
+      const granted = releaseOf(record, check.settlement.reconciliation.fingerprint);
+      if (!granted) return hold(msg, send, store, register, check);
+      let ready: SettlementCheck;
+      try {
+        ready = releasedCheck(check);
+      } catch (err) {
+        // Something no release can accept came up since (a later version was posted): held again, named.
+        if (err instanceof SettlementInputError) return hold(msg, send, store, register, check);
+        throw err;
+      }
+      if (record?.deadLetterId) await settleDeadLetter(store, record.deadLetterId);
+      forward(msg, send, ready, { released: releasedReport(granted) });
     }
 
     async function settlement(msg: NodeMessage, send: SendFn) {
@@ -186,7 +233,7 @@ export = function register(RED: NodeRED) {
       if (msg.release !== undefined) return release(msg, send, store, register);
       const input = settlementInputOf(msg.payload);
       const check = await checkSettlement(input, { register, matcher: matcherFor(store, input) });
-      if (check.outcome === 'held') return hold(msg, send, store, register, check);
+      if (check.outcome === 'held') return releasedOrHeld(msg, send, store, register, check);
       // A corrected version of a held settlement: its dead letter has nothing left to do.
       const record = check.outcome === 'ready' ? await register.get(check.settlement.key) : undefined;
       if (record?.state === 'held' && record.deadLetterId) await settleDeadLetter(store, record.deadLetterId);

@@ -158,12 +158,28 @@ export async function recordHeld(register: SettlementRegister, check: Settlement
     journals: r?.journals ?? [],
     ledgerIds: r?.ledgerIds ?? {},
     ...((deadLetterId ?? r?.deadLetterId) ? { deadLetterId: deadLetterId ?? r?.deadLetterId } : {}),
+    ...(r?.releases ? { releases: r.releases } : {}),
     updatedAt: '',
   }));
 }
 
 /** Blocking variances a release to suspense may accept: money the lines and the channel disagree on, or a carry between settlements. */
 const RELEASABLE: ReadonlySet<string> = new Set(['total', 'source-rows', 'reserve-carry', 'carried-forward']);
+
+/** The blocking variances no release can accept. */
+export const unreleasable = <V extends { kind: string; blocking?: boolean }>(variances: readonly V[]): V[] =>
+  variances.filter((v) => v.blocking !== false && !RELEASABLE.has(v.kind));
+
+/**
+ * A held check released to suspense: ready to post, the variance for the journal to book to the
+ * mapping's suspense account. Throws (acceptVariance) for a variance no release can accept.
+ */
+export function releasedCheck(check: SettlementCheck): SettlementCheck {
+  if (check.outcome !== 'held') return check;
+  const rec = check.settlement.reconciliation;
+  const accepted = acceptVariance(rec, check.settlement.tally.header.status);
+  return { ...check, outcome: 'ready', blocking: [], settlement: { ...check.settlement, reconciliation: accepted, suspense: { variance: rec.variance } } };
+}
 
 /**
  * The reconciliation of a held settlement released to suspense: its releasable variances become
@@ -172,7 +188,7 @@ const RELEASABLE: ReadonlySet<string> = new Set(['total', 'source-rows', 'reserv
  * settlement, a later version already posted, a stated total in another currency).
  */
 export function acceptVariance(rec: SettlementReconciliation, status?: string): SettlementReconciliation {
-  const refused = rec.variances.filter((v) => v.blocking && !RELEASABLE.has(v.kind));
+  const refused = unreleasable(rec.variances);
   if (refused.length) throw new SettlementInputError(`settlement ${rec.settlementId} cannot be released: ${refused.map((v) => v.message).join('; ')}`);
   const accepted = rec.variances.filter((v) => v.blocking);
   const paid = rec.statedTotal ?? rec.linesTotal;

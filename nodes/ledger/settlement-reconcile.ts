@@ -6,8 +6,8 @@
  *  - Σ lines against header.statedTotal: consistent, or inconsistent with the variance
  *    (Σ lines − stated) and the line types that usually explain it: a type or type/category whose
  *    total equals the variance (or its opposite), the previous settlement's reserve when a
- *    current-reserve line seems missing, otherwise the largest reserve, adjustment, other and fee
- *    totals.
+ *    current-reserve line seems missing, per-line rounding when the variance is small enough
+ *    (roundingBound), otherwise the largest reserve, adjustment, other and fee totals.
  *  - Orders, through an injected OrderMatcher asked in batches: orders unknown to Tillwire or to
  *    the ERP, and orders whose charged amount differs from Tillwire's gross, each named.
  *  - Reserves carried between settlements: the release in this settlement must equal what the
@@ -60,12 +60,15 @@ export interface Variance {
 }
 
 export interface VarianceCandidate {
-  /** A line type, or "previous-reserve" for the previous settlement's hold. */
-  type: LineType | 'previous-reserve';
+  /** A line type, "previous-reserve" for the previous settlement's hold, or "rounding" (total: the most rounding can explain). */
+  type: LineType | 'previous-reserve' | 'rounding';
   category?: string;
   total: bigint;
-  /** equal: the group totals the variance; opposite: it totals minus the variance; large: one of the biggest usual suspects. */
-  relation: 'equal' | 'opposite' | 'large';
+  /**
+   * equal: the group totals the variance; opposite: it totals minus the variance; large: one of the
+   * biggest usual suspects; within: the variance is within what per-line rounding can make (`total`).
+   */
+  relation: 'equal' | 'opposite' | 'large' | 'within';
 }
 
 export type PayoutKind = 'deposit' | 'payable' | 'carried-forward' | 'none';
@@ -139,7 +142,11 @@ export async function reconcileSettlement(tally: SettlementTally, options: Recon
   const variance = statedTotal === undefined ? 0n : linesTotal - statedTotal;
   const explanations = variance === 0n ? [] : explain(tally, variance, options.previous);
   if (variance !== 0n) {
-    const named = explanations.map((c) => `${c.type}${c.category ? '/' + c.category : ''} (${fmt(c.total)}${c.relation === 'large' ? '' : ', ' + c.relation})`);
+    const named = explanations.map((c) =>
+      c.type === 'rounding'
+        ? `rounding (per-line rounding by the channel: plausible up to ${fmt(c.total)} for ${tally.lineCount} lines)`
+        : `${c.type}${c.category ? '/' + c.category : ''} (${fmt(c.total)}${c.relation === 'large' ? '' : ', ' + c.relation})`,
+    );
     variances.push({
       kind: 'total',
       blocking: true,
@@ -267,6 +274,10 @@ function explain(tally: SettlementTally, variance: bigint, previous?: PreviousSe
   if (previous && previous.reserveHeld !== 0n && (previous.reserveHeld === variance || previous.reserveHeld === -variance)) {
     exact.push({ type: 'previous-reserve', total: previous.reserveHeld, relation: previous.reserveHeld === variance ? 'equal' : 'opposite' });
   }
+  // A variance this small is per-line rounding far more often than a missing line: naming the
+  // largest fee group instead would send the reader after the wrong lines.
+  const rounding = roundingBound(tally.lineCount);
+  if (abs(variance) <= rounding) exact.push({ type: 'rounding', total: rounding, relation: 'within' });
   if (exact.length) return exact;
   const usual: ReadonlySet<string> = new Set(['reserve', 'adjustment', 'other', 'fee']);
   return groups
@@ -277,6 +288,19 @@ function explain(tally: SettlementTally, variance: bigint, previous?: PreviousSe
 }
 
 const abs = (n: bigint) => (n < 0n ? -n : n);
+
+/**
+ * The largest variance, in minor units, that rounding plausibly explains for a settlement of
+ * `lines` lines (docs/settlements.md, "Investigating a variance"). A channel that rounds each line
+ * to the minor unit but computes its stated total once can be off by at most half a unit per line
+ * plus half for the total: ⌊(lines + 1) / 2⌋. Those differences are independent and mostly cancel,
+ * their sum spreads like √(lines / 12), so beyond ⌈√lines⌉ (about 3.5 of that spread) rounding is
+ * very unlikely and a missing or wrong line is the better suspect.
+ */
+export function roundingBound(lines: number): bigint {
+  if (lines <= 0) return 0n;
+  return BigInt(Math.min(Math.floor((lines + 1) / 2), Math.ceil(Math.sqrt(lines))));
+}
 
 async function matchOrders(tally: SettlementTally, matcher: OrderMatcher, batchSize: number): Promise<NonNullable<SettlementReconciliation['orders']>> {
   const out: NonNullable<SettlementReconciliation['orders']> = { checked: 0, notInTillwire: [], notInErp: [], grossDifferences: [] };

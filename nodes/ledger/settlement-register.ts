@@ -8,8 +8,9 @@
  * A record holds the fingerprint and issuedAt of the version seen, its state, the blocking
  * variances while it is held, the summary it leaves for the next settlement (reserve held, failed
  * payout carried) as decimal text (JSON has no bigint), the summary it was itself reconciled
- * against, every journal built for it (reversals included, so a reissue is recognised) and the
- * ledger id a poster reported for each journal. No Node-RED import.
+ * against, every journal built for it (reversals included, so a reissue is recognised), the
+ * ledger id a poster reported for each journal, and who released a held version to suspense,
+ * when and why. No Node-RED import.
  */
 import type { JournalEntry } from '../model/types.generated';
 import type { Store } from '../runtime/store';
@@ -31,6 +32,21 @@ export interface StoredSummary {
   carriedForward: string;
 }
 
+/** A held version released to suspense after review: who, when and why (docs/settlements.md, "Releasing a held settlement"). */
+export interface SettlementRelease {
+  /** The fingerprint of the version released: the release applies to that version only. */
+  fingerprint: string;
+  accept: 'suspense';
+  /** The editor login that released it (admin API); null without a login or through msg.release. */
+  by: string | null;
+  /** How it was released: the admin API or a msg.release sent into the reconcile node. */
+  via: 'admin-api' | 'msg.release';
+  at: string;
+  reason: string;
+  /** Σ lines − stated total of that version, in minor units (decimal text). */
+  variance: string;
+}
+
 export interface SettlementRecord extends SettlementKey {
   fingerprint: string;
   issuedAt?: string;
@@ -50,6 +66,8 @@ export interface SettlementRecord extends SettlementKey {
   ledgerIds: Record<string, string>;
   /** The dead-letter entry of a held version. */
   deadLetterId?: string;
+  /** Releases to suspense, oldest first (a reissued version may be held and released again). */
+  releases?: SettlementRelease[];
   updatedAt: string;
 }
 
@@ -121,6 +139,26 @@ export class SettlementRegister {
     return loadSummary(latest.summary);
   }
 
+  /**
+   * Records the release of the held version `release.fingerprint`, once: `release` is what the
+   * register holds for that version afterwards (an earlier release of it, kept as it was), undefined
+   * when the record is not that version held (nothing written); `record` as it is then.
+   */
+  async recordRelease(key: SettlementKey, release: SettlementRelease): Promise<{ release?: SettlementRelease; record?: SettlementRecord; fresh: boolean }> {
+    let granted: SettlementRelease | undefined;
+    let fresh = false;
+    const record = await this.update(key, (r) => {
+      granted = releaseOf(r, release.fingerprint);
+      fresh = false;
+      if (granted || !r || r.state !== 'held' || r.fingerprint !== release.fingerprint) return undefined;
+      granted = release;
+      fresh = true;
+      r.releases = [...(r.releases ?? []), release];
+      return r;
+    });
+    return { release: granted, record, fresh };
+  }
+
   /** Records the ledger id a poster reported for one of the settlement's journals. */
   async recordLedgerId(key: SettlementKey, journalId: string, ledgerId: string): Promise<boolean> {
     let known = false;
@@ -148,6 +186,10 @@ export class SettlementRegister {
     throw new SettlementRegisterError(`settlement ${r.settlementId}: the account's latest-settlement pointer kept changing (${ATTEMPTS} attempts)`);
   }
 }
+
+/** The release recorded for the version with `fingerprint`, if any. */
+export const releaseOf = (record: SettlementRecord | undefined, fingerprint: string): SettlementRelease | undefined =>
+  record?.releases?.find((r) => r.fingerprint === fingerprint);
 
 /** A settlement's key from its journals' id (`settlement:<system>:<settlementId>:…`) needs the account too: it is kept on the journal. */
 export const JOURNAL_ACCOUNT_ATTR = 'settlementAccount';

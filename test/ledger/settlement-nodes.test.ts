@@ -175,6 +175,12 @@ describe('settlement reconcile → journal', () => {
     expect(lineOf(journal, '1210')!.debit).toEqual({ amount: 10_000, currency: 'EUR' });
     expect(lineOf(journal, '1299')!.debit).toEqual({ amount: 100, currency: 'EUR' });
     expect((await s.getDeadLetter(entry.id))!.status).toBe('replayed');
+    // The register keeps the release of that version, with the flow as its origin.
+    const record = await new SettlementRegister(s).get({ system: 'amazon', account: 'A3TWDEMOSELLER', settlementId: 'S-100' });
+    expect(record).toMatchObject({
+      state: 'posted',
+      releases: [{ fingerprint: record!.fingerprint, by: null, via: 'msg.release', variance: '100', reason: '' }],
+    });
     // Released and posted: the same file again is already posted, not held again.
     const again = collect(helper.getNode('ready'), 1);
     helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, statedTotal: 10_000 }) });

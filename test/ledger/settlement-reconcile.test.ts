@@ -71,6 +71,41 @@ describe('the stated total', () => {
     ]);
   });
 
+  it('a variance of a minor unit or two reads as rounding, not as the largest fee group', async () => {
+    // 5 lines: rounding plausibly explains up to min(⌊6/2⌋, ⌈√5⌉) = 3 cents.
+    const { rec } = await tallyAndReconcile({ lines: SALE, statedTotal: 13801 });
+    expect(rec.variance).toBe(-1n);
+    expect(rec.explanations).toEqual([{ type: 'rounding', total: 3n, relation: 'within' }]);
+    expect(rec.variances[0].message).toMatch(
+      /variance -0\.01 EUR; usually explained by rounding \(per-line rounding by the channel: plausible up to 0\.03 EUR for 5 lines\)$/,
+    );
+    expect(rec.postable).toBe(false);
+    // Just beyond the bound: the usual suspects again.
+    const beyond = (await tallyAndReconcile({ lines: SALE, statedTotal: 13804 })).rec;
+    expect(beyond.explanations.map((c) => c.relation)).toEqual(['large']);
+    expect(beyond.variances[0].message).not.toMatch(/rounding/);
+  });
+
+  it('a group that totals the variance exactly is named before rounding', async () => {
+    const { rec } = await tallyAndReconcile({ lines: [...SALE, ['other', -1]], statedTotal: 13800 });
+    expect(rec.explanations).toEqual([
+      { type: 'other', total: -1n, relation: 'equal' },
+      { type: 'rounding', total: 3n, relation: 'within' },
+    ]);
+  });
+
+  it('the rounding bound is half a minor unit per line, and no more than the square root of the line count', async () => {
+    const { roundingBound } = await import('../../nodes/ledger/settlement-reconcile');
+    expect([0, 1, 2, 3, 4, 9, 100, 10_000, 1_000_000].map((n) => roundingBound(n))).toEqual([0n, 1n, 1n, 2n, 2n, 3n, 10n, 100n, 1000n]);
+    // 10,000 lines and a variance of 1.01 EUR: beyond what rounding makes, the usual suspects are named.
+    const many: LineSpec[] = Array.from({ length: 10_000 }, (_, i) => (i % 2 ? ['fee', -10, { category: 'commission' }] : ['principal', 110]) as LineSpec);
+    const { rec } = await tallyAndReconcile({ lines: many, statedTotal: 500_000 - 101 });
+    expect(rec.variance).toBe(101n);
+    expect(rec.explanations[0]).toMatchObject({ type: 'fee', relation: 'large' });
+    const within = (await tallyAndReconcile({ lines: many, statedTotal: 500_000 - 100 })).rec;
+    expect(within.explanations).toEqual([{ type: 'rounding', total: 100n, relation: 'within' }]);
+  });
+
   it('a stated total in another currency blocks posting', async () => {
     const { tally } = await tallyAndReconcile({ lines: SALE });
     (tally.header as { statedTotal?: unknown }).statedTotal = { amount: 13800, currency: 'GBP' };

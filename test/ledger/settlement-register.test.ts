@@ -128,4 +128,22 @@ describe.each(backends)('settlement register: %s', (_name, config) => {
     expect(await register.recordLedgerId(key, 'settlement:amazon:4001:2026-11', 'QB-9')).toBe(true);
     expect((await register.get(key))!.ledgerIds).toEqual({ 'settlement:amazon:4001:2026-11': 'QB-9' });
   });
+
+  it('records a release once, for the held version only; two releases at once land as one', async () => {
+    const key = { system: 'amazon', account: account(), settlementId: '6001' };
+    const release = (by: string, fingerprint = 'f1') =>
+      ({ fingerprint, accept: 'suspense', by, via: 'admin-api', at: '2026-12-05T01:00:00.000Z', reason: `checked by ${by}`, variance: '-1234' }) as const;
+    expect(await register.recordRelease(key, release('ann'))).toMatchObject({ release: undefined, fresh: false });
+    await register.update(key, () => record(key, { state: 'posted' }));
+    expect(await register.recordRelease(key, release('ann'))).toMatchObject({ release: undefined, fresh: false });
+    await register.update(key, (r) => ({ ...r!, state: 'held' }));
+    // Another version than the one held: nothing written.
+    expect(await register.recordRelease(key, release('ann', 'f2'))).toMatchObject({ release: undefined, fresh: false });
+    const second = new SettlementRegister(store);
+    const both = await Promise.all([register.recordRelease(key, release('ann')), second.recordRelease(key, release('bob'))]);
+    expect(both.map((b) => b.fresh).sort()).toEqual([false, true]);
+    const winner = both.find((b) => b.fresh)!.release!;
+    expect(both.find((b) => !b.fresh)!.release).toEqual(winner);
+    expect((await register.get(key))!.releases).toEqual([winner]);
+  });
 });
