@@ -140,6 +140,11 @@ describe('tillwire-bol-inventory', () => {
     expect(other.msg.error.message).toMatch(/wrong channel: inventory.ats for SKU-0001 is for channel 'amazon'; this node writes to bol/);
     const account = await run('inv', ats('SKU-0001', 1, undefined, '7654321'));
     expect(account.msg.error.message).toMatch(/wrong account: the document is for bol account '7654321', this node's account is '1234567'/);
+    // The same rejected figure again, through the node with a store: rejected again, not taken as written.
+    for (let i = 0; i < 2; i++) {
+      const again = await run('invStore', ats('SKU-0001', 1000));
+      expect(again.msg.error.cause).toMatchObject({ providerCode: 'AmountOutOfRange' });
+    }
     expect(puts()).toBe(0);
     expect(sim.offer(offerOf('SKU-0001'))!.amount).toBe(0);
   });
