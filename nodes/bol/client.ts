@@ -8,7 +8,7 @@
 import { HttpClient, HttpResponse, RetryPolicy, TokenBucket, Verdict } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { OAuthTokenSource } from '../runtime/oauth-token';
-import { MEDIA_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from './contract';
+import { MEDIA_TYPE, PROCESS_STATUS_PATH, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from './contract';
 
 export const BOL = 'bol';
 export const BOL_API_URL = 'https://api.bol.com';
@@ -274,7 +274,21 @@ export class BolClient {
   }
 
   async getProcessStatus(id: string): Promise<ProcessStatus> {
-    const res = await this.send('process-status:get', { method: 'GET', url: `/retailer/process-status/${encodeURIComponent(id)}` });
+    const res = await this.send('process-status:get', { method: 'GET', url: `${PROCESS_STATUS_PATH}/${encodeURIComponent(id)}` });
+    return res.body;
+  }
+
+  /**
+   * Sets an offer's stock (asynchronous at bol: 202 + a process status). The amount is absolute, so
+   * sending the same request again changes nothing: the HTTP layer may retry it (429, 5xx).
+   */
+  async updateOfferStock(offerId: string, body: { amount: number; managedByRetailer: boolean }): Promise<ProcessStatus> {
+    const res = await this.send('offers:stock', {
+      method: 'PUT',
+      url: `/retailer/offers/${encodeURIComponent(offerId)}/stock`,
+      headers: { 'content-type': MEDIA_TYPE },
+      body,
+    });
     return res.body;
   }
 }

@@ -7,9 +7,9 @@
 /**
  * bol versions the Retailer API per resource since v10 (developers.bol.com/en/docs/retailer-api-migration-guide/):
  * a resource moves to v11 on its own. v11 so far is the Offer API (GA on 19 January 2026, media type
- * application/vnd.retailer.v11+json; https://api.bol.com/retailer/public/Retailer-API/v11/functional/offer-api/releasenotes.html),
- * which Tillwire does not call. The resources we use (orders, shipments, process status) are
- * current on v10 (release 10.24, 18 December 2025; https://api.bol.com/retailer/public/Retailer-API/v10/releasenotes.html)
+ * application/vnd.retailer.v11+json; https://api.bol.com/retailer/public/Retailer-API/v11/functional/offer-api/releasenotes.html).
+ * Tillwire sets offer stock through v10's offer endpoint, deprecated but still in the v10 specification
+ * (OFFER_STOCK_MAX). The other resources we use (orders, shipments, process status, invoices) are current on v10 (release 10.24, 18 December 2025; https://api.bol.com/retailer/public/Retailer-API/v10/releasenotes.html)
  * and bol has published no end-of-support date for v10 (`accessibleUntil: null`). When bol moves one
  * of them, give it its own media type here. test/unit/api-versions.test.ts reads this.
  */
@@ -17,7 +17,7 @@ export const API_VERSION_SUPPORT = {
   defaultVersion: 'v10',
   versions: [{ version: 'v10', accessibleUntil: null }],
   /** Which version each resource we call is on. */
-  resources: { orders: 'v10', shipments: 'v10', 'process-status': 'v10', invoices: 'v10' },
+  resources: { orders: 'v10', shipments: 'v10', 'process-status': 'v10', invoices: 'v10', offers: 'v10' },
 } as const;
 
 /** The media type every /retailer call must accept and sends. */
@@ -30,7 +30,7 @@ export const PAGE_SIZE = 50;
 export const TOKEN_LIFETIME_SECONDS = 299;
 
 /** The endpoint groups bol limits separately. */
-export type BolGroup = 'orders:list' | 'orders:get' | 'shipments:create' | 'process-status:get' | BolInvoiceGroup;
+export type BolGroup = 'orders:list' | 'orders:get' | 'shipments:create' | 'process-status:get' | 'offers:stock' | BolInvoiceGroup;
 
 /**
  * Requests per window per endpoint group. bol does not publish its production numbers: it sends
@@ -44,11 +44,36 @@ export const RATE_LIMITS: Readonly<Record<string, { limit: number; windowSeconds
   'orders:get': { limit: 100, windowSeconds: 4 },
   'shipments:create': { limit: 50, windowSeconds: 2 },
   'process-status:get': { limit: 100, windowSeconds: 2 },
+  // Not published either; bol's rate-limit page asks to send only stock that changed.
+  'offers:stock': { limit: 50, windowSeconds: 2 },
   // Invoices are read a few times a month: deliberately low starting paces.
   'invoices:list': { limit: 24, windowSeconds: 60 },
   'invoices:get': { limit: 24, windowSeconds: 60 },
   'invoices:specification': { limit: 24, windowSeconds: 60 },
 };
+
+/**
+ * The process status of every asynchronous (PUT/POST/DELETE) call is read from the Shared API in v10:
+ * `GET /shared/process-status/{process-status-id}` (OpenAPI "v10 - Shared API", operation
+ * get-process-status, https://api.bol.com/retailer/public/apispec/Shared%20API%20-%20v10; the v10
+ * demo's links point at `/shared-demo/process-status/{id}`). Statuses are kept for a limited time,
+ * then answer 404.
+ */
+export const PROCESS_STATUS_PATH = '/shared/process-status';
+
+// ────────────────────────────────────────── offer stock ─────────────────────────────────────────
+// docs/connectors/bol-contract.md, "Offer stock", has each point with its source and status.
+
+/**
+ * `PUT /retailer/offers/{offer-id}/stock` with `{ amount, managedByRetailer }`, both required;
+ * `amount` an integer from 0 to 999 (v10 OpenAPI, operation update-offer-stock, schema
+ * UpdateOfferStockRequest: https://api.bol.com/retailer/public/apispec/Retailer%20API%20-%20v10).
+ * The answer is 202 with a process status (eventType UPDATE_OFFER_STOCK); 400 with violations when
+ * the body breaks the schema. The v10 offer endpoints are marked deprecated in favour of the v11
+ * Offer API (synchronous, GA January 2026); no removal date is published.
+ */
+export const OFFER_STOCK_MAX = 999;
+export const OFFER_STOCK_EVENT = 'UPDATE_OFFER_STOCK';
 
 // ─────────────────────────────────────────── invoices ───────────────────────────────────────────
 // docs/connectors/bol-contract.md, "Invoices", has each point with its source and status.

@@ -12,7 +12,9 @@
  * - optionally keeps a durable record in a `tillwire-store` of what was already written, so a
  *   replay writes nothing (on top of the channel's own idempotency), and, for stock figures, the
  *   time of the newest figure written per SKU and location, so an older figure that arrives late
- *   never overwrites a newer one (outcome `unchanged`, `stale: true`);
+ *   never overwrites a newer one (outcome `unchanged`, `stale: true`). Figures for one SKU and
+ *   location are written one at a time per node, so one still in flight cannot be overtaken by an
+ *   older one, and the record only ever moves forward;
  * - sets the status badge (green sent, yellow ring while the write's calls retry or are throttled,
  *   red ring failing) and turns every failure into a ConnectorError before `done(err)`, so a Catch
  *   node (and the dead-letter node behind it) gets `msg.error.code` (the kind) and
@@ -26,6 +28,7 @@ import { connectionOf } from './config-node';
 import { bindStore, commonProblem, commonText, onInput, shortText, StatusBoard, type Problem, type StoreBinding } from './node-kit';
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
+import { KeyedLock } from '../runtime/keyed-lock';
 
 export type WriteKind = 'shipment' | 'inventory.ats' | 'inventory.position';
 
@@ -186,6 +189,7 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
       problem = writer.problem;
     }
     const counts = { sent: 0, already: 0, failed: 0 };
+    const figures = new KeyedLock();
     // The badge in the runtime's language; error messages stay English (a problem carries both).
     const summary = () =>
       commonText(RED, 'write.sent', { count: counts.sent }) +
@@ -219,29 +223,29 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
                 at: String(doc.asOf ?? doc.computedAt ?? ''),
                 key: `channel-stock:${spec.system}:${connection.account ?? '-'}:${type}:${doc.sku}:${doc.locationId ?? '-'}`,
               };
-        if (store && figure?.at) {
-          const s = await store.acquire();
-          const newest = (await s.kvGet(figure.key)) as { at: string } | undefined;
-          if (newest && Date.parse(newest.at) > Date.parse(figure.at)) {
-            counts.already++;
-            msg.channelResult = { ...base, operation: spec.operation, outcome: 'unchanged', stale: true, newer: newest.at } satisfies ChannelResult;
-            board.set({ fill: 'green', shape: 'dot', text: summary() });
-            send(msg);
-            return;
-          }
-        }
-        board.set({ fill: 'blue', shape: 'dot', text: commonText(RED, 'write.sending', { kind }) });
-        const result = await board.watch(() => writer!.write({ client: connection.client!, doc, kind, key, msg, node }));
-        if (store) {
-          const s = await store.acquire();
-          await s.kvPut(recordKey, { at: new Date().toISOString(), result });
-          if (figure?.at) await s.kvPut(figure.key, { at: figure.at });
-        }
-        if (result.outcome === 'sent') counts.sent++;
+        // One figure per SKU and location at a time: the check, the write and the record together.
+        const done = await (figure ? figures.run(figure.key, () => writeOnce(figure)) : writeOnce(undefined));
+        if (done.outcome === 'sent') counts.sent++;
         else counts.already++;
-        msg.channelResult = { ...base, ...result } satisfies ChannelResult;
+        msg.channelResult = done;
         board.set({ fill: 'green', shape: 'dot', text: summary() });
         send(msg);
+
+        async function writeOnce(fig: typeof figure): Promise<ChannelResult> {
+          const newest = store && fig?.at ? ((await (await store.acquire()).kvGet(fig.key)) as { at: string } | undefined) : undefined;
+          if (newest && fig && Date.parse(newest.at) > Date.parse(fig.at)) {
+            return { ...base, operation: spec.operation, outcome: 'unchanged', stale: true, newer: newest.at };
+          }
+          board.set({ fill: 'blue', shape: 'dot', text: commonText(RED, 'write.sending', { kind }) });
+          const result = await board.watch(() => writer!.write({ client: connection!.client!, doc, kind, key, msg, node }));
+          if (store) {
+            const s = await store.acquire();
+            await s.kvPut(recordKey, { at: new Date().toISOString(), result });
+            // Forward only: an equal or older time never replaces the newest written.
+            if (fig?.at && !(newest && Date.parse(newest.at) >= Date.parse(fig.at))) await s.kvPut(fig.key, { at: fig.at });
+          }
+          return { ...base, ...result };
+        }
       } catch (err) {
         counts.failed++;
         const e = asConnectorError(err, spec.system, spec.operation);

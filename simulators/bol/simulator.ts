@@ -20,8 +20,16 @@
  *   `GET /retailer/invoices/{id}/specification?page=` (simulators/bol/invoices.ts): half-monthly
  *   ALL_IN_ONE invoices built from the orders served here, so a demo reconciles.
  * - `POST /retailer/shipments` (`orderItems[{orderItemId, quantity}]`, `shipmentReference`,
- *   `transport{transporterCode, trackAndTrace}`) → 202 process status; `GET
- *   /retailer/process-status/{id}`.
+ *   `transport{transporterCode, trackAndTrace}`) → 202 process status.
+ * - `PUT /retailer/offers/{offer-id}/stock` (`{ amount: 0–999, managedByRetailer }`, both required;
+ *   400 with violations otherwise) → 202 process status UPDATE_OFFER_STOCK; an offer the simulator
+ *   does not hold ends in FAILURE (*assumed*: bol's exact answer for it is not published). One offer
+ *   per catalogue item (`BolSimulator.offerIdOf(sku)`, reference = the SKU); `offer(id)` and
+ *   `GET /__simulator/offers` show their stock and `stockUpdates` every update applied.
+ * - `GET /shared/process-status/{id}` (v10's Shared API): PENDING until `processDelayMs` has passed,
+ *   then SUCCESS or FAILURE.
+ * - Faults (simulators/kit/faults.ts, option `faults` or `setFaults`): an error is 429 (Retry-After
+ *   1), 500 or 503; a timeout is no answer; a lost answer is carried out, then the connection dropped.
  * - Rate limits per endpoint group (RATE_LIMITS × `rateMultiplier`): a bucket of `limit` requests
  *   refilled continuously over `windowSeconds`, per client id. Every limited answer carries
  *   `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset` (seconds until full);
@@ -46,7 +54,20 @@ import { Routes } from '../kit/routes';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import { catalogItem } from '../kit/catalog';
 import { currencyExponent, fromMinor } from '../../nodes/model/money';
-import { INVOICE_MEDIA_TYPES, MEDIA_TYPE, PAGE_SIZE, PROBLEM_TYPE, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from '../../nodes/bol/contract';
+import {
+  INVOICE_MEDIA_TYPES,
+  MEDIA_TYPE,
+  OFFER_STOCK_EVENT,
+  OFFER_STOCK_MAX,
+  PAGE_SIZE,
+  PROBLEM_TYPE,
+  PROCESS_STATUS_PATH,
+  RATE_LIMITS,
+  TOKEN_LIFETIME_SECONDS,
+  type BolGroup,
+} from '../../nodes/bol/contract';
+import { createHash } from 'node:crypto';
+import { FaultInjector, type FaultRates } from '../kit/faults';
 import { InvoiceBook, type InvoiceSource } from './invoices';
 
 /** The provider's facts (media types, page size, token lifetime, limits) are the production contract's. */
@@ -59,7 +80,8 @@ const ROUTES = new Routes<BolGroup>()
   .add('GET', '/retailer/orders', 'orders:list')
   .add('GET', '/retailer/orders/:orderId', 'orders:get')
   .add('POST', '/retailer/shipments', 'shipments:create')
-  .add('GET', '/retailer/process-status/:processStatusId', 'process-status:get')
+  .add('GET', `${PROCESS_STATUS_PATH}/:processStatusId`, 'process-status:get')
+  .add('PUT', '/retailer/offers/:offerId/stock', 'offers:stock')
   .add('GET', '/retailer/invoices', 'invoices:list')
   .add('GET', '/retailer/invoices/:invoiceId/specification', 'invoices:specification')
   .add('GET', '/retailer/invoices/:invoiceId', 'invoices:get');
@@ -84,6 +106,25 @@ export interface BolSimulatorOptions {
   clientSecret?: string;
   /** Lines per specification page (default bol's 25,000; small values page a short invoice). */
   specificationPageSize?: number;
+  /** Offers held (one per catalogue item, default 50), each starting with `initialStock`. */
+  offers?: number;
+  initialStock?: number;
+  /** How long a process status stays PENDING (default 0: done by the first read). */
+  processDelayMs?: number;
+  faults?: BolFaults;
+}
+
+/** The kit's fault rates; `only` names the endpoint groups that draw faults (default all). */
+export interface BolFaults extends FaultRates {
+  only?: string[];
+}
+
+export interface SimOffer {
+  offerId: string;
+  ean: string;
+  reference: string;
+  amount: number;
+  managedByRetailer: boolean;
 }
 
 interface SimItem {
@@ -158,6 +199,11 @@ export class BolSimulator {
   readonly badPrices = new Set<string>();
   /** The retailer invoices, built from the orders this simulator serves (simulators/bol/invoices.ts). */
   readonly invoices: InvoiceBook;
+  private offers = new Map<string, SimOffer>();
+  /** Every offer stock update applied, in order. */
+  stockUpdates: Array<{ offerId: string; amount: number; managedByRetailer: boolean; processStatusId: string }> = [];
+  private readonly injector = new FaultInjector();
+  private faults: BolFaults = {};
 
   constructor(private readonly opts: BolSimulatorOptions = {}) {
     this.clientId = opts.clientId ?? 'tillwire-bol-client';
@@ -165,6 +211,24 @@ export class BolSimulator {
     this.now = opts.now ?? Date.now;
     this.invoices = new InvoiceBook({ orders: () => this.invoiceSources(), now: this.now, pageSize: opts.specificationPageSize });
     this.reset();
+    this.setFaults(opts.faults ?? {});
+  }
+
+  /** The offer id the simulator gives a catalogue SKU's offer (a UUID-like text derived from the SKU). */
+  static offerIdOf(sku: string): string {
+    const hex = createHash('sha1').update(`bol-offer:${sku}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  /** An offer as the simulator holds it (a copy), or undefined. */
+  offer(offerId: string): SimOffer | undefined {
+    const o = this.offers.get(offerId);
+    return o && { ...o };
+  }
+
+  setFaults(faults: BolFaults): void {
+    this.faults = { ...faults };
+    this.injector.set(faults);
   }
 
   /** What the invoices are built from: every placed order with its items' shipped and ordered quantities. */
@@ -195,6 +259,19 @@ export class BolSimulator {
     this.invoices.extra.clear();
     this.stats = {};
     this.seq = 0;
+    this.offers.clear();
+    this.stockUpdates = [];
+    for (let i = 0; i < (this.opts.offers ?? 50); i++) {
+      const cat = catalogItem(i);
+      const offerId = BolSimulator.offerIdOf(cat.sku);
+      this.offers.set(offerId, {
+        offerId,
+        ean: String(8_710_000_000_000 + i),
+        reference: cat.sku,
+        amount: this.opts.initialStock ?? 0,
+        managedByRetailer: false,
+      });
+    }
     const count = this.opts.orders ?? 200;
     for (let i = 0; i < count; i++) {
       const o = this.generate(i);
@@ -458,8 +535,21 @@ export class BolSimulator {
         res.end(`%PDF-1.4\n% bol.com simulator invoice ${inv.invoiceId} ${inv.start}/${inv.end}\n%%EOF\n`);
         return;
       }
+      const only = this.faults.only;
+      const fault = this.injector.draw(!only || only.includes(route.group));
+      if (fault === 'error') {
+        const status = this.injector.pick([429, 500, 503]);
+        const title = status === 429 ? 'Too Many Requests' : status === 500 ? 'Internal Server Error' : 'Service Unavailable';
+        return problem(new ProblemError(status, title, `Injected fault (${status}).`), status === 500 ? {} : { 'retry-after': '1' });
+      }
+      if (fault === 'timeout') return; // never answered, nothing done
       const { status, body } = this.dispatch(route.group, route.params, url.searchParams, raw, req);
       stats.ok++;
+      if (fault === 'lost') {
+        // Carried out; the answer never arrives.
+        req.socket.destroy();
+        return;
+      }
       send(status, body, limitHeaders);
     } catch (err) {
       if (err instanceof ProblemError) return problem(err, limitHeaders);
@@ -491,6 +581,7 @@ export class BolSimulator {
   private inspect(path: string, send: (s: number, b: unknown) => void): void {
     if (path === '/__simulator/state') return send(200, { orders: this.orders.size, stats: this.stats });
     if (path === '/__simulator/invoices') return send(200, this.invoices.summary());
+    if (path === '/__simulator/offers') return send(200, [...this.offers.values()]);
     if (path === '/__simulator/limits') return send(200, Object.fromEntries(Object.keys(RATE_LIMITS).map((g) => [g, this.limit(g)])));
     if (path === '/__simulator/orders')
       return send(
@@ -532,8 +623,13 @@ export class BolSimulator {
       case 'process-status:get': {
         const p = this.processes.get(params[0]);
         if (!p) throw new ProblemError(404, 'Not Found', `Process status ${params[0]} not found.`);
-        return { status: 200, body: p };
+        const { readyAt, ...status } = p as Record<string, unknown> & { readyAt?: number };
+        return { status: 200, body: Date.now() < (readyAt ?? 0) ? { ...status, status: 'PENDING', errorMessage: undefined } : status };
       }
+      case 'offers:stock':
+        if (!String(req.headers['content-type'] ?? '').includes(MEDIA_TYPE))
+          throw new ProblemError(415, 'Unsupported Media Type', `Content-Type must be ${MEDIA_TYPE}.`);
+        return { status: 202, body: this.updateStock(params[0], raw) };
     }
     throw new ProblemError(404, 'Not Found', 'Resource not found');
   }
@@ -640,9 +736,48 @@ export class BolSimulator {
       description: 'Create shipment.',
       status: 'PENDING',
       createTimestamp,
-      links: [{ rel: 'self', href: `${this.url}/retailer/process-status/${id}`, method: 'GET' }],
+      links: [{ rel: 'self', href: `${this.url}${PROCESS_STATUS_PATH}/${id}`, method: 'GET' }],
     };
     this.processes.set(id, { ...status, status: outcome.status, ...(outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}) });
+    return status;
+  }
+
+  /** PUT /retailer/offers/{offer-id}/stock: the body checked as bol's schema says, then queued (202). */
+  private updateStock(offerId: string, raw: string): Record<string, unknown> {
+    let body: any;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      throw new ProblemError(400, 'Bad Request', 'The request body is not valid JSON.');
+    }
+    const violations: Array<{ name: string; reason: string }> = [];
+    const amount = body?.amount;
+    if (!Number.isInteger(amount) || amount < 0 || amount > OFFER_STOCK_MAX)
+      violations.push({ name: 'amount', reason: `Must be a whole number from 0 to ${OFFER_STOCK_MAX}.` });
+    if (typeof body?.managedByRetailer !== 'boolean') violations.push({ name: 'managedByRetailer', reason: 'Must be true or false.' });
+    if (violations.length) throw new ProblemError(400, 'Bad Request', 'Request contains invalid value(s).', violations);
+    const id = String(++this.seq);
+    const offer = this.offers.get(offerId);
+    if (offer) {
+      offer.amount = amount;
+      offer.managedByRetailer = body.managedByRetailer;
+      this.stockUpdates.push({ offerId, amount, managedByRetailer: body.managedByRetailer, processStatusId: id });
+    }
+    const status = {
+      processStatusId: id,
+      entityId: offerId,
+      eventType: OFFER_STOCK_EVENT,
+      description: `Update stock for offer with id ${offerId}.`,
+      status: 'PENDING',
+      createTimestamp: iso(this.now()),
+      links: [{ rel: 'self', href: `${this.url}${PROCESS_STATUS_PATH}/${id}`, method: 'GET' }],
+    };
+    this.processes.set(id, {
+      ...status,
+      status: offer ? 'SUCCESS' : 'FAILURE',
+      ...(offer ? {} : { errorMessage: `Offer with id ${offerId} not found.` }),
+      readyAt: Date.now() + (this.opts.processDelayMs ?? 0),
+    });
     return status;
   }
 }

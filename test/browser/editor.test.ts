@@ -30,6 +30,7 @@ const PALETTE_TYPES = [
   'tillwire-bol-orders',
   'tillwire-bol-ship',
   'tillwire-bol-invoices',
+  'tillwire-bol-inventory',
   'tillwire-shopify-fulfil',
   'tillwire-shopify-inventory',
   'tillwire-amazon-ship',

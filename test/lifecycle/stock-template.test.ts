@@ -1,8 +1,8 @@
 /**
  * The template "ERP stock → channel inventory", as shipped in examples/, against the simulators:
  * one read of Odoo's stock for the template's SKUs sets each channel's quantity to what Odoo holds
- * (Shopify on hand, Amazon sellable = on hand − reserved, Square physical count); reading the same
- * stock again leaves every quantity as it is.
+ * (Shopify on hand, Amazon sellable = on hand − reserved, Square physical count, bol.com offer stock =
+ * on hand − reserved − safety stock); reading the same stock again leaves every quantity as it is.
  */
 import storeNode from '../../nodes/core/store-config';
 import deadLetterNode from '../../nodes/core/dead-letter';
@@ -14,12 +14,15 @@ import amazonConfigNode from '../../nodes/amazon/amazon-config';
 import amazonInventoryNode from '../../nodes/amazon/amazon-inventory';
 import squareConfigNode from '../../nodes/square/square-config';
 import squareInventoryNode from '../../nodes/square/square-inventory';
+import bolConfigNode from '../../nodes/bol/bol-config';
+import bolInventoryNode from '../../nodes/bol/bol-inventory';
 import { OdooSimulator } from '../../simulators/odoo/simulator';
 import { OdooClient } from '../../nodes/odoo/client';
 import { OdooSync } from '../../nodes/odoo/sync';
 import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { AmazonSimulator } from '../../simulators/amazon/simulator';
 import { SquareSimulator } from '../../simulators/square/simulator';
+import { BolSimulator } from '../../simulators/bol/simulator';
 import { helper, startServer, stopAll, until } from '../support/node-red';
 import { idOf, readTemplate, templateFlow } from '../support/template';
 
@@ -37,22 +40,27 @@ const nodes = [
   amazonInventoryNode,
   squareConfigNode,
   squareInventoryNode,
+  bolConfigNode,
+  bolInventoryNode,
 ];
 const MARKETPLACE = 'A1F83G8C2ARO7P';
+const CHANNELS = 4;
 
 let odoo: OdooSimulator;
 let shopify: ShopifySimulator;
 let amazon: AmazonSimulator;
 let square: SquareSimulator;
+let bol: BolSimulator;
 beforeAll(async () => {
   odoo = new OdooSimulator({ catalogSize: 50 });
   shopify = new ShopifySimulator();
   amazon = new AmazonSimulator({ orders: 10, marketplaceIds: [MARKETPLACE], listingDelayMs: 0 });
   square = new SquareSimulator();
-  await Promise.all([odoo.start(), shopify.start(), amazon.start(), square.start()]);
+  bol = new BolSimulator({ orders: 0 });
+  await Promise.all([odoo.start(), shopify.start(), amazon.start(), square.start(), bol.start()]);
 });
 afterAll(async () => {
-  await Promise.all([odoo.stop(), shopify.stop(), amazon.stop(), square.stop()]);
+  await Promise.all([odoo.stop(), shopify.stop(), amazon.stop(), square.stop(), bol.stop()]);
 });
 beforeEach(startServer);
 afterEach(stopAll);
@@ -71,6 +79,8 @@ function flow() {
         return { ...n, endpoint: amazon.url, tokenUrl: `${amazon.url}/auth/o2/token`, marketplaceIds: MARKETPLACE };
       case 'tillwire-square-config':
         return { ...n, baseUrl: square.url };
+      case 'tillwire-bol-config':
+        return { ...n, endpoint: bol.url, tokenUrl: bol.tokenUrl };
       default:
         return undefined;
     }
@@ -87,6 +97,7 @@ function credentials() {
       signatureKey: 'sq-sim-signature-key',
       notificationUrl: 'http://127.0.0.1:1880/square/webhook',
     },
+    [idOf(template, 'tillwire-bol-config')]: { clientId: bol.clientId, clientSecret: bol.clientSecret },
   };
 }
 
@@ -104,30 +115,39 @@ it("each channel ends up with Odoo's quantity for every SKU; the same stock agai
   const sent: any[] = [];
   helper.getNode('stk-sent').on('input', (m: any) => sent.push(m));
   helper.getNode('stk-read').receive({ payload: skus });
-  await until(() => sent.length === 3 * skus.length, 30_000);
+  await until(() => sent.length === CHANNELS * skus.length, 30_000);
 
   const shopifyLevel = (sku: string) => shopify.inventory.get(`${shopify.inventoryItems.get(sku)}|gid://shopify/Location/1|on_hand`);
   const squareCount = (sku: string) => square.inventoryCount(SquareSimulator.catalogObjectId(sku), 'L-LDN');
+  const bolStock = (sku: string) => bol.offer(BolSimulator.offerIdOf(sku))?.amount;
   for (const p of positions) {
-    expect({ sku: p.sku, shopify: shopifyLevel(p.sku), amazon: amazon.listing(p.sku, MARKETPLACE), square: squareCount(p.sku) }).toEqual({
+    expect({
+      sku: p.sku,
+      shopify: shopifyLevel(p.sku),
+      amazon: amazon.listing(p.sku, MARKETPLACE),
+      square: squareCount(p.sku),
+      bol: bolStock(p.sku),
+    }).toEqual({
       sku: p.sku,
       shopify: p.onHand,
       amazon: Math.max(0, p.onHand - p.reserved - p.safetyStock),
       square: String(p.onHand),
+      bol: Math.max(0, p.onHand - p.reserved - p.safetyStock),
     });
   }
+  expect(bol.stockUpdates).toHaveLength(skus.length);
   expect(sent.every((m) => ['sent', 'unchanged'].includes(m.channelResult.outcome))).toBe(true);
 
   // The same stock read again (a later asOf, so a new figure): every channel still holds Odoo's
   // quantity, and Amazon, which is asked first, is not patched to what it already has.
-  const levels = () => positions.map((p) => [shopifyLevel(p.sku), amazon.listing(p.sku, MARKETPLACE), squareCount(p.sku)]);
+  const levels = () => positions.map((p) => [shopifyLevel(p.sku), amazon.listing(p.sku, MARKETPLACE), squareCount(p.sku), bolStock(p.sku)]);
   const before = levels();
   helper.getNode('stk-read').receive({ payload: skus });
-  await until(() => sent.length === 6 * skus.length, 30_000);
+  await until(() => sent.length === 2 * CHANNELS * skus.length, 30_000);
   expect(levels()).toEqual(before);
   expect(
     sent
-      .slice(3 * skus.length)
+      .slice(CHANNELS * skus.length)
       .filter((m) => m.channelResult.system === 'amazon')
       .every((m) => m.channelResult.outcome !== 'sent'),
   ).toBe(true);

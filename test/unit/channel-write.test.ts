@@ -234,6 +234,21 @@ describe('channel write-back node body', () => {
     expect(msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true, newer: ATS.computedAt });
   });
 
+  it('with a store, an older figure arriving while a newer one for the same SKU is still being written waits for it and is not written', async () => {
+    let release!: () => void;
+    const slowSent: Step = () => new Promise((resolve) => (release = () => resolve({ operation: 'inventorySetQuantities', outcome: 'sent' })));
+    const { input, writes } = makeNode([slowSent], { withStore: true });
+    const newer = input(ATS);
+    await new Promise((r) => setImmediate(r));
+    const older = input({ ...ATS, available: 150, computedAt: '2025-03-14T17:00:00Z' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writes).toHaveLength(1); // the older one waits behind the newer one's write
+    release();
+    expect((await newer).msg.channelResult).toMatchObject({ outcome: 'sent' });
+    expect((await older).msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true, newer: ATS.computedAt });
+    expect(writes).toHaveLength(1);
+  });
+
   describe('in a German runtime', () => {
     it('badges are German: ready, sending counts, and a throttled call', async () => {
       const throttledOnce: Step = async () => {

@@ -1,0 +1,197 @@
+/**
+ * tillwire-bol-inventory in Node-RED (test helper) against the bol simulator: the canonical figure
+ * mapped to bol's offer stock request, the process status awaited, and every way it can fail ending
+ * at Catch (and the dead-letter store) with a clear reason, nothing sent where nothing should be.
+ */
+import storeNode from '../../nodes/core/store-config';
+import deadLetterNode from '../../nodes/core/dead-letter';
+import configNode from '../../nodes/bol/bol-config';
+import inventoryNode from '../../nodes/bol/bol-inventory';
+import { BolSimulator } from '../../simulators/bol/simulator';
+import { helper, startServer, stopAll } from '../support/node-red';
+import { startSimulator } from './support';
+
+jest.setTimeout(60_000);
+const RETAILER = '1234567';
+const offerOf = (sku: string) => BolSimulator.offerIdOf(sku);
+const UNKNOWN_OFFER = '00000000-0000-0000-0000-000000000000';
+const OFFERS = { 'SKU-0001': offerOf('SKU-0001'), 'SKU-0002': offerOf('SKU-0002'), 'SKU-0003': offerOf('SKU-0003'), 'SKU-GONE': UNKNOWN_OFFER };
+const statuses = (node: any) =>
+  node.status
+    .getCalls()
+    .filter((c: any) => c.thisValue === node)
+    .map((c: any) => c.args[0]);
+
+let sim: BolSimulator;
+beforeEach(startServer);
+afterEach(async () => {
+  await stopAll();
+  await sim?.stop();
+});
+
+function flow(inv: Record<string, unknown> = {}) {
+  return [
+    { id: 'f1', type: 'tab', label: 'bol stock' },
+    { id: 's1', type: 'tillwire-store', backend: 'memory' },
+    { id: 'c1', type: 'tillwire-bol-config', endpoint: sim.url, tokenUrl: sim.tokenUrl, retailerId: RETAILER, timeout: '5', attempts: '3' },
+    { id: 'inv', type: 'tillwire-bol-inventory', z: 'f1', bol: 'c1', offers: JSON.stringify(OFFERS), wires: [['out']], ...inv },
+    { id: 'invStore', type: 'tillwire-bol-inventory', z: 'f1', bol: 'c1', store: 's1', offers: JSON.stringify(OFFERS), wires: [['out']] },
+    { id: 'out', type: 'helper', z: 'f1' },
+    { id: 'k1', type: 'catch', z: 'f1', scope: ['inv', 'invStore'], wires: [['caught', 'dl']] },
+    { id: 'caught', type: 'helper', z: 'f1' },
+    { id: 'dl', type: 'tillwire-dead-letter', z: 'f1', store: 's1', wires: [['stored']] },
+    { id: 'stored', type: 'helper', z: 'f1' },
+  ];
+}
+
+async function load(inv: Record<string, unknown> = {}) {
+  await helper.load([storeNode, configNode, inventoryNode, deadLetterNode], flow(inv), { c1: { clientId: sim.clientId, clientSecret: sim.clientSecret } });
+}
+
+function run(nodeId: string, payload: unknown): Promise<{ ok: boolean; msg: any }> {
+  return new Promise((resolve) => {
+    const out = helper.getNode('out');
+    const caught = helper.getNode('caught');
+    const onOut = (msg: any) => finish(true, msg);
+    const onCaught = (msg: any) => finish(false, msg);
+    function finish(ok: boolean, msg: any) {
+      out.removeListener('input', onOut);
+      caught.removeListener('input', onCaught);
+      resolve({ ok, msg });
+    }
+    out.on('input', onOut);
+    caught.on('input', onCaught);
+    helper.getNode(nodeId).receive({ payload });
+  });
+}
+
+const ats = (sku: string, available: number, computedAt = '2026-12-05T01:00:00Z', account?: string) => ({
+  kind: 'inventory.ats',
+  sku,
+  channel: { system: 'bol', ...(account ? { account } : {}) },
+  available,
+  computedAt,
+});
+const puts = () => sim.stats['offers:stock']?.requests ?? 0;
+
+describe('tillwire-bol-inventory', () => {
+  it('sets the offer stock from an ATS figure and waits for bol to process it', async () => {
+    sim = await startSimulator({ orders: 0, processDelayMs: 400 });
+    await load();
+    const r = await run('inv', ats('SKU-0002', 17, undefined, RETAILER));
+    expect(r.ok).toBe(true);
+    expect(r.msg.channelResult).toEqual({
+      system: 'bol',
+      account: RETAILER,
+      key: 'inventory.ats:bol:SKU-0002:2026-12-05T01:00:00Z',
+      operation: 'offers:stock',
+      outcome: 'sent',
+      sku: 'SKU-0002',
+      quantity: 17,
+      offerId: offerOf('SKU-0002'),
+      managedByRetailer: true,
+      processStatusId: expect.any(String),
+      status: 'SUCCESS',
+    });
+    expect(sim.offer(offerOf('SKU-0002'))).toMatchObject({ amount: 17, managedByRetailer: true });
+    expect(sim.stockUpdates).toHaveLength(1);
+    // PENDING for 400 ms: read more than once before SUCCESS.
+    expect(sim.stats['process-status:get'].requests).toBeGreaterThanOrEqual(2);
+    expect(statuses(helper.getNode('inv')).at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 1' });
+  });
+
+  it('a position offers on hand less reserved and safety stock; managed by retailer off is sent as false', async () => {
+    sim = await startSimulator({ orders: 0 });
+    await load({ managedByRetailer: false });
+    const pos = {
+      kind: 'inventory.position',
+      sku: 'SKU-0003',
+      locationId: 'WH-1',
+      onHand: 30,
+      reserved: 4,
+      inTransit: 9,
+      safetyStock: 2,
+      asOf: '2026-12-05T01:00:00Z',
+    };
+    expect((await run('inv', pos)).msg.channelResult).toMatchObject({ quantity: 24, managedByRetailer: false });
+    expect(sim.offer(offerOf('SKU-0003'))).toMatchObject({ amount: 24, managedByRetailer: false });
+    expect((await run('inv', { ...pos, onHand: 3, asOf: '2026-12-05T01:05:00Z' })).msg.channelResult.quantity).toBe(0);
+  });
+
+  it('a SKU without an offer, an amount above 999, another channel or account: permanent errors, nothing sent', async () => {
+    sim = await startSimulator({ orders: 0 });
+    await load();
+    const unknown = await run('inv', ats('SKU-0009', 5));
+    expect(unknown.ok).toBe(false);
+    expect(unknown.msg.error.message).toMatch(/unknown SKU 'SKU-0009': no bol offer id for it in the node's offer map/);
+    expect(unknown.msg.error.cause).toMatchObject({
+      system: 'bol',
+      operation: 'offers:stock',
+      kind: 'missing-reference',
+      retryable: false,
+      providerCode: 'UnknownSku',
+    });
+
+    const big = await run('inv', ats('SKU-0001', 1000));
+    expect(big.msg.error.message).toMatch(new RegExp(`offer ${offerOf('SKU-0001')} \\(SKU 'SKU-0001'\\): amount 1000 is outside bol's 0–999`));
+    expect(big.msg.error.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'AmountOutOfRange' });
+
+    const other = await run('inv', { ...ats('SKU-0001', 1), channel: { system: 'amazon' } });
+    expect(other.msg.error.message).toMatch(/wrong channel: inventory.ats for SKU-0001 is for channel 'amazon'; this node writes to bol/);
+    const account = await run('inv', ats('SKU-0001', 1, undefined, '7654321'));
+    expect(account.msg.error.message).toMatch(/wrong account: the document is for bol account '7654321', this node's account is '1234567'/);
+    // The same rejected figure again, through the node with a store: rejected again, not taken as written.
+    for (let i = 0; i < 2; i++) {
+      const again = await run('invStore', ats('SKU-0001', 1000));
+      expect(again.msg.error.cause).toMatchObject({ providerCode: 'AmountOutOfRange' });
+    }
+    expect(puts()).toBe(0);
+    expect(sim.offer(offerOf('SKU-0001'))!.amount).toBe(0);
+  });
+
+  it("an offer bol does not know: its process status FAILURE reaches the dead-letter store naming the offer and bol's reason", async () => {
+    sim = await startSimulator({ orders: 0 });
+    await load();
+    const stored = new Promise<any>((resolve) => helper.getNode('stored').once('input', resolve));
+    const doc = ats('SKU-GONE', 4);
+    helper.getNode('invStore').receive({ payload: doc });
+    const msg = await stored;
+    const store = await helper.getNode('s1').manager.acquire();
+    const entry = await store.getDeadLetter(msg.deadLetter.id);
+    expect(entry.nodeType).toBe('tillwire-bol-inventory');
+    expect(entry.error.message).toMatch(
+      new RegExp(
+        `offer ${UNKNOWN_OFFER} \\(SKU 'SKU-GONE'\\): bol refused the stock update \\(process status \\d+\\): Offer with id ${UNKNOWN_OFFER} not found\\.`,
+      ),
+    );
+    expect(entry.error.cause).toMatchObject({ system: 'bol', kind: 'value', retryable: false, providerCode: 'ProcessFailure' });
+    expect(entry.message.payload).toEqual(doc);
+    expect(sim.stockUpdates).toHaveLength(0);
+    expect(statuses(helper.getNode('invStore')).at(-1)).toMatchObject({ fill: 'red', shape: 'ring' });
+  });
+
+  it('a figure that failed, replayed after a newer one was sent, does not overwrite it (store record of the newest figure)', async () => {
+    sim = await startSimulator({ orders: 0, faults: { errorRate: 1, only: ['offers:stock'] } });
+    await load();
+    const failed = await run('invStore', ats('SKU-0001', 5, '2026-12-05T01:00:00Z'));
+    expect(failed.ok).toBe(false);
+    expect(failed.msg.error.cause).toMatchObject({ retryable: true, attempts: 3 });
+    sim.setFaults({});
+    expect((await run('invStore', ats('SKU-0001', 7, '2026-12-05T01:10:00Z'))).msg.channelResult.outcome).toBe('sent');
+    const before = puts();
+    const replay = await run('invStore', ats('SKU-0001', 5, '2026-12-05T01:00:00Z'));
+    expect(replay.msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true, newer: '2026-12-05T01:10:00Z' });
+    expect(puts()).toBe(before);
+    expect(sim.offer(offerOf('SKU-0001'))!.amount).toBe(7);
+    expect(sim.stockUpdates.map((u) => u.amount)).toEqual([7]);
+  });
+
+  it('an unusable offer map shows on the badge and fails every message with the reason', async () => {
+    sim = await startSimulator({ orders: 0 });
+    await load({ offers: '["SKU-0001"]' });
+    expect(statuses(helper.getNode('inv'))[0]).toMatchObject({ fill: 'red', shape: 'ring' });
+    const r = await run('inv', ats('SKU-0001', 1));
+    expect(r.msg.error.message).toMatch(/the offer map is not a JSON object of SKU → offer id \(not a JSON object\)/);
+    expect(puts()).toBe(0);
+  });
+});
