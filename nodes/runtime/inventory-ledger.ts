@@ -33,6 +33,7 @@ import {
   LevelsLine,
   LocatedLine,
   OrderLineChange,
+  OrderReservation,
   PositionFilter,
   QuantityLine,
   ReservationRequest,
@@ -299,6 +300,18 @@ export class SqlInventoryLedger implements InventoryLedger {
   }
 
   // ---- reading -----------------------------------------------------------------------------------
+
+  async reservation(order: ChannelOrderKey): Promise<OrderReservation | undefined> {
+    const ref = checkOrderKey(order);
+    const { rows } = await this.driver.query(`SELECT result, allocations FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?`, [
+      ref.system,
+      ref.account,
+      ref.orderId,
+    ]);
+    if (!rows[0]) return undefined;
+    const held = JSON.parse(String(rows[0].allocations)) as HeldAllocation[];
+    return { result: JSON.parse(String(rows[0].result)), open: held.map((a) => ({ sku: a.sku, locationId: a.locationId, qty: a.open })) };
+  }
 
   async positions(filter: PositionFilter = {}): Promise<InventoryPosition[]> {
     const clauses: string[] = [];

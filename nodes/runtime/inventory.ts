@@ -128,6 +128,12 @@ export interface LocatedLine extends QuantityLine {
   locationId: string;
 }
 
+export interface OrderReservation {
+  result: Omit<ReservationResult, 'duplicate'>;
+  /** Units still reserved per location (0 once shipped or released). */
+  open: Allocation[];
+}
+
 export interface InventoryExplanation {
   positions: InventoryPosition[];
   /** Most recent first. */
@@ -162,6 +168,8 @@ export interface InventoryLedger {
   restock(source: InventorySource, lines: readonly LocatedLine[], order?: ChannelOrderKey): Promise<LedgerChange>;
   /** A till sale: on hand drops at once, below zero if need be (each such event carries the note). */
   posSale(source: InventorySource, locationId: string, lines: readonly QuantityLine[]): Promise<LedgerChange>;
+  /** An order's decision and what it still holds per location (`open`); undefined when it never came. */
+  reservation(order: ChannelOrderKey): Promise<OrderReservation | undefined>;
   positions(filter?: PositionFilter): Promise<InventoryPosition[]>;
   /** The positions of `sku` (at `locationId`, or everywhere) and the latest events behind them. */
   explain(sku: string, locationId?: string, limit?: number): Promise<InventoryExplanation>;

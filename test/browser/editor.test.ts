@@ -39,6 +39,7 @@ const PALETTE_TYPES = [
   'tillwire-square-inventory',
   'tillwire-square-payouts',
   'tillwire-quickbooks',
+  'tillwire-inventory-reserve',
 ];
 const CONFIG_TYPES = [
   'tillwire-store',

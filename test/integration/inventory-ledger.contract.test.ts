@@ -191,6 +191,11 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
       events: [],
     });
     expect(await position('A', 'WH1')).toMatchObject({ onHand: 7, reserved: 0 });
+    expect(await store.inventory.reservation(shopify('2001'))).toEqual({
+      result: { ...shopify('2001'), outcome: 'reserved', allocations: [{ sku: 'A', locationId: 'WH1', qty: 4 }] },
+      open: [{ sku: 'A', locationId: 'WH1', qty: 0 }],
+    });
+    expect(await store.inventory.reservation({ ...shopify('2001'), account: 'shop-us' })).toBeUndefined();
 
     await store.inventory.restock(
       { system: 'shopify', account: 'shop-eu', documentId: 'return-9' },
