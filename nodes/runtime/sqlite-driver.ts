@@ -22,10 +22,13 @@ export class SqliteDriver implements SqlDriver {
   readonly description: string;
   private db?: SqliteDatabase;
   private readonly statements = new Map<string, SqliteStatement>();
+  /** What this driver's transactions queue on in this process: the file, or the driver of an in-memory database. */
+  private readonly fileKey: unknown;
 
   constructor(private readonly options: SqliteOptions) {
     this.kind = options.file === ':memory:' ? ('memory' as const) : ('sqlite' as const);
     this.description = options.file === ':memory:' ? 'memory' : options.file;
+    this.fileKey = options.file === ':memory:' ? this : path.resolve(options.file);
   }
 
   async connect(): Promise<void> {
@@ -87,7 +90,7 @@ export class SqliteDriver implements SqlDriver {
    * block the event loop the open transaction needs to finish.
    */
   async transaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T> {
-    const key = this.fileKey();
+    const key = this.fileKey;
     const before = fileTransactions.get(key) ?? Promise.resolve();
     const mine = before.then(() => this.runTransaction(fn));
     const tail = mine.then(
@@ -120,13 +123,9 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
-  private fileKey(): unknown {
-    return this.options.file === ':memory:' ? this : path.resolve(this.options.file);
-  }
-
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
     // Checked right before the synchronous run: nothing can begin a transaction in between.
-    for (let open = fileTransactions.get(this.fileKey()); open; open = fileTransactions.get(this.fileKey())) await open;
+    for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
     return this.run(sql, params);
   }
 
