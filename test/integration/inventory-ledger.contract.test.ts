@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
@@ -344,4 +345,45 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
       if (other !== store) await other.close();
     }
   });
+});
+
+// Two Node processes on one SQLite file (as two Node-RED instances sharing a file would be): the
+// file's write lock, not this process's queue, keeps the units to as many orders. Stock lasts for
+// most of the run, so the two processes' reservations interleave throughout.
+it('SQLite: 2,000 orders from two processes on one file for 1,000 units: exactly 1,000 reserved', async () => {
+  const file = path.join(tmp, `${uniqueName('procs')}.db`);
+  const seed = createStore({ backend: 'sqlite', file }, tmp, { heartbeatMs: 0 });
+  await seed.open();
+  await seed.inventory.snapshot(erp('s1'), [{ sku: 'LAST', locationId: 'WH1', onHand: 1000 }]);
+  await seed.close();
+  const dist = path.resolve(__dirname, '../../dist/nodes/runtime/create-store.js'); // run `npm run build` first
+  const script = (part: number) => `
+    const { createStore } = require(${JSON.stringify(dist)});
+    (async () => {
+      const s = createStore({ backend: 'sqlite', file: ${JSON.stringify(file)} }, '.', { heartbeatMs: 0 });
+      await s.open();
+      const r = await Promise.all(Array.from({ length: 1000 }, (_, i) => s.inventory.reserve({
+        system: ['shopify', 'amazon', 'bol'][i % 3], account: '', orderId: 'p${part}-' + i, lines: [{ sku: 'LAST', qty: 1 }], locationIds: ['WH1'] })));
+      await s.close();
+      console.log(JSON.stringify(r.map((x) => x.outcome)));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const run = (part: number) =>
+    new Promise<string[]>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', script(part)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`reserving process exited ${code}: ${err}`))));
+    });
+  const outcomes = (await Promise.all([run(1), run(2)])).flat();
+  expect(outcomes.filter((o) => o === 'reserved')).toHaveLength(1000);
+  expect(outcomes.filter((o) => o === 'short')).toHaveLength(1000);
+  const check = createStore({ backend: 'sqlite', file }, tmp, { heartbeatMs: 0 });
+  await check.open();
+  try {
+    expect(await check.inventory.positions({ skus: ['LAST'] })).toEqual([expect.objectContaining({ onHand: 1000, reserved: 1000 })]);
+  } finally {
+    await check.close();
+  }
 });
