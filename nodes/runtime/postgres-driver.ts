@@ -4,7 +4,7 @@
  * retailer's tables; BIGINT columns come back as strings and are converted in sql-store.
  */
 import { Pool } from 'pg';
-import type { SqlDriver, Row } from './sql-store';
+import type { SqlDriver, SqlQuery, Row } from './sql-store';
 import { POSTGRES, type LogicalTable, type MigrationContext } from './store-schema';
 
 export interface PostgresOptions {
@@ -79,6 +79,26 @@ export class PostgresDriver implements SqlDriver {
           ]);
           return new Set(rows.map((r) => String(r.column_name)));
         },
+      });
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `fn` in one READ COMMITTED transaction on one pooled connection; what it locks (FOR UPDATE) stays locked until the end. */
+  async transaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T> {
+    if (!this.pool) throw new Error(`PostgreSQL store ${this.description} is not open`);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(async (sql, params = []) => {
+        const res = await client.query(numbered(sql), params);
+        return { rows: res.rows as Row[], changes: res.rowCount ?? 0 };
       });
       await client.query('COMMIT');
       return out;

@@ -12,6 +12,7 @@
 import { migrate, type LogicalTable, type MigrationContext } from './store-schema';
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
+import { SqlInventoryLedger } from './inventory-ledger';
 import {
   ClaimOptions,
   ClaimResult,
@@ -43,8 +44,16 @@ export interface SqlDriver {
   /** Runs `fn` holding the store's exclusive schema lock, in one transaction (store-schema.ts). */
   withSchemaLock<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T>;
   /** Runs one statement; `?` placeholders in order. */
-  query(sql: string, params?: unknown[]): Promise<{ rows: Row[]; changes: number }>;
+  query: SqlQuery;
+  /**
+   * Runs `fn` in one transaction, its statements through the `query` it is given (the driver's own
+   * `query` must not be called inside it): committed when `fn` resolves, rolled back when it throws.
+   */
+  transaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T>;
 }
+
+/** Runs one statement; `?` placeholders in order. */
+export type SqlQuery = (sql: string, params?: unknown[]) => Promise<{ rows: Row[]; changes: number }>;
 
 export interface SqlStoreOptions {
   /** Clock in epoch ms; tests pass a controllable one so expiry is tested without sleeping. */
@@ -80,6 +89,7 @@ export class SqlStore implements Store {
   private heartbeat?: NodeJS.Timeout;
   private readonly onHeartbeatError?: (err: Error) => void;
   private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string; orders: string };
+  readonly inventory: SqlInventoryLedger;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -100,6 +110,7 @@ export class SqlStore implements Store {
       kv: driver.table('kv'),
       orders: driver.table('order_index'),
     };
+    this.inventory = new SqlInventoryLedger(driver, this.now);
   }
 
   async open(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SqlDriver, Row } from './sql-store';
+import type { SqlDriver, SqlQuery, Row } from './sql-store';
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite-engine';
 import { SQLITE, type LogicalTable, type MigrationContext } from './store-schema';
 import { createPrivateDir, makeOwnerOnly, OWNER_ONLY_FILE } from './private-files';
@@ -22,10 +22,13 @@ export class SqliteDriver implements SqlDriver {
   readonly description: string;
   private db?: SqliteDatabase;
   private readonly statements = new Map<string, SqliteStatement>();
+  /** What this driver's transactions queue on in this process: the file, or the driver of an in-memory database. */
+  private readonly fileKey: unknown;
 
   constructor(private readonly options: SqliteOptions) {
     this.kind = options.file === ':memory:' ? ('memory' as const) : ('sqlite' as const);
     this.description = options.file === ':memory:' ? 'memory' : options.file;
+    this.fileKey = options.file === ':memory:' ? this : path.resolve(options.file);
   }
 
   async connect(): Promise<void> {
@@ -60,36 +63,54 @@ export class SqliteDriver implements SqlDriver {
   readonly dialect = SQLITE;
 
   async withSchemaLock<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
-    // Two stores of this process on one file: the second waits here, not in SQLite's busy wait,
-    // which blocks the event loop the first one needs to finish its transaction.
-    const key = this.options.file === ':memory:' ? this : path.resolve(this.options.file);
-    const before = schemaLocks.get(key) ?? Promise.resolve();
-    const mine = before.then(() => this.migrateLocked(fn));
-    const tail = mine.catch(() => undefined);
-    schemaLocks.set(key, tail);
     try {
-      return await mine;
+      // BEGIN IMMEDIATE takes the write lock now: another process opening the file waits
+      // (busy_timeout) and then finds the schema migrated.
+      return await this.transaction((query) =>
+        fn({
+          dialect: SQLITE,
+          table: (name) => this.table(name),
+          query,
+          columns: async (name) => {
+            const { rows } = await query(`SELECT name FROM pragma_table_info('${this.table(name)}')`);
+            return new Set(rows.map((r) => String(r.name)));
+          },
+        }),
+      );
     } finally {
-      if (schemaLocks.get(key) === tail) schemaLocks.delete(key);
+      this.statements.clear(); // prepared statements may predate a changed table
     }
   }
 
-  private async migrateLocked<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in one BEGIN IMMEDIATE transaction: SQLite's single writer, so what `fn` reads it may
+   * act on (a reservation checks and reserves in one step). Within this process the transactions on
+   * one file (or in-memory database) queue here, and every plain query of a driver on that file
+   * waits for them: SQLite's busy wait is synchronous, and a second connection waiting in it would
+   * block the event loop the open transaction needs to finish.
+   */
+  async transaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T> {
+    const key = this.fileKey;
+    const before = fileTransactions.get(key) ?? Promise.resolve();
+    const mine = before.then(() => this.runTransaction(fn));
+    const tail = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    fileTransactions.set(key, tail);
+    try {
+      return await mine;
+    } finally {
+      if (fileTransactions.get(key) === tail) fileTransactions.delete(key);
+    }
+  }
+
+  private async runTransaction<T>(fn: (query: SqlQuery) => Promise<T>): Promise<T> {
     const db = this.db;
     if (!db) throw new Error(`SQLite store ${this.description} is not open`);
-    // IMMEDIATE takes the write lock now: another process opening the file waits (busy_timeout)
-    // and then finds the schema migrated.
     db.exec('BEGIN IMMEDIATE');
     try {
-      const out = await fn({
-        dialect: SQLITE,
-        table: (name) => this.table(name),
-        query: (sql, params) => this.query(sql, params),
-        columns: async (name) => {
-          const { rows } = await this.query(`SELECT name FROM pragma_table_info('${this.table(name)}')`);
-          return new Set(rows.map((r) => String(r.name)));
-        },
-      });
+      const out = await fn(async (sql, params) => this.run(sql, params));
       db.exec('COMMIT');
       return out;
     } catch (err) {
@@ -99,12 +120,16 @@ export class SqliteDriver implements SqlDriver {
         // no transaction left to roll back
       }
       throw err;
-    } finally {
-      this.statements.clear(); // prepared statements may predate a changed table
     }
   }
 
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
+    // Checked right before the synchronous run: nothing can begin a transaction in between.
+    for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
+    return this.run(sql, params);
+  }
+
+  private run(sql: string, params: unknown[] = []): { rows: Row[]; changes: number } {
     if (!this.db) throw new Error(`SQLite store ${this.description} is not open`);
     let stmt = this.statements.get(sql);
     if (!stmt) {
@@ -119,8 +144,8 @@ export class SqliteDriver implements SqlDriver {
   }
 }
 
-/** Per file (or in-memory driver): the schema migration running in this process, if any. */
-const schemaLocks = new Map<unknown, Promise<unknown>>();
+/** Per file (or in-memory driver): the tail of the transactions queued in this process, while any is. */
+const fileTransactions = new Map<unknown, Promise<void>>();
 
 /**
  * The store holds raw payloads (customers, orders, sales): its file is the owner's only, whatever

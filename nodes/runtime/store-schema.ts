@@ -13,7 +13,8 @@
  * tables are there, `tw_schema` is not): hence IF NOT EXISTS and "add a column if it is missing".
  */
 
-export type LogicalTable = 'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv' | 'schema' | 'order_index';
+export type LogicalTable =
+  'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv' | 'schema' | 'order_index' | 'inv_position' | 'inv_event' | 'inv_source' | 'inv_order';
 
 /** What differs between the two SQL dialects in the table definitions. */
 export interface Dialect {
@@ -101,6 +102,37 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       // Settlements name orders by the channel's id alone: the lookup goes by order_id.
       await ctx.query(`CREATE INDEX IF NOT EXISTS tw_order_index_id ON ${t} (order_id)`);
+    },
+  },
+  // Version 5 is taken on another branch (see version 3).
+  {
+    version: 6,
+    name: 'inventory ledger: positions per SKU and location, their events, applied source documents, order reservations',
+    async up(ctx) {
+      const { bigint, serialKey } = ctx.dialect;
+      const t = (n: LogicalTable) => ctx.table(n);
+      for (const sql of [
+        `CREATE TABLE IF NOT EXISTS ${t('inv_position')} (
+           sku TEXT NOT NULL, location_id TEXT NOT NULL, on_hand ${bigint} NOT NULL, reserved ${bigint} NOT NULL,
+           in_transit ${bigint} NOT NULL, safety_stock ${bigint} NOT NULL, states TEXT NOT NULL, updated_at ${bigint} NOT NULL,
+           PRIMARY KEY (sku, location_id))`,
+        `CREATE TABLE IF NOT EXISTS ${t('inv_event')} (
+           id ${serialKey}, sku TEXT NOT NULL, location_id TEXT NOT NULL, field TEXT NOT NULL, delta ${bigint} NOT NULL,
+           after_value ${bigint} NOT NULL, kind TEXT NOT NULL, source_system TEXT NOT NULL, source_account TEXT NOT NULL,
+           source_doc TEXT NOT NULL, order_system TEXT, order_account TEXT, order_id TEXT, note TEXT, at ${bigint} NOT NULL)`,
+        // An explanation reads one SKU's latest events, at one location or all.
+        `CREATE INDEX IF NOT EXISTS tw_inv_event_position ON ${t('inv_event')} (sku, location_id, id)`,
+        `CREATE INDEX IF NOT EXISTS tw_inv_event_sku ON ${t('inv_event')} (sku, id)`,
+        `CREATE TABLE IF NOT EXISTS ${t('inv_source')} (
+           system TEXT NOT NULL, account TEXT NOT NULL, kind TEXT NOT NULL, document_id TEXT NOT NULL, digest TEXT NOT NULL,
+           applied_at ${bigint} NOT NULL, PRIMARY KEY (system, account, kind, document_id))`,
+        `CREATE TABLE IF NOT EXISTS ${t('inv_order')} (
+           system TEXT NOT NULL, account TEXT NOT NULL, order_id TEXT NOT NULL, digest TEXT NOT NULL, outcome TEXT NOT NULL,
+           result TEXT NOT NULL, allocations TEXT NOT NULL, created_at ${bigint} NOT NULL, updated_at ${bigint} NOT NULL,
+           PRIMARY KEY (system, account, order_id))`,
+      ]) {
+        await ctx.query(sql);
+      }
     },
   },
 ];

@@ -4,6 +4,8 @@
  * memory (SQLite in memory: same semantics, nothing on disk). All three pass test/integration/store.contract.
  */
 
+import type { InventoryLedger } from './inventory';
+
 export type StoreKind = 'sqlite' | 'postgres' | 'memory';
 
 /** How a claim is taken (see Store.claim). */
@@ -238,6 +240,9 @@ export interface Store {
    */
   kvGet(key: string): Promise<unknown | undefined>;
   kvPut(key: string, value: unknown, expected?: unknown): Promise<boolean>;
+
+  /** The inventory ledger: positions per SKU × location, their events and order reservations (docs/inventory.md). */
+  readonly inventory: InventoryLedger;
 }
 
 export class StoreUnavailableError extends Error {

@@ -40,6 +40,7 @@ const PALETTE_TYPES = [
   'tillwire-square-inventory',
   'tillwire-square-payouts',
   'tillwire-quickbooks',
+  'tillwire-inventory-reserve',
 ];
 const CONFIG_TYPES = [
   'tillwire-store',

@@ -1,0 +1,535 @@
+/**
+ * The inventory ledger in SQL, for SQLite and PostgreSQL alike (docs/inventory.md): positions per
+ * SKU × location, one event per changed figure with its source, applied documents and order
+ * reservations (store-schema.ts, version 6).
+ *
+ * Every change is one transaction of the driver. SQLite has one writer (BEGIN IMMEDIATE): what a
+ * transaction read stays true until it commits. PostgreSQL runs READ COMMITTED with row locks taken
+ * in one fixed order, so two transactions never wait on each other in a cycle:
+ *   1. the transaction's own document row (the applied source, or the order's reservation row);
+ *   2. the positions it changes, in one `SELECT … ORDER BY sku, location_id FOR UPDATE`.
+ * Row locks rather than SERIALIZABLE: a hot SKU makes every concurrent order on it conflict, and
+ * under SERIALIZABLE each loser would roll back and retry (work growing with the square of the
+ * burst); with the row lock the orders queue on the row and each sees the figure the previous one
+ * left. Rows a document needs that do not exist yet are created (all zero) in a statement of their
+ * own before the transaction, in a sorted order, so no transaction inserts a row it then waits on.
+ */
+import { createHash } from 'node:crypto';
+import type { Row, SqlDriver, SqlQuery } from './sql-store';
+import {
+  Allocation,
+  ChannelOrderKey,
+  InventoryConflictError,
+  InventoryEvent,
+  InventoryEventKind,
+  InventoryExplanation,
+  InventoryField,
+  InventoryInputError,
+  InventoryLedger,
+  InventoryPosition,
+  InventorySource,
+  INVENTORY_LIMITS,
+  LedgerChange,
+  LevelsLine,
+  LocatedLine,
+  OrderLineChange,
+  OrderReservation,
+  PositionFilter,
+  QuantityLine,
+  ReservationRequest,
+  ReservationResult,
+  ShortLine,
+  SnapshotLine,
+  AdjustmentLine,
+  checkAdjustmentLines,
+  checkLevelsLines,
+  checkLocatedLines,
+  checkOrderKey,
+  checkOrderLineChanges,
+  checkQuantityLines,
+  checkReservation,
+  checkSnapshotLines,
+  checkSource,
+  identifier,
+  sku as checkSku,
+} from './inventory';
+
+/** A position being changed in a transaction. */
+interface Held extends InventoryPosition {
+  dirty: boolean;
+}
+
+/** One change to apply: the event before its id, figure after and time are known. */
+interface Draft {
+  sku: string;
+  locationId: string;
+  field: InventoryField;
+  delta: number;
+}
+
+/** An order's reservation per location, as the order row keeps it: how much is still open. */
+interface HeldAllocation extends Allocation {
+  open: number;
+}
+
+type Source = Required<InventorySource>;
+
+type Counter = 'onHand' | 'reserved' | 'inTransit' | 'safetyStock';
+
+const keyOf = (sku: string, locationId: string) => JSON.stringify([sku, locationId]);
+const digest = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex');
+const byKey = (a: { sku: string; locationId: string }, b: { sku: string; locationId: string }) =>
+  a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0;
+const channelName = (o: ChannelOrderKey) => (o.account ? `${o.system}/${o.account}` : o.system);
+
+export class SqlInventoryLedger implements InventoryLedger {
+  private readonly t;
+  private readonly postgres: boolean;
+
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly now: () => number,
+  ) {
+    this.postgres = driver.kind === 'postgres';
+    this.t = {
+      pos: driver.table('inv_position'),
+      event: driver.table('inv_event'),
+      source: driver.table('inv_source'),
+      order: driver.table('inv_order'),
+    };
+  }
+
+  // ---- documents from the ERP and the tills ------------------------------------------------------
+
+  async snapshot(source: InventorySource, lines: readonly SnapshotLine[]): Promise<LedgerChange> {
+    const src = checkSource(source);
+    const checked = checkSnapshotLines(lines);
+    return this.applyDocument('snapshot', src, checked, checked, (held) =>
+      checked.flatMap((l) => {
+        const p = held.get(keyOf(l.sku, l.locationId))!;
+        const out: Draft[] = [];
+        if (l.onHand !== p.onHand) out.push({ sku: l.sku, locationId: l.locationId, field: 'onHand', delta: l.onHand - p.onHand });
+        if (l.inTransit !== undefined && l.inTransit !== p.inTransit) {
+          out.push({ sku: l.sku, locationId: l.locationId, field: 'inTransit', delta: l.inTransit - p.inTransit });
+        }
+        return out;
+      }),
+    );
+  }
+
+  async adjust(source: InventorySource, lines: readonly AdjustmentLine[]): Promise<LedgerChange> {
+    const src = checkSource(source);
+    const checked = checkAdjustmentLines(lines);
+    return this.applyDocument('adjustment', src, checked, checked, () =>
+      checked.map((l) => ({ sku: l.sku, locationId: l.locationId, field: l.field ?? 'onHand', delta: l.delta })),
+    );
+  }
+
+  async setLevels(source: InventorySource, lines: readonly LevelsLine[]): Promise<LedgerChange> {
+    const src = checkSource(source);
+    const checked = checkLevelsLines(lines);
+    return this.applyDocument('levels', src, checked, checked, (held) =>
+      checked.flatMap((l) => {
+        const p = held.get(keyOf(l.sku, l.locationId))!;
+        const out: Draft[] = [];
+        if (l.safetyStock !== undefined && l.safetyStock !== p.safetyStock) {
+          out.push({ sku: l.sku, locationId: l.locationId, field: 'safetyStock', delta: l.safetyStock - p.safetyStock });
+        }
+        for (const [name, value] of Object.entries(l.states ?? {})) {
+          const before = p.states[name] ?? 0;
+          if (value !== before) out.push({ sku: l.sku, locationId: l.locationId, field: `state:${name}`, delta: value - before });
+        }
+        return out;
+      }),
+    );
+  }
+
+  async restock(source: InventorySource, lines: readonly LocatedLine[], order?: ChannelOrderKey): Promise<LedgerChange> {
+    const src = checkSource(source);
+    const checked = checkLocatedLines(lines, 'restock lines');
+    const ref = order === undefined ? undefined : checkOrderKey(order);
+    return this.applyDocument(
+      'restock',
+      src,
+      { lines: checked, order: ref },
+      checked,
+      () => checked.map((l) => ({ sku: l.sku, locationId: l.locationId, field: 'onHand', delta: l.qty })),
+      ref,
+    );
+  }
+
+  async posSale(source: InventorySource, locationId: string, lines: readonly QuantityLine[]): Promise<LedgerChange> {
+    const src = checkSource(source);
+    const location = identifier(locationId, 'till sale locationId');
+    const checked = checkQuantityLines(lines, 'till sale lines');
+    const keys = checked.map((l) => ({ sku: l.sku, locationId: location }));
+    return this.applyDocument('pos-sale', src, { location, lines: checked }, keys, () =>
+      checked.map((l) => ({ sku: l.sku, locationId: location, field: 'onHand', delta: -l.qty })),
+    );
+  }
+
+  /**
+   * Applies a document once: records its source (a repeat with the same content is a duplicate,
+   * with other content a conflict), locks its positions and writes the changes `plan` names.
+   */
+  private async applyDocument(
+    kind: InventoryEventKind,
+    source: Source,
+    content: unknown,
+    keys: readonly { sku: string; locationId: string }[],
+    plan: (held: Map<string, Held>) => Draft[],
+    order?: ChannelOrderKey,
+  ): Promise<LedgerChange> {
+    await this.ensurePositions(keys);
+    return this.driver.transaction(async (q) => {
+      if (!(await this.recordSource(q, kind, source, content))) return { duplicate: true, events: [] };
+      const held = await this.lock(q, keys);
+      return { duplicate: false, events: await this.write(q, held, plan(held), kind, source, order) };
+    });
+  }
+
+  // ---- channel orders ----------------------------------------------------------------------------
+
+  async reserve(request: ReservationRequest): Promise<ReservationResult> {
+    const order = checkReservation(request);
+    const ref: ChannelOrderKey = { system: order.system, account: order.account, orderId: order.orderId };
+    const fingerprint = digest({ lines: order.lines, locationIds: order.locationIds });
+    return this.driver.transaction(async (q) => {
+      const now = this.now();
+      const inserted = await q(
+        `INSERT INTO ${this.t.order} (system, account, order_id, digest, outcome, result, allocations, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', '{}', '[]', ?, ?) ON CONFLICT (system, account, order_id) DO NOTHING RETURNING order_id`,
+        [ref.system, ref.account, ref.orderId, fingerprint, now, now],
+      );
+      if (inserted.rows.length === 0) {
+        const { rows } = await q(`SELECT digest, result FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?`, [
+          ref.system,
+          ref.account,
+          ref.orderId,
+        ]);
+        if (rows[0].digest !== fingerprint) {
+          throw new InventoryConflictError(
+            `order ${ref.orderId} of ${channelName(ref)} was reserved before with other lines or locations; refused (a changed order needs a new order id or a release first)`,
+          );
+        }
+        return { ...(JSON.parse(String(rows[0].result)) as ReservationResult), duplicate: true };
+      }
+      const keys = order.lines.flatMap((l) => order.locationIds.map((locationId) => ({ sku: l.sku, locationId })));
+      const held = await this.lock(q, keys);
+      const allocations: Allocation[] = [];
+      const short: ShortLine[] = [];
+      for (const line of order.lines) {
+        let wanted = line.qty;
+        let free = 0;
+        for (const locationId of order.locationIds) {
+          const p = held.get(keyOf(line.sku, locationId));
+          const here = p ? Math.max(0, p.onHand - p.reserved - p.safetyStock) : 0;
+          free += here;
+          const take = Math.min(here, wanted);
+          if (take > 0) allocations.push({ sku: line.sku, locationId, qty: take });
+          wanted -= take;
+        }
+        if (wanted > 0) short.push({ sku: line.sku, requested: line.qty, available: free });
+      }
+      // All lines or none: a short order reserves nothing, so what it would have taken stays free.
+      const result: ReservationResult =
+        short.length > 0 ? { ...ref, outcome: 'short', short, duplicate: false } : { ...ref, outcome: 'reserved', allocations, duplicate: false };
+      if (result.outcome === 'reserved') {
+        const drafts = allocations.map((a) => ({ sku: a.sku, locationId: a.locationId, field: 'reserved' as const, delta: a.qty }));
+        await this.write(q, held, drafts, 'reserve', { system: ref.system, account: ref.account, documentId: ref.orderId }, ref);
+      }
+      const stored = { ...result } as Partial<ReservationResult>;
+      delete stored.duplicate;
+      await q(`UPDATE ${this.t.order} SET outcome = ?, result = ?, allocations = ?, updated_at = ? WHERE system = ? AND account = ? AND order_id = ?`, [
+        result.outcome,
+        JSON.stringify(stored),
+        JSON.stringify(result.outcome === 'reserved' ? allocations.map((a) => ({ ...a, open: a.qty })) : []),
+        now,
+        ref.system,
+        ref.account,
+        ref.orderId,
+      ]);
+      return result;
+    });
+  }
+
+  release(order: ChannelOrderKey, source: InventorySource, lines?: readonly OrderLineChange[]): Promise<LedgerChange> {
+    return this.settleOrder('release', order, source, lines);
+  }
+
+  consume(order: ChannelOrderKey, source: InventorySource, lines?: readonly OrderLineChange[]): Promise<LedgerChange> {
+    return this.settleOrder('consume', order, source, lines);
+  }
+
+  /** Release (cancel) or consume (shipment) an order's open reservation: all of it, or the lines given. */
+  private async settleOrder(
+    kind: 'release' | 'consume',
+    order: ChannelOrderKey,
+    source: InventorySource,
+    lines?: readonly OrderLineChange[],
+  ): Promise<LedgerChange> {
+    const ref = checkOrderKey(order);
+    const src = checkSource(source);
+    const checked = checkOrderLineChanges(lines, `${kind} lines`);
+    return this.driver.transaction(async (q) => {
+      if (!(await this.recordSource(q, kind, src, { order: ref, lines: checked ?? null }))) return { duplicate: true, events: [] };
+      const { rows } = await q(
+        `SELECT outcome, allocations FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?${this.postgres ? ' FOR UPDATE' : ''}`,
+        [ref.system, ref.account, ref.orderId],
+      );
+      if (!rows[0]) throw new InventoryInputError(`no reservation for order ${ref.orderId} of ${channelName(ref)}`);
+      const allocations = JSON.parse(String(rows[0].allocations)) as HeldAllocation[];
+      const taken = takeFromAllocations(allocations, checked, kind, ref);
+      if (taken.length === 0) return { duplicate: false, events: [] };
+      const held = await this.lock(q, taken);
+      const drafts = taken.flatMap((a) => {
+        const out: Draft[] = [{ sku: a.sku, locationId: a.locationId, field: 'reserved', delta: -a.qty }];
+        if (kind === 'consume') out.push({ sku: a.sku, locationId: a.locationId, field: 'onHand', delta: -a.qty });
+        return out;
+      });
+      const events = await this.write(q, held, drafts, kind, src, ref);
+      await q(`UPDATE ${this.t.order} SET allocations = ?, updated_at = ? WHERE system = ? AND account = ? AND order_id = ?`, [
+        JSON.stringify(allocations),
+        this.now(),
+        ref.system,
+        ref.account,
+        ref.orderId,
+      ]);
+      return { duplicate: false, events };
+    });
+  }
+
+  // ---- reading -----------------------------------------------------------------------------------
+
+  async reservation(order: ChannelOrderKey): Promise<OrderReservation | undefined> {
+    const ref = checkOrderKey(order);
+    const { rows } = await this.driver.query(`SELECT result, allocations FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?`, [
+      ref.system,
+      ref.account,
+      ref.orderId,
+    ]);
+    if (!rows[0]) return undefined;
+    const held = JSON.parse(String(rows[0].allocations)) as HeldAllocation[];
+    return { result: JSON.parse(String(rows[0].result)), open: held.map((a) => ({ sku: a.sku, locationId: a.locationId, qty: a.open })) };
+  }
+
+  async positions(filter: PositionFilter = {}): Promise<InventoryPosition[]> {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, values] of [
+      ['sku', filter.skus],
+      ['location_id', filter.locationIds],
+    ] as const) {
+      if (values === undefined) continue;
+      clauses.push(this.postgres ? `${column} = ANY(?::text[])` : `${column} IN (SELECT value FROM json_each(?))`);
+      params.push(this.postgres ? [...values] : JSON.stringify(values));
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.pos} ${where} ORDER BY sku, location_id`, params);
+    return rows.map(toPosition);
+  }
+
+  async explain(sku: string, locationId?: string, limit = 50): Promise<InventoryExplanation> {
+    const s = checkSku(sku);
+    const location = locationId === undefined ? undefined : identifier(locationId, 'locationId');
+    const n = Math.max(1, Math.min(Math.floor(limit) || 1, INVENTORY_LIMITS.explainEvents));
+    const positions = await this.positions({ skus: [s], ...(location === undefined ? {} : { locationIds: [location] }) });
+    const { rows } =
+      location === undefined
+        ? await this.driver.query(`SELECT * FROM ${this.t.event} WHERE sku = ? ORDER BY id DESC LIMIT ?`, [s, n + 1])
+        : await this.driver.query(`SELECT * FROM ${this.t.event} WHERE sku = ? AND location_id = ? ORDER BY id DESC LIMIT ?`, [s, location, n + 1]);
+    return { positions, events: rows.slice(0, n).map(toEvent), more: rows.length > n };
+  }
+
+  // ---- the shared steps --------------------------------------------------------------------------
+
+  /** False when this source document was applied before with the same content; throws when with other content. */
+  private async recordSource(q: SqlQuery, kind: InventoryEventKind, source: Source, content: unknown): Promise<boolean> {
+    const fingerprint = digest(content);
+    const key = [source.system, source.account, kind, source.documentId];
+    const inserted = await q(
+      `INSERT INTO ${this.t.source} (system, account, kind, document_id, digest, applied_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (system, account, kind, document_id) DO NOTHING RETURNING document_id`,
+      [...key, fingerprint, this.now()],
+    );
+    if (inserted.rows.length === 1) return true;
+    const { rows } = await q(`SELECT digest FROM ${this.t.source} WHERE system = ? AND account = ? AND kind = ? AND document_id = ?`, key);
+    if (rows[0].digest === fingerprint) return false;
+    throw new InventoryConflictError(`${kind} ${source.documentId} of ${source.system} was applied before with other content; refused`);
+  }
+
+  /** The SQL that matches (sku, location_id) against a list of pairs passed as one parameter. */
+  private pairs(keys: readonly { sku: string; locationId: string }[]): { sql: string; params: unknown[] } {
+    if (this.postgres) {
+      return { sql: 'SELECT * FROM unnest(?::text[], ?::text[])', params: [keys.map((k) => k.sku), keys.map((k) => k.locationId)] };
+    }
+    return {
+      sql: `SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`,
+      params: [JSON.stringify(keys.map((k) => [k.sku, k.locationId]))],
+    };
+  }
+
+  /** Creates the missing positions (all zero), committed on its own, in one sorted statement. */
+  private async ensurePositions(keys: readonly { sku: string; locationId: string }[]): Promise<void> {
+    const sorted = [...new Map(keys.map((k) => [keyOf(k.sku, k.locationId), k])).values()].sort(byKey);
+    const { sql, params } = this.pairs(sorted);
+    await this.driver.query(
+      `INSERT INTO ${this.t.pos} (sku, location_id, on_hand, reserved, in_transit, safety_stock, states, updated_at)
+       SELECT k.*, 0, 0, 0, 0, '{}', ? FROM (${sql}) AS k WHERE true ON CONFLICT (sku, location_id) DO NOTHING`,
+      [this.now(), ...params],
+    );
+  }
+
+  /** The existing positions among `keys`, locked (PostgreSQL) in the one fixed order. */
+  private async lock(q: SqlQuery, keys: readonly { sku: string; locationId: string }[]): Promise<Map<string, Held>> {
+    const { sql, params } = this.pairs(keys);
+    const { rows } = await q(
+      `SELECT * FROM ${this.t.pos} WHERE (sku, location_id) IN (${sql}) ORDER BY sku, location_id${this.postgres ? ' FOR UPDATE' : ''}`,
+      params,
+    );
+    return new Map(rows.map((r) => [keyOf(String(r.sku), String(r.location_id)), { ...toPosition(r), dirty: false }]));
+  }
+
+  /** Applies the drafts to the held positions, writes the changed positions (sorted) and one event per draft. */
+  private async write(
+    q: SqlQuery,
+    held: Map<string, Held>,
+    drafts: readonly Draft[],
+    kind: InventoryEventKind,
+    source: Source,
+    order?: ChannelOrderKey,
+  ): Promise<InventoryEvent[]> {
+    const at = this.now();
+    const events: InventoryEvent[] = [];
+    for (const d of drafts) {
+      const p = held.get(keyOf(d.sku, d.locationId));
+      if (!p) throw new Error(`inventory position ${d.sku} at ${d.locationId} is missing`); // ensured or locked before: a bug
+      let after: number;
+      if (d.field.startsWith('state:')) {
+        const name = d.field.slice('state:'.length);
+        after = (p.states[name] ?? 0) + d.delta;
+        p.states = { ...p.states, [name]: after };
+      } else {
+        const c = d.field as Counter;
+        after = p[c] + d.delta;
+        p[c] = after;
+      }
+      p.dirty = true;
+      const note = d.field === 'onHand' && d.delta < 0 && after < 0 ? ('negative-on-hand' as const) : undefined;
+      const { rows } = await q(
+        `INSERT INTO ${this.t.event} (sku, location_id, field, delta, after_value, kind, source_system, source_account, source_doc,
+           order_system, order_account, order_id, note, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [
+          d.sku,
+          d.locationId,
+          d.field,
+          d.delta,
+          after,
+          kind,
+          source.system,
+          source.account,
+          source.documentId,
+          order?.system ?? null,
+          order?.account ?? null,
+          order?.orderId ?? null,
+          note ?? null,
+          at,
+        ],
+      );
+      events.push({
+        id: String(rows[0].id),
+        sku: d.sku,
+        locationId: d.locationId,
+        field: d.field,
+        delta: d.delta,
+        after,
+        kind,
+        source,
+        ...(order ? { order } : {}),
+        ...(note ? { note } : {}),
+        at: new Date(at).toISOString(),
+      });
+    }
+    for (const p of [...held.values()].filter((h) => h.dirty).sort(byKey)) {
+      if (p.reserved < 0) throw new Error(`inventory position ${p.sku} at ${p.locationId} would have ${p.reserved} reserved`); // a bug, never input
+      await q(
+        `UPDATE ${this.t.pos} SET on_hand = ?, reserved = ?, in_transit = ?, safety_stock = ?, states = ?, updated_at = ? WHERE sku = ? AND location_id = ?`,
+        [p.onHand, p.reserved, p.inTransit, p.safetyStock, JSON.stringify(p.states), at, p.sku, p.locationId],
+      );
+    }
+    return events;
+  }
+}
+
+/**
+ * Takes `lines` (or everything open) from an order's allocations, which it updates: a release gives
+ * back the last-preferred location first, a consume ships from the first. Refuses a SKU the order
+ * has not reserved and more units than are still open.
+ */
+function takeFromAllocations(
+  allocations: HeldAllocation[],
+  lines: OrderLineChange[] | undefined,
+  kind: 'release' | 'consume',
+  ref: ChannelOrderKey,
+): Allocation[] {
+  const taken: Allocation[] = [];
+  const take = (a: HeldAllocation, qty: number) => {
+    a.open -= qty;
+    const same = taken.find((t) => t.sku === a.sku && t.locationId === a.locationId);
+    if (same) same.qty += qty;
+    else taken.push({ sku: a.sku, locationId: a.locationId, qty });
+  };
+  if (lines === undefined) {
+    for (const a of allocations) if (a.open > 0) take(a, a.open);
+    return taken;
+  }
+  for (const line of lines) {
+    const mine = allocations.filter((a) => a.sku === line.sku && (line.locationId === undefined || a.locationId === line.locationId));
+    if (mine.length === 0) {
+      const where = line.locationId === undefined ? '' : ` at ${line.locationId}`;
+      throw new InventoryInputError(`order ${ref.orderId} of ${channelName(ref)} has no reservation of ${line.sku}${where}`);
+    }
+    const open = mine.reduce((n, a) => n + a.open, 0);
+    if (line.qty > open) {
+      throw new InventoryInputError(`${kind} of ${line.qty} × ${line.sku} for order ${ref.orderId} of ${channelName(ref)}: only ${open} still reserved`);
+    }
+    let left = line.qty;
+    for (const a of kind === 'release' ? [...mine].reverse() : mine) {
+      const n = Math.min(a.open, left);
+      if (n > 0) take(a, n);
+      left -= n;
+    }
+  }
+  return taken;
+}
+
+function toPosition(r: Row): InventoryPosition {
+  return {
+    sku: String(r.sku),
+    locationId: String(r.location_id),
+    onHand: Number(r.on_hand),
+    reserved: Number(r.reserved),
+    inTransit: Number(r.in_transit),
+    safetyStock: Number(r.safety_stock),
+    states: JSON.parse(String(r.states)) as Record<string, number>,
+  };
+}
+
+function toEvent(r: Row): InventoryEvent {
+  return {
+    id: String(r.id),
+    sku: String(r.sku),
+    locationId: String(r.location_id),
+    field: String(r.field) as InventoryField,
+    delta: Number(r.delta),
+    after: Number(r.after_value),
+    kind: String(r.kind) as InventoryEventKind,
+    source: { system: String(r.source_system), account: String(r.source_account), documentId: String(r.source_doc) },
+    ...(r.order_id === null || r.order_id === undefined
+      ? {}
+      : { order: { system: String(r.order_system), account: String(r.order_account), orderId: String(r.order_id) } }),
+    ...(r.note ? { note: r.note as 'negative-on-hand' } : {}),
+    at: new Date(Number(r.at)).toISOString(),
+  };
+}

@@ -1,0 +1,389 @@
+/**
+ * The inventory ledger on the store, one contract for SQLite (a file), PostgreSQL (the real server
+ * on 127.0.0.1:5432) and memory: positions, events, idempotency by source document and by order,
+ * reservations that cannot oversell under real concurrency, and bad input refused by name.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Client } from 'pg';
+import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
+import type { Store } from '../../nodes/runtime/store';
+import type { ChannelOrderKey, InventoryPosition, ReservationResult } from '../../nodes/runtime/inventory';
+import { POSTGRES_URL, uniqueName } from '../support/services';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-inv-'));
+const pgSchemas: string[] = [];
+
+const backends: Array<[string, () => StoreConfig]> = [
+  ['memory', () => ({ backend: 'memory' })],
+  ['sqlite', () => ({ backend: 'sqlite', file: path.join(tmp, `${uniqueName('s')}.db`) })],
+  [
+    'postgres',
+    () => {
+      const schema = uniqueName('tw_inv');
+      pgSchemas.push(schema);
+      return { backend: 'postgres', url: POSTGRES_URL, schema, max: 5 };
+    },
+  ],
+];
+
+afterAll(async () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const c = new Client({ connectionString: POSTGRES_URL });
+  await c.connect();
+  for (const schema of pgSchemas) await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await c.end();
+});
+
+const erp = (documentId: string) => ({ system: 'odoo', documentId });
+const shopify = (orderId: string): ChannelOrderKey => ({ system: 'shopify', account: 'shop-eu', orderId });
+const at = (positions: InventoryPosition[], sku: string, locationId: string) => positions.find((p) => p.sku === sku && p.locationId === locationId);
+
+describe.each(backends)('inventory ledger: %s', (name, config) => {
+  let cfg: StoreConfig;
+  let store: Store;
+  const open = async () => {
+    const s = createStore(cfg, tmp, { heartbeatMs: 0 });
+    await s.open();
+    return s;
+  };
+  beforeEach(async () => {
+    cfg = config();
+    store = await open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+  const position = async (sku: string, locationId: string) => at(await store.inventory.positions({ skus: [sku] }), sku, locationId);
+
+  it('an ERP snapshot sets on hand absolutely and records the delta it implied; the same snapshot again changes nothing', async () => {
+    const first = await store.inventory.snapshot(erp('quant-1'), [
+      { sku: 'TEE-M', locationId: 'WH1', onHand: 12, inTransit: 4 },
+      { sku: 'TEE-L', locationId: 'WH1', onHand: 3 },
+    ]);
+    expect(first.duplicate).toBe(false);
+    expect(first.events.map((e) => [e.sku, e.field, e.delta, e.after])).toEqual([
+      ['TEE-M', 'onHand', 12, 12],
+      ['TEE-M', 'inTransit', 4, 4],
+      ['TEE-L', 'onHand', 3, 3],
+    ]);
+    const second = await store.inventory.snapshot(erp('quant-2'), [{ sku: 'TEE-M', locationId: 'WH1', onHand: 9 }]);
+    expect(second.events.map((e) => [e.field, e.delta, e.after, e.kind, e.source.documentId])).toEqual([['onHand', -3, 9, 'snapshot', 'quant-2']]);
+    expect(await store.inventory.snapshot(erp('quant-2'), [{ sku: 'TEE-M', locationId: 'WH1', onHand: 9 }])).toEqual({ duplicate: true, events: [] });
+    expect(await position('TEE-M', 'WH1')).toEqual({ sku: 'TEE-M', locationId: 'WH1', onHand: 9, reserved: 0, inTransit: 4, safetyStock: 0, states: {} });
+    // The same document id relabelled with other figures is refused, not applied.
+    await expect(store.inventory.snapshot(erp('quant-2'), [{ sku: 'TEE-M', locationId: 'WH1', onHand: 50 }])).rejects.toThrow(
+      'snapshot quant-2 of odoo was applied before with other content; refused',
+    );
+    expect((await position('TEE-M', 'WH1'))?.onHand).toBe(9);
+  });
+
+  it('adjustments are deltas, idempotent by their source; safety stock and channel states are set absolutely', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'MUG', locationId: 'WH1', onHand: 10 }]);
+    await store.inventory.adjust(erp('move-7'), [{ sku: 'MUG', locationId: 'WH1', delta: -2 }]);
+    await store.inventory.adjust(erp('move-7'), [{ sku: 'MUG', locationId: 'WH1', delta: -2 }]);
+    await store.inventory.adjust(erp('po-3'), [{ sku: 'MUG', locationId: 'WH1', delta: 6, field: 'inTransit' }]);
+    await store.inventory.setLevels({ system: 'shopify', account: 'shop-eu', documentId: 'levels-1' }, [
+      { sku: 'MUG', locationId: 'WH1', safetyStock: 1, states: { damaged: 2, quality_control: 1 } },
+    ]);
+    const levels = await store.inventory.setLevels({ system: 'shopify', account: 'shop-eu', documentId: 'levels-2' }, [
+      { sku: 'MUG', locationId: 'WH1', states: { damaged: 0 } },
+    ]);
+    expect(levels.events.map((e) => [e.field, e.delta, e.after])).toEqual([['state:damaged', -2, 0]]);
+    expect(await position('MUG', 'WH1')).toEqual({
+      sku: 'MUG',
+      locationId: 'WH1',
+      onHand: 8,
+      reserved: 0,
+      inTransit: 6,
+      safetyStock: 1,
+      states: { damaged: 0, quality_control: 1 },
+    });
+  });
+
+  it('reserves an accepted order from its locations in order of preference, all lines or none', async () => {
+    await store.inventory.snapshot(erp('s1'), [
+      { sku: 'A', locationId: 'STORE-1', onHand: 2 },
+      { sku: 'A', locationId: 'WH1', onHand: 5 },
+      { sku: 'B', locationId: 'WH1', onHand: 1 },
+    ]);
+    await store.inventory.setLevels(erp('ss'), [{ sku: 'A', locationId: 'WH1', safetyStock: 1 }]);
+    const ok = await store.inventory.reserve({
+      ...shopify('1001'),
+      lines: [
+        { sku: 'A', qty: 4 },
+        { sku: 'B', qty: 1 },
+      ],
+      locationIds: ['STORE-1', 'WH1'],
+    });
+    expect(ok).toEqual({
+      ...shopify('1001'),
+      outcome: 'reserved',
+      duplicate: false,
+      allocations: [
+        { sku: 'A', locationId: 'STORE-1', qty: 2 },
+        { sku: 'A', locationId: 'WH1', qty: 2 },
+        { sku: 'B', locationId: 'WH1', qty: 1 },
+      ],
+    });
+    // A free: WH1 5 − 2 reserved − 1 safety = 2; B free: 0. The order is short on B and reserves nothing.
+    const short = await store.inventory.reserve({
+      system: 'amazon',
+      account: 'A1PA6795UKMFR9',
+      orderId: '028-1',
+      lines: [
+        { sku: 'A', qty: 1 },
+        { sku: 'B', qty: 2 },
+      ],
+      locationIds: ['WH1'],
+    });
+    expect(short).toEqual({
+      system: 'amazon',
+      account: 'A1PA6795UKMFR9',
+      orderId: '028-1',
+      outcome: 'short',
+      duplicate: false,
+      short: [{ sku: 'B', requested: 2, available: 0 }],
+    });
+    expect((await position('A', 'WH1'))?.reserved).toBe(2);
+    expect((await position('B', 'WH1'))?.reserved).toBe(1);
+  });
+
+  it('the same order re-sent returns the first result and reserves nothing more; other lines under its id are a conflict', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'A', locationId: 'WH1', onHand: 3 }]);
+    const order = { ...shopify('1002'), lines: [{ sku: 'A', qty: 2 }], locationIds: ['WH1'] };
+    const first = await store.inventory.reserve(order);
+    const again = await store.inventory.reserve(order);
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect((await position('A', 'WH1'))?.reserved).toBe(2);
+    await expect(store.inventory.reserve({ ...order, lines: [{ sku: 'A', qty: 1 }] })).rejects.toThrow(
+      'order 1002 of shopify/shop-eu was reserved before with other lines or locations; refused',
+    );
+    // A refused (short) order re-sent is refused again with its first figures, even after stock arrived.
+    const big = { ...shopify('1003'), lines: [{ sku: 'A', qty: 5 }], locationIds: ['WH1'] };
+    expect((await store.inventory.reserve(big)).outcome).toBe('short');
+    await store.inventory.adjust(erp('receipt-1'), [{ sku: 'A', locationId: 'WH1', delta: 10 }]);
+    expect(await store.inventory.reserve(big)).toMatchObject({ outcome: 'short', duplicate: true, short: [{ sku: 'A', requested: 5, available: 1 }] });
+  });
+
+  it('a cancel releases, a shipment consumes (on hand and reserved drop), a return restocks; each once', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'A', locationId: 'WH1', onHand: 10 }]);
+    await store.inventory.reserve({ ...shopify('2001'), lines: [{ sku: 'A', qty: 4 }], locationIds: ['WH1'] });
+    await store.inventory.reserve({ ...shopify('2002'), lines: [{ sku: 'A', qty: 3 }], locationIds: ['WH1'] });
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: 10, reserved: 7 });
+
+    const shipped = await store.inventory.consume(shopify('2001'), { system: 'shopify', account: 'shop-eu', documentId: 'fulfilment-1' }, [
+      { sku: 'A', qty: 3 },
+    ]);
+    expect(shipped.events.map((e) => [e.field, e.delta, e.after])).toEqual([
+      ['reserved', -3, 4],
+      ['onHand', -3, 7],
+    ]);
+    expect(
+      (await store.inventory.consume(shopify('2001'), { system: 'shopify', account: 'shop-eu', documentId: 'fulfilment-1' }, [{ sku: 'A', qty: 3 }])).duplicate,
+    ).toBe(true);
+    // The cancel of the rest of 2001 releases its last open unit; all of 2002 is released.
+    await store.inventory.release(shopify('2001'), { system: 'shopify', account: 'shop-eu', documentId: 'cancel-2001' });
+    await store.inventory.release(shopify('2002'), { system: 'shopify', account: 'shop-eu', documentId: 'cancel-2002' });
+    expect(await store.inventory.release(shopify('2002'), { system: 'shopify', account: 'shop-eu', documentId: 'cancel-2002' })).toEqual({
+      duplicate: true,
+      events: [],
+    });
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: 7, reserved: 0 });
+    expect(await store.inventory.reservation(shopify('2001'))).toEqual({
+      result: { ...shopify('2001'), outcome: 'reserved', allocations: [{ sku: 'A', locationId: 'WH1', qty: 4 }] },
+      open: [{ sku: 'A', locationId: 'WH1', qty: 0 }],
+    });
+    expect(await store.inventory.reservation({ ...shopify('2001'), account: 'shop-us' })).toBeUndefined();
+
+    await store.inventory.restock(
+      { system: 'shopify', account: 'shop-eu', documentId: 'return-9' },
+      [{ sku: 'A', locationId: 'WH1', qty: 2 }],
+      shopify('2001'),
+    );
+    await store.inventory.restock(
+      { system: 'shopify', account: 'shop-eu', documentId: 'return-9' },
+      [{ sku: 'A', locationId: 'WH1', qty: 2 }],
+      shopify('2001'),
+    );
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: 9, reserved: 0 });
+  });
+
+  it('a till sale decrements the store location at once, below zero if need be, and says so', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'CAP', locationId: 'STORE-1', onHand: 1 }]);
+    const sale = await store.inventory.posSale({ system: 'pos', documentId: 'STORE-1/T1/20261205/42' }, 'STORE-1', [{ sku: 'CAP', qty: 2 }]);
+    expect(sale.events).toEqual([expect.objectContaining({ field: 'onHand', delta: -2, after: -1, kind: 'pos-sale', note: 'negative-on-hand' })]);
+    expect((await store.inventory.posSale({ system: 'pos', documentId: 'STORE-1/T1/20261205/42' }, 'STORE-1', [{ sku: 'CAP', qty: 2 }])).duplicate).toBe(true);
+    // A SKU the ledger never saw is sold all the same.
+    await store.inventory.posSale({ system: 'pos', documentId: 'STORE-1/T1/20261205/43' }, 'STORE-1', [{ sku: 'NEW', qty: 1 }]);
+    expect(await position('NEW', 'STORE-1')).toMatchObject({ onHand: -1, reserved: 0 });
+    expect(await position('CAP', 'STORE-1')).toMatchObject({ onHand: -1 });
+  });
+
+  it('explains a figure from its events, most recent first, bounded', async () => {
+    await store.inventory.snapshot(erp('s1'), [
+      { sku: 'A', locationId: 'WH1', onHand: 5 },
+      { sku: 'A', locationId: 'WH2', onHand: 1 },
+    ]);
+    await store.inventory.reserve({ ...shopify('3001'), lines: [{ sku: 'A', qty: 2 }], locationIds: ['WH1'] });
+    await store.inventory.posSale({ system: 'pos', documentId: 'sale-1' }, 'WH2', [{ sku: 'A', qty: 1 }]);
+    const all = await store.inventory.explain('A');
+    expect(all.positions.map((p) => [p.locationId, p.onHand, p.reserved])).toEqual([
+      ['WH1', 5, 2],
+      ['WH2', 0, 0],
+    ]);
+    expect(all.events.map((e) => [e.kind, e.locationId, e.field, e.delta])).toEqual([
+      ['pos-sale', 'WH2', 'onHand', -1],
+      ['reserve', 'WH1', 'reserved', 2],
+      ['snapshot', 'WH2', 'onHand', 1],
+      ['snapshot', 'WH1', 'onHand', 5],
+    ]);
+    expect(all.events[1]).toMatchObject({ order: shopify('3001'), source: { system: 'shopify', account: 'shop-eu', documentId: '3001' } });
+    expect(all.more).toBe(false);
+    const one = await store.inventory.explain('A', 'WH1', 1);
+    expect(one.positions).toHaveLength(1);
+    expect(one.events.map((e) => e.kind)).toEqual(['reserve']);
+    expect(one.more).toBe(true);
+    // Every figure is the sum of its events' deltas.
+    for (const p of all.positions) {
+      const mine = all.events.filter((e) => e.locationId === p.locationId);
+      expect(mine.filter((e) => e.field === 'onHand').reduce((n, e) => n + e.delta, 0)).toBe(p.onHand);
+      expect(mine.filter((e) => e.field === 'reserved').reduce((n, e) => n + e.delta, 0)).toBe(p.reserved);
+    }
+  });
+
+  it('refuses bad input by name and changes nothing', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'A', locationId: 'WH1', onHand: 5 }]);
+    await store.inventory.reserve({ ...shopify('4001'), lines: [{ sku: 'A', qty: 2 }], locationIds: ['WH1'] });
+    const inv = store.inventory;
+    const order = (lines: unknown, locationIds: unknown = ['WH1']) => ({ ...shopify('4002'), lines, locationIds }) as never;
+    await expect(inv.reserve(order([{ sku: 'A', qty: -1 }]))).rejects.toThrow('order lines[0].qty must be a whole number from 1 to 1000000, not -1');
+    await expect(inv.reserve(order([{ sku: 'A', qty: 1.5 }]))).rejects.toThrow('order lines[0].qty must be a whole number from 1 to 1000000, not 1.5');
+    await expect(inv.reserve(order([{ sku: 'A', qty: 1e12 }]))).rejects.toThrow(
+      'order lines[0].qty must be a whole number from 1 to 1000000, not 1000000000000',
+    );
+    await expect(inv.reserve(order([{ sku: 'A', qty: '2' }]))).rejects.toThrow('order lines[0].qty must be a whole number from 1 to 1000000, not "2"');
+    await expect(inv.reserve(order(Array.from({ length: 501 }, (_, i) => ({ sku: `S${i}`, qty: 1 }))))).rejects.toThrow(
+      'order lines: 501 given, at most 500 allowed',
+    );
+    await expect(inv.reserve(order([]))).rejects.toThrow('order lines must be a non-empty list');
+    await expect(inv.reserve(order([{ sku: '', qty: 1 }]))).rejects.toThrow('order lines[0].sku must be a non-empty string');
+    await expect(inv.reserve(order([{ sku: 'A', qty: 1 }], ['WH1', 'WH1']))).rejects.toThrow('order locationIds name a location twice');
+    // Release: a SKU the order never reserved, more than is open, another channel's (or account's) order id.
+    await expect(inv.release(shopify('4001'), { system: 'shopify', documentId: 'c1' }, [{ sku: 'ZZZ', qty: 1 }])).rejects.toThrow(
+      'order 4001 of shopify/shop-eu has no reservation of ZZZ',
+    );
+    await expect(inv.release(shopify('4001'), { system: 'shopify', documentId: 'c1' }, [{ sku: 'A', qty: 3 }])).rejects.toThrow(
+      'release of 3 × A for order 4001 of shopify/shop-eu: only 2 still reserved',
+    );
+    await expect(inv.release({ system: 'amazon', account: 'A1PA6795UKMFR9', orderId: '4001' }, { system: 'amazon', documentId: 'c1' })).rejects.toThrow(
+      'no reservation for order 4001 of amazon/A1PA6795UKMFR9',
+    );
+    await expect(inv.release({ ...shopify('4001'), account: 'shop-us' }, { system: 'shopify', documentId: 'c1' })).rejects.toThrow(
+      'no reservation for order 4001 of shopify/shop-us',
+    );
+    await expect(inv.consume(shopify('4001'), { system: 'shopify', documentId: 'f1' }, [{ sku: 'A', qty: 0 }])).rejects.toThrow(
+      'consume lines[0].qty must be a whole number from 1 to 1000000, not 0',
+    );
+    await expect(inv.adjust(erp('m1'), [{ sku: 'A', locationId: 'WH1', delta: 0 }])).rejects.toThrow('adjustment lines[0].delta must not be 0');
+    await expect(inv.snapshot(erp('s2'), [{ sku: 'A', locationId: 'WH1', onHand: 1e10 }])).rejects.toThrow(
+      'snapshot lines[0].onHand must be a whole number from -1000000000 to 1000000000, not 10000000000',
+    );
+    await expect(
+      inv.snapshot(erp('s3'), [
+        { sku: 'A', locationId: 'WH1', onHand: 1 },
+        { sku: 'A', locationId: 'WH1', onHand: 2 },
+      ]),
+    ).rejects.toThrow('snapshot lines give A at WH1 twice');
+    await expect(inv.setLevels(erp('l1'), [{ sku: 'A', locationId: 'WH1', states: { 'Bad Name': 1 } }])).rejects.toThrow(
+      "levels lines[0].states: 'Bad Name' is not a state name",
+    );
+    await expect(inv.posSale({ system: 'pos', documentId: '' }, 'STORE-1', [{ sku: 'A', qty: 1 }])).rejects.toThrow(
+      'source documentId must be a non-empty string',
+    );
+    // Nothing changed; the refused release's key is not spent: the right release under it still works.
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: 5, reserved: 2 });
+    expect((await inv.release(shopify('4001'), { system: 'shopify', documentId: 'c1' })).events.map((e) => e.delta)).toEqual([-2]);
+    expect((await position('A', 'WH1'))?.reserved).toBe(0);
+  });
+
+  // The issue's case: 100 orders from 3 channels at once for the last 10 units.
+  it('100 concurrent orders across 3 channels for 10 units: exactly 10 reserved, 90 flagged short with their channel and figures', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'LAST', locationId: 'WH1', onHand: 10 }]);
+    // Two stores on one file or database (memory is private to one): the orders race across connections.
+    const other = name === 'memory' ? store : await open();
+    try {
+      const channels = [
+        { system: 'shopify', account: 'shop-eu' },
+        { system: 'amazon', account: 'A1PA6795UKMFR9' },
+        { system: 'bol', account: '' },
+      ];
+      const results: ReservationResult[] = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          (i % 2 ? other : store).inventory.reserve({ ...channels[i % 3], orderId: `race-${i}`, lines: [{ sku: 'LAST', qty: 1 }], locationIds: ['WH1'] }),
+        ),
+      );
+      const reserved = results.filter((r) => r.outcome === 'reserved');
+      const short = results.filter((r) => r.outcome === 'short');
+      expect(reserved).toHaveLength(10);
+      expect(short).toHaveLength(90);
+      for (const r of short) {
+        expect(r).toMatchObject({ short: [{ sku: 'LAST', requested: 1, available: 0 }] });
+        expect(channels).toContainEqual({ system: r.system, account: r.account });
+      }
+      expect(await position('LAST', 'WH1')).toMatchObject({ onHand: 10, reserved: 10 });
+      const why = await store.inventory.explain('LAST', 'WH1', 500);
+      expect(
+        why.events
+          .filter((e) => e.kind === 'reserve')
+          .map((e) => e.order?.orderId)
+          .sort(),
+      ).toEqual(reserved.map((r) => r.orderId).sort());
+    } finally {
+      if (other !== store) await other.close();
+    }
+  });
+});
+
+// Two Node processes on one SQLite file (as two Node-RED instances sharing a file would be): the
+// file's write lock, not this process's queue, keeps the units to as many orders. Stock lasts for
+// most of the run, so the two processes' reservations interleave throughout.
+it('SQLite: 2,000 orders from two processes on one file for 1,000 units: exactly 1,000 reserved', async () => {
+  const file = path.join(tmp, `${uniqueName('procs')}.db`);
+  const seed = createStore({ backend: 'sqlite', file }, tmp, { heartbeatMs: 0 });
+  await seed.open();
+  await seed.inventory.snapshot(erp('s1'), [{ sku: 'LAST', locationId: 'WH1', onHand: 1000 }]);
+  await seed.close();
+  const dist = path.resolve(__dirname, '../../dist/nodes/runtime/create-store.js'); // run `npm run build` first
+  const script = (part: number) => `
+    const { createStore } = require(${JSON.stringify(dist)});
+    (async () => {
+      const s = createStore({ backend: 'sqlite', file: ${JSON.stringify(file)} }, '.', { heartbeatMs: 0 });
+      await s.open();
+      const r = await Promise.all(Array.from({ length: 1000 }, (_, i) => s.inventory.reserve({
+        system: ['shopify', 'amazon', 'bol'][i % 3], account: '', orderId: 'p${part}-' + i, lines: [{ sku: 'LAST', qty: 1 }], locationIds: ['WH1'] })));
+      await s.close();
+      console.log(JSON.stringify(r.map((x) => x.outcome)));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const run = (part: number) =>
+    new Promise<string[]>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', script(part)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`reserving process exited ${code}: ${err}`))));
+    });
+  const outcomes = (await Promise.all([run(1), run(2)])).flat();
+  expect(outcomes.filter((o) => o === 'reserved')).toHaveLength(1000);
+  expect(outcomes.filter((o) => o === 'short')).toHaveLength(1000);
+  const check = createStore({ backend: 'sqlite', file }, tmp, { heartbeatMs: 0 });
+  await check.open();
+  try {
+    expect(await check.inventory.positions({ skus: ['LAST'] })).toEqual([expect.objectContaining({ onHand: 1000, reserved: 1000 })]);
+  } finally {
+    await check.close();
+  }
+});
