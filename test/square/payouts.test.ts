@@ -182,4 +182,32 @@ describe('Square payouts: client against the simulator', () => {
         .at(-1),
     });
   });
+
+  it('a close while a payout is being read hands nothing on and gives its claim back: the next poll hands it on once', async () => {
+    sim = await startSim();
+    for (let i = 0; i < 6; i++) sim.randomSale('L-LDN');
+    const [payout] = sim.createPayouts();
+    sim.settlePayout(payout.id, 'PAID');
+    store = createStore({ backend: 'memory' });
+    await store.open();
+    const client = clientFor(sim);
+    const closing = new AbortController();
+    // The node closes while the payout's entries are on the wire.
+    const closedMidRead = Object.create(client, {
+      listPayoutEntries: {
+        value: (id: string) => {
+          closing.abort();
+          return client.listPayoutEntries(id);
+        },
+      },
+    });
+    const got: Settlement[] = [];
+    const sinks = { settlement: (s: Settlement) => void got.push(s), refused: () => undefined };
+    const opts = { cursorKey: 'square:payouts:closing', locationIds: ['L-LDN'], lookbackMs: 86_400_000 };
+    await pollPayouts(closedMidRead, store, { ...opts, signal: closing.signal }, sinks);
+    expect(got).toEqual([]);
+    await pollPayouts(client, store, opts, sinks);
+    await pollPayouts(client, store, opts, sinks);
+    expect(got.map((s) => s.settlementId)).toEqual([payout.id]);
+  });
 });
