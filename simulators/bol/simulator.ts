@@ -84,6 +84,9 @@ export interface BolSimulatorOptions {
   clientSecret?: string;
   /** Lines per specification page (default bol's 25,000; small values page a short invoice). */
   specificationPageSize?: number;
+  /** Demo schedule: invoice periods of this length instead of half months, issued `issueDelayMs` after (simulators/bol/invoices.ts). */
+  invoicePeriodMs?: number;
+  invoiceIssueDelayMs?: number;
 }
 
 interface SimItem {
@@ -163,7 +166,13 @@ export class BolSimulator {
     this.clientId = opts.clientId ?? 'tillwire-bol-client';
     this.clientSecret = opts.clientSecret ?? 'tillwire-bol-secret';
     this.now = opts.now ?? Date.now;
-    this.invoices = new InvoiceBook({ orders: () => this.invoiceSources(), now: this.now, pageSize: opts.specificationPageSize });
+    this.invoices = new InvoiceBook({
+      orders: () => this.invoiceSources(),
+      now: this.now,
+      pageSize: opts.specificationPageSize,
+      periodMs: opts.invoicePeriodMs,
+      issueDelayMs: opts.invoiceIssueDelayMs,
+    });
     this.reset();
   }
 
