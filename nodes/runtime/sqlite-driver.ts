@@ -62,9 +62,12 @@ export class SqliteDriver implements SqlDriver {
   async withSchemaLock<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
     // Two stores of this process on one file: the second waits here, not in SQLite's busy wait,
     // which blocks the event loop the first one needs to finish its transaction.
-    const key = this.options.file === ':memory:' ? this : path.resolve(this.options.file);
+    const key = this.lockKey;
     const before = schemaLocks.get(key) ?? Promise.resolve();
-    const mine = before.then(() => this.migrateLocked(fn));
+    const mine = before.then(() => {
+      migrating.set(key, this);
+      return this.migrateLocked(fn).finally(() => migrating.delete(key));
+    });
     const tail = mine.catch(() => undefined);
     schemaLocks.set(key, tail);
     try {
@@ -104,7 +107,17 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  private get lockKey(): unknown {
+    return this.options.file === ':memory:' ? this : path.resolve(this.options.file);
+  }
+
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
+    // Another store of this process migrating the same file holds its write lock across awaits: a
+    // statement here would busy-wait synchronously, blocking the event loop that migration needs,
+    // and fail with "database is locked" (e.g. a template's store beside the demo's on tillwire.db).
+    const key = this.lockKey;
+    const lock = schemaLocks.get(key);
+    if (lock && migrating.get(key) !== this) await lock;
     if (!this.db) throw new Error(`SQLite store ${this.description} is not open`);
     let stmt = this.statements.get(sql);
     if (!stmt) {
@@ -121,6 +134,8 @@ export class SqliteDriver implements SqlDriver {
 
 /** Per file (or in-memory driver): the schema migration running in this process, if any. */
 const schemaLocks = new Map<unknown, Promise<unknown>>();
+/** Per file: the driver whose migration holds the write lock now. */
+const migrating = new Map<unknown, SqliteDriver>();
 
 /**
  * The store holds raw payloads (customers, orders, sales): its file is the owner's only, whatever
