@@ -101,7 +101,16 @@ it('a new store has the same tables and columns on SQLite and PostgreSQL, at the
   await openClose(b);
   const cols = await sqlite.columns(a);
   expect(cols).toEqual(await postgres.columns(b));
-  expect(Object.keys(cols).sort()).toEqual(['tw_dead_letter', 'tw_idempotency', 'tw_inbox', 'tw_kv', 'tw_order_index', 'tw_register', 'tw_schema']);
+  expect(Object.keys(cols).sort()).toEqual([
+    'tw_dead_letter',
+    'tw_idempotency',
+    'tw_inbox',
+    'tw_kv',
+    'tw_order_index',
+    'tw_register',
+    'tw_schema',
+    'tw_settled_order',
+  ]);
   expect(cols.tw_idempotency).toEqual(expect.arrayContaining(['owner', 'instance', 'holder']));
   for (const [backend, cfg] of [
     [sqlite, a],
