@@ -513,6 +513,32 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.unsettledOrders({ system: sys, before: Date.parse('2026-09-02T00:00:00Z') })).orders.map((r) => r.orderId)).toEqual(['old']);
   });
 
+  it('settled orders: thousands in one call, odd ids and a key given twice, written in batches and read back exactly', async () => {
+    const sys = uniqueName('bulk');
+    const odd = [`'; DROP TABLE tw_kv; --`, `","x":"`, 'bestellung-ü-注文', '?'];
+    const ids = [...Array.from({ length: 2341 }, (_, i) => `o-${String(i).padStart(5, '0')}`), ...odd];
+    const row = (orderId: string, charged: number) => ({
+      system: sys,
+      account: '',
+      orderId,
+      settlementId: 'S-big',
+      charged,
+      net: -charged,
+      currency: 'JPY',
+      settledAt: '2026-10-06T00:00:00.000Z',
+    });
+    await store.settledOrdersReplace({ system: sys, account: '', settlementId: 'S-big' }, [
+      ...ids.map((id, i) => row(id, i)),
+      row('o-00000', 9_007_199_254_740_991),
+    ]);
+    const got = await store.settledUnseen({ system: sys, from: 0, to: Date.parse('2027-01-01T00:00:00Z'), limit: 10_000 });
+    expect(got).toHaveLength(ids.length);
+    const byId = new Map(got.map((r) => [r.orderId, r]));
+    expect(new Set(byId.keys())).toEqual(new Set(ids));
+    expect(byId.get('o-00000')).toMatchObject({ charged: 9_007_199_254_740_991, net: -9_007_199_254_740_991, currency: 'JPY' });
+    expect(byId.get(odd[2])).toMatchObject({ charged: 2343, net: -2343, settlementId: 'S-big', settledAt: '2026-10-06T00:00:00.000Z' });
+  });
+
   it('kv entries are listed by prefix, in key order, page by page; a prefix with % or _ is taken literally', async () => {
     const p = `${uniqueName('list')}:`;
     for (const k of ['b', 'a', 'c%', 'c_']) await store.kvPut(`${p}${k}`, { k });
