@@ -167,10 +167,31 @@ export function checkChannel(channel: unknown): { system: string; account?: stri
 /** Whether a settlement (by system, account and id) is in the ledger, from the register's records. */
 export type PostedLookup = (system: string, account: string, settlementId: string) => boolean;
 
+/**
+ * What the control totals need of the settlement register, read record by record: the keys of the
+ * posted settlements, and the others (held, unconfirmed) without their journals' lines, so a
+ * register of years of settlements is never held whole.
+ */
+export class RegisterDigest {
+  private readonly postedKeys = new Set<string>();
+  /** Settlements not in the ledger (reversed ones left out), their journals reduced to their ids. */
+  readonly pending: SettlementRecord[] = [];
+  count = 0;
+
+  add(r: SettlementRecord): void {
+    this.count++;
+    if (isPosted(r)) this.postedKeys.add(JSON.stringify([r.system, r.account, r.settlementId]));
+    else if (r.state !== 'reversed')
+      this.pending.push({ ...r, journals: r.journals.map((j) => ({ journalId: j.journalId }) as SettlementRecord['journals'][number]) });
+  }
+
+  readonly posted: PostedLookup = (system, account, settlementId) => this.postedKeys.has(JSON.stringify([system, account, settlementId]));
+}
+
 export function postedLookupOf(records: Iterable<SettlementRecord>): PostedLookup {
-  const posted = new Set<string>();
-  for (const r of records) if (isPosted(r)) posted.add(JSON.stringify([r.system, r.account, r.settlementId]));
-  return (system, account, settlementId) => posted.has(JSON.stringify([system, account, settlementId]));
+  const digest = new RegisterDigest();
+  for (const r of records) digest.add(r);
+  return digest.posted;
 }
 
 const list = (): DifferenceList => ({ count: 0, value: 0, orders: [], more: 0 });
@@ -275,19 +296,25 @@ export class ChainTotalsBuilder {
     else this.note(d.settledNotPosted, charged - postedValue, () => ({ ...base(order), settlements: this.settlementsOf(rows) }));
   }
 
-  /** A settlement row deposited on the day whose order Tillwire never saw (Store.settledUnseen). */
+  /**
+   * A settlement row deposited on the day whose order Tillwire never saw (Store.settledUnseen, in
+   * order id order): an order settled in parts by several settlements that day is one order.
+   */
   addSettledUnseen(row: SettledOrder): void {
     const r = this.report(row.system, row.account, row.currency);
     const l = r.differences.settledNotSeen;
-    const existing = l.orders.find((o) => o.orderId === row.orderId);
-    // An order settled in parts by several settlements that day is one order.
-    if (existing) {
-      existing.settlements!.push(...this.settlementsOf([row]));
+    const key = JSON.stringify([row.system, row.account, row.currency, row.orderId]);
+    if (key === this.lastUnseen) {
       l.value += row.charged;
+      const listed = l.orders[l.orders.length - 1];
+      if (l.more === 0 && listed?.orderId === row.orderId) listed.settlements!.push(...this.settlementsOf([row]));
       return;
     }
+    this.lastUnseen = key;
     this.note(l, row.charged, () => ({ orderId: row.orderId, settlements: this.settlementsOf([row]) }));
   }
+
+  private lastUnseen = '';
 
   /** The reports, ordered by system, account and currency. */
   build(): ChannelDayReport[] {

@@ -15,8 +15,8 @@ import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core
 import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
 import { businessDate, isTimeZone } from '../model/business-date';
 import type { ChannelOrderRef, Store } from '../runtime/store';
-import { SettlementRegister, type SettlementRecord } from './settlement-register';
-import { addDays, ChainTotalsBuilder, ChainTotalsInputError, checkChannel, checkDay, dayRange, postedLookupOf, unpostedSettlements } from './chain-totals';
+import { SettlementRegister } from './settlement-register';
+import { addDays, ChainTotalsBuilder, ChainTotalsInputError, checkChannel, checkDay, dayRange, RegisterDigest, unpostedSettlements } from './chain-totals';
 
 interface ChannelTotalsDef extends NodeDef {
   store: string;
@@ -54,10 +54,10 @@ export = function register(RED: NodeRED) {
     if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem, 60) });
     else if (binding.configured) board.set({ fill: 'grey', shape: 'ring', text: t('status.ready', { zone: timeZone }) });
 
-    async function registerRecords(store: Store, channel?: { system: string; account?: string }): Promise<SettlementRecord[]> {
-      const out: SettlementRecord[] = [];
-      for await (const r of new SettlementRegister(store).list(channel ?? {})) out.push(r);
-      return out;
+    async function registerDigest(store: Store, channel?: { system: string; account?: string }): Promise<RegisterDigest> {
+      const digest = new RegisterDigest();
+      for await (const r of new SettlementRegister(store).list(channel ?? {})) digest.add(r);
+      return digest;
     }
 
     onInput(node, async (msg: NodeMessage, send: SendFn) => {
@@ -66,17 +66,17 @@ export = function register(RED: NodeRED) {
       const day = msg.day === undefined ? addDays(businessDate(new Date(now), timeZone), -1) : checkDay(msg.day);
       const channel = checkChannel(msg.channel);
       const store = await binding.acquire();
-      const records = await registerRecords(store, channel);
+      const register = await registerDigest(store, channel);
       if (channel) {
         const anyOrder = await store.chainOrders({ ...channel, from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER, limit: 1 });
-        if (!anyOrder.length && !records.length) {
+        if (!anyOrder.length && !register.count) {
           throw new ChainTotalsInputError(
             `msg.channel names no channel Tillwire knows: no order or settlement of ${channel.system}${channel.account !== undefined ? ` account '${channel.account}'` : ''}`,
           );
         }
       }
       const range = dayRange(day, timeZone);
-      const builder = new ChainTotalsBuilder({ day, timeZone, ...range }, postedLookupOf(records), cap);
+      const builder = new ChainTotalsBuilder({ day, timeZone, ...range }, register.posted, cap);
       let after: ChannelOrderRef | undefined;
       for (;;) {
         const page = await store.chainOrders({ ...channel, ...range, after, limit: PAGE });
@@ -88,7 +88,7 @@ export = function register(RED: NodeRED) {
       for (const row of await store.settledUnseen({ ...channel, ...range, limit: 100_000 })) builder.addSettledUnseen(row);
       const reports = builder.build();
 
-      const unposted = unpostedSettlements(records, now, unpostedHours! * 3_600_000);
+      const unposted = unpostedSettlements(register.pending, now, unpostedHours! * 3_600_000);
       const before = now - unsettledDays! * 86_400_000;
       const unsettled = await store.unsettledOrders({ ...channel, before, limit: cap });
 

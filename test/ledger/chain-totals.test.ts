@@ -10,7 +10,16 @@ import reconcileNode from '../../nodes/ledger/reconcile';
 import channelTotalsNode from '../../nodes/ledger/channel-totals';
 import type { JournalEntry } from '../../nodes/model/types.generated';
 import type { ChainOrder, OrderIndexEntry, SettledOrder, Store } from '../../nodes/runtime/store';
-import { addDays, ChainTotalsBuilder, checkChannel, checkDay, dayRange, postedLookupOf, unpostedSettlements } from '../../nodes/ledger/chain-totals';
+import {
+  addDays,
+  ChainTotalsBuilder,
+  checkChannel,
+  checkDay,
+  dayRange,
+  postedLookupOf,
+  RegisterDigest,
+  unpostedSettlements,
+} from '../../nodes/ledger/chain-totals';
 import { isPosted, SettlementRegister, type SettlementRecord } from '../../nodes/ledger/settlement-register';
 import { createStore } from '../../nodes/runtime/create-store';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
@@ -189,6 +198,36 @@ describe('the channel day report', () => {
     expect(usd).toMatchObject({ currency: 'USD', channel: { count: 1, value: 700 }, posted: { count: 1, value: 700 }, balanced: true });
     expect(none).toMatchObject({ currency: '', channel: { count: 0, value: 0 }, balanced: false });
     expect(none.differences.inErpNotSeen.orders.map((o) => o.orderId)).toEqual(['erp-only']);
+  });
+
+  it('an order settled in parts and never seen is one order, listed or beyond the list', () => {
+    const b = new ChainTotalsBuilder(day, postedLookupOf([]), 1);
+    for (const [id, s, charged] of [
+      ['g1', 'S1', 100],
+      ['g1', 'S2', 50],
+      ['g2', 'S1', 10],
+      ['g2', 'S2', 5],
+    ] as const)
+      b.addSettledUnseen(settled(id, s, charged));
+    const l = b.build()[0].differences.settledNotSeen;
+    expect(l).toMatchObject({ count: 2, value: 165, more: 1 });
+    expect(l.orders).toEqual([
+      { orderId: 'g1', settlements: [expect.objectContaining({ settlementId: 'S1' }), expect.objectContaining({ settlementId: 'S2' })] },
+    ]);
+  });
+
+  it('the register digest keeps posted keys and the unposted records without their journal lines', () => {
+    const digest = new RegisterDigest();
+    const unconfirmed = record('U', { ledgerIds: {} });
+    unconfirmed.journals[0] = { ...unconfirmed.journals[0], lines: [{ account: '1000' }] } as unknown as JournalEntry;
+    for (const r of [record('P'), unconfirmed, record('R', { state: 'reversed' })]) digest.add(r);
+    expect([digest.count, digest.posted('amazon', 'A1', 'P'), digest.posted('amazon', 'A1', 'U'), digest.posted('amazon', 'A2', 'P')]).toEqual([
+      3,
+      true,
+      false,
+      false,
+    ]);
+    expect(digest.pending.map((r) => [r.settlementId, r.journals])).toEqual([['U', [{ journalId: 'settlement:amazon:U:2026-10' }]]]);
   });
 
   it('a day with everything through the chain is balanced, with not-yet-settled orders allowed', () => {
