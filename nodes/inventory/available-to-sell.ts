@@ -1,0 +1,267 @@
+/**
+ * Available to sell (ATS): how many units of a SKU one channel is offered, from the inventory
+ * positions and the channel's rules (rules.ts). Pure, deterministic and integer-only; every figure
+ * can be explained step by step (`explainAts`), which is what the admin API and the help show.
+ *
+ *   sellable at a location = max(0, on hand − reserved − safety stock − unsellable states
+ *                                     [+ in transit, only if the channel counts it])
+ *   pooled     = Σ sellable over the channel's locations
+ *   allocated  = ⌊pooled × allocation % / 100⌋
+ *   buffered   = max(0, allocated − buffer)
+ *   capped     = min(buffered, maximum listed)
+ *   available  = capped < threshold ? 0 : capped
+ *   bundle     = min over components ⌊component available / quantity⌋, then the threshold
+ *
+ * Every step rounds down and none can go below 0 or above the step before, so a channel is never
+ * offered more than the pooled sellable stock. A position that cannot be read (a fraction, a
+ * negative reservation) counts as nothing at its location and is named in `PositionIndex.problems`:
+ * a bad figure may hide stock, never invent it. docs/inventory.md, "Available to sell".
+ */
+import type { AvailableToSell } from '../model/types.generated';
+import type { InventoryPosition } from './position';
+import { channelKey, type ChannelRule, type InventoryRules } from './rules';
+
+/** Per position figure, in units: beyond this a figure is a typing error, not stock. */
+export const MAX_POSITION_UNITS = 1_000_000_000_000;
+const MAX_STATES = 50;
+
+/** The latest position per SKU × location; a position that cannot be read is left out and named. */
+export class PositionIndex {
+  private readonly bySku = new Map<string, Map<string, InventoryPosition>>();
+  /** The last problems found, oldest first, at most 100 (the count is `problemCount`). */
+  readonly problems: string[] = [];
+  problemCount = 0;
+
+  constructor(positions: Iterable<InventoryPosition> = []) {
+    for (const p of positions) this.set(p);
+  }
+
+  /** Takes the position as the latest at its SKU × location; returns the problem when it cannot be read. */
+  set(p: InventoryPosition): string | undefined {
+    const problem = positionProblem(p);
+    if (problem) {
+      this.problemCount++;
+      if (this.problems.length < 100) this.problems.push(problem);
+      // the earlier figure at this location is no longer true either
+      if (typeof p?.sku === 'string' && typeof p.locationId === 'string') this.bySku.get(p.sku)?.delete(p.locationId);
+      return problem;
+    }
+    let at = this.bySku.get(p.sku);
+    if (!at) this.bySku.set(p.sku, (at = new Map()));
+    at.set(p.locationId, p);
+    return undefined;
+  }
+
+  at(sku: string): ReadonlyMap<string, InventoryPosition> | undefined {
+    return this.bySku.get(sku);
+  }
+
+  skus(): IterableIterator<string> {
+    return this.bySku.keys();
+  }
+}
+
+export function positionProblem(p: InventoryPosition): string | undefined {
+  if (!p || typeof p !== 'object') return 'a position must be an object';
+  if (typeof p.sku !== 'string' || !p.sku || p.sku.length > 128) return 'a position needs a SKU of 1 to 128 characters';
+  if (typeof p.locationId !== 'string' || !p.locationId || p.locationId.length > 255) return `position of ${p.sku}: the location id is missing or too long`;
+  const where = `position of ${p.sku} at ${p.locationId}`;
+  const bad = (v: unknown, min: number) => !Number.isSafeInteger(v) || (v as number) < min || (v as number) > MAX_POSITION_UNITS;
+  if (bad(p.onHand, -MAX_POSITION_UNITS)) return `${where}: on hand must be a whole number of units (got ${String(p.onHand)})`;
+  for (const k of ['reserved', 'inTransit', 'safetyStock'] as const) {
+    if (bad(p[k], 0)) return `${where}: ${k} must be a whole number of units, not negative (got ${String(p[k])})`;
+  }
+  if (!p.states || typeof p.states !== 'object' || Array.isArray(p.states)) return `${where}: states must be an object`;
+  const states = Object.entries(p.states);
+  if (states.length > MAX_STATES) return `${where}: ${states.length} states, more than ${MAX_STATES}`;
+  for (const [state, n] of states) if (bad(n, 0)) return `${where}: state ${state} must be a whole number of units, not negative (got ${String(n)})`;
+  return undefined;
+}
+
+export interface LocationFigure {
+  locationId: string;
+  /** False when the SKU has no position at the location: it counts 0 there. */
+  known: boolean;
+  onHand: number;
+  reserved: number;
+  safetyStock: number;
+  inTransit: number;
+  inTransitCounted: boolean;
+  /** The channel's unsellable states found at the location, with their units. */
+  unsellable: Record<string, number>;
+  sellable: number;
+}
+
+export type AtsStepName = 'sellable' | 'allocation' | 'buffer' | 'maximum' | 'threshold' | 'component' | 'bundle';
+
+export interface AtsStep {
+  step: AtsStepName;
+  /** The figure after this step. */
+  figure: number;
+  /** The rule's setting the step applied: percent, buffer units, maximum, threshold (absent: no maximum). */
+  setting?: number;
+  /** For a bundle's component: its SKU, units per bundle and what the channel is offered of it. */
+  sku?: string;
+  quantity?: number;
+  componentAvailable?: number;
+}
+
+export interface AtsExplanation {
+  sku: string;
+  channel: string;
+  bundle: boolean;
+  /** Per location of the channel (empty for a bundle, whose components carry the stock). */
+  locations: LocationFigure[];
+  steps: AtsStep[];
+  available: number;
+}
+
+/** ⌊value × percent / 100⌋ for value ≥ 0, exact beyond 2^53 / 100 (value = 100q + r). */
+export function allocate(value: number, percent: number): number {
+  return Math.floor(value / 100) * percent + Math.floor(((value % 100) * percent) / 100);
+}
+
+/**
+ * Computes ATS for channels × SKUs of one set of rules over one position index. `figure` is the
+ * number only; `explain` records each step; `document` is the canonical `inventory.ats` document.
+ */
+export class AtsEngine {
+  constructor(
+    readonly rules: InventoryRules,
+    readonly positions: PositionIndex,
+  ) {}
+
+  figure(channel: ChannelRule, sku: string): number {
+    return this.compute(channel, sku, undefined, new Map());
+  }
+
+  explain(channel: ChannelRule, sku: string): AtsExplanation {
+    const trace: AtsExplanation = { sku, channel: channelKey(channel), bundle: this.rules.bundles.has(sku), locations: [], steps: [], available: 0 };
+    trace.available = this.compute(channel, sku, trace, new Map());
+    return trace;
+  }
+
+  document(channel: ChannelRule, sku: string, computedAt: string): AvailableToSell {
+    const doc: AvailableToSell = {
+      kind: 'inventory.ats',
+      sku,
+      channel: { system: channel.system, ...(channel.account ? { account: channel.account } : {}) },
+      locationIds: [...channel.locations],
+      available: this.figure(channel, sku),
+      computedAt,
+    };
+    if (!this.rules.bundles.has(sku)) doc.basis = this.basis(channel, sku);
+    return doc;
+  }
+
+  /** The pooled position figures over the channel's locations (the document's `basis`). */
+  basis(channel: ChannelRule, sku: string): NonNullable<AvailableToSell['basis']> {
+    const out = { onHand: 0, reserved: 0, inTransit: 0, safetyStock: 0 };
+    const at = this.positions.at(sku);
+    for (const l of channel.locations) {
+      const p = at?.get(l);
+      if (!p) continue;
+      out.onHand += p.onHand;
+      out.reserved += p.reserved;
+      out.inTransit += p.inTransit;
+      out.safetyStock += p.safetyStock;
+    }
+    return out;
+  }
+
+  private compute(channel: ChannelRule, sku: string, trace: AtsExplanation | undefined, memo: Map<string, number>): number {
+    const components = this.rules.bundles.get(sku);
+    if (components) {
+      let figure = Infinity;
+      for (const c of components) {
+        let componentAvailable = memo.get(c.sku);
+        if (componentAvailable === undefined) memo.set(c.sku, (componentAvailable = this.compute(channel, c.sku, undefined, memo)));
+        const units = Math.floor(componentAvailable / c.quantity);
+        trace?.steps.push({ step: 'component', sku: c.sku, quantity: c.quantity, componentAvailable, figure: units });
+        figure = Math.min(figure, units);
+      }
+      trace?.steps.push({ step: 'bundle', figure });
+      return this.threshold(channel, figure, trace);
+    }
+    const at = this.positions.at(sku);
+    let pooled = 0;
+    for (const locationId of channel.locations) {
+      const p = at?.get(locationId);
+      let unsellable = 0;
+      const states: Record<string, number> = {};
+      for (const s of channel.unsellableStates) {
+        const n = p?.states[s];
+        if (n) unsellable += states[s] = n;
+      }
+      const sellable = p ? Math.max(0, p.onHand - p.reserved - p.safetyStock - unsellable + (channel.countInTransit ? p.inTransit : 0)) : 0;
+      pooled += sellable;
+      trace?.locations.push({
+        locationId,
+        known: p !== undefined,
+        onHand: p?.onHand ?? 0,
+        reserved: p?.reserved ?? 0,
+        safetyStock: p?.safetyStock ?? 0,
+        inTransit: p?.inTransit ?? 0,
+        inTransitCounted: channel.countInTransit,
+        unsellable: states,
+        sellable,
+      });
+    }
+    trace?.steps.push({ step: 'sellable', figure: pooled });
+    const allocated = allocate(pooled, channel.allocationPercent);
+    trace?.steps.push({ step: 'allocation', setting: channel.allocationPercent, figure: allocated });
+    const buffered = Math.max(0, allocated - channel.buffer);
+    trace?.steps.push({ step: 'buffer', setting: channel.buffer, figure: buffered });
+    const capped = channel.maxListed === undefined ? buffered : Math.min(buffered, channel.maxListed);
+    trace?.steps.push({ step: 'maximum', ...(channel.maxListed !== undefined ? { setting: channel.maxListed } : {}), figure: capped });
+    return this.threshold(channel, capped, trace);
+  }
+
+  private threshold(channel: ChannelRule, figure: number, trace: AtsExplanation | undefined): number {
+    const out = figure < channel.zeroBelow ? 0 : figure;
+    trace?.steps.push({ step: 'threshold', setting: channel.zeroBelow, figure: out });
+    return out;
+  }
+}
+
+/** The explanation in sentences, one a line ("why does amazon show 3?"). */
+export function describeAts(e: AtsExplanation): string[] {
+  const lines: string[] = [];
+  for (const l of e.locations) {
+    if (!l.known) {
+      lines.push(`${l.locationId}: no position for ${e.sku}, counts 0`);
+      continue;
+    }
+    const parts = [`on hand ${l.onHand}`, `− reserved ${l.reserved}`, `− safety stock ${l.safetyStock}`];
+    for (const [state, n] of Object.entries(l.unsellable)) parts.push(`− ${state} ${n}`);
+    if (l.inTransitCounted) parts.push(`+ in transit ${l.inTransit}`);
+    lines.push(`${l.locationId}: ${parts.join(' ')} = ${l.sellable}${l.sellable === 0 ? ' (never below 0)' : ''}`);
+  }
+  for (const s of e.steps) {
+    switch (s.step) {
+      case 'sellable':
+        lines.push(`sellable over the channel's locations: ${s.figure}`);
+        break;
+      case 'allocation':
+        lines.push(`× ${s.setting} % allocation, rounded down: ${s.figure}`);
+        break;
+      case 'buffer':
+        lines.push(`− buffer ${s.setting}: ${s.figure}`);
+        break;
+      case 'maximum':
+        lines.push(s.setting === undefined ? `no maximum: ${s.figure}` : `at most ${s.setting}: ${s.figure}`);
+        break;
+      case 'threshold':
+        lines.push(s.setting ? `below ${s.setting} is sent as 0: ${s.figure}` : `no threshold: ${s.figure}`);
+        break;
+      case 'component':
+        lines.push(`component ${s.sku}: ${s.componentAvailable} available ÷ ${s.quantity} per bundle, rounded down: ${s.figure}`);
+        break;
+      case 'bundle':
+        lines.push(`bundle: the least of its components: ${s.figure}`);
+        break;
+    }
+  }
+  lines.push(`${e.channel} is offered ${e.available} of ${e.sku}`);
+  return lines;
+}
