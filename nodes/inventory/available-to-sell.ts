@@ -3,15 +3,20 @@
  * positions and the channel's rules (rules.ts). Pure, deterministic and integer-only; every figure
  * can be explained step by step (`explainAts`), which is what the admin API and the help show.
  *
- *   sellable at a location = max(0, on hand − reserved − safety stock − unsellable states
- *                                     [+ in transit, only if the channel counts it])
- *   pooled     = Σ sellable over the channel's locations
+ *   free at a location = on hand − reserved [+ in transit, only if the channel counts it]
+ *   held at a location = safety stock, then the channel's unsellable states, never more than is free
+ *   pooled     = max(0, Σ (free − held) over the channel's locations)
  *   allocated  = ⌊pooled × allocation % / 100⌋
  *   buffered   = max(0, allocated − buffer)
  *   capped     = min(buffered, maximum listed)
  *   available  = capped < threshold ? 0 : capped
  *   bundle     = min over components ⌊component available / quantity⌋, then the threshold
  *
+ * Holds are per location: safety stock at a store that has none of the SKU holds nothing back
+ * from the warehouse. A deficit is not: reservations beyond a location's stock (or a negative on
+ * hand, sales recorded ahead of receipts) are orders the pool must still fill, so they lower the
+ * pooled figure. This keeps the canonical rule of the document (available ≤ on hand + in transit
+ * − reserved − safety stock held, over its basis).
  * Every step rounds down and none can go below 0 or above the step before, so a channel is never
  * offered more than the pooled sellable stock. A position that cannot be read (a fraction, a
  * negative reservation) counts as nothing at its location and is named in `PositionIndex.problems`:
@@ -84,12 +89,17 @@ export interface LocationFigure {
   known: boolean;
   onHand: number;
   reserved: number;
-  safetyStock: number;
   inTransit: number;
   inTransitCounted: boolean;
-  /** The channel's unsellable states found at the location, with their units. */
+  /** on hand − reserved (+ in transit when counted); negative: a deficit the pool must fill. */
+  free: number;
+  /** The position's safety stock and how much of it was held back (never more than is free). */
+  safetyStock: number;
+  safetyHeld: number;
+  /** The channel's unsellable states held back at the location, with their units. */
   unsellable: Record<string, number>;
-  sellable: number;
+  /** free − held: what the location adds to the pool. */
+  net: number;
 }
 
 export type AtsStepName = 'sellable' | 'allocation' | 'buffer' | 'maximum' | 'threshold' | 'component' | 'bundle';
@@ -154,7 +164,7 @@ export class AtsEngine {
     return doc;
   }
 
-  /** The pooled position figures over the channel's locations (the document's `basis`). */
+  /** The pooled position figures over the channel's locations, safety stock as held (the document's `basis`). */
   basis(channel: ChannelRule, sku: string): NonNullable<AvailableToSell['basis']> {
     const out = { onHand: 0, reserved: 0, inTransit: 0, safetyStock: 0 };
     const at = this.positions.at(sku);
@@ -164,7 +174,7 @@ export class AtsEngine {
       out.onHand += p.onHand;
       out.reserved += p.reserved;
       out.inTransit += p.inTransit;
-      out.safetyStock += p.safetyStock;
+      out.safetyStock += location(channel, p).safetyHeld;
     }
     return out;
   }
@@ -184,29 +194,28 @@ export class AtsEngine {
       return this.threshold(channel, figure, trace);
     }
     const at = this.positions.at(sku);
-    let pooled = 0;
+    let sum = 0;
     for (const locationId of channel.locations) {
       const p = at?.get(locationId);
-      let unsellable = 0;
-      const states: Record<string, number> = {};
-      for (const s of channel.unsellableStates) {
-        const n = p?.states[s];
-        if (n) unsellable += states[s] = n;
-      }
-      const sellable = p ? Math.max(0, p.onHand - p.reserved - p.safetyStock - unsellable + (channel.countInTransit ? p.inTransit : 0)) : 0;
-      pooled += sellable;
-      trace?.locations.push({
-        locationId,
-        known: p !== undefined,
-        onHand: p?.onHand ?? 0,
-        reserved: p?.reserved ?? 0,
-        safetyStock: p?.safetyStock ?? 0,
-        inTransit: p?.inTransit ?? 0,
-        inTransitCounted: channel.countInTransit,
-        unsellable: states,
-        sellable,
-      });
+      const figure = p ? location(channel, p) : undefined;
+      sum += figure?.net ?? 0;
+      trace?.locations.push(
+        figure ?? {
+          locationId,
+          known: false,
+          onHand: 0,
+          reserved: 0,
+          inTransit: 0,
+          inTransitCounted: channel.countInTransit,
+          free: 0,
+          safetyStock: 0,
+          safetyHeld: 0,
+          unsellable: {},
+          net: 0,
+        },
+      );
     }
+    const pooled = Math.max(0, sum);
     trace?.steps.push({ step: 'sellable', figure: pooled });
     const allocated = allocate(pooled, channel.allocationPercent);
     trace?.steps.push({ step: 'allocation', setting: channel.allocationPercent, figure: allocated });
@@ -224,6 +233,34 @@ export class AtsEngine {
   }
 }
 
+/** What one position adds to the channel's pool (see the formula above). */
+function location(channel: ChannelRule, p: InventoryPosition): LocationFigure {
+  const free = p.onHand - p.reserved + (channel.countInTransit ? p.inTransit : 0);
+  let room = Math.max(0, free);
+  const safetyHeld = Math.min(room, p.safetyStock);
+  room -= safetyHeld;
+  const unsellable: Record<string, number> = {};
+  for (const state of channel.unsellableStates) {
+    const held = Math.min(room, p.states[state] ?? 0);
+    if (held) unsellable[state] = held;
+    room -= held;
+  }
+  const net = free > 0 ? room : free;
+  return {
+    locationId: p.locationId,
+    known: true,
+    onHand: p.onHand,
+    reserved: p.reserved,
+    inTransit: p.inTransit,
+    inTransitCounted: channel.countInTransit,
+    free,
+    safetyStock: p.safetyStock,
+    safetyHeld,
+    unsellable,
+    net,
+  };
+}
+
 /** The explanation in sentences, one a line ("why does amazon show 3?"). */
 export function describeAts(e: AtsExplanation): string[] {
   const lines: string[] = [];
@@ -232,15 +269,17 @@ export function describeAts(e: AtsExplanation): string[] {
       lines.push(`${l.locationId}: no position for ${e.sku}, counts 0`);
       continue;
     }
-    const parts = [`on hand ${l.onHand}`, `− reserved ${l.reserved}`, `− safety stock ${l.safetyStock}`];
-    for (const [state, n] of Object.entries(l.unsellable)) parts.push(`− ${state} ${n}`);
+    const parts = [`on hand ${l.onHand}`, `− reserved ${l.reserved}`];
     if (l.inTransitCounted) parts.push(`+ in transit ${l.inTransit}`);
-    lines.push(`${l.locationId}: ${parts.join(' ')} = ${l.sellable}${l.sellable === 0 ? ' (never below 0)' : ''}`);
+    if (l.safetyHeld || l.safetyStock)
+      parts.push(`− safety stock ${l.safetyHeld}${l.safetyHeld < l.safetyStock ? ` (of ${l.safetyStock}, never more than is there)` : ''}`);
+    for (const [state, n] of Object.entries(l.unsellable)) parts.push(`− ${state} ${n}`);
+    lines.push(`${l.locationId}: ${parts.join(' ')} = ${l.net}${l.net < 0 ? ' (a deficit the other locations must fill)' : ''}`);
   }
   for (const s of e.steps) {
     switch (s.step) {
       case 'sellable':
-        lines.push(`sellable over the channel's locations: ${s.figure}`);
+        lines.push(`sellable over the channel's locations (never below 0): ${s.figure}`);
         break;
       case 'allocation':
         lines.push(`× ${s.setting} % allocation, rounded down: ${s.figure}`);
