@@ -2,6 +2,8 @@
  * The inventory rules as staff type them in the dialog: good rules read into the engine's form,
  * and every kind of mistake named (and the rules not used at all).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { compileRules, RULE_LIMITS } from '../../nodes/inventory/rules';
 
 const channel = (over: Record<string, unknown> = {}) => ({ system: 'shopify', locations: 'wh', ...over });
@@ -142,6 +144,18 @@ describe('inventory rules', () => {
       'channels must be a list',
       'bundles entry 1 is not an object',
       'bundle 1: the bundle SKU is missing',
+    ]);
+  });
+
+  it('the rules of the shipped template have no problem', () => {
+    const file = path.join(__dirname, '../../examples/Inventory - available-to-sell rules.json');
+    const config = (JSON.parse(fs.readFileSync(file, 'utf8')) as Array<Record<string, unknown>>).find((n) => n.type === 'tillwire-inventory')!;
+    const { rules, problems } = compileRules(config);
+    expect(problems).toEqual([]);
+    expect(rules!.channels.map((c) => `${c.system}/${c.account ?? '*'} ${c.allocationPercent}%`)).toEqual([
+      'shopify/demo.myshopify.com 100%',
+      'amazon/A2TILLWIRESELLER 60%',
+      'bol/* 100%',
     ]);
   });
 
