@@ -233,6 +233,12 @@ export class AtsEngine {
   }
 }
 
+/** A state's units, own properties only: a state named "constructor" or "__proto__" is not Object's. */
+function ownUnits(states: Record<string, number>, name: string): number {
+  const own = Object.getOwnPropertyDescriptor(states, name);
+  return own ? own.value : 0;
+}
+
 /** What one position adds to the channel's pool (see the formula above). */
 function location(channel: ChannelRule, p: InventoryPosition): LocationFigure {
   const free = p.onHand - p.reserved + (channel.countInTransit ? p.inTransit : 0);
@@ -241,7 +247,7 @@ function location(channel: ChannelRule, p: InventoryPosition): LocationFigure {
   room -= safetyHeld;
   const unsellable: Record<string, number> = {};
   for (const state of channel.unsellableStates) {
-    const held = Math.min(room, p.states[state] ?? 0);
+    const held = Math.min(room, ownUnits(p.states, state));
     if (held) unsellable[state] = held;
     room -= held;
   }

@@ -90,6 +90,7 @@ export function compileRules(config: InventoryRulesConfig): CompiledRules {
   const rows = rowList(config.channels, 'channels', problems, RULE_LIMITS.channels);
   const seen = new Map<string, number>();
   rows.forEach((row, i) => {
+    if (!row) return;
     const channel = channelRule(row, `channel ${i + 1}`, known, problems);
     if (!channel) return;
     const key = channelKey(channel);
@@ -100,6 +101,7 @@ export function compileRules(config: InventoryRulesConfig): CompiledRules {
   });
   const bundles = new Map<string, BundleComponent[]>();
   rowList(config.bundles, 'bundles', problems, RULE_LIMITS.bundles).forEach((row, i) => {
+    if (!row) return;
     const where = `bundle ${i + 1}`;
     const sku = text(row.sku);
     if (!sku) return void problems.push(`${where}: the bundle SKU is missing`);
@@ -263,13 +265,14 @@ function idList(value: unknown, what: string, problems: string[], max: number): 
   return out;
 }
 
-function rowList(value: unknown, what: string, problems: string[], max: number): Record<string, unknown>[] {
+function rowList(value: unknown, what: string, problems: string[], max: number): Array<Record<string, unknown> | undefined> {
   if (blank(value)) return [];
   if (!Array.isArray(value)) return (void problems.push(`${what} must be a list`), []);
   if (value.length > max) return (void problems.push(`${what}: ${value.length} entries, more than ${max}`), []);
+  // a row that is not an object is named here and left as a gap, so later rows keep their numbers
   return value.map((row, i) => {
     if (row && typeof row === 'object' && !Array.isArray(row)) return row as Record<string, unknown>;
     problems.push(`${what} entry ${i + 1} is not an object`);
-    return {};
+    return undefined;
   });
 }

@@ -261,6 +261,14 @@ describe('positions that cannot be read', () => {
     expect(engine.figure(r.channels[0], 'CUP')).toBe(0);
   });
 
+  it('a state named like an object property (constructor, __proto__) is read as a state, not as the prototype', () => {
+    const states = JSON.parse('{"__proto__": 2, "damaged": 1}');
+    const index = new PositionIndex([pos('MUG', 'wh', 10, { states })]);
+    expect(index.problems).toEqual([]);
+    const r = rules({ locations: 'wh', channels: [channelRow({ unsellableStates: 'constructor, toString, __proto__, damaged' })] });
+    expect(new AtsEngine(r, index).figure(r.channels[0], 'MUG')).toBe(7); // 10 − 2 − 1
+  });
+
   it('an unreadable update withdraws the earlier figure at that location instead of keeping it', () => {
     const index = new PositionIndex([pos('MUG', 'wh', 5)]);
     expect(index.set(pos('MUG', 'wh', NaN))).toMatch(/on hand must be a whole number/);

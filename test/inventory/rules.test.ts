@@ -143,7 +143,6 @@ describe('inventory rules', () => {
     expect(problemsOf({ channels: { system: 'shopify' } as unknown, bundles: ['GIFTSET'] })).toEqual([
       'channels must be a list',
       'bundles entry 1 is not an object',
-      'bundle 1: the bundle SKU is missing',
     ]);
   });
 
