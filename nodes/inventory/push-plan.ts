@@ -14,6 +14,7 @@
  */
 import type { Governor } from '../runtime/http';
 import { AtsEngine } from './available-to-sell';
+import type { InventoryPosition } from './position';
 import { channelKey } from './rules';
 
 export interface Push {
@@ -47,6 +48,19 @@ export function pushesNeeded(engine: AtsEngine, changed: Iterable<string>, sent:
     }
   }
   return out;
+}
+
+/**
+ * The changed positions taken into the engine's index, then the pushes they call for. A position
+ * that cannot be read still counts as a change: its location now counts 0 for that SKU.
+ */
+export function pushesAfter(engine: AtsEngine, changed: Iterable<InventoryPosition>, sent: SentFigures): Push[] {
+  const skus: string[] = [];
+  for (const p of changed) {
+    engine.positions.set(p);
+    if (typeof p?.sku === 'string') skus.push(p.sku);
+  }
+  return pushesNeeded(engine, skus, sent);
 }
 
 export interface PushTicket {

@@ -126,7 +126,7 @@ function channelRule(row: Record<string, unknown>, where: string, known: Set<str
   if (account && account.length > RULE_LIMITS.idLength) problems.push(`${label}: the account is longer than ${RULE_LIMITS.idLength} characters`);
   const locations = idList(row.locations, `${label} locations`, problems, RULE_LIMITS.locations);
   if (!locations.length) problems.push(`${label}: no location to sell from`);
-  for (const l of locations) if (!known.has(l)) problems.push(`${label}: unknown location "${l}" (not in the locations list)`);
+  for (const l of locations) if (!known.has(l)) problems.push(`${label}: unknown location "${l}" (not in "All locations")`);
   const allocationPercent = whole(row.allocationPercent, 100, `${label}: allocation`, problems, 100, '%');
   const buffer = whole(row.buffer, 0, `${label}: buffer`, problems, RULE_LIMITS.units);
   const maxListed = blank(row.maxListed) ? undefined : whole(row.maxListed, 0, `${label}: maximum listed`, problems, RULE_LIMITS.units);

@@ -56,7 +56,7 @@ const bad = {
   ],
 };
 const BAD_PROBLEMS = [
-  'channel 1 (bol): unknown location "wh-mian" (not in the locations list)',
+  'channel 1 (bol): unknown location "wh-mian" (not in "All locations")',
   'channel 1 (bol): allocation 150% is outside 0–100%',
   'channel 1 (bol): buffer must not be negative (got -2)',
   'bundles form a cycle: A → B → A',

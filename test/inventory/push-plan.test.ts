@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { compileRules } from '../../nodes/inventory/rules';
 import { AtsEngine, PositionIndex } from '../../nodes/inventory/available-to-sell';
 import type { InventoryPosition } from '../../nodes/inventory/position';
-import { affectedSkus, drainPushes, pushesNeeded, PushQueue, type PushTicket } from '../../nodes/inventory/push-plan';
+import { affectedSkus, drainPushes, pushesAfter, pushesNeeded, PushQueue, type PushTicket } from '../../nodes/inventory/push-plan';
 import { TokenBucket } from '../../nodes/runtime/http';
 
 const pos = (sku: string, locationId: string, onHand: number): InventoryPosition => ({
@@ -66,6 +66,20 @@ describe('pushesNeeded', () => {
       { channel: 'amazon/A1', sku: 'HAMPER', available: 1 },
       { channel: 'amazon/A1', sku: 'PAIR', available: 3 },
     ]);
+  });
+
+  it('takes changed positions in and pushes what they change, an unreadable one as 0 at its location', () => {
+    const e = engine();
+    const sent = ledgerOf(pushesNeeded(e, ['PLATE'], () => undefined)); // shopify 5, amazon 2
+    expect(pushesAfter(e, [pos('PLATE', 'wh', 10)], sent)).toEqual([
+      { channel: 'shopify', sku: 'PLATE', available: 11 },
+      { channel: 'amazon/A1', sku: 'PLATE', available: 5 },
+    ]);
+    expect(pushesAfter(e, [pos('PLATE', 'wh', 0.5)], sent)).toEqual([
+      { channel: 'shopify', sku: 'PLATE', available: 1 },
+      { channel: 'amazon/A1', sku: 'PLATE', available: 0 },
+    ]);
+    expect(e.positions.problems).toEqual(['position of PLATE at wh: on hand must be a whole number of units (got 0.5)']);
   });
 
   it('leaves out a channel whose figure did not move', () => {

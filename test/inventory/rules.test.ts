@@ -76,7 +76,7 @@ describe('inventory rules', () => {
         ],
       }),
     ).toEqual([
-      'channel 1 (shopify): unknown location "whs" (not in the locations list)',
+      'channel 1 (shopify): unknown location "whs" (not in "All locations")',
       'channel 2 (amazon): allocation 150% is outside 0–100%',
       'channel 3 (bol): allocation -5% is outside 0–100%',
       'channel 4 (square): buffer must not be negative (got -1)',
