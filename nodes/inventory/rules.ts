@@ -169,6 +169,7 @@ function componentList(value: unknown, where: string, problems: string[]): Bundl
   const out: BundleComponent[] = [];
   for (const p of parts) {
     if (!p.sku) problems.push(`${where}: a component without a SKU`);
+    else if (p.sku.length > 128) problems.push(`${where}: component "${p.sku.slice(0, 40)}…" is longer than 128 characters`);
     else if (out.some((c) => c.sku === p.sku)) problems.push(`${where}: component ${p.sku} is listed twice (give one quantity)`);
     const quantity = whole(p.quantity, 1, `${where}: quantity of ${p.sku || '?'}`, problems, RULE_LIMITS.componentQuantity);
     if (quantity === 0) problems.push(`${where}: quantity of ${p.sku} must be at least 1`);

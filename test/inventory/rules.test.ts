@@ -136,6 +136,9 @@ describe('inventory rules', () => {
     expect(problemsOf({ bundles: [{ sku: 'BIG', components: 'MUG*20000' }] })).toEqual(['bundle 1 (BIG): quantity of MUG of 20000 is more than 10000']);
     const deep = Array.from({ length: 7 }, (_, i) => ({ sku: `L${i}`, components: i === 6 ? 'MUG' : `L${i + 1}` }));
     expect(problemsOf({ bundles: deep })).toEqual(['bundle L0 nests 7 levels deep, more than 5', 'bundle L1 nests 6 levels deep, more than 5']);
+    expect(problemsOf({ bundles: [{ sku: 'LONG', components: 'y'.repeat(129) }] })).toEqual([
+      `bundle 1 (LONG): component "${'y'.repeat(40)}…" is longer than 128 characters`,
+    ]);
     expect(problemsOf({ locations: 'x'.repeat(300) })).toEqual([`locations: "${'x'.repeat(40)}…" is longer than 255 characters`]);
   });
 
