@@ -233,6 +233,19 @@ export class AtsEngine {
   }
 }
 
+/** The SKU and, for a bundle, every SKU it is made of (through nested bundles): the positions its figure reads. */
+export function skusBehind(rules: InventoryRules, sku: string): string[] {
+  const out = new Set<string>();
+  const stack = [sku];
+  while (stack.length) {
+    const s = stack.pop()!;
+    if (out.has(s)) continue;
+    out.add(s);
+    for (const c of rules.bundles.get(s) ?? []) stack.push(c.sku);
+  }
+  return [...out];
+}
+
 /** A state's units, own properties only: a state named "constructor" or "__proto__" is not Object's. */
 function ownUnits(states: Record<string, number>, name: string): number {
   const own = Object.getOwnPropertyDescriptor(states, name);

@@ -2,12 +2,14 @@
  * The `tillwire-inventory` config node in a real Node-RED (the product's settings) and its dialog in
  * Debian's Chromium: rules with mistakes are named one by one in the log on deploy, the dialog's
  * "Check rules" button lists the same problems, a rule corrected in the dialog is saved and deployed
- * as typed. A screenshot of the dialog is kept under test-results/.
+ * as typed. The explanation of a channel's figure is read over the admin API from the positions the
+ * store's inventory ledger holds. A screenshot of the dialog is kept under test-results/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { startNodeRed, RunningNodeRed, ROOT } from '../support/node-red-process';
+import { createStore } from '../../nodes/runtime/create-store';
 
 const CHROMIUM = process.env.TILLWIRE_CHROMIUM ?? '/usr/bin/chromium';
 const RESULTS = path.join(ROOT, 'test-results');
@@ -68,7 +70,15 @@ let page: Page;
 
 beforeAll(async () => {
   fs.mkdirSync(RESULTS, { recursive: true });
-  red = await startNodeRed({ via: 'red', flows: [{ id: 'tab1', type: 'tab', label: 'Inventory' }, good, bad] });
+  red = await startNodeRed({
+    via: 'red',
+    flows: [
+      { id: 'tab1', type: 'tab', label: 'Inventory' },
+      { id: 'st', type: 'tillwire-store', name: 'store', backend: 'sqlite', file: 'tillwire.db' },
+      good,
+      bad,
+    ],
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -122,6 +132,63 @@ describe('the tillwire-inventory config node', () => {
     const help = await page.evaluate(() => (window as any).RED.nodes.getNodeHelp('tillwire-inventory') as string);
     expect(help).toContain('<h3>The formula</h3>');
     expect(help).toContain('<b>Allocation</b>: sellable × allocation % / 100, rounded down');
+  });
+
+  it("explains a channel's figure over the admin API from the ledger's positions, and follows a till sale", async () => {
+    // the stock, written to the same SQLite store by another process, as an ERP read would
+    const ledger = createStore({ backend: 'sqlite', file: path.join(red.userDir, 'tillwire.db') }, red.userDir, { heartbeatMs: 0 });
+    await ledger.open();
+    try {
+      await ledger.inventory.snapshot({ system: 'odoo', documentId: 'quant-7' }, [
+        { sku: 'MUG', locationId: 'wh-main', onHand: 20 },
+        { sku: 'MUG', locationId: 'store-berlin', onHand: 9 },
+        { sku: 'SAUCER', locationId: 'wh-main', onHand: 5 },
+      ]);
+      await ledger.inventory.setLevels({ system: 'odoo', documentId: 'levels-7' }, [
+        { sku: 'MUG', locationId: 'wh-main', safetyStock: 1, states: { damaged: 2 } },
+      ]);
+      const explain = async (query: string) => {
+        const res = await fetch(`${red.adminUrl}/tillwire/inventory/explain?${query}`);
+        return { status: res.status, body: (await res.json()) as any };
+      };
+
+      // amazon sells from wh-main: 20 − 1 safety − 2 damaged = 17; 60 % → 10; − buffer 2 → 8 (≤ 50, ≥ 3)
+      const amazon = await explain('rules=inv-good&channel=amazon/A1B2C3&sku=MUG');
+      expect(amazon.status).toBe(200);
+      expect(amazon.body.document).toMatchObject({ kind: 'inventory.ats', sku: 'MUG', channel: { system: 'amazon', account: 'A1B2C3' }, available: 8 });
+      expect(amazon.body.document.basis).toEqual({ onHand: 20, reserved: 0, inTransit: 0, safetyStock: 1 });
+      expect(amazon.body.lines).toEqual([
+        'wh-main: on hand 20 − reserved 0 − safety stock 1 − damaged 2 = 17',
+        "sellable over the channel's locations (never below 0): 17",
+        '× 60 % allocation, rounded down: 10',
+        '− buffer 2: 8',
+        'at most 50: 8',
+        'below 3 is sent as 0: 8',
+        'amazon/A1B2C3 is offered 8 of MUG',
+      ]);
+      // shopify sells from both: MUG 17 + 9 = 26, SAUCER 5; GIFTSET = min(⌊26/2⌋, 5) = 5
+      const giftset = await explain('rules=inv-good&channel=shopify/demo.myshopify.com&sku=GIFTSET');
+      expect(giftset.body.document.available).toBe(5);
+      expect(giftset.body.lines).toContain('component MUG: 26 available ÷ 2 per bundle, rounded down: 13');
+
+      // a till sale of 15 mugs at wh-main: 5 − 1 − 2 = 2; 60 % → 1; − 2 → 0
+      await ledger.inventory.posSale({ system: 'pos', documentId: 'sale-1' }, 'wh-main', [{ sku: 'MUG', qty: 15 }]);
+      expect((await explain('rules=inv-good&channel=amazon/A1B2C3&sku=MUG')).body.document.available).toBe(0);
+
+      // what it refuses, each named
+      expect(await explain('rules=inv-bad&channel=bol&sku=MUG')).toEqual({
+        status: 409,
+        body: { error: `these rules are not used until their problems are fixed: ${BAD_PROBLEMS.join('; ')}` },
+      });
+      expect(await explain('rules=inv-good&channel=bol&sku=MUG')).toEqual({
+        status: 404,
+        body: { error: 'no channel bol in these rules (they have: shopify/demo.myshopify.com, amazon/A1B2C3)' },
+      });
+      expect(await explain('rules=st&channel=bol&sku=MUG')).toEqual({ status: 404, body: { error: 'no tillwire-inventory node with id st' } });
+      expect((await explain('rules=inv-good&channel=amazon/A1B2C3')).status).toBe(400);
+    } finally {
+      await ledger.close();
+    }
   });
 
   it('shows the rules in the dialog, lists the problems on "Check rules", and saves a corrected rule as typed', async () => {
