@@ -53,6 +53,9 @@ export = function register(RED: NodeRED) {
         return;
       }
       msg.inventory = outcome.reservation ?? outcome.change ?? { note: outcome.note };
+      // Which SKUs' positions changed, for tillwire-available-to-sell.
+      const moved = outcome.change?.events ?? (outcome.reservation?.outcome === 'reserved' ? outcome.reservation.allocations : []);
+      msg.skus = [...new Set(moved.map((e) => e.sku))];
       if (outcome.reservation) counts.reserved++;
       else counts.booked++;
       show();

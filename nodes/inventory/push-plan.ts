@@ -168,6 +168,12 @@ export class PushQueue {
     return this.state.get(sku)?.delivered;
   }
 
+  /** Whether the queue has had a figure for the SKU (waiting, in flight or delivered). */
+  tracks(sku: string): boolean {
+    const s = this.state.get(sku);
+    return !!(s && (s.waiting || s.inFlight || s.delivered));
+  }
+
   /** SKUs with a figure waiting to be pushed. */
   get waiting(): number {
     return this.ready.size;
@@ -192,24 +198,38 @@ export class PushQueue {
 }
 
 /**
- * Pushes what is ready, one at a time, each after the channel's governor allows it, until nothing
- * is ready now. Figures offered while it waits on the governor are taken at their latest.
- * `send` rejects when the channel did not confirm the figure. Returns how many pushes it made.
+ * Pushes what is ready, each after the channel's governor allows it, until nothing is ready now and
+ * nothing is in flight. Figures offered while it waits are taken at their latest. `send` rejects
+ * when the channel did not confirm the figure. Up to `maxInFlight` pushes (each for another SKU:
+ * the queue never has two in flight for one) wait for their confirmation at once; 1 sends one at a
+ * time. Returns how many pushes it made. A retry waiting out its backoff is left for a later call
+ * (`queue.nextAt()` says when).
  */
-export async function drainPushes(queue: PushQueue, send: (t: PushTicket) => Promise<void>, governor: Governor, now: () => number): Promise<number> {
+export async function drainPushes(
+  queue: PushQueue,
+  send: (t: PushTicket) => Promise<void>,
+  governor: Governor,
+  now: () => number,
+  maxInFlight = 1,
+): Promise<number> {
   let pushes = 0;
+  const running = new Set<Promise<void>>();
   for (;;) {
     const at = queue.nextAt();
-    if (at === undefined || at > now()) return pushes;
+    if (at === undefined || at > now() || running.size >= maxInFlight) {
+      if (!running.size) return pushes;
+      await Promise.race(running);
+      continue;
+    }
     await governor.take();
     const ticket = queue.take(now());
-    if (!ticket) return pushes;
+    if (!ticket) continue;
     pushes++;
-    try {
-      await send(ticket);
-      queue.succeeded(ticket, now());
-    } catch {
-      queue.failed(ticket, now());
-    }
+    const push: Promise<void> = send(ticket).then(
+      () => queue.succeeded(ticket, now()),
+      () => void queue.failed(ticket, now()),
+    );
+    const settled = push.finally(() => running.delete(settled));
+    running.add(settled);
   }
 }
