@@ -20,6 +20,8 @@ import { SquareSimulator } from '../simulators/square/simulator';
 import { BolSimulator } from '../simulators/bol/simulator';
 import { XeroSimulator } from '../simulators/xero/simulator';
 import { QboSimulator } from '../simulators/quickbooks/simulator';
+import { demoCatalog } from '../simulators/kit/catalog';
+import { createStore } from '../nodes/runtime/create-store';
 
 export interface DemoServices {
   env: Record<string, string>;
@@ -228,6 +230,8 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
   const bol = new BolSimulator({
     port: portOf('BOL', 18444),
     orders: 1000,
+    // An offer for every catalogue SKU, so the Stock → every channel tab can set each one's stock.
+    offers: 500,
     epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(),
     orderSpacingMs: 30_000,
     invoicePeriodMs: 15 * 60_000,
@@ -305,4 +309,26 @@ async function startLedgers(env: Record<string, string>, stops: Array<() => Prom
   log(
     `[tillwire] QuickBooks Online simulator: ${qbo.url} (realm ${qbo.realmId}, client ${qbo.clientId}, secret ${qbo.clientSecret}, refresh token ${qbo.currentRefreshToken})`,
   );
+}
+
+/** The demo's stock locations: the central warehouse and the two Northwind stores whose tills sell. */
+export const DEMO_STOCK = { 'WH-MAIN': 30, 'LDN-001': 5, 'MAN-002': 5 } as const;
+
+/**
+ * The demo's opening stock count in the demo store's inventory ledger (the flows' `tillwire.db` in
+ * the user directory), one ERP reading per location for every catalogue SKU, written before Node-RED
+ * starts: the stand-in for an ERP stock reading on the "Stock → every channel" tab. Each reading is
+ * one document, so a restart applies it once (a duplicate changes nothing, sales since stay booked).
+ */
+export async function seedDemoStock(userDir: string): Promise<void> {
+  const store = createStore({ backend: 'sqlite', file: 'tillwire.db' }, userDir, { heartbeatMs: 0 });
+  await store.open();
+  try {
+    for (const [locationId, onHand] of Object.entries(DEMO_STOCK)) {
+      const lines = demoCatalog().map((item) => ({ sku: item.sku, locationId, onHand }));
+      await store.inventory.snapshot({ system: 'odoo', documentId: `demo-opening-stock:${locationId}` }, lines);
+    }
+  } finally {
+    await store.close();
+  }
 }

@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { DemoServices, startDemoServices } from './demo-services';
+import { DemoServices, seedDemoStock, startDemoServices } from './demo-services';
 import { nodeRedRuntime } from './node-red-runtime';
 import { adminAuth, credentialSecret, credentialsFile, editorHost, openEditorWarning } from '../nodes/runtime/runtime-settings';
 import { createPrivateDir, OWNER_ONLY_FILE } from '../nodes/runtime/private-files';
@@ -157,6 +157,11 @@ async function main(): Promise<void> {
   const flowFile = path.resolve(process.env.TILLWIRE_FLOW_FILE ?? path.join(root, 'flows', 'flows.json'));
   if (demo && writeDemoCredentials(userDir, flowFile, demoCredentials(port))) {
     console.log(`[tillwire] wrote the simulators' credentials for the demo flows (encrypted) to ${credentialsFile(userDir, flowFile)}`);
+  }
+  if (demo) {
+    await seedDemoStock(userDir).catch((err: Error) =>
+      console.error(`[tillwire] the demo's opening stock was not written (${err.message}); the Stock → every channel tab offers 0`),
+    );
   }
   const runtime = nodeRedRuntime(root);
   console.log(`[tillwire] Node-RED ${runtime.version} on Node ${process.versions.node} (${runtime.reason})`);

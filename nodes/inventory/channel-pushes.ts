@@ -176,16 +176,17 @@ export class ChannelPushes {
   }
 
   /**
-   * The channel write node's answer for a push: `ok` its output, else its Catch. A late answer
+   * The channel write node's answer for a push: `ok` its output, else its Catch; `permanent` when the
+   * channel refused the figure itself (not retried: the SKU's next figure is pushed as usual). A late answer
    * (after `confirmMs` counted the push as failed) still records a confirmed figure, never over a newer one.
    */
-  confirm(channel: string, sku: string, seq: number, available: number, ok: boolean): boolean {
+  confirm(channel: string, sku: string, seq: number, available: number, ok: boolean, permanent = false): boolean {
     const q = this.queues.get(channel);
     if (!q) return false;
     const waiting = this.awaiting.get(`${channel}\u0000${sku}`);
     if (waiting && waiting.seq === seq) {
       if (ok) waiting.resolve();
-      else waiting.reject(new Error('the channel write node failed'));
+      else waiting.reject(Object.assign(new Error('the channel write node failed'), { permanent }));
       return true;
     }
     if (ok) q.succeeded({ sku, available, seq, attempt: 0 }, Date.now());

@@ -91,7 +91,9 @@ export = function register(RED: NodeRED) {
       if (push && push.node === node.id) {
         // The channel write node's answer to one of this node's pushes: it ends here.
         const ok = !msg.error && msg.channelResult !== undefined;
-        if (!engine.confirm(String(push.channel), String(push.sku), Number(push.seq), Number(push.available), ok)) {
+        // A ConnectorError says whether retrying can help (docs/errors.md): an unknown SKU cannot.
+        const permanent = (msg.error as { cause?: { retryable?: unknown } } | undefined)?.cause?.retryable === false;
+        if (!engine.confirm(String(push.channel), String(push.sku), Number(push.seq), Number(push.available), ok, permanent)) {
           throw new Error(`available to sell: an answer for channel '${String(push.channel)}', which the rules do not have`);
         }
         return;

@@ -163,6 +163,15 @@ export class PushQueue {
     return 'retry';
   }
 
+  /**
+   * The push failed for good (the channel refused the figure itself: an unknown SKU, a figure out of
+   * its range). It is not retried; the next figure offered for the SKU is pushed as usual.
+   */
+  abandoned(ticket: PushTicket): void {
+    const s = this.entry(ticket.sku);
+    if (s.inFlight?.seq === ticket.seq) s.inFlight = undefined;
+  }
+
   /** What the channel last confirmed for the SKU: figure, sequence and when. */
   lastDelivered(sku: string): Delivered | undefined {
     return this.state.get(sku)?.delivered;
@@ -227,7 +236,7 @@ export async function drainPushes(
     pushes++;
     const push: Promise<void> = send(ticket).then(
       () => queue.succeeded(ticket, now()),
-      () => void queue.failed(ticket, now()),
+      (err: { permanent?: boolean }) => (err?.permanent ? queue.abandoned(ticket) : void queue.failed(ticket, now())),
     );
     const settled = push.finally(() => running.delete(settled));
     running.add(settled);

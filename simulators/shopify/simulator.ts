@@ -654,6 +654,18 @@ export class ShopifySimulator {
       res.end(JSON.stringify(body));
     };
     const url = new URL(req.url ?? '/', this.url);
+    // Simulator-only inspection for other processes (the demo's tests): the quantities held, by SKU,
+    // location gid and quantity name.
+    if (url.pathname === '/__simulator/inventory' && req.method === 'GET') {
+      const skuOf = new Map([...this.inventoryItems].map(([sku, id]) => [id, sku]));
+      return send(
+        200,
+        [...this.inventory].map(([key, quantity]) => {
+          const [item, location, name] = key.split('|');
+          return { sku: skuOf.get(item), inventoryItemId: item, location, name, quantity };
+        }),
+      );
+    }
     const rest = /^\/admin\/api\/(\d{4}-\d{2}|unstable)\/(.+)\.json$/.exec(url.pathname);
     if (rest && rest[2] !== 'graphql') {
       if (req.headers['x-shopify-access-token'] !== this.accessToken) {
