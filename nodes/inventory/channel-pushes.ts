@@ -317,6 +317,8 @@ export class ChannelPushes {
   }
 
   private send(channel: string, ticket: PushTicket): Promise<void> {
+    // Closed (redeployed): nothing more leaves; the figure is dropped, not retried.
+    if (this.closed) return Promise.reject(Object.assign(new Error('closed'), { permanent: true }));
     const key = `${channel}\u0000${ticket.sku}`;
     const latest = this.offered.get(key);
     if (latest?.seq === ticket.seq) {

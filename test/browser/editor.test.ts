@@ -41,6 +41,7 @@ const PALETTE_TYPES = [
   'tillwire-square-payouts',
   'tillwire-quickbooks',
   'tillwire-inventory-reserve',
+  'tillwire-available-to-sell',
 ];
 const CONFIG_TYPES = [
   'tillwire-store',
