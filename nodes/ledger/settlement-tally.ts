@@ -5,8 +5,9 @@
  *
  *  - one group per (posting month, line type, category): its exact total, its line count and the
  *    rows behind it (1-based positions of the lines in the settlement, in a growable Int32Array);
- *  - per order: what the settlement charged for it (principal, tax, shipping, promotion) and its
- *    net (every line of the order), for matching against Tillwire's orders and the ERP;
+ *  - per order (by the order's id in its channel, orderRef.channel.id, else orderRef.id): what the
+ *    settlement charged for it (principal, tax, shipping, promotion) and its net (every line of
+ *    the order), for matching against Tillwire's order index and the ERP;
  *  - Σ lines, exact as a bigint.
  *
  * Memory is O(groups + orders): a million-line Amazon settlement costs 4 bytes per line (its row
@@ -23,7 +24,7 @@
  * the lines owns that.
  */
 import type { SettlementLine } from '../model/types.generated';
-import type { SettlementHeader, SettlementStream } from '../model/settlement-stream';
+import { lineBatches, type SettlementHeader, type SettlementStream } from '../model/settlement-stream';
 import { validateDocument } from '../model/validate';
 
 export const LINE_TYPES = ['principal', 'tax', 'shipping', 'fee', 'promotion', 'refund', 'reserve', 'adjustment', 'other'] as const;
@@ -270,16 +271,19 @@ export class SettlementTally {
     return i === undefined ? undefined : { charged: this.orderCharged[i], net: this.orderNet[i] };
   }
 
-  /**
-   * Every order with its figures, in the order first seen, without a lookup per order: an
-   * order's position in the map is its index in the figure arrays (orders are only ever added).
-   */
-  *orderList(): IterableIterator<{ orderId: string } & OrderFigures> {
-    let i = 0;
+  /** The orders in the order first seen, `size` at a time: their ids and what the settlement charged for each (same positions). */
+  *orderBatches(size: number): IterableIterator<{ ids: string[]; charged: Float64Array }> {
+    let ids: string[] = [];
+    let from = 0;
     for (const orderId of this.orderIndex.keys()) {
-      yield { orderId, charged: this.orderCharged[i], net: this.orderNet[i] };
-      i++;
+      ids.push(orderId);
+      if (ids.length === size) {
+        yield { ids, charged: this.orderCharged.subarray(from, from + size) };
+        from += size;
+        ids = [];
+      }
     }
+    if (ids.length) yield { ids, charged: this.orderCharged.subarray(from, from + ids.length) };
   }
 
   /** Adds one line; `row` is its 1-based position in the settlement. */
@@ -328,13 +332,20 @@ export class SettlementTally {
     this.sum.add(amount);
     this.lineCount = row;
 
-    const orderId = line.orderRef?.id;
+    // An order is known by its id in the channel when the line gives it: the id the channel's own
+    // reports and Tillwire's order index (runtime/order-index.ts) use; else by the canonical id.
+    const ref = line.orderRef;
+    const orderId = ref?.channel?.id ?? ref?.id;
     if (orderId !== undefined) this.addOrder(orderId, type, amount, row, line);
   }
 
   private addOrder(orderId: string, type: string, amount: number, row: number, line: SettlementLine): void {
     if (typeof orderId !== 'string' || orderId.length === 0 || orderId.length > 255) {
-      throw new SettlementTallyError('order', `line ${row}${idOf(line)}: orderRef.id must be 1 to 255 characters`, row);
+      throw new SettlementTallyError(
+        'order',
+        `line ${row}${idOf(line)}: the order id (orderRef.channel.id, else orderRef.id) must be 1 to 255 characters`,
+        row,
+      );
     }
     // A settlement lists an order's lines together, so most lines repeat the previous line's order:
     // comparing with it spares a lookup in a map of hundreds of thousands of orders.
@@ -410,6 +421,6 @@ export function compareGroups(a: { type: string; category: string }, b: { type: 
 export async function tallySettlement(stream: SettlementStream, limits: TallyLimits = {}): Promise<SettlementTally> {
   const tally = new SettlementTally(stream.header, { ...DEFAULT_LIMITS, ...limits });
   let row = 0;
-  for await (const line of stream.lines) tally.add(line, ++row);
+  for await (const batch of lineBatches(stream)) for (const line of batch) tally.add(line, ++row);
   return tally;
 }

@@ -97,7 +97,12 @@ describe('tally', () => {
       ['an empty category', { category: '' }, 'category', 'category must be 1 to 64 characters'],
       ['a category with the group separator', { category: 'a|b' }, 'category', "without '|'"],
       ['a bad postedAt', { postedAt: 'yesterday' }, 'posted-at', "postedAt 'yesterday' is not an RFC 3339 timestamp"],
-      ['an order id too long', { orderRef: { id: 'x'.repeat(256) } }, 'order', 'orderRef.id must be 1 to 255 characters'],
+      [
+        'an order id too long',
+        { orderRef: { id: 'x'.repeat(256) } },
+        'order',
+        'the order id (orderRef.channel.id, else orderRef.id) must be 1 to 255 characters',
+      ],
     ];
     it.each(bad)('%s', async (_what, patch, rule, message) => {
       const s = makeSettlement({
