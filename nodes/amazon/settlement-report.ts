@@ -593,7 +593,8 @@ export function readDate(text: string): { timestamp: string; date: string } | un
   } else if ((m = DATE_ONLY.exec(text))) [, y, mo, d] = m;
   else if ((m = DATE_ONLY_DAY_FIRST.exec(text))) [, d, mo, y] = m;
   else return undefined;
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  // Two digits each (the patterns say so): compared as text, without a number made of each.
+  if (h > '23' || mi > '59' || s > '59') return undefined;
   const month = Number(mo);
   const day = Number(d);
   const year = Number(y);

@@ -382,8 +382,17 @@ export class SettlementTally {
   // timestamp of that month costs one startsWith and no allocation. A UTC timestamp of another
   // month is read from its text; only an offset other than UTC needs the date arithmetic.
   private lastMonth = '';
+  // The lines of one order share their postedAt (a source reading a file shares the string itself).
+  private lastPostedAt: string | undefined;
 
   private monthOf(postedAt: string, row: number, line: SettlementLine): string {
+    if (postedAt === this.lastPostedAt) return this.lastMonth;
+    const month = this.monthOfNew(postedAt, row, line);
+    this.lastPostedAt = postedAt;
+    return month;
+  }
+
+  private monthOfNew(postedAt: string, row: number, line: SettlementLine): string {
     const utc = typeof postedAt === 'string' && postedAt.length >= 20 && (postedAt.endsWith('Z') || postedAt.endsWith('+00:00'));
     if (utc && this.lastMonth !== '' && postedAt.startsWith(this.lastMonth)) return this.lastMonth;
     const ms = typeof postedAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(postedAt) ? Date.parse(postedAt) : NaN;
