@@ -3,8 +3,9 @@
  * Amazon V2 settlement flat file of BENCH_SETTLEMENT_LINES transaction rows (default 1,000,000;
  * bench/settlement-data.ts) and one a tenth of its size, each read in the same run by
  *   (a) csv-parse alone, with the reader's options, every record dropped (the raw parse);
- *   (b) Tillwire: read → tally → reconcile against BENCH_SETTLEMENT_ORDERS known orders (default
- *       300,000) → journals (bench/settlement-row.ts).
+ *   (b) Tillwire: read → tally → reconcile against the order index of a SQLite store holding
+ *       BENCH_SETTLEMENT_ORDERS known orders (default 300,000; written once, before the runs,
+ *       through the store's API) → journals (bench/settlement-row.ts).
  * Every row runs in its own process (its peak RSS is its own), BENCH_SETTLEMENT_REPEAT times
  * (default 3, raw and Tillwire alternating which goes first); the median time counts. Reports
  * Tillwire / raw time, peak RSS, and time(large) / time(small) (10× the input should cost ≤ 11×
@@ -87,6 +88,8 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
   console.log(
     `[bench settlement] ${sizes.join(' and ')} lines against ${ORDERS} known orders, ${REPEAT} runs each${opts.decimalComma ? ', decimal comma' : ''}`,
   );
+  // Other work on the machine blurs wall times more than CPU times: the load is reported with them.
+  const loadAtStart = os.loadavg().map((l) => round(l, 2));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-settlement-bench-'));
   const results: SizeResult[] = [];
   let sample: RowResult | undefined;
@@ -174,7 +177,7 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
     scenario: 'settlement',
     date,
     command,
-    machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAtStart, loadAtEnd: os.loadavg().map((l) => round(l, 2)) },
     knownOrders: ORDERS,
     matcher: 'the order index of a SQLite store (orderMatcherFor, as the reconcile node asks it), filled through the store API before the runs',
     orderIndexFillMs: round(indexMs),
@@ -197,7 +200,8 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
     '',
     `An Amazon V2 settlement flat file (${opts.decimalComma ? 'EUR, decimal comma, dates day first' : 'USD, decimal point'}) reconciled against ${ORDERS} known orders ` +
       `(the order index of a SQLite store, as the reconcile node asks it), against csv-parse reading the same file with the same options and nothing else. Each row in its own process, ` +
-      `${REPEAT} runs each, median time; ${report.machine.cores} cores (${report.machine.model}), Node ${process.version}. Command: \`${command}\`.`,
+      `${REPEAT} runs each, median time; ${report.machine.cores} cores (${report.machine.model}), Node ${process.version}; load average (1, 5, 15 min) ` +
+      `${loadAtStart.join(', ')} at the start, ${report.machine.loadAtEnd.join(', ')} at the end. Command: \`${command}\`.`,
     '',
     '| lines | file MB | orders in file | csv-parse s (CPU s) | Tillwire s (CPU s) | Tillwire / csv-parse (CPU) | csv-parse peak RSS MiB | Tillwire peak RSS MiB (at start) |',
     '|---|---|---|---|---|---|---|---|',
