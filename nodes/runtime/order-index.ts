@@ -112,19 +112,23 @@ export const SETTLED_BATCH = 1000;
 export function orderMatcherFor(store: Store, scope: OrderIndexScope = {}): OrderMatcher {
   return {
     async match(orderIds: readonly string[]): Promise<OrderMatchBatch> {
-      const rows = await store.orderLookup(orderIds, scope);
-      const tillwire = new Map<string, { orderId: string; gross?: { amount: number; currency: string } }>();
-      const erp = new Set<string>();
+      const rows = await store.orderMatch(orderIds, scope);
+      const tillwire: Array<{ orderId: string; gross?: { amount: number; currency: string } }> = [];
+      const erp: string[] = [];
+      // Without a scope one id may be a row in several systems: each side names it once.
+      const once = scope.system === undefined || scope.account === undefined ? { seen: new Set<string>(), erp: new Set<string>() } : undefined;
       for (const r of rows) {
-        if (r.seenAt !== null && !tillwire.has(r.orderId)) {
-          tillwire.set(r.orderId, {
-            orderId: r.orderId,
-            ...(r.gross !== null && r.currency !== null ? { gross: { amount: r.gross, currency: r.currency } } : {}),
-          });
+        if (r.seen && !once?.seen.has(r.orderId)) {
+          once?.seen.add(r.orderId);
+          const gross = r.gross !== null && r.currency !== null ? { amount: r.gross, currency: r.currency } : undefined;
+          tillwire.push(gross ? { orderId: r.orderId, gross } : { orderId: r.orderId });
         }
-        if (r.erpRef !== null) erp.add(r.orderId);
+        if (r.accepted && !once?.erp.has(r.orderId)) {
+          once?.erp.add(r.orderId);
+          erp.push(r.orderId);
+        }
       }
-      return { tillwire: [...tillwire.values()], erp: [...erp] };
+      return { tillwire, erp };
     },
   };
 }

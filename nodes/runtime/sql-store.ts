@@ -24,6 +24,7 @@ import {
   NewRegisterEntry,
   ChannelOrderRef,
   OrderIndexEntry,
+  OrderMatchRow,
   OrderIndexScope,
   OrderSeen,
   ChainOrder,
@@ -471,7 +472,17 @@ export class SqlStore implements Store {
   }
 
   async orderLookup(orderIds: readonly string[], scope: OrderIndexScope = {}): Promise<OrderIndexEntry[]> {
-    const out: OrderIndexEntry[] = [];
+    return this.orderIndexRows('o.*', orderIds, scope, toOrderIndex);
+  }
+
+  async orderMatch(orderIds: readonly string[], scope: OrderIndexScope = {}): Promise<OrderMatchRow[]> {
+    const columns = 'o.order_id, o.gross_minor, o.currency, o.seen_at IS NOT NULL AS seen, o.erp_ref IS NOT NULL AS accepted';
+    return this.orderIndexRows(columns, orderIds, scope, toOrderMatch);
+  }
+
+  /** `columns` of the index rows of these ids, one query per ORDER_LOOKUP_BATCH ids. */
+  private async orderIndexRows<T>(columns: string, orderIds: readonly string[], scope: OrderIndexScope, map: (r: Row) => T): Promise<T[]> {
+    const out: T[] = [];
     // One statement text whatever the batch size: the ids travel as one parameter, a text[] for
     // PostgreSQL, a JSON array for SQLite, whose json_each drives the join (SQLite's CROSS JOIN fixes
     // that order: left to itself SQLite walks the whole system's rows once `system = ?` is given).
@@ -480,14 +491,17 @@ export class SqlStore implements Store {
     if (scope.system !== undefined) clauses.push('o.system = ?');
     if (scope.account !== undefined) clauses.push('o.account = ?');
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    // SQLite searches the order_id index, not the primary key it would pick once system and
+    // account are given: the smaller index takes a sixth less time over a settlement's 300,000 ids.
     const ids = postgres ? 'unnest(?::text[]) AS j(value) JOIN' : 'json_each(?) AS j CROSS JOIN';
-    const sql = `SELECT o.* FROM ${ids} ${this.t.orders} AS o ON o.order_id = j.value ${where}`;
+    const orders = postgres ? `${this.t.orders} AS o` : `${this.t.orders} AS o INDEXED BY tw_order_index_id`;
+    const sql = `SELECT ${columns} FROM ${ids} ${orders} ON o.order_id = j.value ${where}`;
     const extra = [scope.system, scope.account].filter((v) => v !== undefined);
     const unique = [...new Set(orderIds)];
     for (let i = 0; i < unique.length; i += ORDER_LOOKUP_BATCH) {
       const batch = unique.slice(i, i + ORDER_LOOKUP_BATCH);
       const { rows } = await this.driver.query(sql, [postgres ? batch : JSON.stringify(batch), ...extra]);
-      for (const r of rows) out.push(toOrderIndex(r));
+      for (const r of rows) out.push(map(r));
     }
     return out;
   }
@@ -685,6 +699,19 @@ function toSettled(r: Row): SettledOrder {
     settledAt: iso(r.settled_at),
   };
 }
+
+function toOrderMatch(r: Row): OrderMatchRow {
+  return {
+    orderId: String(r.order_id),
+    seen: truthy(r.seen),
+    gross: orNull(r.gross_minor, Number),
+    currency: orNull(r.currency, String),
+    accepted: truthy(r.accepted),
+  };
+}
+
+/** A SQL boolean: true/false from PostgreSQL, 1/0 from SQLite. */
+const truthy = (v: unknown) => v === true || v === 1 || v === 1n;
 
 function toRegister(r: Row): RegisterEntry {
   return {

@@ -206,6 +206,17 @@ export interface KvEntry {
   updatedAt: string;
 }
 
+/** What settlement matching asks of one order-index row (orderMatch): the lean form of OrderIndexEntry. */
+export interface OrderMatchRow {
+  orderId: string;
+  /** Set when Tillwire took the order in (with its gross, when it had one). */
+  seen: boolean;
+  gross: number | null;
+  currency: string | null;
+  /** An ERP accepted the order (gave it a ref). */
+  accepted: boolean;
+}
+
 /** Narrows an order-index lookup to one channel system (and account). */
 export interface OrderIndexScope {
   system?: string;
@@ -288,6 +299,11 @@ export interface Store {
   orderAccepted(order: ChannelOrderRef, erpSystem: string, erpRef: string): Promise<void>;
   /** The index rows for these channel order ids (any system unless `scope` narrows it), one query per 500 ids. */
   orderLookup(orderIds: readonly string[], scope?: OrderIndexScope): Promise<OrderIndexEntry[]>;
+  /**
+   * The same rows reduced to what settlement matching reads (seen, gross, accepted), for the
+   * hundreds of thousands of ids of a large settlement: no timestamps or refs built per row.
+   */
+  orderMatch(orderIds: readonly string[], scope?: OrderIndexScope): Promise<OrderMatchRow[]>;
 
   /**
    * The orders settlements settled. `settledOrdersReplace` starts a settlement's rows afresh (a

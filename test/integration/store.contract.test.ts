@@ -416,6 +416,19 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.orderLookup([a, b, c], { system: 'bol' })).map((r) => r.orderId).sort()).toEqual([b, c].sort());
     expect(await store.orderLookup([a], { system: 'amazon', account: 'other' })).toEqual([]);
     expect(await store.orderLookup([])).toEqual([]);
+
+    // The lean rows settlement matching reads: the same answer, seen and accepted as booleans.
+    const match = await store.orderMatch([a, b, c, id('unknown')]);
+    expect(new Map(match.map((r) => [r.orderId, r]))).toEqual(
+      new Map([
+        [a, { orderId: a, seen: true, gross: 12900, currency: 'EUR', accepted: true }],
+        [b, { orderId: b, seen: true, gross: 1234, currency: 'KWD', accepted: false }],
+        [c, { orderId: c, seen: false, gross: null, currency: null, accepted: true }],
+      ]),
+    );
+    expect(match).toHaveLength(3);
+    expect((await store.orderMatch([a, b, c], { system: 'bol', account: '' })).map((r) => r.orderId).sort()).toEqual([b, c].sort());
+    expect(await store.orderMatch([a], { system: 'amazon', account: 'other' })).toEqual([]);
   });
 
   it('order index: the same id in two channels is two rows; many ids, odd ones included, are looked up in batches', async () => {
@@ -436,6 +449,9 @@ describe.each(backends)('store contract: %s', (name, config) => {
         .sort(),
     ).toEqual(['bol:7:EUR', 'shopify:1:USD']);
     expect(rows.find((r) => r.orderId === odd[0])?.gross).toBe(1230);
+    const match = await store.orderMatch(asked, { system: 'bol', account: '' });
+    expect(new Map(match.map((r) => [r.orderId, r.gross]))).toEqual(new Map(ids.map((orderId, i) => [orderId, i])));
+    expect(match.every((r) => r.seen && !r.accepted && r.currency === 'EUR')).toBe(true);
     expect(await store.kvPut(uniqueName('still-there'), 1)).toBe(true);
     // One order twice in one call: its last state counts.
     const twice = { system: 'bol', account: '', orderId: `${prefix}-twice`, currency: 'EUR' };
