@@ -286,6 +286,18 @@ export class SettlementTally {
     if (ids.length) yield { ids, charged: this.orderCharged.subarray(from, from + ids.length) };
   }
 
+  /**
+   * Every order with its figures, in the order first seen, without a lookup per order: an
+   * order's position in the map is its index in the figure arrays (orders are only ever added).
+   */
+  *orderList(): IterableIterator<{ orderId: string } & OrderFigures> {
+    let i = 0;
+    for (const orderId of this.orderIndex.keys()) {
+      yield { orderId, charged: this.orderCharged[i], net: this.orderNet[i] };
+      i++;
+    }
+  }
+
   /** Adds one line; `row` is its 1-based position in the settlement. */
   add(line: SettlementLine, row: number): void {
     if (row > this.limits.maxLines) {
