@@ -42,11 +42,12 @@ function settlementReconcilers(RED: NodeRED): NodeDef[] {
   return defs;
 }
 
+/** The held dead letters, without their messages (a held settlement keeps up to 2,000 lines): a listing reads the full entry of its page only. */
 async function heldEntries(store: Store, nodeIds: string[]): Promise<DeadLetterEntry[]> {
   const out: DeadLetterEntry[] = [];
   for (const nodeId of nodeIds) {
     for (let offset = 0; offset < SCAN_LIMIT; offset += PAGE) {
-      const page = await store.listDeadLetters({ status: 'pending', nodeId, limit: PAGE, offset });
+      const page = await store.listDeadLetters({ status: 'pending', nodeId, limit: PAGE, offset, withoutMessage: true });
       out.push(...page.filter((e) => e.error?.code === HELD));
       if (page.length < PAGE) break;
     }
@@ -163,7 +164,8 @@ export function registerSettlementRoutes(RED: NodeRED): void {
         settlementReconcilers(RED).map((d) => d.id),
       );
       const settlements = [];
-      for (const entry of entries.slice(page.offset, page.offset + page.limit)) {
+      for (const summary of entries.slice(page.offset, page.offset + page.limit)) {
+        const entry = (await store.getDeadLetter(summary.id)) ?? summary;
         const first = heldVersion(entry, undefined);
         const record = first.key.settlementId ? await register.get(first.key) : undefined;
         const { key, fingerprint } = heldVersion(entry, record);
