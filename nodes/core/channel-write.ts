@@ -29,6 +29,7 @@ import { bindStore, commonProblem, commonText, onInput, shortText, StatusBoard, 
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
 import { KeyedLock } from '../runtime/keyed-lock';
+import type { Store } from '../runtime/store';
 
 export type WriteKind = 'shipment' | 'inventory.ats' | 'inventory.position';
 
@@ -170,6 +171,19 @@ export function acceptDocument(
   return { doc, kind, key };
 }
 
+/**
+ * Moves the newest-figure record to `at` unless it already holds that time or a later one. A
+ * compare-and-set on the value read, so another node or instance sharing the store that wrote a
+ * newer figure meanwhile is never set back (the record only ever moves forward).
+ */
+async function moveNewestForward(s: Store, key: string, at: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = (await s.kvGet(key)) as { at: string } | undefined;
+    if (current && Date.parse(current.at) >= Date.parse(at)) return;
+    if (await s.kvPut(key, { at }, current)) return;
+  }
+}
+
 /** Registers a channel write-back node type built from `spec`. */
 export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: ChannelWriteSpec<C, T>): void {
   function TillwireChannelWriteNode(this: RuntimeNode, def: NodeDef & Record<string, any>) {
@@ -197,7 +211,23 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
       (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
     board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem.badge) } : { fill: 'grey', shape: 'ring', text: commonText(RED, 'ready') });
 
-    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+    // Writes under way: a redeploy waits for them (Node-RED stops the old node before starting
+    // the new one, and the store stays open for them), so a figure still waiting for the channel
+    // is recorded by the node that sent it, not lost on a closed store while the new node sends a
+    // newer one that the older could then overwrite.
+    const inFlight = new Set<Promise<void>>();
+    onInput(node, (msg: NodeMessage, send: SendFn) => {
+      const work = store ? store.hold(handle(msg, send)) : handle(msg, send);
+      const tracked = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      inFlight.add(tracked);
+      void tracked.then(() => inFlight.delete(tracked));
+      return work;
+    });
+
+    async function handle(msg: NodeMessage, send: SendFn): Promise<void> {
       try {
         if (problem || !writer || !connection?.client) throw permanentError(spec.system, spec.operation, problem?.message ?? 'not usable');
         const { doc, kind, key } = acceptDocument(spec, msg.payload, connection);
@@ -241,8 +271,7 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
           if (store) {
             const s = await store.acquire();
             await s.kvPut(recordKey, { at: new Date().toISOString(), result });
-            // Forward only: an equal or older time never replaces the newest written.
-            if (fig?.at && !(newest && Date.parse(newest.at) >= Date.parse(fig.at))) await s.kvPut(fig.key, { at: fig.at });
+            if (fig?.at) await moveNewestForward(s, fig.key, fig.at);
           }
           return { ...base, ...result };
         }
@@ -252,10 +281,12 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
         board.set({ fill: 'red', shape: 'ring', text: shortText(`${summary()}: ${briefly(e)}`) });
         throw e;
       }
-    });
+    }
     node.on('close', (_removed: boolean, done: () => void) => {
-      writer?.close?.();
-      done();
+      void Promise.all([...inFlight]).then(() => {
+        writer?.close?.();
+        done();
+      });
     });
   }
   RED.nodes.registerType(type, TillwireChannelWriteNode);

@@ -21,7 +21,9 @@ import { formatMinor } from '../model/business-rules';
 import { replay } from '../runtime/dead-letter';
 import type { DeadLetterEntry, Store } from '../runtime/store';
 import { SETTLEMENT_ACCOUNTS, type SettlementAccounts } from './node-config';
-import { unreleasable } from './settlement-check';
+import { settlementInputOf, unreleasable } from './settlement-check';
+import { fingerprintOf } from './settlement-reconcile';
+import { tallySettlement } from './settlement-tally';
 import { releaseOf, SettlementRegister, type SettlementKey, type SettlementRecord } from './settlement-register';
 
 const registered = new WeakSet<object>();
@@ -42,11 +44,12 @@ function settlementReconcilers(RED: NodeRED): NodeDef[] {
   return defs;
 }
 
+/** The held dead letters, without their messages (a held settlement keeps up to 2,000 lines): a listing reads the full entry of its page only. */
 async function heldEntries(store: Store, nodeIds: string[]): Promise<DeadLetterEntry[]> {
   const out: DeadLetterEntry[] = [];
   for (const nodeId of nodeIds) {
     for (let offset = 0; offset < SCAN_LIMIT; offset += PAGE) {
-      const page = await store.listDeadLetters({ status: 'pending', nodeId, limit: PAGE, offset });
+      const page = await store.listDeadLetters({ status: 'pending', nodeId, limit: PAGE, offset, withoutMessage: true });
       out.push(...page.filter((e) => e.error?.code === HELD));
       if (page.length < PAGE) break;
     }
@@ -81,6 +84,23 @@ function refusal(key: SettlementKey, fingerprint: string, record: SettlementReco
   if ((entry.message.payload as { kind?: unknown } | undefined)?.kind !== 'settlement')
     return `the lines of settlement ${id} were not kept (too many for its dead letter): send the file again with msg.release to the reconcile node`;
   return undefined;
+}
+
+/**
+ * Why the held dead letter no longer holds the version that was held, in words (its message was
+ * edited since: the dead-letter API allows that); undefined when it does. Checked before a release
+ * is recorded, so the answer never says "released" for a replay that can only fail or be held
+ * again, and the entry stays listed.
+ */
+async function editedSince(entry: DeadLetterEntry, key: SettlementKey, heldFingerprint: string): Promise<string | undefined> {
+  let kept: string;
+  try {
+    kept = fingerprintOf(await tallySettlement(settlementInputOf(entry.message.payload).stream));
+  } catch (err) {
+    return `settlement ${key.settlementId}: its dead letter ${entry.id} was edited since it was held and no longer holds a valid settlement (${(err as Error).message}); send the settlement again to have it checked`;
+  }
+  if (kept === heldFingerprint) return undefined;
+  return `settlement ${key.settlementId}: its dead letter ${entry.id} was edited since it was held (it holds version ${kept}, not the held ${heldFingerprint}); replay it to have that version checked, then list again`;
 }
 
 /** The nodes the reconcile node's first output reaches (through wires and link nodes), up to the settlement journal nodes. */
@@ -163,7 +183,8 @@ export function registerSettlementRoutes(RED: NodeRED): void {
         settlementReconcilers(RED).map((d) => d.id),
       );
       const settlements = [];
-      for (const entry of entries.slice(page.offset, page.offset + page.limit)) {
+      for (const summary of entries.slice(page.offset, page.offset + page.limit)) {
+        const entry = (await store.getDeadLetter(summary.id)) ?? summary;
         const first = heldVersion(entry, undefined);
         const record = first.key.settlementId ? await register.get(first.key) : undefined;
         const { key, fingerprint } = heldVersion(entry, record);
@@ -225,6 +246,8 @@ export function registerSettlementRoutes(RED: NodeRED): void {
         );
       const noSuspense = already ? undefined : suspenseProblem(RED, entry!.nodeId!, key.settlementId);
       if (noSuspense) throw new HttpError(409, noSuspense);
+      const edited = replayable ? await editedSince(entry!, key, record.fingerprint) : undefined;
+      if (edited) throw new HttpError(409, edited);
 
       const {
         release,

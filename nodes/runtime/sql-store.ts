@@ -266,7 +266,12 @@ export class SqlStore implements Store {
     const { sql, params } = this.where(filter);
     const limit = Math.max(0, Math.min(filter.limit ?? 1000, 10_000));
     const offset = Math.max(0, filter.offset ?? 0);
-    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.dlq} ${sql} ORDER BY created_at, id LIMIT ? OFFSET ?`, [...params, limit, offset]);
+    const columns = filter.withoutMessage ? `${DEAD_LETTER_COLUMNS}, '{}' AS message` : '*';
+    const { rows } = await this.driver.query(`SELECT ${columns} FROM ${this.t.dlq} ${sql} ORDER BY created_at, id LIMIT ? OFFSET ?`, [
+      ...params,
+      limit,
+      offset,
+    ]);
     return rows.map(toDeadLetter);
   }
 
@@ -728,6 +733,9 @@ function toRegister(r: Row): RegisterEntry {
     externalRefs: parse(r.external_refs) ?? {},
   };
 }
+
+/** Every dead-letter column but the message (listDeadLetters' withoutMessage). */
+const DEAD_LETTER_COLUMNS = 'id, created_at, updated_at, status, flow_id, node_id, node_type, node_name, topic, error, attempts, history, version';
 
 function toDeadLetter(r: Row): DeadLetterEntry {
   return {

@@ -73,6 +73,12 @@ export interface DeadLetterFilter {
   nodeId?: string;
   limit?: number;
   offset?: number;
+  /**
+   * Leave the kept messages out (each entry's `message` is `{}`): for listings that read only
+   * the errors, so a store of large messages (a held settlement keeps up to 2,000 lines) is not
+   * read and parsed whole on every request.
+   */
+  withoutMessage?: boolean;
 }
 
 export type DeadLetterPatch = Partial<

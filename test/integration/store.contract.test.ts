@@ -254,6 +254,13 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(await store.countDeadLetters({ flowId })).toBe(2);
     expect((await store.listDeadLetters({ flowId })).map((e) => e.nodeId)).toEqual(['n1', 'n2']);
     expect((await store.listDeadLetters({ flowId, limit: 1, offset: 1 })).map((e) => e.nodeId)).toEqual(['n2']);
+    // Without the kept messages: everything else as stored, the message left out.
+    const summaries = await store.listDeadLetters({ flowId, withoutMessage: true });
+    expect(summaries.map((e) => [e.nodeId, e.message, e.error.message, e.attempts, e.version])).toEqual([
+      ['n1', {}, 'lines[2].quantity must be > 0', 1, a.version],
+      ['n2', {}, 'boom', 2, expect.any(Number)],
+    ]);
+    expect(summaries[0]).toEqual({ ...a, message: {} });
     expect(await store.countDeadLetters({ ids: [a.id] })).toBe(1);
     expect(await store.countDeadLetters({ ids: [] })).toBe(0);
 
