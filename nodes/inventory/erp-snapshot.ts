@@ -8,9 +8,10 @@
  * against the ledger's open reservations. Differences beyond the tolerances come back as drift
  * reports (drift.ts), each with its cause.
  *
- * Each reading counts once: its document is the ERP, the read time and the SKU and location, so
- * the same reading again changes nothing (a relabelled one, same time other figures, is refused by
- * the ledger), and a reading older than the newest booked for the position is stale and skipped.
+ * Each reading counts once: its document is the ERP, the read time, the SKU and location and the
+ * figures read, so the same reading again changes nothing, and a reading older than the newest
+ * booked for the position is stale and skipped. Figures are part of the key because ERPs give the
+ * read time to the second (Odoo): two reads within one second that differ are both real readings.
  * The newest reading per ERP and position is kept in the store (`inventory-erp-reading:` keys).
  */
 import { createHash } from 'node:crypto';
@@ -51,15 +52,16 @@ export type SnapshotOutcome =
   | { outcome: 'duplicate'; change: LedgerChange; drift: [] }
   | { outcome: 'stale'; newer: string; drift: [] };
 
-/** The documents a reading's key is made of; too long for the ledger's 255 characters, hashed. */
+/** A reading's document id: read time, SKU, location and figures (hashed past the ledger's 255 characters). */
 function documentIdOf(doc: PositionDoc): string {
-  const id = `${doc.asOf} ${doc.sku} @ ${doc.locationId}`;
-  return id.length <= 255
-    ? id
-    : `${doc.asOf} #${createHash('sha256')
-        .update(JSON.stringify([doc.sku, doc.locationId]))
-        .digest('hex')
-        .slice(0, 40)}`;
+  const figures = `${doc.onHand}/${doc.reserved}/${doc.inTransit}`;
+  const id = `${doc.asOf} ${doc.sku} @ ${doc.locationId} = ${figures}`;
+  if (id.length <= 255) return id;
+  const place = createHash('sha256')
+    .update(JSON.stringify([doc.sku, doc.locationId]))
+    .digest('hex')
+    .slice(0, 40);
+  return `${doc.asOf} #${place} = ${figures}`;
 }
 
 const recordKey = (erp: ErpReading, doc: { sku: string; locationId: string }) =>
