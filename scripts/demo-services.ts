@@ -6,7 +6,9 @@
  * being paid, cancelled and refunded while the demo runs. Each address reaches the flows as an
  * environment variable (the flows use ${TILLWIRE_MQTT_URL}, ${TILLWIRE_ODOO_URL},
  * ${TILLWIRE_BC_URL}, ${TILLWIRE_SHOPIFY_URL}, ${TILLWIRE_AMAZON_URL}, ${TILLWIRE_SQUARE_URL}, ${TILLWIRE_BOL_URL}),
- * and so does the Odoo tax map for the taxes the demo sells with (${TILLWIRE_ODOO_TAX_MAP}).
+ * and so does the Odoo tax map for the taxes the demo sells with (${TILLWIRE_ODOO_TAX_MAP}). The
+ * ledgers the settlements post to are simulators too (startLedgers): two Xero organisations and a
+ * QuickBooks Online company.
  */
 import net from 'node:net';
 import { OdooSimulator } from '../simulators/odoo/simulator';
@@ -16,6 +18,8 @@ import { ShopifySimulator } from '../simulators/shopify/simulator';
 import { AmazonSimulator } from '../simulators/amazon/simulator';
 import { SquareSimulator } from '../simulators/square/simulator';
 import { BolSimulator } from '../simulators/bol/simulator';
+import { XeroSimulator } from '../simulators/xero/simulator';
+import { QboSimulator } from '../simulators/quickbooks/simulator';
 
 export interface DemoServices {
   env: Record<string, string>;
@@ -82,6 +86,9 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
   // demo nodes red, not the whole demo down.
   await startChannels(env, stops, log).catch((err: Error) =>
     log(`[tillwire] channel simulators did not all start (${err.message}); the Channel orders tab will show errors`),
+  );
+  await startLedgers(env, stops, log).catch((err: Error) =>
+    log(`[tillwire] ledger simulators did not all start (${err.message}); the Settlements → ledger tab will show errors`),
   );
 
   // Two brands' tills (Northwind's go to Odoo, Southwind's to Business Central in the demo flows),
@@ -197,6 +204,9 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
     epoch: new Date(Date.now() - 10 * 60_000).toISOString(),
     orderSpacingMs: 20_000,
     throttling: true,
+    // A settlement per marketplace every five minutes, its report a minute after the period ends
+    // (Amazon: about every 14 days), so the Settlements tab has the first ones at once and more as it runs.
+    settlements: { periodDays: 5 / 1440, publishDelayMs: 60_000 },
   });
   env.TILLWIRE_AMAZON_URL = await amazon.start();
   // Node-RED substitutes ${VAR} only for a whole property value, so the token URL is its own variable.
@@ -214,7 +224,15 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
 
   // Orders placed every half minute from two hours ago on: the poller finds the past ones at
   // once and the rest as they come due.
-  const bol = new BolSimulator({ port: portOf('BOL', 18444), orders: 1000, epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(), orderSpacingMs: 30_000 });
+  // An invoice every quarter of an hour, issued a minute after its period (bol: half-monthly).
+  const bol = new BolSimulator({
+    port: portOf('BOL', 18444),
+    orders: 1000,
+    epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(),
+    orderSpacingMs: 30_000,
+    invoicePeriodMs: 15 * 60_000,
+    invoiceIssueDelayMs: 60_000,
+  });
   env.TILLWIRE_BOL_URL = await bol.start();
   env.TILLWIRE_BOL_TOKEN_URL = bol.tokenUrl;
   stops.push(() => bol.stop());
@@ -254,4 +272,37 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
     }
   }, 6000);
   stops.push(async () => clearInterval(timer));
+}
+
+/**
+ * The ledgers the Settlements → ledger tab posts to, with the simulators' default charts (the
+ * demo's account mappings use their codes): a Xero organisation in GBP (Amazon UK's
+ * settlements), one in EUR (Amazon DE's and bol.com's: Xero takes manual journals in an
+ * organisation's base currency only) and a QuickBooks Online company in GBP (Shopify's GBP payouts).
+ * They accept any refresh token (`anyRefreshToken`), since they start afresh on every `npm start`
+ * while the Node-RED store keeps the token the last run rotated to.
+ */
+async function startLedgers(env: Record<string, string>, stops: Array<() => Promise<void>>, log: (line: string) => void): Promise<void> {
+  const xero = async (name: string, port: number, baseCurrency: string, tenantId: string) => {
+    const sim = new XeroSimulator({ port, baseCurrency, tenantId, anyRefreshToken: true });
+    env[`TILLWIRE_${name}_URL`] = await sim.start();
+    env[`TILLWIRE_${name}_API_URL`] = sim.apiUrl;
+    env[`TILLWIRE_${name}_TOKEN_URL`] = sim.tokenUrl;
+    env[`TILLWIRE_${name}_TENANT_ID`] = sim.tenantId;
+    stops.push(() => sim.stop());
+    log(
+      `[tillwire] Xero simulator (${baseCurrency} organisation): ${sim.url} (tenant ${sim.tenantId}, client ${sim.clientId}, secret ${sim.clientSecret}, refresh token tillwire-xero-refresh-0)`,
+    );
+  };
+  await xero('XERO', portOf('XERO', 18092), 'GBP', '8f3a2b9c-1d4e-4f60-9a7b-0c1d2e3f4a5b');
+  await xero('XERO_EU', portOf('XERO_EU', 18093), 'EUR', '3c9d7e21-5b4a-4c8f-8e1d-2f6a0b9c7d35');
+
+  const qbo = new QboSimulator({ port: portOf('QBO', 18445), homeCurrency: 'GBP', anyRefreshToken: true });
+  env.TILLWIRE_QBO_URL = await qbo.start();
+  env.TILLWIRE_QBO_TOKEN_URL = qbo.tokenUrl;
+  env.TILLWIRE_QBO_REALM_ID = qbo.realmId;
+  stops.push(() => qbo.stop());
+  log(
+    `[tillwire] QuickBooks Online simulator: ${qbo.url} (realm ${qbo.realmId}, client ${qbo.clientId}, secret ${qbo.clientSecret}, refresh token ${qbo.currentRefreshToken})`,
+  );
 }

@@ -4,7 +4,8 @@
  *  1. links this package into the Node-RED user directory, so Node-RED loads it as an installed
  *     module (its examples appear under Import > Examples);
  *  2. starts the demo services the flows talk to (scripts/demo-services.ts: an embedded MQTT broker,
- *     the Odoo and Business Central simulators, a few store tills), unless TILLWIRE_DEMO=0, and on a
+ *     the Odoo and Business Central simulators, a few store tills, the channel and ledger
+ *     simulators), unless TILLWIRE_DEMO=0, and on a
  *     first run writes the simulators' credentials for the demo flows (encrypted, see below);
  *  3. starts Node-RED with dist/settings.js, which deploys the flows in flows/;
  *  4. prints the editor URL once it answers; Ctrl-C stops Node-RED cleanly (its nodes close).
@@ -81,6 +82,10 @@ function demoCredentials(editorPort: number): Record<string, Record<string, stri
       refreshToken: 'Atzr|tillwire-demo-refresh-token',
     },
     'demo-ch-bol-cfg': { clientId: 'tillwire-bol-client', clientSecret: 'tillwire-bol-secret' },
+    // The ledger simulators (demo-services.ts startLedgers): Xero's app secret and a refresh token, QuickBooks' app and token.
+    'demo-st-xero-cfg': { clientSecret: 'tillwire-xero-secret', refreshToken: 'tillwire-xero-refresh-0' },
+    'demo-st-xero-eu-cfg': { clientSecret: 'tillwire-xero-secret', refreshToken: 'tillwire-xero-refresh-0' },
+    'demo-st-qbo-cfg': { clientId: 'tillwire-qbo-client', clientSecret: 'tillwire-qbo-secret', refreshToken: 'AB11-initial-refresh-token' },
     // Square signs over the notification URL exactly as registered: the demo simulator's (demo-services.ts).
     'demo-ch-square-cfg': {
       accessToken: 'sq-sim-access-token',

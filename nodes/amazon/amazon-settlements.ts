@@ -101,6 +101,11 @@ export = function register(RED: NodeRED) {
         for (const report of reports) {
           if (signal.aborted) return;
           const stream = await openSettlementReport(client, report, { account: account(), onProblem: problemTo((m) => node.send(m)) });
+          // Closed while opening: the close already closed the open streams; the next start finds this report again.
+          if (signal.aborted) {
+            stream.close();
+            return;
+          }
           emitted.add(report.reportId);
           emit(stream, (m) => node.send(m));
         }

@@ -1,10 +1,11 @@
 /**
- * The body every orders-poller node shares (Amazon, bol.com, Shopify, Square, the next one): a
- * durable inbox, a poll on start and every `interval` seconds (0: only when a message arrives) and
- * on any input message (one poll at a time), unfinished entries re-emitted after a restart, the
- * badge (its texts from the node's own catalog, `status.*`), poll failures to `node.error` (Catch),
- * and a close that starts no new request. A connector supplies only its poll (list → inbox →
- * cursor) and what becomes of an inbox entry, one of:
+ * The body every orders-poller node shares (Amazon, bol.com, Shopify, Square, the next one, and
+ * bol's invoices): a durable inbox opened before the first poll, unfinished entries re-emitted after
+ * a restart, a poll on any input message, the badge (its texts from the node's own catalog,
+ * `status.*`) and the failures as ConnectorErrors. When polls run (on start and `interval` seconds
+ * after the previous one, 0: only when a message arrives; one at a time), how failures reach
+ * Catch and how a close waits is the shared schedule, core/poll-schedule.ts. A connector supplies
+ * only its poll (list → inbox → cursor) and what becomes of an inbox entry, one of:
  * - mapped (Amazon, bol): each entry is mapped and validated into a canonical Order and sent with
  *   `msg.tillwire` and `msg.tillwireInbox` (for `tillwire-ack`); an entry that cannot be mapped is
  *   recorded in the dead-letter store with the channel's own payload;
@@ -15,7 +16,8 @@
  */
 import type { NodeMessage, NodeRED, RuntimeNode } from './node-red';
 import { bindStore, StatusBoard, shortText, asError, onInput, INBOX_REF, type Texts } from './node-kit';
-import { closeWithin, processingFailures, startInboundInbox, type InboundInbox, type PoisonedForm } from './inbound-inbox';
+import { schedulePolls } from './poll-schedule';
+import { processingFailures, startInboundInbox, type InboundInbox, type PoisonedForm } from './inbound-inbox';
 import { DurableInbox, type Deliver } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { recordFailure } from '../runtime/dead-letter';
@@ -116,9 +118,6 @@ export interface PollerBase<R, A> {
 
 export type OrderPollerSpec<P, R = void, A = undefined> = PollerBase<R, A> & (MappedEntries<P> | ProcessedEntries);
 
-/** How long a closing node waits for a poll under way (a throttled poll does not hold up a deploy). */
-const CLOSE_WAIT_MS = 3000;
-
 export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: RuntimeNode, spec: OrderPollerSpec<P, R, A>): void {
   const t = spec.texts;
   const board = new StatusBoard(node);
@@ -131,12 +130,8 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
   const failures = processed ? processingFailures(node, processed.what) : undefined;
   const counts: PollCounts = { emitted: 0, failed: 0 };
   const problem = !connection ? t('status.noAccount') : (connection.problem ?? (connection.client ? undefined : t('status.noCredentials')));
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<R> | undefined;
   let opening: Promise<{ store: Store; inbox: DurableInbox }> | undefined;
   let inbound: InboundInbox | undefined;
-  const stopping = new AbortController();
 
   const refresh = () => {
     const extra = spec.badge?.();
@@ -156,7 +151,7 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
   /** A mapped entry: canonical Order out, the order index told; or the dead-letter store with the channel's payload. */
   async function emitMapped(mapped: MappedEntries<P>, s: Store, entry: InboxEntry): Promise<void> {
     // Closing: leave the entry in the inbox; the next start emits it.
-    if (closed) return;
+    if (polls.closed) return;
     const payload = entry.payload as P;
     const { source: details, occurredAt } = mapped.describe(payload);
     const envelope: Record<string, any> = {
@@ -201,7 +196,7 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
   function open(): Promise<{ store: Store; inbox: DurableInbox }> {
     opening ??= (async () => {
       const s = await binding.acquire();
-      if (closed) throw new PollStopped();
+      if (polls.closed) throw new PollStopped();
       let inbox: DurableInbox;
       if (processed) {
         const started: InboundInbox = startInboundInbox({
@@ -244,112 +239,54 @@ export function runOrderPoller<P, R = void, A = undefined>(RED: NodeRED, node: R
 
   /** A processed delivery after the node closed leaves its entry pending: the next start emits it. */
   function guarded(deliver: Deliver): Deliver {
-    return (entry, redelivery) => (closed ? undefined : deliver(entry, redelivery));
+    return (entry, redelivery) => (polls.closed ? undefined : deliver(entry, redelivery));
   }
 
-  async function poll(asked: A | undefined): Promise<R> {
+  async function poll(signal: AbortSignal, asked?: A): Promise<R> {
     const { store, inbox } = await open();
     board.set({ fill: 'blue', shape: 'dot', text: t('status.polling') });
-    let result: R;
-    try {
-      // Retries and throttle waits of the poll's calls show on the badge (yellow ring).
-      result = await board.watch(() =>
-        spec.poll({ store, cursorKey, accept: (eventId, payload) => inbox.accept(eventId, payload), signal: stopping.signal }, asked),
-      );
-    } catch (err) {
-      // Whichever way the poll was started, the badge does not stay on "polling".
-      if (!closed && !(err instanceof PollStopped)) showFailure(err);
-      throw err;
-    }
+    // Retries and throttle waits of the poll's calls show on the badge (yellow ring).
+    const result = await board.watch(() => spec.poll({ store, cursorKey, accept: (eventId, payload) => inbox.accept(eventId, payload), signal }, asked));
     refresh();
     return result;
-  }
-
-  /** One poll at a time: a plain trigger while one runs shares it; one that asks for more waits for it, then polls. */
-  function pollNow(asked?: A): Promise<R> {
-    if (running && asked === undefined) return running;
-    const next: Promise<R> = (running ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => poll(asked))
-      .finally(() => {
-        if (running === next) running = undefined;
-      });
-    running = next;
-    return next;
   }
 
   /** A ConnectorError, so a Catch node gets its kind and fields (docs/errors.md). */
   const asPollError = (err: unknown) => asConnectorError(err, spec.system, 'poll orders');
 
-  function showFailure(err: unknown) {
-    board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(asPollError(err)) })) });
-  }
-
-  /** A poll started by the schedule failed (an input's poll fails to its Catch node through done). */
-  function failed(err: unknown) {
-    if (closed || err instanceof PollStopped) return;
-    const e = asPollError(err);
-    showFailure(e);
-    node.error(e, { topic: `${spec.system}.poll`, payload: { error: e.message } });
-  }
-
-  const scheduled = () =>
-    pollNow().then((result) => {
-      const out = spec.report?.(result);
-      if (out && !closed) node.send(out);
-    }, failed);
-
-  function schedule() {
-    if (closed || !intervalMs) return;
-    timer = setTimeout(() => void scheduled().finally(schedule), intervalMs);
-    timer.unref?.();
-  }
-
-  async function start(): Promise<void> {
-    try {
+  const polls = schedulePolls<R, A>(node, board, {
+    poll,
+    intervalMs,
+    enabled: !problem,
+    topic: `${spec.system}.poll`,
+    ready: async () => {
       await open();
-    } catch {
-      // The store is not open yet (its binding shows why): try again shortly.
-      if (!closed) {
-        timer = setTimeout(() => void start(), 5000);
-        timer.unref?.();
-      }
-      return;
-    }
-    if (closed) return;
-    refresh();
-    // A (re)deploy catches up at once, then polls every interval.
-    if (intervalMs) {
-      await scheduled();
-      schedule();
-    }
-  }
+      if (!polls.closed) refresh();
+    },
+    describeFailure: (err) => {
+      const error = asPollError(err);
+      return { error, text: t('status.error', { error: briefly(error) }) };
+    },
+    onScheduled: (result) => {
+      const out = spec.report?.(result);
+      if (out) node.send(out);
+    },
+    onClose: () => failures?.close(),
+    // What the poll stored stays in the inbox; the inbox gives back the entries in flight (not counted as failed).
+    afterClose: async () => {
+      await (opening ?? Promise.resolve()).catch(() => undefined);
+      await inbound?.stop();
+    },
+  });
 
   if (problem) board.set({ fill: 'red', shape: 'ring', text: shortText(problem) });
-  else void start();
 
   // Any input message polls now (an inject node, or a notification relayed by a flow).
   onInput(node, async (msg: NodeMessage, send) => {
     if (problem) throw new Error(problem);
     const asked = spec.asked?.(msg);
-    const result = await pollNow(asked);
+    const result = await polls.now(asked);
     const out = spec.report?.(result, msg);
     if (out) send(out);
-  });
-
-  node.on('close', (_removed: boolean, done: () => void) => {
-    closed = true;
-    clearTimeout(timer);
-    stopping.abort();
-    failures?.close();
-    // Requests already on the wire finish (each bounded by its timeout); none starts after this.
-    // A deploy does not wait long for a throttled poll to drain: what it stored stays in the inbox.
-    // Then the inbox gives back the entries in flight (not counted as failed).
-    closeWithin(async () => {
-      const waited = new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref?.());
-      await Promise.race([(running ?? Promise.resolve()).catch(() => undefined), waited]);
-      await (opening ?? Promise.resolve()).catch(() => undefined);
-      await inbound?.stop();
-    }, done);
   });
 }

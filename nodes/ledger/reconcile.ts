@@ -32,7 +32,8 @@ import {
   type SettlementCheck,
   type SettlementInput,
 } from './settlement-check';
-import { orderMatcherFor } from '../runtime/order-index';
+import { orderMatcherFor, OrderIndexWriter } from '../runtime/order-index';
+import type { SettledOrder } from '../runtime/store';
 import { registerSettlementRoutes } from './settlement-routes';
 
 interface ReconcileDef extends NodeDef {
@@ -63,6 +64,32 @@ const releasedReport = (r: SettlementRelease) => ({
   reason: r.reason,
 });
 
+/** When a settlement's orders count as settled: its deposit date, else when it was issued, else the end of its period. */
+function settledAtOf(check: SettlementCheck): string {
+  const h = check.settlement.tally.header;
+  for (const v of [h.depositDate, h.issuedAt, h.periodEnd])
+    if (typeof v === 'string' && !Number.isNaN(Date.parse(v))) return new Date(Date.parse(v)).toISOString();
+  return new Date().toISOString();
+}
+
+/** The settlement's orders as settled-order rows, from the tally's per-order totals (no line is read again). */
+function* settledOrdersOf(check: SettlementCheck): Generator<SettledOrder> {
+  const { key, tally } = check.settlement;
+  const settledAt = settledAtOf(check);
+  for (const o of tally.orderList()) {
+    yield {
+      system: key.system,
+      account: key.account,
+      orderId: o.orderId,
+      settlementId: key.settlementId,
+      charged: o.charged,
+      net: o.net,
+      currency: tally.currency,
+      settledAt,
+    };
+  }
+}
+
 /** Marks a held settlement's dead letter replayed (it was released or a corrected version passed). */
 async function settleDeadLetter(store: Store, id: string): Promise<void> {
   const entry = await store.getDeadLetter(id);
@@ -81,6 +108,13 @@ export = function register(RED: NodeRED) {
     const erpSystem = def.erpSystem?.trim() || undefined;
     const counts = { matched: 0, variance: 0 };
     const settled = { ready: 0, held: 0, already: 0 };
+    // The orders of a settlement that passes go into the store for the channel control totals
+    // (tillwire-channel-totals). A failed write is reported and counted, never fails the settlement:
+    // the totals then show its orders as not settled, and sending the settlement again records them.
+    const settledOrders = new OrderIndexWriter(
+      () => binding.acquire(),
+      (m) => node.warn(m),
+    );
     const show = () =>
       board.set({ fill: counts.variance ? 'yellow' : 'green', shape: 'dot', text: t('status.counts', { matched: counts.matched, variance: counts.variance }) });
     const showSettled = () => board.set({ fill: settled.held ? 'yellow' : 'green', shape: 'dot', text: t('status.settlements', settled) });
@@ -193,6 +227,7 @@ export = function register(RED: NodeRED) {
       }
       if (check.outcome !== 'held') {
         if (entry) await settleDeadLetter(store, entry.id);
+        await settledOrders.settled(check.settlement.key, settledOrdersOf(check));
         return forward(msg, send, check, { released: { accept: 'suspense', variance: 0 } });
       }
       const ready = releasedCheck(check);
@@ -207,6 +242,7 @@ export = function register(RED: NodeRED) {
       });
       if (!granted) throw new SettlementInputError(`settlement ${key.settlementId} changed while it was being released: send the release again`);
       if (entry) await settleDeadLetter(store, entry.id);
+      await settledOrders.settled(check.settlement.key, settledOrdersOf(check));
       forward(msg, send, ready, { released: releasedReport(granted) });
     }
 
@@ -224,6 +260,7 @@ export = function register(RED: NodeRED) {
         throw err;
       }
       if (record?.deadLetterId) await settleDeadLetter(store, record.deadLetterId);
+      await settledOrders.settled(check.settlement.key, settledOrdersOf(check));
       forward(msg, send, ready, { released: releasedReport(granted) });
     }
 
@@ -237,6 +274,8 @@ export = function register(RED: NodeRED) {
       // A corrected version of a held settlement: its dead letter has nothing left to do.
       const record = check.outcome === 'ready' ? await register.get(check.settlement.key) : undefined;
       if (record?.state === 'held' && record.deadLetterId) await settleDeadLetter(store, record.deadLetterId);
+      // Already posted too: the rows are the same, and a write that failed the first time is made good.
+      await settledOrders.settled(check.settlement.key, settledOrdersOf(check));
       forward(msg, send, check);
     }
 

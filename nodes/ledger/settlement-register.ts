@@ -97,7 +97,26 @@ export const loadSummary = (s: StoredSummary): PreviousSettlementSummary => ({
   carriedForward: BigInt(s.carriedForward),
 });
 
-type KvStore = Pick<Store, 'kvGet' | 'kvPut'>;
+type KvStore = Pick<Store, 'kvGet' | 'kvPut'> & Partial<Pick<Store, 'kvList'>>;
+
+/** Which records SettlementRegister.list reads: one channel system, and within it one account. */
+export interface SettlementFilter {
+  system?: string;
+  /** Only with `system`. */
+  account?: string;
+}
+
+/** Records read per store call while listing. */
+const LIST_PAGE = 500;
+
+/**
+ * Whether a settlement is in the ledger: posted (or carried forward) and every journal built for
+ * it, reversals of an earlier version included, confirmed by a poster with a ledger id. A held
+ * settlement, or one whose journals were built but not all confirmed, is not.
+ */
+export function isPosted(r: SettlementRecord): boolean {
+  return (r.state === 'posted' || r.state === 'carried-forward') && r.journals.length > 0 && r.journals.every((j) => Boolean(r.ledgerIds[j.journalId]));
+}
 
 export class SettlementRegister {
   constructor(
@@ -157,6 +176,23 @@ export class SettlementRegister {
       return r;
     });
     return { release: granted, record, fresh };
+  }
+
+  /** Every record of the filter's system (and account), in key order, read in pages. */
+  async *list(filter: SettlementFilter = {}): AsyncGenerator<SettlementRecord> {
+    if (!this.store.kvList) throw new SettlementRegisterError('this store cannot list its records');
+    if (filter.account !== undefined && filter.system === undefined)
+      throw new SettlementRegisterError('a settlement filter naming an account must name its system');
+    let prefix = PREFIX;
+    if (filter.system !== undefined) prefix += `${part(filter.system)}:`;
+    if (filter.account !== undefined) prefix += `${part(filter.account)}:`;
+    let afterKey: string | undefined;
+    for (;;) {
+      const page = await this.store.kvList(prefix, { afterKey, limit: LIST_PAGE });
+      for (const e of page) yield e.value as SettlementRecord;
+      if (page.length < LIST_PAGE) return;
+      afterKey = page[page.length - 1].key;
+    }
   }
 
   /** Records the ledger id a poster reported for one of the settlement's journals. */

@@ -5,8 +5,9 @@
  *
  *  - one group per (posting month, line type, category): its exact total, its line count and the
  *    rows behind it (1-based positions of the lines in the settlement, in a growable Int32Array);
- *  - per order: what the settlement charged for it (principal, tax, shipping, promotion) and its
- *    net (every line of the order), for matching against Tillwire's orders and the ERP;
+ *  - per order (by the channel's order id, orderRef.channel.id, else orderRef.id): what the
+ *    settlement charged for it (principal, tax, shipping, promotion) and its net (every line of
+ *    the order), for matching against Tillwire's orders and the ERP;
  *  - Σ lines, exact as a bigint.
  *
  * Memory is O(groups + orders): a million-line Amazon settlement costs 4 bytes per line (its row
@@ -328,13 +329,21 @@ export class SettlementTally {
     this.sum.add(amount);
     this.lineCount = row;
 
-    const orderId = line.orderRef?.id;
+    // Orders go by the channel's own order id when the line gives it (orderRef.channel.id): the id
+    // the order index, the ERP and the settled-order rows know the order by. orderRef.id is the
+    // canonical id ("amazon:<seller>:<id>"), which nothing Tillwire records is keyed by.
+    const ref = line.orderRef;
+    const orderId = ref === undefined ? undefined : (ref.channel?.id ?? ref.id);
     if (orderId !== undefined) this.addOrder(orderId, type, amount, row, line);
   }
 
   private addOrder(orderId: string, type: string, amount: number, row: number, line: SettlementLine): void {
     if (typeof orderId !== 'string' || orderId.length === 0 || orderId.length > 255) {
-      throw new SettlementTallyError('order', `line ${row}${idOf(line)}: orderRef.id must be 1 to 255 characters`, row);
+      throw new SettlementTallyError(
+        'order',
+        `line ${row}${idOf(line)}: the order id (orderRef.channel.id, else orderRef.id) must be 1 to 255 characters`,
+        row,
+      );
     }
     // A settlement lists an order's lines together, so most lines repeat the previous line's order:
     // comparing with it spares a lookup in a map of hundreds of thousands of orders.

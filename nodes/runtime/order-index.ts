@@ -5,7 +5,7 @@
  * through `orderMatcherFor` (docs/settlements.md, "Reconciliation").
  */
 import type { OrderMatchBatch, OrderMatcher } from '../model/order-match';
-import type { ChannelOrderRef, OrderIndexScope, OrderSeen, Store } from './store';
+import type { ChannelOrderRef, OrderIndexScope, OrderSeen, SettledOrder, Store } from './store';
 
 /** The channel order a canonical document is (kind "order" with channel system and id), or undefined. */
 export function channelOrderOf(doc: unknown): ChannelOrderRef | undefined {
@@ -21,7 +21,14 @@ export function orderSeenOf(doc: unknown): OrderSeen | undefined {
   const ref = channelOrderOf(doc);
   const gross = (doc as { totals?: { grandTotal?: { amount?: unknown; currency?: unknown } } }).totals?.grandTotal;
   if (!ref || !gross || !Number.isSafeInteger(gross.amount) || typeof gross.currency !== 'string') return undefined;
-  return { ...ref, gross: gross.amount as number, currency: gross.currency };
+  const { createdAt, status } = doc as { createdAt?: unknown; status?: unknown };
+  return {
+    ...ref,
+    gross: gross.amount as number,
+    currency: gross.currency,
+    ...(typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) ? { placedAt: createdAt } : {}),
+    ...(typeof status === 'string' && status ? { status } : {}),
+  };
 }
 
 /**
@@ -46,27 +53,56 @@ export class OrderIndexWriter {
   /** Records a canonical channel order Tillwire took in (anything else is ignored). */
   async seen(doc: unknown): Promise<void> {
     const row = orderSeenOf(doc);
-    if (row) await this.guard(row, async (store) => store.orderSeen([row]));
+    if (row) await this.guard(row, undefined, async (store) => store.orderSeen([row]));
   }
 
   /** Records the ref `erpSystem` gave the channel order `doc` (anything but a channel order is ignored). */
   async accepted(doc: unknown, erpSystem: string, erpRef: string | undefined): Promise<void> {
     const ref = channelOrderOf(doc);
-    if (ref && erpRef) await this.guard(ref, async (store) => store.orderAccepted(ref, erpSystem, erpRef));
+    if (ref && erpRef) await this.guard(ref, undefined, async (store) => store.orderAccepted(ref, erpSystem, erpRef));
   }
 
-  private async guard(ref: ChannelOrderRef, write: (store: Store) => Promise<void>): Promise<void> {
+  /**
+   * Records the orders a settlement settled, replacing what an earlier version of it recorded, in
+   * batches of SETTLED_BATCH rows (a settlement may name hundreds of thousands of orders). A failure
+   * part-way leaves the rows written so far; sending the settlement again writes them all anew.
+   */
+  async settled(settlement: { system: string; account: string; settlementId: string }, rows: Iterable<SettledOrder>): Promise<void> {
+    const what = `${settlement.system} settlement ${settlement.settlementId}: its settled orders were not recorded`;
+    const after = 'the settlement went on; control totals will show its orders as not settled until it is sent again';
+    await this.guard(what, after, async (store) => {
+      let batch: SettledOrder[] = [];
+      let first = true;
+      const flush = async () => {
+        if (first) await store.settledOrdersReplace(settlement, batch);
+        else await store.settledOrdersAdd(batch);
+        first = false;
+        batch = [];
+      };
+      for (const row of rows) {
+        batch.push(row);
+        if (batch.length >= SETTLED_BATCH) await flush();
+      }
+      if (first || batch.length) await flush();
+    });
+  }
+
+  private async guard(what: ChannelOrderRef | string, after: string | undefined, write: (store: Store) => Promise<void>): Promise<void> {
     try {
       await write(typeof this.store === 'function' ? await this.store() : this.store);
     } catch (err) {
       this.failures++;
+      const subject = typeof what === 'string' ? what : `order index: ${what.system} order ${what.orderId} not recorded`;
       this.report(
-        `order index: ${ref.system} order ${ref.orderId} not recorded (${(err as Error).message}); the order went on, ` +
-          `${this.failures} index write(s) failed so far: reconciliation will name it as unmatched`,
+        `${subject} (${(err as Error).message}); ${after ?? 'the order went on'}, ${this.failures} index write(s) failed so far` +
+          (after ? '' : ': reconciliation will name it as unmatched'),
       );
     }
   }
 }
+
+/** Settled-order rows per store call. */
+export const SETTLED_BATCH = 1000;
 
 /**
  * The OrderMatcher settlement reconciliation asks, answered from the order index: one store query

@@ -14,7 +14,18 @@
  */
 
 export type LogicalTable =
-  'idempotency' | 'dead_letter' | 'inbox' | 'register' | 'kv' | 'schema' | 'order_index' | 'inv_position' | 'inv_event' | 'inv_source' | 'inv_order';
+  | 'idempotency'
+  | 'dead_letter'
+  | 'inbox'
+  | 'register'
+  | 'kv'
+  | 'schema'
+  | 'order_index'
+  | 'settled_order'
+  | 'inv_position'
+  | 'inv_event'
+  | 'inv_source'
+  | 'inv_order';
 
 /** What differs between the two SQL dialects in the table definitions. */
 export interface Dialect {
@@ -104,7 +115,27 @@ export const MIGRATIONS: readonly Migration[] = [
       await ctx.query(`CREATE INDEX IF NOT EXISTS tw_order_index_id ON ${t} (order_id)`);
     },
   },
-  // Version 5 is taken on another branch (see version 3).
+  {
+    version: 5,
+    name: 'control totals across the chain: the order date and channel status, and the orders each settlement settled',
+    async up(ctx) {
+      const { bigint } = ctx.dialect;
+      const orders = ctx.table('order_index');
+      await addColumnIfMissing(ctx, 'order_index', 'placed_at', bigint);
+      await addColumnIfMissing(ctx, 'order_index', 'channel_status', 'TEXT');
+      // Rows written before this step: the first time Tillwire (or the ERP) knew the order stands in for its date.
+      await ctx.query(`UPDATE ${orders} SET placed_at = COALESCE(seen_at, erp_at) WHERE placed_at IS NULL`);
+      await ctx.query(`CREATE INDEX IF NOT EXISTS tw_order_index_placed ON ${orders} (placed_at)`);
+      await ctx.query(
+        `CREATE TABLE IF NOT EXISTS ${ctx.table('settled_order')} (
+           system TEXT NOT NULL, account TEXT NOT NULL, order_id TEXT NOT NULL, settlement_id TEXT NOT NULL,
+           charged_minor ${bigint} NOT NULL, net_minor ${bigint} NOT NULL, currency TEXT NOT NULL, settled_at ${bigint} NOT NULL,
+           recorded_at ${bigint} NOT NULL, PRIMARY KEY (system, account, order_id, settlement_id))`,
+      );
+      await ctx.query(`CREATE INDEX IF NOT EXISTS tw_settled_order_settlement ON ${ctx.table('settled_order')} (system, account, settlement_id)`);
+      await ctx.query(`CREATE INDEX IF NOT EXISTS tw_settled_order_at ON ${ctx.table('settled_order')} (settled_at)`);
+    },
+  },
   {
     version: 6,
     name: 'inventory ledger: positions per SKU and location, their events, applied source documents, order reservations',

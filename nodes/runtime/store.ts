@@ -135,6 +135,10 @@ export interface ChannelOrderRef {
 export interface OrderSeen extends ChannelOrderRef {
   gross: number;
   currency: string;
+  /** When the customer placed it (the canonical order's createdAt, RFC 3339); the day control totals count it on. */
+  placedAt?: string;
+  /** Its status at the channel as last seen (the canonical order's status, e.g. "cancelled"). */
+  status?: string;
 }
 
 /**
@@ -148,6 +152,58 @@ export interface OrderIndexEntry extends ChannelOrderRef {
   erpSystem: string | null;
   erpRef: string | null;
   erpAt: string | null;
+  /** The order's own date (else the first time Tillwire or the ERP knew it). */
+  placedAt: string | null;
+  /** Its channel status as last seen. */
+  status: string | null;
+}
+
+/** What one settlement settled for one order (an order settled in parts has a row per settlement). */
+export interface SettledOrder extends ChannelOrderRef {
+  settlementId: string;
+  /** What the settlement charged the customer: its principal, tax, shipping and promotion lines, minor units. */
+  charged: number;
+  /** Every line of the order in the settlement (fees and refunds included), minor units. */
+  net: number;
+  currency: string;
+  /** The settlement's deposit date (else issue time, else period end), RFC 3339. */
+  settledAt: string;
+}
+
+/** One order of a channel day: its index row (absent when only a settlement names it) and its settlement rows. */
+export interface ChainOrder {
+  order?: OrderIndexEntry;
+  settled: SettledOrder[];
+}
+
+/** Which orders a control-totals read covers: a time range, one channel system (and account). */
+export interface ChainQuery {
+  system?: string;
+  account?: string;
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+  /** Keyset paging: orders after this (system, account, orderId). */
+  after?: ChannelOrderRef;
+  /** Most orders per page (default 5,000). */
+  limit?: number;
+}
+
+/** Orders known before `before` that no settlement names and that the channel did not cancel. */
+export interface UnsettledQuery {
+  system?: string;
+  account?: string;
+  /** Epoch ms: orders placed before it. */
+  before: number;
+  /** Most orders listed (the count covers all). Default 100. */
+  limit?: number;
+}
+
+export interface KvEntry {
+  key: string;
+  value: unknown;
+  updatedAt: string;
 }
 
 /** Narrows an order-index lookup to one channel system (and account). */
@@ -234,12 +290,28 @@ export interface Store {
   orderLookup(orderIds: readonly string[], scope?: OrderIndexScope): Promise<OrderIndexEntry[]>;
 
   /**
+   * The orders settlements settled. `settledOrdersReplace` starts a settlement's rows afresh (a
+   * reissued settlement replaces what its earlier version recorded) with a first batch;
+   * `settledOrdersAdd` adds further batches of the same settlement. Both write in statements of 100 rows.
+   */
+  settledOrdersReplace(settlement: { system: string; account: string; settlementId: string }, rows: readonly SettledOrder[]): Promise<void>;
+  settledOrdersAdd(rows: readonly SettledOrder[]): Promise<void>;
+  /** The orders placed in [from, to) with their settlement rows, ordered by (system, account, orderId), one page. */
+  chainOrders(query: ChainQuery): Promise<ChainOrder[]>;
+  /** Settlement rows settled in [from, to) whose order Tillwire never saw at the channel. */
+  settledUnseen(query: Omit<ChainQuery, 'after'>): Promise<SettledOrder[]>;
+  /** Orders placed before `before`, not cancelled, that no settlement names: how many, and the oldest `limit` of them. */
+  unsettledOrders(query: UnsettledQuery): Promise<{ count: number; orders: OrderIndexEntry[] }>;
+
+  /**
    * Small durable values by key (poll cursors, tokens' expiry, leader leases). `kvPut` with
    * `expected` writes only if the current value is still `expected` (undefined = absent), so two
    * instances advancing one cursor cannot overwrite each other; it returns whether it wrote.
    */
   kvGet(key: string): Promise<unknown | undefined>;
   kvPut(key: string, value: unknown, expected?: unknown): Promise<boolean>;
+  /** Entries whose key starts with `prefix`, ordered by key, after `afterKey` (keyset paging), at most `limit` (default 500). */
+  kvList(prefix: string, options?: { afterKey?: string; limit?: number }): Promise<KvEntry[]>;
 
   /** The inventory ledger: positions per SKU × location, their events and order reservations (docs/inventory.md). */
   readonly inventory: InventoryLedger;

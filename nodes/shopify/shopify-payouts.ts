@@ -95,6 +95,12 @@ export = function register(RED: NodeRED) {
             node.send([null, problem(payout, err)]);
             continue;
           }
+          // Closed while reading: the claim is given back, so the next start emits the payout (a
+          // message sent now could reach a stopped flow and be lost with its claim confirmed).
+          if (signal.aborted) {
+            await kv.release(scope, key, claim.token);
+            return;
+          }
           node.send([msg, null]);
           await kv.confirm(scope, key, claim.token, EMITTED_RETENTION_MS);
           emitted++;

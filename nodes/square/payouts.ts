@@ -106,6 +106,12 @@ export async function pollPayouts(client: SquareClient, store: Store, opts: Payo
       if (claim.outcome !== 'claimed') continue;
       try {
         const settlement = await readPayoutSettlement(client, payout, { linkOrders: opts.linkOrders });
+        // Closed while reading: the claim is given back, so the next start hands the payout on (a
+        // settlement sent now could reach a stopped flow and be lost with its claim confirmed).
+        if (opts.signal?.aborted) {
+          await store.release(PAYOUT_CLAIM_SCOPE, key, claim.token);
+          return report;
+        }
         await sinks.settlement(settlement, payout);
         report.emitted++;
       } catch (err) {

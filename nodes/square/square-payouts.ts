@@ -100,7 +100,9 @@ export = function register(RED: NodeRED) {
     const polls = schedulePolls(node, board, { poll, intervalMs, enabled: Boolean(connection?.client), topic: 'square.payouts.poll' });
 
     // A poll a message asked for fails to that message's Catch (done(err)).
-    onInput(node, () => polls.now());
+    onInput(node, async () => {
+      await polls.now();
+    });
 
     if (!connection?.client) board.set({ fill: 'red', shape: 'ring', text: shortText(connection?.problem ?? t('status.noAccount')) });
   }

@@ -32,6 +32,8 @@ export interface SettlementFormat {
   promotionIdColumn?: boolean;
   /** Percent of a period's order net held back as reserve (default 10; 0 for none). */
   reservePercent?: number;
+  /** How long after its period's end a settlement's report is created (default an hour). */
+  publishDelayMs?: number;
 }
 
 /** What the settlement needs of an order item (minor units, as the simulator holds them). */
@@ -86,7 +88,7 @@ export function settlementsUpTo(
   for (let p = 0; ; p++) {
     const start = epoch + p * period;
     const end = start + period;
-    const createdTime = end + 3_600_000;
+    const createdTime = end + (format.publishDelayMs ?? 3_600_000);
     if (createdTime > now) break;
     marketplaces.forEach((mp, m) => {
       const n = 20_000_000_000 + p * 100 + m;

@@ -87,6 +87,14 @@ export class InvoiceBook {
       orders: () => InvoiceSource[];
       now: () => number;
       pageSize?: number;
+      /**
+       * Demo schedule: invoice periods of this length (from the Unix epoch, UTC) instead of half
+       * months, each issued `issueDelayMs` after it ends, so a demo sees invoices while it runs. A
+       * period's dates are still whole days (bol's format), so periods of one day share them; the
+       * id names the period's start minute.
+       */
+      periodMs?: number;
+      issueDelayMs?: number;
     },
   ) {}
 
@@ -99,21 +107,32 @@ export class InvoiceBook {
     const now = this.o.now();
     const byKey = new Map<string, SimInvoice>();
     for (const order of this.o.orders()) {
-      const p = periodOf(order.placed);
-      const issued = Date.parse(`${p.end}T00:00:00Z`) + DAY + 6 * 3_600_000;
-      if (issued > now) continue;
-      const key = `${p.start}/${order.currency}`;
+      const p = this.periodOf(order.placed);
+      if (p.issued > now) continue;
+      const key = `${p.id}/${order.currency}`;
       let inv = byKey.get(key);
       if (!inv) {
-        const id = `4500${p.start.replace(/-/g, '')}${order.currency === 'EUR' ? '' : `-${order.currency}`}`;
+        const id = `4500${p.id}${order.currency === 'EUR' ? '' : `-${order.currency}`}`;
+        const issued = p.issued;
         byKey.set(key, (inv = { invoiceId: id, currency: order.currency, start: p.start, end: p.end, issued, lines: [] }));
       }
       inv.lines.push(...orderLines(order));
     }
     for (const inv of byKey.values()) inv.lines.push(...(this.extra.get(inv.invoiceId) ?? []));
-    return [...byKey.values()]
-      .filter((i) => i.lines.length)
-      .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.currency < b.currency ? -1 : 1));
+    return [...byKey.values()].filter((i) => i.lines.length).sort((a, b) => a.issued - b.issued || (a.currency < b.currency ? -1 : 1));
+  }
+
+  /** The period holding an instant: its dates, id part and issue time. */
+  private periodOf(ms: number): { start: string; end: string; id: string; issued: number } {
+    const length = this.o.periodMs;
+    if (!length) {
+      const p = periodOf(ms);
+      return { ...p, id: p.start.replace(/-/g, ''), issued: Date.parse(`${p.end}T00:00:00Z`) + DAY + 6 * 3_600_000 };
+    }
+    const start = Math.floor(ms / length) * length;
+    const end = start + length;
+    const id = new Date(start).toISOString().slice(0, 16).replace(/[-T:]/g, '');
+    return { start: day(start), end: day(end - 1), id, issued: end + (this.o.issueDelayMs ?? 0) };
   }
 
   find(id: string): SimInvoice {

@@ -112,6 +112,9 @@ export interface BolSimulatorOptions {
   /** How long a process status stays PENDING (default 0: done by the first read). */
   processDelayMs?: number;
   faults?: BolFaults;
+  /** Demo schedule: invoice periods of this length instead of half months, issued `issueDelayMs` after (simulators/bol/invoices.ts). */
+  invoicePeriodMs?: number;
+  invoiceIssueDelayMs?: number;
 }
 
 /** The kit's fault rates; `only` names the endpoint groups that draw faults (default all). */
@@ -209,7 +212,13 @@ export class BolSimulator {
     this.clientId = opts.clientId ?? 'tillwire-bol-client';
     this.clientSecret = opts.clientSecret ?? 'tillwire-bol-secret';
     this.now = opts.now ?? Date.now;
-    this.invoices = new InvoiceBook({ orders: () => this.invoiceSources(), now: this.now, pageSize: opts.specificationPageSize });
+    this.invoices = new InvoiceBook({
+      orders: () => this.invoiceSources(),
+      now: this.now,
+      pageSize: opts.specificationPageSize,
+      periodMs: opts.invoicePeriodMs,
+      issueDelayMs: opts.invoiceIssueDelayMs,
+    });
     this.reset();
     this.setFaults(opts.faults ?? {});
   }

@@ -24,7 +24,7 @@
  *   (no answer, nothing done), a lost answer (done, connection dropped); by rate, or queued one by
  *   one for an operation (`queueFault`).
  *
- * Inspection: `GET /__simulator/state`. CLI: `npm run simulator -- quickbooks [--port 18445] …`.
+ * Inspection: `GET /__simulator/state` and `/__simulator/journalentries`. CLI: `npm run simulator -- quickbooks [--port 18445] …`.
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -74,6 +74,12 @@ export interface QboSimulatorOptions {
   clientSecret?: string;
   /** The refresh token the simulator starts with (the one a user pastes into the config node). */
   refreshToken?: string;
+  /**
+   * Demo sandbox: any refresh token is accepted (and rotated), so several config nodes and a
+   * restarted `npm start` (whose store keeps the token the last run rotated to) all connect;
+   * Intuit refuses a token it did not issue or already replaced.
+   */
+  anyRefreshToken?: boolean;
   homeCurrency?: string;
   /** Currencies the company uses (multicurrency); the home currency is always one. */
   currencies?: string[];
@@ -250,6 +256,7 @@ export class QboSimulator {
     if (url.pathname === TOKEN_PATH && req.method === 'POST') return send(this.token(req, raw));
     if (url.pathname === '/__simulator/state')
       return send({ status: 200, body: { entries: this.entries.size, stats: this.stats, refreshToken: this.refreshToken } });
+    if (url.pathname === '/__simulator/journalentries') return send({ status: 200, body: this.journalEntries() });
 
     const route = ROUTES.match(req.method ?? 'GET', url.pathname);
     if (!route) return send(this.fault(new FaultAnswer(404, '404', 'Not Found', `No endpoint ${req.method} ${url.pathname}`, '', 'SystemFault')));
@@ -390,7 +397,7 @@ export class QboSimulator {
     if (id !== this.clientId || secret !== this.clientSecret) return { status: 401, body: { error: 'invalid_client' } };
     if (form.get('grant_type') !== 'refresh_token') return { status: 400, body: { error: 'unsupported_grant_type' } };
     const presented = form.get('refresh_token') ?? '';
-    if (presented !== this.refreshToken) {
+    if (presented !== this.refreshToken && !(this.opts.anyRefreshToken && presented)) {
       const why = this.retiredRefreshTokens.has(presented) ? 'Refresh token was already used and has been replaced' : 'Token invalid';
       return { status: 400, body: { error: 'invalid_grant', error_description: why } };
     }

@@ -6,8 +6,9 @@
  * payout is issued when the period ends, PAID once `transitMs` has passed (SCHEDULED before), and
  * carries its own transfer (type and source type TRANSFER, source id the payout, as in Shopify's
  * example answer at https://shopify.dev/docs/api/admin-graphql/latest/queries/shopifyPaymentsAccount;
- * not a statement line). The first payout in USD
- * holds 10 % of its charges in reserve; the third releases it. Amounts are exact minor units,
+ * not a statement line). The first payout in USD holds 10 % of its charges in reserve; the next USD
+ * payout releases it (reconciliation checks that each settlement releases what the previous one
+ * held). Amounts are exact minor units,
  * written as decimal text as Shopify does.
  */
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
@@ -110,7 +111,7 @@ export function buildPayouts(orders: readonly RestOrder[], opts: PayoutOptions):
       if (usd === 1 && charges > 0) {
         reserve = Math.floor(charges / 10);
         items.push({ type: 'RESERVED_FUNDS_WITHDRAWAL', at: g.end - 1000, cur: g.cur, amount: -reserve, fee: 0, sourceId: `reserve-${legacy}` });
-      } else if (usd === 3 && reserve > 0) {
+      } else if (usd === 2 && reserve > 0) {
         items.push({ type: 'RESERVED_FUNDS_REVERSAL', at: g.end - 1000, cur: g.cur, amount: reserve, fee: 0, sourceId: `release-${legacy}` });
       }
     }

@@ -108,6 +108,12 @@ export interface XeroSimulatorOptions {
   idempotencyWindowMs?: number;
   accessTokenSeconds?: number;
   refreshGraceSeconds?: number;
+  /**
+   * Demo sandbox: any refresh token is accepted (and rotated). `npm start` starts its simulators
+   * afresh each time while Node-RED's store keeps the token the last run rotated to; Xero refuses
+   * a token it did not issue.
+   */
+  anyRefreshToken?: boolean;
   /** Each API answer waits this long (lets concurrency show); default 0. */
   latencyMs?: number;
   faults?: FaultRates;
@@ -372,7 +378,8 @@ export class XeroSimulator {
     const presented = form.get('refresh_token') ?? '';
     const now = this.now();
     const until = this.refreshTokens.get(presented);
-    if (!this.refreshTokens.has(presented) || (until !== undefined && until <= now)) return send(400, { error: 'invalid_grant' });
+    const known = this.refreshTokens.has(presented) && (until === undefined || until > now);
+    if (!known && !(this.opts.anyRefreshToken && presented)) return send(400, { error: 'invalid_grant' });
     // Rotation: the presented token stays usable for the grace period only.
     if (until === undefined) this.refreshTokens.set(presented, now + (this.opts.refreshGraceSeconds ?? REFRESH_GRACE_SECONDS) * 1000);
     const refresh = `rt-${randomUUID()}`;

@@ -113,6 +113,7 @@ it('a new store has the same tables and columns on SQLite and PostgreSQL, at the
     'tw_order_index',
     'tw_register',
     'tw_schema',
+    'tw_settled_order',
   ]);
   expect(cols.tw_idempotency).toEqual(expect.arrayContaining(['owner', 'instance', 'holder']));
   for (const [backend, cfg] of [
@@ -158,6 +159,34 @@ describe.each([
     await backend.sql(cfg, `DELETE FROM tw_schema WHERE version = ${gap}`);
     await openClose(cfg);
     await openClose(cfg);
+    expect((await applied(backend, cfg)).map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('step 5 brings an order index of step 4 up: each order dated by its first sighting (or its ERP acceptance)', async () => {
+    const cfg = backend.config();
+    await openClose(cfg);
+    // Back to what step 4 left: no order date, no channel status, no settled orders.
+    for (const sql of [
+      'DROP TABLE tw_settled_order',
+      'DROP INDEX tw_order_index_placed',
+      'ALTER TABLE tw_order_index DROP COLUMN placed_at',
+      'ALTER TABLE tw_order_index DROP COLUMN channel_status',
+      'DELETE FROM tw_schema WHERE version = 5',
+      `INSERT INTO tw_order_index (system, account, order_id, gross_minor, currency, seen_at) VALUES ('bol', '', 'B-1', 100, 'EUR', ${Date.parse('2026-10-06T10:00:00Z')})`,
+      `INSERT INTO tw_order_index (system, account, order_id, erp_system, erp_ref, erp_at) VALUES ('bol', '', 'B-2', 'odoo', 'S1', ${Date.parse('2026-10-06T11:00:00Z')})`,
+    ])
+      await backend.sql(cfg, sql);
+    const s = createStore(cfg, tmp, { heartbeatMs: 0 });
+    await s.open();
+    try {
+      const day = await s.chainOrders({ from: Date.parse('2026-10-06T00:00:00Z'), to: Date.parse('2026-10-07T00:00:00Z') });
+      expect(day.map((o) => [o.order!.orderId, o.order!.placedAt, o.order!.status, o.settled])).toEqual([
+        ['B-1', '2026-10-06T10:00:00.000Z', null, []],
+        ['B-2', '2026-10-06T11:00:00.000Z', null, []],
+      ]);
+    } finally {
+      await s.close();
+    }
     expect((await applied(backend, cfg)).map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
   });
 

@@ -406,6 +406,9 @@ describe.each(backends)('store contract: %s', (name, config) => {
       erpSystem: 'odoo',
       erpRef: 'S00042',
       erpAt: seenAt,
+      // No order date given: the first sighting stands in for it.
+      placedAt: seenAt,
+      status: null,
     });
     expect(byId[b]).toMatchObject({ gross: 1234, currency: 'KWD', erpRef: null, erpSystem: null, erpAt: null });
     expect(byId[c]).toMatchObject({ gross: null, currency: null, seenAt: null, erpSystem: 'business-central', erpRef: 'SO-7' });
@@ -441,6 +444,114 @@ describe.each(backends)('store contract: %s', (name, config) => {
       { ...twice, gross: 2 },
     ]);
     expect((await store.orderLookup([twice.orderId])).map((r) => r.gross)).toEqual([2]);
+  });
+
+  it('control totals: order date and status, settled orders per settlement, a channel day, unsettled orders', async () => {
+    const sys = uniqueName('chan');
+    const acct = 'A1';
+    const o = (orderId: string, placedAt: string, extra: Partial<{ status: string; gross: number; currency: string }> = {}) => ({
+      system: sys,
+      account: acct,
+      orderId,
+      gross: 1000,
+      currency: 'EUR',
+      placedAt,
+      ...extra,
+    });
+    await store.orderSeen([
+      o('day-1', '2026-10-05T22:30:00Z'), // 2026-10-06 00:30 in Europe/Berlin
+      o('day-2', '2026-10-06T12:00:00+02:00', { gross: 2550 }),
+      o('cancelled', '2026-10-06T08:00:00Z', { status: 'cancelled' }),
+      o('old', '2026-09-01T08:00:00Z'),
+      o('next-day', '2026-10-06T22:00:00Z'),
+    ]);
+    // A later sighting without an order date keeps the date; the status follows the channel.
+    await store.orderSeen([{ system: sys, account: acct, orderId: 'day-2', gross: 2550, currency: 'EUR', status: 'paid' }]);
+    await store.orderAccepted({ system: sys, account: acct, orderId: 'day-1' }, 'odoo', 'S1');
+    // Shipped in two parts, settled by two settlements; and a settlement naming an order Tillwire never saw.
+    const row = (orderId: string, settlementId: string, charged: number) => ({
+      system: sys,
+      account: acct,
+      orderId,
+      settlementId,
+      charged,
+      net: charged - 100,
+      currency: 'EUR',
+      settledAt: '2026-10-06T09:00:00.000Z',
+    });
+    await store.settledOrdersReplace({ system: sys, account: acct, settlementId: 'S-1' }, [row('day-1', 'S-1', 400), row('ghost', 'S-1', 700)]);
+    await store.settledOrdersAdd([row('stale', 'S-1', 5)]);
+    // The reissue of S-1 replaces what its earlier version recorded (the 'stale' row goes).
+    await store.settledOrdersReplace({ system: sys, account: acct, settlementId: 'S-1' }, [row('day-1', 'S-1', 600), row('ghost', 'S-1', 700)]);
+    await store.settledOrdersAdd([row('day-1', 'S-2', 400)]);
+
+    const from = Date.parse('2026-10-05T22:00:00Z');
+    const to = Date.parse('2026-10-06T22:00:00Z');
+    const day = await store.chainOrders({ system: sys, from, to });
+    expect(day.map((d) => d.order!.orderId)).toEqual(['cancelled', 'day-1', 'day-2']);
+    const [cancelled, day1, day2] = day;
+    expect(cancelled.order).toMatchObject({ status: 'cancelled', placedAt: '2026-10-06T08:00:00.000Z' });
+    expect(day1.order).toMatchObject({ erpRef: 'S1', gross: 1000, placedAt: '2026-10-05T22:30:00.000Z' });
+    expect(day1.settled.map((s) => [s.settlementId, s.charged, s.net, s.settledAt])).toEqual([
+      ['S-1', 600, 500, '2026-10-06T09:00:00.000Z'],
+      ['S-2', 400, 300, '2026-10-06T09:00:00.000Z'],
+    ]);
+    expect(day2.order).toMatchObject({ gross: 2550, status: 'paid', placedAt: '2026-10-06T10:00:00.000Z', erpRef: null });
+    expect(day2.settled).toEqual([]);
+    // Keyset paging: one order a page.
+    const first = await store.chainOrders({ system: sys, from, to, limit: 1 });
+    const second = await store.chainOrders({ system: sys, from, to, limit: 1, after: first[0].order! });
+    expect([first, second].map((p) => p.map((d) => d.order!.orderId))).toEqual([['cancelled'], ['day-1']]);
+    expect(await store.chainOrders({ system: sys, account: 'other', from, to })).toEqual([]);
+
+    expect((await store.settledUnseen({ system: sys, from, to })).map((r) => [r.orderId, r.charged])).toEqual([['ghost', 700]]);
+
+    const unsettled = await store.unsettledOrders({ system: sys, before: Date.parse('2026-10-20T00:00:00Z'), limit: 2 });
+    // 'old', 'day-2' and 'next-day': never settled; 'cancelled' is not flagged, 'day-1' is settled.
+    expect(unsettled.count).toBe(3);
+    expect(unsettled.orders.map((r) => r.orderId)).toEqual(['old', 'day-2']);
+    expect((await store.unsettledOrders({ system: sys, before: Date.parse('2026-09-02T00:00:00Z') })).orders.map((r) => r.orderId)).toEqual(['old']);
+  });
+
+  it('settled orders: thousands in one call, odd ids and a key given twice, written in batches and read back exactly', async () => {
+    const sys = uniqueName('bulk');
+    const odd = [`'; DROP TABLE tw_kv; --`, `","x":"`, 'bestellung-ü-注文', '?'];
+    const ids = [...Array.from({ length: 2341 }, (_, i) => `o-${String(i).padStart(5, '0')}`), ...odd];
+    const row = (orderId: string, charged: number) => ({
+      system: sys,
+      account: '',
+      orderId,
+      settlementId: 'S-big',
+      charged,
+      net: -charged,
+      currency: 'JPY',
+      settledAt: '2026-10-06T00:00:00.000Z',
+    });
+    await store.settledOrdersReplace({ system: sys, account: '', settlementId: 'S-big' }, [
+      ...ids.map((id, i) => row(id, i)),
+      row('o-00000', 9_007_199_254_740_991),
+    ]);
+    const got = await store.settledUnseen({ system: sys, from: 0, to: Date.parse('2027-01-01T00:00:00Z'), limit: 10_000 });
+    expect(got).toHaveLength(ids.length);
+    const byId = new Map(got.map((r) => [r.orderId, r]));
+    expect(new Set(byId.keys())).toEqual(new Set(ids));
+    expect(byId.get('o-00000')).toMatchObject({ charged: 9_007_199_254_740_991, net: -9_007_199_254_740_991, currency: 'JPY' });
+    expect(byId.get(odd[2])).toMatchObject({ charged: 2343, net: -2343, settlementId: 'S-big', settledAt: '2026-10-06T00:00:00.000Z' });
+  });
+
+  it('kv entries are listed by prefix, in key order, page by page; a prefix with % or _ is taken literally', async () => {
+    const p = `${uniqueName('list')}:`;
+    for (const k of ['b', 'a', 'c%', 'c_']) await store.kvPut(`${p}${k}`, { k });
+    await store.kvPut(`${p.slice(0, -1)}x`, 1); // shares all but the last character of the prefix
+    const all = await store.kvList(p);
+    expect(all.map((e) => e.key.slice(p.length)).sort()).toEqual(['a', 'b', 'c%', 'c_']);
+    expect(all.map((e) => e.key)).toEqual([...all.map((e) => e.key)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    expect(all[0].value).toEqual({ k: all[0].key.slice(p.length) });
+    const page1 = await store.kvList(p, { limit: 2 });
+    const page2 = await store.kvList(p, { limit: 2, afterKey: page1[1].key });
+    expect([...page1, ...page2].map((e) => e.key)).toEqual(all.map((e) => e.key));
+    expect(await store.kvList(`${p}c%`)).toHaveLength(1);
+    expect(await store.kvList(`${uniqueName('none')}:`)).toEqual([]);
   });
 });
 

@@ -244,6 +244,8 @@ it('the explain route: behind the login, 400 naming the parameter, 404 for a SKU
     [`sku=${SKU}&store=another-store`, 404, /^no Tillwire store with id another-store$/],
     ['sku=NO-SUCH-SKU', 404, /^no inventory position for SKU NO-SUCH-SKU$/],
     [`sku=${SKU}&location=WH2`, 404, /^no inventory position for SKU MUG-WHT-12OZ at location WH2$/],
+    // With rules, the same route answers a channel's available-to-sell figure instead (docs/inventory.md).
+    [`rules=nope&channel=amazon&sku=${SKU}`, 404, /^no tillwire-inventory node with id nope$/],
   ];
   for (const [query, status, message] of cases) {
     const r = await admin(`/tillwire/inventory/explain?${query}`, reader);

@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { SettlementLine } from '../../nodes/model/types.generated';
 import { ExactSum, formatRanges, parseRanges, SettlementTallyError, tallySettlement } from '../../nodes/ledger/settlement-tally';
-import type { SettlementStream } from '../../nodes/model/settlement-stream';
+import { streamOf, type SettlementStream } from '../../nodes/model/settlement-stream';
 import { validateDocument } from '../../nodes/model/validate';
 import { reconcileSettlement } from '../../nodes/ledger/settlement-reconcile';
 import { buildSettlementJournals, settlementRowsOf } from '../../nodes/ledger/settlement-journal';
@@ -56,6 +56,23 @@ describe('tally', () => {
     expect([...tally.orderIds()]).toEqual(['A', 'B']);
   });
 
+  it("keys orders by the channel's own order id when the line gives it, as the order index does", async () => {
+    const s = makeSettlement({
+      lines: [
+        ['principal', 1000],
+        ['fee', -100],
+        ['principal', 500, { order: 'plain-1' }],
+      ],
+    });
+    s.lines[0].orderRef = { id: 'amazon:A3TWDEMOSELLER:303-1', channel: { system: 'amazon', account: 'A3TWDEMOSELLER', id: '303-1' } };
+    s.lines[1].orderRef = { id: 'amazon:A3TWDEMOSELLER:303-1', channel: { system: 'amazon', account: 'A3TWDEMOSELLER', id: '303-1' } };
+    const tally = await tallySettlement(streamOf(s));
+    expect([...tally.orderList()]).toEqual([
+      { orderId: '303-1', charged: 1000, net: 900 },
+      { orderId: 'plain-1', charged: 500, net: 500 },
+    ]);
+  });
+
   it('lines without postedAt fall back to the deposit date, then to the last instant of the period', async () => {
     const withDeposit = await tallySettlement(streamSpec({ lines: [['principal', 1, { postedAt: null }]], depositDate: '2026-05-02' }));
     expect(withDeposit.monthList).toEqual(['2026-05']);
@@ -97,7 +114,12 @@ describe('tally', () => {
       ['an empty category', { category: '' }, 'category', 'category must be 1 to 64 characters'],
       ['a category with the group separator', { category: 'a|b' }, 'category', "without '|'"],
       ['a bad postedAt', { postedAt: 'yesterday' }, 'posted-at', "postedAt 'yesterday' is not an RFC 3339 timestamp"],
-      ['an order id too long', { orderRef: { id: 'x'.repeat(256) } }, 'order', 'orderRef.id must be 1 to 255 characters'],
+      [
+        'an order id too long',
+        { orderRef: { id: 'x'.repeat(256) } },
+        'order',
+        'the order id (orderRef.channel.id, else orderRef.id) must be 1 to 255 characters',
+      ],
     ];
     it.each(bad)('%s', async (_what, patch, rule, message) => {
       const s = makeSettlement({

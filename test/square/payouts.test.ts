@@ -93,7 +93,8 @@ describe('Square payouts: client against the simulator', () => {
     for (let i = 0; i < 20; i++) sim.randomSale('L-LDN');
     const [payout] = sim.createPayouts({ status: 'PAID', reserveHold: 500 });
     const s = await readPayoutSettlement(clientFor(sim), payout);
-    const known = new Map([...sim.orders.values()].map((o) => [`square:${o.id}`, o.total_money]));
+    // The tally asks by the channel's own order id (orderRef.channel.id), as the order index keys orders.
+    const known = new Map([...sim.orders.values()].map((o) => [o.id, o.total_money]));
     const asked: string[] = [];
     const matcher = {
       async match(ids: readonly string[]) {
@@ -109,7 +110,7 @@ describe('Square payouts: client against the simulator', () => {
     expect(rec).toMatchObject({ status: 'consistent', postable: true, variance: 0n, payout: { kind: 'deposit', amount: BigInt(payout.amount_money!.amount) } });
     expect(rec.reserves.held).toBe(500n);
     expect(rec.orders).toMatchObject({ notInTillwire: [], notInErp: [], grossDifferences: [] });
-    expect(new Set(asked)).toEqual(new Set([...cardPayments('L-LDN').values()].map((id) => `square:${id}`)));
+    expect(new Set(asked)).toEqual(new Set(cardPayments('L-LDN').values()));
   });
 
   it('the simulator refuses a cursor used with another query, a page over 100 and an unknown payout', async () => {
@@ -181,5 +182,33 @@ describe('Square payouts: client against the simulator', () => {
         .sort()
         .at(-1),
     });
+  });
+
+  it('a close while a payout is being read hands nothing on and gives its claim back: the next poll hands it on once', async () => {
+    sim = await startSim();
+    for (let i = 0; i < 6; i++) sim.randomSale('L-LDN');
+    const [payout] = sim.createPayouts();
+    sim.settlePayout(payout.id, 'PAID');
+    store = createStore({ backend: 'memory' });
+    await store.open();
+    const client = clientFor(sim);
+    const closing = new AbortController();
+    // The node closes while the payout's entries are on the wire.
+    const closedMidRead = Object.create(client, {
+      listPayoutEntries: {
+        value: (id: string) => {
+          closing.abort();
+          return client.listPayoutEntries(id);
+        },
+      },
+    });
+    const got: Settlement[] = [];
+    const sinks = { settlement: (s: Settlement) => void got.push(s), refused: () => undefined };
+    const opts = { cursorKey: 'square:payouts:closing', locationIds: ['L-LDN'], lookbackMs: 86_400_000 };
+    await pollPayouts(closedMidRead, store, { ...opts, signal: closing.signal }, sinks);
+    expect(got).toEqual([]);
+    await pollPayouts(client, store, opts, sinks);
+    await pollPayouts(client, store, opts, sinks);
+    expect(got.map((s) => s.settlementId)).toEqual([payout.id]);
   });
 });

@@ -85,7 +85,8 @@ export async function nodeRedEnv(
 ): Promise<NodeJS.ProcessEnv> {
   const demoPorts: Record<string, string> = {};
   if (via !== 'red') {
-    for (const service of ['MQTT', 'ODOO', 'BC', 'SHOPIFY', 'AMAZON', 'SQUARE', 'BOL']) demoPorts[`TILLWIRE_DEMO_${service}_PORT`] = String(await freePort());
+    for (const service of ['MQTT', 'ODOO', 'BC', 'SHOPIFY', 'AMAZON', 'SQUARE', 'BOL', 'XERO', 'XERO_EU', 'QBO'])
+      demoPorts[`TILLWIRE_DEMO_${service}_PORT`] = String(await freePort());
   }
   return {
     ...process.env,
