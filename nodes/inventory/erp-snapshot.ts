@@ -3,9 +3,9 @@
  * canonical `inventory.position` an ERP node read (Odoo `stock.quant`, Business Central item
  * inventory) is booked as a snapshot of its SKU and location: on hand (and in transit) absolutely,
  * the ERP's reserved figure as the position's state `erp_reserved` (the ledger's own reserved stays
- * its own). Before it is booked, the reading is compared with the ledger: on hand against the
- * ledger's figure, with the documents the ledger booked since the ERP's previous reading; reserved
- * against the ledger's open reservations. Differences beyond the tolerances come back as drift
+ * its own). The reading is compared with the ledger: on hand against the ledger's figure just
+ * before it (the snapshot event's delta), with the documents the ledger booked since the ERP's
+ * previous reading; reserved against the ledger's open reservations. Differences beyond the tolerances come back as drift
  * reports (drift.ts), each with its cause.
  *
  * Each reading counts once: its document is the ERP, the read time, the SKU and location and the
@@ -88,7 +88,6 @@ export async function bookErpReading(store: Store, erp: ErpReading, doc: Positio
   if (previous && Date.parse(doc.asOf) < Date.parse(previous.asOf)) return { outcome: 'stale', newer: previous.asOf, drift: [] };
 
   const readsReserved = READS_RESERVED.has(erp.system);
-  const before = await store.inventory.explain(doc.sku, doc.locationId, LOOKBACK);
   const change = await store.inventory.snapshot({ system: erp.system, account: erp.account, documentId: documentIdOf(doc) }, [
     {
       sku: doc.sku,
@@ -101,6 +100,9 @@ export async function bookErpReading(store: Store, erp: ErpReading, doc: Positio
   if (change.duplicate) return { outcome: 'duplicate', change, drift: [] };
 
   const [now] = await store.inventory.positions({ skus: [doc.sku], locationIds: [doc.locationId] });
+  // The documents behind a drift are read only when there is one (after the snapshot; its own events are kind snapshot).
+  let recent: InventoryEvent[] | undefined;
+  const events = async () => (recent ??= (await store.inventory.explain(doc.sku, doc.locationId, LOOKBACK)).events);
   const drift: DriftReport[] = [];
   const base = { sku: doc.sku, locationId: doc.locationId, reportedBy: erp, readAt: doc.asOf };
 
@@ -108,7 +110,7 @@ export async function bookErpReading(store: Store, erp: ErpReading, doc: Positio
   const onHandEvent = change.events.find((e) => e.field === 'onHand');
   if (previous && onHandEvent && beyond(onHandEvent.delta, tolerances.onHand)) {
     const ledger = onHandEvent.after - onHandEvent.delta;
-    const since = before.events.filter((e) => after(e.id, previous.eventId) && e.field === 'onHand' && e.kind !== 'snapshot').map(documentOf);
+    const since = (await events()).filter((e) => after(e.id, previous.eventId) && e.field === 'onHand' && e.kind !== 'snapshot').map(documentOf);
     const { cause, message } = onHandCause(doc.onHand, ledger, previous, since.reverse());
     drift.push({
       ...base,
@@ -124,7 +126,7 @@ export async function bookErpReading(store: Store, erp: ErpReading, doc: Positio
   }
 
   if (readsReserved && now && beyond(doc.reserved - now.reserved, tolerances.reserved)) {
-    const open = await openReservations(store, before.events, now);
+    const open = await openReservations(store, await events(), now);
     const accepted = new Set(
       (await store.orderLookup(open.map((o) => o.documentId)))
         .filter((r) => r.erpSystem === erp.system && r.erpRef)
@@ -145,8 +147,8 @@ export async function bookErpReading(store: Store, erp: ErpReading, doc: Positio
     });
   }
 
-  const latest = await store.inventory.explain(doc.sku, doc.locationId, 1);
-  const record: ReadingRecord = { asOf: doc.asOf, onHand: doc.onHand, reserved: doc.reserved, eventId: latest.events[0]?.id ?? '0' };
+  const latest = recent ?? (await store.inventory.explain(doc.sku, doc.locationId, 1)).events;
+  const record: ReadingRecord = { asOf: doc.asOf, onHand: doc.onHand, reserved: doc.reserved, eventId: latest[0]?.id ?? '0' };
   // Forward only: another process may have booked a newer reading meanwhile.
   if (!(await store.kvPut(key, record, previous))) {
     const theirs = (await store.kvGet(key)) as ReadingRecord | undefined;
