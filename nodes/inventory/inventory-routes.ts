@@ -71,7 +71,7 @@ export async function explainRoute(RED: NodeRED, req: RequestLike) {
   if (unknown.length) throw new HttpError(400, `unknown parameter ${unknown[0].slice(0, 40)}: use store, sku, location, limit`);
   const sku = param(req, 'sku', 128, true)!;
   const location = param(req, 'location', 255, false);
-  const limitText = param(req, 'limit', 4, false);
+  const limitText = param(req, 'limit', 12, false);
   const max = INVENTORY_LIMITS.explainEvents;
   const limit = limitText === undefined ? 50 : /^\d+$/.test(limitText) ? Number(limitText) : NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new HttpError(400, `limit must be a whole number from 1 to ${max}`);
