@@ -8,6 +8,7 @@ import type { NodeMessage } from '../core/node-red';
 import type { InventoryPosition as PositionDoc } from '../model/types.generated';
 import { InventoryInputError } from '../runtime/inventory';
 import { KeyedLock } from '../runtime/keyed-lock';
+import { Limiter } from '../runtime/limiter';
 import type { Store } from '../runtime/store';
 import { checkReadBack, compareChannelReading, type ChannelComparison } from './channel-drift';
 import type { DriftReport, DriftTolerances } from './drift';
@@ -15,6 +16,8 @@ import { bookErpReading, checkPositionDocument, type ErpReading } from './erp-sn
 
 /** Positions in one array message at most (a full read of a large catalogue fits). */
 export const MAX_POSITIONS = 100_000;
+/** Positions of one array booked at once: inside a PostgreSQL store's pool (5 by default), leaving room for orders. */
+const BOOKING_CONCURRENCY = 3;
 
 export interface ReadingSummary {
   /** Positions booked, found booked before (duplicate) and older than the newest booked (stale). */
@@ -74,18 +77,26 @@ export class StockReadings {
       }
     });
     const summary: ReadingSummary = { booked: 0, duplicate: 0, stale: 0 };
-    const drift: DriftReport[] = [];
-    for (const doc of good) {
-      const key = JSON.stringify([erp.system, erp.account, doc.sku, doc.locationId]);
-      try {
-        const r = await this.lock.run(key, () => bookErpReading(store, erp, doc, this.tolerances));
-        summary[r.outcome]++;
-        drift.push(...r.drift);
-      } catch (err) {
-        if (!Array.isArray(payload)) throw err;
-        refused.push(`${doc.sku} at ${doc.locationId}: ${(err as Error).message}`);
-      }
-    }
+    const drifts: DriftReport[][] = [];
+    // Positions are independent (each its own transaction and rows): a few at once, since on
+    // PostgreSQL each waits on its commit; reports keep the reading's order.
+    const limiter = new Limiter(BOOKING_CONCURRENCY);
+    await Promise.all(
+      good.map((doc, i) =>
+        limiter.run(async () => {
+          const key = JSON.stringify([erp.system, erp.account, doc.sku, doc.locationId]);
+          try {
+            const r = await this.lock.run(key, () => bookErpReading(store, erp, doc, this.tolerances));
+            summary[r.outcome]++;
+            drifts[i] = r.drift;
+          } catch (err) {
+            if (!Array.isArray(payload)) throw err;
+            refused.push(`${doc.sku} at ${doc.locationId}: ${(err as Error).message}`);
+          }
+        }),
+      ),
+    );
+    const drift = drifts.flatMap((d) => d ?? []);
     const shown = refused.slice(0, 5).join('; ') + (refused.length > 5 ? `; and ${refused.length - 5} more` : '');
     return {
       summary,
