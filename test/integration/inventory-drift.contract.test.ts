@@ -205,6 +205,13 @@ describe.each(backends)('ERP readings and drift: %s', (_name, config) => {
       ['A', 4],
       ['C', 6],
     ]);
+    // The refused position, corrected and sent again, is booked (its refusal left nothing behind); the good ones again are duplicates.
+    const again = await readings.apply(store, {
+      erp,
+      payload: [reading('2026-12-05T10:00:00Z', 4, 0, 'A'), reading('2026-12-05T10:00:00Z', 1, 0, 'B'), reading('2026-12-05T10:00:00Z', 6, 0, 'C')],
+    } as never);
+    expect(again).toEqual({ summary: { booked: 1, duplicate: 2, stale: 0 }, drift: [] });
+    expect((await store.inventory.positions({ skus: ['B'] }))[0].onHand).toBe(1);
     await expect(readings.apply(store, { erp, payload: Array(MAX_POSITIONS + 1).fill(reading('2026-12-05T10:00:00Z', 1, 0)) } as never)).rejects.toThrow(
       `${MAX_POSITIONS + 1} positions in one reading, at most ${MAX_POSITIONS}`,
     );
