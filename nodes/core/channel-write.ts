@@ -119,6 +119,21 @@ export function idempotencyKeyFor(...parts: string[]): string {
   return 'tw-' + createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 40);
 }
 
+/** The store's record of the newest stock figure a write node gave a channel for one SKU and location. */
+export interface PushedFigure {
+  /** The figure's own time (`asOf` / `computedAt`). */
+  at: string;
+  /** The quantity the channel was sent (absent in records written before it was kept). */
+  quantity?: number;
+  /** When the write finished. */
+  sentAt?: string;
+}
+
+/** The store key of that record: per channel system, account ('-' when the connection names none), write node type, SKU and location ('-' when none). */
+export function stockFigureKey(system: string, account: string | undefined, type: string, sku: string, locationId: string | undefined): string {
+  return `channel-stock:${system}:${account ?? '-'}:${type}:${sku}:${locationId ?? '-'}`;
+}
+
 /** The channel system a canonical document is addressed to, if it names one. */
 function channelOf(doc: Record<string, any>, kind: WriteKind): { system?: string; account?: string; id?: string } | undefined {
   if (kind === 'shipment') return doc.order?.channel;
@@ -172,15 +187,15 @@ export function acceptDocument(
 }
 
 /**
- * Moves the newest-figure record to `at` unless it already holds that time or a later one. A
+ * Moves the newest-figure record to `record` unless it already holds that time or a later one. A
  * compare-and-set on the value read, so another node or instance sharing the store that wrote a
  * newer figure meanwhile is never set back (the record only ever moves forward).
  */
-async function moveNewestForward(s: Store, key: string, at: string): Promise<void> {
+async function moveNewestForward(s: Store, key: string, record: PushedFigure): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const current = (await s.kvGet(key)) as { at: string } | undefined;
-    if (current && Date.parse(current.at) >= Date.parse(at)) return;
-    if (await s.kvPut(key, { at }, current)) return;
+    const current = (await s.kvGet(key)) as PushedFigure | undefined;
+    if (current && Date.parse(current.at) >= Date.parse(record.at)) return;
+    if (await s.kvPut(key, record, current)) return;
   }
 }
 
@@ -251,7 +266,7 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
             ? undefined
             : {
                 at: String(doc.asOf ?? doc.computedAt ?? ''),
-                key: `channel-stock:${spec.system}:${connection.account ?? '-'}:${type}:${doc.sku}:${doc.locationId ?? '-'}`,
+                key: stockFigureKey(spec.system, connection.account, type, doc.sku, doc.locationId),
               };
         // One figure per SKU and location at a time: the check, the write and the record together.
         const done = await (figure ? figures.run(figure.key, () => writeOnce(figure)) : writeOnce(undefined));
@@ -271,7 +286,12 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
           if (store) {
             const s = await store.acquire();
             await s.kvPut(recordKey, { at: new Date().toISOString(), result });
-            if (fig?.at) await moveNewestForward(s, fig.key, fig.at);
+            // Forward only; the figure the channel was given stays with it: drift compares what the channel shows with it.
+            if (fig?.at) {
+              const record: PushedFigure = { at: fig.at, sentAt: new Date().toISOString() };
+              if (typeof result.quantity === 'number') record.quantity = result.quantity;
+              await moveNewestForward(s, fig.key, record);
+            }
           }
           return { ...base, ...result };
         }

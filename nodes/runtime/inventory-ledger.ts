@@ -112,7 +112,7 @@ export class SqlInventoryLedger implements InventoryLedger {
         if (l.inTransit !== undefined && l.inTransit !== p.inTransit) {
           out.push({ sku: l.sku, locationId: l.locationId, field: 'inTransit', delta: l.inTransit - p.inTransit });
         }
-        return out;
+        return [...out, ...stateDrafts(l, p)];
       }),
     );
   }
@@ -135,11 +135,7 @@ export class SqlInventoryLedger implements InventoryLedger {
         if (l.safetyStock !== undefined && l.safetyStock !== p.safetyStock) {
           out.push({ sku: l.sku, locationId: l.locationId, field: 'safetyStock', delta: l.safetyStock - p.safetyStock });
         }
-        for (const [name, value] of Object.entries(l.states ?? {})) {
-          const before = p.states[name] ?? 0;
-          if (value !== before) out.push({ sku: l.sku, locationId: l.locationId, field: `state:${name}`, delta: value - before });
-        }
-        return out;
+        return [...out, ...stateDrafts(l, p)];
       }),
     );
   }
@@ -407,7 +403,7 @@ export class SqlInventoryLedger implements InventoryLedger {
       let after: number;
       if (d.field.startsWith('state:')) {
         const name = d.field.slice('state:'.length);
-        after = (p.states[name] ?? 0) + d.delta;
+        after = ownFigure(p.states, name) + d.delta;
         p.states = { ...p.states, [name]: after };
       } else {
         const c = d.field as Counter;
@@ -460,6 +456,19 @@ export class SqlInventoryLedger implements InventoryLedger {
     }
     return events;
   }
+}
+
+/** A state's figure, own properties only (a state named `constructor` is not Object's). */
+const ownFigure = (states: Record<string, number>, name: string) => (Object.prototype.hasOwnProperty.call(states, name) ? states[name] : 0);
+
+/** The changes that set a line's named states absolutely (a state left out keeps its figure). */
+function stateDrafts(l: { sku: string; locationId: string; states?: Record<string, number> }, p: InventoryPosition): Draft[] {
+  const out: Draft[] = [];
+  for (const [name, value] of Object.entries(l.states ?? {})) {
+    const before = ownFigure(p.states, name);
+    if (value !== before) out.push({ sku: l.sku, locationId: l.locationId, field: `state:${name}`, delta: value - before });
+  }
+  return out;
 }
 
 /**

@@ -101,6 +101,8 @@ export interface SnapshotLine {
   locationId: string;
   onHand: number;
   inTransit?: number;
+  /** Figures the ERP reports beside on hand, set absolutely with it (e.g. `erp_reserved`); a state left out keeps its figure. */
+  states?: Record<string, number>;
 }
 
 export interface AdjustmentLine {
@@ -292,6 +294,7 @@ export function checkSnapshotLines(lines: readonly SnapshotLine[]): SnapshotLine
       locationId: identifier(l?.locationId, `snapshot lines[${i}].locationId`),
       onHand: int(l?.onHand, `snapshot lines[${i}].onHand`, -L, L),
       ...(l?.inTransit === undefined ? {} : { inTransit: int(l.inTransit, `snapshot lines[${i}].inTransit`, 0, L) }),
+      ...(l?.states === undefined ? {} : { states: checkStates(l.states, `snapshot lines[${i}]`) }),
     })),
     'snapshot lines',
   );
@@ -316,22 +319,25 @@ export function checkLevelsLines(lines: readonly LevelsLine[]): LevelsLine[] {
       const what = `levels lines[${i}]`;
       const out: LevelsLine = { sku: sku(l?.sku, `${what}.sku`), locationId: identifier(l?.locationId, `${what}.locationId`) };
       if (l.safetyStock !== undefined) out.safetyStock = int(l.safetyStock, `${what}.safetyStock`, 0, L);
-      if (l.states !== undefined) {
-        if (!l.states || typeof l.states !== 'object' || Array.isArray(l.states)) throw new InventoryInputError(`${what}.states must be an object of figures`);
-        const entries = Object.entries(l.states);
-        if (entries.length > INVENTORY_LIMITS.states)
-          throw new InventoryInputError(`${what}.states: ${entries.length} given, at most ${INVENTORY_LIMITS.states}`);
-        out.states = {};
-        for (const [name, value] of entries) {
-          if (!STATE_NAME.test(name)) throw new InventoryInputError(`${what}.states: '${name.slice(0, 40)}' is not a state name (lower case, digits, _)`);
-          out.states[name] = int(value, `${what}.states.${name}`, 0, L);
-        }
-      }
+      if (l.states !== undefined) out.states = checkStates(l.states, what);
       if (out.safetyStock === undefined && out.states === undefined) throw new InventoryInputError(`${what} sets neither safetyStock nor states`);
       return out;
     }),
     'levels lines',
   );
+}
+
+/** Named states with their absolute figures (levels and snapshot lines). */
+function checkStates(states: unknown, what: string): Record<string, number> {
+  if (!states || typeof states !== 'object' || Array.isArray(states)) throw new InventoryInputError(`${what}.states must be an object of figures`);
+  const entries = Object.entries(states);
+  if (entries.length > INVENTORY_LIMITS.states) throw new InventoryInputError(`${what}.states: ${entries.length} given, at most ${INVENTORY_LIMITS.states}`);
+  const out: Record<string, number> = {};
+  for (const [name, value] of entries) {
+    if (!STATE_NAME.test(name)) throw new InventoryInputError(`${what}.states: '${name.slice(0, 40)}' is not a state name (lower case, digits, _)`);
+    out[name] = int(value, `${what}.states.${name}`, 0, INVENTORY_LIMITS.level);
+  }
+  return out;
 }
 
 /** Absolute figures for one SKU × location twice in one document are ambiguous: refused. */
