@@ -104,7 +104,17 @@ export = function register(RED: NodeRED) {
       send([
         reports.map((payload) => ({ ...msg, topic: `channel-totals/${payload.system}/${payload.account}`, payload })),
         unposted.length
-          ? { topic: 'channel-totals/unposted-settlements', payload: { ...base, hours: unpostedHours, count: unposted.length, settlements: unposted } }
+          ? {
+              topic: 'channel-totals/unposted-settlements',
+              // Listed up to the node's list length like the orders: a flow writing journal files keeps every settlement unconfirmed.
+              payload: {
+                ...base,
+                hours: unpostedHours,
+                count: unposted.length,
+                settlements: unposted.slice(0, cap),
+                more: Math.max(0, unposted.length - cap!),
+              },
+            }
           : null,
         unsettled.count
           ? {

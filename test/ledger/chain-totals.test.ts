@@ -403,6 +403,23 @@ describe('in Node-RED', () => {
     expect(msg.payload.differences.settledNotSeen.orders).toHaveLength(100);
   });
 
+  it("lists the unposted settlements up to the node's list length, counting them all", async () => {
+    await helper.load(nodes, [
+      ...flow.filter((n) => n.id !== 'ct'),
+      { id: 'ct', type: 'tillwire-channel-totals', z: 'f1', store: 's1', unpostedHours: 0, listCap: 2, wires: [['rep'], ['unposted'], ['unsettled']] },
+    ]);
+    const held = collect(helper.getNode('held'), 3);
+    for (const id of ['H-1', 'H-2', 'H-3'])
+      helper.getNode('r1').receive({ payload: makeSettlement({ id, statedTotal: 1, lines: [['principal', 100, { order: 'o-2' }]] }) });
+    await held;
+    const unposted = collect(helper.getNode('unposted'), 1);
+    helper.getNode('ct').receive({ day: '2026-03-05' });
+    const [msg] = await unposted;
+    expect(msg.payload.count).toBe(3);
+    expect(msg.payload.settlements.map((x: { reason: string }) => x.reason)).toEqual(['held', 'held']);
+    expect(msg.payload.more).toBe(1);
+  });
+
   it('a time zone that does not exist: the node shows it and rejects every trigger', async () => {
     await helper.load(nodes, [
       ...flow.filter((n) => n.id !== 'ct'),
