@@ -100,7 +100,11 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 export function checkDay(day: unknown): string {
   const m = typeof day === 'string' ? DAY.exec(day) : null;
   if (!m) throw new ChainTotalsInputError(`msg.day must be a date 'YYYY-MM-DD', got ${JSON.stringify(day)?.slice(0, 40)}`);
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  // Years outside 1970..9998 are refused by name: Date.UTC reads 0..99 as 1900..1999, and the day
+  // after 9999-12-31 has no four-digit year to compute the day's end with.
+  const year = Number(m[1]);
+  if (year < 1970 || year > 9998) throw new ChainTotalsInputError(`msg.day '${day}' is out of range: the year must be 1970 to 9998`);
+  const d = new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3])));
   if (d.toISOString().slice(0, 10) !== day) throw new ChainTotalsInputError(`msg.day '${day}' is not a calendar date`);
   return day as string;
 }

@@ -14,7 +14,7 @@
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
 import { businessDate, isTimeZone } from '../model/business-date';
-import type { ChannelOrderRef, Store } from '../runtime/store';
+import type { ChannelOrderRef, SettledUnseenQuery, Store } from '../runtime/store';
 import { SettlementRegister } from './settlement-register';
 import { addDays, ChainTotalsBuilder, ChainTotalsInputError, checkChannel, checkDay, dayRange, RegisterDigest, unpostedSettlements } from './chain-totals';
 
@@ -85,7 +85,15 @@ export = function register(RED: NodeRED) {
         const last = page[page.length - 1].order!;
         after = { system: last.system, account: last.account, orderId: last.orderId };
       }
-      for (const row of await store.settledUnseen({ ...channel, ...range, limit: 100_000 })) builder.addSettledUnseen(row);
+      // Page by page too: a day's unseen rows can be a whole settlement of hundreds of thousands of orders.
+      let afterRow: SettledUnseenQuery['after'];
+      for (;;) {
+        const page = await store.settledUnseen({ ...channel, ...range, after: afterRow, limit: PAGE });
+        for (const row of page) builder.addSettledUnseen(row);
+        if (page.length < PAGE) break;
+        const last = page[page.length - 1];
+        afterRow = { system: last.system, account: last.account, orderId: last.orderId, settlementId: last.settlementId };
+      }
       const reports = builder.build();
 
       const unposted = unpostedSettlements(register.pending, now, unpostedHours! * 3_600_000);
@@ -96,7 +104,17 @@ export = function register(RED: NodeRED) {
       send([
         reports.map((payload) => ({ ...msg, topic: `channel-totals/${payload.system}/${payload.account}`, payload })),
         unposted.length
-          ? { topic: 'channel-totals/unposted-settlements', payload: { ...base, hours: unpostedHours, count: unposted.length, settlements: unposted } }
+          ? {
+              topic: 'channel-totals/unposted-settlements',
+              // Listed up to the node's list length like the orders: a flow writing journal files keeps every settlement unconfirmed.
+              payload: {
+                ...base,
+                hours: unpostedHours,
+                count: unposted.length,
+                settlements: unposted.slice(0, cap),
+                more: Math.max(0, unposted.length - cap!),
+              },
+            }
           : null,
         unsettled.count
           ? {

@@ -29,6 +29,7 @@ import {
   OrderSeen,
   ChainOrder,
   ChainQuery,
+  SettledUnseenQuery,
   KvEntry,
   SettledOrder,
   UnsettledQuery,
@@ -599,14 +600,21 @@ export class SqlStore implements Store {
     return out;
   }
 
-  async settledUnseen(q: Omit<ChainQuery, 'after'>): Promise<SettledOrder[]> {
+  async settledUnseen(q: SettledUnseenQuery): Promise<SettledOrder[]> {
     const scope = this.scopeOf('s', q);
+    const after = q.after ? ' AND (s.system, s.account, s.order_id, s.settlement_id) > (?, ?, ?, ?)' : '';
     const { rows } = await this.driver.query(
       `SELECT s.* FROM ${this.t.settled} AS s
        LEFT JOIN ${this.t.orders} AS o ON o.system = s.system AND o.account = s.account AND o.order_id = s.order_id
-       WHERE s.settled_at >= ? AND s.settled_at < ? AND o.seen_at IS NULL${scope.sql}
+       WHERE s.settled_at >= ? AND s.settled_at < ? AND o.seen_at IS NULL${scope.sql}${after}
        ORDER BY s.system, s.account, s.order_id, s.settlement_id LIMIT ?`,
-      [q.from, q.to, ...scope.params, Math.max(1, q.limit ?? 5000)],
+      [
+        q.from,
+        q.to,
+        ...scope.params,
+        ...(q.after ? [q.after.system, q.after.account, q.after.orderId, q.after.settlementId] : []),
+        Math.max(1, q.limit ?? 5000),
+      ],
     );
     return rows.map(toSettled);
   }

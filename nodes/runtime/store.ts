@@ -196,6 +196,11 @@ export interface ChainQuery {
   limit?: number;
 }
 
+/** Settled-order rows of a day whose order Tillwire never saw, a page at a time (keyset after the last row's key). */
+export interface SettledUnseenQuery extends Omit<ChainQuery, 'after'> {
+  after?: { system: string; account: string; orderId: string; settlementId: string };
+}
+
 /** Orders known before `before` that no settlement names and that the channel did not cancel. */
 export interface UnsettledQuery {
   system?: string;
@@ -321,7 +326,7 @@ export interface Store {
   /** The orders placed in [from, to) with their settlement rows, ordered by (system, account, orderId), one page. */
   chainOrders(query: ChainQuery): Promise<ChainOrder[]>;
   /** Settlement rows settled in [from, to) whose order Tillwire never saw at the channel. */
-  settledUnseen(query: Omit<ChainQuery, 'after'>): Promise<SettledOrder[]>;
+  settledUnseen(query: SettledUnseenQuery): Promise<SettledOrder[]>;
   /** Orders placed before `before`, not cancelled, that no settlement names: how many, and the oldest `limit` of them. */
   unsettledOrders(query: UnsettledQuery): Promise<{ count: number; orders: OrderIndexEntry[] }>;
 

@@ -560,6 +560,17 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(new Set(byId.keys())).toEqual(new Set(ids));
     expect(byId.get('o-00000')).toMatchObject({ charged: 9_007_199_254_740_991, net: -9_007_199_254_740_991, currency: 'JPY' });
     expect(byId.get(odd[2])).toMatchObject({ charged: 2343, net: -2343, settlementId: 'S-big', settledAt: '2026-10-06T00:00:00.000Z' });
+    // Page by page (keyset after the last row's key): every row once, in the same order as one read.
+    const paged: typeof got = [];
+    let after: { system: string; account: string; orderId: string; settlementId: string } | undefined;
+    for (;;) {
+      const page = await store.settledUnseen({ system: sys, from: 0, to: Date.parse('2027-01-01T00:00:00Z'), after, limit: 1000 });
+      paged.push(...page);
+      if (page.length < 1000) break;
+      const last = page[page.length - 1];
+      after = { system: last.system, account: last.account, orderId: last.orderId, settlementId: last.settlementId };
+    }
+    expect(paged.map((r) => r.orderId)).toEqual(got.map((r) => r.orderId));
   });
 
   it('kv entries are listed by prefix, in key order, page by page; a prefix with % or _ is taken literally', async () => {

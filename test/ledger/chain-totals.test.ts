@@ -377,6 +377,49 @@ describe('in Node-RED', () => {
     expect((await rep)[0].payload).toMatchObject({ system: 'bol', channel: { count: 1, value: 100 }, differences: { notInErp: { count: 1 } } });
   });
 
+  it('counts every settled order never seen, however many: a day of 100,003 of them reads page by page', async () => {
+    await helper.load(nodes, flow);
+    const s = await store();
+    // One big settlement deposited on the day (Berlin), none of its orders seen at the channel.
+    const rows: SettledOrder[] = [];
+    for (let i = 0; i < 100_003; i++) {
+      rows.push({
+        system: 'amazon',
+        account: 'A3TWDEMOSELLER',
+        orderId: `u-${String(i).padStart(6, '0')}`,
+        settlementId: 'BIG-1',
+        charged: 1 + (i % 7),
+        net: 1,
+        currency: 'EUR',
+        settledAt: '2026-10-06T08:00:00.000Z',
+      });
+    }
+    const charged = rows.reduce((sum, r) => sum + r.charged, 0);
+    await s.settledOrdersReplace({ system: 'amazon', account: 'A3TWDEMOSELLER', settlementId: 'BIG-1' }, rows);
+    const rep = collect(helper.getNode('rep'), 1);
+    helper.getNode('ct').receive({ day: '2026-10-06' });
+    const [msg] = await rep;
+    expect(msg.payload.differences.settledNotSeen).toMatchObject({ count: 100_003, value: charged, more: 100_003 - 100 });
+    expect(msg.payload.differences.settledNotSeen.orders).toHaveLength(100);
+  });
+
+  it("lists the unposted settlements up to the node's list length, counting them all", async () => {
+    await helper.load(nodes, [
+      ...flow.filter((n) => n.id !== 'ct'),
+      { id: 'ct', type: 'tillwire-channel-totals', z: 'f1', store: 's1', unpostedHours: 0, listCap: 2, wires: [['rep'], ['unposted'], ['unsettled']] },
+    ]);
+    const held = collect(helper.getNode('held'), 3);
+    for (const id of ['H-1', 'H-2', 'H-3'])
+      helper.getNode('r1').receive({ payload: makeSettlement({ id, statedTotal: 1, lines: [['principal', 100, { order: 'o-2' }]] }) });
+    await held;
+    const unposted = collect(helper.getNode('unposted'), 1);
+    helper.getNode('ct').receive({ day: '2026-03-05' });
+    const [msg] = await unposted;
+    expect(msg.payload.count).toBe(3);
+    expect(msg.payload.settlements.map((x: { reason: string }) => x.reason)).toEqual(['held', 'held']);
+    expect(msg.payload.more).toBe(1);
+  });
+
   it('a time zone that does not exist: the node shows it and rejects every trigger', async () => {
     await helper.load(nodes, [
       ...flow.filter((n) => n.id !== 'ct'),

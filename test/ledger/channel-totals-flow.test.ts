@@ -340,13 +340,18 @@ it('reports the day across channel, ERP, settlement and ledger; alerts on the he
 it('rejects an impossible day, a channel it knows nothing of and a time zone that does not exist; a good trigger beside them reports', async () => {
   const bad = await totals({ day: '2026-02-30' }, 1);
   expect(bad.caught).toEqual(["ChainTotalsInputError: msg.day '2026-02-30' is not a calendar date"]);
+  // The last day of year 9999 has no next day with a four-digit year; year 0001 is no 1901.
+  const far = await totals({ day: '9999-12-31' }, 1);
+  expect(far.caught).toEqual(["ChainTotalsInputError: msg.day '9999-12-31' is out of range: the year must be 1970 to 9998"]);
+  const early = await totals({ day: '0001-01-01' }, 1);
+  expect(early.caught).toEqual(["ChainTotalsInputError: msg.day '0001-01-01' is out of range: the year must be 1970 to 9998"]);
   const nobody = await totals({ day: DAY, channel: { system: 'shopify', account: 'nobody.myshopify.com' } }, 1);
   expect(nobody.caught).toEqual([
     "ChainTotalsInputError: msg.channel names no channel Tillwire knows: no order or settlement of shopify account 'nobody.myshopify.com'",
   ]);
   const zone = await totals({ node: 'bad' }, 1);
   expect(zone.caught).toEqual(["Error: channel totals: unknown time zone 'Mars/Olympus_Mons' (expected an IANA name such as Europe/Berlin or UTC)"]);
-  expect([...bad.report, ...nobody.report, ...zone.report]).toEqual([]);
+  expect([...bad.report, ...far.report, ...early.report, ...nobody.report, ...zone.report]).toEqual([]);
   const good = await totals({ day: DAY });
   expect(good.caught).toEqual([]);
   expect(good.report.map((r) => [r.system, r.currency, r.channel.count])).toEqual([['shopify', 'USD', 3]]);
