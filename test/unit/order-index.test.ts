@@ -85,6 +85,25 @@ it('a sale a channel settles (a Square in-store sale) is a channel order under t
   }
 });
 
+it('the writer records a channel-settled sale taken in and its ERP acceptance under the Square order id', async () => {
+  const sale = {
+    kind: 'sale',
+    saleId: 'SQ-2',
+    occurredAt: '2026-12-04T11:00:00Z',
+    channel: { system: 'square', account: 'LOC-1', id: 'SQ-2' },
+    tenders: [{ type: 'card', amount: { amount: 1250, currency: 'USD' } }],
+    totals: { grandTotal: { amount: 1250, currency: 'USD' } },
+  };
+  const writer = new OrderIndexWriter(store, () => undefined);
+  await writer.seen(sale);
+  await writer.accepted(sale, 'odoo', 'S00042');
+  await writer.seen({ ...sale, channel: undefined, saleId: 'T-1' }); // a till sale: nothing
+  expect(await orderMatcherFor(store, { system: 'square', account: 'LOC-1' }).match(['SQ-2', 'T-1'])).toEqual({
+    tillwire: [{ orderId: 'SQ-2', gross: { amount: 1250, currency: 'USD' } }],
+    erp: ['SQ-2'],
+  });
+});
+
 it('a write that fails is counted and reported, never thrown; the next one goes through', async () => {
   const reports: string[] = [];
   let down = true;
