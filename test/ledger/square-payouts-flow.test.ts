@@ -166,9 +166,10 @@ beforeAll(async () => {
   await odoo.start();
   qbo = await startQbo({ accounts: DEFAULT_ACCOUNTS });
   red = await startNodeRed({ flows: flows(), via: 'red', env: { TILLWIRE_DEMO: '0' } });
-  square.webhook.url = `${red.url}${HOOK}`;
+  const hookUrl = `${red.url}${HOOK}`;
+  square.webhook.url = hookUrl;
   await deployCredentialsAndWait(red, {
-    sq: { accessToken: square.accessToken, signatureKey: square.webhook.signatureKey, notificationUrl: square.webhook.url },
+    sq: { accessToken: square.accessToken, signatureKey: square.webhook.signatureKey ?? '', notificationUrl: hookUrl },
     oc: { apiKey: 'tillwire-demo-key' },
     q1: { clientId: qbo.clientId, clientSecret: qbo.clientSecret, refreshToken: qbo.currentRefreshToken },
   });
