@@ -11,7 +11,8 @@
  * - derives the idempotency key from the document's business key;
  * - optionally keeps a durable record in a `tillwire-store` of what was already written, so a
  *   replay writes nothing (on top of the channel's own idempotency), and, for stock figures, the
- *   time of the newest figure written per SKU and location, so an older figure that arrives late
+ *   time of the newest figure written per SKU and location (per SKU where the channel keeps one
+ *   figure per listing), so an older figure that arrives late
  *   never overwrites a newer one (outcome `unchanged`, `stale: true`). Figures for one SKU and
  *   location are written one at a time per node, so one still in flight cannot be overtaken by an
  *   older one, and the record only ever moves forward;
@@ -309,7 +310,8 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
             ? undefined
             : {
                 at: String(doc.asOf ?? doc.computedAt ?? ''),
-                key: stockFigureKey(spec.system, connection.account, type, doc.sku, doc.locationId),
+                // A channel with one figure per listing has one record per SKU (the one drift reads), whatever location a figure came from.
+                key: stockFigureKey(spec.system, connection.account, type, doc.sku, spec.onePerListing ? undefined : doc.locationId),
               };
         // One figure per SKU and location at a time: the check, the write and the record together.
         const done = await (figure ? figures.run(figure.key, () => writeOnce(figure)) : writeOnce(undefined));

@@ -120,7 +120,7 @@ describe('tillwire-bol-inventory', () => {
 
   it('an offer holds one figure: positions of another location, or any position without a Location set, are refused naming the problem', async () => {
     sim = await startSimulator({ orders: 0 });
-    await load({ location: 'WH1' });
+    await load({ location: 'WH1', store: 's1' });
     const pos = (locationId: string, onHand: number) => ({
       kind: 'inventory.position',
       sku: 'SKU-0001',
@@ -132,6 +132,8 @@ describe('tillwire-bol-inventory', () => {
       asOf: '2026-12-05T01:00:00Z',
     });
     expect((await run('inv', pos('WH1', 3))).msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 3 });
+    // One record per offer: an ATS figure older than the position just sent does not overwrite it.
+    expect((await run('inv', ats('SKU-0001', 40, '2026-12-05T00:59:00Z'))).msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true });
     const wh2 = await run('inv', pos('WH2', 8));
     expect(wh2.ok).toBe(false);
     expect(wh2.msg.error.message).toMatch(/position of SKU 'SKU-0001' at location 'WH2' refused: this node lists the stock of location 'WH1' only/);
