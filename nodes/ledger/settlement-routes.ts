@@ -35,6 +35,12 @@ const MAX_REASON = 2000;
 
 type ReconcileNode = { type: string; receive?: (msg: NodeMessage) => void };
 
+/** The running reconcile node of this id, if it is deployed now. */
+function reconcileNode(RED: NodeRED, id: string | null | undefined): ReconcileNode | undefined {
+  const node = id ? (RED.nodes.getNode(id) as ReconcileNode | null) : null;
+  return node && node.type === 'tillwire-reconcile' && typeof node.receive === 'function' ? node : undefined;
+}
+
 /** The deployed reconcile nodes in mode settlement. */
 function settlementReconcilers(RED: NodeRED): NodeDef[] {
   const defs: NodeDef[] = [];
@@ -220,7 +226,8 @@ export function registerSettlementRoutes(RED: NodeRED): void {
         account: text(body.account, 'account', 200, false),
         settlementId: text(body.settlementId, 'settlementId', 200),
       };
-      const fingerprint = text(body.fingerprint, 'fingerprint (the held version you reviewed, from GET /tillwire/settlements/held)', 100);
+      // Fingerprints are hex, listed in lower case: one pasted in upper case names the same version.
+      const fingerprint = text(body.fingerprint, 'fingerprint (the held version you reviewed, from GET /tillwire/settlements/held)', 100).toLowerCase();
       const reason = text(body.reason, 'reason (why the variance may go to suspense)', MAX_REASON);
       if (body.accept !== undefined && body.accept !== 'suspense')
         throw new HttpError(400, 'accept must be "suspense": a held settlement is released with its variance booked to the suspense account');
@@ -234,16 +241,16 @@ export function registerSettlementRoutes(RED: NodeRED): void {
       const why = refusal(key, fingerprint, record, entry ?? undefined);
       if (why && !already) throw new HttpError(409, why);
 
-      const node = entry?.nodeId ? (RED.nodes.getNode(entry.nodeId) as ReconcileNode | null) : null;
       // While it is held its dead letter is replayed, pending or not (a replay whose message went
       // nowhere leaves it "replayed"): the journal step records a version once, so a second
       // message posts nothing.
       const replayable = !!entry && record.state === 'held';
-      if (replayable && (!node || node.type !== 'tillwire-reconcile' || typeof node.receive !== 'function'))
-        throw new HttpError(
+      const notDeployed = (why = '') =>
+        new HttpError(
           409,
-          `settlement ${key.settlementId}: the reconcile node ${entry!.nodeId} that held it is not deployed; deploy it to release the settlement`,
+          `settlement ${key.settlementId}: the reconcile node ${entry!.nodeId} that held it is not deployed${why}; deploy it to release the settlement`,
         );
+      if (replayable && !reconcileNode(RED, entry!.nodeId)) throw notDeployed();
       const noSuspense = already ? undefined : suspenseProblem(RED, entry!.nodeId!, key.settlementId);
       if (noSuspense) throw new HttpError(409, noSuspense);
       const edited = replayable ? await editedSince(entry!, key, record.fingerprint) : undefined;
@@ -267,7 +274,22 @@ export function registerSettlementRoutes(RED: NodeRED): void {
       if (!release)
         throw new HttpError(409, refusal(key, fingerprint, now, entry ?? undefined) ?? `settlement ${key.settlementId} changed meanwhile: list it again`);
       // Replayed into the node that held it: the check runs again, finds the release and posts once.
-      const replayed = replayable ? await replay(store, { ids: [entry!.id], status: entry!.status }, (msg) => node!.receive!(msg)) : 0;
+      // The node is looked up when the message is delivered, after the entry is marked replayed: a
+      // redeploy during the awaits before may have stopped the node found earlier, and a message
+      // given to a stopped node is lost. Gone then: the entry goes back to how it was (still listed,
+      // the release recorded), and the same release again delivers it once the node is deployed.
+      let undelivered: DeadLetterEntry | undefined;
+      const replayed = replayable
+        ? await replay(store, { ids: [entry!.id], status: entry!.status }, (msg, marked) => {
+            const live = reconcileNode(RED, entry!.nodeId);
+            if (live) live.receive!(msg);
+            else undelivered ??= marked;
+          })
+        : 0;
+      if (undelivered) {
+        await store.updateDeadLetter(undelivered.id, { status: entry!.status }, undelivered.version);
+        throw notDeployed(' (redeployed or removed while the release was delivered: the release is recorded and stays held; send it again once the node runs)');
+      }
       return { released: fresh, ...key, release, state: now?.state ?? record.state, deadLetterId: entry?.id ?? null, replayed };
     }),
   );

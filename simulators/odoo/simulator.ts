@@ -1906,6 +1906,24 @@ export class OdooSimulator {
   }
 
   /**
+   * Puts `quantity` units of a SKU in a second internal location (created under WH on first use,
+   * e.g. `Shelf 2` → `WH/Shelf 2`), as a warehouse with several stock locations holds them. For
+   * tests of what a stock read makes of one SKU at several locations.
+   */
+  stockAt(sku: string, location: string, quantity: number): void {
+    this.db.transaction(() => {
+      const product = this.db.all('product.product').find((p) => p.default_code === sku);
+      if (!product) throw userError(`No product ${sku}.`);
+      const complete = `WH/${location}`;
+      const wh = this.db.all('stock.location').find((l) => l.complete_name === 'WH');
+      const loc =
+        this.db.all('stock.location').find((l) => l.complete_name === complete)?.id ??
+        this.db.create('stock.location', { name: location, complete_name: complete, usage: 'internal', location_id: wh?.id ?? false }, {});
+      this.db.createGeneric('stock.quant', { product_id: product.id, location_id: loc, quantity, reserved_quantity: 0 }, {}, true);
+    });
+  }
+
+  /**
    * Ships open outgoing transfers as a warehouse user would: sets the carrier (by name, created if
    * new) and tracking reference, then validates. Picks them by transfer name, or by the sales
    * order's name or client_order_ref. `doneAt` (Odoo datetime or RFC 3339) backdates `date_done`.

@@ -276,9 +276,10 @@ it('lists a held settlement with its variance, refuses every bad release naming 
   expect(qbo.journalEntries()).toHaveLength(1);
   expect((await call('/seen')).ready.filter((r: any) => r.settlementId !== 'S-OK')).toEqual([]);
 
-  // The release of the version held now, sent twice at once: recorded once, posted once.
+  // The release of the version held now, sent twice at once (once with the fingerprint in upper
+  // case: the same hex version): recorded once, posted once.
   const body = { ...good, fingerprint: current.fingerprint };
-  const [a, b] = await Promise.all([release(body), release(body)]);
+  const [a, b] = await Promise.all([release(body), release({ ...body, fingerprint: current.fingerprint.toUpperCase() })]);
   expect([a.status, b.status]).toEqual([200, 200]);
   expect([a.body.released, b.body.released].sort()).toEqual([false, true]);
   const granted = (a.body.released ? a : b).body;
