@@ -535,6 +535,24 @@ describe('in Node-RED', () => {
     }
   });
 
+  it('a payout dated without a time is its calendar day in a zone west of UTC: its unseen orders are on that day in Los Angeles, not the day before', async () => {
+    await helper.load(nodes, [
+      ...flow.filter((n) => n.id !== 'ct'),
+      { id: 'ct', type: 'tillwire-channel-totals', z: 'f1', store: 's1', timeZone: 'America/Los_Angeles', wires: [['rep'], ['unposted'], ['unsettled']] },
+    ]);
+    const ready = collect(helper.getNode('ready'), 1);
+    helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, depositDate: '2026-03-17' }) });
+    await ready;
+    const rep = collect(helper.getNode('rep'), 1);
+    // The day before first: it has nothing (so no report); the first report is the deposit date's.
+    helper.getNode('ct').receive({ day: '2026-03-16' });
+    helper.getNode('ct').receive({ day: '2026-03-17' });
+    const [msg] = await rep;
+    expect(msg.payload).toMatchObject({ day: '2026-03-17', timeZone: 'America/Los_Angeles' });
+    expect(msg.payload.differences.settledNotSeen).toMatchObject({ count: 2, value: 16_900 });
+    expect(msg.payload.differences.settledNotSeen.orders[0].settlements[0].settledAt).toBe('2026-03-17T00:00:00.000Z');
+  });
+
   it('a time zone that does not exist: the node shows it and rejects every trigger', async () => {
     await helper.load(nodes, [
       ...flow.filter((n) => n.id !== 'ct'),
