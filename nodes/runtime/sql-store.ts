@@ -32,6 +32,7 @@ import {
   SettledUnseenQuery,
   KvEntry,
   SettledOrder,
+  UnsettledOrders,
   UnsettledQuery,
   RegisterEntry,
   RegisterFilter,
@@ -603,14 +604,21 @@ export class SqlStore implements Store {
   async settledUnseen(q: SettledUnseenQuery): Promise<SettledOrder[]> {
     const scope = this.scopeOf('s', q);
     const after = q.after ? ' AND (s.system, s.account, s.order_id, s.settlement_id) > (?, ?, ?, ?)' : '';
+    // A row at 00:00 UTC is a calendar date (SettledOrder.settledAt): it belongs to `day`, not to the instant range.
+    const date = q.day ? Date.parse(`${q.day}T00:00:00Z`) : undefined;
+    const when =
+      date === undefined
+        ? 's.settled_at >= ? AND s.settled_at < ?'
+        : `((s.settled_at >= ? AND s.settled_at < ? AND s.settled_at % ${DAY_MS} <> 0) OR s.settled_at = ?)`;
     const { rows } = await this.driver.query(
       `SELECT s.* FROM ${this.t.settled} AS s
        LEFT JOIN ${this.t.orders} AS o ON o.system = s.system AND o.account = s.account AND o.order_id = s.order_id
-       WHERE s.settled_at >= ? AND s.settled_at < ? AND o.seen_at IS NULL${scope.sql}${after}
+       WHERE ${when} AND o.seen_at IS NULL${scope.sql}${after}
        ORDER BY s.system, s.account, s.order_id, s.settlement_id LIMIT ?`,
       [
         q.from,
         q.to,
+        ...(date === undefined ? [] : [date]),
         ...scope.params,
         ...(q.after ? [q.after.system, q.after.account, q.after.orderId, q.after.settlementId] : []),
         Math.max(1, q.limit ?? 5000),
@@ -619,17 +627,24 @@ export class SqlStore implements Store {
     return rows.map(toSettled);
   }
 
-  async unsettledOrders(q: UnsettledQuery): Promise<{ count: number; orders: OrderIndexEntry[] }> {
+  async unsettledOrders(q: UnsettledQuery): Promise<UnsettledOrders> {
     const scope = this.scopeOf('o', q);
+    const settledBy = `FROM ${this.t.settled} AS s WHERE s.system = o.system AND s.account = o.account AND s.order_id = o.order_id`;
+    // A settlement in another currency than the order's does not settle it (chain-totals.ts: settledOtherCurrency).
     const where = `WHERE o.placed_at < ? AND (o.channel_status IS NULL OR o.channel_status <> 'cancelled')${scope.sql}
-       AND NOT EXISTS (SELECT 1 FROM ${this.t.settled} AS s WHERE s.system = o.system AND s.account = o.account AND s.order_id = o.order_id)`;
+       AND NOT EXISTS (SELECT 1 ${settledBy} AND (o.currency IS NULL OR s.currency = o.currency))`;
+    const other = `(SELECT MIN(s.currency) ${settledBy})`;
     const params = [q.before, ...scope.params];
-    const counted = await this.driver.query(`SELECT COUNT(*) AS n FROM ${this.t.orders} AS o ${where}`, params);
-    const { rows } = await this.driver.query(`SELECT o.* FROM ${this.t.orders} AS o ${where} ORDER BY o.placed_at, o.system, o.account, o.order_id LIMIT ?`, [
-      ...params,
-      Math.max(0, q.limit ?? 100),
-    ]);
-    return { count: Number(counted.rows[0].n), orders: rows.map(toOrderIndex) };
+    const counted = await this.driver.query(`SELECT COUNT(*) AS n, COUNT(${other}) AS other FROM ${this.t.orders} AS o ${where}`, params);
+    const { rows } = await this.driver.query(
+      `SELECT o.*, ${other} AS settled_in FROM ${this.t.orders} AS o ${where} ORDER BY o.placed_at, o.system, o.account, o.order_id LIMIT ?`,
+      [...params, Math.max(0, q.limit ?? 100)],
+    );
+    return {
+      count: Number(counted.rows[0].n),
+      otherCurrency: Number(counted.rows[0].other),
+      orders: rows.map((r) => ({ ...toOrderIndex(r), ...(r.settled_in !== null && r.settled_in !== undefined ? { settledIn: String(r.settled_in) } : {}) })),
+    };
   }
 
   // ---- small durable values ---------------------------------------------------------------------
@@ -674,6 +689,8 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ key: String(r.kv_key), value: parse(r.value), updatedAt: iso(r.updated_at) }));
   }
 }
+
+const DAY_MS = 86_400_000;
 
 /** Order ids per lookup query. */
 export const ORDER_LOOKUP_BATCH = 500;

@@ -172,7 +172,11 @@ export interface SettledOrder extends ChannelOrderRef {
   /** Every line of the order in the settlement (fees and refunds included), minor units. */
   net: number;
   currency: string;
-  /** The settlement's deposit date (else issue time, else period end), RFC 3339. */
+  /**
+   * The settlement's deposit date (else issue time, else period end), RFC 3339. A date-only deposit
+   * date (a calendar date, as Shopify and Square state it) is stored as that date's 00:00 UTC and
+   * read back as the calendar date (SettledUnseenQuery.day), whatever the reader's time zone.
+   */
   settledAt: string;
 }
 
@@ -199,9 +203,24 @@ export interface ChainQuery {
 /** Settled-order rows of a day whose order Tillwire never saw, a page at a time (keyset after the last row's key). */
 export interface SettledUnseenQuery extends Omit<ChainQuery, 'after'> {
   after?: { system: string; account: string; orderId: string; settlementId: string };
+  /**
+   * The calendar day ('YYYY-MM-DD') that [from, to) is in the reader's time zone: rows at exactly
+   * 00:00 UTC are calendar dates (SettledOrder.settledAt) and are matched on this day instead of
+   * on the range. Without it, every row is read as an instant.
+   */
+  day?: string;
 }
 
-/** Orders known before `before` that no settlement names and that the channel did not cancel. */
+/** Orders known before `before` that no settlement in their currency names and that the channel did not cancel. */
+/** Output of Store.unsettledOrders. */
+export interface UnsettledOrders {
+  count: number;
+  /** Of `count`, the orders that settlements name only in another currency than the order's. */
+  otherCurrency: number;
+  /** `settledIn`: a currency (the first by name) of the settlements naming the order, when only other currencies settled it. */
+  orders: Array<OrderIndexEntry & { settledIn?: string }>;
+}
+
 export interface UnsettledQuery {
   system?: string;
   account?: string;
@@ -328,7 +347,7 @@ export interface Store {
   /** Settlement rows settled in [from, to) whose order Tillwire never saw at the channel. */
   settledUnseen(query: SettledUnseenQuery): Promise<SettledOrder[]>;
   /** Orders placed before `before`, not cancelled, that no settlement names: how many, and the oldest `limit` of them. */
-  unsettledOrders(query: UnsettledQuery): Promise<{ count: number; orders: OrderIndexEntry[] }>;
+  unsettledOrders(query: UnsettledQuery): Promise<UnsettledOrders>;
 
   /**
    * Small durable values by key (poll cursors, tokens' expiry, leader leases). `kvPut` with

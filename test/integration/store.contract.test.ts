@@ -536,6 +536,41 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.unsettledOrders({ system: sys, before: Date.parse('2026-09-02T00:00:00Z') })).orders.map((r) => r.orderId)).toEqual(['old']);
   });
 
+  it('settled orders: a date-only deposit date is its calendar day in any time zone; an order settled only in another currency stays unsettled, named', async () => {
+    const sys = uniqueName('dates');
+    const row = (orderId: string, settlementId: string, currency: string, settledAt: string) => ({
+      system: sys,
+      account: 'A',
+      orderId,
+      settlementId,
+      charged: 500,
+      net: 400,
+      currency,
+      settledAt,
+    });
+    // 'by-date': a payout stating only the date 2026-03-02 (stored as its 00:00 UTC);
+    // 'at-time': a deposit at 2026-03-02 07:30 UTC (23:30 the day before in Los Angeles).
+    await store.settledOrdersAdd([row('by-date', 'P-1', 'USD', '2026-03-02T00:00:00.000Z'), row('at-time', 'P-2', 'USD', '2026-03-02T07:30:00.000Z')]);
+    const la = (day: string) => ({
+      system: sys,
+      ...(day === '2026-03-01'
+        ? { from: Date.parse('2026-03-01T08:00:00Z'), to: Date.parse('2026-03-02T08:00:00Z') }
+        : { from: Date.parse('2026-03-02T08:00:00Z'), to: Date.parse('2026-03-03T08:00:00Z') }),
+      day,
+    });
+    expect((await store.settledUnseen(la('2026-03-01'))).map((r) => r.orderId)).toEqual(['at-time']);
+    expect((await store.settledUnseen(la('2026-03-02'))).map((r) => r.orderId)).toEqual(['by-date']);
+
+    await store.orderSeen([
+      { system: sys, account: 'A', orderId: 'eur-order', gross: 500, currency: 'EUR', placedAt: '2026-02-01T10:00:00Z' },
+      { system: sys, account: 'A', orderId: 'usd-order', gross: 500, currency: 'USD', placedAt: '2026-02-01T11:00:00Z' },
+    ]);
+    await store.settledOrdersAdd([row('eur-order', 'P-3', 'USD', '2026-03-02T00:00:00.000Z'), row('usd-order', 'P-3', 'USD', '2026-03-02T00:00:00.000Z')]);
+    const unsettled = await store.unsettledOrders({ system: sys, before: Date.parse('2026-03-01T00:00:00Z') });
+    expect([unsettled.count, unsettled.otherCurrency]).toEqual([1, 1]);
+    expect(unsettled.orders).toEqual([expect.objectContaining({ orderId: 'eur-order', currency: 'EUR', settledIn: 'USD' })]);
+  });
+
   it('settled orders: thousands in one call, odd ids and a key given twice, written in batches and read back exactly', async () => {
     const sys = uniqueName('bulk');
     const odd = [`'; DROP TABLE tw_kv; --`, `","x":"`, 'bestellung-ü-注文', '?'];
