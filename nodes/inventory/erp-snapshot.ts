@@ -135,12 +135,7 @@ export async function bookErpReadings(
   if (booked.length === 0) return out;
 
   const places = booked.map(({ i }) => docs[i]);
-  const figures = new Map(
-    (await store.inventory.positions({ skus: places.map((d) => d.sku), locationIds: places.map((d) => d.locationId) })).map((p) => [
-      positionKey(p.sku, p.locationId),
-      p,
-    ]),
-  );
+  const figures = new Map((await store.inventory.positions({ at: places })).map((p) => [positionKey(p.sku, p.locationId), p]));
   const latest = await store.inventory.latestEvents(places);
   const writes: { key: string; value: ReadingRecord; expected: ReadingRecord | undefined; asOf: string }[] = [];
   for (const { i, change } of booked) {

@@ -362,6 +362,11 @@ export class SqlInventoryLedger implements InventoryLedger {
       clauses.push(this.postgres ? `${column} = ANY(?::text[])` : `${column} IN (SELECT value FROM json_each(?))`);
       params.push(this.postgres ? [...values] : JSON.stringify(values));
     }
+    if (filter.at !== undefined) {
+      const pairs = this.pairs(filter.at);
+      clauses.push(`(sku, location_id) IN (${pairs.sql})`);
+      params.push(...pairs.params);
+    }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const { rows } = await this.driver.query(`SELECT * FROM ${this.t.pos} ${where} ORDER BY sku, location_id`, params);
     return rows.map(toPosition);

@@ -153,6 +153,8 @@ export interface InventoryExplanation {
 export interface PositionFilter {
   skus?: readonly string[];
   locationIds?: readonly string[];
+  /** These SKU × location pairs exactly (not every SKU at every location given). */
+  at?: readonly { sku: string; locationId: string }[];
 }
 
 /**

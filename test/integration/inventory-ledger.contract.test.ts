@@ -336,6 +336,18 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     expect(await position('A', 'WH1')).toMatchObject({ onHand: 4, states: { erp_reserved: 1 } });
     expect(await position('B', 'WH1')).toBeUndefined();
+    // Positions read by exact pairs (A at WH1 is in the cross product of the SKUs and locations, not in the pairs).
+    await store.inventory.snapshot(erp('w2'), [
+      { sku: 'A', locationId: 'WH2', onHand: 1 },
+      { sku: 'C', locationId: 'WH1', onHand: 1 },
+    ]);
+    const pairs = await store.inventory.positions({
+      at: [
+        { sku: 'A', locationId: 'WH2' },
+        { sku: 'C', locationId: 'WH1' },
+      ],
+    });
+    expect(pairs.map((p) => `${p.sku}@${p.locationId}`)).toEqual(['A@WH2', 'C@WH1']);
     // The whole batch again changes nothing; the single-document path agrees it was applied.
     const again = await store.inventory.snapshots(docs);
     expect(again.filter((c) => !(c instanceof Error)).every((c) => (c as { duplicate: boolean }).duplicate)).toBe(true);
