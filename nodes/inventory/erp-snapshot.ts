@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { InventoryPosition as PositionDoc } from '../model/types.generated';
 import { validateDocument } from '../model/validate';
-import { InventoryInputError, type InventoryEvent, type InventoryPosition, type LedgerChange } from '../runtime/inventory';
+import { InventoryInputError, positionKey, type InventoryEvent, type InventoryPosition, type LedgerChange } from '../runtime/inventory';
 import type { Store } from '../runtime/store';
 import { beyond, onHandCause, reservedCause, type DriftDocument, type DriftReport, type DriftTolerances } from './drift';
 
@@ -83,23 +83,95 @@ export function checkPositionDocument(doc: unknown, where = 'the stock reading')
 
 /** Books one ERP reading of one position (the caller serialises readings of one position). */
 export async function bookErpReading(store: Store, erp: ErpReading, doc: PositionDoc, tolerances: DriftTolerances): Promise<SnapshotOutcome> {
-  const key = recordKey(erp, doc);
-  const previous = (await store.kvGet(key)) as ReadingRecord | undefined;
-  if (previous && Date.parse(doc.asOf) < Date.parse(previous.asOf)) return { outcome: 'stale', newer: previous.asOf, drift: [] };
+  const [outcome] = await bookErpReadings(store, erp, [doc], tolerances);
+  if (outcome instanceof Error) throw outcome;
+  return outcome;
+}
+
+/**
+ * Books readings of distinct positions together (the caller serialises readings of one position):
+ * the newest-reading records read in one query, the snapshots in one ledger transaction, the
+ * records written in one more. Per reading, its outcome or the error that refused it.
+ */
+export async function bookErpReadings(
+  store: Store,
+  erp: ErpReading,
+  docs: readonly PositionDoc[],
+  tolerances: DriftTolerances,
+): Promise<(SnapshotOutcome | Error)[]> {
+  const keys = docs.map((doc) => recordKey(erp, doc));
+  const records = await store.kvGetMany(keys);
+  const previous = keys.map((k) => records.get(k) as ReadingRecord | undefined);
+  const out: (SnapshotOutcome | Error)[] = [];
+  const current: number[] = [];
+  docs.forEach((doc, i) => {
+    const before = previous[i];
+    if (before && Date.parse(doc.asOf) < Date.parse(before.asOf)) out[i] = { outcome: 'stale', newer: before.asOf, drift: [] };
+    else current.push(i);
+  });
+  if (current.length === 0) return out;
 
   const readsReserved = READS_RESERVED.has(erp.system);
-  const change = await store.inventory.snapshot({ system: erp.system, account: erp.account, documentId: documentIdOf(doc) }, [
-    {
-      sku: doc.sku,
-      locationId: doc.locationId,
-      onHand: doc.onHand,
-      ...(doc.inTransit ? { inTransit: doc.inTransit } : {}),
-      ...(readsReserved ? { states: { [ERP_RESERVED]: Math.max(0, doc.reserved) } } : {}),
-    },
-  ]);
-  if (change.duplicate) return { outcome: 'duplicate', change, drift: [] };
+  const changes = await store.inventory.snapshots(
+    current.map((i) => {
+      const doc = docs[i];
+      const line = {
+        sku: doc.sku,
+        locationId: doc.locationId,
+        onHand: doc.onHand,
+        ...(doc.inTransit ? { inTransit: doc.inTransit } : {}),
+        ...(readsReserved ? { states: { [ERP_RESERVED]: Math.max(0, doc.reserved) } } : {}),
+      };
+      return { source: { system: erp.system, account: erp.account, documentId: documentIdOf(doc) }, lines: [line] };
+    }),
+  );
+  const booked: { i: number; change: LedgerChange }[] = [];
+  current.forEach((i, n) => {
+    const change = changes[n];
+    if (change instanceof Error) out[i] = change;
+    else if (change.duplicate) out[i] = { outcome: 'duplicate', change, drift: [] };
+    else booked.push({ i, change });
+  });
+  if (booked.length === 0) return out;
 
-  const [now] = await store.inventory.positions({ skus: [doc.sku], locationIds: [doc.locationId] });
+  const places = booked.map(({ i }) => docs[i]);
+  const figures = new Map((await store.inventory.positions({ at: places })).map((p) => [positionKey(p.sku, p.locationId), p]));
+  const latest = await store.inventory.latestEvents(places);
+  const writes: { key: string; value: ReadingRecord; expected: ReadingRecord | undefined; asOf: string }[] = [];
+  for (const { i, change } of booked) {
+    const doc = docs[i];
+    const now = figures.get(positionKey(doc.sku, doc.locationId));
+    const drift = await driftOf(store, erp, doc, previous[i], change, now, tolerances);
+    out[i] = { outcome: 'booked', change, drift };
+    const record: ReadingRecord = {
+      asOf: doc.asOf,
+      onHand: doc.onHand,
+      reserved: doc.reserved,
+      eventId: latest.get(positionKey(doc.sku, doc.locationId)) ?? '0',
+    };
+    writes.push({ key: keys[i], value: record, expected: previous[i], asOf: doc.asOf });
+  }
+  const wrote = await store.kvPutMany(writes);
+  // Forward only: another process may have booked a newer reading meanwhile.
+  for (const [n, w] of writes.entries()) {
+    if (wrote[n]) continue;
+    const theirs = (await store.kvGet(w.key)) as ReadingRecord | undefined;
+    if (!theirs || Date.parse(theirs.asOf) <= Date.parse(w.asOf)) await store.kvPut(w.key, w.value);
+  }
+  return out;
+}
+
+/** A booked reading's drift reports: on hand against the ledger before it, reserved against the open reservations. */
+async function driftOf(
+  store: Store,
+  erp: ErpReading,
+  doc: PositionDoc,
+  previous: ReadingRecord | undefined,
+  change: LedgerChange,
+  now: InventoryPosition | undefined,
+  tolerances: DriftTolerances,
+): Promise<DriftReport[]> {
+  const readsReserved = READS_RESERVED.has(erp.system);
   // The documents behind a drift are read only when there is one (after the snapshot; its own events are kind snapshot).
   let recent: InventoryEvent[] | undefined;
   const events = async () => (recent ??= (await store.inventory.explain(doc.sku, doc.locationId, LOOKBACK)).events);
@@ -146,15 +218,7 @@ export async function bookErpReading(store: Store, erp: ErpReading, doc: Positio
       documents: cause === 'reserved-in-ledger-not-in-erp' && notInErp.length ? notInErp : open,
     });
   }
-
-  const latest = recent ?? (await store.inventory.explain(doc.sku, doc.locationId, 1)).events;
-  const record: ReadingRecord = { asOf: doc.asOf, onHand: doc.onHand, reserved: doc.reserved, eventId: latest[0]?.id ?? '0' };
-  // Forward only: another process may have booked a newer reading meanwhile.
-  if (!(await store.kvPut(key, record, previous))) {
-    const theirs = (await store.kvGet(key)) as ReadingRecord | undefined;
-    if (!theirs || Date.parse(theirs.asOf) <= Date.parse(doc.asOf)) await store.kvPut(key, record);
-  }
-  return { outcome: 'booked', change, drift };
+  return drift;
 }
 
 function documentOf(e: InventoryEvent): DriftDocument {

@@ -2,22 +2,25 @@
  * Stock readings on the reserve node's input (docs/inventory.md, "ERP snapshots" and "Drift"): an
  * ERP node's `inventory.position` documents (one per message, or all in one array) are booked as
  * snapshots (erp-snapshot.ts); a channel's `inventory.ats` read-back is compared with the last push
- * (channel-drift.ts). Readings of one position are booked one at a time in this process.
+ * (channel-drift.ts). Readings of one position are booked one at a time in this process; an array's
+ * positions are booked in batches, one ledger transaction each.
  */
 import type { NodeMessage } from '../core/node-red';
 import type { InventoryPosition as PositionDoc } from '../model/types.generated';
 import { InventoryInputError } from '../runtime/inventory';
 import { KeyedLock } from '../runtime/keyed-lock';
-import { Limiter } from '../runtime/limiter';
 import type { Store } from '../runtime/store';
 import { checkReadBack, compareChannelReading, type ChannelComparison } from './channel-drift';
 import type { DriftReport, DriftTolerances } from './drift';
-import { bookErpReading, checkPositionDocument, type ErpReading } from './erp-snapshot';
+import { bookErpReadings, checkPositionDocument, type ErpReading } from './erp-snapshot';
 
 /** Positions in one array message at most (a full read of a large catalogue fits). */
 export const MAX_POSITIONS = 100_000;
-/** Positions of one array booked at once: inside a PostgreSQL store's pool (5 by default), leaving room for orders. */
-const BOOKING_CONCURRENCY = 3;
+/**
+ * Positions booked in one ledger transaction. On PostgreSQL a commit costs about what the batch's
+ * statements do, so batches make a large reading fast; a reservation waits for at most one batch.
+ */
+export const READING_BATCH = 500;
 
 export interface ReadingSummary {
   /** Positions booked, found booked before (duplicate) and older than the newest booked (stale). */
@@ -78,24 +81,32 @@ export class StockReadings {
     });
     const summary: ReadingSummary = { booked: 0, duplicate: 0, stale: 0 };
     const drifts: DriftReport[][] = [];
-    // Positions are independent (each its own transaction and rows): a few at once, since on
-    // PostgreSQL each waits on its commit; reports keep the reading's order.
-    const limiter = new Limiter(BOOKING_CONCURRENCY);
-    await Promise.all(
-      good.map((doc, i) =>
-        limiter.run(async () => {
-          const key = JSON.stringify([erp.system, erp.account, doc.sku, doc.locationId]);
-          try {
-            const r = await this.lock.run(key, () => bookErpReading(store, erp, doc, this.tolerances));
-            summary[r.outcome]++;
-            drifts[i] = r.drift;
-          } catch (err) {
-            if (!Array.isArray(payload)) throw err;
-            refused.push(`${doc.sku} at ${doc.locationId}: ${(err as Error).message}`);
-          }
-        }),
-      ),
-    );
+    for (const batch of batches(good, erp)) {
+      const keys = batch.map((i) => JSON.stringify([erp.system, erp.account, good[i].sku, good[i].locationId]));
+      let outcomes: (Awaited<ReturnType<typeof bookErpReadings>>[number] | Error)[];
+      try {
+        outcomes = await this.lock.runAll(keys, () =>
+          bookErpReadings(
+            store,
+            erp,
+            batch.map((i) => good[i]),
+            this.tolerances,
+          ),
+        );
+      } catch (err) {
+        // The batch's transaction failed as a whole (the store, not a position): each of its positions is named.
+        if (!Array.isArray(payload)) throw err;
+        outcomes = batch.map(() => err as Error);
+      }
+      outcomes.forEach((r, n) => {
+        const doc = good[batch[n]];
+        if (!(r instanceof Error)) {
+          summary[r.outcome]++;
+          drifts[batch[n]] = r.drift;
+        } else if (!Array.isArray(payload)) throw r;
+        else refused.push(`${doc.sku} at ${doc.locationId}: ${r.message}`);
+      });
+    }
     const drift = drifts.flatMap((d) => d ?? []);
     const shown = refused.slice(0, 5).join('; ') + (refused.length > 5 ? `; and ${refused.length - 5} more` : '');
     return {
@@ -104,4 +115,22 @@ export class StockReadings {
       ...(refused.length ? { problem: new InventoryInputError(`${refused.length} position(s) of the reading refused: ${shown}`) } : {}),
     };
   }
+}
+
+/**
+ * The reading's positions (indexes into `docs`) in batches of distinct positions, in the reading's
+ * order: a position read twice has its second reading in a later batch, so it is booked after the first.
+ */
+function batches(docs: readonly PositionDoc[], erp: ErpReading): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  docs.forEach((doc, i) => {
+    const key = JSON.stringify([erp.system, erp.account, doc.sku, doc.locationId]);
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push(i);
+  });
+  return rounds.flatMap((round) =>
+    Array.from({ length: Math.ceil(round.length / READING_BATCH) }, (_, n) => round.slice(n * READING_BATCH, (n + 1) * READING_BATCH)),
+  );
 }

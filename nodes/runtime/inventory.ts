@@ -105,6 +105,12 @@ export interface SnapshotLine {
   states?: Record<string, number>;
 }
 
+/** One source document of a batch of snapshots. */
+export interface SnapshotDocument {
+  source: InventorySource;
+  lines: SnapshotLine[];
+}
+
 export interface AdjustmentLine {
   sku: string;
   locationId: string;
@@ -147,6 +153,8 @@ export interface InventoryExplanation {
 export interface PositionFilter {
   skus?: readonly string[];
   locationIds?: readonly string[];
+  /** These SKU × location pairs exactly (not every SKU at every location given). */
+  at?: readonly { sku: string; locationId: string }[];
 }
 
 /**
@@ -157,6 +165,14 @@ export interface PositionFilter {
 export interface InventoryLedger {
   /** Sets on hand (and in transit, when given) absolutely, as the ERP counted them; events carry the implied deltas. */
   snapshot(source: InventorySource, lines: readonly SnapshotLine[]): Promise<LedgerChange>;
+  /**
+   * Many snapshot documents in one transaction (an ERP reading of many positions): each idempotent
+   * by its own source as `snapshot` is. Per document, its change or the error that refused it
+   * (bad input, or a conflict); the others are applied all the same.
+   */
+  snapshots(documents: readonly SnapshotDocument[]): Promise<(LedgerChange | Error)[]>;
+  /** The id of the latest event of each position given that has one, by `positionKey`. */
+  latestEvents(positions: readonly { sku: string; locationId: string }[]): Promise<Map<string, string>>;
   adjust(source: InventorySource, lines: readonly AdjustmentLine[]): Promise<LedgerChange>;
   /** Sets safety stock and channel-reported states absolutely. */
   setLevels(source: InventorySource, lines: readonly LevelsLine[]): Promise<LedgerChange>;
@@ -177,10 +193,15 @@ export interface InventoryLedger {
   explain(sku: string, locationId?: string, limit?: number): Promise<InventoryExplanation>;
 }
 
+/** A position's key in maps the ledger returns. */
+export const positionKey = (sku: string, locationId: string) => JSON.stringify([sku, locationId]);
+
 /** The bounds every inventory input is checked against (docs/inventory.md, "Limits"). */
 export const INVENTORY_LIMITS = {
   /** Lines in one document or order. */
   lines: 500,
+  /** Documents in one batch of snapshots. */
+  documents: 500,
   /** Locations one order may draw from. */
   locations: 50,
   /** Units in one line or one delta. */

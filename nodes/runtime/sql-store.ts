@@ -13,6 +13,7 @@ import { migrate, type LogicalTable, type MigrationContext } from './store-schem
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
 import { SqlInventoryLedger } from './inventory-ledger';
+import { rowsParam, type RowColumn } from './sql-rows';
 import {
   ClaimOptions,
   ClaimResult,
@@ -680,6 +681,63 @@ export class SqlStore implements Store {
     return changes === 1;
   }
 
+  async kvGetMany(keys: readonly string[]): Promise<Map<string, unknown>> {
+    if (keys.length === 0) return new Map();
+    const postgres = this.kind === 'postgres';
+    const { rows } = await this.driver.query(
+      `SELECT kv_key, value FROM ${this.t.kv} WHERE kv_key ${postgres ? '= ANY(?::text[])' : 'IN (SELECT value FROM json_each(?))'}`,
+      [postgres ? [...keys] : JSON.stringify(keys)],
+    );
+    return new Map(rows.map((r) => [String(r.kv_key), parse(r.value)]));
+  }
+
+  async kvPutMany(entries: readonly { key: string; value: unknown; expected: unknown }[]): Promise<boolean[]> {
+    if (new Set(entries.map((e) => e.key)).size !== entries.length) throw new Error('kvPutMany: a key given twice');
+    if (entries.length === 0) return [];
+    const sorted = [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const now = this.now();
+    // One transaction and two statements whatever the number: a PostgreSQL commit costs the most.
+    const wrote = await this.driver.transaction(async (q) => {
+      const keys = new Set<string>();
+      const absent = sorted.filter((e) => e.expected === undefined);
+      if (absent.length > 0) {
+        const v = rowsParam(
+          this.kind,
+          KV_COLUMNS,
+          absent.map((e) => [e.key, json(e.value)]),
+          true,
+        );
+        const { rows } = await q(
+          `INSERT INTO ${this.t.kv} (kv_key, value, updated_at) SELECT v.new_key, v.new_value, ? FROM (${v.sql}) AS v WHERE true ORDER BY v.ord
+           ON CONFLICT (kv_key) DO NOTHING RETURNING kv_key`,
+          [now, ...v.params],
+        );
+        for (const r of rows) keys.add(String(r.kv_key));
+      }
+      const present = sorted.filter((e) => e.expected !== undefined);
+      if (present.length > 0) {
+        const v = rowsParam(
+          this.kind,
+          [...KV_COLUMNS, ['old_value', 'text']],
+          present.map((e) => [e.key, json(e.value), json(e.expected)]),
+          true,
+        );
+        // The rows locked in key order first (PostgreSQL), so two such writes never wait on each other in a cycle.
+        if (this.kind === 'postgres') {
+          await q(`SELECT k.kv_key FROM ${this.t.kv} AS k JOIN (${v.sql}) AS v ON k.kv_key = v.new_key ORDER BY v.ord FOR UPDATE OF k`, v.params);
+        }
+        const { rows } = await q(
+          `UPDATE ${this.t.kv} AS k SET value = v.new_value, updated_at = ? FROM (${v.sql}) AS v WHERE k.kv_key = v.new_key AND k.value = v.old_value
+           RETURNING kv_key`,
+          [now, ...v.params],
+        );
+        for (const r of rows) keys.add(String(r.kv_key));
+      }
+      return keys;
+    });
+    return entries.map((e) => wrote.has(e.key));
+  }
+
   async kvList(prefix: string, options: { afterKey?: string; limit?: number } = {}): Promise<KvEntry[]> {
     // substr, not LIKE: a prefix may hold '%' or '_', and PostgreSQL's LIKE depends on the collation.
     const { rows } = await this.driver.query(
@@ -691,6 +749,12 @@ export class SqlStore implements Store {
 }
 
 const DAY_MS = 86_400_000;
+
+/** Kv rows as a parameter: named apart from the table's columns, which RETURNING names unqualified (SQLite allows no other). */
+const KV_COLUMNS: readonly RowColumn[] = [
+  ['new_key', 'text'],
+  ['new_value', 'text'],
+];
 
 /** Order ids per lookup query. */
 export const ORDER_LOOKUP_BATCH = 500;

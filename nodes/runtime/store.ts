@@ -356,6 +356,10 @@ export interface Store {
    */
   kvGet(key: string): Promise<unknown | undefined>;
   kvPut(key: string, value: unknown, expected?: unknown): Promise<boolean>;
+  /** The values of many keys in one query, by key (absent keys left out). */
+  kvGetMany(keys: readonly string[]): Promise<Map<string, unknown>>;
+  /** kvPut with `expected` for many entries in one transaction: per entry, whether it wrote. */
+  kvPutMany(entries: readonly { key: string; value: unknown; expected: unknown }[]): Promise<boolean[]>;
   /** Entries whose key starts with `prefix`, ordered by key, after `afterKey` (keyset paging), at most `limit` (default 500). */
   kvList(prefix: string, options?: { afterKey?: string; limit?: number }): Promise<KvEntry[]>;
 

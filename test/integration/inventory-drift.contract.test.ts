@@ -188,6 +188,44 @@ describe.each(backends)('ERP readings and drift: %s', (_name, config) => {
     );
   });
 
+  it('a reading of 1,200 positions is booked in batches: a position read twice in order, an older reading stale, drift named as one by one', async () => {
+    const readings = new StockReadings(NO_TOLERANCE);
+    const erp = { system: 'odoo' };
+    const skus = Array.from({ length: 1200 }, (_, i) => `P${String(i).padStart(4, '0')}`);
+    const opening = await readings.apply(store, { erp, payload: skus.map((sku) => reading('2026-12-05T10:00:00Z', 5, 0, sku)) } as never);
+    expect(opening).toEqual({ summary: { booked: 1200, duplicate: 0, stale: 0 }, drift: [] });
+    await store.inventory.posSale({ system: 'pos', documentId: 'till-1' }, 'WH/Stock', [{ sku: 'P0900', qty: 2 }]);
+    const next = await readings.apply(store, {
+      erp,
+      payload: [
+        ...skus.map((sku) => reading('2026-12-05T11:00:00Z', sku === 'P0900' ? 4 : 5, 0, sku)),
+        // Read again later in the same message: booked after the first; an older one is stale.
+        reading('2026-12-05T12:00:00Z', 7, 0, 'P0001'),
+        reading('2026-12-05T09:00:00Z', 1, 0, 'P0002'),
+      ],
+    } as never);
+    expect(next.summary).toEqual({ booked: 1201, duplicate: 0, stale: 1 });
+    expect(next.problem).toBeUndefined();
+    // The till sale took 5 to 3; the ERP reads 4: one unit of drift, the sale named as booked since the last reading.
+    // P0001's second reading is compared with its first of this message: moved in the ERP alone. Reports keep the reading's order.
+    expect(next.drift).toEqual([
+      expect.objectContaining({
+        kind: 'erp-on-hand',
+        sku: 'P0900',
+        theirs: 4,
+        ours: 3,
+        documents: [expect.objectContaining({ documentId: 'till-1', units: -2 })],
+      }),
+      expect.objectContaining({ kind: 'erp-on-hand', sku: 'P0001', theirs: 7, ours: 5, cause: 'changed-in-erp', readAt: '2026-12-05T12:00:00Z' }),
+    ]);
+    const figures = new Map((await store.inventory.positions()).map((p) => [p.sku, p.onHand]));
+    expect([figures.size, figures.get('P0001'), figures.get('P0002'), figures.get('P0900'), figures.get('P1199')]).toEqual([1200, 7, 5, 4, 5]);
+    expect((await store.inventory.explain('P0001', 'WH/Stock')).events.map((e) => [e.delta, e.after])).toEqual([
+      [2, 7],
+      [5, 5],
+    ]);
+  });
+
   it('an array reading books its good positions and names the refused ones; one that is too large or names no ERP is refused whole', async () => {
     const readings = new StockReadings(NO_TOLERANCE);
     const erp = { system: 'odoo' };

@@ -347,6 +347,49 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(await store.kvGet(key)).toEqual({ after: 'forced' });
   });
 
+  it('kv in bulk: many values read in one query, written by compare-and-set in one transaction, each entry decided on its own', async () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((k) => uniqueName(`bulk-${k}`));
+    await store.kvPut(a, { n: 1 });
+    await store.kvPut(b, { n: 1 });
+    expect(await store.kvGetMany([a, b, c])).toEqual(
+      new Map([
+        [a, { n: 1 }],
+        [b, { n: 1 }],
+      ]),
+    );
+    const wrote = await store.kvPutMany([
+      { key: b, value: { n: 2 }, expected: { n: 9 } }, // someone else's value: not written
+      { key: a, value: { n: 2 }, expected: { n: 1 } },
+      { key: c, value: { n: 2 }, expected: undefined },
+      { key: d, value: { n: 2 }, expected: { n: 1 } }, // absent, yet expected present: not written
+    ]);
+    expect(wrote).toEqual([false, true, true, false]);
+    expect(await store.kvGetMany([a, b, c, d])).toEqual(
+      new Map([
+        [a, { n: 2 }],
+        [b, { n: 1 }],
+        [c, { n: 2 }],
+      ]),
+    );
+    // Two writers from the same figures: each key goes to exactly one of them.
+    const [x, y] = await Promise.all(
+      [3, 4].map((n) =>
+        store.kvPutMany([
+          { key: a, value: { n }, expected: { n: 2 } },
+          { key: c, value: { n }, expected: { n: 2 } },
+        ]),
+      ),
+    );
+    expect([x[0], y[0]].filter(Boolean)).toHaveLength(1);
+    expect([x[1], y[1]].filter(Boolean)).toHaveLength(1);
+    await expect(
+      store.kvPutMany([
+        { key: a, value: 1, expected: undefined },
+        { key: a, value: 2, expected: undefined },
+      ]),
+    ).rejects.toThrow('a key given twice');
+  });
+
   it('register: records a document once by key, adds refs from systems of record, lists a store day', async () => {
     const store_ = uniqueName('S');
     const entry = (n: number, terminal = 'T1', date = '2026-11-01') => ({
