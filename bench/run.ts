@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- <scenario>…] [--profile] [--decimal-comma]`: every scenario, or the ones named
- * (`sales`, `settlement`, `inventory`; bench/README.md). Each writes bench/results/<timestamp>[-<scenario>].json and .md.
+ * (`sales`, `settlement`, `inventory`, `inventory-snapshot`; bench/README.md). Each writes bench/results/<timestamp>[-<scenario>].json and .md.
  *
  * sales: store sales from till publish to Odoo acceptance, on this machine, in one run:
  *   (a) the raw broker ceiling (mqtt.js QoS 1 in and out of the same Mosquitto, nothing else);
@@ -24,6 +24,7 @@ import { rawBroker } from './raw-broker';
 import { peerFlows } from './flows';
 import { settlementBench } from './settlement';
 import { inventoryBench } from './inventory';
+import { inventorySnapshotBench } from './inventory-snapshot';
 
 const N = Number(process.env.BENCH_SALES ?? 20_000);
 const API_KEY = 'tillwire-demo-key';
@@ -183,7 +184,7 @@ async function salesBench(): Promise<void> {
   console.log('\n' + md);
 }
 
-const SCENARIOS = ['sales', 'settlement', 'inventory'] as const;
+const SCENARIOS = ['sales', 'settlement', 'inventory', 'inventory-snapshot'] as const;
 const FLAGS = ['--profile', '--decimal-comma'];
 
 async function main(): Promise<void> {
@@ -195,6 +196,7 @@ async function main(): Promise<void> {
   if (chosen.includes('sales')) await salesBench();
   if (chosen.includes('settlement')) await settlementBench({ root: ROOT, profile: args.includes('--profile'), decimalComma: args.includes('--decimal-comma') });
   if (chosen.includes('inventory')) await inventoryBench({ root: ROOT });
+  if (chosen.includes('inventory-snapshot')) await inventorySnapshotBench({ root: ROOT });
 }
 
 main().catch((err) => {

@@ -19,6 +19,8 @@
 import fs from 'node:fs';
 import { SETTLEMENT_COLUMNS, SETTLEMENT_RESERVE_HELD, SETTLEMENT_RESERVE_RELEASED } from '../nodes/amazon/contract';
 import { fromMinor } from '../nodes/model/money';
+import { createStore } from '../nodes/runtime/create-store';
+import type { OrderSeen } from '../nodes/runtime/store';
 
 export interface SettlementFileSpec {
   /** Transaction rows (the file has two more: column names and summary). */
@@ -295,27 +297,45 @@ export function writeSettlementFile(file: string, spec: SettlementFileSpec): Set
   };
 }
 
-/** The orders Tillwire knows: the first `count` orders of the seed, with their gross; a few differ or lack the ERP's copy. */
-export interface KnownOrders {
-  gross: Map<string, number>;
-  notInErp: Set<string>;
-  /** Orders whose stored gross was made to differ from the settlement by one minor unit. */
+/**
+ * The orders Tillwire knows, written to a SQLite store through the store's own API, as the order
+ * pollers (orderSeen, with the order's gross) and the ERP node (orderAccepted, with the ERP's
+ * order number) write them while a shop runs: the first `count` orders of the seed; one in 1,000
+ * with a gross one minor unit off the settlement's, one in 2,000 never accepted by the ERP.
+ */
+export interface OrderIndexFacts {
+  file: string;
+  orders: number;
+  notInErp: number;
   differing: number;
+  ms: number;
 }
 
-export function knownOrders(seed: number, count: number, account: string): KnownOrders {
-  const gross = new Map<string, number>();
-  const notInErp = new Set<string>();
+export async function fillOrderIndex(file: string, seed: number, count: number, account: string, currency: string): Promise<OrderIndexFacts> {
+  const t0 = performance.now();
+  const store = createStore({ backend: 'sqlite', file, synchronous: 'normal' }, undefined, { heartbeatMs: 0 });
+  await store.open();
+  let notInErp = 0;
   let differing = 0;
-  for (let i = 0; i < count; i++) {
-    const o = orderAt(seed, i);
-    // One flat string per id (a template literal makes a rope of its parts): the store's size, not the parts'.
-    const id = Buffer.from(`amazon:${account}:${o.id}`, 'latin1').toString('latin1');
-    const r = mix(seed, i, 2000);
-    const off = r % 1000 === 0;
-    if (off) differing++;
-    gross.set(id, o.gross + (off ? 1 : 0));
-    if (r % 2000 === 1) notInErp.add(id);
+  try {
+    const CHUNK = 5_000;
+    for (let from = 0; from < count; from += CHUNK) {
+      const seen: OrderSeen[] = [];
+      const accepted: string[] = [];
+      for (let i = from; i < Math.min(count, from + CHUNK); i++) {
+        const o = orderAt(seed, i);
+        const r = mix(seed, i, 2000);
+        const off = r % 1000 === 0;
+        if (off) differing++;
+        seen.push({ system: 'amazon', account, orderId: o.id, gross: o.gross + (off ? 1 : 0), currency });
+        if (r % 2000 === 1) notInErp++;
+        else accepted.push(o.id);
+      }
+      await store.orderSeen(seen);
+      for (const id of accepted) await store.orderAccepted({ system: 'amazon', account, orderId: id }, 'odoo', `S${id.slice(-7)}`);
+    }
+  } finally {
+    await store.close();
   }
-  return { gross, notInErp, differing };
+  return { file, orders: count, notInErp, differing, ms: performance.now() - t0 };
 }

@@ -1,11 +1,12 @@
 /**
  * One row of the settlement benchmark, in a process of its own so that its peak RSS is its own:
  *   node dist/bench/settlement-row.js csv-parse <file>
- *   node dist/bench/settlement-row.js tillwire <file> <seed> <known orders>
+ *   node dist/bench/settlement-row.js tillwire <file> <order index store> <reserve released>
  * csv-parse: the file through csv-parse with the options Tillwire's reader uses, every record
  * taken and dropped (nothing else). tillwire: readSettlementReport → tallySettlement →
- * reconcileSettlement (an in-memory OrderMatcher over the known orders, built before the clock
- * starts, as are the canonical schemas) → buildSettlementJournals. The clock runs from opening the file to the last record
+ * reconcileSettlement (the store's order index, a SQLite file the parent filled with the known
+ * orders, asked through orderMatcherFor as the reconcile node does; the store is opened and the
+ * canonical schemas compiled before the clock starts) → buildSettlementJournals. The clock runs from opening the file to the last record
  * (csv-parse) or the journals built (tillwire). Prints one JSON line: the time, the process's peak
  * RSS (VmHWM) and what was read, so the parent can check both rows read the whole file. With
  * BENCH_PROFILE=1 V8's profiler runs while the clock does (so that run's time is not comparable).
@@ -16,11 +17,12 @@ import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import { flatFileParseOptions, readSettlementReport } from '../nodes/amazon/settlement-report';
 import { tallySettlement } from '../nodes/ledger/settlement-tally';
-import { reconcileSettlement, type OrderMatcher } from '../nodes/ledger/settlement-reconcile';
+import { reconcileSettlement } from '../nodes/ledger/settlement-reconcile';
 import { buildSettlementJournals } from '../nodes/ledger/settlement-journal';
 import type { SettlementAccountMapping } from '../nodes/ledger/settlement-mapping';
 import { DOCUMENT_TYPES, schemaValidator } from '../nodes/model/validate';
-import { knownOrders, type KnownOrders } from './settlement-data';
+import { createStore } from '../nodes/runtime/create-store';
+import { orderMatcherFor } from '../nodes/runtime/order-index';
 import { hotFunctions, startProfile, type HotFunction } from './cpu-profile';
 
 export const ACCOUNT = 'bench-seller';
@@ -31,7 +33,7 @@ export interface RowResult {
   /** CPU time (user + system, every thread) while the clock ran: steadier than `ms` on a busy machine. */
   cpuMs: number;
   peakRssMiB: number;
-  /** RSS when the clock started (modules loaded; for tillwire the known orders built). */
+  /** RSS when the clock started (modules loaded; for tillwire the store opened). */
   startRssMiB: number;
   /** Records read (csv-parse: every row of the file, column names and summary included). */
   records?: number;
@@ -42,7 +44,8 @@ export interface RowResult {
   status?: string;
   variances?: string[];
   journals?: Array<{ id: string; lines: number }>;
-  knownOrders?: number;
+  /** What order matching found (every order in the file asked of the order index). */
+  matched?: { checked: number; notInTillwire: number; notInErp: number; grossDifferences: number };
   /** Compiling the settlement and journal schemas, once per process, before the clock. */
   warmupMs?: number;
   /** With BENCH_PROFILE=1: the functions with the most self time while the clock ran. */
@@ -93,23 +96,6 @@ function vm(field: 'VmHWM' | 'VmRSS'): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
-/** Tillwire's store in memory: which orders it knows, with their gross, and which the ERP has. */
-export function memoryMatcher(known: KnownOrders, currency: string): OrderMatcher {
-  return {
-    async match(ids) {
-      const tillwire: Array<{ orderId: string; gross: { amount: number; currency: string } }> = [];
-      const erp: string[] = [];
-      for (const id of ids) {
-        const gross = known.gross.get(id);
-        if (gross === undefined) continue;
-        tillwire.push({ orderId: id, gross: { amount: gross, currency } });
-        if (!known.notInErp.has(id)) erp.push(id);
-      }
-      return { tillwire, erp };
-    },
-  };
-}
-
 /** Starts the profiler when asked to; the returned function stops it and names the hot functions. */
 async function profiler(): Promise<() => Promise<HotFunction[] | undefined>> {
   if (process.env.BENCH_PROFILE !== '1') return async () => undefined;
@@ -129,15 +115,18 @@ async function rawParse(file: string): Promise<RowResult> {
   return { row: 'csv-parse', ms, cpuMs, peakRssMiB: vm('VmHWM'), startRssMiB, records, hot: await stop() };
 }
 
-async function tillwire(file: string, seed: number, count: number, currency: string, reserveReleased: bigint): Promise<RowResult> {
-  // Compiling the canonical schemas happens once per process (a running Node-RED has done it
-  // before its first settlement): timed apart, outside the clock, like loading the modules.
+async function tillwire(file: string, storeFile: string, reserveReleased: bigint): Promise<RowResult> {
+  // Compiling the canonical schemas and opening the store happen once per process (a running
+  // Node-RED has done both before its first settlement): timed apart, outside the clock.
   const w0 = performance.now();
   schemaValidator(DOCUMENT_TYPES.settlement.schema);
   schemaValidator(DOCUMENT_TYPES['journal-entry'].schema);
+  // The order index as the reconcile node asks it: the store (SQLite, as npm start's) filled
+  // beforehand by the parent, scoped to the settlement's channel and account.
+  const store = createStore({ backend: 'sqlite', file: storeFile, synchronous: 'normal' }, undefined, { heartbeatMs: 0 });
+  await store.open();
+  const matcher = orderMatcherFor(store, { system: 'amazon', account: ACCOUNT });
   const warmupMs = performance.now() - w0;
-  const known = knownOrders(seed, count, ACCOUNT);
-  const matcher = memoryMatcher(known, currency);
   const stop = await profiler();
   const { startRssMiB, t0, cpu0 } = startClock();
   const stream = await readSettlementReport(fs.createReadStream(file), { account: ACCOUNT });
@@ -148,6 +137,7 @@ async function tillwire(file: string, seed: number, count: number, currency: str
   const ms = performance.now() - t0;
   const cpuMs = cpuMsSince(cpu0);
   const hot = await stop();
+  await store.close();
   return {
     row: 'tillwire',
     ms,
@@ -161,16 +151,20 @@ async function tillwire(file: string, seed: number, count: number, currency: str
     status: rec.status,
     variances: rec.variances.map((v) => `${v.kind}${v.blocking ? ' (blocking)' : ''}: ${v.message.slice(0, 160)}`),
     journals: posting.journals.map((j) => ({ id: j.journalId, lines: j.lines.length })),
-    knownOrders: known.gross.size,
+    matched: rec.orders && {
+      checked: rec.orders.checked,
+      notInTillwire: rec.orders.notInTillwire.length,
+      notInErp: rec.orders.notInErp.length,
+      grossDifferences: rec.orders.grossDifferences.length,
+    },
     warmupMs,
     hot,
   };
 }
 
 async function main(): Promise<void> {
-  const [row, file, seed, count, currency, reserve] = process.argv.slice(2);
-  const result =
-    row === 'csv-parse' ? await rawParse(file) : row === 'tillwire' ? await tillwire(file, Number(seed), Number(count), currency, BigInt(reserve)) : undefined;
+  const [row, file, storeFile, reserve] = process.argv.slice(2);
+  const result = row === 'csv-parse' ? await rawParse(file) : row === 'tillwire' ? await tillwire(file, storeFile, BigInt(reserve)) : undefined;
   if (!result) throw new Error(`unknown row ${row}`);
   process.stdout.write(JSON.stringify(result) + '\n');
 }

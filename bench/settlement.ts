@@ -3,8 +3,9 @@
  * Amazon V2 settlement flat file of BENCH_SETTLEMENT_LINES transaction rows (default 1,000,000;
  * bench/settlement-data.ts) and one a tenth of its size, each read in the same run by
  *   (a) csv-parse alone, with the reader's options, every record dropped (the raw parse);
- *   (b) Tillwire: read → tally → reconcile against BENCH_SETTLEMENT_ORDERS known orders (default
- *       300,000) → journals (bench/settlement-row.ts).
+ *   (b) Tillwire: read → tally → reconcile against the order index of a SQLite store holding
+ *       BENCH_SETTLEMENT_ORDERS known orders (default 300,000; written once, before the runs,
+ *       through the store's API) → journals (bench/settlement-row.ts).
  * Every row runs in its own process (its peak RSS is its own), BENCH_SETTLEMENT_REPEAT times
  * (default 3, raw and Tillwire alternating which goes first); the median time counts. Reports
  * Tillwire / raw time, peak RSS, and time(large) / time(small) (10× the input should cost ≤ 11×
@@ -16,7 +17,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { writeSettlementFile, type SettlementFileFacts } from './settlement-data';
+import { fillOrderIndex, writeSettlementFile, type OrderIndexFacts, type SettlementFileFacts } from './settlement-data';
+import { ACCOUNT } from './settlement-row';
 import type { RowResult } from './settlement-row';
 import type { HotFunction } from './cpu-profile';
 
@@ -52,9 +54,9 @@ const median = (values: number[]) => {
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const mb = (mib: number) => round((mib * 1024 * 1024) / 1e6);
 
-async function row(which: 'csv-parse' | 'tillwire', facts: SettlementFileFacts, env: NodeJS.ProcessEnv = {}): Promise<RowResult> {
+async function row(which: 'csv-parse' | 'tillwire', facts: SettlementFileFacts, index: OrderIndexFacts, env: NodeJS.ProcessEnv = {}): Promise<RowResult> {
   const script = path.join(__dirname, 'settlement-row.js');
-  const args = [script, which, facts.file, String(SEED), String(ORDERS), facts.currency, String(facts.reserveReleased)];
+  const args = [script, which, facts.file, index.file, String(facts.reserveReleased)];
   const { stdout } = await run(process.execPath, ['--expose-gc', ...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
   const result = JSON.parse(stdout.trim().split('\n').pop()!) as RowResult;
   check(result, facts);
@@ -74,6 +76,11 @@ function check(r: RowResult, facts: SettlementFileFacts): void {
   if (r.total !== String(facts.total)) fail(`Σ lines ${r.total}, the file's total is ${facts.total}`);
   if (r.status !== 'consistent' || r.variances?.some((v) => v.includes('(blocking)'))) fail(`reconciled ${r.status}: ${r.variances?.join('; ')}`);
   if (r.journals?.length !== 2) fail(`${r.journals?.length} journals where the settlement spans two months`);
+  // The file's orders are the seed's first `facts.orders`, the store's its first ORDERS: only the rest may be unknown.
+  const unknown = Math.max(0, facts.orders - ORDERS);
+  if (r.matched?.notInTillwire !== unknown || !r.matched.grossDifferences) {
+    fail(`the order index matched wrongly: ${JSON.stringify(r.matched)} where ${unknown} orders are unknown and some differ in gross`);
+  }
 }
 
 export async function settlementBench(opts: SettlementBenchOptions): Promise<void> {
@@ -81,11 +88,14 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
   console.log(
     `[bench settlement] ${sizes.join(' and ')} lines against ${ORDERS} known orders, ${REPEAT} runs each${opts.decimalComma ? ', decimal comma' : ''}`,
   );
+  // Other work on the machine blurs wall times more than CPU times: the load is reported with them.
+  const loadAtStart = os.loadavg().map((l) => round(l, 2));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-settlement-bench-'));
   const results: SizeResult[] = [];
   let sample: RowResult | undefined;
   let hot: HotFunction[] | undefined;
   let hotMs: number | undefined;
+  let indexMs = 0;
   try {
     const files = sizes.map((lines) => {
       const t = performance.now();
@@ -95,12 +105,17 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
       );
       return facts;
     });
+    const index = await fillOrderIndex(path.join(dir, 'orders.db'), SEED, ORDERS, ACCOUNT, files[0].currency);
+    indexMs = index.ms;
+    console.log(
+      `[bench settlement] order index: ${ORDERS} orders (${index.notInErp} not in the ERP, ${index.differing} with another gross) written to SQLite in ${round(index.ms / 1000)} s`,
+    );
     const runs = files.map(() => ({ raw: [] as RowResult[], tillwire: [] as RowResult[] }));
     for (let rep = 0; rep < REPEAT; rep++) {
       for (const [i, facts] of files.entries()) {
         const order = rep % 2 === 0 ? (['csv-parse', 'tillwire'] as const) : (['tillwire', 'csv-parse'] as const);
         for (const which of order) {
-          const r = await row(which, facts);
+          const r = await row(which, facts, index);
           (which === 'csv-parse' ? runs[i].raw : runs[i].tillwire).push(r);
           console.log(
             `[bench settlement] ${facts.lines} lines, ${which}: ${round(r.ms / 1000, 2)} s (CPU ${round(r.cpuMs / 1000, 2)} s), peak RSS ${r.peakRssMiB} MiB`,
@@ -137,7 +152,7 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
     }
     sample = runs[runs.length - 1].tillwire[0];
     if (opts.profile) {
-      const profiled = await row('tillwire', files[files.length - 1], { BENCH_PROFILE: '1' });
+      const profiled = await row('tillwire', files[files.length - 1], index, { BENCH_PROFILE: '1' });
       hot = profiled.hot;
       hotMs = round(profiled.ms);
     }
@@ -162,9 +177,10 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
     scenario: 'settlement',
     date,
     command,
-    machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAtStart, loadAtEnd: os.loadavg().map((l) => round(l, 2)) },
     knownOrders: ORDERS,
-    matcher: 'in-memory (a Map of the known orders and their gross, built before the clock starts)',
+    matcher: 'the order index of a SQLite store (orderMatcherFor, as the reconcile node asks it), filled through the store API before the runs',
+    orderIndexFillMs: round(indexMs),
     repeat: REPEAT,
     decimalComma: opts.decimalComma,
     goals: GOALS,
@@ -183,8 +199,9 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
     `# Settlement benchmark, ${date}`,
     '',
     `An Amazon V2 settlement flat file (${opts.decimalComma ? 'EUR, decimal comma, dates day first' : 'USD, decimal point'}) reconciled against ${ORDERS} known orders ` +
-      `(in-memory order matcher), against csv-parse reading the same file with the same options and nothing else. Each row in its own process, ` +
-      `${REPEAT} runs each, median time; ${report.machine.cores} cores (${report.machine.model}), Node ${process.version}. Command: \`${command}\`.`,
+      `(the order index of a SQLite store, as the reconcile node asks it), against csv-parse reading the same file with the same options and nothing else. Each row in its own process, ` +
+      `${REPEAT} runs each, median time; ${report.machine.cores} cores (${report.machine.model}), Node ${process.version}; load average (1, 5, 15 min) ` +
+      `${loadAtStart.join(', ')} at the start, ${report.machine.loadAtEnd.join(', ')} at the end. Command: \`${command}\`.`,
     '',
     '| lines | file MB | orders in file | csv-parse s (CPU s) | Tillwire s (CPU s) | Tillwire / csv-parse (CPU) | csv-parse peak RSS MiB | Tillwire peak RSS MiB (at start) |',
     '|---|---|---|---|---|---|---|---|',
@@ -198,7 +215,8 @@ export async function settlementBench(opts: SettlementBenchOptions): Promise<voi
     `- Tillwire / raw parse at ${large.lines} lines: **${ratios.timeVsRaw}** (goal ≤ ${GOALS.timeVsRaw}: ${yes(met.timeVsRaw)}); in CPU time ${ratios.cpuVsRaw}.`,
     `- Tillwire peak RSS at ${large.lines} lines: **${ratios.peakRssMB} MB** (goal < ${GOALS.peakRssMB} MB: ${yes(met.peakRss)}).`,
     `- Time at ${large.lines} / time at ${small.lines} lines: **${ratios.scaling}** (goal ≤ ${GOALS.scaling}: ${yes(met.scaling)}); in CPU time ${ratios.cpuScaling}; csv-parse alone: ${ratios.rawScaling}.`,
-    `- Outside the clock, once per process: compiling the canonical schemas (${large.tillwire.warmupMs} ms) and building the known orders.`,
+    `- Outside the clock: writing the ${ORDERS} known orders to the SQLite store through its API, once (${round(indexMs / 1000)} s); once per process, ` +
+      `opening the store and compiling the canonical schemas (${large.tillwire.warmupMs} ms).`,
     '',
     `Every run: ${results.map((r) => `${r.lines} lines csv-parse ${r.raw.runsMs.join(', ')} ms, Tillwire ${r.tillwire.runsMs.join(', ')} ms`).join('; ')}.`,
     '',

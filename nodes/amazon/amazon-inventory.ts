@@ -1,7 +1,8 @@
 /**
  * `tillwire-amazon-inventory`: sets the quantity Amazon may sell of a SKU (merchant-fulfilled)
- * from a canonical `inventory.ats` (`available`) or `inventory.position` (on hand less reserved
- * and safety stock, never below 0), per SKU and marketplace, with Listings Items
+ * from a canonical `inventory.ats` (`available`) or, for the node's Location only, an
+ * `inventory.position` (on hand less reserved and safety stock, never below 0): a listing holds one
+ * quantity, not one per location (channel-write.ts, `onePerListing`), per SKU and marketplace, with Listings Items
  * `patchListingsItem` on `/attributes/fulfillment_availability`. It reads the listing first
  * (getListingsItem): a SKU the seller does not list is a permanent error naming it, the product
  * type comes from the listing, and a marketplace already at the quantity is not patched again.
@@ -24,6 +25,7 @@ export = function register(RED: NodeRED) {
     configProperty: 'amazon',
     configType: AMAZON_CONFIG,
     accepts: ['inventory.ats', 'inventory.position'],
+    onePerListing: true,
     connection: amazonConnection,
     writer(def, _connection, _node, conn) {
       const { ids: marketplaceIds, foreign } = marketplacesFor(def.marketplaceIds, conn);

@@ -55,6 +55,10 @@ export const AMOUNT_KINDS: Readonly<Record<string, Readonly<Record<string, LineK
   'Cost of Advertising': { '*': k('fee', 'advertising') },
 };
 
+// The table as Maps: a row's cells are fresh strings, which a Map hashes once where an object's
+// keyed lookup would first look each one up among V8's internalized strings (a million rows).
+const KINDS = new Map(Object.entries(AMOUNT_KINDS).map(([type, byDescription]) => [type, new Map(Object.entries(byDescription))]));
+
 /** Amounts of these kinds on a refund row are money given back to the buyer: type refund, the kind as category. */
 const REFUNDED = new Set<SettlementLine['type']>(['principal', 'tax', 'shipping', 'promotion']);
 
@@ -65,8 +69,8 @@ const REFUNDED = new Set<SettlementLine['type']>(['principal', 'tax', 'shipping'
  * reverse the fee account they were booked to.
  */
 export function lineKind(transactionType: string, amountType: string, amountDescription: string): LineKind | undefined {
-  const byDescription = AMOUNT_KINDS[amountType];
-  const kind = byDescription?.[amountDescription] ?? byDescription?.['*'];
+  const byDescription = KINDS.get(amountType);
+  const kind = byDescription?.get(amountDescription) ?? byDescription?.get('*');
   if (!kind) return undefined;
   if (transactionType === 'Refund' && REFUNDED.has(kind.type)) return { type: 'refund', category: kind.category ?? kind.type };
   return kind;

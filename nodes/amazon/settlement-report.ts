@@ -13,11 +13,11 @@
  * SettlementReportError. No Node-RED import.
  */
 import { parse, type Options as CsvParseOptions } from 'csv-parse';
-import { pipeline, Readable } from 'node:stream';
+import { finished, pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { isKnownCurrency } from '../model/currencies';
 import { currencyExponent, MoneyError, toMinor } from '../model/money';
-import type { SettlementStream, SettlementHeader } from '../model/settlement-stream';
+import { batchedStream, type SettlementStream, type SettlementHeader } from '../model/settlement-stream';
 import type { SettlementLine } from '../model/types.generated';
 import { COMPRESSION_ALGORITHMS, SETTLEMENT_COLUMNS } from './contract';
 import { lineKind } from './settlement-map';
@@ -103,7 +103,7 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
   const streams: Array<NodeJS.ReadableStream | NodeJS.ReadWriteStream> = [source, ...(opts.compression === 'GZIP' ? [createGunzip()] : []), parser];
   // Errors of any stage destroy the parser with that error, and so reach the reader below.
   pipeline(streams, () => undefined);
-  const records = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
+  const take = recordReader(parser);
   const close = () => {
     source.destroy();
     parser.destroy();
@@ -111,6 +111,19 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
   const unreadable = (err: unknown) => {
     close();
     return new SettlementReportError(`the settlement file cannot be read: ${(err as Error).message}`);
+  };
+  // The records parsed and not yet read: `records[at]` is the next.
+  let records: string[][] = [];
+  let at = 0;
+  /** Refills `records`; false at the end of the file. */
+  const more = async (): Promise<boolean> => {
+    try {
+      records = await take();
+    } catch (err) {
+      throw unreadable(err);
+    }
+    at = 0;
+    return records.length > 0;
   };
   // Without quoting a record is one line, so rows are counted here (cheaper than csv-parse's `info`); empty lines are skipped but counted.
   let lineNo = 0;
@@ -120,22 +133,15 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
   const skipBlank = () => {
     if (++blank > MAX_BLANK_LINES) throw new SettlementReportError(`more than ${MAX_BLANK_LINES} empty lines: this is not a settlement report`, lineNo);
   };
+  const isBlank = (record: string[]) => record.length === 1 && record[0] === '';
   /** The next non-empty record; its row is `lineNo`. */
   const next = async (): Promise<string[] | undefined> => {
-    let r: IteratorResult<string[]>;
     for (;;) {
-      try {
-        r = await records.next();
-      } catch (err) {
-        throw unreadable(err);
-      }
-      if (r.done) return undefined;
+      if (at === records.length && !(await more())) return undefined;
+      const record = records[at++];
       lineNo++;
-      if (r.value.length === 1 && r.value[0] === '') {
-        skipBlank();
-        continue;
-      }
-      return r.value;
+      if (!isBlank(record)) return record;
+      skipBlank();
     }
   };
 
@@ -158,39 +164,40 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
       complete: false,
     };
     const maxRows = opts.maxRows ?? 5_000_000;
-    let started = false;
-    const lines = async function* (): AsyncGenerator<SettlementLine> {
-      if (started) throw new SettlementReportError('the lines of a settlement report can be read once');
-      started = true;
+    let turned = lineNo;
+    // The lines of the records parsed so far, a batch at a time: one await per batch, not per line.
+    const batches = async function* (): AsyncGenerator<SettlementLine[]> {
       try {
-        for (;;) {
-          // The loop of next(), inlined: one promise less per line on the hot path.
-          let r: IteratorResult<string[]>;
-          try {
-            r = await records.next();
-          } catch (err) {
-            throw unreadable(err);
-          }
-          if (r.done) break;
-          lineNo++;
-          // Records already parsed are handed over as microtasks: without a turn of the event loop
+        while (at < records.length || (await more())) {
+          // Records already parsed are handed over without a turn of the event loop: without one
           // now and then, a file given as one Buffer would hold up every other flow until its end.
-          if ((lineNo & YIELD_EVERY) === 0) await new Promise((resolve) => setImmediate(resolve));
-          const record = r.value;
-          if (record.length === 1 && record[0] === '') {
-            skipBlank();
-            continue;
+          if (lineNo - turned > YIELD_EVERY) {
+            turned = lineNo;
+            await new Promise((resolve) => setImmediate(resolve));
           }
-          if (++tally.rows > maxRows) throw new SettlementReportError(`the settlement file has more than ${maxRows} transaction rows`, lineNo);
-          const result = reader.line(record, lineNo);
-          if (result instanceof BadRow) {
-            tally.problems++;
-            await opts.onProblem?.(result.problem);
-            continue;
+          let batch: SettlementLine[] = [];
+          while (at < records.length) {
+            const record = records[at++];
+            lineNo++;
+            if (isBlank(record)) {
+              skipBlank();
+              continue;
+            }
+            if (++tally.rows > maxRows) throw new SettlementReportError(`the settlement file has more than ${maxRows} transaction rows`, lineNo);
+            const result = reader.line(record, lineNo);
+            if (result instanceof BadRow) {
+              tally.problems++;
+              // The lines before the bad row go first: onProblem sees the rows in the file's order.
+              if (batch.length) yield batch;
+              batch = [];
+              await opts.onProblem?.(result.problem);
+              continue;
+            }
+            tally.lines++;
+            sum.add(result.amount.amount);
+            batch.push(result);
           }
-          tally.lines++;
-          sum.add(result.amount.amount);
-          yield result;
+          if (batch.length) yield batch;
         }
         tally.complete = true;
       } finally {
@@ -198,8 +205,7 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
       }
     };
     return {
-      header,
-      lines: lines(),
+      ...batchedStream(header, batches()),
       tally,
       postable: () => tally.complete && tally.problems === 0,
       close,
@@ -208,6 +214,44 @@ export async function readSettlementReport(input: SettlementInput, opts: ReadSet
     close();
     throw err;
   }
+}
+
+/** Records per batch at most (a 64 KiB chunk of a settlement file is about 400). */
+const BATCH = 1024;
+
+/**
+ * The parser's records as they are parsed, in arrays: what it holds now (read() until it has no
+ * more), or, when it holds none, what it parses next; an empty array at the end, the stream's
+ * error if it failed. Reading the parser's buffer this way costs one await per chunk of the file
+ * where the stream's async iterator costs one per record.
+ */
+function recordReader(parser: Readable): () => Promise<string[][]> {
+  let wake: (() => void) | undefined;
+  let done = false;
+  let failure: Error | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  parser.on('readable', signal);
+  finished(parser, (err) => {
+    if (err) failure = err;
+    done = true;
+    signal();
+  });
+  return async () => {
+    for (;;) {
+      const out: string[][] = [];
+      let record: string[] | null;
+      while (out.length < BATCH && !parser.destroyed && (record = parser.read()) !== null) out.push(record);
+      if (out.length) return out;
+      if (failure) throw failure;
+      // Destroyed but not yet finished: the error (or the end) is on its way.
+      if (done) return out;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  };
 }
 
 /** csv-parse's options for the flat file (exported so the benchmark's bare csv-parse reads it the same way). */
@@ -308,10 +352,11 @@ class RowReader {
     postedDateTime: number;
     postedDate: number;
   };
-  // The rows of one order follow each other and share its id and posted time: the last ones are
-  // kept, so consecutive lines share one id string and one timestamp instead of building each again.
+  // The rows of one order follow each other and share its reference and posted time: the last ones
+  // are kept, so consecutive lines share one (read-only) orderRef and one timestamp instead of
+  // building each again.
   private lastOrderId = '';
-  private lastOrderRefId = '';
+  private lastOrderRef: NonNullable<SettlementLine['orderRef']> = { id: '' };
   private lastPosted = '';
   private lastPostedAt = '';
 
@@ -419,9 +464,9 @@ class RowReader {
     if (orderId) {
       if (orderId !== this.lastOrderId) {
         this.lastOrderId = orderId;
-        this.lastOrderRefId = this.orderPrefix + orderId;
+        this.lastOrderRef = { id: this.orderPrefix + orderId, channel: { system: SYSTEM, account: this.opts.account, id: orderId } };
       }
-      line.orderRef = { id: this.lastOrderRefId, channel: { system: SYSTEM, account: this.opts.account, id: orderId } };
+      line.orderRef = this.lastOrderRef;
     }
     const sku = record[at.sku].trim();
     if (sku) line.sku = sku;
@@ -525,17 +570,31 @@ export function readDate(text: string): { timestamp: string; date: string } | un
     fraction = '',
     zone = 'Z';
   let m: RegExpExecArray | null;
-  if ((m = SPACED_UTC.exec(text))) [, y, mo, d, h, mi, s] = m;
-  else if ((m = DAY_FIRST_UTC.exec(text))) [, d, mo, y, h, mi, s] = m;
-  else if ((m = ISO_OFFSET.exec(text))) {
-    [, y, mo, d, h, mi, s] = m;
-    fraction = m[7] ?? '';
-    zone = m[8];
-    if (zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4)) > 59)) return undefined;
+  // Indexed rather than destructured: an array pattern goes through the match's iterator (one per posted time of a file).
+  if ((m = SPACED_UTC.exec(text)) || (m = ISO_OFFSET.exec(text))) {
+    y = m[1];
+    mo = m[2];
+    d = m[3];
+    h = m[4];
+    mi = m[5];
+    s = m[6];
+    if (m[8] !== undefined) {
+      fraction = m[7] ?? '';
+      zone = m[8];
+      if (zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4)) > 59)) return undefined;
+    }
+  } else if ((m = DAY_FIRST_UTC.exec(text))) {
+    d = m[1];
+    mo = m[2];
+    y = m[3];
+    h = m[4];
+    mi = m[5];
+    s = m[6];
   } else if ((m = DATE_ONLY.exec(text))) [, y, mo, d] = m;
   else if ((m = DATE_ONLY_DAY_FIRST.exec(text))) [, d, mo, y] = m;
   else return undefined;
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  // Two digits each (the patterns say so): compared as text, without a number made of each.
+  if (h > '23' || mi > '59' || s > '59') return undefined;
   const month = Number(mo);
   const day = Number(d);
   const year = Number(y);

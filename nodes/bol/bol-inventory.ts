@@ -1,7 +1,9 @@
 /**
  * `tillwire-bol-inventory`: sets a bol.com offer's stock (`PUT /retailer/offers/{offer-id}/stock`)
- * from a canonical `inventory.ats` (`available`) or `inventory.position` (on hand less reserved
- * and safety stock, never below 0). The SKU becomes an offer id through the node's offer map; bol
+ * from a canonical `inventory.ats` (`available`) or, for the node's Location only, an
+ * `inventory.position` (on hand less reserved and safety stock, never below 0): an offer holds one
+ * figure, not one per location (channel-write.ts, `onePerListing`). Above bol's 999 it lists 999
+ * and says `capped`. The SKU becomes an offer id through the node's offer map; bol
  * processes the update asynchronously and the node waits for its process status, so `sent` means
  * bol accepted the figure (offer-stock.ts). The common body is nodes/core/channel-write.ts: the
  * same input contract, outputs, badges, Catch/dead-letter errors and, with a store, the record
@@ -23,6 +25,7 @@ export = function register(RED: NodeRED) {
     configProperty: 'bol',
     configType: BOL_CONFIG,
     accepts: ['inventory.ats', 'inventory.position'],
+    onePerListing: true,
     connection: (conn) => ({ client: conn.client, problem: conn.problem, account: conn.account }),
     accountMatches: (docAccount, connection) => docAccount === connection.account,
     writer(def) {
@@ -53,6 +56,7 @@ export = function register(RED: NodeRED) {
             outcome: 'sent',
             sku: doc.sku,
             quantity: r.amount,
+            ...(r.capped ? { capped: true, requested: r.requested } : {}),
             offerId: r.offerId,
             managedByRetailer: r.managedByRetailer,
             processStatusId: r.processStatusId,

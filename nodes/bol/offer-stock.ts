@@ -10,6 +10,7 @@
  * "Offer stock"): the process status is read until bol has processed it, so `sent` means bol
  * accepted the figure. FAILURE is a permanent error naming the offer and bol's reason; still
  * PENDING after `waitMs` is a retryable error (sending the same absolute amount again is harmless).
+ * An amount above bol's 999 is sent as 999 and the result says `capped` with the figure asked for.
  */
 import { ConnectorError, delay } from '../runtime/http';
 import { permanentFailure } from '../runtime/errors';
@@ -39,7 +40,11 @@ export function stockAmount(doc: Record<string, any>, kind: 'inventory.ats' | 'i
 
 export interface OfferStockResult {
   offerId: string;
+  /** The amount bol was given (at most OFFER_STOCK_MAX). */
   amount: number;
+  /** Set when the figure asked for was above what bol can list: `requested` is that figure, `amount` the cap. */
+  capped?: true;
+  requested?: number;
   managedByRetailer: boolean;
   processStatusId: string;
   status: ProcessStatus['status'];
@@ -60,15 +65,17 @@ export async function setOfferStock(o: {
   if (!offerId) {
     throw permanentFailure('bol', OPERATION, `unknown SKU '${o.sku}': no bol offer id for it in the node's offer map`, { providerCode: 'UnknownSku' });
   }
-  if (!Number.isInteger(o.amount) || o.amount < 0 || o.amount > OFFER_STOCK_MAX) {
-    throw permanentFailure(
-      'bol',
-      OPERATION,
-      `offer ${offerId} (SKU '${o.sku}'): amount ${o.amount} is outside bol's 0–${OFFER_STOCK_MAX}; cap the channel's listed quantity at ${OFFER_STOCK_MAX}`,
-      { providerCode: 'AmountOutOfRange', kind: 'value' },
-    );
+  if (!Number.isInteger(o.amount) || o.amount < 0) {
+    throw permanentFailure('bol', OPERATION, `offer ${offerId} (SKU '${o.sku}'): amount ${o.amount} is not a whole number of 0 or more`, {
+      providerCode: 'AmountOutOfRange',
+      kind: 'value',
+    });
   }
-  const body = { amount: o.amount, managedByRetailer: o.managedByRetailer };
+  // bol refuses an amount above 999; more stock than that is still a full offer: it lists the most
+  // it can (refusing it would leave bol at an older, lower figure on every poll).
+  const capped = o.amount > OFFER_STOCK_MAX;
+  const amount = capped ? OFFER_STOCK_MAX : o.amount;
+  const body = { amount, managedByRetailer: o.managedByRetailer };
   let status = await o.client.updateOfferStock(offerId, body);
   const id = status.processStatusId;
   const deadline = Date.now() + (o.waitMs ?? 60_000);
@@ -99,5 +106,12 @@ export async function setOfferStock(o: {
       kind: 'value',
     });
   }
-  return { offerId, amount: o.amount, managedByRetailer: o.managedByRetailer, processStatusId: id, status: status.status };
+  return {
+    offerId,
+    amount,
+    ...(capped ? { capped: true as const, requested: o.amount } : {}),
+    managedByRetailer: o.managedByRetailer,
+    processStatusId: id,
+    status: status.status,
+  };
 }

@@ -11,7 +11,8 @@
  * - derives the idempotency key from the document's business key;
  * - optionally keeps a durable record in a `tillwire-store` of what was already written, so a
  *   replay writes nothing (on top of the channel's own idempotency), and, for stock figures, the
- *   time of the newest figure written per SKU and location, so an older figure that arrives late
+ *   time of the newest figure written per SKU and location (per SKU where the channel keeps one
+ *   figure per listing), so an older figure that arrives late
  *   never overwrites a newer one (outcome `unchanged`, `stale: true`). Figures for one SKU and
  *   location are written one at a time per node, so one still in flight cannot be overtaken by an
  *   older one, and the record only ever moves forward;
@@ -29,6 +30,7 @@ import { bindStore, commonProblem, commonText, onInput, shortText, StatusBoard, 
 import { businessKey, validateDocument, type DocumentType } from '../model/validate';
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
 import { KeyedLock } from '../runtime/keyed-lock';
+import type { Store } from '../runtime/store';
 
 export type WriteKind = 'shipment' | 'inventory.ats' | 'inventory.position';
 
@@ -93,6 +95,15 @@ export interface ChannelWriteSpec<C, T = unknown> {
   configProperty: string;
   configType: string;
   accepts: WriteKind[];
+  /**
+   * The channel holds ONE stock figure per listing (bol.com offer stock, Amazon's quantity), not
+   * one per location. A position is one location's stock, so positions of two locations for a SKU
+   * would overwrite each other on the listing (the channel ends at whichever came last). Such a node
+   * takes available-to-sell figures (one per channel and SKU, pooled over the locations), and a
+   * position only when the node names a Location (`def.location`) and the position is of that
+   * location; any other position is a permanent error naming the problem.
+   */
+  onePerListing?: boolean;
   /** What the config node's connection (core/config-node.ts) offers this body: client, problem, account. */
   connection(conn: T): ChannelConnectionView<C>;
   /**
@@ -185,6 +196,50 @@ export function acceptDocument(
   return { doc, kind, key };
 }
 
+/**
+ * For a channel with one figure per listing (`onePerListing`): throws a permanent error unless the
+ * position is of the node's Location. See docs/connectors/bol.md, "One figure per offer".
+ */
+export function checkPositionLocation(
+  spec: Pick<ChannelWriteSpec<unknown>, 'system' | 'label' | 'operation'>,
+  location: string,
+  doc: Record<string, any>,
+): void {
+  const one = `${spec.label} keeps one figure per listing, not one per location`;
+  if (!location) {
+    throw permanentError(
+      spec.system,
+      spec.operation,
+      `position of SKU '${doc.sku}' at location '${doc.locationId}' refused: ${one}, and a position is one location's stock (positions of several ` +
+        `locations would overwrite each other). Send available-to-sell figures (inventory.ats, one per channel and SKU over its locations), or set the ` +
+        `node's Location to list the stock of that one location`,
+      { providerCode: 'PositionWithoutLocation', kind: 'value' },
+    );
+  }
+  if (doc.locationId !== location) {
+    throw permanentError(
+      spec.system,
+      spec.operation,
+      `position of SKU '${doc.sku}' at location '${doc.locationId}' refused: this node lists the stock of location '${location}' only (${one}); ` +
+        `to offer the stock of several locations send available-to-sell figures (inventory.ats)`,
+      { providerCode: 'OtherLocation', kind: 'value' },
+    );
+  }
+}
+
+/**
+ * Moves the newest-figure record to `record` unless it already holds that time or a later one. A
+ * compare-and-set on the value read, so another node or instance sharing the store that wrote a
+ * newer figure meanwhile is never set back (the record only ever moves forward).
+ */
+async function moveNewestForward(s: Store, key: string, record: PushedFigure): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = (await s.kvGet(key)) as PushedFigure | undefined;
+    if (current && Date.parse(current.at) >= Date.parse(record.at)) return;
+    if (await s.kvPut(key, record, current)) return;
+  }
+}
+
 /** Registers a channel write-back node type built from `spec`. */
 export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: ChannelWriteSpec<C, T>): void {
   function TillwireChannelWriteNode(this: RuntimeNode, def: NodeDef & Record<string, any>) {
@@ -203,19 +258,38 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
       writer = spec.writer(def, connection, node, conn!);
       problem = writer.problem;
     }
-    const counts = { sent: 0, already: 0, failed: 0 };
+    const counts = { sent: 0, already: 0, failed: 0, capped: 0 };
+    const location = typeof def.location === 'string' ? def.location.trim() : '';
     const figures = new KeyedLock();
     // The badge in the runtime's language; error messages stay English (a problem carries both).
     const summary = () =>
       commonText(RED, 'write.sent', { count: counts.sent }) +
       (counts.already ? commonText(RED, 'write.already', { count: counts.already }) : '') +
+      (counts.capped ? commonText(RED, 'write.capped', { count: counts.capped }) : '') +
       (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
     board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem.badge) } : { fill: 'grey', shape: 'ring', text: commonText(RED, 'ready') });
 
-    onInput(node, async (msg: NodeMessage, send: SendFn) => {
+    // Writes under way: a redeploy waits for them (Node-RED stops the old node before starting
+    // the new one, and the store stays open for them), so a figure still waiting for the channel
+    // is recorded by the node that sent it, not lost on a closed store while the new node sends a
+    // newer one that the older could then overwrite.
+    const inFlight = new Set<Promise<void>>();
+    onInput(node, (msg: NodeMessage, send: SendFn) => {
+      const work = store ? store.hold(handle(msg, send)) : handle(msg, send);
+      const tracked = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      inFlight.add(tracked);
+      void tracked.then(() => inFlight.delete(tracked));
+      return work;
+    });
+
+    async function handle(msg: NodeMessage, send: SendFn): Promise<void> {
       try {
         if (problem || !writer || !connection?.client) throw permanentError(spec.system, spec.operation, problem?.message ?? 'not usable');
         const { doc, kind, key } = acceptDocument(spec, msg.payload, connection);
+        if (spec.onePerListing && kind === 'inventory.position') checkPositionLocation(spec, location, doc);
         const recordKey = `channel-write:${spec.system}:${connection.account ?? '-'}:${type}:${key}`;
         const base = { system: spec.system, ...(connection.account ? { account: connection.account } : {}), key };
         if (store) {
@@ -236,12 +310,14 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
             ? undefined
             : {
                 at: String(doc.asOf ?? doc.computedAt ?? ''),
-                key: stockFigureKey(spec.system, connection.account, type, doc.sku, doc.locationId),
+                // A channel with one figure per listing has one record per SKU (the one drift reads), whatever location a figure came from.
+                key: stockFigureKey(spec.system, connection.account, type, doc.sku, spec.onePerListing ? undefined : doc.locationId),
               };
         // One figure per SKU and location at a time: the check, the write and the record together.
         const done = await (figure ? figures.run(figure.key, () => writeOnce(figure)) : writeOnce(undefined));
         if (done.outcome === 'sent') counts.sent++;
         else counts.already++;
+        if (done.capped === true) counts.capped++;
         msg.channelResult = done;
         board.set({ fill: 'green', shape: 'dot', text: summary() });
         send(msg);
@@ -256,12 +332,11 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
           if (store) {
             const s = await store.acquire();
             await s.kvPut(recordKey, { at: new Date().toISOString(), result });
-            // Forward only: an equal or older time never replaces the newest written.
-            // The figure the channel was given stays with it: drift compares what the channel shows with it.
-            if (fig?.at && !(newest && Date.parse(newest.at) >= Date.parse(fig.at))) {
+            // Forward only; the figure the channel was given stays with it: drift compares what the channel shows with it.
+            if (fig?.at) {
               const record: PushedFigure = { at: fig.at, sentAt: new Date().toISOString() };
               if (typeof result.quantity === 'number') record.quantity = result.quantity;
-              await s.kvPut(fig.key, record);
+              await moveNewestForward(s, fig.key, record);
             }
           }
           return { ...base, ...result };
@@ -272,10 +347,12 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
         board.set({ fill: 'red', shape: 'ring', text: shortText(`${summary()}: ${briefly(e)}`) });
         throw e;
       }
-    });
+    }
     node.on('close', (_removed: boolean, done: () => void) => {
-      writer?.close?.();
-      done();
+      void Promise.all([...inFlight]).then(() => {
+        writer?.close?.();
+        done();
+      });
     });
   }
   RED.nodes.registerType(type, TillwireChannelWriteNode);

@@ -93,6 +93,8 @@ export function callText(event: CallEvent, RED?: NodeRED): string {
 
 export interface StoreBinding {
   acquire(): Promise<Store>;
+  /** Keeps the store open through a redeploy until `work` settles (StoreManager.hold). */
+  hold<T>(work: Promise<T>): Promise<T>;
   readonly configured: boolean;
 }
 
@@ -106,6 +108,7 @@ export function bindStore(RED: NodeRED, node: RuntimeNode, storeId: unknown, boa
     return {
       configured: false,
       acquire: () => Promise.reject(new StoreUnavailableError('no store configured: choose a Tillwire store in the node')),
+      hold: (work) => work,
     };
   }
   // A store that fails without a reason still says so in the runtime's language.
@@ -117,7 +120,7 @@ export function bindStore(RED: NodeRED, node: RuntimeNode, storeId: unknown, boa
     manager.off('state', listener);
     done();
   });
-  return { configured: true, acquire: () => manager.acquire() };
+  return { configured: true, acquire: () => manager.acquire(), hold: (work) => manager.hold(work) };
 }
 
 export interface Claim {

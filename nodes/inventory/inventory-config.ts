@@ -6,15 +6,15 @@
  *
  *   POST /tillwire/inventory/check-rules   body: the rules as the dialog has them → { problems }
  *        (the dialog's "Check rules" button, before deploying)
- *   GET  /tillwire/inventory/explain?rules=<config node id>&channel=<system[/account]>&sku=&store=
- *        → { document, explanation, lines, positionProblems }: "why does this channel show 3?",
- *        from the positions in the store's inventory ledger now
+ *
+ * The explanation of a channel's figure, `GET /tillwire/inventory/explain?rules=…`, is in
+ * inventory-routes.ts beside the ledger's (one route, two questions).
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import type { ConfigNode } from '../core/config-node';
-import { HttpError, resolveStore, respond } from '../core/admin-api';
-import { AtsEngine, describeAts, PositionIndex, skusBehind } from './available-to-sell';
-import { channelKey, compileRules, type CompiledRules, type InventoryRulesConfig } from './rules';
+import { respond } from '../core/admin-api';
+import { registerInventoryRoutes } from './inventory-routes';
+import { compileRules, type CompiledRules, type InventoryRulesConfig } from './rules';
 
 const INVENTORY_CONFIG = 'tillwire-inventory';
 /** Problems logged one by one on deploy; the rest are counted. */
@@ -35,6 +35,7 @@ export = function register(RED: NodeRED) {
     if (problems.length > LOGGED_PROBLEMS) this.error(`inventory rules "${name}": and ${problems.length - LOGGED_PROBLEMS} more`);
   }
   RED.nodes.registerType(INVENTORY_CONFIG, TillwireInventoryNode);
+  registerInventoryRoutes(RED);
 
   if (RED.httpAdmin && !registered.has(RED.httpAdmin)) {
     registered.add(RED.httpAdmin);
@@ -42,35 +43,6 @@ export = function register(RED: NodeRED) {
       '/tillwire/inventory/check-rules',
       RED.auth.needsPermission('tillwire-inventory.read'),
       respond(async (req) => ({ problems: compileRules((req.body ?? {}) as InventoryRulesConfig).problems })),
-    );
-    RED.httpAdmin.get(
-      '/tillwire/inventory/explain',
-      RED.auth.needsPermission('tillwire-inventory.read'),
-      respond(async (req) => {
-        const { rules: id, channel, sku } = req.query;
-        if (!id || !channel || !sku || sku.length > 128) {
-          throw new HttpError(
-            400,
-            'pass ?rules=<tillwire-inventory node id>&channel=<system or system/account>&sku=<SKU> (and &store= when several stores are deployed)',
-          );
-        }
-        const node = RED.nodes.getNode(id) as ConfigNode<CompiledRules> | null;
-        if (node?.type !== INVENTORY_CONFIG || !node.connection) throw new HttpError(404, `no tillwire-inventory node with id ${id}`);
-        const { rules, problems } = node.connection;
-        if (!rules) throw new HttpError(409, `these rules are not used until their problems are fixed: ${problems.join('; ')}`);
-        const rule = rules.channels.find((c) => channelKey(c) === channel);
-        if (!rule) throw new HttpError(404, `no channel ${channel} in these rules (they have: ${rules.channels.map(channelKey).join(', ') || 'none'})`);
-        const store = await resolveStore(RED, req.query.store);
-        const index = new PositionIndex(await store.inventory.positions({ skus: skusBehind(rules, sku), locationIds: rule.locations }));
-        const engine = new AtsEngine(rules, index);
-        const explanation = engine.explain(rule, sku);
-        return {
-          document: engine.document(rule, sku, new Date().toISOString()),
-          explanation,
-          lines: describeAts(explanation),
-          positionProblems: index.problems,
-        };
-      }),
     );
   }
 };

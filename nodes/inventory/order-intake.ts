@@ -44,7 +44,9 @@ export async function applyToLedger(ledger: InventoryLedger, doc: unknown, setti
     case 'sale':
       return sale(ledger, doc as Sale);
     default:
-      throw new InventoryInputError(`the inventory reserve node takes canonical orders, shipments, returns and sales, not ${JSON.stringify(kind ?? null)}`);
+      throw new InventoryInputError(
+        `the inventory reserve node takes canonical orders, shipments, returns, sales, stock positions (inventory.position) and channel read-backs (inventory.ats), not ${JSON.stringify(kind ?? null)}`,
+      );
   }
 }
 

@@ -7,14 +7,17 @@
  *  - ERP: of those, the ones an ERP accepted (the order index holds its ref);
  *  - settled: of those, the ones a settlement that passed reconciliation names (value: what the
  *    settlements charged the customer: principal, tax, shipping and promotion);
- *  - posted: of the settled ones, those whose every settlement is in the ledger (isPosted).
+ *  - posted: of the settled ones, those whose every settlement is in the ledger, confirmed by it
+ *    (ledgerStatus 'posted');
+ *  - written: of the settled ones, those whose settlements are all posted or written as journal
+ *    files for import, at least one only written (ledgerStatus 'written': not confirmed by a ledger).
  *
  * and the orders behind each difference. Settlements deposited that day naming orders Tillwire never
  * saw at the channel, and ERP orders Tillwire never saw, are listed too: they belong to no column.
  * Everything is integer minor units. Pure: the node (channel-totals.ts) reads the store and feeds this.
  */
 import type { ChainOrder, OrderIndexEntry, SettledOrder } from '../runtime/store';
-import { isPosted, type SettlementRecord } from './settlement-register';
+import { ledgerStatus, type SettlementRecord } from './settlement-register';
 import { BusinessDateError, businessDate, isTimeZone } from '../model/business-date';
 
 export interface Figure {
@@ -30,8 +33,11 @@ export interface DifferenceOrder {
   /** Tillwire's gross (the order's grand total), when it saw the order. */
   gross?: number;
   erpRef?: string;
-  /** The settlements naming it, with what each charged and whether it is posted. */
-  settlements?: Array<{ settlementId: string; charged: number; settledAt: string; posted: boolean }>;
+  /**
+   * The settlements naming it, with what each charged and whether it is posted (confirmed by the
+   * ledger) or written for import (a journal file, not confirmed); currency when not the order's.
+   */
+  settlements?: Array<{ settlementId: string; charged: number; settledAt: string; posted: boolean; writtenForImport: boolean; currency?: string }>;
 }
 
 /** The orders behind one difference: all counted, the first `cap` listed. */
@@ -54,6 +60,8 @@ export interface ChannelDayReport {
   erp: Figure;
   settled: Figure;
   posted: Figure;
+  /** Settled, every settlement posted or written as a journal file for import, some only written: not confirmed by the ledger. */
+  written: Figure;
   /** Orders of the day the channel cancelled: in no column, never a difference. */
   cancelled: Figure;
   differences: {
@@ -61,8 +69,10 @@ export interface ChannelDayReport {
     notInErp: DifferenceList;
     /** At the channel, in no settlement yet (normal for a few days: see output 3 for the old ones). */
     notSettled: DifferenceList;
-    /** Settled, but a settlement naming them is held or its journals are not all confirmed by the ledger. */
+    /** Settled, but a settlement naming them is unconfirmed: its journals neither all confirmed by the ledger nor written for import. */
     settledNotPosted: DifferenceList;
+    /** At the channel, settled only by settlements in another currency than the order's (which cannot be added to it). */
+    settledOtherCurrency: DifferenceList;
     /** Named by a settlement deposited that day, never seen by Tillwire at the channel (value: what was charged). */
     settledNotSeen: DifferenceList;
     /** Accepted by an ERP that day, never seen by Tillwire at the channel (value unknown: 0). */
@@ -78,11 +88,11 @@ export interface UnpostedSettlement {
   account: string;
   settlementId: string;
   currency?: string;
-  /** held: reconciliation holds it; unconfirmed: journals built, not all confirmed with a ledger id. */
+  /** held: reconciliation holds it; unconfirmed: journals built, not all confirmed by a ledger nor written for import. */
   reason: 'held' | 'unconfirmed';
   state: string;
   variances: Array<{ kind: string; message: string }>;
-  /** Journals built for it that no poster confirmed. */
+  /** Journals built for it that no poster confirmed and no journal file node wrote. */
   journalsWithoutLedgerId: string[];
   deadLetterId?: string;
   /** When its register record last changed. */
@@ -100,7 +110,11 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 export function checkDay(day: unknown): string {
   const m = typeof day === 'string' ? DAY.exec(day) : null;
   if (!m) throw new ChainTotalsInputError(`msg.day must be a date 'YYYY-MM-DD', got ${JSON.stringify(day)?.slice(0, 40)}`);
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  // Years outside 1970..9998 are refused by name: Date.UTC reads 0..99 as 1900..1999, and the day
+  // after 9999-12-31 has no four-digit year to compute the day's end with.
+  const year = Number(m[1]);
+  if (year < 1970 || year > 9998) throw new ChainTotalsInputError(`msg.day '${day}' is out of range: the year must be 1970 to 9998`);
+  const d = new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3])));
   if (d.toISOString().slice(0, 10) !== day) throw new ChainTotalsInputError(`msg.day '${day}' is not a calendar date`);
   return day as string;
 }
@@ -164,34 +178,41 @@ export function checkChannel(channel: unknown): { system: string; account?: stri
   return { system: c.system.trim(), ...(typeof c.account === 'string' ? { account: c.account.trim() } : {}) };
 }
 
-/** Whether a settlement (by system, account and id) is in the ledger, from the register's records. */
-export type PostedLookup = (system: string, account: string, settlementId: string) => boolean;
+/** Where a settlement (by system, account and id) is on its way to the ledger, from the register's records (pending when unknown). */
+export type LedgerLookup = (system: string, account: string, settlementId: string) => 'posted' | 'written' | 'pending';
 
 /**
  * What the control totals need of the settlement register, read record by record: the keys of the
- * posted settlements, and the others (held, unconfirmed) without their journals' lines, so a
- * register of years of settlements is never held whole.
+ * posted and the written-for-import settlements, and the others (held, unconfirmed) without their
+ * journals' lines, so a register of years of settlements is never held whole.
  */
 export class RegisterDigest {
   private readonly postedKeys = new Set<string>();
+  private readonly writtenKeys = new Set<string>();
   /** Settlements not in the ledger (reversed ones left out), their journals reduced to their ids. */
   readonly pending: SettlementRecord[] = [];
   count = 0;
 
   add(r: SettlementRecord): void {
     this.count++;
-    if (isPosted(r)) this.postedKeys.add(JSON.stringify([r.system, r.account, r.settlementId]));
+    const status = ledgerStatus(r);
+    const key = JSON.stringify([r.system, r.account, r.settlementId]);
+    if (status === 'posted') this.postedKeys.add(key);
+    else if (status === 'written') this.writtenKeys.add(key);
     else if (r.state !== 'reversed')
       this.pending.push({ ...r, journals: r.journals.map((j) => ({ journalId: j.journalId }) as SettlementRecord['journals'][number]) });
   }
 
-  readonly posted: PostedLookup = (system, account, settlementId) => this.postedKeys.has(JSON.stringify([system, account, settlementId]));
+  readonly status: LedgerLookup = (system, account, settlementId) => {
+    const key = JSON.stringify([system, account, settlementId]);
+    return this.postedKeys.has(key) ? 'posted' : this.writtenKeys.has(key) ? 'written' : 'pending';
+  };
 }
 
-export function postedLookupOf(records: Iterable<SettlementRecord>): PostedLookup {
+export function ledgerLookupOf(records: Iterable<SettlementRecord>): LedgerLookup {
   const digest = new RegisterDigest();
   for (const r of records) digest.add(r);
-  return digest.posted;
+  return digest.status;
 }
 
 const list = (): DifferenceList => ({ count: 0, value: 0, orders: [], more: 0 });
@@ -202,7 +223,7 @@ export class ChainTotalsBuilder {
 
   constructor(
     private readonly day: { day: string; timeZone: string; from: number; to: number },
-    private readonly posted: PostedLookup,
+    private readonly status: LedgerLookup,
     /** Orders listed per difference (the count covers all). */
     private readonly cap = 100,
   ) {}
@@ -224,8 +245,16 @@ export class ChainTotalsBuilder {
         erp: zero(),
         settled: zero(),
         posted: zero(),
+        written: zero(),
         cancelled: zero(),
-        differences: { notInErp: list(), notSettled: list(), settledNotPosted: list(), settledNotSeen: list(), inErpNotSeen: list() },
+        differences: {
+          notInErp: list(),
+          notSettled: list(),
+          settledNotPosted: list(),
+          settledOtherCurrency: list(),
+          settledNotSeen: list(),
+          inErpNotSeen: list(),
+        },
         balanced: true,
       };
       this.reports.set(key, r);
@@ -240,13 +269,18 @@ export class ChainTotalsBuilder {
     else l.more++;
   }
 
-  private settlementsOf(rows: SettledOrder[]) {
-    return rows.map((s) => ({
-      settlementId: s.settlementId,
-      charged: s.charged,
-      settledAt: s.settledAt,
-      posted: this.posted(s.system, s.account, s.settlementId),
-    }));
+  private settlementsOf(rows: SettledOrder[], currency?: string) {
+    return rows.map((s) => {
+      const status = this.status(s.system, s.account, s.settlementId);
+      return {
+        settlementId: s.settlementId,
+        charged: s.charged,
+        settledAt: s.settledAt,
+        posted: status === 'posted',
+        writtenForImport: status === 'written',
+        ...(currency !== undefined && s.currency !== currency ? { currency: s.currency } : {}),
+      };
+    });
   }
 
   /** One order placed on the day, with its settlement rows (Store.chainOrders). */
@@ -280,20 +314,26 @@ export class ChainTotalsBuilder {
     } else {
       this.note(d.notInErp, gross, () => base(order));
     }
-    // Rows in another currency than the order's cannot be added to it; they count as not settled here.
+    // Rows in another currency than the order's cannot be added to it: such an order is not settled
+    // here, and when only other currencies settled it, that is a difference of its own.
     const rows = settled.filter((s) => s.currency === currency);
     if (!rows.length) {
-      this.note(d.notSettled, gross, () => base(order));
+      if (settled.length) this.note(d.settledOtherCurrency, gross, () => ({ ...base(order), settlements: this.settlementsOf(settled, currency) }));
+      else this.note(d.notSettled, gross, () => base(order));
       return;
     }
     const charged = rows.reduce((sum, s) => sum + s.charged, 0);
     r.settled.count++;
     r.settled.value += charged;
-    const unposted = rows.filter((s) => !this.posted(s.system, s.account, s.settlementId));
-    const postedValue = charged - unposted.reduce((sum, s) => sum + s.charged, 0);
-    r.posted.value += postedValue;
-    if (unposted.length === 0) r.posted.count++;
-    else this.note(d.settledNotPosted, charged - postedValue, () => ({ ...base(order), settlements: this.settlementsOf(rows) }));
+    const by = { posted: 0, written: 0, pending: 0 };
+    for (const s of rows) by[this.status(s.system, s.account, s.settlementId)] += s.charged;
+    const statuses = new Set(rows.map((s) => this.status(s.system, s.account, s.settlementId)));
+    // settled = posted + written + settledNotPosted, in value; an order counts in the column its least advanced settlement is in.
+    r.posted.value += by.posted;
+    r.written.value += by.written;
+    if (statuses.has('pending')) this.note(d.settledNotPosted, by.pending, () => ({ ...base(order), settlements: this.settlementsOf(rows) }));
+    else if (statuses.has('written')) r.written.count++;
+    else r.posted.count++;
   }
 
   /**
@@ -321,7 +361,7 @@ export class ChainTotalsBuilder {
     const out = [...this.reports.values()].sort((a, b) => cmp(a.system, b.system) || cmp(a.account, b.account) || cmp(a.currency, b.currency));
     for (const r of out) {
       const d = r.differences;
-      r.balanced = d.notInErp.count + d.settledNotPosted.count + d.settledNotSeen.count + d.inErpNotSeen.count === 0;
+      r.balanced = d.notInErp.count + d.settledNotPosted.count + d.settledOtherCurrency.count + d.settledNotSeen.count + d.inErpNotSeen.count === 0;
     }
     return out;
   }
@@ -329,11 +369,11 @@ export class ChainTotalsBuilder {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The settlements of the register the ledger does not have, older than `olderThanMs` at `now`. */
+/** The settlements of the register neither in the ledger nor written for import, older than `olderThanMs` at `now`. */
 export function unpostedSettlements(records: Iterable<SettlementRecord>, now: number, olderThanMs: number): UnpostedSettlement[] {
   const out: UnpostedSettlement[] = [];
   for (const r of records) {
-    if (r.state === 'reversed' || isPosted(r)) continue;
+    if (r.state === 'reversed' || ledgerStatus(r) !== 'pending') continue;
     const since = Date.parse(r.updatedAt);
     if (!(now - since >= olderThanMs)) continue;
     out.push({

@@ -3,10 +3,11 @@
  * (docs/settlements.md, "Control totals across the chain"). Triggered (an inject, daily), it reads
  * the store's order index, settled orders and settlement register and sends:
  *  1. one report per channel (system and account) and currency of the day (chain-totals.ts);
- *  2. one message listing the settlements not in the ledger (held, or journals not confirmed)
- *     older than the configured hours; nothing when there are none;
+ *  2. one message listing the settlements not in the ledger (held, or journals neither confirmed
+ *     by a ledger nor written as journal files for import) older than the configured hours;
+ *     nothing when there are none;
  *  3. one message listing the orders still unsettled after the configured days (cancelled ones
- *     excepted); nothing when there are none.
+ *     excepted; those settled only in another currency marked `settledIn`); nothing when there are none.
  * Outputs 2 and 3 send only when there is something to act on, so an alert (email, chat) can be wired
  * straight to them. msg.day ('YYYY-MM-DD', default yesterday in the node's time zone) and msg.channel
  * ({ system, account? }) narrow the run; bad ones are rejected naming the problem.
@@ -14,7 +15,7 @@
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
 import { businessDate, isTimeZone } from '../model/business-date';
-import type { ChannelOrderRef, Store } from '../runtime/store';
+import type { ChannelOrderRef, SettledUnseenQuery, Store } from '../runtime/store';
 import { SettlementRegister } from './settlement-register';
 import { addDays, ChainTotalsBuilder, ChainTotalsInputError, checkChannel, checkDay, dayRange, RegisterDigest, unpostedSettlements } from './chain-totals';
 
@@ -76,7 +77,7 @@ export = function register(RED: NodeRED) {
         }
       }
       const range = dayRange(day, timeZone);
-      const builder = new ChainTotalsBuilder({ day, timeZone, ...range }, register.posted, cap);
+      const builder = new ChainTotalsBuilder({ day, timeZone, ...range }, register.status, cap);
       let after: ChannelOrderRef | undefined;
       for (;;) {
         const page = await store.chainOrders({ ...channel, ...range, after, limit: PAGE });
@@ -85,7 +86,15 @@ export = function register(RED: NodeRED) {
         const last = page[page.length - 1].order!;
         after = { system: last.system, account: last.account, orderId: last.orderId };
       }
-      for (const row of await store.settledUnseen({ ...channel, ...range, limit: 100_000 })) builder.addSettledUnseen(row);
+      // Page by page too: a day's unseen rows can be a whole settlement of hundreds of thousands of orders.
+      let afterRow: SettledUnseenQuery['after'];
+      for (;;) {
+        const page = await store.settledUnseen({ ...channel, ...range, day, after: afterRow, limit: PAGE });
+        for (const row of page) builder.addSettledUnseen(row);
+        if (page.length < PAGE) break;
+        const last = page[page.length - 1];
+        afterRow = { system: last.system, account: last.account, orderId: last.orderId, settlementId: last.settlementId };
+      }
       const reports = builder.build();
 
       const unposted = unpostedSettlements(register.pending, now, unpostedHours! * 3_600_000);
@@ -96,7 +105,17 @@ export = function register(RED: NodeRED) {
       send([
         reports.map((payload) => ({ ...msg, topic: `channel-totals/${payload.system}/${payload.account}`, payload })),
         unposted.length
-          ? { topic: 'channel-totals/unposted-settlements', payload: { ...base, hours: unpostedHours, count: unposted.length, settlements: unposted } }
+          ? {
+              topic: 'channel-totals/unposted-settlements',
+              // Listed up to the node's list length like the orders: a poster down for days leaves many unconfirmed.
+              payload: {
+                ...base,
+                hours: unpostedHours,
+                count: unposted.length,
+                settlements: unposted.slice(0, cap),
+                more: Math.max(0, unposted.length - cap!),
+              },
+            }
           : null,
         unsettled.count
           ? {
@@ -106,6 +125,7 @@ export = function register(RED: NodeRED) {
                 days: unsettledDays,
                 before: new Date(before).toISOString(),
                 count: unsettled.count,
+                otherCurrency: unsettled.otherCurrency,
                 orders: unsettled.orders,
                 more: unsettled.count - unsettled.orders.length,
               },

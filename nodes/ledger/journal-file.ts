@@ -3,7 +3,8 @@
  * other) as a CSV file in one of three layouts (Xero's manual-journal import, QuickBooks Online's
  * journal-entry import, neutral) into a directory, once: the file name comes from the journal id
  * and the layout, the file is replaced atomically, and content already written is not written
- * again (file-writer.ts).
+ * again (file-writer.ts). Its output (msg.file beside the journal) wired back to tillwire-journal
+ * (mode settlement) records a settlement journal as written for import (`file:<file name>`).
  */
 import path from 'node:path';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';

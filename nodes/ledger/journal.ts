@@ -8,8 +8,10 @@
  *   `tillwire-settlement-accounts` node, records them in the settlement register and emits one
  *   message per journal (a reissue's reversals first), ready for tillwire-quickbooks or
  *   tillwire-xero. An already-posted settlement builds nothing. A poster's answer wired back in
- *   (msg.posting or msg.xero with the journal in msg.payload) records the journal's ledger id in the register.
+ *   (msg.posting or msg.xero with the journal in msg.payload) records the journal's ledger id in the
+ *   register; tillwire-journal-file's answer (msg.file) records it as written for import (`file:<name>`).
  */
+import path from 'node:path';
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
 import { statusTexts, bindStore, onInput, shortText, StatusBoard } from '../core/node-kit';
 import { ensureEnvelope, ENVELOPE_PROPERTY } from '../model/envelope';
@@ -23,7 +25,7 @@ import type { StoreBinding } from '../core/node-kit';
 import { SETTLEMENT_ACCOUNTS, type SettlementAccounts } from './node-config';
 import { buildSettlementJournals } from './settlement-journal';
 import { summaryForNext } from './settlement-reconcile';
-import { JOURNAL_ACCOUNT_ATTR, SettlementRegister, storeSummary, type SettlementRecord } from './settlement-register';
+import { fileLedgerId, JOURNAL_ACCOUNT_ATTR, SettlementRegister, storeSummary, type SettlementRecord } from './settlement-register';
 import type { SettlementToPost } from './settlement-check';
 
 /**
@@ -59,9 +61,18 @@ async function recordPosted(register: SettlementRegister, s: SettlementToPost, b
   }
 }
 
-/** A poster's answer: msg.posting (tillwire-quickbooks) or msg.xero (tillwire-xero). */
-const postingOf = (msg: NodeMessage) =>
-  (msg.posting ?? msg.xero) as { entryId?: unknown; manualJournalId?: unknown; ledgerId?: unknown; id?: unknown } | undefined;
+type Posting = { entryId?: unknown; manualJournalId?: unknown; ledgerId?: unknown; id?: unknown };
+
+/**
+ * A poster's answer: msg.posting (tillwire-quickbooks) or msg.xero (tillwire-xero); or the journal
+ * file node's msg.file, whose file name is recorded as a `file:` id (written for import, not confirmed).
+ */
+function postingOf(msg: NodeMessage): Posting | undefined {
+  if (msg.posting ?? msg.xero) return (msg.posting ?? msg.xero) as Posting;
+  const file = msg.file as { path?: unknown } | undefined;
+  if (file && typeof file.path === 'string' && file.path) return { ledgerId: fileLedgerId(path.basename(file.path)) };
+  return undefined;
+}
 
 /** A poster's answer: the journal's ledger id into the register (journals of other origins pass unnoticed). */
 async function recordPosting(register: SettlementRegister, msg: NodeMessage): Promise<void> {

@@ -11,7 +11,7 @@
  * without its lines; its release needs the file again with msg.release.
  */
 import type { JournalEntry, Settlement, SettlementLine } from '../model/types.generated';
-import { streamOf, type SettlementStream } from '../model/settlement-stream';
+import { batchedStream, lineBatches, streamOf, type SettlementStream } from '../model/settlement-stream';
 import { validateDocument } from '../model/validate';
 import { formatMinor } from '../model/business-rules';
 import {
@@ -99,14 +99,14 @@ export async function checkSettlement(input: SettlementInput, options: CheckOpti
   const { stream } = input;
   const keepLines = options.keepLines ?? 2000;
   let kept: SettlementLine[] | undefined = [];
-  const lines = (async function* () {
-    for await (const line of stream.lines) {
-      if (kept && kept.length < keepLines) kept.push(line);
+  const batches = (async function* () {
+    for await (const batch of lineBatches(stream)) {
+      if (kept && kept.length + batch.length <= keepLines) kept.push(...batch);
       else kept = undefined;
-      yield line;
+      yield batch;
     }
   })();
-  const tally = await tallySettlement({ header: stream.header, lines }, options.limits);
+  const tally = await tallySettlement(batchedStream(stream.header, batches), options.limits);
   const key = keyOf(tally.header);
   const record = await options.register.get(key);
   const previous = await options.register.previousFor(key, tally.currency);

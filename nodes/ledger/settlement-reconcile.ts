@@ -304,27 +304,34 @@ export function roundingBound(lines: number): bigint {
 
 async function matchOrders(tally: SettlementTally, matcher: OrderMatcher, batchSize: number): Promise<NonNullable<SettlementReconciliation['orders']>> {
   const out: NonNullable<SettlementReconciliation['orders']> = { checked: 0, notInTillwire: [], notInErp: [], grossDifferences: [] };
-  let batch: Array<{ orderId: string; charged: number }> = [];
-  const flush = async () => {
-    const answer = await matcher.match(batch.map((o) => o.orderId));
-    const known = new Map(answer.tillwire.map((o) => [o.orderId, o]));
-    const erp = new Set(answer.erp);
-    for (const { orderId: id, charged } of batch) {
-      const tw = known.get(id);
-      if (!tw) out.notInTillwire.push(id);
-      if (!erp.has(id)) out.notInErp.push(id);
-      if (tw?.gross && tw.gross.currency === tally.currency && charged !== 0 && charged !== tw.gross.amount) {
-        out.grossDifferences.push({ orderId: id, charged: BigInt(charged), gross: BigInt(tw.gross.amount) });
+  for (const { ids, charged } of tally.orderBatches(batchSize)) {
+    const answer = await matcher.match(ids);
+    // The answer by position in the batch: one map of the batch's ids, flags and grosses beside it.
+    const position = new Map<string, number>();
+    for (let i = 0; i < ids.length; i++) position.set(ids[i], i);
+    const known = new Uint8Array(ids.length);
+    const inErp = new Uint8Array(ids.length);
+    const gross = new Array<number | undefined>(ids.length);
+    for (const o of answer.tillwire) {
+      const i = position.get(o.orderId);
+      if (i === undefined) continue;
+      known[i] = 1;
+      if (o.gross && o.gross.currency === tally.currency) gross[i] = o.gross.amount;
+    }
+    for (const id of answer.erp) {
+      const i = position.get(id);
+      if (i !== undefined) inErp[i] = 1;
+    }
+    for (let i = 0; i < ids.length; i++) {
+      if (!known[i]) out.notInTillwire.push(ids[i]);
+      if (!inErp[i]) out.notInErp.push(ids[i]);
+      const g = gross[i];
+      if (g !== undefined && charged[i] !== 0 && charged[i] !== g) {
+        out.grossDifferences.push({ orderId: ids[i], charged: BigInt(charged[i]), gross: BigInt(g) });
       }
     }
-    out.checked += batch.length;
-    batch = [];
-  };
-  for (const order of tally.orderList()) {
-    batch.push(order);
-    if (batch.length >= batchSize) await flush();
+    out.checked += ids.length;
   }
-  if (batch.length) await flush();
   return out;
 }
 

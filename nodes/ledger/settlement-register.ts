@@ -110,12 +110,31 @@ export interface SettlementFilter {
 const LIST_PAGE = 500;
 
 /**
- * Whether a settlement is in the ledger: posted (or carried forward) and every journal built for
- * it, reversals of an earlier version included, confirmed by a poster with a ledger id. A held
- * settlement, or one whose journals were built but not all confirmed, is not.
+ * The ledger id recorded for a journal written as a file for a manual import
+ * (tillwire-journal-file's answer wired back): `file:<file name>`. Written for import is not
+ * confirmed by the ledger: the import may not have run, or failed.
  */
+export const FILE_LEDGER_PREFIX = 'file:';
+export const fileLedgerId = (fileName: string) => `${FILE_LEDGER_PREFIX}${fileName}`;
+const confirmed = (ledgerId: string | undefined) => Boolean(ledgerId) && !ledgerId!.startsWith(FILE_LEDGER_PREFIX);
+
+/**
+ * Where a settlement is on its way to the ledger:
+ * - posted: posted (or carried forward) and every journal built for it, reversals of an earlier
+ *   version included, confirmed by a poster (Xero, QuickBooks) with a ledger id;
+ * - written: the same, but some journals were only written as files for import (`file:` ids);
+ * - pending: held, or journals built but not all confirmed nor written.
+ */
+export function ledgerStatus(r: SettlementRecord): 'posted' | 'written' | 'pending' {
+  if ((r.state !== 'posted' && r.state !== 'carried-forward') || r.journals.length === 0) return 'pending';
+  const ids = r.journals.map((j) => r.ledgerIds[j.journalId]);
+  if (!ids.every(Boolean)) return 'pending';
+  return ids.every(confirmed) ? 'posted' : 'written';
+}
+
+/** Whether a settlement is in the ledger, confirmed by it (ledgerStatus 'posted'). */
 export function isPosted(r: SettlementRecord): boolean {
-  return (r.state === 'posted' || r.state === 'carried-forward') && r.journals.length > 0 && r.journals.every((j) => Boolean(r.ledgerIds[j.journalId]));
+  return ledgerStatus(r) === 'posted';
 }
 
 export class SettlementRegister {
@@ -195,13 +214,15 @@ export class SettlementRegister {
     }
   }
 
-  /** Records the ledger id a poster reported for one of the settlement's journals. */
+  /** Records the ledger id a poster reported (or the file a journal was written to) for one of the settlement's journals. */
   async recordLedgerId(key: SettlementKey, journalId: string, ledgerId: string): Promise<boolean> {
     let known = false;
     await this.update(key, (r) => {
       if (!r || !r.journals.some((j) => j.journalId === journalId)) return undefined;
       known = true;
       if (r.ledgerIds[journalId] === ledgerId) return undefined;
+      // A file written for import never takes the place of an id the ledger confirmed.
+      if (confirmed(r.ledgerIds[journalId]) && !confirmed(ledgerId)) return undefined;
       r.ledgerIds[journalId] = ledgerId;
       return r;
     });

@@ -21,7 +21,9 @@ import { formatMinor } from '../model/business-rules';
 import { replay } from '../runtime/dead-letter';
 import type { DeadLetterEntry, Store } from '../runtime/store';
 import { SETTLEMENT_ACCOUNTS, type SettlementAccounts } from './node-config';
-import { unreleasable } from './settlement-check';
+import { settlementInputOf, unreleasable } from './settlement-check';
+import { fingerprintOf } from './settlement-reconcile';
+import { tallySettlement } from './settlement-tally';
 import { releaseOf, SettlementRegister, type SettlementKey, type SettlementRecord } from './settlement-register';
 
 const registered = new WeakSet<object>();
@@ -33,6 +35,12 @@ const MAX_REASON = 2000;
 
 type ReconcileNode = { type: string; receive?: (msg: NodeMessage) => void };
 
+/** The running reconcile node of this id, if it is deployed now. */
+function reconcileNode(RED: NodeRED, id: string | null | undefined): ReconcileNode | undefined {
+  const node = id ? (RED.nodes.getNode(id) as ReconcileNode | null) : null;
+  return node && node.type === 'tillwire-reconcile' && typeof node.receive === 'function' ? node : undefined;
+}
+
 /** The deployed reconcile nodes in mode settlement. */
 function settlementReconcilers(RED: NodeRED): NodeDef[] {
   const defs: NodeDef[] = [];
@@ -42,11 +50,12 @@ function settlementReconcilers(RED: NodeRED): NodeDef[] {
   return defs;
 }
 
+/** The held dead letters, without their messages (a held settlement keeps up to 2,000 lines): a listing reads the full entry of its page only. */
 async function heldEntries(store: Store, nodeIds: string[]): Promise<DeadLetterEntry[]> {
   const out: DeadLetterEntry[] = [];
   for (const nodeId of nodeIds) {
     for (let offset = 0; offset < SCAN_LIMIT; offset += PAGE) {
-      const page = await store.listDeadLetters({ status: 'pending', nodeId, limit: PAGE, offset });
+      const page = await store.listDeadLetters({ status: 'pending', nodeId, limit: PAGE, offset, withoutMessage: true });
       out.push(...page.filter((e) => e.error?.code === HELD));
       if (page.length < PAGE) break;
     }
@@ -81,6 +90,23 @@ function refusal(key: SettlementKey, fingerprint: string, record: SettlementReco
   if ((entry.message.payload as { kind?: unknown } | undefined)?.kind !== 'settlement')
     return `the lines of settlement ${id} were not kept (too many for its dead letter): send the file again with msg.release to the reconcile node`;
   return undefined;
+}
+
+/**
+ * Why the held dead letter no longer holds the version that was held, in words (its message was
+ * edited since: the dead-letter API allows that); undefined when it does. Checked before a release
+ * is recorded, so the answer never says "released" for a replay that can only fail or be held
+ * again, and the entry stays listed.
+ */
+async function editedSince(entry: DeadLetterEntry, key: SettlementKey, heldFingerprint: string): Promise<string | undefined> {
+  let kept: string;
+  try {
+    kept = fingerprintOf(await tallySettlement(settlementInputOf(entry.message.payload).stream));
+  } catch (err) {
+    return `settlement ${key.settlementId}: its dead letter ${entry.id} was edited since it was held and no longer holds a valid settlement (${(err as Error).message}); send the settlement again to have it checked`;
+  }
+  if (kept === heldFingerprint) return undefined;
+  return `settlement ${key.settlementId}: its dead letter ${entry.id} was edited since it was held (it holds version ${kept}, not the held ${heldFingerprint}); replay it to have that version checked, then list again`;
 }
 
 /** The nodes the reconcile node's first output reaches (through wires and link nodes), up to the settlement journal nodes. */
@@ -163,7 +189,8 @@ export function registerSettlementRoutes(RED: NodeRED): void {
         settlementReconcilers(RED).map((d) => d.id),
       );
       const settlements = [];
-      for (const entry of entries.slice(page.offset, page.offset + page.limit)) {
+      for (const summary of entries.slice(page.offset, page.offset + page.limit)) {
+        const entry = (await store.getDeadLetter(summary.id)) ?? summary;
         const first = heldVersion(entry, undefined);
         const record = first.key.settlementId ? await register.get(first.key) : undefined;
         const { key, fingerprint } = heldVersion(entry, record);
@@ -199,7 +226,8 @@ export function registerSettlementRoutes(RED: NodeRED): void {
         account: text(body.account, 'account', 200, false),
         settlementId: text(body.settlementId, 'settlementId', 200),
       };
-      const fingerprint = text(body.fingerprint, 'fingerprint (the held version you reviewed, from GET /tillwire/settlements/held)', 100);
+      // Fingerprints are hex, listed in lower case: one pasted in upper case names the same version.
+      const fingerprint = text(body.fingerprint, 'fingerprint (the held version you reviewed, from GET /tillwire/settlements/held)', 100).toLowerCase();
       const reason = text(body.reason, 'reason (why the variance may go to suspense)', MAX_REASON);
       if (body.accept !== undefined && body.accept !== 'suspense')
         throw new HttpError(400, 'accept must be "suspense": a held settlement is released with its variance booked to the suspense account');
@@ -213,18 +241,20 @@ export function registerSettlementRoutes(RED: NodeRED): void {
       const why = refusal(key, fingerprint, record, entry ?? undefined);
       if (why && !already) throw new HttpError(409, why);
 
-      const node = entry?.nodeId ? (RED.nodes.getNode(entry.nodeId) as ReconcileNode | null) : null;
       // While it is held its dead letter is replayed, pending or not (a replay whose message went
       // nowhere leaves it "replayed"): the journal step records a version once, so a second
       // message posts nothing.
       const replayable = !!entry && record.state === 'held';
-      if (replayable && (!node || node.type !== 'tillwire-reconcile' || typeof node.receive !== 'function'))
-        throw new HttpError(
+      const notDeployed = (why = '') =>
+        new HttpError(
           409,
-          `settlement ${key.settlementId}: the reconcile node ${entry!.nodeId} that held it is not deployed; deploy it to release the settlement`,
+          `settlement ${key.settlementId}: the reconcile node ${entry!.nodeId} that held it is not deployed${why}; deploy it to release the settlement`,
         );
+      if (replayable && !reconcileNode(RED, entry!.nodeId)) throw notDeployed();
       const noSuspense = already ? undefined : suspenseProblem(RED, entry!.nodeId!, key.settlementId);
       if (noSuspense) throw new HttpError(409, noSuspense);
+      const edited = replayable ? await editedSince(entry!, key, record.fingerprint) : undefined;
+      if (edited) throw new HttpError(409, edited);
 
       const {
         release,
@@ -244,7 +274,22 @@ export function registerSettlementRoutes(RED: NodeRED): void {
       if (!release)
         throw new HttpError(409, refusal(key, fingerprint, now, entry ?? undefined) ?? `settlement ${key.settlementId} changed meanwhile: list it again`);
       // Replayed into the node that held it: the check runs again, finds the release and posts once.
-      const replayed = replayable ? await replay(store, { ids: [entry!.id], status: entry!.status }, (msg) => node!.receive!(msg)) : 0;
+      // The node is looked up when the message is delivered, after the entry is marked replayed: a
+      // redeploy during the awaits before may have stopped the node found earlier, and a message
+      // given to a stopped node is lost. Gone then: the entry goes back to how it was (still listed,
+      // the release recorded), and the same release again delivers it once the node is deployed.
+      let undelivered: DeadLetterEntry | undefined;
+      const replayed = replayable
+        ? await replay(store, { ids: [entry!.id], status: entry!.status }, (msg, marked) => {
+            const live = reconcileNode(RED, entry!.nodeId);
+            if (live) live.receive!(msg);
+            else undelivered ??= marked;
+          })
+        : 0;
+      if (undelivered) {
+        await store.updateDeadLetter(undelivered.id, { status: entry!.status }, undelivered.version);
+        throw notDeployed(' (redeployed or removed while the release was delivered: the release is recorded and stays held; send it again once the node runs)');
+      }
       return { released: fresh, ...key, release, state: now?.state ?? record.state, deadLetterId: entry?.id ?? null, replayed };
     }),
   );

@@ -24,7 +24,7 @@
  * the lines owns that.
  */
 import type { SettlementLine } from '../model/types.generated';
-import type { SettlementHeader, SettlementStream } from '../model/settlement-stream';
+import { lineBatches, type SettlementHeader, type SettlementStream } from '../model/settlement-stream';
 import { validateDocument } from '../model/validate';
 
 export const LINE_TYPES = ['principal', 'tax', 'shipping', 'fee', 'promotion', 'refund', 'reserve', 'adjustment', 'other'] as const;
@@ -271,6 +271,21 @@ export class SettlementTally {
     return i === undefined ? undefined : { charged: this.orderCharged[i], net: this.orderNet[i] };
   }
 
+  /** The orders in the order first seen, `size` at a time: their ids and what the settlement charged for each (same positions). */
+  *orderBatches(size: number): IterableIterator<{ ids: string[]; charged: Float64Array }> {
+    let ids: string[] = [];
+    let from = 0;
+    for (const orderId of this.orderIndex.keys()) {
+      ids.push(orderId);
+      if (ids.length === size) {
+        yield { ids, charged: this.orderCharged.subarray(from, from + size) };
+        from += size;
+        ids = [];
+      }
+    }
+    if (ids.length) yield { ids, charged: this.orderCharged.subarray(from, from + ids.length) };
+  }
+
   /**
    * Every order with its figures, in the order first seen, without a lookup per order: an
    * order's position in the map is its index in the figure arrays (orders are only ever added).
@@ -333,7 +348,7 @@ export class SettlementTally {
     // the order index, the ERP and the settled-order rows know the order by. orderRef.id is the
     // canonical id ("amazon:<seller>:<id>"), which nothing Tillwire records is keyed by.
     const ref = line.orderRef;
-    const orderId = ref === undefined ? undefined : (ref.channel?.id ?? ref.id);
+    const orderId = ref?.channel?.id ?? ref?.id;
     if (orderId !== undefined) this.addOrder(orderId, type, amount, row, line);
   }
 
@@ -380,8 +395,17 @@ export class SettlementTally {
   // timestamp of that month costs one startsWith and no allocation. A UTC timestamp of another
   // month is read from its text; only an offset other than UTC needs the date arithmetic.
   private lastMonth = '';
+  // The lines of one order share their postedAt (a source reading a file shares the string itself).
+  private lastPostedAt: string | undefined;
 
   private monthOf(postedAt: string, row: number, line: SettlementLine): string {
+    if (postedAt === this.lastPostedAt) return this.lastMonth;
+    const month = this.monthOfNew(postedAt, row, line);
+    this.lastPostedAt = postedAt;
+    return month;
+  }
+
+  private monthOfNew(postedAt: string, row: number, line: SettlementLine): string {
     const utc = typeof postedAt === 'string' && postedAt.length >= 20 && (postedAt.endsWith('Z') || postedAt.endsWith('+00:00'));
     if (utc && this.lastMonth !== '' && postedAt.startsWith(this.lastMonth)) return this.lastMonth;
     const ms = typeof postedAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(postedAt) ? Date.parse(postedAt) : NaN;
@@ -419,6 +443,6 @@ export function compareGroups(a: { type: string; category: string }, b: { type: 
 export async function tallySettlement(stream: SettlementStream, limits: TallyLimits = {}): Promise<SettlementTally> {
   const tally = new SettlementTally(stream.header, { ...DEFAULT_LIMITS, ...limits });
   let row = 0;
-  for await (const line of stream.lines) tally.add(line, ++row);
+  for await (const batch of lineBatches(stream)) for (const line of batch) tally.add(line, ++row);
   return tally;
 }

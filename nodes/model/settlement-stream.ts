@@ -12,6 +12,32 @@ export type SettlementHeader = Omit<Settlement, 'lines' | 'netTotal'>;
 export interface SettlementStream {
   header: SettlementHeader;
   lines: AsyncIterable<SettlementLine>;
+  /**
+   * The same lines in batches (those the source had read at once), offered by sources of millions
+   * of lines: a consumer then pays one await per batch, not per line. The lines are read once,
+   * through `lines` or through `batches`; `lineBatches` reads either.
+   */
+  batches?: AsyncIterable<readonly SettlementLine[]>;
+}
+
+/** The stream's lines in batches: its own when it has them, else one line a batch. */
+export async function* lineBatches(stream: SettlementStream): AsyncGenerator<readonly SettlementLine[]> {
+  if (stream.batches) {
+    yield* stream.batches;
+    return;
+  }
+  for await (const line of stream.lines) yield [line];
+}
+
+/** The stream of a source that reads its lines in batches: `lines` hands the same lines out one at a time. */
+export function batchedStream(header: SettlementHeader, batches: AsyncIterable<readonly SettlementLine[]>): SettlementStream {
+  return {
+    header,
+    batches,
+    lines: (async function* () {
+      for await (const batch of batches) yield* batch;
+    })(),
+  };
 }
 
 /** The stream of a settlement already in memory. */

@@ -789,6 +789,7 @@ export interface Sale {
    */
   tenders: Tender[];
   totals: SaleTotals;
+  channel?: ChannelRef;
   returnOf?: ReturnOf;
   /**
    * True when prices and discounts include tax (typical for UK/EU tills); false when tax is added on top.

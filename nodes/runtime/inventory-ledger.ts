@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Row, SqlDriver, SqlQuery } from './sql-store';
+import { rowsParam, type RowColumn } from './sql-rows';
 import {
   Allocation,
   ChannelOrderKey,
@@ -39,6 +40,7 @@ import {
   ReservationRequest,
   ReservationResult,
   ShortLine,
+  SnapshotDocument,
   SnapshotLine,
   AdjustmentLine,
   checkAdjustmentLines,
@@ -51,6 +53,7 @@ import {
   checkSnapshotLines,
   checkSource,
   identifier,
+  positionKey,
   sku as checkSku,
 } from './inventory';
 
@@ -74,9 +77,17 @@ interface HeldAllocation extends Allocation {
 
 type Source = Required<InventorySource>;
 
+/** A document to write: its kind and source, and the drafts it makes of the positions as held then. */
+interface Planned {
+  kind: InventoryEventKind;
+  source: Source;
+  order?: ChannelOrderKey;
+  plan: (held: Map<string, Held>) => Draft[];
+}
+
 type Counter = 'onHand' | 'reserved' | 'inTransit' | 'safetyStock';
 
-const keyOf = (sku: string, locationId: string) => JSON.stringify([sku, locationId]);
+const keyOf = positionKey;
 const digest = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex');
 const byKey = (a: { sku: string; locationId: string }, b: { sku: string; locationId: string }) =>
   a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0;
@@ -104,17 +115,7 @@ export class SqlInventoryLedger implements InventoryLedger {
   async snapshot(source: InventorySource, lines: readonly SnapshotLine[]): Promise<LedgerChange> {
     const src = checkSource(source);
     const checked = checkSnapshotLines(lines);
-    return this.applyDocument('snapshot', src, checked, checked, (held) =>
-      checked.flatMap((l) => {
-        const p = held.get(keyOf(l.sku, l.locationId))!;
-        const out: Draft[] = [];
-        if (l.onHand !== p.onHand) out.push({ sku: l.sku, locationId: l.locationId, field: 'onHand', delta: l.onHand - p.onHand });
-        if (l.inTransit !== undefined && l.inTransit !== p.inTransit) {
-          out.push({ sku: l.sku, locationId: l.locationId, field: 'inTransit', delta: l.inTransit - p.inTransit });
-        }
-        return out;
-      }),
-    );
+    return this.applyDocument('snapshot', src, checked, checked, (held) => snapshotDrafts(checked, held));
   }
 
   async adjust(source: InventorySource, lines: readonly AdjustmentLine[]): Promise<LedgerChange> {
@@ -135,11 +136,7 @@ export class SqlInventoryLedger implements InventoryLedger {
         if (l.safetyStock !== undefined && l.safetyStock !== p.safetyStock) {
           out.push({ sku: l.sku, locationId: l.locationId, field: 'safetyStock', delta: l.safetyStock - p.safetyStock });
         }
-        for (const [name, value] of Object.entries(l.states ?? {})) {
-          const before = p.states[name] ?? 0;
-          if (value !== before) out.push({ sku: l.sku, locationId: l.locationId, field: `state:${name}`, delta: value - before });
-        }
-        return out;
+        return [...out, ...stateDrafts(l, p)];
       }),
     );
   }
@@ -184,8 +181,48 @@ export class SqlInventoryLedger implements InventoryLedger {
     return this.driver.transaction(async (q) => {
       if (!(await this.recordSource(q, kind, source, content))) return { duplicate: true, events: [] };
       const held = await this.lock(q, keys);
-      return { duplicate: false, events: await this.write(q, held, plan(held), kind, source, order) };
+      const [events] = await this.write(q, held, [{ kind, source, order, plan }]);
+      return { duplicate: false, events };
     });
+  }
+
+  async snapshots(documents: readonly SnapshotDocument[]): Promise<(LedgerChange | Error)[]> {
+    if (!Array.isArray(documents) || documents.length > INVENTORY_LIMITS.documents) {
+      throw new InventoryInputError(`a batch of snapshots must be a list of at most ${INVENTORY_LIMITS.documents} documents`);
+    }
+    const out: (LedgerChange | Error)[] = [];
+    const valid: { i: number; source: Source; lines: SnapshotLine[] }[] = [];
+    documents.forEach((d, i) => {
+      try {
+        valid.push({ i, source: checkSource(d?.source), lines: checkSnapshotLines(d?.lines) });
+      } catch (err) {
+        if (!(err instanceof InventoryInputError)) throw err;
+        out[i] = err;
+      }
+    });
+    if (valid.length === 0) return out;
+    await this.ensurePositions(valid.flatMap((v) => v.lines));
+    const decided = await this.driver.transaction(async (q) => {
+      const fresh = await this.recordSources(
+        q,
+        'snapshot',
+        valid.map((v) => ({ source: v.source, content: v.lines })),
+      );
+      const applying = valid.filter((_, n) => fresh[n] === true);
+      const held = await this.lock(
+        q,
+        applying.flatMap((v) => v.lines),
+      );
+      const events = await this.write(
+        q,
+        held,
+        applying.map((v) => ({ kind: 'snapshot' as const, source: v.source, plan: (h: Map<string, Held>) => snapshotDrafts(v.lines, h) })),
+      );
+      const changes = new Map(applying.map((v, n) => [v.i, { duplicate: false, events: events[n] }]));
+      return valid.map((v, n) => (fresh[n] === true ? changes.get(v.i)! : fresh[n] === false ? { duplicate: true, events: [] } : (fresh[n] as Error)));
+    });
+    valid.forEach((v, n) => (out[v.i] = decided[n]));
+    return out;
   }
 
   // ---- channel orders ----------------------------------------------------------------------------
@@ -236,7 +273,8 @@ export class SqlInventoryLedger implements InventoryLedger {
         short.length > 0 ? { ...ref, outcome: 'short', short, duplicate: false } : { ...ref, outcome: 'reserved', allocations, duplicate: false };
       if (result.outcome === 'reserved') {
         const drafts = allocations.map((a) => ({ sku: a.sku, locationId: a.locationId, field: 'reserved' as const, delta: a.qty }));
-        await this.write(q, held, drafts, 'reserve', { system: ref.system, account: ref.account, documentId: ref.orderId }, ref);
+        const source = { system: ref.system, account: ref.account, documentId: ref.orderId };
+        await this.write(q, held, [{ kind: 'reserve', source, order: ref, plan: () => drafts }]);
       }
       const stored = { ...result } as Partial<ReservationResult>;
       delete stored.duplicate;
@@ -287,7 +325,7 @@ export class SqlInventoryLedger implements InventoryLedger {
         if (kind === 'consume') out.push({ sku: a.sku, locationId: a.locationId, field: 'onHand', delta: -a.qty });
         return out;
       });
-      const events = await this.write(q, held, drafts, kind, src, ref);
+      const [events] = await this.write(q, held, [{ kind, source: src, order: ref, plan: () => drafts }]);
       await q(`UPDATE ${this.t.order} SET allocations = ?, updated_at = ? WHERE system = ? AND account = ? AND order_id = ?`, [
         JSON.stringify(allocations),
         this.now(),
@@ -324,9 +362,24 @@ export class SqlInventoryLedger implements InventoryLedger {
       clauses.push(this.postgres ? `${column} = ANY(?::text[])` : `${column} IN (SELECT value FROM json_each(?))`);
       params.push(this.postgres ? [...values] : JSON.stringify(values));
     }
+    if (filter.at !== undefined) {
+      const pairs = this.pairs(filter.at);
+      clauses.push(`(sku, location_id) IN (${pairs.sql})`);
+      params.push(...pairs.params);
+    }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const { rows } = await this.driver.query(`SELECT * FROM ${this.t.pos} ${where} ORDER BY sku, location_id`, params);
     return rows.map(toPosition);
+  }
+
+  async latestEvents(positions: readonly { sku: string; locationId: string }[]): Promise<Map<string, string>> {
+    if (positions.length === 0) return new Map();
+    const { sql, params } = this.pairs(positions);
+    const { rows } = await this.driver.query(
+      `SELECT sku, location_id, max(id) AS id FROM ${this.t.event} WHERE (sku, location_id) IN (${sql}) GROUP BY sku, location_id`,
+      params,
+    );
+    return new Map(rows.map((r) => [keyOf(String(r.sku), String(r.location_id)), String(r.id)]));
   }
 
   async explain(sku: string, locationId?: string, limit = 50): Promise<InventoryExplanation> {
@@ -345,28 +398,65 @@ export class SqlInventoryLedger implements InventoryLedger {
 
   /** False when this source document was applied before with the same content; throws when with other content. */
   private async recordSource(q: SqlQuery, kind: InventoryEventKind, source: Source, content: unknown): Promise<boolean> {
-    const fingerprint = digest(content);
-    const key = [source.system, source.account, kind, source.documentId];
+    const [fresh] = await this.recordSources(q, kind, [{ source, content }]);
+    if (fresh instanceof Error) throw fresh;
+    return fresh;
+  }
+
+  /**
+   * Records source documents in one statement, in sorted key order (two batches naming the same
+   * documents then wait on each other in one direction only). Per document: true when new, false
+   * when applied before with the same content (or earlier in this batch), a conflict error when with other content.
+   */
+  private async recordSources(
+    q: SqlQuery,
+    kind: InventoryEventKind,
+    docs: readonly { source: Source; content: unknown }[],
+  ): Promise<(boolean | InventoryConflictError)[]> {
+    const keyed = docs.map((d) => ({ key: [d.source.system, d.source.account, kind, d.source.documentId], digest: digest(d.content), d }));
+    const first = new Map<string, (typeof keyed)[number]>();
+    for (const k of keyed) if (!first.has(JSON.stringify(k.key))) first.set(JSON.stringify(k.key), k);
+    const rows = [...first.values()].map((k) => [...k.key, k.digest]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    const table = this.rows(SOURCE_COLUMNS, rows, true);
     const inserted = await q(
-      `INSERT INTO ${this.t.source} (system, account, kind, document_id, digest, applied_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (system, account, kind, document_id) DO NOTHING RETURNING document_id`,
-      [...key, fingerprint, this.now()],
+      `INSERT INTO ${this.t.source} (system, account, kind, document_id, digest, applied_at)
+       SELECT v.system, v.account, v.kind, v.document_id, v.digest, ? FROM (${table.sql}) AS v WHERE true ORDER BY v.ord
+       ON CONFLICT (system, account, kind, document_id) DO NOTHING RETURNING system, account, kind, document_id`,
+      [this.now(), ...table.params],
     );
-    if (inserted.rows.length === 1) return true;
-    const { rows } = await q(`SELECT digest FROM ${this.t.source} WHERE system = ? AND account = ? AND kind = ? AND document_id = ?`, key);
-    if (rows[0].digest === fingerprint) return false;
-    throw new InventoryConflictError(`${kind} ${source.documentId} of ${source.system} was applied before with other content; refused`);
+    const fresh = new Set(inserted.rows.map((r) => JSON.stringify([r.system, r.account, r.kind, r.document_id])));
+    const before = rows.filter((r) => !fresh.has(JSON.stringify(r.slice(0, 4))));
+    const stored = new Map<string, string>();
+    if (before.length > 0) {
+      const keys = this.rows(
+        SOURCE_COLUMNS.slice(0, 4),
+        before.map((r) => r.slice(0, 4)),
+      );
+      const { rows: found } = await q(
+        `SELECT system, account, kind, document_id, digest FROM ${this.t.source} WHERE (system, account, kind, document_id) IN (${keys.sql})`,
+        keys.params,
+      );
+      for (const r of found) stored.set(JSON.stringify([r.system, r.account, r.kind, r.document_id]), String(r.digest));
+    }
+    return keyed.map((k) => {
+      const id = JSON.stringify(k.key);
+      const mine = first.get(id) === k;
+      if (mine && fresh.has(id)) return true;
+      if ((mine ? stored.get(id) : first.get(id)!.digest) === k.digest) return false;
+      return new InventoryConflictError(`${kind} ${k.d.source.documentId} of ${k.d.source.system} was applied before with other content; refused`);
+    });
+  }
+
+  private rows(columns: readonly RowColumn[], rows: readonly unknown[][], ordered = false): { sql: string; params: unknown[] } {
+    return rowsParam(this.driver.kind, columns, rows, ordered);
   }
 
   /** The SQL that matches (sku, location_id) against a list of pairs passed as one parameter. */
   private pairs(keys: readonly { sku: string; locationId: string }[]): { sql: string; params: unknown[] } {
-    if (this.postgres) {
-      return { sql: 'SELECT * FROM unnest(?::text[], ?::text[])', params: [keys.map((k) => k.sku), keys.map((k) => k.locationId)] };
-    }
-    return {
-      sql: `SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`,
-      params: [JSON.stringify(keys.map((k) => [k.sku, k.locationId]))],
-    };
+    return this.rows(
+      POSITION_KEY,
+      keys.map((k) => [k.sku, k.locationId]),
+    );
   }
 
   /** Creates the missing positions (all zero), committed on its own, in one sorted statement. */
@@ -390,76 +480,155 @@ export class SqlInventoryLedger implements InventoryLedger {
     return new Map(rows.map((r) => [keyOf(String(r.sku), String(r.location_id)), { ...toPosition(r), dirty: false }]));
   }
 
-  /** Applies the drafts to the held positions, writes the changed positions (sorted) and one event per draft. */
-  private async write(
-    q: SqlQuery,
-    held: Map<string, Held>,
-    drafts: readonly Draft[],
-    kind: InventoryEventKind,
-    source: Source,
-    order?: ChannelOrderKey,
-  ): Promise<InventoryEvent[]> {
+  /**
+   * Plans and applies each document's drafts to the held positions in turn (a later document sees
+   * the figures an earlier one left), then writes every event in one statement and every changed
+   * position in another. Events per document, in the documents' order.
+   */
+  private async write(q: SqlQuery, held: Map<string, Held>, docs: readonly Planned[]): Promise<InventoryEvent[][]> {
     const at = this.now();
+    const out: InventoryEvent[][] = [];
     const events: InventoryEvent[] = [];
-    for (const d of drafts) {
-      const p = held.get(keyOf(d.sku, d.locationId));
-      if (!p) throw new Error(`inventory position ${d.sku} at ${d.locationId} is missing`); // ensured or locked before: a bug
-      let after: number;
-      if (d.field.startsWith('state:')) {
-        const name = d.field.slice('state:'.length);
-        after = (p.states[name] ?? 0) + d.delta;
-        p.states = { ...p.states, [name]: after };
-      } else {
-        const c = d.field as Counter;
-        after = p[c] + d.delta;
-        p[c] = after;
-      }
-      p.dirty = true;
-      const note = d.field === 'onHand' && d.delta < 0 && after < 0 ? ('negative-on-hand' as const) : undefined;
-      const { rows } = await q(
-        `INSERT INTO ${this.t.event} (sku, location_id, field, delta, after_value, kind, source_system, source_account, source_doc,
-           order_system, order_account, order_id, note, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-        [
-          d.sku,
-          d.locationId,
-          d.field,
-          d.delta,
+    for (const { kind, source, order, plan } of docs) {
+      const mine: InventoryEvent[] = [];
+      for (const d of plan(held)) {
+        const p = held.get(keyOf(d.sku, d.locationId));
+        if (!p) throw new Error(`inventory position ${d.sku} at ${d.locationId} is missing`); // ensured or locked before: a bug
+        let after: number;
+        if (d.field.startsWith('state:')) {
+          const name = d.field.slice('state:'.length);
+          after = ownFigure(p.states, name) + d.delta;
+          p.states = { ...p.states, [name]: after };
+        } else {
+          const c = d.field as Counter;
+          after = p[c] + d.delta;
+          p[c] = after;
+        }
+        p.dirty = true;
+        const note = d.field === 'onHand' && d.delta < 0 && after < 0 ? ('negative-on-hand' as const) : undefined;
+        const e: InventoryEvent = {
+          id: '',
+          sku: d.sku,
+          locationId: d.locationId,
+          field: d.field,
+          delta: d.delta,
           after,
           kind,
-          source.system,
-          source.account,
-          source.documentId,
-          order?.system ?? null,
-          order?.account ?? null,
-          order?.orderId ?? null,
-          note ?? null,
-          at,
-        ],
-      );
-      events.push({
-        id: String(rows[0].id),
-        sku: d.sku,
-        locationId: d.locationId,
-        field: d.field,
-        delta: d.delta,
-        after,
-        kind,
-        source,
-        ...(order ? { order } : {}),
-        ...(note ? { note } : {}),
-        at: new Date(at).toISOString(),
-      });
+          source,
+          at: new Date(at).toISOString(),
+        };
+        if (order) e.order = order;
+        if (note) e.note = note;
+        mine.push(e);
+      }
+      out.push(mine);
+      events.push(...mine);
     }
-    for (const p of [...held.values()].filter((h) => h.dirty).sort(byKey)) {
-      if (p.reserved < 0) throw new Error(`inventory position ${p.sku} at ${p.locationId} would have ${p.reserved} reserved`); // a bug, never input
+    if (events.length > 0) {
+      const table = this.rows(
+        EVENT_COLUMNS,
+        events.map((e) => [
+          e.sku,
+          e.locationId,
+          e.field,
+          e.delta,
+          e.after,
+          e.kind,
+          e.source.system,
+          e.source.account,
+          e.source.documentId,
+          e.order?.system ?? null,
+          e.order?.account ?? null,
+          e.order?.orderId ?? null,
+          e.note ?? null,
+        ]),
+        true,
+      );
+      const names = EVENT_COLUMNS.map(([name]) => name).join(', ');
+      const { rows } = await q(`INSERT INTO ${this.t.event} (${names}, at) SELECT ${names}, ? FROM (${table.sql}) AS v ORDER BY v.ord RETURNING id`, [
+        at,
+        ...table.params,
+      ]);
+      // Ids are drawn as the rows go in, in the given order; RETURNING's own order is not promised.
+      const ids = rows.map((r) => BigInt(String(r.id))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      events.forEach((e, n) => (e.id = String(ids[n])));
+    }
+    const dirty = [...held.values()].filter((h) => h.dirty).sort(byKey);
+    for (const p of dirty) if (p.reserved < 0) throw new Error(`inventory position ${p.sku} at ${p.locationId} would have ${p.reserved} reserved`); // a bug, never input
+    if (dirty.length > 0) {
+      const table = this.rows(
+        POSITION_COLUMNS,
+        dirty.map((p) => [p.sku, p.locationId, p.onHand, p.reserved, p.inTransit, p.safetyStock, JSON.stringify(p.states)]),
+      );
       await q(
-        `UPDATE ${this.t.pos} SET on_hand = ?, reserved = ?, in_transit = ?, safety_stock = ?, states = ?, updated_at = ? WHERE sku = ? AND location_id = ?`,
-        [p.onHand, p.reserved, p.inTransit, p.safetyStock, JSON.stringify(p.states), at, p.sku, p.locationId],
+        `UPDATE ${this.t.pos} AS p SET on_hand = v.on_hand, reserved = v.reserved, in_transit = v.in_transit, safety_stock = v.safety_stock,
+           states = v.states, updated_at = ? FROM (${table.sql}) AS v WHERE p.sku = v.sku AND p.location_id = v.location_id`,
+        [at, ...table.params],
       );
+      for (const p of dirty) p.dirty = false;
     }
-    return events;
+    return out;
   }
+}
+
+const POSITION_KEY: readonly RowColumn[] = [
+  ['sku', 'text'],
+  ['location_id', 'text'],
+];
+const POSITION_COLUMNS: readonly RowColumn[] = [
+  ...POSITION_KEY,
+  ['on_hand', 'bigint'],
+  ['reserved', 'bigint'],
+  ['in_transit', 'bigint'],
+  ['safety_stock', 'bigint'],
+  ['states', 'text'],
+];
+const SOURCE_COLUMNS: readonly RowColumn[] = [
+  ['system', 'text'],
+  ['account', 'text'],
+  ['kind', 'text'],
+  ['document_id', 'text'],
+  ['digest', 'text'],
+];
+const EVENT_COLUMNS: readonly RowColumn[] = [
+  ...POSITION_KEY,
+  ['field', 'text'],
+  ['delta', 'bigint'],
+  ['after_value', 'bigint'],
+  ['kind', 'text'],
+  ['source_system', 'text'],
+  ['source_account', 'text'],
+  ['source_doc', 'text'],
+  ['order_system', 'text'],
+  ['order_account', 'text'],
+  ['order_id', 'text'],
+  ['note', 'text'],
+];
+
+/** The changes that set each snapshot line's figures absolutely, against the held positions. */
+function snapshotDrafts(lines: readonly SnapshotLine[], held: Map<string, Held>): Draft[] {
+  return lines.flatMap((l) => {
+    const p = held.get(keyOf(l.sku, l.locationId))!;
+    const out: Draft[] = [];
+    if (l.onHand !== p.onHand) out.push({ sku: l.sku, locationId: l.locationId, field: 'onHand', delta: l.onHand - p.onHand });
+    if (l.inTransit !== undefined && l.inTransit !== p.inTransit) {
+      out.push({ sku: l.sku, locationId: l.locationId, field: 'inTransit', delta: l.inTransit - p.inTransit });
+    }
+    return [...out, ...stateDrafts(l, p)];
+  });
+}
+
+/** A state's figure, own properties only (a state named `constructor` is not Object's). */
+const ownFigure = (states: Record<string, number>, name: string) => (Object.prototype.hasOwnProperty.call(states, name) ? states[name] : 0);
+
+/** The changes that set a line's named states absolutely (a state left out keeps its figure). */
+function stateDrafts(l: { sku: string; locationId: string; states?: Record<string, number> }, p: InventoryPosition): Draft[] {
+  const out: Draft[] = [];
+  for (const [name, value] of Object.entries(l.states ?? {})) {
+    const before = ownFigure(p.states, name);
+    if (value !== before) out.push({ sku: l.sku, locationId: l.locationId, field: `state:${name}`, delta: value - before });
+  }
+  return out;
 }
 
 /**

@@ -101,6 +101,14 @@ export interface SnapshotLine {
   locationId: string;
   onHand: number;
   inTransit?: number;
+  /** Figures the ERP reports beside on hand, set absolutely with it (e.g. `erp_reserved`); a state left out keeps its figure. */
+  states?: Record<string, number>;
+}
+
+/** One source document of a batch of snapshots. */
+export interface SnapshotDocument {
+  source: InventorySource;
+  lines: SnapshotLine[];
 }
 
 export interface AdjustmentLine {
@@ -145,6 +153,8 @@ export interface InventoryExplanation {
 export interface PositionFilter {
   skus?: readonly string[];
   locationIds?: readonly string[];
+  /** These SKU × location pairs exactly (not every SKU at every location given). */
+  at?: readonly { sku: string; locationId: string }[];
 }
 
 /**
@@ -155,6 +165,14 @@ export interface PositionFilter {
 export interface InventoryLedger {
   /** Sets on hand (and in transit, when given) absolutely, as the ERP counted them; events carry the implied deltas. */
   snapshot(source: InventorySource, lines: readonly SnapshotLine[]): Promise<LedgerChange>;
+  /**
+   * Many snapshot documents in one transaction (an ERP reading of many positions): each idempotent
+   * by its own source as `snapshot` is. Per document, its change or the error that refused it
+   * (bad input, or a conflict); the others are applied all the same.
+   */
+  snapshots(documents: readonly SnapshotDocument[]): Promise<(LedgerChange | Error)[]>;
+  /** The id of the latest event of each position given that has one, by `positionKey`. */
+  latestEvents(positions: readonly { sku: string; locationId: string }[]): Promise<Map<string, string>>;
   adjust(source: InventorySource, lines: readonly AdjustmentLine[]): Promise<LedgerChange>;
   /** Sets safety stock and channel-reported states absolutely. */
   setLevels(source: InventorySource, lines: readonly LevelsLine[]): Promise<LedgerChange>;
@@ -175,10 +193,15 @@ export interface InventoryLedger {
   explain(sku: string, locationId?: string, limit?: number): Promise<InventoryExplanation>;
 }
 
+/** A position's key in maps the ledger returns. */
+export const positionKey = (sku: string, locationId: string) => JSON.stringify([sku, locationId]);
+
 /** The bounds every inventory input is checked against (docs/inventory.md, "Limits"). */
 export const INVENTORY_LIMITS = {
   /** Lines in one document or order. */
   lines: 500,
+  /** Documents in one batch of snapshots. */
+  documents: 500,
   /** Locations one order may draw from. */
   locations: 50,
   /** Units in one line or one delta. */
@@ -292,6 +315,7 @@ export function checkSnapshotLines(lines: readonly SnapshotLine[]): SnapshotLine
       locationId: identifier(l?.locationId, `snapshot lines[${i}].locationId`),
       onHand: int(l?.onHand, `snapshot lines[${i}].onHand`, -L, L),
       ...(l?.inTransit === undefined ? {} : { inTransit: int(l.inTransit, `snapshot lines[${i}].inTransit`, 0, L) }),
+      ...(l?.states === undefined ? {} : { states: checkStates(l.states, `snapshot lines[${i}]`) }),
     })),
     'snapshot lines',
   );
@@ -316,22 +340,25 @@ export function checkLevelsLines(lines: readonly LevelsLine[]): LevelsLine[] {
       const what = `levels lines[${i}]`;
       const out: LevelsLine = { sku: sku(l?.sku, `${what}.sku`), locationId: identifier(l?.locationId, `${what}.locationId`) };
       if (l.safetyStock !== undefined) out.safetyStock = int(l.safetyStock, `${what}.safetyStock`, 0, L);
-      if (l.states !== undefined) {
-        if (!l.states || typeof l.states !== 'object' || Array.isArray(l.states)) throw new InventoryInputError(`${what}.states must be an object of figures`);
-        const entries = Object.entries(l.states);
-        if (entries.length > INVENTORY_LIMITS.states)
-          throw new InventoryInputError(`${what}.states: ${entries.length} given, at most ${INVENTORY_LIMITS.states}`);
-        out.states = {};
-        for (const [name, value] of entries) {
-          if (!STATE_NAME.test(name)) throw new InventoryInputError(`${what}.states: '${name.slice(0, 40)}' is not a state name (lower case, digits, _)`);
-          out.states[name] = int(value, `${what}.states.${name}`, 0, L);
-        }
-      }
+      if (l.states !== undefined) out.states = checkStates(l.states, what);
       if (out.safetyStock === undefined && out.states === undefined) throw new InventoryInputError(`${what} sets neither safetyStock nor states`);
       return out;
     }),
     'levels lines',
   );
+}
+
+/** Named states with their absolute figures (levels and snapshot lines). */
+function checkStates(states: unknown, what: string): Record<string, number> {
+  if (!states || typeof states !== 'object' || Array.isArray(states)) throw new InventoryInputError(`${what}.states must be an object of figures`);
+  const entries = Object.entries(states);
+  if (entries.length > INVENTORY_LIMITS.states) throw new InventoryInputError(`${what}.states: ${entries.length} given, at most ${INVENTORY_LIMITS.states}`);
+  const out: Record<string, number> = {};
+  for (const [name, value] of entries) {
+    if (!STATE_NAME.test(name)) throw new InventoryInputError(`${what}.states: '${name.slice(0, 40)}' is not a state name (lower case, digits, _)`);
+    out[name] = int(value, `${what}.states.${name}`, 0, INVENTORY_LIMITS.level);
+  }
+  return out;
 }
 
 /** Absolute figures for one SKU × location twice in one document are ambiguous: refused. */

@@ -22,6 +22,13 @@ export class KeyedLock {
     }
   }
 
+  /** Runs `work` holding every key's turn, taken in sorted order (two callers never wait on each other in a cycle). */
+  runAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const from = (n: number): Promise<T> => (n === sorted.length ? work() : this.run(sorted[n], () => from(n + 1)));
+    return from(0);
+  }
+
   /** Keys with work running or waiting. */
   get size(): number {
     return this.tails.size;

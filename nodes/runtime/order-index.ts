@@ -1,33 +1,53 @@
 /**
- * The order index (docs/architecture.md, "The store"): which channel orders Tillwire took in, with
- * their gross, and which an ERP accepted, with the ERP's ref. The order pollers and webhook
- * deliveries record the first side, the ERP node the second; settlement reconciliation reads both
- * through `orderMatcherFor` (docs/settlements.md, "Reconciliation").
+ * The order index (docs/architecture.md, "The store"): which channel orders Tillwire took in (and
+ * sales a channel settles, e.g. Square in-store sales), with their gross, and which an ERP
+ * accepted, with the ERP's ref. The order pollers and webhook deliveries record the first side,
+ * the ERP node the second; settlement reconciliation reads both through `orderMatcherFor`
+ * (docs/settlements.md, "Reconciliation").
  */
 import type { OrderMatchBatch, OrderMatcher } from '../model/order-match';
 import type { ChannelOrderRef, OrderIndexScope, OrderSeen, SettledOrder, Store } from './store';
 
-/** The channel order a canonical document is (kind "order" with channel system and id), or undefined. */
+/**
+ * The channel order a canonical document is, or undefined: an order (kind "order", its channel
+ * system and id), or a sale a channel took and settles (kind "sale" with a channel, e.g. a Square
+ * in-store sale: its payouts name the Square order id). A till sale over MQTT carries no channel
+ * and is no channel order; nor is a sale no payout names: one paid only in cash, or one that
+ * takes no money in (a return's refund settles against the original order, which is indexed).
+ */
 export function channelOrderOf(doc: unknown): ChannelOrderRef | undefined {
   const d = doc as { kind?: unknown; channel?: { system?: unknown; account?: unknown; id?: unknown } } | null;
-  if (!d || typeof d !== 'object' || d.kind !== 'order') return undefined;
+  if (!d || typeof d !== 'object' || (d.kind !== 'order' && !(d.kind === 'sale' && channelSettles(doc)))) return undefined;
   const { system, account, id } = d.channel ?? {};
   if (typeof system !== 'string' || typeof id !== 'string' || !system || !id) return undefined;
   return { system, account: typeof account === 'string' ? account : '', orderId: id };
 }
 
-/** A canonical order as an index row of what Tillwire saw (its grandTotal as the gross), or undefined. */
+/** Whether the channel took some of a sale's money: a positive total and a tender other than cash. */
+function channelSettles(doc: unknown): boolean {
+  const { totals, tenders } = doc as { totals?: { grandTotal?: { amount?: unknown } }; tenders?: unknown };
+  const total = totals?.grandTotal?.amount;
+  return typeof total === 'number' && total > 0 && Array.isArray(tenders) && tenders.some((t) => (t as { type?: unknown } | null)?.type !== 'cash');
+}
+
+/**
+ * A canonical channel order as an index row of what Tillwire saw (its grandTotal as the gross,
+ * placed at an order's createdAt or a sale's occurredAt; a sale's status is "completed"), or undefined.
+ */
 export function orderSeenOf(doc: unknown): OrderSeen | undefined {
   const ref = channelOrderOf(doc);
   const gross = (doc as { totals?: { grandTotal?: { amount?: unknown; currency?: unknown } } }).totals?.grandTotal;
   if (!ref || !gross || !Number.isSafeInteger(gross.amount) || typeof gross.currency !== 'string') return undefined;
-  const { createdAt, status } = doc as { createdAt?: unknown; status?: unknown };
+  const sale = (doc as { kind: string }).kind === 'sale';
+  const { createdAt, occurredAt, status } = doc as { createdAt?: unknown; occurredAt?: unknown; status?: unknown };
+  const placedAt = sale ? occurredAt : createdAt;
+  const state = sale ? 'completed' : status;
   return {
     ...ref,
     gross: gross.amount as number,
     currency: gross.currency,
-    ...(typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) ? { placedAt: createdAt } : {}),
-    ...(typeof status === 'string' && status ? { status } : {}),
+    ...(typeof placedAt === 'string' && !Number.isNaN(Date.parse(placedAt)) ? { placedAt } : {}),
+    ...(typeof state === 'string' && state ? { status: state } : {}),
   };
 }
 
@@ -50,7 +70,7 @@ export class OrderIndexWriter {
     private readonly report: (message: string) => void,
   ) {}
 
-  /** Records a canonical channel order Tillwire took in (anything else is ignored). */
+  /** Records a canonical channel order (or channel-settled sale) Tillwire took in (anything else is ignored). */
   async seen(doc: unknown): Promise<void> {
     const row = orderSeenOf(doc);
     if (row) await this.guard(row, undefined, async (store) => store.orderSeen([row]));
@@ -112,19 +132,23 @@ export const SETTLED_BATCH = 1000;
 export function orderMatcherFor(store: Store, scope: OrderIndexScope = {}): OrderMatcher {
   return {
     async match(orderIds: readonly string[]): Promise<OrderMatchBatch> {
-      const rows = await store.orderLookup(orderIds, scope);
-      const tillwire = new Map<string, { orderId: string; gross?: { amount: number; currency: string } }>();
-      const erp = new Set<string>();
+      const rows = await store.orderMatch(orderIds, scope);
+      const tillwire: Array<{ orderId: string; gross?: { amount: number; currency: string } }> = [];
+      const erp: string[] = [];
+      // Without a scope one id may be a row in several systems: each side names it once.
+      const once = scope.system === undefined || scope.account === undefined ? { seen: new Set<string>(), erp: new Set<string>() } : undefined;
       for (const r of rows) {
-        if (r.seenAt !== null && !tillwire.has(r.orderId)) {
-          tillwire.set(r.orderId, {
-            orderId: r.orderId,
-            ...(r.gross !== null && r.currency !== null ? { gross: { amount: r.gross, currency: r.currency } } : {}),
-          });
+        if (r.seen && !once?.seen.has(r.orderId)) {
+          once?.seen.add(r.orderId);
+          const gross = r.gross !== null && r.currency !== null ? { amount: r.gross, currency: r.currency } : undefined;
+          tillwire.push(gross ? { orderId: r.orderId, gross } : { orderId: r.orderId });
         }
-        if (r.erpRef !== null) erp.add(r.orderId);
+        if (r.accepted && !once?.erp.has(r.orderId)) {
+          once?.erp.add(r.orderId);
+          erp.push(r.orderId);
+        }
       }
-      return { tillwire: [...tillwire.values()], erp: [...erp] };
+      return { tillwire, erp };
     },
   };
 }

@@ -13,6 +13,7 @@ import { migrate, type LogicalTable, type MigrationContext } from './store-schem
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
 import { SqlInventoryLedger } from './inventory-ledger';
+import { rowsParam, type RowColumn } from './sql-rows';
 import {
   ClaimOptions,
   ClaimResult,
@@ -24,12 +25,15 @@ import {
   NewRegisterEntry,
   ChannelOrderRef,
   OrderIndexEntry,
+  OrderMatchRow,
   OrderIndexScope,
   OrderSeen,
   ChainOrder,
   ChainQuery,
+  SettledUnseenQuery,
   KvEntry,
   SettledOrder,
+  UnsettledOrders,
   UnsettledQuery,
   RegisterEntry,
   RegisterFilter,
@@ -265,7 +269,12 @@ export class SqlStore implements Store {
     const { sql, params } = this.where(filter);
     const limit = Math.max(0, Math.min(filter.limit ?? 1000, 10_000));
     const offset = Math.max(0, filter.offset ?? 0);
-    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.dlq} ${sql} ORDER BY created_at, id LIMIT ? OFFSET ?`, [...params, limit, offset]);
+    const columns = filter.withoutMessage ? `${DEAD_LETTER_COLUMNS}, '{}' AS message` : '*';
+    const { rows } = await this.driver.query(`SELECT ${columns} FROM ${this.t.dlq} ${sql} ORDER BY created_at, id LIMIT ? OFFSET ?`, [
+      ...params,
+      limit,
+      offset,
+    ]);
     return rows.map(toDeadLetter);
   }
 
@@ -471,7 +480,17 @@ export class SqlStore implements Store {
   }
 
   async orderLookup(orderIds: readonly string[], scope: OrderIndexScope = {}): Promise<OrderIndexEntry[]> {
-    const out: OrderIndexEntry[] = [];
+    return this.orderIndexRows('o.*', orderIds, scope, toOrderIndex);
+  }
+
+  async orderMatch(orderIds: readonly string[], scope: OrderIndexScope = {}): Promise<OrderMatchRow[]> {
+    const columns = 'o.order_id, o.gross_minor, o.currency, o.seen_at IS NOT NULL AS seen, o.erp_ref IS NOT NULL AS accepted';
+    return this.orderIndexRows(columns, orderIds, scope, toOrderMatch);
+  }
+
+  /** `columns` of the index rows of these ids, one query per ORDER_LOOKUP_BATCH ids. */
+  private async orderIndexRows<T>(columns: string, orderIds: readonly string[], scope: OrderIndexScope, map: (r: Row) => T): Promise<T[]> {
+    const out: T[] = [];
     // One statement text whatever the batch size: the ids travel as one parameter, a text[] for
     // PostgreSQL, a JSON array for SQLite, whose json_each drives the join (SQLite's CROSS JOIN fixes
     // that order: left to itself SQLite walks the whole system's rows once `system = ?` is given).
@@ -480,14 +499,17 @@ export class SqlStore implements Store {
     if (scope.system !== undefined) clauses.push('o.system = ?');
     if (scope.account !== undefined) clauses.push('o.account = ?');
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    // SQLite searches the order_id index, not the primary key it would pick once system and
+    // account are given: the smaller index takes a sixth less time over a settlement's 300,000 ids.
     const ids = postgres ? 'unnest(?::text[]) AS j(value) JOIN' : 'json_each(?) AS j CROSS JOIN';
-    const sql = `SELECT o.* FROM ${ids} ${this.t.orders} AS o ON o.order_id = j.value ${where}`;
+    const orders = postgres ? `${this.t.orders} AS o` : `${this.t.orders} AS o INDEXED BY tw_order_index_id`;
+    const sql = `SELECT ${columns} FROM ${ids} ${orders} ON o.order_id = j.value ${where}`;
     const extra = [scope.system, scope.account].filter((v) => v !== undefined);
     const unique = [...new Set(orderIds)];
     for (let i = 0; i < unique.length; i += ORDER_LOOKUP_BATCH) {
       const batch = unique.slice(i, i + ORDER_LOOKUP_BATCH);
       const { rows } = await this.driver.query(sql, [postgres ? batch : JSON.stringify(batch), ...extra]);
-      for (const r of rows) out.push(toOrderIndex(r));
+      for (const r of rows) out.push(map(r));
     }
     return out;
   }
@@ -580,29 +602,50 @@ export class SqlStore implements Store {
     return out;
   }
 
-  async settledUnseen(q: Omit<ChainQuery, 'after'>): Promise<SettledOrder[]> {
+  async settledUnseen(q: SettledUnseenQuery): Promise<SettledOrder[]> {
     const scope = this.scopeOf('s', q);
+    const after = q.after ? ' AND (s.system, s.account, s.order_id, s.settlement_id) > (?, ?, ?, ?)' : '';
+    // A row at 00:00 UTC is a calendar date (SettledOrder.settledAt): it belongs to `day`, not to the instant range.
+    const date = q.day ? Date.parse(`${q.day}T00:00:00Z`) : undefined;
+    const when =
+      date === undefined
+        ? 's.settled_at >= ? AND s.settled_at < ?'
+        : `((s.settled_at >= ? AND s.settled_at < ? AND s.settled_at % ${DAY_MS} <> 0) OR s.settled_at = ?)`;
     const { rows } = await this.driver.query(
       `SELECT s.* FROM ${this.t.settled} AS s
        LEFT JOIN ${this.t.orders} AS o ON o.system = s.system AND o.account = s.account AND o.order_id = s.order_id
-       WHERE s.settled_at >= ? AND s.settled_at < ? AND o.seen_at IS NULL${scope.sql}
+       WHERE ${when} AND o.seen_at IS NULL${scope.sql}${after}
        ORDER BY s.system, s.account, s.order_id, s.settlement_id LIMIT ?`,
-      [q.from, q.to, ...scope.params, Math.max(1, q.limit ?? 5000)],
+      [
+        q.from,
+        q.to,
+        ...(date === undefined ? [] : [date]),
+        ...scope.params,
+        ...(q.after ? [q.after.system, q.after.account, q.after.orderId, q.after.settlementId] : []),
+        Math.max(1, q.limit ?? 5000),
+      ],
     );
     return rows.map(toSettled);
   }
 
-  async unsettledOrders(q: UnsettledQuery): Promise<{ count: number; orders: OrderIndexEntry[] }> {
+  async unsettledOrders(q: UnsettledQuery): Promise<UnsettledOrders> {
     const scope = this.scopeOf('o', q);
+    const settledBy = `FROM ${this.t.settled} AS s WHERE s.system = o.system AND s.account = o.account AND s.order_id = o.order_id`;
+    // A settlement in another currency than the order's does not settle it (chain-totals.ts: settledOtherCurrency).
     const where = `WHERE o.placed_at < ? AND (o.channel_status IS NULL OR o.channel_status <> 'cancelled')${scope.sql}
-       AND NOT EXISTS (SELECT 1 FROM ${this.t.settled} AS s WHERE s.system = o.system AND s.account = o.account AND s.order_id = o.order_id)`;
+       AND NOT EXISTS (SELECT 1 ${settledBy} AND (o.currency IS NULL OR s.currency = o.currency))`;
+    const other = `(SELECT MIN(s.currency) ${settledBy})`;
     const params = [q.before, ...scope.params];
-    const counted = await this.driver.query(`SELECT COUNT(*) AS n FROM ${this.t.orders} AS o ${where}`, params);
-    const { rows } = await this.driver.query(`SELECT o.* FROM ${this.t.orders} AS o ${where} ORDER BY o.placed_at, o.system, o.account, o.order_id LIMIT ?`, [
-      ...params,
-      Math.max(0, q.limit ?? 100),
-    ]);
-    return { count: Number(counted.rows[0].n), orders: rows.map(toOrderIndex) };
+    const counted = await this.driver.query(`SELECT COUNT(*) AS n, COUNT(${other}) AS other FROM ${this.t.orders} AS o ${where}`, params);
+    const { rows } = await this.driver.query(
+      `SELECT o.*, ${other} AS settled_in FROM ${this.t.orders} AS o ${where} ORDER BY o.placed_at, o.system, o.account, o.order_id LIMIT ?`,
+      [...params, Math.max(0, q.limit ?? 100)],
+    );
+    return {
+      count: Number(counted.rows[0].n),
+      otherCurrency: Number(counted.rows[0].other),
+      orders: rows.map((r) => ({ ...toOrderIndex(r), ...(r.settled_in !== null && r.settled_in !== undefined ? { settledIn: String(r.settled_in) } : {}) })),
+    };
   }
 
   // ---- small durable values ---------------------------------------------------------------------
@@ -638,6 +681,63 @@ export class SqlStore implements Store {
     return changes === 1;
   }
 
+  async kvGetMany(keys: readonly string[]): Promise<Map<string, unknown>> {
+    if (keys.length === 0) return new Map();
+    const postgres = this.kind === 'postgres';
+    const { rows } = await this.driver.query(
+      `SELECT kv_key, value FROM ${this.t.kv} WHERE kv_key ${postgres ? '= ANY(?::text[])' : 'IN (SELECT value FROM json_each(?))'}`,
+      [postgres ? [...keys] : JSON.stringify(keys)],
+    );
+    return new Map(rows.map((r) => [String(r.kv_key), parse(r.value)]));
+  }
+
+  async kvPutMany(entries: readonly { key: string; value: unknown; expected: unknown }[]): Promise<boolean[]> {
+    if (new Set(entries.map((e) => e.key)).size !== entries.length) throw new Error('kvPutMany: a key given twice');
+    if (entries.length === 0) return [];
+    const sorted = [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const now = this.now();
+    // One transaction and two statements whatever the number: a PostgreSQL commit costs the most.
+    const wrote = await this.driver.transaction(async (q) => {
+      const keys = new Set<string>();
+      const absent = sorted.filter((e) => e.expected === undefined);
+      if (absent.length > 0) {
+        const v = rowsParam(
+          this.kind,
+          KV_COLUMNS,
+          absent.map((e) => [e.key, json(e.value)]),
+          true,
+        );
+        const { rows } = await q(
+          `INSERT INTO ${this.t.kv} (kv_key, value, updated_at) SELECT v.new_key, v.new_value, ? FROM (${v.sql}) AS v WHERE true ORDER BY v.ord
+           ON CONFLICT (kv_key) DO NOTHING RETURNING kv_key`,
+          [now, ...v.params],
+        );
+        for (const r of rows) keys.add(String(r.kv_key));
+      }
+      const present = sorted.filter((e) => e.expected !== undefined);
+      if (present.length > 0) {
+        const v = rowsParam(
+          this.kind,
+          [...KV_COLUMNS, ['old_value', 'text']],
+          present.map((e) => [e.key, json(e.value), json(e.expected)]),
+          true,
+        );
+        // The rows locked in key order first (PostgreSQL), so two such writes never wait on each other in a cycle.
+        if (this.kind === 'postgres') {
+          await q(`SELECT k.kv_key FROM ${this.t.kv} AS k JOIN (${v.sql}) AS v ON k.kv_key = v.new_key ORDER BY v.ord FOR UPDATE OF k`, v.params);
+        }
+        const { rows } = await q(
+          `UPDATE ${this.t.kv} AS k SET value = v.new_value, updated_at = ? FROM (${v.sql}) AS v WHERE k.kv_key = v.new_key AND k.value = v.old_value
+           RETURNING kv_key`,
+          [now, ...v.params],
+        );
+        for (const r of rows) keys.add(String(r.kv_key));
+      }
+      return keys;
+    });
+    return entries.map((e) => wrote.has(e.key));
+  }
+
   async kvList(prefix: string, options: { afterKey?: string; limit?: number } = {}): Promise<KvEntry[]> {
     // substr, not LIKE: a prefix may hold '%' or '_', and PostgreSQL's LIKE depends on the collation.
     const { rows } = await this.driver.query(
@@ -647,6 +747,14 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ key: String(r.kv_key), value: parse(r.value), updatedAt: iso(r.updated_at) }));
   }
 }
+
+const DAY_MS = 86_400_000;
+
+/** Kv rows as a parameter: named apart from the table's columns, which RETURNING names unqualified (SQLite allows no other). */
+const KV_COLUMNS: readonly RowColumn[] = [
+  ['new_key', 'text'],
+  ['new_value', 'text'],
+];
 
 /** Order ids per lookup query. */
 export const ORDER_LOOKUP_BATCH = 500;
@@ -686,6 +794,19 @@ function toSettled(r: Row): SettledOrder {
   };
 }
 
+function toOrderMatch(r: Row): OrderMatchRow {
+  return {
+    orderId: String(r.order_id),
+    seen: truthy(r.seen),
+    gross: orNull(r.gross_minor, Number),
+    currency: orNull(r.currency, String),
+    accepted: truthy(r.accepted),
+  };
+}
+
+/** A SQL boolean: true/false from PostgreSQL, 1/0 from SQLite. */
+const truthy = (v: unknown) => v === true || v === 1 || v === 1n;
+
 function toRegister(r: Row): RegisterEntry {
   return {
     key: String(r.reg_key),
@@ -701,6 +822,9 @@ function toRegister(r: Row): RegisterEntry {
     externalRefs: parse(r.external_refs) ?? {},
   };
 }
+
+/** Every dead-letter column but the message (listDeadLetters' withoutMessage). */
+const DEAD_LETTER_COLUMNS = 'id, created_at, updated_at, status, flow_id, node_id, node_type, node_name, topic, error, attempts, history, version';
 
 function toDeadLetter(r: Row): DeadLetterEntry {
   return {

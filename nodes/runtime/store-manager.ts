@@ -22,6 +22,9 @@ export interface StoreManagerOptions {
   log?: (message: string) => void;
 }
 
+/** Longest a stop waits for held work: inside Node-RED's 15 s close timeout. */
+const HOLD_LIMIT_MS = 12_000;
+
 export class StoreManager extends EventEmitter {
   private store?: Store;
   private opening?: Promise<Store>;
@@ -30,6 +33,8 @@ export class StoreManager extends EventEmitter {
   private sweepTimer?: NodeJS.Timeout;
   private retryMs: number;
   private stopped = false;
+  /** Work that must still reach the store before it closes (see hold). */
+  private readonly held = new Set<Promise<unknown>>();
   private readonly opts: Required<Omit<StoreManagerOptions, 'log'>> & Pick<StoreManagerOptions, 'log'>;
 
   constructor(
@@ -117,10 +122,32 @@ export class StoreManager extends EventEmitter {
     this.store?.purgeExpired(this.opts.inboxRetentionMs).catch((err) => this.opts.log?.(`sweep failed: ${err.message}`));
   }
 
+  /**
+   * Keeps the store open until `work` settles: a stop (a redeploy) waits for it, up to
+   * HOLD_LIMIT_MS, before closing. For work whose outside effect has happened or is under way (a
+   * figure the channel is processing), so its record is still written instead of failing on a
+   * closed store.
+   */
+  hold<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.held.add(settled);
+    void settled.then(() => this.held.delete(settled));
+    return work;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.sweepTimer);
+    if (this.held.size) {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, HOLD_LIMIT_MS)));
+      await Promise.race([Promise.all([...this.held]), limit]);
+      clearTimeout(timer);
+    }
     await this.opening?.catch(() => undefined);
     const store = this.store;
     this.store = undefined;

@@ -73,6 +73,12 @@ export interface DeadLetterFilter {
   nodeId?: string;
   limit?: number;
   offset?: number;
+  /**
+   * Leave the kept messages out (each entry's `message` is `{}`): for listings that read only
+   * the errors, so a store of large messages (a held settlement keeps up to 2,000 lines) is not
+   * read and parsed whole on every request.
+   */
+  withoutMessage?: boolean;
 }
 
 export type DeadLetterPatch = Partial<
@@ -166,7 +172,11 @@ export interface SettledOrder extends ChannelOrderRef {
   /** Every line of the order in the settlement (fees and refunds included), minor units. */
   net: number;
   currency: string;
-  /** The settlement's deposit date (else issue time, else period end), RFC 3339. */
+  /**
+   * The settlement's deposit date (else issue time, else period end), RFC 3339. A date-only deposit
+   * date (a calendar date, as Shopify and Square state it) is stored as that date's 00:00 UTC and
+   * read back as the calendar date (SettledUnseenQuery.day), whatever the reader's time zone.
+   */
   settledAt: string;
 }
 
@@ -190,7 +200,27 @@ export interface ChainQuery {
   limit?: number;
 }
 
-/** Orders known before `before` that no settlement names and that the channel did not cancel. */
+/** Settled-order rows of a day whose order Tillwire never saw, a page at a time (keyset after the last row's key). */
+export interface SettledUnseenQuery extends Omit<ChainQuery, 'after'> {
+  after?: { system: string; account: string; orderId: string; settlementId: string };
+  /**
+   * The calendar day ('YYYY-MM-DD') that [from, to) is in the reader's time zone: rows at exactly
+   * 00:00 UTC are calendar dates (SettledOrder.settledAt) and are matched on this day instead of
+   * on the range. Without it, every row is read as an instant.
+   */
+  day?: string;
+}
+
+/** Orders known before `before` that no settlement in their currency names and that the channel did not cancel. */
+/** Output of Store.unsettledOrders. */
+export interface UnsettledOrders {
+  count: number;
+  /** Of `count`, the orders that settlements name only in another currency than the order's. */
+  otherCurrency: number;
+  /** `settledIn`: a currency (the first by name) of the settlements naming the order, when only other currencies settled it. */
+  orders: Array<OrderIndexEntry & { settledIn?: string }>;
+}
+
 export interface UnsettledQuery {
   system?: string;
   account?: string;
@@ -204,6 +234,17 @@ export interface KvEntry {
   key: string;
   value: unknown;
   updatedAt: string;
+}
+
+/** What settlement matching asks of one order-index row (orderMatch): the lean form of OrderIndexEntry. */
+export interface OrderMatchRow {
+  orderId: string;
+  /** Set when Tillwire took the order in (with its gross, when it had one). */
+  seen: boolean;
+  gross: number | null;
+  currency: string | null;
+  /** An ERP accepted the order (gave it a ref). */
+  accepted: boolean;
 }
 
 /** Narrows an order-index lookup to one channel system (and account). */
@@ -288,6 +329,11 @@ export interface Store {
   orderAccepted(order: ChannelOrderRef, erpSystem: string, erpRef: string): Promise<void>;
   /** The index rows for these channel order ids (any system unless `scope` narrows it), one query per 500 ids. */
   orderLookup(orderIds: readonly string[], scope?: OrderIndexScope): Promise<OrderIndexEntry[]>;
+  /**
+   * The same rows reduced to what settlement matching reads (seen, gross, accepted), for the
+   * hundreds of thousands of ids of a large settlement: no timestamps or refs built per row.
+   */
+  orderMatch(orderIds: readonly string[], scope?: OrderIndexScope): Promise<OrderMatchRow[]>;
 
   /**
    * The orders settlements settled. `settledOrdersReplace` starts a settlement's rows afresh (a
@@ -299,9 +345,9 @@ export interface Store {
   /** The orders placed in [from, to) with their settlement rows, ordered by (system, account, orderId), one page. */
   chainOrders(query: ChainQuery): Promise<ChainOrder[]>;
   /** Settlement rows settled in [from, to) whose order Tillwire never saw at the channel. */
-  settledUnseen(query: Omit<ChainQuery, 'after'>): Promise<SettledOrder[]>;
+  settledUnseen(query: SettledUnseenQuery): Promise<SettledOrder[]>;
   /** Orders placed before `before`, not cancelled, that no settlement names: how many, and the oldest `limit` of them. */
-  unsettledOrders(query: UnsettledQuery): Promise<{ count: number; orders: OrderIndexEntry[] }>;
+  unsettledOrders(query: UnsettledQuery): Promise<UnsettledOrders>;
 
   /**
    * Small durable values by key (poll cursors, tokens' expiry, leader leases). `kvPut` with
@@ -310,6 +356,10 @@ export interface Store {
    */
   kvGet(key: string): Promise<unknown | undefined>;
   kvPut(key: string, value: unknown, expected?: unknown): Promise<boolean>;
+  /** The values of many keys in one query, by key (absent keys left out). */
+  kvGetMany(keys: readonly string[]): Promise<Map<string, unknown>>;
+  /** kvPut with `expected` for many entries in one transaction: per entry, whether it wrote. */
+  kvPutMany(entries: readonly { key: string; value: unknown; expected: unknown }[]): Promise<boolean[]>;
   /** Entries whose key starts with `prefix`, ordered by key, after `afterKey` (keyset paging), at most `limit` (default 500). */
   kvList(prefix: string, options?: { afterKey?: string; limit?: number }): Promise<KvEntry[]>;
 

@@ -2,7 +2,7 @@
  * Square order → canonical document, exactly (docs/connectors/square.md "Mapping").
  *
  * - A completed in-store order is a canonical **Sale** (storeId = the location, terminalId = the
- *   order's source name, saleId = the Square order id). An itemized return order becomes a Sale
+ *   order's source name, saleId = the Square order id, channel = square / location / order id). An itemized return order becomes a Sale
  *   with negative lines and negative (refund) tenders, with `returnOf` naming the original order;
  *   an exchange is one Sale with both kinds of line.
  * - In `order` mode (or `auto` for orders with fulfillments) an order is a canonical **Order** and
@@ -252,6 +252,9 @@ function mapSale(order: SqOrder, opts: SquareMapOptions): MappedSquare {
     sequence: 1,
     occurredAt,
     businessDate: day,
+    // Square takes the sale's card money and pays it out: its payouts name this order id
+    // (payment → order), so the order index and settlement reconciliation find the sale by it.
+    channel: { system: 'square', account: order.location_id, id: order.id },
     currency,
     lines,
     tenders: tenders.map((t) => ({ ...t, amount: money(t.amount, currency) })),

@@ -49,7 +49,7 @@ export function squareDelivery(opts: {
       if (result.outcome === 'emit') {
         counts.emitted++;
         opts.send(result.msg);
-        // The order index learns of a canonical order (a sale or return is ignored); it never fails the entry.
+        // The order index learns of a canonical order or a sale Square settles (a return is ignored); it never fails the entry.
         await index.seen(result.msg.payload);
       } else if (result.outcome === 'skip') {
         await opts.complete(entry.id);

@@ -1891,6 +1891,39 @@ export class OdooSimulator {
   }
 
   /**
+   * Sets the reserved quantity of a product's quant in WH/Stock, as Odoo does when a delivery is
+   * checked for availability (`stock.quant.reserved_quantity`, read-only in the UI and the API:
+   * https://github.com/odoo/odoo/blob/17.0/addons/stock/models/stock_quant.py). For tests of what
+   * Tillwire makes of the ERP's reservations.
+   */
+  reserveStock(sku: string, reserved: number): void {
+    this.db.transaction(() => {
+      const product = this.db.all('product.product').find((p) => p.default_code === sku);
+      const quant = product && this.db.all('stock.quant').find((q) => q.product_id === product.id && q.location_id === SEED.stockLocationId);
+      if (!quant) throw userError(`No stock of ${sku} in WH/Stock.`);
+      this.db.set('stock.quant', quant.id, 'reserved_quantity', reserved);
+    });
+  }
+
+  /**
+   * Puts `quantity` units of a SKU in a second internal location (created under WH on first use,
+   * e.g. `Shelf 2` → `WH/Shelf 2`), as a warehouse with several stock locations holds them. For
+   * tests of what a stock read makes of one SKU at several locations.
+   */
+  stockAt(sku: string, location: string, quantity: number): void {
+    this.db.transaction(() => {
+      const product = this.db.all('product.product').find((p) => p.default_code === sku);
+      if (!product) throw userError(`No product ${sku}.`);
+      const complete = `WH/${location}`;
+      const wh = this.db.all('stock.location').find((l) => l.complete_name === 'WH');
+      const loc =
+        this.db.all('stock.location').find((l) => l.complete_name === complete)?.id ??
+        this.db.create('stock.location', { name: location, complete_name: complete, usage: 'internal', location_id: wh?.id ?? false }, {});
+      this.db.createGeneric('stock.quant', { product_id: product.id, location_id: loc, quantity, reserved_quantity: 0 }, {}, true);
+    });
+  }
+
+  /**
    * Ships open outgoing transfers as a warehouse user would: sets the carrier (by name, created if
    * new) and tracking reference, then validates. Picks them by transfer name, or by the sales
    * order's name or client_order_ref. `doneAt` (Odoo datetime or RFC 3339) backdates `date_done`.

@@ -45,8 +45,10 @@ function flow(config: Record<string, unknown> = {}) {
     },
     { id: 'ship', type: 'tillwire-amazon-ship', z: 'f1', amazon: 'c1', wires: [['out']] },
     { id: 'inv', type: 'tillwire-amazon-inventory', z: 'f1', amazon: 'c1', marketplaceIds: `${US} ${UK}`, wires: [['out']] },
+    // The same, listing the stock of one location: it takes that location's positions.
+    { id: 'invAt', type: 'tillwire-amazon-inventory', z: 'f1', amazon: 'c1', marketplaceIds: US, location: 'WH-MAN-01', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
-    { id: 'k1', type: 'catch', z: 'f1', scope: ['ship', 'inv'], wires: [['caught']] },
+    { id: 'k1', type: 'catch', z: 'f1', scope: ['ship', 'inv', 'invAt'], wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
   ];
 }
@@ -231,7 +233,7 @@ describe('tillwire-amazon-inventory', () => {
     expect(sim.stats.patchListingsItem.requests).toBe(1);
   });
 
-  it('a position sends on hand less reserved and safety stock', async () => {
+  it("a listing holds one quantity: a position is taken only for the node's Location (on hand less reserved and safety stock); others are refused naming the problem", async () => {
     await load();
     const pos = {
       kind: 'inventory.position',
@@ -243,8 +245,22 @@ describe('tillwire-amazon-inventory', () => {
       safetyStock: 5,
       asOf: '2026-11-27T02:00:00Z',
     };
-    const r = await run('inv', pos);
+    const r = await run('invAt', pos);
     expect(r.msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 131 });
+    expect(sim.listing('SKU-0009', US)).toBe(131);
+    // Another location's stock of the same SKU would replace the listing's quantity: refused, nothing patched.
+    const other = await run('invAt', { ...pos, locationId: 'WH-LDN-02', onHand: 8, reserved: 0, safetyStock: 0 });
+    expect(other.ok).toBe(false);
+    expect(other.msg.error.message).toMatch(
+      /position of SKU 'SKU-0009' at location 'WH-LDN-02' refused: this node lists the stock of location 'WH-MAN-01' only/,
+    );
+    expect(other.msg.error.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'OtherLocation' });
+    // A node without a Location takes no position at all.
+    const none = await run('inv', pos);
+    expect(none.ok).toBe(false);
+    expect(none.msg.error.message).toMatch(/Amazon inventory keeps one figure per listing.*Send available-to-sell figures \(inventory.ats/);
+    expect(none.msg.error.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'PositionWithoutLocation' });
+    expect(sim.stats.patchListingsItem.requests).toBe(1);
     expect(sim.listing('SKU-0009', US)).toBe(131);
   });
 

@@ -1,9 +1,10 @@
 /**
  * tillwire-bol-inventory in a real Node-RED (red.js with the product's settings) against the bol
  * simulator, the figures posted over HTTP as a flow would receive them: each good figure reaches
- * its offer once, a 429 from bol's offer stock bucket is waited out, and an offer bol does not know
- * and an amount above bol's 999 end in the dead-letter store with their reasons while the good
- * figures beside them flow.
+ * its offer once, a 429 from bol's offer stock bucket is waited out, an amount above bol's 999 is
+ * listed as 999 and marked capped, and an offer bol does not know and the position of a location
+ * other than the node's (an offer holds one figure) end in the dead-letter store with their
+ * reasons while the good figures beside them flow.
  */
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { BolSimulator } from '../../simulators/bol/simulator';
@@ -18,7 +19,13 @@ let sim: BolSimulator;
 
 function flows() {
   const record = (name: string) => `const list = flow.get('${name}') || []; list.push(msg.payload); flow.set('${name}', list); return null;`;
-  const offers = { 'SKU-0001': offerOf('SKU-0001'), 'SKU-0002': offerOf('SKU-0002'), 'SKU-0003': offerOf('SKU-0003'), 'SKU-GONE': UNKNOWN_OFFER };
+  const offers = {
+    'SKU-0001': offerOf('SKU-0001'),
+    'SKU-0002': offerOf('SKU-0002'),
+    'SKU-0003': offerOf('SKU-0003'),
+    'SKU-0004': offerOf('SKU-0004'),
+    'SKU-GONE': UNKNOWN_OFFER,
+  };
   return [
     { id: 'tab', type: 'tab', label: 'bol stock' },
     { id: 'st', type: 'tillwire-store', name: 'store', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
@@ -28,7 +35,7 @@ function flows() {
     { id: 'split', type: 'function', z: 'tab', func: 'return [msg.payload.map((payload) => ({ payload }))];', outputs: 1, wires: [['inv']] },
     { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] },
     { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
-    { id: 'inv', type: 'tillwire-bol-inventory', z: 'tab', bol: 'bc', store: 'st', offers: JSON.stringify(offers), wires: [['sent']] },
+    { id: 'inv', type: 'tillwire-bol-inventory', z: 'tab', bol: 'bc', store: 'st', offers: JSON.stringify(offers), location: 'WH1', wires: [['sent']] },
     { id: 'sent', type: 'function', z: 'tab', func: 'msg.payload = msg.channelResult;\n' + record('sent'), outputs: 1, wires: [] },
     { id: 'k1', type: 'catch', z: 'tab', scope: ['inv'], uncaught: false, wires: [['dl']] },
     { id: 'dl', type: 'tillwire-dead-letter', z: 'tab', store: 'st', wires: [['dead']] },
@@ -85,17 +92,36 @@ const ats = (sku: string, available: number, computedAt = '2026-12-05T01:00:00Z'
   computedAt,
 });
 
-it('good figures reach their offers once past a 429; an unknown offer and an amount above 999 are dead-lettered with their reasons', async () => {
-  await call('/stock', [ats('SKU-0001', 12), ats('SKU-GONE', 3), ats('SKU-0002', 1000), ats('SKU-0003', 0), ats('SKU-0002', 999, '2026-12-05T01:00:30Z')]);
+const position = (sku: string, locationId: string, onHand: number) => ({
+  kind: 'inventory.position',
+  sku,
+  locationId,
+  onHand,
+  reserved: 0,
+  inTransit: 0,
+  safetyStock: 0,
+  asOf: '2026-12-05T01:00:00Z',
+});
+
+it('good figures reach their offers once past a 429, above 999 capped; an unknown offer and another location are dead-lettered with their reasons', async () => {
+  await call('/stock', [
+    ats('SKU-0001', 12),
+    ats('SKU-GONE', 3),
+    ats('SKU-0002', 1500),
+    ats('SKU-0003', 0),
+    position('SKU-0004', 'WH1', 3),
+    position('SKU-0004', 'WH2', 8),
+  ]);
   await until('every figure settled', async () => {
     const seen = await call('/seen');
-    return seen.sent.length + seen.dead.length === 5;
+    return seen.sent.length + seen.dead.length === 6;
   });
   const seen = await call('/seen');
-  expect(seen.sent.map((r: any) => [r.sku, r.quantity, r.outcome, r.status]).sort()).toEqual([
-    ['SKU-0001', 12, 'sent', 'SUCCESS'],
-    ['SKU-0002', 999, 'sent', 'SUCCESS'],
-    ['SKU-0003', 0, 'sent', 'SUCCESS'],
+  expect(seen.sent.map((r: any) => [r.sku, r.quantity, r.outcome, r.status, r.capped ?? false, r.requested ?? null]).sort()).toEqual([
+    ['SKU-0001', 12, 'sent', 'SUCCESS', false, null],
+    ['SKU-0002', 999, 'sent', 'SUCCESS', true, 1500],
+    ['SKU-0003', 0, 'sent', 'SUCCESS', false, null],
+    ['SKU-0004', 3, 'sent', 'SUCCESS', false, null],
   ]);
   // Each good figure reached bol once, and bol's 429 was waited out rather than failing a figure.
   expect(sim.stockUpdates.map((u) => [u.offerId, u.amount]).sort()).toEqual(
@@ -103,18 +129,21 @@ it('good figures reach their offers once past a 429; an unknown offer and an amo
       [offerOf('SKU-0001'), 12],
       [offerOf('SKU-0002'), 999],
       [offerOf('SKU-0003'), 0],
+      [offerOf('SKU-0004'), 3],
     ].sort(),
   );
+  // WH2's stock never replaced WH1's on the offer.
+  expect(sim.offer(offerOf('SKU-0004'))!.amount).toBe(3);
   expect(sim.stats['offers:stock'].throttled).toBeGreaterThanOrEqual(1);
   expect(sim.offer(offerOf('SKU-0001'))).toMatchObject({ amount: 12, managedByRetailer: true });
 
   const dead = Object.fromEntries(seen.dead.map((d: any) => [d.sku, d.error]));
-  expect(Object.keys(dead).sort()).toEqual(['SKU-0002', 'SKU-GONE']);
+  expect(Object.keys(dead).sort()).toEqual(['SKU-0004', 'SKU-GONE']);
   expect(dead['SKU-GONE'].message).toMatch(`offer ${UNKNOWN_OFFER} (SKU 'SKU-GONE'): bol refused the stock update`);
   expect(dead['SKU-GONE'].message).toMatch(`Offer with id ${UNKNOWN_OFFER} not found.`);
   expect(dead['SKU-GONE'].cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'ProcessFailure' });
-  expect(dead['SKU-0002'].message).toMatch(`amount 1000 is outside bol's 0–999`);
-  expect(dead['SKU-0002'].cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'AmountOutOfRange' });
-  // The amount bol would refuse never left Tillwire: four PUTs reached bol's handler (three offers and the unknown one).
-  expect(sim.stats['offers:stock'].ok).toBe(4);
+  expect(dead['SKU-0004'].message).toMatch("position of SKU 'SKU-0004' at location 'WH2' refused: this node lists the stock of location 'WH1' only");
+  expect(dead['SKU-0004'].cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'OtherLocation' });
+  // The refused position never left Tillwire: five PUTs reached bol's handler (four offers and the unknown one).
+  expect(sim.stats['offers:stock'].ok).toBe(5);
 });

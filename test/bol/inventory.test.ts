@@ -100,9 +100,9 @@ describe('tillwire-bol-inventory', () => {
     expect(statuses(helper.getNode('inv')).at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 1' });
   });
 
-  it('a position offers on hand less reserved and safety stock; managed by retailer off is sent as false', async () => {
+  it("a position of the node's Location offers on hand less reserved and safety stock; managed by retailer off is sent as false", async () => {
     sim = await startSimulator({ orders: 0 });
-    await load({ managedByRetailer: false });
+    await load({ managedByRetailer: false, location: 'WH-1' });
     const pos = {
       kind: 'inventory.position',
       sku: 'SKU-0003',
@@ -118,7 +118,52 @@ describe('tillwire-bol-inventory', () => {
     expect((await run('inv', { ...pos, onHand: 3, asOf: '2026-12-05T01:05:00Z' })).msg.channelResult.quantity).toBe(0);
   });
 
-  it('a SKU without an offer, an amount above 999, another channel or account: permanent errors, nothing sent', async () => {
+  it('an offer holds one figure: positions of another location, or any position without a Location set, are refused naming the problem', async () => {
+    sim = await startSimulator({ orders: 0 });
+    await load({ location: 'WH1', store: 's1' });
+    const pos = (locationId: string, onHand: number) => ({
+      kind: 'inventory.position',
+      sku: 'SKU-0001',
+      locationId,
+      onHand,
+      reserved: 0,
+      inTransit: 0,
+      safetyStock: 0,
+      asOf: '2026-12-05T01:00:00Z',
+    });
+    expect((await run('inv', pos('WH1', 3))).msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 3 });
+    // One record per offer: an ATS figure older than the position just sent does not overwrite it.
+    expect((await run('inv', ats('SKU-0001', 40, '2026-12-05T00:59:00Z'))).msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true });
+    const wh2 = await run('inv', pos('WH2', 8));
+    expect(wh2.ok).toBe(false);
+    expect(wh2.msg.error.message).toMatch(/position of SKU 'SKU-0001' at location 'WH2' refused: this node lists the stock of location 'WH1' only/);
+    expect(wh2.msg.error.cause).toMatchObject({ system: 'bol', kind: 'value', retryable: false, providerCode: 'OtherLocation' });
+    // The node with no Location (and a store): no position is taken, the same one again is refused again.
+    for (let i = 0; i < 2; i++) {
+      const none = await run('invStore', pos('WH1', 5));
+      expect(none.msg.error.message).toMatch(/bol.com offer stock keeps one figure per listing.*Send available-to-sell figures \(inventory.ats/);
+      expect(none.msg.error.cause).toMatchObject({ providerCode: 'PositionWithoutLocation' });
+    }
+    expect(puts()).toBe(1);
+    expect(sim.offer(offerOf('SKU-0001'))!.amount).toBe(3);
+    // An ATS figure (pooled over the locations) is taken by both.
+    expect((await run('invStore', ats('SKU-0001', 11))).msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 11 });
+  });
+
+  it('above 999 bol lists 999 and the result says capped with the figure asked for; the badge counts it', async () => {
+    sim = await startSimulator({ orders: 0 });
+    await load();
+    const r = await run('inv', ats('SKU-0002', 1500));
+    expect(r.ok).toBe(true);
+    expect(r.msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 999, capped: true, requested: 1500, status: 'SUCCESS' });
+    expect(sim.offer(offerOf('SKU-0002'))!.amount).toBe(999);
+    expect(statuses(helper.getNode('inv')).at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 1 · capped 1' });
+    const exact = await run('inv', ats('SKU-0003', 999));
+    expect(exact.msg.channelResult).toMatchObject({ quantity: 999 });
+    expect(exact.msg.channelResult.capped).toBeUndefined();
+  });
+
+  it('a SKU without an offer, another channel or account: permanent errors, nothing sent', async () => {
     sim = await startSimulator({ orders: 0 });
     await load();
     const unknown = await run('inv', ats('SKU-0009', 5));
@@ -132,18 +177,14 @@ describe('tillwire-bol-inventory', () => {
       providerCode: 'UnknownSku',
     });
 
-    const big = await run('inv', ats('SKU-0001', 1000));
-    expect(big.msg.error.message).toMatch(new RegExp(`offer ${offerOf('SKU-0001')} \\(SKU 'SKU-0001'\\): amount 1000 is outside bol's 0–999`));
-    expect(big.msg.error.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'AmountOutOfRange' });
-
     const other = await run('inv', { ...ats('SKU-0001', 1), channel: { system: 'amazon' } });
     expect(other.msg.error.message).toMatch(/wrong channel: inventory.ats for SKU-0001 is for channel 'amazon'; this node writes to bol/);
     const account = await run('inv', ats('SKU-0001', 1, undefined, '7654321'));
     expect(account.msg.error.message).toMatch(/wrong account: the document is for bol account '7654321', this node's account is '1234567'/);
     // The same rejected figure again, through the node with a store: rejected again, not taken as written.
     for (let i = 0; i < 2; i++) {
-      const again = await run('invStore', ats('SKU-0001', 1000));
-      expect(again.msg.error.cause).toMatchObject({ providerCode: 'AmountOutOfRange' });
+      const again = await run('invStore', ats('SKU-0009', 5));
+      expect(again.msg.error.cause).toMatchObject({ providerCode: 'UnknownSku' });
     }
     expect(puts()).toBe(0);
     expect(sim.offer(offerOf('SKU-0001'))!.amount).toBe(0);

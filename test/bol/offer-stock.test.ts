@@ -112,20 +112,32 @@ describe('setOfferStock on the client', () => {
     });
   });
 
-  it('refuses an unknown SKU and an amount outside 0–999 without a call; FAILURE is permanent with bol’s reason', async () => {
+  it('refuses an unknown SKU and a negative or fractional amount without a call; FAILURE is permanent with bol’s reason', async () => {
     sim = await startSimulator({ orders: 0 });
     const client = clientFor(sim);
     await expect(setOfferStock({ client, sku: 'SKU-0002', amount: 1, offers, managedByRetailer: true })).rejects.toMatchObject({
       cause: { kind: 'missing-reference', retryable: false, providerCode: 'UnknownSku' },
     });
-    await expect(setOfferStock({ client, sku: 'SKU-0001', amount: 1000, offers, managedByRetailer: true })).rejects.toMatchObject({
-      cause: { kind: 'value', providerCode: 'AmountOutOfRange' },
-    });
+    for (const amount of [-1, 2.5, Number.NaN]) {
+      await expect(setOfferStock({ client, sku: 'SKU-0001', amount, offers, managedByRetailer: true })).rejects.toMatchObject({
+        cause: { kind: 'value', providerCode: 'AmountOutOfRange' },
+      });
+    }
     expect(sim.stats['offers:stock']).toBeUndefined();
     await expect(setOfferStock({ client, sku: 'GONE', amount: 1, offers, managedByRetailer: true })).rejects.toMatchObject({
       cause: { kind: 'value', retryable: false, providerCode: 'ProcessFailure', providerMessage: 'Offer with id no-such-offer not found.' },
       message: expect.stringContaining("offer no-such-offer (SKU 'GONE'): bol refused the stock update"),
     });
+  });
+
+  it('an amount above 999 is sent as 999 (the most bol lists), marked capped with the amount asked for', async () => {
+    sim = await startSimulator({ orders: 0 });
+    const r = await setOfferStock({ client: clientFor(sim), sku: 'SKU-0001', amount: 1500, offers, managedByRetailer: true, pollMs: 20 });
+    expect(r).toMatchObject({ amount: 999, capped: true, requested: 1500, status: 'SUCCESS' });
+    expect(sim.stockUpdates.map((u) => u.amount)).toEqual([999]);
+    expect(await setOfferStock({ client: clientFor(sim), sku: 'SKU-0001', amount: 999, offers, managedByRetailer: true, pollMs: 20 })).not.toHaveProperty(
+      'capped',
+    );
   });
 
   it('reads the offer map and the amount of each kind of figure', () => {

@@ -147,6 +147,28 @@ describe('the Node-RED editor with Tillwire', () => {
     expect(invalid).toEqual([]);
   });
 
+  it('marks a bol.com stock node with an offer map that is not JSON of SKU → offer id, or a wait of 0, as invalid before Deploy', async () => {
+    const verdicts = await page.evaluate(() => {
+      const RED = (window as any).RED;
+      const probe = (offers: string, wait: string) => {
+        // A node as the editor holds one, checked as Deploy checks it, never added to the workspace.
+        const n: any = { id: RED.nodes.id(), type: 'tillwire-bol-inventory', _def: RED.nodes.getType('tillwire-bol-inventory'), bol: '', offers, wait };
+        RED.editor.validateNode(n);
+        // The node has no account chosen here (bol is required): only the offer map and the wait are looked at.
+        const verdict = (n.validationErrors ?? []).filter((e: string) => e !== 'bol');
+        return verdict;
+      };
+      return {
+        good: probe('{"SKU-1": "4c40ea56-8315-3a6b-de38-3e090af84d74"}', '60'),
+        garbage: probe('{"SKU-1": ', '60'),
+        notText: probe('{"SKU-1": 42}', '60'),
+        empty: probe('{}', '60'),
+        noWait: probe('{"SKU-1": "x"}', '0'),
+      };
+    });
+    expect(verdicts).toEqual({ good: [], garbage: ['offers'], notText: ['offers'], empty: ['offers'], noWait: ['wait'] });
+  });
+
   it('drags a dedupe node onto the canvas, configures it, deploys, and the runtime has it', async () => {
     const dedupeIds = () => page.evaluate(() => ((window as any).RED.nodes.filterNodes({ type: 'tillwire-dedupe' }) as any[]).map((n) => n.id as string));
     const before = await dedupeIds();

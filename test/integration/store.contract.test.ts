@@ -254,6 +254,13 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(await store.countDeadLetters({ flowId })).toBe(2);
     expect((await store.listDeadLetters({ flowId })).map((e) => e.nodeId)).toEqual(['n1', 'n2']);
     expect((await store.listDeadLetters({ flowId, limit: 1, offset: 1 })).map((e) => e.nodeId)).toEqual(['n2']);
+    // Without the kept messages: everything else as stored, the message left out.
+    const summaries = await store.listDeadLetters({ flowId, withoutMessage: true });
+    expect(summaries.map((e) => [e.nodeId, e.message, e.error.message, e.attempts, e.version])).toEqual([
+      ['n1', {}, 'lines[2].quantity must be > 0', 1, a.version],
+      ['n2', {}, 'boom', 2, expect.any(Number)],
+    ]);
+    expect(summaries[0]).toEqual({ ...a, message: {} });
     expect(await store.countDeadLetters({ ids: [a.id] })).toBe(1);
     expect(await store.countDeadLetters({ ids: [] })).toBe(0);
 
@@ -340,6 +347,49 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(await store.kvGet(key)).toEqual({ after: 'forced' });
   });
 
+  it('kv in bulk: many values read in one query, written by compare-and-set in one transaction, each entry decided on its own', async () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((k) => uniqueName(`bulk-${k}`));
+    await store.kvPut(a, { n: 1 });
+    await store.kvPut(b, { n: 1 });
+    expect(await store.kvGetMany([a, b, c])).toEqual(
+      new Map([
+        [a, { n: 1 }],
+        [b, { n: 1 }],
+      ]),
+    );
+    const wrote = await store.kvPutMany([
+      { key: b, value: { n: 2 }, expected: { n: 9 } }, // someone else's value: not written
+      { key: a, value: { n: 2 }, expected: { n: 1 } },
+      { key: c, value: { n: 2 }, expected: undefined },
+      { key: d, value: { n: 2 }, expected: { n: 1 } }, // absent, yet expected present: not written
+    ]);
+    expect(wrote).toEqual([false, true, true, false]);
+    expect(await store.kvGetMany([a, b, c, d])).toEqual(
+      new Map([
+        [a, { n: 2 }],
+        [b, { n: 1 }],
+        [c, { n: 2 }],
+      ]),
+    );
+    // Two writers from the same figures: each key goes to exactly one of them.
+    const [x, y] = await Promise.all(
+      [3, 4].map((n) =>
+        store.kvPutMany([
+          { key: a, value: { n }, expected: { n: 2 } },
+          { key: c, value: { n }, expected: { n: 2 } },
+        ]),
+      ),
+    );
+    expect([x[0], y[0]].filter(Boolean)).toHaveLength(1);
+    expect([x[1], y[1]].filter(Boolean)).toHaveLength(1);
+    await expect(
+      store.kvPutMany([
+        { key: a, value: 1, expected: undefined },
+        { key: a, value: 2, expected: undefined },
+      ]),
+    ).rejects.toThrow('a key given twice');
+  });
+
   it('register: records a document once by key, adds refs from systems of record, lists a store day', async () => {
     const store_ = uniqueName('S');
     const entry = (n: number, terminal = 'T1', date = '2026-11-01') => ({
@@ -416,6 +466,19 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.orderLookup([a, b, c], { system: 'bol' })).map((r) => r.orderId).sort()).toEqual([b, c].sort());
     expect(await store.orderLookup([a], { system: 'amazon', account: 'other' })).toEqual([]);
     expect(await store.orderLookup([])).toEqual([]);
+
+    // The lean rows settlement matching reads: the same answer, seen and accepted as booleans.
+    const match = await store.orderMatch([a, b, c, id('unknown')]);
+    expect(new Map(match.map((r) => [r.orderId, r]))).toEqual(
+      new Map([
+        [a, { orderId: a, seen: true, gross: 12900, currency: 'EUR', accepted: true }],
+        [b, { orderId: b, seen: true, gross: 1234, currency: 'KWD', accepted: false }],
+        [c, { orderId: c, seen: false, gross: null, currency: null, accepted: true }],
+      ]),
+    );
+    expect(match).toHaveLength(3);
+    expect((await store.orderMatch([a, b, c], { system: 'bol', account: '' })).map((r) => r.orderId).sort()).toEqual([b, c].sort());
+    expect(await store.orderMatch([a], { system: 'amazon', account: 'other' })).toEqual([]);
   });
 
   it('order index: the same id in two channels is two rows; many ids, odd ones included, are looked up in batches', async () => {
@@ -436,6 +499,9 @@ describe.each(backends)('store contract: %s', (name, config) => {
         .sort(),
     ).toEqual(['bol:7:EUR', 'shopify:1:USD']);
     expect(rows.find((r) => r.orderId === odd[0])?.gross).toBe(1230);
+    const match = await store.orderMatch(asked, { system: 'bol', account: '' });
+    expect(new Map(match.map((r) => [r.orderId, r.gross]))).toEqual(new Map(ids.map((orderId, i) => [orderId, i])));
+    expect(match.every((r) => r.seen && !r.accepted && r.currency === 'EUR')).toBe(true);
     expect(await store.kvPut(uniqueName('still-there'), 1)).toBe(true);
     // One order twice in one call: its last state counts.
     const twice = { system: 'bol', account: '', orderId: `${prefix}-twice`, currency: 'EUR' };
@@ -513,6 +579,41 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect((await store.unsettledOrders({ system: sys, before: Date.parse('2026-09-02T00:00:00Z') })).orders.map((r) => r.orderId)).toEqual(['old']);
   });
 
+  it('settled orders: a date-only deposit date is its calendar day in any time zone; an order settled only in another currency stays unsettled, named', async () => {
+    const sys = uniqueName('dates');
+    const row = (orderId: string, settlementId: string, currency: string, settledAt: string) => ({
+      system: sys,
+      account: 'A',
+      orderId,
+      settlementId,
+      charged: 500,
+      net: 400,
+      currency,
+      settledAt,
+    });
+    // 'by-date': a payout stating only the date 2026-03-02 (stored as its 00:00 UTC);
+    // 'at-time': a deposit at 2026-03-02 07:30 UTC (23:30 the day before in Los Angeles).
+    await store.settledOrdersAdd([row('by-date', 'P-1', 'USD', '2026-03-02T00:00:00.000Z'), row('at-time', 'P-2', 'USD', '2026-03-02T07:30:00.000Z')]);
+    const la = (day: string) => ({
+      system: sys,
+      ...(day === '2026-03-01'
+        ? { from: Date.parse('2026-03-01T08:00:00Z'), to: Date.parse('2026-03-02T08:00:00Z') }
+        : { from: Date.parse('2026-03-02T08:00:00Z'), to: Date.parse('2026-03-03T08:00:00Z') }),
+      day,
+    });
+    expect((await store.settledUnseen(la('2026-03-01'))).map((r) => r.orderId)).toEqual(['at-time']);
+    expect((await store.settledUnseen(la('2026-03-02'))).map((r) => r.orderId)).toEqual(['by-date']);
+
+    await store.orderSeen([
+      { system: sys, account: 'A', orderId: 'eur-order', gross: 500, currency: 'EUR', placedAt: '2026-02-01T10:00:00Z' },
+      { system: sys, account: 'A', orderId: 'usd-order', gross: 500, currency: 'USD', placedAt: '2026-02-01T11:00:00Z' },
+    ]);
+    await store.settledOrdersAdd([row('eur-order', 'P-3', 'USD', '2026-03-02T00:00:00.000Z'), row('usd-order', 'P-3', 'USD', '2026-03-02T00:00:00.000Z')]);
+    const unsettled = await store.unsettledOrders({ system: sys, before: Date.parse('2026-03-01T00:00:00Z') });
+    expect([unsettled.count, unsettled.otherCurrency]).toEqual([1, 1]);
+    expect(unsettled.orders).toEqual([expect.objectContaining({ orderId: 'eur-order', currency: 'EUR', settledIn: 'USD' })]);
+  });
+
   it('settled orders: thousands in one call, odd ids and a key given twice, written in batches and read back exactly', async () => {
     const sys = uniqueName('bulk');
     const odd = [`'; DROP TABLE tw_kv; --`, `","x":"`, 'bestellung-ü-注文', '?'];
@@ -537,6 +638,17 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(new Set(byId.keys())).toEqual(new Set(ids));
     expect(byId.get('o-00000')).toMatchObject({ charged: 9_007_199_254_740_991, net: -9_007_199_254_740_991, currency: 'JPY' });
     expect(byId.get(odd[2])).toMatchObject({ charged: 2343, net: -2343, settlementId: 'S-big', settledAt: '2026-10-06T00:00:00.000Z' });
+    // Page by page (keyset after the last row's key): every row once, in the same order as one read.
+    const paged: typeof got = [];
+    let after: { system: string; account: string; orderId: string; settlementId: string } | undefined;
+    for (;;) {
+      const page = await store.settledUnseen({ system: sys, from: 0, to: Date.parse('2027-01-01T00:00:00Z'), after, limit: 1000 });
+      paged.push(...page);
+      if (page.length < 1000) break;
+      const last = page[page.length - 1];
+      after = { system: last.system, account: last.account, orderId: last.orderId, settlementId: last.settlementId };
+    }
+    expect(paged.map((r) => r.orderId)).toEqual(got.map((r) => r.orderId));
   });
 
   it('kv entries are listed by prefix, in key order, page by page; a prefix with % or _ is taken literally', async () => {

@@ -3,9 +3,9 @@
  * Shopify, Amazon, Square and bol.com simulators through their inventory nodes, the ledger on
  * PostgreSQL (a schema of this test's own), as the "ERP stock → available-to-sell → every channel"
  * template wires it: the output routed by msg.channel, each inventory node's output and a Catch on
- * them back into the engine. ERP stock readings are written to the ledger as snapshots (the store's
- * API, as the ERP node does), then the changed SKUs posted to the engine; till sales go through
- * tillwire-inventory-reserve over HTTP.
+ * them back into the engine. ERP stock readings (canonical positions, as the Odoo node sends them) and
+ * till sales go through tillwire-inventory-reserve over HTTP, which books them and names the SKUs
+ * that changed.
  *
  * - a stock change reaches every channel once, and only the SKU whose figure changed is pushed;
  * - a burst of 1,000 till sales of one SKU is pushed as a handful of figures ending at the right one;
@@ -82,11 +82,11 @@ function flows() {
     { id: 'sqc', type: 'tillwire-square-config', environment: 'custom', baseUrl: square.url, locationIds: 'L-LDN', ratePerSecond: 0, attempts: '4' },
     // One attempt: an injected bol failure fails the push at once, so the engine's retry is what is tested.
     { id: 'boc', type: 'tillwire-bol-config', endpoint: bol.url, tokenUrl: bol.tokenUrl, retailerId: '1234567', timeout: '5', attempts: '1' },
-    // Changed SKUs (an ERP reading booked in the ledger) and till sales, answered at once.
-    { id: 'changed', type: 'http in', z: 'tab', url: '/changed', method: 'post', wires: [['toSkus', 'ack']] },
-    { id: 'toSkus', type: 'function', z: 'tab', func: 'msg.skus = msg.payload.skus;\nreturn msg;', outputs: 1, wires: [['ats']] },
+    // ERP stock readings (as the Odoo node sends them: msg.erp names the ERP) and till sales, through the reserve node.
+    { id: 'reading', type: 'http in', z: 'tab', url: '/reading', method: 'post', wires: [['asOdoo']] },
+    { id: 'asOdoo', type: 'function', z: 'tab', func: "msg.erp = { system: 'odoo', account: '' };\nreturn msg;", outputs: 1, wires: [['guard']] },
     { id: 'sale', type: 'http in', z: 'tab', url: '/sale', method: 'post', wires: [['guard']] },
-    { id: 'guard', type: 'tillwire-inventory-reserve', z: 'tab', store: 'st', locations: 'WH1', wires: [['ats', 'ack'], ['ack']] },
+    { id: 'guard', type: 'tillwire-inventory-reserve', z: 'tab', store: 'st', locations: 'WH1', wires: [['ats', 'ack'], ['ack'], []] },
     { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { ok: true };\nreturn msg;', outputs: 1, wires: [['res']] },
     { id: 'kg', type: 'catch', z: 'tab', scope: ['guard'], uncaught: false, wires: [['refused']] },
     {
@@ -167,10 +167,14 @@ const expected = (wh: number, store: number): Record<Channel, number> => ({
 
 const everyChannelHas = (sku: string, want: Record<Channel, number>) => CHANNELS.every((c) => held[c](sku) === want[c]);
 
-let erpReading = 0;
+let reading = 0;
+/** An ERP stock reading posted through the reserve node, which books it and names the SKUs that changed. */
 async function erpStock(lines: Array<{ sku: string; locationId: string; onHand: number }>) {
-  await ledger.inventory.snapshot({ system: 'odoo', documentId: `quant-reading-${++erpReading}` }, lines);
-  await call('/changed', { skus: [...new Set(lines.map((l) => l.sku))] });
+  const asOf = new Date(Date.UTC(2026, 11, 5, 1, 0, ++reading)).toISOString();
+  await call(
+    '/reading',
+    lines.map((l) => ({ kind: 'inventory.position', ...l, reserved: 0, inTransit: 0, safetyStock: 0, asOf })),
+  );
 }
 
 const tillSale = (id: string, sku: string) => ({

@@ -7,6 +7,12 @@
  */
 import storeNode from '../../nodes/core/store-config';
 import reconcileNode from '../../nodes/ledger/reconcile';
+import journalNode from '../../nodes/ledger/journal';
+import journalFileNode from '../../nodes/ledger/journal-file';
+import accountsNode from '../../nodes/ledger/settlement-accounts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import channelTotalsNode from '../../nodes/ledger/channel-totals';
 import type { JournalEntry } from '../../nodes/model/types.generated';
 import type { ChainOrder, OrderIndexEntry, SettledOrder, Store } from '../../nodes/runtime/store';
@@ -16,11 +22,11 @@ import {
   checkChannel,
   checkDay,
   dayRange,
-  postedLookupOf,
+  ledgerLookupOf,
   RegisterDigest,
   unpostedSettlements,
 } from '../../nodes/ledger/chain-totals';
-import { isPosted, SettlementRegister, type SettlementRecord } from '../../nodes/ledger/settlement-register';
+import { isPosted, ledgerStatus, SettlementRegister, type SettlementRecord } from '../../nodes/ledger/settlement-register';
 import { createStore } from '../../nodes/runtime/create-store';
 import { helper, startServer, stopAll, collect, until } from '../support/node-red';
 import { makeSettlement, type SettlementSpec } from './settlements';
@@ -118,6 +124,36 @@ describe('posted in the ledger', () => {
   });
 });
 
+describe('written for import (a journal file)', () => {
+  it('is its own status: not posted, not pending; a file never replaces an id the ledger confirmed', async () => {
+    const written = record('W', { ledgerIds: { 'settlement:amazon:W:2026-10': 'file:settlement-amazon-W-2026-10.csv' } });
+    expect([ledgerStatus(written), isPosted(written), ledgerStatus(record('P')), ledgerStatus(record('U', { ledgerIds: {} }))]).toEqual([
+      'written',
+      false,
+      'posted',
+      'pending',
+    ]);
+    const now = Date.parse('2026-10-09T06:00:00Z');
+    expect(unpostedSettlements([written, record('U', { ledgerIds: {} })], now, 0).map((u) => u.settlementId)).toEqual(['U']);
+
+    const store = createStore({ backend: 'memory' }, '/tmp');
+    await store.open();
+    try {
+      const register = new SettlementRegister(store);
+      const key = { system: 'amazon', account: 'A1', settlementId: 'S9' };
+      const jid = 'settlement:amazon:S9:2026-10';
+      await register.update(key, () => record('S9', { ledgerIds: {} }));
+      await register.recordLedgerId(key, jid, 'file:a.csv');
+      expect(ledgerStatus((await register.get(key))!)).toBe('written');
+      await register.recordLedgerId(key, jid, 'XJ-9');
+      await register.recordLedgerId(key, jid, 'file:a.csv');
+      expect((await register.get(key))!.ledgerIds[jid]).toBe('XJ-9');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('the channel day report', () => {
   const day = { day: '2026-10-06', timeZone: 'UTC', ...dayRange('2026-10-06', 'UTC') };
   const order = (orderId: string, over: Partial<OrderIndexEntry> = {}): OrderIndexEntry => ({
@@ -146,7 +182,7 @@ describe('the channel day report', () => {
   });
 
   it('counts and values each column, lists the orders behind each difference, cancelled ones apart', () => {
-    const posted = postedLookupOf([record('S-posted'), record('S-held', { state: 'held' })]);
+    const posted = ledgerLookupOf([record('S-posted'), record('S-held', { state: 'held' })]);
     const b = new ChainTotalsBuilder(day, posted, 2);
     const feed: ChainOrder[] = [
       { order: order('a'), settled: [settled('a', 'S-posted', 1000)] },
@@ -189,8 +225,8 @@ describe('the channel day report', () => {
       gross: 2500,
       erpRef: 'ERP-b',
       settlements: [
-        { settlementId: 'S-posted', charged: 1500, settledAt: '2026-10-06T12:00:00.000Z', posted: true },
-        { settlementId: 'S-held', charged: 900, settledAt: '2026-10-06T12:00:00.000Z', posted: false },
+        { settlementId: 'S-posted', charged: 1500, settledAt: '2026-10-06T12:00:00.000Z', posted: true, writtenForImport: false },
+        { settlementId: 'S-held', charged: 900, settledAt: '2026-10-06T12:00:00.000Z', posted: false, writtenForImport: false },
       ],
     });
     expect(d.settledNotSeen).toMatchObject({ count: 1, value: 900 });
@@ -200,8 +236,31 @@ describe('the channel day report', () => {
     expect(none.differences.inErpNotSeen.orders.map((o) => o.orderId)).toEqual(['erp-only']);
   });
 
+  it('a settlement written as a journal file counts as written, not posted nor a difference; an order settled only in another currency is named', () => {
+    const status = ledgerLookupOf([record('S-posted'), record('S-file', { ledgerIds: { 'settlement:amazon:S-file:2026-10': 'file:x.csv' } })]);
+    const b = new ChainTotalsBuilder(day, status);
+    b.addOrder({ order: order('a'), settled: [settled('a', 'S-file', 1000)] });
+    b.addOrder({ order: order('b', { gross: 2000 }), settled: [settled('b', 'S-posted', 1200), settled('b', 'S-file', 800)] });
+    b.addOrder({ order: order('c'), settled: [settled('c', 'S-posted', 1000)] });
+    b.addOrder({ order: order('usd-paid'), settled: [settled('usd-paid', 'S-posted', 1100, 'USD')] });
+    const [r] = b.build();
+    expect(r).toMatchObject({
+      channel: { count: 4, value: 5000 },
+      settled: { count: 3, value: 4000 },
+      posted: { count: 1, value: 2200 },
+      written: { count: 2, value: 1800 },
+      balanced: false,
+    });
+    expect(r.differences.settledNotPosted.count).toBe(0);
+    expect(r.differences.notSettled.count).toBe(0);
+    expect(r.differences.settledOtherCurrency).toMatchObject({ count: 1, value: 1000 });
+    expect(r.differences.settledOtherCurrency.orders[0].settlements).toEqual([
+      { settlementId: 'S-posted', charged: 1100, settledAt: '2026-10-06T12:00:00.000Z', posted: true, writtenForImport: false, currency: 'USD' },
+    ]);
+  });
+
   it('an order settled in parts and never seen is one order, listed or beyond the list', () => {
-    const b = new ChainTotalsBuilder(day, postedLookupOf([]), 1);
+    const b = new ChainTotalsBuilder(day, ledgerLookupOf([]), 1);
     for (const [id, s, charged] of [
       ['g1', 'S1', 100],
       ['g1', 'S2', 50],
@@ -221,17 +280,17 @@ describe('the channel day report', () => {
     const unconfirmed = record('U', { ledgerIds: {} });
     unconfirmed.journals[0] = { ...unconfirmed.journals[0], lines: [{ account: '1000' }] } as unknown as JournalEntry;
     for (const r of [record('P'), unconfirmed, record('R', { state: 'reversed' })]) digest.add(r);
-    expect([digest.count, digest.posted('amazon', 'A1', 'P'), digest.posted('amazon', 'A1', 'U'), digest.posted('amazon', 'A2', 'P')]).toEqual([
+    expect([digest.count, digest.status('amazon', 'A1', 'P'), digest.status('amazon', 'A1', 'U'), digest.status('amazon', 'A2', 'P')]).toEqual([
       3,
-      true,
-      false,
-      false,
+      'posted',
+      'pending',
+      'pending',
     ]);
     expect(digest.pending.map((r) => [r.settlementId, r.journals])).toEqual([['U', [{ journalId: 'settlement:amazon:U:2026-10' }]]]);
   });
 
   it('a day with everything through the chain is balanced, with not-yet-settled orders allowed', () => {
-    const b = new ChainTotalsBuilder(day, postedLookupOf([record('S1')]));
+    const b = new ChainTotalsBuilder(day, ledgerLookupOf([record('S1')]));
     b.addOrder({ order: order('a'), settled: [settled('a', 'S1', 1000)] });
     b.addOrder({ order: order('b'), settled: [] });
     const [r] = b.build();
@@ -375,6 +434,123 @@ describe('in Node-RED', () => {
     const rep = collect(helper.getNode('rep'), 1);
     ct.receive({ day: '2026-10-06', channel: { system: 'bol' } });
     expect((await rep)[0].payload).toMatchObject({ system: 'bol', channel: { count: 1, value: 100 }, differences: { notInErp: { count: 1 } } });
+  });
+
+  it('counts every settled order never seen, however many: a day of 100,003 of them reads page by page', async () => {
+    await helper.load(nodes, flow);
+    const s = await store();
+    // One big settlement deposited on the day (Berlin), none of its orders seen at the channel.
+    const rows: SettledOrder[] = [];
+    for (let i = 0; i < 100_003; i++) {
+      rows.push({
+        system: 'amazon',
+        account: 'A3TWDEMOSELLER',
+        orderId: `u-${String(i).padStart(6, '0')}`,
+        settlementId: 'BIG-1',
+        charged: 1 + (i % 7),
+        net: 1,
+        currency: 'EUR',
+        settledAt: '2026-10-06T08:00:00.000Z',
+      });
+    }
+    const charged = rows.reduce((sum, r) => sum + r.charged, 0);
+    await s.settledOrdersReplace({ system: 'amazon', account: 'A3TWDEMOSELLER', settlementId: 'BIG-1' }, rows);
+    const rep = collect(helper.getNode('rep'), 1);
+    helper.getNode('ct').receive({ day: '2026-10-06' });
+    const [msg] = await rep;
+    expect(msg.payload.differences.settledNotSeen).toMatchObject({ count: 100_003, value: charged, more: 100_003 - 100 });
+    expect(msg.payload.differences.settledNotSeen.orders).toHaveLength(100);
+  });
+
+  it("lists the unposted settlements up to the node's list length, counting them all", async () => {
+    await helper.load(nodes, [
+      ...flow.filter((n) => n.id !== 'ct'),
+      { id: 'ct', type: 'tillwire-channel-totals', z: 'f1', store: 's1', unpostedHours: 0, listCap: 2, wires: [['rep'], ['unposted'], ['unsettled']] },
+    ]);
+    const held = collect(helper.getNode('held'), 3);
+    for (const id of ['H-1', 'H-2', 'H-3'])
+      helper.getNode('r1').receive({ payload: makeSettlement({ id, statedTotal: 1, lines: [['principal', 100, { order: 'o-2' }]] }) });
+    await held;
+    const unposted = collect(helper.getNode('unposted'), 1);
+    helper.getNode('ct').receive({ day: '2026-03-05' });
+    const [msg] = await unposted;
+    expect(msg.payload.count).toBe(3);
+    expect(msg.payload.settlements.map((x: { reason: string }) => x.reason)).toEqual(['held', 'held']);
+    expect(msg.payload.more).toBe(1);
+  });
+
+  it('journal files wired back to the journal node: the settlement counts as written for import, output 2 lists only the held one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillwire-written-'));
+    try {
+      await helper.load(
+        [...nodes, journalNode, journalFileNode, accountsNode],
+        [
+          ...flow.filter((n) => n.id !== 'ct' && n.id !== 'r1'),
+          { id: 'r1', type: 'tillwire-reconcile', z: 'f1', store: 's1', mode: 'settlement', wires: [['j1'], ['held']] },
+          {
+            id: 'a1',
+            type: 'tillwire-settlement-accounts',
+            bankAccount: '1210',
+            payableAccount: '2110',
+            reserveAccount: '1220',
+            carriedForwardAccount: '1230',
+            clearingAccount: '1240',
+            accounts: [
+              { key: 'principal', account: '4000' },
+              { key: 'tax', account: '2200' },
+              { key: 'fee', account: '6100' },
+            ],
+          },
+          { id: 'j1', type: 'tillwire-journal', z: 'f1', store: 's1', mode: 'settlement', accounts: 'a1', wires: [['jf']] },
+          { id: 'jf', type: 'tillwire-journal-file', z: 'f1', directory: dir, layout: 'neutral', wires: [['j1', 'ready']] },
+          { id: 'ct', type: 'tillwire-channel-totals', z: 'f1', store: 's1', unpostedHours: 0, wires: [['rep'], ['unposted'], ['unsettled']] },
+        ],
+      );
+      const s = await store();
+      await s.orderSeen([
+        { system: 'amazon', account: 'A3TWDEMOSELLER', orderId: 'o-1', gross: 11_900, currency: 'EUR', placedAt: '2026-03-05T10:00:00Z' },
+        { system: 'amazon', account: 'A3TWDEMOSELLER', orderId: 'o-2', gross: 5_000, currency: 'EUR', placedAt: '2026-03-05T11:00:00Z' },
+      ]);
+      const files = collect(helper.getNode('ready'), 1);
+      helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, lines: SPEC.lines.filter((l) => l[0] !== 'fee' || l[2]?.order) }) });
+      const [written] = await files;
+      const name = path.basename(written.file.path);
+      const key = { system: 'amazon', account: 'A3TWDEMOSELLER', settlementId: 'S-1' };
+      const register = new SettlementRegister(s);
+      await until(async () => ledgerStatus((await register.get(key))!) === 'written');
+      expect(Object.values((await register.get(key))!.ledgerIds)).toEqual([`file:${name}`]);
+      const held = collect(helper.getNode('held'), 1);
+      helper.getNode('r1').receive({ payload: makeSettlement({ id: 'S-2', statedTotal: 1, lines: [['principal', 100, { order: 'o-2' }]] }) });
+      await held;
+
+      const rep = collect(helper.getNode('rep'), 1);
+      const unposted = collect(helper.getNode('unposted'), 1);
+      helper.getNode('ct').receive({ day: '2026-03-05' });
+      const [report] = await rep;
+      expect(report.payload).toMatchObject({ settled: { count: 2, value: 16_900 }, posted: { count: 0, value: 0 }, written: { count: 2, value: 16_900 } });
+      expect(report.payload.differences.settledNotPosted.count).toBe(0);
+      expect((await unposted)[0].payload.settlements.map((x: { settlementId: string }) => x.settlementId)).toEqual(['S-2']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a payout dated without a time is its calendar day in a zone west of UTC: its unseen orders are on that day in Los Angeles, not the day before', async () => {
+    await helper.load(nodes, [
+      ...flow.filter((n) => n.id !== 'ct'),
+      { id: 'ct', type: 'tillwire-channel-totals', z: 'f1', store: 's1', timeZone: 'America/Los_Angeles', wires: [['rep'], ['unposted'], ['unsettled']] },
+    ]);
+    const ready = collect(helper.getNode('ready'), 1);
+    helper.getNode('r1').receive({ payload: makeSettlement({ ...SPEC, depositDate: '2026-03-17' }) });
+    await ready;
+    const rep = collect(helper.getNode('rep'), 1);
+    // The day before first: it has nothing (so no report); the first report is the deposit date's.
+    helper.getNode('ct').receive({ day: '2026-03-16' });
+    helper.getNode('ct').receive({ day: '2026-03-17' });
+    const [msg] = await rep;
+    expect(msg.payload).toMatchObject({ day: '2026-03-17', timeZone: 'America/Los_Angeles' });
+    expect(msg.payload.differences.settledNotSeen).toMatchObject({ count: 2, value: 16_900 });
+    expect(msg.payload.differences.settledNotSeen.orders[0].settlements[0].settledAt).toBe('2026-03-17T00:00:00.000Z');
   });
 
   it('a time zone that does not exist: the node shows it and rejects every trigger', async () => {

@@ -11,9 +11,13 @@
  *     cancelled order counted apart;
  *  2. the held settlement as unposted;
  *  3. the old unsettled orders, the cancelled one not among them.
+ * A settlement written as a journal file (the file node's answer wired back to its journal node)
+ * then counts as written for import, neither posted nor unposted.
  * Bad triggers (an impossible day, a channel Tillwire knows nothing of) and a node configured with a
  * time zone that does not exist are rejected naming the problem; a good trigger beside them reports.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { DEFAULT_ACCOUNTS, QboSimulator } from '../../simulators/quickbooks/simulator';
 import { ShopifySimulator, type RestOrder } from '../../simulators/shopify/simulator';
@@ -114,6 +118,11 @@ function flows() {
     { id: 'rec', type: 'tillwire-reconcile', z: 'tab', store: 'st1', mode: 'settlement', wires: [['jr', 'ready'], ['held']] },
     { id: 'jr', type: 'tillwire-journal', z: 'tab', store: 'st1', mode: 'settlement', accounts: 'acc', wires: [['qb']] },
     { id: 'qb', type: 'tillwire-quickbooks', z: 'tab', quickbooks: 'q1', wires: [['jr', 'posted']] },
+    // POST /settle-file: the same, written as journal files for import, the file node's answer wired back to its journal node.
+    { id: 'sinF', type: 'http in', z: 'tab', url: '/settle-file', method: 'post', wires: [['recF', 'ok']] },
+    { id: 'recF', type: 'tillwire-reconcile', z: 'tab', store: 'st1', mode: 'settlement', wires: [['jrF'], ['held']] },
+    { id: 'jrF', type: 'tillwire-journal', z: 'tab', store: 'st1', mode: 'settlement', accounts: 'acc', wires: [['jf']] },
+    { id: 'jf', type: 'tillwire-journal-file', z: 'tab', directory: 'import', layout: 'neutral', wires: [['jrF', 'filed']] },
     // Control totals: POST /totals { day, channel, node } triggers the node named.
     { id: 'tin', type: 'http in', z: 'tab', url: '/totals', method: 'post', wires: [['trig', 'ok']] },
     {
@@ -138,8 +147,8 @@ function flows() {
     { id: 'ctBad', type: 'tillwire-channel-totals', z: 'tab', store: 'st1', timeZone: 'Mars/Olympus_Mons', wires: [['report'], ['unposted'], ['unsettled']] },
     { id: 'ok', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] },
     { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
-    ...['ready', 'held', 'posted', 'report', 'unposted', 'unsettled', 'caught'].map(sink),
-    { id: 'k1', type: 'catch', z: 'tab', scope: ['rec', 'jr', 'qb', 'ct', 'ctBad'], uncaught: false, wires: [['caughtMsg']] },
+    ...['ready', 'held', 'posted', 'filed', 'report', 'unposted', 'unsettled', 'caught'].map(sink),
+    { id: 'k1', type: 'catch', z: 'tab', scope: ['rec', 'jr', 'qb', 'ct', 'ctBad', 'recF', 'jrF', 'jf'], uncaught: false, wires: [['caughtMsg']] },
     { id: 'caughtMsg', type: 'function', z: 'tab', func: 'msg.payload = msg.error.message;\nreturn msg;', outputs: 1, wires: [['caught']] },
     { id: 'seen', type: 'http in', z: 'tab', url: '/seen', method: 'get', wires: [['show']] },
     {
@@ -147,7 +156,7 @@ function flows() {
       type: 'function',
       z: 'tab',
       func:
-        "msg.payload = Object.fromEntries(['ready', 'held', 'posted', 'report', 'unposted', 'unsettled', 'caught'].map((k) => [k, flow.get(k) || []]));\n" +
+        "msg.payload = Object.fromEntries(['ready', 'held', 'posted', 'filed', 'report', 'unposted', 'unsettled', 'caught'].map((k) => [k, flow.get(k) || []]));\n" +
         "if (msg.req.query.reset) for (const k of ['report', 'unposted', 'unsettled', 'caught']) flow.set(k, []);\nreturn msg;",
       outputs: 1,
       wires: [['res']],
@@ -340,14 +349,40 @@ it('reports the day across channel, ERP, settlement and ledger; alerts on the he
 it('rejects an impossible day, a channel it knows nothing of and a time zone that does not exist; a good trigger beside them reports', async () => {
   const bad = await totals({ day: '2026-02-30' }, 1);
   expect(bad.caught).toEqual(["ChainTotalsInputError: msg.day '2026-02-30' is not a calendar date"]);
+  // The last day of year 9999 has no next day with a four-digit year; year 0001 is no 1901.
+  const far = await totals({ day: '9999-12-31' }, 1);
+  expect(far.caught).toEqual(["ChainTotalsInputError: msg.day '9999-12-31' is out of range: the year must be 1970 to 9998"]);
+  const early = await totals({ day: '0001-01-01' }, 1);
+  expect(early.caught).toEqual(["ChainTotalsInputError: msg.day '0001-01-01' is out of range: the year must be 1970 to 9998"]);
   const nobody = await totals({ day: DAY, channel: { system: 'shopify', account: 'nobody.myshopify.com' } }, 1);
   expect(nobody.caught).toEqual([
     "ChainTotalsInputError: msg.channel names no channel Tillwire knows: no order or settlement of shopify account 'nobody.myshopify.com'",
   ]);
   const zone = await totals({ node: 'bad' }, 1);
   expect(zone.caught).toEqual(["Error: channel totals: unknown time zone 'Mars/Olympus_Mons' (expected an IANA name such as Europe/Berlin or UTC)"]);
-  expect([...bad.report, ...nobody.report, ...zone.report]).toEqual([]);
+  expect([...bad.report, ...far.report, ...early.report, ...nobody.report, ...zone.report]).toEqual([]);
   const good = await totals({ day: DAY });
   expect(good.caught).toEqual([]);
   expect(good.report.map((r) => [r.system, r.currency, r.channel.count])).toEqual([['shopify', 'USD', 3]]);
+});
+
+it('a settlement written as a journal file, its answer wired back, counts as written for import: not posted, not unposted', async () => {
+  const [, , c] = usd;
+  await call('/settle-file', settlement('S-FILE', [settlementLine('1', 'principal', cents(c.total_price), String(c.id))]));
+  await until('S-FILE written', async () => (await call('/seen')).filed.length === 1);
+  const channel = { system: 'shopify', account: SHOP };
+  let run = await totals({ day: DAY, channel });
+  await until('the file recorded as written for import', async () => {
+    run = await totals({ day: DAY, channel });
+    return run.report[0]?.written.count === 1;
+  });
+  const gross = cents(c.total_price);
+  expect(run.caught).toEqual([]);
+  expect(run.report[0]).toMatchObject({ written: { count: 1, value: gross }, posted: { count: 1 }, settled: { count: 2 } });
+  expect(run.report[0].differences.settledNotPosted.count).toBe(0);
+  expect(run.report[0].differences.notSettled.orders.map((o: any) => o.orderId)).toEqual([String(usd[1].id)]);
+  expect(run.unposted[0].settlements.map((x: any) => x.settlementId)).toEqual(['S-HELD']);
+  // Written once, in the directory the node names.
+  const [file] = fs.readdirSync(path.join(red.userDir, 'import')).filter((f) => f.endsWith('.csv'));
+  expect(file).toContain('S-FILE');
 });

@@ -70,6 +70,20 @@ beforeAll(async () => {
     order('B-2', `${YESTERDAY}T10:00:00Z`, 1_000),
     order('B-3', `${YESTERDAY}T11:00:00Z`, 4_000, 'cancelled'),
     order('B-OLD', new Date(NOW - 30 * DAY_MS).toISOString(), 990),
+    order('B-USD', new Date(NOW - 29 * DAY_MS).toISOString(), 1_200),
+  ]);
+  // Old, but settled only in another currency than its own: not settled, and said so.
+  await store.settledOrdersAdd([
+    {
+      system: 'bol',
+      account: '1234567',
+      orderId: 'B-USD',
+      settlementId: 'INV-USD',
+      charged: 1_300,
+      net: 1_300,
+      currency: 'USD',
+      settledAt: new Date(NOW - 20 * DAY_MS).toISOString(),
+    },
   ]);
   await store.orderAccepted({ system: 'bol', account: '1234567', orderId: 'B-1' }, 'odoo', 'S00001');
   // A settlement held two days ago.
@@ -83,6 +97,19 @@ beforeAll(async () => {
     summaryForNext: { settlementId: 'INV-9', reserveHeld: '0', carriedForward: '0' },
     journals: [],
     ledgerIds: {},
+    updatedAt: '',
+  }));
+  // A settlement whose journal a journal file node wrote for import (its answer wired back): not unposted.
+  await new SettlementRegister(store, () => NOW - 2 * DAY_MS).update({ system: 'bol', account: '1234567', settlementId: 'INV-8' }, () => ({
+    system: 'bol',
+    account: '1234567',
+    settlementId: 'INV-8',
+    fingerprint: 'f8',
+    state: 'posted',
+    variances: [],
+    summaryForNext: { settlementId: 'INV-8', reserveHeld: '0', carriedForward: '0' },
+    journals: [{ journalId: 'settlement:bol:INV-8:2026-10' } as never],
+    ledgerIds: { 'settlement:bol:INV-8:2026-10': 'file:settlement_bol_INV-8_2026-10.neutral.csv' },
     updatedAt: '',
   }));
   await store.close();
@@ -124,6 +151,12 @@ it('reports yesterday per channel and turns the unposted settlement and the unse
     },
   ]);
   expect(s['dct-unsettled-alert']).toEqual([
-    { topic: '1 order(s) unsettled after 14 days', payload: `bol 1234567 B-OLD placed ${new Date(NOW - 30 * DAY_MS).toISOString()}` },
+    {
+      topic: '2 order(s) unsettled after 14 days',
+      payload: [
+        `bol 1234567 B-OLD placed ${new Date(NOW - 30 * DAY_MS).toISOString()}`,
+        `bol 1234567 B-USD placed ${new Date(NOW - 29 * DAY_MS).toISOString()} (settled only in USD)`,
+      ].join('\n'),
+    },
   ]);
 });

@@ -133,7 +133,7 @@ async function token(username: string, scope: string): Promise<string> {
 }
 
 /** An admin API call: { status, body }. */
-async function admin(method: 'GET' | 'POST', route: string, bearer?: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function admin(method: 'GET' | 'POST' | 'PUT', route: string, bearer?: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${red.url}${route}`, {
     method,
     headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
@@ -276,9 +276,10 @@ it('lists a held settlement with its variance, refuses every bad release naming 
   expect(qbo.journalEntries()).toHaveLength(1);
   expect((await call('/seen')).ready.filter((r: any) => r.settlementId !== 'S-OK')).toEqual([]);
 
-  // The release of the version held now, sent twice at once: recorded once, posted once.
+  // The release of the version held now, sent twice at once (once with the fingerprint in upper
+  // case: the same hex version): recorded once, posted once.
   const body = { ...good, fingerprint: current.fingerprint };
-  const [a, b] = await Promise.all([release(body), release(body)]);
+  const [a, b] = await Promise.all([release(body), release({ ...body, fingerprint: current.fingerprint.toUpperCase() })]);
   expect([a.status, b.status]).toEqual([200, 200]);
   expect([a.body.released, b.body.released].sort()).toEqual([false, true]);
   const granted = (a.body.released ? a : b).body;
@@ -315,4 +316,44 @@ it('lists a held settlement with its variance, refuses every bad release naming 
     expect.objectContaining({ fingerprint: first.fingerprint, releasable: false, refusal: 'settlement S-HELD is posted, not held: nothing to release' }),
   ]);
   expect((await call('/seen')).caught).toEqual([]);
+});
+
+it('refuses to release a held settlement whose dead letter was edited since it was held, naming it, and keeps it listed; nothing posted', async () => {
+  const postedBefore = qbo.journalEntries().length;
+  const heldBefore = (await call('/seen')).held.length;
+  await call('/settle', { settlement: settlement('S-EDIT', 500) });
+  await call('/settle', { settlement: settlement('S-EDIT2', 700) });
+  await until('both held', async () => (await call('/seen')).held.length === heldBefore + 2);
+  const listed = Object.fromEntries((await held()).map((h) => [h.settlementId, h]));
+  const edit = async (id: string, change: (payload: any) => void) => {
+    const entry = (await admin('GET', `/tillwire/dead-letters/${listed[id].deadLetterId}`, finance)).body;
+    change(entry.message.payload);
+    const put = await admin('PUT', `/tillwire/dead-letters/${entry.id}`, finance, { message: entry.message, version: entry.version });
+    expect(put.status).toBe(200);
+  };
+  const fee = (p: any) => p.lines.find((l: any) => l.type === 'fee');
+  // Lines changed so the kept settlement no longer adds up to its net total; and lines and totals changed consistently (another version).
+  await edit('S-EDIT', (p) => (fee(p).amount.amount -= 500));
+  await edit('S-EDIT2', (p) => {
+    fee(p).amount.amount -= 500;
+    p.netTotal.amount -= 500;
+    p.statedTotal.amount -= 500;
+  });
+  const body = (id: string) => ({ system: 'amazon', account: SELLER, settlementId: id, fingerprint: listed[id].fingerprint, reason: 'reviewed' });
+  const invalid = await release(body('S-EDIT'));
+  expect(invalid.status).toBe(409);
+  expect(invalid.body.error).toMatch(/^settlement S-EDIT: its dead letter .* was edited since it was held and no longer holds a valid settlement \(.*netTotal/);
+  const other = await release(body('S-EDIT2'));
+  expect(other.status).toBe(409);
+  expect(other.body.error).toMatch(
+    new RegExp(
+      `^settlement S-EDIT2: its dead letter .* was edited since it was held \\(it holds version [0-9a-f]{16}, not the held ${listed['S-EDIT2'].fingerprint}\\)`,
+    ),
+  );
+  // Nothing released or posted; both still listed as held.
+  expect((await held()).filter((h) => h.settlementId.startsWith('S-EDIT')).map((h) => [h.settlementId, h.state])).toEqual([
+    ['S-EDIT', 'held'],
+    ['S-EDIT2', 'held'],
+  ]);
+  expect(qbo.journalEntries()).toHaveLength(postedBefore);
 });

@@ -114,6 +114,7 @@ describe('tally', () => {
       ['an empty category', { category: '' }, 'category', 'category must be 1 to 64 characters'],
       ['a category with the group separator', { category: 'a|b' }, 'category', "without '|'"],
       ['a bad postedAt', { postedAt: 'yesterday' }, 'posted-at', "postedAt 'yesterday' is not an RFC 3339 timestamp"],
+      ['an empty postedAt', { postedAt: '' }, 'posted-at', "postedAt '' is not an RFC 3339 timestamp"],
       [
         'an order id too long',
         { orderRef: { id: 'x'.repeat(256) } },

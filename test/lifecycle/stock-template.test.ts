@@ -1,8 +1,10 @@
 /**
  * The template "ERP stock → channel inventory", as shipped in examples/, against the simulators:
  * one read of Odoo's stock for the template's SKUs sets each channel's quantity to what Odoo holds
- * (Shopify on hand, Amazon sellable = on hand − reserved, Square physical count, bol.com offer stock =
- * on hand − reserved − safety stock); reading the same stock again leaves every quantity as it is.
+ * at the main stock location WH/Stock (Shopify on hand, Amazon sellable = on hand − reserved, Square
+ * physical count, bol.com offer stock = on hand − reserved − safety stock), though one SKU also has
+ * stock at a second location (read after WH/Stock's) that would otherwise overwrite it; reading the
+ * same stock again leaves every quantity as it is.
  */
 import storeNode from '../../nodes/core/store-config';
 import deadLetterNode from '../../nodes/core/dead-letter';
@@ -26,6 +28,8 @@ import { BolSimulator } from '../../simulators/bol/simulator';
 import { helper, startServer, stopAll, until } from '../support/node-red';
 import { idOf, readTemplate, templateFlow } from '../support/template';
 
+const switchNode = require('@node-red/nodes/core/function/10-switch.js');
+
 jest.setTimeout(60_000);
 const TEMPLATE = 'ERP stock → channel inventory';
 const template = readTemplate(TEMPLATE);
@@ -42,6 +46,7 @@ const nodes = [
   squareInventoryNode,
   bolConfigNode,
   bolInventoryNode,
+  switchNode,
 ];
 const MARKETPLACE = 'A1F83G8C2ARO7P';
 const CHANNELS = 4;
@@ -108,12 +113,22 @@ it("each channel ends up with Odoo's quantity for every SKU; the same stock agai
     new OdooClient({ url: odoo.url, database: odoo.database, login: odoo.login, apiKey: odoo.apiKey, api: 'jsonrpc', version: odoo.version }),
     { version: odoo.version },
   );
-  const { positions } = await sync.readStock(skus);
+  // A second internal location holds more of the first SKU; Odoo reports it after WH/Stock's.
+  odoo.stockAt(skus[0], 'Store', 8);
+  const read = await sync.readStock(skus);
+  expect(read.positions.filter((p) => p.sku === skus[0]).map((p) => [p.locationId, p.onHand])).toEqual([
+    ['WH/Stock', expect.any(Number)],
+    ['WH/Store', 8],
+  ]);
+  const positions = read.positions.filter((p) => p.locationId === 'WH/Stock');
   expect(positions.map((p) => p.sku).sort()).toEqual([...skus].sort());
+  expect(positions.find((p) => p.sku === skus[0])!.onHand).not.toBe(8);
 
   await helper.load(nodes, flow(), credentials());
   const sent: any[] = [];
   helper.getNode('stk-sent').on('input', (m: any) => sent.push(m));
+  const dead: any[] = [];
+  helper.getNode('stk-dl').on('input', (m: any) => dead.push(m.error));
   helper.getNode('stk-read').receive({ payload: skus });
   await until(() => sent.length === CHANNELS * skus.length, 30_000);
 
@@ -151,4 +166,5 @@ it("each channel ends up with Odoo's quantity for every SKU; the same stock agai
       .filter((m) => m.channelResult.system === 'amazon')
       .every((m) => m.channelResult.outcome !== 'sent'),
   ).toBe(true);
+  expect(dead).toEqual([]);
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import storeNode from '../../nodes/core/store-config';
+import { stockFigureKey } from '../../nodes/core/channel-write';
 import configNode from '../../nodes/shopify/shopify-config';
 import fulfilNode from '../../nodes/shopify/shopify-fulfil';
 import inventoryNode from '../../nodes/shopify/shopify-inventory';
@@ -193,9 +194,17 @@ describe('tillwire-shopify-inventory', () => {
 
   it('with a store, an older figure arriving after a newer one does not overwrite it', async () => {
     await load();
-    expect((await run('invStore', ats('SKU-0004', 30, '2026-11-27T02:05:00Z'))).msg.channelResult).toMatchObject({ outcome: 'sent', quantity: 30 });
+    const first = (await run('invStore', ats('SKU-0004', 30, '2026-11-27T02:05:00Z'))).msg.channelResult;
+    expect(first).toMatchObject({ outcome: 'sent', quantity: 30 });
     const late = await run('invStore', ats('SKU-0004', 35, '2026-11-27T02:00:00Z'));
     expect(late.msg.channelResult).toMatchObject({ outcome: 'unchanged', stale: true, newer: '2026-11-27T02:05:00Z' });
+    // The record keeps the figure pushed beside its time: drift compares what Shopify shows with it.
+    const store = await (helper.getNode('s1') as any).manager.acquire();
+    expect(await store.kvGet(stockFigureKey('shopify', first.account, 'tillwire-shopify-inventory', 'SKU-0004', undefined))).toEqual({
+      at: '2026-11-27T02:05:00Z',
+      quantity: 30,
+      sentAt: expect.any(String),
+    });
     expect(level(4, 1, 'available')).toBe(30);
     expect(sim.adjustmentGroups).toHaveLength(1);
   });

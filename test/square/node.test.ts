@@ -217,6 +217,41 @@ describe('tillwire-square-webhook + tillwire-square-orders', () => {
     expect(gross).toEqual(new Map(orders.map((m) => [m.payload.channel.id, m.payload.totals.grandTotal])));
   });
 
+  it('sale mode: a sale Square paid out (card) is in the order index under its Square order id; a cash sale is not', async () => {
+    sim = await startSim({ seed: 12, webhook: { retryDelaysMs: [] } });
+    sim.webhook.url = helper.url() + PATH;
+    const { store, received } = await load();
+    const sold = Array.from({ length: 12 }, (_, i) => sim.randomSale(['L-LDN', 'L-NYC', 'L-TYO'][i % 3]));
+    await sim.flushWebhooks();
+    await settled(store);
+    await until(() => received.filter((m) => m.payload.kind === 'sale').length === sold.length, 20_000);
+    const byCard = sold.filter((o) => o.tenders!.some((t) => t.type === 'CARD'));
+    const byCash = sold.filter((o) => o.tenders!.every((t) => t.type === 'CASH'));
+    expect(byCard.length).toBeGreaterThan(0);
+    expect(byCash.length).toBeGreaterThan(0);
+    const sales = new Map(received.map((m) => [m.payload.saleId, m.payload]));
+    const rows = await store.orderLookup(
+      sold.map((o) => o.id),
+      { system: 'square' },
+    );
+    expect(
+      new Map(rows.map((r: any) => [r.orderId, { account: r.account, gross: r.gross, currency: r.currency, placedAt: r.placedAt, status: r.status }])),
+    ).toEqual(
+      new Map(
+        byCard.map((o) => [
+          o.id,
+          {
+            account: o.location_id,
+            gross: sales.get(o.id).totals.grandTotal.amount,
+            currency: sales.get(o.id).currency,
+            placedAt: new Date(sales.get(o.id).occurredAt).toISOString(),
+            status: 'completed',
+          },
+        ]),
+      ),
+    );
+  });
+
   it('removes its route when the flow stops, and shows a red ring without an access token', async () => {
     sim = await startSim();
     await load();

@@ -53,7 +53,11 @@ function germanRuntime(key: string, vars?: Record<string, unknown>): string {
 function makeNode(steps: Step[], opts: { withStore?: boolean; german?: boolean; accountProblem?: string; configType?: string } = {}) {
   let ctor: any;
   const writes: Array<WriteContext<unknown>> = [];
-  const storeManager = Object.assign(new EventEmitter(), { state: { ok: true, opening: false }, acquire: async () => store });
+  const storeManager = Object.assign(new EventEmitter(), {
+    state: { ok: true, opening: false },
+    acquire: async () => store,
+    hold: <T>(work: Promise<T>) => work,
+  });
   // The config node as the runtime holds it: its type and the connection it offers.
   const config = {
     type: opts.configType ?? 'test-config',

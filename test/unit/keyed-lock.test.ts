@@ -27,4 +27,21 @@ describe('KeyedLock', () => {
     await expect(second).resolves.toBe('ran');
     expect(lock.size).toBe(0);
   });
+
+  it('runAll holds every key (taken in sorted order) until its work ends; overlapping callers never wait on each other in a cycle', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    let releaseFirst!: () => void;
+    const first = lock.runAll(['b', 'a'], () => new Promise<void>((r) => (releaseFirst = () => (log.push('first'), r()))));
+    const second = lock.runAll(['a', 'c'], async () => void log.push('second'));
+    const third = lock.runAll(['c', 'b'], async () => void log.push('third'));
+    const other = lock.run('d', async () => void log.push('other'));
+    await Promise.all([other, third]);
+    // The third shares no key the first holds by then (its keys are taken one by one), the second waits for 'a'.
+    expect(log).toEqual(['other', 'third']);
+    releaseFirst();
+    await Promise.all([first, second]);
+    expect(log).toEqual(['other', 'third', 'first', 'second']);
+    expect(lock.size).toBe(0);
+  });
 });

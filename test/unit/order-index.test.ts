@@ -40,6 +40,70 @@ it('only a canonical order with a channel system and id is a channel order', () 
   expect(orderSeenOf(order('big', Number.MAX_SAFE_INTEGER + 2))).toBeUndefined();
 });
 
+it('a sale a channel settles (a Square in-store sale) is a channel order under the id its payouts name; a till sale is not', () => {
+  const sale = (tenders: Array<{ type: string; amount: number }>, extra: Record<string, unknown> = {}) => ({
+    kind: 'sale',
+    saleId: 'SQ-ORDER-1',
+    storeId: 'LOC-1',
+    terminalId: 'Terminal-1',
+    sequence: 1,
+    occurredAt: '2026-12-04T10:15:00Z',
+    businessDate: '2026-12-04',
+    currency: 'USD',
+    channel: { system: 'square', account: 'LOC-1', id: 'SQ-ORDER-1' },
+    tenders: tenders.map((t) => ({ type: t.type, amount: { amount: t.amount, currency: 'USD' } })),
+    totals: { grandTotal: { amount: tenders.reduce((n, t) => n + t.amount, 0), currency: 'USD' } },
+    ...extra,
+  });
+  expect(orderSeenOf(sale([{ type: 'card', amount: 2599 }]))).toEqual({
+    system: 'square',
+    account: 'LOC-1',
+    orderId: 'SQ-ORDER-1',
+    gross: 2599,
+    currency: 'USD',
+    placedAt: '2026-12-04T10:15:00Z',
+    status: 'completed',
+  });
+  // Part paid in cash, part by card: Square pays out the card part, the sale is recorded whole.
+  expect(
+    orderSeenOf(
+      sale([
+        { type: 'cash', amount: 1000 },
+        { type: 'card', amount: 1599 },
+      ]),
+    )?.gross,
+  ).toBe(2599);
+  const { channel: _none, ...tillSale } = sale([{ type: 'card', amount: 2599 }]);
+  for (const notOne of [
+    tillSale, // over MQTT: no channel settles it
+    sale([{ type: 'cash', amount: 2599 }]), // all cash: no payout names it
+    sale([{ type: 'card', amount: -2599 }], { returnOf: { saleId: 'SQ-ORDER-0' } }), // a refund settles against the original order
+    sale([{ type: 'card', amount: 0 }]),
+  ]) {
+    expect(channelOrderOf(notOne)).toBeUndefined();
+    expect(orderSeenOf(notOne)).toBeUndefined();
+  }
+});
+
+it('the writer records a channel-settled sale taken in and its ERP acceptance under the Square order id', async () => {
+  const sale = {
+    kind: 'sale',
+    saleId: 'SQ-2',
+    occurredAt: '2026-12-04T11:00:00Z',
+    channel: { system: 'square', account: 'LOC-1', id: 'SQ-2' },
+    tenders: [{ type: 'card', amount: { amount: 1250, currency: 'USD' } }],
+    totals: { grandTotal: { amount: 1250, currency: 'USD' } },
+  };
+  const writer = new OrderIndexWriter(store, () => undefined);
+  await writer.seen(sale);
+  await writer.accepted(sale, 'odoo', 'S00042');
+  await writer.seen({ ...sale, channel: undefined, saleId: 'T-1' }); // a till sale: nothing
+  expect(await orderMatcherFor(store, { system: 'square', account: 'LOC-1' }).match(['SQ-2', 'T-1'])).toEqual({
+    tillwire: [{ orderId: 'SQ-2', gross: { amount: 1250, currency: 'USD' } }],
+    erp: ['SQ-2'],
+  });
+});
+
 it('a write that fails is counted and reported, never thrown; the next one goes through', async () => {
   const reports: string[] = [];
   let down = true;
