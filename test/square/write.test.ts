@@ -40,10 +40,22 @@ function flow() {
     },
     { id: 'inv', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', wires: [['out']] },
     { id: 'invStore', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', store: 's1', wires: [['out']] },
+    // Two Square locations under one store id: that store id names no one location.
+    {
+      id: 'c2',
+      type: 'tillwire-square-config',
+      environment: 'custom',
+      baseUrl: sim.url,
+      locationIds: 'L-LDN, L-NYC',
+      storeMap: '{"L-LDN": "WH-X", "L-NYC": "WH-X"}',
+      ratePerSecond: 0,
+      attempts: '4',
+    },
+    { id: 'invShared', type: 'tillwire-square-inventory', z: 'f1', square: 'c2', location: 'L-NYC', wires: [['out']] },
     { id: 'invErp', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', erpLocation: 'WH1', store: 's1', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
     // One Catch node (the test helper cannot load two): to a probe and to the dead-letter store.
-    { id: 'k1', type: 'catch', z: 'f1', scope: ['inv', 'invStore', 'invErp'], wires: [['caught', 'dl']] },
+    { id: 'k1', type: 'catch', z: 'f1', scope: ['inv', 'invStore', 'invErp', 'invShared'], wires: [['caught', 'dl']] },
     { id: 'caught', type: 'helper', z: 'f1' },
     { id: 'dl', type: 'tillwire-dead-letter', z: 'f1', store: 's1', wires: [['stored']] },
     { id: 'stored', type: 'helper', z: 'f1' },
@@ -51,7 +63,10 @@ function flow() {
 }
 
 async function load() {
-  await helper.load([storeNode, configNode, inventoryNode, deadLetterNode], flow(), { c1: { accessToken: sim.accessToken } });
+  await helper.load([storeNode, configNode, inventoryNode, deadLetterNode], flow(), {
+    c1: { accessToken: sim.accessToken },
+    c2: { accessToken: sim.accessToken },
+  });
 }
 
 /** Sends a payload into a node; resolves with the message that came out, or the one a Catch node got. */
@@ -177,6 +192,9 @@ describe('tillwire-square-inventory', () => {
     const none = await run('inv', { ...pos, sku: 'SKU-0015', locationId: 'WH1' });
     expect(none.msg.error.message).toMatch(/position of SKU 'SKU-0015' at location 'WH1' refused: that location is not mapped to a square location/);
     expect(sim.inventoryCount(id('SKU-0015'), 'L-NYC')).toBeUndefined();
+    const shared = await run('invShared', { ...pos, sku: 'SKU-0015', locationId: 'WH-X' });
+    expect(shared.msg.error.message).toMatch(/position of SKU 'SKU-0015' at location 'WH-X' refused: that location is not mapped/);
+    expect(sim.inventoryCount(id('SKU-0015'), 'L-LDN')).toBeUndefined();
   });
 
   it('an unknown SKU is a permanent error naming it; an ATS for another channel is refused; nothing written', async () => {
