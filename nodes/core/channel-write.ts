@@ -228,6 +228,42 @@ export function checkPositionLocation(
 }
 
 /**
+ * Where a channel that keeps stock per location (Shopify, Square) puts a position's ERP location.
+ * A position is one ERP location's stock; writing positions of several ERP locations to one channel
+ * location would make them overwrite each other (the channel ends at whichever came last), so only
+ * an explicit pairing places a position: the node's location map, or its one channel location
+ * together with the one ERP location it takes (the node's "ERP location" setting).
+ */
+export interface PositionPlaces {
+  /** ERP location → channel location (the node's or account's map). */
+  map: ReadonlyMap<string, string>;
+  /** The node's one channel location, when it has one. */
+  own?: string;
+  /** The ERP location whose positions `own` takes (the node's "ERP location"). */
+  erpLocation?: string;
+  /** How a location is mapped on this node, for the error: "add it to the node's Location map". */
+  howToMap: string;
+}
+
+/**
+ * The channel location of a position, or a permanent error naming the SKU and the location and how
+ * to map it (`UnmappedLocation`), so the position is dead-lettered while the others flow.
+ */
+export function positionLocation(spec: Pick<ChannelWriteSpec<unknown>, 'system' | 'operation'>, places: PositionPlaces, doc: Record<string, any>): string {
+  const mapped = places.map.get(doc.locationId);
+  if (mapped) return mapped;
+  if (places.own && places.erpLocation && doc.locationId === places.erpLocation) return places.own;
+  const taken = places.own && places.erpLocation ? `; location '${places.own}' takes the positions of '${places.erpLocation}' only` : '';
+  throw permanentError(
+    spec.system,
+    spec.operation,
+    `position of SKU '${doc.sku}' at location '${doc.locationId}' refused: that location is not mapped to a ${spec.system} location${taken} ` +
+      `(positions of several locations written to one ${spec.system} location would overwrite each other). To map it, ${places.howToMap}`,
+    { providerCode: 'UnmappedLocation', kind: 'value' },
+  );
+}
+
+/**
  * Moves the newest-figure record to `record` unless it already holds that time or a later one. A
  * compare-and-set on the value read, so another node or instance sharing the store that wrote a
  * newer figure meanwhile is never set back (the record only ever moves forward).

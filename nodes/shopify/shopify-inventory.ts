@@ -1,13 +1,14 @@
 /**
  * `tillwire-shopify-inventory`: sets a SKU's stock in Shopify from a canonical `inventory.ats`
  * (the `available` quantity at the node's location) or `inventory.position` (the `on_hand` quantity
- * at the position's location, mapped to a Shopify location) with `inventorySetQuantities` and an
+ * at the Shopify location its ERP location is mapped to: the location map, or the node's location
+ * for the positions of its "ERP location"; any other position is refused, see `positionLocation`) with `inventorySetQuantities` and an
  * `@idempotent` key derived from the document's business key, so a retry or a replay never applies
  * twice. The SKU is looked up as an inventory item (cached); an unknown SKU is a permanent error
  * naming it. The common body is nodes/core/channel-write.ts.
  */
 import type { NodeRED } from '../core/node-red';
-import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
+import { idempotencyKeyFor, permanentError, positionLocation, registerChannelWrite, type PositionPlaces, type WriteResult } from '../core/channel-write';
 import { joinProblems, statusTexts } from '../core/node-kit';
 import type { ShopifyClient } from './client';
 import { SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
@@ -48,6 +49,13 @@ export = function register(RED: NodeRED) {
     writer(def, connection) {
       const location = typeof def.location === 'string' && def.location.trim() ? locationGid(def.location) : undefined;
       const { map, invalid } = parseLocationMap(def.locationMap);
+      const erpLocation = typeof def.erpLocation === 'string' ? def.erpLocation.trim() : '';
+      const places: PositionPlaces = {
+        map: new Map(Object.entries(map)),
+        own: location,
+        erpLocation,
+        howToMap: `add it to the node's Location map (ERP location → Shopify location), or set the node's ERP location to it with a Location set`,
+      };
       const reason = typeof def.reason === 'string' && def.reason.trim() ? def.reason.trim() : 'correction';
       const problem = joinProblems([
         invalid === undefined ? undefined : t.problem('status.badLocationMap', { error: invalid }),
@@ -63,9 +71,9 @@ export = function register(RED: NodeRED) {
           const quantity: number = kind === 'inventory.ats' ? doc.available : doc.onHand;
           let locationId: string | undefined;
           if (kind === 'inventory.position') {
-            locationId = map[doc.locationId] ?? (Object.keys(map).length ? undefined : location);
-            if (!locationId) throw fail(`location '${doc.locationId}' of the position is not in the node's location map`, 'UnknownLocation');
+            locationId = positionLocation({ system: 'shopify', operation: 'inventorySetQuantities' }, places, doc);
           } else {
+            // A channel-wide figure (summed over its locationIds) goes to the node's one Location.
             locationId = location;
             if (!locationId) throw fail('no Shopify location set in the node for available-to-sell figures', 'UnknownLocation');
           }

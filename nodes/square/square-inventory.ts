@@ -8,7 +8,7 @@
  * it. The common body is nodes/core/channel-write.ts.
  */
 import type { NodeRED } from '../core/node-red';
-import { idempotencyKeyFor, permanentError, registerChannelWrite, type WriteResult } from '../core/channel-write';
+import { idempotencyKeyFor, permanentError, positionLocation, registerChannelWrite, type PositionPlaces, type WriteResult } from '../core/channel-write';
 import { statusTexts } from '../core/node-kit';
 import type { SquareClient } from './client';
 import { SQUARE_CONFIG, type SquareConnection } from './connection';
@@ -30,21 +30,27 @@ export = function register(RED: NodeRED) {
           ? t.problem('status.foreignLocation', { location: own, account: settings.locationIds.join(', ') })
           : undefined;
       const fallback = own || (settings.locationIds.length === 1 ? settings.locationIds[0] : undefined);
+      // A position's ERP location: a Square location of the account itself, the one the store map
+      // pairs with it (Square location → store id), or the node's Location for its ERP location.
+      const map = new Map<string, string>(settings.locationIds.map((id) => [id, id]));
+      const stores = Object.entries(settings.storeMap);
+      for (const [square, store] of stores) {
+        // A store id two Square locations share names no one location: refused, not guessed.
+        if (!map.has(store) && stores.filter(([, s]) => s === store).length === 1) map.set(store, square);
+      }
+      const places: PositionPlaces = {
+        map,
+        own: fallback,
+        erpLocation: typeof def.erpLocation === 'string' ? def.erpLocation.trim() : '',
+        howToMap: `add it to the Square account's store map (Square location → store id), or set the node's ERP location to it (with a Location set)`,
+      };
       // The account's SKU map is catalog object id → SKU; reversed here.
       const known = new Map<string, string>(Object.entries(settings.skuMap).map(([id, sku]) => [sku, id]));
       const fail = (message: string, code: string) => permanentError('square', 'BatchChangeInventory', message, { providerCode: code });
 
       function locationOf(doc: Record<string, any>, kind: string): string {
-        if (kind === 'inventory.position') {
-          if (settings.locationIds.includes(doc.locationId)) return doc.locationId;
-          const mapped = Object.entries(settings.storeMap).find(([, store]) => store === doc.locationId)?.[0];
-          if (mapped) return mapped;
-          if (own) return own;
-          throw fail(
-            `location '${doc.locationId}' of the position is neither a Square location of the account nor in its store map (or set a location in the node)`,
-            'UnknownLocation',
-          );
-        }
+        if (kind === 'inventory.position') return positionLocation({ system: 'square', operation: 'BatchChangeInventory' }, places, doc);
+        // A channel-wide figure (summed over its locationIds) goes to the Square location it is for.
         const account = doc.channel?.account;
         if (account && settings.locationIds.includes(account)) return account;
         if (fallback) return fallback;

@@ -3,8 +3,9 @@
  * one read of Odoo's stock for the template's SKUs sets each channel's quantity to what Odoo holds
  * at the main stock location WH/Stock (Shopify on hand, Amazon sellable = on hand − reserved, Square
  * physical count, bol.com offer stock = on hand − reserved − safety stock), though one SKU also has
- * stock at a second location (read after WH/Stock's) that would otherwise overwrite it; reading the
- * same stock again leaves every quantity as it is.
+ * stock at a second location (read after WH/Stock's) that would otherwise overwrite it, and that the
+ * Shopify and Square nodes refuse even past the switch; reading the same stock again leaves every
+ * quantity as it is.
  */
 import storeNode from '../../nodes/core/store-config';
 import deadLetterNode from '../../nodes/core/dead-letter';
@@ -167,4 +168,16 @@ it("each channel ends up with Odoo's quantity for every SKU; the same stock agai
       .every((m) => m.channelResult.outcome !== 'sent'),
   ).toBe(true);
   expect(dead).toEqual([]);
+
+  // Past the switch, Shopify and Square take no other location's position either (their node's
+  // location takes its ERP location's, WH/Stock): WH/Store's is dead-lettered, not written over it.
+  const second = read.positions.find((p) => p.locationId === 'WH/Store')!;
+  helper.getNode('stk-shopify').receive({ payload: second });
+  helper.getNode('stk-square').receive({ payload: second });
+  await until(() => dead.length === 2, 30_000);
+  expect(dead.map((e) => [e.cause.system, e.cause.providerCode, e.message.match(/SKU '[^']+' at location '[^']+'/)?.[0]]).sort()).toEqual([
+    ['shopify', 'UnmappedLocation', `SKU '${skus[0]}' at location 'WH/Store'`],
+    ['square', 'UnmappedLocation', `SKU '${skus[0]}' at location 'WH/Store'`],
+  ]);
+  expect(levels()).toEqual(before);
 });

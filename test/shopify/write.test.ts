@@ -37,8 +37,9 @@ function flow() {
     { id: 'fulStore', type: 'tillwire-shopify-fulfil', z: 'f1', shopify: 'c1', store: 's1', wires: [['out']] },
     { id: 'inv', type: 'tillwire-shopify-inventory', z: 'f1', shopify: 'c1', location: '1', locationMap: '{"WH-MAN-01": "2"}', wires: [['out']] },
     { id: 'invStore', type: 'tillwire-shopify-inventory', z: 'f1', shopify: 'c1', store: 's1', location: '1', wires: [['out']] },
+    { id: 'invErp', type: 'tillwire-shopify-inventory', z: 'f1', shopify: 'c1', location: '1', erpLocation: 'WH1', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
-    { id: 'k1', type: 'catch', z: 'f1', scope: ['ful', 'fulStore', 'inv', 'invStore'], wires: [['caught']] },
+    { id: 'k1', type: 'catch', z: 'f1', scope: ['ful', 'fulStore', 'inv', 'invStore', 'invErp'], wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
   ];
 }
@@ -217,7 +218,29 @@ describe('tillwire-shopify-inventory', () => {
     expect(level(7, 2, 'on_hand')).toBe(148);
     const bad = await run('inv', { ...pos, locationId: 'LDN-042' });
     expect(bad.ok).toBe(false);
-    expect(bad.msg.error.message).toMatch(/location 'LDN-042' of the position is not in the node's location map/);
+    expect(bad.msg.error.message).toMatch(/position of SKU 'SKU-0007' at location 'LDN-042' refused: that location is not mapped to a shopify location/);
+    expect(bad.msg.error.message).toMatch(/To map it, add it to the node's Location map/);
+    expect(bad.msg.error.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'UnmappedLocation' });
+  });
+
+  it("positions of two ERP locations never overwrite each other at the node's one location: only its ERP location's are written", async () => {
+    await load();
+    const pos = { ...fixture('inventory-position.json'), sku: 'SKU-0008' };
+    const wh1 = await run('invErp', { ...pos, locationId: 'WH1', onHand: 3 });
+    const wh2 = await run('invErp', { ...pos, locationId: 'WH2', onHand: 8 });
+    expect(wh1.ok).toBe(true);
+    expect(wh1.msg.channelResult).toMatchObject({ outcome: 'sent', locationId: 'gid://shopify/Location/1', quantity: 3 });
+    expect(wh2.ok).toBe(false);
+    expect(wh2.msg.error.message).toMatch(
+      /position of SKU 'SKU-0008' at location 'WH2' refused: .*location 'gid:\/\/shopify\/Location\/1' takes the positions of 'WH1' only/,
+    );
+    expect(wh2.msg.error.cause).toMatchObject({ kind: 'value', retryable: false, providerCode: 'UnmappedLocation' });
+    expect(level(8, 1, 'on_hand')).toBe(3);
+
+    // A Location with neither a map nor an ERP location takes no position at all (it used to take every one).
+    const none = await run('invStore', { ...pos, locationId: 'WH1', onHand: 3 });
+    expect(none.msg.error.message).toMatch(/position of SKU 'SKU-0008' at location 'WH1' refused: that location is not mapped/);
+    expect(sim.adjustmentGroups).toHaveLength(1);
   });
 
   it('an unknown SKU is a permanent error naming it; an ATS for another channel is refused', async () => {

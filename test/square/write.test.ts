@@ -40,9 +40,22 @@ function flow() {
     },
     { id: 'inv', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', wires: [['out']] },
     { id: 'invStore', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', store: 's1', wires: [['out']] },
+    // Two Square locations under one store id: that store id names no one location.
+    {
+      id: 'c2',
+      type: 'tillwire-square-config',
+      environment: 'custom',
+      baseUrl: sim.url,
+      locationIds: 'L-LDN, L-NYC',
+      storeMap: '{"L-LDN": "WH-X", "L-NYC": "WH-X"}',
+      ratePerSecond: 0,
+      attempts: '4',
+    },
+    { id: 'invShared', type: 'tillwire-square-inventory', z: 'f1', square: 'c2', location: 'L-NYC', wires: [['out']] },
+    { id: 'invErp', type: 'tillwire-square-inventory', z: 'f1', square: 'c1', location: 'L-NYC', erpLocation: 'WH1', store: 's1', wires: [['out']] },
     { id: 'out', type: 'helper', z: 'f1' },
     // One Catch node (the test helper cannot load two): to a probe and to the dead-letter store.
-    { id: 'k1', type: 'catch', z: 'f1', scope: ['inv', 'invStore'], wires: [['caught', 'dl']] },
+    { id: 'k1', type: 'catch', z: 'f1', scope: ['inv', 'invStore', 'invErp', 'invShared'], wires: [['caught', 'dl']] },
     { id: 'caught', type: 'helper', z: 'f1' },
     { id: 'dl', type: 'tillwire-dead-letter', z: 'f1', store: 's1', wires: [['stored']] },
     { id: 'stored', type: 'helper', z: 'f1' },
@@ -50,7 +63,10 @@ function flow() {
 }
 
 async function load() {
-  await helper.load([storeNode, configNode, inventoryNode, deadLetterNode], flow(), { c1: { accessToken: sim.accessToken } });
+  await helper.load([storeNode, configNode, inventoryNode, deadLetterNode], flow(), {
+    c1: { accessToken: sim.accessToken },
+    c2: { accessToken: sim.accessToken },
+  });
 }
 
 /** Sends a payload into a node; resolves with the message that came out, or the one a Catch node got. */
@@ -152,6 +168,33 @@ describe('tillwire-square-inventory', () => {
     expect(sim.inventoryCount(id('SKU-0012'), 'L-NYC')).toBe('7');
     await run('inv', ats('SKU-0013', 5, undefined, 'L-LDN'));
     expect(sim.inventoryCount(id('SKU-0013'), 'L-LDN')).toBe('5');
+  });
+
+  it("positions of ERP locations the store map does not pair never overwrite each other at the node's Location", async () => {
+    await load();
+    const pos = { kind: 'inventory.position', sku: 'SKU-0014', onHand: 3, reserved: 0, inTransit: 0, safetyStock: 0, asOf: '2026-11-27T02:00:00Z' };
+    // The node's Location takes the positions of its ERP location only; WH2's is refused and dead-lettered.
+    const dead = new Promise<any>((resolve) => helper.getNode('stored').once('input', resolve));
+    expect((await run('invErp', { ...pos, locationId: 'WH1' })).msg.channelResult).toMatchObject({ outcome: 'sent', locationId: 'L-NYC', quantity: 3 });
+    const wh2 = await run('invErp', { ...pos, locationId: 'WH2', onHand: 8 });
+    expect(wh2.ok).toBe(false);
+    expect(wh2.msg.error.message).toMatch(/position of SKU 'SKU-0014' at location 'WH2' refused: .*location 'L-NYC' takes the positions of 'WH1' only/);
+    expect(wh2.msg.error.message).toMatch(/To map it, add it to the Square account's store map/);
+    expect(wh2.msg.error.cause).toMatchObject({ system: 'square', kind: 'value', retryable: false, providerCode: 'UnmappedLocation' });
+    const store = await helper.getNode('s1').manager.acquire();
+    expect((await store.getDeadLetter((await dead).deadLetter.id)).message.payload).toMatchObject({ sku: 'SKU-0014', locationId: 'WH2' });
+    // A position the store map pairs still flows beside it.
+    expect((await run('invErp', { ...pos, locationId: 'WH-MAN-01', onHand: 5 })).msg.channelResult).toMatchObject({ locationId: 'L-LDN', quantity: 5 });
+    expect(sim.inventoryCount(id('SKU-0014'), 'L-NYC')).toBe('3');
+    expect(sim.inventoryCount(id('SKU-0014'), 'L-LDN')).toBe('5');
+
+    // A Location without an ERP location takes no unpaired position (it used to take every one).
+    const none = await run('inv', { ...pos, sku: 'SKU-0015', locationId: 'WH1' });
+    expect(none.msg.error.message).toMatch(/position of SKU 'SKU-0015' at location 'WH1' refused: that location is not mapped to a square location/);
+    expect(sim.inventoryCount(id('SKU-0015'), 'L-NYC')).toBeUndefined();
+    const shared = await run('invShared', { ...pos, sku: 'SKU-0015', locationId: 'WH-X' });
+    expect(shared.msg.error.message).toMatch(/position of SKU 'SKU-0015' at location 'WH-X' refused: that location is not mapped/);
+    expect(sim.inventoryCount(id('SKU-0015'), 'L-LDN')).toBeUndefined();
   });
 
   it('an unknown SKU is a permanent error naming it; an ATS for another channel is refused; nothing written', async () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import { ConnectorError } from '../../nodes/runtime/http';
-import { registerChannelWrite, type ChannelWriteSpec, type WriteContext, type WriteResult } from '../../nodes/core/channel-write';
+import { positionLocation, registerChannelWrite, type ChannelWriteSpec, type WriteContext, type WriteResult } from '../../nodes/core/channel-write';
 import type { NodeMessage, NodeRED } from '../../nodes/core/node-red';
 import { reportRetry } from '../../nodes/runtime/call-observer';
 import { shortText } from '../../nodes/core/node-kit';
@@ -280,5 +280,38 @@ describe('channel write-back node body', () => {
       const { node } = makeNode([sent], { accountProblem: 'no shop domain' });
       expect(node.statuses.at(-1)).toMatchObject({ text: shortText('the shopify account is not usable: no shop domain') });
     });
+  });
+});
+
+describe('positionLocation (channels that keep stock per location)', () => {
+  const spec = { system: 'shopify', operation: 'inventorySetQuantities' };
+  const pos = (locationId: string) => ({ sku: 'SKU-1', locationId });
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return e as ConnectorError;
+    }
+    throw new Error('not refused');
+  };
+
+  it('places a position through the map, or at the one location for its ERP location only', () => {
+    const places = { map: new Map([['WH1', 'L1']]), own: 'L9', erpLocation: 'WH3', howToMap: 'map it' };
+    expect(positionLocation(spec, places, pos('WH1'))).toBe('L1');
+    expect(positionLocation(spec, places, pos('WH3'))).toBe('L9');
+    const e = refusal(() => positionLocation(spec, places, pos('WH2')));
+    expect(e.message).toMatch(
+      /^shopify inventorySetQuantities: position of SKU 'SKU-1' at location 'WH2' refused: .*location 'L9' takes the positions of 'WH3' only.*To map it, map it$/,
+    );
+    expect(e.details).toMatchObject({ kind: 'value', retryable: false, providerCode: 'UnmappedLocation' });
+  });
+
+  it('a lone channel location without an ERP location takes no position; inherited property names are not locations', () => {
+    expect(refusal(() => positionLocation(spec, { map: new Map(), own: 'L9', erpLocation: '', howToMap: 'x' }, pos('WH1'))).message).toMatch(
+      /location 'WH1' refused: that location is not mapped to a shopify location \(/,
+    );
+    for (const hostile of ['__proto__', 'constructor', 'toString']) {
+      expect(refusal(() => positionLocation(spec, { map: new Map([['WH1', 'L1']]), howToMap: 'x' }, pos(hostile))).message).toMatch(/refused/);
+    }
   });
 });
