@@ -9,15 +9,21 @@
  * and so does the Odoo tax map for the taxes the demo sells with (${TILLWIRE_ODOO_TAX_MAP}). The
  * ledgers the settlements post to are simulators too (startLedgers): two Xero organisations and a
  * QuickBooks Online company.
+ *
+ * Given the Node-RED user directory, the channel simulators carry on from the last run
+ * (scripts/demo-continuity.ts): the demo store keeps what Tillwire recorded, so a restarted channel
+ * must not hand out the same order, payout or settlement ids again, and its first settlement
+ * releases the reserve the last one held, as a real channel's would.
  */
 import net from 'node:net';
-import { OdooSimulator } from '../simulators/odoo/simulator';
+import { DEMO_STATE_DIR, fileContinuity } from './demo-continuity';
+import { OdooSimulator, type OdooContinuity } from '../simulators/odoo/simulator';
 import { BusinessCentralSimulator } from '../simulators/business-central/simulator';
 import { runSimulation } from '../simulators/pos-mqtt/device-simulator';
-import { ShopifySimulator } from '../simulators/shopify/simulator';
-import { AmazonSimulator } from '../simulators/amazon/simulator';
+import { ShopifySimulator, type ShopifyContinuity } from '../simulators/shopify/simulator';
+import { AmazonSimulator, type AmazonContinuity } from '../simulators/amazon/simulator';
 import { SquareSimulator } from '../simulators/square/simulator';
-import { BolSimulator } from '../simulators/bol/simulator';
+import { BolSimulator, type BolContinuity } from '../simulators/bol/simulator';
 import { XeroSimulator } from '../simulators/xero/simulator';
 import { QboSimulator } from '../simulators/quickbooks/simulator';
 import { demoCatalog } from '../simulators/kit/catalog';
@@ -42,10 +48,10 @@ function listenBroker(port: number): Promise<{ close: () => Promise<void> }> {
   });
 }
 
-export async function startDemoServices(log: (line: string) => void = console.log): Promise<DemoServices> {
+export async function startDemoServices(userDir?: string, log: (line: string) => void = console.log): Promise<DemoServices> {
   const stops: Array<() => Promise<void>> = [];
   try {
-    return await startAll(stops, log);
+    return await startAll(stops, log, userDir);
   } catch (err) {
     // Stop what did start, so a failed start leaves no port taken behind it.
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -53,7 +59,7 @@ export async function startDemoServices(log: (line: string) => void = console.lo
   }
 }
 
-async function startAll(stops: Array<() => Promise<void>>, log: (line: string) => void): Promise<DemoServices> {
+async function startAll(stops: Array<() => Promise<void>>, log: (line: string) => void, userDir?: string): Promise<DemoServices> {
   const env: Record<string, string> = {};
   let mqttUrl = process.env.TILLWIRE_MQTT_URL;
   let embeddedUrl: string | undefined;
@@ -69,7 +75,12 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
   // Product prices with 3 decimals, as an Odoo selling in KWD and BHD (3-decimal currencies, which
   // the Shopify demo sells in) must be set up: with Odoo's default of 2, a unit price such as
   // 14.323 KWD is cut to 14.32 and the order's total comes out short.
-  const odoo = new OdooSimulator({ port: Number(process.env.TILLWIRE_DEMO_ODOO_PORT ?? 18069), priceDigits: 3 });
+  // Its record ids and order numbers carry on from the last run: the demo store keeps the ERP refs it recorded.
+  const odoo = new OdooSimulator({
+    port: Number(process.env.TILLWIRE_DEMO_ODOO_PORT ?? 18069),
+    priceDigits: 3,
+    continuity: userDir ? fileContinuity<OdooContinuity>(userDir, 'odoo') : undefined,
+  });
   env.TILLWIRE_ODOO_URL = await odoo.start();
   stops.push(() => odoo.stop());
   env.TILLWIRE_ODOO_TAX_MAP = JSON.stringify(demoTaxMap(odoo));
@@ -86,7 +97,7 @@ async function startAll(stops: Array<() => Promise<void>>, log: (line: string) =
 
   // Best effort: a channel simulator that cannot start (its port taken, say) leaves that channel's
   // demo nodes red, not the whole demo down.
-  await startChannels(env, stops, log).catch((err: Error) =>
+  await startChannels(env, stops, log, userDir).catch((err: Error) =>
     log(`[tillwire] channel simulators did not all start (${err.message}); the Channel orders tab will show errors`),
   );
   await startLedgers(env, stops, log).catch((err: Error) =>
@@ -168,6 +179,19 @@ export function demoTaxMap(odoo: OdooSimulator): Record<string, number> {
   return map;
 }
 
+/**
+ * TILLWIRE_DEMO_SETTLEMENT_MINUTES=<n> (whole minutes, for tests): Amazon settlements, bol.com
+ * invoices and Shopify payouts every n minutes, each published a fifth of that after its period,
+ * with Amazon's and bol.com's orders from two periods back on (not ten minutes and two hours).
+ */
+function demoSchedule(): { periodMs: number; delayMs: number } | undefined {
+  const text = process.env.TILLWIRE_DEMO_SETTLEMENT_MINUTES;
+  if (!text) return undefined;
+  const minutes = Number(text);
+  if (!Number.isInteger(minutes) || minutes < 1) throw new Error(`TILLWIRE_DEMO_SETTLEMENT_MINUTES must be a whole number of minutes, not '${text}'`);
+  return { periodMs: minutes * 60_000, delayMs: minutes * 12_000 };
+}
+
 const portOf = (name: string, fallback: number) => Number(process.env[`TILLWIRE_DEMO_${name}_PORT`] ?? fallback);
 
 /**
@@ -177,17 +201,27 @@ const portOf = (name: string, fallback: number) => Number(process.env[`TILLWIRE_
  * (the poller picks them up as Amazon's two-minute window passes them), and Square sales with the
  * odd return, sent as signed webhooks.
  */
-async function startChannels(env: Record<string, string>, stops: Array<() => Promise<void>>, log: (line: string) => void): Promise<void> {
+async function startChannels(env: Record<string, string>, stops: Array<() => Promise<void>>, log: (line: string) => void, userDir?: string): Promise<void> {
   const red = `http://127.0.0.1:${process.env.TILLWIRE_PORT ?? 1880}`;
+  const now = Date.now();
+  const schedule = demoSchedule();
+  const continuity = <T>(name: string) => (userDir ? fileContinuity<T>(userDir, name) : undefined);
+  const shopifyCarry = continuity<ShopifyContinuity>('shopify');
+  const amazonCarry = continuity<AmazonContinuity>('amazon');
+  const bolCarry = continuity<BolContinuity>('bol');
+  if (shopifyCarry?.from || amazonCarry?.from || bolCarry?.from) log(`[tillwire] channel simulators carry on from the last run (${userDir}/${DEMO_STATE_DIR})`);
 
+  const shopifyStart = Math.max(now - 3 * 3_600_000, shopifyCarry?.from?.payouts.paidUntil ?? 0);
   const shopify = new ShopifySimulator({
     port: portOf('SHOPIFY', 18080),
-    orders: 20,
-    baseTime: Date.now() - 3 * 3_600_000,
+    // A backlog of 20 orders a minute apart, or fewer: none before the last run's last payout (a payout period is paid once).
+    orders: Math.min(20, Math.floor((now - shopifyStart) / 60_000)),
+    baseTime: shopifyStart,
     webhooks: { retryDelayMs: 2000, maxRetries: 8 },
     // Shopify Payments pays the demo's orders out hourly, paid at once, so payouts arrive while it runs.
-    payoutPeriodMs: 3_600_000,
+    payoutPeriodMs: schedule?.periodMs ?? 3_600_000,
     payoutTransitMs: 0,
+    continuity: shopifyCarry,
   });
   env.TILLWIRE_SHOPIFY_URL = await shopify.start();
   shopify.subscribe(`${red}/shopify/webhooks`);
@@ -203,12 +237,17 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
     port: portOf('AMAZON', 18443),
     marketplaceIds: ['A1F83G8C2ARO7P', 'A1PA6795UKMFR9', 'A1VC38T7YXB528'],
     orders: 2000,
-    epoch: new Date(Date.now() - 10 * 60_000).toISOString(),
+    // Orders (and settlement periods) start after the last run's last settlement period.
+    epoch: new Date(Math.max(now - (schedule ? 2 * schedule.periodMs : 10 * 60_000), amazonCarry?.from?.settledUntil ?? 0)).toISOString(),
     orderSpacingMs: 20_000,
     throttling: true,
     // A settlement per marketplace every five minutes, its report a minute after the period ends
     // (Amazon: about every 14 days), so the Settlements tab has the first ones at once and more as it runs.
-    settlements: { periodDays: 5 / 1440, publishDelayMs: 60_000 },
+    // A period with nothing in it (no order shipped in it) has no settlement, as at Amazon.
+    settlements: schedule
+      ? { periodDays: schedule.periodMs / 86_400_000, publishDelayMs: schedule.delayMs, omitEmpty: true }
+      : { periodDays: 5 / 1440, publishDelayMs: 60_000, omitEmpty: true },
+    continuity: amazonCarry,
   });
   env.TILLWIRE_AMAZON_URL = await amazon.start();
   // Node-RED substitutes ${VAR} only for a whole property value, so the token URL is its own variable.
@@ -232,10 +271,12 @@ async function startChannels(env: Record<string, string>, stops: Array<() => Pro
     orders: 1000,
     // An offer for every catalogue SKU, so the Stock → every channel tab can set each one's stock.
     offers: 500,
-    epoch: new Date(Date.now() - 2 * 3_600_000).toISOString(),
+    // Orders are placed ten minutes before their epoch time: after the last run's last invoice, so an invoice period is invoiced once.
+    epoch: new Date(Math.max(now - (schedule ? 2 * schedule.periodMs : 2 * 3_600_000), (bolCarry?.from?.invoicedUntil ?? 0) + 10 * 60_000)).toISOString(),
     orderSpacingMs: 30_000,
-    invoicePeriodMs: 15 * 60_000,
-    invoiceIssueDelayMs: 60_000,
+    invoicePeriodMs: schedule?.periodMs ?? 15 * 60_000,
+    invoiceIssueDelayMs: schedule?.delayMs ?? 60_000,
+    continuity: bolCarry,
   });
   env.TILLWIRE_BOL_URL = await bol.start();
   env.TILLWIRE_BOL_TOKEN_URL = bol.tokenUrl;

@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   let demo: DemoServices | undefined;
   if (process.env.TILLWIRE_DEMO !== '0') {
     try {
-      demo = await startDemoServices();
+      demo = await startDemoServices(userDir);
     } catch (err) {
       console.error(`[tillwire] demo services did not start (${(err as Error).message}); the demo flows will show errors`);
     }

@@ -34,6 +34,8 @@ export interface SettlementFormat {
   reservePercent?: number;
   /** How long after its period's end a settlement's report is created (default an hour). */
   publishDelayMs?: number;
+  /** Publish no settlement for a period with nothing to pay: no orders settled, no reserve released (the demo's short periods). */
+  omitEmpty?: boolean;
 }
 
 /** What the settlement needs of an order item (minor units, as the simulator holds them). */
@@ -82,6 +84,7 @@ export function settlementsUpTo(
   epoch: number,
   marketplaces: ReadonlyArray<{ id: string; currency: string }>,
   format: SettlementFormat,
+  firstPeriod = 0,
 ): SimSettlement[] {
   const period = (format.periodDays ?? 14) * DAY;
   const out: SimSettlement[] = [];
@@ -91,7 +94,8 @@ export function settlementsUpTo(
     const createdTime = end + (format.publishDelayMs ?? 3_600_000);
     if (createdTime > now) break;
     marketplaces.forEach((mp, m) => {
-      const n = 20_000_000_000 + p * 100 + m;
+      // `firstPeriod`: the periods an earlier run of the demo already settled (their ids are taken).
+      const n = 20_000_000_000 + (firstPeriod + p) * 100 + m;
       out.push({
         settlementId: String(n),
         reportId: String(n + 30_000_000_000),
@@ -147,21 +151,28 @@ function settled(s: SimSettlement, orders: Iterable<SettledOrder>): SettledOrder
   return [...orders].filter((o) => o.marketplace.id === s.marketplaceId && o.OrderStatus === 'Shipped' && o.PurchaseDate >= s.start && o.PurchaseDate < s.end);
 }
 
+/** Whether a settlement has anything in it: an order it pays for, or a reserve it releases. */
+export function hasContent(s: SimSettlement, orders: Iterable<SettledOrder>, releases: number): boolean {
+  return releases !== 0 || settled(s, orders).length > 0;
+}
+
 /** The reserve a settlement holds back (positive minor units). */
-function reserveHeld(s: SimSettlement, orders: Iterable<SettledOrder>, format: SettlementFormat): number {
+export function reserveHeld(s: SimSettlement, orders: Iterable<SettledOrder>, format: SettlementFormat): number {
   const net = settled(s, orders).reduce((sum, o) => sum + orderRows(o).reduce((t, r) => t + r.amount, 0), 0);
   return net > 0 ? Math.floor((net * (format.reservePercent ?? 10)) / 100) : 0;
 }
 
 /**
  * The lines of the settlement file, header row first, built as they are asked for (a large
- * settlement is streamed, not held). `previous` is the marketplace's previous settlement, if any.
+ * settlement is streamed, not held). `previous` is the marketplace's previous settlement, if any;
+ * without one the settlement releases `carriedReserve`, what an earlier run's last one held.
  */
 export function* settlementFile(
   s: SimSettlement,
   previous: SimSettlement | undefined,
   orders: () => Iterable<SettledOrder>,
   format: SettlementFormat,
+  carriedReserve = 0,
 ): Generator<string> {
   const columns: string[] = [...SETTLEMENT_COLUMNS, ...(format.promotionIdColumn ? ['promotion-id'] : [])];
   const money = (n: number) => fromMinor(n, s.currency, { decimalSeparator: format.decimalComma ? ',' : '.' });
@@ -175,7 +186,7 @@ export function* settlementFile(
 
   const mine = settled(s, orders());
   const held = reserveHeld(s, orders(), format);
-  const released = previous ? reserveHeld(previous, orders(), format) : 0;
+  const released = previous ? reserveHeld(previous, orders(), format) : carriedReserve;
   let total = released - held;
   for (const o of mine) for (const r of orderRows(o)) total += r.amount;
 

@@ -64,7 +64,8 @@ import { closeServer, listen } from '../kit/http-server';
 import { SimBucket } from '../kit/token-bucket';
 import { createGzip } from 'node:zlib';
 import { pipeline, Readable } from 'node:stream';
-import { settlementFile, settlementsUpTo, type SettlementFormat, type SimSettlement } from './settlements';
+import { hasContent, reserveHeld, settlementFile, settlementsUpTo, type SettlementFormat, type SimSettlement } from './settlements';
+import type { Continuity } from '../kit/continuity';
 import { randomUUID } from 'node:crypto';
 import { catalogItem, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor, toMinor } from '../../nodes/model/money';
@@ -219,6 +220,20 @@ export interface AmazonSimulatorOptions {
   refreshToken?: string;
   /** Settlement reports: period, gzip, EU number and date forms, reserve (simulators/amazon/settlements.ts). */
   settlements?: SettlementFormat;
+  /** Carry on from an earlier run (the demo): order numbers, settlement periods and reserves continue. */
+  continuity?: Continuity<AmazonContinuity>;
+}
+
+/** What the Amazon simulator carries between runs. */
+export interface AmazonContinuity {
+  /** The first order number not yet used (order ids contain it). */
+  nextOrder: number;
+  /** The first settlement period number not yet published (settlement ids contain it). */
+  nextPeriod: number;
+  /** When the last published settlement period ended (ms): a next run's orders start no earlier. */
+  settledUntil: number;
+  /** Per marketplace, the reserve its last settlement served held (minor units) and that settlement's period number. */
+  reserves: Record<string, { held: number; period: number }>;
 }
 
 class ApiError extends Error {
@@ -261,6 +276,8 @@ export class AmazonSimulator {
   private readonly drainBeforeNext = new Set<string>();
   private timers = new Set<NodeJS.Timeout>();
   private seq = 0;
+  /** Where this run carries on from (continuity), else the start: order numbers and settlement periods begin here. */
+  private readonly carry: AmazonContinuity;
   stats: Record<string, OperationStats> = {};
   /** Fault injection: orders whose OrderTotal is off by one minor unit (a broken payload). */
   readonly wrongTotals = new Set<string>();
@@ -274,6 +291,7 @@ export class AmazonSimulator {
     this.clientSecret = opts.clientSecret ?? 'tillwire-demo-secret';
     this.refreshToken = opts.refreshToken ?? 'Atzr|tillwire-demo-refresh-token';
     this.now = opts.now ?? Date.now;
+    this.carry = opts.continuity?.from ?? { nextOrder: 0, nextPeriod: 0, settledUntil: 0, reserves: {} };
     for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.listed.add(catalogItem(i).sku);
     for (const sku of opts.listingSkus ?? []) this.listed.add(sku);
     this.reset();
@@ -294,8 +312,19 @@ export class AmazonSimulator {
     this.log = [];
     this.seq = 0;
     const count = this.opts.orders ?? 200;
-    for (let i = 0; i < count; i++) this.addOrder(this.generate(i));
+    const first = this.carry.nextOrder;
+    for (let i = first; i < first + count; i++) this.addOrder(this.generate(i));
+    this.saveCarry({ nextOrder: first + count });
   }
+
+  /** Records what a next run carries on from (continuity), once it is past what this run started from. */
+  private saveCarry(change: Partial<AmazonContinuity>): void {
+    const c = this.opts.continuity;
+    if (!c) return;
+    this.latest = { ...(this.latest ?? this.carry), ...change };
+    c.save(this.latest);
+  }
+  private latest?: AmazonContinuity;
 
   private get marketplaces(): Marketplace[] {
     const ids = this.opts.marketplaceIds;
@@ -307,7 +336,7 @@ export class AmazonSimulator {
     const rnd = seededRandom((this.opts.seed ?? 7) * 1_000_003 + i);
     const mp = this.marketplaces[i % this.marketplaces.length];
     const epoch = Date.parse(this.opts.epoch ?? '2025-03-01T00:00:00Z');
-    const purchase = epoch + i * (this.opts.orderSpacingMs ?? 60_000);
+    const purchase = epoch + (i - this.carry.nextOrder) * (this.opts.orderSpacingMs ?? 60_000);
     const pendingEvery = this.opts.pendingEvery ?? 20;
     const r = rnd();
     const status = pendingEvery > 0 && i % pendingEvery === pendingEvery - 1 ? 'Pending' : r < 0.05 ? 'Canceled' : r < 0.35 ? 'Shipped' : 'Unshipped';
@@ -986,7 +1015,24 @@ export class AmazonSimulator {
   /** Settlement reports that exist now (business clock), oldest first. */
   settlements(): SimSettlement[] {
     const epoch = Date.parse(this.opts.epoch ?? '2025-03-01T00:00:00Z');
-    return settlementsUpTo(this.now(), epoch, this.marketplaces, this.opts.settlements ?? {});
+    const format = this.opts.settlements ?? {};
+    const published = settlementsUpTo(this.now(), epoch, this.marketplaces, format, this.carry.nextPeriod);
+    const last = published[published.length - 1];
+    if (last) this.saveCarry({ nextPeriod: this.periodOf(last) + 1, settledUntil: last.end });
+    if (!format.omitEmpty) return published;
+    // Each kept settlement releases what the marketplace's previous kept one held (the first: the carried reserve).
+    const held = new Map<string, number>();
+    return published.filter((s) => {
+      const releases = held.has(s.marketplaceId) ? held.get(s.marketplaceId)! : (this.carry.reserves[s.marketplaceId]?.held ?? 0);
+      if (!hasContent(s, this.orders.values(), releases)) return false;
+      held.set(s.marketplaceId, reserveHeld(s, this.orders.values(), format));
+      return true;
+    });
+  }
+
+  /** A settlement's period number, counted over every run. */
+  private periodOf(s: SimSettlement): number {
+    return Math.floor((Number(s.settlementId) - 20_000_000_000) / 100);
   }
 
   /** A settlement report's file as text (tests; the download streams the same lines). */
@@ -1003,7 +1049,14 @@ export class AmazonSimulator {
       .slice(0, i)
       .reverse()
       .find((p) => p.marketplaceId === s.marketplaceId);
-    return settlementFile(s, previous, () => this.orders.values(), this.opts.settlements ?? {});
+    // A real seller's account carries its reserve over: a next run's first settlement releases what the last one served held.
+    const format = this.opts.settlements ?? {};
+    const known = (this.latest ?? this.carry).reserves[s.marketplaceId];
+    if (this.opts.continuity && (!known || known.period <= this.periodOf(s))) {
+      const held = reserveHeld(s, this.orders.values(), format);
+      this.saveCarry({ reserves: { ...(this.latest ?? this.carry).reserves, [s.marketplaceId]: { held, period: this.periodOf(s) } } });
+    }
+    return settlementFile(s, previous, () => this.orders.values(), format, previous ? 0 : (this.carry.reserves[s.marketplaceId]?.held ?? 0));
   }
 
   private reportJson(s: SimSettlement): Record<string, unknown> {

@@ -95,6 +95,8 @@ export class InvoiceBook {
        */
       periodMs?: number;
       issueDelayMs?: number;
+      /** Told every issued invoice, oldest first, each time they are read (the demo's continuity). */
+      issued?: (invoices: readonly SimInvoice[]) => void;
     },
   ) {}
 
@@ -119,7 +121,9 @@ export class InvoiceBook {
       inv.lines.push(...orderLines(order));
     }
     for (const inv of byKey.values()) inv.lines.push(...(this.extra.get(inv.invoiceId) ?? []));
-    return [...byKey.values()].filter((i) => i.lines.length).sort((a, b) => a.issued - b.issued || (a.currency < b.currency ? -1 : 1));
+    const issued = [...byKey.values()].filter((i) => i.lines.length).sort((a, b) => a.issued - b.issued || (a.currency < b.currency ? -1 : 1));
+    this.o.issued?.(issued);
+    return issued;
   }
 
   /** The period holding an instant: its dates, id part and issue time. */

@@ -50,6 +50,7 @@ import { closeServer, listen } from '../kit/http-server';
 import { SimBucket } from '../kit/token-bucket';
 import { randomUUID } from 'node:crypto';
 import { seededRandom } from '../kit/random';
+import type { Continuity } from '../kit/continuity';
 import { Routes } from '../kit/routes';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import { catalogItem } from '../kit/catalog';
@@ -115,6 +116,18 @@ export interface BolSimulatorOptions {
   /** Demo schedule: invoice periods of this length instead of half months, issued `issueDelayMs` after (simulators/bol/invoices.ts). */
   invoicePeriodMs?: number;
   invoiceIssueDelayMs?: number;
+  /** Carry on from an earlier run (the demo): order numbers and process ids continue; orders start after the last invoice. */
+  continuity?: Continuity<BolContinuity>;
+}
+
+/** What the bol.com simulator carries between runs. */
+export interface BolContinuity {
+  /** The first order number not yet used (order and order item ids contain it). */
+  nextOrder: number;
+  /** The last shipment/process id handed out. */
+  seq: number;
+  /** When the last invoice served was issued (ms): a next run's orders are placed after it, so no invoice id is reused. */
+  invoicedUntil: number;
 }
 
 /** The kit's fault rates; `only` names the endpoint groups that draw faults (default all). */
@@ -208,7 +221,11 @@ export class BolSimulator {
   private readonly injector = new FaultInjector();
   private faults: BolFaults = {};
 
+  /** Where this run carries on from; updated as it goes when a continuity is given. */
+  private carry: BolContinuity;
+
   constructor(private readonly opts: BolSimulatorOptions = {}) {
+    this.carry = opts.continuity?.from ?? { nextOrder: 0, seq: 0, invoicedUntil: 0 };
     this.clientId = opts.clientId ?? 'tillwire-bol-client';
     this.clientSecret = opts.clientSecret ?? 'tillwire-bol-secret';
     this.now = opts.now ?? Date.now;
@@ -218,6 +235,10 @@ export class BolSimulator {
       pageSize: opts.specificationPageSize,
       periodMs: opts.invoicePeriodMs,
       issueDelayMs: opts.invoiceIssueDelayMs,
+      issued: (invoices) => {
+        const last = invoices[invoices.length - 1];
+        if (last && last.issued > this.carry.invoicedUntil) this.saveCarry({ invoicedUntil: last.issued });
+      },
     });
     this.reset();
     this.setFaults(opts.faults ?? {});
@@ -267,7 +288,7 @@ export class BolSimulator {
     this.badPrices.clear();
     this.invoices.extra.clear();
     this.stats = {};
-    this.seq = 0;
+    this.seq = this.opts.continuity?.from?.seq ?? 0;
     this.offers.clear();
     this.stockUpdates = [];
     for (let i = 0; i < (this.opts.offers ?? 50); i++) {
@@ -282,10 +303,18 @@ export class BolSimulator {
       });
     }
     const count = this.opts.orders ?? 200;
-    for (let i = 0; i < count; i++) {
+    const first = this.opts.continuity?.from?.nextOrder ?? 0;
+    for (let i = first; i < first + count; i++) {
       const o = this.generate(i);
       this.orders.set(o.orderId, o);
     }
+    this.saveCarry({ nextOrder: first + count });
+  }
+
+  private saveCarry(change: Partial<BolContinuity>): void {
+    if (!this.opts.continuity) return;
+    this.carry = { ...this.carry, ...change };
+    this.opts.continuity.save(this.carry);
   }
 
   /** The limit the simulator applies to a group (published value × rateMultiplier). */
@@ -301,7 +330,7 @@ export class BolSimulator {
     const currency = currencies[i % currencies.length];
     const exp = currencyExponent(currency);
     const epoch = Date.parse(this.opts.epoch ?? new Date(this.now() - 7 * DAY).toISOString());
-    const changed = epoch + i * (this.opts.orderSpacingMs ?? 60_000);
+    const changed = epoch + (i - (this.opts.continuity?.from?.nextOrder ?? 0)) * (this.opts.orderSpacingMs ?? 60_000);
     const placed = changed - 10 * 60_000;
     const r = rnd();
     const state = r < 0.05 ? 'cancelled' : r < 0.4 ? 'shipped' : r < 0.45 ? 'partial' : 'open';
@@ -713,6 +742,7 @@ export class BolSimulator {
     }
     if (violations.length) throw new ProblemError(400, 'Bad Request', 'Request contains invalid value(s).', violations);
     const id = String(++this.seq);
+    this.saveCarry({ seq: this.seq });
     const createTimestamp = iso(this.now());
     // Asynchronous at bol: the 202 means queued; the process status says what happened.
     let outcome: { status: string; errorMessage?: string; entityId?: string } = { status: 'SUCCESS' };
@@ -766,6 +796,7 @@ export class BolSimulator {
     if (typeof body?.managedByRetailer !== 'boolean') violations.push({ name: 'managedByRetailer', reason: 'Must be true or false.' });
     if (violations.length) throw new ProblemError(400, 'Bad Request', 'Request contains invalid value(s).', violations);
     const id = String(++this.seq);
+    this.saveCarry({ seq: this.seq });
     const offer = this.offers.get(offerId);
     if (offer) {
       offer.amount = amount;

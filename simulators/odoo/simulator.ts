@@ -39,6 +39,7 @@
  * [--login admin] [--api-key tillwire-demo-key]`.
  */
 import { FaultInjector, type FaultRates } from '../kit/faults';
+import type { Continuity } from '../kit/continuity';
 import { COMMON_FLAGS, FAULT_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -927,6 +928,14 @@ interface DbConfig {
   extraProducts: ExtraProduct[];
   priceDigits: number;
   login: string;
+  /** Told after each committed outermost transaction (the simulator saves its numbering then). */
+  committed?: () => void;
+}
+
+/** Where a database's record ids and document numbers (S00001, INV/…) stand: what the demo carries between runs. */
+export interface OdooContinuity {
+  nextIds: Record<string, number>;
+  counters: Record<string, number>;
 }
 
 /** The seeded records a test may need to refer to. */
@@ -989,6 +998,7 @@ export class Database {
       const result = work();
       if (outer) outer.push(...this.undo);
       this.undo = outer;
+      if (!outer) this.config.committed?.();
       return result;
     } catch (err) {
       const log = this.undo ?? [];
@@ -1069,6 +1079,17 @@ export class Database {
       else delete rec[field];
       this.index(model, id, field, old, true);
     });
+  }
+
+  /** The record ids and document numbers handed out so far. */
+  numbering(): OdooContinuity {
+    return { nextIds: Object.fromEntries(this.nextIds), counters: Object.fromEntries(this.counters) };
+  }
+
+  /** Continues an earlier run's numbering: no record id or document number is handed out again. */
+  continueNumbering(from: OdooContinuity): void {
+    for (const [model, next] of Object.entries(from.nextIds)) if (this.nextIds.has(model)) this.nextIds.set(model, Math.max(this.nextIds.get(model)!, next));
+    for (const [counter, n] of Object.entries(from.counters)) this.counters.set(counter, Math.max(this.counters.get(counter) ?? 0, n));
   }
 
   nextNumber(counter: string): number {
@@ -1699,6 +1720,8 @@ export interface OdooSimulatorOptions {
   /** Decimal precision "Product Price" (Odoo's default is 2). */
   priceDigits?: number;
   faults?: OdooFaults;
+  /** Carry on from an earlier run (the demo): record ids and document numbers continue. */
+  continuity?: Continuity<OdooContinuity>;
 }
 
 export interface OrderSummary {
@@ -1757,7 +1780,11 @@ export class OdooSimulator {
   }
 
   private freshDb(): Database {
-    return new Database({
+    const continuity = this.opts.continuity;
+    // The seed is committed inside the constructor, before there is a database to number from.
+    const made: { db?: Database } = {};
+    const db = new Database({
+      committed: continuity ? () => made.db && continuity.save(made.db.numbering()) : undefined,
       version: this.version,
       currency: this.opts.currency ?? 'GBP',
       catalogSize: this.opts.catalogSize ?? DEMO_CATALOG_SIZE,
@@ -1765,6 +1792,9 @@ export class OdooSimulator {
       priceDigits: this.opts.priceDigits ?? 2,
       login: this.login,
     });
+    made.db = db;
+    if (continuity?.from) db.continueNumbering(continuity.from);
+    return db;
   }
 
   /** Sets the injector's rates (reseeding it) and returns the whole fault settings. */

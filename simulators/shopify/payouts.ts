@@ -44,6 +44,36 @@ export interface PayoutOptions {
   periodMs: number;
   transitMs: number;
   now: number;
+  /** Where an earlier run's payouts left the account (the demo's continuity); none: a new account. */
+  carry?: PayoutCarry;
+}
+
+/** What the payouts carry from one run to the next: id counters, the reserve still held, the last period paid. */
+export interface PayoutCarry {
+  /** Payouts and balance transactions issued so far (ids continue after them). */
+  payouts: number;
+  transactions: number;
+  /** USD payouts so far: the first holds a reserve, the second releases it. */
+  usdPayouts: number;
+  /** Reserve held and not yet released (minor units, USD). */
+  reserve: number;
+  /** When the last payout's period ended (ms). */
+  paidUntil: number;
+}
+
+export const NO_PAYOUTS: PayoutCarry = { payouts: 0, transactions: 0, usdPayouts: 0, reserve: 0, paidUntil: 0 };
+
+/** The carry after `payouts` (built from `carry`). */
+export function carryAfter(carry: PayoutCarry, payouts: readonly SimPayout[]): PayoutCarry {
+  const txs = payouts.flatMap((p) => p.transactions);
+  const reserved = txs.filter((t) => t.type.startsWith('RESERVED_FUNDS')).reduce((s, t) => s + toMinor(t.amount.amount, t.amount.currencyCode), 0);
+  return {
+    payouts: carry.payouts + payouts.length,
+    transactions: carry.transactions + txs.length,
+    usdPayouts: carry.usdPayouts + payouts.filter((p) => p.net.currencyCode === 'USD').length,
+    reserve: carry.reserve - reserved,
+    paidUntil: payouts.length ? Date.parse(payouts[payouts.length - 1].issuedAt) : carry.paidUntil,
+  };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -97,11 +127,12 @@ export function buildPayouts(orders: readonly RestOrder[], opts: PayoutOptions):
   const ordered = [...groups.values()].sort((a, b) => a.end - b.end || a.cur.localeCompare(b.cur));
 
   const payouts: SimPayout[] = [];
-  let txSeq = 1;
-  let usd = 0;
-  let reserve = 0;
+  const carry = opts.carry ?? NO_PAYOUTS;
+  let txSeq = 1 + carry.transactions;
+  let usd = carry.usdPayouts;
+  let reserve = carry.reserve;
   ordered.forEach((g, index) => {
-    const legacy = String(70_000_001 + index);
+    const legacy = String(70_000_001 + carry.payouts + index);
     const gid = `gid://shopify/ShopifyPaymentsPayout/${legacy}`;
     const status = g.end + opts.transitMs <= opts.now ? 'PAID' : 'SCHEDULED';
     const items = [...g.items];

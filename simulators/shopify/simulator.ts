@@ -70,7 +70,8 @@ import {
   versionAtLeast,
 } from '../../nodes/shopify/contract';
 import { seededRandom } from '../kit/random';
-import { buildPayouts, pageOf, searchPayouts, type SimPayout } from './payouts';
+import { buildPayouts, carryAfter, NO_PAYOUTS, pageOf, searchPayouts, type PayoutCarry, type SimPayout } from './payouts';
+import type { Continuity } from '../kit/continuity';
 import { COMMON_FLAGS, helpText, parseFlags, runMain, runSimulatorCli, type Flags } from '../kit/cli';
 
 export interface WebhookSwitches {
@@ -107,6 +108,16 @@ export interface ShopifySimulatorOptions {
   payoutPeriodMs?: number;
   /** A payout is PAID this long after it was issued (SCHEDULED before; default a day). */
   payoutTransitMs?: number;
+  /** Carry on from an earlier run (the demo): order, refund, fulfillment and payout ids continue, a reserve held is released. */
+  continuity?: Continuity<ShopifyContinuity>;
+}
+
+/** What the Shopify simulator carries between runs: the next ids, and its payouts' carry. */
+export interface ShopifyContinuity {
+  nextOrder: number;
+  nextRefundId: number;
+  nextFulfillment: number;
+  payouts: PayoutCarry;
 }
 
 export type RestOrder = Record<string, any> & { id: number; updated_at: string };
@@ -199,6 +210,9 @@ export class ShopifySimulator {
   private drainBeforeNext = false;
   private readonly payoutPeriodMs: number;
   private readonly payoutTransitMs: number;
+  private readonly continuity?: Continuity<ShopifyContinuity>;
+  private readonly payoutsFrom: PayoutCarry;
+  private payoutsNow: PayoutCarry;
 
   constructor(opts: ShopifySimulatorOptions = {}) {
     this.port = opts.port ?? 0;
@@ -219,8 +233,22 @@ export class ShopifySimulator {
     this.locations = opts.locations ?? ['gid://shopify/Location/1', 'gid://shopify/Location/2'];
     this.payoutPeriodMs = opts.payoutPeriodMs ?? 86_400_000;
     this.payoutTransitMs = opts.payoutTransitMs ?? 86_400_000;
+    this.continuity = opts.continuity;
+    const from = opts.continuity?.from;
+    if (from) {
+      this.nextIndex = from.nextOrder;
+      this.nextRefundId = from.nextRefundId;
+      this.fulfillmentSeq = from.nextFulfillment;
+    }
+    this.payoutsNow = this.payoutsFrom = from?.payouts ?? NO_PAYOUTS;
     for (let i = 0; i < DEMO_CATALOG_SIZE; i++) this.inventoryItems.set(catalogItem(i).sku, `gid://shopify/InventoryItem/${i + 1}`);
     for (let i = 0; i < (opts.orders ?? 0); i++) this.add(this.generate(this.nextIndex++, this.baseTime + i * 60_000));
+    this.saveCarry();
+  }
+
+  /** Records the next ids and the payouts' carry for a next run (continuity). */
+  private saveCarry(): void {
+    this.continuity?.save({ nextOrder: this.nextIndex, nextRefundId: this.nextRefundId, nextFulfillment: this.fulfillmentSeq, payouts: this.payoutsNow });
   }
 
   get url(): string {
@@ -268,7 +296,13 @@ export class ShopifySimulator {
 
   /** Every Shopify Payments payout issued by now, with its balance transactions, from the orders served. */
   payouts(): SimPayout[] {
-    return buildPayouts(this.list(), { periodMs: this.payoutPeriodMs, transitMs: this.payoutTransitMs, now: this.now() });
+    const carry = this.payoutsFrom;
+    const payouts = buildPayouts(this.list(), { periodMs: this.payoutPeriodMs, transitMs: this.payoutTransitMs, now: this.now(), carry });
+    if (this.continuity) {
+      this.payoutsNow = carryAfter(carry, payouts);
+      this.saveCarry();
+    }
+    return payouts;
   }
 
   // ─────────────────────────────────────────── orders ───────────────────────────────────────────
@@ -457,6 +491,7 @@ export class ShopifySimulator {
     const subtotal = Math.floor(preTax / line.quantity);
     const taxShare = Math.floor(lineTax / line.quantity);
     const refundId = this.nextRefundId++;
+    this.saveCarry();
     const refund = {
       id: refundId,
       admin_graphql_api_id: `gid://shopify/Refund/${refundId}`,
@@ -512,6 +547,7 @@ export class ShopifySimulator {
     const index = this.nextIndex++;
     const o = this.generate(index, Math.floor(this.now() / 1000) * 1000, false);
     this.add(o);
+    this.saveCarry();
     this.emit('orders/create', o);
     return structuredClone(o);
   }
@@ -1010,6 +1046,7 @@ export class ShopifySimulator {
     if ((orders as RestOrder[]).some((o) => o.fulfillment_status === 'fulfilled' || o.cancelled_at))
       return userError('Fulfillment order is not in an open state and cannot be fulfilled.');
     const fid = this.fulfillmentSeq++;
+    this.saveCarry();
     for (const o of orders as RestOrder[]) {
       o.fulfillment_status = 'fulfilled';
       this.touch(o);
