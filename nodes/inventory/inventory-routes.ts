@@ -22,6 +22,7 @@ import { channelKey, type CompiledRules } from './rules';
 
 const registered = new WeakSet<object>();
 const KNOWN = new Set(['store', 'sku', 'location', 'limit']);
+const KNOWN_ATS = new Set(['rules', 'channel', 'sku', 'store']);
 const INVENTORY_CONFIG = 'tillwire-inventory';
 
 /** One text parameter: absent (undefined), or a non-empty string of at most `max` characters given once. */
@@ -39,20 +40,21 @@ function param(req: RequestLike, name: string, max: number, required: boolean): 
 
 /** A channel's available-to-sell figure for a SKU under a tillwire-inventory node's rules. */
 async function explainAts(RED: NodeRED, req: RequestLike) {
-  const { rules: id, channel, sku } = req.query;
-  if (!id || !channel || !sku || sku.length > 128) {
-    throw new HttpError(
-      400,
-      'pass ?rules=<tillwire-inventory node id>&channel=<system or system/account>&sku=<SKU> (and &store= when several stores are deployed)',
-    );
-  }
+  // The same checks as the ledger's question: each parameter once, as text, bounded, no control characters.
+  const unknown = Object.keys(req.query).filter((k) => !KNOWN_ATS.has(k));
+  if (unknown.length) throw new HttpError(400, `unknown parameter ${unknown[0].slice(0, 40)}: use rules, channel, sku, store`);
+  const usage = 'pass ?rules=<tillwire-inventory node id>&channel=<system or system/account>&sku=<SKU> (and &store= when several stores are deployed)';
+  const id = param(req, 'rules', 255, false);
+  const channel = param(req, 'channel', 511, false);
+  const sku = param(req, 'sku', 128, false);
+  if (!id || !channel || !sku) throw new HttpError(400, usage);
   const node = RED.nodes.getNode(id) as ConfigNode<CompiledRules> | null;
   if (node?.type !== INVENTORY_CONFIG || !node.connection) throw new HttpError(404, `no tillwire-inventory node with id ${id}`);
   const { rules, problems } = node.connection;
   if (!rules) throw new HttpError(409, `these rules are not used until their problems are fixed: ${problems.join('; ')}`);
   const rule = rules.channels.find((c) => channelKey(c) === channel);
   if (!rule) throw new HttpError(404, `no channel ${channel} in these rules (they have: ${rules.channels.map(channelKey).join(', ') || 'none'})`);
-  const store = await resolveStore(RED, req.query.store);
+  const store = await resolveStore(RED, param(req, 'store', 255, false));
   const index = new PositionIndex(await store.inventory.positions({ skus: skusBehind(rules, sku), locationIds: rule.locations }));
   const engine = new AtsEngine(rules, index);
   const explanation = engine.explain(rule, sku);

@@ -178,33 +178,59 @@ function componentList(value: unknown, where: string, problems: string[]): Bundl
   return problems.length > before ? undefined : out;
 }
 
-/** Cycles (A contains B contains A) and nesting deeper than RULE_LIMITS.bundleDepth, each named once. */
+/**
+ * Cycles (A contains B contains A) and nesting deeper than RULE_LIMITS.bundleDepth, each named once.
+ * Depth first with a stack of its own, not recursion: a chain of RULE_LIMITS.bundles bundles typed
+ * into the dialog must be named as too deep, not overflow the call stack.
+ */
 function bundleStructureProblems(bundles: Map<string, BundleComponent[]>): string[] {
   const problems: string[] = [];
   const depth = new Map<string, number>();
-  const onPath: string[] = [];
   const reported = new Set<string>();
-  const visit = (sku: string): number => {
+  const path: Array<{ sku: string; next: number; deepest: number }> = [];
+  const onPath = new Map<string, number>(); // SKU → its index in path
+  /** A SKU's depth when known without visiting it (Infinity: it closes a cycle), else undefined. */
+  const settled = (sku: string): number | undefined => {
     const known = depth.get(sku);
     if (known !== undefined) return known;
-    const components = bundles.get(sku);
-    if (!components) return 0;
-    const at = onPath.indexOf(sku);
-    if (at >= 0) {
-      const cycle = [...onPath.slice(at), sku];
-      const id = [...cycle.slice(0, -1)].sort().join('\u0000');
-      if (!reported.has(id)) {
-        reported.add(id);
-        problems.push(`bundles form a cycle: ${cycle.join(' → ')}`);
-      }
-      return Infinity;
+    if (!bundles.has(sku)) return 0;
+    const at = onPath.get(sku);
+    if (at === undefined) return undefined;
+    const cycle = [...path.slice(at).map((f) => f.sku), sku];
+    const id = [...cycle.slice(0, -1)].sort().join('\u0000');
+    if (!reported.has(id)) {
+      reported.add(id);
+      problems.push(`bundles form a cycle: ${cycle.join(' → ')}`);
     }
-    onPath.push(sku);
-    let d = 0;
-    for (const c of components) d = Math.max(d, visit(c.sku));
-    onPath.pop();
-    depth.set(sku, d + 1);
-    return d + 1;
+    return Infinity;
+  };
+  const visit = (root: string): number => {
+    const known = settled(root);
+    if (known !== undefined) return known;
+    let result = 0;
+    const enter = (sku: string) => {
+      onPath.set(sku, path.length);
+      path.push({ sku, next: 0, deepest: 0 });
+    };
+    enter(root);
+    while (path.length) {
+      const top = path[path.length - 1];
+      const components = bundles.get(top.sku)!;
+      if (top.next < components.length) {
+        const sku = components[top.next++].sku;
+        const d = settled(sku);
+        if (d === undefined) enter(sku);
+        else top.deepest = Math.max(top.deepest, d);
+        continue;
+      }
+      path.pop();
+      onPath.delete(top.sku);
+      const d = top.deepest + 1;
+      depth.set(top.sku, d);
+      if (path.length) path[path.length - 1].deepest = Math.max(path[path.length - 1].deepest, d);
+      else result = d;
+    }
+    return result;
   };
   for (const sku of bundles.keys()) {
     const d = visit(sku);

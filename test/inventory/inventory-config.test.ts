@@ -186,6 +186,25 @@ describe('the tillwire-inventory config node', () => {
       });
       expect(await explain('rules=st&channel=bol&sku=MUG')).toEqual({ status: 404, body: { error: 'no tillwire-inventory node with id st' } });
       expect((await explain('rules=inv-good&channel=amazon/A1B2C3')).status).toBe(400);
+      // odd parameters are refused by name, as on the ledger's question, never echoed as a SKU
+      expect(await explain('rules=inv-good&channel=amazon/A1B2C3&sku=MUG&sku=CUP')).toEqual({
+        status: 400,
+        body: { error: 'sku must be given once, as text' },
+      });
+      expect(await explain('rules=inv-good&channel=amazon/A1B2C3&sku[length]=3')).toEqual({ status: 400, body: { error: 'sku must be given once, as text' } });
+      expect(await explain('rules=inv-good&rules=inv-bad&channel=amazon/A1B2C3&sku=MUG')).toEqual({
+        status: 400,
+        body: { error: 'rules must be given once, as text' },
+      });
+      expect(await explain('rules=inv-good&channel=amazon/A1B2C3&sku=MUG&store[x]=1')).toEqual({
+        status: 400,
+        body: { error: 'store must be given once, as text' },
+      });
+      expect(await explain('rules=inv-good&channel=amazon/A1B2C3&sku=M%01UG')).toEqual({ status: 400, body: { error: 'sku holds control characters' } });
+      expect(await explain('rules=inv-good&channel=amazon/A1B2C3&sku=MUG&location=wh-main')).toEqual({
+        status: 400,
+        body: { error: 'unknown parameter location: use rules, channel, sku, store' },
+      });
     } finally {
       await ledger.close();
     }

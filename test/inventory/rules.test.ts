@@ -142,6 +142,18 @@ describe('inventory rules', () => {
     expect(problemsOf({ locations: 'x'.repeat(300) })).toEqual([`locations: "${'x'.repeat(40)}…" is longer than 255 characters`]);
   });
 
+  it('names a chain and a cycle as long as the bundle limit allows instead of overflowing the stack', () => {
+    const n = RULE_LIMITS.bundles;
+    const chain = Array.from({ length: n }, (_, i) => ({ sku: `L${i}`, components: i === n - 1 ? 'MUG' : `L${i + 1}` }));
+    const chainProblems = problemsOf({ bundles: chain });
+    expect(chainProblems).toHaveLength(n - RULE_LIMITS.bundleDepth);
+    expect(chainProblems[0]).toBe(`bundle L0 nests ${n} levels deep, more than 5`);
+    const ring = Array.from({ length: n }, (_, i) => ({ sku: `R${i}`, components: `R${(i + 1) % n}` }));
+    const ringProblems = problemsOf({ bundles: ring });
+    expect(ringProblems).toHaveLength(1);
+    expect(ringProblems[0]).toMatch(/^bundles form a cycle: R0 → R1 → R2 → .* → R19999 → R0$/);
+  });
+
   it('names settings of the wrong shape', () => {
     expect(problemsOf({ channels: { system: 'shopify' } as unknown, bundles: ['GIFTSET'] })).toEqual([
       'channels must be a list',
