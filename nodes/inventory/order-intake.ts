@@ -62,20 +62,26 @@ async function order(ledger: InventoryLedger, doc: Order, settings: IntakeSettin
   const ref = channelOrder(doc.channel, doc.channel?.id, 'the order');
   if (!OPEN_ORDER.has(doc.status)) {
     // Cancelled: what it holds is released; fulfilled or closed: what it still holds has shipped
-    // (a channel that reports no shipment documents). An order the guard never reserved (taken in
-    // before it, or another channel's id) has nothing to give back: said so, nothing changed.
+    // (a channel that reports no shipment documents). Either closes the order in the ledger, also
+    // one never reserved (its cancel came before its accept), so a later accept reserves nothing.
     const held = await ledger.reservation(ref);
+    const source = { system: ref.system, account: ref.account, documentId: `${doc.status}:${ref.orderId}` };
+    const settle = () => (doc.status === 'cancelled' ? ledger.release(ref, source) : ledger.consume(ref, source));
     if (!held || held.open.every((a) => a.qty === 0)) {
+      await settle();
       return {
         output: 1,
-        note: `order ${ref.orderId} of ${ref.account ? `${ref.system}/${ref.account}` : ref.system} holds no reservation: nothing to ${doc.status === 'cancelled' ? 'release' : 'consume'}`,
+        note: `order ${ref.orderId} of ${ref.account ? `${ref.system}/${ref.account}` : ref.system} holds no reservation: nothing to ${doc.status === 'cancelled' ? 'release' : 'consume'}${held ? '' : ' (recorded: an accept arriving later reserves nothing)'}`,
       };
     }
-    const source = { system: ref.system, account: ref.account, documentId: `${doc.status}:${ref.orderId}` };
-    const change = doc.status === 'cancelled' ? await ledger.release(ref, source) : await ledger.consume(ref, source);
-    return { output: 1, change };
+    return { output: 1, change: await settle() };
   }
   const reservation = await ledger.reserve({ ...ref, lines: linesOf(doc.lines), locationIds: settings.locationIds });
+  if (reservation.outcome === 'cancelled' || reservation.outcome === 'fulfilled') {
+    // Not a reservation: it leaves on output 1 with what the order is now (holds nothing).
+    const when = reservation.wasReserved ? 'after it was reserved (its units were given back)' : 'before it was accepted';
+    return { output: 1, reservation, note: `order ${ref.orderId} was ${reservation.outcome} ${when}: nothing reserved, it holds 0` };
+  }
   return reservation.outcome === 'short' ? { output: 2, reservation } : { output: 1, reservation };
 }
 
