@@ -378,6 +378,12 @@ export class SqlInventoryLedger implements InventoryLedger {
     return { result: JSON.parse(String(rows[0].result)), open: held.map((a) => ({ sku: a.sku, locationId: a.locationId, qty: a.open })) };
   }
 
+  async hasLocation(locationId: string): Promise<boolean> {
+    const id = identifier(locationId, 'locationId');
+    const { rows } = await this.driver.query(`SELECT 1 AS found FROM ${this.t.pos} WHERE location_id = ? LIMIT 1`, [id]);
+    return rows.length > 0;
+  }
+
   async positions(filter: PositionFilter = {}): Promise<InventoryPosition[]> {
     const clauses: string[] = [];
     const params: unknown[] = [];

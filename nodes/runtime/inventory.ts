@@ -199,6 +199,8 @@ export interface InventoryLedger {
   /** An order's decision and what it still holds per location (`open`); undefined when it never came. */
   reservation(order: ChannelOrderKey): Promise<OrderReservation | undefined>;
   positions(filter?: PositionFilter): Promise<InventoryPosition[]>;
+  /** Whether the ledger holds a position (of any SKU) at `locationId`. */
+  hasLocation(locationId: string): Promise<boolean>;
   /** The positions of `sku` (at `locationId`, or everywhere) and the latest events behind them. */
   explain(sku: string, locationId?: string, limit?: number): Promise<InventoryExplanation>;
 }

@@ -196,3 +196,16 @@ it('a cancel that arrives before its accept: the late accept (or its replay) res
   expect(resent.body.inventory).toMatchObject({ outcome: 'cancelled', wasReserved: true, duplicate: true });
   expect(await position('MUG', 'WH1')).toMatchObject({ onHand: 4, reserved: 1 });
 });
+
+it('a till sale at a store nothing knew is booked but flagged on its message; one at a known store is not', async () => {
+  const sale = (saleId: string, storeId: string) => ({ kind: 'sale', saleId, storeId, terminalId: 'T1', lines: [{ sku: 'MUG', quantity: 1 }] });
+  const evil = await post(reds[0], sale('till-evil-1', 'EVIL-STORE'));
+  expect(evil.body.inventory).toMatchObject({
+    unknownLocation: 'EVIL-STORE',
+    warning: 'till sale booked at unknown location EVIL-STORE: no order draws from it and the ledger held nothing there',
+    events: [{ locationId: 'EVIL-STORE', delta: -1, after: -1 }],
+  });
+  const known = await post(reds[1], sale('till-ok-1', 'STORE-1'));
+  expect(known.body.inventory).not.toHaveProperty('unknownLocation');
+  expect(await position('MUG', 'EVIL-STORE')).toMatchObject({ onHand: -1 });
+});
