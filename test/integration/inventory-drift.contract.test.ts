@@ -193,7 +193,8 @@ describe.each(backends)('ERP readings and drift: %s', (_name, config) => {
     const erp = { system: 'odoo' };
     const skus = Array.from({ length: 1200 }, (_, i) => `P${String(i).padStart(4, '0')}`);
     const opening = await readings.apply(store, { erp, payload: skus.map((sku) => reading('2026-12-05T10:00:00Z', 5, 0, sku)) } as never);
-    expect(opening).toEqual({ summary: { booked: 1200, duplicate: 0, stale: 0 }, drift: [] });
+    expect(opening).toEqual({ summary: { booked: 1200, duplicate: 0, stale: 0 }, drift: [], skus: expect.any(Array) });
+    expect(new Set(opening.skus).size).toBe(1200); // every SKU booked, for tillwire-available-to-sell
     await store.inventory.posSale({ system: 'pos', documentId: 'till-1' }, 'WH/Stock', [{ sku: 'P0900', qty: 2 }]);
     const next = await readings.apply(store, {
       erp,
@@ -248,7 +249,7 @@ describe.each(backends)('ERP readings and drift: %s', (_name, config) => {
       erp,
       payload: [reading('2026-12-05T10:00:00Z', 4, 0, 'A'), reading('2026-12-05T10:00:00Z', 1, 0, 'B'), reading('2026-12-05T10:00:00Z', 6, 0, 'C')],
     } as never);
-    expect(again).toEqual({ summary: { booked: 1, duplicate: 2, stale: 0 }, drift: [] });
+    expect(again).toEqual({ summary: { booked: 1, duplicate: 2, stale: 0 }, drift: [], skus: ['B'] });
     expect((await store.inventory.positions({ skus: ['B'] }))[0].onHand).toBe(1);
     await expect(readings.apply(store, { erp, payload: Array(MAX_POSITIONS + 1).fill(reading('2026-12-05T10:00:00Z', 1, 0)) } as never)).rejects.toThrow(
       `${MAX_POSITIONS + 1} positions in one reading, at most ${MAX_POSITIONS}`,
