@@ -128,7 +128,8 @@ export class ChannelPushes {
   private closed = false;
   /** Last `computedAt` handed out, in ms: each document's is later than the one before. */
   private clock = 0;
-  readonly counts = { pushed: 0, confirmed: 0, failed: 0 };
+  /** `skipped`: SKUs named as changed that no channel was ever told of and that have no position (see `compute`). */
+  readonly counts = { pushed: 0, confirmed: 0, failed: 0, skipped: 0 };
 
   constructor(
     private readonly deps: ChannelPushesDeps,
@@ -264,8 +265,19 @@ export class ChannelPushes {
       if (this.queues.get(channel)!.tracks(sku)) return undefined;
       return this.recorded!.figure(this.rulesByChannel.get(channel)!, sku);
     };
+    // A SKU with no position at the rules' locations and no bundle of the rules is nothing to tell a
+    // channel that never received a figure of it (this run or a record): pushing it 0 would name a SKU
+    // it never got (a typo, or a SKU of a location no channel sells from). Skipped, and counted.
+    const held = new Set(positions.map((p) => p.sku));
+    const unknown = (channel: string, sku: string) =>
+      !held.has(sku) && !rules.bundles.has(sku) && !this.queues.get(channel)!.tracks(sku) && sent(channel, sku) === undefined;
+    const skipped = new Set<string>();
     const touched = new Set<string>();
     for (const push of pushesNeeded(engine, skus, sent)) {
+      if (unknown(push.channel, push.sku)) {
+        skipped.add(push.sku);
+        continue;
+      }
       const seq = this.queues.get(push.channel)!.offer(push.sku, push.available);
       if (seq === undefined) continue;
       const rule = this.rulesByChannel.get(push.channel)!;
@@ -273,6 +285,10 @@ export class ChannelPushes {
       touched.add(push.channel);
     }
     for (const channel of touched) this.pump(channel);
+    if (skipped.size) {
+      this.counts.skipped += skipped.size;
+      this.deps.onChange?.();
+    }
   }
 
   private async readRecords(): Promise<RecordedFigures> {

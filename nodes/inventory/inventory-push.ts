@@ -59,7 +59,11 @@ export = function register(RED: NodeRED) {
       board.set({
         fill: c.failed > c.confirmed && engine.waiting ? 'yellow' : 'green',
         shape: engine.waiting || engine.inFlight ? 'ring' : 'dot',
-        text: shortText(t('status.counts', { confirmed: c.confirmed, waiting: engine.waiting + engine.inFlight, failed: c.failed }), 60),
+        text: shortText(
+          t('status.counts', { confirmed: c.confirmed, waiting: engine.waiting + engine.inFlight, failed: c.failed }) +
+            (c.skipped ? t('status.skipped', { skipped: c.skipped }) : ''),
+          90,
+        ),
       });
     };
     const engine = new ChannelPushes(

@@ -94,11 +94,18 @@ export = function register(RED: NodeRED) {
         send([null, msg, null]);
         return;
       }
-      msg.inventory = outcome.reservation ?? outcome.change ?? { note: outcome.note };
+      msg.inventory = outcome.reservation
+        ? { ...outcome.reservation, ...(outcome.note ? { note: outcome.note } : {}) }
+        : (outcome.change ?? { note: outcome.note });
+      if (outcome.unknownLocation) {
+        const warning = `till sale booked at unknown location ${outcome.unknownLocation}: no order draws from it and the ledger held nothing there`;
+        msg.inventory = { ...msg.inventory, unknownLocation: outcome.unknownLocation, warning };
+        node.warn(warning);
+      }
       // Which SKUs' positions changed, for tillwire-available-to-sell.
       const moved = outcome.change?.events ?? (outcome.reservation?.outcome === 'reserved' ? outcome.reservation.allocations : []);
       msg.skus = [...new Set(moved.map((e) => e.sku))];
-      if (outcome.reservation) counts.reserved++;
+      if (outcome.reservation?.outcome === 'reserved') counts.reserved++;
       else counts.booked++;
       show();
       send([msg, null, null]);

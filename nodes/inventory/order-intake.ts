@@ -22,8 +22,11 @@ export interface IntakeSettings {
 }
 
 export type IntakeOutcome =
-  /** Output 1: reserved, or a document booked (`change`), or one with nothing to book (`note`). */
-  | { output: 1; reservation?: ReservationResult; change?: LedgerChange; note?: string }
+  /**
+   * Output 1: reserved, or a document booked (`change`), or one with nothing to book (`note`);
+   * `unknownLocation`: a till sale booked at a location nothing knew (see `sale`).
+   */
+  | { output: 1; reservation?: ReservationResult; change?: LedgerChange; note?: string; unknownLocation?: string }
   /** Output 2: the oversell risk, naming the channel, the order and each short SKU. */
   | { output: 2; reservation: ReservationResult & { outcome: 'short' } };
 
@@ -42,7 +45,7 @@ export async function applyToLedger(ledger: InventoryLedger, doc: unknown, setti
     case 'return':
       return giveBack(ledger, doc as Return, settings);
     case 'sale':
-      return sale(ledger, doc as Sale);
+      return sale(ledger, doc as Sale, settings);
     default:
       throw new InventoryInputError(
         `the inventory reserve node takes canonical orders, shipments, returns, sales, stock positions (inventory.position) and channel read-backs (inventory.ats), not ${JSON.stringify(kind ?? null)}`,
@@ -62,20 +65,26 @@ async function order(ledger: InventoryLedger, doc: Order, settings: IntakeSettin
   const ref = channelOrder(doc.channel, doc.channel?.id, 'the order');
   if (!OPEN_ORDER.has(doc.status)) {
     // Cancelled: what it holds is released; fulfilled or closed: what it still holds has shipped
-    // (a channel that reports no shipment documents). An order the guard never reserved (taken in
-    // before it, or another channel's id) has nothing to give back: said so, nothing changed.
+    // (a channel that reports no shipment documents). Either closes the order in the ledger, also
+    // one never reserved (its cancel came before its accept), so a later accept reserves nothing.
     const held = await ledger.reservation(ref);
+    const source = { system: ref.system, account: ref.account, documentId: `${doc.status}:${ref.orderId}` };
+    const settle = () => (doc.status === 'cancelled' ? ledger.release(ref, source) : ledger.consume(ref, source));
     if (!held || held.open.every((a) => a.qty === 0)) {
+      await settle();
       return {
         output: 1,
-        note: `order ${ref.orderId} of ${ref.account ? `${ref.system}/${ref.account}` : ref.system} holds no reservation: nothing to ${doc.status === 'cancelled' ? 'release' : 'consume'}`,
+        note: `order ${ref.orderId} of ${ref.account ? `${ref.system}/${ref.account}` : ref.system} holds no reservation: nothing to ${doc.status === 'cancelled' ? 'release' : 'consume'}${held ? '' : ' (recorded: an accept arriving later reserves nothing)'}`,
       };
     }
-    const source = { system: ref.system, account: ref.account, documentId: `${doc.status}:${ref.orderId}` };
-    const change = doc.status === 'cancelled' ? await ledger.release(ref, source) : await ledger.consume(ref, source);
-    return { output: 1, change };
+    return { output: 1, change: await settle() };
   }
   const reservation = await ledger.reserve({ ...ref, lines: linesOf(doc.lines), locationIds: settings.locationIds });
+  if (reservation.outcome === 'cancelled' || reservation.outcome === 'fulfilled') {
+    // Not a reservation: it leaves on output 1 with what the order is now (holds nothing).
+    const when = reservation.wasReserved ? 'after it was reserved (its units were given back)' : 'before it was accepted';
+    return { output: 1, reservation, note: `order ${ref.orderId} was ${reservation.outcome} ${when}: nothing reserved, it holds 0` };
+  }
   return reservation.outcome === 'short' ? { output: 2, reservation } : { output: 1, reservation };
 }
 
@@ -100,15 +109,19 @@ async function giveBack(ledger: InventoryLedger, doc: Return, settings: IntakeSe
   return { output: 1, change: await ledger.restock(source, lines, ref) };
 }
 
-async function sale(ledger: InventoryLedger, doc: Sale): Promise<IntakeOutcome> {
+async function sale(ledger: InventoryLedger, doc: Sale, settings: IntakeSettings): Promise<IntakeOutcome> {
   const lines = Array.isArray(doc.lines) ? doc.lines : [];
   const source = { system: 'pos', account: '', documentId: doc.saleId };
   const sold = lines.filter((l) => l.quantity > 0).map((l) => ({ sku: l.sku, qty: l.quantity }));
   const returned = lines.filter((l) => l.quantity < 0).map((l) => ({ sku: l.sku, qty: -l.quantity, locationId: doc.storeId }));
   if (sold.length === 0 && returned.length === 0) throw new InventoryInputError(`sale ${doc.saleId} has no lines with a quantity`);
+  // The till sold it, so it is booked all the same; but a store no order draws from and the ledger
+  // holds nothing at (no ERP reading, no earlier booking) may be a typo or a forged store id: flagged.
+  const known = settings.locationIds.includes(doc.storeId) || settings.returnLocationId === doc.storeId || (await ledger.hasLocation(doc.storeId));
   const changes: LedgerChange[] = [];
   if (sold.length) changes.push(await ledger.posSale(source, doc.storeId, sold));
   // Units taken back at the till go back on the store's shelf.
   if (returned.length) changes.push(await ledger.restock(source, returned));
-  return { output: 1, change: { duplicate: changes.every((c) => c.duplicate), events: changes.flatMap((c) => c.events) } };
+  const change = { duplicate: changes.every((c) => c.duplicate), events: changes.flatMap((c) => c.events) };
+  return known ? { output: 1, change } : { output: 1, change, unknownLocation: doc.storeId };
 }

@@ -239,11 +239,17 @@ export class SqlInventoryLedger implements InventoryLedger {
         [ref.system, ref.account, ref.orderId, fingerprint, now, now],
       );
       if (inserted.rows.length === 0) {
-        const { rows } = await q(`SELECT digest, result FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?`, [
+        const { rows } = await q(`SELECT digest, outcome, result FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?`, [
           ref.system,
           ref.account,
           ref.orderId,
         ]);
+        // Cancelled or fulfilled as a whole (before or after its accept): it holds nothing and says so.
+        const closed = rows[0].outcome;
+        if (closed === 'cancelled' || closed === 'fulfilled') {
+          const first = JSON.parse(String(rows[0].result)) as Partial<ReservationResult>;
+          return { ...ref, outcome: closed, wasReserved: first.outcome === 'reserved', duplicate: true };
+        }
         if (rows[0].digest !== fingerprint) {
           throw new InventoryConflictError(
             `order ${ref.orderId} of ${channelName(ref)} was reserved before with other lines or locations; refused (a changed order needs a new order id or a release first)`,
@@ -315,10 +321,26 @@ export class SqlInventoryLedger implements InventoryLedger {
         `SELECT outcome, allocations FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?${this.postgres ? ' FOR UPDATE' : ''}`,
         [ref.system, ref.account, ref.orderId],
       );
-      if (!rows[0]) throw new InventoryInputError(`no reservation for order ${ref.orderId} of ${channelName(ref)}`);
+      // A whole cancel (or fulfilment) closes the order: recorded as its decision, so an accept that
+      // arrives after it (webhooks come in no fixed order) reserves nothing.
+      const closed = checked ? undefined : kind === 'release' ? 'cancelled' : 'fulfilled';
+      if (!rows[0]) {
+        if (!closed) throw new InventoryInputError(`no reservation for order ${ref.orderId} of ${channelName(ref)}`);
+        const now = this.now();
+        await q(
+          `INSERT INTO ${this.t.order} (system, account, order_id, digest, outcome, result, allocations, created_at, updated_at)
+           VALUES (?, ?, ?, '', ?, ?, '[]', ?, ?)`,
+          [ref.system, ref.account, ref.orderId, closed, JSON.stringify({ ...ref, outcome: closed, wasReserved: false }), now, now],
+        );
+        return { duplicate: false, events: [] };
+      }
       const allocations = JSON.parse(String(rows[0].allocations)) as HeldAllocation[];
       const taken = takeFromAllocations(allocations, checked, kind, ref);
-      if (taken.length === 0) return { duplicate: false, events: [] };
+      const outcome = closed && rows[0].outcome === 'reserved' ? closed : String(rows[0].outcome);
+      if (taken.length === 0) {
+        if (outcome !== rows[0].outcome) await this.setOrderState(q, ref, outcome, allocations);
+        return { duplicate: false, events: [] };
+      }
       const held = await this.lock(q, taken);
       const drafts = taken.flatMap((a) => {
         const out: Draft[] = [{ sku: a.sku, locationId: a.locationId, field: 'reserved', delta: -a.qty }];
@@ -326,15 +348,20 @@ export class SqlInventoryLedger implements InventoryLedger {
         return out;
       });
       const [events] = await this.write(q, held, [{ kind, source: src, order: ref, plan: () => drafts }]);
-      await q(`UPDATE ${this.t.order} SET allocations = ?, updated_at = ? WHERE system = ? AND account = ? AND order_id = ?`, [
-        JSON.stringify(allocations),
-        this.now(),
-        ref.system,
-        ref.account,
-        ref.orderId,
-      ]);
+      await this.setOrderState(q, ref, outcome, allocations);
       return { duplicate: false, events };
     });
+  }
+
+  private async setOrderState(q: SqlQuery, ref: ChannelOrderKey, outcome: string, allocations: readonly HeldAllocation[]): Promise<void> {
+    await q(`UPDATE ${this.t.order} SET outcome = ?, allocations = ?, updated_at = ? WHERE system = ? AND account = ? AND order_id = ?`, [
+      outcome,
+      JSON.stringify(allocations),
+      this.now(),
+      ref.system,
+      ref.account,
+      ref.orderId,
+    ]);
   }
 
   // ---- reading -----------------------------------------------------------------------------------
@@ -349,6 +376,12 @@ export class SqlInventoryLedger implements InventoryLedger {
     if (!rows[0]) return undefined;
     const held = JSON.parse(String(rows[0].allocations)) as HeldAllocation[];
     return { result: JSON.parse(String(rows[0].result)), open: held.map((a) => ({ sku: a.sku, locationId: a.locationId, qty: a.open })) };
+  }
+
+  async hasLocation(locationId: string): Promise<boolean> {
+    const id = identifier(locationId, 'locationId');
+    const { rows } = await this.driver.query(`SELECT 1 AS found FROM ${this.t.pos} WHERE location_id = ? LIMIT 1`, [id]);
+    return rows.length > 0;
   }
 
   async positions(filter: PositionFilter = {}): Promise<InventoryPosition[]> {

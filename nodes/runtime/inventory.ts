@@ -83,6 +83,12 @@ export type ReservationResult = ChannelOrderKey &
     | { outcome: 'reserved'; allocations: Allocation[] }
     /** Nothing was reserved: at least one SKU is short; `short` names each with its figures. */
     | { outcome: 'short'; short: ShortLine[] }
+    /**
+     * The order was cancelled (or fulfilled) as a whole and holds nothing: an accept after that
+     * reserves nothing. `wasReserved` false: the cancel came before any accept (webhooks arrive in
+     * no fixed order); true: what it had reserved was released (or shipped).
+     */
+    | { outcome: 'cancelled' | 'fulfilled'; wasReserved: boolean }
   ) & {
     /** True when the order had been reserved (or refused) before: the first result, nothing changed. */
     duplicate: boolean;
@@ -178,7 +184,11 @@ export interface InventoryLedger {
   setLevels(source: InventorySource, lines: readonly LevelsLine[]): Promise<LedgerChange>;
   /** Checks and reserves in one transaction: all lines or none. */
   reserve(order: ReservationRequest): Promise<ReservationResult>;
-  /** Gives reserved units back (a cancel): every open unit of the order, or the lines given. */
+  /**
+   * Gives reserved units back (a cancel): every open unit of the order, or the lines given. A whole
+   * cancel (no lines) is recorded as the order's decision, even of an order never reserved, so an
+   * accept arriving after it reserves nothing. Consume without lines (a fulfilled order) likewise.
+   */
   release(order: ChannelOrderKey, source: InventorySource, lines?: readonly OrderLineChange[]): Promise<LedgerChange>;
   /** A shipment: reserved and on hand both drop where the order was reserved. */
   consume(order: ChannelOrderKey, source: InventorySource, lines?: readonly OrderLineChange[]): Promise<LedgerChange>;
@@ -189,6 +199,8 @@ export interface InventoryLedger {
   /** An order's decision and what it still holds per location (`open`); undefined when it never came. */
   reservation(order: ChannelOrderKey): Promise<OrderReservation | undefined>;
   positions(filter?: PositionFilter): Promise<InventoryPosition[]>;
+  /** Whether the ledger holds a position (of any SKU) at `locationId`. */
+  hasLocation(locationId: string): Promise<boolean>;
   /** The positions of `sku` (at `locationId`, or everywhere) and the latest events behind them. */
   explain(sku: string, locationId?: string, limit?: number): Promise<InventoryExplanation>;
 }

@@ -211,6 +211,35 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
     expect(await position('A', 'WH1')).toMatchObject({ onHand: 9, reserved: 0 });
   });
 
+  it('a cancel before the accept is recorded: the late accept reserves nothing and says the order was cancelled', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'A', locationId: 'WH1', onHand: 5 }]);
+    const cancel = { system: 'shopify', account: 'shop-eu', documentId: 'cancelled:R3-9' };
+    expect(await store.inventory.release(shopify('R3-9'), cancel)).toEqual({ duplicate: false, events: [] });
+    const late = await store.inventory.reserve({ ...shopify('R3-9'), lines: [{ sku: 'A', qty: 2 }], locationIds: ['WH1'] });
+    expect(late).toEqual({ ...shopify('R3-9'), outcome: 'cancelled', wasReserved: false, duplicate: true });
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: 5, reserved: 0 });
+    // Fulfilled (closed) before its accept: the same.
+    await store.inventory.consume(shopify('R3-10'), { system: 'shopify', account: 'shop-eu', documentId: 'fulfilled:R3-10' });
+    expect(await store.inventory.reserve({ ...shopify('R3-10'), lines: [{ sku: 'A', qty: 1 }], locationIds: ['WH1'] })).toMatchObject({
+      outcome: 'fulfilled',
+      wasReserved: false,
+    });
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: 5, reserved: 0 });
+    // A shipment with lines for an order never seen is still refused by name.
+    await expect(
+      store.inventory.consume(shopify('R3-11'), { system: 'shopify', account: 'shop-eu', documentId: 'ship-1' }, [{ sku: 'A', qty: 1 }]),
+    ).rejects.toThrow('no reservation for order R3-11 of shopify/shop-eu');
+  });
+
+  it('an accept re-sent after its own cancel reports the order as cancelled holding 0, not its old allocations', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'A', locationId: 'WH1', onHand: 5 }]);
+    const order = { ...shopify('R3-12'), lines: [{ sku: 'A', qty: 2 }], locationIds: ['WH1'] };
+    expect((await store.inventory.reserve(order)).outcome).toBe('reserved');
+    await store.inventory.release(shopify('R3-12'), { system: 'shopify', account: 'shop-eu', documentId: 'cancelled:R3-12' });
+    expect(await store.inventory.reserve(order)).toEqual({ ...shopify('R3-12'), outcome: 'cancelled', wasReserved: true, duplicate: true });
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: 5, reserved: 0 });
+  });
+
   it('a till sale decrements the store location at once, below zero if need be, and says so', async () => {
     await store.inventory.snapshot(erp('s1'), [{ sku: 'CAP', locationId: 'STORE-1', onHand: 1 }]);
     const sale = await store.inventory.posSale({ system: 'pos', documentId: 'STORE-1/T1/20261205/42' }, 'STORE-1', [{ sku: 'CAP', qty: 2 }]);
@@ -278,12 +307,15 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
     await expect(inv.release(shopify('4001'), { system: 'shopify', documentId: 'c1' }, [{ sku: 'A', qty: 3 }])).rejects.toThrow(
       'release of 3 × A for order 4001 of shopify/shop-eu: only 2 still reserved',
     );
-    await expect(inv.release({ system: 'amazon', account: 'A1PA6795UKMFR9', orderId: '4001' }, { system: 'amazon', documentId: 'c1' })).rejects.toThrow(
-      'no reservation for order 4001 of amazon/A1PA6795UKMFR9',
-    );
-    await expect(inv.release({ ...shopify('4001'), account: 'shop-us' }, { system: 'shopify', documentId: 'c1' })).rejects.toThrow(
+    // Lines of another channel's (or account's) order id are refused; a whole cancel of it is recorded
+    // as that order's own decision (a cancel before its accept) and leaves Shopify's 4001 alone.
+    await expect(
+      inv.release({ system: 'amazon', account: 'A1PA6795UKMFR9', orderId: '4001' }, { system: 'amazon', documentId: 'c1' }, [{ sku: 'A', qty: 1 }]),
+    ).rejects.toThrow('no reservation for order 4001 of amazon/A1PA6795UKMFR9');
+    await expect(inv.release({ ...shopify('4001'), account: 'shop-us' }, { system: 'shopify', documentId: 'c1' }, [{ sku: 'A', qty: 1 }])).rejects.toThrow(
       'no reservation for order 4001 of shopify/shop-us',
     );
+    expect(await inv.release({ ...shopify('4001'), account: 'shop-us' }, { system: 'shopify', documentId: 'c9' })).toEqual({ duplicate: false, events: [] });
     await expect(inv.consume(shopify('4001'), { system: 'shopify', documentId: 'f1' }, [{ sku: 'A', qty: 0 }])).rejects.toThrow(
       'consume lines[0].qty must be a whole number from 1 to 1000000, not 0',
     );

@@ -87,6 +87,27 @@ describe('ChannelPushes', () => {
     engine.close();
   });
 
+  it('skips a SKU named as changed that has no position and no figure any channel received, and counts it', async () => {
+    const { engine, pushed } = setup([record('shopify', 'shop.myshopify.com', 'tillwire-shopify-inventory', 'GONE', 3)]);
+    // NOPE: never held, never pushed. GONE: no position, but Shopify had 3 of it: Shopify is told 0, Amazon nothing.
+    engine.changed(['NOPE', 'GONE', 'MUG']);
+    let answered = 0;
+    await until('the pushes', () => {
+      while (answered < pushed.length) answer(engine, pushed[answered++], true);
+      return pushed.length === 5;
+    });
+    await engine.settled();
+    expect(figures(pushed).sort()).toEqual([
+      ['amazon/A1', 'MUG', 5],
+      ['amazon/A1', 'PAIR', 2],
+      ['shopify', 'GONE', 0],
+      ['shopify', 'MUG', 10],
+      ['shopify', 'PAIR', 5],
+    ]);
+    expect(engine.counts.skipped).toBe(2); // NOPE (every channel), GONE (Amazon)
+    engine.close();
+  });
+
   it('after a restart pushes only what differs from the channel write records (matched by system and account)', async () => {
     const { engine, pushed } = setup([
       record('shopify', 'shop.myshopify.com', 'tillwire-shopify-inventory', 'MUG', 10),

@@ -166,8 +166,46 @@ it('refuses bad documents by name through Catch, while a good one beside them fl
     'InventoryInputError: order lines: 501 given, at most 500 allowed',
     'InventoryInputError: the inventory reserve node takes canonical orders, shipments, returns, sales, stock positions (inventory.position) and channel read-backs (inventory.ats), not "invoice"',
   ]);
-  expect(relabelled.body.inventory).toEqual({ note: 'order race-0 of amazon/A1PA6795UKMFR9 holds no reservation: nothing to release' });
+  expect(relabelled.body.inventory).toEqual({
+    note: 'order race-0 of amazon/A1PA6795UKMFR9 holds no reservation: nothing to release (recorded: an accept arriving later reserves nothing)',
+  });
   expect(good.body.inventory).toMatchObject({ outcome: 'reserved', orderId: 'fine-1' });
   expect(await position('LAST', 'WH1')).toMatchObject({ reserved: 10 });
   expect(await position('MUG', 'WH1')).toMatchObject({ onHand: 4, reserved: 1 });
+});
+
+it('a cancel that arrives before its accept: the late accept (or its replay) reserves nothing and says so on output 1', async () => {
+  const cancel = await post(reds[0], order(CHANNELS[0], 'R3-9', [{ sku: 'MUG', quantity: 2 }], 'cancelled'));
+  expect(cancel.body).toMatchObject({ output: 'reserved-or-booked', inventory: { note: expect.stringContaining('holds no reservation') } });
+  for (const red of reds) {
+    const late = await post(red, order(CHANNELS[0], 'R3-9', [{ sku: 'MUG', quantity: 2 }]));
+    expect(late.body).toEqual({
+      output: 'reserved-or-booked',
+      inventory: {
+        ...CHANNELS[0],
+        orderId: 'R3-9',
+        outcome: 'cancelled',
+        wasReserved: false,
+        duplicate: true,
+        note: 'order R3-9 was cancelled before it was accepted: nothing reserved, it holds 0',
+      },
+    });
+  }
+  // An accept re-sent after the order's own cancel reports what it holds now, not its old allocations.
+  const resent = await post(reds[1], order(CHANNELS[0], 'life-1', [{ sku: 'MUG', quantity: 3 }]));
+  expect(resent.body.inventory).toMatchObject({ outcome: 'cancelled', wasReserved: true, duplicate: true });
+  expect(await position('MUG', 'WH1')).toMatchObject({ onHand: 4, reserved: 1 });
+});
+
+it('a till sale at a store nothing knew is booked but flagged on its message; one at a known store is not', async () => {
+  const sale = (saleId: string, storeId: string) => ({ kind: 'sale', saleId, storeId, terminalId: 'T1', lines: [{ sku: 'MUG', quantity: 1 }] });
+  const evil = await post(reds[0], sale('till-evil-1', 'EVIL-STORE'));
+  expect(evil.body.inventory).toMatchObject({
+    unknownLocation: 'EVIL-STORE',
+    warning: 'till sale booked at unknown location EVIL-STORE: no order draws from it and the ledger held nothing there',
+    events: [{ locationId: 'EVIL-STORE', delta: -1, after: -1 }],
+  });
+  const known = await post(reds[1], sale('till-ok-1', 'STORE-1'));
+  expect(known.body.inventory).not.toHaveProperty('unknownLocation');
+  expect(await position('MUG', 'EVIL-STORE')).toMatchObject({ onHand: -1 });
 });

@@ -31,6 +31,15 @@ it('a till sale takes units off its store at once, below zero if need be; a till
   expect(await onHand('CAP', 'WH1')).toBe(4);
 });
 
+it('a till sale at a location no order draws from and the ledger holds nothing at is booked, and flagged', async () => {
+  const evil = await applyToLedger(store.inventory, { ...sale('S-9', [{ sku: 'CAP', quantity: 1 }]), storeId: 'EVIL-STORE' }, settings);
+  expect(evil).toMatchObject({ output: 1, unknownLocation: 'EVIL-STORE', change: { events: [{ locationId: 'EVIL-STORE', delta: -1, after: -1 }] } });
+  // Known: a position exists there (STORE-1, from the ERP reading), or the node draws from it (WH1).
+  expect(await applyToLedger(store.inventory, sale('S-10', [{ sku: 'CAP', quantity: 1 }]), settings)).not.toHaveProperty('unknownLocation');
+  const wh = await applyToLedger(store.inventory, { ...sale('S-11', [{ sku: 'NEW', quantity: 1 }]), storeId: 'WH1' }, settings);
+  expect(wh).not.toHaveProperty('unknownLocation');
+});
+
 it('orders reserve while open, not once fulfilled; returns restock only received lines marked restock', async () => {
   const order = (status: string, id = 'o1') => ({
     kind: 'order',
@@ -40,7 +49,7 @@ it('orders reserve while open, not once fulfilled; returns restock only received
   });
   expect(await applyToLedger(store.inventory, order('fulfilled', 'o0'), settings)).toEqual({
     output: 1,
-    note: 'order o0 of shopify/eu holds no reservation: nothing to consume',
+    note: 'order o0 of shopify/eu holds no reservation: nothing to consume (recorded: an accept arriving later reserves nothing)',
   });
   expect(await applyToLedger(store.inventory, order('paid'), settings)).toMatchObject({ output: 1, reservation: { outcome: 'reserved' } });
   expect(await applyToLedger(store.inventory, order('paid', 'o2'), settings)).toMatchObject({ output: 1 });
