@@ -246,7 +246,14 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
 
   let red: RunningNodeRed | undefined;
   try {
-    red = await startNodeRed({ via: 'red', userDir: dir, flows: flows(file, skus, { shopify, amazon, square, bol }), env: { TILLWIRE_LOG_LEVEL: 'warn' } });
+    red = await startNodeRed({
+      via: 'red',
+      userDir: dir,
+      flows: flows(file, skus, { shopify, amazon, square, bol }),
+      env: { TILLWIRE_LOG_LEVEL: 'warn' },
+      // The SKU and offer maps of 100,000 SKUs are bigger than the admin API takes by default (5 MB).
+      settings: { apiMaxLength: '64mb' },
+    });
     await deployCredentialsAndWait(red, {
       st: {},
       shc: { accessToken: shopify.accessToken },
@@ -348,7 +355,8 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
       benchProcessPeakRssMiB: peakRssMiB(process.pid),
     };
   } finally {
-    await red?.stop();
+    // Killed, not stopped: a graceful stop waits for the rest of the full sync's backlog.
+    await red?.kill();
     await Promise.all([shopify.stop(), amazon.stop(), square.stop(), bol.stop()]);
     fs.rmSync(dir, { recursive: true, force: true });
   }
