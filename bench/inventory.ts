@@ -20,11 +20,14 @@ import type { InventoryPosition } from '../nodes/inventory/position';
 import { pushesNeeded, PushQueue } from '../nodes/inventory/push-plan';
 import { channelKey } from '../nodes/inventory/rules';
 import { percentile, peakRssMiB } from './common';
+import { inventoryPushBench, type PushBenchResult } from './inventory-push';
 
 const SKUS = Number(process.env.BENCH_INVENTORY_SKUS ?? 100_000);
 const CHANGES = Number(process.env.BENCH_INVENTORY_CHANGES ?? 1_000);
 const FULL_SYNCS = Number(process.env.BENCH_INVENTORY_FULL_SYNCS ?? 5);
 const SEED = 20261205;
+/** BENCH_INVENTORY_PUSH=0 leaves out the real push path (d). */
+const PUSH = process.env.BENCH_INVENTORY_PUSH !== '0';
 
 /** mulberry32: a small seeded generator, so every run computes the same figures. */
 function generator(seed: number): (n: number) => number {
@@ -146,6 +149,10 @@ export async function inventoryBench(opts: { root: string }): Promise<void> {
     fullSyncMs.push(performance.now() - start);
   }
 
+  const engineRssMiB = peakRssMiB(process.pid);
+  // (d) the real push path: Node-RED, the channel write nodes and HTTP to the four simulators
+  const push = PUSH ? await inventoryPushBench(SKUS, generator(SEED + 1)) : undefined;
+
   const tw = { p50: percentile(tillwireMs, 50), p99: percentile(tillwireMs, 99) };
   const fs50 = percentile(fullSyncMs, 50);
   const report = {
@@ -164,7 +171,8 @@ export async function inventoryBench(opts: { root: string }): Promise<void> {
       timePerChangeAtP99: Math.round(fs50 / tw.p99),
       pushesPerChange: Math.round(fullSyncPushes / FULL_SYNCS / (tillwirePushes / CHANGES)),
     },
-    peakRssMiB: round(peakRssMiB(process.pid)),
+    peakRssMiB: round(engineRssMiB),
+    push,
   };
   const out = path.join(opts.root, 'bench', 'results');
   fs.mkdirSync(out, { recursive: true });
@@ -184,7 +192,34 @@ export async function inventoryBench(opts: { root: string }): Promise<void> {
     '',
     `Full sync / Tillwire per change: ${report.ratios.timePerChange.toLocaleString('en-US')}× the time at p50 (${report.ratios.timePerChangeAtP99.toLocaleString('en-US')}× against Tillwire's p99), ${report.ratios.pushesPerChange.toLocaleString('en-US')}× the pushes.`,
     '',
+    ...(push ? pushRows(push) : []),
   ].join('\n');
   fs.writeFileSync(path.join(out, `${stamp}-inventory.md`), md);
   console.log('\n' + md);
+}
+
+function pushRows(p: PushBenchResult): string[] {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return [
+    `## Through Node-RED to the channel simulators`,
+    '',
+    `${n(p.skus)} SKUs × ${p.channels} channels (Shopify, Amazon, Square, bol.com simulators over HTTP) = ${n(p.figures)} figures; the engine (tillwire-available-to-sell) in a real Node-RED`,
+    `at ${n(p.engine.ratePerChannel)} pushes/s and ${p.engine.inFlightPerChannel} in flight per channel; the simulators' rate limits lifted above that. Node-RED peak RSS ${p.nodeRedPeakRssMiB} MiB`,
+    `(the bench process with the four simulators: ${p.benchProcessPeakRssMiB} MiB). From the reading's POST until every simulator holds the SKU's new figure:`,
+    '',
+    '| one stock change | p50 ms | p99 ms | max ms |',
+    '|---|---|---|---|',
+    `| Tillwire (${p.tillwire.changes} changes, one at a time) | ${p.tillwire.p50Ms} | ${p.tillwire.p99Ms} | ${p.tillwire.maxMs} |`,
+    '',
+    `Full sync (${p.fullSync.changes} change: recompute and push every figure, watched for ${n(p.fullSync.measuredMs)} ms): the changed SKU at every channel ${
+      p.fullSync.changedSkuMs === undefined ? 'not within the window' : `after ${n(p.fullSync.changedSkuMs)} ms`
+    }; ${n(p.fullSync.figuresAtChannels)} figures reached their channel (${n(p.fullSync.figuresPerSecond)}/s), so every figure ${
+      p.fullSync.complete ? 'after' : 'after about (extrapolated at that rate)'
+    } ${n(p.fullSync.everyFigureMs)} ms.`,
+    '',
+    `Full sync / Tillwire: ${n(p.ratios.everyFigureToP50)}× (every figure / p50), ${n(p.ratios.everyFigureToP99)}× (every figure / p99)${
+      p.ratios.changedSkuToP50 === undefined ? '' : `, ${n(p.ratios.changedSkuToP50)}× (the changed SKU / p50)`
+    }.`,
+    '',
+  ];
 }

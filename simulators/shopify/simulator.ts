@@ -175,6 +175,7 @@ export class ShopifySimulator {
   readonly inventory = new Map<string, number>();
   /** SKU → inventory item gid (the demo catalogue; add more with `addInventoryItem`). */
   readonly inventoryItems = new Map<string, string>();
+  private itemIds?: Set<string>;
   readonly locations: string[];
   /** Every inventory adjustment group applied (an idempotent replay adds none). */
   readonly adjustmentGroups: Array<{ id: string; reason: string; referenceDocumentUri: string | null; changes: any[] }> = [];
@@ -277,6 +278,12 @@ export class ShopifySimulator {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = undefined;
+  }
+
+  /** The inventory item gids, rebuilt only when items were added (not once per mutation over a large catalogue). */
+  private inventoryItemIds(): Set<string> {
+    if (this.itemIds?.size !== this.inventoryItems.size) this.itemIds = new Set(this.inventoryItems.values());
+    return this.itemIds;
   }
 
   /** Adds an inventory item for a SKU (returns its gid; the existing one if the SKU has one). */
@@ -849,7 +856,9 @@ export class ShopifySimulator {
         const search = String(arg('query') ?? '');
         const mm = /\bsku:\s*(?:'([^']*)'|"([^"]*)"|(\S+))/.exec(search);
         const sku = mm ? (mm[1] ?? mm[2] ?? mm[3]) : undefined;
-        const found = [...this.inventoryItems.entries()].filter(([s]) => sku === undefined || s === sku).slice(0, first);
+        // By SKU: one map look-up (a catalogue of 100,000 SKUs is looked up once per SKU by the inventory node).
+        const one = sku === undefined ? undefined : this.inventoryItems.get(sku);
+        const found = sku === undefined ? [...this.inventoryItems.entries()].slice(0, first) : one ? [[sku, one] as const] : [];
         return { data: { inventoryItems: { nodes: found.map(([s, id]) => ({ id, sku: s, tracked: true })) } }, actual: 2 + found.length };
       };
     } else if (call('inventorySetQuantities')) {
@@ -976,7 +985,7 @@ export class ShopifySimulator {
       if (!input || !Array.isArray(input.quantities)) return userError('INVALID', ['input', 'quantities'], 'quantities is required');
       if (input.name !== 'available' && input.name !== 'on_hand') return userError('INVALID_NAME', ['input', 'name'], 'name must be available or on_hand');
       if (!input.reason) return userError('INVALID_REASON', ['input', 'reason'], 'reason is required');
-      const knownItems = new Set(this.inventoryItems.values());
+      const knownItems = this.inventoryItemIds();
       for (const [i, q] of input.quantities.entries()) {
         if (!knownItems.has(q.inventoryItemId))
           return userError(
