@@ -21,8 +21,9 @@ import path from 'node:path';
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { DEFAULT_ACCOUNTS, QboSimulator } from '../../simulators/quickbooks/simulator';
 import { ShopifySimulator, type RestOrder } from '../../simulators/shopify/simulator';
-import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
+import { OdooSimulator } from '../../simulators/odoo/simulator';
 import { startSimulator as startQbo } from '../quickbooks/support';
+import { qboConfigNode, odooConfigNode } from '../support/config-nodes';
 
 jest.setTimeout(120_000);
 
@@ -47,34 +48,8 @@ function flows() {
     { id: 'tab', type: 'tab', label: 'control totals' },
     { id: 'st1', type: 'tillwire-store', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
     { id: 'shop', type: 'tillwire-shopify-config', shop: SHOP, apiVersion: '2026-10', baseUrl: shopify.url, timeout: 5 },
-    {
-      id: 'oc',
-      type: 'tillwire-odoo-config',
-      url: odoo.url,
-      database: 'tillwire',
-      login: 'admin',
-      api: 'jsonrpc',
-      version: String(odoo.version),
-      defaultPartnerId: String(SEED.walkInPartnerId),
-      maxConcurrent: '4',
-      ratePerSecond: '0',
-      timeout: '5',
-      attempts: '2',
-      retryDelay: '1',
-      maxRetryWait: '0.01',
-    },
-    {
-      id: 'q1',
-      type: 'tillwire-quickbooks-config',
-      environment: 'custom',
-      baseUrl: qbo.url,
-      tokenUrl: qbo.tokenUrl,
-      realmId: qbo.realmId,
-      homeCurrency: 'USD',
-      store: 'st1',
-      timeout: 5,
-      attempts: 3,
-    },
+    odooConfigNode(odoo),
+    qboConfigNode(qbo),
     {
       id: 'acc',
       type: 'tillwire-settlement-accounts',

@@ -18,6 +18,7 @@ import { AmazonSimulator } from '../../simulators/amazon/simulator';
 import { SETTLEMENT_COLUMNS } from '../../nodes/amazon/contract';
 import { startSimulator as startQbo } from '../quickbooks/support';
 import { startSimulator as startAmazon } from '../amazon/support';
+import { qboConfigNode } from '../support/config-nodes';
 
 jest.setTimeout(180_000);
 
@@ -48,18 +49,7 @@ function flows() {
       sellerId: amazon.sellerId,
       marketplaceIds: 'ATVPDKIKX0DER',
     },
-    {
-      id: 'q1',
-      type: 'tillwire-quickbooks-config',
-      environment: 'custom',
-      baseUrl: qbo.url,
-      tokenUrl: qbo.tokenUrl,
-      realmId: qbo.realmId,
-      homeCurrency: 'USD',
-      store: 'st1',
-      timeout: 5,
-      attempts: 3,
-    },
+    qboConfigNode(qbo),
     {
       id: 'acc',
       type: 'tillwire-settlement-accounts',

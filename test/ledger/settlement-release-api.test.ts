@@ -19,6 +19,7 @@ import { writeDemoCredentials } from '../../scripts/start';
 import { DEFAULT_ACCOUNTS, QboSimulator } from '../../simulators/quickbooks/simulator';
 import { startSimulator as startQbo } from '../quickbooks/support';
 import { makeSettlement, type LineSpec } from './settlements';
+import { qboConfigNode } from '../support/config-nodes';
 
 jest.setTimeout(60_000);
 
@@ -61,18 +62,7 @@ function flows() {
   return [
     { id: 'tab', type: 'tab', label: 'settlements' },
     { id: 'st1', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
-    {
-      id: 'q1',
-      type: 'tillwire-quickbooks-config',
-      environment: 'custom',
-      baseUrl: qbo.url,
-      tokenUrl: qbo.tokenUrl,
-      realmId: qbo.realmId,
-      homeCurrency: 'USD',
-      store: 'st1',
-      timeout: 5,
-      attempts: 3,
-    },
+    qboConfigNode(qbo),
     mapping('acc', 'Amazon US', '1299'),
     mapping('acc2', 'Amazon US without suspense'),
     // POST /settle { settlement, line }: line 2 is a second reconcile → journal whose mapping has no suspense account.

@@ -13,9 +13,10 @@
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { DEFAULT_ACCOUNTS, QboSimulator } from '../../simulators/quickbooks/simulator';
 import { SquareSimulator } from '../../simulators/square/simulator';
-import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
+import { OdooSimulator } from '../../simulators/odoo/simulator';
 import type { SqOrder } from '../../nodes/square/types';
 import { startSimulator as startQbo } from '../quickbooks/support';
+import { qboConfigNode, odooConfigNode } from '../support/config-nodes';
 
 jest.setTimeout(120_000);
 
@@ -46,34 +47,8 @@ function flows() {
       skuMap: JSON.stringify(SquareSimulator.demoSkuMap(50)),
       ratePerSecond: 0,
     },
-    {
-      id: 'oc',
-      type: 'tillwire-odoo-config',
-      url: odoo.url,
-      database: 'tillwire',
-      login: 'admin',
-      api: 'jsonrpc',
-      version: String(odoo.version),
-      defaultPartnerId: String(SEED.walkInPartnerId),
-      maxConcurrent: '4',
-      ratePerSecond: '0',
-      timeout: '5',
-      attempts: '2',
-      retryDelay: '1',
-      maxRetryWait: '0.01',
-    },
-    {
-      id: 'q1',
-      type: 'tillwire-quickbooks-config',
-      environment: 'custom',
-      baseUrl: qbo.url,
-      tokenUrl: qbo.tokenUrl,
-      realmId: qbo.realmId,
-      homeCurrency: 'USD',
-      store: 'st1',
-      timeout: 5,
-      attempts: 3,
-    },
+    odooConfigNode(odoo),
+    qboConfigNode(qbo),
     {
       id: 'acc',
       type: 'tillwire-settlement-accounts',

@@ -8,6 +8,7 @@
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { QboSimulator } from '../../simulators/quickbooks/simulator';
 import { journal, startSimulator } from './support';
+import { qboConfigNode } from '../support/config-nodes';
 
 jest.setTimeout(120_000);
 
@@ -19,18 +20,7 @@ function flows(s: QboSimulator) {
   return [
     { id: 'tab', type: 'tab', label: 'quickbooks' },
     { id: 'st1', type: 'tillwire-store', name: 'tokens', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
-    {
-      id: 'q1',
-      type: 'tillwire-quickbooks-config',
-      environment: 'custom',
-      baseUrl: s.url,
-      tokenUrl: s.tokenUrl,
-      realmId: s.realmId,
-      homeCurrency: 'USD',
-      store: 'st1',
-      timeout: 5,
-      attempts: 3,
-    },
+    qboConfigNode(s),
     { id: 'in', type: 'http in', z: 'tab', url: '/qbo/post', method: 'post', wires: [['n1']] },
     { id: 'n1', type: 'tillwire-quickbooks', z: 'tab', name: 'to QuickBooks', quickbooks: 'q1', wires: [['ok']] },
     { id: 'ok', type: 'function', z: 'tab', func: 'msg.payload = msg.posting;\nreturn msg;', outputs: 1, wires: [['res']] },
