@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import bcrypt from 'bcryptjs';
+import { adminAuthSettings, adminToken } from '../support/admin-auth';
 import { RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { writeDemoCredentials } from '../../scripts/start';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
@@ -83,15 +83,7 @@ function flows() {
   ];
 }
 
-async function token(username: string, scope: string): Promise<string> {
-  const res = await fetch(`${red.url}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: PASSWORD }),
-  });
-  if (!res.ok) throw new Error(`login of ${username} answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const token = (username: string, scope: string) => adminToken(red.url, username, PASSWORD, scope);
 
 async function admin(route: string, bearer?: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${red.url}${route}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, signal: AbortSignal.timeout(20_000) });
@@ -141,19 +133,13 @@ beforeAll(async () => {
   const flowFile = path.join(userDir, 'flows.json');
   fs.writeFileSync(flowFile, JSON.stringify(flows()));
   writeDemoCredentials(userDir, flowFile, { c1: { apiKey: sim.apiKey } });
-  const hash = bcrypt.hashSync(PASSWORD, 8);
   red = await startNodeRed({
     via: 'red',
     userDir,
-    settings: {
-      adminAuth: {
-        type: 'credentials',
-        users: [
-          { username: 'ops', password: hash, permissions: 'read' },
-          { username: 'admin', password: hash, permissions: '*' },
-        ],
-      },
-    },
+    settings: adminAuthSettings(PASSWORD, [
+      { username: 'ops', permissions: 'read' },
+      { username: 'admin', permissions: '*' },
+    ]),
   });
   reader = await token('ops', 'read');
   const end = Date.now() + 30_000;

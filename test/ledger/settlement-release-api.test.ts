@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import bcrypt from 'bcryptjs';
+import { adminAuthSettings, adminToken } from '../support/admin-auth';
 import { RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { writeDemoCredentials } from '../../scripts/start';
 import { DEFAULT_ACCOUNTS, QboSimulator } from '../../simulators/quickbooks/simulator';
@@ -112,15 +112,7 @@ function settlement(id: string, off = 0, extra: LineSpec[] = [], account = SELLE
   return s;
 }
 
-async function token(username: string, scope: string): Promise<string> {
-  const res = await fetch(`${red.url}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: PASSWORD }),
-  });
-  if (!res.ok) throw new Error(`login of ${username} answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const token = (username: string, scope: string) => adminToken(red.url, username, PASSWORD, scope);
 
 /** An admin API call: { status, body }. */
 async function admin(method: 'GET' | 'POST' | 'PUT', route: string, bearer?: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -171,19 +163,13 @@ beforeAll(async () => {
   const flowFile = path.join(userDir, 'flows.json');
   fs.writeFileSync(flowFile, JSON.stringify(flows()));
   writeDemoCredentials(userDir, flowFile, { q1: { clientId: qbo.clientId, clientSecret: qbo.clientSecret, refreshToken: qbo.currentRefreshToken } });
-  const hash = bcrypt.hashSync(PASSWORD, 8);
   red = await startNodeRed({
     via: 'red',
     userDir,
-    settings: {
-      adminAuth: {
-        type: 'credentials',
-        users: [
-          { username: 'finance', password: hash, permissions: '*' },
-          { username: 'auditor', password: hash, permissions: 'read' },
-        ],
-      },
-    },
+    settings: adminAuthSettings(PASSWORD, [
+      { username: 'finance', permissions: '*' },
+      { username: 'auditor', permissions: 'read' },
+    ]),
   });
   finance = await token('finance', '*');
   auditor = await token('auditor', 'read');
