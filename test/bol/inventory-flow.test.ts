@@ -9,6 +9,7 @@
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { BolSimulator } from '../../simulators/bol/simulator';
 import { startSimulator } from './support';
+import { flowCalls } from '../support/flow-calls';
 
 jest.setTimeout(60_000);
 const RETAILER = '1234567';
@@ -52,24 +53,7 @@ function flows() {
   ];
 }
 
-async function call(route: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${red.url}${route}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red.output().slice(-2000)}`);
-  return res.json();
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not reached; seen ${JSON.stringify(await call('/seen')).slice(0, 2000)}\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { call, until } = flowCalls(() => red, { callTimeoutMs: 10_000, untilTimeoutMs: 30_000 });
 
 beforeAll(async () => {
   // bol's offer stock bucket at one request per 2 s here (the client paces by its default table),

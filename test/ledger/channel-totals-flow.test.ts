@@ -24,6 +24,7 @@ import { ShopifySimulator, type RestOrder } from '../../simulators/shopify/simul
 import { OdooSimulator } from '../../simulators/odoo/simulator';
 import { startSimulator as startQbo } from '../quickbooks/support';
 import { qboConfigNode, odooConfigNode } from '../support/config-nodes';
+import { flowCalls } from '../support/flow-calls';
 
 jest.setTimeout(120_000);
 
@@ -139,24 +140,7 @@ function flows() {
   ];
 }
 
-async function call(route: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${red.url}${route}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red.output().slice(-2000)}`);
-  return res.json();
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not reached; seen ${JSON.stringify(await call('/seen')).slice(0, 3000)}\n${red.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { call, until } = flowCalls(() => red, { callTimeoutMs: 30_000, untilTimeoutMs: 30_000 });
 
 /** Runs the control totals and returns what its three outputs sent (the recorded lists emptied first). */
 async function totals(body: Record<string, unknown>, expectCaught = 0): Promise<{ report: any[]; unposted: any[]; unsettled: any[]; caught: string[] }> {

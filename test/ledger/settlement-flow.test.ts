@@ -19,6 +19,7 @@ import { SETTLEMENT_COLUMNS } from '../../nodes/amazon/contract';
 import { startSimulator as startQbo } from '../quickbooks/support';
 import { startSimulator as startAmazon } from '../amazon/support';
 import { qboConfigNode } from '../support/config-nodes';
+import { flowCalls } from '../support/flow-calls';
 
 jest.setTimeout(180_000);
 
@@ -101,24 +102,7 @@ function flows() {
   ];
 }
 
-async function call(route: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${red.url}${route}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red.output().slice(-2000)}`);
-  return res.json();
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not reached; seen ${JSON.stringify(await call('/seen')).slice(0, 2000)}\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { call, until } = flowCalls(() => red, { callTimeoutMs: 30_000, untilTimeoutMs: 60_000 });
 
 /** Writes a settlement file into Node-RED's user directory; `edit` may change its rows (0: column names, 1: the summary row). */
 function writeFile(name: string, reportId: string, edit?: (rows: string[][]) => void): string {

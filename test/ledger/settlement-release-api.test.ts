@@ -20,6 +20,7 @@ import { DEFAULT_ACCOUNTS, QboSimulator } from '../../simulators/quickbooks/simu
 import { startSimulator as startQbo } from '../quickbooks/support';
 import { makeSettlement, type LineSpec } from './settlements';
 import { qboConfigNode } from '../support/config-nodes';
+import { flowCalls } from '../support/flow-calls';
 
 jest.setTimeout(60_000);
 
@@ -132,24 +133,7 @@ async function admin(method: 'GET' | 'POST' | 'PUT', route: string, bearer?: str
   return { status: res.status, body: parsed };
 }
 
-async function call(route: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${red.url}${route}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-  });
-  if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red.output().slice(-2000)}`);
-  return res.json();
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not reached; seen ${JSON.stringify(await call('/seen')).slice(-3000)}\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { call, until } = flowCalls(() => red, { callTimeoutMs: 20_000, untilTimeoutMs: 30_000 });
 
 const held = async () => (await admin('GET', '/tillwire/settlements/held', auditor)).body.settlements as any[];
 const release = (body: Record<string, unknown>, bearer = finance) => admin('POST', '/tillwire/settlements/release', bearer, body);
