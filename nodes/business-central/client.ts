@@ -487,8 +487,7 @@ export class BusinessCentralClient {
    */
   async batch(requests: readonly BatchRequest[], opts: { operation: string; writes: boolean }): Promise<Map<string, BatchResponse>> {
     if (requests.length === 0) return new Map();
-    if (requests.length > BATCH_MAX_REQUESTS)
-      throw permanent(opts.operation, `a $batch takes at most ${BATCH_MAX_REQUESTS} requests, got ${requests.length}`);
+    if (requests.length > BATCH_MAX_REQUESTS) throw permanent(opts.operation, `a $batch takes at most ${BATCH_MAX_REQUESTS} requests, got ${requests.length}`);
     const companyUrl = `companies(${this.options.companyId})`;
     const body = {
       requests: requests.map((r) => ({

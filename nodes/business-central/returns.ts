@@ -7,7 +7,7 @@ import { validateDocument } from '../model/validate';
 import type { Money } from '../model/money';
 import { KeyedLock } from '../runtime/keyed-lock';
 import { returnAction, ReturnAction, ReturnStatus } from '../runtime/order-lifecycle';
-import { BcCreditMemo, BcSalesDocument, BusinessCentralClient, permanent, SYSTEM } from './client';
+import { BcCreditMemo, BusinessCentralClient, permanent, SYSTEM } from './client';
 import { CanonicalSalesDocument, CreditItemLine, CreditMemoInput, customerFor, externalDocumentNumber, MappedCreditMemo, toCreditMemo, orderDate } from './map';
 import type { ConnectorError } from '../runtime/http';
 import { OrderSettings, OrderTotals, expectedTotal, pick, createInBc, checkItems, FoundDocument, totalsOfBasis } from './documents';
@@ -173,11 +173,7 @@ export function creditBody(plan: CreditPlan, localCurrency: string): MappedCredi
 }
 
 /** What a credit memo BC holds (created now, or found) says of a plan. */
-export function creditResult(
-  plan: CreditPlan,
-  memo: BcCreditMemo,
-  extra: { created: boolean; recovered?: boolean; duplicates?: number },
-): CreditResult {
+export function creditResult(plan: CreditPlan, memo: BcCreditMemo, extra: { created: boolean; recovered?: boolean; duplicates?: number }): CreditResult {
   // A credit memo checked on its gross total is on a tax-included basis, whatever the original's.
   const expected = plan.expected.field === 'totalAmountIncludingTax' ? { ...plan.expected, pricesIncludeTax: true } : plan.expected;
   return {

@@ -185,15 +185,19 @@ async function runPass(client: BusinessCentralClient, pass: Work[], settings: Or
         });
       } else {
         const customerNumber = customerFor(w.doc, settings.routing);
-        const m = toSalesOrder(w.doc, w.key, { customerNumber, localCurrency, shippingAccount: settings.shippingAccount, timeZone: settings.timeZone ?? 'UTC' });
+        const m = toSalesOrder(w.doc, w.key, {
+          customerNumber,
+          localCurrency,
+          shippingAccount: settings.shippingAccount,
+          timeZone: settings.timeZone ?? 'UTC',
+        });
         mapped.push({
           create: {
             work: w,
             set: 'salesOrders',
             body: m.body,
             created: (doc) => resultOf(w.doc, { ...doc, document: 'salesOrder' }, w.edn, { created: true }),
-            found: (docs) =>
-              resultOf(w.doc, pick(docs as FoundDocument[]), w.edn, { created: true, recovered: true, duplicates: many(docs) }),
+            found: (docs) => resultOf(w.doc, pick(docs as FoundDocument[]), w.edn, { created: true, recovered: true, duplicates: many(docs) }),
           },
           items: m.items,
           invalidSkus: m.invalidSkus,

@@ -1057,9 +1057,7 @@ export class BusinessCentralSimulator {
       try {
         if (this.latencyMs > 0) await this.pause(this.latencyMs);
         result =
-          method === 'POST' && (m[3] ?? '') === '/$batch'
-            ? await this.batch(raw, req.headers)
-            : await this.route(method, url, m[3] ?? '/', raw, req.headers);
+          method === 'POST' && (m[3] ?? '') === '/$batch' ? await this.batch(raw, req.headers) : await this.route(method, url, m[3] ?? '/', raw, req.headers);
       } finally {
         this.releaseSlot();
       }
@@ -1336,7 +1334,12 @@ export class BusinessCentralSimulator {
       if (!isObject(r) || typeof r.method !== 'string' || typeof r.url !== 'string')
         throw new HttpFailure(400, 'BadRequest', `requests[${i}] needs a method and a url.`);
       for (const dep of Array.isArray(r.dependsOn) ? r.dependsOn : []) {
-        if (!ids.has(String(dep))) throw new HttpFailure(400, 'BadRequest', `The dependsOn Id: [${String(dep)}] in request [${String(r.id)}] is not matching any of the request Id seen so far.`);
+        if (!ids.has(String(dep)))
+          throw new HttpFailure(
+            400,
+            'BadRequest',
+            `The dependsOn Id: [${String(dep)}] in request [${String(r.id)}] is not matching any of the request Id seen so far.`,
+          );
       }
       if (r.id !== undefined && r.id !== null) ids.add(String(r.id));
       if (typeof r.atomicityGroup === 'string') ids.add(r.atomicityGroup);
@@ -1349,7 +1352,8 @@ export class BusinessCentralSimulator {
     const failGroup = () => {
       if (!group) return;
       this.restore(group.saved);
-      for (let i = group.from; i < responses.length; i++) if ((responses[i].status as number) < 400) responses[i] = { ...responses[i], status: 424, body: undefined };
+      for (let i = group.from; i < responses.length; i++)
+        if ((responses[i].status as number) < 400) responses[i] = { ...responses[i], status: 424, body: undefined };
     };
     for (const r of requests as Array<Record<string, any>>) {
       const name = typeof r.atomicityGroup === 'string' ? r.atomicityGroup : undefined;

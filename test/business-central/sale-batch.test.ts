@@ -101,7 +101,7 @@ describe('till sales in batches ($batch)', () => {
     exactlyOnce([a, b]);
   });
 
-  it("a lost batch answer: each sale is looked up before anything is sent again, found = created, and each is in BC once", async () => {
+  it('a lost batch answer: each sale is looked up before anything is sent again, found = created, and each is in BC once', async () => {
     sim = await startSimulator();
     const client = clientFor(sim);
     const sales = Array.from({ length: 12 }, (_, i) => demoSale(100 + i));
