@@ -264,8 +264,10 @@ async function createAll(client: BusinessCentralClient, creates: Create[], out: 
       if (!pending.length) return;
     }
     const again: Create[] = [];
-    for (let i = 0; i < pending.length; i += BATCH_MAX_REQUESTS) {
-      const chunk = pending.slice(i, i + BATCH_MAX_REQUESTS);
+    const chunks: Create[][] = [];
+    for (let i = 0; i < pending.length; i += BATCH_MAX_REQUESTS) chunks.push(pending.slice(i, i + BATCH_MAX_REQUESTS));
+    // Side by side: the connection's concurrency limit decides how many are on the wire.
+    const send = async (chunk: Create[]): Promise<void> => {
       const requests: BatchRequest[] = chunk.map((c, n) => ({
         id: String(n + 1),
         method: 'POST',
@@ -285,7 +287,7 @@ async function createAll(client: BusinessCentralClient, creates: Create[], out: 
           const copy = each(err);
           for (const c of chunk) out[c.work.index] = copy();
         }
-        continue;
+        return;
       }
       chunk.forEach((c, n) => {
         const answer = answers.get(requests[n].id);
@@ -304,7 +306,8 @@ async function createAll(client: BusinessCentralClient, creates: Create[], out: 
           } else out[c.work.index] = e;
         }
       });
-    }
+    };
+    await Promise.all(chunks.map(send));
     pending = again;
     if (!pending.length) return;
     if (attempt >= client.policy.maxAttempts) {

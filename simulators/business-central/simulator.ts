@@ -1310,8 +1310,9 @@ export class BusinessCentralSimulator {
    * requests get no answer; `Isolation: snapshot` makes the whole batch one transaction, and an
    * `atomicityGroup` its members (a failure rolls the group back: the failed member keeps its
    * error, the others answer 424). `dependsOn` must name earlier requests (they run in order anyway).
-   * Test faults: `setBatchFaults` (a lost batch answer, an inner request refused or done-but-failed)
-   * and the random fault rates, drawn once more per inner request.
+   * Each inner request takes the processing time (`latencyMs`) a direct one would. Test faults:
+   * `setBatchFaults` (a lost batch answer, an inner request refused or done-but-failed) and the
+   * random fault rates, drawn once more per inner request.
    */
   private async batch(raw: string, headers: http.IncomingHttpHeaders): Promise<Reply> {
     let parsed: unknown;
@@ -1359,6 +1360,8 @@ export class BusinessCentralSimulator {
       const name = typeof r.atomicityGroup === 'string' ? r.atomicityGroup : undefined;
       if (group && group.name !== name) group = undefined;
       if (name && !group) group = { name, saved: this.snapshot(), from: responses.length };
+      // BC carries inner requests out one after another: each takes the processing time a direct one would.
+      if (this.latencyMs > 0) await this.pause(this.latencyMs);
       const answer = this.inner(r);
       responses.push(answer);
       const failed = (answer.status as number) >= 400;
