@@ -61,7 +61,8 @@ export function requestedSkus(system: string, operation: string, msg: NodeMessag
       throw err;
     }
   }
-  if (skus && skus.length > MAX_READ_SKUS) throw fail(`${skus.length} SKUs in one read, more than ${MAX_READ_SKUS}; send "*" to read every SKU the node pushed`);
+  if (skus && skus.length > MAX_READ_SKUS)
+    throw fail(`${skus.length} SKUs in one read, more than ${MAX_READ_SKUS}; send "*" to read every SKU the node pushed`);
   return skus;
 }
 
@@ -71,7 +72,7 @@ export function requestedSkus(system: string, operation: string, msg: NodeMessag
  */
 export async function pushedSkus(store: Store, prefix: string): Promise<string[]> {
   const skus = new Set<string>();
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const page = await store.kvList(prefix, { afterKey: after, limit: 1000 });
     for (const e of page) {
       const value = e.value as { sku?: unknown } | undefined;

@@ -312,9 +312,9 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
           (counts.unknown ? commonText(RED, 'read.unknown', { count: counts.unknown }) : '') +
           (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '')
         : commonText(RED, 'write.sent', { count: counts.sent }) +
-      (counts.already ? commonText(RED, 'write.already', { count: counts.already }) : '') +
-      (counts.capped ? commonText(RED, 'write.capped', { count: counts.capped }) : '') +
-      (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
+          (counts.already ? commonText(RED, 'write.already', { count: counts.already }) : '') +
+          (counts.capped ? commonText(RED, 'write.capped', { count: counts.capped }) : '') +
+          (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
     board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem.badge) } : { fill: 'grey', shape: 'ring', text: commonText(RED, 'ready') });
 
     // Writes under way: a redeploy waits for them (Node-RED stops the old node before starting

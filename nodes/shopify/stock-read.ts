@@ -19,7 +19,7 @@ export function shopifyStockRead(locationId: string): ChannelRead<ShopifyClient>
     async read(client, skus) {
       const wanted = new Set(skus);
       const found = new Map<string, ChannelReading>();
-      for (let after: string | null = null; ; ) {
+      for (let after: string | null = null; ;) {
         const page = await client.inventoryLevelsPage({ skus, locationId, names: [...INVENTORY_READ.names], first: INVENTORY_READ.first, after });
         const { nodes, next } = checkPage(page);
         for (const item of nodes) {

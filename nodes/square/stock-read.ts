@@ -25,9 +25,14 @@ export function squareStockRead(locationIds: string[], known: Map<string, string
         if (!id) {
           const found = await client.findVariationsBySku(sku);
           if (found.length > 1)
-            throw permanentFailure('square', OPERATION, `SKU '${sku}' is on ${found.length} catalog item variations in Square; map it in the account's SKU map`, {
-              providerCode: 'AmbiguousSku',
-            });
+            throw permanentFailure(
+              'square',
+              OPERATION,
+              `SKU '${sku}' is on ${found.length} catalog item variations in Square; map it in the account's SKU map`,
+              {
+                providerCode: 'AmbiguousSku',
+              },
+            );
           id = found[0]?.id;
           if (id) known.set(sku, id);
         }
@@ -36,7 +41,7 @@ export function squareStockRead(locationIds: string[], known: Map<string, string
       }
       if (!ids.size) return { readings: [], unknown };
       const counts = new Map<string, { quantity: number; text: string }>();
-      for (let cursor: string | undefined; ; ) {
+      for (let cursor: string | undefined; ;) {
         const page = await client.batchRetrieveInventoryCounts({
           catalog_object_ids: [...ids.keys()],
           location_ids: locationIds,
@@ -78,7 +83,9 @@ function checkPage(page: unknown, ids: Map<string, string>) {
     if (c.state !== INVENTORY_COUNTS_READ.state || !ids.has(c.catalog_object_id)) return [];
     const text = c.quantity;
     if (typeof text !== 'string' || !/^-?\d+(\.\d+)?$/.test(text))
-      throw bad(`the count of ${c.catalog_object_id} (SKU '${ids.get(c.catalog_object_id)}') at ${c.location_id} is not a decimal number as text: ${JSON.stringify(text)}`);
+      throw bad(
+        `the count of ${c.catalog_object_id} (SKU '${ids.get(c.catalog_object_id)}') at ${c.location_id} is not a decimal number as text: ${JSON.stringify(text)}`,
+      );
     return [{ id: c.catalog_object_id as string, location: c.location_id as string, quantity: Number(text), text }];
   });
   return { items, next: p.cursor as string | undefined };
