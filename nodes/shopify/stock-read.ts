@@ -12,7 +12,7 @@ import { INVENTORY_READ } from './contract';
 
 const OPERATION = 'inventoryItems';
 
-export function shopifyStockRead(locationId: string): ChannelRead<ShopifyClient> {
+export function shopifyStockRead(locationId: string, first: number = INVENTORY_READ.first): ChannelRead<ShopifyClient> {
   return {
     operation: OPERATION,
     pageSize: INVENTORY_READ.skusPerSearch,
@@ -20,7 +20,7 @@ export function shopifyStockRead(locationId: string): ChannelRead<ShopifyClient>
       const wanted = new Set(skus);
       const found = new Map<string, ChannelReading>();
       for (let after: string | null = null; ;) {
-        const page = await client.inventoryLevelsPage({ skus, locationId, names: [...INVENTORY_READ.names], first: INVENTORY_READ.first, after });
+        const page = await client.inventoryLevelsPage({ skus, locationId, names: [...INVENTORY_READ.names], first, after });
         const { nodes, next } = checkPage(page);
         for (const item of nodes) {
           // The search matches more than the exact SKU (prefixes, other fields): only exact SKUs count.

@@ -13,7 +13,7 @@ import { INVENTORY_COUNTS_READ } from './contract';
 
 const OPERATION = 'BatchRetrieveInventoryCounts';
 
-export function squareStockRead(locationIds: string[], known: Map<string, string>): ChannelRead<SquareClient> {
+export function squareStockRead(locationIds: string[], known: Map<string, string>, limit: number = INVENTORY_COUNTS_READ.maxLimit): ChannelRead<SquareClient> {
   return {
     operation: OPERATION,
     pageSize: INVENTORY_COUNTS_READ.idsPerRequest,
@@ -46,7 +46,7 @@ export function squareStockRead(locationIds: string[], known: Map<string, string
           catalog_object_ids: [...ids.keys()],
           location_ids: locationIds,
           states: [INVENTORY_COUNTS_READ.state],
-          limit: INVENTORY_COUNTS_READ.maxLimit,
+          limit,
           ...(cursor ? { cursor } : {}),
         });
         const { items, next } = checkPage(page, ids);
