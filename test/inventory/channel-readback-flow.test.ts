@@ -85,6 +85,17 @@ function flows() {
       wires: [CHANNELS.map((c) => `read-${c}`)],
     },
     ...CHANNELS.map((c) => ({ id: `read-${c}`, z: 'tab', ...settings[c], store: 'st', operation: 'read', wires: [['guard']] })),
+    // A bol read-back node without a store: it can read SKUs it is given, not "every SKU pushed".
+    { id: 'read-lone', type: 'http in', z: 'tab', url: '/read-lone', method: 'post', wires: [['asSkus', 'ack']] },
+    {
+      id: 'asSkus',
+      type: 'function',
+      z: 'tab',
+      func: 'if (msg.payload.skus !== undefined) msg.skus = msg.payload.skus;\nmsg.payload = msg.payload.payload;\nreturn msg;',
+      outputs: 1,
+      wires: [['read-nostore']],
+    },
+    { id: 'read-nostore', z: 'tab', ...settings.bol, operation: 'read', wires: [['guard']] },
     { id: 'guard', type: 'tillwire-inventory-reserve', z: 'tab', store: 'st', locations: 'WH1', wires: [['compared'], [], ['drift']] },
     {
       id: 'compared',
@@ -99,7 +110,7 @@ function flows() {
       id: 'kc',
       type: 'catch',
       z: 'tab',
-      scope: [...CHANNELS.map((c) => `write-${c}`), ...CHANNELS.map((c) => `read-${c}`), 'guard'],
+      scope: [...CHANNELS.map((c) => `write-${c}`), ...CHANNELS.map((c) => `read-${c}`), 'read-nostore', 'guard'],
       uncaught: false,
       wires: [['failed']],
     },
@@ -213,4 +224,38 @@ it("a channel's quantity changed behind Tillwire's back: the read-back reports t
   expect(bol.stockUpdates.length).toBe(before.bolUpdates);
   expect(shopify.adjustmentGroups.length).toBe(before.shopifyGroups);
   expect(s.sent).toHaveLength(4);
+});
+
+it('SKUs a channel does not know are named in one error per channel while the known ones are read; a read without SKUs needs the store; bad msg.skus is refused by name', async () => {
+  const before = await seen();
+  await call('/read', { skus: [SKU, 'NO-SUCH-SKU'] });
+  await until('every channel read and its unknown SKU named', async () => {
+    const s = await seen();
+    return s.compared.length === before.compared.length + 4 && s.failed.length === before.failed.length + 4;
+  });
+  const s = await seen();
+  expect(s.compared.slice(before.compared.length).map((c) => c.sku)).toEqual([SKU, SKU, SKU, SKU]);
+  expect(s.failed.slice(before.failed.length).sort()).toEqual(
+    [
+      `amazon getListingsItem: 1 SKU not found in amazon (${amazon.sellerId}): NO-SUCH-SKU; the other SKUs were read`,
+      `bol offers:get: 1 SKU not found in bol (1234567): NO-SUCH-SKU; the other SKUs were read`,
+      `shopify inventoryItems: 1 SKU not found in shopify (${shopify.shop}): NO-SUCH-SKU; the other SKUs were read`,
+      `square BatchRetrieveInventoryCounts: 1 SKU not found in square (L-LDN): NO-SUCH-SKU; the other SKUs were read`,
+    ].sort(),
+  );
+
+  await call('/read-lone', { payload: '*' });
+  await call('/read-lone', { skus: ['SKU-0001', ''] });
+  await until('both refusals', async () => (await seen()).failed.length === before.failed.length + 6);
+  expect((await seen()).failed.slice(-2).sort()).toEqual(
+    [
+      'bol offers:get: reading every SKU the node pushed needs the store it records its pushes in: choose a store, or send the SKUs in msg.skus',
+      'bol offers:get: msg.skus must hold SKUs of 1 to 128 characters, got ""',
+    ].sort(),
+  );
+  // Given the SKUs, it reads without a store of its own; the reserve node compares with the push record in its store.
+  const drifts = (await seen()).drift.length;
+  await call('/read-lone', { skus: [SKU] });
+  await until('the lone read-back compared', async () => (await seen()).drift.length === drifts + 1);
+  expect((await seen()).drift[drifts]).toMatchObject({ reportedBy: { system: 'bol' }, theirs: 5, ours: 7, size: -2, cause: 'changed-outside-tillwire' });
 });
