@@ -60,6 +60,14 @@ describe('Shopify: inventoryItems with inventoryLevel quantities at the location
     expect(r.unknown).toEqual(['NO-SUCH-SKU', "O'BRIEN"]);
   });
 
+  it("Shopify's rate limit (GraphQL THROTTLED, its answer to an empty cost bucket) is waited out and the read completes", async () => {
+    const before = sim.stats.throttled;
+    sim.exhaustCostBucket();
+    const r = await shopifyStockRead(LOC).read(client, ['SKU-0001']);
+    expect(figures(r)).toEqual([['SKU-0001', LOC, 4]]);
+    expect(sim.stats.throttled).toBeGreaterThan(before);
+  });
+
   it('a malformed answer is refused naming the SKU and the problem', async () => {
     const stub = (page: unknown) => ({ inventoryLevelsPage: async () => page }) as unknown as ShopifyClient;
     const level = (quantities: unknown) => ({ nodes: [{ id: 'i', sku: 'SKU-1', inventoryLevel: { quantities } }], pageInfo: { hasNextPage: false } });
