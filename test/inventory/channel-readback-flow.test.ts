@@ -12,6 +12,7 @@
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { flowCalls } from '../support/flow-calls';
 import { POSTGRES_URL, uniqueName } from '../support/services';
+import { channelConfigNodes } from '../support/config-nodes';
 import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { AmazonSimulator } from '../../simulators/amazon/simulator';
 import { SquareSimulator } from '../../simulators/square/simulator';
@@ -45,20 +46,7 @@ function flows() {
   return [
     { id: 'tab', type: 'tab', label: 'read-back' },
     { id: 'st', type: 'tillwire-store', name: 'shared', backend: 'postgres', schema },
-    { id: 'shc', type: 'tillwire-shopify-config', shop: shopify.shop, apiVersion: '2026-04', baseUrl: shopify.url, timeout: '5' },
-    {
-      id: 'amc',
-      type: 'tillwire-amazon-config',
-      region: 'custom',
-      endpoint: amazon.url,
-      tokenUrl: amazon.tokenUrl,
-      sellerId: amazon.sellerId,
-      marketplaceIds: UK,
-      timeout: '5',
-      attempts: '4',
-    },
-    { id: 'sqc', type: 'tillwire-square-config', environment: 'custom', baseUrl: square.url, locationIds: 'L-LDN', ratePerSecond: 0, attempts: '4' },
-    { id: 'boc', type: 'tillwire-bol-config', endpoint: bol.url, tokenUrl: bol.tokenUrl, retailerId: '1234567', timeout: '5', attempts: '4' },
+    ...channelConfigNodes({ shopify, amazon, square, bol }, { marketplaceIds: UK, squareLocations: 'L-LDN' }).nodes,
     // Pushes: an inventory.ats per channel, routed by its channel to the write nodes.
     { id: 'push', type: 'http in', z: 'tab', url: '/push', method: 'post', wires: [['route', 'ack']] },
     {
@@ -154,10 +142,7 @@ beforeAll(async () => {
   red = await startNodeRed({ via: 'red', flows: flows(), env: { TILLWIRE_LOG_LEVEL: 'warn' } });
   await deployCredentialsAndWait(red, {
     st: { url: POSTGRES_URL },
-    shc: { accessToken: shopify.accessToken },
-    amc: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
-    sqc: { accessToken: square.accessToken },
-    boc: { clientId: bol.clientId, clientSecret: bol.clientSecret },
+    ...channelConfigNodes({ shopify, amazon, square, bol }, { marketplaceIds: UK, squareLocations: 'L-LDN' }).credentials,
   });
   // Tillwire pushes 7 of the SKU to every channel.
   const computedAt = new Date(Date.now() - 1000).toISOString();
