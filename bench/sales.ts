@@ -570,37 +570,44 @@ export async function salesBench(opts: SalesOptions): Promise<void> {
   const s = settings();
   const load = { start: os.loadavg().map((l) => round(l, 1)), end: [] as number[] };
   console.log(`[bench] sales: ${countText(s.n)} sales a burst row, ${countText(s.bc)} a BC row; rows ${s.rows.join(', ')}; load ${load.start.join(' ')}`);
-  const broker = await startMosquitto();
-  const ctx: Ctx = { s, broker, profile: opts.profile, root: opts.root + '/' };
+  const ctx: Ctx = { s, broker: undefined as unknown as RunningMosquitto, profile: opts.profile, root: opts.root + '/' };
   const rows: Row[] = [];
+  // Each row has a Mosquitto of its own: the templates' MQTT clients keep persistent sessions under
+  // a fixed client id, so a shared broker would queue every later row's sales for an earlier row's
+  // session and hand them to the next Node-RED that resumes it.
   const run = async (id: RowId, f: () => Promise<Row>) => {
     if (!s.rows.includes(id)) return;
     const t = Date.now();
-    const row = await f();
+    ctx.broker = await startMosquitto();
+    let row: Row;
+    try {
+      row = await f();
+    } catch (err) {
+      // A row that could not run is a failure of the run, but the other rows still report.
+      row = { id, name: id, sales: 0, failed: `did not run: ${(err as Error).message.split('\n')[0]}` };
+    } finally {
+      await ctx.broker.stop();
+    }
     rows.push(row);
     console.log(
       `[bench] ${id}: ${row.unavailable ?? `${rateText(row.perSecond)} sales/s`}${row.p99ms !== undefined ? `, p99 ${row.p99ms} ms` : ''}${row.failed ? ` FAILED: ${row.failed}` : ''} (${round((Date.now() - t) / 1000)} s)`,
     );
   };
   const started = Date.now();
-  try {
-    await run('raw', () => rawRow(ctx));
-    await run('tillwire', () => odooTemplateRow(ctx, 'tillwire', 'Tillwire template "Store sales (MQTT) → Odoo", one order per sale', sales(s.n, 'tillwire')));
-    await run('peer', () => peerRow(ctx, 'peer', sales(s.n, 'peer')));
-    await run('ingest', () => ingestRow(ctx));
-    await run('summary', () => summaryRow(ctx));
-    await run('paced', async () => {
-      const max = rows.find((r) => r.id === 'tillwire')?.perSecond;
-      const pace = Number(process.env.BENCH_PACED_RATE ?? (max ? max / 2 : NaN));
-      if (!Number.isFinite(pace)) throw new Error('the paced row needs the tillwire row (or BENCH_PACED_RATE)');
-      const n = Math.max(200, Math.round(pace * s.pacedSeconds));
-      return odooTemplateRow(ctx, 'paced', `Tillwire template (Odoo), paced at 50 % of the tillwire row`, sales(n, 'paced'), pace);
-    });
-    await run('bc', () => bcTemplateRow(ctx));
-    await run('bc-peer', () => peerRow(ctx, 'bc-peer', bcSales(s.bc, 'bcpeer')));
-  } finally {
-    await broker.stop();
-  }
+  await run('raw', () => rawRow(ctx));
+  await run('tillwire', () => odooTemplateRow(ctx, 'tillwire', 'Tillwire template "Store sales (MQTT) → Odoo", one order per sale', sales(s.n, 'tillwire')));
+  await run('peer', () => peerRow(ctx, 'peer', sales(s.n, 'peer')));
+  await run('ingest', () => ingestRow(ctx));
+  await run('summary', () => summaryRow(ctx));
+  await run('paced', async () => {
+    const max = rows.find((r) => r.id === 'tillwire')?.perSecond;
+    const pace = Number(process.env.BENCH_PACED_RATE ?? (max ? max / 2 : NaN));
+    if (!Number.isFinite(pace)) throw new Error('the paced row needs the tillwire row (or BENCH_PACED_RATE)');
+    const n = Math.max(200, Math.round(pace * s.pacedSeconds));
+    return odooTemplateRow(ctx, 'paced', `Tillwire template (Odoo), paced at 50 % of the tillwire row`, sales(n, 'paced'), pace);
+  });
+  await run('bc', () => bcTemplateRow(ctx));
+  await run('bc-peer', () => peerRow(ctx, 'bc-peer', bcSales(s.bc, 'bcpeer')));
   load.end = os.loadavg().map((l) => round(l, 1));
   writeReport(opts, s, rows, load, round((Date.now() - started) / 1000));
   const failed = rows.filter((r) => r.failed);
