@@ -141,6 +141,12 @@ export function rateText(r: number | undefined): string {
   return r >= 100 ? Math.round(r).toLocaleString('en-GB') : String(round(r, 1));
 }
 
+/** Milliseconds as text: whole from 100 ms, one decimal below ("152,324", "87.5"). */
+export function msText(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '–';
+  return ms >= 100 ? Math.round(ms).toLocaleString('en-GB') : String(round(ms, 1));
+}
+
 /** A whole number with thousands separators ("50,000"). */
 export function countText(n: number): string {
   return Math.round(n).toLocaleString('en-GB');

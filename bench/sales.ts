@@ -34,6 +34,7 @@ import { rawBroker } from './raw-broker';
 import { peerFlows, bcPeerFlows } from './flows';
 import {
   countText,
+  msText,
   nodeProfiler,
   profileClock,
   ProfileSummary,
@@ -590,7 +591,7 @@ export async function salesBench(opts: SalesOptions): Promise<void> {
     }
     rows.push(row);
     console.log(
-      `[bench] ${id}: ${row.unavailable ?? `${rateText(row.perSecond)} sales/s`}${row.p99ms !== undefined ? `, p99 ${row.p99ms} ms` : ''}${row.failed ? ` FAILED: ${row.failed}` : ''} (${round((Date.now() - t) / 1000)} s)`,
+      `[bench] ${id}: ${row.unavailable ?? `${rateText(row.perSecond)} sales/s`}${row.p99ms !== undefined ? `, p99 ${msText(row.p99ms)} ms` : ''}${row.failed ? ` FAILED: ${row.failed}` : ''} (${round((Date.now() - t) / 1000)} s)`,
     );
   };
   const started = Date.now();
@@ -650,7 +651,7 @@ function goals(rows: Row[]): Goal[] {
   const paced = r('paced');
   out.push({
     row: 'p99 till publish → ERP confirmed, paced at 50 % of the measured maximum',
-    measured: paced ? `p99 ${paced.p99ms} ms (p50 ${paced.p50ms} ms) at ${rateText(paced.sales / paced.seconds!)} sales/s` : 'not run',
+    measured: paced ? `p99 ${msText(paced.p99ms)} ms (p50 ${msText(paced.p50ms)} ms) at ${rateText(paced.sales / paced.seconds!)} sales/s` : 'not run',
     goal: '< 250 ms',
     met: paced ? paced.p99ms! < 250 : undefined,
   });
@@ -705,7 +706,7 @@ function writeReport(opts: SalesOptions, s: Settings, rows: Row[], load: { start
     ...rows.map((r) =>
       r.unavailable
         ? `| ${r.name} | – | – | ${r.unavailable} | – | – | – | – | – |`
-        : `| ${r.name} | ${countText(r.sales)} | ${r.seconds ?? '–'} | ${rateText(r.perSecond)} | ${r.p50ms ?? '–'} | ${r.p99ms ?? '–'} | ${r.erpCallsPerSale ?? '–'} | ${r.peakRssMiB ?? '–'} | ${r.failed ? `**FAILED**: ${r.failed}` : (r.check ?? '–')}${r.note ? ` (${r.note})` : ''} |`,
+        : `| ${r.name} | ${countText(r.sales)} | ${r.seconds ?? '–'} | ${rateText(r.perSecond)} | ${msText(r.p50ms)} | ${msText(r.p99ms)} | ${r.erpCallsPerSale ?? '–'} | ${r.peakRssMiB ?? '–'} | ${r.failed ? `**FAILED**: ${r.failed}` : (r.check ?? '–')}${r.note ? ` (${r.note})` : ''} |`,
     ),
     '',
     ...rows
