@@ -129,10 +129,10 @@ export function round(n: number, digits = 1): number {
   return Math.round(n * f) / f;
 }
 
-/** A ratio as text, to 3 significant digits (2 below 1): 0.372 → "0.37", 2.954 → "2.95", 12.34 → "12.3". */
+/** A ratio as text, to 3 significant digits (2 below 1): 0.372 → "0.37", 1.004 → "1.00", 12.34 → "12.3", 123.4 → "123". */
 export function ratioText(r: number): string {
   if (!Number.isFinite(r)) return '–';
-  return String(Number(r.toPrecision(r < 1 ? 2 : 3)));
+  return r >= 100 ? String(Math.round(r)) : r.toPrecision(r < 1 ? 2 : 3);
 }
 
 /** Sales a second as text: whole numbers from 100, one decimal below. */

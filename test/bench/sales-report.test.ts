@@ -13,6 +13,9 @@ describe('sales report figures', () => {
     expect(ratioText(0.00833)).toBe('0.0083');
     expect(ratioText(2.954)).toBe('2.95');
     expect(ratioText(12.34)).toBe('12.3');
+    expect(ratioText(47.9 / 47.7)).toBe('1.00');
+    expect(ratioText(1234.5)).toBe('1235');
+    expect(ratioText(0.3)).toBe('0.30');
     expect(ratioText(NaN)).toBe('–');
   });
 
