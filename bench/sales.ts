@@ -425,14 +425,21 @@ async function summaryRow(ctx: Ctx): Promise<Row> {
     const from = profileClock();
     const start = performance.now();
     await publish(ctx.broker.url, list, new Map(), 500, 5);
+    // Progress is each change of the confirmed sum (a stall is no change for the stall time); done
+    // is the exact sum (not "at least": a summary of returns can bring a sum back down).
+    let changes = 0;
+    const DONE = Number.MAX_SAFE_INTEGER;
     const done = await untilDone(
       () => {
         const sum = posted().reduce((a, o) => a + cents(o.amount_total), 0);
-        if (sum !== total) confirmedAt = performance.now();
+        if (sum !== total) {
+          confirmedAt = performance.now();
+          changes++;
+        }
         total = sum;
-        return sum === expected ? 1 : 0;
+        return sum === expected ? DONE : changes;
       },
-      1,
+      DONE,
       Math.max(90_000, ctx.s.summarySeconds * 3000),
       1000,
     );
