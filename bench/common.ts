@@ -15,9 +15,12 @@ export interface Sale {
   key: string;
 }
 
-/** `count` valid sales from 200 stores × 4 tills (no faults: a benchmark measures the good path). */
-export function sales(count: number, brand = 'bench'): Sale[] {
-  const plan = planSimulation({ brand, stores: 200, tills: 4, count, seed: `bench-${count}`, close: false, keepPayloads: true, returnRate: 0.05 });
+/**
+ * `count` valid sales from 200 stores × 4 tills (no faults: a benchmark measures the good path),
+ * `returnRate` of them returns.
+ */
+export function sales(count: number, brand = 'bench', returnRate = 0.05): Sale[] {
+  const plan = planSimulation({ brand, stores: 200, tills: 4, count, seed: `bench-${count}`, close: false, keepPayloads: true, returnRate });
   const out: Sale[] = [];
   for (const a of plan.actions) {
     if (a.type !== 'publish') continue;

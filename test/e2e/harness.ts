@@ -102,6 +102,8 @@ export interface StartRedOptions {
   via?: 'red' | 'npm-start';
   /** More credentials to deploy on the first start, by node id (e.g. a PostgreSQL store's URL). */
   credentials?: Record<string, Record<string, string>>;
+  /** Options for the node binary (StartOptions.nodeArgs), e.g. the benchmark's `--cpu-prof`. */
+  nodeArgs?: string[];
 }
 
 export async function startRed(e: E2E, flows?: any[], opts: StartRedOptions = {}): Promise<RunningNodeRed> {
@@ -111,6 +113,7 @@ export async function startRed(e: E2E, flows?: any[], opts: StartRedOptions = {}
     flows: e.userDir ? undefined : flows,
     userDir: e.userDir,
     port: e.port,
+    nodeArgs: opts.nodeArgs,
     // TILLWIRE_DEMO=0: under npm start, no demo services replace the test's broker and Odoo.
     env: { TILLWIRE_MQTT_URL: e.broker.url, TILLWIRE_ODOO_URL: e.odooUrl, TILLWIRE_LOG_LEVEL: 'warn', TILLWIRE_DEMO: '0' },
   });
