@@ -8,6 +8,7 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts } from '../core/node-kit';
+import { summarySecondsOf } from '../core/summary-posting';
 import { erpNode, type ErpOperation, type ErpParts } from '../core/erp-node';
 import { businessKey } from '../model/validate';
 import { permanent, SYSTEM } from './client';
@@ -24,6 +25,9 @@ interface BcNodeDef extends NodeDef {
   operation?: 'order' | 'inventory' | 'shipments';
   store?: string;
   locationId?: string;
+  /** "each" (default): one ERP document per sale; "summary": summarised posting. */
+  posting?: string;
+  summarySeconds?: number | string;
 }
 
 const OPERATION_NAMES: Record<ErpOperation, string> = { order: 'create sales order', stock: 'read inventory', shipments: 'read posted sales shipments' };
@@ -117,6 +121,7 @@ export = function register(RED: NodeRED) {
       operation,
       operationNames: OPERATION_NAMES,
       storeId: def.store,
+      summarySeconds: def.posting === 'summary' ? summarySecondsOf(def.summarySeconds) : undefined,
       texts: t,
       config: () => config && ('client' in config ? { connection: config } : { problem: config.problem }),
       unusable: (problem) =>
