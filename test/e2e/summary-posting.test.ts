@@ -1,0 +1,223 @@
+/**
+ * Summarised posting end to end on real parts: tills publish through the real Mosquitto, a real
+ * Node-RED process runs the "Store sales (MQTT) → Odoo" template with the Odoo node set to
+ * `posting: "summary"`, `summarySeconds: 5`, and the Odoo simulator is the ERP. Several stores and
+ * tills, returns and discounts; a duplicate publish and a sale sent straight into the Odoo node a
+ * second time (a replay past the dedupe) count once; a late sale lands in the next summary; a
+ * SIGKILL between assignment and posting loses nothing and posts every summary once.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt, { MqttClient } from 'mqtt';
+import { buildSale } from '../../simulators/pos-mqtt/device-sales';
+import { catalogItem } from '../../simulators/kit/catalog';
+import { tillTopic } from '../../nodes/pos-mqtt/topic';
+import { createStore } from '../../nodes/runtime/create-store';
+import type { Store } from '../../nodes/runtime/store';
+import type { Sale } from '../../nodes/model/types.generated';
+import { e2eFlows, getJson, startRed, startServices, waitFor, E2E } from './harness';
+
+jest.setTimeout(5 * 60_000);
+
+const BRAND = 'sum';
+const DATE = new Date().toISOString().slice(0, 10);
+const ODOO_NODE = 'ex-so-odoo';
+
+let seq = 0;
+function sale(storeId: string, terminalId: string, lines: Array<{ item: number; quantity: number; perUnit?: number }>, occurredAt = new Date().toISOString()): Sale {
+  seq++;
+  return buildSale({
+    saleId: `S${seq}`,
+    storeId,
+    terminalId,
+    sequence: seq,
+    occurredAt,
+    businessDate: DATE,
+    currency: 'GBP',
+    lines: lines.map((l) => ({ item: catalogItem(l.item), quantity: l.quantity, ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}) })),
+    tenders: (total) => [{ type: total >= 0 ? 'card' : 'cash', amount: { amount: total, currency: 'GBP' } }],
+  });
+}
+const keyOf = (s: Sale) => `sale:${s.storeId}:${s.terminalId}:${s.saleId}`;
+
+/** The flows: the template, the Odoo node in summary mode, its posted summaries kept, and a way into the Odoo node that skips the dedupe. */
+function flows(): any[] {
+  const f = e2eFlows();
+  const odoo = f.find((n) => n.id === ODOO_NODE);
+  odoo.posting = 'summary';
+  odoo.summarySeconds = 5;
+  odoo.wires = [[...odoo.wires[0], 'sum-keep']];
+  f.push(
+    {
+      id: 'sum-keep',
+      type: 'function',
+      z: 'e2e-tab',
+      name: 'keep summaries',
+      func: "if (msg.topic === 'summary.posted') { const p = global.get('posted') || []; p.push({ summary: msg.summary, erp: msg.erp }); global.set('posted', p); } return null;",
+      outputs: 1,
+      wires: [[]],
+    },
+    { id: 'sum-in', type: 'http in', z: 'e2e-tab', name: '', url: '/e2e-odoo', method: 'post', upload: false, wires: [['sum-msg', 'sum-ok']] },
+    {
+      id: 'sum-msg',
+      type: 'function',
+      z: 'e2e-tab',
+      name: 'as a sale message',
+      func: "return { payload: msg.payload, tillwire: { idempotencyKey: 'sale:' + msg.payload.storeId + ':' + msg.payload.terminalId + ':' + msg.payload.saleId } };",
+      outputs: 1,
+      wires: [[ODOO_NODE]],
+    },
+    { id: 'sum-ok', type: 'http response', z: 'e2e-tab', name: '', statusCode: '204', headers: {}, wires: [] },
+  );
+  return f;
+}
+
+/** Summary orders in Odoo: by client_order_ref, with their total in minor units and lines. */
+function summaryOrders(e: E2E) {
+  return e.odoo
+    .orders()
+    .filter((o) => String(o.client_order_ref).startsWith('summary:'))
+    .map((o) => ({ ref: String(o.client_order_ref), id: o.id, state: o.state, total: Math.round(Number(o.amount_total) * 100) }));
+}
+
+function odooLines(e: E2E, orderId: number) {
+  return e.odoo
+    .records('sale.order.line', [['order_id', '=', orderId]], ['product_id', 'product_uom_qty', 'price_unit'])
+    .map((l: any) => ({ product: Array.isArray(l.product_id) ? l.product_id[1] : l.product_id, qty: l.product_uom_qty, price: l.price_unit }));
+}
+
+describe('summarised posting: store sales over MQTT into Odoo, one summary order per store and interval', () => {
+  let e: E2E;
+  let till: MqttClient;
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    await till?.endAsync();
+    await e?.red?.stop();
+    await e?.odoo.stop();
+    await e?.broker.stop();
+  });
+
+  const publish = async (s: Sale, payload = JSON.stringify(s)) => {
+    await till.publishAsync(tillTopic(BRAND, s.storeId, s.terminalId, s.lines.every((l) => l.quantity < 0) ? 'returns' : 'sales'), payload, { qos: 1 });
+  };
+  const openStore = async () => {
+    store ??= createStore({ backend: 'sqlite', file: path.join(e.userDir!, 'tillwire.db') }, undefined, { heartbeatMs: 0 });
+    if (!(store as any).opened) {
+      await store.open();
+      (store as any).opened = true;
+    }
+    return store;
+  };
+  /** Every sale assigned (the book has them) and every summary posted once, its Odoo total its sales' sum. */
+  async function assertPostedOnce(sales: Sale[]) {
+    const s = await openStore();
+    await waitFor(
+      async () => {
+        const assigned = await Promise.all(sales.map((x) => s.summaries.saleAssignment('odoo', keyOf(x))));
+        if (assigned.some((a) => !a)) return false;
+        const keys = new Set(assigned.map((a) => a!.summaryKey));
+        const recs = await Promise.all([...keys].map((k) => s.summaries.get('odoo', k)));
+        return recs.every((r) => r?.state === 'posted');
+      },
+      60_000,
+      async () => `summaries: ${JSON.stringify(await s.summaries.list({ storeId: sales[0].storeId, scope: 'odoo' }))}`,
+    );
+    const orders = summaryOrders(e);
+    expect(orders.length).toBe(new Set(orders.map((o) => o.ref)).size); // one Odoo order per summary key
+    expect(orders.every((o) => o.state === 'sale')).toBe(true);
+    for (const storeId of new Set(sales.map((x) => x.storeId))) {
+      const mine = sales.filter((x) => x.storeId === storeId);
+      const recs = await s.summaries.list({ storeId, scope: 'odoo', businessDate: DATE });
+      // Each sale counted once: the summaries' sales and totals are exactly the store's sales.
+      expect(recs.reduce((n, r) => n + r.sales, 0)).toBe(mine.length);
+      expect(recs.reduce((n, r) => n + r.amount, 0)).toBe(mine.reduce((n, x) => n + x.totals.grandTotal.amount, 0));
+      for (const r of recs) {
+        const order = orders.find((o) => o.ref === r.key);
+        expect(order).toBeDefined();
+        expect(order!.total).toBe(r.amount);
+        expect(r.erpRef).toBe(e.odoo.orders().find((o) => o.id === order!.id)!.name);
+        const carried = await s.summaries.sales('odoo', r.key);
+        expect(carried.reduce((n, c) => n + c.amount, 0)).toBe(r.amount);
+      }
+    }
+  }
+
+  it('several stores and tills, a duplicate, a replay past the dedupe and a late sale: every sale in exactly one summary, each summary posted once', async () => {
+    e = await startServices();
+    await startRed(e, flows());
+    till = await mqtt.connectAsync(e.broker.url, { clientId: `sum-till-${process.pid}`, protocolVersion: 5 });
+    const sales: Sale[] = [];
+    for (const storeId of ['LDN-1', 'MAN-2', 'BRS-3'])
+      for (const terminalId of ['T1', 'T2']) {
+        sales.push(sale(storeId, terminalId, [{ item: 0, quantity: 2 }, { item: 1, quantity: 1, perUnit: 50 }]));
+        sales.push(sale(storeId, terminalId, [{ item: 0, quantity: 1 }, { item: 3, quantity: 3 }]));
+        // An exchange: one item back, another sold.
+        sales.push(sale(storeId, terminalId, [{ item: 0, quantity: -1 }, { item: 4, quantity: 1 }]));
+      }
+    for (const s of sales) await publish(s);
+    await publish(sales[0]); // a till's retry: the same sale again
+    await assertPostedOnce(sales);
+    // A replay that skips the dedupe: the same sale straight into the Odoo node is not counted again.
+    const before = await (await openStore()).summaries.list({ storeId: 'LDN-1', scope: 'odoo' });
+    const res = await fetch(`${e.red!.url}/e2e-odoo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sales[1]) });
+    expect(res.status).toBe(204);
+    // A late sale: rung up in the first interval, arriving after its summary was posted.
+    const first = before.find((r) => r.seq === 1)!;
+    const late = sale('LDN-1', 'T1', [{ item: 7, quantity: 2 }], new Date(Date.parse(first.from) + 1000).toISOString());
+    await publish(late);
+    await assertPostedOnce([...sales, late]);
+    const s = await openStore();
+    const lateAt = await s.summaries.saleAssignment('odoo', keyOf(late));
+    expect(lateAt?.late).toBe(true);
+    expect(lateAt?.summaryKey).not.toBe(first.key);
+    expect((await s.summaries.get('odoo', first.key))?.sales).toBe(first.sales);
+    // Traceable in the register: the sale names the summary and the Odoo order that carried it.
+    const entry = await s.registerGet(keyOf(late));
+    const lateSummary = await s.summaries.get('odoo', lateAt!.summaryKey);
+    expect(entry?.externalRefs).toMatchObject({ odoo: lateSummary!.erpRef, 'odoo.summary': lateAt!.summaryKey });
+    // The summary.posted messages: one per summary.
+    const posted = await getJson(`${e.red!.url}/e2e/posted`);
+    expect(posted.map((p: any) => p.summary.key).sort()).toEqual(summaryOrders(e).map((o) => o.ref).sort());
+    // Lines: a store's sales of one interval aggregated per SKU and price; sold and returned apart.
+    const one = summaryOrders(e).find((o) => o.ref === first.key)!;
+    const lines = odooLines(e, one.id);
+    const sold0 = lines.filter((l) => String(l.product).includes('SKU-0001') && l.qty > 0);
+    const back0 = lines.filter((l) => String(l.product).includes('SKU-0001') && l.qty < 0);
+    expect(sold0.length).toBe(1);
+    expect(back0.length).toBe(1);
+    const carried = (await s.summaries.sales('odoo', first.key)).map((c) => c.document as Sale);
+    const units = (sign: number) => carried.flatMap((x) => x.lines).filter((l) => l.sku === 'SKU-0001' && Math.sign(l.quantity) === sign).reduce((n, l) => n + l.quantity, 0);
+    expect(sold0[0].qty).toBe(units(1));
+    expect(back0[0].qty).toBe(units(-1));
+    // Nothing failed.
+    expect((await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count).toBe(0);
+  });
+
+  it('SIGKILL of Node-RED between assignment and posting: after the restart every summary is posted once, no sale lost', async () => {
+    e = await startServices();
+    await startRed(e, flows());
+    till = await mqtt.connectAsync(e.broker.url, { clientId: `sum-till-k-${process.pid}`, protocolVersion: 5 });
+    const sales: Sale[] = [];
+    for (const storeId of ['KIL-1', 'KIL-2'])
+      for (const terminalId of ['T1', 'T2', 'T3']) for (let i = 0; i < 4; i++) sales.push(sale(storeId, terminalId, [{ item: i, quantity: 1 + (i % 2) }]));
+    for (const s of sales) await publish(s);
+    const s = await openStore();
+    // Killed once every sale is assigned (its inbox entry finished) and before a summary is posted.
+    await waitFor(
+      async () => (await Promise.all(sales.map((x) => s.summaries.saleAssignment('odoo', keyOf(x))))).every(Boolean),
+      60_000,
+      () => 'sales assigned',
+    );
+    const postedBefore = summaryOrders(e).length;
+    await e.red!.kill();
+    const open = [...(await s.summaries.list({ storeId: 'KIL-1', scope: 'odoo' })), ...(await s.summaries.list({ storeId: 'KIL-2', scope: 'odoo' }))];
+    expect(open.some((r) => r.state !== 'posted') || postedBefore < open.length).toBe(true);
+    // More sales while it is down: the broker keeps them for the persistent session.
+    const more = [sale('KIL-1', 'T1', [{ item: 9, quantity: 1 }]), sale('KIL-2', 'T3', [{ item: 9, quantity: 2 }])];
+    for (const x of more) await publish(x);
+    await startRed(e);
+    await assertPostedOnce([...sales, ...more]);
+  });
+});
