@@ -16,6 +16,10 @@ import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import type { Sale } from '../../nodes/model/types.generated';
 import { e2eFlows, getJson, startRed, startServices, waitFor, E2E } from './harness';
+import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
+import { externalDocumentNumber } from '../../nodes/business-central/map';
+import { startMosquitto } from '../support/mosquitto';
+import { startNodeRed, ROOT, deployCredentialsAndWait, type RunningNodeRed } from '../support/node-red-process';
 
 jest.setTimeout(5 * 60_000);
 
@@ -24,7 +28,8 @@ const DATE = new Date().toISOString().slice(0, 10);
 const ODOO_NODE = 'ex-so-odoo';
 
 let seq = 0;
-function sale(storeId: string, terminalId: string, lines: Array<{ item: number; quantity: number; perUnit?: number }>, occurredAt = new Date().toISOString()): Sale {
+type LineSpec = { item: number | { sku: string; name: string; unitPrice: number; taxRate: string }; quantity: number; perUnit?: number };
+function sale(storeId: string, terminalId: string, lines: LineSpec[], occurredAt = new Date().toISOString()): Sale {
   seq++;
   return buildSale({
     saleId: `S${seq}`,
@@ -34,7 +39,7 @@ function sale(storeId: string, terminalId: string, lines: Array<{ item: number; 
     occurredAt,
     businessDate: DATE,
     currency: 'GBP',
-    lines: lines.map((l) => ({ item: catalogItem(l.item), quantity: l.quantity, ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}) })),
+    lines: lines.map((l) => ({ item: typeof l.item === 'number' ? catalogItem(l.item) : l.item, quantity: l.quantity, ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}) })),
     tenders: (total) => [{ type: total >= 0 ? 'card' : 'cash', amount: { amount: total, currency: 'GBP' } }],
   });
 }
@@ -97,6 +102,9 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     await e?.red?.stop();
     await e?.odoo.stop();
     await e?.broker.stop();
+    // The Business Central case starts its own parts: nothing of an earlier case is stopped twice.
+    e = undefined as unknown as E2E;
+    till = undefined as unknown as MqttClient;
   });
 
   const publish = async (s: Sale, payload = JSON.stringify(s)) => {
@@ -219,5 +227,90 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     for (const x of more) await publish(x);
     await startRed(e);
     await assertPostedOnce([...sales, ...more]);
+  });
+  it('a summary Odoo rejects goes to Catch → dead letter once, is retried, and its replay posts it once; its sales stay where they are', async () => {
+    e = await startServices();
+    await startRed(e, flows());
+    till = await mqtt.connectAsync(e.broker.url, { clientId: `sum-till-r-${process.pid}`, protocolVersion: 5 });
+    const unknown = { sku: 'NEW-0001', name: 'new tote', unitPrice: 1500, taxRate: '0.0000' };
+    const sales = [sale('REJ-1', 'T1', [{ item: 0, quantity: 1 }, { item: unknown, quantity: 2 }]), sale('REJ-1', 'T2', [{ item: 1, quantity: 1 }])];
+    for (const x of sales) await publish(x);
+    await waitFor(async () => (await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count >= 1, 60_000, () => 'the rejected summary in the dead letters');
+    const dl = await getJson(`${e.red!.url}/tillwire/dead-letters?limit=10`);
+    expect(dl.total).toBe(1);
+    const entry = dl.entries[0];
+    expect(entry.topic).toBe('summary.post');
+    expect(entry.error.message).toMatch(/NEW-0001/);
+    const key = entry.message.summary.key as string;
+    expect(key).toMatch(/^summary:REJ-1:/);
+    const s = await openStore();
+    expect((await s.summaries.get('odoo', key))?.state).toBe('closed');
+    expect(summaryOrders(e).filter((o) => o.ref === key)).toEqual([]);
+    // Fixed in Odoo, then replayed: posted once, with the same sales.
+    e.odoo.addProduct({ sku: 'NEW-0001', listPrice: 15 });
+    const replay = await fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: entry.id }) });
+    expect(replay.status).toBe(200);
+    await assertPostedOnce(sales);
+    expect(summaryOrders(e).filter((o) => o.ref === key)).toHaveLength(1);
+    for (const x of sales) expect((await s.summaries.saleAssignment('odoo', keyOf(x)))?.summaryKey).toBe(key);
+    // Replayed again: nothing new in Odoo.
+    await fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: entry.id }) });
+    await waitFor(async () => (await getJson(`${e.red!.url}/e2e/posted`)).filter((p: any) => p.summary.key === key).length >= 1, 30_000, () => 'the posted message');
+    expect(summaryOrders(e).filter((o) => o.ref === key)).toHaveLength(1);
+  });
+
+  it('Business Central: the BC template with summarised posting posts one sales order per store and interval, once', async () => {
+    const bc = await new BusinessCentralSimulator({ port: 0 }).start();
+    const broker = await startMosquitto();
+    let red: RunningNodeRed | undefined;
+    let bcStore: Store | undefined;
+    try {
+      const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'Store sales (MQTT) → Business Central.json'), 'utf8'));
+      const tab = { id: 'bc-tab', type: 'tab', label: 'bc' };
+      const f: any[] = [tab];
+      for (const n of template) {
+        const node = { ...n };
+        if (!['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-bc-config'].includes(node.type)) node.z = tab.id;
+        if (node.type === 'tillwire-mqtt-broker') node.protocolVersion = 5;
+        if (node.type === 'tillwire-bc-config') Object.assign(node, { baseUrl: bc.baseUrl, ratePerSecond: 0, retryBaseMs: 1, cooloffMs: 20 });
+        if (node.type === 'tillwire-business-central') Object.assign(node, { posting: 'summary', summarySeconds: 5 });
+        f.push(node);
+      }
+      red = await startNodeRed({ flows: f, env: { TILLWIRE_MQTT_URL: broker.url, TILLWIRE_LOG_LEVEL: 'warn', TILLWIRE_DEMO: '0' } });
+      await deployCredentialsAndWait(red, { 'ex-sb-bc-cfg': { token: bc.token } });
+      till = await mqtt.connectAsync(broker.url, { clientId: `sum-till-bc-${process.pid}`, protocolVersion: 5 });
+      const sales: Sale[] = [];
+      for (const storeId of ['BC-1', 'BC-2']) for (const terminalId of ['T1', 'T2']) sales.push(sale(storeId, terminalId, [{ item: 0, quantity: 2 }, { item: 5, quantity: 1, perUnit: 100 }]));
+      for (const x of sales) await publish(x);
+      await publish(sales[0]);
+      bcStore = createStore({ backend: 'sqlite', file: path.join(red.userDir, 'tillwire.db') }, undefined, { heartbeatMs: 0 });
+      await bcStore.open();
+      const book = bcStore.summaries;
+      await waitFor(
+        async () => {
+          const all = [...(await book.list({ storeId: 'BC-1', scope: 'business-central' })), ...(await book.list({ storeId: 'BC-2', scope: 'business-central' }))];
+          return all.reduce((n, r) => n + r.sales, 0) === sales.length && all.every((r) => r.state === 'posted');
+        },
+        60_000,
+        async () => JSON.stringify(await book.list({ storeId: 'BC-1' })),
+      );
+      for (const storeId of ['BC-1', 'BC-2']) {
+        const recs = await book.list({ storeId, scope: 'business-central' });
+        const mine = sales.filter((x) => x.storeId === storeId);
+        expect(recs.reduce((n, r) => n + r.amount, 0)).toBe(mine.reduce((n, x) => n + x.totals.grandTotal.amount, 0));
+        for (const r of recs) {
+          const orders = bc.rows('salesOrders').filter((o) => o.externalDocumentNumber === externalDocumentNumber(r.key));
+          expect(orders).toHaveLength(1);
+          expect(Math.round(Number(orders[0].totalAmountIncludingTax) * 100)).toBe(r.amount);
+          expect(r.erpRef).toBe(orders[0].number);
+        }
+      }
+    } finally {
+      await bcStore?.close();
+      await till?.endAsync();
+      await red?.stop();
+      await broker.stop();
+      await bc.close();
+    }
   });
 });
