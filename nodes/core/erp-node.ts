@@ -177,7 +177,8 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
           },
           write: (connection, msg) => parts.order(connection, msg, binding),
           acceptedRef: (erp) => parts.acceptedRef(erp),
-          failure: (err) => asConnectorError(err instanceof SummaryInputError ? permanentFailure(system, operationName, err.message) : err, system, operationName),
+          failure: (err) =>
+            asConnectorError(err instanceof SummaryInputError ? permanentFailure(system, operationName, err.message) : err, system, operationName),
           onPosted: () => {
             counts.sent++;
             showCounts();

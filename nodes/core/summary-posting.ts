@@ -186,8 +186,12 @@ export class SummaryPosting<C> {
   /** The summary.posted message of a summary posted before (a replay that finds it done). */
   private async postedMessage(store: Store, key: string): Promise<NodeMessage> {
     const rec = await store.summaries.get(this.o.system, key);
-    if (!rec || rec.state !== 'posted') throw new SummaryInputError(`summary ${key} is ${rec?.state ?? 'unknown'}, not closed: it posts when its interval ends`);
-    const doc = summaryDocument(rec, (await store.summaries.sales(this.o.system, key)).map((s) => s.document as Sale));
+    if (!rec || rec.state !== 'posted')
+      throw new SummaryInputError(`summary ${key} is ${rec?.state ?? 'unknown'}, not closed: it posts when its interval ends`);
+    const doc = summaryDocument(
+      rec,
+      (await store.summaries.sales(this.o.system, key)).map((s) => s.document as Sale),
+    );
     return {
       topic: SUMMARY_POSTED_TOPIC,
       payload: doc,
@@ -211,9 +215,14 @@ export class SummaryPosting<C> {
         const connection = this.o.connection();
         if (connection === undefined) throw new Error('no usable ERP connection');
         const sales = await store.summaries.sales(this.o.system, key);
-        const doc = summaryDocument(rec, sales.map((s) => s.document as Sale));
+        const doc = summaryDocument(
+          rec,
+          sales.map((s) => s.document as Sale),
+        );
         if (doc.totals.grandTotal.amount !== rec.amount || sales.length !== rec.sales) {
-          throw new SummaryInputError(`summary ${key}: its ${sales.length} sales add up to ${doc.totals.grandTotal.amount}, the book says ${rec.sales} for ${rec.amount}`);
+          throw new SummaryInputError(
+            `summary ${key}: its ${sales.length} sales add up to ${doc.totals.grandTotal.amount}, the book says ${rec.sales} for ${rec.amount}`,
+          );
         }
         const msg: NodeMessage = {
           topic: SUMMARY_POST_TOPIC,
@@ -246,7 +255,11 @@ export class SummaryPosting<C> {
     const attempts = await store.summaries.failed(this.o.system, rec.key, e.message, Date.now() + retryDelay(this.o.intervalMs, rec.attempts + 1));
     this.o.onFailed(e);
     if (attempts <= 1) {
-      const msg: NodeMessage = { topic: SUMMARY_POST_TOPIC, payload: { summaryKey: rec.key, storeId: rec.storeId, businessDate: rec.businessDate }, summary: summaryInfo(rec) };
+      const msg: NodeMessage = {
+        topic: SUMMARY_POST_TOPIC,
+        payload: { summaryKey: rec.key, storeId: rec.storeId, businessDate: rec.businessDate },
+        summary: summaryInfo(rec),
+      };
       this.o.node.error(e, msg);
     } else this.o.node.warn(`${rec.key}: posting failed again (attempt ${attempts}): ${e.message}`);
   }

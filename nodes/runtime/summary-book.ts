@@ -89,10 +89,11 @@ export class SqlSummaryBook implements SummaryBook {
     );
     // The same key assigned by another instance at the same moment: its row answers (after this rolls back).
     if (inserted.rows.length === 0) throw new Retry();
-    const { changes } = await q(
-      `UPDATE ${sum} SET sales = sales + 1, amount = amount + ? WHERE scope = ? AND summary_key = ? AND state = 'open'`,
-      [sale.amount, scope, key],
-    );
+    const { changes } = await q(`UPDATE ${sum} SET sales = sales + 1, amount = amount + ? WHERE scope = ? AND summary_key = ? AND state = 'open'`, [
+      sale.amount,
+      scope,
+      key,
+    ]);
     if (changes !== 1) throw new Retry();
     return { summaryKey: key, duplicate: false, late };
   }
@@ -131,10 +132,10 @@ export class SqlSummaryBook implements SummaryBook {
       clauses.push('business_date = ?');
       params.push(filter.businessDate);
     }
-    const { rows } = await this.driver.query(
-      `SELECT * FROM ${this.t.sum} WHERE ${clauses.join(' AND ')} ORDER BY business_date, scope, seq LIMIT ?`,
-      [...params, Math.max(1, Math.min(filter.limit ?? 1000, 10_000))],
-    );
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.sum} WHERE ${clauses.join(' AND ')} ORDER BY business_date, scope, seq LIMIT ?`, [
+      ...params,
+      Math.max(1, Math.min(filter.limit ?? 1000, 10_000)),
+    ]);
     return rows.map(toSummary);
   }
 

@@ -39,7 +39,11 @@ function sale(storeId: string, terminalId: string, lines: LineSpec[], occurredAt
     occurredAt,
     businessDate: DATE,
     currency: 'GBP',
-    lines: lines.map((l) => ({ item: typeof l.item === 'number' ? catalogItem(l.item) : l.item, quantity: l.quantity, ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}) })),
+    lines: lines.map((l) => ({
+      item: typeof l.item === 'number' ? catalogItem(l.item) : l.item,
+      quantity: l.quantity,
+      ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}),
+    })),
     tenders: (total) => [{ type: total >= 0 ? 'card' : 'cash', amount: { amount: total, currency: 'GBP' } }],
   });
 }
@@ -159,10 +163,25 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     const sales: Sale[] = [];
     for (const storeId of ['LDN-1', 'MAN-2', 'BRS-3'])
       for (const terminalId of ['T1', 'T2']) {
-        sales.push(sale(storeId, terminalId, [{ item: 0, quantity: 2 }, { item: 1, quantity: 1, perUnit: 50 }]));
-        sales.push(sale(storeId, terminalId, [{ item: 0, quantity: 1 }, { item: 3, quantity: 3 }]));
+        sales.push(
+          sale(storeId, terminalId, [
+            { item: 0, quantity: 2 },
+            { item: 1, quantity: 1, perUnit: 50 },
+          ]),
+        );
+        sales.push(
+          sale(storeId, terminalId, [
+            { item: 0, quantity: 1 },
+            { item: 3, quantity: 3 },
+          ]),
+        );
         // An exchange: one item back, another sold.
-        sales.push(sale(storeId, terminalId, [{ item: 0, quantity: -1 }, { item: 4, quantity: 1 }]));
+        sales.push(
+          sale(storeId, terminalId, [
+            { item: 0, quantity: -1 },
+            { item: 4, quantity: 1 },
+          ]),
+        );
       }
     for (const s of sales) await publish(s);
     await publish(sales[0]); // a till's retry: the same sale again
@@ -187,7 +206,11 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     expect(entry?.externalRefs).toMatchObject({ odoo: lateSummary!.erpRef, 'odoo.summary': lateAt!.summaryKey });
     // The summary.posted messages: one per summary.
     const posted = await getJson(`${e.red!.url}/e2e/posted`);
-    expect(posted.map((p: any) => p.summary.key).sort()).toEqual(summaryOrders(e).map((o) => o.ref).sort());
+    expect(posted.map((p: any) => p.summary.key).sort()).toEqual(
+      summaryOrders(e)
+        .map((o) => o.ref)
+        .sort(),
+    );
     // Lines: a store's sales of one interval aggregated per SKU and price; sold and returned apart.
     const one = summaryOrders(e).find((o) => o.ref === first.key)!;
     const lines = odooLines(e, one.id);
@@ -196,7 +219,11 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     expect(sold0.length).toBe(1);
     expect(back0.length).toBe(1);
     const carried = (await s.summaries.sales('odoo', first.key)).map((c) => c.document as Sale);
-    const units = (sign: number) => carried.flatMap((x) => x.lines).filter((l) => l.sku === 'SKU-0001' && Math.sign(l.quantity) === sign).reduce((n, l) => n + l.quantity, 0);
+    const units = (sign: number) =>
+      carried
+        .flatMap((x) => x.lines)
+        .filter((l) => l.sku === 'SKU-0001' && Math.sign(l.quantity) === sign)
+        .reduce((n, l) => n + l.quantity, 0);
     expect(sold0[0].qty).toBe(units(1));
     expect(back0[0].qty).toBe(units(-1));
     // Nothing failed.
@@ -233,9 +260,19 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     await startRed(e, flows());
     till = await mqtt.connectAsync(e.broker.url, { clientId: `sum-till-r-${process.pid}`, protocolVersion: 5 });
     const unknown = { sku: 'NEW-0001', name: 'new tote', unitPrice: 1500, taxRate: '0.0000' };
-    const sales = [sale('REJ-1', 'T1', [{ item: 0, quantity: 1 }, { item: unknown, quantity: 2 }]), sale('REJ-1', 'T2', [{ item: 1, quantity: 1 }])];
+    const sales = [
+      sale('REJ-1', 'T1', [
+        { item: 0, quantity: 1 },
+        { item: unknown, quantity: 2 },
+      ]),
+      sale('REJ-1', 'T2', [{ item: 1, quantity: 1 }]),
+    ];
     for (const x of sales) await publish(x);
-    await waitFor(async () => (await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count >= 1, 60_000, () => 'the rejected summary in the dead letters');
+    await waitFor(
+      async () => (await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count >= 1,
+      60_000,
+      () => 'the rejected summary in the dead letters',
+    );
     const dl = await getJson(`${e.red!.url}/tillwire/dead-letters?limit=10`);
     expect(dl.total).toBe(1);
     const entry = dl.entries[0];
@@ -248,14 +285,26 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     expect(summaryOrders(e).filter((o) => o.ref === key)).toEqual([]);
     // Fixed in Odoo, then replayed: posted once, with the same sales.
     e.odoo.addProduct({ sku: 'NEW-0001', listPrice: 15 });
-    const replay = await fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: entry.id }) });
+    const replay = await fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: entry.id }),
+    });
     expect(replay.status).toBe(200);
     await assertPostedOnce(sales);
     expect(summaryOrders(e).filter((o) => o.ref === key)).toHaveLength(1);
     for (const x of sales) expect((await s.summaries.saleAssignment('odoo', keyOf(x)))?.summaryKey).toBe(key);
     // Replayed again: nothing new in Odoo.
-    await fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: entry.id }) });
-    await waitFor(async () => (await getJson(`${e.red!.url}/e2e/posted`)).filter((p: any) => p.summary.key === key).length >= 1, 30_000, () => 'the posted message');
+    await fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: entry.id }),
+    });
+    await waitFor(
+      async () => (await getJson(`${e.red!.url}/e2e/posted`)).filter((p: any) => p.summary.key === key).length >= 1,
+      30_000,
+      () => 'the posted message',
+    );
     expect(summaryOrders(e).filter((o) => o.ref === key)).toHaveLength(1);
   });
 
@@ -280,7 +329,14 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
       await deployCredentialsAndWait(red, { 'ex-sb-bc-cfg': { token: bc.token } });
       till = await mqtt.connectAsync(broker.url, { clientId: `sum-till-bc-${process.pid}`, protocolVersion: 5 });
       const sales: Sale[] = [];
-      for (const storeId of ['BC-1', 'BC-2']) for (const terminalId of ['T1', 'T2']) sales.push(sale(storeId, terminalId, [{ item: 0, quantity: 2 }, { item: 5, quantity: 1, perUnit: 100 }]));
+      for (const storeId of ['BC-1', 'BC-2'])
+        for (const terminalId of ['T1', 'T2'])
+          sales.push(
+            sale(storeId, terminalId, [
+              { item: 0, quantity: 2 },
+              { item: 5, quantity: 1, perUnit: 100 },
+            ]),
+          );
       for (const x of sales) await publish(x);
       await publish(sales[0]);
       bcStore = createStore({ backend: 'sqlite', file: path.join(red.userDir, 'tillwire.db') }, undefined, { heartbeatMs: 0 });
@@ -288,7 +344,10 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
       const book = bcStore.summaries;
       await waitFor(
         async () => {
-          const all = [...(await book.list({ storeId: 'BC-1', scope: 'business-central' })), ...(await book.list({ storeId: 'BC-2', scope: 'business-central' }))];
+          const all = [
+            ...(await book.list({ storeId: 'BC-1', scope: 'business-central' })),
+            ...(await book.list({ storeId: 'BC-2', scope: 'business-central' })),
+          ];
           return all.reduce((n, r) => n + r.sales, 0) === sales.length && all.every((r) => r.state === 'posted');
         },
         60_000,

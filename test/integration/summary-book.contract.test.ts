@@ -82,7 +82,15 @@ describe.each(backends)('summary book: %s', (_name, config) => {
     expect(b.summaryKey).toBe(a.summaryKey);
     expect(again).toEqual({ summaryKey: a.summaryKey, duplicate: true, late: false });
     const rec = await store.summaries.get('odoo', a.summaryKey);
-    expect(rec).toMatchObject({ state: 'open', sales: 2, amount: 950, currency: 'GBP', seq: 1, from: '2026-03-14T12:00:00.000Z', to: '2026-03-14T12:01:00.000Z' });
+    expect(rec).toMatchObject({
+      state: 'open',
+      sales: 2,
+      amount: 950,
+      currency: 'GBP',
+      seq: 1,
+      from: '2026-03-14T12:00:00.000Z',
+      to: '2026-03-14T12:01:00.000Z',
+    });
     expect((await store.summaries.sales('odoo', a.summaryKey)).map((s) => [s.key, s.amount])).toEqual([
       ['sale:LDN-042:T1:1', 1250],
       ['sale:LDN-042:T2:1', -300],
@@ -125,7 +133,17 @@ describe.each(backends)('summary book: %s', (_name, config) => {
 
   test('posting is recorded once, with the ERP number on each sale in the register; a failure counts attempts', async () => {
     for (const k of ['sale:LDN-042:T1:1', 'sale:LDN-042:T1:2'])
-      await store.registerPut({ key: k, kind: 'sale', storeId: 'LDN-042', terminalId: 'T1', businessDate: '2026-03-14', sequence: 1, amount: 100, currency: 'GBP', document: {} });
+      await store.registerPut({
+        key: k,
+        kind: 'sale',
+        storeId: 'LDN-042',
+        terminalId: 'T1',
+        businessDate: '2026-03-14',
+        sequence: 1,
+        amount: 100,
+        currency: 'GBP',
+        document: {},
+      });
     await store.registerSetRef('sale:LDN-042:T1:1', 'shopify', 'x-1');
     const { summaryKey } = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
     await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100), INTERVAL);
@@ -147,7 +165,9 @@ describe.each(backends)('summary book: %s', (_name, config) => {
   test('a sale in another currency or tax basis than its store day summary is refused by name', async () => {
     await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
     await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100, { currency: 'EUR' }), INTERVAL)).rejects.toThrow(SummaryInputError);
-    await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:3', 100, { taxesIncluded: false }), INTERVAL)).rejects.toThrow(/one currency and one tax basis/);
+    await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:3', 100, { taxesIncluded: false }), INTERVAL)).rejects.toThrow(
+      /one currency and one tax basis/,
+    );
     expect(await store.summaries.saleAssignment('odoo', 'sale:LDN-042:T1:2')).toBeUndefined();
     expect((await store.summaries.get('odoo', 'summary:LDN-042:2026-03-14:1'))?.sales).toBe(1);
   });

@@ -56,7 +56,16 @@ describe('till control totals with summarised posting', () => {
     const assign = (s: Sale) =>
       store.summaries.assign(
         'odoo',
-        { key: keyOf(s), storeId: s.storeId, businessDate: s.businessDate, amount: s.totals.grandTotal.amount, currency: 'GBP', taxesIncluded: true, occurredAt: s.occurredAt, document: s },
+        {
+          key: keyOf(s),
+          storeId: s.storeId,
+          businessDate: s.businessDate,
+          amount: s.totals.grandTotal.amount,
+          currency: 'GBP',
+          taxesIncluded: true,
+          occurredAt: s.occurredAt,
+          document: s,
+        },
         INTERVAL,
       );
     // Interval 1: half of each till; interval 2: the rest, one of them late (rung up earlier); interval 3: the last one.
@@ -75,7 +84,10 @@ describe('till control totals with summarised posting', () => {
     expect(summaries.map((s) => s.sales)).toEqual([3, 3, 2]);
     for (const rec of summaries) {
       const sales = await store.summaries.sales('odoo', rec.key);
-      const doc = summaryDocument(rec, sales.map((x) => x.document as Sale));
+      const doc = summaryDocument(
+        rec,
+        sales.map((x) => x.document as Sale),
+      );
       // Each summary's total is exactly its sales'.
       expect(doc.totals.grandTotal.amount).toBe(sales.reduce((n, x) => n + (x.document as Sale).totals.grandTotal.amount, 0));
       expect(rec.amount).toBe(doc.totals.grandTotal.amount);
@@ -96,7 +108,17 @@ describe('till control totals with summarised posting', () => {
     const extra = makeSale({ saleId: 'T01-105', terminalId: 'T01', sequence: 105, lines: [{ qty: 1, unit: 500 }] });
     await store.registerPut(newEntry(extra));
     await assign(extra);
-    const after = reconcileTill({ ...close('T01'), lastSequence: 105, sales: { count: 4, total: gbp(close('T01').sales.total.amount + 500) }, net: gbp(close('T01').net.amount + 500), tenders: [{ type: 'card', count: 5, amount: gbp(close('T01').net.amount + 500) }] }, await storeDaySales(store, 'LDN-042', '2025-03-14'), { erpSystem: 'odoo' });
+    const after = reconcileTill(
+      {
+        ...close('T01'),
+        lastSequence: 105,
+        sales: { count: 4, total: gbp(close('T01').sales.total.amount + 500) },
+        net: gbp(close('T01').net.amount + 500),
+        tenders: [{ type: 'card', count: 5, amount: gbp(close('T01').net.amount + 500) }],
+      },
+      await storeDaySales(store, 'LDN-042', '2025-03-14'),
+      { erpSystem: 'odoo' },
+    );
     expect(after.notInErp).toEqual([keyOf(extra)]);
   });
 });

@@ -11,7 +11,15 @@ import { catalogItem } from '../../simulators/kit/catalog';
 import { validateDocument } from '../../nodes/model/validate';
 import type { Sale } from '../../nodes/model/types.generated';
 
-const header = { key: 'summary:LDN-042:2026-03-14:3', storeId: 'LDN-042', businessDate: '2026-03-14', from: '2026-03-14T12:00:00.000Z', to: '2026-03-14T12:05:00.000Z', currency: 'GBP', taxesIncluded: true };
+const header = {
+  key: 'summary:LDN-042:2026-03-14:3',
+  storeId: 'LDN-042',
+  businessDate: '2026-03-14',
+  from: '2026-03-14T12:00:00.000Z',
+  to: '2026-03-14T12:05:00.000Z',
+  currency: 'GBP',
+  taxesIncluded: true,
+};
 
 const lineArb = fc.record({
   item: fc.integer({ min: 0, max: 6 }),
@@ -32,7 +40,11 @@ function sale(lines: Array<{ item: number; quantity: number; perUnit?: number }>
     occurredAt,
     businessDate: '2026-03-14',
     currency: 'GBP',
-    lines: lines.map((l) => ({ item: catalogItem(l.item), quantity: l.quantity, ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}) })),
+    lines: lines.map((l) => ({
+      item: catalogItem(l.item),
+      quantity: l.quantity,
+      ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}),
+    })),
     tenders: (total) =>
       total >= 0
         ? [
@@ -59,7 +71,8 @@ describe('summary document', () => {
         expect(sum(doc.tenders.map((t) => t.amount.amount))).toBe(doc.totals.grandTotal.amount);
         // Per SKU and direction the units are the sales' units, on one line each (all below the line bound here).
         const units = new Map<string, number>();
-        for (const l of sales.flatMap((s) => s.lines)) units.set(`${l.sku}${l.quantity < 0 ? '-' : '+'}`, (units.get(`${l.sku}${l.quantity < 0 ? '-' : '+'}`) ?? 0) + l.quantity);
+        for (const l of sales.flatMap((s) => s.lines))
+          units.set(`${l.sku}${l.quantity < 0 ? '-' : '+'}`, (units.get(`${l.sku}${l.quantity < 0 ? '-' : '+'}`) ?? 0) + l.quantity);
         expect(doc.lines.length).toBe(units.size);
         for (const l of doc.lines) expect(l.quantity).toBe(units.get(`${l.sku}${l.quantity < 0 ? '-' : '+'}`));
         // The same sales in the same order give the same document (a summary built again after a crash).
@@ -71,7 +84,10 @@ describe('summary document', () => {
 
   test('a return stays a negative line beside the sold units; discounts and taxes summed on their line', () => {
     const a = sale([{ item: 0, quantity: 2, perUnit: 100 }]);
-    const b = sale([{ item: 0, quantity: 1, perUnit: 100 }, { item: 1, quantity: 1 }]);
+    const b = sale([
+      { item: 0, quantity: 1, perUnit: 100 },
+      { item: 1, quantity: 1 },
+    ]);
     const c = sale([{ item: 0, quantity: -1 }]);
     const doc = summaryDocument(header, [a, b, c]);
     const unit = catalogItem(0).unitPrice;
@@ -80,7 +96,14 @@ describe('summary document', () => {
       ['SKU-0002', 1, catalogItem(1).unitPrice, 0],
       ['SKU-0001', -1, -unit, 0],
     ]);
-    expect(doc.lines[0].taxes).toEqual([{ code: a.lines[0].taxes![0].code, rate: '0.2000', name: a.lines[0].taxes![0].name, amount: { amount: a.lines[0].taxes![0].amount.amount + b.lines[0].taxes![0].amount.amount, currency: 'GBP' } }]);
+    expect(doc.lines[0].taxes).toEqual([
+      {
+        code: a.lines[0].taxes![0].code,
+        rate: '0.2000',
+        name: a.lines[0].taxes![0].name,
+        amount: { amount: a.lines[0].taxes![0].amount.amount + b.lines[0].taxes![0].amount.amount, currency: 'GBP' },
+      },
+    ]);
     expect(doc.totals.grandTotal.amount).toBe(a.totals.grandTotal.amount + b.totals.grandTotal.amount + c.totals.grandTotal.amount);
     expect(doc).toMatchObject({ saleId: header.key, storeId: 'LDN-042', businessDate: '2026-03-14', attributes: { summaryKey: header.key, sales: '3' } });
   });
