@@ -9,6 +9,7 @@
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts } from '../core/node-kit';
 import { summarySecondsOf } from '../core/summary-posting';
+import { registerSummaryRoutes } from '../core/summary-routes';
 import { erpNode, type ErpOperation, type ErpParts } from '../core/erp-node';
 import { businessKey } from '../model/validate';
 import { permanent, SYSTEM } from './client';
@@ -110,6 +111,7 @@ function bcParts(node: RuntimeNode, locationId: string): ErpParts<BcConnection> 
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
+  registerSummaryRoutes(RED);
   function TillwireBusinessCentralNode(this: RuntimeNode, def: BcNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;

@@ -215,7 +215,6 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
   }
 
   async function order(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
-    if (spec.summarySeconds !== undefined && (isTillSale(msg) || isSummaryPost(msg))) return summarised(msg, send);
     const outcome = await parts.order(connection, msg, binding);
     counts[outcome]++;
     send(msg);
@@ -271,6 +270,12 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
 
   onInput(node, async (msg: NodeMessage, send: SendFn) => {
     try {
+      // A till sale in summary mode only needs the store: the timer posts once the connection is usable.
+      if (operation === 'order' && spec.summarySeconds !== undefined && (isTillSale(msg) || isSummaryPost(msg))) {
+        await board.watch(() => summarised(msg, send));
+        showCounts();
+        return;
+      }
       const config = spec.config();
       if (!config) throw spec.unusable(undefined);
       if (config.problem || config.connection === undefined) throw spec.unusable(config.problem ?? 'it was closed');

@@ -9,6 +9,7 @@
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts } from '../core/node-kit';
 import { summarySecondsOf } from '../core/summary-posting';
+import { registerSummaryRoutes } from '../core/summary-routes';
 import { erpNode, type ErpDocument, type ErpParts, type ErpUnsent, type OrderOutcome } from '../core/erp-node';
 import { fromMinor, type Money } from '../model/money';
 import { odooError, SYSTEM } from './client';
@@ -131,6 +132,7 @@ function odooParts(node: RuntimeNode, cursorKey: string): ErpParts<OdooSync> {
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
+  registerSummaryRoutes(RED);
   function TillwireOdooNode(this: RuntimeNode, def: OdooNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
