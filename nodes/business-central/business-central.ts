@@ -7,6 +7,8 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts } from '../core/node-kit';
+import { summarySecondsOf } from '../core/summary-posting';
+import { registerSummaryRoutes } from '../core/summary-routes';
 import { erpNode, type ErpOperation } from '../core/erp-node';
 import { permanent, SYSTEM } from './client';
 import { BC_CONFIG, type BcConfigConnection, type BcConnection } from './connection';
@@ -18,10 +20,14 @@ interface BcNodeDef extends NodeDef {
   operation?: 'order' | 'inventory' | 'shipments';
   store?: string;
   locationId?: string;
+  /** "each" (default): one ERP document per sale; "summary": summarised posting. */
+  posting?: string;
+  summarySeconds?: number | string;
 }
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
+  registerSummaryRoutes(RED);
   function TillwireBusinessCentralNode(this: RuntimeNode, def: BcNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -33,6 +39,7 @@ export = function register(RED: NodeRED) {
       operation,
       operationNames: OPERATION_NAMES,
       storeId: def.store,
+      summarySeconds: def.posting === 'summary' ? summarySecondsOf(def.summarySeconds) : undefined,
       texts: t,
       config: () => config && ('client' in config ? { connection: config } : { problem: config.problem }),
       unusable: (problem) =>

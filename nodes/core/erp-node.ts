@@ -16,6 +16,8 @@ import { ensureEnvelope } from '../model/envelope';
 import { asConnectorError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
 import type { Store } from '../runtime/store';
 import { OrderIndexWriter } from '../runtime/order-index';
+import { isSummaryPost, isTillSale, SummaryPosting } from './summary-posting';
+import { SummaryInputError } from '../runtime/summaries';
 
 export type ErpOperation = 'order' | 'stock' | 'shipments';
 
@@ -89,6 +91,12 @@ export interface ErpNodeSpec<C> {
   storeId?: string;
   /** 'array': the stock read as one message with every position; else one message each. */
   stockOutput?: 'each' | 'array';
+  /**
+   * Summarised posting (core/summary-posting.ts): till sales are assigned to a summary per store,
+   * business date and interval of this many seconds, posted as one ERP document each. Undefined:
+   * every sale is its own document.
+   */
+  summarySeconds?: number;
   /** The status texts of the node file's own catalog (its statusTexts; keys in ERP_STATUS_KEYS). */
   texts: Texts;
   /** The config node's state (undefined: none chosen), asked at start and for every message. */
@@ -108,6 +116,7 @@ export const ERP_STATUS_KEYS = [
   'status.ready.stock',
   'status.ready.shipments',
   'status.sent',
+  'status.summarised',
   'status.stale',
   'status.waiting',
   'status.failed',
@@ -131,7 +140,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
   const board = new StatusBoard(node);
   // The stock read keeps nothing, so only the other two show the store's state.
   const binding = operation !== 'stock' && spec.storeId ? bindStore(RED, node, spec.storeId, board) : undefined;
-  const counts = { sent: 0, stale: 0, waiting: 0, failed: 0 };
+  const counts = { sent: 0, stale: 0, waiting: 0, failed: 0, summarised: 0 };
 
   const initial = spec.config();
   if (!initial) board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.noConnection')) });
@@ -140,6 +149,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
 
   const summary = () =>
     t('status.sent', { count: counts.sent }) +
+    (counts.summarised ? t('status.summarised', { count: counts.summarised }) : '') +
     (counts.stale ? t('status.stale', { count: counts.stale }) : '') +
     (counts.waiting ? t('status.waiting', { count: counts.waiting }) : '') +
     (counts.failed ? t('status.failed', { count: counts.failed }) : '');
@@ -157,6 +167,58 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
         (m) => node.warn(m),
       )
     : undefined;
+
+  const showCounts = () => board.set({ fill: counts.failed ? 'yellow' : 'green', shape: 'dot', text: shortText(summary()) });
+  // Summarised posting: its timer posts closed summaries; sales are only assigned as they come.
+  const posting =
+    operation === 'order' && spec.summarySeconds !== undefined && binding?.configured
+      ? new SummaryPosting<C>({
+          node,
+          system,
+          intervalMs: spec.summarySeconds * 1000,
+          binding,
+          connection: () => {
+            const config = spec.config();
+            return config && !config.problem ? config.connection : undefined;
+          },
+          write: (connection, msg) => parts.order(connection, msg, binding),
+          acceptedRef: (erp) => parts.acceptedRef(erp),
+          failure: (err) =>
+            asConnectorError(err instanceof SummaryInputError ? permanentFailure(system, operationName, err.message) : err, system, operationName),
+          onPosted: () => {
+            counts.sent++;
+            showCounts();
+          },
+          onFailed: (e) => {
+            counts.failed++;
+            board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(e) })) });
+          },
+        })
+      : undefined;
+  if (posting) {
+    posting.start();
+    node.on('close', (_removed: boolean, done: () => void) => {
+      posting.stop().then(done, done);
+    });
+  }
+
+  /** A till sale in summary mode: assigned to its summary (durably) and passed on; a replayed failed summary: posted. */
+  async function summarised(msg: NodeMessage, send: SendFn): Promise<number> {
+    if (!posting) throw permanentFailure(system, operationName, 'summarised posting keeps its summaries in a store: select a Tillwire store in the node');
+    try {
+      if (isSummaryPost(msg)) {
+        send(await posting.replay(msg));
+        return 0;
+      }
+      await posting.assign(msg);
+    } catch (err) {
+      if (err instanceof SummaryInputError) throw permanentFailure(system, operationName, err.message);
+      throw err;
+    }
+    counts.summarised++;
+    send(msg);
+    return 0;
+  }
 
   async function order(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
     const outcome = await parts.order(connection, msg, binding);
@@ -214,6 +276,12 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
 
   onInput(node, async (msg: NodeMessage, send: SendFn) => {
     try {
+      // A till sale in summary mode only needs the store: the timer posts once the connection is usable.
+      if (operation === 'order' && spec.summarySeconds !== undefined && (isTillSale(msg) || isSummaryPost(msg))) {
+        await board.watch(() => summarised(msg, send));
+        showCounts();
+        return;
+      }
       const config = spec.config();
       if (!config) throw spec.unusable(undefined);
       if (config.problem || config.connection === undefined) throw spec.unusable(config.problem ?? 'it was closed');

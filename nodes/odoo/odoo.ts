@@ -8,6 +8,8 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts } from '../core/node-kit';
+import { summarySecondsOf } from '../core/summary-posting';
+import { registerSummaryRoutes } from '../core/summary-routes';
 import { erpNode, type ErpDocument, type ErpParts, type ErpUnsent, type OrderOutcome } from '../core/erp-node';
 import { fromMinor, type Money } from '../model/money';
 import { odooError, SYSTEM } from './client';
@@ -22,6 +24,9 @@ interface OdooNodeDef extends NodeDef {
   operation?: string;
   store?: string;
   output?: string;
+  /** "each" (default): one ERP document per sale; "summary": summarised posting. */
+  posting?: string;
+  summarySeconds?: number | string;
 }
 
 const difference = (v: Money) => `${fromMinor(v.amount, v.currency)} ${v.currency}`;
@@ -127,6 +132,7 @@ function odooParts(node: RuntimeNode, cursorKey: string): ErpParts<OdooSync> {
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
+  registerSummaryRoutes(RED);
   function TillwireOdooNode(this: RuntimeNode, def: OdooNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -137,6 +143,7 @@ export = function register(RED: NodeRED) {
       operation: def.operation === 'stock' ? 'stock' : def.operation === 'shipments' ? 'shipments' : 'order',
       operationNames: { order: 'sale.order', stock: 'stock.quant', shipments: 'stock.picking' },
       storeId: def.store,
+      summarySeconds: def.posting === 'summary' ? summarySecondsOf(def.summarySeconds) : undefined,
       stockOutput: def.output === 'array' ? 'array' : 'each',
       texts: t,
       config: () => {

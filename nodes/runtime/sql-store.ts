@@ -13,6 +13,7 @@ import { migrate, type LogicalTable, type MigrationContext } from './store-schem
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
 import { SqlInventoryLedger } from './inventory-ledger';
+import { SqlSummaryBook } from './summary-book';
 import { rowsParam, type RowColumn } from './sql-rows';
 import {
   ClaimOptions,
@@ -99,6 +100,7 @@ export class SqlStore implements Store {
   private readonly onHeartbeatError?: (err: Error) => void;
   private readonly t: { idem: string; dlq: string; inbox: string; reg: string; kv: string; orders: string; settled: string };
   readonly inventory: SqlInventoryLedger;
+  readonly summaries: SqlSummaryBook;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -121,6 +123,7 @@ export class SqlStore implements Store {
       settled: driver.table('settled_order'),
     };
     this.inventory = new SqlInventoryLedger(driver, this.now);
+    this.summaries = new SqlSummaryBook(driver, this.now);
   }
 
   async open(): Promise<void> {

@@ -25,7 +25,9 @@ export type LogicalTable =
   | 'inv_position'
   | 'inv_event'
   | 'inv_source'
-  | 'inv_order';
+  | 'inv_order'
+  | 'summary'
+  | 'summary_sale';
 
 /** What differs between the two SQL dialects in the table definitions. */
 export interface Dialect {
@@ -172,6 +174,30 @@ export const MIGRATIONS: readonly Migration[] = [
     async up(ctx) {
       // The key is (sku, location_id): a look-up by location alone (InventoryLedger.hasLocation, on every till sale) scanned the table.
       await ctx.query(`CREATE INDEX IF NOT EXISTS tw_inv_position_location ON ${ctx.table('inv_position')} (location_id)`);
+    },
+  },
+  {
+    version: 8,
+    name: 'summarised posting: summaries per store, business date and interval, and the summary each sale was assigned to',
+    async up(ctx) {
+      const { bigint } = ctx.dialect;
+      const t = (n: LogicalTable) => ctx.table(n);
+      for (const sql of [
+        `CREATE TABLE IF NOT EXISTS ${t('summary')} (
+           scope TEXT NOT NULL, summary_key TEXT NOT NULL, store_id TEXT NOT NULL, business_date TEXT NOT NULL, seq INTEGER NOT NULL,
+           state TEXT NOT NULL, opens_at ${bigint} NOT NULL, closes_at ${bigint} NOT NULL, closed_at ${bigint}, currency TEXT NOT NULL, tax_included INTEGER NOT NULL,
+           sales INTEGER NOT NULL, amount ${bigint} NOT NULL, erp_id TEXT, erp_ref TEXT, posted_at ${bigint}, attempts INTEGER NOT NULL,
+           next_attempt_at ${bigint}, last_error TEXT, PRIMARY KEY (scope, summary_key), UNIQUE (scope, store_id, business_date, seq))`,
+        // The timer's reads: open summaries due to close, closed ones not posted yet.
+        `CREATE INDEX IF NOT EXISTS tw_summary_state ON ${t('summary')} (scope, state, closes_at)`,
+        `CREATE TABLE IF NOT EXISTS ${t('summary_sale')} (
+           scope TEXT NOT NULL, sale_key TEXT NOT NULL, summary_key TEXT NOT NULL, store_id TEXT NOT NULL, business_date TEXT NOT NULL,
+           amount ${bigint} NOT NULL, currency TEXT NOT NULL, late INTEGER NOT NULL, document TEXT NOT NULL, assigned_at ${bigint} NOT NULL,
+           PRIMARY KEY (scope, sale_key))`,
+        `CREATE INDEX IF NOT EXISTS tw_summary_sale_summary ON ${t('summary_sale')} (scope, summary_key, sale_key)`,
+      ]) {
+        await ctx.query(sql);
+      }
     },
   },
 ];

@@ -5,6 +5,7 @@
  */
 
 import type { InventoryLedger } from './inventory';
+import type { SummaryBook } from './summaries';
 
 export type StoreKind = 'sqlite' | 'postgres' | 'memory';
 
@@ -365,6 +366,9 @@ export interface Store {
 
   /** The inventory ledger: positions per SKU × location, their events and order reservations (docs/inventory.md). */
   readonly inventory: InventoryLedger;
+
+  /** Summarised posting: summaries per store, business date and interval, and each sale's (docs/summarised-posting.md). */
+  readonly summaries: SummaryBook;
 }
 
 export class StoreUnavailableError extends Error {

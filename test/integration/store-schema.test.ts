@@ -114,6 +114,8 @@ it('a new store has the same tables and columns on SQLite and PostgreSQL, at the
     'tw_register',
     'tw_schema',
     'tw_settled_order',
+    'tw_summary',
+    'tw_summary_sale',
   ]);
   expect(cols.tw_idempotency).toEqual(expect.arrayContaining(['owner', 'instance', 'holder']));
   for (const [backend, cfg] of [

@@ -1,0 +1,266 @@
+/**
+ * Summarised posting, the `posting: "summary"` option of the ERP nodes (docs/summarised-posting.md):
+ * each till sale is assigned to its store's open summary in the store and passed on at once (its
+ * inbox entry is then finished), and the node's timer closes each summary when its interval ends
+ * and posts it as one ERP document through the ERP's own create-once sale path, with the summary
+ * key as the idempotency key.
+ *
+ * Crash safety comes from the store, not from this process: an assignment is one transaction; a
+ * closed summary's sales are fixed, so building it again gives the same document; the create-once
+ * path finds a document an earlier run created before it could record it; and every start begins
+ * with a tick that closes what is due and posts what is closed but not posted. Posting a summary is
+ * serialised in this process (a lock per key) and across processes (a store claim per key).
+ */
+import type { NodeMessage, RuntimeNode } from './node-red';
+import type { StoreBinding } from './node-kit';
+import { KeyedLock } from '../runtime/keyed-lock';
+import { summaryDocument } from './summary-document';
+import { validateDocument, businessKey } from '../model/validate';
+import type { Sale } from '../model/types.generated';
+import { SummaryInputError, type SummaryRecord } from '../runtime/summaries';
+import type { Store } from '../runtime/store';
+
+export const DEFAULT_SUMMARY_SECONDS = 300;
+export const MIN_SUMMARY_SECONDS = 5;
+
+/** The interval in seconds from a node property: default 300, at least 5. */
+export function summarySecondsOf(value: unknown): number {
+  const n = value === '' || value === undefined || value === null ? DEFAULT_SUMMARY_SECONDS : Number(value);
+  if (!Number.isFinite(n)) return DEFAULT_SUMMARY_SECONDS;
+  return Math.max(MIN_SUMMARY_SECONDS, Math.floor(n));
+}
+
+/** Topic of a summary's failure message and of its replay (the dead letter sends it back to the node). */
+export const SUMMARY_POST_TOPIC = 'summary.post';
+export const SUMMARY_POSTED_TOPIC = 'summary.posted';
+
+/** A message asking to post a summary: a replayed dead letter of a failed posting. */
+export function isSummaryPost(msg: NodeMessage): boolean {
+  return msg.topic === SUMMARY_POST_TOPIC && typeof msg.summary?.key === 'string';
+}
+
+/** A till sale: what summary mode takes in (returns and channel orders are still written one by one). */
+export function isTillSale(msg: NodeMessage): boolean {
+  return (msg.payload as { kind?: unknown } | null)?.kind === 'sale';
+}
+
+export interface SummaryPostingOptions<C> {
+  node: RuntimeNode;
+  /** The ERP system: the book's scope and the register ref's name. */
+  system: string;
+  intervalMs: number;
+  binding: StoreBinding;
+  /** The chosen connection now (undefined: none usable; the tick waits). */
+  connection(): C | undefined;
+  /** Writes a canonical sale once per msg.tillwire.idempotencyKey and sets msg.erp (the ERP part's `order`). */
+  write(connection: C, msg: NodeMessage): Promise<unknown>;
+  /** The ERP's document number in msg.erp once the ERP holds it. */
+  acceptedRef(erp: Record<string, any>): string | undefined;
+  /** A failure as the node reports it (a ConnectorError). */
+  failure(err: unknown): Error;
+  /** Told of every posted summary and every failure (badge). */
+  onPosted(): void;
+  onFailed(err: Error): void;
+}
+
+/** What msg.summary says of a summary. */
+function summaryInfo(rec: SummaryRecord) {
+  return {
+    key: rec.key,
+    storeId: rec.storeId,
+    businessDate: rec.businessDate,
+    from: rec.from,
+    to: rec.to,
+    sales: rec.sales,
+    grandTotal: { amount: rec.amount, currency: rec.currency },
+  };
+}
+
+/** Backoff of a summary's automatic retries: the interval, doubling per failure, at most 15 minutes. */
+const retryDelay = (intervalMs: number, attempts: number) => Math.min(15 * 60_000, intervalMs * 2 ** Math.min(20, Math.max(0, attempts - 1)));
+
+export class SummaryPosting<C> {
+  private readonly locks = new KeyedLock();
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+  private stopped = false;
+  readonly tickMs: number;
+
+  constructor(private readonly o: SummaryPostingOptions<C>) {
+    // Often enough that a summary closes close to its interval's end; a failed one retries on its own backoff.
+    this.tickMs = Math.max(1000, Math.min(5000, Math.floor(o.intervalMs / 5)));
+  }
+
+  /** Starts the timer; the first tick right away posts what an earlier run closed but did not post. */
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.ticking = this.tick()
+        .catch((err) => this.o.node.warn(`summarised posting: ${(err as Error).message}`))
+        .finally(() => {
+          this.ticking = undefined;
+          if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  /**
+   * Assigns a till sale to its summary (durable when this resolves) and says so in msg.erp.summary.
+   * A sale the model refuses, or one whose currency or tax basis the store's summary does not hold,
+   * fails as a permanent problem (Catch → dead letter).
+   */
+  async assign(msg: NodeMessage): Promise<void> {
+    const sale = msg.payload as Sale;
+    const checked = validateDocument('sale', sale);
+    if (!checked.valid) throw new SummaryInputError(`invalid sale: ${checked.errors.join('; ')}`);
+    const key: string | undefined = msg.tillwire?.idempotencyKey || businessKey(sale as unknown as Record<string, unknown>);
+    if (!key) throw new SummaryInputError('no idempotency key (msg.tillwire.idempotencyKey) and no business key in the sale');
+    const store = await this.o.binding.acquire();
+    const a = await store.summaries.assign(
+      this.o.system,
+      {
+        key,
+        storeId: sale.storeId,
+        businessDate: sale.businessDate,
+        amount: sale.totals.grandTotal.amount,
+        currency: sale.currency,
+        taxesIncluded: sale.taxesIncluded,
+        occurredAt: sale.occurredAt,
+        document: sale,
+      },
+      this.o.intervalMs,
+    );
+    const state = a.duplicate ? ((await store.summaries.get(this.o.system, a.summaryKey))?.state ?? 'open') : 'open';
+    msg.erp = {
+      system: this.o.system,
+      summary: { key: a.summaryKey, state, ...(a.late ? { late: true } : {}), ...(a.duplicate ? { duplicate: true } : {}) },
+    };
+  }
+
+  /** Closes the summaries whose interval ended and posts every closed one that is due. */
+  async tick(): Promise<void> {
+    if (!this.o.binding.configured) return;
+    const store = await this.o.binding.acquire();
+    await store.summaries.closeDue(this.o.system);
+    if (this.o.connection() === undefined) return;
+    for (;;) {
+      const due = await store.summaries.due(this.o.system, 50);
+      let progressed = false;
+      for (const rec of due) {
+        if (this.stopped) return;
+        try {
+          const out = await this.post(store, rec.key);
+          if (out) this.o.node.send(out);
+          progressed = true;
+        } catch (err) {
+          await this.failed(store, rec, err);
+        }
+      }
+      if (!progressed || due.length < 50) return;
+    }
+  }
+
+  /** A replayed failure: posts that summary now (once; a posted one is answered from the store). */
+  async replay(msg: NodeMessage): Promise<NodeMessage> {
+    const store = await this.o.binding.acquire();
+    const key = String(msg.summary.key);
+    const rec = await store.summaries.get(this.o.system, key);
+    if (!rec) throw new SummaryInputError(`no summary ${key} for ${this.o.system} in this store`);
+    if (rec.state === 'open') await store.summaries.closeDue(this.o.system);
+    try {
+      return (await this.post(store, key)) ?? (await this.postedMessage(store, key));
+    } catch (err) {
+      // Counted on the summary as well, so the timer's retries keep their backoff.
+      await store.summaries.failed(this.o.system, key, (err as Error).message, Date.now() + retryDelay(this.o.intervalMs, rec.attempts + 1));
+      throw err;
+    }
+  }
+
+  /** The summary.posted message of a summary posted before (a replay that finds it done). */
+  private async postedMessage(store: Store, key: string): Promise<NodeMessage> {
+    const rec = await store.summaries.get(this.o.system, key);
+    if (!rec || rec.state !== 'posted')
+      throw new SummaryInputError(`summary ${key} is ${rec?.state ?? 'unknown'}, not closed: it posts when its interval ends`);
+    const doc = summaryDocument(
+      rec,
+      (await store.summaries.sales(this.o.system, key)).map((s) => s.document as Sale),
+    );
+    return {
+      topic: SUMMARY_POSTED_TOPIC,
+      payload: doc,
+      erp: { system: this.o.system, id: rec.erpId, name: rec.erpRef, state: 'posted', alreadyPosted: true },
+      summary: summaryInfo(rec),
+    };
+  }
+
+  /**
+   * Posts one closed summary and records it posted; undefined when it is not closed (posted
+   * meanwhile, by this process or another).
+   */
+  private post(store: Store, key: string): Promise<NodeMessage | undefined> {
+    return this.locks.run(key, async () => {
+      const rec = await store.summaries.get(this.o.system, key);
+      if (!rec || rec.state !== 'closed') return undefined;
+      const claim = await store.claim(`summary-post:${this.o.system}`, key);
+      if (claim.outcome !== 'claimed') return undefined;
+      let posted = false;
+      try {
+        const connection = this.o.connection();
+        if (connection === undefined) throw new Error('no usable ERP connection');
+        const sales = await store.summaries.sales(this.o.system, key);
+        const doc = summaryDocument(
+          rec,
+          sales.map((s) => s.document as Sale),
+        );
+        if (doc.totals.grandTotal.amount !== rec.amount || sales.length !== rec.sales) {
+          throw new SummaryInputError(
+            `summary ${key}: its ${sales.length} sales add up to ${doc.totals.grandTotal.amount}, the book says ${rec.sales} for ${rec.amount}`,
+          );
+        }
+        const msg: NodeMessage = {
+          topic: SUMMARY_POST_TOPIC,
+          payload: doc,
+          tillwire: { schemaVersion: 1, idempotencyKey: key, correlationId: key, source: { system: 'tillwire', account: rec.storeId, eventId: key } },
+          summary: summaryInfo(rec),
+        };
+        await this.o.write(connection, msg);
+        const erp = (msg.erp ?? {}) as Record<string, any>;
+        const ref = this.o.acceptedRef(erp);
+        if (!ref) throw new SummaryInputError(`summary ${key}: ${this.o.system} did not accept it as a document (${JSON.stringify(erp).slice(0, 300)})`);
+        await store.summaries.posted(this.o.system, key, { id: String(erp.id ?? ref), ref }, this.o.system);
+        posted = true;
+        this.o.onPosted();
+        const after = (await store.summaries.get(this.o.system, key)) ?? rec;
+        return { topic: SUMMARY_POSTED_TOPIC, payload: doc, erp, summary: summaryInfo(after) };
+      } finally {
+        if (posted) await store.confirm(`summary-post:${this.o.system}`, key, claim.token, 60_000);
+        else await store.release(`summary-post:${this.o.system}`, key, claim.token);
+      }
+    });
+  }
+
+  /**
+   * A failed posting: counted on the summary with its next attempt, and on the first failure handed
+   * to Catch with a message whose replay posts this summary; later automatic retries only warn.
+   */
+  private async failed(store: Store, rec: SummaryRecord, err: unknown): Promise<void> {
+    const e = this.o.failure(err);
+    const attempts = await store.summaries.failed(this.o.system, rec.key, e.message, Date.now() + retryDelay(this.o.intervalMs, rec.attempts + 1));
+    this.o.onFailed(e);
+    if (attempts <= 1) {
+      const msg: NodeMessage = {
+        topic: SUMMARY_POST_TOPIC,
+        payload: { summaryKey: rec.key, storeId: rec.storeId, businessDate: rec.businessDate },
+        summary: summaryInfo(rec),
+      };
+      this.o.node.error(e, msg);
+    } else this.o.node.warn(`${rec.key}: posting failed again (attempt ${attempts}): ${e.message}`);
+  }
+}

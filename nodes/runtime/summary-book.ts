@@ -1,0 +1,218 @@
+/**
+ * The summary book in SQL, for SQLite and PostgreSQL alike (summaries.ts; store-schema.ts version 8).
+ *
+ * An assignment is one transaction: the sale's row (primary key scope + sale key) and the open
+ * summary's counters move together, so a sale is either in exactly one summary or in none. Closing
+ * is one UPDATE of the summary row; an assignment whose summary closed meanwhile (PostgreSQL: it
+ * waited on the row lock, then finds it closed) rolls back and tries the next summary. A closed
+ * summary's sales are therefore fixed: built again after a crash, it is the same document.
+ */
+import type { Row, SqlDriver, SqlQuery } from './sql-store';
+import { summaryKey, SummaryInputError, type AssignedSale, type Assignment, type SaleToAssign, type SummaryBook, type SummaryRecord } from './summaries';
+
+const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
+const isoOrNull = (ms: unknown) => (ms === null || ms === undefined ? null : iso(ms));
+const textOrNull = (v: unknown) => (v === null || v === undefined ? null : String(v));
+const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+
+/** An assignment lost a race with a close (or a concurrent first sale of the store day): run it again. */
+class Retry extends Error {}
+
+export class SqlSummaryBook implements SummaryBook {
+  private readonly t: { sum: string; sale: string; reg: string };
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly now: () => number,
+  ) {
+    this.t = { sum: driver.table('summary'), sale: driver.table('summary_sale'), reg: driver.table('register') };
+  }
+
+  async assign(scope: string, sale: SaleToAssign, intervalMs: number): Promise<Assignment> {
+    if (!(intervalMs > 0)) throw new Error('summary interval must be positive');
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.driver.transaction((q) => this.assignOnce(q, scope, sale, intervalMs));
+      } catch (err) {
+        if (!(err instanceof Retry) || tries >= 20) throw err;
+      }
+    }
+  }
+
+  private async assignOnce(q: SqlQuery, scope: string, sale: SaleToAssign, intervalMs: number): Promise<Assignment> {
+    const { sum, sale: saleT } = this.t;
+    const before = await q(`SELECT summary_key, late FROM ${saleT} WHERE scope = ? AND sale_key = ?`, [scope, sale.key]);
+    if (before.rows[0]) return { summaryKey: String(before.rows[0].summary_key), duplicate: true, late: Number(before.rows[0].late) === 1 };
+    const now = this.now();
+    const lock = this.driver.kind === 'postgres' ? ' FOR UPDATE' : '';
+    const open = await q(
+      `SELECT summary_key, closes_at, opens_at, currency, tax_included FROM ${sum}
+       WHERE scope = ? AND store_id = ? AND business_date = ? AND state = 'open' ORDER BY seq DESC LIMIT 1${lock}`,
+      [scope, sale.storeId, sale.businessDate],
+    );
+    let row: Row | undefined = open.rows[0];
+    if (row && Number(row.closes_at) <= now) {
+      // Its interval has ended and the timer has not closed it yet: closed here, the sale goes to the next.
+      await q(`UPDATE ${sum} SET state = 'closed', closed_at = ? WHERE scope = ? AND summary_key = ? AND state = 'open'`, [now, scope, row.summary_key]);
+      row = undefined;
+    }
+    if (!row) {
+      const opensAt = Math.floor(now / intervalMs) * intervalMs;
+      const { rows } = await q(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${sum} WHERE scope = ? AND store_id = ? AND business_date = ?`, [
+        scope,
+        sale.storeId,
+        sale.businessDate,
+      ]);
+      const seq = Number(rows[0].seq) + 1;
+      const key = summaryKey(sale.storeId, sale.businessDate, seq);
+      const made = await q(
+        `INSERT INTO ${sum} (scope, summary_key, store_id, business_date, seq, state, opens_at, closes_at, currency, tax_included, sales, amount, attempts)
+         VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, 0, 0, 0)
+         ON CONFLICT DO NOTHING RETURNING summary_key`,
+        [scope, key, sale.storeId, sale.businessDate, seq, opensAt, opensAt + intervalMs, sale.currency, sale.taxesIncluded ? 1 : 0],
+      );
+      // Another instance opened this store day's next summary at the same moment: start again and join it.
+      if (made.rows.length === 0) throw new Retry();
+      row = { summary_key: key, opens_at: opensAt, currency: sale.currency, tax_included: sale.taxesIncluded ? 1 : 0 };
+    }
+    const key = String(row.summary_key);
+    if (String(row.currency) !== sale.currency || (Number(row.tax_included) === 1) !== sale.taxesIncluded) {
+      throw new SummaryInputError(
+        `${sale.key} is in ${sale.currency} with taxes ${sale.taxesIncluded ? 'included' : 'added'}, but ${key} of store ${sale.storeId} holds ${String(row.currency)} sales with taxes ${Number(row.tax_included) === 1 ? 'included' : 'added'}: one summary holds one currency and one tax basis (post this sale with posting "each")`,
+      );
+    }
+    const occurred = sale.occurredAt === undefined ? NaN : Date.parse(sale.occurredAt);
+    const late = !Number.isNaN(occurred) && occurred < Number(row.opens_at);
+    const inserted = await q(
+      `INSERT INTO ${saleT} (scope, sale_key, summary_key, store_id, business_date, amount, currency, late, document, assigned_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, sale_key) DO NOTHING RETURNING sale_key`,
+      [scope, sale.key, key, sale.storeId, sale.businessDate, sale.amount, sale.currency, late ? 1 : 0, JSON.stringify(sale.document), now],
+    );
+    // The same key assigned by another instance at the same moment: its row answers (after this rolls back).
+    if (inserted.rows.length === 0) throw new Retry();
+    const { changes } = await q(`UPDATE ${sum} SET sales = sales + 1, amount = amount + ? WHERE scope = ? AND summary_key = ? AND state = 'open'`, [
+      sale.amount,
+      scope,
+      key,
+    ]);
+    if (changes !== 1) throw new Retry();
+    return { summaryKey: key, duplicate: false, late };
+  }
+
+  async closeDue(scope: string): Promise<string[]> {
+    const now = this.now();
+    const { rows } = await this.driver.query(
+      `UPDATE ${this.t.sum} SET state = 'closed', closed_at = ? WHERE scope = ? AND state = 'open' AND closes_at <= ? RETURNING summary_key`,
+      [now, scope, now],
+    );
+    return rows.map((r) => String(r.summary_key));
+  }
+
+  async due(scope: string, limit = 100): Promise<SummaryRecord[]> {
+    const { rows } = await this.driver.query(
+      `SELECT * FROM ${this.t.sum} WHERE scope = ? AND state = 'closed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+       ORDER BY closes_at, summary_key LIMIT ?`,
+      [scope, this.now(), Math.max(1, limit)],
+    );
+    return rows.map(toSummary);
+  }
+
+  async get(scope: string, key: string): Promise<SummaryRecord | undefined> {
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.sum} WHERE scope = ? AND summary_key = ?`, [scope, key]);
+    return rows[0] ? toSummary(rows[0]) : undefined;
+  }
+
+  async list(filter: { scope?: string; storeId: string; businessDate?: string; limit?: number }): Promise<SummaryRecord[]> {
+    const clauses = ['store_id = ?'];
+    const params: unknown[] = [filter.storeId];
+    if (filter.scope !== undefined) {
+      clauses.push('scope = ?');
+      params.push(filter.scope);
+    }
+    if (filter.businessDate !== undefined) {
+      clauses.push('business_date = ?');
+      params.push(filter.businessDate);
+    }
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.sum} WHERE ${clauses.join(' AND ')} ORDER BY business_date, scope, seq LIMIT ?`, [
+      ...params,
+      Math.max(1, Math.min(filter.limit ?? 1000, 10_000)),
+    ]);
+    return rows.map(toSummary);
+  }
+
+  async sales(scope: string, key: string): Promise<AssignedSale[]> {
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.sale} WHERE scope = ? AND summary_key = ? ORDER BY sale_key`, [scope, key]);
+    return rows.map(toAssigned);
+  }
+
+  async saleAssignment(scope: string, saleKey: string): Promise<AssignedSale | undefined> {
+    const { rows } = await this.driver.query(`SELECT * FROM ${this.t.sale} WHERE scope = ? AND sale_key = ?`, [scope, saleKey]);
+    return rows[0] ? toAssigned(rows[0]) : undefined;
+  }
+
+  async posted(scope: string, key: string, erp: { id: string; ref: string }, refSystem: string): Promise<boolean> {
+    return this.driver.transaction(async (q) => {
+      const { changes } = await q(
+        `UPDATE ${this.t.sum} SET state = 'posted', erp_id = ?, erp_ref = ?, posted_at = ?, next_attempt_at = NULL
+         WHERE scope = ? AND summary_key = ? AND state = 'closed'`,
+        [erp.id, erp.ref, this.now(), scope, key],
+      );
+      if (changes !== 1) return false;
+      // The sales' register entries (those the register has) learn the ERP document that carried them.
+      const { rows } = await q(
+        `SELECT r.reg_key, r.external_refs FROM ${this.t.reg} AS r JOIN ${this.t.sale} AS s ON s.sale_key = r.reg_key
+         WHERE s.scope = ? AND s.summary_key = ?`,
+        [scope, key],
+      );
+      for (const r of rows) {
+        const refs = { ...(parse(r.external_refs) ?? {}), [refSystem]: erp.ref, [`${refSystem}.summary`]: key };
+        await q(`UPDATE ${this.t.reg} SET external_refs = ? WHERE reg_key = ?`, [JSON.stringify(refs), r.reg_key]);
+      }
+      return true;
+    });
+  }
+
+  async failed(scope: string, key: string, error: string, nextAttemptAt: number): Promise<number> {
+    const { rows } = await this.driver.query(
+      `UPDATE ${this.t.sum} SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE scope = ? AND summary_key = ? AND state = 'closed'
+       RETURNING attempts`,
+      [error.slice(0, 2000), nextAttemptAt, scope, key],
+    );
+    return rows[0] ? Number(rows[0].attempts) : 0;
+  }
+}
+
+function toSummary(r: Row): SummaryRecord {
+  return {
+    scope: String(r.scope),
+    key: String(r.summary_key),
+    storeId: String(r.store_id),
+    businessDate: String(r.business_date),
+    seq: Number(r.seq),
+    state: r.state as SummaryRecord['state'],
+    from: iso(r.opens_at),
+    to: iso(r.closes_at),
+    closedAt: isoOrNull(r.closed_at),
+    currency: String(r.currency),
+    taxesIncluded: Number(r.tax_included) === 1,
+    sales: Number(r.sales),
+    amount: Number(r.amount),
+    erpId: textOrNull(r.erp_id),
+    erpRef: textOrNull(r.erp_ref),
+    postedAt: isoOrNull(r.posted_at),
+    attempts: Number(r.attempts),
+    lastError: textOrNull(r.last_error),
+    nextAttemptAt: isoOrNull(r.next_attempt_at),
+  };
+}
+
+function toAssigned(r: Row): AssignedSale {
+  return {
+    key: String(r.sale_key),
+    summaryKey: String(r.summary_key),
+    amount: Number(r.amount),
+    currency: String(r.currency),
+    late: Number(r.late) === 1,
+    assignedAt: iso(r.assigned_at),
+    document: parse(r.document),
+  };
+}

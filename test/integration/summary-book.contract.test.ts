@@ -1,0 +1,200 @@
+/**
+ * The summary book (summarised posting) on the store, one contract for SQLite (a file), PostgreSQL
+ * (the real server on 127.0.0.1:5432) and memory: assignment once per sale key, summaries per store,
+ * business date and interval, closing when the interval ends, late sales into the next summary,
+ * posting recorded once with the sales' register refs, and concurrent assignments that never lose
+ * or double-count a sale.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
+import type { Store } from '../../nodes/runtime/store';
+import { SummaryInputError, type SaleToAssign } from '../../nodes/runtime/summaries';
+import { POSTGRES_URL, uniqueName } from '../support/services';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-sum-'));
+const pgSchemas: string[] = [];
+
+const backends: Array<[string, () => StoreConfig]> = [
+  ['memory', () => ({ backend: 'memory' })],
+  ['sqlite', () => ({ backend: 'sqlite', file: path.join(tmp, `${uniqueName('s')}.db`) })],
+  [
+    'postgres',
+    () => {
+      const schema = uniqueName('tw_sum');
+      pgSchemas.push(schema);
+      return { backend: 'postgres', url: POSTGRES_URL, schema, max: 5 };
+    },
+  ],
+];
+
+afterAll(async () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const c = new Client({ connectionString: POSTGRES_URL });
+  await c.connect();
+  for (const schema of pgSchemas) await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await c.end();
+});
+
+const INTERVAL = 60_000;
+const T0 = Date.parse('2026-03-14T12:00:00Z');
+
+function sale(key: string, amount: number, over: Partial<SaleToAssign> = {}): SaleToAssign {
+  return {
+    key,
+    storeId: 'LDN-042',
+    businessDate: '2026-03-14',
+    amount,
+    currency: 'GBP',
+    taxesIncluded: true,
+    occurredAt: new Date(clock.now).toISOString(),
+    document: { kind: 'sale', saleId: key },
+    ...over,
+  };
+}
+
+const clock = { now: T0 };
+
+describe.each(backends)('summary book: %s', (_name, config) => {
+  let store: Store;
+  let cfg: StoreConfig;
+  const open = async () => {
+    const s = createStore(cfg, tmp, { heartbeatMs: 0, now: () => clock.now });
+    await s.open();
+    return s;
+  };
+  beforeEach(async () => {
+    clock.now = T0 + 1000;
+    cfg = config();
+    store = await open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  test('sales of one store day and interval go into one summary; a duplicate key is counted once', async () => {
+    const a = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 1250), INTERVAL);
+    const b = await store.summaries.assign('odoo', sale('sale:LDN-042:T2:1', -300), INTERVAL);
+    const again = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 1250), INTERVAL);
+    expect(a).toEqual({ summaryKey: 'summary:LDN-042:2026-03-14:1', duplicate: false, late: false });
+    expect(b.summaryKey).toBe(a.summaryKey);
+    expect(again).toEqual({ summaryKey: a.summaryKey, duplicate: true, late: false });
+    const rec = await store.summaries.get('odoo', a.summaryKey);
+    expect(rec).toMatchObject({
+      state: 'open',
+      sales: 2,
+      amount: 950,
+      currency: 'GBP',
+      seq: 1,
+      from: '2026-03-14T12:00:00.000Z',
+      to: '2026-03-14T12:01:00.000Z',
+    });
+    expect((await store.summaries.sales('odoo', a.summaryKey)).map((s) => [s.key, s.amount])).toEqual([
+      ['sale:LDN-042:T1:1', 1250],
+      ['sale:LDN-042:T2:1', -300],
+    ]);
+    // Another store, another business date, another ERP: summaries of their own.
+    const other = await store.summaries.assign('odoo', sale('sale:MAN-001:T1:1', 500, { storeId: 'MAN-001' }), INTERVAL);
+    const nextDay = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:9', 500, { businessDate: '2026-03-15' }), INTERVAL);
+    const bc = await store.summaries.assign('business-central', sale('sale:LDN-042:T1:1', 1250), INTERVAL);
+    expect([other.summaryKey, nextDay.summaryKey, bc.summaryKey]).toEqual([
+      'summary:MAN-001:2026-03-14:1',
+      'summary:LDN-042:2026-03-15:1',
+      'summary:LDN-042:2026-03-14:1',
+    ]);
+    expect(bc.duplicate).toBe(false);
+  });
+
+  test('the interval ends: the summary closes, is due, and a late sale goes into the next summary', async () => {
+    const first = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
+    expect(await store.summaries.closeDue('odoo')).toEqual([]);
+    clock.now = T0 + INTERVAL;
+    expect(await store.summaries.closeDue('odoo')).toEqual([first.summaryKey]);
+    const due = await store.summaries.due('odoo');
+    expect(due.map((d) => [d.key, d.state, d.sales, d.amount])).toEqual([[first.summaryKey, 'closed', 1, 100]]);
+    // Rang up in the first interval, arriving after it closed.
+    const late = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 40, { occurredAt: new Date(T0 + 30_000).toISOString() }), INTERVAL);
+    expect(late).toEqual({ summaryKey: 'summary:LDN-042:2026-03-14:2', duplicate: false, late: true });
+    expect((await store.summaries.saleAssignment('odoo', 'sale:LDN-042:T1:2'))?.late).toBe(true);
+    expect((await store.summaries.get('odoo', first.summaryKey))?.sales).toBe(1);
+    // An open summary whose interval ended before the timer closed it is closed by the next sale.
+    clock.now = T0 + 2 * INTERVAL + 5;
+    const third = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:3', 7), INTERVAL);
+    expect(third.summaryKey).toBe('summary:LDN-042:2026-03-14:3');
+    expect((await store.summaries.get('odoo', late.summaryKey))?.state).toBe('closed');
+    expect((await store.summaries.list({ storeId: 'LDN-042', businessDate: '2026-03-14' })).map((s) => [s.seq, s.state, s.sales])).toEqual([
+      [1, 'closed', 1],
+      [2, 'closed', 1],
+      [3, 'open', 1],
+    ]);
+  });
+
+  test('posting is recorded once, with the ERP number on each sale in the register; a failure counts attempts', async () => {
+    for (const k of ['sale:LDN-042:T1:1', 'sale:LDN-042:T1:2'])
+      await store.registerPut({
+        key: k,
+        kind: 'sale',
+        storeId: 'LDN-042',
+        terminalId: 'T1',
+        businessDate: '2026-03-14',
+        sequence: 1,
+        amount: 100,
+        currency: 'GBP',
+        document: {},
+      });
+    await store.registerSetRef('sale:LDN-042:T1:1', 'shopify', 'x-1');
+    const { summaryKey } = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
+    await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100), INTERVAL);
+    expect(await store.summaries.posted('odoo', summaryKey, { id: '7', ref: 'S00007' }, 'odoo')).toBe(false); // still open
+    clock.now = T0 + INTERVAL;
+    await store.summaries.closeDue('odoo');
+    expect(await store.summaries.failed('odoo', summaryKey, 'HTTP 503', clock.now + 5000)).toBe(1);
+    expect(await store.summaries.due('odoo')).toEqual([]);
+    clock.now += 5000;
+    expect((await store.summaries.due('odoo')).map((d) => [d.key, d.attempts, d.lastError])).toEqual([[summaryKey, 1, 'HTTP 503']]);
+    expect(await store.summaries.posted('odoo', summaryKey, { id: '7', ref: 'S00007' }, 'odoo')).toBe(true);
+    expect(await store.summaries.posted('odoo', summaryKey, { id: '8', ref: 'S00008' }, 'odoo')).toBe(false);
+    expect(await store.summaries.get('odoo', summaryKey)).toMatchObject({ state: 'posted', erpId: '7', erpRef: 'S00007' });
+    expect(await store.summaries.due('odoo')).toEqual([]);
+    expect((await store.registerGet('sale:LDN-042:T1:1'))?.externalRefs).toEqual({ shopify: 'x-1', odoo: 'S00007', 'odoo.summary': summaryKey });
+    expect((await store.registerGet('sale:LDN-042:T1:2'))?.externalRefs).toEqual({ odoo: 'S00007', 'odoo.summary': summaryKey });
+  });
+
+  test('a sale in another currency or tax basis than its store day summary is refused by name', async () => {
+    await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
+    await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100, { currency: 'EUR' }), INTERVAL)).rejects.toThrow(SummaryInputError);
+    await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:3', 100, { taxesIncluded: false }), INTERVAL)).rejects.toThrow(
+      /one currency and one tax basis/,
+    );
+    expect(await store.summaries.saleAssignment('odoo', 'sale:LDN-042:T1:2')).toBeUndefined();
+    expect((await store.summaries.get('odoo', 'summary:LDN-042:2026-03-14:1'))?.sales).toBe(1);
+  });
+
+  test('concurrent assignments from two store objects (the same key several times among them) lose and double-count nothing', async () => {
+    // A memory store is one process's own database: there the two writers share one store object.
+    const second = _name === 'memory' ? store : await open();
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => `sale:LDN-042:T${i % 3}:${i}`);
+      const all = [...keys, ...keys.slice(0, 20)];
+      const assign = (k: string, i: number) => (i % 2 ? store : second).summaries.assign('odoo', sale(k, 10), INTERVAL);
+      const early = all.slice(0, 40).map(assign);
+      // While those are in flight the interval ends: the rest open the next summary.
+      clock.now = T0 + INTERVAL + 1;
+      const late = all.slice(40).map((k, i) => assign(k, i + 40));
+      const results = await Promise.all([...early, ...late]);
+      await store.summaries.closeDue('odoo');
+      const summaries = await store.summaries.list({ storeId: 'LDN-042', scope: 'odoo' });
+      expect(summaries.length).toBeGreaterThanOrEqual(1);
+      expect(summaries.reduce((n, s) => n + s.sales, 0)).toBe(60);
+      expect(summaries.reduce((n, s) => n + s.amount, 0)).toBe(600);
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(60);
+      for (const s of summaries) expect((await store.summaries.sales('odoo', s.key)).length).toBe(s.sales);
+      // Every duplicate names the summary its first assignment went to.
+      for (const [i, r] of results.entries()) expect(r.summaryKey).toBe((await store.summaries.saleAssignment('odoo', all[i]))!.summaryKey);
+    } finally {
+      if (second !== store) await second.close();
+    }
+  });
+});
