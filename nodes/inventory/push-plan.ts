@@ -207,12 +207,39 @@ export class PushQueue {
 }
 
 /**
+ * Wakes a drain that is waiting for one of its pushes to be answered: a figure offered meanwhile
+ * (another SKU) goes out at once instead of after that answer (bol.com answers a stock update only
+ * once its process status says done, a quarter of a second or more later).
+ */
+export class DrainWake {
+  private waiting?: { promise: Promise<void>; resolve(): void };
+
+  /** A figure was offered: the drain looks at the queue again now. */
+  ring(): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve();
+  }
+
+  /** Resolves at the next `ring`. */
+  next(): Promise<void> {
+    if (!this.waiting) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.waiting = { promise, resolve };
+    }
+    return this.waiting.promise;
+  }
+}
+
+/**
  * Pushes what is ready, each after the channel's governor allows it, until nothing is ready now and
  * nothing is in flight. Figures offered while it waits are taken at their latest. `send` rejects
  * when the channel did not confirm the figure. Up to `maxInFlight` pushes (each for another SKU:
  * the queue never has two in flight for one) wait for their confirmation at once; 1 sends one at a
- * time. Returns how many pushes it made. A retry waiting out its backoff is left for a later call
- * (`queue.nextAt()` says when).
+ * time. While pushes are in flight it waits for one of them to be answered or for `wake` to ring (a
+ * figure offered meanwhile), whichever comes first. Returns how many pushes it made. A retry waiting
+ * out its backoff is left for a later call (`queue.nextAt()` says when).
  */
 export async function drainPushes(
   queue: PushQueue,
@@ -220,6 +247,7 @@ export async function drainPushes(
   governor: Governor,
   now: () => number,
   maxInFlight = 1,
+  wake?: DrainWake,
 ): Promise<number> {
   let pushes = 0;
   const running = new Set<Promise<void>>();
@@ -227,7 +255,7 @@ export async function drainPushes(
     const at = queue.nextAt();
     if (at === undefined || at > now() || running.size >= maxInFlight) {
       if (!running.size) return pushes;
-      await Promise.race(running);
+      await Promise.race(wake && running.size < maxInFlight ? [...running, wake.next()] : running);
       continue;
     }
     await governor.take();

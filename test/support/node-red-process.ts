@@ -68,6 +68,8 @@ export interface StartOptions {
   settings?: Record<string, unknown>;
   /** Start from Node-RED's own defaults instead of the product's settings (a user's own Node-RED). */
   nodeRedDefaults?: boolean;
+  /** Options for node itself, before the script (a benchmark's `--cpu-prof`, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
 }
 
 /** The command line of Node-RED started as users start it: red.js with a settings file, or `npm start`. */
@@ -127,7 +129,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   // npm start says when it is ready (after its own set-up); red.js when its API answers. Either
   // way the flows must have started too (Node-RED serves its API before it starts them).
   const ready = async () => (opts.via === 'red' || /is running: http/.test(out)) && (await flowsStarted(`http://127.0.0.1:${port}${adminPath}`)) > 0;
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], {
     env: await nodeRedEnv(opts.via ?? 'npm-start', { port, userDir, flowFile, env: opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
