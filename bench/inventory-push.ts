@@ -383,7 +383,14 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
       }
       const at = (what: TraceMark['what']) => (marks.find((m) => m.what === what)?.at ?? NaN) - c.startWall;
       const per = (what: TraceMark['what']) => Object.fromEntries(marks.filter((m) => m.what === what).map((m) => [m.channel, m.at - c.startWall]));
-      return { received: at('received'), booked: at('booked'), emitted: per('emitted'), atSimulator: c.seen, written: per('written'), everywhere: Math.round(c.ms) };
+      return {
+        received: at('received'),
+        booked: at('booked'),
+        emitted: per('emitted'),
+        atSimulator: c.seen,
+        written: per('written'),
+        everywhere: Math.round(c.ms),
+      };
     };
     /** One change: posted, and polled until every channel holds the SKU's new figure; ms from the POST. */
     const change = async (route: string, limitMs: number) => {

@@ -208,7 +208,16 @@ function pushRows(p: PushBenchResult): string[] {
   const f = p.fullSync;
   const channels = ['shopify', 'amazon', 'square', 'bol'] as const;
   const hot = (title: string, list?: HotFunction[]) =>
-    list ? [title, '', '| function | where | self ms | % |', '|---|---|---|---|', ...list.map((h) => `| ${h.name} | ${h.where} | ${h.selfMs} | ${h.percent} |`), ''] : [];
+    list
+      ? [
+          title,
+          '',
+          '| function | where | self ms | % |',
+          '|---|---|---|---|',
+          ...list.map((h) => `| ${h.name} | ${h.where} | ${h.selfMs} | ${h.percent} |`),
+          '',
+        ]
+      : [];
   return [
     `## Through Node-RED to the channel simulators`,
     '',
@@ -234,7 +243,7 @@ function pushRows(p: PushBenchResult): string[] {
     '',
     ...(p.path
       ? [
-          'Where a single change\'s time goes (profiled run, traced: medians in ms after the POST, clocks of the same machine):',
+          "Where a single change's time goes (profiled run, traced: medians in ms after the POST, clocks of the same machine):",
           '',
           `| step | ${channels.join(' | ')} |`,
           '|---|---|---|---|---|',

@@ -32,7 +32,18 @@ function flows(file: string) {
     { id: 'asSkus', type: 'function', z, func: 'msg.skus = msg.payload;\nreturn msg;', outputs: 1, wires: [['ats', 'ok']] },
     { id: 'ok', type: 'function', z, func: 'msg.payload = { ok: true };\nreturn msg;', outputs: 1, wires: [['res']] },
     { id: 'res', type: 'http response', z, statusCode: '', headers: {} },
-    { id: 'ats', type: 'tillwire-available-to-sell', z, store: 'st', rules: 'rules', rate: 10, inFlight: 4, confirm: 30, recomputeOnStart: false, wires: [['inv']] },
+    {
+      id: 'ats',
+      type: 'tillwire-available-to-sell',
+      z,
+      store: 'st',
+      rules: 'rules',
+      rate: 10,
+      inFlight: 4,
+      confirm: 30,
+      recomputeOnStart: false,
+      wires: [['inv']],
+    },
     { id: 'inv', type: 'tillwire-shopify-inventory', z, shopify: 'shc', store: 'st', location: '1', wires: [['ats']] },
     { id: 'kc', type: 'catch', z, scope: ['inv'], uncaught: false, wires: [['ats']] },
     // The engine's badge, as a Status node reports it.
@@ -89,5 +100,7 @@ it('a SKU the engine cannot push is counted on its badge and named in the log; t
   // (Shopify would have refused it: an unknown SKU fails the write).
   expect((await call('/badge')).badge).toBe('confirmed 1, pending 0, failed 0, 1 unknown SKUs skipped');
   await until('the log names it', () => /not pushed to any channel.*SKU-TYPO-42/.test(red.output()));
-  expect(red.output()).toMatch(/\[warn\] \[tillwire-available-to-sell:ats\] available to sell: not pushed to any channel, no position at the rules' locations and never sent before: SKU-TYPO-42\n/);
+  expect(red.output()).toMatch(
+    /\[warn\] \[tillwire-available-to-sell:ats\] available to sell: not pushed to any channel, no position at the rules' locations and never sent before: SKU-TYPO-42\n/,
+  );
 });
