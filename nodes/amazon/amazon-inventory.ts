@@ -15,6 +15,7 @@ import { statusTexts } from '../core/node-kit';
 import type { AmazonClient } from './client';
 import { amazonConnection, marketplacesFor } from './amazon-write';
 import { AMAZON_CONFIG, type AmazonConnection } from './connection';
+import { amazonStockRead } from './stock-read';
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
@@ -37,6 +38,7 @@ export = function register(RED: NodeRED) {
           : conn.sellerId
             ? undefined
             : t.problem('status.noSellerId'),
+        reader: amazonStockRead(conn.sellerId, marketplaceIds, channelCode),
         async write(ctx): Promise<WriteResult> {
           const { client, doc, kind } = ctx;
           const quantity: number = kind === 'inventory.ats' ? doc.available : Math.max(0, doc.onHand - doc.reserved - doc.safetyStock);

@@ -254,3 +254,16 @@ export const SETTLEMENT_OPTIONAL_COLUMNS = ['promotion-id'] as const;
  */
 export const SETTLEMENT_RESERVE_HELD = 'Current Reserve Amount';
 export const SETTLEMENT_RESERVE_RELEASED = 'Previous Reserve Amount Balance';
+
+/**
+ * Reading a listing's quantity back (operation "read" of the inventory node): Listings Items
+ * 2021-08-01 `getListingsItem`, `GET /listings/2021-08-01/items/{sellerId}/{sku}?marketplaceIds=…&includedData=…`
+ * (https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-reference,
+ * https://developer-docs.amazon.com/sp-api/docs/retrieve-details-about-a-listing). With
+ * `includedData=fulfillmentAvailability` the item carries `fulfillmentAvailability: [{ fulfillmentChannelCode,
+ * quantity? }]`: `DEFAULT` is the seller's own (merchant-fulfilled) quantity, the one
+ * patchListingsItem sets through `/attributes/fulfillment_availability`; Amazon-fulfilled codes carry
+ * no quantity there. A SKU the seller has no listing for answers 404. Usage plan: USAGE_PLANS.getListingsItem
+ * (5 requests/s, burst 10), 429 `QuotaExceeded` above it.
+ */
+export const LISTING_QUANTITY_READ = { includedData: ['summaries', 'fulfillmentAvailability'], merchantChannelCode: 'DEFAULT' } as const;

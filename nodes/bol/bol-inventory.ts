@@ -15,6 +15,7 @@ import { statusTexts } from '../core/node-kit';
 import type { BolClient } from './client';
 import { BOL_CONFIG, type BolConnection } from './connection';
 import { parseOfferMap, setOfferStock, stockAmount } from './offer-stock';
+import { bolStockRead } from './stock-read';
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
@@ -42,6 +43,7 @@ export = function register(RED: NodeRED) {
               : undefined;
       return {
         problem,
+        reader: bolStockRead(offers),
         async write({ client, doc, kind }): Promise<WriteResult> {
           const r = await setOfferStock({
             client,

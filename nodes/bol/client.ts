@@ -5,7 +5,7 @@
  * node using the same config node), 429 + Retry-After honoured by the shared HttpClient, and an
  * expired token (401) answered by fetching a new one. No Node-RED import.
  */
-import { HttpClient, HttpResponse, RetryPolicy, TokenBucket, Verdict } from '../runtime/http';
+import { ConnectorError, HttpClient, HttpResponse, RetryPolicy, TokenBucket, Verdict } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { OAuthTokenSource } from '../runtime/oauth-token';
 import { MEDIA_TYPE, PROCESS_STATUS_PATH, RATE_LIMITS, TOKEN_LIFETIME_SECONDS, type BolGroup } from './contract';
@@ -276,6 +276,17 @@ export class BolClient {
   async getProcessStatus(id: string): Promise<ProcessStatus> {
     const res = await this.send('process-status:get', { method: 'GET', url: `${PROCESS_STATUS_PATH}/${encodeURIComponent(id)}` });
     return res.body;
+  }
+
+  /** One offer (GET /retailer/offers/{offer-id}), or undefined when bol does not know the offer id (404). */
+  async getOffer(offerId: string): Promise<unknown> {
+    try {
+      const res = await this.send('offers:get', { method: 'GET', url: `/retailer/offers/${encodeURIComponent(offerId)}` });
+      return res.body;
+    } catch (err) {
+      if (err instanceof ConnectorError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   /**

@@ -30,7 +30,7 @@ export const PAGE_SIZE = 50;
 export const TOKEN_LIFETIME_SECONDS = 299;
 
 /** The endpoint groups bol limits separately. */
-export type BolGroup = 'orders:list' | 'orders:get' | 'shipments:create' | 'process-status:get' | 'offers:stock' | BolInvoiceGroup;
+export type BolGroup = 'orders:list' | 'orders:get' | 'shipments:create' | 'process-status:get' | 'offers:stock' | 'offers:get' | BolInvoiceGroup;
 
 /**
  * Requests per window per endpoint group. bol does not publish its production numbers: it sends
@@ -46,6 +46,8 @@ export const RATE_LIMITS: Readonly<Record<string, { limit: number; windowSeconds
   'process-status:get': { limit: 100, windowSeconds: 2 },
   // Not published either; bol's rate-limit page asks to send only stock that changed.
   'offers:stock': { limit: 50, windowSeconds: 2 },
+  // Not published either; the read-back reads one offer per SKU, so the same starting pace.
+  'offers:get': { limit: 50, windowSeconds: 2 },
   // Invoices are read a few times a month: deliberately low starting paces.
   'invoices:list': { limit: 24, windowSeconds: 60 },
   'invoices:get': { limit: 24, windowSeconds: 60 },
@@ -74,6 +76,19 @@ export const PROCESS_STATUS_PATH = '/shared/process-status';
  */
 export const OFFER_STOCK_MAX = 999;
 export const OFFER_STOCK_EVENT = 'UPDATE_OFFER_STOCK';
+
+/**
+ * Reading an offer's stock back (operation "read" of the inventory node): `GET /retailer/offers/{offer-id}`
+ * answers the RetailerOffer (v10 OpenAPI, operation get-offer,
+ * https://api.bol.com/retailer/public/apispec/Retailer%20API%20-%20v10; demo answers at
+ * https://api.bol.com/retailer/public/Retailer-API/demo/v10-OFFERS.html) with `stock { amount,
+ * correctedStock, managedByRetailer }`: `amount` the figure the retailer last set, `correctedStock`
+ * what bol offers now, the amount less open orders (all of them when bol manages the stock, those
+ * placed after the last update when the retailer does). 404 for an offer id bol does not know. The
+ * offers export is not the current stock; this endpoint is (bol's offers guide,
+ * https://api.bol.com/retailer/public/Retailer-API/v10/functional/retailer-api/offers-process.html).
+ */
+export const OFFER_READ = { path: '/retailer/offers', group: 'offers:get' } as const;
 
 // ─────────────────────────────────────────── invoices ───────────────────────────────────────────
 // docs/connectors/bol-contract.md, "Invoices", has each point with its source and status.

@@ -15,6 +15,8 @@ import { reportCall } from '../runtime/call-observer';
 import { OAuthTokenSource } from '../runtime/oauth-token';
 import { Limiter } from '../runtime/limiter';
 import { anyOf, ODataQuery, queryParams, quote } from './odata';
+import { BATCH_CONTINUE_ON_ERROR, BATCH_MAX_REQUESTS, FILTER_MAX_VALUES } from './contract';
+import { pauseBeforeRetry } from '../runtime/create-once';
 
 export const SYSTEM = 'business-central';
 export const DEFAULT_BASE_URL = 'https://api.businesscentral.dynamics.com';
@@ -85,6 +87,23 @@ export interface BcCreditMemo extends BcSalesDocument {
   invoiceId?: string;
   invoiceNumber?: string;
   salesCreditMemoLines?: BcEntity[];
+}
+
+/** One inner request of a `$batch` (contract.ts): `url` is relative to the company (`salesOrders?…`). */
+export interface BatchRequest {
+  id: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** An inner request's own answer. */
+export interface BatchResponse {
+  id: string;
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
 }
 
 /** Reads BC's error envelope `{ error: { code, message } }` (message carries a CorrelationId). */
@@ -158,6 +177,24 @@ function noAnswerGuard(base: typeof fetch, timeoutMs: () => number): typeof fetc
   };
 }
 
+/**
+ * An inner `$batch` answer that is not a success, as the ConnectorError a direct call with that
+ * answer would have given: BC's code and message, retryable as `classifyBc` says.
+ */
+export function batchFailure(operation: string, res: BatchResponse, throttleCooloffMs = 2000): ConnectorError {
+  const headers = new Headers(res.headers);
+  const verdict = classifyBc(throttleCooloffMs)({ status: res.status, headers, body: res.body });
+  const providerMessage = verdict.ok ? undefined : (verdict.message ?? undefined);
+  return new ConnectorError(SYSTEM, operation, `HTTP ${res.status}${providerMessage ? `: ${providerMessage}` : ''}`, {
+    status: res.status,
+    retryable: !verdict.ok && !!verdict.retryable,
+    retryAfterMs: verdict.ok ? undefined : verdict.retryAfterMs,
+    providerCode: verdict.ok ? undefined : verdict.code,
+    providerMessage,
+    body: res.body,
+  });
+}
+
 /** A failure retrying cannot fix; its kind follows from the code given, else `value`. */
 export function permanent(operation: string, message: string, extra: ConnectorDetails = {}): ConnectorError {
   return permanentFailure(SYSTEM, operation, message, extra);
@@ -208,6 +245,8 @@ export class BcTokenSource extends OAuthTokenSource {
 
 export class BusinessCentralClient {
   readonly companyPath: string;
+  /** `…/api/v2.0/$batch`: the API root's batch endpoint (inner URLs are relative to the API root). */
+  readonly batchUrl: string;
   readonly policy: RetryPolicy;
   private readonly http: HttpClient;
   /** For non-idempotent POSTs: retries only answers that prove nothing was done (429, 503). */
@@ -226,7 +265,9 @@ export class BusinessCentralClient {
     for (const [name, value] of Object.entries({ tenant: options.tenant, environment: options.environment, companyId: options.companyId })) {
       if (!value || !String(value).trim()) throw new Error(`Business Central: ${name} is required`);
     }
-    this.companyPath = `${base}/v2.0/${encodeURIComponent(options.tenant)}/${encodeURIComponent(options.environment)}/api/v2.0/companies(${options.companyId})`;
+    const apiRoot = `${base}/v2.0/${encodeURIComponent(options.tenant)}/${encodeURIComponent(options.environment)}/api/v2.0`;
+    this.companyPath = `${apiRoot}/companies(${options.companyId})`;
+    this.batchUrl = `${apiRoot}/$batch`;
     this.now = options.now ?? Date.now;
     // Sleeps end early when the client is closed, so a redeploy never waits out a long backoff
     // (and no timer is left behind).
@@ -434,6 +475,54 @@ export class BusinessCentralClient {
     await this.send({ operation, method: 'POST', url: this.url(path) }, { idempotent: false });
   }
 
+  /**
+   * One OData JSON `$batch` (contract.ts): at most BATCH_MAX_REQUESTS inner requests, each answered
+   * on its own (`Prefer: odata.continue-on-error`, never `Isolation: snapshot`), keyed by id. An
+   * inner request missing from the answer was not carried out as far as the caller can know.
+   *
+   * `writes`: the batch creates or changes something, so it is never re-sent blindly: only 429 and
+   * 503 on the batch itself are retried (nothing was done); no answer, a timeout, 408, 500, 502 or
+   * 504 throw with `outcomeUnknown(err)` true, for the caller to look its records up. A batch of
+   * reads is retried like any GET.
+   */
+  async batch(requests: readonly BatchRequest[], opts: { operation: string; writes: boolean }): Promise<Map<string, BatchResponse>> {
+    if (requests.length === 0) return new Map();
+    if (requests.length > BATCH_MAX_REQUESTS) throw permanent(opts.operation, `a $batch takes at most ${BATCH_MAX_REQUESTS} requests, got ${requests.length}`);
+    const companyUrl = `companies(${this.options.companyId})`;
+    const body = {
+      requests: requests.map((r) => ({
+        id: r.id,
+        method: r.method,
+        url: `${companyUrl}/${r.url.replace(/^\/+/, '')}`,
+        headers: { 'content-type': 'application/json', ...r.headers },
+        ...(r.body === undefined ? {} : { body: r.body }),
+      })),
+    };
+    const res = await this.send(
+      { operation: opts.operation, method: 'POST', url: this.batchUrl, headers: { prefer: BATCH_CONTINUE_ON_ERROR }, body },
+      { idempotent: !opts.writes },
+    );
+    const list = (res.body as { responses?: unknown } | undefined)?.responses;
+    if (!Array.isArray(list)) {
+      // Answered, but not with the batch's answers: for writes nobody can say what was done.
+      throw new ConnectorError(SYSTEM, opts.operation, 'the $batch answer has no responses array', {
+        status: res.status,
+        kind: opts.writes ? 'timeout' : 'value',
+        retryable: opts.writes,
+        providerCode: opts.writes ? NO_ANSWER : undefined,
+        body: res.body,
+      });
+    }
+    const out = new Map<string, BatchResponse>();
+    for (const r of list as Array<Record<string, unknown>>) {
+      if (!r || typeof r !== 'object' || r.id === undefined || r.id === null || typeof r.status !== 'number') continue;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries((r.headers as Record<string, unknown> | undefined) ?? {})) headers[k.toLowerCase()] = String(v);
+      out.set(String(r.id), { id: String(r.id), status: r.status, headers, body: r.body });
+    }
+    return out;
+  }
+
   // ---- Business Central specifics ----
 
   /** The company's local currency (LCY): orders in it leave currencyCode blank. Read once. */
@@ -492,6 +581,74 @@ export class BusinessCentralClient {
     if (orders.length) return orders.map((o) => ({ ...o, document: 'salesOrder' as const }));
     const invoices = await this.list<BcSalesDocument>('salesInvoices', { $filter }, { operation: 'find posted sales invoice' });
     return invoices.map((o) => ({ ...o, document: 'salesInvoice' as const }));
+  }
+
+  /**
+   * Many keys at once: the open sales orders, posted sales invoices (`sales`) and sales credit
+   * memos (`creditMemos`) carrying each external document number, in one `$batch` of GETs (chunks
+   * of FILTER_MAX_VALUES `or`-ed keys; more batches beyond BATCH_MAX_REQUESTS GETs). As
+   * `findSalesDocuments`, a key's open orders hide its invoices. A read: a failed GET inside the
+   * batch makes the whole lookup try again (backoff), up to the policy's attempts.
+   */
+  async findByKeys(keys: { sales?: readonly string[]; creditMemos?: readonly string[] }): Promise<{
+    sales: Map<string, Array<BcSalesDocument & { document: 'salesOrder' | 'salesInvoice' }>>;
+    creditMemos: Map<string, BcCreditMemo[]>;
+  }> {
+    const operation = 'find sales documents';
+    const gets: Array<BatchRequest & { set: 'salesOrders' | 'salesInvoices' | 'salesCreditMemos' }> = [];
+    const add = (set: 'salesOrders' | 'salesInvoices' | 'salesCreditMemos', list: readonly string[]) => {
+      const unique = [...new Set(list)];
+      for (let i = 0; i < unique.length; i += FILTER_MAX_VALUES) {
+        const filter = anyOf('externalDocumentNumber', unique.slice(i, i + FILTER_MAX_VALUES));
+        gets.push({ id: String(gets.length + 1), set, method: 'GET', url: `${set}?$filter=${encodeURIComponent(filter)}` });
+      }
+    };
+    add('salesOrders', keys.sales ?? []);
+    add('salesInvoices', keys.sales ?? []);
+    add('salesCreditMemos', keys.creditMemos ?? []);
+    const rows = new Map<string, BcSalesDocument[]>([
+      ['salesOrders', []],
+      ['salesInvoices', []],
+      ['salesCreditMemos', []],
+    ]);
+    for (let i = 0; i < gets.length; i += BATCH_MAX_REQUESTS) {
+      const chunk = gets.slice(i, i + BATCH_MAX_REQUESTS);
+      for (let attempt = 1; ; attempt++) {
+        const answers = await this.batch(chunk, { operation, writes: false });
+        const failed = chunk.map((g) => answers.get(g.id) ?? { id: g.id, status: 500, headers: {}, body: undefined }).find((a) => a.status !== 200);
+        if (failed) {
+          const err = batchFailure(operation, failed, this.options.throttleCooloffMs);
+          if (!err.retryable || attempt >= this.policy.maxAttempts) throw err.with({ attempts: attempt });
+          await pauseBeforeRetry({ system: SYSTEM, operation, policy: this.policy, random: this.options.random, sleep: (ms) => this.sleep(ms) }, attempt, err);
+          continue;
+        }
+        for (const g of chunk) {
+          const body = answers.get(g.id)!.body as { value?: BcSalesDocument[]; '@odata.nextLink'?: string } | undefined;
+          if (!body || !Array.isArray(body.value))
+            throw new ConnectorError(SYSTEM, operation, 'a lookup answer has no value array', { kind: 'value', retryable: false, body });
+          rows.get(g.set)!.push(...body.value);
+          // A key matched by more rows than one page holds (duplicates made outside Tillwire): the rest by plain GETs.
+          if (body['@odata.nextLink']) rows.get(g.set)!.push(...(await this.list<BcSalesDocument>(body['@odata.nextLink'], {}, { operation })));
+        }
+        break;
+      }
+    }
+    const group = <T extends BcSalesDocument>(list: T[]) => {
+      const by = new Map<string, T[]>();
+      for (const r of list) {
+        const edn = String(r.externalDocumentNumber);
+        by.set(edn, [...(by.get(edn) ?? []), r]);
+      }
+      return by;
+    };
+    const orders = group(rows.get('salesOrders')!.map((o) => ({ ...o, document: 'salesOrder' as const })));
+    const invoices = group(rows.get('salesInvoices')!.map((o) => ({ ...o, document: 'salesInvoice' as const })));
+    const sales = new Map<string, Array<BcSalesDocument & { document: 'salesOrder' | 'salesInvoice' }>>();
+    for (const edn of new Set(keys.sales ?? [])) {
+      const found = orders.get(edn) ?? invoices.get(edn) ?? [];
+      if (found.length) sales.set(edn, found);
+    }
+    return { sales, creditMemos: group(rows.get('salesCreditMemos')! as BcCreditMemo[]) };
   }
 
   /** Sales credit memos carrying this external document number (a return's, or a till refund's). */

@@ -7,7 +7,8 @@
 import { createOnce } from '../runtime/create-once';
 import { validateDocument } from '../model/validate';
 import { fromMinor } from '../model/money';
-import { BcSalesDocument, BusinessCentralClient, outcomeUnknown, permanent, SYSTEM } from './client';
+import { BcItem, BcSalesDocument, BusinessCentralClient, outcomeUnknown, permanent, SYSTEM } from './client';
+import type { ConnectorError } from '../runtime/http';
 import { CanonicalSalesDocument, CustomerRouting, fromBcAmount, ITEM_NUMBER_MAX } from './map';
 
 export interface OrderSettings {
@@ -94,14 +95,25 @@ export async function checkItems(
   invalidSkus: string[],
   document: string,
 ): Promise<void> {
-  const found = await client.findItems([...items.values()]);
+  const problem = itemProblem(await client.findItems([...items.values()]), operation, items, invalidSkus, document);
+  if (problem) throw problem;
+}
+
+/** What is wrong with a document's items, given the BC items found (`checkItems` for many documents at once). */
+export function itemProblem(
+  found: Map<string, BcItem>,
+  operation: string,
+  items: Map<string, string>,
+  invalidSkus: string[],
+  document: string,
+): ConnectorError | undefined {
   const unknown = [...items].filter(([, n]) => !found.has(n)).map(([sku]) => sku);
   const all = [...invalidSkus, ...unknown];
   if (all.length) {
     const tooLong = invalidSkus.length
       ? ` (${list(invalidSkus)} ${invalidSkus.length > 1 ? 'are' : 'is'} longer than ${ITEM_NUMBER_MAX} characters, so cannot be a BC item number)`
       : '';
-    throw permanent(
+    return permanent(
       operation,
       `unknown SKU${all.length > 1 ? 's' : ''} ${list(all)}: no such item in Business Central${tooLong}; nothing was created (add the item${all.length > 1 ? 's' : ''} in BC or fix the SKU mapping, then replay)`,
       { providerCode: 'UnknownSku' },
@@ -109,7 +121,7 @@ export async function checkItems(
   }
   const blocked = [...items].filter(([, n]) => found.get(n)?.blocked === true).map(([sku]) => sku);
   if (blocked.length) {
-    throw permanent(
+    return permanent(
       operation,
       `item${blocked.length > 1 ? 's' : ''} ${list(blocked)} ${blocked.length > 1 ? 'are' : 'is'} blocked in Business Central; nothing was created${document ? ` (no ${document})` : ''}`,
       {
@@ -117,6 +129,7 @@ export async function checkItems(
       },
     );
   }
+  return undefined;
 }
 
 export type FoundDocument = BcSalesDocument & { document: 'salesOrder' | 'salesInvoice' };

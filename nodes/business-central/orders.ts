@@ -52,7 +52,8 @@ function totalsOf(doc: CanonicalSalesDocument, bc: BcSalesDocument): OrderTotals
   return totalsOfBasis(doc.currency, expectedTotal(doc), bc);
 }
 
-function resultOf(
+/** What a sales order or invoice BC holds says of a canonical sale or order (its totals checked). */
+export function resultOf(
   doc: CanonicalSalesDocument,
   found: BcSalesDocument & { document?: 'salesOrder' | 'salesInvoice' },
   edn: string,

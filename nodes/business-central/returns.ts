@@ -7,8 +7,9 @@ import { validateDocument } from '../model/validate';
 import type { Money } from '../model/money';
 import { KeyedLock } from '../runtime/keyed-lock';
 import { returnAction, ReturnAction, ReturnStatus } from '../runtime/order-lifecycle';
-import { BcCreditMemo, BcSalesDocument, BusinessCentralClient, permanent, SYSTEM } from './client';
-import { CanonicalSalesDocument, CreditItemLine, CreditMemoInput, customerFor, externalDocumentNumber, toCreditMemo, orderDate } from './map';
+import { BcCreditMemo, BusinessCentralClient, permanent, SYSTEM } from './client';
+import { CanonicalSalesDocument, CreditItemLine, CreditMemoInput, customerFor, externalDocumentNumber, MappedCreditMemo, toCreditMemo, orderDate } from './map';
+import type { ConnectorError } from '../runtime/http';
 import { OrderSettings, OrderTotals, expectedTotal, pick, createInBc, checkItems, FoundDocument, totalsOfBasis } from './documents';
 import type { LifecycleOptions } from './orders';
 
@@ -104,20 +105,27 @@ async function findOriginal(
   }
   const edn = externalDocumentNumber(key);
   const found = await client.findSalesDocuments(edn);
-  if (!found.length) {
-    throw permanent(
-      'create sales credit memo',
-      `the original ${describe} (${key}, external document no. ${edn}) is not in Business Central: nothing was created (send the original first, then replay)`,
-      {
-        providerCode: 'OriginalNotFound',
-      },
-    );
-  }
-  // Prefer the posted invoice: the credit memo can then apply to it.
-  return { doc: found.find((d) => d.document === 'salesInvoice') ?? pick(found), edn };
+  if (!found.length) throw originalNotFound(key, describe);
+  return { doc: originalOf(found), edn };
 }
 
-interface CreditPlan {
+/** The permanent error of a return whose original is not in BC. */
+export function originalNotFound(key: string, describe: string): ConnectorError {
+  return permanent(
+    'create sales credit memo',
+    `the original ${describe} (${key}, external document no. ${externalDocumentNumber(key)}) is not in Business Central: nothing was created (send the original first, then replay)`,
+    {
+      providerCode: 'OriginalNotFound',
+    },
+  );
+}
+
+/** Of the documents carrying the original's number, the one a credit memo links to: the posted invoice when there is one (it can apply to it). */
+export function originalOf(found: FoundDocument[]): FoundDocument {
+  return found.find((d) => d.document === 'salesInvoice') ?? pick(found);
+}
+
+export interface CreditPlan {
   key: string;
   operation: string;
   currency: string;
@@ -133,57 +141,66 @@ interface CreditPlan {
   channelStatus: string;
 }
 
+/** The original a credit memo names, as its result tells it. */
+function originalRef(plan: CreditPlan): CreditResult['original'] {
+  return plan.original
+    ? {
+        key: plan.original.key,
+        externalDocumentNumber: plan.original.edn,
+        document: plan.original.doc.document,
+        id: String(plan.original.doc.id),
+        number: String(plan.original.doc.number),
+        applied: plan.original.doc.document === 'salesInvoice',
+      }
+    : undefined;
+}
+
+/** The `salesCreditMemos` deep-insert body of a plan (customer from the original, else the fallback). */
+export function creditBody(plan: CreditPlan, localCurrency: string): MappedCreditMemo {
+  const original = originalRef(plan);
+  const customerNumber = plan.original?.doc.customerNumber ? String(plan.original.doc.customerNumber) : plan.fallbackCustomer();
+  return toCreditMemo({
+    key: plan.key,
+    customerNumber,
+    currency: plan.currency,
+    localCurrency,
+    date: plan.date,
+    lines: plan.lines,
+    accountLines: plan.accountLines,
+    invoiceId: original?.applied ? original.id : undefined,
+    comments: plan.comments,
+  });
+}
+
+/** What a credit memo BC holds (created now, or found) says of a plan. */
+export function creditResult(plan: CreditPlan, memo: BcCreditMemo, extra: { created: boolean; recovered?: boolean; duplicates?: number }): CreditResult {
+  // A credit memo checked on its gross total is on a tax-included basis, whatever the original's.
+  const expected = plan.expected.field === 'totalAmountIncludingTax' ? { ...plan.expected, pricesIncludeTax: true } : plan.expected;
+  return {
+    system: SYSTEM,
+    document: 'salesCreditMemo',
+    externalDocumentNumber: externalDocumentNumber(plan.key),
+    action: plan.action,
+    channelStatus: plan.channelStatus,
+    id: String(memo.id),
+    number: String(memo.number),
+    created: extra.created,
+    customerNumber: memo.customerNumber,
+    original: originalRef(plan),
+    unlinked: plan.unlinked,
+    recovered: extra.recovered,
+    duplicates: extra.duplicates,
+    totals: totalsOfBasis(plan.currency, expected, memo),
+  };
+}
+
 async function createCredit(client: BusinessCentralClient, plan: CreditPlan, settings: OrderSettings, locks: KeyedLock): Promise<CreditResult> {
   const edn = externalDocumentNumber(plan.key);
   return locks.run(edn, async () => {
-    const base = {
-      system: SYSTEM as typeof SYSTEM,
-      document: 'salesCreditMemo' as const,
-      externalDocumentNumber: edn,
-      action: plan.action,
-      channelStatus: plan.channelStatus,
-    };
-    const original = plan.original
-      ? {
-          key: plan.original.key,
-          externalDocumentNumber: plan.original.edn,
-          document: plan.original.doc.document,
-          id: String(plan.original.doc.id),
-          number: String(plan.original.doc.number),
-          applied: plan.original.doc.document === 'salesInvoice',
-        }
-      : undefined;
-    // A credit memo checked on its gross total is on a tax-included basis, whatever the original's.
-    const totalsOf = (bc: BcSalesDocument): OrderTotals =>
-      totalsOfBasis(plan.currency, plan.expected.field === 'totalAmountIncludingTax' ? { ...plan.expected, pricesIncludeTax: true } : plan.expected, bc);
     const existing = await client.findCreditMemos(edn);
-    if (existing.length) {
-      const first = pickMemo(existing);
-      return {
-        ...base,
-        id: String(first.id),
-        number: String(first.number),
-        created: false,
-        customerNumber: first.customerNumber,
-        original,
-        unlinked: plan.unlinked,
-        duplicates: existing.length > 1 ? existing.length : undefined,
-        totals: totalsOf(first),
-      };
-    }
-    const customerNumber = plan.original?.doc.customerNumber ? String(plan.original.doc.customerNumber) : plan.fallbackCustomer();
+    if (existing.length) return creditResult(plan, pickMemo(existing), { created: false, duplicates: existing.length > 1 ? existing.length : undefined });
     const localCurrency = settings.localCurrency?.trim().toUpperCase() || (await client.localCurrency());
-    const mapped = toCreditMemo({
-      key: plan.key,
-      customerNumber,
-      currency: plan.currency,
-      localCurrency,
-      date: plan.date,
-      lines: plan.lines,
-      accountLines: plan.accountLines,
-      invoiceId: original?.applied ? original.id : undefined,
-      comments: plan.comments,
-    });
+    const mapped = creditBody(plan, localCurrency);
     await checkItems(client, plan.operation, mapped.items, mapped.invalidSkus, 'credit memo');
     const out = await createInBc(
       client,
@@ -192,22 +209,15 @@ async function createCredit(client: BusinessCentralClient, plan: CreditPlan, set
       () => client.createSalesCreditMemo(mapped.body),
     );
     const memo = out.recovered ? pickMemo(out.found!) : out.doc;
-    return {
-      ...base,
-      id: String(memo.id),
-      number: String(memo.number),
+    return creditResult(plan, memo, {
       created: true,
-      customerNumber: memo.customerNumber,
-      original,
-      unlinked: plan.unlinked,
       recovered: out.recovered,
       duplicates: out.found && out.found.length > 1 ? out.found.length : undefined,
-      totals: totalsOf(memo),
-    };
+    });
   });
 }
 
-function pickMemo(found: BcCreditMemo[]): BcCreditMemo {
+export function pickMemo(found: BcCreditMemo[]): BcCreditMemo {
   return [...found].sort((a, b) => String(a.number).localeCompare(String(b.number), 'en', { numeric: true }))[0];
 }
 
@@ -298,44 +308,57 @@ export async function sendCreditForSale(
   locks: KeyedLock,
   _opts: LifecycleOptions,
 ): Promise<CreditResult> {
-  const returnOf = (doc as unknown as { returnOf?: { saleId: string; storeId?: string; terminalId?: string } }).returnOf;
+  const ref = saleOriginal(doc);
   let original: CreditPlan['original'];
-  let unlinked: string | undefined;
-  if (returnOf) {
-    const ref = originalKey({ sale: { ...returnOf, storeId: returnOf.storeId ?? doc.storeId } });
-    if (ref.key) {
-      const found = await findOriginal(client, ref.key, ref.describe, false);
-      original = { key: ref.key, edn: found.edn!, doc: found.doc! };
-    } else {
-      unlinked = `the original ${ref.describe}: the credit memo names it in a comment only`;
-    }
+  if (ref?.key) {
+    const found = await findOriginal(client, ref.key, ref.describe, false);
+    original = { key: ref.key, edn: found.edn!, doc: found.doc! };
   }
+  return createCredit(client, saleCreditPlan(doc, key, settings, original), settings, locks);
+}
+
+/** The original sale a net-return sale names (`returnOf`): its key, or only a description when its key cannot be derived; undefined when it names none. */
+export function saleOriginal(doc: Extract<CanonicalSalesDocument, { kind: 'sale' }>): { key?: string; describe: string } | undefined {
+  const returnOf = (doc as unknown as { returnOf?: { saleId: string; storeId?: string; terminalId?: string } }).returnOf;
+  if (!returnOf) return undefined;
+  return originalKey({ sale: { ...returnOf, storeId: returnOf.storeId ?? doc.storeId } });
+}
+
+/**
+ * The credit memo of a till sale whose total is negative, its original found (or not named, or
+ * not identifiable: then it is credited unlinked). Returned lines are credited with positive
+ * quantities; items bought in the same transaction net off as negative quantities.
+ */
+export function saleCreditPlan(
+  doc: Extract<CanonicalSalesDocument, { kind: 'sale' }>,
+  key: string,
+  settings: OrderSettings,
+  original: CreditPlan['original'],
+): CreditPlan {
+  const returnOf = (doc as unknown as { returnOf?: { saleId: string } }).returnOf;
+  const ref = saleOriginal(doc);
+  const unlinked = ref && !ref.key ? `the original ${ref.describe}: the credit memo names it in a comment only` : undefined;
   const exp = expectedTotal(doc);
-  return createCredit(
-    client,
-    {
-      key,
-      operation: 'create sales credit memo',
-      currency: doc.currency,
-      date: doc.businessDate,
-      lines: doc.lines.map((l) => ({
-        sku: l.sku,
-        quantity: -l.quantity,
-        unitPrice: l.unitPrice.amount,
-        amount: -l.lineTotal.amount,
-        description: l.description ?? l.title,
-      })),
-      comments: returnOf
-        ? [`Return of sale ${returnOf.saleId}${original ? ` (${original.doc.document === 'salesInvoice' ? 'invoice' : 'order'} ${original.doc.number})` : ''}`]
-        : [],
-      expected: { field: exp.field, amount: -exp.amount, pricesIncludeTax: exp.pricesIncludeTax },
-      original,
-      unlinked,
-      fallbackCustomer: () => customerFor(doc, settings.routing),
-      action: 'credit',
-      channelStatus: 'net-return',
-    },
-    settings,
-    locks,
-  );
+  return {
+    key,
+    operation: 'create sales credit memo',
+    currency: doc.currency,
+    date: doc.businessDate,
+    lines: doc.lines.map((l) => ({
+      sku: l.sku,
+      quantity: -l.quantity,
+      unitPrice: l.unitPrice.amount,
+      amount: -l.lineTotal.amount,
+      description: l.description ?? l.title,
+    })),
+    comments: returnOf
+      ? [`Return of sale ${returnOf.saleId}${original ? ` (${original.doc.document === 'salesInvoice' ? 'invoice' : 'order'} ${original.doc.number})` : ''}`]
+      : [],
+    expected: { field: exp.field, amount: -exp.amount, pricesIncludeTax: exp.pricesIncludeTax },
+    original,
+    unlinked,
+    fallbackCustomer: () => customerFor(doc, settings.routing),
+    action: 'credit',
+    channelStatus: 'net-return',
+  };
 }

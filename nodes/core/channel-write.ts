@@ -31,6 +31,7 @@ import { businessKey, validateDocument, type DocumentType } from '../model/valid
 import { asConnectorError, briefly, permanentFailure, type ConnectorError, type ConnectorDetails } from '../runtime/errors';
 import { KeyedLock } from '../runtime/keyed-lock';
 import type { Store } from '../runtime/store';
+import { pagesOf, pushedSkus, readBackDocument, requestedSkus, type ChannelRead } from './channel-read';
 
 export type WriteKind = 'shipment' | 'inventory.ats' | 'inventory.position';
 
@@ -72,6 +73,8 @@ export interface ChannelWriter<C> {
   /** Why the node's own settings are unusable, when they are (from the node's catalog: `t.problem`). */
   problem?: Problem;
   write(ctx: WriteContext<C>): Promise<WriteResult>;
+  /** The node's read-back of the channel's quantities (operation "read", core/channel-read.ts), for inventory nodes. */
+  reader?: ChannelRead<C>;
   /** Frees anything the writer holds (listeners on the connection). */
   close?(): void;
 }
@@ -137,6 +140,8 @@ export interface PushedFigure {
   quantity?: number;
   /** When the write finished. */
   sentAt?: string;
+  /** The SKU (so a read-back of every SKU pushed finds them; absent in older records). */
+  sku?: string;
 }
 
 /** The store key of that record: per channel system, account ('-' when the connection names none), write node type, SKU and location ('-' when none). */
@@ -294,15 +299,22 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
       writer = spec.writer(def, connection, node, conn!);
       problem = writer.problem;
     }
-    const counts = { sent: 0, already: 0, failed: 0, capped: 0 };
+    // Operation "read" (inventory nodes): read the channel's quantities back instead of writing.
+    const reading = def.operation === 'read';
+    if (reading && !problem && !writer?.reader) problem = commonProblem(RED, 'read.notHere', { system: spec.system });
+    const counts = { sent: 0, already: 0, failed: 0, capped: 0, read: 0, unknown: 0 };
     const location = typeof def.location === 'string' ? def.location.trim() : '';
     const figures = new KeyedLock();
     // The badge in the runtime's language; error messages stay English (a problem carries both).
     const summary = () =>
-      commonText(RED, 'write.sent', { count: counts.sent }) +
-      (counts.already ? commonText(RED, 'write.already', { count: counts.already }) : '') +
-      (counts.capped ? commonText(RED, 'write.capped', { count: counts.capped }) : '') +
-      (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
+      reading
+        ? commonText(RED, 'read.read', { count: counts.read }) +
+          (counts.unknown ? commonText(RED, 'read.unknown', { count: counts.unknown }) : '') +
+          (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '')
+        : commonText(RED, 'write.sent', { count: counts.sent }) +
+          (counts.already ? commonText(RED, 'write.already', { count: counts.already }) : '') +
+          (counts.capped ? commonText(RED, 'write.capped', { count: counts.capped }) : '') +
+          (counts.failed ? commonText(RED, 'write.failed', { count: counts.failed }) : '');
     board.set(problem ? { fill: 'red', shape: 'ring', text: shortText(problem.badge) } : { fill: 'grey', shape: 'ring', text: commonText(RED, 'ready') });
 
     // Writes under way: a redeploy waits for them (Node-RED stops the old node before starting
@@ -311,7 +323,8 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
     // newer one that the older could then overwrite.
     const inFlight = new Set<Promise<void>>();
     onInput(node, (msg: NodeMessage, send: SendFn) => {
-      const work = store ? store.hold(handle(msg, send)) : handle(msg, send);
+      const run = reading ? readBack : handle;
+      const work = store ? store.hold(run(msg, send)) : run(msg, send);
       const tracked = work.then(
         () => undefined,
         () => undefined,
@@ -320,6 +333,59 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
       void tracked.then(() => inFlight.delete(tracked));
       return work;
     });
+
+    /** Operation "read": the channel's quantities as `inventory.ats` read-backs, one message each. */
+    async function readBack(msg: NodeMessage, send: SendFn): Promise<void> {
+      const reader = writer?.reader;
+      const operation = reader?.operation ?? spec.operation;
+      try {
+        if (problem || !reader || !connection?.client) throw permanentError(spec.system, operation, problem?.message ?? 'not usable');
+        let skus = requestedSkus(spec.system, operation, msg);
+        if (!skus) {
+          if (!store) {
+            throw permanentError(
+              spec.system,
+              operation,
+              'reading every SKU the node pushed needs the store it records its pushes in: choose a store, or send the SKUs in msg.skus',
+              { providerCode: 'NoStore' },
+            );
+          }
+          skus = await pushedSkus(await store.acquire(), stockFigureKey(spec.system, connection.account, type, '', undefined).slice(0, -2));
+        }
+        const unknown: string[] = [];
+        board.set({ fill: 'blue', shape: 'dot', text: commonText(RED, 'read.reading', { count: skus.length }) });
+        for (const page of pagesOf(skus, reader.pageSize)) {
+          // Asked-at time: a push confirmed after it may or may not show, so drift does not compare it.
+          const readAt = new Date().toISOString();
+          const r = await board.watch(() => reader.read(connection.client!, page));
+          for (const reading of r.readings) {
+            const out: NodeMessage = { ...msg, topic: 'inventory.ats', payload: readBackDocument(spec.system, connection.account, reading, readAt) };
+            delete out._msgid;
+            delete out.skus;
+            out.channelRead = { system: spec.system, operation, ...(connection.account ? { account: connection.account } : {}), sku: reading.sku };
+            counts.read++;
+            send(out);
+          }
+          unknown.push(...r.unknown);
+        }
+        counts.unknown += unknown.length;
+        if (unknown.length) {
+          throw permanentError(
+            spec.system,
+            operation,
+            `${unknown.length} SKU${unknown.length > 1 ? 's' : ''} not found in ${spec.system} (${connection.account ?? 'this account'}): ` +
+              `${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', …' : ''}; the other SKUs were read`,
+            { providerCode: 'UnknownSku' },
+          );
+        }
+        board.set({ fill: 'green', shape: 'dot', text: shortText(summary()) });
+      } catch (err) {
+        counts.failed++;
+        const e = asConnectorError(err, spec.system, operation);
+        board.set({ fill: 'red', shape: 'ring', text: shortText(`${summary()}: ${briefly(e)}`) });
+        throw e;
+      }
+    }
 
     async function handle(msg: NodeMessage, send: SendFn): Promise<void> {
       try {
@@ -370,7 +436,7 @@ export function registerChannelWrite<C, T>(RED: NodeRED, type: string, spec: Cha
             await s.kvPut(recordKey, { at: new Date().toISOString(), result });
             // Forward only; the figure the channel was given stays with it: drift compares what the channel shows with it.
             if (fig?.at) {
-              const record: PushedFigure = { at: fig.at, sentAt: new Date().toISOString() };
+              const record: PushedFigure = { at: fig.at, sentAt: new Date().toISOString(), sku: doc.sku };
               if (typeof result.quantity === 'number') record.quantity = result.quantity;
               await moveNewestForward(s, fig.key, record);
             }

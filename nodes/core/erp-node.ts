@@ -53,6 +53,12 @@ export interface ErpParts<C> {
    * `msg.erp` (and records the ERP's number in the store when it has one); the body sends msg.
    */
   order(connection: C, msg: NodeMessage, binding: StoreBinding | undefined): Promise<OrderOutcome>;
+  /**
+   * Till sales and returns (canonical Sale documents, not channel orders) written as one batch:
+   * each message's outcome (msg.erp set as for `order`) or its own Error (a ConnectorError), in
+   * the order given. Absent: the body writes them one at a time with `order`.
+   */
+  saleBatch?(connection: C, msgs: NodeMessage[], binding: StoreBinding | undefined): Promise<Array<OrderOutcome | Error>>;
   /** Stock of these SKUs (undefined: every SKU) as canonical inventory positions. */
   stock(connection: C, skus: string[] | undefined, msg: NodeMessage): Promise<StockRead>;
   /**

@@ -81,6 +81,14 @@ export const INVENTORY_ITEM_BY_SKU = `query TillwireInventoryItem($query: String
   inventoryItems(first: 2, query: $query) { nodes { id sku } }
 }`;
 
+/** The quantities of inventory items (by a SKU search) at one location (contract.ts, INVENTORY_READ). */
+export const INVENTORY_LEVELS = `query TillwireInventoryLevels($first: Int!, $after: String, $query: String!, $locationId: ID!, $names: [String!]!) {
+  inventoryItems(first: $first, after: $after, query: $query) {
+    nodes { id sku inventoryLevel(locationId: $locationId) { quantities(names: $names) { name quantity } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
 export const INVENTORY_SET = `mutation TillwireInventorySet($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
     inventoryAdjustmentGroup { id reason referenceDocumentUri changes { name delta quantityAfterChange } }
@@ -292,6 +300,22 @@ export class ShopifyClient {
     const { data } = await this.graphql('inventoryItems', INVENTORY_ITEM_BY_SKU, { query: `sku:'${sku.replace(/'/g, "\\'")}'` });
     const hit = (data.inventoryItems?.nodes ?? []).find((n: any) => n?.sku === sku);
     return hit?.id;
+  }
+
+  /**
+   * One page of inventory items whose SKU is one of `skus` (a `sku:'…' OR …` search), each with its
+   * quantities of `names` at the location (`inventoryLevel` null: the item is not stocked there).
+   */
+  async inventoryLevelsPage(args: { skus: string[]; locationId: string; names: string[]; first: number; after?: string | null }) {
+    const query = args.skus.map((sku) => `sku:'${sku.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(' OR ');
+    const { data } = await this.graphql('inventoryItems', INVENTORY_LEVELS, {
+      first: args.first,
+      after: args.after ?? null,
+      query,
+      locationId: args.locationId,
+      names: args.names,
+    });
+    return data.inventoryItems as unknown;
   }
 
   /**

@@ -131,3 +131,27 @@ export const PAYOUT_SUMMARY_FIELDS = [
   'retriedPayoutsGross',
   'retriedPayoutsFee',
 ] as const;
+
+/**
+ * Reading quantities back (operation "read" of the inventory node). `inventoryItems(first, after,
+ * query)` is a Relay connection of InventoryItem (`nodes`, `pageInfo { hasNextPage endCursor }`,
+ * `first` at most 250) searchable by `sku:` terms joined with OR
+ * (https://shopify.dev/docs/api/admin-graphql/latest/queries/inventoryItems); an item's
+ * `inventoryLevel(locationId: ID!)` is its level at that location, null when it is not stocked there
+ * (https://shopify.dev/docs/api/admin-graphql/latest/objects/InventoryItem), and the level's
+ * `quantities(names: [String!]!)` gives `{ name, quantity }` per quantity name
+ * (https://shopify.dev/docs/api/admin-graphql/latest/objects/InventoryLevel,
+ * https://shopify.dev/docs/api/admin-graphql/latest/objects/InventoryQuantity). The names are the
+ * inventory states (https://shopify.dev/docs/apps/build/inventory-management-apps/manage-quantities-states):
+ * `available` (sellable, not committed), `committed` (in placed, unfulfilled orders), `on_hand`
+ * (available + committed + unavailable), besides `damaged`, `quality_control`, `reserved`,
+ * `safety_stock`, `incoming`. `available` may be negative when a product sells when out of stock.
+ * Needs the `read_inventory` scope. Query cost is charged like every query (the client's governor).
+ */
+export const INVENTORY_READ = {
+  names: ['available', 'committed', 'on_hand'],
+  /** SKUs in one search: the query string stays short and one page usually holds every match. */
+  skusPerSearch: 50,
+  /** Items per page (Shopify's maximum is 250). */
+  first: 100,
+} as const;

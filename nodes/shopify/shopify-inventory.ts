@@ -13,6 +13,7 @@ import { joinProblems, statusTexts } from '../core/node-kit';
 import type { ShopifyClient } from './client';
 import { SHOPIFY_CONFIG, type ShopifyConnection } from './connection';
 import { locationGid, parseLocationMap, sameShop, shopifyConnection } from './shopify-write';
+import { shopifyStockRead } from './stock-read';
 
 /** Reasons Shopify documents for inventory changes (Shopify's inventory state docs: `reason` must be one; docs/connectors/shopify.md). */
 const REASONS = [
@@ -66,6 +67,8 @@ export = function register(RED: NodeRED) {
       const fail = (message: string, code: string) => permanentError('shopify', 'inventorySetQuantities', message, { providerCode: code });
       return {
         problem,
+        // The read-back reads the location available-to-sell figures are written to.
+        reader: location ? shopifyStockRead(location) : undefined,
         async write({ client, doc, kind, key }): Promise<WriteResult> {
           const name = kind === 'inventory.ats' ? 'available' : 'on_hand';
           const quantity: number = kind === 'inventory.ats' ? doc.available : doc.onHand;

@@ -114,6 +114,21 @@ export class SquareClient {
   }
 
   /**
+   * BatchRetrieveInventoryCounts (`POST /v2/inventory/counts/batch-retrieve`): one page of counts;
+   * `cursor` in the answer when there are more (contract.ts, INVENTORY_COUNTS_READ).
+   */
+  async batchRetrieveInventoryCounts(body: {
+    catalog_object_ids: string[];
+    location_ids: string[];
+    states: string[];
+    limit?: number;
+    cursor?: string;
+  }): Promise<unknown> {
+    const res = await this.http.request({ operation: 'BatchRetrieveInventoryCounts', method: 'POST', url: '/v2/inventory/counts/batch-retrieve', body });
+    return res.body;
+  }
+
+  /**
    * Every order updated at or after `since` in the locations, oldest change first, page by page
    * (the same query is re-sent with each cursor, as Square requires).
    */

@@ -86,3 +86,17 @@ export const PAYOUT_ENTRY_TYPES = [
   'TAX_ON_FEE',
   'OTHER',
 ] as const;
+
+/**
+ * Reading counts back (operation "read" of the inventory node): BatchRetrieveInventoryCounts,
+ * `POST /v2/inventory/counts/batch-retrieve` with `catalog_object_ids`, `location_ids`, `states`
+ * (`IN_STOCK`: what can be sold), `limit` (1–1000, default 1000) and `cursor`; the answer is
+ * `{ counts: [{ catalog_object_id, catalog_object_type, state, location_id, quantity, calculated_at }],
+ * cursor? }`, `quantity` a decimal number as text, and no count for an object never counted at a
+ * location (https://developer.squareup.com/reference/square/inventory-api/batch-retrieve-inventory-counts,
+ * https://developer.squareup.com/docs/inventory-api/what-it-does). The older
+ * `/v2/inventory/batch-retrieve-counts` was retired on 2023-11-15
+ * (https://developer.squareup.com/reference/square/inventory-api/DeprecatedBatchRetrieveInventoryCounts).
+ * Needs INVENTORY_READ. A 429 RATE_LIMITED is retried (client.ts).
+ */
+export const INVENTORY_COUNTS_READ = { path: '/v2/inventory/counts/batch-retrieve', state: 'IN_STOCK', maxLimit: 1000, idsPerRequest: 100 } as const;

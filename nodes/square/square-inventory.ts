@@ -12,6 +12,7 @@ import { idempotencyKeyFor, permanentError, positionLocation, registerChannelWri
 import { statusTexts } from '../core/node-kit';
 import type { SquareClient } from './client';
 import { SQUARE_CONFIG, type SquareConnection } from './connection';
+import { squareStockRead } from './stock-read';
 
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
@@ -59,6 +60,8 @@ export = function register(RED: NodeRED) {
 
       return {
         problem,
+        // The read-back reads the node's location (where its figures go), else every location of the account.
+        reader: squareStockRead(fallback ? [fallback] : settings.locationIds, known),
         async write({ client, doc, kind, key }): Promise<WriteResult> {
           const locationId = locationOf(doc, kind);
           let catalogObjectId = known.get(doc.sku);

@@ -451,6 +451,11 @@ export class AmazonSimulator {
     return this.listings.get(`${marketplaceId}/${sku}`)?.quantity;
   }
 
+  /** Sets a listing's quantity as Seller Central (or a sale) would, behind the API's back: tests of drift. */
+  setListingQuantity(sku: string, marketplaceId: string, quantity: number): void {
+    this.listings.set(`${marketplaceId}/${sku}`, { quantity, updatedAt: this.now() });
+  }
+
   /** Shipments confirmed for an order: packageReferenceId → tracking number. */
   packages(id: string): Record<string, string> {
     return Object.fromEntries(this.orders.get(id)?.packages ?? []);

@@ -83,6 +83,7 @@ const ROUTES = new Routes<BolGroup>()
   .add('POST', '/retailer/shipments', 'shipments:create')
   .add('GET', `${PROCESS_STATUS_PATH}/:processStatusId`, 'process-status:get')
   .add('PUT', '/retailer/offers/:offerId/stock', 'offers:stock')
+  .add('GET', '/retailer/offers/:offerId', 'offers:get')
   .add('GET', '/retailer/invoices', 'invoices:list')
   .add('GET', '/retailer/invoices/:invoiceId/specification', 'invoices:specification')
   .add('GET', '/retailer/invoices/:invoiceId', 'invoices:get');
@@ -141,6 +142,8 @@ export interface SimOffer {
   reference: string;
   amount: number;
   managedByRetailer: boolean;
+  /** When the stock was last set (business clock); open orders placed after it lower correctedStock when managed by the retailer. */
+  stockSetAt?: number;
 }
 
 interface SimItem {
@@ -664,6 +667,8 @@ export class BolSimulator {
         const { readyAt, ...status } = p as Record<string, unknown> & { readyAt?: number };
         return { status: 200, body: Date.now() < (readyAt ?? 0) ? { ...status, status: 'PENDING', errorMessage: undefined } : status };
       }
+      case 'offers:get':
+        return { status: 200, body: this.offerJson(params[0]) };
       case 'offers:stock':
         if (!String(req.headers['content-type'] ?? '').includes(MEDIA_TYPE))
           throw new ProblemError(415, 'Unsupported Media Type', `Content-Type must be ${MEDIA_TYPE}.`);
@@ -782,6 +787,42 @@ export class BolSimulator {
   }
 
   /** PUT /retailer/offers/{offer-id}/stock: the body checked as bol's schema says, then queued (202). */
+  /**
+   * GET /retailer/offers/{offer-id} (v10 RetailerOffer): the offer with `stock { amount,
+   * correctedStock, managedByRetailer }`. correctedStock is the amount less the open (unshipped,
+   * uncancelled) FBR units of the offer's EAN: all of them when bol manages the stock
+   * (managedByRetailer false), those ordered after the last stock update when the retailer does.
+   */
+  private offerJson(offerId: string): Record<string, unknown> {
+    const o = this.offers.get(offerId);
+    if (!o) throw new ProblemError(404, 'Not Found', `Offer with id ${offerId} not found.`);
+    let open = 0;
+    for (const order of this.orders.values()) {
+      if (order.placed > this.now() || (o.managedByRetailer && order.placed <= (o.stockSetAt ?? -Infinity))) continue;
+      for (const it of order.items) if (it.ean === o.ean && it.method === 'FBR') open += Math.max(0, it.quantity - it.quantityShipped - it.quantityCancelled);
+    }
+    return {
+      offerId: o.offerId,
+      ean: o.ean,
+      reference: o.reference,
+      onHoldByRetailer: false,
+      pricing: { bundlePrices: [{ quantity: 1, unitPrice: 9.99 }] },
+      stock: { amount: o.amount, correctedStock: Math.max(0, o.amount - open), managedByRetailer: o.managedByRetailer },
+      fulfilment: { method: 'FBR', deliveryCode: '1-2d' },
+      store: { productTitle: o.reference, visible: [{ countryCode: 'NL' }] },
+      condition: { name: 'NEW', category: 'NEW' },
+      notPublishableReasons: [],
+    };
+  }
+
+  /** Sets an offer's stock behind the API (a seller editing it in bol's own portal): tests of drift. */
+  setOfferAmount(offerId: string, amount: number): void {
+    const o = this.offers.get(offerId);
+    if (!o) throw new Error(`no offer ${offerId}`);
+    o.amount = amount;
+    o.stockSetAt = this.now();
+  }
+
   private updateStock(offerId: string, raw: string): Record<string, unknown> {
     let body: any;
     try {
@@ -801,6 +842,7 @@ export class BolSimulator {
     if (offer) {
       offer.amount = amount;
       offer.managedByRetailer = body.managedByRetailer;
+      offer.stockSetAt = this.now();
       this.stockUpdates.push({ offerId, amount, managedByRetailer: body.managedByRetailer, processStatusId: id });
     }
     const status = {

@@ -29,7 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { demoCatalog } from '../kit/catalog';
 import { CURRENCY_EXPONENTS } from '../../nodes/model/currencies';
 import { divRound, rescale, scaledNumber, toScaled } from '../../nodes/business-central/decimal';
-import { DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX } from '../../nodes/business-central/contract';
+import { BATCH_MAX_REQUESTS, DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX } from '../../nodes/business-central/contract';
 import { checkFilter, compareRows, EntityType, evaluate, FieldType, ODataError, parseFilter, parseOrderBy, parseSelect } from './odata';
 
 // ---- options --------------------------------------------------------------------------------
@@ -42,6 +42,16 @@ import { checkFilter, compareRows, EntityType, evaluate, FieldType, ODataError, 
 export interface Faults extends Omit<FaultRates, 'slowRate'> {
   /** Statuses errorRate picks from, in turn (default 500, 503, 429). */
   errorStatuses?: number[];
+}
+
+/** An inner `$batch` request answered with a failure (see `setBatchFaults`). */
+export interface BatchFault {
+  /** Text in the inner request's URL or body (say, an externalDocumentNumber). */
+  match: string;
+  status: number;
+  times?: number;
+  /** Carry the request out first, then answer the failure (its outcome unknown to the client). */
+  done?: boolean;
 }
 
 export interface ThrottleOptions {
@@ -589,6 +599,8 @@ export interface SimulatorState {
     byStatus: Record<string, number>;
     throttled: number;
     faults: { errors: number; timeouts: number; lostResponses: number };
+    /** `$batch` calls and the inner requests they carried. */
+    batch: { batches: number; requests: number };
   };
   /** Every sales order and posted invoice, grouped by externalDocumentNumber. */
   orders: Record<string, OrderSummary[]>;
@@ -651,6 +663,7 @@ export class BusinessCentralSimulator {
   private faults: Required<Faults> = { errorRate: 0, timeoutRate: 0, lostResponseRate: 0, seed: 1, errorStatuses: [500, 503, 429] };
   private readonly injector = new FaultInjector();
   private errorTurn = 0;
+  private batchFaults: { loseAnswers: number; requests: Array<BatchFault & { times: number }> } = { loseAnswers: 0, requests: [] };
 
   private tables = new Map<string, Map<string, Row>>();
   private seq = 0;
@@ -756,6 +769,15 @@ export class BusinessCentralSimulator {
     this.errorTurn = 0;
   }
 
+  /**
+   * Deterministic `$batch` faults for tests: the next `loseAnswers` batches that write are carried
+   * out and their answer lost; each of `requests` answers the inner requests whose URL or body
+   * contains `match` with `status`, `times` times, before anything is done (or after, `done`).
+   */
+  setBatchFaults(faults: { loseAnswers?: number; requests?: BatchFault[] }): void {
+    this.batchFaults = { loseAnswers: faults.loseAnswers ?? 0, requests: (faults.requests ?? []).map((r) => ({ ...r, times: r.times ?? 1 })) };
+  }
+
   getFaults(): Faults {
     return { ...this.faults };
   }
@@ -768,6 +790,7 @@ export class BusinessCentralSimulator {
     this.issuedTokens.clear();
     this.stats = this.freshStats();
     this.setFaults({ seed: this.faults.seed });
+    this.batchFaults = { loseAnswers: 0, requests: [] };
     this.seed();
   }
 
@@ -869,7 +892,7 @@ export class BusinessCentralSimulator {
   // ---- seed data ----
 
   private freshStats(): SimulatorState['requests'] {
-    return { total: 0, byStatus: {}, throttled: 0, faults: { errors: 0, timeouts: 0, lostResponses: 0 } };
+    return { total: 0, byStatus: {}, throttled: 0, faults: { errors: 0, timeouts: 0, lostResponses: 0 }, batch: { batches: 0, requests: 0 } };
   }
 
   private seed(): void {
@@ -1033,11 +1056,12 @@ export class BusinessCentralSimulator {
       let result: Reply;
       try {
         if (this.latencyMs > 0) await this.pause(this.latencyMs);
-        result = await this.route(method, url, m[3] ?? '/', raw, req);
+        result =
+          method === 'POST' && (m[3] ?? '') === '/$batch' ? await this.batch(raw, req.headers) : await this.route(method, url, m[3] ?? '/', raw, req.headers);
       } finally {
         this.releaseSlot();
       }
-      if (loseResponse) {
+      if (loseResponse || result.lose) {
         this.stats.faults.lostResponses++;
         this.bump('lost');
         req.socket.destroy();
@@ -1202,13 +1226,13 @@ export class BusinessCentralSimulator {
 
   // ---- routing ----
 
-  private route(method: string, url: URL, path: string, raw: string, req: http.IncomingMessage): Reply | Promise<Reply> {
+  private route(method: string, url: URL, path: string, raw: string, headers: http.IncomingHttpHeaders): Reply | Promise<Reply> {
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
     if (segments.length === 0) throw new HttpFailure(404, 'BadRequest_NotFound', 'No HTTP resource was found that matches the request URI.');
     const body = parseBody(raw, method);
     const q = url.searchParams;
-    const ifMatch = req.headers['if-match'];
-    const prefer = String(req.headers.prefer ?? '');
+    const ifMatch = headers['if-match'] as string | undefined;
+    const prefer = String(headers.prefer ?? '');
 
     const first = parseSegment(segments[0]);
     if (first.name === 'subscriptions') return this.subscriptionRoute(method, first.key, body, ifMatch);
@@ -1277,6 +1301,145 @@ export class BusinessCentralSimulator {
     if (method === 'PATCH') return this.update(child, childRow, body, ifMatch, q);
     if (method === 'DELETE') return this.remove(child, childRow, ifMatch);
     throw methodNotAllowed();
+  }
+
+  /**
+   * OData JSON `$batch` as BC answers it (nodes/business-central/contract.ts): at most
+   * BATCH_MAX_REQUESTS inner requests, run in order, each answered with its own status, headers and
+   * body; without `Prefer: odata.continue-on-error` the run stops at the first failure and later
+   * requests get no answer; `Isolation: snapshot` makes the whole batch one transaction, and an
+   * `atomicityGroup` its members (a failure rolls the group back: the failed member keeps its
+   * error, the others answer 424). `dependsOn` must name earlier requests (they run in order anyway).
+   * Each inner request takes the processing time (`latencyMs`) a direct one would. Test faults:
+   * `setBatchFaults` (a lost batch answer, an inner request refused or done-but-failed) and the
+   * random fault rates, drawn once more per inner request.
+   */
+  private async batch(raw: string, headers: http.IncomingHttpHeaders): Promise<Reply> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new HttpFailure(400, 'BadRequest', 'The $batch body is not valid JSON.');
+    }
+    const requests = isObject(parsed) ? parsed.requests : undefined;
+    if (!Array.isArray(requests)) throw new HttpFailure(400, 'BadRequest', "A JSON $batch body needs a 'requests' array.");
+    if (requests.length > BATCH_MAX_REQUESTS) {
+      throw new HttpFailure(
+        400,
+        'Unknown',
+        `The current batch message contains too many parts. A maximum number of '${BATCH_MAX_REQUESTS}' query operations and change sets are allowed in a batch message.`,
+      );
+    }
+    const ids = new Set<string>();
+    for (const [i, r] of requests.entries()) {
+      if (!isObject(r) || typeof r.method !== 'string' || typeof r.url !== 'string')
+        throw new HttpFailure(400, 'BadRequest', `requests[${i}] needs a method and a url.`);
+      for (const dep of Array.isArray(r.dependsOn) ? r.dependsOn : []) {
+        if (!ids.has(String(dep)))
+          throw new HttpFailure(
+            400,
+            'BadRequest',
+            `The dependsOn Id: [${String(dep)}] in request [${String(r.id)}] is not matching any of the request Id seen so far.`,
+          );
+      }
+      if (r.id !== undefined && r.id !== null) ids.add(String(r.id));
+      if (typeof r.atomicityGroup === 'string') ids.add(r.atomicityGroup);
+    }
+    this.stats.batch.batches++;
+    const continueOnError = /odata\.continue-on-error/i.test(String(headers.prefer ?? ''));
+    const whole = String(headers.isolation ?? '').toLowerCase() === 'snapshot' ? this.snapshot() : undefined;
+    const responses: Array<Record<string, unknown>> = [];
+    let group: { name: string; saved: ReturnType<BusinessCentralSimulator['snapshot']>; from: number } | undefined;
+    const failGroup = () => {
+      if (!group) return;
+      this.restore(group.saved);
+      for (let i = group.from; i < responses.length; i++)
+        if ((responses[i].status as number) < 400) responses[i] = { ...responses[i], status: 424, body: undefined };
+    };
+    for (const r of requests as Array<Record<string, any>>) {
+      const name = typeof r.atomicityGroup === 'string' ? r.atomicityGroup : undefined;
+      if (group && group.name !== name) group = undefined;
+      if (name && !group) group = { name, saved: this.snapshot(), from: responses.length };
+      // BC carries inner requests out one after another: each takes the processing time a direct one would.
+      if (this.latencyMs > 0) await this.pause(this.latencyMs);
+      const answer = this.inner(r);
+      responses.push(answer);
+      const failed = (answer.status as number) >= 400;
+      if (failed && group) failGroup();
+      if (failed && whole) {
+        this.restore(whole);
+        break;
+      }
+      if (failed && !continueOnError) break;
+    }
+    const fault = this.batchFaults.loseAnswers > 0 && requests.some((r: any) => String(r.method).toUpperCase() !== 'GET');
+    if (fault) {
+      this.batchFaults.loseAnswers--;
+      return { status: 200, body: { responses }, lose: true };
+    }
+    return { status: 200, body: { responses } };
+  }
+
+  /** One inner request of a $batch, through the same routes as a direct call. */
+  private inner(r: Record<string, any>): Record<string, unknown> {
+    this.stats.batch.requests++;
+    const id = r.id ?? null;
+    const method = String(r.method).toUpperCase();
+    const headers: http.IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(isObject(r.headers) ? r.headers : {})) headers[k.toLowerCase()] = String(v);
+    const json = { 'content-type': 'application/json; odata.metadata=minimal', 'odata-version': '4.0' };
+    try {
+      const url = new URL(String(r.url), `${this.apiRoot}/`);
+      const root = new URL(`${this.apiRoot}/`).pathname;
+      if (!url.pathname.startsWith(root)) throw new HttpFailure(404, 'BadRequest_NotFound', `The inner request URL '${r.url}' is outside the API.`);
+      const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+      const rule = this.batchFaults.requests.find((f) => f.times > 0 && (String(r.url).includes(f.match) || body.includes(f.match)));
+      const drawn = rule ? undefined : this.injector.draw();
+      if (rule && !rule.done) {
+        rule.times--;
+        throw this.faultFailure(rule.status);
+      }
+      if (drawn === 'error' || drawn === 'timeout') {
+        this.stats.faults.errors++;
+        throw this.faultFailure(drawn === 'timeout' ? 408 : this.faults.errorStatuses[this.errorTurn++ % this.faults.errorStatuses.length]);
+      }
+      const reply = this.routeSync(method, url, '/' + url.pathname.slice(root.length), body, headers);
+      if (rule?.done || drawn === 'lost') {
+        // Carried out, then answered as a failure: the client cannot know it was done.
+        if (rule) rule.times--;
+        else this.stats.faults.lostResponses++;
+        throw new HttpFailure(rule?.status ?? 500, 'Internal_ServerError', 'An unexpected error occurred after the change was made. (injected fault)');
+      }
+      return { id, status: reply.status, headers: { ...json, ...reply.headers }, ...(reply.body === undefined ? {} : { body: reply.body }) };
+    } catch (err) {
+      const failure = toFailure(err);
+      return {
+        id,
+        status: failure.status,
+        headers: { ...json, ...failure.headers },
+        body: { error: { code: failure.code, message: `${failure.message}  CorrelationId:  ${randomUUID()}.` } },
+      };
+    }
+  }
+
+  /** `route` for an inner request: every entity route is synchronous (subscriptions are not offered in a batch). */
+  private routeSync(method: string, url: URL, path: string, raw: string, headers: http.IncomingHttpHeaders): Reply {
+    const reply = this.route(method, url, path, raw, headers);
+    if (reply instanceof Promise) throw new HttpFailure(400, 'BadRequest', 'This request cannot be part of a $batch in the simulator.');
+    return reply;
+  }
+
+  /** Every table and number series, to roll a transaction back to. */
+  private snapshot() {
+    return {
+      tables: new Map([...this.tables].map(([set, rows]) => [set, new Map([...rows].map(([id, row]) => [id, structuredClone(row)]))])),
+      numbers: [this.seq, this.orderNo, this.invoiceNo, this.creditMemoNo, this.shipmentNo, this.glEntryNo] as const,
+    };
+  }
+
+  private restore(saved: ReturnType<BusinessCentralSimulator['snapshot']>): void {
+    this.tables = new Map([...saved.tables].map(([set, rows]) => [set, new Map([...rows].map(([id, row]) => [id, structuredClone(row)]))]));
+    [this.seq, this.orderNo, this.invoiceNo, this.creditMemoNo, this.shipmentNo, this.glEntryNo] = saved.numbers;
   }
 
   private context(def: SetDef, single = false): string {
@@ -2268,6 +2431,9 @@ export class BusinessCentralSimulator {
         case 'POST /__simulator/faults':
           this.setFaults(body);
           return reply(200, this.getFaults());
+        case 'POST /__simulator/batch-faults':
+          this.setBatchFaults(body);
+          return reply(200, { ok: true });
         case 'POST /__simulator/reset':
           this.reset();
           return reply(200, this.state().counts);
@@ -2295,6 +2461,8 @@ interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Carried out, but the answer is lost (the connection dropped): a test fault. */
+  lose?: boolean;
 }
 
 function parentSetOf(def: SetDef): string {

@@ -7,7 +7,9 @@
  *   Tillwire sends, not arbitrary GraphQL: `orders(first, after, query: "updated_at:>'…'",
  *   sortKey)` (Relay cursor pagination, `edges{cursor node}` + `pageInfo`), `order(id:)`,
  *   `fulfillmentCreate(fulfillment:)`, `inventorySetQuantities(input:) @idempotent(key:)`,
- *   `inventoryItems(first, query: "sku:'…'")` (the SKU → inventory item lookup). `order(id:)`
+ *   `inventoryItems(first, after, query: "sku:'…' OR sku:'…'")` (the SKU → inventory item lookup, and with
+ *   `inventoryLevel(locationId:) { quantities(names:) }` the quantities at a location, null where
+ *   nothing was ever set for the item). `order(id:)`
  *   carries the order's `fulfillments` with their `trackingInfo` (those made through
  *   `fulfillmentCreate`).
  *   Orders come back with a fixed field set whatever the selection set (see `toGraphQLOrder`).
@@ -284,6 +286,23 @@ export class ShopifySimulator {
   private inventoryItemIds(): Set<string> {
     if (this.itemIds?.size !== this.inventoryItems.size) this.itemIds = new Set(this.inventoryItems.values());
     return this.itemIds;
+  }
+
+  /** An item's inventory level at a location as `quantities(names:)` shows it, or null (not stocked there). */
+  private level(itemId: string, locationId: string, names: string[]) {
+    const at = (name: string) => this.inventory.get(`${itemId}|${locationId}|${name}`);
+    if (!this.locations.includes(locationId) || (at('available') === undefined && at('on_hand') === undefined)) return null;
+    const committed = at('committed') ?? 0;
+    const available = at('available') ?? 0;
+    const value = (name: string) => (name === 'on_hand' ? (at('on_hand') ?? available + committed) : name === 'committed' ? committed : (at(name) ?? 0));
+    return { quantities: names.map((name) => ({ name, quantity: value(name) })) };
+  }
+
+  /** Sets a quantity as the shop's own admin (or a sale) would, behind the API's back: tests of drift. */
+  setQuantity(sku: string, locationId: string, name: string, quantity: number): void {
+    const id = this.inventoryItems.get(sku);
+    if (!id) throw new Error(`no inventory item for ${sku}`);
+    this.inventory.set(`${id}|${locationId}|${name}`, quantity);
   }
 
   /** Adds an inventory item for a SKU (returns its gid; the existing one if the SKU has one). */
@@ -854,12 +873,29 @@ export class ShopifySimulator {
       requested = 2 + first;
       run = () => {
         const search = String(arg('query') ?? '');
-        const mm = /\bsku:\s*(?:'([^']*)'|"([^"]*)"|(\S+))/.exec(search);
-        const sku = mm ? (mm[1] ?? mm[2] ?? mm[3]) : undefined;
-        // By SKU: one map look-up (a catalogue of 100,000 SKUs is looked up once per SKU by the inventory node).
-        const one = sku === undefined ? undefined : this.inventoryItems.get(sku);
-        const found = sku === undefined ? [...this.inventoryItems.entries()].slice(0, first) : one ? [[sku, one] as const] : [];
-        return { data: { inventoryItems: { nodes: found.map(([s, id]) => ({ id, sku: s, tracked: true })) } }, actual: 2 + found.length };
+        // `sku:'A' OR sku:'B'`: each term by one map look-up (a catalogue of 100,000 SKUs is looked up once per SKU by the inventory node).
+        const terms = [...search.matchAll(/\bsku:\s*(?:'((?:[^'\\]|\\.)*)'|"([^"]*)"|(\S+))/g)].map((m) =>
+          m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]),
+        );
+        const matched: Array<readonly [string, string]> = terms.length
+          ? [...new Set(terms)].flatMap((sku) => {
+              const id = this.inventoryItems.get(sku);
+              return id ? [[sku, id] as const] : [];
+            })
+          : [...this.inventoryItems.entries()];
+        const page = pageOf(matched, first, arg('after') ?? null);
+        // inventoryLevel(locationId:) { quantities(names:) }: the item's quantities at that location,
+        // null when nothing was ever set for it there (not stocked) or the location is unknown.
+        const withLevel = /\binventoryLevel\s*\(/.test(query);
+        const locationId = withLevel ? arg('locationId') : undefined;
+        const names: string[] = withLevel ? (arg('names') ?? []) : [];
+        const nodes = page.nodes.map(([sku, id]) => ({
+          id,
+          sku,
+          tracked: true,
+          ...(withLevel ? { inventoryLevel: this.level(id, String(locationId), names) } : {}),
+        }));
+        return { data: { inventoryItems: { nodes, pageInfo: page.pageInfo } }, actual: 2 + nodes.length };
       };
     } else if (call('inventorySetQuantities')) {
       requested = 10;

@@ -575,15 +575,27 @@ export class SquareSimulator {
     return { counts: [...touched.values()].map(([id, loc, state]) => this.countJson(id, loc, state)), changes: recorded };
   }
 
-  /** BatchRetrieveInventoryCounts (no paging: the simulator's counts are few). */
+  /**
+   * BatchRetrieveInventoryCounts: the counts of the objects at the locations in the states, `limit`
+   * (1–1000, default 1000) a page with a `cursor` to the next (sent back with the same query).
+   */
   private batchRetrieveCounts(body: any) {
     const ids: string[] = Array.isArray(body.catalog_object_ids) ? body.catalog_object_ids : [];
     const locs: string[] = Array.isArray(body.location_ids) && body.location_ids.length ? body.location_ids : this.locations.map((l) => l.id);
     const states: string[] = Array.isArray(body.states) && body.states.length ? body.states : ['IN_STOCK'];
+    const limit = body.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('INVALID_VALUE', 'limit must be between 1 and 1000', 'limit');
+    const start = body.cursor === undefined ? 0 : Number(Buffer.from(String(body.cursor), 'base64url').toString('utf8'));
+    if (!Number.isInteger(start) || start < 0) throw invalid('INVALID_CURSOR', 'the cursor is not valid', 'cursor');
     const counts = [];
     for (const id of ids)
       for (const loc of locs) for (const state of states) if (this.inventoryCount(id, loc, state) !== undefined) counts.push(this.countJson(id, loc, state));
-    return { counts };
+    const page = counts.slice(start, start + limit);
+    // Square leaves empty lists out of its answers.
+    return {
+      ...(page.length ? { counts: page } : {}),
+      ...(start + limit < counts.length ? { cursor: Buffer.from(String(start + limit)).toString('base64url') } : {}),
+    };
   }
 
   // ─────────────────────────────────────────── orders ───────────────────────────────────────────

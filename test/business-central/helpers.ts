@@ -25,6 +25,36 @@ export const FIXTURE_ITEMS = [
   { number: 'SHAYLA-SILK-GRY', displayName: 'Silk shayla', unitPrice: 6.25, taxPercent: 0, inventory: 22 },
 ];
 
+/** A demo-catalogue sale (the SKUs every simulator seeds). */
+export function demoSale(n: number, lines = 2): any {
+  const items = Array.from({ length: lines }, (_, i) => {
+    const sku = `SKU-${String(((n * 7 + i * 13) % 500) + 1).padStart(4, '0')}`;
+    const unit = 499 + ((n + i) % 50) * 100;
+    const qty = 1 + ((n + i) % 3);
+    return { lineId: String(i + 1), sku, quantity: qty, unitPrice: { amount: unit, currency: 'GBP' }, lineTotal: { amount: unit * qty, currency: 'GBP' } };
+  });
+  const total = items.reduce((a, l) => a + l.lineTotal.amount, 0);
+  return {
+    kind: 'sale',
+    saleId: `S-${String(n).padStart(6, '0')}`,
+    storeId: 'LDN-042',
+    terminalId: 'T03',
+    sequence: n,
+    occurredAt: '2025-03-14T17:42:10Z',
+    businessDate: '2025-03-14',
+    currency: 'GBP',
+    lines: items,
+    tenders: [{ type: 'card', amount: { amount: total, currency: 'GBP' } }],
+    totals: {
+      subtotal: { amount: total, currency: 'GBP' },
+      discountTotal: { amount: 0, currency: 'GBP' },
+      taxTotal: { amount: 0, currency: 'GBP' },
+      grandTotal: { amount: total, currency: 'GBP' },
+    },
+    taxesIncluded: true,
+  };
+}
+
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<BusinessCentralSimulator> {
   return new BusinessCentralSimulator({ port: 0, items: FIXTURE_ITEMS, ...opts }).start();
 }

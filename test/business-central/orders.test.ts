@@ -19,7 +19,7 @@ import { KEY_PREFIX, readShipments, SHIPMENT_CURSOR_PREFIX } from '../../nodes/b
 import { readInventory } from '../../nodes/business-central/stock';
 import { validateDocument } from '../../nodes/model/validate';
 import { bcAmount, externalDocumentNumber, fromBcAmount, keyFromComments, toSalesOrder } from '../../nodes/business-central/map';
-import { api, clientFor, fixture, startSimulator } from './helpers';
+import { api, clientFor, demoSale, fixture, startSimulator } from './helpers';
 
 let sim: BusinessCentralSimulator;
 afterEach(async () => {
@@ -30,36 +30,6 @@ const settings: OrderSettings = {
   routing: { defaultCustomer: '10000', rules: new Map([['shopify', '20000']]) },
   shippingAccount: '4400',
 };
-
-/** A demo-catalogue sale (the SKUs every simulator seeds). */
-function demoSale(n: number, lines = 2): any {
-  const items = Array.from({ length: lines }, (_, i) => {
-    const sku = `SKU-${String(((n * 7 + i * 13) % 500) + 1).padStart(4, '0')}`;
-    const unit = 499 + ((n + i) % 50) * 100;
-    const qty = 1 + ((n + i) % 3);
-    return { lineId: String(i + 1), sku, quantity: qty, unitPrice: { amount: unit, currency: 'GBP' }, lineTotal: { amount: unit * qty, currency: 'GBP' } };
-  });
-  const total = items.reduce((a, l) => a + l.lineTotal.amount, 0);
-  return {
-    kind: 'sale',
-    saleId: `S-${String(n).padStart(6, '0')}`,
-    storeId: 'LDN-042',
-    terminalId: 'T03',
-    sequence: n,
-    occurredAt: '2025-03-14T17:42:10Z',
-    businessDate: '2025-03-14',
-    currency: 'GBP',
-    lines: items,
-    tenders: [{ type: 'card', amount: { amount: total, currency: 'GBP' } }],
-    totals: {
-      subtotal: { amount: total, currency: 'GBP' },
-      discountTotal: { amount: 0, currency: 'GBP' },
-      taxTotal: { amount: 0, currency: 'GBP' },
-      grandTotal: { amount: total, currency: 'GBP' },
-    },
-    taxesIncluded: true,
-  };
-}
 
 const keyOf = (doc: any) => businessKey(doc)!;
 

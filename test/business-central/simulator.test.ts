@@ -606,6 +606,96 @@ describe('Business Central simulator: subscriptions (webhooks)', () => {
   });
 });
 
+describe('Business Central simulator: $batch (OData JSON batch)', () => {
+  const batchUrl = () => `${sim.apiRoot}/$batch`;
+  const post = (id: string, edn: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    method: 'POST',
+    url: `companies(${sim.companyId})/salesOrders`,
+    headers: { 'content-type': 'application/json' },
+    body: order(edn, [itemLine('SKU-0001', 1, 5)]),
+    ...extra,
+  });
+  const bad = (id: string, extra: Record<string, unknown> = {}) => post(id, 'BATCH-BAD', { body: order('BATCH-BAD', [itemLine('NO-SUCH', 1, 5)]), ...extra });
+  const run = (requests: unknown[], headers: Record<string, string> = {}) => api(sim, 'POST', batchUrl(), { body: { requests }, headers });
+  const edns = () => Object.keys(sim.state().orders).sort();
+
+  it('answers each inner request with its own status; stops at the first failure unless Prefer: odata.continue-on-error', async () => {
+    sim = await startSimulator();
+    const stopped = await run([post('1', 'BATCH-1'), bad('2'), post('3', 'BATCH-3')]);
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.responses.map((r: any) => [r.id, r.status])).toEqual([
+      ['1', 201],
+      ['2', 400],
+    ]);
+    expect(stopped.body.responses[1].body.error.message).toMatch(/The Item does not exist/);
+    expect(edns()).toEqual(['BATCH-1']);
+    const all = await run(
+      [
+        post('1', 'BATCH-4'),
+        bad('2'),
+        post('3', 'BATCH-5'),
+        {
+          id: '4',
+          method: 'GET',
+          url: `companies(${sim.companyId})/salesOrders?$filter=externalDocumentNumber eq 'BATCH-1' or externalDocumentNumber eq 'BATCH-4'`,
+        },
+      ],
+      {
+        prefer: 'odata.continue-on-error',
+      },
+    );
+    expect(all.body.responses.map((r: any) => r.status)).toEqual([201, 400, 201, 200]);
+    expect(all.body.responses[3].body.value.map((o: any) => o.externalDocumentNumber).sort()).toEqual(['BATCH-1', 'BATCH-4']);
+    expect(edns()).toEqual(['BATCH-1', 'BATCH-4', 'BATCH-5']);
+    expect(sim.state().requests.batch).toEqual({ batches: 2, requests: 6 });
+  });
+
+  it('Isolation: snapshot makes the batch one transaction; an atomicity group is all or nothing (424 for the rest), the requests outside it stand', async () => {
+    sim = await startSimulator();
+    const snap = await run([post('1', 'SNAP-1'), bad('2')], { isolation: 'snapshot', prefer: 'odata.continue-on-error' });
+    expect(snap.body.responses.map((r: any) => r.status)).toEqual([201, 400]);
+    expect(edns()).toEqual([]);
+    const grouped = await run([post('1', 'ALONE-1'), post('2', 'GROUP-1', { atomicityGroup: 'g' }), bad('3', { atomicityGroup: 'g' }), post('4', 'ALONE-2')], {
+      prefer: 'odata.continue-on-error',
+    });
+    expect(grouped.body.responses.map((r: any) => r.status)).toEqual([201, 424, 400, 201]);
+    expect(edns()).toEqual(['ALONE-1', 'ALONE-2']);
+  });
+
+  it('takes at most 100 requests, with the message BC gives; dependsOn must name an earlier request', async () => {
+    sim = await startSimulator();
+    const many = await run(Array.from({ length: 101 }, (_, i) => ({ id: String(i), method: 'GET', url: `companies(${sim.companyId})/items?$top=1` })));
+    expect(many.status).toBe(400);
+    expect(many.body.error.message).toMatch(/A maximum number of '100' query operations and change sets are allowed in a batch message/);
+    const forward = await run([post('1', 'DEP-1', { dependsOn: ['2'] }), post('2', 'DEP-2')]);
+    expect(forward.status).toBe(400);
+    expect(edns()).toEqual([]);
+  });
+
+  it('test faults: a lost batch answer is carried out; an inner fault is refused before, or answered after the work is done', async () => {
+    sim = await startSimulator();
+    sim.setBatchFaults({
+      loseAnswers: 1,
+      requests: [
+        { match: 'FAULT-2', status: 503 },
+        { match: 'FAULT-3', status: 500, done: true },
+      ],
+    });
+    await expect(
+      fetch(batchUrl(), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sim.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ requests: [post('1', 'LOST-1')] }),
+      }),
+    ).rejects.toThrow();
+    expect(edns()).toEqual(['LOST-1']);
+    const faulted = await run([post('1', 'FAULT-1'), post('2', 'FAULT-2'), post('3', 'FAULT-3')], { prefer: 'odata.continue-on-error' });
+    expect(faulted.body.responses.map((r: any) => r.status)).toEqual([201, 503, 500]);
+    expect(edns()).toEqual(['FAULT-1', 'FAULT-3', 'LOST-1']);
+  });
+});
+
 describe('Business Central simulator: CLI', () => {
   it('parses the command line', () => {
     expect(parseCliArgs(['--port', '18070', '--token=abc', '--error-rate', '0.1', '--seed', '3', '--max-requests', '100'])).toMatchObject({

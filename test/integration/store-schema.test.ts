@@ -190,6 +190,42 @@ describe.each([
     expect((await applied(backend, cfg)).map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
+  it('step 7 adds the position index by location to a store at version 6, its positions kept', async () => {
+    const cfg = backend.config();
+    await openClose(cfg);
+    // Back to what step 6 left, with positions in the ledger.
+    for (const sql of [
+      'DROP INDEX tw_inv_position_location',
+      'DELETE FROM tw_schema WHERE version = 7',
+      `INSERT INTO tw_inv_position (sku, location_id, on_hand, reserved, in_transit, safety_stock, states, updated_at) VALUES ('MUG', 'WH', 5, 0, 0, 0, '{}', 1)`,
+    ])
+      await backend.sql(cfg, sql);
+    const indexes = () =>
+      backend === sqlite
+        ? backend.sql(cfg, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tw_inv_position' AND sql LIKE '%location_id%'`)
+        : backend.sql(
+            cfg,
+            `SELECT indexname AS name FROM pg_indexes WHERE schemaname = '${(cfg as { schema: string }).schema}' AND tablename = 'tw_inv_position' AND indexdef LIKE '%(location_id)'`,
+          );
+    expect(await indexes()).toEqual([]);
+    const s = createStore(cfg, tmp, { heartbeatMs: 0 });
+    await s.open();
+    try {
+      expect(await s.inventory.hasLocation('WH')).toBe(true);
+      expect(await s.inventory.hasLocation('SHOP')).toBe(false);
+      expect((await s.inventory.positions({ skus: ['MUG'] })).map((p) => [p.sku, p.locationId, p.onHand])).toEqual([['MUG', 'WH', 5]]);
+    } finally {
+      await s.close();
+    }
+    expect((await indexes()).map((r) => r.name)).toEqual(['tw_inv_position_location']);
+    expect((await applied(backend, cfg)).map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+    if (backend === sqlite) {
+      // The look-up hasLocation makes goes through the index, not a scan of the table.
+      const plan = await backend.sql(cfg, `EXPLAIN QUERY PLAN SELECT 1 AS found FROM tw_inv_position WHERE location_id = 'WH' LIMIT 1`);
+      expect(plan.map((r) => String(r.detail)).join(' ')).toContain('tw_inv_position_location');
+    }
+  });
+
   it('a store migrated by a newer Tillwire is refused, naming both versions', async () => {
     const cfg = backend.config();
     await openClose(cfg);

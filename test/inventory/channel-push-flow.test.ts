@@ -16,6 +16,7 @@ import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { POSTGRES_URL, uniqueName } from '../support/services';
+import { channelConfigNodes } from '../support/config-nodes';
 import { ShopifySimulator } from '../../simulators/shopify/simulator';
 import { AmazonSimulator } from '../../simulators/amazon/simulator';
 import { SquareSimulator } from '../../simulators/square/simulator';
@@ -67,21 +68,8 @@ function flows() {
       ],
       bundles: [],
     },
-    { id: 'shc', type: 'tillwire-shopify-config', shop: shopify.shop, apiVersion: '2026-04', baseUrl: shopify.url, timeout: '5' },
-    {
-      id: 'amc',
-      type: 'tillwire-amazon-config',
-      region: 'custom',
-      endpoint: amazon.url,
-      tokenUrl: amazon.tokenUrl,
-      sellerId: amazon.sellerId,
-      marketplaceIds: UK,
-      timeout: '5',
-      attempts: '4',
-    },
-    { id: 'sqc', type: 'tillwire-square-config', environment: 'custom', baseUrl: square.url, locationIds: 'L-LDN', ratePerSecond: 0, attempts: '4' },
-    // One attempt: an injected bol failure fails the push at once, so the engine's retry is what is tested.
-    { id: 'boc', type: 'tillwire-bol-config', endpoint: bol.url, tokenUrl: bol.tokenUrl, retailerId: '1234567', timeout: '5', attempts: '1' },
+    // One bol attempt: an injected bol failure fails the push at once, so the engine's retry is what is tested.
+    ...channelConfigNodes({ shopify, amazon, square, bol }, { marketplaceIds: UK, squareLocations: 'L-LDN', bolAttempts: 1 }).nodes,
     // ERP stock readings (as the Odoo node sends them: msg.erp names the ERP) and till sales, through the reserve node.
     { id: 'reading', type: 'http in', z: 'tab', url: '/reading', method: 'post', wires: [['asOdoo']] },
     { id: 'asOdoo', type: 'function', z: 'tab', func: "msg.erp = { system: 'odoo', account: '' };\nreturn msg;", outputs: 1, wires: [['guard']] },
@@ -207,10 +195,7 @@ beforeAll(async () => {
   red = await startNodeRed({ via: 'red', flows: flows(), env: { TILLWIRE_LOG_LEVEL: 'warn' } });
   await deployCredentialsAndWait(red, {
     st: { url: POSTGRES_URL },
-    shc: { accessToken: shopify.accessToken },
-    amc: { clientId: amazon.clientId, clientSecret: amazon.clientSecret, refreshToken: amazon.refreshToken },
-    sqc: { accessToken: square.accessToken },
-    boc: { clientId: bol.clientId, clientSecret: bol.clientSecret },
+    ...channelConfigNodes({ shopify, amazon, square, bol }, { marketplaceIds: UK, squareLocations: 'L-LDN' }).credentials,
   });
 });
 

@@ -205,6 +205,7 @@ describe('tillwire-shopify-inventory', () => {
       at: '2026-11-27T02:05:00Z',
       quantity: 30,
       sentAt: expect.any(String),
+      sku: 'SKU-0004',
     });
     expect(level(4, 1, 'available')).toBe(30);
     expect(sim.adjustmentGroups).toHaveLength(1);

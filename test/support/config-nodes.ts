@@ -40,3 +40,58 @@ export function odooConfigNode(odoo: Pick<OdooSimulator, 'url' | 'version'>, o: 
     maxRetryWait: '0.01',
   };
 }
+
+/** The four channel simulators a stock test pushes to and reads back from. */
+export interface ChannelSims {
+  shopify: { shop: string; url: string; accessToken: string };
+  amazon: { url: string; tokenUrl: string; sellerId: string; clientId: string; clientSecret: string; refreshToken: string };
+  square: { url: string; accessToken: string };
+  bol: { url: string; tokenUrl: string; clientId: string; clientSecret: string };
+}
+
+/**
+ * The Shopify, Amazon, Square and bol.com config nodes (ids `shc`, `amc`, `sqc`, `boc`) for the
+ * simulators, short timeouts, and their credentials for `deployCredentialsAndWait`. `bolAttempts`:
+ * 1 makes an injected bol failure fail a push at once (the push engine's retry is then what is tested).
+ */
+export function channelConfigNodes(s: ChannelSims, o: { marketplaceIds: string; squareLocations: string; bolAttempts?: number }) {
+  const nodes = [
+    { id: 'shc', type: 'tillwire-shopify-config', shop: s.shopify.shop, apiVersion: '2026-04', baseUrl: s.shopify.url, timeout: '5' },
+    {
+      id: 'amc',
+      type: 'tillwire-amazon-config',
+      region: 'custom',
+      endpoint: s.amazon.url,
+      tokenUrl: s.amazon.tokenUrl,
+      sellerId: s.amazon.sellerId,
+      marketplaceIds: o.marketplaceIds,
+      timeout: '5',
+      attempts: '4',
+    },
+    {
+      id: 'sqc',
+      type: 'tillwire-square-config',
+      environment: 'custom',
+      baseUrl: s.square.url,
+      locationIds: o.squareLocations,
+      ratePerSecond: 0,
+      attempts: '4',
+    },
+    {
+      id: 'boc',
+      type: 'tillwire-bol-config',
+      endpoint: s.bol.url,
+      tokenUrl: s.bol.tokenUrl,
+      retailerId: '1234567',
+      timeout: '5',
+      attempts: String(o.bolAttempts ?? 4),
+    },
+  ];
+  const credentials = {
+    shc: { accessToken: s.shopify.accessToken },
+    amc: { clientId: s.amazon.clientId, clientSecret: s.amazon.clientSecret, refreshToken: s.amazon.refreshToken },
+    sqc: { accessToken: s.square.accessToken },
+    boc: { clientId: s.bol.clientId, clientSecret: s.bol.clientSecret },
+  };
+  return { nodes, credentials };
+}
