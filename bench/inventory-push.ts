@@ -27,8 +27,10 @@ import { AmazonSimulator } from '../simulators/amazon/simulator';
 import { SquareSimulator } from '../simulators/square/simulator';
 import { BolSimulator } from '../simulators/bol/simulator';
 import { createStore } from '../nodes/runtime/create-store';
-import { deployCredentialsAndWait, startNodeRed, type RunningNodeRed } from '../test/support/node-red-process';
+import { delay } from '../nodes/runtime/http';
+import { deployCredentialsAndWait, ROOT, startNodeRed, type RunningNodeRed } from '../test/support/node-red-process';
 import { percentile, peakRssMiB } from './common';
+import { hotFunctions, startProfile, type CpuProfile, type HotFunction } from './cpu-profile';
 
 const UK = 'A1F83G8C2ARO7P';
 const CHANGES = Number(process.env.BENCH_INVENTORY_PUSH_CHANGES ?? 200);
@@ -37,6 +39,8 @@ const RATE = 1000;
 const IN_FLIGHT = 50;
 /** The longest the full sync is watched (BENCH_INVENTORY_SWEEP_S). */
 const SWEEP_MS = Number(process.env.BENCH_INVENTORY_SWEEP_S ?? 90) * 1000;
+/** How long a profiled Node-RED gets to stop (and write its profile) before it is killed. */
+const STOP_MS = 60_000;
 const CHANNELS = ['shopify', 'amazon', 'square', 'bol'] as const;
 type Channel = (typeof CHANNELS)[number];
 
@@ -45,13 +49,20 @@ export interface PushBenchResult {
   channels: number;
   figures: number;
   engine: { ratePerChannel: number; inFlightPerChannel: number };
-  /** everyFigureMs: measured when `complete`, else figures / figuresPerSecond over the measured window. */
+  /**
+   * firstPushMs: from the POST until the first figure reached a simulator (the engine reading and computing
+   * everything). figuresPerSecond: figures at their channel over the rest of the window. everyFigureMs:
+   * measured when `complete`, else the window plus the figures left at that rate (extrapolated).
+   */
   fullSync: {
     changes: number;
     changedSkuMs?: number;
+    firstPushMs?: number;
     everyFigureMs: number;
     measuredMs: number;
     complete: boolean;
+    /** Figures the channels held already (the single changes'). */
+    figuresBefore: number;
     figuresAtChannels: number;
     figuresPerSecond: number;
   };
@@ -59,6 +70,12 @@ export interface PushBenchResult {
   ratios: { everyFigureToP50: number; everyFigureToP99: number; changedSkuToP50?: number };
   nodeRedPeakRssMiB: number;
   benchProcessPeakRssMiB: number;
+  /** Profiled: each step's median over the single changes, ms after the POST. */
+  path?: ChangePath;
+  /** Profiled: the Node-RED process's functions with the most self time over its life. */
+  nodeRedHot?: HotFunction[];
+  /** Profiled: the bench process's (the four simulators') over the full sync's window. */
+  benchProcessHot?: HotFunction[];
 }
 
 /** What each channel is offered of a SKU with `wh` units at WH1 and `store` at STORE-1 (the rules in flows()). */
@@ -69,8 +86,48 @@ const expected = (wh: number, store: number): Record<Channel, number> => ({
   bol: Math.min(999, Math.max(0, wh - 2)),
 });
 
-function flows(file: string, skus: string[], sim: { shopify: ShopifySimulator; amazon: AmazonSimulator; square: SquareSimulator; bol: BolSimulator }) {
+/**
+ * Timestamps inside Node-RED along a change's path (the profiled run only): function nodes wired beside
+ * the flow's own wires record Date.now() when the reading arrives, when the reserve node has booked it,
+ * when the engine emits each push and when each write node has written it; GET /trace hands them over
+ * and starts a new list (GET /trace?stop=1 ends the recording: the full sync is not traced).
+ */
+function traceNodes(z: string) {
+  const mark = (id: string, what: string, extra = 'undefined') => ({
+    id,
+    type: 'function',
+    z,
+    func: `const t = global.get('trace'); if (t) t.push({ what: '${what}', at: Date.now(), channel: ${extra} }); return null;`,
+    outputs: 1,
+    wires: [[]],
+  });
+  return [
+    mark('trReceived', 'received'),
+    mark('trBooked', 'booked'),
+    mark('trEmitted', 'emitted', 'msg.channel'),
+    mark('trWritten', 'written', 'msg.push && msg.push.channel'),
+    { id: 'trGet', type: 'http in', z, url: '/trace', method: 'get', wires: [['trTake']] },
+    // Hands over the marks so far and starts a new list (?stop: no list, nothing recorded).
+    {
+      id: 'trTake',
+      type: 'function',
+      z,
+      func: "msg.payload = global.get('trace') || [];\nglobal.set('trace', msg.req.query.stop ? undefined : []);\nreturn msg;",
+      outputs: 1,
+      wires: [['res']],
+    },
+  ];
+}
+
+function flows(
+  file: string,
+  skus: string[],
+  sim: { shopify: ShopifySimulator; amazon: AmazonSimulator; square: SquareSimulator; bol: BolSimulator },
+  trace = false,
+) {
   const z = 'tab';
+  /** A node's wires with the trace node added to output 0 when tracing. */
+  const also = (wires: string[], node: string) => (trace ? [...wires, node] : wires);
   const reserve = (id: string, to: string) => ({ id, type: 'tillwire-inventory-reserve', z, store: 'st', locations: 'WH1', wires: [[to, 'ack'], ['ack'], []] });
   const asOdoo = (id: string, to: string) => ({
     id,
@@ -119,9 +176,9 @@ function flows(file: string, skus: string[], sim: { shopify: ShopifySimulator; a
     },
     { id: 'boc', type: 'tillwire-bol-config', endpoint: sim.bol.url, tokenUrl: sim.bol.tokenUrl, retailerId: '1234567', timeout: '10' },
     // Tillwire: a reading's changed SKUs go to the engine (msg.skus).
-    { id: 'reading', type: 'http in', z, url: '/reading', method: 'post', wires: [['asOdoo']] },
+    { id: 'reading', type: 'http in', z, url: '/reading', method: 'post', wires: [also(['asOdoo'], 'trReceived')] },
     asOdoo('asOdoo', 'guard'),
-    reserve('guard', 'ats'),
+    { ...reserve('guard', 'ats'), wires: [also(['ats', 'ack'], 'trBooked'), ['ack'], []] },
     // The full-sync pattern: any reading recomputes and pushes everything.
     { id: 'readingAll', type: 'http in', z, url: '/reading-full-sync', method: 'post', wires: [['asOdooAll']] },
     asOdoo('asOdooAll', 'guardAll'),
@@ -148,7 +205,7 @@ function flows(file: string, skus: string[], sim: { shopify: ShopifySimulator; a
       inFlight: IN_FLIGHT,
       confirm: 60,
       recomputeOnStart: false,
-      wires: [['route']],
+      wires: [also(['route'], 'trEmitted')],
     },
     {
       id: 'route',
@@ -162,9 +219,9 @@ function flows(file: string, skus: string[], sim: { shopify: ShopifySimulator; a
       wires: [['inv-shopify'], ['inv-amazon'], ['inv-square'], ['inv-bol']],
     },
     // Each write node's output and a Catch on them go back to the engine (its confirmation).
-    { id: 'inv-shopify', type: 'tillwire-shopify-inventory', z, shopify: 'shc', store: 'st', location: '1', wires: [['ats']] },
-    { id: 'inv-amazon', type: 'tillwire-amazon-inventory', z, amazon: 'amc', store: 'st', marketplaceIds: UK, wires: [['ats']] },
-    { id: 'inv-square', type: 'tillwire-square-inventory', z, square: 'sqc', store: 'st', location: 'L-LDN', wires: [['ats']] },
+    { id: 'inv-shopify', type: 'tillwire-shopify-inventory', z, shopify: 'shc', store: 'st', location: '1', wires: [also(['ats'], 'trWritten')] },
+    { id: 'inv-amazon', type: 'tillwire-amazon-inventory', z, amazon: 'amc', store: 'st', marketplaceIds: UK, wires: [also(['ats'], 'trWritten')] },
+    { id: 'inv-square', type: 'tillwire-square-inventory', z, square: 'sqc', store: 'st', location: 'L-LDN', wires: [also(['ats'], 'trWritten')] },
     {
       id: 'inv-bol',
       type: 'tillwire-bol-inventory',
@@ -172,10 +229,11 @@ function flows(file: string, skus: string[], sim: { shopify: ShopifySimulator; a
       bol: 'boc',
       store: 'st',
       offers: JSON.stringify(Object.fromEntries(skus.map((s) => [s, BolSimulator.offerIdOf(s)]))),
-      wires: [['ats']],
+      wires: [also(['ats'], 'trWritten')],
     },
     { id: 'kc', type: 'catch', z, scope: ['inv-shopify', 'inv-amazon', 'inv-square', 'inv-bol'], uncaught: false, wires: [['failures']] },
     { id: 'failures', type: 'function', z, func: "flow.set('failed', (flow.get('failed') || 0) + 1);\nreturn msg;", outputs: 1, wires: [['ats']] },
+    ...(trace ? traceNodes(z) : []),
   ];
 }
 
@@ -194,10 +252,46 @@ function squareCounts(square: SquareSimulator): () => Map<string, number> {
   };
 }
 
+/** Each step's median over the changes (a channel's over the changes that pushed to it). */
+function medianPath(paths: ChangePath[]): ChangePath {
+  const med = (values: number[]) => round(percentile(values.filter(Number.isFinite), 50));
+  const perChannel = (pick: (p: ChangePath) => Partial<Record<Channel, number>>) =>
+    Object.fromEntries(CHANNELS.map((c) => [c, med(paths.map((p) => pick(p)[c] ?? NaN))]));
+  return {
+    received: med(paths.map((p) => p.received)),
+    booked: med(paths.map((p) => p.booked)),
+    emitted: perChannel((p) => p.emitted),
+    atSimulator: perChannel((p) => p.atSimulator),
+    written: perChannel((p) => p.written),
+    everywhere: med(paths.map((p) => p.everywhere)),
+  };
+}
+
 const tick = () => new Promise((r) => setTimeout(r, 1));
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-export async function inventoryPushBench(skuCount: number, random: (n: number) => number): Promise<PushBenchResult> {
+/** Where a change's time went, ms after its POST: per step, and per channel for the pushes. */
+export interface ChangePath {
+  received: number;
+  booked: number;
+  emitted: Partial<Record<Channel, number>>;
+  atSimulator: Partial<Record<Channel, number>>;
+  written: Partial<Record<Channel, number>>;
+  everywhere: number;
+}
+
+interface TraceMark {
+  what: 'received' | 'booked' | 'emitted' | 'written';
+  at: number;
+  channel?: Channel;
+}
+
+/**
+ * `profile`: the Node-RED process runs under V8's profiler (its hot functions in the result), the bench
+ * process (the four simulators) is profiled over the full sync's window, and the single changes are
+ * traced (`path`: timestamps along the flow, from function nodes beside its wires).
+ */
+export async function inventoryPushBench(skuCount: number, random: (n: number) => number, opts: { profile?: boolean } = {}): Promise<PushBenchResult> {
   const skus = Array.from({ length: skuCount }, (_, i) => catalogItem(i).sku);
   const wh = Int32Array.from(skus, () => random(200));
   const store = Int32Array.from(skus, () => random(50));
@@ -245,12 +339,16 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
   await ledger.close();
 
   let red: RunningNodeRed | undefined;
+  let result: PushBenchResult;
+  // --profile: V8's profiler in the Node-RED process for its whole life (written when it stops).
+  const profileDir = opts.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'tw-bench-inventory-profile-')) : undefined;
   try {
     red = await startNodeRed({
       via: 'red',
       userDir: dir,
-      flows: flows(file, skus, { shopify, amazon, square, bol }),
+      flows: flows(file, skus, { shopify, amazon, square, bol }, opts.profile),
       env: { TILLWIRE_LOG_LEVEL: 'warn' },
+      nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : undefined,
       // The SKU and offer maps of 100,000 SKUs are bigger than the admin API takes by default (5 MB).
       settings: { apiMaxLength: '64mb' },
     });
@@ -272,6 +370,28 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
       });
       if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red!.output().slice(-2000)}`);
     };
+    /** The trace marks of the change just made, once every push it emitted has been written (outside the clock). */
+    const pathOf = async (c: { startWall: number; ms: number; seen: Partial<Record<Channel, number>> }): Promise<ChangePath> => {
+      const marks: TraceMark[] = [];
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        marks.push(...((await (await fetch(`${red!.url}/trace`)).json()) as TraceMark[]));
+        const emitted = marks.filter((m) => m.what === 'emitted').length;
+        if (emitted && marks.filter((m) => m.what === 'written').length >= emitted) break;
+        if (Date.now() > deadline) throw new Error(`trace: the pushes were not all written: ${JSON.stringify(marks)}`);
+        await tick();
+      }
+      const at = (what: TraceMark['what']) => (marks.find((m) => m.what === what)?.at ?? NaN) - c.startWall;
+      const per = (what: TraceMark['what']) => Object.fromEntries(marks.filter((m) => m.what === what).map((m) => [m.channel, m.at - c.startWall]));
+      return {
+        received: at('received'),
+        booked: at('booked'),
+        emitted: per('emitted'),
+        atSimulator: c.seen,
+        written: per('written'),
+        everywhere: Math.round(c.ms),
+      };
+    };
     /** One change: posted, and polled until every channel holds the SKU's new figure; ms from the POST. */
     const change = async (route: string, limitMs: number) => {
       const i = random(skuCount);
@@ -280,9 +400,15 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
       const onHand = (old + 1 + random(199)) % 200;
       (atWh ? wh : store)[i] = onHand;
       const start = performance.now();
+      const startWall = Date.now();
+      const seen: Partial<Record<Channel, number>> = {};
       let failure: unknown;
       const sent = post(route, i, atWh ? 'WH1' : 'STORE-1', onHand).catch((err) => (failure = err));
-      while (!holds(i)) {
+      const want = expected(wh[i], store[i]);
+      for (;;) {
+        const h = held(i);
+        for (const c of CHANNELS) if (seen[c] === undefined && h[c] === want[c]) seen[c] = Date.now() - startWall;
+        if (CHANNELS.every((c) => seen[c] !== undefined)) break;
         if (failure) throw failure;
         if (performance.now() - start > limitMs)
           throw new Error(
@@ -293,17 +419,27 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
       const ms = performance.now() - start;
       await sent;
       if (failure) throw failure;
-      return { ms, start };
+      return { ms, start, startWall, seen };
     };
 
     // (1) Tillwire: single changes, one at a time. No channel has figures yet, so each pushes all four of its SKU.
     console.log(`[bench] inventory push: ${CHANGES} single changes`);
     const tillwireMs: number[] = [];
-    for (let n = 0; n < CHANGES; n++) tillwireMs.push((await change('/reading', 30_000)).ms);
+    const paths: ChangePath[] = [];
+    if (opts.profile) await fetch(`${red.url}/trace`); // starts the recording
+    for (let n = 0; n < CHANGES; n++) {
+      const c = await change('/reading', 30_000);
+      tillwireMs.push(c.ms);
+      if (opts.profile) paths.push(await pathOf(c));
+    }
 
-    // (2) the full-sync pattern: one change, every figure of every SKU pushed, for SWEEP_MS at most
-    // (a sweep through this path takes far longer than a bench run at 100,000 SKUs): timed to the end
-    // when it ends within the window, else its rate over the window gives the time for every figure.
+    if (opts.profile) await fetch(`${red.url}/trace?stop=1`);
+
+    // (2) the full-sync pattern: one change, every figure of every SKU pushed, watched for SWEEP_MS at
+    // most: timed to the end when it ends within the window, else stopped there (Node-RED is killed
+    // below) with its measured rate. The engine first reads every position from the ledger and computes
+    // every figure (until the first push reaches a simulator), then the figures go out; the rate is
+    // that of the pushes, after the first.
     console.log(`[bench] inventory push: full sync of ${skuCount} SKUs × 4 channels through Node-RED (at most ${SWEEP_MS / 1000} s)`);
     const heldFigures = () => {
       let n = 0;
@@ -314,50 +450,78 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
       }
       return n;
     };
+    /** Requests that changed a simulator's stock (Square's changes and bol's updates: cheap to count). */
+    const arrived = () => square.inventoryChanges.length + bol.stockUpdates.length;
     const before = heldFigures();
-    const sync = await change('/reading-full-sync', SWEEP_MS).catch(() => undefined);
-    const syncStart = performance.now() - (sync?.ms ?? SWEEP_MS);
+    const arrivedBefore = arrived();
+    const stopProfile = opts.profile ? await startProfile() : undefined;
+    const syncStart = performance.now();
+    let firstPushMs: number | undefined;
     let checked = 0;
-    while (performance.now() - syncStart < SWEEP_MS) {
+    let watching = true;
+    const sync = change('/reading-full-sync', SWEEP_MS).then(
+      (c) => c,
+      () => undefined,
+    );
+    while (watching && performance.now() - syncStart < SWEEP_MS) {
+      if (firstPushMs === undefined && arrived() > arrivedBefore) firstPushMs = performance.now() - syncStart;
       while (checked < skuCount && holds(checked)) checked++;
-      if (checked === skuCount) break;
-      await tick();
+      if (checked === skuCount) watching = false;
+      else await tick();
     }
     const sweptMs = performance.now() - syncStart;
+    const changedSku = await sync;
+    const benchProfile = stopProfile ? await stopProfile() : undefined;
     const pushed = heldFigures() - before;
     const complete = checked === skuCount;
-    const perSecond = pushed / (sweptMs / 1000);
-    const everyFigureMs = complete ? sweptMs : ((skuCount * CHANNELS.length - before) / perSecond) * 1000;
+    const pushingMs = sweptMs - (firstPushMs ?? sweptMs);
+    const perSecond = pushingMs > 0 ? pushed / (pushingMs / 1000) : 0;
+    const remaining = skuCount * CHANNELS.length - before - pushed;
+    const everyFigureMs = complete ? sweptMs : sweptMs + (perSecond > 0 ? (remaining / perSecond) * 1000 : Infinity);
 
     const p50 = percentile(tillwireMs, 50);
     const p99 = percentile(tillwireMs, 99);
-    return {
+    result = {
       skus: skuCount,
       channels: CHANNELS.length,
       figures: skuCount * CHANNELS.length,
       engine: { ratePerChannel: RATE, inFlightPerChannel: IN_FLIGHT },
       fullSync: {
         changes: 1,
-        changedSkuMs: sync ? round(sync.ms) : undefined,
+        changedSkuMs: changedSku ? round(changedSku.ms) : undefined,
+        firstPushMs: firstPushMs === undefined ? undefined : round(firstPushMs),
         everyFigureMs: round(everyFigureMs),
         measuredMs: round(sweptMs),
         complete,
+        figuresBefore: before,
         figuresAtChannels: pushed,
         figuresPerSecond: Math.round(perSecond),
       },
       tillwire: { changes: CHANGES, p50Ms: round(p50), p99Ms: round(p99), maxMs: round(Math.max(...tillwireMs)) },
+      path: paths.length ? medianPath(paths) : undefined,
       ratios: {
         everyFigureToP50: Math.round(everyFigureMs / p50),
         everyFigureToP99: Math.round(everyFigureMs / p99),
-        changedSkuToP50: sync ? Math.round(sync.ms / p50) : undefined,
+        changedSkuToP50: changedSku ? Math.round(changedSku.ms / p50) : undefined,
       },
       nodeRedPeakRssMiB: peakRssMiB(red.pid),
       benchProcessPeakRssMiB: peakRssMiB(process.pid),
+      benchProcessHot: benchProfile ? hotFunctions(benchProfile, 12, ROOT + '/') : undefined,
     };
   } finally {
-    // Killed, not stopped: a graceful stop waits for the rest of the full sync's backlog.
-    await red?.kill();
+    // The full sync's backlog ends with the process. Profiled: stopped as Node-RED stops on Ctrl-C, so
+    // that V8 writes the profile (killed if that takes longer than STOP_MS); else killed at once.
+    if (red && profileDir) {
+      const stopped = await Promise.race([red.terminate('SIGINT').then(() => true), delay(STOP_MS).then(() => false)]);
+      if (!stopped) await red.kill();
+    } else await red?.kill();
     await Promise.all([shopify.stop(), amazon.stop(), square.stop(), bol.stop()]);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  if (profileDir) {
+    const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) result.nodeRedHot = hotFunctions(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile, 20, ROOT + '/');
+    fs.rmSync(profileDir, { recursive: true, force: true });
+  }
+  return result;
 }

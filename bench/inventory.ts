@@ -13,6 +13,7 @@
  * engine, not the network (the pushes are counted, not sent).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { compileRules, type InventoryRules } from '../nodes/inventory/rules';
 import { AtsEngine, PositionIndex } from '../nodes/inventory/available-to-sell';
@@ -21,6 +22,7 @@ import { pushesNeeded, PushQueue } from '../nodes/inventory/push-plan';
 import { channelKey } from '../nodes/inventory/rules';
 import { percentile, peakRssMiB } from './common';
 import { inventoryPushBench, type PushBenchResult } from './inventory-push';
+import type { HotFunction } from './cpu-profile';
 
 const SKUS = Number(process.env.BENCH_INVENTORY_SKUS ?? 100_000);
 const CHANGES = Number(process.env.BENCH_INVENTORY_CHANGES ?? 1_000);
@@ -88,7 +90,8 @@ function fullRecompute(engine: AtsEngine, skus: string[], documents: boolean, pu
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-export async function inventoryBench(opts: { root: string }): Promise<void> {
+export async function inventoryBench(opts: { root: string; profile?: boolean }): Promise<void> {
+  const loadAtStart = os.loadavg()[0];
   const random = generator(SEED);
   const skus = Array.from({ length: SKUS }, (_, i) => `SKU-${String(i).padStart(6, '0')}`);
   const r = rules(skus);
@@ -151,7 +154,7 @@ export async function inventoryBench(opts: { root: string }): Promise<void> {
 
   const engineRssMiB = peakRssMiB(process.pid);
   // (d) the real push path: Node-RED, the channel write nodes and HTTP to the four simulators
-  const push = PUSH ? await inventoryPushBench(SKUS, generator(SEED + 1)) : undefined;
+  const push = PUSH ? await inventoryPushBench(SKUS, generator(SEED + 1), { profile: opts.profile }) : undefined;
 
   const tw = { p50: percentile(tillwireMs, 50), p99: percentile(tillwireMs, 99) };
   const fs50 = percentile(fullSyncMs, 50);
@@ -159,6 +162,7 @@ export async function inventoryBench(opts: { root: string }): Promise<void> {
     scenario: 'inventory',
     date: new Date().toISOString(),
     node: process.version,
+    loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0], 2), cores: os.cpus().length },
     skus: SKUS,
     bundles: r.bundles.size,
     channels: r.channels.length,
@@ -182,6 +186,7 @@ export async function inventoryBench(opts: { root: string }): Promise<void> {
     `# Inventory benchmark ${report.date}`,
     '',
     `${SKUS.toLocaleString('en-US')} SKUs + ${r.bundles.size.toLocaleString('en-US')} bundles × ${r.channels.length} channels = ${figures.toLocaleString('en-US')} figures, in memory, Node ${process.version}, peak RSS ${report.peakRssMiB} MiB.`,
+    `Load average (1 min) ${report.loadAverage.start} at the start, ${report.loadAverage.end} at the end, ${report.loadAverage.cores} cores.`,
     '',
     `Full recompute: ${report.fullRecompute.ms} ms (${report.fullRecompute.figuresPerSecond.toLocaleString('en-US')} figures/s); with the canonical documents ${report.fullRecompute.withDocumentsMs} ms.`,
     '',
@@ -200,6 +205,19 @@ export async function inventoryBench(opts: { root: string }): Promise<void> {
 
 function pushRows(p: PushBenchResult): string[] {
   const n = (v: number) => v.toLocaleString('en-US');
+  const f = p.fullSync;
+  const channels = ['shopify', 'amazon', 'square', 'bol'] as const;
+  const hot = (title: string, list?: HotFunction[]) =>
+    list
+      ? [
+          title,
+          '',
+          '| function | where | self ms | % |',
+          '|---|---|---|---|',
+          ...list.map((h) => `| ${h.name} | ${h.where} | ${h.selfMs} | ${h.percent} |`),
+          '',
+        ]
+      : [];
   return [
     `## Through Node-RED to the channel simulators`,
     '',
@@ -211,15 +229,34 @@ function pushRows(p: PushBenchResult): string[] {
     '|---|---|---|---|',
     `| Tillwire (${p.tillwire.changes} changes, one at a time) | ${p.tillwire.p50Ms} | ${p.tillwire.p99Ms} | ${p.tillwire.maxMs} |`,
     '',
-    `Full sync (${p.fullSync.changes} change: recompute and push every figure, watched for ${n(p.fullSync.measuredMs)} ms): the changed SKU at every channel ${
-      p.fullSync.changedSkuMs === undefined ? 'not within the window' : `after ${n(p.fullSync.changedSkuMs)} ms`
-    }; ${n(p.fullSync.figuresAtChannels)} figures reached their channel (${n(p.fullSync.figuresPerSecond)}/s), so every figure ${
-      p.fullSync.complete ? 'after' : 'after about (extrapolated at that rate)'
-    } ${n(p.fullSync.everyFigureMs)} ms.`,
+    `Full sync (${f.changes} change: recompute and push every figure, ${f.complete ? 'ended' : 'stopped'} after ${n(f.measuredMs)} ms): the changed SKU at every channel ${
+      f.changedSkuMs === undefined ? 'not within the window' : `after ${n(f.changedSkuMs)} ms`
+    }; the first figure at a simulator after ${f.firstPushMs === undefined ? 'none in the window' : `${n(f.firstPushMs)} ms`} (the engine reading every position and computing every figure); ${n(
+      f.figuresAtChannels,
+    )} figures reached their channel (${n(f.figuresPerSecond)}/s after the first; ${n(f.figuresBefore)} were there from the single changes), so every figure ${
+      f.complete ? 'after' : 'after about (extrapolated at that rate)'
+    } ${n(f.everyFigureMs)} ms.`,
     '',
     `Full sync / Tillwire: ${n(p.ratios.everyFigureToP50)}× (every figure / p50), ${n(p.ratios.everyFigureToP99)}× (every figure / p99)${
       p.ratios.changedSkuToP50 === undefined ? '' : `, ${n(p.ratios.changedSkuToP50)}× (the changed SKU / p50)`
     }.`,
     '',
+    ...(p.path
+      ? [
+          "Where a single change's time goes (profiled run, traced: medians in ms after the POST, clocks of the same machine):",
+          '',
+          `| step | ${channels.join(' | ')} |`,
+          '|---|---|---|---|---|',
+          `| Node-RED received the POST | ${p.path.received} | | | |`,
+          `| reserve node booked the reading (its output) | ${p.path.booked} | | | |`,
+          `| engine emitted the push | ${channels.map((c) => p.path!.emitted[c]).join(' | ')} |`,
+          `| simulator holds the figure (bench poll) | ${channels.map((c) => p.path!.atSimulator[c]).join(' | ')} |`,
+          `| write node's output (written and recorded) | ${channels.map((c) => p.path!.written[c]).join(' | ')} |`,
+          `| every simulator holds it | ${p.path.everywhere} | | | |`,
+          '',
+        ]
+      : []),
+    ...hot('Node-RED process, functions with the most self time over its life (V8 profiler):', p.nodeRedHot),
+    ...hot('Bench process (the four simulators), over the full sync window:', p.benchProcessHot),
   ];
 }

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const chosen = named.length ? named : SCENARIOS;
   if (chosen.includes('sales')) await salesBench({ root: ROOT, profile: args.includes('--profile') });
   if (chosen.includes('settlement')) await settlementBench({ root: ROOT, profile: args.includes('--profile'), decimalComma: args.includes('--decimal-comma') });
-  if (chosen.includes('inventory')) await inventoryBench({ root: ROOT });
+  if (chosen.includes('inventory')) await inventoryBench({ root: ROOT, profile: args.includes('--profile') });
   if (chosen.includes('inventory-snapshot')) await inventorySnapshotBench({ root: ROOT });
 }
 

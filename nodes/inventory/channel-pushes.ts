@@ -21,7 +21,7 @@ import type { NodeMessage } from '../core/node-red';
 import type { KvEntry } from '../runtime/store';
 import { TokenBucket } from '../runtime/http';
 import { AtsEngine, PositionIndex, skusBehind } from './available-to-sell';
-import { affectedSkus, drainPushes, pushesNeeded, PushQueue, type PushTicket } from './push-plan';
+import { affectedSkus, DrainWake, drainPushes, pushesNeeded, PushQueue, type PushTicket } from './push-plan';
 import { channelKey, type ChannelRule, type InventoryRules } from './rules';
 
 /** What the engine hands the flow for one push: the channel (`channelKey`), the document and its ticket. */
@@ -53,6 +53,8 @@ export interface ChannelPushesDeps {
   onError(err: Error): void;
   /** Called when counts change (for the badge). */
   onChange?(): void;
+  /** SKUs of one computation that were skipped (see `counts.skipped`), for a warning naming them. */
+  onSkipped?(skus: string[]): void;
 }
 
 interface Awaiting {
@@ -118,7 +120,7 @@ export class ChannelPushes {
   /** The document of the push in flight (kept for its retry). */
   private readonly sending = new Map<string, { seq: number; doc: AvailableToSell }>();
   private readonly awaiting = new Map<string, Awaiting>();
-  private readonly pumping = new Map<string, { again: boolean }>();
+  private readonly pumping = new Map<string, { again: boolean; wake: DrainWake }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private pending = new Set<string>();
   private all = false;
@@ -287,6 +289,7 @@ export class ChannelPushes {
     for (const channel of touched) this.pump(channel);
     if (skipped.size) {
       this.counts.skipped += skipped.size;
+      this.deps.onSkipped?.([...skipped]);
       this.deps.onChange?.();
     }
   }
@@ -307,17 +310,19 @@ export class ChannelPushes {
     if (this.closed) return;
     const running = this.pumping.get(channel);
     if (running) {
+      // The running drain takes the new figures: at once if it is waiting for answers, else on its next round.
       running.again = true;
+      running.wake.ring();
       return;
     }
-    const state = { again: false };
+    const state = { again: false, wake: new DrainWake() };
     this.pumping.set(channel, state);
     clearTimeout(this.timers.get(channel));
     const q = this.queues.get(channel)!;
     void (async () => {
       do {
         state.again = false;
-        await drainPushes(q, (t) => this.send(channel, t), this.governors.get(channel)!, Date.now, this.options.maxInFlight);
+        await drainPushes(q, (t) => this.send(channel, t), this.governors.get(channel)!, Date.now, this.options.maxInFlight, state.wake);
       } while (state.again && !this.closed);
       this.pumping.delete(channel);
       this.deps.onChange?.();

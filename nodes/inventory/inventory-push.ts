@@ -80,6 +80,12 @@ export = function register(RED: NodeRED) {
           } as NodeMessage),
         onError: (err) => node.error(`available to sell: ${err.message}; tried again shortly`),
         onChange: show,
+        // The badge counts them; the log names them (a typo, or a SKU of a location no channel sells from).
+        onSkipped: (skus) =>
+          node.warn(
+            `available to sell: not pushed to any channel, no position at the rules' locations and never sent before: ${skus.slice(0, 10).join(', ')}` +
+              (skus.length > 10 ? ` and ${skus.length - 10} more` : ''),
+          ),
       },
       {
         ratePerSecond: number(def.rate, 5, 0.1, 1000),

@@ -188,12 +188,17 @@ export class PushQueue {
     return this.ready.size;
   }
 
-  /** When the earliest waiting figure may go (undefined: nothing waiting; may be in the past). */
-  nextAt(): number | undefined {
+  /**
+   * When the earliest waiting figure may go (undefined: nothing waiting; may be in the past). Given
+   * `now`, the first figure found that may go by then is answer enough: a drain asks before every
+   * push, and looking through every waiting SKU each time made a full sync quadratic.
+   */
+  nextAt(now = -Infinity): number | undefined {
     let at: number | undefined;
     for (const sku of this.ready) {
       const s = this.state.get(sku)!;
       if (s.inFlight) continue;
+      if (s.notBefore <= now) return s.notBefore;
       at = Math.min(at ?? Infinity, s.notBefore);
     }
     return at;
@@ -207,12 +212,38 @@ export class PushQueue {
 }
 
 /**
+ * Wakes a drain that is waiting: for one of its pushes to be answered, or (rung by the engine) for a
+ * figure offered meanwhile, which then goes out at once instead of after the answers in flight
+ * (bol.com answers a stock update only once its process status says done, 250 ms or more later).
+ */
+export class DrainWake {
+  private waiting?: { promise: Promise<void>; resolve(): void };
+
+  ring(): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve();
+  }
+
+  /** Resolves at the next `ring`. */
+  next(): Promise<void> {
+    if (!this.waiting) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.waiting = { promise, resolve };
+    }
+    return this.waiting.promise;
+  }
+}
+
+/**
  * Pushes what is ready, each after the channel's governor allows it, until nothing is ready now and
  * nothing is in flight. Figures offered while it waits are taken at their latest. `send` rejects
  * when the channel did not confirm the figure. Up to `maxInFlight` pushes (each for another SKU:
  * the queue never has two in flight for one) wait for their confirmation at once; 1 sends one at a
- * time. Returns how many pushes it made. A retry waiting out its backoff is left for a later call
- * (`queue.nextAt()` says when).
+ * time. While pushes are in flight it waits for `wake`, which rings when one is answered and, when
+ * the caller rings it too, when a figure is offered. Returns how many pushes it made. A retry
+ * waiting out its backoff is left for a later call (`queue.nextAt()` says when).
  */
 export async function drainPushes(
   queue: PushQueue,
@@ -220,25 +251,31 @@ export async function drainPushes(
   governor: Governor,
   now: () => number,
   maxInFlight = 1,
+  wake = new DrainWake(),
 ): Promise<number> {
   let pushes = 0;
-  const running = new Set<Promise<void>>();
+  let inFlight = 0;
   for (;;) {
-    const at = queue.nextAt();
-    if (at === undefined || at > now() || running.size >= maxInFlight) {
-      if (!running.size) return pushes;
-      await Promise.race(running);
+    const t = now();
+    const at = queue.nextAt(t);
+    if (at === undefined || at > t || inFlight >= maxInFlight) {
+      if (!inFlight) return pushes;
+      await wake.next();
       continue;
     }
     await governor.take();
     const ticket = queue.take(now());
     if (!ticket) continue;
     pushes++;
-    const push: Promise<void> = send(ticket).then(
-      () => queue.succeeded(ticket, now()),
-      (err: { permanent?: boolean }) => (err?.permanent ? queue.abandoned(ticket) : void queue.failed(ticket, now())),
-    );
-    const settled = push.finally(() => running.delete(settled));
-    running.add(settled);
+    inFlight++;
+    void send(ticket)
+      .then(
+        () => queue.succeeded(ticket, now()),
+        (err: { permanent?: boolean }) => (err?.permanent ? queue.abandoned(ticket) : void queue.failed(ticket, now())),
+      )
+      .finally(() => {
+        inFlight--;
+        wake.ring();
+      });
   }
 }

@@ -176,6 +176,13 @@ export class SquareSimulator {
   readonly catalog = new Map<string, { id: string; item_id: string; name: string; sku: string; price: number }>();
   /** Every inventory change recorded by BatchChangeInventory, in arrival order. */
   readonly inventoryChanges: Array<Record<string, any>> = [];
+  /**
+   * The same changes by catalog object and location (their places in `inventoryChanges`), and the
+   * catalog's variation ids: a count or a check looks at its own, not at every change or variation
+   * (a benchmark's catalogue has 100,000 of them).
+   */
+  private readonly changesAt = new Map<string, number[]>();
+  private readonly variationIds = new Set<string>();
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
   private readonly pending: SqWebhookEvent[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -215,6 +222,7 @@ export class SquareSimulator {
     if (existing) return existing.id;
     const id = SquareSimulator.catalogObjectId(sku);
     this.catalog.set(sku, { id, item_id: `ITEM${id.slice(3)}`, name, sku, price });
+    this.variationIds.add(id);
     return id;
   }
 
@@ -454,7 +462,8 @@ export class SquareSimulator {
 
   /** The current count of a catalog object at a location in a state, as Square computes it (by occurred_at). */
   inventoryCount(catalogObjectId: string, locationId: string, state = 'IN_STOCK'): string | undefined {
-    const relevant = this.inventoryChanges
+    const relevant = (this.changesAt.get(`${catalogObjectId}|${locationId}`) ?? [])
+      .map((i) => this.inventoryChanges[i])
       .filter((c) => {
         if (c.type === 'PHYSICAL_COUNT')
           return c.physical_count.catalog_object_id === catalogObjectId && c.physical_count.location_id === locationId && c.physical_count.state === state;
@@ -489,7 +498,7 @@ export class SquareSimulator {
     if (!Array.isArray(changes) || changes.length < 1 || changes.length > 100)
       throw invalid('INVALID_ARRAY_LENGTH', 'changes must hold 1 to 100 changes', 'changes');
     const ignoreUnchanged = body.ignore_unchanged_counts !== false;
-    const variationIds = new Set([...this.catalog.values()].map((v) => v.id));
+    const variationIds = this.variationIds;
     const QTY = /^-?\d+(\.\d{1,5})?$/;
     const STATES = [
       'IN_STOCK',
@@ -551,7 +560,10 @@ export class SquareSimulator {
           created_at: new Date(this.now()).toISOString(),
         },
       };
-      this.inventoryChanges.push(change);
+      const key = `${detail.catalog_object_id}|${detail.location_id}`;
+      let places = this.changesAt.get(key);
+      if (!places) this.changesAt.set(key, (places = []));
+      places.push(this.inventoryChanges.push(change) - 1);
       recorded.push(clone(change));
       for (const state of c.type === 'PHYSICAL_COUNT' ? [detail.state] : [detail.from_state, detail.to_state])
         touched.set(`${detail.catalog_object_id}|${detail.location_id}|${state}`, [detail.catalog_object_id, detail.location_id, state]);

@@ -229,6 +229,24 @@ describe('changedSkus', () => {
   });
 });
 
+describe('a change while a push is awaiting its answer', () => {
+  it('goes out at once, not after that answer (bol.com answers only when its process status is done)', async () => {
+    const { engine, pushed, stock } = setup();
+    engine.changed(['MUG']);
+    await until('the first figures', () => pushed.length === 4);
+    // Nothing answered yet: the channels still process MUG and PAIR. CUP changes meanwhile.
+    stock.set('CUP', 6);
+    engine.changed(['CUP']);
+    await until("CUP's figures, before any answer", () => pushed.length === 6);
+    expect(figures(pushed.slice(4)).sort()).toEqual([
+      ['amazon/A1', 'CUP', 3],
+      ['shopify', 'CUP', 6],
+    ]);
+    for (const p of pushed) answer(engine, p, true);
+    await until('all confirmed', () => engine.counts.confirmed === 6);
+  });
+});
+
 describe('drainPushes with several pushes awaiting their answer', () => {
   it('keeps up to maxInFlight pushes open, one per SKU, and waits for them all', async () => {
     const q = new PushQueue({ baseBackoffMs: 0 });
