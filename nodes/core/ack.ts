@@ -36,7 +36,7 @@ export = function register(RED: NodeRED) {
         inboxEvents.emit('inbox-done', ref.source, ref.id);
         delete msg[INBOX_REF];
         finished++;
-        board.set({ fill: 'green', shape: 'dot', text: t('status.finished', { count: finished }) });
+        board.tally(() => ({ fill: 'green', shape: 'dot', text: t('status.finished', { count: finished }) }));
       }
       send(msg);
     });

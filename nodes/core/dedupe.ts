@@ -63,12 +63,12 @@ export = function register(RED: NodeRED) {
     const duplicatesToOutput = def.duplicates === 'output';
     const counts = { passed: 0, duplicates: 0, released: 0, waiting: 0 };
     const show = () =>
-      board.set({
+      board.tally(() => ({
         fill: 'green',
         shape: 'dot',
         text:
           t('status.counts', { passed: counts.passed, duplicates: counts.duplicates }) + (counts.waiting ? t('status.waiting', { count: counts.waiting }) : ''),
-      });
+      }));
     if (binding.configured) show();
 
     // Copies waiting for an in-flight first copy; on close they stop waiting (the inbox, or the

@@ -39,6 +39,9 @@ export function shortText(text: string, max = 40): string {
   return text.length > max ? text.slice(0, max - 1) + '…' : text;
 }
 
+/** How often a tallied badge changes at most (StatusBoard.tally). */
+const TALLY_MS = 250;
+
 /**
  * A node's badge: its own activity (green dot, or yellow ring while retrying or throttled),
  * overridden by a red ring while its store is unavailable.
@@ -59,7 +62,37 @@ export class StatusBoard {
   }
 
   set(status: NodeStatus): void {
+    this.counting = undefined;
     this.activity = status;
+    this.render();
+  }
+
+  /**
+   * A badge that changes with every message (passed and finished counts): `make` runs, and the
+   * badge changes, at most every TALLY_MS, always ending on the latest state. Making a translated
+   * text and sending a status event for each of thousands of messages a second cost more than
+   * the message's own store writes.
+   */
+  tally(make: () => NodeStatus): void {
+    this.counting = make;
+    if (this.tallyTimer) return;
+    const wait = this.lastTally + TALLY_MS - Date.now();
+    if (wait <= 0) return this.showTally();
+    this.tallyTimer = setTimeout(() => this.showTally(), wait);
+    this.tallyTimer.unref();
+  }
+
+  private counting?: () => NodeStatus;
+  private tallyTimer?: NodeJS.Timeout;
+  private lastTally = 0;
+
+  private showTally(): void {
+    this.tallyTimer = undefined;
+    const make = this.counting;
+    this.counting = undefined;
+    if (!make) return;
+    this.lastTally = Date.now();
+    this.activity = make();
     this.render();
   }
 
