@@ -8,7 +8,7 @@
  */
 import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts } from '../core/node-kit';
-import { erpNode, type ErpOperation, type ErpParts } from '../core/erp-node';
+import { batchSizeOf, erpNode, type ErpOperation, type ErpParts } from '../core/erp-node';
 import { businessKey } from '../model/validate';
 import { permanent, SYSTEM } from './client';
 import { BC_CONFIG, type BcConfigConnection, type BcConnection } from './connection';
@@ -24,6 +24,7 @@ interface BcNodeDef extends NodeDef {
   operation?: 'order' | 'inventory' | 'shipments';
   store?: string;
   locationId?: string;
+  batchSize?: number | string;
 }
 
 const OPERATION_NAMES: Record<ErpOperation, string> = { order: 'create sales order', stock: 'read inventory', shipments: 'read posted sales shipments' };
@@ -117,6 +118,7 @@ export = function register(RED: NodeRED) {
       operation,
       operationNames: OPERATION_NAMES,
       storeId: def.store,
+      batchSize: batchSizeOf(def.batchSize),
       texts: t,
       config: () => config && ('client' in config ? { connection: config } : { problem: config.problem }),
       unusable: (problem) =>
