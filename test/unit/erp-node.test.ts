@@ -131,6 +131,7 @@ describe('ERP node body: order operation', () => {
 describe('ERP node body: till sales in batches', () => {
   /** A saleBatch part whose calls wait until the test releases them; records each call's sale ids. */
   function batching(batchSize?: number) {
+    const saleId = (m: NodeMessage) => (m.payload as { saleId: string }).saleId;
     const calls: string[][] = [];
     const release: Array<() => void> = [];
     const node = makeNode({
@@ -138,17 +139,17 @@ describe('ERP node body: till sales in batches', () => {
       batchSize,
       parts: {
         order: async (_c, msg) => {
-          msg.erp = { one: msg.payload.saleId };
+          msg.erp = { one: saleId(msg) };
           return 'sent';
         },
         saleBatch: async (connection, msgs, binding) => {
           expect(connection).toBe('conn');
           expect(binding?.configured).toBe(true);
-          calls.push(msgs.map((m) => m.payload.saleId));
+          calls.push(msgs.map(saleId));
           await new Promise<void>((resolve) => release.push(resolve));
           return msgs.map((m) => {
-            if (m.payload.saleId.startsWith('bad')) return permanentFailure('test-erp', 'sales order', `unknown SKU in ${m.payload.saleId}`);
-            m.erp = { batch: calls.length, saleId: m.payload.saleId };
+            if (saleId(m).startsWith('bad')) return permanentFailure('test-erp', 'sales order', `unknown SKU in ${saleId(m)}`);
+            m.erp = { batch: calls.length, saleId: saleId(m) };
             return 'sent';
           });
         },
