@@ -9,7 +9,7 @@ import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts } from '../core/node-kit';
 import { summarySecondsOf } from '../core/summary-posting';
 import { registerSummaryRoutes } from '../core/summary-routes';
-import { erpNode, type ErpOperation } from '../core/erp-node';
+import { batchSizeOf, erpNode, type ErpOperation } from '../core/erp-node';
 import { permanent, SYSTEM } from './client';
 import { BC_CONFIG, type BcConfigConnection, type BcConnection } from './connection';
 import { connectionOf } from '../core/config-node';
@@ -23,6 +23,7 @@ interface BcNodeDef extends NodeDef {
   /** "each" (default): one ERP document per sale; "summary": summarised posting. */
   posting?: string;
   summarySeconds?: number | string;
+  batchSize?: number | string;
 }
 
 export = function register(RED: NodeRED) {
@@ -40,6 +41,7 @@ export = function register(RED: NodeRED) {
       operationNames: OPERATION_NAMES,
       storeId: def.store,
       summarySeconds: def.posting === 'summary' ? summarySecondsOf(def.summarySeconds) : undefined,
+      batchSize: batchSizeOf(def.batchSize),
       texts: t,
       config: () => config && ('client' in config ? { connection: config } : { problem: config.problem }),
       unusable: (problem) =>

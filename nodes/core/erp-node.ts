@@ -5,6 +5,12 @@
  * a ConnectorError. An ERP node fills in only what is its own (`ErpParts`, on its sync facade) and
  * how it words an unusable connection (docs/architecture.md, "The connector form").
  *
+ * Till sales (canonical Sale documents: sales and returns from tills) go to the ERP in batches
+ * when the ERP part has `saleBatch` and the node's batch size is above 1: a sale that finds the
+ * ERP idle goes at once, the ones arriving meanwhile go together (BatchQueue). Each message still
+ * gets its own outcome, done() or done(err), and badge count. Channel orders follow the order
+ * lifecycle and go one at a time.
+ *
  * The badge counts documents: each order event or return written (or found written), each
  * shipment or stock position sent on; order events acknowledged without a write (stale) and
  * returns still waiting are counted apart, and so is every failure that reached Catch.
@@ -16,8 +22,9 @@ import { ensureEnvelope } from '../model/envelope';
 import { asConnectorError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
 import type { Store } from '../runtime/store';
 import { OrderIndexWriter } from '../runtime/order-index';
-import { isSummaryPost, isTillSale, SummaryPosting } from './summary-posting';
+import { isSummaryPost, SummaryPosting } from './summary-posting';
 import { SummaryInputError } from '../runtime/summaries';
+import { BatchQueue } from '../runtime/batch-queue';
 
 export type ErpOperation = 'order' | 'stock' | 'shipments';
 
@@ -89,6 +96,8 @@ export interface ErpNodeSpec<C> {
   operationNames: Record<ErpOperation, string>;
   /** The `tillwire-store` config node's id (order: optional; shipments: required; stock: unused). */
   storeId?: string;
+  /** Till sales written together at most (order operation, with `parts.saleBatch`); 1: one at a time. Default 100. */
+  batchSize?: number;
   /** 'array': the stock read as one message with every position; else one message each. */
   stockOutput?: 'each' | 'array';
   /**
@@ -122,6 +131,24 @@ export const ERP_STATUS_KEYS = [
   'status.failed',
   'status.error',
 ] as const;
+
+/** The default of the node's `batchSize`: till sales written to the ERP together at most. */
+export const DEFAULT_BATCH_SIZE = 100;
+
+/** The most till sales one batch may hold: one create request stays a reasonable size for the ERP. */
+export const MAX_BATCH_SIZE = 1000;
+
+/** The node property `batchSize` as set in the editor (text or number): a whole number 1…1000, else the default. */
+export function batchSizeOf(value: unknown): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, MAX_BATCH_SIZE) : DEFAULT_BATCH_SIZE;
+}
+
+/** A canonical till sale or till return (kind 'sale'), as opposed to a channel order or a return document. */
+export function isTillSale(msg: NodeMessage): boolean {
+  const p = msg.payload as { kind?: unknown } | null | undefined;
+  return !!p && typeof p === 'object' && p.kind === 'sale';
+}
 
 /** `msg` for one document read from the ERP: a fresh envelope, the trigger's correlation id kept. */
 export function documentMessage(msg: NodeMessage, doc: ErpDocument, topic: string, system: string): NodeMessage {
@@ -220,8 +247,25 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
     return 0;
   }
 
+  // Till sales waiting for (or in) a batch; each message's own outcome comes back to its handler.
+  const batchSize = batchSizeOf(spec.batchSize);
+  const sales =
+    operation === 'order' && parts.saleBatch && batchSize > 1
+      ? new BatchQueue<{ connection: C; msg: NodeMessage }, OrderOutcome>(async (items) => {
+          // Every item of a batch came through the same config node: its connection is the first's.
+          const outcomes = await board.watch(() =>
+            parts.saleBatch!(
+              items[0].connection,
+              items.map((i) => i.msg),
+              binding,
+            ),
+          );
+          return outcomes.map((o) => (o instanceof Error ? asConnectorError(o, system, operationName) : o));
+        }, batchSize)
+      : undefined;
+
   async function order(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
-    const outcome = await parts.order(connection, msg, binding);
+    const outcome = sales && isTillSale(msg) ? await sales.push({ connection, msg }) : await parts.order(connection, msg, binding);
     counts[outcome]++;
     send(msg);
     // After the send, so the order never waits for it; the writer never throws (a failure is logged and counted).

@@ -39,11 +39,6 @@ export function isSummaryPost(msg: NodeMessage): boolean {
   return msg.topic === SUMMARY_POST_TOPIC && typeof msg.summary?.key === 'string';
 }
 
-/** A till sale: what summary mode takes in (returns and channel orders are still written one by one). */
-export function isTillSale(msg: NodeMessage): boolean {
-  return (msg.payload as { kind?: unknown } | null)?.kind === 'sale';
-}
-
 export interface SummaryPostingOptions<C> {
   node: RuntimeNode;
   /** The ERP system: the book's scope and the register ref's name. */

@@ -323,30 +323,33 @@ async function resolvePartner(client: OdooClient, doc: SaleOrderSource, opts: Ma
   return opts.defaultPartnerId && opts.defaultPartnerId > 0 ? opts.defaultPartnerId : undefined;
 }
 
+type ProductRow = { id: number; default_code: string; uom_id: [number, string] | false };
+
+/** The active products carrying these Internal References, by reference (several when a SKU is shared). */
+async function productsByCode(client: OdooClient, skus: string[]): Promise<Map<string, ProductRow[]>> {
+  const rows = skus.length
+    ? await client.searchRead<ProductRow>('product.product', [['default_code', 'in', [...new Set(skus)]]], { fields: ['id', 'default_code', 'uom_id'] })
+    : [];
+  const byCode = new Map<string, ProductRow[]>();
+  for (const r of rows) byCode.set(r.default_code, [...(byCode.get(r.default_code) ?? []), r]);
+  return byCode;
+}
+
 /**
- * Looks up everything the order needs in Odoo (products by Internal Reference, the customer, the
- * pricelist of the document's currency) and builds the values. Throws one permanent error naming
- * every unknown SKU, unmapped tax code or missing customer, before anything is created.
+ * The values of one document once its references are looked up: throws one permanent error naming
+ * every unknown SKU, unmapped tax code or missing customer.
  */
-export async function prepareSaleOrder(
-  client: OdooClient,
+function valuesFrom(
   doc: SaleOrderSource,
   key: string,
   opts: MapOptions,
-  cache: ReferenceCache = newReferenceCache(),
-): Promise<{ values: Record<string, unknown>; refs: Refs }> {
+  byCode: Map<string, ProductRow[]>,
+  partnerId: number | undefined,
+  pricelist: number | false | string,
+): { values: Record<string, unknown>; refs: Refs } {
   const problems = unsupported(doc);
   const needs = requiredSkus(doc, opts);
   const skus = needs.map((n) => n.sku);
-  const [rows, partnerId, pricelist] = await Promise.all([
-    client.searchRead<{ id: number; default_code: string; uom_id: [number, string] | false }>('product.product', [['default_code', 'in', skus]], {
-      fields: ['id', 'default_code', 'uom_id'],
-    }),
-    resolvePartner(client, doc, opts),
-    resolvePricelist(client, doc.currency, cache),
-  ]);
-  const byCode = new Map<string, typeof rows>();
-  for (const r of rows) byCode.set(r.default_code, [...(byCode.get(r.default_code) ?? []), r]);
   const unknown = needs.filter((n) => !byCode.has(n.sku));
   const ambiguous = skus.filter((s) => (byCode.get(s)?.length ?? 0) > 1);
   if (unknown.length) {
@@ -362,13 +365,64 @@ export async function prepareSaleOrder(
     throw odooError('sale.order', problems.join('; '), { retryable: false, providerCode: unknown.length ? 'unknown_sku' : 'mapping' });
   }
   const products = new Map<string, ProductRef>();
-  for (const [code, list] of byCode) {
-    const p = list[0];
-    if (!p.uom_id) throw odooError('sale.order', `product ${code} has no unit of measure`, { retryable: false });
-    products.set(code, { id: p.id, uomId: p.uom_id[0] });
+  for (const sku of skus) {
+    const p = byCode.get(sku)![0];
+    if (!p.uom_id) throw odooError('sale.order', `product ${sku} has no unit of measure`, { retryable: false });
+    products.set(sku, { id: p.id, uomId: p.uom_id[0] });
   }
   const refs: Refs = { partnerId: partnerId!, pricelistId: pricelist as number | false, products };
   return { values: buildSaleOrderValues(doc, key, refs, opts), refs };
+}
+
+/**
+ * Looks up everything the order needs in Odoo (products by Internal Reference, the customer, the
+ * pricelist of the document's currency) and builds the values. Throws one permanent error naming
+ * every unknown SKU, unmapped tax code or missing customer, before anything is created.
+ */
+export async function prepareSaleOrder(
+  client: OdooClient,
+  doc: SaleOrderSource,
+  key: string,
+  opts: MapOptions,
+  cache: ReferenceCache = newReferenceCache(),
+): Promise<{ values: Record<string, unknown>; refs: Refs }> {
+  const [byCode, partnerId, pricelist] = await Promise.all([
+    productsByCode(
+      client,
+      requiredSkus(doc, opts).map((n) => n.sku),
+    ),
+    resolvePartner(client, doc, opts),
+    resolvePricelist(client, doc.currency, cache),
+  ]);
+  return valuesFrom(doc, key, opts, byCode, partnerId, pricelist);
+}
+
+/**
+ * `prepareSaleOrder` for several till sales at once: one product lookup for all their SKUs, the
+ * pricelist per currency from the cache. Each document gets its values or its own permanent error.
+ */
+export async function prepareSaleOrders(
+  client: OdooClient,
+  docs: Array<{ doc: SaleOrderSource; key: string }>,
+  opts: MapOptions,
+  cache: ReferenceCache = newReferenceCache(),
+): Promise<Array<Record<string, unknown> | Error>> {
+  const currencies = [...new Set(docs.map((d) => d.doc.currency))];
+  const [byCode, partners, pricelists] = await Promise.all([
+    productsByCode(
+      client,
+      docs.flatMap((d) => requiredSkus(d.doc, opts).map((n) => n.sku)),
+    ),
+    Promise.all(docs.map((d) => resolvePartner(client, d.doc, opts))),
+    Promise.all(currencies.map((c) => resolvePricelist(client, c, cache))),
+  ]);
+  return docs.map((d, i) => {
+    try {
+      return valuesFrom(d.doc, d.key, opts, byCode, partners[i], pricelists[currencies.indexOf(d.doc.currency)]).values;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  });
 }
 
 export function isUnknownSkuError(err: unknown): boolean {

@@ -6,11 +6,12 @@
  * `inventory.position` documents (operation "stock"). The node body is the shared ERP node
  * (core/erp-node.ts); this file fills in Odoo's part on the `OdooSync` facade (sync.ts).
  */
-import type { NodeDef, NodeRED, RuntimeNode } from '../core/node-red';
-import { statusTexts } from '../core/node-kit';
+import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
+import { asError, statusTexts, type StoreBinding } from '../core/node-kit';
 import { summarySecondsOf } from '../core/summary-posting';
 import { registerSummaryRoutes } from '../core/summary-routes';
-import { erpNode, type ErpDocument, type ErpParts, type ErpUnsent, type OrderOutcome } from '../core/erp-node';
+import { batchSizeOf, erpNode, type ErpDocument, type ErpParts, type ErpUnsent, type OrderOutcome } from '../core/erp-node';
+import type { OrderResult } from './orders';
 import { fromMinor, type Money } from '../model/money';
 import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
@@ -27,12 +28,31 @@ interface OdooNodeDef extends NodeDef {
   /** "each" (default): one ERP document per sale; "summary": summarised posting. */
   posting?: string;
   summarySeconds?: number | string;
+  batchSize?: number | string;
 }
 
 const difference = (v: Money) => `${fromMinor(v.amount, v.currency)} ${v.currency}`;
 
+/** The order's number against the document in the sales register. */
+async function recordRef(binding: StoreBinding, key: string, name: string): Promise<void> {
+  const store = await binding.acquire();
+  await store.registerSetRef(key, SYSTEM, name);
+}
+
 /** Odoo's part of the ERP node: what it does with the `OdooSync` of the chosen connection. */
 function odooParts(node: RuntimeNode, cursorKey: string): ErpParts<OdooSync> {
+  /** `msg.erp` of a sale or order written, and a warning for a total that differs or a key Odoo holds twice. */
+  const orderWritten = (msg: NodeMessage, result: OrderResult) => {
+    msg.erp = result;
+    if (result.variance)
+      node.warn(
+        `${result.name}: Odoo's total differs from the ${(msg.payload as any).kind}'s by ${difference(result.variance)} (check the tax map and Odoo's price precision)`,
+      );
+    if (result.duplicates)
+      node.warn(
+        `${result.key}: other confirmed Odoo orders carry the same key (${result.duplicates.join(', ')}); ${result.name} was used, the others were left alone`,
+      );
+  };
   return {
     async order(sync, msg, binding) {
       const payload = msg.payload as Record<string, any>;
@@ -49,23 +69,33 @@ function odooParts(node: RuntimeNode, cursorKey: string): ErpParts<OdooSync> {
         outcome = result.skipped ? 'waiting' : 'sent';
       } else {
         const result = await sync.pushOrder(payload, key);
-        msg.erp = result;
+        orderWritten(msg, result);
         name = result.name;
-        if (result.variance)
-          node.warn(
-            `${result.name}: Odoo's total differs from the ${payload.kind}'s by ${difference(result.variance)} (check the tax map and Odoo's price precision)`,
-          );
-        if (result.duplicates)
-          node.warn(
-            `${result.key}: other confirmed Odoo orders carry the same key (${result.duplicates.join(', ')}); ${result.name} was used, the others were left alone`,
-          );
         outcome = result.stale ? 'stale' : 'sent';
       }
-      if (binding && name) {
-        const store = await binding.acquire();
-        await store.registerSetRef(key, SYSTEM, name);
-      }
+      if (binding && name) await recordRef(binding, key, name);
       return outcome;
+    },
+
+    // Till sales in one batch (sale-batch.ts); each message ends as `order` would end it.
+    async saleBatch(sync, msgs, binding) {
+      const keys = msgs.map((msg) => {
+        const payload = msg.payload as Record<string, any>;
+        return (payload && typeof payload === 'object' ? orderKey(msg, payload) : undefined) ?? '';
+      });
+      const results = await sync.pushSales(msgs.map((msg, i) => ({ payload: msg.payload, key: keys[i] })));
+      return Promise.all(
+        results.map(async (result, i): Promise<OrderOutcome | Error> => {
+          if (result instanceof Error) return result;
+          try {
+            orderWritten(msgs[i], result);
+            if (binding) await recordRef(binding, keys[i], result.name);
+            return 'sent';
+          } catch (err) {
+            return asError(err);
+          }
+        }),
+      );
     },
 
     // A sale.order Odoo holds (not cancelled) for this event; a credit note or a stale event is none.
@@ -145,6 +175,7 @@ export = function register(RED: NodeRED) {
       storeId: def.store,
       summarySeconds: def.posting === 'summary' ? summarySecondsOf(def.summarySeconds) : undefined,
       stockOutput: def.output === 'array' ? 'array' : 'each',
+      batchSize: batchSizeOf(def.batchSize),
       texts: t,
       config: () => {
         const connection = odoo();

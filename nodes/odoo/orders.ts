@@ -56,7 +56,7 @@ export interface OrderResult {
 /** A cancel's result: since the shared lifecycle, always an order Odoo holds (created as a tombstone if need be). */
 export type CancelResult = OrderResult;
 
-interface OrderRow {
+export interface OrderRow {
   id: number;
   name: string;
   state: string;
@@ -64,30 +64,74 @@ interface OrderRow {
   amount_total: number;
 }
 
-const ORDER_FIELDS = ['id', 'name', 'state', 'date_order', 'amount_total'];
+export const ORDER_FIELDS = ['id', 'name', 'state', 'date_order', 'amount_total'];
 
-/**
- * The orders carrying `key`: the one to use (a confirmed one first, else the oldest), the other
- * live ones, and a cancelled one if that is all there is.
- */
-async function findByRef(sync: OdooSync, key: string): Promise<{ row?: OrderRow; others: OrderRow[]; live: OrderRow[]; cancelled?: OrderRow }> {
-  const rows = await sync.client.searchRead<OrderRow>('sale.order', [['client_order_ref', '=', key]], { fields: ORDER_FIELDS, order: 'id asc', limit: 20 });
+/** The orders carrying one key: the one to use, the other live ones, and a cancelled one if that is all there is. */
+export interface FoundOrders {
+  row?: OrderRow;
+  others: OrderRow[];
+  live: OrderRow[];
+  cancelled?: OrderRow;
+}
+
+/** Sorts one key's orders (by id): the one to use is a confirmed one first, else the oldest. */
+export function foundOrders(rows: OrderRow[]): FoundOrders {
   const live = rows.filter((r) => r.state !== 'cancel');
   const row = live.find((r) => r.state === 'sale') ?? live[0];
   return { row, others: live.filter((r) => r !== row), live, cancelled: rows.find((r) => r.state === 'cancel') };
 }
 
+async function findByRef(sync: OdooSync, key: string): Promise<FoundOrders> {
+  const rows = await sync.client.searchRead<OrderRow>('sale.order', [['client_order_ref', '=', key]], { fields: ORDER_FIELDS, order: 'id asc', limit: 20 });
+  return foundOrders(rows);
+}
+
+/** What `sweep` did about the other orders of one key. */
+export interface Swept {
+  duplicates: string[];
+  cancelled: string[];
+}
+
 /**
  * Other orders with the same key. Quotations among them can only come from a create Odoo carried
  * out after the connector had stopped waiting for it (or a crash between create and confirm that
- * was then created again): they are cancelled. Confirmed ones are reported, never touched.
+ * was then created again): they are cancelled, all keys' in one call. Confirmed ones are reported,
+ * never touched.
  */
-async function sweep(sync: OdooSync, keep: OrderRow, others: OrderRow[]): Promise<{ duplicates: string[]; cancelled: string[] }> {
-  const stray = others.filter((r) => r.id !== keep.id && (r.state === 'draft' || r.state === 'sent'));
+export async function sweep(sync: OdooSync, kept: Array<{ keep: OrderRow; others: OrderRow[] }>): Promise<Swept[]> {
+  const out = kept.map(({ keep, others }) => ({
+    stray: others.filter((r) => r.id !== keep.id && (r.state === 'draft' || r.state === 'sent')),
+    duplicates: others.filter((r) => r.id !== keep.id && r.state === 'sale').map((r) => r.name),
+  }));
+  const stray = out.flatMap((o) => o.stray.map((r) => r.id));
   if (stray.length) {
-    await sync.client.call('sale.order', 'action_cancel', { ids: stray.map((r) => r.id) }, { context: { disable_cancel_warning: true } });
+    await sync.client.call('sale.order', 'action_cancel', { ids: stray }, { context: { disable_cancel_warning: true } });
   }
-  return { duplicates: others.filter((r) => r.id !== keep.id && r.state === 'sale').map((r) => r.name), cancelled: stray.map((r) => r.name) };
+  return out.map((o) => ({ duplicates: o.duplicates, cancelled: o.stray.map((r) => r.name) }));
+}
+
+/** The error of a till sale whose key Odoo holds only cancelled: not created again. */
+export function cancelledInOdoo(row: OrderRow, key: string): Error {
+  return odooError(
+    'sale.order',
+    `${row.name} for ${key} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay)`,
+    {
+      retryable: false,
+      providerCode: 'cancelled',
+    },
+  );
+}
+
+/** msg.erp's figures beyond the order itself: the variance against the document's grand total, duplicates and cancelled quotations. */
+export function checked(result: OrderResult, grandTotal: number, swept: Swept): OrderResult {
+  const total = result.amountTotal!.amount;
+  const currency = result.amountTotal!.currency;
+  return {
+    ...result,
+    ...(total !== grandTotal ? { variance: { amount: total - grandTotal, currency } } : {}),
+    ...(swept.duplicates.length ? { duplicates: swept.duplicates } : {}),
+    ...(swept.cancelled.length ? { cancelledQuotations: swept.cancelled } : {}),
+  };
 }
 
 async function readOrder(sync: OdooSync, id: number): Promise<OrderRow> {
@@ -137,7 +181,7 @@ async function lifecycle(sync: OdooSync, doc: Order, key: string): Promise<Order
   }
 }
 
-function asResult(row: OrderRow, key: string, created: boolean, currency: string): OrderResult {
+export function asResult(row: OrderRow, key: string, created: boolean, currency: string): OrderResult {
   return {
     system: 'odoo',
     model: 'sale.order',
@@ -160,14 +204,7 @@ async function createAndConfirm(sync: OdooSync, doc: SaleOrderSource, key: strin
   if (!found.row && createdId === undefined && found.cancelled) {
     // An order cancelled meanwhile (another process): under the shared rules this is stale news.
     if (doc.kind === 'order') return { ...asResult(found.cancelled, key, false, doc.currency), stale: true };
-    throw odooError(
-      'sale.order',
-      `${found.cancelled.name} for ${key} was cancelled in Odoo; not creating it again (reset it to quotation in Odoo, or delete it, then replay)`,
-      {
-        retryable: false,
-        providerCode: 'cancelled',
-      },
-    );
+    throw cancelledInOdoo(found.cancelled, key);
   }
   let row = found.row ?? (await readOrder(sync, createdId!));
   // Found after our own create's answer was lost: this call did create it.
@@ -178,21 +215,13 @@ async function createAndConfirm(sync: OdooSync, doc: SaleOrderSource, key: strin
   }
   // After an unanswered create, look once more for a late twin of it (see sweep).
   const others = uncertain ? (await findByRef(sync, key)).live.filter((r) => r.id !== row.id) : found.others;
-  const { duplicates, cancelled } = others.length ? await sweep(sync, row, others) : { duplicates: [], cancelled: [] };
+  const [swept] = others.length ? await sweep(sync, [{ keep: row, others }]) : [{ duplicates: [], cancelled: [] }];
   const when = odooDatetime(documentTime(doc));
   if (row.date_order !== when) {
     await sync.client.write('sale.order', [row.id], { date_order: when });
     row = { ...row, date_order: when };
   }
-  const result = asResult(row, key, created, doc.currency);
-  const grand = doc.totals.grandTotal.amount;
-  const total = result.amountTotal!.amount;
-  return {
-    ...result,
-    ...(total !== grand ? { variance: { amount: total - grand, currency: doc.currency } } : {}),
-    ...(duplicates.length ? { duplicates } : {}),
-    ...(cancelled.length ? { cancelledQuotations: cancelled } : {}),
-  };
+  return checked(asResult(row, key, created, doc.currency), doc.totals.grandTotal.amount, swept);
 }
 
 /** Cancels the open order carrying `key` (past Odoo's confirmation wizard); checked by reading it back. */

@@ -144,6 +144,23 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
       expect(await ok(sim, 'sale.order', 'create', [{ partner_id: 2 }])).toBe(1); // the id was not used up either
     });
 
+    it('lists: create(vals_list) is one transaction (one bad record, nothing created); `in` domains; action_confirm and write take every id', async () => {
+      const good = (ref: string) => ({ partner_id: 2, client_order_ref: ref, order_line: [[0, 0, { product_id: 1 }]] });
+      const refused = await kw(sim, 'sale.order', 'create', [[good('a'), { ...good('b'), order_line: [[0, 0, { product_id: 999999 }]] }, good('c')]]);
+      expect(refused.body.error.data.name).toBe('odoo.exceptions.MissingError');
+      expect(sim.counts()['sale.order']).toBe(0);
+      const ids = await ok(sim, 'sale.order', 'create', [[good('a'), good('b'), good('c')]]);
+      expect(ids).toHaveLength(3);
+      expect(await ok(sim, 'sale.order', 'search', [[['client_order_ref', 'in', ['a', 'c', 'x']]]])).toEqual([ids[0], ids[2]].sort((x, y) => y - x));
+      // Confirming a list with one order not in a confirmable state refuses the whole call.
+      await ok(sim, 'sale.order', 'action_confirm', [[ids[0]]]);
+      expect((await kw(sim, 'sale.order', 'action_confirm', [ids])).body.error.data.name).toBe('odoo.exceptions.UserError');
+      expect(sim.orders().map((o) => o.state)).toEqual(['sale', 'draft', 'draft']);
+      await ok(sim, 'sale.order', 'action_confirm', [[ids[1], ids[2]]]);
+      await ok(sim, 'sale.order', 'write', [ids, { date_order: '2025-03-14 09:00:00' }]);
+      expect(sim.orders().map((o) => [o.state, o.date_order])).toEqual(ids.map(() => ['sale', '2025-03-14 09:00:00']));
+    });
+
     it('dates must be in Odoo’s format, not RFC 3339', async () => {
       const { body } = await kw(sim, 'sale.order', 'create', [{ partner_id: 2, date_order: '2025-03-14T17:42:10Z' }]);
       expect(body.error.data).toMatchObject({

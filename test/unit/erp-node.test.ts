@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import { ConnectorError, permanentFailure } from '../../nodes/runtime/errors';
-import { ERP_STATUS_KEYS, erpNode, type ErpConfig, type ErpNodeSpec, type ErpParts } from '../../nodes/core/erp-node';
+import { batchSizeOf, ERP_STATUS_KEYS, erpNode, type ErpConfig, type ErpNodeSpec, type ErpParts } from '../../nodes/core/erp-node';
 import { interpolate, type Vars } from '../../nodes/core/status-text';
 import type { NodeMessage, NodeRED } from '../../nodes/core/node-red';
 
@@ -125,6 +125,87 @@ describe('ERP node body: order operation', () => {
     const err = (await receive(node, { payload: {} })) as ConnectorError;
     expect(err).toBeInstanceOf(ConnectorError);
     expect(err.cause).toEqual({ system: 'test-erp', operation: 'sales order', kind: 'unknown', retryable: false });
+  });
+});
+
+describe('ERP node body: till sales in batches', () => {
+  /** A saleBatch part whose calls wait until the test releases them; records each call's sale ids. */
+  function batching(batchSize?: number) {
+    const saleId = (m: NodeMessage) => (m.payload as { saleId: string }).saleId;
+    const calls: string[][] = [];
+    const release: Array<() => void> = [];
+    const node = makeNode({
+      operation: 'order',
+      batchSize,
+      parts: {
+        order: async (_c, msg) => {
+          msg.erp = { one: saleId(msg) };
+          return 'sent';
+        },
+        saleBatch: async (connection, msgs, binding) => {
+          expect(connection).toBe('conn');
+          expect(binding?.configured).toBe(true);
+          calls.push(msgs.map(saleId));
+          await new Promise<void>((resolve) => release.push(resolve));
+          return msgs.map((m) => {
+            if (saleId(m).startsWith('bad')) return permanentFailure('test-erp', 'sales order', `unknown SKU in ${saleId(m)}`);
+            m.erp = { batch: calls.length, saleId: saleId(m) };
+            return 'sent';
+          });
+        },
+      },
+    });
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setImmediate(r));
+    };
+    return { node, calls, release, until };
+  }
+
+  it('the first sale goes at once; those arriving meanwhile go as one batch; each message ends on its own (a bad one fails alone)', async () => {
+    const { node, calls, release, until } = batching();
+    const ids = ['s1', 's2', 'bad3', 's4', 's5'];
+    const done = ids.map((saleId) => receive(node, { payload: { kind: 'sale', saleId } }));
+    await until(() => calls.length === 2 && release.length === 2);
+    // Two batches in flight at most: the second sale found a free slot, the rest wait.
+    expect(calls).toEqual([['s1'], ['s2']]);
+    release.splice(0).forEach((r) => r());
+    await until(() => calls.length === 3);
+    expect(calls[2]).toEqual(['bad3', 's4', 's5']);
+    release.splice(0).forEach((r) => r());
+    const errors = await Promise.all(done);
+    expect(errors.map((e) => e?.message)).toEqual([undefined, undefined, expect.stringMatching(/unknown SKU in bad3/), undefined, undefined]);
+    expect(errors[2]).toBeInstanceOf(ConnectorError);
+    expect(node.sent.map((m) => m.erp.saleId).sort()).toEqual(['s1', 's2', 's4', 's5']);
+    expect(last(node)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 4, failed 1' });
+  });
+
+  it('channel orders and return documents go one at a time through `order`, never into a batch', async () => {
+    const { node, calls } = batching();
+    expect(await receive(node, { payload: { kind: 'order', saleId: 'o1' } })).toBeUndefined();
+    expect(await receive(node, { payload: { kind: 'return', saleId: 'r1' } })).toBeUndefined();
+    expect(calls).toEqual([]);
+    expect(node.sent.map((m) => m.erp)).toEqual([{ one: 'o1' }, { one: 'r1' }]);
+  });
+
+  it('the batch size as the editor stores it: a whole number 1…1000, anything else the default 100', () => {
+    expect([batchSizeOf(''), batchSizeOf(undefined), batchSizeOf('25'), batchSizeOf(1), batchSizeOf(0), batchSizeOf('2.5'), batchSizeOf(5000)]).toEqual([
+      100, 100, 25, 1, 100, 100, 1000,
+    ]);
+  });
+
+  it('batch size 1: every sale one at a time through `order`', async () => {
+    const { node, calls } = batching(1);
+    await Promise.all(['s1', 's2', 's3'].map((saleId) => receive(node, { payload: { kind: 'sale', saleId } })));
+    expect(calls).toEqual([]);
+    expect(node.sent.map((m) => m.erp)).toEqual([{ one: 's1' }, { one: 's2' }, { one: 's3' }]);
+  });
+
+  it('a batch that fails as a whole fails each of its messages with that error', async () => {
+    const down = new ConnectorError('test-erp', 'sales order', 'ERP unavailable', { status: 503, attempts: 6 });
+    const node = makeNode({ operation: 'order', parts: { saleBatch: async () => Promise.reject(down) } });
+    const errors = await Promise.all(['s1', 's2'].map((saleId) => receive(node, { payload: { kind: 'sale', saleId } })));
+    expect(errors).toEqual([down, down]);
+    expect(last(node)?.fill).toBe('red');
   });
 });
 
