@@ -148,17 +148,22 @@ export class SummaryPosting<C> {
     for (;;) {
       const due = await store.summaries.due(this.o.system, 50);
       let progressed = false;
-      for (const rec of due) {
-        if (this.stopped) return;
-        try {
-          const out = await this.post(store, rec.key);
-          if (out) this.o.node.send(out);
-          progressed = true;
-        } catch (err) {
-          await this.failed(store, rec, err);
-        }
-      }
-      if (!progressed || due.length < 50) return;
+      // A page's summaries are posted side by side: each is its own document under its own lock and
+      // claim, and the ERP connection's limiter bounds the calls in flight (one after another, a
+      // burst across many stores waited on every summary's round trips in turn).
+      await Promise.all(
+        due.map(async (rec) => {
+          if (this.stopped) return;
+          try {
+            const out = await this.post(store, rec.key);
+            if (out) this.o.node.send(out);
+            progressed = true;
+          } catch (err) {
+            await this.failed(store, rec, err);
+          }
+        }),
+      );
+      if (this.stopped || !progressed || due.length < 50) return;
     }
   }
 
