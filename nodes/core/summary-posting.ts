@@ -19,6 +19,7 @@ import { validateDocument, businessKey } from '../model/validate';
 import type { Sale } from '../model/types.generated';
 import { SummaryInputError, type SummaryRecord } from '../runtime/summaries';
 import type { Store } from '../runtime/store';
+import { sameDocument } from '../runtime/same-document';
 
 export const DEFAULT_SUMMARY_SECONDS = 300;
 export const MIN_SUMMARY_SECONDS = 5;
@@ -137,6 +138,16 @@ export class SummaryPosting<C> {
       },
       this.o.intervalMs,
     );
+    if (a.duplicate) {
+      // A repeat is passed on uncounted; another document under a counted key is refused, never absorbed silently.
+      const had = await store.summaries.saleAssignment(this.o.system, key);
+      if (had && !sameDocument(had.document, JSON.parse(JSON.stringify(sale)))) {
+        const was = (had.document as Sale | undefined)?.totals?.grandTotal?.amount;
+        throw new SummaryInputError(
+          `${key} is already in ${a.summaryKey} with a different document (grand total ${was} there, ${sale.totals.grandTotal.amount} here): a summarised sale is never replaced, send the change as a new transaction (a return, a new sale) with its own saleId`,
+        );
+      }
+    }
     const state = a.duplicate ? ((await store.summaries.get(this.o.system, a.summaryKey))?.state ?? 'open') : 'open';
     msg.erp = {
       system: this.o.system,
