@@ -15,10 +15,12 @@ import type { NodeMessage, RuntimeNode } from './node-red';
 import type { StoreBinding } from './node-kit';
 import { KeyedLock } from '../runtime/keyed-lock';
 import { summaryDocument } from './summary-document';
+import { DEFAULT_BOUNDS } from '../model/bounds';
 import { validateDocument, businessKey } from '../model/validate';
 import type { Sale } from '../model/types.generated';
-import { SummaryInputError, type SummaryRecord } from '../runtime/summaries';
+import { SummaryInputError, type AssignedSale, type SummaryRecord } from '../runtime/summaries';
 import type { Store } from '../runtime/store';
+import { sameDocument } from '../runtime/same-document';
 
 export const DEFAULT_SUMMARY_SECONDS = 300;
 export const MIN_SUMMARY_SECONDS = 5;
@@ -73,6 +75,22 @@ function summaryInfo(rec: SummaryRecord) {
 
 /** Backoff of a summary's automatic retries: the interval, doubling per failure, at most 15 minutes. */
 const retryDelay = (intervalMs: number, attempts: number) => Math.min(15 * 60_000, intervalMs * 2 ** Math.min(20, Math.max(0, attempts - 1)));
+
+/** How many of `sales`, from the first, one summary document holds within the lines bound (at least one). */
+function linesFit(header: SummaryRecord, sales: readonly AssignedSale[]): number {
+  let lo = 1;
+  let hi = sales.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const doc = summaryDocument(
+      header,
+      sales.slice(0, mid).map((s) => s.document as Sale),
+    );
+    if (doc.lines.length <= DEFAULT_BOUNDS.maxLines) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
 
 export class SummaryPosting<C> {
   private readonly locks = new KeyedLock();
@@ -132,6 +150,16 @@ export class SummaryPosting<C> {
       },
       this.o.intervalMs,
     );
+    if (a.duplicate) {
+      // A repeat is passed on uncounted; another document under a counted key is refused, never absorbed silently.
+      const had = await store.summaries.saleAssignment(this.o.system, key);
+      if (had && !sameDocument(had.document, JSON.parse(JSON.stringify(sale)))) {
+        const was = (had.document as Sale | undefined)?.totals?.grandTotal?.amount;
+        throw new SummaryInputError(
+          `${key} is already in ${a.summaryKey} with a different document (grand total ${was} there, ${sale.totals.grandTotal.amount} here): a summarised sale is never replaced, send the change as a new transaction (a return, a new sale) with its own saleId`,
+        );
+      }
+    }
     const state = a.duplicate ? ((await store.summaries.get(this.o.system, a.summaryKey))?.state ?? 'open') : 'open';
     msg.erp = {
       system: this.o.system,
@@ -206,7 +234,7 @@ export class SummaryPosting<C> {
    */
   private post(store: Store, key: string): Promise<NodeMessage | undefined> {
     return this.locks.run(key, async () => {
-      const rec = await store.summaries.get(this.o.system, key);
+      let rec = await store.summaries.get(this.o.system, key);
       if (!rec || rec.state !== 'closed') return undefined;
       const claim = await store.claim(`summary-post:${this.o.system}`, key);
       if (claim.outcome !== 'claimed') return undefined;
@@ -214,11 +242,29 @@ export class SummaryPosting<C> {
       try {
         const connection = this.o.connection();
         if (connection === undefined) throw new Error('no usable ERP connection');
-        const sales = await store.summaries.sales(this.o.system, key);
-        const doc = summaryDocument(
+        let sales = await store.summaries.sales(this.o.system, key);
+        let doc = summaryDocument(
           rec,
           sales.map((s) => s.document as Sale),
         );
+        if (doc.lines.length > DEFAULT_BOUNDS.maxLines) {
+          // More lines than one ERP document holds: the sales beyond the first that fit move to a new
+          // summary of the same interval (posted on its own) before this one reaches the ERP.
+          const keep = linesFit(rec, sales);
+          const moved = await store.summaries.split(
+            this.o.system,
+            key,
+            sales.slice(keep).map((s) => s.key),
+          );
+          if (!moved) return undefined;
+          this.o.node.warn(`${key}: ${sales.length - keep} of its ${sales.length} sales need more than ${DEFAULT_BOUNDS.maxLines} lines: moved to ${moved}`);
+          rec = (await store.summaries.get(this.o.system, key))!;
+          sales = await store.summaries.sales(this.o.system, key);
+          doc = summaryDocument(
+            rec,
+            sales.map((s) => s.document as Sale),
+          );
+        }
         if (doc.totals.grandTotal.amount !== rec.amount || sales.length !== rec.sales) {
           throw new SummaryInputError(
             `summary ${key}: its ${sales.length} sales add up to ${doc.totals.grandTotal.amount}, the book says ${rec.sales} for ${rec.amount}`,

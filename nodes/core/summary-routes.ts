@@ -16,6 +16,13 @@ const ERPS = new Set(['odoo', 'business-central']);
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MAX_ID = 200;
 
+/** YYYY-MM-DD naming a real day (Date.parse takes 2026-02-31 as 3 March; the round trip does not). */
+const isCalendarDate = (v: string) => {
+  if (!DATE.test(v)) return false;
+  const ms = Date.parse(`${v}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === v;
+};
+
 function text(query: Record<string, string | undefined>, name: string, required: boolean): string | undefined {
   const v = query[name];
   if (v === undefined || v === '') {
@@ -44,8 +51,7 @@ export function registerSummaryRoutes(RED: NodeRED): void {
     respond(async (req) => {
       const storeId = text(req.query, 'storeId', true)!;
       const businessDate = text(req.query, 'businessDate', false);
-      if (businessDate !== undefined && !(DATE.test(businessDate) && !Number.isNaN(Date.parse(`${businessDate}T00:00:00Z`))))
-        throw new HttpError(400, 'businessDate must be a date, YYYY-MM-DD');
+      if (businessDate !== undefined && !isCalendarDate(businessDate)) throw new HttpError(400, 'businessDate must be a date, YYYY-MM-DD');
       const erp = erpOf(req.query);
       let limit = 1000;
       if (req.query.limit !== undefined) {

@@ -25,7 +25,7 @@ import { LogSummary } from '../runtime/log-summary';
 import { GapTracker, GapReport } from './gaps';
 import { eventIdFor, fromStored, interpret, oversize, replayedBytes, replayEventIdFor, StoredEvent, toStored } from './ingest';
 import { limitsFrom } from './limits';
-import { sameDocument } from './same-document';
+import { sameDocument } from '../runtime/same-document';
 import { foreignStoreReason, storeOwners } from './store-owners';
 import { registerStoreOwnerRoutes } from './store-owner-routes';
 import { closeWithin } from '../core/inbound-inbox';

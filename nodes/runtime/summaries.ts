@@ -98,6 +98,12 @@ export interface SummaryBook {
    * count them accepted) and the summary key under `<refSystem>.summary`. False if it was not closed.
    */
   posted(scope: string, key: string, erp: { id: string; ref: string }, refSystem: string): Promise<boolean>;
+  /**
+   * Moves `saleKeys` of a closed summary, in one transaction, to a new closed summary of the same
+   * interval (the store day's next number), for a summary whose sales need more lines than one ERP
+   * document holds. Only before the summary was posted; returns the new key (undefined: not closed).
+   */
+  split(scope: string, key: string, saleKeys: readonly string[]): Promise<string | undefined>;
   /** Records a failed posting attempt; returns the attempts so far. */
   failed(scope: string, key: string, error: string, nextAttemptAt: number): Promise<number>;
 }

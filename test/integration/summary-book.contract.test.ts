@@ -162,6 +162,25 @@ describe.each(backends)('summary book: %s', (_name, config) => {
     expect((await store.registerGet('sale:LDN-042:T1:2'))?.externalRefs).toEqual({ odoo: 'S00007', 'odoo.summary': summaryKey });
   });
 
+  test('a closed summary split before posting: the moved sales in a new closed summary of the same interval, counts and totals exact; not once posted', async () => {
+    const { summaryKey } = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
+    await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 250), INTERVAL);
+    await store.summaries.assign('odoo', sale('sale:LDN-042:T1:3', -40), INTERVAL);
+    expect(await store.summaries.split('odoo', summaryKey, ['sale:LDN-042:T1:3'])).toBeUndefined(); // still open
+    clock.now = T0 + INTERVAL;
+    await store.summaries.closeDue('odoo');
+    const next = await store.summaries.split('odoo', summaryKey, ['sale:LDN-042:T1:2', 'sale:LDN-042:T1:3']);
+    expect(next).toBe('summary:LDN-042:2026-03-14:2');
+    const [a, b] = [await store.summaries.get('odoo', summaryKey), await store.summaries.get('odoo', next!)];
+    expect([a!.state, a!.sales, a!.amount, a!.from, a!.to]).toEqual(['closed', 1, 100, a!.from, a!.to]);
+    expect([b!.state, b!.sales, b!.amount, b!.from, b!.to]).toEqual(['closed', 2, 210, a!.from, a!.to]);
+    expect((await store.summaries.sales('odoo', next!)).map((x) => x.key)).toEqual(['sale:LDN-042:T1:2', 'sale:LDN-042:T1:3']);
+    expect((await store.summaries.due('odoo')).map((d) => d.key)).toEqual([summaryKey, next]);
+    await store.summaries.posted('odoo', summaryKey, { id: '1', ref: 'S1' }, 'odoo');
+    expect(await store.summaries.split('odoo', summaryKey, ['sale:LDN-042:T1:1'])).toBeUndefined();
+    expect((await store.summaries.get('odoo', summaryKey))?.sales).toBe(1);
+  });
+
   test('a sale in another currency or tax basis than its store day summary is refused by name', async () => {
     await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
     await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100, { currency: 'EUR' }), INTERVAL)).rejects.toThrow(SummaryInputError);

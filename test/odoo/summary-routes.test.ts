@@ -111,6 +111,7 @@ describe('summarised-posting admin routes', () => {
     ['/tillwire/summaries?storeId=LDN-1&storeId=MAN-2', 400, /storeId must be given once/],
     [`/tillwire/summaries?storeId=${'x'.repeat(201)}`, 400, /longer than 200/],
     ['/tillwire/summaries?storeId=LDN-1&businessDate=yesterday', 400, /businessDate must be a date/],
+    ['/tillwire/summaries?storeId=LDN-1&businessDate=2026-02-31', 400, /businessDate must be a date/],
     ['/tillwire/summaries?storeId=LDN-1&erp=quickbooks', 400, /erp must be one of odoo, business-central/],
     ['/tillwire/summaries?storeId=LDN-1&limit=0', 400, /limit must be a whole number/],
     ['/tillwire/summaries?storeId=LDN-1&limit=1e9', 400, /limit must be a whole number/],
