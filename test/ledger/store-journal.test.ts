@@ -335,7 +335,7 @@ describe('buildStoreJournal', () => {
         const t = totals(j);
         expect(t.debit).toBe(t.credit);
         expect(netCredit(j, ['4', '22'])).toBe(grand); // revenue + tax = Σ grand totals
-        expect(-netCredit(j, ['10'])).toBe(grand); // tenders = Σ grand totals
+        expect(0 - netCredit(j, ['10'])).toBe(grand); // tenders = Σ grand totals (0 - x, not -x: a zero sale's -0 is not 0 to toBe)
         expect(j.lines.every((l) => (l.debit ?? l.credit)!.amount > 0)).toBe(true);
       }),
       { numRuns: 300 },
