@@ -511,7 +511,7 @@ function bcOnce(list: Sale[], sim: BusinessCentralSimulator): { check: string; f
   return exactlyOnce('Business Central sales orders', list, refs, (s) => externalDocumentNumber(s.key));
 }
 
-/** BC takes sales only in this template (returns go to a debug node: credit memos are not wired), so the BC rows publish sales only. */
+/** The BC rows publish sales only: the peer writes sales orders only, so credit memos for returns would be work on one side of the ratio. */
 function bcSales(n: number, brand: string): Sale[] {
   return sales(n, brand, 0);
 }
