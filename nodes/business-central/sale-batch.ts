@@ -17,7 +17,8 @@
  * A sale whose total is negative becomes a credit memo linked to its original sale (returns.ts),
  * as `sendOrder` does; the same key twice in one batch, and a net return whose original is created
  * in the same batch, wait for a second pass (its lookup then finds what the first pass made). The
- * batch holds every key's turn in `locks`, so a one-at-a-time call for the same key waits.
+ * batch holds every key's turn in `locks` (a net return's original's too), so a one-at-a-time call
+ * or another batch for the same key waits.
  * No Node-RED imports.
  */
 import { ConnectorError } from '../runtime/http';
@@ -80,8 +81,10 @@ export async function sendSaleBatch(
 
   while (todo.length) {
     const { pass, later } = nextPass(todo);
+    // A net return also holds its original's key: a batch still creating that original (in the
+    // node's other batch slot, or one at a time) finishes before this pass looks it up.
     await locks.runAll(
-      pass.map((w) => w.edn),
+      pass.flatMap((w) => (w.credit?.original?.key ? [w.edn, externalDocumentNumber(w.credit.original.key)] : [w.edn])),
       () => runPass(client, pass, settings, out),
     );
     todo = later;

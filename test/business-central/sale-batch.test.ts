@@ -5,6 +5,7 @@
  * sales than one $batch takes, and random faults: every sale lands exactly once or fails alone.
  */
 import { ConnectorError } from '../../nodes/runtime/http';
+import { KeyedLock } from '../../nodes/runtime/keyed-lock';
 import { businessKey } from '../../nodes/model/validate';
 import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
@@ -180,6 +181,25 @@ describe('till sales in batches ($batch)', () => {
     const again = (await sendSaleBatch(client, batch.slice(0, 3).map(input), settings)).map(ok);
     expect(again.every((r) => r.created === false)).toBe(true);
     expect(Object.values(sim.state().creditMemos).flat()).toHaveLength(2);
+  });
+
+  it("a net return in the node's other batch while its original's create is retried waits for it: linked, not failed as 'original not found'", async () => {
+    sim = await startSimulator();
+    const client = clientFor(sim);
+    const locks = new KeyedLock();
+    const original = demoSale(510);
+    // BC refuses the original's create once (503): its batch looks it up, waits and sends it again.
+    sim.setBatchFaults({ requests: [{ match: original.saleId, status: 503 }] });
+    const first = sendSaleBatch(client, [input(original)], settings, locks);
+    // The lookup batch and the refused create batch have gone out: the original is not in BC yet.
+    while (sim.state().requests.batch.batches < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(sim.state().orders[edn(original)]).toBeUndefined();
+    const second = sendSaleBatch(client, [input(netReturn(original, 611))], settings, locks);
+    const [[sale], [credit]] = await Promise.all([first, second]);
+    expect(ok(sale)).toMatchObject({ document: 'salesOrder', created: true });
+    expect(ok(credit)).toMatchObject({ document: 'salesCreditMemo', created: true, original: { key: keyOf(original) } });
+    exactlyOnce([original]);
+    expect(Object.values(sim.state().creditMemos).flat()).toHaveLength(1);
   });
 
   it('more sales than one $batch takes: creates go 100 at a time; one lookup covers them all', async () => {
