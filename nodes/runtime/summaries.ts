@@ -1,8 +1,8 @@
 /**
  * Summarised posting's book (docs/summarised-posting.md): per ERP (`scope`), store, business date,
- * currency, tax basis and interval one summary, and one row per sale naming the summary that carries it. The sale's
- * row is its key's only assignment: a duplicate or a replayed sale finds the row and is not
- * counted again. A summary is `open` (taking sales) until its interval ends, then `closed` (its
+ * currency, tax basis and interval one summary, and one row per sale naming the summary that
+ * carries it. The sale's row is its key's only assignment: a duplicate or a replayed sale finds the
+ * row and is not counted again. A summary is `open` (taking sales) until its interval ends, then `closed` (its
  * sales fixed, waiting to be posted), then `posted` (the ERP's id and number recorded).
  */
 
