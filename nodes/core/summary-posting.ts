@@ -126,8 +126,8 @@ export class SummaryPosting<C> {
 
   /**
    * Assigns a till sale to its summary (durable when this resolves) and says so in msg.erp.summary.
-   * A sale the model refuses, or one whose currency or tax basis the store's summary does not hold,
-   * fails as a permanent problem (Catch → dead letter).
+   * A sale in another currency or tax basis than the store's other sales goes into a summary of its
+   * own. A sale the model refuses fails as a permanent problem (Catch → dead letter).
    */
   async assign(msg: NodeMessage): Promise<void> {
     const sale = msg.payload as Sale;

@@ -1,8 +1,8 @@
 /**
- * Summarised posting's book (docs/summarised-posting.md): per ERP (`scope`), store, business date
- * and interval one summary, and one row per sale naming the summary that carries it. The sale's
- * row is its key's only assignment: a duplicate or a replayed sale finds the row and is not
- * counted again. A summary is `open` (taking sales) until its interval ends, then `closed` (its
+ * Summarised posting's book (docs/summarised-posting.md): per ERP (`scope`), store, business date,
+ * currency, tax basis and interval one summary, and one row per sale naming the summary that
+ * carries it. The sale's row is its key's only assignment: a duplicate or a replayed sale finds the
+ * row and is not counted again. A summary is `open` (taking sales) until its interval ends, then `closed` (its
  * sales fixed, waiting to be posted), then `posted` (the ERP's id and number recorded).
  */
 
@@ -66,7 +66,7 @@ export interface AssignedSale {
   document: unknown;
 }
 
-/** A sale the book cannot take into its store's summary (another currency or tax basis): a permanent problem. */
+/** A sale summarised posting cannot take (invalid, no key, a changed document under a counted key): a permanent problem. */
 export class SummaryInputError extends Error {
   override name = 'SummaryInputError';
 }
@@ -76,9 +76,10 @@ export const summaryKey = (storeId: string, businessDate: string, seq: number) =
 
 export interface SummaryBook {
   /**
-   * Assigns a sale, in one transaction: to the open summary of its store and business date (opened
-   * for the interval of `intervalMs` that holds now when there is none; one whose interval has
-   * ended is closed first). A key assigned before returns its summary, `duplicate`.
+   * Assigns a sale, in one transaction: to the open summary of its store, business date, currency
+   * and tax basis (opened for the interval of `intervalMs` that holds now, with the store day's next
+   * number, when there is none; one whose interval has ended is closed first). A key assigned
+   * before returns its summary, `duplicate`.
    */
   assign(scope: string, sale: SaleToAssign, intervalMs: number): Promise<Assignment>;
   /** Closes every open summary whose interval has ended; returns their keys. */

@@ -8,7 +8,7 @@
  * summary's sales are therefore fixed: built again after a crash, it is the same document.
  */
 import type { Row, SqlDriver, SqlQuery } from './sql-store';
-import { summaryKey, SummaryInputError, type AssignedSale, type Assignment, type SaleToAssign, type SummaryBook, type SummaryRecord } from './summaries';
+import { summaryKey, type AssignedSale, type Assignment, type SaleToAssign, type SummaryBook, type SummaryRecord } from './summaries';
 
 const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
 const isoOrNull = (ms: unknown) => (ms === null || ms === undefined ? null : iso(ms));
@@ -44,10 +44,14 @@ export class SqlSummaryBook implements SummaryBook {
     if (before.rows[0]) return { summaryKey: String(before.rows[0].summary_key), duplicate: true, late: Number(before.rows[0].late) === 1 };
     const now = this.now();
     const lock = this.driver.kind === 'postgres' ? ' FOR UPDATE' : '';
+    const taxIncluded = sale.taxesIncluded ? 1 : 0;
+    // One open summary per store, business date, currency and tax basis: a stray till's sale in
+    // another currency opens a summary of its own and never decides what the store's own sales join.
     const open = await q(
-      `SELECT summary_key, closes_at, opens_at, currency, tax_included FROM ${sum}
-       WHERE scope = ? AND store_id = ? AND business_date = ? AND state = 'open' ORDER BY seq DESC LIMIT 1${lock}`,
-      [scope, sale.storeId, sale.businessDate],
+      `SELECT summary_key, closes_at, opens_at FROM ${sum}
+       WHERE scope = ? AND store_id = ? AND business_date = ? AND currency = ? AND tax_included = ? AND state = 'open'
+       ORDER BY seq DESC LIMIT 1${lock}`,
+      [scope, sale.storeId, sale.businessDate, sale.currency, taxIncluded],
     );
     let row: Row | undefined = open.rows[0];
     if (row && Number(row.closes_at) <= now) {
@@ -68,18 +72,13 @@ export class SqlSummaryBook implements SummaryBook {
         `INSERT INTO ${sum} (scope, summary_key, store_id, business_date, seq, state, opens_at, closes_at, currency, tax_included, sales, amount, attempts)
          VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, 0, 0, 0)
          ON CONFLICT DO NOTHING RETURNING summary_key`,
-        [scope, key, sale.storeId, sale.businessDate, seq, opensAt, opensAt + intervalMs, sale.currency, sale.taxesIncluded ? 1 : 0],
+        [scope, key, sale.storeId, sale.businessDate, seq, opensAt, opensAt + intervalMs, sale.currency, taxIncluded],
       );
       // Another instance opened this store day's next summary at the same moment: start again and join it.
       if (made.rows.length === 0) throw new Retry();
-      row = { summary_key: key, opens_at: opensAt, currency: sale.currency, tax_included: sale.taxesIncluded ? 1 : 0 };
+      row = { summary_key: key, opens_at: opensAt };
     }
     const key = String(row.summary_key);
-    if (String(row.currency) !== sale.currency || (Number(row.tax_included) === 1) !== sale.taxesIncluded) {
-      throw new SummaryInputError(
-        `${sale.key} is in ${sale.currency} with taxes ${sale.taxesIncluded ? 'included' : 'added'}, but ${key} of store ${sale.storeId} holds ${String(row.currency)} sales with taxes ${Number(row.tax_included) === 1 ? 'included' : 'added'}: one summary holds one currency and one tax basis (post this sale with posting "each")`,
-      );
-    }
     const occurred = sale.occurredAt === undefined ? NaN : Date.parse(sale.occurredAt);
     const late = !Number.isNaN(occurred) && occurred < Number(row.opens_at);
     const inserted = await q(

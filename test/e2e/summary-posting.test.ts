@@ -4,7 +4,8 @@
  * `posting: "summary"`, `summarySeconds: 5`, and the Odoo simulator is the ERP. Several stores and
  * tills, returns and discounts; a duplicate publish and a sale sent straight into the Odoo node a
  * second time (a replay past the dedupe) count once; a late sale lands in the next summary; a
- * SIGKILL between assignment and posting loses nothing and posts every summary once.
+ * SIGKILL between assignment and posting loses nothing and posts every summary once; a store whose
+ * interval has sales in two currencies gets one summary order per currency.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +30,7 @@ const ODOO_NODE = 'ex-so-odoo';
 
 let seq = 0;
 type LineSpec = { item: number | { sku: string; name: string; unitPrice: number; taxRate: string }; quantity: number; perUnit?: number };
-function sale(storeId: string, terminalId: string, lines: LineSpec[], occurredAt = new Date().toISOString()): Sale {
+function sale(storeId: string, terminalId: string, lines: LineSpec[], occurredAt = new Date().toISOString(), currency = 'GBP'): Sale {
   seq++;
   return buildSale({
     saleId: `S${seq}`,
@@ -38,23 +39,23 @@ function sale(storeId: string, terminalId: string, lines: LineSpec[], occurredAt
     sequence: seq,
     occurredAt,
     businessDate: DATE,
-    currency: 'GBP',
+    currency,
     lines: lines.map((l) => ({
       item: typeof l.item === 'number' ? catalogItem(l.item) : l.item,
       quantity: l.quantity,
       ...(l.perUnit ? { discount: { kind: 'promotion' as const, perUnit: l.perUnit } } : {}),
     })),
-    tenders: (total) => [{ type: total >= 0 ? 'card' : 'cash', amount: { amount: total, currency: 'GBP' } }],
+    tenders: (total) => [{ type: total >= 0 ? 'card' : 'cash', amount: { amount: total, currency } }],
   });
 }
 const keyOf = (s: Sale) => `sale:${s.storeId}:${s.terminalId}:${s.saleId}`;
 
 /** The flows: the template, the Odoo node in summary mode, its posted summaries kept, and a way into the Odoo node that skips the dedupe. */
-function flows(): any[] {
+function flows(summarySeconds = 5): any[] {
   const f = e2eFlows();
   const odoo = f.find((n) => n.id === ODOO_NODE);
   odoo.posting = 'summary';
-  odoo.summarySeconds = 5;
+  odoo.summarySeconds = summarySeconds;
   odoo.wires = [[...odoo.wires[0], 'sum-keep']];
   f.push(
     {
@@ -86,7 +87,7 @@ function summaryOrders(e: E2E) {
   return e.odoo
     .orders()
     .filter((o) => String(o.client_order_ref).startsWith('summary:'))
-    .map((o) => ({ ref: String(o.client_order_ref), id: o.id, state: o.state, total: Math.round(Number(o.amount_total) * 100) }));
+    .map((o) => ({ ref: String(o.client_order_ref), id: o.id, state: o.state, currency: o.currency, total: Math.round(Number(o.amount_total) * 100) }));
 }
 
 function odooLines(e: E2E, orderId: number) {
@@ -227,6 +228,48 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     expect(sold0[0].qty).toBe(units(1));
     expect(back0[0].qty).toBe(units(-1));
     // Nothing failed.
+    expect((await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count).toBe(0);
+  });
+
+  it('a stray EUR sale first, then the GBP sales of the store in the same interval: one summary order per currency, exact totals, nothing refused', async () => {
+    e = await startServices();
+    const SECONDS = 10;
+    await startRed(e, flows(SECONDS));
+    till = await mqtt.connectAsync(e.broker.url, { clientId: `sum-till-c-${process.pid}`, protocolVersion: 5 });
+    // Start just after an interval begins (intervals are aligned to the clock), so the three sales share one.
+    await waitFor(
+      () => Date.now() % (SECONDS * 1000) < 1500,
+      2 * SECONDS * 1000,
+      () => 'the start of an interval',
+    );
+    const stray = sale('CUR-1', 'T9', [{ item: 2, quantity: 1 }], undefined, 'EUR');
+    const own = [
+      sale('CUR-1', 'T1', [
+        { item: 0, quantity: 2 },
+        { item: 1, quantity: 1, perUnit: 50 },
+      ]),
+      sale('CUR-1', 'T2', [
+        { item: 3, quantity: 1 },
+        { item: 0, quantity: -1 },
+      ]),
+    ];
+    for (const x of [stray, ...own]) await publish(x);
+    await assertPostedOnce([stray, ...own]);
+    const s = await openStore();
+    const recs = await s.summaries.list({ storeId: 'CUR-1', scope: 'odoo', businessDate: DATE });
+    // The three sales in one interval: two summaries, the first sale's (EUR) and the store's own (GBP), each its own key.
+    expect(new Set(recs.map((r) => r.from)).size).toBe(1);
+    expect(recs.map((r) => [r.key, r.currency, r.sales, r.amount])).toEqual([
+      [`summary:CUR-1:${DATE}:1`, 'EUR', 1, stray.totals.grandTotal.amount],
+      [`summary:CUR-1:${DATE}:2`, 'GBP', 2, own[0].totals.grandTotal.amount + own[1].totals.grandTotal.amount],
+    ]);
+    expect((await s.summaries.sales('odoo', recs[1].key)).map((x) => x.key).sort()).toEqual(own.map(keyOf).sort());
+    // In Odoo: two confirmed orders, each in its own currency with its summary's exact total.
+    const orders = summaryOrders(e).filter((o) => o.ref.startsWith('summary:CUR-1:'));
+    expect(orders.map((o) => [o.ref, o.currency, o.total, o.state]).sort()).toEqual(recs.map((r) => [r.key, r.currency, r.amount, 'sale']));
+    const posted = (await getJson(`${e.red!.url}/e2e/posted`)).filter((p: any) => p.summary.storeId === 'CUR-1');
+    expect(posted.map((p: any) => [p.summary.key, p.summary.grandTotal]).sort()).toEqual(recs.map((r) => [r.key, { amount: r.amount, currency: r.currency }]));
+    // Nothing refused: no dead letter.
     expect((await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count).toBe(0);
   });
 

@@ -1,9 +1,9 @@
 /**
  * The summary book (summarised posting) on the store, one contract for SQLite (a file), PostgreSQL
  * (the real server on 127.0.0.1:5432) and memory: assignment once per sale key, summaries per store,
- * business date and interval, closing when the interval ends, late sales into the next summary,
- * posting recorded once with the sales' register refs, and concurrent assignments that never lose
- * or double-count a sale.
+ * business date, currency, tax basis and interval, closing when the interval ends, late sales into
+ * the next summary, posting recorded once with the sales' register refs, and concurrent assignments
+ * that never lose or double-count a sale.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
-import { SummaryInputError, type SaleToAssign } from '../../nodes/runtime/summaries';
+import type { SaleToAssign } from '../../nodes/runtime/summaries';
 import { POSTGRES_URL, uniqueName } from '../support/services';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-sum-'));
@@ -181,14 +181,91 @@ describe.each(backends)('summary book: %s', (_name, config) => {
     expect((await store.summaries.get('odoo', summaryKey))?.sales).toBe(1);
   });
 
-  test('a sale in another currency or tax basis than its store day summary is refused by name', async () => {
-    await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
-    await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100, { currency: 'EUR' }), INTERVAL)).rejects.toThrow(SummaryInputError);
-    await expect(store.summaries.assign('odoo', sale('sale:LDN-042:T1:3', 100, { taxesIncluded: false }), INTERVAL)).rejects.toThrow(
-      /one currency and one tax basis/,
+  test('sales in another currency or tax basis get a second summary of the interval, each with its own key; the first sale decides nothing', async () => {
+    // A stray till's EUR sale comes first; the store's own GBP sales still flow, into their own summary.
+    const eur = await store.summaries.assign('odoo', sale('sale:LDN-042:T9:1', 1999, { currency: 'EUR' }), INTERVAL);
+    const gbp1 = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
+    const gbp2 = await store.summaries.assign('odoo', sale('sale:LDN-042:T2:1', 250), INTERVAL);
+    const added = await store.summaries.assign('odoo', sale('sale:LDN-042:T3:1', 40, { taxesIncluded: false }), INTERVAL);
+    const eur2 = await store.summaries.assign('odoo', sale('sale:LDN-042:T9:2', -500, { currency: 'EUR' }), INTERVAL);
+    expect([eur, gbp1, gbp2, added, eur2].map((a) => [a.summaryKey, a.duplicate, a.late])).toEqual([
+      ['summary:LDN-042:2026-03-14:1', false, false],
+      ['summary:LDN-042:2026-03-14:2', false, false],
+      ['summary:LDN-042:2026-03-14:2', false, false],
+      ['summary:LDN-042:2026-03-14:3', false, false],
+      ['summary:LDN-042:2026-03-14:1', false, false],
+    ]);
+    // A duplicate of a sale in the second summary names that summary and counts nothing.
+    expect(await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL)).toEqual({
+      summaryKey: gbp1.summaryKey,
+      duplicate: true,
+      late: false,
+    });
+    const view = async () =>
+      (await store.summaries.list({ storeId: 'LDN-042', businessDate: '2026-03-14', scope: 'odoo' })).map((r) => [
+        r.seq,
+        r.state,
+        r.currency,
+        r.taxesIncluded,
+        r.sales,
+        r.amount,
+        r.from,
+      ]);
+    expect(await view()).toEqual([
+      [1, 'open', 'EUR', true, 2, 1499, '2026-03-14T12:00:00.000Z'],
+      [2, 'open', 'GBP', true, 2, 350, '2026-03-14T12:00:00.000Z'],
+      [3, 'open', 'GBP', false, 1, 40, '2026-03-14T12:00:00.000Z'],
+    ]);
+    for (const [key, keys] of [
+      [eur.summaryKey, ['sale:LDN-042:T9:1', 'sale:LDN-042:T9:2']],
+      [gbp1.summaryKey, ['sale:LDN-042:T1:1', 'sale:LDN-042:T2:1']],
+      [added.summaryKey, ['sale:LDN-042:T3:1']],
+    ] as const)
+      expect((await store.summaries.sales('odoo', key)).map((x) => x.key)).toEqual(keys);
+    // The interval ends: all three close together; the next interval's GBP sale opens the store day's 4th, a late EUR sale the 5th.
+    clock.now = T0 + INTERVAL;
+    expect((await store.summaries.closeDue('odoo')).sort()).toEqual([eur.summaryKey, gbp1.summaryKey, added.summaryKey].sort());
+    const next = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 70), INTERVAL);
+    const late = await store.summaries.assign(
+      'odoo',
+      sale('sale:LDN-042:T9:3', 30, { currency: 'EUR', occurredAt: new Date(T0 + 5000).toISOString() }),
+      INTERVAL,
     );
-    expect(await store.summaries.saleAssignment('odoo', 'sale:LDN-042:T1:2')).toBeUndefined();
-    expect((await store.summaries.get('odoo', 'summary:LDN-042:2026-03-14:1'))?.sales).toBe(1);
+    expect(next).toEqual({ summaryKey: 'summary:LDN-042:2026-03-14:4', duplicate: false, late: false });
+    expect(late).toEqual({ summaryKey: 'summary:LDN-042:2026-03-14:5', duplicate: false, late: true });
+    // A closed summary split: the new one keeps its currency and tax basis, under the store day's next number.
+    const moved = await store.summaries.split('odoo', eur.summaryKey, ['sale:LDN-042:T9:2']);
+    expect(moved).toBe('summary:LDN-042:2026-03-14:6');
+    expect(await store.summaries.get('odoo', moved!)).toMatchObject({ state: 'closed', currency: 'EUR', taxesIncluded: true, sales: 1, amount: -500 });
+    expect((await view()).map(([seq, state, currency, tax, n, amount]) => [seq, state, currency, tax, n, amount])).toEqual([
+      [1, 'closed', 'EUR', true, 1, 1999],
+      [2, 'closed', 'GBP', true, 2, 350],
+      [3, 'closed', 'GBP', false, 1, 40],
+      [4, 'open', 'GBP', true, 1, 70],
+      [5, 'open', 'EUR', true, 1, 30],
+      [6, 'closed', 'EUR', true, 1, -500],
+    ]);
+  });
+
+  test('first sales in two currencies at the same moment from two store objects: one summary each, no sale lost or refused', async () => {
+    const second = _name === 'memory' ? store : await open();
+    try {
+      const sales = Array.from({ length: 24 }, (_, i) => sale(`sale:LDN-042:T${i % 4}:${i}`, 10 + i, { currency: i % 2 ? 'EUR' : 'GBP' }));
+      const results = await Promise.all(sales.map((x, i) => (i % 3 ? store : second).summaries.assign('odoo', x, INTERVAL)));
+      const recs = await store.summaries.list({ storeId: 'LDN-042', scope: 'odoo' });
+      expect(recs.map((r) => [r.currency, r.sales]).sort()).toEqual([
+        ['EUR', 12],
+        ['GBP', 12],
+      ]);
+      for (const r of recs) {
+        const mine = sales.filter((x) => x.currency === r.currency);
+        expect(r.amount).toBe(mine.reduce((n, x) => n + x.amount, 0));
+        expect((await store.summaries.sales('odoo', r.key)).every((x) => x.currency === r.currency)).toBe(true);
+      }
+      expect(results.every((r) => !r.duplicate)).toBe(true);
+    } finally {
+      if (second !== store) await second.close();
+    }
   });
 
   test('concurrent assignments from two store objects (the same key several times among them) lose and double-count nothing', async () => {
