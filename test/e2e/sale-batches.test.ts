@@ -2,7 +2,8 @@
  * Till sales written to Odoo in batches, end to end on real parts (Mosquitto, a Node-RED process
  * running the "Store sales (MQTT) → Odoo" template, the Odoo simulator): a burst with duplicates
  * and one sale of a SKU Odoo does not know goes through in batches; every good sale is one Odoo
- * order, the bad one alone lands in the dead-letter store, naming its SKU.
+ * order, the bad one alone lands in the dead-letter store, naming its SKU; replayed once the SKU
+ * exists (and replayed again), it is written once.
  */
 import { planSimulation, publishPlan } from '../../simulators/pos-mqtt/device-simulator';
 import { e2eFlows, getJson, odooRefs, startRed, startServices, waitFor, E2E } from './harness';
@@ -76,5 +77,31 @@ describe('till sales into Odoo in batches (real runtime)', () => {
     // The burst really went in batches: far fewer creates than orders.
     const creates = e.odoo.state().stats.calls['sale.order.create'];
     expect(creates).toBeLessThan(good.length / 5);
+
+    // The same key sent again after its rejection: the SKU is added in Odoo and the dead letter
+    // replayed, twice. The sale is written once, beside the others, and nothing else changes.
+    e.odoo.addProduct({ sku: BAD_SKU, listPrice: 1 });
+    const replay = () =>
+      fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: dl.entries[0].id }),
+      });
+    expect((await replay()).status).toBe(200);
+    await waitFor(
+      () => odooRefs(e.odoo).includes(bad.key),
+      60_000,
+      () => `${bad.key} not in Odoo after the replay`,
+    );
+    expect((await replay()).status).toBeLessThan(500);
+    await waitFor(
+      async () => (await getJson(`${e.red!.url}/tillwire/dead-letters/count?status=pending`)).count === 0,
+      60_000,
+      () => 'the replayed dead letter still open',
+    );
+    const after = odooRefs(e.odoo);
+    expect(after.length).toBe(new Set(after).size);
+    expect(new Set(after)).toEqual(new Set(manifest.valid.map((t) => t.key)));
+    expect(e.odoo.orders().find((o) => o.client_order_ref === bad.key)?.state).toBe('sale');
   });
 });
