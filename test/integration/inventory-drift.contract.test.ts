@@ -4,11 +4,7 @@
  * (the real server): snapshots with the ERP's reserved figure kept apart, each reading once, stale
  * readings skipped, relabelled ones refused, and each drift with its size and cause.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
-import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
+import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import type { InventoryPosition as PositionDoc, AvailableToSell } from '../../nodes/model/types.generated';
 import { bookErpReading, ERP_RESERVED } from '../../nodes/inventory/erp-snapshot';
@@ -16,30 +12,9 @@ import { checkReadBack, compareChannelReading } from '../../nodes/inventory/chan
 import { NO_TOLERANCE } from '../../nodes/inventory/drift';
 import { MAX_POSITIONS, StockReadings } from '../../nodes/inventory/stock-readings';
 import { stockFigureKey } from '../../nodes/core/channel-write';
-import { POSTGRES_URL, uniqueName } from '../support/services';
+import { storeBackends } from '../support/store-backends';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-drift-'));
-const pgSchemas: string[] = [];
-
-const backends: Array<[string, () => StoreConfig]> = [
-  ['sqlite', () => ({ backend: 'sqlite', file: path.join(tmp, `${uniqueName('d')}.db`) })],
-  [
-    'postgres',
-    () => {
-      const schema = uniqueName('tw_drift');
-      pgSchemas.push(schema);
-      return { backend: 'postgres', url: POSTGRES_URL, schema, max: 3 };
-    },
-  ],
-];
-
-afterAll(async () => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const c = new Client({ connectionString: POSTGRES_URL });
-  await c.connect();
-  for (const schema of pgSchemas) await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
-});
+const { dir: tmp, backends } = storeBackends('drift', { memory: false, pgPool: 3 });
 
 const ODOO = { system: 'odoo', account: '' };
 const reading = (asOf: string, onHand: number, reserved: number, sku = 'MUG', locationId = 'WH/Stock'): PositionDoc => ({

@@ -3,39 +3,15 @@
  * on 127.0.0.1:5432) and memory: positions, events, idempotency by source document and by order,
  * reservations that cannot oversell under real concurrency, and bad input refused by name.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { Client } from 'pg';
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import type { ChannelOrderKey, InventoryPosition, ReservationResult } from '../../nodes/runtime/inventory';
-import { POSTGRES_URL, uniqueName } from '../support/services';
+import { uniqueName } from '../support/services';
+import { storeBackends } from '../support/store-backends';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-inv-'));
-const pgSchemas: string[] = [];
-
-const backends: Array<[string, () => StoreConfig]> = [
-  ['memory', () => ({ backend: 'memory' })],
-  ['sqlite', () => ({ backend: 'sqlite', file: path.join(tmp, `${uniqueName('s')}.db`) })],
-  [
-    'postgres',
-    () => {
-      const schema = uniqueName('tw_inv');
-      pgSchemas.push(schema);
-      return { backend: 'postgres', url: POSTGRES_URL, schema, max: 5 };
-    },
-  ],
-];
-
-afterAll(async () => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const c = new Client({ connectionString: POSTGRES_URL });
-  await c.connect();
-  for (const schema of pgSchemas) await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
-});
+const { dir: tmp, backends } = storeBackends('inv');
 
 const erp = (documentId: string) => ({ system: 'odoo', documentId });
 const shopify = (orderId: string): ChannelOrderKey => ({ system: 'shopify', account: 'shop-eu', orderId });

@@ -5,38 +5,12 @@
  * the next summary, posting recorded once with the sales' register refs, and concurrent assignments
  * that never lose or double-count a sale.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import type { SaleToAssign } from '../../nodes/runtime/summaries';
-import { POSTGRES_URL, uniqueName } from '../support/services';
+import { storeBackends } from '../support/store-backends';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-sum-'));
-const pgSchemas: string[] = [];
-
-const backends: Array<[string, () => StoreConfig]> = [
-  ['memory', () => ({ backend: 'memory' })],
-  ['sqlite', () => ({ backend: 'sqlite', file: path.join(tmp, `${uniqueName('s')}.db`) })],
-  [
-    'postgres',
-    () => {
-      const schema = uniqueName('tw_sum');
-      pgSchemas.push(schema);
-      return { backend: 'postgres', url: POSTGRES_URL, schema, max: 5 };
-    },
-  ],
-];
-
-afterAll(async () => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const c = new Client({ connectionString: POSTGRES_URL });
-  await c.connect();
-  for (const schema of pgSchemas) await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
-});
+const { dir: tmp, backends } = storeBackends('sum');
 
 const INTERVAL = 60_000;
 const T0 = Date.parse('2026-03-14T12:00:00Z');
