@@ -95,25 +95,35 @@ function intake(brokerPort: number, dbFile: string, brand: string, next: string)
   ];
 }
 
+/** An inject that fires once, just after the flow starts. */
+function onceAtStart(id: string, name: string, wire: string): any {
+  return {
+    id,
+    type: 'inject',
+    z,
+    name,
+    props: [{ p: 'payload' }],
+    repeat: '',
+    once: true,
+    onceDelay: 0.1,
+    topic: '',
+    payload: '',
+    payloadType: 'date',
+    wires: [[wire]],
+  };
+}
+
+/** An http request node that takes its method, URL and headers from the message and parses a JSON answer. */
+function httpRequest(id: string, wire?: string): any {
+  return { id, type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [wire ? [wire] : []] };
+}
+
 /** The peer against Odoo's JSON-RPC: log in and load the product ids at start, then create and confirm each order. */
 export function peerFlows(brokerPort: number, odooUrl: string, dbFile: string, apiKey: string, brand = 'peer'): any[] {
   return [
     ...intake(brokerPort, dbFile, brand, 'peer-create'),
     // start-up: log in and cache the product ids by SKU
-    {
-      id: 'peer-start',
-      type: 'inject',
-      z,
-      name: 'start',
-      props: [{ p: 'payload' }],
-      repeat: '',
-      once: true,
-      onceDelay: 0.1,
-      topic: '',
-      payload: '',
-      payloadType: 'date',
-      wires: [['peer-auth']],
-    },
+    onceAtStart('peer-start', 'start', 'peer-auth'),
     {
       id: 'peer-auth',
       type: 'function',
@@ -123,7 +133,7 @@ export function peerFlows(brokerPort: number, odooUrl: string, dbFile: string, a
       outputs: 1,
       wires: [['peer-auth-req']],
     },
-    { id: 'peer-auth-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [['peer-products']] },
+    httpRequest('peer-auth-req', 'peer-products'),
     {
       id: 'peer-products',
       type: 'function',
@@ -133,7 +143,7 @@ export function peerFlows(brokerPort: number, odooUrl: string, dbFile: string, a
       outputs: 1,
       wires: [['peer-products-req']],
     },
-    { id: 'peer-products-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [['peer-products-keep']] },
+    httpRequest('peer-products-req', 'peer-products-keep'),
     {
       id: 'peer-products-keep',
       type: 'function',
@@ -155,7 +165,7 @@ return msg;`,
       outputs: 1,
       wires: [['peer-create-req']],
     },
-    { id: 'peer-create-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [['peer-confirm']] },
+    httpRequest('peer-create-req', 'peer-confirm'),
     {
       id: 'peer-confirm',
       type: 'function',
@@ -167,7 +177,7 @@ return msg;`,
       outputs: 1,
       wires: [['peer-confirm-req']],
     },
-    { id: 'peer-confirm-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [[]] },
+    httpRequest('peer-confirm-req'),
   ];
 }
 
@@ -180,20 +190,7 @@ return msg;`,
 export function bcPeerFlows(brokerPort: number, companyUrl: string, dbFile: string, token: string, brand = 'bcpeer'): any[] {
   return [
     ...intake(brokerPort, dbFile, brand, 'peer-bc-order'),
-    {
-      id: 'peer-bc-start',
-      type: 'inject',
-      z,
-      name: 'ready',
-      props: [{ p: 'payload' }],
-      repeat: '',
-      once: true,
-      onceDelay: 0.1,
-      topic: '',
-      payload: '',
-      payloadType: 'date',
-      wires: [['peer-bc-ready']],
-    },
+    onceAtStart('peer-bc-start', 'ready', 'peer-bc-ready'),
     { id: 'peer-bc-ready', type: 'function', z, name: 'ready', func: "flow.set('ready', true); return null;", outputs: 1, wires: [[]] },
     {
       id: 'peer-bc-order',
@@ -210,7 +207,7 @@ return msg;`,
       outputs: 1,
       wires: [['peer-bc-order-req']],
     },
-    { id: 'peer-bc-order-req', type: 'http request', z, method: 'use', ret: 'obj', paytoqs: 'ignore', url: '', wires: [['peer-bc-check']] },
+    httpRequest('peer-bc-order-req', 'peer-bc-check'),
     {
       id: 'peer-bc-check',
       type: 'function',
