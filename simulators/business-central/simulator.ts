@@ -664,6 +664,11 @@ export class BusinessCentralSimulator {
   private readonly injector = new FaultInjector();
   private errorTurn = 0;
   private batchFaults: { loseAnswers: number; requests: Array<BatchFault & { times: number }> } = { loseAnswers: 0, requests: [] };
+  /**
+   * Tests: awaited before each `$batch` (numbered from 1) is carried out, so a test can hold one at
+   * a known point instead of racing it (cleared by `reset`).
+   */
+  beforeBatch?: (n: number) => Promise<void>;
 
   private tables = new Map<string, Map<string, Row>>();
   private seq = 0;
@@ -791,6 +796,7 @@ export class BusinessCentralSimulator {
     this.stats = this.freshStats();
     this.setFaults({ seed: this.faults.seed });
     this.batchFaults = { loseAnswers: 0, requests: [] };
+    this.beforeBatch = undefined;
     this.seed();
   }
 
@@ -1345,7 +1351,8 @@ export class BusinessCentralSimulator {
       if (r.id !== undefined && r.id !== null) ids.add(String(r.id));
       if (typeof r.atomicityGroup === 'string') ids.add(r.atomicityGroup);
     }
-    this.stats.batch.batches++;
+    const n = ++this.stats.batch.batches;
+    if (this.beforeBatch) await this.beforeBatch(n);
     const continueOnError = /odata\.continue-on-error/i.test(String(headers.prefer ?? ''));
     const whole = String(headers.isolation ?? '').toLowerCase() === 'snapshot' ? this.snapshot() : undefined;
     const responses: Array<Record<string, unknown>> = [];

@@ -190,11 +190,22 @@ describe('till sales in batches ($batch)', () => {
     const original = demoSale(510);
     // BC refuses the original's create once (503): its batch looks it up, waits and sends it again.
     sim.setBatchFaults({ requests: [{ match: original.saleId, status: 503 }] });
+    // The lookup batch and the refused create batch go out; the batch after them (the retry) is held.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let retryArrived!: () => void;
+    const retried = new Promise<void>((r) => (retryArrived = r));
+    sim.beforeBatch = async (n) => {
+      if (n < 3) return;
+      retryArrived();
+      await released;
+    };
     const first = sendSaleBatch(client, [input(original)], settings, locks);
-    // The lookup batch and the refused create batch have gone out: the original is not in BC yet.
-    while (sim.state().requests.batch.batches < 2) await new Promise((r) => setTimeout(r, 5));
+    await retried;
+    // The original is not in BC yet while the return's batch is sent.
     expect(sim.state().orders[edn(original)]).toBeUndefined();
     const second = sendSaleBatch(client, [input(netReturn(original, 611))], settings, locks);
+    release();
     const [[sale], [credit]] = await Promise.all([first, second]);
     expect(ok(sale)).toMatchObject({ document: 'salesOrder', created: true });
     expect(ok(credit)).toMatchObject({ document: 'salesCreditMemo', created: true, original: { key: keyOf(original) } });
