@@ -1,7 +1,8 @@
 /**
  * An MQTT connection that acknowledges a QoS 1 message only after its handler made it durable
- * (docs/architecture.md, "Delivery through Node-RED and MQTT": mqtt.js sends the PUBACK when `handleMessage` calls back, and hands
- * over the next PUBLISH only then). Kill the process at any instant and the broker redelivers
+ * (docs/architecture.md, "Delivery through Node-RED and MQTT"). Up to `pipeline` messages are taken
+ * in while earlier ones are being stored, so the store can commit them together; their PUBACKs
+ * leave in arrival order, each after its own message is durable (puback-pipeline.ts). Kill the process at any instant and the broker redelivers
  * whatever was not acknowledged, because the session is persistent (clean start off, a session
  * expiry on MQTT 5). A handler that fails (store down) leaves the message unacknowledged and the
  * connection is restarted, so the broker sends it again.
@@ -9,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { topicMatches } from './topic';
+import { PubackPipeline } from './puback-pipeline';
 
 export interface MqttConnectionOptions {
   url: string;
@@ -23,6 +25,12 @@ export interface MqttConnectionOptions {
   ca?: string;
   /** Wait before reconnecting after a handler failure. */
   restartDelayMs?: number;
+  /**
+   * QoS 1 messages taken in while earlier ones are still being made durable (default 100); their
+   * PUBACKs still leave in order, each after its own message is durable (puback-pipeline.ts).
+   * 1 hands the handler one message at a time.
+   */
+  pipeline?: number;
 }
 
 /** Makes the message durable, then calls `ack` (which sends the PUBACK); rejects if it could not. */
@@ -44,7 +52,7 @@ export class DurableMqttConnection extends EventEmitter {
   private stopped = false;
   private restartTimer?: NodeJS.Timeout;
   /** A delivered message no subscription took yet: held unacknowledged until one does. */
-  private held?: { topic: string; payload: Buffer; client: MqttClient; callback: (err?: Error) => void };
+  private held?: { topic: string; payload: Buffer; client: MqttClient; callback: (err?: Error) => void; durable: () => void };
   state: ConnectionState = 'disconnected';
   lastError?: string;
 
@@ -60,9 +68,10 @@ export class DurableMqttConnection extends EventEmitter {
     if (this.client?.connected) this.client.subscribe(filter, { qos: 1 });
     if (!this.client && !this.stopped && !this.restartTimer) this.connect();
     if (this.held && topicMatches(filter, this.held.topic)) {
-      const { topic, payload, client, callback } = this.held;
+      const { topic, payload, client, callback, durable } = this.held;
       this.held = undefined;
-      this.dispatch(sub, topic, payload, client, callback);
+      this.dispatch(sub, topic, payload, client, durable);
+      callback();
     }
     return () => {
       const i = this.subs.indexOf(sub);
@@ -98,18 +107,23 @@ export class DurableMqttConnection extends EventEmitter {
     this.setState('connecting');
     const client = mqtt.connect(this.opts.url, options);
     this.client = client;
+    const pipeline = new PubackPipeline(client, Math.max(1, this.opts.pipeline ?? 100));
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
       if (this.stopped || client !== this.client) return; // never acknowledge while stopping
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      // QoS 0 has no PUBACK to hold (the durable subscriptions are QoS 1; a QoS 0 publish to them arrives as QoS 0).
+      const durable = packet.qos === 1 && packet.messageId !== undefined ? pipeline.arrived(packet.messageId) : () => undefined;
       const sub = this.subs.find((s) => topicMatches(s.filter, packet.topic));
       if (!sub) {
         // Nobody can make it durable right now (a node is being redeployed): hold it without an
         // acknowledgement until a subscription takes it, rather than acknowledging it into the void.
-        this.held = { topic: packet.topic, payload, client, callback };
+        this.held = { topic: packet.topic, payload, client, callback, durable };
         this.emit('unrouted', packet.topic);
         return;
       }
-      this.dispatch(sub, packet.topic, payload, client, callback);
+      this.dispatch(sub, packet.topic, payload, client, durable);
+      // mqtt.js may read the next PUBLISH now; this one's PUBACK waits in the pipeline until it is durable.
+      callback();
     };
     client.on('connect', () => {
       this.setState('connected', '');
@@ -122,9 +136,9 @@ export class DurableMqttConnection extends EventEmitter {
     client.on('error', (err) => this.setState(this.state, err.message));
   }
 
-  private dispatch(sub: Subscription, topic: string, payload: Buffer, client: MqttClient, callback: (err?: Error) => void): void {
+  private dispatch(sub: Subscription, topic: string, payload: Buffer, client: MqttClient, durable: () => void): void {
     const ack = () => {
-      if (!this.stopped && client === this.client) callback();
+      if (!this.stopped && client === this.client) durable();
     };
     sub.handler(topic, payload, ack).catch((err: Error) => this.restart(`not acknowledged, will be redelivered: ${err.message}`));
   }

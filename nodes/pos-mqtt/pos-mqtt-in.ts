@@ -18,6 +18,7 @@
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-red';
 import { statusTexts, bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents, onInput } from '../core/node-kit';
 import { InFlight } from '../runtime/in-flight';
+import { KeyedLock } from '../runtime/keyed-lock';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { errorInfo, recordFailure } from '../runtime/dead-letter';
@@ -293,16 +294,21 @@ export = function register(RED: NodeRED) {
         const recovered = await ready.recover();
         if (recovered) node.log(`re-emitted ${recovered} message(s) received before the last stop but not finished`);
         if (closed) return;
-        unsubscribe = connection.subscribe(filter, async (topic, payload, ack) => {
-          // Backpressure: past the bound, the PUBACK waits and the broker keeps the backlog.
-          await inFlight.room();
-          try {
-            await ready.accept(eventIdFor(topic, payload), toStored(topic, payload, limits), ack);
-          } finally {
-            // A new entry is counted by its id from delivery on (below); a repeat took no slot.
-            inFlight.release();
-          }
-        });
+        // The connection hands over several messages while earlier ones are being stored; one till's
+        // are stored one after another, so they are delivered in the order the till sent them.
+        const arrival = new KeyedLock();
+        unsubscribe = connection.subscribe(filter, (topic, payload, ack) =>
+          arrival.run(tillLane(topic), async () => {
+            // Backpressure: past the bound, the PUBACK waits and the broker keeps the backlog.
+            await inFlight.room();
+            try {
+              await ready.accept(eventIdFor(topic, payload), toStored(topic, payload, limits), ack);
+            } finally {
+              // A new entry is counted by its id from delivery on (below); a repeat took no slot.
+              inFlight.release();
+            }
+          }),
+        );
       } catch (err) {
         // Store down: subscribe later (the broker keeps our session's queue meanwhile).
         void inbox?.stop();

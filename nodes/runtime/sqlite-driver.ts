@@ -24,6 +24,8 @@ export class SqliteDriver implements SqlDriver {
   private readonly statements = new Map<string, SqliteStatement>();
   /** What this driver's transactions queue on in this process: the file, or the driver of an in-memory database. */
   private readonly fileKey: unknown;
+  /** Statements waiting for this turn's group commit (see `commitGroup`). */
+  private group?: Array<{ sql: string; params: unknown[]; resolve: (r: { rows: Row[]; changes: number }) => void; reject: (e: unknown) => void }>;
 
   constructor(private readonly options: SqliteOptions) {
     this.kind = options.file === ':memory:' ? ('memory' as const) : ('sqlite' as const);
@@ -124,9 +126,66 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; changes: number }> {
-    // Checked right before the synchronous run: nothing can begin a transaction in between.
+    // A read with no write waiting runs at once; writes (and reads behind them, so they see them)
+    // wait for the end of this event-loop turn and commit together (below).
+    if (!this.group && isRead(sql)) {
+      // Checked right before the synchronous run: nothing can begin a transaction in between.
+      for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
+      return this.run(sql, params);
+    }
+    return new Promise((resolve, reject) => {
+      if (!this.group) {
+        this.group = [];
+        setImmediate(() => void this.commitGroup());
+      }
+      this.group.push({ sql, params, resolve, reject });
+    });
+  }
+
+  /**
+   * Group commit: the statements queued during one event-loop turn run in one transaction, and each
+   * caller hears back only after its COMMIT, so nothing is acknowledged before it is durable. Each
+   * WAL commit writes its pages and takes the file's locks; a till sale's inbox write shared that
+   * cost with nothing before (docs/architecture.md, "Group commit"). A statement that fails is
+   * undone alone (SQLite rolls back the statement, not the transaction) and its caller gets the
+   * error; a failed BEGIN or COMMIT fails every caller of the group, none of whose writes is kept.
+   */
+  private async commitGroup(): Promise<void> {
     for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
-    return this.run(sql, params);
+    const group = this.group ?? [];
+    this.group = undefined;
+    if (group.length === 1) {
+      // Alone: its own statement is its own transaction, as without grouping.
+      const [only] = group;
+      try {
+        only.resolve(this.run(only.sql, only.params));
+      } catch (err) {
+        only.reject(err);
+      }
+      return;
+    }
+    const outcomes: Array<{ ok: true; value: { rows: Row[]; changes: number } } | { ok: false; error: unknown }> = [];
+    try {
+      const db = this.db;
+      if (!db) throw new Error(`SQLite store ${this.description} is not open`);
+      db.immediate(() => {
+        for (const q of group) {
+          try {
+            outcomes.push({ ok: true, value: this.run(q.sql, q.params) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (err) {
+      for (const q of group) q.reject(err);
+      return;
+    }
+    group.forEach((q, i) => {
+      const o = outcomes[i];
+      if (o.ok) q.resolve(o.value);
+      else q.reject(o.error);
+    });
   }
 
   private run(sql: string, params: unknown[] = []): { rows: Row[]; changes: number } {
@@ -142,6 +201,11 @@ export class SqliteDriver implements SqlDriver {
     }
     return { rows: [], changes: stmt.run(params).changes };
   }
+}
+
+/** A statement that only reads (the store's reads all start with SELECT). */
+function isRead(sql: string): boolean {
+  return /^\s*select\b/i.test(sql);
 }
 
 /** Per file (or in-memory driver): the tail of the transactions queued in this process, while any is. */

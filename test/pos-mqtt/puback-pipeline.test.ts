@@ -1,0 +1,166 @@
+/**
+ * The till connection's PUBACKs on the wire (nodes/pos-mqtt/connection.ts, puback-pipeline.ts),
+ * against the real Mosquitto through a proxy that reads every packet the subscriber sends:
+ * - several messages are handed over while none is durable yet, and no PUBACK leaves before its
+ *   message is durable; PUBACKs leave in the order the PUBLISHes came, whatever order the messages
+ *   became durable in;
+ * - no more than `pipeline` messages are taken in unacknowledged;
+ * - a connection that drops while messages are held gets every unacknowledged message again.
+ */
+import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import { DurableMqttConnection } from '../../nodes/pos-mqtt/connection';
+
+const BROKER = { host: '127.0.0.1', port: 1883 };
+
+/** A TCP proxy in front of the broker that records the PUBACKs the client sends, in order. */
+async function recordingProxy(): Promise<{ url: string; pubacks: number[]; subacks: number[]; drop: () => void; close: () => Promise<void> }> {
+  const pubacks: number[] = [];
+  const subacks: number[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(BROKER);
+    sockets.add(client).add(upstream);
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (p) => {
+      if (p.cmd === 'puback') pubacks.push(p.messageId!);
+    });
+    client.on('data', (d) => {
+      parser.parse(d);
+      upstream.write(d);
+    });
+    const fromBroker = mqttPacket.parser({ protocolVersion: 5 });
+    fromBroker.on('packet', (p) => {
+      if (p.cmd === 'suback') subacks.push(p.messageId!);
+    });
+    upstream.on('data', (d) => {
+      fromBroker.parse(d);
+      client.write(d);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    pubacks,
+    subacks,
+    drop: () => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+interface Arrival {
+  topic: string;
+  n: number;
+  durable: () => void;
+}
+
+let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+let connection: DurableMqttConnection | undefined;
+let publisher: MqttClient | undefined;
+
+afterEach(async () => {
+  await connection?.stop();
+  await publisher?.endAsync();
+  await proxy?.close();
+  connection = undefined;
+  publisher = undefined;
+});
+
+/** Connects through the proxy, subscribes `topic/#` and collects what arrives; returns once subscribed. */
+async function subscribe(pipeline: number, topic: string, clientId = `pipeline-${randomUUID()}`) {
+  proxy = await recordingProxy();
+  const arrivals: Arrival[] = [];
+  connection = new DurableMqttConnection({ url: proxy.url, clientId, pipeline, sessionExpirySeconds: 60 });
+  connection.subscribe(`${topic}/#`, (t, payload, ack) => {
+    return new Promise<void>((resolve) => arrivals.push({ topic: t, n: Number(payload.toString()), durable: () => (ack(), resolve()) }));
+  });
+  await until(() => proxy.subacks.length === 1, 'the SUBACK');
+  return { arrivals, clientId };
+}
+
+async function publish(topic: string, count: number): Promise<void> {
+  publisher = await mqtt.connectAsync(`mqtt://${BROKER.host}:${BROKER.port}`, { clientId: `pub-${randomUUID()}` });
+  for (let n = 1; n <= count; n++) await publisher.publishAsync(`${topic}/${n}`, String(n), { qos: 1 });
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+it('hands over several messages before the first is durable; each PUBACK leaves after its own message is durable, in arrival order', async () => {
+  const topic = `pipeline-test/${randomUUID()}`;
+  const { arrivals } = await subscribe(100, topic);
+  await publish(topic, 10);
+  await until(() => arrivals.length === 10, 'all 10 messages to be handed over');
+  expect(arrivals.map((a) => a.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  // Durable from the last to the second: nothing may be acknowledged while the first is not.
+  for (const a of [...arrivals].reverse().slice(0, 9)) a.durable();
+  await new Promise((r) => setTimeout(r, 200));
+  expect(proxy.pubacks).toEqual([]);
+  arrivals[0].durable();
+  await until(() => proxy.pubacks.length === 10, 'ten PUBACKs');
+  // The broker numbers its PUBLISHes to us in the order it sends them.
+  const ids = proxy.pubacks;
+  expect([...ids]).toEqual([...ids].sort((a, b) => a - b));
+});
+
+it('takes in no more than `pipeline` unacknowledged messages, then one more for each PUBACK', async () => {
+  const topic = `pipeline-test/${randomUUID()}`;
+  const { arrivals } = await subscribe(3, topic);
+  await publish(topic, 8);
+  await until(() => arrivals.length === 3, 'three messages');
+  await new Promise((r) => setTimeout(r, 200));
+  expect(arrivals).toHaveLength(3);
+  arrivals[1].durable(); // not the oldest: nothing is acknowledged, no room is made
+  await new Promise((r) => setTimeout(r, 200));
+  expect(arrivals).toHaveLength(3);
+  expect(proxy.pubacks).toHaveLength(0);
+  arrivals[0].durable(); // the oldest two go: two more come in
+  await until(() => arrivals.length === 5, 'two more messages');
+  await new Promise((r) => setTimeout(r, 200));
+  expect(arrivals).toHaveLength(5);
+  expect(proxy.pubacks).toHaveLength(2);
+  for (const a of arrivals.slice(2)) a.durable();
+  await until(() => arrivals.length === 8, 'the rest');
+  for (const a of arrivals.slice(5)) a.durable();
+  await until(() => proxy.pubacks.length === 8, 'eight PUBACKs');
+  expect(arrivals.map((a) => a.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+it('a connection that drops with messages held gets every unacknowledged one again, the durable ones behind an undurable one included', async () => {
+  const topic = `pipeline-test/${randomUUID()}`;
+  const { arrivals } = await subscribe(100, topic);
+  await publish(topic, 5);
+  await until(() => arrivals.length === 5, 'five messages');
+  arrivals[0].durable();
+  await until(() => proxy.pubacks.length === 1, 'the first PUBACK');
+  // 3 to 5 are durable, 2 is not: their PUBACKs wait behind it when the connection drops.
+  for (const a of arrivals.slice(2)) a.durable();
+  await new Promise((r) => setTimeout(r, 100));
+  expect(proxy.pubacks).toHaveLength(1);
+  proxy.drop();
+  // mqtt.js reconnects the persistent session; the broker sends 2 to 5 again, not 1.
+  await until(() => arrivals.length === 9, 'the four unacknowledged messages again', 15_000);
+  expect(arrivals.slice(5).map((a) => a.n)).toEqual([2, 3, 4, 5]);
+  for (const a of arrivals.slice(5)) a.durable();
+  await until(() => proxy.pubacks.length === 5, 'their PUBACKs');
+});
