@@ -30,7 +30,11 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const seen = () => observer.prepare('SELECT v FROM t ORDER BY id').all([]).map((r) => r.v);
+const seen = (): string[] =>
+  observer
+    .prepare('SELECT v FROM t ORDER BY id')
+    .all([])
+    .map((r) => String(r.v));
 
 it('writes of one turn: each caller hears back once its write is committed; a failing one fails alone', async () => {
   const values = Array.from({ length: 100 }, (_, i) => `v${i}`);
