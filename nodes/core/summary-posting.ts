@@ -5,7 +5,8 @@
  * and posts it as one ERP document through the ERP's own create-once sale path, with the summary
  * key as the idempotency key.
  *
- * Crash safety comes from the store, not from this process: an assignment is one transaction; a
+ * Crash safety comes from the store, not from this process: an assignment is one transaction (the
+ * sales arriving while one runs share the next, a savepoint each); a
  * closed summary's sales are fixed, so building it again gives the same document; the create-once
  * path finds a document an earlier run created before it could record it; and every start begins
  * with a tick that closes what is due and posts what is closed but not posted. Posting a summary is
@@ -18,7 +19,8 @@ import { summaryDocument } from './summary-document';
 import { DEFAULT_BOUNDS } from '../model/bounds';
 import { validateDocument, businessKey } from '../model/validate';
 import type { Sale } from '../model/types.generated';
-import { SummaryInputError, type AssignedSale, type SummaryRecord } from '../runtime/summaries';
+import { SummaryInputError, type AssignedSale, type Assignment, type SaleToAssign, type SummaryRecord } from '../runtime/summaries';
+import { BatchQueue } from '../runtime/batch-queue';
 import type { Store } from '../runtime/store';
 import { sameDocument } from '../runtime/same-document';
 
@@ -98,6 +100,15 @@ export class SummaryPosting<C> {
   private ticking?: Promise<void>;
   private stopped = false;
   readonly tickMs: number;
+  /**
+   * Sales arriving while an assignment transaction runs are assigned together in the next one (one
+   * commit for up to 100): an idle node assigns each sale at once, a busy one commits far less often.
+   */
+  private readonly assignments = new BatchQueue<SaleToAssign, Assignment>(
+    async (sales) => (await this.o.binding.acquire()).summaries.assignMany(this.o.system, sales, this.o.intervalMs),
+    100,
+    1,
+  );
 
   constructor(private readonly o: SummaryPostingOptions<C>) {
     // Often enough that a summary closes close to its interval's end; a failed one retries on its own backoff.
@@ -136,20 +147,16 @@ export class SummaryPosting<C> {
     const key: string | undefined = msg.tillwire?.idempotencyKey || businessKey(sale as unknown as Record<string, unknown>);
     if (!key) throw new SummaryInputError('no idempotency key (msg.tillwire.idempotencyKey) and no business key in the sale');
     const store = await this.o.binding.acquire();
-    const a = await store.summaries.assign(
-      this.o.system,
-      {
-        key,
-        storeId: sale.storeId,
-        businessDate: sale.businessDate,
-        amount: sale.totals.grandTotal.amount,
-        currency: sale.currency,
-        taxesIncluded: sale.taxesIncluded,
-        occurredAt: sale.occurredAt,
-        document: sale,
-      },
-      this.o.intervalMs,
-    );
+    const a = await this.assignments.push({
+      key,
+      storeId: sale.storeId,
+      businessDate: sale.businessDate,
+      amount: sale.totals.grandTotal.amount,
+      currency: sale.currency,
+      taxesIncluded: sale.taxesIncluded,
+      occurredAt: sale.occurredAt,
+      document: sale,
+    });
     if (a.duplicate) {
       // A repeat is passed on uncounted; another document under a counted key is refused, never absorbed silently.
       const had = await store.summaries.saleAssignment(this.o.system, key);

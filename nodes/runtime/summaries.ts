@@ -82,6 +82,12 @@ export interface SummaryBook {
    * before returns its summary, `duplicate`.
    */
   assign(scope: string, sale: SaleToAssign, intervalMs: number): Promise<Assignment>;
+  /**
+   * Assigns several sales in one transaction, each as `assign` would (in order, so a key twice is a
+   * duplicate the second time): one outcome per sale, an Error for a sale that could not be assigned
+   * (that sale alone is undone). Rejects, assigning none, only when the transaction itself fails.
+   */
+  assignMany(scope: string, sales: readonly SaleToAssign[], intervalMs: number): Promise<Array<Assignment | Error>>;
   /** Closes every open summary whose interval has ended; returns their keys. */
   closeDue(scope: string): Promise<string[]>;
   /** Closed summaries not posted yet whose next attempt is due, oldest first. */

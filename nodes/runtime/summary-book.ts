@@ -1,7 +1,7 @@
 /**
  * The summary book in SQL, for SQLite and PostgreSQL alike (summaries.ts; store-schema.ts version 8).
  *
- * An assignment is one transaction: the sale's row (primary key scope + sale key) and the open
+ * An assignment is one transaction (`assignMany`: one for the batch, a savepoint per sale): the sale's row (primary key scope + sale key) and the open
  * summary's counters move together, so a sale is either in exactly one summary or in none. Closing
  * is one UPDATE of the summary row; an assignment whose summary closed meanwhile (PostgreSQL: it
  * waited on the row lock, then finds it closed) rolls back and tries the next summary. A closed
@@ -36,6 +36,29 @@ export class SqlSummaryBook implements SummaryBook {
         if (!(err instanceof Retry) || tries >= 20) throw err;
       }
     }
+  }
+
+  async assignMany(scope: string, sales: readonly SaleToAssign[], intervalMs: number): Promise<Array<Assignment | Error>> {
+    if (!(intervalMs > 0)) throw new Error('summary interval must be positive');
+    const out: Array<Assignment | Error> = [];
+    const raced: number[] = [];
+    // One commit for the batch; a savepoint per sale undoes a failed sale's statements alone.
+    await this.driver.transaction(async (q) => {
+      for (const [i, sale] of sales.entries()) {
+        await q('SAVEPOINT tw_assign', []);
+        try {
+          out[i] = await this.assignOnce(q, scope, sale, intervalMs);
+        } catch (err) {
+          await q('ROLLBACK TO SAVEPOINT tw_assign', []);
+          if (err instanceof Retry) raced.push(i);
+          else out[i] = err instanceof Error ? err : new Error(String(err));
+        }
+        await q('RELEASE SAVEPOINT tw_assign', []);
+      }
+    });
+    // A sale that lost a race with another instance is assigned again on its own, after this commit.
+    for (const i of raced) out[i] = await this.assign(scope, sales[i], intervalMs).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    return out;
   }
 
   private async assignOnce(q: SqlQuery, scope: string, sale: SaleToAssign, intervalMs: number): Promise<Assignment> {

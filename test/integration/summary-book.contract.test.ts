@@ -48,6 +48,31 @@ describe.each(backends)('summary book: %s', (_name, config) => {
     await store.close();
   });
 
+  test('assignMany: one transaction, one outcome per sale in order; a key twice is a duplicate the second time; a sale that cannot be stored fails alone', async () => {
+    const out = await store.summaries.assignMany(
+      'odoo',
+      [
+        sale('sale:LDN-042:T1:1', 1250),
+        sale('sale:MAN-001:T1:1', 500, { storeId: 'MAN-001' }),
+        sale('sale:LDN-042:T1:2', 99, { storeId: null as unknown as string }), // NOT NULL: refused
+        sale('sale:LDN-042:T1:1', 1250),
+        sale('sale:LDN-042:T2:1', -300),
+      ],
+      INTERVAL,
+    );
+    expect(out[0]).toEqual({ summaryKey: 'summary:LDN-042:2026-03-14:1', duplicate: false, late: false });
+    expect(out[1]).toEqual({ summaryKey: 'summary:MAN-001:2026-03-14:1', duplicate: false, late: false });
+    expect(out[2]).toBeInstanceOf(Error);
+    expect(out[3]).toEqual({ summaryKey: 'summary:LDN-042:2026-03-14:1', duplicate: true, late: false });
+    expect(out[4]).toEqual({ summaryKey: 'summary:LDN-042:2026-03-14:1', duplicate: false, late: false });
+    // The refused sale left nothing behind: the counts are those of the sales assigned.
+    expect(await store.summaries.get('odoo', 'summary:LDN-042:2026-03-14:1')).toMatchObject({ sales: 2, amount: 950 });
+    expect(await store.summaries.get('odoo', 'summary:MAN-001:2026-03-14:1')).toMatchObject({ sales: 1, amount: 500 });
+    expect(await store.summaries.saleAssignment('odoo', 'sale:LDN-042:T1:2')).toBeUndefined();
+    // Sent again on its own, fixed, it is assigned like any other.
+    expect(await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 99), INTERVAL)).toMatchObject({ duplicate: false });
+  });
+
   test('sales of one store day and interval go into one summary; a duplicate key is counted once', async () => {
     const a = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 1250), INTERVAL);
     const b = await store.summaries.assign('odoo', sale('sale:LDN-042:T2:1', -300), INTERVAL);
