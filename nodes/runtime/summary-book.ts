@@ -42,6 +42,7 @@ export class SqlSummaryBook implements SummaryBook {
     if (!(intervalMs > 0)) throw new Error('summary interval must be positive');
     const out: Array<Assignment | Error> = [];
     const raced: number[] = [];
+    const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
     // One commit for the batch; a savepoint per sale undoes a failed sale's statements alone.
     await this.driver.transaction(async (q) => {
       for (const [i, sale] of sales.entries()) {
@@ -51,13 +52,13 @@ export class SqlSummaryBook implements SummaryBook {
         } catch (err) {
           await q('ROLLBACK TO SAVEPOINT tw_assign', []);
           if (err instanceof Retry) raced.push(i);
-          else out[i] = err instanceof Error ? err : new Error(String(err));
+          else out[i] = asError(err);
         }
         await q('RELEASE SAVEPOINT tw_assign', []);
       }
     });
     // A sale that lost a race with another instance is assigned again on its own, after this commit.
-    for (const i of raced) out[i] = await this.assign(scope, sales[i], intervalMs).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    for (const i of raced) out[i] = await this.assign(scope, sales[i], intervalMs).catch(asError);
     return out;
   }
 
