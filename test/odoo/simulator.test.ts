@@ -491,6 +491,8 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
       expect((await json2(sim, 'product.product', 'read', { ids: [1], fields: ['type', 'is_storable'] })).body).toEqual([
         { id: 1, type: 'consu', is_storable: true },
       ]);
+      const loaded = await json2(sim, 'res.partner', 'load', { fields: ['.id', 'ref'], data: [['4', 'R2']], context: { tz: 'UTC' } });
+      expect(loaded.body).toEqual({ ids: [4], messages: [], nextrow: 0 });
     });
 
     it('401 Invalid apikey, 404 unknown model, 422 UserError, 500 for Python errors', async () => {
