@@ -48,9 +48,10 @@ const DATES_PER_LOAD = 1000;
 
 /**
  * Each order's own `date_order` (id → UTC text) in one `load` per DATES_PER_LOAD orders, instead of
- * one `write` per distinct time (a backlog has one per sale). `load` reports row problems as
- * messages and then writes nothing (contract.ts); the orders it did not write then get today's
- * `write`s, one per distinct value, so a refusal surfaces as `write`'s own error, as before.
+ * one `write` per distinct time (a backlog has one per sale). `load` does not raise for a bad row:
+ * it answers with messages and writes nothing (contract.ts), and some databases customise or refuse
+ * imports. The orders it did not write get plain `write`s, one per distinct value: they land where
+ * `write` is allowed, and a real refusal fails the batch with Odoo's own error.
  */
 async function writeOrderDates(sync: OdooSync, dates: Map<number, string>): Promise<void> {
   const rows = [...dates].map(([id, when]) => [String(id), when]);
