@@ -20,7 +20,7 @@
  * the caller then checks what happened (looks the record up) before trying again, because a
  * lost response to a committed create must not become a second record.
  */
-import { SESSION_EXPIRED, SESSION_EXPIRED_CODE } from './contract';
+import { type LoadResult, SESSION_EXPIRED, SESSION_EXPIRED_CODE } from './contract';
 import {
   ConnectorError,
   type ConnectorDetails,
@@ -405,6 +405,14 @@ export class OdooClient {
 
   write(model: string, ids: number[], values: Record<string, unknown>, opts: CallOptions = {}): Promise<boolean> {
     return this.call<boolean>(model, 'write', { ids, vals: values }, opts);
+  }
+
+  /**
+   * `load(fields, data)` (contract.ts): one row per record, `.id` rows updating that record. Pass
+   * LOAD_CONTEXT when a column is a datetime. Row problems come back as messages, not as errors.
+   */
+  load(model: string, fields: string[], data: string[][], opts: CallOptions = {}): Promise<LoadResult> {
+    return this.call<LoadResult>(model, 'load', { fields, data }, opts);
   }
 
   unlink(model: string, ids: number[], opts: CallOptions = {}): Promise<boolean> {

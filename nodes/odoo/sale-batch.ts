@@ -10,7 +10,8 @@
  *      again before any of them is sent again; a refusal is split until it fails its own sale;
  *   4. one `action_confirm` with the list of ids (OdooSync.transitionEach: a lost answer reads the
  *      states);
- *   5. `date_order` written back (Odoo stamps the confirmation time), one `write` per distinct value;
+ *   5. `date_order` written back (Odoo stamps the confirmation time): every order's own value in one
+ *      `load` (`.id` rows; `write`s only for rows it reports and does not write);
  *   6. one end-of-batch `search_read` of the keys: each sale's number, state and total (variance
  *      against the till's grand total), and other orders carrying its key (sweep).
  *
@@ -20,6 +21,7 @@
 import type { Sale } from '../model/types.generated';
 import { asError } from '../core/node-kit';
 import { odooError } from './client';
+import { LOAD_CONTEXT } from './contract';
 import { asSaleOrderSource, documentTime, odooDatetime, prepareSaleOrders } from './map';
 import { asResult, cancelledInOdoo, checked, FoundOrders, foundOrders, ORDER_FIELDS, OrderResult, OrderRow, sweep, Swept } from './orders';
 import type { OdooSync } from './sync';
@@ -39,6 +41,28 @@ async function findByRefs(sync: OdooSync, keys: string[]): Promise<Map<string, F
   const byKey = new Map<string, OrderRow[]>();
   for (const { client_order_ref: ref, ...row } of rows) byKey.set(ref, [...(byKey.get(ref) ?? []), row]);
   return new Map([...byKey].map(([key, list]) => [key, foundOrders(list)]));
+}
+
+/** Rows per `load` call: a full batch (MAX_BATCH_SIZE) in one, a bounded request beyond. */
+const DATES_PER_LOAD = 1000;
+
+/**
+ * Each order's own `date_order` (id → UTC text) in one `load` per DATES_PER_LOAD orders, instead of
+ * one `write` per distinct time (a backlog has one per sale). `load` does not raise for a bad row:
+ * it answers with messages and writes nothing (contract.ts), and some databases customise or refuse
+ * imports. The orders it did not write get plain `write`s, one per distinct value: they land where
+ * `write` is allowed, and a real refusal fails the batch with Odoo's own error.
+ */
+async function writeOrderDates(sync: OdooSync, dates: Map<number, string>): Promise<void> {
+  const rows = [...dates].map(([id, when]) => [String(id), when]);
+  const unwritten = new Map<string, number[]>();
+  for (let i = 0; i < rows.length; i += DATES_PER_LOAD) {
+    const chunk = rows.slice(i, i + DATES_PER_LOAD);
+    const { ids } = await sync.client.load('sale.order', ['.id', 'date_order'], chunk, { context: LOAD_CONTEXT });
+    const written = new Set(ids || []);
+    for (const [id, when] of chunk) if (!written.has(Number(id))) unwritten.set(when, [...(unwritten.get(when) ?? []), Number(id)]);
+  }
+  await Promise.all([...unwritten].map(([when, ids]) => sync.client.write('sale.order', ids, { date_order: when })));
 }
 
 /**
@@ -122,12 +146,12 @@ async function writeSales(sync: OdooSync, docs: Map<string, Sale>): Promise<Map<
   }
 
   // 5. The sale's own time back into date_order: confirming stamped it with now.
-  const byWhen = new Map<string, number[]>();
+  const dates = new Map<number, string>();
   for (const [key, c] of chosen) {
     const when = odooDatetime(documentTime(docs.get(key)!));
-    if (confirmed.has(c.id) || c.date_order !== when) byWhen.set(when, [...(byWhen.get(when) ?? []), c.id]);
+    if (confirmed.has(c.id) || c.date_order !== when) dates.set(c.id, when);
   }
-  await Promise.all([...byWhen].map(([when, ids]) => sync.client.write('sale.order', ids, { date_order: when })));
+  await writeOrderDates(sync, dates);
 
   // 6. One read of every key at the end: totals, and other orders carrying a key.
   const after = chosen.size ? await findByRefs(sync, [...chosen.keys()]) : new Map<string, FoundOrders>();

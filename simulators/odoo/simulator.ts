@@ -11,7 +11,7 @@
  *   context,debug}`, 401 `werkzeug.exceptions.Unauthorized` "Invalid apikey".
  *
  * A small in-memory ORM behind both: `search`, `search_read`, `search_count`, `read`, `create`,
- * `write`, `unlink`, `fields_get` on every model, domains (prefix `&`/`|`/`!`, dotted paths, the
+ * `write`, `unlink`, `fields_get`, `load` (simulators/odoo/load.ts) on every model, domains (prefix `&`/`|`/`!`, dotted paths, the
  * usual operators, `active` filtering), x2many commands, defaults, required fields, per-call
  * transactions (a failing call leaves nothing behind), and the business methods
  * `sale.order.action_confirm|action_cancel|action_draft`, `stock.quant.action_apply_inventory`
@@ -46,6 +46,7 @@ import type { AddressInfo } from 'node:net';
 import { demoCatalog, DEMO_CATALOG_SIZE } from '../kit/catalog';
 import { currencyExponent, fromMinor } from '../../nodes/model/money';
 import { SESSION_EXPIRED, SESSION_EXPIRED_CODE } from '../../nodes/odoo/contract';
+import { loadRows } from './load';
 
 // ───────────────────────────────────────────── errors ─────────────────────────────────────────────
 
@@ -341,6 +342,8 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
         partner_id: f.m2o('res.partner', 'Related Partner'),
         company_id: f.m2o('res.company', 'Company', { default: () => 1 }),
         active: f.bool('Active', { default: () => true }),
+        // The zone `load` reads datetime cells in when the context names none (load.ts).
+        tz: f.char('Timezone'),
       },
     },
     {
@@ -1571,6 +1574,12 @@ function genericMethods(model: string): Record<string, Method> {
     },
     write: { params: ['vals'], required: ['vals'], records: true, run: (db, ids, kw, ctx) => db.writeRecords(model, ids, kw.vals, ctx) },
     unlink: { params: [], records: true, run: (db, ids) => db.unlink(model, ids) },
+    load: {
+      params: ['fields', 'data'],
+      required: ['fields', 'data'],
+      records: false,
+      run: (db, _ids, kw, ctx) => loadRows(db, model, kw.fields, kw.data, ctx, db.get('res.users', SEED.adminUserId)?.tz),
+    },
     fields_get: {
       params: ['allfields', 'attributes'],
       records: false,

@@ -2,11 +2,12 @@
  * Till sales written to Odoo in batches, end to end on real parts (Mosquitto, a Node-RED process
  * running the "Store sales (MQTT) → Odoo" template, the Odoo simulator): a burst with duplicates
  * and one sale of a SKU Odoo does not know goes through in batches; every good sale is one Odoo
- * order, the bad one alone lands in the dead-letter store, naming its SKU; replayed once the SKU
- * exists (and replayed again), it is written once.
+ * order at its sale's own time, the bad one alone lands in the dead-letter store, naming its SKU;
+ * replayed once the SKU exists (and replayed again), it is written once.
  */
 import { planSimulation, publishPlan } from '../../simulators/pos-mqtt/device-simulator';
 import { e2eFlows, getJson, odooRefs, startRed, startServices, waitFor, E2E } from './harness';
+import { odooDatetime } from '../../nodes/odoo/map';
 
 jest.setTimeout(10 * 60_000);
 
@@ -67,6 +68,9 @@ describe('till sales into Odoo in batches (real runtime)', () => {
     // The good sales' totals are Odoo's totals.
     const totals = new Map(e.odoo.orders().map((o) => [o.client_order_ref, Math.round(o.amount_total * 100)]));
     expect(good.filter((t) => totals.get(t.key) !== t.grandTotal)).toEqual([]);
+    // Each order shows its own sale's time (in UTC), not the confirmation's.
+    const dates = new Map(e.odoo.orders().map((o) => [o.client_order_ref, o.date_order]));
+    expect(good.filter((t) => dates.get(t.key) !== odooDatetime(t.occurredAt))).toEqual([]);
 
     const dl = await getJson(`${e.red!.url}/tillwire/dead-letters?limit=100`);
     expect(dl.total).toBe(1);
@@ -77,6 +81,10 @@ describe('till sales into Odoo in batches (real runtime)', () => {
     // The burst really went in batches: far fewer creates than orders.
     const creates = e.odoo.state().stats.calls['sale.order.create'];
     expect(creates).toBeLessThan(good.length / 5);
+    // … and the sale times went back in one load per batch, not one write per sale.
+    const calls = e.odoo.state().stats.calls;
+    expect(calls['sale.order.load']).toBeLessThan(good.length / 5);
+    expect(calls['sale.order.write'] ?? 0).toBe(0);
 
     // The same key sent again after its rejection: the SKU is added in Odoo and the dead letter
     // replayed, twice. The sale is written once, beside the others, and nothing else changes.

@@ -68,8 +68,47 @@ describe('till sales in one batch', () => {
     expect(calls['sale.order.action_confirm']).toBe(1);
     expect(calls['sale.order.search_read']).toBe(2); // the lookup and the end-of-batch read
     expect(calls['product.product.search_read']).toBe(1);
-    // demoSale gives 12 sales 12 distinct seconds: one write per distinct date_order
-    expect(calls['sale.order.write']).toBe(new Set(sales.map((s) => s.occurredAt)).size);
+    // 12 distinct sale times, all written back in one load (no write per time)
+    expect(new Set(sales.map((s) => s.occurredAt)).size).toBe(12);
+    expect(calls['sale.order.load']).toBe(1);
+    expect(calls['sale.order.write']).toBeUndefined();
+  });
+
+  it('a backlog of 200 sales, each at its own second: one date_order call, every order at its sale’s time', async () => {
+    const sales = Array.from({ length: 200 }, (_, i) => ({ ...demoSale(i), occurredAt: new Date(Date.UTC(2025, 2, 14, 8, 0, i)).toISOString() }));
+    const results = await syncFor().pushSales(items(sales));
+    expect(results.every((r) => !(r instanceof Error))).toBe(true);
+    expectExactlyOnce(sim, sales);
+    expect(sim.stats.calls['sale.order.load']).toBe(1);
+    expect(sim.stats.calls['sale.order.write']).toBeUndefined();
+  });
+
+  it('a user whose Odoo time zone is Europe/Berlin: the times still land as the sale’s UTC time', async () => {
+    await client.write('res.users', [SEED.adminUserId], { tz: 'Europe/Berlin' });
+    const sales = [demoSale(1), demoSale(2)];
+    await syncFor().pushSales(items(sales));
+    expectExactlyOnce(sim, sales);
+  });
+
+  it('a load that reports errors (an Odoo whose imports are refused): each order gets a write per distinct time instead', async () => {
+    const load = jest
+      .spyOn(client, 'load')
+      .mockResolvedValue({ ids: false, messages: [{ type: 'error', message: 'You are not allowed to import sales orders.' }] });
+    const sales = [demoSale(1), demoSale(2), { ...demoSale(3), occurredAt: demoSale(1).occurredAt }];
+    const results = await syncFor().pushSales(items(sales));
+    expect(results.every((r) => !(r instanceof Error))).toBe(true);
+    expect(load).toHaveBeenCalledTimes(1);
+    expectExactlyOnce(sim, sales);
+    expect(sim.stats.calls['sale.order.write']).toBe(2); // two distinct times among three sales
+  });
+
+  it('a load that wrote only some rows: only the others get a write', async () => {
+    const real = client.load.bind(client);
+    jest.spyOn(client, 'load').mockImplementation(async (model, fields, data, opts) => real(model, fields, data.slice(1), opts));
+    const sales = [demoSale(1), demoSale(2), demoSale(3)];
+    await syncFor().pushSales(items(sales));
+    expectExactlyOnce(sim, sales);
+    expect(sim.stats.calls['sale.order.write']).toBe(1);
   });
 
   it('sent again: found by the lookup, nothing created; the same key twice in one batch is one order', async () => {

@@ -161,6 +161,123 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
       expect(sim.orders().map((o) => [o.state, o.date_order])).toEqual(ids.map(() => ['sale', '2025-03-14 09:00:00']));
     });
 
+    describe('load(fields, data) (nodes/odoo/contract.ts)', () => {
+      const order = (ref: string) => ok(sim, 'sale.order', 'create', [{ partner_id: 2, client_order_ref: ref, order_line: [[0, 0, { product_id: 1 }]] }]);
+      const dates = () => sim.orders().map((o) => o.date_order);
+
+      it('.id rows update those records (confirmed ones too), each with its own value; nothing is created', async () => {
+        const ids = [await order('a'), await order('b')];
+        await ok(sim, 'sale.order', 'action_confirm', [ids]);
+        const result = await ok(
+          sim,
+          'sale.order',
+          'load',
+          [
+            ['.id', 'date_order', 'origin'],
+            [
+              [String(ids[0]), '2025-03-14 09:00:01', 'till T01'],
+              [String(ids[1]), '2025-03-14 09:00:02', ''],
+            ],
+          ],
+          { context: { tz: 'UTC' } },
+        );
+        expect(result).toEqual({ ids, messages: [], nextrow: 0 });
+        expect(sim.orders().map((o) => [o.state, o.date_order])).toEqual([
+          ['sale', '2025-03-14 09:00:01'],
+          ['sale', '2025-03-14 09:00:02'],
+        ]);
+        expect((await ok(sim, 'sale.order', 'read', [ids, ['origin']])).map((r: any) => r.origin)).toEqual(['till T01', false]);
+        expect(sim.counts()['sale.order']).toBe(2);
+      });
+
+      it('datetimes are read in the context tz, else the user’s tz, else UTC; write takes them as UTC', async () => {
+        const id = await order('a');
+        const load = (when: string, context?: object) =>
+          ok(sim, 'sale.order', 'load', [['.id', 'date_order'], [[String(id), when]]], context ? { context } : {});
+        await load('2025-03-14 09:00:00');
+        expect(dates()).toEqual(['2025-03-14 09:00:00']); // no zone anywhere: UTC
+        await ok(sim, 'res.users', 'write', [[SEED.adminUserId], { tz: 'Europe/Berlin' }]);
+        await load('2025-03-14 09:00:00');
+        expect(dates()).toEqual(['2025-03-14 08:00:00']); // the user's zone (CET, +01:00)
+        await load('2025-07-14 09:00:00');
+        expect(dates()).toEqual(['2025-07-14 07:00:00']); // summer time (CEST, +02:00)
+        await load('2025-03-14 09:00:00', { tz: 'America/New_York' });
+        expect(dates()).toEqual(['2025-03-14 13:00:00']); // the context's zone wins
+        await load('2025-03-14 09:00:00', { tz: 'UTC' });
+        expect(dates()).toEqual(['2025-03-14 09:00:00']);
+        await load('2025-03-14 09:00:00', { tz: 'Mars/Olympus' }); // not a zone: the user's
+        expect(dates()).toEqual(['2025-03-14 08:00:00']);
+      });
+
+      it('an unknown .id is an error message; nothing of the call is written and ids is false', async () => {
+        const id = await order('a');
+        const before = dates();
+        const result = await ok(
+          sim,
+          'sale.order',
+          'load',
+          [
+            ['.id', 'date_order'],
+            [
+              [String(id), '2025-03-14 09:00:01'],
+              ['999999', '2025-03-14 09:00:02'],
+            ],
+          ],
+          { context: { tz: 'UTC' } },
+        );
+        expect(result.ids).toBe(false);
+        expect(result.messages).toContainEqual(
+          expect.objectContaining({ type: 'error', field: '.id', record: 1, message: "Unknown database identifier '999999'" }),
+        );
+        expect(dates()).toEqual(before);
+        expect(sim.counts()['sale.order']).toBe(1); // the row without a known id was not created either
+      });
+
+      it('a row its write refuses, or a bad cell, rolls the whole call back, each reported on its row', async () => {
+        const ids = [await order('a'), await order('b')];
+        const before = dates();
+        const refused = await ok(
+          sim,
+          'sale.order',
+          'load',
+          [
+            ['.id', 'date_order'],
+            [
+              [String(ids[0]), '2025-03-14 09:00:01'],
+              [String(ids[1]), ''], // date_order is required: its write refuses an empty value
+            ],
+          ],
+          { context: { tz: 'UTC' } },
+        );
+        expect(refused.ids).toBe(false);
+        expect(refused.messages).toEqual([
+          expect.objectContaining({ type: 'error', record: 1, message: expect.stringContaining('a mandatory field is not set') }),
+        ]);
+        const badCell = await ok(sim, 'sale.order', 'load', [
+          ['.id', 'date_order'],
+          [
+            [String(ids[0]), '2025-03-14 09:00:01'],
+            [String(ids[1]), '2025-03-14T09:00:02Z'],
+          ],
+        ]);
+        expect(badCell.ids).toBe(false);
+        expect(badCell.messages).toEqual([
+          expect.objectContaining({
+            type: 'error',
+            record: 1,
+            field: 'date_order',
+            message: "'2025-03-14T09:00:02Z' does not seem to be a valid datetime for field 'Order Date'",
+          }),
+        ]);
+        expect(dates()).toEqual(before);
+      });
+
+      it('an unknown column is a Python error for the whole call', async () => {
+        const { body } = await kw(sim, 'sale.order', 'load', [['.id', 'no_such_field'], [['1', 'x']]]);
+        expect(body.error.data.name).toBe('builtins.ValueError');
+      });
+    });
+
     it('dates must be in Odoo’s format, not RFC 3339', async () => {
       const { body } = await kw(sim, 'sale.order', 'create', [{ partner_id: 2, date_order: '2025-03-14T17:42:10Z' }]);
       expect(body.error.data).toMatchObject({
@@ -374,6 +491,8 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
       expect((await json2(sim, 'product.product', 'read', { ids: [1], fields: ['type', 'is_storable'] })).body).toEqual([
         { id: 1, type: 'consu', is_storable: true },
       ]);
+      const loaded = await json2(sim, 'res.partner', 'load', { fields: ['.id', 'ref'], data: [['4', 'R2']], context: { tz: 'UTC' } });
+      expect(loaded.body).toEqual({ ids: [4], messages: [], nextrow: 0 });
     });
 
     it('401 Invalid apikey, 404 unknown model, 422 UserError, 500 for Python errors', async () => {
