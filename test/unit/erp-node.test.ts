@@ -89,6 +89,15 @@ function receive(node: TestNode, msg: NodeMessage): Promise<Error | undefined> {
 }
 
 const last = (node: TestNode) => node.statuses.at(-1);
+/** The badge once its tally has caught up (the counts change it at most every 250 ms, ending on the latest). */
+async function settled(node: TestNode): Promise<unknown> {
+  const deadline = Date.now() + 2000;
+  for (let seen = node.statuses.length; Date.now() < deadline; seen = node.statuses.length) {
+    await new Promise((r) => setTimeout(r, 300));
+    if (node.statuses.length === seen) break;
+  }
+  return last(node);
+}
 
 describe('ERP node body: order operation', () => {
   it('sends each message on and counts written, stale and waiting apart on the badge', async () => {
@@ -108,7 +117,7 @@ describe('ERP node body: order operation', () => {
     expect(last(node)).toEqual({ fill: 'grey', shape: 'ring', text: 'ready: orders' });
     for (let n = 0; n < 4; n++) expect(await receive(node, { payload: { kind: 'order' } })).toBeUndefined();
     expect(node.sent.map((m) => m.erp)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
-    expect(last(node)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 2, 1 stale, 1 waiting' });
+    expect(await settled(node)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 2, 1 stale, 1 waiting' });
   });
 
   it('a failure goes to done(err) as the part threw it, nothing is sent, the badge turns red and counts it', async () => {
@@ -176,7 +185,7 @@ describe('ERP node body: till sales in batches', () => {
     expect(errors.map((e) => e?.message)).toEqual([undefined, undefined, expect.stringMatching(/unknown SKU in bad3/), undefined, undefined]);
     expect(errors[2]).toBeInstanceOf(ConnectorError);
     expect(node.sent.map((m) => m.erp.saleId).sort()).toEqual(['s1', 's2', 's4', 's5']);
-    expect(last(node)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 4, failed 1' });
+    expect(await settled(node)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 4, failed 1' });
   });
 
   it('channel orders and return documents go one at a time through `order`, never into a batch', async () => {

@@ -45,7 +45,11 @@ it('writes of one turn: each caller hears back once its write is committed; a fa
   await Promise.all(writes.map((w) => w.then(() => committedWhenAnswered.push(seen().length))));
   // Every caller heard back after its write was visible to another connection: committed.
   expect(Math.min(...committedWhenAnswered)).toBeGreaterThanOrEqual(values.length);
-  await expect(clash).rejects.toThrow(/UNIQUE/);
+  const clashed = await clash.then(
+    (ok) => ({ ok, rows: seen().filter((v) => v === 'v7').length }),
+    (err: Error) => ({ err: err.message }),
+  );
+  expect(clashed).toEqual({ err: expect.stringMatching(/UNIQUE/) });
   await Promise.all(after);
   expect(seen()).toEqual([...values, ...values.map((v) => `${v}-after`)]);
 });
