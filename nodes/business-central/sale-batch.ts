@@ -4,9 +4,10 @@
  *
  * - one lookup of every key of the batch (`findByKeys`: one `$batch` of GETs) finds what BC holds
  *   already, and those sales are answered from it (created: false);
- * - the others are created in one `$batch` of deep-insert POSTs (at most BATCH_MAX_REQUESTS each,
- *   see contract.ts), each inner request answered on its own: a sale BC refuses fails alone with
- *   BC's message, the others are created;
+ * - the others are created in `$batch`es of deep-insert POSTs (at most BATCH_MAX_REQUESTS each,
+ *   see contract.ts; spread over the connection's concurrent requests, since BC runs one batch's
+ *   requests one after another), each inner request answered on its own: a sale BC refuses fails
+ *   alone with BC's message, the others are created;
  * - send once per record: a batch whose answer is lost (no answer, timeout, 408/5xx on the batch
  *   itself), an inner request answered 408/429/5xx or not answered at all is never sent again
  *   before a lookup of its key; found = created (recovered), only the others are sent again;
@@ -26,6 +27,9 @@ import { KeyedLock } from '../runtime/keyed-lock';
 import { pauseBeforeRetry } from '../runtime/create-once';
 import { BatchRequest, BatchResponse, batchFailure, BcCreditMemo, BcSalesDocument, BusinessCentralClient, outcomeUnknown, permanent, SYSTEM } from './client';
 import { BATCH_MAX_REQUESTS } from './contract';
+
+/** The fewest creates a $batch is split down to when the creates are spread over the connection's slots. */
+const MIN_CHUNK = 10;
 import { asSalesDocument, FoundDocument, itemProblem, OrderSettings, pick } from './documents';
 import { CanonicalSalesDocument, customerFor, externalDocumentNumber, toSalesOrder } from './map';
 import { OrderResult, resultOf } from './orders';
@@ -268,7 +272,12 @@ async function createAll(client: BusinessCentralClient, creates: Create[], out: 
     }
     const again: Create[] = [];
     const chunks: Create[][] = [];
-    for (let i = 0; i < pending.length; i += BATCH_MAX_REQUESTS) chunks.push(pending.slice(i, i + BATCH_MAX_REQUESTS));
+    // BC carries out a $batch's requests one after another, so one large batch uses one of the
+    // connection's slots for all of them: the creates are spread over as many batches as the
+    // connection may have on the wire (at least MIN_CHUNK each, so a small batch stays one request).
+    const slots = client.options.limiter?.limit ?? 1;
+    const size = Math.min(BATCH_MAX_REQUESTS, Math.max(MIN_CHUNK, Math.ceil(pending.length / slots)));
+    for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
     // Side by side: the connection's concurrency limit decides how many are on the wire.
     const send = async (chunk: Create[]): Promise<void> => {
       const requests: BatchRequest[] = chunk.map((c, n) => ({

@@ -6,6 +6,7 @@
  */
 import { ConnectorError } from '../../nodes/runtime/http';
 import { KeyedLock } from '../../nodes/runtime/keyed-lock';
+import { Limiter } from '../../nodes/runtime/limiter';
 import { businessKey } from '../../nodes/model/validate';
 import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
@@ -221,6 +222,30 @@ describe('till sales in batches ($batch)', () => {
     expect(results.every((r) => r.created && r.totals?.matches)).toBe(true);
     exactlyOnce(sales);
     expect(sim.state().requests.batch.batches).toBe(3);
+  });
+
+  it("creates are spread over the connection's concurrent requests (BC runs one batch's requests in turn): 100 sales, 5 slots → 5 batches of 20 side by side", async () => {
+    sim = await startSimulator();
+    const limiter = new Limiter(5);
+    const client = clientFor(sim, { limiter });
+    let inFlight = 0;
+    let most = 0;
+    sim.beforeBatch = async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+    };
+    const sales = Array.from({ length: 100 }, (_, i) => demoSale(3000 + i));
+    const results = (await sendSaleBatch(client, sales.map(input), settings)).map(ok);
+    expect(results.every((r) => r.created && r.totals?.matches)).toBe(true);
+    exactlyOnce(sales);
+    // One lookup, then the creates: 20 per batch, five of them at once.
+    expect(sim.state().requests.batch).toMatchObject({ batches: 6 });
+    expect(most).toBe(5);
+    // A handful of sales stays one request.
+    const few = Array.from({ length: 8 }, (_, i) => demoSale(4000 + i));
+    (await sendSaleBatch(client, few.map(input), settings)).map(ok);
+    expect(sim.state().requests.batch).toMatchObject({ batches: 8 });
   });
 
   it('150 sales (20 sent twice) through 5% failed, 2% unanswered and 5% lost answers, batch and inner requests alike: each lands exactly once', async () => {
