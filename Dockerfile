@@ -24,7 +24,9 @@
 #                                 first start and keeps it in /data/.tillwire-credential-secret (mode
 #                                 0600). Either way it must stay the same, or credentials saved
 #                                 earlier can no longer be read.
-#   TILLWIRE_PORT (1880), TILLWIRE_LOG_LEVEL, TZ, NODE_OPTIONS (e.g. --max_old_space_size=512).
+#   TILLWIRE_PORT (1880), TILLWIRE_LOG_LEVEL, TZ, NODE_OPTIONS (the image sets
+#                                 --max-old-space-size=1024, as npm start does: docs/docker.md "Memory";
+#                                 setting NODE_OPTIONS replaces it).
 #   Set by the image: TILLWIRE_HOST=0.0.0.0 (the settings default, 127.0.0.1, cannot be reached
 #   through a published port), TILLWIRE_USER_DIR=/data, TILLWIRE_FLOW_FILE=/data/flows.json.
 #   /data                         the Node-RED user dir (flows, credentials, secret, SQLite store file): mount it.
@@ -104,6 +106,11 @@ USER node-red
 ENV TILLWIRE_HOST=0.0.0.0 \
     TILLWIRE_USER_DIR=/data \
     TILLWIRE_FLOW_FILE=/data/flows.json
+
+# The heap ceiling npm start gives Node-RED (scripts/node-red-runtime.ts HEAP_CEILING_MIB): below
+# 2 GiB V8 lets the heap grow by less than twice its live objects, so a burst of till sales does
+# not leave RSS rising with uncollected garbage. A NODE_OPTIONS given at docker run replaces it.
+ENV NODE_OPTIONS=--max-old-space-size=1024
 
 EXPOSE 1880
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- <scenario>…] [--profile] [--decimal-comma]`: every scenario, or the ones named
+ * `npm run bench [-- <scenario>…] [--profile] [--heap] [--decimal-comma]`: every scenario, or the ones named
  * (`sales`, `settlement`, `inventory`, `inventory-snapshot`; bench/README.md). Each writes bench/results/<timestamp>-<scenario>.json and .md.
  *
  * sales: store sales from till publish to the ERP, every row of issue 12's goal table (bench/sales.ts).
@@ -11,7 +11,7 @@ import { inventoryBench } from './inventory';
 import { inventorySnapshotBench } from './inventory-snapshot';
 
 const SCENARIOS = ['sales', 'settlement', 'inventory', 'inventory-snapshot'] as const;
-const FLAGS = ['--profile', '--decimal-comma'];
+const FLAGS = ['--profile', '--heap', '--decimal-comma'];
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown argument ${unknown.join(', ')}: scenarios are ${SCENARIOS.join(', ')}, flags ${FLAGS.join(', ')}`);
   const named = SCENARIOS.filter((s) => args.includes(s));
   const chosen = named.length ? named : SCENARIOS;
-  if (chosen.includes('sales')) await salesBench({ root: ROOT, profile: args.includes('--profile') });
+  if (chosen.includes('sales')) await salesBench({ root: ROOT, profile: args.includes('--profile'), heap: args.includes('--heap') });
   if (chosen.includes('settlement')) await settlementBench({ root: ROOT, profile: args.includes('--profile'), decimalComma: args.includes('--decimal-comma') });
   if (chosen.includes('inventory')) await inventoryBench({ root: ROOT, profile: args.includes('--profile') });
   if (chosen.includes('inventory-snapshot')) await inventorySnapshotBench({ root: ROOT });

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { hotFunctions, hotModules, profileClock, readCpuProfile, type HotFunction, type HotModule } from './cpu-profile';
+import { probeDir, type ProbeReading } from './heap-probe';
+import { groups, growth, retainerPaths, type Growth } from './heap-snapshot';
 import type { Sale } from './common';
 
 /**
@@ -62,14 +64,23 @@ export interface RssCheckpoint {
   peakMiB: number;
 }
 
-/** Samples a process's RSS every 100 ms and keeps one reading as progress passes each checkpoint. */
-export function rssCheckpoints(pid: number, checkpoints: number[], progress: () => number): { stop: () => RssCheckpoint[] } {
+/**
+ * Samples a process's RSS every 100 ms and keeps one reading as progress passes each checkpoint;
+ * `passed` is told of each checkpoint after its reading (the heap probe's cue).
+ */
+export function rssCheckpoints(
+  pid: number,
+  checkpoints: number[],
+  progress: () => number,
+  passed: (sales: number) => void = () => {},
+): { stop: () => RssCheckpoint[] } {
   const out: RssCheckpoint[] = [];
   let next = 0;
   const sample = () => {
     const done = progress();
     while (next < checkpoints.length && done >= checkpoints[next]) {
       out.push({ sales: checkpoints[next], ...procStatus(pid) });
+      passed(checkpoints[next]);
       next++;
     }
   };
@@ -123,6 +134,91 @@ export function nodeProfiler(enabled: boolean, root: string) {
 }
 
 export { profileClock };
+
+export interface HeapSummary {
+  /** The probe's reading at each RSS checkpoint (MiB), before and after a full collection. */
+  checkpoints: Array<{
+    sales: number;
+    rssMiB: number;
+    heapUsedMiB: number;
+    heapTotalMiB: number;
+    externalMiB: number;
+    arrayBuffersMiB: number;
+    afterGc: { rssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number; anonMiB: number; fileMiB: number };
+    pauseMs: number;
+  }>;
+  /** Groups of the JS heap that grew most from the first checkpoint's snapshot to the last's (after collection). */
+  growth: Growth[];
+  /** Sample retainer paths of the three groups that grew most. */
+  retainers: Array<{ name: string; paths: string[] }>;
+}
+
+const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+
+/**
+ * The `--heap` switch: `args` preload bench/heap-probe.ts into the Node-RED process (with
+ * `--expose-gc`); `at(pid, sales)` asks it for a reading, one at a time (with BENCH_HEAP_SNAPSHOTS=1
+ * a heap snapshot too at the first and the last checkpoint: writing one takes seconds and raises
+ * the process's RSS for good, so the readings after it are not comparable); `summarise` waits for them, compares the snapshots and removes
+ * them (BENCH_HEAP_KEEP=1 keeps them and says where).
+ */
+export function heapProbe(enabled: boolean, root: string, checkpoints: number[]) {
+  let chain: Promise<void> = Promise.resolve();
+  const readings: Array<ProbeReading & { sales: number }> = [];
+  let pid = 0;
+  return {
+    args: enabled ? ['--expose-gc', '-r', path.join(root, 'dist', 'bench', 'heap-probe.js')] : [],
+    at(processId: number, sales: number): void {
+      if (!enabled) return;
+      pid = processId;
+      const label = `at-${sales}`;
+      const snapshot = process.env.BENCH_HEAP_SNAPSHOTS === '1' && (sales === checkpoints[0] || sales === checkpoints[checkpoints.length - 1]);
+      chain = chain.then(async () => {
+        const dir = probeDir(pid);
+        fs.writeFileSync(path.join(dir, 'request.tmp'), JSON.stringify({ label, snapshot }));
+        fs.renameSync(path.join(dir, 'request.tmp'), path.join(dir, 'request.json'));
+        const file = path.join(dir, `${label}.json`);
+        while (!fs.existsSync(file)) await new Promise((r) => setTimeout(r, 50));
+        readings.push({ ...(JSON.parse(fs.readFileSync(file, 'utf8')) as ProbeReading), sales });
+      });
+    },
+    async summarise(): Promise<HeapSummary | undefined> {
+      if (!enabled) return undefined;
+      await chain;
+      const dir = probeDir(pid);
+      try {
+        const snaps = readings.filter((r) => r.snapshot);
+        const first = snaps[0]?.snapshot;
+        const last = snaps[snaps.length - 1]?.snapshot;
+        const grew = first && last && first !== last ? growth(groups(first), groups(last)) : [];
+        return {
+          checkpoints: readings.map((r) => ({
+            sales: r.sales,
+            rssMiB: mib(r.before.rss),
+            heapUsedMiB: mib(r.before.heapUsed),
+            heapTotalMiB: mib(r.before.heapTotal),
+            externalMiB: mib(r.before.external),
+            arrayBuffersMiB: mib(r.before.arrayBuffers),
+            afterGc: {
+              rssMiB: mib(r.after.rss),
+              heapUsedMiB: mib(r.after.heapUsed),
+              heapTotalMiB: mib(r.after.heapTotal),
+              externalMiB: mib(r.after.external),
+              anonMiB: mib(r.resident.anon),
+              fileMiB: mib(r.resident.file + r.resident.shmem),
+            },
+            pauseMs: Math.round(r.pauseMs),
+          })),
+          growth: grew,
+          retainers: last ? grew.slice(0, 3).map((g) => ({ name: g.name, paths: retainerPaths(last, g.name) })) : [],
+        };
+      } finally {
+        if (process.env.BENCH_HEAP_KEEP === '1') console.log(`[bench] heap snapshots kept in ${dir}`);
+        else fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
 
 export function round(n: number, digits = 1): number {
   const f = 10 ** digits;

@@ -34,6 +34,8 @@ import { rawBroker } from './raw-broker';
 import { peerFlows, bcPeerFlows } from './flows';
 import {
   countText,
+  heapProbe,
+  HeapSummary,
   msText,
   nodeProfiler,
   profileClock,
@@ -55,6 +57,8 @@ const API_KEY = 'tillwire-demo-key';
 export interface SalesOptions {
   root: string;
   profile: boolean;
+  /** `--heap`: the heap probe in the tillwire and ingest rows' Node-RED (bench/README.md). */
+  heap: boolean;
 }
 
 interface Settings {
@@ -109,12 +113,14 @@ export interface Row {
   unavailable?: string;
   note?: string;
   profile?: ProfileSummary;
+  heap?: HeapSummary;
 }
 
 interface Ctx {
   s: Settings;
   broker: RunningMosquitto;
   profile: boolean;
+  heap: boolean;
   root: string;
 }
 
@@ -183,15 +189,19 @@ async function odooTemplateRow(ctx: Ctx, id: RowId, name: string, list: Sale[], 
   const odoo = new OdooSimulator();
   const e: E2E = { broker: ctx.broker, odoo, odooUrl: await odoo.start() };
   const prof = nodeProfiler(ctx.profile, ctx.root);
+  const checkpoints = [0.2, 0.5, 1].map((f) => Math.round(f * list.length));
+  const heap = heapProbe(ctx.heap && !pace, ctx.root, checkpoints);
   let red: RunningNodeRed | undefined;
   const row: Row = { id, name, sales: list.length };
   try {
-    red = await startRed(e, e2eFlows({ odooConcurrency: ctx.s.concurrency }), { nodeArgs: prof.args });
+    red = await startRed(e, e2eFlows({ odooConcurrency: ctx.s.concurrency }), { nodeArgs: [...prof.args, ...heap.args] });
     const requestsBefore = odoo.stats.requests;
+    const pid = red.pid;
     const rss = rssCheckpoints(
-      red.pid,
-      [0.2, 0.5, 1].map((f) => Math.round(f * list.length)),
+      pid,
+      checkpoints,
       () => watch.at.size,
+      (n) => heap.at(pid, n),
     );
     const sentAt = new Map<string, number>();
     const from = profileClock();
@@ -202,6 +212,7 @@ async function odooTemplateRow(ctx: Ctx, id: RowId, name: string, list: Sale[], 
     const to = profileClock();
     row.rss = rss.stop();
     row.peakRssMiB = peakRss(red.pid);
+    row.heap = await heap.summarise();
     Object.assign(row, timing(list, watch.at, sentAt, start));
     row.erpCallsPerSale = erpCalls(odoo.stats.requests - requestsBefore, list.length);
     Object.assign(row, odooOnce(list, odoo));
@@ -334,11 +345,13 @@ async function ingestRow(ctx: Ctx): Promise<Row> {
   const odoo = new OdooSimulator();
   const e: E2E = { broker: ctx.broker, odoo, odooUrl: await odoo.start() };
   const prof = nodeProfiler(ctx.profile, ctx.root);
+  const checkpoints = [0.2, 0.5, 1].map((f) => Math.round(f * list.length));
+  const heap = heapProbe(ctx.heap, ctx.root, checkpoints);
   let red: RunningNodeRed | undefined;
   const row: Row = { id: 'ingest', name: 'Tillwire ingest alone (pos-mqtt-in → ack: durable inbox, validated, registered)', sales: list.length };
   let db: Database.Database | undefined;
   try {
-    red = await startRed(e, flows, { nodeArgs: prof.args });
+    red = await startRed(e, flows, { nodeArgs: [...prof.args, ...heap.args] });
     const dbFile = path.join(red.userDir, 'tillwire.db');
     const count = () => {
       if (!db) {
@@ -347,11 +360,8 @@ async function ingestRow(ctx: Ctx): Promise<Row> {
       }
       return (db.prepare('SELECT count(*) AS n FROM tw_register').get() as { n: number }).n;
     };
-    const rss = rssCheckpoints(
-      red.pid,
-      [0.2, 0.5, 1].map((f) => Math.round(f * list.length)),
-      count,
-    );
+    const pid = red.pid;
+    const rss = rssCheckpoints(pid, checkpoints, count, (n) => heap.at(pid, n));
     const from = profileClock();
     const startMs = Date.now();
     await publish(ctx.broker.url, list, new Map(), 500, 5);
@@ -359,6 +369,7 @@ async function ingestRow(ctx: Ctx): Promise<Row> {
     const to = profileClock();
     row.rss = rss.stop();
     row.peakRssMiB = peakRss(red.pid);
+    row.heap = await heap.summarise();
     const regs = db!.prepare('SELECT reg_key AS k, recorded_at AS at FROM tw_register').all() as Array<{ k: string; at: number }>;
     const seconds = (Math.max(...regs.map((r) => r.at)) - startMs) / 1000;
     row.seconds = round(seconds, 2);
@@ -578,7 +589,7 @@ export async function salesBench(opts: SalesOptions): Promise<void> {
   const s = settings();
   const load = { start: os.loadavg().map((l) => round(l, 1)), end: [] as number[] };
   console.log(`[bench] sales: ${countText(s.n)} sales a burst row, ${countText(s.bc)} a BC row; rows ${s.rows.join(', ')}; load ${load.start.join(' ')}`);
-  const ctx: Ctx = { s, broker: undefined as unknown as RunningMosquitto, profile: opts.profile, root: opts.root + '/' };
+  const ctx: Ctx = { s, broker: undefined as unknown as RunningMosquitto, profile: opts.profile, heap: opts.heap, root: opts.root + '/' };
   const rows: Row[] = [];
   // Each row has a Mosquitto of its own: the templates' MQTT clients keep persistent sessions under
   // a fixed client id, so a shared broker would queue every later row's sales for an earlier row's
@@ -684,11 +695,12 @@ function writeReport(opts: SalesOptions, s: Settings, rows: Row[], load: { start
   const stamp = date.replace(/[:.]/g, '-');
   const machine = { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version };
   const goalRows = goals(rows);
+  // NODE_OPTIONS reaches the Node-RED processes too (a heap size in it replaces npm start's ceiling).
   const env = Object.entries(process.env)
-    .filter(([k]) => k.startsWith('BENCH_'))
+    .filter(([k, v]) => k.startsWith('BENCH_') || (k === 'NODE_OPTIONS' && v))
     .map(([k, v]) => `${k}=${v} `)
     .join('');
-  const command = `${env}npm run bench -- sales${opts.profile ? ' --profile' : ''}`;
+  const command = `${env}npm run bench -- sales${opts.profile ? ' --profile' : ''}${opts.heap ? ' --heap' : ''}`;
   const report = { date, command, machine, loadAverage: load, seconds, settings: s, goals: goalRows, rows };
   const dir = path.join(opts.root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
@@ -724,6 +736,7 @@ function writeReport(opts: SalesOptions, s: Settings, rows: Row[], load: { start
       ),
     '',
     ...rows.filter((r) => r.profile).flatMap((r) => profileSection(r)),
+    ...rows.filter((r) => r.heap).flatMap((r) => heapSection(r)),
   ].join('\n');
   fs.writeFileSync(path.join(dir, `${stamp}-sales.md`), md);
   console.log('\n' + md);
@@ -744,5 +757,35 @@ function profileSection(r: Row): string[] {
     '|---|---|---|---|',
     ...p.functions.map((f) => `| \`${f.name}\` | ${f.where || '–'} | ${Math.round(f.selfMs)} | ${f.percent} |`),
     '',
+  ];
+}
+
+function heapSection(r: Row): string[] {
+  const h = r.heap!;
+  return [
+    `## Heap: ${r.id} (${r.name})`,
+    '',
+    `At each checkpoint (\`--heap\`), MiB: the process as it was, then after two full collections (\`gc()\`), with the kernel's split of the resident set (anonymous: JS heap, malloc, SQLite's cache; file: code and mapped files). The probe's pauses (and snapshots, BENCH_HEAP_SNAPSHOTS=1) cost time and RSS, so this run's times and peaks are not results.`,
+    '',
+    '| sales done | RSS | heap used | heap total | external | array buffers | after GC: RSS | heap used | heap total | external | anon | file | pause ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...h.checkpoints.map(
+      (c) =>
+        `| ${countText(c.sales)} | ${c.rssMiB} | ${c.heapUsedMiB} | ${c.heapTotalMiB} | ${c.externalMiB} | ${c.arrayBuffersMiB} | ${c.afterGc.rssMiB} | ${c.afterGc.heapUsedMiB} | ${c.afterGc.heapTotalMiB} | ${c.afterGc.externalMiB} | ${c.afterGc.anonMiB} | ${c.afterGc.fileMiB} | ${c.pauseMs} |`,
+    ),
+    '',
+    ...(h.growth.length
+      ? [
+          'What grew in the JS heap from the first snapshot to the last (live objects only):',
+          '',
+          '| group | objects | KiB | objects more | KiB more |',
+          '|---|---|---|---|---|',
+          ...h.growth.map(
+            (g) => `| \`${g.name}\` | ${countText(g.count)} | ${countText(g.bytes / 1024)} | ${countText(g.countDelta)} | ${countText(g.bytesDelta / 1024)} |`,
+          ),
+          '',
+          ...h.retainers.flatMap((x) => [`Held (sample retainer paths of \`${x.name}\`):`, '', ...x.paths.map((p) => `- ${p}`), '']),
+        ]
+      : []),
   ];
 }

@@ -45,3 +45,19 @@ export function nodeRedRuntime(root: string, env: NodeJS.ProcessEnv = process.en
   const reason = five ? `Node ${nodeVersion} is older than ${NR5_MIN_NODE.join('.')}, which Node-RED 5 needs` : 'node-red-5 is not installed';
   return at(four, reason);
 }
+
+/**
+ * The V8 heap ceiling Node-RED runs with under `npm start`, the container image (its NODE_OPTIONS)
+ * and the tests and benchmarks, MiB. Not for the memory it caps (Tillwire's live heap stays
+ * under 100 MiB through a 50,000-sale burst) but for how V8 grows the heap: with a ceiling of 2 GiB
+ * or more (the default on a machine with 8 GiB or more) it lets the heap grow to four times the
+ * live objects before it collects, and a burst of till sales leaves Node-RED's RSS rising with the
+ * garbage (430 → 490 MiB over 50,000 sales); below 2 GiB it grows by less than twice (bench/README.md
+ * "Memory"). A user's own NODE_OPTIONS --max-old-space-size wins.
+ */
+export const HEAP_CEILING_MIB = 1024;
+
+/** The node options Node-RED is started with (before red.js): the heap ceiling, unless NODE_OPTIONS sets one. */
+export function nodeRedNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return /--max[-_]old[-_]space[-_]size/.test(env.NODE_OPTIONS ?? '') ? [] : [`--max-old-space-size=${HEAP_CEILING_MIB}`];
+}

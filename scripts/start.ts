@@ -7,7 +7,8 @@
  *     the Odoo and Business Central simulators, a few store tills, the channel and ledger
  *     simulators), unless TILLWIRE_DEMO=0, and on a
  *     first run writes the simulators' credentials for the demo flows (encrypted, see below);
- *  3. starts Node-RED with dist/settings.js, which deploys the flows in flows/;
+ *  3. starts Node-RED with dist/settings.js, which deploys the flows in flows/, and the heap
+ *     ceiling of scripts/node-red-runtime.ts (HEAP_CEILING_MIB);
  *  4. prints the editor URL once it answers; Ctrl-C stops Node-RED cleanly (its nodes close).
  */
 import { spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { DemoServices, seedDemoStock, startDemoServices } from './demo-services';
-import { nodeRedRuntime } from './node-red-runtime';
+import { nodeRedNodeArgs, nodeRedRuntime } from './node-red-runtime';
 import { adminAuth, credentialSecret, credentialsFile, editorHost, openEditorWarning } from '../nodes/runtime/runtime-settings';
 import { createPrivateDir, OWNER_ONLY_FILE } from '../nodes/runtime/private-files';
 
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
   }
   const runtime = nodeRedRuntime(root);
   console.log(`[tillwire] Node-RED ${runtime.version} on Node ${process.versions.node} (${runtime.reason})`);
-  const child = spawn(process.execPath, [runtime.redJs, '--settings', path.join(root, 'dist', 'settings.js'), '--userDir', userDir], {
+  const child = spawn(process.execPath, [...nodeRedNodeArgs(), runtime.redJs, '--settings', path.join(root, 'dist', 'settings.js'), '--userDir', userDir], {
     stdio: 'inherit',
     env: { ...process.env, ...demo?.env, TILLWIRE_USER_DIR: userDir },
   });

@@ -16,6 +16,7 @@
  * Other node modules add their own routes with `respond` and `resolveStore` (the till node: store
  * owners, pos-mqtt/store-owner-routes.ts).
  */
+import v8 from 'node:v8';
 import type { NodeRED, RequestLike, ResponseLike } from './node-red';
 import type { DeadLetterFilter, DeadLetterStatus, Store } from '../runtime/store';
 import type { StoreManager } from '../runtime/store-manager';
@@ -132,7 +133,9 @@ export function registerAdminApi(RED: NodeRED): void {
   RED.httpAdmin.get(
     '/tillwire/runtime',
     RED.auth.needsPermission('tillwire-runtime.read'),
-    respond(async () => ({ ...runtime })),
+    // heapLimitMiB: V8's heap ceiling, so an operator can see the one Node-RED runs with (npm start
+    // sets it on the command line, which Node-RED's process title hides from ps).
+    respond(async () => ({ ...runtime, heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20) })),
   );
 
   RED.httpAdmin.get(

@@ -3,6 +3,10 @@
  * skipped is a sale that never arrived. A jump is not reported at once: an offline till replays
  * its backlog oldest first, and a redelivery may be late, so a missing number is reported only if
  * it is still missing after a grace period. Filled gaps are forgotten.
+ *
+ * A till's state is per business date, so a long-running process would gather one per till and day
+ * for good: past `maxTills` states the oldest without a gap still pending are dropped (a till-day
+ * seen again is seeded anew from the sales register, `known`/`seed`).
  */
 
 export interface GapReport {
@@ -30,9 +34,13 @@ export interface GapTrackerOptions {
   now?: () => number;
   /** Largest jump treated as missing sales; beyond it the till was probably reset (logged once). */
   maxGap?: number;
+  /** Till-days kept at most (those with a pending gap are never dropped). */
+  maxTills?: number;
 }
 
 const DEFAULT_MAX_GAP = 10_000;
+/** Some days of a large estate's tills (a thousand tills × 10 days). */
+const DEFAULT_MAX_TILLS = 10_000;
 
 export class GapTracker {
   private readonly tills = new Map<string, TillState>();
@@ -59,8 +67,25 @@ export class GapTracker {
       const jump = sorted[i] - sorted[i - 1] - 1;
       if (jump > 0 && jump <= maxGap) for (let s = sorted[i - 1] + 1; s < sorted[i]; s++) state.missing.set(s, this.now());
     }
-    this.tills.set(k, state);
+    this.add(k, state);
     if (state.missing.size) this.arm(k, storeId, terminalId, businessDate, state.high);
+  }
+
+  /** Till-days tracked now. */
+  get size(): number {
+    return this.tills.size;
+  }
+
+  /** Adds a till-day's state, dropping the oldest ones without a pending gap past maxTills (a Map iterates in insertion order). */
+  private add(k: string, state: TillState): void {
+    this.tills.set(k, state);
+    let over = this.tills.size - (this.opts.maxTills ?? DEFAULT_MAX_TILLS);
+    for (const [old, st] of this.tills) {
+      if (over <= 0 || old === k) break;
+      if (st.missing.size) continue;
+      this.tills.delete(old);
+      over--;
+    }
   }
 
   known(storeId: string, terminalId: string, businessDate: string): boolean {
@@ -71,7 +96,7 @@ export class GapTracker {
     const k = this.key(storeId, terminalId, businessDate);
     const state = this.tills.get(k);
     if (!state) {
-      this.tills.set(k, { high: sequence, missing: new Map() });
+      this.add(k, { high: sequence, missing: new Map() });
       return;
     }
     if (sequence <= state.high) {

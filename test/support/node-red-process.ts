@@ -2,7 +2,7 @@
  * Starts the real Node-RED the way `npm start` does (dist/scripts/start.js), on a free port with a
  * throw-away user directory and a copy of the flows, and stops it again.
  */
-import { nodeRedRuntime } from '../../scripts/node-red-runtime';
+import { nodeRedNodeArgs, nodeRedRuntime } from '../../scripts/node-red-runtime';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -72,9 +72,14 @@ export interface StartOptions {
   nodeArgs?: string[];
 }
 
-/** The command line of Node-RED started as users start it: red.js with a settings file, or `npm start`. */
-export function nodeRedArgs(via: 'npm-start' | 'red', userDir: string, settingsFile = path.join(ROOT, 'dist', 'settings.js')): string[] {
-  return via === 'red' ? [redJs(), '--settings', settingsFile, '--userDir', userDir] : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
+/**
+ * The command line of Node-RED started as users start it: red.js with a settings file and the node
+ * options `npm start` gives it (the heap ceiling; not for a user's own Node-RED, `ownNodeRed`), or `npm start`.
+ */
+export function nodeRedArgs(via: 'npm-start' | 'red', userDir: string, settingsFile = path.join(ROOT, 'dist', 'settings.js'), ownNodeRed = false): string[] {
+  return via === 'red'
+    ? [...(ownNodeRed ? [] : nodeRedNodeArgs()), redJs(), '--settings', settingsFile, '--userDir', userDir]
+    : [path.join(ROOT, 'dist', 'scripts', 'start.js')];
 }
 
 /**
@@ -124,7 +129,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
     );
   }
   const adminPath = String(opts.settings?.httpAdminRoot ?? '').replace(/\/+$/, '');
-  const args = nodeRedArgs(opts.via ?? 'npm-start', userDir, settingsFile);
+  const args = nodeRedArgs(opts.via ?? 'npm-start', userDir, settingsFile, opts.nodeRedDefaults);
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   // npm start says when it is ready (after its own set-up); red.js when its API answers. Either
   // way the flows must have started too (Node-RED serves its API before it starts them).

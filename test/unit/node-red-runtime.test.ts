@@ -1,9 +1,11 @@
 /**
  * Which Node-RED `npm start` and the tests run: 5 where the Node can run it, 4.1 on Node 20, or the
- * folder TILLWIRE_NODE_RED names; the reason is what `npm start` prints.
+ * folder TILLWIRE_NODE_RED names; the reason is what `npm start` prints. And the heap ceiling it
+ * starts Node-RED with.
  */
 import path from 'node:path';
-import { nodeAtLeast, nodeRedRuntime } from '../../scripts/node-red-runtime';
+import { HEAP_CEILING_MIB, nodeAtLeast, nodeRedNodeArgs, nodeRedRuntime } from '../../scripts/node-red-runtime';
+import { startNodeRed } from '../support/node-red-process';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -25,4 +27,25 @@ it('compares versions by number, not as text', () => {
   expect(nodeAtLeast('22.10.0', [22, 9])).toBe(true);
   expect(nodeAtLeast('3.0.0', [22, 9])).toBe(false);
   expect(nodeAtLeast('100.0.0', [22, 9])).toBe(true);
+});
+
+describe('the heap ceiling', () => {
+  it('is added unless NODE_OPTIONS sets a heap size of its own', () => {
+    expect(nodeRedNodeArgs({})).toEqual([`--max-old-space-size=${HEAP_CEILING_MIB}`]);
+    expect(nodeRedNodeArgs({ NODE_OPTIONS: '--enable-source-maps' })).toEqual([`--max-old-space-size=${HEAP_CEILING_MIB}`]);
+    expect(nodeRedNodeArgs({ NODE_OPTIONS: '--max-old-space-size=4096' })).toEqual([]);
+    expect(nodeRedNodeArgs({ NODE_OPTIONS: '--max_old_space_size=256' })).toEqual([]);
+  });
+
+  it('npm start runs Node-RED with it, and Node-RED says so', async () => {
+    const red = await startNodeRed({ via: 'npm-start', flows: [], env: { TILLWIRE_DEMO: '0', NODE_OPTIONS: '' } });
+    try {
+      const runtime = (await (await fetch(`${red.adminUrl}/tillwire/runtime`)).json()) as { heapLimitMiB: number };
+      // V8's limit is the old-space ceiling plus its young generation (some tens of MiB).
+      expect(runtime.heapLimitMiB).toBeGreaterThanOrEqual(HEAP_CEILING_MIB);
+      expect(runtime.heapLimitMiB).toBeLessThan(HEAP_CEILING_MIB + 128);
+    } finally {
+      await red.stop();
+    }
+  });
 });
