@@ -250,6 +250,8 @@ async function peerRow(ctx: Ctx, id: 'peer' | 'bc-peer', list: Sale[]): Promise<
           flows: peerFlows(ctx.broker.port, odooUrl, dbFile, API_KEY),
           port: await freePort(),
           env: { TILLWIRE_LOG_LEVEL: 'warn' },
+          // A user's own Node-RED: the node binary's defaults, not the heap ceiling npm start sets.
+          plainNode: true,
         });
         await peerReady(red);
         const before = odoo.stats.requests;
@@ -282,6 +284,8 @@ async function peerRow(ctx: Ctx, id: 'peer' | 'bc-peer', list: Sale[]): Promise<
           flows: bcPeerFlows(ctx.broker.port, bc.sim.companyUrl, dbFile, bc.sim.token),
           port: await freePort(),
           env: { TILLWIRE_LOG_LEVEL: 'warn' },
+          // A user's own Node-RED: the node binary's defaults, not the heap ceiling npm start sets.
+          plainNode: true,
         });
         await peerReady(red);
         const before = bc.requests();

@@ -101,13 +101,15 @@ export class SummaryPosting<C> {
   private stopped = false;
   readonly tickMs: number;
   /**
-   * Sales arriving while an assignment transaction runs are assigned together in the next one (one
-   * commit for up to 100): an idle node assigns each sale at once, a busy one commits far less often.
+   * The sales that reach the node during one event-loop turn are assigned in one transaction (one
+   * commit for up to 100; a SQLite transaction ends within the turn, so nothing would gather while
+   * it runs): a busy node commits far less often, an idle one waits a turn.
    */
   private readonly assignments = new BatchQueue<SaleToAssign, Assignment>(
     async (sales) => (await this.o.binding.acquire()).summaries.assignMany(this.o.system, sales, this.o.intervalMs),
     100,
     1,
+    'turn',
   );
 
   constructor(private readonly o: SummaryPostingOptions<C>) {

@@ -68,6 +68,8 @@ export interface StartOptions {
   settings?: Record<string, unknown>;
   /** Start from Node-RED's own defaults instead of the product's settings (a user's own Node-RED). */
   nodeRedDefaults?: boolean;
+  /** Node's own defaults for the node binary, without the heap ceiling `npm start` sets (a user's own Node-RED: the bench's peers). */
+  plainNode?: boolean;
   /** Options for the node binary itself, before the script (e.g. `--cpu-prof`; NODE_OPTIONS refuses some). */
   nodeArgs?: string[];
 }
@@ -129,7 +131,7 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
     );
   }
   const adminPath = String(opts.settings?.httpAdminRoot ?? '').replace(/\/+$/, '');
-  const args = nodeRedArgs(opts.via ?? 'npm-start', userDir, settingsFile, opts.nodeRedDefaults);
+  const args = nodeRedArgs(opts.via ?? 'npm-start', userDir, settingsFile, opts.nodeRedDefaults || opts.plainNode);
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   // npm start says when it is ready (after its own set-up); red.js when its API answers. Either
   // way the flows must have started too (Node-RED serves its API before it starts them).

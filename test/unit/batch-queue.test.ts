@@ -79,4 +79,27 @@ describe('BatchQueue', () => {
     open.splice(0).forEach((f) => f());
     expect(await Promise.all(all)).toEqual(['ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5']);
   });
+
+  it("'turn': the items pushed during one event-loop turn go in one run, even when each run ends at once", async () => {
+    const runs: number[][] = [];
+    const queue = new BatchQueue<number, number>(async (items) => (runs.push(items), items), 100, 1, 'turn');
+    // Pushed from separate callbacks of one turn (as Node-RED delivers messages), each run done at once.
+    const pushed: Array<Promise<number>> = [];
+    await new Promise<void>((resolve) => {
+      for (let n = 1; n <= 5; n++) setImmediate(() => pushed.push(queue.push(n)));
+      setImmediate(resolve);
+    });
+    expect(await Promise.all(pushed)).toEqual([1, 2, 3, 4, 5]);
+    expect(runs).toEqual([[1, 2, 3, 4, 5]]);
+    // The default goes at once: the same pushes make five runs.
+    const eager: number[][] = [];
+    const atOnce = new BatchQueue<number, number>(async (items) => (eager.push(items), items), 100, 1);
+    const more: Array<Promise<number>> = [];
+    await new Promise<void>((resolve) => {
+      for (let n = 1; n <= 5; n++) setImmediate(() => more.push(atOnce.push(n)));
+      setImmediate(resolve);
+    });
+    await Promise.all(more);
+    expect(eager).toEqual([[1], [2], [3], [4], [5]]);
+  });
 });
