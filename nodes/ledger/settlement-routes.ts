@@ -279,13 +279,17 @@ export function registerSettlementRoutes(RED: NodeRED): void {
       // given to a stopped node is lost. Gone then: the entry goes back to how it was (still listed,
       // the release recorded), and the same release again delivers it once the node is deployed.
       let undelivered: DeadLetterEntry | undefined;
-      const replayed = replayable
-        ? await replay(store, { ids: [entry!.id], status: entry!.status }, (msg, marked) => {
-            const live = reconcileNode(RED, entry!.nodeId);
-            if (live) live.receive!(msg);
-            else undelivered ??= marked;
-          })
-        : 0;
+      // Only the request that recorded the release delivers it, or one that finds its entry back at
+      // pending (the node was not deployed, below): a second request for the same release, at the
+      // same moment or later, replays nothing (the reconcile node would report it ready twice).
+      const replayed =
+        replayable && (fresh || entry!.status === 'pending')
+          ? await replay(store, { ids: [entry!.id], status: entry!.status }, (msg, marked) => {
+              const live = reconcileNode(RED, entry!.nodeId);
+              if (live) live.receive!(msg);
+              else undelivered ??= marked;
+            })
+          : 0;
       if (undelivered) {
         await store.updateDeadLetter(undelivered.id, { status: entry!.status }, undelivered.version);
         throw notDeployed(' (redeployed or removed while the release was delivered: the release is recorded and stays held; send it again once the node runs)');
