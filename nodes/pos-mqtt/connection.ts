@@ -33,8 +33,19 @@ export interface MqttConnectionOptions {
   pipeline?: number;
 }
 
-/** Makes the message durable, then calls `ack` (which sends the PUBACK); rejects if it could not. */
-export type Handler = (topic: string, payload: Buffer, ack: () => void) => Promise<void>;
+/**
+ * Makes the message durable, then calls `ack` (which lets its PUBACK go); rejects if it could not.
+ * `session.current()` is false once the connection the message came on has failed or is gone: a
+ * handler still waiting to store it should drop it then (the broker sends it again, in order behind
+ * the ones before it). `session.fail()` says at once that a message of this connection could not
+ * be stored (the rejection then restarts it).
+ */
+export type Handler = (topic: string, payload: Buffer, ack: () => void, session: Session) => Promise<void>;
+
+export interface Session {
+  current(): boolean;
+  fail(): void;
+}
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -52,7 +63,17 @@ export class DurableMqttConnection extends EventEmitter {
   private stopped = false;
   private restartTimer?: NodeJS.Timeout;
   /** A delivered message no subscription took yet: held unacknowledged until one does. */
-  private held?: { topic: string; payload: Buffer; client: MqttClient; callback: (err?: Error) => void; durable: () => void };
+  private held?: {
+    topic: string;
+    payload: Buffer;
+    client: MqttClient;
+    callback: (err?: Error) => void;
+    durable: () => void;
+    qos1: boolean;
+    pipeline: PubackPipeline;
+  };
+  /** Connections on which a message could not be stored: nothing more of theirs is stored or acknowledged. */
+  private readonly failed = new WeakSet<MqttClient>();
   state: ConnectionState = 'disconnected';
   lastError?: string;
 
@@ -68,10 +89,14 @@ export class DurableMqttConnection extends EventEmitter {
     if (this.client?.connected) this.client.subscribe(filter, { qos: 1 });
     if (!this.client && !this.stopped && !this.restartTimer) this.connect();
     if (this.held && topicMatches(filter, this.held.topic)) {
-      const { topic, payload, client, callback, durable } = this.held;
+      const { topic, payload, client, callback, durable, qos1, pipeline } = this.held;
       this.held = undefined;
-      this.dispatch(sub, topic, payload, client, durable);
-      callback();
+      if (client === this.client) {
+        this.dispatch(sub, topic, payload, client, durable);
+        if (qos1) callback();
+        else pipeline.whenRoom(() => callback());
+      }
+      // Otherwise its connection is gone: the broker sends it again on the next one.
     }
     return () => {
       const i = this.subs.indexOf(sub);
@@ -111,19 +136,21 @@ export class DurableMqttConnection extends EventEmitter {
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
       if (this.stopped || client !== this.client) return; // never acknowledge while stopping
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      // QoS 0 has no PUBACK to hold (the durable subscriptions are QoS 1; a QoS 0 publish to them arrives as QoS 0).
-      const durable = packet.qos === 1 && packet.messageId !== undefined ? pipeline.arrived(packet.messageId) : () => undefined;
+      // A QoS 0 publish (a till that does not ask for delivery) has no PUBACK, but takes its place in the window all the same.
+      const qos1 = packet.qos === 1 && packet.messageId !== undefined;
+      const durable = pipeline.arrived(qos1 ? packet.messageId : undefined);
       const sub = this.subs.find((s) => topicMatches(s.filter, packet.topic));
       if (!sub) {
         // Nobody can make it durable right now (a node is being redeployed): hold it without an
         // acknowledgement until a subscription takes it, rather than acknowledging it into the void.
-        this.held = { topic: packet.topic, payload, client, callback, durable };
+        this.held = { topic: packet.topic, payload, client, callback, durable, qos1, pipeline };
         this.emit('unrouted', packet.topic);
         return;
       }
       this.dispatch(sub, packet.topic, payload, client, durable);
       // mqtt.js may read the next PUBLISH now; this one's PUBACK waits in the pipeline until it is durable.
-      callback();
+      if (qos1) callback();
+      else pipeline.whenRoom(() => callback());
     };
     client.on('connect', () => {
       this.setState('connected', '');
@@ -137,10 +164,14 @@ export class DurableMqttConnection extends EventEmitter {
   }
 
   private dispatch(sub: Subscription, topic: string, payload: Buffer, client: MqttClient, durable: () => void): void {
-    const ack = () => {
-      if (!this.stopped && client === this.client) durable();
+    const session: Session = {
+      current: () => !this.stopped && client === this.client && !this.failed.has(client),
+      fail: () => void this.failed.add(client),
     };
-    sub.handler(topic, payload, ack).catch((err: Error) => this.restart(`not acknowledged, will be redelivered: ${err.message}`));
+    const ack = () => {
+      if (session.current()) durable();
+    };
+    sub.handler(topic, payload, ack, session).catch((err: Error) => this.restart(`not acknowledged, will be redelivered: ${err.message}`));
   }
 
   private disconnect(): void {

@@ -5,7 +5,7 @@
  * it is still missing after a grace period. Filled gaps are forgotten.
  *
  * A till's state is per business date, so a long-running process would gather one per till and day
- * for good: past `maxTills` states the oldest without a gap still pending are dropped (a till-day
+ * for good: past `maxTills` states the least recently seen without a gap still pending are dropped (a till-day
  * seen again is seeded anew from the sales register, `known`/`seed`).
  */
 
@@ -76,7 +76,7 @@ export class GapTracker {
     return this.tills.size;
   }
 
-  /** Adds a till-day's state, dropping the oldest ones without a pending gap past maxTills (a Map iterates in insertion order). */
+  /** Adds a till-day's state, dropping the least recently seen ones without a pending gap past maxTills (a Map iterates in insertion order). */
   private add(k: string, state: TillState): void {
     this.tills.set(k, state);
     let over = this.tills.size - (this.opts.maxTills ?? DEFAULT_MAX_TILLS);
@@ -99,6 +99,10 @@ export class GapTracker {
       this.add(k, { high: sequence, missing: new Map() });
       return;
     }
+    // Most recently seen last: the till-days dropped past maxTills are those idle longest (one
+    // dropped and seen again is rebuilt from the register, and may report a gap it reported before).
+    this.tills.delete(k);
+    this.tills.set(k, state);
     if (sequence <= state.high) {
       state.missing.delete(sequence); // a late arrival fills a gap (or is a duplicate)
       if (state.missing.size === 0 && state.timer) {

@@ -297,12 +297,19 @@ export = function register(RED: NodeRED) {
         // The connection hands over several messages while earlier ones are being stored; one till's
         // are stored one after another, so they are delivered in the order the till sent them.
         const arrival = new KeyedLock();
-        unsubscribe = connection.subscribe(filter, (topic, payload, ack) =>
+        unsubscribe = connection.subscribe(filter, (topic, payload, ack, session) =>
           arrival.run(tillLane(topic), async () => {
+            // Its connection failed while it waited behind the till's earlier message (whose write
+            // failed): dropped unstored, so the broker's redelivery keeps the till's order.
+            if (!session.current()) return;
             // Backpressure: past the bound, the PUBACK waits and the broker keeps the backlog.
             await inFlight.room();
             try {
+              if (!session.current()) return;
               await ready.accept(eventIdFor(topic, payload), toStored(topic, payload, limits), ack);
+            } catch (err) {
+              session.fail();
+              throw err;
             } finally {
               // A new entry is counted by its id from delivery on (below); a repeat took no slot.
               inFlight.release();

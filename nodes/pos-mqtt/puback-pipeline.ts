@@ -23,7 +23,8 @@ import type { MqttClient, Packet } from 'mqtt';
 type Send = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
 interface Held {
-  messageId: number;
+  /** Undefined for a QoS 0 message: it has no PUBACK, but holds its place in the window until durable. */
+  messageId?: number;
   durable: boolean;
   /** The PUBACK mqtt.js produced, once it has. */
   puback?: Packet;
@@ -53,8 +54,8 @@ export class PubackPipeline {
     client.on('close', () => this.drop());
   }
 
-  /** Registers a QoS 1 message as it arrives; call the returned function once it is durable. */
-  arrived(messageId: number): () => void {
+  /** Registers a message as it arrives (QoS 0: no `messageId`); call the returned function once it is durable. */
+  arrived(messageId?: number): () => void {
     const held: Held = { messageId, durable: false };
     this.queue.push(held);
     return () => {
@@ -72,18 +73,25 @@ export class PubackPipeline {
   private awaitingPuback(messageId: number | undefined): Held | undefined {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const h = this.queue[i];
-      if (h.messageId === messageId && !h.puback) return h;
+      if (h.messageId !== undefined && h.messageId === messageId && !h.puback) return h;
     }
     return undefined;
   }
 
-  private whenRoom(next: () => void): void {
+  /**
+   * Calls `next` (mqtt.js's "read the next packet") once fewer than `window` messages are held. For
+   * QoS 1 the held PUBACK does this; a QoS 0 message's handler calls it itself.
+   */
+  whenRoom(next: () => void): void {
     if (this.queue.length < this.window) next();
     else this.waiting.push(next);
   }
 
   private flush(): void {
-    while (this.queue.length > 0 && this.queue[0].durable && this.queue[0].puback) this.send(this.queue.shift()!.puback!);
+    while (this.queue.length > 0 && this.queue[0].durable && (this.queue[0].puback || this.queue[0].messageId === undefined)) {
+      const { puback } = this.queue.shift()!;
+      if (puback) this.send(puback);
+    }
     while (this.waiting.length > 0 && this.queue.length < this.window) this.waiting.shift()!();
   }
 

@@ -148,7 +148,8 @@ export class SqliteDriver implements SqlDriver {
    * WAL commit writes its pages and takes the file's locks; a till sale's inbox write shared that
    * cost with nothing before (docs/architecture.md, "Group commit"). A statement that fails is
    * undone alone (SQLite rolls back the statement, not the transaction) and its caller gets the
-   * error; a failed BEGIN or COMMIT fails every caller of the group, none of whose writes is kept.
+   * error; a failed BEGIN or COMMIT, or an error after which SQLite rolled the whole transaction back
+   * (disk full, I/O), fails every caller of the group, none of whose writes is kept.
    */
   private async commitGroup(): Promise<void> {
     for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
@@ -173,6 +174,9 @@ export class SqliteDriver implements SqlDriver {
           try {
             outcomes.push({ ok: true, value: this.run(q.sql, q.params) });
           } catch (error) {
+            // Some errors (disk full, I/O) make SQLite roll the whole transaction back: the rest
+            // must not run on their own, committed one by one, so the group fails as one.
+            if (db.inTransaction() === false) throw error;
             outcomes.push({ ok: false, error });
           }
         }

@@ -23,6 +23,8 @@ export interface SqliteStatement {
 
 export interface SqliteDatabase {
   readonly engine: SqliteEngineName;
+  /** False when no transaction is open (SQLite rolls one back itself on some errors); undefined when the library cannot say. */
+  inTransaction(): boolean | undefined;
   exec(sql: string): void;
   prepare(sql: string): SqliteStatement;
   /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock first, so it cannot deadlock on upgrade). */
@@ -82,6 +84,7 @@ function loadBuiltin(): Loader | undefined {
 function fromNodeSqlite(db: any): SqliteDatabase {
   return {
     engine: 'node:sqlite',
+    inTransaction: () => db.isTransaction,
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const stmt = db.prepare(sql);
@@ -98,7 +101,14 @@ function fromNodeSqlite(db: any): SqliteDatabase {
         db.exec('COMMIT');
         return out;
       } catch (err) {
-        if (db.isTransaction) db.exec('ROLLBACK');
+        // isTransaction exists from Node 22.16 on; before it, roll back and ignore "no transaction".
+        if (db.isTransaction !== false) {
+          try {
+            db.exec('ROLLBACK');
+          } catch {
+            // SQLite rolled it back itself
+          }
+        }
         throw err;
       }
     },
@@ -109,6 +119,7 @@ function fromNodeSqlite(db: any): SqliteDatabase {
 function fromBetterSqlite(db: any): SqliteDatabase {
   return {
     engine: 'better-sqlite3',
+    inTransaction: () => db.inTransaction,
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const stmt = db.prepare(sql);

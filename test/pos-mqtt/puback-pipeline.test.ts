@@ -5,13 +5,17 @@
  *   message is durable; PUBACKs leave in the order the PUBLISHes came, whatever order the messages
  *   became durable in;
  * - no more than `pipeline` messages are taken in unacknowledged;
- * - a connection that drops while messages are held gets every unacknowledged message again.
+ * - a connection that drops while messages are held gets every unacknowledged message again;
+ * - a handler that follows the session contract (as pos-mqtt-in does: one till's messages one after
+ *   another, dropped once their connection failed) keeps a till's order when a store write fails;
+ * - QoS 0 messages take their place in the window too (no PUBACK, but bounded memory).
  */
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { DurableMqttConnection } from '../../nodes/pos-mqtt/connection';
+import { KeyedLock } from '../../nodes/runtime/keyed-lock';
 
 const BROKER = { host: '127.0.0.1', port: 1883 };
 
@@ -93,9 +97,9 @@ async function subscribe(pipeline: number, topic: string, clientId = `pipeline-$
   return { arrivals, clientId };
 }
 
-async function publish(topic: string, count: number): Promise<void> {
+async function publish(topic: string, count: number, qos: 0 | 1 = 1): Promise<void> {
   publisher = await mqtt.connectAsync(`mqtt://${BROKER.host}:${BROKER.port}`, { clientId: `pub-${randomUUID()}` });
-  for (let n = 1; n <= count; n++) await publisher.publishAsync(`${topic}/${n}`, String(n), { qos: 1 });
+  for (let n = 1; n <= count; n++) await publisher.publishAsync(`${topic}/${n}`, String(n), { qos });
 }
 
 async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -163,4 +167,47 @@ it('a connection that drops with messages held gets every unacknowledged one aga
   expect(arrivals.slice(5).map((a) => a.n)).toEqual([2, 3, 4, 5]);
   for (const a of arrivals.slice(5)) a.durable();
   await until(() => proxy.pubacks.length === 5, 'their PUBACKs');
+});
+
+it("one till's order holds when a store write fails: the messages queued behind it are dropped and come again in order", async () => {
+  const topic = `pipeline-test/${randomUUID()}`;
+  proxy = await recordingProxy();
+  const stored: number[] = [];
+  let failOnce = true;
+  const lane = new KeyedLock();
+  connection = new DurableMqttConnection({ url: proxy.url, clientId: `pipeline-${randomUUID()}`, pipeline: 100, sessionExpirySeconds: 60, restartDelayMs: 50 });
+  connection.subscribe(`${topic}/#`, (_t, payload, ack, session) =>
+    lane.run('till', async () => {
+      if (!session.current()) return; // its connection failed: the broker sends it again
+      const n = Number(payload.toString());
+      await new Promise((r) => setImmediate(r)); // the store write
+      if (n === 1 && failOnce) {
+        failOnce = false;
+        session.fail();
+        throw new Error('database is locked');
+      }
+      if (!stored.includes(n)) stored.push(n);
+      ack();
+    }),
+  );
+  await until(() => proxy.subacks.length === 1, 'the SUBACK');
+  await publish(topic, 5);
+  await until(() => stored.length === 5, 'all five stored', 15_000);
+  expect(stored).toEqual([1, 2, 3, 4, 5]);
+});
+
+it('QoS 0 messages take their place in the window: no more than `pipeline` are taken in while none is durable', async () => {
+  const topic = `pipeline-test/${randomUUID()}`;
+  const { arrivals } = await subscribe(4, topic);
+  await publish(topic, 12, 0);
+  await until(() => arrivals.length === 4, 'four messages');
+  await new Promise((r) => setTimeout(r, 200));
+  expect(arrivals).toHaveLength(4);
+  for (let done = 0; done < 12; done++) {
+    await until(() => arrivals.length > done, `message ${done + 1}`);
+    arrivals[done].durable();
+  }
+  await until(() => arrivals.length === 12, 'all twelve');
+  expect(arrivals.map((a) => a.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  expect(proxy.pubacks).toEqual([]); // QoS 0: nothing to acknowledge
 });
