@@ -85,7 +85,9 @@ export interface SqlStoreOptions {
 export const DEFAULT_CLAIM_LEASE_MS = 30_000;
 
 const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
-const json = (v: unknown) => JSON.stringify(v ?? null);
+// A BigInt (a flow's own value, an integer from a driver) is kept as its digits: JSON.stringify
+// throws on it, and a message that cannot be stored could not even be dead-lettered.
+const json = (v: unknown) => JSON.stringify(v ?? null, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
 const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 
 export class SqlStore implements Store {

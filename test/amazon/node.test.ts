@@ -83,11 +83,17 @@ describe.each([
     const more = collect(out, released.length);
     a1.receive({ payload: 'poll' });
     expect((await more).map((m) => m.payload.channel.id).sort()).toEqual(released.sort());
+    // That poll has ended (its badge shows the count, and the microtasks that finish it have run):
+    // a trigger while it runs would share it.
+    await until(() => statuses(a1).at(-1)?.text === `${priced.length + released.length} orders · 0 held`);
+    await new Promise((r) => setImmediate(r));
     // A further poll (overlap re-read) emits nothing new.
     const before = first.length;
+    const shown = statuses(a1).length;
     a1.receive({ payload: 'poll' });
     await until(() => sim.stats[listOp]?.requests >= 3);
-    await until(() => statuses(a1).at(-1)?.text === `${priced.length + released.length} orders · 0 held`);
+    // It ended: the badge went to "polling" and back to the count.
+    await until(() => statuses(a1).length > shown + 1 && statuses(a1).at(-1)?.text === `${priced.length + released.length} orders · 0 held`);
     expect(first.length).toBe(before);
   });
 

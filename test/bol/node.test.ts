@@ -85,11 +85,17 @@ describe('tillwire-bol-orders', () => {
     expect(change.topic).toBe('order.cancelled');
     expect(change.payload.channel.id).toBe(cancelled);
     expect(change.payload.status).toBe('cancelled');
+    // That poll has ended (its badge shows the count, and the microtasks that finish it have run):
+    // a trigger while it runs would share it.
+    await until(() => statuses(b1).at(-1)?.text === `${ids.length + 1} orders`);
+    await new Promise((r) => setImmediate(r));
     // A further poll (overlap re-read) emits nothing new and fetches no order again.
     const before = { emitted: got.length, details: sim.stats['orders:get'].requests, lists: sim.stats['orders:list'].requests };
+    const shown = statuses(b1).length;
     b1.receive({ payload: 'poll' });
-    await until(() => sim.stats['orders:list'].requests > before.lists + 1);
-    await until(() => statuses(b1).at(-1)?.text === `${ids.length + 1} orders`);
+    await until(() => sim.stats['orders:list'].requests > before.lists);
+    // It ended: the badge went to "polling" and back to the count.
+    await until(() => statuses(b1).length > shown + 1 && statuses(b1).at(-1)?.text === `${ids.length + 1} orders`);
     expect(got.length).toBe(before.emitted);
     expect(sim.stats['orders:get'].requests).toBe(before.details);
   });

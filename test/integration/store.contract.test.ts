@@ -52,6 +52,16 @@ describe.each(backends)('store contract: %s', (name, config) => {
     await store.close();
   });
 
+  it('a dead letter whose message holds a BigInt is parked, the BigInt kept as its digits', async () => {
+    const entry = await store.putDeadLetter({
+      flowId: uniqueName('big'),
+      error: { message: 'boom' },
+      attempts: 1,
+      message: { payload: { units: 12345678901234567890n, nested: [1n] } },
+    });
+    expect((await store.getDeadLetter(entry.id))?.message.payload).toEqual({ units: '12345678901234567890', nested: ['1'] });
+  });
+
   it('claims a new key once; a second claim is a duplicate in flight, then done after confirm', async () => {
     const s = scope();
     const first = await store.claim(s, 'order:shopify:1001');
