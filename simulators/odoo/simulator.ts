@@ -1361,15 +1361,25 @@ export class Database {
   }
 
   /**
-   * Records that can match a domain: for a plain conjunction with an equality on an indexed field,
-   * only those with that value (the full predicate still decides); otherwise every record.
+   * Records that can match a domain: for a plain conjunction with an equality (or `in` a list) on
+   * an indexed field, only those with that value (the full predicate still decides); otherwise every
+   * record. A simulator's shortcut, standing in for the database doing the lookup: without it a
+   * batch's lookup by 100 references scanned every order in JavaScript.
    */
   private candidates(model: string, dom: unknown[]): Rec[] {
     if (!dom.some((t) => t === '|' || t === '!')) {
       for (const t of dom) {
-        if (Array.isArray(t) && t[1] === '=' && typeof t[0] === 'string') {
-          const ids = this.indexed(model, t[0], t[2]);
-          if (ids) return [...ids].map((id) => this.get(model, id)!).filter(Boolean);
+        if (!Array.isArray(t) || typeof t[0] !== 'string') continue;
+        const values = t[1] === '=' ? [t[2]] : t[1] === 'in' && Array.isArray(t[2]) ? (t[2] as unknown[]) : undefined;
+        if (!values) continue;
+        const sets = values.map((v) => this.indexed(model, t[0], v));
+        if (sets.every((ids) => ids !== undefined)) {
+          const ids = new Set<number>();
+          for (const set of sets) for (const id of set!) ids.add(id);
+          return [...ids]
+            .sort((a, b) => a - b)
+            .map((id) => this.get(model, id)!)
+            .filter(Boolean);
         }
       }
     }
