@@ -72,8 +72,12 @@ function boundedPayload(payload: unknown, limit: number): unknown {
   return truncatedPayload(Buffer.from(text, 'utf8'));
 }
 
-/** JSON.stringify replacer: Buffers (already turned into { type, data } by their toJSON) as base64. */
+/**
+ * JSON.stringify replacer: Buffers (already turned into { type, data } by their toJSON) as base64,
+ * and a BigInt as its digits (JSON.stringify throws on one: the message could not be parked at all).
+ */
 function compactBuffers(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
   if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
     return { type: 'Buffer', base64: Buffer.from((value as { data: number[] }).data).toString('base64') };
   }

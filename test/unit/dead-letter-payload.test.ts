@@ -36,3 +36,8 @@ it('a 20 MB payload grows the store by less than the cap', async () => {
   expect(replayMessage(entry).payload).toMatchObject({ truncated: true, bytes: 20 * 1024 * 1024 });
   await store.close();
 });
+
+it('a message holding a BigInt (a settlement check carries its sums as BigInt) is parked with the BigInt as its digits', () => {
+  const stored = serializeMessage({ payload: { kind: 'settlement' }, settlement: { reconciliation: { variance: -1234n, lines: [5n] } } });
+  expect(stored.settlement).toEqual({ reconciliation: { variance: '-1234', lines: ['5'] } });
+});
