@@ -76,7 +76,7 @@ const puts = () => sim.stats['offers:stock']?.requests ?? 0;
 
 describe('tillwire-bol-inventory', () => {
   it('sets the offer stock from an ATS figure and waits for bol to process it', async () => {
-    sim = await startSimulator({ orders: 0, processDelayMs: 400 });
+    sim = await startSimulator({ orders: 0, processDelayMs: 1500 });
     await load();
     const r = await run('inv', ats('SKU-0002', 17, undefined, RETAILER));
     expect(r.ok).toBe(true);
@@ -95,7 +95,7 @@ describe('tillwire-bol-inventory', () => {
     });
     expect(sim.offer(offerOf('SKU-0002'))).toMatchObject({ amount: 17, managedByRetailer: true });
     expect(sim.stockUpdates).toHaveLength(1);
-    // PENDING for 400 ms: read more than once before SUCCESS.
+    // PENDING for 1.5 s (long enough that the first read comes before it ends, even on a loaded machine): read more than once before SUCCESS.
     expect(sim.stats['process-status:get'].requests).toBeGreaterThanOrEqual(2);
     expect(statuses(helper.getNode('inv')).at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 1' });
   });
