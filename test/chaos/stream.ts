@@ -179,7 +179,12 @@ export async function finish(s: Stream): Promise<CheckReport> {
   const again = await query('SELECT count(*) AS n FROM tw_inbox WHERE attempts > 0', []).catch(() => [{ n: '?' }]);
   s.notes.push(`inbox entries emitted again after a restart or redeploy: ${again[0]?.n}`);
   // every received sale should be finished (in Odoo or parked as a dead letter): one left open
-  // holds a place in the input node's in-flight window until a restart
+  // holds a place in the input node's in-flight window until a restart. An entry whose processing
+  // failed during an outage is retried after a back-off (doubling, at most the inbox's sweep
+  // interval, 20 s): Odoo may be quiet already (its sale went in before), so it gets that long to
+  // finish; one still open after it is stuck.
+  const openUntil = Date.now() + 60_000;
+  while ((await unfinishedEntries(s).catch(() => -1)) > 0 && Date.now() < openUntil) await new Promise((r) => setTimeout(r, 500));
   s.unfinished = await unfinishedEntries(s).catch(() => -1);
   s.notes.push(`inbox entries left unfinished: ${s.unfinished}`);
   if (report.lost.length) {
