@@ -196,9 +196,9 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
     : undefined;
 
   // Per message, so tallied: the badge text is made at most every 250 ms, ending on the latest counts.
-  const showCounts = () => board.tally(() => ({ fill: counts.failed ? 'yellow' : 'green', shape: 'dot', text: shortText(summary()) }));
-  const showSent = (unsent: boolean) =>
-    board.tally(() => (unsent ? { fill: 'yellow', shape: 'ring', text: shortText(summary()) } : { fill: 'green', shape: 'dot', text: shortText(summary()) }));
+  // Summarised sales show their failures in yellow; sent documents are green, a yellow ring while some wait.
+  const showCounts = (look?: { fill: 'green' | 'yellow'; shape: 'dot' | 'ring' }) =>
+    board.tally(() => ({ ...(look ?? { fill: counts.failed ? 'yellow' : 'green', shape: 'dot' }), text: shortText(summary()) }));
   // Summarised posting: its timer posts closed summaries; sales are only assigned as they come.
   const posting =
     operation === 'order' && spec.summarySeconds !== undefined && binding?.configured
@@ -335,7 +335,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
       const connection = config.connection;
       // Retries and throttling of the calls show on the badge (yellow ring) while they last.
       const unsent = await board.watch(() => work(connection, msg, send));
-      showSent(Boolean(unsent));
+      showCounts(unsent ? { fill: 'yellow', shape: 'ring' } : { fill: 'green', shape: 'dot' });
     } catch (err) {
       counts.failed++;
       // done(err) hands it to Catch nodes: msg.error.code is the kind, msg.error.cause the fields.

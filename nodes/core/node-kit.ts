@@ -13,9 +13,9 @@ import { commonText } from './status-text';
 
 export { statusTexts, commonText, commonProblem, joinProblems, type Problem, type Texts } from './status-text';
 
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
+import { asError } from '../runtime/errors';
+
+export { asError };
 
 /** Registers an async input handler whose failure always reaches done(err). */
 export function onInput(node: RuntimeNode, handler: (msg: NodeMessage, send: SendFn) => Promise<void>): void {

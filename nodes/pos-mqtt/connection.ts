@@ -54,6 +54,15 @@ interface Subscription {
   handler: Handler;
 }
 
+/**
+ * Lets mqtt.js read the next PUBLISH: for QoS 1 by calling back at once (its PUBACK then waits in
+ * the pipeline until the message is durable), for QoS 0 once the window has room.
+ */
+function readOn(qos1: boolean, pipeline: PubackPipeline, callback: () => void): void {
+  if (qos1) callback();
+  else pipeline.whenRoom(() => callback());
+}
+
 /** The config node type whose `connection` is a DurableMqttConnection. */
 export const MQTT_BROKER = 'tillwire-mqtt-broker';
 
@@ -93,8 +102,7 @@ export class DurableMqttConnection extends EventEmitter {
       this.held = undefined;
       if (client === this.client) {
         this.dispatch(sub, topic, payload, client, durable);
-        if (qos1) callback();
-        else pipeline.whenRoom(() => callback());
+        readOn(qos1, pipeline, callback);
       }
       // Otherwise its connection is gone: the broker sends it again on the next one.
     }
@@ -148,9 +156,7 @@ export class DurableMqttConnection extends EventEmitter {
         return;
       }
       this.dispatch(sub, packet.topic, payload, client, durable);
-      // mqtt.js may read the next PUBLISH now; this one's PUBACK waits in the pipeline until it is durable.
-      if (qos1) callback();
-      else pipeline.whenRoom(() => callback());
+      readOn(qos1, pipeline, callback);
     };
     client.on('connect', () => {
       this.setState('connected', '');

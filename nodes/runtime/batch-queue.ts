@@ -1,3 +1,5 @@
+import { asError } from './errors';
+
 /**
  * Groups work that arrives while earlier work is in flight, without waiting on a timer: an item
  * that finds a free slot goes at once (alone, when the queue is idle); the items that arrive
@@ -72,7 +74,7 @@ export class BatchQueue<T, R> {
               else if (i >= results.length) b.reject(new Error('the batch gave no outcome for this item'));
               else b.resolve(r);
             }),
-          (err) => batch.forEach((b) => b.reject(err instanceof Error ? err : new Error(String(err)))),
+          (err) => batch.forEach((b) => b.reject(asError(err))),
         )
         .finally(() => {
           this.running--;

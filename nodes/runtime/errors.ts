@@ -297,6 +297,11 @@ export function permanentFailure(system: string, operation: string, description:
   return new ConnectorError(system, operation, description, { retryable: false, ...(unclassified ? { kind: 'value' as const } : {}), ...extra });
 }
 
+/** Anything thrown, as an Error (a thrown string or value becomes its message). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /**
  * Any failure of a connector node as a ConnectorError: a store that is down is retryable
  * (`unavailable`); anything else that is not already one is a defect or bad input that retrying
@@ -304,7 +309,7 @@ export function permanentFailure(system: string, operation: string, description:
  */
 export function asConnectorError(err: unknown, system: string, operation: string): ConnectorError {
   if (err instanceof ConnectorError) return err;
-  const e = err instanceof Error ? err : new Error(String(err));
+  const e = asError(err);
   if (e.name === 'StoreUnavailableError') return new ConnectorError(system, operation, e.message, { kind: 'unavailable', retryable: true });
   return new ConnectorError(system, operation, e.message, { kind: 'unknown', retryable: false });
 }

@@ -130,7 +130,7 @@ export class SqliteDriver implements SqlDriver {
     // wait for the end of this event-loop turn and commit together (below).
     if (!this.group && isRead(sql)) {
       // Checked right before the synchronous run: nothing can begin a transaction in between.
-      for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
+      await this.transactionsDone();
       return this.run(sql, params);
     }
     return new Promise((resolve, reject) => {
@@ -151,8 +151,13 @@ export class SqliteDriver implements SqlDriver {
    * error; a failed BEGIN or COMMIT, or an error after which SQLite rolled the whole transaction back
    * (disk full, I/O), fails every caller of the group, none of whose writes is kept.
    */
-  private async commitGroup(): Promise<void> {
+  /** Waits until no transaction on this file is open or queued in this process. */
+  private async transactionsDone(): Promise<void> {
     for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
+  }
+
+  private async commitGroup(): Promise<void> {
+    await this.transactionsDone();
     const group = this.group ?? [];
     this.group = undefined;
     if (group.length === 1) {

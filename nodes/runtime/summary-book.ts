@@ -8,6 +8,7 @@
  * summary's sales are therefore fixed: built again after a crash, it is the same document.
  */
 import type { Row, SqlDriver, SqlQuery } from './sql-store';
+import { asError } from './errors';
 import { summaryKey, type AssignedSale, type Assignment, type SaleToAssign, type SummaryBook, type SummaryRecord } from './summaries';
 
 const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
@@ -42,7 +43,6 @@ export class SqlSummaryBook implements SummaryBook {
     if (!(intervalMs > 0)) throw new Error('summary interval must be positive');
     const out: Array<Assignment | Error> = [];
     const raced: number[] = [];
-    const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
     // One commit for the batch; a savepoint per sale undoes a failed sale's statements alone.
     await this.driver.transaction(async (q) => {
       for (const [i, sale] of sales.entries()) {
