@@ -51,10 +51,14 @@ export function profileClock(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-/** The one .cpuprofile a process started with `--cpu-prof --cpu-prof-dir=<dir>` wrote on exit. */
+/**
+ * The main thread's .cpuprofile, which a process started with `--cpu-prof --cpu-prof-dir=<dir>`
+ * wrote on exit. Node names each thread's file CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile;
+ * the main thread is thread 0 (the SQLite store's checkpoint worker writes one of its own).
+ */
 export function readCpuProfile(dir: string): CpuProfile {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length} (did the process exit gracefully?)`);
+  const files = fs.readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  if (files.length !== 1) throw new Error(`expected one main-thread .cpuprofile in ${dir}, found ${files.length} (did the process exit gracefully?)`);
   return JSON.parse(fs.readFileSync(path.join(dir, files[0]), 'utf8')) as CpuProfile;
 }
 

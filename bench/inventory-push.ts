@@ -30,7 +30,7 @@ import { createStore } from '../nodes/runtime/create-store';
 import { delay } from '../nodes/runtime/http';
 import { deployCredentialsAndWait, ROOT, startNodeRed, type RunningNodeRed } from '../test/support/node-red-process';
 import { percentile, peakRssMiB } from './common';
-import { hotFunctions, startProfile, type CpuProfile, type HotFunction } from './cpu-profile';
+import { hotFunctions, readCpuProfile, startProfile, type HotFunction } from './cpu-profile';
 
 const UK = 'A1F83G8C2ARO7P';
 const CHANGES = Number(process.env.BENCH_INVENTORY_PUSH_CHANGES ?? 200);
@@ -519,8 +519,11 @@ export async function inventoryPushBench(skuCount: number, random: (n: number) =
     fs.rmSync(dir, { recursive: true, force: true });
   }
   if (profileDir) {
-    const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) result.nodeRedHot = hotFunctions(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile, 20, ROOT + '/');
+    try {
+      result.nodeRedHot = hotFunctions(readCpuProfile(profileDir), 20, ROOT + '/');
+    } catch {
+      // no profile written (the process did not stop gracefully): the report goes without it
+    }
     fs.rmSync(profileDir, { recursive: true, force: true });
   }
   return result;

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SqlDriver, SqlQuery, Row } from './sql-store';
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite-engine';
+import { WalCheckpointer } from './sqlite-checkpointer';
 import { SQLITE, type LogicalTable, type MigrationContext } from './store-schema';
 import { createPrivateDir, makeOwnerOnly, OWNER_ONLY_FILE } from './private-files';
 
@@ -25,6 +26,8 @@ export class SqliteDriver implements SqlDriver {
   /** What this driver's transactions queue on in this process: the file, or the driver of an in-memory database. */
   private readonly fileKey: unknown;
   /** Statements waiting for this turn's group commit (see `commitGroup`). */
+  /** Checkpoints the file's write-ahead log off the event loop (not for ':memory:'). */
+  private checkpointer?: WalCheckpointer;
   private group?: Array<{ sql: string; params: unknown[]; resolve: (r: { rows: Row[]; changes: number }) => void; reject: (e: unknown) => void }>;
 
   constructor(private readonly options: SqliteOptions) {
@@ -45,6 +48,7 @@ export class SqliteDriver implements SqlDriver {
       db.exec(`PRAGMA synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // Several Node-RED processes may share one file: wait for a writer rather than fail.
       db.exec('PRAGMA busy_timeout = 5000');
+      if (this.options.file !== ':memory:') this.checkpointer = WalCheckpointer.start(this.options.file, db);
     } catch (err) {
       db?.close();
       throw new Error(`cannot open SQLite store at ${this.description}: ${(err as Error).message}`, { cause: err });
@@ -56,6 +60,9 @@ export class SqliteDriver implements SqlDriver {
     this.statements.clear();
     this.db?.close();
     this.db = undefined;
+    // The worker's connection is then the last: it copies the rest of the log and removes it.
+    await this.checkpointer?.stop();
+    this.checkpointer = undefined;
   }
 
   table(name: LogicalTable): string {
@@ -114,6 +121,7 @@ export class SqliteDriver implements SqlDriver {
     try {
       const out = await fn(async (sql, params) => this.run(sql, params));
       db.exec('COMMIT');
+      this.checkpointer?.committed();
       return out;
     } catch (err) {
       try {
@@ -136,7 +144,7 @@ export class SqliteDriver implements SqlDriver {
     return new Promise((resolve, reject) => {
       if (!this.group) {
         this.group = [];
-        setImmediate(() => void this.commitGroup());
+        setImmediate(() => void this.commitGroup().finally(() => this.checkpointer?.committed()));
       }
       this.group.push({ sql, params, resolve, reject });
     });
