@@ -30,7 +30,7 @@ import { demoCatalog } from '../kit/catalog';
 import { CURRENCY_EXPONENTS } from '../../nodes/model/currencies';
 import { divRound, rescale, scaledNumber, toScaled } from '../../nodes/business-central/decimal';
 import { BATCH_MAX_REQUESTS, DESCRIPTION_MAX, EXTERNAL_DOCUMENT_NUMBER_MAX, ITEM_NUMBER_MAX } from '../../nodes/business-central/contract';
-import { checkFilter, compareRows, EntityType, evaluate, FieldType, ODataError, parseFilter, parseOrderBy, parseSelect } from './odata';
+import { checkFilter, compareRows, EntityType, evaluate, Expr, FieldType, ODataError, parseFilter, parseOrderBy, parseSelect } from './odata';
 
 // ---- options --------------------------------------------------------------------------------
 
@@ -641,6 +641,26 @@ function today(): string {
 
 // ---- the simulator ---------------------------------------------------------------------------
 
+/** Fields the simulator keeps an index of (`BusinessCentralSimulator.indexes`). */
+const INDEXED_FIELDS = ['documentId', 'externalDocumentNumber', 'number'];
+
+/** Indexed text fields a `$filter` may be answered from (a GUID compares without case, so `documentId` is not one). */
+const FILTER_INDEXED_FIELDS = ['externalDocumentNumber', 'number'];
+
+/** The values a filter allows for one indexed text field: `f eq 'a'`, or such comparisons joined by `or`, all on one field; otherwise undefined. */
+function indexedValues(expr: Expr): { field: string; values: string[] } | undefined {
+  if (expr.type === 'or') {
+    const left = indexedValues(expr.left);
+    const right = indexedValues(expr.right);
+    return left && right && left.field === right.field ? { field: left.field, values: [...left.values, ...right.values] } : undefined;
+  }
+  if (expr.type !== 'cmp' || expr.op !== 'eq') return undefined;
+  const [prop, lit] = expr.left.type === 'prop' ? [expr.left, expr.right] : [expr.right, expr.left];
+  if (prop.type !== 'prop' || lit.type !== 'lit' || lit.lit.kind !== 'string' || !FILTER_INDEXED_FIELDS.includes(prop.name)) return undefined;
+  // Blank values are not indexed (most rows have them): such a filter scans.
+  return lit.lit.value === '' ? undefined : { field: prop.name, values: [lit.lit.value] };
+}
+
 export class BusinessCentralSimulator {
   readonly tenant: string;
   readonly environment: string;
@@ -671,6 +691,14 @@ export class BusinessCentralSimulator {
   beforeBatch?: (n: number) => Promise<void>;
 
   private tables = new Map<string, Map<string, Row>>();
+  /**
+   * Row ids by the value of a field BC finds through an index of its own (a document's lines by
+   * `documentId`, documents by `externalDocumentNumber` or `number`), per set. Scanning every row
+   * for each look-up made a long benchmark run measure the simulator rather than its client. A row
+   * is indexed when it is inserted and again when it is touched; a look-up checks each candidate
+   * against the row as it is now, so entries left behind by a change or a delete do no harm.
+   */
+  private indexes = new Map<string, Map<string, Set<string>>>();
   private seq = 0;
   private orderNo = 101000;
   private invoiceNo = 103000;
@@ -903,6 +931,7 @@ export class BusinessCentralSimulator {
 
   private seed(): void {
     this.tables = new Map(Object.keys(SETS).map((k) => [k, new Map<string, Row>()]));
+    this.indexes = new Map();
     this.seq = 0;
     this.orderNo = 101000;
     this.invoiceNo = 103000;
@@ -984,25 +1013,53 @@ export class BusinessCentralSimulator {
     if (!data.id) row.data.id = randomUUID();
     row.data.lastModifiedDateTime = new Date().toISOString();
     this.table(set).set(String(row.data.id), row);
+    this.index(set, row);
     this.changed(set, row, 'created');
     return row;
   }
 
+  private index(set: string, row: Row): void {
+    for (const field of INDEXED_FIELDS) {
+      const value = row.data[field];
+      if (typeof value !== 'string' || value === '') continue;
+      const key = `${set}.${field}`;
+      let byValue = this.indexes.get(key);
+      if (!byValue) this.indexes.set(key, (byValue = new Map()));
+      let ids = byValue.get(value);
+      if (!ids) byValue.set(value, (ids = new Set()));
+      ids.add(String(row.data.id));
+    }
+  }
+
+  /** The rows of `set` whose indexed `field` is one of `values` now, in insertion order. */
+  private lookUp(set: string, field: string, values: Iterable<string>): Row[] {
+    const table = this.table(set);
+    const byValue = this.indexes.get(`${set}.${field}`);
+    const rows: Row[] = [];
+    for (const value of new Set(values)) {
+      for (const id of byValue?.get(value) ?? []) {
+        const row = table.get(id);
+        if (row && row.data[field] === value) rows.push(row);
+      }
+    }
+    return rows.sort((a, b) => a.seq - b.seq);
+  }
+
   private touch(set: string, row: Row): void {
+    this.index(set, row);
     row.version++;
     row.data.lastModifiedDateTime = new Date().toISOString();
     this.changed(set, row, 'updated');
   }
 
   private findBy(set: string, field: string, value: unknown): Row | undefined {
+    if (INDEXED_FIELDS.includes(field) && typeof value === 'string' && value !== '') return this.lookUp(set, field, [value])[0];
     for (const row of this.table(set).values()) if (row.data[field] === value) return row;
     return undefined;
   }
 
   private linesOf(orderId: string, lineSet = 'salesOrderLines'): Row[] {
-    return [...this.table(lineSet).values()]
-      .filter((r) => r.data.documentId === orderId)
-      .sort((a, b) => (a.data.sequence as number) - (b.data.sequence as number) || a.seq - b.seq);
+    return this.lookUp(lineSet, 'documentId', [orderId]).sort((a, b) => (a.data.sequence as number) - (b.data.sequence as number) || a.seq - b.seq);
   }
 
   private exponent(currencyCode: string): number {
@@ -1446,6 +1503,8 @@ export class BusinessCentralSimulator {
 
   private restore(saved: ReturnType<BusinessCentralSimulator['snapshot']>): void {
     this.tables = new Map([...saved.tables].map(([set, rows]) => [set, new Map([...rows].map(([id, row]) => [id, structuredClone(row)]))]));
+    this.indexes = new Map();
+    for (const [set, rows] of this.tables) for (const row of rows.values()) this.index(set, row);
     [this.seq, this.orderNo, this.invoiceNo, this.creditMemoNo, this.shipmentNo, this.glEntryNo] = saved.numbers;
   }
 
@@ -1463,7 +1522,7 @@ export class BusinessCentralSimulator {
     for (const name of select ?? Object.keys(def.fields)) out[name] = row.data[name];
     for (const navName of expand) {
       const nav = def.nav![navName];
-      const children = [...this.table(nav.set).values()]
+      const children = (INDEXED_FIELDS.includes(nav.parentKey) ? this.lookUp(nav.set, nav.parentKey, [String(row.data.id)]) : [...this.table(nav.set).values()])
         .filter((r) => r.data[nav.parentKey] === row.data.id)
         .sort((a, b) => Number(a.data.sequence ?? a.data.lineNumber ?? 0) - Number(b.data.sequence ?? b.data.lineNumber ?? 0) || a.seq - b.seq);
       out[navName] = children.map((c) => this.shape(SETS[nav.set], c, undefined, []));
@@ -1491,12 +1550,18 @@ export class BusinessCentralSimulator {
 
   private list(def: SetDef, q: URLSearchParams, prefer: string, parent?: { field: string; value: unknown }): Reply {
     const { select, expand } = this.selectExpand(def, q);
-    let rows = [...this.table(def.set).values()];
-    if (parent) rows = rows.filter((r) => r.data[parent.field] === parent.value);
     const filterText = q.get('$filter');
-    if (filterText) {
-      const expr = parseFilter(filterText);
-      checkFilter(expr, def);
+    const expr = filterText ? parseFilter(filterText) : undefined;
+    if (expr) checkFilter(expr, def);
+    // Candidates from an index where the parent or the filter names indexed values; every row is
+    // still checked against both below.
+    const indexed =
+      parent && INDEXED_FIELDS.includes(parent.field) && typeof parent.value === 'string' && parent.value !== ''
+        ? { field: parent.field, values: [parent.value] }
+        : expr && indexedValues(expr);
+    let rows = indexed ? this.lookUp(def.set, indexed.field, indexed.values) : [...this.table(def.set).values()];
+    if (parent) rows = rows.filter((r) => r.data[parent.field] === parent.value);
+    if (expr) {
       rows = rows.filter((r) => evaluate(expr, r.data, def));
     }
     const orderText = q.get('$orderby');

@@ -287,6 +287,28 @@ describe('Business Central simulator: sales orders', () => {
     expect(sim.state().counts).toMatchObject({ salesOrders: 0, salesOrderLines: 0 });
   });
 
+  it('look-ups by externalDocumentNumber, number and lines follow changes: a PATCHed number is found under its new value only, a deleted order or line not at all', async () => {
+    const edn = (v: string) => `salesOrders?$filter=${encodeURIComponent(`externalDocumentNumber eq '${v}'`)}&$expand=salesOrderLines`;
+    const a = (
+      await api(sim, 'POST', 'salesOrders?$expand=salesOrderLines', { body: order('IDX-1', [itemLine('SKU-0001', 1, 10), itemLine('SKU-0002', 2, 5)]) })
+    ).body;
+    const b = (await api(sim, 'POST', 'salesOrders', { body: order('IDX-2', [itemLine('SKU-0001', 1, 10)]) })).body;
+    const renamed = await api(sim, 'PATCH', `salesOrders(${a.id})`, { body: { externalDocumentNumber: 'IDX-9' }, headers: { 'if-match': '*' } });
+    expect(renamed.status).toBe(200);
+    expect((await api(sim, 'GET', edn('IDX-1'))).body.value).toEqual([]);
+    const found = (await api(sim, 'GET', edn('IDX-9'))).body.value;
+    expect(found.map((o: any) => [o.id, o.salesOrderLines.length])).toEqual([[a.id, 2]]);
+    const either = `salesOrders?$filter=${encodeURIComponent("externalDocumentNumber eq 'IDX-2' or externalDocumentNumber eq 'IDX-9'")}`;
+    expect((await api(sim, 'GET', either)).body.value.map((o: any) => o.id)).toEqual([a.id, b.id]);
+    expect((await api(sim, 'GET', `salesOrders?$filter=${encodeURIComponent(`number eq '${b.number}'`)}`)).body.value.map((o: any) => o.id)).toEqual([b.id]);
+    // a line deleted, then the order: neither is found through its document any more
+    const line = a.salesOrderLines[0];
+    expect((await api(sim, 'DELETE', `salesOrders(${a.id})/salesOrderLines(${line.id})`, { headers: { 'if-match': '*' } })).status).toBe(204);
+    expect((await api(sim, 'GET', `salesOrders(${a.id})/salesOrderLines`)).body.value.map((l: any) => l.id)).toEqual([a.salesOrderLines[1].id]);
+    expect((await api(sim, 'DELETE', `salesOrders(${b.id})`, { headers: { 'if-match': '*' } })).status).toBe(204);
+    expect((await api(sim, 'GET', either)).body.value.map((o: any) => o.id)).toEqual([a.id]);
+  });
+
   it('items: inventory is read-only; Microsoft.NAV.shipAndInvoice answers 204 and turns the order into a posted invoice', async () => {
     const item = (await api(sim, 'GET', `items?$filter=number eq 'SKU-0003'`)).body.value[0];
     const ro = await api(sim, 'PATCH', `items(${item.id})`, { body: { inventory: 5 }, headers: { 'if-match': item['@odata.etag'] } });
