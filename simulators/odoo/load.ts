@@ -171,27 +171,41 @@ function inputTz(contextTz: unknown, userTz: unknown): string {
 
 function isZone(tz: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    wallClock(tz);
     return true;
   } catch {
     return false;
   }
 }
 
+/**
+ * The formatter of wall-clock time in `tz`, made once per zone: making one costs far more than using
+ * it, and a long benchmark run's loads measured the simulator's formatters rather than its client.
+ */
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+function wallClock(tz: string): Intl.DateTimeFormat {
+  let f = wallClocks.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    wallClocks.set(tz, f);
+  }
+  return f;
+}
+
 /** `wall` (a wall-clock time in `tz`, encoded as if it were UTC) as Odoo's UTC text. */
 function wallClockToUtc(wall: number, tz: string): string {
   const offsetAt = (instant: number) => {
     const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', {
-        timeZone: tz,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      })
+      wallClock(tz)
         .formatToParts(new Date(instant))
         .map((p) => [p.type, Number(p.value)]),
     );
