@@ -20,7 +20,7 @@ export = function register(RED: NodeRED) {
     const instance = `${os.hostname()}|${path.resolve(baseDir)}|${def.id}`;
     const log = (m: string) => node.warn(`Tillwire store "${def.name || def.id}" (${where(config, baseDir)}): ${m}`);
     const onHeartbeatError = (err: Error) => log(`could not renew open claims (they lapse 30 s after the last renewal): ${err.message}`);
-    const manager = new StoreManager(() => createStore(config, baseDir, { instance, onHeartbeatError }), { log });
+    const manager = new StoreManager(() => createStore(config, baseDir, { instance, onHeartbeatError, warn: log }), { log });
     node.manager = manager;
     manager.start().catch(() => undefined); // failures are retried and shown on the nodes' badges
     node.on('close', (_removed: boolean, done: () => void) => {

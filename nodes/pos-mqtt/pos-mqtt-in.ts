@@ -19,6 +19,7 @@ import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-re
 import { statusTexts, bindStore, StatusBoard, shortText, asError, INBOX_REF, inboxEvents, onInput } from '../core/node-kit';
 import { InFlight } from '../runtime/in-flight';
 import { KeyedLock } from '../runtime/keyed-lock';
+import { TillLanes } from './till-lanes';
 import { DurableInbox } from '../runtime/inbox';
 import type { InboxEntry, Store } from '../runtime/store';
 import { errorInfo, recordFailure } from '../runtime/dead-letter';
@@ -249,23 +250,17 @@ export = function register(RED: NodeRED) {
       node.send([msg, null, null]);
     }
 
-    // Messages of one till are processed in arrival order (a close after the sales it counts);
-    // different tills proceed independently. A message that fails does not hold up its lane: the
-    // inbox retries it after a short back-off and gives it up to the dead-letter store after maxAttempts.
-    const chains = new Map<string, Promise<void>>();
+    // Messages of one till are processed in arrival order (a close after the sales it counts), and
+    // one that fails holds its till until the inbox's retry processes it or gives it up
+    // (till-lanes.ts); different tills proceed independently.
+    const lanes = new TillLanes();
     function deliver(store: Store, ready: () => DurableInbox) {
       return (entry: InboxEntry, redelivery: boolean): Promise<void> => {
         // In flight from delivery until an inbox done node (or a completion here) finishes it, so
         // messages queued behind a slow till count against the bound too.
         inFlight.add(entry.id);
         const lane = tillLane(String((entry.payload as StoredEvent | null)?.topic ?? entry.eventId));
-        const run = (chains.get(lane) ?? Promise.resolve()).then(() => process(store, ready(), entry, redelivery));
-        const settled = run.catch(() => undefined);
-        chains.set(lane, settled);
-        void settled.then(() => {
-          if (chains.get(lane) === settled) chains.delete(lane);
-        });
-        return run;
+        return lanes.run(lane, entry.id, () => process(store, ready(), entry, redelivery));
       };
     }
 
@@ -286,6 +281,7 @@ export = function register(RED: NodeRED) {
             onPoison: async (entry, err) => {
               await deadLetter(store, entry, `gave up after ${maxAttempts} attempts: ${errorInfo(err).message}`, 'PoisonMessage');
               inFlight.finish(entry.id);
+              lanes.release(entry.id);
             },
           },
         );
@@ -351,6 +347,7 @@ export = function register(RED: NodeRED) {
       unsubscribe?.();
       gaps.stop();
       inFlight.clear();
+      lanes.releaseAll();
       rejections.close();
       failures.close();
       inboxEvents.off('inbox-done', onDone);

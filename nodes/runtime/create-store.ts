@@ -10,13 +10,13 @@ export type StoreConfig =
   | { backend: 'postgres'; url: string; schema?: string; max?: number };
 
 /** Builds a store from a config (paths relative to `baseDir`, usually Node-RED's userDir). Not yet opened. */
-export function createStore(config: StoreConfig, baseDir = process.cwd(), options: SqlStoreOptions = {}): Store {
+export function createStore(config: StoreConfig, baseDir = process.cwd(), options: SqlStoreOptions & { warn?: (message: string) => void } = {}): Store {
   switch (config.backend) {
     case 'memory':
       return new SqlStore(new SqliteDriver({ file: ':memory:' }), options);
     case 'sqlite':
       if (!config.file) throw new Error('SQLite store needs a file path');
-      return new SqlStore(new SqliteDriver({ file: path.resolve(baseDir, config.file), synchronous: config.synchronous }), options);
+      return new SqlStore(new SqliteDriver({ file: path.resolve(baseDir, config.file), synchronous: config.synchronous, warn: options.warn }), options);
     case 'postgres':
       if (!config.url) throw new Error('PostgreSQL store needs a connection URL');
       return new SqlStore(new PostgresDriver({ connectionString: config.url, schema: config.schema, max: config.max }), options);

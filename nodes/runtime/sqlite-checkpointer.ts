@@ -22,6 +22,12 @@ export const BACKSTOP_PAGES = 10_000;
 const DEFAULT_PAGES = 1_000;
 /** The shortest time between two checkpoints of the worker, ms: each waits for the disk twice. */
 const MIN_INTERVAL_MS = 50;
+/**
+ * Statements committed before the worker is asked for a checkpoint: a few hundred log pages, about
+ * as often as SQLite's own default, so a quiet store (a few sales a second) waits for the disk as
+ * seldom as before instead of after every commit.
+ */
+export const STATEMENTS_PER_CHECKPOINT = 500;
 
 // Plain JavaScript (the worker may run beside TypeScript sources under test): it opens the file
 // with the engine the store chose and checkpoints when told that something was committed.
@@ -53,9 +59,12 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   /** A checkpoint was asked for and has not finished. */
   private pending = false;
-  /** Something was committed while one ran: another is asked for when it finishes. */
-  private dirty = false;
+  /** Statements committed since the last checkpoint was asked for. */
+  private unchecked = 0;
   private stopped = false;
+  private stopping?: Promise<void>;
+  /** Resolves when the worker thread has ended. */
+  private readonly exited: Promise<void>;
   /** 'running'; 'stopped' once the store closed; 'gave up' when the worker could not run (the store's connection checkpoints instead). */
   state: 'running' | 'stopped' | 'gave up' = 'running';
   /** The last error a checkpoint reported (busy, I/O), for diagnosis; the backstop covers it. */
@@ -67,20 +76,27 @@ export class WalCheckpointer {
     file: string,
     engine: SqliteEngineName,
     private readonly db: SqliteDatabase,
+    private readonly warn: (message: string) => void,
   ) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { file, engine, modulePath: engine === 'better-sqlite3' ? require.resolve('better-sqlite3') : undefined, minIntervalMs: MIN_INTERVAL_MS },
     });
     this.worker.unref();
-    db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    try {
+      db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    } catch (err) {
+      void this.worker.terminate();
+      throw err;
+    }
     this.worker.on('message', (m: { failed?: string; done?: boolean; error?: string }) => {
       if (m.failed) return this.giveUp(m.failed);
       if (!m.done) return;
       this.checkpoints++;
       if (m.error) this.lastError = m.error;
       this.pending = false;
-      if (this.dirty) this.committed();
+      this.ask();
     });
     this.worker.on('error', (err) => this.giveUp(err.message));
     this.worker.on('exit', () => {
@@ -88,36 +104,48 @@ export class WalCheckpointer {
     });
   }
 
-  /** Starts checkpointing `file` (opened by `db`) on a worker thread; undefined (SQLite checkpoints as by default) if no worker can start. */
-  static start(file: string, db: SqliteDatabase): WalCheckpointer | undefined {
+  /**
+   * Starts checkpointing `file` (opened by `db`) on a worker thread; undefined (SQLite checkpoints
+   * as by default) if no worker can start. `warn` hears why the worker gave up, if it does.
+   */
+  static start(file: string, db: SqliteDatabase, warn: (message: string) => void = () => undefined): WalCheckpointer | undefined {
     try {
-      return new WalCheckpointer(file, db.engine, db);
-    } catch {
+      return new WalCheckpointer(file, db.engine, db, warn);
+    } catch (err) {
+      warn(`checkpoints stay on the event loop: no worker thread (${(err as Error).message})`);
       return undefined;
     }
   }
 
-  /** Says that a transaction was committed: a checkpoint follows soon. */
-  committed(): void {
+  /** Says that a transaction of `statements` statements was committed. */
+  committed(statements: number): void {
     if (this.stopped) return;
-    if (this.pending) {
-      this.dirty = true;
-      return;
-    }
+    this.unchecked += statements;
+    this.ask();
+  }
+
+  /** Asks the worker for a checkpoint once enough was committed and none is running. */
+  private ask(): void {
+    if (this.stopped || this.pending || this.unchecked < STATEMENTS_PER_CHECKPOINT) return;
     this.pending = true;
-    this.dirty = false;
+    this.unchecked = 0;
     this.worker.postMessage('checkpoint');
   }
 
   /** Closes the worker's connection and waits for the worker to end (the last connection to close copies the rest of the log and removes it). */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.end();
+    return this.stopping;
+  }
+
+  private async end(): Promise<void> {
+    if (this.stopped)
+      void this.worker.terminate(); // gave up: it is ending or has ended
+    else this.worker.postMessage('close');
     this.stopped = true;
-    this.state = 'stopped';
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.postMessage('close');
+    if (this.state === 'running') this.state = 'stopped';
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
-    await exited;
+    await this.exited;
     clearTimeout(timer);
   }
 
@@ -127,11 +155,12 @@ export class WalCheckpointer {
     this.stopped = true;
     this.state = 'gave up';
     this.lastError = reason;
+    void this.worker.terminate();
     try {
       this.db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_PAGES}`);
     } catch {
-      // the store is closing
+      return; // the store is closing
     }
-    void this.worker.terminate();
+    this.warn(`checkpoints are back on the event loop (SQLite's default): the checkpoint worker stopped: ${reason}`);
   }
 }

@@ -16,6 +16,8 @@ export interface SqliteOptions {
   /** File path, or ':memory:' for the memory backend. */
   file: string;
   synchronous?: 'normal' | 'full';
+  /** Hears what the operator should know and nobody asked for (the checkpoint worker gave up). */
+  warn?: (message: string) => void;
 }
 
 export class SqliteDriver implements SqlDriver {
@@ -48,7 +50,7 @@ export class SqliteDriver implements SqlDriver {
       db.exec(`PRAGMA synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // Several Node-RED processes may share one file: wait for a writer rather than fail.
       db.exec('PRAGMA busy_timeout = 5000');
-      if (this.options.file !== ':memory:') this.checkpointer = WalCheckpointer.start(this.options.file, db);
+      if (this.options.file !== ':memory:') this.checkpointer = WalCheckpointer.start(this.options.file, db, this.options.warn);
     } catch (err) {
       db?.close();
       throw new Error(`cannot open SQLite store at ${this.description}: ${(err as Error).message}`, { cause: err });
@@ -119,9 +121,13 @@ export class SqliteDriver implements SqlDriver {
     if (!db) throw new Error(`SQLite store ${this.description} is not open`);
     db.exec('BEGIN IMMEDIATE');
     try {
-      const out = await fn(async (sql, params) => this.run(sql, params));
+      let statements = 0;
+      const out = await fn(async (sql, params) => {
+        statements++;
+        return this.run(sql, params);
+      });
       db.exec('COMMIT');
-      this.checkpointer?.committed();
+      this.checkpointer?.committed(statements);
       return out;
     } catch (err) {
       try {
@@ -144,7 +150,7 @@ export class SqliteDriver implements SqlDriver {
     return new Promise((resolve, reject) => {
       if (!this.group) {
         this.group = [];
-        setImmediate(() => void this.commitGroup().finally(() => this.checkpointer?.committed()));
+        setImmediate(() => void this.commitGroup().then((statements) => this.checkpointer?.committed(statements)));
       }
       this.group.push({ sql, params, resolve, reject });
     });
@@ -164,7 +170,8 @@ export class SqliteDriver implements SqlDriver {
     for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
   }
 
-  private async commitGroup(): Promise<void> {
+  /** Runs the queued group; resolves with how many statements it committed. */
+  private async commitGroup(): Promise<number> {
     await this.transactionsDone();
     const group = this.group ?? [];
     this.group = undefined;
@@ -173,10 +180,11 @@ export class SqliteDriver implements SqlDriver {
       const [only] = group;
       try {
         only.resolve(this.run(only.sql, only.params));
+        return 1;
       } catch (err) {
         only.reject(err);
+        return 0;
       }
-      return;
     }
     const outcomes: Array<{ ok: true; value: { rows: Row[]; changes: number } } | { ok: false; error: unknown }> = [];
     try {
@@ -196,13 +204,14 @@ export class SqliteDriver implements SqlDriver {
       });
     } catch (err) {
       for (const q of group) q.reject(err);
-      return;
+      return 0;
     }
     group.forEach((q, i) => {
       const o = outcomes[i];
       if (o.ok) q.resolve(o.value);
       else q.reject(o.error);
     });
+    return group.length;
   }
 
   private run(sql: string, params: unknown[] = []): { rows: Row[]; changes: number } {

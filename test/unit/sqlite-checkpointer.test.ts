@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteDriver } from '../../nodes/runtime/sqlite-driver';
-import { WalCheckpointer } from '../../nodes/runtime/sqlite-checkpointer';
+import { STATEMENTS_PER_CHECKPOINT, WalCheckpointer } from '../../nodes/runtime/sqlite-checkpointer';
 import { openSqlite } from '../../nodes/runtime/sqlite-engine';
 
 let dir: string;
@@ -18,8 +18,8 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const ROWS = 300;
-const ROW = 'x'.repeat(4000); // one page each: 300 pages, well under SQLite's own 1,000
+const ROWS = 2 * STATEMENTS_PER_CHECKPOINT;
+const ROW = 'x'.repeat(1000); // four a page: about 250 pages, well under SQLite's own 1,000
 
 /** Waits (bounded) until `ok()` holds; returns whether it did. */
 async function eventually(ok: () => boolean, ms = 10_000): Promise<boolean> {
@@ -35,7 +35,7 @@ it('the log is copied into the database file by the worker, below the point wher
     await driver.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
     const before = fs.statSync(file).size;
     for (let i = 0; i < ROWS; i += 30) await Promise.all(Array.from({ length: 30 }, () => driver.query('INSERT INTO t (v) VALUES (?)', [ROW])));
-    expect(await eventually(() => fs.statSync(file).size >= before + ROWS * 4000)).toBe(true);
+    expect(await eventually(() => fs.statSync(file).size >= before + ROWS * 1000)).toBe(true);
   } finally {
     await driver.end();
   }
@@ -51,8 +51,29 @@ it('the same writes through a plain connection (SQLite default checkpoints) leav
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
     for (let i = 0; i < ROWS; i += 30) db.immediate(() => Array.from({ length: 30 }, () => insert.run([ROW])));
     expect(fs.statSync(file).size).toBe(before);
-    expect(fs.statSync(file + '-wal').size).toBeGreaterThan(ROWS * 4000);
+    expect(fs.statSync(file + '-wal').size).toBeGreaterThan(ROWS * 1000);
   } finally {
+    db.close();
+  }
+});
+
+it('a quiet store (commits of a few statements) is not checkpointed after each commit: the worker is asked once enough was committed', async () => {
+  const file = path.join(dir, 'store.db');
+  const db = openSqlite(file);
+  db.exec('PRAGMA journal_mode = WAL');
+  const checkpointer = WalCheckpointer.start(file, db)!;
+  try {
+    for (let i = 0; i < STATEMENTS_PER_CHECKPOINT - 1; i++) checkpointer.committed(1);
+    // A checkpoint asked for would be over long before this: the worker waits at most 50 ms between two.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(checkpointer.checkpoints).toBe(0);
+    checkpointer.committed(1);
+    expect(await eventually(() => checkpointer.checkpoints === 1)).toBe(true);
+    for (let i = 0; i < STATEMENTS_PER_CHECKPOINT - 1; i++) checkpointer.committed(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(checkpointer.checkpoints).toBe(1);
+  } finally {
+    await checkpointer.stop();
     db.close();
   }
 });
@@ -75,11 +96,14 @@ it('a worker that cannot open the file gives up, and the store connection checkp
   const db = openSqlite(file);
   try {
     db.exec('PRAGMA journal_mode = WAL');
-    const checkpointer = WalCheckpointer.start(path.join(dir, 'no-such-dir', 'store.db'), db)!;
+    const warnings: string[] = [];
+    const checkpointer = WalCheckpointer.start(path.join(dir, 'no-such-dir', 'store.db'), db, (m) => warnings.push(m))!;
     expect(db.prepare('PRAGMA wal_autocheckpoint').all([])).toEqual([{ wal_autocheckpoint: 10_000 }]);
     expect(await eventually(() => checkpointer.state === 'gave up')).toBe(true);
     expect(checkpointer.lastError).toMatch(/unable to open|cannot open|no such/i);
     expect(db.prepare('PRAGMA wal_autocheckpoint').all([])).toEqual([{ wal_autocheckpoint: 1000 }]);
+    expect(warnings).toEqual([expect.stringMatching(/back on the event loop.*(unable to open|cannot open)/i)]);
+    await checkpointer.stop(); // ends at once: the worker is gone
   } finally {
     db.close();
   }

@@ -1,0 +1,59 @@
+/**
+ * One till's messages are processed one after another, in the order they were stored; different
+ * tills proceed independently. A message whose processing failed (the store refused a write, say)
+ * holds its till's lane until a retry processes it or it is given up: the till's later messages wait
+ * behind it rather than overtake it, so a till close still comes after the sales it counts and the
+ * sales leave in the till's order. The wait is bounded: the inbox retries a failed message after a
+ * short back-off and gives it up to the dead-letter store after its attempts.
+ */
+export class TillLanes {
+  /** Per lane: the end of its queue, while anything is queued. */
+  private readonly tails = new Map<string, Promise<void>>();
+  /** Per lane: the entry whose failure holds it, and how to let the lane go on. */
+  private readonly holds = new Map<string, { id: string; release: () => void }>();
+
+  /**
+   * Runs `work` for entry `id` after the earlier entries of `lane`. The retry of the entry that
+   * holds the lane runs at once (the lane waits for it); when it succeeds, the lane goes on.
+   */
+  run(lane: string, id: string, work: () => Promise<void>): Promise<void> {
+    if (this.holds.get(lane)?.id === id) {
+      const retry = work();
+      retry.then(
+        () => this.release(id),
+        () => undefined, // still failing: the lane stays held until the next retry, or until it is given up
+      );
+      return retry;
+    }
+    const result = (this.tails.get(lane) ?? Promise.resolve()).then(work);
+    const tail = result.then(
+      () => undefined,
+      () => new Promise<void>((release) => this.holds.set(lane, { id, release })),
+    );
+    this.tails.set(lane, tail);
+    void tail.then(() => {
+      if (this.tails.get(lane) === tail) this.tails.delete(lane);
+    });
+    return result;
+  }
+
+  /** Entry `id` is done with (given up to the dead-letter store, say): a lane it holds goes on. */
+  release(id: string): void {
+    for (const [lane, hold] of this.holds) {
+      if (hold.id !== id) continue;
+      this.holds.delete(lane);
+      hold.release();
+    }
+  }
+
+  /** Lets every held lane go on (the node is closing). */
+  releaseAll(): void {
+    for (const hold of this.holds.values()) hold.release();
+    this.holds.clear();
+  }
+
+  /** Lanes held by a failed entry. */
+  get held(): number {
+    return this.holds.size;
+  }
+}
