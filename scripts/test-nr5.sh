@@ -81,7 +81,7 @@ if [ "${NR5_SKIP_JEST:-}" != "1" ]; then
   jest_rc=0
   PATH="$(dirname "$NODE24"):$PATH" \
     t 1200 "$NODE24" "$ROOT/node_modules/jest/bin/jest.js" \
-      test/nodes test/unit/sqlite-engine.test.ts test/integration/store.contract.test.ts test/integration/store-schema.test.ts \
+      test/nodes test/unit/sqlite-engine.test.ts test/unit/sqlite-checkpointer.test.ts test/unit/sqlite-group-commit.test.ts test/integration/store.contract.test.ts test/integration/store-schema.test.ts \
       test/webhooks/answers.test.ts test/browser "$@" \
     || jest_rc=$?
   if [ "$jest_rc" -eq 0 ]; then echo "jest on Node-RED 5: passed in $((SECONDS - started)) s"
