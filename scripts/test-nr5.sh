@@ -9,8 +9,9 @@
 #      bin/node) into .tillwire-node24/ (git-ignored). It is not a dev dependency: that package
 #      links node_modules/.bin/node, which would make every npm script run on Node 24.
 #      Node-RED 5 itself is the dev dependency `node-red-5` (npm alias), already in node_modules.
-#   2. Runs jest under Node 24: the node tests (test/nodes), the SQLite engine and store contract
-#      (on Node 24 the store runs on node:sqlite, see nodes/runtime/sqlite-engine.ts), the webhook
+#   2. Runs jest under Node 24: the node tests (test/nodes), the SQLite engine, its group commit and
+#      checkpoint worker, and the store contract (on Node 24 the store runs on node:sqlite, see
+#      nodes/runtime/sqlite-engine.ts), the webhook
 #      answers through a real Node-RED 5, and the browser test against the Node-RED 5 editor.
 #      scripts/node-red-runtime.ts picks Node-RED 5 because this Node can run it.
 #   3. Smoke test: packs the package (npm pack), installs the tarball into a temporary Node-RED
