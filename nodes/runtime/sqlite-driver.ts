@@ -27,9 +27,9 @@ export class SqliteDriver implements SqlDriver {
   private readonly statements = new Map<string, SqliteStatement>();
   /** What this driver's transactions queue on in this process: the file, or the driver of an in-memory database. */
   private readonly fileKey: unknown;
-  /** Statements waiting for this turn's group commit (see `commitGroup`). */
   /** Checkpoints the file's write-ahead log off the event loop (not for ':memory:'). */
   private checkpointer?: WalCheckpointer;
+  /** Statements waiting for this turn's group commit (see `commitGroup`). */
   private group?: Array<{ sql: string; params: unknown[]; resolve: (r: { rows: Row[]; changes: number }) => void; reject: (e: unknown) => void }>;
 
   constructor(private readonly options: SqliteOptions) {
@@ -156,6 +156,11 @@ export class SqliteDriver implements SqlDriver {
     });
   }
 
+  /** Waits until no transaction on this file is open or queued in this process. */
+  private async transactionsDone(): Promise<void> {
+    for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
+  }
+
   /**
    * Group commit: the statements queued during one event-loop turn run in one transaction, and each
    * caller hears back only after its COMMIT, so nothing is acknowledged before it is durable. Each
@@ -163,14 +168,9 @@ export class SqliteDriver implements SqlDriver {
    * cost with nothing before (docs/architecture.md, "Group commit"). A statement that fails is
    * undone alone (SQLite rolls back the statement, not the transaction) and its caller gets the
    * error; a failed BEGIN or COMMIT, or an error after which SQLite rolled the whole transaction back
-   * (disk full, I/O), fails every caller of the group, none of whose writes is kept.
+   * (disk full, I/O), fails every caller of the group, none of whose writes is kept. Resolves with
+   * how many statements it committed.
    */
-  /** Waits until no transaction on this file is open or queued in this process. */
-  private async transactionsDone(): Promise<void> {
-    for (let open = fileTransactions.get(this.fileKey); open; open = fileTransactions.get(this.fileKey)) await open;
-  }
-
-  /** Runs the queued group; resolves with how many statements it committed. */
   private async commitGroup(): Promise<number> {
     await this.transactionsDone();
     const group = this.group ?? [];
