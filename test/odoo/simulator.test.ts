@@ -164,22 +164,19 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
     describe('load(fields, data) (nodes/odoo/contract.ts)', () => {
       const order = (ref: string) => ok(sim, 'sale.order', 'create', [{ partner_id: 2, client_order_ref: ref, order_line: [[0, 0, { product_id: 1 }]] }]);
       const dates = () => sim.orders().map((o) => o.date_order);
+      /** sale.order load(fields, rows), with `context` when given. */
+      const loadRows = (fields: string[], rows: string[][], context?: object) => ok(sim, 'sale.order', 'load', [fields, rows], context ? { context } : {});
 
       it('.id rows update those records (confirmed ones too), each with its own value; nothing is created', async () => {
         const ids = [await order('a'), await order('b')];
         await ok(sim, 'sale.order', 'action_confirm', [ids]);
-        const result = await ok(
-          sim,
-          'sale.order',
-          'load',
+        const result = await loadRows(
+          ['.id', 'date_order', 'origin'],
           [
-            ['.id', 'date_order', 'origin'],
-            [
-              [String(ids[0]), '2025-03-14 09:00:01', 'till T01'],
-              [String(ids[1]), '2025-03-14 09:00:02', ''],
-            ],
+            [String(ids[0]), '2025-03-14 09:00:01', 'till T01'],
+            [String(ids[1]), '2025-03-14 09:00:02', ''],
           ],
-          { context: { tz: 'UTC' } },
+          { tz: 'UTC' },
         );
         expect(result).toEqual({ ids, messages: [], nextrow: 0 });
         expect(sim.orders().map((o) => [o.state, o.date_order])).toEqual([
@@ -192,8 +189,7 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
 
       it('datetimes are read in the context tz, else the user’s tz, else UTC; write takes them as UTC', async () => {
         const id = await order('a');
-        const load = (when: string, context?: object) =>
-          ok(sim, 'sale.order', 'load', [['.id', 'date_order'], [[String(id), when]]], context ? { context } : {});
+        const load = (when: string, context?: object) => loadRows(['.id', 'date_order'], [[String(id), when]], context);
         await load('2025-03-14 09:00:00');
         expect(dates()).toEqual(['2025-03-14 09:00:00']); // no zone anywhere: UTC
         await ok(sim, 'res.users', 'write', [[SEED.adminUserId], { tz: 'Europe/Berlin' }]);
@@ -212,18 +208,13 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
       it('an unknown .id is an error message; nothing of the call is written and ids is false', async () => {
         const id = await order('a');
         const before = dates();
-        const result = await ok(
-          sim,
-          'sale.order',
-          'load',
+        const result = await loadRows(
+          ['.id', 'date_order'],
           [
-            ['.id', 'date_order'],
-            [
-              [String(id), '2025-03-14 09:00:01'],
-              ['999999', '2025-03-14 09:00:02'],
-            ],
+            [String(id), '2025-03-14 09:00:01'],
+            ['999999', '2025-03-14 09:00:02'],
           ],
-          { context: { tz: 'UTC' } },
+          { tz: 'UTC' },
         );
         expect(result.ids).toBe(false);
         expect(result.messages).toContainEqual(
@@ -236,30 +227,25 @@ describe('Odoo simulator contract (docs/connectors/odoo.md)', () => {
       it('a row its write refuses, or a bad cell, rolls the whole call back, each reported on its row', async () => {
         const ids = [await order('a'), await order('b')];
         const before = dates();
-        const refused = await ok(
-          sim,
-          'sale.order',
-          'load',
+        const refused = await loadRows(
+          ['.id', 'date_order'],
           [
-            ['.id', 'date_order'],
-            [
-              [String(ids[0]), '2025-03-14 09:00:01'],
-              [String(ids[1]), ''], // date_order is required: its write refuses an empty value
-            ],
+            [String(ids[0]), '2025-03-14 09:00:01'],
+            [String(ids[1]), ''], // date_order is required: its write refuses an empty value
           ],
-          { context: { tz: 'UTC' } },
+          { tz: 'UTC' },
         );
         expect(refused.ids).toBe(false);
         expect(refused.messages).toEqual([
           expect.objectContaining({ type: 'error', record: 1, message: expect.stringContaining('a mandatory field is not set') }),
         ]);
-        const badCell = await ok(sim, 'sale.order', 'load', [
+        const badCell = await loadRows(
           ['.id', 'date_order'],
           [
             [String(ids[0]), '2025-03-14 09:00:01'],
             [String(ids[1]), '2025-03-14T09:00:02Z'],
           ],
-        ]);
+        );
         expect(badCell.ids).toBe(false);
         expect(badCell.messages).toEqual([
           expect.objectContaining({

@@ -20,6 +20,18 @@ import { KeyedLock } from '../../nodes/runtime/keyed-lock';
 const BROKER = { host: '127.0.0.1', port: 1883 };
 
 /** A TCP proxy in front of the broker that records the PUBACKs the client sends, in order. */
+/** Passes `from`'s bytes on to `to`, keeping the packet ids of the `cmd` packets among them. */
+function relay(from: net.Socket, to: net.Socket, cmd: 'puback' | 'suback', ids: number[]): void {
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  parser.on('packet', (p) => {
+    if (p.cmd === cmd) ids.push(p.messageId!);
+  });
+  from.on('data', (d) => {
+    parser.parse(d);
+    to.write(d);
+  });
+}
+
 async function recordingProxy(): Promise<{ url: string; pubacks: number[]; subacks: number[]; drop: () => void; close: () => Promise<void> }> {
   const pubacks: number[] = [];
   const subacks: number[] = [];
@@ -27,22 +39,8 @@ async function recordingProxy(): Promise<{ url: string; pubacks: number[]; subac
   const server = net.createServer((client) => {
     const upstream = net.connect(BROKER);
     sockets.add(client).add(upstream);
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    parser.on('packet', (p) => {
-      if (p.cmd === 'puback') pubacks.push(p.messageId!);
-    });
-    client.on('data', (d) => {
-      parser.parse(d);
-      upstream.write(d);
-    });
-    const fromBroker = mqttPacket.parser({ protocolVersion: 5 });
-    fromBroker.on('packet', (p) => {
-      if (p.cmd === 'suback') subacks.push(p.messageId!);
-    });
-    upstream.on('data', (d) => {
-      fromBroker.parse(d);
-      client.write(d);
-    });
+    relay(client, upstream, 'puback', pubacks);
+    relay(upstream, client, 'suback', subacks);
     const end = () => {
       client.destroy();
       upstream.destroy();
