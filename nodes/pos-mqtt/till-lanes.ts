@@ -6,9 +6,11 @@
  * sales leave in the till's order. The wait is bounded: the inbox retries a failed message after a
  * short back-off and gives it up to the dead-letter store after its attempts.
  */
+import { KeyedLock } from '../runtime/keyed-lock';
+
 export class TillLanes {
-  /** Per lane: the end of its queue, while anything is queued. */
-  private readonly tails = new Map<string, Promise<void>>();
+  /** One till's entries, one after another (the lock is held while an entry holds its lane). */
+  private readonly lock = new KeyedLock();
   /** Per lane: the entry whose failure holds it, and how to let the lane go on. */
   private readonly holds = new Map<string, { id: string; release: () => void }>();
 
@@ -25,16 +27,18 @@ export class TillLanes {
       );
       return retry;
     }
-    const result = (this.tails.get(lane) ?? Promise.resolve()).then(work);
-    const tail = result.then(
-      () => undefined,
-      () => new Promise<void>((release) => this.holds.set(lane, { id, release })),
-    );
-    this.tails.set(lane, tail);
-    void tail.then(() => {
-      if (this.tails.get(lane) === tail) this.tails.delete(lane);
+    return new Promise<void>((resolve, reject) => {
+      void this.lock.run(lane, async () => {
+        try {
+          await work();
+          resolve();
+        } catch (err) {
+          // The caller hears of the failure now (the inbox schedules the retry); the lane stays taken.
+          reject(err);
+          await new Promise<void>((release) => this.holds.set(lane, { id, release }));
+        }
+      });
     });
-    return result;
   }
 
   /** Entry `id` is done with (given up to the dead-letter store, say): a lane it holds goes on. */
