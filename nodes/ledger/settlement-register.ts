@@ -79,6 +79,8 @@ const PREFIX = 'settlement:';
 const LATEST = 'settlement-latest:';
 /** Compare-and-set attempts before a writer gives up (another instance kept winning). */
 const ATTEMPTS = 8;
+/** The pointer's retries end when the writers ahead are done (advanceLatest): this only guards. */
+const POINTER_ATTEMPTS = 1_000;
 
 const part = (s: string) => encodeURIComponent(s);
 export const recordKey = (k: SettlementKey) => `${PREFIX}${part(k.system)}:${part(k.account)}:${part(k.settlementId)}`;
@@ -229,19 +231,51 @@ export class SettlementRegister {
     return known;
   }
 
-  /** The per-account pointer moves to a posted settlement whose period ends later (or at the same time). */
+  /**
+   * The per-account pointer moves forward only, in settlementOrder: to a posted settlement that is
+   * not before the one it names. A write that loses its compare-and-set lost to one that moved the
+   * pointer forward, so the retries end once the writers ahead of this one are done; the bound is a
+   * guard, not a contention limit.
+   */
   private async advanceLatest(r: SettlementRecord): Promise<void> {
     const k = latestKey(r, r.currency);
-    for (let i = 0; i < ATTEMPTS; i++) {
-      const current = (await this.store.kvGet(k)) as { settlementId: string; periodEnd?: string; summary: StoredSummary } | undefined;
-      if (current && current.settlementId !== r.settlementId && current.periodEnd && r.periodEnd && Date.parse(current.periodEnd) > Date.parse(r.periodEnd))
-        return;
-      const value = { settlementId: r.settlementId, periodEnd: r.periodEnd, summary: r.summaryForNext };
+    const value: LatestPointer = { settlementId: r.settlementId, periodEnd: r.periodEnd, issuedAt: r.issuedAt, summary: r.summaryForNext };
+    for (let i = 0; i < POINTER_ATTEMPTS; i++) {
+      const current = (await this.store.kvGet(k)) as LatestPointer | undefined;
+      // The same settlement (a reissue) always updates its own summary.
+      if (current && current.settlementId !== r.settlementId && settlementOrder(current, value) > 0) return;
       if (current && JSON.stringify(current) === JSON.stringify(value)) return;
       if (await this.store.kvPut(k, value, current)) return;
     }
-    throw new SettlementRegisterError(`settlement ${r.settlementId}: the account's latest-settlement pointer kept changing (${ATTEMPTS} attempts)`);
+    throw new SettlementRegisterError(`settlement ${r.settlementId}: the account's latest-settlement pointer kept changing (${POINTER_ATTEMPTS} attempts)`);
   }
+}
+
+/** What the per-account (and currency) pointer holds of the latest posted settlement. */
+interface LatestPointer {
+  settlementId: string;
+  periodEnd?: string;
+  issuedAt?: string;
+  summary: StoredSummary;
+}
+
+type Ordered = Pick<LatestPointer, 'settlementId' | 'periodEnd' | 'issuedAt'>;
+
+/**
+ * Which of two settlements of an account is the later one (> 0: a): the later period end, then the
+ * later issue, then the higher id (numeric ids compared as numbers). A total order, so that
+ * settlements sharing a period end (bol.com's demo periods share their days; a reissue) never move
+ * the pointer back and forth between them. A time one of them lacks does not decide.
+ */
+export function settlementOrder(a: Ordered, b: Ordered): number {
+  for (const field of ['periodEnd', 'issuedAt'] as const) {
+    const x = Date.parse(a[field] ?? '');
+    const y = Date.parse(b[field] ?? '');
+    if (!Number.isNaN(x) && !Number.isNaN(y) && x !== y) return x - y;
+  }
+  const [x, y] = [a.settlementId, b.settlementId];
+  if (/^\d+$/.test(x) && /^\d+$/.test(y) && x.length !== y.length) return x.length - y.length;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** The release recorded for the version with `fingerprint`, if any. */

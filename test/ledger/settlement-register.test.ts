@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
-import { SettlementRegister, SettlementRecord, storeSummary, type SettlementKey } from '../../nodes/ledger/settlement-register';
+import { SettlementRegister, SettlementRecord, settlementOrder, storeSummary, type SettlementKey } from '../../nodes/ledger/settlement-register';
 import { POSTGRES_URL, uniqueName } from '../support/services';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-sreg-'));
@@ -108,6 +108,27 @@ describe.each(backends)('settlement register: %s', (_name, config) => {
     expect(await register.previousFor(k3)).toEqual({ settlementId: '3001', reserveHeld: 1n, carriedForward: 2n });
   });
 
+  it('settlements of one period end, updated many times at once, all land; the pointer ends on the one issued last, then the highest id', async () => {
+    // bol.com issues one invoice per period and currency; a short demo period shares its dates with
+    // the day's others, and the journal answers of every settlement come back at once.
+    const acct = account();
+    const keys = Array.from({ length: 12 }, (_, i) => ({ system: 'bol', account: acct, settlementId: `45002026120510${String(i).padStart(2, '0')}` }));
+    const issuedAt = (i: number) => `2026-12-05T10:${String(i % 6).padStart(2, '0')}:00Z`;
+    await Promise.all(keys.map((k, i) => register.update(k, () => record(k, { periodEnd: '2026-12-05T00:00:00Z', issuedAt: issuedAt(i) }))));
+    const answers = keys.flatMap((k) => Array.from({ length: 4 }, (_, n) => register.recordLedgerId(k, `settlement:bol:${k.settlementId}:2026-11`, `X-${k.settlementId}-${n}`)));
+    expect(await Promise.all(answers)).toEqual(answers.map(() => true));
+    // Issued last (10:05): settlements 5 and 11; of those the higher id.
+    const next = { system: 'bol', account: acct, settlementId: '4500202612051200' };
+    expect((await register.previousFor(next))?.settlementId).toBe(keys[11].settlementId);
+    // A later update of an earlier-issued settlement does not move the pointer back.
+    await register.recordLedgerId(keys[0], `settlement:bol:${keys[0].settlementId}:2026-11`, 'X-again');
+    expect((await register.previousFor(next))?.settlementId).toBe(keys[11].settlementId);
+    // The pointer's own settlement, reissued with another summary, updates it.
+    const reissued = storeSummary({ settlementId: keys[11].settlementId, reserveHeld: 1n, carriedForward: 0n });
+    await register.update(keys[11], (r) => ({ ...r!, summaryForNext: reissued }));
+    expect((await register.previousFor(next))?.reserveHeld).toBe(1n);
+  });
+
   it("an account paid out in several currencies chains each currency's settlements apart", async () => {
     const acct = account();
     const usd = { system: 'shopify', account: acct, settlementId: '5001' };
@@ -146,4 +167,13 @@ describe.each(backends)('settlement register: %s', (_name, config) => {
     expect(both.find((b) => !b.fresh)!.release).toEqual(winner);
     expect((await register.get(key))!.releases).toEqual([winner]);
   });
+});
+
+it('orders settlements by period end, then issue, then id (numeric ids as numbers); a time one lacks does not decide', () => {
+  const s = (settlementId: string, periodEnd?: string, issuedAt?: string) => ({ settlementId, periodEnd, issuedAt });
+  expect(settlementOrder(s('1', '2026-12-02T00:00:00Z'), s('2', '2026-12-01T00:00:00Z'))).toBeGreaterThan(0);
+  expect(settlementOrder(s('1', '2026-12-01', '2026-12-02T10:00:00Z'), s('2', '2026-12-01', '2026-12-02T09:00:00Z'))).toBeGreaterThan(0);
+  expect(settlementOrder(s('1000', '2026-12-01'), s('999', '2026-12-01'))).toBeGreaterThan(0);
+  expect(settlementOrder(s('B-2'), s('A-9', undefined, '2026-12-05T00:00:00Z'))).toBeGreaterThan(0);
+  expect(settlementOrder(s('7', '2026-12-01'), s('7', '2026-12-01'))).toBe(0);
 });
