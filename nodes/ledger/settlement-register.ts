@@ -77,10 +77,12 @@ export class SettlementRegisterError extends Error {
 
 const PREFIX = 'settlement:';
 const LATEST = 'settlement-latest:';
-/** Compare-and-set attempts before a writer gives up (another instance kept winning). */
-const ATTEMPTS = 8;
-/** The pointer's retries end when the writers ahead are done (advanceLatest): this only guards. */
-const POINTER_ATTEMPTS = 1_000;
+/**
+ * Compare-and-set attempts before a writer gives up. A write loses only to another that landed, so
+ * the retries end when the writers ahead of it are done (the ledger's answers for every journal of
+ * a settlement come back at once): this bound only guards against a write that can never land.
+ */
+const ATTEMPTS = 1_000;
 
 const part = (s: string) => encodeURIComponent(s);
 export const recordKey = (k: SettlementKey) => `${PREFIX}${part(k.system)}:${part(k.account)}:${part(k.settlementId)}`;
@@ -151,7 +153,7 @@ export class SettlementRegister {
 
   /**
    * Reads, changes and writes one record with compare-and-set, again from the read when another
-   * writer came first. `change` gets the current record (undefined when new) and returns the new
+   * writer came first (see ATTEMPTS). `change` gets the current record (undefined when new) and returns the new
    * one, or undefined to leave it as it is.
    */
   async update(key: SettlementKey, change: (current: SettlementRecord | undefined) => SettlementRecord | undefined): Promise<SettlementRecord | undefined> {
@@ -231,23 +233,18 @@ export class SettlementRegister {
     return known;
   }
 
-  /**
-   * The per-account pointer moves forward only, in settlementOrder: to a posted settlement that is
-   * not before the one it names. A write that loses its compare-and-set lost to one that moved the
-   * pointer forward, so the retries end once the writers ahead of this one are done; the bound is a
-   * guard, not a contention limit.
-   */
+  /** The per-account pointer moves forward only, in settlementOrder: to a posted settlement not before the one it names. */
   private async advanceLatest(r: SettlementRecord): Promise<void> {
     const k = latestKey(r, r.currency);
     const value: LatestPointer = { settlementId: r.settlementId, periodEnd: r.periodEnd, issuedAt: r.issuedAt, summary: r.summaryForNext };
-    for (let i = 0; i < POINTER_ATTEMPTS; i++) {
+    for (let i = 0; i < ATTEMPTS; i++) {
       const current = (await this.store.kvGet(k)) as LatestPointer | undefined;
       // The same settlement (a reissue) always updates its own summary.
       if (current && current.settlementId !== r.settlementId && settlementOrder(current, value) > 0) return;
       if (current && JSON.stringify(current) === JSON.stringify(value)) return;
       if (await this.store.kvPut(k, value, current)) return;
     }
-    throw new SettlementRegisterError(`settlement ${r.settlementId}: the account's latest-settlement pointer kept changing (${POINTER_ATTEMPTS} attempts)`);
+    throw new SettlementRegisterError(`settlement ${r.settlementId}: the account's latest-settlement pointer kept changing (${ATTEMPTS} attempts)`);
   }
 }
 

@@ -91,6 +91,14 @@ describe.each(backends)('settlement register: %s', (_name, config) => {
     expect(read!.variances).toEqual([{ kind: 'note', message: 'checked' }]);
   });
 
+  it("the ledger's answers for twenty journals of one settlement, recorded at once, all land", async () => {
+    const key = { system: 'amazon', account: account(), settlementId: '2003' };
+    const journals = Array.from({ length: 20 }, (_, i) => ({ ...record(key).journals[0], journalId: `settlement:amazon:2003:m${i}` }));
+    await register.update(key, () => record(key, { journals }));
+    await Promise.all(journals.map((j, i) => register.recordLedgerId(key, j.journalId, `QB-${i}`)));
+    expect((await register.get(key))!.ledgerIds).toEqual(Object.fromEntries(journals.map((j, i) => [j.journalId, `QB-${i}`])));
+  });
+
   it('the next settlement finds the latest posted one; a held settlement and an earlier period do not move it', async () => {
     const acct = account();
     const k1 = { system: 'amazon', account: acct, settlementId: '3001' };
