@@ -123,7 +123,9 @@ describe.each(backends)('settlement register: %s', (_name, config) => {
     const keys = Array.from({ length: 12 }, (_, i) => ({ system: 'bol', account: acct, settlementId: `45002026120510${String(i).padStart(2, '0')}` }));
     const issuedAt = (i: number) => `2026-12-05T10:${String(i % 6).padStart(2, '0')}:00Z`;
     await Promise.all(keys.map((k, i) => register.update(k, () => record(k, { periodEnd: '2026-12-05T00:00:00Z', issuedAt: issuedAt(i) }))));
-    const answers = keys.flatMap((k) => Array.from({ length: 4 }, (_, n) => register.recordLedgerId(k, `settlement:bol:${k.settlementId}:2026-11`, `X-${k.settlementId}-${n}`)));
+    const answers = keys.flatMap((k) =>
+      Array.from({ length: 4 }, (_, n) => register.recordLedgerId(k, `settlement:bol:${k.settlementId}:2026-11`, `X-${k.settlementId}-${n}`)),
+    );
     expect(await Promise.all(answers)).toEqual(answers.map(() => true));
     // Issued last (10:05): settlements 5 and 11; of those the higher id.
     const next = { system: 'bol', account: acct, settlementId: '4500202612051200' };
