@@ -234,17 +234,21 @@ export class SettlementRegister {
   }
 
   /** The per-account pointer moves forward only, in settlementOrder: to a posted settlement not before the one it names. */
-  private async advanceLatest(r: SettlementRecord): Promise<void> {
-    const k = latestKey(r, r.currency);
-    const value: LatestPointer = { settlementId: r.settlementId, periodEnd: r.periodEnd, issuedAt: r.issuedAt, summary: r.summaryForNext };
+  private async advanceLatest(written: SettlementRecord): Promise<void> {
+    const k = latestKey(written, written.currency);
     for (let i = 0; i < ATTEMPTS; i++) {
+      // The record as it is now: a writer that lost to a newer version of its own settlement must
+      // not put the older summary back.
+      const r = ((await this.store.kvGet(recordKey(written))) as SettlementRecord | undefined) ?? written;
+      if (r.state === 'held') return;
+      const value: LatestPointer = { settlementId: r.settlementId, periodEnd: r.periodEnd, issuedAt: r.issuedAt, summary: r.summaryForNext };
       const current = (await this.store.kvGet(k)) as LatestPointer | undefined;
       // The same settlement (a reissue) always updates its own summary.
       if (current && current.settlementId !== r.settlementId && settlementOrder(current, value) > 0) return;
       if (current && JSON.stringify(current) === JSON.stringify(value)) return;
       if (await this.store.kvPut(k, value, current)) return;
     }
-    throw new SettlementRegisterError(`settlement ${r.settlementId}: the account's latest-settlement pointer kept changing (${ATTEMPTS} attempts)`);
+    throw new SettlementRegisterError(`settlement ${written.settlementId}: the account's latest-settlement pointer kept changing (${ATTEMPTS} attempts)`);
   }
 }
 

@@ -139,6 +139,28 @@ describe.each(backends)('settlement register: %s', (_name, config) => {
     expect((await register.previousFor(next))?.reserveHeld).toBe(1n);
   });
 
+  it("a writer that lost to a newer version of its own settlement does not put the older summary back in the account's pointer", async () => {
+    const key = { system: 'amazon', account: account(), settlementId: '6001' };
+    const summary = (reserveHeld: bigint) => storeSummary({ settlementId: '6001', reserveHeld, carriedForward: 0n });
+    await register.update(key, () => record(key, { summaryForNext: summary(1n) }));
+    // The first pointer write of the reissue (summary 2) waits while a later version (summary 3) lands whole.
+    let interleaved = false;
+    const racing = new SettlementRegister({
+      kvGet: (k) => store.kvGet(k),
+      kvPut: async (k, value, expected) => {
+        if (!interleaved && k.startsWith('settlement-latest:')) {
+          interleaved = true;
+          await register.update(key, (r) => ({ ...r!, summaryForNext: summary(3n) }));
+        }
+        return store.kvPut(k, value, expected);
+      },
+    });
+    await racing.update(key, (r) => ({ ...r!, summaryForNext: summary(2n) }));
+    expect(interleaved).toBe(true);
+    expect((await register.get(key))!.summaryForNext.reserveHeld).toBe('3');
+    expect((await register.previousFor({ ...key, settlementId: '6002' }))?.reserveHeld).toBe(3n);
+  });
+
   it("an account paid out in several currencies chains each currency's settlements apart", async () => {
     const acct = account();
     const usd = { system: 'shopify', account: acct, settlementId: '5001' };
