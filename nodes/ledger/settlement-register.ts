@@ -264,9 +264,9 @@ type Ordered = Pick<LatestPointer, 'settlementId' | 'periodEnd' | 'issuedAt'>;
 
 /**
  * Which of two settlements of an account is the later one (> 0: a): the later period end, then the
- * later issue, then the higher id (numeric ids compared as numbers). A total order, so that
- * settlements sharing a period end (bol.com's demo periods share their days; a reissue) never move
- * the pointer back and forth between them. A time one of them lacks does not decide.
+ * later issue, then the higher id (ids of digits compared as numbers). Settlements sharing a period
+ * end (bol.com's demo periods share their days) are ordered all the same, so they never move the
+ * pointer back and forth between them. A time one of the two lacks does not decide.
  */
 export function settlementOrder(a: Ordered, b: Ordered): number {
   for (const field of ['periodEnd', 'issuedAt'] as const) {
@@ -275,7 +275,7 @@ export function settlementOrder(a: Ordered, b: Ordered): number {
     if (!Number.isNaN(x) && !Number.isNaN(y) && x !== y) return x - y;
   }
   const [x, y] = [a.settlementId, b.settlementId];
-  if (/^\d+$/.test(x) && /^\d+$/.test(y) && x.length !== y.length) return x.length - y.length;
+  if (/^\d+$/.test(x) && /^\d+$/.test(y) && BigInt(x) !== BigInt(y)) return BigInt(x) > BigInt(y) ? 1 : -1;
   return x < y ? -1 : x > y ? 1 : 0;
 }
 

@@ -206,6 +206,7 @@ it('orders settlements by period end, then issue, then id (numeric ids as number
   expect(settlementOrder(s('1', '2026-12-02T00:00:00Z'), s('2', '2026-12-01T00:00:00Z'))).toBeGreaterThan(0);
   expect(settlementOrder(s('1', '2026-12-01', '2026-12-02T10:00:00Z'), s('2', '2026-12-01', '2026-12-02T09:00:00Z'))).toBeGreaterThan(0);
   expect(settlementOrder(s('1000', '2026-12-01'), s('999', '2026-12-01'))).toBeGreaterThan(0);
+  expect(settlementOrder(s('0999', '2026-12-01'), s('1000', '2026-12-01'))).toBeLessThan(0);
   expect(settlementOrder(s('B-2'), s('A-9', undefined, '2026-12-05T00:00:00Z'))).toBeGreaterThan(0);
   expect(settlementOrder(s('7', '2026-12-01'), s('7', '2026-12-01'))).toBe(0);
 });
