@@ -152,7 +152,12 @@ it('every bad till message is dead-lettered with a reason, every valid sale arri
   // still up and answering, memory bounded, log not flooded
   expect((await fetch(`${rt.red.url}/test/received`)).ok).toBe(true);
   expect(rss(rt.red.pid) - rssAtStart).toBeLessThan(150 * 1024 * 1024);
-  expect(rt.pendingInbox()).toBe(0);
+  // The last sale is seen as it leaves the node, a moment before the ack node completes its entry.
+  await waitUntil(
+    () => rt.pendingInbox() === 0,
+    10_000,
+    () => `${rt.pendingInbox()} inbox entries pending`,
+  );
   const warnings = rt.red
     .output()
     .split('\n')
