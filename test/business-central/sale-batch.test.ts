@@ -230,9 +230,15 @@ describe('till sales in batches ($batch)', () => {
     const client = clientFor(sim, { limiter });
     let inFlight = 0;
     let most = 0;
-    sim.beforeBatch = async () => {
+    // The creates (batches 2 to 6, after the lookup) are held until all five are in, or for 2 s: sent
+    // one after another, they would never be in together.
+    let allIn!: () => void;
+    const together = new Promise<void>((resolve) => (allIn = resolve));
+    sim.beforeBatch = async (n) => {
+      if (n === 1) return;
       most = Math.max(most, ++inFlight);
-      await new Promise((r) => setTimeout(r, 20));
+      if (inFlight === 5) allIn();
+      await Promise.race([together, new Promise((r) => setTimeout(r, 2000))]);
       inFlight--;
     };
     const sales = Array.from({ length: 100 }, (_, i) => demoSale(3000 + i));
