@@ -6,6 +6,8 @@
  * release, consume, restock and take off stock, and leave on output 1. ERP stock readings
  * (`inventory.position`) are booked as snapshots and channel read-backs (`inventory.ats`) compared
  * with the last push (stock-readings.ts): each drift beyond the tolerances leaves on output 3.
+ * Stock movements (`inventory.adjustment`: receipts, damage, counts, transfers) are booked as
+ * adjustments of on hand (stock-adjustments.ts) and leave on output 1.
  * Refused input goes to Catch. Registers the explain route of the admin API (inventory-routes.ts).
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from '../core/node-red';
@@ -14,6 +16,7 @@ import { applyToLedger, type IntakeSettings } from './order-intake';
 import { toleranceOf } from './drift';
 import { registerInventoryRoutes } from './inventory-routes';
 import { isStockReading, StockReadings } from './stock-readings';
+import { bookAdjustments, isAdjustment } from './stock-adjustments';
 
 interface ReserveDef extends NodeDef {
   store: string;
@@ -81,6 +84,17 @@ export = function register(RED: NodeRED) {
         // One message per drift (payload: the report), for a flow to alert on; the reading goes on on output 1.
         const drift = r.drift.map((d) => ({ topic: 'inventory.drift', payload: d }));
         send([msg, null, drift.length ? drift : null]);
+        if (r.problem) throw r.problem;
+        return;
+      }
+      if (isAdjustment(msg.payload)) {
+        const r = await bookAdjustments(store.inventory, msg.payload);
+        msg.inventory = r.summary;
+        msg.skus = r.skus;
+        counts.booked += r.summary.booked;
+        show();
+        // As an array of positions: what was booked goes on on output 1, the refused ones then go to Catch.
+        send([msg, null, null]);
         if (r.problem) throw r.problem;
         return;
       }

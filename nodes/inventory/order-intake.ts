@@ -47,8 +47,10 @@ export async function applyToLedger(ledger: InventoryLedger, doc: unknown, setti
     case 'sale':
       return sale(ledger, doc as Sale, settings);
     default:
+      if (typeof doc === 'string')
+        throw new InventoryInputError(`the inventory reserve node takes canonical documents as objects, not text: parse the JSON first (a json node)`);
       throw new InventoryInputError(
-        `the inventory reserve node takes canonical orders, shipments, returns, sales, stock positions (inventory.position) and channel read-backs (inventory.ats), not ${JSON.stringify(kind ?? null)}`,
+        `the inventory reserve node takes canonical orders, shipments, returns, sales, stock positions (inventory.position), stock movements (inventory.adjustment) and channel read-backs (inventory.ats), not ${JSON.stringify(kind ?? null)}`,
       );
   }
 }

@@ -42,6 +42,7 @@ import {
   ShortLine,
   SnapshotDocument,
   SnapshotLine,
+  AdjustmentDocument,
   AdjustmentLine,
   checkAdjustmentLines,
   checkLevelsLines,
@@ -121,9 +122,7 @@ export class SqlInventoryLedger implements InventoryLedger {
   async adjust(source: InventorySource, lines: readonly AdjustmentLine[]): Promise<LedgerChange> {
     const src = checkSource(source);
     const checked = checkAdjustmentLines(lines);
-    return this.applyDocument('adjustment', src, checked, checked, () =>
-      checked.map((l) => ({ sku: l.sku, locationId: l.locationId, field: l.field ?? 'onHand', delta: l.delta })),
-    );
+    return this.applyDocument('adjustment', src, checked, checked, () => adjustmentDrafts(checked));
   }
 
   async setLevels(source: InventorySource, lines: readonly LevelsLine[]): Promise<LedgerChange> {
@@ -186,37 +185,61 @@ export class SqlInventoryLedger implements InventoryLedger {
     });
   }
 
-  async snapshots(documents: readonly SnapshotDocument[]): Promise<(LedgerChange | Error)[]> {
+  snapshots(documents: readonly SnapshotDocument[]): Promise<(LedgerChange | Error)[]> {
+    return this.applyDocuments('snapshot', 'snapshots', documents, (d) => {
+      const lines = checkSnapshotLines(d?.lines);
+      return { content: lines, keys: lines, plan: (held) => snapshotDrafts(lines, held) };
+    });
+  }
+
+  adjustments(documents: readonly AdjustmentDocument[]): Promise<(LedgerChange | Error)[]> {
+    return this.applyDocuments('adjustment', 'adjustments', documents, (d) => {
+      const lines = checkAdjustmentLines(d?.lines);
+      return { content: lines, keys: lines, plan: () => adjustmentDrafts(lines) };
+    });
+  }
+
+  /**
+   * Many documents of one kind in one transaction, each idempotent by its own source as
+   * `applyDocument` makes one: per document, its change or the error that refused it (bad input, or
+   * a conflict); the others are applied all the same. `check` refuses a document's lines by throwing.
+   */
+  private async applyDocuments<D extends { source: InventorySource }>(
+    kind: InventoryEventKind,
+    what: string,
+    documents: readonly D[],
+    check: (d: D) => { content: unknown; keys: readonly { sku: string; locationId: string }[]; plan: (held: Map<string, Held>) => Draft[] },
+  ): Promise<(LedgerChange | Error)[]> {
     if (!Array.isArray(documents) || documents.length > INVENTORY_LIMITS.documents) {
-      throw new InventoryInputError(`a batch of snapshots must be a list of at most ${INVENTORY_LIMITS.documents} documents`);
+      throw new InventoryInputError(`a batch of ${what} must be a list of at most ${INVENTORY_LIMITS.documents} documents`);
     }
     const out: (LedgerChange | Error)[] = [];
-    const valid: { i: number; source: Source; lines: SnapshotLine[] }[] = [];
+    const valid: ({ i: number; source: Source } & ReturnType<typeof check>)[] = [];
     documents.forEach((d, i) => {
       try {
-        valid.push({ i, source: checkSource(d?.source), lines: checkSnapshotLines(d?.lines) });
+        valid.push({ i, source: checkSource(d?.source), ...check(d) });
       } catch (err) {
         if (!(err instanceof InventoryInputError)) throw err;
         out[i] = err;
       }
     });
     if (valid.length === 0) return out;
-    await this.ensurePositions(valid.flatMap((v) => v.lines));
+    await this.ensurePositions(valid.flatMap((v) => v.keys));
     const decided = await this.driver.transaction(async (q) => {
       const fresh = await this.recordSources(
         q,
-        'snapshot',
-        valid.map((v) => ({ source: v.source, content: v.lines })),
+        kind,
+        valid.map((v) => ({ source: v.source, content: v.content })),
       );
       const applying = valid.filter((_, n) => fresh[n] === true);
       const held = await this.lock(
         q,
-        applying.flatMap((v) => v.lines),
+        applying.flatMap((v) => v.keys),
       );
       const events = await this.write(
         q,
         held,
-        applying.map((v) => ({ kind: 'snapshot' as const, source: v.source, plan: (h: Map<string, Held>) => snapshotDrafts(v.lines, h) })),
+        applying.map((v) => ({ kind, source: v.source, plan: v.plan })),
       );
       const changes = new Map(applying.map((v, n) => [v.i, { duplicate: false, events: events[n] }]));
       return valid.map((v, n) => (fresh[n] === true ? changes.get(v.i)! : fresh[n] === false ? { duplicate: true, events: [] } : (fresh[n] as Error)));
@@ -475,7 +498,8 @@ export class SqlInventoryLedger implements InventoryLedger {
       const id = JSON.stringify(k.key);
       const mine = first.get(id) === k;
       if (mine && fresh.has(id)) return true;
-      if ((mine ? stored.get(id) : first.get(id)!.digest) === k.digest) return false;
+      // Compared with what was applied: stored before this batch, or the batch's first of this id when it is new.
+      if ((fresh.has(id) ? first.get(id)!.digest : stored.get(id)) === k.digest) return false;
       return new InventoryConflictError(`${kind} ${k.d.source.documentId} of ${k.d.source.system} was applied before with other content; refused`);
     });
   }
@@ -650,6 +674,10 @@ function snapshotDrafts(lines: readonly SnapshotLine[], held: Map<string, Held>)
     return [...out, ...stateDrafts(l, p)];
   });
 }
+
+/** The changes an adjustment's lines make: each delta on its figure (on hand unless said). */
+const adjustmentDrafts = (lines: readonly AdjustmentLine[]): Draft[] =>
+  lines.map((l) => ({ sku: l.sku, locationId: l.locationId, field: l.field ?? 'onHand', delta: l.delta }));
 
 /** A state's figure, own properties only (a state named `constructor` is not Object's). */
 const ownFigure = (states: Record<string, number>, name: string) => (Object.prototype.hasOwnProperty.call(states, name) ? states[name] : 0);

@@ -125,6 +125,12 @@ export interface AdjustmentLine {
   field?: 'onHand' | 'inTransit';
 }
 
+/** One source document of a batch of adjustments. */
+export interface AdjustmentDocument {
+  source: InventorySource;
+  lines: AdjustmentLine[];
+}
+
 export interface LevelsLine {
   sku: string;
   locationId: string;
@@ -179,7 +185,13 @@ export interface InventoryLedger {
   snapshots(documents: readonly SnapshotDocument[]): Promise<(LedgerChange | Error)[]>;
   /** The id of the latest event of each position given that has one, by `positionKey`. */
   latestEvents(positions: readonly { sku: string; locationId: string }[]): Promise<Map<string, string>>;
+  /** Adds each line's delta to on hand (or in transit). */
   adjust(source: InventorySource, lines: readonly AdjustmentLine[]): Promise<LedgerChange>;
+  /**
+   * Many adjustment documents in one transaction (a flow's batch of stock movements): each
+   * idempotent by its own source as `adjust` is, and as `snapshots` answers, per document.
+   */
+  adjustments(documents: readonly AdjustmentDocument[]): Promise<(LedgerChange | Error)[]>;
   /** Sets safety stock and channel-reported states absolutely. */
   setLevels(source: InventorySource, lines: readonly LevelsLine[]): Promise<LedgerChange>;
   /** Checks and reserves in one transaction: all lines or none. */
@@ -212,7 +224,7 @@ export const positionKey = (sku: string, locationId: string) => JSON.stringify([
 export const INVENTORY_LIMITS = {
   /** Lines in one document or order. */
   lines: 500,
-  /** Documents in one batch of snapshots. */
+  /** Documents in one batch of snapshots or adjustments. */
   documents: 500,
   /** Locations one order may draw from. */
   locations: 50,

@@ -327,6 +327,8 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
       // The same position again later in the batch sees the figure the first document left.
       { source: erp('r3'), lines: [{ sku: 'A', locationId: 'WH1', onHand: 4, states: { erp_reserved: 1 } }] },
       { source: erp('r1'), lines: [{ sku: 'A', locationId: 'WH1', onHand: 7 }] },
+      // As it was applied before the batch: a duplicate, although the batch's first `old` was a conflict.
+      { source: erp('old'), lines: [{ sku: 'A', locationId: 'WH1', onHand: 5 }] },
     ];
     const out = await store.inventory.snapshots(docs);
     expect(out[0]).toMatchObject({ duplicate: false, events: [{ field: 'onHand', delta: 2, after: 7, source: { documentId: 'r1' } }] });
@@ -340,6 +342,7 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
       ],
     });
     expect(out[4]).toEqual({ duplicate: true, events: [] });
+    expect(out[5]).toEqual({ duplicate: true, events: [] });
     const ids = [out[0], out[3]].flatMap((c) => (c as { events: { id: string }[] }).events.map((e) => Number(e.id)));
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     expect(await position('A', 'WH1')).toMatchObject({ onHand: 4, states: { erp_reserved: 1 } });
@@ -365,6 +368,36 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
         .reverse()
         .map(String)
         .concat((await store.inventory.explain('A', 'WH1')).events.slice(ids.length).map((e) => e.id)),
+    );
+  });
+
+  it('a batch of adjustments: each document once by its own source, as adjust knows it; a conflict or bad line refused by name while the rest apply', async () => {
+    await store.inventory.adjust(erp('m0'), [{ sku: 'A', locationId: 'WH1', delta: 5 }]);
+    const docs = [
+      { source: erp('m1'), lines: [{ sku: 'A', locationId: 'WH1', delta: 3 }] },
+      { source: erp('m0'), lines: [{ sku: 'A', locationId: 'WH1', delta: 50 }] },
+      { source: erp('m2'), lines: [{ sku: 'B', locationId: 'WH1', delta: 0 }] },
+      // The same position again later in the batch sees the figure the first document left.
+      { source: erp('m3'), lines: [{ sku: 'A', locationId: 'WH1', delta: -10 }] },
+      { source: erp('m1'), lines: [{ sku: 'A', locationId: 'WH1', delta: 3 }] },
+      { source: erp('m0'), lines: [{ sku: 'A', locationId: 'WH1', delta: 5 }] },
+    ];
+    const out = await store.inventory.adjustments(docs);
+    expect(out[0]).toMatchObject({ duplicate: false, events: [{ kind: 'adjustment', field: 'onHand', delta: 3, after: 8, source: { documentId: 'm1' } }] });
+    expect(String(out[1])).toContain('adjustment m0 of odoo was applied before with other content; refused');
+    expect(String(out[2])).toContain('adjustment lines[0].delta must not be 0');
+    expect(out[3]).toMatchObject({ duplicate: false, events: [{ field: 'onHand', delta: -10, after: -2, note: 'negative-on-hand' }] });
+    expect(out[4]).toEqual({ duplicate: true, events: [] });
+    expect(out[5]).toEqual({ duplicate: true, events: [] });
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: -2 });
+    expect(await position('B', 'WH1')).toBeUndefined();
+    // Again: nothing changes; the single-document path agrees it was applied.
+    const again = await store.inventory.adjustments(docs);
+    expect(again.filter((c) => !(c instanceof Error)).every((c) => (c as { duplicate: boolean }).duplicate)).toBe(true);
+    expect(await store.inventory.adjust(erp('m3'), docs[3].lines)).toEqual({ duplicate: true, events: [] });
+    expect(await position('A', 'WH1')).toMatchObject({ onHand: -2 });
+    await expect(store.inventory.adjustments(Array.from({ length: 501 }, (_, i) => docs[i % 2]))).rejects.toThrow(
+      'a batch of adjustments must be a list of at most 500 documents',
     );
   });
 

@@ -164,7 +164,7 @@ it('refuses bad documents by name through Catch, while a good one beside them fl
     'InventoryInputError: order lines[0].qty must be a whole number from 1 to 1000000, not -1',
     'InventoryInputError: order lines[0].qty must be a whole number from 1 to 1000000, not 5000000000',
     'InventoryInputError: order lines: 501 given, at most 500 allowed',
-    'InventoryInputError: the inventory reserve node takes canonical orders, shipments, returns, sales, stock positions (inventory.position) and channel read-backs (inventory.ats), not "invoice"',
+    'InventoryInputError: the inventory reserve node takes canonical orders, shipments, returns, sales, stock positions (inventory.position), stock movements (inventory.adjustment) and channel read-backs (inventory.ats), not "invoice"',
   ]);
   expect(relabelled.body.inventory).toEqual({
     note: 'order race-0 of amazon/A1PA6795UKMFR9 holds no reservation: nothing to release (recorded: an accept arriving later reserves nothing)',

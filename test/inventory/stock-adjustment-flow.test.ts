@@ -1,0 +1,244 @@
+/**
+ * Stock movements into the ledger in a real Node-RED (red.js with the product's settings and an
+ * editor login): canonical `inventory.adjustment` documents posted over HTTP to
+ * tillwire-inventory-reserve, the ledger in a SQLite file in the user dir. A goods receipt raises on
+ * hand and the explain API names the adjustment behind the change; the same adjustment again
+ * changes nothing and says so; the same adjustmentId with another delta goes to Catch as a conflict
+ * naming the id; malformed JSON, a schema violation, a delta of 0 and of 1.5 are refused by name
+ * while a good adjustment in the same array is booked; a movement at a location holding reserved
+ * stock moves the channel's available-to-sell figure by its delta.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { adminAuthSettings, adminToken } from '../support/admin-auth';
+import { RunningNodeRed, startNodeRed } from '../support/node-red-process';
+
+jest.setTimeout(60_000);
+
+const PASSWORD = 'stock horse battery';
+const SKU = 'MUG-WHT-12OZ';
+const LOCATION = 'WH1';
+let red: RunningNodeRed;
+let reader: string;
+let userDir: string;
+
+function flows() {
+  const record = (name: string) => `const list = flow.get('${name}') || []; list.push(msg.payload); flow.set('${name}', list); return null;`;
+  const ack = { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] };
+  return [
+    { id: 'tab', type: 'tab', label: 'stock movements' },
+    { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
+    // The rules the available-to-sell explanation reads: the web shop sells what WH1 has free.
+    { id: 'rules', type: 'tillwire-inventory', name: 'web shop', locations: LOCATION, channels: [{ system: 'shopify', locations: LOCATION }], bundles: [] },
+    { id: 'doc', type: 'http in', z: 'tab', url: '/doc', method: 'post', wires: [['guard', 'ack']] },
+    ack,
+    { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
+    {
+      id: 'guard',
+      type: 'tillwire-inventory-reserve',
+      z: 'tab',
+      store: 'st',
+      locations: LOCATION,
+      wires: [['booked'], ['oversell'], ['drift']],
+    },
+    {
+      id: 'booked',
+      type: 'function',
+      z: 'tab',
+      func: 'msg.payload = { inventory: msg.inventory, skus: msg.skus };\n' + record('booked'),
+      outputs: 1,
+      wires: [],
+    },
+    { id: 'oversell', type: 'function', z: 'tab', func: record('oversell'), outputs: 1, wires: [] },
+    { id: 'drift', type: 'function', z: 'tab', func: record('drift'), outputs: 1, wires: [] },
+    { id: 'k', type: 'catch', z: 'tab', scope: ['guard'], uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'function', z: 'tab', func: 'msg.payload = msg.error.message;\n' + record('caught'), outputs: 1, wires: [] },
+    // The node's badge, as a Status node reports it.
+    { id: 'badge', type: 'status', z: 'tab', scope: ['guard'], wires: [['keep']] },
+    { id: 'keep', type: 'function', z: 'tab', func: "flow.set('badge', msg.status.text);\nreturn null;", outputs: 1, wires: [[]] },
+    { id: 'seen', type: 'http in', z: 'tab', url: '/seen', method: 'get', wires: [['show']] },
+    {
+      id: 'show',
+      type: 'function',
+      z: 'tab',
+      func: "msg.payload = Object.fromEntries(['booked', 'oversell', 'drift', 'caught'].map((k) => [k, flow.get(k) || []]));\nmsg.payload.badge = flow.get('badge') || '';\nreturn msg;",
+      outputs: 1,
+      wires: [['res']],
+    },
+  ];
+}
+
+async function admin(route: string, bearer?: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${red.url}${route}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, signal: AbortSignal.timeout(20_000) });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+/** POSTs a body as JSON, or as it is when `raw` (text/plain: what a flow gets from a body it did not parse). */
+async function call(route: string, body?: unknown, raw = false): Promise<any> {
+  const res = await fetch(`${red.url}${route}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': raw ? 'text/plain' : 'application/json' },
+    body: body === undefined ? undefined : raw ? String(body) : JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
+  if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red.output().slice(-2000)}`);
+  return res.json();
+}
+
+async function until(what: string, check: (seen: any) => boolean, timeoutMs = 20_000): Promise<any> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await call('/seen');
+    if (check(seen)) return seen;
+    if (Date.now() > end) throw new Error(`${what}: not reached; seen ${JSON.stringify(seen).slice(-3000)}\n${red.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const adjustment = (adjustmentId: string, delta: unknown, reason = 'receipt', extra: Record<string, unknown> = {}) => ({
+  kind: 'inventory.adjustment',
+  adjustmentId,
+  sku: SKU,
+  locationId: LOCATION,
+  delta,
+  reason,
+  occurredAt: '2026-12-05T08:30:00Z',
+  source: { system: 'odoo', type: 'stock.move', id: adjustmentId },
+  ...extra,
+});
+
+const explain = async () => {
+  const r = await admin(`/tillwire/inventory/explain?sku=${SKU}&location=${LOCATION}`, reader);
+  expect(r.status).toBe(200);
+  return r.body;
+};
+
+beforeAll(async () => {
+  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-adjust-flow-'));
+  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows()));
+  red = await startNodeRed({
+    via: 'red',
+    userDir,
+    settings: adminAuthSettings(PASSWORD, [{ username: 'ops', permissions: 'read' }]),
+  });
+  reader = await adminToken(red.url, 'ops', PASSWORD, 'read');
+  const end = Date.now() + 30_000;
+  while (((await admin('/tillwire/runtime', reader)).body?.flowsStarted ?? 0) < 1) {
+    if (Date.now() > end) throw new Error(`flows did not start\n${red.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+afterAll(async () => {
+  await red?.stop();
+  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+});
+
+it('a receipt raises on hand and the explain API names it; the same adjustment again changes nothing; the same id with another delta is a conflict', async () => {
+  await call('/doc', adjustment('odoo:stock.move:9001', 12));
+  const first = await until('the receipt booked', (s) => s.booked.length === 1);
+  expect(first.caught).toEqual([]);
+  expect(first.booked[0]).toEqual({
+    inventory: {
+      booked: 1,
+      duplicate: 0,
+      events: [expect.objectContaining({ kind: 'adjustment', field: 'onHand', delta: 12, after: 12, sku: SKU, locationId: LOCATION })],
+    },
+    skus: [SKU],
+  });
+  expect(first.badge).toBe('reserved 0, oversell 0, booked 1');
+  const explained = await explain();
+  expect(explained.positions).toEqual([expect.objectContaining({ sku: SKU, locationId: LOCATION, onHand: 12, reserved: 0, free: 12 })]);
+  expect(explained.events).toEqual([
+    expect.objectContaining({
+      kind: 'adjustment',
+      field: 'onHand',
+      delta: 12,
+      after: 12,
+      source: { system: 'tillwire', account: '', documentId: 'odoo:stock.move:9001' },
+    }),
+  ]);
+
+  // The same document again: nothing changes, and output 1 says it was a duplicate.
+  await call('/doc', adjustment('odoo:stock.move:9001', 12));
+  const again = await until('the repeat answered', (s) => s.booked.length === 2);
+  expect(again.booked[1]).toEqual({ inventory: { booked: 0, duplicate: 1, events: [] }, skus: [] });
+  expect(again.badge).toBe('reserved 0, oversell 0, booked 1');
+  expect((await explain()).events).toHaveLength(1);
+
+  // The same adjustmentId with another delta: refused to Catch, naming the id; nothing changes.
+  await call('/doc', adjustment('odoo:stock.move:9001', 7));
+  const conflict = await until('the conflict refused', (s) => s.caught.length === 1);
+  expect(conflict.caught[0]).toMatch(/adjustment odoo:stock\.move:9001 of tillwire was applied before with other content; refused/);
+  expect(conflict.booked).toHaveLength(2);
+  const after = await explain();
+  expect(after.positions[0].onHand).toBe(12);
+  expect(after.events).toHaveLength(1);
+});
+
+it('malformed JSON, a schema violation, a delta of 0 or 1.5 are refused by name; a good adjustment in the same array is booked', async () => {
+  // A body the flow did not parse (a truncated JSON text) reaches the node as text.
+  await call('/doc', '{"kind":"inventory.adjustment","adjustmentId":"odoo:stock.move:9002",', true);
+  const text = await until('the text refused', (s) => s.caught.length === 2);
+  expect(text.caught[1]).toMatch(/takes canonical documents as objects, not text: parse the JSON first/);
+
+  await call('/doc', [
+    adjustment('odoo:stock.move:9003', -2, 'damage'),
+    '{"kind":"inventory.adjustment",',
+    adjustment('odoo:stock.move:9004', 3, 'lost'),
+    adjustment('odoo:stock.move:9005', 0, 'count'),
+    adjustment('odoo:stock.move:9006', 1.5, 'count'),
+  ]);
+  const seen = await until('the array answered', (s) => s.caught.length === 3 && s.booked.length === 3);
+  expect(seen.booked[2]).toEqual({
+    inventory: { booked: 1, duplicate: 0, events: [expect.objectContaining({ kind: 'adjustment', delta: -2, after: 10 })] },
+    skus: [SKU],
+  });
+  const refusal: string = seen.caught[2];
+  expect(refusal).toMatch(/^InventoryInputError: 4 of 5 adjustments refused: /);
+  expect(refusal).toContain('adjustment [1] is not a valid inventory.adjustment: payload must be a inventory-adjustment object, got string');
+  expect(refusal).toContain('adjustment [2] "odoo:stock.move:9004" is not a valid inventory.adjustment: reason must be one of');
+  expect(refusal).toContain('adjustment [3] "odoo:stock.move:9005" is not a valid inventory.adjustment: delta must not be 0');
+  expect(refusal).toContain('adjustment [4] "odoo:stock.move:9006" is not a valid inventory.adjustment: delta must be a whole number');
+  const explained = await explain();
+  expect(explained.positions[0].onHand).toBe(10);
+  expect(explained.events.map((e: any) => [e.source.documentId, e.delta])).toEqual([
+    ['odoo:stock.move:9003', -2],
+    ['odoo:stock.move:9001', 12],
+  ]);
+  // Corrected, a refused adjustment is booked: a refusal leaves nothing behind.
+  await call('/doc', adjustment('odoo:stock.move:9005', -1, 'count'));
+  await until('the corrected count booked', (s) => s.booked.length === 4);
+  expect((await explain()).positions[0].onHand).toBe(9);
+});
+
+it('a movement at a location holding reserved stock moves the channel figure by its delta', async () => {
+  await call('/doc', {
+    kind: 'order',
+    id: 'shopify-1001',
+    channel: { system: 'shopify', account: 'shop-eu', id: '1001' },
+    status: 'accepted',
+    createdAt: '2026-12-05T09:00:00Z',
+    currency: 'EUR',
+    lines: [{ lineId: '1', sku: SKU, quantity: 3, unitPrice: { amount: 1200, currency: 'EUR' }, lineTotal: { amount: 3600, currency: 'EUR' } }],
+  });
+  await until('the order reserved', (s) => s.booked.length === 5);
+  const ats = async () => {
+    const r = await admin(`/tillwire/inventory/explain?rules=rules&channel=shopify&sku=${SKU}`, reader);
+    expect(r.status).toBe(200);
+    return r.body.document.available;
+  };
+  expect(await ats()).toBe(6); // 9 on hand − 3 reserved
+  await call('/doc', adjustment('odoo:stock.move:9007', -4, 'transfer_out'));
+  const seen = await until('the transfer booked', (s) => s.booked.length === 6);
+  expect(seen.caught).toHaveLength(3);
+  expect(await ats()).toBe(2);
+  expect((await explain()).positions[0]).toMatchObject({ onHand: 5, reserved: 3, free: 2 });
+  expect(seen.badge).toBe('reserved 1, oversell 0, booked 4');
+});
