@@ -1,9 +1,12 @@
 /**
  * An ERP stock reading into the inventory ledger (docs/inventory.md, "ERP snapshots"): each
  * canonical `inventory.position` an ERP node read (Odoo `stock.quant`, Business Central item
- * inventory) is booked as a snapshot of its SKU and location: on hand (and in transit) absolutely,
- * the ERP's reserved figure as the position's state `erp_reserved` (the ledger's own reserved stays
- * its own). The reading is compared with the ledger: on hand against the ledger's figure just
+ * inventory) is booked as a snapshot of its SKU and location: on hand, in transit and safety stock
+ * absolutely, the ERP's reserved figure as the position's state `erp_reserved` (the ledger's own
+ * reserved stays its own). Safety stock rides in the same snapshot line, so a reading stays one
+ * source document in one ledger transaction; the schema requires the field, so every reading sets it
+ * (the Odoo and Business Central nodes read none and send 0: a flow holding a safety stock sets it on
+ * their readings before the reserve node). The reading is compared with the ledger: on hand against the ledger's figure just
  * before it (the snapshot event's delta), with the documents the ledger booked since the ERP's
  * previous reading; reserved against the ledger's open reservations. Differences beyond the tolerances come back as drift
  * reports (drift.ts), each with its cause.
@@ -54,7 +57,8 @@ export type SnapshotOutcome =
 
 /** A reading's document id: read time, SKU, location and figures (hashed past the ledger's 255 characters). */
 function documentIdOf(doc: PositionDoc): string {
-  const figures = `${doc.onHand}/${doc.reserved}/${doc.inTransit}`;
+  // Safety stock only when held: a reading without one keeps the id it had before safety stock was booked.
+  const figures = `${doc.onHand}/${doc.reserved}/${doc.inTransit}${doc.safetyStock ? `/${doc.safetyStock}` : ''}`;
   const id = `${doc.asOf} ${doc.sku} @ ${doc.locationId} = ${figures}`;
   if (id.length <= 255) return id;
   const place = createHash('sha256')
@@ -75,7 +79,7 @@ export function checkPositionDocument(doc: unknown, where = 'the stock reading')
   if (!v.valid) throw new InventoryInputError(`${where} is not a valid inventory.position: ${v.errors.slice(0, 3).join('; ')}`);
   const p = doc as PositionDoc;
   if (Number.isNaN(Date.parse(p.asOf))) throw new InventoryInputError(`${where}: asOf ${JSON.stringify(p.asOf)} is not a time`);
-  for (const f of ['onHand', 'reserved', 'inTransit'] as const) {
+  for (const f of ['onHand', 'reserved', 'inTransit', 'safetyStock'] as const) {
     if (!Number.isSafeInteger(p[f])) throw new InventoryInputError(`${where}: ${f} must be a whole number of units, not ${p[f]}`);
   }
   return p;
@@ -120,6 +124,7 @@ export async function bookErpReadings(
         locationId: doc.locationId,
         onHand: doc.onHand,
         ...(doc.inTransit ? { inTransit: doc.inTransit } : {}),
+        safetyStock: doc.safetyStock,
         ...(readsReserved ? { states: { [ERP_RESERVED]: Math.max(0, doc.reserved) } } : {}),
       };
       return { source: { system: erp.system, account: erp.account, documentId: documentIdOf(doc) }, lines: [line] };

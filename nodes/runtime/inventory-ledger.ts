@@ -671,6 +671,9 @@ function snapshotDrafts(lines: readonly SnapshotLine[], held: Map<string, Held>)
     if (l.inTransit !== undefined && l.inTransit !== p.inTransit) {
       out.push({ sku: l.sku, locationId: l.locationId, field: 'inTransit', delta: l.inTransit - p.inTransit });
     }
+    if (l.safetyStock !== undefined && l.safetyStock !== p.safetyStock) {
+      out.push({ sku: l.sku, locationId: l.locationId, field: 'safetyStock', delta: l.safetyStock - p.safetyStock });
+    }
     return [...out, ...stateDrafts(l, p)];
   });
 }

@@ -107,6 +107,8 @@ export interface SnapshotLine {
   locationId: string;
   onHand: number;
   inTransit?: number;
+  /** The position's safety stock, set absolutely with on hand (an ERP reading's `safetyStock`); left out, it keeps its figure. */
+  safetyStock?: number;
   /** Figures the ERP reports beside on hand, set absolutely with it (e.g. `erp_reserved`); a state left out keeps its figure. */
   states?: Record<string, number>;
 }
@@ -175,7 +177,7 @@ export interface PositionFilter {
  * changes nothing and says so; the same key with other content is refused (InventoryConflictError).
  */
 export interface InventoryLedger {
-  /** Sets on hand (and in transit, when given) absolutely, as the ERP counted them; events carry the implied deltas. */
+  /** Sets on hand (and in transit, safety stock and states, when given) absolutely, as the ERP counted them; events carry the implied deltas. */
   snapshot(source: InventorySource, lines: readonly SnapshotLine[]): Promise<LedgerChange>;
   /**
    * Many snapshot documents in one transaction (an ERP reading of many positions): each idempotent
@@ -339,6 +341,7 @@ export function checkSnapshotLines(lines: readonly SnapshotLine[]): SnapshotLine
       locationId: identifier(l?.locationId, `snapshot lines[${i}].locationId`),
       onHand: int(l?.onHand, `snapshot lines[${i}].onHand`, -L, L),
       ...(l?.inTransit === undefined ? {} : { inTransit: int(l.inTransit, `snapshot lines[${i}].inTransit`, 0, L) }),
+      ...(l?.safetyStock === undefined ? {} : { safetyStock: int(l.safetyStock, `snapshot lines[${i}].safetyStock`, 0, L) }),
       ...(l?.states === undefined ? {} : { states: checkStates(l.states, `snapshot lines[${i}]`) }),
     })),
     'snapshot lines',

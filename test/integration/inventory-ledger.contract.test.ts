@@ -56,6 +56,35 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
     expect((await position('TEE-M', 'WH1'))?.onHand).toBe(9);
   });
 
+  it('a snapshot line with safety stock sets it absolutely in the same document; a line without it keeps it; 0 clears it', async () => {
+    const first = await store.inventory.snapshot(erp('read-1'), [{ sku: 'CAP', locationId: 'WH1', onHand: 10, safetyStock: 3 }]);
+    expect(first.events.map((e) => [e.field, e.delta, e.after, e.kind, e.source.documentId])).toEqual([
+      ['onHand', 10, 10, 'snapshot', 'read-1'],
+      ['safetyStock', 3, 3, 'snapshot', 'read-1'],
+    ]);
+    // An order may take on hand − reserved − safety stock: 7 of the 10.
+    expect(await store.inventory.reserve({ ...shopify('5001'), lines: [{ sku: 'CAP', qty: 8 }], locationIds: ['WH1'] })).toMatchObject({
+      outcome: 'short',
+      short: [{ sku: 'CAP', requested: 8, available: 7 }],
+    });
+    const [kept, cleared] = await store.inventory.snapshots([
+      { source: erp('read-2'), lines: [{ sku: 'CAP', locationId: 'WH1', onHand: 11 }] },
+      { source: erp('read-3'), lines: [{ sku: 'CAP', locationId: 'WH2', onHand: 4, safetyStock: 2 }] },
+    ]);
+    expect(kept).toEqual({ duplicate: false, events: [expect.objectContaining({ field: 'onHand', delta: 1, after: 11 })] });
+    expect(cleared).toEqual({
+      duplicate: false,
+      events: [expect.objectContaining({ field: 'onHand' }), expect.objectContaining({ field: 'safetyStock', after: 2 })],
+    });
+    expect((await position('CAP', 'WH1'))?.safetyStock).toBe(3);
+    const [zero] = await store.inventory.snapshots([{ source: erp('read-4'), lines: [{ sku: 'CAP', locationId: 'WH1', onHand: 11, safetyStock: 0 }] }]);
+    expect(zero).toEqual({ duplicate: false, events: [expect.objectContaining({ field: 'safetyStock', delta: -3, after: 0, kind: 'snapshot' })] });
+    expect(await position('CAP', 'WH1')).toEqual({ sku: 'CAP', locationId: 'WH1', onHand: 11, reserved: 0, inTransit: 0, safetyStock: 0, states: {} });
+    await expect(store.inventory.snapshot(erp('read-5'), [{ sku: 'CAP', locationId: 'WH1', onHand: 11, safetyStock: -1 }])).rejects.toThrow(
+      'snapshot lines[0].safetyStock must be a whole number from 0 to 1000000000, not -1',
+    );
+  });
+
   it('adjustments are deltas, idempotent by their source; safety stock and channel states are set absolutely', async () => {
     await store.inventory.snapshot(erp('s1'), [{ sku: 'MUG', locationId: 'WH1', onHand: 10 }]);
     await store.inventory.adjust(erp('move-7'), [{ sku: 'MUG', locationId: 'WH1', delta: -2 }]);
