@@ -7,48 +7,27 @@
  * from the last push → a drift report. The explain route answers, behind the login, and refuses
  * hostile parameters by name.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { adminAuthSettings, adminToken } from '../support/admin-auth';
-import { RunningNodeRed, startNodeRed } from '../support/node-red-process';
-import { writeDemoCredentials } from '../../scripts/start';
-import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
+import type { RunningNodeRed } from '../support/node-red-process';
+import type { OdooSimulator } from '../../simulators/odoo/simulator';
 import { startSimulator } from '../odoo/support';
+import { flowCalls } from '../support/flow-calls';
+import { type LedgerRuntime, odooConfig, record, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
 
 jest.setTimeout(60_000);
 
-const PASSWORD = 'stock horse battery';
 const SKU = 'MUG-WHT-12OZ';
 const LOCATION = 'WH/Stock';
 let red: RunningNodeRed;
 let sim: OdooSimulator;
 let reader: string;
-let userDir: string;
-const secretBefore = process.env.TILLWIRE_CREDENTIAL_SECRET;
+let rt: LedgerRuntime;
 
 function flows() {
-  const record = (name: string) => `const list = flow.get('${name}') || []; list.push(msg.payload); flow.set('${name}', list); return null;`;
   const ack = { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] };
   return [
     { id: 'tab', type: 'tab', label: 'stock and drift' },
     { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
-    {
-      id: 'c1',
-      type: 'tillwire-odoo-config',
-      url: sim.url,
-      database: sim.database,
-      login: sim.login,
-      api: 'jsonrpc',
-      version: String(sim.version),
-      defaultPartnerId: String(SEED.walkInPartnerId),
-      maxConcurrent: '4',
-      ratePerSecond: '0',
-      timeout: '5',
-      attempts: '2',
-      retryDelay: '1',
-      maxRetryWait: '0.01',
-    },
+    odooConfig(sim),
     // On a schedule this is an Inject node; here the test triggers the read over HTTP.
     { id: 'read', type: 'http in', z: 'tab', url: '/read', method: 'post', wires: [['odoo', 'ack']] },
     { id: 'odoo', type: 'tillwire-odoo', z: 'tab', odoo: 'c1', operation: 'stock', output: 'each', wires: [['guard']] },
@@ -83,78 +62,22 @@ function flows() {
   ];
 }
 
-const token = (username: string, scope: string) => adminToken(red.url, username, PASSWORD, scope);
+const admin = (route: string, bearer?: string) => rt.admin(route, bearer);
 
-async function admin(route: string, bearer?: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${red.url}${route}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, signal: AbortSignal.timeout(20_000) });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) };
-  } catch {
-    return { status: res.status, body: text };
-  }
-}
+const { call, untilSeen: until } = flowCalls(() => red, { callTimeoutMs: 20_000, untilTimeoutMs: 20_000 });
 
-async function call(route: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${red.url}${route}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-  });
-  if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red.output().slice(-2000)}`);
-  return res.json();
-}
-
-async function until(what: string, check: (seen: any) => boolean, timeoutMs = 20_000): Promise<any> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = await call('/seen');
-    if (check(seen)) return seen;
-    if (Date.now() > end) throw new Error(`${what}: not reached; seen ${JSON.stringify(seen).slice(-3000)}\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const order = (id: string, quantity: number) => ({
-  kind: 'order',
-  id: `shopify-${id}`,
-  channel: { system: 'shopify', account: 'shop-eu', id },
-  status: 'accepted',
-  createdAt: '2026-12-05T09:00:00Z',
-  currency: 'EUR',
-  lines: [{ lineId: '1', sku: SKU, quantity, unitPrice: { amount: 1200, currency: 'EUR' }, lineTotal: { amount: 1200 * quantity, currency: 'EUR' } }],
-});
+const order = (id: string, quantity: number) => shopifyOrder(SKU, id, quantity);
 
 beforeAll(async () => {
   sim = await startSimulator();
-  process.env.TILLWIRE_CREDENTIAL_SECRET = 'test-secret';
-  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-drift-flow-'));
-  const flowFile = path.join(userDir, 'flows.json');
-  fs.writeFileSync(flowFile, JSON.stringify(flows()));
-  writeDemoCredentials(userDir, flowFile, { c1: { apiKey: sim.apiKey } });
-  red = await startNodeRed({
-    via: 'red',
-    userDir,
-    settings: adminAuthSettings(PASSWORD, [
-      { username: 'ops', permissions: 'read' },
-      { username: 'admin', permissions: '*' },
-    ]),
-  });
-  reader = await token('ops', 'read');
-  const end = Date.now() + 30_000;
-  while (((await admin('/tillwire/runtime', reader)).body?.flowsStarted ?? 0) < 1) {
-    if (Date.now() > end) throw new Error(`flows did not start\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  rt = await startLedgerRuntime(flows(), { credentials: { c1: { apiKey: sim.apiKey } }, moreUsers: [{ username: 'admin', permissions: '*' }] });
+  red = rt.red;
+  reader = rt.reader;
 });
 
 afterAll(async () => {
-  await red?.stop();
+  await rt?.stop();
   await sim?.stop();
-  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
-  if (secretBefore === undefined) delete process.env.TILLWIRE_CREDENTIAL_SECRET;
-  else process.env.TILLWIRE_CREDENTIAL_SECRET = secretBefore;
 });
 
 it('an Odoo reading lands as a snapshot, an order reserves, the next reading shows another reserved figure: drift with its cause; a channel read-back off the last push: drift', async () => {

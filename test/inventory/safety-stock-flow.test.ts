@@ -7,18 +7,13 @@
  * simulator's reading shows the recipe the docs give: the flow sets the figure on Odoo's readings
  * before the reserve node, and a reading it does not set clears it.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { adminAuthSettings, adminToken } from '../support/admin-auth';
-import { RunningNodeRed, startNodeRed } from '../support/node-red-process';
-import { writeDemoCredentials } from '../../scripts/start';
-import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
+import type { RunningNodeRed } from '../support/node-red-process';
+import type { OdooSimulator } from '../../simulators/odoo/simulator';
 import { startSimulator } from '../odoo/support';
+import { type LedgerRuntime, odooConfig, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
 
 jest.setTimeout(60_000);
 
-const PASSWORD = 'stock horse battery';
 const SKU = 'TEE-BLK-M';
 const LOCATION = 'WH-MAN-01';
 const ODOO_SKU = 'MUG-WHT-12OZ';
@@ -26,30 +21,14 @@ const ODOO_LOCATION = 'WH/Stock';
 let red: RunningNodeRed;
 let sim: OdooSimulator;
 let reader: string;
-let userDir: string;
-const secretBefore = process.env.TILLWIRE_CREDENTIAL_SECRET;
+let rt: LedgerRuntime;
 
 function flows() {
   const answer = (body: string, status = 200) => `msg.statusCode = ${status};\nmsg.payload = ${body};\nreturn msg;`;
   return [
     { id: 'tab', type: 'tab', label: 'safety stock' },
     { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
-    {
-      id: 'c1',
-      type: 'tillwire-odoo-config',
-      url: sim.url,
-      database: sim.database,
-      login: sim.login,
-      api: 'jsonrpc',
-      version: String(sim.version),
-      defaultPartnerId: String(SEED.walkInPartnerId),
-      maxConcurrent: '4',
-      ratePerSecond: '0',
-      timeout: '5',
-      attempts: '2',
-      retryDelay: '1',
-      maxRetryWait: '0.01',
-    },
+    odooConfig(sim),
     // Channel orders, as canonical documents.
     { id: 'doc', type: 'http in', z: 'tab', url: '/doc', method: 'post', wires: [['guard']] },
     // A WMS's stock reading, as a canonical inventory.position: the flow names its system.
@@ -106,15 +85,7 @@ async function post(route: string, body: unknown): Promise<{ status: number; bod
   }
 }
 
-async function admin(route: string, bearer?: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${red.url}${route}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, signal: AbortSignal.timeout(20_000) });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) };
-  } catch {
-    return { status: res.status, body: text };
-  }
-}
+const admin = (route: string, bearer?: string) => rt.admin(route, bearer);
 
 /** The position at the location and its newest events, from the explain API. */
 async function explain(sku: string, location: string): Promise<{ position: any; events: any[] }> {
@@ -135,38 +106,18 @@ const reading = (asOf: string, figures: { onHand: number; safetyStock?: number }
   asOf,
 });
 
-const order = (id: string, quantity: number) => ({
-  kind: 'order',
-  id: `shopify-${id}`,
-  channel: { system: 'shopify', account: 'shop-eu', id },
-  status: 'accepted',
-  createdAt: '2026-12-05T09:00:00Z',
-  currency: 'EUR',
-  lines: [{ lineId: '1', sku: SKU, quantity, unitPrice: { amount: 1500, currency: 'EUR' }, lineTotal: { amount: 1500 * quantity, currency: 'EUR' } }],
-});
+const order = (id: string, quantity: number) => shopifyOrder(SKU, id, quantity, 1500);
 
 beforeAll(async () => {
   sim = await startSimulator();
-  process.env.TILLWIRE_CREDENTIAL_SECRET = 'test-secret';
-  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-safety-flow-'));
-  const flowFile = path.join(userDir, 'flows.json');
-  fs.writeFileSync(flowFile, JSON.stringify(flows()));
-  writeDemoCredentials(userDir, flowFile, { c1: { apiKey: sim.apiKey } });
-  red = await startNodeRed({ via: 'red', userDir, settings: adminAuthSettings(PASSWORD, [{ username: 'ops', permissions: 'read' }]) });
-  reader = await adminToken(red.url, 'ops', PASSWORD, 'read');
-  const end = Date.now() + 30_000;
-  while (((await admin('/tillwire/runtime', reader)).body?.flowsStarted ?? 0) < 1) {
-    if (Date.now() > end) throw new Error(`flows did not start\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  rt = await startLedgerRuntime(flows(), { credentials: { c1: { apiKey: sim.apiKey } } });
+  red = rt.red;
+  reader = rt.reader;
 });
 
 afterAll(async () => {
-  await red?.stop();
+  await rt?.stop();
   await sim?.stop();
-  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
-  if (secretBefore === undefined) delete process.env.TILLWIRE_CREDENTIAL_SECRET;
-  else process.env.TILLWIRE_CREDENTIAL_SECRET = secretBefore;
 });
 
 it("a reading's safety stock is booked with the reading as source, holds units back from orders, stays through a reading refused without it, and 0 clears it", async () => {

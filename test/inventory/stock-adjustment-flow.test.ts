@@ -8,23 +8,19 @@
  * while a good adjustment in the same array is booked; a movement at a location holding reserved
  * stock moves the channel's available-to-sell figure by its delta.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { adminAuthSettings, adminToken } from '../support/admin-auth';
-import { RunningNodeRed, startNodeRed } from '../support/node-red-process';
+import type { RunningNodeRed } from '../support/node-red-process';
+import { flowCalls } from '../support/flow-calls';
+import { type LedgerRuntime, record, startLedgerRuntime } from './ledger-flow-support';
 
 jest.setTimeout(60_000);
 
-const PASSWORD = 'stock horse battery';
 const SKU = 'MUG-WHT-12OZ';
 const LOCATION = 'WH1';
 let red: RunningNodeRed;
 let reader: string;
-let userDir: string;
+let rt: LedgerRuntime;
 
 function flows() {
-  const record = (name: string) => `const list = flow.get('${name}') || []; list.push(msg.payload); flow.set('${name}', list); return null;`;
   const ack = { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] };
   return [
     { id: 'tab', type: 'tab', label: 'stock movements' },
@@ -69,37 +65,10 @@ function flows() {
   ];
 }
 
-async function admin(route: string, bearer?: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${red.url}${route}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, signal: AbortSignal.timeout(20_000) });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) };
-  } catch {
-    return { status: res.status, body: text };
-  }
-}
+const admin = (route: string, bearer?: string) => rt.admin(route, bearer);
 
 /** POSTs a body as JSON, or as it is when `raw` (text/plain: what a flow gets from a body it did not parse). */
-async function call(route: string, body?: unknown, raw = false): Promise<any> {
-  const res = await fetch(`${red.url}${route}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': raw ? 'text/plain' : 'application/json' },
-    body: body === undefined ? undefined : raw ? String(body) : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-  });
-  if (!res.ok) throw new Error(`${route} answered ${res.status}: ${await res.text()}\n${red.output().slice(-2000)}`);
-  return res.json();
-}
-
-async function until(what: string, check: (seen: any) => boolean, timeoutMs = 20_000): Promise<any> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = await call('/seen');
-    if (check(seen)) return seen;
-    if (Date.now() > end) throw new Error(`${what}: not reached; seen ${JSON.stringify(seen).slice(-3000)}\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { call, untilSeen: until } = flowCalls(() => red, { callTimeoutMs: 20_000, untilTimeoutMs: 20_000 });
 
 const adjustment = (adjustmentId: string, delta: unknown, reason = 'receipt', extra: Record<string, unknown> = {}) => ({
   kind: 'inventory.adjustment',
@@ -120,24 +89,13 @@ const explain = async () => {
 };
 
 beforeAll(async () => {
-  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-adjust-flow-'));
-  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows()));
-  red = await startNodeRed({
-    via: 'red',
-    userDir,
-    settings: adminAuthSettings(PASSWORD, [{ username: 'ops', permissions: 'read' }]),
-  });
-  reader = await adminToken(red.url, 'ops', PASSWORD, 'read');
-  const end = Date.now() + 30_000;
-  while (((await admin('/tillwire/runtime', reader)).body?.flowsStarted ?? 0) < 1) {
-    if (Date.now() > end) throw new Error(`flows did not start\n${red.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  rt = await startLedgerRuntime(flows());
+  red = rt.red;
+  reader = rt.reader;
 });
 
 afterAll(async () => {
-  await red?.stop();
-  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  await rt?.stop();
 });
 
 it('a receipt raises on hand and the explain API names it; the same adjustment again changes nothing; the same id with another delta is a conflict', async () => {
