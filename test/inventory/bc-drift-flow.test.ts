@@ -1,0 +1,116 @@
+/**
+ * Business Central stock into the ledger and drift, in a real Node-RED (red.js with the product's
+ * settings and an editor login) against the Business Central simulator: an HTTP trigger (an Inject
+ * on a schedule) → tillwire-business-central (operation "inventory", items' `inventory`) →
+ * tillwire-inventory-reserve, with channel orders over HTTP to the same reserve node. BC's reading
+ * lands as a snapshot; its stock changed behind Tillwire's back is reported as on-hand drift with
+ * its size and cause, not taken silently; BC has no reserved figure, so an order reserved in the
+ * ledger is never reported as reserved drift against it.
+ */
+import type { RunningNodeRed } from '../support/node-red-process';
+import { flowCalls } from '../support/flow-calls';
+import type { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
+import { startSimulator } from '../business-central/helpers';
+import { record, shopifyOrder, startLedgerRuntime, type LedgerRuntime } from './ledger-flow-support';
+
+jest.setTimeout(60_000);
+
+const SKU = 'MUG-WHT-12OZ';
+const LOCATION = 'BC-MAIN';
+let red: RunningNodeRed;
+let bc: BusinessCentralSimulator;
+let rt: LedgerRuntime;
+const { call, untilSeen: until } = flowCalls(() => red, { callTimeoutMs: 20_000, untilTimeoutMs: 20_000 });
+
+function flows() {
+  const ack = { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] };
+  return [
+    { id: 'tab', type: 'tab', label: 'BC stock and drift' },
+    { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
+    {
+      id: 'ec',
+      type: 'tillwire-bc-config',
+      baseUrl: bc.baseUrl,
+      tenant: bc.tenant,
+      environment: bc.environment,
+      companyId: bc.companyId,
+      authMode: 'token',
+      defaultCustomer: '10000',
+      maxConcurrent: 4,
+      ratePerSecond: 0,
+      timeoutSeconds: 5,
+      maxAttempts: 2,
+    },
+    { id: 'read', type: 'http in', z: 'tab', url: '/read', method: 'post', wires: [['bc', 'ack']] },
+    { id: 'bc', type: 'tillwire-business-central', z: 'tab', bc: 'ec', operation: 'inventory', locationId: LOCATION, wires: [['guard']] },
+    { id: 'doc', type: 'http in', z: 'tab', url: '/doc', method: 'post', wires: [['guard', 'ack']] },
+    ack,
+    { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
+    {
+      id: 'guard',
+      type: 'tillwire-inventory-reserve',
+      z: 'tab',
+      store: 'st',
+      locations: LOCATION,
+      driftOnHand: '0',
+      driftReserved: '0',
+      wires: [['booked'], ['oversell'], ['drift']],
+    },
+    { id: 'booked', type: 'function', z: 'tab', func: 'msg.payload = msg.inventory;\n' + record('booked'), outputs: 1, wires: [] },
+    { id: 'oversell', type: 'function', z: 'tab', func: record('oversell'), outputs: 1, wires: [] },
+    { id: 'drift', type: 'function', z: 'tab', func: record('drift'), outputs: 1, wires: [] },
+    { id: 'k', type: 'catch', z: 'tab', scope: ['guard', 'bc'], uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'function', z: 'tab', func: 'msg.payload = msg.error.message;\n' + record('caught'), outputs: 1, wires: [] },
+    { id: 'seen', type: 'http in', z: 'tab', url: '/seen', method: 'get', wires: [['show']] },
+    {
+      id: 'show',
+      type: 'function',
+      z: 'tab',
+      func: "msg.payload = Object.fromEntries(['booked', 'oversell', 'drift', 'caught'].map((k) => [k, flow.get(k) || []]));\nreturn msg;",
+      outputs: 1,
+      wires: [['res']],
+    },
+  ];
+}
+
+beforeAll(async () => {
+  bc = await startSimulator();
+  rt = await startLedgerRuntime(flows(), { credentials: { ec: { token: bc.token } } });
+  red = rt.red;
+});
+
+afterAll(async () => {
+  await rt?.stop();
+  await bc?.close();
+});
+
+it("a Business Central reading lands as a snapshot; its stock changed behind Tillwire's back is on-hand drift with size and cause; a ledger reservation is not reserved drift", async () => {
+  await call('/read', [SKU]);
+  await until('the first reading booked', (s) => s.booked.length === 1);
+  const first = await rt.admin(`/tillwire/inventory/explain?sku=${SKU}&location=${LOCATION}`, rt.reader);
+  expect(first.body.positions).toEqual([expect.objectContaining({ sku: SKU, locationId: LOCATION, onHand: 30, reserved: 0, free: 30 })]);
+  expect(first.body.events[0]).toMatchObject({ kind: 'snapshot', field: 'onHand', after: 30, source: { system: 'business-central' } });
+
+  await call('/doc', shopifyOrder(SKU, '2001', 2, 1800));
+  await until('the order reserved', (s) => s.booked.length === 2);
+  // A goods receipt of 5 booked in Business Central, not through Tillwire.
+  bc.upsertItems([{ number: SKU, inventory: 35 }]);
+  await call('/read', [SKU]);
+  const seen = await until('the drift reported', (s) => s.drift.length >= 1 && s.booked.length === 3);
+  expect(seen.caught).toEqual([]);
+  expect(seen.drift).toEqual([
+    expect.objectContaining({
+      kind: 'erp-on-hand',
+      sku: SKU,
+      locationId: LOCATION,
+      reportedBy: expect.objectContaining({ system: 'business-central' }),
+      theirs: 35,
+      ours: 30,
+      size: 5,
+      cause: 'changed-in-erp',
+    }),
+  ]);
+  // Reported, and the ERP's figure booked (BC is the system of record); the reservation stands.
+  const after = await rt.admin(`/tillwire/inventory/explain?sku=${SKU}&location=${LOCATION}`, rt.reader);
+  expect(after.body.positions).toEqual([expect.objectContaining({ onHand: 35, reserved: 2, free: 33 })]);
+});
