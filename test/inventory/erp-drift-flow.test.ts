@@ -11,7 +11,7 @@ import type { RunningNodeRed } from '../support/node-red-process';
 import type { OdooSimulator } from '../../simulators/odoo/simulator';
 import { startSimulator } from '../odoo/support';
 import { flowCalls } from '../support/flow-calls';
-import { type LedgerRuntime, odooConfig, record, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
+import { type LedgerRuntime, observedReserve, odooConfig, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
 
 jest.setTimeout(60_000);
 
@@ -23,42 +23,16 @@ let reader: string;
 let rt: LedgerRuntime;
 
 function flows() {
-  const ack = { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] };
   return [
-    { id: 'tab', type: 'tab', label: 'stock and drift' },
-    { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
+    ...observedReserve({
+      label: 'stock and drift',
+      guard: { locations: LOCATION, driftOnHand: '0', driftReserved: '0', driftChannel: '1' },
+      catchScope: ['guard', 'odoo'],
+    }),
     odooConfig(sim),
     // On a schedule this is an Inject node; here the test triggers the read over HTTP.
     { id: 'read', type: 'http in', z: 'tab', url: '/read', method: 'post', wires: [['odoo', 'ack']] },
     { id: 'odoo', type: 'tillwire-odoo', z: 'tab', odoo: 'c1', operation: 'stock', output: 'each', wires: [['guard']] },
-    { id: 'doc', type: 'http in', z: 'tab', url: '/doc', method: 'post', wires: [['guard', 'ack']] },
-    ack,
-    { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
-    {
-      id: 'guard',
-      type: 'tillwire-inventory-reserve',
-      z: 'tab',
-      store: 'st',
-      locations: LOCATION,
-      driftOnHand: '0',
-      driftReserved: '0',
-      driftChannel: '1',
-      wires: [['booked'], ['oversell'], ['drift']],
-    },
-    { id: 'booked', type: 'function', z: 'tab', func: 'msg.payload = msg.inventory;\n' + record('booked'), outputs: 1, wires: [] },
-    { id: 'oversell', type: 'function', z: 'tab', func: record('oversell'), outputs: 1, wires: [] },
-    { id: 'drift', type: 'function', z: 'tab', func: record('drift'), outputs: 1, wires: [] },
-    { id: 'k', type: 'catch', z: 'tab', scope: ['guard', 'odoo'], uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'function', z: 'tab', func: 'msg.payload = msg.error.message;\n' + record('caught'), outputs: 1, wires: [] },
-    { id: 'seen', type: 'http in', z: 'tab', url: '/seen', method: 'get', wires: [['show']] },
-    {
-      id: 'show',
-      type: 'function',
-      z: 'tab',
-      func: "msg.payload = Object.fromEntries(['booked', 'oversell', 'drift', 'caught'].map((k) => [k, flow.get(k) || []]));\nreturn msg;",
-      outputs: 1,
-      wires: [['res']],
-    },
   ];
 }
 

@@ -107,3 +107,34 @@ export const shopifyOrder = (sku: string, id: string, quantity: number, unitAmou
   currency: 'EUR',
   lines: [{ lineId: '1', sku, quantity, unitPrice: { amount: unitAmount, currency: 'EUR' }, lineTotal: { amount: unitAmount * quantity, currency: 'EUR' } }],
 });
+
+/**
+ * The common part of these flows, on tab `tab` with a SQLite store `st`: POST `/doc` (and whatever
+ * the test wires to `guard`) into the reserve node `guard`, answered at once; each of its outputs
+ * (`booked`: `bookedAs`, default `msg.inventory`; `oversell`; `drift`) and every error of the nodes
+ * in `catchScope` (`caught`: the message) kept for GET `/seen` (plus `seenExtra`, source run there).
+ */
+export function observedReserve(o: {
+  label: string;
+  guard: Record<string, unknown>;
+  catchScope?: string[];
+  bookedAs?: string;
+  seenExtra?: string;
+}): Record<string, unknown>[] {
+  const shown = "msg.payload = Object.fromEntries(['booked', 'oversell', 'drift', 'caught'].map((k) => [k, flow.get(k) || []]));\n";
+  return [
+    { id: 'tab', type: 'tab', label: o.label },
+    { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
+    { id: 'doc', type: 'http in', z: 'tab', url: '/doc', method: 'post', wires: [['guard', 'ack']] },
+    { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] },
+    { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
+    { id: 'guard', type: 'tillwire-inventory-reserve', z: 'tab', store: 'st', ...o.guard, wires: [['booked'], ['oversell'], ['drift']] },
+    { id: 'booked', type: 'function', z: 'tab', func: `msg.payload = ${o.bookedAs ?? 'msg.inventory'};\n` + record('booked'), outputs: 1, wires: [] },
+    { id: 'oversell', type: 'function', z: 'tab', func: record('oversell'), outputs: 1, wires: [] },
+    { id: 'drift', type: 'function', z: 'tab', func: record('drift'), outputs: 1, wires: [] },
+    { id: 'k', type: 'catch', z: 'tab', scope: o.catchScope ?? ['guard'], uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'function', z: 'tab', func: 'msg.payload = msg.error.message;\n' + record('caught'), outputs: 1, wires: [] },
+    { id: 'seen', type: 'http in', z: 'tab', url: '/seen', method: 'get', wires: [['show']] },
+    { id: 'show', type: 'function', z: 'tab', func: shown + (o.seenExtra ?? '') + 'return msg;', outputs: 1, wires: [['res']] },
+  ];
+}

@@ -10,7 +10,7 @@
  */
 import type { RunningNodeRed } from '../support/node-red-process';
 import { flowCalls } from '../support/flow-calls';
-import { type LedgerRuntime, record, startLedgerRuntime } from './ledger-flow-support';
+import { type LedgerRuntime, observedReserve, startLedgerRuntime } from './ledger-flow-support';
 
 jest.setTimeout(60_000);
 
@@ -21,47 +21,18 @@ let reader: string;
 let rt: LedgerRuntime;
 
 function flows() {
-  const ack = { id: 'ack', type: 'function', z: 'tab', func: 'msg.payload = { accepted: true };\nreturn msg;', outputs: 1, wires: [['res']] };
   return [
-    { id: 'tab', type: 'tab', label: 'stock movements' },
-    { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
+    ...observedReserve({
+      label: 'stock movements',
+      guard: { locations: LOCATION },
+      bookedAs: '{ inventory: msg.inventory, skus: msg.skus }',
+      seenExtra: "msg.payload.badge = flow.get('badge') || '';\n",
+    }),
     // The rules the available-to-sell explanation reads: the web shop sells what WH1 has free.
     { id: 'rules', type: 'tillwire-inventory', name: 'web shop', locations: LOCATION, channels: [{ system: 'shopify', locations: LOCATION }], bundles: [] },
-    { id: 'doc', type: 'http in', z: 'tab', url: '/doc', method: 'post', wires: [['guard', 'ack']] },
-    ack,
-    { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
-    {
-      id: 'guard',
-      type: 'tillwire-inventory-reserve',
-      z: 'tab',
-      store: 'st',
-      locations: LOCATION,
-      wires: [['booked'], ['oversell'], ['drift']],
-    },
-    {
-      id: 'booked',
-      type: 'function',
-      z: 'tab',
-      func: 'msg.payload = { inventory: msg.inventory, skus: msg.skus };\n' + record('booked'),
-      outputs: 1,
-      wires: [],
-    },
-    { id: 'oversell', type: 'function', z: 'tab', func: record('oversell'), outputs: 1, wires: [] },
-    { id: 'drift', type: 'function', z: 'tab', func: record('drift'), outputs: 1, wires: [] },
-    { id: 'k', type: 'catch', z: 'tab', scope: ['guard'], uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'function', z: 'tab', func: 'msg.payload = msg.error.message;\n' + record('caught'), outputs: 1, wires: [] },
     // The node's badge, as a Status node reports it.
     { id: 'badge', type: 'status', z: 'tab', scope: ['guard'], wires: [['keep']] },
     { id: 'keep', type: 'function', z: 'tab', func: "flow.set('badge', msg.status.text);\nreturn null;", outputs: 1, wires: [[]] },
-    { id: 'seen', type: 'http in', z: 'tab', url: '/seen', method: 'get', wires: [['show']] },
-    {
-      id: 'show',
-      type: 'function',
-      z: 'tab',
-      func: "msg.payload = Object.fromEntries(['booked', 'oversell', 'drift', 'caught'].map((k) => [k, flow.get(k) || []]));\nmsg.payload.badge = flow.get('badge') || '';\nreturn msg;",
-      outputs: 1,
-      wires: [['res']],
-    },
   ];
 }
 
