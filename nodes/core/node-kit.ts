@@ -14,24 +14,35 @@ import { commonText } from './status-text';
 export { statusTexts, commonText, commonProblem, joinProblems, type Problem, type Texts } from './status-text';
 
 import { asError } from '../runtime/errors';
+import { DEFAULT_BOUNDS, jsonText, nestedDeeperThan } from '../model/bounds';
 
 export { asError };
 
 /** Registers an async input handler whose failure always reaches done(err). */
 export function onInput(node: RuntimeNode, handler: (msg: NodeMessage, send: SendFn) => Promise<void>): void {
   node.on('input', (msg, send, done) => {
+    const fail = (err: unknown) => {
+      keepCloneable(msg);
+      done(asError(err));
+    };
     let result: Promise<void>;
     try {
       result = handler(msg, send);
     } catch (err) {
-      done(asError(err));
+      fail(err);
       return;
     }
-    result.then(
-      () => done(),
-      (err) => done(asError(err)),
-    );
+    result.then(() => done(), fail);
   });
+}
+
+/**
+ * Node-RED hands a failed message to Catch nodes as a clone, made recursively: a payload refused for
+ * its nesting (thousands of levels in a few KB of JSON) would overflow the stack there and stop the
+ * process. Such a payload goes on as its JSON text, as the canonical node passes it on.
+ */
+function keepCloneable(msg: NodeMessage): void {
+  if (nestedDeeperThan(msg.payload, DEFAULT_BOUNDS.maxDepth)) msg.payload = jsonText(msg.payload);
 }
 
 /** Status text is kept short for the canvas (Node-RED suggests about 20 characters). */

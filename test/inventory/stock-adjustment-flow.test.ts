@@ -30,6 +30,18 @@ function flows() {
     }),
     // The rules the available-to-sell explanation reads: the web shop sells what WH1 has free.
     { id: 'rules', type: 'tillwire-inventory', name: 'web shop', locations: LOCATION, channels: [{ system: 'shopify', locations: LOCATION }], bundles: [] },
+    // One wire from the route to the node, as a user wires it (/doc's second wire, its answer, makes
+    // Node-RED clone the message before the node sees it); a refusal answers 422 from a Catch.
+    { id: 'one', type: 'http in', z: 'tab', url: '/one', method: 'post', wires: [['guard']] },
+    { id: 'k422', type: 'catch', z: 'tab', scope: ['guard'], uncaught: false, wires: [['refuse']] },
+    {
+      id: 'refuse',
+      type: 'function',
+      z: 'tab',
+      func: "if (msg.req?.url !== '/one') return null;\nmsg.statusCode = 422;\nmsg.payload = { error: msg.error.message };\nreturn msg;",
+      outputs: 1,
+      wires: [['res']],
+    },
     // The node's badge, as a Status node reports it.
     { id: 'badge', type: 'status', z: 'tab', scope: ['guard'], wires: [['keep']] },
     { id: 'keep', type: 'function', z: 'tab', func: "flow.set('badge', msg.status.text);\nreturn null;", outputs: 1, wires: [[]] },
@@ -170,4 +182,27 @@ it('a movement at a location holding reserved stock moves the channel figure by 
   expect(await ats()).toBe(2);
   expect((await explain()).positions[0]).toMatchObject({ onHand: 5, reserved: 3, free: 2 });
   expect(seen.badge).toBe('reserved 1, oversell 0, booked 4');
+});
+
+it('an adjustment nested thousands of levels deep (20 KB) is refused by name to Catch, and Node-RED stays up for the next one', async () => {
+  const before = await call('/seen');
+  // Written as text: the test's own JSON.stringify would overflow on it too.
+  const deep = JSON.stringify(adjustment('odoo:stock.move:9099', 1, 'receipt', { attributes: { a: 'DEEP' } })).replace(
+    '"DEEP"',
+    '['.repeat(10_000) + ']'.repeat(10_000),
+  );
+  const res = await fetch(`${red.url}/one`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: deep,
+    signal: AbortSignal.timeout(20_000),
+  });
+  expect(res.status).toBe(422);
+  expect(((await res.json()) as any).error).toMatch(/is not a valid inventory.adjustment: payload is nested more than 32 levels deep/);
+  const refused = await until('the deep one refused', (s) => s.caught.length === before.caught.length + 1);
+  expect(refused.caught.at(-1)).toMatch(/nested more than 32 levels deep/);
+  // Still up and booking: Node-RED's clone of the failed message for Catch did not overflow.
+  await call('/doc', adjustment('odoo:stock.move:9100', 2));
+  await until('the next one booked', (s) => s.booked.length === before.booked.length + 1);
+  expect((await explain()).positions[0].onHand).toBe(7);
 });
