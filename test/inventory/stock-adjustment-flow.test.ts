@@ -206,3 +206,17 @@ it('an adjustment nested thousands of levels deep (20 KB) is refused by name to 
   await until('the next one booked', (s) => s.booked.length === before.booked.length + 1);
   expect((await explain()).positions[0].onHand).toBe(7);
 });
+
+it('more adjustments in one message than one transaction takes (501) are refused as a whole, naming the bound; nothing of them is booked', async () => {
+  const onHand = (await explain()).positions[0].onHand;
+  const many = Array.from({ length: 501 }, (_, i) => adjustment(`odoo:stock.move:bulk-${i}`, 1));
+  const res = await fetch(`${red.url}/one`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(many),
+    signal: AbortSignal.timeout(20_000),
+  });
+  expect(res.status).toBe(422);
+  expect(((await res.json()) as any).error).toMatch(/501 adjustments in one message, at most 500/);
+  expect((await explain()).positions[0].onHand).toBe(onHand);
+});
