@@ -4,12 +4,12 @@
  * inventory) is booked as a snapshot of its SKU and location: on hand, in transit and safety stock
  * absolutely, the ERP's reserved figure as the position's state `erp_reserved` (the ledger's own
  * reserved stays its own). Safety stock rides in the same snapshot line, so a reading stays one
- * source document in one ledger transaction; the schema requires the field, so every reading sets it
- * (the Odoo and Business Central nodes read none and send 0: a flow holding a safety stock sets it on
- * their readings before the reserve node). The reading is compared with the ledger: on hand against the ledger's figure just
- * before it (the snapshot event's delta), with the documents the ledger booked since the ERP's
- * previous reading; reserved against the ledger's open reservations. Differences beyond the tolerances come back as drift
- * reports (drift.ts), each with its cause.
+ * source document in one ledger transaction; the schema requires the field, so every reading sets
+ * it (the Odoo and Business Central nodes read none and send 0: a flow holding a safety stock sets
+ * it on their readings before the reserve node). The reading is compared with the ledger: on hand
+ * against the ledger's figure just before it (the snapshot event's delta), with the documents the
+ * ledger booked since the ERP's previous reading; reserved against the ledger's open reservations.
+ * Differences beyond the tolerances come back as drift reports (drift.ts), each with its cause.
  *
  * Each reading counts once: its document is the ERP, the read time, the SKU and location and the
  * figures read, so the same reading again changes nothing, and a reading older than the newest

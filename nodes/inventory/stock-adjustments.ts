@@ -11,7 +11,7 @@
  */
 import type { InventoryAdjustment } from '../model/types.generated';
 import { validateDocument } from '../model/validate';
-import { InventoryInputError, INVENTORY_LIMITS, type InventoryEvent, type InventoryLedger } from '../runtime/inventory';
+import { InventoryInputError, INVENTORY_LIMITS, refusalsText, type InventoryEvent, type InventoryLedger } from '../runtime/inventory';
 
 /** Adjustments in one array message at most: one ledger transaction. */
 export const MAX_ADJUSTMENTS = INVENTORY_LIMITS.documents;
@@ -89,14 +89,11 @@ export async function bookAdjustments(ledger: InventoryLedger, payload: unknown)
   });
   // Named in the message's order, whether the schema or the ledger refused them.
   refused.sort((a, b) => a.i - b.i);
-  const shown =
-    refused
-      .slice(0, 5)
-      .map((r) => r.why)
-      .join('; ') + (refused.length > 5 ? `; and ${refused.length - 5} more` : '');
   return {
     summary,
     skus: [...skus],
-    ...(refused.length ? { problem: new InventoryInputError(`${refused.length} of ${docs.length} adjustments refused: ${shown}`) } : {}),
+    ...(refused.length
+      ? { problem: new InventoryInputError(`${refused.length} of ${docs.length} adjustments refused: ${refusalsText(refused.map((r) => r.why))}`) }
+      : {}),
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { NodeMessage } from '../core/node-red';
 import type { InventoryPosition as PositionDoc } from '../model/types.generated';
-import { InventoryInputError } from '../runtime/inventory';
+import { InventoryInputError, refusalsText } from '../runtime/inventory';
 import { KeyedLock } from '../runtime/keyed-lock';
 import type { Store } from '../runtime/store';
 import { checkReadBack, compareChannelReading, type ChannelComparison } from './channel-drift';
@@ -112,12 +112,11 @@ export class StockReadings {
       });
     }
     const drift = drifts.flatMap((d) => d ?? []);
-    const shown = refused.slice(0, 5).join('; ') + (refused.length > 5 ? `; and ${refused.length - 5} more` : '');
     return {
       summary,
       drift,
       skus: [...skus],
-      ...(refused.length ? { problem: new InventoryInputError(`${refused.length} position(s) of the reading refused: ${shown}`) } : {}),
+      ...(refused.length ? { problem: new InventoryInputError(`${refused.length} position(s) of the reading refused: ${refusalsText(refused)}`) } : {}),
     };
   }
 }

@@ -245,6 +245,11 @@ export class InventoryInputError extends Error {
   override name = 'InventoryInputError';
 }
 
+/** The refusals of an array's documents as one text: the first five, then how many more. */
+export function refusalsText(reasons: readonly string[]): string {
+  return reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? `; and ${reasons.length - 5} more` : '');
+}
+
 /** The same order or source document again with other content. */
 export class InventoryConflictError extends Error {
   override name = 'InventoryConflictError';
