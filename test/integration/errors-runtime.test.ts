@@ -5,6 +5,7 @@
  * retryable, attempts and the provider's code. Orders arrive over Node-RED's own HTTP input, and
  * the Catch flow answers with what it received, as a user's flow would pass it on.
  */
+import { bcConfigNode } from '../support/config-nodes';
 import { startNodeRed, RunningNodeRed, deployCredentialsAndWait } from '../support/node-red-process';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { demoSale, saleKey, startSimulator } from '../odoo/support';
@@ -52,22 +53,7 @@ function flows(odooUrl: string, bcSim: BusinessCentralSimulator) {
       wires: [['res']],
     },
     { id: 'res', type: 'http response', z: 'tab', statusCode: '', headers: {} },
-    {
-      id: 'bc1',
-      type: 'tillwire-bc-config',
-      baseUrl: bcSim.baseUrl,
-      tenant: bcSim.tenant,
-      environment: bcSim.environment,
-      companyId: bcSim.companyId,
-      authMode: 'token',
-      defaultCustomer: '10000',
-      maxConcurrent: 4,
-      ratePerSecond: 0,
-      timeoutSeconds: 5,
-      maxAttempts: 2,
-      retryBaseMs: 1,
-      cooloffMs: 20,
-    },
+    bcConfigNode(bcSim),
     { id: 'in-bc', type: 'http in', z: 'tab', url: '/bc/order', method: 'post', wires: [['key']] },
     {
       id: 'key',

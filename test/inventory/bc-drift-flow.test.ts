@@ -8,6 +8,7 @@
  * ledger is never reported as reserved drift against it.
  */
 import type { RunningNodeRed } from '../support/node-red-process';
+import { bcConfigNode } from '../support/config-nodes';
 import { flowCalls } from '../support/flow-calls';
 import type { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { startSimulator } from '../business-central/helpers';
@@ -25,20 +26,7 @@ const { call, untilSeen: until } = flowCalls(() => red, { callTimeoutMs: 20_000,
 function flows() {
   return [
     ...observedReserve({ label: 'BC stock and drift', guard: { locations: LOCATION, driftOnHand: '0', driftReserved: '0' }, catchScope: ['guard', 'bc'] }),
-    {
-      id: 'ec',
-      type: 'tillwire-bc-config',
-      baseUrl: bc.baseUrl,
-      tenant: bc.tenant,
-      environment: bc.environment,
-      companyId: bc.companyId,
-      authMode: 'token',
-      defaultCustomer: '10000',
-      maxConcurrent: 4,
-      ratePerSecond: 0,
-      timeoutSeconds: 5,
-      maxAttempts: 2,
-    },
+    bcConfigNode(bc, { id: 'ec' }),
     // On a schedule this is an Inject node; here the test triggers the read over HTTP.
     { id: 'read', type: 'http in', z: 'tab', url: '/read', method: 'post', wires: [['bc', 'ack']] },
     { id: 'bc', type: 'tillwire-business-central', z: 'tab', bc: 'ec', operation: 'inventory', locationId: LOCATION, wires: [['guard']] },

@@ -10,8 +10,9 @@
 import type { RunningNodeRed } from '../support/node-red-process';
 import type { OdooSimulator } from '../../simulators/odoo/simulator';
 import { startSimulator } from '../odoo/support';
+import { odooConfigNode } from '../support/config-nodes';
 import { flowCalls } from '../support/flow-calls';
-import { type LedgerRuntime, observedReserve, odooConfig, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
+import { type LedgerRuntime, observedReserve, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
 
 jest.setTimeout(60_000);
 
@@ -29,7 +30,7 @@ function flows() {
       guard: { locations: LOCATION, driftOnHand: '0', driftReserved: '0', driftChannel: '1' },
       catchScope: ['guard', 'odoo'],
     }),
-    odooConfig(sim),
+    odooConfigNode(sim, { id: 'c1' }),
     // On a schedule this is an Inject node; here the test triggers the read over HTTP.
     { id: 'read', type: 'http in', z: 'tab', url: '/read', method: 'post', wires: [['odoo', 'ack']] },
     { id: 'odoo', type: 'tillwire-odoo', z: 'tab', odoo: 'c1', operation: 'stock', output: 'each', wires: [['guard']] },

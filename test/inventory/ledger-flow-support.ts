@@ -2,8 +2,8 @@
  * What the inventory ledger's flow tests share: a real Node-RED (red.js with the product's
  * settings) with an editor login (a read-only user `ops`, as an operator reading the explain API),
  * its flows and credentials written to a user directory of its own, started once its flows run; the
- * Odoo connection those flows use; the admin API as that user calls it; and the function node
- * source that keeps what reaches it for a `/seen` read-out.
+ * admin API as that user calls it; the function node source that keeps what reaches it for a
+ * `/seen` read-out; the observed reserve node; an order document.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,32 +11,11 @@ import path from 'node:path';
 import { adminAuthSettings, adminToken } from '../support/admin-auth';
 import { RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { writeDemoCredentials } from '../../scripts/start';
-import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 
 export const PASSWORD = 'stock horse battery';
 
 /** A function node's source that keeps `msg.payload` in the flow context under `name`. */
 export const record = (name: string) => `const list = flow.get('${name}') || []; list.push(msg.payload); flow.set('${name}', list); return null;`;
-
-/** The Odoo connection (id `c1`) to the simulator, quick to give up: its API key goes in as a credential. */
-export function odooConfig(sim: OdooSimulator): Record<string, unknown> {
-  return {
-    id: 'c1',
-    type: 'tillwire-odoo-config',
-    url: sim.url,
-    database: sim.database,
-    login: sim.login,
-    api: 'jsonrpc',
-    version: String(sim.version),
-    defaultPartnerId: String(SEED.walkInPartnerId),
-    maxConcurrent: '4',
-    ratePerSecond: '0',
-    timeout: '5',
-    attempts: '2',
-    retryDelay: '1',
-    maxRetryWait: '0.01',
-  };
-}
 
 export interface LedgerRuntime {
   red: RunningNodeRed;

@@ -10,7 +10,8 @@
 import type { RunningNodeRed } from '../support/node-red-process';
 import type { OdooSimulator } from '../../simulators/odoo/simulator';
 import { startSimulator } from '../odoo/support';
-import { type LedgerRuntime, odooConfig, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
+import { odooConfigNode } from '../support/config-nodes';
+import { type LedgerRuntime, shopifyOrder, startLedgerRuntime } from './ledger-flow-support';
 
 jest.setTimeout(60_000);
 
@@ -28,7 +29,7 @@ function flows() {
   return [
     { id: 'tab', type: 'tab', label: 'safety stock' },
     { id: 'st', type: 'tillwire-store', name: 'ledger', backend: 'sqlite', file: 'tillwire.db', schema: 'tillwire', synchronous: 'normal' },
-    odooConfig(sim),
+    odooConfigNode(sim, { id: 'c1' }),
     // Channel orders, as canonical documents.
     { id: 'doc', type: 'http in', z: 'tab', url: '/doc', method: 'post', wires: [['guard']] },
     // A WMS's stock reading, as a canonical inventory.position: the flow names its system.

@@ -1,7 +1,9 @@
 /**
  * Config nodes that real-runtime tests deploy against the simulators, written once: a QuickBooks
- * company and an Odoo database as a test wants them (short timeouts, no pacing).
+ * company, an Odoo database and a Business Central company as a test wants them (short timeouts,
+ * no pacing).
  */
+import type { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import type { OdooSimulator } from '../../simulators/odoo/simulator';
 import { SEED } from '../../simulators/odoo/simulator';
 
@@ -38,6 +40,29 @@ export function odooConfigNode(odoo: Pick<OdooSimulator, 'url' | 'version'>, o: 
     attempts: String(o.attempts ?? 2),
     retryDelay: '1',
     maxRetryWait: '0.01',
+  };
+}
+
+/** A `tillwire-bc-config` for a Business Central simulator (its company, a bearer token credential, no pacing, quick retries). */
+export function bcConfigNode(
+  bc: Pick<BusinessCentralSimulator, 'baseUrl' | 'tenant' | 'environment' | 'companyId'>,
+  o: { id?: string; maxAttempts?: number } = {},
+) {
+  return {
+    id: o.id ?? 'bc1',
+    type: 'tillwire-bc-config',
+    baseUrl: bc.baseUrl,
+    tenant: bc.tenant,
+    environment: bc.environment,
+    companyId: bc.companyId,
+    authMode: 'token',
+    defaultCustomer: '10000',
+    maxConcurrent: 4,
+    ratePerSecond: 0,
+    timeoutSeconds: 5,
+    maxAttempts: o.maxAttempts ?? 2,
+    retryBaseMs: 1,
+    cooloffMs: 20,
   };
 }
 
