@@ -543,6 +543,26 @@ const SETS: Record<string, SetDef> = {
       lastModifiedDateTime: ro('datetime'),
     },
   },
+  itemLedgerEntries: {
+    set: 'itemLedgerEntries',
+    name: 'Microsoft.NAV.itemLedgerEntry',
+    fields: {
+      id: ro('guid'),
+      entryNumber: ro('number'),
+      itemNumber: ro('string'),
+      postingDate: ro('date'),
+      entryType: ro('string'),
+      sourceNumber: ro('string'),
+      sourceType: ro('string'),
+      documentNumber: ro('string'),
+      documentType: ro('string'),
+      description: ro('string'),
+      quantity: ro('number'),
+      salesAmountActual: ro('number'),
+      costAmountActual: ro('number'),
+      lastModifiedDateTime: ro('datetime'),
+    },
+  },
   generalLedgerEntries: {
     set: 'generalLedgerEntries',
     name: 'Microsoft.NAV.generalLedgerEntry',
@@ -705,6 +725,7 @@ export class BusinessCentralSimulator {
   private creditMemoNo = 104000;
   private shipmentNo = 102000;
   private glEntryNo = 0;
+  private itemEntryNo = 0;
   private readonly issuedTokens = new Map<string, { principal: string; expiresAt: number }>();
   private readonly windows = new Map<string, number[]>();
   private active = 0;
@@ -828,7 +849,11 @@ export class BusinessCentralSimulator {
     this.seed();
   }
 
-  /** Adds or changes items (there is no standard API to set stock in BC, so tests use this). */
+  /**
+   * Adds or changes items (there is no standard API to set stock in BC, so tests use this). A
+   * change of `inventory` is posted as an item ledger entry (a positive or negative adjustment), as
+   * BC's `inventory` is the sum of the item's entries; the item's own record is not modified by it.
+   */
   upsertItems(items: ItemSeed[]): void {
     for (const it of items) {
       const existing = this.findBy('items', 'number', it.number.toUpperCase());
@@ -836,7 +861,10 @@ export class BusinessCentralSimulator {
         const d = existing.data;
         if (it.displayName !== undefined) d.displayName = it.displayName;
         if (it.unitPrice !== undefined) d.unitPrice = it.unitPrice;
-        if (it.inventory !== undefined) d.inventory = it.inventory;
+        if (it.inventory !== undefined) {
+          this.postItemEntry(String(d.number), it.inventory - Number(d.inventory ?? 0));
+          d.inventory = it.inventory;
+        }
         if (it.blocked !== undefined) d.blocked = it.blocked;
         if (it.type !== undefined) d.type = it.type;
         if (it.gtin !== undefined) d.gtin = it.gtin;
@@ -859,8 +887,28 @@ export class BusinessCentralSimulator {
           },
           { taxPercent: it.taxPercent ?? 0 },
         );
+        this.postItemEntry(it.number.toUpperCase(), it.inventory ?? 0);
       }
     }
+  }
+
+  /** An item ledger entry for a stock adjustment of `quantity` units (none for 0). */
+  private postItemEntry(itemNumber: string, quantity: number): void {
+    if (quantity === 0) return;
+    this.insert('itemLedgerEntries', {
+      entryNumber: ++this.itemEntryNo,
+      itemNumber,
+      postingDate: new Date().toISOString().slice(0, 10),
+      entryType: quantity > 0 ? 'Positive_x0020_Adjmt_x002E_' : 'Negative_x0020_Adjmt_x002E_',
+      sourceNumber: '',
+      sourceType: '_x0020_',
+      documentNumber: 'SIM-ADJ',
+      documentType: '_x0020_',
+      description: '',
+      quantity,
+      salesAmountActual: 0,
+      costAmountActual: 0,
+    });
   }
 
   state(): SimulatorState {
@@ -938,6 +986,7 @@ export class BusinessCentralSimulator {
     this.creditMemoNo = 104000;
     this.shipmentNo = 102000;
     this.glEntryNo = 0;
+    this.itemEntryNo = 0;
     const lcyScale = this.exponent('');
     this.insert('companyInformation', { id: this.companyId, displayName: this.companyName, currencyCode: this.currency, country: 'GB', email: '' });
     if (this.options.catalog !== false) {
@@ -1497,7 +1546,7 @@ export class BusinessCentralSimulator {
   private snapshot() {
     return {
       tables: new Map([...this.tables].map(([set, rows]) => [set, new Map([...rows].map(([id, row]) => [id, structuredClone(row)]))])),
-      numbers: [this.seq, this.orderNo, this.invoiceNo, this.creditMemoNo, this.shipmentNo, this.glEntryNo] as const,
+      numbers: [this.seq, this.orderNo, this.invoiceNo, this.creditMemoNo, this.shipmentNo, this.glEntryNo, this.itemEntryNo] as const,
     };
   }
 
@@ -1505,7 +1554,7 @@ export class BusinessCentralSimulator {
     this.tables = new Map([...saved.tables].map(([set, rows]) => [set, new Map([...rows].map(([id, row]) => [id, structuredClone(row)]))]));
     this.indexes = new Map();
     for (const [set, rows] of this.tables) for (const row of rows.values()) this.index(set, row);
-    [this.seq, this.orderNo, this.invoiceNo, this.creditMemoNo, this.shipmentNo, this.glEntryNo] = saved.numbers;
+    [this.seq, this.orderNo, this.invoiceNo, this.creditMemoNo, this.shipmentNo, this.glEntryNo, this.itemEntryNo] = saved.numbers;
   }
 
   private context(def: SetDef, single = false): string {

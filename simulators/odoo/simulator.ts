@@ -144,6 +144,15 @@ const f = {
 const nowText = () => new Date().toISOString().replace('T', ' ').slice(0, 19);
 const todayText = () => new Date().toISOString().slice(0, 10);
 
+/**
+ * Sets a field the business logic changes (a quant's quantity, a move's state) and stamps the
+ * record's `write_date`, as Odoo's ORM does on every write (a stock read of changes relies on it).
+ */
+function setWritten(db: Database, model: string, id: number, field: string, value: unknown): void {
+  db.set(model, id, field, value);
+  db.set(model, id, 'write_date', db.stampText());
+}
+
 /** Half-up rounding to `digits` decimals with Odoo's relative epsilon against float noise. */
 export function roundTo(value: number, digits: number): number {
   const factor = 10 ** digits;
@@ -209,9 +218,9 @@ function validatePicking(db: Database, id: number, doneAt: string): void {
     if (m.state === 'cancel') continue;
     const qty = m.quantity || m.product_uom_qty || 0;
     db.set('stock.move', m.id, 'quantity', qty);
-    db.set('stock.move', m.id, 'state', 'done');
+    setWritten(db, 'stock.move', m.id, 'state', 'done');
     const quant = db.all('stock.quant').find((q) => q.product_id === m.product_id && q.location_id === m.location_id);
-    if (quant) db.set('stock.quant', quant.id, 'quantity', (quant.quantity ?? 0) - qty);
+    if (quant) setWritten(db, 'stock.quant', quant.id, 'quantity', (quant.quantity ?? 0) - qty);
   }
   db.set('stock.picking', id, 'state', 'done');
   db.set('stock.picking', id, 'date_done', doneAt);
@@ -698,7 +707,7 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
                   {},
                 );
               }
-              db.set('stock.quant', id, 'quantity', q.inventory_quantity ?? 0);
+              setWritten(db, 'stock.quant', id, 'quantity', q.inventory_quantity ?? 0);
               db.set('stock.quant', id, 'inventory_quantity', 0);
               db.set('stock.quant', id, 'inventory_quantity_set', false);
               db.set('stock.quant', id, 'inventory_date', todayText());
@@ -894,8 +903,8 @@ function buildModels(version: number, priceDigits: number): Record<string, Model
   ];
   const common: Record<string, Field> = {
     display_name: f.char('Display Name', { readonly: true, compute: () => undefined }),
-    create_date: f.datetime('Created on', { readonly: true, default: () => nowText() }),
-    write_date: f.datetime('Last Updated on', { readonly: true, default: () => nowText() }),
+    create_date: f.datetime('Created on', { readonly: true, default: (db) => db.stampText() }),
+    write_date: f.datetime('Last Updated on', { readonly: true, default: (db) => db.stampText() }),
   };
   const result: Record<string, Model> = {};
   for (const m of models) {
@@ -971,6 +980,14 @@ const INDEXED: Record<string, string[]> = {
 };
 
 export class Database {
+  /** Added to the clock that stamps `create_date` and `write_date` (OdooSimulator.advanceClock). */
+  clockOffsetMs = 0;
+
+  /** The time Odoo stamps a record written now with (`YYYY-MM-DD HH:MM:SS`, UTC). */
+  stampText(): string {
+    return new Date(Date.now() + this.clockOffsetMs).toISOString().replace('T', ' ').slice(0, 19);
+  }
+
   readonly models: Record<string, Model>;
   private readonly tables = new Map<string, Map<number, Rec>>();
   /** model → field → value → ids, for the INDEXED fields. */
@@ -1261,7 +1278,7 @@ export class Database {
         if (fd.type === 'one2many' || fd.type === 'many2many') this.applyCommands(model, id, k, v, ctx);
         else this.set(model, id, k, this.convert(model, k, v));
       }
-      this.set(model, id, 'write_date', nowText());
+      this.set(model, id, 'write_date', this.stampText());
     }
     for (const [k, fd] of Object.entries(m.fields)) {
       if (!fd.required || !(k in vals)) continue;
@@ -1950,7 +1967,30 @@ export class OdooSimulator {
       const product = this.db.all('product.product').find((p) => p.default_code === sku);
       const quant = product && this.db.all('stock.quant').find((q) => q.product_id === product.id && q.location_id === SEED.stockLocationId);
       if (!quant) throw userError(`No stock of ${sku} in WH/Stock.`);
-      this.db.set('stock.quant', quant.id, 'reserved_quantity', reserved);
+      setWritten(this.db, 'stock.quant', quant.id, 'reserved_quantity', reserved);
+    });
+  }
+
+  /**
+   * Moves the clock that stamps records' `create_date` and `write_date` forward, as if that much
+   * time had passed: for tests of reads that follow `write_date`, without waiting.
+   */
+  advanceClock(seconds: number): void {
+    this.db.clockOffsetMs += seconds * 1000;
+  }
+
+  /**
+   * Deletes the quants that hold nothing (quantity and reserved 0), as Odoo's quant clean-up
+   * (`stock.quant._unlink_zero_quants`) does: a location emptied then has no quant at all.
+   */
+  unlinkZeroQuants(): number {
+    return this.db.transaction(() => {
+      const ids = this.db
+        .all('stock.quant')
+        .filter((q) => !q.quantity && !q.reserved_quantity)
+        .map((q) => q.id as number);
+      if (ids.length) this.db.unlink('stock.quant', ids);
+      return ids.length;
     });
   }
 
