@@ -566,6 +566,28 @@ export class BusinessCentralClient {
     return found;
   }
 
+  /**
+   * Item ledger entries after `entryNumber` (each posting of stock: a sale, a receipt, an
+   * adjustment), oldest first, page by page: their numbers and items only.
+   */
+  itemLedgerEntriesAfter(entryNumber: number): Promise<Array<BcEntity & { entryNumber: number; itemNumber: string }>> {
+    return this.list(
+      'itemLedgerEntries',
+      { $filter: `entryNumber gt ${entryNumber}`, $orderby: 'entryNumber', $select: ['entryNumber', 'itemNumber'] },
+      { operation: 'list item ledger entries' },
+    );
+  }
+
+  /** The newest item ledger entry's number (0: none yet). */
+  async lastItemLedgerEntry(): Promise<number> {
+    const [last] = await this.list<BcEntity & { entryNumber: number }>(
+      'itemLedgerEntries',
+      { $orderby: 'entryNumber desc', $top: 1, $select: ['entryNumber'] },
+      { operation: 'list item ledger entries', maxPages: 1 },
+    );
+    return last?.entryNumber ?? 0;
+  }
+
   /** Every item of type Inventory (the ones that have stock), read fresh, page by page. */
   inventoryItems(): Promise<BcItem[]> {
     return this.list<BcItem>('items', { $filter: "type eq 'Inventory'", $select: ITEM_FIELDS }, { operation: 'list items' });

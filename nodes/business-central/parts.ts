@@ -6,7 +6,7 @@
  */
 import type { NodeMessage, RuntimeNode } from '../core/node-red';
 import type { StoreBinding } from '../core/node-kit';
-import type { ErpOperation, ErpParts, OrderOutcome } from '../core/erp-node';
+import type { ErpOperation, ErpParts, OrderOutcome, StockRead } from '../core/erp-node';
 import { businessKey } from '../model/validate';
 import { permanent, SYSTEM } from './client';
 import type { BcConnection } from './connection';
@@ -15,7 +15,7 @@ import { kvTombstones, OrderResult, sendOrder, TombstoneStore } from './orders';
 import { CreditResult, sendReturn } from './returns';
 import { sendSaleBatch } from './sale-batch';
 import { KEY_PREFIX, readShipments } from './shipments';
-import { readInventory } from './stock';
+import { readInventory, readInventoryChanges, type InventoryCursor, type InventoryResult } from './stock';
 
 export const OPERATION_NAMES: Record<ErpOperation, string> = { order: 'create sales order', stock: 'read inventory', shipments: 'read posted sales shipments' };
 
@@ -26,6 +26,26 @@ function keyOf(msg: NodeMessage): string | undefined {
 }
 
 /** Business Central's part of the ERP node, on the chosen connection. */
+const isInventoryCursor = (v: unknown): v is InventoryCursor => Number.isSafeInteger((v as InventoryCursor | undefined)?.entryNumber);
+
+/** An inventory read as the ERP node sends it: each position with `msg.erp`, and the SKUs it could not read. */
+function stockRead(result: InventoryResult): StockRead {
+  const issues: string[] = [];
+  if (result.unknown.length)
+    issues.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} ${result.unknown.map((s) => `'${s}'`).join(', ')}: no such item in Business Central`);
+  issues.push(...result.problems);
+  return {
+    positions: result.positions.map((doc) => ({
+      payload: doc as unknown as Record<string, any>,
+      erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber },
+    })),
+    summary: { system: SYSTEM, positions: result.positions.length, unknownSkus: result.unknown },
+    problem: issues.length
+      ? permanent(OPERATION_NAMES.stock, issues.join('; '), { providerCode: result.unknown.length ? 'UnknownSku' : undefined })
+      : undefined,
+  };
+}
+
 export function bcParts(node: Pick<RuntimeNode, 'warn'>, locationId: string): ErpParts<BcConnection> {
   /**
    * What follows BC's answer for one message, however it was written: `msg.erp`, the ERP number in
@@ -107,21 +127,12 @@ export function bcParts(node: Pick<RuntimeNode, 'warn'>, locationId: string): Er
     acceptedRef: (erp) => (typeof erp.number === 'string' && erp.number && !erp.cancelled && !erp.skipped && !erp.stale ? erp.number : undefined),
 
     async stock(connection, skus) {
-      const result = await readInventory(connection.client, skus, { locationId });
-      const issues: string[] = [];
-      if (result.unknown.length)
-        issues.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} ${result.unknown.map((s) => `'${s}'`).join(', ')}: no such item in Business Central`);
-      issues.push(...result.problems);
-      return {
-        positions: result.positions.map((doc) => ({
-          payload: doc as unknown as Record<string, any>,
-          erp: { system: SYSTEM, id: doc.attributes.bcItemId, number: doc.attributes.bcItemNumber },
-        })),
-        summary: { system: SYSTEM, positions: result.positions.length, unknownSkus: result.unknown },
-        problem: issues.length
-          ? permanent(OPERATION_NAMES.stock, issues.join('; '), { providerCode: result.unknown.length ? 'UnknownSku' : undefined })
-          : undefined,
-      };
+      return stockRead(await readInventory(connection.client, skus, { locationId }));
+    },
+
+    async stockChanges(connection, cursor) {
+      const result = await readInventoryChanges(connection.client, isInventoryCursor(cursor) ? cursor : undefined, { locationId });
+      return { ...stockRead(result), cursor: result.cursor };
     },
 
     async shipments(connection, { store, emit }) {

@@ -17,7 +17,7 @@
  */
 import type { NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
 import { bindStore, onInput, shortText, StatusBoard, type StoreBinding, type Texts } from './node-kit';
-import { skuList, SkuListError } from './sku-list';
+import { isStockChanges, skuList, SkuListError } from './sku-list';
 import { ensureEnvelope } from '../model/envelope';
 import { asConnectorError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
 import type { Store } from '../runtime/store';
@@ -71,6 +71,11 @@ export interface ErpParts<C> {
   /** Stock of these SKUs (undefined: every SKU) as canonical inventory positions. */
   stock(connection: C, skus: string[] | undefined, msg: NodeMessage): Promise<StockRead>;
   /**
+   * The stock that changed in the ERP since `cursor` (what the previous read of changes returned,
+   * kept in the store; undefined: every SKU), and the cursor to read from next (undefined: keep it).
+   */
+  stockChanges(connection: C, cursor: unknown): Promise<StockRead & { cursor?: unknown }>;
+  /**
    * The shipments since the cursor kept in `store`. `emit` sends documents on at once (call it
    * before moving the cursor past them); returns the ones that could not be sent.
    */
@@ -94,7 +99,7 @@ export interface ErpNodeSpec<C> {
   operation: ErpOperation;
   /** Each operation's name in errors (`msg.error.cause.operation`) when the failure names none. */
   operationNames: Record<ErpOperation, string>;
-  /** The `tillwire-store` config node's id (order: optional; shipments: required; stock: unused). */
+  /** The `tillwire-store` config node's id (order: optional; shipments and a stock read of changes: required). */
   storeId?: string;
   /** Till sales written together at most (order operation, with `parts.saleBatch`); 1: one at a time. Default 100. */
   batchSize?: number;
@@ -165,8 +170,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
   const { system, operation, texts: t, parts } = spec;
   const operationName = spec.operationNames[operation];
   const board = new StatusBoard(node);
-  // The stock read keeps nothing, so only the other two show the store's state.
-  const binding = operation !== 'stock' && spec.storeId ? bindStore(RED, node, spec.storeId, board) : undefined;
+  const binding = spec.storeId ? bindStore(RED, node, spec.storeId, board) : undefined;
   const counts = { sent: 0, stale: 0, waiting: 0, failed: 0, summarised: 0 };
 
   const initial = spec.config();
@@ -277,6 +281,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
   }
 
   async function stock(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
+    if (isStockChanges(msg.payload)) return stockChanges(connection, msg, send);
     let skus: string[] | undefined;
     try {
       skus = skuList(msg.payload);
@@ -284,20 +289,38 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
       if (err instanceof SkuListError) throw permanentFailure(system, operationName, err.message);
       throw err;
     }
-    const read = await parts.stock(connection, skus, msg);
-    if (spec.stockOutput === 'array') {
+    sendStock(await parts.stock(connection, skus, msg), msg, send);
+    return 0;
+  }
+
+  // What changed since the cursor in the store; the cursor moves only after the positions were sent.
+  async function stockChanges(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
+    if (!binding?.configured)
+      throw permanentFailure(system, operationName, 'select a Tillwire store in the node: the cursor of the stock read of changes is kept there');
+    const store = await binding.acquire();
+    const key = `${system}-stock-changes:${node.id}:cursor`;
+    const previous = await store.kvGet(key);
+    const read = await parts.stockChanges(connection, previous);
+    sendStock(read, msg, send, true);
+    // Another instance moved it first: keep theirs (what both read dedupes in the ledger).
+    if (read.cursor !== undefined && JSON.stringify(read.cursor) !== JSON.stringify(previous)) await store.kvPut(key, read.cursor, previous);
+    return 0;
+  }
+
+  /** The positions on (one message, or one each), then the read's problem to Catch. */
+  function sendStock(read: StockRead, msg: NodeMessage, send: SendFn, changes = false): void {
+    if (spec.stockOutput === 'array' && !(changes && !read.positions.length)) {
       msg.payload = read.positions.map((p) => p.payload);
       msg.topic = 'inventory.adjusted';
-      msg.erp = read.summary;
+      msg.erp = changes ? { ...read.summary, changes: true } : read.summary;
       send(msg);
       counts.sent += read.positions.length;
-    } else
+    } else if (spec.stockOutput !== 'array')
       sendAll(
         send,
         read.positions.map((doc) => documentMessage(msg, doc, 'inventory.adjusted', system)),
       );
     if (read.problem) throw read.problem;
-    return 0;
   }
 
   async function shipments(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {

@@ -8,6 +8,8 @@
  * - Those SKUs: a SKU (`"SKU-1"`), a comma- or newline-separated list (`"SKU-1, SKU-2"`), an array
  *   of SKUs, `{ skus: [...] }` or `{ sku: "SKU-1" }`. Each SKU is trimmed; repeats are read once;
  *   an empty array asks for nothing.
+ * - What changed in the ERP since the node's last read of changes: `{ changes: true }`
+ *   (`isStockChanges`; the ERP node keeps where it got to in its store).
  * - Anything else (true, an object without `skus`, an array holding a number or `"*"`) is refused
  *   with an error saying what was sent, never guessed at.
  */
@@ -16,7 +18,12 @@ export class SkuListError extends Error {
   override name = 'SkuListError';
 }
 
-const EXPECTED = `msg.payload must be "*" (or empty, or an inject's timestamp) for every SKU, or a SKU, a comma-separated list of SKUs, an array of SKUs, or { skus: [...] }`;
+const EXPECTED = `msg.payload must be "*" (or empty, or an inject's timestamp) for every SKU, or a SKU, a comma-separated list of SKUs, an array of SKUs, { skus: [...] }, or (ERP nodes) { changes: true }`;
+
+/** `{ changes: true }`: the stock that changed since the last such read, not a list of SKUs. */
+export function isStockChanges(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload) && (payload as { changes?: unknown }).changes === true;
+}
 
 /** The SKUs asked for; undefined means every SKU. Throws SkuListError for anything else. */
 export function skuList(payload: unknown): string[] | undefined {

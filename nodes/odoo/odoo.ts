@@ -10,12 +10,13 @@ import type { NodeDef, NodeMessage, NodeRED, RuntimeNode } from '../core/node-re
 import { asError, statusTexts, type StoreBinding } from '../core/node-kit';
 import { summarySecondsOf } from '../core/summary-posting';
 import { registerSummaryRoutes } from '../core/summary-routes';
-import { batchSizeOf, erpNode, type ErpDocument, type ErpParts, type ErpUnsent, type OrderOutcome } from '../core/erp-node';
+import { batchSizeOf, erpNode, type ErpDocument, type ErpParts, type ErpUnsent, type OrderOutcome, type StockRead } from '../core/erp-node';
 import type { OrderResult } from './orders';
 import { fromMinor, type Money } from '../model/money';
 import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
 import type { ShipmentCursor } from './shipments';
+import type { StockCursor, StockResult } from './stock';
 import { ODOO_CONFIG, type OdooConnection } from './connection';
 import { connectionOf } from '../core/config-node';
 import type { OdooSync } from './sync';
@@ -37,6 +38,28 @@ const difference = (v: Money) => `${fromMinor(v.amount, v.currency)} ${v.currenc
 async function recordRef(binding: StoreBinding, key: string, name: string): Promise<void> {
   const store = await binding.acquire();
   await store.registerSetRef(key, SYSTEM, name);
+}
+
+// A cursor that is not an Odoo datetime (a store edited by hand) counts as none: the read is then whole.
+const isStockCursor = (v: unknown): v is StockCursor => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(String((v as StockCursor | undefined)?.since));
+
+/** A stock read as the ERP node sends it: each position with `msg.erp`, and the SKUs it could not read. */
+function stockRead(result: StockResult): StockRead {
+  const summary = {
+    system: SYSTEM,
+    model: 'stock.quant',
+    positions: result.positions.length,
+    unknownSkus: result.unknown,
+    fractionalSkus: result.fractional,
+  };
+  const problems: string[] = [];
+  if (result.unknown.length) problems.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} in Odoo: ${result.unknown.join(', ')}`);
+  if (result.fractional.length) problems.push(`stock is not a whole number of units for ${result.fractional.join(', ')}`);
+  return {
+    positions: result.positions.map((position) => ({ payload: position as unknown as Record<string, any>, erp: summary })),
+    summary,
+    problem: problems.length ? odooError('stock.quant', problems.join('; '), { retryable: false, providerCode: 'unknown_sku' }) : undefined,
+  };
 }
 
 /** Odoo's part of the ERP node: what it does with the `OdooSync` of the chosen connection. */
@@ -102,22 +125,12 @@ function odooParts(node: RuntimeNode, cursorKey: string): ErpParts<OdooSync> {
     acceptedRef: (erp) => (erp.model === 'sale.order' && !erp.stale && erp.state !== 'cancel' && typeof erp.name === 'string' ? erp.name : undefined),
 
     async stock(sync, skus) {
-      const result = await sync.readStock(skus);
-      const summary = {
-        system: SYSTEM,
-        model: 'stock.quant',
-        positions: result.positions.length,
-        unknownSkus: result.unknown,
-        fractionalSkus: result.fractional,
-      };
-      const problems: string[] = [];
-      if (result.unknown.length) problems.push(`unknown SKU${result.unknown.length > 1 ? 's' : ''} in Odoo: ${result.unknown.join(', ')}`);
-      if (result.fractional.length) problems.push(`stock is not a whole number of units for ${result.fractional.join(', ')}`);
-      return {
-        positions: result.positions.map((position) => ({ payload: position as unknown as Record<string, any>, erp: summary })),
-        summary,
-        problem: problems.length ? odooError('stock.quant', problems.join('; '), { retryable: false, providerCode: 'unknown_sku' }) : undefined,
-      };
+      return stockRead(await sync.readStock(skus));
+    },
+
+    async stockChanges(sync, cursor) {
+      const result = await sync.readStockChanges(isStockCursor(cursor) ? cursor : undefined);
+      return { ...stockRead(result), cursor: result.cursor };
     },
 
     /**

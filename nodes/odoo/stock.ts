@@ -10,6 +10,22 @@ export interface StockResult {
   fractional: string[];
 }
 
+/**
+ * Where the next read of changes starts: the newest `write_date` Odoo gave a quant or a done move
+ * the last read saw (Odoo's own clock, to the second, as `YYYY-MM-DD HH:MM:SS` in UTC).
+ */
+export interface StockCursor {
+  since: string;
+}
+
+/**
+ * How far before the cursor a read of changes looks again. Odoo stamps `write_date` with its
+ * transaction's start, so a transaction that commits after a read can carry a time before that
+ * read's newest one; looking back catches it. What is read twice is booked as a reading that
+ * changes nothing.
+ */
+export const CHANGES_LOOK_BACK_SECONDS = 120;
+
 async function pagedSearchRead<T>(sync: OdooSync, model: string, domain: unknown[], fields: string[], page = 1000): Promise<T[]> {
   const out: T[] = [];
   for (let offset = 0; ; offset += page) {
@@ -39,38 +55,71 @@ export function readStock(sync: OdooSync, skus?: string[], asOf = new Date()): P
   return sync.client.track(stock(sync, skus, asOf));
 }
 
-async function stock(sync: OdooSync, skus: string[] | undefined, asOf: Date): Promise<StockResult> {
+async function stock(sync: OdooSync, skus: string[] | undefined, asOf: Date): Promise<StockResult & { newest?: string }> {
   const all = skus === undefined;
-  const storable = sync.client.version >= 18 ? [['is_storable', '=', true]] : [['type', '=', 'product']];
-  type ProductRow = { id: number; default_code: string | false };
   const products = all
-    ? await pagedSearchRead<ProductRow>(sync, 'product.product', [['default_code', '!=', false], ...storable], ['id', 'default_code'])
+    ? await pagedSearchRead<ProductRow>(sync, 'product.product', [['default_code', '!=', false], ...storable(sync)], ['id', 'default_code'])
     : skus.length
       ? await sync.client.searchRead<ProductRow>('product.product', [['default_code', 'in', skus]], { fields: ['id', 'default_code'] })
       : [];
-  const skuById = new Map<number, string>();
-  for (const p of products) if (p.default_code) skuById.set(p.id, p.default_code);
+  const skuById = skusOf(products);
   const known = new Set(skuById.values());
   const unknown = all ? [] : [...new Set(skus.filter((s) => !known.has(s)))];
-  type QuantRow = { product_id: [number, string]; location_id: [number, string]; quantity: number; reserved_quantity: number };
+  return { ...(await positionsOf(sync, skuById, all, asOf)), unknown };
+}
+
+type ProductRow = { id: number; default_code: string | false };
+type QuantRow = { product_id: [number, string]; location_id: [number, string]; quantity: number; reserved_quantity: number; write_date: string };
+type MoveRow = { product_id: [number, string]; location_id: [number, string]; location_dest_id: [number, string]; write_date: string };
+
+const storable = (sync: OdooSync) => (sync.client.version >= 18 ? [['is_storable', '=', true]] : [['type', '=', 'product']]);
+
+function skusOf(products: ProductRow[]): Map<number, string> {
+  const skuById = new Map<number, string>();
+  for (const p of products) if (p.default_code) skuById.set(p.id, p.default_code);
+  return skuById;
+}
+
+const newer = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a >= b ? a : b);
+
+/**
+ * The positions of these products: their quants summed per internal location. `all`: the read
+ * covers every product (quants read without a product filter). `emptied`: product × location pairs
+ * stock moved out of or into; one with no quant now is sent as 0 (Odoo deletes a quant that reached
+ * 0, so a location emptied would otherwise keep its last figure in the ledger).
+ */
+async function positionsOf(
+  sync: OdooSync,
+  skuById: Map<number, string>,
+  all: boolean,
+  asOf: Date,
+  emptied: Array<{ productId: number; location: [number, string] }> = [],
+): Promise<{ positions: InventoryPosition[]; fractional: string[]; newest?: string }> {
   const ids = [...skuById.keys()];
   const quants = ids.length
     ? await pagedSearchRead<QuantRow>(
         sync,
         'stock.quant',
         [['location_id.usage', '=', 'internal'], ...(all ? [] : [['product_id', 'in', ids]])],
-        ['product_id', 'location_id', 'quantity', 'reserved_quantity'],
+        ['product_id', 'location_id', 'quantity', 'reserved_quantity', 'write_date'],
       )
     : [];
+  let newest: string | undefined;
   const totals = new Map<string, { sku: string; productId: number; location: [number, string]; onHand: number; reserved: number }>();
   for (const q of quants) {
     const sku = skuById.get(q.product_id[0]);
     if (!sku) continue;
+    newest = newer(newest, q.write_date || undefined);
     const k = `${q.product_id[0]}:${q.location_id[0]}`;
     const t = totals.get(k) ?? { sku, productId: q.product_id[0], location: q.location_id, onHand: 0, reserved: 0 };
     t.onHand += q.quantity;
     t.reserved += q.reserved_quantity;
     totals.set(k, t);
+  }
+  for (const e of emptied) {
+    const sku = skuById.get(e.productId);
+    const k = `${e.productId}:${e.location[0]}`;
+    if (sku && !totals.has(k)) totals.set(k, { sku, productId: e.productId, location: e.location, onHand: 0, reserved: 0 });
   }
   const withStock = new Set([...totals.values()].map((t) => t.productId));
   const missing = ids.filter((id) => !withStock.has(id));
@@ -100,5 +149,82 @@ async function stock(sync: OdooSync, skus: string[] | undefined, asOf: Date): Pr
     });
   }
   positions.sort((a, b) => (a.sku === b.sku ? a.locationId.localeCompare(b.locationId) : a.sku < b.sku ? -1 : 1));
-  return { positions, unknown, fractional: [...fractional] };
+  return { positions, fractional: [...fractional], newest };
+}
+
+/** An Odoo datetime (`YYYY-MM-DD HH:MM:SS`, UTC) `seconds` earlier. */
+function before(odooTime: string, seconds: number): string {
+  const t = Date.parse(`${odooTime.replace(' ', 'T')}Z`);
+  if (!Number.isFinite(t)) throw new TypeError(`not an Odoo datetime: ${JSON.stringify(odooTime)}`);
+  return new Date(t - seconds * 1000).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/**
+ * The stock that changed since `cursor`: every product with a quant or a done stock move written
+ * since (less the look-back), read whole (all its internal locations, so several quants at one
+ * location are summed as a full read sums them). No cursor: every SKU, as the full read, and the
+ * cursor to start from. The cursor returned never moves back.
+ */
+export function readStockChanges(sync: OdooSync, cursor: StockCursor | undefined, asOf = new Date()): Promise<StockResult & { cursor?: StockCursor }> {
+  return sync.client.track(stockChanges(sync, cursor, asOf));
+}
+
+async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asOf: Date): Promise<StockResult & { cursor?: StockCursor }> {
+  if (!cursor) {
+    const { newest, ...read } = await stock(sync, undefined, asOf);
+    return { ...read, cursor: newest ? { since: newest } : undefined };
+  }
+  const since = before(cursor.since, CHANGES_LOOK_BACK_SECONDS);
+  const quants = await pagedSearchRead<QuantRow>(
+    sync,
+    'stock.quant',
+    [
+      ['write_date', '>=', since],
+      ['location_id.usage', '=', 'internal'],
+    ],
+    ['product_id', 'write_date'],
+  );
+  const moves = await pagedSearchRead<MoveRow>(
+    sync,
+    'stock.move',
+    [
+      ['write_date', '>=', since],
+      ['state', '=', 'done'],
+    ],
+    ['product_id', 'location_id', 'location_dest_id', 'write_date'],
+  );
+  let newest: string | undefined = cursor.since;
+  const productIds = new Set<number>();
+  for (const row of [...quants, ...moves]) {
+    productIds.add(row.product_id[0]);
+    newest = newer(newest, row.write_date || undefined);
+  }
+  if (!productIds.size) return { positions: [], unknown: [], fractional: [], cursor: { since: newest! } };
+  const products = await sync.client.searchRead<ProductRow>(
+    'product.product',
+    [['id', 'in', [...productIds]], ['default_code', '!=', false], ...storable(sync)],
+    {
+      fields: ['id', 'default_code'],
+    },
+  );
+  const moveLocations = [...new Set(moves.flatMap((m) => [m.location_id[0], m.location_dest_id[0]]))];
+  const internal = moveLocations.length
+    ? new Set(
+        (
+          await sync.client.searchRead<{ id: number }>(
+            'stock.location',
+            [
+              ['id', 'in', moveLocations],
+              ['usage', '=', 'internal'],
+            ],
+            { fields: ['id'] },
+          )
+        ).map((l) => l.id),
+      )
+    : new Set<number>();
+  const emptied = moves.flatMap((m) =>
+    [m.location_id, m.location_dest_id].filter((l) => internal.has(l[0])).map((location) => ({ productId: m.product_id[0], location })),
+  );
+  const read = await positionsOf(sync, skusOf(products), false, asOf, emptied);
+  return { positions: read.positions, unknown: [], fractional: read.fractional, cursor: { since: newer(newest, read.newest)! } };
 }

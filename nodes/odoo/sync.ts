@@ -63,6 +63,11 @@ export class OdooSync {
     return stock.readStock(this, skus, asOf);
   }
 
+  /** Stock changed since the cursor (none: every SKU), and the cursor to read from next. */
+  readStockChanges(cursor: stock.StockCursor | undefined, asOf = new Date()): Promise<stock.StockResult & { cursor?: stock.StockCursor }> {
+    return stock.readStockChanges(this, cursor, asOf);
+  }
+
   private pauseFor(operation: string): RetryPause {
     // The outcome is unknown: what Odoo did is checked before the next attempt.
     return { system: SYSTEM, operation, policy: this.policy, random: this.options.random, sleep: this.options.sleep ?? delay };

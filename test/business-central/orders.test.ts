@@ -16,7 +16,7 @@ import { OrderSettings } from '../../nodes/business-central/documents';
 import { kvTombstones, sendOrder, TOMBSTONE_PREFIX } from '../../nodes/business-central/orders';
 import { sendReturn } from '../../nodes/business-central/returns';
 import { KEY_PREFIX, readShipments, SHIPMENT_CURSOR_PREFIX } from '../../nodes/business-central/shipments';
-import { readInventory } from '../../nodes/business-central/stock';
+import { readInventory, readInventoryChanges } from '../../nodes/business-central/stock';
 import { validateDocument } from '../../nodes/model/validate';
 import { bcAmount, externalDocumentNumber, fromBcAmount, keyFromComments, toSalesOrder } from '../../nodes/business-central/map';
 import { api, clientFor, demoSale, fixture, startSimulator } from './helpers';
@@ -397,6 +397,36 @@ describe('inventory', () => {
     const second = await readInventory(client, ['SKU-0001', 'SKU-0002'], { locationId: 'BC-ALL' });
     expect(second.positions.map((p) => p.onHand)).toEqual([3]);
     expect(second.problems).toEqual([expect.stringMatching(/item SKU-0002 has inventory 2.5, not a whole number/)]);
+  });
+
+  it('reads what changed: every item and the newest item ledger entry first, then only the items with entries after it', async () => {
+    sim = await startSimulator();
+    const client: BusinessCentralClient = clientFor(sim);
+    const opts = { locationId: 'BC-ALL' };
+    const first = await readInventoryChanges(client, undefined, opts);
+    expect(first.positions.length).toBe((await readInventory(client, undefined, opts)).positions.length);
+    const entries = (await api(sim, 'GET', 'itemLedgerEntries?$orderby=entryNumber%20desc&$top=1')).body.value;
+    expect(first.cursor).toEqual({ entryNumber: entries[0].entryNumber });
+
+    // Nothing posted since: nothing read, the cursor stays.
+    expect(await readInventoryChanges(client, first.cursor, opts)).toEqual({ positions: [], unknown: [], problems: [], cursor: first.cursor });
+
+    // Two adjustments posted in BC (one item twice), one item renamed (not a stock change).
+    sim.upsertItems([
+      { number: 'SKU-0001', inventory: 11 },
+      { number: 'TEE-BLK-M', inventory: 140 },
+      { number: 'SKU-0001', inventory: 12 },
+      { number: 'SKU-0003', displayName: 'renamed' },
+    ]);
+    const second = await readInventoryChanges(client, first.cursor, opts);
+    expect(second.positions.map((p) => `${p.sku}=${p.onHand}`)).toEqual(['SKU-0001=12', 'TEE-BLK-M=140']);
+    expect(second.cursor).toEqual({ entryNumber: first.cursor.entryNumber + 3 });
+    const ledger = (await api(sim, 'GET', `itemLedgerEntries?$filter=entryNumber%20gt%20${first.cursor.entryNumber}`)).body.value;
+    expect(ledger.map((e: any) => [e.itemNumber, e.quantity, e.entryType])).toEqual([
+      ['SKU-0001', -9, 'Negative_x0020_Adjmt_x002E_'],
+      ['TEE-BLK-M', -8, 'Negative_x0020_Adjmt_x002E_'],
+      ['SKU-0001', 1, 'Positive_x0020_Adjmt_x002E_'],
+    ]);
   });
 });
 

@@ -7,11 +7,14 @@
  * signs). One becomes an Odoo sales order; the other leaves on "oversell risk" naming its channel,
  * order and SKU, and never reaches Odoo. The loser sent again is still not accepted, also after the
  * winner is cancelled (a short order keeps its answer); a new order takes the released units.
+ * A receipt booked in Odoo afterwards reaches the ledger through the template's read of what
+ * changed, and the next order takes the received units.
  */
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { flowCalls } from '../support/flow-calls';
 import { readTemplate } from '../support/template';
-import { OdooSimulator } from '../../simulators/odoo/simulator';
+import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
+import { clientFor } from '../odoo/support';
 import { ShopifySimulator } from '../../simulators/shopify/simulator';
 
 jest.setTimeout(90_000);
@@ -39,17 +42,20 @@ function flows() {
         if (n.id === 'ovg-risk') return { id: n.id, type: 'function', z: 'tab', func: keep(n.id, 'msg.oversell'), outputs: 1, wires: [] };
         if (n.type === 'debug') return { id: n.id, type: 'function', z: 'tab', func: keep(n.id, 'msg.payload'), outputs: 1, wires: [] };
         // The stock read is pressed by the test; the poller finds nothing (the orders come by webhook only).
-        if (n.id === 'ovg-stock-tick') return { ...n, z: 'tab', repeat: '', once: false };
+        if (n.id === 'ovg-stock-tick' || n.id === 'ovg-stock-changes') return { ...n, z: 'tab', repeat: '', once: false };
         return { ...n, z: 'tab' };
       }),
     { id: 'all-errors', type: 'catch', z: 'tab', uncaught: false, wires: [['errors']] },
+    // Each stock read finished (the Odoo stock node's done).
+    { id: 'stock-done', type: 'complete', z: 'tab', scope: ['ovg-stock'], uncaught: false, wires: [['reads']] },
+    { id: 'reads', type: 'function', z: 'tab', func: keep('reads', 'msg._msgid'), outputs: 1, wires: [] },
     { id: 'errors', type: 'function', z: 'tab', func: keep('errors', 'msg.error.message'), outputs: 1, wires: [] },
     { id: 'seen', type: 'http in', z: 'tab', url: '/seen', method: 'get', wires: [['show']] },
     {
       id: 'show',
       type: 'function',
       z: 'tab',
-      func: `msg.payload = Object.fromEntries(['ovg-risk', 'ovg-debug', 'ovg-drift', 'errors'].map((k) => [k, flow.get(k) || []]));\nreturn msg;`,
+      func: `msg.payload = Object.fromEntries(['ovg-risk', 'ovg-debug', 'ovg-drift', 'errors', 'reads'].map((k) => [k, flow.get(k) || []]));\nreturn msg;`,
       outputs: 1,
       wires: [['res']],
     },
@@ -148,5 +154,36 @@ it('two webhook orders for the last units at once: one Odoo sales order, one ove
       .sort(),
   ).toEqual([orderRef(winner), orderRef(next)].sort());
   expect(await position()).toMatchObject({ onHand: units, reserved: units });
+  expect((await call('/seen')).errors).toEqual([]);
+});
+
+it("a receipt booked in Odoo reaches the ledger through the template's read of what changed, and a new order takes it", async () => {
+  const press = async (id: string) =>
+    expect((await fetch(`${red.adminUrl}/inject/${id}`, { method: 'POST', signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+  const before = await position();
+  const reads = (await call('/seen')).reads.length;
+  // The first read of changes reads every SKU and leaves its place in the store.
+  await press('ovg-stock-changes');
+  await until('the first read of changes done', async () => (await call('/seen')).reads.length === reads + 1);
+  // Ten minutes later 6 units are received into WH/Stock (a count in Odoo's API, as the warehouse books it).
+  odoo.advanceClock(600);
+  const client = clientFor(odoo, 'jsonrpc');
+  const productId = Number(odoo.records('product.product', [['default_code', '=', SKU]], ['id'])[0].id);
+  const [quant] = await client.create(
+    'stock.quant',
+    { product_id: productId, location_id: SEED.stockLocationId, inventory_quantity: before.onHand + 6 },
+    { context: { inventory_mode: true } },
+  );
+  await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
+  await client.close();
+  await press('ovg-stock-changes');
+  await until('the second read of changes done', async () => (await call('/seen')).reads.length === reads + 2);
+  await until('the receipt in the ledger', async () => (await position())?.onHand === before.onHand + 6);
+
+  const order = orderFor(23);
+  shopify.emit('orders/create', order);
+  await shopify.settle();
+  await until('the order on the received units in Odoo', () => odooOrders().some((o) => o.client_order_ref === orderRef(order)));
+  expect(await position()).toMatchObject({ onHand: before.onHand + 6, reserved: before.reserved + order.line_items[0].quantity });
   expect((await call('/seen')).errors).toEqual([]);
 });

@@ -59,7 +59,14 @@ function makeNode(
   });
   const manager = Object.assign(new EventEmitter(), { state: { ok: true, opening: false }, acquire: async () => store });
   const RED = { nodes: { getNode: (id: string) => (id === 'store1' ? { manager } : undefined) }, _: (key: string) => key } as unknown as NodeRED;
-  const parts: ErpParts<string> = { order: notScripted, stock: notScripted, shipments: notScripted, acceptedRef: () => undefined, ...spec.parts };
+  const parts: ErpParts<string> = {
+    order: notScripted,
+    stock: notScripted,
+    stockChanges: notScripted,
+    shipments: notScripted,
+    acceptedRef: () => undefined,
+    ...spec.parts,
+  };
   const config = 'config' in opts ? opts.config : { connection: 'conn' };
   erpNode<string>(RED, node as any, {
     system: 'test-erp',
