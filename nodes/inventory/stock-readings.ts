@@ -2,8 +2,9 @@
  * Stock readings on the reserve node's input (docs/inventory.md, "ERP snapshots" and "Drift"): an
  * ERP node's `inventory.position` documents (one per message, or all in one array) are booked as
  * snapshots (erp-snapshot.ts); a channel's `inventory.ats` read-back is compared with the last push
- * (channel-drift.ts). Readings of one position are booked one at a time in this process; an array's
- * positions are booked in batches, one ledger transaction each.
+ * (channel-drift.ts) and the states it reports booked at their ERP location (channel-states.ts).
+ * Readings of one position are booked one at a time in this process; an array's positions are
+ * booked in batches, one ledger transaction each.
  */
 import type { NodeMessage } from '../core/node-red';
 import type { InventoryPosition as PositionDoc } from '../model/types.generated';
@@ -11,6 +12,7 @@ import { InventoryInputError, refusalsText } from '../runtime/inventory';
 import { KeyedLock } from '../runtime/keyed-lock';
 import type { Store } from '../runtime/store';
 import { checkReadBack, compareChannelReading, type ChannelComparison } from './channel-drift';
+import { bookChannelStates, channelStatesOf, type ChannelStates, type StatesOutcome } from './channel-states';
 import type { DriftReport, DriftTolerances } from './drift';
 import { bookErpReadings, checkPositionDocument, type ErpReading } from './erp-snapshot';
 
@@ -29,6 +31,8 @@ export interface ReadingSummary {
   stale: number;
   /** For a channel read-back: what it was compared with. */
   channel?: ChannelComparison;
+  /** For a channel read-back carrying the channel's states: where they were booked, and how. */
+  states?: ChannelStates & { outcome: StatesOutcome['outcome'] };
 }
 
 export interface ReadingResult {
@@ -65,8 +69,17 @@ export class StockReadings {
     const payload = msg.payload;
     if (!Array.isArray(payload) && (payload as { kind?: unknown } | null)?.kind === 'inventory.ats') {
       const doc = checkReadBack(payload);
-      const channel = await this.lock.run(`channel:${doc.channel.system}:${doc.sku}`, () => compareChannelReading(store, doc, this.tolerances.channel));
-      return { summary: { booked: 0, duplicate: 0, stale: 0, channel }, drift: channel.drift, skus: [] };
+      const found = channelStatesOf(doc);
+      const { channel, states } = await this.lock.run(`channel:${doc.channel.system}:${doc.sku}`, async () => ({
+        channel: await compareChannelReading(store, doc, this.tolerances.channel),
+        states: found && (await bookChannelStates(store, doc, found)),
+      }));
+      const summary: ReadingSummary = { booked: 0, duplicate: 0, stale: 0, channel };
+      if (states && found) {
+        summary[states.outcome]++;
+        summary.states = { ...found, outcome: states.outcome };
+      }
+      return { summary, drift: channel.drift, skus: states?.events.length ? [doc.sku] : [] };
     }
     const erp = erpOf(msg);
     const docs: unknown[] = Array.isArray(payload) ? payload : [payload];

@@ -149,7 +149,9 @@ export const PAYOUT_SUMMARY_FIELDS = [
  * Needs the `read_inventory` scope. Query cost is charged like every query (the client's governor).
  */
 export const INVENTORY_READ = {
-  names: ['available', 'committed', 'on_hand'],
+  // `available` is compared; the states that are not for sale ride along (Shopify's inventory states:
+  // damaged, quality_control and safety_stock count in on_hand but cannot be sold).
+  names: ['available', 'committed', 'on_hand', 'damaged', 'quality_control', 'reserved', 'safety_stock'],
   /** SKUs in one search: the query string stays short and one page usually holds every match. */
   skusPerSearch: 50,
   /** Items per page (Shopify's maximum is 250). */

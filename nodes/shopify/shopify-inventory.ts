@@ -36,6 +36,12 @@ const REASONS = [
   'shrinkage',
 ];
 
+/** The one ERP location the map sends to `location` (none, or several: unknown). */
+function mappedTo(map: Record<string, string>, location: string): string | undefined {
+  const from = Object.keys(map).filter((erp) => map[erp] === location);
+  return from.length === 1 ? from[0] : undefined;
+}
+
 export = function register(RED: NodeRED) {
   const t = statusTexts(RED, __filename);
   registerChannelWrite<ShopifyClient, ShopifyConnection>(RED, 'tillwire-shopify-inventory', {
@@ -67,8 +73,10 @@ export = function register(RED: NodeRED) {
       const fail = (message: string, code: string) => permanentError('shopify', 'inventorySetQuantities', message, { providerCode: code });
       return {
         problem,
-        // The read-back reads the location available-to-sell figures are written to.
-        reader: location ? shopifyStockRead(location) : undefined,
+        // The read-back reads the location available-to-sell figures are written to; its states
+        // belong to the ERP location that stands for it (the node's ERP location, or the one the
+        // location map sends there).
+        reader: location ? shopifyStockRead(location, erpLocation || mappedTo(map, location)) : undefined,
         async write({ client, doc, kind, key }): Promise<WriteResult> {
           const name = kind === 'inventory.ats' ? 'available' : 'on_hand';
           const quantity: number = kind === 'inventory.ats' ? doc.available : doc.onHand;

@@ -1,10 +1,12 @@
 /**
  * The read-back of a shop's quantities (operation "read" of `tillwire-shopify-inventory`,
  * core/channel-read.ts): for a page of SKUs, one `inventoryItems` search (`sku:'A' OR sku:'B' …`)
- * with each item's `inventoryLevel` at the node's location and its `available`, `committed` and
- * `on_hand` quantities (contract.ts, INVENTORY_READ), followed page by page. `available` is the
- * figure Tillwire sets (inventorySetQuantities name "available"), so it is the one compared; the
- * others ride along as attributes. An item not stocked at the location offers 0.
+ * with each item's `inventoryLevel` at the node's location and its quantities by state
+ * (contract.ts, INVENTORY_READ), followed page by page. `available` is the figure Tillwire sets
+ * (inventorySetQuantities name "available"), so it is the one compared; the others ride along as
+ * attributes (`shopify_<name>`), with `erpLocation`, the ERP location the Shopify location stands
+ * for when the node knows it, so the reserve node can book Shopify's states there
+ * (inventory/channel-states.ts). An item not stocked at the location offers 0.
  */
 import { malformedAnswer, type ChannelRead, type ChannelReading } from '../core/channel-read';
 import type { ShopifyClient } from './client';
@@ -12,7 +14,7 @@ import { INVENTORY_READ } from './contract';
 
 const OPERATION = 'inventoryItems';
 
-export function shopifyStockRead(locationId: string, first: number = INVENTORY_READ.first): ChannelRead<ShopifyClient> {
+export function shopifyStockRead(locationId: string, erpLocation?: string, first: number = INVENTORY_READ.first): ChannelRead<ShopifyClient> {
   return {
     operation: OPERATION,
     pageSize: INVENTORY_READ.skusPerSearch,
@@ -25,7 +27,7 @@ export function shopifyStockRead(locationId: string, first: number = INVENTORY_R
         for (const item of nodes) {
           // The search matches more than the exact SKU (prefixes, other fields): only exact SKUs count.
           if (!wanted.has(item.sku) || found.has(item.sku)) continue;
-          found.set(item.sku, readingOf(item, locationId));
+          found.set(item.sku, readingOf(item, locationId, erpLocation));
         }
         if (!next) break;
         after = next;
@@ -65,9 +67,9 @@ function checkPage(page: unknown): { nodes: ItemNode[]; next: string | null } {
   return { nodes, next: p.pageInfo.hasNextPage ? (p.pageInfo.endCursor as string) : null };
 }
 
-function readingOf(item: ItemNode, locationId: string): ChannelReading {
+function readingOf(item: ItemNode, locationId: string, erpLocation: string | undefined): ChannelReading {
   if (!item.level) return { sku: item.sku, available: 0, locationId, attributes: { shopifyLevel: 'not stocked at this location' } };
-  const attributes: Record<string, string> = {};
+  const attributes: Record<string, string> = erpLocation ? { erpLocation } : {};
   for (const [name, quantity] of item.level) attributes[`shopify_${name}`] = String(quantity);
   // Shopify's available goes below 0 when it sold more than it had (overselling allowed): it offers none.
   return { sku: item.sku, available: Math.max(0, item.level.get('available')!), locationId, attributes };

@@ -292,9 +292,9 @@ export class ShopifySimulator {
   private level(itemId: string, locationId: string, names: string[]) {
     const at = (name: string) => this.inventory.get(`${itemId}|${locationId}|${name}`);
     if (!this.locations.includes(locationId) || (at('available') === undefined && at('on_hand') === undefined)) return null;
-    const committed = at('committed') ?? 0;
-    const available = at('available') ?? 0;
-    const value = (name: string) => (name === 'on_hand' ? (at('on_hand') ?? available + committed) : name === 'committed' ? committed : (at(name) ?? 0));
+    // Shopify: on_hand = available + committed + unavailable (damaged, quality_control, reserved, safety_stock).
+    const onHand = ['available', 'committed', 'damaged', 'quality_control', 'reserved', 'safety_stock'].reduce((sum, name) => sum + (at(name) ?? 0), 0);
+    const value = (name: string) => (name === 'on_hand' ? (at('on_hand') ?? onHand) : (at(name) ?? 0));
     return { quantities: names.map((name) => ({ name, quantity: value(name) })) };
   }
 

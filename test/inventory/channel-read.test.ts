@@ -41,7 +41,7 @@ describe('Shopify: inventoryItems with inventoryLevel quantities at the location
     sim.setQuantity('SKU-0003', LOC, 'available', 11);
     sim.setQuantity('SKU-0005', LOC, 'available', 1);
     // Two items a page: five SKUs take three pages.
-    const r = await shopifyStockRead(LOC, 2).read(client, skus(5));
+    const r = await shopifyStockRead(LOC, undefined, 2).read(client, skus(5));
     expect(figures(r)).toEqual([
       ['SKU-0001', LOC, 4],
       ['SKU-0002', LOC, 0],
@@ -52,6 +52,26 @@ describe('Shopify: inventoryItems with inventoryLevel quantities at the location
     expect(r.readings[1].attributes).toMatchObject({ shopify_available: '-2', shopify_committed: '0' });
     expect(r.readings[3].attributes).toEqual({ shopifyLevel: 'not stocked at this location' });
     expect(r.unknown).toEqual([]);
+  });
+
+  it("Shopify's states beside available (damaged, quality control, safety stock, reserved, committed) ride along, with the ERP location they belong to when the node knows it", async () => {
+    sim.setQuantity('SKU-0006', LOC, 'available', 5);
+    sim.setQuantity('SKU-0006', LOC, 'damaged', 2);
+    sim.setQuantity('SKU-0006', LOC, 'quality_control', 1);
+    sim.setQuantity('SKU-0006', LOC, 'safety_stock', 3);
+    const [reading] = (await shopifyStockRead(LOC, 'WH/Stock').read(client, ['SKU-0006'])).readings;
+    expect(reading.available).toBe(5);
+    expect(reading.attributes).toEqual({
+      erpLocation: 'WH/Stock',
+      shopify_available: '5',
+      shopify_committed: '0',
+      shopify_on_hand: '11',
+      shopify_damaged: '2',
+      shopify_quality_control: '1',
+      shopify_reserved: '0',
+      shopify_safety_stock: '3',
+    });
+    expect((await shopifyStockRead(LOC).read(client, ['SKU-0006'])).readings[0].attributes).not.toHaveProperty('erpLocation');
   });
 
   it('a SKU the shop has no inventory item for is unknown; the others are read', async () => {
