@@ -98,7 +98,7 @@ export = function register(RED: NodeRED) {
         if (r.problem) throw r.problem;
         return;
       }
-      const outcome = await applyToLedger(store.inventory, msg.payload, settings);
+      const outcome = await applyToLedger(store.inventory, msg.payload, settings, { reconsider: msg.reconsider === true });
       if (outcome.output === 2) {
         const r = outcome.reservation;
         msg.inventory = r;

@@ -35,11 +35,20 @@ const OPEN_ORDER = new Set(['pending', 'accepted', 'paid', 'partially_fulfilled'
 /** Return states in which the goods are back. */
 const GOODS_BACK = new Set(['received', 'refunded', 'closed']);
 
-export async function applyToLedger(ledger: InventoryLedger, doc: unknown, settings: IntakeSettings): Promise<IntakeOutcome> {
+/**
+ * Books one canonical document. `reconsider` (an operator's `msg.reconsider`): an open order that
+ * was short is decided again on the stock free now, instead of answering its first answer.
+ */
+export async function applyToLedger(
+  ledger: InventoryLedger,
+  doc: unknown,
+  settings: IntakeSettings,
+  opts: { reconsider?: boolean } = {},
+): Promise<IntakeOutcome> {
   const kind = (doc as { kind?: unknown } | null)?.kind;
   switch (kind) {
     case 'order':
-      return order(ledger, doc as Order, settings);
+      return order(ledger, doc as Order, settings, opts.reconsider === true);
     case 'shipment':
       return shipment(ledger, doc as Shipment);
     case 'return':
@@ -63,7 +72,7 @@ const channelOrder = (channel: { system: string; account?: string } | undefined,
 const linesOf = (lines: unknown): QuantityLine[] =>
   Array.isArray(lines) ? lines.map((l: { sku?: unknown; quantity?: unknown }) => ({ sku: l?.sku as string, qty: l?.quantity as number })) : (lines as never);
 
-async function order(ledger: InventoryLedger, doc: Order, settings: IntakeSettings): Promise<IntakeOutcome> {
+async function order(ledger: InventoryLedger, doc: Order, settings: IntakeSettings, reconsider: boolean): Promise<IntakeOutcome> {
   const ref = channelOrder(doc.channel, doc.channel?.id, 'the order');
   if (!OPEN_ORDER.has(doc.status)) {
     // Cancelled: what it holds is released; fulfilled or closed: what it still holds has shipped
@@ -81,7 +90,7 @@ async function order(ledger: InventoryLedger, doc: Order, settings: IntakeSettin
     }
     return { output: 1, change: await settle() };
   }
-  const reservation = await ledger.reserve({ ...ref, lines: linesOf(doc.lines), locationIds: settings.locationIds });
+  const reservation = await ledger.reserve({ ...ref, lines: linesOf(doc.lines), locationIds: settings.locationIds }, { reconsider });
   if (reservation.outcome === 'cancelled' || reservation.outcome === 'fulfilled') {
     // Not a reservation: it leaves on output 1 with what the order is now (holds nothing).
     const when = reservation.wasReserved ? 'after it was reserved (its units were given back)' : 'before it was accepted';

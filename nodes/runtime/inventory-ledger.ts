@@ -250,7 +250,7 @@ export class SqlInventoryLedger implements InventoryLedger {
 
   // ---- channel orders ----------------------------------------------------------------------------
 
-  async reserve(request: ReservationRequest): Promise<ReservationResult> {
+  async reserve(request: ReservationRequest, opts: { reconsider?: boolean } = {}): Promise<ReservationResult> {
     const order = checkReservation(request);
     const ref: ChannelOrderKey = { system: order.system, account: order.account, orderId: order.orderId };
     const fingerprint = digest({ lines: order.lines, locationIds: order.locationIds });
@@ -261,12 +261,14 @@ export class SqlInventoryLedger implements InventoryLedger {
          VALUES (?, ?, ?, ?, 'pending', '{}', '[]', ?, ?) ON CONFLICT (system, account, order_id) DO NOTHING RETURNING order_id`,
         [ref.system, ref.account, ref.orderId, fingerprint, now, now],
       );
+      let reconsidered = false;
       if (inserted.rows.length === 0) {
-        const { rows } = await q(`SELECT digest, outcome, result FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?`, [
-          ref.system,
-          ref.account,
-          ref.orderId,
-        ]);
+        // Deciding again writes the row: lock it first (the order row, then the positions, as always),
+        // so two operators' retries of one order cannot both reserve.
+        const { rows } = await q(
+          `SELECT digest, outcome, result FROM ${this.t.order} WHERE system = ? AND account = ? AND order_id = ?${opts.reconsider && this.postgres ? ' FOR UPDATE' : ''}`,
+          [ref.system, ref.account, ref.orderId],
+        );
         // Cancelled or fulfilled as a whole (before or after its accept): it holds nothing and says so.
         const closed = rows[0].outcome;
         if (closed === 'cancelled' || closed === 'fulfilled') {
@@ -278,7 +280,8 @@ export class SqlInventoryLedger implements InventoryLedger {
             `order ${ref.orderId} of ${channelName(ref)} was reserved before with other lines or locations; refused (a changed order needs a new order id or a release first)`,
           );
         }
-        return { ...(JSON.parse(String(rows[0].result)) as ReservationResult), duplicate: true };
+        if (!(opts.reconsider && rows[0].outcome === 'short')) return { ...(JSON.parse(String(rows[0].result)) as ReservationResult), duplicate: true };
+        reconsidered = true;
       }
       const keys = order.lines.flatMap((l) => order.locationIds.map((locationId) => ({ sku: l.sku, locationId })));
       const held = await this.lock(q, keys);
@@ -300,6 +303,7 @@ export class SqlInventoryLedger implements InventoryLedger {
       // All lines or none: a short order reserves nothing, so what it would have taken stays free.
       const result: ReservationResult =
         short.length > 0 ? { ...ref, outcome: 'short', short, duplicate: false } : { ...ref, outcome: 'reserved', allocations, duplicate: false };
+      if (reconsidered) result.reconsidered = true;
       if (result.outcome === 'reserved') {
         const drafts = allocations.map((a) => ({ sku: a.sku, locationId: a.locationId, field: 'reserved' as const, delta: a.qty }));
         const source = { system: ref.system, account: ref.account, documentId: ref.orderId };
@@ -307,6 +311,7 @@ export class SqlInventoryLedger implements InventoryLedger {
       }
       const stored = { ...result } as Partial<ReservationResult>;
       delete stored.duplicate;
+      delete stored.reconsidered;
       await q(`UPDATE ${this.t.order} SET outcome = ?, result = ?, allocations = ?, updated_at = ? WHERE system = ? AND account = ? AND order_id = ?`, [
         result.outcome,
         JSON.stringify(stored),
@@ -359,7 +364,9 @@ export class SqlInventoryLedger implements InventoryLedger {
       }
       const allocations = JSON.parse(String(rows[0].allocations)) as HeldAllocation[];
       const taken = takeFromAllocations(allocations, checked, kind, ref);
-      const outcome = closed && rows[0].outcome === 'reserved' ? closed : String(rows[0].outcome);
+      // A short order is closed by its cancel as well: an operator's retry (reserve's reconsider)
+      // must never reserve for an order the channel cancelled.
+      const outcome = closed && (rows[0].outcome === 'reserved' || rows[0].outcome === 'short') ? closed : String(rows[0].outcome);
       if (taken.length === 0) {
         if (outcome !== rows[0].outcome) await this.setOrderState(q, ref, outcome, allocations);
         return { duplicate: false, events: [] };

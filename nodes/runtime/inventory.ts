@@ -92,6 +92,8 @@ export type ReservationResult = ChannelOrderKey &
   ) & {
     /** True when the order had been reserved (or refused) before: the first result, nothing changed. */
     duplicate: boolean;
+    /** True when a short order was decided again on today's stock (`reconsider`): this is the new answer. */
+    reconsidered?: boolean;
   };
 
 /** What a release, consume, restock, till sale, snapshot, adjustment or levels change did. */
@@ -196,8 +198,13 @@ export interface InventoryLedger {
   adjustments(documents: readonly AdjustmentDocument[]): Promise<(LedgerChange | Error)[]>;
   /** Sets safety stock and channel-reported states absolutely. */
   setLevels(source: InventorySource, lines: readonly LevelsLine[]): Promise<LedgerChange>;
-  /** Checks and reserves in one transaction: all lines or none. */
-  reserve(order: ReservationRequest): Promise<ReservationResult>;
+  /**
+   * Checks and reserves in one transaction: all lines or none. An order decided before answers its
+   * first answer (`duplicate`); with `reconsider`, an order that was short is decided again on the
+   * stock free now (an operator's decision, e.g. after a receipt); a reserved, cancelled or
+   * fulfilled order is never decided again.
+   */
+  reserve(order: ReservationRequest, opts?: { reconsider?: boolean }): Promise<ReservationResult>;
   /**
    * Gives reserved units back (a cancel): every open unit of the order, or the lines given. A whole
    * cancel (no lines) is recorded as the order's decision, even of an order never reserved, so an

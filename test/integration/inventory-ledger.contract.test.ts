@@ -173,6 +173,49 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
     expect(await store.inventory.reserve(big)).toMatchObject({ outcome: 'short', duplicate: true, short: [{ sku: 'A', requested: 5, available: 1 }] });
   });
 
+  it('an operator reconsiders a short order: decided again on the stock free now, reserved once however many retries race; a reserved or cancelled order is never decided again', async () => {
+    await store.inventory.snapshot(erp('s1'), [{ sku: 'B', locationId: 'WH1', onHand: 3 }]);
+    const big = { ...shopify('2001'), lines: [{ sku: 'B', qty: 5 }], locationIds: ['WH1'] };
+    expect((await store.inventory.reserve(big)).outcome).toBe('short');
+    // Still short on today's stock: the new answer, with today's figures.
+    await store.inventory.adjust(erp('receipt-b1'), [{ sku: 'B', locationId: 'WH1', delta: 1 }]);
+    expect(await store.inventory.reserve(big, { reconsider: true })).toEqual({
+      ...shopify('2001'),
+      outcome: 'short',
+      short: [{ sku: 'B', requested: 5, available: 4 }],
+      duplicate: false,
+      reconsidered: true,
+    });
+    // Stock arrives; ten retries of the operator's decision race (across two connections where the backend has them).
+    await store.inventory.adjust(erp('receipt-b2'), [{ sku: 'B', locationId: 'WH1', delta: 9 }]);
+    const other = name === 'memory' ? store : await open();
+    try {
+      const retries = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? other : store).inventory.reserve(big, { reconsider: true })));
+      expect(retries.filter((r) => r.outcome === 'reserved' && !r.duplicate)).toHaveLength(1);
+      expect(retries.filter((r) => r.outcome === 'reserved' && r.duplicate)).toHaveLength(9);
+    } finally {
+      if (other !== store) await other.close();
+    }
+    expect(await position('B', 'WH1')).toMatchObject({ onHand: 13, reserved: 5 });
+    // Sent again, with or without the operator's flag: its answer, nothing more reserved.
+    expect(await store.inventory.reserve(big)).toEqual({
+      ...shopify('2001'),
+      outcome: 'reserved',
+      allocations: [{ sku: 'B', locationId: 'WH1', qty: 5 }],
+      duplicate: true,
+    });
+    expect(await store.inventory.reserve(big, { reconsider: true })).toMatchObject({ outcome: 'reserved', duplicate: true });
+    // Other lines under its id stay a conflict; a cancelled order is not brought back.
+    await expect(store.inventory.reserve({ ...big, lines: [{ sku: 'B', qty: 1 }] }, { reconsider: true })).rejects.toThrow(
+      'was reserved before with other lines or locations',
+    );
+    const gone = { ...shopify('2002'), lines: [{ sku: 'B', qty: 50 }], locationIds: ['WH1'] };
+    expect((await store.inventory.reserve(gone)).outcome).toBe('short');
+    await store.inventory.release(shopify('2002'), { system: 'shopify', account: 'shop-eu', documentId: 'cancelled:2002' });
+    expect(await store.inventory.reserve(gone, { reconsider: true })).toMatchObject({ outcome: 'cancelled', duplicate: true });
+    expect((await position('B', 'WH1'))?.reserved).toBe(5);
+  });
+
   it('a cancel releases, a shipment consumes (on hand and reserved drop), a return restocks; each once', async () => {
     await store.inventory.snapshot(erp('s1'), [{ sku: 'A', locationId: 'WH1', onHand: 10 }]);
     await store.inventory.reserve({ ...shopify('2001'), lines: [{ sku: 'A', qty: 4 }], locationIds: ['WH1'] });
