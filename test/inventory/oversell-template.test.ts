@@ -8,7 +8,8 @@
  * order and SKU, and never reaches Odoo. The loser sent again is still not accepted, also after the
  * winner is cancelled (a short order keeps its answer); a new order takes the released units.
  * A receipt booked in Odoo afterwards reaches the ledger through the template's read of what
- * changed, and the next order takes the received units.
+ * changed, and the next order takes the received units. An order short on arrival waits in the
+ * dead-letter store; after a receipt the operator's replay decides it again and it reaches Odoo.
  */
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { flowCalls } from '../support/flow-calls';
@@ -185,5 +186,58 @@ it("a receipt booked in Odoo reaches the ledger through the template's read of w
   await shopify.settle();
   await until('the order on the received units in Odoo', () => odooOrders().some((o) => o.client_order_ref === orderRef(order)));
   expect(await position()).toMatchObject({ onHand: before.onHand + 6, reserved: before.reserved + order.line_items[0].quantity });
+  expect((await call('/seen')).errors).toEqual([]);
+});
+
+it("a short order waits in the dead-letter store; after a receipt the operator's replay reserves it and it reaches Odoo", async () => {
+  const press = async (id: string) =>
+    expect((await fetch(`${red.adminUrl}/inject/${id}`, { method: 'POST', signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+  /** Odoo's stock of the SKU counted to `quantity` ten minutes on, then read by the template's read of what changed. */
+  const countInOdoo = async (quantity: number) => {
+    odoo.advanceClock(600);
+    const client = clientFor(odoo, 'jsonrpc');
+    const productId = Number(odoo.records('product.product', [['default_code', '=', SKU]], ['id'])[0].id);
+    const [quant] = await client.create(
+      'stock.quant',
+      { product_id: productId, location_id: SEED.stockLocationId, inventory_quantity: quantity },
+      { context: { inventory_mode: true } },
+    );
+    await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
+    await client.close();
+    await press('ovg-stock-changes');
+    await until(`${quantity} on hand in the ledger`, async () => (await position())?.onHand === quantity);
+  };
+  // Nothing free: every unit on hand is reserved.
+  const { reserved } = await position();
+  await countInOdoo(reserved);
+
+  // An order now is short: flagged, and held for a retry with its reason.
+  const order = orderFor(31);
+  const units = order.line_items[0].quantity;
+  const risks = (await call('/seen'))['ovg-risk'].length;
+  shopify.emit('orders/create', order);
+  await shopify.settle();
+  await until('the order flagged', async () => (await call('/seen'))['ovg-risk'].length === risks + 1);
+  const held = async () =>
+    ((await (await fetch(`${red.adminUrl}/tillwire/dead-letters?status=pending`)).json()) as any).entries.filter(
+      (e: any) => e.message?.payload?.channel?.id === String(order.id),
+    );
+  await until('held for a retry', async () => (await held()).length === 1);
+  const [entry] = await held();
+  expect(entry.error.message).toContain('oversell risk: not enough stock when the order arrived');
+  expect(odooOrders().some((o) => o.client_order_ref === orderRef(order))).toBe(false);
+
+  // Odoo receives the units; the operator replays the entry: decided again, reserved, written to Odoo.
+  await countInOdoo(reserved + units);
+  const res = await fetch(`${red.adminUrl}/tillwire/replay/ovg-replay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ids: [entry.id] }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  expect(((await res.json()) as any).replayed).toBe(1);
+  await until('the order in Odoo', () => odooOrders().some((o) => o.client_order_ref === orderRef(order)));
+  expect(await position()).toMatchObject({ onHand: reserved + units, reserved: reserved + units });
+  expect(await held()).toEqual([]);
   expect((await call('/seen')).errors).toEqual([]);
 });
