@@ -567,13 +567,22 @@ export class BusinessCentralClient {
   }
 
   /**
-   * Item ledger entries after `entryNumber` (each posting of stock: a sale, a receipt, an
-   * adjustment), oldest first, page by page: their numbers and items only.
+   * Item ledger entries after `entryNumber`, or modified at `modifiedSince` (RFC 3339) or later
+   * (each posting of stock: a sale, a receipt, an adjustment), oldest first, page by page: their
+   * numbers, items and times only.
    */
-  itemLedgerEntriesAfter(entryNumber: number): Promise<Array<BcEntity & { entryNumber: number; itemNumber: string }>> {
+  itemLedgerEntriesAfter(
+    entryNumber: number,
+    modifiedSince?: string,
+  ): Promise<Array<BcEntity & { entryNumber: number; itemNumber: unknown; lastModifiedDateTime: unknown }>> {
+    const after = `entryNumber gt ${entryNumber}`;
     return this.list(
       'itemLedgerEntries',
-      { $filter: `entryNumber gt ${entryNumber}`, $orderby: 'entryNumber', $select: ['entryNumber', 'itemNumber'] },
+      {
+        $filter: modifiedSince ? `${after} or lastModifiedDateTime ge ${modifiedSince}` : after,
+        $orderby: 'entryNumber',
+        $select: ['entryNumber', 'itemNumber', 'lastModifiedDateTime'],
+      },
       { operation: 'list item ledger entries' },
     );
   }

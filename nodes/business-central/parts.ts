@@ -15,7 +15,7 @@ import { kvTombstones, OrderResult, sendOrder, TombstoneStore } from './orders';
 import { CreditResult, sendReturn } from './returns';
 import { sendSaleBatch } from './sale-batch';
 import { KEY_PREFIX, readShipments } from './shipments';
-import { readInventory, readInventoryChanges, type InventoryCursor, type InventoryResult } from './stock';
+import { readInventory, readInventoryChanges, type InventoryResult } from './stock';
 
 export const OPERATION_NAMES: Record<ErpOperation, string> = { order: 'create sales order', stock: 'read inventory', shipments: 'read posted sales shipments' };
 
@@ -26,8 +26,6 @@ function keyOf(msg: NodeMessage): string | undefined {
 }
 
 /** Business Central's part of the ERP node, on the chosen connection. */
-const isInventoryCursor = (v: unknown): v is InventoryCursor => Number.isSafeInteger((v as InventoryCursor | undefined)?.entryNumber);
-
 /** An inventory read as the ERP node sends it: each position with `msg.erp`, and the SKUs it could not read. */
 function stockRead(result: InventoryResult): StockRead {
   const issues: string[] = [];
@@ -131,7 +129,8 @@ export function bcParts(node: Pick<RuntimeNode, 'warn'>, locationId: string): Er
     },
 
     async stockChanges(connection, cursor) {
-      const result = await readInventoryChanges(connection.client, isInventoryCursor(cursor) ? cursor : undefined, { locationId });
+      // stock.ts decides whether the stored cursor can be trusted.
+      const result = await readInventoryChanges(connection.client, cursor, { locationId });
       return { ...stockRead(result), cursor: result.cursor };
     },
 

@@ -10,33 +10,70 @@ export interface InventoryResult {
   problems: string[];
 }
 
-/** Where the next read of changes starts: the newest item ledger entry the last read saw. */
+/** Where the next read of changes starts. */
 export interface InventoryCursor {
+  /** The newest item ledger entry the last read saw. */
   entryNumber: number;
+  /** The newest `lastModifiedDateTime` of those entries (RFC 3339), for the look-back. */
+  modifiedAt?: string;
+  /** The company it was read from (the client's company path): a cursor of another counts as none. */
+  source: string;
 }
 
 /**
- * The items whose stock changed since `cursor`: those with item ledger entries after its entry
- * (BC's `inventory` is the sum of an item's ledger entries, so every change of it is an entry; the
- * item itself is not modified), each read fresh. No cursor: every item, as the full read, from
- * the newest entry taken before it (an entry posted during the read is read again next time).
+ * How far before the newest entry time a read of changes looks again. Entry numbers are not
+ * guaranteed to commit in order (Business Central can post item ledger entries from several
+ * sessions at once), so an entry numbered below the cursor can appear after a read; entries
+ * modified within this window before the newest one seen are read again, which finds it. What is
+ * read twice is booked as a reading that changes nothing.
+ */
+export const CHANGES_LOOK_BACK_SECONDS = 120;
+
+function usableCursor(cursor: unknown, source: string): InventoryCursor | undefined {
+  const c = cursor as Partial<InventoryCursor> | null | undefined;
+  if (!c || c.source !== source || !Number.isSafeInteger(c.entryNumber) || (c.entryNumber as number) < 0) return undefined;
+  const modifiedAt = typeof c.modifiedAt === 'string' && Number.isFinite(Date.parse(c.modifiedAt)) ? c.modifiedAt : undefined;
+  return { entryNumber: c.entryNumber as number, source, ...(modifiedAt ? { modifiedAt } : {}) };
+}
+
+const later = (a: string | undefined, b: unknown) =>
+  typeof b === 'string' && Number.isFinite(Date.parse(b)) && (a === undefined || Date.parse(b) > Date.parse(a)) ? b : a;
+
+/**
+ * The items whose stock changed since `cursor`: those with item ledger entries after its entry, or
+ * modified within the look-back before its newest entry time (BC's `inventory` is the sum of an
+ * item's ledger entries, so every change of it is an entry; the item itself is not modified), each
+ * read fresh. No usable cursor (none yet, another company's, one ahead of BC's newest entry): every
+ * item, as the full read, from the newest entry taken before it (an entry posted during the read
+ * is read again next time).
  */
 export async function readInventoryChanges(
   client: BusinessCentralClient,
-  cursor: InventoryCursor | undefined,
+  stored: unknown,
   opts: { locationId: string; now?: () => Date },
 ): Promise<InventoryResult & { cursor: InventoryCursor }> {
+  const source = client.companyPath;
+  let cursor = usableCursor(stored, source);
+  const since = cursor?.modifiedAt && new Date(Date.parse(cursor.modifiedAt) - CHANGES_LOOK_BACK_SECONDS * 1000).toISOString();
+  const entries = cursor ? await client.itemLedgerEntriesAfter(cursor.entryNumber, since) : [];
+  // Nothing new, and a cursor beyond BC's newest entry (a company restored from an older copy): start again.
+  if (cursor && !entries.length && (await client.lastItemLedgerEntry()) < cursor.entryNumber) cursor = undefined;
   if (!cursor) {
     const entryNumber = await client.lastItemLedgerEntry();
-    return { ...(await readInventory(client, undefined, opts)), cursor: { entryNumber } };
+    return { ...(await readInventory(client, undefined, opts)), cursor: { entryNumber, source } };
   }
-  const entries = await client.itemLedgerEntriesAfter(cursor.entryNumber);
   if (!entries.length) return { positions: [], unknown: [], problems: [], cursor };
-  const entryNumber = Math.max(cursor.entryNumber, ...entries.map((e) => e.entryNumber));
-  const items = [...new Set(entries.map((e) => e.itemNumber))];
+  let entryNumber = cursor.entryNumber;
+  let modifiedAt = cursor.modifiedAt;
+  const items = new Set<string>();
+  for (const e of entries) {
+    if (Number.isSafeInteger(e.entryNumber) && e.entryNumber > entryNumber) entryNumber = e.entryNumber;
+    modifiedAt = later(modifiedAt, e.lastModifiedDateTime);
+    if (typeof e.itemNumber === 'string' && e.itemNumber) items.add(e.itemNumber);
+  }
   // An item deleted since its entry was posted is simply not read: it has no stock to offer.
-  const read = await readInventory(client, items, opts);
-  return { positions: read.positions, unknown: [], problems: read.problems, cursor: { entryNumber } };
+  const read = await readInventory(client, [...items], opts);
+  return { positions: read.positions, unknown: [], problems: read.problems, cursor: { entryNumber, source, ...(modifiedAt ? { modifiedAt } : {}) } };
 }
 
 /**

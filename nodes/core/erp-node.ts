@@ -297,13 +297,23 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
   async function stockChanges(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
     if (!binding?.configured)
       throw permanentFailure(system, operationName, 'select a Tillwire store in the node: the cursor of the stock read of changes is kept there');
+    const p = msg.payload as Record<string, unknown>;
+    if (p.skus !== undefined || p.sku !== undefined)
+      throw permanentFailure(system, operationName, 'msg.payload asks for { changes: true } and for SKUs at once: send one or the other');
     const store = await binding.acquire();
     const key = `${system}-stock-changes:${node.id}:cursor`;
     const previous = await store.kvGet(key);
     const read = await parts.stockChanges(connection, previous);
-    sendStock(read, msg, send, true);
-    // Another instance moved it first: keep theirs (what both read dedupes in the ledger).
-    if (read.cursor !== undefined && JSON.stringify(read.cursor) !== JSON.stringify(previous)) await store.kvPut(key, read.cursor, previous);
+    sendStock({ ...read, problem: undefined }, msg, send, true);
+    // The cursor moves past what was sent even when some SKUs could not be (their problem follows):
+    // held back, every later read would read them, and all changed since, again.
+    if (read.cursor !== undefined && JSON.stringify(read.cursor) !== JSON.stringify(previous) && !(await store.kvPut(key, read.cursor, previous))) {
+      // Another instance moved it first: keep theirs (what both read is booked once in the ledger).
+      // Unless the stored value is the one read in another text form (edited by hand): then set ours.
+      const now = await store.kvGet(key);
+      if (JSON.stringify(now) === JSON.stringify(previous)) await store.kvPut(key, read.cursor);
+    }
+    if (read.problem) throw read.problem;
     return 0;
   }
 

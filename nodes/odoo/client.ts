@@ -224,6 +224,11 @@ export class OdooClient {
   private readonly stop = new AbortController();
   private readonly active = new Set<Promise<unknown>>();
 
+  /** Which Odoo this client talks to (its URL and database), e.g. to tell a cursor of another apart. */
+  get source(): string {
+    return `${this.opts.url.replace(/\/+$/, '')}|${this.opts.database}`;
+  }
+
   constructor(private readonly opts: OdooClientOptions) {
     this.api = opts.api ?? 'jsonrpc';
     this.version = opts.version ?? 17;

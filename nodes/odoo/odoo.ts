@@ -16,7 +16,7 @@ import { fromMinor, type Money } from '../model/money';
 import { odooError, SYSTEM } from './client';
 import { orderKey } from './map';
 import type { ShipmentCursor } from './shipments';
-import type { StockCursor, StockResult } from './stock';
+import type { StockResult } from './stock';
 import { ODOO_CONFIG, type OdooConnection } from './connection';
 import { connectionOf } from '../core/config-node';
 import type { OdooSync } from './sync';
@@ -39,9 +39,6 @@ async function recordRef(binding: StoreBinding, key: string, name: string): Prom
   const store = await binding.acquire();
   await store.registerSetRef(key, SYSTEM, name);
 }
-
-// A cursor that is not an Odoo datetime (a store edited by hand) counts as none: the read is then whole.
-const isStockCursor = (v: unknown): v is StockCursor => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(String((v as StockCursor | undefined)?.since));
 
 /** A stock read as the ERP node sends it: each position with `msg.erp`, and the SKUs it could not read. */
 function stockRead(result: StockResult): StockRead {
@@ -129,7 +126,8 @@ function odooParts(node: RuntimeNode, cursorKey: string): ErpParts<OdooSync> {
     },
 
     async stockChanges(sync, cursor) {
-      const result = await sync.readStockChanges(isStockCursor(cursor) ? cursor : undefined);
+      // stock.ts decides whether the stored cursor can be trusted.
+      const result = await sync.readStockChanges(cursor);
       return { ...stockRead(result), cursor: result.cursor };
     },
 

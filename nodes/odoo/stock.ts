@@ -16,6 +16,8 @@ export interface StockResult {
  */
 export interface StockCursor {
   since: string;
+  /** The Odoo it was read from (OdooClient.source): a cursor of another Odoo or database counts as none. */
+  source: string;
 }
 
 /**
@@ -26,12 +28,17 @@ export interface StockCursor {
  */
 export const CHANGES_LOOK_BACK_SECONDS = 120;
 
-async function pagedSearchRead<T>(sync: OdooSync, model: string, domain: unknown[], fields: string[], page = 1000): Promise<T[]> {
+/**
+ * Every row of `model` matching `domain`, a page at a time by id (keyset, not offset: a row deleted
+ * or added between two pages would shift an offset and skip a row).
+ */
+async function pagedSearchRead<T extends { id: number }>(sync: OdooSync, model: string, domain: unknown[], fields: string[], page = 1000): Promise<T[]> {
   const out: T[] = [];
-  for (let offset = 0; ; offset += page) {
-    const rows = await sync.client.searchRead<T>(model, domain, { fields, limit: page, offset, order: 'id' });
+  for (let after = 0; ;) {
+    const rows = await sync.client.searchRead<T>(model, [...domain, ['id', '>', after]], { fields: [...new Set(['id', ...fields])], limit: page, order: 'id' });
     out.push(...rows);
     if (rows.length < page) return out;
+    after = rows[rows.length - 1].id;
   }
 }
 
@@ -69,8 +76,8 @@ async function stock(sync: OdooSync, skus: string[] | undefined, asOf: Date): Pr
 }
 
 type ProductRow = { id: number; default_code: string | false };
-type QuantRow = { product_id: [number, string]; location_id: [number, string]; quantity: number; reserved_quantity: number; write_date: string };
-type MoveRow = { product_id: [number, string]; location_id: [number, string]; location_dest_id: [number, string]; write_date: string };
+type QuantRow = { id: number; product_id: [number, string]; location_id: [number, string]; quantity: number; reserved_quantity: number; write_date: string };
+type MoveRow = { id: number; product_id: [number, string]; location_id: [number, string]; location_dest_id: [number, string]; write_date: string };
 
 const storable = (sync: OdooSync) => (sync.client.version >= 18 ? [['is_storable', '=', true]] : [['type', '=', 'product']]);
 
@@ -165,14 +172,30 @@ function before(odooTime: string, seconds: number): string {
  * location are summed as a full read sums them). No cursor: every SKU, as the full read, and the
  * cursor to start from. The cursor returned never moves back.
  */
-export function readStockChanges(sync: OdooSync, cursor: StockCursor | undefined, asOf = new Date()): Promise<StockResult & { cursor?: StockCursor }> {
-  return sync.client.track(stockChanges(sync, cursor, asOf));
+export function readStockChanges(sync: OdooSync, cursor: unknown, asOf = new Date()): Promise<StockResult & { cursor?: StockCursor }> {
+  return sync.client.track(stockChanges(sync, usableCursor(cursor, sync.client.source, asOf), asOf));
+}
+
+/** How far ahead of this clock a cursor may be before it counts as none (clocks differ; a day does not). */
+const FUTURE_SLACK_MS = 24 * 3600_000;
+
+/**
+ * The cursor if it can be trusted, else undefined (the read is then whole and starts a new one): an
+ * Odoo datetime that exists, of this Odoo, not a day or more ahead of this clock. A cursor from the
+ * future (a database clock that jumped, a store edited by hand) would otherwise hide every change.
+ */
+function usableCursor(cursor: unknown, source: string, now: Date): StockCursor | undefined {
+  const c = cursor as Partial<StockCursor> | null | undefined;
+  if (typeof c?.since !== 'string' || c.source !== source || !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(c.since)) return undefined;
+  const t = Date.parse(`${c.since.replace(' ', 'T')}Z`);
+  if (!Number.isFinite(t) || new Date(t).toISOString().replace('T', ' ').slice(0, 19) !== c.since) return undefined;
+  return t - now.getTime() > FUTURE_SLACK_MS ? undefined : { since: c.since, source };
 }
 
 async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asOf: Date): Promise<StockResult & { cursor?: StockCursor }> {
   if (!cursor) {
     const { newest, ...read } = await stock(sync, undefined, asOf);
-    return { ...read, cursor: newest ? { since: newest } : undefined };
+    return { ...read, cursor: newest ? { since: newest, source: sync.client.source } : undefined };
   }
   const since = before(cursor.since, CHANGES_LOOK_BACK_SECONDS);
   const quants = await pagedSearchRead<QuantRow>(
@@ -199,7 +222,7 @@ async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asO
     productIds.add(row.product_id[0]);
     newest = newer(newest, row.write_date || undefined);
   }
-  if (!productIds.size) return { positions: [], unknown: [], fractional: [], cursor: { since: newest! } };
+  if (!productIds.size) return { positions: [], unknown: [], fractional: [], cursor: { since: newest!, source: cursor.source } };
   const products = await sync.client.searchRead<ProductRow>(
     'product.product',
     [['id', 'in', [...productIds]], ['default_code', '!=', false], ...storable(sync)],
@@ -226,5 +249,5 @@ async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asO
     [m.location_id, m.location_dest_id].filter((l) => internal.has(l[0])).map((location) => ({ productId: m.product_id[0], location })),
   );
   const read = await positionsOf(sync, skusOf(products), false, asOf, emptied);
-  return { positions: read.positions, unknown: [], fractional: read.fractional, cursor: { since: newer(newest, read.newest)! } };
+  return { positions: read.positions, unknown: [], fractional: read.fractional, cursor: { since: newer(newest, read.newest)!, source: cursor.source } };
 }

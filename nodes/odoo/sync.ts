@@ -64,7 +64,7 @@ export class OdooSync {
   }
 
   /** Stock changed since the cursor (none: every SKU), and the cursor to read from next. */
-  readStockChanges(cursor: stock.StockCursor | undefined, asOf = new Date()): Promise<stock.StockResult & { cursor?: stock.StockCursor }> {
+  readStockChanges(cursor: unknown, asOf = new Date()): Promise<stock.StockResult & { cursor?: stock.StockCursor }> {
     return stock.readStockChanges(this, cursor, asOf);
   }
 

@@ -892,11 +892,23 @@ export class BusinessCentralSimulator {
     }
   }
 
+  /**
+   * Posts a stock adjustment of `quantity` units of an item as an item ledger entry, its inventory
+   * moved by it. `entryNumber` below the newest simulates an entry that commits after a higher one
+   * was read (BC can post item ledger entries from several sessions at once).
+   */
+  postItemLedgerEntry(itemNumber: string, quantity: number, entryNumber?: number): void {
+    const item = this.findBy('items', 'number', itemNumber.toUpperCase());
+    if (!item) throw new HttpFailure(404, 'NotFound', `no item ${itemNumber}`);
+    item.data.inventory = Number(item.data.inventory ?? 0) + quantity;
+    this.postItemEntry(String(item.data.number), quantity, entryNumber);
+  }
+
   /** An item ledger entry for a stock adjustment of `quantity` units (none for 0). */
-  private postItemEntry(itemNumber: string, quantity: number): void {
+  private postItemEntry(itemNumber: string, quantity: number, entryNumber?: number): void {
     if (quantity === 0) return;
     this.insert('itemLedgerEntries', {
-      entryNumber: ++this.itemEntryNo,
+      entryNumber: entryNumber ?? ++this.itemEntryNo,
       itemNumber,
       postingDate: new Date().toISOString().slice(0, 10),
       entryType: quantity > 0 ? 'Positive_x0020_Adjmt_x002E_' : 'Negative_x0020_Adjmt_x002E_',

@@ -406,10 +406,11 @@ describe('inventory', () => {
     const first = await readInventoryChanges(client, undefined, opts);
     expect(first.positions.length).toBe((await readInventory(client, undefined, opts)).positions.length);
     const entries = (await api(sim, 'GET', 'itemLedgerEntries?$orderby=entryNumber%20desc&$top=1')).body.value;
-    expect(first.cursor).toEqual({ entryNumber: entries[0].entryNumber });
+    expect(first.cursor).toEqual({ entryNumber: entries[0].entryNumber, source: client.companyPath });
 
     // Nothing posted since: nothing read, the cursor stays.
     expect(await readInventoryChanges(client, first.cursor, opts)).toEqual({ positions: [], unknown: [], problems: [], cursor: first.cursor });
+    expect(first.cursor.source).toBe(client.companyPath);
 
     // Two adjustments posted in BC (one item twice), one item renamed (not a stock change).
     sim.upsertItems([
@@ -420,13 +421,38 @@ describe('inventory', () => {
     ]);
     const second = await readInventoryChanges(client, first.cursor, opts);
     expect(second.positions.map((p) => `${p.sku}=${p.onHand}`)).toEqual(['SKU-0001=12', 'TEE-BLK-M=140']);
-    expect(second.cursor).toEqual({ entryNumber: first.cursor.entryNumber + 3 });
+    expect(second.cursor).toMatchObject({ entryNumber: first.cursor.entryNumber + 3, source: client.companyPath, modifiedAt: expect.any(String) });
     const ledger = (await api(sim, 'GET', `itemLedgerEntries?$filter=entryNumber%20gt%20${first.cursor.entryNumber}`)).body.value;
     expect(ledger.map((e: any) => [e.itemNumber, e.quantity, e.entryType])).toEqual([
       ['SKU-0001', -9, 'Negative_x0020_Adjmt_x002E_'],
       ['TEE-BLK-M', -8, 'Negative_x0020_Adjmt_x002E_'],
       ['SKU-0001', 1, 'Positive_x0020_Adjmt_x002E_'],
     ]);
+
+    // An entry numbered below the cursor commits after that read (two sessions posting at once):
+    // the look-back over the newest entry times finds it.
+    sim.postItemLedgerEntry('SKU-0002', -5, second.cursor.entryNumber - 1);
+    const third = await readInventoryChanges(client, second.cursor, opts);
+    expect(third.positions.map((p) => p.sku)).toContain('SKU-0002');
+    expect(third.cursor.entryNumber).toBe(second.cursor.entryNumber);
+  });
+
+  it('a cursor that cannot be trusted counts as none: another company, one above the newest entry, garbage', async () => {
+    sim = await startSimulator();
+    const client: BusinessCentralClient = clientFor(sim);
+    const opts = { locationId: 'BC-ALL' };
+    const every = (await readInventory(client, undefined, opts)).positions.length;
+    const last = (await readInventoryChanges(client, undefined, opts)).cursor.entryNumber;
+    for (const stored of [
+      { entryNumber: 1, source: 'https://other.example.com/companies(x)' },
+      { entryNumber: last + 1000, source: client.companyPath },
+      { entryNumber: 'x', source: client.companyPath },
+      null,
+    ]) {
+      const read = await readInventoryChanges(client, stored, opts);
+      expect(read.positions.length).toBe(every);
+      expect(read.cursor).toEqual({ entryNumber: last, source: client.companyPath });
+    }
   });
 });
 

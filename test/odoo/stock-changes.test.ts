@@ -51,7 +51,7 @@ it('no cursor yet: every SKU, as the full read, and the cursor is the newest wri
   const first = await sync.readStockChanges(undefined);
   expect(first.positions.map((p) => p.sku)).toEqual(full.positions.map((p) => p.sku));
   expect(first.positions.length).toBe(60); // the demo catalogue's 50 and the 10 fixture SKUs
-  expect(first.cursor).toEqual({ since: newestWrite() });
+  expect(first.cursor).toEqual({ since: newestWrite(), source: client.source });
 });
 
 it('a count and a second location in Odoo: only that SKU is read, at every location it has, and the cursor moves to its write', async () => {
@@ -61,9 +61,9 @@ it('a count and a second location in Odoo: only that SKU is read, at every locat
   await count(productOf('SKU-0001'), 7);
   // The last read saw writes up to 5 minutes after the catalogue was stocked: the catalogue itself
   // is outside the look-back, the count and the shelf are after it.
-  const read = await sync.readStockChanges({ since: plus(start, 300) });
+  const read = await sync.readStockChanges({ since: plus(start, 300), source: client.source });
   expect(figures(read.positions)).toEqual(['SKU-0001@WH/Shelf 2=4', 'SKU-0001@WH/Stock=7']);
-  expect(read.cursor).toEqual({ since: plus(start, 600) });
+  expect(read.cursor).toEqual({ since: plus(start, 600), source: client.source });
   expect(read.unknown).toEqual([]);
 
   // Read again from there: the look-back reads the count once more (booked, it changes nothing),
@@ -73,9 +73,9 @@ it('a count and a second location in Odoo: only that SKU is read, at every locat
   expect(again.cursor).toEqual(read.cursor);
 
   // Past the look-back, nothing changed: nothing is read and the cursor stays.
-  const later = await sync.readStockChanges({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1) });
+  const later = await sync.readStockChanges({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1), source: client.source });
   expect(later.positions).toEqual([]);
-  expect(later.cursor).toEqual({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1) });
+  expect(later.cursor).toEqual({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1), source: client.source });
 });
 
 it("a location emptied by a count whose quant Odoo then deleted is read as 0, beside the product's other location", async () => {
@@ -85,7 +85,7 @@ it("a location emptied by a count whose quant Odoo then deleted is read as 0, be
   await count(productOf('SKU-0003'), 0);
   expect(sim.unlinkZeroQuants()).toBe(1);
   expect(sim.records('stock.quant', [['product_id', '=', productOf('SKU-0003')]], ['location_id']).length).toBe(1);
-  const read = await sync.readStockChanges({ since: plus(start, 300) });
+  const read = await sync.readStockChanges({ since: plus(start, 300), source: client.source });
   expect(figures(read.positions)).toEqual(['SKU-0003@WH/Shelf 2=3', 'SKU-0003@WH/Stock=0']);
 });
 
@@ -99,6 +99,61 @@ it('a delivery validated in Odoo (a done move out of WH/Stock) is read as the lo
   });
   await client.call('sale.order', 'action_confirm', { ids: [order] });
   sim.ship({ order: String(sim.records('sale.order', [['id', '=', order]], ['name'])[0].name) });
-  const read = await sync.readStockChanges({ since: plus(start, 300) });
+  const read = await sync.readStockChanges({ since: plus(start, 300), source: client.source });
   expect(figures(read.positions)).toEqual([`SKU-0002@WH/Stock=${before - 2}`]);
+});
+
+it('a cursor that cannot be trusted counts as none: the read is whole and a new cursor starts (another Odoo, a time that does not exist, one a day ahead)', async () => {
+  const start = newestWrite();
+  const whole = (await sync.readStock()).positions.length;
+  for (const cursor of [
+    { since: start, source: 'https://other.example.com|prod' },
+    { since: '2026-13-45 99:99:99', source: client.source },
+    { since: plus(new Date().toISOString().replace('T', ' ').slice(0, 19), 2 * 86_400), source: client.source },
+    { since: 'garbage', source: client.source },
+    'a string',
+    null,
+  ]) {
+    const read = await sync.readStockChanges(cursor);
+    expect(read.positions.length).toBe(whole);
+    expect(read.cursor).toEqual({ since: start, source: client.source });
+  }
+});
+
+it('rows are read a page at a time by id: a quant Odoo deletes between two pages does not make the read skip another', async () => {
+  const big = await startSimulator({ catalogSize: 1200 });
+  const bigClient = clientFor(big, 'jsonrpc');
+  const bigSync = new OdooSync(bigClient, { version: bigClient.version, defaultPartnerId: SEED.walkInPartnerId, policy: { baseDelayMs: 1, maxDelayMs: 5 } });
+  try {
+    const first = Number(big.records('product.product', [['default_code', '=', 'SKU-0001']], ['id'])[0].id);
+    const [quant] = await bigClient.create(
+      'stock.quant',
+      { product_id: first, location_id: SEED.stockLocationId, inventory_quantity: 0 },
+      { context: { inventory_mode: true } },
+    );
+    await bigClient.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
+    // Odoo's quant clean-up runs while the read is between its first and second page of quants.
+    const searchRead = bigClient.searchRead.bind(bigClient);
+    let pages = 0;
+    bigClient.searchRead = (async (model: string, ...rest: unknown[]) => {
+      const rows = await (searchRead as (...a: unknown[]) => Promise<unknown[]>)(model, ...rest);
+      if (model === 'stock.quant' && ++pages === 1) big.unlinkZeroQuants();
+      return rows;
+    }) as typeof bigClient.searchRead;
+    const read = await bigSync.readStock();
+    expect(pages).toBe(2);
+    // Every product is read with the stock Odoo holds: SKU-0001 as 0 (no quant left), and none
+    // past the page boundary taken for one without stock.
+    const truth = new Map<string, number>();
+    for (const q of big.records('stock.quant', [], ['product_id', 'quantity']) as Array<{ product_id: [number, string]; quantity: number }>) {
+      const sku = String(big.records('product.product', [['id', '=', q.product_id[0]]], ['default_code'])[0].default_code);
+      truth.set(sku, (truth.get(sku) ?? 0) + q.quantity);
+    }
+    expect(read.positions.length).toBe(1200 + 10);
+    expect(read.positions.filter((p) => p.onHand !== (truth.get(p.sku) ?? 0)).map((p) => `${p.sku}: read ${p.onHand}, held ${truth.get(p.sku)}`)).toEqual([]);
+    expect(read.positions.find((p) => p.sku === 'SKU-0001')).toMatchObject({ onHand: 0 });
+  } finally {
+    await bigClient.close();
+    await big.stop();
+  }
 });

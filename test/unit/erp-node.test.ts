@@ -292,6 +292,59 @@ describe('ERP node body: stock operation', () => {
   });
 });
 
+describe('ERP node body: stock read of changes', () => {
+  const positions = [{ payload: { kind: 'inventory.position', sku: 'A' }, erp: { sku: 'A' } }];
+  const KEY = 'test-erp-stock-changes:n1:cursor';
+
+  it('the cursor moves past what was sent even when some SKUs could not be sent; their problem follows', async () => {
+    const problem = permanentFailure('test-erp', 'stock read', 'stock is not a whole number of units for B', { kind: 'value' });
+    const seen: unknown[] = [];
+    const node = makeNode({
+      operation: 'stock',
+      parts: {
+        stockChanges: async (_c, cursor) => {
+          seen.push(cursor);
+          return { positions, summary: {}, problem, cursor: { at: seen.length } };
+        },
+      },
+    });
+    expect(await receive(node, { payload: { changes: true } })).toBe(problem);
+    expect(node.sent.map((m) => (m.payload as any).sku)).toEqual(['A']);
+    expect(await store.kvGet(KEY)).toEqual({ at: 1 });
+    // The next read starts from there, not from the start again.
+    await receive(node, { payload: { changes: true } });
+    expect(seen).toEqual([undefined, { at: 1 }]);
+    expect(await store.kvGet(KEY)).toEqual({ at: 2 });
+  });
+
+  it('a stored cursor in another text form (edited by hand) is still moved; one another instance moved is kept', async () => {
+    const node = makeNode({ operation: 'stock', parts: { stockChanges: async () => ({ positions: [], summary: {}, cursor: { at: 9 } }) } });
+    const sql = store as unknown as { driver: { query(q: string, p: unknown[]): Promise<unknown> }; t: { kv: string } };
+    await store.kvPut(KEY, { at: 1 });
+    await sql.driver.query(`UPDATE ${sql.t.kv} SET value = ? WHERE kv_key = ?`, ['{"at":  1}', KEY]);
+    await receive(node, { payload: { changes: true } });
+    expect(await store.kvGet(KEY)).toEqual({ at: 9 });
+    // Another instance moves it while this read runs: theirs stays.
+    const racing = makeNode({
+      operation: 'stock',
+      parts: {
+        stockChanges: async () => {
+          await store.kvPut(KEY, { at: 20 });
+          return { positions: [], summary: {}, cursor: { at: 10 } };
+        },
+      },
+    });
+    await receive(racing, { payload: { changes: true } });
+    expect(await store.kvGet(KEY)).toEqual({ at: 20 });
+  });
+
+  it('{ changes: true } beside SKUs is refused: one or the other', async () => {
+    const node = makeNode({ operation: 'stock' });
+    const err = (await receive(node, { payload: { changes: true, skus: ['A'] } })) as ConnectorError;
+    expect(err.message).toContain('asks for { changes: true } and for SKUs at once');
+  });
+});
+
 describe('ERP node body: shipments operation', () => {
   it('needs a store for its cursor: without one, a permanent error saying so', async () => {
     const node = makeNode({ operation: 'shipments' }, { withStore: false });
