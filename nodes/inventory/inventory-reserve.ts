@@ -98,6 +98,9 @@ export = function register(RED: NodeRED) {
         if (r.problem) throw r.problem;
         return;
       }
+      // A Change node sets a string by default: "true" is not the operator's decision, and says so.
+      if (msg.reconsider !== undefined && typeof msg.reconsider !== 'boolean')
+        node.warn(`msg.reconsider is ${JSON.stringify(msg.reconsider)}, not the boolean true: the order is not decided again (set it as a boolean)`);
       const outcome = await applyToLedger(store.inventory, msg.payload, settings, { reconsider: msg.reconsider === true });
       if (outcome.output === 2) {
         const r = outcome.reservation;

@@ -76,7 +76,7 @@ export class StockReadings {
       }));
       const summary: ReadingSummary = { booked: 0, duplicate: 0, stale: 0, channel };
       if (states && found) {
-        summary[states.outcome]++;
+        if (states.outcome !== 'no-position') summary[states.outcome]++;
         summary.states = { ...found, outcome: states.outcome };
       }
       return { summary, drift: channel.drift, skus: states?.events.length ? [doc.sku] : [] };

@@ -281,6 +281,13 @@ export class SqlInventoryLedger implements InventoryLedger {
           );
         }
         if (!(opts.reconsider && rows[0].outcome === 'short')) return { ...(JSON.parse(String(rows[0].result)) as ReservationResult), duplicate: true };
+        // A short order cancelled (or fulfilled) as a whole before cancels closed short orders kept
+        // its outcome `short`: its recorded cancel closes it now, before anything is reserved for it.
+        const closedBefore = await this.wholeSettlement(q, ref);
+        if (closedBefore) {
+          await this.setOrderState(q, ref, closedBefore, []);
+          return { ...ref, outcome: closedBefore, wasReserved: false, duplicate: true };
+        }
         reconsidered = true;
       }
       const keys = order.lines.flatMap((l) => order.locationIds.map((locationId) => ({ sku: l.sku, locationId })));
@@ -381,6 +388,16 @@ export class SqlInventoryLedger implements InventoryLedger {
       await this.setOrderState(q, ref, outcome, allocations);
       return { duplicate: false, events };
     });
+  }
+
+  /** Whether a whole cancel (release) or fulfilment (consume) of the order was recorded: which. */
+  private async wholeSettlement(q: SqlQuery, ref: ChannelOrderKey): Promise<'cancelled' | 'fulfilled' | undefined> {
+    const { rows } = await q(`SELECT kind FROM ${this.t.source} WHERE system = ? AND account = ? AND kind IN ('release', 'consume') AND digest = ? LIMIT 1`, [
+      ref.system,
+      ref.account,
+      digest({ order: ref, lines: null }),
+    ]);
+    return rows.length ? (rows[0].kind === 'release' ? 'cancelled' : 'fulfilled') : undefined;
   }
 
   private async setOrderState(q: SqlQuery, ref: ChannelOrderKey, outcome: string, allocations: readonly HeldAllocation[]): Promise<void> {

@@ -213,6 +213,17 @@ describe.each(backends)('inventory ledger: %s', (name, config) => {
     expect((await store.inventory.reserve(gone)).outcome).toBe('short');
     await store.inventory.release(shopify('2002'), { system: 'shopify', account: 'shop-eu', documentId: 'cancelled:2002' });
     expect(await store.inventory.reserve(gone, { reconsider: true })).toMatchObject({ outcome: 'cancelled', duplicate: true });
+    // A short order cancelled under an earlier version kept the outcome `short` (its cancel recorded
+    // as a source, the order row left alone): a retry finds the cancel and closes it, reserving nothing.
+    const old = { ...shopify('2003'), lines: [{ sku: 'B', qty: 2 }], locationIds: ['WH1'] };
+    await store.inventory.adjust(erp('drain-b'), [{ sku: 'B', locationId: 'WH1', delta: -8 }]);
+    expect((await store.inventory.reserve(old)).outcome).toBe('short');
+    await store.inventory.release(shopify('2003'), { system: 'shopify', account: 'shop-eu', documentId: 'cancelled:2003' });
+    const ledger = store.inventory as unknown as { driver: { query(sql: string, params: unknown[]): Promise<unknown> }; t: { order: string } };
+    await ledger.driver.query(`UPDATE ${ledger.t.order} SET outcome = 'short' WHERE order_id = ?`, ['2003']);
+    await store.inventory.adjust(erp('receipt-b3'), [{ sku: 'B', locationId: 'WH1', delta: 50 }]);
+    expect(await store.inventory.reserve(old, { reconsider: true })).toMatchObject({ outcome: 'cancelled', wasReserved: false, duplicate: true });
+    expect(await store.inventory.reserve(old, { reconsider: true })).toMatchObject({ outcome: 'cancelled', duplicate: true });
     expect((await position('B', 'WH1'))?.reserved).toBe(5);
   });
 

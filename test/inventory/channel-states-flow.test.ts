@@ -109,7 +109,7 @@ it("Shopify's damaged and quality-control units are booked at the ERP location i
   expect(explained.positions).toEqual([
     expect.objectContaining({
       onHand: 10,
-      // States at 0 are not kept (a position's states hold what is not zero).
+      // A state that never held a unit has no entry yet.
       states: { shopify_damaged: 2, shopify_quality_control: 1 },
     }),
   ]);
@@ -134,7 +134,7 @@ it("Shopify's damaged and quality-control units are booked at the ERP location i
   expect(await offered()).toBe(10);
 });
 
-it('an older read is stale and changes nothing; a malformed state is refused by name; a read-back without an ERP location books no state', async () => {
+it('an older read is stale and changes nothing; malformed, future or foreign states are refused by name; an unknown SKU or a read-back without an ERP location books no state', async () => {
   const base = (await call('/seen')).booked.length;
   const caughtBefore = (await call('/seen')).caught.length;
   const readBack = (computedAt: string, attributes: Record<string, string>) => ({
@@ -159,16 +159,42 @@ it('an older read is stale and changes nothing; a malformed state is refused by 
   seen = await until('both refused', (s) => s.caught.length === caughtBefore + 2);
   expect(seen.caught.slice(caughtBefore)).toEqual(
     expect.arrayContaining([
-      expect.stringContaining(`shopify_damaged must be a whole number of units, not "-1"`),
-      expect.stringContaining(`shopify_quality_control must be a whole number of units, not "2.5"`),
+      expect.stringContaining(`shopify_damaged must be a whole number of units from 0 to 1,000,000,000, not "-1"`),
+      expect.stringContaining(`shopify_quality_control must be a whole number of units from 0 to 1,000,000,000, not "2.5"`),
     ]),
   );
 
+  // Refused by name, nothing booked: a count written "007" or beyond the bound, a location with a
+  // control character, a read dated in the future (it would make every real read stale), another
+  // shop naming the same ERP location.
+  const now = new Date().toISOString();
+  await call('/doc', readBack(now, { erpLocation: 'WH1', shopify_damaged: '007' }));
+  await call('/doc', readBack(now, { erpLocation: 'WH1', shopify_damaged: '9999999999' }));
+  await call('/doc', readBack(now, { erpLocation: 'WH1\u0007', shopify_damaged: '1' }));
+  await call('/doc', readBack(new Date(Date.now() + 3_600_000).toISOString(), { erpLocation: 'WH1', shopify_damaged: '9' }));
+  await call('/doc', { ...readBack(now, { erpLocation: 'WH1', shopify_damaged: '3' }), channel: { system: 'shopify', account: 'other-shop.myshopify.com' } });
+  seen = await until('five more refused', (s) => s.caught.length === caughtBefore + 7);
+  expect(seen.caught.slice(caughtBefore + 2)).toEqual([
+    expect.stringContaining('shopify_damaged must be a whole number of units from 0 to 1,000,000,000, not "007"'),
+    expect.stringContaining('shopify_damaged must be a whole number of units from 0 to 1,000,000,000, not "9999999999"'),
+    expect.stringContaining('attributes.erpLocation must be a location id'),
+    expect.stringContaining('is in the future'),
+    expect.stringContaining(`account "other-shop.myshopify.com" names the same ERP location`),
+  ]);
+  expect((await position()).positions[0].states.shopify_damaged ?? 0).toBe(0);
+  expect(await offered()).toBe(10);
+
+  // A SKU the ledger does not hold there: nothing booked (no position made of states alone).
+  await call('/doc', { ...readBack(new Date().toISOString(), { erpLocation: 'WH1', shopify_damaged: '1' }), sku: 'GHOST-1' });
+  seen = await until('the unknown SKU answered', (s) => s.booked.length === base + 2);
+  expect(seen.booked[base + 1]).toMatchObject({ booked: 0, states: { outcome: 'no-position' } });
+  expect((await rt.admin(`/tillwire/inventory/explain?sku=GHOST-1`, rt.reader)).status).toBe(404);
+
   // No ERP location (a node whose Location stands for none): compared, no state booked.
   await call('/doc', readBack(new Date().toISOString(), { shopify_damaged: '4' }));
-  seen = await until('compared', (s) => s.booked.length === base + 2);
-  expect(seen.booked[base + 1]).toMatchObject({ booked: 0, duplicate: 0, stale: 0 });
-  expect(seen.booked[base + 1].states).toBeUndefined();
+  seen = await until('compared', (s) => s.booked.length === base + 3);
+  expect(seen.booked[base + 2]).toMatchObject({ booked: 0, duplicate: 0, stale: 0 });
+  expect(seen.booked[base + 2].states).toBeUndefined();
   expect((await position()).positions[0].states.shopify_damaged ?? 0).toBe(0);
-  expect(seen.caught.length).toBe(caughtBefore + 2);
+  expect(seen.caught.length).toBe(caughtBefore + 7);
 });

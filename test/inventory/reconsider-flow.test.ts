@@ -3,8 +3,8 @@
  * an editor login): the reserve node's "oversell risk" output goes through a Change node that sets
  * `msg.reconsider` into a dead-letter node, and a replay node sends an entry back into the reserve
  * node when the operator asks (the admin API, as the editor's button does). A channel re-sending the
- * order gets its first answer (short); a replay before stock arrives is short again, on the same
- * entry; after a receipt the replay reserves it, once, whatever is replayed after.
+ * order gets its first answer (short) and adds no entry; a replay before stock arrives is short
+ * again, on the same entry; after a receipt the replay reserves it, once.
  */
 import type { RunningNodeRed } from '../support/node-red-process';
 import { flowCalls } from '../support/flow-calls';
@@ -27,16 +27,31 @@ function flows() {
   });
   // The oversell output also goes to the hold (as a user wires it beside their alert).
   const guard = base.find((n) => n.id === 'guard')!;
-  guard.wires = [['booked'], ['risk', 'hold'], ['drift']];
+  guard.wires = [['booked'], ['risk', 'first'], ['drift']];
   return [
     ...base,
     { id: 'risk', type: 'function', z: 'tab', func: `msg.payload = msg.inventory;\n${record('risk')}`, outputs: 1, wires: [] },
+    // Only a first answer (or a retry's new one) is held: the channel re-sending the order adds no entry.
+    {
+      id: 'first',
+      type: 'switch',
+      z: 'tab',
+      property: 'inventory.duplicate',
+      propertyType: 'msg',
+      rules: [{ t: 'false' }],
+      checkall: 'false',
+      outputs: 1,
+      wires: [['hold']],
+    },
     {
       id: 'hold',
       type: 'change',
       z: 'tab',
       name: 'decide again when replayed',
-      rules: [{ t: 'set', p: 'reconsider', pt: 'msg', to: 'true', tot: 'bool' }],
+      rules: [
+        { t: 'set', p: 'reconsider', pt: 'msg', to: 'true', tot: 'bool' },
+        { t: 'set', p: 'error', pt: 'msg', to: 'oversell risk: replay it when stock has come', tot: 'str' },
+      ],
       wires: [['held']],
     },
     { id: 'held', type: 'tillwire-dead-letter', z: 'tab', store: 'st', wires: [['heldRec']] },
@@ -90,14 +105,17 @@ it('a short order held for the operator: re-sent it stays short, replayed before
   expect(seen.risk[0]).toMatchObject({ outcome: 'short', short: [{ sku: SKU, requested: 3, available: 2 }] });
   const entry = seen.held[0].id;
 
-  // The channel sends the order again: its first answer, nothing reserved.
+  expect((await rt.admin(`/tillwire/dead-letters/${entry}`, rt.reader)).body.error.message).toBe('oversell risk: replay it when stock has come');
+
+  // The channel sends the order again: its first answer, nothing reserved, no second entry.
   await call('/doc', order);
   seen = await until('the re-sent order answered', (s) => s.risk.length === 2);
   expect(seen.risk[1]).toMatchObject({ outcome: 'short', duplicate: true });
+  expect(seen.held).toHaveLength(1);
 
   // The operator retries before stock arrived: decided again, still short, back on the same entry.
   expect(await replay(entry)).toBe(1);
-  seen = await until('the retry answered', (s) => s.risk.length === 3);
+  seen = await until('the retry answered and held again', (s) => s.risk.length === 3 && s.held.length === 2);
   expect(seen.risk[2]).toMatchObject({ outcome: 'short', duplicate: false, reconsidered: true, short: [{ sku: SKU, requested: 3, available: 2 }] });
   expect(seen.held.at(-1)).toMatchObject({ id: entry, attempts: 2 });
 
@@ -109,17 +127,12 @@ it('a short order held for the operator: re-sent it stays short, replayed before
   expect(seen.booked[2]).toMatchObject({ outcome: 'reserved', reconsidered: true, duplicate: false, allocations: [{ sku: SKU, locationId: 'WH1', qty: 3 }] });
   expect(await position()).toMatchObject({ onHand: 5, reserved: 3, free: 2 });
 
-  // A second click replays nothing (the entry was replayed); the entry the channel's re-send left,
-  // replayed, and the channel sending the order once more: its answer, nothing more reserved.
+  // A second click replays nothing (the entry was replayed); the channel sending the order once
+  // more gets its answer, nothing more reserved.
   expect(await replay(entry)).toBe(0);
-  const resent = seen.held.find((h: any) => h.id !== entry).id;
-  expect(await replay(resent)).toBe(1);
   await call('/doc', order);
-  seen = await until('both answered', (s) => s.booked.length === 5);
-  expect(seen.booked.slice(3).map((b: any) => [b.outcome, b.duplicate])).toEqual([
-    ['reserved', true],
-    ['reserved', true],
-  ]);
+  seen = await until('the re-send answered', (s) => s.booked.length === 4);
+  expect(seen.booked[3]).toMatchObject({ outcome: 'reserved', duplicate: true });
   expect(await position()).toMatchObject({ reserved: 3 });
   expect(seen.caught).toEqual([]);
 });
