@@ -571,20 +571,23 @@ export class BusinessCentralClient {
    * (each posting of stock: a sale, a receipt, an adjustment), oldest first, page by page: their
    * numbers, items and times only.
    */
-  itemLedgerEntriesAfter(
+  async itemLedgerEntriesAfter(
     entryNumber: number,
     modifiedSince?: string,
   ): Promise<Array<BcEntity & { entryNumber: number; itemNumber: unknown; lastModifiedDateTime: unknown }>> {
-    const after = `entryNumber gt ${entryNumber}`;
-    return this.list(
-      'itemLedgerEntries',
-      {
-        $filter: modifiedSince ? `${after} or lastModifiedDateTime ge ${modifiedSince}` : after,
-        $orderby: 'entryNumber',
-        $select: ['entryNumber', 'itemNumber', 'lastModifiedDateTime'],
-      },
-      { operation: 'list item ledger entries' },
-    );
+    type Entry = BcEntity & { entryNumber: number; itemNumber: unknown; lastModifiedDateTime: unknown };
+    const list = ($filter: string) =>
+      this.list<Entry>(
+        'itemLedgerEntries',
+        { $filter, $orderby: 'entryNumber', $select: ['entryNumber', 'itemNumber', 'lastModifiedDateTime'] },
+        { operation: 'list item ledger entries' },
+      );
+    // Two requests, not one `or`: Business Central refuses an `or` over two different fields.
+    const byNumber = await list(`entryNumber gt ${entryNumber}`);
+    if (!modifiedSince) return byNumber;
+    const byTime = await list(`lastModifiedDateTime ge ${modifiedSince}`);
+    const merged = new Map([...byTime, ...byNumber].map((e) => [e.entryNumber, e]));
+    return [...merged.values()].sort((a, b) => a.entryNumber - b.entryNumber);
   }
 
   /** The newest item ledger entry's number (0: none yet). */

@@ -1,5 +1,6 @@
 /** BC items' read-only `inventory` as canonical `inventory.position` documents. No Node-RED imports. */
 import { BusinessCentralClient } from './client';
+import { CHANGES_LOOK_BACK_SECONDS, CURSOR_FUTURE_SLACK_MS, lookBackSeconds } from '../core/change-cursor';
 import { InventoryPositionDoc, itemNumber, toInventoryPosition } from './map';
 
 export interface InventoryResult {
@@ -16,24 +17,32 @@ export interface InventoryCursor {
   entryNumber: number;
   /** The newest `lastModifiedDateTime` of those entries (RFC 3339), for the look-back. */
   modifiedAt?: string;
+  /** When this clock first saw `modifiedAt`: the look-back closes as time passes (core/change-cursor.ts). */
+  seenAt?: string;
   /** The company it was read from (the client's company path): a cursor of another counts as none. */
   source: string;
 }
 
 /**
- * How far before the newest entry time a read of changes looks again. Entry numbers are not
- * guaranteed to commit in order (Business Central can post item ledger entries from several
- * sessions at once), so an entry numbered below the cursor can appear after a read; entries
- * modified within this window before the newest one seen are read again, which finds it. What is
- * read twice is booked as a reading that changes nothing.
+ * Entry numbers need not commit in order (Business Central can post item ledger entries from
+ * several sessions at once), so an entry numbered below the cursor can appear after a read; entries
+ * modified within the look-back before the newest entry time seen are read again, which finds it
+ * (core/change-cursor.ts). What is read twice is booked as a reading that changes nothing.
  */
-export const CHANGES_LOOK_BACK_SECONDS = 120;
+export { CHANGES_LOOK_BACK_SECONDS };
 
-function usableCursor(cursor: unknown, source: string): InventoryCursor | undefined {
+function usableCursor(cursor: unknown, source: string, now: Date): InventoryCursor | undefined {
   const c = cursor as Partial<InventoryCursor> | null | undefined;
   if (!c || c.source !== source || !Number.isSafeInteger(c.entryNumber) || (c.entryNumber as number) < 0) return undefined;
-  const modifiedAt = typeof c.modifiedAt === 'string' && Number.isFinite(Date.parse(c.modifiedAt)) ? c.modifiedAt : undefined;
-  return { entryNumber: c.entryNumber as number, source, ...(modifiedAt ? { modifiedAt } : {}) };
+  const modified = typeof c.modifiedAt === 'string' ? Date.parse(c.modifiedAt) : NaN;
+  // An entry time a day or more ahead would switch the look-back off: the cursor is not trusted.
+  if (modified - now.getTime() > CURSOR_FUTURE_SLACK_MS) return undefined;
+  return {
+    entryNumber: c.entryNumber as number,
+    source,
+    ...(Number.isFinite(modified) ? { modifiedAt: c.modifiedAt } : {}),
+    ...(typeof c.seenAt === 'string' ? { seenAt: c.seenAt } : {}),
+  };
 }
 
 const later = (a: string | undefined, b: unknown) =>
@@ -53,8 +62,11 @@ export async function readInventoryChanges(
   opts: { locationId: string; now?: () => Date },
 ): Promise<InventoryResult & { cursor: InventoryCursor }> {
   const source = client.companyPath;
-  let cursor = usableCursor(stored, source);
-  const since = cursor?.modifiedAt && new Date(Date.parse(cursor.modifiedAt) - CHANGES_LOOK_BACK_SECONDS * 1000).toISOString();
+  const now = opts.now?.() ?? new Date();
+  let cursor = usableCursor(stored, source, now);
+  // Once the look-back has closed, nothing is read again by time: the entry numbers carry on alone.
+  const lookBack = cursor ? lookBackSeconds(cursor.seenAt, now) : 0;
+  const since = cursor?.modifiedAt && lookBack > 0 ? new Date(Date.parse(cursor.modifiedAt) - lookBack * 1000).toISOString() : undefined;
   const entries = cursor ? await client.itemLedgerEntriesAfter(cursor.entryNumber, since) : [];
   // Nothing new, and a cursor beyond BC's newest entry (a company restored from an older copy): start again.
   if (cursor && !entries.length && (await client.lastItemLedgerEntry()) < cursor.entryNumber) cursor = undefined;
@@ -62,7 +74,8 @@ export async function readInventoryChanges(
     const entryNumber = await client.lastItemLedgerEntry();
     return { ...(await readInventory(client, undefined, opts)), cursor: { entryNumber, source } };
   }
-  if (!entries.length) return { positions: [], unknown: [], problems: [], cursor };
+  if (!entries.length)
+    return { positions: [], unknown: [], problems: [], cursor: cursor.seenAt || !cursor.modifiedAt ? cursor : { ...cursor, seenAt: now.toISOString() } };
   let entryNumber = cursor.entryNumber;
   let modifiedAt = cursor.modifiedAt;
   const items = new Set<string>();
@@ -73,7 +86,15 @@ export async function readInventoryChanges(
   }
   // An item deleted since its entry was posted is simply not read: it has no stock to offer.
   const read = await readInventory(client, [...items], opts);
-  return { positions: read.positions, unknown: [], problems: read.problems, cursor: { entryNumber, source, ...(modifiedAt ? { modifiedAt } : {}) } };
+  // The newest entry time moved: the look-back starts again from it.
+  // (A cursor that does not say when it was seen is taken as seen now.)
+  const seenAt = (modifiedAt === cursor.modifiedAt && cursor.seenAt) || now.toISOString();
+  return {
+    positions: read.positions,
+    unknown: [],
+    problems: read.problems,
+    cursor: { entryNumber, source, ...(modifiedAt ? { modifiedAt } : {}), ...(seenAt ? { seenAt } : {}) },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Odoo's on-hand and reserved stock (`stock.quant`) as canonical `inventory.position`s. */
 import type { InventoryPosition } from '../model/types.generated';
 import type { OdooSync } from './sync';
+import { CHANGES_LOOK_BACK_SECONDS, CURSOR_FUTURE_SLACK_MS, lookBackSeconds } from '../core/change-cursor';
 
 export interface StockResult {
   positions: InventoryPosition[];
@@ -18,15 +19,16 @@ export interface StockCursor {
   since: string;
   /** The Odoo it was read from (OdooClient.source): a cursor of another Odoo or database counts as none. */
   source: string;
+  /** When this clock first saw `since` (RFC 3339): the look-back closes as time passes (core/change-cursor.ts). */
+  seenAt?: string;
 }
 
 /**
- * How far before the cursor a read of changes looks again. Odoo stamps `write_date` with its
- * transaction's start, so a transaction that commits after a read can carry a time before that
- * read's newest one; looking back catches it. What is read twice is booked as a reading that
- * changes nothing.
+ * Odoo stamps `write_date` with its transaction's start, so a transaction that commits after a read
+ * can carry a time before that read's newest one; the read looks back (core/change-cursor.ts). What
+ * is read twice is booked as a reading that changes nothing.
  */
-export const CHANGES_LOOK_BACK_SECONDS = 120;
+export { CHANGES_LOOK_BACK_SECONDS };
 
 /**
  * Every row of `model` matching `domain`, a page at a time by id (keyset, not offset: a row deleted
@@ -86,6 +88,8 @@ function skusOf(products: ProductRow[]): Map<number, string> {
   for (const p of products) if (p.default_code) skuById.set(p.id, p.default_code);
   return skuById;
 }
+
+const bySkuAndLocation = (a: InventoryPosition, b: InventoryPosition) => (a.sku === b.sku ? a.locationId.localeCompare(b.locationId) : a.sku < b.sku ? -1 : 1);
 
 const newer = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a >= b ? a : b);
 
@@ -155,7 +159,7 @@ async function positionsOf(
       attributes: { odooProductId: String(t.productId), odooLocationId: String(t.location[0]) },
     });
   }
-  positions.sort((a, b) => (a.sku === b.sku ? a.locationId.localeCompare(b.locationId) : a.sku < b.sku ? -1 : 1));
+  positions.sort(bySkuAndLocation);
   return { positions, fractional: [...fractional], newest };
 }
 
@@ -176,9 +180,6 @@ export function readStockChanges(sync: OdooSync, cursor: unknown, asOf = new Dat
   return sync.client.track(stockChanges(sync, usableCursor(cursor, sync.client.source, asOf), asOf));
 }
 
-/** How far ahead of this clock a cursor may be before it counts as none (clocks differ; a day does not). */
-const FUTURE_SLACK_MS = 24 * 3600_000;
-
 /**
  * The cursor if it can be trusted, else undefined (the read is then whole and starts a new one): an
  * Odoo datetime that exists, of this Odoo, not a day or more ahead of this clock. A cursor from the
@@ -189,20 +190,23 @@ function usableCursor(cursor: unknown, source: string, now: Date): StockCursor |
   if (typeof c?.since !== 'string' || c.source !== source || !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(c.since)) return undefined;
   const t = Date.parse(`${c.since.replace(' ', 'T')}Z`);
   if (!Number.isFinite(t) || new Date(t).toISOString().replace('T', ' ').slice(0, 19) !== c.since) return undefined;
-  return t - now.getTime() > FUTURE_SLACK_MS ? undefined : { since: c.since, source };
+  return t - now.getTime() > CURSOR_FUTURE_SLACK_MS ? undefined : { since: c.since, source, ...(typeof c.seenAt === 'string' ? { seenAt: c.seenAt } : {}) };
 }
 
 async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asOf: Date): Promise<StockResult & { cursor?: StockCursor }> {
   if (!cursor) {
     const { newest, ...read } = await stock(sync, undefined, asOf);
-    return { ...read, cursor: newest ? { since: newest, source: sync.client.source } : undefined };
+    return { ...read, cursor: newest ? { since: newest, source: sync.client.source, seenAt: asOf.toISOString() } : undefined };
   }
-  const since = before(cursor.since, CHANGES_LOOK_BACK_SECONDS);
+  const lookBack = lookBackSeconds(cursor.seenAt, asOf);
+  const since = before(cursor.since, lookBack);
+  // Once the look-back has closed, what was written in the newest second has been read: strictly after it.
+  const from = lookBack > 0 ? '>=' : '>';
   const quants = await pagedSearchRead<QuantRow>(
     sync,
     'stock.quant',
     [
-      ['write_date', '>=', since],
+      ['write_date', from, since],
       ['location_id.usage', '=', 'internal'],
     ],
     ['product_id', 'write_date'],
@@ -211,7 +215,7 @@ async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asO
     sync,
     'stock.move',
     [
-      ['write_date', '>=', since],
+      ['write_date', from, since],
       ['state', '=', 'done'],
     ],
     ['product_id', 'location_id', 'location_dest_id', 'write_date'],
@@ -222,14 +226,10 @@ async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asO
     productIds.add(row.product_id[0]);
     newest = newer(newest, row.write_date || undefined);
   }
-  if (!productIds.size) return { positions: [], unknown: [], fractional: [], cursor: { since: newest!, source: cursor.source } };
-  const products = await sync.client.searchRead<ProductRow>(
-    'product.product',
-    [['id', 'in', [...productIds]], ['default_code', '!=', false], ...storable(sync)],
-    {
-      fields: ['id', 'default_code'],
-    },
-  );
+  // The newest change moved: the look-back starts again from it.
+  // (A cursor that does not say when it was seen is taken as seen now.)
+  const next = (since: string): StockCursor => ({ since, source: cursor.source, seenAt: (since === cursor.since && cursor.seenAt) || asOf.toISOString() });
+  if (!productIds.size) return { positions: [], unknown: [], fractional: [], cursor: next(newest!) };
   const moveLocations = [...new Set(moves.flatMap((m) => [m.location_id[0], m.location_dest_id[0]]))];
   const internal = moveLocations.length
     ? new Set(
@@ -248,6 +248,31 @@ async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asO
   const emptied = moves.flatMap((m) =>
     [m.location_id, m.location_dest_id].filter((l) => internal.has(l[0])).map((location) => ({ productId: m.product_id[0], location })),
   );
-  const read = await positionsOf(sync, skusOf(products), false, asOf, emptied);
-  return { positions: read.positions, unknown: [], fractional: read.fractional, cursor: { since: newer(newest, read.newest)!, source: cursor.source } };
+  // The changed products a thousand at a time: a large change (a whole warehouse counted) stays a
+  // series of ordinary requests, not one with every id in it.
+  const positions: InventoryPosition[] = [];
+  const fractional: string[] = [];
+  let seen = newest;
+  const ids = [...productIds];
+  for (let i = 0; i < ids.length; i += CHANGED_PRODUCTS_A_READ) {
+    const chunk = ids.slice(i, i + CHANGED_PRODUCTS_A_READ);
+    const products = await sync.client.searchRead<ProductRow>('product.product', [['id', 'in', chunk], ['default_code', '!=', false], ...storable(sync)], {
+      fields: ['id', 'default_code'],
+    });
+    const inChunk = new Set(chunk);
+    const read = await positionsOf(
+      sync,
+      skusOf(products),
+      false,
+      asOf,
+      emptied.filter((e) => inChunk.has(e.productId)),
+    );
+    positions.push(...read.positions);
+    fractional.push(...read.fractional);
+    seen = newer(seen, read.newest);
+  }
+  return { positions: positions.sort(bySkuAndLocation), unknown: [], fractional, cursor: next(seen!) };
 }
+
+/** Changed products read in one go at most. */
+const CHANGED_PRODUCTS_A_READ = 1000;

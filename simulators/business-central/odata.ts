@@ -223,10 +223,28 @@ function literalEdm(l: Literal): string {
 }
 
 /** Checks every property exists and every comparison is between compatible types (BC answers 400 otherwise). */
+/** The properties an expression names. */
+function propsOf(expr: Expr): Set<string> {
+  switch (expr.type) {
+    case 'and':
+    case 'or':
+      return new Set([...propsOf(expr.left), ...propsOf(expr.right)]);
+    case 'not':
+      return propsOf(expr.expr);
+    default: {
+      const operands = expr.type === 'cmp' ? [expr.left, expr.right] : expr.args;
+      return new Set(operands.flatMap((o) => (o.type === 'prop' ? [o.name] : [])));
+    }
+  }
+}
+
 export function checkFilter(expr: Expr, type: EntityType): void {
   switch (expr.type) {
     case 'and':
     case 'or':
+      // Business Central's OData refuses an `or` over two different fields (its known limitations).
+      if (expr.type === 'or' && propsOf(expr).size > 1)
+        throw new ODataError(400, 'BadRequest_NotSupported', "The 'OR' operator is not supported on distinct fields on an OData filter.");
       checkFilter(expr.left, type);
       checkFilter(expr.right, type);
       return;

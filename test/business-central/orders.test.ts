@@ -435,9 +435,14 @@ describe('inventory', () => {
     const third = await readInventoryChanges(client, second.cursor, opts);
     expect(third.positions.map((p) => p.sku)).toContain('SKU-0002');
     expect(third.cursor.entryNumber).toBe(second.cursor.entryNumber);
+
+    // Two minutes on (this clock), nothing new: the look-back has closed, nothing is read again.
+    const idle = await readInventoryChanges(client, third.cursor, { ...opts, now: () => new Date(Date.now() + 125_000) });
+    expect(idle.positions).toEqual([]);
+    expect(idle.cursor).toEqual(third.cursor);
   });
 
-  it('a cursor that cannot be trusted counts as none: another company, one above the newest entry, garbage', async () => {
+  it('a cursor that cannot be trusted counts as none: another company, one above the newest entry, an entry time in the future, garbage', async () => {
     sim = await startSimulator();
     const client: BusinessCentralClient = clientFor(sim);
     const opts = { locationId: 'BC-ALL' };
@@ -447,6 +452,7 @@ describe('inventory', () => {
       { entryNumber: 1, source: 'https://other.example.com/companies(x)' },
       { entryNumber: last + 1000, source: client.companyPath },
       { entryNumber: 'x', source: client.companyPath },
+      { entryNumber: last, source: client.companyPath, modifiedAt: '2999-01-01T00:00:00Z' },
       null,
     ]) {
       const read = await readInventoryChanges(client, stored, opts);

@@ -116,6 +116,11 @@ describe('Business Central simulator: OData', () => {
     expect(unknown.body.error.message).toMatch(/Could not find a property named 'colour'/);
     expect((await api(sim, 'GET', `items?$filter=number eq 5`)).status).toBe(400);
     expect((await api(sim, 'GET', `items?$filter=number eq`)).status).toBe(400);
+
+    // As Business Central: an `or` over two different fields is refused.
+    const across = await api(sim, 'GET', `itemLedgerEntries?$filter=entryNumber gt 5 or lastModifiedDateTime ge 2020-01-01T00:00:00Z`);
+    expect(across.status).toBe(400);
+    expect(across.body.error.message).toMatch(/^The 'OR' operator is not supported on distinct fields on an OData filter\./);
   });
 
   it('$select, $orderby, $top, $skip and $expand', async () => {

@@ -51,7 +51,7 @@ it('no cursor yet: every SKU, as the full read, and the cursor is the newest wri
   const first = await sync.readStockChanges(undefined);
   expect(first.positions.map((p) => p.sku)).toEqual(full.positions.map((p) => p.sku));
   expect(first.positions.length).toBe(60); // the demo catalogue's 50 and the 10 fixture SKUs
-  expect(first.cursor).toEqual({ since: newestWrite(), source: client.source });
+  expect(first.cursor).toEqual({ since: newestWrite(), source: client.source, seenAt: expect.any(String) });
 });
 
 it('a count and a second location in Odoo: only that SKU is read, at every location it has, and the cursor moves to its write', async () => {
@@ -63,7 +63,7 @@ it('a count and a second location in Odoo: only that SKU is read, at every locat
   // is outside the look-back, the count and the shelf are after it.
   const read = await sync.readStockChanges({ since: plus(start, 300), source: client.source });
   expect(figures(read.positions)).toEqual(['SKU-0001@WH/Shelf 2=4', 'SKU-0001@WH/Stock=7']);
-  expect(read.cursor).toEqual({ since: plus(start, 600), source: client.source });
+  expect(read.cursor).toEqual({ since: plus(start, 600), source: client.source, seenAt: expect.any(String) });
   expect(read.unknown).toEqual([]);
 
   // Read again from there: the look-back reads the count once more (booked, it changes nothing),
@@ -72,10 +72,15 @@ it('a count and a second location in Odoo: only that SKU is read, at every locat
   expect(figures(again.positions)).toEqual(['SKU-0001@WH/Shelf 2=4', 'SKU-0001@WH/Stock=7']);
   expect(again.cursor).toEqual(read.cursor);
 
+  // Two minutes on (this clock), nothing new: the look-back has closed, nothing is read, the cursor stays.
+  const idle = await sync.readStockChanges(again.cursor, new Date(Date.now() + (CHANGES_LOOK_BACK_SECONDS + 5) * 1000));
+  expect(idle.positions).toEqual([]);
+  expect(idle.cursor).toEqual(again.cursor);
+
   // Past the look-back, nothing changed: nothing is read and the cursor stays.
   const later = await sync.readStockChanges({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1), source: client.source });
   expect(later.positions).toEqual([]);
-  expect(later.cursor).toEqual({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1), source: client.source });
+  expect(later.cursor).toEqual({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1), source: client.source, seenAt: expect.any(String) });
 });
 
 it("a location emptied by a count whose quant Odoo then deleted is read as 0, beside the product's other location", async () => {
@@ -116,7 +121,7 @@ it('a cursor that cannot be trusted counts as none: the read is whole and a new 
   ]) {
     const read = await sync.readStockChanges(cursor);
     expect(read.positions.length).toBe(whole);
-    expect(read.cursor).toEqual({ since: start, source: client.source });
+    expect(read.cursor).toEqual({ since: start, source: client.source, seenAt: expect.any(String) });
   }
 });
 
