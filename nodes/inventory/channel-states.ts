@@ -8,7 +8,8 @@
  * explain names the read that set them and an available-to-sell rule can hold them back
  * (*Unsellable states*). A read older than the newest booked for that SKU and location is stale
  * and skipped: a late message must not put older states back. One channel account per SKU and ERP
- * location: a second shop naming the same ERP location is refused, not mixed in. States are booked
+ * location: a second shop naming the same ERP location is refused, not mixed in, until the first has
+ * not read back for a day (a shop renamed or moved: the other takes it over). States are booked
  * only where the ledger holds the SKU at that location (states of stock it does not hold mean
  * nothing there, and a position made of them alone would have the SKU pushed to the channels).
  */
@@ -33,6 +34,8 @@ export type StatesOutcome = { outcome: 'booked' | 'duplicate'; events: Inventory
 const FUTURE_SLACK_MS = 5 * 60_000;
 /** The most units a state may hold (the ledger's bound for an absolute figure). */
 const MAX_UNITS = 1_000_000_000;
+/** How long a shop's last read holds its ERP location against another shop's. */
+export const STATES_HANDOVER_MS = 24 * 3600_000;
 
 /** The states the read-back carries for the ledger, or undefined (none, or no ERP location named). */
 export function channelStatesOf(doc: AvailableToSell, now = Date.now()): ChannelStates | undefined {
@@ -75,18 +78,20 @@ export async function bookChannelStates(store: Store, doc: AvailableToSell, foun
   const account = doc.channel.account ?? '';
   const readAt = Date.parse(doc.computedAt);
   const newest = (await store.kvGet(key)) as { computedAt: string; account?: string } | undefined;
-  if (newest && (newest.account ?? '') !== account)
+  const otherShop = newest !== undefined && (newest.account ?? '') !== account;
+  if (otherShop && readAt - Date.parse(newest.computedAt) < STATES_HANDOVER_MS)
     throw new InventoryInputError(
-      `${doc.channel.system} states of ${doc.sku} at ${found.locationId} come from account ${JSON.stringify(newest.account ?? '')}; ` +
-        `account ${JSON.stringify(account)} names the same ERP location: give each ERP location one ${doc.channel.system} location`,
+      `${doc.channel.system} states of ${doc.sku} at ${found.locationId} come from account ${JSON.stringify(newest.account ?? '')} (read ${newest.computedAt}); ` +
+        `account ${JSON.stringify(account)} names the same ERP location: give each ERP location one ${doc.channel.system} location ` +
+        `(a shop that has not read back for a day hands it over)`,
     );
-  if (newest && Date.parse(newest.computedAt) > readAt) return { outcome: 'stale', events: [] };
+  if (newest && !otherShop && Date.parse(newest.computedAt) > readAt) return { outcome: 'stale', events: [] };
   const [held] = await store.inventory.positions({ skus: [doc.sku], locationIds: [found.locationId] });
   if (!held) return { outcome: 'no-position', events: [] };
   const change = await store.inventory.setLevels(
     { system: doc.channel.system, account, documentId: `states:${doc.sku}@${doc.locationIds?.[0] ?? ''}@${doc.computedAt}` },
     [{ sku: doc.sku, locationId: found.locationId, states: found.states }],
   );
-  if (!newest || Date.parse(newest.computedAt) < readAt) await store.kvPut(key, { computedAt: doc.computedAt, account });
+  if (!newest || otherShop || Date.parse(newest.computedAt) < readAt) await store.kvPut(key, { computedAt: doc.computedAt, account });
   return { outcome: change.duplicate ? 'duplicate' : 'booked', events: change.events };
 }

@@ -69,17 +69,30 @@ export class StockReadings {
     const payload = msg.payload;
     if (!Array.isArray(payload) && (payload as { kind?: unknown } | null)?.kind === 'inventory.ats') {
       const doc = checkReadBack(payload);
-      const found = channelStatesOf(doc);
-      const { channel, states } = await this.lock.run(`channel:${doc.channel.system}:${doc.sku}`, async () => ({
-        channel: await compareChannelReading(store, doc, this.tolerances.channel),
-        states: found && (await bookChannelStates(store, doc, found)),
-      }));
+      // A refusal of the states does not lose the comparison: the drift goes out, then the refusal.
+      let refused: Error | undefined;
+      const refuse = (err: unknown) => {
+        if (!(err instanceof InventoryInputError)) throw err;
+        refused = err;
+      };
+      let found: ChannelStates | undefined;
+      try {
+        found = channelStatesOf(doc);
+      } catch (err) {
+        refuse(err);
+      }
+      const { channel, states } = await this.lock.run(`channel:${doc.channel.system}:${doc.sku}`, async () => {
+        const compared = await compareChannelReading(store, doc, this.tolerances.channel);
+        let booked: StatesOutcome | undefined;
+        if (found) booked = await bookChannelStates(store, doc, found).catch((err) => void refuse(err));
+        return { channel: compared, states: booked };
+      });
       const summary: ReadingSummary = { booked: 0, duplicate: 0, stale: 0, channel };
       if (states && found) {
         if (states.outcome !== 'no-position') summary[states.outcome]++;
         summary.states = { ...found, outcome: states.outcome };
       }
-      return { summary, drift: channel.drift, skus: states?.events.length ? [doc.sku] : [] };
+      return { summary, drift: channel.drift, skus: states?.events.length ? [doc.sku] : [], ...(refused ? { problem: refused } : {}) };
     }
     const erp = erpOf(msg);
     const docs: unknown[] = Array.isArray(payload) ? payload : [payload];

@@ -156,7 +156,9 @@ it('an older read is stale and changes nothing; malformed, future or foreign sta
   // Malformed figures never reach the ledger.
   await call('/doc', readBack(new Date().toISOString(), { erpLocation: 'WH1', shopify_damaged: '-1' }));
   await call('/doc', readBack(new Date().toISOString(), { erpLocation: 'WH1', shopify_quality_control: '2.5' }));
-  seen = await until('both refused', (s) => s.caught.length === caughtBefore + 2);
+  // A refusal of the states still compares the read (its drift goes out on output 1), then Catch.
+  seen = await until('both refused', (s) => s.caught.length === caughtBefore + 2 && s.booked.length === base + 3);
+  expect(seen.booked[base + 1]).toMatchObject({ booked: 0, channel: { outcome: 'compared' } });
   expect(seen.caught.slice(caughtBefore)).toEqual(
     expect.arrayContaining([
       expect.stringContaining(`shopify_damaged must be a whole number of units from 0 to 1,000,000,000, not "-1"`),
@@ -173,7 +175,7 @@ it('an older read is stale and changes nothing; malformed, future or foreign sta
   await call('/doc', readBack(now, { erpLocation: 'WH1\u0007', shopify_damaged: '1' }));
   await call('/doc', readBack(new Date(Date.now() + 3_600_000).toISOString(), { erpLocation: 'WH1', shopify_damaged: '9' }));
   await call('/doc', { ...readBack(now, { erpLocation: 'WH1', shopify_damaged: '3' }), channel: { system: 'shopify', account: 'other-shop.myshopify.com' } });
-  seen = await until('five more refused', (s) => s.caught.length === caughtBefore + 7);
+  seen = await until('five more refused', (s) => s.caught.length === caughtBefore + 7 && s.booked.length === base + 8);
   expect(seen.caught.slice(caughtBefore + 2)).toEqual([
     expect.stringContaining('shopify_damaged must be a whole number of units from 0 to 1,000,000,000, not "007"'),
     expect.stringContaining('shopify_damaged must be a whole number of units from 0 to 1,000,000,000, not "9999999999"'),
@@ -186,15 +188,15 @@ it('an older read is stale and changes nothing; malformed, future or foreign sta
 
   // A SKU the ledger does not hold there: nothing booked (no position made of states alone).
   await call('/doc', { ...readBack(new Date().toISOString(), { erpLocation: 'WH1', shopify_damaged: '1' }), sku: 'GHOST-1' });
-  seen = await until('the unknown SKU answered', (s) => s.booked.length === base + 2);
-  expect(seen.booked[base + 1]).toMatchObject({ booked: 0, states: { outcome: 'no-position' } });
+  seen = await until('the unknown SKU answered', (s) => s.booked.length === base + 9);
+  expect(seen.booked[base + 8]).toMatchObject({ booked: 0, states: { outcome: 'no-position' } });
   expect((await rt.admin(`/tillwire/inventory/explain?sku=GHOST-1`, rt.reader)).status).toBe(404);
 
   // No ERP location (a node whose Location stands for none): compared, no state booked.
   await call('/doc', readBack(new Date().toISOString(), { shopify_damaged: '4' }));
-  seen = await until('compared', (s) => s.booked.length === base + 3);
-  expect(seen.booked[base + 2]).toMatchObject({ booked: 0, duplicate: 0, stale: 0 });
-  expect(seen.booked[base + 2].states).toBeUndefined();
+  seen = await until('compared', (s) => s.booked.length === base + 10);
+  expect(seen.booked[base + 9]).toMatchObject({ booked: 0, duplicate: 0, stale: 0 });
+  expect(seen.booked[base + 9].states).toBeUndefined();
   expect((await position()).positions[0].states.shopify_damaged ?? 0).toBe(0);
   expect(seen.caught.length).toBe(caughtBefore + 7);
 });

@@ -11,6 +11,8 @@
  * changed, and the next order takes the received units. An order short on arrival waits in the
  * dead-letter store; after a receipt the operator's replay decides it again and it reaches Odoo.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { flowCalls } from '../support/flow-calls';
 import { readTemplate } from '../support/template';
@@ -240,4 +242,18 @@ it("a short order waits in the dead-letter store; after a receipt the operator's
   expect(await position()).toMatchObject({ onHand: reserved + units, reserved: reserved + units });
   expect(await held()).toEqual([]);
   expect((await call('/seen')).errors).toEqual([]);
+  // Every message of the webhook inbox was acknowledged: held, re-sent, replayed, reserved alike.
+  await until('no inbox entry pending', () => pendingInbox() === 0, 10_000);
 });
+
+/** Webhook inbox entries still pending in the template's store. */
+function pendingInbox(): number {
+  const db = new Database(path.join(red.userDir, 'tillwire.db'), { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%inbox'`).all() as Array<{ name: string }>;
+    expect(tables.length).toBeGreaterThan(0);
+    return tables.reduce((n, t) => n + Number((db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}" WHERE state = 'pending'`).get() as { n: number }).n), 0);
+  } finally {
+    db.close();
+  }
+}
