@@ -317,19 +317,23 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
     return 0;
   }
 
-  /** The positions on (one message, or one each), then the read's problem to Catch. */
+  /**
+   * The positions on (one message each, or all in one array), then the read's problem to Catch. A
+   * read of changes that found none sends no empty array.
+   */
   function sendStock(read: StockRead, msg: NodeMessage, send: SendFn, changes = false): void {
-    if (spec.stockOutput === 'array' && !(changes && !read.positions.length)) {
+    if (spec.stockOutput !== 'array')
+      sendAll(
+        send,
+        read.positions.map((doc) => documentMessage(msg, doc, 'inventory.adjusted', system)),
+      );
+    else if (read.positions.length || !changes) {
       msg.payload = read.positions.map((p) => p.payload);
       msg.topic = 'inventory.adjusted';
       msg.erp = changes ? { ...read.summary, changes: true } : read.summary;
       send(msg);
       counts.sent += read.positions.length;
-    } else if (spec.stockOutput !== 'array')
-      sendAll(
-        send,
-        read.positions.map((doc) => documentMessage(msg, doc, 'inventory.adjusted', system)),
-      );
+    }
     if (read.problem) throw read.problem;
   }
 

@@ -89,6 +89,9 @@ function skusOf(products: ProductRow[]): Map<number, string> {
   return skuById;
 }
 
+/** Changed products read in one go at most. */
+const CHANGED_PRODUCTS_A_READ = 1000;
+
 const bySkuAndLocation = (a: InventoryPosition, b: InventoryPosition) => (a.sku === b.sku ? a.locationId.localeCompare(b.locationId) : a.sku < b.sku ? -1 : 1);
 
 const newer = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a >= b ? a : b);
@@ -273,6 +276,3 @@ async function stockChanges(sync: OdooSync, cursor: StockCursor | undefined, asO
   }
   return { positions: positions.sort(bySkuAndLocation), unknown: [], fractional, cursor: next(seen!) };
 }
-
-/** Changed products read in one go at most. */
-const CHANGED_PRODUCTS_A_READ = 1000;
