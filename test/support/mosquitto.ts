@@ -16,6 +16,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from './root';
+export { freePort } from './free-port';
+import { freePort } from './free-port';
 
 export const MOSQUITTO_BIN = process.env.TILLWIRE_MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 export const TILLWIRE_CONF = path.join(projectRoot(), 'config', 'mosquitto', 'tillwire.conf');
@@ -52,17 +54,6 @@ export interface RunningMosquitto {
   restart(): Promise<void>;
   /** SIGTERM, wait for the exit, delete the temporary directory. */
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 /** The configuration text with the listener, persistence location and given settings replaced. */

@@ -5,24 +5,14 @@
 import { nodeRedNodeArgs, nodeRedRuntime } from '../../scripts/node-red-runtime';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from './root';
 import { deployCredentials, linkPackage } from '../../scripts/start';
+export { freePort } from './free-port';
+import { freePort } from './free-port';
 
 export const ROOT = projectRoot();
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** Node-RED's red.js: the one `npm start` runs on this Node (scripts/node-red-runtime.ts). */
 function redJs(): string {
