@@ -10,9 +10,8 @@
  */
 import type { RunningNodeRed } from '../support/node-red-process';
 import type { OdooSimulator } from '../../simulators/odoo/simulator';
-import { SEED } from '../../simulators/odoo/simulator';
 import type { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
-import { clientFor, startSimulator as startOdoo } from '../odoo/support';
+import { countStock, startSimulator as startOdoo } from '../odoo/support';
 import { startSimulator as startBc } from '../business-central/helpers';
 import { bcConfigNode, odooConfigNode } from '../support/config-nodes';
 import { flowCalls } from '../support/flow-calls';
@@ -83,18 +82,7 @@ afterAll(async () => {
 const explain = async (sku: string, location: string) =>
   (await rt.admin(`/tillwire/inventory/explain?sku=${encodeURIComponent(sku)}&location=${encodeURIComponent(location)}`, rt.reader)).body;
 
-/** A stock count in Odoo's API (inventory mode, then applied), as a warehouse user books it. */
-async function countInOdoo(sku: string, quantity: number): Promise<void> {
-  const client = clientFor(odoo, 'jsonrpc');
-  const productId = Number(odoo.records('product.product', [['default_code', '=', sku]], ['id'])[0].id);
-  const [quant] = await client.create(
-    'stock.quant',
-    { product_id: productId, location_id: SEED.stockLocationId, inventory_quantity: quantity },
-    { context: { inventory_mode: true } },
-  );
-  await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
-  await client.close();
-}
+const countInOdoo = (sku: string, quantity: number) => countStock(odoo, sku, quantity);
 
 it('Odoo: the first read of changes books every SKU; then only the SKUs Odoo changed are read and booked', async () => {
   await call('/odoo', { changes: true });

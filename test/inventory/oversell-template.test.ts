@@ -16,8 +16,8 @@ import Database from 'better-sqlite3';
 import { deployCredentialsAndWait, RunningNodeRed, startNodeRed } from '../support/node-red-process';
 import { flowCalls } from '../support/flow-calls';
 import { readTemplate } from '../support/template';
-import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
-import { clientFor } from '../odoo/support';
+import { OdooSimulator } from '../../simulators/odoo/simulator';
+import { countStock } from '../odoo/support';
 import { ShopifySimulator } from '../../simulators/shopify/simulator';
 
 jest.setTimeout(90_000);
@@ -170,15 +170,7 @@ it("a receipt booked in Odoo reaches the ledger through the template's read of w
   await until('the first read of changes done', async () => (await call('/seen')).reads.length === reads + 1);
   // Ten minutes later 6 units are received into WH/Stock (a count in Odoo's API, as the warehouse books it).
   odoo.advanceClock(600);
-  const client = clientFor(odoo, 'jsonrpc');
-  const productId = Number(odoo.records('product.product', [['default_code', '=', SKU]], ['id'])[0].id);
-  const [quant] = await client.create(
-    'stock.quant',
-    { product_id: productId, location_id: SEED.stockLocationId, inventory_quantity: before.onHand + 6 },
-    { context: { inventory_mode: true } },
-  );
-  await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
-  await client.close();
+  await countStock(odoo, SKU, before.onHand + 6);
   await press('ovg-stock-changes');
   await until('the second read of changes done', async () => (await call('/seen')).reads.length === reads + 2);
   await until('the receipt in the ledger', async () => (await position())?.onHand === before.onHand + 6);
@@ -197,15 +189,7 @@ it("a short order waits in the dead-letter store; after a receipt the operator's
   /** Odoo's stock of the SKU counted to `quantity` ten minutes on, then read by the template's read of what changed. */
   const countInOdoo = async (quantity: number) => {
     odoo.advanceClock(600);
-    const client = clientFor(odoo, 'jsonrpc');
-    const productId = Number(odoo.records('product.product', [['default_code', '=', SKU]], ['id'])[0].id);
-    const [quant] = await client.create(
-      'stock.quant',
-      { product_id: productId, location_id: SEED.stockLocationId, inventory_quantity: quantity },
-      { context: { inventory_mode: true } },
-    );
-    await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
-    await client.close();
+    await countStock(odoo, SKU, quantity);
     await press('ovg-stock-changes');
     await until(`${quantity} on hand in the ledger`, async () => (await position())?.onHand === quantity);
   };

@@ -8,7 +8,7 @@ import { OdooClient } from '../../nodes/odoo/client';
 import { OdooSync } from '../../nodes/odoo/sync';
 import { CHANGES_LOOK_BACK_SECONDS } from '../../nodes/odoo/stock';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
-import { clientFor, startSimulator } from './support';
+import { clientFor, countStock, startSimulator } from './support';
 
 let sim: OdooSimulator;
 let client: OdooClient;
@@ -25,15 +25,7 @@ afterEach(async () => {
   await sim.stop();
 });
 
-/** A stock count in Odoo's API: the counted quantity in inventory mode, then applied. */
-async function count(productId: number, quantity: number, locationId: number = SEED.stockLocationId): Promise<void> {
-  const [quant] = await client.create(
-    'stock.quant',
-    { product_id: productId, location_id: locationId, inventory_quantity: quantity },
-    { context: { inventory_mode: true } },
-  );
-  await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
-}
+const count = (sku: string, quantity: number) => countStock(sim, sku, quantity);
 
 const productOf = (sku: string) => Number(sim.records('product.product', [['default_code', '=', sku]], ['id'])[0].id);
 const newestWrite = () =>
@@ -58,7 +50,7 @@ it('a count and a second location in Odoo: only that SKU is read, at every locat
   const start = newestWrite();
   sim.advanceClock(600);
   sim.stockAt('SKU-0001', 'Shelf 2', 4);
-  await count(productOf('SKU-0001'), 7);
+  await count('SKU-0001', 7);
   // The last read saw writes up to 5 minutes after the catalogue was stocked: the catalogue itself
   // is outside the look-back, the count and the shelf are after it.
   const read = await sync.readStockChanges({ since: plus(start, 300), source: client.source });
@@ -87,7 +79,7 @@ it("a location emptied by a count whose quant Odoo then deleted is read as 0, be
   const start = newestWrite();
   sim.stockAt('SKU-0003', 'Shelf 2', 3);
   sim.advanceClock(600);
-  await count(productOf('SKU-0003'), 0);
+  await count('SKU-0003', 0);
   expect(sim.unlinkZeroQuants()).toBe(1);
   expect(sim.records('stock.quant', [['product_id', '=', productOf('SKU-0003')]], ['location_id']).length).toBe(1);
   const read = await sync.readStockChanges({ since: plus(start, 300), source: client.source });
@@ -130,13 +122,7 @@ it('rows are read a page at a time by id: a quant Odoo deletes between two pages
   const bigClient = clientFor(big, 'jsonrpc');
   const bigSync = new OdooSync(bigClient, { version: bigClient.version, defaultPartnerId: SEED.walkInPartnerId, policy: { baseDelayMs: 1, maxDelayMs: 5 } });
   try {
-    const first = Number(big.records('product.product', [['default_code', '=', 'SKU-0001']], ['id'])[0].id);
-    const [quant] = await bigClient.create(
-      'stock.quant',
-      { product_id: first, location_id: SEED.stockLocationId, inventory_quantity: 0 },
-      { context: { inventory_mode: true } },
-    );
-    await bigClient.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
+    await countStock(big, 'SKU-0001', 0);
     // Odoo's quant clean-up runs while the read is between its first and second page of quants.
     const searchRead = bigClient.searchRead.bind(bigClient);
     let pages = 0;

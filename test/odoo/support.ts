@@ -35,6 +35,25 @@ export function fixture<T = any>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'canonical', name), 'utf8'));
 }
 
+/**
+ * A stock count of `sku` booked in Odoo's API as a warehouse user books it: the counted quantity on
+ * its quant in inventory mode, then applied (a done move for the difference, the quant set).
+ */
+export async function countStock(sim: OdooSimulator, sku: string, quantity: number, locationId: number = SEED.stockLocationId): Promise<void> {
+  const client = clientFor(sim, 'jsonrpc');
+  try {
+    const productId = Number(sim.records('product.product', [['default_code', '=', sku]], ['id'])[0].id);
+    const [quant] = await client.create(
+      'stock.quant',
+      { product_id: productId, location_id: locationId, inventory_quantity: quantity },
+      { context: { inventory_mode: true } },
+    );
+    await client.call('stock.quant', 'action_apply_inventory', { ids: [quant] });
+  } finally {
+    await client.close();
+  }
+}
+
 export async function startSimulator(opts: OdooSimulatorOptions = {}): Promise<OdooSimulator> {
   const sim = new OdooSimulator({
     catalogSize: 50,
