@@ -154,7 +154,8 @@ it('an older read is stale and changes nothing; malformed, future or foreign sta
   expect(await offered()).toBe(10);
 
   // Malformed figures never reach the ledger.
-  await call('/doc', readBack(new Date().toISOString(), { erpLocation: 'WH1', shopify_damaged: '-1' }));
+  const rejectedAt = new Date().toISOString();
+  await call('/doc', readBack(rejectedAt, { erpLocation: 'WH1', shopify_damaged: '-1' }));
   await call('/doc', readBack(new Date().toISOString(), { erpLocation: 'WH1', shopify_quality_control: '2.5' }));
   // A refusal of the states still compares the read (its drift goes out on output 1), then Catch.
   seen = await until('both refused', (s) => s.caught.length === caughtBefore + 2 && s.booked.length === base + 3);
@@ -199,4 +200,15 @@ it('an older read is stale and changes nothing; malformed, future or foreign sta
   expect(seen.booked[base + 9].states).toBeUndefined();
   expect((await position()).positions[0].states.shopify_damaged ?? 0).toBe(0);
   expect(seen.caught.length).toBe(caughtBefore + 7);
+
+  // The refused read sent again, corrected, under the same key (shop, SKU, location, read time): booked,
+  // since a refusal leaves nothing behind; then re-labelled once more with another figure: a conflict.
+  await call('/doc', readBack(rejectedAt, { erpLocation: 'WH1', shopify_damaged: '1' }));
+  seen = await until('the corrected read booked', (s) => s.booked.length === base + 11);
+  expect(seen.booked[base + 10]).toMatchObject({ booked: 1, states: { outcome: 'booked', states: { shopify_damaged: 1 } } });
+  expect((await position()).positions[0].states.shopify_damaged).toBe(1);
+  await call('/doc', readBack(rejectedAt, { erpLocation: 'WH1', shopify_damaged: '4' }));
+  seen = await until('the re-labelled read refused', (s) => s.caught.length === caughtBefore + 8);
+  expect(seen.caught.at(-1)).toMatch(/applied before with other content/);
+  expect((await position()).positions[0].states.shopify_damaged).toBe(1);
 });

@@ -141,11 +141,13 @@ it('a read of changes without a store, and a payload that asks for nothing the n
   const caughtBefore = (await call('/seen')).caught.length;
   await call('/nostore', { changes: true });
   await call('/odoo', { changes: 'yes' });
-  const seen = await until('both refused', (s) => s.caught.length === caughtBefore + 2);
+  await call('/odoo', { changes: true, skus: ['SKU-0001'] });
+  const seen = await until('all three refused', (s) => s.caught.length === caughtBefore + 3);
   expect(seen.caught.slice(caughtBefore)).toEqual(
     expect.arrayContaining([
       expect.stringContaining('select a Tillwire store in the node: the cursor of the stock read of changes is kept there'),
       expect.stringContaining('{ changes: true }; got an object with keys changes'),
+      expect.stringContaining('asks for { changes: true } and for SKUs at once'),
     ]),
   );
 });

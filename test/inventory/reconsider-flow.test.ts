@@ -57,6 +57,9 @@ function flows() {
     { id: 'held', type: 'tillwire-dead-letter', z: 'tab', store: 'st', wires: [['heldRec']] },
     { id: 'heldRec', type: 'function', z: 'tab', func: `msg.payload = msg.deadLetter;\n${record('held')}`, outputs: 1, wires: [] },
     { id: 'retry', type: 'tillwire-replay', z: 'tab', store: 'st', wires: [['guard']] },
+    // A retry flag set as text (a Change node's default type): not the operator's decision.
+    { id: 'textIn', type: 'http in', z: 'tab', url: '/retry-as-text', method: 'post', wires: [['asText', 'ack']] },
+    { id: 'asText', type: 'function', z: 'tab', func: "msg.reconsider = 'true';\nreturn msg;", outputs: 1, wires: [['guard']] },
     // The ERP's stock reading (msg.erp names the ERP, as the ERP nodes set it).
     { id: 'erpIn', type: 'http in', z: 'tab', url: '/erp', method: 'post', wires: [['asErp', 'ack']] },
     { id: 'asErp', type: 'function', z: 'tab', func: "msg.erp = { system: 'odoo' };\nreturn msg;", outputs: 1, wires: [['guard']] },
@@ -135,4 +138,16 @@ it('a short order held for the operator: re-sent it stays short, replayed before
   expect(seen.booked[3]).toMatchObject({ outcome: 'reserved', duplicate: true });
   expect(await position()).toMatchObject({ reserved: 3 });
   expect(seen.caught).toEqual([]);
+
+  // Another order, short (2 free, 40 asked); a retry whose flag is the text "true" is not one: its
+  // first answer, a warning naming the flag, nothing reserved.
+  const big = shopifyOrder(SKU, '7002', 40);
+  await call('/doc', big);
+  seen = await until('the big order short', (s) => s.risk.length === 4);
+  await call('/retry-as-text', big);
+  seen = await until('the text flag answered', (s) => s.risk.length === 5);
+  expect(seen.risk[4]).toMatchObject({ outcome: 'short', duplicate: true });
+  expect(seen.risk[4].reconsidered).toBeUndefined();
+  expect(red.output()).toContain('msg.reconsider is "true", not the boolean true');
+  expect(await position()).toMatchObject({ reserved: 3 });
 });
