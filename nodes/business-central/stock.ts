@@ -1,6 +1,8 @@
 /** BC items' read-only `inventory` as canonical `inventory.position` documents. No Node-RED imports. */
 import { BusinessCentralClient } from './client';
-import { CHANGES_LOOK_BACK_SECONDS, CURSOR_FUTURE_SLACK_MS, lookBackSeconds } from '../core/change-cursor';
+// Entry numbers need not commit in order (Business Central can post item ledger entries from
+// several sessions at once): a read of changes also looks back over entry times (change-cursor.ts).
+import { CURSOR_FUTURE_SLACK_MS, lookBackSeconds } from '../core/change-cursor';
 import { InventoryPositionDoc, itemNumber, toInventoryPosition } from './map';
 
 export interface InventoryResult {
@@ -22,14 +24,6 @@ export interface InventoryCursor {
   /** The company it was read from (the client's company path): a cursor of another counts as none. */
   source: string;
 }
-
-/**
- * Entry numbers need not commit in order (Business Central can post item ledger entries from
- * several sessions at once), so an entry numbered below the cursor can appear after a read; entries
- * modified within the look-back before the newest entry time seen are read again, which finds it
- * (core/change-cursor.ts). What is read twice is booked as a reading that changes nothing.
- */
-export { CHANGES_LOOK_BACK_SECONDS };
 
 function usableCursor(cursor: unknown, source: string, now: Date): InventoryCursor | undefined {
   const c = cursor as Partial<InventoryCursor> | null | undefined;

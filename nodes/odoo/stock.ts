@@ -1,7 +1,9 @@
 /** Odoo's on-hand and reserved stock (`stock.quant`) as canonical `inventory.position`s. */
 import type { InventoryPosition } from '../model/types.generated';
 import type { OdooSync } from './sync';
-import { CHANGES_LOOK_BACK_SECONDS, CURSOR_FUTURE_SLACK_MS, lookBackSeconds } from '../core/change-cursor';
+// Odoo stamps `write_date` with its transaction's start, so a transaction that commits after a read
+// can carry a time before that read's newest one: a read of changes looks back (change-cursor.ts).
+import { CURSOR_FUTURE_SLACK_MS, lookBackSeconds } from '../core/change-cursor';
 
 export interface StockResult {
   positions: InventoryPosition[];
@@ -22,13 +24,6 @@ export interface StockCursor {
   /** When this clock first saw `since` (RFC 3339): the look-back closes as time passes (core/change-cursor.ts). */
   seenAt?: string;
 }
-
-/**
- * Odoo stamps `write_date` with its transaction's start, so a transaction that commits after a read
- * can carry a time before that read's newest one; the read looks back (core/change-cursor.ts). What
- * is read twice is booked as a reading that changes nothing.
- */
-export { CHANGES_LOOK_BACK_SECONDS };
 
 /**
  * Every row of `model` matching `domain`, a page at a time by id (keyset, not offset: a row deleted

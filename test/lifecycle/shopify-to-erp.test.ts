@@ -22,6 +22,7 @@ import { BusinessCentralSimulator } from '../../simulators/business-central/simu
 import { externalDocumentNumber } from '../../nodes/business-central/map';
 import type { Store } from '../../nodes/runtime/store';
 import { helper, httpNodeProbe, serveHttpNode, startServer, stopAll, until } from '../support/node-red';
+import { bcConfigNode as bcConfigFlowNode } from '../support/config-nodes';
 
 jest.setTimeout(120_000);
 const PATH = '/shopify/webhooks';
@@ -109,23 +110,11 @@ const bcErp: Erp = {
     bc = await new BusinessCentralSimulator({ port: 0 }).start();
   },
   stop: () => bc.close(),
-  config: () => ({
-    type: 'tillwire-bc-config',
-    baseUrl: bc.baseUrl,
-    tenant: bc.tenant,
-    environment: bc.environment,
-    companyId: bc.companyId,
-    authMode: 'token',
-    defaultCustomer: '10000',
-    customerRules: 'shopify = 20000',
-    shippingAccount: '4400',
-    maxConcurrent: 4,
-    ratePerSecond: 0,
-    timeoutSeconds: 5,
-    maxAttempts: 4,
-    retryBaseMs: 1,
-    cooloffMs: 20,
-  }),
+  config: () => {
+    // The shared BC config node, with this test's customer rule and shipping account (and its own id, given where it is placed).
+    const { id: _id, ...config } = bcConfigFlowNode(bc, { maxAttempts: 4 });
+    return { ...config, customerRules: 'shopify = 20000', shippingAccount: '4400' };
+  },
   node: { type: 'tillwire-business-central', bc: 'ec', operation: 'order' },
   credentials: () => ({ token: bc.token }),
   // BC has no cancelled state: a cancelled order is deleted and its tombstone kept in the store.

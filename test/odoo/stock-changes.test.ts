@@ -6,7 +6,7 @@
  */
 import { OdooClient } from '../../nodes/odoo/client';
 import { OdooSync } from '../../nodes/odoo/sync';
-import { CHANGES_LOOK_BACK_SECONDS } from '../../nodes/odoo/stock';
+import { CHANGES_LOOK_BACK_SECONDS } from '../../nodes/core/change-cursor';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
 import { clientFor, countStock, startSimulator } from './support';
 
