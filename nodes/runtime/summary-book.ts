@@ -1,8 +1,10 @@
 /**
  * The summary book in SQL, for SQLite and PostgreSQL alike (summaries.ts; store-schema.ts version 8).
  *
- * An assignment is one transaction (`assignMany`: one for the batch, a savepoint per sale): the sale's row (primary key scope + sale key) and the open
- * summary's counters move together, so a sale is either in exactly one summary or in none. Closing
+ * An assignment is one transaction (`assignMany`: one for the batch; if anything in it fails, the
+ * batch is undone and each sale assigned in a transaction of its own): the sale's row (primary key
+ * scope + sale key) and the open summary's counters move together, so a sale is either in exactly
+ * one summary or in none. Closing
  * is one UPDATE of the summary row; an assignment whose summary closed meanwhile (PostgreSQL: it
  * waited on the row lock, then finds it closed) rolls back and tries the next summary. A closed
  * summary's sales are therefore fixed: built again after a crash, it is the same document.
@@ -18,6 +20,12 @@ const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 
 /** An assignment lost a race with a close (or a concurrent first sale of the store day): run it again. */
 class Retry extends Error {}
+
+/** Whether a sale rang up before the interval of the summary that takes it (its own interval's summary had closed). */
+function isLate(sale: SaleToAssign, opensAt: number): boolean {
+  const occurred = sale.occurredAt === undefined ? NaN : Date.parse(sale.occurredAt);
+  return !Number.isNaN(occurred) && occurred < opensAt;
+}
 
 export class SqlSummaryBook implements SummaryBook {
   private readonly t: { sum: string; sale: string; reg: string };
@@ -41,32 +49,90 @@ export class SqlSummaryBook implements SummaryBook {
 
   async assignMany(scope: string, sales: readonly SaleToAssign[], intervalMs: number): Promise<Array<Assignment | Error>> {
     if (!(intervalMs > 0)) throw new Error('summary interval must be positive');
-    const out: Array<Assignment | Error> = [];
-    const raced: number[] = [];
-    // One commit for the batch; a savepoint per sale undoes a failed sale's statements alone.
-    await this.driver.transaction(async (q) => {
-      for (const [i, sale] of sales.entries()) {
-        await q('SAVEPOINT tw_assign', []);
-        try {
-          out[i] = await this.assignOnce(q, scope, sale, intervalMs);
-        } catch (err) {
-          await q('ROLLBACK TO SAVEPOINT tw_assign', []);
-          if (err instanceof Retry) raced.push(i);
-          else out[i] = asError(err);
-        }
-        await q('RELEASE SAVEPOINT tw_assign', []);
+    try {
+      // The usual case: the whole batch in one transaction, a few statements for all its sales.
+      return await this.driver.transaction((q) => this.assignBatch(q, scope, sales, intervalMs));
+    } catch {
+      // Something in it failed (a sale the store refuses, a race with another instance): the batch
+      // was undone as a whole, and each sale is assigned on its own, so only a failing one fails.
+      const out: Array<Assignment | Error> = [];
+      for (const sale of sales) out.push(await this.assign(scope, sale, intervalMs).catch(asError));
+      return out;
+    }
+  }
+
+  /**
+   * Assigns a batch as `assign` would one sale after another, with one read of the keys assigned
+   * before, one insert per 100 sales and one count update per summary: per sale, the statements
+   * cost more than the work they do.
+   */
+  private async assignBatch(q: SqlQuery, scope: string, sales: readonly SaleToAssign[], intervalMs: number): Promise<Assignment[]> {
+    const { sum, sale: saleT } = this.t;
+    const now = this.now();
+    const assigned = new Map<string, Assignment>();
+    const keys = [...new Set(sales.map((s) => s.key))];
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const { rows } = await q(`SELECT sale_key, summary_key, late FROM ${saleT} WHERE scope = ? AND sale_key IN (${chunk.map(() => '?').join(', ')})`, [
+        scope,
+        ...chunk,
+      ]);
+      for (const r of rows) assigned.set(String(r.sale_key), { summaryKey: String(r.summary_key), duplicate: true, late: Number(r.late) === 1 });
+    }
+    const open = new Map<string, { key: string; opensAt: number; sales: number; amount: number }>();
+    const rows: unknown[][] = [];
+    const out: Assignment[] = [];
+    for (const sale of sales) {
+      const before = assigned.get(sale.key);
+      if (before) {
+        out.push({ ...before, duplicate: true });
+        continue;
       }
-    });
-    // A sale that lost a race with another instance is assigned again on its own, after this commit.
-    for (const i of raced) out[i] = await this.assign(scope, sales[i], intervalMs).catch(asError);
+      const group = JSON.stringify([sale.storeId, sale.businessDate, sale.currency, sale.taxesIncluded ? 1 : 0]);
+      let summary = open.get(group);
+      if (!summary) {
+        const o = await this.openSummary(q, scope, sale, intervalMs, now);
+        summary = { key: o.key, opensAt: o.opensAt, sales: 0, amount: 0 };
+        open.set(group, summary);
+      }
+      const late = isLate(sale, summary.opensAt);
+      summary.sales++;
+      summary.amount += sale.amount;
+      rows.push([scope, sale.key, summary.key, sale.storeId, sale.businessDate, sale.amount, sale.currency, late ? 1 : 0, JSON.stringify(sale.document), now]);
+      const a = { summaryKey: summary.key, duplicate: false, late };
+      assigned.set(sale.key, a);
+      out.push(a);
+    }
+    for (let i = 0; i < rows.length; i += 100) {
+      const chunk = rows.slice(i, i + 100);
+      const inserted = await q(
+        `INSERT INTO ${saleT} (scope, sale_key, summary_key, store_id, business_date, amount, currency, late, document, assigned_at)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (scope, sale_key) DO NOTHING RETURNING sale_key`,
+        chunk.flat(),
+      );
+      // A key assigned by another instance meanwhile: the batch is undone and each sale assigned alone.
+      if (inserted.rows.length !== chunk.length) throw new Retry();
+    }
+    for (const s of open.values()) {
+      if (s.sales === 0) continue;
+      const { changes } = await q(`UPDATE ${sum} SET sales = sales + ?, amount = amount + ? WHERE scope = ? AND summary_key = ? AND state = 'open'`, [
+        s.sales,
+        s.amount,
+        scope,
+        s.key,
+      ]);
+      if (changes !== 1) throw new Retry();
+    }
     return out;
   }
 
-  private async assignOnce(q: SqlQuery, scope: string, sale: SaleToAssign, intervalMs: number): Promise<Assignment> {
-    const { sum, sale: saleT } = this.t;
-    const before = await q(`SELECT summary_key, late FROM ${saleT} WHERE scope = ? AND sale_key = ?`, [scope, sale.key]);
-    if (before.rows[0]) return { summaryKey: String(before.rows[0].summary_key), duplicate: true, late: Number(before.rows[0].late) === 1 };
-    const now = this.now();
+  /**
+   * The open summary a sale joins (PostgreSQL: its row locked until the transaction ends): the one
+   * of its store, business date, currency and tax basis, or a new one for the interval that holds
+   * `now` with the store day's next number. One whose interval has ended is closed here first.
+   */
+  private async openSummary(q: SqlQuery, scope: string, sale: SaleToAssign, intervalMs: number, now: number): Promise<{ key: string; opensAt: number }> {
+    const { sum } = this.t;
     const lock = this.driver.kind === 'postgres' ? ' FOR UPDATE' : '';
     const taxIncluded = sale.taxesIncluded ? 1 : 0;
     // One open summary per store, business date, currency and tax basis: a stray till's sale in
@@ -77,34 +143,38 @@ export class SqlSummaryBook implements SummaryBook {
        ORDER BY seq DESC LIMIT 1${lock}`,
       [scope, sale.storeId, sale.businessDate, sale.currency, taxIncluded],
     );
-    let row: Row | undefined = open.rows[0];
-    if (row && Number(row.closes_at) <= now) {
+    const row: Row | undefined = open.rows[0];
+    if (row && Number(row.closes_at) > now) return { key: String(row.summary_key), opensAt: Number(row.opens_at) };
+    if (row) {
       // Its interval has ended and the timer has not closed it yet: closed here, the sale goes to the next.
       await q(`UPDATE ${sum} SET state = 'closed', closed_at = ? WHERE scope = ? AND summary_key = ? AND state = 'open'`, [now, scope, row.summary_key]);
-      row = undefined;
     }
-    if (!row) {
-      const opensAt = Math.floor(now / intervalMs) * intervalMs;
-      const { rows } = await q(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${sum} WHERE scope = ? AND store_id = ? AND business_date = ?`, [
-        scope,
-        sale.storeId,
-        sale.businessDate,
-      ]);
-      const seq = Number(rows[0].seq) + 1;
-      const key = summaryKey(sale.storeId, sale.businessDate, seq);
-      const made = await q(
-        `INSERT INTO ${sum} (scope, summary_key, store_id, business_date, seq, state, opens_at, closes_at, currency, tax_included, sales, amount, attempts)
-         VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, 0, 0, 0)
-         ON CONFLICT DO NOTHING RETURNING summary_key`,
-        [scope, key, sale.storeId, sale.businessDate, seq, opensAt, opensAt + intervalMs, sale.currency, taxIncluded],
-      );
-      // Another instance opened this store day's next summary at the same moment: start again and join it.
-      if (made.rows.length === 0) throw new Retry();
-      row = { summary_key: key, opens_at: opensAt };
-    }
-    const key = String(row.summary_key);
-    const occurred = sale.occurredAt === undefined ? NaN : Date.parse(sale.occurredAt);
-    const late = !Number.isNaN(occurred) && occurred < Number(row.opens_at);
+    const opensAt = Math.floor(now / intervalMs) * intervalMs;
+    const { rows } = await q(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${sum} WHERE scope = ? AND store_id = ? AND business_date = ?`, [
+      scope,
+      sale.storeId,
+      sale.businessDate,
+    ]);
+    const seq = Number(rows[0].seq) + 1;
+    const key = summaryKey(sale.storeId, sale.businessDate, seq);
+    const made = await q(
+      `INSERT INTO ${sum} (scope, summary_key, store_id, business_date, seq, state, opens_at, closes_at, currency, tax_included, sales, amount, attempts)
+       VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, 0, 0, 0)
+       ON CONFLICT DO NOTHING RETURNING summary_key`,
+      [scope, key, sale.storeId, sale.businessDate, seq, opensAt, opensAt + intervalMs, sale.currency, taxIncluded],
+    );
+    // Another instance opened this store day's next summary at the same moment: start again and join it.
+    if (made.rows.length === 0) throw new Retry();
+    return { key, opensAt };
+  }
+
+  private async assignOnce(q: SqlQuery, scope: string, sale: SaleToAssign, intervalMs: number): Promise<Assignment> {
+    const { sum, sale: saleT } = this.t;
+    const before = await q(`SELECT summary_key, late FROM ${saleT} WHERE scope = ? AND sale_key = ?`, [scope, sale.key]);
+    if (before.rows[0]) return { summaryKey: String(before.rows[0].summary_key), duplicate: true, late: Number(before.rows[0].late) === 1 };
+    const now = this.now();
+    const { key, opensAt } = await this.openSummary(q, scope, sale, intervalMs, now);
+    const late = isLate(sale, opensAt);
     const inserted = await q(
       `INSERT INTO ${saleT} (scope, sale_key, summary_key, store_id, business_date, amount, currency, late, document, assigned_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, sale_key) DO NOTHING RETURNING sale_key`,
@@ -180,16 +250,15 @@ export class SqlSummaryBook implements SummaryBook {
         [erp.id, erp.ref, this.now(), scope, key],
       );
       if (changes !== 1) return false;
-      // The sales' register entries (those the register has) learn the ERP document that carried them.
-      const { rows } = await q(
-        `SELECT r.reg_key, r.external_refs FROM ${this.t.reg} AS r JOIN ${this.t.sale} AS s ON s.sale_key = r.reg_key
-         WHERE s.scope = ? AND s.summary_key = ?`,
-        [scope, key],
-      );
-      for (const r of rows) {
-        const refs = { ...(parse(r.external_refs) ?? {}), [refSystem]: erp.ref, [`${refSystem}.summary`]: key };
-        await q(`UPDATE ${this.t.reg} SET external_refs = ? WHERE reg_key = ?`, [JSON.stringify(refs), r.reg_key]);
-      }
+      // The sales' register entries (those the register has) learn the ERP document that carried
+      // them: one statement for the summary's sales, the refs merged into each entry's JSON.
+      const refs = JSON.stringify({ [refSystem]: erp.ref, [`${refSystem}.summary`]: key });
+      const merged = this.driver.kind === 'postgres' ? `(external_refs::jsonb || ?::jsonb)::text` : `json_patch(external_refs, ?)`;
+      await q(`UPDATE ${this.t.reg} SET external_refs = ${merged} WHERE reg_key IN (SELECT sale_key FROM ${this.t.sale} WHERE scope = ? AND summary_key = ?)`, [
+        refs,
+        scope,
+        key,
+      ]);
       return true;
     });
   }
