@@ -19,7 +19,7 @@ import type { NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
 import { bindStore, onInput, shortText, StatusBoard, type StoreBinding, type Texts } from './node-kit';
 import { isStockChanges, skuList, SkuListError } from './sku-list';
 import { ensureEnvelope } from '../model/envelope';
-import { asConnectorError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
+import { asConnectorError, asError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
 import type { Store } from '../runtime/store';
 import { OrderIndexWriter } from '../runtime/order-index';
 import { isSummaryPost, SummaryPosting } from './summary-posting';
@@ -203,6 +203,28 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
   // Summarised sales show their failures in yellow; sent documents are green, a yellow ring while some wait.
   const showCounts = (look?: { fill: 'green' | 'yellow'; shape: 'dot' | 'ring' }) =>
     board.tally(() => ({ ...(look ?? { fill: counts.failed ? 'yellow' : 'green', shape: 'dot' }), text: shortText(summary()) }));
+  // Till sales waiting for (or in) a batch; each message's own outcome comes back to its handler.
+  const batchSize = batchSizeOf(spec.batchSize);
+  const sales =
+    operation === 'order' && parts.saleBatch && batchSize > 1
+      ? new BatchQueue<{ connection: C; msg: NodeMessage }, OrderOutcome>(async (items) => {
+          // Every item of a batch came through the same config node: its connection is the first's.
+          const outcomes = await board.watch(() =>
+            parts.saleBatch!(
+              items[0].connection,
+              items.map((i) => i.msg),
+              binding,
+            ),
+          );
+          return outcomes.map((o) => (o instanceof Error ? asConnectorError(o, system, operationName) : o));
+        }, batchSize)
+      : undefined;
+  /** Writes canonical sales, each once per key: in as few batches as the ERP part's batch allows, else one by one. */
+  const writeSales = (connection: C, msgs: NodeMessage[]): Promise<Array<OrderOutcome | Error>> =>
+    Promise.all(
+      (sales ? sales.pushAll(msgs.map((msg) => ({ connection, msg }))) : msgs.map((msg) => parts.order(connection, msg, binding))).map((p) => p.catch(asError)),
+    );
+
   // Summarised posting: its timer posts closed summaries; sales are only assigned as they come.
   const posting =
     operation === 'order' && spec.summarySeconds !== undefined && binding?.configured
@@ -215,7 +237,8 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
             const config = spec.config();
             return config && !config.problem ? config.connection : undefined;
           },
-          write: (connection, msg) => parts.order(connection, msg, binding),
+          // The summaries a tick posts go to the ERP together, as till sales do.
+          writeMany: writeSales,
           acceptedRef: (erp) => parts.acceptedRef(erp),
           failure: (err) =>
             asConnectorError(err instanceof SummaryInputError ? permanentFailure(system, operationName, err.message) : err, system, operationName),
@@ -253,23 +276,6 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
     send(msg);
     return 0;
   }
-
-  // Till sales waiting for (or in) a batch; each message's own outcome comes back to its handler.
-  const batchSize = batchSizeOf(spec.batchSize);
-  const sales =
-    operation === 'order' && parts.saleBatch && batchSize > 1
-      ? new BatchQueue<{ connection: C; msg: NodeMessage }, OrderOutcome>(async (items) => {
-          // Every item of a batch came through the same config node: its connection is the first's.
-          const outcomes = await board.watch(() =>
-            parts.saleBatch!(
-              items[0].connection,
-              items.map((i) => i.msg),
-              binding,
-            ),
-          );
-          return outcomes.map((o) => (o instanceof Error ? asConnectorError(o, system, operationName) : o));
-        }, batchSize)
-      : undefined;
 
   async function order(connection: C, msg: NodeMessage, send: SendFn): Promise<number> {
     const outcome = sales && isTillSale(msg) ? await sales.push({ connection, msg }) : await parts.order(connection, msg, binding);

@@ -3,11 +3,10 @@
  * each till sale is assigned to its store's open summary in the store and passed on at once (its
  * inbox entry is then finished), and the node's timer closes each summary when its interval ends
  * and posts it as one ERP document through the ERP's own create-once sale path, with the summary
- * key as the idempotency key.
+ * key as the idempotency key; the summaries of one tick go to the ERP together (one batch).
  *
  * Crash safety comes from the store, not from this process: an assignment is one transaction (the
- * sales arriving while one runs share the next, a savepoint each); a
- * closed summary's sales are fixed, so building it again gives the same document; the create-once
+ * sales arriving during one event-loop turn share one, summary-book.ts); a closed summary's sales are fixed, so building it again gives the same document; the create-once
  * path finds a document an earlier run created before it could record it; and every start begins
  * with a tick that closes what is due and posts what is closed but not posted. Posting a summary is
  * serialised in this process (a lock per key) and across processes (a store claim per key).
@@ -20,7 +19,7 @@ import { DEFAULT_BOUNDS } from '../model/bounds';
 import { validateDocument, businessKey } from '../model/validate';
 import type { Sale } from '../model/types.generated';
 import { SummaryInputError, type AssignedSale, type Assignment, type SaleToAssign, type SummaryRecord } from '../runtime/summaries';
-import { BatchQueue } from '../runtime/batch-queue';
+import { BatchQueue, Gather } from '../runtime/batch-queue';
 import type { Store } from '../runtime/store';
 import { sameDocument } from '../runtime/same-document';
 
@@ -51,8 +50,11 @@ export interface SummaryPostingOptions<C> {
   binding: StoreBinding;
   /** The chosen connection now (undefined: none usable; the tick waits). */
   connection(): C | undefined;
-  /** Writes a canonical sale once per msg.tillwire.idempotencyKey and sets msg.erp (the ERP part's `order`). */
-  write(connection: C, msg: NodeMessage): Promise<unknown>;
+  /**
+   * Writes canonical sales, each once per its msg.tillwire.idempotencyKey, setting each msg.erp (the
+   * ERP part's `order`, or its batch of sales): one outcome or Error per message, in order.
+   */
+  writeMany(connection: C, msgs: NodeMessage[]): Promise<Array<unknown | Error>>;
   /** The ERP's document number in msg.erp once the ERP holds it. */
   acceptedRef(erp: Record<string, any>): string | undefined;
   /** A failure as the node reports it (a ConnectorError). */
@@ -185,14 +187,15 @@ export class SummaryPosting<C> {
     for (;;) {
       const due = await store.summaries.due(this.o.system, 50);
       let progressed = false;
-      // A page's summaries are posted side by side: each is its own document under its own lock and
-      // claim, and the ERP connection's limiter bounds the calls in flight (one after another, a
-      // burst across many stores waited on every summary's round trips in turn).
+      // A page's summaries are prepared side by side, each its own document under its own lock and
+      // claim, and then go to the ERP together, as one batch of sales where the ERP node batches
+      // (one after another, a burst across many stores waited on every summary's round trips in turn).
+      const together = this.gather(due.length);
       await Promise.all(
         due.map(async (rec) => {
-          if (this.stopped) return;
+          if (this.stopped) return together.skip();
           try {
-            const out = await this.post(store, rec.key);
+            const out = await this.post(store, rec.key, together);
             if (out) this.o.node.send(out);
             progressed = true;
           } catch (err) {
@@ -212,7 +215,7 @@ export class SummaryPosting<C> {
     if (!rec) throw new SummaryInputError(`no summary ${key} for ${this.o.system} in this store`);
     if (rec.state === 'open') await store.summaries.closeDue(this.o.system);
     try {
-      return (await this.post(store, key)) ?? (await this.postedMessage(store, key));
+      return (await this.post(store, key, this.gather(1))) ?? (await this.postedMessage(store, key));
     } catch (err) {
       // Counted on the summary as well, so the timer's retries keep their backoff.
       await store.summaries.failed(this.o.system, key, (err as Error).message, Date.now() + retryDelay(this.o.intervalMs, rec.attempts + 1));
@@ -237,68 +240,88 @@ export class SummaryPosting<C> {
     };
   }
 
+  /** One ERP write for the summaries of `parties` posts: each hands its document in, or skips. */
+  private gather(parties: number): Gather<NodeMessage, unknown> {
+    return new Gather(parties, (msgs) => {
+      const connection = this.o.connection();
+      if (connection === undefined) throw new Error('no usable ERP connection');
+      return this.o.writeMany(connection, msgs);
+    });
+  }
+
   /**
-   * Posts one closed summary and records it posted; undefined when it is not closed (posted
-   * meanwhile, by this process or another).
+   * Posts one closed summary, its document written with the others `together` gathers, and records
+   * it posted; undefined when it is not closed (posted meanwhile, by this process or another). Hands
+   * `together` its document or skips it, exactly once, whatever happens.
    */
-  private post(store: Store, key: string): Promise<NodeMessage | undefined> {
-    return this.locks.run(key, async () => {
-      let rec = await store.summaries.get(this.o.system, key);
-      if (!rec || rec.state !== 'closed') return undefined;
-      const claim = await store.claim(`summary-post:${this.o.system}`, key);
-      if (claim.outcome !== 'claimed') return undefined;
-      let posted = false;
-      try {
-        const connection = this.o.connection();
-        if (connection === undefined) throw new Error('no usable ERP connection');
-        let sales = await store.summaries.sales(this.o.system, key);
-        let doc = summaryDocument(
+  private async post(store: Store, key: string, together: Gather<NodeMessage, unknown>): Promise<NodeMessage | undefined> {
+    let handed = false;
+    try {
+      return await this.locks.run(key, () =>
+        this.postLocked(store, key, (msg) => {
+          handed = true;
+          return together.put(msg);
+        }),
+      );
+    } finally {
+      if (!handed) together.skip();
+    }
+  }
+
+  private async postLocked(store: Store, key: string, write: (msg: NodeMessage) => Promise<unknown>): Promise<NodeMessage | undefined> {
+    let rec = await store.summaries.get(this.o.system, key);
+    if (!rec || rec.state !== 'closed') return undefined;
+    const claim = await store.claim(`summary-post:${this.o.system}`, key);
+    if (claim.outcome !== 'claimed') return undefined;
+    let posted = false;
+    try {
+      let sales = await store.summaries.sales(this.o.system, key);
+      let doc = summaryDocument(
+        rec,
+        sales.map((s) => s.document as Sale),
+      );
+      if (doc.lines.length > DEFAULT_BOUNDS.maxLines) {
+        // More lines than one ERP document holds: the sales beyond the first that fit move to a new
+        // summary of the same interval (posted on its own) before this one reaches the ERP.
+        const keep = linesFit(rec, sales);
+        const moved = await store.summaries.split(
+          this.o.system,
+          key,
+          sales.slice(keep).map((s) => s.key),
+        );
+        if (!moved) return undefined;
+        this.o.node.warn(`${key}: ${sales.length - keep} of its ${sales.length} sales need more than ${DEFAULT_BOUNDS.maxLines} lines: moved to ${moved}`);
+        rec = (await store.summaries.get(this.o.system, key))!;
+        sales = await store.summaries.sales(this.o.system, key);
+        doc = summaryDocument(
           rec,
           sales.map((s) => s.document as Sale),
         );
-        if (doc.lines.length > DEFAULT_BOUNDS.maxLines) {
-          // More lines than one ERP document holds: the sales beyond the first that fit move to a new
-          // summary of the same interval (posted on its own) before this one reaches the ERP.
-          const keep = linesFit(rec, sales);
-          const moved = await store.summaries.split(
-            this.o.system,
-            key,
-            sales.slice(keep).map((s) => s.key),
-          );
-          if (!moved) return undefined;
-          this.o.node.warn(`${key}: ${sales.length - keep} of its ${sales.length} sales need more than ${DEFAULT_BOUNDS.maxLines} lines: moved to ${moved}`);
-          rec = (await store.summaries.get(this.o.system, key))!;
-          sales = await store.summaries.sales(this.o.system, key);
-          doc = summaryDocument(
-            rec,
-            sales.map((s) => s.document as Sale),
-          );
-        }
-        if (doc.totals.grandTotal.amount !== rec.amount || sales.length !== rec.sales) {
-          throw new SummaryInputError(
-            `summary ${key}: its ${sales.length} sales add up to ${doc.totals.grandTotal.amount}, the book says ${rec.sales} for ${rec.amount}`,
-          );
-        }
-        const msg: NodeMessage = {
-          topic: SUMMARY_POST_TOPIC,
-          payload: doc,
-          tillwire: { schemaVersion: 1, idempotencyKey: key, correlationId: key, source: { system: 'tillwire', account: rec.storeId, eventId: key } },
-          summary: summaryInfo(rec),
-        };
-        await this.o.write(connection, msg);
-        const erp = (msg.erp ?? {}) as Record<string, any>;
-        const ref = this.o.acceptedRef(erp);
-        if (!ref) throw new SummaryInputError(`summary ${key}: ${this.o.system} did not accept it as a document (${JSON.stringify(erp).slice(0, 300)})`);
-        await store.summaries.posted(this.o.system, key, { id: String(erp.id ?? ref), ref }, this.o.system);
-        posted = true;
-        this.o.onPosted();
-        const after = (await store.summaries.get(this.o.system, key)) ?? rec;
-        return { topic: SUMMARY_POSTED_TOPIC, payload: doc, erp, summary: summaryInfo(after) };
-      } finally {
-        if (posted) await store.confirm(`summary-post:${this.o.system}`, key, claim.token, 60_000);
-        else await store.release(`summary-post:${this.o.system}`, key, claim.token);
       }
-    });
+      if (doc.totals.grandTotal.amount !== rec.amount || sales.length !== rec.sales) {
+        throw new SummaryInputError(
+          `summary ${key}: its ${sales.length} sales add up to ${doc.totals.grandTotal.amount}, the book says ${rec.sales} for ${rec.amount}`,
+        );
+      }
+      const msg: NodeMessage = {
+        topic: SUMMARY_POST_TOPIC,
+        payload: doc,
+        tillwire: { schemaVersion: 1, idempotencyKey: key, correlationId: key, source: { system: 'tillwire', account: rec.storeId, eventId: key } },
+        summary: summaryInfo(rec),
+      };
+      await write(msg);
+      const erp = (msg.erp ?? {}) as Record<string, any>;
+      const ref = this.o.acceptedRef(erp);
+      if (!ref) throw new SummaryInputError(`summary ${key}: ${this.o.system} did not accept it as a document (${JSON.stringify(erp).slice(0, 300)})`);
+      await store.summaries.posted(this.o.system, key, { id: String(erp.id ?? ref), ref }, this.o.system);
+      posted = true;
+      this.o.onPosted();
+      const after = (await store.summaries.get(this.o.system, key)) ?? rec;
+      return { topic: SUMMARY_POSTED_TOPIC, payload: doc, erp, summary: summaryInfo(after) };
+    } finally {
+      if (posted) await store.confirm(`summary-post:${this.o.system}`, key, claim.token, 60_000);
+      else await store.release(`summary-post:${this.o.system}`, key, claim.token);
+    }
   }
 
   /**

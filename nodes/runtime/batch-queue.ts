@@ -1,5 +1,27 @@
 import { asError } from './errors';
 
+interface Waiting<T, R> {
+  item: T;
+  resolve: (r: R) => void;
+  reject: (e: Error) => void;
+}
+
+/** Runs `run` for `batch` and settles each item with its own outcome; a failure of the whole run fails each item with it. */
+function settleEach<T, R>(batch: readonly Waiting<T, R>[], run: () => Promise<Array<R | Error>>): Promise<void> {
+  return Promise.resolve()
+    .then(run)
+    .then(
+      (results) =>
+        batch.forEach((b, i) => {
+          const r = results[i];
+          if (r instanceof Error) b.reject(r);
+          else if (i >= results.length) b.reject(new Error('the batch gave no outcome for this item'));
+          else b.resolve(r);
+        }),
+      (err) => batch.forEach((b) => b.reject(asError(err))),
+    );
+}
+
 /**
  * Groups work that arrives while earlier work is in flight, without waiting on a timer: an item
  * that finds a free slot goes at once (alone, when the queue is idle); the items that arrive
@@ -10,7 +32,7 @@ import { asError } from './errors';
  * each item's promise settles with it (an Error rejects only that item's promise).
  */
 export class BatchQueue<T, R> {
-  private readonly waiting: Array<{ item: T; resolve: (r: R) => void; reject: (e: Error) => void }> = [];
+  private readonly waiting: Array<Waiting<T, R>> = [];
   private running = 0;
 
   /**
@@ -41,6 +63,13 @@ export class BatchQueue<T, R> {
     });
   }
 
+  /** Like `push` for each item, queued together first: they go in as few batches as `maxBatch` allows. */
+  pushAll(items: readonly T[]): Array<Promise<R>> {
+    const out = items.map((item) => new Promise<R>((resolve, reject) => this.waiting.push({ item, resolve, reject })));
+    this.next();
+    return out;
+  }
+
   /** Items waiting for a slot (not counting those in flight). */
   get queued(): number {
     return this.waiting.length;
@@ -63,23 +92,43 @@ export class BatchQueue<T, R> {
     while (this.running < this.slots && this.waiting.length) {
       const batch = this.waiting.splice(0, this.maxBatch);
       this.running++;
-      // Settled entry by entry; a failure of the whole run fails each of its items with it.
-      Promise.resolve()
-        .then(() => this.run(batch.map((b) => b.item)))
-        .then(
-          (results) =>
-            batch.forEach((b, i) => {
-              const r = results[i];
-              if (r instanceof Error) b.reject(r);
-              else if (i >= results.length) b.reject(new Error('the batch gave no outcome for this item'));
-              else b.resolve(r);
-            }),
-          (err) => batch.forEach((b) => b.reject(asError(err))),
-        )
-        .finally(() => {
-          this.running--;
-          this.next();
-        });
+      settleEach(batch, () => this.run(batch.map((b) => b.item))).finally(() => {
+        this.running--;
+        this.next();
+      });
     }
+  }
+}
+
+/**
+ * One run for the items of a known number of parties, each of which either hands in an item
+ * (`put`) or says it has none (`skip`), exactly once. When the last has, the items go to `run`
+ * together and each `put` settles with its own outcome. For work that is prepared side by side, one
+ * piece at a time, and should then go out as one request (summaries a tick posts). A party must
+ * not wait for the run before it arrives, or nobody runs.
+ */
+export class Gather<T, R> {
+  private readonly items: Array<Waiting<T, R>> = [];
+
+  constructor(
+    private left: number,
+    private readonly run: (items: T[]) => Promise<Array<R | Error>>,
+  ) {}
+
+  put(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.items.push({ item, resolve, reject });
+      this.arrived();
+    });
+  }
+
+  skip(): void {
+    this.arrived();
+  }
+
+  private arrived(): void {
+    if (--this.left !== 0 || this.items.length === 0) return;
+    const batch = this.items.splice(0);
+    void settleEach(batch, () => this.run(batch.map((b) => b.item)));
   }
 }

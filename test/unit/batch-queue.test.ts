@@ -1,4 +1,4 @@
-import { BatchQueue } from '../../nodes/runtime/batch-queue';
+import { BatchQueue, Gather } from '../../nodes/runtime/batch-queue';
 
 /** A queue whose runs wait until the test lets them finish; records each run's items. */
 function gated(maxBatch: number, slots = 1) {
@@ -101,5 +101,61 @@ describe('BatchQueue', () => {
     });
     await Promise.all(more);
     expect(eager).toEqual([[1], [2], [3], [4], [5]]);
+  });
+});
+
+describe('BatchQueue.pushAll', () => {
+  it('items queued together go together, in batches of maxBatch, not the first alone', async () => {
+    const { queue, runs, open, until } = gated(3, 2);
+    const all = queue.pushAll([1, 2, 3, 4, 5]);
+    await until(() => runs.length === 2);
+    expect(runs).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    open.splice(0).forEach((o) => o());
+    expect(await Promise.all(all)).toEqual(['ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5']);
+  });
+});
+
+describe('Gather', () => {
+  const recorder = () => {
+    const runs: number[][] = [];
+    const run = async (items: number[]) => {
+      runs.push(items);
+      return items.map((n) => (n < 0 ? new Error(`bad ${n}`) : `ok ${n}`));
+    };
+    return { runs, run };
+  };
+
+  it('runs once, when every party has handed in an item or skipped; each put settles with its own outcome', async () => {
+    const { runs, run } = recorder();
+    const g = new Gather<number, string>(4, run);
+    const a = g.put(1);
+    g.skip();
+    const b = g.put(-2);
+    await new Promise((r) => setImmediate(r));
+    expect(runs).toEqual([]); // one party has not arrived
+    const c = g.put(3);
+    expect(await a).toBe('ok 1');
+    await expect(b).rejects.toThrow('bad -2');
+    expect(await c).toBe('ok 3');
+    expect(runs).toEqual([[1, -2, 3]]);
+  });
+
+  it('every party skipping runs nothing; a failed run fails each item', async () => {
+    const { runs, run } = recorder();
+    const none = new Gather<number, string>(2, run);
+    none.skip();
+    none.skip();
+    await new Promise((r) => setImmediate(r));
+    expect(runs).toEqual([]);
+    const failing = new Gather<number, string>(2, async () => {
+      throw new Error('ERP down');
+    });
+    const x = failing.put(1);
+    const y = failing.put(2);
+    await expect(x).rejects.toThrow('ERP down');
+    await expect(y).rejects.toThrow('ERP down');
   });
 });
