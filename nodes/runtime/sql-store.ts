@@ -340,14 +340,20 @@ export class SqlStore implements Store {
 
   async inboxAdd(source: string, eventId: string, payload: unknown): Promise<{ entry: InboxEntry; duplicate: boolean }> {
     const now = this.now();
+    const text = json(payload);
+    // Only the id comes back: the rest of a new entry is what was just written (the payload read
+    // back from its text, as a stored entry's always is).
     const inserted = await this.driver.query(
       `INSERT INTO ${this.t.inbox} (source, event_id, payload, received_at, state, attempts)
        VALUES (?, ?, ?, ?, 'pending', 0)
        ON CONFLICT (source, event_id) DO NOTHING
-       RETURNING *`,
-      [source, eventId, json(payload), now],
+       RETURNING id`,
+      [source, eventId, text, now],
     );
-    if (inserted.rows[0]) return { entry: toInbox(inserted.rows[0]), duplicate: false };
+    if (inserted.rows[0]) {
+      const entry: InboxEntry = { id: String(inserted.rows[0].id), source, eventId, payload: JSON.parse(text), receivedAt: iso(now), state: 'pending', attempts: 0 };
+      return { entry, duplicate: false };
+    }
     const { rows } = await this.driver.query(`SELECT * FROM ${this.t.inbox} WHERE source = ? AND event_id = ?`, [source, eventId]);
     return { entry: toInbox(rows[0]), duplicate: true };
   }
@@ -405,7 +411,7 @@ export class SqlStore implements Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}')
        ON CONFLICT (reg_key) DO NOTHING
        RETURNING reg_key`,
-      [e.key, e.kind, e.storeId, e.terminalId, e.businessDate, e.sequence, e.amount, e.currency, json(e.document), this.now()],
+      [e.key, e.kind, e.storeId, e.terminalId, e.businessDate, e.sequence, e.amount, e.currency, e.documentText ?? json(e.document), this.now()],
     );
     return rows.length === 1;
   }
