@@ -351,7 +351,15 @@ export class SqlStore implements Store {
       [source, eventId, text, now],
     );
     if (inserted.rows[0]) {
-      const entry: InboxEntry = { id: String(inserted.rows[0].id), source, eventId, payload: JSON.parse(text), receivedAt: iso(now), state: 'pending', attempts: 0 };
+      const entry: InboxEntry = {
+        id: String(inserted.rows[0].id),
+        source,
+        eventId,
+        payload: JSON.parse(text),
+        receivedAt: iso(now),
+        state: 'pending',
+        attempts: 0,
+      };
       return { entry, duplicate: false };
     }
     const { rows } = await this.driver.query(`SELECT * FROM ${this.t.inbox} WHERE source = ? AND event_id = ?`, [source, eventId]);
