@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- <scenario>…] [--profile] [--heap] [--decimal-comma]`: every scenario, or the ones named
- * (`sales`, `settlement`, `inventory`, `inventory-snapshot`; bench/README.md). Each writes bench/results/<timestamp>-<scenario>.json and .md.
+ * (`sales`, `settlement`, `inventory`, `inventory-snapshot`, `store-writes`; bench/README.md). Each writes bench/results/<timestamp>-<scenario>.json and .md.
  *
  * sales: store sales from till publish to the ERP, every row of issue 12's goal table (bench/sales.ts).
  */
@@ -9,8 +9,9 @@ import { salesBench } from './sales';
 import { settlementBench } from './settlement';
 import { inventoryBench } from './inventory';
 import { inventorySnapshotBench } from './inventory-snapshot';
+import { storeWritesBench } from './store-writes';
 
-const SCENARIOS = ['sales', 'settlement', 'inventory', 'inventory-snapshot'] as const;
+const SCENARIOS = ['sales', 'settlement', 'inventory', 'inventory-snapshot', 'store-writes'] as const;
 const FLAGS = ['--profile', '--heap', '--decimal-comma'];
 
 async function main(): Promise<void> {
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   if (chosen.includes('settlement')) await settlementBench({ root: ROOT, profile: args.includes('--profile'), decimalComma: args.includes('--decimal-comma') });
   if (chosen.includes('inventory')) await inventoryBench({ root: ROOT, profile: args.includes('--profile') });
   if (chosen.includes('inventory-snapshot')) await inventorySnapshotBench({ root: ROOT });
+  if (chosen.includes('store-writes')) await storeWritesBench({ root: ROOT });
 }
 
 main().catch((err) => {

@@ -127,7 +127,9 @@ export function nodeProfiler(enabled: boolean, root: string) {
           modules,
         };
       } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        // BENCH_PROFILE_KEEP=1 keeps the .cpuprofile for DevTools or a call-tree read.
+        if (process.env.BENCH_PROFILE_KEEP === '1') console.log(`[bench] CPU profile kept in ${dir}`);
+        else fs.rmSync(dir, { recursive: true, force: true });
       }
     },
   };
