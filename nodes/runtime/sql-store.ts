@@ -9,7 +9,7 @@
  * lease that this object's heartbeat renews for all its open claims at once, so a claim lives exactly
  * as long as the process working on it (docs/core-nodes.md, "Claims and crashes").
  */
-import { migrate, type LogicalTable, type MigrationContext } from './store-schema';
+import { migrate, type Dialect, type LogicalTable, type MigrationContext } from './store-schema';
 import { randomUUID } from 'node:crypto';
 import { orderedId } from './ordered-id';
 import { SqlInventoryLedger } from './inventory-ledger';
@@ -53,6 +53,8 @@ export interface SqlDriver {
   table(name: LogicalTable): string;
   /** Runs `fn` holding the store's exclusive schema lock, in one transaction (store-schema.ts). */
   withSchemaLock<T>(fn: (ctx: MigrationContext) => Promise<T>): Promise<T>;
+  /** What differs between the SQL dialects (store-schema.ts). */
+  readonly dialect: Dialect;
   /** Runs one statement; `?` placeholders in order. */
   query: SqlQuery;
   /**
@@ -425,20 +427,12 @@ export class SqlStore implements Store {
   }
 
   async registerSetRef(key: string, system: string, ref: string): Promise<boolean> {
-    // Read-modify-write guarded by the previous value, so two systems recording at once both land.
-    for (let tries = 0; tries < 10; tries++) {
-      const { rows } = await this.driver.query(`SELECT external_refs FROM ${this.t.reg} WHERE reg_key = ?`, [key]);
-      if (!rows[0]) return false;
-      const before = String(rows[0].external_refs);
-      const refs = { ...parse(before), [system]: ref };
-      const { changes } = await this.driver.query(`UPDATE ${this.t.reg} SET external_refs = ? WHERE reg_key = ? AND external_refs = ?`, [
-        json(refs),
-        key,
-        before,
-      ]);
-      if (changes === 1) return true;
-    }
-    throw new Error(`could not record ${system} ref for ${key}: too much contention`);
+    // One statement: the ref merged into the entry's refs, so two systems recording at once both land.
+    const { changes } = await this.driver.query(
+      `UPDATE ${this.t.reg} SET external_refs = ${this.driver.dialect.mergeJson('external_refs')} WHERE reg_key = ?`,
+      [JSON.stringify({ [system]: ref }), key],
+    );
+    return changes === 1;
   }
 
   async registerGet(key: string): Promise<RegisterEntry | undefined> {

@@ -36,10 +36,25 @@ export interface Dialect {
   readonly bigint: string;
   /** An auto-numbered 64-bit primary key. */
   readonly serialKey: string;
+  /**
+   * An expression: the JSON object in TEXT `column` with the keys of one `?` parameter (a JSON
+   * object's text) set over it, in one statement, so concurrent merges into one row all land.
+   */
+  mergeJson(column: string): string;
 }
 
-export const SQLITE: Dialect = { name: 'sqlite', bigint: 'INTEGER', serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
-export const POSTGRES: Dialect = { name: 'postgres', bigint: 'BIGINT', serialKey: 'BIGSERIAL PRIMARY KEY' };
+export const SQLITE: Dialect = {
+  name: 'sqlite',
+  bigint: 'INTEGER',
+  serialKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  mergeJson: (column) => `json_patch(${column}, ?)`,
+};
+export const POSTGRES: Dialect = {
+  name: 'postgres',
+  bigint: 'BIGINT',
+  serialKey: 'BIGSERIAL PRIMARY KEY',
+  mergeJson: (column) => `(${column}::jsonb || ?::jsonb)::text`,
+};
 
 export interface MigrationContext {
   readonly dialect: Dialect;

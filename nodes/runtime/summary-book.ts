@@ -253,12 +253,10 @@ export class SqlSummaryBook implements SummaryBook {
       // The sales' register entries (those the register has) learn the ERP document that carried
       // them: one statement for the summary's sales, the refs merged into each entry's JSON.
       const refs = JSON.stringify({ [refSystem]: erp.ref, [`${refSystem}.summary`]: key });
-      const merged = this.driver.kind === 'postgres' ? `(external_refs::jsonb || ?::jsonb)::text` : `json_patch(external_refs, ?)`;
-      await q(`UPDATE ${this.t.reg} SET external_refs = ${merged} WHERE reg_key IN (SELECT sale_key FROM ${this.t.sale} WHERE scope = ? AND summary_key = ?)`, [
-        refs,
-        scope,
-        key,
-      ]);
+      await q(
+        `UPDATE ${this.t.reg} SET external_refs = ${this.driver.dialect.mergeJson('external_refs')} WHERE reg_key IN (SELECT sale_key FROM ${this.t.sale} WHERE scope = ? AND summary_key = ?)`,
+        [refs, scope, key],
+      );
       return true;
     });
   }

@@ -424,6 +424,13 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(await store.registerSetRef(entry(1).key, 'odoo', 'S00042')).toBe(true);
     await Promise.all([store.registerSetRef(entry(2).key, 'odoo', 'S1'), store.registerSetRef(entry(2).key, 'bc', 'SO-1')]);
     expect(await store.registerSetRef('sale:nope', 'odoo', 'x')).toBe(false);
+    // Ten systems at once on one entry all land; a system's second ref replaces its first.
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.registerSetRef(entry(3, 'T2').key, `sys${i}`, `R${i}`)));
+    await store.registerSetRef(entry(3, 'T2').key, 'sys0', 'R0-again');
+    expect((await store.registerGet(entry(3, 'T2').key))?.externalRefs).toEqual({
+      ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`sys${i}`, `R${i}`])),
+      sys0: 'R0-again',
+    });
 
     const day = await store.registerList({ storeId: store_, businessDate: '2026-11-01' });
     expect(day.map((e) => [e.terminalId, e.sequence, e.amount])).toEqual([
