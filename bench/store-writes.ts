@@ -93,7 +93,6 @@ async function run(variant: Variant, dir: string): Promise<Row> {
               amount: doc.totals.grandTotal.amount,
               currency: doc.currency,
               document: doc,
-              documentText: s.payload.toString('utf8'),
             });
           }),
         ),

@@ -215,8 +215,6 @@ export = function register(RED: NodeRED) {
         amount: isClose ? doc.net.amount : doc.totals.grandTotal.amount,
         currency: doc.currency,
         document: doc,
-        // The text it was parsed from, as received: the register keeps it without serialising it again.
-        ...(stored.text !== undefined ? { documentText: stored.text } : {}),
       });
       if (!registered) {
         // The register, keyed by the business key, is what counts a valid sale (or close) once.

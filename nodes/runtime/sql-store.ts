@@ -421,7 +421,7 @@ export class SqlStore implements Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}')
        ON CONFLICT (reg_key) DO NOTHING
        RETURNING reg_key`,
-      [e.key, e.kind, e.storeId, e.terminalId, e.businessDate, e.sequence, e.amount, e.currency, e.documentText ?? json(e.document), this.now()],
+      [e.key, e.kind, e.storeId, e.terminalId, e.businessDate, e.sequence, e.amount, e.currency, json(e.document), this.now()],
     );
     return rows.length === 1;
   }

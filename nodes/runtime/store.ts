@@ -119,13 +119,7 @@ export interface RegisterEntry {
   externalRefs: Record<string, string>;
 }
 
-export type NewRegisterEntry = Omit<RegisterEntry, 'recordedAt' | 'externalRefs'> & {
-  /**
-   * The document as the JSON text it was parsed from, when the caller has it (a till message's
-   * bytes): stored as it is, saving a second serialisation. It must parse to `document`.
-   */
-  documentText?: string;
-};
+export type NewRegisterEntry = Omit<RegisterEntry, 'recordedAt' | 'externalRefs'>;
 
 export interface RegisterFilter {
   kind?: string;

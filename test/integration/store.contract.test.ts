@@ -441,10 +441,6 @@ describe.each(backends)('store contract: %s', (name, config) => {
     expect(day[0].externalRefs).toEqual({ odoo: 'S00042' });
     expect(day[1].externalRefs).toEqual({ odoo: 'S1', bc: 'SO-1' });
     expect((await store.registerGet(entry(1).key))?.document).toEqual({ saleId: '1' });
-    // A document handed over as the JSON text it came in is kept as that text.
-    const text = '{ "saleId": "5", "lines": [ { "sku": "A", "quantity": 1 } ] }';
-    expect(await store.registerPut({ ...entry(5), document: JSON.parse(text), documentText: text })).toBe(true);
-    expect((await store.registerGet(entry(5).key))?.document).toEqual({ saleId: '5', lines: [{ sku: 'A', quantity: 1 }] });
     expect((await store.registerList({ storeId: store_, terminalId: 'T1', limit: 1, afterKey: entry(1).key })).map((e) => e.sequence)).toEqual([2]);
   });
 
