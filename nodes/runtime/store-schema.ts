@@ -53,7 +53,8 @@ export const POSTGRES: Dialect = {
   name: 'postgres',
   bigint: 'BIGINT',
   serialKey: 'BIGSERIAL PRIMARY KEY',
-  mergeJson: (column) => `(${column}::jsonb || ?::jsonb)::text`,
+  // `||` on a JSON value that is not an object makes an array: such a value counts as {}, as json_patch does.
+  mergeJson: (column) => `(CASE WHEN jsonb_typeof(${column}::jsonb) = 'object' THEN ${column}::jsonb ELSE '{}'::jsonb END || ?::jsonb)::text`,
 };
 
 export interface MigrationContext {

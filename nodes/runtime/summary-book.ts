@@ -21,6 +21,15 @@ const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 /** An assignment lost a race with a close (or a concurrent first sale of the store day): run it again. */
 class Retry extends Error {}
 
+/**
+ * PostgreSQL gave up on the transaction for another's sake (deadlock detected, serialization
+ * failure): nothing of it was kept, and running it again is the remedy.
+ */
+function lostToAnother(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 /** Whether a sale rang up before the interval of the summary that takes it (its own interval's summary had closed). */
 function isLate(sale: SaleToAssign, opensAt: number): boolean {
   const occurred = sale.occurredAt === undefined ? NaN : Date.parse(sale.occurredAt);
@@ -42,7 +51,7 @@ export class SqlSummaryBook implements SummaryBook {
       try {
         return await this.driver.transaction((q) => this.assignOnce(q, scope, sale, intervalMs));
       } catch (err) {
-        if (!(err instanceof Retry) || tries >= 20) throw err;
+        if (!(err instanceof Retry || lostToAnother(err)) || tries >= 20) throw err;
       }
     }
   }
@@ -79,7 +88,16 @@ export class SqlSummaryBook implements SummaryBook {
       ]);
       for (const r of rows) assigned.set(String(r.sale_key), { summaryKey: String(r.summary_key), duplicate: true, late: Number(r.late) === 1 });
     }
+    // The summaries this batch adds to are opened (on PostgreSQL: their rows locked) in one order,
+    // so two instances' batches over the same stores never wait on each other in a cycle.
+    const groupOf = (sale: SaleToAssign) => JSON.stringify([sale.storeId, sale.businessDate, sale.currency, sale.taxesIncluded ? 1 : 0]);
+    const firstOfGroup = new Map<string, SaleToAssign>();
+    for (const sale of sales) if (!assigned.has(sale.key) && !firstOfGroup.has(groupOf(sale))) firstOfGroup.set(groupOf(sale), sale);
     const open = new Map<string, { key: string; opensAt: number; sales: number; amount: number }>();
+    for (const group of [...firstOfGroup.keys()].sort()) {
+      const o = await this.openSummary(q, scope, firstOfGroup.get(group)!, intervalMs, now);
+      open.set(group, { key: o.key, opensAt: o.opensAt, sales: 0, amount: 0 });
+    }
     const rows: unknown[][] = [];
     const out: Assignment[] = [];
     for (const sale of sales) {
@@ -88,13 +106,7 @@ export class SqlSummaryBook implements SummaryBook {
         out.push({ ...before, duplicate: true });
         continue;
       }
-      const group = JSON.stringify([sale.storeId, sale.businessDate, sale.currency, sale.taxesIncluded ? 1 : 0]);
-      let summary = open.get(group);
-      if (!summary) {
-        const o = await this.openSummary(q, scope, sale, intervalMs, now);
-        summary = { key: o.key, opensAt: o.opensAt, sales: 0, amount: 0 };
-        open.set(group, summary);
-      }
+      const summary = open.get(groupOf(sale))!;
       const late = isLate(sale, summary.opensAt);
       summary.sales++;
       summary.amount += sale.amount;
@@ -103,6 +115,8 @@ export class SqlSummaryBook implements SummaryBook {
       assigned.set(sale.key, a);
       out.push(a);
     }
+    // Inserted in key order, for the same reason.
+    rows.sort((a, b) => (String(a[1]) < String(b[1]) ? -1 : String(a[1]) > String(b[1]) ? 1 : 0));
     for (let i = 0; i < rows.length; i += 100) {
       const chunk = rows.slice(i, i + 100);
       const inserted = await q(

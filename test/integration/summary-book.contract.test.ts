@@ -8,7 +8,7 @@
 import { createStore, StoreConfig } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import type { SaleToAssign } from '../../nodes/runtime/summaries';
-import { storeBackends } from '../support/store-backends';
+import { rawSql, storeBackends } from '../support/store-backends';
 
 const { dir: tmp, backends } = storeBackends('sum');
 
@@ -161,6 +161,32 @@ describe.each(backends)('summary book: %s', (_name, config) => {
     expect((await store.registerGet('sale:LDN-042:T1:2'))?.externalRefs).toEqual({ odoo: 'S00007', 'odoo.summary': summaryKey });
   });
 
+  test('refs merged into an entry whose refs are not a JSON object (a hand edit, an old row) make an object of them', async () => {
+    for (const k of ['sale:LDN-042:T1:1', 'sale:LDN-042:T1:2'])
+      await store.registerPut({
+        key: k,
+        kind: 'sale',
+        storeId: 'LDN-042',
+        terminalId: 'T1',
+        businessDate: '2026-03-14',
+        sequence: 1,
+        amount: 100,
+        currency: 'GBP',
+        document: {},
+      });
+    const { summaryKey } = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
+    await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100), INTERVAL);
+    // Memory cannot be reached from outside the store: there the refs stay as the store wrote them.
+    const edited = await rawSql(cfg, tmp, `UPDATE tw_register SET external_refs = CASE WHEN reg_key LIKE '%:1' THEN 'null' ELSE '[]' END`);
+    clock.now = T0 + INTERVAL;
+    await store.summaries.closeDue('odoo');
+    expect(await store.summaries.posted('odoo', summaryKey, { id: '7', ref: 'S00007' }, 'odoo')).toBe(true);
+    await store.registerSetRef('sale:LDN-042:T1:2', 'shopify', 'x-2');
+    expect(edited).toBe(cfg.backend !== 'memory');
+    expect((await store.registerGet('sale:LDN-042:T1:1'))?.externalRefs).toEqual({ odoo: 'S00007', 'odoo.summary': summaryKey });
+    expect((await store.registerGet('sale:LDN-042:T1:2'))?.externalRefs).toEqual({ odoo: 'S00007', 'odoo.summary': summaryKey, shopify: 'x-2' });
+  });
+
   test('a closed summary split before posting: the moved sales in a new closed summary of the same interval, counts and totals exact; not once posted', async () => {
     const { summaryKey } = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
     await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 250), INTERVAL);
@@ -264,6 +290,42 @@ describe.each(backends)('summary book: %s', (_name, config) => {
       }
       for (const r of recs) expect((await store.summaries.sales('odoo', r.key)).every((x) => x.currency === r.currency)).toBe(true);
       expect(results.every((r) => !r.duplicate)).toBe(true);
+    } finally {
+      if (second !== store) await second.close();
+    }
+  });
+
+  test('batches from two store objects over the same stores in opposite orders, some keys in both: each sale once, no batch refused', async () => {
+    const second = _name === 'memory' ? store : await open();
+    try {
+      const stores = Array.from({ length: 8 }, (_, i) => `ST-${i}`);
+      const batch = (round: number, reverse: boolean) =>
+        (reverse ? [...stores].reverse() : stores).flatMap((storeId) =>
+          [0, 1, 2].map((n) => sale(`sale:${storeId}:T1:${round}-${n}${reverse && n === 2 ? 'r' : ''}`, 10, { storeId })),
+        );
+      const outcomes = await Promise.all(
+        Array.from({ length: 10 }, (_, round) => [
+          store.summaries.assignMany('odoo', batch(round, false), INTERVAL),
+          second.summaries.assignMany('odoo', batch(round, true), INTERVAL),
+        ]).flat(),
+      );
+      // Whatever PostgreSQL decided between them, no sale came back refused.
+      expect(outcomes.flat().filter((o) => o instanceof Error)).toEqual([]);
+      const keys = new Set(
+        Array.from({ length: 10 }, (_, r) => [...batch(r, false), ...batch(r, true)])
+          .flat()
+          .map((x) => x.key),
+      );
+      let sales = 0;
+      let amount = 0;
+      for (const storeId of stores)
+        for (const rec of await store.summaries.list({ storeId, scope: 'odoo' })) {
+          sales += rec.sales;
+          amount += rec.amount;
+          expect((await store.summaries.sales('odoo', rec.key)).length).toBe(rec.sales);
+        }
+      expect(sales).toBe(keys.size);
+      expect(amount).toBe(keys.size * 10);
     } finally {
       if (second !== store) await second.close();
     }

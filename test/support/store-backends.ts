@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import type { StoreConfig } from '../../nodes/runtime/create-store';
 import { POSTGRES_URL, uniqueName } from './services';
+import { openSqlite } from '../../nodes/runtime/sqlite-engine';
 
 export interface StoreBackends {
   /** The directory the SQLite files live in (also the stores' base directory). */
@@ -40,4 +41,30 @@ export function storeBackends(prefix: string, opts: { memory?: boolean; pgPool?:
   ];
   if (opts.memory !== false) backends.unshift(['memory', () => ({ backend: 'memory' })]);
   return { dir, backends };
+}
+
+/**
+ * Runs raw SQL on the store a config names, beside the store (for a row the store would never write
+ * itself, as a hand edit or an old version leaves it). False for memory, which nothing else can open.
+ */
+export async function rawSql(config: StoreConfig, dir: string, sql: string): Promise<boolean> {
+  if (config.backend === 'memory') return false;
+  if (config.backend === 'sqlite') {
+    const db = openSqlite(path.resolve(dir, config.file));
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+    return true;
+  }
+  const c = new Client({ connectionString: config.url });
+  await c.connect();
+  try {
+    await c.query(`SET search_path TO "${config.schema}"`);
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+  return true;
 }
