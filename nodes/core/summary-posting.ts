@@ -197,8 +197,12 @@ export class SummaryPosting<C> {
           if (this.stopped) return together.skip();
           try {
             const out = await this.post(store, rec.key, together);
-            if (out) this.o.node.send(out);
-            progressed = true;
+            // Only a summary posted now moves the page on: one another instance is posting (its
+            // claim) stays due, and reading the same page again at once would only spin.
+            if (out) {
+              this.o.node.send(out);
+              progressed = true;
+            }
           } catch (err) {
             await this.failed(store, rec, err);
           }
