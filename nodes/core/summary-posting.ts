@@ -7,10 +7,10 @@
  *
  * Crash safety comes from the store, not from this process: an assignment is one transaction (the
  * sales arriving during one event-loop turn share one, summary-book.ts); a closed summary's sales
- * are fixed, so building it again gives the same document; the create-once
- * path finds a document an earlier run created before it could record it; and every start begins
- * with a tick that closes what is due and posts what is closed but not posted. Posting a summary is
- * serialised in this process (a lock per key) and across processes (a store claim per key).
+ * are fixed, so building it again gives the same document; the create-once path finds a document
+ * an earlier run created before it could record it; and every start begins with a tick that
+ * closes what is due and posts what is closed but not posted. Posting a summary is serialised in
+ * this process (a lock per key) and across processes (a store claim per key).
  */
 import type { NodeMessage, RuntimeNode } from './node-red';
 import type { StoreBinding } from './node-kit';

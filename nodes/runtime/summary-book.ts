@@ -4,10 +4,10 @@
  * An assignment is one transaction (`assignMany`: one for the batch; if anything in it fails, the
  * batch is undone and each sale assigned in a transaction of its own): the sale's row (primary key
  * scope + sale key) and the open summary's counters move together, so a sale is either in exactly
- * one summary or in none. Closing
- * is one UPDATE of the summary row; an assignment whose summary closed meanwhile (PostgreSQL: it
- * waited on the row lock, then finds it closed) rolls back and tries the next summary. A closed
- * summary's sales are therefore fixed: built again after a crash, it is the same document.
+ * one summary or in none. Closing is one UPDATE of the summary row; an assignment whose summary
+ * closed meanwhile (PostgreSQL: it waited on the row lock, then finds it closed) rolls back and
+ * tries the next summary. A closed summary's sales are therefore fixed: built again after a crash,
+ * it is the same document.
  */
 import type { Row, SqlDriver, SqlQuery } from './sql-store';
 import { asError } from './errors';
