@@ -39,6 +39,21 @@ describe.each(backends)('summary book: %s', (_name, config) => {
     await s.open();
     return s;
   };
+  /** Register entries for the sales sale:LDN-042:T1:1 and :2. */
+  const registerTwo = async () => {
+    for (const k of ['sale:LDN-042:T1:1', 'sale:LDN-042:T1:2'])
+      await store.registerPut({
+        key: k,
+        kind: 'sale',
+        storeId: 'LDN-042',
+        terminalId: 'T1',
+        businessDate: '2026-03-14',
+        sequence: 1,
+        amount: 100,
+        currency: 'GBP',
+        document: {},
+      });
+  };
   beforeEach(async () => {
     clock.now = T0 + 1000;
     cfg = config();
@@ -131,18 +146,7 @@ describe.each(backends)('summary book: %s', (_name, config) => {
   });
 
   test('posting is recorded once, with the ERP number on each sale in the register; a failure counts attempts', async () => {
-    for (const k of ['sale:LDN-042:T1:1', 'sale:LDN-042:T1:2'])
-      await store.registerPut({
-        key: k,
-        kind: 'sale',
-        storeId: 'LDN-042',
-        terminalId: 'T1',
-        businessDate: '2026-03-14',
-        sequence: 1,
-        amount: 100,
-        currency: 'GBP',
-        document: {},
-      });
+    await registerTwo();
     await store.registerSetRef('sale:LDN-042:T1:1', 'shopify', 'x-1');
     const { summaryKey } = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
     await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100), INTERVAL);
@@ -162,18 +166,7 @@ describe.each(backends)('summary book: %s', (_name, config) => {
   });
 
   test('refs merged into an entry whose refs are not a JSON object (a hand edit, an old row) make an object of them', async () => {
-    for (const k of ['sale:LDN-042:T1:1', 'sale:LDN-042:T1:2'])
-      await store.registerPut({
-        key: k,
-        kind: 'sale',
-        storeId: 'LDN-042',
-        terminalId: 'T1',
-        businessDate: '2026-03-14',
-        sequence: 1,
-        amount: 100,
-        currency: 'GBP',
-        document: {},
-      });
+    await registerTwo();
     const { summaryKey } = await store.summaries.assign('odoo', sale('sale:LDN-042:T1:1', 100), INTERVAL);
     await store.summaries.assign('odoo', sale('sale:LDN-042:T1:2', 100), INTERVAL);
     // Memory cannot be reached from outside the store: there the refs stay as the store wrote them.
