@@ -7,6 +7,7 @@ import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import type { NodeMessage, RuntimeNode } from '../../nodes/core/node-red';
 import { SummaryPosting } from '../../nodes/core/summary-posting';
+import { makeSale } from '../ledger/sales';
 
 const INTERVAL = 60_000;
 const T0 = Date.parse('2026-03-14T12:00:00Z');
@@ -97,24 +98,5 @@ describe('SummaryPosting.tick', () => {
   });
 });
 
-function sale(storeId: string) {
-  return {
-    kind: 'sale',
-    saleId: `${storeId}-1`,
-    storeId,
-    terminalId: 'T1',
-    sequence: 1,
-    occurredAt: new Date(T0).toISOString(),
-    businessDate: '2026-03-14',
-    currency: 'GBP',
-    taxesIncluded: true,
-    lines: [{ lineId: '1', sku: 'SKU-1', quantity: 1, unitPrice: { amount: 100, currency: 'GBP' }, lineTotal: { amount: 100, currency: 'GBP' } }],
-    tenders: [{ type: 'cash', amount: { amount: 100, currency: 'GBP' } }],
-    totals: {
-      subtotal: { amount: 100, currency: 'GBP' },
-      discountTotal: { amount: 0, currency: 'GBP' },
-      taxTotal: { amount: 0, currency: 'GBP' },
-      grandTotal: { amount: 100, currency: 'GBP' },
-    },
-  };
-}
+/** One sale of 1.00 GBP at the store, rung up at T0 (its business date at noon). */
+const sale = (storeId: string) => makeSale({ saleId: `${storeId}-1`, storeId, terminalId: 'T1', businessDate: '2026-03-14', lines: [{ qty: 1, unit: 100 }] });
