@@ -90,9 +90,11 @@ export class SqlSummaryBook implements SummaryBook {
     }
     // The summaries this batch adds to are opened (on PostgreSQL: their rows locked) in one order,
     // so two instances' batches over the same stores never wait on each other in a cycle.
-    const groupOf = (sale: SaleToAssign) => JSON.stringify([sale.storeId, sale.businessDate, sale.currency, sale.taxesIncluded ? 1 : 0]);
+    const groups = sales.map((sale) => JSON.stringify([sale.storeId, sale.businessDate, sale.currency, sale.taxesIncluded ? 1 : 0]));
     const firstOfGroup = new Map<string, SaleToAssign>();
-    for (const sale of sales) if (!assigned.has(sale.key) && !firstOfGroup.has(groupOf(sale))) firstOfGroup.set(groupOf(sale), sale);
+    sales.forEach((sale, i) => {
+      if (!assigned.has(sale.key) && !firstOfGroup.has(groups[i])) firstOfGroup.set(groups[i], sale);
+    });
     const open = new Map<string, { key: string; opensAt: number; sales: number; amount: number }>();
     for (const group of [...firstOfGroup.keys()].sort()) {
       const o = await this.openSummary(q, scope, firstOfGroup.get(group)!, intervalMs, now);
@@ -100,13 +102,13 @@ export class SqlSummaryBook implements SummaryBook {
     }
     const rows: unknown[][] = [];
     const out: Assignment[] = [];
-    for (const sale of sales) {
+    for (const [i, sale] of sales.entries()) {
       const before = assigned.get(sale.key);
       if (before) {
         out.push({ ...before, duplicate: true });
         continue;
       }
-      const summary = open.get(groupOf(sale))!;
+      const summary = open.get(groups[i])!;
       const late = isLate(sale, summary.opensAt);
       summary.sales++;
       summary.amount += sale.amount;
