@@ -125,8 +125,16 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   if (opts.via === 'red') linkPackage(ROOT, userDir, pkg.name);
   // npm start says when it is ready (after its own set-up); red.js when its API answers. Either
   // way the flows must have started too (Node-RED serves its API before it starts them).
-  const ready = async () => (opts.via === 'red' || /is running: http/.test(out)) && (await flowsStarted(`http://127.0.0.1:${port}${adminPath}`)) > 0;
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], {
+  let lastProbe = 'not asked yet';
+  const ready = async () => {
+    if (opts.via !== 'red' && !/is running: http/.test(out)) return false;
+    const p = await probeFlows(`http://127.0.0.1:${port}${adminPath}`);
+    lastProbe = p.seen;
+    return p.started > 0;
+  };
+  // A node report on SIGUSR2 (Node's diagnostic report): a start that hangs says where it hangs.
+  const reportArgs = opts.via === 'red' ? ['--report-on-signal', `--report-directory=${userDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...reportArgs, ...(opts.nodeArgs ?? []), ...args], {
     env: await nodeRedEnv(opts.via ?? 'npm-start', { port, userDir, flowFile, env: opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -134,13 +142,17 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // As long as `npm start` gives the editor (scripts/start.ts): a start takes 2 s here, but a
+  // machine still busy writing out what a test pass before it left may make it far slower.
+  const spawnedAt = new Date();
+  const deadline = spawnedAt.getTime() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Node-RED exited early:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Node-RED exited early (${child.exitCode ?? child.signalCode}):\n${out}`);
     if (await ready()) break;
     if (Date.now() > deadline) {
+      const report = reportArgs.length ? await nodeReport(child, userDir) : '';
       child.kill('SIGKILL');
-      throw new Error(`Node-RED did not start in 60 s:\n${out}`);
+      throw new Error(`Node-RED, started at ${spawnedAt.toISOString()}, did not start its flows in 120 s (its admin API, last asked: ${lastProbe}):\n${out}${report}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -175,13 +187,41 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
  * own way).
  */
 async function flowsStarted(adminUrl: string): Promise<number> {
+  return (await probeFlows(adminUrl)).started;
+}
+
+/** flowsStarted, and what the API answered (for a start that times out). */
+async function probeFlows(adminUrl: string): Promise<{ started: number; seen: string }> {
   try {
-    const res = await fetch(`${adminUrl}/tillwire/runtime`);
-    if (res.status === 401 || res.status === 403) return Number.POSITIVE_INFINITY;
-    return res.ok ? ((await res.json()) as { flowsStarted: number }).flowsStarted : 0;
-  } catch {
-    return 0;
+    const res = await fetch(`${adminUrl}/tillwire/runtime`, { signal: AbortSignal.timeout(5000) });
+    if (res.status === 401 || res.status === 403) return { started: Number.POSITIVE_INFINITY, seen: `HTTP ${res.status}` };
+    if (!res.ok) return { started: 0, seen: `HTTP ${res.status}` };
+    const body = (await res.json()) as { flowsStarted: number };
+    return { started: body.flowsStarted, seen: `HTTP 200, flowsStarted ${body.flowsStarted}` };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    return { started: 0, seen: `${e.name}: ${e.cause?.code ?? e.message}` };
   }
+}
+
+/** The JavaScript stack and open handles of a Node-RED that does not start (Node's diagnostic report). */
+async function nodeReport(child: ChildProcess, dir: string): Promise<string> {
+  child.kill('SIGUSR2');
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    const file = fs.readdirSync(dir).find((f) => /^report\..*\.json$/.test(f));
+    if (file) {
+      try {
+        const r = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+        const handles = (r.libuv ?? []).map((h: { type: string; is_active: boolean }) => `${h.type}${h.is_active ? '' : ' (inactive)'}`);
+        return `\n--- node report ---\n${r.javascriptStack?.message}\n${(r.javascriptStack?.stack ?? []).join('\n')}\nhandles: ${handles.join(', ')}`;
+      } catch {
+        // still being written
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return '\n--- no node report within 5 s: its main thread is busy (a loop in JavaScript, or a blocking call) ---';
 }
 
 /**
