@@ -9,7 +9,7 @@ import { Limiter } from '../runtime/limiter';
 import { BcAuth, BusinessCentralClient, DEFAULT_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL } from './client';
 import { parseCustomerRules } from './map';
 import { isTimeZone } from '../model/business-date';
-import { KeyedLock } from '../runtime/keyed-lock';
+import { KeyedLock, sharedLock } from '../runtime/keyed-lock';
 import { OrderSettings } from './documents';
 
 export interface BcConfigDef extends NodeDef {
@@ -114,5 +114,8 @@ export function connectionFrom(def: BcConfigDef, credentials: Record<string, str
     localCurrency: def.localCurrency?.trim().toUpperCase() || undefined,
     timeZone,
   };
-  return { client, settings, locks: new KeyedLock(), limiter, governor, description: `${tenant}/${environment}` };
+  // One lock per company in this process: a redeployed node's write of a key waits for the old
+  // node's create of it still under way, then finds it (see sharedLock).
+  const locks = sharedLock(`bc|${def.baseUrl?.trim() || DEFAULT_BASE_URL}|${tenant}|${environment}|${companyId.toLowerCase()}`);
+  return { client, settings, locks, limiter, governor, description: `${tenant}/${environment}` };
 }

@@ -218,6 +218,8 @@ export class OdooClient {
   readonly version: number;
   readonly policy: RetryPolicy;
   private readonly http: HttpClient;
+  /** For writes sent once (`retry: false`): not aborted by close(). */
+  private readonly writes: HttpClient;
   private uidPromise?: Promise<number>;
   private rpcId = 0;
   private closed = false;
@@ -237,31 +239,37 @@ export class OdooClient {
     }
     const baseUrl = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
     const baseFetch = opts.fetch ?? fetch;
-    const guardedFetch: typeof fetch = async (input, init) => {
-      if (this.closed) throw new ConnectorError(SYSTEM, 'request', 'the Odoo connection was closed (node stopped)', { kind: 'stopped', retryable: false });
-      const signal = init?.signal ? AbortSignal.any([init.signal, this.stop.signal]) : this.stop.signal;
-      try {
-        return await baseFetch(input, { ...init, signal });
-      } catch (err) {
-        if (this.stop.signal.aborted) {
-          throw new ConnectorError(SYSTEM, 'request', 'stopped while the request was in flight (node stopped)', { kind: 'stopped', retryable: false });
+    // Nothing is sent once the client is closed. A request on the wire is aborted by close(),
+    // except a write sent once (a create): the server carries it out whether or not we wait, so it
+    // is left to finish (within its timeout) and the caller holds its key until it knows the outcome.
+    const guarded =
+      (abortOnStop: boolean): typeof fetch =>
+      async (input, init) => {
+        if (this.closed) throw new ConnectorError(SYSTEM, 'request', 'the Odoo connection was closed (node stopped)', { kind: 'stopped', retryable: false });
+        if (!abortOnStop) return baseFetch(input, init);
+        const signal = init?.signal ? AbortSignal.any([init.signal, this.stop.signal]) : this.stop.signal;
+        try {
+          return await baseFetch(input, { ...init, signal });
+        } catch (err) {
+          if (this.stop.signal.aborted) {
+            throw new ConnectorError(SYSTEM, 'request', 'stopped while the request was in flight (node stopped)', { kind: 'stopped', retryable: false });
+          }
+          throw err;
         }
-        throw err;
-      }
-    };
+      };
     const sleep = (ms: number) => (this.closed ? Promise.resolve() : (opts.sleep ?? ((t: number) => abortableDelay(t, this.stop.signal)))(ms));
     const common = {
       system: SYSTEM,
       baseUrl,
       governor: opts.governor,
       classify: classifyOdoo,
-      fetch: guardedFetch,
       sleep,
       random: opts.random,
       headers: () => this.headers(),
     };
     this.policy = { ...DEFAULT_POLICY, ...opts.policy };
-    this.http = new HttpClient({ ...common, policy: this.policy });
+    this.http = new HttpClient({ ...common, fetch: guarded(true), policy: this.policy });
+    this.writes = new HttpClient({ ...common, fetch: guarded(false), policy: this.policy });
   }
 
   private headers(): Record<string, string> {
@@ -278,7 +286,7 @@ export class OdooClient {
     const run = async () => {
       try {
         // A write that must not be re-sent blindly goes once; the caller looks the outcome up.
-        return await this.http.request({ operation, method: 'POST', url, body, maxAttempts: retry ? undefined : 1 });
+        return await (retry ? this.http : this.writes).request({ operation, method: 'POST', url, body, maxAttempts: retry ? undefined : 1 });
       } catch (err) {
         if (err instanceof ConnectorError) throw describeFailure(err.operation === operation ? err : err.with({ operation }), this.api);
         throw err;
@@ -431,7 +439,8 @@ export class OdooClient {
 
   /**
    * Stops the client: waits up to `graceMs` for requests in flight, then aborts the rest (they fail
-   * as permanent "stopped" errors, without retries). Later calls fail the same way.
+   * as permanent "stopped" errors, without retries), except writes sent once, which run on to their
+   * answer or timeout. Later calls fail the same way.
    */
   async close(graceMs = 5000): Promise<void> {
     if (this.active.size > 0 && graceMs > 0) {
@@ -441,8 +450,9 @@ export class OdooClient {
     }
     this.closed = true;
     this.stop.abort();
-    // Requests on the wire end at once (aborted); calls still queued behind the rate governor end
-    // when they reach it. Do not hold a redeploy for them: their messages stay in the inbox.
+    // Requests on the wire end at once (aborted), creates when they are answered; calls still
+    // queued behind the rate governor end when they reach it. Do not hold a redeploy for them:
+    // their messages stay in the inbox, and a create's key stays locked (sharedLock) until it ends.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.active]), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);

@@ -8,7 +8,7 @@
 import { ConnectorError, RetryPolicy, delay } from '../runtime/http';
 import { createOnce, pauseBeforeRetry, RetryPause } from '../runtime/create-once';
 import { isRetryable, OdooClient, SYSTEM } from './client';
-import { KeyedLock } from '../runtime/keyed-lock';
+import { KeyedLock, sharedLock } from '../runtime/keyed-lock';
 import { MapOptions, newReferenceCache, ReferenceCache } from './map';
 import * as orders from './orders';
 import * as returns from './returns';
@@ -24,8 +24,11 @@ export interface OdooSyncOptions extends MapOptions {
 }
 
 export class OdooSync {
-  /** Serialises the work per key (and a return behind its original order) in this process. */
-  readonly locks = new KeyedLock();
+  /**
+   * Serialises the work per key (and a return behind its original order) in this process: one
+   * lock per Odoo database, shared with every other connection to it (a redeployed node's too).
+   */
+  readonly locks: KeyedLock;
   readonly cache: ReferenceCache = newReferenceCache();
   readonly policy: RetryPolicy;
   /** The main warehouse's stock location, once read (stock.ts). */
@@ -36,6 +39,7 @@ export class OdooSync {
     readonly options: OdooSyncOptions,
   ) {
     this.policy = { ...client.policy, ...options.policy };
+    this.locks = sharedLock(`odoo|${client.source}`);
   }
 
   /** Writes a canonical sale or order to Odoo, once per key (orders.ts). */

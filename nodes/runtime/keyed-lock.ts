@@ -34,3 +34,20 @@ export class KeyedLock {
     return this.tails.size;
   }
 }
+
+const shared = new Map<string, KeyedLock>();
+
+/**
+ * The one lock of `scope` (say, an ERP database) in this process. A node redeployed while its old
+ * instance still has a create on the wire takes the same lock, so its write of a key waits until
+ * the old one has an answer (or gave up) and then looks up what that create did, instead of
+ * looking too early, finding nothing and creating a second record.
+ */
+export function sharedLock(scope: string): KeyedLock {
+  let lock = shared.get(scope);
+  if (!lock) {
+    lock = new KeyedLock();
+    shared.set(scope, lock);
+  }
+  return lock;
+}

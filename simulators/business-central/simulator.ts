@@ -705,10 +705,10 @@ export class BusinessCentralSimulator {
   private errorTurn = 0;
   private batchFaults: { loseAnswers: number; requests: Array<BatchFault & { times: number }> } = { loseAnswers: 0, requests: [] };
   /**
-   * Tests: awaited before each `$batch` (numbered from 1) is carried out, so a test can hold one at
-   * a known point instead of racing it (cleared by `reset`).
+   * Tests: awaited before each `$batch` (numbered from 1; its inner requests as "METHOD url") is
+   * carried out, so a test can hold one at a known point instead of racing it (cleared by `reset`).
    */
-  beforeBatch?: (n: number) => Promise<void>;
+  beforeBatch?: (n: number, requests: string[]) => Promise<void>;
 
   private tables = new Map<string, Map<string, Row>>();
   /**
@@ -1470,7 +1470,7 @@ export class BusinessCentralSimulator {
       if (typeof r.atomicityGroup === 'string') ids.add(r.atomicityGroup);
     }
     const n = ++this.stats.batch.batches;
-    if (this.beforeBatch) await this.beforeBatch(n);
+    if (this.beforeBatch) await this.beforeBatch(n, requests.map((r) => `${r.method} ${r.url}`));
     const continueOnError = /odata\.continue-on-error/i.test(String(headers.prefer ?? ''));
     const whole = String(headers.isolation ?? '').toLowerCase() === 'snapshot' ? this.snapshot() : undefined;
     const responses: Array<Record<string, unknown>> = [];

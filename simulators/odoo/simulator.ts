@@ -1790,7 +1790,8 @@ const HTML_PAGES: Record<number, string> = {
 };
 
 function freshStats() {
-  return { requests: 0, faults: { error: 0, timeout: 0, lost: 0, slow: 0 }, calls: {} as Record<string, number> };
+  // slowDone: slow calls carried out so far (slow - slowDone are still waiting to be carried out).
+  return { requests: 0, faults: { error: 0, timeout: 0, lost: 0, slow: 0, slowDone: 0 }, calls: {} as Record<string, number> };
 }
 
 export class OdooSimulator {
@@ -2141,6 +2142,7 @@ export class OdooSimulator {
       if (!this.server) return;
     }
     const outcome = api === 'jsonrpc' ? this.jsonrpc(raw) : this.json2(path, req.headers, raw);
+    if (fault === 'slow') this.statsData.faults.slowDone++;
     if (lose) {
       // The call was carried out and committed; its answer never arrives.
       this.statsData.faults.lost++;

@@ -240,4 +240,23 @@ describe('OdooClient specifics', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(err.cause).toMatchObject({ kind: 'stopped', retryable: false });
   });
+
+  it('close() leaves a create on the wire to its answer (Odoo carries it out anyway), and sends nothing after', async () => {
+    sim = await startSimulator();
+    sim.setFaults({ slowRate: 1, slowDelayMs: 400, only: ['res.partner.create'] });
+    const client = clientFor(sim, 'jsonrpc', { policy: { ...FAST, timeoutMs: 20_000 } });
+    await client.authenticate();
+    const creating = client.create('res.partner', { name: 'Late Ltd' }, { retry: false });
+    await new Promise<void>((resolve) => {
+      const check = () => (sim.stats.faults.slow > 0 ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    await client.close(50);
+    // Its answer comes back: the caller knows the record it made.
+    const [id] = await creating;
+    expect(sim.records('res.partner', [['name', '=', 'Late Ltd']], ['id'])).toEqual([{ id }]);
+    const err: ConnectorError = await client.create('res.partner', { name: 'After close' }, { retry: false }).catch((e) => e);
+    expect(err.cause).toMatchObject({ kind: 'stopped', retryable: false });
+    expect(sim.records('res.partner', [['name', '=', 'After close']], ['id'])).toEqual([]);
+  });
 });

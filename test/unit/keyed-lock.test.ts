@@ -1,4 +1,4 @@
-import { KeyedLock } from '../../nodes/runtime/keyed-lock';
+import { KeyedLock, sharedLock } from '../../nodes/runtime/keyed-lock';
 
 describe('KeyedLock', () => {
   it('serialises one key and lets others run', async () => {
@@ -43,5 +43,24 @@ describe('KeyedLock', () => {
     await Promise.all([first, second]);
     expect(log).toEqual(['other', 'third', 'first', 'second']);
     expect(lock.size).toBe(0);
+  });
+});
+
+describe('sharedLock', () => {
+  it('is one lock per scope in the process: a second holder of the scope (a redeployed node) waits for the first one\'s turn on a key', async () => {
+    const old = sharedLock('test|erp-a');
+    const redeployed = sharedLock('test|erp-a');
+    expect(redeployed).toBe(old);
+    expect(sharedLock('test|erp-b')).not.toBe(old);
+    const log: string[] = [];
+    let landed!: () => void;
+    const inFlight = old.run('sale:1', () => new Promise<void>((r) => (landed = () => (log.push('old create answered'), r()))));
+    const again = redeployed.run('sale:1', async () => void log.push('new node looks up'));
+    const elsewhere = sharedLock('test|erp-b').run('sale:1', async () => void log.push('other ERP'));
+    await elsewhere;
+    expect(log).toEqual(['other ERP']);
+    landed();
+    await Promise.all([inFlight, again]);
+    expect(log).toEqual(['other ERP', 'old create answered', 'new node looks up']);
   });
 });
