@@ -1470,7 +1470,11 @@ export class BusinessCentralSimulator {
       if (typeof r.atomicityGroup === 'string') ids.add(r.atomicityGroup);
     }
     const n = ++this.stats.batch.batches;
-    if (this.beforeBatch) await this.beforeBatch(n, requests.map((r) => `${r.method} ${r.url}`));
+    if (this.beforeBatch)
+      await this.beforeBatch(
+        n,
+        requests.map((r) => `${r.method} ${r.url}`),
+      );
     const continueOnError = /odata\.continue-on-error/i.test(String(headers.prefer ?? ''));
     const whole = String(headers.isolation ?? '').toLowerCase() === 'snapshot' ? this.snapshot() : undefined;
     const responses: Array<Record<string, unknown>> = [];

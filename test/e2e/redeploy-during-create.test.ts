@@ -81,7 +81,11 @@ describe('a full redeploy while an ERP create is still under way', () => {
     // Every create is carried out late from now on; the first one on the wire is the one redeployed over.
     e.odoo.setFaults({ slowRate: 1, slowDelayMs: SLOW_CREATE_MS, only: ['sale.order.create'] });
     for (const s of sales) await till.publishAsync(tillTopic(BRAND, s.storeId, s.terminalId, 'sales'), JSON.stringify(s), { qos: 1 });
-    await waitFor(() => e.odoo.stats.faults.slow > 0, 60_000, () => 'no create reached Odoo');
+    await waitFor(
+      () => e.odoo.stats.faults.slow > 0,
+      60_000,
+      () => 'no create reached Odoo',
+    );
     await fullRedeploy(e.red!);
     // The redeployed node's own creates are answered at once.
     e.odoo.setFaults({});
@@ -149,7 +153,11 @@ describe('a full redeploy while an ERP create is still under way', () => {
       };
       const sales = [sale('BC-1', 'T1'), sale('BC-1', 'T2'), sale('BC-2', 'T1')];
       for (const s of sales) await till.publishAsync(tillTopic(BRAND, s.storeId, s.terminalId, 'sales'), JSON.stringify(s), { qos: 1 });
-      await waitFor(() => held === 'holding', 60_000, () => 'no $batch of creates reached Business Central');
+      await waitFor(
+        () => held === 'holding',
+        60_000,
+        () => 'no $batch of creates reached Business Central',
+      );
       await fullRedeploy(red);
       const numbers = sales.map((s) => externalDocumentNumber(`sale:${s.storeId}:${s.terminalId}:${s.saleId}`));
       const ordersOf = (n: string) => bc.rows('salesOrders').filter((o) => o.externalDocumentNumber === n);
@@ -161,8 +169,13 @@ describe('a full redeploy while an ERP create is still under way', () => {
       // Each sale written by the redeployed node: its register entry names the BC order.
       store = createStore({ backend: 'sqlite', file: path.join(red.userDir, 'tillwire.db') }, undefined, { heartbeatMs: 0 });
       await store.open();
-      const refs = async () => Promise.all(sales.map(async (s) => (await store!.registerGet(`sale:${s.storeId}:${s.terminalId}:${s.saleId}`))?.externalRefs?.[SYSTEM_BC]));
-      await waitFor(async () => (await refs()).every(Boolean), 60_000, async () => `register refs: ${JSON.stringify(await refs())}`);
+      const refs = async () =>
+        Promise.all(sales.map(async (s) => (await store!.registerGet(`sale:${s.storeId}:${s.terminalId}:${s.saleId}`))?.externalRefs?.[SYSTEM_BC]));
+      await waitFor(
+        async () => (await refs()).every(Boolean),
+        60_000,
+        async () => `register refs: ${JSON.stringify(await refs())}`,
+      );
       for (const n of numbers) expect({ n, orders: ordersOf(n).length }).toEqual({ n, orders: 1 });
       expect(await refs()).toEqual(numbers.map((n) => ordersOf(n)[0].number));
       expect((await getJson(`${red.url}/tillwire/dead-letters/count`)).count).toBe(0);

@@ -152,7 +152,9 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<RunningNode
     if (Date.now() > deadline) {
       const report = reportArgs.length ? await nodeReport(child, userDir) : '';
       child.kill('SIGKILL');
-      throw new Error(`Node-RED, started at ${spawnedAt.toISOString()}, did not start its flows in 120 s (its admin API, last asked: ${lastProbe}):\n${out}${report}`);
+      throw new Error(
+        `Node-RED, started at ${spawnedAt.toISOString()}, did not start its flows in 120 s (its admin API, last asked: ${lastProbe}):\n${out}${report}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

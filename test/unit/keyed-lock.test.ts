@@ -47,7 +47,7 @@ describe('KeyedLock', () => {
 });
 
 describe('sharedLock', () => {
-  it('is one lock per scope in the process: a second holder of the scope (a redeployed node) waits for the first one\'s turn on a key', async () => {
+  it("is one lock per scope in the process: a second holder of the scope (a redeployed node) waits for the first one's turn on a key", async () => {
     const old = sharedLock('test|erp-a');
     const redeployed = sharedLock('test|erp-a');
     expect(redeployed).toBe(old);
