@@ -9,7 +9,18 @@
  *
  * No Node-RED imports.
  */
-import { ConnectorError, Governor, HttpClient, HttpRequest, HttpResponse, parseRetryAfter, RETRYABLE_STATUS, RetryPolicy, Verdict } from '../runtime/http';
+import {
+  ConnectorError,
+  Governor,
+  HttpClient,
+  HttpRequest,
+  HttpResponse,
+  parseRetryAfter,
+  RETRYABLE_STATUS,
+  RetryPolicy,
+  stoppableGovernor,
+  Verdict,
+} from '../runtime/http';
 import { permanentFailure, type ConnectorDetails } from '../runtime/errors';
 import { reportCall } from '../runtime/call-observer';
 import { OAuthTokenSource } from '../runtime/oauth-token';
@@ -257,6 +268,8 @@ export class BusinessCentralClient {
   private readonly now: () => number;
   private readonly sleepFn: (ms: number) => Promise<void>;
   private closed = false;
+  /** Aborted by close(): ends the waits for a slot or for the rate governor of calls not yet sent. */
+  private readonly stop = new AbortController();
   /** Pending backoff sleeps, woken (rejected) by close(). */
   private readonly sleepers = new Set<() => void>();
 
@@ -297,15 +310,17 @@ export class BusinessCentralClient {
     } else if (!auth.token) {
       throw new Error('Business Central: a bearer token is required');
     }
+    // Nothing is sent once the client is closed; a request already on the wire runs on to its answer.
+    const baseFetch = options.fetch ?? fetch;
     const common = {
       system: SYSTEM,
-      governor: options.governor,
+      governor: stoppableGovernor(options.governor, this.stop.signal),
       classify: classifyBc(options.throttleCooloffMs ?? 2000),
       describe: (res: HttpResponse) => bcError(res.body),
       headers: async () => ({ authorization: `Bearer ${await this.bearer()}` }),
       sleep: this.sleepFn,
       random: options.random,
-      fetch: options.fetch,
+      fetch: ((input, init) => (this.closed ? Promise.reject(this.closedError()) : baseFetch(input, init))) as typeof fetch,
     };
     this.http = new HttpClient({ ...common, policy: options.policy });
     this.policy = this.http.policy;
@@ -324,7 +339,7 @@ export class BusinessCentralClient {
       ...common,
       policy: options.policy,
       classify: classifyUnsafe(options.throttleCooloffMs ?? 2000),
-      fetch: noAnswerGuard(options.fetch ?? fetch, () => this.policy.timeoutMs),
+      fetch: noAnswerGuard(common.fetch, () => this.policy.timeoutMs),
     });
   }
 
@@ -332,9 +347,13 @@ export class BusinessCentralClient {
     return this.sleepFn(ms);
   }
 
-  /** Stops new work and wakes every backoff sleep; in-flight calls end with a retryable error. */
+  /**
+   * Stops new work: calls waiting for a slot, the rate governor or a backoff end at once with a
+   * retryable 'stopped' error, unsent; a request already on the wire runs on to its answer.
+   */
   close(): void {
     this.closed = true;
+    this.stop.abort(this.closedError());
     for (const wake of [...this.sleepers]) wake();
     this.sleepers.clear();
     this.itemCache.clear();
@@ -358,7 +377,7 @@ export class BusinessCentralClient {
     if (this.closed) throw this.closedError();
     const unsafe = opts.idempotent === false;
     const client = unsafe ? this.unsafe : this.http;
-    const run = () => (this.options.limiter ? this.options.limiter.run(() => client.request(req)) : client.request(req));
+    const run = () => (this.options.limiter ? this.options.limiter.run(() => client.request(req), this.stop.signal) : client.request(req));
     try {
       try {
         return await run();

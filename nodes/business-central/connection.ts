@@ -4,7 +4,7 @@
  * uses the config node. No Node-RED runtime imports (types only).
  */
 import type { NodeDef } from '../core/node-red';
-import { TokenBucket } from '../runtime/http';
+import { canonicalUrl, TokenBucket } from '../runtime/http';
 import { Limiter } from '../runtime/limiter';
 import { BcAuth, BusinessCentralClient, DEFAULT_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL } from './client';
 import { parseCustomerRules } from './map';
@@ -116,6 +116,6 @@ export function connectionFrom(def: BcConfigDef, credentials: Record<string, str
   };
   // One lock per company in this process: a redeployed node's write of a key waits for the old
   // node's create of it still under way, then finds it (see sharedLock).
-  const locks = sharedLock(`bc|${def.baseUrl?.trim() || DEFAULT_BASE_URL}|${tenant}|${environment}|${companyId.toLowerCase()}`);
+  const locks = sharedLock(['bc', canonicalUrl(def.baseUrl?.trim() || DEFAULT_BASE_URL), tenant, environment, companyId].join('|').toLowerCase());
   return { client, settings, locks, limiter, governor, description: `${tenant}/${environment}` };
 }

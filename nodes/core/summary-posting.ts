@@ -97,6 +97,9 @@ function linesFit(header: SummaryRecord, sales: readonly AssignedSale[]): number
   return lo;
 }
 
+/** How long stop() waits for a tick under way: the Odoo connection's grace on close (5 s) and a second. */
+const STOP_WAIT_MS = 6000;
+
 export class SummaryPosting<C> {
   private readonly locks = new KeyedLock();
   private timer?: NodeJS.Timeout;
@@ -125,7 +128,10 @@ export class SummaryPosting<C> {
     const loop = () => {
       if (this.stopped) return;
       this.ticking = this.tick()
-        .catch((err) => this.o.node.warn(`summarised posting: ${(err as Error).message}`))
+        // After the stop, the store may have closed under a tick that ran on: nothing to report.
+        .catch((err) => {
+          if (!this.stopped) this.o.node.warn(`summarised posting: ${(err as Error).message}`);
+        })
         .finally(() => {
           this.ticking = undefined;
           if (!this.stopped) this.timer = setTimeout(loop, this.tickMs);
@@ -134,10 +140,17 @@ export class SummaryPosting<C> {
     this.timer = setTimeout(loop, 0);
   }
 
+  /**
+   * Stops the timer and waits for a tick under way, at most STOP_WAIT_MS: an ERP create on the
+   * wire is left to finish (the ERP carries it out anyway, and the key stays locked until then),
+   * so a redeploy or a shutdown does not wait for its answer.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.ticking;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ticking, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /**
@@ -204,7 +217,9 @@ export class SummaryPosting<C> {
               progressed = true;
             }
           } catch (err) {
-            await this.failed(store, rec, err);
+            // A post cut short by the stop is not the summary's failure (no backoff, no Catch):
+            // its claim is given back (or lapses) and the next run posts it.
+            if (!this.stopped) await this.failed(store, rec, err);
           }
         }),
       );

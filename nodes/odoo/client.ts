@@ -29,6 +29,8 @@ import {
   HttpResponse,
   parseRetryAfter,
   RetryPolicy,
+  stoppableGovernor,
+  canonicalUrl,
   Verdict,
   DEFAULT_POLICY,
   RETRYABLE_STATUS,
@@ -226,6 +228,11 @@ export class OdooClient {
   private readonly stop = new AbortController();
   private readonly active = new Set<Promise<unknown>>();
 
+  /** The scope of the per-key lock (sharedLock): the Odoo database, however its URL is spelled. */
+  get lockScope(): string {
+    return `odoo|${canonicalUrl(this.opts.url)}|${this.opts.database}`;
+  }
+
   /** Which Odoo this client talks to (its URL and database), e.g. to tell a cursor of another apart. */
   get source(): string {
     return `${this.opts.url.replace(/\/+$/, '')}|${this.opts.database}`;
@@ -245,14 +252,14 @@ export class OdooClient {
     const guarded =
       (abortOnStop: boolean): typeof fetch =>
       async (input, init) => {
-        if (this.closed) throw new ConnectorError(SYSTEM, 'request', 'the Odoo connection was closed (node stopped)', { kind: 'stopped', retryable: false });
+        if (this.closed) throw stoppedError('the Odoo connection was closed (node stopped)');
         if (!abortOnStop) return baseFetch(input, init);
         const signal = init?.signal ? AbortSignal.any([init.signal, this.stop.signal]) : this.stop.signal;
         try {
           return await baseFetch(input, { ...init, signal });
         } catch (err) {
           if (this.stop.signal.aborted) {
-            throw new ConnectorError(SYSTEM, 'request', 'stopped while the request was in flight (node stopped)', { kind: 'stopped', retryable: false });
+            throw stoppedError('stopped while the request was in flight (node stopped)');
           }
           throw err;
         }
@@ -261,7 +268,7 @@ export class OdooClient {
     const common = {
       system: SYSTEM,
       baseUrl,
-      governor: opts.governor,
+      governor: stoppableGovernor(opts.governor, this.stop.signal),
       classify: classifyOdoo,
       sleep,
       random: opts.random,
@@ -292,7 +299,8 @@ export class OdooClient {
         throw err;
       }
     };
-    return this.opts.limiter ? this.opts.limiter.run(run) : run();
+    // A call still waiting for a slot when the client closes ends then, unsent.
+    return this.opts.limiter ? this.opts.limiter.run(run, this.stop.signal) : run();
   }
 
   /**
@@ -449,7 +457,7 @@ export class OdooClient {
       clearTimeout(timer);
     }
     this.closed = true;
-    this.stop.abort();
+    this.stop.abort(stoppedError('the Odoo connection was closed (node stopped)'));
     // Requests on the wire end at once (aborted), creates when they are answered; calls still
     // queued behind the rate governor end when they reach it. Do not hold a redeploy for them:
     // their messages stay in the inbox, and a create's key stays locked (sharedLock) until it ends.
@@ -457,6 +465,10 @@ export class OdooClient {
     await Promise.race([Promise.allSettled([...this.active]), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);
   }
+}
+
+function stoppedError(message: string): ConnectorError {
+  return new ConnectorError(SYSTEM, 'request', message, { kind: 'stopped', retryable: false });
 }
 
 function defined(obj: Record<string, unknown>): Record<string, unknown> {

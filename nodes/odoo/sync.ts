@@ -39,7 +39,7 @@ export class OdooSync {
     readonly options: OdooSyncOptions,
   ) {
     this.policy = { ...client.policy, ...options.policy };
-    this.locks = sharedLock(`odoo|${client.source}`);
+    this.locks = sharedLock(client.lockScope);
   }
 
   /** Writes a canonical sale or order to Odoo, once per key (orders.ts). */

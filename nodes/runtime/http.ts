@@ -75,6 +75,28 @@ export interface Governor {
 }
 
 /**
+ * `governor` for a client that stops: a wait for room ends when `signal` aborts, with the signal's
+ * reason. Nothing was sent yet, so nothing is lost; a stopped client's calls do not sit out a
+ * long provider pause (a 429's Retry-After) while they hold their keys.
+ */
+export function stoppableGovernor(governor: Governor | undefined, signal: AbortSignal): Governor | undefined {
+  if (!governor) return undefined;
+  return {
+    take: () => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      const taken = governor.take();
+      let abort!: () => void;
+      const stopped = new Promise<never>((_, reject) => {
+        abort = () => reject(signal.reason);
+        signal.addEventListener('abort', abort, { once: true });
+      });
+      return Promise.race([taken, stopped]).finally(() => signal.removeEventListener('abort', abort));
+    },
+    penalise: governor.penalise && ((ms) => governor.penalise!(ms)),
+  };
+}
+
+/**
  * What every rate governor shares: callers served in the order they asked, a pause the provider
  * imposed (`blockedUntil`, set by `penalise`) waited out, and a wait-and-look loop around the
  * governor's own rule, `tryTake` (room for one request), or a rule of its own passed to `pace`
@@ -154,6 +176,16 @@ export class TokenBucket extends PacedGovernor {
   penalise(ms = 1000): void {
     this.tokens = 0;
     this.blockedUntil = Math.max(this.blockedUntil, this.now() + ms);
+  }
+}
+
+/** A base URL spelled one way (scheme and host lower case, no default port, no trailing slash), to tell one server from another. */
+export function canonicalUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return url.trim().replace(/\/+$/, '');
   }
 }
 

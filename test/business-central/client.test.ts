@@ -181,4 +181,22 @@ describe('BusinessCentralClient', () => {
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/closed/);
   });
+
+  it('close() ends the calls still waiting for a slot or out of a 429 pause: nothing is sent after it', async () => {
+    sim = await startSimulator();
+    const governor = new TokenBucket(100, 1, Date.now, (ms) => new Promise((r) => setTimeout(r, ms).unref()));
+    const limiter = new Limiter(1);
+    const client = clientFor(sim, { governor, limiter });
+    governor.penalise(90_000); // BC answered 429 with Retry-After: 90
+    const paused = client.findItems(['SKU-0001']).catch((e) => e);
+    const queued = client.findItems(['SKU-0002']).catch((e) => e);
+    await new Promise((r) => setImmediate(r));
+    expect(limiter.pending).toBe(1);
+    client.close();
+    for (const err of [await paused, await queued]) {
+      expect((err as ConnectorError).cause).toMatchObject({ kind: 'stopped' });
+      expect((err as Error).message).toMatch(/closed/);
+    }
+    expect(sim.state().requests.total).toBe(0);
+  });
 });

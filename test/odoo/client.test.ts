@@ -1,4 +1,5 @@
-import { ConnectorError } from '../../nodes/runtime/http';
+import { ConnectorError, TokenBucket } from '../../nodes/runtime/http';
+import { Limiter } from '../../nodes/runtime/limiter';
 import { classifyOdoo, OdooClient } from '../../nodes/odoo/client';
 import { observeCalls, type CallEvent } from '../../nodes/runtime/call-observer';
 import { OdooSimulator, SEED } from '../../simulators/odoo/simulator';
@@ -258,5 +259,23 @@ describe('OdooClient specifics', () => {
     const err: ConnectorError = await client.create('res.partner', { name: 'After close' }, { retry: false }).catch((e) => e);
     expect(err.cause).toMatchObject({ kind: 'stopped', retryable: false });
     expect(sim.records('res.partner', [['name', '=', 'After close']], ['id'])).toEqual([]);
+  });
+
+  it('close() ends the calls still waiting for a slot or out of a 429 pause, unsent', async () => {
+    sim = await startSimulator();
+    const governor = new TokenBucket(100, 1, Date.now, (ms) => new Promise((r) => setTimeout(r, ms).unref()));
+    const limiter = new Limiter(1);
+    const client = clientFor(sim, 'jsonrpc', { governor, limiter, policy: { ...FAST, timeoutMs: 20_000 } });
+    await client.authenticate();
+    governor.penalise(90_000); // Odoo answered 429 with Retry-After: 90
+    const requestsBefore = sim.stats.requests;
+    const paused = client.create('res.partner', { name: 'Paused Ltd' }, { retry: false }).catch((e) => e);
+    const queued = client.create('res.partner', { name: 'Queued Ltd' }, { retry: false }).catch((e) => e);
+    await new Promise((r) => setImmediate(r));
+    expect(limiter.pending).toBe(1);
+    await client.close(0);
+    for (const err of [await paused, await queued]) expect((err as ConnectorError).cause).toMatchObject({ kind: 'stopped', retryable: false });
+    expect(sim.stats.requests).toBe(requestsBefore);
+    expect(sim.records('res.partner', [['name', 'in', ['Paused Ltd', 'Queued Ltd']]], ['id'])).toEqual([]);
   });
 });
