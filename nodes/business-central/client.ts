@@ -9,6 +9,7 @@
  *
  * No Node-RED imports.
  */
+import { setMaxListeners } from 'node:events';
 import {
   ConnectorError,
   Governor,
@@ -311,7 +312,13 @@ export class BusinessCentralClient {
       throw new Error('Business Central: a bearer token is required');
     }
     // Nothing is sent once the client is closed; a request already on the wire runs on to its answer.
+    const closedGuard =
+      (f: typeof fetch): typeof fetch =>
+      (input, init) =>
+        this.closed ? Promise.reject(this.closedError()) : f(input, init);
     const baseFetch = options.fetch ?? fetch;
+    // Every call waiting for a slot or the rate limit listens for the stop: as many as are queued.
+    setMaxListeners(0, this.stop.signal);
     const common = {
       system: SYSTEM,
       governor: stoppableGovernor(options.governor, this.stop.signal),
@@ -320,7 +327,7 @@ export class BusinessCentralClient {
       headers: async () => ({ authorization: `Bearer ${await this.bearer()}` }),
       sleep: this.sleepFn,
       random: options.random,
-      fetch: ((input, init) => (this.closed ? Promise.reject(this.closedError()) : baseFetch(input, init))) as typeof fetch,
+      fetch: closedGuard(baseFetch),
     };
     this.http = new HttpClient({ ...common, policy: options.policy });
     this.policy = this.http.policy;
@@ -339,7 +346,8 @@ export class BusinessCentralClient {
       ...common,
       policy: options.policy,
       classify: classifyUnsafe(options.throttleCooloffMs ?? 2000),
-      fetch: noAnswerGuard(common.fetch, () => this.policy.timeoutMs),
+      // Outside the no-answer guard: a request never sent is 'stopped', not of unknown outcome.
+      fetch: closedGuard(noAnswerGuard(baseFetch, () => this.policy.timeoutMs)),
     });
   }
 

@@ -16,7 +16,7 @@
  * returns still waiting are counted apart, and so is every failure that reached Catch.
  */
 import type { NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, onInput, shortText, StatusBoard, type StoreBinding, type Texts } from './node-kit';
+import { bindStore, giveBack, onInput, shortText, StatusBoard, type StoreBinding, type Texts } from './node-kit';
 import { isStockChanges, skuList, SkuListError } from './sku-list';
 import { ensureEnvelope } from '../model/envelope';
 import { asConnectorError, asError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
@@ -380,9 +380,12 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
       const unsent = await board.watch(() => work(connection, msg, send));
       showCounts(unsent ? { fill: 'yellow', shape: 'ring' } : { fill: 'green', shape: 'dot' });
     } catch (err) {
+      const e = asConnectorError(err, system, operationName);
+      // The connection closed under a message from a durable inbox (a redeploy, a shutdown): not
+      // its failure, and its Catch may be restarting too. The inbox delivers it again.
+      if (e.kind === 'stopped' && (await giveBack(msg))) return;
       counts.failed++;
       // done(err) hands it to Catch nodes: msg.error.code is the kind, msg.error.cause the fields.
-      const e = asConnectorError(err, system, operationName);
       board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(e) })) });
       throw e;
     }

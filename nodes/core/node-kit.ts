@@ -178,7 +178,8 @@ export const CLAIMS = 'tillwireClaims';
 
 /**
  * Tells inbound connectors in this process that one of their inbox entries was finished
- * (`inbox-done` with source and id), so they can bound how much work is in flight.
+ * (`inbox-done` with source and id), so they can bound how much work is in flight, or given back
+ * unprocessed (`inbox-again`: deliver it again soon).
  */
 export const inboxEvents = new EventEmitter().setMaxListeners(0);
 
@@ -201,4 +202,37 @@ export interface InboxRef {
 export function letGoOfInboxEntry(msg: NodeMessage): void {
   const ref: InboxRef | undefined = msg[INBOX_REF];
   if (ref && typeof ref.id === 'string') inboxEvents.emit('inbox-done', ref.source, ref.id);
+}
+
+/** How each running dedupe node gives one of its claims back, by node id (see giveBack). */
+const claimReleases = new Map<string, (claim: Claim) => Promise<unknown>>();
+
+/** A dedupe node offers to give its claims back while it runs; call the answer on close. */
+export function offerClaimRelease(nodeId: string, release: (claim: Claim) => Promise<unknown>): () => void {
+  claimReleases.set(nodeId, release);
+  return () => {
+    if (claimReleases.get(nodeId) === release) claimReleases.delete(nodeId);
+  };
+}
+
+/**
+ * Gives a message from a durable inbox back unprocessed, when the node working on it was stopped
+ * under it (a redeploy, a shutdown: its ERP connection closed before the work was done). Not a
+ * failure: no Catch, no dead letter. Its dedupe claims are released and its inbox entry handed back, so
+ * the inbox delivers it again at its next sweep and the node running then processes it
+ * (once: the ERP writes look their keys up first). A claim whose dedupe node or store is gone
+ * lapses with it. False, doing nothing, for a message no inbox would deliver again: fail it.
+ */
+export async function giveBack(msg: NodeMessage): Promise<boolean> {
+  const ref: InboxRef | undefined = msg[INBOX_REF];
+  if (!ref || typeof ref.id !== 'string') return false;
+  const claims: Record<string, Claim> = msg[CLAIMS] ?? {};
+  for (const [nodeId, claim] of Object.entries(claims)) {
+    await claimReleases
+      .get(nodeId)?.(claim)
+      .catch(() => undefined);
+    delete claims[nodeId];
+  }
+  inboxEvents.emit('inbox-again', ref.source, ref.id);
+  return true;
 }

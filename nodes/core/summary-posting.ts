@@ -237,8 +237,9 @@ export class SummaryPosting<C> {
     try {
       return (await this.post(store, key, this.gather(1))) ?? (await this.postedMessage(store, key));
     } catch (err) {
-      // Counted on the summary as well, so the timer's retries keep their backoff.
-      await store.summaries.failed(this.o.system, key, (err as Error).message, Date.now() + retryDelay(this.o.intervalMs, rec.attempts + 1));
+      // Counted on the summary as well, so the timer's retries keep their backoff (not when the
+      // stop cut it short: that is not the summary's failure).
+      if (!this.stopped) await store.summaries.failed(this.o.system, key, (err as Error).message, Date.now() + retryDelay(this.o.intervalMs, rec.attempts + 1));
       throw err;
     }
   }

@@ -35,6 +35,7 @@ import {
   DEFAULT_POLICY,
   RETRYABLE_STATUS,
 } from '../runtime/http';
+import { setMaxListeners } from 'node:events';
 import { Limiter } from '../runtime/limiter';
 import { permanentFailure } from '../runtime/errors';
 
@@ -246,6 +247,8 @@ export class OdooClient {
     }
     const baseUrl = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
     const baseFetch = opts.fetch ?? fetch;
+    // Every call waiting for a slot or the rate limit listens for the stop: as many as are queued.
+    setMaxListeners(0, this.stop.signal);
     // Nothing is sent once the client is closed. A request on the wire is aborted by close(),
     // except a write sent once (a create): the server carries it out whether or not we wait, so it
     // is left to finish (within its timeout) and the caller holds its key until it knows the outcome.
@@ -458,9 +461,9 @@ export class OdooClient {
     }
     this.closed = true;
     this.stop.abort(stoppedError('the Odoo connection was closed (node stopped)'));
-    // Requests on the wire end at once (aborted), creates when they are answered; calls still
-    // queued behind the rate governor end when they reach it. Do not hold a redeploy for them:
-    // their messages stay in the inbox, and a create's key stays locked (sharedLock) until it ends.
+    // Reads on the wire end at once (aborted); writes sent once when they are answered, their keys
+    // locked (sharedLock) until then; calls waiting for a slot or the rate limit end unsent. Do not
+    // hold a redeploy for them: their messages are given back to the inbox (giveBack).
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.active]), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);

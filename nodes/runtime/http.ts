@@ -267,7 +267,8 @@ export class HttpClient {
         waitMs = verdict.retryAfterMs;
       } catch (err) {
         if (err instanceof ConnectorError) {
-          if (!err.retryable) throw err.attempts === undefined ? err.with({ attempts: attempt }) : err;
+          // A stopped client: nothing to try again (and no retry to show).
+          if (!err.retryable || err.kind === 'stopped') throw err.attempts === undefined ? err.with({ attempts: attempt }) : err;
           lastError = err;
         } else {
           const e = err as Error & { cause?: { code?: string } };

@@ -18,7 +18,10 @@ export class Limiter {
   /** Runs `task` when a slot is free; `signal` aborting while it still waits ends the wait with the signal's reason (the task never runs). */
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw signal.reason;
-    if (this.active >= this.limit) {
+    if (this.active < this.limit) this.active++;
+    else {
+      // A finishing task hands its slot straight to the first waiter (`active` stays as it is), so
+      // a caller arriving in between cannot take it as well.
       await new Promise<void>((resolve, reject) => {
         const go = () => {
           signal?.removeEventListener('abort', abort);
@@ -33,12 +36,12 @@ export class Limiter {
         signal?.addEventListener('abort', abort, { once: true });
       });
     }
-    this.active++;
     try {
       return await task();
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }

@@ -46,13 +46,15 @@ function sale(storeId: string, terminalId: string): Sale {
 
 const flowsApi = { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' };
 
-/** A full deploy of the running flows through the Admin API, as the editor's Deploy button sends it. */
-async function fullRedeploy(red: { url: string }): Promise<void> {
+/** A deploy of the running flows (`edit`ed) through the Admin API, as the editor's Deploy button sends it. */
+async function redeploy(red: { url: string }, type: 'full' | 'nodes', edit: (flows: any[]) => void = () => undefined): Promise<void> {
   const url = `${red.url}/flows`;
-  const current = (await (await fetch(url, { headers: flowsApi })).json()) as { rev: string; flows: unknown[] };
-  const res = await fetch(url, { method: 'POST', headers: { ...flowsApi, 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(current) });
+  const current = (await (await fetch(url, { headers: flowsApi })).json()) as { rev: string; flows: any[] };
+  edit(current.flows);
+  const res = await fetch(url, { method: 'POST', headers: { ...flowsApi, 'Node-RED-Deployment-Type': type }, body: JSON.stringify(current) });
   expect(res.status).toBe(200);
 }
+const fullRedeploy = (red: { url: string }) => redeploy(red, 'full');
 
 /** Odoo orders by client_order_ref. */
 function ordersByRef(e: E2E): Map<string, Array<{ id: number; state: string }>> {
@@ -114,6 +116,52 @@ describe('a full redeploy while an ERP create is still under way', () => {
     const keys = sales.map((s) => `sale:${s.storeId}:${s.terminalId}:${s.saleId}`);
     const refs = await run(e2eFlows(), sales, (byRef) => [...byRef.keys()].filter((r) => keys.some((k) => r.includes(k))));
     expect(refs.length).toBe(sales.length);
+  });
+
+  it('the Odoo connection edited and deployed as "Modified nodes" while sales wait behind a create: every sale is given back, written once, none dead-lettered or left pending', async () => {
+    // One request at a time and one sale per create: the other sales queue behind the slow one.
+    const flows = e2eFlows({ odooConcurrency: 1 });
+    flows.find((n) => n.id === 'ex-so-odoo').batchSize = 1;
+    const sales = Array.from({ length: 8 }, (_, i) => sale(`STORE-${i % 3}`, `T${i}`));
+    e = await startServices();
+    await startRed(e, flows);
+    till = await mqtt.connectAsync(e.broker.url, { clientId: `redeploy-till-${process.pid}`, protocolVersion: 5 });
+    e.odoo.setFaults({ slowRate: 1, slowDelayMs: SLOW_CREATE_MS, only: ['sale.order.create'] });
+    for (const s of sales) await till.publishAsync(tillTopic(BRAND, s.storeId, s.terminalId, 'sales'), JSON.stringify(s), { qos: 1 });
+    await waitFor(
+      () => e.odoo.stats.faults.slow > 0,
+      60_000,
+      () => 'no create reached Odoo',
+    );
+    // What the docs advise: a longer timeout. Only the config node and the nodes using it restart.
+    await redeploy(e.red!, 'nodes', (f) => (f.find((n) => n.type === 'tillwire-odoo-config').timeout = 45));
+    e.odoo.setFaults({});
+    const keys = sales.map((s) => `sale:${s.storeId}:${s.terminalId}:${s.saleId}`);
+    const refsOf = (byRef: Map<string, unknown>) => [...byRef.keys()].filter((r) => keys.some((k) => r.includes(k)));
+    await waitFor(
+      () => {
+        const byRef = ordersByRef(e);
+        return refsOf(byRef).length === keys.length && refsOf(byRef).every((r) => byRef.get(r)!.some((o) => o.state === 'sale'));
+      },
+      120_000,
+      () => `orders: ${JSON.stringify([...ordersByRef(e)])}`,
+    );
+    const byRef = ordersByRef(e);
+    for (const ref of refsOf(byRef)) expect({ ref, orders: byRef.get(ref)!.map((o) => o.state) }).toEqual({ ref, orders: ['sale'] });
+    expect((await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count).toBe(0);
+    const store = createStore({ backend: 'sqlite', file: path.join(e.red!.userDir, 'tillwire.db') }, undefined, { heartbeatMs: 0 });
+    await store.open();
+    try {
+      // Every till message finished: nothing left pending in the inbox.
+      const source = `pos-mqtt:${flows.find((n) => n.type === 'tillwire-pos-mqtt-in').id}`;
+      await waitFor(
+        async () => (await store.inboxPending(source)).length === 0,
+        30_000,
+        async () => `pending: ${JSON.stringify((await store.inboxPending(source)).map((p) => [p.eventId, p.attempts]))}`,
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it('one order per summary (summarised posting): the old summary create lands, the new node finds it and confirms it', async () => {

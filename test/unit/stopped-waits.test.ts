@@ -25,6 +25,34 @@ describe('Limiter.run with a signal', () => {
     await expect(limiter.run(async () => 'x', stop.signal)).rejects.toThrow('closed');
   });
 
+  it('a finishing task hands its slot to the first waiter: a caller arriving meanwhile waits too, never more than the limit at once', async () => {
+    // The late caller arrives 0 to 5 microtasks after the first task ends: in the gap before the
+    // woken waiter runs, a freed slot could be taken twice.
+    for (let gap = 0; gap <= 5; gap++) {
+      const limiter = new Limiter(1);
+      let running = 0;
+      let most = 0;
+      const task = (hold: Promise<unknown>) => async () => {
+        running++;
+        most = Math.max(most, running);
+        await hold;
+        running--;
+      };
+      let releaseFirst!: () => void;
+      let releaseRest!: () => void;
+      const first = new Promise<void>((r) => (releaseFirst = r));
+      const rest = new Promise<void>((r) => (releaseRest = r));
+      const runs = [limiter.run(task(first)), limiter.run(task(rest))];
+      releaseFirst();
+      for (let i = 0; i < gap; i++) await Promise.resolve();
+      runs.push(limiter.run(task(rest)));
+      await new Promise((r) => setImmediate(r));
+      expect({ gap, most }).toEqual({ gap, most: 1 });
+      releaseRest();
+      await Promise.all(runs);
+    }
+  });
+
   it('a task that got its slot is not affected by a later abort', async () => {
     const limiter = new Limiter(1);
     const stop = new AbortController();
