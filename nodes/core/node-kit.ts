@@ -233,6 +233,6 @@ export async function giveBack(msg: NodeMessage): Promise<boolean> {
       .catch(() => undefined);
     delete claims[nodeId];
   }
-  inboxEvents.emit('inbox-again', ref.source, ref.id);
+  inboxEvents.emit('inbox-again', ref.source, ref.id, msg.tillwire?.attempts);
   return true;
 }

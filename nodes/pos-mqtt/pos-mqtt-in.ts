@@ -102,10 +102,10 @@ export = function register(RED: NodeRED) {
       inFlight.finish(id);
       inbox?.finished(id);
     };
-    const onAgain = (againSource: string, id: string) => {
-      if (againSource !== source) return;
+    const onAgain = (againSource: string, id: string, attempts?: number) => {
+      if (againSource !== source || !inbox?.delivering(id, attempts)) return;
       inFlight.finish(id);
-      inbox?.again(id);
+      inbox.again(id, attempts);
     };
     inboxEvents.on('inbox-done', onDone);
     inboxEvents.on('inbox-again', onAgain);
