@@ -86,8 +86,8 @@ export function startInboundInbox(o: InboundInboxOptions): InboundInbox {
   const onDone = (doneSource: string, id: string) => {
     if (doneSource === source) inbox.finished(id);
   };
-  const onAgain = (againSource: string, id: string, attempts?: number) => {
-    if (againSource === source) inbox.again(id, attempts);
+  const onAgain = (againSource: string, id: string) => {
+    if (againSource === source) inbox.again(id);
   };
   inboxEvents.on('inbox-done', onDone);
   inboxEvents.on('inbox-again', onAgain);

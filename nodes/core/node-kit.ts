@@ -233,6 +233,6 @@ export async function giveBack(msg: NodeMessage): Promise<boolean> {
       .catch(() => undefined);
     delete claims[nodeId];
   }
-  inboxEvents.emit('inbox-again', ref.source, ref.id, msg.tillwire?.attempts);
+  inboxEvents.emit('inbox-again', ref.source, ref.id);
   return true;
 }

@@ -102,10 +102,10 @@ export = function register(RED: NodeRED) {
       inFlight.finish(id);
       inbox?.finished(id);
     };
-    const onAgain = (againSource: string, id: string, attempts?: number) => {
-      if (againSource !== source || !inbox?.delivering(id, attempts)) return;
+    const onAgain = (againSource: string, id: string) => {
+      if (againSource !== source) return;
       inFlight.finish(id);
-      inbox.again(id, attempts);
+      inbox?.again(id);
     };
     inboxEvents.on('inbox-done', onDone);
     inboxEvents.on('inbox-again', onAgain);

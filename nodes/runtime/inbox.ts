@@ -67,8 +67,6 @@ export class DurableInbox {
   private readonly retries = new Set<NodeJS.Timeout>();
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
-  /** Entries delivered by this inbox and not finished: the attempt number each went out with. */
-  private readonly deliveries = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -100,7 +98,6 @@ export class DurableInbox {
     this.retries.clear();
     const inFlight = [...this.active];
     this.active.clear();
-    this.deliveries.clear();
     this.failed.clear();
     await this.sweeping;
     try {
@@ -134,28 +131,18 @@ export class DurableInbox {
     this.finished(id);
   }
 
-  /** True while this inbox has the entry out (delivered, not finished), at attempt `attempts` when given. */
-  delivering(id: string, attempts?: number): boolean {
-    return this.deliveries.has(id) && (attempts === undefined || this.deliveries.get(id) === attempts);
-  }
-
   /**
    * Says that the flow gave an entry back unprocessed (its node was stopped under it): the next
    * sweep delivers it again, without waiting for its lease to run out.
    */
-  again(id: string, attempts?: number): void {
-    // A give-back from an earlier delivery (of a node that stopped after this inbox, restarted,
-    // delivered the entry again) is old news: the delivery under way here stands.
-    if (!this.delivering(id, attempts)) return;
+  again(id: string): void {
     this.active.delete(id);
-    this.deliveries.delete(id);
     if (this.timer) this.failed.set(id, new Error('given back unprocessed (its node was stopped under it)'));
   }
 
   /** Says that an entry was completed elsewhere (e.g. by a `tillwire-ack` node). */
   finished(id: string): void {
     this.active.delete(id);
-    this.deliveries.delete(id);
     this.failed.delete(id);
   }
 
@@ -230,10 +217,7 @@ export class DurableInbox {
   }
 
   private dispatch(entry: InboxEntry, redelivery: boolean): void {
-    if (this.timer) {
-      this.active.add(entry.id);
-      this.deliveries.set(entry.id, entry.attempts);
-    }
+    if (this.timer) this.active.add(entry.id);
     this.failed.delete(entry.id);
     try {
       const result = this.deliver(entry, redelivery);
@@ -247,7 +231,6 @@ export class DurableInbox {
 
   private fail(entry: InboxEntry, error: unknown): void {
     this.active.delete(entry.id);
-    this.deliveries.delete(entry.id);
     const willRetry = entry.attempts + 1 < this.maxAttempts;
     if (this.timer) this.failed.set(entry.id, error);
     this.options.onError?.(entry, error, willRetry);

@@ -17,15 +17,14 @@ import { externalDocumentNumber } from '../../nodes/business-central/map';
 import { tillTopic } from '../../nodes/pos-mqtt/topic';
 import type { Sale } from '../../nodes/model/types.generated';
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto';
-import { startNodeRed, ROOT, deployCredentialsAndWait, type RunningNodeRed } from '../support/node-red-process';
-import { getJson, waitFor } from './harness';
+import { startNodeRed, deployCredentialsAndWait, type RunningNodeRed } from '../support/node-red-process';
+import { bcTemplateFlows, getJson, waitFor } from './harness';
 
 jest.setTimeout(3 * 60_000);
 
 const BRAND = 'bcb';
 const DATE = new Date().toISOString().slice(0, 10);
 const BAD_SKU = 'NO-SUCH-SKU-4412';
-const TEMPLATE = 'Store sales (MQTT) → Business Central.json';
 const POS_NODE = 'ex-sb-pos';
 
 const sequences = new Map<string, number>();
@@ -49,20 +48,7 @@ function sale(storeId: string, terminalId: string, lines: LineSpec[], returnOf?:
 const keyOf = (s: Sale) => `sale:${s.storeId}:${s.terminalId}:${s.saleId}`;
 const topicOf = (s: Sale) => tillTopic(BRAND, s.storeId, s.terminalId, s.lines.every((l) => l.quantity < 0) ? 'returns' : 'sales');
 
-/** The shipped template on one tab, as a user deploys it on Mosquitto (MQTT 5, as its notes advise). */
-function templateFlows(): any[] {
-  const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', TEMPLATE), 'utf8'));
-  const tab = { id: 'bcb-tab', type: 'tab', label: 'store sales → BC' };
-  return [
-    tab,
-    ...template.map((n) => {
-      const node = { ...n };
-      if (!['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-bc-config'].includes(node.type)) node.z = tab.id;
-      if (node.type === 'tillwire-mqtt-broker') node.protocolVersion = 5;
-      return node;
-    }),
-  ];
-}
+const templateFlows = () => bcTemplateFlows('bcb-tab');
 
 /** The pos node's inbox in the store file: entries in all, and those not finished. */
 function inbox(dbFile: string): { total: number; pending: number } {

@@ -27,6 +27,21 @@ export async function startServices(faults?: OdooFaults): Promise<E2E> {
   return { broker, odoo, odooUrl };
 }
 
+/** The shipped "Store sales (MQTT) → Business Central" template on one tab, as a user deploys it on Mosquitto (MQTT 5, as its notes advise). */
+export function bcTemplateFlows(tabId = 'bc-tab'): any[] {
+  const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'Store sales (MQTT) → Business Central.json'), 'utf8'));
+  const tab = { id: tabId, type: 'tab', label: 'store sales → BC' };
+  return [
+    tab,
+    ...template.map((n) => {
+      const node = { ...n };
+      if (!['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-bc-config'].includes(node.type)) node.z = tab.id;
+      if (node.type === 'tillwire-mqtt-broker') node.protocolVersion = 5;
+      return node;
+    }),
+  ];
+}
+
 /** The template on a tab, tuned for load, with HTTP read-outs of gaps and till reports. */
 export function e2eFlows(opts: { odooTimeoutSeconds?: number; maxInFlight?: number; odooConcurrency?: number } = {}): any[] {
   const template: any[] = JSON.parse(fs.readFileSync(TEMPLATE, 'utf8'));

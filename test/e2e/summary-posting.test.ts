@@ -7,7 +7,6 @@
  * SIGKILL between assignment and posting loses nothing and posts every summary once; a store whose
  * interval has sales in two currencies gets one summary order per currency.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { MqttClient } from 'mqtt';
 import { buildSale } from '../../simulators/pos-mqtt/device-sales';
@@ -16,11 +15,11 @@ import { tillTopic } from '../../nodes/pos-mqtt/topic';
 import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import type { Sale } from '../../nodes/model/types.generated';
-import { e2eFlows, getJson, startRed, startServices, waitFor, E2E } from './harness';
+import { bcTemplateFlows, e2eFlows, getJson, startRed, startServices, waitFor, E2E } from './harness';
 import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { externalDocumentNumber } from '../../nodes/business-central/map';
 import { startMosquitto } from '../support/mosquitto';
-import { startNodeRed, ROOT, deployCredentialsAndWait, type RunningNodeRed } from '../support/node-red-process';
+import { startNodeRed, deployCredentialsAndWait, type RunningNodeRed } from '../support/node-red-process';
 
 jest.setTimeout(5 * 60_000);
 
@@ -378,17 +377,15 @@ describe('summarised posting: store sales over MQTT into Odoo, one summary order
     let red: RunningNodeRed | undefined;
     let bcStore: Store | undefined;
     try {
-      const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'Store sales (MQTT) → Business Central.json'), 'utf8'));
-      const tab = { id: 'bc-tab', type: 'tab', label: 'bc' };
-      const f: any[] = [tab];
-      for (const n of template) {
-        const node = { ...n };
-        if (!['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-bc-config'].includes(node.type)) node.z = tab.id;
-        if (node.type === 'tillwire-mqtt-broker') node.protocolVersion = 5;
-        if (node.type === 'tillwire-bc-config') Object.assign(node, { baseUrl: bc.baseUrl, ratePerSecond: 0, retryBaseMs: 1, cooloffMs: 20 });
-        if (node.type === 'tillwire-business-central') Object.assign(node, { posting: 'summary', summarySeconds: 5 });
-        f.push(node);
-      }
+      const f: any[] = bcTemplateFlows();
+      Object.assign(
+        f.find((n) => n.type === 'tillwire-bc-config'),
+        { baseUrl: bc.baseUrl, ratePerSecond: 0, retryBaseMs: 1, cooloffMs: 20 },
+      );
+      Object.assign(
+        f.find((n) => n.type === 'tillwire-business-central'),
+        { posting: 'summary', summarySeconds: 5 },
+      );
       red = await startNodeRed({ flows: f, env: { TILLWIRE_MQTT_URL: broker.url, TILLWIRE_LOG_LEVEL: 'warn', TILLWIRE_DEMO: '0' } });
       await deployCredentialsAndWait(red, { 'ex-sb-bc-cfg': { token: bc.token } });
       till = await mqtt.connectAsync(broker.url, { clientId: `sum-till-bc-${process.pid}`, protocolVersion: 5 });
