@@ -8,7 +8,7 @@
  * A copy arriving while the first is in flight waits up to `waitSeconds` for the first one's outcome.
  */
 import type { NodeDef, NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { statusTexts, bindStore, Claim, CLAIMS, InboxRef, INBOX_REF, letGoOfInboxEntry, offerClaimRelease, onInput, StatusBoard } from './node-kit';
+import { statusTexts, bindStore, Claim, CLAIMS, InboxRef, INBOX_REF, letGoOfInboxEntry, onInput, StatusBoard } from './node-kit';
 import type { ClaimOptions, ClaimResult, Store } from '../runtime/store';
 import { evaluateProperty } from './property';
 
@@ -75,11 +75,8 @@ export = function register(RED: NodeRED) {
     // sender, delivers them again).
     const waits = new Set<() => void>();
     let closed = false;
-    // A message given back by a node stopped under it (giveBack) lets its redelivery through.
-    const withdraw = offerClaimRelease(node.id, async (c: Claim) => (await binding.acquire()).release(c.scope, c.key, c.token));
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
-      withdraw();
       for (const wake of waits) wake();
       done();
     });

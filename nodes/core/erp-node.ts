@@ -16,7 +16,7 @@
  * returns still waiting are counted apart, and so is every failure that reached Catch.
  */
 import type { NodeMessage, NodeRED, RuntimeNode, SendFn } from './node-red';
-import { bindStore, giveBack, onInput, shortText, StatusBoard, type StoreBinding, type Texts } from './node-kit';
+import { afterDeploy, bindStore, onInput, shortText, StatusBoard, trackDeploys, type StoreBinding, type Texts } from './node-kit';
 import { isStockChanges, skuList, SkuListError } from './sku-list';
 import { ensureEnvelope } from '../model/envelope';
 import { asConnectorError, asError, briefly, ConnectorError, permanentFailure } from '../runtime/errors';
@@ -172,6 +172,7 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
   const board = new StatusBoard(node);
   const binding = spec.storeId ? bindStore(RED, node, spec.storeId, board) : undefined;
   const counts = { sent: 0, stale: 0, waiting: 0, failed: 0, summarised: 0 };
+  trackDeploys(RED); // listening before a deploy stops this node (afterDeploy)
 
   const initial = spec.config();
   if (!initial) board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.noConnection')) });
@@ -381,9 +382,9 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
       showCounts(unsent ? { fill: 'yellow', shape: 'ring' } : { fill: 'green', shape: 'dot' });
     } catch (err) {
       const e = asConnectorError(err, system, operationName);
-      // The connection closed under a message from a durable inbox (a redeploy, a shutdown): not
-      // its failure, and its Catch may be restarting too. The inbox delivers it again.
-      if (e.kind === 'stopped' && (await giveBack(msg))) return;
+      // The connection closed under the message (a redeploy): its Catch may be restarting too, so
+      // the failure is handed on once the deploy has finished, to reach the Catch running then.
+      if (e.kind === 'stopped') await afterDeploy(RED);
       counts.failed++;
       // done(err) hands it to Catch nodes: msg.error.code is the kind, msg.error.cause the fields.
       board.set({ fill: 'red', shape: 'ring', text: shortText(t('status.error', { error: briefly(e) })) });

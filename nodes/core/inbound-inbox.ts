@@ -86,17 +86,12 @@ export function startInboundInbox(o: InboundInboxOptions): InboundInbox {
   const onDone = (doneSource: string, id: string) => {
     if (doneSource === source) inbox.finished(id);
   };
-  const onAgain = (againSource: string, id: string) => {
-    if (againSource === source) inbox.again(id);
-  };
   inboxEvents.on('inbox-done', onDone);
-  inboxEvents.on('inbox-again', onAgain);
   inbox.start();
   return {
     inbox,
     async stop() {
       inboxEvents.off('inbox-done', onDone);
-      inboxEvents.off('inbox-again', onAgain);
       await inbox.stop();
     },
   };

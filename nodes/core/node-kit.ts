@@ -178,8 +178,7 @@ export const CLAIMS = 'tillwireClaims';
 
 /**
  * Tells inbound connectors in this process that one of their inbox entries was finished
- * (`inbox-done` with source and id), so they can bound how much work is in flight, or given back
- * unprocessed (`inbox-again`: deliver it again soon).
+ * (`inbox-done` with source and id), so they can bound how much work is in flight.
  */
 export const inboxEvents = new EventEmitter().setMaxListeners(0);
 
@@ -204,35 +203,36 @@ export function letGoOfInboxEntry(msg: NodeMessage): void {
   if (ref && typeof ref.id === 'string') inboxEvents.emit('inbox-done', ref.source, ref.id);
 }
 
-/** How each running dedupe node gives one of its claims back, by node id (see giveBack). */
-const claimReleases = new Map<string, (claim: Claim) => Promise<unknown>>();
+const deploys = new WeakMap<object, { deploying: boolean; waiting: Array<() => void> }>();
 
-/** A dedupe node offers to give its claims back while it runs; call the answer on close. */
-export function offerClaimRelease(nodeId: string, release: (claim: Claim) => Promise<unknown>): () => void {
-  claimReleases.set(nodeId, release);
-  return () => {
-    if (claimReleases.get(nodeId) === release) claimReleases.delete(nodeId);
-  };
+/**
+ * Follows the runtime's deploys (flows:stopping … flows:started). Call it when a node is created,
+ * so it is listening before the deploy that stops that node begins.
+ */
+export function trackDeploys(RED: NodeRED): { deploying: boolean; waiting: Array<() => void> } | undefined {
+  const events = RED.events;
+  if (!events) return undefined;
+  let state = deploys.get(events);
+  if (!state) {
+    const s = { deploying: false, waiting: [] as Array<() => void> };
+    events.on('flows:stopping', () => (s.deploying = true));
+    events.on('flows:started', () => {
+      s.deploying = false;
+      for (const wake of s.waiting.splice(0)) wake();
+    });
+    deploys.set(events, s);
+    state = s;
+  }
+  return state;
 }
 
 /**
- * Gives a message from a durable inbox back unprocessed, when the node working on it was stopped
- * under it (a redeploy, a shutdown: its ERP connection closed before the work was done). Not a
- * failure: no Catch, no dead letter. Its dedupe claims are released and its inbox entry handed back, so
- * the inbox delivers it again at its next sweep and the node running then processes it
- * (once: the ERP writes look their keys up first). A claim whose dedupe node or store is gone
- * lapses with it. False, doing nothing, for a message no inbox would deliver again: fail it.
+ * Resolves once no deploy is under way (at once when none is): between Node-RED stopping the
+ * flows it redeploys and starting them again, a failure reaches no Catch node that is being
+ * restarted too, and is lost.
  */
-export async function giveBack(msg: NodeMessage): Promise<boolean> {
-  const ref: InboxRef | undefined = msg[INBOX_REF];
-  if (!ref || typeof ref.id !== 'string') return false;
-  const claims: Record<string, Claim> = msg[CLAIMS] ?? {};
-  for (const [nodeId, claim] of Object.entries(claims)) {
-    await claimReleases
-      .get(nodeId)?.(claim)
-      .catch(() => undefined);
-    delete claims[nodeId];
-  }
-  inboxEvents.emit('inbox-again', ref.source, ref.id);
-  return true;
+export function afterDeploy(RED: NodeRED): Promise<void> {
+  const state = trackDeploys(RED);
+  if (!state?.deploying) return Promise.resolve();
+  return new Promise((resolve) => state.waiting.push(resolve));
 }

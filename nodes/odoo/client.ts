@@ -463,7 +463,7 @@ export class OdooClient {
     this.stop.abort(stoppedError('the Odoo connection was closed (node stopped)'));
     // Reads on the wire end at once (aborted); writes sent once when they are answered, their keys
     // locked (sharedLock) until then; calls waiting for a slot or the rate limit end unsent. Do not
-    // hold a redeploy for them: their messages are given back to the inbox (giveBack).
+    // hold a redeploy for them: their messages fail once the deploy has finished (afterDeploy).
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.active]), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);

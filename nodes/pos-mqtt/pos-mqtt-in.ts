@@ -102,13 +102,7 @@ export = function register(RED: NodeRED) {
       inFlight.finish(id);
       inbox?.finished(id);
     };
-    const onAgain = (againSource: string, id: string) => {
-      if (againSource !== source) return;
-      inFlight.finish(id);
-      inbox?.again(id);
-    };
     inboxEvents.on('inbox-done', onDone);
-    inboxEvents.on('inbox-again', onAgain);
 
     const gaps = new GapTracker({
       graceMs,
@@ -357,7 +351,6 @@ export = function register(RED: NodeRED) {
       rejections.close();
       failures.close();
       inboxEvents.off('inbox-done', onDone);
-      inboxEvents.off('inbox-again', onAgain);
       connection?.off('state', showConnection);
       // Give unfinished messages back (they are not at fault), within Node-RED's close timeout.
       closeWithin(() => inbox?.stop() ?? Promise.resolve(), done);

@@ -131,15 +131,6 @@ export class DurableInbox {
     this.finished(id);
   }
 
-  /**
-   * Says that the flow gave an entry back unprocessed (its node was stopped under it): the next
-   * sweep delivers it again, without waiting for its lease to run out.
-   */
-  again(id: string): void {
-    this.active.delete(id);
-    if (this.timer) this.failed.set(id, new Error('given back unprocessed (its node was stopped under it)'));
-  }
-
   /** Says that an entry was completed elsewhere (e.g. by a `tillwire-ack` node). */
   finished(id: string): void {
     this.active.delete(id);

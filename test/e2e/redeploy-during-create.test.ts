@@ -5,21 +5,20 @@
  * would find nothing, create the orders again and leave the old create's quotations beside them),
  * so each sale, and each summary, ends as exactly one confirmed order.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { MqttClient } from 'mqtt';
 import { buildSale } from '../../simulators/pos-mqtt/device-sales';
 import { catalogItem } from '../../simulators/kit/catalog';
 import { tillTopic } from '../../nodes/pos-mqtt/topic';
 import type { Sale } from '../../nodes/model/types.generated';
-import { e2eFlows, getJson, startRed, startServices, waitFor, E2E } from './harness';
+import { bcTemplateFlows, e2eFlows, getJson, startRed, startServices, waitFor, E2E } from './harness';
 import { BusinessCentralSimulator } from '../../simulators/business-central/simulator';
 import { externalDocumentNumber } from '../../nodes/business-central/map';
 import { SYSTEM as SYSTEM_BC } from '../../nodes/business-central/client';
 import { createStore } from '../../nodes/runtime/create-store';
 import type { Store } from '../../nodes/runtime/store';
 import { startMosquitto } from '../support/mosquitto';
-import { startNodeRed, ROOT, deployCredentialsAndWait } from '../support/node-red-process';
+import { startNodeRed, deployCredentialsAndWait } from '../support/node-red-process';
 
 jest.setTimeout(3 * 60_000);
 
@@ -76,11 +75,11 @@ describe('a full redeploy while an ERP create is still under way', () => {
     await e?.broker.stop();
   });
 
-  async function run(flows: unknown[], sales: Sale[], refsFor: (byRef: Map<string, unknown[]>) => string[], slowMs = SLOW_CREATE_MS) {
+  /** Node-RED with `flows`, the sales published while every Odoo create is carried out `slowMs` late; resolves once one is on the wire. */
+  async function publishWhileCreatesAreSlow(flows: unknown[], sales: Sale[], slowMs = SLOW_CREATE_MS) {
     e = await startServices();
     await startRed(e, flows as any[]);
     till = await mqtt.connectAsync(e.broker.url, { clientId: `redeploy-till-${process.pid}`, protocolVersion: 5 });
-    // Every create is carried out late from now on; the first one on the wire is the one redeployed over.
     e.odoo.setFaults({ slowRate: 1, slowDelayMs: slowMs, only: ['sale.order.create'] });
     for (const s of sales) await till.publishAsync(tillTopic(BRAND, s.storeId, s.terminalId, 'sales'), JSON.stringify(s), { qos: 1 });
     await waitFor(
@@ -88,6 +87,11 @@ describe('a full redeploy while an ERP create is still under way', () => {
       60_000,
       () => 'no create reached Odoo',
     );
+  }
+
+  async function run(flows: unknown[], sales: Sale[], refsFor: (byRef: Map<string, unknown[]>) => string[], slowMs = SLOW_CREATE_MS) {
+    // The first create on the wire is the one redeployed over.
+    await publishWhileCreatesAreSlow(flows, sales, slowMs);
     await fullRedeploy(e.red!);
     // The redeployed node's own creates are answered at once.
     e.odoo.setFaults({});
@@ -118,37 +122,40 @@ describe('a full redeploy while an ERP create is still under way', () => {
     expect(refs.length).toBe(sales.length);
   });
 
-  it('the Odoo connection edited and deployed as "Modified nodes" while sales wait behind a create: every sale is given back, written once, none dead-lettered or left pending', async () => {
+  it('the Odoo connection edited and deployed as "Modified nodes" while sales wait behind a create: each sale written or a dead letter, none lost; the replay writes each once', async () => {
     // One request at a time and one sale per create: the other sales queue behind the slow one.
     const flows = e2eFlows({ odooConcurrency: 1 });
     flows.find((n) => n.id === 'ex-so-odoo').batchSize = 1;
     const sales = Array.from({ length: 8 }, (_, i) => sale(`STORE-${i % 3}`, `T${i}`));
-    e = await startServices();
-    await startRed(e, flows);
-    till = await mqtt.connectAsync(e.broker.url, { clientId: `redeploy-till-${process.pid}`, protocolVersion: 5 });
-    e.odoo.setFaults({ slowRate: 1, slowDelayMs: SLOW_CREATE_MS, only: ['sale.order.create'] });
-    for (const s of sales) await till.publishAsync(tillTopic(BRAND, s.storeId, s.terminalId, 'sales'), JSON.stringify(s), { qos: 1 });
-    await waitFor(
-      () => e.odoo.stats.faults.slow > 0,
-      60_000,
-      () => 'no create reached Odoo',
-    );
+    await publishWhileCreatesAreSlow(flows, sales);
     // What the docs advise: a longer timeout. Only the config node and the nodes using it restart.
     await redeploy(e.red!, 'nodes', (f) => (f.find((n) => n.type === 'tillwire-odoo-config').timeout = 45));
     e.odoo.setFaults({});
     const keys = sales.map((s) => `sale:${s.storeId}:${s.terminalId}:${s.saleId}`);
     const refsOf = (byRef: Map<string, unknown>) => [...byRef.keys()].filter((r) => keys.some((k) => r.includes(k)));
+    const confirmed = () => {
+      const byRef = ordersByRef(e);
+      return refsOf(byRef).filter((r) => byRef.get(r)!.some((o) => o.state === 'sale')).length;
+    };
+    const deadLetters = async () => (await getJson(`${e.red!.url}/tillwire/dead-letters/count?status=pending`)).count as number;
+    // The sales the stopped connection could not write reach Catch once the deploy has finished (a
+    // Catch restarting with it would have missed them): each is written, or a dead letter.
     await waitFor(
-      () => {
-        const byRef = ordersByRef(e);
-        return refsOf(byRef).length === keys.length && refsOf(byRef).every((r) => byRef.get(r)!.some((o) => o.state === 'sale'));
-      },
+      async () => confirmed() + (await deadLetters()) >= keys.length,
       120_000,
-      () => `orders: ${JSON.stringify([...ordersByRef(e)])}`,
+      async () => `orders: ${JSON.stringify([...ordersByRef(e)])}; dead letters ${await deadLetters()}`,
+    );
+    if ((await deadLetters()) > 0) {
+      const res = await fetch(`${e.red!.url}/tillwire/replay/ex-so-replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status).toBe(200);
+    }
+    await waitFor(
+      async () => confirmed() === keys.length && (await deadLetters()) === 0,
+      60_000,
+      async () => `orders: ${JSON.stringify([...ordersByRef(e)])}; dead letters ${await deadLetters()}`,
     );
     const byRef = ordersByRef(e);
     for (const ref of refsOf(byRef)) expect({ ref, orders: byRef.get(ref)!.map((o) => o.state) }).toEqual({ ref, orders: ['sale'] });
-    expect((await getJson(`${e.red!.url}/tillwire/dead-letters/count`)).count).toBe(0);
     const store = createStore({ backend: 'sqlite', file: path.join(e.red!.userDir, 'tillwire.db') }, undefined, { heartbeatMs: 0 });
     await store.open();
     try {
@@ -179,16 +186,11 @@ describe('a full redeploy while an ERP create is still under way', () => {
   it('Business Central (the BC template): the old $batch of creates lands, the new node finds its orders; one order per sale', async () => {
     const bc = await new BusinessCentralSimulator({ port: 0 }).start();
     const broker = await startMosquitto();
-    const template: any[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'Store sales (MQTT) → Business Central.json'), 'utf8'));
-    const tab = { id: 'bc-tab', type: 'tab', label: 'bc' };
-    const flows: any[] = [tab];
-    for (const n of template) {
-      const node = { ...n };
-      if (!['tillwire-store', 'tillwire-mqtt-broker', 'tillwire-bc-config'].includes(node.type)) node.z = tab.id;
-      if (node.type === 'tillwire-mqtt-broker') node.protocolVersion = 5;
-      if (node.type === 'tillwire-bc-config') Object.assign(node, { baseUrl: bc.baseUrl, ratePerSecond: 0, retryBaseMs: 1, cooloffMs: 20 });
-      flows.push(node);
-    }
+    const flows: any[] = bcTemplateFlows();
+    Object.assign(
+      flows.find((n) => n.type === 'tillwire-bc-config'),
+      { baseUrl: bc.baseUrl, ratePerSecond: 0, retryBaseMs: 1, cooloffMs: 20 },
+    );
     let store: Store | undefined;
     const red = await startNodeRed({ flows, env: { TILLWIRE_MQTT_URL: broker.url, TILLWIRE_LOG_LEVEL: 'warn', TILLWIRE_DEMO: '0' } });
     try {
