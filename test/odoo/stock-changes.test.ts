@@ -51,11 +51,13 @@ it('a count and a second location in Odoo: only that SKU is read, at every locat
   sim.advanceClock(600);
   sim.stockAt('SKU-0001', 'Shelf 2', 4);
   await count('SKU-0001', 7);
+  // Odoo's stamp of the count: 600 s on, and a second more when the wall clock turned meanwhile.
+  const countAt = newestWrite();
   // The last read saw writes up to 5 minutes after the catalogue was stocked: the catalogue itself
   // is outside the look-back, the count and the shelf are after it.
   const read = await sync.readStockChanges({ since: plus(start, 300), source: client.source });
   expect(figures(read.positions)).toEqual(['SKU-0001@WH/Shelf 2=4', 'SKU-0001@WH/Stock=7']);
-  expect(read.cursor).toEqual({ since: plus(start, 600), source: client.source, seenAt: expect.any(String) });
+  expect(read.cursor).toEqual({ since: countAt, source: client.source, seenAt: expect.any(String) });
   expect(read.unknown).toEqual([]);
 
   // Read again from there: the look-back reads the count once more (booked, it changes nothing),
@@ -70,9 +72,9 @@ it('a count and a second location in Odoo: only that SKU is read, at every locat
   expect(idle.cursor).toEqual(again.cursor);
 
   // Past the look-back, nothing changed: nothing is read and the cursor stays.
-  const later = await sync.readStockChanges({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1), source: client.source });
+  const later = await sync.readStockChanges({ since: plus(countAt, CHANGES_LOOK_BACK_SECONDS + 1), source: client.source });
   expect(later.positions).toEqual([]);
-  expect(later.cursor).toEqual({ since: plus(start, 600 + CHANGES_LOOK_BACK_SECONDS + 1), source: client.source, seenAt: expect.any(String) });
+  expect(later.cursor).toEqual({ since: plus(countAt, CHANGES_LOOK_BACK_SECONDS + 1), source: client.source, seenAt: expect.any(String) });
 });
 
 it("a location emptied by a count whose quant Odoo then deleted is read as 0, beside the product's other location", async () => {
