@@ -268,9 +268,12 @@ export class BusinessCentralClient {
   private lcy?: Promise<string>;
   private readonly now: () => number;
   private readonly sleepFn: (ms: number) => Promise<void>;
-  private closed = false;
   /** Aborted by close(): ends the waits for a slot or for the rate governor of calls not yet sent. */
   private readonly stop = new AbortController();
+  /** Closed: nothing new is sent (derived from the stop signal close() aborts). */
+  private get closed(): boolean {
+    return this.stop.signal.aborted;
+  }
   /** Pending backoff sleeps, woken (rejected) by close(). */
   private readonly sleepers = new Set<() => void>();
 
@@ -360,7 +363,6 @@ export class BusinessCentralClient {
    * retryable 'stopped' error, unsent; a request already on the wire runs on to its answer.
    */
   close(): void {
-    this.closed = true;
     this.stop.abort(this.closedError());
     for (const wake of [...this.sleepers]) wake();
     this.sleepers.clear();

@@ -25,6 +25,7 @@ import { OrderIndexWriter } from '../runtime/order-index';
 import { isSummaryPost, SummaryPosting } from './summary-posting';
 import { SummaryInputError } from '../runtime/summaries';
 import { BatchQueue } from '../runtime/batch-queue';
+import { closeWithin } from './inbound-inbox';
 
 export type ErpOperation = 'order' | 'stock' | 'shipments';
 
@@ -255,9 +256,9 @@ export function erpNode<C>(RED: NodeRED, node: RuntimeNode, spec: ErpNodeSpec<C>
       : undefined;
   if (posting) {
     posting.start();
-    node.on('close', (_removed: boolean, done: () => void) => {
-      posting.stop().then(done, done);
-    });
+    // At most 6 s (the Odoo connection's 5 s grace and a second): an ERP create on the wire is
+    // left to finish, its key locked (sharedLock), so a redeploy or a shutdown does not wait for it.
+    node.on('close', (_removed: boolean, done: () => void) => closeWithin(() => posting.stop(), done, 6000));
   }
 
   /** A till sale in summary mode: assigned to its summary (durably) and passed on; a replayed failed summary: posted. */

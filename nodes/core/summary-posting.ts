@@ -97,9 +97,6 @@ function linesFit(header: SummaryRecord, sales: readonly AssignedSale[]): number
   return lo;
 }
 
-/** How long stop() waits for a tick under way: the Odoo connection's grace on close (5 s) and a second. */
-const STOP_WAIT_MS = 6000;
-
 export class SummaryPosting<C> {
   private readonly locks = new KeyedLock();
   private timer?: NodeJS.Timeout;
@@ -140,17 +137,11 @@ export class SummaryPosting<C> {
     this.timer = setTimeout(loop, 0);
   }
 
-  /**
-   * Stops the timer and waits for a tick under way, at most STOP_WAIT_MS: an ERP create on the
-   * wire is left to finish (the ERP carries it out anyway, and the key stays locked until then),
-   * so a redeploy or a shutdown does not wait for its answer.
-   */
+  /** Stops the timer; resolves when a tick under way has ended (the node's close bounds the wait). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.ticking, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
-    clearTimeout(timer);
+    await this.ticking;
   }
 
   /**

@@ -225,8 +225,11 @@ export class OdooClient {
   private readonly writes: HttpClient;
   private uidPromise?: Promise<number>;
   private rpcId = 0;
-  private closed = false;
   private readonly stop = new AbortController();
+  /** Closed: nothing new is sent (derived from the stop signal close() aborts). */
+  private get closed(): boolean {
+    return this.stop.signal.aborted;
+  }
   private readonly active = new Set<Promise<unknown>>();
 
   /** The scope of the per-key lock (sharedLock): the Odoo database, however its URL is spelled. */
@@ -459,7 +462,6 @@ export class OdooClient {
       await Promise.race([Promise.allSettled([...this.active]), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
     }
-    this.closed = true;
     this.stop.abort(stoppedError('the Odoo connection was closed (node stopped)'));
     // Reads on the wire end at once (aborted); writes sent once when they are answered, their keys
     // locked (sharedLock) until then; calls waiting for a slot or the rate limit end unsent. Do not
